@@ -1,0 +1,45 @@
+"""One family of errors for bad input (exit code 2) and for settings that cannot be met.
+
+Bad input raises :class:`InputError` (or a subclass) with a one-line message that names
+the file, the row or field, and what to change.  Solver outcomes are *statuses*
+(:mod:`allocator.status`), not exceptions, except where a caller asked for a list and
+none exists: then :class:`InfeasibleError` (exit 3) or :class:`SolverError` (exit 4).
+"""
+from __future__ import annotations
+
+
+class AllocatorError(Exception):
+    """Base class of every error allocator raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(AllocatorError):
+    """A file, option or value is malformed or out of range (exit code 2).
+
+    >>> raise InputError("profile.toml: [strategy] budget = -5: must be >= 0; set a budget in USD")
+    Traceback (most recent call last):
+    ...
+    allocator.errors.InputError: profile.toml: [strategy] budget = -5: must be >= 0; set a budget in USD
+    """
+
+    exit_code = 2
+
+
+class InfeasibleError(AllocatorError):
+    """The constraints admit no list (exit code 3).
+
+    ``groups`` names the smallest set of constraint groups found to conflict.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, groups: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.groups = tuple(groups)
+
+
+class SolverError(AllocatorError):
+    """The solver crashed or stopped without any list (exit code 4)."""
+
+    exit_code = 4
