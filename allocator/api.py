@@ -1,0 +1,199 @@
+"""The public Python API: load, build, solve, verify.  The CLI is a thin layer over this.
+
+>>> import allocator
+>>> res = allocator.solve("data/profiles/typical_us_img.toml")  # doctest: +SKIP
+>>> res.to_frame().head()  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from . import dominance, fastpath, feasibility
+from .catalog import Catalog, catalog_from_frame, load_catalog
+from .errors import InfeasibleError, InputError, SolverError
+from .evaluate import evaluate
+from .explain import describe
+from .heuristics import greedy
+from .paths import DATA_DIR
+from .problem import Plan, Problem, build_problem
+from .profile import Profile, load_profile
+from .result import Result
+from .solver import Outcome, explain_infeasibility, solve_milp
+from .status import Status
+
+log = logging.getLogger(__name__)
+
+MC_SIGMAS = 4.0
+
+
+def _slug(specialty: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", specialty.lower()).strip("_")
+
+
+def demo_catalog_path(specialty: str) -> Path:
+    return DATA_DIR / "catalogs" / f"demo_{_slug(specialty)}.csv"
+
+
+def resolve_catalog(profile: Profile, catalog: str | Path | Catalog | None) -> Catalog:
+    """The given catalog, or the shipped demo catalog(s) for the profile's specialties."""
+    if isinstance(catalog, Catalog):
+        return catalog
+    if catalog is not None:
+        return load_catalog(catalog)
+    specs = profile.specialties or ["Internal Medicine"]
+    frames = []
+    for s in specs:
+        p = demo_catalog_path(s)
+        if not p.is_file():
+            have = sorted(x.stem.removeprefix("demo_") for x in (DATA_DIR / "catalogs").glob("demo_*.csv"))
+            raise InputError(f"{profile.path}: no demo catalog for specialty {s!r} (have {', '.join(have)}); "
+                             "pass --catalog with your own CSV")
+        frames.append(pd.read_csv(p, dtype=str, keep_default_na=False))
+    df = pd.concat(frames, ignore_index=True)
+    return catalog_from_frame(df, " + ".join(str(demo_catalog_path(s)) for s in specs))
+
+
+def load(profile: str | Path | Profile, catalog: str | Path | Catalog | None = None, **overrides) -> Problem:
+    """Read a profile and a catalog, apply ``[strategy]`` overrides, and build the problem."""
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    prof = prof.with_overrides(**overrides)
+    cat = resolve_catalog(prof, catalog)
+    return build_problem(cat, prof)
+
+
+def _path_for(problem: Problem, mode: str, method: str) -> str:
+    if method == "auto":
+        return "fast" if fastpath.applicable(problem, mode) else "milp"
+    if method == "fast" and not fastpath.applicable(problem, mode):
+        raise InputError("--method fast needs count-based costs (no fee_extra), no signals or divisions; "
+                         "use --method milp")
+    return method
+
+
+def optimize(problem: Problem, mode: str | None = None, *, target: float | None = None,
+             time_limit: float | None = None, method: str = "auto", budget: float | None = None) -> Outcome:
+    """Optimal list for ``problem`` (status and plan; no verification).
+
+    ``mode``: "p_match" or "utility" (default: the problem's objective), "min_cost" (cheapest
+    list with P(match) >= target), "la_given_target" (max P(match in LA) with P(match) >=
+    target)."""
+    import time
+
+    mode = mode or problem.objective
+    t0 = time.perf_counter()
+    path = _path_for(problem, mode, method)
+    if path == "fast":
+        grid = fastpath.CountGrid(problem, budget_cap=(np.inf if mode == "min_cost" else budget))
+        limits = {"budget": (np.inf if mode == "min_cost" else budget)}
+        cell = grid.best(mode, target, **limits)
+        wall = time.perf_counter() - t0
+        if cell is None:
+            return Outcome(Status.INFEASIBLE, None, None, None, None, wall, wall, 0, problem.n, "fast")
+        plan = grid.plan(cell)
+        val = float(grid.cost[cell]) if mode == "min_cost" else float(grid.objective(mode)[cell])
+        return Outcome(Status.OPTIMAL, plan, val, val, 0.0, wall, wall, 0, problem.n, "fast")
+    cand = dominance.reduce(problem, la_rewarded=(mode == "la_given_target"))
+    start = greedy(problem, candidates=cand) if mode in ("p_match", "utility") else None
+    if mode == "min_cost":
+        first = solve_milp(problem, cand, "min_cost", target=target, time_limit=time_limit)
+        if not first.status.has_list:
+            return first
+        # among the cheapest lists, the one with the highest P(match)
+        second = solve_milp(problem, cand, "p_match", budget=first.objective, start=first.plan,
+                            time_limit=time_limit)
+        if second.status.has_list and (second.objective or 0) >= (target or 0) - 1e-12:
+            return Outcome(Status.OPTIMAL if first.status is Status.OPTIMAL else first.status, second.plan,
+                           first.objective, first.bound, first.gap, first.seconds + second.seconds,
+                           time.perf_counter() - t0, first.solves + second.solves, len(cand), "milp",
+                           first.message)
+        return first
+    return solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit)
+
+
+def _infeasible(problem: Problem, mode: str, target: float | None) -> InfeasibleError:
+    cand = dominance.reduce(problem)
+    groups = explain_infeasibility(problem, cand, mode=mode, target=target)
+    best_p = None
+    if "target" in groups:
+        relaxed = optimize(problem, "p_match", budget=np.inf if mode == "min_cost" else None)
+        best_p = relaxed.objective if relaxed.status.has_list else None
+    msg = describe(problem, groups, target, best_p)
+    return InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups)
+
+
+def verify(problem: Problem, plan: Plan, *, draws: int = 200_000, seed: int = 0, p_analytic: float | None = None):
+    """Monte Carlo check of a list (independent code): raises SolverError when the
+    simulated P(match) is more than 4 standard errors from the analytic value."""
+    from .simulate import simulate
+
+    idx = np.asarray(plan.idx, dtype=int)
+    p = problem.effective_p(plan)
+    q = problem.effective_q(plan)
+    mc = simulate(p, problem.rho, q=q, la=problem.la[idx], draws=draws, seed=seed)
+    if p_analytic is not None:
+        tol = MC_SIGMAS * max(mc.std_error, 1.0 / draws)
+        if abs(mc.p_match - p_analytic) > tol:
+            raise SolverError(f"verification failed: simulated P(match) {mc.p_match:.5f} is more than "
+                              f"{MC_SIGMAS:g} standard errors from the analytic {p_analytic:.5f} (a bug; please report)")
+    return mc
+
+
+def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = None, *,
+          budget: float | None = None, max_applications: int | None = None, la_share_max: float | None = None,
+          correlation: float | None = None, season: str | None = None, objective: str | None = None,
+          min_cost: bool = False, target: float | None = None, time_limit: float | None = None,
+          draws: int = 200_000, seed: int = 0, method: str = "auto", problem: Problem | None = None) -> Result:
+    """Solve the profile's problem; verify the list by simulation; return a :class:`Result`.
+
+    Raises InputError (bad input), InfeasibleError (no list), SolverError (solver failure,
+    or the time limit hit before any list)."""
+    if problem is None:
+        problem = load(profile, catalog, budget=budget, max_applications=max_applications,
+                       la_share_max=la_share_max, correlation=correlation, season=season, objective=objective)
+    mode = "min_cost" if min_cost else problem.objective
+    if min_cost:
+        prof_target = profile.strategy.target_p_match if isinstance(profile, Profile) else None
+        if target is None and prof_target is None and isinstance(profile, (str, Path)):
+            prof_target = load_profile(profile).strategy.target_p_match
+        target = target if target is not None else prof_target
+        if target is None:
+            raise InputError("--min-cost needs a target: pass --target P (0 < P < 1) or set [strategy] target_p_match")
+        if not 0 < target < 1:
+            raise InputError(f"--target {target}: must be strictly between 0 and 1")
+    out = optimize(problem, mode, target=target, time_limit=time_limit, method=method)
+    if out.status is Status.INFEASIBLE:
+        raise _infeasible(problem, mode, target)
+    if out.status is Status.NO_SOLUTION:
+        raise SolverError(f"no list found within the time limit ({time_limit}s): raise --time-limit")
+    if out.status is Status.ERROR:
+        raise SolverError(f"the solver failed: {out.message or 'CBC reported an error'}")
+    plan = out.plan
+    bad = feasibility.violations(problem, plan)
+    if bad:
+        raise SolverError(f"the returned list breaks {bad[0][0]}: {bad[0][1]} (a bug; please report)")
+    metrics = evaluate(problem, plan)
+    mc = verify(problem, plan, draws=draws, seed=seed, p_analytic=metrics.p_match) if draws > 0 else None
+    gain = None
+    if plan.signals:
+        gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions)).p_match
+    return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain)
+
+
+def score(problem: Problem, program_ids: Iterable[str], *, signals: dict[str, str] | None = None,
+          divisions: Iterable[str] = ()) -> tuple[Plan, list[tuple[str, str]]]:
+    """A user's list (program ids) as a Plan over the problem, with its violations."""
+    ids = list(program_ids)
+    pos = {pid: i for i, pid in enumerate(problem.ids)}
+    unknown = [x for x in ids if x not in pos]
+    if unknown:
+        raise InputError(f"list names {unknown[0]!r}, which is not a candidate in the catalog "
+                         "(unknown, excluded or another specialty); fix or remove it")
+    sig = {pos[k]: v for k, v in (signals or {}).items()}
+    plan = Plan.of([pos[x] for x in ids], sig, tuple(divisions))
+    return plan, feasibility.violations(problem, plan)

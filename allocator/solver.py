@@ -1,0 +1,280 @@
+"""Solve the integer program with CBC (PuLP), exactly, by outer approximation.
+
+``solve_milp`` builds the model (:mod:`allocator.formulation`), seeds tangent cuts, and
+re-solves with CBC, adding cuts at each new list, until the true objective of the best
+list found is within ``tol`` of the master problem's bound (Kelley's cutting-plane method
+for a convex objective; DESIGN.md "Exact optimization").  With one quadrature node
+(independent outcomes) the objective is linear and one solve is exact.
+
+Every list CBC returns is re-checked with :mod:`allocator.feasibility`; a violation is a
+bug and raises.  PuLP's statuses are mapped in exactly one place
+(:func:`allocator.status.from_pulp`); CBC's cutoff increment is set to 1e-10 (its default
+returned non-optimal lists labelled optimal; DESIGN.md "Solver pitfalls"), and CBC 2.10's
+integer preprocessing is switched off: on the exposure rows (many continuous l_k = sum a_ik
+x_i equalities) it reduced 14 binaries to 4 and reported a list 53 points below the optimum
+as "Optimal" (tests/test_solver.py keeps the brute-force check that caught it).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+
+from . import feasibility
+from .errors import SolverError
+from .formulation import DROPPABLE, Formulation, build
+from .problem import Plan, Problem
+from .status import Status, from_pulp
+
+log = logging.getLogger(__name__)
+
+TOL = 1e-7  # absolute gap on the objective (a probability or an expected utility)
+CUT_OFFSETS = (-2.0, -1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one optimization returned."""
+
+    status: Status
+    plan: Plan | None
+    objective: float | None  # true value of the best list (P, E[U], or USD for min_cost)
+    bound: float | None  # proven bound on the optimum (same units)
+    gap: float | None  # |bound - objective|, absolute
+    seconds: float  # CBC time, summed over solves
+    wall: float  # total wall time
+    solves: int
+    n_candidates: int
+    path: str  # "milp" or "fast"
+    message: str = ""
+    iterations: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CbcRun:
+    status: Status
+    objective: float | None
+    bound: float | None
+    seconds: float
+
+
+_BOUND_RE = re.compile(r"^(Lower bound|Best possible):\s*(-?[0-9.eE+-]+)", re.M)
+
+
+def run_cbc(f: Formulation, time_limit: float | None = None, warm: bool = False) -> CbcRun:
+    """One CBC solve of the current model; returns the mapped status and the bound."""
+    fd, logpath = tempfile.mkstemp(suffix=".cbc.log")
+    os.close(fd)
+    try:
+        cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=None if time_limit is None else max(1, math.ceil(time_limit)),
+                                gapRel=0, gapAbs=1e-11, options=["increment 1e-10", "preprocess off"], warmStart=warm,
+                                logPath=logpath, threads=1)
+        t0 = time.perf_counter()
+        try:
+            f.model.solve(cmd)
+        except pulp.PulpSolverError as e:
+            raise SolverError(f"CBC failed: {e}") from None
+        secs = time.perf_counter() - t0
+        status = from_pulp(f.model.status, f.model.sol_status)
+        obj = pulp.value(f.model.objective) if status.has_list else None
+        bound = obj if status is Status.OPTIMAL else None
+        if status is Status.FEASIBLE:
+            with open(logpath) as fh:
+                txt = fh.read()
+            mm = _BOUND_RE.findall(txt)
+            if mm:
+                bound = float(mm[-1][1])
+        return CbcRun(status, obj, bound, secs)
+    finally:
+        try:
+            os.unlink(logpath)
+        except OSError:
+            pass
+
+
+def _true_values(f: Formulation) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    xv, sv, gv = f.values()
+    Ls = {name: t.exposures(xv, sv, gv) for name, t in f.terms.items()}
+    vals = {name: f.terms[name].value(L) for name, L in Ls.items()}
+    return Ls, vals
+
+
+def _objective_from_terms(f: Formulation, vals: dict[str, float]) -> float:
+    """The minimized quantity (P(no match), or sum_j du_j P_no_j) at the current list."""
+    return sum(c * vals[name] for c, name in f.objective_terms)
+
+
+def _report_value(f: Formulation, minimized: float) -> float:
+    """Convert the minimized quantity into what the user maximizes."""
+    if f.mode == "p_match":
+        return 1.0 - minimized
+    if f.mode == "utility":
+        return -f.objective_offset - minimized
+    if f.mode == "la_given_target":
+        return 1.0 - minimized
+    return minimized  # min_cost: USD
+
+
+def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, target: float | None = None,
+               budget: float | None = None, start: Plan | None = None, time_limit: float | None = None,
+               tol: float = TOL, max_solves: int = 60, seed_cuts=None) -> Outcome:
+    """Exact optimum over candidates ``cand`` (a dominance-reduced index set)."""
+    t_wall = time.perf_counter()
+    f = build(problem, cand, mode, target=target, budget=budget)
+    # seed tangent cuts around a starting list (or the empty list) so the first master is close
+    if f.terms:
+        xs = np.zeros(len(cand))
+        if start is not None:
+            on = set(start.idx)
+            xs = np.array([1.0 if int(i) in on else 0.0 for i in cand])
+        for name, tm in f.terms.items():
+            base = tm.A @ xs
+            pts = {0.0}
+            for L in [base + d for d in CUT_OFFSETS]:
+                f.add_tangents(tm, np.minimum(L, 0.0))
+            f.add_tangents(tm, np.zeros(len(tm.w)))
+            if seed_cuts and name in seed_cuts:
+                for L in seed_cuts[name]:
+                    f.add_tangents(tm, L)
+            del pts
+    if start is not None and feasibility.is_feasible(problem, start):
+        f.set_start(start)
+        warm = True
+    else:
+        warm = False
+    best_plan, best_val, best_min = None, None, math.inf
+    bound_min = -math.inf
+    cbc_secs = 0.0
+    solves = 0
+    history = []
+    status_final = Status.OPTIMAL
+    message = ""
+    while True:
+        left = None if time_limit is None else time_limit - (time.perf_counter() - t_wall)
+        if left is not None and left <= 0:
+            status_final = Status.FEASIBLE if best_plan is not None else Status.NO_SOLUTION
+            message = "time limit reached"
+            break
+        run = run_cbc(f, left, warm)
+        solves += 1
+        cbc_secs += run.seconds
+        if run.status in (Status.INFEASIBLE, Status.ERROR) or (run.status is Status.NO_SOLUTION and best_plan is None):
+            if run.status is Status.INFEASIBLE and best_plan is not None:
+                # cannot happen for a relaxation that contained a feasible list
+                raise SolverError("CBC declared a relaxation infeasible after a feasible list was found")
+            return Outcome(run.status, None, None, None, None, cbc_secs, time.perf_counter() - t_wall,
+                           solves, len(cand), "milp", "CBC: " + run.status.value)
+        if run.status is Status.NO_SOLUTION:
+            status_final, message = Status.FEASIBLE, "time limit reached"
+            break
+        plan = f.plan()
+        bad = feasibility.violations(problem, plan)
+        if bad:
+            raise SolverError(f"CBC returned a list that breaks {bad[0][0]}: {bad[0][1]} (a bug; please report)")
+        Ls, vals = _true_values(f)
+        # constraint terms (targets): the list must satisfy them for real
+        violated = False
+        for name, rhs in f.constraint_terms:
+            if vals[name] > rhs + 1e-12:
+                violated = True
+                f.add_cuts(f.terms[name], Ls[name])
+        if f.linear_objective:
+            minimized = float(np.exp(Ls["none"][0]))
+            master = minimized
+        elif f.mode == "min_cost":
+            minimized = float(pulp.value(f.cost_expr))
+            master = run.objective
+        else:
+            minimized = _objective_from_terms(f, vals)
+            master = run.objective
+        if not violated and minimized < best_min - 1e-15:
+            best_min, best_plan = minimized, plan
+            f.set_start(plan)
+            warm = True
+        if run.bound is not None:
+            b = run.bound if not f.linear_objective else float(np.exp(run.bound))
+            bound_min = max(bound_min, b) if run.status is Status.OPTIMAL else b
+        history.append({"solve": solves, "cbc_seconds": run.seconds, "value": minimized, "bound": bound_min,
+                        "violated_target": violated})
+        if run.status is Status.FEASIBLE:  # CBC itself stopped at the time limit
+            status_final, message = Status.FEASIBLE, "time limit reached"
+            break
+        if violated:
+            if solves >= max_solves:
+                status_final, message = Status.FEASIBLE if best_plan else Status.NO_SOLUTION, "cut limit reached"
+                break
+            continue
+        if f.mode == "min_cost" or f.linear_objective or best_min - bound_min <= tol:
+            status_final = Status.OPTIMAL
+            break
+        added = sum(f.add_cuts(f.terms[name], Ls[name]) for _, name in f.objective_terms)
+        if added == 0 or solves >= max_solves:
+            status_final = Status.FEASIBLE
+            message = "no further cut (numerical tolerance)" if added == 0 else "cut limit reached"
+            break
+    if best_plan is None:
+        return Outcome(status_final if status_final is not Status.OPTIMAL else Status.NO_SOLUTION, None, None,
+                       None, None, cbc_secs, time.perf_counter() - t_wall, solves, len(cand), "milp", message,
+                       history)
+    val = _report_value(f, best_min)
+    bnd = _report_value(f, bound_min) if bound_min > -math.inf else None
+    gap = abs(best_min - bound_min) if bound_min > -math.inf else None
+    if status_final is Status.OPTIMAL and gap is not None and gap > tol and f.mode != "min_cost":
+        status_final = Status.FEASIBLE
+    return Outcome(status_final, best_plan, val, bnd, gap, cbc_secs, time.perf_counter() - t_wall, solves,
+                   len(cand), "milp", message, history)
+
+
+def explain_infeasibility(problem: Problem, cand: np.ndarray, *, mode: str = "p_match",
+                          target: float | None = None) -> tuple[str, ...]:
+    """The smallest set of named constraint groups that cannot hold together (a deletion
+    filter over the groups present: drop a group whenever the rest stays infeasible)."""
+    present = set(build(problem, cand, "p_match", feasibility_only=True).groups)
+    if mode in ("min_cost", "la_given_target") and target is not None:
+        present.add("target")
+    groups = [g for g in DROPPABLE if g in present]
+
+    def infeasible(keep: list[str]) -> bool:
+        drop = tuple(g for g in DROPPABLE if g not in keep)
+        if "target" in keep:
+            f = build(problem, cand, "min_cost" if mode == "min_cost" else mode, target=target,
+                      budget=None if "budget" not in keep else problem.budget, drop=drop)
+            out = solve_milp_for_feasibility(f, problem)
+        else:
+            f = build(problem, cand, "p_match", drop=drop, feasibility_only=True)
+            out = run_cbc(f).status
+        return out is Status.INFEASIBLE
+
+    if not infeasible(groups):
+        return ()
+    core = list(groups)
+    for g in list(groups):
+        trial = [x for x in core if x != g]
+        if infeasible(trial):
+            core = trial
+    return tuple(core)
+
+
+def solve_milp_for_feasibility(f: Formulation, problem: Problem) -> Status:
+    """Is there a list meeting the target term?  Kelley on feasibility (cuts until a list
+    meets the target for real, or the relaxation is infeasible)."""
+    for _ in range(60):
+        run = run_cbc(f)
+        if not run.status.has_list:
+            return run.status
+        Ls, vals = _true_values(f)
+        ok = True
+        for name, rhs in f.constraint_terms:
+            if vals[name] > rhs + 1e-12:
+                ok = False
+                f.add_cuts(f.terms[name], Ls[name])
+        if ok:
+            return Status.OPTIMAL
+    return Status.ERROR

@@ -1,0 +1,89 @@
+"""Brute force is the oracle: the optimizer's value equals the best subset's value."""
+import numpy as np
+import pytest
+
+from allocator import optimize
+from allocator.evaluate import evaluate, objective_value
+from allocator.feasibility import violations
+from allocator.status import Status
+
+from .helpers import brute_force, random_problem
+
+
+def _check(problem, method, mode="p_match", target=None):
+    want, _ = brute_force(problem, mode, target)
+    out = optimize(problem, mode, target=target, method=method)
+    if want is None:
+        assert out.status is Status.INFEASIBLE
+        return
+    assert out.status is Status.OPTIMAL, out
+    assert violations(problem, out.plan) == []
+    if mode == "min_cost":
+        m = evaluate(problem, out.plan, correlations=())
+        assert m.p_match >= target - 1e-12
+        assert m.cost == pytest.approx(-want, abs=1e-9)
+    else:
+        got = objective_value(problem, out.plan) if mode != "la_given_target" else \
+            evaluate(problem, out.plan, correlations=()).p_match_la
+        assert got == pytest.approx(want, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_independent_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    pr = random_problem(rng, int(rng.integers(6, 15)), rho=0.0, extras=seed % 3 == 0, must_never=seed % 2 == 0)
+    _check(pr, "milp")
+    if seed % 3:
+        _check(pr, "fast")
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_correlated_matches_brute_force(seed):
+    rng = np.random.default_rng(1000 + seed)
+    rho = [0.2, 0.35, 0.6, 0.8][seed % 4]
+    pr = random_problem(rng, int(rng.integers(6, 13)), rho=rho, extras=seed % 3 == 0, must_never=seed % 2 == 1)
+    _check(pr, "milp")
+    if seed % 3:
+        _check(pr, "fast")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_two_specialties_fee_tiers_restart(seed):
+    rng = np.random.default_rng(5000 + seed)
+    pr = random_problem(rng, 11, rho=0.3 if seed % 2 else 0.0, two_specs=True)
+    _check(pr, "milp")
+    _check(pr, "fast")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_utility_objective_matches_brute_force(seed):
+    rng = np.random.default_rng(7000 + seed)
+    pr = random_problem(rng, 10, rho=0.35, objective="utility", extras=seed % 2 == 0)
+    _check(pr, "milp", "utility")
+    if seed % 2:
+        _check(pr, "fast", "utility")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_min_cost_matches_brute_force(seed):
+    rng = np.random.default_rng(9000 + seed)
+    pr = random_problem(rng, 10, rho=[0.0, 0.35][seed % 2], extras=seed % 3 == 0)
+    best, _ = brute_force(pr)
+    if best is None or best <= 0:
+        return
+    target = round(0.8 * best, 4)
+    _check(pr, "milp", "min_cost", target)
+    if seed % 3:
+        _check(pr, "fast", "min_cost", target)
+
+
+def test_correlated_optimum_not_worse_than_independent_optimum():
+    for seed in range(15):
+        rng = np.random.default_rng(300 + seed)
+        pr = random_problem(rng, 12, rho=0.5)
+        pr0 = random_problem(np.random.default_rng(300 + seed), 12, rho=0.0)
+        a = optimize(pr, method="milp")
+        b = optimize(pr0, method="milp")
+        if a.plan is None:
+            continue
+        assert objective_value(pr, a.plan) >= objective_value(pr, b.plan) - 1e-12
