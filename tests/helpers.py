@@ -52,27 +52,50 @@ def random_problem(rng: np.random.Generator, n: int = 12, *, rho: float = 0.0, e
 
 
 def brute_force(problem, mode: str = "p_match", target: float | None = None):
-    """Best value over every subset (n <= 14): (value, plan) or (None, None) if infeasible."""
-    best, best_plan = None, None
+    """Best value over every subset (n <= 14): (value, plan) or (None, None) if infeasible.
+
+    Vectorized over all 2^n subsets; feasibility is recomputed here from the program table
+    and the fee schedule (not the solver's model), values with the quadrature evaluator's
+    nodes but no shared code path with the optimizer."""
+    from allocator.correlation import log_fail
+
     n = problem.n
-    for k in range(0, min(n, problem.max_apps) + 1):
-        for sub in itertools.combinations(range(n), k):
-            plan = Plan.of(sub)
-            if not is_feasible(problem, plan):
-                continue
-            m = evaluate(problem, plan, correlations=())
-            if mode == "p_match":
-                v = m.p_match
-            elif mode == "utility":
-                v = m.expected_utility
-            elif mode == "min_cost":
-                if m.p_match < target - 1e-12:
-                    continue
-                v = -m.cost
-            elif mode == "la_given_target":
-                if m.p_match < target - 1e-12:
-                    continue
-                v = m.p_match_la
-            if best is None or v > best + 1e-15:
-                best, best_plan = v, plan
-    return best, best_plan
+    subsets = ((np.arange(2 ** n)[:, None] >> np.arange(n)[None, :]) & 1).astype(float)  # (2^n, n)
+    size = subsets.sum(axis=1)
+    ok = (size <= problem.max_apps) & (size >= problem.min_apps)
+    fees = np.array(problem.schedule.fees(n))
+    specs = problem.programs["specialty"].to_numpy()
+    cost = subsets @ problem.programs["fee_extra"].to_numpy(float)
+    for sname in set(specs):
+        cost += fees[(subsets[:, specs == sname].sum(axis=1)).astype(int)]
+    ok &= cost <= problem.budget + 1e-9
+    la = problem.programs["la_area"].to_numpy(bool).astype(float)
+    ok &= subsets @ la <= problem.la_share_max * size + 1e-9
+    for i in problem.must:
+        ok &= subsets[:, i] == 1
+    nodes = problem.nodes()
+
+    def p_any(mask):
+        L = log_fail(problem.p, nodes.rho, nodes.z) * mask[None, :]  # (K, n)
+        return 1.0 - np.exp(subsets @ L.T) @ nodes.w
+
+    pm = p_any(np.ones(n))
+    if mode == "p_match":
+        val = pm
+    elif mode == "utility":
+        u = problem.utility
+        val = np.zeros(len(subsets))
+        prev = 0.0
+        for lev in np.unique(u[u > 0]):
+            val += (lev - prev) * p_any((u >= lev).astype(float))
+            prev = lev
+    elif mode == "min_cost":
+        ok &= pm >= target - 1e-12
+        val = -cost
+    elif mode == "la_given_target":
+        ok &= pm >= target - 1e-12
+        val = p_any(la)
+    if not ok.any():
+        return None, None
+    k = int(np.argmax(np.where(ok, val, -np.inf)))
+    return float(val[k]), Plan.of(np.nonzero(subsets[k])[0])

@@ -1,0 +1,292 @@
+"""Command-line interface: parse, call the public API, render, set the exit code.
+
+Exit codes: 0 success (optimal, or feasible with a gap), 2 bad input (one line on stderr),
+3 infeasible (the conflicting constraint groups named), 4 solver failure or time limit
+with no list.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import click
+import typer
+from rich.console import Console
+
+from .errors import AllocatorError, InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Choose which residency programs to apply to (exact, verified by simulation).")
+
+ProfileArg = typer.Argument(..., help="profile TOML ([applicant] and [strategy])", show_default=False)
+CatalogOpt = typer.Option(None, "--catalog", help="catalog CSV (default: the shipped synthetic demo catalog)")
+JsonOpt = typer.Option(False, "--json", help="print JSON instead of a table")
+OutOpt = typer.Option(None, "--out", help="also write the output to FILE (.json, .csv or text); written atomically")
+
+
+def _console(json_mode: bool) -> Console:
+    return Console(stderr=json_mode, highlight=False)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a whole file or nothing (temp file + rename)."""
+    path = Path(path)
+    d = path.parent if str(path.parent) else Path(".")
+    if not d.is_dir():
+        raise InputError(f"{path}: folder {d} does not exist; create it or choose another --out path")
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _json(obj) -> str:
+    def default(o):
+        if hasattr(o, "item"):
+            return o.item()
+        if hasattr(o, "tolist"):
+            return o.tolist()
+        return str(o)
+
+    def clean(x):
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {str(k): clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+
+    return json.dumps(clean(obj), indent=2, default=default, sort_keys=False) + "\n"
+
+
+def _positive_time(t: Optional[float]) -> Optional[float]:
+    if t is not None and not t > 0:
+        raise InputError(f"--time-limit {t}: must be a positive number of seconds")
+    return t
+
+
+@app.command()
+def solve(
+    profile: Path = ProfileArg,
+    catalog: Optional[Path] = CatalogOpt,
+    budget: Optional[float] = typer.Option(None, "--budget", help="USD for the list (ERAS fees + extras)"),
+    max_apps: Optional[int] = typer.Option(None, "--max-apps", help="most applications"),
+    la_share_max: Optional[float] = typer.Option(None, "--la-share-max", help="largest share of LA programs (0-1)"),
+    correlation: Optional[float] = typer.Option(None, "--correlation", help="latent-factor correlation rho (0-0.99)"),
+    season: Optional[str] = typer.Option(None, "--season", help="ERAS fee schedule: 2024, 2025, 2026"),
+    objective: Optional[str] = typer.Option(None, "--objective", help="p_match or utility"),
+    min_cost: bool = typer.Option(False, "--min-cost", help="cheapest list reaching --target"),
+    target: Optional[float] = typer.Option(None, "--target", help="P(match) target for --min-cost"),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds; best list found is returned"),
+    method: str = typer.Option("auto", "--method", help="auto, fast (count scan) or milp (CBC)"),
+    draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws for the check (0 to skip)"),
+    seed: int = typer.Option(0, "--seed", help="Monte Carlo seed"),
+    show: Optional[int] = typer.Option(40, "--show", help="programs shown in the table"),
+    as_json: bool = JsonOpt,
+    out: Optional[Path] = OutOpt,
+) -> int:
+    """The list that maximizes P(at least one match) within the budget, counts and LA cap."""
+    from .api import solve as api_solve
+
+    if objective is not None and objective not in ("p_match", "utility"):
+        raise InputError(f"--objective {objective!r}: use p_match or utility")
+    if method not in ("auto", "fast", "milp"):
+        raise InputError(f"--method {method!r}: use auto, fast or milp")
+    if draws < 0:
+        raise InputError(f"--draws {draws}: must be >= 0")
+    res = api_solve(profile, catalog, budget=budget, max_applications=max_apps, la_share_max=la_share_max,
+                    correlation=correlation, season=season, objective=objective, min_cost=min_cost, target=target,
+                    time_limit=_positive_time(time_limit), draws=draws, seed=seed, method=method)
+    _emit(res.to_dict(), as_json, out, lambda c: _render(res, c, show), res.selected_frame())
+    return 0
+
+
+def _render(res, console, show):
+    from .report import render_solve
+
+    render_solve(res, console, limit=show)
+
+
+def _emit(payload: dict, as_json: bool, out: Optional[Path], render, frame=None) -> None:
+    text = _json(payload)
+    if out is not None:
+        suffix = Path(out).suffix.lower()
+        if suffix == ".csv" and frame is not None:
+            write_atomic(out, frame.to_csv(index=False))
+        elif suffix == ".json" or as_json:
+            write_atomic(out, text)
+        else:
+            c = Console(record=True, width=120, file=open(os.devnull, "w"))
+            render(c)
+            write_atomic(out, c.export_text())
+    if as_json:
+        sys.stdout.write(text)
+    else:
+        render(_console(False))
+
+
+@app.command()
+def estimate(
+    profile: Path = ProfileArg,
+    catalog: Optional[Path] = CatalogOpt,
+    show: Optional[int] = typer.Option(40, "--show", help="programs shown in the table"),
+    as_json: bool = JsonOpt,
+    out: Optional[Path] = OutOpt,
+) -> int:
+    """Per-program probabilities from the model card (no optimization)."""
+    from .api import resolve_catalog
+    from .probability import estimate as est, load_card
+    from .profile import load_profile
+    from .report import SYNTHETIC_NOTE, render_programs
+
+    prof = load_profile(profile)
+    cat = resolve_catalog(prof, catalog)
+    if prof.applicant is None:
+        raise InputError(f"{profile}: no [applicant] section; add one (Step 2, attempts, USCE...) to estimate")
+    card = load_card()
+    df = est(cat, prof.applicant, card)
+    full = cat.df[["program_id", "name", "specialty", "city", "state", "la_area", "tier"]].merge(
+        df, on="program_id", how="left")
+    full = full.sort_values(["p_match", "program_id"], ascending=[False, True], kind="mergesort")
+    payload = {"model_card": getattr(card, "name", "default"), "correlation": float(card.correlation),
+               "synthetic": cat.synthetic, "programs": json.loads(full.to_json(orient="records"))}
+
+    def render(c):
+        if cat.synthetic:
+            c.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
+        elig = full[full["eligible"]]
+        c.print(f"{len(full)} programs, {len(elig)} eligible; model card {payload['model_card']}, "
+                f"default correlation {payload['correlation']:g}")
+        render_programs(elig, c, limit=show, title="eligible programs, most likely first")
+        bad = full[~full["eligible"]]
+        if len(bad):
+            from rich.table import Table
+
+            t = Table(title=f"{len(bad)} excluded")
+            t.add_column("id")
+            t.add_column("program")
+            t.add_column("reason")
+            for r in bad.head(show or len(bad)).itertuples():
+                t.add_row(r.program_id, r.name, r.excluded_reason)
+            c.print(t)
+
+    _emit(payload, as_json, out, render, full)
+    return 0
+
+
+def read_list_file(path: Path) -> tuple[list[str], dict[str, str], list[str]]:
+    """(program ids, signals by id, divisions) from one id per line or solve's JSON."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such list file; give one program_id per line or the JSON of `solve --json`")
+    text = p.read_text()
+    if text.lstrip().startswith("{"):
+        try:
+            doc = json.loads(text)
+            sel = doc["selected"]
+            ids = [str(r["program_id"]) for r in sel]
+            sig = {str(r["program_id"]): r["signal"] for r in sel if r.get("signal")}
+            return ids, sig, list(doc.get("geographic_preference", []))
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise InputError(f"{p}: not the JSON of `solve --json` ({type(e).__name__}: {e}); "
+                             "or give one program_id per line") from None
+    ids = [ln.strip().split(",")[0].strip() for ln in text.splitlines()]
+    ids = [x for x in ids if x and not x.startswith("#")]
+    dup = {x for x in ids if ids.count(x) > 1}
+    if dup:
+        raise InputError(f"{p}: program {sorted(dup)[0]!r} is listed twice; list each program once")
+    return ids, {}, []
+
+
+@app.command()
+def simulate(
+    profile: Path = ProfileArg,
+    list_file: Path = typer.Option(..., "--list", help="one program_id per line, or the JSON of solve --json"),
+    catalog: Optional[Path] = CatalogOpt,
+    draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws"),
+    seed: int = typer.Option(0, "--seed"),
+    correlation: Optional[float] = typer.Option(None, "--correlation"),
+    as_json: bool = JsonOpt,
+    out: Optional[Path] = OutOpt,
+) -> int:
+    """Simulate any list (yours, an adviser's, or solve's) and score it with the evaluator."""
+    from .api import load, score, verify
+    from .evaluate import evaluate
+    from .report import SYNTHETIC_NOTE, pct, usd
+
+    if draws < 1:
+        raise InputError(f"--draws {draws}: must be >= 1")
+    problem = load(profile, catalog, correlation=correlation)
+    ids, sig, divs = read_list_file(list_file)
+    plan, bad = score(problem, ids, signals=sig, divisions=divs)
+    m = evaluate(problem, plan)
+    mc = verify(problem, plan, draws=draws, seed=seed)
+    payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
+               "correlation": problem.rho, "mc": mc.to_dict(), "n_applications": m.n_applications, "n_la": m.n_la,
+               "la_share": m.la_share, "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty},
+               "violations": [{"group": g, "detail": d} for g, d in bad],
+               "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
+               "data": {"synthetic": problem.synthetic}}
+
+    def render(c):
+        if problem.synthetic:
+            c.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
+        lo, hi = mc.ci95
+        c.print(f"{m.n_applications} programs ({m.n_la} in LA), fees {usd(m.cost)}")
+        c.print(f"P(match) simulated {pct(mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}] over {mc.draws:,} draws; "
+                f"exact {pct(m.p_match, 2)} (correlation {problem.rho:g}); independent {pct(m.p_match_independent, 2)}")
+        c.print(f"P(match in LA) {pct(m.p_match_la, 2)}; expected interviews {mc.mean_interviews:.1f}")
+        for g, d in bad:
+            c.print(f"[yellow]breaks {g}: {d}[/]")
+
+    _emit(payload, as_json, out, render)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one line on stderr and the contract's exit code on failure."""
+    try:
+        rv = app(args=argv, standalone_mode=False, prog_name="allocator")
+        code = rv if isinstance(rv, int) else 0
+    except AllocatorError as e:
+        msg = " ".join(str(e).split("\n"))
+        sys.stderr.write(f"allocator: error: {msg}\n")
+        code = e.exit_code
+    except click.exceptions.UsageError as e:
+        sys.stderr.write(f"allocator: error: {e.format_message()}"
+                         + (f" (see `allocator {e.ctx.info_name} --help`)" if e.ctx else "") + "\n")
+        code = 2
+    except click.exceptions.Abort:
+        sys.stderr.write("allocator: aborted\n")
+        code = 130
+    except click.exceptions.Exit as e:
+        code = e.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("allocator: interrupted\n")
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    except Exception as e:  # a bug: still one line, no traceback, unless asked
+        if os.environ.get("ALLOCATOR_DEBUG"):
+            raise
+        sys.stderr.write(f"allocator: internal error: {type(e).__name__}: {e} "
+                         "(set ALLOCATOR_DEBUG=1 for a traceback; please report)\n")
+        code = 1
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
