@@ -30,7 +30,8 @@ OutOpt = typer.Option(None, "--out", help="also write the output to FILE (.json,
 
 
 def _console(json_mode: bool) -> Console:
-    return Console(stderr=json_mode, highlight=False)
+    c = Console(stderr=json_mode, highlight=False)
+    return c if c.is_terminal else Console(stderr=json_mode, highlight=False, width=120)
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
-from scipy import stats
+from scipy.special import log_ndtr, ndtr, ndtri  # scipy.special: light to import (scipy.stats is not)
 
 Z_MAX = 8.5  # the normal mass beyond +-8.5 is below 2e-17
 LOG_FLOOR = -60.0  # ln(1 - p) for p = 1: exp(-60) ~ 1e-26 stands for "certain success"
@@ -55,7 +55,7 @@ def make_nodes(rho: float, p: np.ndarray | None = None) -> Nodes:
         pp = np.asarray(p, float)
         pp = pp[(pp > 0) & (pp < 1)]
         if len(pp):
-            c = stats.norm.ppf(pp) / np.sqrt(rho)
+            c = ndtri(pp) / np.sqrt(rho)
             lo = max(-Z_MAX, float(c.min()) - 8 * w_tr)
             hi = min(Z_MAX, float(c.max()) + 8 * w_tr)
             if hi <= lo:
@@ -74,7 +74,7 @@ def make_nodes(rho: float, p: np.ndarray | None = None) -> Nodes:
     a, b = e[:-1], e[1:]
     gx, gw = leggauss(_GL_POINTS)
     z = (((b - a) / 2)[:, None] * gx[None, :] + ((a + b) / 2)[:, None]).ravel()
-    w = (((b - a) / 2)[:, None] * gw[None, :]).ravel() * stats.norm.pdf(z)
+    w = (((b - a) / 2)[:, None] * gw[None, :]).ravel() * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
     keep = w > _DROP_WEIGHT
     z, w = z[keep], w[keep]
     return Nodes(z, w / w.sum(), float(rho))
@@ -85,8 +85,8 @@ def conditional_p(p: np.ndarray, rho: float, z: np.ndarray) -> np.ndarray:
     p = np.asarray(p, float)
     if rho <= 0:
         return np.broadcast_to(p, (len(z), len(p))).copy()
-    thr = stats.norm.ppf(p)
-    return stats.norm.cdf((thr[None, :] - np.sqrt(rho) * np.asarray(z)[:, None]) / np.sqrt(1 - rho))
+    thr = ndtri(p)
+    return ndtr((thr[None, :] - np.sqrt(rho) * np.asarray(z)[:, None]) / np.sqrt(1 - rho))
 
 
 def log_fail(p: np.ndarray, rho: float, z: np.ndarray) -> np.ndarray:
@@ -97,6 +97,6 @@ def log_fail(p: np.ndarray, rho: float, z: np.ndarray) -> np.ndarray:
         if rho <= 0:
             out = np.broadcast_to(np.log1p(-p), (len(z), len(p))).copy()
         else:
-            thr = stats.norm.ppf(p)
-            out = stats.norm.logcdf(-(thr[None, :] - np.sqrt(rho) * np.asarray(z)[:, None]) / np.sqrt(1 - rho))
+            thr = ndtri(p)
+            out = log_ndtr(-(thr[None, :] - np.sqrt(rho) * np.asarray(z)[:, None]) / np.sqrt(1 - rho))
     return np.maximum(out, LOG_FLOOR)

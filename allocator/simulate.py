@@ -54,8 +54,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
-from scipy import special, stats
-from scipy.stats import qmc
+from scipy import special  # scipy.stats (slow to import) is loaded only for Sobol
 
 from allocator.errors import InputError
 
@@ -65,7 +64,7 @@ __all__ = ["SimulationResult", "simulate", "METHODS"]
 
 METHODS = ("mc", "sobol")
 SOBOL_REPLICATES = 8
-_Z95 = float(stats.norm.ppf(0.975))
+_Z95 = float(special.ndtri(0.975))
 _MC_CHUNK = 32_768  # draws per step for "mc": working set ~ a few hundred kB per thread
 _SOBOL_ELEMENTS = 1 << 22  # chunk * (n + 1) bound for the Sobol block (32 MiB of float64)
 _FLOAT32_RHO_MAX = 0.99
@@ -484,6 +483,8 @@ def _run_sobol(model: _Model, draws: int, seed: int, chunk: int | None) -> Simul
     est, est_la = [], []
     with ThreadPoolExecutor(max_workers=len(groups)) if len(groups) > 1 else _NoPool() as pool:
         for child in np.random.default_rng(seed).spawn(reps):
+            from scipy.stats import qmc
+
             engine = qmc.Sobol(d, scramble=True, seed=child)
             part = _Tally(model.n)
             for _ in range(per_rep // size):
@@ -502,6 +503,8 @@ def _run_sobol(model: _Model, draws: int, seed: int, chunk: int | None) -> Simul
             est.append(part.matched / part.draws)
             est_la.append(part.matched_la / part.draws)
             tally.merge(part)
+    from scipy import stats
+
     t = float(stats.t.ppf(0.975, reps - 1))
     p_hat = float(np.mean(est))
     se = float(np.std(est, ddof=1) / math.sqrt(reps))
