@@ -1,0 +1,83 @@
+"""The CLI contract: JSON keys, exit codes, list files, --out."""
+import json
+from pathlib import Path
+
+import pytest
+
+from allocator.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = str(ROOT / "data" / "catalogs" / "tiny_p_match.csv")
+PROFILE = str(ROOT / "data" / "profiles" / "tiny_demo.toml")
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as e:
+        main(list(args))
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err
+
+
+def test_solve_json_contract(capsys):
+    code, out, err = run(capsys, "solve", PROFILE, "--catalog", TINY, "--json", "--draws", "20000")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["status"] == "optimal" and d["objective"] == "p_match"
+    assert set(d["mc"]) >= {"p_match", "ci95", "draws", "seed"}
+    assert d["cost"]["total"] <= 400 and d["cost"]["fixed"] == 80
+    assert d["n_la"] <= 0.3 * d["n_applications"]
+    assert d["data"]["synthetic"] is True
+    assert all({"program_id", "name", "p_match", "la_area", "signal"} <= set(s) for s in d["selected"])
+    assert d["solver"]["gap"] is not None and d["solver"]["gap"] <= 1e-7
+
+
+def test_table_says_synthetic(capsys):
+    code, out, _ = run(capsys, "solve", PROFILE, "--catalog", TINY, "--draws", "1000")
+    assert code == 0 and "SYNTHETIC" in out
+
+
+def test_simulate_reads_solve_json(capsys, tmp_path):
+    f = tmp_path / "best.json"
+    code, _, err = run(capsys, "solve", PROFILE, "--catalog", TINY, "--json", "--out", str(f), "--draws", "1000")
+    assert code == 0, err
+    best = json.loads(f.read_text())
+    code, out, err = run(capsys, "simulate", PROFILE, "--catalog", TINY, "--list", str(f), "--json",
+                         "--draws", "50000", "--seed", "1")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["p_match"] == pytest.approx(best["p_match"], abs=1e-12)
+    assert abs(d["mc"]["p_match"] - d["p_match"]) <= 4 * d["mc"]["std_error"]
+    assert d["violations"] == []
+
+
+def test_simulate_plain_list_and_violations(capsys, tmp_path):
+    f = tmp_path / "list.txt"
+    f.write_text("# my adviser's list\nTINY-01\nTINY-02\nTINY-03\n")
+    code, out, _ = run(capsys, "simulate", PROFILE, "--catalog", TINY, "--list", str(f), "--json", "--draws", "1000")
+    assert code == 0
+    d = json.loads(out)
+    assert d["n_applications"] == 3 and d["n_la"] == 3
+    assert [v["group"] for v in d["violations"]] == ["la_share"]
+
+
+def test_unknown_program_in_list(capsys, tmp_path):
+    f = tmp_path / "list.txt"
+    f.write_text("TINY-01\nNOPE-9\n")
+    code, _, err = run(capsys, "simulate", PROFILE, "--catalog", TINY, "--list", str(f))
+    assert code == 2 and "NOPE-9" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_infeasible_exit_3(capsys, tmp_path):
+    prof = tmp_path / "p.toml"
+    prof.write_text("[strategy]\nbudget = 100\nmin_applications = 20\ncorrelation = 0.35\n")
+    code, _, err = run(capsys, "solve", str(prof), "--catalog", TINY)
+    assert code == 3
+    assert "budget $100 is below the $220 needed for min_applications=20" in err
+
+
+def test_bad_catalog_exit_2(capsys, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("program_id,name\nX1,No specialty\n")
+    code, _, err = run(capsys, "solve", PROFILE, "--catalog", str(bad))
+    assert code == 2 and "missing required column(s) specialty, city, state" in err

@@ -1,0 +1,28 @@
+"""ERAS fee schedules: the AAMC's own worked examples, tiers restarting per specialty."""
+import pytest
+
+from allocator.errors import InputError
+from allocator.fees import load_schedule
+
+
+def test_2026_aamc_examples():
+    s = load_schedule("2026")
+    assert s.fee(43) + s.fee(7) == 797  # 43 IM + 7 DR
+    assert s.fee(32) + s.fee(32) == 780  # 32 IM + 32 EM
+    assert s.fee(0) == 0 and s.fee(1) == 11 and s.fee(30) == 330 and s.fee(31) == 360
+
+
+def test_2024_flat_first_block():
+    s = load_schedule("2024")
+    assert [s.fee(k) for k in (0, 1, 10, 11, 20, 21, 30, 31)] == [0, 99, 99, 118, 289, 312, 519, 546]
+
+
+def test_max_count_and_fixed():
+    s = load_schedule("2026")
+    assert s.max_count(2500) == 102 and s.fee(102) <= 2500 < s.fee(103)
+    assert s.fixed_total == 80
+
+
+def test_unknown_season():
+    with pytest.raises(InputError, match="season '1999' has no fee schedule; use one of 2024, 2025, 2026"):
+        load_schedule("1999")

@@ -1,0 +1,77 @@
+"""Hand-checkable instances with known optima, and the solve pipeline end to end."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from allocator import Plan, optimize, solve
+from allocator.catalog import catalog_from_frame
+from allocator.evaluate import evaluate
+from allocator.problem import build_problem
+from allocator.profile import profile_from_dict
+
+
+def make(p, la, strategy):
+    n = len(p)
+    df = pd.DataFrame({"program_id": [f"P{i}" for i in range(n)], "name": [f"n{i}" for i in range(n)],
+                       "specialty": "Internal Medicine", "city": ["Los Angeles" if x else "Columbus" for x in la],
+                       "state": ["CA" if x else "OH" for x in la], "la_area": la, "p_match": p})
+    return build_problem(catalog_from_frame(df), profile_from_dict({"strategy": strategy}))
+
+
+@pytest.mark.parametrize("method", ["fast", "milp"])
+def test_budget_for_two(method):
+    pr = make([0.5, 0.4, 0.3], [False] * 3, {"budget": 22, "correlation": 0.0})
+    out = optimize(pr, method=method)
+    assert out.plan.idx == (0, 1)
+    assert out.objective == pytest.approx(1 - 0.5 * 0.6, abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["fast", "milp"])
+def test_la_cap_forces_a_non_la_program(method):
+    # two strong LA programs and one weak non-LA one; at most half LA
+    pr = make([0.6, 0.5, 0.1], [True, True, False], {"budget": 1000, "la_share_max": 0.5, "correlation": 0.0})
+    out = optimize(pr, method=method)
+    # {LA, LA, non-LA} breaks the cap (2/3); the best is one LA + the non-LA
+    assert out.plan.idx == (0, 2)
+    assert out.objective == pytest.approx(1 - 0.4 * 0.9, abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["fast", "milp"])
+def test_must_and_never(method):
+    pr = make([0.5, 0.4, 0.3, 0.05], [False] * 4,
+              {"budget": 22, "correlation": 0.0, "must_apply": ["P3"], "never_apply": ["P0"]})
+    out = optimize(pr, method=method)
+    ids = [pr.ids[i] for i in out.plan.idx]
+    assert sorted(ids) == ["P1", "P3"]
+
+
+def test_fee_jump_at_31_programs():
+    # 31 equal programs: the 31st costs $30, so $330 buys 30 and $360 buys 31
+    pr = make([0.02] * 31, [False] * 31, {"budget": 359, "correlation": 0.0})
+    assert len(optimize(pr).plan) == 30
+    pr = make([0.02] * 31, [False] * 31, {"budget": 360, "correlation": 0.0})
+    assert len(optimize(pr).plan) == 31
+
+
+def test_one_program_p_at_any_correlation():
+    pr = make([0.3, 0.2], [False, False], {"budget": 11, "correlation": 0.6})
+    out = optimize(pr, method="milp")
+    assert out.objective == pytest.approx(0.3, abs=1e-9)
+
+
+def test_solve_runs_the_simulation_within_4_standard_errors():
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0.01, 0.2, 25)
+    la = rng.random(25) < 0.3
+    pr = make(p, la, {"budget": 300, "la_share_max": 0.3, "correlation": 0.35})
+    res = solve(None, problem=pr, draws=100_000, seed=3)
+    assert abs(res.mc.p_match - res.p_match) <= 4 * res.mc.std_error
+    d = res.to_dict()
+    for key in ("status", "objective", "p_match", "p_match_independent", "p_match_la", "mc", "n_applications",
+                "n_la", "la_share", "cost", "selected", "solver", "constraints"):
+        assert key in d
+    assert d["p_match_independent"] > d["p_match"]  # correlation lowers P(>=1) for lists of 2+
+    assert d["n_la"] <= 0.3 * d["n_applications"] + 1e-9
+    assert d["cost"]["total"] <= 300
+    m = evaluate(pr, Plan.of(pr.index_of([s["program_id"] for s in d["selected"]])))
+    assert m.p_match == pytest.approx(d["p_match"], abs=1e-12)
