@@ -30,6 +30,7 @@ from .status import Status
 log = logging.getLogger(__name__)
 
 MC_SIGMAS = 4.0
+MODES = {"p_match": "p_match", "utility": "utility", "p_match_la": "la_given_target"}
 
 
 def _slug(specialty: str) -> str:
@@ -85,7 +86,7 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
     target)."""
     import time
 
-    mode = mode or problem.objective
+    mode = mode or MODES[problem.objective]
     t0 = time.perf_counter()
     path = _path_for(problem, mode, method)
     if path == "fast":
@@ -113,7 +114,15 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
                            time.perf_counter() - t0, first.solves + second.solves, len(cand), "milp",
                            first.message)
         return first
-    return solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit)
+    out = solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit)
+    if (out.status is Status.NO_SOLUTION and start is not None and budget is None
+            and mode in ("p_match", "utility") and feasibility.is_feasible(problem, start)):
+        # the time limit ran out before CBC returned a list: the greedy start is the best list found
+        m = evaluate(problem, start, correlations=())
+        val = m.expected_utility if mode == "utility" else m.p_match
+        return Outcome(Status.FEASIBLE, start, val, None, None, out.seconds, time.perf_counter() - t0, out.solves,
+                       out.n_candidates, "milp", "time limit reached before CBC found a list; greedy list, gap unknown")
+    return out
 
 
 def _infeasible(problem: Problem, mode: str, target: float | None) -> InfeasibleError:
@@ -156,14 +165,15 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     if problem is None:
         problem = load(profile, catalog, budget=budget, max_applications=max_applications,
                        la_share_max=la_share_max, correlation=correlation, season=season, objective=objective)
-    mode = "min_cost" if min_cost else problem.objective
-    if min_cost:
+    mode = "min_cost" if min_cost else MODES[problem.objective]
+    if mode in ("min_cost", "la_given_target"):
         prof_target = profile.strategy.target_p_match if isinstance(profile, Profile) else None
         if target is None and prof_target is None and isinstance(profile, (str, Path)):
             prof_target = load_profile(profile).strategy.target_p_match
         target = target if target is not None else prof_target
+        what = "--min-cost" if min_cost else "objective p_match_la"
         if target is None:
-            raise InputError("--min-cost needs a target: pass --target P (0 < P < 1) or set [strategy] target_p_match")
+            raise InputError(f"{what} needs a target: pass --target P (0 < P < 1) or set [strategy] target_p_match")
         if not 0 < target < 1:
             raise InputError(f"--target {target}: must be strictly between 0 and 1")
     out = optimize(problem, mode, target=target, time_limit=time_limit, method=method)

@@ -2,9 +2,10 @@
 
 Program j can be dropped when at least K other programs (K = the most programs of j's
 specialty a list can hold) each are at least as good in every respect: same specialty,
-p >= p_j under every variant (plain, signalled, geographic preference), fee_extra <=,
-la <= la_j (or equal when LA membership is rewarded), utility >=, same division when
-divisions are chosen, and not must_apply.  Ties are broken by index, so the relation is
+p >= p_j under every variant (plain, signalled, geographic preference, both), fee_extra
+<=, la <= la_j (or equal when LA membership is rewarded), utility >=, and not must_apply.
+When divisions are chosen, a dominator in another division must beat j even when only j's
+division is preferred (its plain variants >= j's preferred ones).  Ties are broken by index, so the relation is
 a strict order and chains of drops stay valid.  Valid for the independent and the
 correlated model and for the LA cap (an optimal list never holds all K dominators, so one
 can replace j without breaking a constraint or lowering the objective).
@@ -31,13 +32,16 @@ def reduce(problem: Problem, *, la_rewarded: bool = False, chunk: int = 512) -> 
     n = problem.n
     if n == 0:
         return np.arange(0)
-    variants = [problem.p, *problem.p_signal.values()]
-    if problem.p_geo is not None:
-        variants.append(problem.p_geo)
-    V = np.stack(variants, axis=1)  # (n, m)
+    plain = [problem.p, *problem.p_signal.values()]  # without a preferred division
+    pref = [problem.p_geo, *problem.p_signal_geo.values()] if problem.has_geo else []
+    V = np.stack(plain + pref, axis=1)  # (n, m): every variant, same-division comparison
     must = np.zeros(n, bool)
     must[list(problem.must)] = True
-    div = problem.programs["division"].astype(str).to_numpy() if problem.has_geo else None
+    div = problem.division_array if problem.has_geo else None
+    if div is not None:
+        # across divisions the dominator may lose the preference while j gains it
+        P0 = np.stack(plain, axis=1)
+        P1 = np.stack(pref, axis=1)
     caps = count_caps(problem)
     keep = np.ones(n, bool)
     for s in range(len(problem.specialties)):
@@ -57,7 +61,9 @@ def reduce(problem: Problem, *, la_rewarded: bool = False, chunk: int = 512) -> 
                 ge &= problem.la[i][None, :] <= problem.la[js][:, None]
             ge &= problem.utility[i][None, :] >= problem.utility[js][:, None]
             if div is not None:
-                ge &= div[i][None, :] == div[js][:, None]
+                same = div[i][None, :] == div[js][:, None]
+                cross = np.all(P0[i][None, :, :] >= P1[js][:, None, :], axis=2)
+                ge &= same | cross
             # strictness: better somewhere, or equal everywhere and earlier index
             strict = (np.any(V[i][None, :, :] > V[js][:, None, :], axis=2)
                       | (problem.extra[i][None, :] < problem.extra[js][:, None])

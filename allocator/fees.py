@@ -119,3 +119,15 @@ def load_schedule(season: str) -> FeeSchedule:
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{path}: {e}") from None
     return _parse(doc, str(path))
+
+
+@lru_cache(maxsize=None)
+def signals_available(season: str) -> dict[str, dict[str, int]]:
+    """ERAS program signals per specialty for a season: ``{specialty: {"gold": n, "silver": m}}``
+    (empty when the season has no signal data; single-tier signals are listed as gold).
+    Read from ``data/signals/eras_signals.toml``."""
+    path = DATA_DIR / "signals" / "eras_signals.toml"
+    with open(path, "rb") as f:
+        doc = tomllib.load(f)
+    raw = doc.get("seasons", {}).get(str(season), {})
+    return {spec: {k: int(v) for k, v in kinds.items() if k in ("gold", "silver")} for spec, kinds in raw.items()}

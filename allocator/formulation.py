@@ -33,32 +33,50 @@ DROPPABLE = ("budget", "max_applications", "min_applications", "la_share", "must
              "specialty_limits", "target")
 
 
+@dataclass(frozen=True)
+class State:
+    """How an applied program enters the model: its probability array and what it needs."""
+
+    name: str
+    p: np.ndarray
+    preferred: bool  # needs the program's division among the preferred ones
+    signal: str | None  # signal kind it uses
+
+
+def _states(problem: Problem, kinds: list[str], geo: bool) -> list[State]:
+    out = [State("y", problem.p, False, None)]
+    if geo:
+        out.append(State("yg", problem.p_geo, True, None))
+    for k in kinds:
+        out.append(State(f"ys_{k}", problem.p_signal[k], False, k))
+        if geo:
+            out.append(State(f"ysg_{k}", problem.p_signal_geo[k], True, k))
+    return out
+
+
 @dataclass
 class ExpTerm:
-    """sum_k w_k exp(L_k(x)) over the programs in ``members`` (a bool mask over cand)."""
+    """sum_k w_k exp(L_k) with L_k = sum over variable blocks of coef[block][k] . values."""
 
     name: str
     w: np.ndarray  # (K,)
-    A: np.ndarray  # (K, len(cand)) coefficients of x
-    S: dict[str, np.ndarray]  # kind -> (K, len(cand)) extra coefficient of s^kind
-    G: np.ndarray | None  # (K, len(cand)) extra coefficient of gx
+    coef: dict[str, np.ndarray]  # block name ("x", "s_gold", "gx", "sg_gold") -> (K, len(cand))
     l: list  # l_k variables
     t: list  # t_k variables
     cuts: int = 0
 
-    def exposures(self, xv: np.ndarray, sv: dict[str, np.ndarray], gv: np.ndarray | None) -> np.ndarray:
-        L = self.A @ xv
-        for kind, M in self.S.items():
-            L = L + M @ sv[kind]
-        if self.G is not None and gv is not None:
-            L = L + self.G @ gv
+    def plain(self) -> np.ndarray:
+        """Coefficients of the plain state (no signal, no preference)."""
+        return self.coef["x"] if "x" in self.coef else self.coef["y"]
+
+    def exposures(self, values: dict[str, np.ndarray]) -> np.ndarray:
+        L = np.zeros(len(self.w))
+        for block, M in self.coef.items():
+            L = L + M @ values[block]
         return L
 
     def value(self, L: np.ndarray) -> float:
         return float(np.dot(self.w, np.exp(L)))
-
-    def approx(self) -> float:
-        return float(sum(wk * (tk.varValue or 0.0) for wk, tk in zip(self.w, self.t)))
 
 
 @dataclass
@@ -68,9 +86,9 @@ class Formulation:
     mode: str  # "p_match", "utility", "min_cost", "la_given_target"
     model: pulp.LpProblem
     x: list
-    s: dict[str, list] = field(default_factory=dict)
-    g: dict[str, object] = field(default_factory=dict)
-    gx: list | None = None
+    blocks: dict[str, list] = field(default_factory=dict)  # "x", "s_<kind>", "gx", "sg_<kind>"
+    g: dict[str, object] = field(default_factory=dict)  # division -> binary
+    states: list = field(default_factory=list)
     groups: dict[str, list] = field(default_factory=dict)
     terms: dict[str, ExpTerm] = field(default_factory=dict)
     objective_terms: list[tuple[float, str]] = field(default_factory=list)  # (coef, term)
@@ -80,16 +98,16 @@ class Formulation:
     objective_offset: float = 0.0
 
     # ------------------------------------------------------------------ reading
-    def values(self) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
-        xv = np.array([round(v.varValue or 0.0) for v in self.x], float)
-        sv = {k: np.array([round(v.varValue or 0.0) for v in vs], float) for k, vs in self.s.items()}
-        gv = np.array([round(v.varValue or 0.0) for v in self.gx], float) if self.gx is not None else None
-        return xv, sv, gv
+    def values(self) -> dict[str, np.ndarray]:
+        """Current solution, per variable block (binaries rounded)."""
+        return {name: np.array([round(v.varValue or 0.0) for v in vs], float) for name, vs in self.blocks.items()}
 
     def plan(self) -> Plan:
-        xv, sv, _ = self.values()
-        idx = self.cand[xv > 0.5]
-        signals = {int(self.cand[j]): kind for kind, v in sv.items() for j in np.nonzero(v > 0.5)[0]}
+        vals = self.values()
+        x = np.array([round(v.varValue or 0.0) for v in self.x], float)
+        idx = self.cand[x > 0.5]
+        signals = {int(self.cand[j]): st.signal for st in self.states if st.signal and st.name in vals
+                   for j in np.nonzero(vals[st.name] > 0.5)[0]}
         divs = tuple(d for d, var in self.g.items() if (var.varValue or 0) > 0.5)
         return Plan.of(idx, signals, divs)
 
@@ -98,10 +116,15 @@ class Formulation:
         on = set(plan.idx)
         for i, v in zip(self.cand, self.x):
             v.setInitialValue(1 if int(i) in on else 0)
-        sig = dict(plan.signals)
-        for kind, vs in self.s.items():
-            for i, v in zip(self.cand, vs):
-                v.setInitialValue(1 if sig.get(int(i)) == kind else 0)
+        if len(self.states) > 1:
+            sig = dict(plan.signals)
+            div = self.problem.division_array
+            for st in self.states:
+                for i, v in zip(self.cand, self.blocks[st.name]):
+                    i = int(i)
+                    want = (i in on and sig.get(i) == st.signal
+                            and (div[i] in plan.divisions) == st.preferred)
+                    v.setInitialValue(1 if want else 0)
         for d, var in self.g.items():
             var.setInitialValue(1 if d in plan.divisions else 0)
 
@@ -122,17 +145,12 @@ class Formulation:
         self.add_cuts(term, L, only_violated=False)
 
 
-def _coefficients(problem: Problem, cand: np.ndarray, mask: np.ndarray, rho: float):
+def _coefficients(problem: Problem, cand: np.ndarray, mask: np.ndarray, rho: float, states: list) -> tuple:
+    """Node weights and, per state block, the (K, len(cand)) coefficients ln(1 - p_state(z_k))."""
     nodes = problem.nodes(rho)
-    A = log_fail(problem.p[cand], nodes.rho, nodes.z) * mask[None, :]
-    S = {}
-    for kind, ps in problem.p_signal.items():
-        if problem.has_signals:
-            S[kind] = (log_fail(np.maximum(ps[cand], problem.p[cand]), nodes.rho, nodes.z) - A) * mask[None, :]
-    G = None
-    if problem.has_geo:
-        G = (log_fail(np.maximum(problem.p_geo[cand], problem.p[cand]), nodes.rho, nodes.z) - A) * mask[None, :]
-    return nodes.w, A, S, G
+    coef = {("x" if len(states) == 1 else st.name): log_fail(st.p[cand], nodes.rho, nodes.z) * mask[None, :]
+            for st in states}
+    return nodes.w, coef
 
 
 def build(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, target: float | None = None,
@@ -152,28 +170,36 @@ def build(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, target: 
         groups.setdefault(group, []).append(name)
 
     spec = problem.spec[cand]
-    # ---- signals and geographic preference
-    if problem.has_signals and not feasibility_only:
-        for kind in problem.p_signal:
-            f.s[kind] = [pulp.LpVariable(f"s_{kind}_{i}", cat=pulp.LpBinary) for i in cand]
+    # ---- signals and geographic preference: one binary per (program, state), a
+    # multiple-choice formulation: states = plain, preferred division, signal k, signal k +
+    # preferred division; sum of states = x_i; a preferred state needs its division chosen.
+    # Every state's probability is >= the plain one, so an optimum never leaves a benefit
+    # unused, and the model is exact for the evaluator's semantics.
+    kinds = list(problem.p_signal) if (problem.has_signals and not feasibility_only) else []
+    geo = problem.has_geo and not feasibility_only
+    f.states = _states(problem, kinds, geo)
+    if len(f.states) == 1:
+        f.blocks["x"] = x
+    else:
+        for st in f.states:
+            f.blocks[st.name] = [pulp.LpVariable(f"{st.name}_{i}", cat=pulp.LpBinary) for i in cand]
         for j in range(len(cand)):
-            add("signals", pulp.lpSum(f.s[k][j] for k in f.s) - x[j] <= 0, f"sig_one_{j}")
+            m.addConstraint(pulp.lpSum(f.blocks[st.name][j] for st in f.states) - x[j] == 0, f"state_{j}")
+    if kinds:
         for s_idx, sname in enumerate(problem.specialties):
-            for kind in f.s:
+            for kind in kinds:
                 cap = problem.signals_available.get((sname, kind), 0)
-                members = [f.s[kind][j] for j in range(len(cand)) if spec[j] == s_idx]
+                members = [f.blocks[st.name][j] for st in f.states if st.signal == kind
+                           for j in range(len(cand)) if spec[j] == s_idx]
                 if members:
                     add("signals", pulp.lpSum(members) <= cap, f"sig_cap_{kind}_{s_idx}")
-    if problem.has_geo and not feasibility_only:
-        divs = sorted(set(problem.programs["division"].astype(str).to_numpy()[cand]))
-        f.g = {d: pulp.LpVariable(f"g_{k}", cat=pulp.LpBinary) for k, d in enumerate(divs)}
-        f.gx = [pulp.LpVariable(f"gx_{i}", lowBound=0, upBound=1) for i in cand]
+    if geo:
+        dcol = problem.division_array[cand]
+        f.g = {d: pulp.LpVariable(f"g_{k}", cat=pulp.LpBinary) for k, d in enumerate(sorted(set(dcol)))}
         add("geographic_preference", pulp.lpSum(f.g.values()) <= problem.max_divisions, "geo_count")
-        dcol = problem.programs["division"].astype(str).to_numpy()[cand]
         for j in range(len(cand)):
-            add("geographic_preference", f.gx[j] - f.g[dcol[j]] <= 0, f"geo_div_{j}")
-            bonus = [f.gx[j]] + [f.s[k][j] for k in f.s]
-            add("geographic_preference", pulp.lpSum(bonus) - x[j] <= 0, f"geo_on_{j}")
+            pref = [f.blocks[st.name][j] for st in f.states if st.preferred]
+            add("geographic_preference", pulp.lpSum(pref) - f.g[dcol[j]] <= 0, f"geo_{j}")
 
     # ---- fees: exact per specialty
     fee_terms = []
@@ -235,22 +261,20 @@ def build(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, target: 
     everyone = np.ones(len(cand), bool)
 
     def term(name: str, mask: np.ndarray) -> ExpTerm:
-        w, A, S, G = _coefficients(problem, cand, mask, rho)
+        w, coef = _coefficients(problem, cand, mask, rho, f.states)
         K = len(w)
-        lo_bound = A.sum(axis=1) + sum((M.clip(max=0)).sum(axis=1) for M in S.values()) \
-            + (G.clip(max=0).sum(axis=1) if G is not None else 0)
+        lo_bound = sum(M.clip(max=0).sum(axis=1) for M in coef.values())
         lvars = [pulp.LpVariable(f"l_{name}_{k}", lowBound=float(min(lo_bound[k], 0.0)) - 1.0, upBound=0)
                  for k in range(K)]
         tvars = [pulp.LpVariable(f"t_{name}_{k}", lowBound=0, upBound=1) for k in range(K)]
         for k in range(K):
-            items = [(v, float(c)) for v, c in zip(x, A[k]) if abs(c) > COEF_EPS]
-            for kind, M in S.items():
-                items += [(v, float(c)) for v, c in zip(f.s[kind], M[k]) if abs(c) > COEF_EPS]
-            if G is not None:
-                items += [(v, float(c)) for v, c in zip(f.gx, G[k]) if abs(c) > COEF_EPS]
+            items = []
+            for block, M in coef.items():
+                items += [(v, float(c)) for v, c in zip(f.blocks[block], M[k]) if abs(c) > COEF_EPS]
             items.append((lvars[k], -1.0))
-            m.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(items), pulp.LpConstraintEQ, f"def_l_{name}_{k}", 0))
-        tt = ExpTerm(name, w, A, S, G, lvars, tvars)
+            m.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(items), pulp.LpConstraintEQ,
+                                              f"def_l_{name}_{k}", 0))
+        tt = ExpTerm(name, w, coef, lvars, tvars)
         f.terms[name] = tt
         return tt
 

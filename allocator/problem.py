@@ -18,7 +18,7 @@ import pandas as pd
 from .catalog import Catalog
 from .correlation import Nodes, make_nodes
 from .errors import InputError
-from .fees import FeeSchedule, load_schedule
+from .fees import FeeSchedule, load_schedule, signals_available
 from .profile import Profile
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class Problem:
     min_apps: int
     la_share_max: float
     rho: float
-    objective: Literal["p_match", "utility"] = "p_match"
+    objective: Literal["p_match", "utility", "p_match_la"] = "p_match"
     must: tuple[int, ...] = ()
     excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["program_id", "name", "reason"]))
     synthetic: bool = False
@@ -73,7 +73,10 @@ class Problem:
     p_signal: dict[str, np.ndarray] = field(default_factory=dict)  # kind -> p if signalled
     signals_available: dict[tuple[str, str], int] = field(default_factory=dict)  # (specialty, kind) -> count
     p_geo: np.ndarray | None = None  # p when the program's division is preferred
-    max_divisions: int = 0
+    p_signal_geo: dict[str, np.ndarray] = field(default_factory=dict)  # kind -> p if signalled and preferred
+    max_divisions: int = 0  # divisions the optimizer may choose (0: geographic preference not optimized)
+    fixed_divisions: tuple[str, ...] = ()  # divisions the user chose (already applied to p)
+    notes: tuple[str, ...] = ()  # what is and is not modelled, shown with the result
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ basics
@@ -90,6 +93,14 @@ class Problem:
         return [pos[x] for x in program_ids]
 
     @property
+    def division_array(self) -> np.ndarray:
+        """Census division of each candidate as str ("" when unknown, e.g. territories)."""
+        if "division_array" not in self._cache:
+            self._cache["division_array"] = np.array(
+                [str(x) if isinstance(x, str) else "" for x in self.programs["division"]], dtype=object)
+        return self._cache["division_array"]
+
+    @property
     def count_based_costs(self) -> bool:
         """True when a list's cost depends only on how many programs of each specialty it has."""
         return bool(np.all(self.extra == 0))
@@ -102,11 +113,15 @@ class Problem:
     def has_geo(self) -> bool:
         return self.p_geo is not None and self.max_divisions > 0
 
-    def all_probabilities(self) -> np.ndarray:
+    def variants(self) -> list[np.ndarray]:
+        """Every probability a candidate can take: plain, signalled, preferred, both."""
         parts = [self.p, *self.p_signal.values()]
         if self.p_geo is not None:
-            parts.append(self.p_geo)
-        return np.concatenate(parts)
+            parts += [self.p_geo, *self.p_signal_geo.values()]
+        return parts
+
+    def all_probabilities(self) -> np.ndarray:
+        return np.concatenate(self.variants())
 
     def nodes(self, rho: float | None = None) -> Nodes:
         """Quadrature nodes for ``rho`` (default: the problem's), accurate for any list of
@@ -132,19 +147,20 @@ class Problem:
     def effective_p(self, plan: Plan) -> np.ndarray:
         """P(success) of each program in ``plan.idx`` given the plan's signals and divisions.
 
-        A program both signalled and in a preferred division takes the larger effect of
-        the two (the card gives no evidence that they compound)."""
+        Signals and a preferred division both multiply the interview odds (the model
+        card's odds ratios), so a program with both takes ``p_signal_geo``."""
         idx = np.asarray(plan.idx, dtype=int)
         p = self.p[idx].copy()
+        on = np.zeros(len(idx), bool)
         if self.p_geo is not None and plan.divisions:
-            div = self.programs["division"].to_numpy()[idx]
+            div = self.division_array[idx]
             on = np.isin(div, list(plan.divisions))
-            p[on] = np.maximum(p[on], self.p_geo[idx][on])
+            p[on] = self.p_geo[idx][on]
         if plan.signals:
             pos = {int(i): j for j, i in enumerate(idx)}
             for i, kind in plan.signals:
                 j = pos[int(i)]
-                p[j] = max(p[j], self.p_signal[kind][int(i)])
+                p[j] = (self.p_signal_geo[kind] if on[j] else self.p_signal[kind])[int(i)]
         return p
 
     def effective_q(self, plan: Plan) -> np.ndarray:
@@ -193,6 +209,7 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None) -> Problem:
         q = np.where(np.isnan(q) | (q < p), p, q)
         source = "catalog p_match"
         p_signal: dict[str, np.ndarray] = {}
+        p_signal_geo: dict[str, np.ndarray] = {}
         p_geo = None
         if s.correlation is None:  # the card still gives the default correlation
             from .probability import load_card
@@ -214,12 +231,15 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None) -> Problem:
             excluded_rows.append({"program_id": df.at[i, "program_id"], "name": df.at[i, "name"],
                                   "reason": est.at[i, "excluded_reason"]})
         p_signal = {k: est[f"p_signal_{k}"].to_numpy(float) for k in SIGNAL_KINDS if f"p_signal_{k}" in est}
+        p_signal_geo = {k: est[f"p_signal_{k}_geo"].to_numpy(float) for k in SIGNAL_KINDS
+                        if f"p_signal_{k}_geo" in est}
         p_geo = est["p_geo"].to_numpy(float) if "p_geo" in est else None
         source = f"model card {getattr(card, 'name', 'default')}"
         default_rho = float(card.correlation)
         keep = ~bad
         df, p, q = df[keep].reset_index(drop=True), p[keep], q[keep]
         p_signal = {k: v[keep] for k, v in p_signal.items()}
+        p_signal_geo = {k: v[keep] for k, v in p_signal_geo.items()}
         p_geo = p_geo[keep] if p_geo is not None else None
 
     ids = list(df["program_id"])
@@ -242,10 +262,46 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None) -> Problem:
         keep[never] = False
         df, p, q = df[keep].reset_index(drop=True), p[keep], q[keep]
         p_signal = {k: v[keep] for k, v in p_signal.items()}
+        p_signal_geo = {k: v[keep] for k, v in p_signal_geo.items()}
         p_geo = p_geo[keep] if p_geo is not None else None
         pos = {pid: i for i, pid in enumerate(df["program_id"])}
 
     specialties = tuple(sorted(df["specialty"].unique())) if len(df) else tuple(specs or ())
+    notes: list[str] = []
+    # ---- signals: counts per specialty and season; effects from the card
+    available: dict[tuple[str, str], int] = {}
+    if s.signals == "optimize" and p_signal:
+        table = signals_available(s.season)
+        for name in specialties:
+            for kind, k in table.get(name, {}).items():
+                if kind in p_signal and k > 0:
+                    available[(name, kind)] = int(k)
+        if not available:
+            notes.append(f"signals not modelled: no ERAS signal counts for season {s.season} and these specialties")
+    elif s.signals == "optimize":
+        notes.append("signals not modelled: the catalog gives its own p_match (no signal effect known)")
+    if not available:
+        p_signal, p_signal_geo = {}, {}
+    # ---- geographic preference: optimized, fixed by the user, or none
+    max_div, fixed = 0, ()
+    gp = s.geographic_preference
+    if p_geo is not None and isinstance(gp, list):
+        fixed = tuple(gp)
+        on = np.isin(np.array([str(x) if x is not None and x == x else "" for x in df["division"]], dtype=object), fixed)
+        p = np.where(on, p_geo, p)
+        q = np.where(on, np.maximum(q, p), q)
+        p_signal = {k: np.where(on, p_signal_geo[k], v) for k, v in p_signal.items()}
+        p_geo, p_signal_geo = None, {}
+    elif p_geo is not None and gp == "optimize" and s.max_divisions > 0:
+        max_div = int(s.max_divisions)
+    else:
+        if gp != "none" and p_geo is None:
+            notes.append("geographic preference not modelled: the catalog gives its own p_match")
+        p_geo, p_signal_geo = None, {}
+    unknown = [x for x in s.specialty_limits if x not in specialties]
+    if unknown:
+        raise InputError(f"{profile.path}: [strategy] specialty_limits names {unknown[0]!r}, which has no "
+                         f"program in the catalog (have {', '.join(specialties)}); fix the name")
     spec_index = {name: k for k, name in enumerate(specialties)}
     tiers = df["tier"].to_numpy() if len(df) else np.array([], dtype=object)
     util = np.array([s.utility[t] for t in tiers], float)
@@ -274,6 +330,13 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None) -> Problem:
         source=source,
         p_signal=p_signal,
         p_geo=p_geo,
+        p_signal_geo=p_signal_geo,
+        signals_available=available,
+        max_divisions=max_div,
+        fixed_divisions=fixed,
+        spec_min={k: v.min for k, v in s.specialty_limits.items() if v.min},
+        spec_max={k: v.max for k, v in s.specialty_limits.items() if v.max is not None},
+        notes=tuple(notes),
     )
 
 

@@ -36,19 +36,36 @@ class Applicant(BaseModel):
         return self
 
 
+class SpecialtyLimit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min: int = Field(default=0, ge=0)
+    max: Optional[int] = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.max is not None and self.min > self.max:
+            raise ValueError(f"min={self.min} exceeds max={self.max}")
+        return self
+
+
 class Strategy(BaseModel):
     """What the list must respect and what it maximizes."""
 
     model_config = ConfigDict(extra="forbid")
 
-    budget: float = Field(default=2500, ge=0)
+    budget: float = Field(default=2500, ge=0, allow_inf_nan=False)
     season: str = "2026"
     max_applications: int = Field(default=100, ge=0)
     min_applications: int = Field(default=0, ge=0)
     la_share_max: float = Field(default=1.0, ge=0, le=1)
     correlation: Optional[float] = Field(default=None, ge=0, le=0.99)
     target_p_match: Optional[float] = Field(default=None, gt=0, lt=1)
-    objective: Literal["p_match", "utility"] = "p_match"
+    objective: Literal["p_match", "utility", "p_match_la"] = "p_match"
+    signals: Literal["optimize", "none"] = "optimize"
+    geographic_preference: Union[Literal["optimize", "none"], list[str]] = "optimize"
+    max_divisions: int = Field(default=3, ge=0, le=3)
+    specialty_limits: dict[str, SpecialtyLimit] = Field(default_factory=dict)
     utility: dict[str, float] = Field(default_factory=lambda: {"la": 1.0, "west": 0.8, "elsewhere": 0.6})
     must_apply: list[str] = Field(default_factory=list)
     never_apply: list[str] = Field(default_factory=list)
@@ -56,7 +73,28 @@ class Strategy(BaseModel):
     @field_validator("season", mode="before")
     @classmethod
     def _season(cls, v):
+        from .fees import available_seasons
+
+        have = available_seasons()
+        if have and str(v) not in have:
+            raise ValueError(f"no ERAS fee schedule for season {str(v)!r}; use one of {', '.join(have)}")
         return str(v)
+
+    @field_validator("geographic_preference")
+    @classmethod
+    def _divisions(cls, v):
+        if isinstance(v, list):
+            from .geography import CENSUS_DIVISIONS
+
+            bad = [d for d in v if d not in CENSUS_DIVISIONS]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not a Census division; use names such as "
+                                 f"{', '.join(list(CENSUS_DIVISIONS)[:3])} ... (DESIGN.md)")
+            if len(v) > 3:
+                raise ValueError(f"{len(v)} divisions given; ERAS allows at most 3")
+            if len(set(v)) != len(v):
+                raise ValueError("a division is listed twice")
+        return v
 
     @field_validator("utility")
     @classmethod
@@ -66,6 +104,8 @@ class Strategy(BaseModel):
             raise ValueError(f"unknown tier(s) {sorted(bad)}; use la, west, elsewhere")
         if any(x < 0 for x in v.values()):
             raise ValueError("tier utilities must be >= 0")
+        if any(x != x or x in (float("inf"), float("-inf")) for x in v.values()):
+            raise ValueError("tier utilities must be finite numbers")
         return {"la": 1.0, "west": 0.8, "elsewhere": 0.6} | v
 
     @model_validator(mode="after")
@@ -112,6 +152,9 @@ def _message(e: ValidationError, where: str, prefix: str | None = None) -> str:
     field = ".".join(loc[1:]) if len(loc) > 1 else (loc[0] if loc else "")
     msg = err["msg"].removeprefix("Value error, ")
     t = err.get("type", "")
+    ops = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">", "less_than": "<"}
+    if t in ops and err.get("ctx"):
+        msg = f"must be {ops[t]} {next(iter(err['ctx'].values()))}; change it"
     if t == "extra_forbidden":
         return f"{where}: {section}{field}: unknown key; check its spelling against DESIGN.md 'Profile TOML'"
     val = err.get("input")

@@ -54,6 +54,7 @@ class Result:
         d: dict[str, Any] = {"status": self.status.value, "objective": self.mode if self.mode != "p_match" else pr.objective}
         if self.mode == "min_cost":
             d["objective"] = "min_cost"
+        if self.target is not None:
             d["target_p_match"] = self.target
         if m is not None:
             d |= {

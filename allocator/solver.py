@@ -55,6 +55,9 @@ class Outcome:
     path: str  # "milp" or "fast"
     message: str = ""
     iterations: list = field(default_factory=list)
+    # term name -> exposures L (K,) of every list CBC returned; tangents there are valid cuts for
+    # any budget or count/LA limit with the same quadrature nodes (pass back as seed_cuts)
+    cut_pool: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,8 @@ def run_cbc(f: Formulation, time_limit: float | None = None, warm: bool = False)
 
 
 def _true_values(f: Formulation) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    xv, sv, gv = f.values()
-    Ls = {name: t.exposures(xv, sv, gv) for name, t in f.terms.items()}
+    vals = f.values()
+    Ls = {name: t.exposures(vals) for name, t in f.terms.items()}
     vals = {name: f.terms[name].value(L) for name, L in Ls.items()}
     return Ls, vals
 
@@ -135,15 +138,13 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
             on = set(start.idx)
             xs = np.array([1.0 if int(i) in on else 0.0 for i in cand])
         for name, tm in f.terms.items():
-            base = tm.A @ xs
-            pts = {0.0}
+            base = tm.plain() @ xs
             for L in [base + d for d in CUT_OFFSETS]:
                 f.add_tangents(tm, np.minimum(L, 0.0))
             f.add_tangents(tm, np.zeros(len(tm.w)))
             if seed_cuts and name in seed_cuts:
                 for L in seed_cuts[name]:
                     f.add_tangents(tm, L)
-            del pts
     if start is not None and feasibility.is_feasible(problem, start):
         f.set_start(start)
         warm = True
@@ -154,6 +155,7 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
     cbc_secs = 0.0
     solves = 0
     history = []
+    pool: dict[str, list] = {}
     status_final = Status.OPTIMAL
     message = ""
     while True:
@@ -179,6 +181,8 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
         if bad:
             raise SolverError(f"CBC returned a list that breaks {bad[0][0]}: {bad[0][1]} (a bug; please report)")
         Ls, vals = _true_values(f)
+        for name, L in Ls.items():
+            pool.setdefault(name, []).append(L)
         # constraint terms (targets): the list must satisfy them for real
         violated = False
         for name, rhs in f.constraint_terms:
@@ -222,14 +226,14 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
     if best_plan is None:
         return Outcome(status_final if status_final is not Status.OPTIMAL else Status.NO_SOLUTION, None, None,
                        None, None, cbc_secs, time.perf_counter() - t_wall, solves, len(cand), "milp", message,
-                       history)
+                       history, pool)
     val = _report_value(f, best_min)
     bnd = _report_value(f, bound_min) if bound_min > -math.inf else None
     gap = abs(best_min - bound_min) if bound_min > -math.inf else None
     if status_final is Status.OPTIMAL and gap is not None and gap > tol and f.mode != "min_cost":
         status_final = Status.FEASIBLE
     return Outcome(status_final, best_plan, val, bnd, gap, cbc_secs, time.perf_counter() - t_wall, solves,
-                   len(cand), "milp", message, history)
+                   len(cand), "milp", message, history, pool)
 
 
 def explain_infeasibility(problem: Problem, cand: np.ndarray, *, mode: str = "p_match",
