@@ -192,7 +192,8 @@ class CountGrid:
     def best(self, mode: str = "p_match", target: float | None = None, **limits) -> tuple | None:
         """The best count vector (tuple) under the limits, or None when none is feasible.
 
-        Ties: higher objective, then lower cost, then fewer applications."""
+        Ties: higher objective, then lower cost (for the LA objective: higher P(match)),
+        then fewer applications."""
         ok = self.feasible(**limits)
         if mode == "min_cost":
             ok = ok & (self.p_match() >= target - 1e-12)
@@ -201,7 +202,7 @@ class CountGrid:
         elif mode == "la_given_target":
             ok = ok & (self.p_match() >= target - 1e-12)
             key_primary = self.p_match_la()
-            secondary = -self.cost
+            secondary = self.p_match()
         else:
             key_primary = self.objective(mode)
             secondary = -self.cost
