@@ -55,6 +55,8 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     t.add_row("solver", f"{'CBC' if o.path == 'milp' else 'count scan'} {o.wall:.2f}s, {o.n_candidates} candidates")
     console.print(t)
     render_programs(res.selected_frame(), console, limit=limit)
+    for note in pr.notes:
+        console.print(f"note: {note}")
     if len(pr.excluded):
         console.print(f"{len(pr.excluded)} program(s) excluded (ineligible or never_apply); "
                       "`allocator estimate` lists them with reasons.")

@@ -89,6 +89,6 @@ class Result:
                             "min_applications": pr.min_apps, "la_share_max": pr.la_share_max,
                             "must_apply": [pr.ids[i] for i in pr.must]}
         d["data"] = {"synthetic": pr.synthetic, "probabilities": pr.source,
-                     "excluded": int(len(pr.excluded)),
+                     "excluded": int(len(pr.excluded)), "notes": list(pr.notes),
                      "note": "SYNTHETIC demo catalog: invented programs at real places" if pr.synthetic else ""}
         return d
