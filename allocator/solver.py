@@ -48,7 +48,7 @@ class Outcome:
     objective: float | None  # true value of the best list (P, E[U], or USD for min_cost)
     bound: float | None  # proven bound on the optimum (same units)
     gap: float | None  # |bound - objective|, absolute
-    seconds: float  # CBC time, summed over solves
+    seconds: float  # CBC's own time, summed over solves (PuLP's file writing excluded)
     wall: float  # total wall time
     solves: int
     n_candidates: int
@@ -65,10 +65,13 @@ class CbcRun:
     status: Status
     objective: float | None
     bound: float | None
-    seconds: float
+    seconds: float  # CBC's own wall time (from its log)
+    total_seconds: float  # including PuLP writing the model and reading the solution
 
 
 _BOUND_RE = re.compile(r"^(Lower bound|Best possible):\s*(-?[0-9.eE+-]+)", re.M)
+_BEST_POSSIBLE_RE = re.compile(r"best possible (-?[0-9.eE+-]+)")
+_TIME_RE = re.compile(r"Total time \(CPU seconds\):\s*[0-9.]+\s*\(Wallclock seconds\):\s*([0-9.]+)")
 
 
 def run_cbc(f: Formulation, time_limit: float | None = None, warm: bool = False) -> CbcRun:
@@ -88,13 +91,19 @@ def run_cbc(f: Formulation, time_limit: float | None = None, warm: bool = False)
         status = from_pulp(f.model.status, f.model.sol_status)
         obj = pulp.value(f.model.objective) if status.has_list else None
         bound = obj if status is Status.OPTIMAL else None
+        with open(logpath) as fh:
+            txt = fh.read()
+        own = _TIME_RE.findall(txt)  # CBC's own wall time, without PuLP's file writing
         if status is Status.FEASIBLE:
-            with open(logpath) as fh:
-                txt = fh.read()
             mm = _BOUND_RE.findall(txt)
-            if mm:
+            fine = _BEST_POSSIBLE_RE.findall(txt)  # 8 digits; the summary's "Lower bound:" has only 3
+            if fine:
+                bound = float(fine[-1])
+            elif mm:
                 bound = float(mm[-1][1])
-        return CbcRun(status, obj, bound, secs)
+            if bound is not None and obj is not None:
+                bound = min(bound, obj)  # a lower bound never exceeds the incumbent (log rounding)
+        return CbcRun(status, obj, bound, float(own[-1]) if own else secs, secs)
     finally:
         try:
             os.unlink(logpath)
@@ -205,7 +214,8 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
         if run.bound is not None:
             b = run.bound if not f.linear_objective else float(np.exp(run.bound))
             bound_min = max(bound_min, b) if run.status is Status.OPTIMAL else b
-        history.append({"solve": solves, "cbc_seconds": run.seconds, "value": minimized, "bound": bound_min,
+        history.append({"solve": solves, "cbc_seconds": run.seconds, "solve_seconds": run.total_seconds,
+                        "value": minimized, "bound": bound_min,
                         "violated_target": violated})
         if run.status is Status.FEASIBLE:  # CBC itself stopped at the time limit
             status_final, message = Status.FEASIBLE, "time limit reached"
