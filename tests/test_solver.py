@@ -87,3 +87,16 @@ def test_correlated_optimum_not_worse_than_independent_optimum():
         if a.plan is None:
             continue
         assert objective_value(pr, a.plan) >= objective_value(pr, b.plan) - 1e-12
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_la_given_target_matches_brute_force(seed):
+    rng = np.random.default_rng(11000 + seed)
+    pr = random_problem(rng, 10, rho=[0.0, 0.35][seed % 2], extras=seed % 4 == 0)
+    best, _ = brute_force(pr)
+    if best is None or best <= 0:
+        return
+    target = round(0.7 * best, 4)
+    _check(pr, "milp", "la_given_target", target)
+    if seed % 4:
+        _check(pr, "fast", "la_given_target", target)
