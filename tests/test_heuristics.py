@@ -1,0 +1,216 @@
+"""Heuristic lists: feasible, never better than the optimizer under the one evaluator,
+seed-deterministic; and the benchmark's tables."""
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from allocator import optimize
+from allocator.bench import OPTIMIZER, bench, budget_to_reach, parse_budgets, with_budget
+from allocator.catalog import catalog_from_frame
+from allocator.errors import InputError
+from allocator.evaluate import evaluate
+from allocator.feasibility import violations
+from allocator.heuristics import BUILDERS, GUIDE_RULES, greedy
+from allocator.paths import DATA_DIR
+from allocator.problem import build_problem
+from allocator.profile import profile_from_dict
+
+from .helpers import random_problem
+
+PLACES = [  # (city, state, tier-ish): real places for the three tiers
+    ("Los Angeles", "CA"), ("Torrance", "CA"), ("Riverside", "CA"),  # Greater LA
+    ("San Diego", "CA"), ("Phoenix", "AZ"), ("Seattle", "WA"),  # West
+    ("Columbus", "OH"), ("Houston", "TX"), ("Atlanta", "GA"), ("Newark", "NJ"), ("Omaha", "NE"),  # elsewhere
+]
+
+
+def synthetic_problem(seed: int, n: int = 60, *, rho: float = 0.35, extras: bool = False, **strategy):
+    """A catalog with tiers, settings and IMG shares, and p_match loosely tied to IMG share."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        city, state = PLACES[int(rng.integers(len(PLACES)))]
+        img = float(rng.uniform(0.02, 0.9))
+        rows.append({
+            "program_id": f"S{i:03d}", "name": f"Synthetic program {i}", "specialty": "Internal Medicine",
+            "city": city, "state": state, "setting": str(rng.choice(["university", "community", "county"])),
+            "img_share": f"{img:.2f}", "p_match": f"{np.clip(0.25 * img + rng.uniform(0, 0.12), 0.002, 0.5):.4f}",
+            "fee_extra": str(int(rng.choice([0, 0, 0, 25, 60]))) if extras else "0",
+        })
+    cat = catalog_from_frame(pd.DataFrame(rows), "<synthetic>")
+    s = {"budget": float(rng.choice([150, 250, 400, 700])), "max_applications": int(rng.choice([10, 20, 35])),
+         "la_share_max": 0.3, "correlation": rho, "season": "2026"} | strategy
+    return build_problem(cat, profile_from_dict({"strategy": s}, "<synthetic>"))
+
+
+def _p(problem, plan) -> float:
+    return evaluate(problem, plan, correlations=()).p_match
+
+
+# ---------------------------------------------------------------------- feasibility
+@pytest.mark.parametrize("seed", range(40))
+def test_every_builder_is_feasible_small(seed):
+    rng = np.random.default_rng(900 + seed)
+    pr = random_problem(rng, int(rng.integers(6, 15)), rho=(0.0, 0.35)[seed % 2], extras=seed % 3 == 0,
+                        must_never=seed % 2 == 0, two_specs=seed % 4 == 1)
+    if not optimize(pr, "p_match").status.has_list:
+        pytest.skip("no feasible list exists")
+    for name, f in BUILDERS.items():
+        assert violations(pr, f(pr, rng=np.random.default_rng(seed))) == [], name
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_every_builder_is_feasible_with_tiers(seed):
+    pr = synthetic_problem(seed, extras=seed % 2 == 1, la_share_max=(0.3, 0.1, 1.0, 0.0)[seed % 4],
+                           min_applications=(0, 5)[seed % 2])
+    for name, f in BUILDERS.items():
+        assert violations(pr, f(pr)) == [], name
+
+
+# ---------------------------------------------------------------------- dominance
+@pytest.mark.parametrize("seed", range(12))
+def test_optimizer_never_worse_than_any_heuristic(seed):
+    rho = (0.0, 0.35)[seed % 2]
+    pr = synthetic_problem(100 + seed, rho=rho, extras=seed % 3 == 2)
+    out = optimize(pr, "p_match")
+    assert out.status.has_list and violations(pr, out.plan) == []
+    best = _p(pr, out.plan)
+    for name, f in BUILDERS.items():
+        assert _p(pr, f(pr)) <= best + 1e-9, name
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_optimizer_never_worse_small_random(seed):
+    rng = np.random.default_rng(2000 + seed)
+    pr = random_problem(rng, int(rng.integers(6, 14)), rho=(0.0, 0.35)[seed % 2], extras=seed % 3 == 0,
+                        must_never=seed % 2 == 1)
+    out = optimize(pr, "p_match")
+    if not out.status.has_list:
+        pytest.skip("infeasible")
+    best = _p(pr, out.plan)
+    for name, f in BUILDERS.items():
+        assert _p(pr, f(pr)) <= best + 1e-9, name
+
+
+def test_min_cost_is_cheapest_for_the_target():
+    pr = synthetic_problem(7, n=50, rho=0.35, max_applications=35)
+    reach = budget_to_reach({"s": pr}, (0.5, 0.7))
+    for t in (0.5, 0.7):
+        sub = reach[(reach["target"] == t) & reach["reached"]]
+        opt = sub[sub["method"] == OPTIMIZER]
+        assert len(opt) == 1
+        assert (sub["cost"] >= opt["cost"].iloc[0] - 1e-9).all()
+        assert (sub["p_match"] >= t - 1e-12).all()
+
+
+# ---------------------------------------------------------------------- the builders' rules
+def test_random_is_seed_deterministic():
+    pr = synthetic_problem(3, n=80, budget=400, max_applications=30)
+    a = BUILDERS["random"](pr, rng=np.random.default_rng(11))
+    b = BUILDERS["random"](pr, rng=np.random.default_rng(11))
+    c = BUILDERS["random"](pr, rng=np.random.default_rng(12))
+    assert a == b and a != c
+    assert BUILDERS["random"](pr) == BUILDERS["random"](pr)  # rng=None is seed 0
+
+
+def test_model_free_builders_ignore_p():
+    pr = synthetic_problem(5, n=80, budget=500, max_applications=30)
+    shuffled = with_budget(pr, pr.budget)
+    object.__setattr__(shuffled, "p", np.random.default_rng(0).permutation(pr.p))
+    for name in ("guide_strong", "guide_moderate", "guide_below_average", "la_only", "cheapest", "prestige",
+                 "random"):
+        assert BUILDERS[name](pr) == BUILDERS[name](shuffled), name
+
+
+def test_guide_quotas_and_mix():
+    pr = synthetic_problem(4, n=400, budget=5000, max_applications=100, la_share_max=0.3)
+    tier = pr.programs["tier"].to_numpy()
+    for key, rule in GUIDE_RULES.items():
+        plan = BUILDERS[f"guide_{key}"](pr)
+        idx = np.array(plan.idx)
+        assert len(idx) == min(rule.total, pr.max_apps)
+        q = dict(rule.quotas)
+        assert (tier[idx] == "la").sum() == q["la"]
+        assert (tier[idx] == "west").sum() == q["west"]
+    mod = np.array(BUILDERS["guide_moderate"](pr).idx)
+    states = pr.programs["state"].to_numpy()[mod]
+    assert not np.isin(states, ["NJ"]).any()  # tier 3 from the Midwest and South only
+    # a small budget keeps the guide's mix
+    small = with_budget(pr, 330)
+    idx = np.array(BUILDERS["guide_strong"](small).idx)
+    assert len(idx) == 30 and 6 <= (tier[idx] == "la").sum() <= 9
+
+
+def test_la_only_respects_cap_and_prefers_la():
+    pr = synthetic_problem(6, n=120, budget=800, max_applications=40, la_share_max=0.3)
+    plan = BUILDERS["la_only"](pr)
+    n_la = int(pr.la[list(plan.idx)].sum())
+    assert violations(pr, plan) == [] and n_la == min(int(pr.la.sum()), int(0.3 * len(plan)))
+    pure = with_budget(pr, 800)
+    object.__setattr__(pure, "la_share_max", 1.0)
+    assert pure.la[list(BUILDERS["la_only"](pure).idx)].all()
+
+
+def test_greedy_still_serves_as_a_start():
+    pr = synthetic_problem(8, n=60, extras=True)
+    plan = greedy(pr)
+    assert violations(pr, plan) == [] and len(plan) > 0
+
+
+# ---------------------------------------------------------------------- the benchmark
+def test_bench_rows_follow_the_contract():
+    probs = {"a": synthetic_problem(1, rho=0.0), "b": synthetic_problem(2, rho=0.35)}
+    df = bench(probs, [150, 400], methods=[OPTIMIZER, "guide_strong", "random"])
+    assert list(df.columns)[:7] == ["profile", "budget", "method", "p_match", "p_match_la", "cost",
+                                    "n_applications"]
+    assert len(df) == 2 * 2 * 3
+    assert set(df["method"]) == {OPTIMIZER, "guide_strong", "random"}
+    for (_, _), g in df.groupby(["profile", "budget"]):
+        assert g["p_match"].max() == pytest.approx(g.loc[g["method"] == OPTIMIZER, "p_match"].iloc[0])
+    assert (df["cost"] <= df["budget"] + 1e-9).all()
+    with pytest.raises(InputError):
+        bench(probs, [100], methods=["nonsense"])
+
+
+def test_parse_budgets():
+    assert parse_budgets("1000:2000:500") == [1000.0, 1500.0, 2000.0]
+    assert parse_budgets("800,1200") == [800.0, 1200.0]
+    for bad in ("1:2", "2000:1000:100", "a,b", "100:200:0"):
+        with pytest.raises(InputError):
+            parse_budgets(bad)
+
+
+def test_cli_bench_json(tmp_path, capsys):
+    from allocator.cli import main
+
+    pr = synthetic_problem(9, n=40)
+    cat = tmp_path / "cat.csv"
+    pr.programs[["program_id", "name", "specialty", "city", "state", "setting", "img_share", "p_match"]] \
+        .assign(synthetic="true").to_csv(cat, index=False)
+    prof = tmp_path / "p.toml"
+    prof.write_text('[strategy]\nbudget = 300\nla_share_max = 0.3\ncorrelation = 0.35\nmax_applications = 20\n')
+    with pytest.raises(SystemExit) as e:
+        main(["bench", str(prof), "--catalog", str(cat), "--budgets", "200,400", "--methods",
+              "optimizer,guide_strong,top_n", "--json", "--csv", str(tmp_path / "rows.csv")])
+    assert e.value.code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {r["method"] for r in doc["rows"]} == {"optimizer", "guide_strong", "top_n"}
+    assert {"profile", "budget", "method", "p_match", "p_match_la", "cost", "n_applications"} <= set(doc["rows"][0])
+    assert {r["target"] for r in doc["budget_to_reach"]} == {0.8, 0.9}
+    assert doc["data"]["synthetic"] is True
+    assert len(pd.read_csv(tmp_path / "rows.csv")) == 6
+
+
+DEMO = DATA_DIR / "profiles" / "typical_us_img.toml"
+
+
+@pytest.mark.skipif(not DEMO.is_file(), reason="example profiles not shipped yet")
+def test_demo_profile_optimizer_dominates():
+    df = bench([DEMO], [1500])
+    assert (df["status"] != "infeasible").all()
+    opt = df.loc[df["method"] == OPTIMIZER, "p_match"].iloc[0]
+    assert not math.isnan(opt) and df["p_match"].max() <= opt + 1e-9
