@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from pathlib import Path
@@ -99,7 +100,12 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
         plan = grid.plan(cell)
         val = float(grid.cost[cell]) if mode == "min_cost" else float(grid.objective(mode)[cell])
         return Outcome(Status.OPTIMAL, plan, val, val, 0.0, wall, wall, 0, problem.n, "fast")
-    cand = dominance.reduce(problem, la_rewarded=(mode == "la_given_target"))
+    # dominance caps counts by the budget: reduce under the budget actually enforced (none for
+    # min_cost; fee(max_apps) already allows max_apps programs, so larger budgets change nothing)
+    cap = float(problem.schedule.fee(problem.max_apps))
+    limit = cap if mode == "min_cost" else (None if budget is None else min(float(budget), cap))
+    red = problem if limit is None else dataclasses.replace(problem, budget=limit)
+    cand = dominance.reduce(red, la_rewarded=(mode == "la_given_target"))
     start = greedy(problem, candidates=cand) if mode in ("p_match", "utility") else None
     if mode == "min_cost":
         first = solve_milp(problem, cand, "min_cost", target=target, time_limit=time_limit)
@@ -115,7 +121,7 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
                            first.message)
         return first
     out = solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit)
-    if (out.status is Status.NO_SOLUTION and start is not None and budget is None
+    if (out.status is Status.NO_SOLUTION and time_limit is not None and start is not None and budget is None
             and mode in ("p_match", "utility") and feasibility.is_feasible(problem, start)):
         # the time limit ran out before CBC returned a list: the greedy start is the best list found
         m = evaluate(problem, start, correlations=())
@@ -126,7 +132,9 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
 
 
 def _infeasible(problem: Problem, mode: str, target: float | None) -> InfeasibleError:
-    cand = dominance.reduce(problem)
+    # every candidate: dominance reduction assumes the budget and count caps that the
+    # deletion filter drops (a budget below one fee would leave no candidate at all)
+    cand = np.arange(problem.n)
     groups = explain_infeasibility(problem, cand, mode=mode, target=target)
     best_p = None
     if "target" in groups:
@@ -179,12 +187,16 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     out = optimize(problem, mode, target=target, time_limit=time_limit, method=method)
     if out.status is Status.INFEASIBLE:
         raise _infeasible(problem, mode, target)
+    if out.status is Status.NO_SOLUTION and time_limit is None:
+        raise SolverError(f"the solver stopped without a list and without a time limit ({out.message or 'CBC'}); "
+                          "please report")
     if out.status is Status.NO_SOLUTION:
         raise SolverError(f"no list found within the time limit ({time_limit}s): raise --time-limit")
     if out.status is Status.ERROR:
         raise SolverError(f"the solver failed: {out.message or 'CBC reported an error'}")
     plan = out.plan
-    bad = feasibility.violations(problem, plan)
+    # min_cost lists answer to no budget (the cost is what they minimize)
+    bad = feasibility.violations(dataclasses.replace(problem, budget=np.inf) if mode == "min_cost" else problem, plan)
     if bad:
         raise SolverError(f"the returned list breaks {bad[0][0]}: {bad[0][1]} (a bug; please report)")
     metrics = evaluate(problem, plan)

@@ -214,5 +214,8 @@ def load_catalog(path: str | Path) -> Catalog:
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(f"{p}: not a readable CSV ({first}); save it as comma-separated UTF-8") from None
+    if not isinstance(df.index, pd.RangeIndex):  # pandas turned extra leading fields into an index
+        raise InputError(f"{p}: the first row has more fields than the header's {len(df.columns)}; quote values "
+                         "that contain commas, or add the missing column names")
     df.columns = [str(c).strip() for c in df.columns]
     return catalog_from_frame(df, str(p))

@@ -34,6 +34,9 @@ def describe(problem: Problem, groups: tuple[str, ...], target: float | None = N
     if g == {"max_applications", "must_apply"}:
         return (f"must_apply lists {len(must)} programs but max_applications={K}: raise max_applications "
                 f"or shorten must_apply")
+    if g == {"min_applications"}:
+        return (f"min_applications={m} exceeds the {problem.n} programs that can be on the list (after "
+                f"eligibility and never_apply): lower min_applications or add programs to the catalog")
     if g == {"max_applications", "min_applications"}:
         return f"min_applications={m} exceeds max_applications={K}: lower one or raise the other"
     if "la_share" in g and "must_apply" in g:

@@ -193,8 +193,9 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None) -> Problem:
         known = set(df["specialty"])
         missing = [x for x in specs if x not in known]
         if len(missing) == len(specs):
-            raise InputError(f"{catalog.path}: no program of specialty {', '.join(map(repr, specs))}; "
-                             f"the catalog has {', '.join(sorted(known))}; fix [applicant] specialties")
+            raise InputError(f"{profile.path}: [applicant] specialties: {catalog.path} has no program of specialty "
+                             f"{', '.join(map(repr, specs))} (it has {', '.join(sorted(known))}); fix [applicant] "
+                             "specialties or pass another --catalog")
         df = df[df["specialty"].isin(specs)].reset_index(drop=True)
     elif specs:
         sub = df[df["specialty"].isin(specs)]

@@ -1,0 +1,357 @@
+"""Numerical edges and honest limits.
+
+Edges: p = 0 and p = 1, thousands of programs with tiny p, correlation 0, 1e-6, 0.95 and
+0.99 (the loader's cap), budgets of $0 and $10 million, max_applications 0; every value
+finite and equal to a closed form, an adaptive-quadrature reference
+(scipy.integrate.quad) or brute force.
+
+Limits: a time limit returns the best list found with status "feasible" and its gap, never
+"optimal" unless proven; PuLP's status pairs map onto one enum; a solver crash is exit 4
+with one line.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pulp
+import pytest
+from scipy import integrate, special
+
+from allocator import api
+from allocator.catalog import catalog_from_frame
+from allocator.cli import main
+from allocator.errors import SolverError
+from allocator.evaluate import evaluate, objective_value
+from allocator.feasibility import violations
+from allocator.heuristics import greedy
+from allocator.problem import build_problem
+from allocator.profile import profile_from_dict
+from allocator.solver import TOL, Outcome, solve_milp
+from allocator.status import Status, from_pulp
+
+from .helpers import brute_force
+
+
+def frame(p, la=None, extra=None) -> pd.DataFrame:
+    n = len(p)
+    la = [False] * n if la is None else list(la)
+    return pd.DataFrame({
+        "program_id": [f"P{i:04d}" for i in range(n)], "name": [f"Program {i}" for i in range(n)],
+        "specialty": "Internal Medicine",
+        "city": ["Los Angeles" if x else "Columbus" for x in la], "state": ["CA" if x else "OH" for x in la],
+        "la_area": la, "p_match": list(p), "fee_extra": 0 if extra is None else list(extra)})
+
+
+def make(p, la=None, extra=None, **strategy):
+    return build_problem(catalog_from_frame(frame(p, la, extra), "<edge>"),
+                         profile_from_dict({"strategy": strategy}, "<edge>"))
+
+
+def reference_p(p, rho: float) -> float:
+    """P(at least one success) by adaptive quadrature over the latent factor (no shared code)."""
+    p = np.asarray(p, float)
+    p = p[p > 0]
+    if np.any(p >= 1):
+        return 1.0
+    if len(p) == 0:
+        return 0.0
+    if rho == 0:
+        return float(-np.expm1(np.sum(np.log1p(-p))))
+    a = special.ndtri(p)
+    s, c = math.sqrt(rho), math.sqrt(1 - rho)
+
+    def none(z):  # P(no success | z) * density
+        return math.exp(-z * z / 2) / math.sqrt(2 * math.pi) * math.exp(
+            np.sum(special.log_ndtr(-(a - s * z) / c)))
+
+    v, _ = integrate.quad(none, -14, 14, limit=800, epsabs=1e-14, epsrel=1e-12, points=[0.0])
+    return 1.0 - v
+
+
+def solved(problem, method):
+    res = api.solve(None, problem=problem, draws=0, method=method)
+    assert res.status is Status.OPTIMAL
+    assert violations(problem, res.plan) == []
+    for v in (res.metrics.p_match, res.metrics.p_match_independent, res.metrics.p_match_la,
+              res.metrics.expected_utility, res.metrics.cost):
+        assert math.isfinite(v)
+        assert v >= -1e-15
+    return res
+
+
+# ------------------------------------------------------------------ p = 0 and p = 1
+@pytest.mark.parametrize("rho", [0.0, 0.3, 0.99])
+@pytest.mark.parametrize("method", ["fast", "milp"])
+def test_p_one_gives_certainty(rho, method):
+    pr = make([0.0, 0.2, 1.0, 0.4], budget=100, correlation=rho)
+    res = solved(pr, method)
+    assert res.metrics.p_match == pytest.approx(1.0, abs=1e-12)
+    assert 2 in res.plan.idx  # the certain program
+
+
+@pytest.mark.parametrize("method", ["fast", "milp"])
+def test_all_p_zero(method):
+    pr = make([0.0] * 5, budget=100, correlation=0.4)
+    res = solved(pr, method)
+    assert res.metrics.p_match == 0.0
+
+
+def test_p_zero_and_one_simulate_agrees():
+    pr = make([0.0, 1.0, 0.3], budget=100, correlation=0.5)
+    res = api.solve(None, problem=pr, draws=2000, seed=1, method="milp")
+    assert res.mc.p_match == 1.0 and res.metrics.p_match == pytest.approx(1.0, abs=1e-12)
+
+
+# ------------------------------------------------------------------ tiny p, many programs
+@pytest.mark.parametrize("rho", [0.0, 0.3, 0.95])
+def test_thousands_of_tiny_p(rho):
+    n = 3000
+    pr = make(np.full(n, 1e-6), budget=1e7, max_applications=n, correlation=rho)
+    res = solved(pr, "fast")
+    assert res.metrics.n_applications == n
+    want = reference_p(np.full(n, 1e-6), rho)
+    assert res.metrics.p_match == pytest.approx(want, rel=1e-6, abs=1e-13)
+    if rho == 0:
+        assert res.metrics.p_match == pytest.approx(-math.expm1(n * math.log1p(-1e-6)), rel=1e-9)
+    assert 0 < res.metrics.p_match < 3e-3
+
+
+def test_tiny_p_milp_matches_fast():
+    n = 1500
+    rng = np.random.default_rng(4)
+    p = rng.uniform(1e-7, 1e-5, n)
+    pr = make(p, budget=5000, max_applications=400, correlation=0.3)
+    a, b = solved(pr, "fast"), solved(pr, "milp")
+    assert a.metrics.p_match == pytest.approx(b.metrics.p_match, rel=1e-6, abs=1e-12)
+
+
+# ------------------------------------------------------------------ correlation edges
+P20 = np.round(np.linspace(0.01, 0.4, 20), 4)
+
+
+@pytest.mark.parametrize("rho", [0.0, 1e-6, 0.3, 0.8, 0.95, 0.99])
+def test_evaluator_matches_quadrature_reference(rho):
+    for p in (P20, np.linspace(0.001, 0.2, 200), np.array([0.999, 0.5, 1e-9]), np.full(500, 1e-6)):
+        pr = make(p, budget=1e7, max_applications=len(p), correlation=rho)
+        got = evaluate(pr, list(range(len(p))), correlations=()).p_match
+        assert math.isfinite(got)
+        assert got == pytest.approx(reference_p(p, rho), abs=1e-9), (rho, len(p))
+
+
+def test_correlation_near_zero_is_continuous():
+    a = make(P20, budget=1e7, max_applications=20, correlation=0.0)
+    b = make(P20, budget=1e7, max_applications=20, correlation=1e-6)
+    va = evaluate(a, list(range(20)), correlations=()).p_match
+    vb = evaluate(b, list(range(20)), correlations=()).p_match
+    assert abs(va - vb) < 1e-5 and vb <= va + 1e-12
+
+
+@pytest.mark.parametrize("rho", [0.0, 1e-6, 0.95, 0.99])
+def test_optimum_matches_brute_force_at_correlation_edges(rho):
+    rng = np.random.default_rng(int(rho * 1000) + 17)
+    p = np.round(rng.uniform(0.01, 0.5, 11), 4)
+    la = rng.random(11) < 0.4
+    pr = make(p, la=la, budget=66, max_applications=5, la_share_max=0.4, correlation=rho)
+    want, _ = brute_force(pr)
+    for method in ("fast", "milp"):
+        res = solved(pr, method)
+        assert objective_value(pr, res.plan) == pytest.approx(want, abs=1e-9)
+
+
+def test_correlation_one_is_refused():
+    from allocator.errors import InputError
+
+    with pytest.raises(InputError, match="correlation"):
+        make(P20, correlation=0.995)
+
+
+# ------------------------------------------------------------------ budgets and counts
+@pytest.mark.parametrize("method", ["fast", "milp"])
+def test_huge_budget_takes_everything(method):
+    pr = make(P20, budget=1e7, max_applications=1000, correlation=0.35)
+    res = solved(pr, method)
+    assert res.metrics.n_applications == 20
+    assert res.metrics.p_match == pytest.approx(reference_p(P20, 0.35), abs=1e-9)
+
+
+def test_huge_budget_with_extras_milp():
+    extra = np.arange(20) * 1000.0
+    pr = make(P20, extra=extra, budget=1e7, max_applications=1000, correlation=0.35)
+    res = solved(pr, "milp")
+    assert res.metrics.n_applications == 20 and res.metrics.cost == pytest.approx(11 * 20 + extra.sum())
+
+
+@pytest.mark.parametrize("strategy", [{"budget": 0}, {"max_applications": 0}, {"budget": 10.99}])
+@pytest.mark.parametrize("method", ["fast", "milp"])
+def test_empty_list_is_optimal(strategy, method):
+    pr = make(P20, correlation=0.3, **strategy)
+    res = solved(pr, method)
+    assert res.plan.idx == () and res.metrics.p_match == 0.0 and res.metrics.cost == 0.0
+
+
+@pytest.mark.parametrize("opt", [["--budget", "0"], ["--max-apps", "0"]])
+def test_cli_empty_list_exit_0(capsys, tmp_path, opt):
+    cat, prof = tmp_path / "c.csv", tmp_path / "p.toml"
+    frame(P20).to_csv(cat, index=False)
+    prof.write_text("[strategy]\ncorrelation = 0.3\n")
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(prof), "--catalog", str(cat), "--json", "--draws", "2000", *opt])
+    cap = capsys.readouterr()
+    assert e.value.code == 0, cap.err
+    d = json.loads(cap.out, parse_constant=lambda c: pytest.fail(f"non-finite {c} in JSON"))
+    assert d["status"] == "optimal" and d["p_match"] == 0.0 and d["n_applications"] == 0
+    assert d["selected"] == [] and d["mc"]["p_match"] == 0.0 and d["la_share"] == 0.0
+
+
+# ------------------------------------------------------------------ limits: status mapping
+STATUSES = [pulp.LpStatusOptimal, pulp.LpStatusNotSolved, pulp.LpStatusInfeasible, pulp.LpStatusUnbounded,
+            pulp.LpStatusUndefined]
+SOL_STATUSES = [pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible, pulp.LpSolutionNoSolutionFound,
+                pulp.LpSolutionInfeasible, pulp.LpSolutionUnbounded]
+
+
+def test_from_pulp_known_pairs():
+    assert from_pulp(pulp.LpStatusOptimal, pulp.LpSolutionOptimal) is Status.OPTIMAL
+    # CBC stopped at the time limit with a list: PuLP says "Optimal", sol_status says otherwise
+    assert from_pulp(pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible) is Status.FEASIBLE
+    assert from_pulp(pulp.LpStatusNotSolved, pulp.LpSolutionIntegerFeasible) is Status.FEASIBLE
+    assert from_pulp(pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound) is Status.NO_SOLUTION
+    assert from_pulp(pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible) is Status.INFEASIBLE
+    assert from_pulp(pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded) is Status.ERROR
+
+
+@pytest.mark.parametrize("status", STATUSES)
+@pytest.mark.parametrize("sol", SOL_STATUSES)
+def test_from_pulp_never_claims_optimal_unless_proven(status, sol):
+    s = from_pulp(status, sol)
+    assert isinstance(s, Status)
+    assert (s is Status.OPTIMAL) == (status == pulp.LpStatusOptimal and sol == pulp.LpSolutionOptimal)
+    if s.has_list:
+        assert sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    assert s.exit_code in (0, 3, 4)
+
+
+# ------------------------------------------------------------------ limits: time limit
+def hard_catalog(n=3000, seed=1):
+    rng = np.random.default_rng(seed)
+    la = rng.random(n) < 0.3
+    return frame(np.round(rng.uniform(0.001, 0.1, n), 6), la=la, extra=np.round(rng.uniform(0, 60, n), 2))
+
+
+def test_time_limit_hard_instance_is_feasible_with_gap(capsys, tmp_path):
+    """n = 3000 programs with varied fee_extra at rho = 0.6: CBC cannot prove optimality in 1 s."""
+    cat, prof = tmp_path / "hard.csv", tmp_path / "p.toml"
+    hard_catalog().to_csv(cat, index=False)
+    prof.write_text("[strategy]\nbudget = 4000\nmax_applications = 300\nla_share_max = 0.3\ncorrelation = 0.6\n")
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(prof), "--catalog", str(cat), "--json", "--draws", "0", "--time-limit", "1",
+              "--method", "milp"])
+    cap = capsys.readouterr()
+    assert e.value.code == 0, cap.err
+    d = json.loads(cap.out)
+    assert d["n_applications"] > 0 and d["cost"]["total"] <= 4000 + 1e-6
+    gap = d["solver"]["gap"]
+    if d["status"] == "optimal":  # only if really proven (a much faster machine)
+        assert gap is not None and gap <= TOL
+    else:
+        assert d["status"] == "feasible"
+        assert gap is None or gap > 0
+        if gap is not None:
+            assert d["solver"]["bound"] >= d["p_match"] - 1e-12
+            assert d["solver"]["bound"] - d["p_match"] == pytest.approx(gap, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_small_time_limits_are_honest(seed):
+    """Whatever the time limit, OPTIMAL comes with a gap within tolerance and every list is feasible."""
+    rng = np.random.default_rng(300 + seed)
+    p = np.round(rng.uniform(0.01, 0.4, 40), 4)
+    pr = make(p, la=rng.random(40) < 0.4, extra=rng.choice([0, 5, 20], 40), budget=300, max_applications=12,
+              la_share_max=0.35, correlation=0.4)
+    for tl in (1e-9, 0.5, 2.0):
+        out = solve_milp(pr, np.arange(pr.n), time_limit=tl, start=greedy(pr))
+        assert out.status in (Status.OPTIMAL, Status.FEASIBLE, Status.NO_SOLUTION)
+        if out.status is Status.OPTIMAL:
+            assert out.gap is not None and out.gap <= TOL
+        if out.status.has_list:
+            assert violations(pr, out.plan) == []
+            assert out.objective == pytest.approx(objective_value(pr, out.plan), abs=1e-12)
+        # through the API a list always comes back: the greedy start when CBC had no time
+        api_out = api.optimize(pr, time_limit=tl, method="milp")
+        assert api_out.status.has_list and violations(pr, api_out.plan) == []
+        if api_out.status is Status.OPTIMAL:
+            assert api_out.gap is not None and api_out.gap <= TOL
+
+
+def test_time_limit_before_any_list_returns_greedy(monkeypatch):
+    pr = make(P20, la=[i % 3 == 0 for i in range(20)], budget=120, max_applications=8, la_share_max=0.3,
+              correlation=0.3)
+
+    def no_list(problem, cand, *a, **k):
+        return Outcome(Status.NO_SOLUTION, None, None, None, None, 0.0, 0.0, 0, len(cand), "milp", "time limit")
+
+    monkeypatch.setattr(api, "solve_milp", no_list)
+    res = api.solve(None, problem=pr, draws=0, method="milp", time_limit=0.01)
+    assert res.status is Status.FEASIBLE
+    assert res.to_dict()["status"] == "feasible"
+    assert violations(pr, res.plan) == [] and len(res.plan) > 0
+    assert res.metrics.p_match == pytest.approx(objective_value(pr, greedy(pr)), abs=1e-12)
+
+
+# ------------------------------------------------------------------ limits: solver crash
+def _cli_milp(capsys, tmp_path):
+    cat, prof = tmp_path / "c.csv", tmp_path / "p.toml"
+    frame(P20).to_csv(cat, index=False)
+    prof.write_text("[strategy]\nbudget = 100\ncorrelation = 0.3\n")
+    out = tmp_path / "out.json"
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(prof), "--catalog", str(cat), "--draws", "0", "--method", "milp", "--out", str(out)])
+    assert not out.exists()
+    return e.value.code, capsys.readouterr().err
+
+
+def test_solver_crash_exit_4(capsys, tmp_path, monkeypatch):
+    def crash(self, lp, *a, **k):
+        raise pulp.PulpSolverError("Pulp: Error while executing cbc")
+
+    monkeypatch.setattr(pulp.PULP_CBC_CMD, "actualSolve", crash)
+    code, err = _cli_milp(capsys, tmp_path)
+    assert code == 4, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("allocator: error: ") and "CBC failed" in err
+
+
+def test_solver_nonsense_status_exit_4(capsys, tmp_path, monkeypatch):
+    def undefined(self, lp, *a, **k):
+        lp.assignStatus(pulp.LpStatusUndefined, pulp.LpSolutionNoSolutionFound)
+        return lp.status
+
+    monkeypatch.setattr(pulp.PULP_CBC_CMD, "actualSolve", undefined)
+    code, err = _cli_milp(capsys, tmp_path)
+    assert code == 4, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "stopped without a list" in err
+
+
+def test_solver_crash_raises_solver_error(monkeypatch):
+    def crash(self, lp, *a, **k):
+        raise pulp.PulpSolverError("boom")
+
+    monkeypatch.setattr(pulp.PULP_CBC_CMD, "actualSolve", crash)
+    with pytest.raises(SolverError, match="CBC failed: boom"):
+        api.solve(None, problem=make(P20, budget=100, correlation=0.3), draws=0, method="milp")
+
+
+@pytest.mark.parametrize("method", ["fast", "milp"])
+def test_min_cost_may_exceed_the_profile_budget(method):
+    """--min-cost answers to no budget: its cheapest list may cost more than [strategy] budget."""
+    pr = make(P20, budget=20, correlation=0.3)
+    res = api.solve(None, problem=pr, draws=2000, min_cost=True, target=0.6, method=method)
+    assert res.status is Status.OPTIMAL and res.metrics.p_match >= 0.6 - 1e-12
+    assert res.metrics.cost > 20
+    # and it is the cheapest: one program fewer cannot reach the target (count-based fees)
+    best_fewer = make(P20, budget=res.metrics.cost - 1, correlation=0.3)
+    assert api.optimize(best_fewer, method="fast").objective < 0.6

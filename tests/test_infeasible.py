@@ -1,0 +1,147 @@
+"""Infeasible settings: exit code 3, the smallest conflicting set of named constraint
+groups (``InfeasibleError.groups``), and a message that says what to change.
+
+"Smallest" is checked as irreducible: relaxing any one named group makes a list exist.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from allocator import api
+from allocator.catalog import catalog_from_frame
+from allocator.cli import main
+from allocator.errors import InfeasibleError
+from allocator.problem import build_problem
+from allocator.profile import profile_from_dict
+
+# ten programs, P0, P3, P6, P9 in Greater LA; p rises with the index
+N = 10
+LA = [i % 3 == 0 for i in range(N)]
+
+
+def catalog(extras: bool = False):
+    df = pd.DataFrame({
+        "program_id": [f"P{i}" for i in range(N)], "name": [f"Program {i}" for i in range(N)],
+        "specialty": "Internal Medicine",
+        "city": ["Los Angeles" if x else "Columbus" for x in LA], "state": ["CA" if x else "OH" for x in LA],
+        "la_area": LA, "p_match": [round(0.05 + 0.03 * i, 4) for i in range(N)],
+        "fee_extra": [10 * (i % 4) if extras else 0 for i in range(N)],
+    })
+    return catalog_from_frame(df, "<test catalog>")
+
+
+def problem(strategy: dict, extras: bool = False):
+    return build_problem(catalog(extras), profile_from_dict({"strategy": {"correlation": 0.3, **strategy}}, "<p>"))
+
+
+# what relaxing one group means, as a strategy change
+RELAX = {
+    "budget": {"budget": 1e6},
+    "max_applications": {"max_applications": 1000},
+    "min_applications": {"min_applications": 0},
+    "la_share": {"la_share_max": 1.0},
+    "must_apply": {"must_apply": []},
+}
+
+CASES = {
+    # name: (strategy, extras, groups, message fragments)
+    "budget_below_min_fees": ({"budget": 60, "min_applications": 8}, False, {"budget", "min_applications"},
+                              ["budget $60 is below the $88 needed for min_applications=8: raise the budget or "
+                               "lower min_applications"]),
+    "budget_below_min_fees_2024": ({"budget": 90, "min_applications": 3, "season": "2024"}, False,
+                                   {"budget", "min_applications"},
+                                   ["budget $90 is below the $99 needed for min_applications=3"]),
+    "budget_below_min_fees_with_extras": ({"budget": 100, "min_applications": 8}, True, {"budget", "min_applications"},
+                                          ["budget $100 is below the $158 needed for min_applications=8"]),
+    "la_cap_zero_with_la_must": ({"la_share_max": 0.0, "must_apply": ["P3"]}, False, {"la_share", "must_apply"},
+                                 ["must_apply holds 1 Greater-LA program(s) but la_share_max=0",
+                                  "raise la_share_max or remove them from must_apply"]),
+    "la_musts_small_max": ({"la_share_max": 0.3, "must_apply": ["P0", "P3"], "max_applications": 5}, False,
+                           {"la_share", "must_apply", "max_applications"},
+                           ["must_apply holds 2 Greater-LA program(s)", "at least 7 applications",
+                            "raise la_share_max"]),
+    "la_musts_small_budget": ({"la_share_max": 0.5, "must_apply": ["P0", "P3", "P6"], "budget": 50}, False,
+                              {"la_share", "must_apply", "budget"},
+                              ["must_apply holds 3 Greater-LA program(s)", "at least 6 applications"]),
+    "must_over_max": ({"must_apply": ["P1", "P2", "P4"], "max_applications": 2}, False,
+                      {"max_applications", "must_apply"},
+                      ["must_apply lists 3 programs but max_applications=2: raise max_applications or shorten "
+                       "must_apply"]),
+    "must_over_budget": ({"must_apply": ["P1", "P2", "P4"], "budget": 30}, False, {"budget", "must_apply"},
+                         ["budget $30 is below the $33 the 3 must_apply programs cost"]),
+    "min_above_eligible": ({"min_applications": 12, "max_applications": 20}, False, {"min_applications"},
+                           ["min_applications=12 exceeds the 10 programs", "lower min_applications"]),
+    "min_above_eligible_after_never": ({"min_applications": 9, "max_applications": 20,
+                                        "never_apply": ["P1", "P2"]}, False, {"min_applications"},
+                                       ["min_applications=9 exceeds the 8 programs", "never_apply"]),
+    "min_with_zero_la_share": ({"la_share_max": 0.0, "min_applications": 8}, False, {"min_applications", "la_share"},
+                               ["min_applications=8 with la_share_max=0", "6 available",
+                                "lower min_applications or raise la_share_max"]),
+}
+
+
+def _infeasible(strategy, extras, method):
+    with pytest.raises(InfeasibleError) as e:
+        api.solve(None, problem=problem(strategy, extras), draws=0, method=method)
+    return e.value
+
+
+@pytest.mark.parametrize("method", ["auto", "milp"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_groups_and_message(case, method):
+    strategy, extras, groups, fragments = CASES[case]
+    err = _infeasible(strategy, extras, method)
+    assert set(err.groups) == groups, (err.groups, str(err))
+    msg = str(err)
+    assert "\n" not in msg
+    for f in fragments:
+        assert f in msg, (f, msg)
+    assert f"(conflicting: {', '.join(err.groups)})" in msg
+    assert err.exit_code == 3
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_groups_are_irreducible(case):
+    """Relaxing any one named group of the answer leaves a feasible problem."""
+    strategy, extras, groups, _ = CASES[case]
+    for g in groups:
+        relaxed = {**strategy, **RELAX[g]}
+        res = api.solve(None, problem=problem(relaxed, extras), draws=0)
+        assert res.status.has_list, (case, g)
+
+
+def test_min_cost_target_unreachable():
+    pr = problem({"max_applications": 2})
+    with pytest.raises(InfeasibleError) as e:
+        api.solve(None, problem=pr, draws=0, min_cost=True, target=0.6)
+    assert "target" in e.value.groups and "max_applications" in e.value.groups
+    assert "no list reaches P(match) >= 0.6 within max_applications" in str(e.value)
+    assert "lower the target" in str(e.value)
+    assert "the best reachable is" in str(e.value)
+
+
+GOOD_CSV = "\n".join(
+    ["program_id,name,specialty,city,state,la_area,p_match"]
+    + [f"P{i},Program {i},Internal Medicine,{'Los Angeles' if LA[i] else 'Columbus'},{'CA' if LA[i] else 'OH'},"
+       f"{str(LA[i]).lower()},{0.05 + 0.03 * i:.4f}" for i in range(N)]) + "\n"
+
+
+@pytest.mark.parametrize("toml, fragment", [
+    ("budget = 200\nmin_applications = 20\nmax_applications = 40\n", "exceeds the 10 programs"),
+    ("budget = 60\nmin_applications = 8\n", "budget $60 is below the $88 needed for min_applications=8"),
+    ("la_share_max = 0.0\nmust_apply = [\"P0\"]\n", "la_share_max=0"),
+    ("max_applications = 1\nmust_apply = [\"P1\", \"P2\"]\n", "max_applications=1"),
+])
+def test_cli_exit_3_one_line(capsys, tmp_path, toml, fragment):
+    cat, prof, out = tmp_path / "c.csv", tmp_path / "p.toml", tmp_path / "best.json"
+    cat.write_text(GOOD_CSV)
+    prof.write_text("[strategy]\ncorrelation = 0.3\n" + toml)
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(prof), "--catalog", str(cat), "--draws", "0", "--json", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert e.value.code == 3, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("allocator: error: infeasible: "), err
+    assert fragment in err and "conflicting:" in err and "Traceback" not in err
+    assert not out.exists()

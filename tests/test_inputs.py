@@ -1,0 +1,363 @@
+"""Every malformed input gets exit code 2 and one line on stderr that names the file, the
+row or field, and what to change; no traceback; no output file left behind (--out).
+
+Each case writes its own small files into a temporary folder and runs the CLI in-process
+(``allocator.cli.main``); two cases run it as a real subprocess to see the whole stderr.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from allocator import cli
+from allocator.catalog import load_catalog
+from allocator.cli import main, write_atomic
+from allocator.errors import InputError
+from allocator.profile import load_profile
+
+GOOD_CSV = """program_id,name,specialty,city,state,la_area,p_match,fee_extra
+A1,Prog A1,Internal Medicine,Los Angeles,CA,true,0.20,0
+A2,Prog A2,Internal Medicine,Columbus,OH,false,0.10,0
+A3,Prog A3,Internal Medicine,Phoenix,AZ,false,0.30,0
+A4,Prog A4,Internal Medicine,Torrance,CA,true,0.15,0
+"""
+GOOD_TOML = """[strategy]
+budget = 500
+max_applications = 3
+la_share_max = 0.5
+correlation = 0.3
+"""
+# a catalog without p_match: the probability model would be needed
+NO_P_CSV = """program_id,name,specialty,city,state
+B1,Prog B1,Internal Medicine,Columbus,OH
+B2,Prog B2,Internal Medicine,Phoenix,AZ
+"""
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as e:
+        main([str(a) for a in args])
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err
+
+
+def assert_one_line(err: str, code: int, want: int = 2):
+    assert code == want, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("allocator: error: "), err
+    assert "internal error" not in err
+
+
+def csv_lines(*rows: str, header: str = "program_id,name,specialty,city,state,la_area,p_match") -> str:
+    return "\n".join([header, *rows]) + "\n"
+
+
+# (catalog text or bytes, expected fragments of the message besides the file name)
+CATALOG_CASES = {
+    "missing_columns": ("program_id,name\nX1,No specialty\n", ["missing required column", "specialty", "city", "state"]),
+    "duplicate_ids": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1",
+                                "A2,b,Internal Medicine,Columbus,OH,false,0.1",
+                                "A1,c,Internal Medicine,Columbus,OH,false,0.1"),
+                      ["'A1'", "lines 2, 4", "unique"]),
+    "non_numeric_p": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1",
+                                "A2,b,Internal Medicine,Columbus,OH,false,high"),
+                      ["line 3", "A2", "p_match", "'high'", "must be a number"]),
+    "p_above_1": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,1.5"), ["line 2", "p_match", "<= 1"]),
+    "p_below_0": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,-0.01"), ["line 2", "p_match", ">= 0"]),
+    "p_interview_above_1": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,1.2",
+                                      header="program_id,name,specialty,city,state,la_area,p_match,p_interview"),
+                            ["line 2", "p_interview", "<= 1"]),
+    "img_share_out_of_range": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,2",
+                                         header="program_id,name,specialty,city,state,la_area,p_match,img_share"),
+                               ["line 2", "img_share", "<= 1"]),
+    "negative_fee_extra": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,-5",
+                                     header="program_id,name,specialty,city,state,la_area,p_match,fee_extra"),
+                           ["line 2", "fee_extra", ">= 0"]),
+    "infinite_fee_extra": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,inf",
+                                     header="program_id,name,specialty,city,state,la_area,p_match,fee_extra"),
+                           ["line 2", "fee_extra", "finite"]),
+    "fractional_positions": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,2.5",
+                                       header="program_id,name,specialty,city,state,la_area,p_match,positions"),
+                             ["line 2", "positions", "whole number"]),
+    "bad_state": (csv_lines("A1,a,Internal Medicine,Columbus,XX,false,0.1"), ["line 2", "state", "2-letter"]),
+    "bad_bool": (csv_lines("A1,a,Internal Medicine,Columbus,OH,maybe,0.1"), ["line 2", "la_area", "true or false"]),
+    "bad_setting": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,hospital",
+                              header="program_id,name,specialty,city,state,la_area,p_match,setting"),
+                    ["line 2", "setting", "university"]),
+    "empty_required_cell": (csv_lines("A1,,Internal Medicine,Columbus,OH,false,0.1"), ["line 2", "name", "empty"]),
+    "p_match_on_some_rows_only": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1",
+                                            "A2,b,Internal Medicine,Columbus,OH,false,"),
+                                  ["line 3", "p_match", "every row"]),
+    "ragged_row": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,extra,cells"),
+                   ["more fields than the header", "quote"]),
+    "header_only": (csv_lines(), ["no programs", "add at least one row"]),
+    "zero_bytes": (b"", ["empty", "header"]),
+    "blank_lines_only": ("\n\n\n", ["empty"]),
+    "binary": (bytes(range(256)) * 4, ["UTF-8"]),
+    "latin1": ("program_id,name,specialty,city,state,p_match\nA1,Caf\xe9,IM,Columbus,OH,0.1\n".encode("latin-1"),
+               ["UTF-8"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CATALOG_CASES))
+def test_bad_catalog(capsys, tmp_path, case):
+    text, want = CATALOG_CASES[case]
+    cat = tmp_path / f"{case}.csv"
+    (cat.write_bytes if isinstance(text, bytes) else cat.write_text)(text)
+    prof = tmp_path / "p.toml"
+    prof.write_text(GOOD_TOML)
+    out = tmp_path / "out.json"
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0", "--json", "--out", out)
+    assert_one_line(err, code)
+    assert f"{case}.csv" in err
+    for w in want:
+        assert w in err, (w, err)
+    assert not out.exists()
+    with pytest.raises(InputError):  # the loader itself raises nothing else
+        load_catalog(cat)
+
+
+def test_missing_catalog_file(capsys, tmp_path):
+    prof = tmp_path / "p.toml"
+    prof.write_text(GOOD_TOML)
+    code, _, err = run(capsys, "solve", prof, "--catalog", tmp_path / "nope.csv")
+    assert_one_line(err, code)
+    assert "nope.csv" in err and "no such catalog file" in err
+
+
+# (profile TOML text or bytes, catalog text or None for GOOD_CSV, expected fragments)
+PROFILE_CASES = {
+    "toml_syntax": ("[strategy\nbudget = 100\n", None, ["not valid TOML", "line 1", "fix the syntax"]),
+    "toml_duplicate_key": ("[strategy]\nbudget = 1\nbudget = 2\n", None, ["not valid TOML"]),
+    "unknown_key": ("[strategy]\nbudgett = 100\n", None, ["[strategy] budgett", "unknown key", "spelling"]),
+    "unknown_section": ("[stratgy]\nbudget = 100\n", None, ["stratgy", "unknown key"]),
+    "negative_budget": ("[strategy]\nbudget = -5\n", None, ["[strategy] budget = -5", ">= 0"]),
+    "nan_budget": ("[strategy]\nbudget = nan\n", None, ["[strategy] budget", "finite"]),
+    "infinite_budget": ("[strategy]\nbudget = inf\n", None, ["[strategy] budget", "finite"]),
+    "string_budget": ("[strategy]\nbudget = \"lots\"\n", None, ["[strategy] budget = 'lots'", "number"]),
+    "la_share_above_1": ("[strategy]\nla_share_max = 1.5\n", None, ["[strategy] la_share_max = 1.5", "<= 1"]),
+    "la_share_below_0": ("[strategy]\nla_share_max = -0.1\n", None, ["[strategy] la_share_max = -0.1", ">= 0"]),
+    "correlation_1": ("[strategy]\ncorrelation = 1.0\n", None, ["[strategy] correlation = 1.0", "0.99"]),
+    "negative_max_apps": ("[strategy]\nmax_applications = -1\n", None, ["[strategy] max_applications", ">= 0"]),
+    "min_above_max": ("[strategy]\nmin_applications = 5\nmax_applications = 3\n", None,
+                      ["min_applications=5", "max_applications=3"]),
+    "unknown_season": ("[strategy]\nseason = \"1999\"\n", None, ["[strategy] season = '1999'", "2026"]),
+    "unknown_objective": ("[strategy]\nobjective = \"fun\"\n", None, ["[strategy] objective = 'fun'", "p_match"]),
+    "unknown_tier": ("[strategy]\nutility = { beach = 1.0 }\n", None, ["[strategy] utility", "beach", "la, west"]),
+    "nan_utility": ("[strategy]\nobjective = \"utility\"\nutility = { la = nan }\n", None,
+                    ["[strategy] utility", "finite"]),
+    "must_apply_unknown": ("[strategy]\nmust_apply = [\"A1\", \"ZZ-9\"]\n", None,
+                           ["[strategy] must_apply", "'ZZ-9'", "fix the id or remove it"]),
+    "never_apply_unknown": ("[strategy]\nnever_apply = [\"QQ-1\"]\n", None,
+                            ["[strategy] never_apply", "'QQ-1'", "fix the id or remove it"]),
+    "must_and_never": ("[strategy]\nmust_apply = [\"A1\"]\nnever_apply = [\"A1\"]\n", None,
+                       ["A1", "both must_apply and never_apply"]),
+    "must_apply_not_a_list": ("[strategy]\nmust_apply = \"A1\"\n", None, ["[strategy] must_apply", "list"]),
+    "unknown_specialty": ("[applicant]\nspecialties = [\"Dermatology\"]\n", NO_P_CSV,
+                          ["'Dermatology'", "Internal Medicine", "specialties"]),
+    "no_applicant_no_p": ("[strategy]\nbudget = 100\n", NO_P_CSV, ["no [applicant] section", "p_match"]),
+    "step2_out_of_range": ("[applicant]\nstep2_score = 400\n", NO_P_CSV, ["[applicant] step2_score = 400", "<= 300"]),
+    "usce_inconsistent": ("[applicant]\nusce_months = 1\nusce_california_months = 3\n", NO_P_CSV,
+                          ["usce_california_months", "usce_months"]),
+    "not_utf8": ("[strategy]\n# caf\xe9\nbudget = 1\n".encode("latin-1"), None, ["UTF-8"]),
+    "binary": (bytes(range(256)), None, ["not"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PROFILE_CASES))
+def test_bad_profile(capsys, tmp_path, case):
+    text, cat_text, want = PROFILE_CASES[case]
+    prof = tmp_path / f"{case}.toml"
+    (prof.write_bytes if isinstance(text, bytes) else prof.write_text)(text)
+    cat = tmp_path / "c.csv"
+    cat.write_text(cat_text or GOOD_CSV)
+    out = tmp_path / "out.json"
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0", "--out", out)
+    assert_one_line(err, code)
+    assert f"{case}.toml" in err
+    for w in want:
+        assert w in err, (w, err)
+    assert not out.exists()
+
+
+def test_profile_loader_raises_input_error_only(tmp_path):
+    for case, (text, _, _) in PROFILE_CASES.items():
+        prof = tmp_path / f"{case}.toml"
+        (prof.write_bytes if isinstance(text, bytes) else prof.write_text)(text)
+        try:
+            load_profile(prof)
+        except InputError:
+            pass
+
+
+def test_unknown_specialty_without_catalog(capsys, tmp_path):
+    prof = tmp_path / "derm.toml"
+    prof.write_text("[applicant]\nspecialties = [\"Dermatology\"]\n")
+    code, _, err = run(capsys, "solve", prof)
+    assert_one_line(err, code)
+    assert "derm.toml" in err and "'Dermatology'" in err and "--catalog" in err
+
+
+def test_missing_profile_file(capsys, tmp_path):
+    code, _, err = run(capsys, "solve", tmp_path / "nope.toml", "--catalog", tmp_path / "c.csv")
+    assert_one_line(err, code)
+    assert "nope.toml" in err and "no such profile file" in err
+
+
+# command-line options: (extra args, expected fragments)
+OPTION_CASES = {
+    "budget_negative": (["--budget", "-5"], ["budget = -5", ">= 0"]),
+    "budget_not_a_number": (["--budget", "lots"], ["--budget", "number"]),
+    "budget_inf": (["--budget", "inf"], ["budget", "finite"]),
+    "la_share_2": (["--la-share-max", "2"], ["la_share_max = 2", "<= 1"]),
+    "correlation_1.5": (["--correlation", "1.5"], ["correlation = 1.5", "0.99"]),
+    "max_apps_negative": (["--max-apps", "-1"], ["max_applications = -1", ">= 0"]),
+    "max_apps_fraction": (["--max-apps", "2.5"], ["--max-apps", "integer"]),
+    "time_limit_0": (["--time-limit", "0"], ["--time-limit", "positive"]),
+    "time_limit_negative": (["--time-limit", "-3"], ["--time-limit", "positive"]),
+    "season_unknown": (["--season", "1999"], ["season = '1999'", "2026"]),
+    "objective_unknown": (["--objective", "fun"], ["--objective", "p_match"]),
+    "method_unknown": (["--method", "magic"], ["--method", "milp"]),
+    "draws_negative": (["--draws", "-1"], ["--draws", ">= 0"]),
+    "target_out_of_range": (["--min-cost", "--target", "1.5"], ["--target", "between 0 and 1"]),
+    "min_cost_no_target": (["--min-cost"], ["--min-cost", "--target"]),
+    "unknown_option": (["--bogus"], ["--bogus"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OPTION_CASES))
+def test_bad_option(capsys, tmp_path, case):
+    extra, want = OPTION_CASES[case]
+    prof, cat = tmp_path / "p.toml", tmp_path / "c.csv"
+    prof.write_text(GOOD_TOML)
+    cat.write_text(GOOD_CSV)
+    out = tmp_path / "out.json"
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0", "--out", out, *extra)
+    assert_one_line(err, code)
+    for w in want:
+        assert w in err, (w, err)
+    assert not out.exists()
+
+
+def test_missing_argument_and_command(capsys):
+    code, _, err = run(capsys, "solve")
+    assert_one_line(err, code)
+    assert "profile" in err
+    code, _, err = run(capsys, "no-such-command")
+    assert_one_line(err, code)
+    assert "no-such-command" in err
+
+
+def test_out_into_missing_folder(capsys, tmp_path):
+    prof, cat = tmp_path / "p.toml", tmp_path / "c.csv"
+    prof.write_text(GOOD_TOML)
+    cat.write_text(GOOD_CSV)
+    out = tmp_path / "no" / "such" / "dir" / "best.json"
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0", "--json", "--out", out)
+    assert_one_line(err, code)
+    assert str(out) in err and "does not exist" in err
+    assert not out.parent.exists()
+
+
+def test_out_is_a_folder(capsys, tmp_path):
+    prof, cat = tmp_path / "p.toml", tmp_path / "c.csv"
+    prof.write_text(GOOD_TOML)
+    cat.write_text(GOOD_CSV)
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0", "--out", tmp_path)
+    assert_one_line(err, code)
+    assert "folder" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv", "p.toml"]
+
+
+def test_failed_runs_leave_no_output(capsys, tmp_path):
+    """Infeasible (3) and bad input (2): --out FILE does not exist afterwards."""
+    cat = tmp_path / "c.csv"
+    cat.write_text(GOOD_CSV)
+    prof = tmp_path / "p.toml"
+    prof.write_text("[strategy]\nbudget = 10\nmin_applications = 3\n")
+    out = tmp_path / "out.json"
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0", "--out", out)
+    assert code == 3 and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file
+
+
+def test_write_atomic_all_or_nothing(tmp_path, monkeypatch):
+    target = tmp_path / "r.json"
+    write_atomic(target, "old\n")
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(cli.os, "replace", boom)
+    with pytest.raises(OSError):
+        write_atomic(target, "new\n")
+    assert target.read_text() == "old\n"  # untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]  # temp file removed
+
+
+# list files for `simulate --list`
+LIST_CASES = {
+    "unknown_program": ("A1\nNOPE-9\n", ["NOPE-9", "not a candidate"]),
+    "listed_twice": ("A1\nA2\nA1\n", ["'A1'", "twice"]),
+    "bad_json": ("{\"selected\": [\n", ["not the JSON of `solve --json`"]),
+    "json_without_selected": ("{\"status\": \"optimal\"}\n", ["not the JSON", "selected"]),
+    "json_unknown_program": ("{\"selected\": [{\"program_id\": \"ZZ\", \"signal\": null}]}\n", ["'ZZ'"]),
+    "not_utf8": (b"A1\n\xff\xfe\n", ["UTF-8"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LIST_CASES))
+def test_bad_list_file(capsys, tmp_path, case):
+    text, want = LIST_CASES[case]
+    prof, cat = tmp_path / "p.toml", tmp_path / "c.csv"
+    prof.write_text(GOOD_TOML)
+    cat.write_text(GOOD_CSV)
+    lst = tmp_path / f"{case}.txt"
+    (lst.write_bytes if isinstance(text, bytes) else lst.write_text)(text)
+    out = tmp_path / "out.json"
+    code, _, err = run(capsys, "simulate", prof, "--catalog", cat, "--list", lst, "--draws", "100", "--out", out)
+    assert_one_line(err, code)
+    assert f"{case}.txt" in err
+    for w in want:
+        assert w in err, (w, err)
+    assert not out.exists()
+
+
+def test_simulate_bad_options(capsys, tmp_path):
+    prof, cat, lst = tmp_path / "p.toml", tmp_path / "c.csv", tmp_path / "l.txt"
+    prof.write_text(GOOD_TOML)
+    cat.write_text(GOOD_CSV)
+    lst.write_text("A1\n")
+    code, _, err = run(capsys, "simulate", prof, "--catalog", cat, "--list", lst, "--draws", "0")
+    assert_one_line(err, code)
+    assert "--draws" in err
+    code, _, err = run(capsys, "simulate", prof, "--catalog", cat, "--list", lst, "--correlation", "1.5")
+    assert_one_line(err, code)
+    assert "correlation" in err
+    code, _, err = run(capsys, "simulate", prof, "--catalog", cat, "--list", tmp_path / "none.txt")
+    assert_one_line(err, code)
+    assert "none.txt" in err
+
+
+@pytest.mark.parametrize("what", ["catalog", "profile"])
+def test_subprocess_one_line_no_traceback(tmp_path, what):
+    """The installed entry point, as a user runs it: binary input, one line, exit 2."""
+    prof, cat = tmp_path / "p.toml", tmp_path / "c.csv"
+    prof.write_text(GOOD_TOML)
+    cat.write_text(GOOD_CSV)
+    (cat if what == "catalog" else prof).write_bytes(bytes(range(256)) * 8)
+    r = subprocess.run([sys.executable, "-c", "from allocator.cli import main; main()", "solve", str(prof),
+                        "--catalog", str(cat), "--draws", "0"], capture_output=True, text=True, timeout=120,
+                       cwd=Path(__file__).parent)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("allocator: error: "), r.stderr
+    assert (cat.name if what == "catalog" else prof.name) in lines[0]
+    assert r.stdout == ""
