@@ -154,7 +154,10 @@ def verify(problem: Problem, plan: Plan, *, draws: int = 200_000, seed: int = 0,
     q = problem.effective_q(plan)
     mc = simulate(p, problem.rho, q=q, la=problem.la[idx], draws=draws, seed=seed)
     if p_analytic is not None:
-        tol = MC_SIGMAS * max(mc.std_error, 1.0 / draws)
+        # the standard error under the analytic value (the null hypothesis), not only the simulated
+        # one: with few draws and a small P, one success too few made the simulated error tiny
+        se_null = float(np.sqrt(max(p_analytic * (1.0 - p_analytic), 0.0) / draws))
+        tol = MC_SIGMAS * max(mc.std_error, se_null, 1.0 / draws)
         if abs(mc.p_match - p_analytic) > tol:
             raise SolverError(f"verification failed: simulated P(match) {mc.p_match:.5f} is more than "
                               f"{MC_SIGMAS:g} standard errors from the analytic {p_analytic:.5f} (a bug; please report)")

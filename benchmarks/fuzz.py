@@ -380,21 +380,26 @@ def main(argv=None) -> int:
     counts: collections.Counter = collections.Counter()
     by_kind: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     crashes = []
+    seconds: collections.Counter = collections.Counter()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="allocator-fuzz-") as tmp:
         work = Path(tmp)
         for n_done, i in enumerate(cases, 1):
             info = {"kind": "?"}
+            t_case = time.perf_counter()
             try:
                 kind, outcome = run_case(i, args.seed, args.milp_share, work, info)
             except Crash as e:
                 kind, outcome = info["kind"], "CRASH"
                 crashes.append((i, f"Crash: {e}", ""))
+                print(f"  CRASH case {i}: {crashes[-1][1][:300]}", file=sys.stderr, flush=True)
             except Exception as e:  # noqa: BLE001 - anything else is what we hunt
                 kind, outcome = info["kind"], "CRASH"
                 crashes.append((i, f"{type(e).__name__}: {e}", traceback.format_exc()))
+                print(f"  CRASH case {i}: {crashes[-1][1][:300]}", file=sys.stderr, flush=True)
             counts[outcome] += 1
             by_kind[kind][outcome] += 1
+            seconds[kind] += time.perf_counter() - t_case
             for f in work.glob(f"*{i}.*"):
                 f.unlink()
             if n_done % 1000 == 0:
@@ -404,12 +409,13 @@ def main(argv=None) -> int:
     outcomes = sorted(counts)
     lines = [f"# Fuzz run: {sum(counts.values()):,} generated cases, seed {args.seed}, MILP share "
              f"{args.milp_share:g}, {secs:.0f} s", "",
-             "| kind | " + " | ".join(outcomes) + " | total |", "|---" * (len(outcomes) + 2) + "|"]
+             "| kind | " + " | ".join(outcomes) + " | total | seconds |", "|---" * (len(outcomes) + 3) + "|"]
     for kind in sorted(by_kind):
         c = by_kind[kind]
-        lines.append(f"| {kind} | " + " | ".join(str(c.get(o, 0)) for o in outcomes) + f" | {sum(c.values())} |")
+        lines.append(f"| {kind} | " + " | ".join(str(c.get(o, 0)) for o in outcomes)
+                     + f" | {sum(c.values())} | {seconds[kind]:.0f} |")
     lines.append("| **all** | " + " | ".join(f"**{counts[o]}**" for o in outcomes)
-                 + f" | **{sum(counts.values())}** |")
+                 + f" | **{sum(counts.values())}** | {secs:.0f} |")
     lines += ["", f"crashes (exceptions other than AllocatorError, or contract breaks): **{len(crashes)}**"]
     for i, what, _ in crashes[:20]:
         lines.append(f"- case {i}: {what[:300]}  (replay: `python benchmarks/fuzz.py --seed {args.seed} --only {i}`)")

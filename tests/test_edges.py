@@ -355,3 +355,15 @@ def test_min_cost_may_exceed_the_profile_budget(method):
     # and it is the cheapest: one program fewer cannot reach the target (count-based fees)
     best_fewer = make(P20, budget=res.metrics.cost - 1, correlation=0.3)
     assert api.optimize(best_fewer, method="fast").objective < 0.6
+
+
+def test_verification_has_no_false_alarms_with_few_draws():
+    """The 4-standard-error check uses the error under the analytic value: with 200 draws and
+    P(match) near 3%, one success too few must not be called a bug."""
+    from allocator.problem import Plan
+
+    pr = make([0.02, 0.025, 0.03], budget=100, correlation=0.99)
+    plan = Plan.of([0, 1, 2])
+    want = evaluate(pr, plan, correlations=()).p_match  # about 0.032
+    for seed in range(300):  # the simulated-error rule raised on 2 of these seeds
+        api.verify(pr, plan, draws=200, seed=seed, p_analytic=want)
