@@ -345,7 +345,7 @@ def load_card(name_or_path: str | Path = "default") -> ModelCard:
     """Load and validate a model card: a name in ``models/`` ("default") or a path.
 
     >>> load_card().correlation                                        # doctest: +SKIP
-    0.45
+    0.25
     """
     p = _card_path(name_or_path)
     if not p.is_file():
