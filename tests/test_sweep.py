@@ -1,0 +1,257 @@
+"""Sweeps: every point optimal (monotone in the budget, equal to a fresh solve), the fast path
+and the MILP agree, failed points are rows, ranges parse inclusively, the CLI writes its
+files; and the cheapest list for a target (solve --min-cost) on both paths."""
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from allocator.api import optimize
+from allocator.errors import InputError
+from allocator.evaluate import evaluate
+from allocator.problem import build_problem
+from allocator.profile import profile_from_dict
+from allocator.sweep import at, knees, parse_param, parse_range, sweep
+
+from .helpers import brute_force, random_catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = str(ROOT / "data" / "catalogs" / "tiny_p_match.csv")
+PROFILE = str(ROOT / "data" / "profiles" / "tiny_demo.toml")
+METRICS = ["p_match", "p_match_independent", "p_match_la", "cost"]
+
+
+def problem(seed: int, n: int = 10, *, rho: float = 0.35, extras: bool = False, **strategy):
+    rng = np.random.default_rng(seed)
+    cat = random_catalog(rng, n, extras=extras)
+    s = {"budget": 200.0, "season": "2026", "max_applications": 8, "min_applications": 0,
+         "la_share_max": 0.5, "correlation": rho} | strategy
+    return build_problem(cat, profile_from_dict({"strategy": s}, "<test>"))
+
+
+# ---------------------------------------------------------------------- ranges
+def test_ranges_are_inclusive_with_float_care():
+    assert parse_range("0.1:0.6:0.05", "--param la_share_max").tolist() == pytest.approx(
+        [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6])
+    assert parse_range("0:0.6:0.1").tolist()[-1] == 0.6
+    assert len(parse_range("0:0.6:0.1")) == 7
+    assert parse_range("500:3000:100").tolist()[-1] == 3000
+    assert parse_range("500:950:100").tolist() == [500, 600, 700, 800, 900]  # HI off the grid: not added
+    assert parse_range("2500").tolist() == [2500]
+    name, vals = parse_param("max_applications=20:120:10")
+    assert name == "max_applications" and vals.tolist() == list(range(20, 121, 10))
+
+
+@pytest.mark.parametrize("text, words", [
+    ("3000:500:100", ["--budgets", "below LO"]),
+    ("500:3000:0", ["--budgets", "STEP must be positive"]),
+    ("500:3000", ["--budgets", "LO:HI:STEP"]),
+    ("a:b:c", ["--budgets", "not numbers"]),
+    ("0:1e9:1", ["--budgets", "raise STEP"]),
+])
+def test_bad_range_names_the_option(text, words):
+    with pytest.raises(InputError) as e:
+        parse_range(text, "--budgets")
+    assert all(w in str(e.value) for w in words) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("text, word", [
+    ("colour=1:2:1", "NAME one of"),
+    ("correlation=0:1.2:0.1", "out of range"),
+    ("la_share_max=0.5:1.5:0.5", "out of range"),
+    ("max_applications=10:20:2.5", "whole number"),
+    ("correlation", "NAME=LO:HI:STEP"),
+])
+def test_bad_param(text, word):
+    with pytest.raises(InputError, match=word):
+        parse_param(text)
+
+
+def test_knee_definition():
+    assert knees([0, 1, 2, 3, 4], [0, 0.5, 1.0, 1.1, 1.2]).tolist() == [False, False, True, False, False]
+    # a staircase of single-program steps is not a knee; missing points are skipped
+    assert not knees([0, 1, 2, 3, 4, 5, 6], [0, 0, 0.2, 0.2, 0.4, 0.4, 0.6]).any()
+    assert knees([0, 1, 2, 3], [np.nan, 0.5, 1.0, 1.05]).tolist() == [False, False, True, False]
+
+
+# ---------------------------------------------------------------------- correctness
+@pytest.mark.parametrize("seed", range(3))
+def test_budget_sweep_fast_path_monotone_and_fresh(seed):
+    pr = problem(seed, 12)
+    vals = parse_range("0:240:30")
+    df = sweep(pr, "budget", vals, method="fast")
+    assert len(df) == len(vals) and (df["path"] == "fast").all()
+    ok = df["p_match"].notna()
+    assert (df.loc[ok, "status"] == "optimal").all()
+    p = df.loc[ok, "p_match"].to_numpy()
+    assert np.all(np.diff(p) >= -1e-12)  # never falls as the budget rises
+    for r in df.itertuples():
+        fresh = optimize(at(pr, "budget", r.budget), method="fast")
+        if not fresh.status.has_list:
+            assert r.status == "infeasible" and np.isnan(r.p_match)
+            continue
+        assert r.p_match == pytest.approx(fresh.objective, abs=1e-12)
+        m = evaluate(at(pr, "budget", r.budget), fresh.plan)  # the grid's own tie-break, too
+        assert (r.cost, r.n_applications, r.n_la) == (m.cost, m.n_applications, m.n_la)
+        assert r.cost <= r.budget + 1e-9
+        best, _ = brute_force(at(pr, "budget", r.budget))
+        assert r.p_match == pytest.approx(best, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_milp_sweep_matches_fast_and_fresh(seed):
+    pr = problem(10 + seed, 10)
+    vals = [30.0, 60.0, 90.0, 120.0]
+    fast = sweep(pr, "budget", vals, method="fast")
+    milp = sweep(pr, "budget", vals, method="milp")
+    assert (milp["path"] == "milp").all() and (milp["status"] == fast["status"]).all()
+    for c in METRICS:
+        np.testing.assert_allclose(milp[c], fast[c], atol=1e-9, rtol=0)
+    for r in milp.itertuples():
+        fresh = optimize(at(pr, "budget", r.budget), method="milp")
+        assert r.p_match == pytest.approx(fresh.objective, abs=1e-9)
+
+
+def test_milp_path_forced_by_extras_is_monotone_and_exact():
+    pr = problem(21, 10, extras=True)
+    vals = [40.0, 70.0, 100.0, 130.0]
+    df = sweep(pr, "budget", vals)  # auto: fee_extra forces the MILP
+    assert (df["path"] == "milp").all() and (df["status"] == "optimal").all()
+    assert np.all(np.diff(df["p_match"].to_numpy()) >= -1e-9)
+    for r in df.itertuples():
+        best, _ = brute_force(at(pr, "budget", r.budget))
+        assert r.p_match == pytest.approx(best, abs=1e-9)
+
+
+@pytest.mark.parametrize("param, text", [
+    ("la_share_max", "0:0.6:0.2"),
+    ("max_applications", "1:7:3"),
+    ("correlation", "0:0.6:0.3"),
+])
+def test_other_params_fast_and_milp_agree(param, text):
+    pr = problem(31, 9, budget=90.0)
+    vals = parse_range(text)
+    fast = sweep(pr, param, vals, method="fast")
+    milp = sweep(pr, param, vals, method="milp")
+    assert fast[param].tolist() == pytest.approx(vals.tolist())
+    assert (fast["status"] == milp["status"]).all()
+    for c in METRICS:
+        np.testing.assert_allclose(milp[c], fast[c], atol=1e-9, rtol=0)
+    for r in fast.itertuples():
+        fresh = optimize(at(pr, param, getattr(r, param)), method="fast")
+        assert r.p_match == pytest.approx(fresh.objective, abs=1e-12)
+    if param in ("la_share_max", "max_applications"):  # looser limits never hurt
+        assert np.all(np.diff(fast["p_match"].to_numpy()) >= -1e-12)
+    else:  # correlation lowers P(>=1) of the lists; independence column is rho = 0
+        assert fast["p_match"].iloc[0] == pytest.approx(fast["p_match_independent"].iloc[0], abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["fast", "milp"])
+def test_infeasible_points_are_rows(method):
+    pr = problem(41, 8, min_applications=3)
+    df = sweep(pr, "budget", [0.0, 20.0, 40.0, 80.0], method=method)
+    assert df["status"].tolist() == ["infeasible", "infeasible", "optimal", "optimal"]
+    assert df.loc[:1, METRICS].isna().all().all() and df.loc[:1, "n_applications"].isna().all()
+    assert np.isnan(df["gain_per_100"].iloc[2])  # no gain against a point without a list
+    assert df["n_applications"].iloc[2] >= 3
+    calls = []
+    sweep(pr, "max_applications", [1, 2, 3, 4], method=method, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    mx = sweep(pr, "max_applications", [1, 2, 3, 4], method=method)
+    assert mx["status"].tolist()[:2] == ["infeasible", "infeasible"]
+
+
+def test_gain_per_100():
+    pr = problem(5, 10)
+    df = sweep(pr, "budget", [50.0, 100.0, 150.0], method="fast")
+    g = (df["p_match"].iloc[2] - df["p_match"].iloc[1]) / 50 * 100
+    assert df["gain_per_100"].iloc[2] == pytest.approx(g)
+    assert np.isnan(df["gain_per_100"].iloc[0])
+
+
+def test_sweep_rejects_bad_input():
+    pr = problem(1, 6)
+    with pytest.raises(InputError, match="use one of"):
+        sweep(pr, "colour", [1, 2])
+    with pytest.raises(InputError, match="out of range"):
+        sweep(pr, "correlation", [0.2, 1.5])
+    with pytest.raises(InputError, match="method fast"):
+        sweep(problem(1, 6, extras=True) if (problem(1, 6, extras=True).extra > 0).any()
+              else dataclasses.replace(pr, extra=np.full(pr.n, 5.0)), "budget", [50.0], method="fast")
+
+
+# ---------------------------------------------------------------------- cheapest list for a target
+@pytest.mark.parametrize("seed", range(6))
+def test_min_cost_both_paths_even_below_the_profile_budget(seed):
+    # the profile's budget (40) is below what the target needs: min_cost ignores it
+    pr = problem(60 + seed, 10, budget=40.0, max_applications=10, la_share_max=1.0)
+    target = 0.85
+    best, _ = brute_force(dataclasses.replace(pr, budget=1e9), "min_cost", target)
+    fast = optimize(pr, "min_cost", target=target, method="fast")
+    milp = optimize(pr, "min_cost", target=target, method="milp")
+    if best is None:
+        assert not fast.status.has_list and not milp.status.has_list
+        return
+    assert fast.objective == pytest.approx(-best, abs=1e-9)
+    assert milp.objective == pytest.approx(-best, abs=1e-9)
+
+
+# ---------------------------------------------------------------------- CLI
+def run(capsys, *args):
+    from allocator.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(list(args))
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err
+
+
+def test_cli_sweep_json_csv_plot(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    csv, png = tmp_path / "s.csv", tmp_path / "s.png"
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--budgets", "100:500:50", "--json",
+                         "--csv", str(csv), "--plot", str(png))
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["param"] == "budget" and d["synthetic"] is True and len(d["rows"]) == 9
+    assert {"budget", "status", "p_match", "p_match_independent", "p_match_la", "n_applications", "n_la",
+            "cost", "gain_per_100"} <= set(d["rows"][0])
+    assert all(r["status"] == "optimal" for r in d["rows"])
+    assert csv.read_text().splitlines()[0].startswith("budget,status,p_match")
+    assert len(csv.read_text().splitlines()) == 10
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_cli_sweep_table_param_and_errors(capsys):
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--param", "la_share_max=0:0.5:0.25")
+    assert code == 0, err
+    assert "SYNTHETIC" in out and "la_share_max" in out
+    code, _, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--budgets", "500:100:50")
+    assert code == 2 and "--budgets" in err and "Traceback" not in err
+    code, _, err = run(capsys, "sweep", PROFILE, "--catalog", TINY)
+    assert code == 2 and "--budgets" in err
+    code, _, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--param", "correlation=0:2:1")
+    assert code == 2 and "correlation" in err
+
+
+def test_cli_sweep_all_infeasible_exit_3(capsys, tmp_path):
+    prof = tmp_path / "p.toml"
+    prof.write_text(Path(PROFILE).read_text().replace("max_applications = 30", "max_applications = 30\n"
+                                                      "min_applications = 5"))
+    code, out, err = run(capsys, "sweep", str(prof), "--catalog", TINY, "--budgets", "0:10:5", "--json")
+    assert code == 3 and "every point infeasible" in err
+    assert [r["status"] for r in json.loads(out)["rows"]] == ["infeasible"] * 3
+
+
+def test_cli_min_cost_and_unreachable_target(capsys):
+    code, out, err = run(capsys, "solve", PROFILE, "--catalog", TINY, "--min-cost", "--target", "0.5", "--json",
+                         "--draws", "2000")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["p_match"] >= 0.5
+    code, _, err = run(capsys, "solve", PROFILE, "--catalog", TINY, "--min-cost", "--target", "0.999",
+                       "--draws", "2000")
+    assert code == 3 and "best reachable" in err
