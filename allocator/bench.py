@@ -43,7 +43,7 @@ OPTIMIZER = "optimizer"
 DEFAULT_BUDGETS = (1000.0, 1500.0, 2500.0, 4000.0)
 DEFAULT_TARGETS = (0.8, 0.9)
 COLUMNS = ["profile", "budget", "method", "p_match", "p_match_la", "cost", "n_applications", "n_la", "status"]
-REACH_COLUMNS = ["profile", "method", "target", "budget", "cost", "p_match", "n_applications", "reached"]
+REACH_COLUMNS = ["profile", "method", "target", "budget", "cost", "p_match", "n_applications", "reached", "status"]
 
 
 def methods_all() -> list[str]:
@@ -128,13 +128,13 @@ def with_budget(problem: Problem, budget: float) -> Problem:
     return dataclasses.replace(problem, budget=float(budget), _cache={})
 
 
-def build(problem: Problem, method: str, *, seed: int = 0) -> tuple[str, Plan | None]:
+def build(problem: Problem, method: str, *, seed: int = 0, time_limit: float | None = None) -> tuple[str, Plan | None]:
     """``(status, plan)`` of one method on one problem; plan None when it has no list.
     Every returned list is re-checked against every constraint."""
     if method == OPTIMIZER:
         from .api import optimize
 
-        out = optimize(problem, "p_match")
+        out = optimize(problem, "p_match", time_limit=time_limit)
         if not out.status.has_list:
             return out.status.value, None
         bad = violations(problem, out.plan)
@@ -160,8 +160,9 @@ def _row(profile: str, budget: float, method: str, problem: Problem, status: str
 
 
 def bench(profiles, budgets: Sequence[float] = DEFAULT_BUDGETS, *, catalog=None,
-          methods: Iterable[str] | None = None, seed: int = 0) -> pd.DataFrame:
-    """One row per (profile, budget, method), columns :data:`COLUMNS`.
+          methods: Iterable[str] | None = None, seed: int = 0, time_limit: float | None = None) -> pd.DataFrame:
+    """One row per (profile, budget, method), columns :data:`COLUMNS`.  ``time_limit``
+    (seconds) bounds each optimizer solve (status "feasible" when it runs out).
 
     ``df.attrs["synthetic"]`` is True when any profile used a synthetic catalog."""
     ms = _methods(methods)
@@ -171,7 +172,7 @@ def bench(profiles, budgets: Sequence[float] = DEFAULT_BUDGETS, *, catalog=None,
         for b in budgets:
             pr = with_budget(base, b)
             for m in ms:
-                rows.append(_row(name, b, m, pr, *build(pr, m, seed=seed)))
+                rows.append(_row(name, b, m, pr, *build(pr, m, seed=seed, time_limit=time_limit)))
     df = pd.DataFrame(rows, columns=COLUMNS)
     df.attrs["synthetic"] = synthetic
     return df
@@ -187,14 +188,16 @@ def default_grid(problem: Problem, step: float = 50.0) -> np.ndarray:
 
 def budget_to_reach(profiles, targets: Sequence[float] = DEFAULT_TARGETS, *, catalog=None,
                     methods: Iterable[str] | None = None, grid: Sequence[float] | None = None,
-                    step: float = 50.0, seed: int = 0) -> pd.DataFrame:
+                    step: float = 50.0, seed: int = 0, time_limit: float | None = None) -> pd.DataFrame:
     """The budget each method needs for each target P(match), columns :data:`REACH_COLUMNS`.
 
     Heuristics: the smallest budget at which the method's list reaches the target, found
     on ``grid`` (default :func:`default_grid`, ``step`` USD apart) and refined to $1 by
     bisection; ``cost`` is what that list costs (at most ``budget``).  Optimizer: the exact minimum cost, ``budget`` =
     ``cost``.  ``reached`` False (NaN budget) when no budget on the grid, or no list within
-    the count and LA limits, gets there."""
+    the count and LA limits, gets there.  ``status``: the optimizer's ("optimal"; "feasible"
+    when ``time_limit`` seconds ran out first: its cost is then an upper bound on the
+    minimum), or "ok" / "not reached" for a heuristic."""
     from .api import optimize
 
     ms = _methods(methods)
@@ -204,9 +207,10 @@ def budget_to_reach(profiles, targets: Sequence[float] = DEFAULT_TARGETS, *, cat
         for m in ms:
             if m == OPTIMIZER:
                 for t in targets:
-                    out = optimize(base, "min_cost", target=float(t))
+                    out = optimize(base, "min_cost", target=float(t), time_limit=time_limit)
                     row = {"profile": name, "method": m, "target": float(t), "budget": math.nan,
-                           "cost": math.nan, "p_match": math.nan, "n_applications": 0, "reached": False}
+                           "cost": math.nan, "p_match": math.nan, "n_applications": 0, "reached": False,
+                           "status": out.status.value}
                     if out.status.has_list:
                         bad = violations(with_budget(base, math.inf), out.plan)
                         if bad:
@@ -254,8 +258,9 @@ def _scan(name: str, base: Problem, method: str, targets: Sequence[float], grid:
             pm, plan = cache[hi]
             m = evaluate(with_budget(base, hi), plan, correlations=())
             found[t] = {"budget": hi, "cost": m.cost, "p_match": pm, "n_applications": m.n_applications,
-                        "reached": True}
-    miss = {"budget": math.nan, "cost": math.nan, "p_match": math.nan, "n_applications": 0, "reached": False}
+                        "reached": True, "status": "ok"}
+    miss = {"budget": math.nan, "cost": math.nan, "p_match": math.nan, "n_applications": 0, "reached": False,
+            "status": "not reached"}
     return [{"profile": name, "method": method, "target": float(t), **found.get(float(t), miss)} for t in targets]
 
 
@@ -266,6 +271,14 @@ def _fmt_p(x: float) -> str:
 
 def _fmt_usd(x: float) -> str:
     return "not reached" if x is None or (isinstance(x, float) and math.isnan(x)) else f"${x:,.0f}"
+
+
+def _reach_cell(reach: pd.DataFrame, profile: str, method: str, target: float) -> str:
+    r = reach[(reach["profile"] == profile) & (reach["method"] == method) & (reach["target"] == target)]
+    if not len(r):
+        return "–"
+    cell = _fmt_usd(r["cost"].iloc[0])
+    return f"≤ {cell}" if r["status"].iloc[0] == "feasible" and r["reached"].iloc[0] else cell
 
 
 def wide(df: pd.DataFrame, profile: str, value: str = "p_match") -> pd.DataFrame:
@@ -291,8 +304,7 @@ def markdown(df: pd.DataFrame, reach: pd.DataFrame | None = None) -> str:
         for m in pm.index:
             cells = [f"{_fmt_p(pm.at[m, b])} ({_fmt_p(la.at[m, b])})" for b in budgets]
             for t in targets:
-                r = reach[(reach["profile"] == prof) & (reach["method"] == m) & (reach["target"] == t)]
-                cells.append(_fmt_usd(r["cost"].iloc[0]) if len(r) else "–")
+                cells.append(_reach_cell(reach, prof, m, t))
             name = f"**{m}**" if m == OPTIMIZER else m
             out.append("| " + " | ".join([name, *cells]) + " |")
         out.append("")
@@ -315,7 +327,6 @@ def render(df: pd.DataFrame, reach: pd.DataFrame | None, console) -> None:
         for m in pm.index:
             cells = [f"{_fmt_p(pm.at[m, b])} ({_fmt_p(la.at[m, b])})" for b in pm.columns]
             for x in targets:
-                r = reach[(reach["profile"] == prof) & (reach["method"] == m) & (reach["target"] == x)]
-                cells.append(_fmt_usd(r["cost"].iloc[0]) if len(r) else "–")
+                cells.append(_reach_cell(reach, prof, m, x))
             t.add_row(f"[bold]{m}[/]" if m == OPTIMIZER else m, *cells)
         console.print(t)

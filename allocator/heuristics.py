@@ -116,7 +116,8 @@ class _Fill:
 
     def __init__(self, problem: Problem):
         self.pr = problem
-        self.fees = np.array(problem.schedule.fees(min(problem.n, problem.max_apps) + 1))
+        # must_apply may exceed max_apps (an infeasible setting, still started from)
+        self.fees = np.array(problem.schedule.fees(max(min(problem.n, problem.max_apps), len(problem.must)) + 1))
         self.min_extra = float(problem.extra.min()) if problem.n else 0.0
         self.counts = np.zeros(max(len(problem.specialties), 1), dtype=int)
         self.hi = np.full(len(self.counts), np.iinfo(np.int64).max)
@@ -252,8 +253,10 @@ class _Fill:
         self.run(rest, pr.min_apps)
 
     def plan(self, signal_order=None) -> Plan:
-        return Plan.of(self.chosen, _signals(self.pr, self.chosen if signal_order is None else signal_order),
-                       _divisions(self.pr, self.chosen))
+        """The list, with signals (in ``signal_order``, programs on the list only) and
+        geographic preference when the problem models them."""
+        order = self.chosen if signal_order is None else [int(i) for i in signal_order if self.taken[int(i)]]
+        return Plan.of(self.chosen, _signals(self.pr, order), _divisions(self.pr, self.chosen))
 
 
 def _divisions(problem: Problem, chosen: list[int]) -> tuple[str, ...]:

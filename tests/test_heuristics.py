@@ -214,3 +214,30 @@ def test_demo_profile_optimizer_dominates():
     assert (df["status"] != "infeasible").all()
     opt = df.loc[df["method"] == OPTIMIZER, "p_match"].iloc[0]
     assert not math.isnan(opt) and df["p_match"].max() <= opt + 1e-9
+
+
+def _model_problem(rho: float):
+    """80 demo programs (15 in LA) scored by the model card, with signals and divisions."""
+    df = pd.read_csv(DATA_DIR / "catalogs" / "demo_internal_medicine.csv", dtype=str, keep_default_na=False)
+    la = df["la_area"].str.lower() == "true"
+    sub = pd.concat([df[la].head(15), df[~la].sample(65, random_state=1)]).reset_index(drop=True)
+    prof = profile_from_dict({"applicant": {"specialties": ["Internal Medicine"], "step2_score": 235,
+                                            "usce_months": 3},
+                              "strategy": {"budget": 400, "max_applications": 30, "la_share_max": 0.3,
+                                           "correlation": rho}})
+    return build_problem(catalog_from_frame(sub, "<demo subset>"), prof)
+
+
+@pytest.mark.skipif(not (DATA_DIR / "catalogs" / "demo_internal_medicine.csv").is_file(), reason="no demo catalog")
+@pytest.mark.parametrize("rho", [0.0, 0.35])
+def test_signals_and_divisions_feasible_and_dominated(rho):
+    pr = _model_problem(rho)
+    out = optimize(pr, "p_match")
+    assert out.status.has_list
+    best = _p(pr, out.plan)
+    for name, f in BUILDERS.items():
+        plan = f(pr)
+        assert violations(pr, plan) == [], name
+        if pr.has_signals:
+            assert plan.signals, name
+        assert _p(pr, plan) <= best + 1e-9, name
