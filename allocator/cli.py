@@ -269,6 +269,8 @@ def bench(
     targets: str = typer.Option("0.8,0.9", "--targets", help="P(match) targets for the budget each method needs; "
                                 "'none' to skip"),
     seed: int = typer.Option(0, "--seed", help="seed of the random lists"),
+    time_limit: Optional[float] = typer.Option(60.0, "--time-limit", help="seconds per optimizer solve; a "
+                                               "min-cost not proven by then is shown as an upper bound (<=)"),
     as_json: bool = JsonOpt,
     csv: Optional[Path] = typer.Option(None, "--csv", help="also write the rows to FILE (CSV, atomically)"),
 ) -> int:
@@ -289,8 +291,9 @@ def bench(
     if any(not 0 < t < 1 for t in tg):
         raise InputError(f"--targets {targets!r}: each target must be strictly between 0 and 1")
     probs = B.problems(paths, catalog)
-    df = B.bench(dict(probs), grid, methods=ms, seed=seed)
-    reach = B.budget_to_reach(dict(probs), tg, methods=ms, seed=seed) if tg else None
+    tl = _positive_time(time_limit)
+    df = B.bench(dict(probs), grid, methods=ms, seed=seed, time_limit=tl)
+    reach = B.budget_to_reach(dict(probs), tg, methods=ms, seed=seed, time_limit=tl) if tg else None
     synthetic = bool(df.attrs.get("synthetic"))
     if csv is not None:
         write_atomic(csv, df.to_csv(index=False))
