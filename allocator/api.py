@@ -25,7 +25,7 @@ from .paths import DATA_DIR
 from .problem import Plan, Problem, build_problem
 from .profile import Profile, load_profile
 from .result import Result
-from .solver import Outcome, explain_infeasibility, solve_milp
+from .solver import DEFAULT_ENGINE, Outcome, explain_infeasibility, solve_milp
 from .status import Status
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,8 @@ def _path_for(problem: Problem, mode: str, method: str) -> str:
 
 
 def optimize(problem: Problem, mode: str | None = None, *, target: float | None = None,
-             time_limit: float | None = None, method: str = "auto", budget: float | None = None) -> Outcome:
+             time_limit: float | None = None, method: str = "auto", budget: float | None = None,
+             engine: str = DEFAULT_ENGINE) -> Outcome:
     """Optimal list for ``problem`` (status and plan; no verification).
 
     ``mode``: "p_match" or "utility" (default: the problem's objective), "min_cost" (cheapest
@@ -108,26 +109,28 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
     cand = dominance.reduce(red, la_rewarded=(mode == "la_given_target"))
     start = greedy(problem, candidates=cand) if mode in ("p_match", "utility") else None
     if mode == "min_cost":
-        first = solve_milp(problem, cand, "min_cost", target=target, time_limit=time_limit)
+        first = solve_milp(problem, cand, "min_cost", target=target, time_limit=time_limit, engine=engine)
         if not first.status.has_list:
             return first
         # among the cheapest lists, the one with the highest P(match)
         second = solve_milp(problem, cand, "p_match", budget=first.objective, start=first.plan,
-                            time_limit=time_limit)
+                            time_limit=time_limit, engine=engine)
         if second.status.has_list and (second.objective or 0) >= (target or 0) - 1e-12:
             return Outcome(Status.OPTIMAL if first.status is Status.OPTIMAL else first.status, second.plan,
                            first.objective, first.bound, first.gap, first.seconds + second.seconds,
                            time.perf_counter() - t0, first.solves + second.solves, len(cand), "milp",
-                           first.message)
+                           first.message, engine=engine)
         return first
-    out = solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit)
+    out = solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
+                     engine=engine)
     if (out.status is Status.NO_SOLUTION and time_limit is not None and start is not None and budget is None
             and mode in ("p_match", "utility") and feasibility.is_feasible(problem, start)):
         # the time limit ran out before CBC returned a list: the greedy start is the best list found
         m = evaluate(problem, start, correlations=())
         val = m.expected_utility if mode == "utility" else m.p_match
         return Outcome(Status.FEASIBLE, start, val, None, None, out.seconds, time.perf_counter() - t0, out.solves,
-                       out.n_candidates, "milp", "time limit reached before CBC found a list; greedy list, gap unknown")
+                       out.n_candidates, "milp", "time limit reached before the solver found a list; greedy list, "
+                       "gap unknown", engine=engine)
     return out
 
 
@@ -168,7 +171,8 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
           budget: float | None = None, max_applications: int | None = None, la_share_max: float | None = None,
           correlation: float | None = None, season: str | None = None, objective: str | None = None,
           min_cost: bool = False, target: float | None = None, time_limit: float | None = None,
-          draws: int = 200_000, seed: int = 0, method: str = "auto", problem: Problem | None = None) -> Result:
+          draws: int = 200_000, seed: int = 0, method: str = "auto", problem: Problem | None = None,
+          engine: str = DEFAULT_ENGINE) -> Result:
     """Solve the profile's problem; verify the list by simulation; return a :class:`Result`.
 
     Raises InputError (bad input), InfeasibleError (no list), SolverError (solver failure,
@@ -187,7 +191,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
             raise InputError(f"{what} needs a target: pass --target P (0 < P < 1) or set [strategy] target_p_match")
         if not 0 < target < 1:
             raise InputError(f"--target {target}: must be strictly between 0 and 1")
-    out = optimize(problem, mode, target=target, time_limit=time_limit, method=method)
+    out = optimize(problem, mode, target=target, time_limit=time_limit, method=method, engine=engine)
     if out.status is Status.INFEASIBLE:
         raise _infeasible(problem, mode, target)
     if out.status is Status.NO_SOLUTION and time_limit is None:

@@ -20,6 +20,15 @@ from rich.console import Console
 
 from .errors import AllocatorError, InputError
 
+try:  # typer >= 0.2x raises its own vendored click exceptions; catch both families
+    from typer._click import exceptions as _tclick
+
+    _USAGE_ERRORS: tuple = (click.exceptions.UsageError, _tclick.UsageError)
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _USAGE_ERRORS = (click.exceptions.UsageError,)
+_ABORTS = (click.exceptions.Abort, typer.Abort)
+_EXITS = (click.exceptions.Exit, typer.Exit)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Choose which residency programs to apply to (exact, verified by simulation).")
 
@@ -40,7 +49,12 @@ def write_atomic(path: Path, text: str) -> None:
     d = path.parent if str(path.parent) else Path(".")
     if not d.is_dir():
         raise InputError(f"{path}: folder {d} does not exist; create it or choose another --out path")
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{path.name}.", suffix=".tmp")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name for --out")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise InputError(f"{path}: cannot write in {d} ({e.strerror}); choose another --out path") from None
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
@@ -88,11 +102,13 @@ def solve(
     la_share_max: Optional[float] = typer.Option(None, "--la-share-max", help="largest share of LA programs (0-1)"),
     correlation: Optional[float] = typer.Option(None, "--correlation", help="latent-factor correlation rho (0-0.99)"),
     season: Optional[str] = typer.Option(None, "--season", help="ERAS fee schedule: 2024, 2025, 2026"),
-    objective: Optional[str] = typer.Option(None, "--objective", help="p_match or utility"),
+    objective: Optional[str] = typer.Option(None, "--objective",
+                                            help="p_match, utility, or p_match_la (max P(match in LA) s.t. P(match) >= --target)"),
     min_cost: bool = typer.Option(False, "--min-cost", help="cheapest list reaching --target"),
-    target: Optional[float] = typer.Option(None, "--target", help="P(match) target for --min-cost"),
+    target: Optional[float] = typer.Option(None, "--target", help="P(match) target for --min-cost or p_match_la"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds; best list found is returned"),
-    method: str = typer.Option("auto", "--method", help="auto, fast (count scan) or milp (CBC)"),
+    method: str = typer.Option("auto", "--method", help="auto, fast (count scan) or milp (integer program)"),
+    solver: str = typer.Option("highs", "--solver", help="integer-program engine: highs (default) or cbc"),
     draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws for the check (0 to skip)"),
     seed: int = typer.Option(0, "--seed", help="Monte Carlo seed"),
     show: Optional[int] = typer.Option(40, "--show", help="programs shown in the table"),
@@ -102,13 +118,15 @@ def solve(
     """The list that maximizes P(at least one match) within the budget, counts and LA cap."""
     from .api import solve as api_solve
 
-    if objective is not None and objective not in ("p_match", "utility"):
-        raise InputError(f"--objective {objective!r}: use p_match or utility")
+    if objective is not None and objective not in ("p_match", "utility", "p_match_la"):
+        raise InputError(f"--objective {objective!r}: use p_match, utility or p_match_la (with --target)")
     if method not in ("auto", "fast", "milp"):
         raise InputError(f"--method {method!r}: use auto, fast or milp")
     if draws < 0:
         raise InputError(f"--draws {draws}: must be >= 0")
-    res = api_solve(profile, catalog, budget=budget, max_applications=max_apps, la_share_max=la_share_max,
+    if solver not in ("highs", "cbc"):
+        raise InputError(f"--solver {solver!r}: use highs or cbc")
+    res = api_solve(profile, catalog, engine=solver, budget=budget, max_applications=max_apps, la_share_max=la_share_max,
                     correlation=correlation, season=season, objective=objective, min_cost=min_cost, target=target,
                     time_limit=_positive_time(time_limit), draws=draws, seed=seed, method=method)
     _emit(res.to_dict(), as_json, out, lambda c: _render(res, c, show), res.selected_frame())
@@ -193,7 +211,11 @@ def read_list_file(path: Path) -> tuple[list[str], dict[str, str], list[str]]:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: no such list file; give one program_id per line or the JSON of `solve --json`")
-    text = p.read_text()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{p}: not UTF-8 text; give one program_id per line (UTF-8) or the JSON of "
+                         "`solve --json`") from None
     if text.lstrip().startswith("{"):
         try:
             doc = json.loads(text)
@@ -232,7 +254,10 @@ def simulate(
         raise InputError(f"--draws {draws}: must be >= 1")
     problem = load(profile, catalog, correlation=correlation)
     ids, sig, divs = read_list_file(list_file)
-    plan, bad = score(problem, ids, signals=sig, divisions=divs)
+    try:
+        plan, bad = score(problem, ids, signals=sig, divisions=divs)
+    except InputError as e:
+        raise InputError(f"{list_file}: {e}") from None
     m = evaluate(problem, plan)
     mc = verify(problem, plan, draws=draws, seed=seed)
     payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
@@ -442,14 +467,17 @@ def main(argv: list[str] | None = None) -> None:
         msg = " ".join(str(e).split("\n"))
         sys.stderr.write(f"allocator: error: {msg}\n")
         code = e.exit_code
-    except click.exceptions.UsageError as e:
-        sys.stderr.write(f"allocator: error: {e.format_message()}"
-                         + (f" (see `allocator {e.ctx.info_name} --help`)" if e.ctx else "") + "\n")
+    except _USAGE_ERRORS as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # bare `allocator`: typer already printed the help
+            pass
+        else:
+            sys.stderr.write(f"allocator: error: {' '.join(e.format_message().split())}"
+                             + (f" (see `{e.ctx.command_path} --help`)" if e.ctx else "") + "\n")
         code = 2
-    except click.exceptions.Abort:
+    except _ABORTS:
         sys.stderr.write("allocator: aborted\n")
         code = 130
-    except click.exceptions.Exit as e:
+    except _EXITS as e:
         code = e.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("allocator: interrupted\n")

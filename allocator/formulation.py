@@ -28,7 +28,18 @@ import pulp
 from .correlation import log_fail
 from .problem import Plan, Problem
 
-COEF_EPS = 1e-12  # smaller ln(1-p) coefficients are dropped (CBC preprocessing mishandles them)
+# Probability terms enter the objective and the target row multiplied by OBJ_SCALE: CBC's
+# dual tolerance (1e-7) is absolute, and on P-scale objectives (node weights down to 1e-12)
+# it let CBC call a list 6e-5 short of the optimum "optimal" (benchmarks/sweep_speed.py's
+# extras instance at $1,814.29); scaled by 1e3 it found the true optimum.
+OBJ_SCALE = 1e3
+# Tiny coefficients break presolve: CBC 2.10 and HiGHS 1.16 both declared feasible models
+# with tangent rows of slope ~1e-8 infeasible (tests/test_solver.py seed 40).  Rows are
+# therefore kept above 1e-7: a tangent with slope e^a < MIN_SLOPE is not added (that node's
+# term is below 1e-7 there, so the bound weakens by < 1e-7 x its weight), and exposure
+# coefficients |ln(1 - p_i(z_k))| < COEF_EPS (p_i(z_k) < 1e-9) are dropped.
+MIN_SLOPE = 1e-7
+COEF_EPS = 1e-9  # smaller ln(1-p) coefficients are dropped (CBC preprocessing mishandles them)
 DROPPABLE = ("budget", "max_applications", "min_applications", "la_share", "must_apply",
              "specialty_limits", "target")
 
@@ -64,6 +75,7 @@ class ExpTerm:
     l: list  # l_k variables
     t: list  # t_k variables
     cuts: int = 0
+    cut_points: set = field(default_factory=set)  # (node, a) of every tangent added
 
     def plain(self) -> np.ndarray:
         """Coefficients of the plain state (no signal, no preference)."""
@@ -96,6 +108,7 @@ class Formulation:
     linear_objective: bool = False  # p_match with one node: min l_0 exactly
     cost_expr: object = None
     objective_offset: float = 0.0
+    objective_scale: float = 1.0  # the model's objective is this times the probability-scale value
 
     # ------------------------------------------------------------------ reading
     def values(self) -> dict[str, np.ndarray]:
@@ -128,21 +141,27 @@ class Formulation:
         for d, var in self.g.items():
             var.setInitialValue(1 if d in plan.divisions else 0)
 
-    def add_cuts(self, term: ExpTerm, L: np.ndarray, only_violated: bool = True) -> int:
+    def add_cuts(self, term: ExpTerm, L: np.ndarray, only_violated: bool = True, min_slope: float = MIN_SLOPE) -> int:
         added = 0
         tv = np.array([t.varValue if t.varValue is not None else -np.inf for t in term.t])
         for k, a in enumerate(L):
             a = float(max(a, -60.0))
             ea = math.exp(a)
+            if ea < min_slope:
+                continue
+            key = (k, round(a, 9))
+            if key in term.cut_points:  # an identical row confuses presolve (HiGHS called a model infeasible)
+                continue
             if only_violated and tv[k] >= ea * (1 - 1e-12) - 1e-15:
                 continue
             term.cuts += 1
+            term.cut_points.add(key)
             self.model += (term.t[k] - ea * term.l[k] >= ea * (1 - a), f"cut_{term.name}_{k}_{term.cuts}")
             added += 1
         return added
 
-    def add_tangents(self, term: ExpTerm, L: np.ndarray) -> None:
-        self.add_cuts(term, L, only_violated=False)
+    def add_tangents(self, term: ExpTerm, L: np.ndarray, min_slope: float = MIN_SLOPE) -> None:
+        self.add_cuts(term, L, only_violated=False, min_slope=min_slope)
 
 
 def _coefficients(problem: Problem, cand: np.ndarray, mask: np.ndarray, rho: float, states: list) -> tuple:
@@ -306,11 +325,12 @@ def build(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, target: 
     else:
         raise ValueError(f"unknown mode {mode!r}")
     if f.objective_terms:
-        m.setObjective(pulp.lpSum(c * wk * tk for c, name in f.objective_terms
+        f.objective_scale = OBJ_SCALE
+        m.setObjective(pulp.lpSum(OBJ_SCALE * c * wk * tk for c, name in f.objective_terms
                                   for wk, tk in zip(f.terms[name].w, f.terms[name].t)))
     for name, rhs in f.constraint_terms:
         tt = f.terms[name]
         if "target" not in drop:
-            m.addConstraint(pulp.lpSum(wk * tk for wk, tk in zip(tt.w, tt.t)) <= rhs, "target")
+            m.addConstraint(pulp.lpSum(OBJ_SCALE * wk * tk for wk, tk in zip(tt.w, tt.t)) <= OBJ_SCALE * rhs, "target")
             groups.setdefault("target", []).append("target")
     return f

@@ -52,7 +52,8 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
         t.add_row("geographic preference", ", ".join(res.plan.divisions))
     byc = " · ".join(f"{k:g}: {pct(v)}" for k, v in m.by_correlation.items())
     t.add_row("this list at correlation", byc)
-    t.add_row("solver", f"{'CBC' if o.path == 'milp' else 'count scan'} {o.wall:.2f}s, {o.n_candidates} candidates")
+    engine = {"cbc": "CBC", "highs": "HiGHS"}.get(o.engine, "count scan")
+    t.add_row("solver", f"{engine} {o.wall:.2f}s, {o.n_candidates} candidates")
     console.print(t)
     render_programs(res.selected_frame(), console, limit=limit)
     for note in pr.notes:

@@ -82,7 +82,7 @@ class Result:
                 d["geographic_preference"] = list(self.plan.divisions)
             if self.signal_gain is not None:
                 d["signal_gain"] = self.signal_gain
-        d["solver"] = {"name": "CBC" if o.path == "milp" else "count-scan", "path": o.path, "seconds": o.seconds,
+        d["solver"] = {"name": {"cbc": "CBC", "highs": "HiGHS"}.get(o.engine, "count-scan"), "path": o.path, "seconds": o.seconds,
                        "wall_seconds": o.wall, "gap": o.gap, "bound": o.bound, "solves": o.solves,
                        "candidates": o.n_candidates, "message": o.message}
         d["constraints"] = {"budget": pr.budget, "max_applications": pr.max_apps,

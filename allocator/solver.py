@@ -18,6 +18,7 @@ presolve is off too: on the signal-and-division models it halved CBC's time (5.4
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -60,6 +61,7 @@ class Outcome:
     # term name -> exposures L (K,) of every list CBC returned; tangents there are valid cuts for
     # any budget or count/LA limit with the same quadrature nodes (pass back as seed_cuts)
     cut_pool: dict = field(default_factory=dict)
+    engine: str = ""  # "highs" or "cbc" for the integer program; "" for the count scan
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,8 @@ def run_cbc(f: Formulation, time_limit: float | None = None, warm: bool = False)
             raise SolverError(f"CBC failed: {e}") from None
         secs = time.perf_counter() - t0
         status = from_pulp(f.model.status, f.model.sol_status)
-        obj = pulp.value(f.model.objective) if status.has_list else None
+        val = pulp.value(f.model.objective) if status.has_list else None
+        obj = (val or 0.0) / f.objective_scale if status.has_list else None
         bound = obj if status is Status.OPTIMAL else None
         with open(logpath) as fh:
             txt = fh.read()
@@ -100,9 +103,9 @@ def run_cbc(f: Formulation, time_limit: float | None = None, warm: bool = False)
             mm = _BOUND_RE.findall(txt)
             fine = _BEST_POSSIBLE_RE.findall(txt)  # 8 digits; the summary's "Lower bound:" has only 3
             if fine:
-                bound = float(fine[-1])
+                bound = float(fine[-1]) / f.objective_scale
             elif mm:
-                bound = float(mm[-1][1])
+                bound = float(mm[-1][1]) / f.objective_scale
             if bound is not None and obj is not None:
                 bound = min(bound, obj)  # a lower bound never exceeds the incumbent (log rounding)
         return CbcRun(status, obj, bound, float(own[-1]) if own else secs, secs)
@@ -111,6 +114,64 @@ def run_cbc(f: Formulation, time_limit: float | None = None, warm: bool = False)
             os.unlink(logpath)
         except OSError:
             pass
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Send file descriptor 1 to /dev/null (C-level prints included) for the block."""
+    import sys
+
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+ENGINES = ("highs", "cbc")
+DEFAULT_ENGINE = "highs"
+
+
+def run_highs(f: Formulation, time_limit: float | None = None, warm: bool = False) -> CbcRun:
+    """One HiGHS solve (highspy through PuLP) of the current model."""
+    cmd = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=1e-11, presolve="off")
+    t0 = time.perf_counter()
+    try:
+        with _quiet_stdout():  # highspy prints a banner from C, which would corrupt --json on stdout
+            f.model.solve(cmd)
+    except pulp.PulpSolverError as e:
+        raise SolverError(f"HiGHS failed: {e}") from None
+    secs = time.perf_counter() - t0
+    status = from_pulp(f.model.status, f.model.sol_status)
+    h = getattr(f.model, "solverModel", None)
+    info = h.getInfo() if h is not None else None
+    if status is Status.FEASIBLE and info is not None and info.primal_solution_status != 2:
+        status = Status.NO_SOLUTION  # stopped at the time limit before any list
+    val = pulp.value(f.model.objective) if status.has_list else None
+    obj = (val or 0.0) / f.objective_scale if status.has_list else None
+    bound = obj if status is Status.OPTIMAL else None
+    if status is Status.FEASIBLE and info is not None and math.isfinite(info.mip_dual_bound):
+        bound = min(info.mip_dual_bound / f.objective_scale, obj)
+    own = h.getRunTime() if h is not None else secs
+    return CbcRun(status, obj, bound, float(own), secs)
+
+
+def run_master(f: Formulation, time_limit: float | None = None, warm: bool = False, engine: str = DEFAULT_ENGINE) -> CbcRun:
+    """Solve the current master problem with the chosen engine ("highs" or "cbc")."""
+    if engine == "cbc":
+        return run_cbc(f, time_limit, warm)
+    if engine == "highs":
+        return run_highs(f, time_limit, warm)
+    raise ValueError(f"unknown engine {engine!r}")
 
 
 def _true_values(f: Formulation) -> tuple[dict[str, np.ndarray], dict[str, float]]:
@@ -138,8 +199,18 @@ def _report_value(f: Formulation, minimized: float) -> float:
 
 def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, target: float | None = None,
                budget: float | None = None, start: Plan | None = None, time_limit: float | None = None,
-               tol: float = TOL, max_solves: int = 60, seed_cuts=None) -> Outcome:
-    """Exact optimum over candidates ``cand`` (a dominance-reduced index set)."""
+               tol: float = TOL, max_solves: int = 60, seed_cuts=None, engine: str = DEFAULT_ENGINE) -> Outcome:
+    """Exact optimum over candidates ``cand`` (a dominance-reduced index set), by outer
+    approximation with the master problem solved by ``engine`` ("highs" or "cbc")."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}")
+    out = _solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
+                      tol=tol, max_solves=max_solves, seed_cuts=seed_cuts, engine=engine)
+    return replace(out, engine=engine)
+
+
+def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget, start, time_limit, tol,
+                max_solves, seed_cuts, engine) -> Outcome:
     t_wall = time.perf_counter()
     f = build(problem, cand, mode, target=target, budget=budget)
     # re-check lists against the budget this model enforces (an override, or none for min_cost)
@@ -178,7 +249,7 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
             status_final = Status.FEASIBLE if best_plan is not None else Status.NO_SOLUTION
             message = "time limit reached"
             break
-        run = run_cbc(f, left, warm)
+        run = run_master(f, left, warm, engine)
         solves += 1
         cbc_secs += run.seconds
         if run.status in (Status.INFEASIBLE, Status.ERROR) or (run.status is Status.NO_SOLUTION and best_plan is None):
@@ -244,7 +315,8 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
                        history, pool)
     val = _report_value(f, best_min)
     bnd = _report_value(f, bound_min) if bound_min > -math.inf else None
-    gap = abs(best_min - bound_min) if bound_min > -math.inf else None
+    # a bound a hair above the best value is solver tolerance (1e-7 on rows), not a gap
+    gap = max(0.0, best_min - bound_min) if bound_min > -math.inf else None
     if status_final is Status.OPTIMAL and gap is not None and gap > tol and f.mode != "min_cost":
         status_final = Status.FEASIBLE
     return Outcome(status_final, best_plan, val, bnd, gap, cbc_secs, time.perf_counter() - t_wall, solves,

@@ -302,47 +302,56 @@ def test_time_limit_before_any_list_returns_greedy(monkeypatch):
 
 
 # ------------------------------------------------------------------ limits: solver crash
-def _cli_milp(capsys, tmp_path):
+def _cli_milp(capsys, tmp_path, engine="highs"):
     cat, prof = tmp_path / "c.csv", tmp_path / "p.toml"
     frame(P20).to_csv(cat, index=False)
     prof.write_text("[strategy]\nbudget = 100\ncorrelation = 0.3\n")
     out = tmp_path / "out.json"
     with pytest.raises(SystemExit) as e:
-        main(["solve", str(prof), "--catalog", str(cat), "--draws", "0", "--method", "milp", "--out", str(out)])
+        main(["solve", str(prof), "--catalog", str(cat), "--draws", "0", "--method", "milp", "--solver", engine,
+              "--out", str(out)])
     assert not out.exists()
     return e.value.code, capsys.readouterr().err
 
 
-def test_solver_crash_exit_4(capsys, tmp_path, monkeypatch):
-    def crash(self, lp, *a, **k):
-        raise pulp.PulpSolverError("Pulp: Error while executing cbc")
+ENGINE_CLASSES = {"cbc": (pulp.PULP_CBC_CMD, "CBC"), "highs": (pulp.HiGHS, "HiGHS")}
 
-    monkeypatch.setattr(pulp.PULP_CBC_CMD, "actualSolve", crash)
-    code, err = _cli_milp(capsys, tmp_path)
+
+@pytest.mark.parametrize("engine", ["highs", "cbc"])
+def test_solver_crash_exit_4(capsys, tmp_path, monkeypatch, engine):
+    def crash(self, lp, *a, **k):
+        raise pulp.PulpSolverError("Pulp: Error while executing the solver")
+
+    cls, name = ENGINE_CLASSES[engine]
+    monkeypatch.setattr(cls, "actualSolve", crash)
+    code, err = _cli_milp(capsys, tmp_path, engine)
     assert code == 4, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert err.startswith("allocator: error: ") and "CBC failed" in err
+    assert err.startswith("allocator: error: ") and f"{name} failed" in err
 
 
-def test_solver_nonsense_status_exit_4(capsys, tmp_path, monkeypatch):
+@pytest.mark.parametrize("engine", ["highs", "cbc"])
+def test_solver_nonsense_status_exit_4(capsys, tmp_path, monkeypatch, engine):
     def undefined(self, lp, *a, **k):
         lp.assignStatus(pulp.LpStatusUndefined, pulp.LpSolutionNoSolutionFound)
         return lp.status
 
-    monkeypatch.setattr(pulp.PULP_CBC_CMD, "actualSolve", undefined)
-    code, err = _cli_milp(capsys, tmp_path)
+    monkeypatch.setattr(ENGINE_CLASSES[engine][0], "actualSolve", undefined)
+    code, err = _cli_milp(capsys, tmp_path, engine)
     assert code == 4, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "stopped without a list" in err
 
 
-def test_solver_crash_raises_solver_error(monkeypatch):
+@pytest.mark.parametrize("engine", ["highs", "cbc"])
+def test_solver_crash_raises_solver_error(monkeypatch, engine):
     def crash(self, lp, *a, **k):
         raise pulp.PulpSolverError("boom")
 
-    monkeypatch.setattr(pulp.PULP_CBC_CMD, "actualSolve", crash)
-    with pytest.raises(SolverError, match="CBC failed: boom"):
-        api.solve(None, problem=make(P20, budget=100, correlation=0.3), draws=0, method="milp")
+    cls, name = ENGINE_CLASSES[engine]
+    monkeypatch.setattr(cls, "actualSolve", crash)
+    with pytest.raises(SolverError, match=f"{name} failed: boom"):
+        api.solve(None, problem=make(P20, budget=100, correlation=0.3), draws=0, method="milp", engine=engine)
 
 
 @pytest.mark.parametrize("method", ["fast", "milp"])
@@ -367,3 +376,18 @@ def test_verification_has_no_false_alarms_with_few_draws():
     want = evaluate(pr, plan, correlations=()).p_match  # about 0.032
     for seed in range(300):  # the simulated-error rule raised on 2 of these seeds
         api.verify(pr, plan, draws=200, seed=seed, p_analytic=want)
+
+
+@pytest.mark.xfail(strict=False, reason="known: at rho = 0.99 CBC's master can stop 1.5e-7 below the optimum "
+                                        "while the reported gap is 2e-10 (found by benchmarks/fuzz.py, case 3754)")
+def test_milp_at_rho_099_matches_the_count_scan():
+    p = [0.1746414, 0.0941485, 0.2248475, 0.3646246, 0.0238621, 0.0692474, 0.1513888, 0.2031604, 0.1748433,
+         0.148907, 0.3354507, 0.1413971, 0.3967721]
+    la = [bool(x) for x in (1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0)]
+    pr = make(p, la=la, budget=1000, season="2024", max_applications=10, min_applications=2, la_share_max=0.3,
+              correlation=0.99)
+    want, _ = brute_force(pr)
+    assert api.optimize(pr, method="fast").objective == pytest.approx(want, abs=1e-12)
+    out = api.optimize(pr, method="milp")
+    assert out.status is Status.OPTIMAL
+    assert out.objective == pytest.approx(want, abs=TOL)

@@ -100,3 +100,18 @@ def test_la_given_target_matches_brute_force(seed):
     _check(pr, "milp", "la_given_target", target)
     if seed % 4:
         _check(pr, "fast", "la_given_target", target)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_cbc_engine_matches_brute_force(seed):
+    """CBC stays selectable (--solver cbc); on small instances it agrees with brute force."""
+    rng = np.random.default_rng(13000 + seed)
+    pr = random_problem(rng, int(rng.integers(6, 13)), rho=[0.0, 0.35][seed % 2], extras=seed % 3 == 0,
+                        must_never=seed % 2 == 0)
+    want, _ = brute_force(pr)
+    out = optimize(pr, method="milp", engine="cbc")
+    if want is None:
+        assert out.status is Status.INFEASIBLE
+        return
+    assert out.status is Status.OPTIMAL and out.engine == "cbc"
+    assert objective_value(pr, out.plan) == pytest.approx(want, abs=1e-9)
