@@ -354,12 +354,17 @@ def sweep(
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds per point (MILP path)"),
     csv: Optional[Path] = typer.Option(None, "--csv", help="also write the rows to FILE (CSV, atomically)"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="also draw FILE.png (P(match), independence, LA, knees)"),
+    frontier: Optional[str] = typer.Option(None, "--frontier", help="trace P(match in LA) against P(any match): "
+                                           "targets LO:HI:STEP for P(any match), e.g. 0.5:0.95:0.05"),
     as_json: bool = JsonOpt,
 ) -> int:
     """The optimal list at each budget (or other setting): what each extra $100 buys."""
     from .api import load
     from .sweep import parse_param, parse_range, sweep as run_sweep
 
+    if frontier is not None:
+        return _frontier(profile, frontier, catalog, budgets, max_apps, la_share_max, correlation, season, method,
+                         csv, plot, as_json, param)
     if method not in ("auto", "fast", "milp"):
         raise InputError(f"--method {method!r}: use auto, fast or milp")
     fixed_budget = None
@@ -417,6 +422,66 @@ def sweep(
                               "raise the range or relax the other limits (`allocator solve` names the conflict)")
     raise SolverError(f"no point of the sweep returned a list ({', '.join(sorted(set(df['status'])))}); "
                       "raise --time-limit")
+
+
+def _frontier(profile, spec, catalog, budgets, max_apps, la_share_max, correlation, season, method, csv, plot,
+              as_json, param) -> int:
+    """`sweep --frontier`: max P(match in LA) subject to P(any match) >= each target."""
+    from .api import load
+    from .frontier import frontier as run_frontier
+    from .sweep import parse_range
+
+    if param is not None:
+        raise InputError("--frontier and --param both choose what to sweep; keep one")
+    budget = None
+    if budgets is not None:
+        b = parse_range(budgets, "--budgets")
+        if len(b) != 1:
+            raise InputError(f"--budgets {budgets!r} with --frontier: give one number (the fixed budget)")
+        budget = float(b[0])
+    targets = parse_range(spec, "--frontier")
+    if any(not 0 < t < 1 for t in targets):
+        raise InputError(f"--frontier {spec!r}: targets are probabilities strictly between 0 and 1")
+    problem = load(profile, catalog, budget=budget, max_applications=max_apps, la_share_max=la_share_max,
+                   correlation=correlation, season=season)
+    df = run_frontier(problem, targets, method=method)
+    if csv is not None:
+        write_atomic(csv, df.to_csv(index=False))
+    if plot is not None:
+        from .plot import plot_frontier, save
+
+        save(plot_frontier(df, synthetic=problem.synthetic), plot)
+    payload = {"param": "frontier", "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
+               "correlation": problem.rho,
+               "constraints": {"budget": problem.budget, "max_applications": problem.max_apps,
+                               "la_share_max": problem.la_share_max}}
+
+    def render(console):
+        from rich import box
+        from rich.table import Table
+
+        from .report import SYNTHETIC_NOTE, pct, usd
+
+        if problem.synthetic:
+            console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
+        t = Table(box=box.SIMPLE, title=f"max P(match in LA) subject to P(any match) >= target "
+                                        f"(budget {usd(problem.budget)}, correlation {problem.rho:g})")
+        for h in ("target", "status", "P(any match)", "P(match in LA)", "apps (LA)", "fees"):
+            t.add_column(h, justify="right")
+        for r in df.itertuples(index=False):
+            if r.status in ("optimal", "feasible"):
+                t.add_row(pct(r.target, 0), r.status, pct(r.p_match, 1), pct(r.p_match_la, 1),
+                          f"{int(r.n_applications)} ({int(r.n_la)})", usd(r.cost))
+            else:
+                t.add_row(pct(r.target, 0), r.status, "-", "-", "-", "-")
+        console.print(t)
+
+    _emit(payload, as_json, None, render)
+    if df["p_match"].notna().any():
+        return 0
+    from .errors import InfeasibleError
+
+    raise InfeasibleError(f"no target in --frontier {spec} is reachable; lower the targets or raise the budget")
 
 
 def _render_sweep(df, name: str, problem, console) -> None:

@@ -98,6 +98,32 @@ def plot_sweep(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic
     return ax
 
 
+def plot_frontier(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic: bool = False):
+    """Draw the frontier from :func:`allocator.frontier.frontier`: P(match in LA) against
+    P(any match), one point per target; returns ``ax``."""
+    Figure, PercentFormatter = _matplotlib()
+    if ax is None:
+        fig = Figure(figsize=(6.5, 4.6), layout="constrained")
+        ax = fig.add_subplot()
+    ok = df[df["status"].isin(["optimal", "feasible"])]
+    ax.plot(100 * ok["p_match"], 100 * ok["p_match_la"], "-o", color="C2", lw=2, ms=5,
+            label="best P(match in LA) for each P(any match) target")
+    for r in ok.itertuples(index=False):
+        ax.annotate(f"{r.n_la:.0f}/{r.n_applications:.0f} LA", (100 * r.p_match, 100 * r.p_match_la),
+                    textcoords="offset points", xytext=(4, 4), fontsize=7, color="0.3")
+    ax.set_xlabel("P(any match)")
+    ax.set_ylabel("P(match in Greater LA)")
+    ax.xaxis.set_major_formatter(PercentFormatter(100))
+    ax.yaxis.set_major_formatter(PercentFormatter(100))
+    ax.grid(True, alpha=0.3)
+    ax.set_title((title or "LA chances against overall safety") + (" (synthetic data)" if synthetic else ""))
+    if synthetic:
+        ax.text(0.01, 0.02, SYNTHETIC_LABEL, transform=ax.transAxes, fontsize=8, color="0.25",
+                bbox={"boxstyle": "round", "fc": "#fff3b0", "ec": "0.6"})
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
 def save(fig_or_ax, path: str | Path, *, dpi: int = 150) -> Path:
     """Write the figure (or an axes' figure) to ``path`` atomically: a temp file in the same
     folder, then a rename.  The format follows the suffix (.png, .svg, .pdf)."""

@@ -25,3 +25,20 @@ def test_frontier_points_are_optimal_and_monotone(seed):
     assert np.all(ok.p_match.to_numpy() >= ok.target.to_numpy() - 1e-12)
     over = frontier(pr, [min(best + 0.01, 0.999)])
     assert over.status.iloc[0] == "infeasible"
+
+
+def test_cli_frontier_json_and_plot(capsys, tmp_path):
+    import json
+    from pathlib import Path
+
+    from allocator.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    png = tmp_path / "frontier.png"
+    with pytest.raises(SystemExit) as e:
+        main(["sweep", str(root / "data/profiles/tiny_demo.toml"), "--catalog", str(root / "data/catalogs/tiny_p_match.csv"),
+              "--frontier", "0.3:0.6:0.1", "--json", "--plot", str(png)])
+    assert e.value.code == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["param"] == "frontier" and len(d["rows"]) == 4 and d["synthetic"] is True
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
