@@ -10,7 +10,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -45,26 +44,9 @@ def _console(json_mode: bool) -> Console:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write a whole file or nothing (temp file + rename)."""
-    path = Path(path)
-    d = path.parent if str(path.parent) else Path(".")
-    if not d.is_dir():
-        raise InputError(f"{path}: folder {d} does not exist; create it or choose another --out path")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a file name for --out")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise InputError(f"{path}: cannot write in {d} ({e.strerror}); choose another --out path") from None
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from .output import atomic_write
+
+    atomic_write(path, lambda fh: fh.write(text))
 
 
 def _json(obj) -> str:

@@ -16,8 +16,6 @@ state; safe headless), and :func:`save` writes it through the Agg renderer.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -134,23 +132,7 @@ def save(fig_or_ax, path: str | Path, *, dpi: int = 150) -> Path:
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg", "pdf"):
         raise InputError(f"{path}: unknown image type {path.suffix or '(none)'}; use .png, .svg or .pdf")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"{path}: folder {folder} does not exist; create it or choose another --plot path")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a file name for --plot")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=path.suffix)
-    except OSError as e:
-        raise InputError(f"{path}: cannot write in {folder} ({e.strerror}); choose another --plot path") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from .output import atomic_write
+
+    atomic_write(path, lambda fh: fig.savefig(fh, format=fmt, dpi=dpi), binary=True, option="--plot")
     return path

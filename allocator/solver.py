@@ -235,7 +235,7 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
         warm = True
     else:
         warm = False
-    best_plan, best_val, best_min = None, None, math.inf
+    best_plan, best_min = None, math.inf
     bound_min = -math.inf
     cbc_secs = 0.0
     solves = 0
@@ -276,13 +276,10 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
                 f.add_cuts(f.terms[name], Ls[name])
         if f.linear_objective:
             minimized = float(np.exp(Ls["none"][0]))
-            master = minimized
         elif f.mode == "min_cost":
             minimized = float(pulp.value(f.cost_expr))
-            master = run.objective
         else:
             minimized = _objective_from_terms(f, vals)
-            master = run.objective
         if not violated and minimized < best_min - 1e-15:
             best_min, best_plan = minimized, plan
             f.set_start(plan)
