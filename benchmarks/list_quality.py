@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         "scored by the one evaluator (`allocator.evaluate`): P(at least one match) under the model's "
         "correlation, and in parentheses P(match in Greater LA) with LA programs ranked first. The last "
         "columns give the fees of the cheapest list each method builds that reaches 80% / 90% (optimizer: exact "
-        "minimum cost).", "",
+        f"minimum cost; ≤ marks a minimum not proven within the {TIME_LIMIT:g} s time limit, an upper bound).", "",
         "Profiles:", *info, "",
         "Heuristics (`allocator/heuristics.py`): the seed guide's tier rules pick programs within a tier as an "
         "adviser would without a model (highest IMG share first, then community, county, university), never by "
