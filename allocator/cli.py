@@ -13,20 +13,35 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import click
 import typer
 from rich.console import Console
 
 from .errors import AllocatorError, InputError
 
-try:  # typer >= 0.2x raises its own vendored click exceptions; catch both families
-    from typer._click import exceptions as _tclick
 
-    _USAGE_ERRORS: tuple = (click.exceptions.UsageError, _tclick.UsageError)
-except ImportError:  # pragma: no cover - older typer uses click itself
-    _USAGE_ERRORS = (click.exceptions.UsageError,)
-_ABORTS = (click.exceptions.Abort, typer.Abort)
-_EXITS = (click.exceptions.Exit, typer.Exit)
+def _exception_families():
+    """Usage-error, abort and exit exceptions of typer's click: typer >= 0.2x vendors its own
+    copy (typer._click) and may not install click at all; older typer uses click."""
+    mods = []
+    try:
+        from typer._click import exceptions as vendored
+
+        mods.append(vendored)
+    except ImportError:
+        pass
+    try:
+        from click import exceptions as upstream
+
+        mods.append(upstream)
+    except ImportError:
+        pass
+    usage = tuple(m.UsageError for m in mods if hasattr(m, "UsageError"))
+    aborts = tuple(m.Abort for m in mods if hasattr(m, "Abort")) + (typer.Abort,)
+    exits = tuple(m.Exit for m in mods if hasattr(m, "Exit")) + (typer.Exit,)
+    return usage, aborts, exits
+
+
+_USAGE_ERRORS, _ABORTS, _EXITS = _exception_families()
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Choose which residency programs to apply to (exact, verified by simulation).")

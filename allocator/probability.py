@@ -13,7 +13,8 @@ Units and conventions
   coefficient is added to the log-odds per unit of its input (``step2_per_10`` per 10
   points of Step 2 CK, ``failed_attempt`` per failed attempt, ...).
 - IMG share enters as ``slope * (logit(img_share) - logit(reference))`` with the share
-  clipped to [0.005, 0.995].  A missing ``img_share`` is filled from the card's national
+  clipped to IMG_CLIP = [0.05, 0.85] (beyond 85% IMGs a program is not
+  treated as ever friendlier; unclipped, logit(0.99) gave 99%-IMG programs odds x220).  A missing ``img_share`` is filled from the card's national
   default for the specialty, times the card's California factor for programs in CA.
 - A missing ``setting`` contributes 0 (as a community program would).
 - Step 2 CK reported as ``"pass"`` (or not reported) counts as the card's
@@ -57,7 +58,7 @@ from .errors import InputError
 from .paths import MODELS_DIR
 from .profile import Applicant
 
-IMG_CLIP = (0.005, 0.995)
+IMG_CLIP = (0.05, 0.85)
 
 # --------------------------------------------------------------------------- the card
 

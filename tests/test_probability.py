@@ -286,7 +286,9 @@ def test_example_profiles_load_and_order_sensibly(name, demo):
     assert prof.strategy.correlation is None and prof.applicant is not None
     assert 0.25 <= prof.strategy.la_share_max <= 0.30
     e = estimate(demo, prof.applicant, CARD)
-    assert e.p_match.max() > 0.05
+    # every example has real chances somewhere, and no single program is near-certain
+    # (card 2026.1 gave a typical applicant 42% at a 99%-IMG program: IMG_CLIP fixed it)
+    assert 0.01 < e.p_match.max() < 0.4
 
 
 def test_strong_profile_beats_moderate_everywhere(demo):
