@@ -193,7 +193,12 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
             raise InputError(f"--target {target}: must be strictly between 0 and 1")
     out = optimize(problem, mode, target=target, time_limit=time_limit, method=method, engine=engine)
     if out.status is Status.INFEASIBLE:
-        raise _infeasible(problem, mode, target)
+        err = _infeasible(problem, mode, target)
+        if not err.groups:  # the limits admit a list: the "infeasible" was numerical, not the user's settings
+            other = "cbc" if engine == "highs" else "highs"
+            raise SolverError(f"the {engine} engine found no list although the limits admit one (numerical "
+                              f"trouble); retry with --solver {other}, and please report")
+        raise err
     if out.status is Status.NO_SOLUTION and time_limit is None:
         raise SolverError(f"the solver stopped without a list and without a time limit ({out.message or 'CBC'}); "
                           "please report")

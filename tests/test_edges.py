@@ -392,3 +392,32 @@ def test_milp_at_rho_099_matches_the_count_scan(engine):
     out = api.optimize(pr, method="milp", engine=engine)
     assert out.status is Status.OPTIMAL
     assert out.objective == pytest.approx(want, abs=TOL)
+
+
+P01 = [1.0, 0.0, 0.999999, 0.0, 1e-06, 1.0]
+LA01 = [True, False, False, False, False, False]
+
+
+@pytest.mark.parametrize("engine", [
+    pytest.param("highs", marks=pytest.mark.xfail(strict=False, reason="known: HiGHS calls this model infeasible "
+                                                  "(p = 0 and 1 at rho = 0.99; benchmarks/fuzz.py case 1982)")),
+    "cbc"])
+def test_p_zero_and_one_at_rho_099_milp(engine):
+    pr = make(P01, la=LA01, budget=1000, season="2025", max_applications=3, min_applications=3, la_share_max=0.1,
+              correlation=0.99)
+    res = api.solve(None, problem=pr, draws=0, method="milp", engine=engine)
+    assert res.status is Status.OPTIMAL and res.metrics.p_match == pytest.approx(1.0, abs=1e-12)
+    assert violations(pr, res.plan) == []
+
+
+def test_engine_infeasible_without_a_conflict_is_a_solver_error(monkeypatch):
+    """If the engine says "infeasible" but the limits admit a list, that is exit 4 (the solver's
+    trouble), never exit 3 with no group named."""
+    pr = make(P20, budget=100, correlation=0.3)
+
+    def says_infeasible(problem, cand, *a, **k):
+        return Outcome(Status.INFEASIBLE, None, None, None, None, 0.0, 0.0, 1, len(cand), "milp", "CBC: infeasible")
+
+    monkeypatch.setattr(api, "solve_milp", says_infeasible)
+    with pytest.raises(SolverError, match="retry with --solver"):
+        api.solve(None, problem=pr, draws=0, method="milp")
