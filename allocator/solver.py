@@ -306,8 +306,9 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
             status_final = Status.FEASIBLE
             message = "no further cut (numerical tolerance)" if added == 0 else "cut limit reached"
             break
-    if best_plan is None:
-        return Outcome(status_final if status_final is not Status.OPTIMAL else Status.NO_SOLUTION, None, None,
+    if best_plan is None:  # no list met every constraint for real: never a status that promises one
+        final = status_final if status_final in (Status.INFEASIBLE, Status.ERROR) else Status.NO_SOLUTION
+        return Outcome(final, None, None,
                        None, None, cbc_secs, time.perf_counter() - t_wall, solves, len(cand), "milp", message,
                        history, pool)
     val = _report_value(f, best_min)
