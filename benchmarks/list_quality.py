@@ -71,7 +71,10 @@ def at_guide_fees(probs: dict, table: pd.DataFrame) -> pd.DataFrame:
             ma = evaluate(pr, a.plan, correlations=())
             assert not violations(pr, a.plan)
             b = optimize(pr, "la_given_target", target=float(r.p_match) - 1e-9, time_limit=TIME_LIMIT)
-            mb = evaluate(pr, b.plan, correlations=()) if b.status.has_list else None
+            mb = evaluate(pr, b.plan, correlations=()) if b.status.has_list and b.plan is not None else None
+            if b.status.has_list and b.plan is None:
+                print(f"note: optimize(la_given_target) for {name} at ${r.cost:,.0f} returned status "
+                      f"{b.status.value} without a list ({b.message})", file=sys.stderr)
             rows.append({"profile": name, "budget": r.budget, "method": r.method, "guide_cost": r.cost,
                          "guide_p": r.p_match, "guide_la": r.p_match_la, "opt_p": ma.p_match, "opt_la": ma.p_match_la,
                          "opt_cost": ma.cost, "la_first_p": mb.p_match if mb else math.nan,
@@ -81,7 +84,8 @@ def at_guide_fees(probs: dict, table: pd.DataFrame) -> pd.DataFrame:
 
 def headline(table: pd.DataFrame, reach: pd.DataFrame, same: pd.DataFrame) -> dict:
     out: dict = {"profiles": {}}
-    gains, gains_best, la_gains, savings = [], [], [], []
+    gains, gains_best, la_gains = [], [], []
+    savings: dict[float, list[float]] = {t: [] for t in TARGETS}
     for prof in dict.fromkeys(table["profile"]):
         g = guide_of(prof, table)
         s = same[(same["profile"] == prof) & (same["method"] == g)]
@@ -105,15 +109,15 @@ def headline(table: pd.DataFrame, reach: pd.DataFrame, same: pd.DataFrame) -> di
             per[f"opt_cost_{tgt:g}"], per[f"guide_cost_{tgt:g}"] = oc, hc
             if not math.isnan(oc) and not math.isnan(hc) and hc > 0:
                 per[f"saving_{tgt:g}"] = 1 - oc / hc
-                if tgt == 0.9:
-                    savings.append(1 - oc / hc)
+                savings[tgt].append(1 - oc / hc)
         out["profiles"][prof] = per
     out["gain_pp_mean"] = 100 * float(np.mean(gains)) if gains else math.nan
     out["gain_pp_max"] = 100 * float(np.max(gains)) if gains else math.nan
     out["gain_best_pp_mean"] = 100 * float(np.mean(gains_best)) if gains_best else math.nan
     out["la_gain_pp_mean"] = 100 * float(np.mean(la_gains)) if la_gains else math.nan
-    out["saving_90_mean"] = float(np.mean(savings)) if savings else math.nan
-    out["saving_90_n"] = len(savings)
+    for tgt, v in savings.items():
+        out[f"saving_{tgt:g}_mean"] = float(np.mean(v)) if v else math.nan
+        out[f"saving_{tgt:g}_n"] = len(v)
     return out
 
 
@@ -138,9 +142,11 @@ def headline_text(h: dict) -> str:
     if not math.isnan(h["la_gain_pp_mean"]):
         lines.append(f"- Or, keeping the guide's P(match) and fees, the LA-first optimum raises P(match in LA) by "
                      f"{h['la_gain_pp_mean']:.1f} points on average.")
-    if h["saving_90_n"]:
-        lines.append(f"- 90% P(match) is reached for **{100 * h['saving_90_mean']:.0f}% less** in fees than with the "
-                     f"guide rule (mean over the {h['saving_90_n']} profile(s) where both reach 90%).")
+    for t in TARGETS:
+        if h[f"saving_{t:g}_n"]:
+            lines.append(f"- {t:.0%} P(match) is reached for **{100 * h[f'saving_{t:g}_mean']:.0f}% less** in fees "
+                         f"than with the guide rule (mean over the {h[f'saving_{t:g}_n']} profile(s) where both "
+                         f"reach {t:.0%}).")
     for prof, per in h["profiles"].items():
         bits = [f"vs {per['guide']}: +{per['gain_pp_mean']:.1f} pp (max +{per['gain_pp_max']:.1f})"]
         for t in TARGETS:

@@ -241,3 +241,25 @@ def test_signals_and_divisions_feasible_and_dominated(rho):
         if pr.has_signals:
             assert plan.signals, name
         assert _p(pr, plan) <= best + 1e-9, name
+
+
+def test_min_cost_bisection_fallback_matches_the_exact_min_cost(monkeypatch):
+    """When the min-cost solve proves nothing, bisection on the budget finds the same minimum."""
+    import allocator.api as api
+    from allocator.solver import Outcome
+    from allocator.status import Status
+
+    pr = synthetic_problem(11, n=50, rho=0.35, max_applications=35)
+    exact = budget_to_reach({"s": pr}, (0.5, 0.7), methods=[OPTIMIZER])
+    real = api.optimize
+
+    def no_min_cost(problem, mode=None, **kw):
+        if mode == "min_cost":
+            return Outcome(Status.NO_SOLUTION, None, None, None, None, 0.0, 0.0, 0, problem.n, "fast")
+        return real(problem, mode, **kw)
+
+    monkeypatch.setattr(api, "optimize", no_min_cost)
+    fallback = budget_to_reach({"s": pr}, (0.5, 0.7), methods=[OPTIMIZER])
+    assert exact["reached"].all() and fallback["reached"].all()
+    assert (fallback["status"] == "optimal").all()
+    assert fallback["cost"].tolist() == pytest.approx(exact["cost"].tolist())
