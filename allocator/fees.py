@@ -21,6 +21,9 @@ from .errors import InputError
 from .paths import DATA_DIR
 
 
+MAX_COUNT = 100_000  # max_count's answer when the budget buys any number of programs
+
+
 @dataclass(frozen=True)
 class Tier:
     lo: int  # programs already covered by earlier tiers
@@ -65,12 +68,30 @@ class FeeSchedule:
         return float(sum(v for _, v in self.fixed))
 
     def max_count(self, budget: float) -> int:
-        """Largest n with fee(n) <= budget (for one specialty)."""
-        n = 0
-        while self.fee(n + 1) <= budget + 1e-9:
-            n += 1
-            if n > 100_000:
+        """Largest n with fee(n) <= budget (for one specialty), capped at MAX_COUNT.
+
+        Walks the tiers (fee(n) is non-decreasing), so an infinite budget costs no more
+        than a small one."""
+        if budget < -1e-9:
+            return 0
+        n, spent = 0, 0.0
+        for t in self.tiers:
+            if t.flat and spent + t.flat + t.per_program > budget + 1e-9:
                 break
+            spent += t.flat
+            room = budget + 1e-9 - spent
+            k = t.width if (t.per_program <= 0 or math.isinf(room)) else math.floor(room / t.per_program + 1e-12)
+            k = max(0.0, min(k, t.width))
+            n_here = n + k
+            if k < t.width or math.isinf(n_here):
+                n = n_here
+                break
+            n, spent = int(n_here), spent + t.per_program * k
+        n = int(min(n, MAX_COUNT))
+        while n > 0 and self.fee(n) > budget + 1e-9:  # floating-point edge: step back
+            n -= 1
+        while n < MAX_COUNT and self.fee(n + 1) <= budget + 1e-9:
+            n += 1
         return n
 
 

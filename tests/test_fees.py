@@ -26,3 +26,17 @@ def test_max_count_and_fixed():
 def test_unknown_season():
     with pytest.raises(InputError, match="season '1999' has no fee schedule; use one of 2024, 2025, 2026"):
         load_schedule("1999")
+
+
+@pytest.mark.parametrize("season", ["2024", "2025", "2026"])
+def test_max_count_matches_counting_up(season):
+    """max_count walks the tiers; it equals counting n up until fee(n + 1) exceeds the budget."""
+    import math
+
+    s = load_schedule(season)
+    for b in [-5, 0, 1, 10.999, 11, 98.99, 99, 100, 117.5, 118, 330, 359.99, 360, 720, 721, 2500, 1e4, 123456.78]:
+        n = 0
+        while s.fee(n + 1) <= b + 1e-9:
+            n += 1
+        assert s.max_count(b) == n, b
+    assert s.max_count(math.inf) == 100_000  # any number of programs: capped, answered at once
