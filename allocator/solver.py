@@ -30,9 +30,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pulp
 
-from . import feasibility
+from . import dominance, feasibility
 from .errors import SolverError
-from .formulation import DROPPABLE, Formulation, build
+from .formulation import DROPPABLE, OBJ_SCALE, Formulation, build
 from .problem import Plan, Problem
 from .status import Status, from_pulp
 
@@ -62,6 +62,7 @@ class Outcome:
     # any budget or count/LA limit with the same quadrature nodes (pass back as seed_cuts)
     cut_pool: dict = field(default_factory=dict)
     engine: str = ""  # "highs" or "cbc" for the integer program; "" for the count scan
+    reachable: float | None = None  # min_cost out of reach: the best P(match) within the other limits
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ _TIME_RE = re.compile(r"Total time \(CPU seconds\):\s*[0-9.]+\s*\(Wallclock seco
 
 def run_cbc(f: Formulation, time_limit: float | None = None, warm: bool = False) -> CbcRun:
     """One CBC solve of the current model; returns the mapped status and the bound."""
+    f.materialize()
     fd, logpath = tempfile.mkstemp(suffix=".cbc.log")
     os.close(fd)
     try:
@@ -141,28 +143,138 @@ ENGINES = ("highs", "cbc")
 DEFAULT_ENGINE = "highs"
 
 
-def run_highs(f: Formulation, time_limit: float | None = None, warm: bool = False) -> CbcRun:
-    """One HiGHS solve (highspy through PuLP) of the current model."""
-    cmd = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=1e-11, presolve="off")
-    t0 = time.perf_counter()
-    try:
+class HighsSession:
+    """One persistent HiGHS model per formulation.
+
+    PuLP's HiGHS interface rebuilds the whole model at every solve; the outer approximation
+    solves the same model many times, adding only tangent rows (and a budget sweep changes
+    only the budget row).  The session builds the highspy model once (with PuLP's own
+    builder), then appends the rows added since the last solve and re-reads the budget and
+    count right-hand sides.  Solutions are written back into the PuLP variables, so the rest
+    of the code reads them as before.
+    """
+
+    SYNCED_ROWS = ("budget", "max_applications")
+
+    def __init__(self, f: Formulation):
+        self.f = f
+        # mip_feasibility_tolerance 1e-7 (default 1e-6): HiGHS otherwise accepts a MIP
+        # solution its own final check (primal tolerance 1e-7) rejects as a "solve error"
+        self.cmd = pulp.HiGHS(msg=False, gapRel=0.0, gapAbs=1e-11, mip_heuristic_run_feasibility_jump=False,
+                              mip_feasibility_tolerance=1e-7)
+        m = f.model
         with _quiet_stdout():  # highspy prints a banner from C, which would corrupt --json on stdout
-            f.model.solve(cmd)
-    except pulp.PulpSolverError as e:
-        raise SolverError(f"HiGHS failed: {e}") from None
-    secs = time.perf_counter() - t0
-    status = from_pulp(f.model.status, f.model.sol_status)
-    h = getattr(f.model, "solverModel", None)
-    info = h.getInfo() if h is not None else None
-    if status is Status.FEASIBLE and info is not None and info.primal_solution_status != 2:
-        status = Status.NO_SOLUTION  # stopped at the time limit before any list
-    val = pulp.value(f.model.objective) if status.has_list else None
-    obj = (val or 0.0) / f.objective_scale if status.has_list else None
-    bound = obj if status is Status.OPTIMAL else None
-    if status is Status.FEASIBLE and info is not None and math.isfinite(info.mip_dual_bound):
-        bound = min(info.mip_dual_bound / f.objective_scale, obj)
-    own = h.getRunTime() if h is not None else secs
-    return CbcRun(status, obj, bound, float(own), secs)
+            self.cmd.createAndConfigureSolver(m)
+            self.cmd.buildSolverModel(m)
+        self.h = m.solverModel
+        self.n_base = self.n_rows = len(m.constraints)  # PuLP rows (materialized cuts included)
+        self.n_cuts = f.n_materialized  # cuts (f.cuts) already in the model
+        self.vars = sorted(m.variables(), key=lambda v: v.index)  # the formulation adds no variable later
+        self.ids = {id(v) for v in self.vars}
+
+    def clear_cuts(self) -> None:
+        """Delete the tangent rows this session added (they follow every PuLP row)."""
+        if self.n_rows > self.n_base:
+            self.h.deleteRows(self.n_rows - self.n_base, np.arange(self.n_base, self.n_rows, dtype=np.int32))
+        self.n_rows, self.n_cuts = self.n_base, self.f.n_materialized
+
+    def _sync(self) -> None:
+        import highspy
+
+        m, h = self.f.model, self.h
+        x = self.f.x
+        h.changeColsBounds(len(x), np.array([v.index for v in x], np.int32),
+                           np.array([v.lowBound or 0.0 for v in x], float),
+                           np.array([1.0 if v.upBound is None else v.upBound for v in x], float))
+        cons = m.constraints
+        if len(cons) != self.n_base:
+            raise SolverError("the PuLP model gained rows after the HiGHS model was built (a bug; please report)")
+        new = self.f.cuts[self.n_cuts:]
+        if new:
+            k = len(new)
+            lo = np.array([c.rhs for c in new], float)
+            starts = np.arange(0, 2 * k, 2, dtype=np.int32)
+            idx = np.array([i for c in new for i in (c.t.index, c.l.index)], np.int32)
+            val = np.array([v for c in new for v in (OBJ_SCALE, c.l_coef)], float)
+            h.addRows(k, lo, np.full(k, highspy.kHighsInf), 2 * k, starts, idx, val)
+            self.n_rows += k
+            self.n_cuts = len(self.f.cuts)
+        for name in self.SYNCED_ROWS:
+            c = cons.get(name)
+            if c is not None:
+                lb, ub = c.getLb(), c.getUb()
+                h.changeRowBounds(c.index, -highspy.kHighsInf if lb is None else lb,
+                                  highspy.kHighsInf if ub is None else ub)
+
+    @staticmethod
+    def _status(ms, info) -> Status:
+        import highspy
+
+        S = highspy.HighsModelStatus
+        if ms == S.kOptimal:
+            return from_pulp(pulp.LpStatusOptimal, pulp.LpSolutionOptimal)
+        if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
+            return from_pulp(pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible)
+        if ms == S.kUnbounded:
+            return from_pulp(pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded)
+        if ms in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kObjectiveBound, S.kObjectiveTarget):
+            if math.isfinite(info.objective_function_value) and info.primal_solution_status == 2:
+                return from_pulp(pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible)
+            return from_pulp(pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
+        if ms in (S.kSolveError, S.kPresolveError, S.kPostsolveError, S.kModelError, S.kLoadError):
+            return Status.ERROR
+        return from_pulp(pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
+
+    def run(self, time_limit: float | None, presolve: bool) -> CbcRun:
+        m, h = self.f.model, self.h
+        t0 = time.perf_counter()
+        self._sync()
+        h.clearSolver()  # no stale basis or solution from the previous solve
+        if self.f.start_values:  # the best list so far, as HiGHS's first incumbent
+            sv = [(v.index, val) for v, val in self.f.start_values.items() if id(v) in self.ids]
+            h.setSolution(len(sv), np.array([i for i, _ in sv], np.int32), np.array([x for _, x in sv], float))
+        h.setOptionValue("presolve", "on" if presolve else "off")
+        h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else math.inf)
+        t1 = time.perf_counter()
+        try:
+            with _quiet_stdout():
+                h.run()
+        except Exception as e:  # highspy raises plain exceptions
+            raise SolverError(f"HiGHS failed: {e}") from None
+        own = time.perf_counter() - t1
+        info = h.getInfo()
+        status = self._status(h.getModelStatus(), info)
+        if status.has_list:
+            col = h.getSolution().col_value
+            for v in self.vars:
+                v.varValue = col[v.index]
+        if status is Status.FEASIBLE and info.primal_solution_status != 2:
+            status = Status.NO_SOLUTION  # stopped at the time limit before any list
+        val = pulp.value(m.objective) if status.has_list else None
+        obj = (val or 0.0) / self.f.objective_scale if status.has_list else None
+        bound = obj if status is Status.OPTIMAL else None
+        if status is Status.FEASIBLE and math.isfinite(info.mip_dual_bound):
+            bound = min(info.mip_dual_bound / self.f.objective_scale, obj)
+        return CbcRun(status, obj, bound, own, time.perf_counter() - t0)
+
+
+def run_highs(f: Formulation, time_limit: float | None = None, warm: bool = False) -> CbcRun:
+    """One HiGHS solve of the current model, on the formulation's persistent session.
+
+    Presolve is on: it fixes dominated binaries and merges parallel columns (the master of
+    the 760-program sweep drops from 507 to 226 columns and solves about 4x faster;
+    benchmarks/sweep_speed.py).  HiGHS 1.16's presolve has declared feasible tangent-cut
+    models infeasible (tests/test_solver.py, min-cost cases), so an "infeasible" or a
+    "solve error" is re-checked with presolve off before it is believed.
+    """
+    if f.session is None or len(f.model.constraints) != f.session.n_base:
+        f.session = HighsSession(f)  # first solve, or CBC has solved this model since
+    run = f.session.run(time_limit, presolve=True)
+    if run.status in (Status.INFEASIBLE, Status.ERROR):
+        left = None if time_limit is None else max(1.0, time_limit - run.total_seconds)
+        again = f.session.run(left, presolve=False)
+        return replace(again, seconds=again.seconds + run.seconds, total_seconds=again.total_seconds + run.total_seconds)
+    return run
 
 
 def run_master(f: Formulation, time_limit: float | None = None, warm: bool = False, engine: str = DEFAULT_ENGINE) -> CbcRun:
@@ -199,20 +311,38 @@ def _report_value(f: Formulation, minimized: float) -> float:
 
 def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, target: float | None = None,
                budget: float | None = None, start: Plan | None = None, time_limit: float | None = None,
-               tol: float = TOL, max_solves: int = 60, seed_cuts=None, engine: str = DEFAULT_ENGINE) -> Outcome:
+               tol: float = TOL, max_solves: int = 60, seed_cuts=None, engine: str = DEFAULT_ENGINE,
+               formulation: Formulation | None = None) -> Outcome:
     """Exact optimum over candidates ``cand`` (a dominance-reduced index set), by outer
-    approximation with the master problem solved by ``engine`` ("highs" or "cbc")."""
+    approximation with the master problem solved by ``engine`` ("highs" or "cbc").
+
+    ``formulation``: a model built earlier (:func:`allocator.formulation.build`, same mode,
+    candidates ``cand``, built with a finite budget) to solve again at ``problem.budget``
+    (or ``budget``): its tangent rows stay valid at any budget, so a budget sweep or a
+    search over the budget keeps every cut and, with HiGHS, one persistent model."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
+    if formulation is not None:
+        if formulation.mode != mode or not np.isin(np.asarray(cand, int), formulation.cand).all():
+            raise ValueError("a reused formulation must have the same mode and include every candidate")
+        if "budget" not in formulation.model.constraints:
+            raise ValueError("a reused formulation needs a budget row")
     out = _solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
-                      tol=tol, max_solves=max_solves, seed_cuts=seed_cuts, engine=engine)
+                      tol=tol, max_solves=max_solves, seed_cuts=seed_cuts, engine=engine, f=formulation)
     return replace(out, engine=engine)
 
 
 def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget, start, time_limit, tol,
-                max_solves, seed_cuts, engine) -> Outcome:
+                max_solves, seed_cuts, engine, f=None) -> Outcome:
     t_wall = time.perf_counter()
-    f = build(problem, cand, mode, target=target, budget=budget)
+    if f is None:
+        f = build(problem, cand, mode, target=target, budget=budget)
+    else:  # a model solved before: this point's budget and candidates, fresh tangent rows
+        f.clear_cuts()
+        f.restrict(np.isin(f.cand, cand))
+        f.set_budget(problem.budget if budget is None else budget)
+    n_cand = len(cand)  # this point's candidates (a reused model may hold more, fixed at 0)
+    cand = f.cand
     # re-check lists against the budget this model enforces (an override, or none for min_cost)
     enforced = budget if budget is not None else (math.inf if mode == "min_cost" else problem.budget)
     checked = problem if enforced == problem.budget else replace(problem, budget=float(enforced))
@@ -257,7 +387,7 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
                 # cannot happen for a relaxation that contained a feasible list
                 raise SolverError("CBC declared a relaxation infeasible after a feasible list was found")
             return Outcome(run.status, None, None, None, None, cbc_secs, time.perf_counter() - t_wall,
-                           solves, len(cand), "milp", "CBC: " + run.status.value)
+                           solves, n_cand, "milp", "CBC: " + run.status.value)
         if run.status is Status.NO_SOLUTION:
             status_final, message = Status.FEASIBLE, "time limit reached"
             break
@@ -309,7 +439,7 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
     if best_plan is None:  # no list met every constraint for real: never a status that promises one
         final = status_final if status_final in (Status.INFEASIBLE, Status.ERROR) else Status.NO_SOLUTION
         return Outcome(final, None, None,
-                       None, None, cbc_secs, time.perf_counter() - t_wall, solves, len(cand), "milp", message,
+                       None, None, cbc_secs, time.perf_counter() - t_wall, solves, n_cand, "milp", message,
                        history, pool)
     val = _report_value(f, best_min)
     bnd = _report_value(f, bound_min) if bound_min > -math.inf else None
@@ -318,14 +448,23 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
     if status_final is Status.OPTIMAL and gap is not None and gap > tol and f.mode != "min_cost":
         status_final = Status.FEASIBLE
     return Outcome(status_final, best_plan, val, bnd, gap, cbc_secs, time.perf_counter() - t_wall, solves,
-                   len(cand), "milp", message, history, pool)
+                   n_cand, "milp", message, history, pool)
 
 
 def explain_infeasibility(problem: Problem, cand: np.ndarray, *, mode: str = "p_match",
-                          target: float | None = None) -> tuple[str, ...]:
+                          target: float | None = None, engine: str = DEFAULT_ENGINE,
+                          known: bool = False) -> tuple[str, ...]:
     """The smallest set of named constraint groups that cannot hold together (a deletion
-    filter over the groups present: drop a group whenever the rest stays infeasible)."""
+    filter over the groups present: drop a group whenever the rest stays infeasible).
+
+    With a P(match) target (min_cost, la_given_target) a set of groups is infeasible when
+    the best P(match) under those groups alone is below the target (a max-P solve that stops
+    as soon as a list reaches the target or the bound falls short of it).  min_cost answers
+    to no budget, so the budget is never one of its groups.  ``known``: every group together
+    is already proven infeasible (the caller's own solve), so that check is skipped."""
     present = set(build(problem, cand, "p_match", feasibility_only=True).groups)
+    if mode == "min_cost":
+        present.discard("budget")
     if mode in ("min_cost", "la_given_target") and target is not None:
         present.add("target")
     groups = [g for g in DROPPABLE if g in present]
@@ -333,15 +472,16 @@ def explain_infeasibility(problem: Problem, cand: np.ndarray, *, mode: str = "p_
     def infeasible(keep: list[str]) -> bool:
         drop = tuple(g for g in DROPPABLE if g not in keep)
         if "target" in keep:
-            f = build(problem, cand, "min_cost" if mode == "min_cost" else mode, target=target,
-                      budget=None if "budget" not in keep else problem.budget, drop=drop)
-            out = solve_milp_for_feasibility(f, problem)
-        else:
-            f = build(problem, cand, "p_match", drop=drop, feasibility_only=True)
-            out = run_cbc(f).status
-        return out is Status.INFEASIBLE
+            # the limits left out no longer cap the counts: reduce the candidates for what is kept
+            loose = replace(problem, budget=problem.budget if "budget" in keep else math.inf,
+                            max_apps=problem.max_apps if "max_applications" in keep else problem.n)
+            sub = np.intersect1d(dominance.reduce(loose), cand)
+            f = build(loose, sub, "p_match", drop=drop)
+            return _reaches_target(f, float(target), engine) is Status.INFEASIBLE
+        f = build(problem, cand, "p_match", drop=drop, feasibility_only=True)
+        return run_master(f, engine=engine).status is Status.INFEASIBLE
 
-    if not infeasible(groups):
+    if not known and not infeasible(groups):
         return ()
     core = list(groups)
     for g in list(groups):
@@ -351,19 +491,22 @@ def explain_infeasibility(problem: Problem, cand: np.ndarray, *, mode: str = "p_
     return tuple(core)
 
 
-def solve_milp_for_feasibility(f: Formulation, problem: Problem) -> Status:
-    """Is there a list meeting the target term?  Kelley on feasibility (cuts until a list
-    meets the target for real, or the relaxation is infeasible)."""
-    for _ in range(60):
-        run = run_cbc(f)
+def _reaches_target(f: Formulation, target: float, engine: str, max_solves: int = 60) -> Status:
+    """OPTIMAL when some list under ``f``'s rows reaches P(match) >= target, INFEASIBLE when
+    none can (no list at all, or the master's bound on P(match) is below the target), ERROR
+    when neither is settled (numerical tolerance)."""
+    for _ in range(max_solves):
+        run = run_master(f, engine=engine)
         if not run.status.has_list:
             return run.status
         Ls, vals = _true_values(f)
-        ok = True
-        for name, rhs in f.constraint_terms:
-            if vals[name] > rhs + 1e-12:
-                ok = False
-                f.add_cuts(f.terms[name], Ls[name])
-        if ok:
+        p_no = float(np.exp(Ls["none"][0])) if f.linear_objective else vals["none"]
+        if 1.0 - p_no >= target - 1e-12:
             return Status.OPTIMAL
+        if run.bound is not None:
+            lower_p_no = float(np.exp(run.bound)) if f.linear_objective else run.bound
+            if 1.0 - lower_p_no < target - 1e-12:
+                return Status.INFEASIBLE
+        if f.linear_objective or f.add_cuts(f.terms["none"], Ls["none"]) == 0:
+            return Status.ERROR
     return Status.ERROR

@@ -317,13 +317,34 @@ def _cli_milp(capsys, tmp_path, engine="highs"):
 ENGINE_CLASSES = {"cbc": (pulp.PULP_CBC_CMD, "CBC"), "highs": (pulp.HiGHS, "HiGHS")}
 
 
+def _inject(monkeypatch, engine, fault, message="boom"):
+    """Make the engine crash (``fault="crash"``) or stop with a status that means nothing
+    (``"nonsense"``).  CBC is run through PuLP; HiGHS through a persistent highspy model."""
+    if engine == "cbc":
+        def crash(self, lp, *a, **k):
+            raise pulp.PulpSolverError(message)
+
+        def undefined(self, lp, *a, **k):
+            lp.assignStatus(pulp.LpStatusUndefined, pulp.LpSolutionNoSolutionFound)
+            return lp.status
+
+        monkeypatch.setattr(pulp.PULP_CBC_CMD, "actualSolve", crash if fault == "crash" else undefined)
+        return
+    import highspy
+
+    if fault == "crash":
+        def run(self, *a, **k):
+            raise RuntimeError(message)
+
+        monkeypatch.setattr(highspy.Highs, "run", run)
+    else:
+        monkeypatch.setattr(highspy.Highs, "getModelStatus", lambda self: highspy.HighsModelStatus.kNotset)
+
+
 @pytest.mark.parametrize("engine", ["highs", "cbc"])
 def test_solver_crash_exit_4(capsys, tmp_path, monkeypatch, engine):
-    def crash(self, lp, *a, **k):
-        raise pulp.PulpSolverError("Pulp: Error while executing the solver")
-
-    cls, name = ENGINE_CLASSES[engine]
-    monkeypatch.setattr(cls, "actualSolve", crash)
+    _inject(monkeypatch, engine, "crash", "Pulp: Error while executing the solver")
+    name = ENGINE_CLASSES[engine][1]
     code, err = _cli_milp(capsys, tmp_path, engine)
     assert code == 4, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -332,11 +353,7 @@ def test_solver_crash_exit_4(capsys, tmp_path, monkeypatch, engine):
 
 @pytest.mark.parametrize("engine", ["highs", "cbc"])
 def test_solver_nonsense_status_exit_4(capsys, tmp_path, monkeypatch, engine):
-    def undefined(self, lp, *a, **k):
-        lp.assignStatus(pulp.LpStatusUndefined, pulp.LpSolutionNoSolutionFound)
-        return lp.status
-
-    monkeypatch.setattr(ENGINE_CLASSES[engine][0], "actualSolve", undefined)
+    _inject(monkeypatch, engine, "nonsense")
     code, err = _cli_milp(capsys, tmp_path, engine)
     assert code == 4, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -345,11 +362,8 @@ def test_solver_nonsense_status_exit_4(capsys, tmp_path, monkeypatch, engine):
 
 @pytest.mark.parametrize("engine", ["highs", "cbc"])
 def test_solver_crash_raises_solver_error(monkeypatch, engine):
-    def crash(self, lp, *a, **k):
-        raise pulp.PulpSolverError("boom")
-
-    cls, name = ENGINE_CLASSES[engine]
-    monkeypatch.setattr(cls, "actualSolve", crash)
+    _inject(monkeypatch, engine, "crash", "boom")
+    name = ENGINE_CLASSES[engine][1]
     with pytest.raises(SolverError, match=f"{name} failed: boom"):
         api.solve(None, problem=make(P20, budget=100, correlation=0.3), draws=0, method="milp", engine=engine)
 
@@ -398,11 +412,10 @@ P01 = [1.0, 0.0, 0.999999, 0.0, 1e-06, 1.0]
 LA01 = [True, False, False, False, False, False]
 
 
-@pytest.mark.parametrize("engine", [
-    pytest.param("highs", marks=pytest.mark.xfail(strict=False, reason="known: HiGHS calls this model infeasible "
-                                                  "(p = 0 and 1 at rho = 0.99; benchmarks/fuzz.py case 1982)")),
-    "cbc"])
+@pytest.mark.parametrize("engine", ["highs", "cbc"])
 def test_p_zero_and_one_at_rho_099_milp(engine):
+    """benchmarks/fuzz.py case 1982: HiGHS's presolve called this model infeasible; the
+    engine now re-checks an "infeasible" with presolve off (solver.run_highs)."""
     pr = make(P01, la=LA01, budget=1000, season="2025", max_applications=3, min_applications=3, la_share_max=0.1,
               correlation=0.99)
     res = api.solve(None, problem=pr, draws=0, method="milp", engine=engine)
