@@ -543,3 +543,79 @@ BUILDERS: dict[str, Builder] = {
 """Every heuristic builder by name, in the order tables show them."""
 
 GUIDE_METHODS = ("guide_strong", "guide_moderate", "guide_below_average")
+
+
+# ---------------------------------------------------------------- local search
+def local_search(problem: Problem, plan: Plan, candidates: np.ndarray | None = None, *,
+                 max_moves: int = 500) -> Plan:
+    """Best-improvement local search from ``plan`` on P(match): add one program, drop one,
+    or swap one for another of the same specialty, whichever lowers P(no match) most while
+    every limit still holds (budget with exact fees, counts, specialty limits, LA share;
+    must_apply programs stay).  Plain lists only (no signals or divisions: the plan is
+    returned unchanged otherwise).  Used to give the integer program a near-optimal first
+    list and tangent rows close to the optimum; the result is never worse than ``plan``."""
+    if problem.has_signals or problem.has_geo or problem.objective != "p_match":
+        return plan
+    cand = np.arange(problem.n) if candidates is None else np.asarray(candidates, int)
+    on = np.isin(cand, np.asarray(plan.idx, int))
+    if on.sum() != len(plan.idx):  # the plan uses a program outside the candidates
+        return plan
+    nodes = problem.nodes()
+    w = nodes.w
+    A = log_fail(problem.p[cand], nodes.rho, nodes.z)  # (K, m)
+    F = np.exp(A)
+    spec, la, extra = problem.spec[cand], problem.la[cand].astype(float), problem.extra[cand]
+    must = np.isin(cand, np.asarray(problem.must, int))
+    sched = problem.schedule
+    S = len(problem.specialties)
+    lo = np.array([problem.spec_min.get(s, 0) for s in problem.specialties])
+    hi = np.array([problem.spec_max.get(s, problem.max_apps) for s in problem.specialties])
+    fee = np.array([[sched.fee(k) for k in range(problem.max_apps + 2)] for _ in range(S)])
+    share = problem.la_share_max
+    tol = 1e-9
+    for _ in range(max_moves):
+        L = A[:, on].sum(axis=1)
+        now = float(w @ np.exp(L))
+        counts = np.bincount(spec[on], minlength=S)
+        n, n_la = int(on.sum()), float(la[on].sum())
+        cost = float(sum(fee[s, counts[s]] for s in range(S)) + extra[on].sum())
+        slack = problem.budget - cost
+        ins, outs = np.nonzero(on)[0], np.nonzero(~on)[0]
+        best, move = now - 1e-13, None
+        if len(outs) and n + 1 <= problem.max_apps:  # add
+            d_fee = fee[spec[outs], counts[spec[outs]] + 1] - fee[spec[outs], counts[spec[outs]]]
+            ok = (d_fee + extra[outs] <= slack + tol) & (counts[spec[outs]] + 1 <= hi[spec[outs]])
+            ok &= n_la + la[outs] <= share * (n + 1) + tol
+            if ok.any():
+                val = (w * np.exp(L)) @ F[:, outs]
+                val = np.where(ok, val, np.inf)
+                j = int(np.argmin(val))
+                if val[j] < best:
+                    best, move = float(val[j]), ("add", outs[j], None)
+        if len(ins):
+            G = w[:, None] * np.exp(L[:, None] - A[:, ins])  # (K, n_in): P(none) terms without j
+            okd = ~must[ins] & (counts[spec[ins]] - 1 >= lo[spec[ins]])
+            if n - 1 >= problem.min_apps:  # drop
+                ok = okd & (n_la - la[ins] <= share * (n - 1) + tol)
+                val = np.where(ok, G.sum(axis=0), np.inf)
+                j = int(np.argmin(val))
+                if val[j] < best:
+                    best, move = float(val[j]), ("drop", None, ins[j])
+            if len(outs):  # swap within a specialty
+                V = G.T @ F[:, outs]  # (n_in, n_out)
+                ok = okd[:, None] & (spec[ins][:, None] == spec[outs][None, :])
+                ok &= extra[outs][None, :] - extra[ins][:, None] <= slack + tol
+                ok &= n_la - la[ins][:, None] + la[outs][None, :] <= share * n + tol
+                if ok.any():
+                    V = np.where(ok, V, np.inf)
+                    a, b = np.unravel_index(int(np.argmin(V)), V.shape)
+                    if V[a, b] < best:
+                        best, move = float(V[a, b]), ("swap", outs[b], ins[a])
+        if move is None:
+            break
+        _, add, drop = move
+        if add is not None:
+            on[add] = True
+        if drop is not None:
+            on[drop] = False
+    return Plan.of(cand[on])

@@ -47,7 +47,8 @@ import pandas as pd
 from . import dominance, fastpath, feasibility
 from .errors import InputError, SolverError
 from .evaluate import evaluate, objective_value
-from .heuristics import greedy
+from .formulation import build
+from .heuristics import greedy, local_search
 from .problem import Plan, Problem
 from .solver import Outcome, solve_milp
 from .status import Status
@@ -276,24 +277,36 @@ class _Picker:
 
 
 def _milp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time_limit):
-    """(value, problem at value, Outcome) per point: CBC with warm starts and reused cuts."""
+    """(value, problem at value, Outcome) per point: the integer program with warm starts
+    and reused cuts.  A budget sweep solves one model throughout: candidates reduced at the
+    largest budget (a superset of each point's), only the budget row changing between
+    points, every tangent row kept (valid at any budget), and, with HiGHS, one persistent
+    solver model."""
     prev: Plan | None = None
     pools: list[dict] = []  # cut exposures of the last POOL_POINTS points (same rho only)
+    shared = None
+    if param == "budget" and math.isfinite(vals[-1]):
+        top = at(problem, param, vals[-1])
+        shared_cand = dominance.reduce(top)
+        shared = build(top, shared_cand, mode)
     for v in vals:
         pr = at(problem, param, v)
         if param == "correlation":
             pools = []
-        cand = dominance.reduce(pr)
+        cand = dominance.reduce(pr)  # at a lower budget, a subset of the shared model's candidates
         start = greedy(pr, candidates=cand)
         if prev is not None and feasibility.is_feasible(pr, prev) and set(prev.idx) <= set(cand.tolist()):
             if objective_value(pr, prev) > objective_value(pr, start):
                 start = prev
+        if mode == "p_match":
+            start = local_search(pr, start, cand)
         seed: dict[str, list] = {}
         for pool in pools:
             for name, pts in pool.items():
                 seed.setdefault(name, []).extend(pts)
         try:
-            out = solve_milp(pr, cand, mode, start=start, time_limit=time_limit, seed_cuts=seed or None)
+            out = solve_milp(pr, cand, mode, start=start, time_limit=time_limit,
+                             seed_cuts=seed or None, formulation=shared)
         except SolverError as e:
             t = 0.0
             out = Outcome(Status.ERROR, None, None, None, None, t, t, 0, len(cand), "milp", str(e))
