@@ -15,7 +15,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from . import dominance, fastpath, feasibility
+from . import dominance, fastpath, feasibility, mincost
 from .catalog import Catalog, catalog_from_frame, load_catalog
 from .errors import InfeasibleError, InputError, SolverError
 from .evaluate import evaluate
@@ -108,19 +108,8 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
     red = problem if limit is None else dataclasses.replace(problem, budget=limit)
     cand = dominance.reduce(red, la_rewarded=(mode == "la_given_target"))
     start = greedy(problem, candidates=cand) if mode in ("p_match", "utility") else None
-    if mode == "min_cost":
-        first = solve_milp(problem, cand, "min_cost", target=target, time_limit=time_limit, engine=engine)
-        if not first.status.has_list:
-            return first
-        # among the cheapest lists, the one with the highest P(match)
-        second = solve_milp(problem, cand, "p_match", budget=first.objective, start=first.plan,
-                            time_limit=time_limit, engine=engine)
-        if second.status.has_list and (second.objective or 0) >= (target or 0) - 1e-12:
-            return Outcome(Status.OPTIMAL if first.status is Status.OPTIMAL else first.status, second.plan,
-                           first.objective, first.bound, first.gap, first.seconds + second.seconds,
-                           time.perf_counter() - t0, first.solves + second.solves, len(cand), "milp",
-                           first.message, engine=engine)
-        return first
+    if mode == "min_cost":  # an exact search over the budget (allocator/mincost.py)
+        return mincost.cheapest(problem, float(target), cand, time_limit=time_limit, engine=engine)
     out = solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
                      engine=engine)
     if (out.status is Status.NO_SOLUTION and time_limit is not None and start is not None and budget is None
@@ -134,13 +123,16 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
     return out
 
 
-def _infeasible(problem: Problem, mode: str, target: float | None) -> InfeasibleError:
+def _infeasible(problem: Problem, mode: str, target: float | None, reachable: float | None = None) -> InfeasibleError:
     # every candidate: dominance reduction assumes the budget and count caps that the
     # deletion filter drops (a budget below one fee would leave no candidate at all)
     cand = np.arange(problem.n)
-    groups = explain_infeasibility(problem, cand, mode=mode, target=target)
+    # the min-cost search proved the whole set infeasible when it reports the best reachable P
+    groups = explain_infeasibility(problem, cand, mode=mode, target=target, known=reachable is not None)
     best_p = None
-    if "target" in groups:
+    if "target" in groups and reachable is not None:
+        best_p = reachable  # the min-cost search's best P(match) within the other limits
+    elif "target" in groups:
         relaxed = optimize(problem, "p_match", budget=np.inf if mode == "min_cost" else None)
         best_p = relaxed.objective if relaxed.status.has_list else None
     msg = describe(problem, groups, target, best_p)
@@ -193,7 +185,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
             raise InputError(f"--target {target}: must be strictly between 0 and 1")
     out = optimize(problem, mode, target=target, time_limit=time_limit, method=method, engine=engine)
     if out.status is Status.INFEASIBLE:
-        err = _infeasible(problem, mode, target)
+        err = _infeasible(problem, mode, target, out.reachable)
         if not err.groups:  # the limits admit a list: the "infeasible" was numerical, not the user's settings
             other = "cbc" if engine == "highs" else "highs"
             raise SolverError(f"the {engine} engine found no list although the limits admit one (numerical "

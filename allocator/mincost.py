@@ -1,0 +1,192 @@
+"""The cheapest list that reaches a target P(match): an exact search over the budget.
+
+``min cost(x)  s.t.  P(match | x) >= target`` (and every other limit) is answered by exact
+max-P(match) solves at trial budgets.  V(B), the best P(match) within budget B, never falls
+as B rises, so the minimum cost C* is the smallest cost at which V reaches the target.
+Each trial at budget B either
+
+* reaches the target with an optimal list x_B: then C* <= cost(x_B) (often below B), and
+  x_B is the best list among all those costing at most cost(x_B);
+* or proves V(B) < target: then C* > B.
+
+The interval (lo, hi] closes when no list cost can fall strictly inside it.  When costs
+depend only on how many programs of one specialty a list holds, the possible costs are
+the fees fee(n) and the trials bisect on n; otherwise costs are sums of whole-dollar fees
+and ``fee_extra`` values, and the trials bisect down to the cost grid (1 USD when every
+amount is whole dollars, else 1 cent).
+
+Why not one integer program with the target as a constraint (solver.solve_milp's
+"min_cost" mode)?  Its target row is an outer approximation: every master solve returns
+a list that looks cheap enough, most fail the true target, and with signals and divisions
+each master is a hard problem with many lists of equal cost.  HiGHS found no list within
+20 s on the demo profiles, CBC needed 150-210 s.  The budget search needs about
+log2(range) max-P solves, on one model (the budget row changes, solver.solve_milp's
+``formulation``), each warm-started.
+
+A count scan over a relaxation (every program at its best signal and division state, no
+fee_extra) gives a proven lower end before any integer program runs, and settles at once a
+target that no list can reach.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import numpy as np
+
+from . import dominance, fastpath, feasibility
+from .evaluate import objective_value
+from .formulation import build
+from .heuristics import greedy, local_search
+from .problem import Plan, Problem
+from .solver import DEFAULT_ENGINE, Outcome, solve_milp
+from .status import Status
+
+P_TOL = 1e-12  # a list reaches the target when its P(match) >= target - P_TOL
+
+
+def cost_of(problem: Problem, plan: Plan) -> float:
+    """A list's fees in USD: the specialty fee tiers plus fee_extra (no fixed charges)."""
+    idx = np.asarray(plan.idx, int)
+    counts = np.bincount(problem.spec[idx], minlength=len(problem.specialties)) if len(idx) else \
+        np.zeros(len(problem.specialties), int)
+    return float(sum(problem.schedule.fee(int(c)) for c in counts) + problem.extra[idx].sum())
+
+
+def cost_unit(problem: Problem, cand: np.ndarray) -> float:
+    """The grid every list cost lies on: 1 USD when all fees and fee_extra are whole
+    dollars, else 0.01 (answers are then exact to the cent)."""
+    amounts = [t.per_program for t in problem.schedule.tiers] + [t.flat for t in problem.schedule.tiers]
+    amounts += problem.extra[cand].tolist()
+    whole = all(abs(a - round(a)) < 1e-9 for a in amounts)
+    return 1.0 if whole else 0.01
+
+
+def relaxed_lower_cost(problem: Problem, target: float) -> float | None:
+    """A cost no list below which can reach ``target`` (None: no list reaches it at all).
+
+    The relaxation gives every program its best probability (signalled and in a preferred
+    division) and drops fee_extra, so its best P(match) at each count vector bounds the
+    real one from above; the count scan then finds the cheapest count vector that could
+    reach the target."""
+    parts = [problem.p, *problem.p_signal.values()]
+    if problem.p_geo is not None:
+        parts += [problem.p_geo, *problem.p_signal_geo.values()]
+    names = {f.name for f in dataclasses.fields(problem)}
+    off = {"p": np.max(np.stack(parts), axis=0), "extra": np.zeros(problem.n), "p_signal": {},
+           "signals_available": {}, "p_geo": None, "p_signal_geo": {}, "max_divisions": 0}
+    relaxed = dataclasses.replace(problem, **{k: v for k, v in off.items() if k in names})
+    if not fastpath.applicable(relaxed, "min_cost"):
+        return 0.0  # too many classes for the scan: no bound beyond "a list costs >= 0"
+    grid = fastpath.CountGrid(relaxed, budget_cap=math.inf)
+    cell = grid.best("min_cost", target, budget=math.inf)
+    return None if cell is None else float(grid.cost[cell])
+
+
+def _count_levels(problem: Problem, cand: np.ndarray) -> np.ndarray | None:
+    """The possible list costs when they depend only on the count of one specialty."""
+    if np.any(problem.extra[cand] != 0) or len(set(problem.spec[cand].tolist())) != 1:
+        return None
+    n_max = min(problem.max_apps, len(cand))
+    return np.unique(np.array(problem.schedule.fees(n_max), float))
+
+
+def cheapest(problem: Problem, target: float, cand: np.ndarray, *, time_limit: float | None = None,
+             engine: str = DEFAULT_ENGINE) -> Outcome:
+    """The cheapest list over candidates ``cand`` with P(match) >= ``target`` (problem.budget
+    is ignored: the answer is a cost).  Outcome.objective is that cost in USD, bound the
+    proven lower bound on it; among the cheapest lists, the plan has the highest P(match)."""
+    t0 = time.perf_counter()
+    cand = np.asarray(cand, int)
+    unit = cost_unit(problem, cand)
+    levels = _count_levels(problem, cand)
+    solves, secs = 0, 0.0
+
+    def done(status, plan, value, lo_known, message, reachable=None):
+        bound = None if lo_known is None else value if status is Status.OPTIMAL else _next_cost(lo_known)
+        gap = None if value is None or bound is None else max(0.0, value - bound)
+        return Outcome(status, plan, value, bound, gap, secs, time.perf_counter() - t0, solves, len(cand), "milp",
+                       message, engine=engine, reachable=reachable)
+
+    def _next_cost(lo_b: float) -> float:
+        if levels is not None:
+            above = levels[levels > lo_b + 1e-9]
+            return float(above[0]) if len(above) else math.inf
+        return (math.floor(lo_b / unit + 1e-9) + 1) * unit
+
+    low = relaxed_lower_cost(problem, target)
+    if low is None:  # even the relaxation cannot reach the target
+        return done(Status.INFEASIBLE, None, None, None, "the target is out of reach even with every "
+                    "program at its best probability")
+    # the most any list can cost: every specialty at its count cap, the largest fee_extra
+    spec = problem.spec[cand]
+    top_fee = 0.0
+    for s, name in enumerate(problem.specialties):
+        k = min(int((spec == s).sum()), problem.max_apps, problem.spec_max.get(name, problem.max_apps))
+        top_fee += problem.schedule.fee(k)
+    b_top = top_fee + float(np.sort(problem.extra[cand])[::-1][:problem.max_apps].sum())
+    f = build(dataclasses.replace(problem, budget=b_top), cand, "p_match")
+    if not f.terms and not f.linear_objective:
+        raise AssertionError("a p_match model always has a probability term")
+
+    pool: dict = {}  # tangent points of the previous trial, valid at any budget
+
+    def trial(budget: float, hint: Plan | None) -> Outcome:
+        nonlocal solves, secs, pool
+        pr = dataclasses.replace(problem, budget=float(budget))
+        sub = dominance.reduce(pr)
+        sub = np.intersect1d(sub, cand)
+        start = greedy(pr, candidates=sub)
+        if hint is not None and feasibility.is_feasible(pr, hint) and set(hint.idx) <= set(sub.tolist()):
+            if objective_value(pr, hint) > objective_value(pr, start):
+                start = hint
+        start = local_search(pr, start, sub)
+        left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - t0))
+        out = solve_milp(pr, sub, "p_match", start=start, time_limit=left, engine=engine, formulation=f,
+                         seed_cuts=pool or None)
+        pool = out.cut_pool or pool
+        solves += out.solves
+        secs += out.seconds
+        return out
+
+    top = trial(b_top, None)
+    if not top.status.has_list:
+        return done(top.status, None, None, None, top.message or "no list within the other limits")
+    if top.objective < target - P_TOL:
+        if top.status is Status.OPTIMAL:
+            return done(Status.INFEASIBLE, None, None, None,
+                        f"the best P(match) within the other limits is {top.objective:.4f}", top.objective)
+        return done(Status.NO_SOLUTION, None, None, None, "no list reaching the target was found in time "
+                    f"(best found {top.objective:.4f}, not proven best)")
+    best, hi = top, cost_of(problem, top.plan)
+    lo = low - unit / 2 if low > 0 else -1.0  # a budget at which the target is proven out of reach
+    hint_lo: Plan | None = None
+    proven = top.status is Status.OPTIMAL
+    while True:
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            proven = False
+            break
+        if levels is not None:
+            inside = levels[(levels > lo + 1e-9) & (levels < hi - 1e-9)]
+            if not len(inside):
+                break
+            mid = float(inside[(len(inside) - 1) // 2])
+        else:
+            k_lo, k_hi = math.floor(lo / unit + 1e-9), math.ceil(hi / unit - 1e-9)
+            if k_hi - k_lo <= 1:
+                break
+            mid = ((k_lo + k_hi) // 2) * unit
+        out = trial(mid, hint_lo)
+        if out.status.has_list and out.objective >= target - P_TOL:
+            best, hi = out, cost_of(problem, out.plan)
+            proven = proven and out.status is Status.OPTIMAL
+        elif out.status is Status.OPTIMAL or out.status is Status.INFEASIBLE:
+            lo = mid
+            hint_lo = out.plan
+        else:  # neither reached nor proven out of reach: stop with what is proven
+            proven = False
+            break
+    status = Status.OPTIMAL if proven else Status.FEASIBLE
+    msg = f"budget search: {solves} integer-program solves" + ("" if proven else "; time limit reached, gap shown")
+    return done(status, best.plan, hi, lo, msg)
