@@ -1,0 +1,147 @@
+"""--min-cost: the exact search over the budget (allocator/mincost.py), brute force as oracle."""
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from allocator import mincost, optimize
+from allocator.evaluate import evaluate
+from allocator.feasibility import violations
+from allocator.heuristics import greedy, local_search
+from allocator.problem import Plan
+from allocator.status import Status
+
+from .helpers import brute_force, random_problem
+from .test_signals import DIVS, with_bonuses
+
+
+def brute_min_cost(pr, target):
+    """(cheapest cost, best P among the cheapest) over every list, signal assignment and
+    division set; the budget is ignored (min-cost answers to none).  (None, best P) when no
+    list reaches the target."""
+    free = replace(pr, budget=np.inf)
+    kinds = [k for (_, k), v in pr.signals_available.items() if v]
+    divsets = [()]
+    if pr.has_geo:
+        divsets = [c for r in range(pr.max_divisions + 1) for c in itertools.combinations(DIVS, r)]
+    best, best_p, top_p = None, -1.0, 0.0
+    for k in range(0, min(pr.n, pr.max_apps) + 1):
+        for sub in itertools.combinations(range(pr.n), k):
+            if violations(free, Plan.of(sub)):
+                continue
+            specs = pr.programs["specialty"].to_numpy()[list(sub)]
+            cost = sum(pr.schedule.fee(int((specs == s).sum())) for s in set(specs)) + float(pr.extra[list(sub)].sum())
+            for assign in itertools.product(*[[None] + kinds for _ in sub]):
+                sig = {i: a for i, a in zip(sub, assign) if a}
+                if any(sum(1 for a in sig.values() if a == kind) > pr.signals_available[(pr.specialties[0], kind)]
+                       for kind in kinds):
+                    continue
+                for D in divsets:
+                    p = evaluate(pr, Plan.of(sub, sig, D), correlations=()).p_match
+                    top_p = max(top_p, p)
+                    if p < target - 1e-12:
+                        continue
+                    if best is None or cost < best - 1e-9 or (abs(cost - best) <= 1e-9 and p > best_p):
+                        best, best_p = cost, p
+    return best, (best_p if best is not None else top_p)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_min_cost_with_signals_and_divisions_matches_brute_force(seed):
+    rng = np.random.default_rng(300 + seed)
+    base = random_problem(rng, 6, rho=[0.0, 0.35][seed % 2], extras=seed % 3 == 0)
+    pr = with_bonuses(base, rng, gold=1, silver=seed % 2, divisions=seed % 3 == 1)
+    _, top_p = brute_min_cost(pr, 2.0)  # the best P(match) within the other limits
+    if top_p <= 0:
+        return
+    target = round([0.6, 0.9, 1.05][seed % 3] * top_p, 4)
+    want, want_p = brute_min_cost(pr, target)
+    out = optimize(pr, "min_cost", target=target, method="milp")
+    if want is None:
+        assert out.status is Status.INFEASIBLE
+        assert out.reachable == pytest.approx(top_p, abs=1e-9)
+        return
+    assert out.status is Status.OPTIMAL, out.message
+    assert out.objective == pytest.approx(want, abs=1e-9) and out.bound == pytest.approx(want, abs=1e-9)
+    assert violations(replace(pr, budget=np.inf), out.plan) == []
+    assert mincost.cost_of(pr, out.plan) == pytest.approx(want, abs=1e-9)
+    # among the cheapest lists, the one with the highest P(match)
+    assert evaluate(pr, out.plan, correlations=()).p_match == pytest.approx(want_p, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_relaxed_lower_cost_never_exceeds_the_cheapest_list(seed):
+    rng = np.random.default_rng(400 + seed)
+    pr = random_problem(rng, 10, rho=[0.0, 0.35, 0.6][seed % 3], extras=seed % 2 == 0)
+    if seed % 4 == 1:
+        pr = with_bonuses(pr, rng, gold=1, silver=1, divisions=1)
+    free = replace(pr, budget=np.inf)
+    best, _ = brute_force(free)
+    if best is None or best <= 0:
+        return
+    for frac in (0.3, 0.7, 0.95):
+        target = frac * best
+        low = mincost.relaxed_lower_cost(pr, target)
+        if pr.has_signals:
+            assert low is not None  # the relaxation is looser: it reaches whatever the real lists reach
+            continue
+        want, _ = brute_force(free, "min_cost", target)
+        assert low is not None and low <= -want + 1e-9
+
+
+def test_cost_unit_is_the_grid_of_list_costs():
+    rng = np.random.default_rng(5)
+    whole = random_problem(rng, 8, extras=True)
+    assert mincost.cost_unit(whole, np.arange(whole.n)) == 1.0
+    cents = replace(whole, extra=whole.extra + 0.25)
+    assert mincost.cost_unit(cents, np.arange(cents.n)) == 0.01
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_min_cost_with_cent_extras_matches_brute_force(seed):
+    """fee_extra in cents: the search closes down to the cent."""
+    rng = np.random.default_rng(500 + seed)
+    base = random_problem(rng, 9, rho=0.35, extras=True)
+    pr = replace(base, extra=np.round(base.extra + rng.uniform(0, 20, base.n), 2))
+    pr._cache.clear()
+    free = replace(pr, budget=np.inf)
+    best, _ = brute_force(free)
+    if best is None or best <= 0:
+        return
+    target = round(0.75 * best, 4)
+    # brute_force reads fee_extra from the program table: give it the same amounts
+    progs = pr.programs.copy()
+    progs["fee_extra"] = pr.extra
+    want, _ = brute_force(replace(free, programs=progs), "min_cost", target)
+    out = optimize(pr, "min_cost", target=target, method="milp")
+    assert out.status is Status.OPTIMAL
+    assert out.objective == pytest.approx(-want, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_local_search_keeps_lists_feasible_and_never_worse(seed):
+    rng = np.random.default_rng(600 + seed)
+    pr = random_problem(rng, 12, rho=[0.0, 0.35][seed % 2], extras=seed % 2 == 0, must_never=seed % 3 == 0,
+                        two_specs=seed % 4 == 3)
+    start = greedy(pr)
+    if violations(pr, start):
+        return
+    got = local_search(pr, start)
+    assert violations(pr, got) == []
+    p0 = evaluate(pr, start, correlations=()).p_match
+    p1 = evaluate(pr, got, correlations=()).p_match
+    assert p1 >= p0 - 1e-15
+    best, _ = brute_force(pr)
+    assert p1 <= best + 1e-12
+
+
+def test_unreachable_target_names_the_best_reachable_p():
+    rng = np.random.default_rng(11)
+    pr = random_problem(rng, 8, rho=0.35)
+    free = replace(pr, budget=np.inf)
+    best, _ = brute_force(free)
+    out = optimize(pr, "min_cost", target=min(0.999, best + 0.01), method="milp")
+    assert out.status is Status.INFEASIBLE
+    # settled by the relaxation (no solve, nothing to report) or by the search's top solve
+    assert out.reachable is None or out.reachable == pytest.approx(best, abs=1e-9)
