@@ -115,3 +115,24 @@ def test_cbc_engine_matches_brute_force(seed):
         return
     assert out.status is Status.OPTIMAL and out.engine == "cbc"
     assert objective_value(pr, out.plan) == pytest.approx(want, abs=1e-9)
+
+
+@pytest.mark.parametrize("rho", [0.1, 0.35, 0.6, 0.9])
+def test_merged_tail_nodes_keep_the_master_a_lower_bound(rho):
+    """formulation._tail_groups: the master's objective never exceeds the true P(no match)
+    (Jensen), every node is in exactly one group, and the merged tails weigh at most
+    TAIL_MASS each."""
+    from allocator.correlation import make_nodes
+    from allocator.formulation import TAIL_MASS, _tail_groups
+
+    nodes = make_nodes(rho, np.array([0.01, 0.05, 0.2]))
+    G, wm = _tail_groups(nodes.w)
+    assert np.all((G > 0).sum(axis=0) == 1) and np.allclose(G.sum(axis=1), 1.0)
+    assert wm.sum() == pytest.approx(1.0, abs=1e-14)
+    merged = (G > 0).sum(axis=1) > 1
+    assert np.all(wm[merged] <= TAIL_MASS * (1 + 1e-12))
+    assert len(wm) < len(nodes.w) or rho < 0.2
+    rng = np.random.default_rng(int(rho * 100))
+    for _ in range(200):
+        L = -np.cumsum(rng.exponential(rng.uniform(0.01, 2.0), len(nodes.w)))[::-1]  # any exposures
+        assert wm @ np.exp(G @ L) <= nodes.w @ np.exp(L) + 1e-15

@@ -125,6 +125,19 @@ def test_milp_path_forced_by_extras_is_monotone_and_exact():
         assert r.p_match == pytest.approx(best, abs=1e-9)
 
 
+def test_shared_model_sweep_equals_fresh_solves_on_a_larger_instance():
+    """A budget sweep solves one model (cuts cleared, candidates fixed, budget row moved
+    between points); every row equals a solve built from scratch at that budget."""
+    pr = problem(77, 40, extras=True, max_applications=18, la_share_max=0.3)
+    vals = np.linspace(60.0, 420.0, 10)
+    df = sweep(pr, "budget", vals)
+    assert (df["path"] == "milp").all() and (df["status"] == "optimal").all()
+    assert np.all(np.diff(df["p_match"].to_numpy()) >= -1e-12)
+    for r in df.itertuples():
+        fresh = optimize(at(pr, "budget", r.budget), method="milp")
+        assert r.p_match == pytest.approx(fresh.objective, abs=1e-9)
+
+
 @pytest.mark.parametrize("param, text", [
     ("la_share_max", "0:0.6:0.2"),
     ("max_applications", "1:7:3"),
