@@ -188,21 +188,16 @@ def default_grid(problem: Problem, step: float = 50.0) -> np.ndarray:
 
 def budget_to_reach(profiles, targets: Sequence[float] = DEFAULT_TARGETS, *, catalog=None,
                     methods: Iterable[str] | None = None, grid: Sequence[float] | None = None,
-                    step: float = 50.0, seed: int = 0, time_limit: float | None = None,
-                    min_cost_seconds: float | None = 20.0) -> pd.DataFrame:
+                    step: float = 50.0, seed: int = 0, time_limit: float | None = None) -> pd.DataFrame:
     """The budget each method needs for each target P(match), columns :data:`REACH_COLUMNS`.
 
     Heuristics: the smallest budget at which the method's list reaches the target, found
     on ``grid`` (default :func:`default_grid`, ``step`` USD apart) and refined to $1 by
     bisection; ``cost`` is what that list costs (at most ``budget``).
 
-    Optimizer: the minimum cost of a list reaching the target (``budget`` = ``cost``).
-    First the min-cost solve (``optimize(.., "min_cost")``, at most ``min_cost_seconds``;
-    None: no limit); when it does not prove optimality, bisection on the budget with
-    P(match)-maximizing solves (each at most ``time_limit`` seconds) between that solve's
-    bound and the cheapest list known to reach the target (its own or a heuristic's):
-    exact to $1, and exact with integer fees, because the best P(match) never falls as the
-    budget rises.
+    Optimizer: the minimum cost of a list reaching the target (``budget`` = ``cost``), by
+    the exact min-cost solve (``optimize(.., "min_cost")``, at most ``time_limit``
+    seconds; None: no limit).
 
     ``reached`` False (NaN budget) when no list within the count and LA limits gets there.
     ``status``: the optimizer's ("optimal"; "feasible" when a solve ran out of time, so the
@@ -214,75 +209,31 @@ def budget_to_reach(profiles, targets: Sequence[float] = DEFAULT_TARGETS, *, cat
         g = np.asarray(grid if grid is not None else default_grid(base, step), dtype=float)
         by_method = {m: _scan(name, base, m, targets, g, seed) for m in ms if m != OPTIMIZER}
         if OPTIMIZER in ms:
-            known = {float(t): [r["cost"] for rs in by_method.values() for r in rs
-                                if r["target"] == float(t) and r["reached"]] for t in targets}
-            top = float(g[-1]) if len(g) else 0.0
-            by_method[OPTIMIZER] = [_min_cost(name, base, float(t), known[float(t)], top, time_limit,
-                                              min_cost_seconds) for t in targets]
+            by_method[OPTIMIZER] = [_min_cost(name, base, float(t), time_limit) for t in targets]
         for m in ms:
             rows.extend(by_method[m])
     return pd.DataFrame(rows, columns=REACH_COLUMNS)
 
 
-def _min_cost(name: str, base: Problem, target: float, known_costs: list[float], top: float,
-              time_limit: float | None, min_cost_seconds: float | None, resolution: float = 1.0) -> dict:
-    """The optimizer's row of :func:`budget_to_reach` for one target (see there)."""
+def _min_cost(name: str, base: Problem, target: float, time_limit: float | None) -> dict:
+    """The optimizer's row of :func:`budget_to_reach` for one target: the exact min-cost
+    solve (:mod:`allocator.mincost`, a search over the budget)."""
     from .api import optimize
     from .status import Status
 
     row = {"profile": name, "method": OPTIMIZER, "target": target, "budget": math.nan, "cost": math.nan,
            "p_match": math.nan, "n_applications": 0, "reached": False, "status": "infeasible"}
-    best: tuple[float, Plan, float] | None = None  # (cost, plan, p_match) of the cheapest list reaching it
-
-    def consider(plan: Plan | None) -> None:
-        nonlocal best
-        if plan is None:
-            return
-        bad = violations(with_budget(base, math.inf), plan)
-        if bad:
-            raise SolverError(f"the optimizer's list breaks {bad[0][0]}: {bad[0][1]} (a bug; please report)")
-        m = evaluate(base, plan, correlations=())
-        if m.p_match >= target - 1e-9 and (best is None or m.cost < best[0]):
-            best = (m.cost, plan, m.p_match)
-
-    out = optimize(base, "min_cost", target=target, time_limit=min_cost_seconds)
-    if out.status is Status.INFEASIBLE:
-        return row
-    consider(out.plan if out.status.has_list else None)
-    exact = out.status is Status.OPTIMAL and best is not None
-    if not exact:  # bisection: budget lo cannot reach the target, budget hi can
-        lo = max(0.0, math.ceil((out.bound or 0.0) - 1e-9) - resolution)
-        hi = min([top, *known_costs, *([best[0]] if best else [])])
-        exact = True
-
-        def reaches(b: float) -> bool:
-            nonlocal exact
-            o = optimize(with_budget(base, b), "p_match", time_limit=time_limit)
-            if o.status.has_list:
-                consider(o.plan)
-            ok = o.status.has_list and evaluate(base, o.plan, correlations=()).p_match >= target - 1e-9
-            if not ok and o.status is not Status.INFEASIBLE and o.status is not Status.OPTIMAL:
-                exact = False  # an unproven "no": the answer is then an upper bound
-            return ok
-
-        if best is None or best[0] > hi:
-            if not reaches(hi):
-                return row if exact else row | {"status": "feasible"}
-        if lo > 0 and reaches(lo):
-            lo = 0.0
-        while hi - lo > resolution:
-            mid = math.floor((lo + hi) / 2 / resolution) * resolution
-            if mid <= lo:
-                break
-            if reaches(mid):
-                hi = min(mid, best[0])
-            else:
-                lo = mid
-    if best is None:
-        return row
-    cost, plan, p = best
-    return row | {"budget": cost, "cost": cost, "p_match": p, "n_applications": len(plan), "reached": True,
-                  "status": "optimal" if exact else "feasible"}
+    out = optimize(base, "min_cost", target=target, time_limit=time_limit)
+    if not out.status.has_list:
+        return row if out.status is Status.INFEASIBLE else row | {"status": out.status.value}
+    bad = violations(with_budget(base, math.inf), out.plan)
+    if bad:
+        raise SolverError(f"the optimizer's list breaks {bad[0][0]}: {bad[0][1]} (a bug; please report)")
+    m = evaluate(base, out.plan, correlations=())
+    if m.p_match < target - 1e-9:
+        raise SolverError(f"the min-cost list reaches P(match) {m.p_match:.6f} < {target} (a bug; please report)")
+    return row | {"budget": m.cost, "cost": m.cost, "p_match": m.p_match, "n_applications": len(out.plan),
+                  "reached": True, "status": out.status.value}
 
 
 def _scan(name: str, base: Problem, method: str, targets: Sequence[float], grid: np.ndarray,
