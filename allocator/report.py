@@ -24,8 +24,12 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     pr, m, o = res.problem, res.metrics, res.outcome
     if pr.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
-    head = "Cheapest list reaching P(match) >= " + f"{res.target:g}" if res.mode == "min_cost" else \
-        ("Best list (expected utility)" if pr.objective == "utility" else "Best list (P of at least one match)")
+    if res.mode == "min_cost":
+        head = f"Cheapest list reaching P(match) >= {res.target:g}"
+    elif res.mode == "la_given_target":
+        head = f"Best list for P(match in Greater LA), keeping P(match) >= {res.target:g}"
+    else:
+        head = "Best list (expected utility)" if pr.objective == "utility" else "Best list (P of at least one match)"
     console.print(f"[bold]{head}[/]  status: [bold]{res.status.value}[/]"
                   + (f"  gap {o.gap:.1e}" if o.gap else ""))
     t = Table(box=box.SIMPLE, show_header=False)
