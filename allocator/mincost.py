@@ -41,6 +41,7 @@ from .formulation import build
 from .heuristics import greedy, local_search
 from .problem import Plan, Problem
 from .solver import DEFAULT_ENGINE, Outcome, solve_milp
+from .errors import SolverError
 from .status import Status
 
 P_TOL = 1e-12  # a list reaches the target when its P(match) >= target - P_TOL
@@ -82,6 +83,20 @@ def relaxed_lower_cost(problem: Problem, target: float) -> float | None:
     grid = fastpath.CountGrid(relaxed, budget_cap=math.inf)
     cell = grid.best("min_cost", target, budget=math.inf)
     return None if cell is None else float(grid.cost[cell])
+
+
+def plain_upper(problem: Problem, target: float) -> tuple[float, Plan] | None:
+    """A list reaching ``target`` without signals or divisions, the cheapest such (count
+    scan), as the search's first upper end; None when the scan does not apply (fee_extra)
+    or no plain list reaches the target."""
+    names = {f.name for f in dataclasses.fields(problem)}
+    off = {"p_signal": {}, "signals_available": {}, "p_geo": None, "p_signal_geo": {}, "max_divisions": 0}
+    plain = dataclasses.replace(problem, budget=math.inf, **{k: v for k, v in off.items() if k in names})
+    if not fastpath.applicable(plain, "min_cost"):
+        return None
+    grid = fastpath.CountGrid(plain, budget_cap=math.inf)
+    cell = grid.best("min_cost", target, budget=math.inf)
+    return None if cell is None else (float(grid.cost[cell]), grid.plan(cell))
 
 
 def _count_levels(problem: Problem, cand: np.ndarray) -> np.ndarray | None:
@@ -150,19 +165,25 @@ def cheapest(problem: Problem, target: float, cand: np.ndarray, *, time_limit: f
         secs += out.seconds
         return out
 
-    top = trial(b_top, None)
-    if not top.status.has_list:
-        return done(top.status, None, None, None, top.message or "no list within the other limits")
-    if top.objective < target - P_TOL:
-        if top.status is Status.OPTIMAL:
-            return done(Status.INFEASIBLE, None, None, None,
-                        f"the best P(match) within the other limits is {top.objective:.4f}", top.objective)
-        return done(Status.NO_SOLUTION, None, None, None, "no list reaching the target was found in time "
-                    f"(best found {top.objective:.4f}, not proven best)")
-    best, hi = top, cost_of(problem, top.plan)
+    start_hi = plain_upper(problem, target) if (problem.has_signals or problem.has_geo) else None
+    best: Outcome | None = None
+    if start_hi is not None and set(start_hi[1].idx) <= set(cand.tolist()):
+        hi = start_hi[0]  # a plain list reaches the target: the best list at this cost is solved last
+        proven = True
+    else:
+        top = trial(b_top, None)
+        if not top.status.has_list:
+            return done(top.status, None, None, None, top.message or "no list within the other limits")
+        if top.objective < target - P_TOL:
+            if top.status is Status.OPTIMAL:
+                return done(Status.INFEASIBLE, None, None, None,
+                            f"the best P(match) within the other limits is {top.objective:.4f}", top.objective)
+            return done(Status.NO_SOLUTION, None, None, None, "no list reaching the target was found in time "
+                        f"(best found {top.objective:.4f}, not proven best)")
+        best, hi = top, cost_of(problem, top.plan)
+        proven = top.status is Status.OPTIMAL
     lo = low - unit / 2 if low > 0 else -1.0  # a budget at which the target is proven out of reach
     hint_lo: Plan | None = None
-    proven = top.status is Status.OPTIMAL
     while True:
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             proven = False
@@ -187,6 +208,12 @@ def cheapest(problem: Problem, target: float, cand: np.ndarray, *, time_limit: f
         else:  # neither reached nor proven out of reach: stop with what is proven
             proven = False
             break
+    if best is None:  # the plain list's cost was never beaten: the best list (signals, divisions) at it
+        best = trial(hi, start_hi[1])
+        if not (best.status.has_list and best.objective >= target - P_TOL):
+            raise SolverError("the max-P solve at a cost a plain list reaches found no such list (a bug; please report)")
+        hi = cost_of(problem, best.plan)
+        proven = proven and best.status is Status.OPTIMAL
     status = Status.OPTIMAL if proven else Status.FEASIBLE
     msg = f"budget search: {solves} integer-program solves" + ("" if proven else "; time limit reached, gap shown")
     return done(status, best.plan, hi, lo, msg)
