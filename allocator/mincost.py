@@ -36,7 +36,8 @@ import time
 import numpy as np
 
 from . import dominance, fastpath, feasibility
-from .evaluate import objective_value
+from .correlation import log_fail
+from .evaluate import evaluate, objective_value
 from .formulation import build
 from .heuristics import greedy, local_search
 from .problem import Plan, Problem
@@ -97,6 +98,33 @@ def plain_upper(problem: Problem, target: float) -> tuple[float, Plan] | None:
     grid = fastpath.CountGrid(plain, budget_cap=math.inf)
     cell = grid.best("min_cost", target, budget=math.inf)
     return None if cell is None else (float(grid.cost[cell]), grid.plan(cell))
+
+
+def shrink(problem: Problem, plan: Plan, target: float, max_checks: int = 20) -> Plan | None:
+    """A shorter list inside ``plan`` that still reaches ``target`` under every limit but
+    the budget (None if there is none): the programs are ranked by how much P(match) each
+    one's removal would cost, and the shortest feasible prefix of that ranking reaching the
+    target is returned (signals and divisions kept on the programs that stay).  Its cost
+    is an upper end for the search without an integer-program solve."""
+    idx = np.asarray(plan.idx, int)
+    if len(idx) <= 1:
+        return None
+    nodes = problem.nodes()
+    A = log_fail(problem.effective_p(plan), nodes.rho, nodes.z)  # (K, m)
+    L = A.sum(axis=1)
+    loss = nodes.w @ (np.exp(L[:, None] - A) - np.exp(L)[:, None])  # P(no match) rise if dropped
+    order = np.argsort(-loss, kind="stable")
+    pm = 1.0 - nodes.w @ np.exp(np.cumsum(A[:, order], axis=1))  # P(match) of each prefix
+    free = dataclasses.replace(problem, budget=math.inf)
+    sig = dict(plan.signals)
+    for k in np.nonzero(pm >= target - P_TOL)[0][:max_checks]:
+        if k + 1 >= len(idx):
+            break
+        keep = [int(i) for i in idx[order[:k + 1]]]
+        sub = Plan.of(keep, {i: sig[i] for i in keep if i in sig}, plan.divisions)
+        if feasibility.is_feasible(free, sub):
+            return sub
+    return None
 
 
 def _count_levels(problem: Problem, cand: np.ndarray) -> np.ndarray | None:
@@ -166,9 +194,10 @@ def cheapest(problem: Problem, target: float, cand: np.ndarray, *, time_limit: f
         return out
 
     start_hi = plain_upper(problem, target) if (problem.has_signals or problem.has_geo) else None
-    best: Outcome | None = None
+    best: Outcome | None = None  # the trial whose list is the answer (None: a list not from a trial)
+    held: Plan | None = None  # a list known to reach the target at cost hi
     if start_hi is not None and set(start_hi[1].idx) <= set(cand.tolist()):
-        hi = start_hi[0]  # a plain list reaches the target: the best list at this cost is solved last
+        hi, held = start_hi[0], start_hi[1]  # a plain list reaches the target
         proven = True
     else:
         top = trial(b_top, None)
@@ -180,38 +209,62 @@ def cheapest(problem: Problem, target: float, cand: np.ndarray, *, time_limit: f
                             f"the best P(match) within the other limits is {top.objective:.4f}", top.objective)
             return done(Status.NO_SOLUTION, None, None, None, "no list reaching the target was found in time "
                         f"(best found {top.objective:.4f}, not proven best)")
-        best, hi = top, cost_of(problem, top.plan)
+        best, hi, held = top, cost_of(problem, top.plan), top.plan
         proven = top.status is Status.OPTIMAL
     lo = low - unit / 2 if low > 0 else -1.0  # a budget at which the target is proven out of reach
+    v_lo: float | None = None  # the best P(match) at lo, once a trial measured it
     hint_lo: Plan | None = None
+    moves: list[str] = []
+
+    def tighten(plan: Plan) -> None:
+        """A shorter list that still reaches the target lowers hi without a solve."""
+        nonlocal hi, held, best
+        s = shrink(problem, plan, target)
+        if s is not None and cost_of(problem, s) < hi - 1e-9:
+            hi, held, best = cost_of(problem, s), s, None
+
+    tighten(held)
     while True:
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             proven = False
             break
-        if levels is not None:
-            inside = levels[(levels > lo + 1e-9) & (levels < hi - 1e-9)]
-            if not len(inside):
-                break
-            mid = float(inside[(len(inside) - 1) // 2])
+        grid = levels[(levels > lo + 1e-9) & (levels < hi - 1e-9)] if levels is not None else None
+        if grid is not None and not len(grid):
+            break
+        k_lo, k_hi = math.floor(lo / unit + 1e-9), math.ceil(hi / unit - 1e-9)
+        if grid is None and k_hi - k_lo <= 1:
+            break
+        guess = None
+        if v_lo is not None and moves[-2:] != [moves[-1]] * 2:
+            # interpolate log P(no match) linearly in cost between the two measured ends
+            v_hi = evaluate(problem, held, correlations=()).p_match
+            y_lo, y_hi = math.log(max(1 - v_lo, 1e-300)), math.log(max(1 - v_hi, 1e-300))
+            if y_hi < y_lo:
+                guess = lo + (math.log(1 - target) - y_lo) / (y_hi - y_lo) * (hi - lo)
+        if grid is not None:
+            mid = float(grid[(len(grid) - 1) // 2]) if guess is None else float(grid[min(
+                int(np.searchsorted(grid, guess - 1e-9)), len(grid) - 1)])
         else:
-            k_lo, k_hi = math.floor(lo / unit + 1e-9), math.ceil(hi / unit - 1e-9)
-            if k_hi - k_lo <= 1:
-                break
-            mid = ((k_lo + k_hi) // 2) * unit
+            mid = ((k_lo + k_hi) // 2) * unit if guess is None else \
+                min(max(math.ceil(guess / unit - 1e-9), k_lo + 1), k_hi - 1) * unit
         out = trial(mid, hint_lo)
         if out.status.has_list and out.objective >= target - P_TOL:
-            best, hi = out, cost_of(problem, out.plan)
+            best, hi, held = out, cost_of(problem, out.plan), out.plan
             proven = proven and out.status is Status.OPTIMAL
+            moves.append("hi")
+            tighten(out.plan)
         elif out.status is Status.OPTIMAL or out.status is Status.INFEASIBLE:
-            lo = mid
+            lo, v_lo = mid, (out.objective if out.status.has_list else 0.0)
             hint_lo = out.plan
+            moves.append("lo")
         else:  # neither reached nor proven out of reach: stop with what is proven
             proven = False
             break
-    if best is None:  # the plain list's cost was never beaten: the best list (signals, divisions) at it
-        best = trial(hi, start_hi[1])
+    if best is None:  # the answer's cost came from a list no trial returned: the best list at that cost
+        best = trial(hi, held)
         if not (best.status.has_list and best.objective >= target - P_TOL):
-            raise SolverError("the max-P solve at a cost a plain list reaches found no such list (a bug; please report)")
+            raise SolverError("the max-P solve at a cost a known list reaches found no such list "
+                              "(a bug; please report)")
         hi = cost_of(problem, best.plan)
         proven = proven and best.status is Status.OPTIMAL
     status = Status.OPTIMAL if proven else Status.FEASIBLE

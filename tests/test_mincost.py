@@ -145,3 +145,23 @@ def test_unreachable_target_names_the_best_reachable_p():
     assert out.status is Status.INFEASIBLE
     # settled by the relaxation (no solve, nothing to report) or by the search's top solve
     assert out.reachable is None or out.reachable == pytest.approx(best, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_shrink_returns_a_shorter_feasible_sublist_reaching_the_target(seed):
+    rng = np.random.default_rng(700 + seed)
+    base = random_problem(rng, 12, rho=[0.0, 0.35][seed % 2], extras=seed % 2 == 0, must_never=seed % 3 == 0)
+    pr = with_bonuses(base, rng, gold=1, silver=1, divisions=seed % 2) if seed % 3 == 1 else base
+    free = replace(pr, budget=np.inf)
+    out = optimize(free, "p_match", method="milp")
+    if not out.status.has_list or len(out.plan.idx) < 2:
+        return
+    full = evaluate(pr, out.plan, correlations=()).p_match
+    target = 0.8 * full
+    got = mincost.shrink(pr, out.plan, target)
+    if got is None:
+        return
+    assert set(got.idx) < set(out.plan.idx)
+    assert set(dict(got.signals)) <= set(got.idx) and got.divisions == out.plan.divisions
+    assert violations(free, got) == []
+    assert evaluate(pr, got, correlations=()).p_match >= target - 1e-12
