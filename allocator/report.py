@@ -31,7 +31,8 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     else:
         head = "Best list (expected utility)" if pr.objective == "utility" else "Best list (P of at least one match)"
     console.print(f"[bold]{head}[/]  status: [bold]{res.status.value}[/]"
-                  + (f"  gap {o.gap:.1e}" if o.gap else ""))
+                  + ((f"  gap ${o.gap:,.0f}: every list under ${o.bound:,.0f} falls short" if res.mode == "min_cost"
+                      else f"  gap {o.gap:.1e}") if o.gap else ""))
     t = Table(box=box.SIMPLE, show_header=False)
     t.add_column("what")
     t.add_column("value", justify="right")
