@@ -72,13 +72,7 @@ def relaxed_lower_cost(problem: Problem, target: float) -> float | None:
     division) and drops fee_extra, so its best P(match) at each count vector bounds the
     real one from above; the count scan then finds the cheapest count vector that could
     reach the target."""
-    parts = [problem.p, *problem.p_signal.values()]
-    if problem.p_geo is not None:
-        parts += [problem.p_geo, *problem.p_signal_geo.values()]
-    names = {f.name for f in dataclasses.fields(problem)}
-    off = {"p": np.max(np.stack(parts), axis=0), "extra": np.zeros(problem.n), "p_signal": {},
-           "signals_available": {}, "p_geo": None, "p_signal_geo": {}, "max_divisions": 0}
-    relaxed = dataclasses.replace(problem, **{k: v for k, v in off.items() if k in names})
+    relaxed = dataclasses.replace(problem.with_best_bonuses(), budget=math.inf)
     if not fastpath.applicable(relaxed, "min_cost"):
         return 0.0  # too many classes for the scan: no bound beyond "a list costs >= 0"
     grid = fastpath.CountGrid(relaxed, budget_cap=math.inf)
@@ -90,9 +84,7 @@ def plain_upper(problem: Problem, target: float) -> tuple[float, Plan] | None:
     """A list reaching ``target`` without signals or divisions, the cheapest such (count
     scan), as the search's first upper end; None when the scan does not apply (fee_extra)
     or no plain list reaches the target."""
-    names = {f.name for f in dataclasses.fields(problem)}
-    off = {"p_signal": {}, "signals_available": {}, "p_geo": None, "p_signal_geo": {}, "max_divisions": 0}
-    plain = dataclasses.replace(problem, budget=math.inf, **{k: v for k, v in off.items() if k in names})
+    plain = dataclasses.replace(problem.without_bonuses(), budget=math.inf)
     if not fastpath.applicable(plain, "min_cost"):
         return None
     grid = fastpath.CountGrid(plain, budget_cap=math.inf)

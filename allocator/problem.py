@@ -8,6 +8,8 @@ never_apply and ineligible programs are moved to ``excluded`` with their reason)
 """
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from dataclasses import dataclass, field
 from typing import Literal
@@ -112,6 +114,20 @@ class Problem:
     @property
     def has_geo(self) -> bool:
         return self.p_geo is not None and self.max_divisions > 0
+
+    def without_bonuses(self) -> "Problem":
+        """The same problem with no signal or division to choose (plain probabilities): its
+        lists are lists of the original, so its optimum is a lower bound on the original's."""
+        return dataclasses.replace(self, p_signal={}, signals_available={}, p_geo=None, p_signal_geo={},
+                                   max_divisions=0)
+
+    def with_best_bonuses(self) -> "Problem":
+        """A relaxation: every program at its best probability (signalled and in a preferred
+        division) and no fee_extra, with nothing left to choose; for any list and any count
+        vector its P(match) is at least the original's and its cost at most the original's."""
+        return dataclasses.replace(self, p=np.max(np.stack(self.variants()), axis=0), extra=np.zeros(self.n),
+                                   p_signal={}, signals_available={}, p_geo=None, p_signal_geo={},
+                                   max_divisions=0)
 
     def variants(self) -> list[np.ndarray]:
         """Every probability a candidate can take: plain, signalled, preferred, both."""

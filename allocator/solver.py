@@ -31,6 +31,7 @@ import numpy as np
 import pulp
 
 from . import dominance, feasibility
+from .heuristics import greedy
 from .errors import SolverError
 from .formulation import DROPPABLE, OBJ_SCALE, Formulation, build
 from .problem import Plan, Problem
@@ -286,6 +287,25 @@ def run_master(f: Formulation, time_limit: float | None = None, warm: bool = Fal
     raise ValueError(f"unknown engine {engine!r}")
 
 
+def _seed(f: Formulation, start: Plan | None, seed_cuts=None) -> None:
+    """Tangent cuts around a starting list (or the empty list), and at ``seed_cuts``
+    exposures, so that the first master problem is already close."""
+    if not f.terms:
+        return
+    xs = np.zeros(len(f.cand))
+    if start is not None:
+        on = set(start.idx)
+        xs = np.array([1.0 if int(i) in on else 0.0 for i in f.cand])
+    for name, tm in f.terms.items():
+        base = tm.plain() @ xs
+        for L in [base + d for d in CUT_OFFSETS]:
+            f.add_tangents(tm, np.minimum(L, 0.0))
+        f.add_tangents(tm, np.zeros(len(tm.w)))
+        if seed_cuts and name in seed_cuts:
+            for L in seed_cuts[name]:
+                f.add_tangents(tm, L)
+
+
 def _true_values(f: Formulation) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     vals = f.values()
     Ls = {name: t.exposures(vals) for name, t in f.terms.items()}
@@ -346,20 +366,7 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
     # re-check lists against the budget this model enforces (an override, or none for min_cost)
     enforced = budget if budget is not None else (math.inf if mode == "min_cost" else problem.budget)
     checked = problem if enforced == problem.budget else replace(problem, budget=float(enforced))
-    # seed tangent cuts around a starting list (or the empty list) so the first master is close
-    if f.terms:
-        xs = np.zeros(len(cand))
-        if start is not None:
-            on = set(start.idx)
-            xs = np.array([1.0 if int(i) in on else 0.0 for i in cand])
-        for name, tm in f.terms.items():
-            base = tm.plain() @ xs
-            for L in [base + d for d in CUT_OFFSETS]:
-                f.add_tangents(tm, np.minimum(L, 0.0))
-            f.add_tangents(tm, np.zeros(len(tm.w)))
-            if seed_cuts and name in seed_cuts:
-                for L in seed_cuts[name]:
-                    f.add_tangents(tm, L)
+    _seed(f, start, seed_cuts)
     if start is not None and feasibility.is_feasible(problem, start):
         f.set_start(start)
         warm = True
@@ -472,23 +479,62 @@ def explain_infeasibility(problem: Problem, cand: np.ndarray, *, mode: str = "p_
     def infeasible(keep: list[str]) -> bool:
         drop = tuple(g for g in DROPPABLE if g not in keep)
         if "target" in keep:
+            loose = _loosen(problem, keep)
+            quick = _target_by_scan(loose, float(target))
+            if quick is not None:
+                return quick
             # the limits left out no longer cap the counts: reduce the candidates for what is kept
-            loose = replace(problem, budget=problem.budget if "budget" in keep else math.inf,
-                            max_apps=problem.max_apps if "max_applications" in keep else problem.n)
             sub = np.intersect1d(dominance.reduce(loose), cand)
             f = build(loose, sub, "p_match", drop=drop)
+            _seed(f, greedy(loose, candidates=sub))
             return _reaches_target(f, float(target), engine) is Status.INFEASIBLE
         f = build(problem, cand, "p_match", drop=drop, feasibility_only=True)
         return run_master(f, engine=engine).status is Status.INFEASIBLE
 
     if not known and not infeasible(groups):
         return ()
+    if "target" in groups and len(groups) > 1 and infeasible(["target"]):
+        return ("target",)  # out of reach even with every other limit lifted: the smallest core
     core = list(groups)
     for g in list(groups):
         trial = [x for x in core if x != g]
         if infeasible(trial):
             core = trial
     return tuple(core)
+
+
+def _loosen(problem: Problem, keep: list[str]) -> Problem:
+    """The problem with every limit outside ``keep`` lifted."""
+    return replace(problem,
+                   budget=problem.budget if "budget" in keep else math.inf,
+                   max_apps=problem.max_apps if "max_applications" in keep else problem.n,
+                   min_apps=problem.min_apps if "min_applications" in keep else 0,
+                   la_share_max=problem.la_share_max if "la_share" in keep else 1.0,
+                   spec_min=problem.spec_min if "specialty_limits" in keep else {},
+                   spec_max=problem.spec_max if "specialty_limits" in keep else {},
+                   must=problem.must if "must_apply" in keep else ())
+
+
+def _target_by_scan(problem: Problem, target: float) -> bool | None:
+    """Settle "can any list reach the P(match) target?" by count scans when they can:
+    True (out of reach) when even the relaxation with every program at its best
+    probability and no fee_extra falls short; False (reachable) when a plain list (no
+    signals or divisions) reaches it; None when neither scan settles it."""
+    from . import fastpath
+
+    best = problem.with_best_bonuses()
+    if fastpath.applicable(best, "p_match"):
+        grid = fastpath.CountGrid(best, budget_cap=problem.budget)
+        cell = grid.best("p_match", budget=problem.budget)
+        if cell is None or grid.p_match()[cell] < target - 1e-12:
+            return True
+    plain = problem.without_bonuses()
+    if fastpath.applicable(plain, "p_match"):
+        grid = fastpath.CountGrid(plain, budget_cap=problem.budget)
+        cell = grid.best("p_match", budget=problem.budget)
+        if cell is not None and grid.p_match()[cell] >= target - 1e-12:
+            return False
+    return None
 
 
 def _reaches_target(f: Formulation, target: float, engine: str, max_solves: int = 60) -> Status:
