@@ -41,6 +41,17 @@ def applicable(problem: Problem, mode: str = "p_match") -> bool:
     return _cells(problem) <= MAX_CELLS
 
 
+def scan(problem: Problem, mode: str, target: float | None = None) -> tuple["CountGrid", tuple] | None:
+    """The best count vector under ``problem``'s own limits (its budget included; an
+    infinite budget caps nothing) and the grid it came from, or None when the count scan
+    does not apply or no count vector is feasible."""
+    if not applicable(problem, mode):
+        return None
+    grid = CountGrid(problem, budget_cap=problem.budget)
+    cell = grid.best(mode, target, budget=problem.budget)
+    return None if cell is None else (grid, cell)
+
+
 def _classes(problem: Problem) -> list[ClassInfo]:
     keys = sorted(set(zip(problem.spec.tolist(), problem.la.tolist(), problem.utility.tolist())))
     must = np.zeros(problem.n, bool)

@@ -570,7 +570,7 @@ def local_search(problem: Problem, plan: Plan, candidates: np.ndarray | None = N
     S = len(problem.specialties)
     lo = np.array([problem.spec_min.get(s, 0) for s in problem.specialties])
     hi = np.array([problem.spec_max.get(s, problem.max_apps) for s in problem.specialties])
-    fee = np.array([[sched.fee(k) for k in range(problem.max_apps + 2)] for _ in range(S)])
+    fee = np.array(sched.fees(problem.max_apps + 1))  # one schedule; tiers restart per specialty
     share = problem.la_share_max
     tol = 1e-9
     for _ in range(max_moves):
@@ -578,12 +578,12 @@ def local_search(problem: Problem, plan: Plan, candidates: np.ndarray | None = N
         now = float(w @ np.exp(L))
         counts = np.bincount(spec[on], minlength=S)
         n, n_la = int(on.sum()), float(la[on].sum())
-        cost = float(sum(fee[s, counts[s]] for s in range(S)) + extra[on].sum())
+        cost = float(fee[counts].sum() + extra[on].sum())
         slack = problem.budget - cost
         ins, outs = np.nonzero(on)[0], np.nonzero(~on)[0]
         best, move = now - 1e-13, None
         if len(outs) and n + 1 <= problem.max_apps:  # add
-            d_fee = fee[spec[outs], counts[spec[outs]] + 1] - fee[spec[outs], counts[spec[outs]]]
+            d_fee = fee[counts[spec[outs]] + 1] - fee[counts[spec[outs]]]
             ok = (d_fee + extra[outs] <= slack + tol) & (counts[spec[outs]] + 1 <= hi[spec[outs]])
             ok &= n_la + la[outs] <= share * (n + 1) + tol
             if ok.any():

@@ -75,21 +75,16 @@ def relaxed_lower_cost(problem: Problem, target: float) -> float | None:
     relaxed = dataclasses.replace(problem.with_best_bonuses(), budget=math.inf)
     if not fastpath.applicable(relaxed, "min_cost"):
         return 0.0  # too many classes for the scan: no bound beyond "a list costs >= 0"
-    grid = fastpath.CountGrid(relaxed, budget_cap=math.inf)
-    cell = grid.best("min_cost", target, budget=math.inf)
-    return None if cell is None else float(grid.cost[cell])
+    found = fastpath.scan(relaxed, "min_cost", target)
+    return None if found is None else float(found[0].cost[found[1]])
 
 
 def plain_upper(problem: Problem, target: float) -> tuple[float, Plan] | None:
     """A list reaching ``target`` without signals or divisions, the cheapest such (count
     scan), as the search's first upper end; None when the scan does not apply (fee_extra)
     or no plain list reaches the target."""
-    plain = dataclasses.replace(problem.without_bonuses(), budget=math.inf)
-    if not fastpath.applicable(plain, "min_cost"):
-        return None
-    grid = fastpath.CountGrid(plain, budget_cap=math.inf)
-    cell = grid.best("min_cost", target, budget=math.inf)
-    return None if cell is None else (float(grid.cost[cell]), grid.plan(cell))
+    found = fastpath.scan(dataclasses.replace(problem.without_bonuses(), budget=math.inf), "min_cost", target)
+    return None if found is None else (float(found[0].cost[found[1]]), found[0].plan(found[1]))
 
 
 def shrink(problem: Problem, plan: Plan, target: float, max_checks: int = 20) -> Plan | None:
@@ -162,8 +157,6 @@ def cheapest(problem: Problem, target: float, cand: np.ndarray, *, time_limit: f
         top_fee += problem.schedule.fee(k)
     b_top = top_fee + float(np.sort(problem.extra[cand])[::-1][:problem.max_apps].sum())
     f = build(dataclasses.replace(problem, budget=b_top), cand, "p_match")
-    if not f.terms and not f.linear_objective:
-        raise AssertionError("a p_match model always has a probability term")
 
     pool: dict = {}  # tangent points of the previous trial, valid at any budget
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pulp
 
-from . import dominance, feasibility
+from . import dominance, fastpath, feasibility
 from .heuristics import greedy
 from .errors import SolverError
 from .formulation import DROPPABLE, OBJ_SCALE, Formulation, build
@@ -520,20 +520,14 @@ def _target_by_scan(problem: Problem, target: float) -> bool | None:
     True (out of reach) when even the relaxation with every program at its best
     probability and no fee_extra falls short; False (reachable) when a plain list (no
     signals or divisions) reaches it; None when neither scan settles it."""
-    from . import fastpath
-
     best = problem.with_best_bonuses()
     if fastpath.applicable(best, "p_match"):
-        grid = fastpath.CountGrid(best, budget_cap=problem.budget)
-        cell = grid.best("p_match", budget=problem.budget)
-        if cell is None or grid.p_match()[cell] < target - 1e-12:
+        found = fastpath.scan(best, "p_match")
+        if found is None or found[0].p_match()[found[1]] < target - 1e-12:
             return True
-    plain = problem.without_bonuses()
-    if fastpath.applicable(plain, "p_match"):
-        grid = fastpath.CountGrid(plain, budget_cap=problem.budget)
-        cell = grid.best("p_match", budget=problem.budget)
-        if cell is not None and grid.p_match()[cell] >= target - 1e-12:
-            return False
+    found = fastpath.scan(problem.without_bonuses(), "p_match")
+    if found is not None and found[0].p_match()[found[1]] >= target - 1e-12:
+        return False
     return None
 
 

@@ -66,9 +66,7 @@ def timed(fn):
 
 def count_based(problem):
     """The problem without signals or geographic preference (costs depend only on counts)."""
-    names = {f.name for f in dataclasses.fields(problem)}
-    off = {"p_signal": {}, "signals_available": {}, "p_geo": None, "p_signal_geo": {}, "max_divisions": 0}
-    return dataclasses.replace(problem, **{k: v for k, v in off.items() if k in names})
+    return problem.without_bonuses()
 
 
 def demo_problem():
