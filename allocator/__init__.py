@@ -7,14 +7,14 @@ fee budget, an application count and a cap on the Los Angeles share; solved exac
 Pipeline, one module each: profile/catalog -> probability -> problem -> formulation ->
 solver (fastpath) -> result -> simulate -> report / plot.
 """
-from .api import load, optimize, score, solve, verify
-from .catalog import Catalog, load_catalog
-from .errors import AllocatorError, InfeasibleError, InputError, SolverError
-from .evaluate import Metrics, evaluate
-from .problem import Plan, Problem, build_problem
-from .profile import Profile, load_profile
-from .result import Result
-from .status import Status
+from allocator.api import load, optimize, score, solve, verify
+from allocator.inputs.catalog import Catalog, load_catalog
+from allocator.errors import AllocatorError, InfeasibleError, InputError, SolverError
+from allocator.optim.evaluate import Metrics, evaluate
+from allocator.optim.problem import Plan, Problem, build_problem
+from allocator.inputs.profile import Profile, load_profile
+from allocator.output.result import Result
+from allocator.status import Status
 
 __all__ = ["load", "optimize", "score", "solve", "verify", "Catalog", "load_catalog", "AllocatorError",
            "InfeasibleError", "InputError", "SolverError", "Metrics", "evaluate", "Plan", "Problem",

@@ -15,18 +15,24 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from . import dominance, fastpath, feasibility, mincost
-from .catalog import Catalog, catalog_from_frame, load_catalog
-from .errors import InfeasibleError, InputError, SolverError
-from .evaluate import evaluate
-from .explain import describe
-from .heuristics import greedy
-from .paths import DATA_DIR
-from .problem import Plan, Problem, build_problem
-from .profile import Profile, load_profile
-from .result import Result
-from .solver import DEFAULT_ENGINE, Outcome, explain_infeasibility, solve_milp
-from .status import Status
+from allocator.optim import dominance
+
+from allocator.optim import fastpath
+
+from allocator.optim import feasibility
+
+from allocator.optim import mincost
+from allocator.inputs.catalog import Catalog, catalog_from_frame, load_catalog
+from allocator.errors import InfeasibleError, InputError, SolverError
+from allocator.optim.evaluate import evaluate
+from allocator.optim.explain import describe
+from allocator.studies.heuristics import greedy
+from allocator.paths import DATA_DIR
+from allocator.optim.problem import Plan, Problem, build_problem
+from allocator.inputs.profile import Profile, load_profile
+from allocator.output.result import Result
+from allocator.optim.solver import DEFAULT_ENGINE, Outcome, explain_infeasibility, solve_milp
+from allocator.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +148,7 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
 def verify(problem: Problem, plan: Plan, *, draws: int = 200_000, seed: int = 0, p_analytic: float | None = None):
     """Monte Carlo check of a list (independent code): raises SolverError when the
     simulated P(match) is more than 4 standard errors from the analytic value."""
-    from .simulate import simulate
+    from allocator.verification.simulate import simulate
 
     idx = np.asarray(plan.idx, dtype=int)
     p = problem.effective_p(plan)

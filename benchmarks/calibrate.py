@@ -4,8 +4,8 @@
     python benchmarks/calibrate.py --card models/my_card.toml --rho-profile
 
 Builds the card's seeded synthetic cohort of US-IMG applicants with realistic lists on the
-demo catalog (allocator.calibration.make_cohort), evaluates it exactly under the card
-(allocator.calibration.evaluate: copula quadrature, no simulation), and prints each
+demo catalog (allocator.model.calibration.make_cohort), evaluates it exactly under the card
+(allocator.model.calibration.evaluate: copula quadrature, no simulation), and prints each
 calibration target, the model's value and PASS/FAIL; then descriptive numbers, and with
 ``--rho-profile`` the same metrics at other values of rho (every other parameter fixed),
 which shows how the targets pin rho down.  Asserts nothing (tests/test_calibration.py
@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from allocator import calibration
-from allocator.probability import load_card
+from allocator.model import calibration
+from allocator.model.probability import load_card
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ the strategy budget $2,500, at most 100 applications, LA share <= 0.3, correlati
 would apply, but the MILP path is timed) and ``fee_extra`` (per-program extra fees, so only
 the MILP path is exact).
 
-Methods, over the same dominance-reduced candidates (:func:`allocator.dominance.reduce`):
+Methods, over the same dominance-reduced candidates (:func:`allocator.optim.dominance.reduce`):
   * ``exact``: ``allocator.optimize(problem, method="milp")`` (Kelley outer approximation
     with CBC to an absolute gap <= 1e-7); CBC seconds (PuLP solve calls, summed), wall
     seconds (reduction, greedy start, model build, all solves), gap, number of CBC solves.
@@ -21,9 +21,9 @@ Methods, over the same dominance-reduced candidates (:func:`allocator.dominance.
     timeLimit=--time-limit)``; a run that stops at the limit is reported as such.
   * ``fast`` (plain variant only, for reference): the count-scan fast path.
 
-Every returned list is scored with the one metric function, ``allocator.evaluate.evaluate``
+Every returned list is scored with the one metric function, ``allocator.optim.evaluate.evaluate``
 (exact quadrature under the model's correlation), and re-checked against the constraints
-with ``allocator.feasibility.violations``.  Prints a markdown table and writes it to
+with ``allocator.optim.feasibility.violations``.  Prints a markdown table and writes it to
 ``benchmarks/results/correlated_vs_scenario.md``.  Nothing is asserted.
 
     python benchmarks/correlated_vs_scenario.py [--n 760] [--seeds 2026 1 7] [--scenarios 2000 10000]
@@ -47,12 +47,14 @@ import pandas as pd
 import pulp
 from scipy import special
 
-from allocator import dominance, optimize
-from allocator.catalog import catalog_from_frame
-from allocator.evaluate import evaluate
-from allocator.feasibility import violations
-from allocator.problem import Plan, Problem, build_problem
-from allocator.profile import profile_from_dict
+from allocator import optimize
+
+from allocator.optim import dominance
+from allocator.inputs.catalog import catalog_from_frame
+from allocator.optim.evaluate import evaluate
+from allocator.optim.feasibility import violations
+from allocator.optim.problem import Plan, Problem, build_problem
+from allocator.inputs.profile import profile_from_dict
 
 REPEAT_MAX_S = 10.0  # scenario solves longer than this run once
 RESULTS = Path(__file__).resolve().parent / "results" / "correlated_vs_scenario.md"
@@ -297,7 +299,7 @@ def main() -> None:
               f"{load0}, at end {', '.join(f'{x:.1f}' for x in os.getloadavg())}.\n\n"
               f"Synthetic catalog (invented programs): n = {args.n}, p log-uniform in [0.001, 0.06], ~6% LA, "
               f"catalog seeds {', '.join(map(str, args.seeds))}; budget $2,500, max 100 applications, "
-              f"LA share <= 0.3, rho = {args.rho}, 2026 ERAS fees. 'true P(>=1)' is allocator.evaluate.evaluate "
+              f"LA share <= 0.3, rho = {args.rho}, 2026 ERAS fees. 'true P(>=1)' is allocator.optim.evaluate.evaluate "
               f"(exact quadrature). Timings: median of {args.repeat} runs of each solve (a scenario solve that "
               f"took over {REPEAT_MAX_S:g} s runs once); solver s = the solver's own time as ``Outcome.seconds`` "
               f"counts it (exact: HiGHS in-process run time; scenario: PuLP solve calls: write the MPS file, run "

@@ -48,13 +48,13 @@ import numpy as np
 import pandas as pd
 
 from allocator import api
-from allocator.catalog import catalog_from_frame
+from allocator.inputs.catalog import catalog_from_frame
 from allocator.cli import _json, main as cli_main
 from allocator.errors import AllocatorError, InfeasibleError, InputError, SolverError
-from allocator.fastpath import applicable
-from allocator.feasibility import violations
+from allocator.optim.fastpath import applicable
+from allocator.optim.feasibility import violations
 from allocator.paths import DATA_DIR
-from allocator.profile import profile_from_dict
+from allocator.inputs.profile import profile_from_dict
 from allocator.status import Status
 
 KINDS = ("valid", "bad_catalog", "bad_profile", "raw_file", "applicant")

@@ -24,10 +24,12 @@ import os
 import time
 from pathlib import Path
 
-from allocator import api, dominance
+from allocator import api
+
+from allocator.optim import dominance
 from allocator.api import optimize
-from allocator.bench import default_profiles
-from allocator.solver import solve_milp
+from allocator.studies.bench import default_profiles
+from allocator.optim.solver import solve_milp
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -1,7 +1,7 @@
 """Speed of the Monte Carlo simulator against a naive implementation, measured in one run.
 
 For draws in {1e5, 1e6} x list sizes {25, 100, 300} it times
-  * ``allocator.simulate.simulate(method="mc")`` (chunked, float32 compare, threads),
+  * ``allocator.verification.simulate.simulate(method="mc")`` (chunked, float32 compare, threads),
   * the same with ``method="sobol"``,
   * a naive baseline: one unchunked float64 array U = sqrt(rho) Z + sqrt(1-rho) E of
     shape (draws, n), ``scipy.stats.norm.cdf(U) < p``, counts by ``sum(axis=1)``,
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import norm
 
-from allocator.simulate import simulate
+from allocator.verification.simulate import simulate
 
 
 def naive_p_match(p: np.ndarray, rho: float, draws: int, seed: int) -> tuple[float, np.ndarray]:

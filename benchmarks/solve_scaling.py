@@ -26,12 +26,12 @@ import numpy as np
 import pandas as pd
 
 from allocator import optimize
-from allocator.catalog import catalog_from_frame
-from allocator.evaluate import evaluate
-from allocator.heuristics import greedy
-from allocator.problem import build_problem
-from allocator.profile import profile_from_dict
-from allocator.simulate import simulate
+from allocator.inputs.catalog import catalog_from_frame
+from allocator.optim.evaluate import evaluate
+from allocator.studies.heuristics import greedy
+from allocator.optim.problem import build_problem
+from allocator.inputs.profile import profile_from_dict
+from allocator.verification.simulate import simulate
 
 
 def instance_frame(n: int, extras: bool, seed: int = 0) -> pd.DataFrame:

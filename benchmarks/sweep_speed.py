@@ -39,11 +39,11 @@ import numpy as np
 import pandas as pd
 
 from allocator.api import optimize
-from allocator.catalog import catalog_from_frame, load_catalog
+from allocator.inputs.catalog import catalog_from_frame, load_catalog
 from allocator.paths import DATA_DIR
-from allocator.problem import build_problem
-from allocator.profile import profile_from_dict
-from allocator.sweep import at, sweep
+from allocator.optim.problem import build_problem
+from allocator.inputs.profile import profile_from_dict
+from allocator.studies.sweep import at, sweep
 
 STRATEGY = {"budget": 2500.0, "season": "2026", "max_applications": 100, "la_share_max": 0.30,
             "correlation": 0.35}

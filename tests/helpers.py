@@ -1,16 +1,13 @@
 """Shared test helpers: random small problems and a brute-force oracle."""
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pandas as pd
 
-from allocator.catalog import catalog_from_frame
-from allocator.evaluate import evaluate
-from allocator.feasibility import is_feasible
-from allocator.problem import Plan, build_problem
-from allocator.profile import profile_from_dict
+from allocator.inputs.catalog import catalog_from_frame
+from allocator.optim.problem import Plan, build_problem
+from allocator.inputs.profile import profile_from_dict
 
 
 def random_catalog(rng: np.random.Generator, n: int, *, extras: bool = False, two_specs: bool = False,
@@ -57,7 +54,7 @@ def brute_force(problem, mode: str = "p_match", target: float | None = None):
     Vectorized over all 2^n subsets; feasibility is recomputed here from the program table
     and the fee schedule (not the solver's model), values with the quadrature evaluator's
     nodes but no shared code path with the optimizer."""
-    from allocator.correlation import log_fail
+    from allocator.model.copula import log_fail
 
     n = problem.n
     subsets = ((np.arange(2 ** n)[:, None] >> np.arange(n)[None, :]) & 1).astype(float)  # (2^n, n)

@@ -1,4 +1,4 @@
-"""The default model card meets its calibration targets (allocator.calibration), and the
+"""The default model card meets its calibration targets (allocator.model.calibration), and the
 exact cohort evaluation agrees with independent computations."""
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from allocator import calibration as cal
-from allocator.correlation import log_fail, make_nodes
-from allocator.probability import eligibility, load_card, program_arrays, probabilities
+from allocator.model import calibration as cal
+from allocator.model.copula import log_fail, make_nodes
+from allocator.model.probability import eligibility, load_card, program_arrays, probabilities
 
 CARD = load_card()
 
@@ -90,7 +90,7 @@ def small(catalog):
 
 
 def test_match_rate_equals_package_quadrature(catalog, small):
-    """The cohort's P(match) is the DESIGN.md formula with allocator.correlation's nodes."""
+    """The cohort's P(match) is the DESIGN.md formula with allocator.model.copula's nodes."""
     rho = CARD.correlation
     res = cal.evaluate(CARD, catalog, small)
     prog = program_arrays(catalog, CARD)

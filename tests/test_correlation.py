@@ -1,6 +1,6 @@
 """Exact evaluation of P(>=1) under the one-factor copula, and the correlated optimizer.
 
-The reference values are computed here, independently of :mod:`allocator.correlation`:
+The reference values are computed here, independently of :mod:`allocator.model.copula`:
 scipy.integrate.quad of phi(z) * prod_i Phi((sqrt(rho) z - Phi^-1(p_i)) / sqrt(1 - rho))
 (log-space, scipy.special.log_ndtr) over [-10, 10], split at a fixed grid and at the
 programs' sigmoid centres, epsabs 1e-15 per piece.  The evaluator under test uses the
@@ -16,12 +16,14 @@ import pandas as pd
 import pytest
 from scipy import integrate, special
 
-from allocator import dominance, solver
-from allocator.catalog import catalog_from_frame
-from allocator.evaluate import objective_value, p_at_least_one
-from allocator.feasibility import violations
-from allocator.problem import build_problem
-from allocator.profile import profile_from_dict
+from allocator.optim import dominance
+
+from allocator.optim import solver
+from allocator.inputs.catalog import catalog_from_frame
+from allocator.optim.evaluate import objective_value, p_at_least_one
+from allocator.optim.feasibility import violations
+from allocator.optim.problem import build_problem
+from allocator.inputs.profile import profile_from_dict
 from allocator.status import Status
 
 STRICT_RHOS = (0.05, 0.15, 0.25, 0.35, 0.5, 0.6, 0.7, 0.8)

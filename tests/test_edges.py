@@ -21,15 +21,15 @@ import pytest
 from scipy import integrate, special
 
 from allocator import api
-from allocator.catalog import catalog_from_frame
+from allocator.inputs.catalog import catalog_from_frame
 from allocator.cli import main
 from allocator.errors import SolverError
-from allocator.evaluate import evaluate, objective_value
-from allocator.feasibility import violations
-from allocator.heuristics import greedy
-from allocator.problem import build_problem
-from allocator.profile import profile_from_dict
-from allocator.solver import TOL, Outcome, solve_milp
+from allocator.optim.evaluate import evaluate, objective_value
+from allocator.optim.feasibility import violations
+from allocator.studies.heuristics import greedy
+from allocator.optim.problem import build_problem
+from allocator.inputs.profile import profile_from_dict
+from allocator.optim.solver import TOL, Outcome, solve_milp
 from allocator.status import Status, from_pulp
 
 from .helpers import brute_force
@@ -383,7 +383,7 @@ def test_min_cost_may_exceed_the_profile_budget(method):
 def test_verification_has_no_false_alarms_with_few_draws():
     """The 4-standard-error check uses the error under the analytic value: with 200 draws and
     P(match) near 3%, one success too few must not be called a bug."""
-    from allocator.problem import Plan
+    from allocator.optim.problem import Plan
 
     pr = make([0.02, 0.025, 0.03], budget=100, correlation=0.99)
     plan = Plan.of([0, 1, 2])

@@ -2,7 +2,7 @@
 import pytest
 
 from allocator.errors import InputError
-from allocator.fees import load_schedule
+from allocator.inputs.fees import load_schedule
 
 
 def test_2026_aamc_examples():

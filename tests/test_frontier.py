@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from allocator.frontier import frontier
+from allocator.studies.frontier import frontier
 
 from .helpers import brute_force, random_problem
 

@@ -2,22 +2,21 @@
 seed-deterministic; and the benchmark's tables."""
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from allocator import optimize
-from allocator.bench import OPTIMIZER, bench, budget_to_reach, parse_budgets, with_budget
-from allocator.catalog import catalog_from_frame
+from allocator.studies.bench import OPTIMIZER, bench, budget_to_reach, parse_budgets, with_budget
+from allocator.inputs.catalog import catalog_from_frame
 from allocator.errors import InputError
-from allocator.evaluate import evaluate
-from allocator.feasibility import violations
-from allocator.heuristics import BUILDERS, GUIDE_RULES, greedy
+from allocator.optim.evaluate import evaluate
+from allocator.optim.feasibility import violations
+from allocator.studies.heuristics import BUILDERS, GUIDE_RULES, greedy
 from allocator.paths import DATA_DIR
-from allocator.problem import build_problem
-from allocator.profile import profile_from_dict
+from allocator.optim.problem import build_problem
+from allocator.inputs.profile import profile_from_dict
 
 from .helpers import random_problem
 

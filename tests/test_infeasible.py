@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from allocator import api
-from allocator.catalog import catalog_from_frame
+from allocator.inputs.catalog import catalog_from_frame
 from allocator.cli import main
 from allocator.errors import InfeasibleError
-from allocator.problem import build_problem
-from allocator.profile import profile_from_dict
+from allocator.optim.problem import build_problem
+from allocator.inputs.profile import profile_from_dict
 
 # ten programs, P0, P3, P6, P9 in Greater LA; p rises with the index
 N = 10

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from allocator import cli
-from allocator.catalog import load_catalog
+from allocator.inputs.catalog import load_catalog
 from allocator.cli import main, write_atomic
 from allocator.errors import InputError
-from allocator.profile import load_profile
+from allocator.inputs.profile import load_profile
 
 GOOD_CSV = """program_id,name,specialty,city,state,la_area,p_match,fee_extra
 A1,Prog A1,Internal Medicine,Los Angeles,CA,true,0.20,0

@@ -1,4 +1,4 @@
-"""allocator.probability: model cards and per-program estimates."""
+"""allocator.model.probability: model cards and per-program estimates."""
 from __future__ import annotations
 
 import math
@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import expit, logit
 
-from allocator.catalog import catalog_from_frame, load_catalog
+from allocator.inputs.catalog import catalog_from_frame, load_catalog
 from allocator.errors import InputError
 from allocator.paths import DATA_DIR, MODELS_DIR
-from allocator.probability import COLUMNS, adjust, card_from_dict, estimate, load_card
-from allocator.profile import Applicant, load_profile
+from allocator.model.probability import COLUMNS, adjust, card_from_dict, estimate, load_card
+from allocator.inputs.profile import Applicant, load_profile
 
 CARD = load_card()
 

@@ -22,14 +22,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from allocator import api
-from allocator.catalog import Catalog, catalog_from_frame, load_catalog
+from allocator.inputs.catalog import Catalog, catalog_from_frame, load_catalog
 from allocator.errors import InfeasibleError, InputError
-from allocator.evaluate import objective_value
-from allocator.fastpath import applicable
-from allocator.feasibility import is_feasible, violations
-from allocator.heuristics import greedy
-from allocator.problem import build_problem
-from allocator.profile import Profile, load_profile, profile_from_dict
+from allocator.optim.evaluate import objective_value
+from allocator.optim.fastpath import applicable
+from allocator.optim.feasibility import is_feasible, violations
+from allocator.studies.heuristics import greedy
+from allocator.optim.problem import build_problem
+from allocator.inputs.profile import Profile, load_profile, profile_from_dict
 from allocator.status import Status
 
 from .helpers import brute_force

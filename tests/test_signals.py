@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from allocator import optimize
-from allocator.evaluate import objective_value
-from allocator.feasibility import violations
-from allocator.problem import Plan
+from allocator.optim.evaluate import objective_value
+from allocator.optim.feasibility import violations
+from allocator.optim.problem import Plan
 from allocator.status import Status
 
 from .helpers import random_problem

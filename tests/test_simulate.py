@@ -3,7 +3,7 @@
 Every statistical check is "within 4 standard errors" at a fixed seed, the standard error
 taken from the *reference* probability (sqrt(P(1-P)/draws)) so that it is never zero.
 The reference integral is written here with scipy.integrate.quad and shares nothing with
-allocator.correlation / allocator.evaluate.
+allocator.model.copula / allocator.optim.evaluate.
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from scipy import integrate
 from scipy.stats import norm
 
-import allocator.simulate as sim_mod
+import allocator.verification.simulate as sim_mod
 from allocator.errors import InputError
-from allocator.simulate import SimulationResult, simulate
+from allocator.verification.simulate import SimulationResult, simulate
 
 
 # ---------------------------------------------------------------------------- references

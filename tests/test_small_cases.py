@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 
 from allocator import Plan, optimize, solve
-from allocator.catalog import catalog_from_frame
-from allocator.evaluate import evaluate
-from allocator.problem import build_problem
-from allocator.profile import profile_from_dict
+from allocator.inputs.catalog import catalog_from_frame
+from allocator.optim.evaluate import evaluate
+from allocator.optim.problem import build_problem
+from allocator.inputs.profile import profile_from_dict
 
 
 def make(p, la, strategy):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from allocator import optimize
-from allocator.evaluate import evaluate, objective_value
-from allocator.feasibility import violations
+from allocator.optim.evaluate import evaluate, objective_value
+from allocator.optim.feasibility import violations
 from allocator.status import Status
 
 from .helpers import brute_force, random_problem
@@ -122,8 +122,8 @@ def test_merged_tail_nodes_keep_the_master_a_lower_bound(rho):
     """formulation._tail_groups: the master's objective never exceeds the true P(no match)
     (Jensen), every node is in exactly one group, and the merged tails weigh at most
     TAIL_MASS each."""
-    from allocator.correlation import make_nodes
-    from allocator.formulation import TAIL_MASS, _tail_groups
+    from allocator.model.copula import make_nodes
+    from allocator.optim.formulation import TAIL_MASS, _tail_groups
 
     nodes = make_nodes(rho, np.array([0.01, 0.05, 0.2]))
     G, wm = _tail_groups(nodes.w)

@@ -10,10 +10,10 @@ import pytest
 
 from allocator.api import optimize
 from allocator.errors import InputError
-from allocator.evaluate import evaluate
-from allocator.problem import build_problem
-from allocator.profile import profile_from_dict
-from allocator.sweep import at, knees, parse_param, parse_range, sweep
+from allocator.optim.evaluate import evaluate
+from allocator.optim.problem import build_problem
+from allocator.inputs.profile import profile_from_dict
+from allocator.studies.sweep import at, knees, parse_param, parse_range, sweep
 
 from .helpers import brute_force, random_catalog
 

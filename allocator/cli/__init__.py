@@ -1,0 +1,54 @@
+"""Command-line interface: parse, call the public API, render, set the exit code.
+
+One module per command (solve, simulate, sweep, bench); ``common`` holds the typer app and the
+shared options.  Exit codes: 0 success (optimal, or feasible with a gap), 2 bad input (one line
+on stderr), 3 infeasible (the conflicting constraint groups named), 4 solver failure or time
+limit with no list.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from allocator.errors import AllocatorError
+from allocator.cli.common import _ABORTS, _EXITS, _USAGE_ERRORS, app, write_atomic  # noqa: F401  (write_atomic: public)
+from allocator.cli import bench, simulate, solve, sweep  # noqa: F401  (registers the commands)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one line on stderr and the contract's exit code on failure."""
+    try:
+        rv = app(args=argv, standalone_mode=False, prog_name="allocator")
+        code = rv if isinstance(rv, int) else 0
+    except AllocatorError as e:
+        msg = " ".join(str(e).split("\n"))
+        sys.stderr.write(f"allocator: error: {msg}\n")
+        code = e.exit_code
+    except _USAGE_ERRORS as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # bare `allocator`: typer already printed the help
+            pass
+        else:
+            sys.stderr.write(f"allocator: error: {' '.join(e.format_message().split())}"
+                             + (f" (see `{e.ctx.command_path} --help`)" if e.ctx else "") + "\n")
+        code = 2
+    except _ABORTS:
+        sys.stderr.write("allocator: aborted\n")
+        code = 130
+    except _EXITS as e:
+        code = e.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("allocator: interrupted\n")
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    except Exception as e:  # a bug: still one line, no traceback, unless asked
+        if os.environ.get("ALLOCATOR_DEBUG"):
+            raise
+        sys.stderr.write(f"allocator: internal error: {type(e).__name__}: {e} "
+                         "(set ALLOCATOR_DEBUG=1 for a traceback; please report)\n")
+        code = 1
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

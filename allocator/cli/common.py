@@ -1,0 +1,112 @@
+"""What every command shares: the typer app, the common options, JSON and file output."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from allocator.errors import InputError
+
+
+def _exception_families():
+    """Usage-error, abort and exit exceptions of typer's click: typer >= 0.2x vendors its own
+    copy (typer._click) and may not install click at all; older typer uses click."""
+    mods = []
+    try:
+        from typer._click import exceptions as vendored
+
+        mods.append(vendored)
+    except ImportError:
+        pass
+    try:
+        from click import exceptions as upstream
+
+        mods.append(upstream)
+    except ImportError:
+        pass
+    usage = tuple(m.UsageError for m in mods if hasattr(m, "UsageError"))
+    aborts = tuple(m.Abort for m in mods if hasattr(m, "Abort")) + (typer.Abort,)
+    exits = tuple(m.Exit for m in mods if hasattr(m, "Exit")) + (typer.Exit,)
+    return usage, aborts, exits
+
+
+_USAGE_ERRORS, _ABORTS, _EXITS = _exception_families()
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Choose which residency programs to apply to (exact, verified by simulation).")
+
+ProfileArg = typer.Argument(..., help="profile TOML ([applicant] and [strategy])", show_default=False)
+CatalogOpt = typer.Option(None, "--catalog", help="catalog CSV (default: the shipped synthetic demo catalog)")
+JsonOpt = typer.Option(False, "--json", help="print JSON instead of a table")
+OutOpt = typer.Option(None, "--out", help="also write the output to FILE (.json, .csv or text); written atomically")
+
+
+def _console(json_mode: bool) -> Console:
+    c = Console(stderr=json_mode, highlight=False)
+    return c if c.is_terminal else Console(stderr=json_mode, highlight=False, width=120)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a whole file or nothing (temp file + rename)."""
+    from allocator.output.files import atomic_write
+
+    atomic_write(path, lambda fh: fh.write(text))
+
+
+def _json(obj) -> str:
+    def default(o):
+        if hasattr(o, "item"):
+            return o.item()
+        if hasattr(o, "tolist"):
+            return o.tolist()
+        return str(o)
+
+    def clean(x):
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {str(k): clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+
+    return json.dumps(clean(obj), indent=2, default=default, sort_keys=False) + "\n"
+
+
+def _positive_time(t: Optional[float]) -> Optional[float]:
+    if t is not None and not t > 0:
+        raise InputError(f"--time-limit {t}: must be a positive number of seconds")
+    return t
+
+
+
+def _render(res, console, show):
+    from allocator.output.report import render_solve
+
+    render_solve(res, console, limit=show)
+
+
+def _emit(payload: dict, as_json: bool, out: Optional[Path], render, frame=None) -> None:
+    text = _json(payload)
+    if out is not None:
+        suffix = Path(out).suffix.lower()
+        if suffix == ".csv" and frame is not None:
+            write_atomic(out, frame.to_csv(index=False))
+        elif suffix == ".json" or as_json:
+            write_atomic(out, text)
+        else:
+            c = Console(record=True, width=120, file=open(os.devnull, "w"))
+            render(c)
+            write_atomic(out, c.export_text())
+    if as_json:
+        sys.stdout.write(text)
+    else:
+        render(_console(False))
+
+

@@ -1,0 +1,101 @@
+"""`allocator solve` and `allocator estimate`: the optimal list, and per-program probabilities."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from allocator.errors import InputError
+from allocator.cli.common import (CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, _positive_time,
+                                  _render, app)
+
+
+@app.command()
+def solve(
+    profile: Path = ProfileArg,
+    catalog: Optional[Path] = CatalogOpt,
+    budget: Optional[float] = typer.Option(None, "--budget", help="USD for the list (ERAS fees + extras)"),
+    max_apps: Optional[int] = typer.Option(None, "--max-apps", help="most applications"),
+    la_share_max: Optional[float] = typer.Option(None, "--la-share-max", help="largest share of LA programs (0-1)"),
+    correlation: Optional[float] = typer.Option(None, "--correlation", help="latent-factor correlation rho (0-0.99)"),
+    season: Optional[str] = typer.Option(None, "--season", help="ERAS fee schedule: 2024, 2025, 2026"),
+    objective: Optional[str] = typer.Option(None, "--objective",
+                                            help="p_match, utility, or p_match_la (max P(match in LA) s.t. P(match) >= --target)"),
+    min_cost: bool = typer.Option(False, "--min-cost", help="cheapest list reaching --target"),
+    target: Optional[float] = typer.Option(None, "--target", help="P(match) target for --min-cost or p_match_la"),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds; best list found is returned"),
+    method: str = typer.Option("auto", "--method", help="auto, fast (count scan) or milp (integer program)"),
+    solver: str = typer.Option("highs", "--solver", help="integer-program engine: highs (default) or cbc"),
+    draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws for the check (0 to skip)"),
+    seed: int = typer.Option(0, "--seed", help="Monte Carlo seed"),
+    show: Optional[int] = typer.Option(40, "--show", help="programs shown in the table"),
+    as_json: bool = JsonOpt,
+    out: Optional[Path] = OutOpt,
+) -> int:
+    """The list that maximizes P(at least one match) within the budget, counts and LA cap."""
+    from allocator.api import solve as api_solve
+
+    if objective is not None and objective not in ("p_match", "utility", "p_match_la"):
+        raise InputError(f"--objective {objective!r}: use p_match, utility or p_match_la (with --target)")
+    if method not in ("auto", "fast", "milp"):
+        raise InputError(f"--method {method!r}: use auto, fast or milp")
+    if draws < 0:
+        raise InputError(f"--draws {draws}: must be >= 0")
+    if solver not in ("highs", "cbc"):
+        raise InputError(f"--solver {solver!r}: use highs or cbc")
+    res = api_solve(profile, catalog, engine=solver, budget=budget, max_applications=max_apps, la_share_max=la_share_max,
+                    correlation=correlation, season=season, objective=objective, min_cost=min_cost, target=target,
+                    time_limit=_positive_time(time_limit), draws=draws, seed=seed, method=method)
+    _emit(res.to_dict(), as_json, out, lambda c: _render(res, c, show), res.selected_frame())
+    return 0
+
+
+@app.command()
+def estimate(
+    profile: Path = ProfileArg,
+    catalog: Optional[Path] = CatalogOpt,
+    show: Optional[int] = typer.Option(40, "--show", help="programs shown in the table"),
+    as_json: bool = JsonOpt,
+    out: Optional[Path] = OutOpt,
+) -> int:
+    """Per-program probabilities from the model card (no optimization)."""
+    from allocator.api import resolve_catalog
+    from allocator.model.probability import estimate as est, load_card
+    from allocator.inputs.profile import load_profile
+    from allocator.output.report import SYNTHETIC_NOTE, render_programs
+
+    prof = load_profile(profile)
+    cat = resolve_catalog(prof, catalog)
+    if prof.applicant is None:
+        raise InputError(f"{profile}: no [applicant] section; add one (Step 2, attempts, USCE...) to estimate")
+    card = load_card()
+    df = est(cat, prof.applicant, card)
+    full = cat.df[["program_id", "name", "specialty", "city", "state", "la_area", "tier"]].merge(
+        df, on="program_id", how="left")
+    full = full.sort_values(["p_match", "program_id"], ascending=[False, True], kind="mergesort")
+    payload = {"model_card": getattr(card, "name", "default"), "correlation": float(card.correlation),
+               "synthetic": cat.synthetic, "programs": json.loads(full.to_json(orient="records"))}
+
+    def render(c):
+        if cat.synthetic:
+            c.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
+        elig = full[full["eligible"]]
+        c.print(f"{len(full)} programs, {len(elig)} eligible; model card {payload['model_card']}, "
+                f"default correlation {payload['correlation']:g}")
+        render_programs(elig, c, limit=show, title="eligible programs, most likely first")
+        bad = full[~full["eligible"]]
+        if len(bad):
+            from rich.table import Table
+
+            t = Table(title=f"{len(bad)} excluded")
+            t.add_column("id")
+            t.add_column("program")
+            t.add_column("reason")
+            for r in bad.head(show or len(bad)).itertuples():
+                t.add_row(r.program_id, r.name, r.excluded_reason)
+            c.print(t)
+
+    _emit(payload, as_json, out, render, full)
+    return 0

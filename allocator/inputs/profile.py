@@ -1,0 +1,188 @@
+"""Load and validate an applicant profile (TOML): ``[applicant]`` and ``[strategy]``.
+
+Units: budget in USD (for everything that depends on the list: ERAS fees plus each
+program's ``fee_extra``); shares and probabilities in [0, 1].  Unknown keys are errors (a
+typo should not be silently ignored).  See DESIGN.md, "Profile TOML".
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from allocator.errors import InputError
+
+
+class Applicant(BaseModel):
+    """The applicant, as the probability model sees them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    specialties: list[str] = Field(default_factory=lambda: ["Internal Medicine"], min_length=1)
+    step2_score: Optional[int] = Field(default=None, ge=180, le=300)
+    step2: Optional[Literal["pass"]] = None
+    exam_attempts: int = Field(default=0, ge=0, le=10)
+    usce_months: float = Field(default=0, ge=0, le=120)
+    usce_california_months: float = Field(default=0, ge=0, le=120)
+    la_ties: bool = False
+    years_since_graduation: float = Field(default=1, ge=0, le=60)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.usce_california_months > self.usce_months:
+            raise ValueError("usce_california_months cannot exceed usce_months")
+        return self
+
+
+class SpecialtyLimit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min: int = Field(default=0, ge=0)
+    max: Optional[int] = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.max is not None and self.min > self.max:
+            raise ValueError(f"min={self.min} exceeds max={self.max}")
+        return self
+
+
+class Strategy(BaseModel):
+    """What the list must respect and what it maximizes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    budget: float = Field(default=2500, ge=0, allow_inf_nan=False)
+    season: str = "2026"
+    max_applications: int = Field(default=100, ge=0)
+    min_applications: int = Field(default=0, ge=0)
+    la_share_max: float = Field(default=1.0, ge=0, le=1)
+    correlation: Optional[float] = Field(default=None, ge=0, le=0.99)
+    target_p_match: Optional[float] = Field(default=None, gt=0, lt=1)
+    objective: Literal["p_match", "utility", "p_match_la"] = "p_match"
+    signals: Literal["optimize", "none"] = "optimize"
+    geographic_preference: Union[Literal["optimize", "none"], list[str]] = "optimize"
+    max_divisions: int = Field(default=3, ge=0, le=3)
+    specialty_limits: dict[str, SpecialtyLimit] = Field(default_factory=dict)
+    utility: dict[str, float] = Field(default_factory=lambda: {"la": 1.0, "west": 0.8, "elsewhere": 0.6})
+    must_apply: list[str] = Field(default_factory=list)
+    never_apply: list[str] = Field(default_factory=list)
+
+    @field_validator("season", mode="before")
+    @classmethod
+    def _season(cls, v):
+        from allocator.inputs.fees import available_seasons
+
+        have = available_seasons()
+        if have and str(v) not in have:
+            raise ValueError(f"no ERAS fee schedule for season {str(v)!r}; use one of {', '.join(have)}")
+        return str(v)
+
+    @field_validator("geographic_preference")
+    @classmethod
+    def _divisions(cls, v):
+        if isinstance(v, list):
+            from allocator.inputs.geography import CENSUS_DIVISIONS
+
+            bad = [d for d in v if d not in CENSUS_DIVISIONS]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not a Census division; use names such as "
+                                 f"{', '.join(list(CENSUS_DIVISIONS)[:3])} ... (DESIGN.md)")
+            if len(v) > 3:
+                raise ValueError(f"{len(v)} divisions given; ERAS allows at most 3")
+            if len(set(v)) != len(v):
+                raise ValueError("a division is listed twice")
+        return v
+
+    @field_validator("utility")
+    @classmethod
+    def _utility(cls, v: dict[str, float]):
+        bad = set(v) - {"la", "west", "elsewhere"}
+        if bad:
+            raise ValueError(f"unknown tier(s) {sorted(bad)}; use la, west, elsewhere")
+        if any(x < 0 for x in v.values()):
+            raise ValueError("tier utilities must be >= 0")
+        if any(x != x or x in (float("inf"), float("-inf")) for x in v.values()):
+            raise ValueError("tier utilities must be finite numbers")
+        return {"la": 1.0, "west": 0.8, "elsewhere": 0.6} | v
+
+    @model_validator(mode="after")
+    def _counts(self):
+        if self.min_applications > self.max_applications:
+            raise ValueError(f"min_applications={self.min_applications} exceeds "
+                             f"max_applications={self.max_applications}; lower one or raise the other")
+        both = set(self.must_apply) & set(self.never_apply)
+        if both:
+            raise ValueError(f"{sorted(both)[0]} is in both must_apply and never_apply; remove it from one")
+        return self
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    applicant: Optional[Applicant] = None
+    strategy: Strategy = Field(default_factory=Strategy)
+    path: str = "<profile>"
+
+    @property
+    def specialties(self) -> list[str] | None:
+        return self.applicant.specialties if self.applicant else None
+
+    def with_overrides(self, **changes: Any) -> "Profile":
+        """A copy with ``[strategy]`` fields replaced (CLI flags); None values are ignored."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if not changes:
+            return self
+        data = self.strategy.model_dump() | changes
+        try:
+            strat = Strategy.model_validate(data)
+        except ValidationError as e:
+            raise InputError(_message(e, f"{self.path} (with command-line options)", "strategy")) from None
+        return self.model_copy(update={"strategy": strat})
+
+
+def _message(e: ValidationError, where: str, prefix: str | None = None) -> str:
+    err = e.errors()[0]
+    loc = [str(x) for x in err["loc"]]
+    if prefix:
+        loc = [prefix, *loc]
+    section = f"[{loc[0]}] " if len(loc) > 1 else ""
+    field = ".".join(loc[1:]) if len(loc) > 1 else (loc[0] if loc else "")
+    msg = err["msg"].removeprefix("Value error, ")
+    t = err.get("type", "")
+    ops = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">", "less_than": "<"}
+    if t in ops and err.get("ctx"):
+        msg = f"must be {ops[t]} {next(iter(err['ctx'].values()))}; change it"
+    if t == "extra_forbidden":
+        return f"{where}: {section}{field}: unknown key; check its spelling against DESIGN.md 'Profile TOML'"
+    val = err.get("input")
+    shown = f" = {val!r}" if (val is not None and not isinstance(val, dict) and t != "missing") else ""
+    return f"{where}: {section}{field}{shown}: {msg}"
+
+
+def profile_from_dict(doc: dict, path: str = "<profile>") -> Profile:
+    """Validate a profile given as a dict (the parsed TOML)."""
+    try:
+        return Profile.model_validate({**doc, "path": path})
+    except ValidationError as e:
+        raise InputError(_message(e, path)) from None
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read and validate a profile TOML file."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such profile file; give the path to a TOML profile "
+                         "(see data/profiles/ for examples)")
+    try:
+        with open(p, "rb") as f:
+            doc = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{p}: not valid TOML ({e}); fix the syntax there") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{p}: not UTF-8 text; save the profile as UTF-8 TOML") from None
+    if "path" in doc:
+        raise InputError(f"{p}: path: unknown key; remove it")
+    return profile_from_dict(doc, str(p))

@@ -1,0 +1,588 @@
+"""Per-program probabilities from an applicant profile, defined by a model card.
+
+Units and conventions
+---------------------
+- Every probability is in [0, 1]; a program the applicant is not eligible for has
+  ``p_interview = p_match = 0`` and a human-readable ``excluded_reason`` ("" when eligible).
+- ``p_match = p_interview * p_match_given_interview``: the probability that the program,
+  if applied to, *succeeds* (invites the applicant, then ranks them high enough to match).
+  Under applicant-proposing deferred acceptance the applicant matches iff at least one
+  program on the list succeeds (DESIGN.md, "The model").
+- Effects are additive on the log-odds (logit) scale.  In a card, a coefficient whose
+  name ends in ``_odds_ratio`` multiplies the odds (its log is added); every other
+  coefficient is added to the log-odds per unit of its input (``step2_per_10`` per 10
+  points of Step 2 CK, ``failed_attempt`` per failed attempt, ...).
+- IMG share enters as ``slope * (logit(img_share) - logit(reference))`` with the share
+  clipped to IMG_CLIP = [0.05, 0.85] (beyond 85% IMGs a program is not
+  treated as ever friendlier; unclipped, logit(0.99) gave 99%-IMG programs odds x220).  A missing ``img_share`` is filled from the card's national
+  default for the specialty, times the card's California factor for programs in CA.
+- A missing ``setting`` contributes 0 (as a community program would).
+- Step 2 CK reported as ``"pass"`` (or not reported) counts as the card's
+  ``step2_pass_score`` for both the effect and the ``min_step2`` eligibility rule.
+- Eligibility (catalog columns ``min_step2``, ``max_attempts``,
+  ``max_years_since_graduation``; empty = no rule) is applied even when the catalog gives
+  its own ``p_interview``.
+- ``p_interview`` in the catalog overrides the model's P(interview) for that row (rows
+  where it is empty use the model); P(match | interview) still comes from the model.  A
+  catalog giving ``p_match`` for every row does not need this module at all.
+
+Signals and geographic preference
+---------------------------------
+Both act on the interview odds only (Romanoski et al., JGME 2024 measured interview
+offers).  ``p_signal_gold`` / ``p_signal_silver`` are p_match if that program were
+signalled; ``p_geo`` is p_match if the applicant's geographic preference includes the
+program's Census division; ``p_signal_gold_geo`` / ``p_signal_silver_geo`` are both
+together (odds ratios multiply).  Any other combination: :func:`adjust`.  A program whose
+catalog row says ``signal_gold_ok = false`` gets no benefit from a gold signal
+(``p_signal_gold = p_match``).
+
+>>> from allocator.inputs.catalog import load_catalog                     # doctest: +SKIP
+>>> est = estimate(load_catalog("data/catalogs/demo_internal_medicine.csv"),
+...                load_profile("data/profiles/typical_us_img.toml").applicant)  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from scipy.special import expit, logit
+
+from allocator.inputs.catalog import Catalog
+from allocator.errors import InputError
+from allocator.paths import MODELS_DIR
+from allocator.inputs.profile import Applicant
+
+IMG_CLIP = (0.05, 0.85)
+
+# --------------------------------------------------------------------------- the card
+
+
+class Param(BaseModel):
+    """One number of a card: its value and why (a ``source``, a ``reasoning``, or both).
+
+    ``user_default = true`` marks an uncertain figure ([?] in FACTS.md): a default the user
+    is expected to change when they know better.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: float
+    source: Optional[str] = None
+    reasoning: Optional[str] = None
+    user_default: bool = False
+    range: Optional[list[float]] = None
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+    @model_validator(mode="after")
+    def _explained(self):
+        if not (self.source or self.reasoning):
+            raise ValueError("every parameter needs a source or a reasoning")
+        return self
+
+
+class OddsRatio(Param):
+    @field_validator("value")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError("an odds ratio must be > 0")
+        return v
+
+
+class Share(Param):
+    @field_validator("value")
+    @classmethod
+    def _share(cls, v: float) -> float:
+        if not (0 < v < 1):
+            raise ValueError("must be strictly between 0 and 1")
+        return v
+
+
+class NonNegative(Param):
+    @field_validator("value")
+    @classmethod
+    def _nonneg(cls, v: float) -> float:
+        if not (math.isfinite(v) and v >= 0):
+            raise ValueError("must be >= 0")
+        return v
+
+
+class Correlation(Param):
+    @field_validator("value")
+    @classmethod
+    def _rho(cls, v: float) -> float:
+        if not (0 <= v <= 0.99):
+            raise ValueError("must be between 0 and 0.99")
+        return v
+
+
+class ShareTable(BaseModel):
+    """Shares by specialty, with ``other`` for specialties not listed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: dict[str, float]
+    other: float = Field(gt=0, lt=1)
+    source: Optional[str] = None
+    reasoning: Optional[str] = None
+    user_default: bool = False
+
+    @field_validator("value")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, x in v.items():
+            if not (0 < x < 1):
+                raise ValueError(f"{k!r} = {x}: shares must be strictly between 0 and 1")
+        return v
+
+    @model_validator(mode="after")
+    def _explained(self):
+        if not (self.source or self.reasoning):
+            raise ValueError("every parameter needs a source or a reasoning")
+        return self
+
+    def get(self, specialty: str) -> float:
+        return self.value.get(specialty, self.other)
+
+
+class InterviewModel(BaseModel):
+    """logit P(interview) = intercept + sum of effects (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intercept: Param
+    step2_reference: Param
+    step2_per_10: NonNegative
+    step2_pass_score: Param
+    failed_attempt: Param
+    usce_none: Param
+    usce_per_month: NonNegative
+    usce_month_cap: NonNegative
+    years_free: NonNegative
+    per_year_beyond: Param
+    img_share_slope: NonNegative
+    img_share_reference: Share
+    setting_university: Param
+    setting_community: Param
+    setting_county: Param
+    la_crowding_odds_ratio: OddsRatio
+    in_state_odds_ratio: OddsRatio
+    la_family_odds_ratio: OddsRatio
+    california_usce_odds_ratio: OddsRatio
+    california_usce_months_full: NonNegative
+
+    @model_validator(mode="after")
+    def _ranks(self):
+        if self.usce_month_cap.value <= 0 or self.california_usce_months_full.value <= 0:
+            raise ValueError("usce_month_cap and california_usce_months_full must be > 0")
+        return self
+
+
+class MatchModel(BaseModel):
+    """logit P(match | interview) = intercept + effects."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intercept: Param
+    step2_per_10: NonNegative
+    img_share_slope: NonNegative
+    failed_attempt: Param
+    la_ties_odds_ratio: OddsRatio
+
+
+class SignalModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gold_odds_ratio: OddsRatio
+    silver_odds_ratio: OddsRatio
+    geographic_preference_odds_ratio: OddsRatio
+
+
+class Defaults(BaseModel):
+    """Values used when a catalog leaves a column empty."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    img_share_national: ShareTable
+    california_img_share_factor: Share
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: float
+    tolerance: float = Field(gt=0)
+    achieved: Optional[float] = None
+    source: Optional[str] = None
+    reasoning: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _explained(self):
+        if not (self.source or self.reasoning):
+            raise ValueError("every calibration target needs a source or a reasoning")
+        return self
+
+    def passes(self, value: float) -> bool:
+        return abs(value - self.target) <= self.tolerance
+
+
+class CohortSpec(BaseModel):
+    """The synthetic calibration cohort (allocator.model.calibration); every field explained in
+    the card's comments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(ge=10)
+    seed: int
+    catalog: str
+    reasoning: str
+    step2_mean: float
+    step2_sd: float = Field(gt=0)
+    step2_min: int
+    step2_max: int
+    failed_attempts_probs: list[float]
+    usce_none_share: float = Field(ge=0, le=1)
+    usce_months_max: int = Field(ge=1)
+    california_usce_share: float = Field(ge=0, le=1)
+    la_ties_share: float = Field(ge=0, le=1)
+    years_since_graduation: list[float]
+    years_since_graduation_probs: list[float]
+    applications_mean: float = Field(gt=0)
+    applications_sd: float = Field(ge=0)
+    applications_min: int = Field(ge=1)
+    applications_max: int = Field(ge=1)
+    la_share_with_ties: float = Field(ge=0, le=1)
+    la_share_without_ties: float = Field(ge=0, le=1)
+    california_share: float = Field(ge=0, le=1)
+    img_friendliness: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _probs(self):
+        for name in ("failed_attempts_probs", "years_since_graduation_probs"):
+            v = getattr(self, name)
+            if any(x < 0 for x in v) or abs(sum(v) - 1) > 1e-9:
+                raise ValueError(f"{name} must be non-negative and sum to 1")
+        if len(self.years_since_graduation) != len(self.years_since_graduation_probs):
+            raise ValueError("years_since_graduation and years_since_graduation_probs differ in length")
+        if self.applications_min > self.applications_max:
+            raise ValueError("applications_min exceeds applications_max")
+        return self
+
+
+class Calibration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    script: str
+    cohort: CohortSpec
+    targets: dict[str, Target]
+
+
+class ModelCard(BaseModel):
+    """A validated model card (``models/*.toml``).  ``correlation`` is the default rho of
+    the one-factor copula (a profile's ``[strategy] correlation`` overrides it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: str
+    description: str
+    applies_to: str
+    interview: InterviewModel
+    match_given_interview: MatchModel
+    signals: SignalModel
+    defaults: Defaults
+    copula: dict[str, Correlation]
+    calibration: Calibration
+    path: str = "<card>"
+
+    @field_validator("copula")
+    @classmethod
+    def _copula(cls, v: dict[str, Correlation]):
+        if set(v) != {"rho"}:
+            raise ValueError("[copula] must hold exactly one parameter, rho")
+        return v
+
+    @property
+    def correlation(self) -> float:
+        return float(self.copula["rho"].value)
+
+
+def _card_path(name_or_path: str | Path) -> Path:
+    s = str(name_or_path)
+    p = Path(s)
+    if p.suffix == ".toml" or "/" in s or "\\" in s or p.is_file():
+        return p
+    return MODELS_DIR / f"{s}.toml"
+
+
+def card_from_dict(doc: dict, path: str = "<card>") -> ModelCard:
+    """Validate a parsed card; :class:`InputError` names the field and what is wrong."""
+    try:
+        return ModelCard.model_validate({**doc, "path": path})
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err.get("type") == "missing":
+            msg = "missing; every parameter needs value and a source or reasoning (see models/README.md)"
+        elif err.get("type") == "extra_forbidden":
+            msg = "unknown key; check its spelling against models/default.toml"
+        raise InputError(f"{path}: {loc}: {msg}") from None
+
+
+def load_card(name_or_path: str | Path = "default") -> ModelCard:
+    """Load and validate a model card: a name in ``models/`` ("default") or a path.
+
+    >>> load_card().correlation                                        # doctest: +SKIP
+    0.25
+    """
+    p = _card_path(name_or_path)
+    if not p.is_file():
+        known = sorted(x.stem for x in MODELS_DIR.glob("*.toml")) if MODELS_DIR.is_dir() else []
+        raise InputError(f"{p}: no such model card; use one of {', '.join(known) or '(none)'} "
+                         "or the path to a card TOML")
+    try:
+        with open(p, "rb") as f:
+            doc = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{p}: not valid TOML ({e}); fix the syntax there") from None
+    if "path" in doc:
+        raise InputError(f"{p}: path: unknown key; remove it")
+    return card_from_dict(doc, str(p))
+
+
+# --------------------------------------------------------------------------- features
+
+
+@dataclass(frozen=True)
+class ProgramArrays:
+    """Program-side inputs as numpy arrays (length P), missing values filled per the card."""
+
+    program_id: np.ndarray
+    img_x: np.ndarray          # logit(img_share) - logit(reference)
+    setting: np.ndarray        # additive interview log-odds of the setting
+    la: np.ndarray             # bool
+    ca: np.ndarray             # bool: state == CA
+    min_step2: np.ndarray      # float, nan = no rule
+    max_attempts: np.ndarray
+    max_years: np.ndarray
+    p_interview: np.ndarray    # catalog override, nan = use the model
+    gold_ok: np.ndarray        # bool
+
+    def __len__(self) -> int:
+        return len(self.program_id)
+
+
+@dataclass(frozen=True)
+class ApplicantArrays:
+    """Applicant-side inputs as numpy arrays (length A)."""
+
+    step2: np.ndarray
+    step2_is_pass: np.ndarray
+    attempts: np.ndarray
+    usce: np.ndarray
+    usce_ca: np.ndarray
+    la_ties: np.ndarray
+    years: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.step2)
+
+
+def _num(df: pd.DataFrame, col: str) -> np.ndarray:
+    if col not in df.columns:
+        return np.full(len(df), np.nan)
+    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+
+
+def program_arrays(catalog: Catalog | pd.DataFrame, card: ModelCard) -> ProgramArrays:
+    df = catalog.df if isinstance(catalog, Catalog) else catalog
+    n = len(df)
+    state = df["state"].astype(str).str.upper().to_numpy()
+    ca = state == "CA"
+    img = _num(df, "img_share")
+    miss = np.isnan(img)
+    if miss.any():
+        spec = df["specialty"].astype(str).to_numpy()
+        nat = np.array([card.defaults.img_share_national.get(s) for s in spec])
+        fill = np.where(ca, nat * card.defaults.california_img_share_factor.value, nat)
+        img = np.where(miss, fill, img)
+    iv = card.interview
+    img_x = logit(np.clip(img, *IMG_CLIP)) - logit(iv.img_share_reference.value)
+    set_eff = {"university": iv.setting_university.value, "community": iv.setting_community.value,
+               "county": iv.setting_county.value}
+    if "setting" in df.columns:
+        setting = np.array([set_eff.get(s, 0.0) if isinstance(s, str) else 0.0 for s in df["setting"]])
+    else:
+        setting = np.zeros(n)
+    if "la_area" in df.columns:
+        la = df["la_area"].fillna(False).astype(bool).to_numpy()
+    else:
+        la = np.zeros(n, bool)
+    if "signal_gold_ok" in df.columns:
+        gold_ok = np.array([v is not False for v in df["signal_gold_ok"]], dtype=bool)
+    else:
+        gold_ok = np.ones(n, bool)
+    return ProgramArrays(
+        program_id=df["program_id"].astype(str).to_numpy(),
+        img_x=img_x, setting=setting, la=la, ca=ca,
+        min_step2=_num(df, "min_step2"), max_attempts=_num(df, "max_attempts"),
+        max_years=_num(df, "max_years_since_graduation"), p_interview=_num(df, "p_interview"),
+        gold_ok=gold_ok,
+    )
+
+
+def applicant_arrays(applicants: Applicant | Sequence[Applicant], card: ModelCard) -> ApplicantArrays:
+    apps = [applicants] if isinstance(applicants, Applicant) else list(applicants)
+    pass_score = card.interview.step2_pass_score.value
+    is_pass = np.array([a.step2_score is None for a in apps], bool)
+    return ApplicantArrays(
+        step2=np.array([pass_score if a.step2_score is None else a.step2_score for a in apps], float),
+        step2_is_pass=is_pass,
+        attempts=np.array([a.exam_attempts for a in apps], float),
+        usce=np.array([a.usce_months for a in apps], float),
+        usce_ca=np.array([a.usce_california_months for a in apps], float),
+        la_ties=np.array([a.la_ties for a in apps], bool),
+        years=np.array([a.years_since_graduation for a in apps], float),
+    )
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def interview_logit(prog: ProgramArrays, app: ApplicantArrays, card: ModelCard) -> np.ndarray:
+    """Model log-odds of an interview, shape (A, P) (catalog overrides not applied)."""
+    iv = card.interview
+    c = lambda x: np.asarray(x, float)[:, None]  # noqa: E731  applicant column
+    a_part = (iv.intercept.value
+              + iv.step2_per_10.value * (app.step2 - iv.step2_reference.value) / 10.0
+              + iv.failed_attempt.value * app.attempts
+              + iv.usce_none.value * (app.usce <= 0)
+              + iv.usce_per_month.value * np.minimum(app.usce, iv.usce_month_cap.value)
+              + iv.per_year_beyond.value * np.maximum(0.0, app.years - iv.years_free.value))
+    p_part = iv.img_share_slope.value * prog.img_x + prog.setting + math.log(iv.la_crowding_odds_ratio.value) * prog.la
+    ca_usce = np.minimum(app.usce_ca / iv.california_usce_months_full.value, 1.0)
+    ties = c(app.la_ties)
+    inter = (math.log(iv.in_state_odds_ratio.value) * ties * prog.ca
+             + math.log(iv.la_family_odds_ratio.value) * ties * prog.la
+             + math.log(iv.california_usce_odds_ratio.value) * c(ca_usce) * prog.ca)
+    return c(a_part) + p_part[None, :] + inter
+
+
+def match_logit(prog: ProgramArrays, app: ApplicantArrays, card: ModelCard) -> np.ndarray:
+    """Log-odds of P(match | interview), shape (A, P)."""
+    m = card.match_given_interview
+    a_part = (m.intercept.value
+              + m.step2_per_10.value * (app.step2 - card.interview.step2_reference.value) / 10.0
+              + m.failed_attempt.value * app.attempts)
+    return (a_part[:, None] + m.img_share_slope.value * prog.img_x[None, :]
+            + math.log(m.la_ties_odds_ratio.value) * app.la_ties[:, None] * prog.la[None, :])
+
+
+def eligibility(prog: ProgramArrays, app: ApplicantArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boolean (A, P) masks: (step2 too low, too many attempts, too long since graduation)."""
+    with np.errstate(invalid="ignore"):
+        low = app.step2[:, None] < prog.min_step2[None, :]
+        att = app.attempts[:, None] > prog.max_attempts[None, :]
+        yrs = app.years[:, None] > prog.max_years[None, :]
+    return low, att, yrs
+
+
+def probabilities(prog: ProgramArrays, app: ApplicantArrays, card: ModelCard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(p_interview, p_match_given_interview, eligible), each (A, P); overrides and
+    eligibility applied (ineligible: p_interview = 0)."""
+    li = interview_logit(prog, app, card)
+    pi = expit(li)
+    ov = ~np.isnan(prog.p_interview)
+    if ov.any():
+        pi[:, ov] = prog.p_interview[ov][None, :]
+    q = expit(match_logit(prog, app, card))
+    low, att, yrs = eligibility(prog, app)
+    elig = ~(low | att | yrs)
+    pi = np.where(elig, pi, 0.0)
+    return pi, q, elig
+
+
+def adjust(p_interview, p_match_given_interview, odds_ratio=1.0):
+    """p_match after multiplying the interview odds by ``odds_ratio`` (a signal, a
+    geographic preference, or their product).  Exact at p = 0 and p = 1.
+
+    >>> float(adjust(0.2, 0.5, 4.0))        # odds 0.25 -> 1.0: P(interview) 0.5
+    0.25
+    """
+    p = np.asarray(p_interview, float)
+    r = np.asarray(odds_ratio, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p2 = np.where(p >= 1.0, 1.0, p * r / (1.0 - p + p * r))
+    return p2 * np.asarray(p_match_given_interview, float)
+
+
+def _reasons(prog: ProgramArrays, app: ApplicantArrays, low, att, yrs) -> list[str]:
+    out = [""] * len(prog)
+    bad = np.flatnonzero(low[0] | att[0] | yrs[0])
+    s2 = app.step2[0]
+    s2_txt = (f"Step 2 CK reported as pass (counted as {s2:.0f})" if app.step2_is_pass[0]
+              else f"Step 2 CK {s2:.0f}")
+    for j in bad:
+        r = []
+        if low[0, j]:
+            r.append(f"{s2_txt} is below the program's minimum {prog.min_step2[j]:.0f}")
+        if att[0, j]:
+            r.append(f"{app.attempts[0]:.0f} failed attempt(s); the program accepts at most "
+                     f"{prog.max_attempts[j]:.0f}")
+        if yrs[0, j]:
+            r.append(f"{app.years[0]:g} years since graduation; the program accepts at most "
+                     f"{prog.max_years[j]:g}")
+        out[j] = "; ".join(r)
+    return out
+
+
+COLUMNS = ("program_id", "p_interview", "p_match_given_interview", "p_match", "eligible",
+           "excluded_reason", "p_signal_gold", "p_signal_silver", "p_geo", "p_signal_gold_geo",
+           "p_signal_silver_geo")
+
+
+def estimate(catalog: Catalog, applicant: Applicant, card: ModelCard | None = None) -> pd.DataFrame:
+    """Per-program probabilities for one applicant: one row per catalog row, same order.
+
+    Columns: ``program_id, p_interview, p_match_given_interview, p_match, eligible,
+    excluded_reason, p_signal_gold, p_signal_silver, p_geo, p_signal_gold_geo,
+    p_signal_silver_geo`` (see the module docstring).
+    """
+    if applicant is None:
+        raise InputError("the profile has no [applicant] section; add one (see DESIGN.md "
+                         "'Profile TOML') or give p_match for every catalog row")
+    card = card or load_card()
+    prog = program_arrays(catalog, card)
+    app = applicant_arrays(applicant, card)
+    pi, q, elig = probabilities(prog, app, card)
+    pi, q, elig = pi[0], q[0], elig[0]
+    low, att, yrs = eligibility(prog, app)
+    sig = card.signals
+    g, s, geo = sig.gold_odds_ratio.value, sig.silver_odds_ratio.value, sig.geographic_preference_odds_ratio.value
+    g_eff = np.where(prog.gold_ok, g, 1.0)
+    return pd.DataFrame({
+        "program_id": prog.program_id,
+        "p_interview": pi,
+        "p_match_given_interview": q,
+        "p_match": pi * q,
+        "eligible": elig,
+        "excluded_reason": _reasons(prog, app, low, att, yrs),
+        "p_signal_gold": adjust(pi, q, g_eff),
+        "p_signal_silver": adjust(pi, q, s),
+        "p_geo": adjust(pi, q, geo),
+        "p_signal_gold_geo": adjust(pi, q, g_eff * geo),
+        "p_signal_silver_geo": adjust(pi, q, s * geo),
+    }, columns=list(COLUMNS))

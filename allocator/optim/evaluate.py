@@ -1,0 +1,95 @@
+"""The one metric function: score any list (the optimizer's, a heuristic's, a user's).
+
+All probabilities are exact expectations over the latent factor (quadrature, see
+:mod:`allocator.model.copula`), not simulations.  ``p_match`` is P(at least one success);
+``p_match_la`` is P(at least one Greater-LA program on the list succeeds), i.e. the
+chance of matching in LA when LA programs are ranked first; ``expected_utility`` is
+E[utility of the match] with the best-valued successful program ranked first (0 when
+unmatched).  Costs in USD.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from allocator.model.copula import log_fail
+from allocator.optim.problem import Plan, Problem
+
+
+@dataclass(frozen=True)
+class Metrics:
+    p_match: float
+    p_match_independent: float
+    p_match_la: float
+    expected_utility: float
+    cost: float
+    cost_by_specialty: dict[str, float]
+    n_applications: int
+    n_la: int
+    rho: float
+    by_correlation: dict[float, float] = field(default_factory=dict)
+
+    @property
+    def la_share(self) -> float:
+        return self.n_la / self.n_applications if self.n_applications else 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"la_share": self.la_share}
+
+
+def p_none(problem: Problem, p: np.ndarray, rho: float | None = None) -> float:
+    """P(no success) for a list whose programs succeed with probabilities ``p``."""
+    if len(p) == 0:
+        return 1.0
+    nodes = problem.nodes(rho)
+    return float(np.dot(nodes.w, np.exp(log_fail(p, nodes.rho, nodes.z).sum(axis=1))))
+
+
+def p_at_least_one(problem: Problem, p: np.ndarray, rho: float | None = None) -> float:
+    return 1.0 - p_none(problem, p, rho)
+
+
+def expected_utility(problem: Problem, p: np.ndarray, u: np.ndarray, rho: float | None = None) -> float:
+    """E[u of the best successful program] = sum_j (u_j - u_{j-1}) P(some program with u >= u_j
+    succeeds), over the sorted distinct utility levels u_1 < ... < u_m (u_0 = 0)."""
+    levels = np.unique(u[u > 0])
+    prev, total = 0.0, 0.0
+    for lev in levels:
+        total += (lev - prev) * p_at_least_one(problem, p[u >= lev], rho)
+        prev = lev
+    return float(total)
+
+
+def evaluate(problem: Problem, plan: Plan | list[int], *, correlations=(0.0, 0.2, 0.4, 0.6)) -> Metrics:
+    """Metrics of a list under the problem's model.
+
+    >>> m = evaluate(problem, Plan.of([0, 3, 7]))  # doctest: +SKIP
+    >>> round(m.p_match, 3)  # doctest: +SKIP
+    """
+    if not isinstance(plan, Plan):
+        plan = Plan.of(plan)
+    idx = np.asarray(plan.idx, dtype=int)
+    p = problem.effective_p(plan)
+    la = problem.la[idx]
+    cost, by = problem.list_cost(idx)
+    return Metrics(
+        p_match=p_at_least_one(problem, p),
+        p_match_independent=p_at_least_one(problem, p, 0.0),
+        p_match_la=p_at_least_one(problem, p[la]),
+        expected_utility=expected_utility(problem, p, problem.utility[idx]),
+        cost=cost,
+        cost_by_specialty=by,
+        n_applications=len(idx),
+        n_la=int(la.sum()),
+        rho=problem.rho,
+        by_correlation={float(r): p_at_least_one(problem, p, r) for r in correlations},
+    )
+
+
+def objective_value(problem: Problem, plan: Plan) -> float:
+    """The value the optimizer maximizes for ``plan`` (P(match) or expected utility)."""
+    p = problem.effective_p(plan)
+    if problem.objective == "utility":
+        return expected_utility(problem, p, problem.utility[np.asarray(plan.idx, dtype=int)])
+    return p_at_least_one(problem, p)

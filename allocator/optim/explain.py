@@ -1,0 +1,66 @@
+"""Explain why no list exists: the conflicting constraint groups, in words, with what to
+change.  The groups come from a deletion filter over the named groups of the integer
+program (:func:`allocator.optim.solver.explain_infeasibility`)."""
+from __future__ import annotations
+
+import numpy as np
+
+from allocator.optim.problem import Problem
+
+
+def _cheapest(problem: Problem, k: int) -> float:
+    """Cheapest cost of any k candidates (ERAS fee by specialty + fee_extra), single
+    specialty assumed for the message; multi-specialty gives a lower bound."""
+    if k <= 0:
+        return 0.0
+    extra = np.sort(problem.extra)[:k].sum() if problem.n >= k else np.inf
+    return float(problem.schedule.fee(k) + extra)
+
+
+def describe(problem: Problem, groups: tuple[str, ...], target: float | None = None,
+             best_p: float | None = None) -> str:
+    g = set(groups)
+    B, K, m, s = problem.budget, problem.max_apps, problem.min_apps, problem.la_share_max
+    must = problem.must
+    must_la = int(problem.la[list(must)].sum()) if must else 0
+    if g == {"budget", "min_applications"}:
+        need = _cheapest(problem, m)
+        return (f"budget ${B:,.0f} is below the ${need:,.0f} needed for min_applications={m}: "
+                f"raise the budget or lower min_applications")
+    if g == {"budget", "must_apply"}:
+        need = problem.list_cost(list(must))[0]
+        return (f"budget ${B:,.0f} is below the ${need:,.0f} the {len(must)} must_apply programs cost: "
+                f"raise the budget or shorten must_apply")
+    if g == {"max_applications", "must_apply"}:
+        return (f"must_apply lists {len(must)} programs but max_applications={K}: raise max_applications "
+                f"or shorten must_apply")
+    if g == {"min_applications"}:
+        return (f"min_applications={m} exceeds the {problem.n} programs that can be on the list (after "
+                f"eligibility and never_apply): lower min_applications or add programs to the catalog")
+    if g == {"max_applications", "min_applications"}:
+        return f"min_applications={m} exceeds max_applications={K}: lower one or raise the other"
+    if "la_share" in g and "must_apply" in g:
+        need = int(np.ceil(must_la / s)) if s > 0 else None
+        if s == 0:
+            return (f"must_apply holds {must_la} Greater-LA program(s) but la_share_max=0: raise "
+                    f"la_share_max or remove them from must_apply")
+        others = [x for x in sorted(g - {"la_share", "must_apply"})]
+        tail = f" within {', '.join(others)}" if others else ""
+        return (f"must_apply holds {must_la} Greater-LA program(s); with la_share_max={s:g} the list needs at "
+                f"least {need} applications, which is not possible{tail}: raise la_share_max, remove LA "
+                f"programs from must_apply, or raise the budget/max_applications")
+    if "la_share" in g and "min_applications" in g:
+        n_non = int((~problem.la).sum())
+        return (f"min_applications={m} with la_share_max={s:g} needs more non-LA programs than the "
+                f"{n_non} available{' within the budget' if 'budget' in g else ''}: lower min_applications "
+                f"or raise la_share_max")
+    if "target" in g:
+        bp = f" (the best reachable is {best_p:.3f})" if best_p is not None else ""
+        others = ", ".join(sorted(g - {"target"})) or "the catalog"
+        return (f"no list reaches P(match) >= {target:g} within {others}{bp}: lower the target or relax "
+                f"{others}")
+    if "specialty_limits" in g:
+        return (f"the per-specialty minimum/maximum counts conflict with {', '.join(sorted(g - {'specialty_limits'})) or 'the catalog'}: "
+                "lower a specialty minimum or relax the other limits")
+    names = ", ".join(sorted(g)) if g else "the catalog and the limits"
+    return f"no list satisfies {names} together: relax one of them"

@@ -1,0 +1,66 @@
+"""Re-check a list against every constraint with our own arithmetic (not the solver's word).
+
+Reads the problem's program table (specialty, la_area, fee_extra) and the fee schedule
+directly; shares nothing with the integer program.  Returns the violated constraint
+groups, each with a sentence; an empty list means feasible.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from allocator.optim.problem import Plan, Problem
+
+TOL_USD = 1e-6
+
+
+def violations(problem: Problem, plan: Plan) -> list[tuple[str, str]]:
+    """``[(group, explanation), ...]`` for every constraint ``plan`` breaks."""
+    out: list[tuple[str, str]] = []
+    rows = problem.programs.iloc[list(plan.idx)]
+    n = len(rows)
+    if len(set(plan.idx)) != n:
+        out.append(("list", "a program appears twice"))
+    counts = Counter(rows["specialty"])
+    fees = sum(problem.schedule.fee(k) for k in counts.values())
+    cost = fees + float(rows["fee_extra"].sum())
+    if cost > problem.budget + TOL_USD:
+        out.append(("budget", f"costs ${cost:,.2f} > budget ${problem.budget:,.2f}"))
+    if n > problem.max_apps:
+        out.append(("max_applications", f"{n} applications > max {problem.max_apps}"))
+    if n < problem.min_apps:
+        out.append(("min_applications", f"{n} applications < min {problem.min_apps}"))
+    n_la = int(rows["la_area"].astype(bool).sum())
+    if n and n_la > problem.la_share_max * n + 1e-9:
+        out.append(("la_share", f"{n_la} of {n} in LA > {problem.la_share_max:.0%}"))
+    missing = set(problem.must) - set(plan.idx)
+    if missing:
+        out.append(("must_apply", f"{len(missing)} must_apply program(s) missing"))
+    excluded = set(problem.excluded["program_id"]) if len(problem.excluded) else set()
+    bad = excluded & set(rows["program_id"])
+    if bad:
+        out.append(("excluded", f"{sorted(bad)[0]} is excluded (never_apply or ineligible)"))
+    for spec, lo in problem.spec_min.items():
+        if counts.get(spec, 0) < lo:
+            out.append(("specialty_limits", f"{spec}: {counts.get(spec, 0)} < min {lo}"))
+    for spec, hi in problem.spec_max.items():
+        if counts.get(spec, 0) > hi:
+            out.append(("specialty_limits", f"{spec}: {counts.get(spec, 0)} > max {hi}"))
+    if plan.signals:
+        on_list = set(plan.idx)
+        used = Counter()
+        for i, kind in plan.signals:
+            if i not in on_list:
+                out.append(("signals", f"signal on {problem.programs.iloc[i]['program_id']}, not on the list"))
+            used[(problem.programs.iloc[i]["specialty"], kind)] += 1
+        if len({i for i, _ in plan.signals}) != len(plan.signals):
+            out.append(("signals", "a program has two signals"))
+        for key, k in used.items():
+            if k > problem.signals_available.get(key, 0):
+                out.append(("signals", f"{k} {key[1]} signals in {key[0]} > {problem.signals_available.get(key, 0)}"))
+    if len(plan.divisions) > problem.max_divisions:
+        out.append(("geographic_preference", f"{len(plan.divisions)} divisions > {problem.max_divisions}"))
+    return out
+
+
+def is_feasible(problem: Problem, plan: Plan) -> bool:
+    return not violations(problem, plan)

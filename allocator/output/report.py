@@ -1,0 +1,87 @@
+"""Human-readable rendering (rich): tables and summaries.  No computation here beyond
+formatting; every number comes from a Result, a Metrics or a DataFrame."""
+from __future__ import annotations
+
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from allocator.output.result import Result
+
+SYNTHETIC_NOTE = "SYNTHETIC demo catalog: invented programs at real places; not real program data."
+
+
+def pct(x: float | None, digits: int = 1) -> str:
+    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def usd(x: float | None) -> str:
+    return "n/a" if x is None else f"${x:,.0f}"
+
+
+def render_solve(res: Result, console: Console, *, limit: int | None = None) -> None:
+    pr, m, o = res.problem, res.metrics, res.outcome
+    if pr.synthetic:
+        console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
+    if res.mode == "min_cost":
+        head = f"Cheapest list reaching P(match) >= {res.target:g}"
+    elif res.mode == "la_given_target":
+        head = f"Best list for P(match in Greater LA), keeping P(match) >= {res.target:g}"
+    else:
+        head = "Best list (expected utility)" if pr.objective == "utility" else "Best list (P of at least one match)"
+    console.print(f"[bold]{head}[/]  status: [bold]{res.status.value}[/]"
+                  + ((f"  gap ${o.gap:,.0f}: every list under ${o.bound:,.0f} falls short" if res.mode == "min_cost"
+                      else f"  gap {o.gap:.1e}") if o.gap else ""))
+    t = Table(box=box.SIMPLE, show_header=False)
+    t.add_column("what")
+    t.add_column("value", justify="right")
+    t.add_row(f"P(match), correlation {pr.rho:g}", f"[bold]{pct(m.p_match)}[/]")
+    t.add_row("  if outcomes were independent", pct(m.p_match_independent))
+    t.add_row("P(match in Greater LA, LA ranked first)", pct(m.p_match_la))
+    if pr.objective == "utility":
+        t.add_row("expected utility", f"{m.expected_utility:.4f}")
+    if res.mc is not None:
+        lo, hi = res.mc.ci95
+        t.add_row(f"Monte Carlo check ({res.mc.draws:,} draws)", f"{pct(res.mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}]")
+        if getattr(res.mc, "mean_interviews", None) is not None:
+            t.add_row("expected interviews", f"{res.mc.mean_interviews:.1f}")
+    t.add_row("applications (LA)", f"{m.n_applications} ({m.n_la}, {pct(m.la_share, 0)})")
+    fixed = pr.schedule.fixed_total
+    t.add_row(f"ERAS fees {pr.schedule.season} + extras", usd(m.cost)
+              + (f"  (+{usd(fixed)} fixed)" if fixed else ""))
+    t.add_row("limits", f"budget {usd(pr.budget)}, max {pr.max_apps} apps, LA <= {pct(pr.la_share_max, 0)}")
+    if res.signal_gain is not None:
+        t.add_row("P gained by the signals", pct(res.signal_gain, 2))
+    if res.plan and res.plan.divisions:
+        t.add_row("geographic preference", ", ".join(res.plan.divisions))
+    byc = " · ".join(f"{k:g}: {pct(v)}" for k, v in m.by_correlation.items())
+    t.add_row("this list at correlation", byc)
+    engine = {"cbc": "CBC", "highs": "HiGHS"}.get(o.engine, "count scan")
+    t.add_row("solver", f"{engine} {o.wall:.2f}s, {o.n_candidates} candidates")
+    console.print(t)
+    render_programs(res.selected_frame(), console, limit=limit)
+    for note in pr.notes:
+        console.print(f"note: {note}")
+    if len(pr.excluded):
+        console.print(f"{len(pr.excluded)} program(s) excluded (ineligible or never_apply); "
+                      "`allocator estimate` lists them with reasons.")
+
+
+def render_programs(df: pd.DataFrame, console: Console, *, limit: int | None = None, title: str | None = None) -> None:
+    tab = Table(box=box.SIMPLE_HEAD, title=title)
+    cols = [("program_id", "id"), ("name", "program"), ("city", "city"), ("state", "st"), ("tier", "tier"),
+            ("p_match", "P(success)"), ("signal", "signal")]
+    cols = [(c, h) for c, h in cols if c in df.columns and not (c == "signal" and df[c].isna().all())]
+    for c, h in cols:
+        tab.add_column(h, justify="right" if c == "p_match" else "left")
+    rows = df if limit is None else df.head(limit)
+    for r in rows.itertuples():
+        vals = []
+        for c, _ in cols:
+            v = getattr(r, c)
+            vals.append(pct(v, 2) if c == "p_match" else ("" if v is None or (isinstance(v, float) and v != v) else str(v)))
+        tab.add_row(*vals)
+    console.print(tab)
+    if limit is not None and len(df) > limit:
+        console.print(f"... and {len(df) - limit} more (use --json or --out for the full list)")

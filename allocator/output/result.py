@@ -1,0 +1,94 @@
+"""The frozen result of a solve: status, the list, its metrics, the simulation check, and
+the solver's statistics.  Renders to a pandas DataFrame (one row per selected program) and
+to the JSON of DESIGN.md "solve --json" (probabilities in [0, 1], costs in USD)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocator.optim.evaluate import Metrics
+from allocator.optim.problem import Plan, Problem
+from allocator.optim.solver import Outcome
+from allocator.status import Status
+
+
+@dataclass(frozen=True)
+class Result:
+    status: Status
+    problem: Problem
+    plan: Plan | None
+    metrics: Metrics | None
+    outcome: Outcome
+    mc: Any = None  # allocator.verification.simulate.SimulationResult
+    mode: str = "p_match"
+    target: float | None = None
+    signal_gain: float | None = None  # P gained by the signals (same list without them)
+
+    @property
+    def p_match(self) -> float | None:
+        return self.metrics.p_match if self.metrics else None
+
+    def selected_frame(self) -> pd.DataFrame:
+        """One row per selected program, highest P(success) first."""
+        cols = ["program_id", "name", "specialty", "city", "state", "la_area", "tier", "p_match", "signal"]
+        if self.plan is None:
+            return pd.DataFrame(columns=cols)
+        pr = self.problem
+        idx = np.asarray(self.plan.idx, dtype=int)
+        df = pr.programs.iloc[idx][["program_id", "name", "specialty", "city", "state", "la_area", "tier"]].copy()
+        df["p_match"] = pr.effective_p(self.plan)
+        sig = dict(self.plan.signals)
+        df["signal"] = [sig.get(int(i)) for i in idx]
+        if pr.has_geo:
+            df["division"] = pr.programs.iloc[idx]["division"].to_numpy()
+        df = df.sort_values(["p_match", "program_id"], ascending=[False, True], kind="mergesort")
+        return df.reset_index(drop=True)
+
+    to_frame = selected_frame
+
+    def to_dict(self) -> dict:
+        pr, m, o = self.problem, self.metrics, self.outcome
+        d: dict[str, Any] = {"status": self.status.value, "objective": self.mode if self.mode != "p_match" else pr.objective}
+        if self.mode == "min_cost":
+            d["objective"] = "min_cost"
+        if self.target is not None:
+            d["target_p_match"] = self.target
+        if m is not None:
+            d |= {
+                "p_match": m.p_match,
+                "p_match_independent": m.p_match_independent,
+                "p_match_la": m.p_match_la,
+                "correlation": pr.rho,
+                "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
+            }
+            if pr.objective == "utility" or self.mode == "utility":
+                d["expected_utility"] = m.expected_utility
+        if self.mc is not None:
+            d["mc"] = self.mc.to_dict()
+        if m is not None:
+            d |= {"n_applications": m.n_applications, "n_la": m.n_la, "la_share": m.la_share,
+                  "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty, "fixed": pr.schedule.fixed_total,
+                           "season": pr.schedule.season}}
+            sel = self.selected_frame()
+            d["selected"] = [
+                {"program_id": r.program_id, "name": r.name, "specialty": r.specialty, "city": r.city,
+                 "state": r.state, "p_match": float(r.p_match), "la_area": bool(r.la_area), "tier": r.tier,
+                 "signal": r.signal}
+                for r in sel.itertuples()]
+            if self.plan and self.plan.divisions:
+                d["geographic_preference"] = list(self.plan.divisions)
+            if self.signal_gain is not None:
+                d["signal_gain"] = self.signal_gain
+        d["solver"] = {"name": {"cbc": "CBC", "highs": "HiGHS"}.get(o.engine, "count-scan"), "path": o.path, "seconds": o.seconds,
+                       "wall_seconds": o.wall, "gap": o.gap, "bound": o.bound, "solves": o.solves,
+                       "candidates": o.n_candidates, "message": o.message}
+        d["constraints"] = {"budget": pr.budget, "max_applications": pr.max_apps,
+                            "min_applications": pr.min_apps, "la_share_max": pr.la_share_max,
+                            "must_apply": [pr.ids[i] for i in pr.must]}
+        d["data"] = {"synthetic": pr.synthetic, "probabilities": pr.source,
+                     "excluded": int(len(pr.excluded)), "notes": list(pr.notes),
+                     "note": "SYNTHETIC demo catalog: invented programs at real places" if pr.synthetic else ""}
+        return d

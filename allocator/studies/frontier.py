@@ -1,0 +1,49 @@
+"""The frontier between P(any match) and P(match in Greater LA).
+
+For each target t, the list that maximizes P(match in LA) (LA programs ranked first)
+subject to P(any match) >= t, within the budget, counts and LA cap.  Raising t trades LA
+chances for safety; the rows trace that trade exactly (each point is an optimal solve).
+A pure function returning a tidy DataFrame; a target that cannot be reached is a row
+with status "infeasible".
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from allocator.optim import fastpath
+from allocator.api import optimize
+from allocator.optim.evaluate import evaluate
+from allocator.status import Status
+
+COLUMNS = ["target", "status", "p_match", "p_match_la", "n_applications", "n_la", "cost"]
+
+
+def frontier(problem, targets: Iterable[float], *, method: str = "auto",
+             progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """One row per target: the max-P(LA) list with P(match) >= target."""
+    rows = []
+    grid = None
+    if method in ("auto", "fast") and fastpath.applicable(problem, "la_given_target"):
+        grid = fastpath.CountGrid(problem)
+    for k, t in enumerate(targets):
+        t = float(t)
+        if grid is not None:
+            cell = grid.best("la_given_target", t)
+            plan = grid.plan(cell) if cell is not None else None
+            status = Status.OPTIMAL if cell is not None else Status.INFEASIBLE
+        else:
+            out = optimize(problem, "la_given_target", target=t, method="milp" if method == "auto" else method)
+            plan, status = out.plan, out.status
+        if plan is None:
+            rows.append({"target": t, "status": status.value, "p_match": np.nan, "p_match_la": np.nan,
+                         "n_applications": np.nan, "n_la": np.nan, "cost": np.nan})
+        else:
+            m = evaluate(problem, plan, correlations=())
+            rows.append({"target": t, "status": status.value, "p_match": m.p_match, "p_match_la": m.p_match_la,
+                         "n_applications": m.n_applications, "n_la": m.n_la, "cost": m.cost})
+        if progress:
+            progress(k + 1)
+    return pd.DataFrame(rows, columns=COLUMNS)

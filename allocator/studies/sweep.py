@@ -1,0 +1,417 @@
+"""Sensitivity sweeps: the optimal list at each value of one setting, as a tidy DataFrame.
+
+``sweep(problem, "budget", values)`` answers "what does each extra $100 buy me?": one row
+per value, each with its own status and the metrics of *its own* optimal list, scored by
+the one metric function (:func:`allocator.optim.evaluate.evaluate`).  A point with no list is a
+row with status "infeasible" (or "no_solution" / "error") and empty metrics, never a copy
+of its neighbour.
+
+Units: ``budget`` in USD; probabilities in [0, 1]; ``gain_per_100`` is the P(match) gained
+per extra $100 against the previous row (probability per $100: 0.012 = 1.2 points).
+
+Parameters that can be swept (:data:`PARAMS`): ``budget`` (USD), ``la_share_max`` (0-1),
+``correlation`` (rho, 0-0.99) and ``max_applications`` (an integer).
+
+How it stays exact and fast:
+
+- fast path (costs depend only on counts; DESIGN.md "Structure"): one
+  :class:`~allocator.optim.fastpath.CountGrid` for the whole sweep (built at the largest value,
+  so its grid covers every point) is re-read per point with that point's limit; the rule
+  that picks the cell is the grid's own (:meth:`CountGrid.best`).  A correlation sweep
+  needs one grid per value (the quadrature nodes change).
+- MILP path (per-program extras, signals, divisions): one CBC outer approximation per
+  point, warm-started from the better of the previous point's list (when still feasible)
+  and the greedy list, and seeded with the tangent cuts of the previous point (the
+  exposures in :attr:`Outcome.cut_pool`: tangents of a convex function, valid for every
+  budget, count and LA limit with the same nodes; not reused across correlations).
+  Measured (benchmarks/sweep_speed.py): this saves little over fresh solves; each point
+  still needs one or two CBC solves, and most of their time is building and writing the
+  model.
+- knees (:func:`knees`): vertices of the upper concave envelope of P(match) against the
+  swept value where the envelope's slope falls by more than half.
+
+>>> df = sweep(problem, "budget", parse_range("200:2000:100", "--budgets"))  # doctest: +SKIP
+>>> df[["budget", "status", "p_match", "gain_per_100"]].head()  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from allocator.optim import dominance
+
+from allocator.optim import fastpath
+
+from allocator.optim import feasibility
+from allocator.errors import InputError, SolverError
+from allocator.optim.evaluate import evaluate, objective_value
+from allocator.optim.formulation import build
+from allocator.studies.heuristics import greedy, local_search
+from allocator.optim.problem import Plan, Problem
+from allocator.optim.solver import Outcome, solve_milp
+from allocator.status import Status
+
+log = logging.getLogger(__name__)
+
+#: sweepable setting -> the Problem field it sets
+PARAMS: dict[str, str] = {
+    "budget": "budget",
+    "la_share_max": "la_share_max",
+    "correlation": "rho",
+    "max_applications": "max_apps",
+}
+MAX_POINTS = 2_000
+POOL_POINTS = 1  # previous points whose cut exposures seed the next MILP
+KNEE_DROP = 0.5  # a knee: the envelope's slope falls below this fraction of the previous slope
+COLUMNS = ["status", "p_match", "p_match_independent", "p_match_la", "n_applications", "n_la", "la_share",
+           "cost", "gain_per_100", "knee", "path", "gap", "solves", "seconds", "message", "synthetic"]
+
+Progress = Callable[[int, int], None]
+
+
+# ---------------------------------------------------------------------- parsing
+def parse_range(text: str, option: str = "--budgets") -> np.ndarray:
+    """Values of an inclusive range ``LO:HI:STEP`` (a single number is one value).
+
+    HI is included when it lies on the grid up to rounding (0.1:0.6:0.05 ends at 0.6);
+    values are rounded to 10 decimals so 0.30000000000000004 prints as 0.3.
+
+    >>> parse_range("0:0.6:0.1", "--param correlation").tolist()
+    [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    """
+    raw = str(text).strip()
+    parts = raw.split(":")
+    hint = f"write {option} LO:HI:STEP, e.g. {_example(option)}"
+    try:
+        nums = [float(x) for x in parts]
+    except ValueError:
+        raise InputError(f"{option} {raw!r}: not numbers; {hint}") from None
+    if not all(math.isfinite(x) for x in nums):
+        raise InputError(f"{option} {raw!r}: values must be finite numbers; {hint}")
+    if len(nums) == 1:
+        return np.array(nums)
+    if len(nums) != 3:
+        raise InputError(f"{option} {raw!r}: expected three numbers LO:HI:STEP; {hint}")
+    lo, hi, step = nums
+    if step <= 0:
+        raise InputError(f"{option} {raw!r}: STEP must be positive; {hint}")
+    if hi < lo:
+        raise InputError(f"{option} {raw!r}: HI {hi:g} is below LO {lo:g}; swap them")
+    span = (hi - lo) / step
+    n = int(math.floor(span + 1e-9))
+    if n + 1 > MAX_POINTS:
+        raise InputError(f"{option} {raw!r}: {n + 1} points (at most {MAX_POINTS}); raise STEP or narrow the range")
+    vals = lo + step * np.arange(n + 1)
+    if abs(span - round(span)) <= 1e-9 * max(1.0, span):
+        vals[-1] = hi  # land exactly on HI
+    return np.round(vals, 10)
+
+
+def _example(option: str) -> str:
+    if "la_share" in option:
+        return "0.1:0.6:0.05"
+    if "correlation" in option:
+        return "0:0.6:0.1"
+    if "max_app" in option:
+        return "20:120:10"
+    return "500:3000:100"
+
+
+def parse_param(text: str) -> tuple[str, np.ndarray]:
+    """``NAME=LO:HI:STEP`` -> (name, values), checked against the setting's range.
+
+    >>> parse_param("max_applications=20:60:20")[1].tolist()
+    [20.0, 40.0, 60.0]
+    """
+    name, sep, rng = str(text).partition("=")
+    name = name.strip().replace("-", "_")
+    if not sep or name not in PARAMS:
+        raise InputError(f"--param {text!r}: write NAME=LO:HI:STEP with NAME one of {', '.join(PARAMS)} "
+                         "(e.g. --param la_share_max=0.1:0.6:0.05)")
+    vals = parse_range(rng, f"--param {name}")
+    check_values(name, vals, f"--param {name}")
+    return name, vals
+
+
+def check_values(param: str, values: Sequence[float], option: str | None = None) -> None:
+    """Raise InputError when a value is outside what the setting accepts."""
+    option = option or param
+    v = np.asarray(values, float)
+    if param not in PARAMS:
+        raise InputError(f"sweep parameter {param!r}: use one of {', '.join(PARAMS)}")
+    if len(v) == 0:
+        raise InputError(f"{option}: no values to sweep; give LO:HI:STEP")
+    if not np.all(np.isfinite(v)):
+        raise InputError(f"{option}: values must be finite numbers")
+    limits = {"budget": (0.0, math.inf), "la_share_max": (0.0, 1.0), "correlation": (0.0, 0.99),
+              "max_applications": (0.0, math.inf)}
+    lo, hi = limits[param]
+    bad = v[(v < lo - 1e-12) | (v > hi + 1e-12)]
+    if len(bad):
+        rng = f"between {lo:g} and {hi:g}" if math.isfinite(hi) else f">= {lo:g}"
+        raise InputError(f"{option}: {bad[0]:g} is out of range; values must be {rng}")
+    if param == "max_applications" and np.any(np.abs(v - np.round(v)) > 1e-9):
+        raise InputError(f"{option}: {v[np.abs(v - np.round(v)) > 1e-9][0]:g} is not a whole number; "
+                         "use an integer LO and STEP")
+
+
+# ---------------------------------------------------------------------- the sweep
+def at(problem: Problem, param: str, value: float) -> Problem:
+    """A copy of ``problem`` with one setting changed (the quadrature cache is shared: it is
+    keyed by rho)."""
+    name = PARAMS[param]
+    v = int(round(value)) if param == "max_applications" else float(value)
+    return dataclasses.replace(problem, **{name: v})
+
+
+def _path(problem: Problem, mode: str, method: str) -> str:
+    if method not in ("auto", "fast", "milp"):
+        raise InputError(f"method {method!r}: use auto, fast or milp")
+    ok = fastpath.applicable(problem, mode)
+    if method == "auto":
+        return "fast" if ok else "milp"
+    if method == "fast" and not ok:
+        raise InputError("--method fast needs count-based costs (no fee_extra), no signals or divisions; "
+                         "use --method milp or auto")
+    return method
+
+
+def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | None = None, *,
+          mode: str | None = None, method: str = "auto", progress: Progress | None = None,
+          time_limit: float | None = None) -> pd.DataFrame:
+    """The optimum at each value of ``param`` (other settings from ``problem``).
+
+    Values are sorted ascending and de-duplicated.  Returns one row per value: the value
+    (column named ``param``), ``status``, the list's metrics (empty when there is no
+    list), ``gain_per_100`` (budget sweeps: P(match) gained per extra $100 against the
+    previous row; empty when either row has no list), ``knee`` (see :func:`knees`), the
+    path used, the gap and seconds.  ``progress(done, total)`` is called after each point;
+    ``time_limit`` applies to each MILP point.
+    """
+    if param not in PARAMS:
+        raise InputError(f"sweep parameter {param!r}: use one of {', '.join(PARAMS)}")
+    if values is None:
+        raise InputError(f"sweep over {param}: give the values (e.g. parse_range('500:3000:100'))")
+    vals = np.unique(np.asarray(list(values), float))
+    check_values(param, vals)
+    mode = mode or problem.objective
+    if mode not in ("p_match", "utility"):
+        raise InputError(f"sweep objective {mode!r}: sweeps maximize p_match or utility; set [strategy] "
+                         "objective to one of them (p_match_la needs a target: use `allocator solve`)")
+    top = at(problem, param, vals[-1])
+    path = _path(top, mode, method)  # the largest value has the largest grid
+    runner = _fast_points if path == "fast" else _milp_points
+    rows = []
+    total = len(vals)
+    for k, (v, pr, out) in enumerate(runner(problem, param, vals, mode, time_limit)):
+        rows.append(_row(param, v, pr, out, mode))
+        if progress is not None:
+            progress(k + 1, total)
+    df = pd.DataFrame(rows)
+    return _finish(df, param, mode)
+
+
+def _fast_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time_limit):
+    """(value, problem at value, Outcome) per point, from one CountGrid (one per rho)."""
+    grid = None
+    if param != "correlation":
+        t0 = time.perf_counter()
+        grid = fastpath.CountGrid(at(problem, param, vals[-1]),
+                                  budget_cap=float(vals[-1]) if param == "budget" else None)
+        build = time.perf_counter() - t0
+        log.debug("count grid %s built in %.3fs", grid.shape, build)
+        picker = _Picker(grid, mode, param)
+    for v in vals:
+        t0 = time.perf_counter()
+        pr = at(problem, param, v)
+        if param == "correlation":
+            g = fastpath.CountGrid(pr)
+            cell = g.best(mode, None)
+        else:
+            g = grid
+            cell = picker.best(pr)
+        wall = time.perf_counter() - t0
+        if cell is None:
+            yield v, pr, Outcome(Status.INFEASIBLE, None, None, None, None, wall, wall, 0, pr.n, "fast")
+            continue
+        plan = g.plan(cell)
+        val = float(g.objective(mode)[cell])
+        yield v, pr, Outcome(Status.OPTIMAL, plan, val, val, 0.0, wall, wall, 0, pr.n, "fast")
+
+
+class _Picker:
+    """CountGrid.best for many values of one limit: the cells feasible under every other
+    limit are found once, then each point applies its own limit and the grid's rule
+    (highest objective within 1e-13, then lowest cost within 1e-9, then fewest programs,
+    then the first cell in grid order)."""
+
+    def __init__(self, grid: fastpath.CountGrid, mode: str, param: str):
+        self.grid, self.param = grid, param
+        loose = {"budget": {"budget": math.inf}, "la_share_max": {"la_share_max": 1.0},
+                 "max_applications": {"max_apps": 10 ** 9}}[param]
+        ok = grid.feasible(**loose).ravel()
+        self.flat = np.nonzero(ok)[0]
+        self.prim = grid.objective(mode).ravel()[self.flat]
+        self.cost = grid.cost.ravel()[self.flat]
+        self.n = grid.n.ravel()[self.flat]
+        self.n_la = grid.n_la.ravel()[self.flat]
+
+    def best(self, pr: Problem) -> tuple | None:
+        if self.param == "budget":
+            sel = self.cost <= pr.budget + 1e-9
+        elif self.param == "la_share_max":
+            sel = self.n_la <= pr.la_share_max * self.n + 1e-9
+        else:
+            sel = self.n <= pr.max_apps
+        if not sel.any():
+            return None
+        flat, prim = self.flat[sel], self.prim[sel]
+        close = prim >= prim.max() - 1e-13
+        flat, cost, n = flat[close], self.cost[sel][close], self.n[sel][close]
+        cheap = -cost >= (-cost).max() - 1e-9
+        flat, n = flat[cheap], n[cheap]
+        pick = flat[np.argmin(n)]
+        return tuple(int(x) for x in np.unravel_index(pick, self.grid.shape))
+
+
+def _milp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time_limit):
+    """(value, problem at value, Outcome) per point: the integer program with warm starts
+    and reused cuts.  A budget sweep solves one model throughout: candidates reduced at the
+    largest budget (a superset of each point's), only the budget row changing between
+    points, every tangent row kept (valid at any budget), and, with HiGHS, one persistent
+    solver model."""
+    prev: Plan | None = None
+    pools: list[dict] = []  # cut exposures of the last POOL_POINTS points (same rho only)
+    shared = None
+    if param == "budget" and math.isfinite(vals[-1]):
+        top = at(problem, param, vals[-1])
+        shared_cand = dominance.reduce(top)
+        shared = build(top, shared_cand, mode)
+    for v in vals:
+        pr = at(problem, param, v)
+        if param == "correlation":
+            pools = []
+        cand = dominance.reduce(pr)  # at a lower budget, a subset of the shared model's candidates
+        start = greedy(pr, candidates=cand)
+        if prev is not None and feasibility.is_feasible(pr, prev) and set(prev.idx) <= set(cand.tolist()):
+            if objective_value(pr, prev) > objective_value(pr, start):
+                start = prev
+        if mode == "p_match":
+            start = local_search(pr, start, cand)
+        seed: dict[str, list] = {}
+        for pool in pools:
+            for name, pts in pool.items():
+                seed.setdefault(name, []).extend(pts)
+        try:
+            out = solve_milp(pr, cand, mode, start=start, time_limit=time_limit,
+                             seed_cuts=seed or None, formulation=shared)
+        except SolverError as e:
+            t = 0.0
+            out = Outcome(Status.ERROR, None, None, None, None, t, t, 0, len(cand), "milp", str(e))
+        if out.status is Status.NO_SOLUTION and time_limit is not None and feasibility.is_feasible(pr, start):
+            # as optimize(): the time limit ran out before CBC returned a list; the start is the best found
+            out = dataclasses.replace(out, status=Status.FEASIBLE, plan=start, objective=objective_value(pr, start),
+                                      message="time limit reached before CBC found a list; start list, gap unknown")
+        if out.status.has_list:
+            prev = out.plan
+        pool = getattr(out, "cut_pool", None) or {}
+        if pool and POOL_POINTS > 0:
+            pools = (pools + [pool])[-POOL_POINTS:]
+        yield v, pr, out
+
+
+def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict:
+    v = int(round(value)) if param == "max_applications" else float(value)
+    row = {param: v, "status": out.status.value}
+    if out.status.has_list and out.plan is not None:
+        bad = feasibility.violations(pr, out.plan)
+        if bad:
+            raise SolverError(f"sweep at {param}={v:g}: the list breaks {bad[0][0]}: {bad[0][1]} "
+                              "(a bug; please report)")
+        m = evaluate(pr, out.plan, correlations=())
+        row.update(p_match=m.p_match, p_match_independent=m.p_match_independent, p_match_la=m.p_match_la,
+                   n_applications=m.n_applications, n_la=m.n_la, la_share=m.la_share, cost=m.cost)
+        if mode == "utility":
+            row["expected_utility"] = m.expected_utility
+        ids = pr.programs["program_id"].to_numpy()
+        row["program_ids"] = " ".join(str(ids[i]) for i in out.plan.idx)
+    row.update(path=out.path, gap=out.gap, solves=out.solves, seconds=out.wall, message=out.message,
+               synthetic=bool(pr.synthetic))
+    return row
+
+
+def _finish(df: pd.DataFrame, param: str, mode: str) -> pd.DataFrame:
+    for c in ("p_match", "p_match_independent", "p_match_la", "la_share", "cost", "gap"):
+        if c not in df:
+            df[c] = np.nan
+        df[c] = df[c].astype(float)
+    for c in ("n_applications", "n_la"):
+        if c not in df:
+            df[c] = pd.NA
+        df[c] = df[c].astype("Int64")
+    if "program_ids" not in df:
+        df["program_ids"] = ""
+    df["program_ids"] = df["program_ids"].fillna("")
+    x = df[param].to_numpy(float)
+    y = df["p_match"].to_numpy(float)
+    if param == "budget":
+        gain = np.full(len(df), np.nan)
+        if len(df) > 1:
+            gain[1:] = (y[1:] - y[:-1]) / (x[1:] - x[:-1]) * 100.0
+        df["gain_per_100"] = gain
+    else:
+        df["gain_per_100"] = np.nan
+    df["knee"] = knees(x, y)
+    cols = [param] + [c for c in COLUMNS if c != param]
+    if mode == "utility":
+        cols.insert(cols.index("cost") + 1, "expected_utility")
+    cols.append("program_ids")
+    return df[cols].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------- knees
+def knees(x: Sequence[float], y: Sequence[float], drop: float = KNEE_DROP) -> np.ndarray:
+    """Where extra spending stops paying as well: a boolean mask over the points.
+
+    A *knee* is a vertex of the upper concave envelope of the points (x, y) (rows without
+    a value are skipped) where the envelope's slope after the vertex is less than ``drop``
+    (one half) of its slope before it, and the slope before it is positive.  The envelope
+    smooths the staircase that whole-program fees make, so a knee marks a real change in
+    the return per dollar, not a step of one program.
+
+    >>> knees([0, 1, 2, 3, 4], [0, 0.5, 1.0, 1.1, 1.2]).tolist()
+    [False, False, True, False, False]
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    out = np.zeros(len(x), bool)
+    ok = np.nonzero(np.isfinite(x) & np.isfinite(y))[0]
+    if len(ok) < 3:
+        return out
+    order = ok[np.argsort(x[ok], kind="mergesort")]
+    hull: list[int] = []
+    for i in order:  # upper hull (monotone chain), left to right
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            cross = (x[b] - x[a]) * (y[i] - y[a]) - (y[b] - y[a]) * (x[i] - x[a])
+            if cross >= 0:  # b lies on or below the chord a-i
+                hull.pop()
+            else:
+                break
+        if hull and x[i] == x[hull[-1]]:
+            if y[i] > y[hull[-1]]:
+                hull[-1] = i
+            continue
+        hull.append(i)
+    for a, b, c in zip(hull, hull[1:], hull[2:]):
+        before = (y[b] - y[a]) / (x[b] - x[a])
+        after = (y[c] - y[b]) / (x[c] - x[b])
+        if before > 1e-12 and after < drop * before:
+            out[b] = True
+    return out
