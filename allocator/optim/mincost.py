@@ -29,7 +29,6 @@ target that no list can reach.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 
@@ -42,7 +41,7 @@ from allocator.optim import fastpath
 from allocator.optim import feasibility
 from allocator.model.copula import log_fail
 from allocator.optim.evaluate import evaluate, objective_value
-from allocator.optim.formulation import build
+from allocator.optim.builder import build
 from allocator.optim.start import greedy, local_search
 from allocator.optim.problem import Plan, Problem
 from allocator.optim.engines import DEFAULT_ENGINE
@@ -77,7 +76,7 @@ def relaxed_lower_cost(problem: Problem, target: float) -> float | None:
     division) and drops fee_extra, so its best P(match) at each count vector bounds the
     real one from above; the count scan then finds the cheapest count vector that could
     reach the target."""
-    relaxed = dataclasses.replace(problem.with_best_bonuses(), budget=math.inf)
+    relaxed = problem.with_best_bonuses().with_limits(budget=math.inf)
     if not fastpath.applicable(relaxed, "min_cost"):
         return 0.0  # too many classes for the scan: no bound beyond "a list costs >= 0"
     found = fastpath.scan(relaxed, "min_cost", target)
@@ -88,7 +87,7 @@ def plain_upper(problem: Problem, target: float) -> tuple[float, Plan] | None:
     """A list reaching ``target`` without signals or divisions, the cheapest such (count
     scan), as the search's first upper end; None when the scan does not apply (fee_extra)
     or no plain list reaches the target."""
-    found = fastpath.scan(dataclasses.replace(problem.without_bonuses(), budget=math.inf), "min_cost", target)
+    found = fastpath.scan(problem.without_bonuses().with_limits(budget=math.inf), "min_cost", target)
     return None if found is None else (float(found[0].cost[found[1]]), found[0].plan(found[1]))
 
 
@@ -107,7 +106,7 @@ def shrink(problem: Problem, plan: Plan, target: float, max_checks: int = 20) ->
     loss = nodes.w @ (np.exp(L[:, None] - A) - np.exp(L)[:, None])  # P(no match) rise if dropped
     order = np.argsort(-loss, kind="stable")
     pm = 1.0 - nodes.w @ np.exp(np.cumsum(A[:, order], axis=1))  # P(match) of each prefix
-    free = dataclasses.replace(problem, budget=math.inf)
+    free = problem.with_limits(budget=math.inf)
     sig = dict(plan.signals)
     for k in np.nonzero(pm >= target - P_TOL)[0][:max_checks]:
         if k + 1 >= len(idx):
@@ -161,13 +160,13 @@ def cheapest(problem: Problem, target: float, cand: np.ndarray, *, time_limit: f
         k = min(int((spec == s).sum()), problem.max_apps, problem.spec_max.get(name, problem.max_apps))
         top_fee += problem.schedule.fee(k)
     b_top = top_fee + float(np.sort(problem.extra[cand])[::-1][:problem.max_apps].sum())
-    f = build(dataclasses.replace(problem, budget=b_top), cand, "p_match")
+    f = build(problem.with_limits(budget=b_top), cand, "p_match")
 
     pool: dict = {}  # tangent points of the previous trial, valid at any budget
 
     def trial(budget: float, hint: Plan | None) -> Outcome:
         nonlocal solves, secs, pool
-        pr = dataclasses.replace(problem, budget=float(budget))
+        pr = problem.with_limits(budget=float(budget))
         sub = dominance.reduce(pr)
         sub = np.intersect1d(sub, cand)
         start = greedy(pr, candidates=sub)

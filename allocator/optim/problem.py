@@ -79,7 +79,23 @@ class Problem:
     max_divisions: int = 0  # divisions the optimizer may choose (0: geographic preference not optimized)
     fixed_divisions: tuple[str, ...] = ()  # divisions the user chose (already applied to p)
     notes: tuple[str, ...] = ()  # what is and is not modelled, shown with the result
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    # derived arrays (quadrature nodes, division names), per instance: dataclasses.replace
+    # starts a fresh one; with_limits shares what a change of limits leaves valid
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    LIMITS = frozenset({"budget", "max_apps", "min_apps", "la_share_max", "must", "spec_min", "spec_max",
+                        "objective"})
+
+    def with_limits(self, **changes) -> "Problem":
+        """The same programs and probabilities under other limits (budget USD, counts, LA
+        share, must_apply, specialty limits, objective); the derived arrays, which depend on
+        none of these, are shared with this problem instead of recomputed."""
+        bad = set(changes) - self.LIMITS
+        if bad:
+            raise ValueError(f"with_limits changes limits only, not {sorted(bad)}")
+        out = dataclasses.replace(self, **changes)
+        out._cache.update(self._cache)
+        return out
 
     # ------------------------------------------------------------------ basics
     @property
