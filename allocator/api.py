@@ -27,7 +27,8 @@ from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import describe
 from allocator.optim.start import greedy
 from allocator.paths import DATA_DIR
-from allocator.optim.problem import Plan, Problem, build_problem
+from allocator.optim.problem import Plan, Problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import Profile, load_profile
 from allocator.output.result import Result
 from allocator.optim.engines import DEFAULT_ENGINE

@@ -22,7 +22,7 @@ from allocator.optim import outer as solver
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.optim.evaluate import objective_value, p_at_least_one
 from allocator.optim.feasibility import violations
-from allocator.optim.problem import build_problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
 from allocator.status import Status
 
