@@ -62,7 +62,8 @@ def estimate(
 ) -> int:
     """Per-program probabilities from the model card (no optimization)."""
     from allocator.api import resolve_catalog
-    from allocator.model.probability import estimate as est, load_card
+    from allocator.model.card import load_card
+    from allocator.model.probability import estimate as est
     from allocator.inputs.profile import load_profile
     from allocator.output.report import SYNTHETIC_NOTE, render_programs
 

@@ -229,7 +229,7 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None) -> Problem:
         p_signal_geo: dict[str, np.ndarray] = {}
         p_geo = None
         if s.correlation is None:  # the card still gives the default correlation
-            from allocator.model.probability import load_card
+            from allocator.model.card import load_card
 
             card = card or load_card()
             default_rho = float(card.correlation)
@@ -237,7 +237,8 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None) -> Problem:
         if profile.applicant is None:
             raise InputError(f"{profile.path}: no [applicant] section and {catalog.path} has no p_match "
                              "column; add [applicant] (Step 2, attempts, USCE...) or give p_match per program")
-        from allocator.model.probability import estimate, load_card
+        from allocator.model.card import load_card
+        from allocator.model.probability import estimate
 
         card = card or load_card()
         est = estimate(catalog.__class__(df, catalog.path), profile.applicant, card)
