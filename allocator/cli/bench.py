@@ -29,10 +29,11 @@ def bench(
     csv: Optional[Path] = typer.Option(None, "--csv", help="also write the rows to FILE (CSV, atomically)"),
 ) -> int:
     """The list-quality benchmark: the optimizer against heuristic lists, one evaluator."""
+    from allocator.inputs.ranges import parse_range
     from allocator.studies import bench as B
     from allocator.output.report import SYNTHETIC_NOTE
 
-    grid = B.parse_budgets(budgets)
+    grid = parse_range(budgets, name="--budgets", lo_min=0, lists=True).tolist()
     paths = [*(profile_args or []), *(Path(x.strip()) for v in (profiles or []) for x in v.split(",") if x.strip())]
     paths = paths or B.default_profiles()
     if not paths:

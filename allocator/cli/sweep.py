@@ -35,7 +35,8 @@ def sweep(
 ) -> int:
     """The optimal list at each budget (or other setting): what each extra $100 buys."""
     from allocator.api import load
-    from allocator.studies.sweep import parse_param, parse_range, sweep as run_sweep
+    from allocator.inputs.ranges import parse_range
+    from allocator.studies.sweep import parse_param, sweep as run_sweep
 
     if frontier is not None:
         return _frontier(profile, frontier, catalog, budgets, max_apps, la_share_max, correlation, season, method,
@@ -49,13 +50,13 @@ def sweep(
             if budgets is not None:
                 raise InputError("--param budget=... and --budgets both give budgets; keep one")
         elif budgets is not None:
-            b = parse_range(budgets, "--budgets")
+            b = parse_range(budgets, name="--budgets", lo_min=0)
             if len(b) != 1:
                 raise InputError(f"--budgets {budgets!r} with --param {name}: a sweep varies one setting; "
                                  "give --budgets one number (the fixed budget) or drop --param")
             fixed_budget = float(b[0])
     elif budgets is not None:
-        name, values = "budget", parse_range(budgets, "--budgets")
+        name, values = "budget", parse_range(budgets, name="--budgets", lo_min=0)
     else:
         raise InputError("sweep needs --budgets LO:HI:STEP (e.g. --budgets 500:3000:100) "
                          "or --param NAME=LO:HI:STEP")
@@ -104,17 +105,17 @@ def _frontier(profile, spec, catalog, budgets, max_apps, la_share_max, correlati
     """`sweep --frontier`: max P(match in LA) subject to P(any match) >= each target."""
     from allocator.api import load
     from allocator.studies.frontier import frontier as run_frontier
-    from allocator.studies.sweep import parse_range
+    from allocator.inputs.ranges import parse_range
 
     if param is not None:
         raise InputError("--frontier and --param both choose what to sweep; keep one")
     budget = None
     if budgets is not None:
-        b = parse_range(budgets, "--budgets")
+        b = parse_range(budgets, name="--budgets", lo_min=0)
         if len(b) != 1:
             raise InputError(f"--budgets {budgets!r} with --frontier: give one number (the fixed budget)")
         budget = float(b[0])
-    targets = parse_range(spec, "--frontier")
+    targets = parse_range(spec, name="--frontier")
     if any(not 0 < t < 1 for t in targets):
         raise InputError(f"--frontier {spec!r}: targets are probabilities strictly between 0 and 1")
     problem = load(profile, catalog, budget=budget, max_applications=max_apps, la_share_max=la_share_max,
