@@ -8,7 +8,7 @@ Solver invariants on random small instances (n <= 9, independent and correlated,
 tiers, extras, LA cap, must/never lists): every returned list is re-checked feasible with
 our own arithmetic; the optimum equals brute force; it never falls when the budget rises;
 it is never below the greedy list under the shared evaluator; the count-scan fast path and
-CBC agree.  ``max_examples`` is kept small so the file runs in well under a minute.
+the integer program (HiGHS) agree.  ``max_examples`` is kept small so the file runs in well under a minute.
 """
 from __future__ import annotations
 

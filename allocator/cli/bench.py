@@ -16,7 +16,7 @@ def bench(
     profile_args: Optional[list[Path]] = typer.Argument(None, help="profile TOMLs (same as --profiles)",
                                                         show_default=False),
     profiles: Optional[list[str]] = typer.Option(None, "--profiles", help="profile TOMLs, repeated or comma-"
-                                                 "separated (default: every data/profiles/*.toml with [applicant])"),
+                                                 "separated (default: every data/profiles/*.toml with \\[applicant])"),
     budgets: str = typer.Option("1000,1500,2500,4000", "--budgets", help="LO:HI:STEP or a comma list, USD"),
     catalog: Optional[Path] = CatalogOpt,
     methods: Optional[str] = typer.Option(None, "--methods", help="comma list (default: optimizer and every heuristic)"),
