@@ -26,12 +26,14 @@ from allocator.inputs.catalog import Catalog, catalog_from_frame, load_catalog
 from allocator.errors import InfeasibleError, InputError, SolverError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import describe
-from allocator.studies.heuristics import greedy
+from allocator.optim.start import greedy
 from allocator.paths import DATA_DIR
 from allocator.optim.problem import Plan, Problem, build_problem
 from allocator.inputs.profile import Profile, load_profile
 from allocator.output.result import Result
-from allocator.optim.solver import DEFAULT_ENGINE, Outcome, explain_infeasibility, solve_milp
+from allocator.optim.engines import DEFAULT_ENGINE
+from allocator.optim.infeasibility import explain_infeasibility
+from allocator.optim.outer import Outcome, solve_milp
 from allocator.status import Status
 
 log = logging.getLogger(__name__)

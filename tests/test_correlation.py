@@ -18,7 +18,7 @@ from scipy import integrate, special
 
 from allocator.optim import dominance
 
-from allocator.optim import solver
+from allocator.optim import outer as solver
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.optim.evaluate import objective_value, p_at_least_one
 from allocator.optim.feasibility import violations

@@ -10,7 +10,7 @@ from allocator import optimize
 from allocator.optim import mincost
 from allocator.optim.evaluate import evaluate
 from allocator.optim.feasibility import violations
-from allocator.studies.heuristics import greedy, local_search
+from allocator.optim.start import greedy, local_search
 from allocator.optim.problem import Plan
 from allocator.status import Status
 
@@ -166,8 +166,8 @@ def test_shrink_returns_a_shorter_feasible_sublist_reaching_the_target(seed):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_count_scan_shortcuts_never_contradict_brute_force(seed):
-    """solver._target_by_scan settles "can a list reach the target?" only when it is sure."""
-    from allocator.optim.solver import _target_by_scan
+    """infeasibility._target_by_scan settles "can a list reach the target?" only when it is sure."""
+    from allocator.optim.infeasibility import _target_by_scan
 
     rng = np.random.default_rng(800 + seed)
     base = random_problem(rng, 6, rho=[0.0, 0.35][seed % 2], extras=seed % 3 == 0)

@@ -109,7 +109,7 @@ class ExpTerm:
         return float(np.dot(self.w, np.exp(L)))
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: an engine keys its persistent model on it
 class Formulation:
     problem: Problem
     cand: np.ndarray
@@ -127,7 +127,7 @@ class Formulation:
     cost_expr: object = None
     objective_offset: float = 0.0
     objective_scale: float = 1.0  # the model's objective is this times the probability-scale value
-    session: object = None  # the engine's persistent model (solver.HighsSession), built on first solve
+    cut_epoch: int = 0  # bumped by clear_cuts, so an engine's persistent model drops its tangent rows
     cuts: list = field(default_factory=list)  # tangent rows (Cut), in the order added
     n_materialized: int = 0  # how many of them are in the PuLP model (materialize())
     fee_vars: list = field(default_factory=list)  # (specialty index, tier variables, flat-block binary or None)
@@ -153,7 +153,7 @@ class Formulation:
         return Plan.of(idx, signals, divs)
 
     def set_start(self, plan: Plan) -> None:
-        """Give CBC a starting list (MIP start)."""
+        """Give the engine a starting list (MIP start)."""
         on = set(plan.idx)
         for i, v in zip(self.cand, self.x):
             v.setInitialValue(1 if int(i) in on else 0)
@@ -233,11 +233,7 @@ class Formulation:
     def clear_cuts(self) -> None:
         """Remove every tangent row (a budget sweep re-seeds each point instead of carrying
         thousands of rows; every other row stays)."""
-        if self.session is not None:
-            if self.n_materialized:  # rows the session took from the PuLP model: rebuild it
-                self.session = None
-            else:
-                self.session.clear_cuts()
+        self.cut_epoch += 1
         rows = self.model.constraints
         for c in self.cuts[:self.n_materialized]:
             del rows[c.name]

@@ -15,12 +15,12 @@ the fees fee(n) and the trials bisect on n; otherwise costs are sums of whole-do
 and ``fee_extra`` values, and the trials bisect down to the cost grid (1 USD when every
 amount is whole dollars, else 1 cent).
 
-Why not one integer program with the target as a constraint (solver.solve_milp's
+Why not one integer program with the target as a constraint (outer.solve_milp's
 "min_cost" mode)?  Its target row is an outer approximation: every master solve returns
 a list that looks cheap enough, most fail the true target, and with signals and divisions
 each master is a hard problem with many lists of equal cost.  HiGHS found no list within
 20 s on the demo profiles, CBC needed 150-210 s.  The budget search needs about
-log2(range) max-P solves, on one model (the budget row changes, solver.solve_milp's
+log2(range) max-P solves, on one model (the budget row changes, outer.solve_milp's
 ``formulation``), each warm-started.
 
 A count scan over a relaxation (every program at its best signal and division state, no
@@ -43,9 +43,10 @@ from allocator.optim import feasibility
 from allocator.model.copula import log_fail
 from allocator.optim.evaluate import evaluate, objective_value
 from allocator.optim.formulation import build
-from allocator.studies.heuristics import greedy, local_search
+from allocator.optim.start import greedy, local_search
 from allocator.optim.problem import Plan, Problem
-from allocator.optim.solver import DEFAULT_ENGINE, Outcome, solve_milp
+from allocator.optim.engines import DEFAULT_ENGINE
+from allocator.optim.outer import Outcome, solve_milp
 from allocator.errors import SolverError
 from allocator.status import Status
 

@@ -53,9 +53,9 @@ from allocator.errors import InputError, SolverError
 from allocator.inputs.ranges import parse_range
 from allocator.optim.evaluate import evaluate, objective_value
 from allocator.optim.formulation import build
-from allocator.studies.heuristics import greedy, local_search
+from allocator.optim.start import greedy, local_search
 from allocator.optim.problem import Plan, Problem
-from allocator.optim.solver import Outcome, solve_milp
+from allocator.optim.outer import Outcome, solve_milp
 from allocator.status import Status
 
 log = logging.getLogger(__name__)
