@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -65,15 +66,8 @@ def sweep(
     check_values(name, values, "--budgets" if name == "budget" else f"--param {name}")
     problem = load(profile, catalog, budget=fixed_budget, max_applications=max_apps, la_share_max=la_share_max,
                    correlation=correlation, season=season)
-    progress = None
     if not as_json and len(values) > 10:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        bar = Progress(TextColumn(f"sweeping {name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                       console=Console(stderr=True), transient=True)
-        task = bar.add_task("sweep", total=len(values))
-        progress = lambda done, total: bar.update(task, completed=done)  # noqa: E731
-        with bar:
+        with _progress_bar(name, len(values)) as progress:
             df = run_sweep(problem, name, values, method=method, progress=progress,
                            time_limit=_positive_time(time_limit))
     else:
@@ -98,6 +92,18 @@ def sweep(
                               "raise the range or relax the other limits (`allocator solve` names the conflict)")
     raise SolverError(f"no point of the sweep returned a list ({', '.join(sorted(set(df['status'])))}); "
                       "raise --time-limit")
+
+
+@contextmanager
+def _progress_bar(name: str, total: int):
+    """A transient rich progress bar on stderr; yields the sweep's ``progress(done, total)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn(f"sweeping {name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("sweep", total=total)
+    with bar:
+        yield lambda done, _total: bar.update(task, completed=done)
 
 
 def _frontier(profile, spec, catalog, budgets, max_apps, la_share_max, correlation, season, method, csv, plot,
