@@ -27,7 +27,7 @@ from allocator.errors import SolverError
 from allocator.optim.evaluate import evaluate, objective_value
 from allocator.optim.feasibility import violations
 from allocator.optim.start import greedy
-from allocator.optim.problem import build_problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
 from allocator.optim.outer import TOL, Outcome, solve_milp
 from allocator.optim.engines.cbc import from_pulp
