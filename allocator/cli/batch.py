@@ -68,7 +68,7 @@ def batch(
     line = (f"{n} applicants: {report.count('ok')} solved ({report.skipped} unchanged, skipped), "
             f"{report.count('bad_input')} bad input, {report.count('infeasible')} infeasible, "
             f"{report.count('solver_error') + report.count('failed')} failed; results in {out}")
-    err.print(line, markup=False)
+    err.print(line, markup=False, soft_wrap=True)
     for r in report.rows:
         if r["status"] != "ok":
             err.print(f"  {r['id']}: {r['status']}: {r['reason']}", soft_wrap=True, markup=False)
