@@ -60,23 +60,24 @@ def make_cohort(path: Path, n: int, seed: int = 17) -> Path:
     return path
 
 
-def plain_loop(cohort: Path, out: Path) -> tuple[float, float]:
-    """Wall seconds and the sum of per-applicant seconds, one process."""
+def plain_loop(cohort: Path, out: Path) -> tuple[float, float, float]:
+    """Wall seconds, and the sums of per-applicant wall and CPU seconds, one process."""
     t0 = time.perf_counter()
     opts = Options(out=out)
     code = code_hash()
     (out / "applicants").mkdir(parents=True, exist_ok=True)
     (out / ".batch").mkdir(exist_ok=True)
-    rows, busy = [], 0.0
+    rows, busy, cpu = [], 0.0, 0.0
     for m in load_cohort(cohort):
         job = {"id": m.id, "source": m.source, "doc": m.doc, "catalog": None, "hash": input_hash(m, None, opts, code),
                "budgets": None, "draws": opts.draws, "seed": opts.seed}
         res = run_applicant(job)
         busy += res["seconds"]
+        cpu += res["cpu_seconds"]
         write_result(out, res)
         rows.append(summary_row(res, json.loads(res["json"]) if res["status"] == "ok" else None))
     write_summary(out, rows)
-    return time.perf_counter() - t0, busy
+    return time.perf_counter() - t0, busy, cpu
 
 
 def main() -> None:
@@ -89,11 +90,12 @@ def main() -> None:
     base.mkdir(parents=True, exist_ok=True)
     cohort = make_cohort(base / "cohort.csv", a.n)
     load0 = os.getloadavg()
-    loop_wall, loop_busy = plain_loop(cohort, base / "loop")
+    loop_wall, loop_busy, loop_cpu = plain_loop(cohort, base / "loop")
     t0 = time.perf_counter()
     rep = run_batch(cohort, Options(out=base / "cluster", workers=a.workers, force=True))
     cl_wall = time.perf_counter() - t0
-    cl_busy = sum(float(r["seconds"]) for r in rep.rows if r["seconds"] is not None)
+    cl_busy = sum(float(r["seconds"]) for r in rep.results.values() if r.get("seconds") is not None)
+    cl_cpu = sum(float(r["cpu_seconds"]) for r in rep.results.values() if r.get("cpu_seconds") is not None)
     load1 = os.getloadavg()
     timing = re.compile(r'"(seconds|wall_seconds)": [-0-9.eE+]+')
     same = sum(timing.sub("", (base / "loop" / "applicants" / f"{r['id']}.json").read_text())
@@ -102,9 +104,10 @@ def main() -> None:
     print(f"SYNTHETIC cohort: {a.n} applicants ({rep.count('ok')} solved, {rep.count('infeasible')} infeasible, "
           f"{rep.count('bad_input')} bad input); {os.cpu_count()} cores; load average before {load0[0]:.2f}, "
           f"after {load1[0]:.2f}")
-    print(f"plain loop:             {loop_wall:8.1f} s  ({loop_busy / a.n:.3f} s per applicant in the task)")
-    print(f"local cluster, {a.workers} workers: {cl_wall:8.1f} s  ({cl_busy / a.n:.3f} s per applicant in the task, "
-          "start and stop included)")
+    print(f"plain loop:             {loop_wall:8.1f} s  (per applicant in the task: {loop_busy / a.n:.3f} s wall, "
+          f"{loop_cpu / a.n:.3f} s CPU)")
+    print(f"local cluster, {a.workers} workers: {cl_wall:8.1f} s  (per applicant in the task: {cl_busy / a.n:.3f} s wall, "
+          f"{cl_cpu / a.n:.3f} s CPU; cluster start and stop included in the total)")
     print(f"ratio loop / cluster:   {loop_wall / cl_wall:8.2f}x")
     print(f"cluster overhead:       {(a.workers * cl_wall - cl_busy) / a.n:8.3f} s of worker time per applicant "
           f"((workers x wall - task seconds) / N)")

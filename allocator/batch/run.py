@@ -58,6 +58,7 @@ class Options:
 class Report:
     rows: list[dict] = field(default_factory=list)
     payloads: dict[str, dict] = field(default_factory=dict)
+    results: dict[str, dict] = field(default_factory=dict)  # per applicant: status, seconds, cpu_seconds, pid
 
     def count(self, status: str) -> int:
         return sum(r["status"] == status for r in self.rows)
@@ -253,6 +254,7 @@ def run_batch(cohort: str | Path, opts: Options, progress: Progress | None = Non
                 done += 1
                 if progress:
                     progress(done, total, results[res["id"]])
+    report.results = results
     report.rows = [summary_row(results[m.id], report.payloads.get(m.id)) for m in members]
     write_summary(opts.out, report.rows)
     write_cohort_view(opts.out, report, opts.crowd_share)
@@ -279,7 +281,10 @@ def _compute(client, jobs: list[dict], retries: int):
             if f.status == "finished":
                 yield f.result()
             else:
-                exc = f.exception()
+                try:
+                    exc = f.exception()
+                except BaseException as e:  # a cancelled future raises instead of returning its error
+                    exc = e
                 yield {"id": j["id"], "source": j["source"], "hash": j["hash"], "status": "failed", "seconds": None,
                        "reason": f"the task failed after retries: {type(exc).__name__}: {' '.join(str(exc).split())}"}
             f.release()
