@@ -107,7 +107,7 @@ def test_local_cluster_equals_sequential_with_bad_profile_in_middle(tmp_path, ca
     assert not (out / "applicants" / "a0b.json").exists()
     cohort = (out / "cohort.csv").read_text().splitlines()
     both = [ln for ln in cohort[1:] if ln.split(",")[-1] in ("a0;a1",)]
-    assert both and all(",2,1.0,True," in ln for ln in both)  # on both lists: 2 applicants, share 1.0, crowded
+    assert both and all(",2,2,1.0,True," in ln for ln in both)  # on both lists: 2 of 2 applicants, crowded
     assert "Cohort view" in (out / "cohort.html").read_text()
 
 

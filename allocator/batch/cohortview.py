@@ -2,8 +2,11 @@
 
 Applicants from one school who are sent to the same programs compete with each other
 there (each model's P(match) treats an applicant alone).  :func:`program_counts` counts,
-for every program on at least one list, the applicants whose list includes it and their
-share of the solved cohort; the programs above ``crowd_share`` are flagged.
+for every program on at least one list, the applicants whose list includes it, and their
+share of the office's solved applicants *in that program's specialty* (an office with
+Internal Medicine and Pediatrics applicants would otherwise never see its Pediatrics
+programs crowded); the programs above ``crowd_share`` are flagged.  An applicant is in a
+specialty when their list has applications in it.
 ``cohort.html`` shows the table and a bar chart of the most-shared programs;
 ``cohort.csv`` has every program.
 """
@@ -17,14 +20,23 @@ import pandas as pd
 from allocator.batch.outputs import SYNTHETIC_NOTE, png_data_uri
 from allocator.output.files import atomic_write
 
-COLUMNS = ["program_id", "name", "specialty", "city", "state", "tier", "applicants", "share", "crowded",
+COLUMNS = ["program_id", "name", "specialty", "city", "state", "tier", "applicants", "of", "share", "crowded",
            "mean_p_success", "applicant_ids"]
 CHART_TOP = 30
 
 
+def _specialties(payload: dict) -> set[str]:
+    by = (payload.get("cost") or {}).get("by_specialty") or {}
+    return {k for k, v in by.items() if v} | {x.get("specialty", "") for x in payload.get("selected") or []}
+
+
 def program_counts(payloads: dict[str, dict], crowd_share: float) -> pd.DataFrame:
-    """One row per program on any list: applicants, share of the solved cohort, crowded flag."""
-    n = len(payloads)
+    """One row per program on any list: ``applicants`` sent there, ``of`` (the solved
+    applicants in its specialty), ``share`` = applicants / of, and ``crowded``."""
+    in_specialty: dict[str, int] = {}
+    for p in payloads.values():
+        for sp in _specialties(p):
+            in_specialty[sp] = in_specialty.get(sp, 0) + 1
     seen: dict[str, dict] = {}
     for mid, p in sorted(payloads.items()):
         for s in p.get("selected") or []:
@@ -34,28 +46,35 @@ def program_counts(payloads: dict[str, dict], crowd_share: float) -> pd.DataFram
                                                   "ids": [], "p": []})
             r["ids"].append(mid)
             r["p"].append(float(s.get("p_match") or 0.0))
-    rows = [{k: v for k, v in r.items() if k not in ("ids", "p")}
-            | {"applicants": len(r["ids"]), "share": len(r["ids"]) / n if n else 0.0,
-               "mean_p_success": sum(r["p"]) / len(r["p"]), "applicant_ids": ";".join(r["ids"])}
-            for r in seen.values()]
+    rows = []
+    for r in seen.values():
+        of = max(in_specialty.get(r["specialty"], 0), len(r["ids"]))
+        rows.append({k: v for k, v in r.items() if k not in ("ids", "p")}
+                    | {"applicants": len(r["ids"]), "of": of, "share": len(r["ids"]) / of,
+                       "mean_p_success": sum(r["p"]) / len(r["p"]), "applicant_ids": ";".join(r["ids"])})
     df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "crowded"])
     df["crowded"] = df["share"] > crowd_share
-    df = df.sort_values(["applicants", "program_id"], ascending=[False, True], kind="mergesort")
+    df = df.sort_values(["share", "applicants", "program_id"], ascending=[False, False, True], kind="mergesort")
     return df[COLUMNS].reset_index(drop=True)
 
 
-def _chart(df: pd.DataFrame, n: int, crowd_share: float) -> str:
+def _chart(df: pd.DataFrame, crowd_share: float) -> str:
     from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
 
     top = df.head(CHART_TOP).iloc[::-1]
     fig = Figure(figsize=(9, 0.28 * max(len(top), 4) + 1.4), layout="constrained")
     ax = fig.add_subplot()
     colors = ["#c0392b" if c else "#5b8db8" for c in top["crowded"]]
-    labels = [f"{pid}  {name[:38]}" for pid, name in zip(top["program_id"], top["name"])]
-    ax.barh(range(len(top)), top["applicants"], color=colors)
-    ax.set_yticks(range(len(top)), labels, fontsize=7)
-    ax.axvline(crowd_share * n, color="0.2", ls="--", lw=1, label=f"{crowd_share:.0%} of the cohort")
-    ax.set_xlabel(f"applicants of this cohort sent there (of {n} solved)")
+    ax.barh(range(len(top)), 100 * top["share"], color=colors)
+    ax.set_yticks(range(len(top)), [f"{p}  {c}, {s}" for p, c, s in zip(top["program_id"], top["city"], top["state"])],
+                  fontsize=7)
+    for y, (a, o) in enumerate(zip(top["applicants"], top["of"])):
+        ax.text(1, y, f"{a} of {o}", va="center", fontsize=6.5, color="white")
+    ax.axvline(100 * crowd_share, color="0.2", ls="--", lw=1, label=f"threshold {crowd_share:.0%}")
+    ax.xaxis.set_major_formatter(PercentFormatter(100))
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of the cohort's solved applicants in the program's specialty who are sent there")
     ax.set_title(f"The {len(top)} programs most shared by the cohort (red: above {crowd_share:.0%})", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(True, axis="x", alpha=0.3)
@@ -64,7 +83,6 @@ def _chart(df: pd.DataFrame, n: int, crowd_share: float) -> str:
 
 def cohort_html(df: pd.DataFrame, report, crowd_share: float) -> str:
     esc = html.escape
-    n = len(report.payloads)
     synthetic = any((p.get("data") or {}).get("synthetic") for p in report.payloads.values())
     crowded = df[df["crowded"]]
     counts = {s: report.count(s) for s in ("ok", "bad_input", "infeasible", "solver_error", "failed")}
@@ -77,17 +95,17 @@ def cohort_html(df: pd.DataFrame, report, crowd_share: float) -> str:
     parts.append(f"<p>{len(report.rows)} applicants: {counts['ok']} solved, {counts['bad_input']} bad input, "
                  f"{counts['infeasible']} infeasible, {counts['solver_error'] + counts['failed']} failed. "
                  f"{len(df)} programs are on at least one list; <b>{len(crowded)}</b> receive more than "
-                 f"{crowd_share:.0%} of the solved applicants. Applicants from one school sent to the same "
+                 f"{crowd_share:.0%} of the solved applicants in their specialty. Applicants from one school sent to the same "
                  "programs compete with each other there; each P(match) treats the applicant alone.</p>")
     if len(df):
-        parts.append(f"<img alt='programs by applicants of this cohort' src='{_chart(df, n, crowd_share)}'>")
+        parts.append(f"<img alt='programs by applicants of this cohort' src='{_chart(df, crowd_share)}'>")
     parts.append(f"<h2>Programs above {crowd_share:.0%} of the cohort</h2>")
     if len(crowded):
         parts.append("<table><tr><th>program</th><th>name</th><th>city</th><th>tier</th><th>applicants</th>"
-                     "<th>share</th><th>mean P(success)</th></tr>")
+                     "<th>of (in its specialty)</th><th>share</th><th>mean P(success)</th></tr>")
         for r in crowded.itertuples():
             parts.append(f"<tr><td>{esc(r.program_id)}</td><td>{esc(r.name)}</td><td>{esc(r.city)}, "
-                         f"{esc(r.state)}</td><td>{esc(r.tier)}</td><td class=n>{r.applicants}</td>"
+                         f"{esc(r.state)}</td><td>{esc(r.tier)}</td><td class=n>{r.applicants}</td><td class=n>{r.of}</td>"
                          f"<td class=n>{r.share:.0%}</td><td class=n>{100 * r.mean_p_success:.2f}%</td></tr>")
         parts.append("</table>")
     else:
