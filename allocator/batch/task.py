@@ -41,7 +41,7 @@ def single_threaded_solvers() -> None:
         import highspy
     except ImportError:
         return
-    from allocator.optim.solver import _quiet_stdout
+    from allocator.optim.engines.highs import _quiet_stdout
 
     with _quiet_stdout():
         h = highspy.Highs()
