@@ -12,6 +12,7 @@ seconds so that the page can sort the table and offer downloads, then forgotten.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from allocator.web import jsonapi, pages
 
     settings = settings or Settings()
-    app = FastAPI(title="allocator", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        app.state.pool.shutdown()
+
+    app = FastAPI(title="allocator", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.pool = JobPool(settings.workers, settings.queue, settings.ttl)
     app.state.tomls = {}  # profile TOML files offered for download (in memory, ttl)
@@ -71,9 +78,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse(body, status_code=500)
         return PlainTextResponse(body["error"], status_code=500)
-
-    @app.on_event("shutdown")
-    def _stop() -> None:
-        app.state.pool.shutdown()
 
     return app

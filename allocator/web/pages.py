@@ -65,20 +65,21 @@ async def solve_form(request: Request):
     settings, pool = request.app.state.settings, request.app.state.pool
     values, upload = await _form_values(request)
     state = forms.FormState(values)
+    catalog = None
+    if upload is not None:  # first: with no specialty ticked, the catalog's specialties are the applicant's
+        try:
+            catalog = service.parse_catalog(*upload)
+        except InputError as e:
+            state.errors["catalog"] = " ".join(str(e).split())
+            return _render(request, "page.html", 422, state=state, answer=None)
+        if not values.get("specialties"):
+            values["specialties"] = catalog.specialties
     try:
         profile, doc = forms.profile_from_values(values)
         opts = forms.run_options(values)
     except InputError as e:
         state.fail(e)
         return _render(request, "page.html", 422, state=state, answer=None)
-    catalog = None
-    if upload is not None:
-        try:
-            catalog = service.parse_catalog(*upload)
-        except InputError as e:
-            state.fail(e, default_field="catalog")
-            state.errors = {"catalog": state.errors.pop("catalog", None) or " ".join(str(e).split())}
-            return _render(request, "page.html", 422, state=state, answer=None)
     limit = min(opts["time_limit"], settings.max_time_limit)
 
     def work(job: Job):
