@@ -144,10 +144,9 @@ def _sorted(d: dict, key: str, order: str) -> list[dict]:
     if key not in SORTABLE:
         key = "p_match"
     num = key == "p_match"
-    rows.sort(key=lambda r: (r.get(key) is None, r.get(key) if num else str(r.get(key) or "").lower(),
-                             r["program_id"]), reverse=(order == "desc"))
-    if order == "desc":  # keep missing values last
-        rows.sort(key=lambda r: r.get(key) is None)
+    rows.sort(key=lambda r: r["program_id"])  # ties by program_id, ascending (as the JSON)
+    rows.sort(key=lambda r: (r.get(key) or 0) if num else str(r.get(key) or "").lower(), reverse=(order == "desc"))
+    rows.sort(key=lambda r: r.get(key) is None)  # missing values last
     return rows
 
 
