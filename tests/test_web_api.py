@@ -345,3 +345,20 @@ def test_nothing_about_the_applicant_is_logged(client, caplog):
     client.post(f"/api/solve?draws={DRAWS}", content=FAST_PROFILE.replace("245", "251").encode())
     client.post("/solve", data=fast_form(step2_score="251"))
     assert "251" not in caplog.text
+
+
+def test_serve_command_binds_localhost_and_warns_otherwise(monkeypatch, capsys):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    for argv in (["serve"], ["serve", "--host", "0.0.0.0", "--port", "8123"]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 0
+    err = capsys.readouterr().err
+    assert calls[0]["host"] == "127.0.0.1" and calls[0]["port"] == 8000 and calls[0]["access_log"] is False
+    assert calls[1]["host"] == "0.0.0.0" and err.count("warning") == 1 and "0.0.0.0" in err
+    with pytest.raises(SystemExit) as e:
+        main(["serve", "--port", "0"])
+    assert e.value.code == 2 and "--port 0" in capsys.readouterr().err
