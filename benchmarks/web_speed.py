@@ -85,8 +85,9 @@ def main() -> None:
     port = _port()
     url = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "allocator.cli", "serve", "--port", str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    exe = Path(sys.executable).with_name("allocator")  # the console script of this environment
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     rows = []
     try:
         while True:
@@ -94,6 +95,8 @@ def main() -> None:
                 _get(url + "/api/health")
                 break
             except OSError:
+                if proc.poll() is not None:
+                    raise SystemExit(f"allocator serve exited: {proc.stderr.read().decode()[-300:]}")
                 time.sleep(0.02)
         rows.append(("`allocator serve` ready (first /api/health answered)", f"{time.perf_counter() - t0:.2f} s"))
         typical = preset_values("typical_us_img")
@@ -106,6 +109,12 @@ def main() -> None:
                 secs.append(s)
             rows.append((f"first answer page: {label}, {args.repeat} runs", ", ".join(f"{x:.2f}" for x in secs)
                          + f" s ({what}, fragment {size / 1024:.0f} KB)"))
+        import allocator
+
+        t2 = time.perf_counter()
+        allocator.solve(ROOT / "data" / "profiles" / "typical_us_img.toml")
+        rows.append(("for comparison: allocator.solve(typical profile) in this process, no web",
+                     f"{time.perf_counter() - t2:.2f} s"))
         weight = {}
         for path in ("/", "/static/style.css", "/static/htmx.min.js"):
             weight[path] = len(_get(url + path)[1])
