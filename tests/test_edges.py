@@ -21,6 +21,7 @@ import pytest
 from scipy import integrate, special
 
 from allocator import api
+from allocator.optim import pipeline
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.cli import main
 from allocator.errors import SolverError
@@ -294,7 +295,7 @@ def test_time_limit_before_any_list_returns_greedy(monkeypatch):
     def no_list(problem, cand, *a, **k):
         return Outcome(Status.NO_SOLUTION, None, None, None, None, 0.0, 0.0, 0, len(cand), "milp", "time limit")
 
-    monkeypatch.setattr(api, "solve_milp", no_list)
+    monkeypatch.setattr(pipeline, "solve_milp", no_list)
     res = api.solve(None, problem=pr, draws=0, method="milp", time_limit=0.01)
     assert res.status is Status.FEASIBLE
     assert res.to_dict()["status"] == "feasible"
@@ -432,6 +433,6 @@ def test_engine_infeasible_without_a_conflict_is_a_solver_error(monkeypatch):
     def says_infeasible(problem, cand, *a, **k):
         return Outcome(Status.INFEASIBLE, None, None, None, None, 0.0, 0.0, 1, len(cand), "milp", "CBC: infeasible")
 
-    monkeypatch.setattr(api, "solve_milp", says_infeasible)
+    monkeypatch.setattr(pipeline, "solve_milp", says_infeasible)
     with pytest.raises(SolverError, match="retry with --solver"):
         api.solve(None, problem=pr, draws=0, method="milp")
