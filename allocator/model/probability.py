@@ -58,6 +58,8 @@ from allocator.errors import InputError
 from allocator.paths import MODELS_DIR
 from allocator.inputs.profile import Applicant
 
+from allocator.model.timing import Timing  # noqa: E402  (the [timing] table)
+
 IMG_CLIP = (0.05, 0.85)
 
 # --------------------------------------------------------------------------- the card
@@ -305,6 +307,7 @@ class ModelCard(BaseModel):
     defaults: Defaults
     copula: dict[str, Correlation]
     calibration: Calibration
+    timing: Optional[Timing] = None  # [timing]: when answers arrive (allocator update)
     path: str = "<card>"
 
     @field_validator("copula")
