@@ -76,7 +76,7 @@ def update(
     catalog: Optional[Path] = CatalogOpt,
     add_budget: Optional[float] = typer.Option(None, "--add-budget", help="USD for additional applications now"),
     max_add: Optional[int] = typer.Option(None, "--max-add", help="most additional applications"),
-    draws: int = typer.Option(40_000, "--draws", help="simulated seasons for the check (0 to skip)"),
+    draws: int = typer.Option(20_000, "--draws", help="simulated seasons for the check (0 to skip)"),
     seed: int = typer.Option(0, "--seed", help="Monte Carlo seed"),
     as_json: bool = JsonOpt,
     out: Optional[Path] = OutOpt,

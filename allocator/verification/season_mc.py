@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtr, ndtri  # scipy.stats takes seconds to import
 
 _INV, _REJ, _SIL, _WD = "invited", "rejected", "applied", "withdrawn"
 
@@ -38,11 +38,11 @@ class SeasonMC:
 
 def _trunc(rng, mu, sd, thr, below: np.ndarray):
     """Normal(mu, sd) truncated below/above thr (per element), by inverse CDF."""
-    a = stats.norm.cdf((thr - mu) / sd)
+    a = ndtr((thr - mu) / sd)
     u = rng.random(mu.shape)
     x = np.where(below, u * a, a + u * (1 - a))
     x = np.clip(x, 1e-300, 1 - 1e-16)
-    return mu + sd * stats.norm.ppf(x)
+    return mu + sd * ndtri(x)
 
 
 def _weighted(g, wt):
@@ -59,8 +59,8 @@ def simulate_season(p, q, rho, status, F, R, la, p_extra=None, la_extra=None, dr
     n = len(p)
     Z = rng.standard_normal(draws)
     mu, sd = np.sqrt(rho) * Z[:, None], np.sqrt(1 - rho)
-    tq, tp = stats.norm.ppf(np.clip(q, 1e-300, 1)), stats.norm.ppf(np.clip(p, 1e-300, 1))
-    pint = stats.norm.cdf((tq[None, :] - mu) / sd)  # (draws, n)
+    tq, tp = ndtri(np.clip(q, 1e-300, 1)), ndtri(np.clip(p, 1e-300, 1))
+    pint = ndtr((tq[None, :] - mu) / sd)  # (draws, n)
     logw = np.zeros(draws)
     Y = np.full((draws, n), np.inf)
     inv, rej, sil = st == _INV, st == _REJ, st == _SIL
@@ -85,7 +85,7 @@ def simulate_season(p, q, rho, status, F, R, la, p_extra=None, la_extra=None, dr
     if p_extra is not None and len(p_extra):
         pe = np.asarray(p_extra, float)
         ye = mu + sd * rng.standard_normal((draws, len(pe)))
-        se_ = ye < stats.norm.ppf(np.clip(pe, 1e-300, 1))[None, :]
+        se_ = ye < ndtri(np.clip(pe, 1e-300, 1))[None, :]
         anyone |= se_.any(axis=1)
         if la_extra is not None and np.any(la_extra):
             any_la |= se_[:, np.asarray(la_extra, bool)].any(axis=1)
