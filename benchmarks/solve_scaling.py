@@ -29,7 +29,7 @@ from allocator import optimize
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.optim.evaluate import evaluate
 from allocator.optim.start import greedy
-from allocator.optim.problem import build_problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
 from allocator.verification.simulate import simulate
 

@@ -21,13 +21,14 @@ import pytest
 from scipy import integrate, special
 
 from allocator import api
+from allocator.optim import pipeline
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.cli import main
 from allocator.errors import SolverError
 from allocator.optim.evaluate import evaluate, objective_value
 from allocator.optim.feasibility import violations
 from allocator.optim.start import greedy
-from allocator.optim.problem import build_problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
 from allocator.optim.outer import TOL, Outcome, solve_milp
 from allocator.optim.engines.cbc import from_pulp
@@ -294,7 +295,7 @@ def test_time_limit_before_any_list_returns_greedy(monkeypatch):
     def no_list(problem, cand, *a, **k):
         return Outcome(Status.NO_SOLUTION, None, None, None, None, 0.0, 0.0, 0, len(cand), "milp", "time limit")
 
-    monkeypatch.setattr(api, "solve_milp", no_list)
+    monkeypatch.setattr(pipeline, "solve_milp", no_list)
     res = api.solve(None, problem=pr, draws=0, method="milp", time_limit=0.01)
     assert res.status is Status.FEASIBLE
     assert res.to_dict()["status"] == "feasible"

@@ -28,7 +28,7 @@ from allocator.optim.evaluate import objective_value
 from allocator.optim.fastpath import applicable
 from allocator.optim.feasibility import is_feasible, violations
 from allocator.optim.start import greedy
-from allocator.optim.problem import build_problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import Profile, load_profile, profile_from_dict
 from allocator.status import Status
 

@@ -33,7 +33,7 @@ def with_bonuses(pr, rng, *, gold=1, silver=1, divisions=0):
         kw |= dict(p_geo=odds(p, 2.2), p_signal_geo={k: odds(v, 2.2) for k, v in ps.items()},
                    max_divisions=divisions)
     out = replace(pr, **kw)
-    out._cache.clear()
+
     return out
 
 

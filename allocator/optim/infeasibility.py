@@ -9,13 +9,13 @@ before any solve.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 
 from allocator.optim import dominance, fastpath
 from allocator.optim.engines import DEFAULT_ENGINE, run_master
-from allocator.optim.formulation import DROPPABLE, Formulation, build
+from allocator.optim.builder import build
+from allocator.optim.formulation import DROPPABLE, Formulation
 from allocator.optim.outer import seed_tangents, true_values
 from allocator.optim.problem import Problem
 from allocator.optim.start import greedy
@@ -69,7 +69,7 @@ def explain_infeasibility(problem: Problem, cand: np.ndarray, *, mode: str = "p_
 
 def _loosen(problem: Problem, keep: list[str]) -> Problem:
     """The problem with every limit outside ``keep`` lifted."""
-    return replace(problem,
+    return problem.with_limits(
                    budget=problem.budget if "budget" in keep else math.inf,
                    max_apps=problem.max_apps if "max_applications" in keep else problem.n,
                    min_apps=problem.min_apps if "min_applications" in keep else 0,

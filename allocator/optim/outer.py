@@ -19,7 +19,8 @@ import pulp
 from allocator.errors import SolverError
 from allocator.optim import feasibility
 from allocator.optim.engines import DEFAULT_ENGINE, ENGINES, run_master
-from allocator.optim.formulation import Formulation, build
+from allocator.optim.builder import build
+from allocator.optim.formulation import Formulation
 from allocator.optim.problem import Plan, Problem
 from allocator.status import Status
 
@@ -99,7 +100,7 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
     """Exact optimum over candidates ``cand`` (a dominance-reduced index set), by outer
     approximation with the master problem solved by ``engine`` ("highs" or "cbc").
 
-    ``formulation``: a model built earlier (:func:`allocator.optim.formulation.build`, same mode,
+    ``formulation``: a model built earlier (:func:`allocator.optim.builder.build`, same mode,
     candidates ``cand``, built with a finite budget) to solve again at ``problem.budget``
     (or ``budget``): its tangent rows stay valid at any budget, so a budget sweep or a
     search over the budget keeps every cut and, with HiGHS, one persistent model."""
@@ -126,7 +127,7 @@ def _prepare(problem: Problem, cand: np.ndarray, mode: str, target, budget, f: F
         f.set_budget(problem.budget if budget is None else budget)
     # re-check lists against the budget this model enforces (an override, or none for min_cost)
     enforced = budget if budget is not None else (math.inf if mode == "min_cost" else problem.budget)
-    checked = problem if enforced == problem.budget else replace(problem, budget=float(enforced))
+    checked = problem if enforced == problem.budget else problem.with_limits(budget=float(enforced))
     return f, checked
 
 
