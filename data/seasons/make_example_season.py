@@ -9,7 +9,8 @@ import numpy as np
 import allocator
 
 HERE = Path(__file__).resolve().parent
-res = allocator.solve(HERE.parent / "profiles" / "typical_us_img.toml", budget=5000, max_applications=80, draws=0)
+res = allocator.solve(HERE.parent / "profiles" / "typical_us_img.toml", budget=5000, max_applications=80, objective="p_match",
+                       draws=0)
 df = res.selected_frame()
 assert len(df) == 80, len(df)
 rng = np.random.default_rng(4)
