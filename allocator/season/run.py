@@ -24,7 +24,7 @@ def _check(name, mc_val, se, exact, draws):
 def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add_budget: float | None = None,
         max_add: int | None = None, draws: int = 20_000, seed: int = 0, engine: str = "highs") -> dict:
     from allocator.api import load  # the shared input pipeline
-    from allocator.model.probability import load_card
+    from allocator.model.card import load_card
     from allocator.verification.season_mc import simulate_season
 
     today = today or dt.date.today()

@@ -30,7 +30,7 @@ How it stays exact and fast:
 - knees (:func:`knees`): vertices of the upper concave envelope of P(match) against the
   swept value where the envelope's slope falls by more than half.
 
->>> df = sweep(problem, "budget", parse_range("200:2000:100", "--budgets"))  # doctest: +SKIP
+>>> df = sweep(problem, "budget", parse_range("200:2000:100", name="--budgets"))  # doctest: +SKIP
 >>> df[["budget", "status", "p_match", "gain_per_100"]].head()  # doctest: +SKIP
 """
 from __future__ import annotations
@@ -50,6 +50,7 @@ from allocator.optim import fastpath, pipeline
 
 from allocator.optim import feasibility
 from allocator.errors import InputError, SolverError
+from allocator.inputs.ranges import parse_range
 from allocator.optim.evaluate import evaluate
 from allocator.optim.builder import build
 from allocator.optim.problem import Plan, Problem
@@ -65,7 +66,7 @@ PARAMS: dict[str, str] = {
     "correlation": "rho",
     "max_applications": "max_apps",
 }
-MAX_POINTS = 2_000
+TIGHTENING = ("budget", "max_applications", "la_share_max")  # a smaller value only removes lists
 POOL_POINTS = 1  # previous points whose cut exposures seed the next MILP
 KNEE_DROP = 0.5  # a knee: the envelope's slope falls below this fraction of the previous slope
 COLUMNS = ["status", "p_match", "p_match_independent", "p_match_la", "n_applications", "n_la", "la_share",
@@ -75,53 +76,6 @@ Progress = Callable[[int, int], None]
 
 
 # ---------------------------------------------------------------------- parsing
-def parse_range(text: str, option: str = "--budgets") -> np.ndarray:
-    """Values of an inclusive range ``LO:HI:STEP`` (a single number is one value).
-
-    HI is included when it lies on the grid up to rounding (0.1:0.6:0.05 ends at 0.6);
-    values are rounded to 10 decimals so 0.30000000000000004 prints as 0.3.
-
-    >>> parse_range("0:0.6:0.1", "--param correlation").tolist()
-    [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
-    """
-    raw = str(text).strip()
-    parts = raw.split(":")
-    hint = f"write {option} LO:HI:STEP, e.g. {_example(option)}"
-    try:
-        nums = [float(x) for x in parts]
-    except ValueError:
-        raise InputError(f"{option} {raw!r}: not numbers; {hint}") from None
-    if not all(math.isfinite(x) for x in nums):
-        raise InputError(f"{option} {raw!r}: values must be finite numbers; {hint}")
-    if len(nums) == 1:
-        return np.array(nums)
-    if len(nums) != 3:
-        raise InputError(f"{option} {raw!r}: expected three numbers LO:HI:STEP; {hint}")
-    lo, hi, step = nums
-    if step <= 0:
-        raise InputError(f"{option} {raw!r}: STEP must be positive; {hint}")
-    if hi < lo:
-        raise InputError(f"{option} {raw!r}: HI {hi:g} is below LO {lo:g}; swap them")
-    span = (hi - lo) / step
-    n = int(math.floor(span + 1e-9))
-    if n + 1 > MAX_POINTS:
-        raise InputError(f"{option} {raw!r}: {n + 1} points (at most {MAX_POINTS}); raise STEP or narrow the range")
-    vals = lo + step * np.arange(n + 1)
-    if abs(span - round(span)) <= 1e-9 * max(1.0, span):
-        vals[-1] = hi  # land exactly on HI
-    return np.round(vals, 10)
-
-
-def _example(option: str) -> str:
-    if "la_share" in option:
-        return "0.1:0.6:0.05"
-    if "correlation" in option:
-        return "0:0.6:0.1"
-    if "max_app" in option:
-        return "20:120:10"
-    return "500:3000:100"
-
-
 def parse_param(text: str) -> tuple[str, np.ndarray]:
     """``NAME=LO:HI:STEP`` -> (name, values), checked against the setting's range.
 
@@ -133,7 +87,7 @@ def parse_param(text: str) -> tuple[str, np.ndarray]:
     if not sep or name not in PARAMS:
         raise InputError(f"--param {text!r}: write NAME=LO:HI:STEP with NAME one of {', '.join(PARAMS)} "
                          "(e.g. --param la_share_max=0.1:0.6:0.05)")
-    vals = parse_range(rng, f"--param {name}")
+    vals = parse_range(rng, name=f"--param {name}")
     check_values(name, vals, f"--param {name}")
     return name, vals
 
@@ -202,7 +156,7 @@ def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | Non
         rows.append(_row(param, v, pr, out, mode))
         if progress is not None:
             progress(k + 1, total)
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows).sort_values(param, kind="stable").reset_index(drop=True)
     return _finish(df, param, mode)
 
 
@@ -268,16 +222,28 @@ def _milp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time
     and reused cuts.  A budget sweep solves one model throughout: candidates reduced at the
     largest budget (a superset of each point's), only the budget row changing between
     points, every tangent row kept (valid at any budget), and, with HiGHS, one persistent
-    solver model."""
+    solver model.
+
+    Settings that only tighten as they fall (budget, max_applications, la_share_max) are
+    swept from the top down: an optimal list at a larger value that still meets the limits
+    at a smaller one is optimal there too (the smaller value's lists are a subset), so that
+    point needs no solve (:func:`_still_optimal`)."""
     prev: Plan | None = None
+    above: Outcome | None = None  # the last solved point's outcome, at a larger value
+    if param in TIGHTENING:
+        vals = vals[::-1]
     pools: list[dict] = []  # cut exposures of the last POOL_POINTS points (same rho only)
     shared = None
-    if param == "budget" and math.isfinite(vals[-1]):
-        top = at(problem, param, vals[-1])
+    if param == "budget" and math.isfinite(vals.max()):
+        top = at(problem, param, vals.max())
         shared_cand = dominance.reduce(top)
         shared = build(top, shared_cand, mode)
     for v in vals:
         pr = at(problem, param, v)
+        kept = _still_optimal(above, pr) if param in TIGHTENING else None
+        if kept is not None:
+            yield v, pr, kept
+            continue
         if param == "correlation":
             pools = []
         cand = dominance.reduce(pr)  # at a lower budget, a subset of the shared model's candidates
@@ -294,11 +260,20 @@ def _milp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time
             out = Outcome(Status.ERROR, None, None, None, None, t, t, 0, len(cand), "milp", str(e))
         out = pipeline.start_if_timed_out(out, pr, start, time_limit)
         if out.status.has_list:
-            prev = out.plan
+            prev, above = out.plan, out
         pool = getattr(out, "cut_pool", None) or {}
         if pool and POOL_POINTS > 0:
             pools = (pools + [pool])[-POOL_POINTS:]
         yield v, pr, out
+
+
+def _still_optimal(above: Outcome | None, pr: Problem) -> Outcome | None:
+    """The larger value's answer, when its list meets every limit of ``pr`` (then no list
+    at ``pr`` does better, and its bound and gap still hold); None otherwise."""
+    if above is None or not above.status.has_list or not feasibility.is_feasible(pr, above.plan):
+        return None
+    return dataclasses.replace(above, seconds=0.0, wall=0.0, solves=0, iterations=[], cut_pool={},
+                               message="the list of a larger value: still within the limits, so still optimal")
 
 
 def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict:
