@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from allocator.errors import InputError
 from allocator.inputs.loader import read_toml, validate
 from allocator.paths import MODELS_DIR
+from allocator.model.timing import Timing
 
 
 class Param(BaseModel):
@@ -262,6 +263,7 @@ class ModelCard(BaseModel):
     defaults: Defaults
     copula: dict[str, Correlation]
     calibration: Calibration
+    timing: Optional[Timing] = None  # [timing]: when answers arrive (allocator update)
     path: str = "<card>"
 
     @field_validator("copula")

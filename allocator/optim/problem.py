@@ -76,6 +76,9 @@ class Problem:
     max_divisions: int = 0  # divisions the optimizer may choose (0: geographic preference not optimized)
     fixed_divisions: tuple[str, ...] = ()  # divisions the user chose (already applied to p)
     notes: tuple[str, ...] = ()  # what is and is not modelled, shown with the result
+    # nodes fixed by the caller (the season update's posterior mixture: weights need not sum
+    # to 1, P(no match) = sum_k w_k prod_i (1 - p_i(z_k)) still); used at the problem's own rho
+    fixed_nodes: Nodes | None = None
     # derived arrays (quadrature nodes, division names), per instance: dataclasses.replace
     # starts a fresh one; with_limits shares what a change of limits leaves valid
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -156,6 +159,8 @@ class Problem:
         """Quadrature nodes for ``rho`` (default: the problem's), accurate for any list of
         these candidates."""
         r = self.rho if rho is None else float(rho)
+        if self.fixed_nodes is not None and r == self.rho:
+            return self.fixed_nodes
         key = ("nodes", r)
         if key not in self._cache:
             self._cache[key] = make_nodes(r, self.all_probabilities())
