@@ -20,7 +20,6 @@ from allocator.inputs.catalog import catalog_from_frame
 from allocator.inputs.profile import profile_from_dict
 from allocator.optim.assemble import build_problem
 from allocator.season import extend, update
-from allocator.season import posterior as post
 from allocator.season.seasonfile import Season, load_season
 from allocator.verification.season_mc import simulate_season
 

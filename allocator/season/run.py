@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import numpy as np
 
 from allocator.errors import InputError, SolverError
 from allocator.season import extend, update
