@@ -41,6 +41,7 @@ from allocator.optim.formulation import DROPPABLE, OBJ_SCALE, Formulation, build
 from allocator.optim.problem import Plan, Problem
 from allocator.status import Status, from_pulp
 
+_ENGINE_NAME = {"highs": "HiGHS", "cbc": "CBC"}
 log = logging.getLogger(__name__)
 
 TOL = 1e-7  # absolute gap on the objective (a probability or an expected utility)
@@ -396,16 +397,16 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
         if run.status in (Status.INFEASIBLE, Status.ERROR) or (run.status is Status.NO_SOLUTION and best_plan is None):
             if run.status is Status.INFEASIBLE and best_plan is not None:
                 # cannot happen for a relaxation that contained a feasible list
-                raise SolverError("CBC declared a relaxation infeasible after a feasible list was found")
+                raise SolverError(f"{_ENGINE_NAME.get(engine, engine)} declared a relaxation infeasible after a feasible list was found")
             return Outcome(run.status, None, None, None, None, cbc_secs, time.perf_counter() - t_wall,
-                           solves, n_cand, "milp", "CBC: " + run.status.value)
+                           solves, n_cand, "milp", f"{_ENGINE_NAME.get(engine, engine)}: " + run.status.value)
         if run.status is Status.NO_SOLUTION:
             status_final, message = Status.FEASIBLE, "time limit reached"
             break
         plan = f.plan()
         bad = feasibility.violations(checked, plan)
         if bad:
-            raise SolverError(f"CBC returned a list that breaks {bad[0][0]}: {bad[0][1]} (a bug; please report)")
+            raise SolverError(f"{_ENGINE_NAME.get(engine, engine)} returned a list that breaks {bad[0][0]}: {bad[0][1]} (a bug; please report)")
         Ls, vals = _true_values(f)
         for name, L in Ls.items():
             pool.setdefault(name, []).append(L)
