@@ -112,9 +112,10 @@ def _from_json(p: Path, text: str) -> ListFile:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"{p}: not valid JSON (line {e.lineno}: {e.msg}); {HINT}") from None
+        raise InputError(f"{p}: not the JSON of `solve --json` (line {e.lineno}: {e.msg}); fix it, or give one "
+                         "program_id per line or a CSV with header program_id[,signal]") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("selected"), list):
-        raise InputError(f"{p}: JSON without a \"selected\" list; {HINT}")
+        raise InputError(f"{p}: not the JSON of `solve --json` (no \"selected\" list); {HINT}")
     raw = []
     for k, r in enumerate(doc["selected"]):
         if not isinstance(r, dict):

@@ -20,7 +20,7 @@ from allocator.errors import InputError
 
 
 def _os_error(path: Path, e: OSError, option: str) -> InputError:
-    why = e.strerror or type(e).__name__
+    why = e.strerror or str(e) or type(e).__name__
     if e.errno == errno.ENAMETOOLONG:
         why = "file name too long"
     return InputError(f"{path}: cannot write ({why}); choose another {option} path")
