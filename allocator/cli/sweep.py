@@ -215,6 +215,7 @@ def _write_outputs(df, csv: Optional[Path], plot: Optional[Path], figure) -> Non
         items.append((csv, lambda fh: fh.write(text), False, "--csv"))
     if plot is not None:
         fig = figure()
+        fig = getattr(fig, "figure", None) or fig  # an Axes -> its Figure
         fmt = Path(plot).suffix.lower().lstrip(".")
         items.append((plot, lambda fh: fig.savefig(fh, format=fmt, dpi=150), True, "--plot"))
     if items:
