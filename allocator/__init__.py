@@ -17,7 +17,7 @@ _LAZY = {
     "AllocatorError": "allocator.errors", "InfeasibleError": "allocator.errors", "InputError": "allocator.errors",
     "SolverError": "allocator.errors", "Metrics": "allocator.optim.evaluate", "evaluate": "allocator.optim.evaluate",
     "Plan": "allocator.optim.problem", "Problem": "allocator.optim.problem",
-    "build_problem": "allocator.optim.problem", "Profile": "allocator.inputs.profile",
+    "build_problem": "allocator.optim.assemble", "Profile": "allocator.inputs.profile",
     "load_profile": "allocator.inputs.profile", "Result": "allocator.output.result", "Status": "allocator.status",
 }
 

@@ -46,15 +46,14 @@ import pandas as pd
 
 from allocator.optim import dominance
 
-from allocator.optim import fastpath
+from allocator.optim import fastpath, pipeline
 
 from allocator.optim import feasibility
 from allocator.errors import InputError, SolverError
-from allocator.optim.evaluate import evaluate, objective_value
-from allocator.optim.formulation import build
-from allocator.studies.heuristics import greedy, local_search
+from allocator.optim.evaluate import evaluate
+from allocator.optim.builder import build
 from allocator.optim.problem import Plan, Problem
-from allocator.optim.solver import Outcome, solve_milp
+from allocator.optim.outer import Outcome, solve_milp
 from allocator.status import Status
 
 log = logging.getLogger(__name__)
@@ -163,23 +162,13 @@ def check_values(param: str, values: Sequence[float], option: str | None = None)
 
 # ---------------------------------------------------------------------- the sweep
 def at(problem: Problem, param: str, value: float) -> Problem:
-    """A copy of ``problem`` with one setting changed (the quadrature cache is shared: it is
-    keyed by rho)."""
+    """A copy of ``problem`` with one setting changed (a limit shares the derived arrays;
+    the correlation gets its own quadrature nodes)."""
     name = PARAMS[param]
     v = int(round(value)) if param == "max_applications" else float(value)
+    if name in Problem.LIMITS:
+        return problem.with_limits(**{name: v})
     return dataclasses.replace(problem, **{name: v})
-
-
-def _path(problem: Problem, mode: str, method: str) -> str:
-    if method not in ("auto", "fast", "milp"):
-        raise InputError(f"method {method!r}: use auto, fast or milp")
-    ok = fastpath.applicable(problem, mode)
-    if method == "auto":
-        return "fast" if ok else "milp"
-    if method == "fast" and not ok:
-        raise InputError("--method fast needs count-based costs (no fee_extra), no signals or divisions; "
-                         "use --method milp or auto")
-    return method
 
 
 def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | None = None, *,
@@ -205,7 +194,7 @@ def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | Non
         raise InputError(f"sweep objective {mode!r}: sweeps maximize p_match or utility; set [strategy] "
                          "objective to one of them (p_match_la needs a target: use `allocator solve`)")
     top = at(problem, param, vals[-1])
-    path = _path(top, mode, method)  # the largest value has the largest grid
+    path = pipeline.choose_path(top, mode, method)  # the largest value has the largest grid
     runner = _fast_points if path == "fast" else _milp_points
     rows = []
     total = len(vals)
@@ -271,13 +260,7 @@ class _Picker:
             sel = self.n <= pr.max_apps
         if not sel.any():
             return None
-        flat, prim = self.flat[sel], self.prim[sel]
-        close = prim >= prim.max() - 1e-13
-        flat, cost, n = flat[close], self.cost[sel][close], self.n[sel][close]
-        cheap = -cost >= (-cost).max() - 1e-9
-        flat, n = flat[cheap], n[cheap]
-        pick = flat[np.argmin(n)]
-        return tuple(int(x) for x in np.unravel_index(pick, self.grid.shape))
+        return fastpath.pick(self.flat[sel], self.prim[sel], -self.cost[sel], self.n[sel], self.grid.shape)
 
 
 def _milp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time_limit):
@@ -298,12 +281,7 @@ def _milp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time
         if param == "correlation":
             pools = []
         cand = dominance.reduce(pr)  # at a lower budget, a subset of the shared model's candidates
-        start = greedy(pr, candidates=cand)
-        if prev is not None and feasibility.is_feasible(pr, prev) and set(prev.idx) <= set(cand.tolist()):
-            if objective_value(pr, prev) > objective_value(pr, start):
-                start = prev
-        if mode == "p_match":
-            start = local_search(pr, start, cand)
+        start = pipeline.start_list(pr, cand, hint=prev, polish=(mode == "p_match"))
         seed: dict[str, list] = {}
         for pool in pools:
             for name, pts in pool.items():
@@ -314,10 +292,7 @@ def _milp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time
         except SolverError as e:
             t = 0.0
             out = Outcome(Status.ERROR, None, None, None, None, t, t, 0, len(cand), "milp", str(e))
-        if out.status is Status.NO_SOLUTION and time_limit is not None and feasibility.is_feasible(pr, start):
-            # as optimize(): the time limit ran out before CBC returned a list; the start is the best found
-            out = dataclasses.replace(out, status=Status.FEASIBLE, plan=start, objective=objective_value(pr, start),
-                                      message="time limit reached before CBC found a list; start list, gap unknown")
+        out = pipeline.start_if_timed_out(out, pr, start, time_limit)
         if out.status.has_list:
             prev = out.plan
         pool = getattr(out, "cut_pool", None) or {}
