@@ -45,7 +45,8 @@ def solve(
         raise InputError(f"--draws {draws}: must be >= 0")
     if solver not in ("highs", "cbc"):
         raise InputError(f"--solver {solver!r}: use highs or cbc")
-    if target is not None and not min_cost and objective != "p_match_la":
+    if target is not None and not min_cost and objective != "p_match_la" and (
+            objective is not None or _profile_objective(profile) != "p_match_la"):
         raise InputError(f"--target {target:g} is used only with --min-cost or --objective p_match_la; add one of "
                          "them, or drop --target")
     check_outputs((out, "--out"))
@@ -59,6 +60,12 @@ def solve(
     _emit(res.to_dict(), as_json, out, lambda c: _render(res, c, show), frame, csv_text=csv_text,
           full_render=lambda c: _render(res, c, None))
     return 0
+
+
+def _profile_objective(profile: Path) -> str:
+    from allocator.inputs.profile import load_profile
+
+    return load_profile(profile).strategy.objective
 
 
 @app.command()
