@@ -15,7 +15,7 @@ from allocator.errors import AllocatorError, InputError
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.inputs.listfile import read_list_file
 from allocator.inputs.profile import profile_from_dict
-from allocator.optim.problem import build_problem
+from allocator.optim.assemble import build_problem
 from allocator.output.files import atomic_write
 from allocator.paths import DATA_DIR
 
