@@ -17,7 +17,7 @@ import argparse
 import time
 
 from allocator.model import calibration
-from allocator.model.probability import load_card
+from allocator.model.card import load_card
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,8 @@ import pytest
 
 from allocator.model import calibration as cal
 from allocator.model.copula import log_fail, make_nodes
-from allocator.model.probability import eligibility, load_card, program_arrays, probabilities
+from allocator.model.card import load_card
+from allocator.model.probability import eligibility, program_arrays, probabilities
 
 CARD = load_card()
 

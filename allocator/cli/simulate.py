@@ -17,8 +17,8 @@ def simulate(
     list_file: Path = typer.Option(..., "--list", help="one program_id per line, a CSV with header program_id[,signal] (solve --out X.csv), or the JSON of solve --json"),
     catalog: Optional[Path] = CatalogOpt,
     draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws"),
-    seed: int = typer.Option(0, "--seed"),
-    correlation: Optional[float] = typer.Option(None, "--correlation"),
+    seed: int = typer.Option(0, "--seed", help="Monte Carlo seed (same seed, same draws)"),
+    correlation: Optional[float] = typer.Option(None, "--correlation", help="latent-factor correlation rho (0-0.99); default: the profile's, else the model card's"),
     as_json: bool = JsonOpt,
     out: Optional[Path] = OutOpt,
 ) -> int:

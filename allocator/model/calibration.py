@@ -34,7 +34,8 @@ from scipy.special import log_ndtr, ndtri
 from allocator.inputs.catalog import Catalog, load_catalog
 from allocator.model.copula import LOG_FLOOR, conditional_p, make_nodes
 from allocator.paths import DATA_DIR
-from allocator.model.probability import ApplicantArrays, ModelCard, eligibility, program_arrays, probabilities
+from allocator.model.card import ModelCard
+from allocator.model.probability import ApplicantArrays, eligibility, program_arrays, probabilities
 
 N_MAX = 30  # interview counts above this are pooled (the medians are far below)
 COUNT_NODES = 32

@@ -13,9 +13,12 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import InputError
+from pathlib import Path
+
 from allocator.inputs.catalog import Catalog
 from allocator.inputs.fees import load_schedule, signals_available
-from allocator.inputs.profile import Profile
+from allocator.inputs.demo import resolve_catalog
+from allocator.inputs.profile import Profile, load_profile
 from allocator.optim.problem import SIGNAL_KINDS, Problem
 
 
@@ -74,7 +77,7 @@ def _own_probabilities(df: pd.DataFrame, profile: Profile, card) -> _Probs:
     q = np.where(np.isnan(q) | (q < p), p, q)
     rho = 0.0
     if profile.strategy.correlation is None:  # the card still gives the default correlation
-        from allocator.model.probability import load_card
+        from allocator.model.card import load_card
 
         rho = float((card or load_card()).correlation)
     return _Probs(df, p, q, "catalog p_match", rho)
@@ -84,7 +87,7 @@ def _model_probabilities(catalog: Catalog, df: pd.DataFrame, profile: Profile, c
     if profile.applicant is None:
         raise InputError(f"{profile.path}: no [applicant] section and {catalog.path} has no p_match "
                          "column; add [applicant] (Step 2, attempts, USCE...) or give p_match per program")
-    from allocator.model.probability import load_card
+    from allocator.model.card import load_card
     from allocator.model.probability import estimate
 
     card = card or load_card()
@@ -216,3 +219,11 @@ def _reason(rows: list[dict], pid: str) -> str:
         if r["program_id"] == pid:
             return r["reason"]
     return ""
+
+
+def load_problem(profile: str | Path | Profile, catalog: str | Path | Catalog | None = None, **overrides) -> Problem:
+    """Read a profile and a catalog, apply ``[strategy]`` overrides, and build the problem."""
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    prof = prof.with_overrides(**overrides)
+    cat = resolve_catalog(prof, catalog)
+    return build_problem(cat, prof)

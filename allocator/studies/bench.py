@@ -73,33 +73,6 @@ def default_profiles() -> list[Path]:
     return out
 
 
-def parse_budgets(text: str) -> list[float]:
-    """``"LO:HI:STEP"`` (HI included when on the grid) or a comma list, in USD.
-
-    >>> parse_budgets("1000:2000:500"), parse_budgets("800, 1200")
-    ([1000.0, 1500.0, 2000.0], [800.0, 1200.0])
-    """
-    t = text.strip()
-    try:
-        if ":" in t:
-            parts = [float(x) for x in t.split(":")]
-            if len(parts) != 3:
-                raise ValueError
-            lo, hi, step = parts
-            if step <= 0 or hi < lo or lo < 0:
-                raise InputError(f"--budgets {text!r}: need 0 <= LO <= HI and STEP > 0")
-            k = int(math.floor((hi - lo) / step + 1e-9))
-            if k > 10_000:
-                raise InputError(f"--budgets {text!r}: {k + 1} points; use a larger STEP")
-            return [round(lo + j * step, 6) for j in range(k + 1)]
-        vals = [float(x) for x in t.split(",") if x.strip()]
-    except ValueError:
-        raise InputError(f"--budgets {text!r}: use LO:HI:STEP (e.g. 1000:4000:500) or a comma list of USD") from None
-    if not vals or any(v < 0 or not math.isfinite(v) for v in vals):
-        raise InputError(f"--budgets {text!r}: give one or more budgets >= 0 in USD")
-    return vals
-
-
 def _name(item, k: int) -> str:
     if isinstance(item, Problem):
         return f"problem{k}"
@@ -111,7 +84,7 @@ def _name(item, k: int) -> str:
 def problems(profiles, catalog=None) -> list[tuple[str, Problem]]:
     """``(name, Problem)`` for each profile: a path, a :class:`~allocator.inputs.profile.Profile`,
     a :class:`Problem`, or a mapping name -> any of these."""
-    from allocator.api import load
+    from allocator.optim.assemble import load_problem as load
 
     items = list(profiles.items()) if isinstance(profiles, Mapping) else \
         [(None, x) for x in ([profiles] if isinstance(profiles, (str, Path, Problem)) else profiles)]
@@ -131,7 +104,7 @@ def build(problem: Problem, method: str, *, seed: int = 0, time_limit: float | N
     """``(status, plan)`` of one method on one problem; plan None when it has no list.
     Every returned list is re-checked against every constraint."""
     if method == OPTIMIZER:
-        from allocator.api import optimize
+        from allocator.optim.pipeline import optimize
 
         out = optimize(problem, "p_match", time_limit=time_limit)
         if not out.status.has_list:
@@ -217,7 +190,7 @@ def budget_to_reach(profiles, targets: Sequence[float] = DEFAULT_TARGETS, *, cat
 def _min_cost(name: str, base: Problem, target: float, time_limit: float | None) -> dict:
     """The optimizer's row of :func:`budget_to_reach` for one target: the exact min-cost
     solve (:mod:`allocator.optim.mincost`, a search over the budget)."""
-    from allocator.api import optimize
+    from allocator.optim.pipeline import optimize
     from allocator.status import Status
 
     row = {"profile": name, "method": OPTIMIZER, "target": target, "budget": math.nan, "cost": math.nan,
