@@ -116,12 +116,12 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
                               f"trouble); retry with --solver {other}, and please report")
         raise err
     if out.status is Status.NO_SOLUTION and time_limit is None:
-        raise SolverError(f"the solver stopped without a list and without a time limit ({out.message or 'CBC'}); "
+        raise SolverError(f"the solver stopped without a list and without a time limit ({out.message or engine}); "
                           "please report")
     if out.status is Status.NO_SOLUTION:
         raise SolverError(f"no list found within the time limit ({time_limit}s): raise --time-limit")
     if out.status is Status.ERROR:
-        raise SolverError(f"the solver failed: {out.message or 'CBC reported an error'}")
+        raise SolverError(f"the solver failed: {out.message or engine + ' reported an error'}")
     plan = out.plan
     # min_cost lists answer to no budget (the cost is what they minimize)
     bad = feasibility.violations(problem.with_limits(budget=np.inf) if mode == "min_cost" else problem, plan)
@@ -144,6 +144,38 @@ def score(problem: Problem, program_ids: Iterable[str], *, signals: dict[str, st
     if unknown:
         raise InputError(f"list names {unknown[0]!r}, which is not a candidate in the catalog "
                          "(unknown, excluded or another specialty); fix or remove it")
+    if len(set(ids)) != len(ids):
+        dup = next(x for x in ids if ids.count(x) > 1)
+        raise InputError(f"list names {dup!r} twice; list each program once")
+    divisions = tuple(divisions)
+    check_list_against(problem, signals or {}, divisions)
+    if problem.fixed_divisions:  # already applied to p by the profile
+        divisions = ()
     sig = {pos[k]: v for k, v in (signals or {}).items()}
-    plan = Plan.of([pos[x] for x in ids], sig, tuple(divisions))
+    plan = Plan.of([pos[x] for x in ids], sig, divisions)
     return plan, feasibility.violations(problem, plan)
+
+
+def check_list_against(problem: Problem, signals: dict[str, str], divisions: tuple[str, ...]) -> None:
+    """Refuse a list's signals and divisions that the problem does not model (InputError naming
+    the program or division and what to change); counts beyond the limits are violations."""
+    why_sig = next((n for n in problem.notes if n.startswith("signals not modelled")), "")
+    for pid, kind in signals.items():
+        if kind not in problem.p_signal:
+            reason = (why_sig.removeprefix("signals not modelled: ") if not problem.p_signal
+                      else f"this season models only {', '.join(sorted(problem.p_signal))} signals")
+            what = "signals are not modelled" if not problem.p_signal else f"a {kind!r} signal is not modelled"
+            raise InputError(f"program {pid!r} has signal {kind!r}, but {what} here ({reason or 'signals = none'}); "
+                             "clear its signal, or score it under a profile/season that models it")
+    if not divisions:
+        return
+    if problem.fixed_divisions:
+        if set(divisions) != set(problem.fixed_divisions):
+            raise InputError(f"geographic preference {'; '.join(divisions)} differs from the profile's fixed "
+                             f"geographic_preference {'; '.join(problem.fixed_divisions)}; make them agree or drop "
+                             "the list's divisions")
+        return
+    if problem.p_geo is None:
+        raise InputError(f"the list gives a geographic preference ({'; '.join(divisions)}) but this problem does "
+                         "not model one (geographic_preference = \"none\" or the catalog's own p_match); drop the "
+                         "divisions line or set geographic_preference = \"optimize\"")

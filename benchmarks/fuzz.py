@@ -12,7 +12,15 @@ with a validated or file-loaded catalog and profile); a few go through the CLI e
   * ``bad_profile`` a valid catalog with a profile carrying a bad value or key;
   * ``raw_file``    arbitrary bytes, text, or a valid file cut short, as CSV and TOML;
   * ``applicant``   a slice of a shipped demo catalog (no p_match: the probability model
-                    runs) and a random applicant.
+                    runs) and a random applicant;
+  * ``list_file``   a list for `simulate --list` (plain, CSV with signal/status/date and a
+                    divisions line, or solve's JSON; BOM, duplicates, unknown or unmodelled
+                    signals and divisions, junk bytes) scored against a problem with or
+                    without signals (``read_list_file`` then ``api.score``);
+  * ``out_path``    an output path (new, existing with a mode, folder, FIFO, /dev/null,
+                    missing folder, too-long name) written by the atomic writer, sometimes
+                    with a writer that fails: a device is never replaced, no temp file is
+                    left, an existing file keeps its bytes on failure and its mode on success.
 
 Solver path: ``auto`` (the count-scan fast path when it applies) for most cases, the integer
 program (``--method milp``) for a share ``--milp-share``; its engine is HiGHS (the default)
@@ -49,16 +57,18 @@ import pandas as pd
 
 from allocator import api
 from allocator.inputs.catalog import catalog_from_frame
-from allocator.cli import _json, main as cli_main
+from allocator.cli import main as cli_main
+from allocator.cli.common import _json
 from allocator.errors import AllocatorError, InfeasibleError, InputError, SolverError
 from allocator.optim.fastpath import applicable
 from allocator.optim.feasibility import violations
 from allocator.paths import DATA_DIR
 from allocator.inputs.profile import profile_from_dict
 from allocator.status import Status
+from fuzz_io import list_case, out_case  # noqa: E402  (list files and output paths)
 
-KINDS = ("valid", "bad_catalog", "bad_profile", "raw_file", "applicant")
-KIND_P = (0.45, 0.2, 0.15, 0.1, 0.1)
+KINDS = ("valid", "bad_catalog", "bad_profile", "raw_file", "applicant", "list_file", "out_path")
+KIND_P = (0.33, 0.15, 0.1, 0.07, 0.07, 0.18, 0.1)
 CITIES = [("Los Angeles", "CA", True), ("Torrance", "CA", True), ("Pasadena", "CA", True),
           ("San Diego", "CA", False), ("Phoenix", "AZ", False), ("Columbus", "OH", False),
           ("Newark", "NJ", False), ("Chicago", "IL", False)]
@@ -248,6 +258,10 @@ def run_case(i: int, seed: int, milp_share: float, workdir: Path, info: dict) ->
 
     cat_text: str | bytes | None = None
     prof_text: str | bytes | None = None
+    if kind == "list_file":
+        return kind, list_case(rng, i, workdir)
+    if kind == "out_path":
+        return kind, out_case(rng, i, workdir)
     if kind == "applicant":
         df = demo_slice(rng)
         doc = {"applicant": applicant_doc(rng, df["specialty"].iloc[0]),
@@ -378,6 +392,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--milp-share", type=float, default=0.05)
+    ap.add_argument("--kinds", default=None, help="comma list: draw only these kinds (same weights among them)")
     ap.add_argument("--only", type=int, default=None, help="replay one case and show its traceback")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "fuzz.md")
     args = ap.parse_args(argv)
@@ -387,6 +402,11 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
 
+    if args.kinds:
+        global KINDS, KIND_P
+        keep = [k.strip() for k in args.kinds.split(",")]
+        w = [p for k, p in zip(KINDS, KIND_P) if k in keep]
+        KINDS, KIND_P = tuple(k for k in KINDS if k in keep), tuple(x / sum(w) for x in w)
     cases = [args.only] if args.only is not None else range(args.cases)
     counts: collections.Counter = collections.Counter()
     by_kind: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
@@ -416,14 +436,14 @@ def main(argv=None) -> int:
             by_kind[kind][outcome] += 1
             seconds[kind] += time.perf_counter() - t_case
             for f in work.glob(f"*{i}.*"):
-                f.unlink()
+                f.rmdir() if f.is_dir() else f.unlink()
             if n_done % 1000 == 0:
                 print(f"  {n_done:,} cases, {len(crashes)} crashes, {time.perf_counter() - t0:.0f} s", file=sys.stderr,
                       flush=True)
     secs = time.perf_counter() - t0
     outcomes = sorted(counts)
     lines = [f"# Fuzz run: {sum(counts.values()):,} generated cases, seed {args.seed}, MILP share "
-             f"{args.milp_share:g}, {secs:.0f} s", "",
+             f"{args.milp_share:g}, kinds {', '.join(KINDS)}, {secs:.0f} s", "",
              "| kind | " + " | ".join(outcomes) + " | total | seconds |", "|---" * (len(outcomes) + 3) + "|"]
     for kind in sorted(by_kind):
         c = by_kind[kind]

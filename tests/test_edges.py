@@ -24,7 +24,7 @@ from allocator import api
 from allocator.optim import pipeline
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.cli import main
-from allocator.errors import SolverError
+from allocator.errors import InputError, SolverError
 from allocator.optim.evaluate import evaluate, objective_value
 from allocator.optim.feasibility import violations
 from allocator.optim.start import greedy
@@ -186,7 +186,7 @@ def test_huge_budget_with_extras_milp():
     assert res.metrics.n_applications == 20 and res.metrics.cost == pytest.approx(11 * 20 + extra.sum())
 
 
-@pytest.mark.parametrize("strategy", [{"budget": 0}, {"max_applications": 0}, {"budget": 10.99}])
+@pytest.mark.parametrize("strategy", [{"budget": 0}, {"budget": 10.99}])
 @pytest.mark.parametrize("method", ["fast", "milp"])
 def test_empty_list_is_optimal(strategy, method):
     pr = make(P20, correlation=0.3, **strategy)
@@ -194,7 +194,12 @@ def test_empty_list_is_optimal(strategy, method):
     assert res.plan.idx == () and res.metrics.p_match == 0.0 and res.metrics.cost == 0.0
 
 
-@pytest.mark.parametrize("opt", [["--budget", "0"], ["--max-apps", "0"]])
+def test_max_applications_zero_is_refused():  # issue 14: it allowed no list and said "optimal"
+    with pytest.raises(InputError, match="max_applications = 0"):
+        make(P20, correlation=0.3, max_applications=0)
+
+
+@pytest.mark.parametrize("opt", [["--budget", "0"]])
 def test_cli_empty_list_exit_0(capsys, tmp_path, opt):
     cat, prof = tmp_path / "c.csv", tmp_path / "p.toml"
     frame(P20).to_csv(cat, index=False)

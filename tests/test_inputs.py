@@ -304,7 +304,7 @@ def test_write_atomic_all_or_nothing(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(cli.os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(InputError, match="disk full"):  # an OS error is bad output input: exit 2
         write_atomic(target, "new\n")
     assert target.read_text() == "old\n"  # untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]  # temp file removed

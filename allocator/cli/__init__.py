@@ -8,15 +8,36 @@ limit with no list.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from allocator.errors import AllocatorError
 from allocator.cli.common import _ABORTS, _EXITS, _USAGE_ERRORS, app, write_atomic  # noqa: F401  (write_atomic: public)
 from allocator.cli import batch, bench, serve, simulate, solve, sweep, update  # noqa: F401  (registers the commands)
 
+INTERRUPTED = "allocator: interrupted\n"
+
+
+def _interrupted() -> None:
+    """One line and exit 130; stderr may already be gone."""
+    try:
+        sys.stderr.write(INTERRUPTED)
+        sys.stderr.flush()
+    except Exception:
+        pass
+    sys.exit(130)
+
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: one line on stderr and the contract's exit code on failure."""
+    """Console entry point: one line on stderr and the contract's exit code on failure.
+    A Ctrl-C anywhere gives exit 130 and the one line "allocator: interrupted"."""
+    try:
+        _main(argv)
+    except KeyboardInterrupt:
+        _interrupted()
+
+
+def _main(argv: list[str] | None = None) -> None:
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="allocator")
         code = rv if isinstance(rv, int) else 0
@@ -32,12 +53,14 @@ def main(argv: list[str] | None = None) -> None:
                              + (f" (see `{e.ctx.command_path} --help`)" if e.ctx else "") + "\n")
         code = 2
     except _ABORTS:
-        sys.stderr.write("allocator: aborted\n")
+        sys.stderr.write(INTERRUPTED)
         code = 130
     except _EXITS as e:
         code = e.exit_code
+        if code == 130:  # typer/click turned a Ctrl-C into Exit(130) before it reached us
+            sys.stderr.write(INTERRUPTED)
     except KeyboardInterrupt:
-        sys.stderr.write("allocator: interrupted\n")
+        sys.stderr.write(INTERRUPTED)
         code = 130
     except BrokenPipeError:
         code = 0

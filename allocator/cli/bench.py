@@ -8,7 +8,7 @@ import typer
 
 from allocator.errors import InputError
 from allocator.cli.common import (CatalogOpt, JsonOpt, _emit, _positive_time,
-                                  app, write_atomic)
+                                  app, check_outputs, write_atomic)
 
 
 @app.command()
@@ -33,6 +33,7 @@ def bench(
     from allocator.studies import bench as B
     from allocator.output.report import SYNTHETIC_NOTE
 
+    check_outputs((csv, "--csv"))
     grid = parse_range(budgets, name="--budgets", lo_min=0, lists=True).tolist()
     paths = [*(profile_args or []), *(Path(x.strip()) for v in (profiles or []) for x in v.split(",") if x.strip())]
     paths = paths or B.default_profiles()
@@ -51,7 +52,7 @@ def bench(
     reach = B.budget_to_reach(dict(probs), tg, methods=ms, seed=seed, time_limit=tl) if tg else None
     synthetic = bool(df.attrs.get("synthetic"))
     if csv is not None:
-        write_atomic(csv, df.to_csv(index=False))
+        write_atomic(csv, df.to_csv(index=False), option="--csv")
     payload = {"rows": df.to_dict("records"),
                "budget_to_reach": reach.to_dict("records") if reach is not None else [],
                "data": {"synthetic": synthetic, "note": SYNTHETIC_NOTE if synthetic else ""}}

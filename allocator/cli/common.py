@@ -67,11 +67,11 @@ def _console(json_mode: bool) -> Console:
     return c if c.is_terminal else Console(stderr=json_mode, highlight=False, width=120)
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str, option: str = "--out") -> None:
     """Write a whole file or nothing (temp file + rename)."""
     from allocator.output.files import atomic_write
 
-    atomic_write(path, lambda fh: fh.write(text))
+    atomic_write(path, lambda fh: fh.write(text), option=option)
 
 
 def _json(obj) -> str:
@@ -107,17 +107,21 @@ def _render(res, console, show):
     render_solve(res, console, limit=show)
 
 
-def _emit(payload: dict, as_json: bool, out: Optional[Path], render, frame=None) -> None:
+def _emit(payload: dict, as_json: bool, out: Optional[Path], render, frame=None, csv_text=None,
+          full_render=None) -> None:
+    """Print the table or JSON; with ``out`` also write it (.csv: ``csv_text`` or the frame;
+    .json or --json: the JSON; otherwise the text report, every row: ``full_render``)."""
     text = _json(payload)
     if out is not None:
         suffix = Path(out).suffix.lower()
-        if suffix == ".csv" and frame is not None:
-            write_atomic(out, frame.to_csv(index=False))
+        if suffix == ".csv" and (csv_text is not None or frame is not None):
+            write_atomic(out, csv_text if csv_text is not None else frame.to_csv(index=False))
         elif suffix == ".json" or as_json:
             write_atomic(out, text)
         else:
-            c = Console(record=True, width=120, file=open(os.devnull, "w"))
-            render(c)
+            with open(os.devnull, "w") as devnull:
+                c = Console(record=True, width=120, file=devnull)
+                (full_render or render)(c)
             write_atomic(out, c.export_text())
     if as_json:
         sys.stdout.write(text)
@@ -125,3 +129,16 @@ def _emit(payload: dict, as_json: bool, out: Optional[Path], render, frame=None)
         render(_console(False))
 
 
+def check_outputs(*pairs) -> None:
+    """Check every output path of a command before any work: (path, option) pairs, None skipped."""
+    from allocator.output.files import check_output
+
+    seen = {}
+    for path, option in pairs:
+        if path is None:
+            continue
+        key = os.path.abspath(os.fspath(path))
+        if key in seen:
+            raise InputError(f"{path}: given to both {seen[key]} and {option}; choose two different files")
+        seen[key] = option
+        check_output(path, option)

@@ -8,13 +8,13 @@ import typer
 
 from allocator.errors import InputError
 from allocator.inputs.listfile import read_list_file
-from allocator.cli.common import (CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app)
+from allocator.cli.common import (CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app, check_outputs)
 
 
 @app.command()
 def simulate(
     profile: Path = ProfileArg,
-    list_file: Path = typer.Option(..., "--list", help="one program_id per line, or the JSON of solve --json"),
+    list_file: Path = typer.Option(..., "--list", help="one program_id per line, a CSV with header program_id[,signal] (solve --out X.csv), or the JSON of solve --json"),
     catalog: Optional[Path] = CatalogOpt,
     draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws"),
     seed: int = typer.Option(0, "--seed", help="Monte Carlo seed (same seed, same draws)"),
@@ -29,8 +29,9 @@ def simulate(
 
     if draws < 1:
         raise InputError(f"--draws {draws}: must be >= 1")
+    check_outputs((out, "--out"))
+    ids, sig, divs = read_list_file(list_file)  # the file alone first: a bad list fails before the model runs
     problem = load(profile, catalog, correlation=correlation)
-    ids, sig, divs = read_list_file(list_file)
     try:
         plan, bad = score(problem, ids, signals=sig, divisions=divs)
     except InputError as e:

@@ -9,7 +9,7 @@ import typer
 
 from allocator.errors import InputError
 from allocator.cli.common import (CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, _positive_time,
-                                  _render, app)
+                                  _render, app, check_outputs)
 
 
 @app.command()
@@ -45,11 +45,27 @@ def solve(
         raise InputError(f"--draws {draws}: must be >= 0")
     if solver not in ("highs", "cbc"):
         raise InputError(f"--solver {solver!r}: use highs or cbc")
+    if target is not None and not min_cost and objective != "p_match_la" and (
+            objective is not None or _profile_objective(profile) != "p_match_la"):
+        raise InputError(f"--target {target:g} is used only with --min-cost or --objective p_match_la; add one of "
+                         "them, or drop --target")
+    check_outputs((out, "--out"))
     res = api_solve(profile, catalog, engine=solver, budget=budget, max_applications=max_apps, la_share_max=la_share_max,
                     correlation=correlation, season=season, objective=objective, min_cost=min_cost, target=target,
                     time_limit=_positive_time(time_limit), draws=draws, seed=seed, method=method)
-    _emit(res.to_dict(), as_json, out, lambda c: _render(res, c, show), res.selected_frame())
+    from allocator.inputs.listfile import list_csv
+
+    frame = res.selected_frame()
+    csv_text = list_csv(frame, res.plan.divisions if res.plan else ())
+    _emit(res.to_dict(), as_json, out, lambda c: _render(res, c, show), frame, csv_text=csv_text,
+          full_render=lambda c: _render(res, c, None))
     return 0
+
+
+def _profile_objective(profile: Path) -> str:
+    from allocator.inputs.profile import load_profile
+
+    return load_profile(profile).strategy.objective
 
 
 @app.command()
@@ -62,6 +78,8 @@ def estimate(
 ) -> int:
     """Per-program probabilities from the model card (no optimization)."""
     from allocator.api import resolve_catalog
+
+    check_outputs((out, "--out"))
     from allocator.model.card import load_card
     from allocator.model.probability import estimate as est
     from allocator.inputs.profile import load_profile

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from allocator.errors import InputError
 from allocator.cli.common import (CatalogOpt, JsonOpt, ProfileArg, _emit, _positive_time,
-                                  app, write_atomic)
+                                  app, check_outputs)
 
 
 @app.command()
@@ -39,6 +39,9 @@ def sweep(
     from allocator.inputs.ranges import parse_range
     from allocator.studies.sweep import parse_param, sweep as run_sweep
 
+    check_outputs((csv, "--csv"), (plot, "--plot"))
+    if plot is not None:
+        _check_plot(plot)
     if frontier is not None:
         return _frontier(profile, frontier, catalog, budgets, max_apps, la_share_max, correlation, season, method,
                          csv, plot, as_json, param)
@@ -72,12 +75,9 @@ def sweep(
                            time_limit=_positive_time(time_limit))
     else:
         df = run_sweep(problem, name, values, method=method, time_limit=_positive_time(time_limit))
-    if csv is not None:
-        write_atomic(csv, df.to_csv(index=False))
-    if plot is not None:
-        from allocator.output.plot import plot_sweep, save
+    from allocator.output.plot import plot_sweep
 
-        save(plot_sweep(df, synthetic=problem.synthetic), plot)
+    _write_outputs(df, csv, plot, lambda: plot_sweep(df, synthetic=problem.synthetic))
     payload = {"param": name, "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
                "objective": problem.objective, "correlation": problem.rho,
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps,
@@ -127,12 +127,9 @@ def _frontier(profile, spec, catalog, budgets, max_apps, la_share_max, correlati
     problem = load(profile, catalog, budget=budget, max_applications=max_apps, la_share_max=la_share_max,
                    correlation=correlation, season=season)
     df = run_frontier(problem, targets, method=method)
-    if csv is not None:
-        write_atomic(csv, df.to_csv(index=False))
-    if plot is not None:
-        from allocator.output.plot import plot_frontier, save
+    from allocator.output.plot import plot_frontier
 
-        save(plot_frontier(df, synthetic=problem.synthetic), plot)
+    _write_outputs(df, csv, plot, lambda: plot_frontier(df, synthetic=problem.synthetic))
     payload = {"param": "frontier", "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
                "correlation": problem.rho,
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps,
@@ -203,3 +200,30 @@ def _render_sweep(df, name: str, problem, console) -> None:
         per = "extra dollar" if budget else f"unit of {name}"
         console.print(f"*knee: the gain per {per} falls by more than half after this point "
                       "(on the upper envelope of the curve).")
+
+
+def _check_plot(plot: Path) -> None:
+    """--plot needs matplotlib and a known image type: checked before the sweep runs."""
+    if Path(plot).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise InputError(f"{plot}: unknown image type {Path(plot).suffix or '(none)'}; use .png, .svg or .pdf")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise InputError("--plot needs matplotlib: pip install 'allocator[plot]' (or drop --plot)") from None
+
+
+def _write_outputs(df, csv: Optional[Path], plot: Optional[Path], figure) -> None:
+    """--csv and --plot together, all or none (every temp file written before any rename)."""
+    from allocator.output.files import atomic_write_many
+
+    items = []
+    if csv is not None:
+        text = df.to_csv(index=False)
+        items.append((csv, lambda fh: fh.write(text), False, "--csv"))
+    if plot is not None:
+        fig = figure()
+        fig = getattr(fig, "figure", None) or fig  # an Axes -> its Figure
+        fmt = Path(plot).suffix.lower().lstrip(".")
+        items.append((plot, lambda fh: fig.savefig(fh, format=fmt, dpi=150), True, "--plot"))
+    if items:
+        atomic_write_many(items)

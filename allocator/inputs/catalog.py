@@ -1,6 +1,6 @@
 """Load and validate a program catalog (CSV, one row per program).
 
-Columns (DESIGN.md, "Catalog CSV"): required ``program_id`` (unique), ``name``,
+Columns (README, "Catalog CSV"): required ``program_id`` (unique), ``name``,
 ``specialty``, ``city``, ``state`` (2 letters); optional ``county``, ``la_area`` (derived
 from county/city when absent), ``region``, ``division`` (derived from state), ``setting``
 (university / community / county), ``positions``, ``img_share`` (0-1), ``min_step2``,
@@ -89,6 +89,14 @@ class ProgramRow(BaseModel):
         v = v.upper()
         if len(v) != 2 or v not in geography.US_STATES:
             raise ValueError("must be a 2-letter US state code such as CA")
+        return v
+
+    @field_validator("positions", "img_share", "min_step2", "max_attempts", "max_years_since_graduation",
+                     "fee_extra", "p_interview", "p_match", "utility", mode="before")
+    @classmethod
+    def _strict(cls, v):
+        if isinstance(v, bool):
+            raise ValueError("is a boolean; write a number")
         return v
 
     @field_validator("fee_extra", "img_share", "p_interview", "p_match", "utility",
@@ -206,8 +214,9 @@ def load_catalog(path: str | Path) -> Catalog:
     if not p.is_file():
         raise InputError(f"{p}: no such catalog file; give the path to a CSV with columns "
                          f"{', '.join(REQUIRED)}")
+    _check_header(p)
     try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise InputError(f"{p}: the file is empty; it needs a header line and one row per "
                          "program") from None
@@ -219,3 +228,18 @@ def load_catalog(path: str | Path) -> Catalog:
                          "that contain commas, or add the missing column names")
     df.columns = [str(c).strip() for c in df.columns]
     return catalog_from_frame(df, str(p))
+
+
+def _check_header(p: Path) -> None:
+    """Refuse a header that names a column twice (pandas would rename the second p_match.1)."""
+    import csv
+
+    try:
+        with open(p, encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), [])
+    except (UnicodeDecodeError, csv.Error, OSError):
+        return  # read_csv reports it
+    names = [h.strip() for h in header]
+    dup = next((h for h in names if h and names.count(h) > 1), None)
+    if dup:
+        raise InputError(f"{p}: line 1: column {dup!r} appears twice in the header; keep one")

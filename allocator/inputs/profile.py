@@ -16,6 +16,16 @@ from allocator.errors import InputError
 from allocator.inputs.loader import read_toml, validate
 
 
+def _strict_number(v, info):
+    """No booleans and no numeric strings where a number is expected (TOML: budget = 300, not
+    budget = "300" or true)."""
+    if isinstance(v, bool):
+        raise ValueError(f"is a boolean; write a number (e.g. {info.field_name} = 1), not true/false")
+    if isinstance(v, str):
+        raise ValueError(f"is text; write the number without quotes ({info.field_name} = {v.strip()})")
+    return v
+
+
 class Applicant(BaseModel):
     """The applicant, as the probability model sees them."""
 
@@ -30,8 +40,20 @@ class Applicant(BaseModel):
     la_ties: bool = False
     years_since_graduation: float = Field(default=1, ge=0, le=60)
 
+    _numbers = field_validator("step2_score", "exam_attempts", "usce_months", "usce_california_months",
+                               "years_since_graduation", mode="before")(_strict_number)
+
+    @field_validator("la_ties", mode="before")
+    @classmethod
+    def _flag(cls, v):
+        if not isinstance(v, bool):
+            raise ValueError("write true or false (no quotes)")
+        return v
+
     @model_validator(mode="after")
     def _consistent(self):
+        if self.step2_score is not None and self.step2 is not None:
+            raise ValueError("give step2_score (a number) or step2 = \"pass\", not both; remove one")
         if self.usce_california_months > self.usce_months:
             raise ValueError("usce_california_months cannot exceed usce_months")
         return self
@@ -42,6 +64,8 @@ class SpecialtyLimit(BaseModel):
 
     min: int = Field(default=0, ge=0)
     max: Optional[int] = Field(default=None, ge=0)
+
+    _numbers = field_validator("min", "max", mode="before")(_strict_number)
 
     @model_validator(mode="after")
     def _order(self):
@@ -70,6 +94,24 @@ class Strategy(BaseModel):
     utility: dict[str, float] = Field(default_factory=lambda: {"la": 1.0, "west": 0.8, "elsewhere": 0.6})
     must_apply: list[str] = Field(default_factory=list)
     never_apply: list[str] = Field(default_factory=list)
+
+    _numbers = field_validator("budget", "max_applications", "min_applications", "la_share_max", "correlation",
+                               "target_p_match", "max_divisions", mode="before")(_strict_number)
+
+    @field_validator("utility", mode="before")
+    @classmethod
+    def _utility_numbers(cls, v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if isinstance(x, bool) or not isinstance(x, (int, float)):
+                    raise ValueError(f"tier {k} = {x!r}: write a number such as 0.8 (no quotes, not true/false)")
+        return v
+
+    @model_validator(mode="after")
+    def _some_application(self):
+        if self.max_applications == 0:
+            raise ValueError("max_applications = 0 allows no list at all; set it to 1 or more")
+        return self
 
     @field_validator("season", mode="before")
     @classmethod

@@ -58,6 +58,11 @@ def _rows_for_specialties(catalog: Catalog, profile: Profile) -> pd.DataFrame:
             raise InputError(f"{profile.path}: [applicant] specialties: {catalog.path} has no program of specialty "
                              f"{', '.join(map(repr, specs))} (it has {', '.join(sorted(known))}); fix [applicant] "
                              "specialties or pass another --catalog")
+        missing = [x for x in specs if x not in known]
+        if missing:  # refused like the demo catalogs: a specialty silently dropped changes the answer
+            raise InputError(f"{profile.path}: [applicant] specialties: {catalog.path} has no program of specialty "
+                             f"{missing[0]!r} (it has {', '.join(sorted(known))}); remove it from [applicant] "
+                             "specialties or add its programs to the catalog")
         df = df[df["specialty"].isin(specs)].reset_index(drop=True)
     elif specs:
         sub = df[df["specialty"].isin(specs)]

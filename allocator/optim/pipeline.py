@@ -76,7 +76,19 @@ def candidates(problem: Problem, mode: str, budget: float | None) -> np.ndarray:
     cap = float(problem.schedule.fee(problem.max_apps))
     limit = cap if mode == "min_cost" else (None if budget is None else min(float(budget), cap))
     red = problem if limit is None else problem.with_limits(budget=limit)
-    return dominance.reduce(red, la_rewarded=(mode == "la_given_target"))
+    cand = dominance.reduce(red, la_rewarded=(mode == "la_given_target"))
+    return cand if mode == "min_cost" else affordable(problem, cand, budget)
+
+
+def affordable(problem: Problem, cand: np.ndarray, budget: float | None) -> np.ndarray:
+    """Drop the candidates that alone cost more than the budget (ERAS fee of one program plus
+    fee_extra): they are simply unaffordable, and a huge finite fee_extra (1e15) then never
+    reaches the solver's tolerances.  must_apply programs stay (the infeasibility is named)."""
+    lim = float(problem.budget if budget is None else budget)
+    must = np.zeros(problem.n, bool)
+    must[list(problem.must)] = True
+    alone = problem.extra[cand] + float(problem.schedule.fee(1))
+    return cand[(alone <= lim + 1e-9) | must[cand]]
 
 
 def optimize(problem: Problem, mode: str, *, target: float | None = None, time_limit: float | None = None,

@@ -68,6 +68,9 @@ class Result:
                 d["expected_utility"] = m.expected_utility
         if self.mc is not None:
             d["mc"] = self.mc.to_dict()
+        elif m is not None:  # --draws 0: the key stays (contract), with why there is no estimate
+            d["mc"] = {"p_match": None, "ci95": None, "draws": 0, "seed": None,
+                       "skipped": "Monte Carlo check skipped (--draws 0)"}
         if m is not None:
             d |= {"n_applications": m.n_applications, "n_la": m.n_la, "la_share": m.la_share,
                   "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty, "fixed": pr.schedule.fixed_total,

@@ -1,0 +1,42 @@
+"""The console entry point: installs the interrupt handler before any heavy import.
+
+SIGINT raises :class:`Interrupted` (a BaseException that is not KeyboardInterrupt, so neither
+click nor a library turns it into something else); the handler prints one line and exits
+130.  Temp files of the atomic writer are removed on the way out (they catch BaseException).
+"""
+from __future__ import annotations
+
+import signal
+import sys
+
+
+class Interrupted(BaseException):
+    """Ctrl-C (SIGINT) or SIGTERM."""
+
+
+def _raise(signum, frame):
+    raise Interrupted(signum)
+
+
+def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGINT, _raise)
+    try:
+        signal.signal(signal.SIGTERM, _raise)
+    except (ValueError, OSError):
+        pass
+    try:
+        from allocator.cli import main as cli_main
+
+        cli_main(argv)
+    except Interrupted:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot interrupt the message
+        try:
+            sys.stderr.write("allocator: interrupted\n")
+            sys.stderr.flush()
+        except Exception:
+            pass
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
