@@ -337,7 +337,6 @@ def test_sweep_checks_every_output_first(capsys, tmp_path):
     csv = tmp_path / "s.csv"
     for plot, needle in [(tmp_path / "no" / "p.png", "does not exist"), (tmp_path / "p.gif", "image type"),
                          (Path("/dev/full"), "not a regular file"), (csv, "both")]:
-        t0 = time.perf_counter()
         code, _, err = run(capsys, "sweep", PROFILE, "--budgets", "500:800:100", "--csv", csv, "--plot", plot)
         one_line_error(code, err, needle)
         assert not csv.exists()

@@ -8,7 +8,6 @@ limit with no list.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 from allocator.errors import AllocatorError
