@@ -22,6 +22,7 @@ from allocator.optim import fastpath
 from allocator.optim import feasibility
 
 from allocator.optim import mincost
+from allocator.verification import domain
 from allocator.inputs.catalog import Catalog, catalog_from_frame, load_catalog
 from allocator.errors import InfeasibleError, InputError, SolverError
 from allocator.optim.evaluate import evaluate
@@ -67,12 +68,20 @@ def resolve_catalog(profile: Profile, catalog: str | Path | Catalog | None) -> C
     return catalog_from_frame(df, " + ".join(str(demo_catalog_path(s)) for s in specs))
 
 
-def load(profile: str | Path | Profile, catalog: str | Path | Catalog | None = None, **overrides) -> Problem:
-    """Read a profile and a catalog, apply ``[strategy]`` overrides, and build the problem."""
+def load(profile: str | Path | Profile, catalog: str | Path | Catalog | None = None, *, card: str | None = None,
+         **overrides) -> Problem:
+    """Read a profile and a catalog, apply ``[strategy]`` overrides, and build the problem.
+    ``card``: optimize that model card alone (a name in models/ or a path) instead of the
+    default card's ensemble."""
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
     prof = prof.with_overrides(**overrides)
     cat = resolve_catalog(prof, catalog)
-    return build_problem(cat, prof)
+    if card is None:
+        return build_problem(cat, prof)
+    from allocator.model.probability import load_card
+
+    c = load_card(card)
+    return build_problem(cat, prof, card=c, card_choice=c.name)
 
 
 def _path_for(problem: Problem, mode: str, method: str) -> str:
@@ -151,9 +160,18 @@ def verify(problem: Problem, plan: Plan, *, draws: int = 200_000, seed: int = 0,
     from allocator.verification.simulate import simulate
 
     idx = np.asarray(plan.idx, dtype=int)
-    p = problem.effective_p(plan)
-    q = problem.effective_q(plan)
-    mc = simulate(p, problem.rho, q=q, la=problem.la[idx], draws=draws, seed=seed)
+    if problem.fm is not None:  # the two-stage model: draw (card, node), then interviews and matches
+        from allocator.verification.mixture_sim import simulate_mixture
+
+        fm = problem.fm
+        var = problem.plan_variants(plan)
+        pi = np.column_stack([fm.pi(v, [i])[:, 0] for v, i in zip(var, idx)]) if len(idx) else np.zeros((len(fm), 0))
+        mu = fm.mu(idx)
+        mc = simulate_mixture(pi, mu, fm.w, la=problem.la[idx], draws=draws, seed=seed)
+    else:
+        p = problem.effective_p(plan)
+        q = problem.effective_q(plan)
+        mc = simulate(p, problem.rho, q=q, la=problem.la[idx], draws=draws, seed=seed)
     if p_analytic is not None:
         # the standard error under the analytic value (the null hypothesis), not only the simulated
         # one: with few draws and a small P, one success too few made the simulated error tiny
@@ -170,13 +188,13 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
           correlation: float | None = None, season: str | None = None, objective: str | None = None,
           min_cost: bool = False, target: float | None = None, time_limit: float | None = None,
           draws: int = 200_000, seed: int = 0, method: str = "auto", problem: Problem | None = None,
-          engine: str = DEFAULT_ENGINE) -> Result:
+          engine: str = DEFAULT_ENGINE, card: str | None = None, compare: bool = True) -> Result:
     """Solve the profile's problem; verify the list by simulation; return a :class:`Result`.
 
     Raises InputError (bad input), InfeasibleError (no list), SolverError (solver failure,
     or the time limit hit before any list)."""
     if problem is None:
-        problem = load(profile, catalog, budget=budget, max_applications=max_applications,
+        problem = load(profile, catalog, card=card, budget=budget, max_applications=max_applications,
                        la_share_max=la_share_max, correlation=correlation, season=season, objective=objective)
     mode = "min_cost" if min_cost else MODES[problem.objective]
     if mode in ("min_cost", "la_given_target"):
@@ -214,7 +232,31 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     gain = None
     if plan.signals:
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions)).p_match
-    return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain)
+    bare = evaluate(problem, Plan(plan.idx)).p_match if (plan.signals or plan.divisions) else metrics.p_match
+    warns = domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
+    robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
+    return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust)
+
+
+def robustness(problem: Problem, plan: Plan, metrics, mode: str, time_limit, engine) -> dict | None:
+    """What the ensemble-optimized list costs in central P(match) and gains at the 10th
+    percentile, against the list optimized for the central card alone."""
+    if problem.card_choice != "ensemble" or problem.fm is None or mode != "p_match":
+        return None
+    from allocator.optim.mixture import central_problem
+
+    cp = central_problem(problem)
+    out = optimize(cp, mode, time_limit=time_limit, engine=engine)
+    if not out.status.has_list:
+        return None
+    mc_ = evaluate(problem, out.plan)
+    return {"central_card": problem.fm_central.names[0],
+            "robust_list": {"p_match_central": metrics.p_match_central, "p_match_p10": metrics.p_match_interval[0],
+                            "p_match_ensemble": metrics.p_match},
+            "central_list": {"p_match_central": mc_.p_match_central, "p_match_p10": mc_.p_match_interval[0],
+                             "p_match_ensemble": mc_.p_match, "n_applications": mc_.n_applications},
+            "cost_in_central_p": mc_.p_match_central - metrics.p_match_central,
+            "gain_at_p10": metrics.p_match_interval[0] - mc_.p_match_interval[0]}
 
 
 def score(problem: Problem, program_ids: Iterable[str], *, signals: dict[str, str] | None = None,

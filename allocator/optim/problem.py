@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from allocator.inputs.catalog import Catalog
-from allocator.model.copula import Nodes, make_nodes
+from allocator.model.copula import Nodes, log_fail, make_nodes
+from allocator.model.factors import FactorModel
 from allocator.errors import InputError
 from allocator.inputs.fees import FeeSchedule, load_schedule, signals_available
 from allocator.inputs.profile import Profile
@@ -79,6 +80,14 @@ class Problem:
     max_divisions: int = 0  # divisions the optimizer may choose (0: geographic preference not optimized)
     fixed_divisions: tuple[str, ...] = ()  # divisions the user chose (already applied to p)
     notes: tuple[str, ...] = ()  # what is and is not modelled, shown with the result
+    # the two-stage model (allocator.model.factors): the mixture the objective uses (the
+    # ensemble, or one card with --card), the ensemble (for intervals) and the central card;
+    # None when the catalog gives its own p_match or a correlation was set (one-factor copula)
+    fm: FactorModel | None = None
+    fm_ensemble: FactorModel | None = None
+    fm_central: FactorModel | None = None
+    card_choice: str = ""  # "ensemble" or the card optimized alone
+    card: object = None  # the model card (allocator.model.probability.ModelCard) behind the mixtures
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ basics
@@ -125,9 +134,67 @@ class Problem:
         """A relaxation: every program at its best probability (signalled and in a preferred
         division) and no fee_extra, with nothing left to choose; for any list and any count
         vector its P(match) is at least the original's and its cost at most the original's."""
+        fm = self.fm
+        if fm is not None:
+            names = ["plain"] + [k for k in self.p_signal] + (["geo"] + [f"{k}_geo" for k in self.p_signal_geo]
+                                                              if self.p_geo is not None else [])
+            fm = fm.with_eta("plain", np.max(np.stack([fm.eta[v] for v in names]), axis=0))
         return dataclasses.replace(self, p=np.max(np.stack(self.variants()), axis=0), extra=np.zeros(self.n),
                                    p_signal={}, signals_available={}, p_geo=None, p_signal_geo={},
-                                   max_divisions=0)
+                                   max_divisions=0, fm=fm, _cache={})
+
+    # ------------------------------------------------------------------ node mixture
+    def variant_p(self, variant: str) -> np.ndarray:
+        """Marginal P(success) of every candidate in a variant (plain, geo, gold, gold_geo, ...)."""
+        if variant == "plain":
+            return self.p
+        if variant == "geo":
+            return self.p_geo
+        if variant.endswith("_geo"):
+            return self.p_signal_geo[variant[:-4]]
+        return self.p_signal[variant]
+
+    def node_weights(self) -> np.ndarray:
+        """Weights of the mixture nodes the objective uses (sum to 1)."""
+        return self.fm.w if self.fm is not None else self.nodes().w
+
+    def log_fail_matrix(self, variant: str = "plain", idx=None) -> np.ndarray:
+        """ln(1 - P(success | node)) of candidates ``idx`` (default all), (K, m)."""
+        if self.fm is not None:
+            return self.fm.log_fail(variant, idx)
+        p = self.variant_p(variant)
+        p = p if idx is None else p[np.asarray(idx, dtype=int)]
+        nodes = self.nodes()
+        return log_fail(p, nodes.rho, nodes.z)
+
+    def plan_variants(self, plan: Plan) -> list[str]:
+        """The variant each program of ``plan`` takes (its signal and whether its division is preferred)."""
+        idx = np.asarray(plan.idx, dtype=int)
+        on = np.zeros(len(idx), bool)
+        if self.p_geo is not None and plan.divisions:
+            on = np.isin(self.division_array[idx], list(plan.divisions))
+        sig = dict(plan.signals)
+        out = []
+        for j, i in enumerate(idx):
+            k = sig.get(int(i))
+            base = k if k else ""
+            out.append((f"{base}_geo" if base else "geo") if on[j] else (base or "plain"))
+        return out
+
+    def plan_log_fail(self, plan: Plan, fm: FactorModel | None = None) -> np.ndarray:
+        """(K, m) ln(1 - P(success | node)) of the plan's programs, under ``fm`` (default the
+        objective's mixture; the one-factor nodes when there is none)."""
+        idx = np.asarray(plan.idx, dtype=int)
+        fm = fm or self.fm
+        if fm is None:
+            nodes = self.nodes()
+            return log_fail(self.effective_p(plan), nodes.rho, nodes.z)
+        var = np.array(self.plan_variants(plan), dtype=object)
+        out = np.empty((len(fm), len(idx)))
+        for v in set(var):
+            cols = np.nonzero(var == v)[0]
+            out[:, cols] = fm.log_fail(v, idx[cols])
+        return out
 
     def variants(self) -> list[np.ndarray]:
         """Every probability a candidate can take: plain, signalled, preferred, both."""
@@ -195,7 +262,7 @@ def _strategy_rho(profile: Profile, default: float) -> float:
     return float(default if r is None else r)
 
 
-def build_problem(catalog: Catalog, profile: Profile, *, card=None) -> Problem:
+def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice: str | None = None) -> Problem:
     """Assemble a :class:`Problem` from a validated catalog and profile.
 
     Probabilities: the catalog's own ``p_match`` when every row has one (the model is not
@@ -315,6 +382,16 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None) -> Problem:
         if gp != "none" and p_geo is None:
             notes.append("geographic preference not modelled: the catalog gives its own p_match")
         p_geo, p_signal_geo = None, {}
+    mix = None
+    if not catalog.has_own_p_match and getattr(card, "factors", None) is not None and len(df):
+        from allocator.optim import mixture
+
+        mix = mixture.build(df, profile.applicant, card, card_choice, fixed, s.correlation is not None)
+        basis = mix.objective or mix.central
+        p, q, p_signal, p_geo, p_signal_geo = mixture.marginals(basis, list(p_signal), p_geo is not None)
+        if mix.objective is None:
+            notes.append(f"correlation {s.correlation:g} set: the one-factor copula on the central card's "
+                         "probabilities, not the two-stage model")
     unknown = [x for x in s.specialty_limits if x not in specialties]
     if unknown:
         raise InputError(f"{profile.path}: [strategy] specialty_limits names {unknown[0]!r}, which has no "
@@ -354,6 +431,11 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None) -> Problem:
         spec_min={k: v.min for k, v in s.specialty_limits.items() if v.min},
         spec_max={k: v.max for k, v in s.specialty_limits.items() if v.max is not None},
         notes=tuple(notes),
+        fm=None if mix is None else mix.objective,
+        fm_ensemble=None if mix is None else mix.ensemble,
+        fm_central=None if mix is None else mix.central,
+        card_choice="" if mix is None else mix.choice,
+        card=card if mix is not None else None,
     )
 
 
