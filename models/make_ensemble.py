@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             for r in table[~table["passed"]].itertuples():
                 fails[r.target_name] = fails.get(r.target_name, 0) + 1
         if (j + 1) % 20 == 0:
-            print(f"{j + 1} draws, {len(accepted)} accepted, {time.perf_counter() - t0:.0f} s", flush=True)
+            print(f"{j + 1} draws, {len(accepted)} accepted, {time.perf_counter() - t0:.0f} s; failures {fails}", flush=True)
     rate = len(accepted) / args.draws
     path = Path(args.out) if args.out else (ens.ensemble_path(card) or Path(card.path).with_name(f"{card.name}_ensemble.json"))
     data = {"card": card.name, "card_version": card.version, "script": "models/make_ensemble.py",

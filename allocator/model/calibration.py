@@ -104,6 +104,23 @@ def rates(prep: Prepared, d_int: float = 0.0, d_match: float = 0.0) -> tuple[flo
     return float((1 - none).sum() / ranked), float((pi.sum(axis=1) @ prep.w).sum() / prep.n_apps.sum())
 
 
+def pi_nodes(prep: Prepared, d_int: float = 0.0) -> np.ndarray:
+    """P(interview | node) of every list entry, (A, L, K) (0 on padding)."""
+    return expit(prep.eta[:, :, None] + d_int + prep.S) * prep.on[:, :, None]
+
+
+def interview_yield(prep: Prepared, d_int: float = 0.0) -> float:
+    return float((pi_nodes(prep, d_int).sum(axis=1) @ prep.w).sum() / prep.n_apps.sum())
+
+
+def match_rate(prep: Prepared, pi: np.ndarray, d_match: float = 0.0) -> float:
+    """Match rate among applicants with >= 1 interview, given ``pi`` = pi_nodes(prep, d_int)."""
+    mu = expit(prep.zeta[:, :, None] + d_match + prep.T)
+    none = np.exp(np.log1p(-pi * mu).sum(axis=1)) @ prep.w
+    no_int = np.exp(np.log1p(-pi).sum(axis=1)) @ prep.w
+    return float((1 - none).sum() / (len(none) - no_int.sum()))
+
+
 def _pb(p: np.ndarray, n_max: int) -> np.ndarray:
     """pmf of the number of successes of independent Bernoulli(p[j, m]) over j, per column m;
     counts above ``n_max`` pooled at ``n_max`` (that row only gains).  ``p`` is (L, M);

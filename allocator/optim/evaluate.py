@@ -94,6 +94,13 @@ def ensemble_values(problem: Problem, plan: Plan) -> dict:
             "expected_interviews": e_int}
 
 
+def uncertainty(m: Metrics) -> dict:
+    """The ensemble figures of a Metrics for a JSON row: interval lists and the pessimistic value."""
+    return {"p_match_interval": None if m.p_match_interval is None else list(m.p_match_interval),
+            "p_match_la_interval": None if m.p_match_la_interval is None else list(m.p_match_la_interval),
+            "p_match_pessimistic": m.p_match_pessimistic}
+
+
 def evaluate(problem: Problem, plan: Plan | list[int], *, correlations=(0.0, 0.2, 0.4, 0.6)) -> Metrics:
     """Metrics of a list under the problem's model (the objective's node mixture; the
     ``by_correlation`` figures apply the one-factor copula to the same marginal probabilities).

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import InputError, SolverError
+from allocator.optim.evaluate import uncertainty
 from allocator.optim.evaluate import evaluate
 from allocator.optim.feasibility import violations
 from allocator.studies.heuristics import BUILDERS
@@ -109,7 +110,7 @@ def _name(item, k: int) -> str:
     return Path(getattr(item, "path", f"profile{k}")).stem
 
 
-def problems(profiles, catalog=None) -> list[tuple[str, Problem]]:
+def problems(profiles, catalog=None, card: str | None = None) -> list[tuple[str, Problem]]:
     """``(name, Problem)`` for each profile: a path, a :class:`~allocator.inputs.profile.Profile`,
     a :class:`Problem`, or a mapping name -> any of these."""
     from allocator.api import load
@@ -118,7 +119,7 @@ def problems(profiles, catalog=None) -> list[tuple[str, Problem]]:
         [(None, x) for x in ([profiles] if isinstance(profiles, (str, Path, Problem)) else profiles)]
     out = []
     for k, (name, item) in enumerate(items):
-        pr = item if isinstance(item, Problem) else load(item, catalog)
+        pr = item if isinstance(item, Problem) else load(item, catalog, card=card)
         out.append((name or _name(item, k), pr))
     return out
 
@@ -155,7 +156,7 @@ def _row(profile: str, budget: float, method: str, problem: Problem, status: str
     if plan is not None:
         m = evaluate(problem, plan, correlations=())
         row |= {"p_match": m.p_match, "p_match_la": m.p_match_la, "cost": m.cost,
-                "n_applications": m.n_applications, "n_la": m.n_la}
+                "n_applications": m.n_applications, "n_la": m.n_la, **uncertainty(m)}
     return row
 
 

@@ -50,6 +50,7 @@ from allocator.optim import fastpath
 
 from allocator.optim import feasibility
 from allocator.errors import InputError, SolverError
+from allocator.optim.evaluate import uncertainty
 from allocator.optim.evaluate import evaluate, objective_value
 from allocator.optim.formulation import build
 from allocator.studies.heuristics import greedy, local_search
@@ -336,7 +337,8 @@ def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict
                               "(a bug; please report)")
         m = evaluate(pr, out.plan, correlations=())
         row.update(p_match=m.p_match, p_match_independent=m.p_match_independent, p_match_la=m.p_match_la,
-                   n_applications=m.n_applications, n_la=m.n_la, la_share=m.la_share, cost=m.cost)
+                   n_applications=m.n_applications, n_la=m.n_la, la_share=m.la_share, cost=m.cost,
+                   **uncertainty(m))
         if mode == "utility":
             row["expected_utility"] = m.expected_utility
         ids = pr.programs["program_id"].to_numpy()
