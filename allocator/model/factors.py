@@ -16,7 +16,7 @@ the interview stage and the match stage have their own latent factors:
   card's P(match | interview) log-odds, ``d = factors.unrankable_match_shift`` (< 0).
 
 ``Z`` takes the ``factors.interview_nodes`` values of a Gauss-Hermite rule (probabilists'),
-with their weights: the model *is* this finite mixture (no integration error anywhere; the
+with their weights (nodes lighter than MIN_NODE_WEIGHT dropped): the model *is* this finite mixture (no integration error anywhere; the
 calibration, the optimizer and the Monte Carlo check all use the same nodes).  Given a node
 (z, r), programs are independent, so
 
@@ -37,7 +37,10 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import expit
 
 LOG_FLOOR = -60.0  # ln(1 - p) for p = 1 (the copula module uses the same floor)
-MIN_NODE_WEIGHT = 1e-12  # lighter nodes are dropped (their total is far below any tolerance)
+# Nodes lighter than this are not part of the model (each card's weights are renormalized over
+# the rest): the far tails of Z and rankable-but-very-weak combinations carry under 1% of the
+# mass together, and dropping them halves the nodes the optimizer carries per card.
+MIN_NODE_WEIGHT = 0.005
 VARIANTS = ("plain", "geo", "gold", "silver", "gold_geo", "silver_geo")
 
 
