@@ -8,8 +8,9 @@ Every judged parameter of the card (each one with a ``range``) is drawn across i
 (uniformly; odds ratios log-uniformly; a silver signal never above a gold one); the interview
 and match intercepts are then re-tuned so that the interview yield sits at 0.085 and the
 match rate on its target (allocator.model.ensemble.retune), and the card is kept when every
-target of ``[calibration.targets]`` passes on the card's synthetic cohort.  The accepted
-sets, the acceptance rate, the seed and the ranges are written as JSON beside the card (the
+target of ``[calibration.targets]`` passes on the card's synthetic cohort.  The first
+``--keep`` accepted sets (30: each shipped card adds its nodes to the optimizer's objective),
+the acceptance rate over all draws, the seed and the ranges are written as JSON beside the card (the
 card's ``ensemble`` key names the file).  Seeded: the same card and seed give the same file.
 Takes about 1-2 s per draw.  The demo catalog and the cohort are synthetic.
 """
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--draws", type=int, default=400)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", default=None, help="default: the card's `ensemble` file")
+    ap.add_argument("--keep", type=int, default=30, help="ship the first KEEP accepted sets (draw order): each "
+                    "shipped card adds 6 nodes to the optimizer's objective")
     args = ap.parse_args(argv)
     card = load_card(args.card)
     doc = ens.card_doc(card)
@@ -80,9 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(args.out) if args.out else (ens.ensemble_path(card) or Path(card.path).with_name(f"{card.name}_ensemble.json"))
     data = {"card": card.name, "card_version": card.version, "script": "models/make_ensemble.py",
             "seed": args.seed, "draws": args.draws, "accepted_count": len(accepted), "acceptance_rate": rate,
+            "accepted_total": len(accepted), "shipped": min(args.keep, len(accepted)),
             "yield_aim": ens.YIELD_AIM, "ranges": {k: list(v) for k, v in ranges.items()},
             "failures_by_target": fails, "synthetic": "cohort and catalog are SYNTHETIC",
-            "accepted": accepted}
+            "accepted": accepted[:args.keep]}
     path.write_text(json.dumps(data, indent=1) + "\n")
     print(f"{len(accepted)} of {args.draws} draws accepted ({rate:.1%}); failures by target: {fails}; wrote {path}")
     return 0
