@@ -58,3 +58,24 @@ def test_result_json_carries_the_uncertainty_keys():
     assert len(d["p_match_interval"]) == 2 and d["p_match_pessimistic"] <= d["p_match_interval"][0]
     assert d["model"]["kind"] == "two-stage" and d["model"]["ensemble_cards"] == 3
     assert abs(d["mc"]["p_match"] - d["p_match"]) < 4 * d["mc"]["std_error"] + 1e-3
+
+
+def test_cli_solve_with_the_central_card_reports_the_ensemble_interval(capsys):
+    """`--card default` optimizes the central card alone; the interval still spans the ensemble."""
+    from allocator.cli import main
+    from allocator.paths import DATA_DIR
+
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--card", "default", "--json",
+              "--draws", "20000", "--budget", "300"])
+    assert e.value.code == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["model"]["objective"] == "default" and d["model"]["ensemble_cards"] >= 30
+    lo, hi = d["p_match_interval"]
+    assert d["p_match_pessimistic"] <= lo < hi and d["p_match"] == pytest.approx(d["p_match_central"])
+    assert isinstance(d["warnings"], list) and "robustness" not in d
+    with pytest.raises(SystemExit):
+        main(["solve", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--card", "default",
+              "--draws", "2000", "--budget", "300"])
+    text = capsys.readouterr().out
+    assert text.lstrip().startswith("SYNTHETIC") and "P(match): " in text.splitlines()[1]

@@ -72,7 +72,7 @@ def _chains(problem: Problem) -> bool:
     earlier in the order succeeds at least as often at every node of the mixture): then the
     best list of each size takes a prefix.  Under the two-stage model programs may cross
     (one better at interviews, the other at matches), and the integer program decides."""
-    key = ("chains",)
+    key = ("chains", id(problem.fm), problem.must, problem.utility.tobytes(), problem.la.tobytes())
     if key not in problem._cache:
         ok = True
         for c in _classes(problem):
