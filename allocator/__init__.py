@@ -11,7 +11,8 @@ from allocator.api import load, optimize, score, solve, verify
 from allocator.inputs.catalog import Catalog, load_catalog
 from allocator.errors import AllocatorError, InfeasibleError, InputError, SolverError
 from allocator.optim.evaluate import Metrics, evaluate
-from allocator.optim.problem import Plan, Problem, build_problem
+from allocator.optim.problem import Plan, Problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import Profile, load_profile
 from allocator.output.result import Result
 from allocator.status import Status

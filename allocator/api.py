@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from pathlib import Path
@@ -27,12 +26,15 @@ from allocator.inputs.catalog import Catalog, catalog_from_frame, load_catalog
 from allocator.errors import InfeasibleError, InputError, SolverError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import describe
-from allocator.studies.heuristics import greedy
+from allocator.optim.start import greedy
 from allocator.paths import DATA_DIR
-from allocator.optim.problem import Plan, Problem, build_problem
+from allocator.optim.problem import Plan, Problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import Profile, load_profile
 from allocator.output.result import Result
-from allocator.optim.solver import DEFAULT_ENGINE, Outcome, explain_infeasibility, solve_milp
+from allocator.optim.engines import DEFAULT_ENGINE
+from allocator.optim.infeasibility import explain_infeasibility
+from allocator.optim.outer import Outcome, solve_milp
 from allocator.status import Status
 
 log = logging.getLogger(__name__)
@@ -120,7 +122,7 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
     # min_cost; fee(max_apps) already allows max_apps programs, so larger budgets change nothing)
     cap = float(problem.schedule.fee(problem.max_apps))
     limit = cap if mode == "min_cost" else (None if budget is None else min(float(budget), cap))
-    red = problem if limit is None else dataclasses.replace(problem, budget=limit)
+    red = problem if limit is None else problem.with_limits(budget=limit)
     cand = dominance.reduce(red, la_rewarded=(mode == "la_given_target"))
     start = greedy(problem, candidates=cand) if mode in ("p_match", "utility") else None
     if mode == "min_cost":  # an exact search over the budget (allocator/mincost.py)
@@ -224,7 +226,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
         raise SolverError(f"the solver failed: {out.message or 'CBC reported an error'}")
     plan = out.plan
     # min_cost lists answer to no budget (the cost is what they minimize)
-    bad = feasibility.violations(dataclasses.replace(problem, budget=np.inf) if mode == "min_cost" else problem, plan)
+    bad = feasibility.violations(problem.with_limits(budget=np.inf) if mode == "min_cost" else problem, plan)
     if bad:
         raise SolverError(f"the returned list breaks {bad[0][0]}: {bad[0][1]} (a bug; please report)")
     metrics = evaluate(problem, plan)

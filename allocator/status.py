@@ -1,4 +1,5 @@
-"""The one status enum for solver outcomes, and the one place PuLP's statuses map onto it."""
+"""The one status enum for solver outcomes.  Each engine maps its own statuses onto it
+(:mod:`allocator.optim.engines.cbc` for PuLP/CBC, :mod:`allocator.optim.engines.highs` for HiGHS)."""
 from __future__ import annotations
 
 from enum import Enum
@@ -25,24 +26,3 @@ class Status(str, Enum):
     @property
     def exit_code(self) -> int:
         return {Status.OPTIMAL: 0, Status.FEASIBLE: 0, Status.INFEASIBLE: 3}.get(self, 4)
-
-
-def from_pulp(status: int, sol_status: int) -> Status:
-    """Map PuLP's (``prob.status``, ``prob.sol_status``) pair onto :class:`Status`.
-
-    PuLP reports ``status == 1`` ("Optimal") even when CBC stopped at a time limit with an
-    integer solution; ``sol_status`` tells the two apart (1 optimal, 2 integer feasible).
-    """
-    import pulp
-
-    if sol_status == pulp.LpSolutionOptimal and status == pulp.LpStatusOptimal:
-        return Status.OPTIMAL
-    if sol_status in (pulp.LpSolutionIntegerFeasible, pulp.LpSolutionOptimal):
-        return Status.FEASIBLE
-    if sol_status == pulp.LpSolutionInfeasible or status == pulp.LpStatusInfeasible:
-        return Status.INFEASIBLE
-    if sol_status == pulp.LpSolutionNoSolutionFound or status == pulp.LpStatusNotSolved:
-        return Status.NO_SOLUTION
-    if status == pulp.LpStatusUnbounded or sol_status == pulp.LpSolutionUnbounded:
-        return Status.ERROR  # our models are bounded; unbounded means a modelling bug
-    return Status.ERROR

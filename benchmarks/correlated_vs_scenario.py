@@ -53,7 +53,8 @@ from allocator.optim import dominance
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.optim.evaluate import evaluate
 from allocator.optim.feasibility import violations
-from allocator.optim.problem import Plan, Problem, build_problem
+from allocator.optim.problem import Plan, Problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
 
 REPEAT_MAX_S = 10.0  # scenario solves longer than this run once

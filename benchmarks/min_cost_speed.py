@@ -7,7 +7,7 @@ target it times, in the same run:
   * the search (``optimize(problem, "min_cost", target=T)``, allocator/mincost.py): exact
     max-P(match) solves at trial budgets on one HiGHS model;
   * the baseline: one integer program that minimizes cost with P(match) >= T as an
-    outer-approximated row (``solver.solve_milp(.., "min_cost")``, the method the search
+    outer-approximated row (``outer.solve_milp(.., "min_cost")``, the method the search
     replaced), with a time limit (``--baseline-limit``, default 30 s).
 
 Prints status, cost, solves and seconds for both, and the ratio baseline / search (a lower
@@ -29,7 +29,7 @@ from allocator import api
 from allocator.optim import dominance
 from allocator.api import optimize
 from allocator.studies.bench import default_profiles
-from allocator.optim.solver import solve_milp
+from allocator.optim.outer import solve_milp
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -69,7 +69,7 @@ def main() -> None:
              f"Command: `python benchmarks/min_cost_speed.py --targets {args.targets} "
              f"--baseline-limit {args.baseline_limit:g}`; 2-core machine, load average {load0:.1f} -> {load1:.1f}.",
              "", "Search: exact max-P(match) solves at trial budgets (allocator/mincost.py). One MILP: minimize "
-             "cost with P(match) >= target as an outer-approximated row (solver.solve_milp 'min_cost'), "
+             "cost with P(match) >= target as an outer-approximated row (outer.solve_milp 'min_cost'), "
              f"stopped at {args.baseline_limit:g} s. Ratio: one-MILP seconds / search seconds (a lower bound "
              "when the one MILP hit its limit).", "",
              "| profile | target | search status | min cost | solves | search s | one-MILP status | its cost | "

@@ -28,8 +28,8 @@ import pandas as pd
 from allocator import optimize
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.optim.evaluate import evaluate
-from allocator.studies.heuristics import greedy
-from allocator.optim.problem import build_problem
+from allocator.optim.start import greedy
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
 from allocator.verification.simulate import simulate
 

@@ -41,7 +41,7 @@ import pandas as pd
 from allocator.api import optimize
 from allocator.inputs.catalog import catalog_from_frame, load_catalog
 from allocator.paths import DATA_DIR
-from allocator.optim.problem import build_problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
 from allocator.studies.sweep import at, sweep
 

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from allocator.inputs.catalog import catalog_from_frame
-from allocator.optim.problem import Plan, build_problem
+from allocator.optim.problem import Plan
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
 
 

@@ -26,11 +26,12 @@ from allocator.cli import main
 from allocator.errors import SolverError
 from allocator.optim.evaluate import evaluate, objective_value
 from allocator.optim.feasibility import violations
-from allocator.studies.heuristics import greedy
-from allocator.optim.problem import build_problem
+from allocator.optim.start import greedy
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
-from allocator.optim.solver import TOL, Outcome, solve_milp
-from allocator.status import Status, from_pulp
+from allocator.optim.outer import TOL, Outcome, solve_milp
+from allocator.optim.engines.cbc import from_pulp
+from allocator.status import Status
 
 from .helpers import brute_force
 
@@ -415,7 +416,7 @@ LA01 = [True, False, False, False, False, False]
 @pytest.mark.parametrize("engine", ["highs", "cbc"])
 def test_p_zero_and_one_at_rho_099_milp(engine):
     """benchmarks/fuzz.py case 1982: HiGHS's presolve called this model infeasible; the
-    engine now re-checks an "infeasible" with presolve off (solver.run_highs)."""
+    engine now re-checks an "infeasible" with presolve off (engines.highs.run_highs)."""
     pr = make(P01, la=LA01, budget=1000, season="2025", max_applications=3, min_applications=3, la_share_max=0.1,
               correlation=0.99)
     res = api.solve(None, problem=pr, draws=0, method="milp", engine=engine)

@@ -13,9 +13,10 @@ from allocator.inputs.catalog import catalog_from_frame
 from allocator.errors import InputError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.feasibility import violations
-from allocator.studies.heuristics import BUILDERS, GUIDE_RULES, greedy
+from allocator.optim.start import greedy
+from allocator.studies.heuristics import BUILDERS, GUIDE_RULES
 from allocator.paths import DATA_DIR
-from allocator.optim.problem import build_problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
 
 from .helpers import random_problem

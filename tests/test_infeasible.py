@@ -12,7 +12,7 @@ from allocator import api
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.cli import main
 from allocator.errors import InfeasibleError
-from allocator.optim.problem import build_problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
 
 # ten programs, P0, P3, P6, P9 in Greater LA; p rises with the index

@@ -10,7 +10,7 @@ from allocator import optimize
 from allocator.optim import mincost
 from allocator.optim.evaluate import evaluate
 from allocator.optim.feasibility import violations
-from allocator.studies.heuristics import greedy, local_search
+from allocator.optim.start import greedy, local_search
 from allocator.optim.problem import Plan
 from allocator.status import Status
 
@@ -67,7 +67,7 @@ def test_min_cost_with_signals_and_divisions_matches_brute_force(seed):
     assert out.status is Status.OPTIMAL, out.message
     assert out.objective == pytest.approx(want, abs=1e-9) and out.bound == pytest.approx(want, abs=1e-9)
     assert violations(replace(pr, budget=np.inf), out.plan) == []
-    assert mincost.cost_of(pr, out.plan) == pytest.approx(want, abs=1e-9)
+    assert pr.list_cost(out.plan.idx)[0] == pytest.approx(want, abs=1e-9)
     # among the cheapest lists, the one with the highest P(match)
     assert evaluate(pr, out.plan, correlations=()).p_match == pytest.approx(want_p, abs=1e-9)
 
@@ -106,7 +106,7 @@ def test_min_cost_with_cent_extras_matches_brute_force(seed):
     rng = np.random.default_rng(500 + seed)
     base = random_problem(rng, 9, rho=0.35, extras=True)
     pr = replace(base, extra=np.round(base.extra + rng.uniform(0, 20, base.n), 2))
-    pr._cache.clear()
+
     free = replace(pr, budget=np.inf)
     best, _ = brute_force(free)
     if best is None or best <= 0:
@@ -171,8 +171,8 @@ def test_shrink_returns_a_shorter_feasible_sublist_reaching_the_target(seed):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_count_scan_shortcuts_never_contradict_brute_force(seed):
-    """solver._target_by_scan settles "can a list reach the target?" only when it is sure."""
-    from allocator.optim.solver import _target_by_scan
+    """infeasibility._target_by_scan settles "can a list reach the target?" only when it is sure."""
+    from allocator.optim.infeasibility import _target_by_scan
 
     rng = np.random.default_rng(800 + seed)
     base = random_problem(rng, 6, rho=[0.0, 0.35][seed % 2], extras=seed % 3 == 0)

@@ -27,8 +27,8 @@ from allocator.errors import InfeasibleError, InputError
 from allocator.optim.evaluate import objective_value
 from allocator.optim.fastpath import applicable
 from allocator.optim.feasibility import is_feasible, violations
-from allocator.studies.heuristics import greedy
-from allocator.optim.problem import build_problem
+from allocator.optim.start import greedy
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import Profile, load_profile, profile_from_dict
 from allocator.status import Status
 

@@ -33,7 +33,7 @@ def with_bonuses(pr, rng, *, gold=1, silver=1, divisions=0):
         kw |= dict(p_geo=odds(p, 2.2), p_signal_geo={k: odds(v, 2.2) for k, v in ps.items()},
                    max_divisions=divisions)
     out = replace(pr, **kw)
-    out._cache.clear()
+
     return out
 
 
@@ -109,3 +109,31 @@ def test_utility_objective_prefers_la_when_worth_it():
     out = optimize(pr, method="milp")
     fast = optimize(pr, method="fast")
     assert objective_value(pr, out.plan) == pytest.approx(objective_value(pr, fast.plan), abs=1e-9)
+
+
+def _highs_case(seed):
+    rng = np.random.default_rng(1000 + seed)
+    rho = [0.0, 0.35, 0.6, 0.8][seed % 4]
+    n = int(rng.choice([5, 6]))
+    gold, silver = int(rng.choice([0, 1, 1, 2, 3])), int(rng.choice([0, 0, 1, 2]))
+    divisions = int(rng.choice([0, 0, 1, 2])) if gold + silver <= 2 else 0
+    pr = random_problem(rng, n, rho=rho, extras=bool(rng.random() < 0.3))
+    return with_bonuses(pr, rng, gold=gold or int(silver == 0), silver=silver, divisions=divisions)
+
+
+# HiGHS 1.16's presolve got 11 of 300 such cases wrong, all labelled "optimal": at rho = 0.6 its
+# reduced model lost the signalled lists (dual bound above the master's optimum; seeds 42,
+# 46, 54, 70), at rho = 0 it returned the MIP start's columns with a better list's objective
+# (seeds 100, 280).  The loop now stops only on a bound from a solve without presolve.
+@pytest.mark.parametrize("seed", list(range(40, 72)) + [100, 280])
+def test_highs_matches_brute_force(seed):
+    pr = _highs_case(seed)
+    out = optimize(pr, method="milp", engine="highs")
+    want = brute(pr)
+    if want < 0:
+        assert out.status is Status.INFEASIBLE
+        return
+    assert out.status is Status.OPTIMAL
+    assert violations(pr, out.plan) == []
+    assert objective_value(pr, out.plan) == pytest.approx(want, abs=1e-9)
+    assert out.bound >= objective_value(pr, out.plan) - 1e-7  # the reported bound is a valid one

@@ -6,7 +6,7 @@ import pytest
 from allocator import Plan, optimize, solve
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.optim.evaluate import evaluate
-from allocator.optim.problem import build_problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
 
 

@@ -119,11 +119,12 @@ def test_cbc_engine_matches_brute_force(seed):
 
 @pytest.mark.parametrize("rho", [0.1, 0.35, 0.6, 0.9])
 def test_merged_tail_nodes_keep_the_master_a_lower_bound(rho):
-    """formulation._tail_groups: the master's objective never exceeds the true P(no match)
+    """builder._tail_groups: the master's objective never exceeds the true P(no match)
     (Jensen), every node is in exactly one group, and the merged tails weigh at most
     TAIL_MASS each."""
     from allocator.model.copula import make_nodes
-    from allocator.optim.formulation import TAIL_MASS, _tail_groups
+    from allocator.optim.builder import _tail_groups
+    from allocator.optim.formulation import TAIL_MASS
 
     nodes = make_nodes(rho, np.array([0.01, 0.05, 0.2]))
     G, wm = _tail_groups(nodes.w)

@@ -11,7 +11,7 @@ import pytest
 from allocator.api import optimize
 from allocator.errors import InputError
 from allocator.optim.evaluate import evaluate
-from allocator.optim.problem import build_problem
+from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
 from allocator.studies.sweep import at, knees, parse_param, parse_range, sweep
 

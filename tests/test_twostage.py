@@ -52,7 +52,7 @@ def factor_problem(rng, n=8, cards=3, gold=1, silver=1, divisions=0):
     p, q, p_signal, p_geo, p_signal_geo = mixmod.marginals(fm, kinds, bool(divisions))
     out = replace(pr, programs=progs, p=p, q=q, p_signal=p_signal, p_geo=p_geo, p_signal_geo=p_signal_geo,
                   signals_available=avail, max_divisions=divisions, fm=fm, fm_ensemble=fm,
-                  fm_central=fm.only([0]), card_choice="ensemble", _cache={})
+                  fm_central=fm.only([0]), card_choice="ensemble")
     return out
 
 
@@ -121,7 +121,7 @@ def test_per_card_values_interval_and_pessimistic():
     pr = factor_problem(rng, n=9, cards=5)
     plan = Plan.of([0, 2, 3, 5, 8], {2: "gold"})
     m = evaluate(pr, plan)
-    per = [exact_value(replace(pr, fm=pr.fm.only([c]), _cache={}), plan) for c in range(5)]
+    per = [exact_value(replace(pr, fm=pr.fm.only([c])), plan) for c in range(5)]
     assert m.p_match == pytest.approx(np.mean(per), abs=1e-12)      # equal card weights
     assert m.p_match_pessimistic == pytest.approx(min(per), abs=1e-12)
     assert m.p_match_interval[0] == pytest.approx(np.percentile(per, 10), abs=1e-12)
@@ -157,7 +157,7 @@ def test_fastpath_only_on_chains_and_then_exact(seed):
         base = np.sort(rng.uniform(-3, 0, pr.n))
         fm = fm.with_eta("plain", np.broadcast_to(base, fm.eta["plain"].shape).copy())
         fm.zeta = np.broadcast_to(np.sort(rng.uniform(-1, 2, pr.n)), fm.zeta.shape).copy()
-        pr = replace(pr, fm=fm, p=fm.marginal("plain"), q=fm.marginal_interview(), _cache={})
+        pr = replace(pr, fm=fm, p=fm.marginal("plain"), q=fm.marginal_interview())
     A = pr.log_fail_matrix("plain")
     chain = all(not np.any(np.diff(A[:, c.members[c.n_must:]], axis=1) < -1e-12) for c in fastpath._classes(pr))
     assert fastpath._chains(pr) == chain

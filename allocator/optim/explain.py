@@ -1,6 +1,6 @@
 """Explain why no list exists: the conflicting constraint groups, in words, with what to
 change.  The groups come from a deletion filter over the named groups of the integer
-program (:func:`allocator.optim.solver.explain_infeasibility`)."""
+program (:func:`allocator.optim.infeasibility.explain_infeasibility`)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,6 @@
-"""Build the integer program (PuLP).  Building never solves.
+"""The integer program as an object (PuLP model, variable blocks, exposure terms, tangent cuts).
+
+Built by :func:`allocator.optim.builder.build`; building never solves.
 
 Decision variables over the candidate programs ``cand`` (indices into the problem):
 ``x_i`` apply (binary); ``s_i^kind`` signal (binary, <= x_i); ``g_d`` division chosen and
@@ -25,7 +27,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
-from allocator.model.copula import log_fail
 from allocator.optim.problem import Plan, Problem
 
 # Probability terms enter the objective and the target row multiplied by OBJ_SCALE: CBC's
@@ -67,17 +68,6 @@ class State:
     variant: str = "plain"  # the problem's probability variant (Problem.log_fail_matrix)
 
 
-def _states(problem: Problem, kinds: list[str], geo: bool) -> list[State]:
-    out = [State("y", problem.p, False, None, "plain")]
-    if geo:
-        out.append(State("yg", problem.p_geo, True, None, "geo"))
-    for k in kinds:
-        out.append(State(f"ys_{k}", problem.p_signal[k], False, k, k))
-        if geo:
-            out.append(State(f"ysg_{k}", problem.p_signal_geo[k], True, k, f"{k}_geo"))
-    return out
-
-
 @dataclass
 class ExpTerm:
     """sum_k w_k exp(L_k) with L_k = sum over variable blocks of coef[block][k] . values."""
@@ -110,7 +100,7 @@ class ExpTerm:
         return float(np.dot(self.w, np.exp(L)))
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: an engine keys its persistent model on it
 class Formulation:
     problem: Problem
     cand: np.ndarray
@@ -128,7 +118,7 @@ class Formulation:
     cost_expr: object = None
     objective_offset: float = 0.0
     objective_scale: float = 1.0  # the model's objective is this times the probability-scale value
-    session: object = None  # the engine's persistent model (solver.HighsSession), built on first solve
+    cut_epoch: int = 0  # bumped by clear_cuts, so an engine's persistent model drops its tangent rows
     cuts: list = field(default_factory=list)  # tangent rows (Cut), in the order added
     n_materialized: int = 0  # how many of them are in the PuLP model (materialize())
     fee_vars: list = field(default_factory=list)  # (specialty index, tier variables, flat-block binary or None)
@@ -154,7 +144,7 @@ class Formulation:
         return Plan.of(idx, signals, divs)
 
     def set_start(self, plan: Plan) -> None:
-        """Give CBC a starting list (MIP start)."""
+        """Give the engine a starting list (MIP start)."""
         on = set(plan.idx)
         for i, v in zip(self.cand, self.x):
             v.setInitialValue(1 if int(i) in on else 0)
@@ -234,11 +224,7 @@ class Formulation:
     def clear_cuts(self) -> None:
         """Remove every tangent row (a budget sweep re-seeds each point instead of carrying
         thousands of rows; every other row stays)."""
-        if self.session is not None:
-            if self.n_materialized:  # rows the session took from the PuLP model: rebuild it
-                self.session = None
-            else:
-                self.session.clear_cuts()
+        self.cut_epoch += 1
         rows = self.model.constraints
         for c in self.cuts[:self.n_materialized]:
             del rows[c.name]
@@ -253,224 +239,3 @@ class Formulation:
 
     def add_tangents(self, term: ExpTerm, L: np.ndarray, min_slope: float = MIN_SLOPE) -> None:
         self.add_cuts(term, L, only_violated=False, min_slope=min_slope)
-
-
-def _tail_groups(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Master nodes: every node on its own, except the lightest nodes of each tail (total
-    weight up to TAIL_MASS per tail), which are merged into one master node per tail.
-
-    Merging is a relaxation by Jensen's inequality: sum_k w_k exp(L_k) >= W exp(sum_k w_k L_k
-    / W) for a group of weight W, so the master's bound stays valid, and for the tail
-    nodes (weight below 1e-9 each, exposures nearly equal) the loss is far below the 1e-7
-    tolerance.  It removes about a quarter of the dense exposure rows (130 -> 98 nodes at
-    rho = 0.35), which is most of what the solver's time goes to."""
-    K = len(w)
-    groups: list[list[int]] = []
-    lo, hi = 0, K - 1
-    left: list[int] = []
-    mass = 0.0
-    while lo < hi and mass + w[lo] <= TAIL_MASS:
-        mass += w[lo]
-        left.append(lo)
-        lo += 1
-    right: list[int] = []
-    mass = 0.0
-    while hi > lo and mass + w[hi] <= TAIL_MASS:
-        mass += w[hi]
-        right.append(hi)
-        hi -= 1
-    if len(left) > 1:
-        groups.append(left)
-    else:
-        groups += [[k] for k in left]
-    groups += [[k] for k in range(lo, hi + 1)]
-    if len(right) > 1:
-        groups.append(sorted(right))
-    else:
-        groups += [[k] for k in right]
-    G = np.zeros((len(groups), K))
-    for m_, g in enumerate(groups):
-        W = float(w[g].sum())
-        G[m_, g] = w[g] / W if W > 0 else 1.0 / len(g)
-    wm = np.array([float(w[g].sum()) for g in groups])
-    return G, wm
-
-
-def _coefficients(problem: Problem, cand: np.ndarray, mask: np.ndarray, rho: float, states: list) -> tuple:
-    """Node weights and, per state block, the (K, len(cand)) coefficients ln(1 - p_state(z_k))."""
-    if problem.fm is None and rho != problem.rho:
-        nodes = problem.nodes(rho)
-        coef = {("x" if len(states) == 1 else st.name): log_fail(st.p[cand], nodes.rho, nodes.z) * mask[None, :]
-                for st in states}
-        return nodes.w, coef
-    # the objective's node mixture: one-factor copula nodes, or (card, node) pairs of the two-stage model
-    coef = {("x" if len(states) == 1 else st.name): problem.log_fail_matrix(st.variant, cand) * mask[None, :]
-            for st in states}
-    return problem.node_weights(), coef
-
-
-def build(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, target: float | None = None,
-          budget: float | None = None, drop: tuple[str, ...] = (), feasibility_only: bool = False) -> Formulation:
-    """The integer program over candidates ``cand``.  ``drop`` leaves out constraint groups
-    (used to explain infeasibility); ``feasibility_only`` builds no probability terms."""
-    cand = np.asarray(cand, dtype=int)
-    m = pulp.LpProblem("allocator", pulp.LpMinimize)
-    x = [pulp.LpVariable(f"x_{i}", cat=pulp.LpBinary) for i in cand]
-    f = Formulation(problem, cand, mode, m, x)
-    groups = f.groups
-
-    def add(group: str, con, name: str):
-        if group in drop:
-            return
-        m.addConstraint(con, name)
-        groups.setdefault(group, []).append(name)
-
-    spec = problem.spec[cand]
-    # ---- signals and geographic preference: one binary per (program, state), a
-    # multiple-choice formulation: states = plain, preferred division, signal k, signal k +
-    # preferred division; sum of states = x_i; a preferred state needs its division chosen.
-    # Every state's probability is >= the plain one, so an optimum never leaves a benefit
-    # unused, and the model is exact for the evaluator's semantics.
-    kinds = list(problem.p_signal) if (problem.has_signals and not feasibility_only) else []
-    geo = problem.has_geo and not feasibility_only
-    f.states = _states(problem, kinds, geo)
-    if len(f.states) == 1:
-        f.blocks["x"] = x
-    else:
-        for st in f.states:
-            f.blocks[st.name] = [pulp.LpVariable(f"{st.name}_{i}", cat=pulp.LpBinary) for i in cand]
-        for j in range(len(cand)):
-            m.addConstraint(pulp.lpSum(f.blocks[st.name][j] for st in f.states) - x[j] == 0, f"state_{j}")
-    if kinds:
-        for s_idx, sname in enumerate(problem.specialties):
-            for kind in kinds:
-                cap = problem.signals_available.get((sname, kind), 0)
-                members = [f.blocks[st.name][j] for st in f.states if st.signal == kind
-                           for j in range(len(cand)) if spec[j] == s_idx]
-                if members:
-                    add("signals", pulp.lpSum(members) <= cap, f"sig_cap_{kind}_{s_idx}")
-    if geo:
-        dcol = problem.division_array[cand]
-        f.g = {d: pulp.LpVariable(f"g_{k}", cat=pulp.LpBinary) for k, d in enumerate(sorted(set(dcol)))}
-        add("geographic_preference", pulp.lpSum(f.g.values()) <= problem.max_divisions, "geo_count")
-        for j in range(len(cand)):
-            pref = [f.blocks[st.name][j] for st in f.states if st.preferred]
-            add("geographic_preference", pulp.lpSum(pref) - f.g[dcol[j]] <= 0, f"geo_{j}")
-
-    # ---- fees: exact per specialty
-    fee_terms = []
-    for s_idx, sname in enumerate(problem.specialties):
-        members = [x[j] for j in range(len(cand)) if spec[j] == s_idx]
-        if not members:
-            continue
-        n_s = pulp.lpSum(members)
-        tiers = problem.schedule.tiers
-        e = []
-        for t_idx, t in enumerate(tiers):
-            ub = None if math.isinf(t.hi) else t.width
-            e.append(pulp.LpVariable(f"fee_{s_idx}_{t_idx}", lowBound=0, upBound=ub))
-        m.addConstraint(pulp.lpSum(e) - n_s == 0, f"fee_count_{s_idx}")
-        cost_s = pulp.lpSum(t.per_program * v for t, v in zip(tiers, e))
-        if tiers[0].flat:
-            y = pulp.LpVariable(f"fee_flat_{s_idx}", cat=pulp.LpBinary)
-            # every tier is reached only through the flat first block: n_s > 0 forces y = 1
-            for t_idx, (t, v) in enumerate(zip(tiers, e)):
-                cap = len(members) if math.isinf(t.hi) else min(t.width, len(members))
-                m.addConstraint(v - cap * y <= 0, f"fee_flat_{s_idx}_{t_idx}")
-            cost_s = cost_s + tiers[0].flat * y
-        fee_terms.append(cost_s)
-        f.fee_vars.append((s_idx, e, y if tiers[0].flat else None))
-        lo = problem.spec_min.get(sname)
-        hi = problem.spec_max.get(sname)
-        if lo:
-            add("specialty_limits", n_s >= lo, f"spec_min_{s_idx}")
-        if hi is not None:
-            add("specialty_limits", n_s <= hi, f"spec_max_{s_idx}")
-    for s_idx, sname in enumerate(problem.specialties):
-        if problem.spec_min.get(sname) and not np.any(spec == s_idx):
-            add("specialty_limits", pulp.lpSum([]) >= problem.spec_min[sname], f"spec_min_{s_idx}")
-    extra = problem.extra[cand]
-    f.cost_expr = pulp.lpSum(fee_terms) + pulp.lpSum(float(c) * v for c, v in zip(extra, x) if c)
-    B = problem.budget if budget is None else budget
-    if (mode != "min_cost" or budget is not None) and math.isfinite(B):  # an infinite budget is no row
-        add("budget", f.cost_expr <= B, "budget")
-    total = pulp.lpSum(x)
-    add("max_applications", total <= problem.max_apps, "max_applications")
-    if problem.min_apps > 0:
-        add("min_applications", total >= problem.min_apps, "min_applications")
-    if problem.la_share_max < 1:
-        la = problem.la[cand]
-        add("la_share", pulp.lpSum((float(la[j]) - problem.la_share_max) * x[j] for j in range(len(cand))) <= 0,
-            "la_share")
-    pos = {int(i): j for j, i in enumerate(cand)}
-    for i in problem.must:
-        if i in pos:
-            add("must_apply", x[pos[i]] >= 1, f"must_{i}")
-        else:  # dominance never drops must programs; a missing one is a bug
-            raise AssertionError(f"must_apply candidate {i} not in the model")
-
-    if feasibility_only:
-        m += pulp.lpSum([]) , "nothing"
-        return f
-
-    # ---- probability terms
-    rho = problem.rho
-    everyone = np.ones(len(cand), bool)
-
-    def term(name: str, mask: np.ndarray) -> ExpTerm:
-        w, coef = _coefficients(problem, cand, mask, rho, f.states)
-        G, wm = _tail_groups(w)
-        mcoef = {block: G @ M for block, M in coef.items()}  # master rows: weighted means over groups
-        M_ = len(wm)
-        lo_bound = sum(M.clip(max=0).sum(axis=1) for M in mcoef.values())
-        lvars = [pulp.LpVariable(f"l_{name}_{k}", lowBound=float(min(lo_bound[k], 0.0)) - 1.0, upBound=0)
-                 for k in range(M_)]
-        tvars = [pulp.LpVariable(f"t_{name}_{k}", lowBound=0, upBound=1) for k in range(M_)]
-        for k in range(M_):
-            items = []
-            for block, M in mcoef.items():
-                items += [(v, float(c)) for v, c in zip(f.blocks[block], M[k]) if abs(c) > COEF_EPS]
-            items.append((lvars[k], -1.0))
-            m.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(items), pulp.LpConstraintEQ,
-                                              f"def_l_{name}_{k}", 0))
-        tt = ExpTerm(name, w, coef, lvars, tvars, G=G, wm=wm)
-        f.terms[name] = tt
-        return tt
-
-    if mode == "p_match":
-        tm = term("none", everyone)
-        if len(tm.wm) == 1:
-            f.linear_objective = True
-            m.setObjective(pulp.LpAffineExpression([(tm.l[0], 1.0)]))
-        else:
-            f.objective_terms = [(1.0, "none")]
-    elif mode == "utility":
-        u = problem.utility[cand]
-        levels = np.unique(problem.utility[problem.utility > 0])
-        prev = 0.0
-        for j, lev in enumerate(levels):
-            term(f"u{j}", u >= lev)
-            f.objective_terms.append((float(lev - prev), f"u{j}"))
-            prev = float(lev)
-        f.objective_offset = -float(levels.max()) if len(levels) else 0.0
-    elif mode == "min_cost":
-        term("none", everyone)
-        f.constraint_terms = [("none", 1.0 - float(target))]
-        m.setObjective(f.cost_expr)
-    elif mode == "la_given_target":
-        term("la", problem.la[cand].astype(bool))
-        term("none", everyone)
-        f.objective_terms = [(1.0, "la")]
-        f.constraint_terms = [("none", 1.0 - float(target))]
-    else:
-        raise ValueError(f"unknown mode {mode!r}")
-    if f.objective_terms:
-        f.objective_scale = OBJ_SCALE
-        m.setObjective(pulp.lpSum(OBJ_SCALE * c * wk * tk for c, name in f.objective_terms
-                                  for wk, tk in zip(f.terms[name].wm, f.terms[name].t)))
-    for name, rhs in f.constraint_terms:
-        tt = f.terms[name]
-        if "target" not in drop:
-            m.addConstraint(pulp.lpSum(OBJ_SCALE * wk * tk for wk, tk in zip(tt.wm, tt.t)) <= OBJ_SCALE * rhs, "target")
-            groups.setdefault("target", []).append("target")
-    return f

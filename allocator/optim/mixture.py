@@ -69,4 +69,4 @@ def central_problem(problem):
     fm = problem.fm_central
     p, q, p_signal, p_geo, p_signal_geo = marginals(fm, list(problem.p_signal), problem.p_geo is not None)
     return dataclasses.replace(problem, fm=fm, p=p, q=q, p_signal=p_signal, p_geo=p_geo, p_signal_geo=p_signal_geo,
-                               card_choice=fm.names[0], _cache={})
+                               card_choice=fm.names[0])

@@ -17,12 +17,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from allocator.inputs.catalog import Catalog
 from allocator.model.copula import Nodes, log_fail, make_nodes
 from allocator.model.factors import FactorModel
-from allocator.errors import InputError
-from allocator.inputs.fees import FeeSchedule, load_schedule, signals_available
-from allocator.inputs.profile import Profile
+from allocator.inputs.fees import FeeSchedule
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +85,23 @@ class Problem:
     fm_central: FactorModel | None = None
     card_choice: str = ""  # "ensemble" or the card optimized alone
     card: object = None  # the model card (allocator.model.probability.ModelCard) behind the mixtures
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    # derived arrays (quadrature nodes, division names), per instance: dataclasses.replace
+    # starts a fresh one; with_limits shares what a change of limits leaves valid
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    LIMITS = frozenset({"budget", "max_apps", "min_apps", "la_share_max", "must", "spec_min", "spec_max",
+                        "objective"})
+
+    def with_limits(self, **changes) -> "Problem":
+        """The same programs and probabilities under other limits (budget USD, counts, LA
+        share, must_apply, specialty limits, objective); the derived arrays, which depend on
+        none of these, are shared with this problem instead of recomputed."""
+        bad = set(changes) - self.LIMITS
+        if bad:
+            raise ValueError(f"with_limits changes limits only, not {sorted(bad)}")
+        out = dataclasses.replace(self, **changes)
+        out._cache.update(self._cache)
+        return out
 
     # ------------------------------------------------------------------ basics
     @property
@@ -141,7 +154,7 @@ class Problem:
             fm = fm.with_eta("plain", np.max(np.stack([fm.eta[v] for v in names]), axis=0))
         return dataclasses.replace(self, p=np.max(np.stack(self.variants()), axis=0), extra=np.zeros(self.n),
                                    p_signal={}, signals_available={}, p_geo=None, p_signal_geo={},
-                                   max_divisions=0, fm=fm, _cache={})
+                                   max_divisions=0, fm=fm)
 
     # ------------------------------------------------------------------ node mixture
     def variant_p(self, variant: str) -> np.ndarray:
@@ -256,191 +269,3 @@ class Problem:
         return np.clip(np.maximum(p, np.minimum(1.0, p * ratio)), 0, 1)
 
 
-# ---------------------------------------------------------------------- building
-def _strategy_rho(profile: Profile, default: float) -> float:
-    r = profile.strategy.correlation
-    return float(default if r is None else r)
-
-
-def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice: str | None = None) -> Problem:
-    """Assemble a :class:`Problem` from a validated catalog and profile.
-
-    Probabilities: the catalog's own ``p_match`` when every row has one (the model is not
-    consulted); otherwise the probability model (``models/``) applied to the applicant.
-    """
-    s = profile.strategy
-    schedule = load_schedule(s.season)
-    df = catalog.df.copy()
-    specs = profile.specialties
-    if specs and not catalog.has_own_p_match:
-        known = set(df["specialty"])
-        missing = [x for x in specs if x not in known]
-        if len(missing) == len(specs):
-            raise InputError(f"{profile.path}: [applicant] specialties: {catalog.path} has no program of specialty "
-                             f"{', '.join(map(repr, specs))} (it has {', '.join(sorted(known))}); fix [applicant] "
-                             "specialties or pass another --catalog")
-        df = df[df["specialty"].isin(specs)].reset_index(drop=True)
-    elif specs:
-        sub = df[df["specialty"].isin(specs)]
-        if len(sub):
-            df = sub.reset_index(drop=True)
-
-    excluded_rows: list[dict] = []
-    default_rho = 0.0
-    if catalog.has_own_p_match:
-        p = df["p_match"].to_numpy(float)
-        q = df["p_interview"].to_numpy(float) if "p_interview" in df else np.full(len(df), np.nan)
-        q = np.where(np.isnan(q) | (q < p), p, q)
-        source = "catalog p_match"
-        p_signal: dict[str, np.ndarray] = {}
-        p_signal_geo: dict[str, np.ndarray] = {}
-        p_geo = None
-        if s.correlation is None:  # the card still gives the default correlation
-            from allocator.model.probability import load_card
-
-            card = card or load_card()
-            default_rho = float(card.correlation)
-    else:
-        if profile.applicant is None:
-            raise InputError(f"{profile.path}: no [applicant] section and {catalog.path} has no p_match "
-                             "column; add [applicant] (Step 2, attempts, USCE...) or give p_match per program")
-        from allocator.model.probability import estimate, load_card
-
-        card = card or load_card()
-        est = estimate(catalog.__class__(df, catalog.path), profile.applicant, card)
-        p = est["p_match"].to_numpy(float)
-        q = np.maximum(est["p_interview"].to_numpy(float), p)
-        bad = ~est["eligible"].to_numpy(bool)
-        for i in np.nonzero(bad)[0]:
-            excluded_rows.append({"program_id": df.at[i, "program_id"], "name": df.at[i, "name"],
-                                  "reason": est.at[i, "excluded_reason"]})
-        p_signal = {k: est[f"p_signal_{k}"].to_numpy(float) for k in SIGNAL_KINDS if f"p_signal_{k}" in est}
-        p_signal_geo = {k: est[f"p_signal_{k}_geo"].to_numpy(float) for k in SIGNAL_KINDS
-                        if f"p_signal_{k}_geo" in est}
-        p_geo = est["p_geo"].to_numpy(float) if "p_geo" in est else None
-        source = f"model card {getattr(card, 'name', 'default')}"
-        default_rho = float(card.correlation)
-        keep = ~bad
-        df, p, q = df[keep].reset_index(drop=True), p[keep], q[keep]
-        p_signal = {k: v[keep] for k, v in p_signal.items()}
-        p_signal_geo = {k: v[keep] for k, v in p_signal_geo.items()}
-        p_geo = p_geo[keep] if p_geo is not None else None
-
-    ids = list(df["program_id"])
-    pos = {pid: i for i, pid in enumerate(ids)}
-    all_ids = set(catalog.df["program_id"])
-    for field_name in ("must_apply", "never_apply"):
-        for pid in getattr(s, field_name):
-            if pid not in all_ids:
-                raise InputError(f"{profile.path}: [strategy] {field_name} names {pid!r}, which is not in "
-                                 f"{catalog.path}; fix the id or remove it")
-    for pid in s.must_apply:
-        if pid not in pos:
-            raise InputError(f"{profile.path}: [strategy] must_apply names {pid!r}, which is excluded "
-                             f"({_reason(excluded_rows, pid) or 'another specialty'}); remove it from must_apply")
-    never = [pos[x] for x in s.never_apply if x in pos]
-    if never:
-        for i in never:
-            excluded_rows.append({"program_id": ids[i], "name": df.at[i, "name"], "reason": "never_apply"})
-        keep = np.ones(len(df), bool)
-        keep[never] = False
-        df, p, q = df[keep].reset_index(drop=True), p[keep], q[keep]
-        p_signal = {k: v[keep] for k, v in p_signal.items()}
-        p_signal_geo = {k: v[keep] for k, v in p_signal_geo.items()}
-        p_geo = p_geo[keep] if p_geo is not None else None
-        pos = {pid: i for i, pid in enumerate(df["program_id"])}
-
-    specialties = tuple(sorted(df["specialty"].unique())) if len(df) else tuple(specs or ())
-    notes: list[str] = []
-    # ---- signals: counts per specialty and season; effects from the card
-    available: dict[tuple[str, str], int] = {}
-    if s.signals == "optimize" and p_signal:
-        table = signals_available(s.season)
-        for name in specialties:
-            for kind, k in table.get(name, {}).items():
-                if kind in p_signal and k > 0:
-                    available[(name, kind)] = int(k)
-        if not available:
-            notes.append(f"signals not modelled: no ERAS signal counts for season {s.season} and these specialties")
-    elif s.signals == "optimize":
-        notes.append("signals not modelled: the catalog gives its own p_match (no signal effect known)")
-    if not available:
-        p_signal, p_signal_geo = {}, {}
-    # ---- geographic preference: optimized, fixed by the user, or none
-    max_div, fixed = 0, ()
-    gp = s.geographic_preference
-    if p_geo is not None and isinstance(gp, list):
-        fixed = tuple(gp)
-        on = np.isin(np.array([str(x) if x is not None and x == x else "" for x in df["division"]], dtype=object), fixed)
-        p = np.where(on, p_geo, p)
-        q = np.where(on, np.maximum(q, p), q)
-        p_signal = {k: np.where(on, p_signal_geo[k], v) for k, v in p_signal.items()}
-        p_geo, p_signal_geo = None, {}
-    elif p_geo is not None and gp == "optimize" and s.max_divisions > 0:
-        max_div = int(s.max_divisions)
-    else:
-        if gp != "none" and p_geo is None:
-            notes.append("geographic preference not modelled: the catalog gives its own p_match")
-        p_geo, p_signal_geo = None, {}
-    mix = None
-    if not catalog.has_own_p_match and getattr(card, "factors", None) is not None and len(df):
-        from allocator.optim import mixture
-
-        mix = mixture.build(df, profile.applicant, card, card_choice, fixed, s.correlation is not None)
-        basis = mix.objective or mix.central
-        p, q, p_signal, p_geo, p_signal_geo = mixture.marginals(basis, list(p_signal), p_geo is not None)
-        if mix.objective is None:
-            notes.append(f"correlation {s.correlation:g} set: the one-factor copula on the central card's "
-                         "probabilities, not the two-stage model")
-    unknown = [x for x in s.specialty_limits if x not in specialties]
-    if unknown:
-        raise InputError(f"{profile.path}: [strategy] specialty_limits names {unknown[0]!r}, which has no "
-                         f"program in the catalog (have {', '.join(specialties)}); fix the name")
-    spec_index = {name: k for k, name in enumerate(specialties)}
-    tiers = df["tier"].to_numpy() if len(df) else np.array([], dtype=object)
-    util = np.array([s.utility[t] for t in tiers], float)
-    if "utility" in df and df["utility"].notna().any():
-        own = df["utility"].to_numpy(float)
-        util = np.where(np.isnan(own), util, own)
-    return Problem(
-        programs=df,
-        p=np.clip(p.astype(float), 0, 1),
-        q=np.clip(q.astype(float), 0, 1),
-        la=df["la_area"].to_numpy(bool),
-        extra=df["fee_extra"].to_numpy(float),
-        spec=np.array([spec_index[x] for x in df["specialty"]], dtype=int),
-        specialties=specialties,
-        utility=util,
-        schedule=schedule,
-        budget=float(s.budget),
-        max_apps=int(s.max_applications),
-        min_apps=int(s.min_applications),
-        la_share_max=float(s.la_share_max),
-        rho=_strategy_rho(profile, default_rho),
-        objective=s.objective,
-        must=tuple(sorted(pos[x] for x in s.must_apply)),
-        excluded=pd.DataFrame(excluded_rows, columns=["program_id", "name", "reason"]),
-        synthetic=catalog.synthetic,
-        source=source,
-        p_signal=p_signal,
-        p_geo=p_geo,
-        p_signal_geo=p_signal_geo,
-        signals_available=available,
-        max_divisions=max_div,
-        fixed_divisions=fixed,
-        spec_min={k: v.min for k, v in s.specialty_limits.items() if v.min},
-        spec_max={k: v.max for k, v in s.specialty_limits.items() if v.max is not None},
-        notes=tuple(notes),
-        fm=None if mix is None else mix.objective,
-        fm_ensemble=None if mix is None else mix.ensemble,
-        fm_central=None if mix is None else mix.central,
-        card_choice="" if mix is None else mix.choice,
-        card=card if mix is not None else None,
-    )
-
-
-def _reason(rows: list[dict], pid: str) -> str:
-    for r in rows:
-        if r["program_id"] == pid:
-            return r["reason"]
-    return ""

@@ -11,7 +11,7 @@ import pandas as pd
 
 from allocator.optim.evaluate import Metrics
 from allocator.optim.problem import Plan, Problem
-from allocator.optim.solver import Outcome
+from allocator.optim.outer import Outcome
 from allocator.status import Status
 
 

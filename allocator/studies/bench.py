@@ -21,7 +21,6 @@ that list costs); for the optimizer the exact minimum cost (``optimize(.., "min_
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from pathlib import Path
@@ -126,7 +125,7 @@ def problems(profiles, catalog=None, card: str | None = None) -> list[tuple[str,
 
 def with_budget(problem: Problem, budget: float) -> Problem:
     """The same problem with another budget (USD); nothing else changes."""
-    return dataclasses.replace(problem, budget=float(budget), _cache={})
+    return problem.with_limits(budget=float(budget))
 
 
 def build(problem: Problem, method: str, *, seed: int = 0, time_limit: float | None = None) -> tuple[str, Plan | None]:

@@ -43,7 +43,9 @@ from typing import Callable
 import numpy as np
 
 from allocator.inputs.geography import DIVISION_TO_REGION
+from allocator.optim.fill import Fill
 from allocator.optim.problem import Plan, Problem
+from allocator.optim.start import _greedy_order
 
 Builder = Callable[..., Plan]
 
@@ -109,122 +111,9 @@ def _tiers(problem: Problem) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- the fill engine
-class _Fill:
-    """A list under construction that only ever accepts a program that keeps it feasible
-    (budget, max count, specialty maxima, LA cap); starts from the must_apply programs."""
-
-    def __init__(self, problem: Problem):
-        self.pr = problem
-        # must_apply may exceed max_apps (an infeasible setting, still started from)
-        self.fees = np.array(problem.schedule.fees(max(min(problem.n, problem.max_apps), len(problem.must)) + 1))
-        self.min_extra = float(problem.extra.min()) if problem.n else 0.0
-        self.counts = np.zeros(max(len(problem.specialties), 1), dtype=int)
-        self.hi = np.full(len(self.counts), np.iinfo(np.int64).max)
-        for name, hi in problem.spec_max.items():
-            if name in problem.specialties:
-                self.hi[problem.specialties.index(name)] = hi
-        self.cost = 0.0
-        self.n_la = 0
-        self.chosen: list[int] = []
-        self.taken = np.zeros(problem.n, dtype=bool)
-        for i in problem.must:
-            self.add(int(i))
-
-    def __len__(self) -> int:
-        return len(self.chosen)
-
-    def marginal_fee(self, i: int) -> float:
-        s = int(self.pr.spec[i])
-        c = self.counts[s]
-        return float(self.fees[c + 1] - self.fees[c] + self.pr.extra[i])
-
-    def marginal_fees(self, idx: np.ndarray) -> np.ndarray:
-        """Marginal USD of adding each of ``idx`` to the current list (vectorized)."""
-        c = self.counts
-        step = self.fees[np.minimum(c + 1, len(self.fees) - 1)] - self.fees[c]
-        return step[self.pr.spec[idx]] + self.pr.extra[idx]
-
-    def blocked(self, i: int) -> str | None:
-        """Why program ``i`` cannot be added now ("taken", "count", "specialty", "budget",
-        "la"), or None when it fits."""
-        pr = self.pr
-        if self.taken[i]:
-            return "taken"
-        if len(self.chosen) + 1 > pr.max_apps:
-            return "count"
-        if self.counts[pr.spec[i]] + 1 > self.hi[pr.spec[i]]:
-            return "specialty"
-        if self.cost + self.marginal_fee(i) + self.reserve(i) > pr.budget + 1e-9:
-            return "budget"
-        if pr.la[i] and self.n_la + 1 > pr.la_share_max * (len(self.chosen) + 1) + 1e-9:
-            return "la"
-        return None
-
-    def reserve(self, i: int) -> float:
-        """Least USD still needed, after adding ``i``, to reach min_applications (0 once
-        the list is long enough): keeps a builder from spending what the minimum needs."""
-        k = self.pr.min_apps - len(self.chosen) - 1
-        if k <= 0:
-            return 0.0
-        pr = self.pr
-        counts = self.counts.copy()
-        counts[pr.spec[i]] += 1
-        free = ~self.taken
-        free[i] = False
-        if (free & ~pr.la).sum() >= k:  # non-LA programs never strain the LA cap
-            free &= ~pr.la
-        best = np.zeros(1)  # best[a]: least USD to add a programs over the specialties so far
-        for s in range(len(counts)):
-            ext = np.sort(pr.extra[free & (pr.spec == s)])[:k]
-            a = np.arange(len(ext) + 1)
-            add_s = self.fees[np.minimum(counts[s] + a, len(self.fees) - 1)] - self.fees[counts[s]] + \
-                np.concatenate([[0.0], np.cumsum(ext)])
-            nxt = np.full(min(len(best) + len(ext), k + 1), np.inf)
-            for j, b in enumerate(best):
-                top = min(len(add_s), len(nxt) - j)
-                nxt[j:j + top] = np.minimum(nxt[j:j + top], b + add_s[:top])
-            best = nxt
-        return float(best[k]) if len(best) > k else np.inf
-
-    def add(self, i: int) -> None:
-        self.cost += self.marginal_fee(i)
-        self.counts[self.pr.spec[i]] += 1
-        self.n_la += int(self.pr.la[i])
-        self.chosen.append(i)
-        self.taken[i] = True
-
-    def run(self, order, limit: int | None = None) -> None:
-        """Walk ``order``; add each program that fits until the list has ``limit`` programs.
-        An LA program blocked only by the LA cap waits and is added as soon as later
-        non-LA programs make room (in its original order)."""
-        limit = self.pr.max_apps if limit is None else min(limit, self.pr.max_apps)
-        pending: list[int] = []
-        for i in order:
-            if len(self.chosen) >= limit:
-                break
-            why = self.blocked(int(i))
-            if why is None:
-                self.add(int(i))
-                pending = self._flush(pending, limit)
-            elif why == "la":
-                pending.append(int(i))
-            elif why == "budget" and self.broke():
-                break
-
-    def broke(self) -> bool:
-        """True when no program at all fits the budget any more."""
-        c = self.counts
-        step = self.fees[np.minimum(c + 1, len(self.fees) - 1)] - self.fees[c]
-        return self.cost + float(step.min()) + self.min_extra > self.pr.budget + 1e-9
-
-    def _flush(self, pending: list[int], limit: int) -> list[int]:
-        left = []
-        for j in pending:
-            if len(self.chosen) < limit and self.blocked(j) is None:
-                self.add(j)
-            elif self.blocked(j) != "taken":
-                left.append(j)
-        return left
+class _Fill(Fill):
+    """:class:`~allocator.optim.fill.Fill` with what the advisers' lists add: padding to
+    min_applications in adviser order, and signals and divisions on the finished list."""
 
     def pad_to_min(self) -> None:
         """Reach min_applications with the cheapest programs (fee_extra, then adviser
@@ -452,7 +341,7 @@ def cheapest(problem: Problem, *, rng=None) -> Plan:
         idx = np.nonzero(~fill.taken)[0]
         if not len(idx):
             break
-        ok = _fits(fill, idx)
+        ok = fill.fits(idx)
         if not ok.any():
             break
         idx = idx[ok]
@@ -462,61 +351,7 @@ def cheapest(problem: Problem, *, rng=None) -> Plan:
     return fill.plan()
 
 
-def _fits(fill: _Fill, idx: np.ndarray) -> np.ndarray:
-    """Vectorized :meth:`_Fill.blocked` is None for candidates ``idx`` (not taken)."""
-    pr = fill.pr
-    n = len(fill) + 1
-    ok = fill.cost + fill.marginal_fees(idx) <= pr.budget + 1e-9
-    if n < pr.min_apps:  # keep enough budget for min_applications
-        ok &= np.array([fill.cost + fill.marginal_fee(int(i)) + fill.reserve(int(i)) <= pr.budget + 1e-9
-                        for i in idx], dtype=bool)
-    ok &= fill.counts[pr.spec[idx]] + 1 <= fill.hi[pr.spec[idx]]
-    ok &= ~(pr.la[idx] & (fill.n_la + 1 > pr.la_share_max * n + 1e-9))
-    return ok & (n <= pr.max_apps)
-
-
 # ---------------------------------------------------------------------- greedy
-def _greedy_order(problem: Problem, *, per_dollar: bool = True, candidates: np.ndarray | None = None) -> list[int]:
-    w = problem.node_weights()
-    cand = np.arange(problem.n) if candidates is None else np.asarray(candidates, int)
-    F = np.exp(problem.log_fail_matrix("plain", cand))  # (K, m): P(fail | node) per program
-    prod = np.ones(len(w))
-    fill = _Fill(problem)
-    for i in problem.must:
-        hit = np.nonzero(cand == i)[0]
-        if len(hit):
-            prod = prod * F[:, hit[0]]
-    avail = ~fill.taken[cand]
-    while len(fill) < problem.max_apps:
-        j_av = np.nonzero(avail)[0]
-        if not len(j_av):
-            break
-        ok = _fits(fill, cand[j_av])
-        if not ok.any():
-            # a non-LA program may be needed before another LA one fits; nothing else helps
-            break
-        base = float(np.dot(w, prod))
-        g = base - (w * prod) @ F[:, j_av]  # P(none) falls by this much
-        if problem.objective == "p_match" and np.max(g[ok]) <= 1e-15 and len(fill) >= problem.min_apps:
-            break
-        score = g / np.maximum(fill.marginal_fees(cand[j_av]), 1e-9) if per_dollar else g
-        score = np.where(ok, score, -np.inf)
-        j = int(j_av[int(np.argmax(score))])
-        fill.add(int(cand[j]))
-        prod = prod * F[:, j]
-        avail[j] = False
-    return fill.chosen
-
-
-def greedy(problem: Problem, *, per_dollar: bool = True, candidates: np.ndarray | None = None, rng=None) -> Plan:
-    """Greedy by marginal value per dollar: repeatedly add the program whose addition raises
-    P(>=1) (under the problem's correlation) the most per extra USD, while the list stays
-    within budget, the count cap, the specialty caps and the LA cap.  Starts from the
-    must_apply programs.  With ``per_dollar=False`` it adds the largest gain regardless of
-    cost.  (Used by the optimizer as its starting list; no signals here.)"""
-    return Plan.of(_greedy_order(problem, per_dollar=per_dollar, candidates=candidates))
-
-
 def greedy_builder(problem: Problem, *, rng=None) -> Plan:
     """:func:`greedy` as a benchmark builder: padded to min_applications; signals (if
     modelled) in the order the programs were chosen."""
@@ -544,76 +379,3 @@ BUILDERS: dict[str, Builder] = {
 GUIDE_METHODS = ("guide_strong", "guide_moderate", "guide_below_average")
 
 
-# ---------------------------------------------------------------- local search
-def local_search(problem: Problem, plan: Plan, candidates: np.ndarray | None = None, *,
-                 max_moves: int = 500) -> Plan:
-    """Best-improvement local search from ``plan`` on P(match): add one program, drop one,
-    or swap one for another of the same specialty, whichever lowers P(no match) most while
-    every limit still holds (budget with exact fees, counts, specialty limits, LA share;
-    must_apply programs stay).  Plain lists only (no signals or divisions: the plan is
-    returned unchanged otherwise).  Used to give the integer program a near-optimal first
-    list and tangent rows close to the optimum; the result is never worse than ``plan``."""
-    if problem.has_signals or problem.has_geo or problem.objective != "p_match":
-        return plan
-    cand = np.arange(problem.n) if candidates is None else np.asarray(candidates, int)
-    on = np.isin(cand, np.asarray(plan.idx, int))
-    if on.sum() != len(plan.idx):  # the plan uses a program outside the candidates
-        return plan
-    w = problem.node_weights()
-    A = problem.log_fail_matrix("plain", cand)  # (K, m)
-    F = np.exp(A)
-    spec, la, extra = problem.spec[cand], problem.la[cand].astype(float), problem.extra[cand]
-    must = np.isin(cand, np.asarray(problem.must, int))
-    sched = problem.schedule
-    S = len(problem.specialties)
-    lo = np.array([problem.spec_min.get(s, 0) for s in problem.specialties])
-    hi = np.array([problem.spec_max.get(s, problem.max_apps) for s in problem.specialties])
-    fee = np.array(sched.fees(problem.max_apps + 1))  # one schedule; tiers restart per specialty
-    share = problem.la_share_max
-    tol = 1e-9
-    for _ in range(max_moves):
-        L = A[:, on].sum(axis=1)
-        now = float(w @ np.exp(L))
-        counts = np.bincount(spec[on], minlength=S)
-        n, n_la = int(on.sum()), float(la[on].sum())
-        cost = float(fee[counts].sum() + extra[on].sum())
-        slack = problem.budget - cost
-        ins, outs = np.nonzero(on)[0], np.nonzero(~on)[0]
-        best, move = now - 1e-13, None
-        if len(outs) and n + 1 <= problem.max_apps:  # add
-            d_fee = fee[counts[spec[outs]] + 1] - fee[counts[spec[outs]]]
-            ok = (d_fee + extra[outs] <= slack + tol) & (counts[spec[outs]] + 1 <= hi[spec[outs]])
-            ok &= n_la + la[outs] <= share * (n + 1) + tol
-            if ok.any():
-                val = (w * np.exp(L)) @ F[:, outs]
-                val = np.where(ok, val, np.inf)
-                j = int(np.argmin(val))
-                if val[j] < best:
-                    best, move = float(val[j]), ("add", outs[j], None)
-        if len(ins):
-            G = w[:, None] * np.exp(L[:, None] - A[:, ins])  # (K, n_in): P(none) terms without j
-            okd = ~must[ins] & (counts[spec[ins]] - 1 >= lo[spec[ins]])
-            if n - 1 >= problem.min_apps:  # drop
-                ok = okd & (n_la - la[ins] <= share * (n - 1) + tol)
-                val = np.where(ok, G.sum(axis=0), np.inf)
-                j = int(np.argmin(val))
-                if val[j] < best:
-                    best, move = float(val[j]), ("drop", None, ins[j])
-            if len(outs):  # swap within a specialty
-                V = G.T @ F[:, outs]  # (n_in, n_out)
-                ok = okd[:, None] & (spec[ins][:, None] == spec[outs][None, :])
-                ok &= extra[outs][None, :] - extra[ins][:, None] <= slack + tol
-                ok &= n_la - la[ins][:, None] + la[outs][None, :] <= share * n + tol
-                if ok.any():
-                    V = np.where(ok, V, np.inf)
-                    a, b = np.unravel_index(int(np.argmin(V)), V.shape)
-                    if V[a, b] < best:
-                        best, move = float(V[a, b]), ("swap", outs[b], ins[a])
-        if move is None:
-            break
-        _, add, drop = move
-        if add is not None:
-            on[add] = True
-        if drop is not None:
-            on[drop] = False
-    return Plan.of(cand[on])

@@ -52,10 +52,10 @@ from allocator.optim import feasibility
 from allocator.errors import InputError, SolverError
 from allocator.optim.evaluate import uncertainty
 from allocator.optim.evaluate import evaluate, objective_value
-from allocator.optim.formulation import build
-from allocator.studies.heuristics import greedy, local_search
+from allocator.optim.builder import build
+from allocator.optim.start import greedy, local_search
 from allocator.optim.problem import Plan, Problem
-from allocator.optim.solver import Outcome, solve_milp
+from allocator.optim.outer import Outcome, solve_milp
 from allocator.status import Status
 
 log = logging.getLogger(__name__)
@@ -164,10 +164,12 @@ def check_values(param: str, values: Sequence[float], option: str | None = None)
 
 # ---------------------------------------------------------------------- the sweep
 def at(problem: Problem, param: str, value: float) -> Problem:
-    """A copy of ``problem`` with one setting changed (the quadrature cache is shared: it is
-    keyed by rho)."""
+    """A copy of ``problem`` with one setting changed (a limit shares the derived arrays;
+    the correlation gets its own quadrature nodes)."""
     name = PARAMS[param]
     v = int(round(value)) if param == "max_applications" else float(value)
+    if name in Problem.LIMITS:
+        return problem.with_limits(**{name: v})
     return dataclasses.replace(problem, **{name: v})
 
 

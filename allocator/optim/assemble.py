@@ -1,0 +1,238 @@
+"""Assemble a :class:`~allocator.optim.problem.Problem` from a validated catalog and profile.
+
+Probabilities come from the catalog's own ``p_match`` when every row has one (the model is
+not consulted), otherwise from the probability model applied to the applicant; then the
+must/never lists, the signals available in the season, the geographic preference (fixed by
+the user, optimized, or none) and the tier utilities.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from allocator.errors import InputError
+from allocator.inputs.catalog import Catalog
+from allocator.inputs.fees import load_schedule, signals_available
+from allocator.inputs.profile import Profile
+from allocator.optim.problem import SIGNAL_KINDS, Problem
+
+
+@dataclass
+class _Probs:
+    """Per-program probabilities over the rows of ``df`` (filtered together by ``keep``)."""
+
+    df: pd.DataFrame
+    p: np.ndarray
+    q: np.ndarray
+    source: str
+    default_rho: float
+    p_signal: dict = field(default_factory=dict)
+    p_signal_geo: dict = field(default_factory=dict)
+    p_geo: np.ndarray | None = None
+    excluded: list = field(default_factory=list)
+    card: object = None  # the model card, when the model gave the probabilities
+
+    def keep(self, mask: np.ndarray) -> None:
+        self.df = self.df[mask].reset_index(drop=True)
+        self.p, self.q = self.p[mask], self.q[mask]
+        self.p_signal = {k: v[mask] for k, v in self.p_signal.items()}
+        self.p_signal_geo = {k: v[mask] for k, v in self.p_signal_geo.items()}
+        self.p_geo = self.p_geo[mask] if self.p_geo is not None else None
+
+
+def _strategy_rho(profile: Profile, default: float) -> float:
+    r = profile.strategy.correlation
+    return float(default if r is None else r)
+
+
+def _rows_for_specialties(catalog: Catalog, profile: Profile) -> pd.DataFrame:
+    df = catalog.df.copy()
+    specs = profile.specialties
+    if specs and not catalog.has_own_p_match:
+        known = set(df["specialty"])
+        if not any(x in known for x in specs):
+            raise InputError(f"{profile.path}: [applicant] specialties: {catalog.path} has no program of specialty "
+                             f"{', '.join(map(repr, specs))} (it has {', '.join(sorted(known))}); fix [applicant] "
+                             "specialties or pass another --catalog")
+        df = df[df["specialty"].isin(specs)].reset_index(drop=True)
+    elif specs:
+        sub = df[df["specialty"].isin(specs)]
+        if len(sub):
+            df = sub.reset_index(drop=True)
+    return df
+
+
+def _own_probabilities(df: pd.DataFrame, profile: Profile, card) -> _Probs:
+    p = df["p_match"].to_numpy(float)
+    q = df["p_interview"].to_numpy(float) if "p_interview" in df else np.full(len(df), np.nan)
+    q = np.where(np.isnan(q) | (q < p), p, q)
+    rho = 0.0
+    if profile.strategy.correlation is None:  # the card still gives the default correlation
+        from allocator.model.probability import load_card
+
+        rho = float((card or load_card()).correlation)
+    return _Probs(df, p, q, "catalog p_match", rho)
+
+
+def _model_probabilities(catalog: Catalog, df: pd.DataFrame, profile: Profile, card) -> _Probs:
+    if profile.applicant is None:
+        raise InputError(f"{profile.path}: no [applicant] section and {catalog.path} has no p_match "
+                         "column; add [applicant] (Step 2, attempts, USCE...) or give p_match per program")
+    from allocator.model.probability import load_card
+    from allocator.model.probability import estimate
+
+    card = card or load_card()
+    est = estimate(catalog.__class__(df, catalog.path), profile.applicant, card)
+    p = est["p_match"].to_numpy(float)
+    out = _Probs(df, p, np.maximum(est["p_interview"].to_numpy(float), p),
+                 f"model card {getattr(card, 'name', 'default')}", float(card.correlation))
+    bad = ~est["eligible"].to_numpy(bool)
+    out.excluded = [{"program_id": df.at[i, "program_id"], "name": df.at[i, "name"],
+                     "reason": est.at[i, "excluded_reason"]} for i in np.nonzero(bad)[0]]
+    out.p_signal = {k: est[f"p_signal_{k}"].to_numpy(float) for k in SIGNAL_KINDS if f"p_signal_{k}" in est}
+    out.p_signal_geo = {k: est[f"p_signal_{k}_geo"].to_numpy(float) for k in SIGNAL_KINDS
+                        if f"p_signal_{k}_geo" in est}
+    out.p_geo = est["p_geo"].to_numpy(float) if "p_geo" in est else None
+    out.card = card
+    out.keep(~bad)
+    return out
+
+
+def _apply_lists(pr: _Probs, catalog: Catalog, profile: Profile) -> dict[str, int]:
+    """Check must/never against the catalog, drop never_apply; the row of each program id."""
+    s = profile.strategy
+    pos = {pid: i for i, pid in enumerate(pr.df["program_id"])}
+    all_ids = set(catalog.df["program_id"])
+    for field_name in ("must_apply", "never_apply"):
+        for pid in getattr(s, field_name):
+            if pid not in all_ids:
+                raise InputError(f"{profile.path}: [strategy] {field_name} names {pid!r}, which is not in "
+                                 f"{catalog.path}; fix the id or remove it")
+    for pid in s.must_apply:
+        if pid not in pos:
+            raise InputError(f"{profile.path}: [strategy] must_apply names {pid!r}, which is excluded "
+                             f"({_reason(pr.excluded, pid) or 'another specialty'}); remove it from must_apply")
+    never = [pos[x] for x in s.never_apply if x in pos]
+    if never:
+        for i in never:
+            pr.excluded.append({"program_id": pr.df.at[i, "program_id"], "name": pr.df.at[i, "name"],
+                                "reason": "never_apply"})
+        keep = np.ones(len(pr.df), bool)
+        keep[never] = False
+        pr.keep(keep)
+    return {pid: i for i, pid in enumerate(pr.df["program_id"])}
+
+
+def _signals(pr: _Probs, profile: Profile, specialties: tuple, notes: list) -> dict:
+    """Signals available per (specialty, kind) in the season; none when not modelled."""
+    s = profile.strategy
+    available: dict[tuple[str, str], int] = {}
+    if s.signals == "optimize" and pr.p_signal:
+        table = signals_available(s.season)
+        for name in specialties:
+            for kind, k in table.get(name, {}).items():
+                if kind in pr.p_signal and k > 0:
+                    available[(name, kind)] = int(k)
+        if not available:
+            notes.append(f"signals not modelled: no ERAS signal counts for season {s.season} and these specialties")
+    elif s.signals == "optimize":
+        notes.append("signals not modelled: the catalog gives its own p_match (no signal effect known)")
+    if not available:
+        pr.p_signal, pr.p_signal_geo = {}, {}
+    return available
+
+
+def _geography(pr: _Probs, profile: Profile, notes: list) -> tuple[int, tuple]:
+    """Geographic preference: a fixed one is applied to p now; (divisions to optimize, fixed)."""
+    s = profile.strategy
+    gp = s.geographic_preference
+    if pr.p_geo is not None and isinstance(gp, list):
+        fixed = tuple(gp)
+        on = np.isin(np.array([str(x) if x is not None and x == x else "" for x in pr.df["division"]],
+                              dtype=object), fixed)
+        pr.p = np.where(on, pr.p_geo, pr.p)
+        pr.q = np.where(on, np.maximum(pr.q, pr.p), pr.q)
+        pr.p_signal = {k: np.where(on, pr.p_signal_geo[k], v) for k, v in pr.p_signal.items()}
+        pr.p_geo, pr.p_signal_geo = None, {}
+        return 0, fixed
+    if pr.p_geo is not None and gp == "optimize" and s.max_divisions > 0:
+        return int(s.max_divisions), ()
+    if gp != "none" and pr.p_geo is None:
+        notes.append("geographic preference not modelled: the catalog gives its own p_match")
+    pr.p_geo, pr.p_signal_geo = None, {}
+    return 0, ()
+
+
+def _utilities(df: pd.DataFrame, profile: Profile) -> np.ndarray:
+    tiers = df["tier"].to_numpy() if len(df) else np.array([], dtype=object)
+    util = np.array([profile.strategy.utility[t] for t in tiers], float)
+    if "utility" in df and df["utility"].notna().any():
+        own = df["utility"].to_numpy(float)
+        util = np.where(np.isnan(own), util, own)
+    return util
+
+
+def _mixtures(pr: _Probs, profile: Profile, card_choice: str | None, fixed: tuple, notes: list):
+    """The two-stage model's node mixtures (allocator.optim.mixture) for a card with [factors];
+    the candidates' marginals then come from the objective's mixture."""
+    card = pr.card
+    if card is None or getattr(card, "factors", None) is None or not len(pr.df):
+        return None
+    from allocator.optim import mixture
+
+    corr = profile.strategy.correlation
+    mix = mixture.build(pr.df, profile.applicant, card, card_choice, fixed, corr is not None)
+    pr.p, pr.q, pr.p_signal, pr.p_geo, pr.p_signal_geo = mixture.marginals(
+        mix.objective or mix.central, list(pr.p_signal), pr.p_geo is not None)
+    if mix.objective is None:
+        notes.append(f"correlation {corr:g} set: the one-factor copula on the central card's probabilities, "
+                     "not the two-stage model")
+    return mix
+
+
+def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice: str | None = None) -> Problem:
+    """Assemble a :class:`Problem` from a validated catalog and profile (``card_choice``: the
+    card optimized alone instead of the card's ensemble)."""
+    s = profile.strategy
+    df = _rows_for_specialties(catalog, profile)
+    pr = (_own_probabilities(df, profile, card) if catalog.has_own_p_match
+          else _model_probabilities(catalog, df, profile, card))
+    pos = _apply_lists(pr, catalog, profile)
+    df = pr.df
+    specialties = tuple(sorted(df["specialty"].unique())) if len(df) else tuple(profile.specialties or ())
+    notes: list[str] = []
+    available = _signals(pr, profile, specialties, notes)
+    max_div, fixed = _geography(pr, profile, notes)
+    mix = _mixtures(pr, profile, card_choice, fixed, notes)
+    unknown = [x for x in s.specialty_limits if x not in specialties]
+    if unknown:
+        raise InputError(f"{profile.path}: [strategy] specialty_limits names {unknown[0]!r}, which has no "
+                         f"program in the catalog (have {', '.join(specialties)}); fix the name")
+    spec_index = {name: k for k, name in enumerate(specialties)}
+    return Problem(
+        programs=df, p=np.clip(pr.p.astype(float), 0, 1), q=np.clip(pr.q.astype(float), 0, 1),
+        la=df["la_area"].to_numpy(bool), extra=df["fee_extra"].to_numpy(float),
+        spec=np.array([spec_index[x] for x in df["specialty"]], dtype=int), specialties=specialties,
+        utility=_utilities(df, profile), schedule=load_schedule(s.season), budget=float(s.budget),
+        max_apps=int(s.max_applications), min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
+        rho=_strategy_rho(profile, pr.default_rho), objective=s.objective,
+        must=tuple(sorted(pos[x] for x in s.must_apply)),
+        excluded=pd.DataFrame(pr.excluded, columns=["program_id", "name", "reason"]),
+        synthetic=catalog.synthetic, source=pr.source, p_signal=pr.p_signal, p_geo=pr.p_geo,
+        p_signal_geo=pr.p_signal_geo, signals_available=available, max_divisions=max_div, fixed_divisions=fixed,
+        spec_min={k: v.min for k, v in s.specialty_limits.items() if v.min},
+        spec_max={k: v.max for k, v in s.specialty_limits.items() if v.max is not None},
+        notes=tuple(notes),
+        fm=None if mix is None else mix.objective, fm_ensemble=None if mix is None else mix.ensemble,
+        fm_central=None if mix is None else mix.central, card_choice="" if mix is None else mix.choice,
+        card=None if mix is None else pr.card,
+    )
+
+
+def _reason(rows: list[dict], pid: str) -> str:
+    for r in rows:
+        if r["program_id"] == pid:
+            return r["reason"]
+    return ""

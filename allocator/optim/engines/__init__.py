@@ -1,0 +1,44 @@
+"""Engines for the master integer program: one adapter per engine, each with its own status map.
+
+``run_master(f, ...)`` solves the current :class:`~allocator.optim.formulation.Formulation`
+with HiGHS (the default, :mod:`.highs`) or CBC (:mod:`.cbc`) and returns a :class:`MasterRun`:
+the mapped :class:`~allocator.status.Status`, the objective and the proven bound (both on the
+probability scale, i.e. divided by the formulation's objective scale) and the times.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from allocator.status import Status
+
+ENGINES = ("highs", "cbc")
+DEFAULT_ENGINE = "highs"
+
+
+@dataclass(frozen=True)
+class MasterRun:
+    """What one solve of the master problem returned."""
+
+    status: Status
+    objective: float | None
+    bound: float | None
+    seconds: float  # the engine's own time
+    total_seconds: float  # including model writing / syncing and reading the solution
+    # the bound can be trusted to stop on: CBC (no preprocessing) or HiGHS with presolve off;
+    # a presolved HiGHS bound is only a hint (engines.highs.run_highs)
+    proven: bool = True
+
+
+def run_master(f, time_limit: float | None = None, warm: bool = False, engine: str = DEFAULT_ENGINE,
+               proven: bool = False) -> MasterRun:
+    """Solve the current master problem with the chosen engine ("highs" or "cbc").
+    ``proven``: the bound must be one to stop on (HiGHS then runs without presolve)."""
+    if engine == "cbc":
+        from allocator.optim.engines.cbc import run_cbc
+
+        return run_cbc(f, time_limit, warm)
+    if engine == "highs":
+        from allocator.optim.engines.highs import run_highs
+
+        return run_highs(f, time_limit, warm, presolve=not proven)
+    raise ValueError(f"unknown engine {engine!r}")

@@ -1,0 +1,206 @@
+"""The HiGHS adapter (highspy), with its own status map and one persistent model per formulation.
+
+PuLP's HiGHS interface rebuilds the whole model at every solve; the outer approximation
+solves the same model many times, adding only tangent rows (and a budget sweep changes only
+the budget row).  A :class:`HighsSession` builds the highspy model once (with PuLP's own
+builder), then appends the rows added since the last solve and re-reads the budget and count
+right-hand sides.  Sessions are kept per formulation in a weak dictionary, so the formulation
+itself holds no solver state.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+import weakref
+from dataclasses import replace
+
+import numpy as np
+import pulp
+
+from allocator.errors import SolverError
+from allocator.optim.engines import MasterRun
+from allocator.optim.formulation import OBJ_SCALE, Formulation
+from allocator.status import Status
+
+_SESSIONS: "weakref.WeakKeyDictionary[Formulation, HighsSession]" = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Send file descriptor 1 to /dev/null (C-level prints included) for the block."""
+    import sys
+
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+class HighsSession:
+    """One persistent HiGHS model per formulation.
+
+    PuLP's HiGHS interface rebuilds the whole model at every solve; the outer approximation
+    solves the same model many times, adding only tangent rows (and a budget sweep changes
+    only the budget row).  The session builds the highspy model once (with PuLP's own
+    builder), then appends the rows added since the last solve and re-reads the budget and
+    count right-hand sides.  Solutions are written back into the PuLP variables, so the rest
+    of the code reads them as before.
+    """
+
+    SYNCED_ROWS = ("budget", "max_applications")
+
+    def __init__(self, f: Formulation):
+        self.f = f
+        # mip_feasibility_tolerance 1e-7 (default 1e-6): HiGHS otherwise accepts a MIP
+        # solution its own final check (primal tolerance 1e-7) rejects as a "solve error"
+        self.cmd = pulp.HiGHS(msg=False, gapRel=0.0, gapAbs=1e-11, mip_heuristic_run_feasibility_jump=False,
+                              mip_feasibility_tolerance=1e-7)
+        m = f.model
+        with _quiet_stdout():  # highspy prints a banner from C, which would corrupt --json on stdout
+            self.cmd.createAndConfigureSolver(m)
+            self.cmd.buildSolverModel(m)
+        self.h = m.solverModel
+        self.n_base = self.n_rows = len(m.constraints)  # PuLP rows (materialized cuts included)
+        self.n_cuts = f.n_materialized  # cuts (f.cuts) already in the model
+        self.epoch = f.cut_epoch  # the formulation's clear_cuts count when these rows were taken
+        self.vars = sorted(m.variables(), key=lambda v: v.index)  # the formulation adds no variable later
+        self.ids = {id(v) for v in self.vars}
+
+    def clear_cuts(self) -> None:
+        """Delete the tangent rows this session added (they follow every PuLP row)."""
+        if self.n_rows > self.n_base:
+            self.h.deleteRows(self.n_rows - self.n_base, np.arange(self.n_base, self.n_rows, dtype=np.int32))
+        self.n_rows, self.n_cuts = self.n_base, self.f.n_materialized
+
+    def _sync(self) -> None:
+        import highspy
+
+        m, h = self.f.model, self.h
+        if self.f.cut_epoch != self.epoch:  # the formulation dropped its tangent rows: drop ours
+            self.clear_cuts()
+            self.epoch = self.f.cut_epoch
+        x = self.f.x
+        h.changeColsBounds(len(x), np.array([v.index for v in x], np.int32),
+                           np.array([v.lowBound or 0.0 for v in x], float),
+                           np.array([1.0 if v.upBound is None else v.upBound for v in x], float))
+        cons = m.constraints
+        if len(cons) != self.n_base:
+            raise SolverError("the PuLP model gained rows after the HiGHS model was built (a bug; please report)")
+        new = self.f.cuts[self.n_cuts:]
+        if new:
+            k = len(new)
+            lo = np.array([c.rhs for c in new], float)
+            starts = np.arange(0, 2 * k, 2, dtype=np.int32)
+            idx = np.array([i for c in new for i in (c.t.index, c.l.index)], np.int32)
+            val = np.array([v for c in new for v in (OBJ_SCALE, c.l_coef)], float)
+            h.addRows(k, lo, np.full(k, highspy.kHighsInf), 2 * k, starts, idx, val)
+            self.n_rows += k
+            self.n_cuts = len(self.f.cuts)
+        for name in self.SYNCED_ROWS:
+            c = cons.get(name)
+            if c is not None:
+                lb, ub = c.getLb(), c.getUb()
+                h.changeRowBounds(c.index, -highspy.kHighsInf if lb is None else lb,
+                                  highspy.kHighsInf if ub is None else ub)
+
+    @staticmethod
+    def _status(ms, info) -> Status:
+        """HiGHS's model status onto :class:`Status` (this engine's own map)."""
+        import highspy
+
+        S = highspy.HighsModelStatus
+        if ms == S.kOptimal:
+            return Status.OPTIMAL
+        if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
+            return Status.INFEASIBLE
+        if ms in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kObjectiveBound, S.kObjectiveTarget):
+            has_list = math.isfinite(info.objective_function_value) and info.primal_solution_status == 2
+            return Status.FEASIBLE if has_list else Status.NO_SOLUTION
+        if ms == S.kUnbounded:
+            return Status.ERROR  # our models are bounded: unbounded means a modelling bug
+        if ms in (S.kSolveError, S.kPresolveError, S.kPostsolveError, S.kModelError, S.kLoadError):
+            return Status.ERROR
+        return Status.NO_SOLUTION
+
+    def run(self, time_limit: float | None, presolve: bool) -> MasterRun:
+        m, h = self.f.model, self.h
+        t0 = time.perf_counter()
+        self._sync()
+        h.clearSolver()  # no stale basis or solution from the previous solve
+        if self.f.start_values:  # the best list so far, as HiGHS's first incumbent
+            sv = [(v.index, val) for v, val in self.f.start_values.items() if id(v) in self.ids]
+            h.setSolution(len(sv), np.array([i for i, _ in sv], np.int32), np.array([x for _, x in sv], float))
+        h.setOptionValue("presolve", "on" if presolve else "off")
+        h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else math.inf)
+        t1 = time.perf_counter()
+        try:
+            with _quiet_stdout():
+                h.run()
+        except Exception as e:  # highspy raises plain exceptions
+            raise SolverError(f"HiGHS failed: {e}") from None
+        own = time.perf_counter() - t1
+        info = h.getInfo()
+        status = self._status(h.getModelStatus(), info)
+        if status.has_list:
+            col = h.getSolution().col_value
+            for v in self.vars:
+                v.varValue = col[v.index]
+        if status is Status.FEASIBLE and info.primal_solution_status != 2:
+            status = Status.NO_SOLUTION  # stopped at the time limit before any list
+        val = pulp.value(m.objective) if status.has_list else None
+        obj = (val or 0.0) / self.f.objective_scale if status.has_list else None
+        # OPTIMAL: the list's value (HiGHS leaves mip_dual_bound at 0 when presolve solves the
+        # whole model); run_highs checks that this value is the objective HiGHS reports
+        bound = obj if status is Status.OPTIMAL else None
+        if status is Status.FEASIBLE and math.isfinite(info.mip_dual_bound):
+            bound = min(info.mip_dual_bound / self.f.objective_scale, obj)
+        return MasterRun(status, obj, bound, own, time.perf_counter() - t0, proven=not presolve)
+
+
+def run_highs(f: Formulation, time_limit: float | None = None, warm: bool = False,
+              presolve: bool = True) -> MasterRun:
+    """One HiGHS solve of the current model, on the formulation's persistent session.
+
+    Presolve is on by default: it fixes dominated binaries and merges parallel columns (the
+    master of the 760-program sweep drops from 507 to 226 columns and solves about 4x
+    faster; benchmarks/sweep_speed.py).  HiGHS 1.16's presolve is not reliable on these
+    models: it has declared feasible tangent-cut models infeasible (tests/test_solver.py,
+    min-cost cases), reported "optimal" with a dual bound above the master's true optimum
+    (signal models at rho = 0.6: the reduced model had lost the signalled lists), and
+    returned the MIP start's columns with the objective of a better list (signal models at
+    rho = 0).  So an "infeasible", a "solve error", or a list whose value is not the
+    objective HiGHS reports is re-checked with presolve off at once, and any presolved run
+    comes back with ``proven=False``: callers stop only on a bound from a run with
+    ``proven=True`` (tests/test_signals.py, test_highs_matches_brute_force).
+    """
+    session = _SESSIONS.get(f)
+    if session is None or len(f.model.constraints) != session.n_base:
+        session = _SESSIONS[f] = HighsSession(f)  # first solve, or CBC has solved this model since
+    run = session.run(time_limit, presolve=presolve)
+    if presolve and (run.status in (Status.INFEASIBLE, Status.ERROR)
+                     or (run.status.has_list and _inconsistent(session, f, run))):
+        left = None if time_limit is None else max(1.0, time_limit - run.total_seconds)
+        again = session.run(left, presolve=False)
+        return replace(again, seconds=again.seconds + run.seconds, total_seconds=again.total_seconds + run.total_seconds)
+    return run
+
+
+def _inconsistent(session: HighsSession, f: Formulation, run: MasterRun) -> bool:
+    """HiGHS reported an objective other than the value of the columns it returned."""
+    info = session.h.getInfo()
+    if not math.isfinite(info.objective_function_value):
+        return False
+    claimed = info.objective_function_value / f.objective_scale
+    return abs(claimed - run.objective) > 1e-9 * max(1.0, abs(run.objective))

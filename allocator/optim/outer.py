@@ -1,0 +1,243 @@
+"""Exact optimum of the integer program by outer approximation (Kelley's cutting planes).
+
+``solve_milp`` builds the model (:mod:`allocator.optim.formulation`), seeds tangent cuts, and
+re-solves the master problem with an engine (:mod:`allocator.optim.engines`), adding cuts at
+each new list, until the true objective of the best list found is within ``tol`` of the master
+problem's bound.  With one quadrature node (independent outcomes) the objective is linear and
+one solve is exact.  Every list an engine returns is re-checked with
+:mod:`allocator.optim.feasibility`; a violation is a bug and raises.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pulp
+
+from allocator.errors import SolverError
+from allocator.optim import feasibility
+from allocator.optim.engines import DEFAULT_ENGINE, ENGINES, run_master
+from allocator.optim.builder import build
+from allocator.optim.formulation import Formulation
+from allocator.optim.problem import Plan, Problem
+from allocator.status import Status
+
+TOL = 1e-7  # absolute gap on the objective (a probability or an expected utility)
+CUT_OFFSETS = (-2.0, -1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one optimization returned."""
+
+    status: Status
+    plan: Plan | None
+    objective: float | None  # true value of the best list (P, E[U], or USD for min_cost)
+    bound: float | None  # proven bound on the optimum (same units)
+    gap: float | None  # |bound - objective|, absolute
+    seconds: float  # CBC's own time, summed over solves (PuLP's file writing excluded)
+    wall: float  # total wall time
+    solves: int
+    n_candidates: int
+    path: str  # "milp" or "fast"
+    message: str = ""
+    iterations: list = field(default_factory=list)
+    # term name -> exposures L (K,) of every list CBC returned; tangents there are valid cuts for
+    # any budget or count/LA limit with the same quadrature nodes (pass back as seed_cuts)
+    cut_pool: dict = field(default_factory=dict)
+    engine: str = ""  # "highs" or "cbc" for the integer program; "" for the count scan
+    reachable: float | None = None  # min_cost out of reach: the best P(match) within the other limits
+
+
+def seed_tangents(f: Formulation, start: Plan | None, seed_cuts=None) -> None:
+    """Tangent cuts around a starting list (or the empty list), and at ``seed_cuts``
+    exposures, so that the first master problem is already close."""
+    if not f.terms:
+        return
+    xs = np.zeros(len(f.cand))
+    if start is not None:
+        on = set(start.idx)
+        xs = np.array([1.0 if int(i) in on else 0.0 for i in f.cand])
+    for name, tm in f.terms.items():
+        base = tm.plain() @ xs
+        for L in [base + d for d in CUT_OFFSETS]:
+            f.add_tangents(tm, np.minimum(L, 0.0))
+        f.add_tangents(tm, np.zeros(len(tm.w)))
+        if seed_cuts and name in seed_cuts:
+            for L in seed_cuts[name]:
+                f.add_tangents(tm, L)
+
+
+def true_values(f: Formulation) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    vals = f.values()
+    Ls = {name: t.exposures(vals) for name, t in f.terms.items()}
+    vals = {name: f.terms[name].value(L) for name, L in Ls.items()}
+    return Ls, vals
+
+
+def _objective_from_terms(f: Formulation, vals: dict[str, float]) -> float:
+    """The minimized quantity (P(no match), or sum_j du_j P_no_j) at the current list."""
+    return sum(c * vals[name] for c, name in f.objective_terms)
+
+
+def _report_value(f: Formulation, minimized: float) -> float:
+    """Convert the minimized quantity into what the user maximizes."""
+    if f.mode == "p_match":
+        return 1.0 - minimized
+    if f.mode == "utility":
+        return -f.objective_offset - minimized
+    if f.mode == "la_given_target":
+        return 1.0 - minimized
+    return minimized  # min_cost: USD
+
+
+def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, target: float | None = None,
+               budget: float | None = None, start: Plan | None = None, time_limit: float | None = None,
+               tol: float = TOL, max_solves: int = 60, seed_cuts=None, engine: str = DEFAULT_ENGINE,
+               formulation: Formulation | None = None) -> Outcome:
+    """Exact optimum over candidates ``cand`` (a dominance-reduced index set), by outer
+    approximation with the master problem solved by ``engine`` ("highs" or "cbc").
+
+    ``formulation``: a model built earlier (:func:`allocator.optim.builder.build`, same mode,
+    candidates ``cand``, built with a finite budget) to solve again at ``problem.budget``
+    (or ``budget``): its tangent rows stay valid at any budget, so a budget sweep or a
+    search over the budget keeps every cut and, with HiGHS, one persistent model."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}")
+    if formulation is not None:
+        if formulation.mode != mode or not np.isin(np.asarray(cand, int), formulation.cand).all():
+            raise ValueError("a reused formulation must have the same mode and include every candidate")
+        if "budget" not in formulation.model.constraints:
+            raise ValueError("a reused formulation needs a budget row")
+    out = _solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
+                      tol=tol, max_solves=max_solves, seed_cuts=seed_cuts, engine=engine, f=formulation)
+    return replace(out, engine=engine)
+
+
+def _prepare(problem: Problem, cand: np.ndarray, mode: str, target, budget, f: Formulation | None):
+    """The model for this solve (built, or a reused one set to this point's budget and
+    candidates with fresh tangent rows) and the problem its lists are re-checked against."""
+    if f is None:
+        f = build(problem, cand, mode, target=target, budget=budget)
+    else:
+        f.clear_cuts()
+        f.restrict(np.isin(f.cand, cand))
+        f.set_budget(problem.budget if budget is None else budget)
+    # re-check lists against the budget this model enforces (an override, or none for min_cost)
+    enforced = budget if budget is not None else (math.inf if mode == "min_cost" else problem.budget)
+    checked = problem if enforced == problem.budget else problem.with_limits(budget=float(enforced))
+    return f, checked
+
+
+class _Loop:
+    """The state of one outer approximation: the best list, the proven bound, the history."""
+
+    def __init__(self, f: Formulation, checked: Problem, engine: str, n_cand: int):
+        self.f, self.checked, self.engine, self.n_cand = f, checked, engine, n_cand
+        self.t0 = time.perf_counter()
+        self.best_plan, self.best_min, self.bound_min = None, math.inf, -math.inf
+        self.secs, self.solves, self.history, self.pool = 0.0, 0, [], {}
+        self.warm = self.confirm = False
+
+    def minimized(self, Ls, vals) -> float:
+        f = self.f
+        if f.linear_objective:
+            return float(np.exp(Ls["none"][0]))
+        if f.mode == "min_cost":
+            return float(pulp.value(f.cost_expr))
+        return _objective_from_terms(f, vals)
+
+    def read(self, run) -> tuple[bool, float | None]:
+        """Take the master's list: re-check it, keep it if best; (target violated, its bound hint)."""
+        f = self.f
+        plan = f.plan()
+        bad = feasibility.violations(self.checked, plan)
+        if bad:
+            raise SolverError(f"the {self.engine} engine returned a list that breaks {bad[0][0]}: {bad[0][1]} "
+                              "(a bug; please report)")
+        Ls, vals = true_values(f)
+        for name, L in Ls.items():
+            self.pool.setdefault(name, []).append(L)
+        violated = False
+        for name, rhs in f.constraint_terms:  # constraint terms (targets): met for real
+            if vals[name] > rhs + 1e-12:
+                violated = True
+                f.add_cuts(f.terms[name], Ls[name])
+        value = self.minimized(Ls, vals)
+        if not violated and value < self.best_min - 1e-15:
+            self.best_min, self.best_plan = value, plan
+            f.set_start(plan)
+            self.warm = True
+        b = None
+        if run.bound is not None:
+            b = run.bound if not f.linear_objective else float(np.exp(run.bound))
+            # only a proven bound (CBC, or HiGHS without presolve) is one to stop on and report
+            if run.proven:
+                self.bound_min = max(self.bound_min, b) if run.status is Status.OPTIMAL else b
+        self.history.append({"solve": self.solves, "cbc_seconds": run.seconds, "solve_seconds": run.total_seconds,
+                             "value": value, "bound": self.bound_min, "violated_target": violated})
+        self._Ls = Ls
+        return violated, b
+
+    def outcome(self, status: Status, message: str, tol: float) -> Outcome:
+        wall = time.perf_counter() - self.t0
+        if self.best_plan is None:  # no list met every constraint for real: never a status that promises one
+            final = status if status in (Status.INFEASIBLE, Status.ERROR) else Status.NO_SOLUTION
+            return Outcome(final, None, None, None, None, self.secs, wall, self.solves, self.n_cand, "milp",
+                           message, self.history, self.pool)
+        f, bmin = self.f, self.bound_min
+        val = _report_value(f, self.best_min)
+        bnd = _report_value(f, bmin) if bmin > -math.inf else None
+        # a bound a hair above the best value is solver tolerance (1e-7 on rows), not a gap
+        gap = max(0.0, self.best_min - bmin) if bmin > -math.inf else None
+        if status is Status.OPTIMAL and gap is not None and gap > tol and f.mode != "min_cost":
+            status = Status.FEASIBLE
+        return Outcome(status, self.best_plan, val, bnd, gap, self.secs, wall, self.solves, self.n_cand, "milp",
+                       message, self.history, self.pool)
+
+
+def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget, start, time_limit, tol,
+                max_solves, seed_cuts, engine, f=None) -> Outcome:
+    n_cand = len(cand)  # this point's candidates (a reused model may hold more, fixed at 0)
+    f, checked = _prepare(problem, cand, mode, target, budget, f)
+    loop = _Loop(f, checked, engine, n_cand)
+    seed_tangents(f, start, seed_cuts)
+    if start is not None and feasibility.is_feasible(problem, start):
+        f.set_start(start)
+        loop.warm = True
+    while True:
+        left = None if time_limit is None else time_limit - (time.perf_counter() - loop.t0)
+        if left is not None and left <= 0:
+            return loop.outcome(Status.FEASIBLE, "time limit reached", tol)
+        run = run_master(f, left, loop.warm, engine, proven=loop.confirm)
+        loop.confirm = False
+        loop.solves += 1
+        loop.secs += run.seconds
+        if run.status in (Status.INFEASIBLE, Status.ERROR) or (run.status is Status.NO_SOLUTION
+                                                              and loop.best_plan is None):
+            if run.status is Status.INFEASIBLE and loop.best_plan is not None:
+                # cannot happen for a relaxation that contained a feasible list
+                raise SolverError(f"the {engine} engine declared a relaxation infeasible after a feasible list")
+            return Outcome(run.status, None, None, None, None, loop.secs, time.perf_counter() - loop.t0,
+                           loop.solves, n_cand, "milp", f"{engine}: {run.status.value}")
+        if run.status is Status.NO_SOLUTION:
+            return loop.outcome(Status.FEASIBLE, "time limit reached", tol)
+        violated, b = loop.read(run)
+        if run.status is Status.FEASIBLE:  # the engine itself stopped at the time limit
+            return loop.outcome(Status.FEASIBLE, "time limit reached", tol)
+        if violated:
+            if loop.solves >= max_solves:
+                return loop.outcome(Status.FEASIBLE, "cut limit reached", tol)
+            continue
+        hint = loop.bound_min if run.proven or b is None else max(loop.bound_min, b)
+        if f.mode == "min_cost" or f.linear_objective or loop.best_min - hint <= tol:
+            if run.proven:
+                return loop.outcome(Status.OPTIMAL, "", tol)
+            loop.confirm = True  # the same master (no new cut) without presolve: its bound is one to stop on
+            continue
+        added = sum(f.add_cuts(f.terms[name], loop._Ls[name]) for _, name in f.objective_terms)
+        if added == 0 or loop.solves >= max_solves:
+            return loop.outcome(Status.FEASIBLE, "no further cut (numerical tolerance)" if added == 0
+                                else "cut limit reached", tol)
