@@ -70,7 +70,8 @@ PARAMS: dict[str, str] = {
 MAX_POINTS = 2_000
 POOL_POINTS = 1  # previous points whose cut exposures seed the next MILP
 KNEE_DROP = 0.5  # a knee: the envelope's slope falls below this fraction of the previous slope
-COLUMNS = ["status", "p_match", "p_match_independent", "p_match_la", "n_applications", "n_la", "la_share",
+COLUMNS = ["status", "p_match", "p_match_interval", "p_match_la_interval", "p_match_pessimistic",
+           "p_match_independent", "p_match_la", "n_applications", "n_la", "la_share",
            "cost", "gain_per_100", "knee", "path", "gap", "solves", "seconds", "message", "synthetic"]
 
 Progress = Callable[[int, int], None]
@@ -355,6 +356,9 @@ def _finish(df: pd.DataFrame, param: str, mode: str) -> pd.DataFrame:
         if c not in df:
             df[c] = np.nan
         df[c] = df[c].astype(float)
+    for c in ("p_match_interval", "p_match_la_interval", "p_match_pessimistic"):
+        if c not in df:
+            df[c] = None
     for c in ("n_applications", "n_la"):
         if c not in df:
             df[c] = pd.NA
