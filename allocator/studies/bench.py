@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 OPTIMIZER = "optimizer"
 DEFAULT_BUDGETS = (1000.0, 1500.0, 2500.0, 4000.0)
 DEFAULT_TARGETS = (0.8, 0.9)
-COLUMNS = ["profile", "budget", "method", "p_match", "p_match_interval", "p_match_la_interval", "p_match_pessimistic",
-           "p_match_la", "cost", "n_applications", "n_la", "status"]
+COLUMNS = ["profile", "budget", "method", "p_match", "p_match_la", "cost", "n_applications", "n_la", "status",
+           "p_match_interval", "p_match_la_interval", "p_match_pessimistic"]
 REACH_COLUMNS = ["profile", "method", "target", "budget", "cost", "p_match", "n_applications", "reached", "status"]
 
 

@@ -70,9 +70,9 @@ PARAMS: dict[str, str] = {
 MAX_POINTS = 2_000
 POOL_POINTS = 1  # previous points whose cut exposures seed the next MILP
 KNEE_DROP = 0.5  # a knee: the envelope's slope falls below this fraction of the previous slope
-COLUMNS = ["status", "p_match", "p_match_interval", "p_match_la_interval", "p_match_pessimistic",
-           "p_match_independent", "p_match_la", "n_applications", "n_la", "la_share",
-           "cost", "gain_per_100", "knee", "path", "gap", "solves", "seconds", "message", "synthetic"]
+COLUMNS = ["status", "p_match", "p_match_independent", "p_match_la", "n_applications", "n_la", "la_share",
+           "cost", "gain_per_100", "knee", "path", "gap", "solves", "seconds", "message", "synthetic",
+           "p_match_interval", "p_match_la_interval", "p_match_pessimistic"]
 
 Progress = Callable[[int, int], None]
 
