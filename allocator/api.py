@@ -14,19 +14,14 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from allocator.optim import dominance
-
-from allocator.optim import fastpath
-
 from allocator.optim import feasibility
 
-from allocator.optim import mincost
+from allocator.optim import pipeline
 from allocator.verification import domain
 from allocator.inputs.catalog import Catalog, catalog_from_frame, load_catalog
 from allocator.errors import InfeasibleError, InputError, SolverError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import describe
-from allocator.optim.start import greedy
 from allocator.paths import DATA_DIR
 from allocator.optim.problem import Plan, Problem
 from allocator.optim.assemble import build_problem
@@ -34,7 +29,7 @@ from allocator.inputs.profile import Profile, load_profile
 from allocator.output.result import Result
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.infeasibility import explain_infeasibility
-from allocator.optim.outer import Outcome, solve_milp
+from allocator.optim.outer import Outcome
 from allocator.status import Status
 
 log = logging.getLogger(__name__)
@@ -86,15 +81,6 @@ def load(profile: str | Path | Profile, catalog: str | Path | Catalog | None = N
     return build_problem(cat, prof, card=c, card_choice=c.name)
 
 
-def _path_for(problem: Problem, mode: str, method: str) -> str:
-    if method == "auto":
-        return "fast" if fastpath.applicable(problem, mode) else "milp"
-    if method == "fast" and not fastpath.applicable(problem, mode):
-        raise InputError("--method fast needs count-based costs (no fee_extra), no signals or divisions; "
-                         "use --method milp")
-    return method
-
-
 def optimize(problem: Problem, mode: str | None = None, *, target: float | None = None,
              time_limit: float | None = None, method: str = "auto", budget: float | None = None,
              engine: str = DEFAULT_ENGINE) -> Outcome:
@@ -103,41 +89,8 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
     ``mode``: "p_match" or "utility" (default: the problem's objective), "min_cost" (cheapest
     list with P(match) >= target), "la_given_target" (max P(match in LA) with P(match) >=
     target)."""
-    import time
-
-    mode = mode or MODES[problem.objective]
-    t0 = time.perf_counter()
-    path = _path_for(problem, mode, method)
-    if path == "fast":
-        grid = fastpath.CountGrid(problem, budget_cap=(np.inf if mode == "min_cost" else budget))
-        limits = {"budget": (np.inf if mode == "min_cost" else budget)}
-        cell = grid.best(mode, target, **limits)
-        wall = time.perf_counter() - t0
-        if cell is None:
-            return Outcome(Status.INFEASIBLE, None, None, None, None, wall, wall, 0, problem.n, "fast")
-        plan = grid.plan(cell)
-        val = float(grid.cost[cell]) if mode == "min_cost" else float(grid.objective(mode)[cell])
-        return Outcome(Status.OPTIMAL, plan, val, val, 0.0, wall, wall, 0, problem.n, "fast")
-    # dominance caps counts by the budget: reduce under the budget actually enforced (none for
-    # min_cost; fee(max_apps) already allows max_apps programs, so larger budgets change nothing)
-    cap = float(problem.schedule.fee(problem.max_apps))
-    limit = cap if mode == "min_cost" else (None if budget is None else min(float(budget), cap))
-    red = problem if limit is None else problem.with_limits(budget=limit)
-    cand = dominance.reduce(red, la_rewarded=(mode == "la_given_target"))
-    start = greedy(problem, candidates=cand) if mode in ("p_match", "utility") else None
-    if mode == "min_cost":  # an exact search over the budget (allocator/mincost.py)
-        return mincost.cheapest(problem, float(target), cand, time_limit=time_limit, engine=engine)
-    out = solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
-                     engine=engine)
-    if (out.status is Status.NO_SOLUTION and time_limit is not None and start is not None and budget is None
-            and mode in ("p_match", "utility") and feasibility.is_feasible(problem, start)):
-        # the time limit ran out before CBC returned a list: the greedy start is the best list found
-        m = evaluate(problem, start, correlations=())
-        val = m.expected_utility if mode == "utility" else m.p_match
-        return Outcome(Status.FEASIBLE, start, val, None, None, out.seconds, time.perf_counter() - t0, out.solves,
-                       out.n_candidates, "milp", "time limit reached before the solver found a list; greedy list, "
-                       "gap unknown", engine=engine)
-    return out
+    return pipeline.optimize(problem, mode or MODES[problem.objective], target=target, time_limit=time_limit,
+                             method=method, budget=budget, engine=engine)
 
 
 def _infeasible(problem: Problem, mode: str, target: float | None, reachable: float | None = None) -> InfeasibleError:

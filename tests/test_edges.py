@@ -21,6 +21,7 @@ import pytest
 from scipy import integrate, special
 
 from allocator import api
+from allocator.optim import pipeline
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.cli import main
 from allocator.errors import SolverError
@@ -294,7 +295,7 @@ def test_time_limit_before_any_list_returns_greedy(monkeypatch):
     def no_list(problem, cand, *a, **k):
         return Outcome(Status.NO_SOLUTION, None, None, None, None, 0.0, 0.0, 0, len(cand), "milp", "time limit")
 
-    monkeypatch.setattr(api, "solve_milp", no_list)
+    monkeypatch.setattr(pipeline, "solve_milp", no_list)
     res = api.solve(None, problem=pr, draws=0, method="milp", time_limit=0.01)
     assert res.status is Status.FEASIBLE
     assert res.to_dict()["status"] == "feasible"

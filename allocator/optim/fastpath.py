@@ -240,14 +240,7 @@ class CountGrid:
         if not ok.any():
             return None
         flat = np.nonzero(ok.ravel())[0]
-        prim = key_primary.ravel()[flat]
-        top = prim.max()
-        close = flat[prim >= top - 1e-13]
-        sec = secondary.ravel()[close]
-        close = close[sec >= sec.max() - 1e-9]
-        nn = self.n.ravel()[close]
-        pick = close[np.argmin(nn)]
-        return tuple(int(v) for v in np.unravel_index(pick, self.shape))
+        return pick(flat, key_primary.ravel()[flat], secondary.ravel()[flat], self.n.ravel()[flat], self.shape)
 
     def plan(self, cell: tuple) -> Plan:
         idx = np.concatenate([c.members[:a] for c, a in zip(self.classes, cell)]) if cell else np.array([], int)
@@ -258,3 +251,14 @@ def _expand(v: np.ndarray, axis: int, shape: tuple) -> np.ndarray:
     s = [1] * len(shape)
     s[axis] = shape[axis]
     return np.broadcast_to(v.reshape(s), shape)
+
+
+def pick(flat: np.ndarray, primary: np.ndarray, secondary: np.ndarray, n: np.ndarray, shape: tuple) -> tuple:
+    """The one tie-break rule of the count scan, over feasible cells ``flat`` (flat indices
+    into a grid of ``shape``): highest ``primary`` within 1e-13, then highest ``secondary``
+    within 1e-9, then fewest applications ``n``, then the first cell in grid order."""
+    close = primary >= primary.max() - 1e-13
+    flat, secondary, n = flat[close], secondary[close], n[close]
+    close = secondary >= secondary.max() - 1e-9
+    flat, n = flat[close], n[close]
+    return tuple(int(v) for v in np.unravel_index(flat[np.argmin(n)], shape))

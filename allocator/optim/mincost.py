@@ -39,9 +39,9 @@ from allocator.optim import dominance
 from allocator.optim import fastpath
 
 from allocator.optim import feasibility
-from allocator.optim.evaluate import evaluate, objective_value
+from allocator.optim.evaluate import evaluate
 from allocator.optim.builder import build
-from allocator.optim.start import greedy, local_search
+from allocator.optim import pipeline
 from allocator.optim.problem import Plan, Problem
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.outer import Outcome, solve_milp
@@ -163,11 +163,7 @@ class _Search:
         """The best P(match) within ``budget``, exactly, on the search's one model."""
         pr = self.pr.with_limits(budget=float(budget))
         sub = np.intersect1d(dominance.reduce(pr), self.cand)
-        start = greedy(pr, candidates=sub)
-        if hint is not None and feasibility.is_feasible(pr, hint) and set(hint.idx) <= set(sub.tolist()):
-            if objective_value(pr, hint) > objective_value(pr, start):
-                start = hint
-        start = local_search(pr, start, sub)
+        start = pipeline.start_list(pr, sub, hint=hint, polish=True)
         left = None if self.time_limit is None else max(1.0, self.time_limit - (time.perf_counter() - self.t0))
         out = solve_milp(pr, sub, "p_match", start=start, time_limit=left, engine=self.engine, formulation=self.f,
                          seed_cuts=self.pool or None)

@@ -46,14 +46,12 @@ import pandas as pd
 
 from allocator.optim import dominance
 
-from allocator.optim import fastpath
+from allocator.optim import fastpath, pipeline
 
 from allocator.optim import feasibility
 from allocator.errors import InputError, SolverError
-from allocator.optim.evaluate import uncertainty
-from allocator.optim.evaluate import evaluate, objective_value
+from allocator.optim.evaluate import evaluate, uncertainty
 from allocator.optim.builder import build
-from allocator.optim.start import greedy, local_search
 from allocator.optim.problem import Plan, Problem
 from allocator.optim.outer import Outcome, solve_milp
 from allocator.status import Status
@@ -174,18 +172,6 @@ def at(problem: Problem, param: str, value: float) -> Problem:
     return dataclasses.replace(problem, **{name: v})
 
 
-def _path(problem: Problem, mode: str, method: str) -> str:
-    if method not in ("auto", "fast", "milp"):
-        raise InputError(f"method {method!r}: use auto, fast or milp")
-    ok = fastpath.applicable(problem, mode)
-    if method == "auto":
-        return "fast" if ok else "milp"
-    if method == "fast" and not ok:
-        raise InputError("--method fast needs count-based costs (no fee_extra), no signals or divisions; "
-                         "use --method milp or auto")
-    return method
-
-
 def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | None = None, *,
           mode: str | None = None, method: str = "auto", progress: Progress | None = None,
           time_limit: float | None = None) -> pd.DataFrame:
@@ -209,7 +195,7 @@ def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | Non
         raise InputError(f"sweep objective {mode!r}: sweeps maximize p_match or utility; set [strategy] "
                          "objective to one of them (p_match_la needs a target: use `allocator solve`)")
     top = at(problem, param, vals[-1])
-    path = _path(top, mode, method)  # the largest value has the largest grid
+    path = pipeline.choose_path(top, mode, method)  # the largest value has the largest grid
     runner = _fast_points if path == "fast" else _milp_points
     rows = []
     total = len(vals)
@@ -275,13 +261,7 @@ class _Picker:
             sel = self.n <= pr.max_apps
         if not sel.any():
             return None
-        flat, prim = self.flat[sel], self.prim[sel]
-        close = prim >= prim.max() - 1e-13
-        flat, cost, n = flat[close], self.cost[sel][close], self.n[sel][close]
-        cheap = -cost >= (-cost).max() - 1e-9
-        flat, n = flat[cheap], n[cheap]
-        pick = flat[np.argmin(n)]
-        return tuple(int(x) for x in np.unravel_index(pick, self.grid.shape))
+        return fastpath.pick(self.flat[sel], self.prim[sel], -self.cost[sel], self.n[sel], self.grid.shape)
 
 
 def _milp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time_limit):
@@ -302,12 +282,7 @@ def _milp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time
         if param == "correlation":
             pools = []
         cand = dominance.reduce(pr)  # at a lower budget, a subset of the shared model's candidates
-        start = greedy(pr, candidates=cand)
-        if prev is not None and feasibility.is_feasible(pr, prev) and set(prev.idx) <= set(cand.tolist()):
-            if objective_value(pr, prev) > objective_value(pr, start):
-                start = prev
-        if mode == "p_match":
-            start = local_search(pr, start, cand)
+        start = pipeline.start_list(pr, cand, hint=prev, polish=(mode == "p_match"))
         seed: dict[str, list] = {}
         for pool in pools:
             for name, pts in pool.items():
@@ -318,10 +293,7 @@ def _milp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time
         except SolverError as e:
             t = 0.0
             out = Outcome(Status.ERROR, None, None, None, None, t, t, 0, len(cand), "milp", str(e))
-        if out.status is Status.NO_SOLUTION and time_limit is not None and feasibility.is_feasible(pr, start):
-            # as optimize(): the time limit ran out before CBC returned a list; the start is the best found
-            out = dataclasses.replace(out, status=Status.FEASIBLE, plan=start, objective=objective_value(pr, start),
-                                      message="time limit reached before CBC found a list; start list, gap unknown")
+        out = pipeline.start_if_timed_out(out, pr, start, time_limit)
         if out.status.has_list:
             prev = out.plan
         pool = getattr(out, "cut_pool", None) or {}

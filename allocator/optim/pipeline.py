@@ -1,0 +1,99 @@
+"""The decisions every solve makes, made in one place: which path (count scan or integer
+program), which start list, and what a time limit that ran out before any list leaves.
+
+Used by :func:`allocator.api.optimize`, the budget sweep (:mod:`allocator.studies.sweep`)
+and the min-cost search (:mod:`allocator.optim.mincost`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from allocator.errors import InputError
+from allocator.optim import dominance, fastpath, feasibility
+from allocator.optim.engines import DEFAULT_ENGINE
+from allocator.optim.evaluate import objective_value
+from allocator.optim.outer import Outcome, solve_milp
+from allocator.optim.problem import Plan, Problem
+from allocator.optim.start import greedy, local_search
+from allocator.status import Status
+
+METHODS = ("auto", "fast", "milp")
+
+
+def choose_path(problem: Problem, mode: str, method: str) -> str:
+    """"fast" (count scan) or "milp" for ``method`` "auto", "fast" or "milp"."""
+    if method not in METHODS:
+        raise InputError(f"--method {method!r}: use auto, fast or milp")
+    ok = fastpath.applicable(problem, mode)
+    if method == "auto":
+        return "fast" if ok else "milp"
+    if method == "fast" and not ok:
+        raise InputError("--method fast needs count-based costs (no fee_extra), no signals or divisions; "
+                         "use --method milp or auto")
+    return method
+
+
+def start_list(problem: Problem, cand: np.ndarray, *, hint: Plan | None = None, polish: bool = False) -> Plan:
+    """The integer program's first incumbent: the greedy list over ``cand``, or ``hint``
+    (e.g. the previous sweep point's optimum) when it is feasible here and better; with
+    ``polish`` improved by local search (plain P(match) lists)."""
+    start = greedy(problem, candidates=cand)
+    if hint is not None and feasibility.is_feasible(problem, hint) and set(hint.idx) <= set(np.asarray(cand).tolist()):
+        if objective_value(problem, hint) > objective_value(problem, start):
+            start = hint
+    return local_search(problem, start, cand) if polish else start
+
+
+def start_if_timed_out(out: Outcome, problem: Problem, start: Plan | None, time_limit: float | None) -> Outcome:
+    """When the time limit ran out before the engine returned any list, the start list (if
+    feasible) is the best list found: status FEASIBLE, gap unknown."""
+    if (out.status is not Status.NO_SOLUTION or time_limit is None or start is None
+            or not feasibility.is_feasible(problem, start)):
+        return out
+    return dataclasses.replace(out, status=Status.FEASIBLE, plan=start, objective=objective_value(problem, start),
+                               bound=None, gap=None,
+                               message="time limit reached before the solver found a list; start list, gap unknown")
+
+
+def _scan(problem: Problem, mode: str, target: float | None, budget: float | None, t0: float) -> Outcome:
+    """The count scan's answer (exact when costs depend only on counts)."""
+    cap = np.inf if mode == "min_cost" else budget
+    grid = fastpath.CountGrid(problem, budget_cap=cap)
+    cell = grid.best(mode, target, budget=cap)
+    wall = time.perf_counter() - t0
+    if cell is None:
+        return Outcome(Status.INFEASIBLE, None, None, None, None, wall, wall, 0, problem.n, "fast")
+    val = float(grid.cost[cell]) if mode == "min_cost" else float(grid.objective(mode)[cell])
+    return Outcome(Status.OPTIMAL, grid.plan(cell), val, val, 0.0, wall, wall, 0, problem.n, "fast")
+
+
+def candidates(problem: Problem, mode: str, budget: float | None) -> np.ndarray:
+    """Dominance-reduced candidates under the budget actually enforced (none for min_cost;
+    fee(max_apps) already allows max_apps programs, so larger budgets change nothing)."""
+    cap = float(problem.schedule.fee(problem.max_apps))
+    limit = cap if mode == "min_cost" else (None if budget is None else min(float(budget), cap))
+    red = problem if limit is None else problem.with_limits(budget=limit)
+    return dominance.reduce(red, la_rewarded=(mode == "la_given_target"))
+
+
+def optimize(problem: Problem, mode: str, *, target: float | None = None, time_limit: float | None = None,
+             method: str = "auto", budget: float | None = None, engine: str = DEFAULT_ENGINE) -> Outcome:
+    """Optimal list for ``problem`` in ``mode`` ("p_match", "utility", "min_cost" with
+    ``target``, "la_given_target" with ``target``): status and plan, no verification."""
+    t0 = time.perf_counter()
+    if choose_path(problem, mode, method) == "fast":
+        return _scan(problem, mode, target, budget, t0)
+    cand = candidates(problem, mode, budget)
+    if mode == "min_cost":  # an exact search over the budget
+        from allocator.optim.mincost import cheapest
+
+        return cheapest(problem, float(target), cand, time_limit=time_limit, engine=engine)
+    start = start_list(problem, cand) if mode in ("p_match", "utility") else None
+    out = solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
+                     engine=engine)
+    if budget is None:  # a start list answers to the problem's own budget only
+        out = start_if_timed_out(out, problem, start, time_limit)
+    return dataclasses.replace(out, wall=time.perf_counter() - t0)
