@@ -433,6 +433,6 @@ def test_engine_infeasible_without_a_conflict_is_a_solver_error(monkeypatch):
     def says_infeasible(problem, cand, *a, **k):
         return Outcome(Status.INFEASIBLE, None, None, None, None, 0.0, 0.0, 1, len(cand), "milp", "CBC: infeasible")
 
-    monkeypatch.setattr(api, "solve_milp", says_infeasible)
+    monkeypatch.setattr(pipeline, "solve_milp", says_infeasible)
     with pytest.raises(SolverError, match="retry with --solver"):
         api.solve(None, problem=pr, draws=0, method="milp")
