@@ -2,10 +2,14 @@
 
 The list is a portfolio: maximize P(at least one match) (or expected utility) within an ERAS
 fee budget, an application count and a cap on the Los Angeles share; solved exactly
-(count scan or CBC integer program with outer approximation), checked by Monte Carlo.
+(a count scan, or an integer program with outer approximation solved by HiGHS, CBC on
+request), checked by an independent Monte Carlo.
 
-Pipeline, one module each: profile/catalog -> probability -> problem -> formulation ->
-solver (fastpath) -> result -> simulate -> report / plot.
+Pipeline, one subpackage per stage (no stage imports a later one):
+inputs (profile, catalog, fees, geography, one TOML loader, ranges) -> model (card,
+probability, copula, calibration) -> optim (problem, formulation, solver, fast path, feasibility,
+min-cost) -> verification (simulate, draws: the independent Monte Carlo) -> studies (sweep,
+frontier, bench, heuristics) -> output (result, report, plot, files); ``api`` and ``cli`` on top.
 """
 from allocator.api import load, optimize, score, solve, verify
 from allocator.inputs.catalog import Catalog, load_catalog

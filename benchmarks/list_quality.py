@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from allocator import optimize
-from allocator.studies.bench import (OPTIMIZER, bench, budget_to_reach, default_profiles, markdown, parse_budgets,
-                             problems, with_budget)
+from allocator.inputs.ranges import parse_range
+from allocator.studies.bench import (OPTIMIZER, bench, budget_to_reach, default_profiles, markdown,
+                                     problems, with_budget)
 from allocator.optim.evaluate import evaluate
 from allocator.optim.feasibility import violations
 from allocator.studies.heuristics import BUILDERS, GUIDE_METHODS, GUIDE_RULES
@@ -217,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.perf_counter()
     probs = dict(problems(paths))
-    table_b, curve_b = parse_budgets(args.budgets), parse_budgets(args.curve)
+    table_b, curve_b = (parse_range(t, name=o, lo_min=0, lists=True).tolist()
+                        for t, o in ((args.budgets, "--budgets"), (args.curve, "--curve")))
     everything = bench(probs, sorted(set(table_b) | set(curve_b)), time_limit=TIME_LIMIT)
     synthetic = bool(everything.attrs.get("synthetic"))
     table = everything[everything["budget"].isin(table_b)].reset_index(drop=True)

@@ -29,7 +29,10 @@ def random_catalog(rng: np.random.Generator, n: int, *, extras: bool = False, tw
 
 def random_problem(rng: np.random.Generator, n: int = 12, *, rho: float = 0.0, extras: bool = False,
                    season: str | None = None, must_never: bool = False, objective: str = "p_match",
-                   two_specs: bool = False):
+                   two_specs: bool = False, affordable: bool = False):
+    """A random small problem.  ``affordable``: when the drawn budget cannot pay the season's
+    ERAS fee for max(1, min_applications) programs (2024's first block is a flat $99), that
+    fee is added to it, so some non-empty list fits; every random draw is the same either way."""
     cat = random_catalog(rng, n, extras=extras, two_specs=two_specs)
     ids = list(cat.df["program_id"])
     strategy = {
@@ -45,6 +48,12 @@ def random_problem(rng: np.random.Generator, n: int = 12, *, rho: float = 0.0, e
         perm = rng.permutation(ids)
         strategy["must_apply"] = list(perm[: int(rng.integers(0, 2))])
         strategy["never_apply"] = list(perm[2: 2 + int(rng.integers(0, 3))])
+    if affordable:
+        from allocator.inputs.fees import load_schedule
+
+        need = load_schedule(strategy["season"]).fee(max(1, strategy["min_applications"]))
+        if strategy["budget"] < need:
+            strategy["budget"] += need
     prof = profile_from_dict({"strategy": strategy}, "<random>")
     return build_problem(cat, prof)
 

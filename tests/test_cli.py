@@ -81,3 +81,29 @@ def test_bad_catalog_exit_2(capsys, tmp_path):
     bad.write_text("program_id,name\nX1,No specialty\n")
     code, _, err = run(capsys, "solve", PROFILE, "--catalog", str(bad))
     assert code == 2 and "missing required column(s) specialty, city, state" in err
+
+
+def test_version(capsys):
+    import allocator
+
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"allocator {allocator.__version__}"
+
+
+@pytest.mark.parametrize("command", ["solve", "estimate", "simulate", "sweep", "bench"])
+def test_help_texts_keep_brackets_and_name_the_engine(capsys, monkeypatch, command):
+    """rich reads [word] as markup: the help must still show [applicant] / [strategy], and
+    --method must not name CBC as the engine (HiGHS is the default)."""
+    monkeypatch.setenv("COLUMNS", "250")
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "( and )" not in text and "with )" not in text and "(CBC)" not in text
+    if command != "bench":
+        assert "profile TOML ([applicant] and [strategy])" in text
+    else:
+        assert "with [applicant])" in text
+    if command in ("solve", "sweep"):
+        assert "HiGHS" in text
+    if command == "simulate":  # every option says what it does
+        assert "Monte Carlo seed" in text and "correlation rho" in text

@@ -10,10 +10,9 @@ from .helpers import brute_force, random_problem
 @pytest.mark.parametrize("seed", range(4))
 def test_frontier_points_are_optimal_and_monotone(seed):
     rng = np.random.default_rng(600 + seed)
-    pr = random_problem(rng, 10, rho=0.35)
+    pr = random_problem(rng, 10, rho=0.35, affordable=True)  # every seed: best P(match) 0.67 to 0.76
     best, _ = brute_force(pr)
-    if best is None or best <= 0.05:
-        return
+    assert best is not None and best > 0.05, "the instance family must leave a frontier to trace"
     targets = np.linspace(0.1 * best, best, 5)
     df = frontier(pr, targets)
     ok = df[df.status == "optimal"]

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from allocator import optimize
-from allocator.studies.bench import OPTIMIZER, bench, budget_to_reach, parse_budgets, with_budget
+from allocator.inputs.ranges import parse_range
+from allocator.studies.bench import OPTIMIZER, bench, budget_to_reach, with_budget
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.errors import InputError
 from allocator.optim.evaluate import evaluate
@@ -177,11 +178,17 @@ def test_bench_rows_follow_the_contract():
 
 
 def test_parse_budgets():
-    assert parse_budgets("1000:2000:500") == [1000.0, 1500.0, 2000.0]
-    assert parse_budgets("800,1200") == [800.0, 1200.0]
-    for bad in ("1:2", "2000:1000:100", "a,b", "100:200:0"):
-        with pytest.raises(InputError):
-            parse_budgets(bad)
+    """bench --budgets: the shared range parser with comma lists and budgets >= 0."""
+    def budgets(text):
+        return parse_range(text, name="--budgets", lo_min=0, lists=True).tolist()
+
+    assert budgets("1000:2000:500") == [1000.0, 1500.0, 2000.0]
+    assert budgets("800,1200") == [800.0, 1200.0]
+    for bad, words in (("1:2", "LO:HI:STEP"), ("2000:1000:100", "below LO"), ("a,b", "not numbers"),
+                       ("100:200:0", "STEP must be positive"), ("-5,100", ">= 0"), (",", "no values")):
+        with pytest.raises(InputError) as e:
+            budgets(bad)
+        assert "--budgets" in str(e.value) and words in str(e.value), (bad, str(e.value))
 
 
 def test_cli_bench_json(tmp_path, capsys):

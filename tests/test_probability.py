@@ -15,7 +15,8 @@ from scipy.special import expit, logit
 from allocator.inputs.catalog import catalog_from_frame, load_catalog
 from allocator.errors import InputError
 from allocator.paths import DATA_DIR, MODELS_DIR
-from allocator.model.probability import COLUMNS, adjust, card_from_dict, estimate, load_card
+from allocator.model.card import card_from_dict, load_card
+from allocator.model.probability import COLUMNS, adjust, estimate
 from allocator.inputs.profile import Applicant, load_profile
 
 CARD = load_card()

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from scipy import integrate
 from scipy.stats import norm
 
+import allocator.verification.draws as draws_mod
 import allocator.verification.simulate as sim_mod
 from allocator.errors import InputError
 from allocator.verification.simulate import SimulationResult, simulate
@@ -215,7 +216,7 @@ def test_thread_split_invariance(monkeypatch):
     base = simulate(p, 0.3, la=np.arange(12) < 4, draws=5_000, seed=1)
     for k in (1, 3, 12):
         monkeypatch.setattr(
-            sim_mod, "_program_groups",
+            draws_mod, "program_groups",
             lambda n, k=k: [range(j * n // k, (j + 1) * n // k) for j in range(k)],
         )
         assert simulate(p, 0.3, la=np.arange(12) < 4, draws=5_000, seed=1) == base
@@ -305,15 +306,22 @@ def test_bad_input_raises(kwargs, fragment):
 
 
 def test_simulator_is_independent_of_the_evaluator():
+    """simulate.py and draws.py import numpy, scipy, the standard library, allocator.errors
+    and each other only: nothing of the analytic evaluator."""
     import ast
     import inspect
+    import sys
 
-    tree = ast.parse(inspect.getsource(sim_mod))
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            imported.add(node.module)
-    allocator_imports = {m for m in imported if m and m.startswith("allocator")}
-    assert allocator_imports == {"allocator.errors"}
+    own = {sim_mod.__name__, draws_mod.__name__}
+    for mod in (sim_mod, draws_mod):
+        imported = set()
+        for node in ast.walk(ast.parse(inspect.getsource(mod))):
+            if isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported.add(node.module)
+        allocator_imports = {m for m in imported if m and m.startswith("allocator")}
+        assert "allocator.errors" in allocator_imports, mod.__name__
+        assert allocator_imports <= {"allocator.errors"} | own, (mod.__name__, allocator_imports)
+        others = {m.split(".")[0] for m in imported if m and not m.startswith("allocator")}
+        assert others <= {"numpy", "scipy"} | set(sys.stdlib_module_names), (mod.__name__, others)

@@ -13,7 +13,8 @@ from allocator.errors import InputError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
-from allocator.studies.sweep import at, knees, parse_param, parse_range, sweep
+from allocator.inputs.ranges import parse_range
+from allocator.studies.sweep import at, knees, parse_param, sweep
 
 from .helpers import brute_force, random_catalog
 
@@ -33,13 +34,13 @@ def problem(seed: int, n: int = 10, *, rho: float = 0.35, extras: bool = False, 
 
 # ---------------------------------------------------------------------- ranges
 def test_ranges_are_inclusive_with_float_care():
-    assert parse_range("0.1:0.6:0.05", "--param la_share_max").tolist() == pytest.approx(
+    assert parse_range("0.1:0.6:0.05", name="--param la_share_max").tolist() == pytest.approx(
         [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6])
-    assert parse_range("0:0.6:0.1").tolist()[-1] == 0.6
-    assert len(parse_range("0:0.6:0.1")) == 7
-    assert parse_range("500:3000:100").tolist()[-1] == 3000
-    assert parse_range("500:950:100").tolist() == [500, 600, 700, 800, 900]  # HI off the grid: not added
-    assert parse_range("2500").tolist() == [2500]
+    assert parse_range("0:0.6:0.1", name="--budgets").tolist()[-1] == 0.6
+    assert len(parse_range("0:0.6:0.1", name="--budgets")) == 7
+    assert parse_range("500:3000:100", name="--budgets").tolist()[-1] == 3000
+    assert parse_range("500:950:100", name="--budgets").tolist() == [500, 600, 700, 800, 900]  # HI off the grid
+    assert parse_range("2500", name="--budgets").tolist() == [2500]
     name, vals = parse_param("max_applications=20:120:10")
     assert name == "max_applications" and vals.tolist() == list(range(20, 121, 10))
 
@@ -53,7 +54,7 @@ def test_ranges_are_inclusive_with_float_care():
 ])
 def test_bad_range_names_the_option(text, words):
     with pytest.raises(InputError) as e:
-        parse_range(text, "--budgets")
+        parse_range(text, name="--budgets")
     assert all(w in str(e.value) for w in words) and "\n" not in str(e.value)
 
 
@@ -80,7 +81,7 @@ def test_knee_definition():
 @pytest.mark.parametrize("seed", range(3))
 def test_budget_sweep_fast_path_monotone_and_fresh(seed):
     pr = problem(seed, 12)
-    vals = parse_range("0:240:30")
+    vals = parse_range("0:240:30", name="--budgets")
     df = sweep(pr, "budget", vals, method="fast")
     assert len(df) == len(vals) and (df["path"] == "fast").all()
     ok = df["p_match"].notna()
@@ -145,7 +146,7 @@ def test_shared_model_sweep_equals_fresh_solves_on_a_larger_instance():
 ])
 def test_other_params_fast_and_milp_agree(param, text):
     pr = problem(31, 9, budget=90.0)
-    vals = parse_range(text)
+    vals = parse_range(text, name="--budgets")
     fast = sweep(pr, param, vals, method="fast")
     milp = sweep(pr, param, vals, method="milp")
     assert fast[param].tolist() == pytest.approx(vals.tolist())

@@ -1,6 +1,6 @@
 """Command-line interface: parse, call the public API, render, set the exit code.
 
-One module per command (solve, simulate, sweep, bench); ``common`` holds the typer app and the
+One module per command (solve, simulate, sweep, bench, batch); ``common`` holds the typer app and the
 shared options.  Exit codes: 0 success (optimal, or feasible with a gap), 2 bad input (one line
 on stderr), 3 infeasible (the conflicting constraint groups named), 4 solver failure or time
 limit with no list.
@@ -12,7 +12,7 @@ import sys
 
 from allocator.errors import AllocatorError
 from allocator.cli.common import _ABORTS, _EXITS, _USAGE_ERRORS, app, write_atomic  # noqa: F401  (write_atomic: public)
-from allocator.cli import bench, calibrate, simulate, solve, sweep  # noqa: F401  (registers the commands)
+from allocator.cli import batch, bench, calibrate, serve, simulate, solve, sweep  # noqa: F401  (registers the commands)
 
 
 def main(argv: list[str] | None = None) -> None:

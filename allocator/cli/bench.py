@@ -16,7 +16,7 @@ def bench(
     profile_args: Optional[list[Path]] = typer.Argument(None, help="profile TOMLs (same as --profiles)",
                                                         show_default=False),
     profiles: Optional[list[str]] = typer.Option(None, "--profiles", help="profile TOMLs, repeated or comma-"
-                                                 "separated (default: every data/profiles/*.toml with [applicant])"),
+                                                 "separated (default: every data/profiles/*.toml with \\[applicant])"),
     budgets: str = typer.Option("1000,1500,2500,4000", "--budgets", help="LO:HI:STEP or a comma list, USD"),
     catalog: Optional[Path] = CatalogOpt,
     methods: Optional[str] = typer.Option(None, "--methods", help="comma list (default: optimizer and every heuristic)"),
@@ -30,10 +30,11 @@ def bench(
     csv: Optional[Path] = typer.Option(None, "--csv", help="also write the rows to FILE (CSV, atomically)"),
 ) -> int:
     """The list-quality benchmark: the optimizer against heuristic lists, one evaluator."""
+    from allocator.inputs.ranges import parse_range
     from allocator.studies import bench as B
     from allocator.output.report import SYNTHETIC_NOTE
 
-    grid = B.parse_budgets(budgets)
+    grid = parse_range(budgets, name="--budgets", lo_min=0, lists=True).tolist()
     paths = [*(profile_args or []), *(Path(x.strip()) for v in (profiles or []) for x in v.split(",") if x.strip())]
     paths = paths or B.default_profiles()
     if not paths:

@@ -41,7 +41,22 @@ _USAGE_ERRORS, _ABORTS, _EXITS = _exception_families()
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Choose which residency programs to apply to (exact, verified by simulation).")
 
-ProfileArg = typer.Argument(..., help="profile TOML ([applicant] and [strategy])", show_default=False)
+
+def _print_version(value: bool) -> None:
+    if value:
+        from allocator import __version__
+
+        sys.stdout.write(f"allocator {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="print allocator's version and exit",
+                                       callback=_print_version, is_eager=True)) -> None:
+    pass
+
+# help texts are rich markup: a literal [section] is written \\[section]
+ProfileArg = typer.Argument(..., help="profile TOML (\\[applicant] and \\[strategy])", show_default=False)
 CatalogOpt = typer.Option(None, "--catalog", help="catalog CSV (default: the shipped synthetic demo catalog)")
 JsonOpt = typer.Option(False, "--json", help="print JSON instead of a table")
 CardOpt = typer.Option(None, "--card", help="use this model card alone (e.g. default: the central card) instead "

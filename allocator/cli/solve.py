@@ -26,7 +26,7 @@ def solve(
     min_cost: bool = typer.Option(False, "--min-cost", help="cheapest list reaching --target"),
     target: Optional[float] = typer.Option(None, "--target", help="P(match) target for --min-cost or p_match_la"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds; best list found is returned"),
-    method: str = typer.Option("auto", "--method", help="auto, fast (count scan) or milp (integer program)"),
+    method: str = typer.Option("auto", "--method", help="auto, fast (count scan) or milp (integer program; engine: --solver, HiGHS by default)"),
     solver: str = typer.Option("highs", "--solver", help="integer-program engine: highs (default) or cbc"),
     draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws for the check (0 to skip)"),
     seed: int = typer.Option(0, "--seed", help="Monte Carlo seed"),
@@ -63,7 +63,8 @@ def estimate(
 ) -> int:
     """Per-program probabilities from the model card (no optimization)."""
     from allocator.api import resolve_catalog
-    from allocator.model.probability import estimate as est, load_card
+    from allocator.model.card import load_card
+    from allocator.model.probability import estimate as est
     from allocator.inputs.profile import load_profile
     from allocator.output.report import SYNTHETIC_NOTE, render_programs
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -25,7 +26,7 @@ def sweep(
     la_share_max: Optional[float] = typer.Option(None, "--la-share-max", help="largest LA share (fixed)"),
     correlation: Optional[float] = typer.Option(None, "--correlation", help="correlation rho (fixed)"),
     season: Optional[str] = typer.Option(None, "--season", help="ERAS fee schedule: 2024, 2025, 2026"),
-    method: str = typer.Option("auto", "--method", help="auto, fast (count scan) or milp (CBC)"),
+    method: str = typer.Option("auto", "--method", help="auto, fast (count scan) or milp (integer program; engine HiGHS)"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds per point (MILP path)"),
     csv: Optional[Path] = typer.Option(None, "--csv", help="also write the rows to FILE (CSV, atomically)"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="also draw FILE.png (P(match), independence, LA, knees)"),
@@ -36,7 +37,8 @@ def sweep(
 ) -> int:
     """The optimal list at each budget (or other setting): what each extra $100 buys."""
     from allocator.api import load
-    from allocator.studies.sweep import parse_param, parse_range, sweep as run_sweep
+    from allocator.inputs.ranges import parse_range
+    from allocator.studies.sweep import parse_param, sweep as run_sweep
 
     if frontier is not None:
         return _frontier(profile, frontier, catalog, budgets, max_apps, la_share_max, correlation, season, method,
@@ -50,13 +52,13 @@ def sweep(
             if budgets is not None:
                 raise InputError("--param budget=... and --budgets both give budgets; keep one")
         elif budgets is not None:
-            b = parse_range(budgets, "--budgets")
+            b = parse_range(budgets, name="--budgets", lo_min=0)
             if len(b) != 1:
                 raise InputError(f"--budgets {budgets!r} with --param {name}: a sweep varies one setting; "
                                  "give --budgets one number (the fixed budget) or drop --param")
             fixed_budget = float(b[0])
     elif budgets is not None:
-        name, values = "budget", parse_range(budgets, "--budgets")
+        name, values = "budget", parse_range(budgets, name="--budgets", lo_min=0)
     else:
         raise InputError("sweep needs --budgets LO:HI:STEP (e.g. --budgets 500:3000:100) "
                          "or --param NAME=LO:HI:STEP")
@@ -65,15 +67,8 @@ def sweep(
     check_values(name, values, "--budgets" if name == "budget" else f"--param {name}")
     problem = load(profile, catalog, card=card, budget=fixed_budget, max_applications=max_apps, la_share_max=la_share_max,
                    correlation=correlation, season=season)
-    progress = None
     if not as_json and len(values) > 10:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        bar = Progress(TextColumn(f"sweeping {name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                       console=Console(stderr=True), transient=True)
-        task = bar.add_task("sweep", total=len(values))
-        progress = lambda done, total: bar.update(task, completed=done)  # noqa: E731
-        with bar:
+        with _progress_bar(name, len(values)) as progress:
             df = run_sweep(problem, name, values, method=method, progress=progress,
                            time_limit=_positive_time(time_limit))
     else:
@@ -100,22 +95,34 @@ def sweep(
                       "raise --time-limit")
 
 
+@contextmanager
+def _progress_bar(name: str, total: int):
+    """A transient rich progress bar on stderr; yields the sweep's ``progress(done, total)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn(f"sweeping {name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("sweep", total=total)
+    with bar:
+        yield lambda done, _total: bar.update(task, completed=done)
+
+
 def _frontier(profile, spec, catalog, budgets, max_apps, la_share_max, correlation, season, method, csv, plot,
               as_json, param) -> int:
     """`sweep --frontier`: max P(match in LA) subject to P(any match) >= each target."""
     from allocator.api import load
     from allocator.studies.frontier import frontier as run_frontier
-    from allocator.studies.sweep import parse_range
+    from allocator.inputs.ranges import parse_range
 
     if param is not None:
         raise InputError("--frontier and --param both choose what to sweep; keep one")
     budget = None
     if budgets is not None:
-        b = parse_range(budgets, "--budgets")
+        b = parse_range(budgets, name="--budgets", lo_min=0)
         if len(b) != 1:
             raise InputError(f"--budgets {budgets!r} with --frontier: give one number (the fixed budget)")
         budget = float(b[0])
-    targets = parse_range(spec, "--frontier")
+    targets = parse_range(spec, name="--frontier")
     if any(not 0 < t < 1 for t in targets):
         raise InputError(f"--frontier {spec!r}: targets are probabilities strictly between 0 and 1")
     problem = load(profile, catalog, budget=budget, max_applications=max_apps, la_share_max=la_share_max,

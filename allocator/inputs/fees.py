@@ -7,17 +7,23 @@ Per-program rates must not fall from one tier to the next: that makes the fee co
 the flat block, so the integer program models it exactly with one continuous variable per
 tier (plus one binary per specialty for a flat first block).
 
+The files are read and checked through :mod:`allocator.inputs.loader` (pydantic models
+below), then the tiers' order is checked here.
+
 ``fixed`` costs (the USMLE transcript) do not depend on the list: they are reported beside
 the list's cost and not counted against the budget.
 """
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from allocator.errors import InputError
+from allocator.inputs.loader import read_toml, validate
 from allocator.paths import DATA_DIR
 
 
@@ -95,31 +101,73 @@ class FeeSchedule:
         return n
 
 
+class _TierSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    upto: Optional[int] = Field(default=None, gt=0)
+    per_program: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    flat: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+
+
+class _FixedCost(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    usd: float = Field(ge=0, allow_inf_nan=False)
+    source: Optional[str] = None
+
+
+class _FeeFile(BaseModel):
+    """``data/fees/eras_<season>.toml`` as written; :func:`_parse` checks the tiers' order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    season: Union[str, int] = ""
+    source: str = ""
+    tiers: list[_TierSpec] = Field(default_factory=list)
+    fixed: list[_FixedCost] = Field(default_factory=list)
+
+
+class _SignalsFile(BaseModel):
+    """``data/signals/eras_signals.toml``: ``[seasons."2026"] "Internal Medicine" = {gold = 3, silver = 12}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    seasons: dict[str, dict[str, dict[Literal["gold", "silver"], int]]] = Field(default_factory=dict)
+
+    @field_validator("seasons")
+    @classmethod
+    def _counts(cls, v):
+        for season, specs in v.items():
+            for spec, kinds in specs.items():
+                if any(n < 0 for n in kinds.values()):
+                    raise ValueError(f"{season} {spec}: signal counts must be >= 0")
+        return v
+
+
 def _parse(doc: dict, where: str) -> FeeSchedule:
+    spec = validate(_FeeFile, doc, where)
+    if not spec.tiers:
+        raise InputError(f"{where}: no [[tiers]]: add at least one tier with per_program or flat")
     tiers: list[Tier] = []
     lo = 0
-    raw = doc.get("tiers")
-    if not isinstance(raw, list) or not raw:
-        raise InputError(f"{where}: no [[tiers]]: add at least one tier with per_program or flat")
-    for j, t in enumerate(raw):
-        hi = t.get("upto", math.inf)
-        if j < len(raw) - 1 and hi == math.inf:
+    for j, t in enumerate(spec.tiers):
+        hi = math.inf if t.upto is None else t.upto
+        if j < len(spec.tiers) - 1 and hi == math.inf:
             raise InputError(f"{where}: tier {j + 1} has no 'upto' but is not the last tier")
         if hi <= lo:
             raise InputError(f"{where}: tier {j + 1} upto={hi} must exceed the previous tier's {lo}")
-        flat, per = float(t.get("flat", 0.0)), float(t.get("per_program", 0.0))
-        if flat and j > 0:
+        if t.flat and j > 0:
             raise InputError(f"{where}: tier {j + 1} is flat; only the first tier may be flat")
-        if flat < 0 or per < 0:
-            raise InputError(f"{where}: tier {j + 1} has a negative fee")
-        tiers.append(Tier(lo=lo, hi=hi, per_program=per, flat=flat))
+        tiers.append(Tier(lo=lo, hi=hi, per_program=t.per_program, flat=t.flat))
         lo = hi
     rates = [t.per_program for t in tiers if not t.flat]
     if any(b < a for a, b in zip(rates, rates[1:])):
         raise InputError(f"{where}: per-program rates fall from one tier to the next; "
                          "the optimizer needs non-decreasing rates after a flat first block")
-    fixed = tuple((str(f["name"]), float(f["usd"])) for f in doc.get("fixed", []))
-    return FeeSchedule(str(doc.get("season", "")), tuple(tiers), fixed, str(doc.get("source", "")))
+    fixed = tuple((f.name, f.usd) for f in spec.fixed)
+    return FeeSchedule(str(spec.season), tuple(tiers), fixed, spec.source)
 
 
 def available_seasons() -> list[str]:
@@ -134,12 +182,7 @@ def load_schedule(season: str) -> FeeSchedule:
     if not path.is_file():
         raise InputError(f"season '{season}' has no fee schedule; use one of "
                          f"{', '.join(available_seasons())} (or add data/fees/eras_{season}.toml)")
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{path}: {e}") from None
-    return _parse(doc, str(path))
+    return _parse(read_toml(path, what="fee schedule"), str(path))
 
 
 @lru_cache(maxsize=None)
@@ -148,7 +191,6 @@ def signals_available(season: str) -> dict[str, dict[str, int]]:
     (empty when the season has no signal data; single-tier signals are listed as gold).
     Read from ``data/signals/eras_signals.toml``."""
     path = DATA_DIR / "signals" / "eras_signals.toml"
-    with open(path, "rb") as f:
-        doc = tomllib.load(f)
-    raw = doc.get("seasons", {}).get(str(season), {})
-    return {spec: {k: int(v) for k, v in kinds.items() if k in ("gold", "silver")} for spec, kinds in raw.items()}
+    doc = validate(_SignalsFile, read_toml(path, what="signal table"), str(path))
+    raw = doc.seasons.get(str(season), {})
+    return {spec: dict(kinds) for spec, kinds in raw.items()}

@@ -2,17 +2,18 @@
 
 Units: budget in USD (for everything that depends on the list: ERAS fees plus each
 program's ``fee_extra``); shares and probabilities in [0, 1].  Unknown keys are errors (a
-typo should not be silently ignored).  See DESIGN.md, "Profile TOML".
+typo should not be silently ignored).  Read through :mod:`allocator.inputs.loader`;
+see DESIGN.md, "Profile TOML", and the examples in ``data/profiles/``.
 """
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from allocator.errors import InputError
+from allocator.inputs.loader import read_toml, validate
 
 
 class Applicant(BaseModel):
@@ -89,7 +90,7 @@ class Strategy(BaseModel):
             bad = [d for d in v if d not in CENSUS_DIVISIONS]
             if bad:
                 raise ValueError(f"{bad[0]!r} is not a Census division; use names such as "
-                                 f"{', '.join(list(CENSUS_DIVISIONS)[:3])} ... (DESIGN.md)")
+                                 f"{', '.join(list(CENSUS_DIVISIONS)[:3])} ... (the nine US Census divisions)")
             if len(v) > 3:
                 raise ValueError(f"{len(v)} divisions given; ERAS allows at most 3")
             if len(set(v)) != len(v):
@@ -119,6 +120,10 @@ class Strategy(BaseModel):
         return self
 
 
+_PROFILE_HINTS = {"extra_forbidden": "unknown key; check its spelling against the example profiles "
+                                     "in data/profiles/"}
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -136,38 +141,14 @@ class Profile(BaseModel):
         if not changes:
             return self
         data = self.strategy.model_dump() | changes
-        try:
-            strat = Strategy.model_validate(data)
-        except ValidationError as e:
-            raise InputError(_message(e, f"{self.path} (with command-line options)", "strategy")) from None
+        strat = validate(Strategy, data, f"{self.path} (with command-line options)", prefix="strategy",
+                         sections=True, hints=_PROFILE_HINTS)
         return self.model_copy(update={"strategy": strat})
-
-
-def _message(e: ValidationError, where: str, prefix: str | None = None) -> str:
-    err = e.errors()[0]
-    loc = [str(x) for x in err["loc"]]
-    if prefix:
-        loc = [prefix, *loc]
-    section = f"[{loc[0]}] " if len(loc) > 1 else ""
-    field = ".".join(loc[1:]) if len(loc) > 1 else (loc[0] if loc else "")
-    msg = err["msg"].removeprefix("Value error, ")
-    t = err.get("type", "")
-    ops = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">", "less_than": "<"}
-    if t in ops and err.get("ctx"):
-        msg = f"must be {ops[t]} {next(iter(err['ctx'].values()))}; change it"
-    if t == "extra_forbidden":
-        return f"{where}: {section}{field}: unknown key; check its spelling against DESIGN.md 'Profile TOML'"
-    val = err.get("input")
-    shown = f" = {val!r}" if (val is not None and not isinstance(val, dict) and t != "missing") else ""
-    return f"{where}: {section}{field}{shown}: {msg}"
 
 
 def profile_from_dict(doc: dict, path: str = "<profile>") -> Profile:
     """Validate a profile given as a dict (the parsed TOML)."""
-    try:
-        return Profile.model_validate({**doc, "path": path})
-    except ValidationError as e:
-        raise InputError(_message(e, path)) from None
+    return validate(Profile, {**doc, "path": path}, path, sections=True, hints=_PROFILE_HINTS)
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -176,13 +157,4 @@ def load_profile(path: str | Path) -> Profile:
     if not p.is_file():
         raise InputError(f"{p}: no such profile file; give the path to a TOML profile "
                          "(see data/profiles/ for examples)")
-    try:
-        with open(p, "rb") as f:
-            doc = tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{p}: not valid TOML ({e}); fix the syntax there") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{p}: not UTF-8 text; save the profile as UTF-8 TOML") from None
-    if "path" in doc:
-        raise InputError(f"{p}: path: unknown key; remove it")
-    return profile_from_dict(doc, str(p))
+    return profile_from_dict(read_toml(p, what="profile", reserved=("path",)), str(p))

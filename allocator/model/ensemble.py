@@ -18,7 +18,7 @@ from scipy.optimize import brentq
 
 from allocator.errors import InputError
 from allocator.model import calibration as cal
-from allocator.model.probability import ModelCard, card_from_dict
+from allocator.model.card import ModelCard, card_from_dict
 
 INTERCEPTS = ("interview.intercept", "match_given_interview.intercept")
 # The intercepts are re-tuned to put the match rate on its target and the interview yield at

@@ -70,7 +70,7 @@ def _own_probabilities(df: pd.DataFrame, profile: Profile, card) -> _Probs:
     q = np.where(np.isnan(q) | (q < p), p, q)
     rho = 0.0
     if profile.strategy.correlation is None:  # the card still gives the default correlation
-        from allocator.model.probability import load_card
+        from allocator.model.card import load_card
 
         rho = float((card or load_card()).correlation)
     return _Probs(df, p, q, "catalog p_match", rho)
@@ -80,7 +80,7 @@ def _model_probabilities(catalog: Catalog, df: pd.DataFrame, profile: Profile, c
     if profile.applicant is None:
         raise InputError(f"{profile.path}: no [applicant] section and {catalog.path} has no p_match "
                          "column; add [applicant] (Step 2, attempts, USCE...) or give p_match per program")
-    from allocator.model.probability import load_card
+    from allocator.model.card import load_card
     from allocator.model.probability import estimate
 
     card = card or load_card()

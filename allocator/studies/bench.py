@@ -75,33 +75,6 @@ def default_profiles() -> list[Path]:
     return out
 
 
-def parse_budgets(text: str) -> list[float]:
-    """``"LO:HI:STEP"`` (HI included when on the grid) or a comma list, in USD.
-
-    >>> parse_budgets("1000:2000:500"), parse_budgets("800, 1200")
-    ([1000.0, 1500.0, 2000.0], [800.0, 1200.0])
-    """
-    t = text.strip()
-    try:
-        if ":" in t:
-            parts = [float(x) for x in t.split(":")]
-            if len(parts) != 3:
-                raise ValueError
-            lo, hi, step = parts
-            if step <= 0 or hi < lo or lo < 0:
-                raise InputError(f"--budgets {text!r}: need 0 <= LO <= HI and STEP > 0")
-            k = int(math.floor((hi - lo) / step + 1e-9))
-            if k > 10_000:
-                raise InputError(f"--budgets {text!r}: {k + 1} points; use a larger STEP")
-            return [round(lo + j * step, 6) for j in range(k + 1)]
-        vals = [float(x) for x in t.split(",") if x.strip()]
-    except ValueError:
-        raise InputError(f"--budgets {text!r}: use LO:HI:STEP (e.g. 1000:4000:500) or a comma list of USD") from None
-    if not vals or any(v < 0 or not math.isfinite(v) for v in vals):
-        raise InputError(f"--budgets {text!r}: give one or more budgets >= 0 in USD")
-    return vals
-
-
 def _name(item, k: int) -> str:
     if isinstance(item, Problem):
         return f"problem{k}"

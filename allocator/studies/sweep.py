@@ -30,7 +30,7 @@ How it stays exact and fast:
 - knees (:func:`knees`): vertices of the upper concave envelope of P(match) against the
   swept value where the envelope's slope falls by more than half.
 
->>> df = sweep(problem, "budget", parse_range("200:2000:100", "--budgets"))  # doctest: +SKIP
+>>> df = sweep(problem, "budget", parse_range("200:2000:100", name="--budgets"))  # doctest: +SKIP
 >>> df[["budget", "status", "p_match", "gain_per_100"]].head()  # doctest: +SKIP
 """
 from __future__ import annotations
@@ -50,6 +50,7 @@ from allocator.optim import fastpath, pipeline
 
 from allocator.optim import feasibility
 from allocator.errors import InputError, SolverError
+from allocator.inputs.ranges import parse_range
 from allocator.optim.evaluate import evaluate, uncertainty
 from allocator.optim.builder import build
 from allocator.optim.problem import Plan, Problem
@@ -65,7 +66,6 @@ PARAMS: dict[str, str] = {
     "correlation": "rho",
     "max_applications": "max_apps",
 }
-MAX_POINTS = 2_000
 POOL_POINTS = 1  # previous points whose cut exposures seed the next MILP
 KNEE_DROP = 0.5  # a knee: the envelope's slope falls below this fraction of the previous slope
 COLUMNS = ["status", "p_match", "p_match_independent", "p_match_la", "n_applications", "n_la", "la_share",
@@ -76,53 +76,6 @@ Progress = Callable[[int, int], None]
 
 
 # ---------------------------------------------------------------------- parsing
-def parse_range(text: str, option: str = "--budgets") -> np.ndarray:
-    """Values of an inclusive range ``LO:HI:STEP`` (a single number is one value).
-
-    HI is included when it lies on the grid up to rounding (0.1:0.6:0.05 ends at 0.6);
-    values are rounded to 10 decimals so 0.30000000000000004 prints as 0.3.
-
-    >>> parse_range("0:0.6:0.1", "--param correlation").tolist()
-    [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
-    """
-    raw = str(text).strip()
-    parts = raw.split(":")
-    hint = f"write {option} LO:HI:STEP, e.g. {_example(option)}"
-    try:
-        nums = [float(x) for x in parts]
-    except ValueError:
-        raise InputError(f"{option} {raw!r}: not numbers; {hint}") from None
-    if not all(math.isfinite(x) for x in nums):
-        raise InputError(f"{option} {raw!r}: values must be finite numbers; {hint}")
-    if len(nums) == 1:
-        return np.array(nums)
-    if len(nums) != 3:
-        raise InputError(f"{option} {raw!r}: expected three numbers LO:HI:STEP; {hint}")
-    lo, hi, step = nums
-    if step <= 0:
-        raise InputError(f"{option} {raw!r}: STEP must be positive; {hint}")
-    if hi < lo:
-        raise InputError(f"{option} {raw!r}: HI {hi:g} is below LO {lo:g}; swap them")
-    span = (hi - lo) / step
-    n = int(math.floor(span + 1e-9))
-    if n + 1 > MAX_POINTS:
-        raise InputError(f"{option} {raw!r}: {n + 1} points (at most {MAX_POINTS}); raise STEP or narrow the range")
-    vals = lo + step * np.arange(n + 1)
-    if abs(span - round(span)) <= 1e-9 * max(1.0, span):
-        vals[-1] = hi  # land exactly on HI
-    return np.round(vals, 10)
-
-
-def _example(option: str) -> str:
-    if "la_share" in option:
-        return "0.1:0.6:0.05"
-    if "correlation" in option:
-        return "0:0.6:0.1"
-    if "max_app" in option:
-        return "20:120:10"
-    return "500:3000:100"
-
-
 def parse_param(text: str) -> tuple[str, np.ndarray]:
     """``NAME=LO:HI:STEP`` -> (name, values), checked against the setting's range.
 
@@ -134,7 +87,7 @@ def parse_param(text: str) -> tuple[str, np.ndarray]:
     if not sep or name not in PARAMS:
         raise InputError(f"--param {text!r}: write NAME=LO:HI:STEP with NAME one of {', '.join(PARAMS)} "
                          "(e.g. --param la_share_max=0.1:0.6:0.05)")
-    vals = parse_range(rng, f"--param {name}")
+    vals = parse_range(rng, name=f"--param {name}")
     check_values(name, vals, f"--param {name}")
     return name, vals
 

@@ -3,7 +3,8 @@
 Units and conventions: probabilities in [0, 1]; counts are numbers of draws.  This module
 shares no code with the analytic evaluator (:mod:`allocator.optim.evaluate`,
 :mod:`allocator.model.copula`): it imports only numpy, scipy and :mod:`allocator.errors`,
-so a bug in one cannot hide in the other.
+so a bug in one cannot hide in the other.  The draws themselves (thresholds, counts,
+threads, the two methods) are in :mod:`allocator.verification.draws`, under the same rule.
 
 The model is the one-factor Gaussian copula of DESIGN.md.  Per applicant draw,
 Z ~ N(0, 1) and, per program i, E_i ~ N(0, 1), all independent, and
@@ -46,30 +47,20 @@ True
 from __future__ import annotations
 
 import logging
-import math
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
-from scipy import special  # scipy.stats (slow to import) is loaded only for Sobol
 
 from allocator.errors import InputError
+from allocator.verification.draws import Model, run_mc, run_sobol
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["SimulationResult", "simulate", "METHODS"]
 
 METHODS = ("mc", "sobol")
-SOBOL_REPLICATES = 8
-_Z95 = float(special.ndtri(0.975))
-_MC_CHUNK = 32_768  # draws per step for "mc": working set ~ a few hundred kB per thread
-_SOBOL_ELEMENTS = 1 << 22  # chunk * (n + 1) bound for the Sobol block (32 MiB of float64)
-_FLOAT32_RHO_MAX = 0.99
-_MAX_WORKERS = 4
-_SOBOL_MAXDIM = 21201  # dimensions of scipy's Sobol' direction numbers
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,11 +223,9 @@ def simulate(
         raise InputError(f"method={method!r}: use one of {list(METHODS)}")
     chunk_i = None if chunk is None else _check_int(chunk, "chunk", minimum=1)
 
-    model = _Model.build(p_arr, q_arr, la_arr, rho_f)
-    if method == "mc":
-        result = _run_mc(model, draws_i, seed_i, chunk_i)
-    else:
-        result = _run_sobol(model, draws_i, seed_i, chunk_i)
+    model = Model.build(p_arr, q_arr, la_arr, rho_f)
+    run = run_mc if method == "mc" else run_sobol
+    result = _result(run(model, draws_i, seed_i, chunk_i), seed_i, method)
     logger.debug(
         "simulate: n=%d rho=%g draws=%d method=%s p_match=%.6f in %.3f s",
         n, rho_f, result.draws, method, result.p_match, time.perf_counter() - t0,
@@ -303,239 +292,7 @@ def _check_int(x, name: str, minimum: int) -> int:
     return v
 
 
-# --------------------------------------------------------------------------- the kernel
-
-
-@dataclass(frozen=True)
-class _Model:
-    """Thresholds in the scaled form ``E_i + shift * Z < a_i``."""
-
-    n: int
-    shift: float  # sqrt(rho / (1 - rho))
-    a_success: np.ndarray  # Phi^-1(p) / sqrt(1 - rho), +-inf at p = 1 / 0
-    a_interview: np.ndarray | None  # same for q; None when q = p
-    la: np.ndarray | None
-    dtype: type
-
-    @staticmethod
-    def build(p, q, la, rho) -> "_Model":
-        scale = 1.0 / math.sqrt(1.0 - rho)
-        dtype = np.float32 if rho <= _FLOAT32_RHO_MAX else np.float64
-        a_s = (special.ndtri(p) * scale).astype(dtype)
-        a_i = None if q is None else (special.ndtri(q) * scale).astype(dtype)
-        return _Model(len(p), math.sqrt(rho) * scale, a_s, a_i, la, dtype)
-
-
-@dataclass
-class _Tally:
-    """Running counts over draws (int64 histograms)."""
-
-    n: int
-    draws: int = 0
-    matched: int = 0
-    matched_la: int = 0
-    interviews: np.ndarray = field(init=False)
-    successes: np.ndarray = field(init=False)
-    interviews_matched: np.ndarray = field(init=False)
-
-    def __post_init__(self):
-        self.interviews = np.zeros(self.n + 1, np.int64)
-        self.successes = np.zeros(self.n + 1, np.int64)
-        self.interviews_matched = np.zeros(self.n + 1, np.int64)
-
-    def add(self, n_success: np.ndarray, n_interview: np.ndarray, la_hit: np.ndarray | None):
-        m = self.n + 1
-        matched = n_success > 0
-        self.draws += len(n_success)
-        self.matched += int(np.count_nonzero(matched))
-        if la_hit is not None:
-            self.matched_la += int(np.count_nonzero(la_hit))
-        self.successes += np.bincount(n_success, minlength=m)
-        self.interviews += np.bincount(n_interview, minlength=m)
-        self.interviews_matched += np.bincount(n_interview[matched], minlength=m)
-
-    def merge(self, other: "_Tally"):
-        self.draws += other.draws
-        self.matched += other.matched
-        self.matched_la += other.matched_la
-        self.interviews += other.interviews
-        self.successes += other.successes
-        self.interviews_matched += other.interviews_matched
-
-
-def _count_dtype(n: int):
-    return np.int16 if n < 32_000 else np.int32
-
-
-def _tally_programs(
-    model: _Model,
-    programs: range,
-    shift_z: np.ndarray | None,
-    row: Callable[[int, np.ndarray], np.ndarray],
-    size: int,
-):
-    """Counts of successes / interviews per draw (and LA hits) over ``programs``.
-
-    ``row(i, buf)`` returns E_i for the chunk's draws (it may fill and return ``buf``);
-    ``shift_z`` is ``shift * Z`` per draw (None when rho = 0)."""
-    cdt = _count_dtype(model.n)
-    buf = np.empty(size, model.dtype)
-    w = np.empty(size, model.dtype)
-    hit = np.empty(size, bool)
-    n_s = np.zeros(size, cdt)
-    n_i = np.zeros(size, cdt) if model.a_interview is not None else None
-    la_hit = np.zeros(size, bool) if model.la is not None else None
-    for i in programs:
-        e = row(i, buf)
-        if shift_z is not None:
-            np.add(e, shift_z, out=w)
-            e = w
-        np.less(e, model.a_success[i], out=hit)
-        np.add(n_s, hit, out=n_s)
-        if la_hit is not None and model.la[i]:
-            np.logical_or(la_hit, hit, out=la_hit)
-        if n_i is not None:
-            np.less(e, model.a_interview[i], out=hit)
-            np.add(n_i, hit, out=n_i)
-    return n_s, n_i, la_hit
-
-
-def _tally_chunk(model: _Model, shift_z, row, size: int, pool, groups) -> tuple:
-    """Run :func:`_tally_programs` over the program groups (threads) and add the parts."""
-    if pool is None or len(groups) == 1:
-        parts = [_tally_programs(model, g, shift_z, row, size) for g in groups]
-    else:
-        futures = [pool.submit(_tally_programs, model, g, shift_z, row, size) for g in groups]
-        parts = [f.result() for f in futures]
-    n_s = parts[0][0].copy()
-    for part in parts[1:]:
-        n_s += part[0]
-    if model.a_interview is None:
-        n_i = n_s
-    else:
-        n_i = parts[0][1].copy()
-        for part in parts[1:]:
-            n_i += part[1]
-    la_hit = None
-    if model.la is not None:
-        la_hit = parts[0][2].copy()
-        for part in parts[1:]:
-            la_hit |= part[2]
-    return n_s, n_i, la_hit
-
-
-def _program_groups(n: int) -> list[range]:
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    k = max(1, min(cpus, _MAX_WORKERS, n))
-    return [range(j * n // k, (j + 1) * n // k) for j in range(k)]
-
-
-# --------------------------------------------------------------------------- the methods
-
-
-def _run_mc(model: _Model, draws: int, seed: int, chunk: int | None) -> SimulationResult:
-    size = min(draws, chunk or _MC_CHUNK)
-    streams = np.random.default_rng(seed).spawn(model.n + 1)
-    z_stream, e_streams = streams[0], streams[1:]
-    dtype = model.dtype
-
-    def row(i: int, buf: np.ndarray) -> np.ndarray:
-        return e_streams[i].standard_normal(out=buf, dtype=dtype)
-
-    groups = _program_groups(model.n)
-    tally = _Tally(model.n)
-    with ThreadPoolExecutor(max_workers=len(groups)) if len(groups) > 1 else _NoPool() as pool:
-        done = 0
-        while done < draws:
-            m = min(size, draws - done)
-            z = z_stream.standard_normal(m)
-            shift_z = (model.shift * z).astype(dtype) if model.shift > 0 else None
-            n_s, n_i, la_hit = _tally_chunk(model, shift_z, row, m, pool, groups)
-            tally.add(n_s, n_i, la_hit)
-            done += m
-    p_hat = tally.matched / draws
-    se = math.sqrt(p_hat * (1.0 - p_hat) / draws)
-    p_la = se_la = None
-    if model.la is not None:
-        p_la = tally.matched_la / draws
-        se_la = math.sqrt(p_la * (1.0 - p_la) / draws)
-    return _result(tally, p_hat, _wilson(tally.matched, draws), se, p_la, se_la, seed, "mc", "wilson")
-
-
-def _run_sobol(model: _Model, draws: int, seed: int, chunk: int | None) -> SimulationResult:
-    d = model.n + 1
-    if d > _SOBOL_MAXDIM:
-        raise InputError(
-            f"method='sobol' handles at most {_SOBOL_MAXDIM - 1} programs, got {model.n}; use method='mc'"
-        )
-    if chunk is not None and chunk & (chunk - 1):
-        raise InputError(f"chunk={chunk}: method='sobol' needs a power of two (e.g. {1 << (chunk.bit_length() - 1)})")
-    reps = SOBOL_REPLICATES
-    per_rep = 1 << max(0, math.ceil(math.log2(math.ceil(draws / reps))))
-    if chunk is None:
-        chunk = 1 << max(0, (_SOBOL_ELEMENTS // d).bit_length() - 1)
-    size = min(chunk, per_rep)
-    groups = _program_groups(model.n)
-    tally = _Tally(model.n)
-    est, est_la = [], []
-    with ThreadPoolExecutor(max_workers=len(groups)) if len(groups) > 1 else _NoPool() as pool:
-        for child in np.random.default_rng(seed).spawn(reps):
-            from scipy.stats import qmc
-
-            engine = qmc.Sobol(d, scramble=True, seed=child)
-            part = _Tally(model.n)
-            for _ in range(per_rep // size):
-                u = engine.random(size)
-                # scrambled points lie in (0, 1) but guard against an exact 0 or 1
-                np.clip(u, 2.0 ** -60, 1.0 - 2.0 ** -53, out=u)
-                ut = np.ascontiguousarray(u.T)  # (n + 1, size): one row per dimension
-                shift_z = None
-                if model.shift > 0:
-                    shift_z = (model.shift * special.ndtri(ut[0])).astype(model.dtype)
-                n_s, n_i, la_hit = _tally_chunk(
-                    model, shift_z, lambda i, buf: special.ndtri(ut[i + 1], out=buf),
-                    size, pool, groups,
-                )
-                part.add(n_s, n_i, la_hit)
-            est.append(part.matched / part.draws)
-            est_la.append(part.matched_la / part.draws)
-            tally.merge(part)
-    from scipy import stats
-
-    t = float(stats.t.ppf(0.975, reps - 1))
-    p_hat = float(np.mean(est))
-    se = float(np.std(est, ddof=1) / math.sqrt(reps))
-    ci = (max(0.0, p_hat - t * se), min(1.0, p_hat + t * se))
-    p_la = se_la = None
-    if model.la is not None:
-        p_la = float(np.mean(est_la))
-        se_la = float(np.std(est_la, ddof=1) / math.sqrt(reps))
-    return _result(tally, p_hat, ci, se, p_la, se_la, seed, "sobol", f"student-t/{reps} scrambles")
-
-
-class _NoPool:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def _wilson(k: int, n: int, z: float = _Z95) -> tuple[float, float]:
-    """Wilson score interval for k successes in n trials."""
-    phat = k / n
-    denom = 1.0 + z * z / n
-    centre = (phat + z * z / (2 * n)) / denom
-    half = z * math.sqrt(phat * (1.0 - phat) / n + z * z / (4 * n * n)) / denom
-    lo = 0.0 if k == 0 else max(0.0, centre - half)
-    hi = 1.0 if k == n else min(1.0, centre + half)
-    return (lo, hi)
 
 
 def _hist_mean(h: np.ndarray) -> float:
@@ -557,12 +314,14 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _result(tally, p_hat, ci, se, p_la, se_la, seed, method, ci_method) -> SimulationResult:
+def _result(est, seed: int, method: str) -> SimulationResult:
+    """The public result of one run (:class:`allocator.verification.draws.Estimate`)."""
+    tally = est.tally
     return SimulationResult(
-        p_match=float(p_hat),
-        ci95=(float(ci[0]), float(ci[1])),
-        std_error=float(se),
-        p_match_la=None if p_la is None else float(p_la),
+        p_match=float(est.p_match),
+        ci95=(float(est.ci95[0]), float(est.ci95[1])),
+        std_error=float(est.std_error),
+        p_match_la=None if est.p_match_la is None else float(est.p_match_la),
         draws=int(tally.draws),
         seed=int(seed),
         method=method,
@@ -570,6 +329,6 @@ def _result(tally, p_hat, ci, se, p_la, se_la, seed, method, ci_method) -> Simul
         successes_hist=_frozen(tally.successes),
         mean_interviews=_hist_mean(tally.interviews),
         interviews_hist_matched=_frozen(tally.interviews_matched),
-        std_error_la=None if se_la is None else float(se_la),
-        ci_method=ci_method,
+        std_error_la=None if est.std_error_la is None else float(est.std_error_la),
+        ci_method=est.ci_method,
     )

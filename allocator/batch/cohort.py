@@ -1,0 +1,206 @@
+"""Read a cohort: a folder of profile TOML files, or one CSV with a row per applicant.
+
+Each applicant becomes a :class:`Member`: an id (a file stem or the CSV's ``id`` column),
+where it came from (``file`` or ``file:line``), and either the parsed profile document
+(a dict in the shape of a profile TOML) or the one-line reason it cannot be read.  A bad
+applicant never stops the cohort: it becomes a summary row with its reason.  Only a
+cohort that cannot be read at all (no such path, no profiles, a CSV header with an
+unknown column) raises :class:`InputError`.
+
+CSV columns (``id`` required; every other column optional, an empty cell = the default):
+
+- ``id``: the applicant's name in the output files (letters, digits, ``.``, ``_``, ``-``)
+- ``[applicant]``: ``specialties`` (separated by ``;``), ``step2_score``, ``step2``
+  (``pass``), ``exam_attempts``, ``usce_months``, ``usce_california_months``, ``la_ties``
+  (true/false, yes/no, 1/0), ``years_since_graduation``.  A row with all of them empty has
+  no ``[applicant]`` section (for catalogs that carry ``p_match``).
+- ``[strategy]``: ``budget``, ``season``, ``max_applications``, ``min_applications``,
+  ``la_share_max``, ``correlation``, ``target_p_match``, ``objective``, ``signals``,
+  ``geographic_preference`` (``optimize``, ``none`` or divisions separated by ``;``),
+  ``max_divisions``, ``must_apply`` and ``never_apply`` (program ids separated by ``;``),
+  ``utility_la``, ``utility_west``, ``utility_elsewhere``.
+- ``specialty_limits`` has no CSV column: use a folder of TOML profiles for it.
+"""
+from __future__ import annotations
+
+import csv
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from allocator.errors import InputError
+from allocator.inputs.profile import profile_from_dict
+
+APPLICANT_COLS = {"specialties": "list", "step2_score": "int", "step2": "str", "exam_attempts": "int",
+                  "usce_months": "float", "usce_california_months": "float", "la_ties": "bool",
+                  "years_since_graduation": "float"}
+STRATEGY_COLS = {"budget": "float", "season": "str", "max_applications": "int", "min_applications": "int",
+                 "la_share_max": "float", "correlation": "float", "target_p_match": "float", "objective": "str",
+                 "signals": "str", "geographic_preference": "divisions", "max_divisions": "int",
+                 "must_apply": "list", "never_apply": "list"}
+UTILITY_COLS = {"utility_la": "la", "utility_west": "west", "utility_elsewhere": "elsewhere"}
+COLUMNS = ["id", *APPLICANT_COLS, *STRATEGY_COLS, *UTILITY_COLS]
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_TRUE = {"true", "yes", "1", "y", "t"}
+_FALSE = {"false", "no", "0", "n", "f"}
+
+
+@dataclass(frozen=True)
+class Member:
+    """One applicant of the cohort: its profile document, or why it has none."""
+
+    id: str
+    source: str  # "folder/x.toml" or "cohort.csv:7"
+    doc: dict | None = None
+    error: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def load_cohort(path: str | Path) -> list[Member]:
+    """The applicants of a folder of ``*.toml`` profiles or of one CSV, in file order."""
+    p = Path(path)
+    if p.is_dir():
+        return _from_folder(p)
+    if p.is_file() and p.suffix.lower() == ".csv":
+        return _from_csv(p)
+    if p.is_file():
+        raise InputError(f"{p}: a cohort is a folder of profile .toml files or one .csv with a row per "
+                         "applicant; give one of those")
+    raise InputError(f"{p}: no such folder or CSV file; give the cohort's folder of profiles or its CSV")
+
+
+def _checked(member_id: str, source: str, doc: dict) -> Member:
+    """Validate the document now (on the client) so a bad profile is reported as early as possible."""
+    try:
+        profile_from_dict(doc, source)
+    except InputError as e:
+        return Member(member_id, source, None, _one_line(e))
+    return Member(member_id, source, doc)
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())
+
+
+def _from_folder(folder: Path) -> list[Member]:
+    files = sorted(f for f in folder.glob("*.toml") if f.is_file())
+    if not files:
+        raise InputError(f"{folder}: no .toml profiles in this folder; put one profile per applicant there "
+                         "(see data/profiles/) or give a CSV")
+    out = []
+    for f in files:
+        mid = f.stem
+        if not _ID_RE.match(mid):
+            out.append(Member(mid, str(f), None, f"{f}: file name {f.name!r} is not usable as an id; rename it "
+                                                 "to letters, digits, '.', '_' or '-'"))
+            continue
+        try:
+            with open(f, "rb") as fh:
+                doc = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as e:
+            out.append(Member(mid, str(f), None, f"{f}: not valid TOML ({_one_line(e)}); fix the syntax there"))
+            continue
+        except (UnicodeDecodeError, OSError) as e:
+            out.append(Member(mid, str(f), None, f"{f}: cannot be read ({type(e).__name__}); save it as UTF-8 TOML"))
+            continue
+        if "path" in doc:
+            out.append(Member(mid, str(f), None, f"{f}: path: unknown key; remove it"))
+            continue
+        out.append(_checked(mid, str(f), doc))
+    return out
+
+
+def _from_csv(path: Path) -> list[Member]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except (UnicodeDecodeError, OSError) as e:
+        raise InputError(f"{path}: cannot be read ({type(e).__name__}); save the cohort as UTF-8 CSV") from None
+    except csv.Error as e:
+        raise InputError(f"{path}: not a readable CSV ({e}); save it as comma-separated UTF-8") from None
+    if not rows:
+        raise InputError(f"{path}: the file is empty; it needs a header line (id, step2_score, budget, ...) "
+                         "and one row per applicant")
+    header = [h.strip() for h in rows[0]]
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise InputError(f"{path}: line 1, column {unknown[0]!r} is not a cohort column; use id and profile "
+                         f"fields ({', '.join(COLUMNS[1:6])}, ..., see docs/batch.md)")
+    if "id" not in header:
+        raise InputError(f"{path}: line 1 has no 'id' column; add one (the applicant's name in the output files)")
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise InputError(f"{path}: line 1, column {dup[0]!r} appears twice; keep one")
+    out, seen = [], {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        src = f"{path}:{line}"
+        if len(row) != len(header):
+            out.append(Member(f"line{line}", src, None, f"{src}: {len(row)} fields, the header has {len(header)}; "
+                                                        "quote values that contain commas"))
+            continue
+        cells = {h: c.strip() for h, c in zip(header, row)}
+        mid = cells["id"]
+        if not _ID_RE.match(mid):
+            out.append(Member(mid or f"line{line}", src, None, f"{src}: id = {mid!r}: use letters, digits, '.', '_' "
+                                                              "or '-' (it names the output files)"))
+            continue
+        if mid in seen:
+            out.append(Member(f"{mid}@line{line}", src, None, f"{src}: id {mid!r} is already used on line "
+                                                              f"{seen[mid]}; ids must be unique"))
+            continue
+        seen[mid] = line
+        try:
+            doc = _row_doc(cells, src)
+        except InputError as e:
+            out.append(Member(mid, src, None, _one_line(e)))
+            continue
+        out.append(_checked(mid, src, doc))
+    if not out:
+        raise InputError(f"{path}: no applicant rows under the header; add one row per applicant")
+    return out
+
+
+def _cell(kind: str, text: str, col: str, src: str):
+    try:
+        if kind == "int":
+            v = float(text)
+            if v != int(v):
+                raise ValueError
+            return int(v)
+        if kind == "float":
+            return float(text)
+        if kind == "bool":
+            low = text.lower()
+            if low in _TRUE | _FALSE:
+                return low in _TRUE
+            raise ValueError
+        if kind == "list":
+            return [x.strip() for x in text.split(";") if x.strip()]
+        if kind == "divisions":
+            return text if text in ("optimize", "none") else [x.strip() for x in text.split(";") if x.strip()]
+        return text
+    except ValueError:
+        what = {"int": "a whole number", "float": "a number", "bool": "true or false"}[kind]
+        raise InputError(f"{src}: column {col} = {text!r}: must be {what}; change it") from None
+
+
+def _row_doc(cells: dict[str, str], src: str) -> dict:
+    """A CSV row as a profile document ({"applicant": ..., "strategy": ...})."""
+    app = {c: _cell(k, cells[c], c, src) for c, k in APPLICANT_COLS.items() if cells.get(c)}
+    strat = {c: _cell(k, cells[c], c, src) for c, k in STRATEGY_COLS.items() if cells.get(c)}
+    util = {tier: _cell("float", cells[c], c, src) for c, tier in UTILITY_COLS.items() if cells.get(c)}
+    if util:
+        strat["utility"] = util
+    doc: dict = {}
+    if app:
+        doc["applicant"] = app
+    if strat:
+        doc["strategy"] = strat
+    return doc

@@ -1,0 +1,123 @@
+"""The cohort view: how many of the office's applicants each program receives.
+
+Applicants from one school who are sent to the same programs compete with each other
+there (each model's P(match) treats an applicant alone).  :func:`program_counts` counts,
+for every program on at least one list, the applicants whose list includes it, and their
+share of the office's solved applicants *in that program's specialty* (an office with
+Internal Medicine and Pediatrics applicants would otherwise never see its Pediatrics
+programs crowded); the programs above ``crowd_share`` are flagged.  An applicant is in a
+specialty when their list has applications in it.
+``cohort.html`` shows the table and a bar chart of the most-shared programs;
+``cohort.csv`` has every program.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from allocator.batch.outputs import SYNTHETIC_NOTE, png_data_uri
+from allocator.output.files import atomic_write
+
+COLUMNS = ["program_id", "name", "specialty", "city", "state", "tier", "applicants", "of", "share", "crowded",
+           "mean_p_success", "applicant_ids"]
+CHART_TOP = 30
+
+
+def _specialties(payload: dict) -> set[str]:
+    by = (payload.get("cost") or {}).get("by_specialty") or {}
+    return {k for k, v in by.items() if v} | {x.get("specialty", "") for x in payload.get("selected") or []}
+
+
+def program_counts(payloads: dict[str, dict], crowd_share: float) -> pd.DataFrame:
+    """One row per program on any list: ``applicants`` sent there, ``of`` (the solved
+    applicants in its specialty), ``share`` = applicants / of, and ``crowded``."""
+    in_specialty: dict[str, int] = {}
+    for p in payloads.values():
+        for sp in _specialties(p):
+            in_specialty[sp] = in_specialty.get(sp, 0) + 1
+    seen: dict[str, dict] = {}
+    for mid, p in sorted(payloads.items()):
+        for s in p.get("selected") or []:
+            r = seen.setdefault(s["program_id"], {"program_id": s["program_id"], "name": s.get("name", ""),
+                                                  "specialty": s.get("specialty", ""), "city": s.get("city", ""),
+                                                  "state": s.get("state", ""), "tier": s.get("tier", ""),
+                                                  "ids": [], "p": []})
+            r["ids"].append(mid)
+            r["p"].append(float(s.get("p_match") or 0.0))
+    rows = []
+    for r in seen.values():
+        of = max(in_specialty.get(r["specialty"], 0), len(r["ids"]))
+        rows.append({k: v for k, v in r.items() if k not in ("ids", "p")}
+                    | {"applicants": len(r["ids"]), "of": of, "share": len(r["ids"]) / of,
+                       "mean_p_success": sum(r["p"]) / len(r["p"]), "applicant_ids": ";".join(r["ids"])})
+    df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "crowded"])
+    df["crowded"] = df["share"] > crowd_share
+    df = df.sort_values(["share", "applicants", "program_id"], ascending=[False, False, True], kind="mergesort")
+    return df[COLUMNS].reset_index(drop=True)
+
+
+def _chart(df: pd.DataFrame, crowd_share: float) -> str:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    top = df.head(CHART_TOP).iloc[::-1]
+    fig = Figure(figsize=(9, 0.28 * max(len(top), 4) + 1.4), layout="constrained")
+    ax = fig.add_subplot()
+    colors = ["#c0392b" if c else "#5b8db8" for c in top["crowded"]]
+    ax.barh(range(len(top)), 100 * top["share"], color=colors)
+    ax.set_yticks(range(len(top)), [f"{p}  {c}, {s}" for p, c, s in zip(top["program_id"], top["city"], top["state"])],
+                  fontsize=7)
+    for y, (a, o) in enumerate(zip(top["applicants"], top["of"])):
+        ax.text(1, y, f"{a} of {o}", va="center", fontsize=6.5, color="white")
+    ax.axvline(100 * crowd_share, color="0.2", ls="--", lw=1, label=f"threshold {crowd_share:.0%}")
+    ax.xaxis.set_major_formatter(PercentFormatter(100))
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of the cohort's solved applicants in the program's specialty who are sent there")
+    ax.set_title(f"The {len(top)} programs most shared by the cohort (red: above {crowd_share:.0%})", fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(True, axis="x", alpha=0.3)
+    return png_data_uri(fig)
+
+
+def cohort_html(df: pd.DataFrame, report, crowd_share: float) -> str:
+    esc = html.escape
+    synthetic = any((p.get("data") or {}).get("synthetic") for p in report.payloads.values())
+    crowded = df[df["crowded"]]
+    counts = {s: report.count(s) for s in ("ok", "bad_input", "infeasible", "solver_error", "failed")}
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>allocator: cohort view</title><style>"
+             "body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:3px 8px}td.n{text-align:right}.warn{background:#fff3b0;"
+             "padding:.5em;border:1px solid #d9c200}</style></head><body><h1>Cohort view</h1>"]
+    if synthetic:
+        parts.append(f"<p class=warn>{esc(SYNTHETIC_NOTE)}</p>")
+    parts.append(f"<p>{len(report.rows)} applicants: {counts['ok']} solved, {counts['bad_input']} bad input, "
+                 f"{counts['infeasible']} infeasible, {counts['solver_error'] + counts['failed']} failed. "
+                 f"{len(df)} programs are on at least one list; <b>{len(crowded)}</b> receive more than "
+                 f"{crowd_share:.0%} of the solved applicants in their specialty. Applicants from one school sent to the same "
+                 "programs compete with each other there; each P(match) treats the applicant alone.</p>")
+    if len(df):
+        parts.append(f"<img alt='programs by applicants of this cohort' src='{_chart(df, crowd_share)}'>")
+    parts.append(f"<h2>Programs above {crowd_share:.0%} of the cohort</h2>")
+    if len(crowded):
+        parts.append("<table><tr><th>program</th><th>name</th><th>city</th><th>tier</th><th>applicants</th>"
+                     "<th>of (in its specialty)</th><th>share</th><th>mean P(success)</th></tr>")
+        for r in crowded.itertuples():
+            parts.append(f"<tr><td>{esc(r.program_id)}</td><td>{esc(r.name)}</td><td>{esc(r.city)}, "
+                         f"{esc(r.state)}</td><td>{esc(r.tier)}</td><td class=n>{r.applicants}</td><td class=n>{r.of}</td>"
+                         f"<td class=n>{r.share:.0%}</td><td class=n>{100 * r.mean_p_success:.2f}%</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append("<p>none</p>")
+    parts.append("<p>Every program with its applicants: <code>cohort.csv</code>; per applicant: "
+                 "<code>summary.csv</code> and <code>applicants/</code>.</p></body></html>\n")
+    return "".join(parts)
+
+
+def write_cohort_view(out: Path, report, crowd_share: float) -> pd.DataFrame:
+    df = program_counts(report.payloads, crowd_share)
+    atomic_write(out / "cohort.csv", lambda fh: fh.write(df.to_csv(index=False)))
+    text = cohort_html(df, report, crowd_share)
+    atomic_write(out / "cohort.html", lambda fh: fh.write(text))
+    return df

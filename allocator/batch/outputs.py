@@ -1,0 +1,246 @@
+"""The batch's files: a summary row per applicant, and each applicant's HTML and PDF report.
+
+Everything here reads the ``solve --json`` payload (and the budget curve's rows); nothing
+solves.  Keys that other parts of allocator may add to the payload (``p_match_interval``,
+``p_match_la_interval``, ``p_match_pessimistic``, ``warnings``, ``alternatives``) are used
+when present and left empty when not.
+
+Summary columns (:data:`SUMMARY_COLUMNS`): ``id``, ``status`` (ok, bad_input, infeasible,
+solver_error, failed), ``reason`` (the one-line error), ``p_match`` and its interval
+(``p_match_lo``, ``p_match_hi``), ``p_match_la`` (and its interval), ``mc_p_match``,
+``n_applications``, ``n_la``, ``n_west``, ``n_elsewhere`` (applications by tier), ``fees``
+(USD, the list's fees and extras), ``fees_fixed``, ``budget``, ``objective``, ``warnings``
+(joined by " | "), ``synthetic``, ``source``, ``input_hash``, ``seconds``, ``skipped``.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_hi", "p_match_la", "p_match_la_lo",
+                   "p_match_la_hi", "p_match_pessimistic", "mc_p_match", "n_applications", "n_la", "n_west",
+                   "n_elsewhere", "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source",
+                   "input_hash", "seconds", "skipped"]
+TIERS = ("la", "west", "elsewhere")
+SYNTHETIC_NOTE = "SYNTHETIC demo catalog: invented programs at real places; not real program data."
+
+
+def _interval(d: dict, key: str) -> tuple[Any, Any]:
+    v = d.get(key)
+    if isinstance(v, (list, tuple)) and len(v) == 2:
+        return v[0], v[1]
+    return None, None
+
+
+def tier_counts(payload: dict) -> dict[str, int]:
+    """Applications by tier (LA, rest of the West, elsewhere), from the selected programs."""
+    counts = {t: 0 for t in TIERS}
+    for s in payload.get("selected") or []:
+        t = s.get("tier") or ("la" if s.get("la_area") else "elsewhere")
+        counts[t] = counts.get(t, 0) + 1
+    return counts
+
+
+def summary_row(result: dict, payload: dict | None) -> dict:
+    """One summary.csv row from a task's result (status, reason, ...) and its payload."""
+    row = {c: None for c in SUMMARY_COLUMNS}
+    row |= {"id": result["id"], "status": result["status"], "reason": result.get("reason") or "",
+            "source": result.get("source"), "input_hash": result.get("hash"),
+            "seconds": round(float(result["seconds"]), 3) if result.get("seconds") is not None else None,
+            "skipped": bool(result.get("skipped", False))}
+    if not payload:
+        return row
+    lo, hi = _interval(payload, "p_match_interval")
+    la_lo, la_hi = _interval(payload, "p_match_la_interval")
+    tiers = tier_counts(payload)
+    warnings = payload.get("warnings") or []
+    row |= {"p_match": payload.get("p_match"), "p_match_lo": lo, "p_match_hi": hi,
+            "p_match_la": payload.get("p_match_la"), "p_match_la_lo": la_lo, "p_match_la_hi": la_hi,
+            "p_match_pessimistic": payload.get("p_match_pessimistic"),
+            "mc_p_match": (payload.get("mc") or {}).get("p_match"),
+            "n_applications": payload.get("n_applications"), "n_la": payload.get("n_la"),
+            "n_west": tiers["west"], "n_elsewhere": tiers["elsewhere"],
+            "fees": (payload.get("cost") or {}).get("total"), "fees_fixed": (payload.get("cost") or {}).get("fixed"),
+            "budget": (payload.get("constraints") or {}).get("budget"), "objective": payload.get("objective"),
+            "warnings": " | ".join(str(w) for w in warnings) if isinstance(warnings, list) else str(warnings),
+            "synthetic": (payload.get("data") or {}).get("synthetic")}
+    return row
+
+
+# ---------------------------------------------------------------------- shared pieces
+def _pct(x, digits: int = 1) -> str:
+    return "n/a" if x is None else f"{100 * float(x):.{digits}f}%"
+
+
+def _usd(x) -> str:
+    return "n/a" if x is None else f"${float(x):,.0f}"
+
+
+def trade_rows(view: dict) -> list[tuple[str, str, str]]:
+    """(what, this list, the safest list) rows: the trade against the list with the best
+    P(any match) under the same limits."""
+    p, s = view["payload"], view.get("safest")
+    alt = p.get("alternatives")
+    if s is None and isinstance(alt, dict) and isinstance(alt.get("safest"), dict):
+        s = alt["safest"]
+    if s is None:
+        s = p  # the objective is P(any match): this list is the safest list
+    def fees(d):
+        c = d.get("cost")
+        return c.get("total") if isinstance(c, dict) else (c if c is not None else d.get("fees"))
+    t_this, t_safe = tier_counts(p), tier_counts(s) if s.get("selected") else {}
+    rows = [("P(any match)", _pct(p.get("p_match")), _pct(s.get("p_match"))),
+            ("P(match in Greater LA)", _pct(p.get("p_match_la")), _pct(s.get("p_match_la"))),
+            ("applications", str(p.get("n_applications")), str(s.get("n_applications")))]
+    for t, name in zip(TIERS, ("  in LA", "  rest of the West", "  elsewhere")):
+        rows.append((name, str(t_this[t]), str(t_safe.get(t, "n/a"))))
+    rows.append(("fees", _usd(fees(p)), _usd(fees(s))))
+    return rows
+
+
+def _curve_figure(view: dict):
+    """The budget curve (allocator.output.plot.plot_sweep), drawn once per view."""
+    if "_figure" in view:
+        return view["_figure"]
+    import pandas as pd
+
+    from allocator.output.plot import plot_sweep
+
+    df = pd.DataFrame(view["curve"])
+    for c in ("p_match", "p_match_independent", "p_match_la"):
+        if c in df:
+            df[c] = pd.to_numeric(df[c], errors="coerce")
+    synthetic = bool((view["payload"].get("data") or {}).get("synthetic"))
+    ax = plot_sweep(df, title=f"{view['id']}: best P(match) by budget", synthetic=synthetic)
+    view["_figure"] = ax.figure
+    return ax.figure
+
+
+# ---------------------------------------------------------------------- HTML
+_CSS = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;"
+        "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}td.n{text-align:right}"
+        ".warn{background:#fff3b0;padding:.5em;border:1px solid #d9c200}.bad{background:#fde2e2;padding:.5em}")
+
+
+def _table(head: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+    h = "".join(f"<th>{html.escape(x)}</th>" for x in head)
+    body = "".join("<tr>" + "".join(f"<td{' class=n' if i in numeric else ''}>{html.escape(str(v))}</td>"
+                                    for i, v in enumerate(r)) + "</tr>" for r in rows)
+    return f"<table><tr>{h}</tr>{body}</table>"
+
+
+def applicant_html(view: dict) -> str:
+    """A self-contained HTML report: headline numbers, the trade against the safest list,
+    the budget curve (inline SVG) and the list."""
+    p = view["payload"]
+    esc = html.escape
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(view['id'])}: allocator list</title>"
+             f"<style>{_CSS}</style></head><body><h1>{esc(view['id'])}</h1><p>{esc(view['source'])}</p>"]
+    if (p.get("data") or {}).get("synthetic"):
+        parts.append(f"<p class=warn>{esc(SYNTHETIC_NOTE)}</p>")
+    for w in p.get("warnings") or []:
+        parts.append(f"<p class=warn>warning: {esc(str(w))}</p>")
+    lo, hi = _interval(p, "p_match_interval")
+    head = [["status", p.get("status")], ["objective", p.get("objective")],
+            ["P(match), correlation " + str(p.get("correlation")), _pct(p.get("p_match"))
+             + (f" ({_pct(lo)} to {_pct(hi)})" if lo is not None else "")],
+            ["if outcomes were independent", _pct(p.get("p_match_independent"))],
+            ["P(match in Greater LA)", _pct(p.get("p_match_la"))],
+            ["Monte Carlo check", _pct((p.get("mc") or {}).get("p_match"), 2)],
+            ["applications (LA)", f"{p.get('n_applications')} ({p.get('n_la')})"],
+            ["fees", _usd((p.get("cost") or {}).get("total")) + f" (+{_usd((p.get('cost') or {}).get('fixed'))} fixed)"],
+            ["budget", _usd((p.get("constraints") or {}).get("budget"))]]
+    parts.append(_table(["what", "value"], head, {1}))
+    parts.append("<h2>Against the safest list</h2><p>The safest list has the best P(any match) under the same "
+                 "limits.</p>" + _table(["", "this list", "safest list"], [list(r) for r in trade_rows(view)], {1, 2}))
+    parts.append("<h2>Budget curve</h2>")
+    if view["curve"]:
+        buf = io.StringIO()
+        _curve_figure(view).savefig(buf, format="svg")
+        svg = buf.getvalue()
+        parts.append(svg[svg.find("<svg"):])
+        parts.append(_table(["budget", "status", "P(match)", "P(LA)", "applications", "fees"],
+                            [[_usd(r["budget"]), r["status"], _pct(r.get("p_match")), _pct(r.get("p_match_la")),
+                              r.get("n_applications") if r.get("n_applications") is not None else "",
+                              _usd(r.get("cost")) if r.get("cost") is not None else ""] for r in view["curve"]],
+                            {0, 2, 3, 4, 5}))
+    else:
+        parts.append(f"<p>{esc(view.get('curve_note') or 'no budget curve')}</p>")
+    parts.append(f"<h2>The list ({len(p.get('selected') or [])} programs)</h2>")
+    parts.append(_table(["id", "program", "city", "st", "tier", "P(success)", "signal"],
+                        [[s["program_id"], s["name"], s["city"], s["state"], s.get("tier", ""), _pct(s["p_match"], 2),
+                          s.get("signal") or ""] for s in p.get("selected") or []], {5}))
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------- PDF
+def _mono_page(pdf, title: str, lines: list[str], note: str | None = None) -> None:
+    """One letter-size page: a title, an optional note, and monospace lines (one Text object:
+    matplotlib draws it far faster than a table of cells)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8.5, 11))
+    fig.text(0.06, 0.955, title, fontsize=14, weight="bold")
+    y = 0.93
+    if note:
+        fig.text(0.06, y, note, fontsize=8, color="0.2", bbox={"boxstyle": "round", "fc": "#fff3b0", "ec": "0.6"})
+        y -= 0.03
+    fig.text(0.06, y, "\n".join(lines), fontsize=7.5, family="monospace", va="top", linespacing=1.5)
+    pdf.savefig(fig)
+
+
+def _text_lines(view: dict) -> list[str]:
+    p = view["payload"]
+    lo, hi = _interval(p, "p_match_interval")
+    lines = [view["source"], "", f"status {p.get('status')}, objective {p.get('objective')}, correlation "
+             f"{p.get('correlation')}",
+             f"P(match) {_pct(p.get('p_match'))}" + (f" ({_pct(lo)} to {_pct(hi)})" if lo is not None else "")
+             + f"; if independent {_pct(p.get('p_match_independent'))}; P(match in Greater LA) "
+             f"{_pct(p.get('p_match_la'))}",
+             f"Monte Carlo check {_pct((p.get('mc') or {}).get('p_match'), 2)}; fees "
+             f"{_usd((p.get('cost') or {}).get('total'))} of budget {_usd((p.get('constraints') or {}).get('budget'))}",
+             ""]
+    lines += [f"warning: {w}"[:110] for w in (p.get("warnings") or [])]
+    lines += ["", "Against the safest list (best P(any match) under the same limits)", "",
+              f"{'':28}{'this list':>14}{'safest list':>14}"]
+    lines += [f"{a:28}{b:>14}{c:>14}" for a, b, c in trade_rows(view)]
+    if view["curve"]:
+        lines += ["", "Budget curve", "", f"{'budget':>10}  {'status':12}{'P(match)':>10}{'P(LA)':>10}{'apps':>6}"]
+        lines += [f"{_usd(r['budget']):>10}  {str(r['status']):12}{_pct(r.get('p_match')):>10}"
+                  f"{_pct(r.get('p_match_la')):>10}{'' if r.get('n_applications') is None else r['n_applications']:>6}"
+                  for r in view["curve"]]
+    return lines
+
+
+def applicant_pdf(view: dict) -> bytes:
+    """The same report as a PDF (matplotlib PdfPages): summary and trade, curve, the list."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    p = view["payload"]
+    note = SYNTHETIC_NOTE if (p.get("data") or {}).get("synthetic") else None
+    import matplotlib
+
+    buf = io.BytesIO()
+    # TrueType embedding (fonttype 42) writes faster than matplotlib's default Type 3 glyph procedures
+    rc = {"pdf.fonttype": 42}
+    with matplotlib.rc_context(rc), PdfPages(buf, metadata={"Title": f"{view['id']}: allocator list",
+                                                            "CreationDate": None}) as pdf:
+        _mono_page(pdf, view["id"], _text_lines(view), note)
+        if view["curve"]:
+            pdf.savefig(_curve_figure(view))
+        sel = p.get("selected") or []
+        per = 80
+        for k in range(0, max(len(sel), 1), per):
+            rows = [f"{s['program_id']:12} {s['name'][:52]:52} {s['state']:3} {s.get('tier', ''):10}"
+                    f"{_pct(s['p_match'], 2):>8} {s.get('signal') or ''}" for s in sel[k:k + per]]
+            head = f"{'id':12} {'program':52} {'st':3} {'tier':10}{'P(succ.)':>8} signal"
+            _mono_page(pdf, f"The list ({len(sel)} programs), {k + 1}-{min(k + per, len(sel))}", [head, *rows])
+    return buf.getvalue()
+
+def png_data_uri(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()

@@ -1,0 +1,303 @@
+"""Run a cohort on Dask: one task per applicant, files written by the client as results arrive.
+
+Without a scheduler address a :class:`dask.distributed.LocalCluster` of worker *processes*
+is started on 127.0.0.1 (one thread each, no dashboard, so nothing listens beyond the
+loopback interface) and closed at the end.  With ``scheduler="tcp://HOST:PORT"`` an
+existing cluster is used; its workers must have allocator installed (checked first).
+
+Faults:
+
+- a bad profile is a result (status ``bad_input`` and its one-line reason), never an
+  exception, so the other applicants go on;
+- a worker that dies: Dask reschedules its task on another worker (up to
+  ``distributed.scheduler.allowed-failures``, default 3); unexpected exceptions are retried
+  ``retries`` times.  Each applicant's files are written by the client exactly once, from
+  the one result the client takes from its future, so an applicant is neither lost nor
+  written twice;
+- rerun: an applicant whose files exist with the same input hash (profile, catalog,
+  budgets, draws, seed, allocator's code and data) is skipped; ``force`` recomputes;
+- Ctrl-C: every file is written through a temp file and a rename
+  (:func:`allocator.output.files.atomic_write`), and the hash file last, so an interrupted
+  run leaves complete files or none, and a rerun redoes only what is missing.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from allocator.batch.cohort import Member, load_cohort
+from allocator.batch.outputs import summary_row
+from allocator.errors import InputError
+from allocator.output.files import atomic_write
+from allocator.paths import DATA_DIR, MODELS_DIR
+
+FAILED = ("bad_input", "infeasible", "solver_error", "failed")
+
+
+@dataclass
+class Options:
+    out: Path
+    scheduler: str | None = None
+    workers: int | None = None
+    budgets: list[float] | None = None  # None: the default curve around each profile's budget
+    catalog: Path | None = None
+    force: bool = False
+    draws: int = 200_000
+    seed: int = 0
+    retries: int = 2
+    crowd_share: float = 0.5
+
+
+@dataclass
+class Report:
+    rows: list[dict] = field(default_factory=list)
+    payloads: dict[str, dict] = field(default_factory=dict)
+    results: dict[str, dict] = field(default_factory=dict)  # per applicant: status, seconds, cpu_seconds, pid
+
+    def count(self, status: str) -> int:
+        return sum(r["status"] == status for r in self.rows)
+
+    @property
+    def skipped(self) -> int:
+        return sum(bool(r["skipped"]) for r in self.rows)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all solved; 2 some inputs bad; else 3 some infeasible; else 4 solver failures or lost tasks."""
+        if self.count("bad_input"):
+            return 2
+        if self.count("infeasible"):
+            return 3
+        if self.count("solver_error") or self.count("failed"):
+            return 4
+        return 0
+
+
+# ---------------------------------------------------------------------- hashing
+def _files_hash(paths: Iterator[Path], h) -> None:
+    for p in sorted(paths):
+        h.update(str(p.name).encode() + b"\0" + p.read_bytes() + b"\0")
+
+
+def code_hash() -> str:
+    """allocator's source, model cards, fee and signal tables, demo catalogs: a change in any
+    of them can change a result."""
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parent.parent
+    _files_hash((p for p in pkg.rglob("*.py") if "__pycache__" not in p.parts), h)
+    _files_hash(MODELS_DIR.glob("*.toml"), h)
+    for sub in ("fees", "signals", "catalogs", "geography"):
+        _files_hash((DATA_DIR / sub).glob("*.*"), h)
+    return h.hexdigest()
+
+
+def input_hash(member: Member, catalog: dict | None, opts: Options, code: str) -> str:
+    doc = json.dumps(member.doc, sort_keys=True, default=str)
+    cat = hashlib.sha256(catalog["text"].encode()).hexdigest() + catalog["label"] if catalog else "demo"
+    spec = json.dumps({"doc": doc, "catalog": cat, "budgets": opts.budgets, "draws": opts.draws, "seed": opts.seed,
+                       "code": code, "source": member.source}, sort_keys=True)
+    return hashlib.sha256(spec.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------- files
+def paths_for(out: Path, mid: str) -> dict[str, Path]:
+    d = out / "applicants"
+    return {"json": d / f"{mid}.json", "html": d / f"{mid}.html", "pdf": d / f"{mid}.pdf",
+            "hash": out / ".batch" / f"{mid}.sha256"}
+
+
+def _done(out: Path, mid: str, digest: str) -> dict | None:
+    """The stored payload when this applicant's files are complete for this input hash."""
+    p = paths_for(out, mid)
+    try:
+        if p["hash"].read_text().strip() != digest or not all(p[k].is_file() for k in ("json", "html", "pdf")):
+            return None
+        return json.loads(p["json"].read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write_result(out: Path, result: dict) -> None:
+    """The applicant's JSON, HTML and PDF, each atomically; then its hash (the completion mark)."""
+    p = paths_for(out, result["id"])
+    if result["status"] != "ok":
+        with contextlib.suppress(FileNotFoundError):
+            p["hash"].unlink()  # a failed rerun must not leave an older result marked current
+        return
+    atomic_write(p["json"], lambda fh: fh.write(result["json"]))
+    atomic_write(p["html"], lambda fh: fh.write(result["html"]), binary=True)
+    atomic_write(p["pdf"], lambda fh: fh.write(result["pdf"]), binary=True)
+    atomic_write(p["hash"], lambda fh: fh.write(result["hash"] + "\n"))
+
+
+def _prepare_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: is a file; give a folder for the batch's results")
+    try:
+        for sub in (out, out / "applicants", out / ".batch"):
+            sub.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"--out {out}: cannot create the folder ({e.strerror}); choose another --out") from None
+
+
+# ---------------------------------------------------------------------- the cluster
+@contextlib.contextmanager
+def open_client(scheduler: str | None, workers: int | None):
+    """A distributed Client: on the given scheduler, or on a LocalCluster closed on exit."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("allocator batch needs Dask: pip install 'allocator[batch]' "
+                         "(or pip install 'dask[distributed]')") from None
+    if scheduler is None:
+        n = workers or os.cpu_count() or 1
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None, worker_dashboard_address=None,
+                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            yield client
+        return
+    if not scheduler.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
+        raise InputError(f"--scheduler {scheduler!r}: give the scheduler's address as tcp://HOST:PORT")
+    try:
+        client = Client(scheduler, timeout="15s")
+    except (OSError, TimeoutError) as e:
+        raise InputError(f"--scheduler {scheduler}: cannot reach the scheduler ({type(e).__name__}); start it "
+                         "(`dask scheduler`) or check the address") from None
+    with client:
+        check_workers(client, scheduler)
+        yield client
+
+
+def check_workers(client, scheduler: str) -> None:
+    """Every worker must import the same allocator as this client."""
+    import importlib.metadata
+
+    import allocator
+
+    try:
+        client.wait_for_workers(1, timeout=30)
+    except TimeoutError:
+        raise InputError(f"--scheduler {scheduler}: no worker joined within 30 s; start workers with "
+                         f"`dask worker {scheduler}` on machines where allocator is installed") from None
+    try:
+        versions = client.run(importlib.metadata.version, "allocator")
+    except importlib.metadata.PackageNotFoundError:
+        versions = None
+    if versions is None:
+        raise InputError(f"--scheduler {scheduler}: a worker cannot import allocator; install the tool on every "
+                         f"worker (pip install 'allocator[batch]=={allocator.__version__}') and restart the workers")
+    other = {w: v for w, v in versions.items() if v != allocator.__version__}
+    if other:
+        w, v = next(iter(other.items()))
+        raise InputError(f"--scheduler {scheduler}: worker {w} has allocator {v}, this machine "
+                         f"{allocator.__version__}; install the same version on every worker")
+
+
+# ---------------------------------------------------------------------- the run
+def read_catalog(path: Path | None) -> dict | None:
+    """The catalog's text and label, validated here first (a bad catalog stops the batch)."""
+    if path is None:
+        return None
+    from allocator.inputs.catalog import load_catalog
+
+    load_catalog(path)
+    return {"text": Path(path).read_text(encoding="utf-8-sig"), "label": str(path)}
+
+
+Progress = Callable[[int, int, dict], None]
+
+
+def run_batch(cohort: str | Path, opts: Options, progress: Progress | None = None,
+              client=None) -> Report:
+    """Solve every applicant of ``cohort``; write DIR's files; return the summary rows.
+
+    ``client``: an existing distributed Client (otherwise one is opened from ``opts``)."""
+    from allocator.batch.cohortview import write_cohort_view
+
+    members = load_cohort(cohort)
+    catalog = read_catalog(opts.catalog)
+    _prepare_out(opts.out)
+    code = code_hash()
+    results: dict[str, dict] = {}
+    report = Report()
+    jobs = []
+    for m in members:
+        if not m.ok:
+            results[m.id] = {"id": m.id, "source": m.source, "status": "bad_input", "reason": m.error, "hash": None,
+                             "seconds": 0.0}
+            continue
+        digest = input_hash(m, catalog, opts, code)
+        stored = None if opts.force else _done(opts.out, m.id, digest)
+        if stored is not None:
+            results[m.id] = {"id": m.id, "source": m.source, "status": "ok", "hash": digest, "seconds": None,
+                             "skipped": True}
+            report.payloads[m.id] = stored
+            continue
+        jobs.append({"id": m.id, "source": m.source, "doc": m.doc, "catalog": catalog, "hash": digest,
+                     "budgets": opts.budgets, "draws": opts.draws, "seed": opts.seed})
+    total, done = len(members), len(results)
+    if progress:
+        progress(done, total, {})
+    if jobs:
+        with (contextlib.nullcontext(client) if client is not None else open_client(opts.scheduler, opts.workers)) as c:
+            for res in _compute(c, jobs, opts.retries):
+                write_result(opts.out, res)
+                if res["status"] == "ok":
+                    report.payloads[res["id"]] = json.loads(res["json"])
+                results[res["id"]] = {k: v for k, v in res.items() if k not in ("json", "html", "pdf")}
+                done += 1
+                if progress:
+                    progress(done, total, results[res["id"]])
+    report.results = results
+    report.rows = [summary_row(results[m.id], report.payloads.get(m.id)) for m in members]
+    write_summary(opts.out, report.rows)
+    write_cohort_view(opts.out, report, opts.crowd_share)
+    return report
+
+
+def _compute(client, jobs: list[dict], retries: int):
+    """Results of the jobs as they complete (one per job; a task that failed for good is a
+    ``failed`` result with its reason)."""
+    from distributed import as_completed
+
+    from allocator.batch.task import run_applicant
+
+    by_key = {}
+    futures = []
+    for j in jobs:
+        f = client.submit(run_applicant, j, key=f"allocator-batch-{j['id']}-{j['hash'][:12]}", retries=retries,
+                          pure=False)
+        by_key[f.key] = j
+        futures.append(f)
+    try:
+        for f in as_completed(futures):
+            j = by_key[f.key]
+            if f.status == "finished":
+                yield f.result()
+            else:
+                try:
+                    exc = f.exception()
+                except BaseException as e:  # a cancelled future raises instead of returning its error
+                    exc = e
+                yield {"id": j["id"], "source": j["source"], "hash": j["hash"], "status": "failed", "seconds": None,
+                       "reason": f"the task failed after retries: {type(exc).__name__}: {' '.join(str(exc).split())}"}
+            f.release()
+    finally:
+        client.cancel([f for f in futures if not f.done()])
+
+
+def write_summary(out: Path, rows: list[dict]) -> None:
+    import pandas as pd
+
+    from allocator.batch.outputs import SUMMARY_COLUMNS
+
+    df = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    for c in ("n_applications", "n_la", "n_west", "n_elsewhere"):
+        df[c] = pd.array(df[c], dtype="Int64")  # whole counts, empty for applicants without a list
+    atomic_write(out / "summary.csv", lambda fh: fh.write(df.to_csv(index=False)))

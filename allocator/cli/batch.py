@@ -1,0 +1,76 @@
+"""`allocator batch`: solve a cohort of applicants on Dask (a local cluster by default)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from allocator.cli.common import CatalogOpt, app
+from allocator.errors import InputError
+
+
+@app.command()
+def batch(
+    cohort: Path = typer.Argument(..., help="a folder of profile .toml files, or one CSV with a row per applicant",
+                                  show_default=False),
+    out: Path = typer.Option(..., "--out", help="folder for summary.csv, cohort.html and applicants/"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="an existing Dask scheduler, tcp://HOST:PORT "
+                                            "(default: a local cluster on 127.0.0.1)"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="local worker processes (default: one per core)"),
+    sweep: Optional[str] = typer.Option(None, "--sweep", help="budget curve LO:HI:STEP in USD (default: 10 budgets "
+                                        "from a quarter of each profile's budget to twice it)"),
+    catalog: Optional[Path] = CatalogOpt,
+    force: bool = typer.Option(False, "--force", help="recompute applicants whose results exist for the same inputs"),
+    draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws for each applicant's check"),
+    seed: int = typer.Option(0, "--seed", help="Monte Carlo seed"),
+    crowd_share: float = typer.Option(0.5, "--crowd-share", help="flag programs that more than this share of the "
+                                      "cohort is sent to (0-1)"),
+    retries: int = typer.Option(2, "--retries", help="retries of a task that failed unexpectedly"),
+) -> int:
+    """Every applicant's optimal list, reports and the cohort view, in parallel on Dask."""
+    from allocator.batch.run import Options, run_batch
+
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers {workers}: must be at least 1")
+    if scheduler is not None and workers is not None:
+        raise InputError("--workers sets the local cluster's size; an existing --scheduler has its own workers: "
+                         "drop one of them")
+    if not 0 <= crowd_share < 1:
+        raise InputError(f"--crowd-share {crowd_share}: must be in [0, 1)")
+    if draws < 0 or retries < 0:
+        raise InputError("--draws and --retries must be >= 0")
+    budgets = None
+    if sweep is not None:
+        from allocator.studies.sweep import check_values, parse_range
+
+        vals = parse_range(sweep, "--sweep")
+        check_values("budget", vals, "--sweep")
+        budgets = [float(v) for v in vals]
+    opts = Options(out=out, scheduler=scheduler, workers=workers, budgets=budgets, catalog=catalog, force=force,
+                   draws=draws, seed=seed, retries=retries, crowd_share=crowd_share)
+    err = Console(stderr=True, highlight=False)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("applicants"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("{task.fields[last]}"), console=err, transient=True)
+    task = bar.add_task("batch", total=None, last="")
+
+    def progress(done: int, total: int, row: dict) -> None:
+        last = f"{row['id']}: {row['status']}" if row else ""
+        bar.update(task, completed=done, total=total, last=last)
+
+    with bar:
+        report = run_batch(cohort, opts, progress=progress)
+    n = len(report.rows)
+    line = (f"{n} applicants: {report.count('ok')} solved ({report.skipped} unchanged, skipped), "
+            f"{report.count('bad_input')} bad input, {report.count('infeasible')} infeasible, "
+            f"{report.count('solver_error') + report.count('failed')} failed; results in {out}")
+    err.print(line, markup=False, soft_wrap=True)
+    for r in report.rows:
+        if r["status"] != "ok":
+            err.print(f"  {r['id']}: {r['status']}: {r['reason']}", soft_wrap=True, markup=False)
+    sys.stdout.flush()
+    return report.exit_code

@@ -1,0 +1,88 @@
+"""The one TOML + pydantic loader behind every input file (profiles, fee schedules,
+model cards).
+
+- :func:`read_toml` reads a file and turns a syntax error, a non-UTF-8 file or a
+  reserved key into one :class:`InputError` line naming the file (and, for syntax
+  errors, the line and column that ``tomllib`` reports).
+- :func:`validate` checks a parsed document against a pydantic model and turns the first
+  ``ValidationError`` into one line naming the file and the field.
+
+Each input keeps its own wording (a profile names ``[section] field``, a card a dotted
+path) through the keyword arguments; the mechanics are here once.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Iterable, Mapping, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from allocator.errors import InputError
+
+M = TypeVar("M", bound=BaseModel)
+
+_OPS = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">", "less_than": "<"}
+
+
+def read_toml(path: str | Path, *, what: str = "file", reserved: Iterable[str] = ()) -> dict:
+    """Parse a TOML file; every failure is one :class:`InputError` line naming ``path``.
+
+    ``what`` names the kind of file in the UTF-8 message ("profile", "model card");
+    a key in ``reserved`` (filled in by the loader itself, such as ``path``) is refused.
+    The caller checks that the file exists (its message says where such files live).
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as f:
+            doc = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "syntax error"
+        raise InputError(f"{p}: not valid TOML ({first}); fix the syntax there") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{p}: not UTF-8 text; save the {what} as UTF-8 TOML") from None
+    except OSError as e:
+        raise InputError(f"{p}: cannot be read ({e.strerror or type(e).__name__}); "
+                         "check the path and its permissions") from None
+    for key in reserved:
+        if key in doc:
+            raise InputError(f"{p}: {key}: unknown key; remove it")
+    return doc
+
+
+def field_error(e: ValidationError, where: str, *, prefix: str | None = None, sections: bool = False,
+                hints: Mapping[str, str] | None = None) -> str:
+    """One line for the first error of ``e``: ``where: field = value: what is wrong``.
+
+    ``prefix`` is prepended to the field's location (a model validated on its own, such
+    as ``strategy``); ``sections`` writes the first part of the location as a TOML
+    section (``[strategy] budget``) instead of a dotted path; ``hints`` replaces the
+    message for pydantic error types (``missing``, ``extra_forbidden``, ...) and then the
+    value is not shown.
+    """
+    err = e.errors()[0]
+    loc = [str(x) for x in err["loc"]]
+    if prefix:
+        loc = [prefix, *loc]
+    if sections and len(loc) > 1:
+        label = f"[{loc[0]}] {'.'.join(loc[1:])}"
+    else:
+        label = ".".join(loc)
+    kind = err.get("type", "")
+    if hints and kind in hints:
+        return f"{where}: {label}: {hints[kind]}"
+    msg = err["msg"].removeprefix("Value error, ")
+    if kind in _OPS and err.get("ctx"):
+        msg = f"must be {_OPS[kind]} {next(iter(err['ctx'].values()))}; change it"
+    val = err.get("input")
+    shown = f" = {val!r}" if (val is not None and not isinstance(val, dict) and kind != "missing") else ""
+    return f"{where}: {label}{shown}: {msg}"
+
+
+def validate(model: type[M], data: dict, where: str, **how) -> M:
+    """``model.model_validate(data)``; a ``ValidationError`` becomes one :class:`InputError`
+    line (see :func:`field_error` for ``how``: prefix, sections, hints)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise InputError(field_error(e, where, **how)) from None

@@ -1,0 +1,295 @@
+"""The profile form: its fields (label, unit, help), the presets, form values -> profile, profile -> TOML.
+
+Units as in the profile TOML: budget in USD, shares and probabilities in [0, 1], months and
+years as numbers.  Validation is the profile loader's (pydantic); this module only turns form
+strings into the TOML document and maps the loader's one-line message back onto the field it
+names.  Nothing here stores or logs what the applicant typed.
+"""
+from __future__ import annotations
+
+import io
+import re
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from allocator.errors import InputError
+from allocator.inputs.profile import Profile, profile_from_dict
+from allocator.paths import DATA_DIR
+
+WHERE = "profile form"
+MAX_UPLOAD_BYTES = 2_000_000       # a national catalog of every specialty is ~0.4 MB
+MAX_UPLOAD_ROWS = 5_000            # the four demo catalogs together have 2,058 programs
+MAX_PROFILE_BYTES = 64_000
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str            # the TOML key (section below)
+    section: str         # "applicant", "strategy" or "run" (how to solve, not part of the profile)
+    label: str
+    kind: str            # number, int, text, bool, select, multi, lines
+    unit: str = ""
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    step: str = "any"
+
+
+def _demo_specialties() -> tuple[str, ...]:
+    names = {"internal_medicine": "Internal Medicine", "family_medicine": "Family Medicine",
+             "pediatrics": "Pediatrics", "psychiatry": "Psychiatry"}
+    have = sorted(p.stem.removeprefix("demo_") for p in (DATA_DIR / "catalogs").glob("demo_*.csv"))
+    return tuple(names.get(h, h.replace("_", " ").title()) for h in have)
+
+
+def _seasons() -> tuple[str, ...]:
+    from allocator.inputs.fees import available_seasons
+
+    return tuple(available_seasons())
+
+
+def _divisions() -> tuple[str, ...]:
+    from allocator.inputs.geography import CENSUS_DIVISIONS
+
+    return tuple(CENSUS_DIVISIONS)
+
+
+def fields() -> list[Field]:
+    """Every field of the form, in the order shown."""
+    return [
+        Field("specialties", "applicant", "Specialties", "multi", help="the demo catalog of each is used "
+              "unless you upload your own catalog", choices=_demo_specialties()),
+        Field("step2_score", "applicant", "USMLE Step 2 CK score", "int", "points (180-300)",
+              "leave empty and tick 'pass only' when you have no score", step="1"),
+        Field("step2", "applicant", "Step 2 CK: pass only", "bool", help="no numeric score reported"),
+        Field("exam_attempts", "applicant", "Failed USMLE attempts", "int", "attempts", step="1"),
+        Field("usce_months", "applicant", "US clinical experience", "number", "months"),
+        Field("usce_california_months", "applicant", "of which in California", "number", "months"),
+        Field("la_ties", "applicant", "Ties to Greater Los Angeles", "bool", help="grew up or family there"),
+        Field("years_since_graduation", "applicant", "Years since medical school graduation", "number", "years"),
+        Field("budget", "strategy", "Budget", "number", "USD", "for everything that depends on the list "
+              "(ERAS fees plus each program's extra cost)"),
+        Field("season", "strategy", "Fee schedule (season)", "select", choices=_seasons()),
+        Field("max_applications", "strategy", "Most applications", "int", "programs", step="1"),
+        Field("min_applications", "strategy", "Fewest applications", "int", "programs", step="1"),
+        Field("la_share_max", "strategy", "Largest share of LA programs", "number", "0-1",
+              "0.25 = at most a quarter of the list in Greater LA; 1 = no cap"),
+        Field("correlation", "strategy", "Correlation between outcomes", "number", "0-0.99",
+              "empty = the model card's default; 0 = independent outcomes"),
+        Field("objective", "strategy", "Objective", "select", help="p_match: the best chance of any match; "
+              "utility: expected tier utility; p_match_la: best LA chance keeping P(match) >= target",
+              choices=("p_match", "utility", "p_match_la")),
+        Field("target_p_match", "strategy", "Target P(match)", "number", "0-1",
+              "for the cheapest list and for the p_match_la objective"),
+        Field("signals", "strategy", "Program signals", "select", help="optimize: choose where the signals go",
+              choices=("optimize", "none")),
+        Field("geographic_preference", "strategy", "Geographic preference", "select",
+              help="optimize: choose up to 3 Census divisions; or fix them below",
+              choices=("optimize", "none", "fixed")),
+        Field("divisions", "strategy", "Fixed divisions", "multi", help="when the preference is 'fixed' (at most 3)",
+              choices=_divisions()),
+        Field("max_divisions", "strategy", "Most divisions to choose", "int", "divisions (0-3)", step="1"),
+        Field("utility_la", "strategy", "Utility of a match in LA", "number", "0-1"),
+        Field("utility_west", "strategy", "Utility in the rest of the West", "number", "0-1"),
+        Field("utility_elsewhere", "strategy", "Utility elsewhere", "number", "0-1"),
+        Field("specialty_limits", "strategy", "Limits per specialty", "lines", "one per line",
+              "e.g. Internal Medicine: 40-80 (fewest-most applications in that specialty)"),
+        Field("must_apply", "strategy", "Always apply to", "text", "program ids", "comma-separated"),
+        Field("never_apply", "strategy", "Never apply to", "text", "program ids", "comma-separated"),
+        Field("mode", "run", "What to find", "select", help="best: the best list within the budget; "
+              "cheapest: the cheapest list reaching the target P(match)", choices=("best", "cheapest")),
+        Field("time_limit", "run", "Time limit", "number", "seconds", "the solve stops here and says so"),
+    ]
+
+
+PRESETS = {
+    "strong_la_ties": "Strong applicant with LA ties (guide)",
+    "moderate_no_ties": "Moderate applicant, no LA ties (guide)",
+    "reapplicant_la_only": "Reapplicant who applied only to LA (guide)",
+    "typical_us_img": "Typical US-citizen IMG",
+}
+
+
+def preset_values(name: str) -> dict[str, Any]:
+    """Form values of a shipped example profile."""
+    if name not in PRESETS:
+        raise InputError(f"preset {name!r}: unknown; use one of {', '.join(PRESETS)}")
+    with open(DATA_DIR / "profiles" / f"{name}.toml", "rb") as fh:
+        return values_from_doc(tomllib.load(fh))
+
+
+def default_values() -> dict[str, Any]:
+    return preset_values("typical_us_img")
+
+
+def values_from_doc(doc: dict) -> dict[str, Any]:
+    """Form values (strings, lists, bools) from a profile document."""
+    a, s = doc.get("applicant", {}), doc.get("strategy", {})
+    v: dict[str, Any] = {"specialties": list(a.get("specialties", ["Internal Medicine"])),
+                         "step2": a.get("step2") == "pass", "la_ties": bool(a.get("la_ties", False))}
+    for k in ("step2_score", "exam_attempts", "usce_months", "usce_california_months", "years_since_graduation"):
+        v[k] = "" if a.get(k) is None else str(a[k])
+    for k in ("budget", "season", "max_applications", "min_applications", "la_share_max", "correlation",
+              "target_p_match", "max_divisions"):
+        v[k] = "" if s.get(k) is None else str(s[k])
+    v["objective"] = s.get("objective", "p_match")
+    v["signals"] = s.get("signals", "optimize")
+    gp = s.get("geographic_preference", "optimize")
+    v["geographic_preference"], v["divisions"] = ("fixed", list(gp)) if isinstance(gp, list) else (gp, [])
+    u = {"la": 1.0, "west": 0.8, "elsewhere": 0.6} | dict(s.get("utility", {}))
+    for t in ("la", "west", "elsewhere"):
+        v[f"utility_{t}"] = str(u[t])
+    v["specialty_limits"] = "\n".join(f"{k}: {lim.get('min', 0)}-{lim.get('max', '')}"
+                                      for k, lim in s.get("specialty_limits", {}).items())
+    v["must_apply"] = ", ".join(s.get("must_apply", []))
+    v["never_apply"] = ", ".join(s.get("never_apply", []))
+    v.setdefault("mode", "best")
+    v.setdefault("time_limit", "20")
+    return v
+
+
+def _limits(text: str) -> dict[str, dict[str, int]]:
+    out = {}
+    for ln in (x.strip() for x in text.splitlines()):
+        if not ln:
+            continue
+        m = re.fullmatch(r"(.+?)\s*:\s*(\d*)\s*-\s*(\d*)", ln)
+        if not m or not (m.group(2) or m.group(3)):
+            raise InputError(f"{WHERE}: [strategy] specialty_limits = {ln!r}: write 'Specialty: MIN-MAX', "
+                             "e.g. 'Internal Medicine: 40-80' (either number may be left out)")
+        lim = {"min": int(m.group(2) or 0)} | ({"max": int(m.group(3))} if m.group(3) else {})
+        out[m.group(1).strip()] = lim
+    return out
+
+
+def _ids(text: str) -> list[str]:
+    return [x.strip() for x in re.split(r"[,\s]+", text or "") if x.strip()]
+
+
+def doc_from_values(v: dict[str, Any]) -> dict:
+    """The profile document (what the TOML holds) from form values; strings are left for the
+    profile loader to convert and check."""
+    a: dict[str, Any] = {"specialties": list(v.get("specialties") or [])}
+    if v.get("step2"):
+        a["step2"] = "pass"
+    for k in ("step2_score", "exam_attempts", "usce_months", "usce_california_months", "years_since_graduation"):
+        if str(v.get(k, "")).strip():
+            a[k] = _number(v[k], k, "applicant", k in ("step2_score", "exam_attempts"))
+    a["la_ties"] = bool(v.get("la_ties"))
+    s: dict[str, Any] = {}
+    for k in ("budget", "max_applications", "min_applications", "la_share_max", "correlation", "target_p_match",
+              "max_divisions"):
+        if str(v.get(k, "")).strip():
+            s[k] = _number(v[k], k, "strategy", k in ("max_applications", "min_applications", "max_divisions"))
+    for k in ("season", "objective", "signals"):
+        if str(v.get(k, "")).strip():
+            s[k] = str(v[k]).strip()
+    gp = v.get("geographic_preference") or "optimize"
+    s["geographic_preference"] = list(v.get("divisions") or []) if gp == "fixed" else gp
+    s["utility"] = {t: _number(v.get(f"utility_{t}", ""), f"utility_{t}", "strategy")
+                    for t in ("la", "west", "elsewhere") if str(v.get(f"utility_{t}", "")).strip()}
+    lim = _limits(str(v.get("specialty_limits", "")))
+    if lim:
+        s["specialty_limits"] = lim
+    s["must_apply"] = _ids(v.get("must_apply", ""))
+    s["never_apply"] = _ids(v.get("never_apply", ""))
+    return {"applicant": a, "strategy": s}
+
+
+def _number(x: Any, name: str, section: str, whole: bool = False):
+    t = str(x).strip()
+    try:
+        f = float(t)
+    except ValueError:
+        raise InputError(f"{WHERE}: [{section}] {name} = {t!r}: must be a number") from None
+    if whole:
+        if f != int(f):
+            raise InputError(f"{WHERE}: [{section}] {name} = {t!r}: must be a whole number")
+        return int(f)
+    return f
+
+
+def profile_from_values(v: dict[str, Any]) -> tuple[Profile, dict]:
+    """Validate form values with the profile loader: (Profile, document) or InputError."""
+    doc = doc_from_values(v)
+    return profile_from_dict(doc, WHERE), doc
+
+
+def run_options(v: dict[str, Any]) -> dict[str, Any]:
+    """How to solve (not part of the profile): mode and time limit, checked."""
+    mode = v.get("mode") or "best"
+    if mode not in ("best", "cheapest"):
+        raise InputError(f"{WHERE}: mode = {mode!r}: use best or cheapest")
+    t = str(v.get("time_limit", "") or "20").strip()
+    limit = _number(t, "time_limit", "run")
+    if not 0 < limit <= 120:
+        raise InputError(f"{WHERE}: time_limit = {t}: give seconds between 1 and 120")
+    return {"min_cost": mode == "cheapest", "time_limit": limit}
+
+
+def field_of(message: str) -> str | None:
+    """The form field a loader message names (longest name first), or None."""
+    names = sorted((f.name for f in fields()), key=len, reverse=True) + ["utility", "step2", "geographic"]
+    for n in names:
+        if re.search(rf"\b{re.escape(n)}\b", message):
+            if n == "utility":
+                return "utility_la"
+            if n == "geographic":
+                return "geographic_preference"
+            return n
+    return None
+
+
+def to_toml(doc: dict) -> str:
+    """The profile document as TOML text that `allocator solve` reads back to the same profile."""
+    out = io.StringIO()
+    out.write("# allocator profile, written by the web page (allocator serve)\n")
+    for section in ("applicant", "strategy"):
+        body = doc.get(section)
+        if body is None:
+            continue
+        out.write(f"[{section}]\n")
+        for k, val in body.items():
+            if isinstance(val, dict) and k == "specialty_limits":
+                continue
+            out.write(f"{k} = {_toml_value(val)}\n")
+        for k, val in body.items():
+            if isinstance(val, dict) and k == "specialty_limits":
+                for spec, lim in val.items():
+                    out.write(f"specialty_limits.{_toml_value(spec)} = {_toml_value(lim)}\n")
+        out.write("\n")
+    text = out.getvalue()
+    tomllib.loads(text)  # must round-trip
+    return text
+
+
+def _toml_value(x: Any) -> str:
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, (int, float)):
+        return repr(x)
+    if isinstance(x, str):
+        return '"' + x.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(x, (list, tuple)):
+        return "[" + ", ".join(_toml_value(i) for i in x) + "]"
+    if isinstance(x, dict):
+        return "{ " + ", ".join(f"{_toml_value(str(k)) if not re.fullmatch(r'[A-Za-z0-9_-]+', str(k)) else k} = "
+                                f"{_toml_value(v)}" for k, v in x.items()) + " }"
+    raise TypeError(f"cannot write {type(x).__name__} to TOML")
+
+
+@dataclass
+class FormState:
+    """What the form template needs: values, the error per field, a message for the whole form."""
+
+    values: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+
+    def fail(self, e: Exception, default_field: str | None = None) -> None:
+        msg = " ".join(str(e).split())
+        name = field_of(msg) or default_field
+        if name:
+            self.errors[name] = msg
+        else:
+            self.message = msg

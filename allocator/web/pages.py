@@ -1,0 +1,282 @@
+"""The HTML pages: the profile form, the answer page, progress, downloads and plots.
+
+htmx swaps server-rendered fragments (``HX-Request`` header); without JavaScript the same
+routes return whole pages.  An answer is the finished solve job: its id is the answer's
+address, valid in memory for the pool's ttl.  Every number shown comes from the job's
+`solve --json` payload.
+"""
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from allocator.errors import InfeasibleError, InputError, SolverError
+from allocator.web import forms, service
+from allocator.web.jobs import Busy, Cancelled, Job
+
+router = APIRouter()
+MULTI = ("specialties", "divisions")
+SORTABLE = ("program_id", "name", "specialty", "city", "state", "tier", "p_match", "signal")
+
+
+def _render(request: Request, name: str, status: int = 200, **ctx) -> HTMLResponse:
+    full = request.headers.get("HX-Request") != "true"
+    from allocator import __version__
+
+    ctx |= {"request": request, "full": full, "fields": forms.fields(), "presets": forms.PRESETS,
+            "version": __version__}
+    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, preset: str | None = None):
+    state = forms.FormState(forms.default_values())
+    if preset:
+        try:
+            state.values = forms.preset_values(preset)
+        except InputError as e:
+            state.message = str(e)
+    return _render(request, "page.html", state=state, answer=None)
+
+
+async def _form_values(request: Request) -> tuple[dict, tuple[bytes, str] | None]:
+    form = await request.form()
+    values: dict = {}
+    for k in form.keys():
+        if k in MULTI:
+            values[k] = [str(x) for x in form.getlist(k)]
+        elif k != "catalog":
+            values[k] = str(form.get(k))
+    for b in ("step2", "la_ties"):
+        values[b] = values.get(b) in ("on", "true", "1")
+    up = form.get("catalog")
+    upload = None
+    if up is not None and hasattr(up, "read") and (up.filename or "").strip():
+        upload = (await up.read(forms.MAX_UPLOAD_BYTES + 1), up.filename)
+    return values, upload
+
+
+@router.post("/solve", response_class=HTMLResponse)
+async def solve_form(request: Request):
+    settings, pool = request.app.state.settings, request.app.state.pool
+    values, upload = await _form_values(request)
+    state = forms.FormState(values)
+    catalog = None
+    if upload is not None:  # first: with no specialty ticked, the catalog's specialties are the applicant's
+        try:
+            catalog = service.parse_catalog(*upload)
+        except InputError as e:
+            state.errors["catalog"] = " ".join(str(e).split())
+            return _render(request, "page.html", 422, state=state, answer=None)
+        if not values.get("specialties"):
+            values["specialties"] = catalog.specialties
+    try:
+        profile, doc = forms.profile_from_values(values)
+        opts = forms.run_options(values)
+    except InputError as e:
+        state.fail(e)
+        return _render(request, "page.html", 422, state=state, answer=None)
+    limit = min(opts["time_limit"], settings.max_time_limit)
+
+    def work(job: Job):
+        res = service.solve_result(profile, catalog, min_cost=opts["min_cost"], time_limit=limit,
+                                   draws=settings.draws)
+        if job.cancelled:
+            raise Cancelled()
+        job.context["problem"] = res.problem
+        return service.to_json_dict(res.to_dict())
+
+    try:
+        job = pool.submit("cheapest" if opts["min_cost"] else "solve", work, time_limit=limit,
+                          context={"toml": forms.to_toml(doc), "upload": upload is not None})
+    except Busy as e:
+        return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
+    t0 = time.monotonic()
+    while job.finished is None and time.monotonic() - t0 < settings.wait:
+        await asyncio.sleep(0.05)
+    return _render(request, "page.html", 200, state=state, **_job_view(job, state))
+
+
+def _job_view(job: Job, state: forms.FormState | None = None) -> dict:
+    """Template context for a solve job: progress, the answer, or the error next to the field."""
+    if job.state == "running":
+        return {"answer": None, "job": job}
+    if job.state == "cancelled":
+        return {"answer": None, "job": job}
+    if job.error is not None:
+        e = job.error
+        msg = " ".join(str(e).split()) if isinstance(e, (InputError, InfeasibleError, SolverError)) else \
+            f"internal error: {type(e).__name__} (please report)"
+        if state is not None and isinstance(e, InputError):
+            state.fail(e)
+        return {"answer": None, "error": msg, "kind": type(e).__name__}
+    return {"answer": job.result, "answer_id": job.id, "rows": _sorted(job.result, "p_match", "desc"),
+            "sort": "p_match", "order": "desc", "tiers": _tiers(job.result), "alts": _alternatives(job.result)}
+
+
+def _alternatives(d: dict) -> list[tuple[str, dict]]:
+    """The JSON's ``alternatives`` (a mapping or a list of named lists) as (name, dict) pairs."""
+    alts = d.get("alternatives")
+    if isinstance(alts, dict):
+        return [(str(k), v) for k, v in alts.items() if isinstance(v, dict)]
+    if isinstance(alts, list):
+        return [(str(a.get("name") or a.get("label") or "alternative"), a) for a in alts if isinstance(a, dict)]
+    return []
+
+
+def _tiers(d: dict) -> dict[str, int]:
+    """Programs on the list by tier (a tally of the rows shown), unless the JSON gives the counts."""
+    given = d.get("counts_by_tier") or d.get("n_by_tier")
+    if isinstance(given, dict):
+        return given
+    out = {"la": 0, "west": 0, "elsewhere": 0}
+    for r in d.get("selected", []):
+        out[r.get("tier") or "elsewhere"] = out.get(r.get("tier") or "elsewhere", 0) + 1
+    return out
+
+
+def _sorted(d: dict, key: str, order: str) -> list[dict]:
+    rows = list(d.get("selected", []))
+    if key not in SORTABLE:
+        key = "p_match"
+    num = key == "p_match"
+    rows.sort(key=lambda r: r["program_id"])  # ties by program_id, ascending (as the JSON)
+    rows.sort(key=lambda r: (r.get(key) or 0) if num else str(r.get(key) or "").lower(), reverse=(order == "desc"))
+    rows.sort(key=lambda r: r.get(key) is None)  # missing values last
+    return rows
+
+
+def _answer_job(request: Request, answer_id: str) -> Job | None:
+    job = request.app.state.pool.get(answer_id)
+    return job if job is not None and job.kind in ("solve", "cheapest") else None
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def poll(request: Request, job_id: str):
+    job = request.app.state.pool.get(job_id)
+    if job is None:
+        return _render(request, "gone.html", 404)
+    if job.kind in ("budget", "frontier"):
+        return _render(request, "figure.html", job=job, kind=job.kind)
+    return _render(request, "answer.html", **_job_view(job))
+
+
+@router.post("/jobs/{job_id}/cancel", response_class=HTMLResponse)
+def cancel(request: Request, job_id: str):
+    job = request.app.state.pool.cancel(job_id)
+    if job is None:
+        return _render(request, "gone.html", 404)
+    if job.kind in ("budget", "frontier"):
+        return _render(request, "figure.html", job=job, kind=job.kind)
+    return _render(request, "answer.html", **_job_view(job))
+
+
+@router.get("/answer/{answer_id}", response_class=HTMLResponse)
+def answer_page(request: Request, answer_id: str, sort: str = "p_match", order: str = "desc"):
+    job = _answer_job(request, answer_id)
+    if job is None:
+        return _render(request, "gone.html", 404)
+    view = _job_view(job)
+    if view.get("answer"):
+        view |= {"rows": _sorted(job.result, sort, order), "sort": sort, "order": order}
+    return _render(request, "answer.html", **view)
+
+
+@router.get("/answer/{answer_id}/table", response_class=HTMLResponse)
+def table(request: Request, answer_id: str, sort: str = "p_match", order: str = "desc"):
+    job = _answer_job(request, answer_id)
+    if job is None or job.result is None:
+        return _render(request, "gone.html", 404)
+    order = "asc" if order == "asc" else "desc"
+    return _render(request, "table.html", answer=job.result, answer_id=answer_id,
+                   rows=_sorted(job.result, sort, order), sort=sort, order=order)
+
+
+def _download(text: str | bytes, name: str, media: str) -> Response:
+    return Response(text, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                     "Cache-Control": "no-store"})
+
+
+@router.get("/answer/{answer_id}/{name}")
+def download(request: Request, answer_id: str, name: str):
+    job = _answer_job(request, answer_id)
+    if job is None or job.result is None:
+        return _render(request, "gone.html", 404)
+    d = job.result
+    if name == "list.csv":
+        return _download(service.list_csv(d), "allocator_list.csv", "text/csv")
+    if name == "season.csv":
+        return _download(service.season_csv(d), "allocator_season.csv", "text/csv")
+    if name == "answer.json":
+        from allocator.cli.common import _json
+
+        return _download(_json(d), "allocator_answer.json", "application/json")
+    if name == "profile.toml":
+        return _download(job.context["toml"], "allocator_profile.toml", "application/toml")
+    return _render(request, "gone.html", 404)
+
+
+@router.post("/answer/{answer_id}/curve/{kind}", response_class=HTMLResponse)
+def start_curve(request: Request, answer_id: str, kind: str):
+    job = _answer_job(request, answer_id)
+    if kind not in ("budget", "frontier") or job is None or "problem" not in job.context:
+        return _render(request, "gone.html", 404)
+    problem, limit = job.context["problem"], request.app.state.settings.time_limit
+
+    def work(j: Job):
+        if kind == "budget":
+            return service.budget_curve(problem, progress=j.progress, time_limit=limit)
+        return service.la_frontier(problem, progress=j.progress)
+
+    try:
+        fig = request.app.state.pool.submit(kind, work, context={"answer": answer_id})
+    except Busy as e:
+        return _render(request, "figure.html", 503, job=None, kind=kind, busy=str(e), answer_id=answer_id)
+    return _render(request, "figure.html", job=fig, kind=kind)
+
+
+@router.get("/plots/{job_id}.png")
+def plot_png(request: Request, job_id: str):
+    job = request.app.state.pool.get(job_id)
+    if job is None or job.kind not in ("budget", "frontier") or job.result is None:
+        return Response(status_code=404)
+    return Response(job.result[0], media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.post("/profile.toml")
+async def profile_toml(request: Request):
+    """The form's profile as TOML (for `allocator solve`).  Without htmx: the file itself; with htmx: a
+    link to it (kept in memory for the ttl), or the error next to the field."""
+    values, _ = await _form_values(request)
+    htmx = request.headers.get("HX-Request") == "true"
+    try:
+        _, doc = forms.profile_from_values(values)
+    except InputError as e:
+        msg = " ".join(str(e).split())
+        if htmx:
+            return _render(request, "toml_link.html", 422, error=msg)
+        return JSONResponse({"error": msg, "exit_code": 2}, status_code=422)
+    text = forms.to_toml(doc)
+    if not htmx:
+        return _download(text, "allocator_profile.toml", "application/toml")
+    store = request.app.state.tomls
+    now = time.monotonic()
+    for k in [k for k, (_, t) in store.items() if now - t > request.app.state.settings.ttl]:
+        store.pop(k, None)
+    while len(store) >= 200:
+        store.pop(next(iter(store)))
+    key = secrets.token_urlsafe(16)
+    store[key] = (text, now)
+    return _render(request, "toml_link.html", key=key)
+
+
+@router.get("/profile/{key}.toml")
+def profile_file(request: Request, key: str):
+    item = request.app.state.tomls.get(key)
+    if item is None:
+        return _render(request, "gone.html", 404)
+    return _download(item[0], "allocator_profile.toml", "application/toml")

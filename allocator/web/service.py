@@ -1,0 +1,149 @@
+"""What the web page and the JSON API run: the same public API as the CLI, on in-memory inputs.
+
+``parse_profile`` and ``parse_catalog`` read request bytes (nothing is written to disk) with the
+same loaders and one-line messages as the files; ``solve_payload`` returns exactly the JSON of
+``allocator solve --json``; ``budget_curve`` and ``la_frontier`` return the existing matplotlib
+figures as PNG bytes.  The page shows numbers from these payloads only.
+"""
+from __future__ import annotations
+
+import io
+import json
+import tomllib
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from allocator.errors import InputError
+from allocator.inputs.catalog import Catalog, catalog_from_frame
+from allocator.inputs.profile import Profile, profile_from_dict
+from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
+
+DRAWS = 200_000  # the CLI's default Monte Carlo draws
+
+
+def parse_profile(data: bytes, name: str = "profile") -> Profile:
+    """A profile TOML given as bytes (request body or upload)."""
+    if len(data) > MAX_PROFILE_BYTES:
+        raise InputError(f"{name}: {len(data):,} bytes is over the {MAX_PROFILE_BYTES:,}-byte limit for a profile; "
+                         "send the TOML profile only")
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: not UTF-8 text; send the profile as UTF-8 TOML") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{name}: not valid TOML ({e}); fix the syntax there") from None
+    if "path" in doc:
+        raise InputError(f"{name}: path: unknown key; remove it")
+    return profile_from_dict(doc, name)
+
+
+def parse_catalog(data: bytes, name: str = "catalog.csv") -> Catalog:
+    """An uploaded catalog CSV, capped in size and rows, validated by the catalog loader."""
+    name = (name or "catalog.csv").replace("\n", " ")[:80]
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InputError(f"{name}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload "
+                         "limit; remove columns or rows you do not need")
+    if not data.strip():
+        raise InputError(f"{name}: the file is empty; it needs a header line and one row per program")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: not UTF-8 text; save the catalog as comma-separated UTF-8") from None
+    rows = text.count("\n") - 1 + (not text.endswith("\n"))
+    if rows > MAX_UPLOAD_ROWS:
+        raise InputError(f"{name}: {rows:,} rows is over the {MAX_UPLOAD_ROWS:,}-row upload limit; "
+                         "keep the programs you might apply to")
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"{name}: not a readable CSV ({first}); save it as comma-separated UTF-8") from None
+    if not isinstance(df.index, pd.RangeIndex):
+        raise InputError(f"{name}: the first row has more fields than the header's {len(df.columns)}; quote values "
+                         "that contain commas, or add the missing column names")
+    df.columns = [str(c).strip() for c in df.columns]
+    return catalog_from_frame(df, name)
+
+
+def to_json_dict(d: dict) -> dict:
+    """The dict exactly as `allocator solve --json` prints it (NaN -> null, numpy -> Python)."""
+    from allocator.cli.common import _json
+
+    return json.loads(_json(d))
+
+
+def solve_result(profile: Profile, catalog: Catalog | None, *, min_cost: bool = False,
+                 time_limit: float | None = None, draws: int = DRAWS, seed: int = 0):
+    """The Result of `allocator solve` for this profile (and catalog)."""
+    from allocator.api import solve
+
+    return solve(profile, catalog, min_cost=min_cost, time_limit=time_limit, draws=draws, seed=seed)
+
+
+def budget_values(budget: float, points: int = 12) -> list[float]:
+    """Budgets for the curve: from a fifth of the profile's budget to twice it, whole dollars."""
+    hi = max(float(budget), 100.0) * 2
+    lo = max(hi / 10, 20.0)
+    return sorted({float(round(x)) for x in np.linspace(lo, hi, points)})
+
+
+def budget_curve(problem, progress: Callable[[int, int], None] | None = None,
+                 time_limit: float | None = None) -> tuple[bytes, list[dict]]:
+    """The budget sweep's figure (PNG) and rows."""
+    from allocator.output.plot import plot_sweep
+    from allocator.studies.sweep import sweep
+
+    df = sweep(problem, "budget", budget_values(problem.budget), progress=progress, time_limit=time_limit)
+    ax = plot_sweep(df, synthetic=problem.synthetic)
+    return _png(ax), json.loads(df.to_json(orient="records"))
+
+
+def frontier_targets() -> list[float]:
+    return [round(x, 2) for x in np.arange(0.5, 0.951, 0.05)]
+
+
+def la_frontier(problem, progress: Callable[[int, int], None] | None = None) -> tuple[bytes, list[dict]]:
+    """The LA frontier's figure (PNG) and rows."""
+    from allocator.output.plot import plot_frontier
+    from allocator.studies.frontier import frontier
+
+    targets = frontier_targets()
+    df = frontier(problem, targets, progress=(lambda k: progress(k, len(targets))) if progress else None)
+    ax = plot_frontier(df, synthetic=problem.synthetic)
+    return _png(ax), json.loads(df.to_json(orient="records"))
+
+
+def _png(ax, dpi: int = 110) -> bytes:
+    buf = io.BytesIO()
+    ax.figure.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def list_csv(payload: dict) -> str:
+    """The list as CSV that `allocator simulate --list` reads (the header is a comment line)."""
+    cols = ["program_id", "signal", "name", "specialty", "city", "state", "p_match", "la_area", "tier"]
+    out = io.StringIO()
+    out.write("# " + ",".join(cols) + "\n")
+    frame = pd.DataFrame([{c: r.get(c) for c in cols} for r in payload.get("selected", [])], columns=cols)
+    frame.to_csv(out, index=False, header=False)
+    return out.getvalue()
+
+
+def season_csv(payload: dict) -> str:
+    """The season file to start the interview season from: every program 'applied', no date yet."""
+    frame = pd.DataFrame([{"program_id": r["program_id"], "signal": r.get("signal") or "", "status": "applied",
+                           "date": ""} for r in payload.get("selected", [])],
+                         columns=["program_id", "signal", "status", "date"])
+    return frame.to_csv(index=False)
+
+
+def error_body(e: BaseException) -> dict[str, Any]:
+    """The JSON of an error: the CLI's one-line message and exit code."""
+    code = getattr(e, "exit_code", 1)
+    body: dict[str, Any] = {"error": " ".join(str(e).split()), "exit_code": code}
+    if getattr(e, "groups", None):
+        body["conflicting"] = list(e.groups)
+        body["status"] = "infeasible"
+    return body

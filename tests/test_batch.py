@@ -1,0 +1,227 @@
+"""`allocator batch`: results equal sequential solves, bad inputs, an external Dask cluster,
+a killed worker.  Small on purpose: 3 applicants on the 40-program catalog with its own
+p_match, few Monte Carlo draws, a 3-point budget curve."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from allocator.batch.cohort import load_cohort  # noqa: E402
+from allocator.cli import main  # noqa: E402
+from allocator.errors import InputError  # noqa: E402
+from allocator.paths import DATA_DIR  # noqa: E402
+
+CATALOG = DATA_DIR / "catalogs" / "tiny_p_match.csv"
+TINY = (DATA_DIR / "profiles" / "tiny_demo.toml").read_text()
+FAST = ["--draws", "20000", "--sweep", "200:400:100", "--catalog", str(CATALOG)]
+TIMING = re.compile(r'"(seconds|wall_seconds)": [-0-9.eE+]+')
+
+
+def _cli(args, capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    out, err = capsys.readouterr()
+    return e.value.code, out, err
+
+
+def _cohort(folder: Path, budgets=(300, 500), bad_middle: bool = True) -> Path:
+    folder.mkdir()
+    names = []
+    for k, b in enumerate(budgets):
+        name = f"a{k}"
+        (folder / f"{name}.toml").write_text(TINY.replace("budget = 400", f"budget = {b}"))
+        names.append(name)
+    if bad_middle:  # sorts between a0 and a1
+        (folder / "a0b.toml").write_text(TINY.replace("la_share_max = 0.30", "la_share_max = 1.5"))
+    return folder
+
+
+def _same_json(batch_text: str, seq_text: str) -> bool:
+    return TIMING.sub('"T": 0', batch_text) == TIMING.sub('"T": 0', seq_text)
+
+
+def _summary(out: Path) -> list[dict]:
+    import csv
+
+    with open(out / "summary.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_csv_cohort_rows_and_errors(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("id,step2_score,la_ties,specialties,budget,must_apply,utility_la\n"
+                 "ann,245,yes,Internal Medicine;Family Medicine,1800,IM-1;IM-2,1.2\n"
+                 "bob,twelve,no,,,,\n"
+                 "cy,,,,900,,\n"
+                 "ann,240,no,,,,\n")
+    m = load_cohort(p)
+    assert [x.id for x in m] == ["ann", "bob", "cy", "ann@line5"]
+    assert m[0].doc == {"applicant": {"step2_score": 245, "la_ties": True,
+                                      "specialties": ["Internal Medicine", "Family Medicine"]},
+                        "strategy": {"budget": 1800.0, "must_apply": ["IM-1", "IM-2"], "utility": {"la": 1.2}}}
+    assert m[1].error == f"{p}:3: column step2_score = 'twelve': must be a whole number; change it"
+    assert m[2].ok and m[2].doc == {"strategy": {"budget": 900.0}}
+    assert "already used on line 2" in m[3].error
+    p.write_text("id,step2,budgett\nx,pass,5\n")
+    with pytest.raises(InputError, match="column 'budgett' is not a cohort column"):
+        load_cohort(p)
+
+
+def test_local_cluster_equals_sequential_with_bad_profile_in_middle(tmp_path, capsys):
+    coh = _cohort(tmp_path / "coh")
+    out = tmp_path / "out"
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--workers", "2", *FAST], capsys)
+    assert code == 2, err
+    assert "3 applicants: 2 solved (0 unchanged, skipped), 1 bad input, 0 infeasible, 0 failed" in err
+    rows = _summary(out)
+    assert [r["id"] for r in rows] == ["a0", "a0b", "a1"]
+    assert [r["status"] for r in rows] == ["ok", "bad_input", "ok"]
+    assert rows[1]["reason"] == f"{coh / 'a0b.toml'}: [strategy] la_share_max = 1.5: must be <= 1.0; change it"
+    for name, row in (("a0", rows[0]), ("a1", rows[2])):
+        seq_code, seq, _ = _cli(["solve", str(coh / f"{name}.toml"), "--json", "--draws", "20000",
+                                 "--catalog", str(CATALOG)], capsys)
+        assert seq_code == 0
+        text = (out / "applicants" / f"{name}.json").read_text()
+        assert _same_json(text, seq)
+        payload = json.loads(seq)
+        assert float(row["p_match"]) == payload["p_match"]
+        tiers = [s["tier"] for s in payload["selected"]]
+        assert int(row["n_la"]) + int(row["n_west"]) + int(row["n_elsewhere"]) == payload["n_applications"]
+        assert int(row["n_west"]) == tiers.count("west")
+        assert float(row["fees"]) == payload["cost"]["total"]
+        assert (out / "applicants" / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
+        html = (out / "applicants" / f"{name}.html").read_text()
+        assert "<svg" in html and payload["selected"][0]["program_id"] in html
+    assert not (out / "applicants" / "a0b.json").exists()
+    cohort = (out / "cohort.csv").read_text().splitlines()
+    both = [ln for ln in cohort[1:] if ln.split(",")[-1] in ("a0;a1",)]
+    assert both and all(",2,2,1.0,True," in ln for ln in both)  # on both lists: 2 of 2 applicants, crowded
+    assert "Cohort view" in (out / "cohort.html").read_text()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """`dask scheduler` and two `dask worker` processes (no nanny: a killed worker stays dead)
+    on 127.0.0.1; always stopped at the end."""
+    port = _free_port()
+    addr = f"tcp://127.0.0.1:{port}"
+    logs = tmp_path_factory.mktemp("dask")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    procs = []
+
+    def start(args, name):
+        fh = open(logs / f"{name}.log", "w")
+        procs.append(subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=fh, stderr=subprocess.STDOUT,
+                                      env=env, start_new_session=True))
+
+    try:
+        start(["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], "scheduler")
+        for k in range(2):
+            start(["worker", addr, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard", "--no-nanny",
+                   "--name", f"w{k}"], f"worker{k}")
+        from distributed import Client
+
+        with Client(addr, timeout="30s") as c:
+            c.wait_for_workers(2, timeout=60)
+        yield addr, procs
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=5)
+
+
+def test_external_scheduler_rerun_skips_and_force(tmp_path, capsys, dask_cluster):
+    addr, _ = dask_cluster
+    coh = _cohort(tmp_path / "coh", bad_middle=False)
+    out = tmp_path / "out"
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, *FAST], capsys)
+    assert code == 0, err
+    assert [r["status"] for r in _summary(out)] == ["ok", "ok"]
+    seq_code, seq, _ = _cli(["solve", str(coh / "a1.toml"), "--json", "--draws", "20000", "--catalog", str(CATALOG)],
+                            capsys)
+    assert _same_json((out / "applicants" / "a1.json").read_text(), seq)
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "applicants").iterdir()}
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, *FAST], capsys)
+    assert code == 0 and "2 solved (2 unchanged, skipped)" in err
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "applicants").iterdir()} == before
+    assert [r["skipped"] for r in _summary(out)] == ["True", "True"]
+    (coh / "a1.toml").write_text(TINY.replace("budget = 400", "budget = 350"))  # one input changed
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, *FAST], capsys)
+    assert code == 0 and "2 solved (1 unchanged, skipped)" in err
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, "--force", *FAST], capsys)
+    assert code == 0 and "2 solved (0 unchanged, skipped)" in err
+
+
+def test_killed_worker_is_retried_not_lost_or_duplicated(tmp_path, dask_cluster):
+    """SIGKILL the worker running a task: Dask reschedules it on the other worker; every
+    applicant is in the summary once, with the result a sequential solve gives."""
+    from distributed import Client
+
+    from allocator.batch.run import Options, run_batch
+    from allocator.cli.common import _json
+    from allocator import api
+
+    addr, procs = dask_cluster
+    coh = _cohort(tmp_path / "coh", budgets=(300, 400, 500), bad_middle=False)
+    out = tmp_path / "out"
+    draws = 1_500_000  # a task of a second or more, so the kill lands while it runs
+    opts = Options(out=out, scheduler=addr, budgets=[300.0, 400.0], catalog=CATALOG, draws=draws)
+    box: dict = {}
+
+    def run():
+        try:
+            box["report"] = run_batch(coh, opts)
+        except BaseException as e:  # surfaced below
+            box["error"] = e
+
+    with Client(addr, timeout="30s") as watch:
+        pids = watch.run(os.getpid)
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        victim, deadline = None, time.monotonic() + 60
+        while victim is None and time.monotonic() < deadline:
+            busy = [w for w, keys in watch.processing().items() if any("allocator-batch" in str(k) for k in keys)]
+            if busy:
+                time.sleep(0.5)
+                victim = busy[0]
+            else:
+                time.sleep(0.05)
+        assert victim is not None, "no task started within 60 s"
+        os.kill(pids[victim], signal.SIGKILL)
+        t.join(timeout=120)
+        assert not t.is_alive(), "the batch did not finish within 120 s after the kill"
+        assert list(watch.run(os.getpid).values()) == [p for w, p in pids.items() if w != victim]
+    killed = next(p for p in procs if p.pid == pids[victim])
+    assert killed.wait(timeout=10) == -signal.SIGKILL
+    assert "error" not in box, box.get("error")
+    rows = box["report"].rows
+    assert sorted(r["id"] for r in rows) == ["a0", "a1", "a2"] and all(r["status"] == "ok" for r in rows)
+    assert sorted(p.name for p in (out / "applicants").glob("*.json")) == ["a0.json", "a1.json", "a2.json"]
+    assert not [p for p in (out / "applicants").iterdir() if p.name.startswith(".")]  # no temp file left
+    for name in ("a0", "a1", "a2"):
+        ref = _json(api.solve(coh / f"{name}.toml", CATALOG, draws=draws).to_dict())
+        assert _same_json((out / "applicants" / f"{name}.json").read_text(), ref)

@@ -1,0 +1,364 @@
+"""The web app through FastAPI's TestClient: every route and error; POST /api/solve equals
+`allocator solve --json` apart from timing keys."""
+from __future__ import annotations
+
+import json
+import re
+import threading
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the web extra is not installed: pip install -e '.[web]'")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from allocator.cli import main  # noqa: E402
+from allocator.inputs.listfile import read_list_file  # noqa: E402
+from allocator.web import forms, service  # noqa: E402
+from allocator.web.app import create_app  # noqa: E402
+from allocator.web.jobs import Busy, Cancelled, JobPool  # noqa: E402
+from tests.web_support import DRAWS, FAST_PROFILE, ROOT, TINY, fast_form, settings  # noqa: E402
+
+TIMING = {"seconds", "wall_seconds"}
+
+
+def untimed(x):
+    if isinstance(x, dict):
+        return {k: untimed(v) for k, v in x.items() if k not in TIMING}
+    if isinstance(x, list):
+        return [untimed(v) for v in x]
+    return x
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app(settings())) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def profile_file(tmp_path_factory):
+    p = tmp_path_factory.mktemp("web") / "fast.toml"
+    p.write_text(FAST_PROFILE)
+    return p
+
+
+def cli_json(capsys, *args) -> dict:
+    with pytest.raises(SystemExit) as e:
+        main(["solve", *map(str, args), "--json", "--draws", str(DRAWS), "--time-limit", "20"])
+    out = capsys.readouterr()
+    assert e.value.code == 0, out.err
+    return json.loads(out.out)
+
+
+@pytest.fixture(scope="module")
+def answer(client):
+    """One form solve of the fast profile: (answer id, page HTML)."""
+    r = client.post("/solve", data=fast_form())
+    assert r.status_code == 200, r.text[-500:]
+    m = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text)
+    assert m, "no answer on the page"
+    return m.group(1), r.text
+
+
+def test_api_solve_equals_cli_json(client, profile_file, capsys):
+    r = client.post(f"/api/solve?draws={DRAWS}", content=profile_file.read_bytes(),
+                    headers={"content-type": "application/toml"})
+    assert r.status_code == 200, r.text
+    assert untimed(r.json()) == untimed(cli_json(capsys, profile_file))
+
+
+def test_api_multipart_with_catalog_equals_cli(client, tmp_path, capsys):
+    prof = tmp_path / "tiny.toml"
+    prof.write_text((ROOT / "data" / "profiles" / "tiny_demo.toml").read_text())
+    r = client.post(f"/api/solve?draws={DRAWS}", files={"profile": ("tiny.toml", prof.read_bytes()),
+                                                        "catalog": ("tiny_p_match.csv", TINY.read_bytes())})
+    assert r.status_code == 200, r.text
+    want = cli_json(capsys, prof, "--catalog", TINY)
+    got = r.json()
+    # the catalog's name differs (upload name against the path); everything else is the same
+    assert got["data"]["synthetic"] is True and want["data"].pop("probabilities") is not None
+    got["data"].pop("probabilities")
+    assert untimed(got) == untimed(want)
+
+
+@pytest.mark.parametrize("body,status,needle", [
+    (b"", 422, "empty"),
+    (b"[strategy\nbudget = 3", 400, "not valid TOML"),
+    (b"\xff\xfe", 400, "UTF-8"),
+    (b"[strategy]\nbudget = -5\n", 422, "[strategy] budget"),
+    (b"[strategy]\nbugdet = 5\n", 422, "unknown key"),
+    (b"[applicant]\nspecialties = [\"Dermatology\"]\n", 422, "no demo catalog"),
+])
+def test_api_errors_are_one_line_json(client, body, status, needle):
+    r = client.post("/api/solve", content=body)
+    assert r.status_code == status, r.text
+    d = r.json()
+    assert needle in d["error"] and "\n" not in d["error"] and "Traceback" not in r.text
+    assert d["exit_code"] == 2
+
+
+def test_api_infeasible_names_the_conflict(client):
+    body = FAST_PROFILE.replace("budget = 1200", "budget = 100").replace("max_applications = 60",
+                                                                        "max_applications = 60\nmin_applications = 50")
+    r = client.post(f"/api/solve?draws={DRAWS}", content=body.encode())
+    assert r.status_code == 422
+    d = r.json()
+    assert d["exit_code"] == 3 and d["status"] == "infeasible" and "budget" in d["conflicting"]
+
+
+def test_api_upload_caps(client):
+    big = b"program_id,name,specialty,city,state\n" + b"x" * (forms.MAX_UPLOAD_BYTES + 10)
+    r = client.post("/api/solve", files={"profile": ("p.toml", FAST_PROFILE.encode()), "catalog": ("big.csv", big)})
+    assert r.status_code in (413, 422) and "limit" in r.json()["error"]
+    rows = "program_id,name,specialty,city,state\n" + "".join(
+        f"P{i},Program {i},Internal Medicine,Columbus,OH\n" for i in range(forms.MAX_UPLOAD_ROWS + 1))
+    r = client.post("/api/solve", files={"profile": ("p.toml", FAST_PROFILE.encode()),
+                                         "catalog": ("rows.csv", rows.encode())})
+    assert r.status_code == 422 and "5,000-row upload limit" in r.json()["error"]
+    r = client.post("/api/solve", content=b"#" * 3_000_000)
+    assert r.status_code == 413
+
+
+def test_api_bad_catalog_message_names_line_and_column(client):
+    bad = TINY.read_text().replace(",CA,", ",California,", 1).encode()
+    r = client.post("/api/solve", files={"profile": ("p.toml", FAST_PROFILE.encode()), "catalog": ("mine.csv", bad)})
+    assert r.status_code == 422
+    assert r.json()["error"].startswith("mine.csv: line 2 (TINY-01), column state")
+
+
+def test_api_query_validation_and_health(client):
+    r = client.post("/api/solve?draws=-1", content=FAST_PROFILE.encode())
+    assert r.status_code == 422 and "draws" in r.json()["error"]
+    assert client.get("/api/health").json()["workers"] == 2
+
+
+def test_index_has_every_field_and_presets(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    for f in forms.fields():
+        assert f'name="{f.name}"' in r.text, f.name
+    assert 'name="catalog"' in r.text and "/static/htmx.min.js" in r.text and "http" not in r.text.split("<body>")[0]
+    for key in forms.PRESETS:
+        assert f"preset={key}" in r.text
+    r = client.get("/?preset=moderate_no_ties")
+    assert 'name="step2" checked' in r.text and 'value="1"' in r.text  # pass only, one failed attempt
+    assert "unknown" in client.get("/?preset=nobody").text
+
+
+def test_presets_validate_to_the_shipped_profiles():
+    from allocator.inputs.profile import load_profile
+
+    for key in forms.PRESETS:
+        prof, _ = forms.profile_from_values(forms.preset_values(key))
+        shipped = load_profile(ROOT / "data" / "profiles" / f"{key}.toml")
+        assert prof.model_dump(exclude={"path"}) == shipped.model_dump(exclude={"path"}), key
+
+
+def test_static_htmx_is_vendored(client):
+    r = client.get("/static/htmx.min.js")
+    assert r.status_code == 200 and 'version:"2.0.' in r.text
+    assert "0BSD" in client.get("/static/htmx.LICENSE.txt").text or "Zero-Clause" in client.get(
+        "/static/htmx.LICENSE.txt").text
+
+
+def test_form_answer_shows_the_json_numbers(client, answer):
+    aid, html = answer
+    d = client.get(f"/answer/{aid}/answer.json").json()
+    assert f'id="p-match">{100 * d["p_match"]:.1f}%' in html
+    assert f'{100 * d["p_match_la"]:.1f}%' in html
+    assert "SYNTHETIC" in html and html.count("data-program=") == d["n_applications"]
+    assert f'${d["cost"]["total"]:,.0f}' in html
+
+
+def test_form_json_equals_cli(client, answer, profile_file, capsys):
+    aid, _ = answer
+    assert untimed(client.get(f"/answer/{aid}/answer.json").json()) == untimed(cli_json(capsys, profile_file))
+
+
+def test_downloads(client, answer, tmp_path, capsys):
+    aid, _ = answer
+    d = client.get(f"/answer/{aid}/answer.json").json()
+    p = tmp_path / "list.csv"
+    p.write_bytes(client.get(f"/answer/{aid}/list.csv").content)
+    ids, _, _ = read_list_file(p)
+    assert ids == [r["program_id"] for r in d["selected"]]
+    season = client.get(f"/answer/{aid}/season.csv").text.splitlines()
+    assert season[0] == "program_id,signal,status,date" and len(season) == 1 + d["n_applications"]
+    assert all(",applied," in ln for ln in season[1:])
+    toml = tmp_path / "profile.toml"
+    toml.write_bytes(client.get(f"/answer/{aid}/profile.toml").content)
+    assert untimed(cli_json(capsys, toml)) == untimed(d)
+
+
+def test_table_sorts(client, answer):
+    aid, _ = answer
+    r = client.get(f"/answer/{aid}/table?sort=name&order=asc")
+    names = re.findall(r'<td>(Synthetic IM Program[^<]*)</td>', r.text)
+    assert names == sorted(names, key=str.lower) and len(names) > 5
+    r = client.get(f"/answer/{aid}/table?sort=p_match&order=asc")
+    ps = [float(x) for x in re.findall(r'<td class="num">([0-9.]+)%</td>', r.text)]
+    assert ps == sorted(ps)
+    assert client.get(f"/answer/{aid}?sort=state&order=desc").status_code == 200
+
+
+def test_curves_progress_then_png(client, answer):
+    aid, _ = answer
+    for kind in ("budget", "frontier"):
+        r = client.post(f"/answer/{aid}/curve/{kind}")
+        assert r.status_code == 200
+        job = re.search(r'/jobs/([A-Za-z0-9_-]+)"', r.text) or re.search(r'/plots/([A-Za-z0-9_-]+)\.png', r.text)
+        for _ in range(600):
+            if f'id="img-{kind}"' in r.text:
+                break
+            threading.Event().wait(0.05)
+            r = client.get(f"/jobs/{job.group(1)}")
+        png = client.get(f"/plots/{job.group(1)}.png")
+        assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_form_invalid_field_message_next_to_it(client):
+    r = client.post("/solve", data=fast_form(budget="-5"))
+    assert r.status_code == 422
+    m = re.search(r'id="error-budget">([^<]*)<', r.text)
+    assert m and "[strategy] budget" in m.group(1) and "Traceback" not in r.text
+    r = client.post("/solve", data=fast_form(usce_california_months="9"))
+    assert re.search(r'id="error-usce_california_months">[^<]*cannot exceed', r.text)
+    r = client.post("/solve", data=fast_form(budget="lots"))
+    assert r.status_code == 422 and 'id="error-budget"' in r.text
+    r = client.post("/solve", data=fast_form(time_limit="0"))
+    assert 'id="error-time_limit"' in r.text
+    r = client.post("/solve", data=fast_form(specialty_limits="Internal Medicine 40"))
+    assert 'id="error-specialty_limits"' in r.text
+
+
+def test_form_catalog_upload_and_its_errors(client):
+    r = client.post("/solve", data=fast_form(specialties=None), files={"catalog": ("mine.csv", b"a,b\n1,2\n")})
+    assert r.status_code == 422
+    assert re.search(r'id="error-catalog">mine\.csv: missing required column', r.text)
+    r = client.post("/solve", data=fast_form(budget="400", max_applications="30"),
+                    files={"catalog": ("tiny.csv", TINY.read_bytes())})
+    assert r.status_code == 200 and "TINY-" in r.text
+
+
+def test_form_infeasible_and_time_limit_are_said(client, monkeypatch):
+    r = client.post("/solve", data=fast_form(budget="100", min_applications="50"))
+    assert r.status_code == 200 and 'id="solve-error"' in r.text and "No list meets these limits" in r.text
+    from allocator.errors import SolverError
+
+    def slow(*a, **k):
+        raise SolverError("no list found within the time limit (1.0s): raise --time-limit")
+
+    monkeypatch.setattr(service, "solve_result", slow)
+    r = client.post("/solve", data=fast_form(time_limit="1"))
+    assert "Time limit:" in r.text and "raise --time-limit" in r.text
+
+
+def test_internal_error_is_one_line(client, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("secret step2 245")
+
+    monkeypatch.setattr(service, "solve_result", boom)
+    r = client.post("/api/solve", content=FAST_PROFILE.encode())
+    assert r.status_code == 500 and r.json()["error"] == "internal error: RuntimeError (please report)"
+    r = client.post("/solve", data=fast_form())
+    assert "internal error: RuntimeError" in r.text and "secret" not in r.text
+
+
+def test_profile_toml_download_round_trips(client):
+    r = client.post("/profile.toml", data=fast_form())
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    import tomllib
+
+    from allocator.inputs.profile import profile_from_dict
+
+    doc = tomllib.loads(r.text)
+    assert doc["strategy"]["budget"] == 1200 and doc["applicant"]["step2_score"] == 245
+    prof = profile_from_dict(doc)
+    assert prof.strategy.signals == "none"
+    r = client.post("/profile.toml", data=fast_form(specialty_limits="Internal Medicine: 10-50"),
+                    headers={"HX-Request": "true"})
+    key = re.search(r'/profile/([A-Za-z0-9_-]+)\.toml', r.text).group(1)
+    doc = tomllib.loads(client.get(f"/profile/{key}.toml").text)
+    assert doc["strategy"]["specialty_limits"] == {"Internal Medicine": {"min": 10, "max": 50}}
+    r = client.post("/profile.toml", data=fast_form(budget="-1"), headers={"HX-Request": "true"})
+    assert r.status_code == 422 and "budget" in r.text
+    assert client.post("/profile.toml", data=fast_form(budget="-1")).status_code == 422
+
+
+def test_unknown_addresses(client):
+    assert client.get("/answer/nope").status_code == 404
+    assert client.get("/answer/nope/list.csv").status_code == 404
+    assert client.get("/jobs/nope").status_code == 404
+    assert client.post("/jobs/nope/cancel").status_code == 404
+    assert client.get("/plots/nope.png").status_code == 404
+    assert client.get("/profile/nope.toml").status_code == 404
+    assert client.post("/answer/nope/curve/budget").status_code == 404
+
+
+def test_busy_is_an_answer_not_a_hang():
+    gate = threading.Event()
+    app = create_app(settings(workers=1, queue=0))
+    with TestClient(app) as c:
+        app.state.pool.submit("solve", lambda job: gate.wait(10))
+        r = c.post("/api/solve", content=FAST_PROFILE.encode())
+        assert r.status_code == 503 and r.json()["retry"] is True and r.headers["retry-after"] == "5"
+        r = c.post("/solve", data=fast_form())
+        assert r.status_code == 503 and 'id="busy"' in r.text
+        gate.set()
+
+
+def test_progress_and_cancel_route():
+    gate = threading.Event()
+    app = create_app(settings(wait=0.1))
+    with TestClient(app) as c:
+        def work(job):
+            for k in range(1000):
+                job.progress(k, 1000)
+                gate.wait(0.01)
+            return None
+
+        job = app.state.pool.submit("budget", work, context={"answer": "x"})
+        assert 'id="progress-budget"' in c.get(f"/jobs/{job.id}").text
+        assert "cancelled" in c.post(f"/jobs/{job.id}/cancel").text
+        job.future.result(timeout=10)
+        assert job.state == "cancelled" and isinstance(job.error, Cancelled)
+
+
+def test_pool_bounds_and_forgets():
+    pool = JobPool(workers=1, queue=1, ttl=0.0)
+    gate = threading.Event()
+    a = pool.submit("solve", lambda j: gate.wait(10))
+    b = pool.submit("solve", lambda j: 7)
+    with pytest.raises(Busy):
+        pool.submit("solve", lambda j: 0)
+    gate.set()
+    assert b.future.result(timeout=10) is None and b.result == 7 and a.result is True
+    threading.Event().wait(0.01)
+    assert pool.get(a.id) is None and pool.active == 0  # ttl 0: forgotten once finished
+    pool.shutdown()
+
+
+def test_nothing_about_the_applicant_is_logged(client, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    client.post(f"/api/solve?draws={DRAWS}", content=FAST_PROFILE.replace("245", "251").encode())
+    client.post("/solve", data=fast_form(step2_score="251"))
+    assert "251" not in caplog.text
+
+
+def test_serve_command_binds_localhost_and_warns_otherwise(monkeypatch, capsys):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    for argv in (["serve"], ["serve", "--host", "0.0.0.0", "--port", "8123"]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 0
+    err = capsys.readouterr().err
+    assert calls[0]["host"] == "127.0.0.1" and calls[0]["port"] == 8000 and calls[0]["access_log"] is False
+    assert calls[1]["host"] == "0.0.0.0" and err.count("warning") == 1 and "0.0.0.0" in err
+    with pytest.raises(SystemExit) as e:
+        main(["serve", "--port", "0"])
+    assert e.value.code == 2 and "--port 0" in capsys.readouterr().err
