@@ -4,14 +4,15 @@ Per applicant draw: a node k (a card of the ensemble and a point of its factors)
 with probability w_k; then each program interviews with probability pi_ik and, if it does,
 matches with probability mu_ik, all independently given k.  The applicant matches iff some
 program matches.  Shares no code with the exact evaluator (it never forms a product over
-programs); the tallies and the Wilson interval are those of :mod:`allocator.verification.simulate`.
+programs); the tallies and the Wilson interval are those of :mod:`allocator.verification.draws`.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from allocator.errors import InputError
-from allocator.verification.simulate import SimulationResult, _Tally, _result, _wilson
+from allocator.verification.draws import Estimate, Tally, _wilson
+from allocator.verification.simulate import SimulationResult, _result
 
 _CHUNK = 16_384
 
@@ -28,7 +29,7 @@ def simulate_mixture(pi: np.ndarray, mu: np.ndarray, w: np.ndarray, *, la=None, 
     la_arr = None if la is None else np.asarray(la, bool)
     rng = np.random.default_rng(seed)
     cum = np.cumsum(w / w.sum())
-    tally = _Tally(n)
+    tally = Tally(n)
     left = draws
     while left > 0:
         m = min(_CHUNK, left)
@@ -44,4 +45,5 @@ def simulate_mixture(pi: np.ndarray, mu: np.ndarray, w: np.ndarray, *, la=None, 
     if la_arr is not None:
         p_la = tally.matched_la / tally.draws
         se_la = float(np.sqrt(max(p_la * (1 - p_la), 0.0) / tally.draws))
-    return _result(tally, p_hat, _wilson(tally.matched, tally.draws), se, p_la, se_la, seed, "mc", "wilson")
+    est = Estimate(tally, p_hat, _wilson(tally.matched, tally.draws), se, p_la, se_la, "wilson")
+    return _result(est, seed, "mc")
