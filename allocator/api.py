@@ -7,24 +7,22 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-import pandas as pd
 
 from allocator.optim import feasibility
 
 from allocator.optim import pipeline
+from allocator.optim.assemble import load_problem as load
+from allocator.inputs.demo import demo_catalog_path, resolve_catalog  # noqa: F401  (public)
+from allocator.inputs.catalog import Catalog
 from allocator.verification import domain
-from allocator.inputs.catalog import Catalog, catalog_from_frame, load_catalog
 from allocator.errors import InfeasibleError, InputError, SolverError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import describe
-from allocator.paths import DATA_DIR
 from allocator.optim.problem import Plan, Problem
-from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import Profile, load_profile
 from allocator.output.result import Result
 from allocator.optim.engines import DEFAULT_ENGINE
@@ -36,49 +34,6 @@ log = logging.getLogger(__name__)
 
 MC_SIGMAS = 4.0
 MODES = {"p_match": "p_match", "utility": "utility", "p_match_la": "la_given_target"}
-
-
-def _slug(specialty: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", specialty.lower()).strip("_")
-
-
-def demo_catalog_path(specialty: str) -> Path:
-    return DATA_DIR / "catalogs" / f"demo_{_slug(specialty)}.csv"
-
-
-def resolve_catalog(profile: Profile, catalog: str | Path | Catalog | None) -> Catalog:
-    """The given catalog, or the shipped demo catalog(s) for the profile's specialties."""
-    if isinstance(catalog, Catalog):
-        return catalog
-    if catalog is not None:
-        return load_catalog(catalog)
-    specs = profile.specialties or ["Internal Medicine"]
-    frames = []
-    for s in specs:
-        p = demo_catalog_path(s)
-        if not p.is_file():
-            have = sorted(x.stem.removeprefix("demo_") for x in (DATA_DIR / "catalogs").glob("demo_*.csv"))
-            raise InputError(f"{profile.path}: no demo catalog for specialty {s!r} (have {', '.join(have)}); "
-                             "pass --catalog with your own CSV")
-        frames.append(pd.read_csv(p, dtype=str, keep_default_na=False))
-    df = pd.concat(frames, ignore_index=True)
-    return catalog_from_frame(df, " + ".join(str(demo_catalog_path(s)) for s in specs))
-
-
-def load(profile: str | Path | Profile, catalog: str | Path | Catalog | None = None, *, card: str | None = None,
-         **overrides) -> Problem:
-    """Read a profile and a catalog, apply ``[strategy]`` overrides, and build the problem.
-    ``card``: optimize that model card alone (a name in models/ or a path) instead of the
-    default card's ensemble."""
-    prof = profile if isinstance(profile, Profile) else load_profile(profile)
-    prof = prof.with_overrides(**overrides)
-    cat = resolve_catalog(prof, catalog)
-    if card is None:
-        return build_problem(cat, prof)
-    from allocator.model.probability import load_card
-
-    c = load_card(card)
-    return build_problem(cat, prof, card=c, card_choice=c.name)
 
 
 def optimize(problem: Problem, mode: str | None = None, *, target: float | None = None,

@@ -40,3 +40,25 @@ def test_max_count_matches_counting_up(season):
             n += 1
         assert s.max_count(b) == n, b
     assert s.max_count(math.inf) == 100_000  # any number of programs: capped, answered at once
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_season_none_costs_are_fee_extra_only(seed):
+    """season = "none": no ERAS fees, so a list costs its fee_extra alone and the optimum is
+    the best list within the budget on those costs (brute force as the oracle)."""
+    import numpy as np
+
+    from allocator import optimize
+    from allocator.inputs.fees import load_schedule
+
+    from .helpers import brute_force, random_problem
+
+    rng = np.random.default_rng(900 + seed)
+    pr = random_problem(rng, 9, rho=[0.0, 0.35][seed % 2], extras=True, season="none")
+    assert pr.schedule == load_schedule("none") and pr.schedule.fee(50) == 0
+    cost, _ = pr.list_cost(range(pr.n))
+    assert cost == pytest.approx(float(pr.extra.sum()))
+    out = optimize(pr, method="milp")
+    best, _ = brute_force(pr)
+    assert out.status.has_list and best is not None
+    assert out.objective == pytest.approx(best, abs=1e-9)

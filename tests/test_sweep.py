@@ -269,3 +269,20 @@ def test_cli_min_cost_and_unreachable_target(capsys):
     code, _, err = run(capsys, "solve", PROFILE, "--catalog", TINY, "--min-cost", "--target", "0.999",
                        "--draws", "2000")
     assert code == 3 and "best reachable" in err
+
+
+@pytest.mark.parametrize("param,vals", [("budget", [40.0, 70.0, 100.0, 400.0, 800.0]),
+                                        ("max_applications", [2, 4, 6, 10, 14]),
+                                        ("la_share_max", [0.2, 0.5, 0.8, 1.0])])
+def test_top_down_sweep_reuses_a_list_only_where_it_is_still_optimal(param, vals):
+    """From the top down, a larger value's optimal list that meets a smaller value's limits
+    is that value's answer without a solve; every point still equals brute force."""
+    pr = problem(22, 9, extras=True)
+    df = sweep(pr, param, vals, method="milp")
+    reused = df["solves"] == 0
+    assert (df["status"] == "optimal").all()
+    for r in df.itertuples():
+        best, _ = brute_force(at(pr, param, getattr(r, param)))
+        assert r.p_match == pytest.approx(best, abs=1e-9)
+    assert reused.any() or param == "la_share_max"  # the budget and count sweeps level off at the top
+    assert not reused.iloc[-1]  # the largest value is always solved

@@ -44,9 +44,10 @@ def batch(
         raise InputError("--draws and --retries must be >= 0")
     budgets = None
     if sweep is not None:
-        from allocator.studies.sweep import check_values, parse_range
+        from allocator.inputs.ranges import parse_range
+        from allocator.studies.sweep import check_values
 
-        vals = parse_range(sweep, "--sweep")
+        vals = parse_range(sweep, name="--sweep", lo_min=0)
         check_values("budget", vals, "--sweep")
         budgets = [float(v) for v in vals]
     opts = Options(out=out, scheduler=scheduler, workers=workers, budgets=budgets, catalog=catalog, force=force,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from allocator.errors import InputError
 from allocator.inputs.loader import read_toml, validate
 from allocator.paths import MODELS_DIR
+from allocator.model.timing import Timing
 
 
 class Param(BaseModel):
@@ -292,6 +293,7 @@ class ModelCard(BaseModel):
     calibration: Calibration
     factors: Optional[FactorSpec] = None
     ensemble: Optional[str] = None  # file beside the card with the accepted parameter sets
+    timing: Optional[Timing] = None  # [timing]: when answers arrive (allocator update)
     path: str = "<card>"
 
     @field_validator("copula")

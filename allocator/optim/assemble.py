@@ -13,9 +13,12 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import InputError
+from pathlib import Path
+
 from allocator.inputs.catalog import Catalog
 from allocator.inputs.fees import load_schedule, signals_available
-from allocator.inputs.profile import Profile
+from allocator.inputs.demo import resolve_catalog
+from allocator.inputs.profile import Profile, load_profile
 from allocator.optim.problem import SIGNAL_KINDS, Problem
 
 
@@ -236,3 +239,19 @@ def _reason(rows: list[dict], pid: str) -> str:
         if r["program_id"] == pid:
             return r["reason"]
     return ""
+
+
+def load_problem(profile: str | Path | Profile, catalog: str | Path | Catalog | None = None, *,
+                 card: str | None = None, **overrides) -> Problem:
+    """Read a profile and a catalog, apply ``[strategy]`` overrides, and build the problem.
+    ``card``: optimize that model card alone (a name in models/ or a path) instead of the
+    default card's ensemble."""
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    prof = prof.with_overrides(**overrides)
+    cat = resolve_catalog(prof, catalog)
+    if card is None:
+        return build_problem(cat, prof)
+    from allocator.model.card import load_card
+
+    c = load_card(card)
+    return build_problem(cat, prof, card=c, card_choice=c.name)

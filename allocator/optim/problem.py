@@ -85,6 +85,9 @@ class Problem:
     fm_central: FactorModel | None = None
     card_choice: str = ""  # "ensemble" or the card optimized alone
     card: object = None  # the model card (allocator.model.probability.ModelCard) behind the mixtures
+    # nodes fixed by the caller (the season update's posterior mixture: weights need not sum
+    # to 1, P(no match) = sum_k w_k prod_i (1 - p_i(z_k)) still); used at the problem's own rho
+    fixed_nodes: Nodes | None = None
     # derived arrays (quadrature nodes, division names), per instance: dataclasses.replace
     # starts a fresh one; with_limits shares what a change of limits leaves valid
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -223,6 +226,8 @@ class Problem:
         """Quadrature nodes for ``rho`` (default: the problem's), accurate for any list of
         these candidates."""
         r = self.rho if rho is None else float(rho)
+        if self.fixed_nodes is not None and r == self.rho:
+            return self.fixed_nodes
         key = ("nodes", r)
         if key not in self._cache:
             self._cache[key] = make_nodes(r, self.all_probabilities())

@@ -86,7 +86,7 @@ def _name(item, k: int) -> str:
 def problems(profiles, catalog=None, card: str | None = None) -> list[tuple[str, Problem]]:
     """``(name, Problem)`` for each profile: a path, a :class:`~allocator.inputs.profile.Profile`,
     a :class:`Problem`, or a mapping name -> any of these."""
-    from allocator.api import load
+    from allocator.optim.assemble import load_problem as load
 
     items = list(profiles.items()) if isinstance(profiles, Mapping) else \
         [(None, x) for x in ([profiles] if isinstance(profiles, (str, Path, Problem)) else profiles)]
@@ -106,7 +106,7 @@ def build(problem: Problem, method: str, *, seed: int = 0, time_limit: float | N
     """``(status, plan)`` of one method on one problem; plan None when it has no list.
     Every returned list is re-checked against every constraint."""
     if method == OPTIMIZER:
-        from allocator.api import optimize
+        from allocator.optim.pipeline import optimize
 
         out = optimize(problem, "p_match", time_limit=time_limit)
         if not out.status.has_list:
@@ -192,7 +192,7 @@ def budget_to_reach(profiles, targets: Sequence[float] = DEFAULT_TARGETS, *, cat
 def _min_cost(name: str, base: Problem, target: float, time_limit: float | None) -> dict:
     """The optimizer's row of :func:`budget_to_reach` for one target: the exact min-cost
     solve (:mod:`allocator.optim.mincost`, a search over the budget)."""
-    from allocator.api import optimize
+    from allocator.optim.pipeline import optimize
     from allocator.status import Status
 
     row = {"profile": name, "method": OPTIMIZER, "target": target, "budget": math.nan, "cost": math.nan,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.optim import fastpath
-from allocator.api import optimize
+from allocator.optim.pipeline import optimize
 from allocator.optim.evaluate import evaluate
 from allocator.status import Status
 

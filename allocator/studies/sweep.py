@@ -66,6 +66,7 @@ PARAMS: dict[str, str] = {
     "correlation": "rho",
     "max_applications": "max_apps",
 }
+TIGHTENING = ("budget", "max_applications", "la_share_max")  # a smaller value only removes lists
 POOL_POINTS = 1  # previous points whose cut exposures seed the next MILP
 KNEE_DROP = 0.5  # a knee: the envelope's slope falls below this fraction of the previous slope
 COLUMNS = ["status", "p_match", "p_match_independent", "p_match_la", "n_applications", "n_la", "la_share",
@@ -156,7 +157,7 @@ def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | Non
         rows.append(_row(param, v, pr, out, mode))
         if progress is not None:
             progress(k + 1, total)
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows).sort_values(param, kind="stable").reset_index(drop=True)
     return _finish(df, param, mode)
 
 
@@ -222,16 +223,28 @@ def _milp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time
     and reused cuts.  A budget sweep solves one model throughout: candidates reduced at the
     largest budget (a superset of each point's), only the budget row changing between
     points, every tangent row kept (valid at any budget), and, with HiGHS, one persistent
-    solver model."""
+    solver model.
+
+    Settings that only tighten as they fall (budget, max_applications, la_share_max) are
+    swept from the top down: an optimal list at a larger value that still meets the limits
+    at a smaller one is optimal there too (the smaller value's lists are a subset), so that
+    point needs no solve (:func:`_still_optimal`)."""
     prev: Plan | None = None
+    above: Outcome | None = None  # the last solved point's outcome, at a larger value
+    if param in TIGHTENING:
+        vals = vals[::-1]
     pools: list[dict] = []  # cut exposures of the last POOL_POINTS points (same rho only)
     shared = None
-    if param == "budget" and math.isfinite(vals[-1]):
-        top = at(problem, param, vals[-1])
+    if param == "budget" and math.isfinite(vals.max()):
+        top = at(problem, param, vals.max())
         shared_cand = dominance.reduce(top)
         shared = build(top, shared_cand, mode)
     for v in vals:
         pr = at(problem, param, v)
+        kept = _still_optimal(above, pr) if param in TIGHTENING else None
+        if kept is not None:
+            yield v, pr, kept
+            continue
         if param == "correlation":
             pools = []
         cand = dominance.reduce(pr)  # at a lower budget, a subset of the shared model's candidates
@@ -248,11 +261,20 @@ def _milp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time
             out = Outcome(Status.ERROR, None, None, None, None, t, t, 0, len(cand), "milp", str(e))
         out = pipeline.start_if_timed_out(out, pr, start, time_limit)
         if out.status.has_list:
-            prev = out.plan
+            prev, above = out.plan, out
         pool = getattr(out, "cut_pool", None) or {}
         if pool and POOL_POINTS > 0:
             pools = (pools + [pool])[-POOL_POINTS:]
         yield v, pr, out
+
+
+def _still_optimal(above: Outcome | None, pr: Problem) -> Outcome | None:
+    """The larger value's answer, when its list meets every limit of ``pr`` (then no list
+    at ``pr`` does better, and its bound and gap still hold); None otherwise."""
+    if above is None or not above.status.has_list or not feasibility.is_feasible(pr, above.plan):
+        return None
+    return dataclasses.replace(above, seconds=0.0, wall=0.0, solves=0, iterations=[], cut_pool={},
+                               message="the list of a larger value: still within the limits, so still optimal")
 
 
 def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict:

@@ -1,0 +1,92 @@
+"""`allocator update`: the chances now, given the interview season's answers so far, and the
+best additional applications under them (--add-budget / --max-add)."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from allocator.errors import InputError
+from allocator.cli.common import CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app
+
+
+def _today(v: Optional[str]) -> dt.date:
+    if v is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(v)
+    except ValueError:
+        raise InputError(f"--today {v!r}: write the date as YYYY-MM-DD") from None
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def render(d: dict, c) -> None:
+    if d.get("synthetic"):
+        c.print("[bold yellow]SYNTHETIC demo catalog: invented programs at real places[/]")
+        c.print()
+    k = d["counts"]
+    c.print(f"Season on {d['today']}: {d['n_applications']} applications; {k['invited'] + k['interviewed']} invited, "
+            f"{k['rejected']} rejected, {k['applied']} no answer yet, {k['withdrawn']} withdrawn")
+    c.print(f"  (by now programs have sent about {_pct(d['invitations_sent_share'])} of their invitations, "
+            "from the model card's timing curve)")
+    c.print(f"P(match) now:            {_pct(d['p_match'])}   (before any answer: {_pct(d['p_match_before'])})")
+    c.print(f"P(match in LA):          {_pct(d['p_match_la'])}   (before: {_pct(d['p_match_la_before'])})")
+    c.print(f"Further invitations:     {d['expected_further_invitations']:.1f} expected "
+            f"(before any answer: {d['expected_invitations_before']:.1f} in all)")
+    c.print("Interviews in all:       " + ", ".join(f"P(>= {t}) {_pct(v)}" for t, v in d["p_interviews_at_least"].items()))
+    c.print(f"Standing:                {d['standing']['sentence']}")
+    if "after_interviews" in d:
+        a = d["after_interviews"]
+        c.print()
+        c.print(f"From the interviews you hold alone: P(match) {_pct(a['p_match_interviews_only'])}, "
+                f"P(match in LA, LA ranked first) {_pct(a['p_match_la_interviews_only'])}")
+        c.print(f"Rank order: {a['rank_order']}")
+        for j, r in enumerate(a["programs"], 1):
+            c.print(f"  {j}. {r['program_id']} {'(LA) ' if r['la_area'] else ''}P(match here) {_pct(r['p_match_here'])}")
+        c.print(a["note"])
+    if "add" in d:
+        a = d["add"]
+        c.print()
+        c.print(f"Best {a['n_added']} additional applications within ${a['add_budget']:,.0f} "
+                f"(late applications count at {_pct(a['late_factor'])} of their usual interview chance):")
+        for r in a["selected"]:
+            c.print(f"  {r['program_id']:<9} {r['name'][:52]:<52} {'LA ' if r['la_area'] else '   '}"
+                    f"P {_pct(r['p_match'])}{'  ' + r['signal'] if r['signal'] else ''}")
+        c.print(f"Cost ${a['cost']:,.0f}; P(match) {_pct(d['p_match'])} -> {_pct(a['p_match_after'])}; "
+                f"{a['gain_per_100'] * 100:.2f} points per extra $100")
+        c.print(a["advice"])
+    if "mc" in d:
+        m = d["mc"]
+        c.print(f"Checked by simulation: P(match) {_pct(m['p_match'])} +- {_pct(1.96 * m['p_match_se'])} "
+                f"({m['draws']:,} weighted seasons, seed {m['seed']})")
+    for w in d.get("warnings", []):
+        c.print(f"warning: {w}")
+
+
+@app.command()
+def update(
+    profile: Path = ProfileArg,
+    season: Path = typer.Option(..., "--season", help="season CSV: program_id, status[, signal, date, rank]"),
+    today: Optional[str] = typer.Option(None, "--today", help="date of the update, YYYY-MM-DD (default: today)"),
+    catalog: Optional[Path] = CatalogOpt,
+    add_budget: Optional[float] = typer.Option(None, "--add-budget", help="USD for additional applications now"),
+    max_add: Optional[int] = typer.Option(None, "--max-add", help="most additional applications"),
+    draws: int = typer.Option(20_000, "--draws", help="simulated seasons for the check (0 to skip)"),
+    seed: int = typer.Option(0, "--seed", help="Monte Carlo seed"),
+    as_json: bool = JsonOpt,
+    out: Optional[Path] = OutOpt,
+) -> int:
+    """The chances now, given the invitations and rejections so far (and what to add)."""
+    from allocator.season.run import run
+
+    if draws < 0:
+        raise InputError(f"--draws {draws}: must be >= 0")
+    d = run(profile, season, today=_today(today), catalog=catalog, add_budget=add_budget, max_add=max_add,
+            draws=draws, seed=seed)
+    _emit(d, as_json, out, lambda c: render(d, c))
+    return 0

@@ -1,0 +1,103 @@
+"""Additional applications now, chosen exactly under the posterior.
+
+P(no match | answers, extra list y) = sum_k pi_k C_k prod_{j in y} (1 - p'_j(z_k)), with
+C_k = prod_{i applied} c_ik the outcome-conditioned factor of the applications already sent:
+a finite mixture over the same nodes with weights pi_k C_k.  So the problem handed to the
+ordinary optimizer (count scan or outer-approximation integer program) is the original one
+with those node weights, the applied programs fixed on the list with no further chance
+(p = 0: their chance is inside C_k), ERAS fees counted over the whole list (so new
+applications continue from the tier already reached in each specialty), the LA cap over
+the whole list and only the signals not yet spent.
+
+A late application competes for the invitations a program still has to send: its
+P(interview) and P(success) are the catalog/model values times 1 - F(today) (the timing
+curve), then the copula as usual (a choice; the one-factor model's form is kept so the
+optimizer stays exact).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from allocator.errors import InputError
+from allocator.model.copula import Nodes
+from allocator.optim import feasibility
+from allocator.optim.problem import Problem
+from allocator.season.update import Context
+from allocator.status import Status
+
+NEGLIGIBLE_TOTAL = 0.01  # below one percentage point in all ...
+NEGLIGIBLE_PER_100 = 0.002  # ... or below 0.2 points per extra $100: "not worth it"
+
+
+def additional_problem(ctx: Context, add_budget: float, max_add: int | None) -> Problem:
+    pr = ctx.problem
+    fixed = np.zeros(pr.n, bool)
+    fixed[ctx.idx] = True
+    late = 1.0 - ctx.F
+    scale = lambda v: np.where(fixed, 0.0, v * late)  # noqa: E731
+    avail = {}
+    for key, k in pr.signals_available.items():
+        left = k - ctx.spent.get(key, 0)
+        if left > 0:
+            avail[key] = left
+    applied = np.sort(ctx.idx)
+    la_cap = pr.la_share_max
+    n_la, n0 = int(pr.la[applied].sum()), len(applied)
+    never = np.zeros(pr.n, bool)
+    if la_cap < 1 and n_la > la_cap * n0 + 1e-9:  # already above the cap: no new LA program, nothing forced
+        never = pr.la & ~fixed
+        la_cap = 1.0
+    p = scale(pr.p)
+    p = np.where(never, 0.0, p)
+    nodes = pr.nodes()
+    C = np.exp(np.log(np.clip(ctx.c, 1e-300, 1.0)).sum(axis=1))
+    return dataclasses.replace(
+        pr, p=p, q=np.where(never, 0.0, scale(pr.q)),
+        p_signal={k: np.where(never, 0.0, scale(v)) for k, v in pr.p_signal.items()} if avail else {},
+        signals_available=avail, p_geo=None, p_signal_geo={}, max_divisions=0,
+        budget=pr.list_cost(applied)[0] + float(add_budget),
+        max_apps=n0 + (int(max_add) if max_add is not None else pr.n), min_apps=0, la_share_max=la_cap,
+        objective="p_match", must=tuple(int(i) for i in applied), spec_min={}, spec_max={},
+        fixed_nodes=Nodes(nodes.z, ctx.pi * C, nodes.rho))
+
+
+def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: float, engine: str = "highs") -> dict:
+    """The best extra applications within ``add_budget`` USD (and ``max_add`` programs)."""
+    from allocator.api import optimize  # the one optimization pipeline (count scan or MILP)
+
+    if add_budget < 0:
+        raise InputError(f"--add-budget {add_budget}: must be >= 0 USD")
+    if max_add is not None and max_add < 0:
+        raise InputError(f"--max-add {max_add}: must be >= 0")
+    pr2 = additional_problem(ctx, add_budget, max_add)
+    out = optimize(pr2, "p_match", budget=pr2.budget, engine=engine)
+    if out.status not in (Status.OPTIMAL, Status.FEASIBLE) or out.plan is None:
+        raise InputError(f"no additional list fits --add-budget {add_budget:g} (solver: {out.status.value})")
+    bad = feasibility.violations(pr2, out.plan)
+    if bad:
+        raise AssertionError(f"additional list breaks {bad[0][0]}: {bad[0][1]}")
+    applied = set(int(i) for i in ctx.idx)
+    new = [i for i in out.plan.idx if i not in applied]
+    sig = dict(out.plan.signals)
+    p_eff = dict(zip(out.plan.idx, pr2.effective_p(out.plan)))
+    rows = []
+    for i in sorted(new, key=lambda i: (-p_eff[i], pr2.ids[i])):
+        r = pr2.programs.iloc[i]
+        rows.append({"program_id": r.program_id, "name": r["name"], "specialty": r.specialty, "city": r.city,
+                     "state": r.state, "p_match": float(p_eff[i]), "la_area": bool(r.la_area), "tier": r.tier,
+                     "signal": sig.get(i)})
+    cost = pr2.list_cost(out.plan.idx)[0] - pr2.list_cost(sorted(applied))[0]
+    after = float(out.objective)
+    gain = after - p_now
+    per100 = gain / cost * 100 if cost > 0 else 0.0
+    worth = bool(new) and gain >= NEGLIGIBLE_TOTAL and per100 >= NEGLIGIBLE_PER_100
+    return {"selected": rows, "n_added": len(rows), "cost": float(cost), "add_budget": float(add_budget),
+            "p_match_after": after, "gain": gain, "gain_per_100": per100, "worth_it": worth,
+            "late_factor": 1.0 - ctx.F,
+            "advice": (f"worth it: +{100 * gain:.1f} points for ${cost:,.0f} (+{100 * per100:.2f} per $100)" if worth
+                       else "sending more is not worth it: the gain is negligible "
+                            f"(+{100 * gain:.2f} points for ${cost:,.0f})"),
+            "solver": {"path": out.path, "engine": out.engine, "gap": out.gap, "wall_seconds": out.wall},
+            "_plan": out.plan, "_problem": pr2}

@@ -1,0 +1,59 @@
+"""`allocator update` as a function: load the inputs, compute the posterior figures, optionally
+the additional list, and check the numbers by independent simulation."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+
+from allocator.errors import InputError, SolverError
+from allocator.season import extend, update
+from allocator.season.seasonfile import load_season
+
+MC_SIGMAS = 4.0
+
+
+def _check(name, mc_val, se, exact, draws):
+    tol = MC_SIGMAS * max(se, 1.0 / draws)
+    if abs(mc_val - exact) > tol:
+        raise SolverError(f"verification failed: simulated {name} {mc_val:.5f} is more than {MC_SIGMAS:g} standard "
+                          f"errors from the exact {exact:.5f} (a bug; please report)")
+
+
+def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add_budget: float | None = None,
+        max_add: int | None = None, draws: int = 20_000, seed: int = 0, engine: str = "highs") -> dict:
+    from allocator.api import load  # the shared input pipeline
+    from allocator.model.card import load_card
+    from allocator.verification.season_mc import simulate_season
+
+    today = today or dt.date.today()
+    season = load_season(Path(season_path), today)
+    problem = load(profile, catalog)
+    card = load_card()
+    if card.timing is None:
+        raise InputError(f"{card.path}: no [timing] table; `allocator update` needs the invitation and rejection "
+                         "timing curves (see models/default.toml)")
+    ctx = update.prepare(problem, season, today, card.timing)
+    out = update.figures(ctx)
+    out["warnings"] = ctx.warnings
+    out["synthetic"] = bool(problem.synthetic)
+    out["correlation"] = problem.rho
+    if add_budget is not None or max_add is not None:
+        add = extend.additional(ctx, float(add_budget if add_budget is not None else 0.0), max_add, out["p_match"],
+                                engine=engine)
+        plan, pr2 = add.pop("_plan"), add.pop("_problem")
+        out["add"] = add
+        new = [i for i in plan.idx if i not in set(int(x) for x in ctx.idx)]
+    else:
+        add, new, pr2 = None, [], None
+    if draws > 0:
+        la = problem.la[ctx.idx]
+        pe = pr2.effective_p(plan)[[plan.idx.index(i) for i in new]] if new else None
+        sts = ["invited" if s == "interviewed" else s for s in ctx.statuses]
+        mc = simulate_season(ctx.p, ctx.q, problem.rho, sts, ctx.F, ctx.R, la, p_extra=pe,
+                             la_extra=problem.la[new] if new else None, draws=draws, seed=seed)
+        _check("P(match)", mc.p_match, mc.p_match_se, add["p_match_after"] if new else out["p_match"], draws)
+        _check("further invitations", mc.further, mc.further_se, out["expected_further_invitations"], draws)
+        out["mc"] = mc.to_dict()
+    return out

@@ -1,0 +1,146 @@
+"""The season file: one row per application sent, with the answer so far.
+
+CSV columns (header required; extra columns are ignored, so the CSV that ``solve --out
+X.csv`` writes is a valid starting point):
+
+- ``program_id`` (required, unique);
+- ``status``: ``applied`` / ``no answer yet`` (also spelled ``pending``, ``no_answer``,
+  ``no answer``, or empty: the program has not answered), ``invited`` (an interview
+  invitation), ``interviewed`` (the interview took place), ``rejected``, ``withdrawn``.
+  Case and surrounding spaces do not matter.  Without a ``status`` column every row is
+  ``applied``;
+- ``signal`` (optional): ``gold``, ``silver``, or empty / ``none`` (the signal sent with
+  the application);
+- ``date`` (optional): the date of the answer, ``YYYY-MM-DD``; it must not be after
+  ``--today``;
+- ``rank`` (optional): the applicant's rank-order position (1 = first choice) of an
+  invited or interviewed program.
+
+Lines starting with ``#`` are comments.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from allocator.errors import InputError
+
+STATUSES = ("applied", "invited", "interviewed", "rejected", "withdrawn")
+_SPELLINGS = {
+    "applied": "applied", "": "applied", "pending": "applied", "no answer yet": "applied",
+    "no_answer": "applied", "no answer": "applied", "no_answer_yet": "applied", "no-answer": "applied",
+    "invited": "invited", "interviewed": "interviewed", "rejected": "rejected", "withdrawn": "withdrawn",
+}
+_SIGNALS = {"": None, "none": None, "null": None, "gold": "gold", "silver": "silver"}
+
+
+@dataclass(frozen=True)
+class Season:
+    """Validated season: one row per application (columns program_id, status, signal, date, rank)."""
+
+    path: str
+    rows: pd.DataFrame
+
+    def ids(self, *statuses: str) -> list[str]:
+        df = self.rows if not statuses else self.rows[self.rows["status"].isin(statuses)]
+        return list(df["program_id"])
+
+    def counts(self) -> dict[str, int]:
+        return {s: int((self.rows["status"] == s).sum()) for s in STATUSES}
+
+
+def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    if not path.is_file():
+        raise InputError(f"{path}: no such season file; write one (program_id,status[,signal,date,rank]) or "
+                         "start from `allocator solve PROFILE --out season.csv`")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; save the season file as UTF-8 CSV") from None
+    lines = [(n, ln) for n, ln in enumerate(text.splitlines(), start=1) if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise InputError(f"{path}: empty season file; give a header row (program_id,status,...) and one row per application")
+    try:
+        rows = list(csv.reader(io.StringIO("\n".join(ln for _, ln in lines))))
+    except csv.Error as e:
+        raise InputError(f"{path}: not valid CSV ({e}); fix the quoting") from None
+    header = [h.strip().lower() for h in rows[0]]
+    return header, [(n, r) for (n, _), r in zip(lines[1:], rows[1:])]
+
+
+def _date(path, line, value: str, today: dt.date | None) -> dt.date | None:
+    v = value.strip()
+    if not v:
+        return None
+    try:
+        d = dt.date.fromisoformat(v)
+    except ValueError:
+        raise InputError(f"{path}: line {line}, field date: {v!r} is not a date; write YYYY-MM-DD or leave it empty") from None
+    if today is not None and d > today:
+        raise InputError(f"{path}: line {line}, field date: {v} is after today ({today}); fix the date or pass --today")
+    return d
+
+
+def load_season(path: str | Path, today: dt.date | None = None) -> Season:
+    """Read and validate a season file; :class:`InputError` names the file, line and field."""
+    path = Path(path)
+    header, body = _read(path)
+    if "program_id" not in header:
+        raise InputError(f"{path}: line 1: no program_id column (have {', '.join(header) or 'none'}); "
+                         "the header needs program_id and status")
+    dup_cols = {h for h in header if header.count(h) > 1 and h}
+    if dup_cols:
+        raise InputError(f"{path}: line 1: column {sorted(dup_cols)[0]!r} appears twice; keep one")
+    col = {h: k for k, h in enumerate(header)}
+    out, seen = [], {}
+    for line, r in body:
+        if len(r) > len(header):
+            raise InputError(f"{path}: line {line}: {len(r)} fields but the header has {len(header)}; "
+                             "quote fields that contain commas")
+        r = r + [""] * (len(header) - len(r))
+        get = (lambda name: r[col[name]].strip() if name in col else "")
+        pid = get("program_id")
+        if not pid:
+            raise InputError(f"{path}: line {line}, field program_id: empty; give the program's id from the catalog")
+        if pid in seen:
+            raise InputError(f"{path}: line {line}, field program_id: {pid!r} already on line {seen[pid]}; "
+                             "list each application once")
+        seen[pid] = line
+        raw = " ".join(get("status").lower().split())
+        if raw not in _SPELLINGS:
+            raise InputError(f"{path}: line {line}, field status: {get('status')!r} is not a status; use applied, "
+                             "no answer yet (or pending), invited, interviewed, rejected or withdrawn")
+        sig_raw = get("signal").lower()
+        if sig_raw not in _SIGNALS:
+            raise InputError(f"{path}: line {line}, field signal: {get('signal')!r}; use gold, silver or leave it empty")
+        rank_raw = get("rank")
+        rank = None
+        if rank_raw:
+            try:
+                rank = int(rank_raw)
+            except ValueError:
+                rank = 0
+            if rank < 1:
+                raise InputError(f"{path}: line {line}, field rank: {rank_raw!r}; give a whole number from 1 "
+                                 "(first choice) or leave it empty")
+        status = _SPELLINGS[raw]
+        if rank is not None and status not in ("invited", "interviewed"):
+            raise InputError(f"{path}: line {line}, field rank: a rank is for invited or interviewed programs "
+                             f"(this one is {status}); remove it")
+        out.append({"program_id": pid, "status": status, "signal": _SIGNALS[sig_raw],
+                    "date": _date(path, line, get("date"), today), "rank": rank, "line": line})
+    if not out:
+        raise InputError(f"{path}: no application rows under the header; add one row per application")
+    df = pd.DataFrame(out)
+    ranks = [x for x in df["rank"] if x is not None and x == x]
+    dup = {x for x in ranks if ranks.count(x) > 1}
+    if dup:
+        line = int(df[df["rank"] == sorted(dup)[0]]["line"].iloc[1])
+        raise InputError(f"{path}: line {line}, field rank: rank {sorted(dup)[0]} is given twice; give each "
+                         "program its own position")
+    return Season(str(path), df)

@@ -1,0 +1,175 @@
+"""The season update: the chances now, given the answers so far (one-factor model adapter).
+
+Split of today's one-factor copula between the stages (a choice): program i's latent
+Y_i = sqrt(rho) Z + sqrt(1 - rho) E_i; it interviews when Y_i < Phi^-1(q_i) and succeeds
+(interview and match) when Y_i < Phi^-1(p_i) (p_i <= q_i).  So at node z
+P(interview_i | z) = Phi((Phi^-1(q_i) - sqrt(rho) z) / sqrt(1 - rho)) and
+P(match_i | interview_i, z) = p_i(z) / q_i(z): the same z drives both stages, and before any
+news the list's P(match) is exactly what `solve` reports.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import log_ndtr, ndtr, ndtri
+
+from allocator.errors import InputError
+from allocator.optim.problem import Plan, Problem
+from allocator.season import posterior as post
+from allocator.season.seasonfile import Season
+
+THRESHOLDS = (3, 5, 8)
+
+
+def conditional(p: np.ndarray, rho: float, z: np.ndarray) -> np.ndarray:
+    """ln P(Y_i < Phi^-1(p_i) | z), (K, n)."""
+    if rho <= 0:
+        with np.errstate(divide="ignore"):
+            return np.broadcast_to(np.log(p), (len(z), len(p))).copy()
+    return log_ndtr((ndtri(p)[None, :] - np.sqrt(rho) * z[:, None]) / np.sqrt(1 - rho))
+
+
+def node_model(problem: Problem, p: np.ndarray, q: np.ndarray) -> post.NodeModel:
+    """The generic node model of a list whose programs succeed with ``p`` and interview with ``q``."""
+    nodes = problem.nodes()
+    lq, lp = conditional(q, nodes.rho, nodes.z), conditional(p, nodes.rho, nodes.z)
+    qz = np.exp(lq)
+    with np.errstate(invalid="ignore"):
+        m = np.where(qz > 0, np.exp(np.minimum(lp - lq, 0.0)), 0.0)
+    return post.NodeModel(nodes.w, qz, np.nan_to_num(m), nodes.z)
+
+
+@dataclass
+class Context:
+    """A season file read against a problem."""
+
+    problem: Problem
+    season: Season
+    today: dt.date
+    F: float
+    R: float
+    idx: np.ndarray  # candidate index per kept season row
+    statuses: list[str]
+    p: np.ndarray
+    q: np.ndarray
+    nm: post.NodeModel
+    obs: post.Observed
+    pi: np.ndarray
+    c: np.ndarray
+    spent: dict = field(default_factory=dict)  # (specialty, kind) -> signals used
+    warnings: list[str] = field(default_factory=list)
+
+
+def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context:
+    pos = {pid: i for i, pid in enumerate(problem.ids)}
+    excluded = dict(zip(problem.excluded["program_id"], problem.excluded["reason"]))
+    idx, statuses, sig, warnings, spent = [], [], {}, [], {}
+    for r in season.rows.itertuples():
+        if r.program_id not in pos:
+            if r.program_id in excluded:
+                warnings.append(f"{r.program_id} carries no weight: the model excludes it ({excluded[r.program_id]})")
+                continue
+            raise InputError(f"{season.path}: line {r.line}, field program_id: {r.program_id!r} is not in the "
+                             "catalog of the profile's specialties; fix the id or pass the --catalog you applied from")
+        i = pos[r.program_id]
+        idx.append(i)
+        statuses.append(r.status)
+        sg = r.signal if isinstance(r.signal, str) else None
+        if sg:
+            spec = problem.specialties[problem.spec[i]]
+            spent[(spec, sg)] = spent.get((spec, sg), 0) + 1
+            if sg in problem.p_signal:
+                sig[i] = sg
+            else:
+                warnings.append(f"{r.program_id}: its {sg} signal is not modelled for this catalog/profile")
+    if not idx:
+        raise InputError(f"{season.path}: no application in the season file is a candidate in the catalog")
+    idx = np.array(idx, dtype=int)
+    plan = Plan.of(idx, sig)
+    order = {int(i): j for j, i in enumerate(plan.idx)}
+    back = np.array([order[int(i)] for i in idx])
+    p, q = problem.effective_p(plan)[back], problem.effective_q(plan)[back]
+    F, R = timing.invitations.share(today), timing.rejections.share(today)
+    nm = node_model(problem, p, q)
+    obs = post.Observed.of(statuses, F, R)
+    pi = post.posterior_weights(nm, obs)
+    return Context(problem, season, today, F, R, idx, statuses, p, q, nm, obs, pi,
+                   post.no_match_factors(nm, obs), spent, warnings)
+
+
+def standing(ctx: Context) -> dict:
+    """Where the posterior puts the applicant among applicants with the same profile
+    ("top x%": the share of such applicants who are stronger, at the posterior median)."""
+    z = ctx.nm.strength
+    med = post.quantile(z, ctx.pi, 0.5)
+    lo, hi = post.quantile(z, ctx.pi, 0.1), post.quantile(z, ctx.pi, 0.9)
+    top = float(ndtr(med))  # low z = strong: the share of applicants stronger than the median
+    return {"top_share": top, "top_share_interval": [float(ndtr(lo)), float(ndtr(hi))], "prior_top_share": 0.5,
+            "sentence": _sentence(top)}
+
+
+def _sentence(top: float) -> str:
+    for cut, words in ((0.1, "top tenth"), (0.25, "top quarter"), (1 / 3, "top third"), (0.5, "top half")):
+        if top <= cut:
+            return f"your answers so far place you in the {words} of applicants like you (top {100 * top:.0f}%)"
+    return (f"your answers so far place you below the middle of applicants like you: about {100 * top:.0f}% of "
+            "them are stronger (before any answer: 50%)")
+
+
+def interviews_stage(ctx: Context) -> dict | None:
+    """With invitations in hand: P(match) from those interviews alone, LA first, and per program
+    for the rank order (the file's rank column, else LA first then the likeliest)."""
+    inv = [j for j, s in enumerate(ctx.statuses) if s in ("invited", "interviewed")]
+    if not inv:
+        return None
+    pr, rows = ctx.problem, ctx.season.rows.set_index("program_id")
+    ids = [pr.ids[ctx.idx[j]] for j in inv]
+    la = pr.la[ctx.idx[inv]]
+    m_post = ctx.pi @ ctx.nm.m[:, inv]
+    ranks = [rows.at[pid, "rank"] for pid in ids]
+    given = all(r is not None and r == r for r in ranks)
+    order = sorted(range(len(inv)), key=(lambda a: ranks[a]) if given else (lambda a: (not la[a], -m_post[a])))
+    fail = np.ones(len(ctx.pi))
+    per = []
+    for a in order:
+        mj = ctx.nm.m[:, inv[a]]
+        per.append({"program_id": ids[a], "name": str(pr.programs.at[ctx.idx[inv[a]], "name"]), "la_area": bool(la[a]),
+                    "p_match_here": float(ctx.pi @ (fail * mj)), "p_match_if_interviewed": float(m_post[a])})
+        fail = fail * (1 - mj)
+    c_inv = 1 - ctx.nm.m[:, inv]
+    return {"p_match_interviews_only": post.p_match(ctx.pi, c_inv),
+            "p_match_la_interviews_only": post.p_match(ctx.pi, c_inv[:, la]) if la.any() else 0.0,
+            "rank_order": "given (rank column)" if given else "LA first, then the likeliest (no rank column)",
+            "programs": per,
+            "note": "The Match is applicant-proposing deferred acceptance: ranking programs in your true order of "
+                    "preference is always safe; it never lowers your chance of matching anywhere."}
+
+
+def figures(ctx: Context) -> dict:
+    """The posterior numbers now, and the same list before any news."""
+    nm, obs, pi, c = ctx.nm, ctx.obs, ctx.pi, ctx.c
+    la = ctx.problem.la[ctx.idx]
+    prior_c = 1 - nm.q * nm.m
+    r = post.further_interview_probs(nm, obs)
+    have = int(np.sum(obs.code == post.INVITED))
+    dist = post.count_distribution(pi, r, base=have)
+    counts = ctx.season.counts()
+    out = {
+        "today": ctx.today.isoformat(), "invitations_sent_share": ctx.F, "rejections_sent_share": ctx.R,
+        "counts": counts, "n_applications": len(ctx.idx),
+        "p_match": post.p_match(pi, c), "p_match_before": post.p_match(nm.w, prior_c),
+        "p_match_interval": None,  # the model provides no ensemble yet
+        "p_match_la": post.p_match(pi, c[:, la]) if la.any() else 0.0,
+        "p_match_la_before": post.p_match(nm.w, prior_c[:, la]) if la.any() else 0.0,
+        "interviews_so_far": have,
+        "expected_further_invitations": float(pi @ r.sum(axis=1)),
+        "expected_invitations_before": float(nm.w @ nm.q.sum(axis=1)),
+        "p_interviews_at_least": {str(t): float(dist[t:].sum()) for t in THRESHOLDS},
+        "standing": standing(ctx),
+    }
+    stage = interviews_stage(ctx)
+    if stage is not None:
+        out["after_interviews"] = stage
+    return out

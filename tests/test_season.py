@@ -1,0 +1,258 @@
+"""The interview-season update: posterior against brute-force Bayes, monotonicity, the
+additional-list optimizer against brute force, the importance-weighted simulator, the
+season file and the command."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate
+from scipy.stats import norm
+
+from allocator.inputs.catalog import catalog_from_frame
+from allocator.inputs.profile import profile_from_dict
+from allocator.optim.assemble import build_problem
+from allocator.season import extend, update
+from allocator.season import posterior as post
+from allocator.season.seasonfile import Season, load_season
+from allocator.verification.season_mc import simulate_season
+
+TODAY = dt.date(2026, 11, 4)
+STATUSES = ("applied", "invited", "rejected", "withdrawn", "interviewed")
+
+
+def _problem(rng, n, rho, season="2026", la_share_max=1.0):
+    rows = []
+    for i in range(n):
+        la = rng.random() < 0.35
+        p = rng.uniform(0.02, 0.3)
+        rows.append({"program_id": f"P{i:02d}", "name": f"Test program {i}", "specialty": "Internal Medicine",
+                     "city": "Los Angeles" if la else "Columbus", "state": "CA" if la else "OH",
+                     "la_area": "true" if la else "false", "p_match": f"{p:.5f}",
+                     "p_interview": f"{min(0.95, p / rng.uniform(0.2, 0.6)):.5f}", "fee_extra": "0"})
+    cat = catalog_from_frame(pd.DataFrame(rows), "<test>")
+    prof = profile_from_dict({"strategy": {"budget": 5000, "season": season, "max_applications": 60,
+                                           "la_share_max": la_share_max, "correlation": rho}}, "<test>")
+    return build_problem(cat, prof)
+
+
+def _timing(F, R):
+    return SimpleNamespace(invitations=SimpleNamespace(share=lambda d: F), rejections=SimpleNamespace(share=lambda d: R))
+
+
+def _ctx(problem, statuses, F=0.5, R=0.2, ids=None):
+    ids = ids or problem.ids[:len(statuses)]
+    df = pd.DataFrame({"program_id": ids, "status": list(statuses), "signal": [None] * len(ids),
+                       "date": [None] * len(ids), "rank": [None] * len(ids), "line": range(2, 2 + len(ids))})
+    return update.prepare(problem, Season("<test>", df), TODAY, _timing(F, R))
+
+
+def _brute(p, q, rho, statuses, F, R, la):
+    """P(match), P(match in LA) and E[further invitations] given the answers, by enumerating
+    every program's (stage outcome, answer sent by today) and integrating z with quad."""
+    n = len(p)
+
+    def per_z(z):
+        s = np.sqrt(rho)
+        qz = norm.cdf((norm.ppf(q) - s * z) / np.sqrt(1 - rho))
+        pz = norm.cdf((norm.ppf(p) - s * z) / np.sqrt(1 - rho))
+        tot = np.zeros(4)  # P(obs), P(obs & match), P(obs & LA match), E[further; obs]
+        options = []
+        for i in range(n):
+            opts = []
+            for state, pr_state in (("match", pz[i]), ("int", qz[i] - pz[i]), ("none", 1 - qz[i])):
+                for sent, pr_sent in ((True, F if state != "none" else R), (False, 1 - (F if state != "none" else R))):
+                    if statuses[i] == "withdrawn":
+                        obs, succ, fur = "withdrawn", False, 0
+                        pr_sent = 1.0 if sent else 0.0
+                    else:
+                        obs = ("invited" if state != "none" else "rejected") if sent else "applied"
+                        succ, fur = state == "match", int(state != "none" and not sent)
+                    want = "invited" if statuses[i] == "interviewed" else statuses[i]
+                    if obs == want and pr_sent > 0:
+                        opts.append((pr_state * pr_sent, succ, fur))
+            options.append(opts)
+        for combo in itertools.product(*options):
+            pr = np.prod([c[0] for c in combo])
+            succ = [c[1] for c in combo]
+            tot += pr * np.array([1, any(succ), any(s and l for s, l in zip(succ, la)), sum(c[2] for c in combo)])
+        return tot * norm.pdf(z)
+
+    vals = [integrate.quad(lambda z, j=j: per_z(z)[j], -9, 9, epsabs=1e-13, epsrel=1e-10, limit=200)[0] for j in range(4)]
+    return vals[1] / vals[0], vals[2] / vals[0], vals[3] / vals[0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_posterior_equals_brute_force_bayes(seed):
+    rng = np.random.default_rng(seed)
+    n = 3 + seed % 2
+    rho = [0.25, 0.5, 0.35, 0.1][seed]
+    pr = _problem(rng, n + 2, rho)
+    statuses = list(rng.choice(STATUSES, n))
+    F, R = rng.uniform(0.1, 0.9), rng.uniform(0.0, 0.5)
+    ctx = _ctx(pr, statuses, F, R)
+    fig = update.figures(ctx)
+    bm, bla, bfur = _brute(ctx.p, ctx.q, rho, statuses, F, R, pr.la[ctx.idx])
+    assert fig["p_match"] == pytest.approx(bm, abs=1e-8)
+    assert fig["p_match_la"] == pytest.approx(bla, abs=1e-8)
+    assert fig["expected_further_invitations"] == pytest.approx(bfur, abs=1e-8)
+
+
+def test_before_news_equals_the_evaluator():
+    from allocator.optim.evaluate import evaluate
+
+    pr = _problem(np.random.default_rng(7), 12, 0.35)
+    ctx = _ctx(pr, ["applied"] * 12)
+    assert update.figures(ctx)["p_match_before"] == pytest.approx(evaluate(pr, list(range(12))).p_match, abs=1e-12)
+    ctx0 = _ctx(pr, ["applied"] * 12, F=0.0, R=0.0)  # before invitations start silence is no evidence
+    assert update.figures(ctx0)["p_match"] == pytest.approx(update.figures(ctx0)["p_match_before"], abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_invitation_never_lowers_rejection_never_raises(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = 10
+    pr = _problem(rng, n, float(rng.choice([0.1, 0.35, 0.6])))
+    statuses = list(rng.choice(["applied", "applied", "invited", "rejected"], n))
+    F, R = rng.uniform(0, 1), rng.uniform(0, 0.6)
+    base = update.figures(_ctx(pr, statuses, F, R))["p_match"]
+    for j in range(n):
+        if statuses[j] != "applied":
+            continue
+        for new, sign in (("invited", 1), ("rejected", -1)):
+            s2 = list(statuses)
+            s2[j] = new
+            v = update.figures(_ctx(pr, s2, F, R))["p_match"]
+            assert sign * (v - base) >= -1e-12
+
+
+def test_all_invited_beats_all_rejected():
+    pr = _problem(np.random.default_rng(3), 8, 0.35)
+    inv = update.figures(_ctx(pr, ["invited"] * 4 + ["applied"] * 4))
+    rej = update.figures(_ctx(pr, ["rejected"] * 4 + ["applied"] * 4))
+    assert inv["p_match"] > rej["p_match"] + 0.05
+    assert inv["standing"]["top_share"] < 0.5 < rej["standing"]["top_share"]
+
+
+def _brute_add(ctx, pr2, add_budget, max_add):
+    pr = ctx.problem
+    applied = sorted(int(i) for i in ctx.idx)
+    new = [i for i in range(pr.n) if i not in applied]
+    nodes = pr.nodes()
+    C = np.prod(ctx.c, axis=1)
+    late = 1 - ctx.F
+    best = None
+    base_cost = pr.list_cost(applied)[0]
+    for k in range(len(new) + 1):
+        if max_add is not None and k > max_add:
+            break
+        for sub in itertools.combinations(new, k):
+            idx = applied + list(sub)
+            if pr.list_cost(idx)[0] - base_cost > add_budget + 1e-9:
+                continue
+            if pr.la[idx].sum() > pr.la_share_max * len(idx) + 1e-9:
+                continue
+            pz = norm.cdf((norm.ppf(pr.p[list(sub)] * late)[None, :] - np.sqrt(pr.rho) * nodes.z[:, None])
+                          / np.sqrt(1 - pr.rho)) if sub else np.zeros((len(nodes.z), 0))
+            val = 1 - float(np.dot(ctx.pi * C, np.prod(1 - pz, axis=1)))
+            best = val if best is None else max(best, val)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_additional_list_matches_brute_force(seed):
+    rng = np.random.default_rng(200 + seed)
+    pr = _problem(rng, 16, [0.35, 0.2, 0.5, 0.35][seed], season="2024", la_share_max=0.4)
+    statuses = list(rng.choice(["applied", "invited", "rejected", "applied"], 8))
+    ids = [x for x in pr.ids if not pr.la[pr.ids.index(x)]][:5] + [x for x in pr.ids if pr.la[pr.ids.index(x)]][:3]
+    ctx = _ctx(pr, statuses, 0.55, 0.15, ids=ids)
+    add_budget, max_add = float(rng.choice([40, 80, 130])), [None, 3, 5, None][seed]
+    pnow = update.figures(ctx)["p_match"]
+    res = extend.additional(ctx, add_budget, max_add, pnow)
+    assert res["p_match_after"] == pytest.approx(_brute_add(ctx, res["_problem"], add_budget, max_add), abs=1e-7)
+    assert res["cost"] <= add_budget + 1e-9 and res["p_match_after"] >= pnow - 1e-12
+    if max_add is not None:
+        assert res["n_added"] <= max_add
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_simulator_checks_the_posterior(seed):
+    rng = np.random.default_rng(300 + seed)
+    n = 10
+    pr = _problem(rng, n + 4, [0.25, 0.45, 0.35][seed])
+    statuses = list(rng.choice(["applied", "applied", "invited", "rejected", "withdrawn"], n))
+    F, R = 0.6, 0.2
+    ctx = _ctx(pr, statuses, F, R)
+    fig = update.figures(ctx)
+    sts = ["invited" if s == "interviewed" else s for s in statuses]
+    mc = simulate_season(ctx.p, ctx.q, pr.rho, sts, F, R, pr.la[ctx.idx], draws=60_000, seed=seed)
+    assert abs(mc.p_match - fig["p_match"]) <= 4 * mc.p_match_se
+    assert abs(mc.p_match_la - fig["p_match_la"]) <= 4 * max(mc.p_match_la_se, 1e-4)
+    assert abs(mc.further - fig["expected_further_invitations"]) <= 4 * mc.further_se
+    res = extend.additional(ctx, 60.0, 4, fig["p_match"])  # with an additional list sent now
+    new = [pr.ids.index(r["program_id"]) for r in res["selected"]]
+    pe = np.array([r["p_match"] for r in res["selected"]])
+    mc2 = simulate_season(ctx.p, ctx.q, pr.rho, sts, F, R, pr.la[ctx.idx], p_extra=pe, la_extra=pr.la[new],
+                          draws=60_000, seed=seed + 10)
+    assert abs(mc2.p_match - res["p_match_after"]) <= 4 * mc2.p_match_se
+
+
+def _write(tmp_path, text, name="s.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_season_file_spellings_and_solve_out_format(tmp_path):
+    p = _write(tmp_path, "# comment\nprogram_id,name,p_match,signal,status\nA,x,0.1,gold,applied\nB,y,0.2,,Pending\n"
+                         "C,z,0.1,,no answer yet\nD,w,0.1,,no_answer\nE,v,0.1,,Interviewed\n")
+    s = load_season(p)
+    assert list(s.rows["status"]) == ["applied"] * 4 + ["interviewed"]
+    s2 = load_season(_write(tmp_path, "program_id\nA\nB\n", "ids.csv"))
+    assert list(s2.rows["status"]) == ["applied", "applied"]
+
+
+@pytest.mark.parametrize("body,where", [
+    ("program_id,status\nA,maybe\n", "line 2, field status"),
+    ("program_id,status\nA,applied\nA,invited\n", "line 3, field program_id"),
+    ("program_id,status,date\nA,invited,2026-13-01\n", "line 2, field date"),
+    ("program_id,status,date\nA,invited,2026-12-01\n", "after today"),
+    ("program_id,status,signal\nA,invited,platinum\n", "field signal"),
+    ("program_id,status,rank\nA,rejected,1\n", "field rank"),
+    ("status\napplied\n", "no program_id column"),
+])
+def test_season_file_errors(tmp_path, body, where):
+    from allocator.errors import InputError
+
+    with pytest.raises(InputError, match=where):
+        load_season(_write(tmp_path, body), TODAY)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-c", "from allocator.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_update_json_and_bad_input(tmp_path):
+    season = _write(tmp_path, "program_id,signal,status,date\nTINY-05,,invited,2026-10-10\nTINY-06,,rejected,\n"
+                              "TINY-07,,no answer yet,\nTINY-08,,applied,\nTINY-09,,interviewed,\n")
+    r = _cli("update", "data/profiles/tiny_demo.toml", "--catalog", "data/catalogs/tiny_p_match.csv", "--season",
+             str(season), "--today", "2026-11-04", "--add-budget", "100", "--max-add", "4", "--json", "--draws", "20000")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    for k in ("p_match", "p_match_before", "p_match_la", "expected_further_invitations", "add"):
+        assert k in d
+    assert {"selected", "cost", "p_match_after"} <= set(d["add"])
+    assert d["add"]["p_match_after"] >= d["p_match"] and d["add"]["cost"] <= 100
+    assert "after_interviews" in d and len(d["after_interviews"]["programs"]) == 2
+    bad = _write(tmp_path, "program_id,status\nTINY-05,maybe\n", "bad.csv")
+    r = _cli("update", "data/profiles/tiny_demo.toml", "--catalog", "data/catalogs/tiny_p_match.csv", "--season",
+             str(bad), "--today", "2026-11-04")
+    assert r.returncode == 2 and "bad.csv: line 2, field status" in r.stderr and "Traceback" not in r.stderr
