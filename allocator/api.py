@@ -18,6 +18,7 @@ from allocator.optim import pipeline
 from allocator.optim.assemble import load_problem as load
 from allocator.inputs.demo import demo_catalog_path, resolve_catalog  # noqa: F401  (public)
 from allocator.inputs.catalog import Catalog
+from allocator.verification import domain
 from allocator.errors import InfeasibleError, InputError, SolverError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import describe
@@ -69,9 +70,18 @@ def verify(problem: Problem, plan: Plan, *, draws: int = 200_000, seed: int = 0,
     from allocator.verification.simulate import simulate
 
     idx = np.asarray(plan.idx, dtype=int)
-    p = problem.effective_p(plan)
-    q = problem.effective_q(plan)
-    mc = simulate(p, problem.rho, q=q, la=problem.la[idx], draws=draws, seed=seed)
+    if problem.fm is not None:  # the two-stage model: draw (card, node), then interviews and matches
+        from allocator.verification.mixture_sim import simulate_mixture
+
+        fm = problem.fm
+        var = problem.plan_variants(plan)
+        pi = np.column_stack([fm.pi(v, [i])[:, 0] for v, i in zip(var, idx)]) if len(idx) else np.zeros((len(fm), 0))
+        mu = fm.mu(idx)
+        mc = simulate_mixture(pi, mu, fm.w, la=problem.la[idx], draws=draws, seed=seed)
+    else:
+        p = problem.effective_p(plan)
+        q = problem.effective_q(plan)
+        mc = simulate(p, problem.rho, q=q, la=problem.la[idx], draws=draws, seed=seed)
     if p_analytic is not None:
         # the standard error under the analytic value (the null hypothesis), not only the simulated
         # one: with few draws and a small P, one success too few made the simulated error tiny
@@ -88,13 +98,13 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
           correlation: float | None = None, season: str | None = None, objective: str | None = None,
           min_cost: bool = False, target: float | None = None, time_limit: float | None = None,
           draws: int = 200_000, seed: int = 0, method: str = "auto", problem: Problem | None = None,
-          engine: str = DEFAULT_ENGINE) -> Result:
+          engine: str = DEFAULT_ENGINE, card: str | None = None, compare: bool = True) -> Result:
     """Solve the profile's problem; verify the list by simulation; return a :class:`Result`.
 
     Raises InputError (bad input), InfeasibleError (no list), SolverError (solver failure,
     or the time limit hit before any list)."""
     if problem is None:
-        problem = load(profile, catalog, budget=budget, max_applications=max_applications,
+        problem = load(profile, catalog, card=card, budget=budget, max_applications=max_applications,
                        la_share_max=la_share_max, correlation=correlation, season=season, objective=objective)
     mode = "min_cost" if min_cost else MODES[problem.objective]
     if mode in ("min_cost", "la_given_target"):
@@ -132,7 +142,31 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     gain = None
     if plan.signals:
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions)).p_match
-    return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain)
+    bare = evaluate(problem, Plan(plan.idx)).p_match if (plan.signals or plan.divisions) else metrics.p_match
+    warns = domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
+    robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
+    return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust)
+
+
+def robustness(problem: Problem, plan: Plan, metrics, mode: str, time_limit, engine) -> dict | None:
+    """What the ensemble-optimized list costs in central P(match) and gains at the 10th
+    percentile, against the list optimized for the central card alone."""
+    if problem.card_choice != "ensemble" or problem.fm is None or mode != "p_match":
+        return None
+    from allocator.optim.mixture import central_problem
+
+    cp = central_problem(problem)
+    out = optimize(cp, mode, time_limit=time_limit, engine=engine)
+    if not out.status.has_list:
+        return None
+    mc_ = evaluate(problem, out.plan)
+    return {"central_card": problem.fm_central.names[0],
+            "robust_list": {"p_match_central": metrics.p_match_central, "p_match_p10": metrics.p_match_interval[0],
+                            "p_match_ensemble": metrics.p_match},
+            "central_list": {"p_match_central": mc_.p_match_central, "p_match_p10": mc_.p_match_interval[0],
+                             "p_match_ensemble": mc_.p_match, "n_applications": mc_.n_applications},
+            "cost_in_central_p": mc_.p_match_central - metrics.p_match_central,
+            "gain_at_p10": metrics.p_match_interval[0] - mc_.p_match_interval[0]}
 
 
 def score(problem: Problem, program_ids: Iterable[str], *, signals: dict[str, str] | None = None,

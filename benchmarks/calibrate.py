@@ -1,66 +1,70 @@
-"""Reproduce a model card's calibration numbers from scratch.
+"""Reproduce a model card's calibration from scratch and compare it with the model before
+the two-stage structure.
 
     python benchmarks/calibrate.py                    # the default card
-    python benchmarks/calibrate.py --card models/my_card.toml --rho-profile
+    python benchmarks/calibrate.py --card models/my_card.toml
 
-Builds the card's seeded synthetic cohort of US-IMG applicants with realistic lists on the
-demo catalog (allocator.model.calibration.make_cohort), evaluates it exactly under the card
-(allocator.model.calibration.evaluate: copula quadrature, no simulation), and prints each
-calibration target, the model's value and PASS/FAIL; then descriptive numbers, and with
-``--rho-profile`` the same metrics at other values of rho (every other parameter fixed),
-which shows how the targets pin rho down.  Asserts nothing (tests/test_calibration.py
-does).  The demo catalog is synthetic.
+Builds the card's seeded synthetic cohort (US-IMG Internal Medicine applicants who send
+3 gold + 12 silver signals and a geographic preference) on the synthetic demo catalog,
+evaluates it exactly under the card (``allocator calibrate`` does the same), and prints
+each target with the published value, the tolerance, the previous model's value
+(benchmarks/results/calibrate_before.json: the one-factor copula of card version 2026.2)
+and this card's value with PASS/FAIL; then the conversion curve P(match | N interviews)
+before and after.  Asserts nothing (tests/test_calibration.py does).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import time
+from pathlib import Path
 
-from allocator.model import calibration
-from allocator.model.card import load_card
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from allocator.cli.calibrate import payload  # noqa: E402
+
+
+def _before(name: str, b: dict):
+    q = {"q1": 0, "median": 1, "q3": 2}
+    if name.startswith("interviews_"):
+        grp, which = name[len("interviews_"):].rsplit("_", 1)
+        return b[f"interviews_{grp}"][q[which]]
+    if name.startswith("conversion_"):
+        return b["conversion"][name.split("_")[1]]
+    return b.get(name)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--card", default="default", help="card name in models/ or a path")
-    ap.add_argument("--size", type=int, default=None, help="cohort size (default: the card's)")
-    ap.add_argument("--rho-profile", action="store_true", help="also evaluate at other rho values")
+    ap.add_argument("--card", default="default")
     args = ap.parse_args(argv)
-
-    card = load_card(args.card)
     t0 = time.perf_counter()
-    catalog = calibration.cohort_catalog(card)
-    cohort = calibration.make_cohort(card, catalog, size=args.size)
-    res = calibration.evaluate(card, catalog, cohort)
-    secs = time.perf_counter() - t0
-    spec = card.calibration.cohort
-    print(f"card {card.path} (version {card.version}), rho = {card.correlation}")
-    print(f"cohort: {len(cohort)} synthetic US-IMG applicants, seed {spec.seed}, on the synthetic demo "
-          f"catalog {spec.catalog}; mean {res.mean_applications:.1f} applications; {secs:.1f} s")
+    d = payload(args.card)
+    before = json.loads((ROOT / "benchmarks" / "results" / "calibrate_before.json").read_text())
+    print(f"card {d['path']} (version {d['version']}); SYNTHETIC cohort of {d['cohort']['size']} applicants, "
+          f"seed {d['cohort']['seed']}, {d['cohort']['mean_applications']:.1f} applications each; "
+          f"{time.perf_counter() - t0:.1f} s")
+    print(f"before = {before['model']}")
     print()
-    table = calibration.check(card, res)
-    print(f"{'target':32s} {'target':>8s} {'tol':>7s} {'model':>9s}  result")
-    for r in table.itertuples():
-        print(f"{r.target_name:32s} {r.target:8.3f} {r.tolerance:7.3f} {r.achieved:9.4f}  "
-              f"{'PASS' if r.passed else 'FAIL'}")
+    print(f"{'target':30s} {'published':>9s} {'tol':>6s} {'before':>8s} {'after':>8s}  result")
+    for r in d["targets"]:
+        b = _before(r["name"], before)
+        bs = "" if b is None else f"{b:8.3f}"
+        print(f"{r['name']:30s} {r['target']:9.3f} {r['tolerance']:6.3f} {bs:>8s} {r['model']:8.3f}  "
+              f"{'PASS' if r['passed'] else 'FAIL'}")
     print()
-    print("descriptive (not targets):")
-    print(f"  P(match) over all applicants, incl. those without interviews  {res.match_rate_all:.4f}")
-    print(f"  same lists if outcomes were independent (rho = 0)             {res.match_rate_all_independent:.4f}")
-    print(f"  share of applicants with no interview (would not rank)        {res.share_no_interview:.4f}")
-    print(f"  mean interviews: matched {res.mean_interviews_matched:.2f}, unmatched with >= 1 interview "
-          f"{res.mean_interviews_unmatched_ranked:.2f}")
-    if args.rho_profile:
-        print()
-        print("rho profile (every other parameter as in the card):")
-        print(f"{'rho':>5s} {'match_rate':>10s} {'all':>7s} {'no_int':>7s} {'med_m':>6s} {'med_u':>6s} "
-              f"{'mean_m':>7s} {'mean_u':>7s}")
-        for rho in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
-            r = calibration.evaluate(card, catalog, cohort, rho=rho)
-            print(f"{rho:5.2f} {r.match_rate:10.4f} {r.match_rate_all:7.4f} {r.share_no_interview:7.4f} "
-                  f"{r.median_interviews_matched:6d} {r.median_interviews_unmatched:6d} "
-                  f"{r.mean_interviews_matched:7.2f} {r.mean_interviews_unmatched_ranked:7.2f}")
-    return 0 if bool(table["passed"].all()) else 1
+    print("P(match | N interviews)   N:  " + " ".join(f"{n:>4d}" for n in range(1, 21)))
+    print("  before                      " + " ".join(f"{100 * before['conversion'][str(n)]:4.0f}" for n in range(1, 21)))
+    print("  after                       " + " ".join(f"{100 * x['p_match']:4.0f}" for x in d["conversion"]))
+    print()
+    print(f"Step 2 CK median: matched {d['step2_median']['matched']:g}, unmatched {d['step2_median']['unmatched']:g} "
+          "(published for non-US IMGs: 248 vs 242)")
+    print(f"P(match) over all cohort applicants, incl. no interview: before {before['match_rate_all']:.3f}, "
+          f"after {d['descriptive']['match_rate_all']:.3f}")
+    print(f"calibrated domain: {d['domain']}")
+    return 0 if d["passed"] else 1
 
 
 if __name__ == "__main__":

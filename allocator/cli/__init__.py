@@ -12,7 +12,7 @@ import sys
 
 from allocator.errors import AllocatorError
 from allocator.cli.common import _ABORTS, _EXITS, _USAGE_ERRORS, app, write_atomic  # noqa: F401  (write_atomic: public)
-from allocator.cli import batch, bench, serve, simulate, solve, sweep, update  # noqa: F401  (registers the commands)
+from allocator.cli import batch, bench, calibrate, serve, simulate, solve, sweep, update  # noqa: F401  (registers the commands)
 
 INTERRUPTED = "allocator: interrupted\n"
 

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from allocator.errors import InputError
-from allocator.cli.common import (CatalogOpt, JsonOpt, _emit, _positive_time,
+from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, _emit, _positive_time,
                                   app, check_outputs, write_atomic)
 
 
@@ -25,6 +25,7 @@ def bench(
     seed: int = typer.Option(0, "--seed", help="seed of the random lists"),
     time_limit: Optional[float] = typer.Option(60.0, "--time-limit", help="seconds per optimizer solve; a "
                                                "min-cost not proven by then is shown as an upper bound (<=)"),
+    card: Optional[str] = CardOpt,
     as_json: bool = JsonOpt,
     csv: Optional[Path] = typer.Option(None, "--csv", help="also write the rows to FILE (CSV, atomically)"),
 ) -> int:
@@ -46,7 +47,7 @@ def bench(
         raise InputError(f"--targets {targets!r}: a comma list of probabilities such as 0.8,0.9, or none") from None
     if any(not 0 < t < 1 for t in tg):
         raise InputError(f"--targets {targets!r}: each target must be strictly between 0 and 1")
-    probs = B.problems(paths, catalog)
+    probs = B.problems(paths, catalog, card=card)
     tl = _positive_time(time_limit)
     df = B.bench(dict(probs), grid, methods=ms, seed=seed, time_limit=tl)
     reach = B.budget_to_reach(dict(probs), tg, methods=ms, seed=seed, time_limit=tl) if tg else None

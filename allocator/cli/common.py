@@ -59,6 +59,8 @@ def _root(version: bool = typer.Option(False, "--version", help="print allocator
 ProfileArg = typer.Argument(..., help="profile TOML (\\[applicant] and \\[strategy])", show_default=False)
 CatalogOpt = typer.Option(None, "--catalog", help="catalog CSV (default: the shipped synthetic demo catalog)")
 JsonOpt = typer.Option(False, "--json", help="print JSON instead of a table")
+CardOpt = typer.Option(None, "--card", help="use this model card alone (e.g. default: the central card) instead "
+                       "of the default card's ensemble of plausible cards")
 OutOpt = typer.Option(None, "--out", help="also write the output to FILE (.json, .csv or text); written atomically")
 
 

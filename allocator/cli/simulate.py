@@ -8,7 +8,7 @@ import typer
 
 from allocator.errors import InputError
 from allocator.inputs.listfile import read_list_file
-from allocator.cli.common import (CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app, check_outputs)
+from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app, check_outputs)
 
 
 @app.command()
@@ -19,19 +19,21 @@ def simulate(
     draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws"),
     seed: int = typer.Option(0, "--seed", help="Monte Carlo seed (same seed, same draws)"),
     correlation: Optional[float] = typer.Option(None, "--correlation", help="latent-factor correlation rho (0-0.99); default: the profile's, else the model card's"),
+    card: Optional[str] = CardOpt,
     as_json: bool = JsonOpt,
     out: Optional[Path] = OutOpt,
 ) -> int:
     """Simulate any list (yours, an adviser's, or solve's) and score it with the evaluator."""
     from allocator.api import load, score, verify
-    from allocator.optim.evaluate import evaluate
+    from allocator.optim.evaluate import evaluate, uncertainty
+    from allocator.output.report import interval_line
     from allocator.output.report import SYNTHETIC_NOTE, pct, usd
 
     if draws < 1:
         raise InputError(f"--draws {draws}: must be >= 1")
     check_outputs((out, "--out"))
     ids, sig, divs = read_list_file(list_file)  # the file alone first: a bad list fails before the model runs
-    problem = load(profile, catalog, correlation=correlation)
+    problem = load(profile, catalog, card=card, correlation=correlation)
     try:
         plan, bad = score(problem, ids, signals=sig, divisions=divs)
     except InputError as e:
@@ -39,6 +41,7 @@ def simulate(
     m = evaluate(problem, plan)
     mc = verify(problem, plan, draws=draws, seed=seed)
     payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
+               **uncertainty(m), "p_match_central": m.p_match_central,
                "correlation": problem.rho, "mc": mc.to_dict(), "n_applications": m.n_applications, "n_la": m.n_la,
                "la_share": m.la_share, "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty},
                "violations": [{"group": g, "detail": d} for g, d in bad],
@@ -50,6 +53,8 @@ def simulate(
             c.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
         lo, hi = mc.ci95
         c.print(f"{m.n_applications} programs ({m.n_la} in LA), fees {usd(m.cost)}")
+        if m.p_match_interval is not None:
+            c.print(interval_line(m))
         c.print(f"P(match) simulated {pct(mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}] over {mc.draws:,} draws; "
                 f"exact {pct(m.p_match, 2)} (correlation {problem.rho:g}); independent {pct(m.p_match_independent, 2)}")
         c.print(f"P(match in LA) {pct(m.p_match_la, 2)}; expected interviews {mc.mean_interviews:.1f}")

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from allocator.errors import InputError
-from allocator.cli.common import (CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, _positive_time,
+from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, _positive_time,
                                   _render, app, check_outputs)
 
 
@@ -30,6 +30,7 @@ def solve(
     solver: str = typer.Option("highs", "--solver", help="integer-program engine: highs (default) or cbc"),
     draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws for the check (0 to skip)"),
     seed: int = typer.Option(0, "--seed", help="Monte Carlo seed"),
+    card: Optional[str] = CardOpt,
     show: Optional[int] = typer.Option(40, "--show", help="programs shown in the table"),
     as_json: bool = JsonOpt,
     out: Optional[Path] = OutOpt,
@@ -52,7 +53,7 @@ def solve(
     check_outputs((out, "--out"))
     res = api_solve(profile, catalog, engine=solver, budget=budget, max_applications=max_apps, la_share_max=la_share_max,
                     correlation=correlation, season=season, objective=objective, min_cost=min_cost, target=target,
-                    time_limit=_positive_time(time_limit), draws=draws, seed=seed, method=method)
+                    time_limit=_positive_time(time_limit), draws=draws, seed=seed, method=method, card=card)
     from allocator.inputs.listfile import list_csv
 
     frame = res.selected_frame()

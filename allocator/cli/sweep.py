@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from allocator.errors import InputError
-from allocator.cli.common import (CatalogOpt, JsonOpt, ProfileArg, _emit, _positive_time,
+from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, ProfileArg, _emit, _positive_time,
                                   app, check_outputs)
 
 
@@ -32,6 +32,7 @@ def sweep(
     plot: Optional[Path] = typer.Option(None, "--plot", help="also draw FILE.png (P(match), independence, LA, knees)"),
     frontier: Optional[str] = typer.Option(None, "--frontier", help="trace P(match in LA) against P(any match): "
                                            "targets LO:HI:STEP for P(any match), e.g. 0.5:0.95:0.05"),
+    card: Optional[str] = CardOpt,
     as_json: bool = JsonOpt,
 ) -> int:
     """The optimal list at each budget (or other setting): what each extra $100 buys."""
@@ -67,7 +68,7 @@ def sweep(
     from allocator.studies.sweep import check_values
 
     check_values(name, values, "--budgets" if name == "budget" else f"--param {name}")
-    problem = load(profile, catalog, budget=fixed_budget, max_applications=max_apps, la_share_max=la_share_max,
+    problem = load(profile, catalog, card=card, budget=fixed_budget, max_applications=max_apps, la_share_max=la_share_max,
                    correlation=correlation, season=season)
     if not as_json and len(values) > 10:
         with _progress_bar(name, len(values)) as progress:

@@ -1,255 +1,250 @@
 """The calibration cohort of a model card, and the card's targets evaluated on it.
 
-Shared by ``benchmarks/calibrate.py`` (prints each target, the model's value, PASS/FAIL)
-and ``tests/test_calibration.py`` (asserts each target within the card's tolerance).
+Shared by ``allocator calibrate``, ``benchmarks/calibrate.py``, the ensemble script
+(``models/make_ensemble.py``) and ``tests/test_calibration.py``.
 
 The cohort (``[calibration.cohort]`` in the card) is a seeded synthetic set of US-IMG
-applicants with realistic lists on a demo catalog.  For each applicant the outcomes use
-the package's model: program i's latent assessment ``X_i = sqrt(rho) Z + sqrt(1-rho) E_i``
-(one-factor Gaussian copula, :mod:`allocator.model.copula`); the program *interviews* when
-``X_i < Phi^-1(p_interview_i)`` and *succeeds* (interview and match) when
-``X_i < Phi^-1(p_match_i)``.  The thresholds are nested (p_match <= p_interview), so a
-success is always an interview, P(success | interview) = p_match_given_interview, and the
-success events are exactly the copula of DESIGN.md.
+Internal Medicine applicants with realistic lists on the synthetic demo catalog; they send
+their signals (IM: 3 gold + 12 silver, to IMG-friendly programs on their list) and state a
+geographic preference (the divisions where most of their list lies), as applicants do now,
+so the targets see the signal and preference effects.
 
-Everything is computed exactly (no simulation), by quadrature over Z on
-:func:`allocator.model.copula.make_nodes`:
-- P(match) = 1 - sum_k w_k prod_i (1 - p_match_i(z_k));
-- interview counts: given z, the number of interviews N is Poisson-binomial in
-  p_interview_i(z); P(N = n and no match | z) = prod_i (1 - p_match_i(z)) * PB_n(r_i(z)) with
-  r_i = (p_interview_i - p_match_i) / (1 - p_match_i).  Summing over the cohort gives the
-  count distributions of matched and unmatched applicants, hence their medians.
-
-Units: probabilities in [0, 1]; ``interview_yield`` is expected interviews per application.
+Everything is exact under the two-stage model (:mod:`allocator.model.factors`): given a
+node k, interviews are independent with pi_i(k) and, once interviewed, matches with mu_i(k).
+Per applicant and node the number of interviews N is Poisson-binomial in pi_i, and
+``P(N = n, unmatched | k) = prod_i (1 - pi_i mu_i) * PB_n(r_i)`` with
+``r_i = pi_i (1 - mu_i) / (1 - pi_i mu_i)``.  Summing over applicants and nodes gives the
+count distributions of matched and unmatched applicants, their quartiles and the
+conversion curve P(match | N interviews).  Units: probabilities in [0, 1]; the yield is
+expected interviews per application.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from numpy.polynomial.hermite_e import hermegauss
-from scipy.special import log_ndtr, ndtri
+from scipy.special import expit
 
 from allocator.inputs.catalog import Catalog, load_catalog
-from allocator.model.copula import LOG_FLOOR, conditional_p, make_nodes
+from allocator.model.factors import card_nodes
+from allocator.model.probability import (ApplicantArrays, ModelCard, eligibility, interview_logit, match_logit,
+                                         program_arrays)
+from allocator.model.cohort import Cohort, make_cohort  # noqa: F401  (re-exported)
 from allocator.paths import DATA_DIR
-from allocator.model.card import ModelCard
-from allocator.model.probability import ApplicantArrays, eligibility, program_arrays, probabilities
 
-N_MAX = 30  # interview counts above this are pooled (the medians are far below)
-COUNT_NODES = 32
-
-
-@dataclass(frozen=True)
-class Cohort:
-    """Applicants (arrays of length A) and their lists (A x P boolean matrix)."""
-
-    applicants: ApplicantArrays
-    lists: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.applicants)
+N_MAX = 40  # interview counts above this are pooled
+CONVERSION_N = tuple(range(1, 21))
 
 
 def cohort_catalog(card: ModelCard) -> Catalog:
     return load_catalog(DATA_DIR / "catalogs" / card.calibration.cohort.catalog)
 
 
-def make_cohort(card: ModelCard, catalog: Catalog, size: int | None = None,
-                seed: int | None = None) -> Cohort:
-    """Draw the card's calibration cohort (seeded; same card, catalog and seed give the same
-    cohort)."""
-    spec = card.calibration.cohort
-    n = spec.size if size is None else size
-    rng = np.random.default_rng(spec.seed if seed is None else seed)
-    step2 = np.clip(np.round(rng.normal(spec.step2_mean, spec.step2_sd, n)), spec.step2_min, spec.step2_max)
-    attempts = rng.choice(len(spec.failed_attempts_probs), size=n, p=spec.failed_attempts_probs).astype(float)
-    usce = np.where(rng.random(n) < spec.usce_none_share, 0.0,
-                    rng.integers(1, spec.usce_months_max + 1, n).astype(float))
-    has_ca = (rng.random(n) < spec.california_usce_share) & (usce > 0)
-    usce_ca = np.where(has_ca, np.ceil(rng.random(n) * usce), 0.0)
-    la_ties = rng.random(n) < spec.la_ties_share
-    years = rng.choice(np.asarray(spec.years_since_graduation, float), size=n,
-                       p=spec.years_since_graduation_probs)
-    app = ApplicantArrays(step2=step2, step2_is_pass=np.zeros(n, bool), attempts=attempts, usce=usce,
-                          usce_ca=usce_ca, la_ties=la_ties, years=years)
+@dataclass
+class Prepared:
+    """A cohort's lists gathered into (A, L) arrays of log-odds (padding: ``on`` false)."""
 
+    eta: np.ndarray
+    zeta: np.ndarray
+    on: np.ndarray
+    n_apps: np.ndarray
+    step2: np.ndarray
+    S: np.ndarray
+    T: np.ndarray
+    w: np.ndarray
+    signal_share: float = 0.0  # share of applications that carry a signal
+
+
+def prepare(card: ModelCard, catalog: Catalog, cohort: Cohort) -> Prepared:
+    if card.factors is None:
+        raise ValueError(f"{card.path}: the calibration needs a card with a [factors] section")
     prog = program_arrays(catalog, card)
-    df = catalog.df
-    img = pd.to_numeric(df["img_share"], errors="coerce").fillna(0.3).to_numpy()
-    weight = np.maximum(img, 0.01) ** spec.img_friendliness
-    la = prog.la
-    ca_other = prog.ca & ~la
-    national = ~prog.ca
-    low, att, yrs = eligibility(prog, app)
-    eligible = ~(low | att | yrs)
-    n_apps = np.clip(np.round(rng.normal(spec.applications_mean, spec.applications_sd, n)),
-                     spec.applications_min, spec.applications_max).astype(int)
-    lists = np.zeros((n, len(prog)), bool)
-    for a in range(n):
-        la_share = spec.la_share_with_ties if la_ties[a] else spec.la_share_without_ties
-        k_la = int(round(la_share * n_apps[a]))
-        k_ca = int(round(spec.california_share * n_apps[a]))
-        k_nat = n_apps[a] - k_la - k_ca
-        for mask, k in ((la, k_la), (ca_other, k_ca), (national, k_nat)):
-            idx = np.flatnonzero(mask & eligible[a])
-            k = min(k, len(idx))
-            if k <= 0:
-                continue
-            p = weight[idx] / weight[idx].sum()
-            lists[a, rng.choice(idx, size=k, replace=False, p=p)] = True
-    return Cohort(app, lists)
+    app = cohort.applicants
+    eta_all = interview_logit(prog, app, card)
+    ov = ~np.isnan(prog.p_interview)
+    if ov.any():
+        from scipy.special import logit
+
+        eta_all[:, ov] = logit(np.clip(prog.p_interview[ov], 1e-9, 1 - 1e-9))[None, :]
+    zeta_all = match_logit(prog, app, card)
+    sig = card.signals
+    lg = np.where(prog.gold_ok, np.log(sig.gold_odds_ratio.value), 0.0)
+    eta_all = (eta_all + cohort.gold * lg[None, :] + cohort.silver * np.log(sig.silver_odds_ratio.value)
+               + cohort.geo * np.log(sig.geographic_preference_odds_ratio.value))
+    lists = cohort.lists
+    n_apps = lists.sum(axis=1)
+    A, L = len(lists), int(n_apps.max())
+    eta = np.zeros((A, L))
+    zeta = np.zeros((A, L))
+    on = np.zeros((A, L), bool)
+    for a in range(A):
+        idx = np.flatnonzero(lists[a])
+        eta[a, :len(idx)] = eta_all[a, idx]
+        zeta[a, :len(idx)] = zeta_all[a, idx]
+        on[a, :len(idx)] = True
+    nd = card_nodes(card.factors)
+    share = float((cohort.gold | cohort.silver).sum() / max(n_apps.sum(), 1))
+    return Prepared(eta, zeta, on, n_apps, app.step2.copy(), nd.S, nd.T, nd.w, share)
 
 
-def _poisson_binomial(p: np.ndarray, n_max: int) -> np.ndarray:
-    """pmf of the number of successes of independent Bernoulli(p[j, m]) over j, for each
-    column m; counts above ``n_max`` are pooled at ``n_max``.  ``p`` is (L, M); returns
-    (n_max + 1, M)."""
+def _pi_mu(prep: Prepared, d_int: float = 0.0, d_match: float = 0.0, rows=slice(None)):
+    pi = expit(prep.eta[rows, :, None] + d_int + prep.S) * prep.on[rows, :, None]  # (B, L, K)
+    mu = expit(prep.zeta[rows, :, None] + d_match + prep.T)
+    return pi, mu
+
+
+def rates(prep: Prepared, d_int: float = 0.0, d_match: float = 0.0) -> tuple[float, float]:
+    """(match rate among applicants with >= 1 interview, interview yield) with the
+    interview and match intercepts shifted by ``d_int``, ``d_match`` (fast: no counts)."""
+    pi, mu = _pi_mu(prep, d_int, d_match)
+    none = np.exp(np.log1p(-pi * mu).sum(axis=1)) @ prep.w
+    no_int = np.exp(np.log1p(-pi).sum(axis=1)) @ prep.w
+    ranked = len(none) - no_int.sum()
+    return float((1 - none).sum() / ranked), float((pi.sum(axis=1) @ prep.w).sum() / prep.n_apps.sum())
+
+
+def pi_nodes(prep: Prepared, d_int: float = 0.0) -> np.ndarray:
+    """P(interview | node) of every list entry, (A, L, K) (0 on padding)."""
+    return expit(prep.eta[:, :, None] + d_int + prep.S) * prep.on[:, :, None]
+
+
+def interview_yield(prep: Prepared, d_int: float = 0.0) -> float:
+    return float((pi_nodes(prep, d_int).sum(axis=1) @ prep.w).sum() / prep.n_apps.sum())
+
+
+def match_rate(prep: Prepared, pi: np.ndarray, d_match: float = 0.0) -> float:
+    """Match rate among applicants with >= 1 interview, given ``pi`` = pi_nodes(prep, d_int)."""
+    mu = expit(prep.zeta[:, :, None] + d_match + prep.T)
+    none = np.exp(np.log1p(-pi * mu).sum(axis=1)) @ prep.w
+    no_int = np.exp(np.log1p(-pi).sum(axis=1)) @ prep.w
+    return float((1 - none).sum() / (len(none) - no_int.sum()))
+
+
+def _pb(p: np.ndarray, n_max: int) -> np.ndarray:
+    """pmf of the number of successes of independent Bernoulli(p[j, m]) over j, per column m;
+    counts above ``n_max`` pooled at ``n_max`` (that row only gains).  ``p`` is (L, M);
+    returns (n_max + 1, M)."""
     f = np.zeros((n_max + 1, p.shape[1]))
     f[0] = 1.0
     for j in range(p.shape[0]):
-        m = min(j + 2, n_max + 1)                 # rows that can be non-zero after step j
-        x = p[j]
-        d = f[:m - 1].copy()
-        if m <= n_max:
-            d -= f[1:m]                           # f[n] += x (f[n-1] - f[n])
-        else:
-            d[:-1] -= f[1:m - 1]                  # the pooled last row only gains
-        d *= x
-        f[1:m] += d
-        f[0] *= 1.0 - x
+        d = f * p[j]
+        d[n_max] = 0.0
+        f -= d
+        f[1:] += d[:-1]
     return f
 
 
 @dataclass(frozen=True)
 class CohortResult:
-    """What the card's targets are checked against (plus a few descriptive numbers)."""
+    """What the card's targets are checked against, plus descriptive numbers."""
 
-    rho: float
     n_applicants: int
     match_rate: float
     match_rate_all: float
     share_no_interview: float
-    match_rate_all_independent: float
     interview_yield: float
     mean_applications: float
     mean_interviews_matched: float
-    mean_interviews_unmatched: float
-    median_interviews_matched: int
-    median_interviews_unmatched: int
     mean_interviews_unmatched_ranked: float
+    interviews_matched: tuple[int, int, int]       # Q1, median, Q3
+    interviews_unmatched: tuple[int, int, int]     # among applicants with >= 1 interview
+    conversion: dict[int, float]                   # N -> P(match | N interviews)
+    step2_median: dict[str, float]
+    signal_share: float
+    applications_range: tuple[int, int]            # 5th-95th percentile of list lengths
+    interviews_range: tuple[float, float]          # 5th-95th percentile of expected interviews
+    targets: dict = field(default_factory=dict)    # target name -> model value
 
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def _median(pmf: np.ndarray) -> int:
-    """Smallest n with P(N <= n) >= 1/2 (N_MAX means "N_MAX or more")."""
-    cdf = np.cumsum(pmf) / pmf.sum()
-    return int(min(np.searchsorted(cdf, 0.5 - 1e-12), len(pmf) - 1))
-
-
-def _count_nodes(rho: float, k: int = COUNT_NODES) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Hermite nodes for E[g(Z)], Z ~ N(0, 1) (interview-count distributions)."""
-    if rho <= 0:
-        return np.zeros(1), np.ones(1)
-    z, w = hermegauss(k)
-    return z, w / w.sum()
+    def value(self, name: str) -> float:
+        return float(self.targets[name])
 
 
-def _p_none(ps: np.ndarray, rho: float, z: np.ndarray) -> np.ndarray:
-    """P(no success | z_k) for each row of ``ps`` (B, L): (B, K).  The same formula as
-    :func:`allocator.model.copula.log_fail`, via scipy.special directly (faster)."""
-    if rho <= 0:
-        return np.exp(np.log1p(-np.minimum(ps, 1 - 1e-15)).sum(axis=1))[:, None] * np.ones(len(z))
-    with np.errstate(divide="ignore"):
-        thr = ndtri(ps)                                               # -inf where p = 0
-    arg = (np.sqrt(rho) * z[None, None, :] - thr[..., None]) / np.sqrt(1 - rho)
-    lf = np.maximum(log_ndtr(arg), LOG_FLOOR)                         # ln(1 - p_i(z))
-    return np.exp(lf.sum(axis=1))
+def _quantile(pmf: np.ndarray, q: float) -> int:
+    c = np.cumsum(pmf) / pmf.sum()
+    return int(min(np.searchsorted(c, q - 1e-12), len(pmf) - 1))
+
+
+def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
+    o = np.argsort(x, kind="stable")
+    c = np.cumsum(w[o]) / w.sum()
+    return float(x[o][np.searchsorted(c, 0.5)])
 
 
 def evaluate(card: ModelCard, catalog: Catalog | None = None, cohort: Cohort | None = None,
-             rho: float | None = None, batch: int = 250) -> CohortResult:
-    """Evaluate the card's calibration cohort under the card (and ``rho``, default the
-    card's correlation).  P(match) uses :func:`allocator.model.copula.make_nodes` (error
-    below 1e-9); the interview-count distributions use COUNT_NODES Gauss-Hermite nodes
-    (error below 1e-4 on each probability: ample for integer medians)."""
-    catalog = catalog or cohort_catalog(card)
-    cohort = cohort or make_cohort(card, catalog)
-    rho = card.correlation if rho is None else float(rho)
-    prog = program_arrays(catalog, card)
-    pi_all, q_all, _ = probabilities(prog, cohort.applicants, card)
-    ps_all = pi_all * q_all
-    lists = cohort.lists
-    n_apps = lists.sum(axis=1)
-    nodes = make_nodes(rho, np.concatenate([ps_all[lists], pi_all[lists]]))
-    zc, wc = _count_nodes(rho)
-    A = len(cohort)
-    order = np.argsort(n_apps, kind="stable")     # batches of similar list length: less padding
-    p_match = np.empty(A)
-    p_match_ind = np.empty(A)
-    p_no_interview = np.empty(A)
+             prep: Prepared | None = None, batch: int = 200) -> CohortResult:
+    """Evaluate the card's calibration cohort under the card (exact; no simulation)."""
+    if prep is None:
+        catalog = catalog or cohort_catalog(card)
+        cohort = cohort or make_cohort(card, catalog)
+        prep = prepare(card, catalog, cohort)
+    A, L = prep.eta.shape
+    K = len(prep.w)
     pmf_all = np.zeros(N_MAX + 1)
     pmf_unm = np.zeros(N_MAX + 1)
-    n_unm = 0.0                                   # E[N * 1{unmatched}] summed over the cohort
+    p_match = np.empty(A)
+    p_noint = np.empty(A)
+    e_int = np.empty(A)
     for s in range(0, A, batch):
-        rows = order[s:s + batch]
-        lmax = int(n_apps[rows].max())
-        B = len(rows)
-        pi = np.zeros((B, lmax))
-        ps = np.zeros((B, lmax))
-        for b, a in enumerate(rows):
-            idx = np.flatnonzero(lists[a])
-            pi[b, :len(idx)] = pi_all[a, idx]
-            ps[b, :len(idx)] = ps_all[a, idx]
-        p_match_ind[rows] = -np.expm1(np.log1p(-np.minimum(ps, 1 - 1e-15)).sum(axis=1))
-        p_match[rows] = 1.0 - _p_none(ps, rho, nodes.z) @ nodes.w
-        p_no_interview[rows] = _p_none(pi, rho, nodes.z) @ nodes.w
-        # interview counts on the count nodes; arrays (L, Kc * B), column = (node, applicant)
-        ci = conditional_p(pi.ravel(), rho, zc).reshape(len(zc), B, lmax).transpose(2, 0, 1).reshape(lmax, -1)
-        cs = conditional_p(ps.ravel(), rho, zc).reshape(len(zc), B, lmax).transpose(2, 0, 1).reshape(lmax, -1)
-        none = np.exp(np.log1p(-np.minimum(cs, 1 - 1e-15)).sum(axis=0))     # (Kc * B,)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = np.where(cs < 1.0, (ci - cs) / (1.0 - cs), 0.0)
-        r = np.clip(r, 0.0, 1.0)
-        wcol = np.repeat(wc, B)
-        n_unm += float((none * r.sum(axis=0)) @ wcol)
-        pmf_all += _poisson_binomial(ci, N_MAX) @ wcol
-        pmf_unm += (_poisson_binomial(r, N_MAX) * none) @ wcol
-    pmf_mat = np.maximum(pmf_all - pmf_unm, 0.0)
-    n_all = float(pi_all[lists].sum())
-    mass_unm = float(pmf_unm.sum())
-    ranked = A - float(p_no_interview.sum())      # expected number with >= 1 interview
-    pmf_unm_ranked = pmf_unm.copy()
-    pmf_unm_ranked[0] = 0.0
-    return CohortResult(
-        rho=rho,
+        rows = slice(s, min(s + batch, A))
+        pi, mu = _pi_mu(prep, rows=rows)
+        ps = pi * mu
+        none = np.exp(np.log1p(-ps).sum(axis=1))                   # (B, K)
+        p_match[rows] = 1 - none @ prep.w
+        p_noint[rows] = np.exp(np.log1p(-pi).sum(axis=1)) @ prep.w
+        e_int[rows] = pi.sum(axis=1) @ prep.w
+        B = pi.shape[0]
+        ci = pi.transpose(1, 0, 2).reshape(L, B * K)
+        cs = ps.transpose(1, 0, 2).reshape(L, B * K)
+        r = np.where(cs < 1, (ci - cs) / np.where(cs < 1, 1 - cs, 1), 0.0)
+        wcol = np.tile(prep.w, B)
+        pmf_all += _pb(ci, N_MAX) @ wcol
+        pmf_unm += (_pb(r, N_MAX) * none.reshape(-1)) @ wcol
+    pmf_m = np.maximum(pmf_all - pmf_unm, 0.0)
+    unm_ranked = pmf_unm.copy()
+    unm_ranked[0] = 0.0
+    ranked = A - p_noint.sum()
+    conv = {n: float(1 - pmf_unm[n] / pmf_all[n]) if pmf_all[n] > 0 else float("nan") for n in CONVERSION_N}
+    n = np.arange(N_MAX + 1)
+    qm = tuple(_quantile(pmf_m, q) for q in (0.25, 0.5, 0.75))
+    qu = tuple(_quantile(unm_ranked, q) for q in (0.25, 0.5, 0.75))
+    res = dict(
         n_applicants=A,
         match_rate=float(p_match.sum() / ranked),
         match_rate_all=float(p_match.mean()),
-        share_no_interview=float(p_no_interview.mean()),
-        match_rate_all_independent=float(p_match_ind.mean()),
-        interview_yield=float(pi_all[lists].sum() / n_apps.sum()),
-        mean_applications=float(n_apps.mean()),
-        mean_interviews_matched=(n_all - n_unm) / (A - mass_unm),
-        mean_interviews_unmatched=n_unm / mass_unm,
-        median_interviews_matched=_median(pmf_mat),
-        median_interviews_unmatched=_median(pmf_unm_ranked),
-        mean_interviews_unmatched_ranked=(n_unm / (mass_unm - pmf_unm[0])),
+        share_no_interview=float(p_noint.mean()),
+        interview_yield=float(e_int.sum() / prep.n_apps.sum()),
+        mean_applications=float(prep.n_apps.mean()),
+        mean_interviews_matched=float((pmf_m * n).sum() / pmf_m.sum()),
+        mean_interviews_unmatched_ranked=float((unm_ranked * n).sum() / unm_ranked.sum()),
+        interviews_matched=qm, interviews_unmatched=qu, conversion=conv,
+        step2_median={"matched": _weighted_median(prep.step2, p_match),
+                      "unmatched": _weighted_median(prep.step2, np.maximum(1 - p_noint - p_match, 0))},
+        signal_share=prep.signal_share,
+        applications_range=(int(np.percentile(prep.n_apps, 5)), int(np.percentile(prep.n_apps, 95))),
+        interviews_range=(float(np.percentile(e_int, 5)), float(np.percentile(e_int, 95))),
     )
+    t = {"match_rate": res["match_rate"], "interview_yield": res["interview_yield"]}
+    for q, a, b in zip(("q1", "median", "q3"), qm, qu):
+        t[f"interviews_matched_{q}"] = a
+        t[f"interviews_unmatched_{q}"] = b
+    for k in (1, 3, 5, 10):
+        t[f"conversion_{k}"] = conv[k]
+    return CohortResult(**res, targets=t)
 
 
 def check(card: ModelCard, result: CohortResult) -> pd.DataFrame:
     """One row per calibration target: name, target, tolerance, achieved, passed."""
-    values = result.as_dict()
     rows = []
     for name, t in card.calibration.targets.items():
-        if name not in values:
+        if name not in result.targets:
             raise KeyError(f"calibration target {name!r} is not computed by allocator.model.calibration; "
-                           f"known: {', '.join(sorted(values))}")
-        v = float(values[name])
+                           f"known: {', '.join(sorted(result.targets))}")
+        v = result.value(name)
         rows.append({"target_name": name, "target": t.target, "tolerance": t.tolerance,
                      "achieved": v, "passed": t.passes(v), "card_achieved": t.achieved})
     return pd.DataFrame(rows)
+
+
+__all__ = ["Cohort", "CohortResult", "Prepared", "check", "cohort_catalog", "evaluate", "make_cohort",
+           "prepare", "rates", "ApplicantArrays", "eligibility"]

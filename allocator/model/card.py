@@ -35,6 +35,7 @@ class Param(BaseModel):
     reasoning: Optional[str] = None
     user_default: bool = False
     range: Optional[list[float]] = None
+    range_reasoning: Optional[str] = None  # why the ensemble (models/README.md) spans this range
 
     @field_validator("value")
     @classmethod
@@ -225,10 +226,14 @@ class CohortSpec(BaseModel):
     la_share_without_ties: float = Field(ge=0, le=1)
     california_share: float = Field(ge=0, le=1)
     img_friendliness: float = Field(ge=0)
+    signals_gold: int = Field(default=0, ge=0)
+    signals_silver: int = Field(default=0, ge=0)
+    signal_friendliness: float = Field(default=2.0, ge=0)
+    preferred_divisions_probs: list[float] = Field(default_factory=lambda: [1.0])
 
     @model_validator(mode="after")
     def _probs(self):
-        for name in ("failed_attempts_probs", "years_since_graduation_probs"):
+        for name in ("failed_attempts_probs", "years_since_graduation_probs", "preferred_divisions_probs"):
             v = getattr(self, name)
             if any(x < 0 for x in v) or abs(sum(v) - 1) > 1e-9:
                 raise ValueError(f"{name} must be non-negative and sum to 1")
@@ -239,12 +244,35 @@ class CohortSpec(BaseModel):
         return self
 
 
+class FactorSpec(BaseModel):
+    """``[factors]``: the two-stage model's applicant factors (allocator.model.factors)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interview_sd: NonNegative
+    interview_nodes: NonNegative
+    rankable_intercept: Param
+    rankable_slope: NonNegative
+    unrankable_match_shift: Param
+
+    @model_validator(mode="after")
+    def _nodes(self):
+        n = self.interview_nodes.value
+        if n != int(n) or not 1 <= n <= 40:
+            raise ValueError("interview_nodes must be a whole number from 1 to 40")
+        if self.unrankable_match_shift.value > 0:
+            raise ValueError("unrankable_match_shift must be <= 0")
+        return self
+
+
 class Calibration(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     script: str
     cohort: CohortSpec
     targets: dict[str, Target]
+    # what the cohort covers (5th-95th percentiles): "applications", "expected_interviews" -> [lo, hi]
+    domain: Optional[dict[str, list[float]]] = None
 
 
 class ModelCard(BaseModel):
@@ -263,6 +291,8 @@ class ModelCard(BaseModel):
     defaults: Defaults
     copula: dict[str, Correlation]
     calibration: Calibration
+    factors: Optional[FactorSpec] = None
+    ensemble: Optional[str] = None  # file beside the card with the accepted parameter sets
     timing: Optional[Timing] = None  # [timing]: when answers arrive (allocator update)
     path: str = "<card>"
 

@@ -268,6 +268,21 @@ def estimate(catalog: Catalog, applicant: Applicant, card: ModelCard | None = No
     sig = card.signals
     g, s, geo = sig.gold_odds_ratio.value, sig.silver_odds_ratio.value, sig.geographic_preference_odds_ratio.value
     g_eff = np.where(prog.gold_ok, g, 1.0)
+    if card.factors is not None:  # the two-stage model: marginals over the card's factor nodes
+        from allocator.model.twostage import factor_model
+
+        fm = factor_model(catalog, applicant, [card])
+        cols = {v: np.where(elig, fm.marginal(v), 0.0) for v in ("plain", "gold", "silver", "geo", "gold_geo",
+                                                                 "silver_geo")}
+        p_int = np.where(elig, fm.marginal_interview("plain"), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q_ = np.where(p_int > 0, cols["plain"] / np.where(p_int > 0, p_int, 1), 0.0)
+        return pd.DataFrame({
+            "program_id": prog.program_id, "p_interview": p_int, "p_match_given_interview": q_,
+            "p_match": cols["plain"], "eligible": elig, "excluded_reason": _reasons(prog, app, low, att, yrs),
+            "p_signal_gold": cols["gold"], "p_signal_silver": cols["silver"], "p_geo": cols["geo"],
+            "p_signal_gold_geo": cols["gold_geo"], "p_signal_silver_geo": cols["silver_geo"],
+        }, columns=list(COLUMNS))
     return pd.DataFrame({
         "program_id": prog.program_id,
         "p_interview": pi,

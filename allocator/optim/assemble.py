@@ -35,6 +35,7 @@ class _Probs:
     p_signal_geo: dict = field(default_factory=dict)
     p_geo: np.ndarray | None = None
     excluded: list = field(default_factory=list)
+    card: object = None  # the model card, when the model gave the probabilities
 
     def keep(self, mask: np.ndarray) -> None:
         self.df = self.df[mask].reset_index(drop=True)
@@ -102,6 +103,7 @@ def _model_probabilities(catalog: Catalog, df: pd.DataFrame, profile: Profile, c
     out.p_signal_geo = {k: est[f"p_signal_{k}_geo"].to_numpy(float) for k in SIGNAL_KINDS
                         if f"p_signal_{k}_geo" in est}
     out.p_geo = est["p_geo"].to_numpy(float) if "p_geo" in est else None
+    out.card = card
     out.keep(~bad)
     return out
 
@@ -180,8 +182,27 @@ def _utilities(df: pd.DataFrame, profile: Profile) -> np.ndarray:
     return util
 
 
-def build_problem(catalog: Catalog, profile: Profile, *, card=None) -> Problem:
-    """Assemble a :class:`Problem` from a validated catalog and profile."""
+def _mixtures(pr: _Probs, profile: Profile, card_choice: str | None, fixed: tuple, notes: list):
+    """The two-stage model's node mixtures (allocator.optim.mixture) for a card with [factors];
+    the candidates' marginals then come from the objective's mixture."""
+    card = pr.card
+    if card is None or getattr(card, "factors", None) is None or not len(pr.df):
+        return None
+    from allocator.optim import mixture
+
+    corr = profile.strategy.correlation
+    mix = mixture.build(pr.df, profile.applicant, card, card_choice, fixed, corr is not None)
+    pr.p, pr.q, pr.p_signal, pr.p_geo, pr.p_signal_geo = mixture.marginals(
+        mix.objective or mix.central, list(pr.p_signal), pr.p_geo is not None)
+    if mix.objective is None:
+        notes.append(f"correlation {corr:g} set: the one-factor copula on the central card's probabilities, "
+                     "not the two-stage model")
+    return mix
+
+
+def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice: str | None = None) -> Problem:
+    """Assemble a :class:`Problem` from a validated catalog and profile (``card_choice``: the
+    card optimized alone instead of the card's ensemble)."""
     s = profile.strategy
     df = _rows_for_specialties(catalog, profile)
     pr = (_own_probabilities(df, profile, card) if catalog.has_own_p_match
@@ -192,6 +213,7 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None) -> Problem:
     notes: list[str] = []
     available = _signals(pr, profile, specialties, notes)
     max_div, fixed = _geography(pr, profile, notes)
+    mix = _mixtures(pr, profile, card_choice, fixed, notes)
     unknown = [x for x in s.specialty_limits if x not in specialties]
     if unknown:
         raise InputError(f"{profile.path}: [strategy] specialty_limits names {unknown[0]!r}, which has no "
@@ -211,6 +233,9 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None) -> Problem:
         spec_min={k: v.min for k, v in s.specialty_limits.items() if v.min},
         spec_max={k: v.max for k, v in s.specialty_limits.items() if v.max is not None},
         notes=tuple(notes),
+        fm=None if mix is None else mix.objective, fm_ensemble=None if mix is None else mix.ensemble,
+        fm_central=None if mix is None else mix.central, card_choice="" if mix is None else mix.choice,
+        card=None if mix is None else pr.card,
     )
 
 
@@ -221,9 +246,17 @@ def _reason(rows: list[dict], pid: str) -> str:
     return ""
 
 
-def load_problem(profile: str | Path | Profile, catalog: str | Path | Catalog | None = None, **overrides) -> Problem:
-    """Read a profile and a catalog, apply ``[strategy]`` overrides, and build the problem."""
+def load_problem(profile: str | Path | Profile, catalog: str | Path | Catalog | None = None, *,
+                 card: str | None = None, **overrides) -> Problem:
+    """Read a profile and a catalog, apply ``[strategy]`` overrides, and build the problem.
+    ``card``: optimize that model card alone (a name in models/ or a path) instead of the
+    default card's ensemble."""
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
     prof = prof.with_overrides(**overrides)
     cat = resolve_catalog(prof, catalog)
-    return build_problem(cat, prof)
+    if card is None:
+        return build_problem(cat, prof)
+    from allocator.model.card import load_card
+
+    c = load_card(card)
+    return build_problem(cat, prof, card=c, card_choice=c.name)

@@ -32,13 +32,13 @@ class _Rows:
 
 
 def _states(problem: Problem, kinds: list[str], geo: bool) -> list[State]:
-    out = [State("y", problem.p, False, None)]
+    out = [State("y", problem.p, False, None, "plain")]
     if geo:
-        out.append(State("yg", problem.p_geo, True, None))
+        out.append(State("yg", problem.p_geo, True, None, "geo"))
     for k in kinds:
-        out.append(State(f"ys_{k}", problem.p_signal[k], False, k))
+        out.append(State(f"ys_{k}", problem.p_signal[k], False, k, k))
         if geo:
-            out.append(State(f"ysg_{k}", problem.p_signal_geo[k], True, k))
+            out.append(State(f"ysg_{k}", problem.p_signal_geo[k], True, k, f"{k}_geo"))
     return out
 
 
@@ -85,10 +85,15 @@ def _tail_groups(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _coefficients(problem: Problem, cand: np.ndarray, mask: np.ndarray, rho: float, states: list) -> tuple:
     """Node weights and, per state block, the (K, len(cand)) coefficients ln(1 - p_state(z_k))."""
-    nodes = problem.nodes(rho)
-    coef = {("x" if len(states) == 1 else st.name): log_fail(st.p[cand], nodes.rho, nodes.z) * mask[None, :]
+    if problem.fm is None and rho != problem.rho:
+        nodes = problem.nodes(rho)
+        coef = {("x" if len(states) == 1 else st.name): log_fail(st.p[cand], nodes.rho, nodes.z) * mask[None, :]
+                for st in states}
+        return nodes.w, coef
+    # the objective's node mixture: one-factor copula nodes, or (card, node) pairs of the two-stage model
+    coef = {("x" if len(states) == 1 else st.name): problem.log_fail_matrix(st.variant, cand) * mask[None, :]
             for st in states}
-    return nodes.w, coef
+    return problem.node_weights(), coef
 
 
 def build(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, target: float | None = None,

@@ -6,7 +6,8 @@ p >= p_j under every variant (plain, signalled, geographic preference, both), fe
 <=, la <= la_j (or equal when LA membership is rewarded), utility >=, and not must_apply.
 When divisions are chosen, a dominator in another division must beat j even when only j's
 division is preferred (its plain variants >= j's preferred ones).  Ties are broken by index, so the relation is
-a strict order and chains of drops stay valid.  Valid for the independent and the
+a strict order and chains of drops stay valid.  Under the two-stage model "p >= p_j" means at every
+node of the mixture, which holds when both stages' log-odds are >= on every card.  Valid for the independent and the
 correlated model and for the LA cap (an optimal list never holds all K dominators, so one
 can replace j without breaking a constraint or lowering the objective).
 """
@@ -32,16 +33,22 @@ def reduce(problem: Problem, *, la_rewarded: bool = False, chunk: int = 512) -> 
     n = problem.n
     if n == 0:
         return np.arange(0)
-    plain = [problem.p, *problem.p_signal.values()]  # without a preferred division
-    pref = [problem.p_geo, *problem.p_signal_geo.values()] if problem.has_geo else []
-    V = np.stack(plain + pref, axis=1)  # (n, m): every variant, same-division comparison
+    fm = problem.fm
+    if fm is None:  # one-factor copula: P(success | z) is monotone in the marginal p
+        plain = [problem.p[:, None], *(v[:, None] for v in problem.p_signal.values())]
+        pref = [problem.p_geo[:, None], *(v[:, None] for v in problem.p_signal_geo.values())] if problem.has_geo else []
+    else:  # two-stage model: both stages' log-odds on every card (allocator.model.factors.keys)
+        plain = [fm.keys("plain"), *(fm.keys(k) for k in problem.p_signal)]
+        pref = [fm.keys("geo"), *(fm.keys(f"{k}_geo") for k in problem.p_signal_geo)] if problem.has_geo else []
+    V = np.hstack(plain + pref)  # (n, m * d): every variant's keys, same-division comparison
+    chunk = max(8, min(chunk, int(2e7 // max(1, n * V.shape[1]))))
     must = np.zeros(n, bool)
     must[list(problem.must)] = True
     div = problem.division_array if problem.has_geo else None
     if div is not None:
         # across divisions the dominator may lose the preference while j gains it
-        P0 = np.stack(plain, axis=1)
-        P1 = np.stack(pref, axis=1)
+        P0 = np.hstack(plain)
+        P1 = np.hstack(pref)
     caps = count_caps(problem)
     keep = np.ones(n, bool)
     for s in range(len(problem.specialties)):

@@ -29,6 +29,13 @@ class Metrics:
     n_la: int
     rho: float
     by_correlation: dict[float, float] = field(default_factory=dict)
+    # the two-stage model's ensemble (None without one): 10th-90th percentile over the
+    # accepted cards, the most pessimistic card's value, the central card's value
+    p_match_interval: tuple[float, float] | None = None
+    p_match_la_interval: tuple[float, float] | None = None
+    p_match_pessimistic: float | None = None
+    p_match_central: float | None = None
+    expected_interviews: float | None = None
 
     @property
     def la_share(self) -> float:
@@ -61,8 +68,42 @@ def expected_utility(problem: Problem, p: np.ndarray, u: np.ndarray, rho: float 
     return float(total)
 
 
+def _mix_none(fm, A: np.ndarray) -> float:
+    return float(fm.w @ np.exp(A.sum(axis=1)))
+
+
+def ensemble_values(problem: Problem, plan: Plan) -> dict:
+    """P(match) of ``plan`` under every card of the ensemble: the interval, the pessimistic
+    and the central card's value (empty without a two-stage model)."""
+    fe = problem.fm_ensemble
+    if fe is None:
+        return {}
+    idx = np.asarray(plan.idx, dtype=int)
+    la = problem.la[idx]
+    A = problem.plan_log_fail(plan, fe)
+    per = 1.0 - fe.per_card(A.sum(axis=1))
+    per_la = 1.0 - fe.per_card(A[:, la].sum(axis=1))
+    Ac = problem.plan_log_fail(plan, problem.fm_central)
+    var = problem.plan_variants(plan)
+    fm = problem.fm or problem.fm_central
+    e_int = float(sum(fm.w @ fm.pi(v, [i]) for v, i in zip(var, idx)).sum()) if len(idx) else 0.0
+    return {"p_match_interval": (float(np.percentile(per, 10)), float(np.percentile(per, 90))),
+            "p_match_la_interval": (float(np.percentile(per_la, 10)), float(np.percentile(per_la, 90))),
+            "p_match_pessimistic": float(per.min()),
+            "p_match_central": 1.0 - _mix_none(problem.fm_central, Ac),
+            "expected_interviews": e_int}
+
+
+def uncertainty(m: Metrics) -> dict:
+    """The ensemble figures of a Metrics for a JSON row: interval lists and the pessimistic value."""
+    return {"p_match_interval": None if m.p_match_interval is None else list(m.p_match_interval),
+            "p_match_la_interval": None if m.p_match_la_interval is None else list(m.p_match_la_interval),
+            "p_match_pessimistic": m.p_match_pessimistic}
+
+
 def evaluate(problem: Problem, plan: Plan | list[int], *, correlations=(0.0, 0.2, 0.4, 0.6)) -> Metrics:
-    """Metrics of a list under the problem's model.
+    """Metrics of a list under the problem's model (the objective's node mixture; the
+    ``by_correlation`` figures apply the one-factor copula to the same marginal probabilities).
 
     >>> m = evaluate(problem, Plan.of([0, 3, 7]))  # doctest: +SKIP
     >>> round(m.p_match, 3)  # doctest: +SKIP
@@ -73,22 +114,38 @@ def evaluate(problem: Problem, plan: Plan | list[int], *, correlations=(0.0, 0.2
     p = problem.effective_p(plan)
     la = problem.la[idx]
     cost, by = problem.list_cost(idx)
+    if problem.fm is not None:
+        A = problem.plan_log_fail(plan)
+        u = problem.utility[idx]
+        pm = 1.0 - _mix_none(problem.fm, A)
+        pla = 1.0 - _mix_none(problem.fm, A[:, la])
+        levels, prev, eu = np.unique(u[u > 0]), 0.0, 0.0
+        for lev in levels:
+            eu += (lev - prev) * (1.0 - _mix_none(problem.fm, A[:, u >= lev]))
+            prev = lev
+    else:
+        pm, pla = p_at_least_one(problem, p), p_at_least_one(problem, p[la])
+        eu = expected_utility(problem, p, problem.utility[idx])
     return Metrics(
-        p_match=p_at_least_one(problem, p),
+        p_match=pm,
         p_match_independent=p_at_least_one(problem, p, 0.0),
-        p_match_la=p_at_least_one(problem, p[la]),
-        expected_utility=expected_utility(problem, p, problem.utility[idx]),
+        p_match_la=pla,
+        expected_utility=float(eu),
         cost=cost,
         cost_by_specialty=by,
         n_applications=len(idx),
         n_la=int(la.sum()),
         rho=problem.rho,
         by_correlation={float(r): p_at_least_one(problem, p, r) for r in correlations},
+        **ensemble_values(problem, plan),
     )
 
 
 def objective_value(problem: Problem, plan: Plan) -> float:
     """The value the optimizer maximizes for ``plan`` (P(match) or expected utility)."""
+    if problem.fm is not None:
+        m = evaluate(problem, plan, correlations=())
+        return m.expected_utility if problem.objective == "utility" else m.p_match
     p = problem.effective_p(plan)
     if problem.objective == "utility":
         return expected_utility(problem, p, problem.utility[np.asarray(plan.idx, dtype=int)])

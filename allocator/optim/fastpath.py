@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allocator.model.copula import log_fail
 from allocator.optim.problem import Plan, Problem
 
 MAX_CELLS = 3_000_000
@@ -35,6 +34,8 @@ class ClassInfo:
 
 def applicable(problem: Problem, mode: str = "p_match") -> bool:
     if not problem.count_based_costs or problem.has_signals or problem.has_geo:
+        return False
+    if problem.fm is not None and not _chains(problem):
         return False
     if mode not in ("p_match", "utility", "min_cost", "la_given_target"):
         return False
@@ -66,6 +67,25 @@ def _classes(problem: Problem) -> list[ClassInfo]:
     return out
 
 
+def _chains(problem: Problem) -> bool:
+    """True when, within every class, the prefix order is a chain at every node (a program
+    earlier in the order succeeds at least as often at every node of the mixture): then the
+    best list of each size takes a prefix.  Under the two-stage model programs may cross
+    (one better at interviews, the other at matches), and the integer program decides."""
+    key = ("chains", id(problem.fm), problem.must, problem.utility.tobytes(), problem.la.tobytes())
+    if key not in problem._cache:
+        ok = True
+        for c in _classes(problem):
+            free = c.members[c.n_must:]
+            if len(free) > 1:
+                A = problem.log_fail_matrix("plain", free)
+                if np.any(np.diff(A, axis=1) < -1e-12):
+                    ok = False
+                    break
+        problem._cache[key] = ok
+    return problem._cache[key]
+
+
 def _caps(problem: Problem) -> dict[int, int]:
     from allocator.optim.dominance import count_caps
 
@@ -92,15 +112,15 @@ class CountGrid:
         caps = _caps(problem) if budget_cap is None else {
             s: min(problem.max_apps, problem.schedule.max_count(budget_cap)) for s in range(len(problem.specialties))}
         self.sizes = [min(len(c.members), caps[c.spec]) for c in self.classes]
-        nodes = problem.nodes()
-        self.nodes = nodes
+        w = problem.node_weights()
         shape = tuple(s + 1 for s in self.sizes)
         self.shape = shape
         # per-class cumulative exp(sum log(1-p(z))) over the prefix: (size+1, K)
+        self.w = w
         self.E = []
         for c, size in zip(self.classes, self.sizes):
-            L = log_fail(problem.p[c.members[:size]], nodes.rho, nodes.z)  # (K, size)
-            C = np.vstack([np.zeros(len(nodes.w)), np.cumsum(L.T, axis=0)])
+            L = problem.log_fail_matrix("plain", c.members[:size])  # (K, size)
+            C = np.vstack([np.zeros(len(w)), np.cumsum(L.T, axis=0)])
             self.E.append(np.exp(C))
         counts = np.indices(shape) if shape else np.zeros((0,))
         self.counts = counts  # (d, *shape)
@@ -127,7 +147,7 @@ class CountGrid:
     def _p_none(self, axes) -> np.ndarray:
         """sum_k w_k prod_{c in axes} E_c[a_c, k] over the full grid (other axes ignored)."""
         axes = list(axes)
-        w = self.nodes.w
+        w = self.w
         d = len(self.classes)
         if not axes:
             return np.ones(self.shape)

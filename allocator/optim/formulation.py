@@ -65,6 +65,7 @@ class State:
     p: np.ndarray
     preferred: bool  # needs the program's division among the preferred ones
     signal: str | None  # signal kind it uses
+    variant: str = "plain"  # the problem's probability variant (Problem.log_fail_matrix)
 
 
 @dataclass

@@ -39,7 +39,6 @@ from allocator.optim import dominance
 from allocator.optim import fastpath
 
 from allocator.optim import feasibility
-from allocator.model.copula import log_fail
 from allocator.optim.evaluate import evaluate
 from allocator.optim.builder import build
 from allocator.optim import pipeline
@@ -92,12 +91,12 @@ def shrink(problem: Problem, plan: Plan, target: float, max_checks: int = 20) ->
     idx = np.asarray(plan.idx, int)
     if len(idx) <= 1:
         return None
-    nodes = problem.nodes()
-    A = log_fail(problem.effective_p(plan), nodes.rho, nodes.z)  # (K, m)
+    w = problem.node_weights()
+    A = problem.plan_log_fail(plan)  # (K, m)
     L = A.sum(axis=1)
-    loss = nodes.w @ (np.exp(L[:, None] - A) - np.exp(L)[:, None])  # P(no match) rise if dropped
+    loss = w @ (np.exp(L[:, None] - A) - np.exp(L)[:, None])  # P(no match) rise if dropped
     order = np.argsort(-loss, kind="stable")
-    pm = 1.0 - nodes.w @ np.exp(np.cumsum(A[:, order], axis=1))  # P(match) of each prefix
+    pm = 1.0 - w @ np.exp(np.cumsum(A[:, order], axis=1))  # P(match) of each prefix
     free = problem.with_limits(budget=math.inf)
     sig = dict(plan.signals)
     for k in np.nonzero(pm >= target - P_TOL)[0][:max_checks]:

@@ -17,7 +17,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from allocator.model.copula import Nodes, make_nodes
+from allocator.model.copula import Nodes, log_fail, make_nodes
+from allocator.model.factors import FactorModel
 from allocator.inputs.fees import FeeSchedule
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,14 @@ class Problem:
     max_divisions: int = 0  # divisions the optimizer may choose (0: geographic preference not optimized)
     fixed_divisions: tuple[str, ...] = ()  # divisions the user chose (already applied to p)
     notes: tuple[str, ...] = ()  # what is and is not modelled, shown with the result
+    # the two-stage model (allocator.model.factors): the mixture the objective uses (the
+    # ensemble, or one card with --card), the ensemble (for intervals) and the central card;
+    # None when the catalog gives its own p_match or a correlation was set (one-factor copula)
+    fm: FactorModel | None = None
+    fm_ensemble: FactorModel | None = None
+    fm_central: FactorModel | None = None
+    card_choice: str = ""  # "ensemble" or the card optimized alone
+    card: object = None  # the model card (allocator.model.probability.ModelCard) behind the mixtures
     # nodes fixed by the caller (the season update's posterior mixture: weights need not sum
     # to 1, P(no match) = sum_k w_k prod_i (1 - p_i(z_k)) still); used at the problem's own rho
     fixed_nodes: Nodes | None = None
@@ -141,9 +150,67 @@ class Problem:
         """A relaxation: every program at its best probability (signalled and in a preferred
         division) and no fee_extra, with nothing left to choose; for any list and any count
         vector its P(match) is at least the original's and its cost at most the original's."""
+        fm = self.fm
+        if fm is not None:
+            names = ["plain"] + [k for k in self.p_signal] + (["geo"] + [f"{k}_geo" for k in self.p_signal_geo]
+                                                              if self.p_geo is not None else [])
+            fm = fm.with_eta("plain", np.max(np.stack([fm.eta[v] for v in names]), axis=0))
         return dataclasses.replace(self, p=np.max(np.stack(self.variants()), axis=0), extra=np.zeros(self.n),
                                    p_signal={}, signals_available={}, p_geo=None, p_signal_geo={},
-                                   max_divisions=0)
+                                   max_divisions=0, fm=fm)
+
+    # ------------------------------------------------------------------ node mixture
+    def variant_p(self, variant: str) -> np.ndarray:
+        """Marginal P(success) of every candidate in a variant (plain, geo, gold, gold_geo, ...)."""
+        if variant == "plain":
+            return self.p
+        if variant == "geo":
+            return self.p_geo
+        if variant.endswith("_geo"):
+            return self.p_signal_geo[variant[:-4]]
+        return self.p_signal[variant]
+
+    def node_weights(self) -> np.ndarray:
+        """Weights of the mixture nodes the objective uses (sum to 1)."""
+        return self.fm.w if self.fm is not None else self.nodes().w
+
+    def log_fail_matrix(self, variant: str = "plain", idx=None) -> np.ndarray:
+        """ln(1 - P(success | node)) of candidates ``idx`` (default all), (K, m)."""
+        if self.fm is not None:
+            return self.fm.log_fail(variant, idx)
+        p = self.variant_p(variant)
+        p = p if idx is None else p[np.asarray(idx, dtype=int)]
+        nodes = self.nodes()
+        return log_fail(p, nodes.rho, nodes.z)
+
+    def plan_variants(self, plan: Plan) -> list[str]:
+        """The variant each program of ``plan`` takes (its signal and whether its division is preferred)."""
+        idx = np.asarray(plan.idx, dtype=int)
+        on = np.zeros(len(idx), bool)
+        if self.p_geo is not None and plan.divisions:
+            on = np.isin(self.division_array[idx], list(plan.divisions))
+        sig = dict(plan.signals)
+        out = []
+        for j, i in enumerate(idx):
+            k = sig.get(int(i))
+            base = k if k else ""
+            out.append((f"{base}_geo" if base else "geo") if on[j] else (base or "plain"))
+        return out
+
+    def plan_log_fail(self, plan: Plan, fm: FactorModel | None = None) -> np.ndarray:
+        """(K, m) ln(1 - P(success | node)) of the plan's programs, under ``fm`` (default the
+        objective's mixture; the one-factor nodes when there is none)."""
+        idx = np.asarray(plan.idx, dtype=int)
+        fm = fm or self.fm
+        if fm is None:
+            nodes = self.nodes()
+            return log_fail(self.effective_p(plan), nodes.rho, nodes.z)
+        var = np.array(self.plan_variants(plan), dtype=object)
+        out = np.empty((len(fm), len(idx)))
+        for v in set(var):
+            cols = np.nonzero(var == v)[0]
+            out[:, cols] = fm.log_fail(v, idx[cols])
+        return out
 
     def variants(self) -> list[np.ndarray]:
         """Every probability a candidate can take: plain, signalled, preferred, both."""
@@ -207,4 +274,3 @@ class Problem:
         return np.clip(np.maximum(p, np.minimum(1.0, p * ratio)), 0, 1)
 
 
-# ---------------------------------------------------------------------- building

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from allocator.model.copula import log_fail
 from allocator.optim.fill import Fill
 from allocator.optim.problem import Plan, Problem
 
 
 def _greedy_order(problem: Problem, *, per_dollar: bool = True, candidates: np.ndarray | None = None) -> list[int]:
-    nodes = problem.nodes()
+    w = problem.node_weights()
     cand = np.arange(problem.n) if candidates is None else np.asarray(candidates, int)
-    F = np.exp(log_fail(problem.p[cand], nodes.rho, nodes.z))  # (K, m): P(fail | z) per program
-    prod = np.ones(len(nodes.w))
+    F = np.exp(problem.log_fail_matrix("plain", cand))  # (K, m): P(fail | node) per program
+    prod = np.ones(len(w))
     fill = Fill(problem)
     for i in problem.must:
         hit = np.nonzero(cand == i)[0]
@@ -31,8 +30,8 @@ def _greedy_order(problem: Problem, *, per_dollar: bool = True, candidates: np.n
         if not ok.any():
             # a non-LA program may be needed before another LA one fits; nothing else helps
             break
-        base = float(np.dot(nodes.w, prod))
-        g = base - (nodes.w * prod) @ F[:, j_av]  # P(none) falls by this much
+        base = float(np.dot(w, prod))
+        g = base - (w * prod) @ F[:, j_av]  # P(none) falls by this much
         if problem.objective == "p_match" and np.max(g[ok]) <= 1e-15 and len(fill) >= problem.min_apps:
             break
         score = g / np.maximum(fill.marginal_fees(cand[j_av]), 1e-9) if per_dollar else g
@@ -67,9 +66,8 @@ def local_search(problem: Problem, plan: Plan, candidates: np.ndarray | None = N
     on = np.isin(cand, np.asarray(plan.idx, int))
     if on.sum() != len(plan.idx):  # the plan uses a program outside the candidates
         return plan
-    nodes = problem.nodes()
-    w = nodes.w
-    A = log_fail(problem.p[cand], nodes.rho, nodes.z)  # (K, m)
+    w = problem.node_weights()
+    A = problem.log_fail_matrix("plain", cand)  # (K, m)
     F = np.exp(A)
     spec, la, extra = problem.spec[cand], problem.la[cand].astype(float), problem.extra[cand]
     must = np.isin(cand, np.asarray(problem.must, int))

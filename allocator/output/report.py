@@ -20,6 +20,23 @@ def usd(x: float | None) -> str:
     return "n/a" if x is None else f"${x:,.0f}"
 
 
+def interval_line(m) -> str:
+    """The headline: P(match) as a range over the ensemble of plausible models, then the
+    central value and the most pessimistic card."""
+    lo, hi = m.p_match_interval
+    return (f"[bold]P(match): {pct(lo, 0)} to {pct(hi, 0)}[/] (10th-90th percentile over the plausible models; "
+            f"average {pct(m.p_match)}, most pessimistic model {pct(m.p_match_pessimistic)})")
+
+
+def robustness_line(r: dict) -> str:
+    cost, gain = r["cost_in_central_p"], r["gain_at_p10"]
+    return (f"Against the list best for the central model alone ({r['central_list']['n_applications']} programs), "
+            f"this list costs {100 * cost:.1f} points of central P(match) "
+            f"({pct(r['robust_list']['p_match_central'])} vs {pct(r['central_list']['p_match_central'])}) and gains "
+            f"{100 * gain:.1f} points at the 10th percentile ({pct(r['robust_list']['p_match_p10'])} vs "
+            f"{pct(r['central_list']['p_match_p10'])}).")
+
+
 def render_solve(res: Result, console: Console, *, limit: int | None = None) -> None:
     pr, m, o = res.problem, res.metrics, res.outcome
     if pr.synthetic:
@@ -30,15 +47,32 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
         head = f"Best list for P(match in Greater LA), keeping P(match) >= {res.target:g}"
     else:
         head = "Best list (expected utility)" if pr.objective == "utility" else "Best list (P of at least one match)"
+    if m.p_match_interval is not None:
+        console.print(interval_line(m))
+    for w in res.warnings:
+        console.print(f"[bold yellow]warning: {w}[/]")
     console.print(f"[bold]{head}[/]  status: [bold]{res.status.value}[/]"
                   + ((f"  gap ${o.gap:,.0f}: every list under ${o.bound:,.0f} falls short" if res.mode == "min_cost"
                       else f"  gap {o.gap:.1e}") if o.gap else ""))
     t = Table(box=box.SIMPLE, show_header=False)
     t.add_column("what")
     t.add_column("value", justify="right")
-    t.add_row(f"P(match), correlation {pr.rho:g}", f"[bold]{pct(m.p_match)}[/]")
+    if pr.fm is not None:
+        what = "ensemble average" if pr.card_choice == "ensemble" else f"card {pr.card_choice}"
+        t.add_row(f"P(match), two-stage model ({what})", f"[bold]{pct(m.p_match)}[/]")
+        if m.p_match_central is not None and pr.card_choice == "ensemble":
+            t.add_row("  under the central card", pct(m.p_match_central))
+    else:
+        t.add_row(f"P(match), correlation {pr.rho:g}", f"[bold]{pct(m.p_match)}[/]")
+        if m.p_match_interval is not None:
+            t.add_row("  two-stage ensemble, 10th-90th percentile",
+                      f"{pct(m.p_match_interval[0])} to {pct(m.p_match_interval[1])}")
     t.add_row("  if outcomes were independent", pct(m.p_match_independent))
     t.add_row("P(match in Greater LA, LA ranked first)", pct(m.p_match_la))
+    if m.p_match_la_interval is not None:
+        t.add_row("  10th-90th percentile", f"{pct(m.p_match_la_interval[0])} to {pct(m.p_match_la_interval[1])}")
+    if m.expected_interviews is not None:
+        t.add_row("expected interviews (model)", f"{m.expected_interviews:.1f}")
     if pr.objective == "utility":
         t.add_row("expected utility", f"{m.expected_utility:.4f}")
     if res.mc is not None:
@@ -56,10 +90,12 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     if res.plan and res.plan.divisions:
         t.add_row("geographic preference", ", ".join(res.plan.divisions))
     byc = " · ".join(f"{k:g}: {pct(v)}" for k, v in m.by_correlation.items())
-    t.add_row("this list at correlation", byc)
+    t.add_row("one-factor copula at correlation" if pr.fm is not None else "this list at correlation", byc)
     engine = {"cbc": "CBC", "highs": "HiGHS"}.get(o.engine, "count scan")
     t.add_row("solver", f"{engine} {o.wall:.2f}s, {o.n_candidates} candidates")
     console.print(t)
+    if res.robustness is not None:
+        console.print(robustness_line(res.robustness))
     render_programs(res.selected_frame(), console, limit=limit)
     for note in pr.notes:
         console.print(f"note: {note}")

@@ -26,6 +26,8 @@ class Result:
     mode: str = "p_match"
     target: float | None = None
     signal_gain: float | None = None  # P gained by the signals (same list without them)
+    warnings: tuple = ()  # one-line strings: outside the calibrated domain, P mostly from signals
+    robustness: dict | None = None  # the ensemble list against the central card's own optimum
 
     @property
     def p_match(self) -> float | None:
@@ -61,6 +63,11 @@ class Result:
                 "p_match": m.p_match,
                 "p_match_independent": m.p_match_independent,
                 "p_match_la": m.p_match_la,
+                "p_match_interval": None if m.p_match_interval is None else list(m.p_match_interval),
+                "p_match_la_interval": None if m.p_match_la_interval is None else list(m.p_match_la_interval),
+                "p_match_pessimistic": m.p_match_pessimistic,
+                "p_match_central": m.p_match_central,
+                "model": _model_info(pr),
                 "correlation": pr.rho,
                 "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
             }
@@ -85,6 +92,9 @@ class Result:
                 d["geographic_preference"] = list(self.plan.divisions)
             if self.signal_gain is not None:
                 d["signal_gain"] = self.signal_gain
+        d["warnings"] = list(self.warnings)
+        if self.robustness is not None:
+            d["robustness"] = self.robustness
         d["solver"] = {"name": {"cbc": "CBC", "highs": "HiGHS"}.get(o.engine, "count-scan"), "path": o.path, "seconds": o.seconds,
                        "wall_seconds": o.wall, "gap": o.gap, "bound": o.bound, "solves": o.solves,
                        "candidates": o.n_candidates, "message": o.message}
@@ -95,3 +105,13 @@ class Result:
                      "excluded": int(len(pr.excluded)), "notes": list(pr.notes),
                      "note": "SYNTHETIC demo catalog: invented programs at real places" if pr.synthetic else ""}
         return d
+
+
+def _model_info(pr: Problem) -> dict:
+    """Which model the probabilities come from (the card, the ensemble, the objective's mixture)."""
+    if pr.fm_ensemble is None:
+        return {"kind": "catalog p_match" if pr.source == "catalog p_match" else "one-factor copula",
+                "correlation": pr.rho}
+    return {"kind": "two-stage", "objective": pr.card_choice, "ensemble_cards": pr.fm_ensemble.n_cards,
+            "objective_nodes": len(pr.fm) if pr.fm is not None else None,
+            "interval": "10th-90th percentile of P(match) over the accepted cards of the ensemble"}

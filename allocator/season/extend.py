@@ -60,7 +60,9 @@ def additional_problem(ctx: Context, add_budget: float, max_add: int | None) -> 
         budget=pr.list_cost(applied)[0] + float(add_budget),
         max_apps=n0 + (int(max_add) if max_add is not None else pr.n), min_apps=0, la_share_max=la_cap,
         objective="p_match", must=tuple(int(i) for i in applied), spec_min={}, spec_max={},
-        fixed_nodes=Nodes(nodes.z, ctx.pi * C, nodes.rho))
+        fixed_nodes=Nodes(nodes.z, ctx.pi * C, nodes.rho),
+        # the season posterior is a one-factor mixture over the marginals: no two-stage mixtures here
+        fm=None, fm_ensemble=None, fm_central=None)
 
 
 def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: float, engine: str = "highs") -> dict:

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import InputError, SolverError
+from allocator.optim.evaluate import uncertainty
 from allocator.optim.evaluate import evaluate
 from allocator.optim.feasibility import violations
 from allocator.studies.heuristics import BUILDERS
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 OPTIMIZER = "optimizer"
 DEFAULT_BUDGETS = (1000.0, 1500.0, 2500.0, 4000.0)
 DEFAULT_TARGETS = (0.8, 0.9)
-COLUMNS = ["profile", "budget", "method", "p_match", "p_match_la", "cost", "n_applications", "n_la", "status"]
+COLUMNS = ["profile", "budget", "method", "p_match", "p_match_la", "cost", "n_applications", "n_la", "status",
+           "p_match_interval", "p_match_la_interval", "p_match_pessimistic"]
 REACH_COLUMNS = ["profile", "method", "target", "budget", "cost", "p_match", "n_applications", "reached", "status"]
 
 
@@ -81,7 +83,7 @@ def _name(item, k: int) -> str:
     return Path(getattr(item, "path", f"profile{k}")).stem
 
 
-def problems(profiles, catalog=None) -> list[tuple[str, Problem]]:
+def problems(profiles, catalog=None, card: str | None = None) -> list[tuple[str, Problem]]:
     """``(name, Problem)`` for each profile: a path, a :class:`~allocator.inputs.profile.Profile`,
     a :class:`Problem`, or a mapping name -> any of these."""
     from allocator.optim.assemble import load_problem as load
@@ -90,7 +92,7 @@ def problems(profiles, catalog=None) -> list[tuple[str, Problem]]:
         [(None, x) for x in ([profiles] if isinstance(profiles, (str, Path, Problem)) else profiles)]
     out = []
     for k, (name, item) in enumerate(items):
-        pr = item if isinstance(item, Problem) else load(item, catalog)
+        pr = item if isinstance(item, Problem) else load(item, catalog, card=card)
         out.append((name or _name(item, k), pr))
     return out
 
@@ -127,7 +129,7 @@ def _row(profile: str, budget: float, method: str, problem: Problem, status: str
     if plan is not None:
         m = evaluate(problem, plan, correlations=())
         row |= {"p_match": m.p_match, "p_match_la": m.p_match_la, "cost": m.cost,
-                "n_applications": m.n_applications, "n_la": m.n_la}
+                "n_applications": m.n_applications, "n_la": m.n_la, **uncertainty(m)}
     return row
 
 

@@ -51,7 +51,7 @@ from allocator.optim import fastpath, pipeline
 from allocator.optim import feasibility
 from allocator.errors import InputError, SolverError
 from allocator.inputs.ranges import parse_range
-from allocator.optim.evaluate import evaluate
+from allocator.optim.evaluate import evaluate, uncertainty
 from allocator.optim.builder import build
 from allocator.optim.problem import Plan, Problem
 from allocator.optim.outer import Outcome, solve_milp
@@ -70,7 +70,8 @@ TIGHTENING = ("budget", "max_applications", "la_share_max")  # a smaller value o
 POOL_POINTS = 1  # previous points whose cut exposures seed the next MILP
 KNEE_DROP = 0.5  # a knee: the envelope's slope falls below this fraction of the previous slope
 COLUMNS = ["status", "p_match", "p_match_independent", "p_match_la", "n_applications", "n_la", "la_share",
-           "cost", "gain_per_100", "knee", "path", "gap", "solves", "seconds", "message", "synthetic"]
+           "cost", "gain_per_100", "knee", "path", "gap", "solves", "seconds", "message", "synthetic",
+           "p_match_interval", "p_match_la_interval", "p_match_pessimistic"]
 
 Progress = Callable[[int, int], None]
 
@@ -286,7 +287,8 @@ def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict
                               "(a bug; please report)")
         m = evaluate(pr, out.plan, correlations=())
         row.update(p_match=m.p_match, p_match_independent=m.p_match_independent, p_match_la=m.p_match_la,
-                   n_applications=m.n_applications, n_la=m.n_la, la_share=m.la_share, cost=m.cost)
+                   n_applications=m.n_applications, n_la=m.n_la, la_share=m.la_share, cost=m.cost,
+                   **uncertainty(m))
         if mode == "utility":
             row["expected_utility"] = m.expected_utility
         ids = pr.programs["program_id"].to_numpy()
@@ -301,6 +303,9 @@ def _finish(df: pd.DataFrame, param: str, mode: str) -> pd.DataFrame:
         if c not in df:
             df[c] = np.nan
         df[c] = df[c].astype(float)
+    for c in ("p_match_interval", "p_match_la_interval", "p_match_pessimistic"):
+        if c not in df:
+            df[c] = None
     for c in ("n_applications", "n_la"):
         if c not in df:
             df[c] = pd.NA

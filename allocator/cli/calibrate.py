@@ -1,0 +1,77 @@
+"""`allocator calibrate`: a model card's calibration targets on its synthetic cohort."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from allocator.errors import InputError
+from allocator.cli.common import JsonOpt, _emit, app
+
+
+def payload(card_name: str) -> dict:
+    from allocator.model import calibration as cal
+    from allocator.model.probability import load_card
+
+    card = load_card(card_name)
+    if card.factors is None:
+        raise InputError(f"{card.path}: no [factors] section; `allocator calibrate` evaluates the two-stage "
+                         "model (see models/README.md)")
+    res = cal.evaluate(card)
+    table = cal.check(card, res)
+    spec = card.calibration.cohort
+    return {
+        "card": card.name, "version": card.version, "path": str(card.path),
+        "cohort": {"size": res.n_applicants, "seed": spec.seed, "catalog": spec.catalog, "synthetic": True,
+                   "mean_applications": res.mean_applications, "signal_share": res.signal_share},
+        "targets": [{"name": r.target_name, "target": r.target, "tolerance": r.tolerance, "model": r.achieved,
+                     "passed": bool(r.passed)} for r in table.itertuples()],
+        "passed": bool(table["passed"].all()),
+        "conversion": [{"interviews": n, "p_match": p} for n, p in res.conversion.items()],
+        "interviews_quartiles": {"matched": list(res.interviews_matched),
+                                 "unmatched": list(res.interviews_unmatched)},
+        "step2_median": res.step2_median,
+        "descriptive": {"match_rate_all": res.match_rate_all, "share_no_interview": res.share_no_interview,
+                        "mean_interviews_matched": res.mean_interviews_matched,
+                        "mean_interviews_unmatched_ranked": res.mean_interviews_unmatched_ranked},
+        "domain": {"applications": list(res.applications_range),
+                   "expected_interviews": [round(x, 1) for x in res.interviews_range]},
+    }
+
+
+@app.command()
+def calibrate(
+    card: Optional[str] = typer.Option("default", "--card", help="model card: a name in models/ or a path"),
+    as_json: bool = JsonOpt,
+) -> int:
+    """Each calibration target of a model card: the model's value, tolerance and PASS/FAIL."""
+    d = payload(card or "default")
+
+    def render(c):
+        from rich import box
+        from rich.table import Table
+
+        c.print(f"card {d['path']} (version {d['version']}); SYNTHETIC cohort of {d['cohort']['size']} US-IMG "
+                f"applicants on {d['cohort']['catalog']}, seed {d['cohort']['seed']}, "
+                f"{d['cohort']['mean_applications']:.1f} applications each, "
+                f"{100 * d['cohort']['signal_share']:.0f}% of them signalled")
+        t = Table(box=box.SIMPLE_HEAD)
+        for h in ("target", "published", "tolerance", "model", "result"):
+            t.add_column(h, justify="left" if h == "target" else "right")
+        for r in d["targets"]:
+            t.add_row(r["name"], f"{r['target']:g}", f"{r['tolerance']:g}", f"{r['model']:.3f}",
+                      "PASS" if r["passed"] else "[bold red]FAIL[/]")
+        c.print(t)
+        conv = " ".join(f"{x['interviews']}:{100 * x['p_match']:.0f}%" for x in d["conversion"])
+        c.print(f"P(match | N interviews): {conv}")
+        q = d["interviews_quartiles"]
+        c.print(f"interviews Q1/median/Q3: matched {'/'.join(map(str, q['matched']))}, "
+                f"unmatched (>= 1 interview) {'/'.join(map(str, q['unmatched']))}")
+        c.print(f"Step 2 CK median: matched {d['step2_median']['matched']:g}, "
+                f"unmatched {d['step2_median']['unmatched']:g}")
+        c.print(f"calibrated domain (5th-95th percentile): {d['domain']['applications'][0]}-"
+                f"{d['domain']['applications'][1]} applications, {d['domain']['expected_interviews'][0]}-"
+                f"{d['domain']['expected_interviews'][1]} expected interviews")
+
+    _emit(d, as_json, None, render)
+    return 0

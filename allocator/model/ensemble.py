@@ -1,0 +1,101 @@
+"""The ensemble of plausible cards: parameter sets drawn across the card's ranges that pass
+every calibration target (``models/make_ensemble.py`` draws them; the accepted sets ship in
+the JSON file the card's ``ensemble`` key names, beside the card).
+
+A parameter set is a mapping from a dotted card path (``"signals.gold_odds_ratio"``) to a
+value; :func:`apply` writes it into the card (each parameter keeps its source and
+reasoning), and :func:`retune` re-fits the interview and match intercepts so that the
+interview yield and the match rate sit on their targets.
+"""
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from pathlib import Path
+
+from scipy.optimize import brentq
+
+from allocator.errors import InputError
+from allocator.model import calibration as cal
+from allocator.model.card import ModelCard, card_from_dict
+
+INTERCEPTS = ("interview.intercept", "match_given_interview.intercept")
+# The intercepts are re-tuned to put the match rate on its target and the interview yield at
+# 0.081, inside its tolerance (0.10 +- 0.02) near its lower end: a higher yield pushes the
+# interview counts of matched applicants beyond their published quartiles (3/5/8).
+YIELD_AIM = 0.081
+
+
+def card_doc(card: ModelCard) -> dict:
+    with open(card.path, "rb") as f:
+        return tomllib.load(f)
+
+
+def judged(doc: dict) -> dict[str, tuple[float, float]]:
+    """Every parameter of the card with a ``range`` (the judged ones), by dotted path."""
+    out = {}
+    for sec, body in doc.items():
+        if not isinstance(body, dict) or sec == "calibration":
+            continue
+        for name, p in body.items():
+            if isinstance(p, dict) and "range" in p and isinstance(p.get("value"), (int, float)):
+                lo, hi = p["range"]
+                out[f"{sec}.{name}"] = (float(lo), float(hi))
+    return out
+
+
+def apply(doc: dict, params: dict[str, float], path: str, name: str | None = None) -> ModelCard:
+    new = json.loads(json.dumps(doc))
+    for key, v in params.items():
+        sec, pname = key.split(".")
+        new[sec][pname]["value"] = float(v)
+    if name:
+        new["name"] = name
+    return card_from_dict(new, path)
+
+
+def retune(doc: dict, params: dict[str, float], catalog, cohort, path: str = "<ensemble>",
+           ) -> tuple[ModelCard, dict[str, float]] | None:
+    """The card ``doc`` + ``params`` with its two intercepts shifted so that the interview
+    yield and the match rate hit their targets; None when no shift reaches them."""
+    card = apply(doc, params, path)
+    t = card.calibration.targets
+    prep = cal.prepare(card, catalog, cohort)
+    # the yield depends on the interview intercept only; the match rate, given it, on the match one
+    try:
+        di = brentq(lambda x: cal.interview_yield(prep, x) - YIELD_AIM, -8, 8, xtol=1e-4)
+        pi = cal.pi_nodes(prep, di)
+        dm = brentq(lambda x: cal.match_rate(prep, pi, x) - t["match_rate"].target, -12, 12, xtol=1e-4)
+    except ValueError:
+        return None
+    out = dict(params)
+    out[INTERCEPTS[0]] = round(card.interview.intercept.value + di, 4)
+    out[INTERCEPTS[1]] = round(card.match_given_interview.intercept.value + dm, 4)
+    return apply(doc, out, path), out
+
+
+def ensemble_path(card: ModelCard) -> Path | None:
+    return None if not card.ensemble else Path(card.path).parent / card.ensemble
+
+
+def load_ensemble(card: ModelCard) -> list[ModelCard]:
+    """The accepted cards of ``card``'s ensemble (an empty list when it has none)."""
+    p = ensemble_path(card)
+    if p is None:
+        return []
+    if not p.is_file():
+        raise InputError(f"{card.path}: ensemble: {p} not found; run models/make_ensemble.py or remove the key")
+    try:
+        data = json.loads(p.read_text())
+        sets = data["accepted"]
+    except (ValueError, KeyError) as e:
+        raise InputError(f"{p}: not an ensemble file ({e}); regenerate it with models/make_ensemble.py") from None
+    doc = card_doc(card)
+    out = []
+    for j, s in enumerate(sets):
+        params = s["params"]
+        if not all(math.isfinite(float(v)) for v in params.values()):
+            raise InputError(f"{p}: accepted[{j}]: non-finite value; regenerate the file")
+        out.append(apply(doc, params, str(p), f"{card.name}#{j}"))
+    return out

@@ -1,0 +1,51 @@
+"""Build the two-stage model's mixture (:mod:`allocator.model.factors`) for one applicant.
+
+``card_logits`` gives a card's interview log-odds per variant (plain, a preferred division,
+a gold or silver signal, both) and its match log-odds, for every program of a catalog;
+``factor_model`` stacks several cards (the ensemble, or one card) into one mixture.
+A catalog ``p_interview`` overrides the interview log-odds of its row at the median factor
+(z = 0).  Signals and a geographic preference multiply the interview odds (the card's
+odds ratios; a row with ``signal_gold_ok = false`` gains nothing from a gold signal).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.special import logit
+
+from allocator.inputs.catalog import Catalog
+from allocator.inputs.profile import Applicant
+from allocator.model.factors import FactorModel, card_nodes, mixture
+from allocator.model.probability import (ModelCard, applicant_arrays, interview_logit, match_logit,
+                                         program_arrays)
+
+
+def card_logits(catalog: Catalog | pd.DataFrame, applicant: Applicant, card: ModelCard
+                ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(interview log-odds by variant, match log-odds), each (n,), for one applicant."""
+    prog = program_arrays(catalog, card)
+    app = applicant_arrays(applicant, card)
+    eta = interview_logit(prog, app, card)[0]
+    ov = ~np.isnan(prog.p_interview)
+    if ov.any():
+        eta = eta.copy()
+        eta[ov] = logit(np.clip(prog.p_interview[ov], 1e-9, 1 - 1e-9))
+    zeta = match_logit(prog, app, card)[0]
+    sig = card.signals
+    lg = np.where(prog.gold_ok, math.log(sig.gold_odds_ratio.value), 0.0)
+    ls = math.log(sig.silver_odds_ratio.value)
+    lgeo = math.log(sig.geographic_preference_odds_ratio.value)
+    variants = {"plain": eta, "geo": eta + lgeo, "gold": eta + lg, "silver": eta + ls,
+                "gold_geo": eta + lg + lgeo, "silver_geo": eta + ls + lgeo}
+    return variants, zeta
+
+
+def factor_model(catalog: Catalog | pd.DataFrame, applicant: Applicant, cards: list[ModelCard]) -> FactorModel:
+    """The equal-weight mixture of ``cards`` (each must have a ``[factors]`` section)."""
+    parts = []
+    for c in cards:
+        eta, zeta = card_logits(catalog, applicant, c)
+        parts.append((c.name, eta, zeta, card_nodes(c.factors)))
+    return mixture(parts)

@@ -1,0 +1,72 @@
+"""The node mixture of a problem under the two-stage model: which cards, which nodes.
+
+``build`` makes the three mixtures a :class:`~allocator.optim.problem.Problem` carries: the
+objective's (the ensemble by default, or one card with ``--card``), the ensemble (for the
+10th-90th percentile interval and the most pessimistic card) and the central card.  The
+candidates' marginal probabilities are then the objective mixture's averages, so every
+heuristic, table and check that reads ``problem.p`` sees the same model the optimizer does.
+A user-chosen geographic preference is folded into the plain and signalled variants.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from allocator.model.factors import FactorModel
+from allocator.model.twostage import factor_model
+
+
+@dataclass
+class Mixtures:
+    objective: FactorModel | None  # None: the one-factor copula (a correlation was set)
+    ensemble: FactorModel
+    central: FactorModel
+    choice: str
+
+
+def build(df: pd.DataFrame, applicant, card, card_choice: str | None, fixed: tuple[str, ...],
+          one_factor: bool) -> Mixtures:
+    from allocator.model.ensemble import load_ensemble
+
+    central = factor_model(df, applicant, [card])
+    cards = load_ensemble(card)
+    ens = factor_model(df, applicant, cards) if cards else central
+    choice = card_choice or ("ensemble" if cards else card.name)
+    fms = [central, ens]
+    if fixed:
+        div = np.array([str(x) if isinstance(x, str) else "" for x in df["division"]], dtype=object)
+        on = np.isin(div, list(fixed))
+        fms = [_fold(fm, on) for fm in fms]
+    central, ens = fms
+    objective = None if one_factor else (ens if choice == "ensemble" else central)
+    return Mixtures(objective, ens, central, choice)
+
+
+def _fold(fm: FactorModel, on: np.ndarray) -> FactorModel:
+    out = fm
+    for v in ("plain", "gold", "silver"):
+        g = "geo" if v == "plain" else f"{v}_geo"
+        out = out.with_eta(v, np.where(on[None, :], fm.eta[g], fm.eta[v]))
+    return out
+
+
+def marginals(fm: FactorModel, kinds, with_geo: bool):
+    """(p, q, p_signal, p_geo, p_signal_geo) of the candidates under ``fm``."""
+    p = fm.marginal("plain")
+    q = np.maximum(fm.marginal_interview("plain"), p)
+    p_signal = {k: fm.marginal(k) for k in kinds}
+    p_geo = fm.marginal("geo") if with_geo else None
+    p_signal_geo = {k: fm.marginal(f"{k}_geo") for k in kinds} if with_geo else {}
+    return p, q, p_signal, p_geo, p_signal_geo
+
+
+def central_problem(problem):
+    """The same problem with the central card's mixture as the objective (``--card default``)."""
+    import dataclasses
+
+    fm = problem.fm_central
+    p, q, p_signal, p_geo, p_signal_geo = marginals(fm, list(problem.p_signal), problem.p_geo is not None)
+    return dataclasses.replace(problem, fm=fm, p=p, q=q, p_signal=p_signal, p_geo=p_geo, p_signal_geo=p_signal_geo,
+                               card_choice=fm.names[0])

@@ -1,0 +1,33 @@
+"""The calibrated-domain guard: does a list lie where the calibration cohort says anything?
+
+The card's ``[calibration.domain]`` records what the synthetic calibration cohort covers
+(5th-95th percentile of its list lengths and of its expected interview counts; written by
+``benchmarks/calibrate.py``).  A list outside those ranges is an extrapolation of the
+model, and so is a list whose P(match) comes mostly from signal and geographic-preference
+effects (odds ratios measured on US graduates, uncertain for IMGs).  Each finding is one
+line with the figures, for the report and ``solve --json`` ``warnings``.
+"""
+from __future__ import annotations
+
+BONUS_SHARE = 0.5  # "most of P": more than half of P(match) from signals and preferences
+
+
+def warnings(card, n_applications: int, expected_interviews: float | None, p_match: float,
+             p_without_bonuses: float | None) -> list[str]:
+    out: list[str] = []
+    dom = getattr(getattr(card, "calibration", None), "domain", None) if card is not None else None
+    if dom:
+        lo, hi = dom["applications"]
+        if not lo <= n_applications <= hi:
+            out.append(f"outside the calibrated domain: {n_applications} applications, while the calibration "
+                       f"cohort's lists hold {lo:g}-{hi:g}; the probabilities are an extrapolation")
+        lo, hi = dom["expected_interviews"]
+        if expected_interviews is not None and not lo <= expected_interviews <= hi:
+            out.append(f"outside the calibrated domain: {expected_interviews:.1f} expected interviews, while the "
+                       f"calibration cohort expects {lo:.1f}-{hi:.1f}; the probabilities are an extrapolation")
+    if p_without_bonuses is not None and p_match > 0:
+        gain = p_match - p_without_bonuses
+        if gain > BONUS_SHARE * p_match:
+            out.append(f"most of this P(match) comes from signal and geographic-preference effects "
+                       f"({100 * gain:.1f} of {100 * p_match:.1f} points), whose size for IMGs is uncertain")
+    return out

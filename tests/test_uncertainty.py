@@ -1,0 +1,80 @@
+"""Every answer carries its uncertainty: intervals over the ensemble, the pessimistic card,
+the calibrated-domain guard, and the robust list against the central card's own optimum."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from allocator.api import robustness
+from allocator.model.probability import load_card
+from allocator.optim.evaluate import evaluate
+from allocator.verification import domain
+
+from .test_twostage import factor_problem
+
+CARD = load_card()
+
+
+def test_guard_flags_lists_outside_the_cohort_and_signal_driven_p():
+    lo, hi = CARD.calibration.domain["applications"]
+    assert domain.warnings(CARD, int(lo), 5.0, 0.6, 0.5) == []
+    w = domain.warnings(CARD, int(hi) + 10, 30.0, 0.9, 0.3)
+    assert len(w) == 3
+    assert f"{int(hi) + 10} applications" in w[0] and "30.0 expected interviews" in w[1]
+    assert "60.0 of 90.0 points" in w[2]
+    assert all("\n" not in x for x in w)
+
+
+def test_intervals_and_robustness_on_a_card_mixture():
+    rng = np.random.default_rng(21)
+    pr = factor_problem(rng, n=9, cards=4, gold=1, silver=1)
+    from allocator import optimize
+
+    out = optimize(pr, "p_match")
+    m = evaluate(pr, out.plan)
+    lo, hi = m.p_match_interval
+    assert m.p_match_pessimistic <= lo <= hi
+    la_lo, la_hi = m.p_match_la_interval
+    assert la_lo <= la_hi <= hi + 1e-12
+    r = robustness(pr, out.plan, m, "p_match", None, "highs")
+    # the central card's own optimum is at least as good under the central card ...
+    assert r["cost_in_central_p"] >= -1e-9
+    # ... and the ensemble optimum at least as good on average over the ensemble
+    assert r["robust_list"]["p_match_ensemble"] >= r["central_list"]["p_match_ensemble"] - 1e-9
+
+
+def test_result_json_carries_the_uncertainty_keys():
+    rng = np.random.default_rng(22)
+    pr = factor_problem(rng, n=8, cards=3)
+    from allocator.api import solve
+
+    res = solve(None, problem=pr, draws=20_000)
+    d = json.loads(json.dumps(res.to_dict()))
+    for k in ("p_match_interval", "p_match_la_interval", "p_match_pessimistic", "warnings"):
+        assert k in d
+    assert len(d["p_match_interval"]) == 2 and d["p_match_pessimistic"] <= d["p_match_interval"][0]
+    assert d["model"]["kind"] == "two-stage" and d["model"]["ensemble_cards"] == 3
+    assert abs(d["mc"]["p_match"] - d["p_match"]) < 4 * d["mc"]["std_error"] + 1e-3
+
+
+def test_cli_solve_with_the_central_card_reports_the_ensemble_interval(capsys):
+    """`--card default` optimizes the central card alone; the interval still spans the ensemble."""
+    from allocator.cli import main
+    from allocator.paths import DATA_DIR
+
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--card", "default", "--json",
+              "--draws", "20000", "--budget", "300"])
+    assert e.value.code == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["model"]["objective"] == "default" and d["model"]["ensemble_cards"] >= 30
+    lo, hi = d["p_match_interval"]
+    assert d["p_match_pessimistic"] <= lo < hi and d["p_match"] == pytest.approx(d["p_match_central"])
+    assert isinstance(d["warnings"], list) and "robustness" not in d
+    with pytest.raises(SystemExit):
+        main(["solve", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--card", "default",
+              "--draws", "2000", "--budget", "300"])
+    text = capsys.readouterr().out
+    assert text.lstrip().startswith("SYNTHETIC") and "P(match): " in text.splitlines()[1]
