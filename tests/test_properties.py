@@ -167,7 +167,7 @@ def instances(draw, max_n: int = 9):
         "program_id": [f"P{i}" for i in range(n)], "name": [f"n{i}" for i in range(n)], "specialty": spec,
         "city": ["Los Angeles" if x else "Columbus" for x in la], "state": ["CA" if x else "OH" for x in la],
         "la_area": la, "p_match": [round(x, 6) for x in p], "fee_extra": extra})
-    max_apps = draw(st.integers(0, n + 1))
+    max_apps = draw(st.integers(1, n + 1))  # 0 is refused by the profile loader (tests/test_hardening.py)
     strategy = {
         "budget": draw(st.sampled_from([0, 11, 40, 66, 99, 150, 300, 1e7])),
         "season": draw(st.sampled_from(["2024", "2026"])),

@@ -13,7 +13,10 @@ SYNTHETIC_NOTE = "SYNTHETIC demo catalog: invented programs at real places; not 
 
 
 def pct(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
+    if x is None:
+        return "n/a"
+    s = f"{100 * x:.{digits}f}%"
+    return s[1:] if s.startswith("-") and float(s[:-1]) == 0 else s  # never "-0.0%"
 
 
 def usd(x: float | None) -> str:

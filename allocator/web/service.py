@@ -122,13 +122,15 @@ def _png(ax, dpi: int = 110) -> bytes:
 
 
 def list_csv(payload: dict) -> str:
-    """The list as CSV that `allocator simulate --list` reads (the header is a comment line)."""
+    """The list as `allocator solve --out X.csv` writes it (program_id, signal, status, date,
+    then the program's details; the divisions as a comment line): `simulate --list` reads it
+    back with its signals, and it starts a season file."""
+    from allocator.inputs.listfile import list_csv as write_list
+
     cols = ["program_id", "signal", "name", "specialty", "city", "state", "p_match", "la_area", "tier"]
-    out = io.StringIO()
-    out.write("# " + ",".join(cols) + "\n")
     frame = pd.DataFrame([{c: r.get(c) for c in cols} for r in payload.get("selected", [])], columns=cols)
-    frame.to_csv(out, index=False, header=False)
-    return out.getvalue()
+    divisions = payload.get("geographic_preference")
+    return write_list(frame, tuple(divisions) if isinstance(divisions, list) else ())
 
 
 def season_csv(payload: dict) -> str:
