@@ -15,7 +15,6 @@ worker killed) raises, and Dask retries the task.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import time
 
@@ -53,24 +52,11 @@ def single_threaded_solvers() -> None:
 def catalog_from_text(text: str, label: str):
     """The catalog CSV given as text, validated as :func:`allocator.inputs.catalog.load_catalog`
     validates a file (same reader settings, same label in messages and in the JSON)."""
-    import pandas as pd
-
-    from allocator.inputs.catalog import catalog_from_frame
+    from allocator.inputs.catalog import catalog_from_text as load_text
 
     key = hashlib.sha256((label + "\0" + text).encode()).hexdigest()
     if key not in _CATALOGS:
-        try:
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
-        except pd.errors.EmptyDataError:
-            raise InputError(f"{label}: the file is empty; it needs a header line and one row per program") from None
-        except (pd.errors.ParserError, ValueError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise InputError(f"{label}: not a readable CSV ({first}); save it as comma-separated UTF-8") from None
-        if not isinstance(df.index, pd.RangeIndex):
-            raise InputError(f"{label}: the first row has more fields than the header's {len(df.columns)}; quote "
-                             "values that contain commas, or add the missing column names")
-        df.columns = [str(c).strip() for c in df.columns]
-        _CATALOGS[key] = catalog_from_frame(df, label)
+        _CATALOGS[key] = load_text(text, label)
     return _CATALOGS[key]
 
 

@@ -214,32 +214,44 @@ def load_catalog(path: str | Path) -> Catalog:
     if not p.is_file():
         raise InputError(f"{p}: no such catalog file; give the path to a CSV with columns "
                          f"{', '.join(REQUIRED)}")
-    _check_header(p)
     try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{p}: not a readable CSV ({e.reason}); save it as comma-separated UTF-8") from None
+    return catalog_from_text(text, str(p))
+
+
+def catalog_from_text(text: str, label: str) -> Catalog:
+    """A catalog CSV given as text (a file's, an upload's), validated as one; ``label`` names
+    it in every message and in the JSON."""
+    import io
+
+    _check_header(text, label)
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:
-        raise InputError(f"{p}: the file is empty; it needs a header line and one row per "
+        raise InputError(f"{label}: the file is empty; it needs a header line and one row per "
                          "program") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
+    except (pd.errors.ParserError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"{p}: not a readable CSV ({first}); save it as comma-separated UTF-8") from None
+        raise InputError(f"{label}: not a readable CSV ({first}); save it as comma-separated UTF-8") from None
     if not isinstance(df.index, pd.RangeIndex):  # pandas turned extra leading fields into an index
-        raise InputError(f"{p}: the first row has more fields than the header's {len(df.columns)}; quote values "
-                         "that contain commas, or add the missing column names")
+        raise InputError(f"{label}: the first row has more fields than the header's {len(df.columns)}; quote "
+                         "values that contain commas, or add the missing column names")
     df.columns = [str(c).strip() for c in df.columns]
-    return catalog_from_frame(df, str(p))
+    return catalog_from_frame(df, label)
 
 
-def _check_header(p: Path) -> None:
+def _check_header(text: str, label: str) -> None:
     """Refuse a header that names a column twice (pandas would rename the second p_match.1)."""
     import csv
 
     try:
-        with open(p, encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), [])
-    except (UnicodeDecodeError, csv.Error, OSError):
+        header = next(csv.reader(text.lstrip("\ufeff").splitlines()[:1]), [])
+    except csv.Error:
         return  # read_csv reports it
     names = [h.strip() for h in header]
     dup = next((h for h in names if h and names.count(h) > 1), None)
     if dup:
-        raise InputError(f"{p}: line 1: column {dup!r} appears twice in the header; keep one")
+        raise InputError(f"{label}: line 1: column {dup!r} appears twice in the header; keep one")
+

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import InputError
-from allocator.inputs.catalog import Catalog, catalog_from_frame
+from allocator.inputs.catalog import Catalog, catalog_from_text
 from allocator.inputs.profile import Profile, profile_from_dict
 from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
 
@@ -55,16 +55,7 @@ def parse_catalog(data: bytes, name: str = "catalog.csv") -> Catalog:
     if rows > MAX_UPLOAD_ROWS:
         raise InputError(f"{name}: {rows:,} rows is over the {MAX_UPLOAD_ROWS:,}-row upload limit; "
                          "keep the programs you might apply to")
-    try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"{name}: not a readable CSV ({first}); save it as comma-separated UTF-8") from None
-    if not isinstance(df.index, pd.RangeIndex):
-        raise InputError(f"{name}: the first row has more fields than the header's {len(df.columns)}; quote values "
-                         "that contain commas, or add the missing column names")
-    df.columns = [str(c).strip() for c in df.columns]
-    return catalog_from_frame(df, name)
+    return catalog_from_text(text, name)
 
 
 def to_json_dict(d: dict) -> dict:
