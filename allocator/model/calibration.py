@@ -155,6 +155,9 @@ class CohortResult:
     applications_range: tuple[int, int]            # 5th-95th percentile of list lengths
     interviews_range: tuple[float, float]          # 5th-95th percentile of expected interviews
     targets: dict = field(default_factory=dict)    # target name -> model value
+    # share of cohort applicants with N = 0..N_MAX interviews who matched / did not (N_MAX pooled)
+    pmf_matched: tuple = ()
+    pmf_unmatched: tuple = ()
 
     def value(self, name: str) -> float:
         return float(self.targets[name])
@@ -230,7 +233,7 @@ def evaluate(card: ModelCard, catalog: Catalog | None = None, cohort: Cohort | N
         t[f"interviews_unmatched_{q}"] = b
     for k in (1, 3, 5, 10):
         t[f"conversion_{k}"] = conv[k]
-    return CohortResult(**res, targets=t)
+    return CohortResult(**res, targets=t, pmf_matched=tuple(pmf_m / A), pmf_unmatched=tuple(pmf_unm / A))
 
 
 def check(card: ModelCard, result: CohortResult) -> pd.DataFrame:
