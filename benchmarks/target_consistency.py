@@ -342,12 +342,13 @@ def mixture_section(card_name: str, n_max: int) -> list[str]:
         cols = node_columns(c, catalog, cal.make_cohort(c, catalog))
         row, best = [], "none"
         for label, spec in (("issue tol.", Spec(0.10, 2, n_max)), ("conv. 10 pts, quart. 3", Spec(0.10, 3, n_max)),
-                            ("card tol.", Spec(0.20, 3, n_max))):
+                            ("conv. 15 pts, quart. 2", Spec(0.15, 2, n_max)),
+                            ("conv. 20 pts, quart. 2", Spec(0.20, 2, n_max)), ("card tol.", Spec(0.20, 3, n_max))):
             hi, top = mixture_bound(cols, spec)
             row.append(f"{label}: max {'infeasible' if hi is None else f'{hi:.3f}'}")
             if label == "issue tol." and hi is not None:
                 best = "; ".join(f"S {s:+.2f} T {t:+.1f} w {w:.3f}" for s, t, w, _ in top)
-        lines.append(f"  {name}: " + ",  ".join(row))
+        lines.append(f"  {name}:\n    " + ",  ".join(row))
         lines.append(f"    heaviest nodes at the issue-tolerance maximum: {best}")
     return lines
 

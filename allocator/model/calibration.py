@@ -237,7 +237,8 @@ def evaluate(card: ModelCard, catalog: Catalog | None = None, cohort: Cohort | N
 
 
 def check(card: ModelCard, result: CohortResult) -> pd.DataFrame:
-    """One row per calibration target: name, target, tolerance, achieved, passed."""
+    """One row per calibration target: name, target, tolerance, intended tolerance, achieved,
+    passed (within the recorded tolerance), passed_intended (within the intended one)."""
     rows = []
     for name, t in card.calibration.targets.items():
         if name not in result.targets:
@@ -245,7 +246,8 @@ def check(card: ModelCard, result: CohortResult) -> pd.DataFrame:
                            f"known: {', '.join(sorted(result.targets))}")
         v = result.value(name)
         rows.append({"target_name": name, "target": t.target, "tolerance": t.tolerance,
-                     "achieved": v, "passed": t.passes(v), "card_achieved": t.achieved})
+                     "intended_tolerance": t.intended_tolerance or t.tolerance, "achieved": v,
+                     "passed": t.passes(v), "passed_intended": t.passes_intended(v), "card_achieved": t.achieved})
     return pd.DataFrame(rows)
 
 
