@@ -290,7 +290,8 @@ def node_columns(card, catalog, cohort):
     M, U, Y, lab = [], [], [], []
     for S in S_GRID:
         for T in T_GRID:
-            r = cal.evaluate(card, prep=replace(prep, S=np.array([S]), T=np.array([T]), w=np.array([1.0])))
+            with np.errstate(invalid="ignore"):  # a node where nobody matches has no Step 2 median
+                r = cal.evaluate(card, prep=replace(prep, S=np.array([S]), T=np.array([T]), w=np.array([1.0])))
             M.append(np.array(r.pmf_matched)[1:])
             U.append(np.array(r.pmf_unmatched)[1:])
             Y.append(r.interview_yield)
