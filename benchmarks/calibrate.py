@@ -48,12 +48,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{time.perf_counter() - t0:.1f} s")
     print(f"before = {before['model']}")
     print()
-    print(f"{'target':30s} {'published':>9s} {'tol':>6s} {'before':>8s} {'after':>8s}  result")
+    print(f"{'target':30s} {'published':>9s} {'tol':>6s} {'intended':>8s} {'before':>8s} {'after':>8s}  result")
     for r in d["targets"]:
         b = _before(r["name"], before)
         bs = "" if b is None else f"{b:8.3f}"
-        print(f"{r['name']:30s} {r['target']:9.3f} {r['tolerance']:6.3f} {bs:>8s} {r['model']:8.3f}  "
-              f"{'PASS' if r['passed'] else 'FAIL'}")
+        res = "PASS" if r["passed"] else "FAIL"
+        if r["passed"] and not r["passed_intended"]:
+            res += f", misses the intended {r['intended_tolerance']:g}"
+        print(f"{r['name']:30s} {r['target']:9.3f} {r['tolerance']:6.3f} {r['intended_tolerance']:8.3f} {bs:>8s} "
+              f"{r['model']:8.3f}  {res}")
     print()
     print("P(match | N interviews)   N:  " + " ".join(f"{n:>4d}" for n in range(1, 21)))
     print("  before                      " + " ".join(f"{100 * before['conversion'][str(n)]:4.0f}" for n in range(1, 21)))

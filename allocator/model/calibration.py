@@ -155,6 +155,9 @@ class CohortResult:
     applications_range: tuple[int, int]            # 5th-95th percentile of list lengths
     interviews_range: tuple[float, float]          # 5th-95th percentile of expected interviews
     targets: dict = field(default_factory=dict)    # target name -> model value
+    # share of cohort applicants with N = 0..N_MAX interviews who matched / did not (N_MAX pooled)
+    pmf_matched: tuple = ()
+    pmf_unmatched: tuple = ()
 
     def value(self, name: str) -> float:
         return float(self.targets[name])
@@ -230,11 +233,12 @@ def evaluate(card: ModelCard, catalog: Catalog | None = None, cohort: Cohort | N
         t[f"interviews_unmatched_{q}"] = b
     for k in (1, 3, 5, 10):
         t[f"conversion_{k}"] = conv[k]
-    return CohortResult(**res, targets=t)
+    return CohortResult(**res, targets=t, pmf_matched=tuple(pmf_m / A), pmf_unmatched=tuple(pmf_unm / A))
 
 
 def check(card: ModelCard, result: CohortResult) -> pd.DataFrame:
-    """One row per calibration target: name, target, tolerance, achieved, passed."""
+    """One row per calibration target: name, target, tolerance, intended tolerance, achieved,
+    passed (within the recorded tolerance), passed_intended (within the intended one)."""
     rows = []
     for name, t in card.calibration.targets.items():
         if name not in result.targets:
@@ -242,7 +246,8 @@ def check(card: ModelCard, result: CohortResult) -> pd.DataFrame:
                            f"known: {', '.join(sorted(result.targets))}")
         v = result.value(name)
         rows.append({"target_name": name, "target": t.target, "tolerance": t.tolerance,
-                     "achieved": v, "passed": t.passes(v), "card_achieved": t.achieved})
+                     "intended_tolerance": t.intended_tolerance or t.tolerance, "achieved": v,
+                     "passed": t.passes(v), "passed_intended": t.passes_intended(v), "card_achieved": t.achieved})
     return pd.DataFrame(rows)
 
 

@@ -183,6 +183,9 @@ class Target(BaseModel):
 
     target: float
     tolerance: float = Field(gt=0)
+    # the tolerance the target was set with, when the card records a wider ``tolerance``
+    # because it misses it (``allocator calibrate`` shows both)
+    intended_tolerance: Optional[float] = Field(default=None, gt=0)
     achieved: Optional[float] = None
     source: Optional[str] = None
     reasoning: Optional[str] = None
@@ -195,6 +198,10 @@ class Target(BaseModel):
 
     def passes(self, value: float) -> bool:
         return abs(value - self.target) <= self.tolerance
+
+    def passes_intended(self, value: float) -> bool:
+        """Within the intended tolerance (the recorded one when none is given)."""
+        return abs(value - self.target) <= (self.intended_tolerance or self.tolerance) + 1e-12
 
 
 class CohortSpec(BaseModel):
