@@ -95,7 +95,8 @@ class Result:
         d["warnings"] = list(self.warnings)
         if self.robustness is not None:
             d["robustness"] = self.robustness
-        d["solver"] = {"name": {"cbc": "CBC", "highs": "HiGHS"}.get(o.engine, "count-scan"), "path": o.path, "seconds": o.seconds,
+        d["solver"] = {"name": {"cbc": "CBC", "highs": "HiGHS"}.get(
+            o.engine, "dynamic-program" if o.path == "dp" else "count-scan"), "path": o.path, "seconds": o.seconds,
                        "wall_seconds": o.wall, "gap": o.gap, "bound": o.bound, "solves": o.solves,
                        "candidates": o.n_candidates, "message": o.message}
         d["constraints"] = {"budget": pr.budget, "max_applications": pr.max_apps,

@@ -1,0 +1,250 @@
+"""Exact dynamic program over the budget for independent outcomes with integer costs.
+
+Applies when outcomes are independent (one quadrature node: correlation 0, no two-stage
+mixture, no fixed nodes), no signal or division is chosen, and every program costs a whole
+number of dollars (or of cents): a per-program ERAS rate that does not change with the count
+(a one-rate schedule such as season "none") plus the program's ``fee_extra``.  Then both
+objectives are dynamic programs over the budget units, each step affine in the previous row:
+
+- P(at least one match) = 1 - exp(-sum_i w_i) with w_i = -ln(1 - p_i): a 0-1 knapsack,
+  V_j(h) = max(V_{j-1}(h), w_j + V_{j-1}(h - g_j)).
+- Expected utility, E[the best utility among the programs that succeed]: with the programs
+  sorted by utility ascending, V_j(h) = max(V_{j-1}(h), f_j t_j + (1 - f_j) V_{j-1}(h - g_j))
+  (Kapur and Hong, "The college application problem").
+
+must_apply programs are always taken (their cost comes off the budget first; in the utility
+order they apply V_j = f_j t_j + (1 - f_j) V_{j-1}).  The count limits (max/min applications)
+are checked on the answer without them and, when one binds, become a second dimension (exact
+count).  The LA cap and specialty limits are only checked: when the answer breaks one,
+:func:`solve` returns None and the caller solves the integer program.  Ties: the cheapest
+optimal list (smallest budget reaching the optimum within 1e-13).
+Time O(programs x budget units (x counts)); memory one byte per cell of the choice table.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from allocator.errors import SolverError
+from allocator.model.copula import log_fail
+from allocator.optim import feasibility
+from allocator.optim.evaluate import evaluate
+from allocator.optim.feasibility import TOL_USD
+from allocator.optim.outer import Outcome
+from allocator.optim.problem import Plan, Problem
+from allocator.status import Status
+
+log = logging.getLogger(__name__)
+
+MAX_CELLS = 40_000_000  # cells of the choice table (bytes) one solve may use
+SCALES = (1, 100)  # cost units tried in turn: dollars, then cents
+MODES = ("p_match", "utility")
+CHECKED = {"la_share", "specialty_limits"}  # groups the program only checks (the rest it enforces)
+
+
+@dataclass(frozen=True)
+class Items:
+    """The dynamic program's input: candidates in step order and their affine steps."""
+
+    idx: np.ndarray  # candidate indices, in step order (optional and must_apply ones)
+    a: np.ndarray  # step value: V_j = a_j + b_j V_{j-1}(h - g_j)
+    b: np.ndarray
+    g: np.ndarray  # integer cost in units (0 for must_apply: paid up front)
+    forced: np.ndarray  # bool, must_apply
+    H: int  # budget units left after the must_apply programs (-1: they alone exceed it)
+    k_max: int  # most optional programs (max_applications minus the must_apply ones)
+    k_min: int  # fewest optional programs
+
+
+def independent(problem: Problem) -> bool:
+    """True when the outcomes are independent: P(no match) is a product of the programs' 1 - p."""
+    return problem.fm is None and problem.fixed_nodes is None and problem.rho <= 0
+
+
+def flat_rate(problem: Problem) -> float | None:
+    """The per-program ERAS fee when it does not depend on the count (one rate, no flat
+    block), else None."""
+    tiers = problem.schedule.tiers
+    rates = {t.per_program for t in tiers}
+    return None if any(t.flat for t in tiers) or len(rates) != 1 else float(next(iter(rates)))
+
+
+def unit_costs(problem: Problem) -> tuple[np.ndarray, int] | None:
+    """(integer cost of every candidate in units, units per USD), or None when the costs are
+    not whole dollars or whole cents (or not all finite)."""
+    rate = flat_rate(problem)
+    if rate is None:
+        return None
+    cost = rate + np.asarray(problem.extra, float)
+    if not np.all(np.isfinite(cost)) or np.any(cost < 0) or (len(cost) and cost.max() > 1e12):
+        return None
+    for scale in SCALES:
+        units = np.rint(cost * scale)
+        if np.all(np.abs(units - cost * scale) <= 1e-6):
+            return units.astype(np.int64), scale
+    return None
+
+
+def applicable(problem: Problem, mode: str, budget: float | None = None) -> bool:
+    """True when :func:`solve` can answer ``mode`` for ``problem`` (at ``budget``, default the
+    problem's): the structure fits and the choice table stays within MAX_CELLS."""
+    if mode not in MODES or not independent(problem) or problem.has_signals or problem.has_geo:
+        return False
+    items = _items(problem, mode, budget)
+    return items is not None and len(items.idx) * (max(items.H, 0) + 1) <= MAX_CELLS
+
+
+def _budget_units(problem: Problem, budget: float | None, units: np.ndarray, scale: int) -> int:
+    lim = float(problem.budget if budget is None else budget)
+    total = int(units.sum())
+    if math.isinf(lim):
+        return total
+    return min(total, int(math.floor((lim + TOL_USD / 10) * scale)))
+
+
+def _items(problem: Problem, mode: str, budget: float | None) -> Items | None:
+    uc = unit_costs(problem)
+    if uc is None:
+        return None
+    units, scale = uc
+    H = _budget_units(problem, budget, units, scale)
+    must = np.zeros(problem.n, bool)
+    must[list(problem.must)] = True
+    p = np.clip(problem.p, 0.0, 1.0)
+    if mode == "p_match":
+        a, b = -log_fail(p, 0.0, np.zeros(1))[0], np.ones(problem.n)
+        useful = a > 0
+        order = np.arange(problem.n)
+    else:
+        t = np.maximum(problem.utility.astype(float), 0.0)
+        a, b = p * t, 1.0 - p
+        useful = a > 0
+        order = np.lexsort((np.arange(problem.n), t))  # utility ascending, ties by index
+    H -= int(units[must].sum())
+    n_must = int(must.sum())
+    k_min = max(0, problem.min_apps - n_must)
+    # programs that add nothing are left out, unless a minimum count may need them
+    keep = must | ((useful | (k_min > 0)) & (units <= max(H, 0)))
+    idx = order[keep[order]]
+    return Items(idx, a[idx], b[idx], np.where(must[idx], 0, units[idx]), must[idx], H,
+                 problem.max_apps - n_must, k_min)
+
+
+def _table(it: Items, H: int) -> tuple[np.ndarray, np.ndarray]:
+    """V(h) for h = 0..H (best value with optional cost <= h) and the choice table."""
+    V = np.zeros(H + 1)
+    take = np.zeros((len(it.idx), H + 1), bool)
+    for j in range(len(it.idx)):
+        a, b, g = it.a[j], it.b[j], int(it.g[j])
+        if it.forced[j]:
+            V = a + b * V
+            continue
+        if g > H:
+            continue
+        cand = a + b * V[:H + 1 - g]
+        row = cand > V[g:]
+        take[j, g:] = row
+        V[g:][row] = cand[row]
+    return V, take
+
+
+def _table_counts(it: Items, H: int, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """V(h, k) (optional cost <= h, exactly k optional programs; -inf when none) and the choices."""
+    V = np.full((H + 1, K + 1), -np.inf)
+    V[:, 0] = 0.0
+    take = np.zeros((len(it.idx), H + 1, K + 1), bool)
+    with np.errstate(invalid="ignore"):
+        for j in range(len(it.idx)):
+            a, b, g = it.a[j], it.b[j], int(it.g[j])
+            if it.forced[j]:
+                V = np.where(np.isneginf(V), -np.inf, a + b * V)
+                continue
+            if g > H or K == 0:
+                continue
+            prev = V[:H + 1 - g, :K]
+            cand = np.where(np.isneginf(prev), -np.inf, a + b * prev)
+            row = cand > V[g:, 1:]
+            take[j, g:, 1:] = row
+            V[g:, 1:][row] = cand[row]
+    return V, take
+
+
+def _cheapest(values: np.ndarray) -> int:
+    """Smallest index whose value reaches the best within 1e-13 (the cheapest optimal list)."""
+    best = values.max()
+    return int(np.argmax(values >= best - 1e-13))
+
+
+def _back(it: Items, take: np.ndarray, h: int, k: int | None = None) -> list[int]:
+    chosen = [int(i) for i, f in zip(it.idx, it.forced) if f]
+    for j in range(len(it.idx) - 1, -1, -1):
+        if (take[j, h] if k is None else take[j, h, k]):
+            chosen.append(int(it.idx[j]))
+            h -= int(it.g[j])
+            k = None if k is None else k - 1
+    return chosen
+
+
+NO_LIST = "no list"  # _choose's answer when no list meets the budget, must_apply and counts
+
+
+def _choose(it: Items) -> list[int] | str | None:
+    """The optimal list under budget, must_apply and counts; NO_LIST when there is none;
+    None when the count dimension would exceed MAX_CELLS."""
+    V, take = _table(it, it.H)
+    chosen = _back(it, take, _cheapest(V))
+    n_opt = len(chosen) - int(it.forced.sum())
+    if it.k_min <= n_opt <= it.k_max:
+        return chosen
+    K = min(it.k_max, int((~it.forced).sum()))
+    if len(it.idx) * (it.H + 1) * (K + 1) > MAX_CELLS:
+        return None
+    if it.k_min > K:
+        return NO_LIST
+    V2, take2 = _table_counts(it, it.H, K)
+    last = V2[it.H, it.k_min:K + 1]
+    if np.all(np.isneginf(last)):
+        return NO_LIST
+    k = it.k_min + int(np.argmax(last >= last.max() - 1e-13))  # fewest programs among the best
+    h = _cheapest(V2[:, k])
+    return _back(it, take2, h, k)
+
+
+def solve(problem: Problem, mode: str, *, budget: float | None = None) -> Outcome | None:
+    """The optimal list for ``mode`` ("p_match" or "utility") by the dynamic program, or None
+    when the program does not apply or its answer breaks a limit it only checks (LA cap,
+    specialty limits): the caller then solves the integer program."""
+    t0 = time.perf_counter()
+    if not applicable(problem, mode, budget):
+        return None
+    it = _items(problem, mode, budget)
+    checked = problem if budget is None else problem.with_limits(budget=float(budget))
+    if it.H < 0 or it.k_max < 0:
+        return _infeasible(problem, t0)
+    chosen = _choose(it)
+    if chosen is None:
+        log.info("dp: the count dimension exceeds %d cells; integer program", MAX_CELLS)
+        return None
+    if chosen is NO_LIST:
+        return _infeasible(problem, t0)
+    plan = Plan.of(chosen)
+    bad = feasibility.violations(checked, plan)
+    if any(g not in CHECKED for g, _ in bad):
+        raise SolverError(f"the dynamic program returned a list that breaks {bad[0][0]}: {bad[0][1]} "
+                          "(a bug; please report)")
+    if bad:
+        log.info("dp: the list breaks %s, which the dynamic program only checks; integer program", bad[0][0])
+        return None
+    m = evaluate(problem, plan, correlations=())
+    val = m.p_match if mode == "p_match" else m.expected_utility
+    wall = time.perf_counter() - t0
+    return Outcome(Status.OPTIMAL, plan, val, val, 0.0, wall, wall, 0, len(it.idx), "dp")
+
+
+def _infeasible(problem: Problem, t0: float) -> Outcome:
+    wall = time.perf_counter() - t0
+    return Outcome(Status.INFEASIBLE, None, None, None, None, wall, wall, 0, problem.n, "dp")
