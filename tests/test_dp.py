@@ -1,0 +1,161 @@
+"""The dynamic program (allocator.optim.dp): brute force on small instances, the integer
+program on medium ones, its fall-backs, and the path the solve takes."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from allocator.cli import main
+from allocator.errors import InputError
+from allocator.inputs.catalog import catalog_from_frame
+from allocator.inputs.profile import profile_from_dict
+from allocator.optim import dp, feasibility, pipeline
+from allocator.optim.assemble import build_problem
+
+from .helpers import brute_force
+
+
+def catalog_frame(rng, n, *, cents=False):
+    rows = []
+    for i in range(n):
+        la = rng.random() < 0.4
+        fee = int(rng.integers(5, 40)) + (int(rng.integers(0, 100)) / 100 if cents else 0)
+        rows.append({"program_id": f"P{i:03d}", "name": f"Program {i}", "specialty": "Internal Medicine",
+                     "city": "Los Angeles" if la else "Columbus", "state": "CA" if la else "OH",
+                     "la_area": str(la).lower(), "p_match": f"{rng.uniform(0.01, 0.5):.5f}",
+                     "fee_extra": f"{fee:.2f}", "utility": str(int(rng.integers(1, 30)))})
+    return pd.DataFrame(rows)
+
+
+def problem(rng, n, objective, *, cents=False, budget=None, season="none", correlation=0.0, **strategy):
+    df = catalog_frame(rng, n, cents=cents)
+    st = {"budget": float(budget if budget is not None else rng.integers(30, 150)), "season": season,
+          "max_applications": n, "la_share_max": 1.0, "correlation": correlation, "objective": objective} | strategy
+    return build_problem(catalog_from_frame(df, "<dp test>"), profile_from_dict({"strategy": st}, "<dp test>"))
+
+
+def draw_limits(rng, ids):
+    """Random limits the dynamic program enforces (must_apply, counts) or only checks (LA cap)."""
+    mx = int(rng.choice([len(ids), 3, 5]))
+    return {"max_applications": mx, "min_applications": int(rng.choice([0, 0, min(2, mx)])),
+            "la_share_max": float(rng.choice([1.0, 1.0, 0.5])),
+            "must_apply": list(rng.permutation(ids)[:int(rng.integers(0, 2))])}
+
+
+@pytest.mark.parametrize("objective", ["p_match", "utility"])
+def test_dp_equals_brute_force(objective):
+    """n <= 12, whole dollars and cents, must_apply, count limits and LA caps: the answer (by
+    the dynamic program, or the integer program when the LA cap binds) is the brute-force
+    optimum, and a list the dynamic program returns meets every limit."""
+    rng = np.random.default_rng(7 if objective == "p_match" else 8)
+    paths = {"dp": 0, "milp": 0}
+    for trial in range(40):
+        n = int(rng.integers(6, 13))
+        ids = [f"P{i:03d}" for i in range(n)]
+        pr = problem(rng, n, objective, cents=trial % 2 == 1, **draw_limits(rng, ids))
+        assert dp.applicable(pr, objective)
+        out = pipeline.optimize(pr, objective)
+        best, _ = brute_force(pr, objective)
+        if best is None:
+            assert not out.status.has_list
+            continue
+        paths[out.path] += 1
+        assert out.status.has_list and out.objective == pytest.approx(best, abs=1e-9), trial
+        assert feasibility.is_feasible(pr, out.plan)
+    assert paths["dp"] >= 25  # most draws are answered without the integer program
+
+
+@pytest.mark.parametrize("objective", ["p_match", "utility"])
+def test_dp_equals_integer_program(objective):
+    """Medium instances with season "none" costs (fee_extra alone): the same optimum as
+    --method milp to 1e-9, with a must_apply program and a binding count limit in one."""
+    rng = np.random.default_rng(21 if objective == "p_match" else 22)
+    for k, extra in enumerate([{}, {"must_apply": ["P003"], "max_applications": 6}]):
+        pr = problem(rng, 40, objective, budget=[180, 160][k], cents=k == 1, **extra)
+        assert pr.schedule.fee(10) == 0
+        a = pipeline.optimize(pr, objective)
+        b = pipeline.optimize(pr, objective, method="milp")
+        assert a.path == "dp" and b.path == "milp"
+        assert a.status.value == "optimal" and b.status.value == "optimal"
+        assert a.objective == pytest.approx(b.objective, abs=1e-9)
+        assert feasibility.is_feasible(pr, a.plan) and pr.list_cost(a.plan.idx)[0] <= pr.budget + 1e-9
+
+
+def test_budget_override_and_cheapest_tie():
+    """optimize(budget=...) answers to that budget; with a budget above every program's total
+    the list is everything useful and costs no more than it needs."""
+    rng = np.random.default_rng(3)
+    pr = problem(rng, 10, "p_match", budget=1e6)
+    out = pipeline.optimize(pr, "p_match")
+    assert out.path == "dp" and len(out.plan) == pr.n
+    low = pipeline.optimize(pr, "p_match", budget=60.0)
+    best, _ = brute_force(pr.with_limits(budget=60.0))
+    assert low.objective == pytest.approx(best, abs=1e-12) and pr.list_cost(low.plan.idx)[0] <= 60 + 1e-9
+
+
+def test_when_the_dp_does_not_apply():
+    """Correlated outcomes, tiered ERAS fees, fractions of a cent, other objectives: the
+    dynamic program does not apply, auto takes another path and --method dp says why."""
+    rng = np.random.default_rng(5)
+    cases = [problem(rng, 8, "p_match", correlation=0.3), problem(rng, 8, "p_match", season="2026")]
+    odd = problem(rng, 8, "p_match")
+    cases.append(odd.__class__(**{**{f: getattr(odd, f) for f in odd.__dataclass_fields__ if f != "_cache"},
+                                  "extra": odd.extra + 0.005}))
+    for pr in cases:
+        assert not dp.applicable(pr, "p_match")
+        assert pipeline.choose_path(pr, "p_match", "auto") in ("fast", "milp")
+        with pytest.raises(InputError, match="--method dp needs independent outcomes"):
+            pipeline.choose_path(pr, "p_match", "dp")
+    ok = problem(rng, 8, "p_match")
+    assert dp.applicable(ok, "p_match") and not dp.applicable(ok, "min_cost")
+    assert pipeline.choose_path(ok, "min_cost", "auto") == "milp"
+
+
+def test_count_dimension_too_large_falls_back(monkeypatch):
+    """When a binding count limit would need a table above MAX_CELLS, the integer program answers."""
+    rng = np.random.default_rng(11)
+    pr = problem(rng, 10, "utility", budget=400, max_applications=2)
+    full = pipeline.optimize(pr, "utility")
+    assert full.path == "dp"
+    monkeypatch.setattr(dp, "MAX_CELLS", 10 * 401 + 1)  # the 1-D table fits, the count dimension does not
+    out = pipeline.optimize(pr, "utility")
+    best, _ = brute_force(pr, "utility")
+    assert out.path == "milp" and out.objective == pytest.approx(best, abs=1e-9)
+    assert full.objective == pytest.approx(best, abs=1e-9)
+
+
+def test_infeasible_must_apply_is_reported(capsys, tmp_path):
+    """must_apply programs that alone exceed the budget: infeasible (exit 3, the budget named)."""
+    rng = np.random.default_rng(4)
+    df = catalog_frame(rng, 6)
+    df["fee_extra"] = "50"
+    cat = tmp_path / "c.csv"
+    df.to_csv(cat, index=False)
+    prof = tmp_path / "p.toml"
+    prof.write_text('[strategy]\nbudget = 80\nseason = "none"\ncorrelation = 0\nla_share_max = 1.0\n'
+                    'must_apply = ["P000", "P001"]\n')
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(prof), "--catalog", str(cat), "--json", "--draws", "0"])
+    err = capsys.readouterr().err
+    assert e.value.code == 3 and "budget" in err
+
+
+def test_cli_reports_the_dp_path(capsys, tmp_path):
+    rng = np.random.default_rng(9)
+    cat = tmp_path / "c.csv"
+    catalog_frame(rng, 30, cents=True).to_csv(cat, index=False)
+    prof = tmp_path / "p.toml"
+    prof.write_text('[strategy]\nbudget = 150\nseason = "none"\ncorrelation = 0\nla_share_max = 1.0\n'
+                    'max_applications = 30\nobjective = "utility"\n')
+    outs = {}
+    for method in ("auto", "milp"):
+        with pytest.raises(SystemExit) as e:
+            main(["solve", str(prof), "--catalog", str(cat), "--json", "--draws", "2000", "--method", method])
+        cap = capsys.readouterr()
+        assert e.value.code == 0, cap.err
+        outs[method] = json.loads(cap.out)
+    assert outs["auto"]["solver"]["path"] == "dp" and outs["auto"]["solver"]["name"] == "dynamic-program"
+    assert outs["milp"]["solver"]["path"] == "milp"
+    assert outs["auto"]["status"] == "optimal"
+    assert outs["auto"]["expected_utility"] == pytest.approx(outs["milp"]["expected_utility"], abs=1e-9)
