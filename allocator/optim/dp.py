@@ -32,7 +32,6 @@ import numpy as np
 from allocator.errors import SolverError
 from allocator.model.copula import log_fail
 from allocator.optim import feasibility
-from allocator.optim.evaluate import evaluate
 from allocator.optim.feasibility import TOL_USD
 from allocator.optim.outer import Outcome
 from allocator.optim.problem import Plan, Problem
@@ -107,6 +106,14 @@ def _budget_units(problem: Problem, budget: float | None, units: np.ndarray, sca
 
 
 def _items(problem: Problem, mode: str, budget: float | None) -> Items | None:
+    """The steps for ``mode`` under the problem's limits (at ``budget``), cached on the problem."""
+    key = ("dp_items", mode, budget, problem.budget, problem.must, problem.max_apps, problem.min_apps)
+    if key not in problem._cache:
+        problem._cache[key] = _make_items(problem, mode, budget)
+    return problem._cache[key]
+
+
+def _make_items(problem: Problem, mode: str, budget: float | None) -> Items | None:
     uc = unit_costs(problem)
     if uc is None:
         return None
@@ -137,18 +144,23 @@ def _items(problem: Problem, mode: str, budget: float | None) -> Items | None:
 def _table(it: Items, H: int) -> tuple[np.ndarray, np.ndarray]:
     """V(h) for h = 0..H (best value with optional cost <= h) and the choice table."""
     V = np.zeros(H + 1)
+    buf = np.empty(H + 1)
     take = np.zeros((len(it.idx), H + 1), bool)
-    for j in range(len(it.idx)):
-        a, b, g = it.a[j], it.b[j], int(it.g[j])
-        if it.forced[j]:
-            V = a + b * V
+    for j, (a, b, g, forced) in enumerate(zip(it.a.tolist(), it.b.tolist(), it.g.tolist(), it.forced.tolist())):
+        if forced:
+            V *= b
+            V += a
             continue
         if g > H:
             continue
-        cand = a + b * V[:H + 1 - g]
-        row = cand > V[g:]
-        take[j, g:] = row
-        V[g:][row] = cand[row]
+        cand, seg = buf[:H + 1 - g], V[g:]  # cand(h) = a + b V(h - g), before V changes
+        if b == 1.0:  # the knapsack's step
+            np.add(V[:H + 1 - g], a, out=cand)
+        else:
+            np.multiply(V[:H + 1 - g], b, out=cand)
+            cand += a
+        np.greater(cand, seg, out=take[j, g:])
+        np.maximum(seg, cand, out=seg)
     return V, take
 
 
@@ -180,6 +192,7 @@ def _cheapest(values: np.ndarray) -> int:
 
 
 def _back(it: Items, take: np.ndarray, h: int, k: int | None = None) -> list[int]:
+    """The list behind state (h[, k]): the must_apply programs and the optional ones taken."""
     chosen = [int(i) for i, f in zip(it.idx, it.forced) if f]
     for j in range(len(it.idx) - 1, -1, -1):
         if (take[j, h] if k is None else take[j, h, k]):
@@ -192,14 +205,15 @@ def _back(it: Items, take: np.ndarray, h: int, k: int | None = None) -> list[int
 NO_LIST = "no list"  # _choose's answer when no list meets the budget, must_apply and counts
 
 
-def _choose(it: Items) -> list[int] | str | None:
-    """The optimal list under budget, must_apply and counts; NO_LIST when there is none;
-    None when the count dimension would exceed MAX_CELLS."""
+def _choose(it: Items) -> tuple[list[int], float] | str | None:
+    """(the optimal list under budget, must_apply and counts, its value in the program's
+    terms); NO_LIST when there is none; None when the count dimension would exceed MAX_CELLS."""
     V, take = _table(it, it.H)
-    chosen = _back(it, take, _cheapest(V))
+    h = _cheapest(V)
+    chosen = _back(it, take, h)
     n_opt = len(chosen) - int(it.forced.sum())
     if it.k_min <= n_opt <= it.k_max:
-        return chosen
+        return chosen, float(V[h])
     K = min(it.k_max, int((~it.forced).sum()))
     if len(it.idx) * (it.H + 1) * (K + 1) > MAX_CELLS:
         return None
@@ -211,27 +225,28 @@ def _choose(it: Items) -> list[int] | str | None:
         return NO_LIST
     k = it.k_min + int(np.argmax(last >= last.max() - 1e-13))  # fewest programs among the best
     h = _cheapest(V2[:, k])
-    return _back(it, take2, h, k)
+    return _back(it, take2, h, k), float(V2[h, k])
 
 
-def solve(problem: Problem, mode: str, *, budget: float | None = None) -> Outcome | None:
+def solve(problem: Problem, mode: str, *, budget: float | None = None, t0: float | None = None) -> Outcome | None:
     """The optimal list for ``mode`` ("p_match" or "utility") by the dynamic program, or None
     when the program does not apply or its answer breaks a limit it only checks (LA cap,
-    specialty limits): the caller then solves the integer program."""
-    t0 = time.perf_counter()
+    specialty limits): the caller then solves the integer program.  ``t0``: when the solve
+    started (perf_counter; default now), for the reported wall time."""
+    t0 = time.perf_counter() if t0 is None else t0
     if not applicable(problem, mode, budget):
         return None
     it = _items(problem, mode, budget)
     checked = problem if budget is None else problem.with_limits(budget=float(budget))
     if it.H < 0 or it.k_max < 0:
         return _infeasible(problem, t0)
-    chosen = _choose(it)
-    if chosen is None:
+    ans = _choose(it)
+    if ans is None:
         log.info("dp: the count dimension exceeds %d cells; integer program", MAX_CELLS)
         return None
-    if chosen is NO_LIST:
+    if ans is NO_LIST:
         return _infeasible(problem, t0)
-    plan = Plan.of(chosen)
+    plan = Plan.of(ans[0])
     bad = feasibility.violations(checked, plan)
     if any(g not in CHECKED for g, _ in bad):
         raise SolverError(f"the dynamic program returned a list that breaks {bad[0][0]}: {bad[0][1]} "
@@ -239,8 +254,8 @@ def solve(problem: Problem, mode: str, *, budget: float | None = None) -> Outcom
     if bad:
         log.info("dp: the list breaks %s, which the dynamic program only checks; integer program", bad[0][0])
         return None
-    m = evaluate(problem, plan, correlations=())
-    val = m.p_match if mode == "p_match" else m.expected_utility
+    # the program's value of the list: sum of -ln(1 - p) (P = 1 - exp(-sum)), or E[utility] itself
+    val = float(-np.expm1(-ans[1])) if mode == "p_match" else ans[1]
     wall = time.perf_counter() - t0
     return Outcome(Status.OPTIMAL, plan, val, val, 0.0, wall, wall, 0, len(it.idx), "dp")
 

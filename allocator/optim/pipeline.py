@@ -106,9 +106,9 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
     if path == "fast":
         return _scan(problem, mode, target, budget, t0)
     if path == "dp":  # None: a limit it only checks (LA cap, specialty limits) binds
-        out = dp.solve(problem, mode, budget=budget)
+        out = dp.solve(problem, mode, budget=budget, t0=t0)
         if out is not None:
-            return dataclasses.replace(out, wall=time.perf_counter() - t0)
+            return out
     cand = candidates(problem, mode, budget)
     if mode == "min_cost":  # an exact search over the budget
         from allocator.optim.mincost import cheapest
