@@ -159,3 +159,17 @@ def test_cli_reports_the_dp_path(capsys, tmp_path):
     assert outs["milp"]["solver"]["path"] == "milp"
     assert outs["auto"]["status"] == "optimal"
     assert outs["auto"]["expected_utility"] == pytest.approx(outs["milp"]["expected_utility"], abs=1e-9)
+
+
+def test_budget_sweep_takes_the_dp():
+    """A budget sweep on season "none" costs: every point by the dynamic program, each the
+    integer program's optimum to 1e-9."""
+    from allocator.studies.sweep import sweep
+
+    rng = np.random.default_rng(13)
+    pr = problem(rng, 20, "utility", budget=100)
+    vals = [20, 60, 100, 140]
+    fast = sweep(pr, "budget", vals, mode="utility")
+    milp = sweep(pr, "budget", vals, mode="utility", method="milp")
+    assert (fast["path"] == "dp").all() and (fast["status"] == "optimal").all()
+    assert np.allclose(fast["expected_utility"], milp["expected_utility"], atol=1e-9, rtol=0)
