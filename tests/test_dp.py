@@ -95,7 +95,7 @@ def test_budget_override_and_cheapest_tie():
 
 
 def test_when_the_dp_does_not_apply():
-    """Correlated outcomes, tiered ERAS fees, fractions of a cent, other objectives: the
+    """Correlated outcomes, tiered ERAS fees, fractions of a cent, the LA objective: the
     dynamic program does not apply, auto takes another path and --method dp says why."""
     rng = np.random.default_rng(5)
     cases = [problem(rng, 8, "p_match", correlation=0.3), problem(rng, 8, "p_match", season="2026")]
@@ -108,8 +108,9 @@ def test_when_the_dp_does_not_apply():
         with pytest.raises(InputError, match="--method dp needs independent outcomes"):
             pipeline.choose_path(pr, "p_match", "dp")
     ok = problem(rng, 8, "p_match")
-    assert dp.applicable(ok, "p_match") and not dp.applicable(ok, "min_cost")
-    assert pipeline.choose_path(ok, "min_cost", "auto") == "milp"
+    assert dp.applicable(ok, "p_match") and dp.applicable(ok, "min_cost")
+    assert not dp.applicable(ok, "la_given_target")
+    assert pipeline.choose_path(ok, "la_given_target", "auto") == "milp"
 
 
 def test_count_dimension_too_large_falls_back(monkeypatch):
@@ -173,3 +174,26 @@ def test_budget_sweep_takes_the_dp():
     milp = sweep(pr, "budget", vals, mode="utility", method="milp")
     assert (fast["path"] == "dp").all() and (fast["status"] == "optimal").all()
     assert np.allclose(fast["expected_utility"], milp["expected_utility"], atol=1e-9, rtol=0)
+
+
+def test_min_cost_equals_brute_force():
+    """--min-cost by the dynamic program: the cheapest list reaching the target (brute force),
+    with must_apply and count limits; an unreachable target is left to the integer program's
+    search, which reports it infeasible."""
+    rng = np.random.default_rng(17)
+    seen = 0
+    for trial in range(30):
+        n = int(rng.integers(6, 12))
+        ids = [f"P{i:03d}" for i in range(n)]
+        pr = problem(rng, n, "p_match", cents=trial % 2 == 0, **draw_limits(rng, ids))
+        target = float(rng.choice([0.3, 0.6, 0.8, 0.95]))
+        best, _ = brute_force(pr.with_limits(budget=np.inf), "min_cost", target)
+        out = pipeline.optimize(pr, "min_cost", target=target)
+        if best is None:
+            assert not out.status.has_list and out.path == "milp"
+            continue
+        seen += out.path == "dp"
+        assert out.status.value == "optimal" and out.objective == pytest.approx(-best, abs=1e-9), trial
+        assert pr.list_cost(out.plan.idx)[0] == pytest.approx(-best, abs=1e-9)
+        assert feasibility.is_feasible(pr.with_limits(budget=np.inf), out.plan)
+    assert seen >= 10

@@ -3,7 +3,7 @@
 Applies when outcomes are independent (one quadrature node: correlation 0, no two-stage
 mixture, no fixed nodes), no signal or division is chosen, and every program costs a whole
 number of dollars (or of cents): a per-program ERAS rate that does not change with the count
-(a one-rate schedule such as season "none") plus the program's ``fee_extra``.  Then both
+(a one-rate schedule such as season "none") plus the program's ``fee_extra``.  Then the
 objectives are dynamic programs over the budget units, each step affine in the previous row:
 
 - P(at least one match) = 1 - exp(-sum_i w_i) with w_i = -ln(1 - p_i): a 0-1 knapsack,
@@ -11,6 +11,9 @@ objectives are dynamic programs over the budget units, each step affine in the p
 - Expected utility, E[the best utility among the programs that succeed]: with the programs
   sorted by utility ascending, V_j(h) = max(V_{j-1}(h), f_j t_j + (1 - f_j) V_{j-1}(h - g_j))
   (Kapur and Hong, "The college application problem").
+- The cheapest list with P(match) >= target (``--min-cost``): the knapsack's table over every
+  budget unit (no budget: up to the cost of all programs); the first budget that reaches the
+  target.  When none does, the integer program's search answers (and says how close one gets).
 
 must_apply programs are always taken (their cost comes off the budget first; in the utility
 order they apply V_j = f_j t_j + (1 - f_j) V_{j-1}).  The count limits (max/min applications)
@@ -41,7 +44,7 @@ log = logging.getLogger(__name__)
 
 MAX_CELLS = 40_000_000  # cells of the choice table (bytes) one solve may use
 SCALES = (1, 100)  # cost units tried in turn: dollars, then cents
-MODES = ("p_match", "utility")
+MODES = ("p_match", "utility", "min_cost")
 CHECKED = {"la_share", "specialty_limits"}  # groups the program only checks (the rest it enforces)
 
 
@@ -93,6 +96,7 @@ def applicable(problem: Problem, mode: str, budget: float | None = None) -> bool
     problem's): the structure fits and the choice table stays within MAX_CELLS."""
     if mode not in MODES or not independent(problem) or problem.has_signals or problem.has_geo:
         return False
+    budget = math.inf if mode == "min_cost" else budget  # the cheapest list answers to no budget
     items = _items(problem, mode, budget)
     return items is not None and len(items.idx) * (max(items.H, 0) + 1) <= MAX_CELLS
 
@@ -122,7 +126,7 @@ def _make_items(problem: Problem, mode: str, budget: float | None) -> Items | No
     must = np.zeros(problem.n, bool)
     must[list(problem.must)] = True
     p = np.clip(problem.p, 0.0, 1.0)
-    if mode == "p_match":
+    if mode in ("p_match", "min_cost"):
         a, b = -log_fail(p, 0.0, np.zeros(1))[0], np.ones(problem.n)
         useful = a > 0
         order = np.arange(problem.n)
@@ -228,21 +232,58 @@ def _choose(it: Items) -> tuple[list[int], float] | str | None:
     return _back(it, take2, h, k), float(V2[h, k])
 
 
-def solve(problem: Problem, mode: str, *, budget: float | None = None, t0: float | None = None) -> Outcome | None:
-    """The optimal list for ``mode`` ("p_match" or "utility") by the dynamic program, or None
-    when the program does not apply or its answer breaks a limit it only checks (LA cap,
-    specialty limits): the caller then solves the integer program.  ``t0``: when the solve
-    started (perf_counter; default now), for the reported wall time."""
+def _choose_min(it: Items, target: float) -> tuple[list[int], float] | str | None:
+    """(the cheapest list with P(match) >= target under must_apply and counts, its sum of
+    -ln(1 - p)); NO_LIST when none reaches the target; None when the count dimension would
+    exceed MAX_CELLS.  Ties: the fewest programs."""
+    V, take = _table(it, it.H)
+    ok = -np.expm1(-V) >= target - 1e-12
+    if not ok.any():
+        return NO_LIST
+    h = int(np.argmax(ok))
+    chosen = _back(it, take, h)
+    n_opt = len(chosen) - int(it.forced.sum())
+    if it.k_min <= n_opt <= it.k_max:
+        return chosen, float(V[h])
+    K = min(it.k_max, int((~it.forced).sum()))
+    if it.k_min > K:
+        return NO_LIST
+    if len(it.idx) * (it.H + 1) * (K + 1) > MAX_CELLS:
+        return None
+    V2, take2 = _table_counts(it, it.H, K)
+    with np.errstate(over="ignore"):
+        ok2 = -np.expm1(-V2) >= target - 1e-12
+    ok2[:, :it.k_min] = False
+    if not ok2.any():
+        return NO_LIST
+    first = np.where(ok2.any(axis=0), np.argmax(ok2, axis=0), it.H + 1)  # cheapest budget per count
+    k = int(np.argmin(first))
+    return _back(it, take2, int(first[k]), k), float(V2[first[k], k])
+
+
+def solve(problem: Problem, mode: str, *, budget: float | None = None, target: float | None = None,
+          t0: float | None = None) -> Outcome | None:
+    """The optimal list for ``mode`` ("p_match", "utility", or "min_cost": the cheapest list
+    with P(match) >= ``target``) by the dynamic program, or None when the program does not
+    apply, its answer breaks a limit it only checks (LA cap, specialty limits), or no list
+    reaches the target (the integer program's search then says how close one gets): the
+    caller then solves the integer program.  ``t0``: when the solve started (perf_counter;
+    default now), for the reported wall time."""
     t0 = time.perf_counter() if t0 is None else t0
+    budget = math.inf if mode == "min_cost" else budget
     if not applicable(problem, mode, budget):
         return None
     it = _items(problem, mode, budget)
     checked = problem if budget is None else problem.with_limits(budget=float(budget))
-    if it.H < 0 or it.k_max < 0:
+    if mode == "min_cost":
+        ans = None if it.k_max < 0 else _choose_min(it, float(target))
+        ans = None if ans is NO_LIST else ans
+    elif it.H < 0 or it.k_max < 0:
         return _infeasible(problem, t0)
-    ans = _choose(it)
+    else:
+        ans = _choose(it)
     if ans is None:
-        log.info("dp: the count dimension exceeds %d cells; integer program", MAX_CELLS)
+        log.info("dp: no answer within %d cells, or no list reaches the target; integer program", MAX_CELLS)
         return None
     if ans is NO_LIST:
         return _infeasible(problem, t0)
@@ -254,8 +295,10 @@ def solve(problem: Problem, mode: str, *, budget: float | None = None, t0: float
     if bad:
         log.info("dp: the list breaks %s, which the dynamic program only checks; integer program", bad[0][0])
         return None
-    # the program's value of the list: sum of -ln(1 - p) (P = 1 - exp(-sum)), or E[utility] itself
-    val = float(-np.expm1(-ans[1])) if mode == "p_match" else ans[1]
+    # the program's value of the list: sum of -ln(1 - p) (P = 1 - exp(-sum)), or E[utility] itself;
+    # the cheapest list's value is its cost (USD)
+    val = {"p_match": lambda: float(-np.expm1(-ans[1])), "utility": lambda: ans[1],
+           "min_cost": lambda: problem.list_cost(plan.idx)[0]}[mode]()
     wall = time.perf_counter() - t0
     return Outcome(Status.OPTIMAL, plan, val, val, 0.0, wall, wall, 0, len(it.idx), "dp")
 

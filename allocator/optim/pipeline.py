@@ -105,8 +105,8 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
     path = choose_path(problem, mode, method)
     if path == "fast":
         return _scan(problem, mode, target, budget, t0)
-    if path == "dp":  # None: a limit it only checks (LA cap, specialty limits) binds
-        out = dp.solve(problem, mode, budget=budget, t0=t0)
+    if path == "dp":  # None: a limit it only checks (LA cap, specialty limits) binds, or no list reaches the target
+        out = dp.solve(problem, mode, budget=budget, target=target, t0=t0)
         if out is not None:
             return out
     cand = candidates(problem, mode, budget)
