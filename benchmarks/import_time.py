@@ -6,7 +6,8 @@ importtime``, the top-level imports in order), then times importing exactly thos
 a fresh interpreter without -X importtime (wall clock inside the process, ``--runs`` runs,
 the two checkouts interleaved so that they share the machine's load).  The same for
 ``import allocator.cli`` (what `allocator --help` loads before typer prints).  Prints min and
-median seconds and the ratio after / before.  Nothing is asserted.
+median seconds and the ratio after / before; also written to
+``benchmarks/results/import_time.txt``.  Nothing is asserted.
 
     nice -n 5 python benchmarks/import_time.py [--before /work/main] [--runs 9]
 """
@@ -58,7 +59,15 @@ def main() -> None:
     ap.add_argument("--before", type=Path, default=Path("/work/main"))
     ap.add_argument("--profile", type=Path, default=PROFILE)
     ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument("--out", type=Path, default=HERE / "benchmarks" / "results" / "import_time.txt")
     args = ap.parse_args()
+    lines = report(args)
+    print("\n".join(lines))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def report(args) -> list[str]:
     roots = {"before": args.before.resolve(), "after": HERE}
     found = {k: solve_imports(r, args.profile) for k, r in roots.items()}
     sets = {k: {"solve": found[k][0], "cli": ["allocator", "allocator.cli"]} for k in roots}
@@ -67,20 +76,23 @@ def main() -> None:
         for what in ("solve", "cli"):
             for k, r in roots.items():
                 times[(k, what)].append(time_imports(r, sets[k][what]))
-    print(f"load average {os.getloadavg()[0]:.2f} (2 cores, shared); {args.runs} runs each, interleaved")
-    print(f"{'imports of':<34} {'checkout':<8} {'min s':>7} {'median s':>9}")
+    out = [f"before = {roots['before']}, after = {roots['after']}; load average {os.getloadavg()[0]:.2f} "
+           f"(2 cores, shared); {args.runs} runs each, interleaved",
+           f"{'imports of':<34} {'checkout':<8} {'min s':>7} {'median s':>9}"]
     for what, label in (("solve", f"`allocator solve {args.profile.name}`"), ("cli", "`import allocator.cli` (--help)")):
         for k in roots:
             v = times[(k, what)]
-            print(f"{label:<34} {k:<8} {min(v):>7.3f} {statistics.median(v):>9.3f}")
+            out.append(f"{label:<34} {k:<8} {min(v):>7.3f} {statistics.median(v):>9.3f}")
         b, a = times[("before", what)], times[("after", what)]
-        print(f"{'':<34} {'after/before':<8} {min(a) / min(b):>7.2f} {statistics.median(a) / statistics.median(b):>9.2f}")
+        out.append(f"{'':<34} {'after/before':<8} {min(a) / min(b):>7.2f} "
+                   f"{statistics.median(a) / statistics.median(b):>9.2f}")
     gone = found["before"][1] - found["after"][1]
     pkgs = sorted({".".join(m.split(".")[:2]) for m in gone})
-    print(f"modules the solve no longer imports: {len(gone)}, in", ", ".join(pkgs) or "none")
+    out.append(f"modules the solve no longer imports: {len(gone)}, in " + (", ".join(pkgs) or "none"))
     heavy = [m for m in ("pandas", "numpy", "scipy", "pydantic", "pulp") if any(
         x == m or x.startswith(m + ".") for x in sets["after"]["cli"])]
-    print("heavy libraries imported by `import allocator.cli`:", heavy or "none (checked in tests/test_imports.py)")
+    out.append(f"heavy libraries imported by `import allocator.cli`: {heavy or 'none (checked in tests/test_imports.py)'}")
+    return out
 
 
 if __name__ == "__main__":
