@@ -11,9 +11,9 @@ applications), loaded and solved through the normal API (``allocator.load`` then
 same run:
 
   * ours: ``optimize(problem)`` with method "auto" (the dynamic-program path), best of
-    ``--repeats`` runs; its status and |value - the port's value|;
+    ``--repeats`` batches; its status and |value - the port's value|;
   * port: a plain numpy port of Kapur and Hong's dynamic program written below (with the
-    list recovered), best of ``--repeats`` runs; the ratio ours / port;
+    list recovered), best of ``--repeats`` batches alternating with ours; the ratio ours / port;
   * milp: ``optimize(problem, method="milp")`` (the integer program, the previous path),
     once, with a time limit of ``--milp-limit`` seconds (statuses other than optimal are shown).
 
@@ -106,19 +106,23 @@ def write_instance(folder: Path, m: int, t, f, g, H, objective: str) -> tuple[Pa
     return cat, prof
 
 
-def best_of(fn, repeats: int, floor: float = 0.05):
-    """(seconds per call, the last answer): the best of ``repeats`` batches, each batch running
-    ``fn`` enough times to last about ``floor`` seconds (sub-millisecond calls are timed in bulk)."""
-    t0 = time.perf_counter()
-    out = fn()
-    number = max(1, int(floor / max(time.perf_counter() - t0, 1e-6)))
-    best = math.inf
-    for _ in range(repeats):
+def best_of(fns, repeats: int, floor: float = 0.05):
+    """[(seconds per call, the last answer)] for each function: the best of ``repeats``
+    batches, each batch running a function enough times to last about ``floor`` seconds
+    (sub-millisecond calls are timed in bulk); the functions' batches alternate, so that
+    they share the machine's load."""
+    number, best, outs = [], [math.inf] * len(fns), [None] * len(fns)
+    for fn in fns:
         t0 = time.perf_counter()
-        for _ in range(number):
-            out = fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best, out
+        fn()
+        number.append(max(1, int(floor / max(time.perf_counter() - t0, 1e-6))))
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            for _ in range(number[i]):
+                outs[i] = fn()
+            best[i] = min(best[i], (time.perf_counter() - t0) / number[i])
+    return list(zip(best, outs))
 
 
 def run_size(m: int, seed: int, folder: Path, repeats: int, milp_limit: float) -> list[dict]:
@@ -129,9 +133,8 @@ def run_size(m: int, seed: int, folder: Path, repeats: int, milp_limit: float) -
     for objective in ("p_match", "utility"):
         cat, prof = write_instance(folder, m, t, f, g, H, objective)
         problem = allocator.load(prof, cat)
-        s_ours, ours = best_of(lambda: allocator.optimize(problem), repeats)
         port = (lambda: port_p_match(f, g, H)) if objective == "p_match" else (lambda: port_utility(t, f, g, H))
-        s_port, (v_port, _) = best_of(port, repeats)
+        (s_ours, ours), (s_port, (v_port, _)) = best_of([lambda: allocator.optimize(problem), port], repeats)
         t0 = time.perf_counter()
         milp = allocator.optimize(problem, method="milp", time_limit=milp_limit)
         s_milp = time.perf_counter() - t0
@@ -176,7 +179,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="16,64,256,1024")
     ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--milp-limit", type=float, default=60.0, help="seconds for each integer-program solve")
     ap.add_argument("--cli-size", type=int, default=64)
     ap.add_argument("--out", type=Path, default=RESULTS / "kapur_hong.txt")

@@ -61,6 +61,13 @@ class Items:
     k_max: int  # most optional programs (max_applications minus the must_apply ones)
     k_min: int  # fewest optional programs
 
+    def lists(self) -> tuple[list, list, list, list, list]:
+        """(idx, a, b, g, forced) as Python lists (the step loop reads scalars), made once."""
+        if not hasattr(self, "_lists"):
+            object.__setattr__(self, "_lists", (self.idx.tolist(), self.a.tolist(), self.b.tolist(),
+                                                self.g.tolist(), self.forced.tolist()))
+        return self._lists
+
 
 def independent(problem: Problem) -> bool:
     """True when the outcomes are independent: P(no match) is a product of the programs' 1 - p."""
@@ -150,7 +157,8 @@ def _table(it: Items, H: int) -> tuple[np.ndarray, np.ndarray]:
     V = np.zeros(H + 1)
     buf = np.empty(H + 1)
     take = np.zeros((len(it.idx), H + 1), bool)
-    for j, (a, b, g, forced) in enumerate(zip(it.a.tolist(), it.b.tolist(), it.g.tolist(), it.forced.tolist())):
+    _, a_, b_, g_, f_ = it.lists()
+    for j, (a, b, g, forced) in enumerate(zip(a_, b_, g_, f_)):
         if forced:
             V *= b
             V += a
@@ -190,18 +198,19 @@ def _table_counts(it: Items, H: int, K: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _cheapest(values: np.ndarray) -> int:
-    """Smallest index whose value reaches the best within 1e-13 (the cheapest optimal list)."""
-    best = values.max()
-    return int(np.argmax(values >= best - 1e-13))
+    """Smallest budget whose value reaches the best within 1e-13 (the cheapest optimal list);
+    ``values`` never falls as the budget rises (-inf where no list fits), so the best is the last."""
+    return int(np.searchsorted(values, values[-1] - 1e-13, side="left"))
 
 
 def _back(it: Items, take: np.ndarray, h: int, k: int | None = None) -> list[int]:
     """The list behind state (h[, k]): the must_apply programs and the optional ones taken."""
-    chosen = [int(i) for i, f in zip(it.idx, it.forced) if f]
-    for j in range(len(it.idx) - 1, -1, -1):
+    idx, _, _, g, forced = it.lists()
+    chosen = [i for i, f in zip(idx, forced) if f]
+    for j in range(len(idx) - 1, -1, -1):
         if (take[j, h] if k is None else take[j, h, k]):
-            chosen.append(int(it.idx[j]))
-            h -= int(it.g[j])
+            chosen.append(idx[j])
+            h -= g[j]
             k = None if k is None else k - 1
     return chosen
 
@@ -215,7 +224,7 @@ def _choose(it: Items) -> tuple[list[int], float] | str | None:
     V, take = _table(it, it.H)
     h = _cheapest(V)
     chosen = _back(it, take, h)
-    n_opt = len(chosen) - int(it.forced.sum())
+    n_opt = len(chosen) - sum(it.lists()[4])
     if it.k_min <= n_opt <= it.k_max:
         return chosen, float(V[h])
     K = min(it.k_max, int((~it.forced).sum()))
@@ -242,7 +251,7 @@ def _choose_min(it: Items, target: float) -> tuple[list[int], float] | str | Non
         return NO_LIST
     h = int(np.argmax(ok))
     chosen = _back(it, take, h)
-    n_opt = len(chosen) - int(it.forced.sum())
+    n_opt = len(chosen) - sum(it.lists()[4])
     if it.k_min <= n_opt <= it.k_max:
         return chosen, float(V[h])
     K = min(it.k_max, int((~it.forced).sum()))
@@ -287,7 +296,7 @@ def solve(problem: Problem, mode: str, *, budget: float | None = None, target: f
         return None
     if ans is NO_LIST:
         return _infeasible(problem, t0)
-    plan = Plan.of(ans[0])
+    plan = Plan(tuple(sorted(ans[0])))
     bad = feasibility.violations(checked, plan)
     if any(g not in CHECKED for g, _ in bad):
         raise SolverError(f"the dynamic program returned a list that breaks {bad[0][0]}: {bad[0][1]} "
@@ -297,8 +306,10 @@ def solve(problem: Problem, mode: str, *, budget: float | None = None, target: f
         return None
     # the program's value of the list: sum of -ln(1 - p) (P = 1 - exp(-sum)), or E[utility] itself;
     # the cheapest list's value is its cost (USD)
-    val = {"p_match": lambda: float(-np.expm1(-ans[1])), "utility": lambda: ans[1],
-           "min_cost": lambda: problem.list_cost(plan.idx)[0]}[mode]()
+    if mode == "p_match":
+        val = -math.expm1(-ans[1])
+    else:
+        val = ans[1] if mode == "utility" else problem.list_cost(plan.idx)[0]
     wall = time.perf_counter() - t0
     return Outcome(Status.OPTIMAL, plan, val, val, 0.0, wall, wall, 0, len(it.idx), "dp")
 
