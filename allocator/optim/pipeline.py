@@ -36,9 +36,10 @@ def choose_path(problem: Problem, mode: str, method: str) -> str:
         raise InputError("--method fast needs count-based costs (no fee_extra), no signals or divisions; "
                          "use --method milp or auto")
     if method == "dp" and not dp.applicable(problem, mode):
-        raise InputError("--method dp needs independent outcomes (the catalog's own p_match and correlation = 0), "
-                         "whole-dollar or whole-cent costs at one per-program rate (e.g. season = \"none\"), no "
-                         "signals or divisions, and objective p_match or utility; use --method milp or auto")
+        raise InputError("--method dp needs independent outcomes (correlation = 0), whole-dollar or whole-cent "
+                         "costs at one per-program rate (season = \"none\": fee_extra alone), no signals or "
+                         "divisions to choose, and objective p_match or utility (or --min-cost); use --method milp "
+                         "or auto")
     return method
 
 
