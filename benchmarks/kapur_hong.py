@@ -165,13 +165,15 @@ def run_cli(m: int, seed: int, folder: Path) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    head = (f"{'m':>5} {'objective':<9} {'H':>5} {'path':<4} {'status':<8} {'value':>14} {'|diff|':>8} "
-            f"{'ours s':>8} {'port s':>8} {'ours/port':>9} {'milp status':<11} {'milp s':>8} {'milp/port':>9}")
+    head = (f"{'m':>5} {'objective':<9} {'H':>5} {'path':<4} {'status':<8} {'value':>16} {'|diff|':>8} "
+            f"{'ours ms':>8} {'port ms':>8} {'ours/port':>9} {'milp status':<11} {'milp |diff|':>11} "
+            f"{'milp s':>7} {'milp/port':>9}")
     out = [head, "-" * len(head)]
     for r in rows:
+        md = "-" if r["milp_diff"] is None else f"{r['milp_diff']:.1e}"
         out.append(f"{r['m']:>5} {r['objective']:<9} {r['H']:>5} {r['path']:<4} {r['status']:<8} "
-                   f"{r['value']:>14.10f} {r['diff']:>8.1e} {r['ours_s']:>8.4f} {r['port_s']:>8.4f} "
-                   f"{r['ratio']:>9.2f} {r['milp_status']:<11} {r['milp_s']:>8.2f} {r['milp_ratio']:>9.0f}")
+                   f"{r['value']:>16.12g} {r['diff']:>8.1e} {1e3 * r['ours_s']:>8.3f} {1e3 * r['port_s']:>8.3f} "
+                   f"{r['ratio']:>9.2f} {r['milp_status']:<11} {md:>11} {r['milp_s']:>7.2f} {r['milp_ratio']:>9.0f}")
     return "\n".join(out)
 
 
