@@ -197,3 +197,25 @@ def test_min_cost_equals_brute_force():
         assert pr.list_cost(out.plan.idx)[0] == pytest.approx(-best, abs=1e-9)
         assert feasibility.is_feasible(pr.with_limits(budget=np.inf), out.plan)
     assert seen >= 10
+
+
+@pytest.mark.parametrize("objective", ["p_match", "utility"])
+def test_certain_programs_and_exact_counts(objective):
+    """Programs with p = 1 (a step that forgets the rest) under must_apply and a binding
+    minimum count (the count dimension with its -inf states): still the brute-force optimum."""
+    rng = np.random.default_rng(31 if objective == "p_match" else 32)
+    for trial in range(12):
+        n = 9
+        df = catalog_frame(rng, n, cents=trial % 2 == 1)
+        df.loc[[1, 4], "p_match"] = "1.0"
+        st = {"budget": float(rng.integers(40, 120)), "season": "none", "max_applications": int(rng.integers(4, 8)),
+              "min_applications": 4, "la_share_max": 1.0, "correlation": 0.0, "objective": objective,
+              "must_apply": ["P001"] if trial % 3 == 0 else []}
+        pr = build_problem(catalog_from_frame(df, "<dp test>"), profile_from_dict({"strategy": st}, "<dp test>"))
+        out = pipeline.optimize(pr, objective)
+        best, _ = brute_force(pr, objective)
+        if best is None:
+            assert out.status.value == "infeasible" and out.path == "dp"
+            continue
+        assert out.path == "dp" and out.objective == pytest.approx(best, abs=1e-9), trial
+        assert feasibility.is_feasible(pr, out.plan)

@@ -29,6 +29,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -61,12 +62,10 @@ class Items:
     k_max: int  # most optional programs (max_applications minus the must_apply ones)
     k_min: int  # fewest optional programs
 
+    @cached_property
     def lists(self) -> tuple[list, list, list, list, list]:
         """(idx, a, b, g, forced) as Python lists (the step loop reads scalars), made once."""
-        if not hasattr(self, "_lists"):
-            object.__setattr__(self, "_lists", (self.idx.tolist(), self.a.tolist(), self.b.tolist(),
-                                                self.g.tolist(), self.forced.tolist()))
-        return self._lists
+        return self.idx.tolist(), self.a.tolist(), self.b.tolist(), self.g.tolist(), self.forced.tolist()
 
 
 def independent(problem: Problem) -> bool:
@@ -157,7 +156,7 @@ def _table(it: Items, H: int) -> tuple[np.ndarray, np.ndarray]:
     V = np.zeros(H + 1)
     buf = np.empty(H + 1)
     take = np.zeros((len(it.idx), H + 1), bool)
-    _, a_, b_, g_, f_ = it.lists()
+    _, a_, b_, g_, f_ = it.lists
     for j, (a, b, g, forced) in enumerate(zip(a_, b_, g_, f_)):
         if forced:
             V *= b
@@ -205,7 +204,7 @@ def _cheapest(values: np.ndarray) -> int:
 
 def _back(it: Items, take: np.ndarray, h: int, k: int | None = None) -> list[int]:
     """The list behind state (h[, k]): the must_apply programs and the optional ones taken."""
-    idx, _, _, g, forced = it.lists()
+    idx, _, _, g, forced = it.lists
     chosen = [i for i, f in zip(idx, forced) if f]
     for j in range(len(idx) - 1, -1, -1):
         if (take[j, h] if k is None else take[j, h, k]):
@@ -224,7 +223,7 @@ def _choose(it: Items) -> tuple[list[int], float] | str | None:
     V, take = _table(it, it.H)
     h = _cheapest(V)
     chosen = _back(it, take, h)
-    n_opt = len(chosen) - sum(it.lists()[4])
+    n_opt = len(chosen) - sum(it.lists[4])
     if it.k_min <= n_opt <= it.k_max:
         return chosen, float(V[h])
     K = min(it.k_max, int((~it.forced).sum()))
@@ -251,7 +250,7 @@ def _choose_min(it: Items, target: float) -> tuple[list[int], float] | str | Non
         return NO_LIST
     h = int(np.argmax(ok))
     chosen = _back(it, take, h)
-    n_opt = len(chosen) - sum(it.lists()[4])
+    n_opt = len(chosen) - sum(it.lists[4])
     if it.k_min <= n_opt <= it.k_max:
         return chosen, float(V[h])
     K = min(it.k_max, int((~it.forced).sum()))
