@@ -31,6 +31,12 @@ def test_cli_module_imports_no_heavy_library():
     assert roots(mods) & set(HEAVY) == set()
 
 
+def test_api_imports_no_solver_until_it_optimizes():
+    """`allocator simulate` and `estimate` use the API without optimizing: no PuLP or HiGHS."""
+    mods, _ = modules_after("import allocator.api, allocator.output.result")
+    assert roots(mods) & {"pulp", "highspy", "matplotlib"} == set() and "scipy.optimize" not in mods
+
+
 @pytest.mark.parametrize("flag", ["--help", "--version"])
 def test_help_and_version_import_no_heavy_library(flag):
     mods, cp = modules_after(f"from allocator._entry import main\nmain([{flag!r}])")
