@@ -36,10 +36,11 @@ def problem(rng, n, objective, *, cents=False, budget=None, season="none", corre
 
 
 def draw_limits(rng, ids):
-    """Random limits the dynamic program enforces (must_apply, counts) or only checks (LA cap)."""
+    """Random limits the dynamic program enforces (must_apply, counts, an LA cap of 0) or only
+    checks (another LA cap)."""
     mx = int(rng.choice([len(ids), 3, 5]))
     return {"max_applications": mx, "min_applications": int(rng.choice([0, 0, min(2, mx)])),
-            "la_share_max": float(rng.choice([1.0, 1.0, 0.5])),
+            "la_share_max": float(rng.choice([1.0, 1.0, 0.5, 0.0])),
             "must_apply": list(rng.permutation(ids)[:int(rng.integers(0, 2))])}
 
 
@@ -219,3 +220,17 @@ def test_certain_programs_and_exact_counts(objective):
             continue
         assert out.path == "dp" and out.objective == pytest.approx(best, abs=1e-9), trial
         assert feasibility.is_feasible(pr, out.plan)
+
+
+def test_la_cap_zero_and_one_specialty_limits_stay_on_the_dp():
+    """An LA cap of 0 leaves the LA programs out, and a single specialty's limits are count
+    limits: both answered by the dynamic program, equal to the integer program to 1e-9."""
+    rng = np.random.default_rng(41)
+    for objective in ("p_match", "utility"):
+        for limits in ({"la_share_max": 0.0}, {"specialty_limits": {"Internal Medicine": {"min": 5, "max": 7}}}):
+            pr = problem(rng, 24, objective, budget=150, **limits)
+            a = pipeline.optimize(pr, objective)
+            b = pipeline.optimize(pr, objective, method="milp")
+            assert a.path == "dp" and a.status.value == b.status.value == "optimal"
+            assert a.objective == pytest.approx(b.objective, abs=1e-9)
+            assert feasibility.is_feasible(pr, a.plan)

@@ -18,8 +18,9 @@ objectives are dynamic programs over the budget units, each step affine in the p
 must_apply programs are always taken (their cost comes off the budget first; in the utility
 order they apply V_j = f_j t_j + (1 - f_j) V_{j-1}).  The count limits (max/min applications)
 are checked on the answer without them and, when one binds, become a second dimension (exact
-count).  The LA cap and specialty limits are only checked: when the answer breaks one,
-:func:`solve` returns None and the caller solves the integer program.  Ties: the cheapest
+count); with one specialty its limits join them.  An LA cap of 0 leaves the LA programs out.
+Any other LA cap, and the limits of several specialties, are only checked: when the answer
+breaks one, :func:`solve` returns None and the caller solves the integer program.  Ties: the cheapest
 optimal list (smallest budget reaching the optimum within 1e-13).
 Time O(programs x budget units (x counts)); memory one byte per cell of the choice table.
 """
@@ -117,7 +118,8 @@ def _budget_units(problem: Problem, budget: float | None, units: np.ndarray, sca
 
 def _items(problem: Problem, mode: str, budget: float | None) -> Items | None:
     """The steps for ``mode`` under the problem's limits (at ``budget``), cached on the problem."""
-    key = ("dp_items", mode, budget, problem.budget, problem.must, problem.max_apps, problem.min_apps)
+    key = ("dp_items", mode, budget, problem.budget, problem.must, problem.max_apps, problem.min_apps,
+           problem.la_share_max <= 0, tuple(sorted(problem.spec_min.items())), tuple(sorted(problem.spec_max.items())))
     if key not in problem._cache:
         problem._cache[key] = _make_items(problem, mode, budget)
     return problem._cache[key]
@@ -143,12 +145,23 @@ def _make_items(problem: Problem, mode: str, budget: float | None) -> Items | No
         order = np.lexsort((np.arange(problem.n), t))  # utility ascending, ties by index
     H -= int(units[must].sum())
     n_must = int(must.sum())
-    k_min = max(0, problem.min_apps - n_must)
-    # programs that add nothing are left out, unless a minimum count may need them
-    keep = must | ((useful | (k_min > 0)) & (units <= max(H, 0)))
+    lo, hi = _count_limits(problem)
+    k_min = max(0, lo - n_must)
+    # programs that add nothing are left out, unless a minimum count may need them; with an
+    # LA cap of 0 no LA program can be on a list (a must_apply one is then caught by the check)
+    allowed = ~problem.la.astype(bool) if problem.la_share_max <= 0 else np.ones(problem.n, bool)
+    keep = must | ((useful | (k_min > 0)) & (units <= max(H, 0)) & allowed)
     idx = order[keep[order]]
-    return Items(idx, a[idx], b[idx], np.where(must[idx], 0, units[idx]), must[idx], H,
-                 problem.max_apps - n_must, k_min)
+    return Items(idx, a[idx], b[idx], np.where(must[idx], 0, units[idx]), must[idx], H, hi - n_must, k_min)
+
+
+def _count_limits(problem: Problem) -> tuple[int, int]:
+    """(fewest, most) programs on a list; with one specialty its limits are count limits too."""
+    lo, hi = problem.min_apps, problem.max_apps
+    if len(problem.specialties) == 1:
+        name = problem.specialties[0]
+        lo, hi = max(lo, problem.spec_min.get(name, 0)), min(hi, problem.spec_max.get(name, hi))
+    return lo, hi
 
 
 def _table(it: Items, H: int) -> tuple[np.ndarray, np.ndarray]:
