@@ -96,10 +96,15 @@ def test_budget_override_and_cheapest_tie():
 
 
 def test_when_the_dp_does_not_apply():
-    """Correlated outcomes, tiered ERAS fees, fractions of a cent, the LA objective: the
+    """Correlated outcomes, tiered ERAS fees over two specialties, fractions of a cent, the LA
+    objective: the
     dynamic program does not apply, auto takes another path and --method dp says why."""
     rng = np.random.default_rng(5)
-    cases = [problem(rng, 8, "p_match", correlation=0.3), problem(rng, 8, "p_match", season="2026")]
+    two = catalog_frame(rng, 8)
+    two.loc[::2, "specialty"] = "Family Medicine"
+    two_specs = build_problem(catalog_from_frame(two, "<dp test>"), profile_from_dict(
+        {"strategy": {"budget": 100.0, "season": "2026", "correlation": 0.0, "la_share_max": 1.0}}, "<dp test>"))
+    cases = [problem(rng, 8, "p_match", correlation=0.3), two_specs]
     odd = problem(rng, 8, "p_match")
     cases.append(odd.__class__(**{**{f: getattr(odd, f) for f in odd.__dataclass_fields__ if f != "_cache"},
                                   "extra": odd.extra + 0.005}))
@@ -234,3 +239,29 @@ def test_la_cap_zero_and_one_specialty_limits_stay_on_the_dp():
             assert a.path == "dp" and a.status.value == b.status.value == "optimal"
             assert a.objective == pytest.approx(b.objective, abs=1e-9)
             assert feasibility.is_feasible(pr, a.plan)
+
+
+@pytest.mark.parametrize("season", ["2024", "2026"])
+def test_tiered_eras_fees_one_specialty(season):
+    """ERAS tiers (2024's flat $99 block, 2026's $11 then $30) with fee_extra in one specialty:
+    the count is a dimension of the program; both objectives and --min-cost equal brute force."""
+    from .helpers import random_problem
+
+    rng = np.random.default_rng(51 if season == "2024" else 52)
+    paths = []
+    for trial in range(24):
+        objective = ["p_match", "utility", "min_cost"][trial % 3]
+        pr = random_problem(rng, 10, extras=True, season=season, must_never=True, affordable=True,
+                            objective="utility" if objective == "utility" else "p_match")
+        target = 0.6 if objective == "min_cost" else None
+        out = pipeline.optimize(pr, objective, target=target)
+        ref = pr.with_limits(budget=np.inf) if objective == "min_cost" else pr
+        best, _ = brute_force(ref, objective, target)
+        paths.append(out.path)
+        if best is None:
+            assert not out.status.has_list
+            continue
+        want = -best if objective == "min_cost" else best
+        assert out.status.value == "optimal" and out.objective == pytest.approx(want, abs=1e-9), trial
+        assert feasibility.is_feasible(ref, out.plan)
+    assert paths.count("dp") >= 12

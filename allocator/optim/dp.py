@@ -3,8 +3,10 @@
 Applies when outcomes are independent (one quadrature node: correlation 0, no two-stage
 mixture, no fixed nodes), no signal or division is chosen, and every program costs a whole
 number of dollars (or of cents): a per-program ERAS rate that does not change with the count
-(a one-rate schedule such as season "none") plus the program's ``fee_extra``.  Then the
-objectives are dynamic programs over the budget units, each step affine in the previous row:
+(a one-rate schedule such as season "none") plus the program's ``fee_extra``, or, in one
+specialty, the ERAS tiers (then the count is a second dimension from the start: k programs
+leave the budget minus their fee for the ``fee_extra``).  Then the objectives are dynamic
+programs over the budget units, each step affine in the previous row:
 
 - P(at least one match) = 1 - exp(-sum_i w_i) with w_i = -ln(1 - p_i): a 0-1 knapsack,
   V_j(h) = max(V_{j-1}(h), w_j + V_{j-1}(h - g_j)).
@@ -59,9 +61,19 @@ class Items:
     b: np.ndarray
     g: np.ndarray  # integer cost in units (0 for must_apply: paid up front)
     forced: np.ndarray  # bool, must_apply
-    H: int  # budget units left after the must_apply programs (-1: they alone exceed it)
+    H: int  # budget units left after the must_apply programs, at most what all others cost (< 0: none)
     k_max: int  # most optional programs (max_applications minus the must_apply ones)
     k_min: int  # fewest optional programs
+    # tiered ERAS fees (one specialty): dfee[k] = the fee of the must_apply programs and k more
+    # minus that of the must_apply ones alone, in units; None for a one-rate schedule
+    dfee: np.ndarray | None = None
+    room: float = math.inf  # budget units left after the must_apply programs (H: capped at what all others cost)
+
+    @property
+    def cells(self) -> int:
+        """Cells of the largest choice table the program may build."""
+        rows = len(self.idx) * (max(self.H, 0) + 1)
+        return rows if self.dfee is None else rows * (min(self.k_max, len(self.idx)) + 1)
 
     @cached_property
     def lists(self) -> tuple[list, list, list, list, list]:
@@ -82,19 +94,22 @@ def flat_rate(problem: Problem) -> float | None:
     return None if any(t.flat for t in tiers) or len(rates) != 1 else float(next(iter(rates)))
 
 
-def unit_costs(problem: Problem) -> tuple[np.ndarray, int] | None:
-    """(integer cost of every candidate in units, units per USD), or None when the costs are
-    not whole dollars or whole cents (or not all finite)."""
+def unit_costs(problem: Problem) -> tuple[np.ndarray, int, np.ndarray | None] | None:
+    """(integer cost of every candidate in units, units per USD, the ERAS fee of k = 0..n
+    programs in units when it is tiered, else None), or None when the costs are not whole
+    dollars or whole cents (or not all finite), or the fee is tiered over several specialties."""
     rate = flat_rate(problem)
-    if rate is None:
+    if rate is None and len(problem.specialties) != 1:
         return None
-    cost = rate + np.asarray(problem.extra, float)
+    cost = (rate or 0.0) + np.asarray(problem.extra, float)
+    fees = None if rate is not None else np.asarray(problem.schedule.fees(problem.n), float)
     if not np.all(np.isfinite(cost)) or np.any(cost < 0) or (len(cost) and cost.max() > 1e12):
         return None
     for scale in SCALES:
         units = np.rint(cost * scale)
-        if np.all(np.abs(units - cost * scale) <= 1e-6):
-            return units.astype(np.int64), scale
+        whole = fees is None or np.all(np.abs(np.rint(fees * scale) - fees * scale) <= 1e-6)
+        if whole and np.all(np.abs(units - cost * scale) <= 1e-6):
+            return units.astype(np.int64), scale, None if fees is None else np.rint(fees * scale).astype(np.int64)
     return None
 
 
@@ -105,15 +120,13 @@ def applicable(problem: Problem, mode: str, budget: float | None = None) -> bool
         return False
     budget = math.inf if mode == "min_cost" else budget  # the cheapest list answers to no budget
     items = _items(problem, mode, budget)
-    return items is not None and len(items.idx) * (max(items.H, 0) + 1) <= MAX_CELLS
+    return items is not None and items.cells <= MAX_CELLS
 
 
-def _budget_units(problem: Problem, budget: float | None, units: np.ndarray, scale: int) -> int:
+def _room(problem: Problem, budget: float | None, scale: int) -> float:
+    """The budget in units (whole units within the re-check's tolerance; inf for none)."""
     lim = float(problem.budget if budget is None else budget)
-    total = int(units.sum())
-    if math.isinf(lim):
-        return total
-    return min(total, int(math.floor((lim + TOL_USD / 10) * scale)))
+    return lim if math.isinf(lim) else float(math.floor((lim + TOL_USD / 10) * scale))
 
 
 def _items(problem: Problem, mode: str, budget: float | None) -> Items | None:
@@ -129,8 +142,7 @@ def _make_items(problem: Problem, mode: str, budget: float | None) -> Items | No
     uc = unit_costs(problem)
     if uc is None:
         return None
-    units, scale = uc
-    H = _budget_units(problem, budget, units, scale)
+    units, scale, fee = uc
     must = np.zeros(problem.n, bool)
     must[list(problem.must)] = True
     p = np.clip(problem.p, 0.0, 1.0)
@@ -143,8 +155,10 @@ def _make_items(problem: Problem, mode: str, budget: float | None) -> Items | No
         a, b = p * t, 1.0 - p
         useful = a > 0
         order = np.lexsort((np.arange(problem.n), t))  # utility ascending, ties by index
-    H -= int(units[must].sum())
     n_must = int(must.sum())
+    fee_must = 0 if fee is None else int(fee[min(n_must, len(fee) - 1)])
+    room = _room(problem, budget, scale) - int(units[must].sum()) - fee_must  # left for the optional programs
+    H = int(min(room, units[~must].sum()))  # more than all of them cost changes nothing
     lo, hi = _count_limits(problem)
     k_min = max(0, lo - n_must)
     # programs that add nothing are left out, unless a minimum count may need them; with an
@@ -152,7 +166,9 @@ def _make_items(problem: Problem, mode: str, budget: float | None) -> Items | No
     allowed = ~problem.la.astype(bool) if problem.la_share_max <= 0 else np.ones(problem.n, bool)
     keep = must | ((useful | (k_min > 0)) & (units <= max(H, 0)) & allowed)
     idx = order[keep[order]]
-    return Items(idx, a[idx], b[idx], np.where(must[idx], 0, units[idx]), must[idx], H, hi - n_must, k_min)
+    dfee = None if fee is None else fee[n_must:] - fee_must  # tiered: k more programs add dfee[k]
+    return Items(idx, a[idx], b[idx], np.where(must[idx], 0, units[idx]), must[idx], H, hi - n_must, k_min, dfee,
+                 room)
 
 
 def _count_limits(problem: Problem) -> tuple[int, int]:
@@ -230,9 +246,41 @@ def _back(it: Items, take: np.ndarray, h: int, k: int | None = None) -> list[int
 NO_LIST = "no list"  # _choose's answer when no list meets the budget, must_apply and counts
 
 
+def _choose_tiered(it: Items, target: float | None = None) -> tuple[list[int], float] | str | None:
+    """Tiered ERAS fees (one specialty): the count is a dimension from the start, and k optional
+    programs leave room - dfee[k] units for their fee_extra.  The best list (ties: the cheapest
+    within 1e-13, then the fewest programs) or, with ``target``, the cheapest list whose
+    P(match) reaches it (ties: the fewest); NO_LIST when there is none."""
+    fits = np.nonzero(it.dfee <= it.room)[0]
+    K = min(it.k_max, int((~it.forced).sum()), int(fits.max()) if len(fits) else -1)
+    if K < it.k_min:
+        return NO_LIST
+    V2, take2 = _table_counts(it, it.H, K)
+    rows = []  # (value, cost in units, k, h)
+    for k in range(it.k_min, K + 1):
+        col = V2[:int(min(it.H, it.room - it.dfee[k])) + 1, k]
+        if target is None and not np.isneginf(col[-1]):
+            h = _cheapest(col)
+            rows.append((col[-1], h + int(it.dfee[k]), k, h))
+        elif target is not None:
+            ok = -np.expm1(-col) >= target - 1e-12
+            if ok.any():
+                h = int(np.argmax(ok))
+                rows.append((col[h], h + int(it.dfee[k]), k, h))
+    if not rows:
+        return NO_LIST
+    if target is None:
+        top = max(r[0] for r in rows)
+        rows = [r for r in rows if r[0] >= top - 1e-13]
+    v, _, k, h = min(rows, key=lambda r: (r[1], r[2]))
+    return _back(it, take2, h, k), float(v)
+
+
 def _choose(it: Items) -> tuple[list[int], float] | str | None:
     """(the optimal list under budget, must_apply and counts, its value in the program's
     terms); NO_LIST when there is none; None when the count dimension would exceed MAX_CELLS."""
+    if it.dfee is not None:
+        return _choose_tiered(it)
     V, take = _table(it, it.H)
     h = _cheapest(V)
     chosen = _back(it, take, h)
@@ -257,6 +305,8 @@ def _choose_min(it: Items, target: float) -> tuple[list[int], float] | str | Non
     """(the cheapest list with P(match) >= target under must_apply and counts, its sum of
     -ln(1 - p)); NO_LIST when none reaches the target; None when the count dimension would
     exceed MAX_CELLS.  Ties: the fewest programs."""
+    if it.dfee is not None:
+        return _choose_tiered(it, target)
     V, take = _table(it, it.H)
     ok = -np.expm1(-V) >= target - 1e-12
     if not ok.any():

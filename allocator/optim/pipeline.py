@@ -37,8 +37,8 @@ def choose_path(problem: Problem, mode: str, method: str) -> str:
                          "use --method milp or auto")
     if method == "dp" and not dp.applicable(problem, mode):
         raise InputError("--method dp needs independent outcomes (correlation = 0), whole-dollar or whole-cent "
-                         "costs at one per-program rate (season = \"none\": fee_extra alone), no signals or "
-                         "divisions to choose, and objective p_match or utility (or --min-cost); use --method milp "
+                         "costs at one per-program rate (season = \"none\": fee_extra alone) or ERAS tiers in one "
+                         "specialty, no signals or divisions to choose, and objective p_match or utility (or --min-cost); use --method milp "
                          "or auto")
     return method
 
