@@ -2,16 +2,17 @@
 
 The list is a portfolio: maximize P(at least one match) (or expected utility) within an ERAS
 fee budget, an application count and a cap on the Los Angeles share; solved exactly
-(a count scan, or an integer program with outer approximation solved by HiGHS, CBC on
-request), checked by an independent Monte Carlo.
+(a count scan, a dynamic program over the budget for independent outcomes with whole-dollar
+costs, or an integer program with outer approximation solved by HiGHS, CBC on request),
+checked by an independent Monte Carlo.
 
 The public names below are imported lazily (module ``__getattr__``): ``import allocator``
 and ``allocator --help`` do not import numpy, scipy or pandas.
 
 Pipeline, one subpackage per stage (no stage imports a later one):
 inputs (profile, catalog, fees, geography, one TOML loader, ranges) -> model (card,
-probability, copula, calibration) -> optim (problem, formulation, solver, fast path, feasibility,
-min-cost) -> verification (simulate, draws: the independent Monte Carlo) -> studies (sweep,
+probability, copula, calibration) -> optim (problem, formulation, solver, fast path, dynamic program,
+feasibility, min-cost) -> verification (simulate, draws: the independent Monte Carlo) -> studies (sweep,
 frontier, bench, heuristics) -> output (result, report, plot, files); ``api`` and ``cli`` on top.
 """
 from __future__ import annotations

@@ -8,27 +8,26 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
 from allocator.optim import feasibility
 
-from allocator.optim import pipeline
 from allocator.optim.assemble import load_problem as load
 from allocator.inputs.demo import demo_catalog_path, resolve_catalog  # noqa: F401  (public)
 from allocator.inputs.catalog import Catalog
 from allocator.verification import domain
 from allocator.errors import InfeasibleError, InputError, SolverError
 from allocator.optim.evaluate import evaluate
-from allocator.optim.explain import describe
 from allocator.optim.problem import Plan, Problem
 from allocator.inputs.profile import Profile, load_profile
 from allocator.output.result import Result
 from allocator.optim.engines import DEFAULT_ENGINE
-from allocator.optim.infeasibility import explain_infeasibility
-from allocator.optim.outer import Outcome
 from allocator.status import Status
+
+if TYPE_CHECKING:  # the solver modules (PuLP, HiGHS) load when a command optimizes, not for simulate/estimate
+    from allocator.optim.outer import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +43,16 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
     ``mode``: "p_match" or "utility" (default: the problem's objective), "min_cost" (cheapest
     list with P(match) >= target), "la_given_target" (max P(match in LA) with P(match) >=
     target)."""
+    from allocator.optim import pipeline
+
     return pipeline.optimize(problem, mode or MODES[problem.objective], target=target, time_limit=time_limit,
                              method=method, budget=budget, engine=engine)
 
 
 def _infeasible(problem: Problem, mode: str, target: float | None, reachable: float | None = None) -> InfeasibleError:
+    from allocator.optim.explain import describe
+    from allocator.optim.infeasibility import explain_infeasibility
+
     # every candidate: dominance reduction assumes the budget and count caps that the
     # deletion filter drops (a budget below one fee would leave no candidate at all)
     cand = np.arange(problem.n)

@@ -7,7 +7,6 @@ from typing import Optional
 import typer
 
 from allocator.errors import InputError
-from allocator.inputs.listfile import read_list_file
 from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app, check_outputs)
 
 
@@ -24,15 +23,17 @@ def simulate(
     out: Optional[Path] = OutOpt,
 ) -> int:
     """Simulate any list (yours, an adviser's, or solve's) and score it with the evaluator."""
-    from allocator.api import load, score, verify
-    from allocator.optim.evaluate import evaluate, uncertainty
-    from allocator.output.report import interval_line
-    from allocator.output.report import SYNTHETIC_NOTE, pct, usd
+    from allocator.inputs.listfile import read_list_file  # imported here: `allocator --help` needs no pydantic
 
     if draws < 1:
         raise InputError(f"--draws {draws}: must be >= 1")
     check_outputs((out, "--out"))
     ids, sig, divs = read_list_file(list_file)  # the file alone first: a bad list fails before the model runs
+    from allocator.api import load, score, verify
+    from allocator.optim.evaluate import evaluate, uncertainty
+    from allocator.output.report import interval_line
+    from allocator.output.report import SYNTHETIC_NOTE, pct, usd
+
     problem = load(profile, catalog, card=card, correlation=correlation)
     try:
         plan, bad = score(problem, ids, signals=sig, divisions=divs)

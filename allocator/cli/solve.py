@@ -26,7 +26,7 @@ def solve(
     min_cost: bool = typer.Option(False, "--min-cost", help="cheapest list reaching --target"),
     target: Optional[float] = typer.Option(None, "--target", help="P(match) target for --min-cost or p_match_la"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds; best list found is returned"),
-    method: str = typer.Option("auto", "--method", help="auto, fast (count scan) or milp (integer program; engine: --solver, HiGHS by default)"),
+    method: str = typer.Option("auto", "--method", help="auto, fast (count scan), dp (dynamic program: independent outcomes, whole-dollar costs) or milp (integer program; engine: --solver, HiGHS by default)"),
     solver: str = typer.Option("highs", "--solver", help="integer-program engine: highs (default) or cbc"),
     draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws for the check (0 to skip)"),
     seed: int = typer.Option(0, "--seed", help="Monte Carlo seed"),
@@ -40,8 +40,8 @@ def solve(
 
     if objective is not None and objective not in ("p_match", "utility", "p_match_la"):
         raise InputError(f"--objective {objective!r}: use p_match, utility or p_match_la (with --target)")
-    if method not in ("auto", "fast", "milp"):
-        raise InputError(f"--method {method!r}: use auto, fast or milp")
+    if method not in ("auto", "fast", "dp", "milp"):
+        raise InputError(f"--method {method!r}: use auto, fast, dp or milp")
     if draws < 0:
         raise InputError(f"--draws {draws}: must be >= 0")
     if solver not in ("highs", "cbc"):

@@ -14,10 +14,7 @@ import math
 import tomllib
 from pathlib import Path
 
-from scipy.optimize import brentq
-
 from allocator.errors import InputError
-from allocator.model import calibration as cal
 from allocator.model.card import ModelCard, card_from_dict
 
 INTERCEPTS = ("interview.intercept", "match_given_interview.intercept")
@@ -59,6 +56,10 @@ def retune(doc: dict, params: dict[str, float], catalog, cohort, path: str = "<e
            ) -> tuple[ModelCard, dict[str, float]] | None:
     """The card ``doc`` + ``params`` with its two intercepts shifted so that the interview
     yield and the match rate hit their targets; None when no shift reaches them."""
+    from scipy.optimize import brentq  # only here: scipy.optimize takes ~0.2 s to import, and a solve
+
+    from allocator.model import calibration as cal  # that loads the ensemble never retunes
+
     card = apply(doc, params, path)
     t = card.calibration.targets
     prep = cal.prepare(card, catalog, cohort)

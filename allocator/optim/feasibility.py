@@ -8,35 +8,49 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
+
 from allocator.optim.problem import Plan, Problem
 
 TOL_USD = 1e-6
 
 
+def _columns(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, set]:
+    """(specialty, la_area, fee_extra, program_id) of the program table as arrays and the
+    excluded program ids, read once per problem (they do not depend on the limits)."""
+    key = "feasibility_columns"
+    if key not in problem._cache:
+        df = problem.programs
+        excluded = set(problem.excluded["program_id"]) if len(problem.excluded) else set()
+        problem._cache[key] = (df["specialty"].to_numpy(object), df["la_area"].to_numpy(bool),
+                               df["fee_extra"].to_numpy(float), df["program_id"].to_numpy(object), excluded)
+    return problem._cache[key]
+
+
 def violations(problem: Problem, plan: Plan) -> list[tuple[str, str]]:
     """``[(group, explanation), ...]`` for every constraint ``plan`` breaks."""
     out: list[tuple[str, str]] = []
-    rows = problem.programs.iloc[list(plan.idx)]
-    n = len(rows)
+    specialty, la, extra, ids, excluded = _columns(problem)
+    idx = np.asarray(plan.idx, dtype=int)
+    n = len(idx)
     if len(set(plan.idx)) != n:
         out.append(("list", "a program appears twice"))
-    counts = Counter(rows["specialty"])
+    counts = Counter(specialty[idx].tolist())
     fees = sum(problem.schedule.fee(k) for k in counts.values())
-    cost = fees + float(rows["fee_extra"].sum())
+    cost = fees + float(extra[idx].sum())
     if cost > problem.budget + TOL_USD:
         out.append(("budget", f"costs ${cost:,.2f} > budget ${problem.budget:,.2f}"))
     if n > problem.max_apps:
         out.append(("max_applications", f"{n} applications > max {problem.max_apps}"))
     if n < problem.min_apps:
         out.append(("min_applications", f"{n} applications < min {problem.min_apps}"))
-    n_la = int(rows["la_area"].astype(bool).sum())
+    n_la = int(la[idx].sum())
     if n and n_la > problem.la_share_max * n + 1e-9:
         out.append(("la_share", f"{n_la} of {n} in LA > {problem.la_share_max:.0%}"))
     missing = set(problem.must) - set(plan.idx)
     if missing:
         out.append(("must_apply", f"{len(missing)} must_apply program(s) missing"))
-    excluded = set(problem.excluded["program_id"]) if len(problem.excluded) else set()
-    bad = excluded & set(rows["program_id"])
+    bad = excluded & set(ids[idx].tolist()) if excluded else set()
     if bad:
         out.append(("excluded", f"{sorted(bad)[0]} is excluded (never_apply or ineligible)"))
     for spec, lo in problem.spec_min.items():
@@ -50,8 +64,8 @@ def violations(problem: Problem, plan: Plan) -> list[tuple[str, str]]:
         used = Counter()
         for i, kind in plan.signals:
             if i not in on_list:
-                out.append(("signals", f"signal on {problem.programs.iloc[i]['program_id']}, not on the list"))
-            used[(problem.programs.iloc[i]["specialty"], kind)] += 1
+                out.append(("signals", f"signal on {ids[i]}, not on the list"))
+            used[(specialty[i], kind)] += 1
         if len({i for i, _ in plan.signals}) != len(plan.signals):
             out.append(("signals", "a program has two signals"))
         for key, k in used.items():

@@ -1,5 +1,6 @@
-"""The decisions every solve makes, made in one place: which path (count scan or integer
-program), which start list, and what a time limit that ran out before any list leaves.
+"""The decisions every solve makes, made in one place: which path (count scan, dynamic
+program or integer program), which start list, and what a time limit that ran out before any
+list leaves.
 
 Used by :func:`allocator.api.optimize`, the budget sweep (:mod:`allocator.studies.sweep`)
 and the min-cost search (:mod:`allocator.optim.mincost`).
@@ -12,7 +13,7 @@ import time
 import numpy as np
 
 from allocator.errors import InputError
-from allocator.optim import dominance, fastpath, feasibility
+from allocator.optim import dominance, dp, fastpath, feasibility
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.evaluate import objective_value
 from allocator.optim.outer import Outcome, solve_milp
@@ -20,19 +21,25 @@ from allocator.optim.problem import Plan, Problem
 from allocator.optim.start import greedy, local_search
 from allocator.status import Status
 
-METHODS = ("auto", "fast", "milp")
+METHODS = ("auto", "fast", "dp", "milp")
 
 
 def choose_path(problem: Problem, mode: str, method: str) -> str:
-    """"fast" (count scan) or "milp" for ``method`` "auto", "fast" or "milp"."""
+    """"fast" (count scan), "dp" (dynamic program) or "milp" for ``method`` "auto", "fast",
+    "dp" or "milp"; "auto" takes the first that applies in that order."""
     if method not in METHODS:
-        raise InputError(f"--method {method!r}: use auto, fast or milp")
+        raise InputError(f"--method {method!r}: use auto, fast, dp or milp")
     ok = fastpath.applicable(problem, mode)
     if method == "auto":
-        return "fast" if ok else "milp"
+        return "fast" if ok else ("dp" if dp.applicable(problem, mode) else "milp")
     if method == "fast" and not ok:
         raise InputError("--method fast needs count-based costs (no fee_extra), no signals or divisions; "
                          "use --method milp or auto")
+    if method == "dp" and not dp.applicable(problem, mode):
+        raise InputError("--method dp needs independent outcomes (correlation = 0), whole-dollar or whole-cent "
+                         "costs at one per-program rate (season = \"none\": fee_extra alone) or ERAS tiers in one "
+                         "specialty, no signals or divisions to choose, and objective p_match or utility (or --min-cost); use --method milp "
+                         "or auto")
     return method
 
 
@@ -96,8 +103,13 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
     """Optimal list for ``problem`` in ``mode`` ("p_match", "utility", "min_cost" with
     ``target``, "la_given_target" with ``target``): status and plan, no verification."""
     t0 = time.perf_counter()
-    if choose_path(problem, mode, method) == "fast":
+    path = choose_path(problem, mode, method)
+    if path == "fast":
         return _scan(problem, mode, target, budget, t0)
+    if path == "dp":  # None: a limit it only checks (LA cap, specialty limits) binds, or no list reaches the target
+        out = dp.solve(problem, mode, budget=budget, target=target, t0=t0)
+        if out is not None:
+            return out
     cand = candidates(problem, mode, budget)
     if mode == "min_cost":  # an exact search over the budget
         from allocator.optim.mincost import cheapest

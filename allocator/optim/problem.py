@@ -130,7 +130,7 @@ class Problem:
     @property
     def count_based_costs(self) -> bool:
         """True when a list's cost depends only on how many programs of each specialty it has."""
-        return bool(np.all(self.extra == 0))
+        return not self.extra.any()  # (NaN counts as a cost, as extra == 0 did)
 
     @property
     def has_signals(self) -> bool:

@@ -94,7 +94,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
         t.add_row("geographic preference", ", ".join(res.plan.divisions))
     byc = " · ".join(f"{k:g}: {pct(v)}" for k, v in m.by_correlation.items())
     t.add_row("one-factor copula at correlation" if pr.fm is not None else "this list at correlation", byc)
-    engine = {"cbc": "CBC", "highs": "HiGHS"}.get(o.engine, "count scan")
+    engine = {"cbc": "CBC", "highs": "HiGHS"}.get(o.engine, "dynamic program" if o.path == "dp" else "count scan")
     t.add_row("solver", f"{engine} {o.wall:.2f}s, {o.n_candidates} candidates")
     console.print(t)
     if res.robustness is not None:

@@ -4,15 +4,17 @@ to the JSON of DESIGN.md "solve --json" (probabilities in [0, 1], costs in USD).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from allocator.optim.evaluate import Metrics
 from allocator.optim.problem import Plan, Problem
-from allocator.optim.outer import Outcome
 from allocator.status import Status
+
+if TYPE_CHECKING:  # an annotation only: reading a result needs no solver module (PuLP, HiGHS)
+    from allocator.optim.outer import Outcome
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ class Result:
         d["warnings"] = list(self.warnings)
         if self.robustness is not None:
             d["robustness"] = self.robustness
-        d["solver"] = {"name": {"cbc": "CBC", "highs": "HiGHS"}.get(o.engine, "count-scan"), "path": o.path, "seconds": o.seconds,
+        d["solver"] = {"name": {"cbc": "CBC", "highs": "HiGHS"}.get(
+            o.engine, "dynamic-program" if o.path == "dp" else "count-scan"), "path": o.path, "seconds": o.seconds,
                        "wall_seconds": o.wall, "gap": o.gap, "bound": o.bound, "solves": o.solves,
                        "candidates": o.n_candidates, "message": o.message}
         d["constraints"] = {"budget": pr.budget, "max_applications": pr.max_apps,

@@ -150,7 +150,7 @@ def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | Non
                          "objective to one of them (p_match_la needs a target: use `allocator solve`)")
     top = at(problem, param, vals[-1])
     path = pipeline.choose_path(top, mode, method)  # the largest value has the largest grid
-    runner = _fast_points if path == "fast" else _milp_points
+    runner = {"fast": _fast_points, "dp": _dp_points}.get(path, _milp_points)
     rows = []
     total = len(vals)
     for k, (v, pr, out) in enumerate(runner(problem, param, vals, mode, time_limit)):
@@ -216,6 +216,15 @@ class _Picker:
         if not sel.any():
             return None
         return fastpath.pick(self.flat[sel], self.prim[sel], -self.cost[sel], self.n[sel], self.grid.shape)
+
+
+def _dp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time_limit):
+    """(value, problem at value, Outcome) per point, each solved on its own by
+    :func:`allocator.optim.pipeline.optimize` (the dynamic program: milliseconds; a point it
+    does not cover falls back to the integer program there)."""
+    for v in vals:
+        pr = at(problem, param, v)
+        yield v, pr, pipeline.optimize(pr, mode, time_limit=time_limit)
 
 
 def _milp_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time_limit):
