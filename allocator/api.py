@@ -33,7 +33,7 @@ from allocator.status import Status
 log = logging.getLogger(__name__)
 
 MC_SIGMAS = 4.0
-MODES = {"p_match": "p_match", "utility": "utility", "p_match_la": "la_given_target"}
+MODES = {"p_match": "p_match", "utility": "utility", "p_match_la": "la_given_target", "safety_first": "safety_first"}
 
 
 def optimize(problem: Problem, mode: str | None = None, *, target: float | None = None,
@@ -43,8 +43,15 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
 
     ``mode``: "p_match" or "utility" (default: the problem's objective), "min_cost" (cheapest
     list with P(match) >= target), "la_given_target" (max P(match in LA) with P(match) >=
-    target)."""
-    return pipeline.optimize(problem, mode or MODES[problem.objective], target=target, time_limit=time_limit,
+    target), "safety_first" (the best expected tier utility among the lists within
+    ``problem.safety_margin`` of the best P(match); :mod:`allocator.optim.safety`)."""
+    mode = mode or MODES[problem.objective]
+    if mode == "safety_first":
+        from allocator.optim.safety import safety_first
+
+        pr = problem if budget is None else problem.with_limits(budget=float(budget))
+        return safety_first(pr, time_limit=time_limit, method=method, engine=engine, la_leaning=False).chosen
+    return pipeline.optimize(problem, mode, target=target, time_limit=time_limit,
                              method=method, budget=budget, engine=engine)
 
 
@@ -117,9 +124,16 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
             raise InputError(f"{what} needs a target: pass --target P (0 < P < 1) or set [strategy] target_p_match")
         if not 0 < target < 1:
             raise InputError(f"--target {target}: must be strictly between 0 and 1")
-    out = optimize(problem, mode, target=target, time_limit=time_limit, method=method, engine=engine)
+    sf = None
+    if mode == "safety_first":
+        from allocator.optim.safety import safety_first
+
+        sf = safety_first(problem, time_limit=time_limit, method=method, engine=engine)
+        out = sf.chosen
+    else:
+        out = optimize(problem, mode, target=target, time_limit=time_limit, method=method, engine=engine)
     if out.status is Status.INFEASIBLE:
-        err = _infeasible(problem, mode, target, out.reachable)
+        err = _infeasible(problem, "p_match" if mode == "safety_first" else mode, target, out.reachable)
         if not err.groups:  # the limits admit a list: the "infeasible" was numerical, not the user's settings
             other = "cbc" if engine == "highs" else "highs"
             raise SolverError(f"the {engine} engine found no list although the limits admit one (numerical "
@@ -145,7 +159,18 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     bare = evaluate(problem, Plan(plan.idx)).p_match if (plan.signals or plan.divisions) else metrics.p_match
     warns = domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
     robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
-    return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust)
+    return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,
+                  **({} if sf is None else _trade(problem, sf)))
+
+
+def _trade(problem: Problem, sf) -> dict:
+    """The safety-first answer's margin, best reachable P(match) and the lists it is set
+    against (the safest, the LA-leaning), for :class:`Result`."""
+    alts = {}
+    for name, o in (("safest", sf.safest), ("la_leaning", sf.la_leaning)):
+        if o is not None and o.status.has_list:
+            alts[name] = (o.plan, evaluate(problem, o.plan), o.status)
+    return {"safety_margin": sf.margin, "p_match_best": sf.p_best, "alternatives": alts}
 
 
 def robustness(problem: Problem, plan: Plan, metrics, mode: str, time_limit, engine) -> dict | None:
