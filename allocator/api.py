@@ -21,13 +21,14 @@ from allocator.inputs.catalog import Catalog
 from allocator.verification import domain
 from allocator.errors import InfeasibleError, InputError, SolverError
 from allocator.optim.evaluate import evaluate
-from allocator.optim.explain import describe
+from allocator.optim.explain import binding, describe
 from allocator.optim.problem import Plan, Problem
 from allocator.inputs.profile import Profile, load_profile
 from allocator.output.result import Result
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.infeasibility import explain_infeasibility
 from allocator.optim.outer import Outcome
+from allocator.paths import shipped
 from allocator.status import Status
 
 log = logging.getLogger(__name__)
@@ -61,14 +62,18 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
     cand = np.arange(problem.n)
     # the min-cost search proved the whole set infeasible when it reports the best reachable P
     groups = explain_infeasibility(problem, cand, mode=mode, target=target, known=reachable is not None)
-    best_p = None
+    best_p, bind, p_all = None, None, None
     if "target" in groups and reachable is not None:
         best_p = reachable  # the min-cost search's best P(match) within the other limits
     elif "target" in groups:
         relaxed = optimize(problem, "p_match", budget=np.inf if mode == "min_cost" else None)
         best_p = relaxed.objective if relaxed.status.has_list else None
-    msg = describe(problem, groups, target, best_p)
-    return InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups)
+        if groups == ("target",) and relaxed.status.has_list:  # out of reach whatever the limits: say what binds
+            free = problem.with_limits(budget=np.inf) if mode == "min_cost" else problem
+            bind = binding(free, relaxed.plan)
+            p_all = evaluate(problem.with_best_bonuses(), Plan.of(range(problem.n)), correlations=()).p_match
+    msg = describe(problem, groups, target, best_p, bind, p_all)
+    return InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups, best_p)
 
 
 def verify(problem: Problem, plan: Plan, *, draws: int = 200_000, seed: int = 0, p_analytic: float | None = None):
@@ -105,14 +110,23 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
           correlation: float | None = None, season: str | None = None, objective: str | None = None,
           min_cost: bool = False, target: float | None = None, time_limit: float | None = None,
           draws: int = 200_000, seed: int = 0, method: str = "auto", problem: Problem | None = None,
-          engine: str = DEFAULT_ENGINE, card: str | None = None, compare: bool = True) -> Result:
+          engine: str = DEFAULT_ENGINE, card: str | None = None, compare: bool = True,
+          safety_margin: float | None = None) -> Result:
     """Solve the profile's problem; verify the list by simulation; return a :class:`Result`.
+
+    ``profile`` and ``catalog`` paths are read relative to the working directory; a relative
+    path that is not found there but starts with ``data/`` or ``models/`` names the shipped
+    file (so the README's ``allocator.solve("data/profiles/typical_us_img.toml")`` works from
+    any directory).  The objective is the profile's (``objective``: safety_first by default,
+    with ``safety_margin``).
 
     Raises InputError (bad input), InfeasibleError (no list), SolverError (solver failure,
     or the time limit hit before any list)."""
+    profile, catalog = shipped(profile), shipped(catalog)
     if problem is None:
         problem = load(profile, catalog, card=card, budget=budget, max_applications=max_applications,
-                       la_share_max=la_share_max, correlation=correlation, season=season, objective=objective)
+                       la_share_max=la_share_max, correlation=correlation, season=season, objective=objective,
+                       safety_margin=safety_margin)
     mode = "min_cost" if min_cost else MODES[problem.objective]
     if mode in ("min_cost", "la_given_target"):
         prof_target = profile.strategy.target_p_match if isinstance(profile, Profile) else None

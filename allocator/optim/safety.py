@@ -12,7 +12,9 @@ exact in two solves on the same model and candidates:
 With equal tier utilities E[U] = u P(match), so step 2's optimum is step 1's list: it is
 returned without a second solve.  The trade is shown against two other lists at the same
 floor: the safest list (step 1's) and the LA-leaning list (the best P(match in Greater LA)
-with P(match) >= the floor, mode "la_given_target").
+with P(match) >= the floor, mode "la_given_target"; a comparison only, so its solve stops
+after as long as the answer's solves took, at least 10 s: then the best list found, status
+"feasible").
 
 Units: probabilities in [0, 1]; ``margin`` in probability (0.01 = one percentage point).
 When step 1 stops at a time limit, ``p_best`` is the best P(match) found, not proven.
@@ -34,7 +36,7 @@ from allocator.optim.problem import Problem
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MARGIN = 0.01
+LA_MIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,16 @@ def equal_utilities(problem: Problem) -> bool:
 
 def _left(time_limit: float | None, t0: float) -> float | None:
     return None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - t0))
+
+
+def _la_limit(time_limit: float | None, t0: float) -> float:
+    """The LA-leaning list is shown for comparison only, so its solve gets at most as long as
+    the answer's solves took together (at least LA_MIN_SECONDS), within the caller's limit;
+    a list stopped there is reported as found, not proven best (status "feasible")."""
+    spent = time.perf_counter() - t0
+    cap = max(LA_MIN_SECONDS, spent)
+    left = _left(time_limit, t0)
+    return cap if left is None else min(cap, left)
 
 
 def _pools(*outs: Outcome | None) -> dict:
@@ -95,7 +107,7 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
     if la_leaning:
         pla = problem.with_limits(objective="p_match_la")
         start = max((safest.plan, chosen.plan), key=lambda pl: evaluate(problem, pl, correlations=()).p_match_la)
-        la_out = pipeline.optimize(pla, "la_given_target", target=floor, time_limit=_left(time_limit, t0),
+        la_out = pipeline.optimize(pla, "la_given_target", target=floor, time_limit=_la_limit(time_limit, t0),
                                    method=method, engine=engine, start=start, seed_cuts=_pools(safest, chosen))
         if not la_out.status.has_list:
             log.warning("safety first: the LA-leaning solve returned no list (%s)", la_out.message)

@@ -109,7 +109,9 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
         console.print(robustness_line(res.robustness))
     for name, label in (("safest", "the safest list"), ("la_leaning", "the LA-most list at the same floor")):
         if res.alternatives and name in res.alternatives:
-            console.print(alternative_line(label, m, res.alternatives[name][1]))
+            _, alt, status = res.alternatives[name]
+            proven = "" if status.value == "optimal" else " (the best found in the time allowed, not proven best)"
+            console.print(alternative_line(label + proven, m, alt))
     render_programs(res.selected_frame(), console, limit=limit)
     for note in pr.notes:
         console.print(f"note: {note}")
