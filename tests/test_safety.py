@@ -78,7 +78,7 @@ def _check(pr, sf, plans, pm, pla, eu, margin, tol):
     assert pla[j] == pytest.approx(pla[ok].max(), abs=tol)
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(6))
 def test_safety_first_equals_brute_force_count_scan_and_milp(seed):
     rng = np.random.default_rng(1400 + seed)
     pr = _with_utilities(rng, random_problem(rng, 11, rho=(0.0, 0.35)[seed % 2], affordable=True))

@@ -49,7 +49,8 @@ def _out_of_reach(problem: Problem, target: float, best_p: float | None, bind: l
     """A P(match) target no list reaches, whatever the limits: the best within the limits,
     the limits binding there, and the most that every eligible program together could give."""
     words = [LIMIT_WORDS[b].format(K=problem.max_apps, B=problem.budget, s=problem.la_share_max) for b in bind]
-    within = f"the best within your limits is {best_p:.3f}" if best_p is not None else "no list within your limits reaches it"
+    within = (f"the best reachable within your limits is {best_p:.3f}" if best_p is not None
+              else "no list within your limits reaches it")
     held = f" (held by {', '.join(words)})" if words else ""
     bonus = ", each with a signal and a preferred division," if (problem.has_signals or problem.has_geo) else ""
     allp = (f"; even all {problem.n} eligible programs together{bonus} would give at most {p_all:.3f}"
