@@ -129,15 +129,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
                        safety_margin=safety_margin)
     mode = "min_cost" if min_cost else MODES[problem.objective]
     if mode in ("min_cost", "la_given_target"):
-        prof_target = profile.strategy.target_p_match if isinstance(profile, Profile) else None
-        if target is None and prof_target is None and isinstance(profile, (str, Path)):
-            prof_target = load_profile(profile).strategy.target_p_match
-        target = target if target is not None else prof_target
-        what = "--min-cost" if min_cost else "objective p_match_la"
-        if target is None:
-            raise InputError(f"{what} needs a target: pass --target P (0 < P < 1) or set [strategy] target_p_match")
-        if not 0 < target < 1:
-            raise InputError(f"--target {target}: must be strictly between 0 and 1")
+        target = _target(profile, target, min_cost)
     sf = None
     if mode == "safety_first":
         from allocator.optim.safety import safety_first
@@ -185,6 +177,21 @@ def _trade(problem: Problem, sf) -> dict:
         if o is not None and o.status.has_list:
             alts[name] = (o.plan, evaluate(problem, o.plan), o.status)
     return {"safety_margin": sf.margin, "p_match_best": sf.p_best, "alternatives": alts}
+
+
+def _target(profile, target: float | None, min_cost: bool) -> float:
+    """The P(match) target of --min-cost or the p_match_la objective: ``target``, else the
+    profile's ``target_p_match``; InputError when there is none or it is outside (0, 1)."""
+    prof_target = profile.strategy.target_p_match if isinstance(profile, Profile) else None
+    if target is None and prof_target is None and isinstance(profile, (str, Path)):
+        prof_target = load_profile(profile).strategy.target_p_match
+    target = target if target is not None else prof_target
+    what = "--min-cost" if min_cost else "objective p_match_la"
+    if target is None:
+        raise InputError(f"{what} needs a target: pass --target P (0 < P < 1) or set [strategy] target_p_match")
+    if not 0 < target < 1:
+        raise InputError(f"--target {target}: must be strictly between 0 and 1")
+    return float(target)
 
 
 def robustness(problem: Problem, plan: Plan, metrics, mode: str, time_limit, engine) -> dict | None:

@@ -49,7 +49,8 @@ def solved(tmp_path_factory):
     js, csv = d / "l.json", d / "l.csv"
     for out in (js, csv):
         with pytest.raises(SystemExit) as e:
-            main(["solve", str(PROFILE), "--draws", "0", "--out", str(out)] + (["--json"] if out == js else []))
+            main(["solve", str(PROFILE), "--draws", "0", "--objective", "p_match", "--out", str(out)]
+                 + (["--json"] if out == js else []))
         assert e.value.code == 0
     return js, csv
 

@@ -47,10 +47,7 @@ def solve(
     (LA > rest of West > elsewhere) among the lists within --safety-margin of the best P(at least one match)."""
     from allocator.api import solve as api_solve
 
-    if objective is not None and objective not in OBJECTIVES:
-        raise InputError(f"--objective {objective!r}: use safety_first, p_match, utility or p_match_la (with --target)")
-    if safety_margin is not None and not 0 <= safety_margin <= 1:
-        raise InputError(f"--safety-margin {safety_margin:g}: must be between 0 and 1 (0.01 = one percentage point)")
+    _check_objective(objective, safety_margin)
     if method not in ("auto", "fast", "milp"):
         raise InputError(f"--method {method!r}: use auto, fast or milp")
     if draws < 0:
@@ -79,6 +76,13 @@ def solve(
     _emit(res.to_dict(), as_json, out, lambda c: _render(res, c, show), frame, csv_text=csv_text,
           full_render=lambda c: _render(res, c, None))
     return 0
+
+
+def _check_objective(objective: str | None, safety_margin: float | None) -> None:
+    if objective is not None and objective not in OBJECTIVES:
+        raise InputError(f"--objective {objective!r}: use safety_first, p_match, utility or p_match_la (with --target)")
+    if safety_margin is not None and not 0 <= safety_margin <= 1:
+        raise InputError(f"--safety-margin {safety_margin:g}: must be between 0 and 1 (0.01 = one percentage point)")
 
 
 def _status_json(e: InfeasibleError, objective: str, target: float | None) -> dict:

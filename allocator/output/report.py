@@ -46,15 +46,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     pr, m, o = res.problem, res.metrics, res.outcome
     if pr.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
-    if res.mode == "min_cost":
-        head = f"Cheapest list reaching P(match) >= {res.target:g}"
-    elif res.mode == "la_given_target":
-        head = f"Best list for P(match in Greater LA), keeping P(match) >= {res.target:g}"
-    elif res.mode == "safety_first":
-        head = (f"Safety first: the best expected tier utility (LA > rest of West > elsewhere) among the lists "
-                f"within {100 * res.safety_margin:.1f} points of the best P(match) ({pct(res.p_match_best)})")
-    else:
-        head = "Best list (expected utility)" if pr.objective == "utility" else "Best list (P of at least one match)"
+    head = headline(res)
     if m.p_match_interval is not None:
         console.print(interval_line(m))
     for w in res.warnings:
@@ -107,17 +99,34 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     console.print(t)
     if res.robustness is not None:
         console.print(robustness_line(res.robustness))
-    for name, label in (("safest", "the safest list"), ("la_leaning", "the LA-most list at the same floor")):
-        if res.alternatives and name in res.alternatives:
-            _, alt, status = res.alternatives[name]
-            proven = "" if status.value == "optimal" else " (the best found in the time allowed, not proven best)"
-            console.print(alternative_line(label + proven, m, alt))
+    _trade_lines(res, console)
     render_programs(res.selected_frame(), console, limit=limit)
     for note in pr.notes:
         console.print(f"note: {note}")
     if len(pr.excluded):
         console.print(f"{len(pr.excluded)} program(s) excluded (ineligible or never_apply); "
                       "`allocator estimate` lists them with reasons.")
+
+
+def headline(res: Result) -> str:
+    """What the list is the best of (the objective in words)."""
+    if res.mode == "min_cost":
+        return f"Cheapest list reaching P(match) >= {res.target:g}"
+    if res.mode == "la_given_target":
+        return f"Best list for P(match in Greater LA), keeping P(match) >= {res.target:g}"
+    if res.mode == "safety_first":
+        return (f"Safety first: the best expected tier utility (LA > rest of West > elsewhere) among the lists "
+                f"within {100 * res.safety_margin:.1f} points of the best P(match) ({pct(res.p_match_best)})")
+    return "Best list (expected utility)" if res.problem.objective == "utility" else "Best list (P of at least one match)"
+
+
+def _trade_lines(res: Result, console: Console) -> None:
+    """Safety first: what the list gives up and gains against the safest and the LA-most list."""
+    for name, label in (("safest", "the safest list"), ("la_leaning", "the LA-most list at the same floor")):
+        if res.alternatives and name in res.alternatives:
+            _, alt, status = res.alternatives[name]
+            proven = "" if status.value == "optimal" else " (the best found in the time allowed, not proven best)"
+            console.print(alternative_line(label + proven, res.metrics, alt))
 
 
 def _tier_rows(t: Table, res: Result) -> None:
