@@ -13,8 +13,8 @@ With equal tier utilities E[U] = u P(match), so step 2's optimum is step 1's lis
 returned without a second solve.  The trade is shown against two other lists at the same
 floor: the safest list (step 1's) and the LA-leaning list (the best P(match in Greater LA)
 with P(match) >= the floor, mode "la_given_target"; a comparison only, so its solve stops
-after as long as the answer's solves took, at least 10 s: then the best list found, status
-"feasible").
+after half as long as the answer's solves took, at least 10 s: then the best list found,
+status "feasible").
 
 Units: probabilities in [0, 1]; ``margin`` in probability (0.01 = one percentage point).
 When step 1 stops at a time limit, ``p_best`` is the best P(match) found, not proven.
@@ -37,6 +37,7 @@ from allocator.optim.problem import Problem
 log = logging.getLogger(__name__)
 
 LA_MIN_SECONDS = 10.0
+LA_SHARE = 0.5  # of the time the answer took
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,11 @@ def _left(time_limit: float | None, t0: float) -> float | None:
 
 
 def _la_limit(time_limit: float | None, t0: float) -> float:
-    """The LA-leaning list is shown for comparison only, so its solve gets at most as long as
-    the answer's solves took together (at least LA_MIN_SECONDS), within the caller's limit;
-    a list stopped there is reported as found, not proven best (status "feasible")."""
+    """The LA-leaning list is shown for comparison only, so its solve gets at most half as long
+    as the answer's solves took together (at least LA_MIN_SECONDS), within the caller's
+    limit; a list stopped there is reported as found, not proven best (status "feasible")."""
     spent = time.perf_counter() - t0
-    cap = max(LA_MIN_SECONDS, spent)
+    cap = max(LA_MIN_SECONDS, LA_SHARE * spent)
     left = _left(time_limit, t0)
     return cap if left is None else min(cap, left)
 
@@ -102,7 +103,11 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
         return SafetyFirst(safest, safest, None, margin, None, None)
     p_best = float(safest.objective)
     floor = max(0.0, p_best - margin)
+    log.info("safety first: best P(match) %.6f (%s, %.1f s); floor %.6f", p_best, safest.status.value,
+             safest.wall, floor)
     chosen, solved = _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine)
+    log.info("safety first: best expected utility at the floor %.6f (%s, %.1f s)", chosen.objective,
+             chosen.status.value, chosen.wall if solved else 0.0)
     la_out = None
     if la_leaning:
         pla = problem.with_limits(objective="p_match_la")
