@@ -20,10 +20,12 @@ from allocator.inputs.catalog import Catalog
 from allocator.verification import domain
 from allocator.errors import InfeasibleError, InputError, SolverError
 from allocator.optim.evaluate import evaluate
+from allocator.optim.explain import binding, describe
 from allocator.optim.problem import Plan, Problem
 from allocator.inputs.profile import Profile, load_profile
 from allocator.output.result import Result
 from allocator.optim.engines import DEFAULT_ENGINE
+from allocator.paths import shipped
 from allocator.status import Status
 
 if TYPE_CHECKING:  # the solver modules (PuLP, HiGHS) load when a command optimizes, not for simulate/estimate
@@ -32,7 +34,7 @@ if TYPE_CHECKING:  # the solver modules (PuLP, HiGHS) load when a command optimi
 log = logging.getLogger(__name__)
 
 MC_SIGMAS = 4.0
-MODES = {"p_match": "p_match", "utility": "utility", "p_match_la": "la_given_target"}
+MODES = {"p_match": "p_match", "utility": "utility", "p_match_la": "la_given_target", "safety_first": "safety_first"}
 
 
 def optimize(problem: Problem, mode: str | None = None, *, target: float | None = None,
@@ -42,10 +44,17 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
 
     ``mode``: "p_match" or "utility" (default: the problem's objective), "min_cost" (cheapest
     list with P(match) >= target), "la_given_target" (max P(match in LA) with P(match) >=
-    target)."""
+    target), "safety_first" (the best expected tier utility among the lists within
+    ``problem.safety_margin`` of the best P(match); :mod:`allocator.optim.safety`)."""
+    mode = mode or MODES[problem.objective]
+    if mode == "safety_first":
+        from allocator.optim.safety import safety_first
+
+        pr = problem if budget is None else problem.with_limits(budget=float(budget))
+        return safety_first(pr, time_limit=time_limit, method=method, engine=engine, la_leaning=False).chosen
     from allocator.optim import pipeline
 
-    return pipeline.optimize(problem, mode or MODES[problem.objective], target=target, time_limit=time_limit,
+    return pipeline.optimize(problem, mode, target=target, time_limit=time_limit,
                              method=method, budget=budget, engine=engine)
 
 
@@ -58,14 +67,18 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
     cand = np.arange(problem.n)
     # the min-cost search proved the whole set infeasible when it reports the best reachable P
     groups = explain_infeasibility(problem, cand, mode=mode, target=target, known=reachable is not None)
-    best_p = None
+    best_p, bind, p_all = None, None, None
     if "target" in groups and reachable is not None:
         best_p = reachable  # the min-cost search's best P(match) within the other limits
     elif "target" in groups:
         relaxed = optimize(problem, "p_match", budget=np.inf if mode == "min_cost" else None)
         best_p = relaxed.objective if relaxed.status.has_list else None
-    msg = describe(problem, groups, target, best_p)
-    return InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups)
+        if groups == ("target",) and relaxed.status.has_list:  # out of reach whatever the limits: say what binds
+            free = problem.with_limits(budget=np.inf) if mode == "min_cost" else problem
+            bind = binding(free, relaxed.plan)
+            p_all = evaluate(problem.with_best_bonuses(), Plan.of(range(problem.n)), correlations=()).p_match
+    msg = describe(problem, groups, target, best_p, bind, p_all)
+    return InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups, best_p)
 
 
 def verify(problem: Problem, plan: Plan, *, draws: int = 200_000, seed: int = 0, p_analytic: float | None = None):
@@ -102,28 +115,36 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
           correlation: float | None = None, season: str | None = None, objective: str | None = None,
           min_cost: bool = False, target: float | None = None, time_limit: float | None = None,
           draws: int = 200_000, seed: int = 0, method: str = "auto", problem: Problem | None = None,
-          engine: str = DEFAULT_ENGINE, card: str | None = None, compare: bool = True) -> Result:
+          engine: str = DEFAULT_ENGINE, card: str | None = None, compare: bool = True,
+          safety_margin: float | None = None) -> Result:
     """Solve the profile's problem; verify the list by simulation; return a :class:`Result`.
+
+    ``profile`` and ``catalog`` paths are read relative to the working directory; a relative
+    path that is not found there but starts with ``data/`` or ``models/`` names the shipped
+    file (so the README's ``allocator.solve("data/profiles/typical_us_img.toml")`` works from
+    any directory).  The objective is the profile's (``objective``: safety_first by default,
+    with ``safety_margin``).
 
     Raises InputError (bad input), InfeasibleError (no list), SolverError (solver failure,
     or the time limit hit before any list)."""
+    profile, catalog = shipped(profile), shipped(catalog)
     if problem is None:
         problem = load(profile, catalog, card=card, budget=budget, max_applications=max_applications,
-                       la_share_max=la_share_max, correlation=correlation, season=season, objective=objective)
+                       la_share_max=la_share_max, correlation=correlation, season=season, objective=objective,
+                       safety_margin=safety_margin)
     mode = "min_cost" if min_cost else MODES[problem.objective]
     if mode in ("min_cost", "la_given_target"):
-        prof_target = profile.strategy.target_p_match if isinstance(profile, Profile) else None
-        if target is None and prof_target is None and isinstance(profile, (str, Path)):
-            prof_target = load_profile(profile).strategy.target_p_match
-        target = target if target is not None else prof_target
-        what = "--min-cost" if min_cost else "objective p_match_la"
-        if target is None:
-            raise InputError(f"{what} needs a target: pass --target P (0 < P < 1) or set [strategy] target_p_match")
-        if not 0 < target < 1:
-            raise InputError(f"--target {target}: must be strictly between 0 and 1")
-    out = optimize(problem, mode, target=target, time_limit=time_limit, method=method, engine=engine)
+        target = _target(profile, target, min_cost)
+    sf = None
+    if mode == "safety_first":
+        from allocator.optim.safety import safety_first
+
+        sf = safety_first(problem, time_limit=time_limit, method=method, engine=engine)
+        out = sf.chosen
+    else:
+        out = optimize(problem, mode, target=target, time_limit=time_limit, method=method, engine=engine)
     if out.status is Status.INFEASIBLE:
-        err = _infeasible(problem, mode, target, out.reachable)
+        err = _infeasible(problem, "p_match" if mode == "safety_first" else mode, target, out.reachable)
         if not err.groups:  # the limits admit a list: the "infeasible" was numerical, not the user's settings
             other = "cbc" if engine == "highs" else "highs"
             raise SolverError(f"the {engine} engine found no list although the limits admit one (numerical "
@@ -149,7 +170,33 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     bare = evaluate(problem, Plan(plan.idx)).p_match if (plan.signals or plan.divisions) else metrics.p_match
     warns = domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
     robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
-    return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust)
+    return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,
+                  **({} if sf is None else _trade(problem, sf)))
+
+
+def _trade(problem: Problem, sf) -> dict:
+    """The safety-first answer's margin, best reachable P(match) and the lists it is set
+    against (the safest, the LA-leaning), for :class:`Result`."""
+    alts = {}
+    for name, o in (("safest", sf.safest), ("la_leaning", sf.la_leaning)):
+        if o is not None and o.status.has_list:
+            alts[name] = (o.plan, evaluate(problem, o.plan), o.status)
+    return {"safety_margin": sf.margin, "p_match_best": sf.p_best, "alternatives": alts}
+
+
+def _target(profile, target: float | None, min_cost: bool) -> float:
+    """The P(match) target of --min-cost or the p_match_la objective: ``target``, else the
+    profile's ``target_p_match``; InputError when there is none or it is outside (0, 1)."""
+    prof_target = profile.strategy.target_p_match if isinstance(profile, Profile) else None
+    if target is None and prof_target is None and isinstance(profile, (str, Path)):
+        prof_target = load_profile(profile).strategy.target_p_match
+    target = target if target is not None else prof_target
+    what = "--min-cost" if min_cost else "objective p_match_la"
+    if target is None:
+        raise InputError(f"{what} needs a target: pass --target P (0 < P < 1) or set [strategy] target_p_match")
+    if not 0 < target < 1:
+        raise InputError(f"--target {target}: must be strictly between 0 and 1")
+    return float(target)
 
 
 def robustness(problem: Problem, plan: Plan, metrics, mode: str, time_limit, engine) -> dict | None:

@@ -29,14 +29,16 @@ class InputError(AllocatorError):
 class InfeasibleError(AllocatorError):
     """The constraints admit no list (exit code 3).
 
-    ``groups`` names the smallest set of constraint groups found to conflict.
+    ``groups`` names the smallest set of constraint groups found to conflict; ``best_p`` the
+    best P(match) reachable within the limits when a P(match) target is out of reach.
     """
 
     exit_code = 3
 
-    def __init__(self, message: str, groups: tuple[str, ...] = ()):
+    def __init__(self, message: str, groups: tuple[str, ...] = (), best_p: float | None = None):
         super().__init__(message)
         self.groups = tuple(groups)
+        self.best_p = best_p
 
 
 class SolverError(AllocatorError):

@@ -22,7 +22,9 @@ def test_solve_json_contract(capsys):
     code, out, err = run(capsys, "solve", PROFILE, "--catalog", TINY, "--json", "--draws", "20000")
     assert code == 0, err
     d = json.loads(out)
-    assert d["status"] == "optimal" and d["objective"] == "p_match"
+    assert d["status"] == "optimal" and d["objective"] == "safety_first"  # the default objective
+    assert d["p_match_best"] - d["safety_margin"] - 1e-9 <= d["p_match"] <= d["p_match_best"] + 1e-12
+    assert set(d["alternatives"]) == {"safest", "la_leaning"}
     assert set(d["mc"]) >= {"p_match", "ci95", "draws", "seed"}
     assert d["cost"]["total"] <= 400 and d["cost"]["fixed"] == 80
     assert d["n_la"] <= 0.3 * d["n_applications"]

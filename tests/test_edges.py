@@ -48,6 +48,7 @@ def frame(p, la=None, extra=None) -> pd.DataFrame:
 
 
 def make(p, la=None, extra=None, **strategy):
+    strategy = {"objective": "p_match"} | strategy  # these cases are about the best P(match)
     return build_problem(catalog_from_frame(frame(p, la, extra), "<edge>"),
                          profile_from_dict({"strategy": strategy}, "<edge>"))
 

@@ -49,7 +49,8 @@ def solved(tmp_path_factory):
     js, csv = d / "l.json", d / "l.csv"
     for out in (js, csv):
         with pytest.raises(SystemExit) as e:
-            main(["solve", str(PROFILE), "--draws", "0", "--out", str(out)] + (["--json"] if out == js else []))
+            main(["solve", str(PROFILE), "--draws", "0", "--objective", "p_match", "--out", str(out)]
+                 + (["--json"] if out == js else []))
         assert e.value.code == 0
     return js, csv
 
@@ -163,7 +164,7 @@ def test_text_out_writes_every_row(capsys, solved, tmp_path):
     n = len(json.loads(js.read_text())["selected"])
     assert n > 40
     out = tmp_path / "l.txt"
-    code, _, err = run(capsys, "solve", PROFILE, "--draws", "0", "--out", out)
+    code, _, err = run(capsys, "solve", PROFILE, "--draws", "0", "--objective", "p_match", "--out", out)
     assert code == 0, err
     text = out.read_text()
     ids = [r["program_id"] for r in json.loads(js.read_text())["selected"]]
@@ -449,7 +450,7 @@ def test_exit_130_from_typer_prints_the_line(capsys, monkeypatch):
 
 # ------------------------------------------------------------------ contract gaps
 def test_draws_zero_keeps_mc(capsys):
-    code, out, err = run(capsys, "solve", PROFILE, "--draws", "0", "--json")
+    code, out, err = run(capsys, "solve", PROFILE, "--draws", "0", "--json", "--objective", "p_match")
     assert code == 0, err
     mc = json.loads(out)["mc"]
     assert mc["draws"] == 0 and mc["p_match"] is None and "skipped" in mc

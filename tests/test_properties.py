@@ -175,6 +175,7 @@ def instances(draw, max_n: int = 9):
         "min_applications": draw(st.integers(0, min(2, max_apps))),
         "la_share_max": draw(st.sampled_from([0.0, 0.25, 0.5, 1.0])),
         "correlation": draw(st.sampled_from([0.0, 0.3, 0.8, 0.99])),
+        "objective": "p_match",  # these properties are about the best P(match)
     }
     if draw(st.booleans()):
         ids = draw(st.permutations([f"P{i}" for i in range(n)]))

@@ -15,7 +15,8 @@ def make(p, la, strategy):
     df = pd.DataFrame({"program_id": [f"P{i}" for i in range(n)], "name": [f"n{i}" for i in range(n)],
                        "specialty": "Internal Medicine", "city": ["Los Angeles" if x else "Columbus" for x in la],
                        "state": ["CA" if x else "OH" for x in la], "la_area": la, "p_match": p})
-    return build_problem(catalog_from_frame(df), profile_from_dict({"strategy": strategy}))
+    # hand-checked optima of P(match): the objective is set (the profile default is safety_first)
+    return build_problem(catalog_from_frame(df), profile_from_dict({"strategy": {"objective": "p_match"} | strategy}))
 
 
 @pytest.mark.parametrize("method", ["fast", "milp"])

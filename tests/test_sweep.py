@@ -28,7 +28,7 @@ def problem(seed: int, n: int = 10, *, rho: float = 0.35, extras: bool = False, 
     rng = np.random.default_rng(seed)
     cat = random_catalog(rng, n, extras=extras)
     s = {"budget": 200.0, "season": "2026", "max_applications": 8, "min_applications": 0,
-         "la_share_max": 0.5, "correlation": rho} | strategy
+         "la_share_max": 0.5, "correlation": rho, "objective": "p_match"} | strategy
     return build_problem(cat, profile_from_dict({"strategy": s}, "<test>"))
 
 

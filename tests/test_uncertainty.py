@@ -66,7 +66,7 @@ def test_cli_solve_with_the_central_card_reports_the_ensemble_interval(capsys):
 
     with pytest.raises(SystemExit) as e:
         main(["solve", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--card", "default", "--json",
-              "--draws", "20000", "--budget", "300"])
+              "--draws", "20000", "--budget", "300", "--objective", "p_match"])
     assert e.value.code == 0
     d = json.loads(capsys.readouterr().out)
     assert d["model"]["objective"] == "default" and d["model"]["ensemble_cards"] >= 30
@@ -75,6 +75,6 @@ def test_cli_solve_with_the_central_card_reports_the_ensemble_interval(capsys):
     assert isinstance(d["warnings"], list) and "robustness" not in d
     with pytest.raises(SystemExit):
         main(["solve", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--card", "default",
-              "--draws", "2000", "--budget", "300"])
+              "--draws", "2000", "--budget", "300", "--objective", "p_match"])
     text = capsys.readouterr().out
     assert text.lstrip().startswith("SYNTHETIC") and "P(match): " in text.splitlines()[1]

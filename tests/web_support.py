@@ -36,6 +36,7 @@ max_applications = 60
 la_share_max = 0.30
 signals = "none"
 geographic_preference = "none"
+objective = "p_match"
 """
 
 

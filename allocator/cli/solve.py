@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from allocator.errors import InputError
-from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, _positive_time,
+from allocator.errors import InfeasibleError, InputError
+
+OBJECTIVES = ("safety_first", "p_match", "utility", "p_match_la")
+from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, _json, _positive_time,
                                   _render, app, check_outputs)
 
 
@@ -21,8 +24,13 @@ def solve(
     la_share_max: Optional[float] = typer.Option(None, "--la-share-max", help="largest share of LA programs (0-1)"),
     correlation: Optional[float] = typer.Option(None, "--correlation", help="latent-factor correlation rho (0-0.99)"),
     season: Optional[str] = typer.Option(None, "--season", help="ERAS fee schedule: 2024, 2025, 2026"),
-    objective: Optional[str] = typer.Option(None, "--objective",
-                                            help="p_match, utility, or p_match_la (max P(match in LA) s.t. P(match) >= --target)"),
+    objective: Optional[str] = typer.Option(
+        None, "--objective", help="safety_first (default: the best expected tier utility among the lists within "
+        "--safety-margin of the best P(match)), p_match, utility, or p_match_la (max P(match in LA) s.t. "
+        "P(match) >= --target)"),
+    safety_margin: Optional[float] = typer.Option(
+        None, "--safety-margin", help="safety_first: how far P(match) may fall below the best reachable "
+        "(0-1; default 0.01 = one percentage point)"),
     min_cost: bool = typer.Option(False, "--min-cost", help="cheapest list reaching --target"),
     target: Optional[float] = typer.Option(None, "--target", help="P(match) target for --min-cost or p_match_la"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds; best list found is returned"),
@@ -35,11 +43,11 @@ def solve(
     as_json: bool = JsonOpt,
     out: Optional[Path] = OutOpt,
 ) -> int:
-    """The list that maximizes P(at least one match) within the budget, counts and LA cap."""
+    """The best list within the budget, counts and LA cap: by default the best expected tier utility
+    (LA > rest of West > elsewhere) among the lists within --safety-margin of the best P(at least one match)."""
     from allocator.api import solve as api_solve
 
-    if objective is not None and objective not in ("p_match", "utility", "p_match_la"):
-        raise InputError(f"--objective {objective!r}: use p_match, utility or p_match_la (with --target)")
+    _check_objective(objective, safety_margin)
     if method not in ("auto", "fast", "dp", "milp"):
         raise InputError(f"--method {method!r}: use auto, fast, dp or milp")
     if draws < 0:
@@ -51,9 +59,16 @@ def solve(
         raise InputError(f"--target {target:g} is used only with --min-cost or --objective p_match_la; add one of "
                          "them, or drop --target")
     check_outputs((out, "--out"))
-    res = api_solve(profile, catalog, engine=solver, budget=budget, max_applications=max_apps, la_share_max=la_share_max,
-                    correlation=correlation, season=season, objective=objective, min_cost=min_cost, target=target,
-                    time_limit=_positive_time(time_limit), draws=draws, seed=seed, method=method, card=card)
+    try:
+        res = api_solve(profile, catalog, engine=solver, budget=budget, max_applications=max_apps,
+                        la_share_max=la_share_max, correlation=correlation, season=season, objective=objective,
+                        min_cost=min_cost, target=target, safety_margin=safety_margin,
+                        time_limit=_positive_time(time_limit), draws=draws, seed=seed, method=method, card=card)
+    except InfeasibleError as e:
+        if as_json:  # the status JSON on stdout, the one line on stderr, exit 3
+            sys.stdout.write(_json(_status_json(e, "min_cost" if min_cost else objective or
+                                                _profile_objective(profile), target)))
+        raise
     from allocator.inputs.listfile import list_csv
 
     frame = res.selected_frame()
@@ -61,6 +76,21 @@ def solve(
     _emit(res.to_dict(), as_json, out, lambda c: _render(res, c, show), frame, csv_text=csv_text,
           full_render=lambda c: _render(res, c, None))
     return 0
+
+
+def _check_objective(objective: str | None, safety_margin: float | None) -> None:
+    if objective is not None and objective not in OBJECTIVES:
+        raise InputError(f"--objective {objective!r}: use safety_first, p_match, utility or p_match_la (with --target)")
+    if safety_margin is not None and not 0 <= safety_margin <= 1:
+        raise InputError(f"--safety-margin {safety_margin:g}: must be between 0 and 1 (0.01 = one percentage point)")
+
+
+def _status_json(e: InfeasibleError, objective: str, target: float | None) -> dict:
+    """What `solve --json` prints when no list exists: the status, the one-line reason, the
+    conflicting limits and, for a P(match) target out of reach, the best P(match) reachable."""
+    return {"status": "infeasible", "objective": objective, "target_p_match": target,
+            "error": " ".join(str(e).split()), "exit_code": e.exit_code, "conflicting": list(e.groups),
+            "p_match_best": e.best_p}
 
 
 def _profile_objective(profile: Path) -> str:

@@ -65,7 +65,7 @@ def sweep(
     else:
         raise InputError("sweep needs --budgets LO:HI:STEP (e.g. --budgets 500:3000:100) "
                          "or --param NAME=LO:HI:STEP")
-    from allocator.studies.sweep import check_values
+    from allocator.studies.sweep import check_values, sweep_mode
 
     check_values(name, values, "--budgets" if name == "budget" else f"--param {name}")
     problem = load(profile, catalog, card=card, budget=fixed_budget, max_applications=max_apps, la_share_max=la_share_max,
@@ -80,7 +80,7 @@ def sweep(
 
     _write_outputs(df, csv, plot, lambda: plot_sweep(df, synthetic=problem.synthetic))
     payload = {"param": name, "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
-               "objective": problem.objective, "correlation": problem.rho,
+               "objective": sweep_mode(problem.objective), "correlation": problem.rho,
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps,
                                "la_share_max": problem.la_share_max} | {name: None}}
     _emit(payload, as_json, None, lambda c: _render_sweep(df, name, problem, c))

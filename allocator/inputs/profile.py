@@ -86,7 +86,10 @@ class Strategy(BaseModel):
     la_share_max: float = Field(default=1.0, ge=0, le=1)
     correlation: Optional[float] = Field(default=None, ge=0, le=0.99)
     target_p_match: Optional[float] = Field(default=None, gt=0, lt=1)
-    objective: Literal["p_match", "utility", "p_match_la"] = "p_match"
+    # safety_first (default): the best expected tier utility among the lists whose P(match) is
+    # within safety_margin of the best reachable; p_match, utility, p_match_la as before
+    objective: Literal["safety_first", "p_match", "utility", "p_match_la"] = "safety_first"
+    safety_margin: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
     signals: Literal["optimize", "none"] = "optimize"
     geographic_preference: Union[Literal["optimize", "none"], list[str]] = "optimize"
     max_divisions: int = Field(default=3, ge=0, le=3)
@@ -96,7 +99,7 @@ class Strategy(BaseModel):
     never_apply: list[str] = Field(default_factory=list)
 
     _numbers = field_validator("budget", "max_applications", "min_applications", "la_share_max", "correlation",
-                               "target_p_match", "max_divisions", mode="before")(_strict_number)
+                               "target_p_match", "max_divisions", "safety_margin", mode="before")(_strict_number)
 
     @field_validator("utility", mode="before")
     @classmethod

@@ -226,6 +226,7 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
         utility=_utilities(df, profile), schedule=load_schedule(s.season), budget=float(s.budget),
         max_apps=int(s.max_applications), min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
         rho=_strategy_rho(profile, pr.default_rho), objective=s.objective,
+        safety_margin=float(s.safety_margin),
         must=tuple(sorted(pos[x] for x in s.must_apply)),
         excluded=pd.DataFrame(pr.excluded, columns=["program_id", "name", "reason"]),
         synthetic=catalog.synthetic, source=pr.source, p_signal=pr.p_signal, p_geo=pr.p_geo,
@@ -235,7 +236,7 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
         notes=tuple(notes),
         fm=None if mix is None else mix.objective, fm_ensemble=None if mix is None else mix.ensemble,
         fm_central=None if mix is None else mix.central, card_choice="" if mix is None else mix.choice,
-        card=None if mix is None else pr.card,
+        card=None if mix is None else pr.card, applicant=profile.applicant,
     )
 
 

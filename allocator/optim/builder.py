@@ -15,7 +15,7 @@ from allocator.model.copula import log_fail
 from allocator.optim.formulation import (COEF_EPS, OBJ_SCALE, TAIL_MASS, ExpTerm, Formulation, State)
 from allocator.optim.problem import Problem
 
-MODES = ("p_match", "utility", "min_cost", "la_given_target")
+MODES = ("p_match", "utility", "min_cost", "la_given_target", "utility_given_target")
 
 
 class _Rows:
@@ -236,6 +236,24 @@ def _add_term(f: Formulation, name: str, mask: np.ndarray) -> ExpTerm:
     return tt
 
 
+def _add_utility_terms(f: Formulation, everyone_term: str | None) -> None:
+    """E[utility] = sum_j (u_j - u_{j-1}) P(some program with utility >= u_j succeeds): one
+    exposure term per utility level; a level that every candidate reaches reuses
+    ``everyone_term`` (the P(no match) term already in the model) instead of a copy."""
+    problem, cand = f.problem, f.cand
+    u = problem.utility[cand]
+    levels = np.unique(problem.utility[problem.utility > 0])
+    prev = 0.0
+    for j, lev in enumerate(levels):
+        mask = u >= lev
+        name = everyone_term if (everyone_term is not None and mask.all()) else f"u{j}"
+        if name not in f.terms:
+            _add_term(f, name, mask)
+        f.objective_terms.append((float(lev - prev), name))
+        prev = float(lev)
+    f.objective_offset = -float(levels.max()) if len(levels) else 0.0
+
+
 def _add_objective(f: Formulation, mode: str, target: float | None) -> None:
     """The probability terms of ``mode`` and the objective (scaled by OBJ_SCALE)."""
     problem, cand, m = f.problem, f.cand, f.model
@@ -248,14 +266,11 @@ def _add_objective(f: Formulation, mode: str, target: float | None) -> None:
         else:
             f.objective_terms = [(1.0, "none")]
     elif mode == "utility":
-        u = problem.utility[cand]
-        levels = np.unique(problem.utility[problem.utility > 0])
-        prev = 0.0
-        for j, lev in enumerate(levels):
-            _add_term(f, f"u{j}", u >= lev)
-            f.objective_terms.append((float(lev - prev), f"u{j}"))
-            prev = float(lev)
-        f.objective_offset = -float(levels.max()) if len(levels) else 0.0
+        _add_utility_terms(f, None)
+    elif mode == "utility_given_target":  # the safety-first objective's second step
+        _add_term(f, "none", everyone)
+        _add_utility_terms(f, "none")
+        f.constraint_terms = [("none", 1.0 - float(target))]
     elif mode == "min_cost":
         _add_term(f, "none", everyone)
         f.constraint_terms = [("none", 1.0 - float(target))]

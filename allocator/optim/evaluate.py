@@ -36,6 +36,10 @@ class Metrics:
     p_match_pessimistic: float | None = None
     p_match_central: float | None = None
     expected_interviews: float | None = None
+    # the seed guide's geographic tiers ("la", "west" = rest of the West, "elsewhere"):
+    # applications per tier, and the signals sent per tier and kind
+    n_by_tier: dict[str, int] = field(default_factory=dict)
+    signals_by_tier: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def la_share(self) -> float:
@@ -138,7 +142,30 @@ def evaluate(problem: Problem, plan: Plan | list[int], *, correlations=(0.0, 0.2
         rho=problem.rho,
         by_correlation={float(r): p_at_least_one(problem, p, r) for r in correlations},
         **ensemble_values(problem, plan),
+        **dict(zip(("n_by_tier", "signals_by_tier"), tier_counts(problem, plan))),
     )
+
+
+TIERS = ("la", "west", "elsewhere")
+
+
+def tiers(problem: Problem) -> np.ndarray:
+    """Each candidate's tier: the catalog's ``tier`` column (LA / rest of the West /
+    elsewhere), or LA / elsewhere from ``la_area`` when there is none."""
+    if "tier" in problem.programs:
+        return problem.programs["tier"].to_numpy().astype(str)
+    return np.where(problem.la, "la", "elsewhere").astype(str)
+
+
+def tier_counts(problem: Problem, plan: Plan) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """(applications per tier, signals per tier and kind) of ``plan``; every tier present."""
+    t = tiers(problem)
+    idx = np.asarray(plan.idx, dtype=int)
+    n = {k: int((t[idx] == k).sum()) for k in TIERS}
+    sig: dict[str, dict[str, int]] = {k: {} for k in TIERS}
+    for i, kind in plan.signals:
+        sig[t[int(i)]][kind] = sig[t[int(i)]].get(kind, 0) + 1
+    return n, sig
 
 
 def objective_value(problem: Problem, plan: Plan) -> float:

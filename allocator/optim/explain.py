@@ -3,9 +3,11 @@ change.  The groups come from a deletion filter over the named groups of the int
 program (:func:`allocator.optim.infeasibility.explain_infeasibility`)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from allocator.optim.problem import Problem
+from allocator.optim.problem import Plan, Problem
 
 
 def _cheapest(problem: Problem, k: int) -> float:
@@ -17,8 +19,49 @@ def _cheapest(problem: Problem, k: int) -> float:
     return float(problem.schedule.fee(k) + extra)
 
 
+def binding(problem: Problem, plan: Plan) -> list[str]:
+    """The limits that stop ``plan`` (a max-P(match) list) from growing: max_applications
+    when it is full, budget when no unused program fits in what is left, la_share when one
+    more LA program would break the cap, specialty_limits when a specialty is at its maximum."""
+    idx = list(plan.idx)
+    out = []
+    if len(idx) >= problem.max_apps:
+        out.append("max_applications")
+    unused = np.setdiff1d(np.arange(problem.n), idx)
+    if len(unused) and math.isfinite(problem.budget):
+        cheapest = min(problem.list_cost(idx + [int(j)])[0] for j in unused)
+        if cheapest > problem.budget + 1e-9:
+            out.append("budget")
+    n_la = int(problem.la[idx].sum()) if idx else 0
+    if problem.la_share_max < 1 and problem.la[unused].any() and n_la + 1 > problem.la_share_max * (len(idx) + 1) + 1e-9:
+        out.append("la_share")
+    counts = {name: int((problem.spec[idx] == s).sum()) for s, name in enumerate(problem.specialties)}
+    if any(problem.spec_max.get(k) is not None and c >= problem.spec_max[k] for k, c in counts.items()):
+        out.append("specialty_limits")
+    return out
+
+
+LIMIT_WORDS = {"max_applications": "max_applications={K}", "budget": "the budget ${B:,.0f}",
+               "la_share": "la_share_max={s:g}", "specialty_limits": "the specialty limits"}
+
+
+def _out_of_reach(problem: Problem, target: float, best_p: float | None, bind: list[str], p_all: float | None) -> str:
+    """A P(match) target no list reaches, whatever the limits: the best within the limits,
+    the limits binding there, and the most that every eligible program together could give."""
+    words = [LIMIT_WORDS[b].format(K=problem.max_apps, B=problem.budget, s=problem.la_share_max) for b in bind]
+    within = (f"the best reachable within your limits is {best_p:.3f}" if best_p is not None
+              else "no list within your limits reaches it")
+    held = f" (held by {', '.join(words)})" if words else ""
+    bonus = ", each with a signal and a preferred division," if (problem.has_signals or problem.has_geo) else ""
+    allp = (f"; even all {problem.n} eligible programs together{bonus} would give at most {p_all:.3f}"
+            if p_all is not None else "")
+    relax = (f"relax {', '.join(bind)} for up to {p_all:.3f}" if bind and p_all is not None and best_p is not None
+             and p_all > best_p + 5e-4 else "no limit can be relaxed enough")
+    return f"no list reaches P(match) >= {target:g}: {within}{held}{allp}: lower the target ({relax})"
+
+
 def describe(problem: Problem, groups: tuple[str, ...], target: float | None = None,
-             best_p: float | None = None) -> str:
+             best_p: float | None = None, binding: list[str] | None = None, p_all: float | None = None) -> str:
     g = set(groups)
     B, K, m, s = problem.budget, problem.max_apps, problem.min_apps, problem.la_share_max
     must = problem.must
@@ -54,6 +97,8 @@ def describe(problem: Problem, groups: tuple[str, ...], target: float | None = N
         return (f"min_applications={m} with la_share_max={s:g} needs more non-LA programs than the "
                 f"{n_non} available{' within the budget' if 'budget' in g else ''}: lower min_applications "
                 f"or raise la_share_max")
+    if g == {"target"} and binding is not None:
+        return _out_of_reach(problem, target, best_p, binding, p_all)
     if "target" in g:
         bp = f" (the best reachable is {best_p:.3f})" if best_p is not None else ""
         others = ", ".join(sorted(g - {"target"})) or "the catalog"

@@ -37,7 +37,7 @@ def applicable(problem: Problem, mode: str = "p_match") -> bool:
         return False
     if problem.fm is not None and not _chains(problem):
         return False
-    if mode not in ("p_match", "utility", "min_cost", "la_given_target"):
+    if mode not in ("p_match", "utility", "min_cost", "la_given_target", "utility_given_target"):
         return False
     return _cells(problem) <= MAX_CELLS
 
@@ -196,7 +196,7 @@ class CountGrid:
     def objective(self, mode: str) -> np.ndarray:
         if mode in ("p_match", "min_cost"):
             return self.p_match()
-        if mode == "utility":
+        if mode in ("utility", "utility_given_target"):
             return self.expected_utility()
         if mode == "la_given_target":
             return self.p_match_la()
@@ -223,16 +223,16 @@ class CountGrid:
     def best(self, mode: str = "p_match", target: float | None = None, **limits) -> tuple | None:
         """The best count vector (tuple) under the limits, or None when none is feasible.
 
-        Ties: higher objective, then lower cost (for the LA objective: higher P(match)),
+        Ties: higher objective, then lower cost (with a P(match) floor: higher P(match)),
         then fewer applications."""
         ok = self.feasible(**limits)
         if mode == "min_cost":
             ok = ok & (self.p_match() >= target - 1e-12)
             key_primary = -self.cost  # maximize -cost
             secondary = self.p_match()
-        elif mode == "la_given_target":
+        elif mode in ("la_given_target", "utility_given_target"):  # the best P(LA) or E[U] at a P(match) floor
             ok = ok & (self.p_match() >= target - 1e-12)
-            key_primary = self.p_match_la()
+            key_primary = self.p_match_la() if mode == "la_given_target" else self.expected_utility()
             secondary = self.p_match()
         else:
             key_primary = self.objective(mode)

@@ -86,7 +86,7 @@ def _report_value(f: Formulation, minimized: float) -> float:
     """Convert the minimized quantity into what the user maximizes."""
     if f.mode == "p_match":
         return 1.0 - minimized
-    if f.mode == "utility":
+    if f.mode in ("utility", "utility_given_target"):
         return -f.objective_offset - minimized
     if f.mode == "la_given_target":
         return 1.0 - minimized

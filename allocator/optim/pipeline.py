@@ -15,7 +15,7 @@ import numpy as np
 from allocator.errors import InputError
 from allocator.optim import dominance, dp, fastpath, feasibility
 from allocator.optim.engines import DEFAULT_ENGINE
-from allocator.optim.evaluate import objective_value
+from allocator.optim.evaluate import evaluate, objective_value
 from allocator.optim.outer import Outcome, solve_milp
 from allocator.optim.problem import Plan, Problem
 from allocator.optim.start import greedy, local_search
@@ -54,14 +54,20 @@ def start_list(problem: Problem, cand: np.ndarray, *, hint: Plan | None = None, 
     return local_search(problem, start, cand) if polish else start
 
 
-def start_if_timed_out(out: Outcome, problem: Problem, start: Plan | None, time_limit: float | None) -> Outcome:
+def start_if_timed_out(out: Outcome, problem: Problem, start: Plan | None, time_limit: float | None,
+                       mode: str | None = None) -> Outcome:
     """When the time limit ran out before the engine returned any list, the start list (if
-    feasible) is the best list found: status FEASIBLE, gap unknown."""
+    feasible) is the best list found: status FEASIBLE, gap unknown.  (With a P(match)
+    floor the caller's start list meets it.)"""
     if (out.status is not Status.NO_SOLUTION or time_limit is None or start is None
             or not feasibility.is_feasible(problem, start)):
         return out
-    return dataclasses.replace(out, status=Status.FEASIBLE, plan=start, objective=objective_value(problem, start),
-                               bound=None, gap=None,
+    if mode in ("la_given_target", "utility_given_target"):
+        m = evaluate(problem, start, correlations=())
+        value = m.p_match_la if mode == "la_given_target" else m.expected_utility
+    else:
+        value = objective_value(problem, start)
+    return dataclasses.replace(out, status=Status.FEASIBLE, plan=start, objective=value, bound=None, gap=None,
                                message="time limit reached before the solver found a list; start list, gap unknown")
 
 
@@ -99,9 +105,16 @@ def affordable(problem: Problem, cand: np.ndarray, budget: float | None) -> np.n
 
 
 def optimize(problem: Problem, mode: str, *, target: float | None = None, time_limit: float | None = None,
-             method: str = "auto", budget: float | None = None, engine: str = DEFAULT_ENGINE) -> Outcome:
+             method: str = "auto", budget: float | None = None, engine: str = DEFAULT_ENGINE,
+             start: Plan | None = None, seed_cuts: dict | None = None, cand: np.ndarray | None = None) -> Outcome:
     """Optimal list for ``problem`` in ``mode`` ("p_match", "utility", "min_cost" with
-    ``target``, "la_given_target" with ``target``): status and plan, no verification."""
+    ``target``, "la_given_target" or "utility_given_target" with ``target``, a P(match)
+    floor): status and plan, no verification.
+
+    For a solve that follows another on the same problem (the safety-first objective's
+    steps): ``start`` a list feasible here (with a target: one that meets it) used as the
+    first incumbent instead of the greedy list, ``seed_cuts`` the earlier solve's
+    :attr:`Outcome.cut_pool`, ``cand`` its candidates (integer-program path only)."""
     t0 = time.perf_counter()
     path = choose_path(problem, mode, method)
     if path == "fast":
@@ -110,14 +123,17 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
         out = dp.solve(problem, mode, budget=budget, target=target, t0=t0)
         if out is not None:
             return out
-    cand = candidates(problem, mode, budget)
+    cand = candidates(problem, mode, budget) if cand is None else np.asarray(cand, dtype=int)
     if mode == "min_cost":  # an exact search over the budget
         from allocator.optim.mincost import cheapest
 
         return cheapest(problem, float(target), cand, time_limit=time_limit, engine=engine)
-    start = start_list(problem, cand) if mode in ("p_match", "utility") else None
+    if start is not None and not set(start.idx) <= set(cand.tolist()):
+        start = None
+    if start is None:
+        start = start_list(problem, cand) if mode in ("p_match", "utility") else None
     out = solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
-                     engine=engine)
+                     engine=engine, seed_cuts=seed_cuts)
     if budget is None:  # a start list answers to the problem's own budget only
-        out = start_if_timed_out(out, problem, start, time_limit)
+        out = start_if_timed_out(out, problem, start, time_limit, mode)
     return dataclasses.replace(out, wall=time.perf_counter() - t0)

@@ -62,7 +62,8 @@ class Problem:
     min_apps: int
     la_share_max: float
     rho: float
-    objective: Literal["p_match", "utility", "p_match_la"] = "p_match"
+    objective: Literal["p_match", "utility", "p_match_la", "safety_first"] = "p_match"
+    safety_margin: float = 0.01  # objective "safety_first": P(match) may fall this far below the best reachable
     must: tuple[int, ...] = ()
     excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["program_id", "name", "reason"]))
     synthetic: bool = False
@@ -85,6 +86,7 @@ class Problem:
     fm_central: FactorModel | None = None
     card_choice: str = ""  # "ensemble" or the card optimized alone
     card: object = None  # the model card (allocator.model.probability.ModelCard) behind the mixtures
+    applicant: object = None  # the profile's [applicant] (allocator.inputs.profile.Applicant), for reports
     # nodes fixed by the caller (the season update's posterior mixture: weights need not sum
     # to 1, P(no match) = sum_k w_k prod_i (1 - p_i(z_k)) still); used at the problem's own rho
     fixed_nodes: Nodes | None = None
@@ -93,7 +95,7 @@ class Problem:
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     LIMITS = frozenset({"budget", "max_apps", "min_apps", "la_share_max", "must", "spec_min", "spec_max",
-                        "objective"})
+                        "objective", "safety_margin"})
 
     def with_limits(self, **changes) -> "Problem":
         """The same programs and probabilities under other limits (budget USD, counts, LA

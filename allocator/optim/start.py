@@ -10,6 +10,9 @@ import numpy as np
 from allocator.optim.fill import Fill
 from allocator.optim.problem import Plan, Problem
 
+# objectives whose lists are started on P(match): safety_first's sweeps and first step maximize it
+MAX_P = ("p_match", "safety_first")
+
 
 def _greedy_order(problem: Problem, *, per_dollar: bool = True, candidates: np.ndarray | None = None) -> list[int]:
     w = problem.node_weights()
@@ -32,7 +35,7 @@ def _greedy_order(problem: Problem, *, per_dollar: bool = True, candidates: np.n
             break
         base = float(np.dot(w, prod))
         g = base - (w * prod) @ F[:, j_av]  # P(none) falls by this much
-        if problem.objective == "p_match" and np.max(g[ok]) <= 1e-15 and len(fill) >= problem.min_apps:
+        if problem.objective in MAX_P and np.max(g[ok]) <= 1e-15 and len(fill) >= problem.min_apps:
             break
         score = g / np.maximum(fill.marginal_fees(cand[j_av]), 1e-9) if per_dollar else g
         score = np.where(ok, score, -np.inf)
@@ -60,7 +63,7 @@ def local_search(problem: Problem, plan: Plan, candidates: np.ndarray | None = N
     must_apply programs stay).  Plain lists only (no signals or divisions: the plan is
     returned unchanged otherwise).  Used to give the integer program a near-optimal first
     list and tangent rows close to the optimum; the result is never worse than ``plan``."""
-    if problem.has_signals or problem.has_geo or problem.objective != "p_match":
+    if problem.has_signals or problem.has_geo or problem.objective not in MAX_P:
         return plan
     cand = np.arange(problem.n) if candidates is None else np.asarray(candidates, int)
     on = np.isin(cand, np.asarray(plan.idx, int))

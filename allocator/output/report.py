@@ -7,7 +7,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from allocator.output.guide import recognize
 from allocator.output.result import Result
+from allocator.output.trade import alternative_line, guide_text, signal_text, tier_text
 
 SYNTHETIC_NOTE = "SYNTHETIC demo catalog: invented programs at real places; not real program data."
 
@@ -44,12 +46,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     pr, m, o = res.problem, res.metrics, res.outcome
     if pr.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
-    if res.mode == "min_cost":
-        head = f"Cheapest list reaching P(match) >= {res.target:g}"
-    elif res.mode == "la_given_target":
-        head = f"Best list for P(match in Greater LA), keeping P(match) >= {res.target:g}"
-    else:
-        head = "Best list (expected utility)" if pr.objective == "utility" else "Best list (P of at least one match)"
+    head = headline(res)
     if m.p_match_interval is not None:
         console.print(interval_line(m))
     for w in res.warnings:
@@ -76,7 +73,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
         t.add_row("  10th-90th percentile", f"{pct(m.p_match_la_interval[0])} to {pct(m.p_match_la_interval[1])}")
     if m.expected_interviews is not None:
         t.add_row("expected interviews (model)", f"{m.expected_interviews:.1f}")
-    if pr.objective == "utility":
+    if pr.objective in ("utility", "safety_first"):
         t.add_row("expected utility", f"{m.expected_utility:.4f}")
     if res.mc is not None:
         lo, hi = res.mc.ci95
@@ -84,6 +81,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
         if getattr(res.mc, "mean_interviews", None) is not None:
             t.add_row("expected interviews", f"{res.mc.mean_interviews:.1f}")
     t.add_row("applications (LA)", f"{m.n_applications} ({m.n_la}, {pct(m.la_share, 0)})")
+    _tier_rows(t, res)
     fixed = pr.schedule.fixed_total
     t.add_row(f"ERAS fees {pr.schedule.season} + extras", usd(m.cost)
               + (f"  (+{usd(fixed)} fixed)" if fixed else ""))
@@ -92,6 +90,8 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
         t.add_row("P gained by the signals", pct(res.signal_gain, 2))
     if res.plan and res.plan.divisions:
         t.add_row("geographic preference", ", ".join(res.plan.divisions))
+    elif pr.fixed_divisions:
+        t.add_row("geographic preference (fixed in the profile)", ", ".join(pr.fixed_divisions))
     byc = " · ".join(f"{k:g}: {pct(v)}" for k, v in m.by_correlation.items())
     t.add_row("one-factor copula at correlation" if pr.fm is not None else "this list at correlation", byc)
     engine = {"cbc": "CBC", "highs": "HiGHS"}.get(o.engine, "dynamic program" if o.path == "dp" else "count scan")
@@ -99,12 +99,46 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     console.print(t)
     if res.robustness is not None:
         console.print(robustness_line(res.robustness))
+    _trade_lines(res, console)
     render_programs(res.selected_frame(), console, limit=limit)
     for note in pr.notes:
         console.print(f"note: {note}")
     if len(pr.excluded):
         console.print(f"{len(pr.excluded)} program(s) excluded (ineligible or never_apply); "
                       "`allocator estimate` lists them with reasons.")
+
+
+def headline(res: Result) -> str:
+    """What the list is the best of (the objective in words)."""
+    if res.mode == "min_cost":
+        return f"Cheapest list reaching P(match) >= {res.target:g}"
+    if res.mode == "la_given_target":
+        return f"Best list for P(match in Greater LA), keeping P(match) >= {res.target:g}"
+    if res.mode == "safety_first":
+        return (f"Safety first: the best expected tier utility (LA > rest of West > elsewhere) among the lists "
+                f"within {100 * res.safety_margin:.1f} points of the best P(match) ({pct(res.p_match_best)})")
+    return "Best list (expected utility)" if res.problem.objective == "utility" else "Best list (P of at least one match)"
+
+
+def _trade_lines(res: Result, console: Console) -> None:
+    """Safety first: what the list gives up and gains against the safest and the LA-most list."""
+    for name, label in (("safest", "the safest list"), ("la_leaning", "the LA-most list at the same floor")):
+        if res.alternatives and name in res.alternatives:
+            _, alt, status = res.alternatives[name]
+            proven = "" if status.value == "optimal" else " (the best found in the time allowed, not proven best)"
+            console.print(alternative_line(label + proven, res.metrics, alt))
+
+
+def _tier_rows(t: Table, res: Result) -> None:
+    """Counts by tier, the seed guide's ranges when the applicant is one of its cases, and
+    where the signals went."""
+    m = res.metrics
+    t.add_row("by tier", tier_text(m.n_by_tier))
+    case = recognize(res.problem.applicant)
+    if case is not None:
+        t.add_row("", guide_text(case))
+    if any(m.signals_by_tier.get(k) for k in m.signals_by_tier):
+        t.add_row("signals by tier", signal_text(m.signals_by_tier))
 
 
 def render_programs(df: pd.DataFrame, console: Console, *, limit: int | None = None, title: str | None = None) -> None:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from allocator.optim.evaluate import Metrics
 from allocator.optim.problem import Plan, Problem
+from allocator.output.guide import guide_for
 from allocator.status import Status
 
 if TYPE_CHECKING:  # an annotation only: reading a result needs no solver module (PuLP, HiGHS)
@@ -30,6 +31,20 @@ class Result:
     signal_gain: float | None = None  # P gained by the signals (same list without them)
     warnings: tuple = ()  # one-line strings: outside the calibrated domain, P mostly from signals
     robustness: dict | None = None  # the ensemble list against the central card's own optimum
+    # objective safety_first: the margin, the best reachable P(match), and the lists the answer
+    # is set against: name ("safest", "la_leaning") -> (Plan, Metrics, Status)
+    safety_margin: float | None = None
+    p_match_best: float | None = None
+    alternatives: dict | None = None
+
+    @property
+    def p_match_la(self) -> float | None:
+        """P(match in Greater LA) of the list (LA programs ranked first), as ``metrics.p_match_la``."""
+        return self.metrics.p_match_la if self.metrics else None
+
+    @property
+    def expected_utility(self) -> float | None:
+        return self.metrics.expected_utility if self.metrics else None
 
     @property
     def p_match(self) -> float | None:
@@ -73,7 +88,7 @@ class Result:
                 "correlation": pr.rho,
                 "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
             }
-            if pr.objective == "utility" or self.mode == "utility":
+            if pr.objective in ("utility", "safety_first") or self.mode in ("utility", "safety_first"):
                 d["expected_utility"] = m.expected_utility
         if self.mc is not None:
             d["mc"] = self.mc.to_dict()
@@ -90,8 +105,13 @@ class Result:
                  "state": r.state, "p_match": float(r.p_match), "la_area": bool(r.la_area), "tier": r.tier,
                  "signal": r.signal}
                 for r in sel.itertuples()]
-            if self.plan and self.plan.divisions:
-                d["geographic_preference"] = list(self.plan.divisions)
+            if self.plan and (self.plan.divisions or pr.fixed_divisions):
+                d["geographic_preference"] = list(self.plan.divisions or pr.fixed_divisions)
+                d["geographic_preference_source"] = "optimized" if self.plan.divisions else "profile"
+            d["tiers"] = dict(m.n_by_tier)
+            d["signals_by_tier"] = {k: dict(v) for k, v in m.signals_by_tier.items()}
+            d |= self._safety_keys()
+            d["guide"] = guide_for(pr)
             if self.signal_gain is not None:
                 d["signal_gain"] = self.signal_gain
         d["warnings"] = list(self.warnings)
@@ -108,6 +128,34 @@ class Result:
                      "excluded": int(len(pr.excluded)), "notes": list(pr.notes),
                      "note": "SYNTHETIC demo catalog: invented programs at real places" if pr.synthetic else ""}
         return d
+
+
+    def _safety_keys(self) -> dict:
+        """objective safety_first: the margin, the best reachable P(match) and the lists set
+        against the answer (``alternatives``; null for the other objectives)."""
+        if self.alternatives is None:
+            return {"safety_margin": None, "p_match_best": None, "alternatives": None}
+        m = self.metrics
+        alts = {}
+        for name, (plan, am, status) in self.alternatives.items():
+            alts[name] = list_summary(self.problem, plan, am, status) | {
+                "difference": {"p_match": m.p_match - am.p_match, "p_match_la": m.p_match_la - am.p_match_la,
+                               "expected_utility": m.expected_utility - am.expected_utility}}
+        return {"safety_margin": self.safety_margin, "p_match_best": self.p_match_best,
+                "p_match_floor": max(0.0, self.p_match_best - self.safety_margin), "alternatives": alts}
+
+
+def list_summary(pr: Problem, plan: Plan, m: Metrics, status: Status) -> dict:
+    """One list in a few figures: P(match), P(match in LA), counts and signals by tier, fees."""
+    sig = dict(plan.signals)
+    return {"status": status.value, "p_match": m.p_match, "p_match_la": m.p_match_la,
+            "p_match_interval": None if m.p_match_interval is None else list(m.p_match_interval),
+            "p_match_la_interval": None if m.p_match_la_interval is None else list(m.p_match_la_interval),
+            "expected_utility": m.expected_utility, "n_applications": m.n_applications, "n_la": m.n_la,
+            "tiers": dict(m.n_by_tier), "signals_by_tier": {k: dict(v) for k, v in m.signals_by_tier.items()},
+            "fees": m.cost, "program_ids": [pr.ids[i] for i in plan.idx],
+            "signals": {pr.ids[i]: sig[i] for i in plan.idx if i in sig},
+            "geographic_preference": list(plan.divisions or pr.fixed_divisions)}
 
 
 def _model_info(pr: Problem) -> dict:

@@ -126,6 +126,12 @@ def at(problem: Problem, param: str, value: float) -> Problem:
     return dataclasses.replace(problem, **{name: v})
 
 
+def sweep_mode(objective: str) -> str:
+    """What a sweep maximizes for a profile's objective: the safety-first objective's
+    curve is its first step's, the best P(match) (one exact solve per point)."""
+    return "p_match" if objective == "safety_first" else objective
+
+
 def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | None = None, *,
           mode: str | None = None, method: str = "auto", progress: Progress | None = None,
           time_limit: float | None = None) -> pd.DataFrame:
@@ -144,7 +150,7 @@ def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | Non
         raise InputError(f"sweep over {param}: give the values (e.g. parse_range('500:3000:100'))")
     vals = np.unique(np.asarray(list(values), float))
     check_values(param, vals)
-    mode = mode or problem.objective
+    mode = mode or sweep_mode(problem.objective)
     if mode not in ("p_match", "utility"):
         raise InputError(f"sweep objective {mode!r}: sweeps maximize p_match or utility; set [strategy] "
                          "objective to one of them (p_match_la needs a target: use `allocator solve`)")

@@ -76,9 +76,12 @@ def fields() -> list[Field]:
               "0.25 = at most a quarter of the list in Greater LA; 1 = no cap"),
         Field("correlation", "strategy", "Correlation between outcomes", "number", "0-0.99",
               "empty = the model card's default; 0 = independent outcomes"),
-        Field("objective", "strategy", "Objective", "select", help="p_match: the best chance of any match; "
-              "utility: expected tier utility; p_match_la: best LA chance keeping P(match) >= target",
-              choices=("p_match", "utility", "p_match_la")),
+        Field("objective", "strategy", "Objective", "select", help="safety_first: the best tier utility (LA, then "
+              "the rest of the West) among the lists within the safety margin of the best chance of any match; "
+              "p_match: the best chance of any match; utility: expected tier utility; p_match_la: best LA chance "
+              "keeping P(match) >= target", choices=("safety_first", "p_match", "utility", "p_match_la")),
+        Field("safety_margin", "strategy", "Safety margin", "number", "0-1",
+              "safety_first: how far P(match) may fall below the best reachable (0.01 = one point)"),
         Field("target_p_match", "strategy", "Target P(match)", "number", "0-1",
               "for the cheapest list and for the p_match_la objective"),
         Field("signals", "strategy", "Program signals", "select", help="optimize: choose where the signals go",
@@ -130,9 +133,9 @@ def values_from_doc(doc: dict) -> dict[str, Any]:
     for k in ("step2_score", "exam_attempts", "usce_months", "usce_california_months", "years_since_graduation"):
         v[k] = "" if a.get(k) is None else str(a[k])
     for k in ("budget", "season", "max_applications", "min_applications", "la_share_max", "correlation",
-              "target_p_match", "max_divisions"):
+              "target_p_match", "max_divisions", "safety_margin"):
         v[k] = "" if s.get(k) is None else str(s[k])
-    v["objective"] = s.get("objective", "p_match")
+    v["objective"] = s.get("objective", "safety_first")
     v["signals"] = s.get("signals", "optimize")
     gp = s.get("geographic_preference", "optimize")
     v["geographic_preference"], v["divisions"] = ("fixed", list(gp)) if isinstance(gp, list) else (gp, [])
@@ -178,7 +181,7 @@ def doc_from_values(v: dict[str, Any]) -> dict:
     a["la_ties"] = bool(v.get("la_ties"))
     s: dict[str, Any] = {}
     for k in ("budget", "max_applications", "min_applications", "la_share_max", "correlation", "target_p_match",
-              "max_divisions"):
+              "max_divisions", "safety_margin"):
         if str(v.get(k, "")).strip():
             s[k] = _number(v[k], k, "strategy", k in ("max_applications", "min_applications", "max_divisions"))
     for k in ("season", "objective", "signals"):

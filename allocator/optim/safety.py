@@ -1,0 +1,146 @@
+"""The safety-first objective: match somewhere first, then prefer the better tiers.
+
+The seed guide's own order (match first, then Los Angeles, then the rest of the West), made
+exact in two solves on the same model and candidates:
+
+1. the best P(match) reachable under the limits, ``p_best`` (an exact max-P solve);
+2. the best expected tier utility E[U] (``Problem.utility``: LA > rest of the West >
+   elsewhere by default) among the lists with P(match) >= ``p_best - margin`` (one exact
+   solve with that P(match) floor as a constraint, mode "utility_given_target"), seeded
+   with step 1's tangent cuts and started from step 1's list, which meets the floor.
+
+With equal tier utilities E[U] = u P(match), so step 2's optimum is step 1's list: it is
+returned without a second solve.  The trade is shown against two other lists at the same
+floor: the safest list (step 1's) and the LA-leaning list (the best P(match in Greater LA)
+with P(match) >= the floor, mode "la_given_target"; a comparison only, so its solve stops
+after half as long as the answer's solves took, at least 10 s: then the best list found,
+status "feasible").
+
+Units: probabilities in [0, 1]; ``margin`` in probability (0.01 = one percentage point).
+When step 1 stops at a time limit, ``p_best`` is the best P(match) found, not proven.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from allocator.optim import pipeline
+from allocator.optim.engines import DEFAULT_ENGINE
+from allocator.optim.evaluate import evaluate
+from allocator.optim.outer import Outcome
+from allocator.optim.problem import Problem
+
+log = logging.getLogger(__name__)
+
+LA_MIN_SECONDS = 10.0
+LA_SHARE = 0.5  # of the time the answer took
+
+
+@dataclass(frozen=True)
+class SafetyFirst:
+    """The three solves of a safety-first answer."""
+
+    chosen: Outcome  # the best E[U] at the floor (the answer); its times are the three solves' totals
+    safest: Outcome  # the best P(match) (step 1)
+    la_leaning: Outcome | None  # the best P(match in LA) at the floor (None when not asked or no list)
+    margin: float
+    p_best: float | None  # step 1's P(match); None when no list exists
+    floor: float | None  # p_best - margin (never below 0)
+
+
+def equal_utilities(problem: Problem) -> bool:
+    """True when every candidate has the same utility (then E[U] is proportional to P(match))."""
+    u = problem.utility
+    return len(u) == 0 or bool(np.ptp(u) == 0)
+
+
+def _left(time_limit: float | None, t0: float) -> float | None:
+    return None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - t0))
+
+
+def _la_limit(time_limit: float | None, t0: float) -> float:
+    """The LA-leaning list is shown for comparison only, so its solve gets at most half as long
+    as the answer's solves took together (at least LA_MIN_SECONDS), within the caller's
+    limit; a list stopped there is reported as found, not proven best (status "feasible")."""
+    spent = time.perf_counter() - t0
+    cap = max(LA_MIN_SECONDS, LA_SHARE * spent)
+    left = _left(time_limit, t0)
+    return cap if left is None else min(cap, left)
+
+
+def _pools(*outs: Outcome | None) -> dict:
+    """Every earlier solve's exposures by term name: tangents there are valid cuts for any
+    later solve on the same nodes (same candidates or fewer, any limits)."""
+    seeds: dict[str, list] = {}
+    for out in outs:
+        for name, Ls in ((out.cut_pool or {}) if out is not None else {}).items():
+            seeds.setdefault(name, []).extend(Ls)
+    return seeds
+
+
+def safety_first(problem: Problem, *, margin: float | None = None, time_limit: float | None = None,
+                 method: str = "auto", engine: str = DEFAULT_ENGINE, la_leaning: bool = True) -> SafetyFirst:
+    """The safety-first answer for ``problem`` (its limits; ``margin`` default
+    ``problem.safety_margin``), with the safest list and, with ``la_leaning``, the LA-leaning
+    list at the same floor.  ``time_limit`` (seconds) is shared by the solves.
+
+    >>> sf = safety_first(problem, margin=0.01)  # doctest: +SKIP
+    >>> sf.chosen.plan, sf.p_best, sf.floor  # doctest: +SKIP
+    """
+    margin = float(problem.safety_margin if margin is None else margin)
+    if not 0 <= margin <= 1:
+        raise ValueError(f"safety margin {margin}: must be between 0 and 1")
+    t0 = time.perf_counter()
+    pm = problem.with_limits(objective="p_match")
+    path = pipeline.choose_path(pm, "p_match", method)
+    cand = pipeline.candidates(pm, "p_match", None) if path == "milp" else None
+    safest = pipeline.optimize(pm, "p_match", time_limit=time_limit, method=method, engine=engine, cand=cand)
+    if not safest.status.has_list:
+        return SafetyFirst(safest, safest, None, margin, None, None)
+    p_best = float(safest.objective)
+    floor = max(0.0, p_best - margin)
+    log.info("safety first: best P(match) %.6f (%s, %.1f s); floor %.6f", p_best, safest.status.value,
+             safest.wall, floor)
+    chosen, solved = _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine)
+    log.info("safety first: best expected utility at the floor %.6f (%s, %.1f s)", chosen.objective,
+             chosen.status.value, chosen.wall if solved else 0.0)
+    la_out = None
+    if la_leaning:
+        pla = problem.with_limits(objective="p_match_la")
+        start = max((safest.plan, chosen.plan), key=lambda pl: evaluate(problem, pl, correlations=()).p_match_la)
+        la_out = pipeline.optimize(pla, "la_given_target", target=floor, time_limit=_la_limit(time_limit, t0),
+                                   method=method, engine=engine, start=start, seed_cuts=_pools(safest, chosen))
+        if not la_out.status.has_list:
+            log.warning("safety first: the LA-leaning solve returned no list (%s)", la_out.message)
+            la_out = None
+    steps = [safest] + ([chosen] if solved else []) + ([la_out] if la_out is not None else [])
+    chosen = dataclasses.replace(chosen, seconds=sum(o.seconds for o in steps), wall=time.perf_counter() - t0,
+                                 solves=sum(o.solves for o in steps))
+    return SafetyFirst(chosen, safest, la_out, margin, p_best, floor)
+
+
+def _best_utility(problem: Problem, safest: Outcome, floor: float, cand, time_limit, method: str,
+                  engine: str) -> tuple[Outcome, bool]:
+    """Step 2: (the best E[U] with P(match) >= floor, whether a solve ran).  The safest list
+    itself, valued in E[U], when utilities are equal or when the solve finds nothing better
+    than it (numerical tolerance): it meets the floor, so the answer is never worse."""
+    pu = problem.with_limits(objective="utility")
+    eu_safest = evaluate(pu, safest.plan, correlations=()).expected_utility
+    if equal_utilities(problem):
+        u = float(problem.utility[0]) if problem.n else 0.0  # E[U] = u P(match): bound and gap scale by u
+        return dataclasses.replace(safest, objective=eu_safest,
+                                   bound=None if safest.bound is None else u * safest.bound,
+                                   gap=None if safest.gap is None else u * safest.gap), False
+    out = pipeline.optimize(pu, "utility_given_target", target=floor, time_limit=time_limit, method=method,
+                            engine=engine, start=safest.plan, seed_cuts=_pools(safest), cand=cand)
+    if not out.status.has_list:
+        log.warning("safety first: the utility solve at the floor returned no list (%s); the safest list stands",
+                    out.message)
+        return dataclasses.replace(safest, objective=eu_safest, bound=None, gap=None), True
+    if out.objective < eu_safest - 1e-12:
+        return dataclasses.replace(safest, objective=eu_safest, bound=out.bound, gap=None), True
+    return out, True

@@ -1,0 +1,68 @@
+"""The trade in plain words: what a list gives up and gains against another list (the
+safest list, the LA-leaning list), and its counts and signals by tier beside the seed
+guide's ranges.  Formatting only: every figure comes from a Metrics.
+
+Differences are in percentage points ("points") of P(match) and of P(match in Greater LA).
+"""
+from __future__ import annotations
+
+from allocator.output.guide import GuideCase
+
+TIER_NAMES = {"la": "LA", "west": "rest of West", "elsewhere": "elsewhere"}
+SAME = 0.05  # points: a smaller difference is shown as "the same"
+
+
+def _pts(x: float) -> str:
+    return f"{abs(100 * x):.1f} points"
+
+
+def trade_sentence(m, alt) -> str:
+    """What list ``m`` gives up and gains against list ``alt`` (both Metrics), e.g. "gives up
+    0.8 points of P(match) for +47.0 points of P(match in Greater LA)"."""
+    dp, dla = m.p_match - alt.p_match, m.p_match_la - alt.p_match_la
+    same_p, same_la = abs(100 * dp) < SAME, abs(100 * dla) < SAME
+    if same_p and same_la:
+        return "has the same P(match) and P(match in Greater LA) (within 0.05 points)"
+    if dp <= 0 and dla >= 0:
+        if same_p:
+            return f"keeps P(match) and gains {_pts(dla)} of P(match in Greater LA)"
+        return f"gives up {_pts(dp)} of P(match) for +{_pts(dla)} of P(match in Greater LA)"
+    if dp >= 0 and dla <= 0:
+        if same_la:
+            return f"gains {_pts(dp)} of P(match) and keeps P(match in Greater LA)"
+        return f"gives up {_pts(dla)} of P(match in Greater LA) for +{_pts(dp)} of P(match)"
+    if dp > 0:
+        return f"gains {_pts(dp)} of P(match) and {_pts(dla)} of P(match in Greater LA)"
+    lost = (f"keeps P(match) and gives up {_pts(dla)}" if same_p
+            else f"gives up {_pts(dp)} of P(match) and {_pts(dla)}")
+    return f"{lost} of P(match in Greater LA) for more of the rest of the West (a higher expected tier utility)"
+
+
+def tier_text(n_by_tier: dict) -> str:
+    """"LA 9 · rest of West 13 · elsewhere 78"."""
+    return " · ".join(f"{TIER_NAMES[k]} {n_by_tier.get(k, 0)}" for k in TIER_NAMES)
+
+
+def signal_text(signals_by_tier: dict) -> str:
+    """"LA 3 gold + 4 silver · rest of West 8 silver · elsewhere none"."""
+    parts = []
+    for k, name in TIER_NAMES.items():
+        kinds = signals_by_tier.get(k, {})
+        what = " + ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "none"
+        parts.append(f"{name} {what}")
+    return " · ".join(parts)
+
+
+def guide_text(case: GuideCase) -> str:
+    """"guide for a strong applicant with LA ties: 20-25 LA/SoCal · rest of West 20-30 · ..."."""
+    parts = [f"{TIER_NAMES[k]} {case.shown[k]}" if k != "la" or case.key != "strong" else case.shown[k]
+             for k in TIER_NAMES]
+    total = f" ({case.total[0]}-{case.total[1]} programs)" if case.total else ""
+    return f"guide for {case.label}{total}: " + " · ".join(parts)
+
+
+def alternative_line(label: str, m, alt) -> str:
+    """One line: the alternative's figures, then what the chosen list gives up and gains."""
+    return (f"Against {label} (P(match) {100 * alt.p_match:.1f}%, P(match in Greater LA) "
+            f"{100 * alt.p_match_la:.1f}%; {tier_text(alt.n_by_tier)}; fees ${alt.cost:,.0f}): this list "
+            f"{trade_sentence(m, alt)}.")

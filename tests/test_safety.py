@@ -1,0 +1,159 @@
+"""The safety-first objective (allocator.optim.safety) against brute force: the list meets
+the P(match) floor, has the best expected tier utility among every list that meets it, and
+the LA-leaning list has the best P(match in LA) there; under the one-factor copula (count
+scan and integer program) and under a two-stage card mixture with signals and divisions."""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from allocator.optim import fastpath
+from allocator.optim.feasibility import violations
+from allocator.optim.problem import Plan
+from allocator.optim.safety import safety_first
+from allocator.status import Status
+
+from .helpers import random_problem
+from .test_twostage import DIVS, factor_problem
+
+MARGINS = (0.0, 0.004, 0.02, 0.1)
+
+
+def _with_utilities(rng, pr, levels=(0.6, 0.8, 1.0)):
+    """Per-program utilities, as a catalog's utility column gives them (three levels)."""
+    return dataclasses.replace(pr, utility=rng.choice(levels, pr.n))
+
+
+def _one_factor_table(pr):
+    """(plans, P(any), P(LA), E[U]) of every feasible subset, from the copula formula
+    p_i(z) = Phi((Phi^-1(p_i) - sqrt(rho) z) / sqrt(1 - rho)) at the problem's nodes."""
+    n, nodes = pr.n, pr.nodes()
+    subsets = ((np.arange(2 ** n)[:, None] >> np.arange(n)[None, :]) & 1).astype(bool)
+    keep = [k for k in range(len(subsets)) if not violations(pr, Plan.of(np.nonzero(subsets[k])[0]))]
+    S = subsets[keep].astype(float)
+    r = nodes.rho
+    pz = norm.cdf((norm.ppf(np.clip(pr.p, 1e-15, 1 - 1e-15))[None, :] - np.sqrt(r) * nodes.z[:, None])
+                  / np.sqrt(1 - r)) if r > 0 else np.broadcast_to(pr.p, (len(nodes.z), n))
+    logf = np.log1p(-np.minimum(pz, 1 - 1e-300))
+
+    def p_any(mask):
+        return 1.0 - np.exp(S @ (logf * mask[None, :]).T) @ nodes.w
+
+    plans = [Plan.of(np.nonzero(subsets[k])[0]) for k in keep]
+    return plans, *_values(p_any, pr)
+
+
+def _values(p_any, pr):
+    pm, pla = p_any(np.ones(pr.n)), p_any(pr.la.astype(float))
+    eu, prev = 0.0, 0.0
+    for lev in np.unique(pr.utility[pr.utility > 0]):
+        eu = eu + (lev - prev) * p_any((pr.utility >= lev).astype(float))
+        prev = lev
+    return pm, pla, eu
+
+
+def _check(pr, sf, plans, pm, pla, eu, margin, tol):
+    """The contract of a safety-first answer against the table of every feasible list."""
+    if not plans:
+        assert sf.chosen.status is Status.INFEASIBLE
+        return
+    pos = {p: k for k, p in enumerate(plans)}
+    assert sf.p_best == pytest.approx(pm.max(), abs=1e-9)
+    floor = sf.p_best - margin
+    ok = pm >= floor - 1e-12
+    k = pos[Plan(sf.chosen.plan.idx, sf.chosen.plan.signals, sf.chosen.plan.divisions)]
+    assert violations(pr, sf.chosen.plan) == []
+    assert pm[k] >= pm.max() - margin - 1e-9
+    assert eu[k] == pytest.approx(eu[ok].max(), abs=tol)
+    assert sf.chosen.objective == pytest.approx(eu[k], abs=1e-9)
+    assert pm[pos[sf.safest.plan]] == pytest.approx(pm.max(), abs=1e-9)
+    la = sf.la_leaning
+    assert la is not None and la.status is Status.OPTIMAL
+    j = pos[Plan(la.plan.idx, la.plan.signals, la.plan.divisions)]
+    assert pm[j] >= floor - 1e-9
+    assert pla[j] == pytest.approx(pla[ok].max(), abs=tol)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_safety_first_equals_brute_force_count_scan_and_milp(seed):
+    rng = np.random.default_rng(1400 + seed)
+    pr = _with_utilities(rng, random_problem(rng, 11, rho=(0.0, 0.35)[seed % 2], affordable=True))
+    margin = MARGINS[seed % 4]
+    plans, pm, pla, eu = _one_factor_table(pr)
+    assert fastpath.applicable(pr, "utility_given_target")
+    for method, tol in (("fast", 1e-9), ("milp", 2e-7)):
+        sf = safety_first(pr, margin=margin, method=method)
+        _check(pr, sf, plans, pm, pla, eu, margin, tol)
+
+
+def _mixture_table(pr):
+    """Every feasible plan (subsets x signal assignments x division sets) of a small
+    two-stage problem, with P(any), P(LA), E[U] from the product formula over the mixture."""
+    fm, div = pr.fm, pr.programs["division"].to_numpy()
+    kinds = [k for (_, k), v in pr.signals_available.items() if v]
+    divsets = [()] if not pr.has_geo else [c for r in range(pr.max_divisions + 1)
+                                            for c in itertools.combinations(DIVS, r)]
+    plans, rows = [], []
+    for size in range(0, min(pr.n, pr.max_apps) + 1):
+        for sub in itertools.combinations(range(pr.n), size):
+            if violations(pr, Plan.of(sub)):
+                continue
+            for assign in itertools.product(*[[None] + kinds for _ in sub]):
+                sig = {i: a for i, a in zip(sub, assign) if a}
+                if any(sum(a == kind for a in sig.values()) > pr.signals_available[(pr.specialties[0], kind)]
+                       for kind in kinds):
+                    continue
+                for D in divsets:
+                    plan = Plan.of(sub, sig, D)
+                    fail = np.ones((len(fm.w), pr.n))
+                    for i in sub:
+                        base = sig.get(i, "plain")
+                        if D and div[i] in D:
+                            base = "geo" if base == "plain" else f"{base}_geo"
+                        pi = 1 / (1 + np.exp(-(fm.eta[base][fm.card, i] + fm.S)))
+                        mu = 1 / (1 + np.exp(-(fm.zeta[fm.card, i] + fm.T)))
+                        fail[:, i] = 1 - pi * mu
+                    plans.append(plan)
+                    rows.append(np.log(fail))
+    L = np.array(rows)  # (plans, K, n)
+
+    def p_any(mask):
+        return 1.0 - np.exp((L * mask[None, None, :]).sum(axis=2)) @ fm.w
+
+    return plans, *_values(p_any, pr)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_safety_first_equals_brute_force_under_a_card_mixture(seed):
+    rng = np.random.default_rng(1500 + seed)
+    pr = factor_problem(rng, n=6, cards=3, gold=1, silver=int(seed % 2), divisions=int(seed % 3 == 0))
+    # few applications, so that the best-P list must leave out programs the utility wants
+    pr = _with_utilities(rng, pr, (0.1, 0.5, 1.0)).with_limits(max_apps=3, min_apps=0, budget=1e4, la_share_max=(1.0, 0.34)[seed % 2])
+    margin = (0.03, 0.1, 0.2)[seed % 3]
+    plans, pm, pla, eu = _mixture_table(pr)
+    sf = safety_first(pr, margin=margin)
+    _check(pr, sf, plans, pm, pla, eu, margin, 2e-7)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_equal_utilities_give_the_max_p_list(seed):
+    """With one utility for every program E[U] = u P(match): the answer is the safest list,
+    found by the max-P solve alone, whatever the margin."""
+    rng = np.random.default_rng(1600 + seed)
+    pr = random_problem(rng, 10, rho=0.35, affordable=True)
+    pr = dataclasses.replace(pr, utility=np.full(pr.n, 0.7))
+    plans, pm, _, _ = _one_factor_table(pr)
+    for method in ("fast", "milp"):
+        sf = safety_first(pr, margin=0.1, method=method, la_leaning=False)
+        if not plans:
+            assert sf.chosen.status is Status.INFEASIBLE
+            continue
+        assert sf.chosen.plan == sf.safest.plan
+        assert sf.chosen.solves == sf.safest.solves  # no second solve
+        k = plans.index(sf.chosen.plan)
+        assert pm[k] == pytest.approx(pm.max(), abs=1e-9)
+        assert sf.chosen.objective == pytest.approx(0.7 * pm.max(), abs=1e-9)

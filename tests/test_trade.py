@@ -1,0 +1,156 @@
+"""The safety-first answer as the user sees it (issue 14): JSON keys, the trade in plain
+words, counts by tier and the seed guide's ranges; and the defects of item 4 that belong to
+it: a fixed geographic preference echoed, an unreachable LA-objective target naming the
+binding limit (with the status JSON), ``allocator.solve`` from another directory, and
+``res.p_match_la``."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import allocator
+from allocator.cli import main
+from allocator.inputs.profile import Applicant, load_profile
+from allocator.output.guide import recognize
+from allocator.output.trade import trade_sentence
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILES = ROOT / "data" / "profiles"
+TINY_PROFILE = str(PROFILES / "tiny_demo.toml")
+TINY = str(ROOT / "data" / "catalogs" / "tiny_p_match.csv")
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as e:
+        main(list(args))
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err
+
+
+def test_json_carries_the_trade(capsys):
+    code, out, err = run(capsys, "solve", TINY_PROFILE, "--catalog", TINY, "--json", "--draws", "0")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["objective"] == "safety_first" and d["safety_margin"] == 0.01
+    assert d["p_match_floor"] == pytest.approx(d["p_match_best"] - 0.01)
+    assert d["p_match"] >= d["p_match_floor"] - 1e-9
+    assert sum(d["tiers"].values()) == d["n_applications"] and d["tiers"]["la"] == d["n_la"]
+    safest, la = d["alternatives"]["safest"], d["alternatives"]["la_leaning"]
+    assert safest["p_match"] == pytest.approx(d["p_match_best"], abs=1e-12)
+    assert la["p_match"] >= d["p_match_floor"] - 1e-9
+    # the chosen list has the best expected utility at the floor; the LA-leaning one the best P(LA)
+    assert d["expected_utility"] >= max(safest["expected_utility"], la["expected_utility"]) - 1e-9
+    assert la["p_match_la"] >= max(d["p_match_la"], safest["p_match_la"]) - 1e-9
+    for alt in (safest, la):
+        assert sum(alt["tiers"].values()) == alt["n_applications"] == len(alt["program_ids"])
+        assert alt["difference"]["p_match"] == pytest.approx(d["p_match"] - alt["p_match"])
+        assert alt["fees"] <= 400
+
+
+def test_margin_zero_and_other_objectives(capsys):
+    code, out, _ = run(capsys, "solve", TINY_PROFILE, "--catalog", TINY, "--json", "--draws", "0",
+                       "--safety-margin", "0")
+    d = json.loads(out)
+    assert code == 0 and d["p_match"] == pytest.approx(d["p_match_best"], abs=1e-12)
+    code, out, _ = run(capsys, "solve", TINY_PROFILE, "--catalog", TINY, "--json", "--draws", "0",
+                       "--objective", "p_match")
+    p = json.loads(out)
+    assert code == 0 and p["objective"] == "p_match" and p["alternatives"] is None
+    assert p["p_match"] == pytest.approx(d["p_match_best"], abs=1e-12)
+    code, _, err = run(capsys, "solve", TINY_PROFILE, "--catalog", TINY, "--safety-margin", "2")
+    assert code == 2 and "--safety-margin" in err
+
+
+def test_report_says_what_the_list_gives_up(capsys):
+    code, out, err = run(capsys, "solve", TINY_PROFILE, "--catalog", TINY, "--draws", "0", "--show", "3")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "Safety first" in text and "Against the safest list" in text
+    assert "Against the LA-most list at the same floor" in text
+    assert "by tier LA" in text and "points of P(match" in text
+
+
+class _M:
+    def __init__(self, p, la):
+        self.p_match, self.p_match_la = p, la
+
+
+@pytest.mark.parametrize("chosen, alt, words", [
+    ((0.925, 0.52), (0.935, 0.05), "gives up 1.0 points of P(match) for +47.0 points of P(match in Greater LA)"),
+    ((0.935, 0.05), (0.925, 0.52), "gives up 47.0 points of P(match in Greater LA) for +1.0 points of P(match)"),
+    ((0.9, 0.3), (0.9, 0.3), "has the same P(match) and P(match in Greater LA)"),
+    ((0.92, 0.30), (0.93, 0.40), "for more of the rest of the West"),
+])
+def test_trade_sentence(chosen, alt, words):
+    assert words in trade_sentence(_M(*chosen), _M(*alt))
+
+
+def test_guide_cases_recognized_from_the_fields_not_the_file():
+    keys = {f: (recognize(load_profile(PROFILES / f"{f}.toml").applicant) or type("n", (), {"key": None})).key
+            for f in ("strong_la_ties", "moderate_no_ties", "reapplicant_la_only", "typical_us_img")}
+    assert keys == {"strong_la_ties": "strong", "moderate_no_ties": "moderate",
+                    "reapplicant_la_only": "reapplicant", "typical_us_img": None}
+    strong = load_profile(PROFILES / "strong_la_ties.toml").applicant
+    assert recognize(strong.model_copy(update={"la_ties": False})) is None or \
+        recognize(strong.model_copy(update={"la_ties": False})).key != "strong"
+    assert recognize(Applicant(step2_score=250, la_ties=True, usce_months=3, usce_california_months=3)).key == "strong"
+    case = recognize(strong)
+    assert case.ranges["la"] == (20, 25) and case.ranges["west"] == (20, 30) and "seed guide" in case.to_dict()["source"]
+
+
+def test_guide_ranges_next_to_the_counts(capsys, tmp_path):
+    """The strong applicant's profile on the tiny catalog (its own p_match): the report and
+    the JSON show the guide's ranges for that case."""
+    prof = tmp_path / "strong.toml"
+    prof.write_text((PROFILES / "strong_la_ties.toml").read_text().replace("budget = 3000", "budget = 400")
+                    .replace("max_applications = 100", "max_applications = 30"))
+    code, out, err = run(capsys, "solve", str(prof), "--catalog", TINY, "--draws", "0", "--json")
+    assert code == 0, err
+    g = json.loads(out)["guide"]
+    assert g["case"] == "strong" and g["ranges"]["la"] == [20, 25]
+    code, out, _ = run(capsys, "solve", str(prof), "--catalog", TINY, "--draws", "0", "--show", "1")
+    assert "guide for a strong applicant with LA ties (70-100 programs): 20-25 LA/SoCal" in " ".join(out.split())
+
+
+# ---------------------------------------------------------------------- item 4 defects
+def _model_catalog(path: Path) -> str:
+    """Eight programs without p_match (the model gives them), two in the Pacific division."""
+    rows = [("P0", "Los Angeles", "CA"), ("P1", "Fresno", "CA"), ("P2", "Columbus", "OH"), ("P3", "Detroit", "MI"),
+            ("P4", "Chicago", "IL"), ("P5", "Atlanta", "GA"), ("P6", "Newark", "NJ"), ("P7", "Omaha", "NE")]
+    pd.DataFrame([{"program_id": i, "name": f"Program {i}", "specialty": "Internal Medicine", "city": c,
+                   "state": s} for i, c, s in rows]).to_csv(path, index=False)
+    return str(path)
+
+
+def test_fixed_geographic_preference_is_echoed(capsys, tmp_path):
+    cat = _model_catalog(tmp_path / "cat.csv")
+    prof = tmp_path / "p.toml"
+    prof.write_text('[applicant]\nstep2_score = 240\n\n[strategy]\nbudget = 100\nmax_applications = 4\n'
+                    'signals = "none"\ngeographic_preference = ["Pacific"]\nobjective = "p_match"\n')
+    code, out, err = run(capsys, "solve", str(prof), "--catalog", cat, "--draws", "0", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["geographic_preference"] == ["Pacific"] and d["geographic_preference_source"] == "profile"
+    code, out, _ = run(capsys, "solve", str(prof), "--catalog", cat, "--draws", "0")
+    assert "geographic preference (fixed in the profile)" in out and "Pacific" in out
+
+
+def test_unreachable_la_target_names_the_limit_and_prints_the_status(capsys):
+    code, out, err = run(capsys, "solve", TINY_PROFILE, "--catalog", TINY, "--objective", "p_match_la",
+                         "--target", "0.9", "--json", "--draws", "0")
+    assert code == 3 and "max_applications=30" in err and "the catalog" not in err
+    d = json.loads(out)
+    assert d["status"] == "infeasible" and d["objective"] == "p_match_la" and d["target_p_match"] == 0.9
+    assert 0.5 < d["p_match_best"] < 0.9 and "target" in d["conflicting"]
+
+
+def test_solve_from_another_directory_and_p_match_la(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = allocator.solve("data/profiles/tiny_demo.toml", "data/catalogs/tiny_p_match.csv", draws=0)
+    assert res.status.value == "optimal"
+    assert res.p_match_la == res.metrics.p_match_la and 0 <= res.p_match_la <= res.p_match
+    with pytest.raises(allocator.InputError, match="no such profile"):
+        allocator.solve("data/profiles/no_such_profile.toml")
