@@ -52,7 +52,7 @@ def test_solve_imports_only_what_it_uses(tmp_path):
                    + "".join(f"P{i},Program {i},Internal Medicine,Columbus,OH,0.{i + 1},{5 + i},{i + 1}\n"
                              for i in range(8)))
     prof = tmp_path / "p.toml"
-    prof.write_text('[strategy]\nbudget = 20\nseason = "none"\ncorrelation = 0\nla_share_max = 1.0\n')
+    prof.write_text('[strategy]\nbudget = 20\nseason = "none"\ncorrelation = 0\nla_share_max = 1.0\nobjective = "p_match"\n')
     code = f"from allocator._entry import main\nmain(['solve', {str(prof)!r}, '--catalog', {str(cat)!r}, '--json', '--draws', '2000'])"
     mods, cp = modules_after(code)
     d = json.loads(cp.stdout)
