@@ -134,6 +134,10 @@ class Formulation:
         """Current solution, per variable block (binaries rounded)."""
         return {name: np.array([round(v.varValue or 0.0) for v in vs], float) for name, vs in self.blocks.items()}
 
+    def raw_values(self) -> dict[str, np.ndarray]:
+        """Current solution, per variable block, unrounded (a relaxation's fractional columns)."""
+        return {name: np.array([v.varValue or 0.0 for v in vs], float) for name, vs in self.blocks.items()}
+
     def plan(self) -> Plan:
         vals = self.values()
         x = np.array([round(v.varValue or 0.0) for v in self.x], float)

@@ -26,6 +26,12 @@ from allocator.status import Status
 
 TOL = 1e-7  # absolute gap on the objective (a probability or an expected utility)
 CUT_OFFSETS = (-2.0, -1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
+# The linear relaxation first (HiGHS): Kelley rounds on the master's LP, each a warm-started
+# dual simplex, until the LP's own point is within LP_SETTLED of its true value (the LP bound
+# then cannot rise by more) or LP_ROUNDS rounds; an integral LP point is a list, and its value
+# within tol of the LP bound proves it optimal with no integer solve at all.
+LP_ROUNDS = 40
+LP_SETTLED = 0.1  # x tol
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,19 @@ class _Loop:
             return float(pulp.value(f.cost_expr))
         return _objective_from_terms(f, vals)
 
+    def take_start(self, plan: Plan) -> None:
+        """The start list (already set on the model's variables) as the first incumbent, when it
+        meets every constraint term for real (max-P and utility modes)."""
+        f = self.f
+        if f.mode == "min_cost" or f.linear_objective:
+            return
+        Ls, vals = true_values(f)
+        if any(vals[name] > rhs + 1e-12 for name, rhs in f.constraint_terms):
+            return
+        value = self.minimized(Ls, vals)
+        if value < self.best_min - 1e-15:
+            self.best_min, self.best_plan = value, plan
+
     def read(self, run) -> tuple[bool, float | None]:
         """Take the master's list: re-check it, keep it if best; (target violated, its bound hint)."""
         f = self.f
@@ -199,7 +218,7 @@ class _Loop:
 
 
 def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget, start, time_limit, tol,
-                max_solves, seed_cuts, engine, f=None) -> Outcome:
+                max_solves, seed_cuts, engine, f=None, relax: bool = True) -> Outcome:
     n_cand = len(cand)  # this point's candidates (a reused model may hold more, fixed at 0)
     f, checked = _prepare(problem, cand, mode, target, budget, f)
     loop = _Loop(f, checked, engine, n_cand)
@@ -207,6 +226,11 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
     if start is not None and feasibility.is_feasible(problem, start):
         f.set_start(start)
         loop.warm = True
+        loop.take_start(start)
+    if relax and engine == "highs" and not f.linear_objective:
+        done = _relaxation(loop, tol, time_limit)
+        if done is not None:
+            return done
     while True:
         left = None if time_limit is None else time_limit - (time.perf_counter() - loop.t0)
         if left is not None and left <= 0:
@@ -241,3 +265,47 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
         if added == 0 or loop.solves >= max_solves:
             return loop.outcome(Status.FEASIBLE, "no further cut (numerical tolerance)" if added == 0
                                 else "cut limit reached", tol)
+
+
+def _relaxed_point(f: Formulation) -> tuple[dict, float, bool]:
+    """Exposures at the relaxation's (fractional) columns, the gap between the master's
+    true value there and the LP objective, and whether a target row is violated there."""
+    vals = f.raw_values()
+    Ls = {name: t.exposures(vals) for name, t in f.terms.items()}
+    true = {name: float(t.wm @ np.exp(np.minimum(t.master(Ls[name]), 0.0))) for name, t in f.terms.items()}
+    lp = {name: float(t.wm @ np.array([v.varValue or 0.0 for v in t.t])) for name, t in f.terms.items()}
+    gap = sum(c * (true[name] - lp[name]) for c, name in f.objective_terms)
+    violated = any(true[name] > rhs + 1e-12 for name, rhs in f.constraint_terms)
+    return Ls, gap, violated
+
+
+def _relaxation(loop: _Loop, tol: float, time_limit: float | None) -> Outcome | None:
+    """Kelley rounds on the master's linear relaxation (HiGHS, warm-started): each LP
+    optimum is a proven bound; an integral one is a list.  The answer when the best list is
+    within ``tol`` of that bound; None when the integer program must take over (the LP has
+    settled with a gap, or it failed: the integer program then handles the model itself)."""
+    f = loop.f
+    for _ in range(LP_ROUNDS):
+        left = None if time_limit is None else time_limit - (time.perf_counter() - loop.t0)
+        if left is not None and left <= 0:
+            return None
+        run = run_master(f, left, engine=loop.engine, relax=True)
+        loop.solves += 1
+        loop.secs += run.seconds
+        if run.status is not Status.OPTIMAL:
+            return None
+        Ls, gap, violated = _relaxed_point(f)
+        if run.integral and not feasibility.violations(loop.checked, f.plan()):
+            loop.read(run)
+        else:
+            loop.bound_min = max(loop.bound_min, float(run.bound))
+            loop.history.append({"solve": loop.solves, "cbc_seconds": run.seconds, "solve_seconds": run.total_seconds,
+                                 "value": loop.best_min, "bound": loop.bound_min, "violated_target": violated})
+        loop.history[-1]["relaxation"] = True
+        if loop.best_plan is not None and loop.best_min - loop.bound_min <= tol:
+            return loop.outcome(Status.OPTIMAL, "", tol)
+        names = [name for _, name in f.objective_terms] + [name for name, _ in f.constraint_terms]
+        added = sum(f.add_cuts(f.terms[name], Ls[name]) for name in dict.fromkeys(names))
+        if added == 0 or (gap <= LP_SETTLED * tol and not violated):
+            return None
+    return None

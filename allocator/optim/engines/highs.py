@@ -77,6 +77,19 @@ class HighsSession:
         self.epoch = f.cut_epoch  # the formulation's clear_cuts count when these rows were taken
         self.vars = sorted(m.variables(), key=lambda v: v.index)  # the formulation adds no variable later
         self.ids = {id(v) for v in self.vars}
+        self.ints = np.array([v.index for v in self.vars if v.cat == pulp.LpInteger], np.int32)
+        self.relaxed = False  # the binaries are continuous (run_relaxation) until a MIP solve restores them
+
+    def set_relaxed(self, relaxed: bool) -> None:
+        """Make the binaries continuous (the linear relaxation) or integer again."""
+        import highspy
+
+        if relaxed == self.relaxed or not len(self.ints):
+            self.relaxed = relaxed
+            return
+        kind = highspy.HighsVarType.kContinuous if relaxed else highspy.HighsVarType.kInteger
+        self.h.changeColsIntegrality(len(self.ints), self.ints, np.full(len(self.ints), kind))
+        self.relaxed = relaxed
 
     def clear_cuts(self) -> None:
         """Delete the tangent rows this session added (they follow every PuLP row)."""
@@ -138,6 +151,7 @@ class HighsSession:
         m, h = self.f.model, self.h
         t0 = time.perf_counter()
         self._sync()
+        self.set_relaxed(False)
         h.clearSolver()  # no stale basis or solution from the previous solve
         if self.f.start_values:  # the best list so far, as HiGHS's first incumbent
             sv = [(v.index, val) for v, val in self.f.start_values.items() if id(v) in self.ids]
@@ -195,6 +209,46 @@ def run_highs(f: Formulation, time_limit: float | None = None, warm: bool = Fals
         again = session.run(left, presolve=False)
         return replace(again, seconds=again.seconds + run.seconds, total_seconds=again.total_seconds + run.total_seconds)
     return run
+
+
+LP_INTEGRAL = 1e-6  # a relaxation's binaries this close to 0 or 1 are read as a list (re-checked by the caller)
+
+
+def run_relaxation(f: Formulation, time_limit: float | None = None) -> MasterRun:
+    """The linear relaxation of the current master on the formulation's session: every
+    binary continuous, presolve off (its optimum is then a bound to stop on), warm-started by
+    dual simplex from the previous relaxation's basis (only tangent rows were added since).
+    The columns are written back into the PuLP variables unrounded; ``integral`` says
+    whether every binary is within LP_INTEGRAL of 0 or 1."""
+    import highspy
+
+    session = _SESSIONS.get(f)
+    if session is None or len(f.model.constraints) != session.n_base:
+        session = _SESSIONS[f] = HighsSession(f)
+    h = session.h
+    t0 = time.perf_counter()
+    session._sync()
+    session.set_relaxed(True)
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else math.inf)
+    t1 = time.perf_counter()
+    try:
+        with _quiet_stdout():
+            h.run()
+    except Exception as e:  # highspy raises plain exceptions
+        raise SolverError(f"HiGHS failed: {e}") from None
+    own = time.perf_counter() - t1
+    ms = h.getModelStatus()
+    if ms != highspy.HighsModelStatus.kOptimal:
+        status = Status.INFEASIBLE if ms == highspy.HighsModelStatus.kInfeasible else Status.ERROR
+        return MasterRun(status, None, None, own, time.perf_counter() - t0, proven=True, integral=False)
+    col = np.asarray(h.getSolution().col_value)
+    for v in session.vars:
+        v.varValue = col[v.index]
+    ints = col[session.ints] if len(session.ints) else np.zeros(0)
+    integral = bool(np.all(np.minimum(np.abs(ints), np.abs(ints - 1.0)) <= LP_INTEGRAL))
+    obj = float(pulp.value(f.model.objective) or 0.0) / f.objective_scale
+    return MasterRun(Status.OPTIMAL, obj, obj, own, time.perf_counter() - t0, proven=True, integral=integral)
 
 
 def _inconsistent(session: HighsSession, f: Formulation, run: MasterRun) -> bool:
