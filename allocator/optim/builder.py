@@ -193,13 +193,41 @@ def _add_fees(f: Formulation, rows: _Rows) -> None:
     f.cost_expr = pulp.lpSum(fee_terms) + pulp.lpSum(float(c) * v for c, v in zip(extra, x) if c)
 
 
+def cheapest_by_count(problem: Problem, cand: np.ndarray) -> np.ndarray:
+    """``c[n]``: the least any list of n programs from ``cand`` can cost (the ERAS fees of the
+    cheapest split over specialties plus the n smallest fee_extra amounts per specialty), for
+    n = 0 .. max_applications (inf where no list of n programs exists)."""
+    spec, extra = problem.spec[cand], problem.extra[cand]
+    N = int(min(problem.max_apps, len(cand)))
+    total = np.full(N + 1, np.inf)
+    total[0] = 0.0
+    for s_idx, name in enumerate(problem.specialties):
+        ex = np.sort(extra[spec == s_idx])
+        k_max = int(min(len(ex), N, problem.spec_max.get(name, N)))
+        if k_max == 0:
+            continue
+        c_s = np.array(problem.schedule.fees(k_max), float) + np.concatenate([[0.0], np.cumsum(ex[:k_max])])
+        nxt = np.full(N + 1, np.inf)
+        for k in range(k_max + 1):  # min-plus convolution
+            nxt[k:] = np.minimum(nxt[k:], total[:N + 1 - k] + c_s[k])
+        total = nxt
+    return total
+
+
 def _add_limits(f: Formulation, rows: _Rows, mode: str, budget: float | None) -> None:
-    """Budget (none for min_cost unless given), application counts, LA share, must_apply."""
+    """Budget (none for min_cost unless given), application counts, LA share, must_apply.
+
+    With a budget row comes ``budget_count``: no more programs than the budget buys at the
+    cheapest (:func:`cheapest_by_count`).  Every list meets it, so the model is the same,
+    but its linear relaxation can no longer buy a fraction of a program with the budget's
+    remainder (which left the relaxation of the moderate profile 7e-4 below the optimum)."""
     problem, cand, x = f.problem, f.cand, f.x
     B = problem.budget if budget is None else budget
+    total = pulp.lpSum(x)
     if (mode != "min_cost" or budget is not None) and math.isfinite(B):  # an infinite budget is no row
         rows.add("budget", f.cost_expr <= B, "budget")
-    total = pulp.lpSum(x)
+        f.count_cost = cheapest_by_count(problem, cand)
+        rows.add("budget", total <= f.count_cap(B), "budget_count")
     rows.add("max_applications", total <= problem.max_apps, "max_applications")
     if problem.min_apps > 0:
         rows.add("min_applications", total >= problem.min_apps, "min_applications")

@@ -123,11 +123,20 @@ class Formulation:
     n_materialized: int = 0  # how many of them are in the PuLP model (materialize())
     fee_vars: list = field(default_factory=list)  # (specialty index, tier variables, flat-block binary or None)
     start_values: dict | None = None  # variable -> value of the MIP start (set_start)
+    count_cost: np.ndarray | None = None  # least cost of n programs (builder.cheapest_by_count)
+
+    def count_cap(self, budget: float) -> int:
+        """The most programs a list within ``budget`` can hold (USD tolerance as feasibility's)."""
+        ok = np.nonzero(self.count_cost <= float(budget) + 1e-6)[0]
+        return int(ok[-1]) if len(ok) else 0
 
     def set_budget(self, budget: float) -> None:
-        """Change the budget row's right-hand side (the model must have been built with one)."""
-        row = self.model.constraints["budget"]
-        row.constant = -float(budget)  # PuLP keeps `cost <= B` as `cost - B <= 0`
+        """Change the budget row's right-hand side (the model must have been built with one),
+        and the count the budget buys (``budget_count``)."""
+        rows = self.model.constraints
+        rows["budget"].constant = -float(budget)  # PuLP keeps `cost <= B` as `cost - B <= 0`
+        if "budget_count" in rows and self.count_cost is not None:
+            rows["budget_count"].constant = -float(self.count_cap(budget))
 
     # ------------------------------------------------------------------ reading
     def values(self) -> dict[str, np.ndarray]:
