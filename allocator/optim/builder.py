@@ -243,8 +243,12 @@ def _add_limits(f: Formulation, rows: _Rows, mode: str, budget: float | None) ->
 
 
 def _add_term(f: Formulation, name: str, mask: np.ndarray) -> ExpTerm:
-    """An exposure term over the programs in ``mask``: l_k = L_k rows and t_k >= exp(l_k)."""
-    m = f.model
+    """An exposure term over the programs in ``mask``: l_k = L_k rows and t_k >= exp(l_k).
+
+    The l_k = L_k rows (one dense row per master node, most of the model's nonzeros) are
+    kept as arrays (:meth:`Formulation.exposure_rows`): the HiGHS session adds them in one
+    call, and :meth:`Formulation.materialize` writes them into the PuLP model only for an
+    engine that reads it (CBC).  Building them row by row in PuLP took most of a solve."""
     w, coef = _coefficients(f.problem, f.cand, mask, f.problem.rho, f.states)
     G, wm = _tail_groups(w)
     mcoef = {block: G @ M for block, M in coef.items()}  # master rows: weighted means over groups
@@ -252,14 +256,8 @@ def _add_term(f: Formulation, name: str, mask: np.ndarray) -> ExpTerm:
     lvars = [pulp.LpVariable(f"l_{name}_{k}", lowBound=float(min(lo_bound[k], 0.0)) - 1.0, upBound=0)
              for k in range(len(wm))]
     tvars = [pulp.LpVariable(f"t_{name}_{k}", lowBound=0, upBound=1) for k in range(len(wm))]
-    for k in range(len(wm)):
-        items = []
-        for block, M in mcoef.items():
-            items += [(v, float(c)) for v, c in zip(f.blocks[block], M[k]) if abs(c) > COEF_EPS]
-        items.append((lvars[k], -1.0))
-        m.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(items), pulp.LpConstraintEQ,
-                                          f"def_l_{name}_{k}", 0))
-    tt = ExpTerm(name, w, coef, lvars, tvars, G=G, wm=wm)
+    f.model._add_variables(lvars)  # columns of the model although no PuLP row names them yet
+    tt = ExpTerm(name, w, coef, lvars, tvars, G=G, wm=wm, mcoef=mcoef)
     f.terms[name] = tt
     return tt
 

@@ -146,6 +146,7 @@ class _Loop:
         self.best_plan, self.best_min, self.bound_min = None, math.inf, -math.inf
         self.secs, self.solves, self.history, self.pool = 0.0, 0, [], {}
         self.warm = self.confirm = False
+        self.engine_lists = 0  # lists the engine returned (the start list is an incumbent, not one of them)
 
     def minimized(self, Ls, vals) -> float:
         f = self.f
@@ -172,6 +173,7 @@ class _Loop:
         """Take the master's list: re-check it, keep it if best; (target violated, its bound hint)."""
         f = self.f
         plan = f.plan()
+        self.engine_lists += 1
         bad = feasibility.violations(self.checked, plan)
         if bad:
             raise SolverError(f"the {self.engine} engine returned a list that breaks {bad[0][0]}: {bad[0][1]} "
@@ -240,8 +242,8 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
         loop.solves += 1
         loop.secs += run.seconds
         if run.status in (Status.INFEASIBLE, Status.ERROR) or (run.status is Status.NO_SOLUTION
-                                                              and loop.best_plan is None):
-            if run.status is Status.INFEASIBLE and loop.best_plan is not None:
+                                                              and not loop.engine_lists):
+            if run.status is Status.INFEASIBLE and loop.engine_lists:
                 # cannot happen for a relaxation that contained a feasible list
                 raise SolverError(f"the {engine} engine declared a relaxation infeasible after a feasible list")
             return Outcome(run.status, None, None, None, None, loop.secs, time.perf_counter() - loop.t0,

@@ -72,7 +72,13 @@ class HighsSession:
             self.cmd.createAndConfigureSolver(m)
             self.cmd.buildSolverModel(m)
         self.h = m.solverModel
-        self.n_base = self.n_rows = len(m.constraints)  # PuLP rows (materialized cuts included)
+        self.n_pulp = len(m.constraints)  # PuLP rows (materialized cuts included)
+        if not f.exposures_in_model:  # the dense l = L rows, in one call
+            starts, idx, val = f.exposure_csr()
+            k = len(starts)
+            if k:
+                self.h.addRows(k, np.zeros(k), np.zeros(k), len(idx), starts, idx, val)
+        self.n_base = self.n_rows = self.h.getNumRow()  # PuLP rows, then the exposure rows
         self.n_cuts = f.n_materialized  # cuts (f.cuts) already in the model
         self.epoch = f.cut_epoch  # the formulation's clear_cuts count when these rows were taken
         self.vars = sorted(m.variables(), key=lambda v: v.index)  # the formulation adds no variable later
@@ -109,7 +115,7 @@ class HighsSession:
                            np.array([v.lowBound or 0.0 for v in x], float),
                            np.array([1.0 if v.upBound is None else v.upBound for v in x], float))
         cons = m.constraints
-        if len(cons) != self.n_base:
+        if len(cons) != self.n_pulp:
             raise SolverError("the PuLP model gained rows after the HiGHS model was built (a bug; please report)")
         new = self.f.cuts[self.n_cuts:]
         if new:
@@ -200,7 +206,7 @@ def run_highs(f: Formulation, time_limit: float | None = None, warm: bool = Fals
     ``proven=True`` (tests/test_signals.py, test_highs_matches_brute_force).
     """
     session = _SESSIONS.get(f)
-    if session is None or len(f.model.constraints) != session.n_base:
+    if session is None or len(f.model.constraints) != session.n_pulp:
         session = _SESSIONS[f] = HighsSession(f)  # first solve, or CBC has solved this model since
     run = session.run(time_limit, presolve=presolve)
     if presolve and (run.status in (Status.INFEASIBLE, Status.ERROR)
@@ -223,7 +229,7 @@ def run_relaxation(f: Formulation, time_limit: float | None = None) -> MasterRun
     import highspy
 
     session = _SESSIONS.get(f)
-    if session is None or len(f.model.constraints) != session.n_base:
+    if session is None or len(f.model.constraints) != session.n_pulp:
         session = _SESSIONS[f] = HighsSession(f)
     h = session.h
     t0 = time.perf_counter()
