@@ -30,7 +30,8 @@ CUT_OFFSETS = (-2.0, -1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
 # dual simplex, until the LP's own point is within LP_SETTLED of its true value (the LP bound
 # then cannot rise by more) or LP_ROUNDS rounds; an integral LP point is a list, and its value
 # within tol of the LP bound proves it optimal with no integer solve at all.
-LP_ROUNDS = 40
+LP_ROUNDS = 40  # per node of the relaxation's branch and bound
+NODE_LPS = 120  # relaxations in all before the integer program takes over
 LP_SETTLED = 0.1  # x tol
 
 
@@ -169,7 +170,7 @@ class _Loop:
         if value < self.best_min - 1e-15:
             self.best_min, self.best_plan = value, plan
 
-    def read(self, run) -> tuple[bool, float | None]:
+    def read(self, run, bound: bool = True) -> tuple[bool, float | None]:
         """Take the master's list: re-check it, keep it if best; (target violated, its bound hint)."""
         f = self.f
         plan = f.plan()
@@ -192,7 +193,7 @@ class _Loop:
             f.set_start(plan)
             self.warm = True
         b = None
-        if run.bound is not None:
+        if run.bound is not None and bound:
             b = run.bound if not f.linear_objective else float(np.exp(run.bound))
             # only a proven bound (CBC, or HiGHS without presolve) is one to stop on and report
             if run.proven:
@@ -281,33 +282,113 @@ def _relaxed_point(f: Formulation) -> tuple[dict, float, bool]:
     return Ls, gap, violated
 
 
+def _branch_column(f: Formulation, run) -> tuple[int, float] | None:
+    """The binary to branch on at a fractional relaxation point, and its value: a division
+    first (a handful of them decide most of the rest), then a fee block, then the most
+    fractional program or state."""
+    from allocator.optim.engines.highs import LP_INTEGRAL, _SESSIONS
+
+    session = _SESSIONS[f]
+    col = run.columns
+    best, key = None, None
+    for j in session.ints:
+        v = float(col[j])
+        frac = min(v, 1.0 - v)
+        if frac <= LP_INTEGRAL:
+            continue
+        name = session.vars[j].name
+        rank = 0 if name.startswith("g_") else 1 if name.startswith("fee_flat") else 2
+        k = (rank, -frac)
+        if key is None or k < key:
+            best, key = (int(j), v), k
+    return best
+
+
+class _Tree:
+    """A depth-first branch and bound over the master's linear relaxation (LP/NLP-based
+    branch and bound: Kelley rounds at every node, every cut valid everywhere).  A node is
+    closed when its relaxation is infeasible, its settled LP bound is within ``tol`` of the
+    best list, or its point is integral (a list, read as an incumbent); the answer is
+    proven when every node is closed.  Gives up (None) after NODE_LPS relaxations."""
+
+    def __init__(self, loop: _Loop, tol: float, time_limit: float | None):
+        self.loop, self.tol, self.time_limit = loop, tol, time_limit
+        self.lps = 0
+        self.closed_bound = math.inf  # the least LP bound of a node closed by bound or as a list
+
+    def left(self) -> float | None:
+        return None if self.time_limit is None else self.time_limit - (time.perf_counter() - self.loop.t0)
+
+    def node(self, fixed: dict, root: bool):
+        """Kelley rounds at one node: ("closed", bound), ("branch", bound, (column, value)) or None."""
+        loop, f = self.loop, self.loop.f
+        names = list(dict.fromkeys([name for _, name in f.objective_terms] + [name for name, _ in f.constraint_terms]))
+        for _ in range(LP_ROUNDS):
+            left = self.left()
+            if (left is not None and left <= 0) or self.lps >= NODE_LPS:
+                return None
+            run = run_master(f, left, engine=loop.engine, relax=True, fixed=fixed)
+            self.lps += 1
+            loop.solves += 1
+            loop.secs += run.seconds
+            if run.status is Status.INFEASIBLE and not root:
+                return ("closed", math.inf)
+            if run.status is not Status.OPTIMAL:
+                return None
+            Ls, gap, violated = _relaxed_point(f)
+            if run.integral and not feasibility.violations(loop.checked, f.plan()):
+                loop.read(run, bound=root)
+            else:
+                if root:
+                    loop.bound_min = max(loop.bound_min, float(run.bound))
+                loop.history.append({"solve": loop.solves, "cbc_seconds": run.seconds,
+                                     "solve_seconds": run.total_seconds, "value": loop.best_min,
+                                     "bound": loop.bound_min, "violated_target": violated})
+            loop.history[-1].update(relaxation=True, depth=len(fixed))
+            if run.bound >= loop.best_min - self.tol:
+                return ("closed", float(run.bound))
+            added = sum(f.add_cuts(f.terms[name], Ls[name]) for name in names)
+            if added == 0 or (gap <= LP_SETTLED * self.tol and not violated):
+                break
+        if run.integral:  # settled at a list whose value is its LP bound: nothing better below
+            return None if violated else ("closed", float(run.bound))
+        where = _branch_column(f, run)
+        return None if where is None else ("branch", float(run.bound), where)
+
+    def solve(self) -> Outcome | None:
+        loop = self.loop
+        stack = [({}, -math.inf)]
+        while stack:
+            fixed, parent = stack.pop()
+            if parent >= loop.best_min - self.tol:
+                self.closed_bound = min(self.closed_bound, parent)
+                continue
+            res = self.node(fixed, root=not fixed)
+            if res is None:
+                return None
+            if res[0] == "closed":
+                self.closed_bound = min(self.closed_bound, res[1])
+                continue
+            _, bound, (j, v) = res
+            near = 1.0 if v >= 0.5 else 0.0  # the nearer value is explored first (pushed last)
+            stack.append(({**fixed, j: 1.0 - near}, bound))
+            stack.append(({**fixed, j: near}, bound))
+        if loop.best_plan is None:
+            return None  # no list found in the tree: the integer program settles it
+        loop.bound_min = max(loop.bound_min, min(self.closed_bound, loop.best_min))
+        return loop.outcome(Status.OPTIMAL, "", self.tol)
+
+
 def _relaxation(loop: _Loop, tol: float, time_limit: float | None) -> Outcome | None:
-    """Kelley rounds on the master's linear relaxation (HiGHS, warm-started): each LP
-    optimum is a proven bound; an integral one is a list.  The answer when the best list is
-    within ``tol`` of that bound; None when the integer program must take over (the LP has
-    settled with a gap, or it failed: the integer program then handles the model itself)."""
-    f = loop.f
-    for _ in range(LP_ROUNDS):
-        left = None if time_limit is None else time_limit - (time.perf_counter() - loop.t0)
-        if left is not None and left <= 0:
-            return None
-        run = run_master(f, left, engine=loop.engine, relax=True)
-        loop.solves += 1
-        loop.secs += run.seconds
-        if run.status is not Status.OPTIMAL:
-            return None
-        Ls, gap, violated = _relaxed_point(f)
-        if run.integral and not feasibility.violations(loop.checked, f.plan()):
-            loop.read(run)
-        else:
-            loop.bound_min = max(loop.bound_min, float(run.bound))
-            loop.history.append({"solve": loop.solves, "cbc_seconds": run.seconds, "solve_seconds": run.total_seconds,
-                                 "value": loop.best_min, "bound": loop.bound_min, "violated_target": violated})
-        loop.history[-1]["relaxation"] = True
-        if loop.best_plan is not None and loop.best_min - loop.bound_min <= tol:
-            return loop.outcome(Status.OPTIMAL, "", tol)
-        names = [name for _, name in f.objective_terms] + [name for name, _ in f.constraint_terms]
-        added = sum(f.add_cuts(f.terms[name], Ls[name]) for name in dict.fromkeys(names))
-        if added == 0 or (gap <= LP_SETTLED * tol and not violated):
-            return None
-    return None
+    """Branch and bound on the master's linear relaxation (HiGHS, warm-started; :class:`_Tree`).
+    The answer when every node closed; None when the integer program must take over (too
+    many relaxations, a failed LP, or no list found: it then handles the model itself, with
+    every cut found here)."""
+    out = _Tree(loop, tol, time_limit).solve()
+    if out is None:
+        from allocator.optim.engines.highs import _SESSIONS
+
+        session = _SESSIONS.get(loop.f)
+        if session is not None:
+            session.set_fixed({})
+    return out

@@ -85,6 +85,22 @@ class HighsSession:
         self.ids = {id(v) for v in self.vars}
         self.ints = np.array([v.index for v in self.vars if v.cat == pulp.LpInteger], np.int32)
         self.relaxed = False  # the binaries are continuous (run_relaxation) until a MIP solve restores them
+        self.fixed: dict[int, float] = {}  # column -> value fixed for one relaxation (set_fixed)
+
+    def set_fixed(self, fixed: dict[int, float]) -> None:
+        """Fix the given binaries (column index -> 0 or 1), freeing those fixed before
+        (back to their PuLP bounds, which also carry restrict()'s fixings)."""
+        free = [j for j in self.fixed if j not in fixed]
+        if free:
+            vs = [self.vars[j] for j in free]
+            self.h.changeColsBounds(len(free), np.array(free, np.int32),
+                                    np.array([v.lowBound or 0.0 for v in vs], float),
+                                    np.array([1.0 if v.upBound is None else v.upBound for v in vs], float))
+        if fixed:
+            js = np.array(list(fixed), np.int32)
+            val = np.array([fixed[j] for j in fixed], float)
+            self.h.changeColsBounds(len(js), js, val, val)
+        self.fixed = dict(fixed)
 
     def set_relaxed(self, relaxed: bool) -> None:
         """Make the binaries continuous (the linear relaxation) or integer again."""
@@ -157,6 +173,7 @@ class HighsSession:
         m, h = self.f.model, self.h
         t0 = time.perf_counter()
         self._sync()
+        self.set_fixed({})
         self.set_relaxed(False)
         h.clearSolver()  # no stale basis or solution from the previous solve
         if self.f.start_values:  # the best list so far, as HiGHS's first incumbent
@@ -220,7 +237,7 @@ def run_highs(f: Formulation, time_limit: float | None = None, warm: bool = Fals
 LP_INTEGRAL = 1e-6  # a relaxation's binaries this close to 0 or 1 are read as a list (re-checked by the caller)
 
 
-def run_relaxation(f: Formulation, time_limit: float | None = None) -> MasterRun:
+def run_relaxation(f: Formulation, time_limit: float | None = None, fixed: dict | None = None) -> MasterRun:
     """The linear relaxation of the current master on the formulation's session: every
     binary continuous, presolve off (its optimum is then a bound to stop on), warm-started by
     dual simplex from the previous relaxation's basis (only tangent rows were added since).
@@ -234,6 +251,7 @@ def run_relaxation(f: Formulation, time_limit: float | None = None) -> MasterRun
     h = session.h
     t0 = time.perf_counter()
     session._sync()
+    session.set_fixed(fixed or {})
     session.set_relaxed(True)
     h.setOptionValue("presolve", "off")
     h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else math.inf)
@@ -254,7 +272,8 @@ def run_relaxation(f: Formulation, time_limit: float | None = None) -> MasterRun
     ints = col[session.ints] if len(session.ints) else np.zeros(0)
     integral = bool(np.all(np.minimum(np.abs(ints), np.abs(ints - 1.0)) <= LP_INTEGRAL))
     obj = float(pulp.value(f.model.objective) or 0.0) / f.objective_scale
-    return MasterRun(Status.OPTIMAL, obj, obj, own, time.perf_counter() - t0, proven=True, integral=integral)
+    return MasterRun(Status.OPTIMAL, obj, obj, own, time.perf_counter() - t0, proven=True, integral=integral,
+                     columns=col)
 
 
 def _inconsistent(session: HighsSession, f: Formulation, run: MasterRun) -> bool:
