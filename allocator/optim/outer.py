@@ -31,7 +31,8 @@ CUT_OFFSETS = (-2.0, -1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
 # then cannot rise by more) or LP_ROUNDS rounds; an integral LP point is a list, and its value
 # within tol of the LP bound proves it optimal with no integer solve at all.
 LP_ROUNDS = 40  # per node of the relaxation's branch and bound
-NODE_LPS = 120  # relaxations in all before the integer program takes over
+NODE_LPS = 60  # relaxations in all before the integer program takes over
+BRANCH_PROGRAMS = False  # the tree branches on divisions and fee blocks only; programs are HiGHS's job
 LP_SETTLED = 0.1  # x tol
 
 
@@ -148,6 +149,7 @@ class _Loop:
         self.secs, self.solves, self.history, self.pool = 0.0, 0, [], {}
         self.warm = self.confirm = False
         self.engine_lists = 0  # lists the engine returned (the start list is an incumbent, not one of them)
+        self.lp_solves = 0  # relaxations solved (not counted against max_solves)
 
     def minimized(self, Ls, vals) -> float:
         f = self.f
@@ -255,7 +257,7 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
         if run.status is Status.FEASIBLE:  # the engine itself stopped at the time limit
             return loop.outcome(Status.FEASIBLE, "time limit reached", tol)
         if violated:
-            if loop.solves >= max_solves:
+            if loop.solves - loop.lp_solves >= max_solves:
                 return loop.outcome(Status.FEASIBLE, "cut limit reached", tol)
             continue
         hint = loop.bound_min if run.proven or b is None else max(loop.bound_min, b)
@@ -265,7 +267,7 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
             loop.confirm = True  # the same master (no new cut) without presolve: its bound is one to stop on
             continue
         added = sum(f.add_cuts(f.terms[name], loop._Ls[name]) for _, name in f.objective_terms)
-        if added == 0 or loop.solves >= max_solves:
+        if added == 0 or loop.solves - loop.lp_solves >= max_solves:
             return loop.outcome(Status.FEASIBLE, "no further cut (numerical tolerance)" if added == 0
                                 else "cut limit reached", tol)
 
@@ -301,6 +303,8 @@ def _branch_column(f: Formulation, run) -> tuple[int, float] | None:
         k = (rank, -frac)
         if key is None or k < key:
             best, key = (int(j), v), k
+    if key is not None and key[0] == 2 and not BRANCH_PROGRAMS:
+        return None
     return best
 
 
@@ -329,6 +333,7 @@ class _Tree:
                 return None
             run = run_master(f, left, engine=loop.engine, relax=True, fixed=fixed)
             self.lps += 1
+            loop.lp_solves += 1
             loop.solves += 1
             loop.secs += run.seconds
             if run.status is Status.INFEASIBLE and not root:
