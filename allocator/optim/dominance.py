@@ -35,8 +35,8 @@ _CACHE_SIZE = 4
 def _inputs(problem: Problem) -> tuple:
     """The arrays dominance reads (shared by ``with_limits`` copies: a budget sweep or a
     budget search reuses one count of dominators)."""
-    geo = (problem.p_geo, tuple(problem.p_signal_geo.values()), problem.programs) if problem.has_geo else ()
-    return (problem.fm, problem.p, tuple(problem.p_signal.values()), problem.extra, problem.la, problem.utility,
+    geo = (problem.p_geo, *problem.p_signal_geo.values(), problem.programs) if problem.has_geo else ()
+    return (problem.fm, problem.p, *problem.p_signal.values(), problem.extra, problem.la, problem.utility,
             problem.spec) + geo
 
 
