@@ -193,17 +193,19 @@ def _add_fees(f: Formulation, rows: _Rows) -> None:
     f.cost_expr = pulp.lpSum(fee_terms) + pulp.lpSum(float(c) * v for c, v in zip(extra, x) if c)
 
 
-def cheapest_by_count(problem: Problem, cand: np.ndarray) -> np.ndarray:
+def cheapest_by_count(problem: Problem, cand: np.ndarray, drop: tuple[str, ...] = ()) -> np.ndarray:
     """``c[n]``: the least any list of n programs from ``cand`` can cost (the ERAS fees of the
     cheapest split over specialties plus the n smallest fee_extra amounts per specialty), for
-    n = 0 .. max_applications (inf where no list of n programs exists)."""
+    n = 0 .. max_applications (inf where no list of n programs exists).  The count and
+    specialty limits apply unless their groups are in ``drop``."""
     spec, extra = problem.spec[cand], problem.extra[cand]
-    N = int(min(problem.max_apps, len(cand)))
+    N = int(len(cand) if "max_applications" in drop else min(problem.max_apps, len(cand)))
+    spec_max = {} if "specialty_limits" in drop else problem.spec_max
     total = np.full(N + 1, np.inf)
     total[0] = 0.0
     for s_idx, name in enumerate(problem.specialties):
         ex = np.sort(extra[spec == s_idx])
-        k_max = int(min(len(ex), N, problem.spec_max.get(name, N)))
+        k_max = int(min(len(ex), N, spec_max.get(name, N)))
         if k_max == 0:
             continue
         c_s = np.array(problem.schedule.fees(k_max), float) + np.concatenate([[0.0], np.cumsum(ex[:k_max])])
@@ -226,7 +228,7 @@ def _add_limits(f: Formulation, rows: _Rows, mode: str, budget: float | None) ->
     total = pulp.lpSum(x)
     if (mode != "min_cost" or budget is not None) and math.isfinite(B):  # an infinite budget is no row
         rows.add("budget", f.cost_expr <= B, "budget")
-        f.count_cost = cheapest_by_count(problem, cand)
+        f.count_cost = cheapest_by_count(problem, cand, rows.drop)
         rows.add("budget", total <= f.count_cap(B), "budget_count")
     rows.add("max_applications", total <= problem.max_apps, "max_applications")
     if problem.min_apps > 0:
@@ -235,6 +237,12 @@ def _add_limits(f: Formulation, rows: _Rows, mode: str, budget: float | None) ->
         la = problem.la[cand]
         rows.add("la_share", pulp.lpSum((float(la[j]) - problem.la_share_max) * x[j] for j in range(len(cand))) <= 0,
                  "la_share")
+        # whole LA programs: n_la <= floor(share x the most programs a list can hold), the
+        # same lists, a tighter relaxation (it used to buy a quarter of an LA program)
+        f.la_share = problem.la_share_max
+        n_max = f.count_cap(B) if "budget_count" in f.model.constraints else len(cand) if (
+            "max_applications" in rows.drop) else problem.max_apps
+        rows.add("la_share", pulp.lpSum(x[j] for j in range(len(cand)) if la[j]) <= f.la_cap(n_max), "la_count")
     pos = {int(i): j for j, i in enumerate(cand)}
     for i in problem.must:
         if i not in pos:  # dominance never drops must programs; a missing one is a bug

@@ -125,12 +125,17 @@ class Formulation:
     fee_vars: list = field(default_factory=list)  # (specialty index, tier variables, flat-block binary or None)
     start_values: dict | None = None  # variable -> value of the MIP start (set_start)
     count_cost: np.ndarray | None = None  # least cost of n programs (builder.cheapest_by_count)
+    la_share: float = 1.0  # the LA share cap (la_count row)
     exposures_in_model: bool = False  # the l = L rows are PuLP rows (materialize()); else arrays only
 
     def count_cap(self, budget: float) -> int:
         """The most programs a list within ``budget`` can hold (USD tolerance as feasibility's)."""
         ok = np.nonzero(self.count_cost <= float(budget) + 1e-6)[0]
         return int(ok[-1]) if len(ok) else 0
+
+    def la_cap(self, n_max: int) -> int:
+        """The most LA programs a list of at most ``n_max`` programs can hold under the LA share."""
+        return int(math.floor(self.la_share * n_max + 1e-9))
 
     def set_budget(self, budget: float) -> None:
         """Change the budget row's right-hand side (the model must have been built with one),
@@ -139,6 +144,8 @@ class Formulation:
         rows["budget"].constant = -float(budget)  # PuLP keeps `cost <= B` as `cost - B <= 0`
         if "budget_count" in rows and self.count_cost is not None:
             rows["budget_count"].constant = -float(self.count_cap(budget))
+            if "la_count" in rows:
+                rows["la_count"].constant = -float(self.la_cap(self.count_cap(budget)))
 
     # ------------------------------------------------------------------ reading
     def values(self) -> dict[str, np.ndarray]:
