@@ -36,6 +36,7 @@ NODE_LPS = 60  # relaxations in all before the integer program takes over
 # (fee_extra, LA share, a target row), which HiGHS's own cuts close far faster than this
 # tree (a frontier point: 160 s branching on programs, 1-15 s handing them to HiGHS).
 BRANCH_PROGRAMS = False
+MIP_UNPRESOLVED = True  # after the relaxation tree, integer programs run without presolve (proven bounds)
 LP_SETTLED = 0.1  # x tol
 LP_VIOLATION = 1e-9  # a target row the relaxation misses by less is met to the LP's own tolerance
 
@@ -240,6 +241,9 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
         done = _relaxation(loop, tol, time_limit)
         if done is not None:
             return done
+        # the relaxation's cuts already bound the master tightly: presolve (slow on the dense
+        # exposure rows, and its bound not one to stop on) would only add a confirming solve
+        loop.confirm = MIP_UNPRESOLVED
     while True:
         left = None if time_limit is None else time_limit - (time.perf_counter() - loop.t0)
         if left is not None and left <= 0:
