@@ -15,7 +15,7 @@ Baselines, measured in the same run (ratios = figure / baseline):
 Timings are noisy on a shared machine: the load average is printed before and after.
 Nothing is asserted.  Results also go to benchmarks/results/interactive_speed.txt.
 
-    python benchmarks/interactive_speed.py [--before] [--skip frontier,fees]
+    python benchmarks/interactive_speed.py [--before] [--skip frontier10,fees] [--out FILE]
 """
 from __future__ import annotations
 
@@ -94,6 +94,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", action="store_true", help="also time the integer-program-only configuration")
     ap.add_argument("--skip", default="", help="comma-separated: solve,sweep29,frontier10,mincost,fees")
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     load0 = os.getloadavg()
@@ -121,8 +122,8 @@ def main() -> None:
             "tree off, integer program only)")
     text = "\n".join([head, *rows]) + "\n"
     print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
 
 
 if __name__ == "__main__":
