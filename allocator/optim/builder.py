@@ -193,13 +193,43 @@ def _add_fees(f: Formulation, rows: _Rows) -> None:
     f.cost_expr = pulp.lpSum(fee_terms) + pulp.lpSum(float(c) * v for c, v in zip(extra, x) if c)
 
 
+def cheapest_by_count(problem: Problem, cand: np.ndarray, drop: tuple[str, ...] = ()) -> np.ndarray:
+    """``c[n]``: the least any list of n programs from ``cand`` can cost (the ERAS fees of the
+    cheapest split over specialties plus the n smallest fee_extra amounts per specialty), for
+    n = 0 .. max_applications (inf where no list of n programs exists).  The count and
+    specialty limits apply unless their groups are in ``drop``."""
+    spec, extra = problem.spec[cand], problem.extra[cand]
+    N = int(len(cand) if "max_applications" in drop else min(problem.max_apps, len(cand)))
+    spec_max = {} if "specialty_limits" in drop else problem.spec_max
+    total = np.full(N + 1, np.inf)
+    total[0] = 0.0
+    for s_idx, name in enumerate(problem.specialties):
+        ex = np.sort(extra[spec == s_idx])
+        k_max = int(min(len(ex), N, spec_max.get(name, N)))
+        if k_max == 0:
+            continue
+        c_s = np.array(problem.schedule.fees(k_max), float) + np.concatenate([[0.0], np.cumsum(ex[:k_max])])
+        nxt = np.full(N + 1, np.inf)
+        for k in range(k_max + 1):  # min-plus convolution
+            nxt[k:] = np.minimum(nxt[k:], total[:N + 1 - k] + c_s[k])
+        total = nxt
+    return total
+
+
 def _add_limits(f: Formulation, rows: _Rows, mode: str, budget: float | None) -> None:
-    """Budget (none for min_cost unless given), application counts, LA share, must_apply."""
+    """Budget (none for min_cost unless given), application counts, LA share, must_apply.
+
+    With a budget row comes ``budget_count``: no more programs than the budget buys at the
+    cheapest (:func:`cheapest_by_count`).  Every list meets it, so the model is the same,
+    but its linear relaxation can no longer buy a fraction of a program with the budget's
+    remainder (which left the relaxation of the moderate profile 7e-4 below the optimum)."""
     problem, cand, x = f.problem, f.cand, f.x
     B = problem.budget if budget is None else budget
+    total = pulp.lpSum(x)
     if (mode != "min_cost" or budget is not None) and math.isfinite(B):  # an infinite budget is no row
         rows.add("budget", f.cost_expr <= B, "budget")
-    total = pulp.lpSum(x)
+        f.count_cost = cheapest_by_count(problem, cand, rows.drop)
+        rows.add("budget", total <= f.count_cap(B), "budget_count")
     rows.add("max_applications", total <= problem.max_apps, "max_applications")
     if problem.min_apps > 0:
         rows.add("min_applications", total >= problem.min_apps, "min_applications")
@@ -207,6 +237,12 @@ def _add_limits(f: Formulation, rows: _Rows, mode: str, budget: float | None) ->
         la = problem.la[cand]
         rows.add("la_share", pulp.lpSum((float(la[j]) - problem.la_share_max) * x[j] for j in range(len(cand))) <= 0,
                  "la_share")
+        # whole LA programs: n_la <= floor(share x the most programs a list can hold), the
+        # same lists, a tighter relaxation (it used to buy a quarter of an LA program)
+        f.la_share = problem.la_share_max
+        n_max = f.count_cap(B) if "budget_count" in f.model.constraints else len(cand) if (
+            "max_applications" in rows.drop) else problem.max_apps
+        rows.add("la_share", pulp.lpSum(x[j] for j in range(len(cand)) if la[j]) <= f.la_cap(n_max), "la_count")
     pos = {int(i): j for j, i in enumerate(cand)}
     for i in problem.must:
         if i not in pos:  # dominance never drops must programs; a missing one is a bug
@@ -215,8 +251,12 @@ def _add_limits(f: Formulation, rows: _Rows, mode: str, budget: float | None) ->
 
 
 def _add_term(f: Formulation, name: str, mask: np.ndarray) -> ExpTerm:
-    """An exposure term over the programs in ``mask``: l_k = L_k rows and t_k >= exp(l_k)."""
-    m = f.model
+    """An exposure term over the programs in ``mask``: l_k = L_k rows and t_k >= exp(l_k).
+
+    The l_k = L_k rows (one dense row per master node, most of the model's nonzeros) are
+    kept as arrays (:meth:`Formulation.exposure_rows`): the HiGHS session adds them in one
+    call, and :meth:`Formulation.materialize` writes them into the PuLP model only for an
+    engine that reads it (CBC).  Building them row by row in PuLP took most of a solve."""
     w, coef = _coefficients(f.problem, f.cand, mask, f.problem.rho, f.states)
     G, wm = _tail_groups(w)
     mcoef = {block: G @ M for block, M in coef.items()}  # master rows: weighted means over groups
@@ -224,14 +264,8 @@ def _add_term(f: Formulation, name: str, mask: np.ndarray) -> ExpTerm:
     lvars = [pulp.LpVariable(f"l_{name}_{k}", lowBound=float(min(lo_bound[k], 0.0)) - 1.0, upBound=0)
              for k in range(len(wm))]
     tvars = [pulp.LpVariable(f"t_{name}_{k}", lowBound=0, upBound=1) for k in range(len(wm))]
-    for k in range(len(wm)):
-        items = []
-        for block, M in mcoef.items():
-            items += [(v, float(c)) for v, c in zip(f.blocks[block], M[k]) if abs(c) > COEF_EPS]
-        items.append((lvars[k], -1.0))
-        m.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(items), pulp.LpConstraintEQ,
-                                          f"def_l_{name}_{k}", 0))
-    tt = ExpTerm(name, w, coef, lvars, tvars, G=G, wm=wm)
+    f.model._add_variables(lvars)  # columns of the model although no PuLP row names them yet
+    tt = ExpTerm(name, w, coef, lvars, tvars, G=G, wm=wm, mcoef=mcoef)
     f.terms[name] = tt
     return tt
 

@@ -28,11 +28,55 @@ def count_caps(problem: Problem) -> dict[int, int]:
     return caps
 
 
+_COUNTS: list = []  # (the arrays the counts were computed from, la_rewarded, must, counts): most recent last
+_CACHE_SIZE = 4
+
+
+def _inputs(problem: Problem) -> tuple:
+    """The arrays dominance reads (shared by ``with_limits`` copies: a budget sweep or a
+    budget search reuses one count of dominators)."""
+    geo = (problem.p_geo, *problem.p_signal_geo.values(), problem.programs) if problem.has_geo else ()
+    return (problem.fm, problem.p, *problem.p_signal.values(), problem.extra, problem.la, problem.utility,
+            problem.spec) + geo
+
+
+def _cached_counts(problem: Problem, la_rewarded: bool, chunk: int) -> np.ndarray:
+    """How many programs strictly dominate each program (within its specialty; must_apply
+    programs dominate nothing).  The count does not depend on the budget or the count
+    limits, so it is computed once per set of arrays (identity, kept alive by the cache)."""
+    key = _inputs(problem)
+    must = tuple(sorted(int(i) for i in problem.must))
+    for ref, lr, mu, counts in _COUNTS:
+        if lr == la_rewarded and mu == must and len(ref) == len(key) and all(a is b for a, b in zip(ref, key)):
+            return counts
+    counts = _dominator_counts(problem, la_rewarded, chunk)
+    _COUNTS.append((key, la_rewarded, must, counts))
+    del _COUNTS[:-_CACHE_SIZE]
+    return counts
+
+
 def reduce(problem: Problem, *, la_rewarded: bool = False, chunk: int = 512) -> np.ndarray:
     """Indices of the candidates kept (sorted)."""
     n = problem.n
     if n == 0:
         return np.arange(0)
+    counts = _cached_counts(problem, la_rewarded, chunk)
+    must = np.zeros(n, bool)
+    must[list(problem.must)] = True
+    caps = count_caps(problem)
+    keep = np.ones(n, bool)
+    for s in range(len(problem.specialties)):
+        members = np.nonzero(problem.spec == s)[0]
+        K = caps[s]
+        if len(members) <= K:
+            continue
+        drop = (counts[members] >= K) & ~must[members]
+        keep[members[drop]] = False
+    return np.nonzero(keep)[0]
+
+
+def _dominator_counts(problem: Problem, la_rewarded: bool, chunk: int) -> np.ndarray:
+    n = problem.n
     fm = problem.fm
     if fm is None:  # one-factor copula: P(success | z) is monotone in the marginal p
         plain = [problem.p[:, None], *(v[:, None] for v in problem.p_signal.values())]
@@ -49,13 +93,9 @@ def reduce(problem: Problem, *, la_rewarded: bool = False, chunk: int = 512) -> 
         # across divisions the dominator may lose the preference while j gains it
         P0 = np.hstack(plain)
         P1 = np.hstack(pref)
-    caps = count_caps(problem)
-    keep = np.ones(n, bool)
+    counts = np.zeros(n, int)
     for s in range(len(problem.specialties)):
         members = np.nonzero(problem.spec == s)[0]
-        K = caps[s]
-        if len(members) <= K:
-            continue
         dom_ok = members[~must[members]]  # possible dominators
         for start in range(0, len(members), chunk):
             js = members[start:start + chunk]
@@ -79,7 +119,5 @@ def reduce(problem: Problem, *, la_rewarded: bool = False, chunk: int = 512) -> 
                       | (i[None, :] < js[:, None]))
             ge &= strict
             ge &= i[None, :] != js[:, None]
-            cnt = ge.sum(axis=1)
-            drop = (cnt >= K) & ~must[js]
-            keep[js[drop]] = False
-    return np.nonzero(keep)[0]
+            counts[js] = ge.sum(axis=1)
+    return counts

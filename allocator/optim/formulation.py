@@ -81,6 +81,7 @@ class ExpTerm:
     wm: np.ndarray | None = None  # (M,): master node weights (G's groups' total weight)
     cuts: int = 0
     cut_points: set = field(default_factory=set)  # (master node, a) of every tangent added
+    mcoef: dict[str, np.ndarray] | None = None  # block -> (M, len(cand)): the l_m = G[m] @ L rows
 
     def master(self, L: np.ndarray) -> np.ndarray:
         """Master-node exposures for full-node exposures ``L``."""
@@ -123,16 +124,37 @@ class Formulation:
     n_materialized: int = 0  # how many of them are in the PuLP model (materialize())
     fee_vars: list = field(default_factory=list)  # (specialty index, tier variables, flat-block binary or None)
     start_values: dict | None = None  # variable -> value of the MIP start (set_start)
+    count_cost: np.ndarray | None = None  # least cost of n programs (builder.cheapest_by_count)
+    la_share: float = 1.0  # the LA share cap (la_count row)
+    exposures_in_model: bool = False  # the l = L rows are PuLP rows (materialize()); else arrays only
+
+    def count_cap(self, budget: float) -> int:
+        """The most programs a list within ``budget`` can hold (USD tolerance as feasibility's)."""
+        ok = np.nonzero(self.count_cost <= float(budget) + 1e-6)[0]
+        return int(ok[-1]) if len(ok) else 0
+
+    def la_cap(self, n_max: int) -> int:
+        """The most LA programs a list of at most ``n_max`` programs can hold under the LA share."""
+        return int(math.floor(self.la_share * n_max + 1e-9))
 
     def set_budget(self, budget: float) -> None:
-        """Change the budget row's right-hand side (the model must have been built with one)."""
-        row = self.model.constraints["budget"]
-        row.constant = -float(budget)  # PuLP keeps `cost <= B` as `cost - B <= 0`
+        """Change the budget row's right-hand side (the model must have been built with one),
+        and the count the budget buys (``budget_count``)."""
+        rows = self.model.constraints
+        rows["budget"].constant = -float(budget)  # PuLP keeps `cost <= B` as `cost - B <= 0`
+        if "budget_count" in rows and self.count_cost is not None:
+            rows["budget_count"].constant = -float(self.count_cap(budget))
+            if "la_count" in rows:
+                rows["la_count"].constant = -float(self.la_cap(self.count_cap(budget)))
 
     # ------------------------------------------------------------------ reading
     def values(self) -> dict[str, np.ndarray]:
         """Current solution, per variable block (binaries rounded)."""
         return {name: np.array([round(v.varValue or 0.0) for v in vs], float) for name, vs in self.blocks.items()}
+
+    def raw_values(self) -> dict[str, np.ndarray]:
+        """Current solution, per variable block, unrounded (a relaxation's fractional columns)."""
+        return {name: np.array([v.varValue or 0.0 for v in vs], float) for name, vs in self.blocks.items()}
 
     def plan(self) -> Plan:
         vals = self.values()
@@ -212,9 +234,44 @@ class Formulation:
             added += 1
         return added
 
+    def exposure_rows(self):
+        """Every term's rows ``sum_blocks coef . vars - l_m = 0`` as (variable, coefficient)
+        lists per row, coefficients below COEF_EPS dropped: (row name, items) pairs."""
+        for name, tm in self.terms.items():
+            blocks = list(tm.mcoef)
+            C = np.hstack([tm.mcoef[b] for b in blocks])
+            cols = [v for b in blocks for v in self.blocks[b]]
+            for k, lv in enumerate(tm.l):
+                nz = np.nonzero(np.abs(C[k]) > COEF_EPS)[0]
+                yield f"def_l_{name}_{k}", [(cols[j], float(C[k, j])) for j in nz] + [(lv, -1.0)]
+
+    def exposure_csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The same rows as (starts, column indices, values) over the variables' ``index``
+        (set by the engine's model builder), for one bulk ``addRows``."""
+        starts, idx, val, n = [], [], [], 0
+        for name, tm in self.terms.items():
+            blocks = list(tm.mcoef)
+            C = np.hstack([tm.mcoef[b] for b in blocks])
+            cols = np.array([v.index for b in blocks for v in self.blocks[b]], np.int32)
+            for k, lv in enumerate(tm.l):
+                nz = np.nonzero(np.abs(C[k]) > COEF_EPS)[0]
+                starts.append(n)
+                idx += [cols[nz], np.array([lv.index], np.int32)]
+                val += [C[k, nz], np.array([-1.0])]
+                n += len(nz) + 1
+        if not starts:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0)
+        return np.array(starts, np.int32), np.concatenate(idx).astype(np.int32), np.concatenate(val)
+
     def materialize(self) -> None:
-        """Add the tangent rows not yet in the PuLP model (CBC reads the PuLP model; the
-        HiGHS session takes rows straight from ``cuts``, which is much faster)."""
+        """Add the exposure rows and the tangent rows not yet in the PuLP model (CBC reads
+        the PuLP model; the HiGHS session takes them straight from arrays and ``cuts``,
+        which is much faster)."""
+        if not self.exposures_in_model:
+            for name, items in self.exposure_rows():
+                self.model.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(items), pulp.LpConstraintEQ,
+                                                           name, 0), name)
+            self.exposures_in_model = True
         for c in self.cuts[self.n_materialized:]:
             row = pulp.LpConstraint(pulp.LpAffineExpression([(c.t, OBJ_SCALE), (c.l, c.l_coef)]),
                                     pulp.LpConstraintGE, c.name, c.rhs)

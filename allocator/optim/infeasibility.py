@@ -16,7 +16,7 @@ from allocator.optim import dominance, fastpath
 from allocator.optim.engines import DEFAULT_ENGINE, run_master
 from allocator.optim.builder import build
 from allocator.optim.formulation import DROPPABLE, Formulation
-from allocator.optim.outer import seed_tangents, true_values
+from allocator.optim.outer import LP_ROUNDS, LP_SETTLED, TOL, _relaxed_point, seed_tangents, true_values
 from allocator.optim.problem import Problem
 from allocator.optim.start import greedy
 from allocator.status import Status
@@ -99,6 +99,10 @@ def _reaches_target(f: Formulation, target: float, engine: str, max_solves: int 
     """OPTIMAL when some list under ``f``'s rows reaches P(match) >= target, INFEASIBLE when
     none can (no list at all, or the master's bound on P(match) is below the target), ERROR
     when neither is settled (numerical tolerance)."""
+    if engine == "highs" and not f.linear_objective:
+        settled = _relaxation_settles(f, target)
+        if settled is not None:
+            return settled
     confirm = False
     for _ in range(max_solves):
         run = run_master(f, engine=engine, proven=confirm)
@@ -119,3 +123,27 @@ def _reaches_target(f: Formulation, target: float, engine: str, max_solves: int 
         if f.linear_objective or f.add_cuts(f.terms["none"], Ls["none"]) == 0:
             return Status.ERROR
     return Status.ERROR
+
+
+def _relaxation_settles(f: Formulation, target: float) -> Status | None:
+    """Kelley rounds on the linear relaxation (HiGHS, presolve off, so its bound is proven):
+    INFEASIBLE when even the relaxation's best P(match) falls short of the target (or it has
+    no point), OPTIMAL when an integral point reaches it, None when the integer program must
+    decide."""
+    from allocator.optim import feasibility
+
+    for _ in range(LP_ROUNDS):
+        run = run_master(f, engine="highs", relax=True)
+        if run.status is Status.INFEASIBLE:
+            return Status.INFEASIBLE
+        if run.status is not Status.OPTIMAL:
+            return None
+        if 1.0 - run.bound < target - 1e-12:
+            return Status.INFEASIBLE
+        Ls, gap, _ = _relaxed_point(f)
+        if run.integral and feasibility.is_feasible(f.problem, f.plan()):
+            if 1.0 - true_values(f)[1]["none"] >= target - 1e-12:
+                return Status.OPTIMAL
+        if f.add_cuts(f.terms["none"], Ls["none"]) == 0 or gap <= LP_SETTLED * TOL:
+            return None
+    return None

@@ -26,6 +26,19 @@ from allocator.status import Status
 
 TOL = 1e-7  # absolute gap on the objective (a probability or an expected utility)
 CUT_OFFSETS = (-2.0, -1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
+# The linear relaxation first (HiGHS): Kelley rounds on the master's LP, each a warm-started
+# dual simplex, until the LP's own point is within LP_SETTLED of its true value (the LP bound
+# then cannot rise by more) or LP_ROUNDS rounds; an integral LP point is a list, and its value
+# within tol of the LP bound proves it optimal with no integer solve at all.
+LP_ROUNDS = 40  # per node of the relaxation's branch and bound
+NODE_LPS = 60  # relaxations in all before the integer program takes over
+# The tree branches on divisions and fee blocks only: fractional programs are knapsack items
+# (fee_extra, LA share, a target row), which HiGHS's own cuts close far faster than this
+# tree (a frontier point: 160 s branching on programs, 1-15 s handing them to HiGHS).
+BRANCH_PROGRAMS = False
+MIP_UNPRESOLVED = True  # after the relaxation tree, integer programs run without presolve (proven bounds)
+LP_SETTLED = 0.1  # x tol
+LP_VIOLATION = 1e-9  # a target row the relaxation misses by less is met to the LP's own tolerance
 
 
 @dataclass(frozen=True)
@@ -140,6 +153,8 @@ class _Loop:
         self.best_plan, self.best_min, self.bound_min = None, math.inf, -math.inf
         self.secs, self.solves, self.history, self.pool = 0.0, 0, [], {}
         self.warm = self.confirm = False
+        self.engine_lists = 0  # lists the engine returned (the start list is an incumbent, not one of them)
+        self.lp_solves = 0  # relaxations solved (not counted against max_solves)
 
     def minimized(self, Ls, vals) -> float:
         f = self.f
@@ -149,10 +164,24 @@ class _Loop:
             return float(pulp.value(f.cost_expr))
         return _objective_from_terms(f, vals)
 
-    def read(self, run) -> tuple[bool, float | None]:
+    def take_start(self, plan: Plan) -> None:
+        """The start list (already set on the model's variables) as the first incumbent, when it
+        meets every constraint term for real (max-P and utility modes)."""
+        f = self.f
+        if f.mode == "min_cost" or f.linear_objective:
+            return
+        Ls, vals = true_values(f)
+        if any(vals[name] > rhs + 1e-12 for name, rhs in f.constraint_terms):
+            return
+        value = self.minimized(Ls, vals)
+        if value < self.best_min - 1e-15:
+            self.best_min, self.best_plan = value, plan
+
+    def read(self, run, bound: bool = True) -> tuple[bool, float | None]:
         """Take the master's list: re-check it, keep it if best; (target violated, its bound hint)."""
         f = self.f
         plan = f.plan()
+        self.engine_lists += 1
         bad = feasibility.violations(self.checked, plan)
         if bad:
             raise SolverError(f"the {self.engine} engine returned a list that breaks {bad[0][0]}: {bad[0][1]} "
@@ -171,7 +200,7 @@ class _Loop:
             f.set_start(plan)
             self.warm = True
         b = None
-        if run.bound is not None:
+        if run.bound is not None and bound:
             b = run.bound if not f.linear_objective else float(np.exp(run.bound))
             # only a proven bound (CBC, or HiGHS without presolve) is one to stop on and report
             if run.proven:
@@ -199,7 +228,7 @@ class _Loop:
 
 
 def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget, start, time_limit, tol,
-                max_solves, seed_cuts, engine, f=None) -> Outcome:
+                max_solves, seed_cuts, engine, f=None, relax: bool = True) -> Outcome:
     n_cand = len(cand)  # this point's candidates (a reused model may hold more, fixed at 0)
     f, checked = _prepare(problem, cand, mode, target, budget, f)
     loop = _Loop(f, checked, engine, n_cand)
@@ -207,6 +236,14 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
     if start is not None and feasibility.is_feasible(problem, start):
         f.set_start(start)
         loop.warm = True
+        loop.take_start(start)
+    if relax and engine == "highs" and not f.linear_objective:
+        done = _relaxation(loop, tol, time_limit)
+        if done is not None:
+            return done
+        # the relaxation's cuts already bound the master tightly: presolve (slow on the dense
+        # exposure rows, and its bound not one to stop on) would only add a confirming solve
+        loop.confirm = MIP_UNPRESOLVED
     while True:
         left = None if time_limit is None else time_limit - (time.perf_counter() - loop.t0)
         if left is not None and left <= 0:
@@ -216,8 +253,8 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
         loop.solves += 1
         loop.secs += run.seconds
         if run.status in (Status.INFEASIBLE, Status.ERROR) or (run.status is Status.NO_SOLUTION
-                                                              and loop.best_plan is None):
-            if run.status is Status.INFEASIBLE and loop.best_plan is not None:
+                                                              and not loop.engine_lists):
+            if run.status is Status.INFEASIBLE and loop.engine_lists:
                 # cannot happen for a relaxation that contained a feasible list
                 raise SolverError(f"the {engine} engine declared a relaxation infeasible after a feasible list")
             return Outcome(run.status, None, None, None, None, loop.secs, time.perf_counter() - loop.t0,
@@ -228,7 +265,7 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
         if run.status is Status.FEASIBLE:  # the engine itself stopped at the time limit
             return loop.outcome(Status.FEASIBLE, "time limit reached", tol)
         if violated:
-            if loop.solves >= max_solves:
+            if loop.solves - loop.lp_solves >= max_solves:
                 return loop.outcome(Status.FEASIBLE, "cut limit reached", tol)
             continue
         hint = loop.bound_min if run.proven or b is None else max(loop.bound_min, b)
@@ -238,6 +275,136 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
             loop.confirm = True  # the same master (no new cut) without presolve: its bound is one to stop on
             continue
         added = sum(f.add_cuts(f.terms[name], loop._Ls[name]) for _, name in f.objective_terms)
-        if added == 0 or loop.solves >= max_solves:
+        if added == 0 or loop.solves - loop.lp_solves >= max_solves:
             return loop.outcome(Status.FEASIBLE, "no further cut (numerical tolerance)" if added == 0
                                 else "cut limit reached", tol)
+
+
+def _relaxed_point(f: Formulation) -> tuple[dict, float, bool]:
+    """Exposures at the relaxation's (fractional) columns, the gap between the master's
+    true value there and the LP objective, and whether a target row is violated there."""
+    vals = f.raw_values()
+    Ls = {name: t.exposures(vals) for name, t in f.terms.items()}
+    true = {name: float(t.wm @ np.exp(np.minimum(t.master(Ls[name]), 0.0))) for name, t in f.terms.items()}
+    lp = {name: float(t.wm @ np.array([v.varValue or 0.0 for v in t.t])) for name, t in f.terms.items()}
+    gap = sum(c * (true[name] - lp[name]) for c, name in f.objective_terms)
+    violated = any(true[name] > rhs + LP_VIOLATION for name, rhs in f.constraint_terms)
+    return Ls, gap, violated
+
+
+def _branch_column(f: Formulation, run) -> tuple[int, float] | None:
+    """The binary to branch on at a fractional relaxation point, and its value: a division
+    first (a handful of them decide most of the rest), then a fee block, then the most
+    fractional program or state."""
+    from allocator.optim.engines.highs import LP_INTEGRAL, _SESSIONS
+
+    session = _SESSIONS[f]
+    col = run.columns
+    best, key = None, None
+    for j in session.ints:
+        v = float(col[j])
+        frac = min(v, 1.0 - v)
+        if frac <= LP_INTEGRAL:
+            continue
+        name = session.vars[j].name
+        rank = 0 if name.startswith("g_") else 1 if name.startswith("fee_flat") else 2
+        k = (rank, -frac)
+        if key is None or k < key:
+            best, key = (int(j), v), k
+    if key is not None and key[0] == 2 and not BRANCH_PROGRAMS:
+        return None
+    return best
+
+
+class _Tree:
+    """A depth-first branch and bound over the master's linear relaxation (LP/NLP-based
+    branch and bound: Kelley rounds at every node, every cut valid everywhere).  A node is
+    closed when its relaxation is infeasible, its settled LP bound is within ``tol`` of the
+    best list, or its point is integral (a list, read as an incumbent); the answer is
+    proven when every node is closed.  Gives up (None) after NODE_LPS relaxations."""
+
+    def __init__(self, loop: _Loop, tol: float, time_limit: float | None):
+        self.loop, self.tol, self.time_limit = loop, tol, time_limit
+        self.lps = 0
+        self.closed_bound = math.inf  # the least LP bound of a node closed by bound or as a list
+
+    def left(self) -> float | None:
+        return None if self.time_limit is None else self.time_limit - (time.perf_counter() - self.loop.t0)
+
+    def node(self, fixed: dict, root: bool):
+        """Kelley rounds at one node: ("closed", bound), ("branch", bound, (column, value)) or None."""
+        loop, f = self.loop, self.loop.f
+        names = list(dict.fromkeys([name for _, name in f.objective_terms] + [name for name, _ in f.constraint_terms]))
+        for _ in range(LP_ROUNDS):
+            left = self.left()
+            if (left is not None and left <= 0) or self.lps >= NODE_LPS:
+                return None
+            run = run_master(f, left, engine=loop.engine, relax=True, fixed=fixed)
+            self.lps += 1
+            loop.lp_solves += 1
+            loop.solves += 1
+            loop.secs += run.seconds
+            if run.status is Status.INFEASIBLE:  # presolve off: a relaxation with no point is proven empty
+                return ("closed", math.inf) if not root else ("infeasible", run)
+            if run.status is not Status.OPTIMAL:
+                return None
+            Ls, gap, violated = _relaxed_point(f)
+            if run.integral and not feasibility.violations(loop.checked, f.plan()):
+                loop.read(run, bound=root)
+            else:
+                if root:
+                    loop.bound_min = max(loop.bound_min, float(run.bound))
+                loop.history.append({"solve": loop.solves, "cbc_seconds": run.seconds,
+                                     "solve_seconds": run.total_seconds, "value": loop.best_min,
+                                     "bound": loop.bound_min, "violated_target": violated})
+            loop.history[-1].update(relaxation=True, depth=len(fixed))
+            if run.bound >= loop.best_min - self.tol:
+                return ("closed", float(run.bound))
+            added = sum(f.add_cuts(f.terms[name], Ls[name]) for name in names)
+            if added == 0 or (gap <= LP_SETTLED * self.tol and not violated):
+                break
+        if run.integral:  # settled at a list whose value is its LP bound: nothing better below
+            return None if violated else ("closed", float(run.bound))
+        where = _branch_column(f, run)
+        return None if where is None else ("branch", float(run.bound), where)
+
+    def solve(self) -> Outcome | None:
+        loop = self.loop
+        stack = [({}, -math.inf)]
+        while stack:
+            fixed, parent = stack.pop()
+            if parent >= loop.best_min - self.tol:
+                self.closed_bound = min(self.closed_bound, parent)
+                continue
+            res = self.node(fixed, root=not fixed)
+            if res is None:
+                return None
+            if res[0] == "infeasible":  # no list at all (every cut is valid)
+                return Outcome(Status.INFEASIBLE, None, None, None, None, loop.secs, time.perf_counter() - loop.t0,
+                               loop.solves, loop.n_cand, "milp", f"{loop.engine}: infeasible")
+            if res[0] == "closed":
+                self.closed_bound = min(self.closed_bound, res[1])
+                continue
+            _, bound, (j, v) = res
+            near = 1.0 if v >= 0.5 else 0.0  # the nearer value is explored first (pushed last)
+            stack.append(({**fixed, j: 1.0 - near}, bound))
+            stack.append(({**fixed, j: near}, bound))
+        if loop.best_plan is None:
+            return None  # no list found in the tree: the integer program settles it
+        loop.bound_min = max(loop.bound_min, min(self.closed_bound, loop.best_min))
+        return loop.outcome(Status.OPTIMAL, "", self.tol)
+
+
+def _relaxation(loop: _Loop, tol: float, time_limit: float | None) -> Outcome | None:
+    """Branch and bound on the master's linear relaxation (HiGHS, warm-started; :class:`_Tree`).
+    The answer when every node closed; None when the integer program must take over (too
+    many relaxations, a failed LP, or no list found: it then handles the model itself, with
+    every cut found here)."""
+    out = _Tree(loop, tol, time_limit).solve()
+    if out is None:
+        from allocator.optim.engines.highs import _SESSIONS
+
+        session = _SESSIONS.get(loop.f)
+        if session is not None:
+            session.set_fixed({})
+    return out

@@ -28,15 +28,17 @@ def frontier(problem, targets: Iterable[float], *, method: str = "auto",
     grid = None
     if method in ("auto", "fast") and fastpath.applicable(problem, "la_given_target"):
         grid = fastpath.CountGrid(problem)
+    targets = [float(t) for t in targets]
+    answers: dict[float, tuple] = {}
+    for t in sorted(set(targets)) if grid is None else ():  # the integer program, targets ascending
+        answers[t] = _kept(problem, answers, t) or _solved(problem, t, method)
     for k, t in enumerate(targets):
-        t = float(t)
         if grid is not None:
             cell = grid.best("la_given_target", t)
             plan = grid.plan(cell) if cell is not None else None
             status = Status.OPTIMAL if cell is not None else Status.INFEASIBLE
         else:
-            out = optimize(problem, "la_given_target", target=t, method="milp" if method == "auto" else method)
-            plan, status = out.plan, out.status
+            plan, status = answers[t]
         if plan is None:
             rows.append({"target": t, "status": status.value, "p_match": np.nan, "p_match_la": np.nan,
                          "n_applications": np.nan, "n_la": np.nan, "cost": np.nan})
@@ -47,3 +49,21 @@ def frontier(problem, targets: Iterable[float], *, method: str = "auto",
         if progress:
             progress(k + 1)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _solved(problem, t: float, method: str) -> tuple:
+    out = optimize(problem, "la_given_target", target=t, method="milp" if method == "auto" else method)
+    return out.plan, out.status
+
+
+def _kept(problem, answers: dict, t: float) -> tuple | None:
+    """The optimal list of the largest lower target, when it also reaches ``t``: a higher
+    target only removes lists, so a list optimal at the lower one and still feasible is
+    optimal here (no solve); and a target above one no list reaches is out of reach too."""
+    if any(u < t and answers[u][1] is Status.INFEASIBLE for u in answers):
+        return None, Status.INFEASIBLE  # no list reaches a lower target, so none reaches this one
+    lower = [u for u in answers if u < t and answers[u][1] is Status.OPTIMAL and answers[u][0] is not None]
+    if not lower:
+        return None
+    plan, status = answers[max(lower)]
+    return (plan, status) if evaluate(problem, plan, correlations=()).p_match >= t - 1e-12 else None

@@ -27,18 +27,29 @@ class MasterRun:
     # the bound can be trusted to stop on: CBC (no preprocessing) or HiGHS with presolve off;
     # a presolved HiGHS bound is only a hint (engines.highs.run_highs)
     proven: bool = True
+    # False: a relaxation's answer (``relax=True``) with fractional binaries, so no list
+    integral: bool = True
+    columns: object = None  # a relaxation's column values (numpy array by engine column index)
 
 
 def run_master(f, time_limit: float | None = None, warm: bool = False, engine: str = DEFAULT_ENGINE,
-               proven: bool = False) -> MasterRun:
+               proven: bool = False, relax: bool = False, fixed: dict | None = None) -> MasterRun:
     """Solve the current master problem with the chosen engine ("highs" or "cbc").
-    ``proven``: the bound must be one to stop on (HiGHS then runs without presolve)."""
+    ``proven``: the bound must be one to stop on (HiGHS then runs without presolve).
+    ``relax``: solve the linear relaxation instead (HiGHS only: every binary continuous,
+    no presolve, warm-started from the previous relaxation's basis); its objective is a
+    proven bound, and its columns a list only when ``integral``.  ``fixed``: engine column
+    index -> 0 or 1, binaries fixed for this relaxation only (a node of a branch and bound)."""
+    if relax and engine != "highs":
+        raise ValueError("the linear relaxation is solved with the highs engine only")
     if engine == "cbc":
         from allocator.optim.engines.cbc import run_cbc
 
         return run_cbc(f, time_limit, warm)
     if engine == "highs":
-        from allocator.optim.engines.highs import run_highs
+        from allocator.optim.engines.highs import run_highs, run_relaxation
 
+        if relax:
+            return run_relaxation(f, time_limit, fixed)
         return run_highs(f, time_limit, warm, presolve=not proven)
     raise ValueError(f"unknown engine {engine!r}")

@@ -59,7 +59,7 @@ class HighsSession:
     of the code reads them as before.
     """
 
-    SYNCED_ROWS = ("budget", "max_applications")
+    SYNCED_ROWS = ("budget", "budget_count", "la_count", "max_applications")
 
     def __init__(self, f: Formulation):
         self.f = f
@@ -72,11 +72,46 @@ class HighsSession:
             self.cmd.createAndConfigureSolver(m)
             self.cmd.buildSolverModel(m)
         self.h = m.solverModel
-        self.n_base = self.n_rows = len(m.constraints)  # PuLP rows (materialized cuts included)
+        self.n_pulp = len(m.constraints)  # PuLP rows (materialized cuts included)
+        if not f.exposures_in_model:  # the dense l = L rows, in one call
+            starts, idx, val = f.exposure_csr()
+            k = len(starts)
+            if k:
+                self.h.addRows(k, np.zeros(k), np.zeros(k), len(idx), starts, idx, val)
+        self.n_base = self.n_rows = self.h.getNumRow()  # PuLP rows, then the exposure rows
         self.n_cuts = f.n_materialized  # cuts (f.cuts) already in the model
         self.epoch = f.cut_epoch  # the formulation's clear_cuts count when these rows were taken
         self.vars = sorted(m.variables(), key=lambda v: v.index)  # the formulation adds no variable later
         self.ids = {id(v) for v in self.vars}
+        self.ints = np.array([v.index for v in self.vars if v.cat == pulp.LpInteger], np.int32)
+        self.relaxed = False  # the binaries are continuous (run_relaxation) until a MIP solve restores them
+        self.fixed: dict[int, float] = {}  # column -> value fixed for one relaxation (set_fixed)
+
+    def set_fixed(self, fixed: dict[int, float]) -> None:
+        """Fix the given binaries (column index -> 0 or 1), freeing those fixed before
+        (back to their PuLP bounds, which also carry restrict()'s fixings)."""
+        free = [j for j in self.fixed if j not in fixed]
+        if free:
+            vs = [self.vars[j] for j in free]
+            self.h.changeColsBounds(len(free), np.array(free, np.int32),
+                                    np.array([v.lowBound or 0.0 for v in vs], float),
+                                    np.array([1.0 if v.upBound is None else v.upBound for v in vs], float))
+        if fixed:
+            js = np.array(list(fixed), np.int32)
+            val = np.array([fixed[j] for j in fixed], float)
+            self.h.changeColsBounds(len(js), js, val, val)
+        self.fixed = dict(fixed)
+
+    def set_relaxed(self, relaxed: bool) -> None:
+        """Make the binaries continuous (the linear relaxation) or integer again."""
+        import highspy
+
+        if relaxed == self.relaxed or not len(self.ints):
+            self.relaxed = relaxed
+            return
+        kind = highspy.HighsVarType.kContinuous if relaxed else highspy.HighsVarType.kInteger
+        self.h.changeColsIntegrality(len(self.ints), self.ints, np.full(len(self.ints), kind))
+        self.relaxed = relaxed
 
     def clear_cuts(self) -> None:
         """Delete the tangent rows this session added (they follow every PuLP row)."""
@@ -96,7 +131,7 @@ class HighsSession:
                            np.array([v.lowBound or 0.0 for v in x], float),
                            np.array([1.0 if v.upBound is None else v.upBound for v in x], float))
         cons = m.constraints
-        if len(cons) != self.n_base:
+        if len(cons) != self.n_pulp:
             raise SolverError("the PuLP model gained rows after the HiGHS model was built (a bug; please report)")
         new = self.f.cuts[self.n_cuts:]
         if new:
@@ -138,6 +173,8 @@ class HighsSession:
         m, h = self.f.model, self.h
         t0 = time.perf_counter()
         self._sync()
+        self.set_fixed({})
+        self.set_relaxed(False)
         h.clearSolver()  # no stale basis or solution from the previous solve
         if self.f.start_values:  # the best list so far, as HiGHS's first incumbent
             sv = [(v.index, val) for v, val in self.f.start_values.items() if id(v) in self.ids]
@@ -186,7 +223,7 @@ def run_highs(f: Formulation, time_limit: float | None = None, warm: bool = Fals
     ``proven=True`` (tests/test_signals.py, test_highs_matches_brute_force).
     """
     session = _SESSIONS.get(f)
-    if session is None or len(f.model.constraints) != session.n_base:
+    if session is None or len(f.model.constraints) != session.n_pulp:
         session = _SESSIONS[f] = HighsSession(f)  # first solve, or CBC has solved this model since
     run = session.run(time_limit, presolve=presolve)
     if presolve and (run.status in (Status.INFEASIBLE, Status.ERROR)
@@ -195,6 +232,48 @@ def run_highs(f: Formulation, time_limit: float | None = None, warm: bool = Fals
         again = session.run(left, presolve=False)
         return replace(again, seconds=again.seconds + run.seconds, total_seconds=again.total_seconds + run.total_seconds)
     return run
+
+
+LP_INTEGRAL = 1e-6  # a relaxation's binaries this close to 0 or 1 are read as a list (re-checked by the caller)
+
+
+def run_relaxation(f: Formulation, time_limit: float | None = None, fixed: dict | None = None) -> MasterRun:
+    """The linear relaxation of the current master on the formulation's session: every
+    binary continuous, presolve off (its optimum is then a bound to stop on), warm-started by
+    dual simplex from the previous relaxation's basis (only tangent rows were added since).
+    The columns are written back into the PuLP variables unrounded; ``integral`` says
+    whether every binary is within LP_INTEGRAL of 0 or 1."""
+    import highspy
+
+    session = _SESSIONS.get(f)
+    if session is None or len(f.model.constraints) != session.n_pulp:
+        session = _SESSIONS[f] = HighsSession(f)
+    h = session.h
+    t0 = time.perf_counter()
+    session._sync()
+    session.set_fixed(fixed or {})
+    session.set_relaxed(True)
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else math.inf)
+    t1 = time.perf_counter()
+    try:
+        with _quiet_stdout():
+            h.run()
+    except Exception as e:  # highspy raises plain exceptions
+        raise SolverError(f"HiGHS failed: {e}") from None
+    own = time.perf_counter() - t1
+    ms = h.getModelStatus()
+    if ms != highspy.HighsModelStatus.kOptimal:
+        status = Status.INFEASIBLE if ms == highspy.HighsModelStatus.kInfeasible else Status.ERROR
+        return MasterRun(status, None, None, own, time.perf_counter() - t0, proven=True, integral=False)
+    col = np.asarray(h.getSolution().col_value)
+    for v in session.vars:
+        v.varValue = col[v.index]
+    ints = col[session.ints] if len(session.ints) else np.zeros(0)
+    integral = bool(np.all(np.minimum(np.abs(ints), np.abs(ints - 1.0)) <= LP_INTEGRAL))
+    obj = float(pulp.value(f.model.objective) or 0.0) / f.objective_scale
+    return MasterRun(Status.OPTIMAL, obj, obj, own, time.perf_counter() - t0, proven=True, integral=integral,
+                     columns=col)
 
 
 def _inconsistent(session: HighsSession, f: Formulation, run: MasterRun) -> bool:
