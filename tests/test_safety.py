@@ -157,3 +157,33 @@ def test_equal_utilities_give_the_max_p_list(seed):
         k = plans.index(sf.chosen.plan)
         assert pm[k] == pytest.approx(pm.max(), abs=1e-9)
         assert sf.chosen.objective == pytest.approx(0.7 * pm.max(), abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_trade_up_stays_feasible_above_the_floor_and_never_worse(seed):
+    """The local search that gives the floored steps their first list (allocator.optim.tradeup):
+    from the safest list, every list it returns keeps every limit and P(match) >= the floor,
+    is worth at least the start in E[U] (and in P(match in LA) with LA utilities), and is a
+    local optimum: no list one move away in the brute-force table is better and feasible."""
+    from allocator.optim.evaluate import evaluate
+    from allocator.optim.tradeup import trade_up
+
+    rng = np.random.default_rng(1700 + seed)
+    pr = factor_problem(rng, n=6, cards=3, gold=1, silver=int(seed % 2), divisions=int(seed % 3 == 0))
+    pr = _with_utilities(rng, pr, (0.1, 0.5, 1.0)).with_limits(max_apps=3, min_apps=0, budget=1e4,
+                                                               la_share_max=(1.0, 0.34)[seed % 2])
+    plans, pm, pla, eu = _mixture_table(pr)
+    sf = safety_first(pr, margin=0.0, la_leaning=False)
+    for margin in (0.02, 0.1, 0.3):
+        floor = sf.p_best - margin
+        for util, table in ((pr.utility, eu), (pr.la.astype(float), pla)):
+            got = trade_up(pr, sf.safest.plan, floor, util, np.arange(pr.n))
+            assert violations(pr, got) == []
+            m = evaluate(pr, got, correlations=())
+            k = plans.index(got)
+            assert pm[k] >= floor - 1e-12 and m.p_match == pytest.approx(pm[k], abs=1e-9)
+            assert table[k] >= table[plans.index(sf.safest.plan)] - 1e-12
+            near = [j for j, p in enumerate(plans) if p.divisions == got.divisions
+                    and len(set(p.idx) ^ set(got.idx)) <= 1 and dict(p.signals) == dict(got.signals)
+                    and pm[j] >= floor]
+            assert table[k] >= max(table[j] for j in near) - 1e-9

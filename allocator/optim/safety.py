@@ -28,16 +28,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allocator.optim import pipeline
+from allocator.optim import feasibility, pipeline
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.evaluate import evaluate
-from allocator.optim.outer import Outcome
+from allocator.optim.outer import TOL, Outcome
 from allocator.optim.problem import Problem
+from allocator.optim.tradeup import trade_up
+from allocator.status import Status
 
 log = logging.getLogger(__name__)
 
-LA_MIN_SECONDS = 10.0
+LA_MIN_SECONDS = 5.0
 LA_SHARE = 0.5  # of the time the answer took
+# with no --time-limit, the integer program that tries to prove step 2's list best stops here:
+# the answer is then the best list found, status "feasible" with its proven gap (the floor
+# makes that program far slower than a max-P solve on the ensemble with signals)
+PROOF_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -111,9 +117,9 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
     la_out = None
     if la_leaning:
         pla = problem.with_limits(objective="p_match_la")
-        start = max((safest.plan, chosen.plan), key=lambda pl: evaluate(problem, pl, correlations=()).p_match_la)
-        la_out = pipeline.optimize(pla, "la_given_target", target=floor, time_limit=_la_limit(time_limit, t0),
-                                   method=method, engine=engine, start=start, seed_cuts=_pools(safest, chosen))
+        start_out = dataclasses.replace(safest, cut_pool=_pools(safest, chosen))
+        la_out = _traded(pla, start_out, floor, problem.la.astype(float), None, "la_given_target",
+                         _la_limit(time_limit, t0), method, engine, others=(chosen.plan,))
         if not la_out.status.has_list:
             log.warning("safety first: the LA-leaning solve returned no list (%s)", la_out.message)
             la_out = None
@@ -123,11 +129,42 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
     return SafetyFirst(chosen, safest, la_out, margin, p_best, floor)
 
 
+def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray, cand, mode: str,
+            time_limit, method: str, engine: str, others=()) -> Outcome:
+    """The best list found for ``mode`` at the floor: local search from ``start`` (see
+    :mod:`allocator.optim.tradeup`), then the exact integer program started from it, for at
+    most ``time_limit`` seconds.  Proven optimal when the program closes; otherwise the better
+    list with the program's bound (status "feasible", its gap stated).  ``others``: more
+    lists that meet the floor, searched from as well."""
+    pool = cand if cand is not None else pipeline.candidates(problem, mode, None)
+    t0 = time.perf_counter()
+    found = [trade_up(problem, plan, floor, utility, pool) for plan in (start.plan, *others)]
+    found = [p for p in found if not feasibility.violations(problem, p) and _value(problem, p, "p_match") >= floor]
+    inc = max(found or [start.plan], key=lambda p: _value(problem, p, mode))  # the start stands if none is valid
+    v_inc = _value(problem, inc, mode)
+    log.info("safety first: local search %s -> %.6f in %.2f s", mode, v_inc, time.perf_counter() - t0)
+    out = pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
+                            start=inc, seed_cuts=_pools(start), cand=cand)
+    if out.status.has_list and out.objective >= v_inc - 1e-12:
+        return out
+    bound = out.bound if out.status.has_list or out.status is Status.FEASIBLE else None
+    gap = None if bound is None else max(0.0, bound - v_inc)
+    status = Status.OPTIMAL if gap is not None and gap <= TOL else Status.FEASIBLE
+    return dataclasses.replace(out, status=status, plan=inc, objective=v_inc, bound=bound, gap=gap,
+                               message=out.message or "best list found by local search")
+
+
+def _value(problem: Problem, plan, mode: str) -> float:
+    """P(match), E[U] ("utility_given_target") or P(match in LA) ("la_given_target") of ``plan``."""
+    m = evaluate(problem, plan, correlations=())
+    return {"utility_given_target": m.expected_utility, "la_given_target": m.p_match_la}.get(mode, m.p_match)
+
+
 def _best_utility(problem: Problem, safest: Outcome, floor: float, cand, time_limit, method: str,
                   engine: str) -> tuple[Outcome, bool]:
     """Step 2: (the best E[U] with P(match) >= floor, whether a solve ran).  The safest list
-    itself, valued in E[U], when utilities are equal or when the solve finds nothing better
-    than it (numerical tolerance): it meets the floor, so the answer is never worse."""
+    itself, valued in E[U], when utilities are equal; otherwise the traded-up list, proven
+    best when the integer program closes within ``time_limit`` (default PROOF_SECONDS)."""
     pu = problem.with_limits(objective="utility")
     eu_safest = evaluate(pu, safest.plan, correlations=()).expected_utility
     if equal_utilities(problem):
@@ -135,12 +172,5 @@ def _best_utility(problem: Problem, safest: Outcome, floor: float, cand, time_li
         return dataclasses.replace(safest, objective=eu_safest,
                                    bound=None if safest.bound is None else u * safest.bound,
                                    gap=None if safest.gap is None else u * safest.gap), False
-    out = pipeline.optimize(pu, "utility_given_target", target=floor, time_limit=time_limit, method=method,
-                            engine=engine, start=safest.plan, seed_cuts=_pools(safest), cand=cand)
-    if not out.status.has_list:
-        log.warning("safety first: the utility solve at the floor returned no list (%s); the safest list stands",
-                    out.message)
-        return dataclasses.replace(safest, objective=eu_safest, bound=None, gap=None), True
-    if out.objective < eu_safest - 1e-12:
-        return dataclasses.replace(safest, objective=eu_safest, bound=out.bound, gap=None), True
-    return out, True
+    limit = PROOF_SECONDS if time_limit is None else time_limit
+    return _traded(pu, safest, floor, problem.utility, cand, "utility_given_target", limit, method, engine), True

@@ -42,6 +42,14 @@ def robustness_line(r: dict) -> str:
             f"{pct(r['central_list']['p_match_p10'])}).")
 
 
+def unproven_line(o) -> str:
+    """Plain words for a safety-first list the integer program did not prove best in time."""
+    bound = "" if o.gap is None else (f": no list at the floor has an expected tier utility more than "
+                                      f"{o.gap:.4f} above this one")
+    return (f"Best list found in the time allowed, not proven the best{bound}. It meets the P(match) floor; "
+            "pass --time-limit SECONDS to let the solver search and prove longer.")
+
+
 def render_solve(res: Result, console: Console, *, limit: int | None = None) -> None:
     pr, m, o = res.problem, res.metrics, res.outcome
     if pr.synthetic:
@@ -54,6 +62,8 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     console.print(f"[bold]{head}[/]  status: [bold]{res.status.value}[/]"
                   + ((f"  gap ${o.gap:,.0f}: every list under ${o.bound:,.0f} falls short" if res.mode == "min_cost"
                       else f"  gap {o.gap:.1e}") if o.gap else ""))
+    if res.mode == "safety_first" and res.status.value == "feasible":
+        console.print(unproven_line(o))
     t = Table(box=box.SIMPLE, show_header=False)
     t.add_column("what")
     t.add_column("value", justify="right")

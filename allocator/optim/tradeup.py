@@ -1,0 +1,226 @@
+"""Local search for the floored steps of the safety-first objective.
+
+Start from a list that meets a P(match) floor (the safest list) and trade up: the best single
+move that raises the expected tier utility while P(match) stays at or above the floor and every
+limit holds.  Moves: swap a listed program for an unlisted one of the same specialty (a
+signal, if any, moves with it), add a program, drop one, move a signal to another listed
+program of the same specialty, or place an unused signal.  The geographic preference is the
+start list's.  Each move is scored exactly under the problem's node mixture (one matrix product
+per utility level), so the result is a real list with its real value, never worse than the
+start; it is the integer program's first incumbent, not a proof (the caller says which).
+
+Units: probabilities in [0, 1]; utilities as in ``Problem.utility``; costs in USD.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from allocator.optim.problem import Plan, Problem
+
+TOL = 1e-9
+
+
+class _State:
+    """The list as masks over the candidates, and the per-variant log-fail columns."""
+
+    def __init__(self, problem: Problem, plan: Plan, cand: np.ndarray, utility: np.ndarray):
+        self.pr, self.cand = problem, cand
+        self.w = problem.node_weights()
+        on_div = np.zeros(len(cand), bool)
+        if problem.p_geo is not None and plan.divisions:
+            on_div = np.isin(problem.division_array[cand], list(plan.divisions))
+        self.plain = self._variant("plain", "geo", on_div)
+        self.sig = {k: self._variant(k, f"{k}_geo", on_div) for k in problem.p_signal}
+        pos = {int(c): j for j, c in enumerate(cand)}
+        self.on = np.zeros(len(cand), bool)
+        self.on[[pos[i] for i in plan.idx]] = True
+        self.kind = np.full(len(cand), "", dtype=object)
+        for i, k in plan.signals:
+            self.kind[pos[int(i)]] = k
+        u = utility[cand]
+        levels = np.unique(u[u > 0])
+        self.masks = np.vstack([np.ones(len(cand), bool)] + [u >= lev for lev in levels])  # level 0: P(match)
+        self.du = np.concatenate([[0.0], np.diff(np.concatenate([[0.0], levels]))])
+        self.divisions = plan.divisions
+
+    def _variant(self, name: str, geo: str, on_div: np.ndarray) -> np.ndarray:
+        A = self.pr.log_fail_matrix(name, self.cand)
+        if on_div.any():
+            A = np.where(on_div[None, :], self.pr.log_fail_matrix(geo, self.cand), A)
+        return A
+
+    def column(self, j: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+        """(K, len(j)) log-fail columns of candidates ``j`` with signal ``kinds`` ("" = none)."""
+        out = self.plain[:, j].copy()
+        for k, A in self.sig.items():
+            sel = kinds == k
+            out[:, sel] = A[:, j[sel]]
+        return out
+
+    def level_sums(self) -> np.ndarray:
+        """(levels, K): w_k * exp(sum of the listed programs' log-fail at each level)."""
+        idx = np.nonzero(self.on)[0]
+        cur = self.column(idx, self.kind[idx])
+        return self.w[None, :] * np.exp(self.masks[:, idx].astype(float) @ cur.T)
+
+    def values(self, none: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(P(match), E[U]) from P(no match) per level (levels first)."""
+        return 1.0 - none[0], np.tensordot(self.du, 1.0 - none, axes=1)
+
+    def plan(self) -> Plan:
+        idx = np.nonzero(self.on)[0]
+        sig = {int(self.cand[j]): str(self.kind[j]) for j in idx if self.kind[j]}
+        return Plan.of(self.cand[idx], sig, self.divisions)
+
+
+def _limits(st: _State):
+    pr, cand = st.pr, st.cand
+    spec, la, extra = pr.spec[cand], pr.la[cand].astype(float), pr.extra[cand]
+    fee = np.array(pr.schedule.fees(pr.max_apps + 1))
+    counts = np.bincount(spec[st.on], minlength=len(pr.specialties))
+    cost = float(fee[counts].sum() + extra[st.on].sum())
+    return spec, la, extra, fee, counts, pr.budget - cost
+
+
+def _swap_moves(st: _State, S: np.ndarray, ins, outs, lim, floor):
+    """Best swap (value, add, drop): the signal of a dropped program moves to the added one."""
+    spec, la, extra, _, _, slack = lim
+    must = np.isin(st.cand[ins], np.asarray(st.pr.must, int))
+    n, n_la = int(st.on.sum()), float(la[st.on].sum())
+    ok = ~must[:, None] & (spec[ins][:, None] == spec[outs][None, :])
+    ok &= extra[outs][None, :] - extra[ins][:, None] <= slack + TOL
+    ok &= n_la - la[ins][:, None] + la[outs][None, :] <= st.pr.la_share_max * n + TOL
+    if not ok.any():
+        return None
+    cur = st.column(ins, st.kind[ins])
+    none = np.empty((len(st.masks), len(ins), len(outs)))
+    for lv, m in enumerate(st.masks):
+        G = S[lv][:, None] * np.exp(-cur * m[ins])
+        for k in set(st.kind[ins]):
+            rows = np.nonzero(st.kind[ins] == k)[0]
+            F = np.exp(st.column(outs, np.full(len(outs), k, dtype=object)) * m[outs])
+            none[lv][rows] = G[:, rows].T @ F
+    p, u = st.values(none)
+    u = np.where(ok & (p >= floor), u, -np.inf)
+    a, b = np.unravel_index(int(np.argmax(u)), u.shape)
+    return float(u[a, b]), outs[b], ins[a]
+
+
+def _add_drop_moves(st: _State, S: np.ndarray, ins, outs, lim, floor):
+    """Best add or drop: (value, add, drop) with one of them None."""
+    pr = st.pr
+    spec, la, extra, fee, counts, slack = lim
+    n, n_la = int(st.on.sum()), float(la[st.on].sum())
+    best = None
+    if len(outs) and n + 1 <= pr.max_apps:
+        d_fee = fee[counts[spec[outs]] + 1] - fee[counts[spec[outs]]]
+        ok = (d_fee + extra[outs] <= slack + TOL) & (n_la + la[outs] <= pr.la_share_max * (n + 1) + TOL)
+        none = np.stack([S[lv] @ np.exp(st.plain[:, outs] * m[outs]) for lv, m in enumerate(st.masks)])
+        p, u = st.values(none)
+        u = np.where(ok & (p >= floor), u, -np.inf)
+        j = int(np.argmax(u))
+        best = (float(u[j]), outs[j], None)
+    if len(ins) and n - 1 >= pr.min_apps:
+        must = np.isin(st.cand[ins], np.asarray(pr.must, int))
+        ok = ~must & (n_la - la[ins] <= pr.la_share_max * (n - 1) + TOL)
+        cur = st.column(ins, st.kind[ins])
+        none = np.stack([S[lv] @ np.exp(-cur * m[ins]) for lv, m in enumerate(st.masks)])
+        p, u = st.values(none)
+        u = np.where(ok & (p >= floor), u, -np.inf)
+        j = int(np.argmax(u))
+        if best is None or u[j] > best[0]:
+            best = (float(u[j]), None, ins[j])
+    return best
+
+
+def _signal_moves(st: _State, S: np.ndarray, ins, floor):
+    """Best signal move (value, kind, from, to): from a listed program to another of the same
+    specialty, or an unused signal placed (from = None)."""
+    pr, spec = st.pr, st.pr.spec[st.cand]
+    free = ins[st.kind[ins] == ""]
+    if not len(free):
+        return None
+    best = None
+    for k, A in st.sig.items():
+        gain = (A[:, free] - st.plain[:, free])  # log-fail change when ``free`` gets signal k
+        srcs = ins[st.kind[ins] == k]
+        used = np.bincount(spec[srcs], minlength=len(pr.specialties))
+        for s, name in enumerate(pr.specialties):
+            to = free[spec[free] == s]
+            if not len(to):
+                continue
+            g = gain[:, spec[free] == s]
+            if used[s] < pr.signals_available.get((name, k), 0):  # place an unused signal
+                none = np.stack([S[lv] @ np.exp(g * m[to]) for lv, m in enumerate(st.masks)])
+                best = _better(best, st, none, floor, lambda j, k=k, to=to: (k, None, to[j]))
+            fr = srcs[spec[srcs] == s]
+            if len(fr):
+                back = st.plain[:, fr] - A[:, fr]
+                none = np.stack([(S[lv][:, None] * np.exp(back * m[fr])).T @ np.exp(g * m[to])
+                                 for lv, m in enumerate(st.masks)])
+                best = _better(best, st, none, floor, lambda ab, k=k, fr=fr, to=to: (k, fr[ab[0]], to[ab[1]]))
+    return best
+
+
+def _better(best, st: _State, none: np.ndarray, floor: float, which):
+    p, u = st.values(none)
+    u = np.where(p >= floor, u, -np.inf)
+    flat = int(np.argmax(u))
+    if not np.isfinite(u.flat[flat]) or (best is not None and u.flat[flat] <= best[0]):
+        return best
+    at = np.unravel_index(flat, u.shape) if u.ndim > 1 else flat
+    return (float(u.flat[flat]), *which(at))
+
+
+def _step(st: _State, floor: float, now: float) -> bool:
+    """Apply the best improving move; False when none improves by more than 1e-12."""
+    S = st.level_sums()
+    ins, outs = np.nonzero(st.on)[0], np.nonzero(~st.on)[0]
+    lim = _limits(st)
+    moves = []
+    if len(ins) and len(outs):
+        sw = _swap_moves(st, S, ins, outs, lim, floor)
+        if sw is not None:
+            moves.append(("swap", sw))
+    ad = _add_drop_moves(st, S, ins, outs, lim, floor)
+    if ad is not None:
+        moves.append(("adddrop", ad))
+    if st.sig:
+        sg = _signal_moves(st, S, ins, floor)
+        if sg is not None:
+            moves.append(("signal", sg))
+    if not moves:
+        return False
+    kind, best = max(moves, key=lambda m: m[1][0])
+    if best[0] <= now + 1e-12:
+        return False
+    if kind == "signal":
+        _, k, fr, to = best
+        if fr is not None:
+            st.kind[fr] = ""
+        st.kind[to] = k
+        return True
+    _, add, drop = best
+    if drop is not None:
+        moved = st.kind[drop] if kind == "swap" else ""
+        st.on[drop], st.kind[drop] = False, ""
+    if add is not None:
+        st.on[add], st.kind[add] = True, (moved if drop is not None else "")
+    return True
+
+
+def trade_up(problem: Problem, plan: Plan, floor: float, utility: np.ndarray, cand: np.ndarray, *,
+             max_moves: int = 200) -> Plan:
+    """The list reached from ``plan`` by best-improvement moves on the expected value of
+    ``utility`` (one value per program of ``problem``) with P(match) >= ``floor`` throughout.
+    ``plan`` must meet the floor and every limit; ``cand`` the candidates to draw from.
+
+    >>> better = trade_up(problem, safest_plan, 0.84, problem.utility, cand)  # doctest: +SKIP
+    """
+    cand = np.union1d(np.asarray(cand, int), np.asarray(plan.idx, int))
+    st = _State(problem, plan, cand, np.asarray(utility, float))
+    for _ in range(max_moves):
+        p, u = st.values(st.level_sums().sum(axis=1))
+        if not _step(st, floor, float(u)):
+            break
+    return st.plan()
