@@ -29,7 +29,8 @@ def sweep(
     method: str = typer.Option("auto", "--method", help="auto, fast (count scan) or milp (integer program; engine HiGHS)"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds per point (MILP path)"),
     csv: Optional[Path] = typer.Option(None, "--csv", help="also write the rows to FILE (CSV, atomically)"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="also draw FILE.png (P(match), independence, LA, knees)"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="also draw FILE.png (P(match), independence, LA, knees; with "
+                                    "--frontier: the frontier, the safest and the chosen list)"),
     frontier: Optional[str] = typer.Option(None, "--frontier", metavar="auto|LO:HI:STEP",
                                            help="trace P(match in LA) against P(any match). Bare --frontier (or "
                                            "--frontier auto): over the safety margin, from the safest list down "
@@ -47,7 +48,8 @@ def sweep(
     card: Optional[str] = CardOpt,
     as_json: bool = JsonOpt,
 ) -> int:
-    """The optimal list at each budget (or other setting): what each extra $100 buys."""
+    """The optimal list at each budget (or other setting): what each extra $100 buys; or, with
+    --frontier, what each point of P(any match) given up buys in P(match in Greater LA)."""
     from allocator.api import load
     from allocator.studies.sweep import check_values, sweep as run_sweep
 
@@ -76,6 +78,11 @@ def sweep(
     from allocator.output.plot import plot_sweep
 
     _write_outputs(df, csv, plot, lambda: plot_sweep(df, synthetic=problem.synthetic))
+    return _report_sweep(df, name, problem, target, as_json)
+
+
+def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool) -> int:
+    """Print the table or the JSON; the exit code (3 when every point is infeasible)."""
     payload = {"param": name, "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
                "objective": problem.objective, "correlation": problem.rho, "target": target,
                "safety_margin": getattr(problem, "safety_margin", None),
