@@ -266,8 +266,8 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
     cap = f"LA <= {problem.la_share_max:.0%}" if problem.la_share_max < 1 else "no LA cap"
     t = Table(box=box.SIMPLE, title=f"max P(match in LA) subject to P(any match) >= floor (budget "
                                     f"{usd(problem.budget)}, {cap}, correlation {problem.rho:g})")
-    for h in ("list" if auto else "target", "floor" if auto else "status", "P(any match)", "P(match in LA)",
-              "apps LA / West / else", "fees", "LA cap"):
+    for h in (("list", "floor") if auto else ("target",)) + ("status", "P(any match)", "P(match in LA)",
+                                                            "apps LA / West / else", "fees", "LA cap"):
         t.add_column(h, justify="right")
     for r in df.itertuples(index=False):
         if auto:
@@ -275,14 +275,18 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
                 r.kind, f"-{100 * r.margin:g} pts" if r.margin > 0 else "best")
             first = [label, pct(r.target, 2) if r.kind == "frontier" else ""]
         else:
-            first = [pct(r.target, 0), r.status]
+            first = [pct(r.target, 0)]
+        first.append(r.status if r.status != "feasible" else "feasible*")
         if r.status in ("optimal", "feasible"):
             t.add_row(*first, pct(r.p_match, 2), pct(r.p_match_la, 1),
                       f"{int(r.n_la)} / {int(r.n_west)} / {int(r.n_elsewhere)}", usd(r.cost),
                       "binds" if r.la_cap_binds else "", style="bold" if r.kind != "frontier" else None)
         else:
-            t.add_row(*first, "-", "-", r.status, "-", "")
+            t.add_row(*first, "-", "-", "-", "-", "")
     console.print(t)
+    if (df["status"] == "feasible").any():
+        console.print("*feasible: the time limit ran out first; the best list found, not proven optimal "
+                      "(column gap in --json/--csv)")
     for line in frontier_notes(df, problem):
         console.print(line)
 

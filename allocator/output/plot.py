@@ -90,7 +90,8 @@ def _place_labels(ax, points, *, fontsize: int = 8, color: str = "C3", gap: floa
         for dx, dy in offsets:
             bx = px + dx - (tw if dx < 0 else 0)
             box = (bx - gap, py + dy - gap, bx + tw + gap, py + dy + th + gap)
-            if all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in placed):
+            inside = box[0] >= 0 and box[1] >= 0 and box[2] <= W and box[3] <= H  # not cut off at an edge
+            if inside and all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in placed):
                 placed.append(box)
                 ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=fontsize,
                             color=color, ha="right" if dx < 0 else "left")
@@ -180,6 +181,10 @@ def plot_frontier(df: pd.DataFrame, ax=None, *, title: str | None = None, synthe
             cap = f" ({la_share_max:.0%} of applications)" if la_share_max is not None else ""
             ax.plot(100 * bind["p_match"], 100 * bind["p_match_la"], "s", color="C2", ms=8,
                     label=f"LA cap binds{cap}")
+    loose = cur[cur["status"] != "optimal"]
+    if len(loose):
+        ax.plot(100 * loose["p_match"], 100 * loose["p_match_la"], "o", ms=9, mfc="white", mec="C1", mew=1.8,
+                label="time limit: best list found, not proven optimal")
     marks = {"safest": ("*", "C0", 15, "safest list (max P(any match))"),
              "chosen": ("D", "C3", 8, "chosen list (the profile's objective)")}
     for k, (mk, col, ms, lab) in marks.items():

@@ -49,7 +49,7 @@ MARGINS = (0.0, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.10, 0.15)
 #: the m = 0 floor sits this far below the best P(any match) (solver row tolerance)
 FLOOR_SLACK = 1e-6
 COLUMNS = ["target", "status", "p_match", "p_match_la", "n_applications", "n_la", "cost",
-           "kind", "margin", "n_west", "n_elsewhere", "la_share", "la_cap_binds", "seconds", "program_ids"]
+           "kind", "margin", "n_west", "n_elsewhere", "la_share", "la_cap_binds", "gap", "seconds", "program_ids"]
 KINDS = ("frontier", "safest", "chosen")
 
 Progress = Callable[[int], None]
@@ -136,7 +136,7 @@ def margin_frontier(problem: Problem, margins: Iterable[float] = MARGINS, *, met
         if progress:
             progress(done)
     if chosen is None:
-        rows.append(rows[0] | {"kind": "chosen"})
+        rows.append(rows[0] | {"kind": "chosen", "seconds": 0.0})  # the safest list: no solve of its own
     else:
         t1 = time.perf_counter()
         rows.append(_row(problem, chosen(problem), "chosen", seconds=time.perf_counter() - t1))
@@ -147,7 +147,7 @@ def margin_frontier(problem: Problem, margins: Iterable[float] = MARGINS, *, met
 
 def _row(problem: Problem, out: Outcome, kind: str, *, target: float = np.nan, margin: float = np.nan,
          seconds: float | None = None) -> dict:
-    row = {"target": target, "status": out.status.value, "kind": kind, "margin": margin,
+    row = {"target": target, "status": out.status.value, "kind": kind, "margin": margin, "gap": out.gap,
            "seconds": out.wall if seconds is None else seconds, "program_ids": ""}
     if not out.status.has_list or out.plan is None:
         return row
@@ -179,5 +179,6 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     for c in ("n_applications", "n_la", "n_west", "n_elsewhere"):
         df[c] = df[c].astype("Int64")
     df["la_cap_binds"] = df["la_cap_binds"].astype("boolean")
+    df["gap"] = df["gap"].astype(float)
     df["program_ids"] = df["program_ids"].fillna("")
     return df[COLUMNS].reset_index(drop=True)
