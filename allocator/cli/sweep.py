@@ -307,7 +307,7 @@ def frontier_notes(df, problem) -> list[str]:
     if len(binds) and problem.la_share_max < 1:
         first = binds.iloc[0]
         where = (f"from {100 * first.margin:g} points below the best on" if first.margin == first.margin
-                 else f"from the {pct(first.target, 0)} target down")
+                 else f"at the P(any match) targets up to {pct(binds['target'].max(), 0)}")
         out.append(f"The LA cap (la_share_max {problem.la_share_max:g}) binds {where}: those lists hold as many "
                    "LA programs as the cap allows, so a higher la_share_max would raise P(match in LA) further.")
     elif len(pts) and problem.la_share_max < 1:
