@@ -200,8 +200,9 @@ def plot_frontier(df: pd.DataFrame, ax=None, *, title: str | None = None, synthe
         ax.set_xlim(float(xs.min()) - 0.08 * span, float(xs.max()) + 0.12 * span)
     ax.set_xlabel("P(any match)")
     ax.set_ylabel("P(match in Greater LA)")
-    ax.xaxis.set_major_formatter(PercentFormatter(100))
-    ax.yaxis.set_major_formatter(PercentFormatter(100))
+    for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+        span = hi - lo  # as many decimals as the zoom needs, no more
+        axis.set_major_formatter(PercentFormatter(100, decimals=2 if span < 1 else 1 if span < 10 else 0))
     ax.grid(True, alpha=0.3)
     _place_labels(ax, [(100 * r.p_match, 100 * r.p_match_la, f"{r.n_la:.0f}/{r.n_applications:.0f} LA")
                        for r in cur.sort_values("p_match", ascending=False).itertuples(index=False)],
