@@ -367,6 +367,9 @@ def test_sweep_plot_zooms_labels_do_not_overlap_and_the_note_is_outside():
     assert 85 <= lo <= 91 and 98 <= hi <= 100.5  # zoomed to 91-98%, not 0-100%
     la_ax = [a for a in ax.figure.axes if a is not ax][0]
     assert 25 <= la_ax.get_ylim()[0] <= 30 and 50 <= la_ax.get_ylim()[1] <= 55  # P(LA) on its own zoomed axis
+    flat = plot_sweep(_frame(y, la=np.linspace(0.128, 0.131, 12)))
+    lo2, hi2 = [a for a in flat.figure.axes if a is not flat][0].get_ylim()
+    assert hi2 - lo2 >= 10  # a 0.3-point LA change is not blown up to the axis height
     fig = ax.figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

@@ -140,7 +140,7 @@ def plot_sweep(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic
         la = 100 * df["p_match_la"].to_numpy(float)
         ax2 = ax.twinx()
         lines += ax2.plot(x, la, ":", color="C2", lw=2, label="P(match in Greater LA) (right axis)")
-        _zoom(ax2, [la])
+        _zoom(ax2, [la], min_span=10.0)  # at least 10 points: a small LA change must not look like a cliff
         ax2.set_ylabel("P(match in Greater LA)", color="C2")
         ax2.tick_params(axis="y", colors="C2")
         ax2.yaxis.set_major_formatter(PercentFormatter(100))
