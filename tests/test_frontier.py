@@ -1,43 +1,142 @@
-"""The P(any match) / P(match in LA) frontier: every point optimal, monotone trade."""
+"""The P(any match) / P(match in LA) frontier: every point optimal, monotone trade, the
+safest and the chosen list on the curve, the bare `--frontier` and its outputs."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from allocator.studies.frontier import frontier
+from allocator.api import optimize
+from allocator.cli.sweep import bare_frontier
+from allocator.studies.frontier import COLUMNS, MARGINS, frontier, la_cap_binds, margin_frontier
 
 from .helpers import brute_force, random_problem
 
+ROOT = Path(__file__).resolve().parents[1]
+TINY = str(ROOT / "data" / "catalogs" / "tiny_p_match.csv")
+PROFILE = str(ROOT / "data" / "profiles" / "tiny_demo.toml")
 
-@pytest.mark.parametrize("seed", range(4))
-def test_frontier_points_are_optimal_and_monotone(seed):
+
+@pytest.mark.parametrize("seed,method", [(0, "auto"), (1, "auto"), (2, "milp"), (3, "milp")])
+def test_frontier_points_are_optimal_and_monotone(seed, method):
     rng = np.random.default_rng(600 + seed)
     pr = random_problem(rng, 10, rho=0.35, affordable=True)  # every seed: best P(match) 0.67 to 0.76
     best, _ = brute_force(pr)
     assert best is not None and best > 0.05, "the instance family must leave a frontier to trace"
-    targets = np.linspace(0.1 * best, best, 5)
-    df = frontier(pr, targets)
+    targets = np.linspace(0.1 * best, best - 1e-6, 5)
+    df = frontier(pr, targets, method=method)  # one reused model on the MILP path
     ok = df[df.status == "optimal"]
     assert len(ok) == len(targets)  # every target up to the maximum is reachable
     for t, la in zip(ok.target, ok.p_match_la):
         want, _ = brute_force(pr, "la_given_target", t)
-        assert la == pytest.approx(want, abs=1e-9)
-    assert np.all(np.diff(ok.p_match_la.to_numpy()) <= 1e-12)  # safer lists give up LA chances
-    assert np.all(ok.p_match.to_numpy() >= ok.target.to_numpy() - 1e-12)
-    over = frontier(pr, [min(best + 0.01, 0.999)])
+        assert la == pytest.approx(want, abs=1e-7)
+    assert np.all(np.diff(ok.p_match_la.to_numpy()) <= 1e-9)  # safer lists give up LA chances
+    assert np.all(ok.p_match.to_numpy() >= ok.target.to_numpy() - 1e-9)
+    over = frontier(pr, [min(best + 0.01, 0.999)], method=method)
     assert over.status.iloc[0] == "infeasible"
 
 
-def test_cli_frontier_json_and_plot(capsys, tmp_path):
-    import json
-    from pathlib import Path
+@pytest.mark.parametrize("seed,method", [(10, "auto"), (11, "milp"), (12, "milp")])
+def test_margin_frontier_exact_monotone_and_safest_is_max_p(seed, method):
+    rng = np.random.default_rng(700 + seed)
+    pr = random_problem(rng, 10, rho=0.3, affordable=True)
+    best, _ = brute_force(pr)
+    margins = (0.0, 0.01, 0.03, 0.08, 0.2)
+    df = margin_frontier(pr, margins, method=method)
+    assert list(df.kind) == ["safest"] + ["frontier"] * len(margins) + ["chosen"]
+    safest, cur, chosen = df.iloc[0], df[df.kind == "frontier"], df.iloc[-1]
+    assert safest.p_match == pytest.approx(best, abs=1e-7)  # the safest point is the max-P solve
+    assert chosen.p_match == pytest.approx(best, abs=1e-7)  # objective p_match: chosen = safest
+    assert cur.margin.tolist() == list(margins)
+    for r in cur.itertuples():
+        assert r.target == pytest.approx(max(0.0, safest.p_match - max(r.margin, 1e-6)))
+        want, _ = brute_force(pr, "la_given_target", r.target)
+        assert r.p_match_la == pytest.approx(want, abs=1e-7)  # each point optimal
+        assert r.p_match >= r.target - 1e-9
+        assert r.la_cap_binds == la_cap_binds(pr, r.n_la, r.n_applications)
+        assert r.n_la + r.n_west + r.n_elsewhere == r.n_applications
+    assert np.all(np.diff(cur.p_match_la.to_numpy()) >= -1e-9)  # P(LA) never falls as the floor falls
+    assert cur.p_match_la.iloc[0] >= safest.p_match_la - 1e-9
 
+
+def test_margin_frontier_marks_the_chosen_list_of_the_api():
+    rng = np.random.default_rng(801)
+    pr = random_problem(rng, 9, rho=0.2, affordable=True, objective="utility")
+    calls = []
+
+    def chosen(p):
+        calls.append(p)
+        return optimize(p)  # the profile's own objective through the public API
+
+    df = margin_frontier(pr, (0.0, 0.05), chosen=chosen)
+    assert len(calls) == 1 and df.kind.iloc[-1] == "chosen"
+    from allocator.optim.evaluate import evaluate
+    from allocator.optim.problem import Plan
+
+    want, _ = brute_force(pr, "utility")
+    plan = Plan.of(pr.index_of(df.program_ids.iloc[-1].split()))
+    m = evaluate(pr, plan, correlations=())
+    assert m.expected_utility == pytest.approx(want, abs=1e-7)  # the chosen row is the utility optimum
+    assert (m.p_match, m.p_match_la) == pytest.approx((df.p_match.iloc[-1], df.p_match_la.iloc[-1]))
+
+
+def test_la_cap_binds_definition():
+    pr = random_problem(np.random.default_rng(5), 6)
+    pr = pr.with_limits(la_share_max=0.3)
+    assert la_cap_binds(pr, 3, 10) and not la_cap_binds(pr, 2, 10)
+    assert not la_cap_binds(pr.with_limits(la_share_max=1.0), 10, 10)
+
+
+@pytest.mark.parametrize("argv,want", [
+    (["sweep", "P.toml", "--frontier"], ["sweep", "P.toml", "--frontier", "auto"]),
+    (["sweep", "--frontier", "P.toml"], ["sweep", "--frontier", "auto", "P.toml"]),
+    (["sweep", "P.toml", "--frontier", "--json"], ["sweep", "P.toml", "--frontier", "auto", "--json"]),
+    (["sweep", "P.toml", "--frontier", "0.5:0.95:0.05"], ["sweep", "P.toml", "--frontier", "0.5:0.95:0.05"]),
+    (["sweep", "P.toml", "--frontier", "auto"], ["sweep", "P.toml", "--frontier", "auto"]),
+    (["sweep", "P.toml", "--frontier", "0.9"], ["sweep", "P.toml", "--frontier", "0.9"]),
+    (["solve", "P.toml", "--frontier"], ["solve", "P.toml", "--frontier"]),
+])
+def test_bare_frontier_means_auto(argv, want):
+    assert bare_frontier(argv) == want
+
+
+def run(capsys, *args):
     from allocator.cli import main
 
-    root = Path(__file__).resolve().parents[1]
-    png = tmp_path / "frontier.png"
     with pytest.raises(SystemExit) as e:
-        main(["sweep", str(root / "data/profiles/tiny_demo.toml"), "--catalog", str(root / "data/catalogs/tiny_p_match.csv"),
-              "--frontier", "0.3:0.6:0.1", "--json", "--plot", str(png)])
-    assert e.value.code == 0
-    d = json.loads(capsys.readouterr().out)
-    assert d["param"] == "frontier" and len(d["rows"]) == 4 and d["synthetic"] is True
+        main(list(args))
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err
+
+
+def test_cli_frontier_targets_json_and_plot(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "frontier.png"
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--frontier", "0.3:0.6:0.1", "--json",
+                         "--plot", str(png))
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["param"] == "frontier" and d["mode"] == "target" and len(d["rows"]) == 4 and d["synthetic"] is True
+    assert [r["target"] for r in d["rows"]] == pytest.approx([0.3, 0.4, 0.5, 0.6])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_bare_frontier_flat_json_csv(capsys, tmp_path):
+    csv = tmp_path / "f.csv"
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--frontier", "--csv", str(csv))
+    assert code == 0, err
+    assert "safest" in out and "chosen (p_match)" in out and "best" in out and "LA cap" in out
+    assert "la_share_max 0.3" in out  # the tiny profile's LA-leaning lists fill the cap
+    lines = csv.read_text().splitlines()
+    assert lines[0] == ",".join(COLUMNS) and len(lines) == 1 + len(MARGINS) + 2
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--frontier", "--margins", "0:0.02:0.01",
+                         "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["mode"] == "margin" and [r["kind"] for r in d["rows"]] == ["safest"] + ["frontier"] * 3 + ["chosen"]
+    assert set(COLUMNS) <= set(d["rows"][0])
+    assert [r["margin"] for r in d["rows"][1:-1]] == pytest.approx([0.0, 0.01, 0.02])
+    code, _, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--frontier", "--margins", "0:1.5:0.5")
+    assert code == 2 and "--margins" in err and "Traceback" not in err
+    code, _, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--margins", "0:0.1:0.05", "--budgets", "300")
+    assert code == 2 and "--frontier" in err

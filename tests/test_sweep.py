@@ -286,3 +286,99 @@ def test_top_down_sweep_reuses_a_list_only_where_it_is_still_optimal(param, vals
         assert r.p_match == pytest.approx(best, abs=1e-9)
     assert reused.any() or param == "la_share_max"  # the budget and count sweeps level off at the top
     assert not reused.iloc[-1]  # the largest value is always solved
+
+
+# ---------------------------------------------------------------------- --objective
+def test_la_first_objective_sweep_each_point_optimal():
+    pr = problem(31, la_share_max=0.5)
+    best, _ = brute_force(pr)
+    t = 0.8 * best
+    vals = [0.0, 0.25, 0.5, 1.0]
+    df = sweep(pr, "la_share_max", vals, mode="p_match_la", target=t, method="milp")
+    assert df["la_share_max"].tolist() == vals
+    for r in df.itertuples():
+        want, _ = brute_force(at(pr, "la_share_max", r.la_share_max), "la_given_target", t)
+        if want is None:
+            assert r.status == "infeasible"
+        else:
+            assert r.status == "optimal" and r.p_match_la == pytest.approx(want, abs=1e-7)
+            assert r.p_match >= t - 1e-9
+    assert np.all(np.diff(df["p_match_la"].to_numpy()) >= -1e-9)  # a looser cap never lowers P(LA)
+    with pytest.raises(InputError, match="target"):
+        sweep(pr, "la_share_max", vals, mode="p_match_la")
+
+
+def test_cli_sweep_objective_options(capsys):
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--param", "la_share_max=0:0.5:0.25",
+                         "--objective", "p_match_la", "--target", "0.5", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["objective"] == "p_match_la" and d["target"] == 0.5 and len(d["rows"]) == 3
+    assert all(r["status"] == "optimal" and r["p_match"] >= 0.5 - 1e-9 for r in d["rows"])
+    la = [r["p_match_la"] for r in d["rows"]]
+    assert la == sorted(la) and la[0] == 0.0 and la[-1] > 0
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--param", "la_share_max=0:0.5:0.5",
+                         "--objective", "utility", "--json")
+    assert code == 0, err
+    assert all(r["expected_utility"] > 0 for r in json.loads(out)["rows"])
+    for args, word in [(("--objective", "p_match_la"), "target"), (("--target", "0.5"), "p_match_la"),
+                       (("--objective", "nonsense"), "objective"), (("--target", "1.5", "--objective", "p_match_la"),
+                                                                     "--target")]:
+        code, _, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--budgets", "300", "--param",
+                           "la_share_max=0:0.5:0.5", *args)
+        assert code == 2 and word in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+# ---------------------------------------------------------------------- plots
+def test_plot_without_matplotlib_fails_before_the_sweep(capsys, tmp_path, monkeypatch):
+    import sys
+
+    import allocator.studies.sweep as study
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
+    called = []
+    monkeypatch.setattr(study, "sweep", lambda *a, **k: called.append(1))
+    png = tmp_path / "s.png"
+    for extra in (("--budgets", "100:500:50"), ("--frontier",)):
+        code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, *extra, "--plot", str(png))
+        assert code == 2 and "matplotlib" in err and len(err.strip().splitlines()) == 1, err
+        assert out == "" and not called and not png.exists()
+
+
+def _frame(y, knee=None, la=None):
+    import pandas as pd
+
+    n = len(y)
+    return pd.DataFrame({"budget": np.linspace(1000, 1000 + 100 * (n - 1), n), "p_match": y,
+                         "p_match_independent": np.minimum(np.asarray(y) + 0.02, 1.0),
+                         "p_match_la": la if la is not None else np.linspace(0.3, 0.5, n),
+                         "knee": knee if knee is not None else np.zeros(n, bool)})
+
+
+def test_sweep_plot_zooms_labels_do_not_overlap_and_the_note_is_outside():
+    pytest.importorskip("matplotlib")
+    from allocator.output.plot import plot_sweep
+
+    y = np.linspace(0.91, 0.96, 12)
+    knee = np.zeros(12, bool)
+    knee[[5, 6, 7]] = True  # three knees side by side: their labels would overprint
+    ax = plot_sweep(_frame(y, knee), synthetic=True)
+    lo, hi = ax.get_ylim()
+    assert 85 <= lo <= 91 and 98 <= hi <= 100.5  # zoomed to 91-98%, not 0-100%
+    la_ax = [a for a in ax.figure.axes if a is not ax][0]
+    assert 25 <= la_ax.get_ylim()[0] <= 30 and 50 <= la_ax.get_ylim()[1] <= 55  # P(LA) on its own zoomed axis
+    flat = plot_sweep(_frame(y, la=np.linspace(0.128, 0.131, 12)))
+    lo2, hi2 = [a for a in flat.figure.axes if a is not flat][0].get_ylim()
+    assert hi2 - lo2 >= 10  # a 0.3-point LA change is not blown up to the axis height
+    fig = ax.figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    r = fig.canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_text().startswith("$")]
+    assert 1 <= len(labels) <= 3
+    boxes = [t.get_window_extent(r) for t in labels]
+    assert not any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+    note = [t for t in ax.texts if "SYNTHETIC" in t.get_text()][0]
+    axes_box = ax.get_window_extent(r)
+    assert note.get_window_extent(r).y0 >= axes_box.y1 - 1  # above the axes: it hides no line

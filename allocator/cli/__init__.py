@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _main(argv: list[str] | None = None) -> None:
+    argv = sweep.bare_frontier(sys.argv[1:] if argv is None else argv)  # bare `--frontier` = `--frontier auto`
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="allocator")
         code = rv if isinstance(rv, int) else 0

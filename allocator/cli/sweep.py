@@ -29,58 +29,63 @@ def sweep(
     method: str = typer.Option("auto", "--method", help="auto, fast (count scan) or milp (integer program; engine HiGHS)"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds per point (MILP path)"),
     csv: Optional[Path] = typer.Option(None, "--csv", help="also write the rows to FILE (CSV, atomically)"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="also draw FILE.png (P(match), independence, LA, knees)"),
-    frontier: Optional[str] = typer.Option(None, "--frontier", help="trace P(match in LA) against P(any match): "
-                                           "targets LO:HI:STEP for P(any match), e.g. 0.5:0.95:0.05"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="also draw FILE.png (P(match), independence, LA, knees; with "
+                                    "--frontier: the frontier, the safest and the chosen list)"),
+    frontier: Optional[str] = typer.Option(None, "--frontier", metavar="auto|LO:HI:STEP",
+                                           help="trace P(match in LA) against P(any match). Bare --frontier (or "
+                                           "--frontier auto): over the safety margin, from the safest list down "
+                                           "to 15 points below it (see --margins), with the safest and the chosen "
+                                           "list marked. --frontier LO:HI:STEP: P(any match) targets instead, "
+                                           "e.g. 0.5:0.95:0.05"),
+    margins: Optional[str] = typer.Option(None, "--margins", help="safety margins of --frontier auto, LO:HI:STEP "
+                                          "(probability: 0:0.1:0.01 = 0 to 10 points below the best P(match))"),
+    objective: Optional[str] = typer.Option(None, "--objective", help="what each point maximizes (default: the "
+                                            "profile's): p_match, utility, p_match_la (with --target), or any "
+                                            "objective `allocator solve` knows; for --frontier, the chosen list"),
+    target: Optional[float] = typer.Option(None, "--target", help="P(match) floor of --objective p_match_la"),
+    safety_margin: Optional[float] = typer.Option(None, "--safety-margin",
+                                                  help="the profile's safety_margin (objective safety_first)"),
     card: Optional[str] = CardOpt,
     as_json: bool = JsonOpt,
 ) -> int:
-    """The optimal list at each budget (or other setting): what each extra $100 buys."""
+    """The optimal list at each budget (or other setting): what each extra $100 buys; or, with
+    --frontier, what each point of P(any match) given up buys in P(match in Greater LA)."""
     from allocator.api import load
-    from allocator.inputs.ranges import parse_range
-    from allocator.studies.sweep import parse_param, sweep as run_sweep
+    from allocator.studies.sweep import check_values, sweep as run_sweep, sweep_mode
 
     check_outputs((csv, "--csv"), (plot, "--plot"))
     if plot is not None:
-        _check_plot(plot)
-    if frontier is not None:
-        return _frontier(profile, frontier, catalog, budgets, max_apps, la_share_max, correlation, season, method,
-                         csv, plot, as_json, param)
+        _check_plot(plot)  # before any solve: a missing matplotlib must not cost the whole sweep
     if method not in ("auto", "fast", "milp"):
         raise InputError(f"--method {method!r}: use auto, fast or milp")
-    fixed_budget = None
-    if param is not None:
-        name, values = parse_param(param)
-        if name == "budget":
-            if budgets is not None:
-                raise InputError("--param budget=... and --budgets both give budgets; keep one")
-        elif budgets is not None:
-            b = parse_range(budgets, name="--budgets", lo_min=0)
-            if len(b) != 1:
-                raise InputError(f"--budgets {budgets!r} with --param {name}: a sweep varies one setting; "
-                                 "give --budgets one number (the fixed budget) or drop --param")
-            fixed_budget = float(b[0])
-    elif budgets is not None:
-        name, values = "budget", parse_range(budgets, name="--budgets", lo_min=0)
-    else:
-        raise InputError("sweep needs --budgets LO:HI:STEP (e.g. --budgets 500:3000:100) "
-                         "or --param NAME=LO:HI:STEP")
-    from allocator.studies.sweep import check_values, sweep_mode
-
+    strategy, target = _strategy(profile, objective, target, safety_margin)
+    limits = dict(max_applications=max_apps, la_share_max=la_share_max, correlation=correlation, season=season)
+    tl = _positive_time(time_limit)
+    if frontier is not None:
+        return _frontier(profile, frontier, margins, catalog, card, budgets, param, limits, strategy, target,
+                         method, tl, csv, plot, as_json)
+    if margins is not None:
+        raise InputError("--margins sets the points of --frontier auto; add --frontier or drop --margins")
+    name, values, fixed_budget = _swept(budgets, param)
     check_values(name, values, "--budgets" if name == "budget" else f"--param {name}")
-    problem = load(profile, catalog, card=card, budget=fixed_budget, max_applications=max_apps, la_share_max=la_share_max,
-                   correlation=correlation, season=season)
+    problem = load(profile, catalog, card=card, budget=fixed_budget, **limits, **strategy)
+    kw = dict(method=method, time_limit=tl, target=target, solve=_api_solver(target, method, tl))
     if not as_json and len(values) > 10:
         with _progress_bar(name, len(values)) as progress:
-            df = run_sweep(problem, name, values, method=method, progress=progress,
-                           time_limit=_positive_time(time_limit))
+            df = run_sweep(problem, name, values, progress=progress, **kw)
     else:
-        df = run_sweep(problem, name, values, method=method, time_limit=_positive_time(time_limit))
+        df = run_sweep(problem, name, values, **kw)
     from allocator.output.plot import plot_sweep
 
     _write_outputs(df, csv, plot, lambda: plot_sweep(df, synthetic=problem.synthetic))
+    return _report_sweep(df, name, problem, target, as_json)
+
+
+def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool) -> int:
+    """Print the table or the JSON; the exit code (3 when every point is infeasible)."""
     payload = {"param": name, "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
-               "objective": sweep_mode(problem.objective), "correlation": problem.rho,
+               "objective": sweep_mode(problem.objective), "correlation": problem.rho, "target": target,
+               "safety_margin": getattr(problem, "safety_margin", None),
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps,
                                "la_share_max": problem.la_share_max} | {name: None}}
     _emit(payload, as_json, None, lambda c: _render_sweep(df, name, problem, c))
@@ -95,9 +100,68 @@ def sweep(
                       "raise --time-limit")
 
 
+def _swept(budgets: Optional[str], param: Optional[str]):
+    """(name, values, the fixed budget of a --param sweep or None) from --budgets / --param."""
+    from allocator.inputs.ranges import parse_range
+    from allocator.studies.sweep import parse_param
+
+    if param is not None:
+        name, values = parse_param(param)
+        if name == "budget":
+            if budgets is not None:
+                raise InputError("--param budget=... and --budgets both give budgets; keep one")
+            return name, values, None
+        if budgets is None:
+            return name, values, None
+        b = parse_range(budgets, name="--budgets", lo_min=0)
+        if len(b) != 1:
+            raise InputError(f"--budgets {budgets!r} with --param {name}: a sweep varies one setting; "
+                             "give --budgets one number (the fixed budget) or drop --param")
+        return name, values, float(b[0])
+    if budgets is not None:
+        return "budget", parse_range(budgets, name="--budgets", lo_min=0), None
+    raise InputError("sweep needs --budgets LO:HI:STEP (e.g. --budgets 500:3000:100), --param NAME=LO:HI:STEP "
+                     "or --frontier")
+
+
+def _strategy(profile: Path, objective: Optional[str], target: Optional[float], safety_margin: Optional[float]):
+    """The [strategy] overrides of --objective, --target, --safety-margin (checked by the
+    profile's own rules, so every objective the solver knows is accepted) and the P(match)
+    floor of objective p_match_la (--target, else the profile's target_p_match)."""
+    from allocator.inputs.profile import load_profile
+
+    if target is not None and not 0 < target < 1:
+        raise InputError(f"--target {target:g}: must be strictly between 0 and 1")
+    over = {k: v for k, v in (("objective", objective), ("target_p_match", target),
+                              ("safety_margin", safety_margin)) if v is not None}
+    strat = load_profile(profile).with_overrides(**over).strategy
+    if target is not None and strat.objective != "p_match_la":
+        raise InputError(f"--target {target:g} is the floor of objective p_match_la; add --objective p_match_la "
+                         "or drop --target")
+    if safety_margin is not None and strat.objective != "safety_first":
+        raise InputError(f"--safety-margin {safety_margin:g} goes with objective safety_first; add "
+                         "--objective safety_first or drop --safety-margin")
+    floor = strat.target_p_match if strat.objective == "p_match_la" else None
+    if strat.objective == "p_match_la" and floor is None:
+        raise InputError("objective p_match_la needs a target: pass --target P (0 < P < 1) or set [strategy] "
+                         "target_p_match")
+    return over, floor
+
+
+def _api_solver(target: Optional[float], method: str, time_limit: Optional[float]):
+    """One point of an objective the sweep has no path of its own for: the public API's
+    answer for the point's problem (its objective, e.g. p_match_la or safety_first)."""
+    from allocator.api import optimize
+
+    return lambda pr: optimize(pr, target=target, method=method, time_limit=time_limit)
+
+
 @contextmanager
-def _progress_bar(name: str, total: int):
+def _progress_bar(name: str, total: int, enabled: bool = True):
     """A transient rich progress bar on stderr; yields the sweep's ``progress(done, total)``."""
+    if not enabled:
+        yield lambda done, _total: None
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(TextColumn(f"sweeping {name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -107,12 +171,42 @@ def _progress_bar(name: str, total: int):
         yield lambda done, _total: bar.update(task, completed=done)
 
 
-def _frontier(profile, spec, catalog, budgets, max_apps, la_share_max, correlation, season, method, csv, plot,
-              as_json, param) -> int:
-    """`sweep --frontier`: max P(match in LA) subject to P(any match) >= each target."""
+FRONTIER_WORDS = ("auto", "margin")  # --frontier VALUE: the safety-margin frontier
+
+
+def bare_frontier(argv: list[str]) -> list[str]:
+    """``sweep ... --frontier`` with no value means ``--frontier auto``: typer has no
+    optional-value options, so a ``--frontier`` that is last, or followed by an option or by
+    anything that is not a value (a range, a number or a word of :data:`FRONTIER_WORDS`;
+    e.g. the profile path) gets ``auto`` inserted.  Only the sweep command is touched."""
+    argv = list(argv)
+    if "sweep" not in argv or "--frontier" not in argv:
+        return argv
+    out = []
+    for k, tok in enumerate(argv):
+        out.append(tok)
+        if tok == "--frontier" and (k + 1 == len(argv) or not _frontier_value(argv[k + 1])):
+            out.append("auto")
+    return out
+
+
+def _frontier_value(tok: str) -> bool:
+    t = tok.strip().lower()
+    if t in FRONTIER_WORDS or (":" in t and not t.startswith("-")):
+        return True
+    try:
+        float(t)
+        return True
+    except ValueError:
+        return False
+
+
+def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, strategy, target, method, tl,
+              csv, plot, as_json) -> int:
+    """`sweep --frontier`: max P(match in LA) subject to P(any match) >= each floor."""
     from allocator.api import load
-    from allocator.studies.frontier import frontier as run_frontier
     from allocator.inputs.ranges import parse_range
+    from allocator.studies import frontier as fr
 
     if param is not None:
         raise InputError("--frontier and --param both choose what to sweep; keep one")
@@ -122,46 +216,104 @@ def _frontier(profile, spec, catalog, budgets, max_apps, la_share_max, correlati
         if len(b) != 1:
             raise InputError(f"--budgets {budgets!r} with --frontier: give one number (the fixed budget)")
         budget = float(b[0])
-    targets = parse_range(spec, name="--frontier")
-    if any(not 0 < t < 1 for t in targets):
-        raise InputError(f"--frontier {spec!r}: targets are probabilities strictly between 0 and 1")
-    problem = load(profile, catalog, budget=budget, max_applications=max_apps, la_share_max=la_share_max,
-                   correlation=correlation, season=season)
-    df = run_frontier(problem, targets, method=method)
+    auto = spec.strip().lower() in FRONTIER_WORDS
+    if auto:
+        ms = fr.MARGINS if margins is None else parse_range(margins, name="--margins")
+        if any(not 0 <= m < 1 for m in ms):
+            raise InputError(f"--margins {margins!r}: margins are probabilities from 0 up to (not including) 1")
+    else:
+        if margins is not None:
+            raise InputError("--margins sets the points of --frontier auto, not of --frontier LO:HI:STEP; keep one")
+        targets = parse_range(spec, name="--frontier")
+        if any(not 0 < t < 1 for t in targets):
+            raise InputError(f"--frontier {spec!r}: targets are probabilities strictly between 0 and 1 "
+                             "(or write --frontier auto)")
+    problem = load(profile, catalog, card=card, budget=budget, **limits, **strategy)
+    total = len(ms) + 2 if auto else len(targets)
+    with _progress_bar("frontier", total, enabled=not as_json) as progress:
+        tick = (lambda done: progress(done, total))
+        if auto:
+            chosen = None if problem.objective == "p_match" else _api_solver(target, method, tl)
+            df = fr.margin_frontier(problem, ms, method=method, chosen=chosen, progress=tick, time_limit=tl)
+        else:
+            df = fr.frontier(problem, targets, method=method, progress=tick, time_limit=tl)
     from allocator.output.plot import plot_frontier
 
-    _write_outputs(df, csv, plot, lambda: plot_frontier(df, synthetic=problem.synthetic))
-    payload = {"param": "frontier", "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
-               "correlation": problem.rho,
+    _write_outputs(df, csv, plot, lambda: plot_frontier(df, synthetic=problem.synthetic,
+                                                        la_share_max=problem.la_share_max))
+    payload = {"param": "frontier", "mode": "margin" if auto else "target",
+               "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
+               "objective": problem.objective, "correlation": problem.rho,
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps,
                                "la_share_max": problem.la_share_max}}
-
-    def render(console):
-        from rich import box
-        from rich.table import Table
-
-        from allocator.output.report import SYNTHETIC_NOTE, pct, usd
-
-        if problem.synthetic:
-            console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
-        t = Table(box=box.SIMPLE, title=f"max P(match in LA) subject to P(any match) >= target "
-                                        f"(budget {usd(problem.budget)}, correlation {problem.rho:g})")
-        for h in ("target", "status", "P(any match)", "P(match in LA)", "apps (LA)", "fees"):
-            t.add_column(h, justify="right")
-        for r in df.itertuples(index=False):
-            if r.status in ("optimal", "feasible"):
-                t.add_row(pct(r.target, 0), r.status, pct(r.p_match, 1), pct(r.p_match_la, 1),
-                          f"{int(r.n_applications)} ({int(r.n_la)})", usd(r.cost))
-            else:
-                t.add_row(pct(r.target, 0), r.status, "-", "-", "-", "-")
-        console.print(t)
-
-    _emit(payload, as_json, None, render)
+    _emit(payload, as_json, None, lambda c: _render_frontier(df, problem, c, auto))
     if df["p_match"].notna().any():
         return 0
     from allocator.errors import InfeasibleError
 
-    raise InfeasibleError(f"no target in --frontier {spec} is reachable; lower the targets or raise the budget")
+    raise InfeasibleError(f"no target in --frontier {spec} is reachable; lower the targets or raise the budget"
+                          if not auto else "no list meets the limits; `allocator solve` names the conflict")
+
+
+def _render_frontier(df, problem, console, auto: bool) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from allocator.output.report import SYNTHETIC_NOTE, pct, usd
+
+    if problem.synthetic:
+        console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
+    cap = f"LA <= {problem.la_share_max:.0%}" if problem.la_share_max < 1 else "no LA cap"
+    t = Table(box=box.SIMPLE, title=f"max P(match in LA) subject to P(any match) >= floor (budget "
+                                    f"{usd(problem.budget)}, {cap}, correlation {problem.rho:g})")
+    for h in (("list", "floor") if auto else ("target",)) + ("status", "P(any match)", "P(match in LA)",
+                                                            "apps LA / West / else", "fees", "LA cap"):
+        t.add_column(h, justify="right")
+    for r in df.itertuples(index=False):
+        if auto:
+            label = {"safest": "safest", "chosen": f"chosen ({problem.objective})"}.get(
+                r.kind, f"-{100 * r.margin:g} pts" if r.margin > 0 else "best")
+            first = [label, pct(r.target, 2) if r.kind == "frontier" else ""]
+        else:
+            first = [pct(r.target, 0)]
+        first.append(r.status if r.status != "feasible" else "feasible*")
+        if r.status in ("optimal", "feasible"):
+            t.add_row(*first, pct(r.p_match, 2), pct(r.p_match_la, 1),
+                      f"{int(r.n_la)} / {int(r.n_west)} / {int(r.n_elsewhere)}", usd(r.cost),
+                      "binds" if r.la_cap_binds else "", style="bold" if r.kind != "frontier" else None)
+        else:
+            t.add_row(*first, "-", "-", "-", "-", "")
+    console.print(t)
+    if (df["status"] == "feasible").any():
+        console.print("*feasible: the time limit ran out first; the best list found, not proven optimal "
+                      "(column gap in --json/--csv)")
+    for line in frontier_notes(df, problem):
+        console.print(line)
+
+
+def frontier_notes(df, problem) -> list[str]:
+    """The sentences under the frontier table: what the margin buys, where the LA cap binds."""
+    from allocator.output.report import pct
+
+    out = []
+    pts = df[(df["kind"] == "frontier") & df["p_match"].notna()]
+    safe = df[(df["kind"] == "safest") & df["p_match"].notna()]
+    if len(pts) and len(safe):
+        s, last = safe.iloc[0], pts.iloc[-1]
+        out.append(f"Safest list: P(any match) {pct(s.p_match, 2)}, P(match in LA) {pct(s.p_match_la, 1)}. "
+                   f"Giving up {100 * (s.p_match - last.p_match):.1f} points of P(any match) raises P(match in LA) "
+                   f"to {pct(last.p_match_la, 1)} ({100 * (last.p_match_la - s.p_match_la):+.1f} points).")
+    binds = pts[pts["la_cap_binds"].fillna(False).astype(bool)]
+    if len(binds) and problem.la_share_max < 1:
+        first = binds.iloc[0]
+        where = (f"from {100 * first.margin:g} points below the best on" if first.margin == first.margin
+                 else f"at the P(any match) targets up to {pct(binds['target'].max(), 0)}")
+        out.append(f"The LA cap (la_share_max {problem.la_share_max:g}) binds {where}: those lists hold as many "
+                   "LA programs as the cap allows, so a higher la_share_max would raise P(match in LA) further.")
+    elif len(pts) and problem.la_share_max < 1:
+        out.append(f"The LA cap (la_share_max {problem.la_share_max:g}) never binds here: the probabilities, "
+                   "not the cap, limit the LA programs.")
+    return out
 
 
 def _render_sweep(df, name: str, problem, console) -> None:

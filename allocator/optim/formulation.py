@@ -147,6 +147,15 @@ class Formulation:
             if "la_count" in rows:
                 rows["la_count"].constant = -float(self.la_cap(self.count_cap(budget)))
 
+    def set_target(self, target: float) -> None:
+        """Change the P(match) floor of a model built with one (la_given_target, min_cost):
+        the target row's right-hand side and the rhs the outer loop checks.  Tangent rows
+        stay valid (they bound the convex terms, whatever the floor)."""
+        row = self.model.constraints["target"]
+        (name, _), = self.constraint_terms
+        row.constant = -OBJ_SCALE * (1.0 - float(target))  # PuLP keeps `a <= b` as `a - b <= 0`
+        self.constraint_terms = [(name, 1.0 - float(target))]
+
     # ------------------------------------------------------------------ reading
     def values(self) -> dict[str, np.ndarray]:
         """Current solution, per variable block (binaries rounded)."""

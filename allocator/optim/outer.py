@@ -109,31 +109,40 @@ def _report_value(f: Formulation, minimized: float) -> float:
 def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, target: float | None = None,
                budget: float | None = None, start: Plan | None = None, time_limit: float | None = None,
                tol: float = TOL, max_solves: int = 60, seed_cuts=None, engine: str = DEFAULT_ENGINE,
-               formulation: Formulation | None = None) -> Outcome:
+               formulation: Formulation | None = None, keep_cuts: bool = False) -> Outcome:
     """Exact optimum over candidates ``cand`` (a dominance-reduced index set), by outer
     approximation with the master problem solved by ``engine`` ("highs" or "cbc").
 
     ``formulation``: a model built earlier (:func:`allocator.optim.builder.build`, same mode,
     candidates ``cand``, built with a finite budget) to solve again at ``problem.budget``
     (or ``budget``): its tangent rows stay valid at any budget, so a budget sweep or a
-    search over the budget keeps every cut and, with HiGHS, one persistent model."""
+    search over the budget keeps every cut and, with HiGHS, one persistent model.
+
+    ``keep_cuts``: solve ``formulation`` again under the same limits, only its P(match) floor
+    set to ``target`` (a frontier's next point): every tangent row is kept, none re-seeded
+    beyond ``start``'s."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     if formulation is not None:
         if formulation.mode != mode or not np.isin(np.asarray(cand, int), formulation.cand).all():
             raise ValueError("a reused formulation must have the same mode and include every candidate")
-        if "budget" not in formulation.model.constraints:
+        if "budget" not in formulation.model.constraints and not keep_cuts:
             raise ValueError("a reused formulation needs a budget row")
     out = _solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
-                      tol=tol, max_solves=max_solves, seed_cuts=seed_cuts, engine=engine, f=formulation)
+                      tol=tol, max_solves=max_solves, seed_cuts=seed_cuts, engine=engine, f=formulation,
+                      keep_cuts=keep_cuts)
     return replace(out, engine=engine)
 
 
-def _prepare(problem: Problem, cand: np.ndarray, mode: str, target, budget, f: Formulation | None):
+def _prepare(problem: Problem, cand: np.ndarray, mode: str, target, budget, f: Formulation | None,
+             keep_cuts: bool = False):
     """The model for this solve (built, or a reused one set to this point's budget and
     candidates with fresh tangent rows) and the problem its lists are re-checked against."""
     if f is None:
         f = build(problem, cand, mode, target=target, budget=budget)
+    elif keep_cuts:
+        if target is not None:
+            f.set_target(target)
     else:
         f.clear_cuts()
         f.restrict(np.isin(f.cand, cand))
@@ -228,9 +237,9 @@ class _Loop:
 
 
 def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget, start, time_limit, tol,
-                max_solves, seed_cuts, engine, f=None, relax: bool = True) -> Outcome:
+                max_solves, seed_cuts, engine, f=None, relax: bool = True, keep_cuts=False) -> Outcome:
     n_cand = len(cand)  # this point's candidates (a reused model may hold more, fixed at 0)
-    f, checked = _prepare(problem, cand, mode, target, budget, f)
+    f, checked = _prepare(problem, cand, mode, target, budget, f, keep_cuts)
     loop = _Loop(f, checked, engine, n_cand)
     seed_tangents(f, start, seed_cuts)
     if start is not None and feasibility.is_feasible(problem, start):

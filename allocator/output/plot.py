@@ -51,74 +51,167 @@ def _param(df: pd.DataFrame) -> str:
                      "max_applications); pass the DataFrame that sweep() returned")
 
 
+def _zoom(ax, values, *, pad: float = 0.08, min_span: float = 2.0) -> None:
+    """y-limits from the data (percent), with a margin: a 91-96% curve fills the axes
+    instead of lying flat on a 0-100% scale.  Never beyond -0.5..100.5 (no negative
+    probabilities on the scale)."""
+    v = np.asarray([x for x in np.ravel(values) if np.isfinite(x)], float)
+    if len(v) == 0:
+        ax.set_ylim(-0.5, 100.5)
+        return
+    lo, hi = float(v.min()), float(v.max())
+    span = max(hi - lo, min_span)
+    mid = (lo + hi) / 2
+    lo, hi = mid - span / 2 - pad * span, mid + span / 2 + pad * span
+    ax.set_ylim(max(lo, -0.5), min(hi, 100.5))
+
+
+def _place_labels(ax, points, *, fontsize: int = 8, color: str = "C3", gap: float = 2.0):
+    """Annotate ``points`` [(x, y, text)] without overprinting: each label tries a few
+    offsets around its point and is skipped when none is free of the labels already placed
+    (boxes estimated in points from the axes' size and the current limits)."""
+    fig = ax.figure
+    w_in, h_in = fig.get_size_inches()
+    pos = ax.get_position()
+    W, H = 72 * w_in * pos.width, 72 * h_in * pos.height
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    placed: list[tuple[float, float, float, float]] = []
+    offsets = ((4, -14), (4, 6), (-8, 8), (-8, -16), (6, -26), (6, 16))
+    shown = 0
+    seen = set()
+    for x, y, text in points:
+        key = (round(float(x), 6), round(float(y), 6))
+        if key in seen:  # the same list at several floors: one label
+            continue
+        seen.add(key)
+        px = (x - x0) / ((x1 - x0) or 1) * W
+        py = (y - y0) / ((y1 - y0) or 1) * H
+        tw, th = 0.62 * fontsize * len(text), 1.2 * fontsize
+        for dx, dy in offsets:
+            bx = px + dx - (tw if dx < 0 else 0)
+            box = (bx - gap, py + dy - gap, bx + tw + gap, py + dy + th + gap)
+            inside = box[0] >= 0 and box[1] >= 0 and box[2] <= W and box[3] <= H  # not cut off at an edge
+            if inside and all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in placed):
+                placed.append(box)
+                ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=fontsize,
+                            color=color, ha="right" if dx < 0 else "left")
+                shown += 1
+                break
+    return shown
+
+
+def _synthetic_note(ax) -> None:
+    """The SYNTHETIC box, outside the axes (below them), so it never hides a curve."""
+    ax.annotate(SYNTHETIC_LABEL, (0.0, 1.0), xycoords="axes fraction", xytext=(0, 6), textcoords="offset points",
+                fontsize=8, color="0.25", ha="left", va="bottom", annotation_clip=False,
+                bbox={"boxstyle": "round", "fc": "#fff3b0", "ec": "0.6"})
+
+
 def plot_sweep(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic: bool = False,
                param: str | None = None):
-    """Draw a sweep on ``ax`` (a new figure's axes when None) and return ``ax``."""
+    """Draw a sweep on ``ax`` (a new figure's axes when None) and return ``ax``.  P(match)
+    (and the independent-outcomes line) on the left axis, zoomed to the data; P(match in
+    Greater LA) on its own right axis, also zoomed, in green."""
     Figure, PercentFormatter = _matplotlib()
     from allocator.studies.sweep import knees
 
     param = param or _param(df)
     if ax is None:
-        fig = Figure(figsize=(7.5, 4.6), layout="constrained")
+        fig = Figure(figsize=(7.5, 5.0), layout="constrained")
         ax = fig.add_subplot()
     x = df[param].to_numpy(float)
     y = df["p_match"].to_numpy(float)
-    ax.plot(x, 100 * y, "-", color="C0", lw=2, label="P(match)")
+    lines = ax.plot(x, 100 * y, "-", color="C0", lw=2, label="P(match)")
+    shown = [100 * y]
     if "p_match_independent" in df:
-        ax.plot(x, 100 * df["p_match_independent"].to_numpy(float), "--", color="C0", lw=1.2, alpha=0.8,
-                label="same lists if outcomes were independent")
-    if "p_match_la" in df:
-        ax.plot(x, 100 * df["p_match_la"].to_numpy(float), ":", color="C2", lw=1.8,
-                label="P(match in Greater LA)")
+        yi = 100 * df["p_match_independent"].to_numpy(float)
+        lines += ax.plot(x, yi, "--", color="C0", lw=1.2, alpha=0.8, label="same lists if outcomes were independent")
+        shown.append(yi)
     mask = df["knee"].to_numpy(bool) if "knee" in df else knees(x, y)
     if mask.any():
-        ax.plot(x[mask], 100 * y[mask], "o", ms=8, mfc="none", mec="C3", mew=1.8,
-                label="knee: return per $ falls by half" if param == "budget" else "knee")
-        for xi, yi in zip(x[mask], y[mask]):
-            label = f"${xi:,.0f}" if param == "budget" else f"{xi:g}"
-            ax.annotate(label, (xi, 100 * yi), textcoords="offset points", xytext=(4, -14), fontsize=8,
-                        color="C3")
+        lines += ax.plot(x[mask], 100 * y[mask], "o", ms=8, mfc="none", mec="C3", mew=1.8,
+                         label="knee: return per $ falls by half" if param == "budget" else "knee")
     none = ~np.isfinite(y)
+    _zoom(ax, shown)
     if none.any():
-        ax.plot(x[none], np.zeros(none.sum()), "x", color="0.5", ms=6, label="no list (infeasible)")
+        lines += ax.plot(x[none], np.full(none.sum(), ax.get_ylim()[0]), "x", color="0.5", ms=6, clip_on=False,
+                         label="no list (infeasible)")
+    if "p_match_la" in df:
+        la = 100 * df["p_match_la"].to_numpy(float)
+        ax2 = ax.twinx()
+        lines += ax2.plot(x, la, ":", color="C2", lw=2, label="P(match in Greater LA) (right axis)")
+        _zoom(ax2, [la], min_span=10.0)  # at least 10 points: a small LA change must not look like a cliff
+        ax2.set_ylabel("P(match in Greater LA)", color="C2")
+        ax2.tick_params(axis="y", colors="C2")
+        ax2.yaxis.set_major_formatter(PercentFormatter(100))
     ax.set_xlabel(_X_LABELS.get(param, param))
-    ax.set_ylabel("probability")
+    ax.set_ylabel("P(match)", color="C0")
     ax.yaxis.set_major_formatter(PercentFormatter(100))
-    ax.set_ylim(-1, 101)
     ax.grid(True, alpha=0.3)
+    if mask.any():
+        _place_labels(ax, [(xi, 100 * yi, f"${xi:,.0f}" if param == "budget" else f"{xi:g}")
+                           for xi, yi in zip(x[mask], y[mask])])
     if title is None:
         title = "P(match) against " + _X_LABELS.get(param, param).split(" (")[0]
-    ax.set_title(title + (" (synthetic data)" if synthetic else ""))
+    ax.set_title(title + (" (synthetic data)" if synthetic else ""), pad=22 if synthetic else 6)
     if synthetic:
-        ax.text(0.01, 0.02, SYNTHETIC_LABEL, transform=ax.transAxes, fontsize=8, color="0.25",
-                bbox={"boxstyle": "round", "fc": "#fff3b0", "ec": "0.6"})
-    ax.legend(loc="lower right", fontsize=8)
+        _synthetic_note(ax)
+    ax.legend(lines, [ln.get_label() for ln in lines], loc="upper center", bbox_to_anchor=(0.5, -0.13),
+              ncol=2, fontsize=8, frameon=False)
     return ax
 
 
-def plot_frontier(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic: bool = False):
-    """Draw the frontier from :func:`allocator.studies.frontier.frontier`: P(match in LA) against
-    P(any match), one point per target; returns ``ax``."""
+def plot_frontier(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic: bool = False,
+                  la_share_max: float | None = None):
+    """Draw the frontier from :mod:`allocator.studies.frontier`: P(match in LA) against
+    P(any match), one point per floor (filled squares where the LA cap binds), the safest
+    list (star) and the chosen list (diamond) when the frame has them; returns ``ax``."""
     Figure, PercentFormatter = _matplotlib()
     if ax is None:
-        fig = Figure(figsize=(6.5, 4.6), layout="constrained")
+        fig = Figure(figsize=(7.0, 5.0), layout="constrained")
         ax = fig.add_subplot()
     ok = df[df["status"].isin(["optimal", "feasible"])]
-    ax.plot(100 * ok["p_match"], 100 * ok["p_match_la"], "-o", color="C2", lw=2, ms=5,
-            label="best P(match in LA) for each P(any match) target")
-    for r in ok.itertuples(index=False):
-        ax.annotate(f"{r.n_la:.0f}/{r.n_applications:.0f} LA", (100 * r.p_match, 100 * r.p_match_la),
-                    textcoords="offset points", xytext=(4, 4), fontsize=7, color="0.3")
+    kind = ok["kind"] if "kind" in ok else pd.Series("frontier", index=ok.index)
+    cur = ok[kind == "frontier"].sort_values("p_match")
+    ax.plot(100 * cur["p_match"], 100 * cur["p_match_la"], "-o", color="C2", lw=2, ms=5,
+            label="best P(match in LA) at each P(any match) floor")
+    if "la_cap_binds" in cur:
+        bind = cur[cur["la_cap_binds"].fillna(False).astype(bool)]
+        if len(bind):
+            cap = f" ({la_share_max:.0%} of applications)" if la_share_max is not None else ""
+            ax.plot(100 * bind["p_match"], 100 * bind["p_match_la"], "s", color="C2", ms=8,
+                    label=f"LA cap binds{cap}")
+    loose = cur[cur["status"] != "optimal"]
+    if len(loose):
+        ax.plot(100 * loose["p_match"], 100 * loose["p_match_la"], "o", ms=9, mfc="white", mec="C1", mew=1.8,
+                label="time limit: best list found, not proven optimal")
+    marks = {"safest": ("*", "C0", 15, "safest list (max P(any match))"),
+             "chosen": ("D", "C3", 8, "chosen list (the profile's objective)")}
+    for k, (mk, col, ms, lab) in marks.items():
+        pt = ok[kind == k]
+        if len(pt):
+            ax.plot(100 * pt["p_match"], 100 * pt["p_match_la"], mk, color=col, ms=ms, mfc="none" if k == "chosen"
+                    else col, mew=2, label=lab, zorder=5)
+    xs = 100 * ok["p_match"].to_numpy(float)
+    ys = 100 * ok["p_match_la"].to_numpy(float)
+    _zoom(ax, ys, min_span=4.0)
+    if len(xs):
+        span = max(float(xs.max() - xs.min()), 0.5)
+        ax.set_xlim(float(xs.min()) - 0.08 * span, float(xs.max()) + 0.12 * span)
     ax.set_xlabel("P(any match)")
     ax.set_ylabel("P(match in Greater LA)")
-    ax.xaxis.set_major_formatter(PercentFormatter(100))
-    ax.yaxis.set_major_formatter(PercentFormatter(100))
+    for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+        span = hi - lo  # as many decimals as the zoom needs, no more
+        axis.set_major_formatter(PercentFormatter(100, decimals=2 if span < 1 else 1 if span < 10 else 0))
     ax.grid(True, alpha=0.3)
-    ax.set_title((title or "LA chances against overall safety") + (" (synthetic data)" if synthetic else ""))
+    _place_labels(ax, [(100 * r.p_match, 100 * r.p_match_la, f"{r.n_la:.0f}/{r.n_applications:.0f} LA")
+                       for r in cur.sort_values("p_match", ascending=False).itertuples(index=False)],
+                  fontsize=7, color="0.3")
+    ax.set_title((title or "LA chances against overall safety") + (" (synthetic data)" if synthetic else ""),
+                 pad=22 if synthetic else 6)
     if synthetic:
-        ax.text(0.01, 0.02, SYNTHETIC_LABEL, transform=ax.transAxes, fontsize=8, color="0.25",
-                bbox={"boxstyle": "round", "fc": "#fff3b0", "ec": "0.6"})
-    ax.legend(loc="upper right", fontsize=8)
+        _synthetic_note(ax)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8, frameon=False)
     return ax
 
 

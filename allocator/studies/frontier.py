@@ -1,69 +1,206 @@
 """The frontier between P(any match) and P(match in Greater LA).
 
-For each target t, the list that maximizes P(match in LA) (LA programs ranked first)
-subject to P(any match) >= t, within the budget, counts and LA cap.  Raising t trades LA
-chances for safety; the rows trace that trade exactly (each point is an optimal solve).
-A pure function returning a tidy DataFrame; a target that cannot be reached is a row
-with status "infeasible".
+Every point is the list that maximizes P(match in LA) (LA programs ranked first) subject to
+P(any match) >= a floor, within the budget, counts and LA cap (mode "la_given_target"), so
+no list has both a higher P(any match) and a higher P(match in LA): the points trace the
+trade exactly.  Two ways to choose the floors:
+
+- :func:`margin_frontier` (``sweep --frontier`` with no range): the floors are the best
+  P(any match) reachable under the limits minus a safety margin m, for m in
+  :data:`MARGINS` (0 to 15 points).  This is the default because it is always feasible
+  (every floor is at or below the best), it starts at the safest list and it is read in
+  the same unit as the safety-first objective's ``safety_margin``: "giving up m points of
+  P(match) buys this much P(match in LA)".  The rows also carry the safest list (max
+  P(any match)) and the list the profile's own objective chooses (``chosen``: a function
+  of the problem, e.g. :func:`allocator.api.optimize`, passed in by the front end).
+- :func:`frontier` (``--frontier LO:HI:STEP``): fixed P(any match) targets; a target above
+  the best reachable is a row with status "infeasible".
+
+The integer-program path solves ONE model for all points: the tangent rows of the outer
+approximation bound convex functions, so they stay valid when only the floor (the target
+row's right-hand side) changes; points run from the highest floor down, each started
+from the previous point's list (it meets every lower floor).  With count-based costs
+(no signals, divisions or extras) one count grid answers every point.
+
+A pure function returning a tidy DataFrame (:data:`COLUMNS`); it never plots or prints.
+Units: probabilities and margins in [0, 1], ``cost`` USD, ``seconds`` wall time.
 """
 from __future__ import annotations
 
+import dataclasses
+import logging
+import time
 from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
-from allocator.optim import fastpath
-from allocator.optim.pipeline import optimize
+from allocator.optim import fastpath, pipeline
+from allocator.optim.builder import build
+from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.evaluate import evaluate
+from allocator.optim.outer import Outcome, solve_milp
+from allocator.optim.problem import Problem
+from allocator.optim.tradeup import trade_up
 from allocator.status import Status
 
-COLUMNS = ["target", "status", "p_match", "p_match_la", "n_applications", "n_la", "cost"]
+log = logging.getLogger(__name__)
+
+#: default safety margins (probability): fine near the safest list, where lists change most
+MARGINS = (0.0, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.10, 0.15)
+#: with no time limit, an integer-program point stops proving after this many seconds and
+#: keeps the best list found (status "feasible", its gap stated): a P(match) floor near the
+#: best makes the program far slower than a max-P solve on the ensemble with signals
+POINT_SECONDS = 3.0
+#: the m = 0 floor sits this far below the best P(any match) (solver row tolerance)
+FLOOR_SLACK = 1e-6
+COLUMNS = ["target", "status", "p_match", "p_match_la", "n_applications", "n_la", "cost",
+           "kind", "margin", "n_west", "n_elsewhere", "la_share", "la_cap_binds", "gap", "seconds", "program_ids"]
+KINDS = ("frontier", "safest", "chosen")
+
+Progress = Callable[[int], None]
 
 
-def frontier(problem, targets: Iterable[float], *, method: str = "auto",
-             progress: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """One row per target: the max-P(LA) list with P(match) >= target."""
-    rows = []
-    grid = None
-    if method in ("auto", "fast") and fastpath.applicable(problem, "la_given_target"):
-        grid = fastpath.CountGrid(problem)
+class _LaSolver:
+    """Max P(match in LA) at successive floors on one model (or one count grid)."""
+
+    def __init__(self, problem: Problem, method: str, time_limit: float | None, engine: str,
+                 seed_cuts: dict | None = None):
+        self.problem, self.time_limit, self.engine, self.seed = problem, time_limit, engine, seed_cuts
+        self.grid = None
+        self.f = None
+        if pipeline.choose_path(problem, "la_given_target", method) == "fast":
+            self.grid = fastpath.CountGrid(problem)
+        else:
+            self.cand = pipeline.candidates(problem, "la_given_target", None)
+
+    def solve(self, target: float, start=None) -> Outcome:
+        t0 = time.perf_counter()
+        if self.grid is not None:
+            cell = self.grid.best("la_given_target", target)
+            wall = time.perf_counter() - t0
+            if cell is None:
+                return Outcome(Status.INFEASIBLE, None, None, None, None, wall, wall, 0, self.problem.n, "fast")
+            val = float(self.grid.p_match_la()[cell])
+            return Outcome(Status.OPTIMAL, self.grid.plan(cell), val, val, 0.0, wall, wall, 0, self.problem.n, "fast")
+        if self.f is None:
+            self.f = build(self.problem, self.cand, "la_given_target", target=target)
+        start = self._traded(start, target)
+        limit = POINT_SECONDS if self.time_limit is None else self.time_limit
+        out = solve_milp(self.problem, self.cand, "la_given_target", target=target, start=start,
+                         time_limit=limit, engine=self.engine, seed_cuts=self.seed,
+                         formulation=self.f, keep_cuts=True)
+        self.seed = None  # the model keeps every cut from here on
+        if start is None or (out.status.has_list and out.objective >= self._la(start) - 1e-12):
+            return out
+        v = self._la(start)  # the search's list beats what the program found in time: it stands, gap stated
+        gap = None if out.bound is None else max(0.0, out.bound - v)
+        return dataclasses.replace(out, status=Status.FEASIBLE, plan=start, objective=v, gap=gap)
+
+    def _la(self, plan) -> float:
+        return float(evaluate(self.problem, plan, correlations=()).p_match_la)
+
+    def _traded(self, start, target: float):
+        """``start`` improved by local search at the floor (allocator.optim.tradeup), when it
+        is a list of these candidates that meets the floor; else None."""
+        if start is None or not set(start.idx) <= set(self.cand.tolist()):
+            return None
+        if evaluate(self.problem, start, correlations=()).p_match < target:
+            return None
+        return trade_up(self.problem, start, target, self.problem.la.astype(float), self.cand)
+
+
+def frontier(problem: Problem, targets: Iterable[float], *, method: str = "auto",
+             progress: Progress | None = None, time_limit: float | None = None,
+             engine: str = DEFAULT_ENGINE) -> pd.DataFrame:
+    """One row per target (in the given order): the max-P(LA) list with P(match) >= target."""
     targets = [float(t) for t in targets]
-    answers: dict[float, tuple] = {}
-    for t in sorted(set(targets)) if grid is None else ():  # the integer program, targets ascending
-        answers[t] = _kept(problem, answers, t) or _solved(problem, t, method)
-    for k, t in enumerate(targets):
-        if grid is not None:
-            cell = grid.best("la_given_target", t)
-            plan = grid.plan(cell) if cell is not None else None
-            status = Status.OPTIMAL if cell is not None else Status.INFEASIBLE
-        else:
-            plan, status = answers[t]
-        if plan is None:
-            rows.append({"target": t, "status": status.value, "p_match": np.nan, "p_match_la": np.nan,
-                         "n_applications": np.nan, "n_la": np.nan, "cost": np.nan})
-        else:
-            m = evaluate(problem, plan, correlations=())
-            rows.append({"target": t, "status": status.value, "p_match": m.p_match, "p_match_la": m.p_match_la,
-                         "n_applications": m.n_applications, "n_la": m.n_la, "cost": m.cost})
+    solver = _LaSolver(problem, method, time_limit, engine)
+    rows: dict[int, dict] = {}
+    start = None
+    for k, j in enumerate(sorted(range(len(targets)), key=lambda j: -targets[j])):  # highest floor first
+        out = solver.solve(targets[j], start)
+        if out.status.has_list:
+            start = out.plan
+        rows[j] = _row(problem, out, "frontier", target=targets[j])
         if progress:
             progress(k + 1)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return _frame([rows[j] for j in range(len(targets))])
 
 
-def _solved(problem, t: float, method: str) -> tuple:
-    out = optimize(problem, "la_given_target", target=t, method="milp" if method == "auto" else method)
-    return out.plan, out.status
+def margin_frontier(problem: Problem, margins: Iterable[float] = MARGINS, *, method: str = "auto",
+                    chosen: Callable[[Problem], Outcome] | None = None, progress: Progress | None = None,
+                    time_limit: float | None = None, engine: str = DEFAULT_ENGINE) -> pd.DataFrame:
+    """The safest list, then for each margin m the max-P(LA) list with P(any match) >=
+    best - m (rows of kind "frontier", ascending m), then the ``chosen`` list (the profile's
+    own objective; the safest list when ``chosen`` is None).  ``progress(done)`` counts solves."""
+    margins = sorted({float(m) for m in margins})
+    if any(not 0 <= m < 1 for m in margins):
+        raise ValueError("safety margins must lie in [0, 1)")
+    t0 = time.perf_counter()
+    safest = pipeline.optimize(problem, "p_match", time_limit=time_limit, method=method, engine=engine)
+    rows = [_row(problem, safest, "safest", seconds=time.perf_counter() - t0)]
+    done = 1
+    if progress:
+        progress(done)
+    if not safest.status.has_list:
+        return _frame(rows)
+    best = float(evaluate(problem, safest.plan, correlations=()).p_match)
+    solver = _LaSolver(problem, method, time_limit, engine, seed_cuts=safest.cut_pool or None)
+    start = safest.plan
+    for m in margins:
+        floor = max(0.0, best - max(m, FLOOR_SLACK))
+        out = solver.solve(floor, start)
+        if out.status.has_list:
+            start = out.plan
+        rows.append(_row(problem, out, "frontier", target=floor, margin=m))
+        done += 1
+        if progress:
+            progress(done)
+    if chosen is None:
+        rows.append(rows[0] | {"kind": "chosen", "seconds": 0.0})  # the safest list: no solve of its own
+    else:
+        t1 = time.perf_counter()
+        rows.append(_row(problem, chosen(problem), "chosen", seconds=time.perf_counter() - t1))
+    if progress:
+        progress(done + 1)
+    return _frame(rows)
 
 
-def _kept(problem, answers: dict, t: float) -> tuple | None:
-    """The optimal list of the largest lower target, when it also reaches ``t``: a higher
-    target only removes lists, so a list optimal at the lower one and still feasible is
-    optimal here (no solve); and a target above one no list reaches is out of reach too."""
-    if any(u < t and answers[u][1] is Status.INFEASIBLE for u in answers):
-        return None, Status.INFEASIBLE  # no list reaches a lower target, so none reaches this one
-    lower = [u for u in answers if u < t and answers[u][1] is Status.OPTIMAL and answers[u][0] is not None]
-    if not lower:
-        return None
-    plan, status = answers[max(lower)]
-    return (plan, status) if evaluate(problem, plan, correlations=()).p_match >= t - 1e-12 else None
+def _row(problem: Problem, out: Outcome, kind: str, *, target: float = np.nan, margin: float = np.nan,
+         seconds: float | None = None) -> dict:
+    row = {"target": target, "status": out.status.value, "kind": kind, "margin": margin, "gap": out.gap,
+           "seconds": out.wall if seconds is None else seconds, "program_ids": ""}
+    if not out.status.has_list or out.plan is None:
+        return row
+    m = evaluate(problem, out.plan, correlations=())
+    idx = np.asarray(out.plan.idx, int)
+    tiers = problem.programs["tier"].to_numpy()[idx] if "tier" in problem.programs else np.array([])
+    n_west = int(np.sum(tiers == "west")) if len(tiers) else 0
+    ids = problem.programs["program_id"].to_numpy()[idx]
+    return row | {"p_match": m.p_match, "p_match_la": m.p_match_la, "n_applications": m.n_applications,
+                  "n_la": m.n_la, "cost": m.cost, "n_west": n_west,
+                  "n_elsewhere": m.n_applications - m.n_la - n_west, "la_share": m.la_share,
+                  "la_cap_binds": la_cap_binds(problem, m.n_la, m.n_applications),
+                  "program_ids": " ".join(map(str, ids))}
+
+
+def la_cap_binds(problem: Problem, n_la: int, n: int) -> bool:
+    """True when the list could not swap one more non-LA program for an LA one (nor add an
+    LA one) without breaking ``la_share_max``: the cap, not the probabilities, stops LA."""
+    if problem.la_share_max >= 1 or n == 0:
+        return False
+    return n_la + 1 > problem.la_share_max * n + 1e-9
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    for c in COLUMNS:
+        if c not in df:
+            df[c] = np.nan
+    for c in ("n_applications", "n_la", "n_west", "n_elsewhere"):
+        df[c] = df[c].astype("Int64")
+    df["la_cap_binds"] = df["la_cap_binds"].astype("boolean")
+    df["gap"] = df["gap"].astype(float)
+    df["program_ids"] = df["program_ids"].fillna("")
+    return df[COLUMNS].reset_index(drop=True)

@@ -134,7 +134,8 @@ def sweep_mode(objective: str) -> str:
 
 def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | None = None, *,
           mode: str | None = None, method: str = "auto", progress: Progress | None = None,
-          time_limit: float | None = None) -> pd.DataFrame:
+          time_limit: float | None = None, target: float | None = None,
+          solve: Callable[[Problem], Outcome] | None = None) -> pd.DataFrame:
     """The optimum at each value of ``param`` (other settings from ``problem``).
 
     Values are sorted ascending and de-duplicated.  Returns one row per value: the value
@@ -143,6 +144,12 @@ def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | Non
     previous row; empty when either row has no list), ``knee`` (see :func:`knees`), the
     path used, the gap and seconds.  ``progress(done, total)`` is called after each point;
     ``time_limit`` applies to each MILP point.
+
+    ``mode`` (default the problem's objective): "p_match" and "utility" use the paths above;
+    any other objective ("p_match_la" with ``target``, or one the front end's ``solve``
+    knows, e.g. :func:`allocator.api.optimize`) is solved point by point by ``solve(problem
+    at the value)`` (default: max P(match in LA) with P(match) >= ``target``), each row with
+    its own status.
     """
     if param not in PARAMS:
         raise InputError(f"sweep parameter {param!r}: use one of {', '.join(PARAMS)}")
@@ -151,12 +158,12 @@ def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | Non
     vals = np.unique(np.asarray(list(values), float))
     check_values(param, vals)
     mode = mode or sweep_mode(problem.objective)
-    if mode not in ("p_match", "utility"):
-        raise InputError(f"sweep objective {mode!r}: sweeps maximize p_match or utility; set [strategy] "
-                         "objective to one of them (p_match_la needs a target: use `allocator solve`)")
-    top = at(problem, param, vals[-1])
-    path = pipeline.choose_path(top, mode, method)  # the largest value has the largest grid
-    runner = {"fast": _fast_points, "dp": _dp_points}.get(path, _milp_points)
+    if mode in ("p_match", "utility"):
+        top = at(problem, param, vals[-1])
+        path = pipeline.choose_path(top, mode, method)  # the largest value has the largest grid
+        runner = {"fast": _fast_points, "dp": _dp_points}.get(path, _milp_points)
+    else:
+        runner = _point_solver(mode, target, solve, method, time_limit)
     rows = []
     total = len(vals)
     for k, (v, pr, out) in enumerate(runner(problem, param, vals, mode, time_limit)):
@@ -165,6 +172,40 @@ def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | Non
             progress(k + 1, total)
     df = pd.DataFrame(rows).sort_values(param, kind="stable").reset_index(drop=True)
     return _finish(df, param, mode)
+
+
+def _point_solver(mode: str, target: float | None, solve, method: str, time_limit):
+    """The runner of an objective without a sweep path of its own: one solve per point."""
+    if solve is None:
+        if mode not in ("p_match_la", "la_given_target"):
+            raise InputError(f"sweep objective {mode!r}: this sweep knows p_match, utility and p_match_la; "
+                             "pass a solver for other objectives (the command line does)")
+        if target is None or not 0 < target < 1:
+            raise InputError("sweep objective p_match_la needs a target P(match) strictly between 0 and 1 "
+                             "(--target P)")
+
+        def solve(pr):
+            return pipeline.optimize(pr, "la_given_target", target=target, method=method, time_limit=time_limit)
+
+    def runner(problem, param, vals, mode_, time_limit_):
+        # a fixed floor: a smaller limit only removes lists, so the larger value's optimum,
+        # when it still fits, stays optimal (not so for safety_first, whose floor moves)
+        shortcut = mode in ("p_match_la", "la_given_target") and param in TIGHTENING
+        above = None
+        for v in (vals[::-1] if shortcut else vals):
+            pr = at(problem, param, v)
+            kept = _still_optimal(above, pr) if shortcut else None
+            if kept is not None:
+                yield v, pr, kept
+                continue
+            try:
+                out = solve(pr)
+            except SolverError as e:
+                out = Outcome(Status.ERROR, None, None, None, None, 0.0, 0.0, 0, pr.n, "milp", str(e))
+            above = out if out.status.has_list else above
+            yield v, pr, out
+
+    return runner
 
 
 def _fast_points(problem: Problem, param: str, vals: np.ndarray, mode: str, time_limit):
@@ -304,7 +345,7 @@ def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict
         row.update(p_match=m.p_match, p_match_independent=m.p_match_independent, p_match_la=m.p_match_la,
                    n_applications=m.n_applications, n_la=m.n_la, la_share=m.la_share, cost=m.cost,
                    **uncertainty(m))
-        if mode == "utility":
+        if mode not in ("p_match", "p_match_la", "la_given_target"):  # utility, safety_first, ...
             row["expected_utility"] = m.expected_utility
         ids = pr.programs["program_id"].to_numpy()
         row["program_ids"] = " ".join(str(ids[i]) for i in out.plan.idx)
@@ -339,7 +380,9 @@ def _finish(df: pd.DataFrame, param: str, mode: str) -> pd.DataFrame:
         df["gain_per_100"] = np.nan
     df["knee"] = knees(x, y)
     cols = [param] + [c for c in COLUMNS if c != param]
-    if mode == "utility":
+    if mode not in ("p_match", "p_match_la", "la_given_target"):
+        if "expected_utility" not in df:
+            df["expected_utility"] = np.nan
         cols.insert(cols.index("cost") + 1, "expected_utility")
     cols.append("program_ids")
     return df[cols].reset_index(drop=True)

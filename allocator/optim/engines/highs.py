@@ -59,7 +59,7 @@ class HighsSession:
     of the code reads them as before.
     """
 
-    SYNCED_ROWS = ("budget", "budget_count", "la_count", "max_applications")
+    SYNCED_ROWS = ("budget", "budget_count", "la_count", "max_applications", "target")
 
     def __init__(self, f: Formulation):
         self.f = f
