@@ -51,7 +51,7 @@ def sweep(
     """The optimal list at each budget (or other setting): what each extra $100 buys; or, with
     --frontier, what each point of P(any match) given up buys in P(match in Greater LA)."""
     from allocator.api import load
-    from allocator.studies.sweep import check_values, sweep as run_sweep, sweep_mode
+    from allocator.studies.sweep import check_values, sweep as run_sweep
 
     check_outputs((csv, "--csv"), (plot, "--plot"))
     if plot is not None:
@@ -83,6 +83,8 @@ def sweep(
 
 def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool) -> int:
     """Print the table or the JSON; the exit code (3 when every point is infeasible)."""
+    from allocator.studies.sweep import sweep_mode
+
     payload = {"param": name, "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
                "objective": sweep_mode(problem.objective), "correlation": problem.rho, "target": target,
                "safety_margin": getattr(problem, "safety_margin", None),

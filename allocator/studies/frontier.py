@@ -69,6 +69,7 @@ class _LaSolver:
         self.problem, self.time_limit, self.engine, self.seed = problem, time_limit, engine, seed_cuts
         self.grid = None
         self.f = None
+        self.also = ()  # more lists to search from at each floor (e.g. the profile's own answer)
         if pipeline.choose_path(problem, "la_given_target", method) == "fast":
             self.grid = fastpath.CountGrid(problem)
         else:
@@ -101,13 +102,13 @@ class _LaSolver:
         return float(evaluate(self.problem, plan, correlations=()).p_match_la)
 
     def _traded(self, start, target: float):
-        """``start`` improved by local search at the floor (allocator.optim.tradeup), when it
-        is a list of these candidates that meets the floor; else None."""
-        if start is None or not set(start.idx) <= set(self.cand.tolist()):
-            return None
-        if evaluate(self.problem, start, correlations=()).p_match < target:
-            return None
-        return trade_up(self.problem, start, target, self.problem.la.astype(float), self.cand)
+        """The best of ``start`` and ``self.also`` (lists met earlier) improved by local search
+        at the floor (allocator.optim.tradeup), among those of these candidates that meet the
+        floor; None when none does."""
+        ok = [p for p in (start, *self.also) if p is not None and set(p.idx) <= set(self.cand.tolist())
+              and evaluate(self.problem, p, correlations=()).p_match >= target]
+        found = [trade_up(self.problem, p, target, self.problem.la.astype(float), self.cand) for p in ok]
+        return max(found, key=self._la) if found else None
 
 
 def frontier(problem: Problem, targets: Iterable[float], *, method: str = "auto",
@@ -146,7 +147,12 @@ def margin_frontier(problem: Problem, margins: Iterable[float] = MARGINS, *, met
     if not safest.status.has_list:
         return _frame(rows)
     best = float(evaluate(problem, safest.plan, correlations=()).p_match)
+    t1 = time.perf_counter()
+    own = chosen(problem) if chosen is not None else None
+    chosen_row = (rows[0] | {"kind": "chosen", "seconds": 0.0} if own is None  # the safest list: no solve of its own
+                  else _row(problem, own, "chosen", seconds=time.perf_counter() - t1))
     solver = _LaSolver(problem, method, time_limit, engine, seed_cuts=safest.cut_pool or None)
+    solver.also = (own.plan,) if own is not None and own.status.has_list else ()
     start = safest.plan
     for m in margins:
         floor = max(0.0, best - max(m, FLOOR_SLACK))
@@ -157,11 +163,7 @@ def margin_frontier(problem: Problem, margins: Iterable[float] = MARGINS, *, met
         done += 1
         if progress:
             progress(done)
-    if chosen is None:
-        rows.append(rows[0] | {"kind": "chosen", "seconds": 0.0})  # the safest list: no solve of its own
-    else:
-        t1 = time.perf_counter()
-        rows.append(_row(problem, chosen(problem), "chosen", seconds=time.perf_counter() - t1))
+    rows.append(chosen_row)
     if progress:
         progress(done + 1)
     return _frame(rows)
