@@ -154,8 +154,14 @@ def _api_solver(target: Optional[float], method: str, time_limit: Optional[float
     """One point of an objective the sweep has no path of its own for: the public API's
     answer for the point's problem (its objective, e.g. p_match_la or safety_first)."""
     from allocator.api import optimize
+    from allocator.optim.safety import la_leaning_at
 
-    return lambda pr: optimize(pr, target=target, method=method, time_limit=time_limit)
+    def solve(pr):
+        if pr.objective == "p_match_la" and target is not None:  # each point bounded, as the frontier's are
+            return la_leaning_at(pr, target, time_limit=time_limit, method=method, proof_seconds=3.0)
+        return optimize(pr, target=target, method=method, time_limit=time_limit)
+
+    return solve
 
 
 @contextmanager

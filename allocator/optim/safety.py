@@ -174,3 +174,20 @@ def _best_utility(problem: Problem, safest: Outcome, floor: float, cand, time_li
                                    gap=None if safest.gap is None else u * safest.gap), False
     limit = PROOF_SECONDS if time_limit is None else time_limit
     return _traded(pu, safest, floor, problem.utility, cand, "utility_given_target", limit, method, engine), True
+
+
+def la_leaning_at(problem: Problem, target: float, *, time_limit: float | None = None, method: str = "auto",
+                  engine: str = DEFAULT_ENGINE, proof_seconds: float = PROOF_SECONDS) -> Outcome:
+    """The best P(match in Greater LA) with P(match) >= ``target``, found as the floored
+    steps are: the safest list (exact max-P), a local search at the floor, then the integer
+    program for at most ``time_limit`` (default ``proof_seconds``) seconds; proven optimal
+    when it closes, else the best list found with its gap (status "feasible").  A target
+    above the best P(match) goes to the exact solve, which proves it out of reach."""
+    pm = problem.with_limits(objective="p_match")
+    safest = pipeline.optimize(pm, "p_match", time_limit=time_limit, method=method, engine=engine)
+    pla = problem.with_limits(objective="p_match_la")
+    if not safest.status.has_list or safest.objective < target:
+        return pipeline.optimize(pla, "la_given_target", target=target, time_limit=time_limit, method=method,
+                                 engine=engine)
+    limit = proof_seconds if time_limit is None else time_limit
+    return _traded(pla, safest, target, problem.la.astype(float), None, "la_given_target", limit, method, engine)
