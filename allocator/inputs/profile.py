@@ -3,7 +3,7 @@
 Units: budget in USD (for everything that depends on the list: ERAS fees plus each
 program's ``fee_extra``); shares and probabilities in [0, 1].  Unknown keys are errors (a
 typo should not be silently ignored).  Read through :mod:`allocator.inputs.loader`;
-see DESIGN.md, "Profile TOML", and the examples in ``data/profiles/``.
+see docs/formats.md, "Profile TOML", and the examples in ``data/profiles/``.
 """
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from allocator.model.timing import Timing
 class Param(BaseModel):
     """One number of a card: its value and why (a ``source``, a ``reasoning``, or both).
 
-    ``user_default = true`` marks an uncertain figure ([?] in FACTS.md): a default the user
+    ``user_default = true`` marks an uncertain figure ([?]: secondary or uncertain): a default the user
     is expected to change when they know better.
     """
 

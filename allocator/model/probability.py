@@ -8,7 +8,7 @@ Units and conventions
 - ``p_match = p_interview * p_match_given_interview``: the probability that the program,
   if applied to, *succeeds* (invites the applicant, then ranks them high enough to match).
   Under applicant-proposing deferred acceptance the applicant matches iff at least one
-  program on the list succeeds (DESIGN.md, "The model").
+  program on the list succeeds (README, "How it works").
 - Effects are additive on the log-odds (logit) scale.  In a card, a coefficient whose
   name ends in ``_odds_ratio`` multiplies the odds (its log is added); every other
   coefficient is added to the log-odds per unit of its input (``step2_per_10`` per 10

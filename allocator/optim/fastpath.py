@@ -4,7 +4,7 @@ When every program's cost is its specialty's ERAS fee (no ``fee_extra``), no sig
 divisions are chosen, and the side constraints only count programs per class (class =
 specialty x LA x utility level), an optimal list takes the highest-p programs within each
 class, because P(>=1) and E[utility] rise with every p_i under both outcome models
-(DESIGN.md "Structure").  The problem then shrinks to choosing a count per class.
+(README "How it works").  The problem then shrinks to choosing a count per class.
 
 :class:`CountGrid` evaluates the objective for *every* feasible count vector at once
 (products of per-class prefix terms, one matrix product for two classes), so a budget

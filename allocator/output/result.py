@@ -1,6 +1,6 @@
 """The frozen result of a solve: status, the list, its metrics, the simulation check, and
 the solver's statistics.  Renders to a pandas DataFrame (one row per selected program) and
-to the JSON of DESIGN.md "solve --json" (probabilities in [0, 1], costs in USD)."""
+to the JSON of docs/formats.md (probabilities in [0, 1], costs in USD)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

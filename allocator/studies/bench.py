@@ -7,7 +7,7 @@ the problem's correlation, ``p_match_la`` P(matching in Greater LA with LA progr
 first), ``cost`` the list's fees in USD.  The optimizer's rows have method "optimizer"
 (exact, maximizing P(match) whatever the profile's objective).
 
-Rows (DESIGN.md contract): ``profile, budget, method, p_match, p_match_la, cost,
+Rows (docs/formats.md contract): ``profile, budget, method, p_match, p_match_la, cost,
 n_applications``, extended with ``n_la`` and ``status`` ("optimal"/"feasible" for the
 optimizer, "ok" for a heuristic list, "infeasible" when no list meets the constraints; a
 failed point is a row with NaN metrics, never dropped).

@@ -11,7 +11,7 @@ reached, the cheapest programs pad the list.  All lists are scored by the one ev
 Builders (``BUILDERS``, name -> builder):
 
 - ``guide_strong``, ``guide_moderate``, ``guide_below_average``: the seed guide's tier
-  rules (FACTS.md, "The seed guide's rules"); quotas in :data:`GUIDE_RULES`.  Within a
+  rules (the seed guide's rules); quotas in :data:`GUIDE_RULES`.  Within a
   tier they pick the way an adviser would *without a model*: most IMG-friendly first
   (highest ``img_share``), then community before county before university programs, then
   ``program_id``.  They never read the model's p.  Tiers are interleaved in proportion to

@@ -14,7 +14,7 @@ Parameters that can be swept (:data:`PARAMS`): ``budget`` (USD), ``la_share_max`
 
 How it stays exact and fast:
 
-- fast path (costs depend only on counts; DESIGN.md "Structure"): one
+- fast path (costs depend only on counts; README "How it works"): one
   :class:`~allocator.optim.fastpath.CountGrid` for the whole sweep (built at the largest value,
   so its grid covers every point) is re-read per point with that point's limit; the rule
   that picks the cell is the grid's own (:meth:`CountGrid.best`).  A correlation sweep

@@ -6,7 +6,7 @@ shares no code with the analytic evaluator (:mod:`allocator.optim.evaluate`,
 so a bug in one cannot hide in the other.  The draws themselves (thresholds, counts,
 threads, the two methods) are in :mod:`allocator.verification.draws`, under the same rule.
 
-The model is the one-factor Gaussian copula of DESIGN.md.  Per applicant draw,
+The model is the one-factor Gaussian copula (README "How it works").  Per applicant draw,
 Z ~ N(0, 1) and, per program i, E_i ~ N(0, 1), all independent, and
 ``U_i = sqrt(rho) Z + sqrt(1 - rho) E_i``::
 
