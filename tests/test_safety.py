@@ -5,7 +5,6 @@ scan and integer program) and under a two-stage card mixture with signals and di
 from __future__ import annotations
 
 import dataclasses
-import itertools
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from allocator.optim.safety import safety_first
 from allocator.status import Status
 
 from .helpers import random_problem
-from .test_twostage import DIVS, factor_problem
+from .test_twostage import factor_problem, feasible_plans
 
 MARGINS = (0.0, 0.004, 0.02, 0.1)
 
@@ -94,31 +93,19 @@ def _mixture_table(pr):
     """Every feasible plan (subsets x signal assignments x division sets) of a small
     two-stage problem, with P(any), P(LA), E[U] from the product formula over the mixture."""
     fm, div = pr.fm, pr.programs["division"].to_numpy()
-    kinds = [k for (_, k), v in pr.signals_available.items() if v]
-    divsets = [()] if not pr.has_geo else [c for r in range(pr.max_divisions + 1)
-                                            for c in itertools.combinations(DIVS, r)]
     plans, rows = [], []
-    for size in range(0, min(pr.n, pr.max_apps) + 1):
-        for sub in itertools.combinations(range(pr.n), size):
-            if violations(pr, Plan.of(sub)):
-                continue
-            for assign in itertools.product(*[[None] + kinds for _ in sub]):
-                sig = {i: a for i, a in zip(sub, assign) if a}
-                if any(sum(a == kind for a in sig.values()) > pr.signals_available[(pr.specialties[0], kind)]
-                       for kind in kinds):
-                    continue
-                for D in divsets:
-                    plan = Plan.of(sub, sig, D)
-                    fail = np.ones((len(fm.w), pr.n))
-                    for i in sub:
-                        base = sig.get(i, "plain")
-                        if D and div[i] in D:
-                            base = "geo" if base == "plain" else f"{base}_geo"
-                        pi = 1 / (1 + np.exp(-(fm.eta[base][fm.card, i] + fm.S)))
-                        mu = 1 / (1 + np.exp(-(fm.zeta[fm.card, i] + fm.T)))
-                        fail[:, i] = 1 - pi * mu
-                    plans.append(plan)
-                    rows.append(np.log(fail))
+    for sub, sig, D in feasible_plans(pr):
+        plan = Plan.of(sub, sig, D)
+        fail = np.ones((len(fm.w), pr.n))
+        for i in sub:
+            base = sig.get(i, "plain")
+            if D and div[i] in D:
+                base = "geo" if base == "plain" else f"{base}_geo"
+            pi = 1 / (1 + np.exp(-(fm.eta[base][fm.card, i] + fm.S)))
+            mu = 1 / (1 + np.exp(-(fm.zeta[fm.card, i] + fm.T)))
+            fail[:, i] = 1 - pi * mu
+        plans.append(plan)
+        rows.append(np.log(fail))
     L = np.array(rows)  # (plans, K, n)
 
     def p_any(mask):

@@ -75,6 +75,14 @@ def exact_value(pr, plan) -> float:
 
 def brute(pr) -> float:
     best = -1.0
+    for sub, sig, D in feasible_plans(pr):
+        best = max(best, exact_value(pr, Plan.of(sub, sig, D)))
+    return best
+
+
+def feasible_plans(pr):
+    """Every (subset, signals, divisions) of a small one-specialty problem whose subset keeps
+    the limits and whose signals fit the counts available (brute force's search space)."""
     kinds = [k for (_, k), v in pr.signals_available.items() if v]
     divsets = [()]
     if pr.has_geo:
@@ -89,8 +97,7 @@ def brute(pr) -> float:
                        for kind in kinds):
                     continue
                 for D in divsets:
-                    best = max(best, exact_value(pr, Plan.of(sub, sig, D)))
-    return best
+                    yield sub, sig, D
 
 
 @pytest.mark.parametrize("seed", range(10))

@@ -48,6 +48,17 @@ def _quiet_stdout():
         os.close(devnull)
 
 
+def _timed_run(h) -> float:
+    """Run HiGHS quietly; its own seconds.  A highspy exception becomes a SolverError."""
+    t1 = time.perf_counter()
+    try:
+        with _quiet_stdout():
+            h.run()
+    except Exception as e:  # highspy raises plain exceptions
+        raise SolverError(f"HiGHS failed: {e}") from None
+    return time.perf_counter() - t1
+
+
 class HighsSession:
     """One persistent HiGHS model per formulation.
 
@@ -181,13 +192,7 @@ class HighsSession:
             h.setSolution(len(sv), np.array([i for i, _ in sv], np.int32), np.array([x for _, x in sv], float))
         h.setOptionValue("presolve", "on" if presolve else "off")
         h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else math.inf)
-        t1 = time.perf_counter()
-        try:
-            with _quiet_stdout():
-                h.run()
-        except Exception as e:  # highspy raises plain exceptions
-            raise SolverError(f"HiGHS failed: {e}") from None
-        own = time.perf_counter() - t1
+        own = _timed_run(h)
         info = h.getInfo()
         status = self._status(h.getModelStatus(), info)
         if status.has_list:
@@ -255,13 +260,7 @@ def run_relaxation(f: Formulation, time_limit: float | None = None, fixed: dict 
     session.set_relaxed(True)
     h.setOptionValue("presolve", "off")
     h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else math.inf)
-    t1 = time.perf_counter()
-    try:
-        with _quiet_stdout():
-            h.run()
-    except Exception as e:  # highspy raises plain exceptions
-        raise SolverError(f"HiGHS failed: {e}") from None
-    own = time.perf_counter() - t1
+    own = _timed_run(h)
     ms = h.getModelStatus()
     if ms != highspy.HighsModelStatus.kOptimal:
         status = Status.INFEASIBLE if ms == highspy.HighsModelStatus.kInfeasible else Status.ERROR
