@@ -174,3 +174,55 @@ def test_trade_up_stays_feasible_above_the_floor_and_never_worse(seed):
                     and len(set(p.idx) ^ set(got.idx)) <= 1 and dict(p.signals) == dict(got.signals)
                     and pm[j] >= floor]
             assert table[k] >= max(table[j] for j in near) - 1e-9
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_trade_up_moves_the_geographic_preference(seed):
+    """With a preference to choose, the search also tries the neighbouring preferences: never
+    worse than the search at the start's preference, every limit kept, the floor met, and the
+    value is the list's true E[U] in the brute-force table."""
+    from allocator.optim.tradeup import la_utility, trade_up
+
+    rng = np.random.default_rng(1750 + seed)
+    pr = factor_problem(rng, n=6, cards=3, gold=1, silver=0, divisions=1)
+    pr = _with_utilities(rng, pr, (0.1, 0.5, 1.0)).with_limits(max_apps=3, min_apps=0, budget=1e4)
+    plans, pm, pla, eu = _mixture_table(pr)
+    sf = safety_first(pr, margin=0.0, la_leaning=False)
+    for margin in (0.02, 0.1):
+        floor = sf.p_best - margin
+        for util, table in ((pr.utility, eu), (la_utility(pr), pla)):
+            fixed = trade_up(pr, sf.safest.plan, floor, util, np.arange(pr.n), divisions=False)
+            moved = trade_up(pr, sf.safest.plan, floor, util, np.arange(pr.n))
+            assert violations(pr, moved) == []
+            k = plans.index(moved)
+            assert pm[k] >= floor - 1e-12
+            # the LA climb ranks by P(LA) + LA_TIEBREAK * P(match): compare on that score
+            score = table + (0.01 * pm if util is not pr.utility else 0.0)
+            assert score[k] >= score[plans.index(fixed)] - 1e-12
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_settled_answer_states_an_honest_gap(seed, monkeypatch):
+    """Without a time limit, a large floored step stops at the relaxation root when that
+    leaves a wide gap (allocator.optim.safety.settle_gap).  Forced on brute-forceable
+    instances: an "optimal" answer is the optimum, and a "feasible" one is within its
+    stated gap of it (the gap is a proven bound, never an estimate)."""
+    from allocator.optim import safety
+
+    monkeypatch.setattr(safety, "SETTLE_MIN_CANDIDATES", 0)
+    rng = np.random.default_rng(1800 + seed)
+    pr = factor_problem(rng, n=6, cards=3, gold=1, silver=int(seed % 2), divisions=int(seed % 3 == 0))
+    pr = _with_utilities(rng, pr, (0.1, 0.5, 1.0)).with_limits(max_apps=3, min_apps=0, budget=1e4)
+    plans, pm, pla, eu = _mixture_table(pr)
+    margin = (0.03, 0.1, 0.2)[seed % 3]
+    sf = safety_first(pr, margin=margin)
+    ok = pm >= sf.floor - 1e-9
+    for out, table in ((sf.chosen, eu), (sf.la_leaning, pla)):
+        best = table[ok].max()
+        k = plans.index(out.plan)
+        assert ok[k] and out.objective == pytest.approx(table[k], abs=1e-9)
+        if out.status is Status.OPTIMAL:
+            assert out.objective == pytest.approx(best, abs=2e-7)
+        else:
+            assert out.status is Status.FEASIBLE and out.gap is not None
+            assert out.objective - 1e-9 <= best <= out.objective + out.gap + 2e-7

@@ -109,7 +109,8 @@ def _report_value(f: Formulation, minimized: float) -> float:
 def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, target: float | None = None,
                budget: float | None = None, start: Plan | None = None, time_limit: float | None = None,
                tol: float = TOL, max_solves: int = 60, seed_cuts=None, engine: str = DEFAULT_ENGINE,
-               formulation: Formulation | None = None, keep_cuts: bool = False) -> Outcome:
+               formulation: Formulation | None = None, keep_cuts: bool = False,
+               settle_gap: float | None = None) -> Outcome:
     """Exact optimum over candidates ``cand`` (a dominance-reduced index set), by outer
     approximation with the master problem solved by ``engine`` ("highs" or "cbc").
 
@@ -120,7 +121,13 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
 
     ``keep_cuts``: solve ``formulation`` again under the same limits, only its P(match) floor
     set to ``target`` (a frontier's next point): every tangent row is kept, none re-seeded
-    beyond ``start``'s."""
+    beyond ``start``'s.
+
+    ``settle_gap``: when the root of the relaxation tree (Kelley rounds until its bound
+    settles, so the same on any machine) leaves a proven gap above this, stop there with the
+    best list and that gap (status "feasible") instead of branching and running the integer
+    program, which do not close such gaps in seconds on the floored objectives (the
+    safety-first steps)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     if formulation is not None:
@@ -130,7 +137,7 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
             raise ValueError("a reused formulation needs a budget row")
     out = _solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
                       tol=tol, max_solves=max_solves, seed_cuts=seed_cuts, engine=engine, f=formulation,
-                      keep_cuts=keep_cuts)
+                      keep_cuts=keep_cuts, settle_gap=settle_gap)
     return replace(out, engine=engine)
 
 
@@ -237,7 +244,8 @@ class _Loop:
 
 
 def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget, start, time_limit, tol,
-                max_solves, seed_cuts, engine, f=None, relax: bool = True, keep_cuts=False) -> Outcome:
+                max_solves, seed_cuts, engine, f=None, relax: bool = True, keep_cuts=False,
+                settle_gap: float | None = None) -> Outcome:
     n_cand = len(cand)  # this point's candidates (a reused model may hold more, fixed at 0)
     f, checked = _prepare(problem, cand, mode, target, budget, f, keep_cuts)
     loop = _Loop(f, checked, engine, n_cand)
@@ -247,9 +255,11 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
         loop.warm = True
         loop.take_start(start)
     if relax and engine == "highs" and not f.linear_objective:
-        done = _relaxation(loop, tol, time_limit)
+        done = _relaxation(loop, tol, time_limit, settle_gap)
         if done is not None:
             return done
+        if settle_gap is not None and loop.best_plan is not None and loop.best_min - loop.bound_min > settle_gap:
+            return loop.outcome(Status.FEASIBLE, "proven gap left by the relaxation", tol)
         # the relaxation's cuts already bound the master tightly: presolve (slow on the dense
         # exposure rows, and its bound not one to stop on) would only add a confirming solve
         loop.confirm = MIP_UNPRESOLVED
@@ -332,8 +342,8 @@ class _Tree:
     best list, or its point is integral (a list, read as an incumbent); the answer is
     proven when every node is closed.  Gives up (None) after NODE_LPS relaxations."""
 
-    def __init__(self, loop: _Loop, tol: float, time_limit: float | None):
-        self.loop, self.tol, self.time_limit = loop, tol, time_limit
+    def __init__(self, loop: _Loop, tol: float, time_limit: float | None, settle: float | None = None):
+        self.loop, self.tol, self.time_limit, self.settle = loop, tol, time_limit, settle
         self.lps = 0
         self.closed_bound = math.inf  # the least LP bound of a node closed by bound or as a list
 
@@ -395,6 +405,8 @@ class _Tree:
                 self.closed_bound = min(self.closed_bound, res[1])
                 continue
             _, bound, (j, v) = res
+            if not fixed and self.settle is not None and loop.best_min - loop.bound_min > self.settle:
+                return None  # a root gap this wide is not closed by branching on a few divisions
             near = 1.0 if v >= 0.5 else 0.0  # the nearer value is explored first (pushed last)
             stack.append(({**fixed, j: 1.0 - near}, bound))
             stack.append(({**fixed, j: near}, bound))
@@ -404,12 +416,13 @@ class _Tree:
         return loop.outcome(Status.OPTIMAL, "", self.tol)
 
 
-def _relaxation(loop: _Loop, tol: float, time_limit: float | None) -> Outcome | None:
+def _relaxation(loop: _Loop, tol: float, time_limit: float | None, settle: float | None = None) -> Outcome | None:
     """Branch and bound on the master's linear relaxation (HiGHS, warm-started; :class:`_Tree`).
     The answer when every node closed; None when the integer program must take over (too
     many relaxations, a failed LP, or no list found: it then handles the model itself, with
-    every cut found here)."""
-    out = _Tree(loop, tol, time_limit).solve()
+    every cut found here), or at once after the root when ``settle`` is given and the root
+    leaves a wider gap (the caller then stops with that gap)."""
+    out = _Tree(loop, tol, time_limit, settle).solve()
     if out is None:
         from allocator.optim.engines.highs import _SESSIONS
 

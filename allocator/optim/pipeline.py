@@ -106,7 +106,8 @@ def affordable(problem: Problem, cand: np.ndarray, budget: float | None) -> np.n
 
 def optimize(problem: Problem, mode: str, *, target: float | None = None, time_limit: float | None = None,
              method: str = "auto", budget: float | None = None, engine: str = DEFAULT_ENGINE,
-             start: Plan | None = None, seed_cuts: dict | None = None, cand: np.ndarray | None = None) -> Outcome:
+             start: Plan | None = None, seed_cuts: dict | None = None, cand: np.ndarray | None = None,
+             settle_gap: float | None = None) -> Outcome:
     """Optimal list for ``problem`` in ``mode`` ("p_match", "utility", "min_cost" with
     ``target``, "la_given_target" or "utility_given_target" with ``target``, a P(match)
     floor): status and plan, no verification.
@@ -114,7 +115,8 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
     For a solve that follows another on the same problem (the safety-first objective's
     steps): ``start`` a list feasible here (with a target: one that meets it) used as the
     first incumbent instead of the greedy list, ``seed_cuts`` the earlier solve's
-    :attr:`Outcome.cut_pool`, ``cand`` its candidates (integer-program path only)."""
+    :attr:`Outcome.cut_pool`, ``cand`` its candidates (integer-program path only);
+    ``settle_gap`` see :func:`allocator.optim.outer.solve_milp`."""
     t0 = time.perf_counter()
     path = choose_path(problem, mode, method)
     if path == "fast":
@@ -133,7 +135,7 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
     if start is None:
         start = start_list(problem, cand) if mode in ("p_match", "utility") else None
     out = solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
-                     engine=engine, seed_cuts=seed_cuts)
+                     engine=engine, seed_cuts=seed_cuts, settle_gap=settle_gap)
     if budget is None:  # a start list answers to the problem's own budget only
         out = start_if_timed_out(out, problem, start, time_limit, mode)
     return dataclasses.replace(out, wall=time.perf_counter() - t0)

@@ -210,17 +210,87 @@ def _step(st: _State, floor: float, now: float) -> bool:
 
 
 def trade_up(problem: Problem, plan: Plan, floor: float, utility: np.ndarray, cand: np.ndarray, *,
-             max_moves: int = 200) -> Plan:
+             max_moves: int = 200, divisions: bool = True) -> Plan:
     """The list reached from ``plan`` by best-improvement moves on the expected value of
     ``utility`` (one value per program of ``problem``) with P(match) >= ``floor`` throughout.
     ``plan`` must meet the floor and every limit; ``cand`` the candidates to draw from.
 
+    With ``divisions`` (and a geographic preference to optimize), the climb is repeated from
+    the neighbouring preferences (one division swapped for another, or one added) that bring in
+    a division holding a program of above-minimum utility: the list is first climbed back
+    above the floor on P(match) if the new preference lowered it, then on ``utility``; the best
+    neighbour replaces the list while it improves (at most DIVISION_ROUNDS rounds).
+
     >>> better = trade_up(problem, safest_plan, 0.84, problem.utility, cand)  # doctest: +SKIP
     """
     cand = np.union1d(np.asarray(cand, int), np.asarray(plan.idx, int))
-    st = _State(problem, plan, cand, np.asarray(utility, float))
+    utility = np.asarray(utility, float)
+    best = _climb(problem, plan, floor, utility, cand, max_moves)
+    if not (divisions and problem.has_geo):
+        return best
+    value = _expected(problem, best, utility)
+    for _ in range(DIVISION_ROUNDS):
+        found = []
+        for nb in _division_neighbours(problem, best.divisions, utility, cand):
+            start = Plan(best.idx, best.signals, nb)
+            p_start = _expected(problem, start, None)
+            if p_start < floor:  # the new preference lowered P(match): climb it back first
+                start = _climb(problem, start, p_start, None, cand, max_moves)
+                if _expected(problem, start, None) < floor:
+                    continue
+            out = _climb(problem, start, floor, utility, cand, max_moves)
+            found.append((_expected(problem, out, utility), out))
+        top = max(found, key=lambda t: t[0], default=None)
+        if top is None or top[0] <= value + TOL:
+            break
+        value, best = top
+    return best
+
+
+DIVISION_ROUNDS = 3
+# The LA-leaning climbs score P(match in LA) + LA_TIEBREAK * P(match): a move that keeps
+# P(LA) but raises P(match) opens room above the floor for the next LA program, so it must
+# count as a step up (with P(LA) alone the climb stopped 1-4 points of P(LA) lower on the
+# shipped profiles).  Lists are still ranked by their true P(LA) afterwards.
+LA_TIEBREAK = 0.01
+
+
+def la_utility(problem: Problem) -> np.ndarray:
+    """The per-program utility an LA-leaning climb maximizes (see LA_TIEBREAK)."""
+    return problem.la.astype(float) + LA_TIEBREAK
+
+
+def _climb(problem: Problem, plan: Plan, floor: float, utility: np.ndarray | None, cand: np.ndarray,
+           max_moves: int) -> Plan:
+    """Best-improvement moves at a fixed geographic preference (``utility`` None: P(match))."""
+    u = np.ones(problem.n) if utility is None else utility
+    st = _State(problem, plan, cand, u)
     for _ in range(max_moves):
-        p, u = st.values(st.level_sums().sum(axis=1))
-        if not _step(st, floor, float(u)):
+        p, v = st.values(st.level_sums().sum(axis=1))
+        if not _step(st, floor, float(v)):
             break
     return st.plan()
+
+
+def _expected(problem: Problem, plan: Plan, utility: np.ndarray | None) -> float:
+    """E[utility] of ``plan`` under the problem's node mixture (``utility`` None: P(match))."""
+    u = np.ones(problem.n) if utility is None else utility
+    idx = np.asarray(plan.idx, int)
+    A = problem.plan_log_fail(plan)  # (K, len(idx)) log-fail columns, signals and preference applied
+    w = problem.node_weights()
+    levels = np.unique(u[idx][u[idx] > 0])
+    du = np.diff(np.concatenate([[0.0], levels]))
+    return float(sum(d * (1.0 - w @ np.exp(A[:, u[idx] >= lev].sum(axis=1))) for d, lev in zip(du, levels)))
+
+
+def _division_neighbours(problem: Problem, chosen: tuple[str, ...], utility: np.ndarray, cand: np.ndarray):
+    """Preferences one step from ``chosen``: a division swapped for, or added as, one that holds
+    a candidate whose utility exceeds the lowest candidate utility (a preference for a division
+    of lowest-utility programs only cannot raise the expected utility more than the one it replaces)."""
+    div = problem.division_array[cand]
+    u = utility[cand]
+    ins = sorted(set(div[u > u.min() + TOL]) - set(chosen) - {""})
+    out = [tuple(sorted(set(chosen) - {d} | {new})) for d in chosen for new in ins]
+    if len(chosen) < problem.max_divisions:
+        out += [tuple(sorted(set(chosen) | {new})) for new in ins]
+    return list(dict.fromkeys(out))

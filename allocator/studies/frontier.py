@@ -41,16 +41,17 @@ from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.evaluate import evaluate
 from allocator.optim.outer import Outcome, solve_milp
 from allocator.optim.problem import Problem
-from allocator.optim.tradeup import trade_up
+from allocator.optim.safety import settle_gap
+from allocator.optim.tradeup import la_utility, trade_up
 from allocator.status import Status
 
 log = logging.getLogger(__name__)
 
 #: default safety margins (probability): fine near the safest list, where lists change most
 MARGINS = (0.0, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.10, 0.15)
-#: with no time limit, an integer-program point stops proving after this many seconds and
-#: keeps the best list found (status "feasible", its gap stated): a P(match) floor near the
-#: best makes the program far slower than a max-P solve on the ensemble with signals
+#: with no time limit, an integer-program point is settled as the safety-first steps are
+#: (allocator.optim.safety.settle_gap): the relaxation tree's proven gap, and the integer
+#: program for at most this many seconds only when that gap is already small
 POINT_SECONDS = 3.0
 #: the m = 0 floor sits this far below the best P(any match) (solver row tolerance)
 FLOOR_SLACK = 1e-6
@@ -90,7 +91,8 @@ class _LaSolver:
         limit = POINT_SECONDS if self.time_limit is None else self.time_limit
         out = solve_milp(self.problem, self.cand, "la_given_target", target=target, start=start,
                          time_limit=limit, engine=self.engine, seed_cuts=self.seed,
-                         formulation=self.f, keep_cuts=True)
+                         formulation=self.f, keep_cuts=True,
+                         settle_gap=settle_gap(len(self.cand), self.time_limit))
         self.seed = None  # the model keeps every cut from here on
         if start is None or (out.status.has_list and out.objective >= self._la(start) - 1e-12):
             return out
@@ -107,7 +109,7 @@ class _LaSolver:
         floor; None when none does."""
         ok = [p for p in (start, *self.also) if p is not None and set(p.idx) <= set(self.cand.tolist())
               and evaluate(self.problem, p, correlations=()).p_match >= target]
-        found = [trade_up(self.problem, p, target, self.problem.la.astype(float), self.cand) for p in ok]
+        found = [trade_up(self.problem, p, target, la_utility(self.problem), self.cand) for p in ok]
         return max(found, key=self._la) if found else None
 
 
