@@ -28,13 +28,13 @@ def count_caps(problem: Problem) -> dict[int, int]:
     return caps
 
 
-_COUNTS: list = []  # (the arrays the counts were computed from, la_rewarded, must, counts): most recent last
+_RELATIONS: list = []  # (the arrays the relation was computed from, must, relation): most recent last
 _CACHE_SIZE = 4
 
 
 def _inputs(problem: Problem) -> tuple:
     """The arrays dominance reads (shared by ``with_limits`` copies: a budget sweep or a
-    budget search reuses one count of dominators)."""
+    budget search reuses one relation)."""
     geo = (problem.p_geo, *problem.p_signal_geo.values(), problem.programs) if problem.has_geo else ()
     return (problem.fm, problem.p, *problem.p_signal.values(), problem.extra, problem.la, problem.utility,
             problem.spec) + geo
@@ -42,16 +42,31 @@ def _inputs(problem: Problem) -> tuple:
 
 def _cached_counts(problem: Problem, la_rewarded: bool, chunk: int) -> np.ndarray:
     """How many programs strictly dominate each program (within its specialty; must_apply
-    programs dominate nothing).  The count does not depend on the budget or the count
-    limits, so it is computed once per set of arrays (identity, kept alive by the cache)."""
+    programs dominate nothing).  The relation does not depend on the budget, the count
+    limits or the objective, so it is computed once per set of arrays (identity, kept alive
+    by the cache) and counted for either objective (LA membership rewarded or not)."""
     key = _inputs(problem)
     must = tuple(sorted(int(i) for i in problem.must))
-    for ref, lr, mu, counts in _COUNTS:
-        if lr == la_rewarded and mu == must and len(ref) == len(key) and all(a is b for a, b in zip(ref, key)):
-            return counts
-    counts = _dominator_counts(problem, la_rewarded, chunk)
-    _COUNTS.append((key, la_rewarded, must, counts))
-    del _COUNTS[:-_CACHE_SIZE]
+    rel = None
+    for ref, mu, r in _RELATIONS:
+        if mu == must and len(ref) == len(key) and all(a is b for a, b in zip(ref, key)):
+            rel = r
+    if rel is None:
+        rel = _relation(problem, chunk)
+        _RELATIONS.append((key, must, rel))
+        del _RELATIONS[:-_CACHE_SIZE]
+    return _count(problem, rel, la_rewarded)
+
+
+def _count(problem: Problem, rel: dict, la_rewarded: bool) -> np.ndarray:
+    """Dominators of each program from the probability relation ``rel`` and the LA rule."""
+    counts = np.zeros(problem.n, int)
+    la = problem.la
+    for key, (i, ge, la_strict) in rel.items():
+        js = np.asarray(key, int)
+        ok = (la[i][None, :] == la[js][:, None]) if la_rewarded else (la[i][None, :] <= la[js][:, None])
+        strict = la_strict | (la[i][None, :] < la[js][:, None])
+        counts[js] = (ge & ok & strict).sum(axis=1)
     return counts
 
 
@@ -75,7 +90,10 @@ def reduce(problem: Problem, *, la_rewarded: bool = False, chunk: int = 512) -> 
     return np.nonzero(keep)[0]
 
 
-def _dominator_counts(problem: Problem, la_rewarded: bool, chunk: int) -> np.ndarray:
+def _relation(problem: Problem, chunk: int) -> dict:
+    """For each chunk of programs ``js``: (possible dominators ``i``, (J, I) bool "i at least
+    as good as j in probability, fee_extra, utility and division", (J, I) bool "strictly
+    better in one of them or earlier"); the LA rule is applied by :func:`_count`."""
     n = problem.n
     fm = problem.fm
     if fm is None:  # one-factor copula: P(success | z) is monotone in the marginal p
@@ -84,40 +102,49 @@ def _dominator_counts(problem: Problem, la_rewarded: bool, chunk: int) -> np.nda
     else:  # two-stage model: both stages' log-odds on every card (allocator.model.factors.keys)
         plain = [fm.keys("plain"), *(fm.keys(k) for k in problem.p_signal)]
         pref = [fm.keys("geo"), *(fm.keys(f"{k}_geo") for k in problem.p_signal_geo)] if problem.has_geo else []
-    V = np.hstack(plain + pref)  # (n, m * d): every variant's keys, same-division comparison
-    chunk = max(8, min(chunk, int(2e7 // max(1, n * V.shape[1]))))
-    must = np.zeros(n, bool)
-    must[list(problem.must)] = True
+    V = _orders(np.hstack(plain + pref))  # every variant's keys, same-division comparison
     div = problem.division_array if problem.has_geo else None
     if div is not None:
         # across divisions the dominator may lose the preference while j gains it
-        P0 = np.hstack(plain)
-        P1 = np.hstack(pref)
-    counts = np.zeros(n, int)
+        both = _orders(np.vstack([np.hstack(plain), np.hstack(pref)]))
+        P0, P1 = both[:n], both[n:]
+    chunk = max(8, min(chunk, int(2e7 // max(1, n * V.shape[1]))))
+    must = np.zeros(n, bool)
+    must[list(problem.must)] = True
+    extra, util = problem.extra, problem.utility
+    out = {}
     for s in range(len(problem.specialties)):
         members = np.nonzero(problem.spec == s)[0]
-        dom_ok = members[~must[members]]  # possible dominators
+        i = members[~must[members]]  # possible dominators
         for start in range(0, len(members), chunk):
             js = members[start:start + chunk]
-            i = dom_ok
             ge = np.all(V[i][None, :, :] >= V[js][:, None, :], axis=2)  # (J, I)
-            ge &= problem.extra[i][None, :] <= problem.extra[js][:, None]
-            if la_rewarded:
-                ge &= problem.la[i][None, :] == problem.la[js][:, None]
-            else:
-                ge &= problem.la[i][None, :] <= problem.la[js][:, None]
-            ge &= problem.utility[i][None, :] >= problem.utility[js][:, None]
+            ge &= (extra[i][None, :] <= extra[js][:, None]) & (util[i][None, :] >= util[js][:, None])
+            ge &= i[None, :] != js[:, None]
             if div is not None:
                 same = div[i][None, :] == div[js][:, None]
-                cross = np.all(P0[i][None, :, :] >= P1[js][:, None, :], axis=2)
-                ge &= same | cross
-            # strictness: better somewhere, or equal everywhere and earlier index
+                ge &= same | np.all(P0[i][None, :, :] >= P1[js][:, None, :], axis=2)
+            # strictness (LA aside): better somewhere, or equal everywhere and earlier index
             strict = (np.any(V[i][None, :, :] > V[js][:, None, :], axis=2)
-                      | (problem.extra[i][None, :] < problem.extra[js][:, None])
-                      | (problem.la[i][None, :] < problem.la[js][:, None])
-                      | (problem.utility[i][None, :] > problem.utility[js][:, None])
+                      | (extra[i][None, :] < extra[js][:, None]) | (util[i][None, :] > util[js][:, None])
                       | (i[None, :] < js[:, None]))
-            ge &= strict
-            ge &= i[None, :] != js[:, None]
-            counts[js] = ge.sum(axis=1)
-    return counts
+            out[tuple(js.tolist())] = (i, ge, strict)
+    return out
+
+
+def _orders(M: np.ndarray) -> np.ndarray:
+    """The columns of ``M`` as dense ranks (ties kept), duplicates dropped: ``>=`` and ``>``
+    between rows are the same as on ``M``, on far fewer columns (the ensemble's 360 key
+    columns order the programs in 31 distinct ways: a signal or a preference shifts a
+    card's log-odds by one constant)."""
+    order = np.argsort(M, axis=0, kind="stable")
+    srt = np.take_along_axis(M, order, axis=0)
+    step = np.vstack([np.zeros((1, M.shape[1]), int), (np.diff(srt, axis=0) > 0).astype(int)])
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.cumsum(step, axis=0), axis=0)
+    return np.unique(ranks, axis=1)
+
+
+def _dominator_counts(problem: Problem, la_rewarded: bool, chunk: int) -> np.ndarray:
+    """Dominators of each program, uncached (tests compare it with brute force)."""
+    return _count(problem, _relation(problem, chunk), la_rewarded)

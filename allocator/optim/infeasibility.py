@@ -12,9 +12,10 @@ import math
 
 import numpy as np
 
-from allocator.optim import dominance, fastpath
+from allocator.optim import dominance, fastpath, feasibility
 from allocator.optim.engines import DEFAULT_ENGINE, run_master
 from allocator.optim.builder import build
+from allocator.optim.evaluate import evaluate
 from allocator.optim.formulation import DROPPABLE, Formulation
 from allocator.optim.outer import LP_ROUNDS, LP_SETTLED, TOL, _relaxed_point, seed_tangents, true_values
 from allocator.optim.problem import Problem
@@ -49,8 +50,12 @@ def explain_infeasibility(problem: Problem, cand: np.ndarray, *, mode: str = "p_
                 return quick
             # the limits left out no longer cap the counts: reduce the candidates for what is kept
             sub = np.intersect1d(dominance.reduce(loose), cand)
+            start = greedy(loose, candidates=sub)
+            if start is not None and feasibility.is_feasible(loose, start) and \
+                    evaluate(loose, start, correlations=()).p_match >= target - 1e-12:
+                return False  # a list that meets what is kept reaches the target: no solve needed
             f = build(loose, sub, "p_match", drop=drop)
-            seed_tangents(f, greedy(loose, candidates=sub))
+            seed_tangents(f, start)
             return _reaches_target(f, float(target), engine) is Status.INFEASIBLE
         f = build(problem, cand, "p_match", drop=drop, feasibility_only=True)
         return run_master(f, engine=engine).status is Status.INFEASIBLE
@@ -130,8 +135,6 @@ def _relaxation_settles(f: Formulation, target: float) -> Status | None:
     INFEASIBLE when even the relaxation's best P(match) falls short of the target (or it has
     no point), OPTIMAL when an integral point reaches it, None when the integer program must
     decide."""
-    from allocator.optim import feasibility
-
     for _ in range(LP_ROUNDS):
         run = run_master(f, engine="highs", relax=True)
         if run.status is Status.INFEASIBLE:
