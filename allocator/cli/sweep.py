@@ -293,8 +293,8 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
             t.add_row(*first, "-", "-", "-", "-", "")
     console.print(t)
     if (df["status"] == "feasible").any():
-        console.print("*feasible: the time limit ran out first; the best list found, not proven optimal "
-                      "(column gap in --json/--csv)")
+        console.print("*feasible: the best list found, not proven optimal; its proven gap is the column gap in "
+                      "--json/--csv (pass --time-limit SECONDS to search and prove longer)")
     for line in frontier_notes(df, problem):
         console.print(line)
 

@@ -31,6 +31,8 @@ class _State:
             on_div = np.isin(problem.division_array[cand], list(plan.divisions))
         self.plain = self._variant("plain", "geo", on_div)
         self.sig = {k: self._variant(k, f"{k}_geo", on_div) for k in problem.p_signal}
+        # exp of the log-fail columns (P(no success | node) per program), per signal kind
+        self.fail = {"": np.exp(self.plain), **{k: np.exp(A) for k, A in self.sig.items()}}
         pos = {int(c): j for j, c in enumerate(cand)}
         self.on = np.zeros(len(cand), bool)
         self.on[[pos[i] for i in plan.idx]] = True
@@ -56,6 +58,14 @@ class _State:
             sel = kinds == k
             out[:, sel] = A[:, j[sel]]
         return out
+
+    def fail_cols(self, j: np.ndarray, kind: str, mask: np.ndarray, inverse: bool = False) -> np.ndarray:
+        """(K, len(j)) P(no success | node) of candidates ``j`` with signal ``kind`` (its
+        reciprocal with ``inverse``), 1 where ``mask`` (over the candidates) is False."""
+        F = self.fail[kind][:, j]
+        F = 1.0 / F if inverse else F.copy()
+        F[:, ~mask[j]] = 1.0
+        return F
 
     def level_sums(self) -> np.ndarray:
         """(levels, K): w_k * exp(sum of the listed programs' log-fail at each level)."""
@@ -92,14 +102,12 @@ def _swap_moves(st: _State, S: np.ndarray, ins, outs, lim, floor):
     ok &= n_la - la[ins][:, None] + la[outs][None, :] <= st.pr.la_share_max * n + TOL
     if not ok.any():
         return None
-    cur = st.column(ins, st.kind[ins])
     none = np.empty((len(st.masks), len(ins), len(outs)))
+    kinds = [(k, np.nonzero(st.kind[ins] == k)[0]) for k in set(st.kind[ins])]
     for lv, m in enumerate(st.masks):
-        G = S[lv][:, None] * np.exp(-cur * m[ins])
-        for k in set(st.kind[ins]):
-            rows = np.nonzero(st.kind[ins] == k)[0]
-            F = np.exp(st.column(outs, np.full(len(outs), k, dtype=object)) * m[outs])
-            none[lv][rows] = G[:, rows].T @ F
+        for k, rows in kinds:
+            G = S[lv][:, None] * st.fail_cols(ins[rows], k, m, inverse=True)
+            none[lv][rows] = G.T @ st.fail_cols(outs, k, m)
     p, u = st.values(none)
     u = np.where(ok & (p >= floor), u, -np.inf)
     a, b = np.unravel_index(int(np.argmax(u)), u.shape)

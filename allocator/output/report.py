@@ -43,10 +43,11 @@ def robustness_line(r: dict) -> str:
 
 
 def unproven_line(o) -> str:
-    """Plain words for a safety-first list the integer program did not prove best in time."""
+    """Plain words for a safety-first list that was not proven best (the relaxation's bound
+    left a gap, or the time limit ran out)."""
     bound = "" if o.gap is None else (f": no list at the floor has an expected tier utility more than "
                                       f"{o.gap:.4f} above this one")
-    return (f"Best list found in the time allowed, not proven the best{bound}. It meets the P(match) floor; "
+    return (f"Best list found, not proven the best{bound}. It meets the P(match) floor; "
             "pass --time-limit SECONDS to let the solver search and prove longer.")
 
 
@@ -135,7 +136,7 @@ def _trade_lines(res: Result, console: Console) -> None:
     for name, label in (("safest", "the safest list"), ("la_leaning", "the LA-most list at the same floor")):
         if res.alternatives and name in res.alternatives:
             _, alt, status = res.alternatives[name]
-            proven = "" if status.value == "optimal" else " (the best found in the time allowed, not proven best)"
+            proven = "" if status.value == "optimal" else " (the best found, not proven best)"
             console.print(alternative_line(label + proven, res.metrics, alt))
 
 
