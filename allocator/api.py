@@ -180,7 +180,7 @@ def _trade(problem: Problem, sf) -> dict:
     alts = {}
     for name, o in (("safest", sf.safest), ("la_leaning", sf.la_leaning)):
         if o is not None and o.status.has_list:
-            alts[name] = (o.plan, evaluate(problem, o.plan), o.status)
+            alts[name] = (o.plan, evaluate(problem, o.plan), o.status, o.gap)
     return {"safety_margin": sf.margin, "p_match_best": sf.p_best, "alternatives": alts}
 
 

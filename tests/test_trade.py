@@ -48,6 +48,8 @@ def test_json_carries_the_trade(capsys):
         assert sum(alt["tiers"].values()) == alt["n_applications"] == len(alt["program_ids"])
         assert alt["difference"]["p_match"] == pytest.approx(d["p_match"] - alt["p_match"])
         assert alt["fees"] <= 400
+        assert alt["gap"] is None or alt["gap"] >= 0
+        assert alt["status"] != "optimal" or alt["gap"] is None or alt["gap"] <= 1e-7
 
 
 def test_margin_zero_and_other_objectives(capsys):

@@ -135,7 +135,7 @@ def _trade_lines(res: Result, console: Console) -> None:
     """Safety first: what the list gives up and gains against the safest and the LA-most list."""
     for name, label in (("safest", "the safest list"), ("la_leaning", "the LA-most list at the same floor")):
         if res.alternatives and name in res.alternatives:
-            _, alt, status = res.alternatives[name]
+            _, alt, status, _ = res.alternatives[name]
             proven = "" if status.value == "optimal" else " (the best found, not proven best)"
             console.print(alternative_line(label + proven, res.metrics, alt))
 

@@ -35,7 +35,7 @@ class Result:
     # is set against: name ("safest", "la_leaning") -> (Plan, Metrics, Status)
     safety_margin: float | None = None
     p_match_best: float | None = None
-    alternatives: dict | None = None
+    alternatives: dict | None = None  # name -> (plan, metrics, status, proven gap or None)
 
     @property
     def p_match_la(self) -> float | None:
@@ -137,8 +137,8 @@ class Result:
             return {"safety_margin": None, "p_match_best": None, "alternatives": None}
         m = self.metrics
         alts = {}
-        for name, (plan, am, status) in self.alternatives.items():
-            alts[name] = list_summary(self.problem, plan, am, status) | {
+        for name, (plan, am, status, gap) in self.alternatives.items():
+            alts[name] = list_summary(self.problem, plan, am, status) | {"gap": gap,
                 "difference": {"p_match": m.p_match - am.p_match, "p_match_la": m.p_match_la - am.p_match_la,
                                "expected_utility": m.expected_utility - am.expected_utility}}
         return {"safety_margin": self.safety_margin, "p_match_best": self.p_match_best,
