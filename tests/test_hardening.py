@@ -413,7 +413,7 @@ def _interrupt_after(args, delay):
     return pr.returncode, err.decode()
 
 
-@pytest.mark.parametrize("delay", [0.2, 0.4, 0.8, 1.5])  # below ~0.1 s the signal lands in CPython's own
+@pytest.mark.parametrize("delay", [0.2, 0.4, 0.6, 0.8, 1.1, 1.5, 2.5])  # below ~0.1 s the signal lands in CPython's own
 # start-up (site), before any allocator code runs: the interpreter, not allocator, reports it
 def test_sigint_any_moment(tmp_path, delay):
     out = tmp_path / "o.json"

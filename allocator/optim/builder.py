@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pulp
+from allocator.optim.engines.pulp_import import pulp
 
 from allocator.model.copula import log_fail
 from allocator.optim.formulation import (COEF_EPS, OBJ_SCALE, TAIL_MASS, ExpTerm, Formulation, State)

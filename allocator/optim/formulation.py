@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import pulp
+from allocator.optim.engines.pulp_import import pulp
 
 from allocator.optim.problem import Plan, Problem
 

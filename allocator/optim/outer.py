@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import pulp
+from allocator.optim.engines.pulp_import import pulp
 
 from allocator.errors import SolverError
 from allocator.optim import feasibility

@@ -16,7 +16,7 @@ import re
 import tempfile
 import time
 
-import pulp
+from allocator.optim.engines.pulp_import import pulp
 
 from allocator.errors import SolverError
 from allocator.optim.engines import MasterRun

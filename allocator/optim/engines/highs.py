@@ -17,7 +17,7 @@ import weakref
 from dataclasses import replace
 
 import numpy as np
-import pulp
+from allocator.optim.engines.pulp_import import pulp
 
 from allocator.errors import SolverError
 from allocator.optim.engines import MasterRun
