@@ -140,3 +140,54 @@ def test_cli_bare_frontier_flat_json_csv(capsys, tmp_path):
     assert code == 2 and "--margins" in err and "Traceback" not in err
     code, _, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--margins", "0:0.1:0.05", "--budgets", "300")
     assert code == 2 and "--frontier" in err
+
+
+@pytest.mark.parametrize("seed", [20, 21, 22])
+def test_ceiling_settles_low_floors_without_a_solve(seed):
+    """The best P(match in LA) with no floor (the ceiling) bounds every point: a floor the
+    ceiling's own list meets is answered by that list, proven optimal, with no integer
+    program, and the value equals brute force at that floor."""
+    from allocator.studies.frontier import _LaSolver
+
+    rng = np.random.default_rng(800 + seed)
+    pr = random_problem(rng, 10, rho=0.35, affordable=True)
+    solver = _LaSolver(pr.with_limits(objective="p_match_la"), "milp", None, "highs")
+    top = solver.top()
+    want, _ = brute_force(pr, "la_given_target", 0.0)
+    assert top is not None and top[0] == pytest.approx(want, abs=1e-7)
+    p_any = float(optimize(pr, "p_match").objective)
+    from allocator.optim.evaluate import evaluate
+
+    low = float(evaluate(pr, top[1], correlations=()).p_match)
+    assert low <= p_any + 1e-9
+    for floor in (0.5 * low, low - 1e-9):
+        out = solver.solve(floor)
+        assert out.status.value == "optimal" and out.solves == 0
+        assert out.objective == pytest.approx(brute_force(pr, "la_given_target", floor)[0], abs=1e-7)
+
+
+def test_highs_time_limit_counts_from_now():
+    """HiGHS compares time_limit with its run time summed over runs of one object; the
+    engine sets the limit past the time already run, so a later run gets its full limit."""
+    import highspy
+
+    from allocator.optim.engines.highs import _set_time_limit
+
+    h = highspy.Highs()
+    h.silent()
+    h.addVars(2, [0.0, 0.0], [1.0, 1.0])
+    h.changeColsCost(2, [0, 1], [-1.0, -2.0])
+    h.addRow(-highspy.kHighsInf, 1.5, 2, [0, 1], [1.0, 1.0])
+    for _ in range(3):
+        h.run()
+    ran = h.getRunTime()
+    assert ran > 0
+
+    def limit():
+        v = h.getOptionValue("time_limit")
+        return v[1] if isinstance(v, tuple) else v  # (status, value) in some highspy versions
+
+    _set_time_limit(h, 0.5)
+    assert limit() == pytest.approx(ran + 0.5, rel=0, abs=1e-12)
+    _set_time_limit(h, None)
+    assert limit() == float("inf")

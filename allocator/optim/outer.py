@@ -258,7 +258,8 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
         done = _relaxation(loop, tol, time_limit, settle_gap)
         if done is not None:
             return done
-        if settle_gap is not None and loop.best_plan is not None and loop.best_min - loop.bound_min > settle_gap:
+        if (settle_gap is not None and loop.best_plan is not None and loop.bound_min > -math.inf
+                and loop.best_min - loop.bound_min > settle_gap):
             return loop.outcome(Status.FEASIBLE, "proven gap left by the relaxation", tol)
         # the relaxation's cuts already bound the master tightly: presolve (slow on the dense
         # exposure rows, and its bound not one to stop on) would only add a confirming solve

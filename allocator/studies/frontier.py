@@ -53,6 +53,11 @@ MARGINS = (0.0, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.10, 0.15)
 #: (allocator.optim.safety.settle_gap): the relaxation tree's proven gap, and the integer
 #: program for at most this many seconds only when that gap is already small
 POINT_SECONDS = 3.0
+#: the ceiling (the best P(match in LA) with no floor) counts as reached within TOP_TOL
+#: (the integer program's own optimality tolerance); a list is lifted toward the highest
+#: P(any match) at the ceiling by a local search on P(any) + TOP_WEIGHT * P(LA)
+TOP_TOL = 1e-7
+TOP_WEIGHT = 1e6
 #: the m = 0 floor sits this far below the best P(any match) (solver row tolerance)
 FLOOR_SLACK = 1e-6
 COLUMNS = ["target", "status", "p_match", "p_match_la", "n_applications", "n_la", "cost",
@@ -71,10 +76,35 @@ class _LaSolver:
         self.grid = None
         self.f = None
         self.also = ()  # more lists to search from at each floor (e.g. the profile's own answer)
+        self.method = method
+        self._top = False  # not computed yet; then (value, list) or None
         if pipeline.choose_path(problem, "la_given_target", method) == "fast":
             self.grid = fastpath.CountGrid(problem)
         else:
             self.cand = pipeline.candidates(problem, "la_given_target", None)
+
+    def top(self):
+        """(C, list): C the best P(match in LA) under the limits with no P(any match) floor,
+        proven (an exact solve, fast: only LA programs count), and a list reaching C with as
+        high a P(any match) as a local search finds.  Every floor's optimum is at most C, so a
+        list that meets the floor with P(LA) = C is proven optimal there with no solve, and
+        so is it at every lower floor.  None when the solve does not prove C."""
+        if self._top is False:
+            self._top = None
+            out = pipeline.optimize(self.problem, "la_given_target", target=0.0, time_limit=self.time_limit,
+                                    method=self.method, engine=self.engine)
+            if out.status is Status.OPTIMAL:
+                lex = 1.0 + TOP_WEIGHT * self.problem.la.astype(float)  # P(any) + TOP_WEIGHT * P(LA)
+                p_any = float(evaluate(self.problem, out.plan, correlations=()).p_match)
+                lifted = trade_up(self.problem, out.plan, p_any, lex, self.cand)
+                plan = lifted if self._la(lifted) >= out.objective - TOP_TOL else out.plan
+                self._top = (float(out.objective), plan)
+        return self._top
+
+    def _at_top(self, plan, target: float) -> bool:
+        top = self.top()
+        return (top is not None and plan is not None and self._la(plan) >= top[0] - TOP_TOL
+                and evaluate(self.problem, plan, correlations=()).p_match >= target)
 
     def solve(self, target: float, start=None) -> Outcome:
         t0 = time.perf_counter()
@@ -85,6 +115,12 @@ class _LaSolver:
                 return Outcome(Status.INFEASIBLE, None, None, None, None, wall, wall, 0, self.problem.n, "fast")
             val = float(self.grid.p_match_la()[cell])
             return Outcome(Status.OPTIMAL, self.grid.plan(cell), val, val, 0.0, wall, wall, 0, self.problem.n, "fast")
+        for plan in (start, self.top()[1] if self.top() else None):
+            if self._at_top(plan, target):  # the ceiling reached at this floor: optimal, no solve
+                wall = time.perf_counter() - t0
+                v = self._la(plan)
+                return Outcome(Status.OPTIMAL, plan, v, self.top()[0], max(0.0, self.top()[0] - v), wall, wall, 0,
+                               len(self.cand), "milp")
         if self.f is None:
             self.f = build(self.problem, self.cand, "la_given_target", target=target)
         start = self._traded(start, target)
@@ -94,11 +130,15 @@ class _LaSolver:
                          formulation=self.f, keep_cuts=True,
                          settle_gap=settle_gap(len(self.cand), self.time_limit))
         self.seed = None  # the model keeps every cut from here on
+        top = self.top()
+        if out.status.has_list and top is not None and out.objective >= top[0] - TOP_TOL:
+            out = dataclasses.replace(out, status=Status.OPTIMAL, bound=top[0], gap=max(0.0, top[0] - out.objective))
         if start is None or (out.status.has_list and out.objective >= self._la(start) - 1e-12):
             return out
         v = self._la(start)  # the search's list beats what the program found in time: it stands, gap stated
         gap = None if out.bound is None else max(0.0, out.bound - v)
-        return dataclasses.replace(out, status=Status.FEASIBLE, plan=start, objective=v, gap=gap)
+        status = Status.OPTIMAL if top is not None and v >= top[0] - TOP_TOL else Status.FEASIBLE
+        return dataclasses.replace(out, status=status, plan=start, objective=v, gap=gap)
 
     def _la(self, plan) -> float:
         return float(evaluate(self.problem, plan, correlations=()).p_match_la)
@@ -120,9 +160,18 @@ def frontier(problem: Problem, targets: Iterable[float], *, method: str = "auto"
     targets = [float(t) for t in targets]
     solver = _LaSolver(problem, method, time_limit, engine)
     rows: dict[int, dict] = {}
-    start = None
+    start, best = None, None
+    if solver.grid is None:  # the safest list: a start for every floor it meets, and which floors are out of reach
+        safest = pipeline.optimize(problem.with_limits(objective="p_match"), "p_match", time_limit=time_limit,
+                                   method=method, engine=engine)
+        if safest.status is Status.OPTIMAL:
+            solver.also, best = (safest.plan,), float(safest.objective)
     for k, j in enumerate(sorted(range(len(targets)), key=lambda j: -targets[j])):  # highest floor first
-        out = solver.solve(targets[j], start)
+        if best is not None and targets[j] > best + FLOOR_SLACK:  # above the proven best P(any match)
+            out = Outcome(Status.INFEASIBLE, None, None, None, None, 0.0, 0.0, 0, len(solver.cand), "milp",
+                          f"the best P(any match) reachable is {best:.4f}")
+        else:
+            out = solver.solve(targets[j], start)
         if out.status.has_list:
             start = out.plan
         rows[j] = _row(problem, out, "frontier", target=targets[j])

@@ -48,6 +48,15 @@ def _quiet_stdout():
         os.close(devnull)
 
 
+def _set_time_limit(h, seconds: float | None) -> None:
+    """Limit the next run to ``seconds``.  HiGHS compares its time_limit with the run time
+    summed over every run of the same Highs object (ERGO-Code/HiGHS#1477; highspy 1.16 has
+    no zeroAllClocks), so the limit is set past the time already run: a persistent session
+    otherwise hit the limit at once after a long integer program (a frontier point's first
+    linear program stopped unsolved, with no bound)."""
+    h.setOptionValue("time_limit", math.inf if seconds is None else h.getRunTime() + float(seconds))
+
+
 def _timed_run(h) -> float:
     """Run HiGHS quietly; its own seconds.  A highspy exception becomes a SolverError."""
     t1 = time.perf_counter()
@@ -191,7 +200,7 @@ class HighsSession:
             sv = [(v.index, val) for v, val in self.f.start_values.items() if id(v) in self.ids]
             h.setSolution(len(sv), np.array([i for i, _ in sv], np.int32), np.array([x for _, x in sv], float))
         h.setOptionValue("presolve", "on" if presolve else "off")
-        h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else math.inf)
+        _set_time_limit(h, time_limit)
         own = _timed_run(h)
         info = h.getInfo()
         status = self._status(h.getModelStatus(), info)
@@ -259,7 +268,7 @@ def run_relaxation(f: Formulation, time_limit: float | None = None, fixed: dict 
     session.set_fixed(fixed or {})
     session.set_relaxed(True)
     h.setOptionValue("presolve", "off")
-    h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else math.inf)
+    _set_time_limit(h, time_limit)
     own = _timed_run(h)
     ms = h.getModelStatus()
     if ms != highspy.HighsModelStatus.kOptimal:
