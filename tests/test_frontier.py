@@ -164,6 +164,10 @@ def test_ceiling_settles_low_floors_without_a_solve(seed):
         out = solver.solve(floor)
         assert out.status.value == "optimal" and out.solves == 0
         assert out.objective == pytest.approx(brute_force(pr, "la_given_target", floor)[0], abs=1e-7)
+        # the exact solve of objective p_match_la takes the same shortcut
+        plain = optimize(pr.with_limits(objective="p_match_la"), "la_given_target", target=floor, method="milp")
+        assert plain.status.value == "optimal" and plain.solves == 0
+        assert plain.objective == pytest.approx(out.objective, abs=1e-7)
 
 
 def test_highs_time_limit_counts_from_now():

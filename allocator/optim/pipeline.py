@@ -130,6 +130,14 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
         from allocator.optim.mincost import cheapest
 
         return cheapest(problem, float(target), cand, time_limit=time_limit, engine=engine)
+    if mode == "la_given_target" and start is None and budget is None and target is not None and target > 0:
+        from allocator.optim.ceiling import la_ceiling, reaches
+
+        top = la_ceiling(problem, cand, time_limit=time_limit, engine=engine)
+        if reaches(problem, top, top and top[1], target):  # the best P(LA) with no floor meets this one
+            wall = time.perf_counter() - t0
+            return Outcome(Status.OPTIMAL, top[1], top[0], top[0], 0.0, 0.0, wall, 0, len(cand), "milp",
+                           "the best P(match in LA) with no floor meets the target")
     if start is not None and not set(start.idx) <= set(cand.tolist()):
         start = None
     if start is None:

@@ -37,6 +37,7 @@ import pandas as pd
 
 from allocator.optim import fastpath, pipeline
 from allocator.optim.builder import build
+from allocator.optim.ceiling import TOL as CEILING_TOL, la_ceiling, reaches
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.evaluate import evaluate
 from allocator.optim.outer import Outcome, solve_milp
@@ -53,11 +54,6 @@ MARGINS = (0.0, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.10, 0.15)
 #: (allocator.optim.safety.settle_gap): the relaxation tree's proven gap, and the integer
 #: program for at most this many seconds only when that gap is already small
 POINT_SECONDS = 3.0
-#: the ceiling (the best P(match in LA) with no floor) counts as reached within TOP_TOL
-#: (the integer program's own optimality tolerance); a list is lifted toward the highest
-#: P(any match) at the ceiling by a local search on P(any) + TOP_WEIGHT * P(LA)
-TOP_TOL = 1e-7
-TOP_WEIGHT = 1e6
 #: the m = 0 floor sits this far below the best P(any match) (solver row tolerance)
 FLOOR_SLACK = 1e-6
 COLUMNS = ["target", "status", "p_match", "p_match_la", "n_applications", "n_la", "cost",
@@ -84,27 +80,14 @@ class _LaSolver:
             self.cand = pipeline.candidates(problem, "la_given_target", None)
 
     def top(self):
-        """(C, list): C the best P(match in LA) under the limits with no P(any match) floor,
-        proven (an exact solve, fast: only LA programs count), and a list reaching C with as
-        high a P(any match) as a local search finds.  Every floor's optimum is at most C, so a
-        list that meets the floor with P(LA) = C is proven optimal there with no solve, and
-        so is it at every lower floor.  None when the solve does not prove C."""
+        """The ceiling (allocator.optim.ceiling): (C, a list reaching C), computed once, or None."""
         if self._top is False:
-            self._top = None
-            out = pipeline.optimize(self.problem, "la_given_target", target=0.0, time_limit=self.time_limit,
-                                    method=self.method, engine=self.engine)
-            if out.status is Status.OPTIMAL:
-                lex = 1.0 + TOP_WEIGHT * self.problem.la.astype(float)  # P(any) + TOP_WEIGHT * P(LA)
-                p_any = float(evaluate(self.problem, out.plan, correlations=()).p_match)
-                lifted = trade_up(self.problem, out.plan, p_any, lex, self.cand)
-                plan = lifted if self._la(lifted) >= out.objective - TOP_TOL else out.plan
-                self._top = (float(out.objective), plan)
+            self._top = la_ceiling(self.problem, self.cand, time_limit=self.time_limit, method=self.method,
+                                   engine=self.engine)
         return self._top
 
     def _at_top(self, plan, target: float) -> bool:
-        top = self.top()
-        return (top is not None and plan is not None and self._la(plan) >= top[0] - TOP_TOL
-                and evaluate(self.problem, plan, correlations=()).p_match >= target)
+        return reaches(self.problem, self.top(), plan, target)
 
     def solve(self, target: float, start=None) -> Outcome:
         t0 = time.perf_counter()
@@ -131,13 +114,13 @@ class _LaSolver:
                          settle_gap=settle_gap(len(self.cand), self.time_limit))
         self.seed = None  # the model keeps every cut from here on
         top = self.top()
-        if out.status.has_list and top is not None and out.objective >= top[0] - TOP_TOL:
+        if out.status.has_list and top is not None and out.objective >= top[0] - CEILING_TOL:
             out = dataclasses.replace(out, status=Status.OPTIMAL, bound=top[0], gap=max(0.0, top[0] - out.objective))
         if start is None or (out.status.has_list and out.objective >= self._la(start) - 1e-12):
             return out
         v = self._la(start)  # the search's list beats what the program found in time: it stands, gap stated
         gap = None if out.bound is None else max(0.0, out.bound - v)
-        status = Status.OPTIMAL if top is not None and v >= top[0] - TOP_TOL else Status.FEASIBLE
+        status = Status.OPTIMAL if top is not None and v >= top[0] - CEILING_TOL else Status.FEASIBLE
         return dataclasses.replace(out, status=status, plan=start, objective=v, gap=gap)
 
     def _la(self, plan) -> float:
