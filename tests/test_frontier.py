@@ -195,3 +195,26 @@ def test_highs_time_limit_counts_from_now():
     assert limit() == pytest.approx(ran + 0.5, rel=0, abs=1e-12)
     _set_time_limit(h, None)
     assert limit() == float("inf")
+
+
+@pytest.mark.parametrize("seed", [30, 31, 32, 33])
+def test_settled_frontier_points_state_honest_gaps(seed, monkeypatch):
+    """Frontier points settled at the relaxation root (forced here on small instances): an
+    "optimal" point is the brute-force optimum and a "feasible" one lies within its stated
+    gap of it; every point meets its floor."""
+    from allocator.optim import safety
+
+    monkeypatch.setattr(safety, "SETTLE_MIN_CANDIDATES", 0)
+    rng = np.random.default_rng(900 + seed)
+    pr = random_problem(rng, 10, rho=0.35, affordable=True)
+    best, _ = brute_force(pr)
+    targets = np.linspace(0.5 * best, best - 1e-6, 4)
+    df = frontier(pr, targets, method="milp")
+    for r in df.itertuples():
+        want, _ = brute_force(pr, "la_given_target", r.target)
+        assert r.p_match >= r.target - 1e-9
+        if r.status == "optimal":
+            assert r.p_match_la == pytest.approx(want, abs=1e-7)
+        else:
+            assert r.status == "feasible" and np.isfinite(r.gap)
+            assert r.p_match_la - 1e-9 <= want <= r.p_match_la + r.gap + 1e-7
