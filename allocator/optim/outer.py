@@ -38,6 +38,11 @@ NODE_LPS = 60  # relaxations in all before the integer program takes over
 BRANCH_PROGRAMS = False
 MIP_UNPRESOLVED = True  # after the relaxation tree, integer programs run without presolve (proven bounds)
 LP_SETTLED = 0.1  # x tol
+# With a settle gap (solve_milp's settle_gap) the root gets at most this many Kelley rounds and
+# no clock: its bound, valid after any round, is then the same on a busy machine as on an idle
+# one (the shipped profiles' floored roots settle in 3-5 rounds; a frontier point near the
+# safest list on the strong profile took more than its 3 s window before)
+SETTLE_ROUNDS = 12
 LP_VIOLATION = 1e-9  # a target row the relaxation misses by less is met to the LP's own tolerance
 
 
@@ -355,8 +360,9 @@ class _Tree:
         """Kelley rounds at one node: ("closed", bound), ("branch", bound, (column, value)) or None."""
         loop, f = self.loop, self.loop.f
         names = list(dict.fromkeys([name for _, name in f.objective_terms] + [name for name, _ in f.constraint_terms]))
-        for _ in range(LP_ROUNDS):
-            left = self.left()
+        settling = root and self.settle is not None  # a fixed number of rounds, whatever the clock says
+        for _ in range(SETTLE_ROUNDS if settling else LP_ROUNDS):
+            left = None if settling else self.left()
             if (left is not None and left <= 0) or self.lps >= NODE_LPS:
                 return None
             run = run_master(f, left, engine=loop.engine, relax=True, fixed=fixed)
