@@ -116,14 +116,14 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
           min_cost: bool = False, target: float | None = None, time_limit: float | None = None,
           draws: int = 200_000, seed: int = 0, method: str = "auto", problem: Problem | None = None,
           engine: str = DEFAULT_ENGINE, card: str | None = None, compare: bool = True,
-          safety_margin: float | None = None) -> Result:
+          safety_margin: float | None = None, settle: bool | None = None) -> Result:
     """Solve the profile's problem; verify the list by simulation; return a :class:`Result`.
 
     ``profile`` and ``catalog`` paths are read relative to the working directory; a relative
     path that is not found there but starts with ``data/`` or ``models/`` names the shipped
     file (so the README's ``allocator.solve("data/profiles/typical_us_img.toml")`` works from
     any directory).  The objective is the profile's (``objective``: safety_first by default,
-    with ``safety_margin``).
+    with ``safety_margin``; ``settle``: see :func:`allocator.optim.safety.safety_first`).
 
     Raises InputError (bad input), InfeasibleError (no list), SolverError (solver failure,
     or the time limit hit before any list)."""
@@ -139,7 +139,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     if mode == "safety_first":
         from allocator.optim.safety import safety_first
 
-        sf = safety_first(problem, time_limit=time_limit, method=method, engine=engine)
+        sf = safety_first(problem, time_limit=time_limit, method=method, engine=engine, settle=settle)
         out = sf.chosen
     else:
         out = optimize(problem, mode, target=target, time_limit=time_limit, method=method, engine=engine)

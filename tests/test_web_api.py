@@ -168,6 +168,8 @@ def test_form_answer_shows_the_json_numbers(client, answer):
     assert f'{100 * d["p_match_la"]:.1f}%' in html
     assert "SYNTHETIC" in html and html.count("data-program=") == d["n_applications"]
     assert f'${d["cost"]["total"]:,.0f}' in html
+    unproven = d["status"] == "feasible" and d["objective"] == "safety_first" and d["solver"]["gap"] is not None
+    assert ('id="unproven"' in html) == unproven
 
 
 def test_form_json_equals_cli(client, answer, profile_file, capsys):
@@ -362,3 +364,30 @@ def test_serve_command_binds_localhost_and_warns_otherwise(monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         main(["serve", "--port", "0"])
     assert e.value.code == 2 and "--port 0" in capsys.readouterr().err
+
+
+def test_unproven_safety_first_answer_is_said_in_words(client, monkeypatch, tmp_path, capsys):
+    """A safety-first answer that the relaxation's bound did not prove best says so on the
+    page, with the gap, next to the list (forced here: every step settles at the root)."""
+    from allocator.optim import safety
+
+    monkeypatch.setattr(safety, "SETTLE_MIN_CANDIDATES", 0)
+    monkeypatch.setattr(safety, "SETTLE_GAP", -1.0)  # settle even a closed root: status "feasible"
+    form = fast_form(objective="safety_first", time_limit="", signals="optimize", geographic_preference="optimize",
+                     max_divisions="1")
+    r = client.post("/solve", data=form)
+    assert r.status_code == 200, r.text[-500:]
+    aid = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text).group(1)
+    d = client.get(f"/answer/{aid}/answer.json").json()
+    if d["status"] == "optimal":
+        pytest.skip("this instance's floored step needs no solve (equal utilities or a count scan)")
+    assert d["status"] == "feasible" and d["solver"]["gap"] is not None
+    assert 'id="unproven"' in r.text and f'{d["solver"]["gap"]:.4f} above this one' in r.text
+    # the page's time limit only caps the work: the answer is the command's without --time-limit
+    toml = tmp_path / "p.toml"
+    toml.write_text(client.post("/profile.toml", data=form).text)
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(toml), "--json", "--draws", str(DRAWS)])
+    out = capsys.readouterr()
+    assert e.value.code == 0, out.err
+    assert untimed(d) == untimed(json.loads(out.out))

@@ -107,10 +107,14 @@ def _pools(*outs: Outcome | None) -> dict:
 
 
 def safety_first(problem: Problem, *, margin: float | None = None, time_limit: float | None = None,
-                 method: str = "auto", engine: str = DEFAULT_ENGINE, la_leaning: bool = True) -> SafetyFirst:
+                 method: str = "auto", engine: str = DEFAULT_ENGINE, la_leaning: bool = True,
+                 settle: bool | None = None) -> SafetyFirst:
     """The safety-first answer for ``problem`` (its limits; ``margin`` default
     ``problem.safety_margin``), with the safest list and, with ``la_leaning``, the LA-leaning
-    list at the same floor.  ``time_limit`` (seconds) is shared by the solves.
+    list at the same floor.  ``time_limit`` (seconds) is shared by the solves.  ``settle``
+    (default: when there is no time limit) settles the floored steps at the relaxation's
+    bound (SETTLE_GAP); ``time_limit`` is then only a cap, as on the web page, where every
+    request has one but the answer should be the command line's.
 
     >>> sf = safety_first(problem, margin=0.01)  # doctest: +SKIP
     >>> sf.chosen.plan, sf.p_best, sf.floor  # doctest: +SKIP
@@ -118,7 +122,7 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
     margin = float(problem.safety_margin if margin is None else margin)
     if not 0 <= margin <= 1:
         raise ValueError(f"safety margin {margin}: must be between 0 and 1")
-    settle = time_limit is None
+    settle = time_limit is None if settle is None else settle
     t0 = time.perf_counter()
     pm = problem.with_limits(objective="p_match")
     path = pipeline.choose_path(pm, "p_match", method)
@@ -193,7 +197,7 @@ def _best_utility(problem: Problem, safest: Outcome, floor: float, cand, time_li
         return dataclasses.replace(safest, objective=eu_safest,
                                    bound=None if safest.bound is None else u * safest.bound,
                                    gap=None if safest.gap is None else u * safest.gap), False
-    limit = PROOF_SECONDS if time_limit is None else time_limit
+    limit = PROOF_SECONDS if time_limit is None else min(time_limit, PROOF_SECONDS) if settle else time_limit
     return _traded(pu, safest, floor, problem.utility, cand, "utility_given_target", limit, method, engine,
                    settle=settle), True
 
