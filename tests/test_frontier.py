@@ -152,7 +152,7 @@ def test_ceiling_settles_low_floors_without_a_solve(seed):
     rng = np.random.default_rng(800 + seed)
     pr = random_problem(rng, 10, rho=0.35, affordable=True)
     solver = _LaSolver(pr.with_limits(objective="p_match_la"), "milp", None, "highs")
-    top = solver.top()
+    top = solver.ceiling
     want, _ = brute_force(pr, "la_given_target", 0.0)
     assert top is not None and top[0] == pytest.approx(want, abs=1e-7)
     p_any = float(optimize(pr, "p_match").objective)

@@ -28,6 +28,7 @@ Units: probabilities and margins in [0, 1], ``cost`` USD, ``seconds`` wall time.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from typing import Callable, Iterable
@@ -37,7 +38,7 @@ import pandas as pd
 
 from allocator.optim import fastpath, pipeline
 from allocator.optim.builder import build
-from allocator.optim.ceiling import TOL as CEILING_TOL, la_ceiling, reaches
+from allocator.optim.ceiling import TOL as CEILING_TOL, la_ceiling, la_value, reaches
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.evaluate import evaluate
 from allocator.optim.outer import Outcome, solve_milp
@@ -73,21 +74,15 @@ class _LaSolver:
         self.f = None
         self.also = ()  # more lists to search from at each floor (e.g. the profile's own answer)
         self.method = method
-        self._top = False  # not computed yet; then (value, list) or None
         if pipeline.choose_path(problem, "la_given_target", method) == "fast":
             self.grid = fastpath.CountGrid(problem)
         else:
             self.cand = pipeline.candidates(problem, "la_given_target", None)
 
-    def top(self):
-        """The ceiling (allocator.optim.ceiling): (C, a list reaching C), computed once, or None."""
-        if self._top is False:
-            self._top = la_ceiling(self.problem, self.cand, time_limit=self.time_limit, method=self.method,
-                                   engine=self.engine)
-        return self._top
-
-    def _at_top(self, plan, target: float) -> bool:
-        return reaches(self.problem, self.top(), plan, target)
+    @functools.cached_property
+    def ceiling(self):
+        """(C, a list reaching C) (allocator.optim.ceiling), computed on first use, or None."""
+        return la_ceiling(self.problem, self.cand, time_limit=self.time_limit, method=self.method, engine=self.engine)
 
     def solve(self, target: float, start=None) -> Outcome:
         t0 = time.perf_counter()
@@ -98,11 +93,11 @@ class _LaSolver:
                 return Outcome(Status.INFEASIBLE, None, None, None, None, wall, wall, 0, self.problem.n, "fast")
             val = float(self.grid.p_match_la()[cell])
             return Outcome(Status.OPTIMAL, self.grid.plan(cell), val, val, 0.0, wall, wall, 0, self.problem.n, "fast")
-        for plan in (start, self.top()[1] if self.top() else None):
-            if self._at_top(plan, target):  # the ceiling reached at this floor: optimal, no solve
+        for plan in (start, self.ceiling and self.ceiling[1]):
+            if reaches(self.problem, self.ceiling, plan, target):  # the ceiling met at this floor: optimal, no solve
                 wall = time.perf_counter() - t0
                 v = self._la(plan)
-                return Outcome(Status.OPTIMAL, plan, v, self.top()[0], max(0.0, self.top()[0] - v), wall, wall, 0,
+                return Outcome(Status.OPTIMAL, plan, v, self.ceiling[0], max(0.0, self.ceiling[0] - v), wall, wall, 0,
                                len(self.cand), "milp")
         if self.f is None:
             self.f = build(self.problem, self.cand, "la_given_target", target=target)
@@ -113,7 +108,7 @@ class _LaSolver:
                          formulation=self.f, keep_cuts=True,
                          settle_gap=settle_gap(len(self.cand), self.time_limit))
         self.seed = None  # the model keeps every cut from here on
-        top = self.top()
+        top = self.ceiling
         if out.status.has_list and top is not None and out.objective >= top[0] - CEILING_TOL:
             out = dataclasses.replace(out, status=Status.OPTIMAL, bound=top[0], gap=max(0.0, top[0] - out.objective))
         if start is None or (out.status.has_list and out.objective >= self._la(start) - 1e-12):
@@ -124,7 +119,7 @@ class _LaSolver:
         return dataclasses.replace(out, status=status, plan=start, objective=v, gap=gap)
 
     def _la(self, plan) -> float:
-        return float(evaluate(self.problem, plan, correlations=()).p_match_la)
+        return la_value(self.problem, plan)
 
     def _traded(self, start, target: float):
         """The best of ``start`` and ``self.also`` (lists met earlier) improved by local search
