@@ -106,3 +106,15 @@ def brute_force(problem, mode: str = "p_match", target: float | None = None):
         return None, None
     k = int(np.argmax(np.where(ok, val, -np.inf)))
     return float(val[k]), Plan.of(np.nonzero(subsets[k])[0])
+
+
+def run(capsys, *args):
+    """``allocator ARGS`` in this process: (exit code, stdout, stderr)."""
+    import pytest
+
+    from allocator.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(list(args))
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err

@@ -4,18 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from allocator.cli import main
+from .helpers import run
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = str(ROOT / "data" / "catalogs" / "tiny_p_match.csv")
 PROFILE = str(ROOT / "data" / "profiles" / "tiny_demo.toml")
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as e:
-        main(list(args))
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
 
 
 def test_solve_json_contract(capsys):

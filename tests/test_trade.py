@@ -12,22 +12,16 @@ import pandas as pd
 import pytest
 
 import allocator
-from allocator.cli import main
 from allocator.inputs.profile import Applicant, load_profile
 from allocator.output.guide import recognize
 from allocator.output.trade import trade_sentence
+
+from .helpers import run
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ROOT / "data" / "profiles"
 TINY_PROFILE = str(PROFILES / "tiny_demo.toml")
 TINY = str(ROOT / "data" / "catalogs" / "tiny_p_match.csv")
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as e:
-        main(list(args))
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
 
 
 def test_json_carries_the_trade(capsys):
