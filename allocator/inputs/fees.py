@@ -67,7 +67,7 @@ class FeeSchedule:
 
     def fees(self, n_max: int) -> list[float]:
         """``[fee(0), fee(1), ..., fee(n_max)]``."""
-        return [self.fee(k) for k in range(n_max + 1)]
+        return list(_fee_table(self, n_max))
 
     @property
     def fixed_total(self) -> float:
@@ -172,6 +172,13 @@ def _parse(doc: dict, where: str) -> FeeSchedule:
 
 def available_seasons() -> list[str]:
     return sorted(p.stem.removeprefix("eras_") for p in (DATA_DIR / "fees").glob("eras_*.toml"))
+
+
+
+@lru_cache(maxsize=64)
+def _fee_table(schedule: FeeSchedule, n_max: int) -> tuple[float, ...]:
+    """FeeSchedule.fees, kept: the local search and the builders ask for it hundreds of times."""
+    return tuple(schedule.fee(k) for k in range(n_max + 1))
 
 
 @lru_cache(maxsize=None)

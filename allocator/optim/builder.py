@@ -259,7 +259,10 @@ def _add_term(f: Formulation, name: str, mask: np.ndarray) -> ExpTerm:
     engine that reads it (CBC).  Building them row by row in PuLP took most of a solve."""
     w, coef = _coefficients(f.problem, f.cand, mask, f.problem.rho, f.states)
     G, wm = _tail_groups(w)
-    mcoef = {block: G @ M for block, M in coef.items()}  # master rows: weighted means over groups
+    if G.shape[0] == G.shape[1]:  # nothing merged: G is the identity (the ensemble's nodes all weigh > TAIL_MASS)
+        G, mcoef = None, dict(coef)
+    else:
+        mcoef = {block: G @ M for block, M in coef.items()}  # master rows: weighted means over groups
     lo_bound = sum(M.clip(max=0).sum(axis=1) for M in mcoef.values())
     lvars = [pulp.LpVariable(f"l_{name}_{k}", lowBound=float(min(lo_bound[k], 0.0)) - 1.0, upBound=0)
              for k in range(len(wm))]

@@ -115,10 +115,12 @@ class Problem:
 
     @property
     def ids(self) -> list[str]:
-        return list(self.programs["program_id"])
+        if "ids" not in self._cache:  # pandas' string arrays are slow to iterate item by item
+            self._cache["ids"] = tuple(self.programs["program_id"].tolist())
+        return list(self._cache["ids"])
 
     def index_of(self, program_ids) -> list[int]:
-        pos = {pid: i for i, pid in enumerate(self.programs["program_id"])}
+        pos = {pid: i for i, pid in enumerate(self.ids)}
         return [pos[x] for x in program_ids]
 
     @property
