@@ -442,3 +442,30 @@ def test_engine_infeasible_without_a_conflict_is_a_solver_error(monkeypatch):
     monkeypatch.setattr(pipeline, "solve_milp", says_infeasible)
     with pytest.raises(SolverError, match="retry with --solver"):
         api.solve(None, problem=pr, draws=0, method="milp")
+
+
+def test_quiet_stdout_from_two_threads_restores_stdout():
+    """engines.highs._quiet_stdout points file descriptor 1 at /dev/null around creating a
+    HiGHS model; with the safety-first steps on two threads, interleaved blocks once left
+    stdout at /dev/null for good (solve --json printed nothing, exit 0).  Blocks from two
+    threads at once: descriptor 1 is the same file afterwards."""
+    import os
+    import threading
+    import time
+
+    from allocator.optim.engines.highs import _quiet_stdout
+
+    before = os.fstat(1)
+
+    def churn():
+        for _ in range(50):
+            with _quiet_stdout():
+                time.sleep(0.0005)
+
+    threads = [threading.Thread(target=churn) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = os.fstat(1)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)

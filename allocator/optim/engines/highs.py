@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import threading
 import time
 import weakref
 from dataclasses import replace
@@ -27,25 +28,32 @@ from allocator.status import Status
 _SESSIONS: "weakref.WeakKeyDictionary[Formulation, HighsSession]" = weakref.WeakKeyDictionary()
 
 
+_QUIET = threading.Lock()
+
+
 @contextlib.contextmanager
 def _quiet_stdout():
-    """Send file descriptor 1 to /dev/null (C-level prints included) for the block."""
+    """Send file descriptor 1 to /dev/null (C-level prints included) for the block: around
+    creating a HiGHS model, whose banner would corrupt --json on stdout (a run with
+    output_flag off prints nothing, so runs are not wrapped).  The descriptor is process-wide,
+    so one block at a time: two threads' blocks interleaved left stdout pointing at /dev/null."""
     import sys
 
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError, AttributeError):
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
+    with _QUIET:
+        try:
+            sys.stdout.flush()
+            saved = os.dup(1)
+        except (OSError, ValueError, AttributeError):
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
 
 
 def _set_time_limit(h, seconds: float | None) -> None:
@@ -58,11 +66,10 @@ def _set_time_limit(h, seconds: float | None) -> None:
 
 
 def _timed_run(h) -> float:
-    """Run HiGHS quietly; its own seconds.  A highspy exception becomes a SolverError."""
+    """Run HiGHS (output_flag is off: it prints nothing); its own seconds.  A highspy exception becomes a SolverError."""
     t1 = time.perf_counter()
     try:
-        with _quiet_stdout():
-            h.run()
+        h.run()
     except Exception as e:  # highspy raises plain exceptions
         raise SolverError(f"HiGHS failed: {e}") from None
     return time.perf_counter() - t1
