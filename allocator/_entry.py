@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
             sys.stderr.flush()
         except Exception:
             pass
-        sys.exit(130)
+        from allocator.interrupts import exit_interrupted
+
+        exit_interrupted(130)
 
 
 if __name__ == "__main__":

@@ -426,6 +426,52 @@ def test_sigint_any_moment(tmp_path, delay):
     assert [p for p in os.listdir(tmp_path)] == []  # nothing half-written
 
 
+_LONG_LP = """
+import sys, threading
+import highspy, numpy as np
+from allocator.optim.engines import highs
+orig = highs._timed_run
+
+def long_lp():  # a random LP that keeps HiGHS busy for a second or more
+    rng = np.random.default_rng(0)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    n = 2500
+    h.addVars(n, np.zeros(n), np.ones(n))
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), -rng.random(n))
+    for _ in range(1200):
+        idx = rng.choice(n, 50, replace=False).astype(np.int32)
+        h.addRow(-highspy.kHighsInf, 10.0, 50, idx, rng.random(50))
+    sys.stderr.write("BESIDE\\n"); sys.stderr.flush()
+    h.run()
+
+def run(h):
+    if threading.current_thread().name == "allocator-beside":
+        long_lp()
+    return orig(h)
+
+highs._timed_run = run
+from allocator._entry import main
+main(sys.argv[1:])
+"""
+
+
+def test_sigint_while_two_threads_solve(tmp_path):
+    """Ctrl-C while the LA-leaning solve is inside HiGHS on its second thread beside step 2
+    (held there by a long linear program): exit 130 and the one line, not the C++ runtime's
+    abort ("terminate called without an active exception", exit -6) when the interpreter's
+    shutdown stops a thread inside HiGHS."""
+    out = tmp_path / "o.json"
+    pr = subprocess.Popen([sys.executable, "-c", _LONG_LP, "solve", str(PROFILE), "--out", str(out)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=ROOT, text=True)
+    assert pr.stderr.readline().strip() == "BESIDE"
+    pr.send_signal(signal.SIGINT)
+    _, err = pr.communicate(timeout=60)
+    assert pr.returncode == 130, err
+    assert err.strip().splitlines() == ["allocator: interrupted"], err
+    assert os.listdir(tmp_path) == []
+
+
 def test_help_imports_no_heavy_modules():
     code = ("import sys; sys.argv=['allocator','--help']\nfrom allocator._entry import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"

@@ -201,15 +201,18 @@ def test_trade_up_moves_the_geographic_preference(seed):
             assert score[k] >= score[plans.index(fixed)] - 1e-12
 
 
+@pytest.mark.parametrize("side_by_side", [True, False])
 @pytest.mark.parametrize("seed", range(5))
-def test_settled_answer_states_an_honest_gap(seed, monkeypatch):
+def test_settled_answer_states_an_honest_gap(seed, side_by_side, monkeypatch):
     """Without a time limit, a large floored step stops at the relaxation root when that
     leaves a wide gap (allocator.optim.safety.settle_gap).  Forced on brute-forceable
     instances: an "optimal" answer is the optimum, and a "feasible" one is within its
-    stated gap of it (the gap is a proven bound, never an estimate)."""
+    stated gap of it (the gap is a proven bound, never an estimate); with the LA-leaning
+    solve on a second thread beside step 2 (safety.SIDE_BY_SIDE) and one after the other."""
     from allocator.optim import safety
 
     monkeypatch.setattr(safety, "SETTLE_MIN_CANDIDATES", 0)
+    monkeypatch.setattr(safety, "SIDE_BY_SIDE", side_by_side)
     rng = np.random.default_rng(1800 + seed)
     pr = factor_problem(rng, n=6, cards=3, gold=1, silver=int(seed % 2), divisions=int(seed % 3 == 0))
     pr = _with_utilities(rng, pr, (0.1, 0.5, 1.0)).with_limits(max_apps=3, min_apps=0, budget=1e4)
@@ -226,3 +229,22 @@ def test_settled_answer_states_an_honest_gap(seed, monkeypatch):
         else:
             assert out.status is Status.FEASIBLE and out.gap is not None
             assert out.objective - 1e-9 <= best <= out.objective + out.gap + 2e-7
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_side_by_side_gives_the_sequential_answer(seed, monkeypatch):
+    """The LA-leaning solve on a second thread changes no list: the answer is step 2's either
+    way, and the LA-leaning list is the sequential order's (its P(LA) to 1e-9)."""
+    from allocator.optim import safety
+
+    monkeypatch.setattr(safety, "SETTLE_MIN_CANDIDATES", 0)
+    rng = np.random.default_rng(1900 + seed)
+    pr = factor_problem(rng, n=7, cards=3, gold=1, silver=1, divisions=int(seed != 1))
+    pr = _with_utilities(rng, pr, (0.1, 0.5, 1.0)).with_limits(max_apps=4, min_apps=0, budget=1e4)
+    out = {}
+    for side in (True, False):
+        monkeypatch.setattr(safety, "SIDE_BY_SIDE", side)
+        out[side] = safety_first(pr, margin=0.05)
+    a, b = out[True], out[False]
+    assert a.chosen.plan == b.chosen.plan and a.chosen.objective == pytest.approx(b.chosen.objective, abs=1e-12)
+    assert a.la_leaning.objective == pytest.approx(b.la_leaning.objective, abs=1e-9)

@@ -19,12 +19,14 @@ INTERRUPTED = "allocator: interrupted\n"
 
 def _interrupted() -> None:
     """One line and exit 130; stderr may already be gone."""
+    from allocator.interrupts import exit_interrupted
+
     try:
         sys.stderr.write(INTERRUPTED)
         sys.stderr.flush()
     except Exception:
         pass
-    sys.exit(130)
+    exit_interrupted(130)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,7 +13,8 @@ With equal tier utilities E[U] = u P(match), so step 2's optimum is step 1's lis
 returned without a second solve.  The trade is shown against two other lists at the same
 floor: the safest list (step 1's) and the LA-leaning list (the best P(match in Greater LA)
 with P(match) >= the floor, mode "la_given_target"; a comparison only, so its solve stops
-after half as long as the answer's solves took, at least LA_MIN_SECONDS).
+after half as long as the answer's solves took, at least LA_MIN_SECONDS).  When the floored
+steps are settled (no --time-limit), the LA-leaning solve runs beside step 2 on a second thread.
 
 Step 1 is exact.  The floored steps start from a local search (:mod:`allocator.optim.tradeup`,
 which also moves the geographic preference) and are then settled by the relaxation tree:
@@ -27,10 +28,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from allocator.optim import feasibility, pipeline
 from allocator.optim.engines import DEFAULT_ENGINE
@@ -57,6 +60,9 @@ SETTLE_GAP = 1e-4
 # ... on integer programs over more candidates than this; smaller ones (a short catalog, the
 # brute-force test instances) close in well under PROOF_SECONDS and always get the full solve
 SETTLE_MIN_CANDIDATES = 100
+# Settled floored steps: the LA-leaning solve on a second thread beside step 2 (False: one
+# after the other, as with --time-limit; benchmarks/safety_first_parallel.py compares them)
+SIDE_BY_SIDE = True
 
 
 def settle_gap(n_candidates: int, time_limit: float | None) -> float | None:
@@ -134,15 +140,19 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
     floor = max(0.0, p_best - margin)
     log.info("safety first: best P(match) %.6f (%s, %.1f s); floor %.6f", p_best, safest.status.value,
              safest.wall, floor)
-    chosen, solved = _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine, settle)
+    pla = problem.with_limits(objective="p_match_la")
+    la_out = None
+    if SIDE_BY_SIDE and la_leaning and settle and not equal_utilities(problem):  # no clock decides either step
+        chosen, solved, la_out = _side_by_side(problem, pla, safest, floor, cand, time_limit, t0, method, engine)
+    else:
+        chosen, solved = _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine, settle)
     log.info("safety first: best expected utility at the floor %.6f (%s, %.1f s)", chosen.objective,
              chosen.status.value, chosen.wall if solved else 0.0)
-    la_out = None
     if la_leaning:
-        pla = problem.with_limits(objective="p_match_la")
-        start_out = dataclasses.replace(safest, cut_pool=_pools(safest, chosen))
-        la_out = _traded(pla, start_out, floor, la_utility(problem), None, "la_given_target",
-                         _la_limit(time_limit, t0), method, engine, others=(chosen.plan,), settle=settle)
+        if la_out is None:
+            start_out = dataclasses.replace(safest, cut_pool=_pools(safest, chosen))
+            la_out = _traded(pla, start_out, floor, la_utility(problem), None, "la_given_target",
+                             _la_limit(time_limit, t0), method, engine, others=(chosen.plan,), settle=settle)
         if not la_out.status.has_list:
             log.warning("safety first: the LA-leaning solve returned no list (%s)", la_out.message)
             la_out = None
@@ -150,6 +160,26 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
     chosen = dataclasses.replace(chosen, seconds=sum(o.seconds for o in steps), wall=time.perf_counter() - t0,
                                  solves=sum(o.solves for o in steps))
     return SafetyFirst(chosen, safest, la_out, margin, p_best, floor)
+
+
+def _side_by_side(problem: Problem, pla: Problem, safest: Outcome, floor: float, cand, time_limit, t0: float,
+                  method: str, engine: str) -> tuple[Outcome, bool, Outcome]:
+    """Step 2 and the LA-leaning list at once, the latter on a second thread (HiGHS releases
+    the GIL while it solves), then the LA-leaning climb from the answer as well, as the
+    sequential order does.  With settled steps no clock decides either, so the lists are the
+    sequential order's (the LA-leaning solve only misses the answer's tangents as seeds).
+    numpy's BLAS gets one thread meanwhile: two climbs, each with BLAS threads spinning on a
+    two-core machine, took four times as long.  Measured: benchmarks/safety_first_parallel.py."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        side = _Beside(_traded, pla, safest, floor, la_utility(problem), None, "la_given_target",
+                       _la_limit(time_limit, t0), method, engine, settle=True)
+        try:
+            chosen, solved = _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine, True)
+        except Exception:
+            side.wait()  # an error leaves no thread inside HiGHS behind it (Ctrl-C: see _entry.exit_interrupted)
+            raise
+        la_out = _improved(pla, side.result(), (chosen.plan,), floor, la_utility(problem), "la_given_target")
+    return chosen, solved, la_out
 
 
 def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray, cand, mode: str,
@@ -170,13 +200,61 @@ def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray,
     out = pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
                             start=inc, seed_cuts=_pools(start), cand=cand,
                             settle_gap=settle_gap(len(pool), None) if settle else None)
-    if out.status.has_list and out.objective >= v_inc - 1e-12:
+    return _with_list(problem, out, inc, v_inc)
+
+
+def _with_list(problem: Problem, out: Outcome, plan, value: float) -> Outcome:
+    """``out`` (a solve of ``problem`` at the floor), or ``plan`` (valued ``value``, meeting the
+    floor) with ``out``'s bound and the gap it leaves when the solve found nothing better."""
+    if out.status.has_list and out.objective >= value - 1e-12:
         return out
     bound = out.bound if out.status.has_list or out.status is Status.FEASIBLE else None
-    gap = None if bound is None else max(0.0, bound - v_inc)
+    gap = None if bound is None else max(0.0, bound - value)
     status = Status.OPTIMAL if gap is not None and gap <= TOL else Status.FEASIBLE
-    return dataclasses.replace(out, status=status, plan=inc, objective=v_inc, bound=bound, gap=gap,
+    return dataclasses.replace(out, status=status, plan=plan, objective=value, bound=bound, gap=gap,
                                message=out.message or "best list found by local search")
+
+
+def _improved(problem: Problem, out: Outcome, starts, floor: float, utility: np.ndarray, mode: str) -> Outcome:
+    """``out``, or a better list climbed from one of ``starts`` (lists that meet the floor)."""
+    if not out.status.has_list:
+        return out
+    pool = pipeline.candidates(problem, mode, None)
+    found = [trade_up(problem, plan, floor, utility, pool) for plan in starts]
+    found = [p for p in found if not feasibility.violations(problem, p) and _value(problem, p, "p_match") >= floor]
+    best = max(found, key=lambda p: _value(problem, p, mode), default=None)
+    if best is None or _value(problem, best, mode) <= out.objective + 1e-12:
+        return out
+    return _with_list(problem, out, best, _value(problem, best, mode))
+
+
+class _Beside:
+    """``fn(*args, **kw)`` on a daemon thread (HiGHS releases the GIL while it solves, so a
+    second solve uses the second core); :meth:`result` waits and re-raises its error.  A
+    daemon thread, so Ctrl-C in the main thread need not wait for it (the console entry
+    point then ends the process at once: ``allocator.interrupts.exit_interrupted``)."""
+
+    def __init__(self, fn, *args, **kw):
+        from allocator.interrupts import BESIDE
+
+        self._out = self._err = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args, kw), daemon=True, name=BESIDE)
+        self._thread.start()
+
+    def _run(self, fn, args, kw) -> None:
+        try:
+            self._out = fn(*args, **kw)
+        except Exception as e:  # handed to the caller's thread
+            self._err = e
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self):
+        self.wait()
+        if self._err is not None:
+            raise self._err
+        return self._out
 
 
 def _value(problem: Problem, plan, mode: str) -> float:

@@ -1,0 +1,82 @@
+"""The default solve with the LA-leaning comparison solve beside the answer's step 2, against
+the two one after the other, on the shipped profiles: wall seconds of a fresh ``allocator
+solve`` process (imports, loading, verification and the report counted), medians of
+``--rounds`` interleaved rounds (the machine is shared: single runs vary by 20%).
+
+Configurations (ratios = median / the sequential median, same run):
+  * ``sequential``: ``allocator.optim.safety.SIDE_BY_SIDE = False`` (as before this change,
+    and as with --time-limit);
+  * ``sequential, 1 BLAS thread``: the same with numpy's BLAS at one thread throughout
+    (whether the gain is the second thread's or BLAS's);
+  * ``beside, BLAS free``: the second thread, numpy's BLAS at its default thread count;
+  * ``beside, 1 BLAS thread`` (shipped): the second thread, BLAS at one thread meanwhile.
+The answers are the same in all three (checked here on the chosen list's P(match), E[U] and
+the LA-leaning list's P(LA)).  Results also go to benchmarks/results/safety_first_parallel.txt.
+
+    python benchmarks/safety_first_parallel.py [--rounds 5] [--profiles typical_us_img,strong_la_ties]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).parent / "results" / "safety_first_parallel.txt"
+CONFIGS = {
+    "sequential": "import allocator.optim.safety as s; s.SIDE_BY_SIDE = False; ",
+    "sequential, 1 BLAS thread": ("import allocator.optim.safety as s; s.SIDE_BY_SIDE = False; "
+                                  "from threadpoolctl import threadpool_limits; threadpool_limits(1, 'blas'); "),
+    "beside, BLAS free": ("import contextlib, allocator.optim.safety as s; "
+                          "s.threadpool_limits = lambda **k: contextlib.nullcontext(); "),
+    "beside, 1 BLAS thread": "",
+}
+
+
+def run(profile: str, prelude: str) -> tuple[float, tuple]:
+    """Wall seconds of ``allocator solve PROFILE --json`` and the answer's key figures."""
+    code = prelude + "import sys; from allocator._entry import main; main(sys.argv[1:])"
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, "solve", f"data/profiles/{profile}.toml", "--json"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - t0
+    d = json.loads(out.stdout)
+    la = d["alternatives"]["la_leaning"]
+    return wall, (round(d["p_match"], 9), round(d["expected_utility"], 9), round(la["p_match_la"], 9))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--profiles", default="typical_us_img,strong_la_ties")
+    args = ap.parse_args()
+    lines = [f"safety_first_parallel ({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}; "
+             f"medians of {args.rounds} rounds; ratio = median / sequential median)"]
+    for profile in args.profiles.split(","):
+        walls: dict[str, list[float]] = {c: [] for c in CONFIGS}
+        answers = set()
+        for _ in range(args.rounds):
+            for name, prelude in CONFIGS.items():
+                w, key = run(profile, prelude)
+                walls[name].append(w)
+                answers.add(key)
+        base = statistics.median(walls["sequential"])
+        for name, ws in walls.items():
+            med = statistics.median(ws)
+            lines.append(f"{profile:22s} {name:24s} {med:6.2f} s  (min {min(ws):5.2f})  {med / base:5.2f}x")
+        lines.append(f"{profile:22s} answers identical across configurations: {len(answers) == 1}")
+    lines.append(f"load average after: {os.getloadavg()[0]:.2f}")
+    text = "\n".join(lines)
+    print(text)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
