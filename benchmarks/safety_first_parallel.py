@@ -69,7 +69,7 @@ def main() -> None:
         base = statistics.median(walls["sequential"])
         for name, ws in walls.items():
             med = statistics.median(ws)
-            lines.append(f"{profile:22s} {name:24s} {med:6.2f} s  (min {min(ws):5.2f})  {med / base:5.2f}x")
+            lines.append(f"{profile:22s} {name:26s} {med:6.2f} s  (min {min(ws):5.2f})  {med / base:5.2f}x")
         lines.append(f"{profile:22s} answers identical across configurations: {len(answers) == 1}")
     lines.append(f"load average after: {os.getloadavg()[0]:.2f}")
     text = "\n".join(lines)
