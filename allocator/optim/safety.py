@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from allocator.interrupts import BESIDE
 from allocator.optim import feasibility, pipeline
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.evaluate import evaluate
@@ -176,7 +177,7 @@ def _side_by_side(problem: Problem, pla: Problem, safest: Outcome, floor: float,
         try:
             chosen, solved = _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine, True)
         except Exception:
-            side.wait()  # an error leaves no thread inside HiGHS behind it (Ctrl-C: see _entry.exit_interrupted)
+            side.wait()  # an error leaves no thread inside HiGHS behind it (Ctrl-C: interrupts.exit_interrupted)
             raise
         la_out = _improved(pla, side.result(), (chosen.plan,), floor, la_utility(problem), "la_given_target")
     return chosen, solved, la_out
@@ -200,11 +201,11 @@ def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray,
     out = pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
                             start=inc, seed_cuts=_pools(start), cand=cand,
                             settle_gap=settle_gap(len(pool), None) if settle else None)
-    return _with_list(problem, out, inc, v_inc)
+    return _with_list(out, inc, v_inc)
 
 
-def _with_list(problem: Problem, out: Outcome, plan, value: float) -> Outcome:
-    """``out`` (a solve of ``problem`` at the floor), or ``plan`` (valued ``value``, meeting the
+def _with_list(out: Outcome, plan, value: float) -> Outcome:
+    """``out`` (a solve at the floor), or ``plan`` (valued ``value``, meeting the
     floor) with ``out``'s bound and the gap it leaves when the solve found nothing better."""
     if out.status.has_list and out.objective >= value - 1e-12:
         return out
@@ -222,10 +223,11 @@ def _improved(problem: Problem, out: Outcome, starts, floor: float, utility: np.
     pool = pipeline.candidates(problem, mode, None)
     found = [trade_up(problem, plan, floor, utility, pool) for plan in starts]
     found = [p for p in found if not feasibility.violations(problem, p) and _value(problem, p, "p_match") >= floor]
-    best = max(found, key=lambda p: _value(problem, p, mode), default=None)
-    if best is None or _value(problem, best, mode) <= out.objective + 1e-12:
+    scored = [(_value(problem, p, mode), p) for p in found]
+    value, best = max(scored, key=lambda t: t[0], default=(None, None))
+    if best is None or value <= out.objective + 1e-12:
         return out
-    return _with_list(problem, out, best, _value(problem, best, mode))
+    return _with_list(out, best, value)
 
 
 class _Beside:
@@ -235,8 +237,6 @@ class _Beside:
     point then ends the process at once: ``allocator.interrupts.exit_interrupted``)."""
 
     def __init__(self, fn, *args, **kw):
-        from allocator.interrupts import BESIDE
-
         self._out = self._err = None
         self._thread = threading.Thread(target=self._run, args=(fn, args, kw), daemon=True, name=BESIDE)
         self._thread.start()
