@@ -472,6 +472,21 @@ def test_sigint_while_two_threads_solve(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_keyboard_interrupt_in_the_api_waits_for_the_second_thread(tmp_path):
+    """Python use (no console entry point): a KeyboardInterrupt while the LA-leaning solve is
+    inside HiGHS on its thread reaches the caller after that thread ends, so a caller that
+    catches it and exits normally is not aborted by the C++ runtime (exit -6)."""
+    code = _LONG_LP.replace("from allocator._entry import main\nmain(sys.argv[1:])\n",
+                            "import allocator\ntry:\n    allocator.solve(sys.argv[1])\n"
+                            "except KeyboardInterrupt:\n    print('caught')\n")
+    pr = subprocess.Popen([sys.executable, "-c", code, str(PROFILE)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=ENV, cwd=ROOT, text=True)
+    assert pr.stderr.readline().strip() == "BESIDE"
+    pr.send_signal(signal.SIGINT)
+    out, err = pr.communicate(timeout=60)
+    assert pr.returncode == 0 and out.strip() == "caught", (pr.returncode, out, err)
+
+
 def test_help_imports_no_heavy_modules():
     code = ("import sys; sys.argv=['allocator','--help']\nfrom allocator._entry import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"

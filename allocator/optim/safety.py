@@ -12,9 +12,10 @@ exact in two solves on the same model and candidates:
 With equal tier utilities E[U] = u P(match), so step 2's optimum is step 1's list: it is
 returned without a second solve.  The trade is shown against two other lists at the same
 floor: the safest list (step 1's) and the LA-leaning list (the best P(match in Greater LA)
-with P(match) >= the floor, mode "la_given_target"; a comparison only, so its solve stops
-after half as long as the answer's solves took, at least LA_MIN_SECONDS).  When the floored
-steps are settled (no --time-limit), the LA-leaning solve runs beside step 2 on a second thread.
+with P(match) >= the floor, mode "la_given_target"; a comparison only, so with --time-limit
+its solve stops after half as long as the answer's solves took, at least LA_MIN_SECONDS).
+When the floored steps are settled (no --time-limit), the LA-leaning solve runs beside step
+2 on a second thread (see :func:`_side_by_side`).
 
 Step 1 is exact.  The floored steps start from a local search (:mod:`allocator.optim.tradeup`,
 which also moves the geographic preference) and are then settled by the relaxation tree:
@@ -26,6 +27,7 @@ When step 1 stops at a time limit, ``p_best`` is the best P(match) found, not pr
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -143,7 +145,7 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
              safest.wall, floor)
     pla = problem.with_limits(objective="p_match_la")
     la_out = None
-    if SIDE_BY_SIDE and la_leaning and settle and not equal_utilities(problem):  # no clock decides either step
+    if SIDE_BY_SIDE and la_leaning and settle and not equal_utilities(problem):  # settled: no clock sets the order
         chosen, solved, la_out = _side_by_side(problem, pla, safest, floor, cand, time_limit, t0, method, engine)
     else:
         chosen, solved = _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine, settle)
@@ -167,20 +169,47 @@ def _side_by_side(problem: Problem, pla: Problem, safest: Outcome, floor: float,
                   method: str, engine: str) -> tuple[Outcome, bool, Outcome]:
     """Step 2 and the LA-leaning list at once, the latter on a second thread (HiGHS releases
     the GIL while it solves), then the LA-leaning climb from the answer as well, as the
-    sequential order does.  With settled steps no clock decides either, so the lists are the
-    sequential order's (the LA-leaning solve only misses the answer's tangents as seeds).
-    numpy's BLAS gets one thread meanwhile: two climbs, each with BLAS threads spinning on a
-    two-core machine, took four times as long.  Measured: benchmarks/safety_first_parallel.py."""
-    with threadpool_limits(limits=1, user_api="blas"):
+    sequential order does.  The answer is step 2's either way.  The LA-leaning solve starts
+    from the safest list's climb only and without the answer's tangents, so its list may
+    differ from the sequential order's, within the gap each states (the same on the four
+    shipped profiles: benchmarks/safety_first_parallel.py); its integer-program window, used
+    only when the relaxation leaves a gap of at most SETTLE_GAP, is LA_MIN_SECONDS (step 2's
+    time is not known yet).  numpy's BLAS gets one thread meanwhile (:func:`_one_blas_thread`):
+    two climbs, each with BLAS threads spinning on a two-core machine, took four times as long."""
+    with _one_blas_thread():
         side = _Beside(_traded, pla, safest, floor, la_utility(problem), None, "la_given_target",
                        _la_limit(time_limit, t0), method, engine, settle=True)
         try:
             chosen, solved = _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine, True)
-        except Exception:
-            side.wait()  # an error leaves no thread inside HiGHS behind it (Ctrl-C: interrupts.exit_interrupted)
+            la_side = side.result()
+        except (Exception, KeyboardInterrupt):  # leave no thread inside HiGHS behind (the command line's
+            side.wait()  # Ctrl-C is not a KeyboardInterrupt: it exits at once, interrupts.exit_interrupted)
             raise
-        la_out = _improved(pla, side.result(), (chosen.plan,), floor, la_utility(problem), "la_given_target")
+        la_out = _improved(pla, la_side, (chosen.plan,), floor, la_utility(problem), "la_given_target")
     return chosen, solved, la_out
+
+
+_BLAS = {"users": 0, "limit": None}
+_BLAS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """numpy's BLAS at one thread for the block.  The limit is process-wide, so it is counted:
+    the first block in sets it and the last one out restores the original (two web requests
+    that overlap would otherwise restore each other's limits out of order)."""
+    with _BLAS_LOCK:
+        if _BLAS["users"] == 0:
+            _BLAS["limit"] = threadpool_limits(limits=1, user_api="blas")
+        _BLAS["users"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS["users"] -= 1
+            if _BLAS["users"] == 0:
+                _BLAS["limit"].restore_original_limits()
+                _BLAS["limit"] = None
 
 
 def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray, cand, mode: str,
@@ -244,14 +273,17 @@ class _Beside:
     def _run(self, fn, args, kw) -> None:
         try:
             self._out = fn(*args, **kw)
-        except Exception as e:  # handed to the caller's thread
+        except BaseException as e:  # handed to the caller's thread
             self._err = e
 
     def wait(self) -> None:
+        """Wait for the thread; its error, if any, is logged (the caller is raising its own)."""
         self._thread.join()
+        if self._err is not None:
+            log.warning("safety first: the LA-leaning solve failed too: %r", self._err)
 
     def result(self):
-        self.wait()
+        self._thread.join()
         if self._err is not None:
             raise self._err
         return self._out
