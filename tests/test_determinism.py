@@ -85,14 +85,22 @@ def test_solve_json_identical_across_processes():
 
 
 def test_solve_with_probability_model_identical(capsys, applicant_files):
+    """Byte-identical, except the LA-leaning comparison list when it is not proven best: its
+    integer program stops on a clock (at least 5 s, documented), and on this 60-program slice
+    it does not close, so how far it gets depends on the machine's load.  Then the two runs'
+    lists must agree within the gaps they state."""
     prof, cat = applicant_files
     # a generous --time-limit: safety first's default 10 s proof window ends on the clock, so
     # without it the status (optimal / feasible) and the gap could depend on the machine's load
     args = ("solve", prof, "--catalog", cat, "--json", "--draws", "5000", "--seed", "3", "--time-limit", "300")
-    a, b = cli_bytes(capsys, *args), cli_bytes(capsys, *args)
-    assert json.loads(a)["status"] == "optimal"
-    assert blank_timing(a) == blank_timing(b)
-    assert json.loads(a)["n_applications"] > 0
+    a, b = json.loads(cli_bytes(capsys, *args)), json.loads(cli_bytes(capsys, *args))
+    assert a["status"] == "optimal" and a["n_applications"] > 0
+    la_a, la_b = a["alternatives"].pop("la_leaning"), b["alternatives"].pop("la_leaning")
+    if la_a["status"] == la_b["status"] == "optimal":
+        assert la_a == la_b
+    else:
+        assert abs(la_a["p_match_la"] - la_b["p_match_la"]) <= max(la_a["gap"] or 0, la_b["gap"] or 0) + 1e-9
+    assert blank_timing(json.dumps(a, indent=2).encode()) == blank_timing(json.dumps(b, indent=2).encode())
 
 
 def test_estimate_json_identical(capsys, applicant_files):
