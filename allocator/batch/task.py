@@ -31,16 +31,11 @@ def single_threaded_solvers() -> None:
     models with the default ``threads = 0`` use that pool.  So a throwaway model is run once
     with ``threads = 1`` before any real one (setting ``threads`` after another HiGHS ran
     fails silently).  CBC is already called with ``threads=1``; numpy's BLAS pools follow
-    OMP_NUM_THREADS etc., which Dask's nanny sets to 1 for its workers.  The safety-first
-    LA-leaning solve stays on the applicant's thread too (``safety.SIDE_BY_SIDE``): the
-    cohort's applicants already fill every core."""
+    OMP_NUM_THREADS etc., which Dask's nanny sets to 1 for its workers."""
     global _THREADS_SET
     if _THREADS_SET:
         return
     _THREADS_SET = True
-    from allocator.optim import safety
-
-    safety.SIDE_BY_SIDE = False
     try:
         import highspy
     except ImportError:
