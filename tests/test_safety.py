@@ -257,13 +257,13 @@ def test_one_blas_thread_is_counted_across_overlapping_blocks():
     one thread until the last one ends, then gets its original thread count back."""
     from threadpoolctl import threadpool_info
 
-    from allocator.optim.safety import _one_blas_thread
+    from allocator.optim.beside import one_blas_thread
 
     def blas():
         return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
 
     before = blas()
-    a, b = _one_blas_thread(), _one_blas_thread()
+    a, b = one_blas_thread(), one_blas_thread()
     a.__enter__()
     b.__enter__()
     assert set(blas()) == {1}

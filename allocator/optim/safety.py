@@ -27,18 +27,15 @@ When step 1 stops at a time limit, ``p_best`` is the best P(match) found, not pr
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import threading
 import time
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from allocator.interrupts import BESIDE
 from allocator.optim import feasibility, pipeline
+from allocator.optim.beside import both
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.evaluate import evaluate
 from allocator.optim.outer import TOL, Outcome
@@ -68,7 +65,7 @@ SETTLE_GAP = 1e-4
 # and 2 points of P(LA) on the 30- and 40-program slices, so it is not done.
 SETTLE_MIN_CANDIDATES = 100
 # Settled floored steps: the LA-leaning solve on a second thread beside step 2 (False: one
-# after the other, as with --time-limit; benchmarks/safety_first_parallel.py compares them)
+# after the other, as with --time-limit; benchmarks/second_thread.py compares them)
 SIDE_BY_SIDE = True
 
 
@@ -171,49 +168,20 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
 
 def _side_by_side(problem: Problem, pla: Problem, safest: Outcome, floor: float, cand, time_limit, t0: float,
                   method: str, engine: str) -> tuple[Outcome, bool, Outcome]:
-    """Step 2 and the LA-leaning list at once, the latter on a second thread (HiGHS releases
-    the GIL while it solves), then the LA-leaning climb from the answer as well, as the
-    sequential order does.  The answer is step 2's either way.  The LA-leaning solve starts
-    from the safest list's climb only and without the answer's tangents, so its list may
-    differ from the sequential order's, within the gap each states (the same on the four
-    shipped profiles: benchmarks/safety_first_parallel.py); its integer-program window, used
+    """Step 2 and the LA-leaning list at once, the latter on a second thread
+    (:func:`allocator.optim.beside.both`), then the LA-leaning climb from the answer as well,
+    as the sequential order does.  The answer is step 2's either way.  The LA-leaning solve
+    starts from the safest list's climb only and without the answer's tangents, so its list
+    may differ from the sequential order's, within the gap each states (the same on the four
+    shipped profiles: benchmarks/second_thread.py); its integer-program window, used
     only when the relaxation leaves a gap of at most SETTLE_GAP, is LA_MIN_SECONDS (step 2's
-    time is not known yet).  numpy's BLAS gets one thread meanwhile (:func:`_one_blas_thread`):
-    two climbs, each with BLAS threads spinning on a two-core machine, took four times as long."""
-    with _one_blas_thread():
-        side = _Beside(_traded, pla, safest, floor, la_utility(problem), None, "la_given_target",
-                       _la_limit(time_limit, t0), method, engine, settle=True)
-        try:
-            chosen, solved = _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine, True)
-            la_side = side.result()
-        except (Exception, KeyboardInterrupt):  # leave no thread inside HiGHS behind (the command line's
-            side.wait()  # Ctrl-C is not a KeyboardInterrupt: it exits at once, interrupts.exit_interrupted)
-            raise
-        la_out = _improved(pla, la_side, (chosen.plan,), floor, la_utility(problem), "la_given_target")
+    time is not known yet)."""
+    (chosen, solved), la_side = both(
+        lambda: _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine, True),
+        lambda: _traded(pla, safest, floor, la_utility(problem), None, "la_given_target",
+                        _la_limit(time_limit, t0), method, engine, settle=True))
+    la_out = _improved(pla, la_side, (chosen.plan,), floor, la_utility(problem), "la_given_target")
     return chosen, solved, la_out
-
-
-_BLAS = {"users": 0, "limit": None}
-_BLAS_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    """numpy's BLAS at one thread for the block.  The limit is process-wide, so it is counted:
-    the first block in sets it and the last one out restores the original (two web requests
-    that overlap would otherwise restore each other's limits out of order)."""
-    with _BLAS_LOCK:
-        if _BLAS["users"] == 0:
-            _BLAS["limit"] = threadpool_limits(limits=1, user_api="blas")
-        _BLAS["users"] += 1
-    try:
-        yield
-    finally:
-        with _BLAS_LOCK:
-            _BLAS["users"] -= 1
-            if _BLAS["users"] == 0:
-                _BLAS["limit"].restore_original_limits()
-                _BLAS["limit"] = None
 
 
 def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray, cand, mode: str,
@@ -261,36 +229,6 @@ def _improved(problem: Problem, out: Outcome, starts, floor: float, utility: np.
     if best is None or value <= out.objective + 1e-12:
         return out
     return _with_list(out, best, value)
-
-
-class _Beside:
-    """``fn(*args, **kw)`` on a daemon thread (HiGHS releases the GIL while it solves, so a
-    second solve uses the second core); :meth:`result` waits and re-raises its error.  A
-    daemon thread, so Ctrl-C in the main thread need not wait for it (the console entry
-    point then ends the process at once: ``allocator.interrupts.exit_interrupted``)."""
-
-    def __init__(self, fn, *args, **kw):
-        self._out = self._err = None
-        self._thread = threading.Thread(target=self._run, args=(fn, args, kw), daemon=True, name=BESIDE)
-        self._thread.start()
-
-    def _run(self, fn, args, kw) -> None:
-        try:
-            self._out = fn(*args, **kw)
-        except BaseException as e:  # handed to the caller's thread
-            self._err = e
-
-    def wait(self) -> None:
-        """Wait for the thread; its error, if any, is logged (the caller is raising its own)."""
-        self._thread.join()
-        if self._err is not None:
-            log.warning("safety first: the LA-leaning solve failed too: %r", self._err)
-
-    def result(self):
-        self._thread.join()
-        if self._err is not None:
-            raise self._err
-        return self._out
 
 
 def _value(problem: Problem, plan, mode: str) -> float:
