@@ -1,7 +1,8 @@
-"""The default solve with the LA-leaning comparison solve beside the answer's step 2, against
-the two one after the other, on the shipped profiles: wall seconds of a fresh ``allocator
-solve`` process (imports, loading, verification and the report counted), medians of
-``--rounds`` interleaved rounds (the machine is shared: single runs vary by 20%).
+"""The second solving thread (allocator/optim/beside.py) against one solve after the other:
+wall seconds of a fresh ``allocator solve`` process on the shipped profiles (imports, loading,
+verification and the report counted), the LA-leaning comparison solve beside the answer's
+step 2; medians of ``--rounds`` interleaved rounds (the machine is shared: single runs vary
+by 20%).
 
 Configurations (ratios = median / the sequential median, same run):
   * ``sequential``: ``allocator.optim.safety.SIDE_BY_SIDE = False`` (as before this change,
@@ -10,10 +11,10 @@ Configurations (ratios = median / the sequential median, same run):
     (whether the gain is the second thread's or BLAS's);
   * ``beside, BLAS free``: the second thread, numpy's BLAS at its default thread count;
   * ``beside, 1 BLAS thread`` (shipped): the second thread, BLAS at one thread meanwhile.
-The answers are the same in all three (checked here on the chosen list's P(match), E[U] and
-the LA-leaning list's P(LA)).  Results also go to benchmarks/results/safety_first_parallel.txt.
+The answers are the same in all four (checked here on the chosen list's P(match), E[U] and
+the LA-leaning list's P(LA)).  Results also go to benchmarks/results/second_thread.txt.
 
-    python benchmarks/safety_first_parallel.py [--rounds 5] [--profiles typical_us_img,strong_la_ties]
+    python benchmarks/second_thread.py [--rounds 5] [--profiles typical_us_img,strong_la_ties]
 """
 from __future__ import annotations
 
@@ -27,13 +28,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).parent / "results" / "safety_first_parallel.txt"
+RESULTS = Path(__file__).parent / "results" / "second_thread.txt"
 CONFIGS = {
     "sequential": "import allocator.optim.safety as s; s.SIDE_BY_SIDE = False; ",
     "sequential, 1 BLAS thread": ("import allocator.optim.safety as s; s.SIDE_BY_SIDE = False; "
                                   "from threadpoolctl import threadpool_limits; threadpool_limits(1, 'blas'); "),
-    "beside, BLAS free": ("import contextlib, allocator.optim.safety as s; "
-                          "s.threadpool_limits = lambda **k: contextlib.nullcontext(); "),
+    "beside, BLAS free": ("import types, allocator.optim.beside as b; b.threadpool_limits = lambda **k: "
+                          "types.SimpleNamespace(restore_original_limits=lambda: None); "),
     "beside, 1 BLAS thread": "",
 }
 
@@ -56,7 +57,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--profiles", default="typical_us_img,strong_la_ties")
     args = ap.parse_args()
-    lines = [f"safety_first_parallel ({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}; "
+    lines = [f"second_thread ({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}; "
              f"medians of {args.rounds} rounds; ratio = median / sequential median)"]
     for profile in args.profiles.split(","):
         walls: dict[str, list[float]] = {c: [] for c in CONFIGS}
