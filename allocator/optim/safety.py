@@ -194,10 +194,8 @@ def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray,
     lists that meet the floor, searched from as well."""
     pool = cand if cand is not None else pipeline.candidates(problem, mode, None)
     t0 = time.perf_counter()
-    found = [trade_up(problem, plan, floor, utility, pool) for plan in (start.plan, *others)]
-    found = [p for p in found if not feasibility.violations(problem, p) and _value(problem, p, "p_match") >= floor]
-    inc = max(found or [start.plan], key=lambda p: _value(problem, p, mode))  # the start stands if none is valid
-    v_inc = _value(problem, inc, mode)
+    best = _climbed(problem, (start.plan, *others), floor, utility, pool, mode)
+    v_inc, inc = best if best is not None else (_value(problem, start.plan, mode), start.plan)  # the start stands
     log.info("safety first: local search %s -> %.6f in %.2f s", mode, v_inc, time.perf_counter() - t0)
     out = pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
                             start=inc, seed_cuts=_pools(start), cand=cand,
@@ -221,14 +219,18 @@ def _improved(problem: Problem, out: Outcome, starts, floor: float, utility: np.
     """``out``, or a better list climbed from one of ``starts`` (lists that meet the floor)."""
     if not out.status.has_list:
         return out
-    pool = pipeline.candidates(problem, mode, None)
-    found = [trade_up(problem, plan, floor, utility, pool) for plan in starts]
-    found = [p for p in found if not feasibility.violations(problem, p) and _value(problem, p, "p_match") >= floor]
-    scored = [(_value(problem, p, mode), p) for p in found]
-    value, best = max(scored, key=lambda t: t[0], default=(None, None))
-    if best is None or value <= out.objective + 1e-12:
+    best = _climbed(problem, starts, floor, utility, pipeline.candidates(problem, mode, None), mode)
+    if best is None or best[0] <= out.objective + 1e-12:
         return out
-    return _with_list(out, best, value)
+    return _with_list(out, best[1], best[0])
+
+
+def _climbed(problem: Problem, starts, floor: float, utility: np.ndarray, pool, mode: str):
+    """(value in ``mode``, list) of the best list climbed from ``starts`` (local search, see
+    :mod:`allocator.optim.tradeup`) that meets every limit and the floor; None if none does."""
+    found = [trade_up(problem, plan, floor, utility, pool) for plan in starts]
+    ok = [p for p in found if not feasibility.violations(problem, p) and _value(problem, p, "p_match") >= floor]
+    return max(((_value(problem, p, mode), p) for p in ok), key=lambda t: t[0], default=None)
 
 
 def _value(problem: Problem, plan, mode: str) -> float:

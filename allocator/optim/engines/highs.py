@@ -66,7 +66,8 @@ def _set_time_limit(h, seconds: float | None) -> None:
 
 
 def _timed_run(h) -> float:
-    """Run HiGHS (output_flag is off: it prints nothing); its own seconds.  A highspy exception becomes a SolverError."""
+    """Run HiGHS (output_flag is off: it prints nothing); its own seconds.  A highspy
+    exception becomes a SolverError."""
     t1 = time.perf_counter()
     try:
         h.run()
