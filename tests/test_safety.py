@@ -170,10 +170,40 @@ def test_trade_up_stays_feasible_above_the_floor_and_never_worse(seed):
             k = plans.index(got)
             assert pm[k] >= floor - 1e-12 and m.p_match == pytest.approx(pm[k], abs=1e-9)
             assert table[k] >= table[plans.index(sf.safest.plan)] - 1e-12
-            near = [j for j, p in enumerate(plans) if p.divisions == got.divisions
-                    and len(set(p.idx) ^ set(got.idx)) <= 1 and dict(p.signals) == dict(got.signals)
-                    and pm[j] >= floor]
+            near = [j for j, p in enumerate(plans) if _one_move(p, got) and pm[j] >= floor]
             assert table[k] >= max(table[j] for j in near) - 1e-9
+
+
+def _one_move(p, got) -> bool:
+    """``p`` is ``got`` (same preference) with one program added, dropped or swapped (the
+    signals kept), or with two listed programs trading their signals (one may have none)."""
+    if p.divisions != got.divisions:
+        return False
+    a, b = dict(p.signals), dict(got.signals)
+    if set(p.idx) != set(got.idx):
+        return len(set(p.idx) ^ set(got.idx)) <= 1 and a == b
+    diff = [i for i in set(a) | set(b) if a.get(i) != b.get(i)]
+    return not diff or (len(diff) == 2 and a.get(diff[0]) == b.get(diff[1]) and a.get(diff[1]) == b.get(diff[0]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_trade_up_exchanges_a_gold_and_a_silver_signal(seed):
+    """Two listed programs, both signalled, nothing else to add: the only better list gives
+    the gold signal to the other program.  Moving one signal at a time would pass through a
+    list with one signal fewer, so the search needs the exchange as one move."""
+    from allocator.optim.tradeup import trade_up
+
+    rng = np.random.default_rng(1720 + seed)
+    pr = factor_problem(rng, n=6, cards=3, gold=1, silver=1, divisions=0)
+    pr = _with_utilities(rng, pr, (0.1, 0.5, 1.0)).with_limits(max_apps=2, min_apps=2, budget=1e4,
+                                                               la_share_max=1.0)
+    plans, pm, pla, eu = _mixture_table(pr)
+    i, j = np.argsort(pr.utility, kind="stable")[[0, -1]]  # a low- and a high-utility program
+    both = [Plan.of([i, j], {i: "gold", j: "silver"}), Plan.of([i, j], {i: "silver", j: "gold"})]
+    worse, better = sorted(both, key=lambda p: eu[plans.index(p)])
+    assert eu[plans.index(better)] > eu[plans.index(worse)] + 1e-9  # the instance has a trade to make
+    got = trade_up(pr, worse, 0.0, pr.utility, np.array([i, j]))
+    assert got == better
 
 
 @pytest.mark.parametrize("seed", range(4))

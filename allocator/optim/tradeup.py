@@ -4,7 +4,8 @@ Start from a list that meets a P(match) floor (the safest list) and trade up: th
 move that raises the expected tier utility while P(match) stays at or above the floor and every
 limit holds.  Moves: swap a listed program for an unlisted one of the same specialty (a
 signal, if any, moves with it), add a program, drop one, move a signal to another listed
-program of the same specialty, or place an unused signal.  The geographic preference is the
+program of the same specialty, exchange two listed programs' signals of different kinds, or
+place an unused signal.  The geographic preference is the
 start list's.  Each move is scored exactly under the problem's node mixture (one matrix product
 per utility level), so the result is a real list with its real value, never worse than the
 start; it is the integer program's first incumbent, not a proof (the caller says which).
@@ -62,8 +63,9 @@ class _State:
     def fail_cols(self, j: np.ndarray, kind: str, mask: np.ndarray, inverse: bool = False) -> np.ndarray:
         """(K, len(j)) P(no success | node) of candidates ``j`` with signal ``kind`` (its
         reciprocal with ``inverse``), 1 where ``mask`` (over the candidates) is False."""
-        F = self.fail[kind][:, j]
-        F = 1.0 / F if inverse else F.copy()
+        F = self.fail[kind][:, j]  # a copy (j is an index array)
+        if inverse:
+            F = 1.0 / F
         F[:, ~mask[j]] = 1.0
         return F
 
@@ -170,6 +172,25 @@ def _signal_moves(st: _State, S: np.ndarray, ins, floor):
     return best
 
 
+def _exchange_moves(st: _State, S: np.ndarray, ins, floor):
+    """Best exchange of two listed programs' signals of different kinds, same specialty
+    (value, a, b): a gold and a silver trade places.  As two single moves it would pass
+    through a list with one signal fewer, which best-improvement never steps down to."""
+    spec, kinds = st.pr.spec[st.cand], list(st.sig)
+    best = None
+    for i, k1 in enumerate(kinds):
+        for k2 in kinds[i + 1:]:
+            a_all, b_all = ins[st.kind[ins] == k1], ins[st.kind[ins] == k2]
+            for s in np.intersect1d(spec[a_all], spec[b_all]):
+                a, b = a_all[spec[a_all] == s], b_all[spec[b_all] == s]
+                da = st.sig[k2][:, a] - st.sig[k1][:, a]  # log-fail change of a: k1 -> k2
+                db = st.sig[k1][:, b] - st.sig[k2][:, b]  # and of b: k2 -> k1
+                none = np.stack([(S[lv][:, None] * np.exp(da * m[a])).T @ np.exp(db * m[b])
+                                 for lv, m in enumerate(st.masks)])
+                best = _better(best, st, none, floor, lambda ab, a=a, b=b: (a[ab[0]], b[ab[1]]))
+    return best
+
+
 def _better(best, st: _State, none: np.ndarray, floor: float, which):
     p, u = st.values(none)
     u = np.where(p >= floor, u, -np.inf)
@@ -197,11 +218,18 @@ def _step(st: _State, floor: float, now: float) -> bool:
         sg = _signal_moves(st, S, ins, floor)
         if sg is not None:
             moves.append(("signal", sg))
+        ex = _exchange_moves(st, S, ins, floor)
+        if ex is not None:
+            moves.append(("exchange", ex))
     if not moves:
         return False
     kind, best = max(moves, key=lambda m: m[1][0])
     if best[0] <= now + 1e-12:
         return False
+    if kind == "exchange":
+        _, a, b = best
+        st.kind[a], st.kind[b] = st.kind[b], st.kind[a]
+        return True
     if kind == "signal":
         _, k, fr, to = best
         if fr is not None:
