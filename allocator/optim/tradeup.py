@@ -60,15 +60,6 @@ class _State:
             out[:, sel] = A[:, j[sel]]
         return out
 
-    def fail_cols(self, j: np.ndarray, kind: str, mask: np.ndarray, inverse: bool = False) -> np.ndarray:
-        """(K, len(j)) P(no success | node) of candidates ``j`` with signal ``kind`` (its
-        reciprocal with ``inverse``), 1 where ``mask`` (over the candidates) is False."""
-        F = self.fail[kind][:, j]  # a copy (j is an index array)
-        if inverse:
-            F = 1.0 / F
-        F[:, ~mask[j]] = 1.0
-        return F
-
     def level_sums(self) -> np.ndarray:
         """(levels, K): w_k * exp(sum of the listed programs' log-fail at each level)."""
         idx = np.nonzero(self.on)[0]
@@ -105,11 +96,12 @@ def _swap_moves(st: _State, S: np.ndarray, ins, outs, lim, floor):
     if not ok.any():
         return None
     none = np.empty((len(st.masks), len(ins), len(outs)))
-    kinds = [(k, np.nonzero(st.kind[ins] == k)[0]) for k in set(st.kind[ins])]
-    for lv, m in enumerate(st.masks):
-        for k, rows in kinds:
-            G = S[lv][:, None] * st.fail_cols(ins[rows], k, m, inverse=True)
-            none[lv][rows] = G.T @ st.fail_cols(outs, k, m)
+    for k in set(st.kind[ins]):  # the added program takes the dropped one's signal kind k
+        rows = np.nonzero(st.kind[ins] == k)[0]
+        f_in, f_out = 1.0 / st.fail[k][:, ins[rows]], st.fail[k][:, outs]
+        for lv, m in enumerate(st.masks):  # programs outside a level's mask count as 1
+            G = S[lv][:, None] * np.where(m[ins[rows]], f_in, 1.0)
+            none[lv][rows] = G.T @ np.where(m[outs], f_out, 1.0)
     p, u = st.values(none)
     u = np.where(ok & (p >= floor), u, -np.inf)
     a, b = np.unravel_index(int(np.argmax(u)), u.shape)
@@ -125,7 +117,8 @@ def _add_drop_moves(st: _State, S: np.ndarray, ins, outs, lim, floor):
     if len(outs) and n + 1 <= pr.max_apps:
         d_fee = fee[counts[spec[outs]] + 1] - fee[counts[spec[outs]]]
         ok = (d_fee + extra[outs] <= slack + TOL) & (n_la + la[outs] <= pr.la_share_max * (n + 1) + TOL)
-        none = np.stack([S[lv] @ np.exp(st.plain[:, outs] * m[outs]) for lv, m in enumerate(st.masks)])
+        f_out = st.fail[""][:, outs]
+        none = np.stack([S[lv] @ np.where(m[outs], f_out, 1.0) for lv, m in enumerate(st.masks)])
         p, u = st.values(none)
         u = np.where(ok & (p >= floor), u, -np.inf)
         j = int(np.argmax(u))
