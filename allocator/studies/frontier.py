@@ -142,6 +142,7 @@ def frontier(problem: Problem, targets: Iterable[float], *, method: str = "auto"
     if solver.grid is None:  # the safest list: a start for every floor it meets, and which floors are out of reach
         safest = pipeline.optimize(problem.with_limits(objective="p_match"), "p_match", time_limit=time_limit,
                                    method=method, engine=engine)
+        solver.seed = safest.cut_pool or None  # its tangents hold on the LA model's nodes too
         if safest.status is Status.OPTIMAL:
             solver.also, best = (safest.plan,), float(safest.objective)
     for k, j in enumerate(sorted(range(len(targets)), key=lambda j: -targets[j])):  # highest floor first
