@@ -5,10 +5,10 @@ move that raises the expected tier utility while P(match) stays at or above the 
 limit holds.  Moves: swap a listed program for an unlisted one of the same specialty (a
 signal, if any, moves with it), add a program, drop one, move a signal to another listed
 program of the same specialty, exchange two listed programs' signals of different kinds, or
-place an unused signal.  The geographic preference is the
-start list's.  Each move is scored exactly under the problem's node mixture (one matrix product
-per utility level), so the result is a real list with its real value, never worse than the
-start; it is the integer program's first incumbent, not a proof (the caller says which).
+place an unused signal.  The geographic preference is the start list's.  Each move is scored
+exactly under the problem's node mixture (one matrix product per utility level), so the result
+is a real list with its real value, never worse than the start; it is the integer program's
+first incumbent, not a proof (the caller says which).
 
 Units: probabilities in [0, 1]; utilities as in ``Problem.utility``; costs in USD.
 """
