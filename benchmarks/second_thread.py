@@ -5,13 +5,16 @@ step 2; medians of ``--rounds`` interleaved rounds (the machine is shared: singl
 by 20%).
 
 Configurations (ratios = median / the sequential median, same run):
-  * ``sequential``: ``allocator.optim.safety.SIDE_BY_SIDE = False`` (as before this change,
-    and as with --time-limit);
+  * ``sequential``: ``allocator.optim.safety.SIDE_BY_SIDE = False`` and ``CLIMB_BESIDE =
+    False`` (one step after the other, as with --time-limit);
   * ``sequential, 1 BLAS thread``: the same with numpy's BLAS at one thread throughout
-    (whether the gain is the second thread's or BLAS's);
-  * ``beside, BLAS free``: the second thread, numpy's BLAS at its default thread count;
-  * ``beside, 1 BLAS thread`` (shipped): the second thread, BLAS at one thread meanwhile.
-The answers are the same in all four (checked here on the chosen list's P(match), E[U] and
+    (whether the gain is the threads' or BLAS's);
+  * ``LA beside, BLAS free``: the LA-leaning solve beside step 2 (SIDE_BY_SIDE),
+    ``CLIMB_BESIDE = False``, numpy's BLAS at its default thread count;
+  * ``LA beside``: the same with BLAS at one thread meanwhile (shipped until the next one);
+  * ``LA and climb beside`` (shipped): also step 2's local search beside its relaxation root
+    (``allocator.optim.safety._climb_beside``).
+The answers are the same in all five (checked here on the chosen list's P(match), E[U] and
 the LA-leaning list's P(LA)).  Results also go to benchmarks/results/second_thread.txt.
 
     python benchmarks/second_thread.py [--rounds 5] [--profiles typical_us_img,strong_la_ties]
@@ -29,13 +32,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results" / "second_thread.txt"
+SEQ = "import allocator.optim.safety as s; s.SIDE_BY_SIDE = False; s.CLIMB_BESIDE = False; "
+NO_CLIMB = "import allocator.optim.safety as s; s.CLIMB_BESIDE = False; "
 CONFIGS = {
-    "sequential": "import allocator.optim.safety as s; s.SIDE_BY_SIDE = False; ",
-    "sequential, 1 BLAS thread": ("import allocator.optim.safety as s; s.SIDE_BY_SIDE = False; "
-                                  "from threadpoolctl import threadpool_limits; threadpool_limits(1, 'blas'); "),
-    "beside, BLAS free": ("import types, allocator.optim.beside as b; b.threadpool_limits = lambda **k: "
-                          "types.SimpleNamespace(restore_original_limits=lambda: None); "),
-    "beside, 1 BLAS thread": "",
+    "sequential": SEQ,
+    "sequential, 1 BLAS thread": SEQ + "from threadpoolctl import threadpool_limits; threadpool_limits(1, 'blas'); ",
+    "LA beside, BLAS free": NO_CLIMB + ("import types, allocator.optim.beside as b; b.threadpool_limits = lambda **k: "
+                                        "types.SimpleNamespace(restore_original_limits=lambda: None); "),
+    "LA beside": NO_CLIMB,
+    "LA and climb beside": "",
 }
 
 

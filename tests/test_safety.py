@@ -328,3 +328,34 @@ def test_small_catalog_settles_at_the_root_not_on_the_clock(tmp_path):
             assert out.message == "proven gap left by the relaxation"
     a, b = runs
     assert a.chosen.plan == b.chosen.plan and a.la_leaning.plan == b.la_leaning.plan
+
+
+def test_climb_beside_the_root_gives_the_one_after_the_other_answer(monkeypatch):
+    """Step 2's local search on a thread beside the relaxation's root (safety._climb_beside):
+    the same list, value, status and gap as the search first and the relaxation after it, on
+    8 brute-forceable instances, among them some where the searched list leaves a gap small
+    enough for the integer program (the step is then solved again from it, as the
+    one-after-the-other order does: a third optimize call) and some where it does not."""
+    from allocator.optim import pipeline, safety
+
+    monkeypatch.setattr(safety, "SETTLE_MIN_CANDIDATES", 0)
+    calls = []
+    real = pipeline.optimize
+    monkeypatch.setattr(pipeline, "optimize", lambda *a, **k: calls.append(1) or real(*a, **k))
+    solves = set()
+    for seed in range(8):
+        rng = np.random.default_rng(2000 + seed)
+        pr = factor_problem(rng, n=7, cards=3, gold=1, silver=int(seed % 2), divisions=int(seed % 3 == 0))
+        pr = _with_utilities(rng, pr, (0.1, 0.5, 1.0)).with_limits(max_apps=4, min_apps=0, budget=1e4)
+        out = {}
+        for beside in (True, False):
+            monkeypatch.setattr(safety, "CLIMB_BESIDE", beside)
+            calls.clear()
+            out[beside] = safety_first(pr, margin=(0.03, 0.1)[seed % 2], la_leaning=False).chosen
+            if beside:
+                solves.add(len(calls))
+        a, b = out[True], out[False]
+        assert a.plan == b.plan and a.status is b.status, seed
+        assert a.objective == pytest.approx(b.objective, abs=1e-12)
+        assert (a.gap is None) == (b.gap is None) and (a.gap is None or a.gap == pytest.approx(b.gap, abs=1e-7))
+    assert solves == {2, 3}  # both branches ran

@@ -68,6 +68,8 @@ SETTLE_MIN_CANDIDATES = 16
 # Settled floored steps: the LA-leaning solve on a second thread beside step 2 (False: one
 # after the other, as with --time-limit; benchmarks/second_thread.py compares them)
 SIDE_BY_SIDE = True
+# Settled step 2: its local search on a thread beside the relaxation's root (_climb_beside)
+CLIMB_BESIDE = True
 
 
 def settle_gap(n_candidates: int, time_limit: float | None) -> float | None:
@@ -186,21 +188,44 @@ def _side_by_side(problem: Problem, pla: Problem, safest: Outcome, floor: float,
 
 
 def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray, cand, mode: str,
-            time_limit, method: str, engine: str, others=(), settle: bool = False) -> Outcome:
+            time_limit, method: str, engine: str, others=(), settle: bool = False, beside: bool = False) -> Outcome:
     """The best list found for ``mode`` at the floor: local search from ``start`` (see
     :mod:`allocator.optim.tradeup`), then the exact integer program started from it, for at
     most ``time_limit`` seconds (with ``settle``: only when the relaxation tree leaves a gap
     of at most :func:`settle_gap`).  Proven optimal when the program closes; otherwise the better
     list with the program's bound (status "feasible", its gap stated).  ``others``: more
-    lists that meet the floor, searched from as well."""
+    lists that meet the floor, searched from as well.  ``beside`` (settled steps only): the
+    search runs on a second thread while the relaxation's root is solved (:func:`_climb_beside`)."""
     pool = cand if cand is not None else pipeline.candidates(problem, mode, None)
+    gap = settle_gap(len(pool), None) if settle else None
+    if beside and gap is not None:
+        return _climb_beside(problem, start, floor, utility, cand, pool, mode, time_limit, method, engine, others, gap)
     t0 = time.perf_counter()
     best = _climbed(problem, (start.plan, *others), floor, utility, pool, mode)
     v_inc, inc = best if best is not None else (_value(problem, start.plan, mode), start.plan)  # the start stands
     log.info("safety first: local search %s -> %.6f in %.2f s", mode, v_inc, time.perf_counter() - t0)
     out = pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
-                            start=inc, seed_cuts=_pools(start), cand=cand,
-                            settle_gap=settle_gap(len(pool), None) if settle else None)
+                            start=inc, seed_cuts=_pools(start), cand=cand, settle_gap=gap)
+    return _with_list(out, inc, v_inc)
+
+
+def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.ndarray, cand, pool, mode: str,
+                  time_limit, method: str, engine: str, others, gap: float) -> Outcome:
+    """:func:`_traded` for a settled step, with the local search on a second thread while the
+    relaxation's root is solved from ``start``'s list (the root's bound does not depend on the
+    list it starts from).  When the searched list leaves a gap of at most ``gap`` to that
+    bound, the step is solved again from it, as :func:`_traded` would have (integer program
+    included), so the answer is the one-after-the-other answer; measured 0.85x of its time
+    on the shipped profiles (benchmarks/second_thread.py)."""
+    out, best = both(
+        lambda: pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
+                                  start=start.plan, seed_cuts=_pools(start), cand=cand, settle_gap=gap),
+        lambda: _climbed(problem, (start.plan, *others), floor, utility, pool, mode))
+    v_inc, inc = best if best is not None else (_value(problem, start.plan, mode), start.plan)
+    log.info("safety first: local search %s -> %.6f beside the relaxation", mode, v_inc)
+    if out.status is Status.FEASIBLE and out.bound is not None and out.bound - max(v_inc, out.objective) <= gap:
+        out = pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
+                                start=inc, seed_cuts=_pools(start, out), cand=cand, settle_gap=gap)
     return _with_list(out, inc, v_inc)
 
 
@@ -254,7 +279,7 @@ def _best_utility(problem: Problem, safest: Outcome, floor: float, cand, time_li
                                    gap=None if safest.gap is None else u * safest.gap), False
     limit = PROOF_SECONDS if time_limit is None else min(time_limit, PROOF_SECONDS) if settle else time_limit
     return _traded(pu, safest, floor, problem.utility, cand, "utility_given_target", limit, method, engine,
-                   settle=settle), True
+                   settle=settle, beside=CLIMB_BESIDE), True
 
 
 def la_leaning_at(problem: Problem, target: float, *, time_limit: float | None = None, method: str = "auto",
