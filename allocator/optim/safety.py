@@ -15,7 +15,8 @@ floor: the safest list (step 1's) and the LA-leaning list (the best P(match in G
 with P(match) >= the floor, mode "la_given_target"; a comparison only, so with --time-limit
 its solve stops after half as long as the answer's solves took, at least LA_MIN_SECONDS).
 When the floored steps are settled (no --time-limit), the LA-leaning solve runs beside step
-2 on a second thread (see :func:`_side_by_side`).
+2 on a second thread (see :func:`_side_by_side`), and step 2's local search beside its
+relaxation's root (:func:`_climb_beside`).
 
 Step 1 is exact.  The floored steps start from a local search (:mod:`allocator.optim.tradeup`,
 which also moves the geographic preference) and are then settled by the relaxation tree:
@@ -215,8 +216,8 @@ def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.nd
     relaxation's root is solved from ``start``'s list (the root's bound does not depend on the
     list it starts from).  When the searched list leaves a gap of at most ``gap`` to that
     bound, the step is solved again from it, as :func:`_traded` would have (integer program
-    included), so the answer is the one-after-the-other answer; measured 0.85x of its time
-    on the shipped profiles (benchmarks/second_thread.py)."""
+    included), so the answer is the one-after-the-other answer.  On the four shipped profiles:
+    0.86-0.97x the wall time without it (benchmarks/second_thread.py), the same answers."""
     out, best = both(
         lambda: pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
                                   start=start.plan, seed_cuts=_pools(start), cand=cand, settle_gap=gap),
