@@ -32,8 +32,9 @@ def single_threaded_solvers() -> None:
     with ``threads = 1`` before any real one (setting ``threads`` after another HiGHS ran
     fails silently).  CBC is already called with ``threads=1``; numpy's BLAS pools follow
     OMP_NUM_THREADS etc., which Dask's nanny sets to 1 for its workers.  The safety-first
-    LA-leaning solve still runs beside step 2 on a second thread, as on the command line, so
-    an applicant's JSON is what ``allocator solve`` prints (:mod:`allocator.optim.safety`)."""
+    LA-leaning solve still runs beside step 2 on a second thread (and step 2's local search
+    beside its relaxation on a third), as on the command line, so an applicant's JSON is what
+    ``allocator solve`` prints (:mod:`allocator.optim.safety`)."""
     global _THREADS_SET
     if _THREADS_SET:
         return

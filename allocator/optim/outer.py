@@ -36,6 +36,8 @@ NODE_LPS = 60  # relaxations in all before the integer program takes over
 # (fee_extra, LA share, a target row), which HiGHS's own cuts close far faster than this
 # tree (a frontier point: 160 s branching on programs, 1-15 s handing them to HiGHS).
 BRANCH_PROGRAMS = False
+# the message of an outcome stopped at the relaxation's root by its settle gap
+SETTLED = "proven gap left by the relaxation"
 MIP_UNPRESOLVED = True  # after the relaxation tree, integer programs run without presolve (proven bounds)
 LP_SETTLED = 0.1  # x tol
 # With a settle gap (solve_milp's settle_gap) the root gets at most this many Kelley rounds and
@@ -265,7 +267,7 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
             return done
         if (settle_gap is not None and loop.best_plan is not None and loop.bound_min > -math.inf
                 and loop.best_min - loop.bound_min > settle_gap):
-            return loop.outcome(Status.FEASIBLE, "proven gap left by the relaxation", tol)
+            return loop.outcome(Status.FEASIBLE, SETTLED, tol)
         # the relaxation's cuts already bound the master tightly: presolve (slow on the dense
         # exposure rows, and its bound not one to stop on) would only add a confirming solve
         loop.confirm = MIP_UNPRESOLVED

@@ -39,7 +39,7 @@ from allocator.optim import feasibility, pipeline
 from allocator.optim.beside import both
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.evaluate import evaluate
-from allocator.optim.outer import TOL, Outcome
+from allocator.optim.outer import SETTLED, TOL, Outcome
 from allocator.optim.problem import Problem
 from allocator.optim.tradeup import la_utility, trade_up
 from allocator.status import Status
@@ -53,8 +53,9 @@ LA_SHARE = 0.5  # of the time the answer took
 # busy machine): when the gap it proves is above SETTLE_GAP the best list found is the answer,
 # status "feasible" with that gap; only a gap at or below it gets the integer program, for at
 # most PROOF_SECONDS, to close.  Measured on the four shipped profiles: the relaxation leaves
-# 0.0004-0.009 of expected utility, and 10 s of the integer program closed none of them (it
-# narrowed the smallest to 5e-5) while tripling the time of an answer.  --time-limit T gives
+# 0.0004-0.009 of expected utility (0.0004-0.003 since the local search exchanges signals),
+# and 10 s of the integer program closed none of them (it narrowed the smallest to 5e-5) while
+# tripling the time of an answer.  --time-limit T gives
 # every step's integer program up to the time left of T instead.
 PROOF_SECONDS = 10.0
 SETTLE_GAP = 1e-4
@@ -213,23 +214,28 @@ def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray,
 def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.ndarray, cand, pool, mode: str,
                   time_limit, method: str, engine: str, others, gap: float) -> Outcome:
     """:func:`_traded` for a settled step, with the local search on a second thread while the
-    relaxation's root is solved from ``start``'s list (stopped at the root whatever its gap:
-    its bound does not depend on the list it starts from).  When the searched list leaves a
-    gap of at most ``gap`` to that bound, the step is solved again from it, as :func:`_traded`
-    would have (integer program included), so the answer is the one-after-the-other answer.
-    On the four shipped profiles: 0.86-0.97x the wall time without it, the same answers
-    (benchmarks/second_thread.py)."""
+    relaxation's root is solved from ``start``'s list (stopped at the root whatever its gap).
+    When the better list of the two leaves a gap of at most ``gap`` to that bound, the step is
+    solved again from it, as :func:`_traded` would have (integer program included).  The
+    root's bound depends on the start only through the tangents there, so the answer is the
+    one-after-the-other answer up to the root's settling (the same lists and gaps to 1e-7 on
+    the shipped profiles and the brute-force tests); 0.86-0.97x its wall time on the four
+    shipped profiles (benchmarks/second_thread.py)."""
+    t0 = time.perf_counter()
     out, best = both(
         lambda: pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
                                   start=start.plan, seed_cuts=_pools(start), cand=cand, settle_gap=0.0),
         lambda: _climbed(problem, (start.plan, *others), floor, utility, pool, mode))
     v_inc, inc = best if best is not None else (_value(problem, start.plan, mode), start.plan)
-    log.info("safety first: local search %s -> %.6f beside the relaxation", mode, v_inc)
-    if out.status is Status.FEASIBLE and out.bound is not None and out.bound - max(v_inc, out.objective) <= gap:
+    if out.status.has_list and out.objective > v_inc:  # an integral root point beat the search
+        v_inc, inc = out.objective, out.plan
+    log.info("safety first: local search %s -> %.6f beside the relaxation (%.2f s)", mode, v_inc,
+             time.perf_counter() - t0)
+    if out.message == SETTLED and out.bound is not None and out.bound - v_inc <= gap:
         again = pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
-                                  start=inc, seed_cuts=_pools(start, out), cand=cand, settle_gap=gap)
-        out = dataclasses.replace(again, seconds=out.seconds + again.seconds, wall=out.wall + again.wall,
-                                  solves=out.solves + again.solves)
+                                  start=inc, seed_cuts=_pools(start), cand=cand, settle_gap=gap)
+        out = dataclasses.replace(again, seconds=out.seconds + again.seconds, solves=out.solves + again.solves,
+                                  wall=time.perf_counter() - t0, cut_pool=_pools(out, again))
     return _with_list(out, inc, v_inc)
 
 
