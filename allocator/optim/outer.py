@@ -127,8 +127,8 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
     search over the budget keeps every cut and, with HiGHS, one persistent model.
 
     ``keep_cuts``: solve ``formulation`` again under the same limits, only its P(match) floor
-    set to ``target`` (a frontier's next point): every tangent row is kept, none re-seeded
-    beyond ``start``'s.
+    set to ``target`` (a frontier's next point): the tangent rows in it are kept (the
+    frontier clears them first and passes the last point's exposures as ``seed_cuts``).
 
     ``settle_gap``: when the root of the relaxation tree (Kelley rounds until its bound
     settles, so the same on any machine) leaves a proven gap above this, stop there with the
