@@ -1,6 +1,7 @@
 """Speed of the P(any match) / P(match in LA) frontier on the integer-program path: one model
-reused across the points (only the floor row changes; every tangent row kept; each point
-started from the previous point's list) against a fresh solve per point, measured in one run.
+reused across the points (only the floor row changes; each point's tangent rows re-seeded
+where the previous point's lists were; each point started from the previous point's list)
+against a fresh solve per point, measured in one run.
 
 Instance: the shipped tiny demo (data/profiles/tiny_demo.toml with data/catalogs/
 tiny_p_match.csv, SYNTHETIC, 40 programs, the user's own p_match) at correlation 0.35, the
