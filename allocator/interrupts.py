@@ -1,10 +1,10 @@
 """How the process ends after Ctrl-C while a second solving thread may be inside HiGHS.
 
 The safety-first answer runs the LA-leaning comparison solve, and step 2's local search, on
-daemon threads named ``BESIDE`` (:mod:`allocator.optim.beside`).  If the interpreter shuts down normally while that
-thread is inside HiGHS, stopping it there makes the C++ runtime abort the process
-("terminate called without an active exception", exit -6), so :func:`exit_interrupted` ends
-the process at once instead.
+daemon threads named ``BESIDE`` (:mod:`allocator.optim.beside`).  If the interpreter shuts
+down normally while such a thread is inside HiGHS, stopping it there makes the C++ runtime
+abort the process ("terminate called without an active exception", exit -6), so
+:func:`exit_interrupted` ends the process at once instead.
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """One solve on a second thread beside another, and numpy's BLAS at one thread meanwhile.
 
-HiGHS releases the GIL while it solves, so two independent solves (the safety-first answer
-and its LA-leaning comparison; step 2's relaxation and its local search) use both cores.  (A frontier's safest list beside its LA
-ceiling was tried too: 0.94-1.02x in three runs, within the noise, so not done.)
+HiGHS releases the GIL while it solves, so two independent pieces of work (the safety-first
+answer and its LA-leaning comparison; step 2's relaxation root and its local search) use both
+cores.  (A frontier's safest list beside its LA ceiling was tried too: 0.94-1.02x in three
+runs, within the noise, so not done.)
 The thread is a daemon named :data:`allocator.interrupts.BESIDE`: Ctrl-C on the command line
 ends the process at once while it runs (``allocator.interrupts.exit_interrupted``); callers
 wait for it before an ordinary error or a KeyboardInterrupt propagates, so a thread is never

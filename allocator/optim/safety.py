@@ -206,9 +206,15 @@ def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray,
     best = _climbed(problem, (start.plan, *others), floor, utility, pool, mode)
     v_inc, inc = best if best is not None else (_value(problem, start.plan, mode), start.plan)  # the start stands
     log.info("safety first: local search %s -> %.6f in %.2f s", mode, v_inc, time.perf_counter() - t0)
-    out = pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
-                            start=inc, seed_cuts=_pools(start), cand=cand, settle_gap=gap)
+    out = _at_floor(problem, mode, floor, inc, start, cand, gap, time_limit, method, engine)
     return _with_list(out, inc, v_inc)
+
+
+def _at_floor(problem: Problem, mode: str, floor: float, plan, start: Outcome, cand, gap, time_limit,
+              method: str, engine: str) -> Outcome:
+    """The exact solve of ``mode`` at the floor from ``plan``, seeded with ``start``'s tangents."""
+    return pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
+                             start=plan, seed_cuts=_pools(start), cand=cand, settle_gap=gap)
 
 
 def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.ndarray, cand, pool, mode: str,
@@ -223,8 +229,7 @@ def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.nd
     shipped profiles (benchmarks/second_thread.py)."""
     t0 = time.perf_counter()
     out, best = both(
-        lambda: pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
-                                  start=start.plan, seed_cuts=_pools(start), cand=cand, settle_gap=0.0),
+        lambda: _at_floor(problem, mode, floor, start.plan, start, cand, 0.0, time_limit, method, engine),
         lambda: _climbed(problem, (start.plan, *others), floor, utility, pool, mode))
     v_inc, inc = best if best is not None else (_value(problem, start.plan, mode), start.plan)
     if out.status.has_list and out.objective > v_inc:  # an integral root point beat the search
@@ -232,8 +237,7 @@ def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.nd
     log.info("safety first: local search %s -> %.6f beside the relaxation (%.2f s)", mode, v_inc,
              time.perf_counter() - t0)
     if out.message == SETTLED and out.bound is not None and out.bound - v_inc <= gap:
-        again = pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
-                                  start=inc, seed_cuts=_pools(start), cand=cand, settle_gap=gap)
+        again = _at_floor(problem, mode, floor, inc, start, cand, gap, time_limit, method, engine)
         out = dataclasses.replace(again, seconds=out.seconds + again.seconds, solves=out.solves + again.solves,
                                   wall=time.perf_counter() - t0, cut_pool=_pools(out, again))
     return _with_list(out, inc, v_inc)
