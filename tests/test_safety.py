@@ -231,6 +231,24 @@ def test_trade_up_moves_the_geographic_preference(seed):
             assert score[k] >= score[plans.index(fixed)] - 1e-12
 
 
+@pytest.mark.parametrize("limits", [dict(max_apps=0, min_apps=0), dict(budget=0.0, min_apps=0)])
+def test_no_room_for_a_program_gives_the_empty_list_with_a_preference_to_choose(limits):
+    """No program fits (no applications allowed, or no budget) while a geographic preference
+    is to be chosen: the answer is the empty list, proven optimal at P(match) 0, not a crash
+    in the preference search (benchmarks/fuzz.py --seed 23, case 766)."""
+    from allocator.optim.tradeup import trade_up
+
+    rng = np.random.default_rng(1750)
+    pr = factor_problem(rng, n=6, cards=3, gold=1, silver=0, divisions=1)
+    pr = _with_utilities(rng, pr, (0.1, 0.5, 1.0))
+    assert pr.has_geo
+    sf = safety_first(pr.with_limits(**limits))
+    empty = Plan.of([], {}, ())
+    assert sf.p_best == 0.0 and sf.chosen.plan == empty and sf.la_leaning.plan == empty
+    assert sf.chosen.status is Status.OPTIMAL
+    assert trade_up(pr, empty, 0.0, pr.utility, np.arange(0)) == empty
+
+
 @pytest.mark.parametrize("side_by_side", [True, False])
 @pytest.mark.parametrize("seed", range(5))
 def test_settled_answer_states_an_honest_gap(seed, side_by_side, monkeypatch):

@@ -316,6 +316,8 @@ def _division_neighbours(problem: Problem, chosen: tuple[str, ...], utility: np.
     """Preferences one step from ``chosen``: a division swapped for, or added as, one that holds
     a candidate whose utility exceeds the lowest candidate utility (a preference for a division
     of lowest-utility programs only cannot raise the expected utility more than the one it replaces)."""
+    if not len(cand):  # nothing to list (every program excluded, or no room): no preference helps
+        return []
     div = problem.division_array[cand]
     u = utility[cand]
     ins = sorted(set(div[u > u.min() + TOL]) - set(chosen) - {""})
