@@ -187,12 +187,38 @@ def test_huge_budget_with_extras_milp():
     assert res.metrics.n_applications == 20 and res.metrics.cost == pytest.approx(11 * 20 + extra.sum())
 
 
+@pytest.mark.parametrize("objective", ["p_match", "utility"])
 @pytest.mark.parametrize("strategy", [{"budget": 0}, {"budget": 10.99}])
 @pytest.mark.parametrize("method", ["fast", "milp"])
-def test_empty_list_is_optimal(strategy, method):
-    pr = make(P20, correlation=0.3, **strategy)
+def test_empty_list_is_optimal(strategy, method, objective):
+    pr = make(P20, correlation=0.3, objective=objective, **strategy)
     res = solved(pr, method)
     assert res.plan.idx == () and res.metrics.p_match == 0.0 and res.metrics.cost == 0.0
+    assert res.metrics.expected_utility == 0.0
+
+
+@pytest.mark.parametrize("objective", ["p_match", "utility", "safety_first"])
+@pytest.mark.parametrize("method", ["auto", "fast", "milp"])
+def test_every_program_excluded_gives_the_empty_list(method, objective):
+    """Every program in never_apply (or ineligible): the empty list, proven optimal, whatever
+    the objective (the expected-utility integer program with no column was handed to HiGHS,
+    which calls such a model "empty", not solved: exit 4 "please report" before;
+    benchmarks/fuzz.py --seed 31, case 1569)."""
+    pr = make(P20, correlation=0.3, objective=objective, never_apply=[f"P{i:04d}" for i in range(20)])
+    assert pr.n == 0
+    res = solved(pr, method)
+    assert res.plan.idx == () and res.metrics.p_match == 0.0 and res.metrics.expected_utility == 0.0
+
+
+@pytest.mark.parametrize("param, values", [("budget", [100.0, 500.0]), ("la_share_max", [0.0, 0.5])])
+def test_sweep_with_every_program_excluded_gives_empty_lists(param, values):
+    """The same with a sweep on the integer program: every point the empty list, optimal
+    (it said "no point of the sweep returned a list; raise --time-limit" before)."""
+    from allocator.studies.sweep import sweep
+
+    pr = make(P20, correlation=0.3, objective="utility", never_apply=[f"P{i:04d}" for i in range(20)])
+    df = sweep(pr, param, values, method="milp")
+    assert (df["status"] == "optimal").all() and (df["n_applications"] == 0).all() and (df["p_match"] == 0).all()
 
 
 def test_max_applications_zero_is_refused():  # issue 14: it allowed no list and said "optimal"

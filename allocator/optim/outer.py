@@ -142,10 +142,32 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
             raise ValueError("a reused formulation must have the same mode and include every candidate")
         if "budget" not in formulation.model.constraints and not keep_cuts:
             raise ValueError("a reused formulation needs a budget row")
+    if not len(cand):
+        return replace(_no_candidate(problem, mode, target, budget), engine=engine)
     out = _solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
                       tol=tol, max_solves=max_solves, seed_cuts=seed_cuts, engine=engine, f=formulation,
                       keep_cuts=keep_cuts, settle_gap=settle_gap)
     return replace(out, engine=engine)
+
+
+def _no_candidate(problem: Problem, mode: str, target: float | None, budget: float | None) -> Outcome:
+    """No candidate (every program excluded or unaffordable): the empty list is the only list,
+    optimal when it meets the limits and the P(match) floor (a floor of 0), else none is
+    feasible.  The engines are not asked: HiGHS calls a model with no column "empty", not
+    solved (a sweep or an expected-utility solve then said "no list; raise the time limit")."""
+    from allocator.optim.evaluate import evaluate
+
+    t0 = time.perf_counter()
+    empty = Plan.of([], {}, ())
+    limits = problem if budget is None else problem.with_limits(budget=float(budget))
+    if mode == "min_cost" or not feasibility.is_feasible(limits, empty) or (target is not None and target > 0):
+        return Outcome(Status.INFEASIBLE, None, None, None, None, 0.0, time.perf_counter() - t0, 0, 0, "milp",
+                       "no candidate program")
+    m = evaluate(problem, empty, correlations=())
+    val = {"utility": m.expected_utility, "utility_given_target": m.expected_utility,
+           "la_given_target": m.p_match_la}.get(mode, m.p_match)
+    return Outcome(Status.OPTIMAL, empty, val, val, 0.0, 0.0, time.perf_counter() - t0, 0, 0, "milp",
+                   "no candidate program")
 
 
 def _prepare(problem: Problem, cand: np.ndarray, mode: str, target, budget, f: Formulation | None,
