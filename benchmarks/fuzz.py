@@ -27,9 +27,10 @@ program (``--method milp``) for a share ``--milp-share``; its engine is HiGHS (t
 for 70% of cases and CBC for 30%; Monte Carlo draws 0 or a few hundred.
 Outcome classes: ``ok:optimal``, ``ok:feasible``, ``input_error`` (exit 2),
 ``infeasible`` (3), ``solver_error`` (4); anything else is a **crash**: an exception that is
-not an ``AllocatorError``, a SolverError that calls itself a bug, a returned list that
-breaks a constraint, a non-finite value, an infeasibility with no group named,
-or a CLI run with another exit code or more than one stderr line.  A disagreement above
+not an ``AllocatorError``, a SolverError that calls itself a bug or asks to be reported
+(in the API or on the CLI's stderr), a returned list that breaks a constraint, a non-finite
+value, an infeasibility with no group named, or a CLI run with another exit code or more
+than one stderr line.  A disagreement above
 1e-7 between the count-scan fast path and CBC on the same instance is counted apart
 (``MISMATCH``): a numerical finding about the MILP's precision, not a crash.
 
@@ -325,7 +326,7 @@ def run_case(i: int, seed: int, milp_share: float, workdir: Path, info: dict) ->
         return kind, "infeasible"
     except SolverError as e:
         _one_line(e)
-        if "bug" in str(e):
+        if "bug" in str(e) or "please report" in str(e):  # the code itself says it went wrong
             raise Crash(f"SolverError reporting a bug: {e}")
         return kind, "solver_error"
     check_result(res, method, engine)
@@ -383,6 +384,8 @@ def run_cli(cat_path, prof_path, method, draws, time_limit, min_cost, target, en
         raise Crash(f"CLI exit {code}: {err.getvalue().strip()[:300]}")
     if code and (len(lines) != 1 or "Traceback" in err.getvalue() or not lines[0].startswith("allocator: error:")):
         raise Crash(f"CLI exit {code} with stderr {err.getvalue()[:300]!r}")
+    if code and ("please report" in lines[0] or "bug" in lines[0]):
+        raise Crash(f"CLI exit {code} reporting a bug: {lines[0][:300]}")
     return names[code]
 
 
