@@ -210,6 +210,30 @@ def test_every_program_excluded_gives_the_empty_list(method, objective):
     assert res.plan.idx == () and res.metrics.p_match == 0.0 and res.metrics.expected_utility == 0.0
 
 
+@pytest.mark.parametrize("objective", ["p_match", "utility", "safety_first"])
+@pytest.mark.parametrize("method", ["auto", "milp"])
+def test_every_program_excluded_and_a_minimum_count_names_min_applications(method, objective):
+    """No program left and min_applications = 3: infeasible, with min_applications named as
+    the conflict (the deletion filter asked the engine about models with no column, which it
+    calls "empty": no group was named and the user was told of "numerical trouble")."""
+    from allocator.errors import InfeasibleError
+
+    pr = make(P20, correlation=0.3, objective=objective, never_apply=[f"P{i:04d}" for i in range(20)],
+              min_applications=3)
+    with pytest.raises(InfeasibleError, match="min_applications=3") as e:
+        api.solve(None, problem=pr, draws=0, method=method)
+    assert e.value.groups == ("min_applications",)
+
+
+@pytest.mark.parametrize("objective", ["p_match", "utility"])
+def test_no_candidate_ignores_a_target_the_objective_does_not_use(objective):
+    """A target passed to an objective that has no floor changes nothing, with no candidate
+    as with some (the no-candidate answer once called it out of reach)."""
+    pr = make(P20, correlation=0.3, objective=objective, budget=5)
+    res = api.solve(None, problem=pr, draws=0, method="milp", target=0.5)
+    assert res.status is Status.OPTIMAL and res.plan.idx == ()
+
+
 @pytest.mark.parametrize("param, values", [("budget", [100.0, 500.0]), ("la_share_max", [0.0, 0.5])])
 def test_sweep_with_every_program_excluded_gives_empty_lists(param, values):
     """The same with a sweep on the integer program: every point the empty list, optimal

@@ -18,7 +18,7 @@ from allocator.optim.builder import build
 from allocator.optim.evaluate import evaluate
 from allocator.optim.formulation import DROPPABLE, Formulation
 from allocator.optim.outer import LP_ROUNDS, LP_SETTLED, TOL, _relaxed_point, seed_tangents, true_values
-from allocator.optim.problem import Problem
+from allocator.optim.problem import Plan, Problem
 from allocator.optim.start import greedy
 from allocator.status import Status
 
@@ -40,8 +40,13 @@ def explain_infeasibility(problem: Problem, cand: np.ndarray, *, mode: str = "p_
     if mode in ("min_cost", "la_given_target") and target is not None:
         present.add("target")
     groups = [g for g in DROPPABLE if g in present]
+    # no candidate: the engines call a model with no column "empty", not infeasible, so the
+    # empty list (the only list) decides which groups fail
+    broken = {g for g, _ in feasibility.violations(problem, Plan.of([], {}, ()))} if not len(cand) else None
 
     def infeasible(keep: list[str]) -> bool:
+        if broken is not None and "target" not in keep:
+            return bool(broken & set(keep))
         drop = tuple(g for g in DROPPABLE if g not in keep)
         if "target" in keep:
             loose = _loosen(problem, keep)

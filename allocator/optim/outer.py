@@ -160,7 +160,9 @@ def _no_candidate(problem: Problem, mode: str, target: float | None, budget: flo
     t0 = time.perf_counter()
     empty = Plan.of([], {}, ())
     limits = problem if budget is None else problem.with_limits(budget=float(budget))
-    if mode == "min_cost" or not feasibility.is_feasible(limits, empty) or (target is not None and target > 0):
+    floored = mode in ("min_cost", "la_given_target", "utility_given_target")  # the others ignore a target
+    if mode == "min_cost" or not feasibility.is_feasible(limits, empty) or (floored and target is not None
+                                                                            and target > 0):
         return Outcome(Status.INFEASIBLE, None, None, None, None, 0.0, time.perf_counter() - t0, 0, 0, "milp",
                        "no candidate program")
     m = evaluate(problem, empty, correlations=())
