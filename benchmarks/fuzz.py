@@ -326,7 +326,7 @@ def run_case(i: int, seed: int, milp_share: float, workdir: Path, info: dict) ->
         return kind, "infeasible"
     except SolverError as e:
         _one_line(e)
-        if "bug" in str(e) or "please report" in str(e):  # the code itself says it went wrong
+        if "a bug" in str(e) or "please report" in str(e):  # the code itself says it went wrong
             raise Crash(f"SolverError reporting a bug: {e}")
         return kind, "solver_error"
     check_result(res, method, engine)
@@ -384,7 +384,7 @@ def run_cli(cat_path, prof_path, method, draws, time_limit, min_cost, target, en
         raise Crash(f"CLI exit {code}: {err.getvalue().strip()[:300]}")
     if code and (len(lines) != 1 or "Traceback" in err.getvalue() or not lines[0].startswith("allocator: error:")):
         raise Crash(f"CLI exit {code} with stderr {err.getvalue()[:300]!r}")
-    if code and ("please report" in lines[0] or "bug" in lines[0]):
+    if code and ("please report" in lines[0] or "a bug" in lines[0]):
         raise Crash(f"CLI exit {code} reporting a bug: {lines[0][:300]}")
     return names[code]
 

@@ -69,8 +69,8 @@ def _set_time_limit(h, seconds: float | None) -> None:
 # were added, or with binaries fixed): Devex.  HiGHS's default (dual steepest edge) first
 # computes exact edge weights for the basis, one solve per row: on the safety-first models
 # (5,000 rows, 490,000 nonzeros) a 510-iteration re-solve took 0.38-0.54 s, 0.16-0.35 s with
-# Devex; a cold run keeps steepest edge (Devex took 0.83 s against 0.42-0.55 s for 2,870
-# iterations).  Same optima, fewer seconds: benchmarks/warm_pricing.py.
+# Devex.  A cold run keeps HiGHS's choice, steepest edge here (Devex took 0.83 s against
+# 0.42-0.55 s for 2,870 iterations).  Same optima, fewer seconds: benchmarks/warm_pricing.py.
 WARM_DUAL_PRICING = 1  # simplex_dual_edge_weight_strategy: -1 choose, 0 Dantzig, 1 Devex, 2 steepest edge
 
 
