@@ -1,13 +1,16 @@
 """The console entry point: installs the interrupt handler before any heavy import.
 
-SIGINT raises :class:`Interrupted` (a BaseException that is not KeyboardInterrupt, so neither
-click nor a library turns it into something else); the handler prints one line and exits
-130.  Temp files of the atomic writer are removed on the way out (they catch BaseException).
+SIGINT raises :class:`Interrupted` (a BaseException that is not KeyboardInterrupt, so click
+does not turn it into something else); the handler prints one line and exits 130.  The
+signal is also recorded (``allocator.interrupts.RECEIVED``): numpy still turns it into a
+TypeError inside a comparison of structured arrays, and the CLI then reports the interrupt.  Temp files of the atomic writer are removed on the way out (they catch BaseException).
 """
 from __future__ import annotations
 
 import signal
 import sys
+
+from allocator.interrupts import RECEIVED
 
 
 class Interrupted(BaseException):
@@ -15,6 +18,7 @@ class Interrupted(BaseException):
 
 
 def _raise(signum, frame):
+    RECEIVED.append(signum)
     raise Interrupted(signum)
 
 

@@ -13,6 +13,10 @@ import sys
 import threading
 
 BESIDE = "allocator-beside"  # the name of a second solving thread
+# Signals the console entry point's handler received (allocator._entry).  A library may turn
+# the exception it raises into another one (numpy's comparison of structured arrays, inside
+# np.unique, re-raises any error as a TypeError), so the CLI asks here, not the exception.
+RECEIVED: list[int] = []
 
 
 def exit_interrupted(code: int = 130) -> None:

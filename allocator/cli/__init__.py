@@ -38,12 +38,22 @@ def main(argv: list[str] | None = None) -> None:
         _interrupted()
 
 
+def _unless_interrupted() -> None:
+    """After a Ctrl-C that a library turned into another error (allocator.interrupts.RECEIVED),
+    report the interrupt, not the error."""
+    from allocator.interrupts import RECEIVED
+
+    if RECEIVED:
+        raise KeyboardInterrupt from None
+
+
 def _main(argv: list[str] | None = None) -> None:
     argv = sweep.bare_frontier(sys.argv[1:] if argv is None else argv)  # bare `--frontier` = `--frontier auto`
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="allocator")
         code = rv if isinstance(rv, int) else 0
     except AllocatorError as e:
+        _unless_interrupted()
         msg = " ".join(str(e).split("\n"))
         sys.stderr.write(f"allocator: error: {msg}\n")
         code = e.exit_code
@@ -67,6 +77,7 @@ def _main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         code = 0
     except Exception as e:  # a bug: still one line, no traceback, unless asked
+        _unless_interrupted()
         if os.environ.get("ALLOCATOR_DEBUG"):
             raise
         sys.stderr.write(f"allocator: internal error: {type(e).__name__}: {e} "
