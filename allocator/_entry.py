@@ -3,7 +3,8 @@
 SIGINT raises :class:`Interrupted` (a BaseException that is not KeyboardInterrupt, so click
 does not turn it into something else); the handler prints one line and exits 130.  The
 signal is also recorded (``allocator.interrupts.RECEIVED``): numpy still turns it into a
-TypeError inside a comparison of structured arrays, and the CLI then reports the interrupt.  Temp files of the atomic writer are removed on the way out (they catch BaseException).
+TypeError inside a comparison of structured arrays, and the CLI then reports the interrupt.
+Temp files of the atomic writer are removed on the way out (they catch BaseException).
 """
 from __future__ import annotations
 
