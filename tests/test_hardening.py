@@ -446,6 +446,7 @@ def test_an_interrupt_another_library_turned_into_an_error_is_reported_as_the_in
     assert e.value.code == (1 if isinstance(error, TypeError) else 2)
     assert "interrupted" not in capsys.readouterr().err
     monkeypatch.setattr(interrupts, "RECEIVED", [int(signal.SIGINT)])
+    monkeypatch.setattr(interrupts, "STARTED", [])  # (else exit_interrupted would end this process)
     with pytest.raises(SystemExit) as e:
         main(["solve", str(PROFILE)])
     assert e.value.code == 130
@@ -496,6 +497,37 @@ def test_sigint_while_two_threads_solve(tmp_path):
     assert pr.returncode == 130, err
     assert err.strip().splitlines() == ["allocator: interrupted"], err
     assert os.listdir(tmp_path) == []
+
+
+_AFTER_BESIDE = """
+import atexit, sys, time
+atexit.register(lambda: sys.stderr.write("ATEXIT\\n"))
+import allocator.api
+from allocator.optim.beside import Beside
+
+def hold(*args, **kwargs):  # a second solving thread ran and returned; then Ctrl-C
+    Beside(lambda: None).result()
+    sys.stderr.write("READY\\n"); sys.stderr.flush()
+    time.sleep(30)
+
+allocator.api.solve = hold
+from allocator._entry import main
+main(sys.argv[1:])
+"""
+
+
+def test_sigint_after_a_second_thread_ran_ends_the_process_at_once(tmp_path):
+    """Ctrl-C just after a second solving thread returned: the thread may still be tearing down
+    its HiGHS state, and a normal interpreter exit then aborted the process (exit -6, 6 of 90
+    Ctrl-Cs between 1.8 and 3 s into a default solve).  The console entry point ends the
+    process at once (os._exit: no atexit handler runs) whenever such a thread has run."""
+    pr = subprocess.Popen([sys.executable, "-c", _AFTER_BESIDE, "solve", str(PROFILE)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=ENV, cwd=ROOT, text=True)
+    assert pr.stderr.readline().strip() == "READY"
+    pr.send_signal(signal.SIGINT)
+    _, err = pr.communicate(timeout=60)
+    assert pr.returncode == 130, err
+    assert err.strip().splitlines() == ["allocator: interrupted"], err  # no "ATEXIT": ended at once
 
 
 def test_keyboard_interrupt_in_the_api_waits_for_the_second_thread(tmp_path):

@@ -17,7 +17,7 @@ import threading
 
 from threadpoolctl import threadpool_limits
 
-from allocator.interrupts import BESIDE
+from allocator.interrupts import BESIDE, STARTED
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ class Beside:
     def __init__(self, fn, *args, **kw):
         self._out = self._err = None
         self._thread = threading.Thread(target=self._run, args=(fn, args, kw), daemon=True, name=BESIDE)
+        if not STARTED:
+            STARTED.append(BESIDE)  # exit_interrupted ends the process at once from now on
         self._thread.start()
 
     def _run(self, fn, args, kw) -> None:
