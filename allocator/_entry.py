@@ -43,6 +43,11 @@ def main(argv: list[str] | None = None) -> None:
         from allocator.interrupts import exit_interrupted
 
         exit_interrupted(130)
+    except SystemExit:
+        # the command is done and its output written: a Ctrl-C during the interpreter's exit
+        # would only turn exit 0 into a traceback or a death by SIGINT (exit -2)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise
 
 
 if __name__ == "__main__":

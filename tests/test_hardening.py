@@ -530,6 +530,32 @@ def test_sigint_after_a_second_thread_ran_ends_the_process_at_once(tmp_path):
     assert err.strip().splitlines() == ["allocator: interrupted"], err  # no "ATEXIT": ended at once
 
 
+_SLOW_EXIT = """
+import atexit, sys, time
+
+def slow():  # the interpreter's exit, made long enough to be hit
+    sys.stderr.write("EXITING\\n"); sys.stderr.flush()
+    time.sleep(1.0)
+
+atexit.register(slow)
+from allocator._entry import main
+main(sys.argv[1:])
+"""
+
+
+def test_sigint_while_the_finished_command_exits_keeps_its_exit_code():
+    """Ctrl-C after the command finished, while the interpreter exits: exit 0 stands, with no
+    traceback ("Exception ignored in atexit callback") and no death by SIGINT (exit -2, seen
+    when a sweep or a solve had just finished)."""
+    pr = subprocess.Popen([sys.executable, "-c", _SLOW_EXIT, "--help"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=ENV, cwd=ROOT, text=True)
+    assert pr.stderr.readline().strip() == "EXITING"
+    pr.send_signal(signal.SIGINT)
+    out, err = pr.communicate(timeout=60)
+    assert pr.returncode == 0, err
+    assert "allocator" in out and err.strip() == "", err
+
+
 def test_keyboard_interrupt_in_the_api_waits_for_the_second_thread(tmp_path):
     """Python use (no console entry point): a KeyboardInterrupt while the LA-leaning solve is
     inside HiGHS on its thread reaches the caller after that thread ends, so a caller that
