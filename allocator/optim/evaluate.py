@@ -168,6 +168,15 @@ def tier_counts(problem: Problem, plan: Plan) -> tuple[dict[str, int], dict[str,
     return n, sig
 
 
+def mode_value(problem: Problem, plan: Plan, mode: str | None) -> float:
+    """What a solve in ``mode`` maximizes at ``plan``: P(match in LA) or E[U] at a P(match)
+    floor ("la_given_target", "utility_given_target"), else the problem's own objective."""
+    if mode in ("la_given_target", "utility_given_target"):
+        m = evaluate(problem, plan, correlations=())
+        return m.p_match_la if mode == "la_given_target" else m.expected_utility
+    return objective_value(problem, plan)
+
+
 def objective_value(problem: Problem, plan: Plan) -> float:
     """The value the optimizer maximizes for ``plan`` (P(match) or expected utility)."""
     if problem.fm is not None:

@@ -155,7 +155,7 @@ def _no_candidate(problem: Problem, mode: str, target: float | None, budget: flo
     optimal when it meets the limits and the P(match) floor (a floor of 0), else none is
     feasible.  The engines are not asked: HiGHS calls a model with no column "empty", not
     solved (a sweep or an expected-utility solve then said "no list; raise the time limit")."""
-    from allocator.optim.evaluate import evaluate
+    from allocator.optim.evaluate import mode_value
 
     t0 = time.perf_counter()
     empty = Plan.of([], {}, ())
@@ -165,9 +165,7 @@ def _no_candidate(problem: Problem, mode: str, target: float | None, budget: flo
                                                                             and target > 0):
         return Outcome(Status.INFEASIBLE, None, None, None, None, 0.0, time.perf_counter() - t0, 0, 0, "milp",
                        "no candidate program")
-    m = evaluate(problem, empty, correlations=())
-    val = {"utility": m.expected_utility, "utility_given_target": m.expected_utility,
-           "la_given_target": m.p_match_la}.get(mode, m.p_match)
+    val = mode_value(problem, empty, mode)
     return Outcome(Status.OPTIMAL, empty, val, val, 0.0, 0.0, time.perf_counter() - t0, 0, 0, "milp",
                    "no candidate program")
 

@@ -15,7 +15,7 @@ import numpy as np
 from allocator.errors import InputError
 from allocator.optim import dominance, dp, fastpath, feasibility
 from allocator.optim.engines import DEFAULT_ENGINE
-from allocator.optim.evaluate import evaluate, objective_value
+from allocator.optim.evaluate import mode_value, objective_value
 from allocator.optim.outer import Outcome, solve_milp
 from allocator.optim.problem import Plan, Problem
 from allocator.optim.start import greedy, local_search
@@ -62,12 +62,8 @@ def start_if_timed_out(out: Outcome, problem: Problem, start: Plan | None, time_
     if (out.status is not Status.NO_SOLUTION or time_limit is None or start is None
             or not feasibility.is_feasible(problem, start)):
         return out
-    if mode in ("la_given_target", "utility_given_target"):
-        m = evaluate(problem, start, correlations=())
-        value = m.p_match_la if mode == "la_given_target" else m.expected_utility
-    else:
-        value = objective_value(problem, start)
-    return dataclasses.replace(out, status=Status.FEASIBLE, plan=start, objective=value, bound=None, gap=None,
+    return dataclasses.replace(out, status=Status.FEASIBLE, plan=start, objective=mode_value(problem, start, mode),
+                               bound=None, gap=None,
                                message="time limit reached before the solver found a list; start list, gap unknown")
 
 
