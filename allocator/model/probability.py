@@ -102,40 +102,62 @@ def _num(df: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
 
 
-def program_arrays(catalog: Catalog | pd.DataFrame, card: ModelCard) -> ProgramArrays:
+@dataclass(frozen=True)
+class ProgramColumns:
+    """The catalog columns the model reads, as arrays, before any card fills a gap: read once
+    per catalog and shared by every card of an ensemble (:func:`program_columns`)."""
+
+    program_id: np.ndarray
+    specialty: np.ndarray      # str
+    ca: np.ndarray             # bool: state == CA
+    img_share: np.ndarray      # float, nan = missing (the card's default fills it)
+    setting: np.ndarray        # object: "university", "community", "county" or anything else
+    la: np.ndarray
+    gold_ok: np.ndarray
+    min_step2: np.ndarray
+    max_attempts: np.ndarray
+    max_years: np.ndarray
+    p_interview: np.ndarray
+
+
+def program_columns(catalog: Catalog | pd.DataFrame) -> ProgramColumns:
+    """The catalog's model inputs as arrays (card-free; see :func:`program_arrays`)."""
     df = catalog.df if isinstance(catalog, Catalog) else catalog
     n = len(df)
-    state = df["state"].astype(str).str.upper().to_numpy()
-    ca = state == "CA"
-    img = _num(df, "img_share")
+    setting = df["setting"].to_numpy(object) if "setting" in df.columns else np.full(n, None, object)
+    la = df["la_area"].fillna(False).astype(bool).to_numpy() if "la_area" in df.columns else np.zeros(n, bool)
+    if "signal_gold_ok" in df.columns:
+        gold_ok = np.array([v is not False for v in df["signal_gold_ok"]], dtype=bool)
+    else:
+        gold_ok = np.ones(n, bool)
+    return ProgramColumns(
+        program_id=df["program_id"].astype(str).to_numpy(), specialty=df["specialty"].astype(str).to_numpy(),
+        ca=df["state"].astype(str).str.upper().to_numpy() == "CA", img_share=_num(df, "img_share"),
+        setting=setting, la=la, gold_ok=gold_ok, min_step2=_num(df, "min_step2"),
+        max_attempts=_num(df, "max_attempts"), max_years=_num(df, "max_years_since_graduation"),
+        p_interview=_num(df, "p_interview"))
+
+
+def program_arrays(catalog: Catalog | pd.DataFrame, card: ModelCard,
+                   columns: ProgramColumns | None = None) -> ProgramArrays:
+    """Program-side inputs under ``card`` (its IMG-share defaults and setting effects);
+    ``columns``: the catalog's :func:`program_columns`, when already read."""
+    cols = program_columns(catalog) if columns is None else columns
+    ca, img = cols.ca, cols.img_share
     miss = np.isnan(img)
     if miss.any():
-        spec = df["specialty"].astype(str).to_numpy()
-        nat = np.array([card.defaults.img_share_national.get(s) for s in spec])
+        nat = np.array([card.defaults.img_share_national.get(s) for s in cols.specialty])
         fill = np.where(ca, nat * card.defaults.california_img_share_factor.value, nat)
         img = np.where(miss, fill, img)
     iv = card.interview
     img_x = logit(np.clip(img, *IMG_CLIP)) - logit(iv.img_share_reference.value)
     set_eff = {"university": iv.setting_university.value, "community": iv.setting_community.value,
                "county": iv.setting_county.value}
-    if "setting" in df.columns:
-        setting = np.array([set_eff.get(s, 0.0) if isinstance(s, str) else 0.0 for s in df["setting"]])
-    else:
-        setting = np.zeros(n)
-    if "la_area" in df.columns:
-        la = df["la_area"].fillna(False).astype(bool).to_numpy()
-    else:
-        la = np.zeros(n, bool)
-    if "signal_gold_ok" in df.columns:
-        gold_ok = np.array([v is not False for v in df["signal_gold_ok"]], dtype=bool)
-    else:
-        gold_ok = np.ones(n, bool)
+    setting = np.array([set_eff.get(s, 0.0) if isinstance(s, str) else 0.0 for s in cols.setting], float)
     return ProgramArrays(
-        program_id=df["program_id"].astype(str).to_numpy(),
-        img_x=img_x, setting=setting, la=la, ca=ca,
-        min_step2=_num(df, "min_step2"), max_attempts=_num(df, "max_attempts"),
-        max_years=_num(df, "max_years_since_graduation"), p_interview=_num(df, "p_interview"),
-        gold_ok=gold_ok,
+        program_id=cols.program_id, img_x=img_x, setting=setting, la=cols.la, ca=ca,
+        min_step2=cols.min_step2, max_attempts=cols.max_attempts, max_years=cols.max_years,
+        p_interview=cols.p_interview, gold_ok=cols.gold_ok,
     )
 
 
@@ -260,7 +282,8 @@ def estimate(catalog: Catalog, applicant: Applicant, card: ModelCard | None = No
         raise InputError("the profile has no [applicant] section; add one (see data/profiles/ "
                          "for examples) or give p_match for every catalog row")
     card = card or load_card()
-    prog = program_arrays(catalog, card)
+    columns = program_columns(catalog)
+    prog = program_arrays(catalog, card, columns)
     app = applicant_arrays(applicant, card)
     pi, q, elig = probabilities(prog, app, card)
     pi, q, elig = pi[0], q[0], elig[0]
@@ -271,7 +294,7 @@ def estimate(catalog: Catalog, applicant: Applicant, card: ModelCard | None = No
     if card.factors is not None:  # the two-stage model: marginals over the card's factor nodes
         from allocator.model.twostage import factor_model
 
-        fm = factor_model(catalog, applicant, [card])
+        fm = factor_model(catalog, applicant, [card], columns)
         cols = {v: np.where(elig, fm.marginal(v), 0.0) for v in ("plain", "gold", "silver", "geo", "gold_geo",
                                                                  "silver_geo")}
         p_int = np.where(elig, fm.marginal_interview("plain"), 0.0)

@@ -18,14 +18,15 @@ from scipy.special import logit
 from allocator.inputs.catalog import Catalog
 from allocator.inputs.profile import Applicant
 from allocator.model.factors import FactorModel, card_nodes, mixture
-from allocator.model.probability import (ModelCard, applicant_arrays, interview_logit, match_logit,
-                                         program_arrays)
+from allocator.model.probability import (ModelCard, ProgramColumns, applicant_arrays, interview_logit,
+                                         match_logit, program_arrays, program_columns)
 
 
-def card_logits(catalog: Catalog | pd.DataFrame, applicant: Applicant, card: ModelCard
-                ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """(interview log-odds by variant, match log-odds), each (n,), for one applicant."""
-    prog = program_arrays(catalog, card)
+def card_logits(catalog: Catalog | pd.DataFrame, applicant: Applicant, card: ModelCard,
+                columns: ProgramColumns | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(interview log-odds by variant, match log-odds), each (n,), for one applicant;
+    ``columns``: the catalog's :func:`~allocator.model.probability.program_columns`, if read."""
+    prog = program_arrays(catalog, card, columns)
     app = applicant_arrays(applicant, card)
     eta = interview_logit(prog, app, card)[0]
     ov = ~np.isnan(prog.p_interview)
@@ -42,10 +43,13 @@ def card_logits(catalog: Catalog | pd.DataFrame, applicant: Applicant, card: Mod
     return variants, zeta
 
 
-def factor_model(catalog: Catalog | pd.DataFrame, applicant: Applicant, cards: list[ModelCard]) -> FactorModel:
-    """The equal-weight mixture of ``cards`` (each must have a ``[factors]`` section)."""
+def factor_model(catalog: Catalog | pd.DataFrame, applicant: Applicant, cards: list[ModelCard],
+                 columns: ProgramColumns | None = None) -> FactorModel:
+    """The equal-weight mixture of ``cards`` (each must have a ``[factors]`` section); the
+    catalog's columns are read once for all of them (or given as ``columns``)."""
+    columns = program_columns(catalog) if columns is None else columns
     parts = []
     for c in cards:
-        eta, zeta = card_logits(catalog, applicant, c)
+        eta, zeta = card_logits(catalog, applicant, c, columns)
         parts.append((c.name, eta, zeta, card_nodes(c.factors)))
     return mixture(parts)

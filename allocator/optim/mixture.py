@@ -29,10 +29,12 @@ class Mixtures:
 def build(df: pd.DataFrame, applicant, card, card_choice: str | None, fixed: tuple[str, ...],
           one_factor: bool) -> Mixtures:
     from allocator.model.ensemble import load_ensemble
+    from allocator.model.probability import program_columns
 
-    central = factor_model(df, applicant, [card])
+    columns = program_columns(df)
+    central = factor_model(df, applicant, [card], columns)
     cards = load_ensemble(card)
-    ens = factor_model(df, applicant, cards) if cards else central
+    ens = factor_model(df, applicant, cards, columns) if cards else central
     choice = card_choice or ("ensemble" if cards else card.name)
     fms = [central, ens]
     if fixed:
