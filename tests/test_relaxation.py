@@ -103,3 +103,29 @@ def test_frontier_reuse_matches_fresh_solves(seed):
             continue
         assert row.status == "optimal" and row.p_match >= t - 1e-12
         assert row.p_match_la == pytest.approx(want, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bulk_exposure_rows_equal_the_row_by_row_ones(seed):
+    """Formulation.exposure_csr (the HiGHS session's one addRows) holds exactly the rows of
+    exposure_rows (the PuLP model's, row by row): same order, variables and coefficients,
+    under the two-stage mixture with signals and divisions and with several terms."""
+    from allocator.optim.assemble import load_problem
+
+    rng = np.random.default_rng(800 + seed)
+    if seed == 0:
+        pr = load_problem("data/profiles/typical_us_img.toml")
+        cand, mode = dominance.reduce(pr), "utility"
+    else:
+        pr = with_bonuses(random_problem(rng, 9, rho=0.3, objective="utility"), rng, divisions=seed % 2)
+        cand, mode = np.arange(pr.n), ("p_match", "utility", "la_given_target")[seed - 1]
+    f = build(pr, cand, mode, target=0.2 if mode == "la_given_target" else None)
+    for k, v in enumerate(f.model.variables()):
+        v.index = k
+    starts, idx, val = f.exposure_csr()
+    rows = list(f.exposure_rows())
+    assert len(rows) == len(starts) > 0
+    ends = [*starts[1:], len(idx)]
+    for (name, items), s, e in zip(rows, starts, ends):
+        assert [v.index for v, _ in items] == idx[s:e].tolist(), name
+        assert [c for _, c in items] == val[s:e].tolist(), name
