@@ -148,6 +148,13 @@ def test_monte_carlo_agrees_with_the_exact_mixture():
     assert abs(mc.p_match - exact) < 4 * mc.std_error
     # expected interviews: sum of the mixture's marginal interview probabilities
     assert mc.mean_interviews == pytest.approx(float((fm.w @ pi).sum()), abs=4 * 3 / np.sqrt(200_000))
+    # expected matches (one uniform decides a program's interview and its match): sum of pi mu
+    mu = fm.mu(list(plan.idx))
+    assert mc.mean_successes == pytest.approx(float((fm.w @ (pi * mu)).sum()), abs=4 * 3 / np.sqrt(200_000))
+    # P(match in LA): 1 - E_k prod over the LA programs of (1 - pi mu)
+    la = pr.la[list(plan.idx)].astype(bool)
+    p_la = 1 - float(fm.w @ np.prod(1 - (pi * mu)[:, la], axis=1)) / fm.w.sum()
+    assert abs(mc.p_match_la - p_la) < 4 * max(mc.std_error_la, 1 / 200_000)
 
 
 @pytest.mark.parametrize("seed", range(6))
