@@ -380,3 +380,34 @@ def test_climb_beside_the_root_gives_the_one_after_the_other_answer(monkeypatch)
     # both branches ran: solved again from the searched list (3 optimize calls with step 1), and
     # left at the root's wide gap (2 calls, "feasible")
     assert {n for n, _ in solves} == {2, 3} and (2, Status.FEASIBLE) in solves
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_models_built_ahead_give_the_answer_built_in_place(seed, monkeypatch):
+    """Step 2's and the LA-leaning list's models built beside step 1 at a floor of 0 and set to
+    the real floor when solved (safety.BUILD_AHEAD) are the models built then: the same lists,
+    values, statuses and gaps for both, and the same number of engine solves; and they are
+    used (each floored step's first solve gets one)."""
+    from allocator.optim import pipeline, safety
+
+    monkeypatch.setattr(safety, "SETTLE_MIN_CANDIDATES", 0)
+    given = []
+    real = pipeline.optimize
+    monkeypatch.setattr(pipeline, "optimize",
+                        lambda *a, **k: given.append((a[1], k.get("formulation") is not None)) or real(*a, **k))
+    rng = np.random.default_rng(2100 + seed)
+    pr = factor_problem(rng, n=7, cards=3, gold=1, silver=int(seed % 2), divisions=int(seed % 3 == 0))
+    pr = _with_utilities(rng, pr, (0.1, 0.5, 1.0)).with_limits(max_apps=4, min_apps=0, budget=1e4)
+    out = {}
+    for ahead in (True, False):
+        monkeypatch.setattr(safety, "BUILD_AHEAD", ahead)
+        given.clear()
+        out[ahead] = safety_first(pr, margin=(0.03, 0.1)[seed % 2])
+        if ahead:
+            assert ("utility_given_target", True) in given and ("la_given_target", True) in given
+        else:
+            assert not any(used for _, used in given)
+    for a, b in ((out[True].chosen, out[False].chosen), (out[True].la_leaning, out[False].la_leaning)):
+        assert a.plan == b.plan and a.status is b.status and a.solves == b.solves
+        assert a.objective == pytest.approx(b.objective, abs=1e-12)
+        assert (a.gap is None) == (b.gap is None) and (a.gap is None or a.gap == pytest.approx(b.gap, abs=1e-12))

@@ -72,6 +72,8 @@ SETTLE_MIN_CANDIDATES = 16
 SIDE_BY_SIDE = True
 # Settled step 2: its local search on a thread beside the relaxation's root (_climb_beside)
 CLIMB_BESIDE = True
+# Settled side-by-side steps: both floored models built beside step 1 (_floored_models)
+BUILD_AHEAD = True
 
 
 def settle_gap(n_candidates: int, time_limit: float | None) -> float | None:
@@ -121,6 +123,25 @@ def _pools(*outs: Outcome | None) -> dict:
     return seeds
 
 
+def _floored_models(problem: Problem, pla: Problem, cand, engine: str):
+    """Step 2's model (mode "utility_given_target" over step 1's candidates ``cand``) and the
+    LA-leaning list's (mode "la_given_target" over its own candidates), each loaded into the
+    engine, at a floor of 0 (set to the real floor, p_best - margin, when they are solved:
+    the same model as one built then).  Built on a second thread while step 1's linear
+    programs run, which release the GIL."""
+    from allocator.optim.builder import build
+    from allocator.optim.engines import open_session
+
+    models = []
+    for pr, mode, pool in ((problem.with_limits(objective="utility"), "utility_given_target", cand),
+                           (pla, "la_given_target", pipeline.candidates(pla, "la_given_target", None))):
+        f = build(pr, pool, mode, target=0.0) if len(pool) else None  # no candidate: solve_milp answers alone
+        if f is not None:
+            open_session(f, engine)
+        models.append(f)
+    return tuple(models)
+
+
 def safety_first(problem: Problem, *, margin: float | None = None, time_limit: float | None = None,
                  method: str = "auto", engine: str = DEFAULT_ENGINE, la_leaning: bool = True,
                  settle: bool | None = None) -> SafetyFirst:
@@ -140,19 +161,26 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
     settle = time_limit is None if settle is None else settle
     t0 = time.perf_counter()
     pm = problem.with_limits(objective="p_match")
+    pla = problem.with_limits(objective="p_match_la")
     path = pipeline.choose_path(pm, "p_match", method)
     cand = pipeline.candidates(pm, "p_match", None) if path == "milp" else None
-    safest = pipeline.optimize(pm, "p_match", time_limit=time_limit, method=method, engine=engine, cand=cand)
+    side = SIDE_BY_SIDE and la_leaning and settle and not equal_utilities(problem)  # settled: no clock sets the order
+    step1 = lambda: pipeline.optimize(pm, "p_match", time_limit=time_limit, method=method, engine=engine,  # noqa: E731
+                                      cand=cand)
+    if side and BUILD_AHEAD and path == "milp":
+        safest, ahead = both(step1, lambda: _floored_models(problem, pla, cand, engine))
+    else:
+        safest, ahead = step1(), (None, None)
     if not safest.status.has_list:
         return SafetyFirst(safest, safest, None, margin, None, None)
     p_best = float(safest.objective)
     floor = max(0.0, p_best - margin)
     log.info("safety first: best P(match) %.6f (%s, %.1f s); floor %.6f", p_best, safest.status.value,
              safest.wall, floor)
-    pla = problem.with_limits(objective="p_match_la")
     la_out = None
-    if SIDE_BY_SIDE and la_leaning and settle and not equal_utilities(problem):  # settled: no clock sets the order
-        chosen, solved, la_out = _side_by_side(problem, pla, safest, floor, cand, time_limit, t0, method, engine)
+    if side:
+        chosen, solved, la_out = _side_by_side(problem, pla, safest, floor, cand, time_limit, t0, method, engine,
+                                               ahead)
     else:
         chosen, solved = _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine, settle)
     log.info("safety first: best expected utility at the floor %.6f (%s, %.1f s)", chosen.objective,
@@ -172,7 +200,7 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
 
 
 def _side_by_side(problem: Problem, pla: Problem, safest: Outcome, floor: float, cand, time_limit, t0: float,
-                  method: str, engine: str) -> tuple[Outcome, bool, Outcome]:
+                  method: str, engine: str, ahead=(None, None)) -> tuple[Outcome, bool, Outcome]:
     """Step 2 and the LA-leaning list at once, the latter on a second thread
     (:func:`allocator.optim.beside.both`), then the LA-leaning climb from the answer as well,
     as the sequential order does.  The answer is step 2's either way.  The LA-leaning solve
@@ -180,45 +208,51 @@ def _side_by_side(problem: Problem, pla: Problem, safest: Outcome, floor: float,
     may differ from the sequential order's, within the gap each states (the same on the four
     shipped profiles: benchmarks/second_thread.py); its integer-program window, used
     only when the relaxation leaves a gap of at most SETTLE_GAP, is LA_MIN_SECONDS (step 2's
-    time is not known yet)."""
+    time is not known yet).  ``ahead``: the two steps' models built beside step 1
+    (:func:`_floored_models`), or None each."""
+    fu, fla = ahead
     (chosen, solved), la_side = both(
-        lambda: _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine, True),
+        lambda: _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine, True, fu),
         lambda: _traded(pla, safest, floor, la_utility(problem), None, "la_given_target",
-                        _la_limit(time_limit, t0), method, engine, settle=True))
+                        _la_limit(time_limit, t0), method, engine, settle=True, formulation=fla))
     la_out = _improved(pla, la_side, (chosen.plan,), floor, la_utility(problem), "la_given_target")
     return chosen, solved, la_out
 
 
 def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray, cand, mode: str,
-            time_limit, method: str, engine: str, others=(), settle: bool = False, beside: bool = False) -> Outcome:
+            time_limit, method: str, engine: str, others=(), settle: bool = False, beside: bool = False,
+            formulation=None) -> Outcome:
     """The best list found for ``mode`` at the floor: local search from ``start`` (see
     :mod:`allocator.optim.tradeup`), then the exact integer program started from it, for at
     most ``time_limit`` seconds (with ``settle``: only when the relaxation tree leaves a gap
     of at most :func:`settle_gap`).  Proven optimal when the program closes; otherwise the better
     list with the program's bound (status "feasible", its gap stated).  ``others``: more
     lists that meet the floor, searched from as well.  ``beside`` (settled steps only): the
-    search runs on a second thread while the relaxation's root is solved (:func:`_climb_beside`)."""
+    search runs on a second thread while the relaxation's root is solved (:func:`_climb_beside`).
+    ``formulation``: the step's model built ahead (:func:`_floored_models`), for its first solve."""
     pool = cand if cand is not None else pipeline.candidates(problem, mode, None)
     gap = settle_gap(len(pool), None) if settle else None
     if beside and gap is not None:
-        return _climb_beside(problem, start, floor, utility, cand, pool, mode, time_limit, method, engine, others, gap)
+        return _climb_beside(problem, start, floor, utility, cand, pool, mode, time_limit, method, engine, others, gap,
+                             formulation)
     t0 = time.perf_counter()
     best = _climbed(problem, (start.plan, *others), floor, utility, pool, mode)
     v_inc, inc = best if best is not None else (_value(problem, start.plan, mode), start.plan)  # the start stands
     log.info("safety first: local search %s -> %.6f in %.2f s", mode, v_inc, time.perf_counter() - t0)
-    out = _at_floor(problem, mode, floor, inc, start, cand, gap, time_limit, method, engine)
+    out = _at_floor(problem, mode, floor, inc, start, cand, gap, time_limit, method, engine, formulation)
     return _with_list(out, inc, v_inc)
 
 
 def _at_floor(problem: Problem, mode: str, floor: float, plan, start: Outcome, cand, gap, time_limit,
-              method: str, engine: str) -> Outcome:
-    """The exact solve of ``mode`` at the floor from ``plan``, seeded with ``start``'s tangents."""
+              method: str, engine: str, formulation=None) -> Outcome:
+    """The exact solve of ``mode`` at the floor from ``plan``, seeded with ``start``'s tangents
+    (on ``formulation`` when it was built ahead)."""
     return pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
-                             start=plan, seed_cuts=_pools(start), cand=cand, settle_gap=gap)
+                             start=plan, seed_cuts=_pools(start), cand=cand, settle_gap=gap, formulation=formulation)
 
 
 def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.ndarray, cand, pool, mode: str,
-                  time_limit, method: str, engine: str, others, gap: float) -> Outcome:
+                  time_limit, method: str, engine: str, others, gap: float, formulation=None) -> Outcome:
     """:func:`_traded` for a settled step, with the local search on a second thread while the
     relaxation's root is solved from ``start``'s list (stopped at the root whatever its gap).
     When the better list of the two leaves a gap of at most ``gap`` to that bound, the step is
@@ -229,7 +263,7 @@ def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.nd
     shipped profiles (benchmarks/second_thread.py)."""
     t0 = time.perf_counter()
     out, best = both(
-        lambda: _at_floor(problem, mode, floor, start.plan, start, cand, 0.0, time_limit, method, engine),
+        lambda: _at_floor(problem, mode, floor, start.plan, start, cand, 0.0, time_limit, method, engine, formulation),
         lambda: _climbed(problem, (start.plan, *others), floor, utility, pool, mode))
     v_inc, inc = best if best is not None else (_value(problem, start.plan, mode), start.plan)
     if out.status.has_list and out.objective > v_inc:  # an integral root point beat the search
@@ -280,7 +314,7 @@ def _value(problem: Problem, plan, mode: str) -> float:
 
 
 def _best_utility(problem: Problem, safest: Outcome, floor: float, cand, time_limit, method: str,
-                  engine: str, settle: bool) -> tuple[Outcome, bool]:
+                  engine: str, settle: bool, formulation=None) -> tuple[Outcome, bool]:
     """Step 2: (the best E[U] with P(match) >= floor, whether a solve ran).  The safest list
     itself, valued in E[U], when utilities are equal; otherwise the traded-up list, proven
     best when the integer program closes within ``time_limit`` (default PROOF_SECONDS)."""
@@ -293,7 +327,7 @@ def _best_utility(problem: Problem, safest: Outcome, floor: float, cand, time_li
                                    gap=None if safest.gap is None else u * safest.gap), False
     limit = PROOF_SECONDS if time_limit is None else min(time_limit, PROOF_SECONDS) if settle else time_limit
     return _traded(pu, safest, floor, problem.utility, cand, "utility_given_target", limit, method, engine,
-                   settle=settle, beside=CLIMB_BESIDE), True
+                   settle=settle, beside=CLIMB_BESIDE, formulation=formulation), True
 
 
 def la_leaning_at(problem: Problem, target: float, *, time_limit: float | None = None, method: str = "auto",

@@ -239,6 +239,12 @@ class HighsSession:
         return MasterRun(status, obj, bound, own, time.perf_counter() - t0, proven=not presolve)
 
 
+def open_session(f: Formulation) -> None:
+    """The persistent session of ``f``, created now if it has none (see engines.open_session)."""
+    if _SESSIONS.get(f) is None:
+        _SESSIONS[f] = HighsSession(f)
+
+
 def run_highs(f: Formulation, time_limit: float | None = None, warm: bool = False,
               presolve: bool = True) -> MasterRun:
     """One HiGHS solve of the current model, on the formulation's persistent session.
