@@ -12,9 +12,13 @@ Configurations (ratios = median / the sequential median, same run):
   * ``LA beside, BLAS free``: the LA-leaning solve beside step 2 (SIDE_BY_SIDE),
     ``CLIMB_BESIDE = False``, numpy's BLAS at its default thread count;
   * ``LA beside``: the same with BLAS at one thread meanwhile (shipped until the next one);
-  * ``LA and climb beside`` (shipped): also step 2's local search beside its relaxation root
-    (``allocator.optim.safety._climb_beside``).
-The answers are the same in all five (checked here on the chosen list's P(match), E[U] and
+  * ``LA and climb beside``: also step 2's local search beside its relaxation root
+    (``allocator.optim.safety._climb_beside``), the floored models built after step 1
+    (``BUILD_AHEAD = False``);
+  * ``... and models built ahead`` (shipped): step 2's and the LA-leaning list's models also
+    built on the second thread while step 1's linear programs run
+    (``allocator.optim.safety._floored_models``).
+The answers are the same in all six (checked here on the chosen list's P(match), E[U] and
 the LA-leaning list's P(LA)).  Results also go to benchmarks/results/second_thread.txt.
 
     python benchmarks/second_thread.py [--rounds 5] [--profiles typical_us_img,strong_la_ties]
@@ -33,14 +37,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results" / "second_thread.txt"
 SEQ = "import allocator.optim.safety as s; s.SIDE_BY_SIDE = False; s.CLIMB_BESIDE = False; "
-NO_CLIMB = "import allocator.optim.safety as s; s.CLIMB_BESIDE = False; "
+NO_CLIMB = "import allocator.optim.safety as s; s.CLIMB_BESIDE = False; s.BUILD_AHEAD = False; "
 CONFIGS = {
     "sequential": SEQ,
     "sequential, 1 BLAS thread": SEQ + "from threadpoolctl import threadpool_limits; threadpool_limits(1, 'blas'); ",
     "LA beside, BLAS free": NO_CLIMB + ("import types, allocator.optim.beside as b; b.threadpool_limits = lambda **k: "
                                         "types.SimpleNamespace(restore_original_limits=lambda: None); "),
     "LA beside": NO_CLIMB,
-    "LA and climb beside": "",
+    "LA and climb beside": "import allocator.optim.safety as s; s.BUILD_AHEAD = False; ",
+    "... and models built ahead": "",
 }
 
 
