@@ -29,6 +29,7 @@ When step 1 stops at a time limit, ``p_best`` is the best P(match) found, not pr
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -165,8 +166,8 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
     path = pipeline.choose_path(pm, "p_match", method)
     cand = pipeline.candidates(pm, "p_match", None) if path == "milp" else None
     side = SIDE_BY_SIDE and la_leaning and settle and not equal_utilities(problem)  # settled: no clock sets the order
-    step1 = lambda: pipeline.optimize(pm, "p_match", time_limit=time_limit, method=method, engine=engine,  # noqa: E731
-                                      cand=cand)
+    step1 = functools.partial(pipeline.optimize, pm, "p_match", time_limit=time_limit, method=method, engine=engine,
+                              cand=cand)
     if side and BUILD_AHEAD and path == "milp":
         safest, ahead = both(step1, lambda: _floored_models(problem, pla, cand, engine))
     else:
