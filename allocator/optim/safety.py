@@ -15,8 +15,9 @@ floor: the safest list (step 1's) and the LA-leaning list (the best P(match in G
 with P(match) >= the floor, mode "la_given_target"; a comparison only, so with --time-limit
 its solve stops after half as long as the answer's solves took, at least LA_MIN_SECONDS).
 When the floored steps are settled (no --time-limit), the LA-leaning solve runs beside step
-2 on a second thread (see :func:`_side_by_side`), and step 2's local search beside its
-relaxation's root (:func:`_climb_beside`).
+2 on a second thread (see :func:`_side_by_side`), step 2's local search beside its
+relaxation's root (:func:`_climb_beside`), and both floored models are built beside step 1
+(:func:`_floored_models`).
 
 Step 1 is exact.  The floored steps start from a local search (:mod:`allocator.optim.tradeup`,
 which also moves the geographic preference) and are then settled by the relaxation tree:
