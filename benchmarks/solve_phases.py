@@ -45,36 +45,23 @@ t0 = time.perf_counter()
 import allocator._entry, allocator.cli, allocator.cli.solve, allocator.api as api
 from allocator.optim import pipeline, safety
 T["import"] = time.perf_counter() - t0
-def timed(mod, name, key):
+def timed(mod, name, key, step1_only=False):
+    """Add the calls' seconds to T[key]; ``step1_only``: main-thread calls until the first
+    pipeline.optimize (step 1) has returned."""
     f = getattr(mod, name)
     def g(*a, **k):
         t = time.perf_counter()
         try:
             return f(*a, **k)
         finally:
-            T[key] = T.get(key, 0.0) + time.perf_counter() - t
+            if not step1_only or (threading.current_thread() is threading.main_thread() and "first" not in T):
+                T[key] = T.get(key, 0.0) + time.perf_counter() - t
     setattr(mod, name, g)
 timed(api, "load", "load")
 timed(api, "verify", "verify")
 timed(safety, "safety_first", "safety_first")
-real = pipeline.optimize
-def first(*a, **k):
-    t = time.perf_counter()
-    try:
-        return real(*a, **k)
-    finally:
-        if threading.current_thread() is threading.main_thread() and "first" not in T:
-            T["first"] = time.perf_counter() - t
-pipeline.optimize = first
-real_cand = pipeline.candidates
-def cands(*a, **k):
-    t = time.perf_counter()
-    try:
-        return real_cand(*a, **k)
-    finally:
-        if threading.current_thread() is threading.main_thread() and "first" not in T:
-            T["cand"] = T.get("cand", 0.0) + time.perf_counter() - t
-pipeline.candidates = cands
+timed(pipeline, "candidates", "cand", step1_only=True)
+timed(pipeline, "optimize", "first", step1_only=True)
 import atexit
 atexit.register(lambda: os.write(2, ("PHASES " + json.dumps(T) + "\n").encode()))
 from allocator._entry import main

@@ -349,6 +349,14 @@ def test_small_catalog_settles_at_the_root_not_on_the_clock(tmp_path):
     assert a.chosen.plan == b.chosen.plan and a.la_leaning.plan == b.la_leaning.plan
 
 
+def _tiered_problem(rng_seed: int, seed: int):
+    """A 7-program card mixture with tier utilities (0.1, 0.5, 1.0), signals and, for every
+    third ``seed``, divisions; at most 4 applications, budget no limit."""
+    rng = np.random.default_rng(rng_seed)
+    pr = factor_problem(rng, n=7, cards=3, gold=1, silver=int(seed % 2), divisions=int(seed % 3 == 0))
+    return _with_utilities(rng, pr, (0.1, 0.5, 1.0)).with_limits(max_apps=4, min_apps=0, budget=1e4)
+
+
 def test_climb_beside_the_root_gives_the_one_after_the_other_answer(monkeypatch):
     """Step 2's local search on a thread beside the relaxation's root (safety._climb_beside):
     the same list, value, status and gap as the search first and the relaxation after it, on
@@ -363,9 +371,7 @@ def test_climb_beside_the_root_gives_the_one_after_the_other_answer(monkeypatch)
     monkeypatch.setattr(pipeline, "optimize", lambda *a, **k: calls.append(1) or real(*a, **k))
     solves = set()
     for seed in range(8):
-        rng = np.random.default_rng(2000 + seed)
-        pr = factor_problem(rng, n=7, cards=3, gold=1, silver=int(seed % 2), divisions=int(seed % 3 == 0))
-        pr = _with_utilities(rng, pr, (0.1, 0.5, 1.0)).with_limits(max_apps=4, min_apps=0, budget=1e4)
+        pr = _tiered_problem(2000 + seed, seed)
         out = {}
         for beside in (True, False):
             monkeypatch.setattr(safety, "CLIMB_BESIDE", beside)
@@ -395,9 +401,7 @@ def test_models_built_ahead_give_the_answer_built_in_place(seed, monkeypatch):
     real = pipeline.optimize
     monkeypatch.setattr(pipeline, "optimize",
                         lambda *a, **k: given.append((a[1], k.get("formulation") is not None)) or real(*a, **k))
-    rng = np.random.default_rng(2100 + seed)
-    pr = factor_problem(rng, n=7, cards=3, gold=1, silver=int(seed % 2), divisions=int(seed % 3 == 0))
-    pr = _with_utilities(rng, pr, (0.1, 0.5, 1.0)).with_limits(max_apps=4, min_apps=0, budget=1e4)
+    pr = _tiered_problem(2100 + seed, seed)
     out = {}
     for ahead in (True, False):
         monkeypatch.setattr(safety, "BUILD_AHEAD", ahead)
