@@ -560,9 +560,11 @@ def test_keyboard_interrupt_in_the_api_waits_for_the_second_thread(tmp_path):
     """Python use (no console entry point): a KeyboardInterrupt while the LA-leaning solve is
     inside HiGHS on its thread reaches the caller after that thread ends, so a caller that
     catches it and exits normally is not aborted by the C++ runtime (exit -6)."""
-    code = _LONG_LP.replace("from allocator._entry import main\nmain(sys.argv[1:])\n",
-                            "import allocator\ntry:\n    allocator.solve(sys.argv[1])\n"
-                            "except KeyboardInterrupt:\n    print('caught')\n")
+    # Python's own Ctrl-C handler whatever the runner's: a job started in the background of a
+    # non-interactive shell ignores SIGINT, and a child inherits that (this test then failed)
+    code = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n" + _LONG_LP.replace(
+        "from allocator._entry import main\nmain(sys.argv[1:])\n",
+        "import allocator\ntry:\n    allocator.solve(sys.argv[1])\nexcept KeyboardInterrupt:\n    print('caught')\n")
     pr = subprocess.Popen([sys.executable, "-c", code, str(PROFILE)], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, env=ENV, cwd=ROOT, text=True)
     assert pr.stderr.readline().strip() == "BESIDE"
