@@ -634,3 +634,18 @@ def test_duplicate_catalog_columns_refused(capsys, tmp_path, col):
 def test_target_without_its_objective_refused(capsys, extra):
     code, _, err = run(capsys, "solve", PROFILE, "--target", "0.9", "--draws", "0", *extra)
     one_line_error(code, err, "--target", "--min-cost", "p_match_la")
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_reader_leaving_early_exits_0_quietly(extra):
+    """`allocator solve ... | head`: when the reader closes the pipe before the output is
+    written, the command exits 0 with nothing on stderr, table or JSON (rich's console
+    exited 1 on a broken pipe)."""
+    tiny = [str(ROOT / "data" / "profiles" / "tiny_demo.toml"), "--catalog", str(ROOT / "data" / "catalogs" /
+                                                                              "tiny_p_match.csv")]
+    pr = subprocess.Popen([sys.executable, "-m", "allocator", "solve", *tiny, *extra], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=ENV, cwd=ROOT)
+    pr.stdout.close()  # gone before the first line: every write meets a broken pipe
+    err = pr.stderr.read()
+    pr.wait(timeout=120)
+    assert pr.returncode == 0 and err == b"", (pr.returncode, err)

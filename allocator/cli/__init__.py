@@ -74,7 +74,10 @@ def _main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.stderr.write(INTERRUPTED)
         code = 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader left early (`| head`): done, quietly
+        from allocator.cli.common import stdout_to_devnull
+
+        stdout_to_devnull()
         code = 0
     except Exception as e:  # a bug: still one line, no traceback, unless asked
         _unless_interrupted()

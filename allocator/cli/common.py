@@ -64,9 +64,19 @@ CardOpt = typer.Option(None, "--card", help="use this model card alone (e.g. def
 OutOpt = typer.Option(None, "--out", help="also write the output to FILE (.json, .csv or text); written atomically")
 
 
+class _Console(Console):
+    """rich's Console, except when the reader of a pipe leaves early (``allocator solve ... |
+    head``): rich exits 1 then; this one raises BrokenPipeError, which :func:`_emit` turns
+    into exit 0 with stdout pointed at /dev/null, as for --json."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def _console(json_mode: bool) -> Console:
-    c = Console(stderr=json_mode, highlight=False)
-    return c if c.is_terminal else Console(stderr=json_mode, highlight=False, width=120)
+    c = _Console(stderr=json_mode, highlight=False)
+    return c if c.is_terminal else _Console(stderr=json_mode, highlight=False, width=120)
 
 
 def write_atomic(path: Path, text: str, option: str = "--out") -> None:
@@ -125,10 +135,25 @@ def _emit(payload: dict, as_json: bool, out: Optional[Path], render, frame=None,
                 c = Console(record=True, width=120, file=devnull)
                 (full_render or render)(c)
             write_atomic(out, c.export_text())
-    if as_json:
-        sys.stdout.write(text)
-    else:
-        render(_console(False))
+    try:
+        if as_json:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            render(_console(False))
+    except BrokenPipeError:  # the reader left early (`| head`): the output is done, exit 0
+        stdout_to_devnull()  # (typer would turn the error into exit 1)
+
+
+def stdout_to_devnull() -> None:
+    """Point file descriptor 1 at /dev/null, so that Python's own flush of stdout at exit does
+    not meet a broken pipe again (Python's documentation, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def check_outputs(*pairs) -> None:
