@@ -138,3 +138,22 @@ def test_merged_tail_nodes_keep_the_master_a_lower_bound(rho):
     for _ in range(200):
         L = -np.cumsum(rng.exponential(rng.uniform(0.01, 2.0), len(nodes.w)))[::-1]  # any exposures
         assert wm @ np.exp(G @ L) <= nodes.w @ np.exp(L) + 1e-15
+
+
+def test_highs_sessions_are_freed_with_their_models():
+    """A solve's HiGHS models (about 70 MB each on the safety-first models) are freed once the
+    solve is done: the session held its formulation, the key of its weak dictionary, strongly,
+    so every model stayed in memory (a web server grew by about 200 MB per request)."""
+    import gc
+
+    from allocator.optim.engines import highs
+    from allocator.optim.safety import safety_first
+    from tests.test_safety import _tiered_problem
+
+    gc.collect()
+    before = len(highs._SESSIONS)
+    out = safety_first(_tiered_problem(2200, 0), margin=0.05)
+    assert out.chosen.plan is not None
+    del out
+    gc.collect()
+    assert len(highs._SESSIONS) <= before

@@ -101,7 +101,10 @@ class HighsSession:
     SYNCED_ROWS = ("budget", "budget_count", "la_count", "max_applications", "target")
 
     def __init__(self, f: Formulation):
-        self.f = f
+        # a weak reference: the session is _SESSIONS' value for the key f, and a strong one kept
+        # f alive for ever (every solve's HiGHS models, 70 MB each on the safety-first models,
+        # stayed in memory: a web server grew by 200 MB per request)
+        self.f = weakref.proxy(f)
         # mip_feasibility_tolerance 1e-7 (default 1e-6): HiGHS otherwise accepts a MIP
         # solution its own final check (primal tolerance 1e-7) rejects as a "solve error"
         self.cmd = pulp.HiGHS(msg=False, gapRel=0.0, gapAbs=1e-11, mip_heuristic_run_feasibility_jump=False,
