@@ -421,8 +421,8 @@ class _Tree:
             added = sum(f.add_cuts(f.terms[name], Ls[name]) for name in names)
             if added == 0 or (gap <= LP_SETTLED * self.tol and not violated):
                 break
-            if settling and float(run.bound) - last < SETTLE_RISE:
-                break
+            if settling and not run.integral and float(run.bound) - last < SETTLE_RISE:
+                break  # (an integral point keeps its rounds: below, it closes the node, which needs it settled)
             last = float(run.bound)
         if run.integral:  # settled at a list whose value is its LP bound: nothing better below
             return None if violated else ("closed", float(run.bound))

@@ -136,6 +136,8 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
             wall = time.perf_counter() - t0
             return Outcome(Status.OPTIMAL, top[1], top[0], top[0], 0.0, 0.0, wall, 0, len(cand), "milp",
                            "the best P(match in LA) with no floor meets the target")
+    if formulation is not None and (budget is not None or not np.array_equal(formulation.cand, cand)):
+        raise ValueError("a model built ahead must have exactly this solve's candidates and no budget override")
     if start is not None and not set(start.idx) <= set(cand.tolist()):
         start = None
     if start is None:
