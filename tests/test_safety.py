@@ -434,3 +434,23 @@ def test_settled_root_stops_when_its_bound_stops_rising(monkeypatch):
         assert a.objective == pytest.approx(b.objective, abs=1e-12)
         assert b.bound - 1e-12 <= a.bound <= b.bound + 1e-5  # maximized: a weaker bound is larger
     assert early.la_leaning.solves < full.la_leaning.solves
+
+
+def test_utility_units_change_neither_the_answer_nor_the_work():
+    """Tier utilities 1 / 0.8 / 0.6 and 1024 / 819.2 / 614.4 state the same preference: the
+    solve's tolerances on E[U] (TOL, the settle gap, SETTLE_RISE) are per unit of the largest
+    utility (builder.objective_unit).  Before, they were absolute: with utilities scaled by
+    1/1024 the settled root's gap fell under SETTLE_GAP, the integer program ran and the typical
+    solve took 23 s instead of 2.5 s.  Powers of two scale every coefficient exactly."""
+    from allocator.optim.assemble import load_problem
+
+    pr = load_problem("data/profiles/typical_us_img.toml")
+    base = safety_first(pr)
+    for s in (2.0 ** -10, 2.0 ** 10):
+        scaled = safety_first(dataclasses.replace(pr, utility=pr.utility * s))
+        a, b = scaled.chosen, base.chosen
+        assert a.plan == b.plan and a.status is b.status and a.solves == b.solves
+        assert a.objective == pytest.approx(s * b.objective, rel=1e-9)
+        assert a.gap == pytest.approx(s * b.gap, rel=1e-6, abs=1e-12 * s)
+        assert scaled.la_leaning.plan == base.la_leaning.plan  # P(match in LA): no utility in it
+        assert scaled.safest.plan == base.safest.plan

@@ -273,6 +273,17 @@ def _add_term(f: Formulation, name: str, mask: np.ndarray) -> ExpTerm:
     return tt
 
 
+def objective_unit(problem: Problem, mode: str) -> float:
+    """The size of ``mode``'s objective, which tolerances on it are multiples of: the largest
+    utility for expected utility (tiers 1 / 0.8 / 0.6 or 100 / 80 / 60 state the same
+    preference, so the solve must stop at the same list and gap relative to them), 1 for a
+    probability (and for min_cost's USD)."""
+    if mode in ("utility", "utility_given_target") and problem.n:
+        top = float(np.max(problem.utility))
+        return top if top > 0 else 1.0
+    return 1.0
+
+
 def _add_utility_terms(f: Formulation, everyone_term: str | None) -> None:
     """E[utility] = sum_j (u_j - u_{j-1}) P(some program with utility >= u_j succeeds): one
     exposure term per utility level; a level that every candidate reaches reuses
@@ -289,6 +300,7 @@ def _add_utility_terms(f: Formulation, everyone_term: str | None) -> None:
         f.objective_terms.append((float(lev - prev), name))
         prev = float(lev)
     f.objective_offset = -float(levels.max()) if len(levels) else 0.0
+    f.objective_unit = objective_unit(problem, f.mode)
 
 
 def _add_objective(f: Formulation, mode: str, target: float | None) -> None:

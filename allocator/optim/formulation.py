@@ -119,6 +119,9 @@ class Formulation:
     cost_expr: object = None
     objective_offset: float = 0.0
     objective_scale: float = 1.0  # the model's objective is this times the probability-scale value
+    # the objective's own size, which the solve's tolerances (outer.TOL, a settle gap, SETTLE_RISE)
+    # are multiples of: the largest utility for E[U] (the user's units are arbitrary), else 1
+    objective_unit: float = 1.0
     cut_epoch: int = 0  # bumped by clear_cuts, so an engine's persistent model drops its tangent rows
     cuts: list = field(default_factory=list)  # tangent rows (Cut), in the order added
     n_materialized: int = 0  # how many of them are in the PuLP model (materialize())

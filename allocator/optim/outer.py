@@ -24,7 +24,7 @@ from allocator.optim.formulation import Formulation
 from allocator.optim.problem import Plan, Problem
 from allocator.status import Status
 
-TOL = 1e-7  # absolute gap on the objective (a probability or an expected utility)
+TOL = 1e-7  # gap on the objective: a probability, or an expected utility per unit of the largest utility (_in_units)
 CUT_OFFSETS = (-2.0, -1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
 # The linear relaxation first (HiGHS): Kelley rounds on the master's LP, each a warm-started
 # dual simplex, until the LP's own point is within LP_SETTLED of its true value (the LP bound
@@ -45,8 +45,8 @@ LP_SETTLED = 0.1  # x tol
 # one (the shipped profiles' floored roots settle in 3-5 rounds; a frontier point near the
 # safest list on the strong profile took more than its 3 s window before)
 SETTLE_ROUNDS = 12
-# ... and stops early when a round raised its bound by less than SETTLE_RISE (absolute, in the
-# objective's units): the bound is valid after any round, and the rounds after such a one
+# ... and stops early when a round raised its bound by less than SETTLE_RISE (a probability, or
+# per unit of the largest utility: _in_units): the bound is valid after any round, and the rounds after such a one
 # moved it by 1e-9 to 9e-7 on the shipped profiles (the strong profile's LA-leaning root rose
 # 8.4e-7, 5e-7, 2.5e-7, 1e-7, 4e-9 in its last five rounds, against a gap of 3e-3), while each
 # cost 0.02-0.2 s.  The rule reads only the LP bounds, so the root stops at the same round on
@@ -279,11 +279,18 @@ class _Loop:
                        message, self.history, self.pool)
 
 
+def _in_units(f: Formulation, amount: float) -> float:
+    """A tolerance on the objective (TOL, a settle gap, SETTLE_RISE) in the objective's own
+    units: times the largest utility for E[U] (builder.objective_unit), as is for a probability."""
+    return amount * f.objective_unit
+
+
 def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget, start, time_limit, tol,
                 max_solves, seed_cuts, engine, f=None, relax: bool = True, keep_cuts=False,
                 settle_gap: float | None = None) -> Outcome:
     n_cand = len(cand)  # this point's candidates (a reused model may hold more, fixed at 0)
     f, checked = _prepare(problem, cand, mode, target, budget, f, keep_cuts)
+    tol, settle_gap = _in_units(f, tol), (None if settle_gap is None else _in_units(f, settle_gap))
     loop = _Loop(f, checked, engine, n_cand)
     seed_tangents(f, start, seed_cuts)
     if start is not None and feasibility.is_feasible(problem, start):
@@ -421,7 +428,7 @@ class _Tree:
             added = sum(f.add_cuts(f.terms[name], Ls[name]) for name in names)
             if added == 0 or (gap <= LP_SETTLED * self.tol and not violated):
                 break
-            if settling and not run.integral and float(run.bound) - last < SETTLE_RISE:
+            if settling and not run.integral and float(run.bound) - last < _in_units(f, SETTLE_RISE):
                 break  # (an integral point keeps its rounds: below, it closes the node, which needs it settled)
             last = float(run.bound)
         if run.integral:  # settled at a list whose value is its LP bound: nothing better below

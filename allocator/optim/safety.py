@@ -39,6 +39,7 @@ import numpy as np
 
 from allocator.optim import feasibility, pipeline
 from allocator.optim.beside import both
+from allocator.optim.builder import objective_unit
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.evaluate import evaluate
 from allocator.optim.outer import SETTLED, TOL, Outcome
@@ -60,7 +61,7 @@ LA_SHARE = 0.5  # of the time the answer took
 # tripling the time of an answer.  --time-limit T gives
 # every step's integer program up to the time left of T instead.
 PROOF_SECONDS = 10.0
-SETTLE_GAP = 1e-4
+SETTLE_GAP = 1e-4  # per unit of the largest utility for E[U] (outer._in_units), as is for P(match in LA)
 # ... on integer programs over more candidates than this; smaller ones get the integer program
 # (PROOF_SECONDS for the answer, LA_MIN_SECONDS for the LA-leaning list), which proves both
 # steps there in 1.2-3.4 s.  Measured with the typical applicant on 19 slices of the demo
@@ -242,7 +243,7 @@ def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray,
     v_inc, inc = best if best is not None else (_value(problem, start.plan, mode), start.plan)  # the start stands
     log.info("safety first: local search %s -> %.6f in %.2f s", mode, v_inc, time.perf_counter() - t0)
     out = _at_floor(problem, mode, floor, inc, start, cand, gap, time_limit, method, engine, formulation)
-    return _with_list(out, inc, v_inc)
+    return _with_list(out, inc, v_inc, objective_unit(problem, mode))
 
 
 def _at_floor(problem: Problem, mode: str, floor: float, plan, start: Outcome, cand, gap, time_limit,
@@ -272,21 +273,22 @@ def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.nd
         v_inc, inc = out.objective, out.plan
     log.info("safety first: local search %s -> %.6f beside the relaxation (%.2f s)", mode, v_inc,
              time.perf_counter() - t0)
-    if out.message == SETTLED and out.bound is not None and out.bound - v_inc <= gap:
+    if out.message == SETTLED and out.bound is not None and out.bound - v_inc <= gap * objective_unit(problem, mode):
         again = _at_floor(problem, mode, floor, inc, start, cand, gap, time_limit, method, engine)
         out = dataclasses.replace(again, seconds=out.seconds + again.seconds, solves=out.solves + again.solves,
                                   wall=time.perf_counter() - t0, cut_pool=_pools(out, again))
-    return _with_list(out, inc, v_inc)
+    return _with_list(out, inc, v_inc, objective_unit(problem, mode))
 
 
-def _with_list(out: Outcome, plan, value: float) -> Outcome:
+def _with_list(out: Outcome, plan, value: float, unit: float) -> Outcome:
     """``out`` (a solve at the floor), or ``plan`` (valued ``value``, meeting the
-    floor) with ``out``'s bound and the gap it leaves when the solve found nothing better."""
+    floor) with ``out``'s bound and the gap it leaves when the solve found nothing better
+    (optimal within TOL times ``unit``, the objective's size: builder.objective_unit)."""
     if out.status.has_list and out.objective >= value - 1e-12:
         return out
     bound = out.bound if out.status.has_list or out.status is Status.FEASIBLE else None
     gap = None if bound is None else max(0.0, bound - value)
-    status = Status.OPTIMAL if gap is not None and gap <= TOL else Status.FEASIBLE
+    status = Status.OPTIMAL if gap is not None and gap <= TOL * unit else Status.FEASIBLE
     return dataclasses.replace(out, status=status, plan=plan, objective=value, bound=bound, gap=gap,
                                message=out.message or "best list found by local search")
 
@@ -298,7 +300,7 @@ def _improved(problem: Problem, out: Outcome, starts, floor: float, utility: np.
     best = _climbed(problem, starts, floor, utility, pipeline.candidates(problem, mode, None), mode)
     if best is None or best[0] <= out.objective + 1e-12:
         return out
-    return _with_list(out, best[1], best[0])
+    return _with_list(out, best[1], best[0], objective_unit(problem, mode))
 
 
 def _climbed(problem: Problem, starts, floor: float, utility: np.ndarray, pool, mode: str):
