@@ -1,4 +1,4 @@
 """`python -m allocator`: the same entry point as the console script."""
-from allocator._entry import main
+from allocator._entry import console
 
-main()
+console()

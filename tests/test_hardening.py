@@ -649,3 +649,46 @@ def test_reader_leaving_early_exits_0_quietly(extra):
     err = pr.stderr.read()
     pr.wait(timeout=120)
     assert pr.returncode == 0 and err == b"", (pr.returncode, err)
+
+
+_TEARDOWN = """
+import sys
+from allocator._entry import console
+
+class Witness:  # freed by the interpreter's teardown, which prints
+    def __del__(self):
+        sys.stderr.write("TEARDOWN\\n")
+
+w = Witness()
+sys.argv = ["allocator"] + sys.argv[1:]
+console()
+"""
+
+
+@pytest.mark.parametrize("args,code", [(["--version"], 0), (["solve", "no-such-profile.toml"], 2)])
+def test_console_script_ends_without_the_interpreters_teardown(args, code):
+    """The console script (allocator._entry.console) ends the process once the command is done
+    and its output flushed, without freeing every object (0.15-0.2 s of a default solve): the
+    witness's finalizer does not run, and the output and exit code are the command's."""
+    r = subprocess.run([sys.executable, "-c", _TEARDOWN, *args], capture_output=True, text=True, env=ENV, cwd=ROOT)
+    assert r.returncode == code, r.stderr
+    assert "TEARDOWN" not in r.stderr
+    assert (r.stdout.strip() != "") if code == 0 else r.stderr.startswith("allocator: error: ")
+    debug = subprocess.run([sys.executable, "-c", _TEARDOWN, *args], capture_output=True, text=True,
+                           env={**ENV, "ALLOCATOR_DEBUG": "1"}, cwd=ROOT)
+    assert debug.returncode == code and "TEARDOWN" in debug.stderr  # ALLOCATOR_DEBUG: the normal exit
+
+
+def test_fast_exit_waits_for_a_running_thread_and_keeps_sys_exits_rules(tmp_path):
+    """A non-daemon thread still running gets the normal exit, which waits for it (its file is
+    written); a message as the code goes to stderr with exit 1, None is exit 0."""
+    done = tmp_path / "done"
+    code = ("import threading, time, pathlib\nfrom allocator._entry import fast_exit\n"
+            f"threading.Thread(target=lambda: (time.sleep(0.3), pathlib.Path({str(done)!r}).write_text('x'))).start()\n"
+            "fast_exit(3)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=ROOT)
+    assert r.returncode == 3 and done.read_text() == "x"
+    for arg, rc, err in (("'stopped'", 1, "stopped"), ("None", 0, "")):
+        r = subprocess.run([sys.executable, "-c", f"from allocator._entry import fast_exit\nfast_exit({arg})"],
+                           capture_output=True, text=True, env=ENV, cwd=ROOT)
+        assert r.returncode == rc and r.stderr.strip() == err
