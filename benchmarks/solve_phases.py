@@ -12,7 +12,8 @@ wrapped around the pipeline's stages (the wrappers add microseconds):
     comparison (on two threads);
   * ``verify``: the Monte Carlo check of the list (``allocator.api.verify``);
   * ``other``: the rest of the process's wall time: interpreter start and exit, the
-    report, the guide's figures, JSON.
+    report, the guide's figures, JSON.  The process ends as the console script does
+    (``allocator._entry.console``, for a checkout that has it).
 
 Medians over ``--rounds`` rounds (the machine is shared: single runs vary by 10-20%), each
 phase also as a share of the total.  ``--compare DIR`` runs another checkout of allocator (for
@@ -62,10 +63,17 @@ timed(api, "verify", "verify")
 timed(safety, "safety_first", "safety_first")
 timed(pipeline, "candidates", "cand", step1_only=True)
 timed(pipeline, "optimize", "first", step1_only=True)
-import atexit
-atexit.register(lambda: os.write(2, ("PHASES " + json.dumps(T) + "\n").encode()))
-from allocator._entry import main
-main(sys.argv[1:])
+report = lambda: os.write(2, ("PHASES " + json.dumps(T) + "\n").encode())
+entry = allocator._entry
+if hasattr(entry, "console"):  # the console script's own end (fast_exit: no atexit handler runs)
+    end = entry.fast_exit
+    entry.fast_exit = lambda code: (report(), end(code))
+    sys.argv = ["allocator"] + sys.argv[1:]
+    entry.console()
+else:  # a checkout from before fast_exit
+    import atexit
+    atexit.register(report)
+    entry.main(sys.argv[1:])
 '''
 
 
