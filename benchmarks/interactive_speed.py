@@ -43,7 +43,8 @@ LABELS = {"solve": "allocator solve (end to end)", "sweep29": "sweep --budgets 2
 
 def run_cli(args: list[str], prelude: str = "") -> tuple[float, int]:
     """Wall seconds and exit code of ``allocator ARGS`` in a fresh process (output discarded)."""
-    code = prelude + "import sys; from allocator._entry import main; main(sys.argv[1:])"
+    code = prelude + ("import sys, allocator._entry as e; sys.argv = ['allocator'] + sys.argv[1:]; "
+                      "e.console() if hasattr(e, 'console') else e.main(sys.argv[1:])")  # as the console script ends
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

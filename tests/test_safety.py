@@ -359,7 +359,8 @@ def _tiered_problem(rng_seed: int, seed: int):
 
 def test_climb_beside_the_root_gives_the_one_after_the_other_answer(monkeypatch):
     """Step 2's local search on a thread beside the relaxation's root (safety._climb_beside):
-    the same list, value, status and gap as the search first and the relaxation after it, on
+    the same list, value and status as the search first and the relaxation after it, and a gap
+    within 1e-4 (the early-stopped root's bound depends a little on the tangents seeded), on
     8 brute-forceable instances, among them some where the searched list leaves a gap small
     enough for the integer program (the step is then solved again from it, as the
     one-after-the-other order does: a third optimize call) and some where it does not."""
@@ -382,7 +383,8 @@ def test_climb_beside_the_root_gives_the_one_after_the_other_answer(monkeypatch)
         a, b = out[True], out[False]
         assert a.plan == b.plan and a.status is b.status, seed
         assert a.objective == pytest.approx(b.objective, abs=1e-12)
-        assert (a.gap is None) == (b.gap is None) and (a.gap is None or a.gap == pytest.approx(b.gap, abs=1e-7))
+        # the root stops early (outer.SETTLE_POINT) at a round its seeded tangents move: gaps within 1e-4
+        assert (a.gap is None) == (b.gap is None) and (a.gap is None or a.gap == pytest.approx(b.gap, abs=1e-4))
     # both branches ran: solved again from the searched list (3 optimize calls with step 1), and
     # left at the root's wide gap (2 calls, "feasible")
     assert {n for n, _ in solves} == {2, 3} and (2, Status.FEASIBLE) in solves
@@ -418,22 +420,25 @@ def test_models_built_ahead_give_the_answer_built_in_place(seed, monkeypatch):
 
 
 def test_settled_root_stops_when_its_bound_stops_rising(monkeypatch):
-    """outer.SETTLE_RISE: a settled root stops after a round that raised its LP bound by less
-    than 1e-6.  On the strong profile the LA-leaning root then solves fewer relaxations than
-    when it runs until no new tangent is added, with the same lists and statuses, and a bound
-    above the fully settled one (any round's LP bound is valid) by less than 1e-5."""
+    """outer.SETTLE_RISE and SETTLE_POINT: a settled root stops after a round that raised its
+    LP bound by less than 1e-6, or whose LP point is valued within 5e-5 of its true value.  On
+    the strong profile both floored roots then solve fewer relaxations than when they run until
+    no new tangent is added, with the same lists and statuses, and bounds above the fully
+    settled ones (any round's LP bound is valid) by less than 1e-4 (4.6e-5 measured, against
+    stated gaps of 3.7e-4 and 3e-3)."""
     from allocator.optim import outer
     from allocator.optim.assemble import load_problem
 
     pr = load_problem("data/profiles/strong_la_ties.toml")
     early = safety_first(pr)
     monkeypatch.setattr(outer, "SETTLE_RISE", 0.0)
+    monkeypatch.setattr(outer, "SETTLE_POINT", 0.0)
     full = safety_first(pr)
     for a, b in ((early.chosen, full.chosen), (early.la_leaning, full.la_leaning)):
         assert a.plan == b.plan and a.status is b.status
         assert a.objective == pytest.approx(b.objective, abs=1e-12)
-        assert b.bound - 1e-12 <= a.bound <= b.bound + 1e-5  # maximized: a weaker bound is larger
-    assert early.la_leaning.solves < full.la_leaning.solves
+        assert b.bound - 1e-12 <= a.bound <= b.bound + 1e-4  # maximized: a weaker bound is larger
+        assert a.solves < b.solves
 
 
 def test_utility_units_change_neither_the_answer_nor_the_work():

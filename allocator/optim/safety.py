@@ -261,8 +261,10 @@ def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.nd
     When the better list of the two leaves a gap of at most ``gap`` to that bound, the step is
     solved again from it, as :func:`_traded` would have (integer program included).  The
     root's bound depends on the start only through the tangents there, so the answer is the
-    one-after-the-other answer up to the root's settling (the same lists and gaps to 1e-7 on
-    the shipped profiles and the brute-force tests); 0.86-0.97x its wall time on the four
+    one-after-the-other answer up to the root's settling (the same lists, statuses and values
+    on the shipped profiles and the brute-force tests; gaps within 2.1e-5 on the shipped
+    profiles: the root stops at outer.SETTLE_RISE or SETTLE_POINT, at a round its seeded
+    tangents move); 0.86-0.97x its wall time on the four
     shipped profiles (benchmarks/second_thread.py)."""
     t0 = time.perf_counter()
     out, best = both(
