@@ -130,6 +130,7 @@ class Formulation:
     count_cost: np.ndarray | None = None  # least cost of n programs (builder.cheapest_by_count)
     la_share: float = 1.0  # the LA share cap (la_count row)
     exposures_in_model: bool = False  # the l = L rows are PuLP rows (materialize()); else arrays only
+    warm_basis: object = None  # an engine's basis of an earlier model to start the first relaxation from
 
     def count_cap(self, budget: float) -> int:
         """The most programs a list within ``budget`` can hold (USD tolerance as feasibility's)."""

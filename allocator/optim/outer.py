@@ -84,6 +84,9 @@ class Outcome:
     cut_pool: dict = field(default_factory=dict)
     engine: str = ""  # "highs" or "cbc" for the integer program; "" for the count scan
     reachable: float | None = None  # min_cost out of reach: the best P(match) within the other limits
+    # HiGHS: the last relaxation's basis (engines.highs.NamedBasis), when asked (solve_milp's
+    # keep_basis), for a following model to start from (its warm_basis)
+    basis: object = None
 
 
 def seed_tangents(f: Formulation, start: Plan | None, seed_cuts=None) -> None:
@@ -132,7 +135,7 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
                budget: float | None = None, start: Plan | None = None, time_limit: float | None = None,
                tol: float = TOL, max_solves: int = 60, seed_cuts=None, engine: str = DEFAULT_ENGINE,
                formulation: Formulation | None = None, keep_cuts: bool = False,
-               settle_gap: float | None = None) -> Outcome:
+               settle_gap: float | None = None, keep_basis: bool = False, warm_basis=None) -> Outcome:
     """Exact optimum over candidates ``cand`` (a dominance-reduced index set), by outer
     approximation with the master problem solved by ``engine`` ("highs" or "cbc").
 
@@ -149,7 +152,13 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
     settles, so the same on any machine) leaves a proven gap above this, stop there with the
     best list and that gap (status "feasible") instead of branching and running the integer
     program, which do not close such gaps in seconds on the floored objectives (the
-    safety-first steps)."""
+    safety-first steps).
+
+    ``keep_basis`` (HiGHS): the outcome carries the last relaxation's basis; ``warm_basis``
+    such a basis of an earlier solve of the same problem (step 1's, for the floored steps), to
+    start this model's first relaxation from: on the shipped profiles the floored steps' first
+    linear programs then take 0.3x the simplex iterations (2,870 -> 975 for the typical
+    answer's, 2,820 -> 809 for its LA-leaning list's)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     if formulation is not None:
@@ -161,7 +170,7 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
         return replace(_no_candidate(problem, mode, target, budget), engine=engine)
     out = _solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
                       tol=tol, max_solves=max_solves, seed_cuts=seed_cuts, engine=engine, f=formulation,
-                      keep_cuts=keep_cuts, settle_gap=settle_gap)
+                      keep_cuts=keep_cuts, settle_gap=settle_gap, warm_basis=warm_basis, keep_basis=keep_basis)
     return replace(out, engine=engine)
 
 
@@ -215,6 +224,7 @@ class _Loop:
         self.warm = self.confirm = False
         self.engine_lists = 0  # lists the engine returned (the start list is an incumbent, not one of them)
         self.lp_solves = 0  # relaxations solved (not counted against max_solves)
+        self.keep_basis = False  # the outcome carries the last relaxation's basis (HiGHS)
 
     def minimized(self, Ls, vals) -> float:
         f = self.f
@@ -284,7 +294,15 @@ class _Loop:
         if status is Status.OPTIMAL and gap is not None and gap > tol and f.mode != "min_cost":
             status = Status.FEASIBLE
         return Outcome(status, self.best_plan, val, bnd, gap, self.secs, wall, self.solves, self.n_cand, "milp",
-                       message, self.history, self.pool)
+                       message, self.history, self.pool, basis=self._basis())
+
+    def _basis(self):
+        """The last relaxation's basis, when asked (solve_milp's keep_basis)."""
+        if not self.keep_basis:
+            return None
+        from allocator.optim.engines.highs import named_basis
+
+        return named_basis(self.f)
 
 
 def _in_units(f: Formulation, amount: float) -> float:
@@ -295,11 +313,13 @@ def _in_units(f: Formulation, amount: float) -> float:
 
 def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget, start, time_limit, tol,
                 max_solves, seed_cuts, engine, f=None, relax: bool = True, keep_cuts=False,
-                settle_gap: float | None = None) -> Outcome:
+                settle_gap: float | None = None, warm_basis=None, keep_basis: bool = False) -> Outcome:
     n_cand = len(cand)  # this point's candidates (a reused model may hold more, fixed at 0)
     f, checked = _prepare(problem, cand, mode, target, budget, f, keep_cuts)
+    f.warm_basis = warm_basis if engine == "highs" else None
     tol, settle_gap = _in_units(f, tol), (None if settle_gap is None else _in_units(f, settle_gap))
     loop = _Loop(f, checked, engine, n_cand)
+    loop.keep_basis = keep_basis and engine == "highs"
     seed_tangents(f, start, seed_cuts)
     if start is not None and feasibility.is_feasible(problem, start):
         f.set_start(start)

@@ -103,7 +103,8 @@ def affordable(problem: Problem, cand: np.ndarray, budget: float | None) -> np.n
 def optimize(problem: Problem, mode: str, *, target: float | None = None, time_limit: float | None = None,
              method: str = "auto", budget: float | None = None, engine: str = DEFAULT_ENGINE,
              start: Plan | None = None, seed_cuts: dict | None = None, cand: np.ndarray | None = None,
-             settle_gap: float | None = None, formulation=None) -> Outcome:
+             settle_gap: float | None = None, formulation=None, keep_basis: bool = False,
+             warm_basis=None) -> Outcome:
     """Optimal list for ``problem`` in ``mode`` ("p_match", "utility", "min_cost" with
     ``target``, "la_given_target" or "utility_given_target" with ``target``, a P(match)
     floor): status and plan, no verification.
@@ -114,7 +115,8 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
     :attr:`Outcome.cut_pool`, ``cand`` its candidates (integer-program path only);
     ``settle_gap`` see :func:`allocator.optim.outer.solve_milp`; ``formulation`` this solve's
     model built ahead (same mode and candidates, any floor, no solve yet: see
-    :func:`allocator.optim.safety.safety_first`), set to ``target`` and used as built."""
+    :func:`allocator.optim.safety.safety_first`), set to ``target`` and used as built;
+    ``keep_basis`` and ``warm_basis`` see :func:`allocator.optim.outer.solve_milp`."""
     t0 = time.perf_counter()
     path = choose_path(problem, mode, method)
     if path == "fast":
@@ -144,7 +146,7 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
         start = start_list(problem, cand) if mode in ("p_match", "utility") else None
     out = solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
                      engine=engine, seed_cuts=seed_cuts, settle_gap=settle_gap, formulation=formulation,
-                     keep_cuts=formulation is not None)
+                     keep_cuts=formulation is not None, keep_basis=keep_basis, warm_basis=warm_basis)
     if budget is None:  # a start list answers to the problem's own budget only
         out = start_if_timed_out(out, problem, start, time_limit, mode)
     return dataclasses.replace(out, wall=time.perf_counter() - t0)

@@ -169,7 +169,7 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
     cand = pipeline.candidates(pm, "p_match", None) if path == "milp" else None
     side = SIDE_BY_SIDE and la_leaning and settle and not equal_utilities(problem)  # settled: no clock sets the order
     step1 = functools.partial(pipeline.optimize, pm, "p_match", time_limit=time_limit, method=method, engine=engine,
-                              cand=cand)
+                              cand=cand, keep_basis=True)
     if side and BUILD_AHEAD and path == "milp":
         safest, ahead = both(step1, lambda: _floored_models(problem, pla, cand, engine))
     else:
@@ -249,9 +249,10 @@ def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray,
 def _at_floor(problem: Problem, mode: str, floor: float, plan, start: Outcome, cand, gap, time_limit,
               method: str, engine: str, formulation=None) -> Outcome:
     """The exact solve of ``mode`` at the floor from ``plan``, seeded with ``start``'s tangents
-    (on ``formulation`` when it was built ahead)."""
+    and started from its last relaxation's basis (on ``formulation`` when it was built ahead)."""
     return pipeline.optimize(problem, mode, target=floor, time_limit=time_limit, method=method, engine=engine,
-                             start=plan, seed_cuts=_pools(start), cand=cand, settle_gap=gap, formulation=formulation)
+                             start=plan, seed_cuts=_pools(start), cand=cand, settle_gap=gap, formulation=formulation,
+                             warm_basis=start.basis)
 
 
 def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.ndarray, cand, pool, mode: str,

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 import weakref
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from allocator.optim.engines.pulp_import import pulp
@@ -87,6 +87,15 @@ def _timed_run(h) -> float:
     return time.perf_counter() - t1
 
 
+@dataclass(frozen=True)
+class NamedBasis:
+    """A relaxation's simplex basis by column name and row key (HighsSession.row_keys), so
+    that a model of the same problem built with other rows can start from it."""
+
+    cols: dict
+    rows: dict
+
+
 class HighsSession:
     """One persistent HiGHS model per formulation.
 
@@ -154,6 +163,52 @@ class HighsSession:
         kind = highspy.HighsVarType.kContinuous if relaxed else highspy.HighsVarType.kInteger
         self.h.changeColsIntegrality(len(self.ints), self.ints, np.full(len(self.ints), kind))
         self.relaxed = relaxed
+
+    def row_keys(self) -> list[tuple]:
+        """A key for each row that another model of the same problem gives the same row:
+        PuLP rows by name, exposure rows by their l variable, tangent rows by (t, l, slope,
+        right-hand side)."""
+        f = self.f
+        keys: list[tuple] = [("row", name) for name in f.model.constraints]
+        if not f.exposures_in_model:
+            keys += [("l", lv.name) for tm in f.terms.values() for lv in tm.l]
+        first = f.n_materialized
+        keys += [("cut", c.t.name, c.l.name, c.l_coef, c.rhs) for c in f.cuts[first:first + self.n_rows - len(keys)]]
+        return keys
+
+    def named_basis(self) -> NamedBasis | None:
+        """The basis of the last relaxation solved here, by column and row key (None when
+        there is none: no relaxation yet, or an integer program since)."""
+        b = self.h.getBasis()
+        if not (self.relaxed and b.valid):
+            return None
+        cols, rows = list(b.col_status), list(b.row_status)
+        return NamedBasis({v.name: cols[v.index] for v in self.vars}, dict(zip(self.row_keys(), rows)))
+
+    def start_from(self, basis: NamedBasis) -> None:
+        """Start the next relaxation from ``basis`` (another model's, e.g. step 1's for step
+        2): columns and rows both models have keep their status; a new exposure row sits at
+        its bound with its l variable basic, a new tangent row is basic, any other new column
+        at its lower bound.  HiGHS takes it as an alien basis, completing and repairing it."""
+        import highspy
+
+        S = highspy.HighsBasisStatus
+        new_l = set()
+        rows = []
+        for key in self.row_keys():
+            st = basis.rows.get(key)
+            if st is None and key[0] == "l":
+                st = S.kLower
+                new_l.add(key[1])
+            rows.append(S.kBasic if st is None else st)
+        cols = [S.kLower] * len(self.vars)
+        for v in self.vars:
+            st = basis.cols.get(v.name)
+            cols[v.index] = S.kBasic if v.name in new_l else (S.kLower if st is None else st)
+        b = highspy.HighsBasis()
+        b.col_status, b.row_status, b.alien, b.valid = cols, rows, True, True
+        if self.h.setBasis(b) != highspy.HighsStatus.kOk:
+            self.h.setBasis()  # HiGHS refused it: the usual cold start
 
     def clear_cuts(self) -> None:
         """Delete the tangent rows this session added (they follow every PuLP row)."""
@@ -279,6 +334,12 @@ def run_highs(f: Formulation, time_limit: float | None = None, warm: bool = Fals
 LP_INTEGRAL = 1e-6  # a relaxation's binaries this close to 0 or 1 are read as a list (re-checked by the caller)
 
 
+def named_basis(f: Formulation) -> NamedBasis | None:
+    """The basis of ``f``'s last relaxation (None: none, or no HiGHS session)."""
+    session = _SESSIONS.get(f)
+    return None if session is None else session.named_basis()
+
+
 def run_relaxation(f: Formulation, time_limit: float | None = None, fixed: dict | None = None) -> MasterRun:
     """The linear relaxation of the current master on the formulation's session: every
     binary continuous, presolve off (its optimum is then a bound to stop on), warm-started by
@@ -295,6 +356,10 @@ def run_relaxation(f: Formulation, time_limit: float | None = None, fixed: dict 
     session._sync()
     session.set_fixed(fixed or {})
     session.set_relaxed(True)
+    if f.warm_basis is not None:  # the first relaxation of a model that follows another's
+        if not h.getBasis().valid:
+            session.start_from(f.warm_basis)
+        f.warm_basis = None
     h.setOptionValue("presolve", "off")
     _set_time_limit(h, time_limit)
     own = _timed_run(h)
