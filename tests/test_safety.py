@@ -459,3 +459,19 @@ def test_utility_units_change_neither_the_answer_nor_the_work():
         assert a.gap == pytest.approx(s * b.gap, rel=1e-6, abs=1e-12 * s)
         assert scaled.la_leaning.plan == base.la_leaning.plan  # P(match in LA): no utility in it
         assert scaled.safest.plan == base.safest.plan
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_swap_sums_equal_the_full_product(seed):
+    """tradeup._swap_sums computes only the block inside both level masks by a matrix
+    product; it equals the full product with 1 outside the masks (to rounding), including the
+    masks that hold everything or nothing."""
+    from allocator.optim.tradeup import _swap_sums
+
+    rng = np.random.default_rng(seed)
+    K, a, b = 7, 5, 6
+    s, f_in, f_out = rng.random(K), rng.random((K, a)) + 0.5, rng.random((K, b))
+    share = (0.0, 1.0, 0.3, 0.7, 0.5)[seed]
+    m_in, m_out = rng.random(a) < share, rng.random(b) < share
+    want = (s[:, None] * np.where(m_in, f_in, 1.0)).T @ np.where(m_out, f_out, 1.0)
+    assert np.allclose(_swap_sums(s, f_in, f_out, m_in, m_out), want, rtol=1e-13, atol=0)
