@@ -222,6 +222,7 @@ class _Loop:
         self.best_plan, self.best_min, self.bound_min = None, math.inf, -math.inf
         self.secs, self.solves, self.history, self.pool = 0.0, 0, [], {}
         self.warm = self.confirm = False
+        self.unpresolved = False  # every integer program without presolve (after the relaxation tree)
         self.engine_lists = 0  # lists the engine returned (the start list is an incumbent, not one of them)
         self.lp_solves = 0  # relaxations solved (not counted against max_solves)
         self.keep_basis = False  # the outcome carries the last relaxation's basis (HiGHS)
@@ -333,13 +334,15 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
                 and loop.best_min - loop.bound_min > settle_gap):
             return loop.outcome(Status.FEASIBLE, SETTLED, tol)
         # the relaxation's cuts already bound the master tightly: presolve (slow on the dense
-        # exposure rows, and its bound not one to stop on) would only add a confirming solve
-        loop.confirm = MIP_UNPRESOLVED
+        # exposure rows, and its bound not one to stop on) would only add a confirming solve,
+        # after every integer program of the loop, not only the first (the typical profile's
+        # --objective utility: three programs, 22.8 s, now two, 17.9 s; sweeps unchanged)
+        loop.unpresolved = MIP_UNPRESOLVED
     while True:
         left = None if time_limit is None else time_limit - (time.perf_counter() - loop.t0)
         if left is not None and left <= 0:
             return loop.outcome(Status.FEASIBLE, "time limit reached", tol)
-        run = run_master(f, left, loop.warm, engine, proven=loop.confirm)
+        run = run_master(f, left, loop.warm, engine, proven=loop.confirm or loop.unpresolved)
         loop.confirm = False
         loop.solves += 1
         loop.secs += run.seconds
