@@ -336,7 +336,7 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
         # the relaxation's cuts already bound the master tightly: presolve (slow on the dense
         # exposure rows, and its bound not one to stop on) would only add a confirming solve,
         # after every integer program of the loop, not only the first (the typical profile's
-        # --objective utility: three programs, 22.8 s, now two, 17.9 s; sweeps unchanged)
+        # --objective utility: three programs, 22.8 s, now two, 17.5-17.9 s; sweeps unchanged)
         loop.unpresolved = MIP_UNPRESOLVED
     while True:
         left = None if time_limit is None else time_limit - (time.perf_counter() - loop.t0)
