@@ -68,7 +68,8 @@ class _State:
 
     def values(self, none: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(P(match), E[U]) from P(no match) per level (levels first)."""
-        return 1.0 - none[0], np.tensordot(self.du, 1.0 - none, axes=1)
+        # tensordot's own product, without its Python overhead (1,750 calls per step-2 climb)
+        return 1.0 - none[0], (self.du @ (1.0 - none).reshape(len(none), -1)).reshape(none.shape[1:])
 
     def plan(self) -> Plan:
         idx = np.nonzero(self.on)[0]
