@@ -166,8 +166,10 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     mc = verify(problem, plan, draws=draws, seed=seed, p_analytic=metrics.p_match) if draws > 0 else None
     gain = None
     if plan.signals:
-        gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions)).p_match
-    bare = evaluate(problem, Plan(plan.idx)).p_match if (plan.signals or plan.divisions) else metrics.p_match
+        gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
+    bare = metrics.p_match
+    if plan.signals or plan.divisions:
+        bare = evaluate(problem, Plan(plan.idx), correlations=()).p_match
     warns = domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
     robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
     return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,

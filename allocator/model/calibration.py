@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
+from allocator.model.logistic import expit
 
 from allocator.inputs.catalog import Catalog, load_catalog
 from allocator.model.factors import card_nodes
@@ -64,7 +64,7 @@ def prepare(card: ModelCard, catalog: Catalog, cohort: Cohort) -> Prepared:
     eta_all = interview_logit(prog, app, card)
     ov = ~np.isnan(prog.p_interview)
     if ov.any():
-        from scipy.special import logit
+        from allocator.model.logistic import logit
 
         eta_all[:, ov] = logit(np.clip(prog.p_interview[ov], 1e-9, 1 - 1e-9))[None, :]
     zeta_all = match_logit(prog, app, card)

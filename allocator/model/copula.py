@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
-from scipy.special import log_ndtr, ndtr, ndtri  # scipy.special: light to import (scipy.stats is not)
 
+# scipy.special (ndtr, ndtri, log_ndtr) is imported in the functions, when rho > 0: the
+# default two-stage model never calls them, and loading it costs about 0.1 s per command.
 Z_MAX = 8.5  # the normal mass beyond +-8.5 is below 2e-17
 LOG_FLOOR = -60.0  # ln(1 - p) for p = 1: exp(-60) ~ 1e-26 stands for "certain success"
 _GL_POINTS = 8
@@ -55,6 +56,8 @@ def make_nodes(rho: float, p: np.ndarray | None = None) -> Nodes:
         pp = np.asarray(p, float)
         pp = pp[(pp > 0) & (pp < 1)]
         if len(pp):
+            from scipy.special import ndtri
+
             c = ndtri(pp) / np.sqrt(rho)
             lo = max(-Z_MAX, float(c.min()) - 8 * w_tr)
             hi = min(Z_MAX, float(c.max()) + 8 * w_tr)
@@ -85,6 +88,8 @@ def conditional_p(p: np.ndarray, rho: float, z: np.ndarray) -> np.ndarray:
     p = np.asarray(p, float)
     if rho <= 0:
         return np.broadcast_to(p, (len(z), len(p))).copy()
+    from scipy.special import ndtr, ndtri
+
     thr = ndtri(p)
     return ndtr((thr[None, :] - np.sqrt(rho) * np.asarray(z)[:, None]) / np.sqrt(1 - rho))
 
@@ -97,6 +102,8 @@ def log_fail(p: np.ndarray, rho: float, z: np.ndarray) -> np.ndarray:
         if rho <= 0:
             out = np.broadcast_to(np.log1p(-p), (len(z), len(p))).copy()
         else:
+            from scipy.special import log_ndtr, ndtri
+
             thr = ndtri(p)
             out = log_ndtr(-(thr[None, :] - np.sqrt(rho) * np.asarray(z)[:, None]) / np.sqrt(1 - rho))
     return np.maximum(out, LOG_FLOOR)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
-from scipy.special import expit
+from allocator.model.logistic import expit
 
 LOG_FLOOR = -60.0  # ln(1 - p) for p = 1 (the copula module uses the same floor)
 # Nodes lighter than this are not part of the model (each card's weights are renormalized over

@@ -49,7 +49,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, logit
+from allocator.model.logistic import expit, logit
 
 from allocator.errors import InputError
 from allocator.inputs.catalog import Catalog

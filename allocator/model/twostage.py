@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.special import logit
+from allocator.model.logistic import logit
 
 from allocator.inputs.catalog import Catalog
 from allocator.inputs.profile import Applicant

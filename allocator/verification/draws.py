@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from scipy import special  # scipy.stats (slow to import) is loaded only for Sobol
 
 from allocator.errors import InputError
 
 SOBOL_REPLICATES = 8
-Z95 = float(special.ndtri(0.975))
+Z95 = 1.959963984540054  # Phi^-1(0.975) (scipy.special.ndtri(0.975); scipy.special loads where arrays need it)
 _MC_CHUNK = 32_768  # draws per step for "mc": working set ~ a few hundred kB per thread
 _SOBOL_ELEMENTS = 1 << 22  # chunk * (n + 1) bound for the Sobol block (32 MiB of float64)
 _FLOAT32_RHO_MAX = 0.99
@@ -46,6 +45,8 @@ class Model:
     def build(p, q, la, rho) -> "Model":
         scale = 1.0 / math.sqrt(1.0 - rho)
         dtype = np.float32 if rho <= _FLOAT32_RHO_MAX else np.float64
+        from scipy import special  # here, not at import: ~0.1 s that the mixture check does not need
+
         a_s = (special.ndtri(p) * scale).astype(dtype)
         a_i = None if q is None else (special.ndtri(q) * scale).astype(dtype)
         return Model(len(p), math.sqrt(rho) * scale, a_s, a_i, la, dtype)
@@ -216,6 +217,8 @@ def run_sobol(model: Model, draws: int, seed: int, chunk: int | None) -> Estimat
     groups = program_groups(model.n)
     tally = Tally(model.n)
     est, est_la = [], []
+    from scipy import special  # scipy.stats (slow to import) is loaded only for Sobol
+
     with ThreadPoolExecutor(max_workers=len(groups)) if len(groups) > 1 else _NoPool() as pool:
         for child in np.random.default_rng(seed).spawn(reps):
             from scipy.stats import qmc
