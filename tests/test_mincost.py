@@ -110,9 +110,8 @@ def test_min_cost_with_cent_extras_matches_brute_force(seed):
     assert best is not None and best > 0, "the instance family must leave a list with P(match) > 0"
     target = round(0.75 * best, 4)
     # brute_force reads fee_extra from the program table: give it the same amounts
-    progs = pr.programs.copy()
-    progs["fee_extra"] = pr.extra
-    want, _ = brute_force(replace(free, programs=progs), "min_cost", target)
+    want, _ = brute_force(replace(free, candidates=pr.candidates.with_column("fee_extra", pr.extra)), "min_cost",
+                          target)
     out = optimize(pr, "min_cost", target=target, method="milp")
     assert out.status is Status.OPTIMAL
     assert out.objective == pytest.approx(-want, abs=1e-9)

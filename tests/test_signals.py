@@ -22,13 +22,12 @@ def odds(p, r):
 
 def with_bonuses(pr, rng, *, gold=1, silver=1, divisions=0):
     n = pr.n
-    progs = pr.programs.copy()
-    progs["division"] = [DIVS[int(k)] for k in rng.integers(0, 3, n)]
+    progs = pr.candidates.with_column("division", [DIVS[int(k)] for k in rng.integers(0, 3, n)])
     p = pr.p
     ps = {"gold": odds(p, 4.0), "silver": odds(p, 2.0)}
     spec = pr.specialties[0]
     avail = {(spec, "gold"): gold, (spec, "silver"): silver}
-    kw = dict(programs=progs, p_signal=ps, signals_available={k: v for k, v in avail.items() if v})
+    kw = dict(candidates=progs, p_signal=ps, signals_available={k: v for k, v in avail.items() if v})
     if divisions:
         kw |= dict(p_geo=odds(p, 2.2), p_signal_geo={k: odds(v, 2.2) for k, v in ps.items()},
                    max_divisions=divisions)

@@ -44,13 +44,12 @@ def factor_problem(rng, n=8, cards=3, gold=1, silver=1, divisions=0):
                "gold_geo": eta + lg + lgeo, "silver_geo": eta + ls + lgeo}
         parts.append((f"c{c}", var, zeta0 + rng.normal(0, 0.3, n), _nodes(rng)))
     fm = mixture(parts)
-    progs = pr.programs.copy()
-    progs["division"] = [DIVS[int(k)] for k in rng.integers(0, 3, n)]
+    progs = pr.candidates.with_column("division", [DIVS[int(k)] for k in rng.integers(0, 3, n)])
     spec = pr.specialties[0]
     avail = {k: v for k, v in {(spec, "gold"): gold, (spec, "silver"): silver}.items() if v}
     kinds = [k for (_, k) in avail]
     p, q, p_signal, p_geo, p_signal_geo = mixmod.marginals(fm, kinds, bool(divisions))
-    out = replace(pr, programs=progs, p=p, q=q, p_signal=p_signal, p_geo=p_geo, p_signal_geo=p_signal_geo,
+    out = replace(pr, candidates=progs, p=p, q=q, p_signal=p_signal, p_geo=p_geo, p_signal_geo=p_signal_geo,
                   signals_available=avail, max_divisions=divisions, fm=fm, fm_ensemble=fm,
                   fm_central=fm.only([0]), card_choice="ensemble")
     return out

@@ -71,9 +71,8 @@ def solve(
         raise
     from allocator.inputs.listfile import list_csv
 
-    frame = res.selected_frame()
-    csv_text = list_csv(frame, res.plan.divisions if res.plan else ())
-    _emit(res.to_dict(), as_json, out, lambda c: _render(res, c, show), frame, csv_text=csv_text,
+    csv_text = list_csv(res.selected_rows(), res.plan.divisions if res.plan else (), columns=res.selected_columns)
+    _emit(res.to_dict(), as_json, out, lambda c: _render(res, c, show), csv_text=csv_text,
           full_render=lambda c: _render(res, c, None))
     return 0
 
@@ -134,7 +133,7 @@ def estimate(
         elig = full[full["eligible"]]
         c.print(f"{len(full)} programs, {len(elig)} eligible; model card {payload['model_card']}, "
                 f"default correlation {payload['correlation']:g}")
-        render_programs(elig, c, limit=show, title="eligible programs, most likely first")
+        render_programs(elig.to_dict("records"), c, limit=show, title="eligible programs, most likely first")
         bad = full[~full["eligible"]]
         if len(bad):
             from rich.table import Table

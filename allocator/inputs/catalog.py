@@ -8,18 +8,21 @@ from county/city when absent), ``region``, ``division`` (derived from state), ``
 default 0), ``p_interview``, ``p_match`` (probabilities in [0, 1]), ``utility``, and
 ``synthetic`` (true for invented programs: every output then says so).
 
-Validation happens here, once (pydantic); the rest of the package trusts the typed
-result.  A bad value raises :class:`~allocator.errors.InputError` naming the file, the
+Reading uses the csv module and validation happens here, once (pydantic); the rest of the
+package trusts the typed result (:class:`Catalog`: numpy columns, and a pandas DataFrame
+only when asked for).  A bad value raises :class:`~allocator.errors.InputError` naming the file, the
 CSV line and column, and what to change.
 """
 from __future__ import annotations
 
+import csv
+import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
-import pandas as pd
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from allocator.inputs import geography
@@ -108,31 +111,133 @@ class ProgramRow(BaseModel):
         return v
 
 
-@dataclass(frozen=True)
+NUMERIC = ("positions", "img_share", "min_step2", "max_attempts", "max_years_since_graduation", "fee_extra",
+           "p_interview", "p_match", "utility")  # as float arrays, NaN where a row gives none
+COLUMNS = (*ProgramRow.model_fields, "tier")  # the columns of Catalog.df, in order
+
+
+class _Table:
+    """A catalog's validated rows and derived columns, as numpy arrays and as a DataFrame,
+    each made once, when first asked for."""
+
+    def __init__(self, rows: list[ProgramRow], la: list[bool], division: list, tier: list[str]):
+        self.rows, self.la, self.division, self.tier = rows, la, division, tier
+        self.columns: dict[str, np.ndarray] = {}
+        self._frame = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, name: str) -> np.ndarray:
+        if name not in self.columns:
+            if name not in COLUMNS:
+                raise KeyError(name)
+            if name in ("la_area", "division", "tier"):
+                values = {"la_area": self.la, "division": self.division, "tier": self.tier}[name]
+                arr = np.array(values, dtype=bool if name == "la_area" else object)
+            elif name in NUMERIC:
+                arr = np.array([np.nan if v is None else float(v) for v in (getattr(r, name) for r in self.rows)],
+                               dtype=float)
+            else:
+                arr = np.array([getattr(r, name) for r in self.rows], dtype=bool if name == "synthetic" else object)
+            arr.flags.writeable = False
+            self.columns[name] = arr
+        return self.columns[name]
+
+    def frame(self):
+        """Every row as a DataFrame (pandas is imported here, not before)."""
+        if self._frame is None:
+            import pandas as pd
+
+            out = pd.DataFrame([r.model_dump() for r in self.rows])
+            out["la_area"] = pd.Series(self.la, dtype=bool)
+            out["division"] = self.division
+            out["tier"] = self.tier
+            out["synthetic"] = out["synthetic"].astype(bool)
+            self._frame = out.reset_index(drop=True)
+        return self._frame
+
+
+@dataclass(frozen=True, eq=False)
 class Catalog:
-    """A validated catalog: ``df`` has one row per program, columns normalized.
+    """A validated catalog: one row per program, columns normalized.
+
+    ``column(name)`` gives one column as a numpy array (strings as objects, None where
+    missing; the numeric columns as floats, NaN where missing), which is what the model and
+    the solver read; ``df`` gives every column as a pandas DataFrame, built on first use, so
+    that a solve does not import pandas (about 0.15 s).  ``select`` keeps some rows (the
+    candidates of a problem) without copying them.
 
     Derived columns: ``la_area`` (bool), ``division`` and ``tier`` ("la", "west",
     "elsewhere").  ``synthetic`` is True when any row is marked synthetic.
     """
 
-    df: pd.DataFrame
+    table: _Table
     path: str = "<catalog>"
+    index: np.ndarray | None = None  # the table's rows this catalog holds, in order (None: all)
+    changed: dict = field(default_factory=dict)  # column name -> values replacing the table's (with_column)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def column(self, name: str) -> np.ndarray:
+        """One column as a read-only numpy array, in this catalog's row order."""
+        if name in self.changed:
+            return self.changed[name]
+        full = self.table.column(name)
+        return full if self.index is None else full[self.index]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return COLUMNS
+
+    @property
+    def df(self):
+        """The rows as a pandas DataFrame (columns: :data:`COLUMNS`), built on first use."""
+        if "df" not in self._cache:
+            full = self.table.frame()
+            df = full if self.index is None else full.iloc[self.index].reset_index(drop=True)
+            if self.changed:
+                df = df.copy()
+                for k, v in self.changed.items():
+                    df[k] = v
+            self._cache["df"] = df
+        return self._cache["df"]
+
+    def select(self, keep) -> "Catalog":
+        """The rows ``keep`` (a boolean mask or positions, in the order given) of this catalog."""
+        keep = np.asarray(keep)
+        pos = np.flatnonzero(keep) if keep.dtype == bool else keep.astype(int)
+        base = np.arange(len(self)) if self.index is None else self.index
+        changed = {k: _frozen(np.asarray(v)[pos]) for k, v in self.changed.items()}
+        return Catalog(self.table, self.path, base[pos], changed)
+
+    def with_column(self, name: str, values) -> "Catalog":
+        """The same rows with column ``name`` replaced by ``values`` (one per row)."""
+        if name not in COLUMNS:
+            raise KeyError(name)
+        values = np.asarray(values, dtype=float if name in NUMERIC else (bool if name == "la_area" else object))
+        if len(values) != len(self):
+            raise ValueError(f"{len(values)} values for {len(self)} rows")
+        return Catalog(self.table, self.path, self.index, {**self.changed, name: _frozen(values.copy())})
 
     @property
     def synthetic(self) -> bool:
-        return bool(self.df["synthetic"].any())
+        return bool(self.column("synthetic").any())
 
     @property
     def has_own_p_match(self) -> bool:
-        return bool(self.df["p_match"].notna().all())
+        return not np.isnan(self.column("p_match")).any()
 
     @property
     def specialties(self) -> list[str]:
-        return sorted(self.df["specialty"].unique())
+        return sorted(set(self.column("specialty")))
 
     def __len__(self) -> int:
-        return len(self.df)
+        return len(self.table) if self.index is None else len(self.index)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 def _friendly(err: dict) -> str:
@@ -157,52 +262,54 @@ def _friendly(err: dict) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def catalog_from_frame(df: pd.DataFrame, path: str = "<catalog>") -> Catalog:
-    """Validate a DataFrame of catalog rows (strings or typed values)."""
+def catalog_from_frame(df, path: str = "<catalog>") -> Catalog:
+    """Validate a pandas DataFrame of catalog rows (strings or typed values)."""
+    cols = [c for c in (*REQUIRED, *OPTIONAL) if c in df.columns]
+    return catalog_from_records(df[cols].to_dict("records"), [str(c) for c in df.columns], path)
+
+
+def catalog_from_records(records: list[dict], header: list[str], path: str = "<catalog>") -> Catalog:
+    """Validate catalog rows given as dicts (column -> value; None, NaN or blank = missing);
+    ``header``: the column names the source gave.  Line numbers in messages count the
+    header as line 1."""
     where = path
-    missing = [c for c in REQUIRED if c not in df.columns]
+    missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise InputError(f"{where}: missing required column(s) {', '.join(missing)}; the header "
                          f"must include {', '.join(REQUIRED)}")
-    if len(df) == 0:
+    if len(records) == 0:
         raise InputError(f"{where}: the catalog has no programs; add at least one row")
-    rows = []
-    cols = [c for c in (*REQUIRED, *OPTIONAL) if c in df.columns]
-    records = df[cols].to_dict("records")
-    for i, rec in enumerate(records):
-        clean = {k: (None if (v is None or (isinstance(v, float) and math.isnan(v))
-                              or (isinstance(v, str) and v.strip() == "")) else v)
-                 for k, v in rec.items()}
-        clean = {k: v for k, v in clean.items() if v is not None}
-        try:
-            rows.append(ProgramRow.model_validate(clean))
-        except ValidationError as e:
-            err = e.errors()[0]
-            field = ".".join(str(x) for x in err["loc"]) or "?"
-            pid = rec.get("program_id", "")
-            val = rec.get(field, "")
-            ident = f" ({pid})" if pid and field != "program_id" else ""
-            raise InputError(f"{where}: line {i + 2}{ident}, column {field} = {val!r}: "
-                             f"{_friendly(err)}") from None
-    out = pd.DataFrame([r.model_dump() for r in rows])
-    dup = out["program_id"][out["program_id"].duplicated()]
-    if len(dup):
-        first = dup.iloc[0]
-        lines = [i + 2 for i, v in enumerate(out["program_id"]) if v == first]
-        raise InputError(f"{where}: program_id {first!r} appears on lines "
-                         f"{', '.join(map(str, lines))}; program ids must be unique")
-    la = [r.la_area if r.la_area is not None else geography.is_la_area(r.state, r.county, r.city)
-          for r in rows]
-    out["la_area"] = pd.Series(la, dtype=bool)
-    out["division"] = [r.division or geography.division_of(r.state) for r in rows]
-    out["tier"] = [geography.tier_of(s, l) for s, l in zip(out["state"], out["la_area"])]
-    out["synthetic"] = out["synthetic"].astype(bool)
-    pm = out["p_match"]
-    if pm.notna().any() and not pm.notna().all():
-        line = int(pm.isna().to_numpy().nonzero()[0][0]) + 2
-        raise InputError(f"{where}: line {line}, column p_match is empty while other rows give "
+    rows = [_validate_row(rec, i, where) for i, rec in enumerate(records)]
+    seen: dict[str, int] = {}
+    for i, r in enumerate(rows):
+        if r.program_id in seen:
+            lines = [j + 2 for j, x in enumerate(rows) if x.program_id == r.program_id]
+            raise InputError(f"{where}: program_id {r.program_id!r} appears on lines "
+                             f"{', '.join(map(str, lines))}; program ids must be unique")
+        seen[r.program_id] = i
+    given = [r.p_match is not None for r in rows]
+    if any(given) and not all(given):
+        raise InputError(f"{where}: line {given.index(False) + 2}, column p_match is empty while other rows give "
                          "one; give p_match for every row or for none")
-    return Catalog(out.reset_index(drop=True), path)
+    la = [bool(r.la_area) if r.la_area is not None else geography.is_la_area(r.state, r.county, r.city)
+          for r in rows]
+    division = [r.division or geography.division_of(r.state) for r in rows]
+    tier = [geography.tier_of(r.state, x) for r, x in zip(rows, la)]
+    return Catalog(_Table(rows, la, division, tier), path)
+
+
+def _validate_row(rec: dict, i: int, where: str) -> ProgramRow:
+    clean = {k: v for k, v in rec.items()
+             if not (v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v.strip() == ""))}
+    try:
+        return ProgramRow.model_validate(clean)
+    except ValidationError as e:
+        err = e.errors()[0]
+        name = ".".join(str(x) for x in err["loc"]) or "?"
+        pid = rec.get("program_id", "")
+        val = rec.get(name, "")
+        ident = f" ({pid})" if pid and name != "program_id" else ""
+        raise InputError(f"{where}: line {i + 2}{ident}, column {name} = {val!r}: {_friendly(err)}") from None
 
 
 def load_catalog(path: str | Path) -> Catalog:
@@ -224,32 +331,39 @@ def load_catalog(path: str | Path) -> Catalog:
 def catalog_from_text(text: str, label: str) -> Catalog:
     """A catalog CSV given as text (a file's, an upload's), validated as one; ``label`` names
     it in every message and in the JSON."""
-    import io
-
     _check_header(text, label)
+    header, records = read_csv_rows(text, label)
+    return catalog_from_records(records, header, label)
+
+
+def read_csv_rows(text: str, label: str) -> tuple[list[str], list[dict]]:
+    """(the header's names, stripped; one dict per row: name -> text, None for a missing
+    trailing field).  Blank lines are skipped; a row with more fields than the header is
+    refused (a value with an unquoted comma)."""
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
+        lines = [r for r in csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True)
+                 if r and r != [""]]
+    except csv.Error as e:
+        raise InputError(f"{label}: not a readable CSV ({e}); save it as comma-separated UTF-8") from None
+    if not lines:
         raise InputError(f"{label}: the file is empty; it needs a header line and one row per "
                          "program") from None
-    except (pd.errors.ParserError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"{label}: not a readable CSV ({first}); save it as comma-separated UTF-8") from None
-    if not isinstance(df.index, pd.RangeIndex):  # pandas turned extra leading fields into an index
-        raise InputError(f"{label}: the first row has more fields than the header's {len(df.columns)}; quote "
-                         "values that contain commas, or add the missing column names")
-    df.columns = [str(c).strip() for c in df.columns]
-    return catalog_from_frame(df, label)
+    header = [h.strip() for h in lines[0]]
+    records = []
+    for i, row in enumerate(lines[1:]):
+        if len(row) > len(header):
+            raise InputError(f"{label}: line {i + 2}: more fields than the header's {len(header)}; quote "
+                             "values that contain commas, or add the missing column names")
+        records.append({h: (row[k] if k < len(row) else None) for k, h in enumerate(header)})
+    return header, records
 
 
 def _check_header(text: str, label: str) -> None:
-    """Refuse a header that names a column twice (pandas would rename the second p_match.1)."""
-    import csv
-
+    """Refuse a header that names a column twice (one of the two would be read, the other ignored)."""
     try:
         header = next(csv.reader(text.lstrip("\ufeff").splitlines()[:1]), [])
     except csv.Error:
-        return  # read_csv reports it
+        return  # read_csv_rows reports it
     names = [h.strip() for h in header]
     dup = next((h for h in names if h and names.count(h) > 1), None)
     if dup:

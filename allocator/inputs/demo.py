@@ -4,10 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pandas as pd
-
 from allocator.errors import InputError
-from allocator.inputs.catalog import Catalog, catalog_from_frame, load_catalog
+from allocator.inputs.catalog import Catalog, catalog_from_records, load_catalog, read_csv_rows
 from allocator.inputs.profile import Profile
 from allocator.paths import DATA_DIR
 
@@ -27,13 +25,14 @@ def resolve_catalog(profile: Profile, catalog: str | Path | Catalog | None) -> C
     if catalog is not None:
         return load_catalog(catalog)
     specs = profile.specialties or ["Internal Medicine"]
-    frames = []
+    header, records = [], []
     for s in specs:
         p = demo_catalog_path(s)
         if not p.is_file():
             have = sorted(x.stem.removeprefix("demo_") for x in (DATA_DIR / "catalogs").glob("demo_*.csv"))
             raise InputError(f"{profile.path}: no demo catalog for specialty {s!r} (have {', '.join(have)}); "
                              "pass --catalog with your own CSV")
-        frames.append(pd.read_csv(p, dtype=str, keep_default_na=False))
-    df = pd.concat(frames, ignore_index=True)
-    return catalog_from_frame(df, " + ".join(str(demo_catalog_path(s)) for s in specs))
+        names, rows = read_csv_rows(p.read_text(encoding="utf-8-sig"), str(p))
+        header += [h for h in names if h not in header]
+        records += rows
+    return catalog_from_records(records, header, " + ".join(str(demo_catalog_path(s)) for s in specs))

@@ -203,15 +203,27 @@ def read_list_file(path: Path) -> tuple[list[str], dict[str, str], list[str]]:
             list(lf.divisions))
 
 
-def list_csv(frame, divisions=(), status: str = "applied") -> str:
+def list_csv(rows: list[dict], divisions=(), status: str = "applied", columns=None) -> str:
     """The CSV that `solve --out X.csv` writes: program_id, signal, status (and name, ... for
     reading), with the divisions as a ``# geographic_preference:`` comment line first.  It is
-    both a list for `simulate --list` and a season file (program_id, signal, status, date)."""
-    df = frame.copy()
-    df["signal"] = [s if isinstance(s, str) else "" for s in df["signal"]]
-    df["status"] = status
-    df["date"] = ""
-    cols = ["program_id", "signal", "status", "date"] + [c for c in df.columns
+    both a list for `simulate --list` and a season file (program_id, signal, status, date).
+    ``rows``: one dict per program (at least program_id and signal); ``columns``: their keys
+    in order (default: the first row's).  Values as pandas' ``to_csv`` writes them."""
+    keys = list(columns if columns is not None else (rows[0] if rows else ("program_id", "signal")))
+    cols = ["program_id", "signal", "status", "date"] + [c for c in keys
                                                          if c not in ("program_id", "signal", "status", "date")]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in rows:
+        fixed = {"signal": r.get("signal") if isinstance(r.get("signal"), str) else "", "status": status, "date": ""}
+        w.writerow([_cell(fixed[c] if c in fixed else r.get(c)) for c in cols])
     head = f"{DIVISIONS_PREFIX} {'; '.join(divisions)}\n" if divisions else ""
-    return head + df[cols].to_csv(index=False)
+    return head + buf.getvalue()
+
+
+def _cell(v) -> str:
+    """A value as pandas' to_csv writes it: empty for None and NaN, repr for floats."""
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    return repr(float(v)) if isinstance(v, float) else str(v)

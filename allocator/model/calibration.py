@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from allocator.model.logistic import expit
 
 from allocator.inputs.catalog import Catalog, load_catalog
 from allocator.model.factors import card_nodes
+from allocator.model.logistic import expit
 from allocator.model.probability import (ApplicantArrays, ModelCard, eligibility, interview_logit, match_logit,
                                          program_arrays)
 from allocator.model.cohort import Cohort, make_cohort  # noqa: F401  (re-exported)

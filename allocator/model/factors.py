@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
+
 from allocator.model.logistic import expit
 
 LOG_FLOOR = -60.0  # ln(1 - p) for p = 1 (the copula module uses the same floor)

@@ -45,16 +45,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import pandas as pd
-from allocator.model.logistic import expit, logit
 
 from allocator.errors import InputError
 from allocator.inputs.catalog import Catalog
 from allocator.inputs.profile import Applicant
 from allocator.model.card import ModelCard, load_card
+from allocator.model.logistic import expit, logit
+
+if TYPE_CHECKING:  # annotations only: the model reads a Catalog without pandas
+    import pandas as pd
 
 IMG_CLIP = (0.05, 0.85)
 
@@ -97,6 +99,8 @@ class ApplicantArrays:
 
 
 def _num(df: pd.DataFrame, col: str) -> np.ndarray:
+    import pandas as pd
+
     if col not in df.columns:
         return np.full(len(df), np.nan)
     return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
@@ -121,9 +125,16 @@ class ProgramColumns:
 
 
 def program_columns(catalog: Catalog | pd.DataFrame) -> ProgramColumns:
-    """The catalog's model inputs as arrays (card-free; see :func:`program_arrays`)."""
-    df = catalog.df if isinstance(catalog, Catalog) else catalog
-    n = len(df)
+    """The catalog's model inputs as arrays (card-free; see :func:`program_arrays`).
+    ``catalog``: a :class:`Catalog` (read without pandas) or a DataFrame of catalog rows."""
+    if isinstance(catalog, Catalog):
+        c = catalog.column
+        return ProgramColumns(
+            program_id=c("program_id"), specialty=c("specialty"), ca=c("state") == "CA", img_share=c("img_share"),
+            setting=c("setting"), la=c("la_area"), gold_ok=np.array([v is not False for v in c("signal_gold_ok")], bool),
+            min_step2=c("min_step2"), max_attempts=c("max_attempts"), max_years=c("max_years_since_graduation"),
+            p_interview=c("p_interview"))
+    df, n = catalog, len(catalog)
     setting = df["setting"].to_numpy(object) if "setting" in df.columns else np.full(n, None, object)
     la = df["la_area"].fillna(False).astype(bool).to_numpy() if "la_area" in df.columns else np.zeros(n, bool)
     if "signal_gold_ok" in df.columns:
@@ -272,12 +283,20 @@ COLUMNS = ("program_id", "p_interview", "p_match_given_interview", "p_match", "e
 
 
 def estimate(catalog: Catalog, applicant: Applicant, card: ModelCard | None = None) -> pd.DataFrame:
-    """Per-program probabilities for one applicant: one row per catalog row, same order.
+    """Per-program probabilities for one applicant: a pandas DataFrame, one row per catalog
+    row, same order.
 
     Columns: ``program_id, p_interview, p_match_given_interview, p_match, eligible,
     excluded_reason, p_signal_gold, p_signal_silver, p_geo, p_signal_gold_geo,
     p_signal_silver_geo`` (see the module docstring).
     """
+    import pandas as pd
+
+    return pd.DataFrame(estimate_columns(catalog, applicant, card), columns=list(COLUMNS))
+
+
+def estimate_columns(catalog: Catalog, applicant: Applicant, card: ModelCard | None = None) -> dict[str, np.ndarray]:
+    """:func:`estimate`'s columns as numpy arrays (column name -> array), without pandas."""
     if applicant is None:
         raise InputError("the profile has no [applicant] section; add one (see data/profiles/ "
                          "for examples) or give p_match for every catalog row")
@@ -300,13 +319,13 @@ def estimate(catalog: Catalog, applicant: Applicant, card: ModelCard | None = No
         p_int = np.where(elig, fm.marginal_interview("plain"), 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             q_ = np.where(p_int > 0, cols["plain"] / np.where(p_int > 0, p_int, 1), 0.0)
-        return pd.DataFrame({
+        return {
             "program_id": prog.program_id, "p_interview": p_int, "p_match_given_interview": q_,
             "p_match": cols["plain"], "eligible": elig, "excluded_reason": _reasons(prog, app, low, att, yrs),
             "p_signal_gold": cols["gold"], "p_signal_silver": cols["silver"], "p_geo": cols["geo"],
             "p_signal_gold_geo": cols["gold_geo"], "p_signal_silver_geo": cols["silver_geo"],
-        }, columns=list(COLUMNS))
-    return pd.DataFrame({
+        }
+    return {
         "program_id": prog.program_id,
         "p_interview": pi,
         "p_match_given_interview": q,
@@ -318,4 +337,4 @@ def estimate(catalog: Catalog, applicant: Applicant, card: ModelCard | None = No
         "p_geo": adjust(pi, q, geo),
         "p_signal_gold_geo": adjust(pi, q, g_eff * geo),
         "p_signal_silver_geo": adjust(pi, q, s * geo),
-    }, columns=list(COLUMNS))
+    }

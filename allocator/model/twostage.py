@@ -10,16 +10,19 @@ odds ratios; a row with ``signal_gold_ok = false`` gains nothing from a gold sig
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from allocator.model.logistic import logit
 
 from allocator.inputs.catalog import Catalog
 from allocator.inputs.profile import Applicant
 from allocator.model.factors import FactorModel, card_nodes, mixture
+from allocator.model.logistic import logit
 from allocator.model.probability import (ModelCard, ProgramColumns, applicant_arrays, interview_logit,
                                          match_logit, program_arrays, program_columns)
+
+if TYPE_CHECKING:  # annotations only: the model reads a Catalog without pandas
+    import pandas as pd
 
 
 def card_logits(catalog: Catalog | pd.DataFrame, applicant: Applicant, card: ModelCard,

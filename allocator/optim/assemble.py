@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
 import numpy as np
-import pandas as pd
 
 from allocator.errors import InputError
-from pathlib import Path
 
 from allocator.inputs.catalog import Catalog
 from allocator.inputs.fees import load_schedule, signals_available
@@ -24,9 +24,9 @@ from allocator.optim.problem import SIGNAL_KINDS, Problem
 
 @dataclass
 class _Probs:
-    """Per-program probabilities over the rows of ``df`` (filtered together by ``keep``)."""
+    """Per-program probabilities over the rows of ``cat`` (filtered together by ``keep``)."""
 
-    df: pd.DataFrame
+    cat: Catalog
     p: np.ndarray
     q: np.ndarray
     source: str
@@ -38,7 +38,7 @@ class _Probs:
     card: object = None  # the model card, when the model gave the probabilities
 
     def keep(self, mask: np.ndarray) -> None:
-        self.df = self.df[mask].reset_index(drop=True)
+        self.cat = self.cat.select(mask)
         self.p, self.q = self.p[mask], self.q[mask]
         self.p_signal = {k: v[mask] for k, v in self.p_signal.items()}
         self.p_signal_geo = {k: v[mask] for k, v in self.p_signal_geo.items()}
@@ -50,11 +50,11 @@ def _strategy_rho(profile: Profile, default: float) -> float:
     return float(default if r is None else r)
 
 
-def _rows_for_specialties(catalog: Catalog, profile: Profile) -> pd.DataFrame:
-    df = catalog.df.copy()
+def _rows_for_specialties(catalog: Catalog, profile: Profile) -> Catalog:
     specs = profile.specialties
+    spec = catalog.column("specialty")
     if specs and not catalog.has_own_p_match:
-        known = set(df["specialty"])
+        known = set(spec)
         if not any(x in known for x in specs):
             raise InputError(f"{profile.path}: [applicant] specialties: {catalog.path} has no program of specialty "
                              f"{', '.join(map(repr, specs))} (it has {', '.join(sorted(known))}); fix [applicant] "
@@ -64,45 +64,44 @@ def _rows_for_specialties(catalog: Catalog, profile: Profile) -> pd.DataFrame:
             raise InputError(f"{profile.path}: [applicant] specialties: {catalog.path} has no program of specialty "
                              f"{missing[0]!r} (it has {', '.join(sorted(known))}); remove it from [applicant] "
                              "specialties or add its programs to the catalog")
-        df = df[df["specialty"].isin(specs)].reset_index(drop=True)
-    elif specs:
-        sub = df[df["specialty"].isin(specs)]
-        if len(sub):
-            df = sub.reset_index(drop=True)
-    return df
+        return catalog.select(np.isin(spec, specs))
+    if specs and np.isin(spec, specs).any():
+        return catalog.select(np.isin(spec, specs))
+    return catalog
 
 
-def _own_probabilities(df: pd.DataFrame, profile: Profile, card) -> _Probs:
-    p = df["p_match"].to_numpy(float)
-    q = df["p_interview"].to_numpy(float) if "p_interview" in df else np.full(len(df), np.nan)
+def _own_probabilities(cat: Catalog, profile: Profile, card) -> _Probs:
+    p = np.array(cat.column("p_match"), float)
+    q = cat.column("p_interview")
     q = np.where(np.isnan(q) | (q < p), p, q)
     rho = 0.0
     if profile.strategy.correlation is None:  # the card still gives the default correlation
         from allocator.model.card import load_card
 
         rho = float((card or load_card()).correlation)
-    return _Probs(df, p, q, "catalog p_match", rho)
+    return _Probs(cat, p, q, "catalog p_match", rho)
 
 
-def _model_probabilities(catalog: Catalog, df: pd.DataFrame, profile: Profile, card) -> _Probs:
+def _model_probabilities(catalog: Catalog, cat: Catalog, profile: Profile, card) -> _Probs:
     if profile.applicant is None:
         raise InputError(f"{profile.path}: no [applicant] section and {catalog.path} has no p_match "
                          "column; add [applicant] (Step 2, attempts, USCE...) or give p_match per program")
     from allocator.model.card import load_card
-    from allocator.model.probability import estimate
+    from allocator.model.probability import estimate_columns
 
     card = card or load_card()
-    est = estimate(catalog.__class__(df, catalog.path), profile.applicant, card)
-    p = est["p_match"].to_numpy(float)
-    out = _Probs(df, p, np.maximum(est["p_interview"].to_numpy(float), p),
+    est = estimate_columns(cat, profile.applicant, card)
+    p = np.asarray(est["p_match"], float)
+    out = _Probs(cat, p, np.maximum(np.asarray(est["p_interview"], float), p),
                  f"model card {getattr(card, 'name', 'default')}", float(card.correlation))
-    bad = ~est["eligible"].to_numpy(bool)
-    out.excluded = [{"program_id": df.at[i, "program_id"], "name": df.at[i, "name"],
-                     "reason": est.at[i, "excluded_reason"]} for i in np.nonzero(bad)[0]]
-    out.p_signal = {k: est[f"p_signal_{k}"].to_numpy(float) for k in SIGNAL_KINDS if f"p_signal_{k}" in est}
-    out.p_signal_geo = {k: est[f"p_signal_{k}_geo"].to_numpy(float) for k in SIGNAL_KINDS
+    bad = ~np.asarray(est["eligible"], bool)
+    ids, names = cat.column("program_id"), cat.column("name")
+    out.excluded = [{"program_id": ids[i], "name": names[i], "reason": est["excluded_reason"][i]}
+                    for i in np.nonzero(bad)[0]]
+    out.p_signal = {k: np.asarray(est[f"p_signal_{k}"], float) for k in SIGNAL_KINDS if f"p_signal_{k}" in est}
+    out.p_signal_geo = {k: np.asarray(est[f"p_signal_{k}_geo"], float) for k in SIGNAL_KINDS
                         if f"p_signal_{k}_geo" in est}
-    out.p_geo = est["p_geo"].to_numpy(float) if "p_geo" in est else None
+    out.p_geo = np.asarray(est["p_geo"], float) if "p_geo" in est else None
     out.card = card
     out.keep(~bad)
     return out
@@ -111,8 +110,8 @@ def _model_probabilities(catalog: Catalog, df: pd.DataFrame, profile: Profile, c
 def _apply_lists(pr: _Probs, catalog: Catalog, profile: Profile) -> dict[str, int]:
     """Check must/never against the catalog, drop never_apply; the row of each program id."""
     s = profile.strategy
-    pos = {pid: i for i, pid in enumerate(pr.df["program_id"])}
-    all_ids = set(catalog.df["program_id"])
+    pos = {pid: i for i, pid in enumerate(pr.cat.column("program_id"))}
+    all_ids = set(catalog.column("program_id"))
     for field_name in ("must_apply", "never_apply"):
         for pid in getattr(s, field_name):
             if pid not in all_ids:
@@ -124,13 +123,13 @@ def _apply_lists(pr: _Probs, catalog: Catalog, profile: Profile) -> dict[str, in
                              f"({_reason(pr.excluded, pid) or 'another specialty'}); remove it from must_apply")
     never = [pos[x] for x in s.never_apply if x in pos]
     if never:
+        ids, names = pr.cat.column("program_id"), pr.cat.column("name")
         for i in never:
-            pr.excluded.append({"program_id": pr.df.at[i, "program_id"], "name": pr.df.at[i, "name"],
-                                "reason": "never_apply"})
-        keep = np.ones(len(pr.df), bool)
+            pr.excluded.append({"program_id": ids[i], "name": names[i], "reason": "never_apply"})
+        keep = np.ones(len(pr.cat), bool)
         keep[never] = False
         pr.keep(keep)
-    return {pid: i for i, pid in enumerate(pr.df["program_id"])}
+    return {pid: i for i, pid in enumerate(pr.cat.column("program_id"))}
 
 
 def _signals(pr: _Probs, profile: Profile, specialties: tuple, notes: list) -> dict:
@@ -158,7 +157,7 @@ def _geography(pr: _Probs, profile: Profile, notes: list) -> tuple[int, tuple]:
     gp = s.geographic_preference
     if pr.p_geo is not None and isinstance(gp, list):
         fixed = tuple(gp)
-        on = np.isin(np.array([str(x) if x is not None and x == x else "" for x in pr.df["division"]],
+        on = np.isin(np.array([str(x) if x is not None and x == x else "" for x in pr.cat.column("division")],
                               dtype=object), fixed)
         pr.p = np.where(on, pr.p_geo, pr.p)
         pr.q = np.where(on, np.maximum(pr.q, pr.p), pr.q)
@@ -173,11 +172,10 @@ def _geography(pr: _Probs, profile: Profile, notes: list) -> tuple[int, tuple]:
     return 0, ()
 
 
-def _utilities(df: pd.DataFrame, profile: Profile) -> np.ndarray:
-    tiers = df["tier"].to_numpy() if len(df) else np.array([], dtype=object)
-    util = np.array([profile.strategy.utility[t] for t in tiers], float)
-    if "utility" in df and df["utility"].notna().any():
-        own = df["utility"].to_numpy(float)
+def _utilities(cat: Catalog, profile: Profile) -> np.ndarray:
+    util = np.array([profile.strategy.utility[t] for t in cat.column("tier")], float)
+    own = cat.column("utility")
+    if (~np.isnan(own)).any():
         util = np.where(np.isnan(own), util, own)
     return util
 
@@ -186,12 +184,12 @@ def _mixtures(pr: _Probs, profile: Profile, card_choice: str | None, fixed: tupl
     """The two-stage model's node mixtures (allocator.optim.mixture) for a card with [factors];
     the candidates' marginals then come from the objective's mixture."""
     card = pr.card
-    if card is None or getattr(card, "factors", None) is None or not len(pr.df):
+    if card is None or getattr(card, "factors", None) is None or not len(pr.cat):
         return None
     from allocator.optim import mixture
 
     corr = profile.strategy.correlation
-    mix = mixture.build(pr.df, profile.applicant, card, card_choice, fixed, corr is not None)
+    mix = mixture.build(pr.cat, profile.applicant, card, card_choice, fixed, corr is not None)
     pr.p, pr.q, pr.p_signal, pr.p_geo, pr.p_signal_geo = mixture.marginals(
         mix.objective or mix.central, list(pr.p_signal), pr.p_geo is not None)
     if mix.objective is None:
@@ -204,12 +202,12 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
     """Assemble a :class:`Problem` from a validated catalog and profile (``card_choice``: the
     card optimized alone instead of the card's ensemble)."""
     s = profile.strategy
-    df = _rows_for_specialties(catalog, profile)
-    pr = (_own_probabilities(df, profile, card) if catalog.has_own_p_match
-          else _model_probabilities(catalog, df, profile, card))
+    cat = _rows_for_specialties(catalog, profile)
+    pr = (_own_probabilities(cat, profile, card) if catalog.has_own_p_match
+          else _model_probabilities(catalog, cat, profile, card))
     pos = _apply_lists(pr, catalog, profile)
-    df = pr.df
-    specialties = tuple(sorted(df["specialty"].unique())) if len(df) else tuple(profile.specialties or ())
+    cat = pr.cat
+    specialties = tuple(sorted(set(cat.column("specialty")))) if len(cat) else tuple(profile.specialties or ())
     notes: list[str] = []
     available = _signals(pr, profile, specialties, notes)
     max_div, fixed = _geography(pr, profile, notes)
@@ -220,15 +218,15 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
                          f"program in the catalog (have {', '.join(specialties)}); fix the name")
     spec_index = {name: k for k, name in enumerate(specialties)}
     return Problem(
-        programs=df, p=np.clip(pr.p.astype(float), 0, 1), q=np.clip(pr.q.astype(float), 0, 1),
-        la=df["la_area"].to_numpy(bool), extra=df["fee_extra"].to_numpy(float),
-        spec=np.array([spec_index[x] for x in df["specialty"]], dtype=int), specialties=specialties,
-        utility=_utilities(df, profile), schedule=load_schedule(s.season), budget=float(s.budget),
+        candidates=cat, p=np.clip(pr.p.astype(float), 0, 1), q=np.clip(pr.q.astype(float), 0, 1),
+        la=np.array(cat.column("la_area"), bool), extra=np.array(cat.column("fee_extra"), float),
+        spec=np.array([spec_index[x] for x in cat.column("specialty")], dtype=int), specialties=specialties,
+        utility=_utilities(cat, profile), schedule=load_schedule(s.season), budget=float(s.budget),
         max_apps=int(s.max_applications), min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
         rho=_strategy_rho(profile, pr.default_rho), objective=s.objective,
         safety_margin=float(s.safety_margin),
         must=tuple(sorted(pos[x] for x in s.must_apply)),
-        excluded=pd.DataFrame(pr.excluded, columns=["program_id", "name", "reason"]),
+        excluded_rows=tuple(pr.excluded),
         synthetic=catalog.synthetic, source=pr.source, p_signal=pr.p_signal, p_geo=pr.p_geo,
         p_signal_geo=pr.p_signal_geo, signals_available=available, max_divisions=max_div, fixed_divisions=fixed,
         spec_min={k: v.min for k, v in s.specialty_limits.items() if v.min},

@@ -35,7 +35,7 @@ _CACHE_SIZE = 4
 def _inputs(problem: Problem) -> tuple:
     """The arrays dominance reads (shared by ``with_limits`` copies: a budget sweep or a
     budget search reuses one relation)."""
-    geo = (problem.p_geo, *problem.p_signal_geo.values(), problem.programs) if problem.has_geo else ()
+    geo = (problem.p_geo, *problem.p_signal_geo.values(), problem.candidates) if problem.has_geo else ()
     return (problem.fm, problem.p, *problem.p_signal.values(), problem.extra, problem.la, problem.utility,
             problem.spec) + geo
 

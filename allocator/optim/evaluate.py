@@ -150,11 +150,8 @@ TIERS = ("la", "west", "elsewhere")
 
 
 def tiers(problem: Problem) -> np.ndarray:
-    """Each candidate's tier: the catalog's ``tier`` column (LA / rest of the West /
-    elsewhere), or LA / elsewhere from ``la_area`` when there is none."""
-    if "tier" in problem.programs:
-        return problem.programs["tier"].to_numpy().astype(str)
-    return np.where(problem.la, "la", "elsewhere").astype(str)
+    """Each candidate's tier: the catalog's ``tier`` column (LA / rest of the West / elsewhere)."""
+    return np.asarray(problem.candidates.column("tier")).astype(str)
 
 
 def tier_counts(problem: Problem, plan: Plan) -> tuple[dict[str, int], dict[str, dict[str, int]]]:

@@ -57,7 +57,7 @@ def _classes(problem: Problem) -> list[ClassInfo]:
     keys = sorted(set(zip(problem.spec.tolist(), problem.la.tolist(), problem.utility.tolist())))
     must = np.zeros(problem.n, bool)
     must[list(problem.must)] = True
-    ids = problem.programs["program_id"].to_numpy()
+    ids = problem.candidates.column("program_id")
     out = []
     for s, la, u in keys:
         mem = np.nonzero((problem.spec == s) & (problem.la == la) & (problem.utility == u))[0]

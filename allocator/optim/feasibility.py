@@ -20,10 +20,10 @@ def _columns(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     excluded program ids, read once per problem (they do not depend on the limits)."""
     key = "feasibility_columns"
     if key not in problem._cache:
-        df = problem.programs
-        excluded = set(problem.excluded["program_id"]) if len(problem.excluded) else set()
-        problem._cache[key] = (df["specialty"].to_numpy(object), df["la_area"].to_numpy(bool),
-                               df["fee_extra"].to_numpy(float), df["program_id"].to_numpy(object), excluded)
+        c = problem.candidates.column
+        excluded = {r["program_id"] for r in problem.excluded_rows}
+        problem._cache[key] = (c("specialty"), np.asarray(c("la_area"), bool), np.asarray(c("fee_extra"), float),
+                               c("program_id"), excluded)
     return problem._cache[key]
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
+from allocator.inputs.catalog import Catalog
 from allocator.model.factors import FactorModel
 from allocator.model.twostage import factor_model
 
@@ -26,19 +26,19 @@ class Mixtures:
     choice: str
 
 
-def build(df: pd.DataFrame, applicant, card, card_choice: str | None, fixed: tuple[str, ...],
+def build(cat: Catalog, applicant, card, card_choice: str | None, fixed: tuple[str, ...],
           one_factor: bool) -> Mixtures:
     from allocator.model.ensemble import load_ensemble
     from allocator.model.probability import program_columns
 
-    columns = program_columns(df)
-    central = factor_model(df, applicant, [card], columns)
+    columns = program_columns(cat)
+    central = factor_model(cat, applicant, [card], columns)
     cards = load_ensemble(card)
-    ens = factor_model(df, applicant, cards, columns) if cards else central
+    ens = factor_model(cat, applicant, cards, columns) if cards else central
     choice = card_choice or ("ensemble" if cards else card.name)
     fms = [central, ens]
     if fixed:
-        div = np.array([str(x) if isinstance(x, str) else "" for x in df["division"]], dtype=object)
+        div = np.array([str(x) if isinstance(x, str) else "" for x in cat.column("division")], dtype=object)
         on = np.isin(div, list(fixed))
         fms = [_fold(fm, on) for fm in fms]
     central, ens = fms

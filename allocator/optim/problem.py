@@ -3,8 +3,9 @@ the constraints, built from a catalog, a profile and (when the catalog has no ``
 the probability model.  Building a problem never solves it.
 
 Units: USD for costs and the budget; probabilities in [0, 1]; ``la_share_max`` a fraction
-of the number of applications.  Index ``i`` runs over ``programs`` rows (candidates only:
-never_apply and ineligible programs are moved to ``excluded`` with their reason).
+of the number of applications.  Index ``i`` runs over the ``candidates`` (the catalog's
+rows that may be chosen; ``programs`` is the same rows as a pandas DataFrame, built on first
+use): never_apply and ineligible programs are moved to ``excluded`` with their reason.
 """
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 
+from allocator.inputs.catalog import Catalog
 from allocator.model.copula import Nodes, log_fail, make_nodes
 from allocator.model.factors import FactorModel
 from allocator.inputs.fees import FeeSchedule
@@ -48,7 +49,7 @@ class Plan:
 class Problem:
     """Everything the solvers and the evaluator need, as arrays over the candidates."""
 
-    programs: pd.DataFrame
+    candidates: Catalog  # the candidate programs' catalog rows, in index order
     p: np.ndarray  # P(success) if applied, no signal, no geographic preference
     q: np.ndarray  # P(interview) (>= p); used by the simulator's interview counts
     la: np.ndarray  # bool
@@ -65,7 +66,7 @@ class Problem:
     objective: Literal["p_match", "utility", "p_match_la", "safety_first"] = "p_match"
     safety_margin: float = 0.01  # objective "safety_first": P(match) may fall this far below the best reachable
     must: tuple[int, ...] = ()
-    excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["program_id", "name", "reason"]))
+    excluded_rows: tuple[dict, ...] = ()  # {"program_id", "name", "reason"} of each program left out
     synthetic: bool = False
     source: str = ""  # "catalog p_match" or the model card's name
     spec_min: dict[str, int] = field(default_factory=dict)
@@ -114,9 +115,21 @@ class Problem:
         return len(self.p)
 
     @property
+    def programs(self):
+        """The candidates' catalog rows as a pandas DataFrame (pandas loads on first use)."""
+        return self.candidates.df
+
+    @property
+    def excluded(self):
+        """The programs left out, with their reason, as a pandas DataFrame (program_id, name, reason)."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self.excluded_rows), columns=["program_id", "name", "reason"])
+
+    @property
     def ids(self) -> list[str]:
-        if "ids" not in self._cache:  # pandas' string arrays are slow to iterate item by item
-            self._cache["ids"] = tuple(self.programs["program_id"].tolist())
+        if "ids" not in self._cache:
+            self._cache["ids"] = tuple(self.candidates.column("program_id").tolist())
         return list(self._cache["ids"])
 
     def index_of(self, program_ids) -> list[int]:
@@ -128,7 +141,7 @@ class Problem:
         """Census division of each candidate as str ("" when unknown, e.g. territories)."""
         if "division_array" not in self._cache:
             self._cache["division_array"] = np.array(
-                [str(x) if isinstance(x, str) else "" for x in self.programs["division"]], dtype=object)
+                [str(x) if isinstance(x, str) else "" for x in self.candidates.column("division")], dtype=object)
         return self._cache["division_array"]
 
     @property

@@ -1,8 +1,7 @@
 """Human-readable rendering (rich): tables and summaries.  No computation here beyond
-formatting; every number comes from a Result, a Metrics or a DataFrame."""
+formatting; every number comes from a Result, a Metrics or rows of programs."""
 from __future__ import annotations
 
-import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -111,11 +110,11 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     if res.robustness is not None:
         console.print(robustness_line(res.robustness))
     _trade_lines(res, console)
-    render_programs(res.selected_frame(), console, limit=limit)
+    render_programs(res.selected_rows(), console, limit=limit)
     for note in pr.notes:
         console.print(f"note: {note}")
-    if len(pr.excluded):
-        console.print(f"{len(pr.excluded)} program(s) excluded (ineligible or never_apply); "
+    if pr.excluded_rows:
+        console.print(f"{len(pr.excluded_rows)} program(s) excluded (ineligible or never_apply); "
                       "`allocator estimate` lists them with reasons.")
 
 
@@ -152,20 +151,23 @@ def _tier_rows(t: Table, res: Result) -> None:
         t.add_row("signals by tier", signal_text(m.signals_by_tier))
 
 
-def render_programs(df: pd.DataFrame, console: Console, *, limit: int | None = None, title: str | None = None) -> None:
+def render_programs(rows: list[dict], console: Console, *, limit: int | None = None,
+                    title: str | None = None) -> None:
+    """A table of programs, one dict per row (program_id, name, city, state, tier, p_match,
+    signal: the keys present are shown; signal only when some row has one)."""
     tab = Table(box=box.SIMPLE_HEAD, title=title)
     cols = [("program_id", "id"), ("name", "program"), ("city", "city"), ("state", "st"), ("tier", "tier"),
             ("p_match", "P(success)"), ("signal", "signal")]
-    cols = [(c, h) for c, h in cols if c in df.columns and not (c == "signal" and df[c].isna().all())]
+    keys = rows[0].keys() if rows else ()
+    cols = [(c, h) for c, h in cols if c in keys and not (c == "signal" and all(_missing(r[c]) for r in rows))]
     for c, h in cols:
         tab.add_column(h, justify="right" if c == "p_match" else "left")
-    rows = df if limit is None else df.head(limit)
-    for r in rows.itertuples():
-        vals = []
-        for c, _ in cols:
-            v = getattr(r, c)
-            vals.append(pct(v, 2) if c == "p_match" else ("" if v is None or (isinstance(v, float) and v != v) else str(v)))
-        tab.add_row(*vals)
+    for r in rows if limit is None else rows[:limit]:
+        tab.add_row(*[pct(r[c], 2) if c == "p_match" else ("" if _missing(r[c]) else str(r[c])) for c, _ in cols])
     console.print(tab)
-    if limit is not None and len(df) > limit:
-        console.print(f"... and {len(df) - limit} more (use --json or --out for the full list)")
+    if limit is not None and len(rows) > limit:
+        console.print(f"... and {len(rows) - limit} more (use --json or --out for the full list)")
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and v != v)

@@ -1,21 +1,25 @@
 """The frozen result of a solve: status, the list, its metrics, the simulation check, and
-the solver's statistics.  Renders to a pandas DataFrame (one row per selected program) and
-to the JSON of docs/formats.md (probabilities in [0, 1], costs in USD)."""
+the solver's statistics.  Renders to rows (one dict per selected program; a pandas DataFrame
+with ``selected_frame``) and to the JSON of docs/formats.md (probabilities in [0, 1], costs in
+USD).  Neither the rows nor the JSON import pandas."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from allocator.optim.evaluate import Metrics
 from allocator.optim.problem import Plan, Problem
 from allocator.output.guide import guide_for
 from allocator.status import Status
 
-if TYPE_CHECKING:  # an annotation only: reading a result needs no solver module (PuLP, HiGHS)
+if TYPE_CHECKING:  # annotations only: reading a result needs no solver module (PuLP, HiGHS) nor pandas
+    import pandas as pd
+
     from allocator.optim.outer import Outcome
+
+SELECTED = ("program_id", "name", "specialty", "city", "state", "la_area", "tier", "p_match", "signal")
 
 
 @dataclass(frozen=True)
@@ -50,21 +54,33 @@ class Result:
     def p_match(self) -> float | None:
         return self.metrics.p_match if self.metrics else None
 
-    def selected_frame(self) -> pd.DataFrame:
-        """One row per selected program, highest P(success) first."""
-        cols = ["program_id", "name", "specialty", "city", "state", "la_area", "tier", "p_match", "signal"]
+    @property
+    def selected_columns(self) -> tuple[str, ...]:
+        """The keys of :meth:`selected_rows` (``division`` too when the preference is modelled)."""
+        return SELECTED + (("division",) if self.problem.has_geo else ())
+
+    def selected_rows(self) -> list[dict]:
+        """One dict per selected program (keys :attr:`selected_columns`), highest P(success)
+        first, ties by program_id."""
         if self.plan is None:
-            return pd.DataFrame(columns=cols)
-        pr = self.problem
-        idx = np.asarray(self.plan.idx, dtype=int)
-        df = pr.programs.iloc[idx][["program_id", "name", "specialty", "city", "state", "la_area", "tier"]].copy()
-        df["p_match"] = pr.effective_p(self.plan)
-        sig = dict(self.plan.signals)
-        df["signal"] = [sig.get(int(i)) for i in idx]
+            return []
+        pr, idx = self.problem, np.asarray(self.plan.idx, dtype=int)
+        col = pr.candidates.column
+        p, sig = pr.effective_p(self.plan), dict(self.plan.signals)
+        values = {"program_id": col("program_id")[idx], "name": col("name")[idx],
+                  "specialty": col("specialty")[idx], "city": col("city")[idx], "state": col("state")[idx],
+                  "la_area": col("la_area")[idx].tolist(), "tier": col("tier")[idx], "p_match": p.tolist(),
+                  "signal": [sig.get(int(i)) for i in idx]}
         if pr.has_geo:
-            df["division"] = pr.programs.iloc[idx]["division"].to_numpy()
-        df = df.sort_values(["p_match", "program_id"], ascending=[False, True], kind="mergesort")
-        return df.reset_index(drop=True)
+            values["division"] = col("division")[idx]
+        rows = [dict(zip(values, r)) for r in zip(*values.values())]
+        return sorted(rows, key=lambda r: (-r["p_match"], r["program_id"]))
+
+    def selected_frame(self) -> pd.DataFrame:
+        """:meth:`selected_rows` as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(self.selected_rows(), columns=list(self.selected_columns))
 
     to_frame = selected_frame
 
@@ -99,12 +115,11 @@ class Result:
             d |= {"n_applications": m.n_applications, "n_la": m.n_la, "la_share": m.la_share,
                   "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty, "fixed": pr.schedule.fixed_total,
                            "season": pr.schedule.season}}
-            sel = self.selected_frame()
             d["selected"] = [
-                {"program_id": r.program_id, "name": r.name, "specialty": r.specialty, "city": r.city,
-                 "state": r.state, "p_match": float(r.p_match), "la_area": bool(r.la_area), "tier": r.tier,
-                 "signal": r.signal}
-                for r in sel.itertuples()]
+                {"program_id": r["program_id"], "name": r["name"], "specialty": r["specialty"], "city": r["city"],
+                 "state": r["state"], "p_match": float(r["p_match"]), "la_area": bool(r["la_area"]),
+                 "tier": r["tier"], "signal": r["signal"]}
+                for r in self.selected_rows()]
             if self.plan and (self.plan.divisions or pr.fixed_divisions):
                 d["geographic_preference"] = list(self.plan.divisions or pr.fixed_divisions)
                 d["geographic_preference_source"] = "optimized" if self.plan.divisions else "profile"
@@ -125,7 +140,7 @@ class Result:
                             "min_applications": pr.min_apps, "la_share_max": pr.la_share_max,
                             "must_apply": [pr.ids[i] for i in pr.must]}
         d["data"] = {"synthetic": pr.synthetic, "probabilities": pr.source,
-                     "excluded": int(len(pr.excluded)), "notes": list(pr.notes),
+                     "excluded": len(pr.excluded_rows), "notes": list(pr.notes),
                      "note": "SYNTHETIC demo catalog: invented programs at real places" if pr.synthetic else ""}
         return d
 

@@ -120,9 +120,9 @@ def list_csv(payload: dict) -> str:
     from allocator.inputs.listfile import list_csv as write_list
 
     cols = ["program_id", "signal", "name", "specialty", "city", "state", "p_match", "la_area", "tier"]
-    frame = pd.DataFrame([{c: r.get(c) for c in cols} for r in payload.get("selected", [])], columns=cols)
+    rows = [{c: r.get(c) for c in cols} for r in payload.get("selected", [])]
     divisions = payload.get("geographic_preference")
-    return write_list(frame, tuple(divisions) if isinstance(divisions, list) else ())
+    return write_list(rows, tuple(divisions) if isinstance(divisions, list) else (), columns=cols)
 
 
 def season_csv(payload: dict) -> str:
