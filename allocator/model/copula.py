@@ -20,8 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.polynomial.legendre import leggauss
 
-# scipy.special (ndtr, ndtri, log_ndtr) is imported in the functions, when rho > 0: the
-# default two-stage model never calls them, and loading it costs about 0.1 s per command.
+from allocator.model import normal
+
+# scipy.special (ndtr, ndtri, log_ndtr) is imported in the functions that need it: loading it
+# costs about 0.1 s, which a solve on the default two-stage model need not spend.
 Z_MAX = 8.5  # the normal mass beyond +-8.5 is below 2e-17
 LOG_FLOOR = -60.0  # ln(1 - p) for p = 1: exp(-60) ~ 1e-26 stands for "certain success"
 _GL_POINTS = 8
@@ -56,9 +58,7 @@ def make_nodes(rho: float, p: np.ndarray | None = None) -> Nodes:
         pp = np.asarray(p, float)
         pp = pp[(pp > 0) & (pp < 1)]
         if len(pp):
-            from scipy.special import ndtri
-
-            c = ndtri(pp) / np.sqrt(rho)
+            c = normal.ndtri(np.array([pp.min(), pp.max()])) / np.sqrt(rho)  # Phi^-1 is increasing
             lo = max(-Z_MAX, float(c.min()) - 8 * w_tr)
             hi = min(Z_MAX, float(c.max()) + 8 * w_tr)
             if hi <= lo:
@@ -94,16 +94,19 @@ def conditional_p(p: np.ndarray, rho: float, z: np.ndarray) -> np.ndarray:
     return ndtr((thr[None, :] - np.sqrt(rho) * np.asarray(z)[:, None]) / np.sqrt(1 - rho))
 
 
-def log_fail(p: np.ndarray, rho: float, z: np.ndarray) -> np.ndarray:
+def log_fail(p: np.ndarray, rho: float, z: np.ndarray, *, small: bool = False) -> np.ndarray:
     """``ln(1 - p_i(z_k))`` as a (len(z), len(p)) array, accurate in the tails, floored at
-    LOG_FLOOR (p = 1)."""
+    LOG_FLOOR (p = 1).  ``small``: Phi from the standard library (:mod:`allocator.model.normal`)
+    instead of scipy.special, for a few thousand values (a report's rows at other correlations)."""
     p = np.asarray(p, float)
     with np.errstate(divide="ignore"):
         if rho <= 0:
             out = np.broadcast_to(np.log1p(-p), (len(z), len(p))).copy()
         else:
-            from scipy.special import log_ndtr, ndtri
-
+            if small:
+                ndtri, log_ndtr = normal.ndtri, normal.log_ndtr
+            else:
+                from scipy.special import log_ndtr, ndtri
             thr = ndtri(p)
             out = log_ndtr(-(thr[None, :] - np.sqrt(rho) * np.asarray(z)[:, None]) / np.sqrt(1 - rho))
     return np.maximum(out, LOG_FLOOR)
