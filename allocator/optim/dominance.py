@@ -120,12 +120,12 @@ def _relation(problem: Problem, chunk: int) -> dict:
         i = members[~must[members]]  # possible dominators
         for start in range(0, len(members), chunk):
             js = members[start:start + chunk]
-            ge = np.all(V[i][None, :, :] >= V[js][:, None, :], axis=2)  # (J, I)
+            ge = _all_ge(V[i], V[js])  # (J, I)
             ge &= (extra[i][None, :] <= extra[js][:, None]) & (util[i][None, :] >= util[js][:, None])
             ge &= i[None, :] != js[:, None]
             if div is not None:
                 same = div[i][None, :] == div[js][:, None]
-                ge &= same | np.all(P0[i][None, :, :] >= P1[js][:, None, :], axis=2)
+                ge &= same | _all_ge(P0[i], P1[js])
             # strictness (LA aside): better somewhere, or equal everywhere and earlier index.  Only
             # read together with ge (V[i] >= V[j] in every column), where "> in some column" is
             # "a larger sum of the ranks": an (J, I) comparison instead of an (J, I, columns) one
@@ -136,19 +136,33 @@ def _relation(problem: Problem, chunk: int) -> dict:
     return out
 
 
+def _all_ge(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """(len(B), len(A)) bool: row a of ``A`` >= row b of ``B`` in every column.  One (J, I)
+    comparison per column, ANDed in place: 5x faster than ``np.all`` over the (J, I, columns)
+    block (measured on the typical profile: 4 ms against 23 ms for 737 programs x 31 columns)."""
+    out = np.ones((len(B), len(A)), bool)
+    tmp = np.empty_like(out)
+    for a, b in zip(np.ascontiguousarray(A.T), np.ascontiguousarray(B.T)):
+        np.greater_equal(a[None, :], b[:, None], out=tmp)
+        out &= tmp
+    return out
+
+
 def _orders(M: np.ndarray) -> np.ndarray:
     """The columns of ``M`` as dense ranks (ties kept), duplicates dropped: ``>=`` and ``>``
     between rows are the same as on ``M``, on far fewer columns (the ensemble's 360 key
     columns order the programs in 31 distinct ways: a signal or a preference shifts a
     card's log-odds by one constant)."""
-    order = np.argsort(M, axis=0, kind="stable")
-    srt = np.take_along_axis(M, order, axis=0)
-    step = np.vstack([np.zeros((1, M.shape[1]), int), (np.diff(srt, axis=0) > 0).astype(int)])
+    MT = np.ascontiguousarray(M.T)  # one row per column of M: the sorts run on contiguous memory
+    order = np.argsort(MT, axis=1, kind="stable")
+    srt = np.take_along_axis(MT, order, axis=1)
+    step = np.zeros(order.shape, np.int64)
+    step[:, 1:] = srt[:, 1:] > srt[:, :-1]
     ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.cumsum(step, axis=0), axis=0)
-    # small integers compare faster in the (J, I, columns) blocks of _relation; duplicate
-    # columns are dropped by their bytes (np.unique(axis=1) sorts them: 3x the time)
-    cols = np.ascontiguousarray(ranks.T.astype(np.int16 if len(M) < 2 ** 15 else np.int32))
+    np.put_along_axis(ranks, order, np.cumsum(step, axis=1), axis=1)
+    # small integers compare faster in _relation's comparisons; duplicate columns are dropped
+    # by their bytes (np.unique(axis=1) sorts them: 3x the time)
+    cols = ranks.astype(np.int16 if len(M) < 2 ** 15 else np.int32)
     first = {c.tobytes(): k for k, c in reversed(list(enumerate(cols)))}
     return np.ascontiguousarray(cols[sorted(first.values())].T)
 
