@@ -3,7 +3,8 @@
 Every figure is the wall clock of a fresh ``allocator`` process (so imports, loading the
 catalog and the ensemble, verification and writing the report are all counted), except the
 50-point per-program-fee sweep, which is benchmarks/sweep_speed.py's "demo" instance with
-fee_extra drawn from {0, 0, 15, 40} USD, timed in this process.
+fee_extra drawn from {0, 0, 15, 40} USD, timed in this process, and the import, timed inside
+seven fresh processes (median shown, min beside it).
 
 Baselines, measured in the same run (ratios = figure / baseline):
   * ``card``: the same task with ``--card default`` (the central card alone, a mixture of
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -52,15 +54,17 @@ def run_cli(args: list[str], prelude: str = "") -> tuple[float, int]:
     return time.perf_counter() - t0, done.returncode
 
 
-def import_seconds() -> tuple[float, float]:
-    """(import of what `allocator solve` loads before solving, bare interpreter start), fresh processes."""
+def import_seconds(runs: int = 7) -> tuple[float, float, float]:
+    """(median and min over ``runs`` fresh processes of importing what `allocator solve` loads
+    before solving, bare interpreter start): one process varies by 20-30% on a shared machine."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     code = ("import time; t = time.perf_counter(); import allocator.cli, allocator.cli.solve, allocator.api; "
             "print(time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    secs = [float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                                 text=True).stdout.strip().splitlines()[-1]) for _ in range(runs)]
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], cwd=ROOT, env=env)
-    return float(out.stdout.strip().splitlines()[-1]), time.perf_counter() - t0
+    return statistics.median(secs), min(secs), time.perf_counter() - t0
 
 
 def fee_sweep(before: bool) -> tuple[float, str]:
@@ -100,8 +104,9 @@ def main() -> None:
     skip = set(filter(None, args.skip.split(",")))
     load0 = os.getloadavg()
     rows = []
-    imp, bare = import_seconds()
-    rows.append(line("import (allocator.cli, cli.solve, api)", imp, 0.25, {"python start": bare}))
+    imp, imp_min, bare = import_seconds()
+    rows.append(line("import (allocator.cli, cli.solve, api)", imp, 0.25, {"python start": bare},
+                     f"(median of 7; min {imp_min:.2f} s)"))
     for name, (cli, target) in TASKS.items():
         if name in skip:
             continue
