@@ -48,9 +48,9 @@ def _timing(F, R):
 
 def _ctx(problem, statuses, F=0.5, R=0.2, ids=None):
     ids = ids or problem.ids[:len(statuses)]
-    df = pd.DataFrame({"program_id": ids, "status": list(statuses), "signal": [None] * len(ids),
-                       "date": [None] * len(ids), "rank": [None] * len(ids), "line": range(2, 2 + len(ids))})
-    return update.prepare(problem, Season("<test>", df), TODAY, _timing(F, R))
+    rows = tuple({"program_id": pid, "status": st, "signal": None, "date": None, "rank": None, "line": line}
+                 for line, (pid, st) in enumerate(zip(ids, statuses), start=2))
+    return update.prepare(problem, Season("<test>", rows), TODAY, _timing(F, R))
 
 
 def _brute(p, q, rho, statuses, F, R, la):
@@ -213,9 +213,9 @@ def test_season_file_spellings_and_solve_out_format(tmp_path):
     p = _write(tmp_path, "# comment\nprogram_id,name,p_match,signal,status\nA,x,0.1,gold,applied\nB,y,0.2,,Pending\n"
                          "C,z,0.1,,no answer yet\nD,w,0.1,,no_answer\nE,v,0.1,,Interviewed\n")
     s = load_season(p)
-    assert list(s.rows["status"]) == ["applied"] * 4 + ["interviewed"]
+    assert [r["status"] for r in s.rows] == ["applied"] * 4 + ["interviewed"]
     s2 = load_season(_write(tmp_path, "program_id\nA\nB\n", "ids.csv"))
-    assert list(s2.rows["status"]) == ["applied", "applied"]
+    assert [r["status"] for r in s2.rows] == ["applied", "applied"]
 
 
 @pytest.mark.parametrize("body,where", [

@@ -84,12 +84,11 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
     new = [i for i in out.plan.idx if i not in applied]
     sig = dict(out.plan.signals)
     p_eff = dict(zip(out.plan.idx, pr2.effective_p(out.plan)))
-    rows = []
+    rows, col = [], pr2.candidates.column
     for i in sorted(new, key=lambda i: (-p_eff[i], pr2.ids[i])):
-        r = pr2.programs.iloc[i]
-        rows.append({"program_id": r.program_id, "name": r["name"], "specialty": r.specialty, "city": r.city,
-                     "state": r.state, "p_match": float(p_eff[i]), "la_area": bool(r.la_area), "tier": r.tier,
-                     "signal": sig.get(i)})
+        rows.append({"program_id": col("program_id")[i], "name": col("name")[i], "specialty": col("specialty")[i],
+                     "city": col("city")[i], "state": col("state")[i], "p_match": float(p_eff[i]),
+                     "la_area": bool(col("la_area")[i]), "tier": col("tier")[i], "signal": sig.get(i)})
     cost = pr2.list_cost(out.plan.idx)[0] - pr2.list_cost(sorted(applied))[0]
     after = float(out.objective)
     gain = after - p_now

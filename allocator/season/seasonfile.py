@@ -26,8 +26,6 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from allocator.errors import InputError
 
 STATUSES = ("applied", "invited", "interviewed", "rejected", "withdrawn")
@@ -41,17 +39,20 @@ _SIGNALS = {"": None, "none": None, "null": None, "gold": "gold", "silver": "sil
 
 @dataclass(frozen=True)
 class Season:
-    """Validated season: one row per application (columns program_id, status, signal, date, rank)."""
+    """Validated season: one dict per application (program_id, status, signal, date, rank, and
+    the file's line), in the file's order."""
 
     path: str
-    rows: pd.DataFrame
+    rows: tuple[dict, ...]
 
     def ids(self, *statuses: str) -> list[str]:
-        df = self.rows if not statuses else self.rows[self.rows["status"].isin(statuses)]
-        return list(df["program_id"])
+        return [r["program_id"] for r in self.rows if not statuses or r["status"] in statuses]
 
     def counts(self) -> dict[str, int]:
-        return {s: int((self.rows["status"] == s).sum()) for s in STATUSES}
+        return {s: sum(r["status"] == s for r in self.rows) for s in STATUSES}
+
+    def by_id(self) -> dict[str, dict]:
+        return {r["program_id"]: r for r in self.rows}
 
 
 def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -136,11 +137,10 @@ def load_season(path: str | Path, today: dt.date | None = None) -> Season:
                     "date": _date(path, line, get("date"), today), "rank": rank, "line": line})
     if not out:
         raise InputError(f"{path}: no application rows under the header; add one row per application")
-    df = pd.DataFrame(out)
-    ranks = [x for x in df["rank"] if x is not None and x == x]
+    ranks = [r["rank"] for r in out if r["rank"] is not None]
     dup = {x for x in ranks if ranks.count(x) > 1}
     if dup:
-        line = int(df[df["rank"] == sorted(dup)[0]]["line"].iloc[1])
-        raise InputError(f"{path}: line {line}, field rank: rank {sorted(dup)[0]} is given twice; give each "
+        line = [r["line"] for r in out if r["rank"] == min(dup)][1]
+        raise InputError(f"{path}: line {line}, field rank: rank {min(dup)} is given twice; give each "
                          "program its own position")
-    return Season(str(path), df)
+    return Season(str(path), tuple(out))

@@ -64,26 +64,27 @@ class Context:
 
 def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context:
     pos = {pid: i for i, pid in enumerate(problem.ids)}
-    excluded = dict(zip(problem.excluded["program_id"], problem.excluded["reason"]))
+    excluded = {r["program_id"]: r["reason"] for r in problem.excluded_rows}
     idx, statuses, sig, warnings, spent = [], [], {}, [], {}
-    for r in season.rows.itertuples():
-        if r.program_id not in pos:
-            if r.program_id in excluded:
-                warnings.append(f"{r.program_id} carries no weight: the model excludes it ({excluded[r.program_id]})")
+    for r in season.rows:
+        pid = r["program_id"]
+        if pid not in pos:
+            if pid in excluded:
+                warnings.append(f"{pid} carries no weight: the model excludes it ({excluded[pid]})")
                 continue
-            raise InputError(f"{season.path}: line {r.line}, field program_id: {r.program_id!r} is not in the "
+            raise InputError(f"{season.path}: line {r['line']}, field program_id: {pid!r} is not in the "
                              "catalog of the profile's specialties; fix the id or pass the --catalog you applied from")
-        i = pos[r.program_id]
+        i = pos[pid]
         idx.append(i)
-        statuses.append(r.status)
-        sg = r.signal if isinstance(r.signal, str) else None
+        statuses.append(r["status"])
+        sg = r["signal"] if isinstance(r["signal"], str) else None
         if sg:
             spec = problem.specialties[problem.spec[i]]
             spent[(spec, sg)] = spent.get((spec, sg), 0) + 1
             if sg in problem.p_signal:
                 sig[i] = sg
             else:
-                warnings.append(f"{r.program_id}: its {sg} signal is not modelled for this catalog/profile")
+                warnings.append(f"{pid}: its {sg} signal is not modelled for this catalog/profile")
     if not idx:
         raise InputError(f"{season.path}: no application in the season file is a candidate in the catalog")
     idx = np.array(idx, dtype=int)
@@ -124,18 +125,19 @@ def interviews_stage(ctx: Context) -> dict | None:
     inv = [j for j, s in enumerate(ctx.statuses) if s in ("invited", "interviewed")]
     if not inv:
         return None
-    pr, rows = ctx.problem, ctx.season.rows.set_index("program_id")
+    pr, rows = ctx.problem, ctx.season.by_id()
     ids = [pr.ids[ctx.idx[j]] for j in inv]
     la = pr.la[ctx.idx[inv]]
     m_post = ctx.pi @ ctx.nm.m[:, inv]
-    ranks = [rows.at[pid, "rank"] for pid in ids]
+    ranks = [rows[pid]["rank"] for pid in ids]
     given = all(r is not None and r == r for r in ranks)
     order = sorted(range(len(inv)), key=(lambda a: ranks[a]) if given else (lambda a: (not la[a], -m_post[a])))
     fail = np.ones(len(ctx.pi))
     per = []
     for a in order:
         mj = ctx.nm.m[:, inv[a]]
-        per.append({"program_id": ids[a], "name": str(pr.programs.at[ctx.idx[inv[a]], "name"]), "la_area": bool(la[a]),
+        per.append({"program_id": ids[a], "name": str(pr.candidates.column("name")[ctx.idx[inv[a]]]),
+                    "la_area": bool(la[a]),
                     "p_match_here": float(ctx.pi @ (fail * mj)), "p_match_if_interviewed": float(m_post[a])})
         fail = fail * (1 - mj)
     c_inv = 1 - ctx.nm.m[:, inv]
