@@ -423,7 +423,13 @@ def test_sigint_any_moment(tmp_path, delay):
     assert code == 130, err
     assert err.strip().splitlines()[-1] == "allocator: interrupted" and "Traceback" not in err, err
     assert len([ln for ln in err.splitlines() if ln.strip()]) == 1, err
-    assert [p for p in os.listdir(tmp_path)] == []  # nothing half-written
+    # nothing half-written: no temporary file, and --out only when it was written whole before
+    # the signal landed (the report was being printed: 2 of 120 delays between 1.8 and 3.6 s,
+    # each a whole JSON of the list)
+    left = os.listdir(tmp_path)
+    assert left in ([], [out.name]), left
+    if left:
+        assert json.loads(out.read_text())["status"] in ("optimal", "feasible")
 
 
 @pytest.mark.parametrize("error", [TypeError("Cannot compare structured arrays unless they have a common dtype"),
