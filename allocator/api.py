@@ -182,7 +182,7 @@ def _trade(problem: Problem, sf) -> dict:
     alts = {}
     for name, o in (("safest", sf.safest), ("la_leaning", sf.la_leaning)):
         if o is not None and o.status.has_list:
-            alts[name] = (o.plan, evaluate(problem, o.plan), o.status, o.gap)
+            alts[name] = (o.plan, evaluate(problem, o.plan, correlations=()), o.status, o.gap)  # no sensitivity rows
     return {"safety_margin": sf.margin, "p_match_best": sf.p_best, "alternatives": alts}
 
 
