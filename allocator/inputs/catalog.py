@@ -10,8 +10,8 @@ default 0), ``p_interview``, ``p_match`` (probabilities in [0, 1]), ``utility``,
 
 Reading uses the csv module and validation happens here, once (pydantic); the rest of the
 package trusts the typed result (:class:`Catalog`: numpy columns, and a pandas DataFrame
-only when asked for).  A bad value raises :class:`~allocator.errors.InputError` naming the file, the
-CSV line and column, and what to change.
+only when asked for).  A bad value raises :class:`~allocator.errors.InputError` naming the
+file, the CSV line and column, and what to change.
 """
 from __future__ import annotations
 
