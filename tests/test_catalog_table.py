@@ -83,3 +83,47 @@ def test_list_csv_writes_what_pandas_wrote():
     ref = frame[["program_id", "signal", "status", "date", "name", "la_area", "p_match", "division"]].to_csv(index=False)
     assert list_csv(rows, ("Pacific",)) == "# geographic_preference: Pacific\n" + ref
     assert list_csv([], columns=["program_id", "name", "signal"]) == "program_id,signal,status,date,name\n"
+
+
+H = "program_id,name,specialty,city,state,p_match\n"
+REFUSED = {  # text -> fragments of the one-line message (file lines count blank lines too)
+    "truncated_inside_quotes": (H + 'A1,a,Internal Medicine,Columbus,OH,0.1\nA2,b,Internal Medicine,Boston,MA,"0.2\n',
+                                ["not a readable CSV", "quoted value is not closed"]),
+    "a_line_of_empty_quotes": (H + 'A1,a,Internal Medicine,Columbus,OH,0.1\n""\n', ["line 3", "program_id", "empty"]),
+    "ragged_after_blank_lines": (H + "\n\nA1,a,Internal Medicine,Columbus,OH,0.1,x\n",
+                                 ["line 4", "more fields than the header"]),
+    "short_row": (H + "A1,a,Internal Medicine,Columbus\n", ["line 2 (A1)", "column state = ''", "empty"]),
+    "bad_value_after_blank_lines": (H + "\n\nA1,a,Internal Medicine,Columbus,OH,1.5\n", ["line 4 (A1)", "p_match"]),
+    "duplicate_across_a_blank_line": (H + "A1,a,Internal Medicine,Columbus,OH,0.1\n\n"
+                                          "A1,b,Internal Medicine,Columbus,OH,0.1\n", ["lines 2, 4", "unique"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_refused_catalogs_name_the_file_line(case):
+    from allocator.errors import InputError
+
+    text, want = REFUSED[case]
+    with pytest.raises(InputError) as e:
+        catalog_from_text(text, case)
+    msg = str(e.value)
+    assert msg.startswith(case + ":") and "\n" not in msg
+    for w in want:
+        assert w in msg, (w, msg)
+
+
+def test_text_after_a_closing_quote_reads_as_pandas_read_it():
+    text = H + 'A1,"b"c,Internal Medicine,Columbus,OH,0.1\n'
+    assert list(catalog_from_text(text, "t").column("name")) == ["bc"]
+    _same(catalog_from_text(text, "t"), _pandas_catalog(text, "t"))
+
+
+def test_a_table_with_no_row_keeps_its_header():
+    from rich.console import Console
+
+    from allocator.output.report import render_programs
+
+    c = Console(record=True, width=100)
+    render_programs([], c, columns=("program_id", "name", "city", "state", "tier", "p_match", "signal"))
+    text = c.export_text()
+    assert "P(success)" in text and "program" in text

@@ -133,7 +133,8 @@ def estimate(
         elig = full[full["eligible"]]
         c.print(f"{len(full)} programs, {len(elig)} eligible; model card {payload['model_card']}, "
                 f"default correlation {payload['correlation']:g}")
-        render_programs(elig.to_dict("records"), c, limit=show, title="eligible programs, most likely first")
+        render_programs(elig.to_dict("records"), c, limit=show, title="eligible programs, most likely first",
+                        columns=list(elig.columns))
         bad = full[~full["eligible"]]
         if len(bad):
             from rich.table import Table

@@ -205,6 +205,8 @@ class Catalog:
     def select(self, keep) -> "Catalog":
         """The rows ``keep`` (a boolean mask or positions, in the order given) of this catalog."""
         keep = np.asarray(keep)
+        if keep.dtype == bool and len(keep) != len(self):
+            raise ValueError(f"a mask of {len(keep)} for {len(self)} rows")
         pos = np.flatnonzero(keep) if keep.dtype == bool else keep.astype(int)
         base = np.arange(len(self)) if self.index is None else self.index
         changed = {k: _frozen(np.asarray(v)[pos]) for k, v in self.changed.items()}
@@ -268,10 +270,11 @@ def catalog_from_frame(df, path: str = "<catalog>") -> Catalog:
     return catalog_from_records(df[cols].to_dict("records"), [str(c) for c in df.columns], path)
 
 
-def catalog_from_records(records: list[dict], header: list[str], path: str = "<catalog>") -> Catalog:
+def catalog_from_records(records: list[dict], header: list[str], path: str = "<catalog>",
+                         lines: list[int] | None = None) -> Catalog:
     """Validate catalog rows given as dicts (column -> value; None, NaN or blank = missing);
-    ``header``: the column names the source gave.  Line numbers in messages count the
-    header as line 1."""
+    ``header``: the column names the source gave; ``lines``: the file line of each record for
+    messages (default: the header is line 1 and each record one line)."""
     where = path
     missing = [c for c in REQUIRED if c not in header]
     if missing:
@@ -279,18 +282,19 @@ def catalog_from_records(records: list[dict], header: list[str], path: str = "<c
                          f"must include {', '.join(REQUIRED)}")
     if len(records) == 0:
         raise InputError(f"{where}: the catalog has no programs; add at least one row")
-    rows = [_validate_row(rec, i, where) for i, rec in enumerate(records)]
-    seen: dict[str, int] = {}
-    for i, r in enumerate(rows):
+    lines = lines or [i + 2 for i in range(len(records))]
+    rows = [_validate_row(rec, line, where) for rec, line in zip(records, lines)]
+    seen: set[str] = set()
+    for r in rows:
         if r.program_id in seen:
-            lines = [j + 2 for j, x in enumerate(rows) if x.program_id == r.program_id]
+            on = [line for line, x in zip(lines, rows) if x.program_id == r.program_id]
             raise InputError(f"{where}: program_id {r.program_id!r} appears on lines "
-                             f"{', '.join(map(str, lines))}; program ids must be unique")
-        seen[r.program_id] = i
+                             f"{', '.join(map(str, on))}; program ids must be unique")
+        seen.add(r.program_id)
     given = [r.p_match is not None for r in rows]
     if any(given) and not all(given):
-        raise InputError(f"{where}: line {given.index(False) + 2}, column p_match is empty while other rows give "
-                         "one; give p_match for every row or for none")
+        raise InputError(f"{where}: line {lines[given.index(False)]}, column p_match is empty while other rows "
+                         "give one; give p_match for every row or for none")
     la = [bool(r.la_area) if r.la_area is not None else geography.is_la_area(r.state, r.county, r.city)
           for r in rows]
     division = [r.division or geography.division_of(r.state) for r in rows]
@@ -298,7 +302,7 @@ def catalog_from_records(records: list[dict], header: list[str], path: str = "<c
     return Catalog(_Table(rows, la, division, tier), path)
 
 
-def _validate_row(rec: dict, i: int, where: str) -> ProgramRow:
+def _validate_row(rec: dict, line: int, where: str) -> ProgramRow:
     clean = {k: v for k, v in rec.items()
              if not (v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v.strip() == ""))}
     try:
@@ -309,7 +313,7 @@ def _validate_row(rec: dict, i: int, where: str) -> ProgramRow:
         pid = rec.get("program_id", "")
         val = rec.get(name, "")
         ident = f" ({pid})" if pid and name != "program_id" else ""
-        raise InputError(f"{where}: line {i + 2}{ident}, column {name} = {val!r}: {_friendly(err)}") from None
+        raise InputError(f"{where}: line {line}{ident}, column {name} = {val!r}: {_friendly(err)}") from None
 
 
 def load_catalog(path: str | Path) -> Catalog:
@@ -332,30 +336,51 @@ def catalog_from_text(text: str, label: str) -> Catalog:
     """A catalog CSV given as text (a file's, an upload's), validated as one; ``label`` names
     it in every message and in the JSON."""
     _check_header(text, label)
-    header, records = read_csv_rows(text, label)
-    return catalog_from_records(records, header, label)
+    header, records, lines = read_csv_rows(text, label)
+    return catalog_from_records(records, header, label, lines)
 
 
-def read_csv_rows(text: str, label: str) -> tuple[list[str], list[dict]]:
-    """(the header's names, stripped; one dict per row: name -> text, None for a missing
-    trailing field).  Blank lines are skipped; a row with more fields than the header is
-    refused (a value with an unquoted comma)."""
+def read_csv_rows(text: str, label: str) -> tuple[list[str], list[dict], list[int]]:
+    """(the header's names, stripped; one dict per row: name -> text, "" for a missing
+    trailing field; the file line each row starts on).  Blank lines are skipped.  Refused: a
+    quoted value still open at the end of the file (a truncated file), and a row with more
+    fields than the header (a value with an unquoted comma)."""
+    body = text.lstrip("\ufeff")
     try:
-        lines = [r for r in csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True)
-                 if r and r != [""]]
+        rows = _parse(body, strict=True)
     except csv.Error as e:
-        raise InputError(f"{label}: not a readable CSV ({e}); save it as comma-separated UTF-8") from None
-    if not lines:
+        if "unexpected end of data" in str(e):
+            raise InputError(f"{label}: not a readable CSV (a quoted value is not closed before the end of the "
+                             "file); close the quote or save the file again as comma-separated UTF-8") from None
+        try:  # text after a closing quote ("b"c) reads as pandas read it
+            rows = _parse(body, strict=False)
+        except csv.Error as e2:
+            raise InputError(f"{label}: not a readable CSV ({e2}); save it as comma-separated UTF-8") from None
+    if not rows:
         raise InputError(f"{label}: the file is empty; it needs a header line and one row per "
                          "program") from None
-    header = [h.strip() for h in lines[0]]
-    records = []
-    for i, row in enumerate(lines[1:]):
+    header = [h.strip() for h in rows[0][1]]
+    records, lines = [], []
+    for line, row in rows[1:]:
         if len(row) > len(header):
-            raise InputError(f"{label}: line {i + 2}: more fields than the header's {len(header)}; quote "
+            raise InputError(f"{label}: line {line}: more fields than the header's {len(header)}; quote "
                              "values that contain commas, or add the missing column names")
-        records.append({h: (row[k] if k < len(row) else None) for k, h in enumerate(header)})
-    return header, records
+        records.append({h: (row[k] if k < len(row) else "") for k, h in enumerate(header)})
+        lines.append(line)
+    return header, records, lines
+
+
+def _parse(body: str, strict: bool) -> list[tuple[int, list[str]]]:
+    """(the line each row starts on, its fields), blank and whitespace-only lines left out."""
+    physical = io.StringIO(body, newline="").readlines()  # the lines as the reader counts them
+    reader = csv.reader(io.StringIO(body, newline=""), skipinitialspace=True, strict=strict)
+    out, start = [], 1
+    for row in reader:
+        blank = not row or (row == [""] and not physical[start - 1].strip())
+        if not blank:
+            out.append((start, row))
+        start = reader.line_num + 1
+    return out
 
 
 def _check_header(text: str, label: str) -> None:

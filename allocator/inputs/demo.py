@@ -32,7 +32,7 @@ def resolve_catalog(profile: Profile, catalog: str | Path | Catalog | None) -> C
             have = sorted(x.stem.removeprefix("demo_") for x in (DATA_DIR / "catalogs").glob("demo_*.csv"))
             raise InputError(f"{profile.path}: no demo catalog for specialty {s!r} (have {', '.join(have)}); "
                              "pass --catalog with your own CSV")
-        names, rows = read_csv_rows(p.read_text(encoding="utf-8-sig"), str(p))
+        names, rows, _ = read_csv_rows(p.read_text(encoding="utf-8-sig"), str(p))
         header += [h for h in names if h not in header]
         records += rows
     return catalog_from_records(records, header, " + ".join(str(demo_catalog_path(s)) for s in specs))

@@ -110,7 +110,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     if res.robustness is not None:
         console.print(robustness_line(res.robustness))
     _trade_lines(res, console)
-    render_programs(res.selected_rows(), console, limit=limit)
+    render_programs(res.selected_rows(), console, limit=limit, columns=res.selected_columns)
     for note in pr.notes:
         console.print(f"note: {note}")
     if pr.excluded_rows:
@@ -152,13 +152,14 @@ def _tier_rows(t: Table, res: Result) -> None:
 
 
 def render_programs(rows: list[dict], console: Console, *, limit: int | None = None,
-                    title: str | None = None) -> None:
+                    title: str | None = None, columns=()) -> None:
     """A table of programs, one dict per row (program_id, name, city, state, tier, p_match,
-    signal: the keys present are shown; signal only when some row has one)."""
+    signal: the keys present are shown, or ``columns`` when there is no row; signal only
+    when some row has one)."""
     tab = Table(box=box.SIMPLE_HEAD, title=title)
     cols = [("program_id", "id"), ("name", "program"), ("city", "city"), ("state", "st"), ("tier", "tier"),
             ("p_match", "P(success)"), ("signal", "signal")]
-    keys = rows[0].keys() if rows else ()
+    keys = rows[0].keys() if rows else columns
     cols = [(c, h) for c, h in cols if c in keys and not (c == "signal" and all(_missing(r[c]) for r in rows))]
     for c, h in cols:
         tab.add_column(h, justify="right" if c == "p_match" else "left")

@@ -56,8 +56,8 @@ class Result:
 
     @property
     def selected_columns(self) -> tuple[str, ...]:
-        """The keys of :meth:`selected_rows` (``division`` too when the preference is modelled)."""
-        return SELECTED + (("division",) if self.problem.has_geo else ())
+        """The keys of :meth:`selected_rows` (``division`` too for a list under a modelled preference)."""
+        return SELECTED + (("division",) if self.plan is not None and self.problem.has_geo else ())
 
     def selected_rows(self) -> list[dict]:
         """One dict per selected program (keys :attr:`selected_columns`), highest P(success)
