@@ -186,10 +186,6 @@ class Catalog:
         return full if self.index is None else full[self.index]
 
     @property
-    def columns(self) -> tuple[str, ...]:
-        return COLUMNS
-
-    @property
     def df(self):
         """The rows as a pandas DataFrame (columns: :data:`COLUMNS`), built on first use."""
         if "df" not in self._cache:
@@ -335,7 +331,6 @@ def load_catalog(path: str | Path) -> Catalog:
 def catalog_from_text(text: str, label: str) -> Catalog:
     """A catalog CSV given as text (a file's, an upload's), validated as one; ``label`` names
     it in every message and in the JSON."""
-    _check_header(text, label)
     header, records, lines = read_csv_rows(text, label)
     return catalog_from_records(records, header, label, lines)
 
@@ -343,8 +338,9 @@ def catalog_from_text(text: str, label: str) -> Catalog:
 def read_csv_rows(text: str, label: str) -> tuple[list[str], list[dict], list[int]]:
     """(the header's names, stripped; one dict per row: name -> text, "" for a missing
     trailing field; the file line each row starts on).  Blank lines are skipped.  Refused: a
-    quoted value still open at the end of the file (a truncated file), and a row with more
-    fields than the header (a value with an unquoted comma)."""
+    header that names a column twice, a quoted value still open at the end of the file (a
+    truncated file), and a row with more fields than the header (a value with an unquoted
+    comma)."""
     body = text.lstrip("\ufeff")
     try:
         rows = _parse(body, strict=True)
@@ -360,6 +356,9 @@ def read_csv_rows(text: str, label: str) -> tuple[list[str], list[dict], list[in
         raise InputError(f"{label}: the file is empty; it needs a header line and one row per "
                          "program") from None
     header = [h.strip() for h in rows[0][1]]
+    dup = next((h for h in header if h and header.count(h) > 1), None)
+    if dup:  # one of the two would be read, the other ignored
+        raise InputError(f"{label}: line {rows[0][0]}: column {dup!r} appears twice in the header; keep one")
     records, lines = [], []
     for line, row in rows[1:]:
         if len(row) > len(header):
@@ -381,16 +380,3 @@ def _parse(body: str, strict: bool) -> list[tuple[int, list[str]]]:
             out.append((start, row))
         start = reader.line_num + 1
     return out
-
-
-def _check_header(text: str, label: str) -> None:
-    """Refuse a header that names a column twice (one of the two would be read, the other ignored)."""
-    try:
-        header = next(csv.reader(text.lstrip("\ufeff").splitlines()[:1]), [])
-    except csv.Error:
-        return  # read_csv_rows reports it
-    names = [h.strip() for h in header]
-    dup = next((h for h in names if h and names.count(h) > 1), None)
-    if dup:
-        raise InputError(f"{label}: line 1: column {dup!r} appears twice in the header; keep one")
-

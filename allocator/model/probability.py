@@ -98,14 +98,6 @@ class ApplicantArrays:
         return len(self.step2)
 
 
-def _num(df: pd.DataFrame, col: str) -> np.ndarray:
-    import pandas as pd
-
-    if col not in df.columns:
-        return np.full(len(df), np.nan)
-    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
-
-
 @dataclass(frozen=True)
 class ProgramColumns:
     """The catalog columns the model reads, as arrays, before any card fills a gap: read once
@@ -124,32 +116,17 @@ class ProgramColumns:
     p_interview: np.ndarray
 
 
-def program_columns(catalog: Catalog | pd.DataFrame) -> ProgramColumns:
-    """The catalog's model inputs as arrays (card-free; see :func:`program_arrays`).
-    ``catalog``: a :class:`Catalog` (read without pandas) or a DataFrame of catalog rows."""
-    if isinstance(catalog, Catalog):
-        c = catalog.column
-        return ProgramColumns(
-            program_id=c("program_id"), specialty=c("specialty"), ca=c("state") == "CA", img_share=c("img_share"),
-            setting=c("setting"), la=c("la_area"), gold_ok=np.array([v is not False for v in c("signal_gold_ok")], bool),
-            min_step2=c("min_step2"), max_attempts=c("max_attempts"), max_years=c("max_years_since_graduation"),
-            p_interview=c("p_interview"))
-    df, n = catalog, len(catalog)
-    setting = df["setting"].to_numpy(object) if "setting" in df.columns else np.full(n, None, object)
-    la = df["la_area"].fillna(False).astype(bool).to_numpy() if "la_area" in df.columns else np.zeros(n, bool)
-    if "signal_gold_ok" in df.columns:
-        gold_ok = np.array([v is not False for v in df["signal_gold_ok"]], dtype=bool)
-    else:
-        gold_ok = np.ones(n, bool)
+def program_columns(catalog: Catalog) -> ProgramColumns:
+    """The catalog's model inputs as arrays (card-free; see :func:`program_arrays`)."""
+    c = catalog.column
     return ProgramColumns(
-        program_id=df["program_id"].astype(str).to_numpy(), specialty=df["specialty"].astype(str).to_numpy(),
-        ca=df["state"].astype(str).str.upper().to_numpy() == "CA", img_share=_num(df, "img_share"),
-        setting=setting, la=la, gold_ok=gold_ok, min_step2=_num(df, "min_step2"),
-        max_attempts=_num(df, "max_attempts"), max_years=_num(df, "max_years_since_graduation"),
-        p_interview=_num(df, "p_interview"))
+        program_id=c("program_id"), specialty=c("specialty"), ca=c("state") == "CA", img_share=c("img_share"),
+        setting=c("setting"), la=c("la_area"), gold_ok=np.array([v is not False for v in c("signal_gold_ok")], bool),
+        min_step2=c("min_step2"), max_attempts=c("max_attempts"), max_years=c("max_years_since_graduation"),
+        p_interview=c("p_interview"))
 
 
-def program_arrays(catalog: Catalog | pd.DataFrame, card: ModelCard,
+def program_arrays(catalog: Catalog, card: ModelCard,
                    columns: ProgramColumns | None = None) -> ProgramArrays:
     """Program-side inputs under ``card`` (its IMG-share defaults and setting effects);
     ``columns``: the catalog's :func:`program_columns`, when already read."""

@@ -10,7 +10,6 @@ odds ratios; a row with ``signal_gold_ok = false`` gains nothing from a gold sig
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,11 +20,8 @@ from allocator.model.logistic import logit
 from allocator.model.probability import (ModelCard, ProgramColumns, applicant_arrays, interview_logit,
                                          match_logit, program_arrays, program_columns)
 
-if TYPE_CHECKING:  # annotations only: the model reads a Catalog without pandas
-    import pandas as pd
 
-
-def card_logits(catalog: Catalog | pd.DataFrame, applicant: Applicant, card: ModelCard,
+def card_logits(catalog: Catalog, applicant: Applicant, card: ModelCard,
                 columns: ProgramColumns | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """(interview log-odds by variant, match log-odds), each (n,), for one applicant;
     ``columns``: the catalog's :func:`~allocator.model.probability.program_columns`, if read."""
@@ -46,7 +42,7 @@ def card_logits(catalog: Catalog | pd.DataFrame, applicant: Applicant, card: Mod
     return variants, zeta
 
 
-def factor_model(catalog: Catalog | pd.DataFrame, applicant: Applicant, cards: list[ModelCard],
+def factor_model(catalog: Catalog, applicant: Applicant, cards: list[ModelCard],
                  columns: ProgramColumns | None = None) -> FactorModel:
     """The equal-weight mixture of ``cards`` (each must have a ``[factors]`` section); the
     catalog's columns are read once for all of them (or given as ``columns``)."""
