@@ -186,6 +186,7 @@ def _table(it: Items, H: int) -> tuple[np.ndarray, np.ndarray]:
     buf = np.empty(H + 1)
     take = np.zeros((len(it.idx), H + 1), bool)
     _, a_, b_, g_, f_ = it.lists
+    views: dict[int, tuple] = {}  # per cost g: (cand, V(h) for h >= g, V(h - g)); few distinct costs
     for j, (a, b, g, forced) in enumerate(zip(a_, b_, g_, f_)):
         if forced:
             V *= b
@@ -193,11 +194,13 @@ def _table(it: Items, H: int) -> tuple[np.ndarray, np.ndarray]:
             continue
         if g > H:
             continue
-        cand, seg = buf[:H + 1 - g], V[g:]  # cand(h) = a + b V(h - g), before V changes
+        if g not in views:
+            views[g] = (buf[:H + 1 - g], V[g:], V[:H + 1 - g])
+        cand, seg, prev = views[g]  # cand(h) = a + b V(h - g), before V changes
         if b == 1.0:  # the knapsack's step
-            np.add(V[:H + 1 - g], a, out=cand)
+            np.add(prev, a, out=cand)
         else:
-            np.multiply(V[:H + 1 - g], b, out=cand)
+            np.multiply(prev, b, out=cand)
             cand += a
         np.greater(cand, seg, out=take[j, g:])
         np.maximum(seg, cand, out=seg)
@@ -228,7 +231,7 @@ def _table_counts(it: Items, H: int, K: int) -> tuple[np.ndarray, np.ndarray]:
 def _cheapest(values: np.ndarray) -> int:
     """Smallest budget whose value reaches the best within 1e-13 (the cheapest optimal list);
     ``values`` never falls as the budget rises (-inf where no list fits), so the best is the last."""
-    return int(np.searchsorted(values, values[-1] - 1e-13, side="left"))
+    return int(values.searchsorted(values[-1] - 1e-13, side="left"))
 
 
 def _back(it: Items, take: np.ndarray, h: int, k: int | None = None) -> list[int]:

@@ -44,7 +44,7 @@ def violations(problem: Problem, plan: Plan) -> list[tuple[str, str]]:
         out.append(("max_applications", f"{n} applications > max {problem.max_apps}"))
     if n < problem.min_apps:
         out.append(("min_applications", f"{n} applications < min {problem.min_apps}"))
-    n_la = int(la[idx].sum())
+    n_la = int(np.count_nonzero(la[idx]))
     if n and n_la > problem.la_share_max * n + 1e-9:
         out.append(("la_share", f"{n_la} of {n} in LA > {problem.la_share_max:.0%}"))
     missing = set(problem.must) - set(plan.idx)
