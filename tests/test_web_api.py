@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from allocator.cli import main  # noqa: E402
 from allocator.inputs.listfile import read_list_file  # noqa: E402
+from allocator.season.seasonfile import load_season  # noqa: E402
 from allocator.web import forms, service  # noqa: E402
 from allocator.web.app import create_app  # noqa: E402
 from allocator.web.jobs import Busy, Cancelled, JobPool  # noqa: E402
@@ -185,8 +186,13 @@ def test_downloads(client, answer, tmp_path, capsys):
     ids, _, _ = read_list_file(p)
     assert ids == [r["program_id"] for r in d["selected"]]
     season = client.get(f"/answer/{aid}/season.csv").text.splitlines()
-    assert season[0] == "program_id,signal,status,date" and len(season) == 1 + d["n_applications"]
-    assert all(",applied," in ln for ln in season[1:])
+    divisions = d.get("geographic_preference") or []
+    head = 1 if divisions else 0
+    assert season[:head] == [f"# geographic_preference: {'; '.join(divisions)}"][:head]
+    assert season[head] == "program_id,signal,status,date" and len(season) == head + 1 + d["n_applications"]
+    assert all(",applied," in ln for ln in season[head + 1:])
+    (tmp_path / "season.csv").write_text("\n".join(season) + "\n")
+    assert load_season(tmp_path / "season.csv").divisions == tuple(d.get("geographic_preference") or ())
     toml = tmp_path / "profile.toml"
     toml.write_bytes(client.get(f"/answer/{aid}/profile.toml").content)
     assert untimed(cli_json(capsys, toml)) == untimed(d)

@@ -25,6 +25,10 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _range(iv) -> str:
+    return f" ({100 * iv[0]:.0f}% to {100 * iv[1]:.0f}%)" if iv and iv[1] >= 0.005 else ""
+
+
 def render(d: dict, c) -> None:
     if d.get("synthetic"):
         c.print("[bold yellow]SYNTHETIC demo catalog: invented programs at real places[/]")
@@ -34,8 +38,13 @@ def render(d: dict, c) -> None:
             f"{k['rejected']} rejected, {k['applied']} no answer yet, {k['withdrawn']} withdrawn")
     c.print(f"  (by now programs have sent about {_pct(d['invitations_sent_share'])} of their invitations, "
             "from the model card's timing curve)")
-    c.print(f"P(match) now:            {_pct(d['p_match'])}   (before any answer: {_pct(d['p_match_before'])})")
-    c.print(f"P(match in LA):          {_pct(d['p_match_la'])}   (before: {_pct(d['p_match_la_before'])})")
+    c.print(f"P(match) now:            {_pct(d['p_match'])}{_range(d.get('p_match_interval'))}   "
+            f"(before any answer: {_pct(d['p_match_before'])}{_range(d.get('p_match_before_interval'))})")
+    c.print(f"P(match in LA):          {_pct(d['p_match_la'])}{_range(d.get('p_match_la_interval'))}   "
+            f"(before: {_pct(d['p_match_la_before'])})")
+    if d.get("p_match_interval"):
+        c.print(f"  ranges: 10th-90th percentile over the plausible models, each conditioned on your answers; "
+                f"the most pessimistic gives {_pct(d['p_match_pessimistic'])} now")
     c.print(f"Further invitations:     {d['expected_further_invitations']:.1f} expected "
             f"(before any answer: {d['expected_invitations_before']:.1f} in all)")
     c.print("Interviews in all:       " + ", ".join(f"P(>= {t}) {_pct(v)}" for t, v in d["p_interviews_at_least"].items()))

@@ -52,6 +52,7 @@ class CardNodes:
     S: np.ndarray
     T: np.ndarray
     w: np.ndarray
+    z: np.ndarray | None = None  # the interview factor Z itself (S = s Z), for how strong a node is
 
 
 def card_nodes(factors) -> CardNodes:
@@ -65,7 +66,7 @@ def card_nodes(factors) -> CardNodes:
     T = np.concatenate([np.zeros(n), np.full(n, factors.unrankable_match_shift.value)])
     W = np.concatenate([w * pr, w * (1.0 - pr)])
     keep = W > MIN_NODE_WEIGHT
-    return CardNodes(S[keep], T[keep], W[keep] / W[keep].sum())
+    return CardNodes(S[keep], T[keep], W[keep] / W[keep].sum(), np.concatenate([z, z])[keep])
 
 
 @dataclass(eq=False)
@@ -74,7 +75,12 @@ class FactorModel:
 
     ``eta[variant]``: (C, n) interview log-odds per card (variants: plain, geo, gold,
     silver, gold_geo, silver_geo); ``zeta``: (C, n) match log-odds; node k belongs to card
-    ``card[k]`` with weight ``w[k]`` (weights sum to 1 over all nodes), shifts ``S[k]``, ``T[k]``.
+    ``card[k]`` with weight ``w[k]`` (weights sum to 1 over all nodes), shifts ``S[k]``, ``T[k]``,
+    interview factor ``z[k]`` (None when the nodes were given as shifts only).
+    ``interview_scale`` multiplies every P(interview | node) (1; the season update's late
+    applications: the share of invitations still to be sent).  A mixture built for a
+    conditional law (the season update's posterior times the answers' factor) may carry
+    weights that sum to less than 1: P(no match) is still sum_k w_k prod_i (...).
     """
 
     eta: dict[str, np.ndarray]
@@ -84,6 +90,8 @@ class FactorModel:
     T: np.ndarray
     w: np.ndarray
     names: tuple[str, ...]
+    z: np.ndarray | None = None
+    interview_scale: float = 1.0
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -101,7 +109,8 @@ class FactorModel:
         """P(interview | node), (K, m)."""
         e = self.eta[variant][self.card]
         e = e if idx is None else e[:, idx]
-        return expit(e + self.S[:, None])
+        out = expit(e + self.S[:, None])
+        return out if self.interview_scale == 1.0 else self.interview_scale * out
 
     def mu(self, idx=None) -> np.ndarray:
         """P(match | interview, node), (K, m)."""
@@ -141,12 +150,19 @@ class FactorModel:
     def subset(self, keep: np.ndarray) -> "FactorModel":
         """The same mixture over the programs ``keep`` (bool mask or indices)."""
         return FactorModel({k: v[:, keep] for k, v in self.eta.items()}, self.zeta[:, keep], self.card, self.S,
-                           self.T, self.w, self.names)
+                           self.T, self.w, self.names, self.z, self.interview_scale)
 
     def with_eta(self, variant: str, eta: np.ndarray) -> "FactorModel":
-        out = FactorModel(dict(self.eta), self.zeta, self.card, self.S, self.T, self.w, self.names)
+        out = FactorModel(dict(self.eta), self.zeta, self.card, self.S, self.T, self.w, self.names, self.z,
+                          self.interview_scale)
         out.eta[variant] = eta
         return out
+
+    def conditioned(self, w: np.ndarray, eta: dict[str, np.ndarray], interview_scale: float) -> "FactorModel":
+        """The same nodes with weights ``w`` (K,), interview log-odds ``eta`` by variant and
+        ``interview_scale``: the season update's mixture for applications sent now."""
+        return FactorModel(eta, self.zeta, self.card, self.S, self.T, np.asarray(w, float), self.names, self.z,
+                           float(interview_scale))
 
     def only(self, cards) -> "FactorModel":
         """The mixture restricted to the given card indices (weights renormalized)."""
@@ -156,7 +172,8 @@ class FactorModel:
         card = np.array([remap[int(c)] for c in self.card[on]], int)
         w = self.w[on] / self.w[on].sum()
         return FactorModel({k: v[cards] for k, v in self.eta.items()}, self.zeta[cards], card, self.S[on],
-                           self.T[on], w, tuple(self.names[int(c)] for c in cards))
+                           self.T[on], w, tuple(self.names[int(c)] for c in cards),
+                           None if self.z is None else self.z[on], self.interview_scale)
 
 
 def mixture(parts: list[tuple[str, dict[str, np.ndarray], np.ndarray, CardNodes]]) -> FactorModel:
@@ -168,4 +185,5 @@ def mixture(parts: list[tuple[str, dict[str, np.ndarray], np.ndarray, CardNodes]
     S = np.concatenate([p[3].S for p in parts])
     T = np.concatenate([p[3].T for p in parts])
     w = np.concatenate([p[3].w / C for p in parts])
-    return FactorModel(eta, zeta, card, S, T, w, tuple(p[0] for p in parts))
+    z = np.concatenate([p[3].z for p in parts]) if all(p[3].z is not None for p in parts) else None
+    return FactorModel(eta, zeta, card, S, T, w, tuple(p[0] for p in parts), z)

@@ -10,9 +10,11 @@ applications continue from the tier already reached in each specialty), the LA c
 the whole list and only the signals not yet spent.
 
 A late application competes for the invitations a program still has to send: its
-P(interview) and P(success) are the catalog/model values times 1 - F(today) (the timing
-curve), then the copula as usual (a choice; the one-factor model's form is kept so the
-optimizer stays exact).
+P(interview) is the model's times 1 - F(today) (the timing curve; a choice).  Under the
+two-stage model that scales P(interview | node) and the mixture is the model's own nodes with
+weights pi_k C_k; under the one-factor copula P(success) is scaled and the copula applied as
+usual.  Either way the optimizer sees an ordinary mixture and stays exact.  Programs in the
+divisions the season file declares as the geographic preference keep that advantage.
 """
 from __future__ import annotations
 
@@ -49,20 +51,49 @@ def additional_problem(ctx: Context, add_budget: float, max_add: int | None) -> 
     if la_cap < 1 and n_la > la_cap * n0 + 1e-9:  # already above the cap: no new LA program, nothing forced
         never = pr.la & ~fixed
         la_cap = 1.0
-    p = scale(pr.p)
-    p = np.where(never, 0.0, p)
-    nodes = pr.nodes()
     C = np.exp(np.log(np.clip(ctx.c, 1e-300, 1.0)).sum(axis=1))
+    common = dict(signals_available=avail, p_geo=None, p_signal_geo={}, max_divisions=0,
+                  budget=pr.list_cost(applied)[0] + float(add_budget),
+                  max_apps=n0 + (int(max_add) if max_add is not None else pr.n), min_apps=0, la_share_max=la_cap,
+                  objective="p_match", must=tuple(int(i) for i in applied), spec_min={}, spec_max={})
+    if pr.fm is not None:
+        return _mixture_problem(ctx, pr, fixed | never, late, ctx.pi * C, avail, common)
+    on = _declared(ctx)
+    pick = (lambda plain, geo: plain if geo is None else np.where(on, geo, plain))  # noqa: E731
+    p = np.where(never, 0.0, scale(pick(pr.p, pr.p_geo)))
+    p_signal = {k: np.where(never, 0.0, scale(pick(v, pr.p_signal_geo.get(k)))) for k, v in pr.p_signal.items()}
+    nodes = pr.nodes()
     return dataclasses.replace(
-        pr, p=p, q=np.where(never, 0.0, scale(pr.q)),
-        p_signal={k: np.where(never, 0.0, scale(v)) for k, v in pr.p_signal.items()} if avail else {},
-        signals_available=avail, p_geo=None, p_signal_geo={}, max_divisions=0,
-        budget=pr.list_cost(applied)[0] + float(add_budget),
-        max_apps=n0 + (int(max_add) if max_add is not None else pr.n), min_apps=0, la_share_max=la_cap,
-        objective="p_match", must=tuple(int(i) for i in applied), spec_min={}, spec_max={},
-        fixed_nodes=Nodes(nodes.z, ctx.pi * C, nodes.rho),
-        # the season posterior is a one-factor mixture over the marginals: no two-stage mixtures here
-        fm=None, fm_ensemble=None, fm_central=None)
+        pr, p=p, q=np.where(never, 0.0, scale(pr.q)), p_signal=p_signal if avail else {},
+        fixed_nodes=Nodes(nodes.z, ctx.pi * C, nodes.rho), fm=None, fm_ensemble=None, fm_central=None, **common)
+
+
+def _declared(ctx: Context) -> np.ndarray:
+    """Candidates in the divisions the season file declares (the geographic preference sent)."""
+    pr = ctx.problem
+    if not ctx.plan.divisions:
+        return np.zeros(pr.n, bool)
+    return np.isin(pr.division_array, list(ctx.plan.divisions))
+
+
+def _mixture_problem(ctx: Context, pr: Problem, off: np.ndarray, late: float, weights: np.ndarray, avail: dict,
+                     common: dict) -> Problem:
+    """The two-stage additional problem: the model's nodes weighted pi_k C_k, P(interview)
+    scaled by ``late``, no chance at the programs already applied to (or barred: ``off``),
+    the declared geographic preference folded into every variant."""
+    fm, on = pr.fm, _declared(ctx)
+    kinds = ["plain", *(k for k in pr.p_signal if avail)]
+    eta = {}
+    for v in kinds:
+        g = "geo" if v == "plain" else f"{v}_geo"
+        e = np.where(on[None, :], fm.eta[g], fm.eta[v]) if on.any() and g in fm.eta else fm.eta[v]
+        eta[v] = np.where(off[None, :], -np.inf, e)  # expit(-inf) = 0: no further chance there
+    fm2 = fm.conditioned(weights, eta, late)
+    post_marginal = (lambda v: ctx.pi @ fm2.success(v))  # noqa: E731  P(success) now, per program
+    p_signal = {k: post_marginal(k) for k in kinds[1:]}
+    return dataclasses.replace(pr, p=post_marginal("plain"), q=np.maximum(ctx.pi @ fm2.pi("plain"), post_marginal("plain")),
+                               p_signal=p_signal, fm=fm2, fm_ensemble=None, fm_central=None, fixed_nodes=None,
+                               **common)
 
 
 def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: float, engine: str = "highs") -> dict:

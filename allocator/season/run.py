@@ -7,6 +7,8 @@ from pathlib import Path
 
 
 from allocator.errors import InputError, SolverError
+import numpy as np
+
 from allocator.season import extend, update
 from allocator.season.seasonfile import load_season
 
@@ -24,7 +26,6 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
         max_add: int | None = None, draws: int = 20_000, seed: int = 0, engine: str = "highs") -> dict:
     from allocator.api import load  # the shared input pipeline
     from allocator.model.card import load_card
-    from allocator.verification.season_mc import simulate_season
 
     today = today or dt.date.today()
     season = load_season(Path(season_path), today)
@@ -35,7 +36,7 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
                          "timing curves (see models/default.toml)")
     ctx = update.prepare(problem, season, today, card.timing)
     out = update.figures(ctx)
-    out["warnings"] = ctx.warnings
+    out["warnings"] = ctx.warnings + out.pop("domain_warnings")
     out["synthetic"] = bool(problem.synthetic)
     out["correlation"] = problem.rho
     if add_budget is not None or max_add is not None:
@@ -47,12 +48,29 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
     else:
         add, new, pr2 = None, [], None
     if draws > 0:
-        la = problem.la[ctx.idx]
-        pe = pr2.effective_p(plan)[[plan.idx.index(i) for i in new]] if new else None
-        sts = ["invited" if s == "interviewed" else s for s in ctx.statuses]
-        mc = simulate_season(ctx.p, ctx.q, problem.rho, sts, ctx.F, ctx.R, la, p_extra=pe,
-                             la_extra=problem.la[new] if new else None, draws=draws, seed=seed)
-        _check("P(match)", mc.p_match, mc.p_match_se, add["p_match_after"] if new else out["p_match"], draws)
-        _check("further invitations", mc.further, mc.further_se, out["expected_further_invitations"], draws)
-        out["mc"] = mc.to_dict()
+        out["mc"] = _simulate(ctx, problem, pr2, plan if new else None, new, draws, seed).to_dict()
+        mc = out["mc"]
+        _check("P(match)", mc["p_match"], mc["p_match_se"], add["p_match_after"] if new else out["p_match"], draws)
+        _check("further invitations", mc["further"], mc["further_se"], out["expected_further_invitations"], draws)
     return out
+
+
+def _simulate(ctx, problem, pr2, plan, new, draws: int, seed: int):
+    """The independent simulation of the season (and of the applications added now) under the
+    model the update used: the two-stage mixture's nodes, or the one-factor copula."""
+    from allocator.verification.season_mc import simulate_season, simulate_season_mixture
+
+    la = problem.la[ctx.idx]
+    sts = ["invited" if s == "interviewed" else s for s in ctx.statuses]
+    la_new = problem.la[new] if new else None
+    if problem.fm is None:
+        pe = pr2.effective_p(plan)[[plan.idx.index(i) for i in new]] if new else None
+        return simulate_season(ctx.p, ctx.q, problem.rho, sts, ctx.F, ctx.R, la, p_extra=pe, la_extra=la_new,
+                               draws=draws, seed=seed)
+    qe = me = None
+    if new:
+        var = dict(zip(plan.idx, pr2.plan_variants(plan)))
+        qe = np.column_stack([pr2.fm.pi(var[i], [i])[:, 0] for i in new])
+        me = pr2.fm.mu(new)
+    return simulate_season_mixture(ctx.nm.w, ctx.nm.q, ctx.nm.m, sts, ctx.F, ctx.R, la, pint_extra=qe, pmatch_extra=me,
+                                   la_extra=la_new, draws=draws, seed=seed)

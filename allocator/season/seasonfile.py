@@ -16,7 +16,9 @@ X.csv`` writes is a valid starting point):
 - ``rank`` (optional): the applicant's rank-order position (1 = first choice) of an
   invited or interviewed program.
 
-Lines starting with ``#`` are comments.
+Lines starting with ``#`` are comments, except ``# geographic_preference: Pacific; Mountain``
+(the line ``solve --out`` writes first): the Census divisions named as the geographic
+preference in ERAS, which raise the interview chances of those divisions' programs.
 """
 from __future__ import annotations
 
@@ -44,6 +46,8 @@ class Season:
 
     path: str
     rows: tuple[dict, ...]
+    divisions: tuple[str, ...] = ()  # the geographic preference declared in ERAS (the comment line)
+    divisions_line: int | None = None  # where the file names them (None: it does not)
 
     def ids(self, *statuses: str) -> list[str]:
         return [r["program_id"] for r in self.rows if not statuses or r["status"] in statuses]
@@ -55,7 +59,28 @@ class Season:
         return {r["program_id"]: r for r in self.rows}
 
 
-def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def _divisions(path: Path, text: str) -> tuple[tuple[str, ...], int | None]:
+    """The ``# geographic_preference:`` line's divisions (validated) and its line number."""
+    from pydantic import ValidationError
+
+    from allocator.inputs.listfile import DIVISIONS_PREFIX, ListFile
+
+    found = [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), start=1)
+             if ln.strip().lower().startswith(DIVISIONS_PREFIX)]
+    if not found:
+        return (), None
+    if len(found) > 1:
+        raise InputError(f"{path}: line {found[1][0]}: a second geographic_preference line; keep one")
+    n, ln = found[0]
+    names = [x.strip() for x in ln[len(DIVISIONS_PREFIX):].replace(",", ";").split(";") if x.strip()]
+    try:
+        return tuple(ListFile(rows=[], divisions=names).divisions), n
+    except ValidationError as e:
+        raise InputError(f"{path}: line {n}, geographic_preference: "
+                         f"{e.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+
+
+def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], str]:
     if not path.is_file():
         raise InputError(f"{path}: no such season file; write one (program_id,status[,signal,date,rank]) or "
                          "start from `allocator solve PROFILE --out season.csv`")
@@ -71,7 +96,7 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     except csv.Error as e:
         raise InputError(f"{path}: not valid CSV ({e}); fix the quoting") from None
     header = [h.strip().lower() for h in rows[0]]
-    return header, [(n, r) for (n, _), r in zip(lines[1:], rows[1:])]
+    return header, [(n, r) for (n, _), r in zip(lines[1:], rows[1:])], text
 
 
 def _date(path, line, value: str, today: dt.date | None) -> dt.date | None:
@@ -90,7 +115,7 @@ def _date(path, line, value: str, today: dt.date | None) -> dt.date | None:
 def load_season(path: str | Path, today: dt.date | None = None) -> Season:
     """Read and validate a season file; :class:`InputError` names the file, line and field."""
     path = Path(path)
-    header, body = _read(path)
+    header, body, text = _read(path)
     if "program_id" not in header:
         raise InputError(f"{path}: line 1: no program_id column (have {', '.join(header) or 'none'}); "
                          "the header needs program_id and status")
@@ -143,4 +168,4 @@ def load_season(path: str | Path, today: dt.date | None = None) -> Season:
         line = [r["line"] for r in out if r["rank"] == min(dup)][1]
         raise InputError(f"{path}: line {line}, field rank: rank {min(dup)} is given twice; give each "
                          "program its own position")
-    return Season(str(path), tuple(out))
+    return Season(str(path), tuple(out), *_divisions(path, text))

@@ -1,11 +1,19 @@
-"""The season update: the chances now, given the answers so far (one-factor model adapter).
+"""The season update: the chances now, given the answers so far, under the model `solve` uses.
 
-Split of today's one-factor copula between the stages (a choice): program i's latent
-Y_i = sqrt(rho) Z + sqrt(1 - rho) E_i; it interviews when Y_i < Phi^-1(q_i) and succeeds
-(interview and match) when Y_i < Phi^-1(p_i) (p_i <= q_i).  So at node z
-P(interview_i | z) = Phi((Phi^-1(q_i) - sqrt(rho) z) / sqrt(1 - rho)) and
-P(match_i | interview_i, z) = p_i(z) / q_i(z): the same z drives both stages, and before any
-news the list's P(match) is exactly what `solve` reports.
+Each model gives quadrature nodes with weights and, at every node, P(interview) and
+P(match | interview) of every application (:class:`allocator.season.posterior.NodeModel`):
+
+- **The two-stage model** (the default whenever the profile has an ``[applicant]``,
+  :mod:`allocator.model.factors`): the mixture's own (card, interview factor, rankable class)
+  nodes, P(interview_i | node) = pi_i and P(match_i | interview_i, node) = mu_i, each program
+  at the variant it was sent with (its signal, and the geographic preference the season file
+  declares).  The nodes are the model, so before any news the list's P(match) is exactly what
+  `solve` and `simulate` report, and the ensemble's cards give each figure its range.
+- **The one-factor copula** (a catalog's own p_match, or a profile that sets a correlation):
+  program i's latent Y_i = sqrt(rho) Z + sqrt(1 - rho) E_i; it interviews when
+  Y_i < Phi^-1(q_i) and succeeds when Y_i < Phi^-1(p_i) (p_i <= q_i), so at node z
+  P(interview_i | z) = Phi((Phi^-1(q_i) - sqrt(rho) z) / sqrt(1 - rho)) and
+  P(match_i | interview_i, z) = p_i(z) / q_i(z) (a choice: one factor drives both stages).
 """
 from __future__ import annotations
 
@@ -31,8 +39,25 @@ def conditional(p: np.ndarray, rho: float, z: np.ndarray) -> np.ndarray:
     return log_ndtr((ndtri(p)[None, :] - np.sqrt(rho) * z[:, None]) / np.sqrt(1 - rho))
 
 
-def node_model(problem: Problem, p: np.ndarray, q: np.ndarray) -> post.NodeModel:
-    """The generic node model of a list whose programs succeed with ``p`` and interview with ``q``."""
+def node_model(problem: Problem, plan: Plan, fm=None) -> post.NodeModel:
+    """The node model of ``plan``'s programs (in ``plan.idx`` order) under the mixture ``fm``
+    (default the problem's own; None: the one-factor copula of the marginal probabilities)."""
+    fm = problem.fm if fm is None else fm
+    if fm is None:
+        return copula_node_model(problem, problem.effective_p(plan), problem.effective_q(plan))
+    idx = np.asarray(plan.idx, dtype=int)
+    var = np.array(problem.plan_variants(plan), dtype=object)
+    qz = np.empty((len(fm), len(idx)))
+    for v in set(var):
+        cols = np.nonzero(var == v)[0]
+        qz[:, cols] = fm.pi(v, idx[cols])
+    # low = strong, as the copula's z; a mixture given as shifts only: S in its own sd units
+    strength = -fm.z if fm.z is not None else -fm.S / max(float(np.sqrt(fm.w @ fm.S ** 2)), 1e-12)
+    return post.NodeModel(fm.w, qz, fm.mu(idx), strength)
+
+
+def copula_node_model(problem: Problem, p: np.ndarray, q: np.ndarray) -> post.NodeModel:
+    """The one-factor node model of a list whose programs succeed with ``p`` and interview with ``q``."""
     nodes = problem.nodes()
     lq, lp = conditional(q, nodes.rho, nodes.z), conditional(p, nodes.rho, nodes.z)
     qz = np.exp(lq)
@@ -58,6 +83,7 @@ class Context:
     obs: post.Observed
     pi: np.ndarray
     c: np.ndarray
+    plan: Plan = None  # the applications as a list (signals, declared geographic preference)
     spent: dict = field(default_factory=dict)  # (specialty, kind) -> signals used
     warnings: list[str] = field(default_factory=list)
 
@@ -81,6 +107,11 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
         if sg:
             spec = problem.specialties[problem.spec[i]]
             spent[(spec, sg)] = spent.get((spec, sg), 0) + 1
+            cap = problem.signals_available.get((spec, sg))
+            if cap is not None and spent[(spec, sg)] > cap:
+                raise InputError(f"{season.path}: line {r['line']}, field signal: {spent[(spec, sg)]} {sg} signals "
+                                 f"in {spec}, but ERAS allows {cap} in season {problem.schedule.season}; "
+                                 "fix the signal column")
             if sg in problem.p_signal:
                 sig[i] = sg
             else:
@@ -88,16 +119,39 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
     if not idx:
         raise InputError(f"{season.path}: no application in the season file is a candidate in the catalog")
     idx = np.array(idx, dtype=int)
-    plan = Plan.of(idx, sig)
+    plan = Plan.of(idx, sig, declared_divisions(problem, season))
+    warnings += geography_warnings(problem, season)
     order = {int(i): j for j, i in enumerate(plan.idx)}
     back = np.array([order[int(i)] for i in idx])
     p, q = problem.effective_p(plan)[back], problem.effective_q(plan)[back]
     F, R = timing.invitations.share(today), timing.rejections.share(today)
-    nm = node_model(problem, p, q)
+    nm = node_model(problem, plan).subset(back)
     obs = post.Observed.of(statuses, F, R)
     pi = post.posterior_weights(nm, obs)
     return Context(problem, season, today, F, R, idx, statuses, p, q, nm, obs, pi,
-                   post.no_match_factors(nm, obs), spent, warnings)
+                   post.no_match_factors(nm, obs), plan, spent, warnings)
+
+
+def declared_divisions(problem: Problem, season: Season) -> tuple[str, ...]:
+    """The geographic preference the season file declares, checked against the problem
+    (none when the profile fixes its own: that one is already in the probabilities)."""
+    if not season.divisions:
+        return ()
+    from allocator.api import check_list_against
+
+    try:
+        check_list_against(problem, {}, season.divisions)
+    except InputError as e:
+        raise InputError(f"{season.path}: line {season.divisions_line}, geographic_preference: {e}") from None
+    return () if problem.fixed_divisions else season.divisions
+
+
+def geography_warnings(problem: Problem, season: Season) -> list[str]:
+    if season.divisions or not problem.has_geo:
+        return []
+    return ["the season file does not say which Census divisions you named as your geographic preference, so "
+            "none is assumed; add the line '# geographic_preference: Pacific; Mountain' (your divisions) as "
+            "`solve --out` writes it"]
 
 
 def standing(ctx: Context) -> dict:
@@ -162,7 +216,7 @@ def figures(ctx: Context) -> dict:
         "today": ctx.today.isoformat(), "invitations_sent_share": ctx.F, "rejections_sent_share": ctx.R,
         "counts": counts, "n_applications": len(ctx.idx),
         "p_match": post.p_match(pi, c), "p_match_before": post.p_match(nm.w, prior_c),
-        "p_match_interval": None,  # the model provides no ensemble yet
+        "p_match_interval": None, "p_match_before_interval": None, "p_match_la_interval": None,
         "p_match_la": post.p_match(pi, c[:, la]) if la.any() else 0.0,
         "p_match_la_before": post.p_match(nm.w, prior_c[:, la]) if la.any() else 0.0,
         "interviews_so_far": have,
@@ -171,7 +225,52 @@ def figures(ctx: Context) -> dict:
         "p_interviews_at_least": {str(t): float(dist[t:].sum()) for t in THRESHOLDS},
         "standing": standing(ctx),
     }
+    out.update(ensemble_ranges(ctx))
+    out["domain_warnings"] = domain_warnings(ctx, out)
     stage = interviews_stage(ctx)
     if stage is not None:
         out["after_interviews"] = stage
     return out
+
+
+def _season_order(ctx: Context) -> np.ndarray:
+    """Position in ``ctx.plan.idx`` of each season row's program (the node model's column order)."""
+    order = {int(i): j for j, i in enumerate(ctx.plan.idx)}
+    return np.array([order[int(i)] for i in ctx.idx], dtype=int)
+
+
+def ensemble_ranges(ctx: Context) -> dict:
+    """The 10th-90th percentile over the ensemble's cards of P(match) now, before any answer and
+    P(match in LA) now: each card conditioned on the answers by itself (as `solve`'s range is
+    over the cards).  Empty when the problem has no ensemble or the one-factor copula answers."""
+    pr = ctx.problem
+    fe = pr.fm_ensemble
+    if fe is None or pr.fm is None or fe.n_cards < 2:
+        return {}
+    nm = ctx.nm if fe is pr.fm else node_model(pr, ctx.plan, fe).subset(_season_order(ctx))
+    pi = ctx.pi if fe is pr.fm else post.posterior_weights(nm, ctx.obs)
+    c = ctx.c if fe is pr.fm else post.no_match_factors(nm, ctx.obs)
+    prior_c = 1 - nm.q * nm.m
+    la = np.nonzero(pr.la[ctx.idx])[0]
+    now, before, now_la = [], [], []
+    for j in range(fe.n_cards):
+        on = fe.card == j
+        pj = pi[on] / pi[on].sum()
+        now.append(post.p_match(pj, c[on]))
+        before.append(post.p_match(nm.w[on] / nm.w[on].sum(), prior_c[on]))
+        now_la.append(post.p_match(pj, c[on], la) if len(la) else 0.0)
+    rng = (lambda v: [float(np.percentile(v, 10)), float(np.percentile(v, 90))])  # noqa: E731
+    return {"p_match_interval": rng(now), "p_match_before_interval": rng(before), "p_match_la_interval": rng(now_la),
+            "p_match_pessimistic": float(min(now))}
+
+
+def domain_warnings(ctx: Context, fig: dict) -> list[str]:
+    """The calibrated-domain warnings of the list as sent (before any answer), as `solve` gives them."""
+    from allocator.verification import domain
+
+    pr = ctx.problem
+    bare = fig["p_match_before"]
+    if ctx.plan.signals or ctx.plan.divisions:
+        nm0 = node_model(pr, Plan(ctx.plan.idx))
+        bare = post.p_match(nm0.w, 1 - nm0.q * nm0.m)
+    return domain.warnings(pr.card, len(ctx.idx), fig["expected_invitations_before"], fig["p_match_before"], bare)

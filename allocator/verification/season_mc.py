@@ -9,6 +9,8 @@ rejection sent, proportional to (1 - R) P(no int | Z); withdrawn: nothing).  The
 is the probability of all the observed answers given Z, so the weighted draws are seasons
 sampled from the conditional law given the answers.  Extra programs (a list sent now) are
 drawn unconditionally.  Estimates are self-normalised with delta-method standard errors.
+:func:`simulate_season_mixture` does the same for a finite mixture of nodes (the two-stage
+model): a node drawn by its weight, then each program's interview and match.
 """
 from __future__ import annotations
 
@@ -93,5 +95,46 @@ def simulate_season(p, q, rho, status, F, R, la, p_extra=None, la_extra=None, dr
     pm, pm_se = _weighted(anyone.astype(float), wt)
     pl, pl_se = _weighted(any_la.astype(float), wt)
     fu, fu_se = _weighted(further, wt)
+    ess = float(wt.sum() ** 2 / np.sum(wt ** 2))
+    return SeasonMC(pm, pm_se, pl, pl_se, fu, fu_se, ess, draws, seed)
+
+
+def simulate_season_mixture(w, pint, pmatch, status, F, R, la, pint_extra=None, pmatch_extra=None, la_extra=None,
+                            draws=50_000, seed=0) -> SeasonMC:
+    """The same check under a finite mixture (the two-stage model): each draw picks node k with
+    probability ``w[k]``, then every program interviews with ``pint[k, i]`` and, interviewed,
+    matches with ``pmatch[k, i]``; interview outcomes are drawn *conditionally on the observed
+    answer* and the draw weighted by the answers' probability, as above.  ``pint_extra`` /
+    ``pmatch_extra`` (K, m): the applications sent now (drawn unconditionally)."""
+    rng = np.random.default_rng(seed)
+    w = np.asarray(w, float)
+    k = rng.choice(len(w), size=draws, p=w / w.sum())
+    qi, mi = np.asarray(pint, float)[k], np.asarray(pmatch, float)[k]  # (draws, n)
+    st = np.asarray(status)
+    inv, rej, sil = st == _INV, st == _REJ, st == _SIL
+    logw = np.zeros(draws)
+    interviewed = np.zeros(qi.shape, bool)
+    with np.errstate(divide="ignore"):
+        logw += np.log(qi[:, inv]).sum(axis=1) + np.log(1 - qi[:, rej]).sum(axis=1)
+        interviewed[:, inv] = True
+        a = (1 - np.asarray(F, float)) * qi[:, sil]  # invitation still to come
+        b = (1 - np.asarray(R, float)) * (1 - qi[:, sil])  # no interview, no rejection sent yet
+        logw += np.log(a + b).sum(axis=1)
+    yes = rng.random(a.shape) * (a + b) < a
+    interviewed[:, sil] = yes
+    success = interviewed & (rng.random(qi.shape) < mi)  # withdrawn and rejected: never interviewed here
+    la = np.asarray(la, bool)
+    any_la = success[:, la].any(axis=1)
+    anyone = success.any(axis=1)
+    if pint_extra is not None and np.shape(pint_extra)[1]:
+        qe, me = np.asarray(pint_extra, float)[k], np.asarray(pmatch_extra, float)[k]
+        se_ = (rng.random(qe.shape) < qe) & (rng.random(me.shape) < me)
+        anyone |= se_.any(axis=1)
+        if la_extra is not None and np.any(la_extra):
+            any_la |= se_[:, np.asarray(la_extra, bool)].any(axis=1)
+    wt = np.exp(logw - logw.max())
+    pm, pm_se = _weighted(anyone.astype(float), wt)
+    pl, pl_se = _weighted(any_la.astype(float), wt)
+    fu, fu_se = _weighted(yes.sum(axis=1).astype(float), wt)
     ess = float(wt.sum() ** 2 / np.sum(wt ** 2))
     return SeasonMC(pm, pm_se, pl, pl_se, fu, fu_se, ess, draws, seed)

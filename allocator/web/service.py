@@ -13,7 +13,6 @@ import tomllib
 from typing import Any, Callable
 
 import numpy as np
-import pandas as pd
 
 from allocator.errors import InputError
 from allocator.inputs.catalog import Catalog, catalog_from_text
@@ -126,11 +125,13 @@ def list_csv(payload: dict) -> str:
 
 
 def season_csv(payload: dict) -> str:
-    """The season file to start the interview season from: every program 'applied', no date yet."""
-    frame = pd.DataFrame([{"program_id": r["program_id"], "signal": r.get("signal") or "", "status": "applied",
-                           "date": ""} for r in payload.get("selected", [])],
-                         columns=["program_id", "signal", "status", "date"])
-    return frame.to_csv(index=False)
+    """The season file to start the interview season from: every program 'applied', no date
+    yet, the geographic preference sent as its ``# geographic_preference:`` line (which
+    `allocator update` reads)."""
+    from allocator.inputs.listfile import list_csv
+
+    rows = [{"program_id": r["program_id"], "signal": r.get("signal") or ""} for r in payload.get("selected", [])]
+    return list_csv(rows, payload.get("geographic_preference") or (), columns=["program_id", "signal"])
 
 
 def error_body(e: BaseException) -> dict[str, Any]:

@@ -33,6 +33,7 @@ for s in status:
         col_date.append("")
 lines = ["# SYNTHETIC example season (invented answers on the synthetic demo catalog; not real data).",
          "# Rebuild: python data/seasons/make_example_season.py",
+         *([f"# geographic_preference: {'; '.join(res.plan.divisions)}"] if res.plan.divisions else []),
          "program_id,signal,status,date"]
 for r, s, d in zip(df.itertuples(), status, col_date):
     lines.append(f"{r.program_id},{r.signal if isinstance(r.signal, str) else ''},{s},{d}")

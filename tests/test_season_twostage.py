@@ -1,0 +1,201 @@
+"""The season update under the two-stage model (the default for a profile with an
+[applicant]): the same model as `solve` and `simulate` before any answer, the posterior and
+the additional list against brute force over the mixture's nodes, the independent simulator,
+the declared geographic preference and the ensemble's ranges."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from allocator.errors import InputError
+from allocator.optim.evaluate import evaluate
+from allocator.optim.problem import Plan
+from allocator.season import extend, update
+from allocator.season.seasonfile import Season, load_season
+from allocator.verification.season_mc import simulate_season_mixture
+
+from .test_twostage import factor_problem
+
+TODAY = dt.date(2026, 11, 4)
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def _timing(F, R):
+    return SimpleNamespace(invitations=SimpleNamespace(share=lambda d: F), rejections=SimpleNamespace(share=lambda d: R))
+
+
+def _season(pr, statuses, ids=None, signals=None, divisions=()):
+    ids = ids or pr.ids[:len(statuses)]
+    signals = signals or {}
+    rows = tuple({"program_id": pid, "status": st, "signal": signals.get(pid), "date": None, "rank": None, "line": n}
+                 for n, (pid, st) in enumerate(zip(ids, statuses), start=3))
+    return Season("<test>", rows, tuple(divisions), 2 if divisions else None)
+
+
+def _ctx(pr, statuses, F=0.5, R=0.2, **kw):
+    return update.prepare(pr, _season(pr, statuses, **kw), TODAY, _timing(F, R))
+
+
+def _stage(pr, plan):
+    """(K, n) P(interview | node) and P(match | interview, node) of the plan's programs, in
+    plan order, by the plain logistic formula (no shared helper)."""
+    fm = pr.fm
+    sig = dict(plan.signals)
+    div = pr.programs["division"].to_numpy()
+    q, m = [], []
+    for i in plan.idx:
+        v = sig.get(i, "plain")
+        if plan.divisions and div[i] in plan.divisions:
+            v = "geo" if v == "plain" else f"{v}_geo"
+        q.append(1 / (1 + np.exp(-(fm.eta[v][fm.card, i] + fm.S))))
+        m.append(1 / (1 + np.exp(-(fm.zeta[fm.card, i] + fm.T))))
+    return np.array(q).T, np.array(m).T
+
+
+def _brute(w, q, m, statuses, F, R, la):
+    """P(match), P(match in LA) and E[further invitations] given the answers, by enumerating
+    every program's (stage outcome, answer sent by today) at every node of the mixture."""
+    tot = np.zeros(4)
+    for k in range(len(w)):
+        options = []
+        for i, st in enumerate(statuses):
+            opts = []
+            for state, pr_state in (("match", q[k, i] * m[k, i]), ("int", q[k, i] * (1 - m[k, i])),
+                                    ("none", 1 - q[k, i])):
+                share = F if state != "none" else R
+                for sent, pr_sent in ((True, share), (False, 1 - share)):
+                    if st == "withdrawn":
+                        obs, succ, fur, pr_sent = "withdrawn", False, 0, float(sent)
+                    else:
+                        obs = ("invited" if state != "none" else "rejected") if sent else "applied"
+                        succ, fur = state == "match", int(state != "none" and not sent)
+                    if obs == ("invited" if st == "interviewed" else st) and pr_sent > 0:
+                        opts.append((pr_state * pr_sent, succ, fur))
+            options.append(opts)
+        for combo in itertools.product(*options):
+            p = np.prod([c[0] for c in combo])
+            succ = [c[1] for c in combo]
+            tot += w[k] * p * np.array([1, any(succ), any(s and a for s, a in zip(succ, la)), sum(c[2] for c in combo)])
+    return tot[1] / tot[0], tot[2] / tot[0], tot[3] / tot[0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_posterior_equals_brute_force_over_the_mixture(seed):
+    rng = np.random.default_rng(500 + seed)
+    pr = factor_problem(rng, n=6, cards=2, gold=1, silver=1, divisions=2)
+    ids = pr.ids[:4]
+    statuses = list(rng.choice(["applied", "invited", "rejected", "withdrawn", "interviewed"], 4))
+    signals = {ids[0]: "gold", ids[1]: "silver"}
+    divisions = [pr.programs["division"].iloc[2]]
+    F, R = rng.uniform(0.1, 0.9), rng.uniform(0.0, 0.5)
+    ctx = _ctx(pr, statuses, F, R, ids=ids, signals=signals, divisions=divisions)
+    fig = update.figures(ctx)
+    q, m = _stage(pr, ctx.plan)
+    order = [ctx.plan.idx.index(pr.ids.index(x)) for x in ids]
+    bm, bla, bfur = _brute(pr.fm.w, q[:, order], m[:, order], statuses, F, R, pr.la[ctx.idx])
+    assert fig["p_match"] == pytest.approx(bm, abs=1e-10)
+    assert fig["p_match_la"] == pytest.approx(bla, abs=1e-10)
+    assert fig["expected_further_invitations"] == pytest.approx(bfur, abs=1e-10)
+
+
+def test_before_any_answer_is_what_solve_and_simulate_report():
+    """The shipped typical profile and example season: the list's P(match) before any answer
+    equals the evaluator's (signals and the declared geographic preference included), and so
+    does its ensemble range; eleven rejections and few invitations lower P(match)."""
+    from allocator.api import load
+    from allocator.model.card import load_card
+
+    pr = load(ROOT / "data/profiles/typical_us_img.toml")
+    season = load_season(ROOT / "data/seasons/example_80.csv", TODAY)
+    assert season.divisions  # the line `solve --out` writes
+    ctx = update.prepare(pr, season, TODAY, load_card().timing)
+    fig = update.figures(ctx)
+    m = evaluate(pr, ctx.plan, correlations=())
+    assert ctx.plan.divisions == season.divisions and ctx.plan.signals
+    assert fig["p_match_before"] == pytest.approx(m.p_match, abs=1e-12)
+    assert fig["p_match_la_before"] == pytest.approx(m.p_match_la, abs=1e-12)
+    assert fig["p_match_before_interval"] == pytest.approx(list(m.p_match_interval), abs=1e-12)
+    assert fig["p_match"] < fig["p_match_before"] - 0.1  # 3 invitations where about 10 were due
+    lo, hi = fig["p_match_interval"]
+    assert lo < fig["p_match"] < hi and fig["p_match_pessimistic"] <= lo
+
+
+def test_late_applications_match_brute_force():
+    rng = np.random.default_rng(600)
+    pr = factor_problem(rng, n=10, cards=2, gold=0, silver=0, divisions=1)
+    pr = pr.with_limits(budget=10_000.0, max_apps=20, la_share_max=1.0)
+    ids = pr.ids[:5]
+    statuses = ["applied", "invited", "rejected", "applied", "rejected"]
+    divisions = [pr.programs["division"].iloc[7]]
+    ctx = _ctx(pr, statuses, 0.55, 0.15, ids=ids, divisions=divisions)
+    p_now = update.figures(ctx)["p_match"]
+    applied = sorted(pr.ids.index(x) for x in ids)
+    base = pr.list_cost(applied)[0]
+    new = [i for i in range(pr.n) if i not in applied]
+    C = np.prod(ctx.c, axis=1)
+    late = 1 - ctx.F
+    for add_budget, max_add in ((60.0, None), (200.0, 2), (1000.0, None)):
+        res = extend.additional(ctx, add_budget, max_add, p_now)
+        best = p_now
+        for k in range(1, len(new) + 1):
+            for sub in itertools.combinations(new, k):
+                if (max_add is not None and k > max_add) or pr.list_cost(applied + list(sub))[0] - base > add_budget + 1e-9:
+                    continue
+                q, m = _stage(pr, Plan.of(sub, None, divisions))
+                best = max(best, 1 - float((ctx.pi * C) @ np.prod(1 - late * q * m, axis=1)))
+        assert res["p_match_after"] == pytest.approx(best, abs=1e-7)
+        assert res["cost"] <= add_budget + 1e-9
+        assert best > p_now + 1e-4 and res["n_added"] >= 1  # a real choice, not the empty list
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_simulator_checks_the_two_stage_posterior(seed):
+    rng = np.random.default_rng(700 + seed)
+    pr = factor_problem(rng, n=14, cards=3, gold=1, silver=2, divisions=1)
+    pr = pr.with_limits(budget=10_000.0, max_apps=14)
+    statuses = list(rng.choice(["applied", "applied", "invited", "rejected", "withdrawn"], 9))
+    ctx = _ctx(pr, statuses, 0.6, 0.2, ids=pr.ids[:9], signals={pr.ids[0]: "gold"})
+    fig = update.figures(ctx)
+    sts = ["invited" if s == "interviewed" else s for s in statuses]
+    la = pr.la[ctx.idx]
+    mc = simulate_season_mixture(ctx.nm.w, ctx.nm.q, ctx.nm.m, sts, 0.6, 0.2, la, draws=60_000, seed=seed)
+    assert abs(mc.p_match - fig["p_match"]) <= 4 * mc.p_match_se
+    assert abs(mc.p_match_la - fig["p_match_la"]) <= 4 * max(mc.p_match_la_se, 1e-4)
+    assert abs(mc.further - fig["expected_further_invitations"]) <= 4 * mc.further_se
+    res = extend.additional(ctx, 300.0, 3, fig["p_match"])
+    plan, pr2 = res["_plan"], res["_problem"]
+    new = [i for i in plan.idx if i not in set(ctx.idx.tolist())]
+    assert new
+    var = dict(zip(plan.idx, pr2.plan_variants(plan)))
+    qe = np.column_stack([pr2.fm.pi(var[i], [i])[:, 0] for i in new])
+    mc2 = simulate_season_mixture(ctx.nm.w, ctx.nm.q, ctx.nm.m, sts, 0.6, 0.2, la, pint_extra=qe,
+                                  pmatch_extra=pr2.fm.mu(new), la_extra=pr.la[new], draws=60_000, seed=seed + 10)
+    assert abs(mc2.p_match - res["p_match_after"]) <= 4 * mc2.p_match_se
+
+
+def test_season_file_geographic_preference_line(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("# geographic_preference: Pacific; Mountain\nprogram_id,status\nA,applied\n")
+    s = load_season(p)
+    assert s.divisions == ("Pacific", "Mountain") and s.divisions_line == 1
+    p.write_text("program_id,status\nA,applied\n# geographic_preference: Atlantis\n")
+    with pytest.raises(InputError, match=r"s.csv: line 3, geographic_preference: 'Atlantis' is not a Census division"):
+        load_season(p)
+
+
+def test_more_signals_than_eras_allows_is_refused():
+    rng = np.random.default_rng(800)
+    pr = factor_problem(rng, n=6, cards=2, gold=1, silver=1)
+    with pytest.raises(InputError, match=r"line 4, field signal: 2 gold signals .* ERAS allows 1"):
+        _ctx(pr, ["applied", "applied"], signals={pr.ids[0]: "gold", pr.ids[1]: "gold"})
+
+
+def test_missing_geographic_preference_is_warned():
+    rng = np.random.default_rng(801)
+    pr = factor_problem(rng, n=6, cards=2, divisions=2)
+    assert any("geographic preference" in w for w in _ctx(pr, ["applied"] * 3).warnings)
+    assert not _ctx(pr, ["applied"] * 3, divisions=["Pacific"]).warnings
