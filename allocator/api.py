@@ -167,10 +167,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     gain = None
     if plan.signals:
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
-    bare = metrics.p_match
-    if plan.signals or plan.divisions:
-        bare = evaluate(problem, Plan(plan.idx), correlations=()).p_match
-    warns = domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
+    warns = list_warnings(problem, plan, metrics)
     robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
     return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,
                   **({} if sf is None else _trade(problem, sf)))
@@ -199,6 +196,15 @@ def _target(profile, target: float | None, min_cost: bool) -> float:
     if not 0 < target < 1:
         raise InputError(f"--target {target}: must be strictly between 0 and 1")
     return float(target)
+
+
+def list_warnings(problem: Problem, plan: Plan, metrics) -> list[str]:
+    """The calibrated-domain warnings of a list (its size, its expected interviews, and how
+    much of its P(match) the signal and preference effects carry)."""
+    bare = metrics.p_match
+    if plan.signals or plan.divisions:
+        bare = evaluate(problem, Plan(plan.idx), correlations=()).p_match
+    return domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
 
 
 def robustness(problem: Problem, plan: Plan, metrics, mode: str, time_limit, engine) -> dict | None:

@@ -78,3 +78,38 @@ def test_cli_solve_with_the_central_card_reports_the_ensemble_interval(capsys):
               "--draws", "2000", "--budget", "300", "--objective", "p_match"])
     text = capsys.readouterr().out
     assert text.lstrip().startswith("SYNTHETIC") and "P(match): " in text.splitlines()[1]
+
+
+def _main(capsys, *args):
+    from allocator.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(list(args))
+    cap = capsys.readouterr()
+    return e.value.code, cap.out, cap.err
+
+
+def test_a_set_correlation_puts_its_own_p_match_first_not_a_foreign_range(capsys):
+    """With --correlation the copula's P(match) is the answer; the ensemble's range belongs to
+    the two-stage model and is named as such, never printed as a range around that number."""
+    from allocator.paths import DATA_DIR
+
+    prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
+    code, out, _ = _main(capsys, "solve", prof, "--correlation", "0.3", "--objective", "p_match", "--budget", "300",
+                         "--draws", "2000")
+    head = out.splitlines()[1]
+    assert code == 0 and head.startswith("P(match): ") and "under the one-factor copula at correlation 0.3" in head
+    assert "the two-stage model's plausible models give this list" in head
+
+
+def test_simulate_warns_outside_the_calibrated_domain_and_refuses_a_csv_report(capsys, tmp_path):
+    from allocator.paths import DATA_DIR
+
+    prof, season = str(DATA_DIR / "profiles" / "typical_us_img.toml"), str(DATA_DIR / "seasons" / "example_80.csv")
+    code, out, _ = _main(capsys, "simulate", prof, "--list", season, "--draws", "2000", "--json")
+    d = json.loads(out)
+    assert code == 0 and any("expected interviews" in w for w in d["warnings"])  # 17.5 > the cohort's 12.6
+    code, out, _ = _main(capsys, "simulate", prof, "--list", season, "--draws", "2000")
+    assert "exact" in out and "(two-stage model)" in out and "warning: outside the calibrated domain" in out
+    code, _, err = _main(capsys, "simulate", prof, "--list", season, "--out", str(tmp_path / "r.csv"))
+    assert code == 2 and "not CSV" in err and not (tmp_path / "r.csv").exists()

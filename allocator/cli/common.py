@@ -156,6 +156,13 @@ def stdout_to_devnull() -> None:
         pass
 
 
+def text_or_json(out: Optional[Path], command: str) -> None:
+    """Refuse ``--out X.csv`` for a command whose output has no CSV form (before any work)."""
+    if out is not None and Path(out).suffix.lower() == ".csv":
+        raise InputError(f"--out {out}: `{command}` writes its report as .json (or text, any other name), not CSV; "
+                         "use --out NAME.json or NAME.txt")
+
+
 def check_outputs(*pairs) -> None:
     """Check every output path of a command before any work: (path, option) pairs, None skipped."""
     from allocator.output.files import check_output

@@ -7,7 +7,8 @@ from typing import Optional
 import typer
 
 from allocator.errors import InputError
-from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app, check_outputs)
+from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app, check_outputs,
+                                  text_or_json)
 
 
 @app.command()
@@ -28,8 +29,9 @@ def simulate(
     if draws < 1:
         raise InputError(f"--draws {draws}: must be >= 1")
     check_outputs((out, "--out"))
+    text_or_json(out, "simulate")
     ids, sig, divs = read_list_file(list_file)  # the file alone first: a bad list fails before the model runs
-    from allocator.api import load, score, verify
+    from allocator.api import list_warnings, load, score, verify
     from allocator.optim.evaluate import evaluate, uncertainty
     from allocator.output.report import interval_line
     from allocator.output.report import SYNTHETIC_NOTE, pct, usd
@@ -47,7 +49,7 @@ def simulate(
                "la_share": m.la_share, "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty},
                "violations": [{"group": g, "detail": d} for g, d in bad],
                "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
-               "data": {"synthetic": problem.synthetic}}
+               "warnings": list_warnings(problem, plan, m), "data": {"synthetic": problem.synthetic}}
 
     def render(c):
         if problem.synthetic:
@@ -55,10 +57,16 @@ def simulate(
         lo, hi = mc.ci95
         c.print(f"{m.n_applications} programs ({m.n_la} in LA), fees {usd(m.cost)}")
         if m.p_match_interval is not None:
-            c.print(interval_line(m))
+            c.print(interval_line(m, problem))
+        model = "two-stage model" if problem.fm is not None else f"correlation {problem.rho:g}"
         c.print(f"P(match) simulated {pct(mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}] over {mc.draws:,} draws; "
-                f"exact {pct(m.p_match, 2)} (correlation {problem.rho:g}); independent {pct(m.p_match_independent, 2)}")
-        c.print(f"P(match in LA) {pct(m.p_match_la, 2)}; expected interviews {mc.mean_interviews:.1f}")
+                f"exact {pct(m.p_match, 2)} ({model}); independent {pct(m.p_match_independent, 2)}")
+        la_range = (f" ({pct(m.p_match_la_interval[0], 0)} to {pct(m.p_match_la_interval[1], 0)})"
+                    if m.p_match_la_interval is not None and problem.fm is not None and m.p_match_la_interval[1] >= 0.005
+                    else "")
+        c.print(f"P(match in LA) {pct(m.p_match_la, 2)}{la_range}; expected interviews {mc.mean_interviews:.1f}")
+        for w in payload["warnings"]:
+            c.print(f"[bold yellow]warning: {w}[/]")
         for g, d in bad:
             c.print(f"[yellow]breaks {g}: {d}[/]")
 

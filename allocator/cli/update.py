@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from allocator.errors import InputError
-from allocator.cli.common import CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app
+from allocator.cli.common import CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app, check_outputs, text_or_json
 
 
 def _today(v: Optional[str]) -> dt.date:
@@ -95,6 +95,8 @@ def update(
 
     if draws < 0:
         raise InputError(f"--draws {draws}: must be >= 0")
+    check_outputs((out, "--out"))
+    text_or_json(out, "update")
     d = run(profile, season, today=_today(today), catalog=catalog, add_budget=add_budget, max_add=max_add,
             draws=draws, seed=seed)
     _emit(d, as_json, out, lambda c: render(d, c))

@@ -24,10 +24,16 @@ def usd(x: float | None) -> str:
     return "n/a" if x is None else f"${x:,.0f}"
 
 
-def interval_line(m) -> str:
+def interval_line(m, problem=None) -> str:
     """The headline: P(match) as a range over the ensemble of plausible models, then the
-    central value and the most pessimistic card."""
+    central value and the most pessimistic card.  When a set correlation makes the one-factor
+    copula the model (``problem.fm`` None), its P(match) comes first and the range is named
+    as the two-stage model's, since it is not a range around that number."""
     lo, hi = m.p_match_interval
+    if problem is not None and problem.fm is None:
+        return (f"[bold]P(match): {pct(m.p_match)}[/] under the one-factor copula at correlation {problem.rho:g}; "
+                f"the two-stage model's plausible models give this list {pct(lo, 0)} to {pct(hi, 0)} (10th-90th "
+                f"percentile; most pessimistic {pct(m.p_match_pessimistic)})")
     return (f"[bold]P(match): {pct(lo, 0)} to {pct(hi, 0)}[/] (10th-90th percentile over the plausible models; "
             f"average {pct(m.p_match)}, most pessimistic model {pct(m.p_match_pessimistic)})")
 
@@ -56,7 +62,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
     head = headline(res)
     if m.p_match_interval is not None:
-        console.print(interval_line(m))
+        console.print(interval_line(m, pr))
     for w in res.warnings:
         console.print(f"[bold yellow]warning: {w}[/]")
     console.print(f"[bold]{head}[/]  status: [bold]{res.status.value}[/]"
