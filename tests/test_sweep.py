@@ -382,3 +382,21 @@ def test_sweep_plot_zooms_labels_do_not_overlap_and_the_note_is_outside():
     note = [t for t in ax.texts if "SYNTHETIC" in t.get_text()][0]
     axes_box = ax.get_window_extent(r)
     assert note.get_window_extent(r).y0 >= axes_box.y1 - 1  # above the axes: it hides no line
+
+
+def test_correlation_sweep_on_the_two_stage_model_is_the_copula_solve_at_each_value():
+    """A profile with an [applicant] is solved by the two-stage model, where a correlation means
+    nothing; sweeping it switches to the one-factor copula, as `solve --correlation` does, and
+    each point equals that solve (it used to return the two-stage list at every value)."""
+    from allocator.api import load, optimize
+    from allocator.paths import DATA_DIR
+
+    prof = DATA_DIR / "profiles" / "typical_us_img.toml"
+    pr = load(prof, budget=400.0, objective="p_match")
+    assert pr.fm is not None
+    df = sweep(pr, "correlation", [0.0, 0.3, 0.6])
+    p = df["p_match"].to_numpy()
+    assert np.all(np.diff(p) < -1e-3)  # the copula's P(at least one) falls with the correlation
+    for rho, val in zip((0.0, 0.3, 0.6), p):
+        one = load(prof, budget=400.0, objective="p_match", correlation=rho)
+        assert one.fm is None and optimize(one, "p_match").objective == pytest.approx(val, abs=1e-7)

@@ -273,7 +273,7 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
     cap = f"LA <= {problem.la_share_max:.0%}" if problem.la_share_max < 1 else "no LA cap"
     t = Table(box=box.SIMPLE, title=f"max P(match in LA) subject to P(any match) >= floor (budget "
-                                    f"{usd(problem.budget)}, {cap}, correlation {problem.rho:g})")
+                                    f"{usd(problem.budget)}, {cap}, {_model(problem)})")
     for h in (("list", "floor") if auto else ("target",)) + ("status", "P(any match)", "P(match in LA)",
                                                             "apps LA / West / else", "fees", "LA cap"):
         t.add_column(h, justify="right")
@@ -333,7 +333,8 @@ def _render_sweep(df, name: str, problem, console) -> None:
     if problem.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
     budget = name == "budget"
-    t = Table(box=box.SIMPLE, title=f"optimal list at each {name} (correlation {problem.rho:g})")
+    model = "one-factor copula at each correlation" if name == "correlation" else _model(problem)
+    t = Table(box=box.SIMPLE, title=f"optimal list at each {name} ({model})")
     t.add_column("budget" if budget else name, justify="right")
     t.add_column("status")
     t.add_column("P(match)", justify="right")
@@ -388,3 +389,8 @@ def _write_outputs(df, csv: Optional[Path], plot: Optional[Path], figure) -> Non
         items.append((plot, lambda fh: fig.savefig(fh, format=fmt, dpi=150), True, "--plot"))
     if items:
         atomic_write_many(items)
+
+
+def _model(problem) -> str:
+    """The model a table's probabilities come from, for its title."""
+    return "two-stage model" if problem.fm is not None else f"one-factor copula, correlation {problem.rho:g}"

@@ -64,6 +64,18 @@ def marginals(fm: FactorModel, kinds, with_geo: bool):
     return p, q, p_signal, p_geo, p_signal_geo
 
 
+def copula_problem(problem, rho: float):
+    """The same problem under the one-factor copula at correlation ``rho`` on the central
+    card's marginals, as a profile that sets ``correlation`` gets (the ensemble and central
+    mixtures stay, for the two-stage range shown beside it)."""
+    import dataclasses
+
+    p, q, p_signal, p_geo, p_signal_geo = marginals(problem.fm_central, list(problem.p_signal),
+                                                    problem.p_geo is not None)
+    return dataclasses.replace(problem, fm=None, rho=float(rho), p=p, q=q, p_signal=p_signal, p_geo=p_geo,
+                               p_signal_geo=p_signal_geo)
+
+
 def central_problem(problem):
     """The same problem with the central card's mixture as the objective (``--card default``)."""
     import dataclasses

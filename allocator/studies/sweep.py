@@ -121,6 +121,10 @@ def at(problem: Problem, param: str, value: float) -> Problem:
     the correlation gets its own quadrature nodes)."""
     name = PARAMS[param]
     v = int(round(value)) if param == "max_applications" else float(value)
+    if param == "correlation" and problem.fm is not None:  # a correlation means the one-factor copula
+        from allocator.optim.mixture import copula_problem
+
+        return copula_problem(problem, v)
     if name in Problem.LIMITS:
         return problem.with_limits(**{name: v})
     return dataclasses.replace(problem, **{name: v})
