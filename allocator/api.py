@@ -135,6 +135,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     mode = "min_cost" if min_cost else MODES[problem.objective]
     if mode in ("min_cost", "la_given_target"):
         target = _target(profile, target, min_cost)
+    admits_a_program(problem, budget_applies=mode != "min_cost")
     sf = None
     if mode == "safety_first":
         from allocator.optim.safety import safety_first
@@ -196,6 +197,23 @@ def _target(profile, target: float | None, min_cost: bool) -> float:
     if not 0 < target < 1:
         raise InputError(f"--target {target}: must be strictly between 0 and 1")
     return float(target)
+
+
+def admits_a_program(problem: Problem, *, budget_applies: bool = True) -> None:
+    """Refuse settings under which the only list is the empty one (an "optimal" P(match) of
+    0 would read as an answer): no candidate left, or a budget that pays for no program."""
+    if problem.min_apps > 0 or problem.must:  # the list is then infeasible, and the conflict is named
+        return
+    if problem.n == 0:
+        raise InputError("no program is left to apply to: never_apply (and the programs the model excludes) "
+                         "remove every program of the catalog's specialties; shorten never_apply")
+    if not budget_applies:
+        return
+    cheapest = float(problem.schedule.fee(1)) + float(np.min(problem.extra))
+    if problem.budget < cheapest - 1e-9:
+        raise InputError(f"budget ${problem.budget:,.2f} pays for no application: the cheapest program costs "
+                         f"${cheapest:,.2f} (ERAS fees {problem.schedule.season} plus its fee_extra); raise "
+                         "[strategy] budget or --budget")
 
 
 def list_warnings(problem: Problem, plan: Plan, metrics) -> list[str]:

@@ -191,23 +191,35 @@ def test_huge_budget_with_extras_milp():
 @pytest.mark.parametrize("strategy", [{"budget": 0}, {"budget": 10.99}])
 @pytest.mark.parametrize("method", ["fast", "milp"])
 def test_empty_list_is_optimal(strategy, method, objective):
+    """The engine proves the empty list optimal when no program is affordable; `solve` refuses
+    such a budget (it pays for no program) rather than answer "optimal, P(match) 0"."""
     pr = make(P20, correlation=0.3, objective=objective, **strategy)
-    res = solved(pr, method)
-    assert res.plan.idx == () and res.metrics.p_match == 0.0 and res.metrics.cost == 0.0
-    assert res.metrics.expected_utility == 0.0
+    out = api.optimize(pr, objective, method=method)
+    assert out.status is Status.OPTIMAL and out.plan.idx == () and abs(out.objective) < 1e-12
+    assert evaluate(pr, out.plan).expected_utility == 0.0 and violations(pr, out.plan) == []
+    with pytest.raises(InputError, match="pays for no application"):
+        api.solve(None, problem=pr, draws=0, method=method)
 
 
 @pytest.mark.parametrize("objective", ["p_match", "utility", "safety_first"])
 @pytest.mark.parametrize("method", ["auto", "fast", "milp"])
 def test_every_program_excluded_gives_the_empty_list(method, objective):
-    """Every program in never_apply (or ineligible): the empty list, proven optimal, whatever
+    """Every program in never_apply (or ineligible): the engine's empty list, proven optimal, whatever
     the objective (the expected-utility integer program with no column was handed to HiGHS,
     which calls such a model "empty", not solved: exit 4 "please report" before;
     benchmarks/fuzz.py --seed 31, case 1569)."""
     pr = make(P20, correlation=0.3, objective=objective, never_apply=[f"P{i:04d}" for i in range(20)])
     assert pr.n == 0
-    res = solved(pr, method)
-    assert res.plan.idx == () and res.metrics.p_match == 0.0 and res.metrics.expected_utility == 0.0
+    if objective == "safety_first":
+        from allocator.optim.safety import safety_first
+
+        out = safety_first(pr, method=method).chosen
+    else:
+        out = api.optimize(pr, objective, method=method)
+    assert out.status is Status.OPTIMAL and out.plan.idx == ()
+    assert evaluate(pr, out.plan).p_match == 0.0 and evaluate(pr, out.plan).expected_utility == 0.0
+    with pytest.raises(InputError, match="no program is left to apply to"):  # what `solve` says instead
+        api.solve(None, problem=pr, draws=0, method=method)
 
 
 @pytest.mark.parametrize("objective", ["p_match", "utility", "safety_first"])
@@ -230,8 +242,8 @@ def test_no_candidate_ignores_a_target_the_objective_does_not_use(objective):
     """A target passed to an objective that has no floor changes nothing, with no candidate
     as with some (the no-candidate answer once called it out of reach)."""
     pr = make(P20, correlation=0.3, objective=objective, budget=5)
-    res = api.solve(None, problem=pr, draws=0, method="milp", target=0.5)
-    assert res.status is Status.OPTIMAL and res.plan.idx == ()
+    out = api.optimize(pr, objective, method="milp", target=0.5)
+    assert out.status is Status.OPTIMAL and out.plan.idx == ()
 
 
 @pytest.mark.parametrize("param, values", [("budget", [100.0, 500.0]), ("la_share_max", [0.0, 0.5])])
@@ -250,18 +262,17 @@ def test_max_applications_zero_is_refused():  # issue 14: it allowed no list and
         make(P20, correlation=0.3, max_applications=0)
 
 
-@pytest.mark.parametrize("opt", [["--budget", "0"]])
-def test_cli_empty_list_exit_0(capsys, tmp_path, opt):
+def test_cli_budget_that_pays_for_no_program_exit_2(capsys, tmp_path):
+    """The only list is the empty one: refused with what to change (it answered "optimal",
+    P(match) 0, exit 0), as max_applications = 0 is."""
     cat, prof = tmp_path / "c.csv", tmp_path / "p.toml"
     frame(P20).to_csv(cat, index=False)
     prof.write_text("[strategy]\ncorrelation = 0.3\n")
     with pytest.raises(SystemExit) as e:
-        main(["solve", str(prof), "--catalog", str(cat), "--json", "--draws", "2000", *opt])
+        main(["solve", str(prof), "--catalog", str(cat), "--json", "--draws", "2000", "--budget", "0"])
     cap = capsys.readouterr()
-    assert e.value.code == 0, cap.err
-    d = json.loads(cap.out, parse_constant=lambda c: pytest.fail(f"non-finite {c} in JSON"))
-    assert d["status"] == "optimal" and d["p_match"] == 0.0 and d["n_applications"] == 0
-    assert d["selected"] == [] and d["mc"]["p_match"] == 0.0 and d["la_share"] == 0.0
+    assert e.value.code == 2 and cap.out == ""
+    assert "budget $0.00 pays for no application: the cheapest program costs $11.00" in cap.err
 
 
 # ------------------------------------------------------------------ limits: status mapping

@@ -230,6 +230,8 @@ NUMBER_CASES = {
     "utility_string": ('[strategy]\nutility = { west = "0.8" }\n', ["utility", "west"]),
     "limit_string": ('[strategy]\nspecialty_limits = { "Internal Medicine" = { min = "4" } }\n', ["min"]),
     "max_apps_zero": ("[strategy]\nmax_applications = 0\n", ["max_applications = 0", "1 or more"]),
+    "must_twice": ('[strategy]\nmust_apply = ["TINY-01", "TINY-01"]\n', ["must_apply", "'TINY-01' is listed twice"]),
+    "never_twice": ('[strategy]\nnever_apply = ["TINY-02", "TINY-02"]\n', ["never_apply", "listed twice"]),
     "step2_both": ('[applicant]\nstep2_score = 240\nstep2 = "pass"\n', ["step2_score", "not both"]),
     "step2_string": ('[applicant]\nstep2_score = "240"\n', ["step2_score", "without quotes"]),
     "step2_bool": ("[applicant]\nstep2_score = true\n", ["step2_score", "boolean"]),
@@ -698,3 +700,15 @@ def test_fast_exit_waits_for_a_running_thread_and_keeps_sys_exits_rules(tmp_path
         r = subprocess.run([sys.executable, "-c", f"from allocator._entry import fast_exit\nfast_exit({arg})"],
                            capture_output=True, text=True, env=ENV, cwd=ROOT)
         assert r.returncode == rc and r.stderr.strip() == err
+
+
+def test_settings_that_admit_only_the_empty_list_are_refused(capsys, tmp_path):
+    """A budget below the cheapest program, or never_apply naming every program, used to give
+    "optimal" with P(match) 0 and exit 0."""
+    code, _, err = run(capsys, "solve", PROFILE, "--budget", "0", "--draws", "0")
+    one_line_error(code, err, "budget $0.00 pays for no application", "raise [strategy] budget")
+    ids = pd.read_csv(TINY, dtype=str, comment="#")["program_id"].tolist()
+    prof = tmp_path / "p.toml"
+    prof.write_text("[strategy]\nbudget = 500\nnever_apply = [" + ", ".join(f'"{x}"' for x in ids) + "]\n")
+    code, _, err = run(capsys, "solve", prof, "--catalog", TINY, "--draws", "0")
+    one_line_error(code, err, "no program is left to apply to", "never_apply")

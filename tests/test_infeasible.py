@@ -11,7 +11,7 @@ import pytest
 from allocator import api
 from allocator.inputs.catalog import catalog_from_frame
 from allocator.cli import main
-from allocator.errors import InfeasibleError
+from allocator.errors import InputError, InfeasibleError
 from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
 
@@ -103,11 +103,17 @@ def test_groups_and_message(case, method):
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_groups_are_irreducible(case):
-    """Relaxing any one named group of the answer leaves a feasible problem."""
+    """Relaxing any one named group of the answer leaves a feasible problem (or, where only
+    the empty list would be left, one refused as a budget that pays for no program)."""
     strategy, extras, groups, _ = CASES[case]
     for g in groups:
         relaxed = {**strategy, **RELAX[g]}
-        res = api.solve(None, problem=problem(relaxed, extras), draws=0)
+        pr = problem(relaxed, extras)
+        if not pr.must and pr.min_apps == 0 and pr.budget < pr.schedule.fee(1) + pr.extra.min():
+            with pytest.raises(InputError, match="pays for no application"):  # 2024's flat $99 above a $90 budget
+                api.solve(None, problem=pr, draws=0)
+            continue
+        res = api.solve(None, problem=pr, draws=0)
         assert res.status.has_list, (case, g)
 
 

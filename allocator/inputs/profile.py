@@ -142,6 +142,16 @@ class Strategy(BaseModel):
                 raise ValueError("a division is listed twice")
         return v
 
+    @field_validator("must_apply", "never_apply")
+    @classmethod
+    def _once(cls, v: list[str]):
+        seen = set()
+        for x in v:
+            if x in seen:
+                raise ValueError(f"{x!r} is listed twice; list each program once")
+            seen.add(x)
+        return v
+
     @field_validator("utility")
     @classmethod
     def _utility(cls, v: dict[str, float]):
