@@ -140,8 +140,8 @@ def test_list_not_utf8_and_missing(tmp_path):
 # ------------------------------------------------------------------ list files: against the problem
 def test_csv_out_round_trips_with_signals_and_divisions(capsys, solved):
     js, csv = solved
-    text = csv.read_text()
-    assert text.startswith("# geographic_preference: ")
+    lines = csv.read_text().splitlines()
+    assert lines[0].startswith("# SYNTHETIC demo catalog") and lines[1].startswith("# geographic_preference: ")
     head = pd.read_csv(csv, comment="#")
     assert list(head.columns[:4]) == ["program_id", "signal", "status", "date"]
     assert set(head["status"]) == {"applied"}

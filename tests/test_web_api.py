@@ -187,8 +187,9 @@ def test_downloads(client, answer, tmp_path, capsys):
     assert ids == [r["program_id"] for r in d["selected"]]
     season = client.get(f"/answer/{aid}/season.csv").text.splitlines()
     divisions = d.get("geographic_preference") or []
-    head = 1 if divisions else 0
-    assert season[:head] == [f"# geographic_preference: {'; '.join(divisions)}"][:head]
+    assert d["data"]["synthetic"] and season[0].startswith("# SYNTHETIC demo catalog")
+    head = 2 if divisions else 1
+    assert season[1:head] == [f"# geographic_preference: {'; '.join(divisions)}"][:head - 1]
     assert season[head] == "program_id,signal,status,date" and len(season) == head + 1 + d["n_applications"]
     assert all(",applied," in ln for ln in season[head + 1:])
     (tmp_path / "season.csv").write_text("\n".join(season) + "\n")

@@ -23,7 +23,7 @@ def solve(
     max_apps: Optional[int] = typer.Option(None, "--max-apps", help="most applications"),
     la_share_max: Optional[float] = typer.Option(None, "--la-share-max", help="largest share of LA programs (0-1)"),
     correlation: Optional[float] = typer.Option(None, "--correlation", help="latent-factor correlation rho (0-0.99)"),
-    season: Optional[str] = typer.Option(None, "--season", help="ERAS fee schedule: 2024, 2025, 2026"),
+    season: Optional[str] = typer.Option(None, "--season", help="ERAS fee schedule: 2024, 2025, 2026, or none (no ERAS fees: each program costs its catalog fee_extra)"),
     objective: Optional[str] = typer.Option(
         None, "--objective", help="safety_first (default: the best expected tier utility among the lists within "
         "--safety-margin of the best P(match)), p_match, utility, or p_match_la (max P(match in LA) s.t. "
@@ -71,7 +71,10 @@ def solve(
         raise
     from allocator.inputs.listfile import list_csv
 
-    csv_text = list_csv(res.selected_rows(), res.plan.divisions if res.plan else (), columns=res.selected_columns)
+    from allocator.output.report import SYNTHETIC_NOTE
+
+    csv_text = list_csv(res.selected_rows(), res.plan.divisions if res.plan else (), columns=res.selected_columns,
+                        note=SYNTHETIC_NOTE if res.problem.synthetic else None)
     _emit(res.to_dict(), as_json, out, lambda c: _render(res, c, show), csv_text=csv_text,
           full_render=lambda c: _render(res, c, None))
     return 0
@@ -147,5 +150,6 @@ def estimate(
                 t.add_row(r.program_id, r.name, r.excluded_reason)
             c.print(t)
 
-    _emit(payload, as_json, out, render, full)
+    note = f"# {SYNTHETIC_NOTE}\n" if cat.synthetic else ""
+    _emit(payload, as_json, out, render, csv_text=note + full.to_csv(index=False))
     return 0

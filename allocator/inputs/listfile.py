@@ -203,12 +203,13 @@ def read_list_file(path: Path) -> tuple[list[str], dict[str, str], list[str]]:
             list(lf.divisions))
 
 
-def list_csv(rows: list[dict], divisions=(), status: str = "applied", columns=None) -> str:
+def list_csv(rows: list[dict], divisions=(), status: str = "applied", columns=None, note: str | None = None) -> str:
     """The CSV that `solve --out X.csv` writes: program_id, signal, status (and name, ... for
     reading), with the divisions as a ``# geographic_preference:`` comment line first.  It is
     both a list for `simulate --list` and a season file (program_id, signal, status, date).
     ``rows``: one dict per program (at least program_id and signal); ``columns``: their keys
-    in order (default: the first row's).  Values as pandas' ``to_csv`` writes them."""
+    in order (default: the first row's).  Values as pandas' ``to_csv`` writes them.  ``note``: a
+    ``#`` comment line put first (e.g. that the catalog is SYNTHETIC); readers skip it."""
     keys = list(columns if columns is not None else (rows[0] if rows else ("program_id", "signal")))
     cols = ["program_id", "signal", "status", "date"] + [c for c in keys
                                                          if c not in ("program_id", "signal", "status", "date")]
@@ -219,7 +220,7 @@ def list_csv(rows: list[dict], divisions=(), status: str = "applied", columns=No
         fixed = {"signal": r.get("signal") if isinstance(r.get("signal"), str) else "", "status": status, "date": ""}
         w.writerow([_cell(fixed[c] if c in fixed else r.get(c)) for c in cols])
     head = f"{DIVISIONS_PREFIX} {'; '.join(divisions)}\n" if divisions else ""
-    return head + buf.getvalue()
+    return (f"# {note}\n" if note else "") + head + buf.getvalue()
 
 
 def _cell(v) -> str:

@@ -121,7 +121,8 @@ def list_csv(payload: dict) -> str:
     cols = ["program_id", "signal", "name", "specialty", "city", "state", "p_match", "la_area", "tier"]
     rows = [{c: r.get(c) for c in cols} for r in payload.get("selected", [])]
     divisions = payload.get("geographic_preference")
-    return write_list(rows, tuple(divisions) if isinstance(divisions, list) else (), columns=cols)
+    return write_list(rows, tuple(divisions) if isinstance(divisions, list) else (), columns=cols,
+                      note=_synthetic_note(payload))
 
 
 def season_csv(payload: dict) -> str:
@@ -131,7 +132,14 @@ def season_csv(payload: dict) -> str:
     from allocator.inputs.listfile import list_csv
 
     rows = [{"program_id": r["program_id"], "signal": r.get("signal") or ""} for r in payload.get("selected", [])]
-    return list_csv(rows, payload.get("geographic_preference") or (), columns=["program_id", "signal"])
+    return list_csv(rows, payload.get("geographic_preference") or (), columns=["program_id", "signal"],
+                    note=_synthetic_note(payload))
+
+
+def _synthetic_note(payload: dict) -> str | None:
+    from allocator.output.report import SYNTHETIC_NOTE
+
+    return SYNTHETIC_NOTE if (payload.get("data") or {}).get("synthetic") else None
 
 
 def error_body(e: BaseException) -> dict[str, Any]:
