@@ -74,6 +74,13 @@ def test_csv_cohort_rows_and_errors(tmp_path):
     assert m[1].error == f"{p}:3: column step2_score = 'twelve': must be a whole number; change it"
     assert m[2].ok and m[2].doc == {"strategy": {"budget": 900.0}}
     assert "already used on line 2" in m[3].error
+    p.write_text("id,step2_score,max_applications,exam_attempts\na,240,inf,0\nb,1e400,60,0\nc,240,60,nan\nd,240,60,0\n")
+    m = load_cohort(p)  # non-finite whole numbers are one row's bad input, not a crash of the cohort
+    assert [x.error.split(": ", 1)[1] for x in m[:3]] == [
+        "column max_applications = 'inf': must be a whole number; change it",
+        "column step2_score = '1e400': must be a whole number; change it",
+        "column exam_attempts = 'nan': must be a whole number; change it"]
+    assert m[3].ok
     p.write_text("id,step2,budgett\nx,pass,5\n")
     with pytest.raises(InputError, match="column 'budgett' is not a cohort column"):
         load_cohort(p)

@@ -712,3 +712,18 @@ def test_settings_that_admit_only_the_empty_list_are_refused(capsys, tmp_path):
     prof.write_text("[strategy]\nbudget = 500\nnever_apply = [" + ", ".join(f'"{x}"' for x in ids) + "]\n")
     code, _, err = run(capsys, "solve", prof, "--catalog", TINY, "--draws", "0")
     one_line_error(code, err, "no program is left to apply to", "never_apply")
+
+
+def test_a_huge_max_applications_means_every_program(capsys, tmp_path):
+    """max_applications = 1e23 built a fee table that long (memory without end, a hung web
+    worker); no list holds more than the candidates, so the limit is the candidate count."""
+    prof = tmp_path / "p.toml"
+    prof.write_text("[strategy]\nbudget = 400\nmax_applications = 99999999999999999999999\n")
+    code, out, err = run(capsys, "solve", prof, "--catalog", TINY, "--json", "--draws", "1000")
+    assert code == 0, err
+    from allocator.api import load
+
+    pr = load(prof, TINY)
+    n = len(pd.read_csv(TINY, comment="#"))
+    assert pr.max_apps == pr.n == n and pr.with_limits(max_apps=10 ** 12).max_apps == n
+    assert pr.with_limits(max_apps=10 ** 12, min_apps=n + 3).max_apps == n + 3  # an impossible minimum stays named

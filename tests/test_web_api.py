@@ -238,6 +238,9 @@ def test_form_invalid_field_message_next_to_it(client):
     assert 'id="error-time_limit"' in r.text
     r = client.post("/solve", data=fast_form(specialty_limits="Internal Medicine 40"))
     assert 'id="error-specialty_limits"' in r.text
+    for bad in ("nan", "inf", "1e400"):  # a 500 ("internal error: OverflowError") before
+        r = client.post("/solve", data=fast_form(max_applications=bad))
+        assert r.status_code == 422 and re.search(r'id="error-max_applications">[^<]*whole number', r.text)
 
 
 def test_form_catalog_upload_and_its_errors(client):

@@ -24,6 +24,7 @@ CSV columns (``id`` required; every other column optional, an empty cell = the d
 from __future__ import annotations
 
 import csv
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -171,7 +172,7 @@ def _cell(kind: str, text: str, col: str, src: str):
     try:
         if kind == "int":
             v = float(text)
-            if v != int(v):
+            if not math.isfinite(v) or v != int(v):
                 raise ValueError
             return int(v)
         if kind == "float":

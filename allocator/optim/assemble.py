@@ -19,7 +19,7 @@ from allocator.inputs.catalog import Catalog
 from allocator.inputs.fees import load_schedule, signals_available
 from allocator.inputs.demo import resolve_catalog
 from allocator.inputs.profile import Profile, load_profile
-from allocator.optim.problem import SIGNAL_KINDS, Problem
+from allocator.optim.problem import SIGNAL_KINDS, Problem, count_cap
 
 
 @dataclass
@@ -222,7 +222,7 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
         la=np.array(cat.column("la_area"), bool), extra=np.array(cat.column("fee_extra"), float),
         spec=np.array([spec_index[x] for x in cat.column("specialty")], dtype=int), specialties=specialties,
         utility=_utilities(cat, profile), schedule=load_schedule(s.season), budget=float(s.budget),
-        max_apps=int(s.max_applications), min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
+        max_apps=count_cap(s.max_applications, len(cat), s.min_applications), min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
         rho=_strategy_rho(profile, pr.default_rho), objective=s.objective,
         safety_margin=float(s.safety_margin),
         must=tuple(sorted(pos[x] for x in s.must_apply)),

@@ -45,6 +45,13 @@ class Plan:
         return len(self.idx)
 
 
+def count_cap(max_apps, n: int, min_apps: int) -> int:
+    """``max_apps`` as the limit it is: no list holds more than the ``n`` candidates, so a
+    larger number (1e9 for "no limit") is ``n`` (kept at ``min_apps`` when that is larger, so
+    an impossible minimum is still named as such).  Every per-count table is this long."""
+    return int(min(int(max_apps), max(int(n), int(min_apps))))
+
+
 @dataclass(frozen=True, eq=False)
 class Problem:
     """Everything the solvers and the evaluator need, as arrays over the candidates."""
@@ -105,6 +112,8 @@ class Problem:
         bad = set(changes) - self.LIMITS
         if bad:
             raise ValueError(f"with_limits changes limits only, not {sorted(bad)}")
+        if "max_apps" in changes:
+            changes["max_apps"] = count_cap(changes["max_apps"], self.n, changes.get("min_apps", self.min_apps))
         out = dataclasses.replace(self, **changes)
         out._cache.update(self._cache)
         return out

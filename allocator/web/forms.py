@@ -8,6 +8,7 @@ names.  Nothing here stores or logs what the applicant typed.
 from __future__ import annotations
 
 import io
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -206,7 +207,7 @@ def _number(x: Any, name: str, section: str, whole: bool = False):
     except ValueError:
         raise InputError(f"{WHERE}: [{section}] {name} = {t!r}: must be a number") from None
     if whole:
-        if f != int(f):
+        if not math.isfinite(f) or f != int(f):
             raise InputError(f"{WHERE}: [{section}] {name} = {t!r}: must be a whole number")
         return int(f)
     return f
