@@ -393,6 +393,11 @@ def test_unproven_safety_first_answer_is_said_in_words(client, monkeypatch, tmp_
         pytest.skip("this instance's floored step needs no solve (equal utilities or a count scan)")
     assert d["status"] == "feasible" and d["solver"]["gap"] is not None
     assert 'id="unproven"' in r.text and f'{d["solver"]["gap"]:.4f} above this one' in r.text
+    # the trade against the safest list, in the command's words, with its counts and fees
+    safest = d["alternatives"]["safest"]
+    t = safest["tiers"]
+    assert f'{t["la"]} / {t["west"]} / {t["elsewhere"]}</td>' in r.text and f"${safest['fees']:,.0f}" in r.text
+    assert re.search(r"Against the safest list, this list (gives up|keeps|gains|has the same)", r.text)
     # the page's time limit only caps the work: the answer is the command's without --time-limit
     toml = tmp_path / "p.toml"
     toml.write_text(client.post("/profile.toml", data=form).text)

@@ -118,14 +118,29 @@ def _job_view(job: Job, state: forms.FormState | None = None) -> dict:
             "sort": "p_match", "order": "desc", "tiers": _tiers(job.result), "alts": _alternatives(job.result)}
 
 
+ALT_LABELS = {"safest": "the safest list", "la_leaning": "the LA-most list at the same floor"}
+
+
 def _alternatives(d: dict) -> list[tuple[str, dict]]:
-    """The JSON's ``alternatives`` (a mapping or a list of named lists) as (name, dict) pairs."""
+    """The JSON's ``alternatives`` as (label, its figures with ``trade``: what the answer gives
+    up and gains against it, in the words the command prints)."""
+    from types import SimpleNamespace
+
+    from allocator.output.trade import trade_sentence
+
     alts = d.get("alternatives")
-    if isinstance(alts, dict):
-        return [(str(k), v) for k, v in alts.items() if isinstance(v, dict)]
-    if isinstance(alts, list):
-        return [(str(a.get("name") or a.get("label") or "alternative"), a) for a in alts if isinstance(a, dict)]
-    return []
+    if not isinstance(alts, dict) or d.get("p_match") is None:
+        return []
+    me = SimpleNamespace(p_match=d["p_match"], p_match_la=d.get("p_match_la") or 0.0)
+    out = []
+    for name, a in alts.items():
+        if not isinstance(a, dict) or a.get("p_match") is None:
+            continue
+        label = ALT_LABELS.get(name, str(name).replace("_", " "))
+        other = SimpleNamespace(p_match=a["p_match"], p_match_la=a.get("p_match_la") or 0.0)
+        proven = "" if a.get("status") == "optimal" else " (the best found, not proven best)"
+        out.append((label + proven, {**a, "trade": f"Against {label}, this list {trade_sentence(me, other)}."}))
+    return out
 
 
 def _tiers(d: dict) -> dict[str, int]:
