@@ -181,6 +181,16 @@ def test_external_scheduler_rerun_skips_and_force(tmp_path, capsys, dask_cluster
     assert code == 0 and "2 solved (1 unchanged, skipped)" in err
     code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, "--force", *FAST], capsys)
     assert code == 0 and "2 solved (0 unchanged, skipped)" in err
+    # a rerun that fails for one applicant leaves none of its older files to be read as current
+    (coh / "a1.toml").write_text(TINY.replace("budget = 400", "budget = 60\nmin_applications = 20"))
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, *FAST], capsys)
+    status = {r["id"]: r["status"] for r in _summary(out)}
+    assert code == 3 and status == {"a0": "ok", "a1": "infeasible"}, (err, status)
+    assert not any((out / "applicants" / f"a1.{ext}").exists() for ext in ("json", "html", "pdf"))
+    assert not (out / ".batch" / "a1.sha256").exists() and (out / "applicants" / "a0.json").exists()
+    (coh / "a1.toml").write_text("[strategy\n")  # and one whose profile no longer reads
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, *FAST], capsys)
+    assert code == 2 and not (out / "applicants" / "a1.json").exists()
 
 
 def test_killed_worker_is_retried_not_lost_or_duplicated(tmp_path, dask_cluster):

@@ -124,11 +124,13 @@ def _done(out: Path, mid: str, digest: str) -> dict | None:
 
 
 def write_result(out: Path, result: dict) -> None:
-    """The applicant's JSON, HTML and PDF, each atomically; then its hash (the completion mark)."""
+    """The applicant's JSON, HTML and PDF, each atomically; then its hash (the completion mark).
+    A result that is not "ok" removes the applicant's earlier files instead."""
     p = paths_for(out, result["id"])
-    if result["status"] != "ok":
-        with contextlib.suppress(FileNotFoundError):
-            p["hash"].unlink()  # a failed rerun must not leave an older result marked current
+    if result["status"] != "ok":  # a failed rerun leaves no older report to be read as this input's
+        for k in ("hash", "json", "html", "pdf"):
+            with contextlib.suppress(FileNotFoundError):
+                p[k].unlink()
         return
     atomic_write(p["json"], lambda fh: fh.write(result["json"]))
     atomic_write(p["html"], lambda fh: fh.write(result["html"]), binary=True)
@@ -231,6 +233,7 @@ def run_batch(cohort: str | Path, opts: Options, progress: Progress | None = Non
         if not m.ok:
             results[m.id] = {"id": m.id, "source": m.source, "status": "bad_input", "reason": m.error, "hash": None,
                              "seconds": 0.0}
+            write_result(opts.out, results[m.id])
             continue
         digest = input_hash(m, catalog, opts, code)
         stored = None if opts.force else _done(opts.out, m.id, digest)
