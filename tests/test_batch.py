@@ -242,3 +242,13 @@ def test_killed_worker_is_retried_not_lost_or_duplicated(tmp_path, dask_cluster)
     for name in ("a0", "a1", "a2"):
         ref = _json(api.solve(coh / f"{name}.toml", CATALOG, draws=draws).to_dict())
         assert _same_json((out / "applicants" / f"{name}.json").read_text(), ref)
+
+
+def test_shipped_example_cohort_reads_whole_and_comment_lines_keep_line_numbers(tmp_path):
+    m = load_cohort(DATA_DIR / "cohorts" / "example_cohort.csv")
+    assert len(m) == 6 and all(x.ok for x in m), [x.error for x in m if not x.ok]
+    assert m[1].doc["strategy"]["safety_margin"] == 0.02
+    p = tmp_path / "c.csv"
+    p.write_text("# a comment\nid,step2_score\n# another\nann,245\nbob,twelve\n")
+    m = load_cohort(p)
+    assert [x.id for x in m] == ["ann", "bob"] and m[1].error.startswith(f"{p}:5: column step2_score")

@@ -38,6 +38,7 @@ APPLICANT_COLS = {"specialties": "list", "step2_score": "int", "step2": "str", "
                   "years_since_graduation": "float"}
 STRATEGY_COLS = {"budget": "float", "season": "str", "max_applications": "int", "min_applications": "int",
                  "la_share_max": "float", "correlation": "float", "target_p_match": "float", "objective": "str",
+                 "safety_margin": "float",
                  "signals": "str", "geographic_preference": "divisions", "max_divisions": "int",
                  "must_apply": "list", "never_apply": "list"}
 UTILITY_COLS = {"utility_la": "la", "utility_west": "west", "utility_elsewhere": "elsewhere"}
@@ -124,21 +125,23 @@ def _from_csv(path: Path) -> list[Member]:
         raise InputError(f"{path}: cannot be read ({type(e).__name__}); save the cohort as UTF-8 CSV") from None
     except csv.Error as e:
         raise InputError(f"{path}: not a readable CSV ({e}); save it as comma-separated UTF-8") from None
-    if not rows:
+    numbered = [(n, r) for n, r in enumerate(rows, start=1) if not (r and r[0].lstrip().startswith("#"))]
+    if not numbered:
         raise InputError(f"{path}: the file is empty; it needs a header line (id, step2_score, budget, ...) "
                          "and one row per applicant")
-    header = [h.strip() for h in rows[0]]
+    first, header = numbered[0][0], [h.strip() for h in numbered[0][1]]
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
-        raise InputError(f"{path}: line 1, column {unknown[0]!r} is not a cohort column; use id and profile "
+        raise InputError(f"{path}: line {first}, column {unknown[0]!r} is not a cohort column; use id and profile "
                          f"fields ({', '.join(COLUMNS[1:6])}, ..., see docs/batch.md)")
     if "id" not in header:
-        raise InputError(f"{path}: line 1 has no 'id' column; add one (the applicant's name in the output files)")
+        raise InputError(f"{path}: line {first} has no 'id' column; add one (the applicant's name in the output "
+                         "files)")
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
-        raise InputError(f"{path}: line 1, column {dup[0]!r} appears twice; keep one")
+        raise InputError(f"{path}: line {first}, column {dup[0]!r} appears twice; keep one")
     out, seen = [], {}
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in numbered[1:]:
         if not any(c.strip() for c in row):
             continue
         src = f"{path}:{line}"
