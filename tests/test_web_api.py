@@ -110,12 +110,14 @@ def test_api_infeasible_names_the_conflict(client):
 def test_api_upload_caps(client):
     big = b"program_id,name,specialty,city,state\n" + b"x" * (forms.MAX_UPLOAD_BYTES + 10)
     r = client.post("/api/solve", files={"profile": ("p.toml", FAST_PROFILE.encode()), "catalog": ("big.csv", big)})
-    assert r.status_code in (413, 422) and "limit" in r.json()["error"]
+    assert r.status_code == 413 and "limit" in r.json()["error"]
+    r = client.post("/api/solve", content=FAST_PROFILE.encode() + b"#" * 70_000)  # a profile over 64,000 bytes
+    assert r.status_code == 413 and "64,000-byte limit for a profile" in r.json()["error"]
     rows = "program_id,name,specialty,city,state\n" + "".join(
         f"P{i},Program {i},Internal Medicine,Columbus,OH\n" for i in range(forms.MAX_UPLOAD_ROWS + 1))
     r = client.post("/api/solve", files={"profile": ("p.toml", FAST_PROFILE.encode()),
                                          "catalog": ("rows.csv", rows.encode())})
-    assert r.status_code == 422 and "5,000-row upload limit" in r.json()["error"]
+    assert r.status_code == 413 and "5,000-row upload limit" in r.json()["error"]
     r = client.post("/api/solve", content=b"#" * 3_000_000)
     assert r.status_code == 413
 
@@ -238,6 +240,8 @@ def test_form_invalid_field_message_next_to_it(client):
     assert 'id="error-time_limit"' in r.text
     r = client.post("/solve", data=fast_form(specialty_limits="Internal Medicine 40"))
     assert 'id="error-specialty_limits"' in r.text
+    r = client.post("/solve", data=fast_form(geographic_preference="fixed"))  # no division ticked
+    assert r.status_code == 422 and re.search(r'id="error-geographic_preference">[^<]*tick 1 to 3 divisions', r.text)
     for bad in ("nan", "inf", "1e400"):  # a 500 ("internal error: OverflowError") before
         r = client.post("/solve", data=fast_form(max_applications=bad))
         assert r.status_code == 422 and re.search(r'id="error-max_applications">[^<]*whole number', r.text)

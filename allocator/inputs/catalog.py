@@ -94,6 +94,15 @@ class ProgramRow(BaseModel):
             raise ValueError("must be a 2-letter US state code such as CA")
         return v
 
+    @field_validator("division")
+    @classmethod
+    def _division(cls, v: Optional[str]) -> Optional[str]:
+        if v and v not in geography.CENSUS_DIVISIONS:
+            raise ValueError(f"{v!r} is not a Census division; use a name such as "
+                             f"{', '.join(list(geography.CENSUS_DIVISIONS)[:3])}, or leave it empty (derived "
+                             "from the state)")
+        return v or None
+
     @field_validator("positions", "img_share", "min_step2", "max_attempts", "max_years_since_graduation",
                      "fee_extra", "p_interview", "p_match", "utility", mode="before")
     @classmethod

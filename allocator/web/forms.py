@@ -189,6 +189,9 @@ def doc_from_values(v: dict[str, Any]) -> dict:
         if str(v.get(k, "")).strip():
             s[k] = str(v[k]).strip()
     gp = v.get("geographic_preference") or "optimize"
+    if gp == "fixed" and not v.get("divisions"):
+        raise InputError(f"{WHERE}: [strategy] geographic_preference = fixed: tick 1 to 3 divisions, or choose "
+                         "optimize or none")
     s["geographic_preference"] = list(v.get("divisions") or []) if gp == "fixed" else gp
     s["utility"] = {t: _number(v.get(f"utility_{t}", ""), f"utility_{t}", "strategy")
                     for t in ("la", "west", "elsewhere") if str(v.get(f"utility_{t}", "")).strip()}

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from allocator.errors import InfeasibleError, InputError, SolverError
 from allocator.web import service
 from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES
+from allocator.web.service import TooLarge as _TooLarge
 from allocator.web.jobs import Busy
 
 router = APIRouter()
@@ -45,10 +46,6 @@ async def read_parts(request: Request) -> tuple[bytes, bytes | None, str]:
     if len(body) > limit:
         raise _TooLarge(f"request body of {len(body):,} bytes is over the {limit:,}-byte limit")
     return body, None, ""
-
-
-class _TooLarge(InputError):
-    pass
 
 
 @router.post("/api/solve")

@@ -22,10 +22,14 @@ from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_
 DRAWS = 200_000  # the CLI's default Monte Carlo draws
 
 
+class TooLarge(InputError):
+    """A request part over its size limit (HTTP 413)."""
+
+
 def parse_profile(data: bytes, name: str = "profile") -> Profile:
     """A profile TOML given as bytes (request body or upload)."""
     if len(data) > MAX_PROFILE_BYTES:
-        raise InputError(f"{name}: {len(data):,} bytes is over the {MAX_PROFILE_BYTES:,}-byte limit for a profile; "
+        raise TooLarge(f"{name}: {len(data):,} bytes is over the {MAX_PROFILE_BYTES:,}-byte limit for a profile; "
                          "send the TOML profile only")
     try:
         doc = tomllib.loads(data.decode("utf-8"))
@@ -42,7 +46,7 @@ def parse_catalog(data: bytes, name: str = "catalog.csv") -> Catalog:
     """An uploaded catalog CSV, capped in size and rows, validated by the catalog loader."""
     name = (name or "catalog.csv").replace("\n", " ")[:80]
     if len(data) > MAX_UPLOAD_BYTES:
-        raise InputError(f"{name}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload "
+        raise TooLarge(f"{name}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload "
                          "limit; remove columns or rows you do not need")
     if not data.strip():
         raise InputError(f"{name}: the file is empty; it needs a header line and one row per program")
@@ -52,7 +56,7 @@ def parse_catalog(data: bytes, name: str = "catalog.csv") -> Catalog:
         raise InputError(f"{name}: not UTF-8 text; save the catalog as comma-separated UTF-8") from None
     rows = text.count("\n") - 1 + (not text.endswith("\n"))
     if rows > MAX_UPLOAD_ROWS:
-        raise InputError(f"{name}: {rows:,} rows is over the {MAX_UPLOAD_ROWS:,}-row upload limit; "
+        raise TooLarge(f"{name}: {rows:,} rows is over the {MAX_UPLOAD_ROWS:,}-row upload limit; "
                          "keep the programs you might apply to")
     return catalog_from_text(text, name)
 
