@@ -3,6 +3,7 @@ and the MILP agree, failed points are rows, ranges parse inclusively, the CLI wr
 files; and the cheapest list for a target (solve --min-cost) on both paths."""
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -400,3 +401,14 @@ def test_correlation_sweep_on_the_two_stage_model_is_the_copula_solve_at_each_va
     for rho, val in zip((0.0, 0.3, 0.6), p):
         one = load(prof, budget=400.0, objective="p_match", correlation=rho)
         assert one.fm is None and optimize(one, "p_match").objective == pytest.approx(val, abs=1e-7)
+
+
+def test_cli_budget_sweep_table_gives_each_point_its_range(capsys):
+    """The two-stage model's budget sweep shows each P(match) with its 10th-90th percentile."""
+    from allocator.paths import DATA_DIR
+
+    code, out, err = run(capsys, "sweep", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--budgets", "300:600:300")
+    assert code == 0, err
+    assert "10th-90th pct" in out and "(two-stage model)" in out
+    rows = [ln for ln in out.splitlines() if ln.strip().startswith("$")]
+    assert len(rows) == 2 and all(re.search(r"\d+%-\d+%", ln) for ln in rows)

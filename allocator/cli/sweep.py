@@ -337,7 +337,10 @@ def _render_sweep(df, name: str, problem, console) -> None:
     t = Table(box=box.SIMPLE, title=f"optimal list at each {name} ({model})")
     t.add_column("budget" if budget else name, justify="right")
     t.add_column("status")
+    ranged = problem.fm is not None and "p_match_interval" in df and name != "correlation"
     t.add_column("P(match)", justify="right")
+    if ranged:
+        t.add_column("10th-90th pct", justify="right")
     t.add_column("if indep.", justify="right")
     t.add_column("P(LA)", justify="right")
     t.add_column("apps (LA)", justify="right")
@@ -349,10 +352,11 @@ def _render_sweep(df, name: str, problem, console) -> None:
         ok = r.status in ("optimal", "feasible")
         row = [usd(v) if budget else f"{v:g}", r.status + (" *knee" if r.knee else "")]
         if ok:
-            row += [pct(r.p_match, 2), pct(r.p_match_independent, 1), pct(r.p_match_la, 1),
-                    f"{r.n_applications} ({r.n_la})", usd(r.cost)]
+            iv = r.p_match_interval if ranged else None
+            row += [pct(r.p_match, 2)] + ([f"{pct(iv[0], 0)}-{pct(iv[1], 0)}" if _pair(iv) else ""] if ranged else [])
+            row += [pct(r.p_match_independent, 1), pct(r.p_match_la, 1), f"{r.n_applications} ({r.n_la})", usd(r.cost)]
         else:
-            row += ["-"] * 5
+            row += ["-"] * (6 if ranged else 5)
         if budget:
             g = r.gain_per_100
             row.append("" if g != g else f"{100 * g:+.2f} pts")
@@ -394,3 +398,7 @@ def _write_outputs(df, csv: Optional[Path], plot: Optional[Path], figure) -> Non
 def _model(problem) -> str:
     """The model a table's probabilities come from, for its title."""
     return "two-stage model" if problem.fm is not None else f"one-factor copula, correlation {problem.rho:g}"
+
+
+def _pair(iv) -> bool:
+    return isinstance(iv, (list, tuple)) and len(iv) == 2 and all(x == x for x in iv)
