@@ -81,7 +81,7 @@ class Strategy(BaseModel):
 
     budget: float = Field(default=2500, ge=0, allow_inf_nan=False)
     season: str = "2026"
-    max_applications: int = Field(default=100, ge=0)
+    max_applications: int = Field(default=100, ge=1)  # 0 allows no list at all
     min_applications: int = Field(default=0, ge=0)
     la_share_max: float = Field(default=1.0, ge=0, le=1)
     correlation: Optional[float] = Field(default=None, ge=0, le=0.99)
@@ -109,12 +109,6 @@ class Strategy(BaseModel):
                 if isinstance(x, bool) or not isinstance(x, (int, float)):
                     raise ValueError(f"tier {k} = {x!r}: write a number such as 0.8 (no quotes, not true/false)")
         return v
-
-    @model_validator(mode="after")
-    def _some_application(self):
-        if self.max_applications == 0:
-            raise ValueError("max_applications = 0 allows no list at all; set it to 1 or more")
-        return self
 
     @field_validator("season", mode="before")
     @classmethod
