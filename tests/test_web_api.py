@@ -247,6 +247,18 @@ def test_form_invalid_field_message_next_to_it(client):
         assert r.status_code == 422 and re.search(r'id="error-max_applications">[^<]*whole number', r.text)
 
 
+def test_web_messages_name_no_server_folder_and_no_cli_option():
+    from allocator.errors import InputError
+    from allocator.paths import DATA_DIR
+
+    e = InputError(f"<form>: [applicant] specialties: {DATA_DIR}/catalogs/demo_internal_medicine.csv has no program "
+                   "of specialty 'Dermatology' (it has Internal Medicine); fix [applicant] specialties or pass another "
+                   "--catalog")
+    msg = service.web_message(e)
+    assert str(DATA_DIR) not in msg and "--catalog" not in msg
+    assert "demo_internal_medicine.csv has no program" in msg and "upload another catalog CSV" in msg
+
+
 def test_form_catalog_upload_and_its_errors(client):
     r = client.post("/solve", data=fast_form(specialties=None), files={"catalog": ("mine.csv", b"a,b\n1,2\n")})
     assert r.status_code == 422

@@ -294,9 +294,17 @@ class FormState:
     message: str = ""
 
     def fail(self, e: Exception, default_field: str | None = None) -> None:
-        msg = " ".join(str(e).split())
+        msg = web_message(e)
         name = field_of(msg) or default_field
         if name:
             self.errors[name] = msg
         else:
             self.message = msg
+
+
+def web_message(e: BaseException) -> str:
+    """The CLI's one-line message for a page or API reader: the shipped files named without
+    the server's folders, and "--catalog" advice as the page's catalog upload."""
+    msg = " ".join(str(e).split()).replace(f"{DATA_DIR}/catalogs/", "").replace(f"{DATA_DIR}/", "data/")
+    return (msg.replace("pass --catalog with your own CSV", "upload your own catalog CSV")
+            .replace("pass another --catalog", "upload another catalog CSV"))

@@ -70,7 +70,7 @@ async def solve_form(request: Request):
         try:
             catalog = service.parse_catalog(*upload)
         except InputError as e:
-            state.errors["catalog"] = " ".join(str(e).split())
+            state.errors["catalog"] = service.web_message(e)
             return _render(request, "page.html", 422, state=state, answer=None)
         if not values.get("specialties"):
             values["specialties"] = catalog.specialties
@@ -109,7 +109,7 @@ def _job_view(job: Job, state: forms.FormState | None = None) -> dict:
         return {"answer": None, "job": job}
     if job.error is not None:
         e = job.error
-        msg = " ".join(str(e).split()) if isinstance(e, (InputError, InfeasibleError, SolverError)) else \
+        msg = service.web_message(e) if isinstance(e, (InputError, InfeasibleError, SolverError)) else \
             f"internal error: {type(e).__name__} (please report)"
         if state is not None and isinstance(e, InputError):
             state.fail(e)
@@ -271,7 +271,7 @@ async def profile_toml(request: Request):
     try:
         _, doc = forms.profile_from_values(values)
     except InputError as e:
-        msg = " ".join(str(e).split())
+        msg = service.web_message(e)
         if htmx:
             return _render(request, "toml_link.html", 422, error=msg)
         return JSONResponse({"error": msg, "exit_code": 2}, status_code=422)

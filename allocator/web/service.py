@@ -17,7 +17,7 @@ import numpy as np
 from allocator.errors import InputError
 from allocator.inputs.catalog import Catalog, catalog_from_text
 from allocator.inputs.profile import Profile, profile_from_dict
-from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
+from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS, web_message
 
 DRAWS = 200_000  # the CLI's default Monte Carlo draws
 
@@ -149,7 +149,7 @@ def _synthetic_note(payload: dict) -> str | None:
 def error_body(e: BaseException) -> dict[str, Any]:
     """The JSON of an error: the CLI's one-line message and exit code."""
     code = getattr(e, "exit_code", 1)
-    body: dict[str, Any] = {"error": " ".join(str(e).split()), "exit_code": code}
+    body: dict[str, Any] = {"error": web_message(e), "exit_code": code}
     if getattr(e, "groups", None):
         body["conflicting"] = list(e.groups)
         body["status"] = "infeasible"
