@@ -81,6 +81,22 @@ def sweep(
     return _report_sweep(df, name, problem, target, as_json)
 
 
+def _conflict_at_top(df, name: str, problem, target: Optional[float]):
+    """Every point infeasible: the conflicting limits at the sweep's most generous point (the
+    largest value, or the smallest for a correlation), named as `allocator solve` names them."""
+    from allocator.api import MODES, _infeasible
+    from allocator.errors import InfeasibleError
+    from allocator.studies.sweep import at, sweep_mode
+
+    top = df[name].min() if name == "correlation" else df[name].max()
+    mode = sweep_mode(problem.objective)
+    err = _infeasible(at(problem, name, top), MODES.get(mode, mode), target)
+    shown = f"${top:,.0f}" if name == "budget" else f"{top:g}"
+    why = str(err).removeprefix("infeasible: ")
+    return InfeasibleError(f"no {name} in the sweep admits a list (every point infeasible); at {name} {shown}: {why}",
+                           err.groups)
+
+
 def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool) -> int:
     """Print the table or the JSON; the exit code (3 when every point is infeasible)."""
     from allocator.studies.sweep import sweep_mode
@@ -96,8 +112,7 @@ def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool
     from allocator.errors import InfeasibleError, SolverError
 
     if (df["status"] == "infeasible").all():
-        raise InfeasibleError(f"no {name} in the sweep admits a list (every point infeasible); "
-                              "raise the range or relax the other limits (`allocator solve` names the conflict)")
+        raise _conflict_at_top(df, name, problem, target)
     raise SolverError(f"no point of the sweep returned a list ({', '.join(sorted(set(df['status'])))}); "
                       "raise --time-limit")
 
