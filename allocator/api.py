@@ -78,7 +78,33 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
             bind = binding(free, relaxed.plan)
             p_all = evaluate(problem.with_best_bonuses(), Plan.of(range(problem.n)), correlations=()).p_match
     msg = describe(problem, groups, target, best_p, bind, p_all)
+    if "target" in groups and len(groups) > 1 and mode != "min_cost":
+        msg += _still_short(problem, set(groups) - {"target"}, target)
     return InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups, best_p)
+
+
+_RELAX = {"max_applications": lambda pr: {"max_apps": pr.n}, "budget": lambda pr: {"budget": np.inf},
+          "la_share": lambda pr: {"la_share_max": 1.0}, "min_applications": lambda pr: {"min_apps": 0},
+          "specialty_limits": lambda pr: {"spec_min": {}, "spec_max": {}}, "must_apply": lambda pr: {"must": ()}}
+
+
+def _still_short(problem: Problem, named: set[str], target: float) -> str:
+    """When relaxing the named limits alone would still leave the target out of reach (another
+    limit binds as well), say so and name it: the user would otherwise relax one and meet the next."""
+    if not named <= set(_RELAX):
+        return ""
+    from allocator.optim.explain import binding
+
+    changes: dict = {}
+    for g in named:
+        changes.update(_RELAX[g](problem))
+    free = problem.with_limits(**changes)
+    out = optimize(free, "p_match")
+    if not out.status.has_list or out.objective >= target - 1e-9:
+        return ""
+    also = [b for b in binding(free, out.plan) if b not in named]
+    return (f"; relaxing {', '.join(sorted(named))} alone reaches only {out.objective:.3f}"
+            + (f", because {' and '.join(also)} bind{'s' if len(also) == 1 else ''} too" if also else ""))
 
 
 def verify(problem: Problem, plan: Plan, *, draws: int = 200_000, seed: int = 0, p_analytic: float | None = None):

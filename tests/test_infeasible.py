@@ -5,6 +5,8 @@ groups (``InfeasibleError.groups``), and a message that says what to change.
 """
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -151,3 +153,17 @@ def test_cli_exit_3_one_line(capsys, tmp_path, toml, fragment):
     assert len(lines) == 1 and lines[0].startswith("allocator: error: infeasible: "), err
     assert fragment in err and "conflicting:" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_an_out_of_reach_target_names_every_limit_that_binds(capsys):
+    """The deletion filter names one irreducible conflict (target and max_applications); when
+    relaxing it alone would still fall short because the budget binds too, the message says so
+    (the user relaxed max_applications and met a second 'infeasible' naming the budget)."""
+    from allocator.paths import DATA_DIR
+
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--objective", "p_match_la",
+              "--target", "0.95", "--draws", "0"])
+    err = capsys.readouterr().err
+    assert e.value.code == 3 and "within max_applications" in err
+    assert re.search(r"relaxing max_applications alone reaches only 0\.\d+, because budget binds too", err)
