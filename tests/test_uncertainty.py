@@ -113,3 +113,16 @@ def test_simulate_warns_outside_the_calibrated_domain_and_refuses_a_csv_report(c
     assert "exact" in out and "(two-stage model)" in out and "warning: outside the calibrated domain" in out
     code, _, err = _main(capsys, "simulate", prof, "--list", season, "--out", str(tmp_path / "r.csv"))
     assert code == 2 and "not CSV" in err and not (tmp_path / "r.csv").exists()
+
+
+def test_estimate_gives_each_program_its_range_over_the_ensemble(capsys):
+    from allocator.paths import DATA_DIR
+
+    prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
+    code, out, _ = _main(capsys, "estimate", prof, "--json")
+    rows = [r for r in json.loads(out)["programs"] if r["eligible"]]
+    assert code == 0 and len(rows) > 100
+    assert all(0 <= r["p_match_p10"] <= r["p_match_p90"] <= 1 for r in rows)
+    assert sum(r["p_match_p10"] < r["p_match_p90"] for r in rows) > len(rows) // 2  # the cards disagree
+    code, out, _ = _main(capsys, "estimate", prof, "--show", "3")
+    assert "10th-90th pct" in out

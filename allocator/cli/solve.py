@@ -115,6 +115,7 @@ def estimate(
     check_outputs((out, "--out"))
     from allocator.model.card import load_card
     from allocator.model.probability import estimate as est
+    from allocator.model.twostage import marginal_range
     from allocator.inputs.profile import load_profile
     from allocator.output.report import SYNTHETIC_NOTE, render_programs
 
@@ -124,6 +125,12 @@ def estimate(
         raise InputError(f"{profile}: no [applicant] section; add one (Step 2, attempts, USCE...) to estimate")
     card = load_card()
     df = est(cat, prof.applicant, card)
+    rng = marginal_range(cat, prof.applicant, card)
+    if rng is not None:
+        import numpy as np
+  # the same ensemble that gives solve its ranges
+        df["p_match_p10"] = np.where(df["eligible"], rng[0], 0.0)
+        df["p_match_p90"] = np.where(df["eligible"], rng[1], 0.0)
     full = cat.df[["program_id", "name", "specialty", "city", "state", "la_area", "tier"]].merge(
         df, on="program_id", how="left")
     full = full.sort_values(["p_match", "program_id"], ascending=[False, True], kind="mergesort")

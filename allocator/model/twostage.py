@@ -52,3 +52,18 @@ def factor_model(catalog: Catalog, applicant: Applicant, cards: list[ModelCard],
         eta, zeta = card_logits(catalog, applicant, c, columns)
         parts.append((c.name, eta, zeta, card_nodes(c.factors)))
     return mixture(parts)
+
+
+def marginal_range(catalog: Catalog, applicant: Applicant, card: ModelCard,
+                   columns: ProgramColumns | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each program's P(match) if applied to (no signal, no preference) as the 10th and 90th
+    percentile over the cards of ``card``'s ensemble, (n,) each; None without an ensemble."""
+    from allocator.model.ensemble import load_ensemble
+
+    cards = load_ensemble(card) if card.factors is not None else []
+    if len(cards) < 2:
+        return None
+    fm = factor_model(catalog, applicant, cards, columns)
+    succ = fm.success("plain")
+    per = np.stack([fm.w[fm.card == c] @ succ[fm.card == c] / fm.w[fm.card == c].sum() for c in range(fm.n_cards)])
+    return np.percentile(per, 10, axis=0), np.percentile(per, 90, axis=0)

@@ -159,6 +159,14 @@ def _tier_rows(t: Table, res: Result) -> None:
         t.add_row("signals by tier", signal_text(m.signals_by_tier))
 
 
+def _cell(r: dict, c: str) -> str:
+    if c == "p_match":
+        return pct(r[c], 2)
+    if c == "p_match_p10":  # the ensemble's range of the program's P(success)
+        return f"{pct(r[c], 1)}-{pct(r['p_match_p90'], 1)}"
+    return "" if _missing(r[c]) else str(r[c])
+
+
 def render_programs(rows: list[dict], console: Console, *, limit: int | None = None,
                     title: str | None = None, columns=()) -> None:
     """A table of programs, one dict per row (program_id, name, city, state, tier, p_match,
@@ -166,13 +174,13 @@ def render_programs(rows: list[dict], console: Console, *, limit: int | None = N
     when some row has one)."""
     tab = Table(box=box.SIMPLE_HEAD, title=title)
     cols = [("program_id", "id"), ("name", "program"), ("city", "city"), ("state", "st"), ("tier", "tier"),
-            ("p_match", "P(success)"), ("signal", "signal")]
+            ("p_match", "P(success)"), ("p_match_p10", "10th-90th pct"), ("signal", "signal")]
     keys = rows[0].keys() if rows else columns
     cols = [(c, h) for c, h in cols if c in keys and not (c == "signal" and all(_missing(r[c]) for r in rows))]
     for c, h in cols:
-        tab.add_column(h, justify="right" if c == "p_match" else "left")
+        tab.add_column(h, justify="right" if c.startswith("p_match") else "left")
     for r in rows if limit is None else rows[:limit]:
-        tab.add_row(*[pct(r[c], 2) if c == "p_match" else ("" if _missing(r[c]) else str(r[c])) for c, _ in cols])
+        tab.add_row(*[_cell(r, c) for c, _ in cols])
     console.print(tab)
     if limit is not None and len(rows) > limit:
         console.print(f"... and {len(rows) - limit} more (use --json or --out for the full list)")
