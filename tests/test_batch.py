@@ -252,3 +252,24 @@ def test_shipped_example_cohort_reads_whole_and_comment_lines_keep_line_numbers(
     p.write_text("# a comment\nid,step2_score\n# another\nann,245\nbob,twelve\n")
     m = load_cohort(p)
     assert [x.id for x in m] == ["ann", "bob"] and m[1].error.startswith(f"{p}:5: column step2_score")
+
+
+def test_applicant_report_gives_ranges_and_the_simulation_interval():
+    """The per-applicant HTML and PDF text carry P(match in LA)'s range and the Monte Carlo
+    check's 95% interval, and name the two-stage model instead of an unused correlation."""
+    import numpy as np
+
+    from allocator.api import solve
+    from allocator.batch import outputs
+
+    from .test_twostage import factor_problem
+
+    d = json.loads(json.dumps(solve(None, problem=factor_problem(np.random.default_rng(5), n=8, cards=3),
+                                    draws=20_000).to_dict()))
+    view = {"id": "x", "source": "x.toml", "payload": d, "curve": None}
+    html, text = outputs.applicant_html(view), "\n".join(outputs._text_lines(view))
+    lo, hi = d["mc"]["ci95"]
+    for out in (html, text):
+        assert f"{100 * lo:.2f}%, {100 * hi:.2f}%]" in out and "two-stage model" in out and "correlation" not in out
+    la_lo, la_hi = d["p_match_la_interval"]
+    assert f"({100 * la_lo:.1f}% to {100 * la_hi:.1f}%)" in text

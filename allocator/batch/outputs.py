@@ -34,6 +34,24 @@ def _interval(d: dict, key: str) -> tuple[Any, Any]:
     return None, None
 
 
+def _ranged(d: dict, key: str, digits: int = 1) -> str:
+    """``d[key]`` as a percentage with its interval (``key_interval``) when there is one."""
+    lo, hi = _interval(d, f"{key}_interval")
+    return _pct(d.get(key), digits) + (f" ({_pct(lo)} to {_pct(hi)})" if lo is not None else "")
+
+
+def _mc_text(d: dict) -> str:
+    mc = d.get("mc") or {}
+    lo, hi = _interval(mc, "ci95")
+    return _pct(mc.get("p_match"), 2) + (f" [{_pct(lo, 2)}, {_pct(hi, 2)}]" if lo is not None else "")
+
+
+def _model_label(d: dict) -> str:
+    if (d.get("model") or {}).get("kind") == "two-stage":
+        return "P(match), two-stage model (range: 10th-90th percentile over the plausible models)"
+    return f"P(match), correlation {d.get('correlation')}"
+
+
 def tier_counts(payload: dict) -> dict[str, int]:
     """Applications by tier (LA, rest of the West, elsewhere), from the selected programs."""
     counts = {t: 0 for t in TIERS}
@@ -91,8 +109,8 @@ def trade_rows(view: dict) -> list[tuple[str, str, str]]:
         c = d.get("cost")
         return c.get("total") if isinstance(c, dict) else (c if c is not None else d.get("fees"))
     t_this, t_safe = tier_counts(p), tier_counts(s) if s.get("selected") else {}
-    rows = [("P(any match)", _pct(p.get("p_match")), _pct(s.get("p_match"))),
-            ("P(match in Greater LA)", _pct(p.get("p_match_la")), _pct(s.get("p_match_la"))),
+    rows = [("P(any match)", _ranged(p, "p_match"), _ranged(s, "p_match")),
+            ("P(match in Greater LA)", _ranged(p, "p_match_la"), _ranged(s, "p_match_la")),
             ("applications", str(p.get("n_applications")), str(s.get("n_applications")))]
     for t, name in zip(TIERS, ("  in LA", "  rest of the West", "  elsewhere")):
         rows.append((name, str(t_this[t]), str(t_safe.get(t, "n/a"))))
@@ -142,13 +160,11 @@ def applicant_html(view: dict) -> str:
         parts.append(f"<p class=warn>{esc(SYNTHETIC_NOTE)}</p>")
     for w in p.get("warnings") or []:
         parts.append(f"<p class=warn>warning: {esc(str(w))}</p>")
-    lo, hi = _interval(p, "p_match_interval")
     head = [["status", p.get("status")], ["objective", p.get("objective")],
-            ["P(match), correlation " + str(p.get("correlation")), _pct(p.get("p_match"))
-             + (f" ({_pct(lo)} to {_pct(hi)})" if lo is not None else "")],
+            [_model_label(p), _ranged(p, "p_match")],
             ["if outcomes were independent", _pct(p.get("p_match_independent"))],
-            ["P(match in Greater LA)", _pct(p.get("p_match_la"))],
-            ["Monte Carlo check", _pct((p.get("mc") or {}).get("p_match"), 2)],
+            ["P(match in Greater LA)", _ranged(p, "p_match_la")],
+            ["Monte Carlo check (95% interval)", _mc_text(p)],
             ["applications (LA)", f"{p.get('n_applications')} ({p.get('n_la')})"],
             ["fees", _usd((p.get("cost") or {}).get("total")) + f" (+{_usd((p.get('cost') or {}).get('fixed'))} fixed)"],
             ["budget", _usd((p.get("constraints") or {}).get("budget"))]]
@@ -194,13 +210,12 @@ def _mono_page(pdf, title: str, lines: list[str], note: str | None = None) -> No
 
 def _text_lines(view: dict) -> list[str]:
     p = view["payload"]
-    lo, hi = _interval(p, "p_match_interval")
-    lines = [view["source"], "", f"status {p.get('status')}, objective {p.get('objective')}, correlation "
-             f"{p.get('correlation')}",
-             f"P(match) {_pct(p.get('p_match'))}" + (f" ({_pct(lo)} to {_pct(hi)})" if lo is not None else "")
-             + f"; if independent {_pct(p.get('p_match_independent'))}; P(match in Greater LA) "
-             f"{_pct(p.get('p_match_la'))}",
-             f"Monte Carlo check {_pct((p.get('mc') or {}).get('p_match'), 2)}; fees "
+    two = (p.get("model") or {}).get("kind") == "two-stage"
+    lines = [view["source"], "", f"status {p.get('status')}, objective {p.get('objective')}, "
+             + ("two-stage model" if two else f"correlation {p.get('correlation')}"),
+             f"P(match) {_ranged(p, 'p_match')}; if independent {_pct(p.get('p_match_independent'))}; "
+             f"P(match in Greater LA) {_ranged(p, 'p_match_la')}",
+             f"Monte Carlo check {_mc_text(p)}; fees "
              f"{_usd((p.get('cost') or {}).get('total'))} of budget {_usd((p.get('constraints') or {}).get('budget'))}",
              ""]
     lines += [f"warning: {w}"[:110] for w in (p.get("warnings") or [])]
