@@ -728,3 +728,8 @@ def test_a_huge_max_applications_means_every_program(capsys, tmp_path):
     n = len(pd.read_csv(TINY, comment="#"))
     assert pr.max_apps == pr.n == n and pr.with_limits(max_apps=10 ** 12).max_apps == n
     assert pr.with_limits(max_apps=10 ** 12, min_apps=n + 3).max_apps == n + 3  # an impossible minimum stays named
+
+
+def test_a_folder_given_as_the_profile_is_named_as_a_folder(capsys, tmp_path):
+    code, _, err = run(capsys, "solve", tmp_path, "--draws", "0")
+    one_line_error(code, err, "is a folder", "allocator batch")

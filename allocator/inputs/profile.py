@@ -203,6 +203,9 @@ def profile_from_dict(doc: dict, path: str = "<profile>") -> Profile:
 def load_profile(path: str | Path) -> Profile:
     """Read and validate a profile TOML file."""
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder; give the path to one TOML profile file (a folder of profiles is a "
+                         "cohort for `allocator batch`)")
     if not p.is_file():
         raise InputError(f"{p}: no such profile file; give the path to a TOML profile "
                          "(see data/profiles/ for examples)")
