@@ -103,7 +103,7 @@ CATALOG_CASES = {
     "blank_lines_only": ("\n\n\n", ["empty"]),
     "binary": (bytes(range(256)) * 4, ["UTF-8"]),
     "latin1": ("program_id,name,specialty,city,state,p_match\nA1,Caf\xe9,IM,Columbus,OH,0.1\n".encode("latin-1"),
-               ["UTF-8"]),
+               ["line 2: not UTF-8", "0xe9"]),
 }
 
 

@@ -333,7 +333,9 @@ def load_catalog(path: str | Path) -> Catalog:
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
-        raise InputError(f"{p}: not a readable CSV ({e.reason}); save it as comma-separated UTF-8") from None
+        line = e.object[:e.start].count(b"\n") + 1
+        raise InputError(f"{p}: line {line}: not UTF-8 text (byte {e.object[e.start]:#04x}: {e.reason}); save the "
+                         "file as comma-separated UTF-8") from None
     return catalog_from_text(text, str(p))
 
 
