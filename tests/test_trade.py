@@ -84,6 +84,18 @@ def test_trade_sentence(chosen, alt, words):
     assert words in trade_sentence(_M(*chosen), _M(*alt))
 
 
+def test_alternative_line_gives_the_alternatives_range_when_the_model_has_one():
+    from allocator.output.trade import alternative_line
+
+    alt = _M(0.85, 0.0)
+    alt.n_by_tier, alt.cost = {"la": 0, "west": 1, "elsewhere": 68}, 1500.0
+    plain = alternative_line("the safest list", _M(0.84, 0.05), alt)
+    assert "P(match) 85.0%, P(match in Greater LA)" in plain  # a catalog's own p_match: no range
+    alt.p_match_interval = (0.771, 0.908)
+    assert "P(match) 85.0% (77% to 91% over the plausible models)" in alternative_line("the safest list",
+                                                                                       _M(0.84, 0.05), alt)
+
+
 def test_guide_cases_recognized_from_the_fields_not_the_file():
     keys = {f: (recognize(load_profile(PROFILES / f"{f}.toml").applicant) or type("n", (), {"key": None})).key
             for f in ("strong_la_ties", "moderate_no_ties", "reapplicant_la_only", "typical_us_img")}

@@ -63,6 +63,8 @@ def guide_text(case: GuideCase) -> str:
 
 def alternative_line(label: str, m, alt) -> str:
     """One line: the alternative's figures, then what the chosen list gives up and gains."""
-    return (f"Against {label} (P(match) {100 * alt.p_match:.1f}%, P(match in Greater LA) "
+    iv = getattr(alt, "p_match_interval", None)
+    rng = f" ({100 * iv[0]:.0f}% to {100 * iv[1]:.0f}% over the plausible models)" if iv is not None else ""
+    return (f"Against {label} (P(match) {100 * alt.p_match:.1f}%{rng}, P(match in Greater LA) "
             f"{100 * alt.p_match_la:.1f}%; {tier_text(alt.n_by_tier)}; fees ${alt.cost:,.0f}): this list "
             f"{trade_sentence(m, alt)}.")
