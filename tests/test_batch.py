@@ -273,3 +273,21 @@ def test_applicant_report_gives_ranges_and_the_simulation_interval():
         assert f"{100 * lo:.2f}%, {100 * hi:.2f}%]" in out and "two-stage model" in out and "correlation" not in out
     la_lo, la_hi = d["p_match_la_interval"]
     assert f"({100 * la_lo:.1f}% to {100 * la_hi:.1f}%)" in text
+
+
+def test_a_rejected_id_never_names_files_to_remove(tmp_path):
+    """A bad row's id is not a path: '../victim' must not clear files outside --out, and a
+    short row's made-up id ('line3') must not clear a real applicant's files."""
+    from allocator.batch.run import Options, run_batch
+
+    out = tmp_path / "deep" / "out"
+    victim = tmp_path / "deep" / "victim.json"  # where out/applicants/../../victim.json lands
+    victim.parent.mkdir()
+    victim.write_text("{}")
+    (out / "applicants").mkdir(parents=True)
+    keep = out / "applicants" / "line3.json"
+    keep.write_text("{}")
+    coh = tmp_path / "c.csv"
+    coh.write_text("id,step2_score\n../../victim,240\nshort\n")
+    run_batch(coh, Options(out=out), client=object())  # no job reaches the client: every row is bad input
+    assert victim.exists() and keep.exists()

@@ -57,6 +57,7 @@ class Member:
     doc: dict | None = None
     error: str | None = None
     extra: dict = field(default_factory=dict)
+    own_id: bool = True  # False: the id is made up (a bad or repeated id, a short row) and names no files
 
     @property
     def ok(self) -> bool:
@@ -98,8 +99,8 @@ def _from_folder(folder: Path) -> list[Member]:
     for f in files:
         mid = f.stem
         if not _ID_RE.match(mid):
-            out.append(Member(mid, str(f), None, f"{f}: file name {f.name!r} is not usable as an id; rename it "
-                                                 "to letters, digits, '.', '_' or '-'"))
+            out.append(Member(mid, str(f), None, f"{f}: file name {f.name!r} is not usable as an id; rename it to "
+                                                 "letters, digits, '.', '_' or '-'", own_id=False))
             continue
         try:
             with open(f, "rb") as fh:
@@ -147,17 +148,17 @@ def _from_csv(path: Path) -> list[Member]:
         src = f"{path}:{line}"
         if len(row) != len(header):
             out.append(Member(f"line{line}", src, None, f"{src}: {len(row)} fields, the header has {len(header)}; "
-                                                        "quote values that contain commas"))
+                                                        "quote values that contain commas", own_id=False))
             continue
         cells = {h: c.strip() for h, c in zip(header, row)}
         mid = cells["id"]
         if not _ID_RE.match(mid):
             out.append(Member(mid or f"line{line}", src, None, f"{src}: id = {mid!r}: use letters, digits, '.', '_' "
-                                                              "or '-' (it names the output files)"))
+                                                              "or '-' (it names the output files)", own_id=False))
             continue
         if mid in seen:
             out.append(Member(f"{mid}@line{line}", src, None, f"{src}: id {mid!r} is already used on line "
-                                                              f"{seen[mid]}; ids must be unique"))
+                                                              f"{seen[mid]}; ids must be unique", own_id=False))
             continue
         seen[mid] = line
         try:

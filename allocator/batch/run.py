@@ -233,7 +233,8 @@ def run_batch(cohort: str | Path, opts: Options, progress: Progress | None = Non
         if not m.ok:
             results[m.id] = {"id": m.id, "source": m.source, "status": "bad_input", "reason": m.error, "hash": None,
                              "seconds": 0.0}
-            write_result(opts.out, results[m.id])
+            if m.own_id:  # a made-up id (bad, repeated, or a short row's) names no files to clear
+                write_result(opts.out, results[m.id])
             continue
         digest = input_hash(m, catalog, opts, code)
         stored = None if opts.force else _done(opts.out, m.id, digest)
