@@ -199,3 +199,21 @@ def test_missing_geographic_preference_is_warned():
     pr = factor_problem(rng, n=6, cards=2, divisions=2)
     assert any("geographic preference" in w for w in _ctx(pr, ["applied"] * 3).warnings)
     assert not _ctx(pr, ["applied"] * 3, divisions=["Pacific"]).warnings
+
+
+def test_standing_without_evidence_is_the_prior_and_bad_news_lowers_it():
+    """No answer and no silence yet (F = R = 0): the posterior is the prior, so the standing
+    is the prior's 50%, not an artefact of the node grid; the example's answers lower it."""
+    from allocator.api import load
+    from allocator.model.card import load_card
+
+    pr = load(ROOT / "data/profiles/typical_us_img.toml")
+    season = load_season(ROOT / "data/seasons/example_80.csv", TODAY)
+    quiet = Season(season.path, tuple({**r, "status": "applied"} for r in season.rows), season.divisions,
+                   season.divisions_line)
+    st = update.standing(update.prepare(pr, quiet, TODAY, _timing(0.0, 0.0)))
+    assert st["top_share"] == pytest.approx(0.5, abs=0.005) == st["prior_top_share"]
+    assert "do not move your standing" in st["sentence"]
+    news = update.standing(update.prepare(pr, season, TODAY, load_card().timing))
+    lo, hi = news["top_share_interval"]
+    assert news["top_share"] > 0.6 and lo <= news["top_share"] <= hi

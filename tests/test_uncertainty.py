@@ -101,6 +101,15 @@ def test_a_set_correlation_puts_its_own_p_match_first_not_a_foreign_range(capsys
     head = out.splitlines()[1]
     assert code == 0 and head.startswith("P(match): ") and "under the one-factor copula at correlation 0.3" in head
     assert "the two-stage model's plausible models give this list" in head
+    code, out, _ = _main(capsys, "solve", prof, "--correlation", "0.3", "--objective", "p_match", "--budget", "300",
+                         "--draws", "2000", "--json")
+    d = json.loads(out)
+    assert d["model"]["kind"] == "one-factor copula" and "not a range around this P(match)" in d["model"]["interval"]
+    from allocator.batch import outputs
+
+    view = {"id": "x", "source": "x.toml", "payload": d, "curve": None}
+    text = "\n".join(outputs._text_lines(view))
+    assert "correlation 0.3" in text and "the two-stage model's range" in text and "two-stage model\n" not in text
 
 
 def test_simulate_warns_outside_the_calibrated_domain_and_refuses_a_csv_report(capsys, tmp_path):

@@ -247,6 +247,16 @@ def test_form_invalid_field_message_next_to_it(client):
         assert r.status_code == 422 and re.search(r'id="error-max_applications">[^<]*whole number', r.text)
 
 
+def test_form_with_a_correlation_names_whose_range_it_shows(client):
+    """A set correlation answers with the copula; the ensemble's range is named as the two-stage
+    model's, not printed as the likely range of the copula's number."""
+    r = client.post("/solve", data=fast_form(correlation="0.3"))
+    assert r.status_code == 200, r.text[-300:]
+    m = re.search(r'id="p-match-interval">([^<]*)<', r.text)
+    assert m and "one-factor copula at correlation 0.3; the two-stage model gives this list" in m.group(1)
+    assert "likely range" not in m.group(1)
+
+
 def test_web_messages_name_no_server_folder_and_no_cli_option():
     from allocator.errors import InputError
     from allocator.paths import DATA_DIR

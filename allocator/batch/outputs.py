@@ -34,10 +34,18 @@ def _interval(d: dict, key: str) -> tuple[Any, Any]:
     return None, None
 
 
-def _ranged(d: dict, key: str, digits: int = 1) -> str:
-    """``d[key]`` as a percentage with its interval (``key_interval``) when there is one."""
+def _ranged(d: dict, key: str, digits: int = 1, two_stage: bool = True) -> str:
+    """``d[key]`` as a percentage with its interval (``key_interval``) when there is one (named
+    as the two-stage model's when the number beside it is the copula's)."""
     lo, hi = _interval(d, f"{key}_interval")
-    return _pct(d.get(key), digits) + (f" ({_pct(lo)} to {_pct(hi)})" if lo is not None else "")
+    if lo is None:
+        return _pct(d.get(key), digits)
+    return _pct(d.get(key), digits) + (f" ({_pct(lo)} to {_pct(hi)})" if two_stage
+                                       else f" (the two-stage model's range: {_pct(lo)} to {_pct(hi)})")
+
+
+def _two_stage(d: dict) -> bool:
+    return (d.get("model") or {}).get("kind") == "two-stage"
 
 
 def _mc_text(d: dict) -> str:
@@ -47,7 +55,7 @@ def _mc_text(d: dict) -> str:
 
 
 def _model_label(d: dict) -> str:
-    if (d.get("model") or {}).get("kind") == "two-stage":
+    if _two_stage(d):
         return "P(match), two-stage model (range: 10th-90th percentile over the plausible models)"
     return f"P(match), correlation {d.get('correlation')}"
 
@@ -109,9 +117,10 @@ def trade_rows(view: dict) -> list[tuple[str, str, str]]:
         c = d.get("cost")
         return c.get("total") if isinstance(c, dict) else (c if c is not None else d.get("fees"))
     t_this, t_safe = tier_counts(p), tier_counts(s) if s.get("selected") else {}
-    rows = [("P(any match)", _ranged(p, "p_match"), _ranged(s, "p_match")),
-            ("P(match in Greater LA)", _ranged(p, "p_match_la"), _ranged(s, "p_match_la")),
-            ("applications", str(p.get("n_applications")), str(s.get("n_applications")))]
+    two = _two_stage(p)
+    rows = [(label, _ranged(p, key, two_stage=two), _ranged(s, key, two_stage=two))
+            for label, key in (("P(any match)", "p_match"), ("P(match in Greater LA)", "p_match_la"))]
+    rows.append(("applications", str(p.get("n_applications")), str(s.get("n_applications"))))
     for t, name in zip(TIERS, ("  in LA", "  rest of the West", "  elsewhere")):
         rows.append((name, str(t_this[t]), str(t_safe.get(t, "n/a"))))
     rows.append(("fees", _usd(fees(p)), _usd(fees(s))))
@@ -161,9 +170,9 @@ def applicant_html(view: dict) -> str:
     for w in p.get("warnings") or []:
         parts.append(f"<p class=warn>warning: {esc(str(w))}</p>")
     head = [["status", p.get("status")], ["objective", p.get("objective")],
-            [_model_label(p), _ranged(p, "p_match")],
+            [_model_label(p), _ranged(p, "p_match", two_stage=_two_stage(p))],
             ["if outcomes were independent", _pct(p.get("p_match_independent"))],
-            ["P(match in Greater LA)", _ranged(p, "p_match_la")],
+            ["P(match in Greater LA)", _ranged(p, "p_match_la", two_stage=_two_stage(p))],
             ["Monte Carlo check (95% interval)", _mc_text(p)],
             ["applications (LA)", f"{p.get('n_applications')} ({p.get('n_la')})"],
             ["fees", _usd((p.get("cost") or {}).get("total")) + f" (+{_usd((p.get('cost') or {}).get('fixed'))} fixed)"],
@@ -210,11 +219,11 @@ def _mono_page(pdf, title: str, lines: list[str], note: str | None = None) -> No
 
 def _text_lines(view: dict) -> list[str]:
     p = view["payload"]
-    two = (p.get("model") or {}).get("kind") == "two-stage"
+    two = _two_stage(p)
     lines = [view["source"], "", f"status {p.get('status')}, objective {p.get('objective')}, "
              + ("two-stage model" if two else f"correlation {p.get('correlation')}"),
-             f"P(match) {_ranged(p, 'p_match')}; if independent {_pct(p.get('p_match_independent'))}; "
-             f"P(match in Greater LA) {_ranged(p, 'p_match_la')}",
+             f"P(match) {_ranged(p, 'p_match', two_stage=two)}; if independent {_pct(p.get('p_match_independent'))}; "
+             f"P(match in Greater LA) {_ranged(p, 'p_match_la', two_stage=two)}",
              f"Monte Carlo check {_mc_text(p)}; fees "
              f"{_usd((p.get('cost') or {}).get('total'))} of budget {_usd((p.get('constraints') or {}).get('budget'))}",
              ""]

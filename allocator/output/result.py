@@ -178,6 +178,10 @@ def _model_info(pr: Problem) -> dict:
     if pr.fm_ensemble is None:
         return {"kind": "catalog p_match" if pr.source == "catalog p_match" else "one-factor copula",
                 "correlation": pr.rho}
+    if pr.fm is None:  # a set correlation: the copula answers; the ensemble's range is the two-stage model's
+        return {"kind": "one-factor copula", "correlation": pr.rho, "ensemble_cards": pr.fm_ensemble.n_cards,
+                "interval": "10th-90th percentile of P(match) over the two-stage model's ensemble (that model's "
+                            "range for this list, not a range around this P(match))"}
     return {"kind": "two-stage", "objective": pr.card_choice, "ensemble_cards": pr.fm_ensemble.n_cards,
             "objective_nodes": len(pr.fm) if pr.fm is not None else None,
             "interval": "10th-90th percentile of P(match) over the accepted cards of the ensemble"}

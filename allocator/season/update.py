@@ -155,22 +155,27 @@ def geography_warnings(problem: Problem, season: Season) -> list[str]:
 
 
 def standing(ctx: Context) -> dict:
-    """Where the posterior puts the applicant among applicants with the same profile
-    ("top x%": the share of such applicants who are stronger, at the posterior median)."""
-    z = ctx.nm.strength
-    med = post.quantile(z, ctx.pi, 0.5)
-    lo, hi = post.quantile(z, ctx.pi, 0.1), post.quantile(z, ctx.pi, 0.9)
-    top = float(ndtr(med))  # low z = strong: the share of applicants stronger than the median
-    return {"top_share": top, "top_share_interval": [float(ndtr(lo)), float(ndtr(hi))], "prior_top_share": 0.5,
-            "sentence": _sentence(top)}
+    """Where the posterior puts the applicant among applicants with the same profile: the
+    expected share of such applicants who are stronger (at a node of strength s, low = strong,
+    that share is Phi(s)), averaged over the posterior, and over the prior before any answer
+    (about 50%); the 10th-90th percentile of that share under the posterior."""
+    share = ndtr(ctx.nm.strength)
+    top = float(ctx.pi @ share)
+    prior = float(ctx.nm.w @ share / ctx.nm.w.sum())
+    lo, hi = post.quantile(share, ctx.pi, 0.1), post.quantile(share, ctx.pi, 0.9)
+    return {"top_share": top, "top_share_interval": [lo, hi], "prior_top_share": prior,
+            "sentence": _sentence(top, prior)}
 
 
-def _sentence(top: float) -> str:
+def _sentence(top: float, prior: float) -> str:
+    if abs(top - prior) < 0.005:
+        return f"your answers so far do not move your standing: about {100 * top:.0f}% of applicants like you are stronger"
     for cut, words in ((0.1, "top tenth"), (0.25, "top quarter"), (1 / 3, "top third"), (0.5, "top half")):
         if top <= cut:
-            return f"your answers so far place you in the {words} of applicants like you (top {100 * top:.0f}%)"
+            return (f"your answers so far place you in the {words} of applicants like you (top {100 * top:.0f}%; "
+                    f"before any answer: {100 * prior:.0f}%)")
     return (f"your answers so far place you below the middle of applicants like you: about {100 * top:.0f}% of "
-            "them are stronger (before any answer: 50%)")
+            f"them are stronger (before any answer: {100 * prior:.0f}%)")
 
 
 def interviews_stage(ctx: Context) -> dict | None:
