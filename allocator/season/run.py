@@ -38,7 +38,8 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
     out = update.figures(ctx)
     out["warnings"] = ctx.warnings + out.pop("domain_warnings")
     out["synthetic"] = bool(problem.synthetic)
-    out["correlation"] = problem.rho
+    out["model"] = "two-stage" if problem.fm is not None else "one-factor copula"
+    out["correlation"] = problem.rho if problem.fm is None else None  # the two-stage model has none
     if add_budget is not None or max_add is not None:
         add = extend.additional(ctx, float(add_budget if add_budget is not None else 0.0), max_add, out["p_match"],
                                 engine=engine)

@@ -260,9 +260,11 @@ def ensemble_ranges(ctx: Context) -> dict:
     now, before, now_la = [], [], []
     for j in range(fe.n_cards):
         on = fe.card == j
+        before.append(post.p_match(nm.w[on] / nm.w[on].sum(), prior_c[on]))
+        if pi[on].sum() <= 0:  # the answers rule this card out (its posterior mass underflows)
+            continue
         pj = pi[on] / pi[on].sum()
         now.append(post.p_match(pj, c[on]))
-        before.append(post.p_match(nm.w[on] / nm.w[on].sum(), prior_c[on]))
         now_la.append(post.p_match(pj, c[on], la) if len(la) else 0.0)
     rng = (lambda v: [float(np.percentile(v, 10)), float(np.percentile(v, 90))])  # noqa: E731
     return {"p_match_interval": rng(now), "p_match_before_interval": rng(before), "p_match_la_interval": rng(now_la),
