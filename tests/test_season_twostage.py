@@ -217,3 +217,22 @@ def test_standing_without_evidence_is_the_prior_and_bad_news_lowers_it():
     news = update.standing(update.prepare(pr, season, TODAY, load_card().timing))
     lo, hi = news["top_share_interval"]
     assert news["top_share"] > 0.6 and lo <= news["top_share"] <= hi
+
+
+def test_readme_mid_season_example_is_the_commands_output(capsys):
+    """The README's worked example is what `allocator update` prints (it had gone stale: the
+    printed figures came from an earlier model)."""
+    import re
+
+    from allocator.cli import main
+
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```\n(SYNTHETIC demo catalog: invented programs at real places\n\nSeason on 2026-11-04.*?)```",
+                      text, re.S).group(1)
+    with pytest.raises(SystemExit) as e:
+        main(["update", str(ROOT / "data/profiles/typical_us_img.toml"), "--season",
+              str(ROOT / "data/seasons/example_80.csv"), "--today", "2026-11-04", "--add-budget", "600",
+              "--max-add", "20"])
+    out = capsys.readouterr().out
+    keep = (lambda s: [ln.rstrip() for ln in s.splitlines() if ln.strip() and "Checked by simulation" not in ln])  # noqa: E731
+    assert e.value.code == 0 and keep(out) == keep(block)
