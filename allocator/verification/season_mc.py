@@ -88,9 +88,20 @@ def simulate_season(p, q, rho, status, F, R, la, p_extra=None, la_extra=None, dr
         pe = np.asarray(p_extra, float)
         ye = mu + sd * rng.standard_normal((draws, len(pe)))
         se_ = ye < ndtri(np.clip(pe, 1e-300, 1))[None, :]
-        anyone |= se_.any(axis=1)
-        if la_extra is not None and np.any(la_extra):
-            any_la |= se_[:, np.asarray(la_extra, bool)].any(axis=1)
+        anyone, any_la = _with_extra(anyone, any_la, se_, la_extra)
+    return _estimates(anyone, any_la, further, logw, draws, seed)
+
+
+def _with_extra(anyone, any_la, success_extra, la_extra):
+    """The seasons' outcomes with the applications sent now (``success_extra``, draws x m)."""
+    anyone = anyone | success_extra.any(axis=1)
+    if la_extra is not None and np.any(la_extra):
+        any_la = any_la | success_extra[:, np.asarray(la_extra, bool)].any(axis=1)
+    return anyone, any_la
+
+
+def _estimates(anyone, any_la, further, logw, draws: int, seed: int) -> SeasonMC:
+    """Self-normalised weighted estimates from the draws' log-weights."""
     wt = np.exp(logw - logw.max())
     pm, pm_se = _weighted(anyone.astype(float), wt)
     pl, pl_se = _weighted(any_la.astype(float), wt)
@@ -129,12 +140,5 @@ def simulate_season_mixture(w, pint, pmatch, status, F, R, la, pint_extra=None, 
     if pint_extra is not None and np.shape(pint_extra)[1]:
         qe, me = np.asarray(pint_extra, float)[k], np.asarray(pmatch_extra, float)[k]
         se_ = (rng.random(qe.shape) < qe) & (rng.random(me.shape) < me)
-        anyone |= se_.any(axis=1)
-        if la_extra is not None and np.any(la_extra):
-            any_la |= se_[:, np.asarray(la_extra, bool)].any(axis=1)
-    wt = np.exp(logw - logw.max())
-    pm, pm_se = _weighted(anyone.astype(float), wt)
-    pl, pl_se = _weighted(any_la.astype(float), wt)
-    fu, fu_se = _weighted(yes.sum(axis=1).astype(float), wt)
-    ess = float(wt.sum() ** 2 / np.sum(wt ** 2))
-    return SeasonMC(pm, pm_se, pl, pl_se, fu, fu_se, ess, draws, seed)
+        anyone, any_la = _with_extra(anyone, any_la, se_, la_extra)
+    return _estimates(anyone, any_la, yes.sum(axis=1).astype(float), logw, draws, seed)
