@@ -134,5 +134,13 @@ def test_estimate_gives_each_program_its_range_over_the_ensemble(capsys):
     assert code == 0 and len(rows) > 100
     assert all(0 <= r["p_match_p10"] <= r["p_match_p90"] <= 1 for r in rows)
     assert sum(r["p_match_p10"] < r["p_match_p90"] for r in rows) > len(rows) // 2  # the cards disagree
+    assert all(r["p_match_p10"] - 1e-12 <= r["p_match"] <= r["p_match_p90"] + 1e-12 for r in rows)
+    from allocator.api import load
+
+    pr = load(prof)  # the same per-program P(success) as solve's table (the ensemble), not the central card's
+    pos = {pid: i for i, pid in enumerate(pr.ids)}
+    for r in rows[:50]:
+        assert r["p_match"] == pytest.approx(pr.p[pos[r["program_id"]]], abs=1e-9)  # JSON keeps 10 digits
+        assert r["p_signal_gold"] == pytest.approx(pr.p_signal["gold"][pos[r["program_id"]]], abs=1e-9)
     code, out, _ = _main(capsys, "estimate", prof, "--show", "3")
     assert "10th-90th pct" in out

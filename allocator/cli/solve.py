@@ -109,13 +109,13 @@ def estimate(
     as_json: bool = JsonOpt,
     out: Optional[Path] = OutOpt,
 ) -> int:
-    """Per-program probabilities from the model card (no optimization)."""
+    """Per-program probabilities under the model solve uses (no optimization)."""
     from allocator.api import resolve_catalog
 
     check_outputs((out, "--out"))
     from allocator.model.card import load_card
     from allocator.model.probability import estimate as est
-    from allocator.model.twostage import marginal_range
+    from allocator.model.twostage import ensemble_columns
     from allocator.inputs.profile import load_profile
     from allocator.output.report import SYNTHETIC_NOTE, render_programs
 
@@ -125,24 +125,28 @@ def estimate(
         raise InputError(f"{profile}: no [applicant] section; add one (Step 2, attempts, USCE...) to estimate")
     card = load_card()
     df = est(cat, prof.applicant, card)
-    rng = marginal_range(cat, prof.applicant, card)
-    if rng is not None:
+    ens = ensemble_columns(cat, prof.applicant, card)
+    if ens is not None:  # the ensemble that solve optimizes by default; the card alone in p_match_central
         import numpy as np
-  # the same ensemble that gives solve its ranges
-        df["p_match_p10"] = np.where(df["eligible"], rng[0], 0.0)
-        df["p_match_p90"] = np.where(df["eligible"], rng[1], 0.0)
+
+        df["p_match_central"] = df["p_match"]
+        for col, v in ens.items():
+            df[col] = np.where(df["eligible"], v, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            df["p_match_given_interview"] = np.where(df["p_interview"] > 0, df["p_match"] / df["p_interview"], 0.0)
     full = cat.df[["program_id", "name", "specialty", "city", "state", "la_area", "tier"]].merge(
         df, on="program_id", how="left")
     full = full.sort_values(["p_match", "program_id"], ascending=[False, True], kind="mergesort")
-    payload = {"model_card": getattr(card, "name", "default"), "correlation": float(card.correlation),
+    model = ("two-stage model, the card's ensemble (P(success) its average; p_match_central the card alone)"
+             if ens is not None else "the model card alone")
+    payload = {"model_card": getattr(card, "name", "default"), "model": model, "correlation": float(card.correlation),
                "synthetic": cat.synthetic, "programs": json.loads(full.to_json(orient="records"))}
 
     def render(c):
         if cat.synthetic:
             c.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
         elig = full[full["eligible"]]
-        c.print(f"{len(full)} programs, {len(elig)} eligible; model card {payload['model_card']}, "
-                f"default correlation {payload['correlation']:g}")
+        c.print(f"{len(full)} programs, {len(elig)} eligible; model card {payload['model_card']}: {model}")
         render_programs(elig.to_dict("records"), c, limit=show, title="eligible programs, most likely first",
                         columns=list(elig.columns))
         bad = full[~full["eligible"]]

@@ -54,10 +54,16 @@ def factor_model(catalog: Catalog, applicant: Applicant, cards: list[ModelCard],
     return mixture(parts)
 
 
-def marginal_range(catalog: Catalog, applicant: Applicant, card: ModelCard,
-                   columns: ProgramColumns | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-    """Each program's P(match) if applied to (no signal, no preference) as the 10th and 90th
-    percentile over the cards of ``card``'s ensemble, (n,) each; None without an ensemble."""
+VARIANT_COLUMNS = {"p_signal_gold": "gold", "p_signal_silver": "silver", "p_geo": "geo",
+                   "p_signal_gold_geo": "gold_geo", "p_signal_silver_geo": "silver_geo"}
+
+
+def ensemble_columns(catalog: Catalog, applicant: Applicant, card: ModelCard,
+                     columns: ProgramColumns | None = None) -> dict[str, np.ndarray] | None:
+    """Each program's probabilities under ``card``'s ensemble, the mixture `solve` optimizes by
+    default: P(interview), P(match) and its signalled and preferred variants averaged over the
+    cards, and P(match)'s 10th and 90th percentile over them (``p_match_p10``, ``p_match_p90``),
+    (n,) each; None without an ensemble (the card alone is the model then)."""
     from allocator.model.ensemble import load_ensemble
 
     cards = load_ensemble(card) if card.factors is not None else []
@@ -66,4 +72,8 @@ def marginal_range(catalog: Catalog, applicant: Applicant, card: ModelCard,
     fm = factor_model(catalog, applicant, cards, columns)
     succ = fm.success("plain")
     per = np.stack([fm.w[fm.card == c] @ succ[fm.card == c] / fm.w[fm.card == c].sum() for c in range(fm.n_cards)])
-    return np.percentile(per, 10, axis=0), np.percentile(per, 90, axis=0)
+    out = {"p_interview": fm.marginal_interview("plain"), "p_match": fm.marginal("plain"),
+           "p_match_p10": np.percentile(per, 10, axis=0), "p_match_p90": np.percentile(per, 90, axis=0)}
+    for col, v in VARIANT_COLUMNS.items():
+        out[col] = fm.marginal(v)
+    return out
