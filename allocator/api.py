@@ -117,8 +117,7 @@ def verify(problem: Problem, plan: Plan, *, draws: int = 200_000, seed: int = 0,
         from allocator.verification.mixture_sim import simulate_mixture
 
         fm = problem.fm
-        var = problem.plan_variants(plan)
-        pi = np.column_stack([fm.pi(v, [i])[:, 0] for v, i in zip(var, idx)]) if len(idx) else np.zeros((len(fm), 0))
+        pi = problem.plan_pi(plan)
         mu = fm.mu(idx)
         mc = simulate_mixture(pi, mu, fm.w, la=problem.la[idx], draws=draws, seed=seed)
     else:

@@ -33,8 +33,7 @@ def simulate(
     ids, sig, divs = read_list_file(list_file)  # the file alone first: a bad list fails before the model runs
     from allocator.api import list_warnings, load, score, verify
     from allocator.optim.evaluate import evaluate, uncertainty
-    from allocator.output.report import interval_line
-    from allocator.output.report import SYNTHETIC_NOTE, pct, usd
+    from allocator.output.report import SYNTHETIC_NOTE, interval_line, model_name, pct, usd
 
     problem = load(profile, catalog, card=card, correlation=correlation)
     try:
@@ -58,7 +57,7 @@ def simulate(
         c.print(f"{m.n_applications} programs ({m.n_la} in LA), fees {usd(m.cost)}")
         if m.p_match_interval is not None:
             c.print(interval_line(m, problem))
-        model = "two-stage model" if problem.fm is not None else f"correlation {problem.rho:g}"
+        model = model_name(problem)
         c.print(f"P(match) simulated {pct(mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}] over {mc.draws:,} draws; "
                 f"exact {pct(m.p_match, 2)} ({model}); independent {pct(m.p_match_independent, 2)}")
         la_range = (f" ({pct(m.p_match_la_interval[0], 0)} to {pct(m.p_match_la_interval[1], 0)})"

@@ -282,13 +282,13 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
     from rich import box
     from rich.table import Table
 
-    from allocator.output.report import SYNTHETIC_NOTE, pct, usd
+    from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, usd
 
     if problem.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
     cap = f"LA <= {problem.la_share_max:.0%}" if problem.la_share_max < 1 else "no LA cap"
     t = Table(box=box.SIMPLE, title=f"max P(match in LA) subject to P(any match) >= floor (budget "
-                                    f"{usd(problem.budget)}, {cap}, {_model(problem)})")
+                                    f"{usd(problem.budget)}, {cap}, {model_name(problem)})")
     for h in (("list", "floor") if auto else ("target",)) + ("status", "P(any match)", "P(match in LA)",
                                                             "apps LA / West / else", "fees", "LA cap"):
         t.add_column(h, justify="right")
@@ -343,12 +343,12 @@ def _render_sweep(df, name: str, problem, console) -> None:
     from rich import box
     from rich.table import Table
 
-    from allocator.output.report import SYNTHETIC_NOTE, pct, usd
+    from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, usd
 
     if problem.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
     budget = name == "budget"
-    model = "one-factor copula at each correlation" if name == "correlation" else _model(problem)
+    model = "one-factor copula at each correlation" if name == "correlation" else model_name(problem)
     t = Table(box=box.SIMPLE, title=f"optimal list at each {name} ({model})")
     t.add_column("budget" if budget else name, justify="right")
     t.add_column("status")
@@ -408,11 +408,6 @@ def _write_outputs(df, csv: Optional[Path], plot: Optional[Path], figure) -> Non
         items.append((plot, lambda fh: fig.savefig(fh, format=fmt, dpi=150), True, "--plot"))
     if items:
         atomic_write_many(items)
-
-
-def _model(problem) -> str:
-    """The model a table's probabilities come from, for its title."""
-    return "two-stage model" if problem.fm is not None else f"one-factor copula, correlation {problem.rho:g}"
 
 
 def _pair(iv) -> bool:

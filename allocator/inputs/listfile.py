@@ -128,8 +128,9 @@ def _from_json(p: Path, text: str) -> ListFile:
         raise InputError(f"{p}: geographic_preference: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from None
 
 
-def _split_divisions(p: Path, line: str, lineno: int) -> list[str]:
-    body = line[len(DIVISIONS_PREFIX):].strip()
+def split_divisions(line: str) -> list[str]:
+    """The division names of a ``# geographic_preference: A; B`` line (``;`` or ``,`` between)."""
+    body = line.strip()[len(DIVISIONS_PREFIX):].strip()
     return [x.strip() for x in body.replace(",", ";").split(";") if x.strip()]
 
 
@@ -142,7 +143,7 @@ def _from_text(p: Path, text: str) -> ListFile:
         if s.lower().startswith(DIVISIONS_PREFIX):
             if divisions:
                 raise InputError(f"{p}: line {n}: a second geographic_preference line; keep one")
-            divisions = _split_divisions(p, s, n) or ["<empty>"]
+            divisions = split_divisions(s) or ["<empty>"]
             if divisions == ["<empty>"]:
                 divisions = []
         elif s and not s.startswith("#"):

@@ -141,6 +141,10 @@ class FactorModel:
         P(success | node) of i >= j's at every node (both stages are monotone in the log-odds)."""
         return np.hstack([self.eta[variant].T, self.zeta.T])
 
+    def card_means(self, X: np.ndarray) -> np.ndarray:
+        """Each card's weighted mean of the node rows of ``X`` (K, m): (C, m)."""
+        return np.stack([self.w[on] @ X[on] / self.w[on].sum() for on in (self.card == c for c in range(self.n_cards))])
+
     def per_card(self, L: np.ndarray) -> np.ndarray:
         """P(no success) per card from node exposures ``L`` (K,): (C,)."""
         num = np.bincount(self.card, weights=self.w * np.exp(L), minlength=self.n_cards)

@@ -70,8 +70,7 @@ def ensemble_columns(catalog: Catalog, applicant: Applicant, card: ModelCard,
     if len(cards) < 2:
         return None
     fm = factor_model(catalog, applicant, cards, columns)
-    succ = fm.success("plain")
-    per = np.stack([fm.w[fm.card == c] @ succ[fm.card == c] / fm.w[fm.card == c].sum() for c in range(fm.n_cards)])
+    per = fm.card_means(fm.success("plain"))
     out = {"p_interview": fm.marginal_interview("plain"), "p_match": fm.marginal("plain"),
            "p_match_p10": np.percentile(per, 10, axis=0), "p_match_p90": np.percentile(per, 90, axis=0)}
     for col, v in VARIANT_COLUMNS.items():

@@ -226,16 +226,26 @@ class Problem:
     def plan_log_fail(self, plan: Plan, fm: FactorModel | None = None) -> np.ndarray:
         """(K, m) ln(1 - P(success | node)) of the plan's programs, under ``fm`` (default the
         objective's mixture; the one-factor nodes when there is none)."""
-        idx = np.asarray(plan.idx, dtype=int)
         fm = fm or self.fm
         if fm is None:
             nodes = self.nodes()
             return log_fail(self.effective_p(plan), nodes.rho, nodes.z)
+        return self._by_variant(plan, fm, fm.log_fail)
+
+    def plan_pi(self, plan: Plan, fm: FactorModel | None = None) -> np.ndarray:
+        """(K, m) P(interview | node) of the plan's programs under ``fm`` (default the
+        objective's mixture, which must exist), each at its variant."""
+        fm = fm or self.fm
+        return self._by_variant(plan, fm, fm.pi)
+
+    def _by_variant(self, plan: Plan, fm: FactorModel, per) -> np.ndarray:
+        """(K, m): ``per(variant, idx)`` for the plan's programs, grouped by variant."""
+        idx = np.asarray(plan.idx, dtype=int)
         var = np.array(self.plan_variants(plan), dtype=object)
         out = np.empty((len(fm), len(idx)))
         for v in set(var):
             cols = np.nonzero(var == v)[0]
-            out[:, cols] = fm.log_fail(v, idx[cols])
+            out[:, cols] = per(v, idx[cols])
         return out
 
     def variants(self) -> list[np.ndarray]:

@@ -24,6 +24,11 @@ def usd(x: float | None) -> str:
     return "n/a" if x is None else f"${x:,.0f}"
 
 
+def model_name(problem) -> str:
+    """The model a figure comes from, for titles and labels."""
+    return "two-stage model" if problem.fm is not None else f"one-factor copula, correlation {problem.rho:g}"
+
+
 def interval_line(m, problem=None) -> str:
     """The headline: P(match) as a range over the ensemble of plausible models, then the
     central value and the most pessimistic card.  When a set correlation makes the one-factor

@@ -91,9 +91,9 @@ def _mixture_problem(ctx: Context, pr: Problem, off: np.ndarray, late: float, we
     fm2 = fm.conditioned(weights, eta, late)
     post_marginal = (lambda v: ctx.pi @ fm2.success(v))  # noqa: E731  P(success) now, per program
     p_signal = {k: post_marginal(k) for k in kinds[1:]}
-    return dataclasses.replace(pr, p=post_marginal("plain"), q=np.maximum(ctx.pi @ fm2.pi("plain"), post_marginal("plain")),
-                               p_signal=p_signal, fm=fm2, fm_ensemble=None, fm_central=None, fixed_nodes=None,
-                               **common)
+    p = post_marginal("plain")
+    return dataclasses.replace(pr, p=p, q=np.maximum(ctx.pi @ fm2.pi("plain"), p), p_signal=p_signal, fm=fm2,
+                               fm_ensemble=None, fm_central=None, fixed_nodes=None, **common)
 
 
 def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: float, engine: str = "highs") -> dict:

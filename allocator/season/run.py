@@ -5,10 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-
 from allocator.errors import InputError, SolverError
-import numpy as np
-
 from allocator.season import extend, update
 from allocator.season.seasonfile import load_season
 
@@ -70,8 +67,7 @@ def _simulate(ctx, problem, pr2, plan, new, draws: int, seed: int):
                                draws=draws, seed=seed)
     qe = me = None
     if new:
-        var = dict(zip(plan.idx, pr2.plan_variants(plan)))
-        qe = np.column_stack([pr2.fm.pi(var[i], [i])[:, 0] for i in new])
-        me = pr2.fm.mu(new)
+        cols = [plan.idx.index(i) for i in new]
+        qe, me = pr2.plan_pi(plan)[:, cols], pr2.fm.mu(new)
     return simulate_season_mixture(ctx.nm.w, ctx.nm.q, ctx.nm.m, sts, ctx.F, ctx.R, la, pint_extra=qe, pmatch_extra=me,
                                    la_extra=la_new, draws=draws, seed=seed)

@@ -63,7 +63,7 @@ def _divisions(path: Path, text: str) -> tuple[tuple[str, ...], int | None]:
     """The ``# geographic_preference:`` line's divisions (validated) and its line number."""
     from pydantic import ValidationError
 
-    from allocator.inputs.listfile import DIVISIONS_PREFIX, ListFile
+    from allocator.inputs.listfile import DIVISIONS_PREFIX, ListFile, split_divisions
 
     found = [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), start=1)
              if ln.strip().lower().startswith(DIVISIONS_PREFIX)]
@@ -72,9 +72,8 @@ def _divisions(path: Path, text: str) -> tuple[tuple[str, ...], int | None]:
     if len(found) > 1:
         raise InputError(f"{path}: line {found[1][0]}: a second geographic_preference line; keep one")
     n, ln = found[0]
-    names = [x.strip() for x in ln[len(DIVISIONS_PREFIX):].replace(",", ";").split(";") if x.strip()]
     try:
-        return tuple(ListFile(rows=[], divisions=names).divisions), n
+        return tuple(ListFile(rows=[], divisions=split_divisions(ln)).divisions), n
     except ValidationError as e:
         raise InputError(f"{path}: line {n}, geographic_preference: "
                          f"{e.errors()[0]['msg'].removeprefix('Value error, ')}") from None

@@ -46,11 +46,7 @@ def node_model(problem: Problem, plan: Plan, fm=None) -> post.NodeModel:
     if fm is None:
         return copula_node_model(problem, problem.effective_p(plan), problem.effective_q(plan))
     idx = np.asarray(plan.idx, dtype=int)
-    var = np.array(problem.plan_variants(plan), dtype=object)
-    qz = np.empty((len(fm), len(idx)))
-    for v in set(var):
-        cols = np.nonzero(var == v)[0]
-        qz[:, cols] = fm.pi(v, idx[cols])
+    qz = problem.plan_pi(plan, fm)
     # low = strong, as the copula's z; a mixture given as shifts only: S in its own sd units
     strength = -fm.z if fm.z is not None else -fm.S / max(float(np.sqrt(fm.w @ fm.S ** 2)), 1e-12)
     return post.NodeModel(fm.w, qz, fm.mu(idx), strength)
@@ -121,8 +117,7 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
     idx = np.array(idx, dtype=int)
     plan = Plan.of(idx, sig, declared_divisions(problem, season))
     warnings += geography_warnings(problem, season)
-    order = {int(i): j for j, i in enumerate(plan.idx)}
-    back = np.array([order[int(i)] for i in idx])
+    back = season_order(plan, idx)
     p, q = problem.effective_p(plan)[back], problem.effective_q(plan)[back]
     F, R = timing.invitations.share(today), timing.rejections.share(today)
     nm = node_model(problem, plan).subset(back)
@@ -231,17 +226,18 @@ def figures(ctx: Context) -> dict:
         "standing": standing(ctx),
     }
     out.update(ensemble_ranges(ctx))
-    out["domain_warnings"] = domain_warnings(ctx, out)
+    out["domain_warnings"] = domain_warnings(ctx)
     stage = interviews_stage(ctx)
     if stage is not None:
         out["after_interviews"] = stage
     return out
 
 
-def _season_order(ctx: Context) -> np.ndarray:
-    """Position in ``ctx.plan.idx`` of each season row's program (the node model's column order)."""
-    order = {int(i): j for j, i in enumerate(ctx.plan.idx)}
-    return np.array([order[int(i)] for i in ctx.idx], dtype=int)
+def season_order(plan: Plan, idx: np.ndarray) -> np.ndarray:
+    """Position in ``plan.idx`` of each season row's program ``idx`` (the node model's columns
+    are in season-row order)."""
+    order = {int(i): j for j, i in enumerate(plan.idx)}
+    return np.array([order[int(i)] for i in idx], dtype=int)
 
 
 def ensemble_ranges(ctx: Context) -> dict:
@@ -252,7 +248,7 @@ def ensemble_ranges(ctx: Context) -> dict:
     fe = pr.fm_ensemble
     if fe is None or pr.fm is None or fe.n_cards < 2:
         return {}
-    nm = ctx.nm if fe is pr.fm else node_model(pr, ctx.plan, fe).subset(_season_order(ctx))
+    nm = ctx.nm if fe is pr.fm else node_model(pr, ctx.plan, fe).subset(season_order(ctx.plan, ctx.idx))
     pi = ctx.pi if fe is pr.fm else post.posterior_weights(nm, ctx.obs)
     c = ctx.c if fe is pr.fm else post.no_match_factors(nm, ctx.obs)
     prior_c = 1 - nm.q * nm.m
@@ -271,13 +267,9 @@ def ensemble_ranges(ctx: Context) -> dict:
             "p_match_pessimistic": float(min(now))}
 
 
-def domain_warnings(ctx: Context, fig: dict) -> list[str]:
+def domain_warnings(ctx: Context) -> list[str]:
     """The calibrated-domain warnings of the list as sent (before any answer), as `solve` gives them."""
-    from allocator.verification import domain
+    from allocator.api import list_warnings
+    from allocator.optim.evaluate import evaluate
 
-    pr = ctx.problem
-    bare = fig["p_match_before"]
-    if ctx.plan.signals or ctx.plan.divisions:
-        nm0 = node_model(pr, Plan(ctx.plan.idx))
-        bare = post.p_match(nm0.w, 1 - nm0.q * nm0.m)
-    return domain.warnings(pr.card, len(ctx.idx), fig["expected_invitations_before"], fig["p_match_before"], bare)
+    return list_warnings(ctx.problem, ctx.plan, evaluate(ctx.problem, ctx.plan, correlations=()))
