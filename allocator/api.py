@@ -272,13 +272,15 @@ def robustness(problem: Problem, plan: Plan, metrics, mode: str, time_limit, eng
 
 
 def score(problem: Problem, program_ids: Iterable[str], *, signals: dict[str, str] | None = None,
-          divisions: Iterable[str] = ()) -> tuple[Plan, list[tuple[str, str]]]:
-    """A user's list (program ids) as a Plan over the problem, with its violations."""
+          divisions: Iterable[str] = (), where: dict[str, str] | None = None) -> tuple[Plan, list[tuple[str, str]]]:
+    """A user's list (program ids) as a Plan over the problem, with its violations.  ``where``:
+    each id's place in the user's file ("line 5"), to name it in the error for an unknown id."""
     ids = list(program_ids)
     pos = {pid: i for i, pid in enumerate(problem.ids)}
     unknown = [x for x in ids if x not in pos]
     if unknown:
-        raise InputError(f"list names {unknown[0]!r}, which is not a candidate in the catalog "
+        at = f"{(where or {})[unknown[0]]}: " if unknown[0] in (where or {}) else ""
+        raise InputError(f"{at}list names {unknown[0]!r}, which is not a candidate in the catalog "
                          "(unknown, excluded or another specialty); fix or remove it")
     if len(set(ids)) != len(ids):
         dup = next(x for x in ids if ids.count(x) > 1)

@@ -315,11 +315,13 @@ def test_write_atomic_all_or_nothing(tmp_path, monkeypatch):
 
 # list files for `simulate --list`
 LIST_CASES = {
-    "unknown_program": ("A1\nNOPE-9\n", ["NOPE-9", "not a candidate"]),
+    "unknown_program": ("A1\nNOPE-9\n", ["line 2: list names 'NOPE-9'", "not a candidate"]),
+    "unknown_program_csv": ("# mine\nprogram_id,signal\nA1,\nNOPE-9,\n", ["line 4: list names 'NOPE-9'"]),
     "listed_twice": ("A1\nA2\nA1\n", ["'A1'", "twice"]),
     "bad_json": ("{\"selected\": [\n", ["not the JSON of `solve --json`"]),
     "json_without_selected": ("{\"status\": \"optimal\"}\n", ["not the JSON", "selected"]),
-    "json_unknown_program": ("{\"selected\": [{\"program_id\": \"ZZ\", \"signal\": null}]}\n", ["'ZZ'"]),
+    "json_unknown_program": ("{\"selected\": [{\"program_id\": \"ZZ\", \"signal\": null}]}\n",
+                             ["selected[0]: list names 'ZZ'"]),
     "not_utf8": (b"A1\n\xff\xfe\n", ["UTF-8"]),
 }
 

@@ -24,20 +24,21 @@ def simulate(
     out: Optional[Path] = OutOpt,
 ) -> int:
     """Simulate any list (yours, an adviser's, or solve's) and score it with the evaluator."""
-    from allocator.inputs.listfile import read_list_file  # imported here: `allocator --help` needs no pydantic
+    from allocator.inputs.listfile import load_list  # imported here: `allocator --help` needs no pydantic
 
     if draws < 1:
         raise InputError(f"--draws {draws}: must be >= 1")
     check_outputs((out, "--out"))
     text_or_json(out, "simulate")
-    ids, sig, divs = read_list_file(list_file)  # the file alone first: a bad list fails before the model runs
+    lf = load_list(list_file)  # the file alone first: a bad list fails before the model runs
+    ids, sig = [r.program_id for r in lf.rows], {r.program_id: r.signal for r in lf.rows if r.signal}
     from allocator.api import list_warnings, load, score, verify
     from allocator.optim.evaluate import evaluate, uncertainty
     from allocator.output.report import SYNTHETIC_NOTE, interval_line, model_name, pct, usd
 
     problem = load(profile, catalog, card=card, correlation=correlation)
     try:
-        plan, bad = score(problem, ids, signals=sig, divisions=divs)
+        plan, bad = score(problem, ids, signals=sig, divisions=lf.divisions, where=lf.where)
     except InputError as e:
         raise InputError(f"{list_file}: {e}") from None
     m = evaluate(problem, plan)

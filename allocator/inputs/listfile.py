@@ -62,6 +62,7 @@ class ListFile(BaseModel):
 
     rows: list[ListRow]
     divisions: list[str] = Field(default_factory=list)
+    where: dict[str, str] = Field(default_factory=dict)  # program_id -> "line 5" / "selected[3]", for messages
 
     @field_validator("divisions", mode="before")
     @classmethod
@@ -108,6 +109,11 @@ def _rows(p: Path, raw: list[tuple[str, dict]]) -> list[ListRow]:
     return rows
 
 
+def _where(raw: list[tuple[str, dict]]) -> dict[str, str]:
+    """Where each (validated) row's program_id stands in the file."""
+    return {str(rec.get("program_id", "")).strip(): where for where, rec in raw}
+
+
 def _from_json(p: Path, text: str) -> ListFile:
     try:
         doc = json.loads(text)
@@ -123,7 +129,7 @@ def _from_json(p: Path, text: str) -> ListFile:
         raw.append((f"selected[{k}]", r))
     rows = _rows(p, raw)
     try:
-        return ListFile(rows=rows, divisions=doc.get("geographic_preference"))
+        return ListFile(rows=rows, divisions=doc.get("geographic_preference"), where=_where(raw))
     except ValidationError as e:
         raise InputError(f"{p}: geographic_preference: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from None
 
@@ -171,7 +177,7 @@ def _from_text(p: Path, text: str) -> ListFile:
             raw.append((f"line {n}", {"program_id": ln.strip()}))
     rows = _rows(p, raw)
     try:
-        return ListFile(rows=rows, divisions=divisions)
+        return ListFile(rows=rows, divisions=divisions, where=_where(raw))
     except ValidationError as e:
         raise InputError(f"{p}: geographic_preference line: "
                          f"{e.errors()[0]['msg'].removeprefix('Value error, ')}") from None
