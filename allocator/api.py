@@ -247,7 +247,10 @@ def list_warnings(problem: Problem, plan: Plan, metrics) -> list[str]:
     bare = metrics.p_match
     if plan.signals or plan.divisions:
         bare = evaluate(problem, Plan(plan.idx), correlations=()).p_match
-    return domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
+    out = domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
+    if problem.fm is None:  # a set correlation: the one-factor copula is the model
+        out += domain.copula_warning(metrics.p_match, metrics.p_match_interval, problem.rho)
+    return out
 
 
 def robustness(problem: Problem, plan: Plan, metrics, mode: str, time_limit, engine) -> dict | None:

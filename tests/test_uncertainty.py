@@ -90,26 +90,30 @@ def _main(capsys, *args):
     return e.value.code, cap.out, cap.err
 
 
-def test_a_set_correlation_puts_its_own_p_match_first_not_a_foreign_range(capsys):
-    """With --correlation the copula's P(match) is the answer; the ensemble's range belongs to
-    the two-stage model and is named as such, never printed as a range around that number."""
+def test_a_set_correlation_leads_with_the_calibrated_range_and_warns_when_outside(capsys):
+    """With --correlation the copula's P(match) is the objective's value, but the headline leads
+    with the calibrated two-stage model's range (named as such) and the copula's figure follows
+    it; when that figure lies outside the range, a warning says so (text and JSON)."""
     from allocator.paths import DATA_DIR
 
     prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
-    code, out, _ = _main(capsys, "solve", prof, "--correlation", "0.3", "--objective", "p_match", "--budget", "300",
-                         "--draws", "2000")
-    head = out.splitlines()[1]
-    assert code == 0 and head.startswith("P(match): ") and "under the one-factor copula at correlation 0.3" in head
-    assert "the two-stage model's plausible models give this list" in head
-    code, out, _ = _main(capsys, "solve", prof, "--correlation", "0.3", "--objective", "p_match", "--budget", "300",
-                         "--draws", "2000", "--json")
+    args = ("solve", prof, "--correlation", "0", "--objective", "p_match", "--budget", "300", "--draws", "2000")
+    code, out, _ = _main(capsys, *args)
+    head = " ".join(out.splitlines()[1:3])
+    assert code == 0 and head.startswith("P(match): ") and "over the calibrated two-stage model's plausible" in head
+    assert "under the one-factor copula at the correlation you set (0)" in head
+    assert "warning: the correlation you set (0) gives P(match)" in out
+    code, out, _ = _main(capsys, *args, "--json")
     d = json.loads(out)
     assert d["model"]["kind"] == "one-factor copula" and "not a range around this P(match)" in d["model"]["interval"]
+    lo, hi = d["p_match_interval"]
+    assert d["p_match"] > hi  # independence: far above what the calibrated model gives the list
+    assert any(w.startswith("the correlation you set (0)") and "above" in w for w in d["warnings"])
     from allocator.batch import outputs
 
     view = {"id": "x", "source": "x.toml", "payload": d, "curve": None}
     text = "\n".join(outputs._text_lines(view))
-    assert "correlation 0.3" in text and "the two-stage model's range" in text and "two-stage model\n" not in text
+    assert "correlation 0" in text and "the two-stage model's range" in text and "two-stage model\n" not in text
 
 
 def test_simulate_warns_outside_the_calibrated_domain_and_refuses_a_csv_report(capsys, tmp_path):

@@ -14,9 +14,13 @@ SYNTHETIC_NOTE = "SYNTHETIC demo catalog: invented programs at real places; not 
 
 
 def pct(x: float | None, digits: int = 1) -> str:
+    """A probability as a percentage; one below 1 that would round to 100 is shown as ">99.9%"
+    (never a certainty it is not)."""
     if x is None:
         return "n/a"
     s = f"{100 * x:.{digits}f}%"
+    if x < 1 and float(s[:-1]) >= 100:
+        return f">{100 - 10 ** -digits:.{digits}f}%"
     return s[1:] if s.startswith("-") and float(s[:-1]) == 0 else s  # never "-0.0%"
 
 
@@ -32,15 +36,17 @@ def model_name(problem) -> str:
 def interval_line(m, problem=None) -> str:
     """The headline: P(match) as a range over the ensemble of plausible models, then the
     central value and the most pessimistic card.  When a set correlation makes the one-factor
-    copula the model (``problem.fm`` None), its P(match) comes first and the range is named
-    as the two-stage model's, since it is not a range around that number."""
+    copula the model (``problem.fm`` None), the calibrated two-stage model's range still leads
+    and the copula's P(match) follows, named as such (it is not a value inside that range)."""
     lo, hi = m.p_match_interval
     if problem is not None and problem.fm is None:
-        return (f"[bold]P(match): {pct(m.p_match)}[/] under the one-factor copula at correlation {problem.rho:g}; "
-                f"the two-stage model's plausible models give this list {pct(lo, 0)} to {pct(hi, 0)} (10th-90th "
-                f"percentile; most pessimistic {pct(m.p_match_pessimistic)})")
+        return (f"[bold]P(match): {pct(lo, 0)} to {pct(hi, 0)}[/] over the calibrated two-stage model's plausible "
+                f"models (10th-90th percentile; most pessimistic {pct(m.p_match_pessimistic)}); "
+                f"{pct(m.p_match)} under the one-factor copula at the correlation you set ({problem.rho:g})")
+    what = ("average" if problem is None or problem.card_choice in ("", "ensemble")
+            else f"the {problem.card_choice} card alone")
     return (f"[bold]P(match): {pct(lo, 0)} to {pct(hi, 0)}[/] (10th-90th percentile over the plausible models; "
-            f"average {pct(m.p_match)}, most pessimistic model {pct(m.p_match_pessimistic)})")
+            f"{what} {pct(m.p_match)}, most pessimistic model {pct(m.p_match_pessimistic)})")
 
 
 def robustness_line(r: dict) -> str:

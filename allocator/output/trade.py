@@ -62,9 +62,13 @@ def guide_text(case: GuideCase) -> str:
 
 
 def alternative_line(label: str, m, alt) -> str:
-    """One line: the alternative's figures, then what the chosen list gives up and gains."""
-    iv = getattr(alt, "p_match_interval", None)
-    rng = f" ({100 * iv[0]:.0f}% to {100 * iv[1]:.0f}% over the plausible models)" if iv is not None else ""
-    return (f"Against {label} (P(match) {100 * alt.p_match:.1f}%{rng}, P(match in Greater LA) "
-            f"{100 * alt.p_match_la:.1f}%; {tier_text(alt.n_by_tier)}; fees ${alt.cost:,.0f}): this list "
+    """One line: the alternative's figures (with their ranges over the plausible models when
+    it has them), then what the chosen list gives up and gains."""
+    from allocator.output.report import pct
+
+    iv, iv_la = getattr(alt, "p_match_interval", None), getattr(alt, "p_match_la_interval", None)
+    rng = f" ({pct(iv[0], 0)} to {pct(iv[1], 0)} over the plausible models)" if iv is not None else ""
+    rng_la = f" ({pct(iv_la[0], 0)} to {pct(iv_la[1], 0)})" if iv_la is not None and iv_la[1] >= 0.005 else ""
+    return (f"Against {label} (P(match) {pct(alt.p_match)}{rng}, P(match in Greater LA) "
+            f"{pct(alt.p_match_la)}{rng_la}; {tier_text(alt.n_by_tier)}; fees ${alt.cost:,.0f}): this list "
             f"{trade_sentence(m, alt)}.")

@@ -31,3 +31,15 @@ def warnings(card, n_applications: int, expected_interviews: float | None, p_mat
             out.append(f"most of this P(match) comes from signal and geographic-preference effects "
                        f"({100 * gain:.1f} of {100 * p_match:.1f} points), whose size for IMGs is uncertain")
     return out
+
+
+def copula_warning(p_match: float, interval, rho: float) -> list[str]:
+    """When a set correlation makes the one-factor copula the model: a warning if its P(match)
+    lies outside the range the calibrated two-stage model gives the same list."""
+    if interval is None or interval[0] <= p_match <= interval[1]:
+        return []
+    side = "above" if p_match > interval[1] else "below"
+    return [f"the correlation you set ({rho:g}) gives P(match) {100 * p_match:.1f}% under the one-factor copula, "
+            f"{side} the {100 * interval[0]:.0f}-{100 * interval[1]:.0f}% that the calibrated two-stage model gives "
+            "this list; the published figures do not support that correlation: plan on the range, or leave "
+            "the correlation unset"]
