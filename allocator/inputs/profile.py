@@ -59,11 +59,16 @@ class Applicant(BaseModel):
         return self
 
 
+# Counts of applications above this are refused: no specialty has that many programs (Internal
+# Medicine, the largest, about 760), and the solvers read bounds from 1e20 up as infinite.
+MAX_COUNT = 100_000
+
+
 class SpecialtyLimit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    min: int = Field(default=0, ge=0)
-    max: Optional[int] = Field(default=None, ge=0)
+    min: int = Field(default=0, ge=0, le=MAX_COUNT)
+    max: Optional[int] = Field(default=None, ge=0, le=MAX_COUNT)
 
     _numbers = field_validator("min", "max", mode="before")(_strict_number)
 
@@ -81,8 +86,8 @@ class Strategy(BaseModel):
 
     budget: float = Field(default=2500, ge=0, allow_inf_nan=False)
     season: str = "2026"
-    max_applications: int = Field(default=100, ge=1)  # 0 allows no list at all
-    min_applications: int = Field(default=0, ge=0)
+    max_applications: int = Field(default=100, ge=1, le=MAX_COUNT)  # 0 allows no list at all
+    min_applications: int = Field(default=0, ge=0, le=MAX_COUNT)
     la_share_max: float = Field(default=1.0, ge=0, le=1)
     correlation: Optional[float] = Field(default=None, ge=0, le=0.99)
     target_p_match: Optional[float] = Field(default=None, gt=0, lt=1)
