@@ -184,7 +184,7 @@ def plot_frontier(df: pd.DataFrame, ax=None, *, title: str | None = None, synthe
     loose = cur[cur["status"] != "optimal"]
     if len(loose):
         ax.plot(100 * loose["p_match"], 100 * loose["p_match_la"], "o", ms=9, mfc="white", mec="C1", mew=1.8,
-                label="best list found, not proven optimal (its gap in --json)")
+                label="best list found, not proven optimal")
     marks = {"safest": ("*", "C0", 15, "safest list (max P(any match))"),
              "chosen": ("D", "C3", 8, "chosen list (the profile's objective)")}
     for k, (mk, col, ms, lab) in marks.items():
