@@ -194,6 +194,8 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     if plan.signals:
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
     warns = list_warnings(problem, plan, metrics)
+    if mode in ("min_cost", "la_given_target"):
+        warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target)
     robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
     return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,
                   **({} if sf is None else _trade(problem, sf)))

@@ -139,10 +139,12 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
 
 def headline(res: Result) -> str:
     """What the list is the best of (the objective in words)."""
+    avg = " on average over the plausible models" if res.problem.fm is not None and res.problem.card_choice in (
+        "", "ensemble") else ""
     if res.mode == "min_cost":
-        return f"Cheapest list reaching P(match) >= {res.target:g}"
+        return f"Cheapest list reaching P(match) >= {res.target:g}{avg}"
     if res.mode == "la_given_target":
-        return f"Best list for P(match in Greater LA), keeping P(match) >= {res.target:g}"
+        return f"Best list for P(match in Greater LA), keeping P(match) >= {res.target:g}{avg}"
     if res.mode == "safety_first":
         return (f"Safety first: the best expected tier utility (LA > rest of West > elsewhere) among the lists "
                 f"within {100 * res.safety_margin:.1f} points of the best P(match) ({pct(res.p_match_best)})")

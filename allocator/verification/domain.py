@@ -43,3 +43,14 @@ def copula_warning(p_match: float, interval, rho: float) -> list[str]:
             f"{side} the {100 * interval[0]:.0f}-{100 * interval[1]:.0f}% that the calibrated two-stage model gives "
             "this list; the published figures do not support that correlation: plan on the range, or leave "
             "the correlation unset"]
+
+
+def target_warning(p_match: float, interval, pessimistic: float | None, target: float) -> list[str]:
+    """When a list reaches a P(match) target on the average over the plausible models only: what
+    its 10th percentile (and the most pessimistic model) give, so no one reads the target as sure."""
+    if interval is None or interval[0] >= target:
+        return []
+    pess = f", the most pessimistic model {100 * pessimistic:.1f}%" if pessimistic is not None else ""
+    return [f"the {100 * target:.0f}% target is reached on the average over the plausible models "
+            f"({100 * p_match:.1f}%), not by all of them: their 10th percentile gives {100 * interval[0]:.1f}%{pess}; "
+            "a higher target buys a margin"]
