@@ -125,7 +125,7 @@ def test_cli_bare_frontier_flat_json_csv(capsys, tmp_path):
     csv = tmp_path / "f.csv"
     code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--frontier", "--csv", str(csv))
     assert code == 0, err
-    assert "safest" in out and "chosen (" in out and "best" in out and "LA cap" in out
+    assert "safest" in out and "chosen" in out and "chosen: safety_first" in out and "best" in out and "LA cap" in out
     assert "la_share_max 0.3" in out  # the tiny profile's LA-leaning lists fill the cap
     lines = csv.read_text().splitlines()
     assert lines[0] == ",".join(COLUMNS) and len(lines) == 1 + len(MARGINS) + 2

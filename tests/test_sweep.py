@@ -413,3 +413,28 @@ def test_cli_budget_sweep_table_gives_each_point_its_range(capsys):
     assert "10th-90th pct" in out and "(two-stage model)" in out
     rows = [ln for ln in out.splitlines() if ln.strip().startswith("$")]
     assert len(rows) == 2 and all(re.search(r"\d+%-\d+%", ln) for ln in rows)
+
+
+def test_rows_outside_the_calibrated_domain_are_marked(capsys):
+    """A budget sweep's rows name their departures from the calibrated domain (the card's
+    application and expected-interview ranges), and the text table marks them with a footnote;
+    a frontier's rows carry their ranges over the plausible models, which hold their values."""
+    from allocator.api import load
+    from allocator.studies.frontier import frontier
+    from allocator.verification.domain import outside
+
+    typical = str(ROOT / "data" / "profiles" / "typical_us_img.toml")
+    pr = load(typical)
+    lo, hi = pr.card.calibration.domain["applications"]
+    df = sweep(pr, "budget", [300.0, 1500.0])
+    for r in df.itertuples(index=False):  # the applications part is the row's own count against the card's range
+        assert ("applications (calibrated" in r.outside_domain) == (not lo <= r.n_applications <= hi)
+    assert outside(pr.card, int(lo), 5.0) == "" and "expected interviews" in outside(pr.card, int(lo), 30.0)
+    assert df["n_applications"].iloc[0] < lo and f"applications (calibrated {lo:g}-{hi:g})" in df["outside_domain"].iloc[0]
+    code, out, _ = run(capsys, "sweep", typical, "--budgets", "300")
+    assert code == 0 and "%^" in out and "^ outside the calibrated domain" in out
+    fr = frontier(pr, [0.6])
+    r = fr.iloc[0]
+    lo_p, hi_p = r.p_match_interval
+    assert lo_p <= r.p_match <= hi_p and r.p_match_la_interval[0] <= r.p_match_la <= r.p_match_la_interval[1]
+    assert r.p_match_pessimistic <= lo_p

@@ -282,31 +282,38 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
     from rich import box
     from rich.table import Table
 
+    from allocator.verification.domain import domain_note
+
     from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, usd
 
     if problem.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
     cap = f"LA <= {problem.la_share_max:.0%}" if problem.la_share_max < 1 else "no LA cap"
     t = Table(box=box.SIMPLE, title=f"max P(match in LA) subject to P(any match) >= floor (budget "
-                                    f"{usd(problem.budget)}, {cap}, {model_name(problem)})")
-    for h in (("list", "floor") if auto else ("target",)) + ("status", "P(any match)", "P(match in LA)",
-                                                            "apps LA / West / else", "fees", "LA cap"):
+                                    f"{usd(problem.budget)}, {cap}, {model_name(problem)}; chosen: {problem.objective})")
+    ranged = problem.fm is not None
+    heads = ("status", "P(any match)") + (("10th-90th",) if ranged else ()) + ("P(match in LA)",) + (
+        ("10th-90th",) if ranged else ()) + ("apps LA / West / else", "fees", "LA cap")
+    for h in (("list", "floor") if auto else ("target",)) + heads:
         t.add_column(h, justify="right")
     for r in df.itertuples(index=False):
         if auto:
-            label = {"safest": "safest", "chosen": f"chosen ({problem.objective})"}.get(
+            label = {"safest": "safest", "chosen": "chosen"}.get(
                 r.kind, f"-{100 * r.margin:g} pts" if r.margin > 0 else "best")
             first = [label, pct(r.target, 2) if r.kind == "frontier" else ""]
         else:
             first = [pct(r.target, 0)]
         first.append(r.status if r.status != "feasible" else "feasible*")
         if r.status in ("optimal", "feasible"):
-            t.add_row(*first, pct(r.p_match, 2), pct(r.p_match_la, 1),
-                      f"{int(r.n_la)} / {int(r.n_west)} / {int(r.n_elsewhere)}", usd(r.cost),
+            p = [pct(r.p_match, 2) + ("^" if r.outside_domain else "")] + ([_span(r.p_match_interval)] if ranged else [])
+            la = [pct(r.p_match_la, 1)] + ([_span(r.p_match_la_interval)] if ranged else [])
+            t.add_row(*first, *p, *la, f"{int(r.n_la)} / {int(r.n_west)} / {int(r.n_elsewhere)}", usd(r.cost),
                       "binds" if r.la_cap_binds else "", style="bold" if r.kind != "frontier" else None)
         else:
-            t.add_row(*first, "-", "-", "-", "-", "")
+            t.add_row(*first, *["-"] * (len(heads) - 2), "")
     console.print(t)
+    if (df["outside_domain"] != "").any():
+        console.print(domain_note(problem.card))
     if (df["status"] == "feasible").any():
         console.print("*feasible: the best list found, not proven optimal; its proven gap is the column gap in "
                       "--json/--csv (pass --time-limit SECONDS to search and prove longer)")
@@ -323,9 +330,12 @@ def frontier_notes(df, problem) -> list[str]:
     safe = df[(df["kind"] == "safest") & df["p_match"].notna()]
     if len(pts) and len(safe):
         s, last = safe.iloc[0], pts.iloc[-1]
-        out.append(f"Safest list: P(any match) {pct(s.p_match, 2)}, P(match in LA) {pct(s.p_match_la, 1)}. "
-                   f"Giving up {100 * (s.p_match - last.p_match):.1f} points of P(any match) raises P(match in LA) "
-                   f"to {pct(last.p_match_la, 1)} ({100 * (last.p_match_la - s.p_match_la):+.1f} points).")
+        rng = (lambda iv: f" ({_span(iv)})" if _pair(iv) else "")
+        out.append(f"Safest list: P(any match) {pct(s.p_match, 2)}{rng(s.p_match_interval)}, P(match in LA) "
+                   f"{pct(s.p_match_la, 1)}. Giving up {100 * (s.p_match - last.p_match):.1f} points of P(any match) "
+                   f"(to {pct(last.p_match, 1)}{rng(last.p_match_interval)}) raises P(match in LA) to "
+                   f"{pct(last.p_match_la, 1)}{rng(last.p_match_la_interval)} "
+                   f"({100 * (last.p_match_la - s.p_match_la):+.1f} points).")
     binds = pts[pts["la_cap_binds"].fillna(False).astype(bool)]
     if len(binds) and problem.la_share_max < 1:
         first = binds.iloc[0]
@@ -342,6 +352,8 @@ def frontier_notes(df, problem) -> list[str]:
 def _render_sweep(df, name: str, problem, console) -> None:
     from rich import box
     from rich.table import Table
+
+    from allocator.verification.domain import domain_note
 
     from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, usd
 
@@ -368,7 +380,8 @@ def _render_sweep(df, name: str, problem, console) -> None:
         row = [usd(v) if budget else f"{v:g}", r.status + (" *knee" if r.knee else "")]
         if ok:
             iv = r.p_match_interval if ranged else None
-            row += [pct(r.p_match, 2)] + ([f"{pct(iv[0], 0)}-{pct(iv[1], 0)}" if _pair(iv) else ""] if ranged else [])
+            row += [pct(r.p_match, 2) + ("^" if r.outside_domain else "")]
+            row += [f"{pct(iv[0], 0)}-{pct(iv[1], 0)}" if _pair(iv) else ""] if ranged else []
             row += [pct(r.p_match_independent, 1), pct(r.p_match_la, 1), f"{r.n_applications} ({r.n_la})", usd(r.cost)]
         else:
             row += ["-"] * (6 if ranged else 5)
@@ -377,6 +390,8 @@ def _render_sweep(df, name: str, problem, console) -> None:
             row.append("" if g != g else f"{100 * g:+.2f} pts")
         t.add_row(*row)
     console.print(t)
+    if (df["outside_domain"] != "").any():
+        console.print(domain_note(problem.card))
     if df["knee"].any():
         per = "extra dollar" if budget else f"unit of {name}"
         console.print(f"*knee: the gain per {per} falls by more than half after this point "
@@ -408,6 +423,13 @@ def _write_outputs(df, csv: Optional[Path], plot: Optional[Path], figure) -> Non
         items.append((plot, lambda fh: fig.savefig(fh, format=fmt, dpi=150), True, "--plot"))
     if items:
         atomic_write_many(items)
+
+
+def _span(iv) -> str:
+    """"77-91%" for a 10th-90th percentile pair, "" without one."""
+    from allocator.output.report import pct
+
+    return f"{pct(iv[0], 0)[:-1]}-{pct(iv[1], 0)}" if _pair(iv) else ""
 
 
 def _pair(iv) -> bool:

@@ -16,6 +16,8 @@ state; safe headless), and :func:`save` writes it through the Agg renderer.
 """
 from __future__ import annotations
 
+import textwrap
+
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +125,15 @@ def plot_sweep(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic
     y = df["p_match"].to_numpy(float)
     lines = ax.plot(x, 100 * y, "-", color="C0", lw=2, label="P(match)")
     shown = [100 * y]
+    band = _band(df, "p_match_interval")
+    if band is not None:
+        lines.append(ax.fill_between(x, 100 * band[0], 100 * band[1], color="C0", alpha=0.15, lw=0,
+                                     label="10th-90th percentile over the plausible models"))
+        shown += [100 * band[0], 100 * band[1]]
+    out_dom = (df["outside_domain"].fillna("").astype(str) != "").to_numpy() if "outside_domain" in df else None
+    if out_dom is not None and out_dom.any():
+        lines += ax.plot(x[out_dom], 100 * y[out_dom], "o", ms=4, mfc="white", mec="0.35", mew=1,
+                         label="outside the calibrated domain (an extrapolation)")
     if "p_match_independent" in df:
         yi = 100 * df["p_match_independent"].to_numpy(float)
         lines += ax.plot(x, yi, "--", color="C0", lw=1.2, alpha=0.8, label="same lists if outcomes were independent")
@@ -159,6 +170,29 @@ def plot_sweep(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic
     ax.legend(lines, [ln.get_label() for ln in lines], loc="upper center", bbox_to_anchor=(0.5, -0.13),
               ncol=2, fontsize=8, frameon=False)
     return ax
+
+
+def _band(df: pd.DataFrame, col: str):
+    """(lower, upper) arrays of a column of [10th, 90th] percentile pairs (NaN where a row has
+    none); None when no row has one."""
+    if col not in df:
+        return None
+    pairs = [v if isinstance(v, (list, tuple)) and len(v) == 2 else (np.nan, np.nan) for v in df[col]]
+    arr = np.asarray(pairs, float).reshape(-1, 2)
+    return None if np.isnan(arr).all() else (arr[:, 0], arr[:, 1])
+
+
+def _frontier_spread(ok: pd.DataFrame) -> str | None:
+    """One line under the frontier: how wide the plausible models' ranges are, against the
+    small differences along the curve (the curve compares lists under one model)."""
+    b, b_la = _band(ok, "p_match_interval"), _band(ok, "p_match_la_interval")
+    if b is None or b_la is None:
+        return None
+    w = float(np.nanmedian(b[1] - b[0]))
+    lo_la, hi_la = float(np.nanmin(b_la[0])), float(np.nanmax(b_la[1]))
+    return (f"Each point's P(any match) spans about {100 * w:.0f} points over the plausible models (10th-90th "
+            f"percentile), P(match in LA) {100 * lo_la:.0f}-{100 * hi_la:.0f}% across these lists; "
+            "the curve compares the lists under the same model.")
 
 
 def plot_frontier(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic: bool = False,
@@ -211,7 +245,11 @@ def plot_frontier(df: pd.DataFrame, ax=None, *, title: str | None = None, synthe
                  pad=22 if synthetic else 6)
     if synthetic:
         _synthetic_note(ax)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8, frameon=False)
+    leg = ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8, frameon=False)
+    spread = _frontier_spread(ok)
+    if spread:
+        ax.annotate(textwrap.fill(spread, 110), (0.5, 0), xycoords=leg, xytext=(0, -4), textcoords="offset points",
+                    ha="center", va="top", fontsize=7, color="0.3", annotation_clip=False)
     return ax
 
 

@@ -43,12 +43,13 @@ from allocator.optim import fastpath, pipeline
 from allocator.optim.builder import build
 from allocator.optim.ceiling import TOL as CEILING_TOL, la_ceiling, la_value, reaches
 from allocator.optim.engines import DEFAULT_ENGINE
-from allocator.optim.evaluate import evaluate
+from allocator.optim.evaluate import evaluate, uncertainty
 from allocator.optim.outer import Outcome, solve_milp
 from allocator.optim.problem import Problem
 from allocator.optim.safety import settle_gap
 from allocator.optim.tradeup import la_utility, trade_up
 from allocator.status import Status
+from allocator.verification import domain
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ POINT_SECONDS = 3.0
 #: the m = 0 floor sits this far below the best P(any match) (solver row tolerance)
 FLOOR_SLACK = 1e-6
 COLUMNS = ["target", "status", "p_match", "p_match_la", "n_applications", "n_la", "cost",
-           "kind", "margin", "n_west", "n_elsewhere", "la_share", "la_cap_binds", "gap", "seconds", "program_ids"]
+           "kind", "margin", "n_west", "n_elsewhere", "la_share", "la_cap_binds", "gap", "seconds", "program_ids",
+           "p_match_interval", "p_match_la_interval", "p_match_pessimistic", "outside_domain"]
 KINDS = ("frontier", "safest", "chosen")
 
 Progress = Callable[[int], None]
@@ -221,7 +223,8 @@ def _row(problem: Problem, out: Outcome, kind: str, *, target: float = np.nan, m
                   "n_la": m.n_la, "cost": m.cost, "n_west": n_west,
                   "n_elsewhere": m.n_applications - m.n_la - n_west, "la_share": m.la_share,
                   "la_cap_binds": la_cap_binds(problem, m.n_la, m.n_applications),
-                  "program_ids": " ".join(map(str, ids))}
+                  "program_ids": " ".join(map(str, ids)), **uncertainty(m),
+                  "outside_domain": domain.outside(problem.card, m.n_applications, m.expected_interviews)}
 
 
 def la_cap_binds(problem: Problem, n_la: int, n: int) -> bool:
@@ -241,5 +244,8 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
         df[c] = df[c].astype("Int64")
     df["la_cap_binds"] = df["la_cap_binds"].astype("boolean")
     df["gap"] = df["gap"].astype(float)
-    df["program_ids"] = df["program_ids"].fillna("")
+    for c in ("program_ids", "outside_domain"):
+        df[c] = df[c].fillna("")
+    for c in ("p_match_interval", "p_match_la_interval", "p_match_pessimistic"):  # lists and None, not NaN
+        df[c] = df[c].astype(object).where(df[c].notna(), None)
     return df[COLUMNS].reset_index(drop=True)

@@ -56,6 +56,7 @@ from allocator.optim.builder import build
 from allocator.optim.problem import Plan, Problem
 from allocator.optim.outer import Outcome, solve_milp
 from allocator.status import Status
+from allocator.verification import domain
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ POOL_POINTS = 1  # previous points whose cut exposures seed the next MILP
 KNEE_DROP = 0.5  # a knee: the envelope's slope falls below this fraction of the previous slope
 COLUMNS = ["status", "p_match", "p_match_independent", "p_match_la", "n_applications", "n_la", "la_share",
            "cost", "gain_per_100", "knee", "path", "gap", "solves", "seconds", "message", "synthetic",
-           "p_match_interval", "p_match_la_interval", "p_match_pessimistic"]
+           "p_match_interval", "p_match_la_interval", "p_match_pessimistic", "outside_domain"]
 
 Progress = Callable[[int, int], None]
 
@@ -348,7 +349,7 @@ def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict
         m = evaluate(pr, out.plan, correlations=())
         row.update(p_match=m.p_match, p_match_independent=m.p_match_independent, p_match_la=m.p_match_la,
                    n_applications=m.n_applications, n_la=m.n_la, la_share=m.la_share, cost=m.cost,
-                   **uncertainty(m))
+                   **uncertainty(m), outside_domain=domain.outside(pr.card, m.n_applications, m.expected_interviews))
         if mode not in ("p_match", "p_match_la", "la_given_target"):  # utility, safety_first, ...
             row["expected_utility"] = m.expected_utility
         ids = pr.programs["program_id"].to_numpy()
@@ -370,9 +371,10 @@ def _finish(df: pd.DataFrame, param: str, mode: str) -> pd.DataFrame:
         if c not in df:
             df[c] = pd.NA
         df[c] = df[c].astype("Int64")
-    if "program_ids" not in df:
-        df["program_ids"] = ""
-    df["program_ids"] = df["program_ids"].fillna("")
+    for c in ("program_ids", "outside_domain"):
+        if c not in df:
+            df[c] = ""
+        df[c] = df[c].fillna("")
     x = df[param].to_numpy(float)
     y = df["p_match"].to_numpy(float)
     if param == "budget":

@@ -33,6 +33,31 @@ def warnings(card, n_applications: int, expected_interviews: float | None, p_mat
     return out
 
 
+def outside(card, n_applications: int, expected_interviews: float | None) -> str:
+    """A list's departures from the calibrated domain in a few words for a table cell ("27
+    applications (calibrated 46-109)"), "" inside it."""
+    dom = getattr(getattr(card, "calibration", None), "domain", None) if card is not None else None
+    if not dom:
+        return ""
+    parts = []
+    lo, hi = dom["applications"]
+    if not lo <= n_applications <= hi:
+        parts.append(f"{n_applications} applications (calibrated {lo:g}-{hi:g})")
+    lo, hi = dom["expected_interviews"]
+    if expected_interviews is not None and not lo <= expected_interviews <= hi:
+        parts.append(f"{expected_interviews:.1f} expected interviews (calibrated {lo:.1f}-{hi:.1f})")
+    return "; ".join(parts)
+
+
+def domain_note(card) -> str:
+    """The footnote under a table whose rows are marked outside the calibrated domain."""
+    dom = getattr(getattr(card, "calibration", None), "domain", None) if card is not None else None
+    span = (f" ({dom['applications'][0]:g}-{dom['applications'][1]:g} applications, "
+            f"{dom['expected_interviews'][0]:.1f}-{dom['expected_interviews'][1]:.1f} expected interviews)") if dom else ""
+    return (f"^ outside the calibrated domain{span}: the probabilities of that list are an extrapolation "
+            "(column outside_domain in the CSV and JSON)")
+
+
 def copula_warning(p_match: float, interval, rho: float) -> list[str]:
     """When a set correlation makes the one-factor copula the model: a warning if its P(match)
     lies outside the range the calibrated two-stage model gives the same list."""
