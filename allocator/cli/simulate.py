@@ -34,7 +34,8 @@ def simulate(
     ids, sig = [r.program_id for r in lf.rows], {r.program_id: r.signal for r in lf.rows if r.signal}
     from allocator.api import list_warnings, load, score, verify
     from allocator.optim.evaluate import evaluate, uncertainty
-    from allocator.output.report import SYNTHETIC_NOTE, interval_line, model_name, pct, usd
+    from allocator.output.report import SYNTHETIC_NOTE, interval_line, model_name, pct, published_curve_line, usd
+    from allocator.verification import published_curve
 
     problem = load(profile, catalog, card=card, correlation=correlation)
     try:
@@ -50,6 +51,9 @@ def simulate(
                "violations": [{"group": g, "detail": d} for g, d in bad],
                "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
                "warnings": list_warnings(problem, plan, m), "data": {"synthetic": problem.synthetic}}
+    pc = published_curve.check(problem.card, mc.interviews_hist) if problem.fm is not None else None
+    if pc is not None:
+        payload["p_match_published_curve"] = list(pc)
 
     def render(c):
         if problem.synthetic:
@@ -58,6 +62,8 @@ def simulate(
         c.print(f"{m.n_applications} programs ({m.n_la} in LA), fees {usd(m.cost)}")
         if m.p_match_interval is not None:
             c.print(interval_line(m, problem))
+        if pc is not None:
+            c.print(published_curve_line(pc, problem.card))
         model = model_name(problem)
         c.print(f"P(match) simulated {pct(mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}] over {mc.draws:,} draws; "
                 f"exact {pct(m.p_match, 2)} ({model}); independent {pct(m.p_match_independent, 2)}")

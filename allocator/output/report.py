@@ -49,6 +49,15 @@ def interval_line(m, problem=None) -> str:
             f"{what} {pct(m.p_match)}, most pessimistic model {pct(m.p_match_pessimistic)})")
 
 
+def published_curve_line(pc: tuple[float, float], card) -> str:
+    """The cross-check against the published conversion curve, in one sentence."""
+    from allocator.verification.published_curve import describe
+
+    return (f"Published-curve check: if P(match | interviews) followed the published Internal Medicine IMG curve "
+            f"({describe(card)}; 2009 data; every plausible model converts more), this list's interviews would give "
+            f"{pct(pc[0], 0)} to {pct(pc[1], 0)}.")
+
+
 def robustness_line(r: dict) -> str:
     cost, gain = r["cost_in_central_p"], r["gain_at_p10"]
     return (f"Against the list best for the central model alone ({r['central_list']['n_applications']} programs), "
@@ -74,6 +83,8 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     head = headline(res)
     if m.p_match_interval is not None:
         console.print(interval_line(m, pr))
+    if res.published_curve is not None:
+        console.print(published_curve_line(res.published_curve, pr.card))
     for w in res.warnings:
         console.print(f"[bold yellow]warning: {w}[/]")
     console.print(f"[bold]{head}[/]  status: [bold]{res.status.value}[/]"

@@ -42,6 +42,17 @@ class Result:
     alternatives: dict | None = None  # name -> (plan, metrics, status, proven gap or None)
 
     @property
+    def published_curve(self) -> tuple[float, float] | None:
+        """The list's P(match) if P(match | N interviews) followed the published conversion
+        curve, as a range (:mod:`allocator.verification.published_curve`); None without the
+        Monte Carlo check or the two-stage model."""
+        if self.mc is None or self.problem.fm is None:
+            return None
+        from allocator.verification.published_curve import check
+
+        return check(self.problem.card, getattr(self.mc, "interviews_hist", None))
+
+    @property
     def p_match_la(self) -> float | None:
         """P(match in Greater LA) of the list (LA programs ranked first), as ``metrics.p_match_la``."""
         return self.metrics.p_match_la if self.metrics else None
@@ -129,6 +140,9 @@ class Result:
             d["guide"] = guide_for(pr)
             if self.signal_gain is not None:
                 d["signal_gain"] = self.signal_gain
+        pc = self.published_curve
+        if pc is not None:
+            d["p_match_published_curve"] = list(pc)
         d["warnings"] = list(self.warnings)
         if self.robustness is not None:
             d["robustness"] = self.robustness

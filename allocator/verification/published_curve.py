@@ -1,0 +1,68 @@
+"""A cross-check against published figures the model misses: a list's P(match) if P(match |
+N interviews) followed the published conversion curve.
+
+The card's ``conversion_N`` targets (Internal Medicine IMGs: about 25, 35, 50 and 75% at 1, 3,
+5 and 10 interviews; NRMP 2009 data, as the card's sources say) are missed by every plausible
+model: they convert interviews into a match more often (35/53/64/86%, models/README.md).  The
+curve cannot be the model (with the published match rate it is inconsistent:
+benchmarks/target_consistency.py), but it is the published figure an applicant may have
+read, so every answer re-scores its own list with it:
+
+    P_curve = sum over N of P(N interviews) * c(N)
+
+with P(N interviews) from the Monte Carlo check of the list (the model's interview counts,
+which the published interview quartiles constrain) and c the published curve: 0 at no
+interview, linear between the published points.  Above the last point (10 interviews) the
+curve is not published, so the check is a range: c flat at the last value (75%) for the
+lower end; rising 2 points per interview up to 95% for the upper end (the model's own
+curve rises about 3 points per interview there and reaches 95-99% by 15-20).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+SLOPE_ABOVE = 0.02  # per interview above the last published point (the upper end's guess)
+CAP_ABOVE = 0.95    # the upper end's ceiling: no published figure says more
+
+
+def curve_points(card) -> tuple[np.ndarray, np.ndarray] | None:
+    """(interviews, P(match)) of the card's published conversion targets, with (0, 0) first;
+    None when the card has none."""
+    targets = getattr(getattr(card, "calibration", None), "targets", None) or {}
+    pts = sorted((int(m.group(1)), float(t.target)) for k, t in targets.items()
+                 if (m := re.fullmatch(r"conversion_(\d+)", k)))
+    if not pts:
+        return None
+    return np.array([0] + [n for n, _ in pts], float), np.array([0.0] + [p for _, p in pts])
+
+
+def conversion(n: np.ndarray, xs: np.ndarray, ys: np.ndarray, upper: bool) -> np.ndarray:
+    """c(N): the published curve, linear between its points; above the last, flat (lower end)
+    or rising SLOPE_ABOVE per interview up to CAP_ABOVE (upper end)."""
+    c = np.interp(n, xs, ys)
+    if upper:
+        above = n > xs[-1]
+        c[above] = np.minimum(CAP_ABOVE, ys[-1] + SLOPE_ABOVE * (n[above] - xs[-1]))
+    return c
+
+
+def check(card, interviews_hist) -> tuple[float, float] | None:
+    """(lower, upper) P(match) of a list under the published curve, from its simulated
+    interview counts (``interviews_hist[k]``: draws with k interviews); None without a curve
+    or a distribution."""
+    pts = curve_points(card)
+    if pts is None or interviews_hist is None:
+        return None
+    w = np.asarray(interviews_hist, float)
+    if w.sum() <= 0:
+        return None
+    w, n = w / w.sum(), np.arange(len(w), dtype=float)
+    return tuple(float(w @ conversion(n, *pts, upper)) for upper in (False, True))
+
+
+def describe(card) -> str:
+    """"25/35/50/75% at 1/3/5/10 interviews" for the card's published curve."""
+    xs, ys = curve_points(card)
+    return f"{'/'.join(f'{100 * y:.0f}' for y in ys[1:])}% at {'/'.join(f'{x:.0f}' for x in xs[1:])} interviews"

@@ -1,0 +1,64 @@
+"""The published-curve cross-check: hand-computed values, and its place in solve and simulate."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from allocator.cli import main
+from allocator.model.card import load_card
+from allocator.verification.published_curve import check, curve_points, describe
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILE = str(ROOT / "data" / "profiles" / "typical_us_img.toml")
+
+
+@pytest.fixture(scope="module")
+def card():
+    return load_card()
+
+
+def _at(n: int, mass: float = 1.0, extra: dict | None = None) -> list[float]:
+    hist = [0.0] * 41
+    hist[n] = mass
+    for k, v in (extra or {}).items():
+        hist[k] = v
+    return hist
+
+
+def test_curve_is_the_cards_published_targets(card):
+    xs, ys = curve_points(card)
+    assert list(xs) == [0, 1, 3, 5, 10] and list(ys) == pytest.approx([0, 0.25, 0.35, 0.50, 0.75])
+    assert describe(card) == "25/35/50/75% at 1/3/5/10 interviews"
+
+
+@pytest.mark.parametrize("n, lo, hi", [(0, 0.0, 0.0), (1, 0.25, 0.25), (2, 0.30, 0.30), (4, 0.425, 0.425),
+                                       (10, 0.75, 0.75), (12, 0.75, 0.79), (30, 0.75, 0.95)])
+def test_point_masses_by_hand(card, n, lo, hi):
+    assert check(card, _at(n)) == pytest.approx((lo, hi))
+
+
+def test_mixture_is_the_weighted_average_and_counts_need_not_be_normalised(card):
+    got = check(card, _at(3, 300, {12: 100}))  # 3/4 at 3 interviews, 1/4 at 12
+    assert got == pytest.approx((0.75 * 0.35 + 0.25 * 0.75, 0.75 * 0.35 + 0.25 * 0.79))
+    assert check(card, [0] * 5) is None and check(card, None) is None
+
+
+def test_solve_and_simulate_report_it_from_their_own_draws(capsys, tmp_path):
+    out = tmp_path / "l.json"
+    with pytest.raises(SystemExit) as e:
+        main(["solve", PROFILE, "--objective", "p_match", "--draws", "20000", "--json", "--out", str(out)])
+    assert e.value.code == 0
+    d = json.loads(out.read_text())
+    lo, hi = d["p_match_published_curve"]
+    assert 0 < lo <= hi < d["p_match"]  # the published curve converts fewer interviews than the model
+    assert (lo, hi) == pytest.approx(check(load_card(), d["mc"]["interviews_distribution"]))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main(["simulate", PROFILE, "--list", str(out), "--draws", "20000"])
+    text = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    assert e.value.code == 0 and "Published-curve check:" in text and "25/35/50/75% at 1/3/5/10 interviews" in text
+    with pytest.raises(SystemExit) as e:
+        main(["solve", PROFILE, "--objective", "p_match", "--draws", "0", "--json"])
+    assert "p_match_published_curve" not in json.loads(capsys.readouterr().out)  # no draws, no interview counts
