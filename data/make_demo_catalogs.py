@@ -6,8 +6,8 @@
 Every program is **invented**: real geography (teaching-hospital cities from
 ``data/geography/program_cities.csv``; California counties and regions from
 ``data/geography/ca_cities_regions.csv``), invented names, sizes, settings, IMG shares and
-eligibility rules.  No NRMP program-level data is used (see ../shared/reference/FACTS.md,
-"Licensing").  Published *aggregate* figures set the totals:
+eligibility rules.  No NRMP program-level data is used (NRMP's terms forbid redistributing
+it; see the README, "Data honesty").  Published *aggregate* figures set the totals:
 
 - Internal Medicine: 758 programs and 10,941 categorical positions (2025, ACP newsroom);
   IMGs hold about 43% of PGY-1 positions nationally (ECFMG, 2024) and about 20% in
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from allocator import geography
+from allocator.inputs import geography
 
 HERE = Path(__file__).resolve().parent
 GEO = HERE / "geography"

@@ -59,6 +59,7 @@ def solved(tmp_path_factory):
 PLAIN_OK = {
     "plain": ("A1\nA2\n", ["A1", "A2"], {}, []),
     "comments_blank": ("# mine\n\nA1\n  A2  \n", ["A1", "A2"], {}, []),
+    "comment_after_id": ("A1  # call them\nA2# no space\n", ["A1", "A2"], {}, []),
     "bom_plain": ("\ufeffA1\nA2\n", ["A1", "A2"], {}, []),
     "crlf": ("A1\r\nA2\r\n", ["A1", "A2"], {}, []),
     "csv_header": ("program_id,signal\nA1,gold\nA2,\n", ["A1", "A2"], {"A1": "gold"}, []),

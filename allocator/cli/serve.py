@@ -30,7 +30,7 @@ def serve(
         from allocator.web.app import Settings, create_app
     except ImportError as e:
         raise InputError(f"allocator serve needs the web extra ({e.name} is missing): "
-                         "pip install 'allocator[web]'") from None
+                         "pip install -e '.[web]' in the allocator checkout") from None
     if host not in LOCAL:
         sys.stderr.write(f"allocator: warning: serving on {host}: other computers can reach this page; "
                          "use the default 127.0.0.1 to keep it on this computer\n")

@@ -405,7 +405,7 @@ def _check_plot(plot: Path) -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise InputError("--plot needs matplotlib: pip install 'allocator[plot]' (or drop --plot)") from None
+        raise InputError("--plot needs matplotlib: pip install -e '.[plot]' in the allocator checkout (or drop --plot)") from None
 
 
 def _write_outputs(df, csv: Optional[Path], plot: Optional[Path], figure) -> None:

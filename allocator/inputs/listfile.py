@@ -1,6 +1,6 @@
 """List files for `simulate --list`, validated once (pydantic), in three formats:
 
-* plain text: one program_id per line; ``#`` starts a comment;
+* plain text: one program_id per line; ``#`` starts a comment (a whole line or the rest of one);
 * CSV with a header whose first column is ``program_id`` and optional ``signal`` (gold, silver
   or empty), ``status`` and ``date`` columns (the file `solve --out X.csv` writes, which is also
   a season file); a comment line ``# geographic_preference: Pacific; Mountain`` gives the
@@ -171,6 +171,7 @@ def _from_text(p: Path, text: str) -> ListFile:
     else:
         raw = []
         for n, ln in body:
+            ln = ln.split("#", 1)[0]  # "IM-0412  # my note": the rest of the line is a comment
             if "," in ln:
                 raise InputError(f"{p}: line {n}: {ln.strip()[:40]!r} has a comma but the file has no header; "
                                  "start a CSV with the header program_id,signal or give one program_id per line")

@@ -1,5 +1,5 @@
 """Rebuild data/seasons/example_80.csv: a SYNTHETIC mid-season file (4 November) for the
-typical profile: the 80-program list `solve` picks on the synthetic demo catalog, with 3
+typical profile: the 80-program list `solve --objective p_match` picks on the synthetic demo catalog, with 3
 invitations, 11 rejections and 66 programs not yet answered, drawn with a fixed seed
 (invitations among the likelier programs, rejections among the rest).  Not real data."""
 from pathlib import Path
