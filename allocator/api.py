@@ -252,6 +252,9 @@ def list_warnings(problem: Problem, plan: Plan, metrics) -> list[str]:
     out = domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
     if problem.fm is None:  # a set correlation: the one-factor copula is the model
         out += domain.copula_warning(metrics.p_match, metrics.p_match_interval, problem.rho)
+    if metrics.p_match_interval is None and problem.source == "catalog p_match":
+        out.append("no range over plausible models: the probabilities are the catalog's own p_match column, "
+                   "taken as exact, so this P(match) is only as sure as they are")
     return out
 
 

@@ -39,7 +39,8 @@ def _exception_families():
 _USAGE_ERRORS, _ABORTS, _EXITS = _exception_families()
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Choose which residency programs to apply to (exact, verified by simulation).")
+                  help="Choose which residency programs to apply to: the exact best list under a model "
+                       "checked against published figures, with its uncertainty and a Monte Carlo re-check.")
 
 
 def _print_version(value: bool) -> None:
