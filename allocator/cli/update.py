@@ -52,7 +52,8 @@ def render(d: dict, c) -> None:
     if "after_interviews" in d:
         a = d["after_interviews"]
         c.print()
-        c.print(f"From the interviews you hold alone: P(match) {_pct(a['p_match_interviews_only'])}, "
+        c.print(f"From the interviews you hold alone: P(match) {_pct(a['p_match_interviews_only'])}"
+                f"{_range(a.get('p_match_interviews_only_interval'))}, "
                 f"P(match in LA, LA ranked first) {_pct(a['p_match_la_interviews_only'])}")
         c.print(f"Rank order: {a['rank_order']}")
         for j, r in enumerate(a["programs"], 1):
@@ -66,7 +67,8 @@ def render(d: dict, c) -> None:
         for r in a["selected"]:
             c.print(f"  {r['program_id']:<9} {r['name'][:52]:<52} {'LA ' if r['la_area'] else '   '}"
                     f"P {_pct(r['p_match'])}{'  ' + r['signal'] if r['signal'] else ''}")
-        c.print(f"Cost ${a['cost']:,.0f}; P(match) {_pct(d['p_match'])} -> {_pct(a['p_match_after'])}; "
+        c.print(f"Cost ${a['cost']:,.0f}; P(match) {_pct(d['p_match'])} -> {_pct(a['p_match_after'])} (averages over "
+                f"the plausible models); "
                 f"{a['gain_per_100'] * 100:.2f} points per extra $100")
         c.print(a["advice"])
     if "mc" in d:

@@ -228,8 +228,9 @@ def figures(ctx: Context) -> dict:
     out.update(ensemble_ranges(ctx))
     out["domain_warnings"] = domain_warnings(ctx)
     stage = interviews_stage(ctx)
+    held = out.pop("p_match_interviews_only_interval", None)
     if stage is not None:
-        out["after_interviews"] = stage
+        out["after_interviews"] = stage | {"p_match_interviews_only_interval": held}
     return out
 
 
@@ -253,7 +254,8 @@ def ensemble_ranges(ctx: Context) -> dict:
     c = ctx.c if fe is pr.fm else post.no_match_factors(nm, ctx.obs)
     prior_c = 1 - nm.q * nm.m
     la = np.nonzero(pr.la[ctx.idx])[0]
-    now, before, now_la = [], [], []
+    inv = [j for j, s in enumerate(ctx.statuses) if s in ("invited", "interviewed")]
+    now, before, now_la, held = [], [], [], []
     for j in range(fe.n_cards):
         on = fe.card == j
         before.append(post.p_match(nm.w[on] / nm.w[on].sum(), prior_c[on]))
@@ -262,9 +264,12 @@ def ensemble_ranges(ctx: Context) -> dict:
         pj = pi[on] / pi[on].sum()
         now.append(post.p_match(pj, c[on]))
         now_la.append(post.p_match(pj, c[on], la) if len(la) else 0.0)
+        if inv:
+            held.append(post.p_match(pj, 1 - nm.m[on][:, inv]))
     rng = (lambda v: [float(np.percentile(v, 10)), float(np.percentile(v, 90))])  # noqa: E731
     return {"p_match_interval": rng(now), "p_match_before_interval": rng(before), "p_match_la_interval": rng(now_la),
-            "p_match_pessimistic": float(min(now))}
+            "p_match_pessimistic": float(min(now)),
+            **({"p_match_interviews_only_interval": rng(held)} if held else {})}
 
 
 def domain_warnings(ctx: Context) -> list[str]:
