@@ -262,3 +262,21 @@ def test_optimizer_min_cost_is_minimal_by_budget_checks():
         below = optimize(with_budget(pr, r.cost - 1.0), "p_match")
         assert at_cost.objective >= r.target - 1e-9
         assert below.status.value == "infeasible" or below.objective < r.target
+
+
+def test_cli_bench_text_gives_an_example_range(capsys):
+    """The bench table shows averages; the note under it gives the optimizer's range at the
+    largest budget (the same numbers as its JSON row)."""
+    from allocator.cli import main
+
+    args = ["bench", str(DEMO), "--budgets", "600,900", "--methods", "optimizer,guide_moderate", "--targets", "none"]
+    with pytest.raises(SystemExit) as e:
+        main(args + ["--json"])
+    row = next(r for r in json.loads(capsys.readouterr().out)["rows"]
+               if r["method"] == OPTIMIZER and r["budget"] == 900)
+    lo, hi = row["p_match_interval"]
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    text = " ".join(capsys.readouterr().out.split())
+    assert e.value.code == 0 and "P(match) here is the average over the plausible models" in text
+    assert f"optimizer list at $900 spans {100 * lo:.0f}% to {100 * hi:.0f}%" in text

@@ -65,6 +65,30 @@ def bench(
         c.print("Every list meets the same budget, counts and LA cap; all scored by the one evaluator "
                 "(P(match) under the model's correlation). 'needs for' = the fees of the cheapest list "
                 "the method builds that reaches the target.")
+        spread = _spread_note(df)
+        if spread:
+            c.print(spread)
 
     _emit(payload, as_json, None, render)
     return 0
+
+
+def _spread_note(df) -> str | None:
+    """How sure the table's levels are: it shows averages over the plausible models; one example
+    range (the optimizer's list, else the first method's, at the largest budget of the first
+    profile), and what that means."""
+    from allocator.output.report import pct
+    from allocator.studies.bench import OPTIMIZER
+
+    ok = df[df["p_match"].notna()]
+    if "p_match_interval" not in ok or not len(ok):
+        return None
+    rows = ok[ok["method"] == (OPTIMIZER if (ok["method"] == OPTIMIZER).any() else ok["method"].iloc[0])]
+    r = rows[rows["profile"] == rows["profile"].iloc[0]].sort_values("budget").iloc[-1]
+    iv = r["p_match_interval"]
+    if not isinstance(iv, (list, tuple)) or len(iv) != 2:
+        return None
+    return (f"P(match) here is the average over the plausible models, and 'needs for' meets the target on that "
+            f"average: {r['profile']}'s {r['method']} list at ${r['budget']:,.0f} spans {pct(iv[0], 0)} to {pct(iv[1], 0)} "
+            "(10th-90th percentile; every list's range is in --json and --csv). All lists are scored under the "
+            "same models, so the differences between methods are surer than the levels.")
