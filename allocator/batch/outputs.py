@@ -104,6 +104,21 @@ def _usd(x) -> str:
     return "n/a" if x is None else f"${float(x):,.0f}"
 
 
+CURVE_DOMAIN_NOTE = "^ outside the calibrated domain: the probabilities of that list are an extrapolation"
+
+
+def _span(iv) -> str:
+    """"77-91%" for a [10th, 90th] percentile pair, "" without one."""
+    ok = isinstance(iv, (list, tuple)) and len(iv) == 2 and all(isinstance(x, (int, float)) for x in iv)
+    return f"{100 * iv[0]:.0f}-{100 * iv[1]:.0f}%" if ok else ""
+
+
+def _curve_check(p: dict) -> str:
+    """The published-curve check of the payload, "n/a" without one."""
+    iv = p.get("p_match_published_curve")
+    return f"{_span(iv)} (if the published P(match | interviews) curve held)" if _span(iv) else "n/a"
+
+
 def trade_rows(view: dict) -> list[tuple[str, str, str]]:
     """(what, this list, the safest list) rows: the trade against the list with the best
     P(any match) under the same limits."""
@@ -171,6 +186,8 @@ def applicant_html(view: dict) -> str:
         parts.append(f"<p class=warn>warning: {esc(str(w))}</p>")
     head = [["status", p.get("status")], ["objective", p.get("objective")],
             [_model_label(p), _ranged(p, "p_match", two_stage=_two_stage(p))],
+            ["under the most pessimistic plausible model", _pct(p.get("p_match_pessimistic"))],
+            ["published-curve check", _curve_check(p)],
             ["if outcomes were independent", _pct(p.get("p_match_independent"))],
             ["P(match in Greater LA)", _ranged(p, "p_match_la", two_stage=_two_stage(p))],
             ["Monte Carlo check (95% interval)", _mc_text(p)],
@@ -186,11 +203,14 @@ def applicant_html(view: dict) -> str:
         _curve_figure(view).savefig(buf, format="svg")
         svg = buf.getvalue()
         parts.append(svg[svg.find("<svg"):])
-        parts.append(_table(["budget", "status", "P(match)", "P(LA)", "applications", "fees"],
-                            [[_usd(r["budget"]), r["status"], _pct(r.get("p_match")), _pct(r.get("p_match_la")),
+        parts.append(_table(["budget", "status", "P(match)", "10th-90th pct", "P(LA)", "applications", "fees"],
+                            [[_usd(r["budget"]), r["status"], _pct(r.get("p_match")) + ("^" if r.get("outside_domain") else ""),
+                              _span(r.get("p_match_interval")), _pct(r.get("p_match_la")),
                               r.get("n_applications") if r.get("n_applications") is not None else "",
                               _usd(r.get("cost")) if r.get("cost") is not None else ""] for r in view["curve"]],
-                            {0, 2, 3, 4, 5}))
+                            {0, 2, 3, 4, 5, 6}))
+        if any(r.get("outside_domain") for r in view["curve"]):
+            parts.append(f"<p>{esc(CURVE_DOMAIN_NOTE)}</p>")
     else:
         parts.append(f"<p>{esc(view.get('curve_note') or 'no budget curve')}</p>")
     parts.append(f"<h2>The list ({len(p.get('selected') or [])} programs)</h2>")
@@ -222,8 +242,9 @@ def _text_lines(view: dict) -> list[str]:
     two = _two_stage(p)
     lines = [view["source"], "", f"status {p.get('status')}, objective {p.get('objective')}, "
              + ("two-stage model" if two else f"correlation {p.get('correlation')}"),
-             f"P(match) {_ranged(p, 'p_match', two_stage=two)}; if independent {_pct(p.get('p_match_independent'))}; "
-             f"P(match in Greater LA) {_ranged(p, 'p_match_la', two_stage=two)}",
+             f"P(match) {_ranged(p, 'p_match', two_stage=two)}; most pessimistic model "
+             f"{_pct(p.get('p_match_pessimistic'))}; if independent {_pct(p.get('p_match_independent'))}",
+             f"P(match in Greater LA) {_ranged(p, 'p_match_la', two_stage=two)}; published-curve check {_curve_check(p)}",
              f"Monte Carlo check {_mc_text(p)}; fees "
              f"{_usd((p.get('cost') or {}).get('total'))} of budget {_usd((p.get('constraints') or {}).get('budget'))}",
              ""]
@@ -232,10 +253,15 @@ def _text_lines(view: dict) -> list[str]:
               f"{'':28}{'this list':>14}{'safest list':>14}"]
     lines += [f"{a:28}{b:>14}{c:>14}" for a, b, c in trade_rows(view)]
     if view["curve"]:
-        lines += ["", "Budget curve", "", f"{'budget':>10}  {'status':12}{'P(match)':>10}{'P(LA)':>10}{'apps':>6}"]
-        lines += [f"{_usd(r['budget']):>10}  {str(r['status']):12}{_pct(r.get('p_match')):>10}"
+        lines += ["", "Budget curve", "",
+                  f"{'budget':>10}  {'status':12}{'P(match)':>10}{'10th-90th':>11}{'P(LA)':>10}{'apps':>6}"]
+        lines += [f"{_usd(r['budget']):>10}  {str(r['status']):12}"
+                  f"{_pct(r.get('p_match')) + ('^' if r.get('outside_domain') else ''):>10}"
+                  f"{_span(r.get('p_match_interval')):>11}"
                   f"{_pct(r.get('p_match_la')):>10}{'' if r.get('n_applications') is None else r['n_applications']:>6}"
                   for r in view["curve"]]
+        if any(r.get("outside_domain") for r in view["curve"]):
+            lines += ["", CURVE_DOMAIN_NOTE[:110]]
     return lines
 
 
