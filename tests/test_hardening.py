@@ -738,3 +738,22 @@ def test_a_huge_max_applications_means_every_program(capsys, tmp_path):
 def test_a_folder_given_as_the_profile_is_named_as_a_folder(capsys, tmp_path):
     code, _, err = run(capsys, "solve", tmp_path, "--draws", "0")
     one_line_error(code, err, "is a folder", "allocator batch")
+
+
+@pytest.mark.parametrize("cmd", ["solve", "simulate", "sweep", "estimate"])
+def test_an_output_never_overwrites_an_input(capsys, tmp_path, cmd):
+    """--out / --csv naming the catalog (or the list) is refused before any work; the file is untouched."""
+    cat = tmp_path / "c.csv"
+    cat.write_bytes(TINY.read_bytes())
+    prof = tmp_path / "p.toml"
+    prof.write_bytes(PROFILE.read_bytes())
+    lst = tmp_path / "l.txt"
+    lst.write_text("TINY-01\n")
+    extra = {"solve": ["--out", cat], "estimate": ["--out", cat], "sweep": ["--budgets", "100", "--csv", cat],
+             "simulate": ["--list", lst, "--out", lst]}[cmd]
+    code, _, err = run(capsys, cmd, prof, "--catalog", cat, *extra)
+    one_line_error(code, err, "would destroy that input")
+    assert cat.read_bytes() == TINY.read_bytes() and lst.read_text() == "TINY-01\n"
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--out", prof)
+    one_line_error(code, err, "the file read as the profile")
+    assert prof.read_bytes() == PROFILE.read_bytes()

@@ -34,9 +34,9 @@ def bench(
     from allocator.studies import bench as B
     from allocator.output.report import SYNTHETIC_NOTE
 
-    check_outputs((csv, "--csv"))
-    grid = parse_range(budgets, name="--budgets", lo_min=0, lists=True).tolist()
     paths = [*(profile_args or []), *(Path(x.strip()) for v in (profiles or []) for x in v.split(",") if x.strip())]
+    check_outputs((csv, "--csv"), inputs={"--catalog": catalog, **{f"profile {p}": p for p in paths}})
+    grid = parse_range(budgets, name="--budgets", lo_min=0, lists=True).tolist()
     paths = paths or B.default_profiles()
     if not paths:
         raise InputError("no profiles: pass --profiles FILE.toml (data/profiles/ has none with [applicant])")

@@ -164,8 +164,10 @@ def text_or_json(out: Optional[Path], command: str) -> None:
                          "use --out NAME.json or NAME.txt")
 
 
-def check_outputs(*pairs) -> None:
-    """Check every output path of a command before any work: (path, option) pairs, None skipped."""
+def check_outputs(*pairs, inputs: dict | None = None) -> None:
+    """Check every output path of a command before any work: (path, option) pairs, None skipped.
+    ``inputs``: what the command reads ({"the profile": path, "--catalog": path, ...}); an output
+    that is one of them is refused (writing it would destroy the input)."""
     from allocator.output.files import check_output
 
     seen = {}
@@ -176,4 +178,19 @@ def check_outputs(*pairs) -> None:
         if key in seen:
             raise InputError(f"{path}: given to both {seen[key]} and {option}; choose two different files")
         seen[key] = option
+        _not_an_input(path, option, inputs or {})
         check_output(path, option)
+
+
+def _not_an_input(path, option: str, inputs: dict) -> None:
+    """Refuse an output path that names one of the command's input files."""
+    for what, src in inputs.items():
+        if src is None or not os.path.isfile(os.fspath(src)) or not os.path.exists(os.fspath(path)):
+            continue
+        try:
+            same = os.path.samefile(os.fspath(path), os.fspath(src))
+        except OSError:
+            continue
+        if same:
+            raise InputError(f"{path}: {option} names the file read as {what}; writing it would destroy that "
+                             "input: choose another output file")

@@ -28,7 +28,7 @@ def simulate(
 
     if draws < 1:
         raise InputError(f"--draws {draws}: must be >= 1")
-    check_outputs((out, "--out"))
+    check_outputs((out, "--out"), inputs={"the profile": profile, "--catalog": catalog, "--list": list_file})
     text_or_json(out, "simulate")
     lf = load_list(list_file)  # the file alone first: a bad list fails before the model runs
     ids, sig = [r.program_id for r in lf.rows], {r.program_id: r.signal for r in lf.rows if r.signal}

@@ -58,7 +58,7 @@ def solve(
             objective is not None or _profile_objective(profile) != "p_match_la"):
         raise InputError(f"--target {target:g} is used only with --min-cost or --objective p_match_la; add one of "
                          "them, or drop --target")
-    check_outputs((out, "--out"))
+    check_outputs((out, "--out"), inputs={"the profile": profile, "--catalog": catalog})
     try:
         res = api_solve(profile, catalog, engine=solver, budget=budget, max_applications=max_apps,
                         la_share_max=la_share_max, correlation=correlation, season=season, objective=objective,
@@ -112,7 +112,7 @@ def estimate(
     """Per-program probabilities under the model solve uses (no optimization)."""
     from allocator.api import resolve_catalog
 
-    check_outputs((out, "--out"))
+    check_outputs((out, "--out"), inputs={"the profile": profile, "--catalog": catalog})
     from allocator.model.card import load_card
     from allocator.model.probability import estimate as est
     from allocator.model.twostage import ensemble_columns

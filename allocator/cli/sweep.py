@@ -53,7 +53,7 @@ def sweep(
     from allocator.api import load
     from allocator.studies.sweep import check_values, sweep as run_sweep
 
-    check_outputs((csv, "--csv"), (plot, "--plot"))
+    check_outputs((csv, "--csv"), (plot, "--plot"), inputs={"the profile": profile, "--catalog": catalog})
     if plot is not None:
         _check_plot(plot)  # before any solve: a missing matplotlib must not cost the whole sweep
     if method not in ("auto", "fast", "milp"):

@@ -97,7 +97,7 @@ def update(
 
     if draws < 0:
         raise InputError(f"--draws {draws}: must be >= 0")
-    check_outputs((out, "--out"))
+    check_outputs((out, "--out"), inputs={"the profile": profile, "--catalog": catalog, "--season": season})
     text_or_json(out, "update")
     d = run(profile, season, today=_today(today), catalog=catalog, add_budget=add_budget, max_add=max_add,
             draws=draws, seed=seed)
