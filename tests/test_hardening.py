@@ -236,6 +236,7 @@ NUMBER_CASES = {
     "min_apps_huge": ("[strategy]\nmin_applications = 1000001\n", ["min_applications", "<= 100000"]),
     "limit_huge": ('[strategy]\nspecialty_limits = { "Internal Medicine" = { min = 99999999999999999999999 } }\n',
                    ["specialty_limits.Internal Medicine.min", "<= 100000"]),
+    "utility_huge": ("[strategy]\nutility = { la = 1e308 }\n", ["utility", "<= 1,000,000"]),
     "must_twice": ('[strategy]\nmust_apply = ["TINY-01", "TINY-01"]\n', ["must_apply", "'TINY-01' is listed twice"]),
     "never_twice": ('[strategy]\nnever_apply = ["TINY-02", "TINY-02"]\n', ["never_apply", "listed twice"]),
     "step2_both": ('[applicant]\nstep2_score = 240\nstep2 = "pass"\n', ["step2_score", "not both"]),
@@ -757,3 +758,19 @@ def test_an_output_never_overwrites_an_input(capsys, tmp_path, cmd):
     code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--out", prof)
     one_line_error(code, err, "the file read as the profile")
     assert prof.read_bytes() == PROFILE.read_bytes()
+
+
+@pytest.mark.parametrize("cmd", [["solve"], ["sweep", "--budgets", "100:200:100"], ["sweep", "--frontier"]])
+def test_utility_objective_with_nothing_to_maximize(capsys, tmp_path, cmd):
+    prof = tmp_path / "p.toml"
+    prof.write_text('[strategy]\nbudget = 300\nobjective = "utility"\nutility = { la = 0, west = 0, elsewhere = 0 }\n')
+    code, _, err = run(capsys, cmd[0], prof, "--catalog", TINY, *cmd[1:])
+    one_line_error(code, err, "nothing to maximize", "utility")
+
+
+def test_catalog_utility_beyond_a_million_refused(capsys, tmp_path):
+    cat, df = _tiny(tmp_path, utility="0.5")
+    df.loc[3, "utility"] = "1e308"
+    df.to_csv(cat, index=False)
+    code, _, err = run(capsys, "solve", PROFILE, "--catalog", cat, "--draws", "0")
+    one_line_error(code, err, str(cat), "utility")

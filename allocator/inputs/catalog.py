@@ -73,7 +73,7 @@ class ProgramRow(BaseModel):
     fee_extra: float = Field(default=0.0, ge=0)
     p_interview: Optional[float] = Field(default=None, ge=0, le=1)
     p_match: Optional[float] = Field(default=None, ge=0, le=1)
-    utility: Optional[float] = Field(default=None, ge=0)
+    utility: Optional[float] = Field(default=None, ge=0, le=1_000_000)  # relative, as the profile's tier utilities
     synthetic: bool = False
 
     @field_validator("la_area", "signal_gold_ok", "synthetic", mode="before")

@@ -62,6 +62,9 @@ class Applicant(BaseModel):
 # Counts of applications above this are refused: no specialty has that many programs (Internal
 # Medicine, the largest, about 760), and the solvers read bounds from 1e20 up as infinite.
 MAX_COUNT = 100_000
+# Utilities are relative (the defaults are 1, 0.8, 0.6); beyond this the solvers' arithmetic
+# (coefficients times probabilities near 1e-9) loses the answer, and 1e308 overflows to inf.
+MAX_UTILITY = 1_000_000
 
 
 class SpecialtyLimit(BaseModel):
@@ -161,6 +164,8 @@ class Strategy(BaseModel):
             raise ValueError("tier utilities must be >= 0")
         if any(x != x or x in (float("inf"), float("-inf")) for x in v.values()):
             raise ValueError("tier utilities must be finite numbers")
+        if any(x > MAX_UTILITY for x in v.values()):
+            raise ValueError(f"tier utilities must be <= {MAX_UTILITY:,}: they are relative values such as 1, 0.8, 0.6")
         return {"la": 1.0, "west": 0.8, "elsewhere": 0.6} | v
 
     @model_validator(mode="after")

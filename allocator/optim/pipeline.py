@@ -100,6 +100,14 @@ def affordable(problem: Problem, cand: np.ndarray, budget: float | None) -> np.n
     return cand[(alone <= lim + 1e-9) | must[cand]]
 
 
+def something_to_maximize(problem: Problem, mode: str) -> None:
+    """Refuse objective utility when every candidate's utility is 0 (InputError): any list
+    would be "optimal", the empty one included."""
+    if mode == "utility" and problem.n and not np.max(problem.utility) > 0:
+        raise InputError("objective utility with every tier utility 0 has nothing to maximize: give a tier a "
+                         "positive [strategy] utility (la, west, elsewhere), or use objective p_match")
+
+
 def optimize(problem: Problem, mode: str, *, target: float | None = None, time_limit: float | None = None,
              method: str = "auto", budget: float | None = None, engine: str = DEFAULT_ENGINE,
              start: Plan | None = None, seed_cuts: dict | None = None, cand: np.ndarray | None = None,
@@ -118,6 +126,7 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
     :func:`allocator.optim.safety.safety_first`), set to ``target`` and used as built;
     ``keep_basis`` and ``warm_basis`` see :func:`allocator.optim.outer.solve_milp`."""
     t0 = time.perf_counter()
+    something_to_maximize(problem, mode)
     path = choose_path(problem, mode, method)
     if path == "fast":
         return _scan(problem, mode, target, budget, t0)

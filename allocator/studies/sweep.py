@@ -163,6 +163,7 @@ def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | Non
     vals = np.unique(np.asarray(list(values), float))
     check_values(param, vals)
     mode = mode or sweep_mode(problem.objective)
+    pipeline.something_to_maximize(problem, mode)
     if mode in ("p_match", "utility"):
         top = at(problem, param, vals[-1])
         path = pipeline.choose_path(top, mode, method)  # the largest value has the largest grid
