@@ -774,3 +774,22 @@ def test_catalog_utility_beyond_a_million_refused(capsys, tmp_path):
     df.to_csv(cat, index=False)
     code, _, err = run(capsys, "solve", PROFILE, "--catalog", cat, "--draws", "0")
     one_line_error(code, err, str(cat), "utility")
+
+
+SEASON = ROOT / "data" / "seasons" / "example_80.csv"
+DRAW_SEED_CASES = {
+    "update_seed": (["update", PROFILE, "--season", SEASON, "--seed", "-1"], "--seed -1: must be >= 0"),
+    "update_draws": (["update", PROFILE, "--season", SEASON, "--draws", "99999999999"], "--draws 99999999999"),
+    "update_add_nan": (["update", PROFILE, "--season", SEASON, "--add-budget", "nan"], "--add-budget nan"),
+    "bench_seed": (["bench", PROFILE, "--seed", "-1"], "--seed -1"),
+    "solve_seed": (["solve", PROFILE, "--seed", "-1"], "--seed -1"),
+    "solve_draws": (["solve", PROFILE, "--draws", str(10 ** 20)], "must be between 0 and 1,000,000,000"),
+    "simulate_seed": (["simulate", PROFILE, "--list", SEASON, "--seed", "-1"], "--seed -1"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DRAW_SEED_CASES))
+def test_draws_and_seed_are_checked_first(capsys, name):
+    args, needle = DRAW_SEED_CASES[name]
+    code, _, err = run(capsys, *args)
+    one_line_error(code, err, needle)

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from allocator.cli.common import CatalogOpt, app
+from allocator.cli.common import CatalogOpt, app, check_draws_seed
 from allocator.errors import InputError
 
 
@@ -40,8 +40,9 @@ def batch(
                          "drop one of them")
     if not 0 <= crowd_share < 1:
         raise InputError(f"--crowd-share {crowd_share}: must be in [0, 1)")
-    if draws < 0 or retries < 0:
-        raise InputError("--draws and --retries must be >= 0")
+    check_draws_seed(draws, seed)
+    if retries < 0:
+        raise InputError(f"--retries {retries}: must be >= 0")
     budgets = None
     if sweep is not None:
         from allocator.inputs.ranges import parse_range

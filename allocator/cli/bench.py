@@ -8,7 +8,7 @@ import typer
 
 from allocator.errors import InputError
 from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, _emit, _positive_time,
-                                  app, check_outputs, write_atomic)
+                                  app, check_draws_seed, check_outputs, write_atomic)
 
 
 @app.command()
@@ -34,6 +34,7 @@ def bench(
     from allocator.studies import bench as B
     from allocator.output.report import SYNTHETIC_NOTE
 
+    check_draws_seed(None, seed)
     paths = [*(profile_args or []), *(Path(x.strip()) for v in (profiles or []) for x in v.split(",") if x.strip())]
     check_outputs((csv, "--csv"), inputs={"--catalog": catalog, **{f"profile {p}": p for p in paths}})
     grid = parse_range(budgets, name="--budgets", lo_min=0, lists=True).tolist()

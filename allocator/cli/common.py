@@ -164,6 +164,20 @@ def text_or_json(out: Optional[Path], command: str) -> None:
                          "use --out NAME.json or NAME.txt")
 
 
+# Most Monte Carlo draws a command takes: the solve check is chunked (memory bounded) but 10^9
+# draws already take many minutes; the season check holds its draws in memory (10^7: ~75 MB).
+MAX_DRAWS = 1_000_000_000
+MAX_SEASON_DRAWS = 10_000_000
+
+
+def check_draws_seed(draws: int | None, seed: int | None, *, least: int = 0, most: int = MAX_DRAWS) -> None:
+    """--draws within [least, most] and --seed >= 0, else a one-line InputError naming the option."""
+    if draws is not None and not least <= draws <= most:
+        raise InputError(f"--draws {draws}: must be between {least} and {most:,}")
+    if seed is not None and seed < 0:
+        raise InputError(f"--seed {seed}: must be >= 0")
+
+
 def check_outputs(*pairs, inputs: dict | None = None) -> None:
     """Check every output path of a command before any work: (path, option) pairs, None skipped.
     ``inputs``: what the command reads ({"the profile": path, "--catalog": path, ...}); an output

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from allocator.errors import InputError
-from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app, check_outputs,
+from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app, check_draws_seed, check_outputs,
                                   text_or_json)
 
 
@@ -26,8 +26,7 @@ def simulate(
     """Simulate any list (yours, an adviser's, or solve's) and score it with the evaluator."""
     from allocator.inputs.listfile import load_list  # imported here: `allocator --help` needs no pydantic
 
-    if draws < 1:
-        raise InputError(f"--draws {draws}: must be >= 1")
+    check_draws_seed(draws, seed, least=1)
     check_outputs((out, "--out"), inputs={"the profile": profile, "--catalog": catalog, "--list": list_file})
     text_or_json(out, "simulate")
     lf = load_list(list_file)  # the file alone first: a bad list fails before the model runs

@@ -12,7 +12,7 @@ from allocator.errors import InfeasibleError, InputError
 
 OBJECTIVES = ("safety_first", "p_match", "utility", "p_match_la")
 from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, _json, _positive_time,
-                                  _render, app, check_outputs)
+                                  _render, app, check_draws_seed, check_outputs)
 
 
 @app.command()
@@ -50,8 +50,7 @@ def solve(
     _check_objective(objective, safety_margin)
     if method not in ("auto", "fast", "dp", "milp"):
         raise InputError(f"--method {method!r}: use auto, fast, dp or milp")
-    if draws < 0:
-        raise InputError(f"--draws {draws}: must be >= 0")
+    check_draws_seed(draws, seed)
     if solver not in ("highs", "cbc"):
         raise InputError(f"--solver {solver!r}: use highs or cbc")
     if target is not None and not min_cost and objective != "p_match_la" and (

@@ -9,7 +9,8 @@ from typing import Optional
 import typer
 
 from allocator.errors import InputError
-from allocator.cli.common import CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app, check_outputs, text_or_json
+from allocator.cli.common import (MAX_SEASON_DRAWS, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app,
+                                  check_draws_seed, check_outputs, text_or_json)
 
 
 def _today(v: Optional[str]) -> dt.date:
@@ -95,8 +96,7 @@ def update(
     """The chances now, given the invitations and rejections so far (and what to add)."""
     from allocator.season.run import run
 
-    if draws < 0:
-        raise InputError(f"--draws {draws}: must be >= 0")
+    check_draws_seed(draws, seed, most=MAX_SEASON_DRAWS)
     check_outputs((out, "--out"), inputs={"the profile": profile, "--catalog": catalog, "--season": season})
     text_or_json(out, "update")
     d = run(profile, season, today=_today(today), catalog=catalog, add_budget=add_budget, max_add=max_add,

@@ -100,8 +100,8 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
     """The best extra applications within ``add_budget`` USD (and ``max_add`` programs)."""
     from allocator.api import optimize  # the one optimization pipeline (count scan or MILP)
 
-    if add_budget < 0:
-        raise InputError(f"--add-budget {add_budget}: must be >= 0 USD")
+    if not add_budget >= 0:  # NaN too
+        raise InputError(f"--add-budget {add_budget}: must be a number >= 0 (USD)")
     if max_add is not None and max_add < 0:
         raise InputError(f"--max-add {max_add}: must be >= 0")
     pr2 = additional_problem(ctx, add_budget, max_add)
