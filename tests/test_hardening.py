@@ -793,3 +793,25 @@ def test_draws_and_seed_are_checked_first(capsys, name):
     args, needle = DRAW_SEED_CASES[name]
     code, _, err = run(capsys, *args)
     one_line_error(code, err, needle)
+
+
+ENSEMBLE_CASES = {
+    "accepted_text": (lambda d: d.update(accepted="x"), '"accepted" must be a list'),
+    "params_list": (lambda d: d["accepted"][0].update(params=[1]), 'needs "params"'),
+    "unknown_param": (lambda d: d["accepted"][0]["params"].update({"foo.bar": 1}), "'foo.bar' is not a parameter"),
+    "text_value": (lambda d: d["accepted"][0]["params"].update({"interview.step2_per_10": "x"}), "not a finite number"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ENSEMBLE_CASES))
+def test_malformed_ensemble_file(capsys, tmp_path, name):
+    mutate, needle = ENSEMBLE_CASES[name]
+    models = ROOT / "models"
+    doc = json.loads((models / "default_ensemble.json").read_text())
+    mutate(doc)
+    (tmp_path / "e.json").write_text(json.dumps(doc))
+    card = tmp_path / "card.toml"
+    card.write_text((models / "default.toml").read_text().replace('ensemble = "default_ensemble.json"',
+                                                                  'ensemble = "e.json"'))
+    code, _, err = run(capsys, "solve", PROFILE, "--card", card, "--draws", "0")
+    one_line_error(code, err, "e.json", needle)

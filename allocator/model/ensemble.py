@@ -89,14 +89,25 @@ def load_ensemble(card: ModelCard) -> list[ModelCard]:
         raise InputError(f"{card.path}: ensemble: {p} not found; run models/make_ensemble.py or remove the key")
     try:
         data = json.loads(p.read_text())
-        sets = data["accepted"]
+        sets = data["accepted"] if isinstance(data, dict) else None
     except (ValueError, KeyError) as e:
         raise InputError(f"{p}: not an ensemble file ({e}); regenerate it with models/make_ensemble.py") from None
+    if not isinstance(sets, list):
+        raise InputError(f"{p}: \"accepted\" must be a list of parameter sets; regenerate it with "
+                         "models/make_ensemble.py")
     doc = card_doc(card)
-    out = []
-    for j, s in enumerate(sets):
-        params = s["params"]
-        if not all(math.isfinite(float(v)) for v in params.values()):
-            raise InputError(f"{p}: accepted[{j}]: non-finite value; regenerate the file")
-        out.append(apply(doc, params, str(p), f"{card.name}#{j}"))
-    return out
+    return [apply(doc, _params(p, j, s, doc), str(p), f"{card.name}#{j}") for j, s in enumerate(sets)]
+
+
+def _params(p: Path, j: int, s, doc: dict) -> dict[str, float]:
+    """accepted[j]'s parameters, checked: "section.name" keys of the card, finite numbers."""
+    params = s.get("params") if isinstance(s, dict) else None
+    if not isinstance(params, dict):
+        raise InputError(f"{p}: accepted[{j}]: needs \"params\", an object of parameter values; regenerate the file")
+    for key, v in params.items():
+        sec, _, name = str(key).partition(".")
+        if not isinstance(doc.get(sec), dict) or not isinstance(doc[sec].get(name), dict):
+            raise InputError(f"{p}: accepted[{j}]: {key!r} is not a parameter of the card; regenerate the file")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise InputError(f"{p}: accepted[{j}]: {key} = {v!r} is not a finite number; regenerate the file")
+    return params
