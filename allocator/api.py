@@ -234,9 +234,15 @@ def admits_a_program(problem: Problem, *, budget_applies: bool = True) -> None:
     if problem.n == 0:
         raise InputError("no program is left to apply to: never_apply (and the programs the model excludes) "
                          "remove every program of the catalog's specialties; shorten never_apply")
+    la = np.asarray(problem.la, bool)
+    if problem.la_share_max < 1 and la.all():
+        raise InputError(f"every program left is in Greater LA, and la_share_max {problem.la_share_max:g} needs "
+                         "programs outside it beside them: never_apply (and the programs the model excludes) "
+                         "remove all the others; raise la_share_max to 1 or shorten never_apply")
     if not budget_applies:
         return
-    cheapest = float(problem.schedule.fee(1)) + float(np.min(problem.extra))
+    pool = ~la if problem.la_share_max <= 0 else np.ones(problem.n, bool)
+    cheapest = float(problem.schedule.fee(1)) + float(np.min(problem.extra[pool]))
     if problem.budget < cheapest - 1e-9:
         raise InputError(f"budget ${problem.budget:,.2f} pays for no application: the cheapest program costs "
                          f"${cheapest:,.2f} (ERAS fees {problem.schedule.season} plus its fee_extra); raise "

@@ -232,7 +232,6 @@ NUMBER_CASES = {
     "limit_string": ('[strategy]\nspecialty_limits = { "Internal Medicine" = { min = "4" } }\n', ["min"]),
     "max_apps_zero": ("[strategy]\nmax_applications = 0\n", ["max_applications = 0", "must be >= 1"]),
     "max_apps_negative": ("[strategy]\nmax_applications = -5\n", ["max_applications = -5", "must be >= 1"]),
-    "max_apps_huge": ("[strategy]\nmax_applications = 99999999999999999999999\n", ["max_applications", "<= 100000"]),
     "min_apps_huge": ("[strategy]\nmin_applications = 1000001\n", ["min_applications", "<= 100000"]),
     "limit_huge": ('[strategy]\nspecialty_limits = { "Internal Medicine" = { min = 99999999999999999999999 } }\n',
                    ["specialty_limits.Internal Medicine.min", "<= 100000"]),
@@ -815,3 +814,21 @@ def test_malformed_ensemble_file(capsys, tmp_path, name):
                                                                   'ensemble = "e.json"'))
     code, _, err = run(capsys, "solve", PROFILE, "--card", card, "--draws", "0")
     one_line_error(code, err, "e.json", needle)
+
+
+def test_no_list_but_the_empty_one_is_refused_not_optimal(capsys, tmp_path):
+    """LA share 0 with every non-LA program excluded: the only list is the empty one, refused
+    with what to change; a sweep's rows where nothing fits read infeasible, not 'optimal 0%'."""
+    df = pd.read_csv(TINY, dtype=str, keep_default_na=False)
+    others = df.loc[df["la_area"].str.lower() != "true", "program_id"].tolist()
+    prof = tmp_path / "p.toml"
+    prof.write_text("[strategy]\nbudget = 300\nla_share_max = 0\nnever_apply = [" +
+                    ", ".join(f'"{x}"' for x in others) + "]\n")
+    code, _, err = run(capsys, "solve", prof, "--catalog", TINY)
+    one_line_error(code, err, "every program left is in Greater LA", "la_share_max")
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--budgets", "0:20:10", "--json")
+    rows = json.loads(out)["rows"]
+    assert code == 0 and [r["status"] for r in rows][:2] == ["infeasible", "infeasible"]
+    assert rows[2]["status"] == "optimal" and rows[2]["n_applications"] >= 1
+    code, _, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--param", "max_applications=0:3:1")
+    one_line_error(code, err, "--param max_applications", "between 1 and")

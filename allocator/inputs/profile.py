@@ -59,8 +59,9 @@ class Applicant(BaseModel):
         return self
 
 
-# Counts of applications above this are refused: no specialty has that many programs (Internal
-# Medicine, the largest, about 760), and the solvers read bounds from 1e20 up as infinite.
+# Minimum counts of applications above this are refused: no specialty has that many programs
+# (Internal Medicine, the largest, about 760), and the solvers read bounds from 1e20 up as
+# infinite, so a minimum of 1e23 came back as a "bug".  (A huge maximum means no cap.)
 MAX_COUNT = 100_000
 # Utilities are relative (the defaults are 1, 0.8, 0.6); beyond this the solvers' arithmetic
 # (coefficients times probabilities near 1e-9) loses the answer, and 1e308 overflows to inf.
@@ -71,7 +72,7 @@ class SpecialtyLimit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     min: int = Field(default=0, ge=0, le=MAX_COUNT)
-    max: Optional[int] = Field(default=None, ge=0, le=MAX_COUNT)
+    max: Optional[int] = Field(default=None, ge=0)  # a huge max is no cap
 
     _numbers = field_validator("min", "max", mode="before")(_strict_number)
 
@@ -89,7 +90,7 @@ class Strategy(BaseModel):
 
     budget: float = Field(default=2500, ge=0, allow_inf_nan=False)
     season: str = "2026"
-    max_applications: int = Field(default=100, ge=1, le=MAX_COUNT)  # 0 allows no list at all
+    max_applications: int = Field(default=100, ge=1)  # 0 allows no list at all; a huge one: every candidate
     min_applications: int = Field(default=0, ge=0, le=MAX_COUNT)
     la_share_max: float = Field(default=1.0, ge=0, le=1)
     correlation: Optional[float] = Field(default=None, ge=0, le=0.99)

@@ -56,6 +56,7 @@ from allocator.optim.builder import build
 from allocator.optim.problem import Plan, Problem
 from allocator.optim.outer import Outcome, solve_milp
 from allocator.status import Status
+from allocator.inputs.profile import MAX_COUNT
 from allocator.verification import domain
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def check_values(param: str, values: Sequence[float], option: str | None = None)
     if not np.all(np.isfinite(v)):
         raise InputError(f"{option}: values must be finite numbers")
     limits = {"budget": (0.0, math.inf), "la_share_max": (0.0, 1.0), "correlation": (0.0, 0.99),
-              "max_applications": (0.0, math.inf)}
+              "max_applications": (1.0, MAX_COUNT)}
     lo, hi = limits[param]
     bad = v[(v < lo - 1e-12) | (v > hi + 1e-12)]
     if len(bad):
@@ -342,6 +343,10 @@ def _still_optimal(above: Outcome | None, pr: Problem) -> Outcome | None:
 def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict:
     v = int(round(value)) if param == "max_applications" else float(value)
     row = {param: v, "status": out.status.value}
+    if out.status.has_list and out.plan is not None and not len(out.plan.idx):  # an empty list is no answer
+        row.update(status=Status.INFEASIBLE.value, path=out.path, gap=None, solves=out.solves, seconds=out.wall,
+                   message="no program fits within these limits", synthetic=bool(pr.synthetic))
+        return row
     if out.status.has_list and out.plan is not None:
         bad = feasibility.violations(pr, out.plan)
         if bad:
