@@ -432,3 +432,34 @@ def test_unproven_safety_first_answer_is_said_in_words(client, monkeypatch, tmp_
     out = capsys.readouterr()
     assert e.value.code == 0, out.err
     assert untimed(d) == untimed(json.loads(out.out))
+
+
+@pytest.mark.parametrize("typed,needle", [
+    ("--5", "must be a number"), ("1,500", "must be a number"), ("1500abc", "must be a number"),
+    ("1e309", "must be a finite number"), ("nan", "must be a finite number"), ("-inf", "must be a finite number"),
+])
+def test_form_number_text_is_parsed_not_defaulted(client, typed, needle):
+    """The number fields are text inputs: what was typed reaches the server, which rejects it
+    under the field instead of solving with the default budget."""
+    r = client.post("/solve", data=fast_form(budget=typed))
+    assert r.status_code == 422
+    m = re.search(r'id="error-budget">([^<]*)<', r.text)
+    assert m and needle in m.group(1) and "<= 1.0" not in m.group(1), m and m.group(1)
+
+
+def test_form_number_inputs_are_text_with_a_keyboard_hint(client):
+    html = client.get("/").text
+    assert 'type="number"' not in html
+    assert re.search(r'id="in-budget" name="budget" value="[^"]*"\s+type="text" inputmode="decimal"', html)
+    assert re.search(r'id="in-max_applications" name="max_applications" value="[^"]*"\s+type="text" '
+                     r'inputmode="numeric"', html)
+
+
+def test_whole_numbers_are_exact_and_nan_is_not_a_range_error():
+    doc = forms.doc_from_values(fast_form(max_applications=str(10 ** 24), specialties=["Internal Medicine"]))
+    assert doc["strategy"]["max_applications"] == 10 ** 24
+    assert forms.doc_from_values(fast_form(max_applications="60.0"))["strategy"]["max_applications"] == 60
+    with pytest.raises(forms.InputError, match="la_share_max = 'nan': must be a finite number"):
+        forms.doc_from_values(fast_form(la_share_max="nan"))
+    with pytest.raises(forms.InputError, match=r"must be a whole number"):
+        forms.doc_from_values(fast_form(max_applications="60.5"))

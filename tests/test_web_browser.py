@@ -94,6 +94,11 @@ def test_walk_through(site, tmp_path):
     assert "[strategy] budget" in page.inner_text("#error-budget")
     assert page.eval_on_selector("#error-budget", "e => e.closest('.field').id") == "field-budget"
     page.locator("#field-budget").screenshot(path=str(ARTIFACTS / "web_invalid_field.png"))
+    # what the browser cannot parse as a number still reaches the server (no silent default budget)
+    page.fill("#in-budget", "1,500")
+    page.click("#submit")
+    page.wait_for_selector("#error-budget:has-text('must be a number')", timeout=30_000)
+    assert page.input_value("#in-budget") == "1,500"
 
     hosts = {urllib.parse.urlsplit(u).hostname for u in requests}
     assert hosts == {"127.0.0.1"}, sorted(set(requests))
