@@ -463,3 +463,65 @@ def test_whole_numbers_are_exact_and_nan_is_not_a_range_error():
         forms.doc_from_values(fast_form(la_share_max="nan"))
     with pytest.raises(forms.InputError, match=r"must be a whole number"):
         forms.doc_from_values(fast_form(max_applications="60.5"))
+
+
+def test_pool_drops_a_job_that_waited_too_long_and_frees_its_place():
+    pool = JobPool(workers=1, queue=2, ttl=60.0, max_wait=0.3)
+    gate, ran = threading.Event(), []
+    a = pool.submit("solve", lambda j: gate.wait(10))
+    b = pool.submit("solve", lambda j: ran.append("b"))
+    assert b.state == "waiting" and b.fraction() is None and b.elapsed == 0.0
+    threading.Event().wait(0.4)
+    assert pool.active == 1  # b dropped: its place is free before any worker is
+    assert b.state == "failed" and isinstance(b.error, Busy) and "within 0 s" not in str(b.error)
+    gate.set()
+    a.future.result(timeout=10)
+    threading.Event().wait(0.05)
+    assert ran == [] and pool.active == 0
+    pool.shutdown()
+
+
+def test_pool_cancel_of_a_waiting_job_never_runs_it():
+    pool = JobPool(workers=1, queue=2, ttl=60.0, max_wait=30.0)
+    gate, ran = threading.Event(), []
+    a = pool.submit("solve", lambda j: gate.wait(10))
+    b = pool.submit("solve", lambda j: ran.append("b"))
+    assert pool.active == 2
+    pool.cancel(b.id)
+    assert pool.active == 1 and b.state == "cancelled" and b.finished is not None
+    c = pool.submit("solve", lambda j: ran.append("c"))
+    gate.set()
+    c.future.result(timeout=10)
+    assert ran == ["c"] and a.result is True
+    pool.shutdown()
+
+
+def test_api_request_not_started_within_max_wait_is_busy():
+    import time
+
+    gate = threading.Event()
+    app = create_app(settings(workers=1, queue=2, max_wait=0.5))
+    with TestClient(app) as c:
+        app.state.pool.submit("solve", lambda job: gate.wait(20))
+        t0 = time.monotonic()
+        r = c.post("/api/solve", content=FAST_PROFILE.encode())
+        took = time.monotonic() - t0
+        gate.set()
+    assert r.status_code == 503 and r.headers["retry-after"] == "5" and took < 5
+    d = r.json()
+    assert d["retry"] is True and d["exit_code"] == 75 and "no worker became free within" in d["error"]
+
+
+def test_page_shows_waiting_then_busy_when_no_worker_frees():
+    gate = threading.Event()
+    app = create_app(settings(workers=1, queue=2, max_wait=0.6, wait=0.1))
+    with TestClient(app) as c:
+        app.state.pool.submit("solve", lambda job: gate.wait(20))
+        r = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})
+        assert 'id="waiting"' in r.text and "Waiting for a free worker" in r.text
+        assert 'value="' not in re.search(r"<progress[^>]*>", r.text).group(0)  # no count before it starts
+        job = re.search(r'hx-get="/jobs/([^"]+)"', r.text).group(1)
+        threading.Event().wait(0.7)
+        r = c.get(f"/jobs/{job}", headers={"HX-Request": "true"})
+        gate.set()
+    assert 'id="busy"' in r.text and "no worker became free" in r.text

@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 class Settings:
     workers: int = 2              # solves at once (the machine has 2 cores)
     queue: int = 4                # solves waiting; beyond this: "busy, retry"
+    max_wait: float = 30.0        # seconds a solve may wait for a worker; not started by then: "busy, retry"
     time_limit: float = 20.0      # default seconds per solve (the form may lower or raise it to max_time_limit)
     max_time_limit: float = 120.0
     draws: int = 200_000          # Monte Carlo draws, as the CLI
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="allocator", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
-    app.state.pool = JobPool(settings.workers, settings.queue, settings.ttl)
+    app.state.pool = JobPool(settings.workers, settings.queue, settings.ttl, settings.max_wait)
     app.state.tomls = {}  # profile TOML files offered for download (in memory, ttl)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

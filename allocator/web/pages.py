@@ -28,7 +28,7 @@ def _render(request: Request, name: str, status: int = 200, **ctx) -> HTMLRespon
     from allocator import __version__
 
     ctx |= {"request": request, "full": full, "fields": forms.fields(), "presets": forms.PRESETS,
-            "version": __version__}
+            "version": __version__, "max_wait": request.app.state.pool.max_wait}
     return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
@@ -103,10 +103,10 @@ async def solve_form(request: Request):
 
 def _job_view(job: Job, state: forms.FormState | None = None) -> dict:
     """Template context for a solve job: progress, the answer, or the error next to the field."""
-    if job.state == "running":
+    if job.state in ("waiting", "running", "cancelled"):
         return {"answer": None, "job": job}
-    if job.state == "cancelled":
-        return {"answer": None, "job": job}
+    if isinstance(job.error, Busy):
+        return {"answer": None, "busy": str(job.error)}
     if job.error is not None:
         e = job.error
         msg = service.web_message(e) if isinstance(e, (InputError, InfeasibleError, SolverError)) else \
