@@ -525,3 +525,26 @@ def test_page_shows_waiting_then_busy_when_no_worker_frees():
         r = c.get(f"/jobs/{job}", headers={"HX-Request": "true"})
         gate.set()
     assert 'id="busy"' in r.text and "no worker became free" in r.text
+
+
+def test_cancel_of_a_running_solve_says_it_finishes_in_the_background():
+    gate = threading.Event()
+    app = create_app(settings(workers=1, queue=0, wait=0.1))
+    with TestClient(app) as c:
+        def slow(*a, **k):
+            gate.wait(20)
+            raise AssertionError("a cancelled solve's answer must not be used")
+
+        pool = app.state.pool
+        job = pool.submit("solve", lambda j: (slow(), None))
+        threading.Event().wait(0.1)
+        r = c.post(f"/jobs/{job.id}/cancel", headers={"HX-Request": "true"})
+        assert 'id="cancelled"' in r.text and "finishes its current step in the background" in r.text
+        assert 'id="p-match"' not in r.text
+        r = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})  # resubmitted at once
+        assert r.status_code == 503 and "1 finishing a cancelled solve" in r.text and 'id="p-match"' not in r.text
+        gate.set()
+        job.future.result(timeout=10)
+        assert job.state == "cancelled" and job.result is None
+        r = c.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
+        assert 'id="cancelled"' in r.text and "background" not in r.text
