@@ -288,7 +288,7 @@ def test_form_infeasible_and_time_limit_are_said(client, monkeypatch):
 
     monkeypatch.setattr(service, "solve_result", slow)
     r = client.post("/solve", data=fast_form(time_limit="1"))
-    assert "Time limit:" in r.text and "raise --time-limit" in r.text
+    assert "Time limit:" in r.text and "raise the time limit" in r.text and "--time-limit" not in r.text
 
 
 def test_internal_error_is_one_line(client, monkeypatch):
@@ -548,3 +548,18 @@ def test_cancel_of_a_running_solve_says_it_finishes_in_the_background():
         assert job.state == "cancelled" and job.result is None
         r = c.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
         assert 'id="cancelled"' in r.text and "background" not in r.text
+
+
+def test_no_command_line_option_in_messages(client):
+    """The library's advice names options ("raise [strategy] budget or --budget"); the page and
+    the API leave the option out, or put it in words."""
+    body = FAST_PROFILE.replace("budget = 1200", "budget = 10")
+    r = client.post(f"/api/solve?draws={DRAWS}", content=body.encode())
+    assert r.status_code == 422 and "raise [strategy] budget" in r.json()["error"]
+    assert "--" not in r.json()["error"]
+    r = client.post("/solve", data=fast_form(budget="10"))
+    m = re.search(r'id="error-budget">([^<]*)<', r.text)
+    assert m and "raise [strategy] budget" in m.group(1) and "--" not in m.group(1)
+    assert service.web_message(Exception("needs a target: pass --target P (0 < P < 1) or set [strategy] "
+                                         "target_p_match")) == "needs a target: set [strategy] target_p_match"
+    assert "--" not in forms.plain_text("pass --time-limit SECONDS to let the solver search and prove longer")

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from allocator.web.forms import plain_text
 from allocator.web.jobs import JobPool
 
 HERE = Path(__file__).resolve().parent
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pool = JobPool(settings.workers, settings.queue, settings.ttl, settings.max_wait)
     app.state.tomls = {}  # profile TOML files offered for download (in memory, ttl)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.templates.env.filters["plain"] = plain_text  # library text on the page: no options, no paths
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(pages.router)
     app.include_router(jsonapi.router)

@@ -324,7 +324,29 @@ class FormState:
 
 def web_message(e: BaseException) -> str:
     """The CLI's one-line message for a page or API reader: the shipped files named without
-    the server's folders, and "--catalog" advice as the page's catalog upload."""
-    msg = " ".join(str(e).split()).replace(f"{DATA_DIR}/catalogs/", "").replace(f"{DATA_DIR}/", "data/")
-    return (msg.replace("pass --catalog with your own CSV", "upload your own catalog CSV")
-            .replace("pass another --catalog", "upload another catalog CSV"))
+    the server's folders, and no command-line options (see :func:`plain_text`)."""
+    return plain_text(str(e))
+
+
+FLAG_WORDS = (  # command-line advice in the words of the page (the most specific first)
+    ("pass --catalog with your own CSV", "upload your own catalog CSV"),
+    ("pass another --catalog", "upload another catalog CSV"),
+    ("pass --time-limit SECONDS", "raise the time limit"),
+    ("--time-limit SECONDS", "the time limit"),
+    ("--time-limit", "the time limit"),
+    ("--min-cost", "the cheapest-list search"),
+    ("--target", "the target P(match)"),
+    ("--budget", "the budget"),
+    ("--catalog", "the catalog upload"),
+)
+
+
+def plain_text(text: str) -> str:
+    """A message for the page: one line, the server's folders left out, command-line options
+    dropped where they are an alternative (" or --budget") and put in words elsewhere."""
+    msg = " ".join(str(text).split()).replace(f"{DATA_DIR}/catalogs/", "").replace(f"{DATA_DIR}/", "data/")
+    msg = re.sub(r"pass --[a-z][\w-]*(?: [A-Z]+)?(?: \([^)]*\))? or ", "", msg)
+    msg = re.sub(r" or --[a-z][\w-]*(?: [A-Z]+\b)?", "", msg)
+    for flag, words in FLAG_WORDS:
+        msg = msg.replace(flag, words)
+    return re.sub(r"--([a-z][\w-]*)", lambda m: "the " + m.group(1).replace("-", " ") + " setting", msg)
