@@ -563,3 +563,31 @@ def test_no_command_line_option_in_messages(client):
     assert service.web_message(Exception("needs a target: pass --target P (0 < P < 1) or set [strategy] "
                                          "target_p_match")) == "needs a target: set [strategy] target_p_match"
     assert "--" not in forms.plain_text("pass --time-limit SECONDS to let the solver search and prove longer")
+
+
+def test_cheapest_list_says_when_only_the_central_estimate_reaches_the_target(client):
+    r = client.post("/solve", data=fast_form(mode="cheapest", target_p_match="0.8"))
+    assert r.status_code == 200, r.text[-300:]
+    aid = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text).group(1)
+    d = client.get(f"/answer/{aid}/answer.json").json()
+    assert d["objective"] == "min_cost" and d["p_match"] >= 0.8 > d["p_match_interval"][0]
+    m = re.search(r'id="target-range">([^<]*)<', r.text)
+    assert m and f"reaches 80% on the central estimate ({100 * d['p_match']:.1f}%)" in m.group(1)
+    assert f"goes down to {100 * d['p_match_interval'][0]:.1f}%" in m.group(1)
+
+
+def test_trade_table_shows_every_range(client, answer):
+    """The 'this list' row and every alternative show the P(match) and P(match in LA) ranges of the JSON."""
+    aid, _ = answer
+    d = client.get(f"/answer/{aid}/answer.json").json()
+    alt = {"status": "optimal", "p_match": 0.85, "p_match_la": 0.0, "p_match_interval": [0.77, 0.91],
+           "p_match_la_interval": [0.01, 0.03], "tiers": {"la": 0, "west": 1, "elsewhere": 5}, "fees": 900.0}
+    payload = d | {"alternatives": {"safest": alt}, "p_match_interval": [0.70, 0.90],
+                   "p_match_la_interval": [0.05, 0.21]}
+    job = client.app.state.pool.submit("solve", lambda j: payload)
+    job.future.result(timeout=10)
+    html = client.get(f"/answer/{job.id}", headers={"HX-Request": "true"}).text
+    this = re.search(r'<tr class="chosen" id="trade-this">(.*?)</tr>', html, re.S).group(1)
+    assert "(70% to 90%)" in this and "(5% to 21%)" in this
+    row = re.search(r'<th scope="row">the safest list</th>(.*?)</tr>', html, re.S).group(1)
+    assert "(77% to 91%)" in row and "(1% to 3%)" in row
