@@ -356,8 +356,9 @@ def test_progress_and_cancel_route():
             return None
 
         job = app.state.pool.submit("budget", work, context={"answer": "x"})
-        assert 'id="progress-budget"' in c.get(f"/jobs/{job.id}").text
-        assert "cancelled" in c.post(f"/jobs/{job.id}/cancel").text
+        hx = {"HX-Request": "true"}
+        assert 'id="progress-budget"' in c.get(f"/jobs/{job.id}", headers=hx).text
+        assert "cancelled" in c.post(f"/jobs/{job.id}/cancel", headers=hx).text
         job.future.result(timeout=10)
         assert job.state == "cancelled" and isinstance(job.error, Cancelled)
 
@@ -591,3 +592,45 @@ def test_trade_table_shows_every_range(client, answer):
     assert "(70% to 90%)" in this and "(5% to 21%)" in this
     row = re.search(r'<th scope="row">the safest list</th>(.*?)</tr>', html, re.S).group(1)
     assert "(77% to 91%)" in row and "(1% to 3%)" in row
+
+
+FULL = ('<!doctype html>', '<link rel="stylesheet" href="/static/style.css">', 'id="profile-form"')
+
+
+def test_without_javascript_pages_are_whole_and_progress_reloads(monkeypatch):
+    """No HX-Request: the progress page reloads itself (noscript refresh), and cancel is a plain post."""
+    gate = threading.Event()
+    app = create_app(settings(wait=0.05))
+    monkeypatch.setattr(service, "solve_result", lambda *a, **k: gate.wait(20))
+    with TestClient(app) as c:
+        r = c.post("/solve", data=fast_form(budget="1234"))
+        jid = re.search(r'action="/jobs/([A-Za-z0-9_-]+)/cancel"', r.text).group(1)
+        assert all(x in r.text for x in FULL) and 'value="1234"' in r.text
+        assert f'<noscript><meta http-equiv="refresh" content="2;url=/jobs/{jid}"></noscript>' in r.text
+        r = c.get(f"/jobs/{jid}")
+        assert all(x in r.text for x in FULL) and 'value="1234"' in r.text and 'http-equiv="refresh"' in r.text
+        r = c.post(f"/jobs/{jid}/cancel", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == f"/jobs/{jid}"
+        r = c.get(f"/jobs/{jid}")
+        gate.set()
+    assert all(x in r.text for x in FULL) and 'id="cancelled"' in r.text and 'http-equiv="refresh"' not in r.text
+
+
+def test_without_javascript_sort_curve_and_gone_are_whole_pages(client, answer):
+    aid, _ = answer
+    r = client.get(f"/answer/{aid}?sort=name&order=asc")
+    assert r.status_code == 200 and all(x in r.text for x in FULL) and 'value="1200"' in r.text
+    names = re.findall(r'<td>(Synthetic IM Program[^<]*)</td>', r.text)
+    assert names == sorted(names, key=str.lower) and len(names) > 5
+    r = client.get(f"/answer/{aid}/table?sort=name&order=asc", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/answer/{aid}?sort=name&order=asc"
+    assert f'<form method="post" action="/answer/{aid}/curve/budget"' in client.get(f"/answer/{aid}").text
+    r = client.post(f"/answer/{aid}/curve/budget", follow_redirects=False)
+    assert r.status_code == 303
+    fig = r.headers["location"].removeprefix("/jobs/")
+    r = client.get(f"/jobs/{fig}")
+    assert all(x in r.text for x in FULL) and 'id="p-match"' in r.text
+    assert 'id="progress-budget"' in r.text or 'id="img-budget"' in r.text
+    client.post(f"/jobs/{fig}/cancel")
+    r = client.get("/answer/nope")
+    assert r.status_code == 404 and all(x in r.text for x in FULL) and 'id="gone"' in r.text

@@ -123,3 +123,27 @@ def test_progress_and_cancel_in_the_browser(site):
         page.wait_for_selector("#cancelled", timeout=30_000)
         assert {urllib.parse.urlsplit(u).hostname for u in requests} == {"127.0.0.1"}
         page.close()
+
+
+def test_without_javascript(site):
+    """JavaScript off: the progress page reloads itself until the answer is there, and sorting
+    gives the whole page (form, stylesheet), not a bare fragment."""
+    _, browser = site
+    with server(wait=0.1) as (url, _):
+        ctx = browser.new_context(java_script_enabled=False)
+        page = ctx.new_page()
+        page.goto(url + "/?preset=strong_la_ties")
+        page.select_option("#in-signals", "none")
+        page.select_option("#in-geographic_preference", "none")
+        page.fill("#in-budget", "1200")
+        page.click("#submit")
+        page.wait_for_selector("#solve-progress, #p-match", timeout=30_000)
+        page.wait_for_selector("#p-match", timeout=60_000)  # reached through the page's own reloads
+        assert page.input_value("#in-budget") == "1200"
+        page.click("#list-table a[data-sort=name]")
+        page.wait_for_selector("#list-table th[aria-sort=ascending] a[data-sort=name]")
+        assert page.locator("#profile-form").count() == 1
+        assert page.eval_on_selector("body", "b => getComputedStyle(b).maxWidth") == "1180px"  # the stylesheet
+        names = page.locator("#list-table tbody tr td:nth-child(2)").all_inner_texts()
+        assert names == sorted(names, key=str.lower)
+        ctx.close()
