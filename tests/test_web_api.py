@@ -634,3 +634,28 @@ def test_without_javascript_sort_curve_and_gone_are_whole_pages(client, answer):
     client.post(f"/jobs/{fig}/cancel")
     r = client.get("/answer/nope")
     assert r.status_code == 404 and all(x in r.text for x in FULL) and 'id="gone"' in r.text
+
+
+def test_budget_curve_caption_says_what_it_maximizes(client, answer, monkeypatch):
+    """The curve maximizes plain P(match) at each budget; under a safety-first answer the caption
+    says so, so its numbers are not taken for the answer's."""
+    import dataclasses
+
+    aid, _ = answer
+    src = client.app.state.pool.get(aid)
+    problem = dataclasses.replace(src.context["problem"], objective="safety_first")
+    job = client.app.state.pool.submit("solve", lambda j: src.result | {"objective": "safety_first"},
+                                       context={"problem": problem, "values": fast_form()})
+    job.future.result(timeout=10)
+    monkeypatch.setattr(service, "budget_curve", lambda *a, **k: (b"\x89PNG\r\n\x1a\n", []))
+    r = client.post(f"/answer/{job.id}/curve/budget", headers={"HX-Request": "true"})
+    fig = re.search(r'hx-get="/jobs/([A-Za-z0-9_-]+)"', r.text) or re.search(r'/plots/([A-Za-z0-9_-]+)\.png', r.text)
+    for _ in range(100):
+        r = client.get(f"/jobs/{fig.group(1)}", headers={"HX-Request": "true"})
+        if 'id="img-budget"' in r.text:
+            break
+        threading.Event().wait(0.05)
+    cap = re.search(r'id="caption-budget">([^<]*)<', r.text).group(1)
+    assert cap.startswith("the best P(match) at each budget") and "not the safety-first answer above" in cap
+    assert "the best P(match) at each budget (same limits otherwise); circles" in service.budget_caption(
+        "p_match", "p_match")

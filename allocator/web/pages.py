@@ -302,8 +302,8 @@ def start_curve(request: Request, answer_id: str, kind: str):
         return service.la_frontier(problem, progress=j.progress)
 
     try:
-        fig = request.app.state.pool.submit(kind, work, context={"answer": answer_id,
-                                                                  "objective": (job.result or {}).get("objective")})
+        caption = service.budget_caption(problem.objective, (job.result or {}).get("objective"))
+        fig = request.app.state.pool.submit(kind, work, context={"answer": answer_id, "caption": caption})
     except Busy as e:
         if not _htmx(request):
             return _full_page(request, job, 503, figure_busy={kind: str(e)})
