@@ -659,3 +659,53 @@ def test_budget_curve_caption_says_what_it_maximizes(client, answer, monkeypatch
     assert cap.startswith("the best P(match) at each budget") and "not the safety-first answer above" in cap
     assert "the best P(match) at each budget (same limits otherwise); circles" in service.budget_caption(
         "p_match", "p_match")
+
+
+def test_small_form_messages(client):
+    # fewest > most: under both fields, naming both
+    r = client.post("/solve", data=fast_form(min_applications="50", max_applications="30"))
+    for name in ("min_applications", "max_applications"):
+        m = re.search(rf'id="error-{name}">([^<]*)<', r.text)
+        assert m and "min_applications=50" in m.group(1) and "max_applications=30" in m.group(1), name
+    # a specialty without a demo catalog: under Specialties, with the specialties' names
+    r = client.post("/solve", data=fast_form(specialties=["Dermatology"]))
+    m = re.search(r'id="error-specialties">([^<]*)<', r.text)
+    assert r.status_code == 422 and m and "Internal Medicine" in m.group(1) and "internal_medicine" not in m.group(1)
+    # a long value is not echoed in full
+    r = client.post("/solve", data=fast_form(budget="1" * 5000))
+    m = re.search(r'id="error-budget">([^<]*)<', r.text)
+    assert m and len(m.group(1)) < 300 and "5,000 characters" in m.group(1)
+    r = client.post("/solve", data=fast_form(season="x" * 5000))
+    m = re.search(r'id="error-season">([^<]*)<', r.text)
+    assert m and len(m.group(1)) < 300
+    # the time limit is 1-120 s, as documented
+    for bad in ("0.5", "121"):
+        r = client.post("/solve", data=fast_form(time_limit=bad))
+        assert r.status_code == 422 and re.search(r'id="error-time_limit">[^<]*between 1 and 120', r.text)
+    # the utilities' label says what the loader accepts (0 or more, not 0-1)
+    html = client.get("/").text
+    assert re.search(r'id="field-utility_west">.*?0 or more', html, re.S)
+
+
+def test_api_unknown_specialty_names_specialties(client):
+    r = client.post("/api/solve", content=b'[applicant]\nspecialties = ["Dermatology"]\n')
+    assert r.status_code == 422 and "(have Family Medicine, Internal Medicine" in r.json()["error"]
+
+
+def test_upload_size_message_does_not_round_to_the_limit(client):
+    big = b"program_id,name,specialty,city,state\n" + b"x" * (forms.MAX_UPLOAD_BYTES - 30)
+    r = client.post("/api/solve", files={"profile": ("p.toml", FAST_PROFILE.encode()), "catalog": ("big.csv", big)})
+    err = r.json()["error"]
+    assert r.status_code == 413 and "over the 2 MB upload limit" in err and "2.0 MB is over" not in err
+
+
+def test_time_limit_notice_says_it_once(client, answer):
+    aid, _ = answer
+    d = client.get(f"/answer/{aid}/answer.json").json()
+    for message in ("time limit reached", "budget search: 4 integer-program solves; time limit reached, gap shown"):
+        payload = d | {"solver": d["solver"] | {"message": message}}
+        job = client.app.state.pool.submit("solve", lambda j, p=payload: p)
+        job.future.result(timeout=10)
+        html = client.get(f"/answer/{job.id}", headers={"HX-Request": "true"}).text
+        notice = re.search(r'id="time-limit">([^<]*)<', html).group(1)
+        assert notice.lower().count("time limit") == 1 + ("budget search" in message), notice

@@ -92,9 +92,10 @@ def fields() -> list[Field]:
         Field("divisions", "strategy", "Fixed divisions", "multi", help="when the preference is 'fixed' (at most 3)",
               choices=_divisions()),
         Field("max_divisions", "strategy", "Most divisions to choose", "int", "divisions (0-3)"),
-        Field("utility_la", "strategy", "Utility of a match in LA", "number", "0-1"),
-        Field("utility_west", "strategy", "Utility in the rest of the West", "number", "0-1"),
-        Field("utility_elsewhere", "strategy", "Utility elsewhere", "number", "0-1"),
+        Field("utility_la", "strategy", "Utility of a match in LA", "number", "0 or more",
+              "a weight: 1, 0.8 and 0.6 (LA, West, elsewhere) by default"),
+        Field("utility_west", "strategy", "Utility in the rest of the West", "number", "0 or more"),
+        Field("utility_elsewhere", "strategy", "Utility elsewhere", "number", "0 or more"),
         Field("specialty_limits", "strategy", "Limits per specialty", "lines", "one per line",
               "e.g. Internal Medicine: 40-80 (fewest-most applications in that specialty)"),
         Field("must_apply", "strategy", "Always apply to", "text", "program ids", "comma-separated"),
@@ -317,9 +318,31 @@ class FormState:
         msg = web_message(e)
         name = field_of(msg) or default_field
         if name:
-            self.errors[name] = msg
+            for n in related(name, msg):
+                self.errors[n] = msg
         else:
             self.message = msg
+
+
+RELATED = (("min_applications", "max_applications"), ("usce_california_months", "usce_months"))
+
+
+def related(name: str, message: str) -> list[str]:
+    """The field a message names, and the other of a pair when the message names both (the
+    limit between them can be fixed on either side, so it is shown under both)."""
+    for pair in RELATED:
+        if name in pair and all(re.search(rf"\b{p}\b", message) for p in pair):
+            return list(pair)
+    return [name]
+
+
+def check_specialties(values: dict[str, Any]) -> None:
+    """Without an uploaded catalog, every specialty needs a demo catalog: say which ones there are."""
+    have = _demo_specialties()
+    bad = [s for s in values.get("specialties") or [] if s not in have]
+    if bad:
+        raise InputError(f"{WHERE}: [applicant] specialties = {shown(bad[0])}: no demo catalog for it; "
+                         f"choose from {', '.join(have)}, or upload your own catalog CSV")
 
 
 def web_message(e: BaseException) -> str:
@@ -349,4 +372,12 @@ def plain_text(text: str) -> str:
     msg = re.sub(r" or --[a-z][\w-]*(?: [A-Z]+\b)?", "", msg)
     for flag, words in FLAG_WORDS:
         msg = msg.replace(flag, words)
-    return re.sub(r"--([a-z][\w-]*)", lambda m: "the " + m.group(1).replace("-", " ") + " setting", msg)
+    msg = re.sub(r"--([a-z][\w-]*)", lambda m: "the " + m.group(1).replace("-", " ") + " setting", msg)
+    msg = re.sub(r"\(have ([a-z_]+(?:, [a-z_]+)*)\)", lambda m: f"(have {_specialty_names(m.group(1))})", msg)
+    msg = re.sub(r"'([^']{61,})'", lambda m: shown(m.group(1)), msg)
+    return re.sub(r"[^\s']{81,}", lambda m: m.group(0)[:40] + f"... ({len(m.group(0)):,} characters)", msg)
+
+
+def _specialty_names(stems: str) -> str:
+    """Demo catalog file stems (internal_medicine) as the specialty names the form shows."""
+    return ", ".join(s.replace("_", " ").title() for s in stems.split(", "))

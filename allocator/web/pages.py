@@ -117,6 +117,8 @@ async def solve_form(request: Request):
     try:
         profile, doc = forms.profile_from_values(values)
         opts = forms.run_options(values)
+        if catalog is None:
+            forms.check_specialties(values)
     except InputError as e:
         state.fail(e)
         return _render(request, "page.html", 422, state=state, answer=None)

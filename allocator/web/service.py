@@ -46,8 +46,8 @@ def parse_catalog(data: bytes, name: str = "catalog.csv") -> Catalog:
     """An uploaded catalog CSV, capped in size and rows, validated by the catalog loader."""
     name = (name or "catalog.csv").replace("\n", " ")[:80]
     if len(data) > MAX_UPLOAD_BYTES:
-        raise TooLarge(f"{name}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload "
-                         "limit; remove columns or rows you do not need")
+        raise TooLarge(f"{name}: the file is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload limit; remove columns "
+                       "or rows you do not need")
     if not data.strip():
         raise InputError(f"{name}: the file is empty; it needs a header line and one row per program")
     try:
