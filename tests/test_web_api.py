@@ -718,3 +718,33 @@ def test_time_limit_notice_says_it_once(client, answer):
         html = client.get(f"/answer/{job.id}", headers={"HX-Request": "true"}).text
         notice = re.search(r'id="time-limit">([^<]*)<', html).group(1)
         assert notice.lower().count("time limit") == 1 + ("budget search" in message), notice
+
+
+def test_accessibility_of_the_form_and_answer(client, answer):
+    r = client.post("/solve", data=fast_form(budget="-5"), headers={"HX-Request": "true"})
+    tag = re.search(r'<input id="in-budget"[^>]*>', r.text).group(0)
+    assert 'aria-invalid="true"' in tag and 'aria-describedby="unit-budget help-budget error-budget"' in tag
+    assert " autofocus" in tag and r.text.count(" autofocus") == 1  # htmx focuses it after the swap
+    assert 'id="help-budget"' in r.text and 'id="unit-budget"' in r.text
+    html = client.get("/").text
+    assert "aria-invalid" not in html and " autofocus" not in html
+    for name, label in (("specialties", "Specialties"), ("divisions", "Fixed divisions")):
+        assert re.search(rf'<fieldset class="group" id="in-{name}"[^>]*><legend class="label">{label}</legend>', html)
+    r = client.post("/solve", data=fast_form(budget="100", min_applications="50"), headers={"HX-Request": "true"})
+    assert re.search(r'id="solve-error" tabindex="-1" autofocus', r.text)
+    _, page = answer
+    assert '<h2 id="answer-heading">' in page and "<h3>The programs</h3>" in page
+    assert 'rel="icon" href="/static/favicon.svg"' in html
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        r = client.get(path)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_progress_bars_are_labelled():
+    gate = threading.Event()
+    app = create_app(settings(wait=0.05))
+    with TestClient(app) as c:
+        job = app.state.pool.submit("solve", lambda j: gate.wait(20), time_limit=20)
+        r = c.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
+        gate.set()
+    assert re.search(r'<progress id="solve-progress"[^>]*aria-label="solve progress"', r.text)

@@ -45,6 +45,8 @@ def test_walk_through(site, tmp_path):
     page = ctx.new_page()
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
+    failed: list[str] = []  # responses >= 400 (a missing favicon was one)
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
     page.goto(url + "/")
     page.click("a[data-preset=strong_la_ties]")
     page.wait_for_url("**/?preset=strong_la_ties")
@@ -93,6 +95,8 @@ def test_walk_through(site, tmp_path):
     page.wait_for_selector("#error-budget", timeout=30_000)
     assert "[strategy] budget" in page.inner_text("#error-budget")
     assert page.eval_on_selector("#error-budget", "e => e.closest('.field').id") == "field-budget"
+    assert page.evaluate("document.activeElement.id") == "in-budget"  # focus moved to the invalid field
+    assert page.get_attribute("#in-budget", "aria-invalid") == "true"
     page.locator("#field-budget").screenshot(path=str(ARTIFACTS / "web_invalid_field.png"))
     # what the browser cannot parse as a number still reaches the server (no silent default budget)
     page.fill("#in-budget", "1,500")
@@ -102,6 +106,7 @@ def test_walk_through(site, tmp_path):
 
     hosts = {urllib.parse.urlsplit(u).hostname for u in requests}
     assert hosts == {"127.0.0.1"}, sorted(set(requests))
+    assert [f for f in failed if "/solve" not in f] == []  # 422 answers of the invalid submits aside
     assert len(requests) > 8
     ctx.close()
 

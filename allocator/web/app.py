@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -60,6 +60,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates.env.filters["plain"] = plain_text  # library text on the page: no options, no paths
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(pages.router)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():  # browsers ask for it even with the page's icon link: no 404 in the console
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
+
     app.include_router(jsonapi.router)
 
     @app.exception_handler(RequestValidationError)

@@ -314,6 +314,13 @@ class FormState:
     errors: dict[str, str] = field(default_factory=dict)
     message: str = ""
 
+    @property
+    def first_error(self) -> str | None:
+        """The first field with an error, in the order shown (focused after an error)."""
+        order = [f.name for f in fields() if f.section != "run"] + ["catalog"] + \
+                [f.name for f in fields() if f.section == "run"]
+        return next((n for n in order if n in self.errors), None)
+
     def fail(self, e: Exception, default_field: str | None = None) -> None:
         msg = web_message(e)
         name = field_of(msg) or default_field
