@@ -544,6 +544,10 @@ def test_cancel_of_a_running_solve_says_it_finishes_in_the_background():
         assert 'id="p-match"' not in r.text
         r = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})  # resubmitted at once
         assert r.status_code == 503 and "1 finishing a cancelled solve" in r.text and 'id="p-match"' not in r.text
+        pool.queue = 1  # with a waiting place, the request waits and says why
+        r = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})
+        assert 'id="waiting"' in r.text and "1 of them finishing a cancelled solve" in r.text
+        pool.cancel(re.search(r'hx-get="/jobs/([^"]+)"', r.text).group(1))  # never runs
         gate.set()
         job.future.result(timeout=10)
         assert job.state == "cancelled" and job.result is None

@@ -115,8 +115,12 @@ class JobPool:
         return job
 
     def _stopping_note(self) -> str:
-        n = sum(j.stopping for j in self._jobs.values())
+        n = self.stopping()
         return f" ({n} finishing a cancelled solve)" if n else ""
+
+    def stopping(self) -> int:
+        """Workers still finishing a job that was cancelled while it ran."""
+        return sum(j.stopping for j in list(self._jobs.values()))
 
     def _run(self, job: Job, fn: Callable[[Job], Any]) -> None:
         with self._lock:

@@ -29,7 +29,8 @@ def _render(request: Request, name: str, status: int = 200, **ctx) -> HTMLRespon
     from allocator import __version__
 
     ctx |= {"request": request, "full": full, "fields": forms.fields(), "presets": forms.PRESETS,
-            "version": __version__, "max_wait": request.app.state.pool.max_wait}
+            "version": __version__, "max_wait": request.app.state.pool.max_wait,
+            "stopping": request.app.state.pool.stopping()}
     return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
