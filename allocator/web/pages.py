@@ -25,10 +25,9 @@ SORTABLE = ("program_id", "name", "specialty", "city", "state", "tier", "p_match
 
 
 def _render(request: Request, name: str, status: int = 200, **ctx) -> HTMLResponse:
-    full = request.headers.get("HX-Request") != "true"
     from allocator import __version__
 
-    ctx |= {"request": request, "full": full, "fields": forms.fields(), "presets": forms.PRESETS,
+    ctx |= {"request": request, "full": not _htmx(request), "fields": forms.fields(), "presets": forms.PRESETS,
             "version": __version__, "max_wait": request.app.state.pool.max_wait,
             "stopping": request.app.state.pool.stopping()}
     return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
