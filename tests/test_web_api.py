@@ -288,7 +288,7 @@ def test_form_infeasible_and_time_limit_are_said(client, monkeypatch):
 
     monkeypatch.setattr(service, "solve_result", slow)
     r = client.post("/solve", data=fast_form(time_limit="1"))
-    assert "Time limit:" in r.text and "raise --time-limit" in r.text
+    assert "Time limit:" in r.text and "raise the time limit" in r.text and "--time-limit" not in r.text
 
 
 def test_internal_error_is_one_line(client, monkeypatch):
@@ -356,8 +356,9 @@ def test_progress_and_cancel_route():
             return None
 
         job = app.state.pool.submit("budget", work, context={"answer": "x"})
-        assert 'id="progress-budget"' in c.get(f"/jobs/{job.id}").text
-        assert "cancelled" in c.post(f"/jobs/{job.id}/cancel").text
+        hx = {"HX-Request": "true"}
+        assert 'id="progress-budget"' in c.get(f"/jobs/{job.id}", headers=hx).text
+        assert "cancelled" in c.post(f"/jobs/{job.id}/cancel", headers=hx).text
         job.future.result(timeout=10)
         assert job.state == "cancelled" and isinstance(job.error, Cancelled)
 
@@ -432,3 +433,322 @@ def test_unproven_safety_first_answer_is_said_in_words(client, monkeypatch, tmp_
     out = capsys.readouterr()
     assert e.value.code == 0, out.err
     assert untimed(d) == untimed(json.loads(out.out))
+
+
+@pytest.mark.parametrize("typed,needle", [
+    ("--5", "must be a number"), ("1,500", "must be a number"), ("1500abc", "must be a number"),
+    ("1e309", "must be a finite number"), ("nan", "must be a finite number"), ("-inf", "must be a finite number"),
+])
+def test_form_number_text_is_parsed_not_defaulted(client, typed, needle):
+    """The number fields are text inputs: what was typed reaches the server, which rejects it
+    under the field instead of solving with the default budget."""
+    r = client.post("/solve", data=fast_form(budget=typed))
+    assert r.status_code == 422
+    m = re.search(r'id="error-budget">([^<]*)<', r.text)
+    assert m and needle in m.group(1) and "<= 1.0" not in m.group(1), m and m.group(1)
+
+
+def test_form_number_inputs_are_text_with_a_keyboard_hint(client):
+    html = client.get("/").text
+    assert 'type="number"' not in html
+    assert re.search(r'id="in-budget" name="budget" value="[^"]*"\s+type="text" inputmode="decimal"', html)
+    assert re.search(r'id="in-max_applications" name="max_applications" value="[^"]*"\s+type="text" '
+                     r'inputmode="numeric"', html)
+
+
+def test_whole_numbers_are_exact_and_nan_is_not_a_range_error():
+    doc = forms.doc_from_values(fast_form(max_applications=str(10 ** 24), specialties=["Internal Medicine"]))
+    assert doc["strategy"]["max_applications"] == 10 ** 24
+    assert forms.doc_from_values(fast_form(max_applications="60.0"))["strategy"]["max_applications"] == 60
+    with pytest.raises(forms.InputError, match="la_share_max = 'nan': must be a finite number"):
+        forms.doc_from_values(fast_form(la_share_max="nan"))
+    with pytest.raises(forms.InputError, match=r"must be a whole number"):
+        forms.doc_from_values(fast_form(max_applications="60.5"))
+
+
+def test_pool_drops_a_job_that_waited_too_long_and_frees_its_place():
+    pool = JobPool(workers=1, queue=2, ttl=60.0, max_wait=0.3)
+    gate, ran = threading.Event(), []
+    a = pool.submit("solve", lambda j: gate.wait(10))
+    b = pool.submit("solve", lambda j: ran.append("b"))
+    assert b.state == "waiting" and b.fraction() is None and b.elapsed == 0.0
+    threading.Event().wait(0.4)
+    assert pool.active == 1  # b dropped: its place is free before any worker is
+    assert b.state == "failed" and isinstance(b.error, Busy) and "within 0 s" not in str(b.error)
+    gate.set()
+    a.future.result(timeout=10)
+    threading.Event().wait(0.05)
+    assert ran == [] and pool.active == 0
+    pool.shutdown()
+
+
+def test_pool_cancel_of_a_waiting_job_never_runs_it():
+    pool = JobPool(workers=1, queue=2, ttl=60.0, max_wait=30.0)
+    gate, ran = threading.Event(), []
+    a = pool.submit("solve", lambda j: gate.wait(10))
+    b = pool.submit("solve", lambda j: ran.append("b"))
+    assert pool.active == 2
+    pool.cancel(b.id)
+    assert pool.active == 1 and b.state == "cancelled" and b.finished is not None
+    c = pool.submit("solve", lambda j: ran.append("c"))
+    gate.set()
+    c.future.result(timeout=10)
+    assert ran == ["c"] and a.result is True
+    pool.shutdown()
+
+
+def test_api_request_not_started_within_max_wait_is_busy():
+    import time
+
+    gate = threading.Event()
+    app = create_app(settings(workers=1, queue=2, max_wait=0.5))
+    with TestClient(app) as c:
+        app.state.pool.submit("solve", lambda job: gate.wait(20))
+        t0 = time.monotonic()
+        r = c.post("/api/solve", content=FAST_PROFILE.encode())
+        took = time.monotonic() - t0
+        gate.set()
+    assert r.status_code == 503 and r.headers["retry-after"] == "5" and took < 5
+    d = r.json()
+    assert d["retry"] is True and d["exit_code"] == 75 and "no worker became free within" in d["error"]
+
+
+def test_page_shows_waiting_then_busy_when_no_worker_frees():
+    gate = threading.Event()
+    app = create_app(settings(workers=1, queue=2, max_wait=0.6, wait=0.1))
+    with TestClient(app) as c:
+        app.state.pool.submit("solve", lambda job: gate.wait(20))
+        r = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})
+        assert 'id="waiting"' in r.text and "Waiting for a free worker" in r.text
+        assert 'value="' not in re.search(r"<progress[^>]*>", r.text).group(0)  # no count before it starts
+        job = re.search(r'hx-get="/jobs/([^"]+)"', r.text).group(1)
+        threading.Event().wait(0.7)
+        r = c.get(f"/jobs/{job}", headers={"HX-Request": "true"})
+        gate.set()
+    assert 'id="busy"' in r.text and "no worker became free" in r.text
+
+
+def test_cancel_of_a_running_solve_says_it_finishes_in_the_background():
+    gate = threading.Event()
+    app = create_app(settings(workers=1, queue=0, wait=0.1))
+    with TestClient(app) as c:
+        def slow(*a, **k):
+            gate.wait(20)
+            raise AssertionError("a cancelled solve's answer must not be used")
+
+        pool = app.state.pool
+        job = pool.submit("solve", lambda j: (slow(), None))
+        threading.Event().wait(0.1)
+        r = c.post(f"/jobs/{job.id}/cancel", headers={"HX-Request": "true"})
+        assert 'id="cancelled"' in r.text and "finishes its current step in the background" in r.text
+        assert 'id="p-match"' not in r.text
+        r = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})  # resubmitted at once
+        assert r.status_code == 503 and "1 finishing a cancelled solve" in r.text and 'id="p-match"' not in r.text
+        pool.queue = 1  # with a waiting place, the request waits and says why
+        r = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})
+        assert 'id="waiting"' in r.text and "1 of them finishing a cancelled solve" in r.text
+        pool.cancel(re.search(r'hx-get="/jobs/([^"]+)"', r.text).group(1))  # never runs
+        gate.set()
+        job.future.result(timeout=10)
+        assert job.state == "cancelled" and job.result is None
+        r = c.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
+        assert 'id="cancelled"' in r.text and "background" not in r.text
+
+
+def test_no_command_line_option_in_messages(client):
+    """The library's advice names options ("raise [strategy] budget or --budget"); the page and
+    the API leave the option out, or put it in words."""
+    body = FAST_PROFILE.replace("budget = 1200", "budget = 10")
+    r = client.post(f"/api/solve?draws={DRAWS}", content=body.encode())
+    assert r.status_code == 422 and "raise [strategy] budget" in r.json()["error"]
+    assert "--" not in r.json()["error"]
+    r = client.post("/solve", data=fast_form(budget="10"))
+    m = re.search(r'id="error-budget">([^<]*)<', r.text)
+    assert m and "raise [strategy] budget" in m.group(1) and "--" not in m.group(1)
+    assert service.web_message(Exception("needs a target: pass --target P (0 < P < 1) or set [strategy] "
+                                         "target_p_match")) == "needs a target: set [strategy] target_p_match"
+    assert "--" not in forms.plain_text("pass --time-limit SECONDS to let the solver search and prove longer")
+
+
+def test_cheapest_list_says_when_only_the_central_estimate_reaches_the_target(client):
+    r = client.post("/solve", data=fast_form(mode="cheapest", target_p_match="0.8"))
+    assert r.status_code == 200, r.text[-300:]
+    aid = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text).group(1)
+    d = client.get(f"/answer/{aid}/answer.json").json()
+    assert d["objective"] == "min_cost" and d["p_match"] >= 0.8 > d["p_match_interval"][0]
+    m = re.search(r'id="target-range">([^<]*)<', r.text)
+    assert m and f"reaches 80% on the central estimate ({100 * d['p_match']:.1f}%)" in m.group(1)
+    assert f"goes down to {100 * d['p_match_interval'][0]:.1f}%" in m.group(1)
+
+
+def test_trade_table_shows_every_range(client, answer):
+    """The 'this list' row and every alternative show the P(match) and P(match in LA) ranges of the JSON."""
+    aid, _ = answer
+    d = client.get(f"/answer/{aid}/answer.json").json()
+    alt = {"status": "optimal", "p_match": 0.85, "p_match_la": 0.0, "p_match_interval": [0.77, 0.91],
+           "p_match_la_interval": [0.01, 0.03], "tiers": {"la": 0, "west": 1, "elsewhere": 5}, "fees": 900.0}
+    payload = d | {"alternatives": {"safest": alt}, "p_match_interval": [0.70, 0.90],
+                   "p_match_la_interval": [0.05, 0.21]}
+    job = client.app.state.pool.submit("solve", lambda j: payload)
+    job.future.result(timeout=10)
+    html = client.get(f"/answer/{job.id}", headers={"HX-Request": "true"}).text
+    this = re.search(r'<tr class="chosen" id="trade-this">(.*?)</tr>', html, re.S).group(1)
+    assert "(70% to 90%)" in this and "(5% to 21%)" in this
+    row = re.search(r'<th scope="row">the safest list</th>(.*?)</tr>', html, re.S).group(1)
+    assert "(77% to 91%)" in row and "(1% to 3%)" in row
+
+
+FULL = ('<!doctype html>', '<link rel="stylesheet" href="/static/style.css">', 'id="profile-form"')
+
+
+def test_without_javascript_pages_are_whole_and_progress_reloads(monkeypatch):
+    """No HX-Request: the progress page reloads itself (noscript refresh), and cancel is a plain post."""
+    gate = threading.Event()
+    app = create_app(settings(wait=0.05))
+    monkeypatch.setattr(service, "solve_result", lambda *a, **k: gate.wait(20))
+    with TestClient(app) as c:
+        r = c.post("/solve", data=fast_form(budget="1234"))
+        jid = re.search(r'action="/jobs/([A-Za-z0-9_-]+)/cancel"', r.text).group(1)
+        assert all(x in r.text for x in FULL) and 'value="1234"' in r.text
+        assert f'<noscript><meta http-equiv="refresh" content="2;url=/jobs/{jid}"></noscript>' in r.text
+        r = c.get(f"/jobs/{jid}")
+        assert all(x in r.text for x in FULL) and 'value="1234"' in r.text and 'http-equiv="refresh"' in r.text
+        r = c.post(f"/jobs/{jid}/cancel", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == f"/jobs/{jid}"
+        r = c.get(f"/jobs/{jid}")
+        gate.set()
+    assert all(x in r.text for x in FULL) and 'id="cancelled"' in r.text and 'http-equiv="refresh"' not in r.text
+
+
+def fresh_answer(client, answer, **changes) -> str:
+    """A new answer job with the fixture's payload (no figures started yet); its id."""
+    src = client.app.state.pool.get(answer[0])
+    job = client.app.state.pool.submit("solve", lambda j: src.result | changes,
+                                       context={"problem": src.context["problem"], "values": fast_form()})
+    job.future.result(timeout=10)
+    return job.id
+
+
+def test_without_javascript_sort_curve_and_gone_are_whole_pages(client, answer):
+    aid = fresh_answer(client, answer)
+    r = client.get(f"/answer/{aid}?sort=name&order=asc")
+    assert r.status_code == 200 and all(x in r.text for x in FULL) and 'value="1200"' in r.text
+    names = re.findall(r'<td>(Synthetic IM Program[^<]*)</td>', r.text)
+    assert names == sorted(names, key=str.lower) and len(names) > 5
+    r = client.get(f"/answer/{aid}/table?sort=name&order=asc", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/answer/{aid}?sort=name&order=asc"
+    assert f'<form method="post" action="/answer/{aid}/curve/budget"' in client.get(f"/answer/{aid}").text
+    r = client.post(f"/answer/{aid}/curve/budget", follow_redirects=False)
+    assert r.status_code == 303
+    fig = r.headers["location"].removeprefix("/jobs/")
+    r = client.get(f"/jobs/{fig}")
+    assert all(x in r.text for x in FULL) and 'id="p-match"' in r.text
+    assert 'id="progress-budget"' in r.text or 'id="img-budget"' in r.text
+    client.post(f"/jobs/{fig}/cancel")
+    r = client.get("/answer/nope")
+    assert r.status_code == 404 and all(x in r.text for x in FULL) and 'id="gone"' in r.text
+
+
+def test_budget_curve_caption_says_what_it_maximizes(client, answer, monkeypatch):
+    """The curve maximizes plain P(match) at each budget; under a safety-first answer the caption
+    says so, so its numbers are not taken for the answer's."""
+    import dataclasses
+
+    aid, _ = answer
+    src = client.app.state.pool.get(aid)
+    problem = dataclasses.replace(src.context["problem"], objective="safety_first")
+    job = client.app.state.pool.submit("solve", lambda j: src.result | {"objective": "safety_first"},
+                                       context={"problem": problem, "values": fast_form()})
+    job.future.result(timeout=10)
+    monkeypatch.setattr(service, "budget_curve", lambda *a, **k: (b"\x89PNG\r\n\x1a\n", []))
+    r = client.post(f"/answer/{job.id}/curve/budget", headers={"HX-Request": "true"})
+    fig = re.search(r'hx-get="/jobs/([A-Za-z0-9_-]+)"', r.text) or re.search(r'/plots/([A-Za-z0-9_-]+)\.png', r.text)
+    for _ in range(100):
+        r = client.get(f"/jobs/{fig.group(1)}", headers={"HX-Request": "true"})
+        if 'id="img-budget"' in r.text:
+            break
+        threading.Event().wait(0.05)
+    cap = re.search(r'id="caption-budget">([^<]*)<', r.text).group(1)
+    assert cap.startswith("the best P(match) at each budget") and "not the safety-first answer above" in cap
+    assert "the best P(match) at each budget (same limits otherwise); circles" in service.budget_caption(
+        "p_match", "p_match")
+
+
+def test_small_form_messages(client):
+    # fewest > most: under both fields, naming both
+    r = client.post("/solve", data=fast_form(min_applications="50", max_applications="30"))
+    for name in ("min_applications", "max_applications"):
+        m = re.search(rf'id="error-{name}">([^<]*)<', r.text)
+        assert m and "min_applications=50" in m.group(1) and "max_applications=30" in m.group(1), name
+    # a specialty without a demo catalog: under Specialties, with the specialties' names
+    r = client.post("/solve", data=fast_form(specialties=["Dermatology"]))
+    m = re.search(r'id="error-specialties">([^<]*)<', r.text)
+    assert r.status_code == 422 and m and "Internal Medicine" in m.group(1) and "internal_medicine" not in m.group(1)
+    # a long value is not echoed in full
+    r = client.post("/solve", data=fast_form(budget="1" * 5000))
+    m = re.search(r'id="error-budget">([^<]*)<', r.text)
+    assert m and len(m.group(1)) < 300 and "5,000 characters" in m.group(1)
+    r = client.post("/solve", data=fast_form(season="x" * 5000))
+    m = re.search(r'id="error-season">([^<]*)<', r.text)
+    assert m and len(m.group(1)) < 300
+    # the time limit is 1-120 s, as documented
+    for bad in ("0.5", "121"):
+        r = client.post("/solve", data=fast_form(time_limit=bad))
+        assert r.status_code == 422 and re.search(r'id="error-time_limit">[^<]*between 1 and 120', r.text)
+    # the utilities' label says what the loader accepts (0 or more, not 0-1)
+    html = client.get("/").text
+    assert re.search(r'id="field-utility_west">.*?0 or more', html, re.S)
+
+
+def test_api_unknown_specialty_names_specialties(client):
+    r = client.post("/api/solve", content=b'[applicant]\nspecialties = ["Dermatology"]\n')
+    assert r.status_code == 422 and "(have Family Medicine, Internal Medicine" in r.json()["error"]
+
+
+def test_upload_size_message_does_not_round_to_the_limit(client):
+    big = b"program_id,name,specialty,city,state\n" + b"x" * (forms.MAX_UPLOAD_BYTES - 30)
+    r = client.post("/api/solve", files={"profile": ("p.toml", FAST_PROFILE.encode()), "catalog": ("big.csv", big)})
+    err = r.json()["error"]
+    assert r.status_code == 413 and "over the 2 MB upload limit" in err and "2.0 MB is over" not in err
+
+
+def test_time_limit_notice_says_it_once(client, answer):
+    aid, _ = answer
+    d = client.get(f"/answer/{aid}/answer.json").json()
+    for message in ("time limit reached", "budget search: 4 integer-program solves; time limit reached, gap shown"):
+        payload = d | {"solver": d["solver"] | {"message": message}}
+        job = client.app.state.pool.submit("solve", lambda j, p=payload: p)
+        job.future.result(timeout=10)
+        html = client.get(f"/answer/{job.id}", headers={"HX-Request": "true"}).text
+        notice = re.search(r'id="time-limit">([^<]*)<', html).group(1)
+        assert notice.lower().count("time limit") == 1 + ("budget search" in message), notice
+
+
+def test_accessibility_of_the_form_and_answer(client, answer):
+    r = client.post("/solve", data=fast_form(budget="-5"), headers={"HX-Request": "true"})
+    tag = re.search(r'<input id="in-budget"[^>]*>', r.text).group(0)
+    assert 'aria-invalid="true"' in tag and 'aria-describedby="unit-budget help-budget error-budget"' in tag
+    assert " autofocus" in tag and r.text.count(" autofocus") == 1  # htmx focuses it after the swap
+    assert 'id="help-budget"' in r.text and 'id="unit-budget"' in r.text
+    html = client.get("/").text
+    assert "aria-invalid" not in html and " autofocus" not in html
+    for name, label in (("specialties", "Specialties"), ("divisions", "Fixed divisions")):
+        assert re.search(rf'<fieldset class="group" id="in-{name}"[^>]*><legend class="label">{label}</legend>', html)
+    r = client.post("/solve", data=fast_form(budget="100", min_applications="50"), headers={"HX-Request": "true"})
+    assert re.search(r'id="solve-error" tabindex="-1" autofocus', r.text)
+    _, page = answer
+    assert '<h2 id="answer-heading">' in page and "<h3>The programs</h3>" in page
+    assert 'rel="icon" href="/static/favicon.svg"' in html
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        r = client.get(path)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_progress_bars_are_labelled():
+    gate = threading.Event()
+    app = create_app(settings(wait=0.05))
+    with TestClient(app) as c:
+        job = app.state.pool.submit("solve", lambda j: gate.wait(20), time_limit=20)
+        r = c.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
+        gate.set()
+    assert re.search(r'<progress id="solve-progress"[^>]*aria-label="solve progress"', r.text)

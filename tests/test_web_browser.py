@@ -45,6 +45,8 @@ def test_walk_through(site, tmp_path):
     page = ctx.new_page()
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
+    failed: list[str] = []  # responses >= 400 (a missing favicon was one)
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
     page.goto(url + "/")
     page.click("a[data-preset=strong_la_ties]")
     page.wait_for_url("**/?preset=strong_la_ties")
@@ -93,10 +95,18 @@ def test_walk_through(site, tmp_path):
     page.wait_for_selector("#error-budget", timeout=30_000)
     assert "[strategy] budget" in page.inner_text("#error-budget")
     assert page.eval_on_selector("#error-budget", "e => e.closest('.field').id") == "field-budget"
+    assert page.evaluate("document.activeElement.id") == "in-budget"  # focus moved to the invalid field
+    assert page.get_attribute("#in-budget", "aria-invalid") == "true"
     page.locator("#field-budget").screenshot(path=str(ARTIFACTS / "web_invalid_field.png"))
+    # what the browser cannot parse as a number still reaches the server (no silent default budget)
+    page.fill("#in-budget", "1,500")
+    page.click("#submit")
+    page.wait_for_selector("#error-budget:has-text('must be a number')", timeout=30_000)
+    assert page.input_value("#in-budget") == "1,500"
 
     hosts = {urllib.parse.urlsplit(u).hostname for u in requests}
     assert hosts == {"127.0.0.1"}, sorted(set(requests))
+    assert [f for f in failed if "/solve" not in f] == []  # 422 answers of the invalid submits aside
     assert len(requests) > 8
     ctx.close()
 
@@ -118,3 +128,27 @@ def test_progress_and_cancel_in_the_browser(site):
         page.wait_for_selector("#cancelled", timeout=30_000)
         assert {urllib.parse.urlsplit(u).hostname for u in requests} == {"127.0.0.1"}
         page.close()
+
+
+def test_without_javascript(site):
+    """JavaScript off: the progress page reloads itself until the answer is there, and sorting
+    gives the whole page (form, stylesheet), not a bare fragment."""
+    _, browser = site
+    with server(wait=0.1) as (url, _):
+        ctx = browser.new_context(java_script_enabled=False)
+        page = ctx.new_page()
+        page.goto(url + "/?preset=strong_la_ties")
+        page.select_option("#in-signals", "none")
+        page.select_option("#in-geographic_preference", "none")
+        page.fill("#in-budget", "1200")
+        page.click("#submit")
+        page.wait_for_selector("#solve-progress, #p-match", timeout=30_000)
+        page.wait_for_selector("#p-match", timeout=60_000)  # reached through the page's own reloads
+        assert page.input_value("#in-budget") == "1200"
+        page.click("#list-table a[data-sort=name]")
+        page.wait_for_selector("#list-table th[aria-sort=ascending] a[data-sort=name]")
+        assert page.locator("#profile-form").count() == 1
+        assert page.eval_on_selector("body", "b => getComputedStyle(b).maxWidth") == "1180px"  # the stylesheet
+        names = page.locator("#list-table tbody tr td:nth-child(2)").all_inner_texts()
+        assert names == sorted(names, key=str.lower)
+        ctx.close()

@@ -18,11 +18,12 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from allocator.web.forms import plain_text
 from allocator.web.jobs import JobPool
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 class Settings:
     workers: int = 2              # solves at once (the machine has 2 cores)
     queue: int = 4                # solves waiting; beyond this: "busy, retry"
+    max_wait: float = 30.0        # seconds a solve may wait for a worker; not started by then: "busy, retry"
     time_limit: float = 20.0      # default seconds per solve (the form may lower or raise it to max_time_limit)
     max_time_limit: float = 120.0
     draws: int = 200_000          # Monte Carlo draws, as the CLI
@@ -52,11 +54,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="allocator", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
-    app.state.pool = JobPool(settings.workers, settings.queue, settings.ttl)
+    app.state.pool = JobPool(settings.workers, settings.queue, settings.ttl, settings.max_wait)
     app.state.tomls = {}  # profile TOML files offered for download (in memory, ttl)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.templates.env.filters["plain"] = plain_text  # library text on the page: no options, no paths
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(pages.router)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():  # browsers ask for it even with the page's icon link: no 404 in the console
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
+
     app.include_router(jsonapi.router)
 
     @app.exception_handler(RequestValidationError)

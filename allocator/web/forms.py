@@ -33,7 +33,6 @@ class Field:
     unit: str = ""
     help: str = ""
     choices: tuple[str, ...] = ()
-    step: str = "any"
 
 
 def _demo_specialties() -> tuple[str, ...]:
@@ -61,9 +60,9 @@ def fields() -> list[Field]:
         Field("specialties", "applicant", "Specialties", "multi", help="the demo catalog of each is used "
               "unless you upload your own catalog", choices=_demo_specialties()),
         Field("step2_score", "applicant", "USMLE Step 2 CK score", "int", "points (180-300)",
-              "leave empty and tick 'pass only' when you have no score", step="1"),
+              "leave empty and tick 'pass only' when you have no score"),
         Field("step2", "applicant", "Step 2 CK: pass only", "bool", help="no numeric score reported"),
-        Field("exam_attempts", "applicant", "Failed USMLE attempts", "int", "attempts", step="1"),
+        Field("exam_attempts", "applicant", "Failed USMLE attempts", "int", "attempts"),
         Field("usce_months", "applicant", "US clinical experience", "number", "months"),
         Field("usce_california_months", "applicant", "of which in California", "number", "months"),
         Field("la_ties", "applicant", "Ties to Greater Los Angeles", "bool", help="grew up or family there"),
@@ -71,8 +70,8 @@ def fields() -> list[Field]:
         Field("budget", "strategy", "Budget", "number", "USD", "for everything that depends on the list "
               "(ERAS fees plus each program's extra cost)"),
         Field("season", "strategy", "Fee schedule (season)", "select", choices=_seasons()),
-        Field("max_applications", "strategy", "Most applications", "int", "programs", step="1"),
-        Field("min_applications", "strategy", "Fewest applications", "int", "programs", step="1"),
+        Field("max_applications", "strategy", "Most applications", "int", "programs"),
+        Field("min_applications", "strategy", "Fewest applications", "int", "programs"),
         Field("la_share_max", "strategy", "Largest share of LA programs", "number", "0-1",
               "0.25 = at most a quarter of the list in Greater LA; 1 = no cap"),
         Field("correlation", "strategy", "Correlation between outcomes", "number", "0-0.99",
@@ -92,10 +91,11 @@ def fields() -> list[Field]:
               choices=("optimize", "none", "fixed")),
         Field("divisions", "strategy", "Fixed divisions", "multi", help="when the preference is 'fixed' (at most 3)",
               choices=_divisions()),
-        Field("max_divisions", "strategy", "Most divisions to choose", "int", "divisions (0-3)", step="1"),
-        Field("utility_la", "strategy", "Utility of a match in LA", "number", "0-1"),
-        Field("utility_west", "strategy", "Utility in the rest of the West", "number", "0-1"),
-        Field("utility_elsewhere", "strategy", "Utility elsewhere", "number", "0-1"),
+        Field("max_divisions", "strategy", "Most divisions to choose", "int", "divisions (0-3)"),
+        Field("utility_la", "strategy", "Utility of a match in LA", "number", "0 or more",
+              "a weight: 1, 0.8 and 0.6 (LA, West, elsewhere) by default"),
+        Field("utility_west", "strategy", "Utility in the rest of the West", "number", "0 or more"),
+        Field("utility_elsewhere", "strategy", "Utility elsewhere", "number", "0 or more"),
         Field("specialty_limits", "strategy", "Limits per specialty", "lines", "one per line",
               "e.g. Internal Medicine: 40-80 (fewest-most applications in that specialty)"),
         Field("must_apply", "strategy", "Always apply to", "text", "program ids", "comma-separated"),
@@ -203,15 +203,36 @@ def doc_from_values(v: dict[str, Any]) -> dict:
     return {"applicant": a, "strategy": s}
 
 
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+WHOLE = re.compile(r"[+-]?\d+")
+NOT_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """What the applicant typed, quoted for a message: cut to ``limit`` characters."""
+    t = str(text)
+    return repr(t) if len(t) <= limit else repr(t[:limit]) + f"... ({len(t):,} characters)"
+
+
 def _number(x: Any, name: str, section: str, whole: bool = False):
+    """The number a form field holds (int for whole-number fields, without going through
+    float), or a one-line InputError naming the field."""
     t = str(x).strip()
-    try:
-        f = float(t)
-    except ValueError:
-        raise InputError(f"{WHERE}: [{section}] {name} = {t!r}: must be a number") from None
+    where = f"{WHERE}: [{section}] {name} = {shown(t)}"
+    finite = f"{where}: must be a finite {'whole ' if whole else ''}number"
+    if t.lower() in NOT_FINITE:
+        raise InputError(finite)
+    if whole and WHOLE.fullmatch(t):
+        return int(t)
+    if not NUMBER.fullmatch(t):
+        raise InputError(f"{where}: must be a {'whole ' if whole else ''}number, digits only "
+                         "(no commas, spaces or units), e.g. 1500" + (" or 0.25" if not whole else ""))
+    f = float(t)
+    if not math.isfinite(f):
+        raise InputError(finite)
     if whole:
-        if not math.isfinite(f) or f != int(f):
-            raise InputError(f"{WHERE}: [{section}] {name} = {t!r}: must be a whole number")
+        if f != int(f):
+            raise InputError(f"{where}: must be a whole number")
         return int(f)
     return f
 
@@ -229,8 +250,8 @@ def run_options(v: dict[str, Any]) -> dict[str, Any]:
         raise InputError(f"{WHERE}: mode = {mode!r}: use best or cheapest")
     t = str(v.get("time_limit", "") or "20").strip()
     limit = _number(t, "time_limit", "run")
-    if not 0 < limit <= 120:
-        raise InputError(f"{WHERE}: time_limit = {t}: give seconds between 1 and 120")
+    if not 1 <= limit <= 120:
+        raise InputError(f"{WHERE}: time_limit = {shown(t)}: give seconds between 1 and 120")
     return {"min_cost": mode == "cheapest", "time_limit": limit}
 
 
@@ -293,18 +314,77 @@ class FormState:
     errors: dict[str, str] = field(default_factory=dict)
     message: str = ""
 
+    @property
+    def first_error(self) -> str | None:
+        """The first field with an error, in the order shown (focused after an error)."""
+        order = [f.name for f in fields() if f.section != "run"] + ["catalog"] + \
+                [f.name for f in fields() if f.section == "run"]
+        return next((n for n in order if n in self.errors), None)
+
     def fail(self, e: Exception, default_field: str | None = None) -> None:
         msg = web_message(e)
         name = field_of(msg) or default_field
         if name:
-            self.errors[name] = msg
+            for n in related(name, msg):
+                self.errors[n] = msg
         else:
             self.message = msg
 
 
+RELATED = (("min_applications", "max_applications"), ("usce_california_months", "usce_months"))
+
+
+def related(name: str, message: str) -> list[str]:
+    """The field a message names, and the other of a pair when the message names both (the
+    limit between them can be fixed on either side, so it is shown under both)."""
+    for pair in RELATED:
+        if name in pair and all(re.search(rf"\b{p}\b", message) for p in pair):
+            return list(pair)
+    return [name]
+
+
+def check_specialties(values: dict[str, Any]) -> None:
+    """Without an uploaded catalog, every specialty needs a demo catalog: say which ones there are."""
+    have = _demo_specialties()
+    bad = [s for s in values.get("specialties") or [] if s not in have]
+    if bad:
+        raise InputError(f"{WHERE}: [applicant] specialties = {shown(bad[0])}: no demo catalog for it; "
+                         f"choose from {', '.join(have)}, or upload your own catalog CSV")
+
+
 def web_message(e: BaseException) -> str:
     """The CLI's one-line message for a page or API reader: the shipped files named without
-    the server's folders, and "--catalog" advice as the page's catalog upload."""
-    msg = " ".join(str(e).split()).replace(f"{DATA_DIR}/catalogs/", "").replace(f"{DATA_DIR}/", "data/")
-    return (msg.replace("pass --catalog with your own CSV", "upload your own catalog CSV")
-            .replace("pass another --catalog", "upload another catalog CSV"))
+    the server's folders, and no command-line options (see :func:`plain_text`)."""
+    return plain_text(str(e))
+
+
+FLAG_WORDS = (  # command-line advice in the words of the page (the most specific first)
+    ("pass --catalog with your own CSV", "upload your own catalog CSV"),
+    ("pass another --catalog", "upload another catalog CSV"),
+    ("pass --time-limit SECONDS", "raise the time limit"),
+    ("--time-limit SECONDS", "the time limit"),
+    ("--time-limit", "the time limit"),
+    ("--min-cost", "the cheapest-list search"),
+    ("--target", "the target P(match)"),
+    ("--budget", "the budget"),
+    ("--catalog", "the catalog upload"),
+)
+
+
+def plain_text(text: str) -> str:
+    """A message for the page: one line, the server's folders left out, command-line options
+    dropped where they are an alternative (" or --budget") and put in words elsewhere."""
+    msg = " ".join(str(text).split()).replace(f"{DATA_DIR}/catalogs/", "").replace(f"{DATA_DIR}/", "data/")
+    msg = re.sub(r"pass --[a-z][\w-]*(?: [A-Z]+)?(?: \([^)]*\))? or ", "", msg)
+    msg = re.sub(r" or --[a-z][\w-]*(?: [A-Z]+\b)?", "", msg)
+    for flag, words in FLAG_WORDS:
+        msg = msg.replace(flag, words)
+    msg = re.sub(r"--([a-z][\w-]*)", lambda m: "the " + m.group(1).replace("-", " ") + " setting", msg)
+    msg = re.sub(r"\(have ([a-z_]+(?:, [a-z_]+)*)\)", lambda m: f"(have {_specialty_names(m.group(1))})", msg)
+    msg = re.sub(r"'([^']{61,})'", lambda m: shown(m.group(1)), msg)
+    return re.sub(r"[^\s']{81,}", lambda m: m.group(0)[:40] + f"... ({len(m.group(0)):,} characters)", msg)
+
+
+def _specialty_names(stems: str) -> str:
+    """Demo catalog file stems (internal_medicine) as the specialty names the form shows."""
+    return ", ".join(s.replace("_", " ").title() for s in stems.split(", "))

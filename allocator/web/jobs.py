@@ -1,11 +1,14 @@
 """A bounded worker pool for solves: progress, cancel, "busy" instead of a hang.
 
-``JobPool(workers, queue)`` runs at most ``workers`` jobs at once and holds at most ``queue``
-more waiting; a submit beyond that raises :class:`Busy` at once (the page answers "busy,
-retry"), so no request waits without bound and none is dropped silently.  A job reports
-progress as (done, total) through the ``progress`` callable it is given; cancel sets a flag
-that the next progress call turns into :class:`Cancelled` (a sweep stops between points; a
-single solve runs to its time limit, and its result is then discarded).
+``JobPool(workers, queue, max_wait=...)`` runs at most ``workers`` jobs at once and holds at most
+``queue`` more waiting; a submit beyond that raises :class:`Busy` at once (the page answers
+"busy, retry"), and a job that no worker has started within ``max_wait`` seconds is not run
+at all: it fails with :class:`Busy` and frees its place, so no request waits without bound and
+none is dropped silently.  A job reports progress as (done, total) through the ``progress``
+callable it is given.  Cancel drops a waiting job at once (it never runs, its place is free);
+a running job gets a flag that the next progress call turns into :class:`Cancelled` (a sweep
+stops between points; a single solve cannot be interrupted: it runs on in the background to
+its time limit, holding its worker, and its result is then discarded).
 
 Jobs live in memory only, under an unguessable id, and are forgotten ``ttl`` seconds after
 they finish: nothing is written to disk and nothing about the applicant is logged.
@@ -32,7 +35,8 @@ class Cancelled(Exception):
 class Job:
     id: str
     kind: str
-    started: float = field(default_factory=time.monotonic)
+    submitted: float = field(default_factory=time.monotonic)
+    started: float | None = None      # when a worker took it (None while it waits)
     time_limit: float | None = None
     done: int = 0
     total: int = 0
@@ -50,15 +54,23 @@ class Job:
 
     @property
     def state(self) -> str:
+        """waiting (no worker yet), running, cancelled, failed or done."""
         if self.cancelled:
             return "cancelled"
         if self.finished is None:
-            return "running"
+            return "waiting" if self.started is None else "running"
         return "failed" if self.error is not None else "done"
+
+    @property
+    def stopping(self) -> bool:
+        """Cancelled while running: the worker is still finishing it in the background."""
+        return self.cancelled and self.started is not None and self.finished is None
 
     def fraction(self) -> float | None:
         """Share of the work done: points done for a sweep, else time against the time limit
-        (then the bar says so), None when neither is known."""
+        (then the bar says so), None when neither is known or no worker has started it."""
+        if self.started is None:
+            return None
         if self.total:
             return self.done / self.total
         if self.time_limit:
@@ -67,14 +79,22 @@ class Job:
 
     @property
     def elapsed(self) -> float:
+        """Seconds of work (from the start on a worker; 0 while waiting)."""
+        if self.started is None:
+            return 0.0
         return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def waited(self) -> float:
+        """Seconds spent waiting for a worker."""
+        return (self.started or self.finished or time.monotonic()) - self.submitted
 
 
 class JobPool:
-    def __init__(self, workers: int = 2, queue: int = 4, ttl: float = 900.0):
-        if workers < 1 or queue < 0:
-            raise ValueError("workers >= 1 and queue >= 0")
-        self.workers, self.queue, self.ttl = workers, queue, ttl
+    def __init__(self, workers: int = 2, queue: int = 4, ttl: float = 900.0, max_wait: float = 30.0):
+        if workers < 1 or queue < 0 or max_wait <= 0:
+            raise ValueError("workers >= 1, queue >= 0 and max_wait > 0")
+        self.workers, self.queue, self.ttl, self.max_wait = workers, queue, ttl, max_wait
         self._exec = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="allocator-solve")
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
@@ -86,16 +106,30 @@ class JobPool:
         self._expire()
         with self._lock:
             if self._active >= self.workers + self.queue:
-                raise Busy(f"all {self.workers} workers are busy and {self.queue} requests are waiting; "
-                           "retry in a few seconds")
+                raise Busy(f"all {self.workers} workers are busy{self._stopping_note()} and {self.queue} "
+                           "requests are waiting; retry in a few seconds")
             self._active += 1
             job = Job(secrets.token_urlsafe(16), kind, time_limit=time_limit, context=dict(context or {}))
             self._jobs[job.id] = job
-        job.future = self._exec.submit(self._run, job, fn)
+            job.future = self._exec.submit(self._run, job, fn)
         return job
 
+    def _stopping_note(self) -> str:
+        n = self.stopping()
+        return f" ({n} finishing a cancelled solve)" if n else ""
+
+    def stopping(self) -> int:
+        """Workers still finishing a job that was cancelled while it ran."""
+        return sum(j.stopping for j in list(self._jobs.values()))
+
     def _run(self, job: Job, fn: Callable[[Job], Any]) -> None:
-        job.started = time.monotonic()  # queueing time is not solve time
+        with self._lock:
+            if job.finished is not None:  # dropped while it waited (cancelled, or waited too long)
+                return
+            if time.monotonic() - job.submitted > self.max_wait:
+                self._drop(job, self._too_long())
+                return
+            job.started = time.monotonic()  # queueing time is not solve time
         try:
             job.result = fn(job)
         except BaseException as e:  # noqa: BLE001 - handed to the page, never raised in the worker
@@ -105,15 +139,32 @@ class JobPool:
             with self._lock:
                 self._active -= 1
 
+    def _too_long(self) -> Busy:
+        return Busy(f"no worker became free within {self.max_wait:g} s{self._stopping_note()}, so the "
+                    "request was not run; retry in a few seconds")
+
+    def _drop(self, job: Job, error: BaseException) -> None:
+        """End a job that no worker has started (the lock is held): it never runs, its place is free."""
+        job.error, job.finished = error, time.monotonic()
+        self._active -= 1
+        if job.future is not None:
+            job.future.cancel()
+
     def get(self, job_id: str) -> Job | None:
         self._expire()
         with self._lock:
             return self._jobs.get(job_id)
 
     def cancel(self, job_id: str) -> Job | None:
+        """Cancel a job: a waiting one is dropped at once, a running one stops at its next step."""
         job = self.get(job_id)
-        if job is not None and job.finished is None:
-            job.cancelled = True
+        if job is None:
+            return None
+        with self._lock:
+            if job.finished is None:
+                job.cancelled = True
+                if job.started is None:
+                    self._drop(job, Cancelled())
         return job
 
     def forget(self, job_id: str) -> None:
@@ -122,11 +173,16 @@ class JobPool:
 
     @property
     def active(self) -> int:
+        self._expire()
         return self._active
 
     def _expire(self) -> None:
+        """Forget finished jobs after the ttl; drop waiting jobs past max_wait."""
         now = time.monotonic()
         with self._lock:
+            for j in self._jobs.values():
+                if j.started is None and j.finished is None and now - j.submitted > self.max_wait:
+                    self._drop(j, self._too_long())
             old = [k for k, j in self._jobs.items() if j.finished is not None and now - j.finished > self.ttl]
             for k in old:
                 del self._jobs[k]

@@ -4,8 +4,9 @@ Body: the profile TOML (any text content type), or multipart fields ``profile`` 
 ``catalog`` (CSV, optional; default the shipped demo catalogs).  Query: ``draws``, ``seed``,
 ``time_limit`` (seconds), ``min_cost`` (with the profile's ``target_p_match``).  Errors are JSON
 ``{"error": one line, "exit_code": n}``: 400 unreadable body, 413 too large, 422 bad input or
-infeasible (with ``conflicting``), 503 busy (retry), 500 solver failure or time limit with no
-list.
+infeasible (with ``conflicting``), 503 busy (retry: every worker busy and the queue full, or no
+worker free within the pool's ``max_wait``; exit code 75, never returned by the command line),
+500 solver failure or time limit with no list.
 """
 from __future__ import annotations
 
@@ -18,9 +19,23 @@ from allocator.errors import InfeasibleError, InputError, SolverError
 from allocator.web import service
 from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES
 from allocator.web.service import TooLarge as _TooLarge
-from allocator.web.jobs import Busy
+from allocator.web.jobs import Busy, Job, JobPool
 
 router = APIRouter()
+BUSY_EXIT_CODE = 75  # EX_TEMPFAIL (sysexits.h): nothing was run, retry later; the command line never exits so
+
+
+def busy_response(e: Busy) -> JSONResponse:
+    return JSONResponse({"error": f"busy: {e}", "exit_code": BUSY_EXIT_CODE, "retry": True}, status_code=503,
+                        headers={"Retry-After": "5"})
+
+
+async def finished(pool: JobPool, job: Job) -> None:
+    """Wait for the job to end; while it waits for a worker, check the pool's wait bound."""
+    fut = asyncio.wrap_future(job.future)
+    while not fut.done() and job.finished is None:
+        await asyncio.wait({fut}, timeout=None if job.started is not None else 0.25)
+        pool.get(job.id)  # drops the job once it has waited longer than max_wait
 
 
 async def read_parts(request: Request) -> tuple[bytes, bytes | None, str]:
@@ -74,15 +89,16 @@ async def api_solve(request: Request, draws: int = Query(service.DRAWS, ge=0, le
     try:
         job = pool.submit("api", work, time_limit=limit)
     except Busy as e:
-        return JSONResponse({"error": f"busy: {e}", "exit_code": 4, "retry": True}, status_code=503,
-                            headers={"Retry-After": "5"})
+        return busy_response(e)
     try:
-        await asyncio.wrap_future(job.future)
+        await finished(pool, job)
     finally:
         pool.forget(job.id)
     if job.error is None:
         return JSONResponse(job.result)
     e = job.error
+    if isinstance(e, Busy):
+        return busy_response(e)
     if isinstance(e, (InputError, InfeasibleError)):
         return JSONResponse(service.error_body(e), status_code=422)
     if isinstance(e, SolverError):

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from allocator.errors import InfeasibleError, InputError, SolverError
 from allocator.web import forms, service
@@ -24,12 +25,51 @@ SORTABLE = ("program_id", "name", "specialty", "city", "state", "tier", "p_match
 
 
 def _render(request: Request, name: str, status: int = 200, **ctx) -> HTMLResponse:
-    full = request.headers.get("HX-Request") != "true"
     from allocator import __version__
 
-    ctx |= {"request": request, "full": full, "fields": forms.fields(), "presets": forms.PRESETS,
-            "version": __version__}
+    ctx |= {"request": request, "full": not _htmx(request), "fields": forms.fields(), "presets": forms.PRESETS,
+            "version": __version__, "max_wait": request.app.state.pool.max_wait,
+            "stopping": request.app.state.pool.stopping()}
     return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def _htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _state_of(job: Job | None) -> forms.FormState:
+    """The form as it was submitted for this job (values kept in memory with the job), else the defaults."""
+    values = (job.context.get("values") if job is not None else None) or forms.default_values()
+    return forms.FormState(dict(values))
+
+
+def _gone(request: Request) -> HTMLResponse:
+    """The answer is no longer in memory: a fragment for htmx, else the whole page with the form."""
+    if _htmx(request):
+        return _render(request, "gone.html", 404)
+    return _render(request, "page.html", 404, state=_state_of(None), answer=None, gone=True)
+
+
+def _figures(request: Request, answer: Job) -> dict[str, Job]:
+    """The budget curve and LA frontier jobs started from this answer (those still in memory)."""
+    pool = request.app.state.pool
+    jobs = {kind: pool.get(fid) for kind, fid in answer.context.get("figures", {}).items()}
+    return {kind: j for kind, j in jobs.items() if j is not None}
+
+
+def _full_page(request: Request, job: Job, status: int = 200, sort: str = "p_match", order: str = "desc",
+               **extra) -> HTMLResponse:
+    """The whole page for a solve job (no htmx): the form with the job's values, then its progress,
+    error or answer with its figures; while anything runs, the page reloads itself (no JavaScript needed)."""
+    state = _state_of(job)
+    view = _job_view(job, state)
+    figs = _figures(request, job) if view.get("answer") else {}
+    if view.get("answer"):
+        view |= {"rows": _sorted(job.result, sort, order), "sort": sort, "order": order}
+    busy = [j for j in (job, *figs.values()) if j.state in ("waiting", "running")]
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    refresh = (here if request.method == "GET" else f"/jobs/{job.id}") if busy else None
+    return _render(request, "page.html", status, state=state, figures=figs, refresh=refresh, **(view | extra))
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -77,6 +117,8 @@ async def solve_form(request: Request):
     try:
         profile, doc = forms.profile_from_values(values)
         opts = forms.run_options(values)
+        if catalog is None:
+            forms.check_specialties(values)
     except InputError as e:
         state.fail(e)
         return _render(request, "page.html", 422, state=state, answer=None)
@@ -92,21 +134,23 @@ async def solve_form(request: Request):
 
     try:
         job = pool.submit("cheapest" if opts["min_cost"] else "solve", work, time_limit=limit,
-                          context={"toml": forms.to_toml(doc), "upload": upload is not None})
+                          context={"toml": forms.to_toml(doc), "upload": upload is not None, "values": values})
     except Busy as e:
         return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
     t0 = time.monotonic()
     while job.finished is None and time.monotonic() - t0 < settings.wait:
         await asyncio.sleep(0.05)
+    if not _htmx(request):
+        return _full_page(request, job)
     return _render(request, "page.html", 200, state=state, **_job_view(job, state))
 
 
 def _job_view(job: Job, state: forms.FormState | None = None) -> dict:
     """Template context for a solve job: progress, the answer, or the error next to the field."""
-    if job.state == "running":
+    if job.state in ("waiting", "running", "cancelled"):
         return {"answer": None, "job": job}
-    if job.state == "cancelled":
-        return {"answer": None, "job": job}
+    if isinstance(job.error, Busy):
+        return {"answer": None, "busy": str(job.error)}
     if job.error is not None:
         e = job.error
         msg = service.web_message(e) if isinstance(e, (InputError, InfeasibleError, SolverError)) else \
@@ -174,9 +218,14 @@ def _answer_job(request: Request, answer_id: str) -> Job | None:
 def poll(request: Request, job_id: str):
     job = request.app.state.pool.get(job_id)
     if job is None:
-        return _render(request, "gone.html", 404)
+        return _gone(request)
     if job.kind in ("budget", "frontier"):
+        if not _htmx(request):
+            answer = _answer_job(request, job.context.get("answer", ""))
+            return _full_page(request, answer) if answer is not None else _gone(request)
         return _render(request, "figure.html", job=job, kind=job.kind)
+    if not _htmx(request):
+        return _full_page(request, job)
     return _render(request, "answer.html", **_job_view(job))
 
 
@@ -184,7 +233,9 @@ def poll(request: Request, job_id: str):
 def cancel(request: Request, job_id: str):
     job = request.app.state.pool.cancel(job_id)
     if job is None:
-        return _render(request, "gone.html", 404)
+        return _gone(request)
+    if not _htmx(request):  # a plain form post: show the job's page (reloading it does not cancel again)
+        return RedirectResponse(f"/jobs/{job.id}", status_code=303)
     if job.kind in ("budget", "frontier"):
         return _render(request, "figure.html", job=job, kind=job.kind)
     return _render(request, "answer.html", **_job_view(job))
@@ -194,7 +245,10 @@ def cancel(request: Request, job_id: str):
 def answer_page(request: Request, answer_id: str, sort: str = "p_match", order: str = "desc"):
     job = _answer_job(request, answer_id)
     if job is None:
-        return _render(request, "gone.html", 404)
+        return _gone(request)
+    order = "asc" if order == "asc" else "desc"
+    if not _htmx(request):
+        return _full_page(request, job, sort=sort, order=order)
     view = _job_view(job)
     if view.get("answer"):
         view |= {"rows": _sorted(job.result, sort, order), "sort": sort, "order": order}
@@ -205,8 +259,10 @@ def answer_page(request: Request, answer_id: str, sort: str = "p_match", order: 
 def table(request: Request, answer_id: str, sort: str = "p_match", order: str = "desc"):
     job = _answer_job(request, answer_id)
     if job is None or job.result is None:
-        return _render(request, "gone.html", 404)
+        return _gone(request)
     order = "asc" if order == "asc" else "desc"
+    if not _htmx(request):
+        return RedirectResponse(f"/answer/{answer_id}?sort={quote(sort)}&order={order}", status_code=303)
     return _render(request, "table.html", answer=job.result, answer_id=answer_id,
                    rows=_sorted(job.result, sort, order), sort=sort, order=order)
 
@@ -220,7 +276,7 @@ def _download(text: str | bytes, name: str, media: str) -> Response:
 def download(request: Request, answer_id: str, name: str):
     job = _answer_job(request, answer_id)
     if job is None or job.result is None:
-        return _render(request, "gone.html", 404)
+        return _gone(request)
     d = job.result
     if name == "list.csv":
         return _download(service.list_csv(d), "allocator_list.csv", "text/csv")
@@ -232,14 +288,14 @@ def download(request: Request, answer_id: str, name: str):
         return _download(_json(d), "allocator_answer.json", "application/json")
     if name == "profile.toml":
         return _download(job.context["toml"], "allocator_profile.toml", "application/toml")
-    return _render(request, "gone.html", 404)
+    return _gone(request)
 
 
 @router.post("/answer/{answer_id}/curve/{kind}", response_class=HTMLResponse)
 def start_curve(request: Request, answer_id: str, kind: str):
     job = _answer_job(request, answer_id)
     if kind not in ("budget", "frontier") or job is None or "problem" not in job.context:
-        return _render(request, "gone.html", 404)
+        return _gone(request)
     problem, limit = job.context["problem"], request.app.state.settings.time_limit
 
     def work(j: Job):
@@ -248,9 +304,15 @@ def start_curve(request: Request, answer_id: str, kind: str):
         return service.la_frontier(problem, progress=j.progress)
 
     try:
-        fig = request.app.state.pool.submit(kind, work, context={"answer": answer_id})
+        caption = service.budget_caption(problem.objective, (job.result or {}).get("objective"))
+        fig = request.app.state.pool.submit(kind, work, context={"answer": answer_id, "caption": caption})
     except Busy as e:
+        if not _htmx(request):
+            return _full_page(request, job, 503, figure_busy={kind: str(e)})
         return _render(request, "figure.html", 503, job=None, kind=kind, busy=str(e), answer_id=answer_id)
+    job.context.setdefault("figures", {})[kind] = fig.id
+    if not _htmx(request):  # a plain form post: the answer page, which reloads itself until the figure is drawn
+        return RedirectResponse(f"/jobs/{fig.id}", status_code=303)
     return _render(request, "figure.html", job=fig, kind=kind)
 
 
@@ -293,5 +355,5 @@ async def profile_toml(request: Request):
 def profile_file(request: Request, key: str):
     item = request.app.state.tomls.get(key)
     if item is None:
-        return _render(request, "gone.html", 404)
+        return _gone(request)
     return _download(item[0], "allocator_profile.toml", "application/toml")

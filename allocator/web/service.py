@@ -46,8 +46,8 @@ def parse_catalog(data: bytes, name: str = "catalog.csv") -> Catalog:
     """An uploaded catalog CSV, capped in size and rows, validated by the catalog loader."""
     name = (name or "catalog.csv").replace("\n", " ")[:80]
     if len(data) > MAX_UPLOAD_BYTES:
-        raise TooLarge(f"{name}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload "
-                         "limit; remove columns or rows you do not need")
+        raise TooLarge(f"{name}: the file is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload limit; remove columns "
+                       "or rows you do not need")
     if not data.strip():
         raise InputError(f"{name}: the file is empty; it needs a header line and one row per program")
     try:
@@ -93,6 +93,30 @@ def budget_curve(problem, progress: Callable[[int, int], None] | None = None,
     df = sweep(problem, "budget", budget_values(problem.budget), progress=progress, time_limit=time_limit)
     ax = plot_sweep(df, synthetic=problem.synthetic)
     return _png(ax), json.loads(df.to_json(orient="records"))
+
+
+CURVE_MAXIMIZES = {
+    "p_match": "the best P(match) at each budget",
+    "utility": "the P(match) of the list with the best expected tier utility at each budget",
+    "p_match_la": "the P(match) of the list with the best P(match in LA) at each budget (keeping the target)",
+}
+ANSWER_OBJECTIVE = {"safety_first": "the safety-first answer above (which may give up P(match), within its "
+                                    "safety margin, for LA and West programs)", "utility": "the answer above",
+                    "p_match_la": "the answer above", "min_cost": "the cheapest list above"}
+
+
+def budget_caption(profile_objective: str, answer_objective: str | None) -> str:
+    """What the budget curve shows, in words: what each point maximizes (the sweep's objective
+    for the profile's), and when that differs from the answer's objective, that its numbers are not the answer's."""
+    from allocator.studies.sweep import sweep_mode
+
+    mode = sweep_mode(profile_objective)
+    text = CURVE_MAXIMIZES.get(mode, f"the P(match) of the best list by {mode} at each budget")
+    text += " (same limits otherwise)"
+    if answer_objective in ("safety_first", "min_cost") or (answer_objective or mode) != mode:
+        answer = ANSWER_OBJECTIVE.get(answer_objective or "", "the answer above")
+        text += f", not {answer}: at your budget its P(match) need not be the answer's"
+    return text + "; circles mark where the return per dollar falls by half"
 
 
 def frontier_targets() -> list[float]:
