@@ -570,14 +570,14 @@ def test_no_command_line_option_in_messages(client):
     assert "--" not in forms.plain_text("pass --time-limit SECONDS to let the solver search and prove longer")
 
 
-def test_cheapest_list_says_when_only_the_central_estimate_reaches_the_target(client):
+def test_cheapest_list_says_when_only_the_average_reaches_the_target(client):
     r = client.post("/solve", data=fast_form(mode="cheapest", target_p_match="0.8"))
     assert r.status_code == 200, r.text[-300:]
     aid = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text).group(1)
     d = client.get(f"/answer/{aid}/answer.json").json()
     assert d["objective"] == "min_cost" and d["p_match"] >= 0.8 > d["p_match_interval"][0]
     m = re.search(r'id="target-range">([^<]*)<', r.text)
-    assert m and f"reaches 80% on the central estimate ({100 * d['p_match']:.1f}%)" in m.group(1)
+    assert m and f"reaches 80% on the average over the plausible models ({100 * d['p_match']:.1f}%)" in m.group(1)
     assert f"goes down to {100 * d['p_match_interval'][0]:.1f}%" in m.group(1)
 
 
@@ -752,3 +752,19 @@ def test_progress_bars_are_labelled():
         r = c.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
         gate.set()
     assert re.search(r'<progress id="solve-progress"[^>]*aria-label="solve progress"', r.text)
+
+
+def test_headline_names_the_average_and_shows_the_published_curve_check(client, answer):
+    """The big number is the ensemble average, said so beside its range; the published-curve
+    check is shown when the JSON has it; no probability below 1 reads 100.0%."""
+    aid, html = answer
+    d = client.get(f"/answer/{aid}/answer.json").json()
+    m = re.search(r'id="p-match-interval">([^<]*)<', html)
+    assert m and "average over the plausible models" in m.group(1)
+    assert f"{100 * d['p_match_interval'][0]:.1f}%" in m.group(1)
+    lo, hi = d["p_match_published_curve"]  # the two-stage model with the Monte Carlo check: always there
+    assert re.search(rf'id="published-curve">{100 * lo:.0f}% – {100 * hi:.0f}%', html)
+    job = client.app.state.pool.submit("solve", lambda j: d | {"p_match_independent": 0.99996})
+    job.future.result(timeout=10)
+    page = client.get(f"/answer/{job.id}", headers={"HX-Request": "true"}).text
+    assert "<dd>&gt;99.9% <small>(what tools that ignore correlation say)" in page and "100.0%" not in page

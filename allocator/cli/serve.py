@@ -18,12 +18,16 @@ def serve(
     open_browser: bool = typer.Option(False, "--open", help="open the page in the default browser"),
     workers: int = typer.Option(2, "--workers", help="solves run at once"),
     queue: int = typer.Option(4, "--queue", help="solves waiting beyond the workers; more get 'busy, retry'"),
+    max_wait: float = typer.Option(30.0, "--max-wait", help="seconds a solve may wait for a worker; one not "
+                                   "started by then gets 'busy, retry'"),
 ) -> int:
     """Serve the web page: the profile form, the answer page and POST /api/solve."""
     if not 0 < port < 65536:
         raise InputError(f"--port {port}: give a TCP port between 1 and 65535")
     if workers < 1 or queue < 0:
         raise InputError(f"--workers {workers} / --queue {queue}: need at least 1 worker and a queue >= 0")
+    if not 0 < max_wait <= 3600:
+        raise InputError(f"--max-wait {max_wait:g}: give seconds between 0 and 3600")
     try:
         import uvicorn
 
@@ -42,6 +46,6 @@ def serve(
 
         threading.Timer(0.8, lambda: webbrowser.open(url)).start()
     # access_log off: request lines are not logged (answers' addresses would be); nothing else is
-    uvicorn.run(create_app(Settings(workers=workers, queue=queue)), host=host, port=port, access_log=False,
+    uvicorn.run(create_app(Settings(workers=workers, queue=queue, max_wait=max_wait)), host=host, port=port, access_log=False,
                 log_level="warning")
     return 0

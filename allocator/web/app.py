@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from allocator.output.report import pct
 from allocator.web.forms import plain_text
 from allocator.web.jobs import JobPool
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tomls = {}  # profile TOML files offered for download (in memory, ttl)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.templates.env.filters["plain"] = plain_text  # library text on the page: no options, no paths
+    app.state.templates.env.filters["pct"] = pct  # as the command line prints them (never 100.0% below 1)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(pages.router)
 
