@@ -832,3 +832,25 @@ def test_no_list_but_the_empty_one_is_refused_not_optimal(capsys, tmp_path):
     assert rows[2]["status"] == "optimal" and rows[2]["n_applications"] >= 1
     code, _, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--param", "max_applications=0:3:1")
     one_line_error(code, err, "--param max_applications", "between 1 and")
+
+
+def test_batch_out_in_a_missing_folder_is_refused_and_errors_are_one_line(capsys, tmp_path):
+    cohort = ROOT / "data" / "cohorts" / "example_cohort.csv"
+    code, _, err = run(capsys, "batch", cohort, "--out", tmp_path / "no" / "such" / "dir")
+    one_line_error(code, err, "does not exist")
+    assert not (tmp_path / "no").exists()
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    code, _, err = run(capsys, "batch", empty, "--out", tmp_path / "o")
+    one_line_error(code, err, "empty.csv")
+    assert not err.startswith("\n")
+
+
+def test_a_failed_sweep_leaves_its_outputs_alone(capsys, tmp_path):
+    csv, png = tmp_path / "o.csv", tmp_path / "o.png"
+    csv.write_text("old\n")
+    png.write_bytes(b"old")
+    code, _, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--frontier", "0.97:0.99:0.01",
+                       "--csv", csv, "--plot", png)
+    assert code == 3 and "Traceback" not in err
+    assert csv.read_text() == "old\n" and png.read_bytes() == b"old"

@@ -141,9 +141,12 @@ def write_result(out: Path, result: dict) -> None:
 def _prepare_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: is a file; give a folder for the batch's results")
+    parent = out.absolute().parent
+    if not parent.is_dir():  # as every other output: the folder it goes in must exist (no typo'd tree made)
+        raise InputError(f"--out {out}: the folder {parent} does not exist; create it first or choose another --out")
     try:
         for sub in (out, out / "applicants", out / ".batch"):
-            sub.mkdir(parents=True, exist_ok=True)
+            sub.mkdir(exist_ok=True)
     except OSError as e:
         raise InputError(f"--out {out}: cannot create the folder ({e.strerror}); choose another --out") from None
 
@@ -155,12 +158,15 @@ def open_client(scheduler: str | None, workers: int | None):
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise InputError("allocator batch needs Dask: pip install 'allocator[batch]' "
+        raise InputError("allocator batch needs Dask: pip install -e '.[batch]' in the allocator checkout "
                          "(or pip install 'dask[distributed]')") from None
     if scheduler is None:
         n = workers or os.cpu_count() or 1
+        # the scheduler always serves its HTTP health routes (on 8787 when no address is given,
+        # with a warning when that port is taken): a free loopback port instead, and no dashboard
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None, worker_dashboard_address=None,
+                          dashboard_address="127.0.0.1:0", worker_dashboard_address=None,
+                          scheduler_kwargs={"dashboard": False},
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client
         return

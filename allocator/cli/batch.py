@@ -64,8 +64,11 @@ def batch(
         last = f"{row['id']}: {row['status']}" if row else ""
         bar.update(task, completed=done, total=total, last=last)
 
-    with bar:
-        report = run_batch(cohort, opts, progress=progress)
+    if err.is_terminal:
+        with bar:
+            report = run_batch(cohort, opts, progress=progress)
+    else:  # a log or a pipe: no bar, not even the empty line it leaves
+        report = run_batch(cohort, opts)
     n = len(report.rows)
     line = (f"{n} applicants: {report.count('ok')} solved ({report.skipped} unchanged, skipped), "
             f"{report.count('bad_input')} bad input, {report.count('infeasible')} infeasible, "

@@ -77,7 +77,8 @@ def sweep(
         df = run_sweep(problem, name, values, **kw)
     from allocator.output.plot import plot_sweep
 
-    _write_outputs(df, csv, plot, lambda: plot_sweep(df, synthetic=problem.synthetic))
+    if df["p_match"].notna().any():  # a failed sweep (exit 3 or 4) leaves the --csv/--plot files as they were
+        _write_outputs(df, csv, plot, lambda: plot_sweep(df, synthetic=problem.synthetic))
     return _report_sweep(df, name, problem, target, as_json)
 
 
@@ -182,13 +183,14 @@ def _api_solver(target: Optional[float], method: str, time_limit: Optional[float
 @contextmanager
 def _progress_bar(name: str, total: int, enabled: bool = True):
     """A transient rich progress bar on stderr; yields the sweep's ``progress(done, total)``."""
-    if not enabled:
+    err = Console(stderr=True)
+    if not enabled or not err.is_terminal:  # not a terminal (a log, a pipe): no bar, not even its newline
         yield lambda done, _total: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(TextColumn(f"sweeping {name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=Console(stderr=True), transient=True)
+                   console=err, transient=True)
     task = bar.add_task("sweep", total=total)
     with bar:
         yield lambda done, _total: bar.update(task, completed=done)
@@ -262,8 +264,9 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
             df = fr.frontier(problem, targets, method=method, progress=tick, time_limit=tl)
     from allocator.output.plot import plot_frontier
 
-    _write_outputs(df, csv, plot, lambda: plot_frontier(df, synthetic=problem.synthetic,
-                                                        la_share_max=problem.la_share_max))
+    if df["p_match"].notna().any():  # a failed frontier (exit 3) leaves the --csv/--plot files as they were
+        _write_outputs(df, csv, plot, lambda: plot_frontier(df, synthetic=problem.synthetic,
+                                                            la_share_max=problem.la_share_max))
     payload = {"param": "frontier", "mode": "margin" if auto else "target",
                "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
                "objective": problem.objective, "correlation": problem.rho,
