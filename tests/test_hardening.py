@@ -65,7 +65,7 @@ PLAIN_OK = {
     "csv_header": ("program_id,signal\nA1,gold\nA2,\n", ["A1", "A2"], {"A1": "gold"}, []),
     "csv_bom": ("\ufeffprogram_id,signal\nA1,silver\n", ["A1"], {"A1": "silver"}, []),
     "csv_only_id": ("program_id\nA1\nA2\n", ["A1", "A2"], {}, []),
-    "csv_season": ("program_id,signal,status,date\nA1,gold,applied,\nA2,,interview,2026-10-01\n",
+    "csv_season": ("program_id,signal,status,date\nA1,gold,applied,\nA2,,interviewed,2026-10-01\n",
                    ["A1", "A2"], {"A1": "gold"}, []),
     "csv_divisions": ("# geographic_preference: Pacific; Mountain\nprogram_id,signal\nA1,\n", ["A1"], {},
                       ["Pacific", "Mountain"]),
@@ -111,6 +111,10 @@ LIST_BAD = {
     "selected_not_list": ('{"selected": "A1"}', ["selected"]),
     "selected_item_scalar": ('{"selected": ["A1"]}', ["selected[0]"]),
     "nul": ("A1\x00\n", ["NUL"]),
+    "bad_status": ("program_id,status\nA1,exploded\n", ["line 2", "status", "'exploded' is not a status"]),
+    "bad_date": ("program_id,status,date\nA1,applied,2026-13-01\n", ["line 2", "date", "YYYY-MM-DD"]),
+    "four_divisions": ("# geographic_preference: Pacific; Mountain; New England; South Atlantic\nA1\n",
+                       ["at most 3"]),
 }
 
 
@@ -854,3 +858,24 @@ def test_a_failed_sweep_leaves_its_outputs_alone(capsys, tmp_path):
                        "--csv", csv, "--plot", png)
     assert code == 3 and "Traceback" not in err
     assert csv.read_text() == "old\n" and png.read_bytes() == b"old"
+
+
+def test_contradictory_divisions_and_never_apply_refused(capsys, tmp_path):
+    """Four divisions in a season or list file, a fixed preference longer than max_divisions,
+    and an invitation at a never_apply program: each refused with what to change."""
+    prof = tmp_path / "p.toml"
+    prof.write_text('[strategy]\ngeographic_preference = ["Pacific", "Mountain"]\nmax_divisions = 1\n')
+    code, _, err = run(capsys, "solve", prof, "--catalog", TINY)
+    one_line_error(code, err, "names 2 division(s) but max_divisions is 1")
+    season = tmp_path / "s.csv"
+    season.write_text("# geographic_preference: Pacific; Mountain; New England; South Atlantic\n"
+                      "program_id,status\nIM-0034,invited\n")
+    code, _, err = run(capsys, "update", PROFILE, "--season", season, "--today", "2026-11-04")
+    one_line_error(code, err, "ERAS allows at most 3")
+    code, _, err = run(capsys, "simulate", PROFILE, "--list", season)
+    one_line_error(code, err, "ERAS allows at most 3")
+    never = tmp_path / "n.toml"
+    never.write_text(PROFILE.read_text().replace("never_apply = []", 'never_apply = ["IM-0034"]', 1))
+    season.write_text("program_id,status\nIM-0034,invited\nIM-0035,applied\n")
+    code, _, err = run(capsys, "update", never, "--season", season, "--today", "2026-11-04")
+    one_line_error(code, err, "line 2", "IM-0034 is invited", "never_apply")

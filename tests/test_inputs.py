@@ -235,7 +235,7 @@ OPTION_CASES = {
     "season_unknown": (["--season", "1999"], ["season = '1999'", "2026"]),
     "objective_unknown": (["--objective", "fun"], ["--objective", "p_match"]),
     "method_unknown": (["--method", "magic"], ["--method", "milp"]),
-    "draws_negative": (["--draws", "-1"], ["--draws", ">= 0"]),
+    "draws_negative": (["--draws", "-1"], ["--draws", "between 0 and"]),
     "target_out_of_range": (["--min-cost", "--target", "1.5"], ["--target", "between 0 and 1"]),
     "min_cost_no_target": (["--min-cost"], ["--min-cost", "--target"]),
     "unknown_option": (["--bogus"], ["--bogus"]),

@@ -34,6 +34,33 @@ class ListRow(BaseModel):
 
     program_id: str = Field(min_length=1)
     signal: Optional[Literal["gold", "silver"]] = None
+    status: Optional[str] = None  # a season file's columns, validated as `update` does (not used by simulate)
+    date: Optional[str] = None
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, v):
+        from allocator.season.seasonfile import _SPELLINGS
+
+        if v is None:
+            return None
+        if not isinstance(v, str) or " ".join(v.lower().split()) not in _SPELLINGS:
+            raise ValueError(f"{v!r} is not a status; use applied, no answer yet, invited, interviewed, rejected "
+                             "or withdrawn")
+        return v
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, v):
+        import datetime as dt
+
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        try:
+            dt.date.fromisoformat(str(v).strip())
+        except ValueError:
+            raise ValueError(f"{v!r} is not a date; write YYYY-MM-DD or leave it empty") from None
+        return str(v).strip()
 
     @field_validator("program_id", mode="before")
     @classmethod
@@ -80,6 +107,8 @@ class ListFile(BaseModel):
                              f"{', '.join(list(CENSUS_DIVISIONS)[:3])}")
         if len(set(v)) != len(v):
             raise ValueError("a division is listed twice; list each once")
+        if len(v) > 3:
+            raise ValueError(f"{len(v)} divisions given; ERAS allows at most 3")
         return v
 
 

@@ -174,6 +174,10 @@ class Strategy(BaseModel):
         if self.min_applications > self.max_applications:
             raise ValueError(f"min_applications={self.min_applications} exceeds "
                              f"max_applications={self.max_applications}; lower one or raise the other")
+        gp = self.geographic_preference
+        if isinstance(gp, list) and len(gp) > self.max_divisions:
+            raise ValueError(f"geographic_preference names {len(gp)} division(s) but max_divisions is "
+                             f"{self.max_divisions}; raise max_divisions or name fewer divisions")
         both = set(self.must_apply) & set(self.never_apply)
         if both:
             raise ValueError(f"{sorted(both)[0]} is in both must_apply and never_apply; remove it from one")

@@ -91,6 +91,9 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
     for r in season.rows:
         pid = r["program_id"]
         if pid not in pos:
+            if pid in excluded and r["status"] in ("invited", "interviewed") and "never_apply" in excluded[pid]:
+                raise InputError(f"{season.path}: line {r['line']}: {pid} is {r['status']}, but the profile's "
+                                 "never_apply lists it; remove it from never_apply (an invitation you hold counts)")
             if pid in excluded:
                 warnings.append(f"{pid} carries no weight: the model excludes it ({excluded[pid]})")
                 continue
