@@ -226,14 +226,27 @@ def _target(profile, target: float | None, min_cost: bool) -> float:
     return float(target)
 
 
+def _nothing_left(problem: Problem) -> str:
+    """Why no program is left, from the excluded rows' reasons: never_apply, eligibility, or both."""
+    reasons = [r["reason"] for r in problem.excluded_rows]
+    never = sum(r == "never_apply" for r in reasons)
+    other = [r for r in reasons if r != "never_apply"]
+    if other and not never:
+        return (f"no program is left to apply to: every program of the catalog's specialties excludes this "
+                f"applicant (for example: {other[0]}); `allocator estimate` lists each reason: check the "
+                "[applicant] fields or use another catalog")
+    why = f"never_apply removes {never}" + (f" and eligibility {len(other)} (for example: {other[0]})" if other else "")
+    return (f"no program is left to apply to: {why} of the catalog's specialties' programs; shorten never_apply"
+            + (" or check the [applicant] fields" if other else ""))
+
+
 def admits_a_program(problem: Problem, *, budget_applies: bool = True) -> None:
     """Refuse settings under which the only list is the empty one (an "optimal" P(match) of
     0 would read as an answer): no candidate left, or a budget that pays for no program."""
     if problem.min_apps > 0 or problem.must:  # the list is then infeasible, and the conflict is named
         return
     if problem.n == 0:
-        raise InputError("no program is left to apply to: never_apply (and the programs the model excludes) "
-                         "remove every program of the catalog's specialties; shorten never_apply")
+        raise InputError(_nothing_left(problem))
     la = np.asarray(problem.la, bool)
     if problem.la_share_max < 1 and la.all():
         raise InputError(f"every program left is in Greater LA, and la_share_max {problem.la_share_max:g} needs "

@@ -879,3 +879,24 @@ def test_contradictory_divisions_and_never_apply_refused(capsys, tmp_path):
     season.write_text("program_id,status\nIM-0034,invited\nIM-0035,applied\n")
     code, _, err = run(capsys, "update", never, "--season", season, "--today", "2026-11-04")
     one_line_error(code, err, "line 2", "IM-0034 is invited", "never_apply")
+
+
+def test_inputs_named_for_what_is_wrong(capsys, tmp_path):
+    """A folder is a folder (not 'no such file'); NaN is 'not finite'; a byte-order mark in a
+    profile is fine; a catalog that excludes the applicant says so (not 'shorten never_apply')."""
+    for args in (["simulate", PROFILE, "--list", tmp_path], ["update", PROFILE, "--season", tmp_path],
+                 ["solve", PROFILE, "--catalog", tmp_path]):
+        code, _, err = run(capsys, *args)
+        one_line_error(code, err, "is a folder")
+    code, _, err = run(capsys, "solve", PROFILE, "--correlation", "nan")
+    one_line_error(code, err, "correlation = nan: must be a finite number")
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf[strategy]\nbudget = 300\n")
+    code, out, err = run(capsys, "solve", bom, "--catalog", TINY, "--draws", "0", "--json")
+    assert code == 0 and json.loads(out)["constraints"]["budget"] == 300
+    cat, df = _tiny(tmp_path, min_step2="300")
+    prof = tmp_path / "p.toml"
+    prof.write_text("[applicant]\nstep2_score = 237\n[strategy]\nbudget = 300\n")
+    df.drop(columns=["p_match"]).to_csv(cat, index=False)
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat)
+    one_line_error(code, err, "excludes this applicant", "below the program's minimum 300")

@@ -327,6 +327,8 @@ def load_catalog(path: str | Path) -> Catalog:
     >>> cat = load_catalog(DATA_DIR / "catalogs" / "demo_tiny.csv")  # doctest: +SKIP
     """
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder; give the catalog CSV file itself (columns {', '.join(REQUIRED)})")
     if not p.is_file():
         raise InputError(f"{p}: no such catalog file; give the path to a CSV with columns "
                          f"{', '.join(REQUIRED)}")

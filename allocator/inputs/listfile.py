@@ -216,6 +216,8 @@ def _from_text(p: Path, text: str) -> ListFile:
 def load_list(path: str | Path) -> ListFile:
     """Read and validate a list file in any of the three formats."""
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder, not a list file; {HINT}")
     if not p.is_file():
         raise InputError(f"{p}: no such list file; {HINT}")
     try:

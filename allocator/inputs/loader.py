@@ -34,8 +34,8 @@ def read_toml(path: str | Path, *, what: str = "file", reserved: Iterable[str] =
     """
     p = Path(path)
     try:
-        with open(p, "rb") as f:
-            doc = tomllib.load(f)
+        data = p.read_bytes()
+        doc = tomllib.loads(data.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))  # a byte-order mark is no error
     except tomllib.TOMLDecodeError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else "syntax error"
         raise InputError(f"{p}: not valid TOML ({first}); fix the syntax there") from None

@@ -7,6 +7,8 @@ see docs/formats.md, "Profile TOML", and the examples in ``data/profiles/``.
 """
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
@@ -23,6 +25,8 @@ def _strict_number(v, info):
         raise ValueError(f"is a boolean; write a number (e.g. {info.field_name} = 1), not true/false")
     if isinstance(v, str):
         raise ValueError(f"is text; write the number without quotes ({info.field_name} = {v.strip()})")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValueError("must be a finite number")
     return v
 
 

@@ -80,6 +80,8 @@ def _divisions(path: Path, text: str) -> tuple[tuple[str, ...], int | None]:
 
 
 def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], str]:
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give the season file (a CSV: program_id,status[,signal,date,rank])")
     if not path.is_file():
         raise InputError(f"{path}: no such season file; write one (program_id,status[,signal,date,rank]) or "
                          "start from `allocator solve PROFILE --out season.csv`")
