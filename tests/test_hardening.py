@@ -138,7 +138,7 @@ def test_list_not_utf8_and_missing(tmp_path):
         load_list(f)
     with pytest.raises(InputError, match="no such list file"):
         load_list(tmp_path / "nope.txt")
-    with pytest.raises(InputError, match="no such list file"):
+    with pytest.raises(InputError, match="is a folder, not a list file"):
         load_list(tmp_path)
 
 
