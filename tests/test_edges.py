@@ -248,13 +248,15 @@ def test_no_candidate_ignores_a_target_the_objective_does_not_use(objective):
 
 @pytest.mark.parametrize("param, values", [("budget", [100.0, 500.0]), ("la_share_max", [0.0, 0.5])])
 def test_sweep_with_every_program_excluded_gives_empty_lists(param, values):
-    """The same with a sweep on the integer program: every point the empty list, optimal
-    (it said "no point of the sweep returned a list; raise --time-limit" before)."""
+    """The same with a sweep on the integer program: no point has a list, and each row says
+    so (infeasible: nothing fits), not "optimal" at 0% (nor, as before that, "no point of the
+    sweep returned a list; raise --time-limit")."""
     from allocator.studies.sweep import sweep
 
     pr = make(P20, correlation=0.3, objective="utility", never_apply=[f"P{i:04d}" for i in range(20)])
     df = sweep(pr, param, values, method="milp")
-    assert (df["status"] == "optimal").all() and (df["n_applications"] == 0).all() and (df["p_match"] == 0).all()
+    assert (df["status"] == "infeasible").all() and df["p_match"].isna().all()
+    assert (df["message"] == "no program fits within these limits").all()
 
 
 def test_max_applications_zero_is_refused():  # issue 14: it allowed no list and said "optimal"

@@ -40,11 +40,11 @@ class ListRow(BaseModel):
     @field_validator("status", mode="before")
     @classmethod
     def _status(cls, v):
-        from allocator.season.seasonfile import _SPELLINGS
+        from allocator.inputs.statuses import canonical
 
         if v is None:
             return None
-        if not isinstance(v, str) or " ".join(v.lower().split()) not in _SPELLINGS:
+        if not isinstance(v, str) or canonical(v) is None:
             raise ValueError(f"{v!r} is not a status; use applied, no answer yet, invited, interviewed, rejected "
                              "or withdrawn")
         return v

@@ -30,12 +30,7 @@ from pathlib import Path
 
 from allocator.errors import InputError
 
-STATUSES = ("applied", "invited", "interviewed", "rejected", "withdrawn")
-_SPELLINGS = {
-    "applied": "applied", "": "applied", "pending": "applied", "no answer yet": "applied",
-    "no_answer": "applied", "no answer": "applied", "no_answer_yet": "applied", "no-answer": "applied",
-    "invited": "invited", "interviewed": "interviewed", "rejected": "rejected", "withdrawn": "withdrawn",
-}
+from allocator.inputs.statuses import SPELLINGS as _SPELLINGS, STATUSES
 _SIGNALS = {"": None, "none": None, "null": None, "gold": "gold", "silver": "silver"}
 
 
