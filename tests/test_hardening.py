@@ -900,3 +900,10 @@ def test_inputs_named_for_what_is_wrong(capsys, tmp_path):
     df.drop(columns=["p_match"]).to_csv(cat, index=False)
     code, _, err = run(capsys, "solve", prof, "--catalog", cat)
     one_line_error(code, err, "excludes this applicant", "below the program's minimum 300")
+
+
+def test_a_sweep_where_nothing_is_affordable_says_why(capsys, tmp_path):
+    prof = tmp_path / "p.toml"
+    prof.write_text("[strategy]\nbudget = 300\n")
+    code, _, err = run(capsys, "sweep", prof, "--catalog", TINY, "--budgets", "0:10:10")
+    assert code == 3 and "at budget $10: budget $10.00 pays for no application" in err and "raise --budgets" in err

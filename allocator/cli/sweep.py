@@ -89,10 +89,18 @@ def _conflict_at_top(df, name: str, problem, target: Optional[float]):
     from allocator.errors import InfeasibleError
     from allocator.studies.sweep import at, sweep_mode
 
+    from allocator.api import admits_a_program
+    from allocator.errors import InputError
+
     top = df[name].min() if name == "correlation" else df[name].max()
     mode = sweep_mode(problem.objective)
-    err = _infeasible(at(problem, name, top), MODES.get(mode, mode), target)
     shown = f"${top:,.0f}" if name == "budget" else f"{top:g}"
+    try:  # only the empty list fits (nothing affordable, nothing left): say why, as solve does
+        admits_a_program(at(problem, name, top))
+    except InputError as e:
+        return InfeasibleError(f"no {name} in the sweep admits a list (every point infeasible); at {name} {shown}: "
+                               + str(e).replace("raise [strategy] budget or --budget", "raise --budgets"), ())
+    err = _infeasible(at(problem, name, top), MODES.get(mode, mode), target)
     why = str(err).removeprefix("infeasible: ")
     return InfeasibleError(f"no {name} in the sweep admits a list (every point infeasible); at {name} {shown}: {why}",
                            err.groups)
