@@ -245,7 +245,7 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     df["la_cap_binds"] = df["la_cap_binds"].astype("boolean")
     df["gap"] = df["gap"].astype(float)
     for c in ("program_ids", "outside_domain"):
-        df[c] = df[c].fillna("")
+        df[c] = df[c].astype(object).where(df[c].notna(), "")  # text columns, "" where a row has none
     for c in ("p_match_interval", "p_match_la_interval", "p_match_pessimistic"):  # lists and None, not NaN
         df[c] = df[c].astype(object).where(df[c].notna(), None)
     return df[COLUMNS].reset_index(drop=True)

@@ -380,7 +380,7 @@ def _finish(df: pd.DataFrame, param: str, mode: str) -> pd.DataFrame:
     for c in ("program_ids", "outside_domain"):
         if c not in df:
             df[c] = ""
-        df[c] = df[c].fillna("")
+        df[c] = df[c].astype(object).where(df[c].notna(), "")  # text columns, "" where a row has none
     x = df[param].to_numpy(float)
     y = df["p_match"].to_numpy(float)
     if param == "budget":
