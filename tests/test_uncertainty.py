@@ -164,3 +164,28 @@ def test_a_target_met_on_the_average_only_says_so(capsys):
     d = json.loads(out)
     assert code == 0 and d["p_match"] >= 0.8 - 1e-9 and d["p_match_interval"][0] < 0.8
     assert any(x.startswith("the 80% target is reached on the average") for x in d["warnings"])
+
+
+def test_each_listed_program_carries_its_range(capsys):
+    """solve --json's selected rows carry each program's 10th-90th percentile over the plausible
+    models at its own variant (signal, preferred division); a program sent plain has exactly the
+    range that `estimate` gives it."""
+    from allocator.paths import DATA_DIR
+
+    prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
+    code, out, _ = _main(capsys, "solve", prof, "--objective", "p_match", "--draws", "0", "--json")
+    d = json.loads(out)
+    rows = d["selected"]
+    assert code == 0 and all(r["p_match_p10"] < r["p_match_p90"] for r in rows)
+    code, out, _ = _main(capsys, "estimate", prof, "--json", "--show", "1000")
+    est = {r["program_id"]: r for r in json.loads(out)["programs"]}
+    import pandas as pd
+
+    division = pd.read_csv(DATA_DIR / "catalogs" / "demo_internal_medicine.csv", comment="#") \
+        .set_index("program_id")["division"]
+    divs = set(d.get("geographic_preference") or [])
+    plain = [r for r in rows if not r["signal"] and division[r["program_id"]] not in divs]
+    assert plain, "the typical list has programs sent without a signal outside its divisions"
+    for r in plain:
+        e = est[r["program_id"]]
+        assert (r["p_match_p10"], r["p_match_p90"]) == pytest.approx((e["p_match_p10"], e["p_match_p90"]), abs=1e-9)

@@ -214,9 +214,10 @@ def applicant_html(view: dict) -> str:
     else:
         parts.append(f"<p>{esc(view.get('curve_note') or 'no budget curve')}</p>")
     parts.append(f"<h2>The list ({len(p.get('selected') or [])} programs)</h2>")
-    parts.append(_table(["id", "program", "city", "st", "tier", "P(success)", "signal"],
+    parts.append(_table(["id", "program", "city", "st", "tier", "P(success)", "10th-90th pct", "signal"],
                         [[s["program_id"], s["name"], s["city"], s["state"], s.get("tier", ""), _pct(s["p_match"], 2),
-                          s.get("signal") or ""] for s in p.get("selected") or []], {5}))
+                          _span([s["p_match_p10"], s["p_match_p90"]]) if "p_match_p10" in s else "",
+                          s.get("signal") or ""] for s in p.get("selected") or []], {5, 6}))
     parts.append("</body></html>\n")
     return "".join(parts)
 

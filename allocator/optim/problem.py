@@ -238,6 +238,15 @@ class Problem:
         fm = fm or self.fm
         return self._by_variant(plan, fm, fm.pi)
 
+    def plan_range(self, plan: Plan) -> tuple[np.ndarray, np.ndarray] | None:
+        """10th and 90th percentile over the ensemble's cards of each plan program's P(success)
+        at its variant, (m,) each; None without an ensemble of at least two cards."""
+        fe = self.fm_ensemble
+        if fe is None or fe.n_cards < 2 or not len(plan.idx):
+            return None
+        per = fe.card_means(self._by_variant(plan, fe, fe.success))
+        return np.percentile(per, 10, axis=0), np.percentile(per, 90, axis=0)
+
     def _by_variant(self, plan: Plan, fm: FactorModel, per) -> np.ndarray:
         """(K, m): ``per(variant, idx)`` for the plan's programs, grouped by variant."""
         idx = np.asarray(plan.idx, dtype=int)

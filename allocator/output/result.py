@@ -68,7 +68,13 @@ class Result:
     @property
     def selected_columns(self) -> tuple[str, ...]:
         """The keys of :meth:`selected_rows` (``division`` too for a list under a modelled preference)."""
-        return SELECTED + (("division",) if self.plan is not None and self.problem.has_geo else ())
+        geo = ("division",) if self.plan is not None and self.problem.has_geo else ()
+        return SELECTED + geo + (("p_match_p10", "p_match_p90") if self._ranged() else ())
+
+    def _ranged(self) -> bool:
+        """The selected rows carry each program's range over the ensemble (two cards or more)."""
+        fe = self.problem.fm_ensemble
+        return self.plan is not None and fe is not None and fe.n_cards >= 2
 
     def selected_rows(self) -> list[dict]:
         """One dict per selected program (keys :attr:`selected_columns`), highest P(success)
@@ -84,6 +90,9 @@ class Result:
                   "signal": [sig.get(int(i)) for i in idx]}
         if pr.has_geo:
             values["division"] = col("division")[idx]
+        rng = pr.plan_range(self.plan) if self._ranged() else None
+        if rng is not None:
+            values["p_match_p10"], values["p_match_p90"] = rng[0].tolist(), rng[1].tolist()
         rows = [dict(zip(values, r)) for r in zip(*values.values())]
         return sorted(rows, key=lambda r: (-r["p_match"], r["program_id"]))
 
@@ -129,7 +138,8 @@ class Result:
             d["selected"] = [
                 {"program_id": r["program_id"], "name": r["name"], "specialty": r["specialty"], "city": r["city"],
                  "state": r["state"], "p_match": float(r["p_match"]), "la_area": bool(r["la_area"]),
-                 "tier": r["tier"], "signal": r["signal"]}
+                 "tier": r["tier"], "signal": r["signal"],
+                 **({"p_match_p10": r["p_match_p10"], "p_match_p90": r["p_match_p90"]} if "p_match_p10" in r else {})}
                 for r in self.selected_rows()]
             if self.plan and (self.plan.divisions or pr.fixed_divisions):
                 d["geographic_preference"] = list(self.plan.divisions or pr.fixed_divisions)
