@@ -184,6 +184,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     if out.status is Status.ERROR:
         raise SolverError(f"the solver failed: {out.message or engine + ' reported an error'}")
     plan = out.plan
+    refuse_empty(problem, plan)
     # min_cost lists answer to no budget (the cost is what they minimize)
     bad = feasibility.violations(problem.with_limits(budget=np.inf) if mode == "min_cost" else problem, plan)
     if bad:
@@ -195,7 +196,8 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
     warns = list_warnings(problem, plan, metrics)
     if mode in ("min_cost", "la_given_target"):
-        warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target)
+        warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target,
+                                       domain.figure_source(problem))
     robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
     return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,
                   **({} if sf is None else _trade(problem, sf)))
@@ -233,16 +235,17 @@ def _nothing_left(problem: Problem) -> str:
     other = [r for r in reasons if r != "never_apply"]
     if other and not never:
         return (f"no program is left to apply to: every program of the catalog's specialties excludes this "
-                f"applicant (for example: {other[0]}); `allocator estimate` lists each reason: check the "
-                "[applicant] fields or use another catalog")
+                f"applicant (for example: {other[0]}); check the [applicant] fields or use another catalog")
     why = f"never_apply removes {never}" + (f" and eligibility {len(other)} (for example: {other[0]})" if other else "")
     return (f"no program is left to apply to: {why} of the catalog's specialties' programs; shorten never_apply"
             + (" or check the [applicant] fields" if other else ""))
 
 
-def admits_a_program(problem: Problem, *, budget_applies: bool = True) -> None:
+def admits_a_program(problem: Problem, *, budget_applies: bool = True,
+                     advice: str = "raise [strategy] budget or --budget") -> None:
     """Refuse settings under which the only list is the empty one (an "optimal" P(match) of
-    0 would read as an answer): no candidate left, or a budget that pays for no program."""
+    0 would read as an answer): no candidate left, or a budget that pays for no program
+    (``advice``: what the budget message tells the user to change)."""
     if problem.min_apps > 0 or problem.must:  # the list is then infeasible, and the conflict is named
         return
     if problem.n == 0:
@@ -254,12 +257,21 @@ def admits_a_program(problem: Problem, *, budget_applies: bool = True) -> None:
                          "remove all the others; raise la_share_max to 1 or shorten never_apply")
     if not budget_applies:
         return
-    pool = ~la if problem.la_share_max <= 0 else np.ones(problem.n, bool)
+    pool = ~la if problem.la_share_max < 1 else np.ones(problem.n, bool)  # under a cap, one program outside LA
     cheapest = float(problem.schedule.fee(1)) + float(np.min(problem.extra[pool]))
     if problem.budget < cheapest - 1e-9:
-        raise InputError(f"budget ${problem.budget:,.2f} pays for no application: the cheapest program costs "
-                         f"${cheapest:,.2f} (ERAS fees {problem.schedule.season} plus its fee_extra); raise "
-                         "[strategy] budget or --budget")
+        where = " outside Greater LA (under the LA cap a list needs one)" if problem.la_share_max < 1 and la.any() else ""
+        raise InputError(f"budget ${problem.budget:,.2f} pays for no application: the cheapest program{where} costs "
+                         f"${cheapest:,.2f} (ERAS fees {problem.schedule.season} plus its fee_extra); {advice}")
+
+
+def refuse_empty(problem: Problem, plan: Plan | None) -> None:
+    """A list with no program is no answer, whatever found it: InputError with the limits."""
+    if plan is None or len(plan.idx):
+        return
+    raise InputError(f"no list but the empty one meets these limits (budget ${problem.budget:,.0f}, at most "
+                     f"{problem.max_apps} applications, LA share <= {problem.la_share_max:g}, with never_apply and "
+                     "eligibility); relax one of them")
 
 
 def list_warnings(problem: Problem, plan: Plan, metrics) -> list[str]:

@@ -907,3 +907,21 @@ def test_a_sweep_where_nothing_is_affordable_says_why(capsys, tmp_path):
     prof.write_text("[strategy]\nbudget = 300\n")
     code, _, err = run(capsys, "sweep", prof, "--catalog", TINY, "--budgets", "0:10:10")
     assert code == 3 and "at budget $10: budget $10.00 pays for no application" in err and "raise --budgets" in err
+
+
+def test_empty_lists_under_an_la_cap_and_in_frontiers_are_refused(capsys, tmp_path):
+    """Under an LA cap below 1 a list needs a program outside LA: when the budget pays for none,
+    solve refuses (it answered 'optimal', 0%); a frontier at an unaffordable budget too."""
+    cat, df = _tiny(tmp_path)
+    df.loc[df["la_area"].str.lower() != "true", "fee_extra"] = "500"
+    df.to_csv(cat, index=False)
+    prof = tmp_path / "p.toml"
+    prof.write_text("[strategy]\nbudget = 200\nla_share_max = 0.5\n")
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat)
+    one_line_error(code, err, "pays for no application", "outside Greater LA")
+    code, _, err = run(capsys, "sweep", PROFILE, "--budgets", "10", "--frontier", "auto")
+    one_line_error(code, err, "pays for no application")
+    big = tmp_path / "big.toml"
+    big.write_text("[strategy]\nbudget = " + "9" * 5000 + "\n")
+    code, _, err = run(capsys, "solve", big, "--catalog", TINY)
+    one_line_error(code, err, "cannot read")

@@ -412,7 +412,7 @@ def test_cli_budget_sweep_table_gives_each_point_its_range(capsys):
     assert code == 0, err
     assert "10th-90th pct" in out and "(two-stage model)" in out
     rows = [ln for ln in out.splitlines() if ln.strip().startswith("$")]
-    assert len(rows) == 2 and all(re.search(r"\d+%-\d+%", ln) for ln in rows)
+    assert len(rows) == 2 and all(re.search(r"\d+-\d+%", ln) for ln in rows)
 
 
 def test_rows_outside_the_calibrated_domain_are_marked(capsys):

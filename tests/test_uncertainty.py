@@ -163,7 +163,11 @@ def test_a_target_met_on_the_average_only_says_so(capsys):
     code, out, _ = _main(capsys, "solve", prof, "--min-cost", "--target", "0.8", "--draws", "0", "--json")
     d = json.loads(out)
     assert code == 0 and d["p_match"] >= 0.8 - 1e-9 and d["p_match_interval"][0] < 0.8
-    assert any(x.startswith("the 80% target is reached on the average") for x in d["warnings"])
+    assert any(x.startswith("the 80% target is reached under the average over the plausible models")
+               for x in d["warnings"])
+    code, out, _ = _main(capsys, "solve", prof, "--min-cost", "--target", "0.8", "--draws", "0", "--json",
+                         "--card", "default")
+    assert any("reached under the default card alone" in x for x in json.loads(out)["warnings"])
 
 
 def test_each_listed_program_carries_its_range(capsys):

@@ -768,3 +768,13 @@ def test_headline_names_the_average_and_shows_the_published_curve_check(client, 
     job.future.result(timeout=10)
     page = client.get(f"/answer/{job.id}", headers={"HX-Request": "true"}).text
     assert "<dd>&gt;99.9% <small>(what tools that ignore correlation say)" in page and "100.0%" not in page
+
+
+def test_a_number_thousands_of_digits_long_is_a_clear_error(client):
+    """Python refuses to convert integers over 4,300 digits: a field or a profile that long gets
+    the field's message (422), never an internal error."""
+    r = client.post("/solve", data=fast_form(max_applications="9" * 5000))
+    assert r.status_code == 422 and "too long for a number" in r.text and "internal error" not in r.text
+    r = client.post("/api/solve", content=b"[strategy]\nbudget = " + b"9" * 5000 + b"\n",
+                    headers={"content-type": "application/toml"})
+    assert r.status_code == 422 and "cannot read" in r.json()["error"]

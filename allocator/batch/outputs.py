@@ -19,6 +19,9 @@ import html
 import io
 from typing import Any
 
+from allocator.output.report import span
+from allocator.verification.domain import domain_note
+
 SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_hi", "p_match_la", "p_match_la_lo",
                    "p_match_la_hi", "p_match_pessimistic", "mc_p_match", "n_applications", "n_la", "n_west",
                    "n_elsewhere", "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source",
@@ -104,19 +107,10 @@ def _usd(x) -> str:
     return "n/a" if x is None else f"${float(x):,.0f}"
 
 
-CURVE_DOMAIN_NOTE = "^ outside the calibrated domain: the probabilities of that list are an extrapolation"
-
-
-def _span(iv) -> str:
-    """"77-91%" for a [10th, 90th] percentile pair, "" without one."""
-    ok = isinstance(iv, (list, tuple)) and len(iv) == 2 and all(isinstance(x, (int, float)) for x in iv)
-    return f"{100 * iv[0]:.0f}-{100 * iv[1]:.0f}%" if ok else ""
-
-
 def _curve_check(p: dict) -> str:
     """The published-curve check of the payload, "n/a" without one."""
     iv = p.get("p_match_published_curve")
-    return f"{_span(iv)} (if the published P(match | interviews) curve held)" if _span(iv) else "n/a"
+    return f"{span(iv)} (if the published P(match | interviews) curve held)" if span(iv) else "n/a"
 
 
 def trade_rows(view: dict) -> list[tuple[str, str, str]]:
@@ -205,18 +199,18 @@ def applicant_html(view: dict) -> str:
         parts.append(svg[svg.find("<svg"):])
         parts.append(_table(["budget", "status", "P(match)", "10th-90th pct", "P(LA)", "applications", "fees"],
                             [[_usd(r["budget"]), r["status"], _pct(r.get("p_match")) + ("^" if r.get("outside_domain") else ""),
-                              _span(r.get("p_match_interval")), _pct(r.get("p_match_la")),
+                              span(r.get("p_match_interval")), _pct(r.get("p_match_la")),
                               r.get("n_applications") if r.get("n_applications") is not None else "",
                               _usd(r.get("cost")) if r.get("cost") is not None else ""] for r in view["curve"]],
                             {0, 2, 3, 4, 5, 6}))
         if any(r.get("outside_domain") for r in view["curve"]):
-            parts.append(f"<p>{esc(CURVE_DOMAIN_NOTE)}</p>")
+            parts.append(f"<p>{esc(domain_note(None))}</p>")
     else:
         parts.append(f"<p>{esc(view.get('curve_note') or 'no budget curve')}</p>")
     parts.append(f"<h2>The list ({len(p.get('selected') or [])} programs)</h2>")
     parts.append(_table(["id", "program", "city", "st", "tier", "P(success)", "10th-90th pct", "signal"],
                         [[s["program_id"], s["name"], s["city"], s["state"], s.get("tier", ""), _pct(s["p_match"], 2),
-                          _span([s["p_match_p10"], s["p_match_p90"]]) if "p_match_p10" in s else "",
+                          span([s["p_match_p10"], s["p_match_p90"]]) if "p_match_p10" in s else "",
                           s.get("signal") or ""] for s in p.get("selected") or []], {5, 6}))
     parts.append("</body></html>\n")
     return "".join(parts)
@@ -258,11 +252,11 @@ def _text_lines(view: dict) -> list[str]:
                   f"{'budget':>10}  {'status':12}{'P(match)':>10}{'10th-90th':>11}{'P(LA)':>10}{'apps':>6}"]
         lines += [f"{_usd(r['budget']):>10}  {str(r['status']):12}"
                   f"{_pct(r.get('p_match')) + ('^' if r.get('outside_domain') else ''):>10}"
-                  f"{_span(r.get('p_match_interval')):>11}"
+                  f"{span(r.get('p_match_interval')):>11}"
                   f"{_pct(r.get('p_match_la')):>10}{'' if r.get('n_applications') is None else r['n_applications']:>6}"
                   for r in view["curve"]]
         if any(r.get("outside_domain") for r in view["curve"]):
-            lines += ["", CURVE_DOMAIN_NOTE[:110]]
+            lines += ["", domain_note(None)]
     return lines
 
 

@@ -62,7 +62,7 @@ def simulate(
         if m.p_match_interval is not None:
             c.print(interval_line(m, problem))
         if pc is not None:
-            c.print(published_curve_line(pc, problem.card))
+            c.print(published_curve_line(pc, problem.card, problem.specialties))
         model = model_name(problem)
         c.print(f"P(match) simulated {pct(mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}] over {mc.draws:,} draws; "
                 f"exact {pct(m.p_match, 2)} ({model}); independent {pct(m.p_match_independent, 2)}")

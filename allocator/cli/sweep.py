@@ -96,10 +96,10 @@ def _conflict_at_top(df, name: str, problem, target: Optional[float]):
     mode = sweep_mode(problem.objective)
     shown = f"${top:,.0f}" if name == "budget" else f"{top:g}"
     try:  # only the empty list fits (nothing affordable, nothing left): say why, as solve does
-        admits_a_program(at(problem, name, top))
+        admits_a_program(at(problem, name, top), advice="raise --budgets")
     except InputError as e:
         return InfeasibleError(f"no {name} in the sweep admits a list (every point infeasible); at {name} {shown}: "
-                               + str(e).replace("raise [strategy] budget or --budget", "raise --budgets"), ())
+                               f"{e}", ())
     err = _infeasible(at(problem, name, top), MODES.get(mode, mode), target)
     why = str(err).removeprefix("infeasible: ")
     return InfeasibleError(f"no {name} in the sweep admits a list (every point infeasible); at {name} {shown}: {why}",
@@ -262,6 +262,9 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
             raise InputError(f"--frontier {spec!r}: targets are probabilities strictly between 0 and 1 "
                              "(or write --frontier auto)")
     problem = load(profile, catalog, card=card, budget=budget, **limits, **strategy)
+    from allocator.api import admits_a_program
+
+    admits_a_program(problem, advice="raise the budget (--budgets, one number) or [strategy] budget")
     total = len(ms) + 2 if auto else len(targets)
     with _progress_bar("frontier", total, enabled=not as_json) as progress:
         tick = (lambda done: progress(done, total))
@@ -295,7 +298,7 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
 
     from allocator.verification.domain import domain_note
 
-    from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, usd
+    from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, span, usd
 
     if problem.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
@@ -316,8 +319,8 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
             first = [pct(r.target, 0)]
         first.append(r.status if r.status != "feasible" else "feasible*")
         if r.status in ("optimal", "feasible"):
-            p = [pct(r.p_match, 2) + ("^" if r.outside_domain else "")] + ([_span(r.p_match_interval)] if ranged else [])
-            la = [pct(r.p_match_la, 1)] + ([_span(r.p_match_la_interval)] if ranged else [])
+            p = [pct(r.p_match, 2) + ("^" if r.outside_domain else "")] + ([span(r.p_match_interval)] if ranged else [])
+            la = [pct(r.p_match_la, 1)] + ([span(r.p_match_la_interval)] if ranged else [])
             t.add_row(*first, *p, *la, f"{int(r.n_la)} / {int(r.n_west)} / {int(r.n_elsewhere)}", usd(r.cost),
                       "binds" if r.la_cap_binds else "", style="bold" if r.kind != "frontier" else None)
         else:
@@ -334,14 +337,14 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
 
 def frontier_notes(df, problem) -> list[str]:
     """The sentences under the frontier table: what the margin buys, where the LA cap binds."""
-    from allocator.output.report import pct
+    from allocator.output.report import pct, span
 
     out = []
     pts = df[(df["kind"] == "frontier") & df["p_match"].notna()]
     safe = df[(df["kind"] == "safest") & df["p_match"].notna()]
     if len(pts) and len(safe):
         s, last = safe.iloc[0], pts.iloc[-1]
-        rng = (lambda iv: f" ({_span(iv)})" if _pair(iv) else "")
+        rng = (lambda iv: f" ({span(iv)})" if span(iv) else "")
         out.append(f"Safest list: P(any match) {pct(s.p_match, 2)}{rng(s.p_match_interval)}, P(match in LA) "
                    f"{pct(s.p_match_la, 1)}. Giving up {100 * (s.p_match - last.p_match):.1f} points of P(any match) "
                    f"(to {pct(last.p_match, 1)}{rng(last.p_match_interval)}) raises P(match in LA) to "
@@ -366,7 +369,7 @@ def _render_sweep(df, name: str, problem, console) -> None:
 
     from allocator.verification.domain import domain_note
 
-    from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, usd
+    from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, span, usd
 
     if problem.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
@@ -392,7 +395,7 @@ def _render_sweep(df, name: str, problem, console) -> None:
         if ok:
             iv = r.p_match_interval if ranged else None
             row += [pct(r.p_match, 2) + ("^" if r.outside_domain else "")]
-            row += [f"{pct(iv[0], 0)}-{pct(iv[1], 0)}" if _pair(iv) else ""] if ranged else []
+            row += [span(iv)] if ranged else []
             row += [pct(r.p_match_independent, 1), pct(r.p_match_la, 1), f"{r.n_applications} ({r.n_la})", usd(r.cost)]
         else:
             row += ["-"] * (6 if ranged else 5)
@@ -436,12 +439,3 @@ def _write_outputs(df, csv: Optional[Path], plot: Optional[Path], figure) -> Non
         atomic_write_many(items)
 
 
-def _span(iv) -> str:
-    """"77-91%" for a 10th-90th percentile pair, "" without one."""
-    from allocator.output.report import pct
-
-    return f"{pct(iv[0], 0)[:-1]}-{pct(iv[1], 0)}" if _pair(iv) else ""
-
-
-def _pair(iv) -> bool:
-    return isinstance(iv, (list, tuple)) and len(iv) == 2 and all(x == x for x in iv)

@@ -41,6 +41,8 @@ def read_toml(path: str | Path, *, what: str = "file", reserved: Iterable[str] =
         raise InputError(f"{p}: not valid TOML ({first}); fix the syntax there") from None
     except UnicodeDecodeError:
         raise InputError(f"{p}: not UTF-8 text; save the {what} as UTF-8 TOML") from None
+    except ValueError as e:  # e.g. an integer of thousands of digits (Python's conversion limit)
+        raise InputError(f"{p}: a value Python cannot read ({str(e).splitlines()[0][:80]}); shorten it") from None
     except OSError as e:
         raise InputError(f"{p}: cannot be read ({e.strerror or type(e).__name__}); "
                          "check the path and its permissions") from None

@@ -24,6 +24,12 @@ def pct(x: float | None, digits: int = 1) -> str:
     return s[1:] if s.startswith("-") and float(s[:-1]) == 0 else s  # never "-0.0%"
 
 
+def span(iv) -> str:
+    """"77-91%" for a [10th, 90th] percentile pair (whole percents), "" without one."""
+    ok = isinstance(iv, (list, tuple)) and len(iv) == 2 and all(isinstance(x, (int, float)) and x == x for x in iv)
+    return f"{pct(iv[0], 0)[:-1]}-{pct(iv[1], 0)}" if ok else ""
+
+
 def usd(x: float | None) -> str:
     return "n/a" if x is None else f"${x:,.0f}"
 
@@ -49,13 +55,17 @@ def interval_line(m, problem=None) -> str:
             f"{what} {pct(m.p_match)}, most pessimistic model {pct(m.p_match_pessimistic)})")
 
 
-def published_curve_line(pc: tuple[float, float], card) -> str:
-    """The cross-check against the published conversion curve, in one sentence."""
+def published_curve_line(pc: tuple[float, float], card, specialties=("Internal Medicine",)) -> str:
+    """The cross-check against the published conversion curve, in one sentence (the curve is
+    Internal Medicine's: a list in other specialties is told so)."""
     from allocator.verification.published_curve import describe
 
+    other = [s for s in specialties if s != "Internal Medicine"]
+    note = f"; the only curve published, your list is in {', '.join(other)}" if other else ""
+    value = pct(pc[0], 0) if pct(pc[0], 0) == pct(pc[1], 0) else f"{pct(pc[0], 0)} to {pct(pc[1], 0)}"
     return (f"Published-curve check: if P(match | interviews) followed the published Internal Medicine IMG curve "
-            f"({describe(card)}; 2009 data; every plausible model converts more), this list's interviews would give "
-            f"{pct(pc[0], 0)} to {pct(pc[1], 0)}.")
+            f"({describe(card)}; 2009 data; every plausible model converts more{note}), this list's interviews "
+            f"would give {value}.")
 
 
 def robustness_line(r: dict) -> str:
@@ -84,7 +94,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     if m.p_match_interval is not None:
         console.print(interval_line(m, pr))
     if res.published_curve is not None:
-        console.print(published_curve_line(res.published_curve, pr.card))
+        console.print(published_curve_line(res.published_curve, pr.card, pr.specialties))
     for w in res.warnings:
         console.print(f"[bold yellow]warning: {w}[/]")
     console.print(f"[bold]{head}[/]  status: [bold]{res.status.value}[/]"

@@ -214,6 +214,8 @@ def _row(problem: Problem, out: Outcome, kind: str, *, target: float = np.nan, m
            "seconds": out.wall if seconds is None else seconds, "program_ids": ""}
     if not out.status.has_list or out.plan is None:
         return row
+    if not len(out.plan.idx):  # an empty list is no answer
+        return row | {"status": Status.INFEASIBLE.value}
     m = evaluate(problem, out.plan, correlations=())
     idx = np.asarray(out.plan.idx, int)
     tiers = problem.programs["tier"].to_numpy()[idx] if "tier" in problem.programs else np.array([])

@@ -70,12 +70,24 @@ def copula_warning(p_match: float, interval, rho: float) -> list[str]:
             "the correlation unset"]
 
 
-def target_warning(p_match: float, interval, pessimistic: float | None, target: float) -> list[str]:
-    """When a list reaches a P(match) target on the average over the plausible models only: what
-    its 10th percentile (and the most pessimistic model) give, so no one reads the target as sure."""
+def target_warning(p_match: float, interval, pessimistic: float | None, target: float,
+                   what: str = "the average over the plausible models") -> list[str]:
+    """When a list reaches a P(match) target under ``what`` (the ensemble average, one card, or a
+    set correlation's copula) but not across the plausible models: what their 10th percentile
+    (and the most pessimistic of them) give, so no one reads the target as sure."""
     if interval is None or interval[0] >= target:
         return []
-    pess = f", the most pessimistic model {100 * pessimistic:.1f}%" if pessimistic is not None else ""
-    return [f"the {100 * target:.0f}% target is reached on the average over the plausible models "
-            f"({100 * p_match:.1f}%), not by all of them: their 10th percentile gives {100 * interval[0]:.1f}%{pess}; "
+    pess = f", the most pessimistic {100 * pessimistic:.1f}%" if pessimistic is not None else ""
+    return [f"the {100 * target:.0f}% target is reached under {what} ({100 * p_match:.1f}%), not across the "
+            f"plausible models: their 10th percentile gives {100 * interval[0]:.1f}%{pess}; "
             "a higher target buys a margin"]
+
+
+def figure_source(problem) -> str:
+    """What a list's P(match) is, in words: the ensemble average, one card alone, or the
+    one-factor copula at a set correlation."""
+    if problem.fm is None:
+        return f"the one-factor copula at the correlation you set ({problem.rho:g})"
+    if problem.card_choice in ("", "ensemble"):
+        return "the average over the plausible models"
+    return f"the {problem.card_choice} card alone"

@@ -222,6 +222,8 @@ def _number(x: Any, name: str, section: str, whole: bool = False):
     finite = f"{where}: must be a finite {'whole ' if whole else ''}number"
     if t.lower() in NOT_FINITE:
         raise InputError(finite)
+    if len(t) > 40:  # no setting needs more digits; Python refuses to convert a few thousand
+        raise InputError(f"{where}: too long for a number; give at most 40 characters")
     if whole and WHOLE.fullmatch(t):
         return int(t)
     if not NUMBER.fullmatch(t):
@@ -317,8 +319,11 @@ class FormState:
     @property
     def first_error(self) -> str | None:
         """The first field with an error, in the order shown (focused after an error)."""
-        order = [f.name for f in fields() if f.section != "run"] + ["catalog"] + \
-                [f.name for f in fields() if f.section == "run"]
+        if not self.errors:  # the template asks once per field: no form rebuilt for a clean form
+            return None
+        every = fields()
+        order = [f.name for f in every if f.section != "run"] + ["catalog"] + \
+                [f.name for f in every if f.section == "run"]
         return next((n for n in order if n in self.errors), None)
 
     def fail(self, e: Exception, default_field: str | None = None) -> None:

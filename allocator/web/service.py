@@ -32,11 +32,13 @@ def parse_profile(data: bytes, name: str = "profile") -> Profile:
         raise TooLarge(f"{name}: {len(data):,} bytes is over the {MAX_PROFILE_BYTES:,}-byte limit for a profile; "
                          "send the TOML profile only")
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
+        doc = tomllib.loads(data.decode("utf-8").removeprefix("\ufeff"))
     except UnicodeDecodeError:
         raise InputError(f"{name}: not UTF-8 text; send the profile as UTF-8 TOML") from None
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{name}: not valid TOML ({e}); fix the syntax there") from None
+    except ValueError as e:  # e.g. an integer of thousands of digits (Python's conversion limit)
+        raise InputError(f"{name}: a value Python cannot read ({str(e).splitlines()[0][:80]}); shorten it") from None
     if "path" in doc:
         raise InputError(f"{name}: path: unknown key; remove it")
     return profile_from_dict(doc, name)
