@@ -269,6 +269,9 @@ def refuse_empty(problem: Problem, plan: Plan | None) -> None:
     """A list with no program is no answer, whatever found it: InputError with the limits."""
     if plan is None or len(plan.idx):
         return
+    if not np.max(problem.all_probabilities(), initial=0.0) > 0:
+        raise InputError("no program gives any chance of a match: every program's P(success) is 0 under these "
+                         "inputs; check the catalog's p_match column (or the profile)")
     raise InputError(f"no list but the empty one meets these limits (budget ${problem.budget:,.0f}, at most "
                      f"{problem.max_apps} applications, LA share <= {problem.la_share_max:g}, with never_apply and "
                      "eligibility); relax one of them")

@@ -97,9 +97,10 @@ def test_p_one_gives_certainty(rho, method):
 
 @pytest.mark.parametrize("method", ["fast", "milp"])
 def test_all_p_zero(method):
+    """No program gives a chance: the only 'optimal' list is the empty one, refused with why."""
     pr = make([0.0] * 5, budget=100, correlation=0.4)
-    res = solved(pr, method)
-    assert res.metrics.p_match == 0.0
+    with pytest.raises(InputError, match="no program gives any chance of a match"):
+        solved(pr, method)
 
 
 def test_p_zero_and_one_simulate_agrees():
