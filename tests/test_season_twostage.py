@@ -236,3 +236,27 @@ def test_readme_mid_season_example_is_the_commands_output(capsys):
     out = capsys.readouterr().out
     keep = (lambda s: [ln.rstrip() for ln in s.splitlines() if ln.strip() and "Checked by simulation" not in ln])  # noqa: E731
     assert e.value.code == 0 and keep(out) == keep(block)
+
+
+def test_the_added_lists_range_is_per_card_and_averages_to_its_p_match():
+    """The extra list's P(match) range: each card's value, weighted by the card's posterior mass,
+    averages to the optimizer's P(match) after; no card loses by applying more, so both ends of
+    the range are at least those of P(match) now."""
+    from allocator.api import load
+    from allocator.model.card import load_card
+
+    pr = load(ROOT / "data/profiles/typical_us_img.toml")
+    ctx = update.prepare(pr, load_season(ROOT / "data/seasons/example_80.csv", TODAY), TODAY, load_card().timing)
+    fig = update.figures(ctx)
+    add = extend.additional(ctx, 600.0, 20, fig["p_match"])
+    plan, pr2 = add["_plan"], add["_problem"]
+    fm2, fe = pr2.fm, pr.fm_ensemble
+    succ = pr2._by_variant(plan, fm2, fm2.success)
+    no = fm2.w * np.prod(1 - succ, axis=1)
+    mass = np.bincount(fm2.card, weights=ctx.pi, minlength=fe.n_cards)
+    per_card = 1 - np.bincount(fm2.card, weights=no, minlength=fe.n_cards) / mass
+    assert float(mass @ per_card) == pytest.approx(add["p_match_after"], abs=1e-9)
+    lo, hi = add["p_match_after_interval"]
+    assert (lo, hi) == pytest.approx((np.percentile(per_card, 10), np.percentile(per_card, 90)), abs=1e-12)
+    now_lo, now_hi = fig["p_match_interval"]
+    assert lo >= now_lo - 1e-12 and hi >= now_hi - 1e-12 and hi > now_hi

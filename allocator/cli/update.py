@@ -68,8 +68,8 @@ def render(d: dict, c) -> None:
         for r in a["selected"]:
             c.print(f"  {r['program_id']:<9} {r['name'][:52]:<52} {'LA ' if r['la_area'] else '   '}"
                     f"P {_pct(r['p_match'])}{'  ' + r['signal'] if r['signal'] else ''}")
-        c.print(f"Cost ${a['cost']:,.0f}; P(match) {_pct(d['p_match'])} -> {_pct(a['p_match_after'])} (averages over "
-                f"the plausible models); "
+        c.print(f"Cost ${a['cost']:,.0f}; P(match) {_pct(d['p_match'])} -> {_pct(a['p_match_after'])}"
+                f"{_range(a.get('p_match_after_interval'))} (averages over the plausible models); "
                 f"{a['gain_per_100'] * 100:.2f} points per extra $100")
         c.print(a["advice"])
     if "mc" in d:

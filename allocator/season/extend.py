@@ -126,10 +126,26 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
     per100 = gain / cost * 100 if cost > 0 else 0.0
     worth = bool(new) and gain >= NEGLIGIBLE_TOTAL and per100 >= NEGLIGIBLE_PER_100
     return {"selected": rows, "n_added": len(rows), "cost": float(cost), "add_budget": float(add_budget),
-            "p_match_after": after, "gain": gain, "gain_per_100": per100, "worth_it": worth,
+            "p_match_after": after, "p_match_after_interval": after_range(ctx, pr2, out.plan), "gain": gain, "gain_per_100": per100, "worth_it": worth,
             "late_factor": 1.0 - ctx.F,
             "advice": (f"worth it: +{100 * gain:.1f} points for ${cost:,.0f} (+{100 * per100:.2f} per $100)" if worth
                        else "sending more is not worth it: the gain is negligible "
                             f"(+{100 * gain:.2f} points for ${cost:,.0f})"),
             "solver": {"path": out.path, "engine": out.engine, "gap": out.gap, "wall_seconds": out.wall},
             "_plan": out.plan, "_problem": pr2}
+
+
+def after_range(ctx: Context, pr2: Problem, plan) -> list[float] | None:
+    """10th-90th percentile over the ensemble's cards of P(match) with the extra list: each card's
+    nodes k carry pi_k C_k (the answers so far) times prod over the new programs of (1 - their
+    chance now), normalized by the card's own posterior mass, as the range of P(match) now is.
+    None without a two-stage ensemble of two cards or more."""
+    fe, fm2 = ctx.problem.fm_ensemble, pr2.fm
+    if fm2 is None or fe is None or fe is not ctx.problem.fm or fe.n_cards < 2:
+        return None
+    succ = pr2._by_variant(plan, fm2, fm2.success)  # (K, m); the programs already sent have no chance here
+    no = fm2.w * np.exp(np.log(np.clip(1.0 - succ, 1e-300, 1.0)).sum(axis=1))
+    num = np.bincount(fm2.card, weights=no, minlength=fe.n_cards)
+    den = np.bincount(fm2.card, weights=ctx.pi, minlength=fe.n_cards)
+    p = 1.0 - num[den > 0] / den[den > 0]
+    return [float(np.percentile(p, 10)), float(np.percentile(p, 90))]
