@@ -197,7 +197,7 @@ def _cell(r: dict, c: str) -> str:
     if c == "p_match":
         return pct(r[c], 2)
     if c == "p_match_p10":  # the ensemble's range of the program's P(success)
-        return f"{pct(r[c], 1)}-{pct(r['p_match_p90'], 1)}"
+        return f"{pct(r[c], 1)[:-1]}-{pct(r['p_match_p90'], 1)}"
     return "" if _missing(r[c]) else str(r[c])
 
 
@@ -211,8 +211,10 @@ def render_programs(rows: list[dict], console: Console, *, limit: int | None = N
             ("p_match", "P(success)"), ("p_match_p10", "10th-90th pct"), ("signal", "signal")]
     keys = rows[0].keys() if rows else columns
     cols = [(c, h) for c, h in cols if c in keys and not (c == "signal" and all(_missing(r[c]) for r in rows))]
-    for c, h in cols:
-        tab.add_column(h, justify="right" if c.startswith("p_match") else "left")
+    for c, h in cols:  # long names are cut (city and state have their own columns): one line per program
+        tab.add_column(h, justify="right" if c.startswith("p_match") else "left",
+                       **({"no_wrap": True, "overflow": "ellipsis", "max_width": 30 if c == "name" else 14}
+                          if c in ("name", "city") else {}))
     for r in rows if limit is None else rows[:limit]:
         tab.add_row(*[_cell(r, c) for c, _ in cols])
     console.print(tab)
