@@ -195,6 +195,11 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     if plan.signals:
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
     warns = list_warnings(problem, plan, metrics)
+    if mc is not None and problem.fm is not None:
+        from allocator.verification import published_curve
+
+        check = published_curve.check(problem.card, getattr(mc, "interviews_hist", None))
+        warns += published_curve.below_range_warning(check, metrics.p_match_interval)
     if mode in ("min_cost", "la_given_target"):
         warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target,
                                        domain.figure_source(problem))

@@ -62,3 +62,20 @@ def test_solve_and_simulate_report_it_from_their_own_draws(capsys, tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["solve", PROFILE, "--objective", "p_match", "--draws", "0", "--json"])
     assert "p_match_published_curve" not in json.loads(capsys.readouterr().out)  # no draws, no interview counts
+
+
+def test_a_check_below_the_whole_range_warns(capsys, tmp_path):
+    from allocator.verification.published_curve import below_range_warning
+
+    assert below_range_warning((0.30, 0.34), (0.41, 0.65))[0].startswith("the published-curve check gives this list "
+                                                                         "at most 34%, below the 41-65%")
+    assert below_range_warning((0.71, 0.80), (0.77, 0.90)) == [] and below_range_warning(None, (0.4, 0.6)) == []
+    prof = tmp_path / "psy.toml"
+    prof.write_text('[applicant]\nspecialties = ["Psychiatry"]\nstep2_score = 237\n[strategy]\nbudget = 900\n'
+                    'objective = "p_match"\n')
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(prof), "--draws", "20000", "--json"])
+    d = json.loads(capsys.readouterr().out)
+    lo, hi = d["p_match_published_curve"]
+    assert e.value.code == 0 and hi < d["p_match_interval"][0]
+    assert any(w.startswith("the published-curve check gives this list at most") for w in d["warnings"])

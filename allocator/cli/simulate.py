@@ -53,6 +53,7 @@ def simulate(
     pc = published_curve.check(problem.card, mc.interviews_hist) if problem.fm is not None else None
     if pc is not None:
         payload["p_match_published_curve"] = list(pc)
+        payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval)
 
     def render(c):
         if problem.synthetic:

@@ -66,3 +66,13 @@ def describe(card) -> str:
     """"25/35/50/75% at 1/3/5/10 interviews" for the card's published curve."""
     xs, ys = curve_points(card)
     return f"{'/'.join(f'{100 * y:.0f}' for y in ys[1:])}% at {'/'.join(f'{x:.0f}' for x in xs[1:])} interviews"
+
+
+def below_range_warning(check_range, interval) -> list[str]:
+    """A warning when even the upper end of the published-curve check lies below the plausible
+    models' 10th percentile: the list's P(match) may be well below the figures shown."""
+    if check_range is None or interval is None or check_range[1] >= interval[0]:
+        return []
+    return [f"the published-curve check gives this list at most {100 * check_range[1]:.0f}%, below the "
+            f"{100 * interval[0]:.0f}-{100 * interval[1]:.0f}% of the plausible models: its P(match) may be well "
+            "below the figures shown; plan on the lower one, and apply more widely if you can"]
