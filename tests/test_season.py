@@ -255,3 +255,21 @@ def test_cli_update_json_and_bad_input(tmp_path):
     r = _cli("update", "data/profiles/tiny_demo.toml", "--catalog", "data/catalogs/tiny_p_match.csv", "--season",
              str(bad), "--today", "2026-11-04")
     assert r.returncode == 2 and "bad.csv: line 2, field status" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_season_from_text_is_the_file_read_from_disk(tmp_path):
+    """An uploaded season (text, never written to disk) reads as the file does, errors named
+    after the upload."""
+    import datetime as dt
+
+    from allocator.errors import InputError
+    from allocator.season.seasonfile import load_season, season_from_text
+
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "data" / "seasons" / "example_80.csv"
+    today = dt.date(2026, 11, 4)
+    a, b = load_season(path, today), season_from_text("\ufeff" + path.read_text(), "upload.csv", today)
+    assert a.rows == b.rows and a.divisions == b.divisions and b.path == "upload.csv"
+    with pytest.raises(InputError, match=r"^upload.csv: line 2, field status"):
+        season_from_text("program_id,status\nIM-0001,exploded\n", "upload.csv", today)

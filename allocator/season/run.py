@@ -7,7 +7,7 @@ from pathlib import Path
 
 from allocator.errors import InputError, SolverError
 from allocator.season import extend, update
-from allocator.season.seasonfile import load_season
+from allocator.season.seasonfile import Season, load_season
 
 MC_SIGMAS = 4.0
 
@@ -21,11 +21,13 @@ def _check(name, mc_val, se, exact, draws):
 
 def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add_budget: float | None = None,
         max_add: int | None = None, draws: int = 20_000, seed: int = 0, engine: str = "highs") -> dict:
+    """The update's figures (the JSON of `allocator update`).  ``season_path``: a season file's
+    path, or a :class:`Season` already read (e.g. :func:`season_from_text` on an upload)."""
     from allocator.api import load  # the shared input pipeline
     from allocator.model.card import load_card
 
     today = today or dt.date.today()
-    season = load_season(Path(season_path), today)
+    season = season_path if isinstance(season_path, Season) else load_season(Path(season_path), today)
     problem = load(profile, catalog)
     card = load_card()
     if card.timing is None:

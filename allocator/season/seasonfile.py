@@ -84,6 +84,11 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], str]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text; save the season file as UTF-8 CSV") from None
+    return _parse(path, text)
+
+
+def _parse(path, text: str) -> tuple[list[str], list[tuple[int, list[str]]], str]:
+    """(header, numbered rows, text) of a season file's text; ``path`` names it in messages."""
     lines = [(n, ln) for n, ln in enumerate(text.splitlines(), start=1) if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         raise InputError(f"{path}: empty season file; give a header row (program_id,status,...) and one row per application")
@@ -111,7 +116,16 @@ def _date(path, line, value: str, today: dt.date | None) -> dt.date | None:
 def load_season(path: str | Path, today: dt.date | None = None) -> Season:
     """Read and validate a season file; :class:`InputError` names the file, line and field."""
     path = Path(path)
-    header, body, text = _read(path)
+    return _season(path, *_read(path), today)
+
+
+def season_from_text(text: str, name: str = "season.csv", today: dt.date | None = None) -> Season:
+    """A season file given as text (an upload: nothing is written to disk), validated as
+    :func:`load_season` does; messages name ``name``."""
+    return _season(name, *_parse(name, text.lstrip("\ufeff")), today)
+
+
+def _season(path, header, body, text: str, today: dt.date | None) -> Season:
     if "program_id" not in header:
         raise InputError(f"{path}: line 1: no program_id column (have {', '.join(header) or 'none'}); "
                          "the header needs program_id and status")
