@@ -139,6 +139,8 @@ def test_estimate_gives_each_program_its_range_over_the_ensemble(capsys):
     assert all(0 <= r["p_match_p10"] <= r["p_match_p90"] <= 1 for r in rows)
     assert sum(r["p_match_p10"] < r["p_match_p90"] for r in rows) > len(rows) // 2  # the cards disagree
     assert all(r["p_match_p10"] - 1e-12 <= r["p_match"] <= r["p_match_p90"] + 1e-12 for r in rows)
+    assert all(r["p_interview_p10"] - 1e-12 <= r["p_interview"] <= r["p_interview_p90"] + 1e-12 for r in rows)
+    assert sum(r["p_interview_p10"] < r["p_interview_p90"] for r in rows) > len(rows) // 2
     from allocator.api import load
 
     pr = load(prof)  # the same per-program P(success) as solve's table (the ensemble), not the central card's

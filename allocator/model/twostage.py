@@ -62,17 +62,19 @@ def ensemble_columns(catalog: Catalog, applicant: Applicant, card: ModelCard,
                      columns: ProgramColumns | None = None) -> dict[str, np.ndarray] | None:
     """Each program's probabilities under ``card``'s ensemble, the mixture `solve` optimizes by
     default: P(interview), P(match) and its signalled and preferred variants averaged over the
-    cards, and P(match)'s 10th and 90th percentile over them (``p_match_p10``, ``p_match_p90``),
-    (n,) each; None without an ensemble (the card alone is the model then)."""
+    cards, and P(match)'s and P(interview)'s 10th and 90th percentile over them (``p_match_p10``,
+    ``p_match_p90``, ``p_interview_p10``, ``p_interview_p90``), (n,) each; None without an
+    ensemble (the card alone is the model then)."""
     from allocator.model.ensemble import load_ensemble
 
     cards = load_ensemble(card) if card.factors is not None else []
     if len(cards) < 2:
         return None
     fm = factor_model(catalog, applicant, cards, columns)
-    per = fm.card_means(fm.success("plain"))
+    per, per_i = fm.card_means(fm.success("plain")), fm.card_means(fm.pi("plain"))
     out = {"p_interview": fm.marginal_interview("plain"), "p_match": fm.marginal("plain"),
-           "p_match_p10": np.percentile(per, 10, axis=0), "p_match_p90": np.percentile(per, 90, axis=0)}
+           "p_match_p10": np.percentile(per, 10, axis=0), "p_match_p90": np.percentile(per, 90, axis=0),
+           "p_interview_p10": np.percentile(per_i, 10, axis=0), "p_interview_p90": np.percentile(per_i, 90, axis=0)}
     for col, v in VARIANT_COLUMNS.items():
         out[col] = fm.marginal(v)
     return out
