@@ -122,6 +122,9 @@ def test_before_any_answer_is_what_solve_and_simulate_report():
     assert fig["p_match"] < fig["p_match_before"] - 0.1  # 3 invitations where about 10 were due
     lo, hi = fig["p_match_interval"]
     assert lo < fig["p_match"] < hi and fig["p_match_pessimistic"] <= lo
+    for t, v in fig["p_interviews_at_least"].items():  # 3 interviews held: at least 3 is sure under every card
+        a, b = fig["p_interviews_at_least_interval"][t]
+        assert (a, b) == pytest.approx((1.0, 1.0)) if t == "3" else a < v < b
 
 
 def test_late_applications_match_brute_force():

@@ -27,7 +27,10 @@ def _pct(x: float) -> str:
 
 
 def _range(iv) -> str:
-    return f" ({100 * iv[0]:.0f}% to {100 * iv[1]:.0f}%)" if iv and iv[1] >= 0.005 else ""
+    """" (48% to 69%)": a range over the plausible models, none when it is empty or one value."""
+    if not iv or iv[1] < 0.005 or f"{100 * iv[0]:.0f}" == f"{100 * iv[1]:.0f}":
+        return ""
+    return f" ({100 * iv[0]:.0f}% to {100 * iv[1]:.0f}%)"
 
 
 def render(d: dict, c) -> None:
@@ -48,7 +51,9 @@ def render(d: dict, c) -> None:
                 f"the most pessimistic gives {_pct(d['p_match_pessimistic'])} now")
     c.print(f"Further invitations:     {d['expected_further_invitations']:.1f} expected "
             f"(before any answer: {d['expected_invitations_before']:.1f} in all)")
-    c.print("Interviews in all:       " + ", ".join(f"P(>= {t}) {_pct(v)}" for t, v in d["p_interviews_at_least"].items()))
+    ivs = d.get("p_interviews_at_least_interval") or {}
+    c.print("Interviews in all:       " + ", ".join(f"P(>= {t}) {_pct(v)}{_range(ivs.get(t))}"
+                                                   for t, v in d["p_interviews_at_least"].items()))
     c.print(f"Standing:                {d['standing']['sentence']}")
     if "after_interviews" in d:
         a = d["after_interviews"]

@@ -258,7 +258,9 @@ def ensemble_ranges(ctx: Context) -> dict:
     prior_c = 1 - nm.q * nm.m
     la = np.nonzero(pr.la[ctx.idx])[0]
     inv = [j for j, s in enumerate(ctx.statuses) if s in ("invited", "interviewed")]
-    now, before, now_la, held = [], [], [], []
+    r = post.further_interview_probs(nm, ctx.obs)
+    have = int(np.sum(ctx.obs.code == post.INVITED))
+    now, before, now_la, held, counts = [], [], [], [], []
     for j in range(fe.n_cards):
         on = fe.card == j
         before.append(post.p_match(nm.w[on] / nm.w[on].sum(), prior_c[on]))
@@ -269,9 +271,12 @@ def ensemble_ranges(ctx: Context) -> dict:
         now_la.append(post.p_match(pj, c[on], la) if len(la) else 0.0)
         if inv:
             held.append(post.p_match(pj, 1 - nm.m[on][:, inv]))
+        dist = post.count_distribution(pj, r[on], base=have)
+        counts.append([float(dist[t:].sum()) for t in THRESHOLDS])
     rng = (lambda v: [float(np.percentile(v, 10)), float(np.percentile(v, 90))])  # noqa: E731
     return {"p_match_interval": rng(now), "p_match_before_interval": rng(before), "p_match_la_interval": rng(now_la),
             "p_match_pessimistic": float(min(now)),
+            "p_interviews_at_least_interval": {str(t): rng([c[k] for c in counts]) for k, t in enumerate(THRESHOLDS)},
             **({"p_match_interviews_only_interval": rng(held)} if held else {})}
 
 
