@@ -341,8 +341,8 @@ SEASON_FIELDS = [  # the season section of the form (not part of the profile; `a
     Field("season_file", "season", "Your season file (CSV)", "file",
           help="program_id,status[,signal,date,rank], one row per application (the season file downloaded with "
                "your list is a start: change each status as answers come); at most 2 MB and 5,000 rows"),
-    Field("today", "season", "Date of the update", "date", "YYYY-MM-DD",
-          "today by default; programs that have not answered by then count as evidence"),
+    Field("today", "season", "Date of the update", "date",
+          help="today by default; programs that have not answered by then count as evidence"),
     Field("add_budget", "season", "Extra budget for more applications", "number", "USD",
           "optional: find the best applications to add now within this sum"),
     Field("max_add", "season", "Most extra applications", "int", "programs", "optional"),
