@@ -120,6 +120,8 @@ def test_season_update_in_the_browser(site):
     page = browser.new_page()
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
+    swapped: list[str] = []  # the update went through htmx (a swap, not a page load)
+    page.on("request", lambda r: r.url.endswith("/update") and swapped.append(r.headers.get("hx-request", "")))
     page.goto(url + "/")
     page.set_input_files("#in-season_file", str(season))
     page.fill("#in-today", "2026-11-04")
@@ -130,6 +132,7 @@ def test_season_update_in_the_browser(site):
     lo, hi = d["p_match_interval"]
     assert f"{100 * lo:.1f}% – {100 * hi:.1f}%" in page.inner_text("#season-p-match-interval")
     assert page.is_visible("#synthetic") and page.locator("#profile-form").count() == 1
+    assert swapped == ["true"]
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web_season.png"), full_page=True)
     assert {urllib.parse.urlsplit(u).hostname for u in requests} == {"127.0.0.1"}
