@@ -111,6 +111,46 @@ def test_walk_through(site, tmp_path):
     ctx.close()
 
 
+def test_season_update_in_the_browser(site):
+    """The default form (the typical US-citizen IMG), the shipped example season uploaded with
+    its date: P(match) now and its range as POST /api/update gives them for the same files."""
+    url, browser = site
+    root = Path(__file__).resolve().parents[1]
+    season = root / "data" / "seasons" / "example_80.csv"
+    page = browser.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    swapped: list[str] = []  # the update went through htmx (a swap, not a page load)
+    page.on("request", lambda r: r.url.endswith("/update") and swapped.append(r.headers.get("hx-request", "")))
+    page.goto(url + "/")
+    page.set_input_files("#in-season_file", str(season))
+    page.fill("#in-today", "2026-11-04")
+    page.click("#update-submit")
+    page.wait_for_selector("#season-p-match", timeout=60_000)
+    d = _api_update(url, (root / "data" / "profiles" / "typical_us_img.toml").read_bytes(), season.read_bytes())
+    assert page.inner_text("#season-p-match") == f"{100 * d['p_match']:.1f}%"
+    lo, hi = d["p_match_interval"]
+    assert f"{100 * lo:.1f}% – {100 * hi:.1f}%" in page.inner_text("#season-p-match-interval")
+    assert page.is_visible("#synthetic") and page.locator("#profile-form").count() == 1
+    assert swapped == ["true"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web_season.png"), full_page=True)
+    assert {urllib.parse.urlsplit(u).hostname for u in requests} == {"127.0.0.1"}
+    page.close()
+
+
+def _api_update(url: str, profile: bytes, season: bytes) -> dict:
+    """POST /api/update with the standard library's urllib (multipart built by hand)."""
+    b = "allocator-test-boundary"
+    parts = [("profile", "p.toml", profile), ("season", "season.csv", season), ("today", None, b"2026-11-04")]
+    body = b"".join(f'--{b}\r\nContent-Disposition: form-data; name="{n}"'.encode()
+                    + (f'; filename="{f}"'.encode() if f else b"") + b"\r\n\r\n" + data + b"\r\n"
+                    for n, f, data in parts) + f"--{b}--\r\n".encode()
+    req = urllib.request.Request(url + "/api/update?draws=0", data=body,
+                                 headers={"Content-Type": f"multipart/form-data; boundary={b}"})
+    return json.loads(urllib.request.urlopen(req, timeout=60).read())
+
+
 def test_progress_and_cancel_in_the_browser(site):
     # a server that shows the bar after 0.1 s: the typical profile's answer now comes within
     # the default 2.5 s (it then replaces the bar before a click could cancel it)

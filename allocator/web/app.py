@@ -38,6 +38,7 @@ class Settings:
     time_limit: float = 20.0      # default seconds per solve (the form may lower or raise it to max_time_limit)
     max_time_limit: float = 120.0
     draws: int = 200_000          # Monte Carlo draws, as the CLI
+    update_draws: int = 20_000    # simulated seasons checking a season update, as `allocator update`
     ttl: float = 900.0            # seconds an answer stays in memory for sorting and downloads
     wait: float = 2.5             # seconds POST /solve waits before it shows a progress bar instead
 

@@ -323,7 +323,7 @@ class FormState:
             return None
         every = fields()
         order = [f.name for f in every if f.section != "run"] + ["catalog"] + \
-                [f.name for f in every if f.section == "run"]
+                [f.name for f in every if f.section == "run"] + [f.name for f in SEASON_FIELDS]
         return next((n for n in order if n in self.errors), None)
 
     def fail(self, e: Exception, default_field: str | None = None) -> None:
@@ -334,6 +334,75 @@ class FormState:
                 self.errors[n] = msg
         else:
             self.message = msg
+
+
+SEASON_WHERE = "season update"
+SEASON_FIELDS = [  # the season section of the form (not part of the profile; `allocator update`'s options)
+    Field("season_file", "season", "Your season file (CSV)", "file",
+          help="program_id,status[,signal,date,rank], one row per application (the season file downloaded with "
+               "your list is a start: change each status as answers come); at most 2 MB and 5,000 rows"),
+    Field("today", "season", "Date of the update", "date",
+          help="today by default; programs that have not answered by then count as evidence"),
+    Field("add_budget", "season", "Extra budget for more applications", "number", "USD",
+          "optional: find the best applications to add now within this sum"),
+    Field("max_add", "season", "Most extra applications", "int", "programs", "optional"),
+]
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def season_options(v: dict[str, Any], default_today) -> dict[str, Any]:
+    """The season update's options from the form: the date (``default_today`` when empty), the
+    extra budget and the most extra applications (None when empty); a one-line InputError
+    naming the field otherwise."""
+    import datetime as dt
+
+    t = str(v.get("today") or "").strip()
+    if not t:
+        today = default_today
+    else:
+        try:
+            if not DATE.fullmatch(t):
+                raise ValueError
+            today = dt.date.fromisoformat(t)
+        except ValueError:
+            raise InputError(f"{SEASON_WHERE}: today = {shown(t)}: write the date as YYYY-MM-DD, "
+                             "e.g. 2026-11-04") from None
+    out: dict[str, Any] = {"today": today, "add_budget": None, "max_add": None}
+
+    def number(x: str, name: str, whole: bool = False):
+        try:
+            return _number(x, name, "season", whole)
+        except InputError as e:
+            raise InputError(str(e).replace(f"{WHERE}: [season] ", f"{SEASON_WHERE}: ")) from None
+
+    b = str(v.get("add_budget") or "").strip()
+    if b:
+        out["add_budget"] = number(b, "add_budget")
+        if out["add_budget"] < 0:
+            raise InputError(f"{SEASON_WHERE}: add_budget = {shown(b)}: must be 0 or more (USD)")
+    m = str(v.get("max_add") or "").strip()
+    if m:
+        out["max_add"] = number(m, "max_add", whole=True)
+        if out["max_add"] < 0:
+            raise InputError(f"{SEASON_WHERE}: max_add = {shown(m)}: must be 0 or more")
+    return out
+
+
+def season_field_of(message: str, season_name: str | None) -> list[str]:
+    """The season section's fields that a message is about (the file, the date, the extra
+    budget or count), or [] for a message about the profile or the catalog."""
+    if season_name and message.startswith(f"{season_name}:"):
+        return ["season_file", "today"] if "after today" in message else ["season_file"]
+    for f in ("today", "add_budget", "max_add"):
+        if message.startswith(f"{SEASON_WHERE}: {f} = "):
+            return [f]
+    if "the date of the update" in message:
+        return ["today"]
+    if "the extra budget" in message:
+        return ["add_budget"]
+    if "the most extra applications" in message:
+        return ["max_add"]
+    return []
 
 
 RELATED = (("min_applications", "max_applications"), ("usce_california_months", "usce_months"))
@@ -364,6 +433,11 @@ def web_message(e: BaseException) -> str:
 
 
 FLAG_WORDS = (  # command-line advice in the words of the page (the most specific first)
+    ("pass the --catalog you applied from", "upload the catalog you applied from"),
+    ("pass --today", "set a later date for the update"),
+    ("--today", "the date of the update"),
+    ("--add-budget", "the extra budget"),
+    ("--max-add", "the most extra applications"),
     ("pass --catalog with your own CSV", "upload your own catalog CSV"),
     ("pass another --catalog", "upload another catalog CSV"),
     ("pass --time-limit SECONDS", "raise the time limit"),

@@ -1,4 +1,6 @@
-"""The JSON API: ``POST /api/solve`` returns exactly the `allocator solve --json` contract.
+"""The JSON API: ``POST /api/solve`` returns exactly the `allocator solve --json` contract, and
+``POST /api/update`` that of `allocator update --json` (multipart: ``profile``, ``season``,
+optional ``catalog``, ``today``, ``add_budget``, ``max_add``; query ``draws``, ``seed``).
 
 Body: the profile TOML (any text content type), or multipart fields ``profile`` (TOML) and
 ``catalog`` (CSV, optional; default the shipped demo catalogs).  Query: ``draws``, ``seed``,
@@ -78,16 +80,25 @@ async def api_solve(request: Request, draws: int = Query(service.DRAWS, ge=0, le
     except _TooLarge as e:
         return JSONResponse(service.error_body(e), status_code=413)
     except InputError as e:
-        status = 400 if ("not valid TOML" in str(e) or "UTF-8" in str(e) or "readable CSV" in str(e)) else 422
-        return JSONResponse(service.error_body(e), status_code=status)
+        return JSONResponse(service.error_body(e), status_code=input_status(e))
 
     def work(job):
         return service.to_json_dict(service.solve_result(profile, catalog, min_cost=min_cost, time_limit=limit,
                                                          draws=draws, seed=seed).to_dict())
 
+    return await run_job(request, "api", work, time_limit=limit)
+
+
+def input_status(e: InputError) -> int:
+    """400 for a body that cannot be read (not UTF-8, not TOML, not CSV), else 422."""
+    return 400 if ("not valid TOML" in str(e) or "UTF-8" in str(e) or "readable CSV" in str(e)) else 422
+
+
+async def run_job(request: Request, kind: str, work, time_limit: float | None = None) -> JSONResponse:
+    """Run ``work`` on the pool and answer its JSON, or the error with its status (busy: 503)."""
     pool = request.app.state.pool
     try:
-        job = pool.submit("api", work, time_limit=limit)
+        job = pool.submit(kind, work, time_limit=time_limit)
     except Busy as e:
         return busy_response(e)
     try:
@@ -105,6 +116,62 @@ async def api_solve(request: Request, draws: int = Query(service.DRAWS, ge=0, le
         return JSONResponse(service.error_body(e), status_code=500)
     return JSONResponse({"error": f"internal error: {type(e).__name__} (please report)", "exit_code": 1},
                         status_code=500)
+
+
+async def _part(form, name: str, limit: int) -> tuple[bytes, str] | None:
+    """A multipart field's bytes (at most ``limit`` + 1 read) and file name; None when absent or empty."""
+    x = form.get(name)
+    if x is None:
+        return None
+    if hasattr(x, "read"):
+        if not x.filename and not x.size:
+            return None
+        return await x.read(limit + 1), x.filename or ""
+    return str(x).encode(), ""
+
+
+@router.post("/api/update")
+async def api_update(request: Request, draws: int = Query(service.UPDATE_DRAWS, ge=0, le=service.MAX_UPDATE_DRAWS),
+                     seed: int = Query(0, ge=0)):
+    """Exactly the JSON of `allocator update PROFILE --season FILE [--today DATE] [--catalog CSV]
+    [--add-budget USD] [--max-add N] --json`, from multipart fields ``profile`` (TOML), ``season``
+    (CSV), optional ``catalog`` (CSV), ``today`` (YYYY-MM-DD, default the server's date),
+    ``add_budget`` (USD) and ``max_add``."""
+    import datetime as dt
+
+    from allocator.web import forms
+
+    limit = MAX_PROFILE_BYTES + 2 * MAX_UPLOAD_BYTES + 64_000
+    size = request.headers.get("content-length")
+    try:
+        if size is not None and size.isdigit() and int(size) > limit:
+            raise _TooLarge(f"request body of {int(size):,} bytes is over the {limit:,}-byte limit (profile "
+                            f"{MAX_PROFILE_BYTES:,}, season and catalog {MAX_UPLOAD_BYTES:,} each)")
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise InputError("request body: send multipart form data with the fields 'profile' (TOML) and "
+                             "'season' (CSV)")
+        form = await request.form()
+        prof = await _part(form, "profile", MAX_PROFILE_BYTES)
+        if prof is None or not prof[0].strip():
+            raise InputError("multipart request: no 'profile' field; send the profile TOML as field 'profile'")
+        season = await _part(form, "season", MAX_UPLOAD_BYTES)
+        if season is None:
+            raise InputError("multipart request: no 'season' field; send the season CSV as field 'season'")
+        cat = await _part(form, "catalog", MAX_UPLOAD_BYTES)
+        opts = forms.season_options({k: form.get(k) for k in ("today", "add_budget", "max_add")
+                                     if isinstance(form.get(k), str)}, dt.date.today())
+        profile = service.parse_profile(prof[0], "profile")
+        catalog = service.parse_catalog(cat[0], cat[1] or "catalog.csv") if cat is not None else None
+        parsed = service.parse_season(season[0], season[1] or "season.csv", opts["today"])
+    except _TooLarge as e:
+        return JSONResponse(service.error_body(e), status_code=413)
+    except InputError as e:
+        return JSONResponse(service.error_body(e), status_code=input_status(e))
+
+    def work(job):
+        return service.update_payload(profile, parsed, catalog, draws=draws, seed=seed, **opts)
+
+    return await run_job(request, "api-update", work)
 
 
 @router.get("/api/health")

@@ -8,6 +8,7 @@ address, valid in memory for the pool's ttl.  Every number shown comes from the 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import secrets
 import time
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from allocator.web.jobs import Busy, Cancelled, Job
 
 router = APIRouter()
 MULTI = ("specialties", "divisions")
+UPLOADS = ("catalog", "season_file")
 SORTABLE = ("program_id", "name", "specialty", "city", "state", "tier", "p_match", "signal")
 
 
@@ -29,7 +31,8 @@ def _render(request: Request, name: str, status: int = 200, **ctx) -> HTMLRespon
 
     ctx |= {"request": request, "full": not _htmx(request), "fields": forms.fields(), "presets": forms.PRESETS,
             "version": __version__, "max_wait": request.app.state.pool.max_wait,
-            "stopping": request.app.state.pool.stopping()}
+            "stopping": request.app.state.pool.stopping(), "season_fields": forms.SEASON_FIELDS,
+            "server_today": dt.date.today().isoformat()}
     return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
@@ -89,15 +92,19 @@ async def _form_values(request: Request) -> tuple[dict, tuple[bytes, str] | None
     for k in form.keys():
         if k in MULTI:
             values[k] = [str(x) for x in form.getlist(k)]
-        elif k != "catalog":
+        elif k not in UPLOADS:
             values[k] = str(form.get(k))
     for b in ("step2", "la_ties"):
         values[b] = values.get(b) in ("on", "true", "1")
-    up = form.get("catalog")
-    upload = None
+    return values, await _upload(form, "catalog")
+
+
+async def _upload(form, name: str) -> tuple[bytes, str] | None:
+    """(bytes, file name) of a chosen file (at most the upload limit + 1 byte read), else None."""
+    up = form.get(name)
     if up is not None and hasattr(up, "read") and (up.filename or "").strip():
-        upload = (await up.read(forms.MAX_UPLOAD_BYTES + 1), up.filename)
-    return values, upload
+        return await up.read(forms.MAX_UPLOAD_BYTES + 1), up.filename
+    return None
 
 
 @router.post("/solve", response_class=HTMLResponse)
@@ -145,8 +152,76 @@ async def solve_form(request: Request):
     return _render(request, "page.html", 200, state=state, **_job_view(job, state))
 
 
+@router.post("/update", response_class=HTMLResponse)
+async def update_form(request: Request):
+    """The season update (`allocator update --json`) for the form's profile, the uploaded season
+    file, the date and the optional extra budget and count; the catalog upload if any."""
+    settings, pool = request.app.state.settings, request.app.state.pool
+    values, upload = await _form_values(request)
+    season_up = await _upload(await request.form(), "season_file")
+    state = forms.FormState(values)
+    season_name = service.upload_name(season_up[1], "season.csv") if season_up else None
+
+    def refuse(e: InputError, name: str | None = None) -> HTMLResponse:
+        if name:
+            state.errors[name] = service.web_message(e)
+        else:
+            _fail_update(state, e, season_name)
+        return _render(request, "page.html", 413 if isinstance(e, service.TooLarge) else 422, state=state,
+                       answer=None)
+
+    catalog = None
+    if upload is not None:
+        try:
+            catalog = service.parse_catalog(*upload)
+        except InputError as e:
+            return refuse(e, "catalog")
+        if not values.get("specialties"):
+            values["specialties"] = catalog.specialties
+    try:
+        profile, _ = forms.profile_from_values(values)
+        if catalog is None:
+            forms.check_specialties(values)
+        opts = forms.season_options(values, dt.date.today())
+    except InputError as e:
+        return refuse(e)
+    if season_up is None:
+        return refuse(InputError("choose your season file (CSV): program_id,status, one row per application; "
+                                 "the season file downloaded with your list is a start"), "season_file")
+    try:
+        season = service.parse_season(season_up[0], season_name, opts["today"])
+    except InputError as e:
+        return refuse(e)
+
+    def work(job: Job):
+        return service.update_payload(profile, season, catalog, draws=settings.update_draws, **opts)
+
+    try:
+        job = pool.submit("update", work, context={"values": values, "season_name": season_name})
+    except Busy as e:
+        return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
+    t0 = time.monotonic()
+    while job.finished is None and time.monotonic() - t0 < settings.wait:
+        await asyncio.sleep(0.05)
+    status = 422 if isinstance(job.error, InputError) else 200
+    if not _htmx(request):
+        return _full_page(request, job, status)
+    return _render(request, "page.html", status, state=state, **_job_view(job, state))
+
+
+def _fail_update(state: forms.FormState, e: InputError, season_name: str | None) -> None:
+    """An update's error under the season field it is about (file, date, extra budget or
+    count), else under the profile field it names (as a solve's)."""
+    msg = service.web_message(e)
+    names = forms.season_field_of(msg, season_name)
+    for n in names:
+        state.errors[n] = msg
+    if not names:
+        state.fail(e)
+
+
 def _job_view(job: Job, state: forms.FormState | None = None) -> dict:
-    """Template context for a solve job: progress, the answer, or the error next to the field."""
+    """Template context for a solve or season-update job: progress, the answer, or the error next to the field."""
     if job.state in ("waiting", "running", "cancelled"):
         return {"answer": None, "job": job}
     if isinstance(job.error, Busy):
@@ -156,8 +231,13 @@ def _job_view(job: Job, state: forms.FormState | None = None) -> dict:
         msg = service.web_message(e) if isinstance(e, (InputError, InfeasibleError, SolverError)) else \
             f"internal error: {type(e).__name__} (please report)"
         if state is not None and isinstance(e, InputError):
-            state.fail(e)
-        return {"answer": None, "error": msg, "kind": type(e).__name__}
+            if job.kind == "update":
+                _fail_update(state, e, job.context.get("season_name"))
+            else:
+                state.fail(e)
+        return {"answer": None, "error": msg, "kind": type(e).__name__, "job_kind": job.kind}
+    if job.kind == "update":
+        return {"answer": None, "season": job.result}
     return {"answer": job.result, "answer_id": job.id, "rows": _sorted(job.result, "p_match", "desc"),
             "sort": "p_match", "order": "desc", "tiers": _tiers(job.result), "alts": _alternatives(job.result)}
 

@@ -20,6 +20,8 @@ from allocator.inputs.profile import Profile, profile_from_dict
 from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS, web_message
 
 DRAWS = 200_000  # the CLI's default Monte Carlo draws
+UPDATE_DRAWS = 20_000  # `allocator update`'s default simulated seasons
+MAX_UPDATE_DRAWS = 10_000_000  # its --draws limit (allocator.cli.common.MAX_SEASON_DRAWS; a test holds them equal)
 
 
 class TooLarge(InputError):
@@ -61,6 +63,45 @@ def parse_catalog(data: bytes, name: str = "catalog.csv") -> Catalog:
         raise TooLarge(f"{name}: {rows:,} rows is over the {MAX_UPLOAD_ROWS:,}-row upload limit; "
                          "keep the programs you might apply to")
     return catalog_from_text(text, name)
+
+
+def parse_season(data: bytes, name: str = "season.csv", today=None):
+    """An uploaded season CSV (nothing written to disk), capped like a catalog upload, read by
+    the season file loader (its one-line messages name ``name``, the line and the field)."""
+    from allocator.season.seasonfile import season_from_text
+
+    name = upload_name(name, "season.csv")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise TooLarge(f"{name}: the file is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload limit; a season file "
+                       "needs one short row per application")
+    if not data.strip():
+        raise InputError(f"{name}: the file is empty; it needs a header line (program_id,status) and one row per "
+                         "application")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: not UTF-8 text; save the season file as comma-separated UTF-8") from None
+    rows = text.count("\n") - 1 + (not text.endswith("\n"))
+    if rows > MAX_UPLOAD_ROWS:
+        raise TooLarge(f"{name}: {rows:,} rows is over the {MAX_UPLOAD_ROWS:,}-row upload limit; "
+                       "list the applications you sent, one row each")
+    return season_from_text(text, name, today)
+
+
+def upload_name(name: str | None, default: str) -> str:
+    """An upload's file name as messages show it: one line, at most 80 characters, no folders."""
+    name = (name or default).replace("\n", " ").replace("\\", "/").rsplit("/", 1)[-1].strip()[:80]
+    return name or default
+
+
+def update_payload(profile: Profile, season, catalog: Catalog | None, *, today, add_budget: float | None = None,
+                   max_add: int | None = None, draws: int = UPDATE_DRAWS, seed: int = 0) -> dict:
+    """Exactly the JSON of `allocator update PROFILE --season FILE --today DATE [--add-budget USD
+    --max-add N] --json`: the same library call on the profile, season and catalog read from the request."""
+    from allocator.season.run import run
+
+    return to_json_dict(run(profile, season, today=today, catalog=catalog, add_budget=add_budget, max_add=max_add,
+                            draws=draws, seed=seed))
 
 
 def to_json_dict(d: dict) -> dict:

@@ -1,0 +1,229 @@
+"""The interview-season update on the web: POST /api/update equals `allocator update --json`
+(the same library call) and the page's season section shows its numbers; bad season files,
+dates and extra budgets are one-line messages under their field (422), an oversize file 413."""
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the web extra is not installed: pip install -e '.[web]'")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from allocator.cli import main  # noqa: E402
+from allocator.output.report import pct  # noqa: E402
+from allocator.web import forms, service  # noqa: E402
+from allocator.web.app import create_app  # noqa: E402
+from allocator.web.jobs import Busy  # noqa: E402
+from tests.web_support import ROOT, fast_form, settings  # noqa: E402
+
+PROFILE = ROOT / "data" / "profiles" / "typical_us_img.toml"
+SEASON = ROOT / "data" / "seasons" / "example_80.csv"
+TODAY = "2026-11-04"
+DRAWS = 2000
+TIMING = {"seconds", "wall_seconds"}
+SMALL = b"program_id,status\nIM-0001,rejected\nIM-0002,invited\n"  # on the fast profile's IM demo catalog
+
+
+def close(a, b, path="") -> None:
+    """Equal JSON, floats to 1e-12, timing keys aside."""
+    if isinstance(a, dict):
+        a, b = ({k: v for k, v in x.items() if k not in TIMING} for x in (a, b))
+        assert a.keys() == b.keys(), f"{path}: {sorted(a.keys() ^ b.keys())}"
+        for k in a:
+            close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) or isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=0, abs_tol=1e-12), f"{path}: {a} != {b}"
+    else:
+        assert a == b, f"{path}: {a!r} != {b!r}"
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app(settings(update_draws=DRAWS))) as c:
+        yield c
+
+
+def api(client, season: bytes = SEASON.read_bytes(), profile: bytes = PROFILE.read_bytes(), **fields):
+    return client.post(f"/api/update?draws={DRAWS}", files={"profile": ("p.toml", profile),
+                                                            "season": ("example_80.csv", season)},
+                       data={"today": TODAY} | fields)
+
+
+@pytest.fixture(scope="module")
+def with_add(client):
+    r = api(client, add_budget="300", max_add="5")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_api_update_equals_the_command_and_the_library(client, with_add, capsys):
+    import datetime as dt
+
+    from allocator.season.run import run
+
+    with pytest.raises(SystemExit) as e:
+        main(["update", str(PROFILE), "--season", str(SEASON), "--today", TODAY, "--add-budget", "300",
+              "--max-add", "5", "--draws", str(DRAWS), "--json"])
+    out = capsys.readouterr()
+    assert e.value.code == 0, out.err
+    close(with_add, json.loads(out.out))
+    lib = service.to_json_dict(run(PROFILE, SEASON, today=dt.date.fromisoformat(TODAY), add_budget=300.0, max_add=5,
+                                   draws=DRAWS))
+    close(with_add, lib)
+    assert with_add["add"]["n_added"] >= 1 and with_add["synthetic"] is True
+
+
+def test_api_update_without_extras_and_its_errors(client):
+    r = api(client)
+    assert r.status_code == 200 and "add" not in r.json()
+    assert r.json()["today"] == TODAY
+    for season, fields, status, needle in [
+        (b"program_id,status\nIM-0325,maybe\n", {}, 422, "field status: 'maybe' is not a status"),
+        (b"program_id,status\nXX-9,applied\n", {}, 422, "'XX-9' is not in the catalog"),
+        (SEASON.read_bytes(), {"today": "4 Nov 2026"}, 422, "write the date as YYYY-MM-DD"),
+        (SEASON.read_bytes(), {"today": "2026-10-01"}, 422, "is after today (2026-10-01)"),
+        (SEASON.read_bytes(), {"add_budget": "-1"}, 422, "add_budget = '-1': must be 0 or more"),
+        (b"", {}, 422, "the file is empty"),
+        (b"\xff\xfe", {}, 400, "not UTF-8"),
+    ]:
+        r = api(client, season, **fields)
+        assert r.status_code == status, (needle, r.text)
+        body = r.json()
+        assert needle in body["error"] and body["exit_code"] == 2 and "\n" not in body["error"]
+        assert "--" not in body["error"] and "/work" not in body["error"]
+    r = client.post("/api/update", files={"profile": ("p.toml", PROFILE.read_bytes())})
+    assert r.status_code == 422 and "'season'" in r.json()["error"]
+    r = client.post("/api/update", content=PROFILE.read_bytes())
+    assert r.status_code == 422 and "multipart" in r.json()["error"]
+
+
+def test_api_update_upload_caps_and_busy(client, monkeypatch):
+    r = api(client, b"program_id,status\n" + b"x" * (forms.MAX_UPLOAD_BYTES + 10))
+    assert r.status_code == 413 and "2 MB upload limit" in r.json()["error"]
+    rows = b"program_id,status\n" + b"".join(b"P%d,applied\n" % i for i in range(forms.MAX_UPLOAD_ROWS + 1))
+    r = api(client, rows)
+    assert r.status_code == 413 and "5,000-row upload limit" in r.json()["error"]
+
+    def full(*a, **k):
+        raise Busy("all 2 workers are busy and 4 requests are waiting; retry in a few seconds")
+
+    monkeypatch.setattr(client.app.state.pool, "submit", full)
+    r = api(client)
+    assert r.status_code == 503 and r.headers["Retry-After"] and r.json()["exit_code"] == 75
+
+
+def test_draws_limit_is_the_command_lines():
+    from allocator.cli.common import MAX_SEASON_DRAWS
+
+    assert service.MAX_UPDATE_DRAWS == MAX_SEASON_DRAWS
+
+
+def preset_form(**changes) -> dict:
+    """The page's default form (the typical US-citizen IMG, as the shipped TOML) as posted."""
+    v = forms.preset_values("typical_us_img") | changes
+    return {k: ("on" if x is True else x) for k, x in v.items() if x is not False}
+
+
+def test_page_shows_the_json_numbers(client, with_add):
+    r = client.post("/update", data=preset_form(today=TODAY, add_budget="300", max_add="5"),
+                    files={"season_file": ("example_80.csv", SEASON.read_bytes())})
+    assert r.status_code == 200, r.text[-500:]
+    html, d = r.text, with_add
+    assert html.startswith("<!doctype html>")  # no JavaScript: a whole page, the form filled in
+    assert re.search(r'id="season-p-match">([^<]*)<', html).group(1) == pct(d["p_match"])
+    lo, hi = d["p_match_interval"]
+    assert f"{pct(lo)} – {pct(hi)}" in re.search(r'id="season-p-match-interval">([^<]*)<', html).group(1)
+    assert pct(d["p_match_before"]) in re.search(r'id="season-p-match-before">(.*?)</dd>', html).group(1)
+    assert f"{d['expected_further_invitations']:.1f} expected" in html
+    for t, v in d["p_interviews_at_least"].items():
+        assert f"P(≥ {t}) {pct(v)}" in html
+    a = d["after_interviews"]
+    assert f"P(match) {pct(a['p_match_interviews_only'])}" in html and "id=\"season-rank-note\"" in html
+    assert re.search(r'id="season-p-match-after">([^<]*)<', html).group(1) == pct(d["add"]["p_match_after"])
+    assert d["add"]["advice"] in html and 'id="synthetic"' in html
+    assert f'value="{TODAY}"' in html and 'value="300"' in html
+
+
+def test_page_htmx_swap_and_default_date(client):
+    import datetime as dt
+
+    page = client.get("/").text
+    assert f'id="in-today" type="date" name="today" value="{dt.date.today().isoformat()}"' in page
+    assert 'id="update-submit"' in page and 'formaction="/update"' in page and "During the interview season" in page
+    r = client.post("/update", data=fast_form(today=TODAY), files={"season_file": ("s.csv", SMALL)},
+                    headers={"HX-Request": "true"})
+    assert r.status_code == 200 and not r.text.startswith("<!doctype") and 'id="season-p-match"' in r.text
+
+
+@pytest.mark.parametrize("season,needle", [
+    (b"program_id,status\nIM-0001,maybe\n", "line 2, field status: &#39;maybe&#39; is not a status"),
+    (b"program_id,status\nXX-9,applied\n", "line 2, field program_id: &#39;XX-9&#39; is not in the catalog"),
+])
+def test_page_bad_season_file_is_one_line_under_the_field(client, season, needle):
+    for headers in ({}, {"HX-Request": "true"}):
+        r = client.post("/update", data=fast_form(today=TODAY), files={"season_file": ("s.csv", season)},
+                        headers=headers)
+        assert r.status_code == 422
+        err = re.search(r'<p class="error" role="alert" id="error-season_file">([^<]*)</p>', r.text)
+        assert err and needle in err.group(1) and err.group(1).startswith("s.csv: ")
+        assert 'aria-describedby="help-season_file error-season_file" aria-invalid="true"' in r.text
+        assert "Traceback" not in r.text and "--" not in err.group(1)
+
+
+def test_page_season_errors_name_their_field(client):
+    cases = [({}, None, "season_file", "choose your season file"),
+             ({"today": "2026/11/04"}, SMALL, "today", "write the date as YYYY-MM-DD"),
+             ({"add_budget": "1,500"}, SMALL, "add_budget", "must be a number"),
+             ({"max_add": "2.5"}, SMALL, "max_add", "must be a whole number"),
+             ({"budget": "abc"}, SMALL, "budget", "[strategy] budget")]
+    for changes, season, name, needle in cases:
+        files = {"season_file": ("s.csv", season)} if season else {"season_file": ("", b"")}
+        r = client.post("/update", data=fast_form(**({"today": TODAY} | changes)), files=files)
+        assert r.status_code == 422, (name, r.text[-300:])
+        err = re.search(rf'id="error-{name}">([^<]*)<', r.text)
+        assert err and needle in err.group(1), (name, r.text[-300:])
+    r = client.post("/update", data=fast_form(today="2026-10-01"),
+                    files={"season_file": ("s.csv", b"program_id,status,date\nIM-0001,rejected,2026-10-02\n")})
+    assert r.status_code == 422
+    for name in ("season_file", "today"):  # the date in the file, or the date of the update
+        assert "set a later date for the update" in re.search(rf'id="error-{name}">([^<]*)<', r.text).group(1)
+
+
+def test_page_oversize_season_file_is_413(client):
+    r = client.post("/update", data=fast_form(today=TODAY),
+                    files={"season_file": ("big.csv", b"program_id,status\n" + b"x" * (forms.MAX_UPLOAD_BYTES + 10))})
+    assert r.status_code == 413
+    assert "2 MB upload limit" in re.search(r'id="error-season_file">([^<]*)<', r.text).group(1)
+
+
+def test_page_busy_and_progress(client, monkeypatch):
+    pool = client.app.state.pool
+
+    def full(*a, **k):
+        raise Busy("all 2 workers are busy and 4 requests are waiting; retry in a few seconds")
+
+    with monkeypatch.context() as m:
+        m.setattr(pool, "submit", full)
+        r = client.post("/update", data=fast_form(today=TODAY), files={"season_file": ("s.csv", SMALL)})
+        assert r.status_code == 503 and 'id="busy"' in r.text
+    # no answer within the wait: the progress bar, then the whole page by its reloads (no JavaScript)
+    with TestClient(create_app(settings(update_draws=DRAWS, wait=0.0))) as c:
+        r = c.post("/update", data=fast_form(today=TODAY), files={"season_file": ("s.csv", SMALL)})
+        assert r.status_code == 200
+        assert 'id="solve-progress"' in r.text  # no wait at all: the job cannot have finished
+        assert "Updating your chances" in r.text and 'http-equiv="refresh"' in r.text
+        url = re.search(r'url=(/jobs/[^"]+)"', r.text).group(1)
+        for _ in range(200):
+            r = c.get(url)
+            if 'id="season-p-match"' in r.text:
+                break
+            time.sleep(0.05)
+        assert 'id="season-p-match"' in r.text and r.text.startswith("<!doctype html>")
