@@ -145,6 +145,8 @@ def test_page_shows_the_json_numbers(client, with_add):
     assert f"{d['expected_further_invitations']:.1f} expected" in html
     for t, v in d["p_interviews_at_least"].items():
         assert f"P(≥ {t}) {pct(v)}" in html
+    lo5, hi5 = d["p_interviews_at_least_interval"]["5"]
+    assert f"P(≥ 5) {pct(d['p_interviews_at_least']['5'])} <span class=\"range\">({pct(lo5, 0)} to {pct(hi5, 0)})" in html
     a = d["after_interviews"]
     assert f"P(match) {pct(a['p_match_interviews_only'])}" in html and "id=\"season-rank-note\"" in html
     assert re.search(r'id="season-p-match-after">([^<]*)<', html).group(1) == pct(d["add"]["p_match_after"])
