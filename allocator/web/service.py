@@ -49,20 +49,26 @@ def parse_profile(data: bytes, name: str = "profile") -> Profile:
 def parse_catalog(data: bytes, name: str = "catalog.csv") -> Catalog:
     """An uploaded catalog CSV, capped in size and rows, validated by the catalog loader."""
     name = (name or "catalog.csv").replace("\n", " ")[:80]
+    text = _upload_text(data, name, "catalog", "remove columns or rows you do not need",
+                        "a header line and one row per program", "keep the programs you might apply to")
+    return catalog_from_text(text, name)
+
+
+def _upload_text(data: bytes, name: str, what: str, big: str, empty: str, long: str) -> str:
+    """An upload's text (UTF-8, a byte-order mark dropped), within the size and row caps: each
+    refusal one line naming the upload, with ``big`` / ``empty`` / ``long`` as what to do."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise TooLarge(f"{name}: the file is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload limit; remove columns "
-                       "or rows you do not need")
+        raise TooLarge(f"{name}: the file is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload limit; {big}")
     if not data.strip():
-        raise InputError(f"{name}: the file is empty; it needs a header line and one row per program")
+        raise InputError(f"{name}: the file is empty; it needs {empty}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"{name}: not UTF-8 text; save the catalog as comma-separated UTF-8") from None
+        raise InputError(f"{name}: not UTF-8 text; save the {what} as comma-separated UTF-8") from None
     rows = text.count("\n") - 1 + (not text.endswith("\n"))
     if rows > MAX_UPLOAD_ROWS:
-        raise TooLarge(f"{name}: {rows:,} rows is over the {MAX_UPLOAD_ROWS:,}-row upload limit; "
-                         "keep the programs you might apply to")
-    return catalog_from_text(text, name)
+        raise TooLarge(f"{name}: {rows:,} rows is over the {MAX_UPLOAD_ROWS:,}-row upload limit; {long}")
+    return text
 
 
 def parse_season(data: bytes, name: str = "season.csv", today=None):
@@ -71,20 +77,9 @@ def parse_season(data: bytes, name: str = "season.csv", today=None):
     from allocator.season.seasonfile import season_from_text
 
     name = upload_name(name, "season.csv")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise TooLarge(f"{name}: the file is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload limit; a season file "
-                       "needs one short row per application")
-    if not data.strip():
-        raise InputError(f"{name}: the file is empty; it needs a header line (program_id,status) and one row per "
-                         "application")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: not UTF-8 text; save the season file as comma-separated UTF-8") from None
-    rows = text.count("\n") - 1 + (not text.endswith("\n"))
-    if rows > MAX_UPLOAD_ROWS:
-        raise TooLarge(f"{name}: {rows:,} rows is over the {MAX_UPLOAD_ROWS:,}-row upload limit; "
-                       "list the applications you sent, one row each")
+    text = _upload_text(data, name, "season file", "a season file needs one short row per application",
+                        "a header line (program_id,status) and one row per application",
+                        "list the applications you sent, one row each")
     return season_from_text(text, name, today)
 
 
