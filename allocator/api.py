@@ -17,7 +17,7 @@ from allocator.optim import feasibility
 from allocator.optim.assemble import load_problem as load
 from allocator.inputs.demo import demo_catalog_path, resolve_catalog  # noqa: F401  (public)
 from allocator.inputs.catalog import Catalog
-from allocator.verification import domain
+from allocator.verification import domain, published_curve
 from allocator.errors import InfeasibleError, InputError, SolverError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import binding, describe
@@ -195,17 +195,14 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     if plan.signals:
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
     warns = list_warnings(problem, plan, metrics)
-    if mc is not None and problem.fm is not None:
-        from allocator.verification import published_curve
-
-        check = published_curve.check(problem.card, getattr(mc, "interviews_hist", None))
-        warns += published_curve.below_range_warning(check, metrics.p_match_interval)
+    check = published_curve.assess(problem, mc)
+    warns += published_curve.below_range_warning(check, metrics.p_match_interval)
     if mode in ("min_cost", "la_given_target"):
         warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target,
                                        domain.figure_source(problem))
     robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
     return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,
-                  **({} if sf is None else _trade(problem, sf)))
+                  published_curve=check, **({} if sf is None else _trade(problem, sf)))
 
 
 def _trade(problem: Problem, sf) -> dict:

@@ -784,6 +784,7 @@ DRAW_SEED_CASES = {
     "update_seed": (["update", PROFILE, "--season", SEASON, "--seed", "-1"], "--seed -1: must be >= 0"),
     "update_draws": (["update", PROFILE, "--season", SEASON, "--draws", "99999999999"], "--draws 99999999999"),
     "update_add_nan": (["update", PROFILE, "--season", SEASON, "--add-budget", "nan"], "--add-budget nan"),
+    "update_max_add_alone": (["update", PROFILE, "--season", SEASON, "--max-add", "5"], "--max-add needs --add-budget"),
     "bench_seed": (["bench", PROFILE, "--seed", "-1"], "--seed -1"),
     "solve_seed": (["solve", PROFILE, "--seed", "-1"], "--seed -1"),
     "solve_draws": (["solve", PROFILE, "--draws", str(10 ** 20)], "must be between 0 and 1,000,000,000"),

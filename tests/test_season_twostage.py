@@ -263,3 +263,15 @@ def test_the_added_lists_range_is_per_card_and_averages_to_its_p_match():
     assert (lo, hi) == pytest.approx((np.percentile(per_card, 10), np.percentile(per_card, 90)), abs=1e-12)
     now_lo, now_hi = fig["p_match_interval"]
     assert lo >= now_lo - 1e-12 and hi >= now_hi - 1e-12 and hi > now_hi
+
+
+def test_the_extra_list_verdict_in_words():
+    """Worth it, nothing fits, a negligible gain, or a real gain at too high a price per $100:
+    four different sentences (the last two were one 'negligible' before)."""
+    from allocator.season.extend import _advice
+
+    assert _advice(False, False, 0.0, 0.0, 0.0, 5.0).startswith("no additional program fits within $5")
+    assert _advice(True, True, 0.025, 600.0, 0.0041, 600.0).startswith("worth it: +2.5 points for $600")
+    assert "negligible" in _advice(True, False, 0.004, 300.0, 0.0013, 300.0)
+    costly = _advice(True, False, 0.15, 19710.0, 0.0008, 20000.0)
+    assert "negligible" not in costly and costly.startswith("+15.0 points for $19,710, but only 0.08 points per $100")

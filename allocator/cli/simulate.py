@@ -50,7 +50,7 @@ def simulate(
                "violations": [{"group": g, "detail": d} for g, d in bad],
                "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
                "warnings": list_warnings(problem, plan, m), "data": {"synthetic": problem.synthetic}}
-    pc = published_curve.check(problem.card, mc.interviews_hist) if problem.fm is not None else None
+    pc = published_curve.assess(problem, mc)
     if pc is not None:
         payload["p_match_published_curve"] = list(pc)
         payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval)

@@ -23,14 +23,18 @@ def _today(v: Optional[str]) -> dt.date:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
+    from allocator.output.report import pct  # never "100.0%" below 1, as every other report
+
+    return pct(x)
 
 
 def _range(iv) -> str:
     """" (48% to 69%)": a range over the plausible models, none when it is empty or one value."""
-    if not iv or iv[1] < 0.005 or f"{100 * iv[0]:.0f}" == f"{100 * iv[1]:.0f}":
+    from allocator.output.report import pct
+
+    if not iv or iv[1] < 0.005 or pct(iv[0], 0) == pct(iv[1], 0):
         return ""
-    return f" ({100 * iv[0]:.0f}% to {100 * iv[1]:.0f}%)"
+    return f" ({pct(iv[0], 0)} to {pct(iv[1], 0)})"
 
 
 def render(d: dict, c) -> None:

@@ -40,17 +40,9 @@ class Result:
     safety_margin: float | None = None
     p_match_best: float | None = None
     alternatives: dict | None = None  # name -> (plan, metrics, status, proven gap or None)
-
-    @property
-    def published_curve(self) -> tuple[float, float] | None:
-        """The list's P(match) if P(match | N interviews) followed the published conversion
-        curve, as a range (:mod:`allocator.verification.published_curve`); None without the
-        Monte Carlo check or the two-stage model."""
-        if self.mc is None or self.problem.fm is None:
-            return None
-        from allocator.verification.published_curve import check
-
-        return check(self.problem.card, getattr(self.mc, "interviews_hist", None))
+    # the list's P(match) under the published conversion curve, (low, high): see
+    # allocator.verification.published_curve (None without the Monte Carlo or the two-stage model)
+    published_curve: tuple[float, float] | None = None
 
     @property
     def p_match_la(self) -> float | None:

@@ -128,11 +128,22 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
     return {"selected": rows, "n_added": len(rows), "cost": float(cost), "add_budget": float(add_budget),
             "p_match_after": after, "p_match_after_interval": after_range(ctx, pr2, out.plan), "gain": gain, "gain_per_100": per100, "worth_it": worth,
             "late_factor": 1.0 - ctx.F,
-            "advice": (f"worth it: +{100 * gain:.1f} points for ${cost:,.0f} (+{100 * per100:.2f} per $100)" if worth
-                       else "sending more is not worth it: the gain is negligible "
-                            f"(+{100 * gain:.2f} points for ${cost:,.0f})"),
+            "advice": _advice(bool(new), worth, gain, cost, per100, float(add_budget)),
             "solver": {"path": out.path, "engine": out.engine, "gap": out.gap, "wall_seconds": out.wall},
             "_plan": out.plan, "_problem": pr2}
+
+
+def _advice(any_new: bool, worth: bool, gain: float, cost: float, per100: float, add_budget: float) -> str:
+    """The verdict on the extra list in words: worth it, no program fits, a negligible gain, or a
+    real gain at too high a price per $100."""
+    if not any_new:
+        return f"no additional program fits within ${add_budget:,.0f}: raise the extra budget"
+    if worth:
+        return f"worth it: +{100 * gain:.1f} points for ${cost:,.0f} (+{100 * per100:.2f} per $100)"
+    if gain < NEGLIGIBLE_TOTAL:
+        return f"sending more is not worth it: the gain is negligible (+{100 * gain:.2f} points for ${cost:,.0f})"
+    return (f"+{100 * gain:.1f} points for ${cost:,.0f}, but only {100 * per100:.2f} points per $100 (below "
+            f"{100 * NEGLIGIBLE_PER_100:.1f}): a real gain at a high price; a smaller extra budget buys more per dollar")
 
 
 def after_range(ctx: Context, pr2: Problem, plan) -> list[float] | None:

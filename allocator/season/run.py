@@ -26,6 +26,8 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
     from allocator.api import load  # the shared input pipeline
     from allocator.model.card import load_card
 
+    if max_add is not None and add_budget is None:  # before any work: the extra list needs its dollars
+        raise InputError("--max-add needs --add-budget: give the USD you would spend on the extra applications")
     today = today or dt.date.today()
     season = season_path if isinstance(season_path, Season) else load_season(Path(season_path), today)
     problem = load(profile, catalog)

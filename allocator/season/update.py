@@ -148,8 +148,13 @@ def geography_warnings(problem: Problem, season: Season) -> list[str]:
     if season.divisions or not problem.has_geo:
         return []
     return ["the season file does not say which Census divisions you named as your geographic preference, so "
-            "none is assumed; add the line '# geographic_preference: Pacific; Mountain' (your divisions) as "
-            "`solve --out` writes it"]
+            "none is assumed; add the line '# geographic_preference: Pacific; Mountain' (your divisions) at the "
+            "top, as the list file saved with your list has it"]
+
+
+def prob(x: float) -> float:
+    """A probability as shown: rounding noise (1 - 1e-16, -2e-16) read as the 0 or 1 it is."""
+    return float(min(1.0, max(0.0, round(float(x), 12))))
 
 
 def standing(ctx: Context) -> dict:
@@ -218,14 +223,14 @@ def figures(ctx: Context) -> dict:
     out = {
         "today": ctx.today.isoformat(), "invitations_sent_share": ctx.F, "rejections_sent_share": ctx.R,
         "counts": counts, "n_applications": len(ctx.idx),
-        "p_match": post.p_match(pi, c), "p_match_before": post.p_match(nm.w, prior_c),
+        "p_match": prob(post.p_match(pi, c)), "p_match_before": prob(post.p_match(nm.w, prior_c)),
         "p_match_interval": None, "p_match_before_interval": None, "p_match_la_interval": None,
-        "p_match_la": post.p_match(pi, c[:, la]) if la.any() else 0.0,
-        "p_match_la_before": post.p_match(nm.w, prior_c[:, la]) if la.any() else 0.0,
+        "p_match_la": prob(post.p_match(pi, c[:, la])) if la.any() else 0.0,
+        "p_match_la_before": prob(post.p_match(nm.w, prior_c[:, la])) if la.any() else 0.0,
         "interviews_so_far": have,
         "expected_further_invitations": float(pi @ r.sum(axis=1)),
         "expected_invitations_before": float(nm.w @ nm.q.sum(axis=1)),
-        "p_interviews_at_least": {str(t): float(dist[t:].sum()) for t in THRESHOLDS},
+        "p_interviews_at_least": {str(t): prob(dist[t:].sum()) for t in THRESHOLDS},
         "standing": standing(ctx),
     }
     out.update(ensemble_ranges(ctx))
@@ -273,9 +278,9 @@ def ensemble_ranges(ctx: Context) -> dict:
             held.append(post.p_match(pj, 1 - nm.m[on][:, inv]))
         dist = post.count_distribution(pj, r[on], base=have)
         counts.append([float(dist[t:].sum()) for t in THRESHOLDS])
-    rng = (lambda v: [float(np.percentile(v, 10)), float(np.percentile(v, 90))])  # noqa: E731
+    rng = (lambda v: [prob(np.percentile(v, 10)), prob(np.percentile(v, 90))])  # noqa: E731
     return {"p_match_interval": rng(now), "p_match_before_interval": rng(before), "p_match_la_interval": rng(now_la),
-            "p_match_pessimistic": float(min(now)),
+            "p_match_pessimistic": prob(min(now)),
             "p_interviews_at_least_interval": {str(t): rng([c[k] for c in counts]) for k, t in enumerate(THRESHOLDS)},
             **({"p_match_interviews_only_interval": rng(held)} if held else {})}
 

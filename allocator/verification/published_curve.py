@@ -62,6 +62,15 @@ def check(card, interviews_hist) -> tuple[float, float] | None:
     return tuple(float(w @ conversion(n, *pts, upper)) for upper in (False, True))
 
 
+def assess(problem, mc) -> tuple[float, float] | None:
+    """The check for a list of ``problem`` from its Monte Carlo result ``mc`` (its interview
+    counts); None without the check's draws or the two-stage model (the copula has no
+    interview stage)."""
+    if mc is None or problem.fm is None:
+        return None
+    return check(problem.card, getattr(mc, "interviews_hist", None))
+
+
 def describe(card) -> str:
     """"25/35/50/75% at 1/3/5/10 interviews" for the card's published curve."""
     xs, ys = curve_points(card)

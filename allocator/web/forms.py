@@ -360,13 +360,13 @@ def season_options(v: dict[str, Any], default_today) -> dict[str, Any]:
     if not t:
         today = default_today
     else:
+        if not DATE.fullmatch(t):
+            raise InputError(f"{SEASON_WHERE}: today = {shown(t)}: write the date as YYYY-MM-DD, e.g. 2026-11-04")
         try:
-            if not DATE.fullmatch(t):
-                raise ValueError
             today = dt.date.fromisoformat(t)
         except ValueError:
-            raise InputError(f"{SEASON_WHERE}: today = {shown(t)}: write the date as YYYY-MM-DD, "
-                             "e.g. 2026-11-04") from None
+            raise InputError(f"{SEASON_WHERE}: today = {shown(t)}: no such day in the calendar; check the "
+                             "month and day") from None
     out: dict[str, Any] = {"today": today, "add_budget": None, "max_add": None}
 
     def number(x: str, name: str, whole: bool = False):

@@ -91,7 +91,8 @@ async def api_solve(request: Request, draws: int = Query(service.DRAWS, ge=0, le
 
 def input_status(e: InputError) -> int:
     """400 for a body that cannot be read (not UTF-8, not TOML, not CSV), else 422."""
-    return 400 if ("not valid TOML" in str(e) or "UTF-8" in str(e) or "readable CSV" in str(e)) else 422
+    text = str(e)
+    return 400 if any(x in text for x in ("not valid TOML", "UTF-8", "readable CSV", "not valid CSV")) else 422
 
 
 async def run_job(request: Request, kind: str, work, time_limit: float | None = None) -> JSONResponse:

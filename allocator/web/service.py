@@ -21,7 +21,9 @@ from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_
 
 DRAWS = 200_000  # the CLI's default Monte Carlo draws
 UPDATE_DRAWS = 20_000  # `allocator update`'s default simulated seasons
-MAX_UPDATE_DRAWS = 10_000_000  # its --draws limit (allocator.cli.common.MAX_SEASON_DRAWS; a test holds them equal)
+# the season check holds its draws in memory (about 3.5 KB each for 80 applications): a page
+# request gets at most 50,000 (~175 MB), below the command line's MAX_SEASON_DRAWS (a test holds it so)
+MAX_UPDATE_DRAWS = 50_000
 
 
 class TooLarge(InputError):
@@ -48,7 +50,7 @@ def parse_profile(data: bytes, name: str = "profile") -> Profile:
 
 def parse_catalog(data: bytes, name: str = "catalog.csv") -> Catalog:
     """An uploaded catalog CSV, capped in size and rows, validated by the catalog loader."""
-    name = (name or "catalog.csv").replace("\n", " ")[:80]
+    name = upload_name(name, "catalog.csv")
     text = _upload_text(data, name, "catalog", "remove columns or rows you do not need",
                         "a header line and one row per program", "keep the programs you might apply to")
     return catalog_from_text(text, name)
