@@ -19,7 +19,7 @@ import html
 import io
 from typing import Any
 
-from allocator.output.report import span
+from allocator.output.report import SYNTHETIC_NOTE, span
 from allocator.verification.domain import domain_note
 
 SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_hi", "p_match_la", "p_match_la_lo",
@@ -27,7 +27,6 @@ SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_h
                    "n_elsewhere", "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source",
                    "input_hash", "seconds", "skipped"]
 TIERS = ("la", "west", "elsewhere")
-SYNTHETIC_NOTE = "SYNTHETIC demo catalog: invented programs at real places; not real program data."
 
 
 def _interval(d: dict, key: str) -> tuple[Any, Any]:

@@ -233,7 +233,7 @@ def figures(ctx: Context) -> dict:
         "p_interviews_at_least": {str(t): prob(dist[t:].sum()) for t in THRESHOLDS},
         "standing": standing(ctx),
     }
-    out.update(ensemble_ranges(ctx))
+    out.update(ensemble_ranges(ctx, r))  # the ensemble's nodes are the objective's: r serves both
     out["domain_warnings"] = domain_warnings(ctx)
     stage = interviews_stage(ctx)
     held = out.pop("p_match_interviews_only_interval", None)
@@ -249,9 +249,10 @@ def season_order(plan: Plan, idx: np.ndarray) -> np.ndarray:
     return np.array([order[int(i)] for i in idx], dtype=int)
 
 
-def ensemble_ranges(ctx: Context) -> dict:
+def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
     """The 10th-90th percentile over the ensemble's cards of P(match) now, before any answer and
-    P(match in LA) now: each card conditioned on the answers by itself (as `solve`'s range is
+    P(match in LA) now (``further``: the further-invitation chances already computed on the
+    objective's nodes, reused when those are the ensemble's): each card conditioned on the answers by itself (as `solve`'s range is
     over the cards).  Empty when the problem has no ensemble or the one-factor copula answers."""
     pr = ctx.problem
     fe = pr.fm_ensemble
@@ -263,7 +264,7 @@ def ensemble_ranges(ctx: Context) -> dict:
     prior_c = 1 - nm.q * nm.m
     la = np.nonzero(pr.la[ctx.idx])[0]
     inv = [j for j, s in enumerate(ctx.statuses) if s in ("invited", "interviewed")]
-    r = post.further_interview_probs(nm, ctx.obs)
+    r = further if further is not None and fe is pr.fm else post.further_interview_probs(nm, ctx.obs)
     have = int(np.sum(ctx.obs.code == post.INVITED))
     now, before, now_la, held, counts = [], [], [], [], []
     for j in range(fe.n_cards):

@@ -40,13 +40,17 @@ async def finished(pool: JobPool, job: Job) -> None:
         pool.get(job.id)  # drops the job once it has waited longer than max_wait
 
 
+def _check_length(request: Request, limit: int, parts: str) -> None:
+    """Refuse (413) a body whose declared length is over ``limit`` before reading it."""
+    size = request.headers.get("content-length")
+    if size is not None and size.isdigit() and int(size) > limit:
+        raise _TooLarge(f"request body of {int(size):,} bytes is over the {limit:,}-byte limit ({parts})")
+
+
 async def read_parts(request: Request) -> tuple[bytes, bytes | None, str]:
     """(profile bytes, catalog bytes or None, catalog file name) from a raw or multipart body."""
     limit = MAX_PROFILE_BYTES + MAX_UPLOAD_BYTES + 64_000
-    size = request.headers.get("content-length")
-    if size is not None and size.isdigit() and int(size) > limit:
-        raise _TooLarge(f"request body of {int(size):,} bytes is over the {limit:,}-byte limit "
-                        f"(profile {MAX_PROFILE_BYTES:,}, catalog {MAX_UPLOAD_BYTES:,})")
+    _check_length(request, limit, f"profile {MAX_PROFILE_BYTES:,}, catalog {MAX_UPLOAD_BYTES:,}")
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
         form = await request.form()
@@ -54,11 +58,8 @@ async def read_parts(request: Request) -> tuple[bytes, bytes | None, str]:
         if prof is None:
             raise InputError("multipart request: no 'profile' field; send the profile TOML as field 'profile'")
         pbytes = (await prof.read(MAX_PROFILE_BYTES + 1)) if hasattr(prof, "read") else str(prof).encode()
-        cat = form.get("catalog")
-        if cat is None or (hasattr(cat, "filename") and not cat.filename and not cat.size):
-            return pbytes, None, ""
-        cbytes = (await cat.read(MAX_UPLOAD_BYTES + 1)) if hasattr(cat, "read") else str(cat).encode()
-        return pbytes, cbytes, getattr(cat, "filename", None) or "catalog.csv"
+        cat = await _part(form, "catalog", MAX_UPLOAD_BYTES)
+        return (pbytes, None, "") if cat is None else (pbytes, cat[0], cat[1] or "catalog.csv")
     body = await request.body()
     if len(body) > limit:
         raise _TooLarge(f"request body of {len(body):,} bytes is over the {limit:,}-byte limit")
@@ -143,11 +144,8 @@ async def api_update(request: Request, draws: int = Query(service.UPDATE_DRAWS, 
     from allocator.web import forms
 
     limit = MAX_PROFILE_BYTES + 2 * MAX_UPLOAD_BYTES + 64_000
-    size = request.headers.get("content-length")
     try:
-        if size is not None and size.isdigit() and int(size) > limit:
-            raise _TooLarge(f"request body of {int(size):,} bytes is over the {limit:,}-byte limit (profile "
-                            f"{MAX_PROFILE_BYTES:,}, season and catalog {MAX_UPLOAD_BYTES:,} each)")
+        _check_length(request, limit, f"profile {MAX_PROFILE_BYTES:,}, season and catalog {MAX_UPLOAD_BYTES:,} each")
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise InputError("request body: send multipart form data with the fields 'profile' (TOML) and "
                              "'season' (CSV)")
