@@ -197,7 +197,8 @@ def applicant_html(view: dict) -> str:
         svg = buf.getvalue()
         parts.append(svg[svg.find("<svg"):])
         parts.append(_table(["budget", "status", "P(match)", "10th-90th pct", "P(LA)", "applications", "fees"],
-                            [[_usd(r["budget"]), r["status"], _pct(r.get("p_match")) + ("^" if r.get("outside_domain") else ""),
+                            [[_usd(r["budget"]), r["status"],
+                              _pct(r.get("p_match")) + ("^" if r.get("outside_domain") else ""),
                               span(r.get("p_match_interval")), _pct(r.get("p_match_la")),
                               r.get("n_applications") if r.get("n_applications") is not None else "",
                               _usd(r.get("cost")) if r.get("cost") is not None else ""] for r in view["curve"]],
@@ -238,7 +239,8 @@ def _text_lines(view: dict) -> list[str]:
              + ("two-stage model" if two else f"correlation {p.get('correlation')}"),
              f"P(match) {_ranged(p, 'p_match', two_stage=two)}; most pessimistic model "
              f"{_pct(p.get('p_match_pessimistic'))}; if independent {_pct(p.get('p_match_independent'))}",
-             f"P(match in Greater LA) {_ranged(p, 'p_match_la', two_stage=two)}; published-curve check {_curve_check(p)}",
+             f"P(match in Greater LA) {_ranged(p, 'p_match_la', two_stage=two)}; "
+             f"published-curve check {_curve_check(p)}",
              f"Monte Carlo check {_mc_text(p)}; fees "
              f"{_usd((p.get('cost') or {}).get('total'))} of budget {_usd((p.get('constraints') or {}).get('budget'))}",
              ""]

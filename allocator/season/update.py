@@ -251,9 +251,9 @@ def season_order(plan: Plan, idx: np.ndarray) -> np.ndarray:
 
 def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
     """The 10th-90th percentile over the ensemble's cards of P(match) now, before any answer and
-    P(match in LA) now (``further``: the further-invitation chances already computed on the
-    objective's nodes, reused when those are the ensemble's): each card conditioned on the answers by itself (as `solve`'s range is
-    over the cards).  Empty when the problem has no ensemble or the one-factor copula answers."""
+    P(match in LA) now, each card conditioned on the answers by itself (as `solve`'s range is
+    over the cards); ``further``: the further-invitation chances already computed on the
+    objective's nodes, reused when those are the ensemble's.  Empty when the problem has no ensemble or the one-factor copula answers."""
     pr = ctx.problem
     fe = pr.fm_ensemble
     if fe is None or pr.fm is None or fe.n_cards < 2:
