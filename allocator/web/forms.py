@@ -159,8 +159,10 @@ def _limits(text: str) -> dict[str, dict[str, int]]:
             continue
         m = re.fullmatch(r"(.+?)\s*:\s*(\d*)\s*-\s*(\d*)", ln)
         if not m or not (m.group(2) or m.group(3)):
-            raise InputError(f"{WHERE}: [strategy] specialty_limits = {ln!r}: write 'Specialty: MIN-MAX', "
+            raise InputError(f"{WHERE}: [strategy] specialty_limits = {shown(ln)}: write 'Specialty: MIN-MAX', "
                              "e.g. 'Internal Medicine: 40-80' (either number may be left out)")
+        if len(m.group(2)) > 6 or len(m.group(3)) > 6:  # no catalog has a million programs
+            raise InputError(f"{WHERE}: [strategy] specialty_limits = {shown(ln)}: give counts of at most 6 digits")
         lim = {"min": int(m.group(2) or 0)} | ({"max": int(m.group(3))} if m.group(3) else {})
         out[m.group(1).strip()] = lim
     return out
@@ -293,13 +295,17 @@ def to_toml(doc: dict) -> str:
     return text
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # TOML basic strings need these escaped (tab may stay)
+
+
 def _toml_value(x: Any) -> str:
     if isinstance(x, bool):
         return "true" if x else "false"
     if isinstance(x, (int, float)):
         return repr(x)
     if isinstance(x, str):
-        return '"' + x.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        text = x.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04X}", text) + '"'
     if isinstance(x, (list, tuple)):
         return "[" + ", ".join(_toml_value(i) for i in x) + "]"
     if isinstance(x, dict):
