@@ -12,7 +12,7 @@ Units: probabilities in [0, 1].
 """
 from __future__ import annotations
 
-from allocator.optim import pipeline
+from allocator.optim import feasibility, pipeline
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.evaluate import evaluate
 from allocator.optim.problem import Plan, Problem
@@ -34,7 +34,8 @@ def la_ceiling(problem: Problem, cand, *, time_limit: float | None = None, metho
     lex = 1.0 + LIFT_WEIGHT * problem.la.astype(float)
     p_any = float(evaluate(problem, out.plan, correlations=()).p_match)
     lifted = trade_up(problem, out.plan, p_any, lex, cand)
-    keep = lifted if la_value(problem, lifted) >= float(out.objective) - TOL else out.plan
+    ok = not feasibility.violations(problem, lifted) and la_value(problem, lifted) >= float(out.objective) - TOL
+    keep = lifted if ok else out.plan
     return float(out.objective), keep
 
 

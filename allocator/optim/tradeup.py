@@ -2,7 +2,7 @@
 
 Start from a list that meets a P(match) floor (the safest list) and trade up: the best single
 move that raises the expected tier utility while P(match) stays at or above the floor and every
-limit holds.  Moves: swap a listed program for an unlisted one of the same specialty (a
+limit holds (budget, counts, LA share, must_apply, specialty_limits).  Moves: swap a listed program for an unlisted one of the same specialty (a
 signal, if any, moves with it), add a program, drop one, move a signal to another listed
 program of the same specialty, exchange two listed programs' signals of different kinds, or
 place an unused signal.  The geographic preference is the start list's.  Each move is scored
@@ -86,6 +86,14 @@ def _limits(st: _State):
     return spec, la, extra, fee, counts, pr.budget - cost
 
 
+def _specialty_room(pr: Problem, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per specialty: (may take one more program, may give one up) under ``specialty_limits``.
+    Swaps stay within a specialty, so only adds and drops need these."""
+    lo = np.array([pr.spec_min.get(name, 0) for name in pr.specialties])
+    hi = np.array([pr.spec_max.get(name, pr.max_apps) for name in pr.specialties])
+    return counts + 1 <= hi, counts - 1 >= lo
+
+
 def _swap_moves(st: _State, S: np.ndarray, ins, outs, lim, floor):
     """Best swap (value, add, drop): the signal of a dropped program moves to the added one."""
     spec, la, extra, _, _, slack = lim
@@ -131,9 +139,11 @@ def _add_drop_moves(st: _State, S: np.ndarray, ins, outs, lim, floor):
     spec, la, extra, fee, counts, slack = lim
     n, n_la = int(st.on.sum()), float(la[st.on].sum())
     best = None
+    may_add, may_drop = _specialty_room(pr, counts)
     if len(outs) and n + 1 <= pr.max_apps:
         d_fee = fee[counts[spec[outs]] + 1] - fee[counts[spec[outs]]]
         ok = (d_fee + extra[outs] <= slack + TOL) & (n_la + la[outs] <= pr.la_share_max * (n + 1) + TOL)
+        ok &= may_add[spec[outs]]
         f_out = st.fail[""][:, outs]
         none = np.stack([S[lv] @ np.where(m[outs], f_out, 1.0) for lv, m in enumerate(st.masks)])
         p, u = st.values(none)
@@ -142,7 +152,7 @@ def _add_drop_moves(st: _State, S: np.ndarray, ins, outs, lim, floor):
         best = (float(u[j]), outs[j], None)
     if len(ins) and n - 1 >= pr.min_apps:
         must = np.isin(st.cand[ins], np.asarray(pr.must, int))
-        ok = ~must & (n_la - la[ins] <= pr.la_share_max * (n - 1) + TOL)
+        ok = ~must & (n_la - la[ins] <= pr.la_share_max * (n - 1) + TOL) & may_drop[spec[ins]]
         cur = st.column(ins, st.kind[ins])
         none = np.stack([S[lv] @ np.exp(-cur * m[ins]) for lv, m in enumerate(st.masks)])
         p, u = st.values(none)

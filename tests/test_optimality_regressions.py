@@ -1,0 +1,133 @@
+"""Instances a randomized brute-force audit found answered wrongly, pinned with their brute
+force: a local search that broke specialty_limits behind an "optimal" LA-leaning list, a floor
+a hair above the best P(match) reported as a solver failure, and a program with no Census
+division letting "" be chosen as the geographic preference."""
+from __future__ import annotations
+
+import io
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from allocator.api import optimize
+from allocator.inputs.catalog import catalog_from_frame
+from allocator.inputs.profile import profile_from_dict
+from allocator.optim import feasibility
+from allocator.optim.assemble import build_problem
+from allocator.optim.evaluate import evaluate
+from allocator.optim.problem import Plan
+from allocator.status import Status
+from allocator.studies.frontier import frontier
+
+HEAD = "program_id,name,specialty,city,state,la_area,p_match,fee_extra\n"
+LIMITED = HEAD + """P00,Prog 0,Internal Medicine,Fresno,CA,false,0.29309,12.34
+P01,Prog 1,Internal Medicine,Columbus,OH,false,0.19285,0.99
+P02,Prog 2,Internal Medicine,Denver,CO,false,0.02601,40.00
+P03,Prog 3,Family Medicine,Seattle,WA,false,0.10560,0.00
+P04,Prog 4,Family Medicine,Columbus,OH,false,0.26382,0.00
+P05,Prog 5,Family Medicine,Los Angeles,CA,true,0.43841,0.99
+P06,Prog 6,Family Medicine,Pasadena,CA,true,0.21249,12.34
+P07,Prog 7,Internal Medicine,Fresno,CA,false,0.30740,12.34
+"""
+NEAR_FLOOR = HEAD + """P00,Prog 0,Internal Medicine,Los Angeles,CA,true,0.18056,0.00
+P01,Prog 1,Internal Medicine,Atlanta,GA,false,0.02061,0.00
+P02,Prog 2,Internal Medicine,Chicago,IL,false,0.42848,60.00
+P03,Prog 3,Internal Medicine,Los Angeles,CA,true,0.40319,0.00
+P04,Prog 4,Internal Medicine,Pasadena,CA,true,0.35086,15.00
+P05,Prog 5,Internal Medicine,Pasadena,CA,true,0.34889,0.00
+P06,Prog 6,Internal Medicine,Denver,CO,false,0.49264,0.00
+P07,Prog 7,Internal Medicine,Atlanta,GA,false,0.09016,60.00
+P08,Prog 8,Internal Medicine,Phoenix,AZ,false,0.14622,0.00
+"""
+# a two-stage catalog slice (synthetic demo rows) with a Puerto Rico program, which has no Census division
+WITH_PR = """program_id,name,specialty,city,state,county,la_area,region,division,setting,positions,img_share,\
+min_step2,max_attempts,max_years_since_graduation,fee_extra,synthetic
+IM-0035,Synthetic 35,Internal Medicine,Colton,CA,San Bernardino,True,West,Pacific,county,18,0.15,,,,5.00,True
+IM-0059,Synthetic 59,Internal Medicine,Montclair,CA,San Bernardino,True,West,Pacific,community,7,0.14,,,5,0.00,True
+IM-0100,Synthetic 100,Internal Medicine,Whittier,CA,Los Angeles,True,West,Pacific,community,4,0.28,,,,0.00,True
+IM-0570,Synthetic 570,Internal Medicine,Gallipolis,OH,,False,Midwest,East North Central,community,5,0.75,,,,0.00,True
+IM-0647,Synthetic 647,Internal Medicine,Bayamon,PR,,False,,,community,7,0.93,,,5,60.00,True
+IM-0388,Synthetic 388,Internal Medicine,St Louis,MO,,False,Midwest,West North Central,university,11,0.62,230,1,,15.00,True
+"""
+
+
+def _problem(csv: str, strategy: dict, applicant: dict | None = None):
+    doc = {"strategy": strategy} | ({"applicant": applicant} if applicant else {})
+    cat = catalog_from_frame(pd.read_csv(io.StringIO(csv), dtype=str), "<test>")
+    return build_problem(cat, profile_from_dict(doc, "<test>"))
+
+
+def _best_la(problem, floor: float) -> float:
+    """Brute force: the best P(match in LA) over every feasible subset meeting the floor."""
+    best = -1.0
+    for r in range(problem.n + 1):
+        for idx in itertools.combinations(range(problem.n), r):
+            plan = Plan.of(idx)
+            if feasibility.violations(problem, plan):
+                continue
+            m = evaluate(problem, plan, correlations=())
+            if m.p_match >= floor - 1e-12:
+                best = max(best, m.p_match_la)
+    return best
+
+
+@pytest.fixture(scope="module")
+def limited():
+    return _problem(LIMITED, {"budget": 71.07, "season": "none", "max_applications": 6, "min_applications": 1,
+                              "la_share_max": 0.5, "correlation": 0.0, "objective": "p_match_la",
+                              "specialty_limits": {"Family Medicine": {"min": 0, "max": 1}}})
+
+
+def test_la_leaning_list_keeps_specialty_limits_and_is_the_brute_force_best(limited):
+    out = optimize(limited, "la_given_target", target=0.39192, method="milp")
+    assert out.status is Status.OPTIMAL and not feasibility.violations(limited, out.plan)
+    assert evaluate(limited, out.plan, correlations=()).p_match_la == pytest.approx(_best_la(limited, 0.39192),
+                                                                                       abs=1e-7)
+
+
+def test_frontier_rows_keep_specialty_limits(limited):
+    df = frontier(limited, [0.39192, 0.6])
+    for _, row in df.iterrows():
+        ids = row["program_ids"].split()
+        plan = Plan.of(limited.index_of(ids))
+        assert row["status"] == "optimal" and not feasibility.violations(limited, plan)
+        assert row["p_match_la"] == pytest.approx(_best_la(limited, row["target"]), abs=1e-7)
+
+
+def test_a_floor_a_hair_above_the_best_p_match_is_infeasible_not_a_solver_failure():
+    pr = _problem(NEAR_FLOOR, {"budget": 151.52, "season": "2026", "max_applications": 100, "la_share_max": 1.0,
+                               "correlation": 0.6})
+    best = optimize(pr, "p_match", method="milp")
+    assert best.status is Status.OPTIMAL
+    for above in (5e-7, 1e-3):
+        out = optimize(pr.with_limits(objective="p_match_la"), "la_given_target", target=best.objective + above)
+        assert out.status is Status.INFEASIBLE
+
+
+def test_no_census_division_is_never_chosen_as_the_geographic_preference():
+    applicant = {"specialties": ["Internal Medicine"], "step2_score": 228, "exam_attempts": 0, "usce_months": 0,
+                 "usce_california_months": 0, "la_ties": False, "years_since_graduation": 0}
+    pr = _problem(WITH_PR, {"budget": 142.13, "season": "2026", "max_applications": 6, "signals": "none",
+                            "geographic_preference": "optimize", "max_divisions": 1, "objective": "p_match"},
+                  applicant)
+    out = optimize(pr, "p_match", method="milp")
+    assert out.status is Status.OPTIMAL and "" not in out.plan.divisions
+    divisions = [()] + [(d,) for d in sorted(set(pr.division_array) - {""})]
+    best = max(evaluate(pr, Plan.of(idx, None, d), correlations=()).p_match
+               for d in divisions for r in range(pr.n + 1) for idx in itertools.combinations(range(pr.n), r)
+               if not feasibility.violations(pr, Plan.of(idx, None, d)))
+    assert out.objective == pytest.approx(best, abs=1e-7)
+    assert evaluate(pr, out.plan, correlations=()).p_match == pytest.approx(best, abs=1e-7)
+
+
+def test_a_sweep_point_where_only_zero_utility_programs_fit_says_so():
+    """Expected utility with only utility-0 programs affordable: the empty list is the best,
+    and the row says why (programs do fit), not "no program fits"."""
+    from allocator.studies.sweep import sweep
+
+    pr = _problem(LIMITED, {"budget": 100.0, "season": "none", "max_applications": 6, "correlation": 0.0,
+                            "objective": "utility", "utility": {"la": 1.0, "west": 0.0, "elsewhere": 0.0}})
+    df = sweep(pr, "budget", [0.5])  # only P03 (Seattle) and P04 (Columbus) cost nothing: both utility 0
+    assert df.loc[0, "status"] == "infeasible" and "utility 0" in df.loc[0, "message"]
