@@ -39,7 +39,8 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from allocator.optim import fastpath, pipeline
+from allocator.errors import SolverError
+from allocator.optim import fastpath, feasibility, pipeline
 from allocator.optim.builder import build
 from allocator.optim.ceiling import TOL as CEILING_TOL, la_ceiling, la_value, reaches
 from allocator.optim.engines import DEFAULT_ENGINE
@@ -216,6 +217,10 @@ def _row(problem: Problem, out: Outcome, kind: str, *, target: float = np.nan, m
         return row
     if not len(out.plan.idx):  # an empty list is no answer
         return row | {"status": Status.INFEASIBLE.value}
+    bad = feasibility.violations(problem, out.plan)
+    if bad:
+        raise SolverError(f"frontier at {kind} {target if np.isfinite(target) else margin:g}: the list breaks "
+                          f"{bad[0][0]}: {bad[0][1]} (a bug; please report)")
     m = evaluate(problem, out.plan, correlations=())
     idx = np.asarray(out.plan.idx, int)
     tiers = problem.programs["tier"].to_numpy()[idx] if "tier" in problem.programs else np.array([])
