@@ -348,8 +348,9 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
         loop.secs += run.seconds
         if run.status in (Status.INFEASIBLE, Status.ERROR) or (run.status is Status.NO_SOLUTION
                                                               and not loop.engine_lists):
-            if run.status is Status.INFEASIBLE and loop.engine_lists:
-                # cannot happen for a relaxation that contained a feasible list
+            if run.status is Status.INFEASIBLE and loop.best_plan is not None:
+                # cannot happen for a relaxation that contained a feasible list (lists that only
+                # broke a target row were cut off by valid tangents: then infeasible is the answer)
                 raise SolverError(f"the {engine} engine declared a relaxation infeasible after a feasible list")
             return Outcome(run.status, None, None, None, None, loop.secs, time.perf_counter() - loop.t0,
                            loop.solves, n_cand, "milp", f"{engine}: {run.status.value}")
