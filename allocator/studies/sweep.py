@@ -345,7 +345,7 @@ def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict
     row = {param: v, "status": out.status.value}
     if out.status.has_list and out.plan is not None and not len(out.plan.idx):  # an empty list is no answer
         row.update(status=Status.INFEASIBLE.value, path=out.path, gap=None, solves=out.solves, seconds=out.wall,
-                   message="no program fits within these limits", synthetic=bool(pr.synthetic))
+                   message=_nothing_listed(pr, mode), synthetic=bool(pr.synthetic))
         return row
     if out.status.has_list and out.plan is not None:
         bad = feasibility.violations(pr, out.plan)
@@ -363,6 +363,15 @@ def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict
     row.update(path=out.path, gap=out.gap, solves=out.solves, seconds=out.wall, message=out.message,
                synthetic=bool(pr.synthetic))
     return row
+
+
+def _nothing_listed(pr: Problem, mode: str) -> str:
+    """Why a point's best list is empty: no program fits, or (expected utility) every program
+    that fits alone has utility 0, so no list beats the empty one."""
+    fits = pr.extra + float(pr.schedule.fee(1)) <= pr.budget + 1e-9
+    if mode == "utility" and pr.n and fits.any() and not (pr.utility[fits] > 0).any():
+        return "every program that fits within these limits has utility 0: no list raises the expected utility"
+    return "no program fits within these limits"
 
 
 def _finish(df: pd.DataFrame, param: str, mode: str) -> pd.DataFrame:
