@@ -12,6 +12,7 @@ left inside HiGHS when Python exits (the C++ runtime would abort the process).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 
@@ -30,7 +31,8 @@ class Beside:
 
     def __init__(self, fn, *args, **kw):
         self._out = self._err = None
-        self._thread = threading.Thread(target=self._run, args=(fn, args, kw), daemon=True, name=BESIDE)
+        ctx = contextvars.copy_context()  # the caller's deadline (allocator.optim.deadline) holds here too
+        self._thread = threading.Thread(target=ctx.run, args=(self._run, fn, args, kw), daemon=True, name=BESIDE)
         if not STARTED:
             STARTED.append(BESIDE)  # exit_interrupted ends the process at once from now on
         self._thread.start()

@@ -17,7 +17,7 @@ import numpy as np
 from allocator.optim.engines.pulp_import import pulp
 
 from allocator.errors import SolverError
-from allocator.optim import feasibility
+from allocator.optim import deadline, feasibility
 from allocator.optim.engines import DEFAULT_ENGINE, ENGINES, run_master
 from allocator.optim.builder import build
 from allocator.optim.formulation import Formulation
@@ -430,10 +430,10 @@ class _Tree:
         """Kelley rounds at one node: ("closed", bound), ("branch", bound, (column, value)) or None."""
         loop, f = self.loop, self.loop.f
         names = list(dict.fromkeys([name for _, name in f.objective_terms] + [name for name, _ in f.constraint_terms]))
-        settling = root and self.settle is not None  # a fixed number of rounds, whatever the clock says
+        settling = root and self.settle is not None  # a fixed number of rounds, whatever the clock says ...
         last = -math.inf  # the previous round's LP bound
         for _ in range(SETTLE_ROUNDS if settling else LP_ROUNDS):
-            left = None if settling else self.left()
+            left = deadline.left() if settling else self.left()  # ... unless a hard deadline caps them
             if (left is not None and left <= 0) or self.lps >= NODE_LPS:
                 return None
             run = run_master(f, left, engine=loop.engine, relax=True, fixed=fixed)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allocator.optim import feasibility, pipeline
+from allocator.optim import deadline, feasibility, pipeline
 from allocator.optim.beside import both
 from allocator.optim.builder import objective_unit
 from allocator.optim.engines import DEFAULT_ENGINE
@@ -153,7 +153,9 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
     list at the same floor.  ``time_limit`` (seconds) is shared by the solves.  ``settle``
     (default: when there is no time limit) settles the floored steps at the relaxation's
     bound (SETTLE_GAP); ``time_limit`` is then only a cap, as on the web page, where every
-    request has one but the answer should be the command line's.
+    request has one but the answer should be the command line's: the settled work (the
+    relaxation's root rounds, the local searches) stops there too
+    (:mod:`allocator.optim.deadline`), keeping the best list and bound found so far.
 
     >>> sf = safety_first(problem, margin=0.01)  # doctest: +SKIP
     >>> sf.chosen.plan, sf.p_best, sf.floor  # doctest: +SKIP
@@ -162,6 +164,12 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
     if not 0 <= margin <= 1:
         raise ValueError(f"safety margin {margin}: must be between 0 and 1")
     settle = time_limit is None if settle is None else settle
+    with deadline.capped(time_limit if settle else None):  # a cap: settled work stops there too
+        return _safety_first(problem, margin, time_limit, method, engine, la_leaning, settle)
+
+
+def _safety_first(problem: Problem, margin: float, time_limit: float | None, method: str, engine: str,
+                  la_leaning: bool, settle: bool) -> SafetyFirst:
     t0 = time.perf_counter()
     pm = problem.with_limits(objective="p_match")
     pla = problem.with_limits(objective="p_match_la")

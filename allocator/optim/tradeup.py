@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from allocator.optim import deadline
 from allocator.optim.problem import Plan, Problem
 
 TOL = 1e-9
@@ -286,6 +287,8 @@ def trade_up(problem: Problem, plan: Plan, floor: float, utility: np.ndarray, ca
         return best
     value = _expected(problem, best, utility)
     for _ in range(DIVISION_ROUNDS):
+        if deadline.passed():
+            break
         found = []
         for nb in _division_neighbours(problem, best.divisions, utility, cand):
             start = Plan(best.idx, best.signals, nb)
@@ -322,6 +325,8 @@ def _climb(problem: Problem, plan: Plan, floor: float, utility: np.ndarray | Non
     u = np.ones(problem.n) if utility is None else utility
     st = _State(problem, plan, cand, u)
     for _ in range(max_moves):
+        if deadline.passed():  # every list on the way is a real one that meets the floor
+            break
         p, v = st.values(st.level_sums().sum(axis=1))
         if not _step(st, floor, float(v)):
             break

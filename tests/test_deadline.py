@@ -1,0 +1,59 @@
+"""The web page's time limit caps the settled steps too (allocator.optim.deadline): the local
+search stops where it is, the second solving thread sees the caller's deadline, and a settled
+safety-first solve whose deadline has passed still answers with a real list that meets its
+floor, never an unproven "optimal"."""
+from __future__ import annotations
+
+import numpy as np
+
+from allocator.optim import deadline
+from allocator.optim.beside import Beside
+from allocator.optim.evaluate import evaluate
+from allocator.optim.feasibility import violations
+from allocator.optim.pipeline import optimize
+from allocator.optim.safety import safety_first
+from allocator.optim.tradeup import trade_up
+from allocator.status import Status
+
+from .helpers import random_problem
+
+
+def _problem(seed: int = 3):
+    pr = random_problem(np.random.default_rng(seed), 12, rho=0.3, affordable=True, objective="utility")
+    return pr.with_limits(max_apps=8, budget=10_000.0)
+
+
+def test_no_deadline_unless_capped():
+    assert deadline.left() is None and not deadline.passed()
+    with deadline.capped(None):
+        assert deadline.left() is None
+    with deadline.capped(60):
+        assert 0 < deadline.left() <= 60 and not deadline.passed()
+    assert deadline.left() is None
+
+
+def test_the_second_thread_sees_its_callers_deadline():
+    with deadline.capped(60):
+        seen = Beside(deadline.left).result()
+    assert seen is not None and 0 < seen <= 60
+    assert Beside(deadline.left).result() is None
+
+
+def test_the_local_search_stops_at_a_passed_deadline():
+    pr = _problem()
+    safest = optimize(pr.with_limits(objective="p_match"), "p_match", method="milp")
+    floor = float(safest.objective) - 0.05
+    cand = np.arange(pr.n)
+    climbed = trade_up(pr, safest.plan, floor, pr.utility, cand)
+    assert climbed != safest.plan  # there is somewhere to climb, so stopping is visible
+    with deadline.capped(0.0):
+        assert trade_up(pr, safest.plan, floor, pr.utility, cand) == safest.plan
+
+
+def test_a_settled_solve_past_its_deadline_answers_with_a_real_list():
+    pr = _problem()
+    sf = safety_first(pr, margin=0.05, time_limit=1e-6, settle=True, method="milp")
+    for out in (sf.chosen, sf.safest):
+        assert out.status.has_list and not violations(pr, out.plan)
+    assert evaluate(pr, sf.chosen.plan, correlations=()).p_match >= sf.floor - 1e-12
+    assert sf.safest.status is Status.FEASIBLE and sf.chosen.status is Status.FEASIBLE  # stopped: not proven
