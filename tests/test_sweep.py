@@ -202,15 +202,18 @@ def test_sweep_rejects_bad_input():
 def test_min_cost_both_paths_even_below_the_profile_budget(seed):
     # the profile's budget (40) is below what the target needs: min_cost ignores it
     pr = problem(60 + seed, 10, budget=40.0, max_applications=10, la_share_max=1.0)
-    target = 0.85
+    top, _ = brute_force(dataclasses.replace(pr, budget=1e9), "p_match")
+    target = round(0.9 * top, 4)  # reachable, and (every seed) only above the profile's $40
     best, _ = brute_force(dataclasses.replace(pr, budget=1e9), "min_cost", target)
     fast = optimize(pr, "min_cost", target=target, method="fast")
     milp = optimize(pr, "min_cost", target=target, method="milp")
-    if best is None:
-        assert not fast.status.has_list and not milp.status.has_list
-        return
-    assert fast.objective == pytest.approx(-best, abs=1e-9)
+    assert -best > 40.0
+    assert fast.objective == pytest.approx(-best, abs=1e-9) and fast.objective > 40.0
     assert milp.objective == pytest.approx(-best, abs=1e-9)
+    # ... and the target out of reach is infeasible on both paths
+    above = top + 1e-3
+    assert not optimize(pr, "min_cost", target=above, method="fast").status.has_list
+    assert not optimize(pr, "min_cost", target=above, method="milp").status.has_list
 
 
 # ---------------------------------------------------------------------- CLI
