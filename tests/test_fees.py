@@ -1,4 +1,6 @@
 """ERAS fee schedules: the AAMC's own worked examples, tiers restarting per specialty."""
+import re
+
 import pytest
 
 from allocator.errors import InputError
@@ -62,3 +64,29 @@ def test_season_none_costs_are_fee_extra_only(seed):
     best, _ = brute_force(pr)
     assert out.status.has_list and best is not None
     assert out.objective == pytest.approx(best, abs=1e-9)
+
+
+def _tiers(*tiers) -> dict:
+    return {"season": "test", "tiers": [dict(t) for t in tiers]}
+
+
+@pytest.mark.parametrize("doc, needle", [
+    (_tiers({"upto": 10, "per_program": 10}, {"upto": 10, "per_program": 20}), "must exceed"),  # hi == lo
+    (_tiers({"upto": 10, "per_program": 10}, {"upto": 9, "per_program": 20}), "must exceed"),
+    (_tiers({"upto": 10, "per_program": 10}, {"upto": 20, "flat": 50}), "only the first tier may be flat"),
+    (_tiers({"upto": 10, "per_program": 20}, {"per_program": 19}), "rates fall"),
+    (_tiers({"per_program": 10}, {"per_program": 20}), "not the last tier"),
+    ({"season": "test", "tiers": []}, "no [[tiers]]"),
+])
+def test_a_fee_schedule_the_optimizer_cannot_use_is_refused(doc, needle):
+    from allocator.inputs.fees import _parse
+
+    with pytest.raises(InputError, match=re.escape(needle)):
+        _parse(doc, "eras_test.toml")
+
+
+def test_the_tier_bounds_it_accepts():
+    from allocator.inputs.fees import _parse
+
+    s = _parse(_tiers({"upto": 10, "flat": 99}, {"upto": 11, "per_program": 19}, {"per_program": 19}), "ok.toml")
+    assert [s.fee(k) for k in (0, 1, 10, 11, 12)] == [0, 99, 99, 118, 137]
