@@ -5,10 +5,11 @@ optional ``catalog``, ``today``, ``add_budget``, ``max_add``; query ``draws``, `
 Body: the profile TOML (any text content type), or multipart fields ``profile`` (TOML) and
 ``catalog`` (CSV, optional; default the shipped demo catalogs).  Query: ``draws``, ``seed``,
 ``time_limit`` (seconds), ``min_cost`` (with the profile's ``target_p_match``).  Errors are JSON
-``{"error": one line, "exit_code": n}``: 400 unreadable body, 413 too large, 422 bad input or
-infeasible (with ``conflicting``), 503 busy (retry: every worker busy and the queue full, or no
-worker free within the pool's ``max_wait``; exit code 75, never returned by the command line),
-500 solver failure or time limit with no list.
+``{"error": one line, "exit_code": n}``: 400 unreadable body (not form data, UTF-8, TOML or CSV),
+413 too large (the body is read into memory under a cap, see ``body``; nothing goes to disk),
+422 bad input or infeasible (with ``conflicting``), 503 busy (retry: every worker busy and the
+queue full, or no worker free within the pool's ``max_wait``; exit code 75, never returned by the
+command line), 500 solver failure or time limit with no list.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from allocator.errors import InfeasibleError, InputError, SolverError
-from allocator.web import service
+from allocator.web import body, service
 from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES
 from allocator.web.service import TooLarge as _TooLarge
 from allocator.web.jobs import Busy, Job, JobPool
@@ -40,30 +41,18 @@ async def finished(pool: JobPool, job: Job) -> None:
         pool.get(job.id)  # drops the job once it has waited longer than max_wait
 
 
-def _check_length(request: Request, limit: int, parts: str) -> None:
-    """Refuse (413) a body whose declared length is over ``limit`` before reading it."""
-    size = request.headers.get("content-length")
-    if size is not None and size.isdigit() and int(size) > limit:
-        raise _TooLarge(f"request body of {int(size):,} bytes is over the {limit:,}-byte limit ({parts})")
-
-
 async def read_parts(request: Request) -> tuple[bytes, bytes | None, str]:
     """(profile bytes, catalog bytes or None, catalog file name) from a raw or multipart body."""
     limit = MAX_PROFILE_BYTES + MAX_UPLOAD_BYTES + 64_000
-    _check_length(request, limit, f"profile {MAX_PROFILE_BYTES:,}, catalog {MAX_UPLOAD_BYTES:,}")
-    ctype = request.headers.get("content-type", "")
-    if ctype.startswith("multipart/form-data"):
-        form = await request.form()
-        prof = form.get("profile")
-        if prof is None:
-            raise InputError("multipart request: no 'profile' field; send the profile TOML as field 'profile'")
-        pbytes = (await prof.read(MAX_PROFILE_BYTES + 1)) if hasattr(prof, "read") else str(prof).encode()
-        cat = await _part(form, "catalog", MAX_UPLOAD_BYTES)
-        return (pbytes, None, "") if cat is None else (pbytes, cat[0], cat[1] or "catalog.csv")
-    body = await request.body()
-    if len(body) > limit:
-        raise _TooLarge(f"request body of {len(body):,} bytes is over the {limit:,}-byte limit")
-    return body, None, ""
+    parts = f"profile {MAX_PROFILE_BYTES:,}, catalog {MAX_UPLOAD_BYTES:,}"
+    if body.content_type(request) != "multipart/form-data":
+        return await body.read(request, limit, parts), None, ""
+    form = await body.form(request, limit, parts)
+    prof = await _part(form, "profile", MAX_PROFILE_BYTES)
+    if prof is None:
+        raise InputError("multipart request: no 'profile' field; send the profile TOML as field 'profile'")
+    cat = await _part(form, "catalog", MAX_UPLOAD_BYTES)
+    return (prof[0], None, "") if cat is None else (prof[0], cat[0], cat[1] or "catalog.csv")
 
 
 @router.post("/api/solve")
@@ -91,9 +80,9 @@ async def api_solve(request: Request, draws: int = Query(service.DRAWS, ge=0, le
 
 
 def input_status(e: InputError) -> int:
-    """400 for a body that cannot be read (not UTF-8, not TOML, not CSV), else 422."""
-    text = str(e)
-    return 400 if any(x in text for x in ("not valid TOML", "UTF-8", "readable CSV", "not valid CSV")) else 422
+    """400 for a body that cannot be read (not form data, not UTF-8, not TOML, not CSV), else 422."""
+    unreadable = ("not valid TOML", "UTF-8", "readable CSV", "not valid CSV")
+    return 400 if isinstance(e, body.NotFormData) or any(x in str(e) for x in unreadable) else 422
 
 
 async def run_job(request: Request, kind: str, work, time_limit: float | None = None) -> JSONResponse:
@@ -144,12 +133,13 @@ async def api_update(request: Request, draws: int = Query(service.UPDATE_DRAWS, 
     from allocator.web import forms
 
     limit = MAX_PROFILE_BYTES + 2 * MAX_UPLOAD_BYTES + 64_000
+    parts = f"profile {MAX_PROFILE_BYTES:,}, season and catalog {MAX_UPLOAD_BYTES:,} each"
     try:
-        _check_length(request, limit, f"profile {MAX_PROFILE_BYTES:,}, season and catalog {MAX_UPLOAD_BYTES:,} each")
-        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        body.check_length(request, limit, parts)
+        if body.content_type(request) != "multipart/form-data":
             raise InputError("request body: send multipart form data with the fields 'profile' (TOML) and "
                              "'season' (CSV)")
-        form = await request.form()
+        form = await body.form(request, limit, parts)
         prof = await _part(form, "profile", MAX_PROFILE_BYTES)
         if prof is None or not prof[0].strip():
             raise InputError("multipart request: no 'profile' field; send the profile TOML as field 'profile'")
@@ -157,8 +147,7 @@ async def api_update(request: Request, draws: int = Query(service.UPDATE_DRAWS, 
         if season is None:
             raise InputError("multipart request: no 'season' field; send the season CSV as field 'season'")
         cat = await _part(form, "catalog", MAX_UPLOAD_BYTES)
-        opts = forms.season_options({k: form.get(k) for k in ("today", "add_budget", "max_add")
-                                     if isinstance(form.get(k), str)}, dt.date.today())
+        opts = forms.season_options(_plain_fields(form, ("today", "add_budget", "max_add")), dt.date.today())
         profile = service.parse_profile(prof[0], "profile")
         catalog = service.parse_catalog(cat[0], cat[1] or "catalog.csv") if cat is not None else None
         parsed = service.parse_season(season[0], season[1] or "season.csv", opts["today"])
@@ -171,6 +160,14 @@ async def api_update(request: Request, draws: int = Query(service.UPDATE_DRAWS, 
         return service.update_payload(profile, parsed, catalog, draws=draws, seed=seed, **opts)
 
     return await run_job(request, "api-update", work)
+
+
+def _plain_fields(form, names: tuple[str, ...]) -> dict[str, str]:
+    """The named fields that were sent (as text); one sent as a file is refused, not ignored."""
+    for k in names:
+        if hasattr(form.get(k), "read"):
+            raise InputError(f"multipart request: '{k}' was sent as a file; send it as a plain text field")
+    return {k: form[k] for k in names if k in form}
 
 
 @router.get("/api/health")
