@@ -155,3 +155,68 @@ def test_a_client_gone_mid_upload_gets_a_short_4xx_and_no_traceback(path, ctype,
     status, text, _ = asgi_post(create_app(settings()), path, ctype, [b"budget=1"] * 3, disconnect_after=1)
     assert (status, text) == (400, "client disconnected")
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+# --- API requests whose client has gone are cancelled --------------------------------------------
+
+class _Client:
+    """A stand-in for the request of an API client that is still there or has gone."""
+
+    def __init__(self, pool, gone: bool):
+        from types import SimpleNamespace
+
+        self.app, self.gone = SimpleNamespace(state=SimpleNamespace(pool=pool)), gone
+
+    async def is_disconnected(self) -> bool:
+        return self.gone
+
+
+def test_an_api_request_whose_client_left_frees_its_queue_place():
+    import asyncio
+    import json
+    import threading
+
+    from allocator.web import jsonapi
+    from allocator.web.jobs import JobPool
+
+    pool, release, ran = JobPool(workers=1, queue=1, max_wait=60), threading.Event(), []
+    pool.submit("api", lambda j: release.wait(30))  # holds the only worker
+    try:
+        r = asyncio.run(jsonapi.run_job(_Client(pool, gone=True), "api", lambda j: ran.append(j)))
+        assert r.status_code == 400 and json.loads(r.body) == jsonapi.GONE
+        assert pool.active == 1 and ran == []  # dropped while it waited: never run, its place free
+        pool.submit("api", lambda j: None)  # the freed place takes a new request (no Busy)
+    finally:
+        release.set()
+        pool.shutdown()
+
+
+def test_a_running_api_job_whose_client_left_is_cancelled():
+    import asyncio
+    import threading
+
+    from allocator.web import jsonapi
+    from allocator.web.jobs import JobPool
+
+    pool, started, release = JobPool(workers=1, queue=0), threading.Event(), threading.Event()
+    job = pool.submit("api", lambda j: (started.set(), release.wait(30)))
+    try:
+        assert started.wait(30)
+        assert asyncio.run(jsonapi.finished(pool, job, _Client(pool, gone=True))) is False
+        assert job.cancelled and job.stopping and pool.stopping() == 1
+    finally:
+        release.set()
+        pool.shutdown()
+
+
+def test_an_api_job_whose_client_stays_is_awaited():
+    import asyncio
+
+    from allocator.web import jsonapi
+    from allocator.web.jobs import JobPool
+
+    pool = JobPool(workers=1, queue=0)
+    job = pool.submit("api", lambda j: 42)
+    assert asyncio.run(jsonapi.finished(pool, job, _Client(pool, gone=False))) is True
+    assert job.result == 42 and not job.cancelled
+    pool.shutdown()

@@ -10,6 +10,7 @@ Body: the profile TOML (any text content type), or multipart fields ``profile`` 
 422 bad input or infeasible (with ``conflicting``), 503 busy (retry: every worker busy and the
 queue full, or no worker free within the pool's ``max_wait``; exit code 75, never returned by the
 command line), 500 solver failure or time limit with no list.
+A request whose client disconnects while it waits or runs is cancelled (its queue place freed).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from allocator.web.service import TooLarge as _TooLarge
 from allocator.web.jobs import Busy, Job, JobPool
 
 router = APIRouter()
+GONE = {"error": "the client disconnected; the request was cancelled", "exit_code": 1}
 BUSY_EXIT_CODE = 75  # EX_TEMPFAIL (sysexits.h): nothing was run, retry later; the command line never exits so
 
 
@@ -33,12 +35,18 @@ def busy_response(e: Busy) -> JSONResponse:
                         headers={"Retry-After": "5"})
 
 
-async def finished(pool: JobPool, job: Job) -> None:
-    """Wait for the job to end; while it waits for a worker, check the pool's wait bound."""
+async def finished(pool: JobPool, job: Job, request: Request | None = None) -> bool:
+    """Wait for the job to end (True); every 0.25 s, check the pool's wait bound and whether the
+    client has gone: then cancel the job and answer False (a waiting job is dropped at once and
+    frees its place; a running one finishes its step in the background, see ``jobs``)."""
     fut = asyncio.wrap_future(job.future)
     while not fut.done() and job.finished is None:
-        await asyncio.wait({fut}, timeout=None if job.started is not None else 0.25)
+        await asyncio.wait({fut}, timeout=0.25)
         pool.get(job.id)  # drops the job once it has waited longer than max_wait
+        if job.finished is None and request is not None and await request.is_disconnected():
+            pool.cancel(job.id)
+            return False
+    return True
 
 
 async def read_parts(request: Request) -> tuple[bytes, bytes | None, str]:
@@ -93,7 +101,8 @@ async def run_job(request: Request, kind: str, work, time_limit: float | None = 
     except Busy as e:
         return busy_response(e)
     try:
-        await finished(pool, job)
+        if not await finished(pool, job, request):
+            return JSONResponse(GONE, status_code=400)  # nobody reads it
     finally:
         pool.forget(job.id)
     if job.error is None:
