@@ -220,3 +220,44 @@ def test_an_api_job_whose_client_stays_is_awaited():
     assert asyncio.run(jsonapi.finished(pool, job, _Client(pool, gone=False))) is True
     assert job.result == 42 and not job.cancelled
     pool.shutdown()
+
+
+# --- the page's and the API's status for errors found on the worker --------------------------------
+
+@pytest.mark.parametrize("changes,words", [
+    ({"must_apply": "XX-1"}, "XX-1"),
+    ({"specialty_limits": "Neurology: 1-2"}, "Neurology"),
+    ({"budget": "5"}, "budget"),
+    ({"specialties": ["Internal Medicine", "Internal Medicine"]}, "Internal Medicine"),
+])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_an_input_error_found_by_the_solve_is_422_on_the_page(client, changes, words, htmx):
+    r = client.post("/solve", data=fast_form(**changes), headers={"HX-Request": "true"} if htmx else {})
+    assert r.status_code == 422 and words in r.text and "internal error" not in r.text
+    api = client.post("/api/solve", files={"profile": ("p.toml", _toml_of(client, fast_form(**changes)))})
+    assert api.status_code == 422 and api.json()["exit_code"] in (2, 3)
+
+
+def _toml_of(client, values: dict) -> bytes:
+    """The profile TOML the page makes of these form values."""
+    r = client.post("/profile.toml", data=values)
+    assert r.status_code == 200, r.text
+    return r.content
+
+
+@pytest.mark.parametrize("path", ["/api/solve", "/solve"])
+def test_no_list_within_the_time_limit_is_422_with_exit_code_4(client, monkeypatch, path):
+    from allocator.errors import SolverError
+    from allocator.web import service
+
+    def slow(*a, **k):
+        raise SolverError("no list found within the time limit (1.0s): raise --time-limit")
+
+    monkeypatch.setattr(service, "solve_result", slow)
+    if path == "/api/solve":
+        r = client.post(path, content=FAST_PROFILE.encode())
+        assert r.status_code == 422 and r.json()["exit_code"] == 4
+        assert r.json()["error"].startswith("no list found within the time limit (1.0s)")
+    else:
+        r = client.post(path, data=fast_form(time_limit="1"))
+        assert r.status_code == 422 and "no list found within the time limit" in r.text

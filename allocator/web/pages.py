@@ -171,8 +171,8 @@ async def solve_form(request: Request):
         return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
     await _wait(job, settings.wait)
     if not _htmx(request):
-        return _full_page(request, job)
-    return _render(request, "page.html", 200, state=state, **_job_view(job, state))
+        return _full_page(request, job, _job_status(job))
+    return _render(request, "page.html", _job_status(job), state=state, **_job_view(job, state))
 
 
 async def _wait(job: Job, seconds: float) -> None:
@@ -184,6 +184,12 @@ async def _wait(job: Job, seconds: float) -> None:
 
 def _input_status(e: InputError) -> int:
     return 413 if isinstance(e, service.TooLarge) else 422
+
+
+def _job_status(job: Job) -> int:
+    """422 when the job ended with an error in its input, no list meeting the limits, or no list
+    found within the time limit (as the API); else 200 (the answer, or its progress)."""
+    return 422 if isinstance(job.error, (InputError, InfeasibleError, SolverError)) else 200
 
 
 
@@ -240,7 +246,7 @@ async def update_form(request: Request):
     except Busy as e:
         return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
     await _wait(job, settings.wait)
-    status = 422 if isinstance(job.error, InputError) else 200
+    status = _job_status(job)
     if not _htmx(request):
         return _full_page(request, job, status)
     return _render(request, "page.html", status, state=state, **_job_view(job, state))
