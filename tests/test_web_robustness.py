@@ -261,3 +261,22 @@ def test_no_list_within_the_time_limit_is_422_with_exit_code_4(client, monkeypat
     else:
         r = client.post(path, data=fast_form(time_limit="1"))
         assert r.status_code == 422 and "no list found within the time limit" in r.text
+
+
+# --- small ones ------------------------------------------------------------------------------------
+
+def test_a_long_unknown_preset_is_shown_cut(client):
+    r = client.get("/?preset=" + "x" * 3000)
+    assert r.status_code == 200 and f"preset &#39;{'x' * 40}&#39;... (3,000 characters): unknown" in r.text
+    assert "x" * 41 not in r.text
+
+
+@pytest.mark.parametrize("name", ["today", "add_budget", "max_add"])
+def test_a_season_option_sent_as_a_file_is_refused_not_ignored(client, name):
+    from tests.web_support import ROOT
+
+    season = (ROOT / "data" / "seasons" / "example_80.csv").read_bytes()
+    r = client.post("/api/update", files={"profile": ("p.toml", FAST_PROFILE.encode()), "season": ("s.csv", season),
+                                          name: ("x.txt", b"2026-11-04")})
+    assert r.status_code == 422 and r.json() == {
+        "error": f"multipart request: '{name}' was sent as a file; send it as a plain text field", "exit_code": 2}

@@ -247,12 +247,22 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _not_finite(v) -> bool:
+    """A value that reads as nan or +-inf (the bounds' error then says so, not "must be <= 1.0")."""
+    try:
+        return not math.isfinite(float(v))
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def _friendly(err: dict) -> str:
     t, msg = err.get("type", ""), err.get("msg", "")
     ctx = err.get("ctx") or {}
     if t == "missing":
         return "is empty; fill it in"
     if t in ("greater_than_equal", "less_than_equal"):
+        if _not_finite(err.get("input")):  # nan fails every bound: say what is wrong with it
+            return "must be a finite number"
         lo = ctx.get("ge")
         hi = ctx.get("le")
         if lo is not None and hi is not None:
