@@ -280,7 +280,7 @@ def test_form_catalog_upload_and_its_errors(client):
 
 def test_form_infeasible_and_time_limit_are_said(client, monkeypatch):
     r = client.post("/solve", data=fast_form(budget="100", min_applications="50"))
-    assert r.status_code == 200 and 'id="solve-error"' in r.text and "No list meets these limits" in r.text
+    assert r.status_code == 422 and 'id="solve-error"' in r.text and "No list meets these limits" in r.text
     from allocator.errors import SolverError
 
     def slow(*a, **k):
@@ -288,7 +288,8 @@ def test_form_infeasible_and_time_limit_are_said(client, monkeypatch):
 
     monkeypatch.setattr(service, "solve_result", slow)
     r = client.post("/solve", data=fast_form(time_limit="1"))
-    assert "Time limit:" in r.text and "raise the time limit" in r.text and "--time-limit" not in r.text
+    assert r.status_code == 422 and "Time limit:" in r.text and "raise the time limit" in r.text
+    assert "--time-limit" not in r.text
 
 
 def test_internal_error_is_one_line(client, monkeypatch):

@@ -5,7 +5,7 @@ Columns (README, "Catalog CSV"): required ``program_id`` (unique), ``name``,
 from county/city when absent), ``region``, ``division`` (derived from state), ``setting``
 (university / community / county), ``positions``, ``img_share`` (0-1), ``min_step2``,
 ``max_attempts``, ``max_years_since_graduation``, ``signal_gold_ok``, ``fee_extra`` (USD,
-default 0), ``p_interview``, ``p_match`` (probabilities in [0, 1]), ``utility``, and
+default 0, at most 1,000,000), ``p_interview``, ``p_match`` (probabilities in [0, 1]), ``utility``, and
 ``synthetic`` (true for invented programs: every output then says so).
 
 Reading uses the csv module and validation happens here, once (pydantic); the rest of the
@@ -28,6 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from allocator.inputs import geography
 from allocator.errors import InputError
 
+# A program's own fee on top of the ERAS fees is tens of dollars: one above a million is a typo,
+# and an unbounded one (1e308) reached the budget messages as a dollar amount hundreds of digits long.
+MAX_FEE_EXTRA = 1_000_000
 REQUIRED = ("program_id", "name", "specialty", "city", "state")
 OPTIONAL = ("county", "la_area", "region", "division", "setting", "positions", "img_share",
             "min_step2", "max_attempts", "max_years_since_graduation", "signal_gold_ok",
@@ -117,6 +120,14 @@ class ProgramRow(BaseModel):
     def _finite(cls, v):
         if v is not None and not math.isfinite(v):
             raise ValueError("must be a finite number")
+        return v
+
+    @field_validator("fee_extra")
+    @classmethod
+    def _fee(cls, v: float) -> float:
+        if v > MAX_FEE_EXTRA:
+            raise ValueError(f"must be at most {MAX_FEE_EXTRA:,} USD (a program's own fee beyond the ERAS "
+                             "fees); fix the typo")
         return v
 
 
@@ -247,12 +258,22 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _not_finite(v) -> bool:
+    """A value that reads as nan or +-inf (the bounds' error then says so, not "must be <= 1.0")."""
+    try:
+        return not math.isfinite(float(v))
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def _friendly(err: dict) -> str:
     t, msg = err.get("type", ""), err.get("msg", "")
     ctx = err.get("ctx") or {}
     if t == "missing":
         return "is empty; fill it in"
     if t in ("greater_than_equal", "less_than_equal"):
+        if _not_finite(err.get("input")):  # nan fails every bound: say what is wrong with it
+            return "must be a finite number"
         lo = ctx.get("ge")
         hi = ctx.get("le")
         if lo is not None and hi is not None:

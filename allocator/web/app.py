@@ -22,6 +22,7 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from allocator.output.report import pct
 from allocator.web.forms import plain_text
@@ -82,6 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": str(exc.detail), "exit_code": 2}, status_code=exc.status_code)
         return PlainTextResponse(f"{exc.status_code}: {exc.detail}", status_code=exc.status_code)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect):  # the client left mid-upload: no traceback
+        return PlainTextResponse("client disconnected", status_code=400)  # nobody reads it
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception):  # a bug: one line, no traceback, no inputs

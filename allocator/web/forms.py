@@ -117,7 +117,7 @@ PRESETS = {
 def preset_values(name: str) -> dict[str, Any]:
     """Form values of a shipped example profile."""
     if name not in PRESETS:
-        raise InputError(f"preset {name!r}: unknown; use one of {', '.join(PRESETS)}")
+        raise InputError(f"preset {shown(name)}: unknown; use one of {', '.join(PRESETS)}")
     with open(DATA_DIR / "profiles" / f"{name}.toml", "rb") as fh:
         return values_from_doc(tomllib.load(fh))
 

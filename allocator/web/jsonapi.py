@@ -5,10 +5,12 @@ optional ``catalog``, ``today``, ``add_budget``, ``max_add``; query ``draws``, `
 Body: the profile TOML (any text content type), or multipart fields ``profile`` (TOML) and
 ``catalog`` (CSV, optional; default the shipped demo catalogs).  Query: ``draws``, ``seed``,
 ``time_limit`` (seconds), ``min_cost`` (with the profile's ``target_p_match``).  Errors are JSON
-``{"error": one line, "exit_code": n}``: 400 unreadable body, 413 too large, 422 bad input or
-infeasible (with ``conflicting``), 503 busy (retry: every worker busy and the queue full, or no
-worker free within the pool's ``max_wait``; exit code 75, never returned by the command line),
-500 solver failure or time limit with no list.
+``{"error": one line, "exit_code": n}``: 400 unreadable body (not form data, UTF-8, TOML or CSV),
+413 too large (the body is read into memory under a cap, see ``body``; nothing goes to disk),
+422 bad input (exit code 2), infeasible (3, with ``conflicting``) or a solver failure or the time
+limit reached with no list (4), 503 busy (retry: every worker busy and the queue full, or no
+worker free within the pool's ``max_wait``; exit code 75, never returned by the command line).
+A request whose client disconnects while it waits or runs is cancelled (its queue place freed).
 """
 from __future__ import annotations
 
@@ -18,12 +20,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from allocator.errors import InfeasibleError, InputError, SolverError
-from allocator.web import service
+from allocator.web import body, service
 from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES
 from allocator.web.service import TooLarge as _TooLarge
 from allocator.web.jobs import Busy, Job, JobPool
 
 router = APIRouter()
+GONE = {"error": "the client disconnected; the request was cancelled", "exit_code": 1}
 BUSY_EXIT_CODE = 75  # EX_TEMPFAIL (sysexits.h): nothing was run, retry later; the command line never exits so
 
 
@@ -32,38 +35,32 @@ def busy_response(e: Busy) -> JSONResponse:
                         headers={"Retry-After": "5"})
 
 
-async def finished(pool: JobPool, job: Job) -> None:
-    """Wait for the job to end; while it waits for a worker, check the pool's wait bound."""
+async def finished(pool: JobPool, job: Job, request: Request | None = None) -> bool:
+    """Wait for the job to end (True); every 0.25 s, check the pool's wait bound and whether the
+    client has gone: then cancel the job and answer False (a waiting job is dropped at once and
+    frees its place; a running one finishes its step in the background, see ``jobs``)."""
     fut = asyncio.wrap_future(job.future)
     while not fut.done() and job.finished is None:
-        await asyncio.wait({fut}, timeout=None if job.started is not None else 0.25)
+        await asyncio.wait({fut}, timeout=0.25)
         pool.get(job.id)  # drops the job once it has waited longer than max_wait
-
-
-def _check_length(request: Request, limit: int, parts: str) -> None:
-    """Refuse (413) a body whose declared length is over ``limit`` before reading it."""
-    size = request.headers.get("content-length")
-    if size is not None and size.isdigit() and int(size) > limit:
-        raise _TooLarge(f"request body of {int(size):,} bytes is over the {limit:,}-byte limit ({parts})")
+        if job.finished is None and request is not None and await request.is_disconnected():
+            pool.cancel(job.id)
+            return False
+    return True
 
 
 async def read_parts(request: Request) -> tuple[bytes, bytes | None, str]:
     """(profile bytes, catalog bytes or None, catalog file name) from a raw or multipart body."""
     limit = MAX_PROFILE_BYTES + MAX_UPLOAD_BYTES + 64_000
-    _check_length(request, limit, f"profile {MAX_PROFILE_BYTES:,}, catalog {MAX_UPLOAD_BYTES:,}")
-    ctype = request.headers.get("content-type", "")
-    if ctype.startswith("multipart/form-data"):
-        form = await request.form()
-        prof = form.get("profile")
-        if prof is None:
-            raise InputError("multipart request: no 'profile' field; send the profile TOML as field 'profile'")
-        pbytes = (await prof.read(MAX_PROFILE_BYTES + 1)) if hasattr(prof, "read") else str(prof).encode()
-        cat = await _part(form, "catalog", MAX_UPLOAD_BYTES)
-        return (pbytes, None, "") if cat is None else (pbytes, cat[0], cat[1] or "catalog.csv")
-    body = await request.body()
-    if len(body) > limit:
-        raise _TooLarge(f"request body of {len(body):,} bytes is over the {limit:,}-byte limit")
-    return body, None, ""
+    parts = f"profile {MAX_PROFILE_BYTES:,}, catalog {MAX_UPLOAD_BYTES:,}"
+    if body.content_type(request) != "multipart/form-data":
+        return await body.read(request, limit, parts), None, ""
+    form = await body.form(request, limit, parts)
+    prof = await _part(form, "profile", MAX_PROFILE_BYTES)
+    if prof is None:
+        raise InputError("multipart request: no 'profile' field; send the profile TOML as field 'profile'")
+    cat = await _part(form, "catalog", MAX_UPLOAD_BYTES)
+    return (prof[0], None, "") if cat is None else (prof[0], cat[0], cat[1] or "catalog.csv")
 
 
 @router.post("/api/solve")
@@ -91,9 +88,9 @@ async def api_solve(request: Request, draws: int = Query(service.DRAWS, ge=0, le
 
 
 def input_status(e: InputError) -> int:
-    """400 for a body that cannot be read (not UTF-8, not TOML, not CSV), else 422."""
-    text = str(e)
-    return 400 if any(x in text for x in ("not valid TOML", "UTF-8", "readable CSV", "not valid CSV")) else 422
+    """400 for a body that cannot be read (not form data, not UTF-8, not TOML, not CSV), else 422."""
+    unreadable = ("not valid TOML", "UTF-8", "readable CSV", "not valid CSV")
+    return 400 if isinstance(e, body.NotFormData) or any(x in str(e) for x in unreadable) else 422
 
 
 async def run_job(request: Request, kind: str, work, time_limit: float | None = None) -> JSONResponse:
@@ -104,7 +101,8 @@ async def run_job(request: Request, kind: str, work, time_limit: float | None = 
     except Busy as e:
         return busy_response(e)
     try:
-        await finished(pool, job)
+        if not await finished(pool, job, request):
+            return JSONResponse(GONE, status_code=400)  # nobody reads it
     finally:
         pool.forget(job.id)
     if job.error is None:
@@ -112,10 +110,8 @@ async def run_job(request: Request, kind: str, work, time_limit: float | None = 
     e = job.error
     if isinstance(e, Busy):
         return busy_response(e)
-    if isinstance(e, (InputError, InfeasibleError)):
+    if isinstance(e, (InputError, InfeasibleError, SolverError)):  # the solver's "no list in the time limit" too
         return JSONResponse(service.error_body(e), status_code=422)
-    if isinstance(e, SolverError):
-        return JSONResponse(service.error_body(e), status_code=500)
     return JSONResponse({"error": f"internal error: {type(e).__name__} (please report)", "exit_code": 1},
                         status_code=500)
 
@@ -144,12 +140,13 @@ async def api_update(request: Request, draws: int = Query(service.UPDATE_DRAWS, 
     from allocator.web import forms
 
     limit = MAX_PROFILE_BYTES + 2 * MAX_UPLOAD_BYTES + 64_000
+    parts = f"profile {MAX_PROFILE_BYTES:,}, season and catalog {MAX_UPLOAD_BYTES:,} each"
     try:
-        _check_length(request, limit, f"profile {MAX_PROFILE_BYTES:,}, season and catalog {MAX_UPLOAD_BYTES:,} each")
-        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        body.check_length(request, limit, parts)
+        if body.content_type(request) != "multipart/form-data":
             raise InputError("request body: send multipart form data with the fields 'profile' (TOML) and "
                              "'season' (CSV)")
-        form = await request.form()
+        form = await body.form(request, limit, parts)
         prof = await _part(form, "profile", MAX_PROFILE_BYTES)
         if prof is None or not prof[0].strip():
             raise InputError("multipart request: no 'profile' field; send the profile TOML as field 'profile'")
@@ -157,8 +154,7 @@ async def api_update(request: Request, draws: int = Query(service.UPDATE_DRAWS, 
         if season is None:
             raise InputError("multipart request: no 'season' field; send the season CSV as field 'season'")
         cat = await _part(form, "catalog", MAX_UPLOAD_BYTES)
-        opts = forms.season_options({k: form.get(k) for k in ("today", "add_budget", "max_add")
-                                     if isinstance(form.get(k), str)}, dt.date.today())
+        opts = forms.season_options(_plain_fields(form, ("today", "add_budget", "max_add")), dt.date.today())
         profile = service.parse_profile(prof[0], "profile")
         catalog = service.parse_catalog(cat[0], cat[1] or "catalog.csv") if cat is not None else None
         parsed = service.parse_season(season[0], season[1] or "season.csv", opts["today"])
@@ -171,6 +167,14 @@ async def api_update(request: Request, draws: int = Query(service.UPDATE_DRAWS, 
         return service.update_payload(profile, parsed, catalog, draws=draws, seed=seed, **opts)
 
     return await run_job(request, "api-update", work)
+
+
+def _plain_fields(form, names: tuple[str, ...]) -> dict[str, str]:
+    """The named fields that were sent (as text); one sent as a file is refused, not ignored."""
+    for k in names:
+        if hasattr(form.get(k), "read"):
+            raise InputError(f"multipart request: '{k}' was sent as a file; send it as a plain text field")
+    return {k: form[k] for k in names if k in form}
 
 
 @router.get("/api/health")

@@ -14,10 +14,11 @@ import time
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from allocator.errors import InfeasibleError, InputError, SolverError
-from allocator.web import forms, service
+from allocator.web import body, forms, service
 from allocator.web.jobs import Busy, Cancelled, Job
 
 router = APIRouter()
@@ -86,8 +87,29 @@ def index(request: Request, preset: str | None = None):
     return _render(request, "page.html", state=state, answer=None)
 
 
-async def _form_values(request: Request) -> tuple[dict, tuple[bytes, str] | None]:
-    form = await request.form()
+async def _read_form(request: Request, uploads: int = 1) -> FormData:
+    """The posted form, read into memory (nothing on disk) under a cap of the form's fields and
+    ``uploads`` files of twice the upload limit (a file somewhat over its limit is still read, so
+    the message under its field names it and the form keeps its values); over the cap:
+    service.TooLarge; not form data: body.NotFormData."""
+    limit = forms.MAX_PROFILE_BYTES + uploads * 2 * forms.MAX_UPLOAD_BYTES
+    files = "a catalog file" if uploads == 1 else "a catalog file and a season file"
+    return await body.form(request, limit, f"the form, and {files} of at most {forms.MAX_UPLOAD_BYTES / 1e6:.0f} MB")
+
+
+def _refuse_body(request: Request, e: InputError, template: str = "page.html") -> Response:
+    """A posted form that cannot be read: not form data (400, one plain line), or too large
+    (413: the message on the form, which starts afresh because its values were not read)."""
+    msg = service.web_message(e)
+    if not isinstance(e, service.TooLarge):
+        return PlainTextResponse(msg, status_code=400)
+    if template == "toml_link.html" and _htmx(request):
+        return _render(request, template, 413, error=msg)
+    return _render(request, "page.html", 413, state=forms.FormState(forms.default_values(), message=msg),
+                   answer=None)
+
+
+async def _form_values(form: FormData) -> tuple[dict, tuple[bytes, str] | None]:
     values: dict = {}
     for k in form.keys():
         if k in MULTI:
@@ -110,7 +132,10 @@ async def _upload(form, name: str) -> tuple[bytes, str] | None:
 @router.post("/solve", response_class=HTMLResponse)
 async def solve_form(request: Request):
     settings, pool = request.app.state.settings, request.app.state.pool
-    values, upload = await _form_values(request)
+    try:
+        values, upload = await _form_values(await _read_form(request))
+    except InputError as e:
+        return _refuse_body(request, e)
     state = forms.FormState(values)
     catalog = None
     if upload is not None:  # first: with no specialty ticked, the catalog's specialties are the applicant's
@@ -118,7 +143,7 @@ async def solve_form(request: Request):
             catalog = service.parse_catalog(*upload)
         except InputError as e:
             state.errors["catalog"] = service.web_message(e)
-            return _render(request, "page.html", 422, state=state, answer=None)
+            return _render(request, "page.html", _input_status(e), state=state, answer=None)
         if not values.get("specialties"):
             values["specialties"] = catalog.specialties
     try:
@@ -144,12 +169,29 @@ async def solve_form(request: Request):
                           context={"toml": forms.to_toml(doc), "upload": upload is not None, "values": values})
     except Busy as e:
         return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
-    t0 = time.monotonic()
-    while job.finished is None and time.monotonic() - t0 < settings.wait:
-        await asyncio.sleep(0.05)
+    await _wait(job, settings.wait)
     if not _htmx(request):
-        return _full_page(request, job)
-    return _render(request, "page.html", 200, state=state, **_job_view(job, state))
+        return _full_page(request, job, _job_status(job))
+    return _render(request, "page.html", _job_status(job), state=state, **_job_view(job, state))
+
+
+async def _wait(job: Job, seconds: float) -> None:
+    """Wait up to ``seconds`` for the job to end (after that the page shows its progress)."""
+    t0 = time.monotonic()
+    while job.finished is None and time.monotonic() - t0 < seconds:
+        await asyncio.sleep(0.05)
+
+
+def _input_status(e: InputError) -> int:
+    return 413 if isinstance(e, service.TooLarge) else 422
+
+
+def _job_status(job: Job) -> int:
+    """422 when the job ended with an error in its input, no list meeting the limits, or no list
+    found within the time limit (as the API); else 200 (the answer, or its progress)."""
+    return 422 if isinstance(job.error, (InputError, InfeasibleError, SolverError)) else 200
+
+
 
 
 @router.post("/update", response_class=HTMLResponse)
@@ -157,8 +199,12 @@ async def update_form(request: Request):
     """The season update (`allocator update --json`) for the form's profile, the uploaded season
     file, the date and the optional extra budget and count; the catalog upload if any."""
     settings, pool = request.app.state.settings, request.app.state.pool
-    values, upload = await _form_values(request)
-    season_up = await _upload(await request.form(), "season_file")
+    try:
+        form = await _read_form(request, uploads=2)
+    except InputError as e:
+        return _refuse_body(request, e)
+    values, upload = await _form_values(form)
+    season_up = await _upload(form, "season_file")
     state = forms.FormState(values)
     season_name = service.upload_name(season_up[1], "season.csv") if season_up else None
 
@@ -167,8 +213,7 @@ async def update_form(request: Request):
             state.errors[name] = service.web_message(e)
         else:
             _fail_update(state, e, season_name)
-        return _render(request, "page.html", 413 if isinstance(e, service.TooLarge) else 422, state=state,
-                       answer=None)
+        return _render(request, "page.html", _input_status(e), state=state, answer=None)
 
     catalog = None
     if upload is not None:
@@ -200,10 +245,8 @@ async def update_form(request: Request):
         job = pool.submit("update", work, context={"values": values, "season_name": season_name})
     except Busy as e:
         return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
-    t0 = time.monotonic()
-    while job.finished is None and time.monotonic() - t0 < settings.wait:
-        await asyncio.sleep(0.05)
-    status = 422 if isinstance(job.error, InputError) else 200
+    await _wait(job, settings.wait)
+    status = _job_status(job)
     if not _htmx(request):
         return _full_page(request, job, status)
     return _render(request, "page.html", status, state=state, **_job_view(job, state))
@@ -408,7 +451,10 @@ def plot_png(request: Request, job_id: str):
 async def profile_toml(request: Request):
     """The form's profile as TOML (for `allocator solve`).  Without htmx: the file itself; with htmx: a
     link to it (kept in memory for the ttl), or the error next to the field."""
-    values, _ = await _form_values(request)
+    try:
+        values, _ = await _form_values(await _read_form(request))
+    except InputError as e:
+        return _refuse_body(request, e, "toml_link.html")
     htmx = request.headers.get("HX-Request") == "true"
     try:
         _, doc = forms.profile_from_values(values)
