@@ -37,8 +37,6 @@ from allocator.errors import InputError
 from allocator.output.files import atomic_write
 from allocator.paths import DATA_DIR, MODELS_DIR
 
-FAILED = ("bad_input", "infeasible", "solver_error", "failed")
-
 
 @dataclass
 class Options:

@@ -83,17 +83,6 @@ def make_nodes(rho: float, p: np.ndarray | None = None) -> Nodes:
     return Nodes(z, w / w.sum(), float(rho))
 
 
-def conditional_p(p: np.ndarray, rho: float, z: np.ndarray) -> np.ndarray:
-    """``p_i(z_k)`` as a (len(z), len(p)) array."""
-    p = np.asarray(p, float)
-    if rho <= 0:
-        return np.broadcast_to(p, (len(z), len(p))).copy()
-    from scipy.special import ndtr, ndtri
-
-    thr = ndtri(p)
-    return ndtr((thr[None, :] - np.sqrt(rho) * np.asarray(z)[:, None]) / np.sqrt(1 - rho))
-
-
 def log_fail(p: np.ndarray, rho: float, z: np.ndarray, *, small: bool = False) -> np.ndarray:
     """``ln(1 - p_i(z_k))`` as a (len(z), len(p)) array, accurate in the tails, floored at
     LOG_FLOOR (p = 1).  ``small``: Phi from the standard library (:mod:`allocator.model.normal`)

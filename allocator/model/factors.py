@@ -42,7 +42,6 @@ LOG_FLOOR = -60.0  # ln(1 - p) for p = 1 (the copula module uses the same floor)
 # the rest): the far tails of Z and rankable-but-very-weak combinations carry under 1% of the
 # mass together, and dropping them halves the nodes the optimizer carries per card.
 MIN_NODE_WEIGHT = 0.005
-VARIANTS = ("plain", "geo", "gold", "silver", "gold_geo", "silver_geo")
 
 
 @dataclass(frozen=True)

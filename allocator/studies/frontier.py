@@ -65,7 +65,6 @@ FLOOR_SLACK = 1e-6
 COLUMNS = ["target", "status", "p_match", "p_match_la", "n_applications", "n_la", "cost",
            "kind", "margin", "n_west", "n_elsewhere", "la_share", "la_cap_binds", "gap", "seconds", "program_ids",
            "p_match_interval", "p_match_la_interval", "p_match_pessimistic", "outside_domain"]
-KINDS = ("frontier", "safest", "chosen")
 
 Progress = Callable[[int], None]
 

@@ -105,10 +105,6 @@ class SimulationResult:
     __hash__ = None  # type: ignore[assignment]  # holds arrays
 
     @property
-    def n_programs(self) -> int:
-        return len(self.interviews_hist) - 1
-
-    @property
     def interviews_hist_unmatched(self) -> np.ndarray:
         return self.interviews_hist - self.interviews_hist_matched
 
