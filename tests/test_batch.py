@@ -155,7 +155,7 @@ def dask_cluster(tmp_path_factory):
                 p.terminate()
         for p in reversed(procs):
             try:
-                p.wait(timeout=15)
+                p.wait(timeout=3)  # a worker that ignores SIGTERM is killed rather than waited 15 s for
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(timeout=5)

@@ -79,3 +79,14 @@ def test_a_check_below_the_whole_range_warns(capsys, tmp_path):
     lo, hi = d["p_match_published_curve"]
     assert e.value.code == 0 and hi < d["p_match_interval"][0]
     assert any(w.startswith("the published-curve check gives this list at most") for w in d["warnings"])
+
+
+def test_no_check_for_a_catalog_with_its_own_p_match(capsys):
+    """The copula model (a catalog's own P(match)) has no interview stage: no interview counts to re-score."""
+    from allocator.paths import DATA_DIR
+
+    with pytest.raises(SystemExit) as e:
+        main(["solve", PROFILE, "--catalog", str(DATA_DIR / "catalogs" / "tiny_p_match.csv"), "--objective",
+              "p_match", "--draws", "20000", "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert e.value.code == 0 and d["mc"] and "p_match_published_curve" not in d

@@ -275,3 +275,13 @@ def test_the_extra_list_verdict_in_words():
     assert "negligible" in _advice(True, False, 0.004, 300.0, 0.0013, 300.0)
     costly = _advice(True, False, 0.15, 19710.0, 0.0008, 20000.0)
     assert "negligible" not in costly and costly.startswith("+15.0 points for $19,710, but only 0.08 points per $100")
+
+
+@pytest.mark.parametrize("top, prior, words", [
+    (0.504, 0.50, "do not move"), (0.496, 0.50, "do not move"),
+    (0.52, 0.50, "below the middle"), (0.48, 0.50, "top half"), (0.09, 0.30, "top tenth"),
+])
+def test_the_standing_sentence_moves_only_past_half_a_point(top, prior, words):
+    from allocator.season.update import _sentence
+
+    assert words in _sentence(top, prior)
