@@ -217,9 +217,9 @@ def test_fixed_divisions_must_agree(capsys, solved, tmp_path):
     prof.write_text(PROFILE.read_text().replace("[strategy]", '[strategy]\ngeographic_preference = ["New England"]', 1))
     if "geographic_preference =" in PROFILE.read_text():
         pytest.skip("the shipped profile fixes its own divisions")
+    assert doc["geographic_preference"] and "New England" not in doc["geographic_preference"]
     code, _, err = run(capsys, "simulate", prof, "--list", js, "--draws", "100")
-    if doc.get("geographic_preference"):
-        one_line_error(code, err, "differs", "New England")
+    one_line_error(code, err, "differs", "New England")
 
 
 # ------------------------------------------------------------------ numbers

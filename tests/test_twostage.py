@@ -133,6 +133,13 @@ def test_per_card_values_interval_and_pessimistic():
     assert m.p_match_interval[0] == pytest.approx(np.percentile(per, 10), abs=1e-12)
     assert m.p_match_interval[1] == pytest.approx(np.percentile(per, 90), abs=1e-12)
     assert m.p_match_central == pytest.approx(per[0], abs=1e-12)
+    # P(match in LA) per card: the list's LA programs alone (a mutant taking every program passed the suite)
+    la, other = np.nonzero(pr.la)[0], np.nonzero(~pr.la)[0]
+    assert len(la) >= 2 and len(other) >= 2
+    mixed = Plan.of([*la[:2], *other[:2]], {int(la[0]): "gold", int(other[0]): "silver"})
+    per_la = [exact_value(replace(pr, fm=pr.fm.only([c])), Plan.of(la[:2], {int(la[0]): "gold"})) for c in range(5)]
+    got = evaluate(pr, mixed).p_match_la_interval
+    assert got == pytest.approx((np.percentile(per_la, 10), np.percentile(per_la, 90)), abs=1e-12)
 
 
 def test_monte_carlo_agrees_with_the_exact_mixture():
