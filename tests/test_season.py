@@ -273,3 +273,50 @@ def test_season_from_text_is_the_file_read_from_disk(tmp_path):
     assert a.rows == b.rows and a.divisions == b.divisions and b.path == "upload.csv"
     with pytest.raises(InputError, match=r"^upload.csv: line 2, field status"):
         season_from_text("program_id,status\nIM-0001,exploded\n", "upload.csv", today)
+
+
+FOUR = """program_id,name,specialty,city,state,la_area,p_match,fee_extra
+P00,Prog 0,Internal Medicine,Phoenix,AZ,false,0.19350,5.00
+P01,Prog 1,Internal Medicine,Denver,CO,false,0.32005,5.00
+P02,Prog 2,Internal Medicine,Boston,MA,false,0.21000,5.00
+P03,Prog 3,Internal Medicine,Chicago,IL,false,0.15000,5.00
+"""
+
+
+def _update_four(tmp_path, capsys, rho: float, season: str, draws: int = 0) -> dict:
+    from allocator.cli import main
+
+    (tmp_path / "cat.csv").write_text(FOUR)
+    (tmp_path / "p.toml").write_text(f'[strategy]\nbudget = 200\nseason = "2026"\ncorrelation = {rho}\n')
+    (tmp_path / "s.csv").write_text(season)
+    with pytest.raises(SystemExit) as e:
+        main(["update", str(tmp_path / "p.toml"), "--season", str(tmp_path / "s.csv"), "--catalog",
+              str(tmp_path / "cat.csv"), "--today", "2025-11-01", "--add-budget", "100", "--json", "--draws",
+              str(draws)])
+    out = capsys.readouterr()
+    assert e.value.code == 0, out.err
+    return json.loads(out.out)
+
+
+def test_extra_applications_with_independent_outcomes_count_the_ones_already_sent(tmp_path, capsys):
+    """Correlation 0: P(match) after = 1 - P(no match now) x prod over the new programs of (1 - late
+    chance); the optimizer's own objective leaves out P(no match now) (the same list is best)."""
+    d = _update_four(tmp_path, capsys, 0.0, "program_id,status\nP00,rejected\nP02,applied\n", draws=20_000)
+    add = d["add"]
+    late = {r["program_id"]: r["p_match"] for r in add["selected"]}
+    assert sorted(late) == ["P01", "P03"]
+    assert late["P01"] == pytest.approx(0.32005 * add["late_factor"], abs=1e-12)
+    want = 1 - (1 - d["p_match"]) * (1 - late["P01"]) * (1 - late["P03"])
+    assert add["p_match_after"] == pytest.approx(want, abs=1e-12) and add["gain"] == pytest.approx(want - d["p_match"])
+    assert abs(d["mc"]["p_match"] - want) < 4 * d["mc"]["p_match_se"]  # the season simulation agrees
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.3])
+def test_no_extra_applications_when_p_match_is_already_certain(tmp_path, capsys, rho):
+    """An interview at a program whose own p_match makes an interview a sure match: P(match) is
+    1 under the model, nothing can raise it, and the answer says so (was a crash at rho 0.3 and
+    "+-79.82 points" at rho 0)."""
+    d = _update_four(tmp_path, capsys, rho, "program_id,status\nP00,interviewed\nP02,applied\n")
+    add = d["add"]
+    assert d["p_match"] == 1.0 and add["p_match_after"] == 1.0 and add["n_added"] == 0 and add["gain"] == 0.0
+    assert add["advice"].startswith("not needed") and not add["worth_it"]

@@ -25,6 +25,7 @@ import numpy as np
 from allocator.errors import InputError
 from allocator.model.copula import Nodes
 from allocator.optim import feasibility
+from allocator.optim.evaluate import evaluate
 from allocator.optim.problem import Problem
 from allocator.season.update import Context
 from allocator.status import Status
@@ -105,6 +106,8 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
     if max_add is not None and max_add < 0:
         raise InputError(f"--max-add {max_add}: must be >= 0")
     pr2 = additional_problem(ctx, add_budget, max_add)
+    if p_now >= 1.0 - 1e-12:  # every node's factor C_k is 0: nothing to gain, and nothing for a solver to rank
+        return _nothing_to_gain(ctx, pr2, p_now, add_budget)
     out = optimize(pr2, "p_match", budget=pr2.budget, engine=engine)
     if out.status not in (Status.OPTIMAL, Status.FEASIBLE) or out.plan is None:
         raise InputError(f"no additional list fits --add-budget {add_budget:g} (solver: {out.status.value})")
@@ -121,7 +124,9 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
                      "city": col("city")[i], "state": col("state")[i], "p_match": float(p_eff[i]),
                      "la_area": bool(col("la_area")[i]), "tier": col("tier")[i], "signal": sig.get(i)})
     cost = pr2.list_cost(out.plan.idx)[0] - pr2.list_cost(sorted(applied))[0]
-    after = float(out.objective)
+    # valued over the weighted nodes pi_k C_k: with independent outcomes (correlation 0) the
+    # optimizer's own objective leaves out that factor (the same list is best either way)
+    after = float(evaluate(pr2, out.plan, correlations=()).p_match)
     gain = after - p_now
     per100 = gain / cost * 100 if cost > 0 else 0.0
     worth = bool(new) and gain >= NEGLIGIBLE_TOTAL and per100 >= NEGLIGIBLE_PER_100
@@ -131,6 +136,18 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
             "advice": _advice(bool(new), worth, gain, cost, per100, float(add_budget)),
             "solver": {"path": out.path, "engine": out.engine, "gap": out.gap, "wall_seconds": out.wall},
             "_plan": out.plan, "_problem": pr2}
+
+
+def _nothing_to_gain(ctx: Context, pr2: Problem, p_now: float, add_budget: float) -> dict:
+    """The extra list when P(match) is already 1 under the model (an interview held at a
+    program whose P(match | interview) is 1): none, with the verdict in words."""
+    return {"selected": [], "n_added": 0, "cost": 0.0, "add_budget": float(add_budget), "p_match_after": p_now,
+            "p_match_after_interval": None, "gain": 0.0, "gain_per_100": 0.0, "worth_it": False,
+            "late_factor": 1.0 - ctx.F,
+            "advice": "not needed: under this model your P(match) is already 100%, so no extra application can "
+                      "raise it (a catalog's own p_match treats an interview there as a sure match)",
+            "solver": {"path": "none", "engine": "", "gap": 0.0, "wall_seconds": 0.0},
+            "_plan": ctx.plan, "_problem": pr2}
 
 
 def _advice(any_new: bool, worth: bool, gain: float, cost: float, per100: float, add_budget: float) -> str:
