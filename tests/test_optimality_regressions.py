@@ -131,3 +131,37 @@ def test_a_sweep_point_where_only_zero_utility_programs_fit_says_so():
                             "objective": "utility", "utility": {"la": 1.0, "west": 0.0, "elsewhere": 0.0}})
     df = sweep(pr, "budget", [0.5])  # only P03 (Seattle) and P04 (Columbus) cost nothing: both utility 0
     assert df.loc[0, "status"] == "infeasible" and "utility 0" in df.loc[0, "message"]
+
+
+def test_a_list_found_before_the_optimum_is_valued_as_the_list_it_is():
+    """A master point that chose a division but left a listed program there in its plain state
+    (an incumbent at a time limit) is the list with that preference, worth more than the point:
+    the reported value is the list's (it was the point's: 0.9290 for a list worth 0.9688)."""
+    from types import SimpleNamespace
+
+    from allocator.optim.builder import build
+    from allocator.optim.outer import _Loop
+
+    from .test_twostage import factor_problem
+
+    pr = factor_problem(np.random.default_rng(4), n=8, gold=1, silver=0, divisions=1)
+    pr = pr.with_limits(budget=1e6, max_apps=8, la_share_max=1.0)
+    cand = np.arange(pr.n)
+    f = build(pr, cand, "p_match")
+    listed, div = [0, 1, 2], str(pr.division_array[0])
+    for j, v in enumerate(f.x):
+        v.varValue = 1.0 if j in listed else 0.0
+    for st in f.states:  # every listed program plain, though its division is chosen
+        for j, v in enumerate(f.blocks[st.name]):
+            v.varValue = 1.0 if (j in listed and st.signal is None and not st.preferred) else 0.0
+    for d, g in f.g.items():
+        g.varValue = 1.0 if d == div else 0.0
+    plan = f.plan()
+    assert plan.divisions == (div,)
+    assert any(not np.array_equal(f.values_at(plan)[k], v) for k, v in f.values().items())
+    loop = _Loop(f, pr, "highs", len(cand))
+    loop.read(SimpleNamespace(bound=None, proven=False, status=Status.FEASIBLE, seconds=0.0, total_seconds=0.0))
+    preferred = evaluate(pr, plan, correlations=()).p_match
+    plain = evaluate(pr, Plan.of(listed), correlations=()).p_match
+    assert preferred > plain + 1e-6  # the preference is worth something here, so the test can fail
+    assert 1.0 - loop.best_min == pytest.approx(preferred, abs=1e-12) and loop.best_plan == plan

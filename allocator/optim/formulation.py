@@ -169,6 +169,18 @@ class Formulation:
         """Current solution, per variable block, unrounded (a relaxation's fractional columns)."""
         return {name: np.array([v.varValue or 0.0 for v in vs], float) for name, vs in self.blocks.items()}
 
+    def values_at(self, plan: Plan) -> dict[str, np.ndarray]:
+        """Per variable block, its values at ``plan`` as the evaluator reads the list: each listed
+        program in the one state of its signal and of whether its division is preferred (a list
+        found before the optimum may leave a preference unused in the model; the list does not)."""
+        on = np.isin(self.cand, list(plan.idx))
+        if len(self.states) == 1:
+            return {name: on.astype(float) for name in self.blocks}
+        sig = dict(plan.signals)
+        kind = np.array([sig.get(int(i)) for i in self.cand], dtype=object)
+        pref = np.isin(self.problem.division_array[self.cand], list(plan.divisions))
+        return {st.name: (on & (kind == st.signal) & (pref == st.preferred)).astype(float) for st in self.states}
+
     def plan(self) -> Plan:
         vals = self.values()
         x = np.array([round(v.varValue or 0.0) for v in self.x], float)
