@@ -165,3 +165,49 @@ def test_a_list_found_before_the_optimum_is_valued_as_the_list_it_is():
     plain = evaluate(pr, Plan.of(listed), correlations=()).p_match
     assert preferred > plain + 1e-6  # the preference is worth something here, so the test can fail
     assert 1.0 - loop.best_min == pytest.approx(preferred, abs=1e-12) and loop.best_plan == plan
+
+
+# 17 programs (over SETTLE_MIN_CANDIDATES: the floored steps are settled), at most 4 applications
+WIDE = """program_id,name,specialty,city,state,la_area,p_match,fee_extra
+P00,Prog 0,Internal Medicine,Columbus,OH,false,0.04771,11.91
+P01,Prog 1,Internal Medicine,Los Angeles,CA,true,0.04967,14.04
+P02,Prog 2,Internal Medicine,Pasadena,CA,true,0.06658,14.32
+P03,Prog 3,Internal Medicine,Atlanta,GA,false,0.07559,20.98
+P04,Prog 4,Internal Medicine,Atlanta,GA,false,0.09898,12.97
+P05,Prog 5,Internal Medicine,Boston,MA,false,0.10284,16.53
+P06,Prog 6,Internal Medicine,Phoenix,AZ,false,0.12521,23.44
+P07,Prog 7,Internal Medicine,Los Angeles,CA,true,0.14152,17.43
+P08,Prog 8,Internal Medicine,Atlanta,GA,false,0.15715,25.52
+P09,Prog 9,Internal Medicine,Phoenix,AZ,false,0.21354,25.92
+P10,Prog 10,Internal Medicine,Seattle,WA,false,0.30452,31.97
+P11,Prog 11,Internal Medicine,Los Angeles,CA,true,0.32072,33.99
+P12,Prog 12,Internal Medicine,Chicago,IL,false,0.32220,38.44
+P13,Prog 13,Internal Medicine,Columbus,OH,false,0.32359,36.37
+P14,Prog 14,Internal Medicine,Seattle,WA,false,0.32445,39.43
+P15,Prog 15,Internal Medicine,Los Angeles,CA,true,0.38490,39.89
+P16,Prog 16,Internal Medicine,Denver,CO,false,0.44166,42.64
+"""
+
+
+def test_a_settled_step_whose_root_leaves_a_wide_gap_gets_the_integer_program():
+    """With 4 applications no single move reaches the lists that change two programs at once:
+    the settled steps stopped 12 points of E[U] short (and at P(match in LA) 0 where 0.38 was
+    reachable), within the gaps they stated.  A root gap of WIDE_GAP or more now gets the
+    integer program, which proves both (brute force agrees)."""
+    from allocator.optim.safety import safety_first
+
+    pr = _problem(WIDE, {"budget": 87.6, "season": "none", "max_applications": 4, "la_share_max": 0.34,
+                         "safety_margin": 0.1, "utility": {"la": 1.0, "west": 0.5, "elsewhere": 0.6},
+                         "correlation": 0.6})
+    sf = safety_first(pr)
+    best_eu = best_la = -1.0
+    for r in range(pr.max_apps + 1):
+        for idx in itertools.combinations(range(pr.n), r):
+            plan = Plan.of(idx)
+            if feasibility.violations(pr, plan):
+                continue
+            m = evaluate(pr, plan, correlations=())
+            if m.p_match >= sf.floor - 1e-12:
+                best_eu, best_la = max(best_eu, m.expected_utility), max(best_la, m.p_match_la)
+    assert sf.chosen.status is Status.OPTIMAL and sf.chosen.objective == pytest.approx(best_eu, abs=1e-7)
+    assert sf.la_leaning.status is Status.OPTIMAL and sf.la_leaning.objective == pytest.approx(best_la, abs=1e-7)

@@ -42,7 +42,7 @@ from allocator.optim.beside import both
 from allocator.optim.builder import objective_unit
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.evaluate import evaluate
-from allocator.optim.outer import SETTLED, TOL, Outcome
+from allocator.optim.outer import SETTLED, TOL, WIDE_GAP, Outcome
 from allocator.optim.problem import Problem
 from allocator.optim.tradeup import la_utility, trade_up
 from allocator.status import Status
@@ -55,7 +55,8 @@ LA_SHARE = 0.5  # of the time the answer took
 # is settled by the relaxation tree, a fixed number of linear programs (so the same answer on a
 # busy machine): when the gap it proves is above SETTLE_GAP the best list found is the answer,
 # status "feasible" with that gap; only a gap at or below it gets the integer program, for at
-# most PROOF_SECONDS, to close.  Measured on the four shipped profiles: the relaxation leaves
+# most PROOF_SECONDS, to close (and a gap of outer.WIDE_GAP or more, which says the local search
+# is far from the optimum).  Measured on the four shipped profiles: the relaxation leaves
 # 0.0004-0.009 of expected utility (0.0004-0.003 since the local search exchanges signals),
 # and 10 s of the integer program closed none of them (it narrowed the smallest to 5e-5) while
 # tripling the time of an answer.  --time-limit T gives
@@ -284,7 +285,8 @@ def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.nd
         v_inc, inc = out.objective, out.plan
     log.info("safety first: local search %s -> %.6f beside the relaxation (%.2f s)", mode, v_inc,
              time.perf_counter() - t0)
-    if out.message == SETTLED and out.bound is not None and out.bound - v_inc <= gap * objective_unit(problem, mode):
+    unit = objective_unit(problem, mode)
+    if out.message == SETTLED and out.bound is not None and not gap * unit < out.bound - v_inc < WIDE_GAP * unit:
         again = _at_floor(problem, mode, floor, inc, start, cand, gap, time_limit, method, engine)
         out = dataclasses.replace(again, seconds=out.seconds + again.seconds, solves=out.solves + again.solves,
                                   wall=time.perf_counter() - t0, cut_pool=_pools(out, again))
