@@ -80,7 +80,11 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
     msg = describe(problem, groups, target, best_p, bind, p_all)
     if "target" in groups and len(groups) > 1 and mode != "min_cost":
         msg += _still_short(problem, set(groups) - {"target"}, target)
-    return InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups, best_p)
+    if best_p is not None and problem.synthetic:  # a probability from invented programs says so
+        msg += " [synthetic demo catalog: not real program data]"
+    err = InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups, best_p)
+    err.synthetic = bool(problem.synthetic)
+    return err
 
 
 _RELAX = {"max_applications": lambda pr: {"max_apps": pr.n}, "budget": lambda pr: {"budget": np.inf},

@@ -39,6 +39,7 @@ class InfeasibleError(AllocatorError):
         super().__init__(message)
         self.groups = tuple(groups)
         self.best_p = best_p
+        self.synthetic = False  # set when the limits were checked against the synthetic demo catalog
 
 
 class SolverError(AllocatorError):

@@ -218,3 +218,26 @@ def test_settled_frontier_points_state_honest_gaps(seed, monkeypatch):
         else:
             assert r.status == "feasible" and np.isfinite(r.gap)
             assert r.p_match_la - 1e-9 <= want <= r.p_match_la + r.gap + 1e-7
+
+
+def test_frontier_and_bench_tables_say_synthetic(tmp_path, capsys):
+    """Every table written from the synthetic demo catalog says so, the frontier's and the bench's --csv included;
+    an out-of-reach target's best P(match) says so too."""
+    import pandas as pd
+
+    from allocator.cli import main
+    from allocator.paths import DATA_DIR
+
+    prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
+    for args, name in ((["sweep", prof, "--frontier", "0.5:0.6:0.1"], "f.csv"),
+                       (["bench", "--profiles", prof, "--budgets", "600", "--targets", "none"], "b.csv")):
+        with pytest.raises(SystemExit) as e:
+            main([*args, "--csv", str(tmp_path / name)])
+        assert e.value.code == 0
+        assert pd.read_csv(tmp_path / name)["synthetic"].all()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main(["solve", prof, "--min-cost", "--target", "0.99", "--json", "--draws", "0"])
+    out = capsys.readouterr()
+    assert e.value.code == 3 and json.loads(out.out)["data"]["synthetic"] is True
+    assert "synthetic demo catalog" in out.err

@@ -53,6 +53,7 @@ def bench(
     df = B.bench(dict(probs), grid, methods=ms, seed=seed, time_limit=tl)
     reach = B.budget_to_reach(dict(probs), tg, methods=ms, seed=seed, time_limit=tl) if tg else None
     synthetic = bool(df.attrs.get("synthetic"))
+    df["synthetic"] = synthetic  # the --csv file says it too, as every other table does
     if csv is not None:
         write_atomic(csv, df.to_csv(index=False), option="--csv")
     payload = {"rows": df.to_dict("records"),

@@ -89,9 +89,11 @@ def _check_objective(objective: str | None, safety_margin: float | None) -> None
 def _status_json(e: InfeasibleError, objective: str, target: float | None) -> dict:
     """What `solve --json` prints when no list exists: the status, the one-line reason, the
     conflicting limits and, for a P(match) target out of reach, the best P(match) reachable."""
+    from allocator.output.report import SYNTHETIC_NOTE
+
     return {"status": "infeasible", "objective": objective, "target_p_match": target,
             "error": " ".join(str(e).split()), "exit_code": e.exit_code, "conflicting": list(e.groups),
-            "p_match_best": e.best_p}
+            "p_match_best": e.best_p, "data": {"synthetic": e.synthetic, "note": SYNTHETIC_NOTE if e.synthetic else ""}}
 
 
 def _profile_objective(profile: Path) -> str:

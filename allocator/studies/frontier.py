@@ -64,7 +64,7 @@ POINT_SECONDS = 3.0
 FLOOR_SLACK = 1e-6
 COLUMNS = ["target", "status", "p_match", "p_match_la", "n_applications", "n_la", "cost",
            "kind", "margin", "n_west", "n_elsewhere", "la_share", "la_cap_binds", "gap", "seconds", "program_ids",
-           "p_match_interval", "p_match_la_interval", "p_match_pessimistic", "outside_domain"]
+           "p_match_interval", "p_match_la_interval", "p_match_pessimistic", "outside_domain", "synthetic"]
 
 Progress = Callable[[int], None]
 
@@ -211,7 +211,8 @@ def margin_frontier(problem: Problem, margins: Iterable[float] = MARGINS, *, met
 def _row(problem: Problem, out: Outcome, kind: str, *, target: float = np.nan, margin: float = np.nan,
          seconds: float | None = None) -> dict:
     row = {"target": target, "status": out.status.value, "kind": kind, "margin": margin, "gap": out.gap,
-           "seconds": out.wall if seconds is None else seconds, "program_ids": ""}
+           "seconds": out.wall if seconds is None else seconds, "program_ids": "",
+           "synthetic": bool(problem.synthetic)}
     if not out.status.has_list or out.plan is None:
         return row
     if not len(out.plan.idx):  # an empty list is no answer
