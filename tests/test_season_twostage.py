@@ -230,7 +230,8 @@ def test_readme_mid_season_example_is_the_commands_output(capsys):
     from allocator.cli import main
 
     text = (ROOT / "README.md").read_text()
-    block = re.search(r"```\n(SYNTHETIC demo catalog: invented programs at real places\n\nSeason on 2026-11-04.*?)```",
+    block = re.search(r"```\n(SYNTHETIC demo catalog: invented programs at real places; not real program data\.\n\n"
+                      r"Season on 2026-11-04.*?)```",
                       text, re.S).group(1)
     with pytest.raises(SystemExit) as e:
         main(["update", str(ROOT / "data/profiles/typical_us_img.toml"), "--season",

@@ -39,7 +39,9 @@ def _range(iv) -> str:
 
 def render(d: dict, c) -> None:
     if d.get("synthetic"):
-        c.print("[bold yellow]SYNTHETIC demo catalog: invented programs at real places[/]")
+        from allocator.output.report import SYNTHETIC_NOTE
+
+        c.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
         c.print()
     k = d["counts"]
     c.print(f"Season on {d['today']}: {d['n_applications']} applications; {k['invited'] + k['interviewed']} invited, "

@@ -157,7 +157,7 @@ class Result:
                             "must_apply": [pr.ids[i] for i in pr.must]}
         d["data"] = {"synthetic": pr.synthetic, "probabilities": pr.source,
                      "excluded": len(pr.excluded_rows), "notes": list(pr.notes),
-                     "note": "SYNTHETIC demo catalog: invented programs at real places" if pr.synthetic else ""}
+                     "note": _synthetic_note() if pr.synthetic else ""}
         return d
 
 
@@ -201,3 +201,9 @@ def _model_info(pr: Problem) -> dict:
     return {"kind": "two-stage", "objective": pr.card_choice, "ensemble_cards": pr.fm_ensemble.n_cards,
             "objective_nodes": len(pr.fm) if pr.fm is not None else None,
             "interval": "10th-90th percentile of P(match) over the accepted cards of the ensemble"}
+
+
+def _synthetic_note() -> str:
+    from allocator.output.report import SYNTHETIC_NOTE  # report imports this module
+
+    return SYNTHETIC_NOTE
