@@ -56,7 +56,7 @@ def calibrate(
         c.print(f"card {d['path']} (version {d['version']}); SYNTHETIC cohort of {d['cohort']['size']} US-IMG "
                 f"applicants on {d['cohort']['catalog']}, seed {d['cohort']['seed']}, "
                 f"{d['cohort']['mean_applications']:.1f} applications each, "
-                f"{100 * d['cohort']['signal_share']:.0f}% of them signalled")
+                f"{100 * d['cohort']['signal_share']:.0f}% of the applications carrying a signal")
         t = Table(box=box.SIMPLE_HEAD)
         for h in ("target", "published", "tolerance", "model", "result"):
             t.add_column(h, justify="left" if h == "target" else "right")
