@@ -10,12 +10,13 @@ eligibility rules.  No NRMP program-level data is used (NRMP's terms forbid redi
 it; see the README, "Data honesty").  Published *aggregate* figures set the totals:
 
 - Internal Medicine: 758 programs and 10,941 categorical positions (2025, ACP newsroom);
-  IMGs hold about 43% of PGY-1 positions nationally (ECFMG, 2024) and about 20% in
-  California [?].
-- Family Medicine 5,213, Pediatrics 3,078, Psychiatry 2,261 positions (2024 [?]); the
-  program counts for these three are assumptions (about 7, 15 and 7 positions per program).
-  IMG share: FM 31.8% nationally (ECFMG 2024), 25% in California [?]; Pediatrics and
-  Psychiatry shares are assumptions [?], California at half the national share.
+  IMGs hold about 43% of PGY-1 positions nationally (ECFMG release, 2024) and about 20% in
+  California (secondary site, year unstated [?]).
+- Family Medicine 5,213, Pediatrics 3,078, Psychiatry 2,261 positions (2024 Match: NRMP 2024
+  as reported by a secondary summary [?]); the program counts for these three are
+  assumptions (about 7, 15 and 7 positions per program).  IMG share: FM 31.8% nationally
+  (ECFMG release, 2024), 25% in California (secondary site, year unstated [?]); Pediatrics
+  and Psychiatry shares are assumptions [?], California at half the national share.
 
 Cities are drawn with replacement, weight = programs_in_sample (+ 3 x im_programs_in_sample
 for Internal Medicine), in three strata with fixed quotas (Greater LA, rest of California,
