@@ -10,16 +10,25 @@ eligibility rules.  No NRMP program-level data is used (NRMP's terms forbid redi
 it; see the README, "Data honesty").  Published *aggregate* figures set the totals:
 
 - Internal Medicine: 758 programs and 10,941 categorical positions (2025, ACP newsroom);
-  IMGs hold about 43% of PGY-1 positions nationally (ECFMG, 2024) and about 20% in
-  California [?].
-- Family Medicine 5,213, Pediatrics 3,078, Psychiatry 2,261 positions (2024 [?]); the
-  program counts for these three are assumptions (about 7, 15 and 7 positions per program).
-  IMG share: FM 31.8% nationally (ECFMG 2024), 25% in California [?]; Pediatrics and
-  Psychiatry shares are assumptions [?], California at half the national share.
+  IMGs hold about 43% of PGY-1 positions nationally (ECFMG release, 2024) and about 20% in
+  California (secondary site, year unstated [?]).
+- Family Medicine 5,213, Pediatrics 3,078, Psychiatry 2,261 positions (2024 Match: NRMP 2024
+  as reported by a secondary summary [?]); the program counts for these three are
+  assumptions (about 7, 15 and 7 positions per program).  IMG share: FM 31.8% nationally
+  (ECFMG release, 2024), 25% in California (secondary site, year unstated [?]); Pediatrics
+  and Psychiatry shares are assumptions [?], California at half the national share.
 
 Cities are drawn with replacement, weight = programs_in_sample (+ 3 x im_programs_in_sample
 for Internal Medicine), in three strata with fixed quotas (Greater LA, rest of California,
 rest of the US) so that the Greater-LA count is exactly its weight share of the total.
+
+Every other number in this script (setting mix, program sizes, the IMG-share offsets and
+noise, how often eligibility rules are set and their values) is **illustrative**: a
+judgement chosen to give a plausible-looking SYNTHETIC catalog, not a published figure.
+Only the direction of the setting effect on IMG share has a source (APDIM 2017 survey,
+Reddy et al., JGIM 2021: IMGs fill most community-program PGY-1 positions and a minority at
+university programs); the totals and national/California shares above are the only
+calibrated figures.
 """
 from __future__ import annotations
 
@@ -37,7 +46,13 @@ GEO = HERE / "geography"
 
 SPECS = {
     # prefix, programs, positions, national IMG share, California IMG share,
-    # setting probabilities (university, community, county), mean positions by setting
+    # setting probabilities (university, community, county), mean positions by setting.
+    # n, positions, img_nat, img_ca: the published aggregates of the module docstring (n for
+    # FM, Pediatrics and Psychiatry, and their IMG shares, are assumptions [?]).
+    # settings and size: ILLUSTRATIVE judgements (community programs most common in IM and
+    # FM, university programs larger and more common in Pediatrics and Psychiatry); sizes
+    # only set relative program size: positions are rescaled to the published total.
+    # im_weight: extra weight per IM program of a city in the IM catalog (ILLUSTRATIVE).
     "Internal Medicine": dict(prefix="IM", file="demo_internal_medicine.csv", n=758, positions=10941,
                               img_nat=0.43, img_ca=0.20, settings=(0.35, 0.52, 0.13),
                               size=(24, 10, 16), im_weight=3.0),
@@ -53,9 +68,13 @@ SPECS = {
 }
 SETTINGS = ("university", "community", "county")
 # logit offset of a program's IMG share by setting, before the group shift that hits the
-# published aggregate: university programs take fewer IMGs, community programs more.
+# published aggregate: university programs take fewer IMGs, community programs more.  The
+# direction follows the APDIM 2017 survey (Reddy et al., JGIM 2021: IMGs fill most
+# community-program positions and a minority at university ones); the sizes are
+# ILLUSTRATIVE (the seeded IM catalog comes out at about 29% IMGs at university, 51% at
+# county and 64% at community programs, position-weighted).
 SETTING_IMG_OFFSET = np.array([-1.1, 0.7, 0.1])
-IMG_NOISE_SD = 1.0
+IMG_NOISE_SD = 1.0  # ILLUSTRATIVE spread of IMG shares between programs of one setting (logit scale)
 
 
 def load_cities() -> pd.DataFrame:
@@ -102,7 +121,7 @@ def make_catalog(specialty: str, cities: pd.DataFrame, rng: np.random.Generator)
     spec = SPECS[specialty]
     n = spec["n"]
     df = place(cities, n, spec["im_weight"], rng)
-    # setting: big teaching cities lean university
+    # setting: big teaching cities lean university (ILLUSTRATIVE factors 1.5 and 1.6 below)
     p_set = np.tile(np.asarray(spec["settings"], float), (n, 1))
     big = (df.programs_in_sample >= 5).to_numpy()
     p_set[big, 0] *= 1.5
@@ -112,6 +131,7 @@ def make_catalog(specialty: str, cities: pd.DataFrame, rng: np.random.Generator)
     k = (rng.random(n)[:, None] > np.cumsum(p_set, axis=1)).sum(axis=1)
     df["setting"] = np.asarray(SETTINGS)[k]
     # positions: lognormal around the setting mean, then scaled to the published total
+    # (ILLUSTRATIVE spread: lognormal sd 0.6, capped at 3.5 times the mean, at least 2)
     mean = np.asarray(spec["size"], float)[k]
     raw = mean * np.minimum(rng.lognormal(-0.18, 0.6, n), 3.5)
     raw *= spec["positions"] / raw.sum()
@@ -125,7 +145,9 @@ def make_catalog(specialty: str, cities: pd.DataFrame, rng: np.random.Generator)
     rest_target = (spec["img_nat"] * pos.sum() - spec["img_ca"] * pos[ca].sum()) / pos[~ca].sum()
     img[~ca] = _shift_to(rest_target, base[~ca], pos[~ca])
     df["img_share"] = np.round(img, 2)
-    # eligibility rules (more common and stricter at university programs)
+    # eligibility rules (more common and stricter at university programs).  ILLUSTRATIVE:
+    # frequencies and cut-offs are judgements, not survey figures (in the seeded IM catalog
+    # about 18% of programs set min_step2, 34% max_attempts, 40% max_years_since_graduation)
     univ = k == 0
     has_min = rng.random(n) < np.where(univ, 0.30, 0.12)
     min_val = np.where(univ, rng.choice([225, 230, 235, 240], n), rng.choice([215, 220, 225, 230], n))

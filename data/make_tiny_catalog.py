@@ -3,7 +3,9 @@ carry their own p_match (so the probability model is not consulted).
 
 Places are real cities; programs and probabilities are invented (seeded).  The
 probabilities follow the seed guide's picture, not data: Greater-LA programs are crowded
-(lower p), community programs in IMG-friendly regions higher.  Run:
+(lower p), community programs in IMG-friendly regions higher.  They are UNCALIBRATED: no
+published figure or model card was fitted to them, and they are not outputs of
+models/default.toml.  Run:
     python data/make_tiny_catalog.py
 """
 from __future__ import annotations
@@ -41,6 +43,11 @@ def main(out: Path = Path(__file__).parent / "catalogs" / "tiny_p_match.csv", se
     rng = np.random.default_rng(seed)
     rows = []
     for k, (city, st, county, la, setting) in enumerate(PLACES, start=1):
+        # All INVENTED, illustrative numbers: a base p_match by setting (community programs
+        # friendliest to IMGs, as in the APDIM 2017 survey's direction; the levels are made
+        # up), times a crowding factor (Greater LA 0.45, as the card's la_crowding_odds_ratio;
+        # rest of California 0.7, a judgement), times lognormal noise (sd 0.35), clipped to
+        # [0.003, 0.25].  Nothing here is calibrated.
         base = {"university": 0.03, "community": 0.08, "county": 0.05}[setting]
         crowd = 0.45 if la else (0.7 if st == "CA" else 1.0)
         p = float(np.clip(base * crowd * rng.lognormal(0, 0.35), 0.003, 0.25))
