@@ -59,18 +59,22 @@ def _problem(csv: str, strategy: dict, applicant: dict | None = None):
     return build_problem(cat, profile_from_dict(doc, "<test>"))
 
 
-def _best_la(problem, floor: float) -> float:
-    """Brute force: the best P(match in LA) over every feasible subset meeting the floor."""
-    best = -1.0
-    for r in range(problem.n + 1):
+def _best_at(problem, floor: float) -> tuple[float, float]:
+    """Brute force over every feasible subset meeting the P(match) floor: (best E[U], best P(match in LA))."""
+    best_eu = best_la = -1.0
+    for r in range(min(problem.n, problem.max_apps) + 1):
         for idx in itertools.combinations(range(problem.n), r):
             plan = Plan.of(idx)
             if feasibility.violations(problem, plan):
                 continue
             m = evaluate(problem, plan, correlations=())
             if m.p_match >= floor - 1e-12:
-                best = max(best, m.p_match_la)
-    return best
+                best_eu, best_la = max(best_eu, m.expected_utility), max(best_la, m.p_match_la)
+    return best_eu, best_la
+
+
+def _best_la(problem, floor: float) -> float:
+    return _best_at(problem, floor)[1]
 
 
 @pytest.fixture(scope="module")
@@ -200,14 +204,6 @@ def test_a_settled_step_whose_root_leaves_a_wide_gap_gets_the_integer_program():
                          "safety_margin": 0.1, "utility": {"la": 1.0, "west": 0.5, "elsewhere": 0.6},
                          "correlation": 0.6})
     sf = safety_first(pr)
-    best_eu = best_la = -1.0
-    for r in range(pr.max_apps + 1):
-        for idx in itertools.combinations(range(pr.n), r):
-            plan = Plan.of(idx)
-            if feasibility.violations(pr, plan):
-                continue
-            m = evaluate(pr, plan, correlations=())
-            if m.p_match >= sf.floor - 1e-12:
-                best_eu, best_la = max(best_eu, m.expected_utility), max(best_la, m.p_match_la)
+    best_eu, best_la = _best_at(pr, sf.floor)
     assert sf.chosen.status is Status.OPTIMAL and sf.chosen.objective == pytest.approx(best_eu, abs=1e-7)
     assert sf.la_leaning.status is Status.OPTIMAL and sf.la_leaning.objective == pytest.approx(best_la, abs=1e-7)
