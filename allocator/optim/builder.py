@@ -149,13 +149,13 @@ def _add_states(f: Formulation, rows: _Rows, feasibility_only: bool) -> None:
                 rows.add("signals", pulp.lpSum(members) <= cap, f"sig_cap_{kind}_{s_idx}")
     if geo:
         dcol = problem.division_array[cand]
-        # "" (no Census division: Puerto Rico and the territories) is no preference one can state
-        f.g = {d: pulp.LpVariable(f"g_{k}", cat=pulp.LpBinary) for k, d in enumerate(sorted(set(dcol) - {""}))}
+        f.g = {d: pulp.LpVariable(f"g_{k}", cat=pulp.LpBinary) for k, d in enumerate(sorted(set(dcol)))}
+        if "" in f.g:  # no Census division (Puerto Rico, the territories): no preference one can state
+            f.g[""].upBound = 0
         rows.add("geographic_preference", pulp.lpSum(f.g.values()) <= problem.max_divisions, "geo_count")
         for j in range(len(cand)):
             pref = [f.blocks[st.name][j] for st in f.states if st.preferred]
-            chosen = f.g[dcol[j]] if dcol[j] else 0
-            rows.add("geographic_preference", pulp.lpSum(pref) - chosen <= 0, f"geo_{j}")
+            rows.add("geographic_preference", pulp.lpSum(pref) - f.g[dcol[j]] <= 0, f"geo_{j}")
 
 
 def _add_fees(f: Formulation, rows: _Rows) -> None:
