@@ -57,3 +57,17 @@ def test_a_settled_solve_past_its_deadline_answers_with_a_real_list():
         assert out.status.has_list and not violations(pr, out.plan)
     assert evaluate(pr, sf.chosen.plan, correlations=()).p_match >= sf.floor - 1e-12
     assert sf.safest.status is Status.FEASIBLE and sf.chosen.status is Status.FEASIBLE  # stopped: not proven
+
+
+def test_no_solve_starts_after_the_deadline_whatever_window_it_was_given():
+    """A step's integer-program window is worked out when the step starts; a deadline passed since
+    then bounds it (the LA-leaning program once ran 7 s past a 5 s limit)."""
+    from allocator.optim.outer import solve_milp
+    from allocator.optim.pipeline import candidates
+
+    pr = _problem().with_limits(objective="p_match")
+    cand = candidates(pr, "p_match", None)
+    assert solve_milp(pr, cand, "p_match", time_limit=30.0).solves > 0  # without a deadline it solves
+    with deadline.capped(0.0):
+        out = solve_milp(pr, cand, "p_match", time_limit=30.0)
+    assert out.solves == 0 and out.status is not Status.OPTIMAL

@@ -60,7 +60,7 @@ SETTLE_RISE = 1e-6
 # point gap, with a bound looser by 7e-7 to 4.6e-5 than fully settled, against stated gaps of
 # 1e-3 to 1e-2, and saves the third and fourth rounds (0.1-0.3 s each on the typical profile).
 SETTLE_POINT = 5e-5
-# ... but a root that leaves more than WIDE_GAP (a probability, or per unit of the largest
+# ... but a root that leaves WIDE_GAP or more (a probability, or per unit of the largest
 # utility) above the best list found is not settled: the local search is then far from the
 # optimum (seen with 3-4 applications, where no single move reaches a list that changes two
 # programs at once: E[U] 15.6 points short, P(match in LA) 0 where 0.38 was reachable), and
@@ -177,6 +177,9 @@ def solve_milp(problem: Problem, cand: np.ndarray, mode: str = "p_match", *, tar
             raise ValueError("a reused formulation needs a budget row")
     if not len(cand):
         return replace(_no_candidate(problem, mode, target, budget), engine=engine)
+    cap = deadline.left()  # a hard deadline (the web page's time limit) bounds every window given here
+    if cap is not None:  # passed: no solve starts (each one checks the time left first)
+        time_limit = cap if time_limit is None else min(time_limit, cap)
     out = _solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
                       tol=tol, max_solves=max_solves, seed_cuts=seed_cuts, engine=engine, f=formulation,
                       keep_cuts=keep_cuts, settle_gap=settle_gap, warm_basis=warm_basis, keep_basis=keep_basis)

@@ -237,7 +237,7 @@ def _traded(problem: Problem, start: Outcome, floor: float, utility: np.ndarray,
     """The best list found for ``mode`` at the floor: local search from ``start`` (see
     :mod:`allocator.optim.tradeup`), then the exact integer program started from it, for at
     most ``time_limit`` seconds (with ``settle``: only when the relaxation tree leaves a gap
-    of at most :func:`settle_gap`).  Proven optimal when the program closes; otherwise the better
+    of at most :func:`settle_gap`, or of outer.WIDE_GAP or more).  Proven optimal when the program closes; otherwise the better
     list with the program's bound (status "feasible", its gap stated).  ``others``: more
     lists that meet the floor, searched from as well.  ``beside`` (settled steps only): the
     search runs on a second thread while the relaxation's root is solved (:func:`_climb_beside`).
@@ -268,8 +268,9 @@ def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.nd
                   time_limit, method: str, engine: str, others, gap: float, formulation=None) -> Outcome:
     """:func:`_traded` for a settled step, with the local search on a second thread while the
     relaxation's root is solved from ``start``'s list (stopped at the root whatever its gap).
-    When the better list of the two leaves a gap of at most ``gap`` to that bound, the step is
-    solved again from it, as :func:`_traded` would have (integer program included).  The
+    When the better list of the two leaves a gap of at most ``gap`` to that bound (or of
+    outer.WIDE_GAP or more, before any deadline has passed), the step is solved again from it,
+    as :func:`_traded` would have (integer program included).  The
     root's bound depends on the start only through the tangents there, so the answer is the
     one-after-the-other answer up to the root's settling (the same lists, statuses and values
     on the shipped profiles and the brute-force tests; gaps within 2.1e-5 on the shipped
@@ -286,7 +287,8 @@ def _climb_beside(problem: Problem, start: Outcome, floor: float, utility: np.nd
     log.info("safety first: local search %s -> %.6f beside the relaxation (%.2f s)", mode, v_inc,
              time.perf_counter() - t0)
     unit = objective_unit(problem, mode)
-    if out.message == SETTLED and out.bound is not None and not gap * unit < out.bound - v_inc < WIDE_GAP * unit:
+    if (out.message == SETTLED and out.bound is not None and not deadline.passed()
+            and not gap * unit < out.bound - v_inc < WIDE_GAP * unit):
         again = _at_floor(problem, mode, floor, inc, start, cand, gap, time_limit, method, engine)
         out = dataclasses.replace(again, seconds=out.seconds + again.seconds, solves=out.solves + again.solves,
                                   wall=time.perf_counter() - t0, cut_pool=_pools(out, again))
