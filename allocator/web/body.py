@@ -56,17 +56,31 @@ def content_type(request: Request) -> str:
 
 
 async def form(request: Request, limit: int, parts: str) -> FormData:
-    """The form fields of a multipart or urlencoded body read by :func:`read` (other bodies: no fields)."""
+    """The form fields of a multipart or urlencoded body read by :func:`read` (other bodies:
+    :class:`NotFormData`)."""
     data = await read(request, limit, parts)
     kind = content_type(request)
     try:
         if kind == "multipart/form-data":
+            _complete(request, data)
             return await _InMemoryMultiPart(request.headers, _once(data), limit).parse()
         if kind == "application/x-www-form-urlencoded":
             return await FormParser(request.headers, _once(data), max_part_size=limit).parse()
     except MultiPartException as e:
         raise NotFormData(_not_form(kind, e.message)) from None
-    return FormData()
+    raise NotFormData(f"request body: {kind or 'no content type'} is not a form; send the fields as "
+                      "multipart/form-data or URL-encoded")
+
+
+def _complete(request: Request, data: bytes) -> None:
+    """Refuse a multipart body cut short (no closing boundary): the parser would drop its last
+    part without a word, and a catalog cut off in transit would silently become the demo catalog."""
+    from starlette.formparsers import parse_options_header
+
+    _, params = parse_options_header(request.headers.get("content-type", ""))
+    mark = b"--" + params.get(b"boundary", b"")
+    if len(mark) > 2 and mark in data[:4096] and not data.rstrip(b"\r\n\t ").endswith(mark + b"--"):
+        raise NotFormData(_not_form("multipart/form-data", "it ends before its closing boundary: cut short?"))
 
 
 def _not_form(kind: str, why: str) -> str:

@@ -187,11 +187,11 @@ def _input_status(e: InputError) -> int:
 
 
 def _job_status(job: Job) -> int:
-    """422 when the job ended with an error in its input, no list meeting the limits, or no list
-    found within the time limit (as the API); else 200 (the answer, or its progress)."""
-    return 422 if isinstance(job.error, (InputError, InfeasibleError, SolverError)) else 200
-
-
+    """The status of a job that ended in an error the page shows (service.error_status: 422 for
+    its input, limits or time limit, 500 for a solver failure, as the API); else 200 (the
+    answer, or its progress)."""
+    shown = (InputError, InfeasibleError, SolverError)
+    return service.error_status(job.error) if isinstance(job.error, shown) else 200
 
 
 @router.post("/update", response_class=HTMLResponse)
@@ -348,8 +348,8 @@ def poll(request: Request, job_id: str):
             return _full_page(request, answer) if answer is not None else _gone(request)
         return _render(request, "figure.html", job=job, kind=job.kind)
     if not _htmx(request):
-        return _full_page(request, job)
-    return _render(request, "answer.html", **_job_view(job))
+        return _full_page(request, job, _job_status(job))
+    return _render(request, "answer.html", _job_status(job), **_job_view(job))
 
 
 @router.post("/jobs/{job_id}/cancel", response_class=HTMLResponse)
