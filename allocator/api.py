@@ -18,7 +18,7 @@ from allocator.optim.assemble import load_problem as load
 from allocator.inputs.demo import demo_catalog_path, resolve_catalog  # noqa: F401  (public)
 from allocator.inputs.catalog import Catalog
 from allocator.verification import domain, published_curve
-from allocator.errors import InfeasibleError, InputError, SolverError
+from allocator.errors import InfeasibleError, InputError, SolverError, TimeLimitError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import binding, describe
 from allocator.optim.problem import Plan, Problem
@@ -81,7 +81,9 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
     if "target" in groups and len(groups) > 1 and mode != "min_cost":
         msg += _still_short(problem, set(groups) - {"target"}, target)
     if best_p is not None and problem.synthetic:  # a probability from invented programs says so
-        msg += " [synthetic demo catalog: not real program data]"
+        from allocator.output.report import SYNTHETIC_NOTE
+
+        msg += f" [{SYNTHETIC_NOTE.rstrip('.')}]"
     err = InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups, best_p)
     err.synthetic = bool(problem.synthetic)
     return err
@@ -184,7 +186,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
         raise SolverError(f"the solver stopped without a list and without a time limit ({out.message or engine}); "
                           "please report")
     if out.status is Status.NO_SOLUTION:
-        raise SolverError(f"no list found within the time limit ({time_limit}s): raise --time-limit")
+        raise TimeLimitError(f"no list found within the time limit ({time_limit}s): raise --time-limit")
     if out.status is Status.ERROR:
         raise SolverError(f"the solver failed: {out.message or engine + ' reported an error'}")
     plan = out.plan

@@ -46,3 +46,8 @@ class SolverError(AllocatorError):
     """The solver crashed or stopped without any list (exit code 4)."""
 
     exit_code = 4
+
+
+class TimeLimitError(SolverError):
+    """No list found within the time limit the caller set (exit code 4): a longer limit may
+    find one.  The web answers it 422, as bad input, and other solver errors 500."""

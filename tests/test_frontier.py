@@ -240,4 +240,4 @@ def test_frontier_and_bench_tables_say_synthetic(tmp_path, capsys):
         main(["solve", prof, "--min-cost", "--target", "0.99", "--json", "--draws", "0"])
     out = capsys.readouterr()
     assert e.value.code == 3 and json.loads(out.out)["data"]["synthetic"] is True
-    assert "synthetic demo catalog" in out.err
+    assert "SYNTHETIC demo catalog" in out.err

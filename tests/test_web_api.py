@@ -281,10 +281,10 @@ def test_form_catalog_upload_and_its_errors(client):
 def test_form_infeasible_and_time_limit_are_said(client, monkeypatch):
     r = client.post("/solve", data=fast_form(budget="100", min_applications="50"))
     assert r.status_code == 422 and 'id="solve-error"' in r.text and "No list meets these limits" in r.text
-    from allocator.errors import SolverError
+    from allocator.errors import TimeLimitError
 
     def slow(*a, **k):
-        raise SolverError("no list found within the time limit (1.0s): raise --time-limit")
+        raise TimeLimitError("no list found within the time limit (1.0s): raise --time-limit")
 
     monkeypatch.setattr(service, "solve_result", slow)
     r = client.post("/solve", data=fast_form(time_limit="1"))

@@ -2,6 +2,8 @@
 naming the field (4xx) or "busy", never an internal error."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytest.importorskip("fastapi", reason="the web extra is not installed: pip install -e '.[web]'")
@@ -27,12 +29,16 @@ def test_control_characters_round_trip_through_the_profile_toml(text):
     assert tomllib.loads(f"x = {forms._toml_value(text)}\n")["x"] == text
 
 
-@pytest.mark.parametrize("path", ["/solve", "/profile.toml"])
-def test_a_control_character_in_a_text_field_is_a_field_error(client, path):
-    r = client.post(path, data=fast_form(never_apply="IM-0001\x07"))
-    assert r.status_code in (200, 422) and "internal error" not in r.text
-    if path == "/solve":
-        assert "never_apply" in r.text and "IM-0001\\u0007" not in r.text
+def test_a_control_character_in_a_text_field_is_a_field_error_or_written_escaped(client):
+    """Was a 500 (TOML written unescaped).  The solve names the field; the profile download holds
+    the id escaped, and reads back as typed."""
+    import tomllib
+
+    r = client.post("/solve", data=fast_form(never_apply="IM-0001\x07"))
+    assert r.status_code == 422 and "never_apply" in r.text and "internal error" not in r.text
+    r = client.post("/profile.toml", data=fast_form(never_apply="IM-0001\x07"))
+    assert r.status_code == 200 and "\\u0007" in r.text
+    assert tomllib.loads(r.text)["strategy"]["never_apply"] == ["IM-0001\x07"]
 
 
 def test_a_specialty_limit_thousands_of_digits_long_is_a_field_error(client):
@@ -247,11 +253,11 @@ def _toml_of(client, values: dict) -> bytes:
 
 @pytest.mark.parametrize("path", ["/api/solve", "/solve"])
 def test_no_list_within_the_time_limit_is_422_with_exit_code_4(client, monkeypatch, path):
-    from allocator.errors import SolverError
+    from allocator.errors import TimeLimitError
     from allocator.web import service
 
     def slow(*a, **k):
-        raise SolverError("no list found within the time limit (1.0s): raise --time-limit")
+        raise TimeLimitError("no list found within the time limit (1.0s): raise --time-limit")
 
     monkeypatch.setattr(service, "solve_result", slow)
     if path == "/api/solve":
@@ -280,3 +286,67 @@ def test_a_season_option_sent_as_a_file_is_refused_not_ignored(client, name):
                                           name: ("x.txt", b"2026-11-04")})
     assert r.status_code == 422 and r.json() == {
         "error": f"multipart request: '{name}' was sent as a file; send it as a plain text field", "exit_code": 2}
+
+
+def test_a_multipart_body_cut_before_its_closing_boundary_is_refused(client):
+    """The parser drops an unfinished last part without a word: a catalog cut off in transit would
+    have become the demo catalog (a 200 with the demo's numbers)."""
+    whole = (b"--zz\r\nContent-Disposition: form-data; name=\"profile\"\r\n\r\n" + FAST_PROFILE.encode()
+             + b"\r\n--zz\r\nContent-Disposition: form-data; name=\"catalog\"; filename=\"c.csv\"\r\n\r\n"
+             + open(TINY, "rb").read() + b"\r\n--zz--\r\n")
+    headers = {"content-type": "multipart/form-data; boundary=zz"}
+    assert client.post("/api/solve?draws=0", content=whole, headers=headers).status_code == 200
+    for cut in (whole[:-8], whole[: len(whole) // 2]):
+        r = client.post("/api/solve?draws=0", content=cut, headers=headers)
+        assert r.status_code == 400 and "before its closing boundary" in r.json()["error"]
+
+
+@pytest.mark.parametrize("ctype", ["application/json", "text/plain", None])
+def test_a_page_post_that_is_not_a_form_is_said(client, ctype):
+    r = client.post("/solve", content=b'{"budget": 1}', headers={"content-type": ctype} if ctype else {})
+    assert r.status_code == 400 and "is not a form" in r.text and "specialties" not in r.text
+
+
+def test_an_error_that_arrives_after_the_pages_wait_is_422_when_polled(monkeypatch):
+    """POST /solve shows progress (200) when the solve outlasts the page's wait; the poll that
+    finds the error answers 422, as /solve does when the error comes at once."""
+    import threading
+
+    from allocator.errors import TimeLimitError
+    from allocator.web import service
+
+    gate = threading.Event()
+
+    def late(*a, **k):
+        gate.wait(20)
+        raise TimeLimitError("no list found within the time limit (1.0s): raise the time limit")
+
+    monkeypatch.setattr(service, "solve_result", late)
+    with TestClient(create_app(settings(wait=0.1))) as c:
+        r = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})
+        assert r.status_code == 200
+        job = re.search(r"/jobs/([A-Za-z0-9_-]+)", r.text).group(1)
+        gate.set()
+        c.app.state.pool.get(job).future.result(timeout=20)
+        for htmx in (True, False):
+            p = c.get(f"/jobs/{job}", headers={"HX-Request": "true"} if htmx else {})
+            assert p.status_code == 422 and "no list found within the time limit" in p.text
+
+
+@pytest.mark.parametrize("path", ["/api/solve", "/solve"])
+def test_a_solver_failure_is_a_500_with_its_one_line_and_exit_code_4(client, monkeypatch, path):
+    """A solver failure is a bug, not the request's fault: 500, its message and exit code 4 (a
+    time limit with no list is the request's: 422, above)."""
+    from allocator.errors import SolverError
+    from allocator.web import service
+
+    def broken(*a, **k):
+        raise SolverError("the highs engine returned a list that breaks budget (a bug; please report)")
+
+    monkeypatch.setattr(service, "solve_result", broken)
+    if path == "/api/solve":
+        r = client.post(path, content=FAST_PROFILE.encode())
+        assert r.status_code == 500 and r.json()["exit_code"] == 4 and "(a bug; please report)" in r.json()["error"]
+    else:
+        r = client.post(path, data=fast_form())
+        assert r.status_code == 500 and "(a bug; please report)" in r.text and "internal error" not in r.text

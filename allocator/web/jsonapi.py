@@ -7,8 +7,8 @@ Body: the profile TOML (any text content type), or multipart fields ``profile`` 
 ``time_limit`` (seconds), ``min_cost`` (with the profile's ``target_p_match``).  Errors are JSON
 ``{"error": one line, "exit_code": n}``: 400 unreadable body (not form data, UTF-8, TOML or CSV),
 413 too large (the body is read into memory under a cap, see ``body``; nothing goes to disk),
-422 bad input (exit code 2), infeasible (3, with ``conflicting``) or a solver failure or the time
-limit reached with no list (4), 503 busy (retry: every worker busy and the queue full, or no
+422 bad input (exit code 2), infeasible (3, with ``conflicting``) or the time limit reached with no
+list (4), 500 a bug (an internal error, 1, or a solver failure, 4), 503 busy (retry: every worker busy and the queue full, or no
 worker free within the pool's ``max_wait``; exit code 75, never returned by the command line).
 A request whose client disconnects while it waits or runs is cancelled (its queue place freed).
 """
@@ -110,8 +110,8 @@ async def run_job(request: Request, kind: str, work, time_limit: float | None = 
     e = job.error
     if isinstance(e, Busy):
         return busy_response(e)
-    if isinstance(e, (InputError, InfeasibleError, SolverError)):  # the solver's "no list in the time limit" too
-        return JSONResponse(service.error_body(e), status_code=422)
+    if isinstance(e, (InputError, InfeasibleError, SolverError)):
+        return JSONResponse(service.error_body(e), status_code=service.error_status(e))
     return JSONResponse({"error": f"internal error: {type(e).__name__} (please report)", "exit_code": 1},
                         status_code=500)
 

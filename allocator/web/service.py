@@ -210,6 +210,15 @@ def _synthetic_note(payload: dict) -> str | None:
     return SYNTHETIC_NOTE if (payload.get("data") or {}).get("synthetic") else None
 
 
+def error_status(e: BaseException) -> int:
+    """HTTP status of a job that ended in ``e``: 422 for what the request can change (bad input,
+    no list meeting its limits, no list within its time limit), else 500 (a solver failure:
+    a bug, reported with its one line and exit code 4)."""
+    from allocator.errors import InfeasibleError, TimeLimitError
+
+    return 422 if isinstance(e, (InputError, InfeasibleError, TimeLimitError)) else 500
+
+
 def error_body(e: BaseException) -> dict[str, Any]:
     """The JSON of an error: the CLI's one-line message and exit code."""
     code = getattr(e, "exit_code", 1)
