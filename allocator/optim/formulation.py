@@ -192,18 +192,13 @@ class Formulation:
 
     def set_start(self, plan: Plan) -> None:
         """Give the engine a starting list (MIP start)."""
-        on = set(plan.idx)
-        for i, v in zip(self.cand, self.x):
-            v.setInitialValue(1 if int(i) in on else 0)
+        on = np.isin(self.cand, list(plan.idx))
+        for v, o in zip(self.x, on):
+            v.setInitialValue(1 if o else 0)
         if len(self.states) > 1:
-            sig = dict(plan.signals)
-            div = self.problem.division_array
-            for st in self.states:
-                for i, v in zip(self.cand, self.blocks[st.name]):
-                    i = int(i)
-                    want = (i in on and sig.get(i) == st.signal
-                            and (div[i] in plan.divisions) == st.preferred)
-                    v.setInitialValue(1 if want else 0)
+            for name, want in self.values_at(plan).items():
+                for v, w in zip(self.blocks[name], want):
+                    v.setInitialValue(int(w))
         for d, var in self.g.items():
             var.setInitialValue(1 if d in plan.divisions else 0)
         self.start_values = self._completed(plan)
