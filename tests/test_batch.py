@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 pytest.importorskip("distributed")
@@ -112,9 +113,10 @@ def test_local_cluster_equals_sequential_with_bad_profile_in_middle(tmp_path, ca
         html = (out / "applicants" / f"{name}.html").read_text()
         assert "<svg" in html and payload["selected"][0]["program_id"] in html
     assert not (out / "applicants" / "a0b.json").exists()
-    cohort = (out / "cohort.csv").read_text().splitlines()
-    both = [ln for ln in cohort[1:] if ln.split(",")[-1] in ("a0;a1",)]
-    assert both and all(",2,2,1.0,True," in ln for ln in both)  # on both lists: 2 of 2 applicants, crowded
+    cohort = pd.read_csv(out / "cohort.csv", dtype=str)
+    both = cohort[cohort["applicant_ids"] == "a0;a1"]  # on both lists: 2 of 2 applicants, crowded
+    assert len(both) and (both[["applicants", "of", "share", "crowded"]] == ["2", "2", "1.0", "True"]).all().all()
+    assert (cohort["synthetic"] == str(bool((payload.get("data") or {}).get("synthetic")))).all()
     assert "Cohort view" in (out / "cohort.html").read_text()
 
 

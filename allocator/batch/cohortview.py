@@ -117,7 +117,9 @@ def cohort_html(df: pd.DataFrame, report, crowd_share: float) -> str:
 
 def write_cohort_view(out: Path, report, crowd_share: float) -> pd.DataFrame:
     df = program_counts(report.payloads, crowd_share)
-    atomic_write(out / "cohort.csv", lambda fh: fh.write(df.to_csv(index=False)))
+    synthetic = any((p.get("data") or {}).get("synthetic") for p in report.payloads.values())
+    table = df.assign(synthetic=synthetic)  # the CSV says it too, as summary.csv does
+    atomic_write(out / "cohort.csv", lambda fh: fh.write(table.to_csv(index=False)))
     text = cohort_html(df, report, crowd_share)
     atomic_write(out / "cohort.html", lambda fh: fh.write(text))
     return df
