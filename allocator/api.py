@@ -84,9 +84,8 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
         from allocator.output.report import SYNTHETIC_NOTE
 
         msg += f" [{SYNTHETIC_NOTE.rstrip('.')}]"
-    err = InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups, best_p)
-    err.synthetic = bool(problem.synthetic)
-    return err
+    return InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups, best_p,
+                           synthetic=bool(problem.synthetic))
 
 
 _RELAX = {"max_applications": lambda pr: {"max_apps": pr.n}, "budget": lambda pr: {"budget": np.inf},

@@ -35,11 +35,12 @@ class InfeasibleError(AllocatorError):
 
     exit_code = 3
 
-    def __init__(self, message: str, groups: tuple[str, ...] = (), best_p: float | None = None):
+    def __init__(self, message: str, groups: tuple[str, ...] = (), best_p: float | None = None,
+                 synthetic: bool = False):
         super().__init__(message)
         self.groups = tuple(groups)
         self.best_p = best_p
-        self.synthetic = False  # set when the limits were checked against the synthetic demo catalog
+        self.synthetic = synthetic  # the limits were checked against the synthetic demo catalog
 
 
 class SolverError(AllocatorError):

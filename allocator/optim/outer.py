@@ -269,7 +269,8 @@ class _Loop:
         if bad:
             raise SolverError(f"the {self.engine} engine returned a list that breaks {bad[0][0]}: {bad[0][1]} "
                               "(a bug; please report)")
-        Ls, vals = true_values(f)
+        point = f.values()
+        Ls, vals = true_values(f, point)
         for name, L in Ls.items():
             self.pool.setdefault(name, []).append(L)
         violated = False
@@ -279,7 +280,7 @@ class _Loop:
                 f.add_cuts(f.terms[name], Ls[name])
         value = self.minimized(Ls, vals)
         canon = f.values_at(plan)
-        if any(not np.array_equal(canon[k], v) for k, v in f.values().items()):
+        if any(not np.array_equal(canon[k], v) for k, v in point.items()):
             # the master's point left a benefit unused (a list found before the optimum, e.g. at a
             # time limit): the list is worth more than the point, and that is what is reported
             Lc, vc = true_values(f, canon)

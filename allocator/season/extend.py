@@ -127,27 +127,31 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
     # valued over the weighted nodes pi_k C_k: with independent outcomes (correlation 0) the
     # optimizer's own objective leaves out that factor (the same list is best either way)
     after = float(evaluate(pr2, out.plan, correlations=()).p_match)
-    gain = after - p_now
-    per100 = gain / cost * 100 if cost > 0 else 0.0
-    worth = bool(new) and gain >= NEGLIGIBLE_TOTAL and per100 >= NEGLIGIBLE_PER_100
-    return {"selected": rows, "n_added": len(rows), "cost": float(cost), "add_budget": float(add_budget),
-            "p_match_after": after, "p_match_after_interval": after_range(ctx, pr2, out.plan), "gain": gain, "gain_per_100": per100, "worth_it": worth,
-            "late_factor": 1.0 - ctx.F,
-            "advice": _advice(bool(new), worth, gain, cost, per100, float(add_budget)),
-            "solver": {"path": out.path, "engine": out.engine, "gap": out.gap, "wall_seconds": out.wall},
-            "_plan": out.plan, "_problem": pr2}
+    solver = {"path": out.path, "engine": out.engine, "gap": out.gap, "wall_seconds": out.wall}
+    return _summary(ctx, pr2, out.plan, rows, cost, after, p_now, add_budget, solver,
+                    interval=after_range(ctx, pr2, out.plan))
 
 
 def _nothing_to_gain(ctx: Context, pr2: Problem, p_now: float, add_budget: float) -> dict:
     """The extra list when P(match) is already 1 under the model (an interview held at a
     program whose P(match | interview) is 1): none, with the verdict in words."""
-    return {"selected": [], "n_added": 0, "cost": 0.0, "add_budget": float(add_budget), "p_match_after": p_now,
-            "p_match_after_interval": None, "gain": 0.0, "gain_per_100": 0.0, "worth_it": False,
-            "late_factor": 1.0 - ctx.F,
-            "advice": "not needed: under this model your P(match) is already 100%, so no extra application can "
-                      "raise it (a catalog's own p_match treats an interview there as a sure match)",
-            "solver": {"path": "none", "engine": "", "gap": 0.0, "wall_seconds": 0.0},
-            "_plan": ctx.plan, "_problem": pr2}
+    solver = {"path": "none", "engine": "", "gap": 0.0, "wall_seconds": 0.0}
+    return _summary(ctx, pr2, ctx.plan, [], 0.0, p_now, p_now, add_budget, solver,
+                    advice="not needed: under this model your P(match) is already 100%, so no extra application "
+                           "can raise it (a catalog's own p_match treats an interview there as a sure match)")
+
+
+def _summary(ctx: Context, pr2: Problem, plan, rows: list, cost: float, after: float, p_now: float,
+             add_budget: float, solver: dict, *, interval=None, advice: str | None = None) -> dict:
+    """The ``add`` part of the update: the rows added, their cost, P(match) after and the verdict."""
+    gain = after - p_now
+    per100 = gain / cost * 100 if cost > 0 else 0.0
+    worth = bool(rows) and gain >= NEGLIGIBLE_TOTAL and per100 >= NEGLIGIBLE_PER_100
+    return {"selected": rows, "n_added": len(rows), "cost": float(cost), "add_budget": float(add_budget),
+            "p_match_after": after, "p_match_after_interval": interval, "gain": gain, "gain_per_100": per100,
+            "worth_it": worth, "late_factor": 1.0 - ctx.F,
+            "advice": advice or _advice(bool(rows), worth, gain, cost, per100, float(add_budget)),
+            "solver": solver, "_plan": plan, "_problem": pr2}
 
 
 def _advice(any_new: bool, worth: bool, gain: float, cost: float, per100: float, add_budget: float) -> str:

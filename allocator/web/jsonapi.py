@@ -19,7 +19,7 @@ import asyncio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from allocator.errors import InfeasibleError, InputError, SolverError
+from allocator.errors import InputError
 from allocator.web import body, service
 from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES
 from allocator.web.service import TooLarge as _TooLarge
@@ -110,7 +110,7 @@ async def run_job(request: Request, kind: str, work, time_limit: float | None = 
     e = job.error
     if isinstance(e, Busy):
         return busy_response(e)
-    if isinstance(e, (InputError, InfeasibleError, SolverError)):
+    if service.reported(e):
         return JSONResponse(service.error_body(e), status_code=service.error_status(e))
     return JSONResponse({"error": f"internal error: {type(e).__name__} (please report)", "exit_code": 1},
                         status_code=500)

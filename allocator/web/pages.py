@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from allocator.errors import InfeasibleError, InputError, SolverError
+from allocator.errors import InputError
 from allocator.web import body, forms, service
 from allocator.web.jobs import Busy, Cancelled, Job
 
@@ -190,8 +190,7 @@ def _job_status(job: Job) -> int:
     """The status of a job that ended in an error the page shows (service.error_status: 422 for
     its input, limits or time limit, 500 for a solver failure, as the API); else 200 (the
     answer, or its progress)."""
-    shown = (InputError, InfeasibleError, SolverError)
-    return service.error_status(job.error) if isinstance(job.error, shown) else 200
+    return service.error_status(job.error) if job.error is not None and service.reported(job.error) else 200
 
 
 @router.post("/update", response_class=HTMLResponse)
@@ -271,7 +270,7 @@ def _job_view(job: Job, state: forms.FormState | None = None) -> dict:
         return {"answer": None, "busy": str(job.error)}
     if job.error is not None:
         e = job.error
-        msg = service.web_message(e) if isinstance(e, (InputError, InfeasibleError, SolverError)) else \
+        msg = service.web_message(e) if service.reported(e) else \
             f"internal error: {type(e).__name__} (please report)"
         if state is not None and isinstance(e, InputError):
             if job.kind == "update":

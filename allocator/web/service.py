@@ -210,6 +210,14 @@ def _synthetic_note(payload: dict) -> str | None:
     return SYNTHETIC_NOTE if (payload.get("data") or {}).get("synthetic") else None
 
 
+def reported(e: BaseException) -> bool:
+    """True for the errors whose one line is shown as it is (input, limits, solver); anything
+    else is an internal error, named by its type only."""
+    from allocator.errors import InfeasibleError, SolverError
+
+    return isinstance(e, (InputError, InfeasibleError, SolverError))
+
+
 def error_status(e: BaseException) -> int:
     """HTTP status of a job that ended in ``e``: 422 for what the request can change (bad input,
     no list meeting its limits, no list within its time limit), else 500 (a solver failure:
