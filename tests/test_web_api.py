@@ -135,6 +135,16 @@ def test_api_query_validation_and_health(client):
     assert client.get("/api/health").json()["workers"] == 2
 
 
+@pytest.mark.parametrize("path", ["/", "/api/health"])
+def test_head_is_answered_where_monitors_ask(client, path):
+    """Uptime checks and ``curl -I`` send HEAD: the page and the health check answer it (was 405),
+    with the GET's headers and no body; other routes still refuse it with a clear 405."""
+    r = client.head(path)
+    assert r.status_code == 200 and r.content == b""
+    assert r.headers["content-type"].split(";")[0] == client.get(path).headers["content-type"].split(";")[0]
+    assert client.head("/api/solve").status_code == 405
+
+
 def test_index_has_every_field_and_presets(client):
     r = client.get("/")
     assert r.status_code == 200

@@ -177,7 +177,7 @@ def _plain_fields(form, names: tuple[str, ...]) -> dict[str, str]:
     return {k: form[k] for k in names if k in form}
 
 
-@router.get("/api/health")
+@router.api_route("/api/health", methods=["GET", "HEAD"])
 def health(request: Request):
     pool = request.app.state.pool
     return {"ok": True, "active": pool.active, "workers": pool.workers, "queue": pool.queue}

@@ -76,7 +76,7 @@ def _full_page(request: Request, job: Job, status: int = 200, sort: str = "p_mat
     return _render(request, "page.html", status, state=state, figures=figs, refresh=refresh, **(view | extra))
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)  # HEAD: uptime checks, curl -I
 def index(request: Request, preset: str | None = None):
     state = forms.FormState(forms.default_values())
     if preset:
