@@ -39,7 +39,7 @@ MODES = {"p_match": "p_match", "utility": "utility", "p_match_la": "la_given_tar
 
 def optimize(problem: Problem, mode: str | None = None, *, target: float | None = None,
              time_limit: float | None = None, method: str = "auto", budget: float | None = None,
-             engine: str = DEFAULT_ENGINE) -> Outcome:
+             engine: str = DEFAULT_ENGINE, target_on: str = "average") -> Outcome:
     """Optimal list for ``problem`` (status and plan; no verification).
 
     ``mode``: "p_match" or "utility" (default: the problem's objective), "min_cost" (cheapest
@@ -55,7 +55,7 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
     from allocator.optim import pipeline
 
     return pipeline.optimize(problem, mode, target=target, time_limit=time_limit,
-                             method=method, budget=budget, engine=engine)
+                             method=method, budget=budget, engine=engine, target_on=target_on)
 
 
 def _infeasible(problem: Problem, mode: str, target: float | None, reachable: float | None = None) -> InfeasibleError:
@@ -146,7 +146,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
           min_cost: bool = False, target: float | None = None, time_limit: float | None = None,
           draws: int = 200_000, seed: int = 0, method: str = "auto", problem: Problem | None = None,
           engine: str = DEFAULT_ENGINE, card: str | None = None, compare: bool = True,
-          safety_margin: float | None = None, settle: bool | None = None) -> Result:
+          safety_margin: float | None = None, settle: bool | None = None, target_on: str = "average") -> Result:
     """Solve the profile's problem; verify the list by simulation; return a :class:`Result`.
 
     ``profile`` and ``catalog`` paths are read relative to the working directory; a relative
@@ -154,6 +154,8 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     file (so the README's ``allocator.solve("data/profiles/typical_us_img.toml")`` works from
     any directory).  The objective is the profile's (``objective``: safety_first by default,
     with ``safety_margin``; ``settle``: see :func:`allocator.optim.safety.safety_first`).
+    ``target_on`` ("average" or "p10"): where ``min_cost``'s target is judged, the average
+    over the plausible models or their 10th percentile (:func:`allocator.optim.mincost.cheapest`).
 
     Raises InputError (bad input), InfeasibleError (no list), SolverError (solver failure,
     or the time limit hit before any list)."""
@@ -165,6 +167,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     mode = "min_cost" if min_cost else MODES[problem.objective]
     if mode in ("min_cost", "la_given_target"):
         target = _target(profile, target, min_cost)
+    _check_target_on(problem, target_on, mode)
     admits_a_program(problem, budget_applies=mode != "min_cost")
     sf = None
     if mode == "safety_first":
@@ -173,7 +176,10 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
         sf = safety_first(problem, time_limit=time_limit, method=method, engine=engine, settle=settle)
         out = sf.chosen
     else:
-        out = optimize(problem, mode, target=target, time_limit=time_limit, method=method, engine=engine)
+        out = optimize(problem, mode, target=target, time_limit=time_limit, method=method, engine=engine,
+                       target_on=target_on)
+    if out.status is Status.INFEASIBLE and target_on == "p10":
+        raise _out_of_reach_at_p10(problem, target, out.reachable)
     if out.status is Status.INFEASIBLE:
         err = _infeasible(problem, "p_match" if mode == "safety_first" else mode, target, out.reachable)
         if not err.groups:  # the limits admit a list: the "infeasible" was numerical, not the user's settings
@@ -204,10 +210,37 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     warns += published_curve.below_range_warning(check, metrics.p_match_interval)
     if mode in ("min_cost", "la_given_target"):
         warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target,
-                                       domain.figure_source(problem))
+                                       domain.figure_source(problem), min_cost=mode == "min_cost")
     robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
     return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,
-                  published_curve=check, **({} if sf is None else _trade(problem, sf)))
+                  published_curve=check, target_on=target_on if mode == "min_cost" else None,
+                  **({} if sf is None else _trade(problem, sf)))
+
+
+def _check_target_on(problem: Problem, target_on: str, mode: str) -> None:
+    """``target_on`` is "average" or "p10"; "p10" needs --min-cost and a range over plausible models."""
+    if target_on not in ("average", "p10"):
+        raise InputError(f"--target-on {target_on!r}: use average or p10")
+    if target_on == "average":
+        return
+    if mode != "min_cost":
+        raise InputError("--target-on p10 judges the --min-cost target: add --min-cost, or drop --target-on")
+    if problem.fm_ensemble is None or problem.fm_ensemble.n_cards < 2:
+        raise InputError("--target-on p10 needs a range over plausible models, and these probabilities have none "
+                         "(one card, or the catalog's own p_match column): use --target-on average")
+
+
+def _out_of_reach_at_p10(problem: Problem, target: float, reachable: float | None) -> InfeasibleError:
+    """No budget's best-P(match) list reaches ``target`` at the 10th percentile."""
+    from allocator.output.report import SYNTHETIC_NOTE
+
+    best = "" if reachable is None else (f"; the best-P(match) list within the other limits gives "
+                                         f"{100 * reachable:.1f}% there")
+    note = f" [{SYNTHETIC_NOTE.rstrip('.')}]" if problem.synthetic else ""
+    return InfeasibleError(f"infeasible: no budget's best list reaches P(match) >= {target:g} at the 10th percentile "
+                           f"of the plausible models{best}: lower --target, relax a limit, or judge the target on "
+                           f"the average (--target-on average){note} (conflicting: target)", ("target",), reachable,
+                           synthetic=bool(problem.synthetic))
 
 
 def _trade(problem: Problem, sf) -> dict:

@@ -589,6 +589,25 @@ def test_cheapest_list_says_when_only_the_average_reaches_the_target(client):
     assert f"goes down to {100 * d['p_match_interval'][0]:.1f}%" in m.group(1)
 
 
+def test_cheapest_at_the_10th_percentile_on_the_page_and_the_api(client):
+    """What to find = cheapest_p10: the list's range starts at the target, the page says the
+    answer is found by a rule (not proven cheapest), and the API answers the same with target_on=p10."""
+    r = client.post("/solve", data=fast_form(mode="cheapest_p10", target_p_match="0.6"))
+    assert r.status_code == 200, r.text[-300:]
+    aid = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text).group(1)
+    d = client.get(f"/answer/{aid}/answer.json").json()
+    assert d["objective"] == "min_cost" and d["target_on"] == "p10" and d["p_match_interval"][0] >= 0.6
+    assert 'id="p10-rule"' in r.text and "at the 10th percentile:" in r.text and 'id="target-range"' not in r.text
+    body = FAST_PROFILE.replace("[strategy]", "[strategy]\ntarget_p_match = 0.6", 1)
+    a = client.post(f"/api/solve?draws={DRAWS}&min_cost=true&target_on=p10", content=body.encode())
+    assert a.status_code == 200 and a.json()["cost"] == d["cost"] and a.json()["target_on"] == "p10"
+    bad = client.post(f"/api/solve?draws={DRAWS}&min_cost=true&target_on=median", content=body.encode())
+    assert bad.status_code == 422 and "target_on" in bad.json()["error"]
+    r = client.post("/solve", data=fast_form(mode="cheapest_p10", target_p_match="0.8"))  # 75.0% at most there
+    assert r.status_code == 422 and "gives 75.0% there" in r.text and "(What to find: cheapest)" in r.text
+    assert "--target" not in r.text
+
+
 def test_trade_table_shows_every_range(client, answer):
     """The 'this list' row and every alternative show the P(match) and P(match in LA) ranges of the JSON."""
     aid, _ = answer

@@ -33,6 +33,9 @@ def solve(
         "(0-1; default 0.01 = one percentage point)"),
     min_cost: bool = typer.Option(False, "--min-cost", help="cheapest list reaching --target"),
     target: Optional[float] = typer.Option(None, "--target", help="P(match) target for --min-cost or p_match_la"),
+    target_on: str = typer.Option(
+        "average", "--target-on", help="--min-cost: judge the target on the average over the plausible models "
+        "(average, exact) or on their 10th percentile (p10: the cheapest budget whose best list reaches it there)"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds; best list found is returned"),
     method: str = typer.Option("auto", "--method", help="auto, fast (count scan), dp (dynamic program: independent outcomes, whole-dollar costs) or milp (integer program; engine: --solver, HiGHS by default)"),
     solver: str = typer.Option("highs", "--solver", help="integer-program engine: highs (default) or cbc"),
@@ -62,7 +65,8 @@ def solve(
         res = api_solve(profile, catalog, engine=solver, budget=budget, max_applications=max_apps,
                         la_share_max=la_share_max, correlation=correlation, season=season, objective=objective,
                         min_cost=min_cost, target=target, safety_margin=safety_margin,
-                        time_limit=_positive_time(time_limit), draws=draws, seed=seed, method=method, card=card)
+                        time_limit=_positive_time(time_limit), draws=draws, seed=seed, method=method, card=card,
+                        target_on=target_on)
     except InfeasibleError as e:
         if as_json:  # the status JSON on stdout, the one line on stderr, exit 3
             sys.stdout.write(_json(_status_json(e, "min_cost" if min_cost else objective or

@@ -39,7 +39,7 @@ from allocator.optim import dominance
 from allocator.optim import fastpath
 
 from allocator.optim import feasibility
-from allocator.optim.evaluate import evaluate
+from allocator.optim.evaluate import ensemble_values, evaluate
 from allocator.optim.builder import build
 from allocator.optim import pipeline
 from allocator.optim.problem import Plan, Problem
@@ -219,6 +219,51 @@ class _Search:
         return True
 
 
+class _PercentileSearch(_Search):
+    """The budget search judged at the 10th percentile over the plausible models
+    (``--target-on p10``): a trial reaches the target when the best-P(match) list at its
+    budget (proven best on average) has a 10th percentile at or above it.  That is a rule,
+    not a proof: a list with a lower average but a higher 10th percentile could be cheaper,
+    and the 10th percentile of the budgets' best lists is assumed to rise with the budget
+    (bisection).  So the answer is never called optimal (status "feasible", no bound)."""
+
+    def reached(self, out: Outcome) -> bool:
+        return out.status.has_list and p10(self.pr, out.plan) >= self.target - P_TOL
+
+    def tighten(self, plan: Plan) -> None:  # shrink judges by the average
+        return None
+
+    def step(self, budget: float) -> bool:
+        moved = super().step(budget)
+        self.v_lo = None  # the interpolation guess is for the average: bisect
+        return moved
+
+
+def p10(problem: Problem, plan: Plan) -> float:
+    """The 10th percentile of ``plan``'s P(match) over the ensemble's cards."""
+    return float(ensemble_values(problem, plan)["p_match_interval"][0])
+
+
+def _cheapest_at_p10(problem: Problem, target: float, cand: np.ndarray, time_limit, engine: str) -> Outcome:
+    """:func:`cheapest` judged at the 10th percentile (see :class:`_PercentileSearch`)."""
+    s = _PercentileSearch(problem, target, cand, time_limit, engine)
+    top = s.trial(s.b_top, None)
+    if not top.status.has_list:
+        return s.done(top.status, None, None, None, top.message or "no list within the other limits")
+    if not s.reached(top):
+        return s.done(Status.INFEASIBLE, None, None, None, "the best-P(match) list within the other limits gives "
+                      f"{p10(problem, top.plan):.4f} at the 10th percentile", p10(problem, top.plan))
+    s.best, s.hi, s.held = top, s.cost(top.plan), top.plan
+    while time_limit is None or time.perf_counter() - s.t0 <= time_limit:
+        budget = s.next_budget()
+        if budget is None or not s.step(budget):
+            break
+    msg = (f"budget search judged at the 10th percentile: {s.solves} integer-program solves; the cheapest budget "
+           "whose best-P(match) list reaches the target there (each list proven best on average for its budget, "
+           "none proven the cheapest at the 10th percentile)")
+    return s.done(Status.FEASIBLE, s.best.plan, s.hi, None, msg)
+
+
 def _upper_end(s: _Search) -> Outcome | None:
     """Set the search's first upper end (a plain list by count scan, or the all-budget
     solve); an Outcome when that already settles the answer (out of reach, no list)."""
@@ -242,10 +287,14 @@ def _upper_end(s: _Search) -> Outcome | None:
 
 
 def cheapest(problem: Problem, target: float, cand: np.ndarray, *, time_limit: float | None = None,
-             engine: str = DEFAULT_ENGINE) -> Outcome:
+             engine: str = DEFAULT_ENGINE, on: str = "average") -> Outcome:
     """The cheapest list over candidates ``cand`` with P(match) >= ``target`` (problem.budget
     is ignored: the answer is a cost).  Outcome.objective is that cost in USD, bound the
-    proven lower bound on it; among the cheapest lists, the plan has the highest P(match)."""
+    proven lower bound on it; among the cheapest lists, the plan has the highest P(match).
+    ``on="p10"``: the target judged at the 10th percentile over the plausible models, by
+    the rule of :class:`_PercentileSearch` (status "feasible", no bound)."""
+    if on == "p10":
+        return _cheapest_at_p10(problem, target, cand, time_limit, engine)
     low = relaxed_lower_cost(problem, target)
     s = _Search(problem, target, cand, time_limit, engine)
     if low is None:  # even the relaxation cannot reach the target

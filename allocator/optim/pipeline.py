@@ -112,7 +112,7 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
              method: str = "auto", budget: float | None = None, engine: str = DEFAULT_ENGINE,
              start: Plan | None = None, seed_cuts: dict | None = None, cand: np.ndarray | None = None,
              settle_gap: float | None = None, formulation=None, keep_basis: bool = False,
-             warm_basis=None) -> Outcome:
+             warm_basis=None, target_on: str = "average") -> Outcome:
     """Optimal list for ``problem`` in ``mode`` ("p_match", "utility", "min_cost" with
     ``target``, "la_given_target" or "utility_given_target" with ``target``, a P(match)
     floor): status and plan, no verification.
@@ -124,10 +124,12 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
     ``settle_gap`` see :func:`allocator.optim.outer.solve_milp`; ``formulation`` this solve's
     model built ahead (same mode and candidates, any floor, no solve yet: see
     :func:`allocator.optim.safety.safety_first`), set to ``target`` and used as built;
-    ``keep_basis`` and ``warm_basis`` see :func:`allocator.optim.outer.solve_milp`."""
+    ``keep_basis`` and ``warm_basis`` see :func:`allocator.optim.outer.solve_milp`;
+    ``target_on`` "p10": min_cost's target judged at the ensemble's 10th percentile
+    (:func:`allocator.optim.mincost.cheapest`; always the budget search)."""
     t0 = time.perf_counter()
     something_to_maximize(problem, mode)
-    path = choose_path(problem, mode, method)
+    path = "milp" if target_on == "p10" else choose_path(problem, mode, method)
     if path == "fast":
         return _scan(problem, mode, target, budget, t0)
     if path == "dp":  # None: a limit it only checks (LA cap, specialty limits) binds, or no list reaches the target
@@ -138,7 +140,7 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
     if mode == "min_cost":  # an exact search over the budget
         from allocator.optim.mincost import cheapest
 
-        return cheapest(problem, float(target), cand, time_limit=time_limit, engine=engine)
+        return cheapest(problem, float(target), cand, time_limit=time_limit, engine=engine, on=target_on)
     if mode == "la_given_target" and start is None and budget is None and target is not None and target > 0:
         from allocator.optim.ceiling import la_ceiling, reaches
 

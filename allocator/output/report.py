@@ -162,6 +162,9 @@ def headline(res: Result) -> str:
     """What the list is the best of (the objective in words)."""
     avg = " on average over the plausible models" if res.problem.fm is not None and res.problem.card_choice in (
         "", "ensemble") else ""
+    if res.mode == "min_cost" and res.target_on == "p10":
+        return (f"Cheapest budget whose best list reaches P(match) >= {res.target:g} at the 10th percentile of "
+                "the plausible models")
     if res.mode == "min_cost":
         return f"Cheapest list reaching P(match) >= {res.target:g}{avg}"
     if res.mode == "la_given_target":

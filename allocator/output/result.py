@@ -43,6 +43,7 @@ class Result:
     # the list's P(match) under the published conversion curve, (low, high): see
     # allocator.verification.published_curve (None without the Monte Carlo or the two-stage model)
     published_curve: tuple[float, float] | None = None
+    target_on: str | None = None  # min_cost: where the target was judged ("average" or "p10")
 
     @property
     def p_match_la(self) -> float | None:
@@ -103,6 +104,8 @@ class Result:
             d["objective"] = "min_cost"
         if self.target is not None:
             d["target_p_match"] = self.target
+        if self.target_on is not None:
+            d["target_on"] = self.target_on
         if m is not None:
             d |= {
                 "p_match": m.p_match,

@@ -71,16 +71,18 @@ def copula_warning(p_match: float, interval, rho: float) -> list[str]:
 
 
 def target_warning(p_match: float, interval, pessimistic: float | None, target: float,
-                   what: str = "the average over the plausible models") -> list[str]:
+                   what: str = "the average over the plausible models", min_cost: bool = False) -> list[str]:
     """When a list reaches a P(match) target under ``what`` (the ensemble average, one card, or a
     set correlation's copula) but not across the plausible models: what their 10th percentile
-    (and the most pessimistic of them) give, so no one reads the target as sure."""
+    (and the most pessimistic of them) give, so no one reads the target as sure; for the
+    cheapest-list search, how to have the target judged at the 10th percentile instead."""
     if interval is None or interval[0] >= target:
         return []
     pess = f", the most pessimistic {100 * pessimistic:.1f}%" if pessimistic is not None else ""
+    advice = ("--target-on p10 finds the cheapest budget whose best list reaches it there" if min_cost
+              else "a higher target buys a margin")
     return [f"the {100 * target:.0f}% target is reached under {what} ({100 * p_match:.1f}%), not across the "
-            f"plausible models: their 10th percentile gives {100 * interval[0]:.1f}%{pess}; "
-            "a higher target buys a margin"]
+            f"plausible models: their 10th percentile gives {100 * interval[0]:.1f}%{pess}; {advice}"]
 
 
 def figure_source(problem) -> str:

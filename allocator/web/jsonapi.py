@@ -4,7 +4,8 @@ optional ``catalog``, ``today``, ``add_budget``, ``max_add``; query ``draws``, `
 
 Body: the profile TOML (any text content type), or multipart fields ``profile`` (TOML) and
 ``catalog`` (CSV, optional; default the shipped demo catalogs).  Query: ``draws``, ``seed``,
-``time_limit`` (seconds), ``min_cost`` (with the profile's ``target_p_match``).  Errors are JSON
+``time_limit`` (seconds), ``min_cost`` (with the profile's ``target_p_match``), ``target_on``
+(average or p10, with ``min_cost``).  Errors are JSON
 ``{"error": one line, "exit_code": n}``: 400 unreadable body (not form data, UTF-8, TOML or CSV),
 413 too large (the body is read into memory under a cap, see ``body``; nothing goes to disk),
 422 bad input (exit code 2), infeasible (3, with ``conflicting``) or the time limit reached with no
@@ -66,7 +67,7 @@ async def read_parts(request: Request) -> tuple[bytes, bytes | None, str]:
 @router.post("/api/solve")
 async def api_solve(request: Request, draws: int = Query(service.DRAWS, ge=0, le=2_000_000),
                     seed: int = Query(0, ge=0), time_limit: float | None = Query(None, gt=0),
-                    min_cost: bool = Query(False)):
+                    min_cost: bool = Query(False), target_on: str = Query("average", pattern="^(average|p10)$")):
     settings = request.app.state.settings
     limit = min(time_limit or settings.time_limit, settings.max_time_limit)
     try:
@@ -82,7 +83,7 @@ async def api_solve(request: Request, draws: int = Query(service.DRAWS, ge=0, le
 
     def work(job):
         return service.to_json_dict(service.solve_result(profile, catalog, min_cost=min_cost, time_limit=limit,
-                                                         draws=draws, seed=seed).to_dict())
+                                                         draws=draws, seed=seed, target_on=target_on).to_dict())
 
     return await run_job(request, "api", work, time_limit=limit)
 

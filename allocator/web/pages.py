@@ -158,7 +158,7 @@ async def solve_form(request: Request):
 
     def work(job: Job):
         res = service.solve_result(profile, catalog, min_cost=opts["min_cost"], time_limit=limit,
-                                   draws=settings.draws)
+                                   draws=settings.draws, target_on=opts["target_on"])
         if job.cancelled:
             raise Cancelled()
         job.context["problem"] = res.problem

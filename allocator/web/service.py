@@ -109,12 +109,13 @@ def to_json_dict(d: dict) -> dict:
 
 
 def solve_result(profile: Profile, catalog: Catalog | None, *, min_cost: bool = False,
-                 time_limit: float | None = None, draws: int = DRAWS, seed: int = 0):
+                 time_limit: float | None = None, draws: int = DRAWS, seed: int = 0, target_on: str = "average"):
     """The Result of `allocator solve` for this profile (and catalog): the same answer as the
     command without --time-limit; the page's time limit only caps the work (settle=True)."""
     from allocator.api import solve
 
-    return solve(profile, catalog, min_cost=min_cost, time_limit=time_limit, draws=draws, seed=seed, settle=True)
+    return solve(profile, catalog, min_cost=min_cost, time_limit=time_limit, draws=draws, seed=seed, settle=True,
+                 target_on=target_on)
 
 
 def budget_values(budget: float, points: int = 12) -> list[float]:

@@ -1,0 +1,101 @@
+"""--min-cost --target-on p10: the cheapest budget whose best list reaches the target at the
+10th percentile over the plausible models, checked against brute force on small card mixtures."""
+import itertools
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from allocator import optimize
+from allocator.optim.evaluate import ensemble_values, evaluate
+from allocator.optim.feasibility import violations
+from allocator.optim.problem import Plan
+from allocator.status import Status
+
+from .test_twostage import factor_problem
+
+
+def _lists(pr):
+    """(cost, average P(match), 10th percentile, plan) of every plain list meeting the limits but the budget."""
+    free = replace(pr, budget=np.inf)
+    out = []
+    for k in range(1, min(pr.n, pr.max_apps) + 1):
+        for sub in itertools.combinations(range(pr.n), k):
+            plan = Plan.of(sub)
+            if violations(free, plan):
+                continue
+            out.append((pr.list_cost(plan.idx)[0], evaluate(pr, plan, correlations=()).p_match,
+                        ensemble_values(pr, plan)["p_match_interval"][0], plan))
+    return out
+
+
+def _best_within(lists, budget):
+    """The best average P(match) within ``budget`` and the 10th percentiles of the lists that reach it."""
+    inside = [x for x in lists if x[0] <= budget + 1e-9]
+    top = max(x[1] for x in inside)
+    return top, [x[2] for x in inside if x[1] >= top - 1e-9]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_p10_search_follows_its_rule_against_brute_force(seed):
+    rng = np.random.default_rng(900 + seed)
+    pr = factor_problem(rng, n=7, cards=5, gold=0, silver=0)
+    pr = pr.with_limits(max_apps=7, la_share_max=1.0)
+    lists = _lists(pr)
+    top_p10 = _best_within(lists, np.inf)[1]
+    target = round(float(max(top_p10)) * [0.7, 0.9, 1.02, 0.97][seed % 4], 4)
+    out = optimize(pr, "min_cost", target=target, method="milp", target_on="p10")
+    if out.status is Status.INFEASIBLE:  # the best list with no budget misses the target there
+        assert max(top_p10) < target + 1e-12 and out.plan is None
+        assert out.reachable == pytest.approx(max(top_p10), abs=1e-9)
+        return
+    assert out.status is Status.FEASIBLE and out.bound is None  # a rule, never called optimal
+    cost = pr.list_cost(out.plan.idx)[0]
+    assert violations(replace(pr, budget=np.inf), out.plan) == [] and out.objective == pytest.approx(cost)
+    assert ensemble_values(pr, out.plan)["p_match_interval"][0] >= target - 1e-12
+    # the list is the best on average within its own cost ...
+    p = evaluate(pr, out.plan, correlations=()).p_match
+    assert p == pytest.approx(_best_within(lists, cost)[0], abs=1e-9)
+    # ... and at the next cheaper cost the best list (every one of a tie but one) misses the target there
+    cheaper = sorted({x[0] for x in lists if x[0] < cost - 1e-9})
+    if cheaper:
+        _, p10s = _best_within(lists, cheaper[-1])
+        assert min(p10s) < target - 1e-12
+
+
+def test_p10_costs_more_than_the_average_and_reaches_the_target_there(capsys):
+    """On the typical profile the 80% average is $780 with a 10th percentile below 80%; judged
+    at the 10th percentile the list costs more and its range starts at 80% or above (text and JSON)."""
+    from allocator.cli import main
+    from allocator.paths import DATA_DIR
+
+    prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
+    runs = {}
+    for on in ("average", "p10"):
+        with pytest.raises(SystemExit) as e:
+            main(["solve", prof, "--min-cost", "--target", "0.8", "--target-on", on, "--draws", "0", "--json"])
+        assert e.value.code == 0
+        runs[on] = json.loads(capsys.readouterr().out)
+    avg, p10 = runs["average"], runs["p10"]
+    assert avg["status"] == "optimal" and avg["target_on"] == "average" and avg["p_match_interval"][0] < 0.8
+    assert p10["status"] == "feasible" and p10["target_on"] == "p10" and p10["p_match_interval"][0] >= 0.8
+    assert p10["cost"]["total"] > avg["cost"]["total"]
+    assert not any("target is reached under" in w for w in p10["warnings"])
+    assert any("--target-on p10" in w for w in avg["warnings"])
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["--min-cost", "--target", "0.9", "--target-on", "p10"], 3, "at the 10th percentile"),
+    (["--target-on", "p10"], 2, "add --min-cost"),
+    (["--min-cost", "--target", "0.8", "--target-on", "median"], 2, "use average or p10"),
+])
+def test_p10_refusals(capsys, args, code, words):
+    from allocator.cli import main
+    from allocator.paths import DATA_DIR
+
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--draws", "0", *args])
+    err = capsys.readouterr().err
+    assert e.value.code == code and words in err and "Traceback" not in err
+    assert len([ln for ln in err.splitlines() if ln.strip()]) == 1
