@@ -106,6 +106,12 @@ CATALOG_CASES = {
                                   ["line 3", "p_match", "every row"]),
     "ragged_row": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,extra,cells"),
                    ["more fields than the header", "quote"]),
+    "misspelled_column": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,25",
+                                    header="program_id,name,specialty,city,state,la_area,p_match,fee_extr"),
+                          ["header", "'fee_extr'", "did you mean 'fee_extra'"]),
+    "miscased_column": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,1",
+                                  header="program_id,name,specialty,city,state,la_area,p_match,Utility"),
+                        ["'Utility'", "did you mean 'utility'"]),
     "header_only": (csv_lines(), ["no programs", "add at least one row"]),
     "zero_bytes": (b"", ["empty", "header"]),
     "blank_lines_only": ("\n\n\n", ["empty"]),
@@ -131,6 +137,14 @@ def test_bad_catalog(capsys, tmp_path, case):
     assert not out.exists()
     with pytest.raises(InputError):  # the loader itself raises nothing else
         load_catalog(cat)
+
+
+def test_unknown_columns_that_misspell_none_are_allowed():
+    """A catalog may carry its own columns (notes, links); only near-misses of read columns are refused."""
+    from allocator.inputs.catalog import catalog_from_text
+
+    text = "program_id,name,specialty,city,state,p_match,notes,website\nA1,a,Internal Medicine,Columbus,OH,0.1,x,y\n"
+    assert len(catalog_from_text(text, "mine.csv")) == 1
 
 
 def test_missing_catalog_file(capsys, tmp_path):

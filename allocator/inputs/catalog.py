@@ -16,6 +16,7 @@ file, the CSV line and column, and what to change.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import math
 from dataclasses import dataclass, field
@@ -306,6 +307,7 @@ def catalog_from_records(records: list[dict], header: list[str], path: str = "<c
     if missing:
         raise InputError(f"{where}: missing required column(s) {', '.join(missing)}; the header "
                          f"must include {', '.join(REQUIRED)}")
+    _refuse_misspelled(header, where)
     if len(records) == 0:
         raise InputError(f"{where}: the catalog has no programs; add at least one row")
     lines = lines or [i + 2 for i in range(len(records))]
@@ -326,6 +328,21 @@ def catalog_from_records(records: list[dict], header: list[str], path: str = "<c
     division = [r.division or geography.division_of(r.state) for r in rows]
     tier = [geography.tier_of(r.state, x) for r, x in zip(rows, la)]
     return Catalog(_Table(rows, la, division, tier), path)
+
+
+def _refuse_misspelled(header: list[str], where: str) -> None:
+    """Columns allocator does not read are allowed (a catalog may carry notes or links), but one
+    that looks like a misspelling of a column it reads ("fee_extr", "Utility") is refused: its
+    values would be ignored without a word, and the list priced or valued without them."""
+    known = (*REQUIRED, *OPTIONAL)
+    for col in header:
+        if not col or col in known:
+            continue
+        near = [k for k in known if k == col.lower().replace(" ", "_")] or \
+            difflib.get_close_matches(col.lower(), known, n=1, cutoff=0.8)
+        if near and near[0] not in header:
+            raise InputError(f"{where}: header: column {col!r} is not one allocator reads, and its values would be "
+                             f"ignored; did you mean {near[0]!r}? Rename it (other unknown columns are allowed)")
 
 
 def _validate_row(rec: dict, line: int, where: str) -> ProgramRow:
