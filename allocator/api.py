@@ -70,9 +70,9 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
     best_p, bind, p_all = None, None, None
     if "target" in groups and reachable is not None:
         best_p = reachable  # the min-cost search's best P(match) within the other limits
-    elif "target" in groups:
+    if "target" in groups and (reachable is None or groups == ("target",)):
         relaxed = optimize(problem, "p_match", budget=np.inf if mode == "min_cost" else None)
-        best_p = relaxed.objective if relaxed.status.has_list else None
+        best_p = best_p if best_p is not None else relaxed.objective if relaxed.status.has_list else None
         if groups == ("target",) and relaxed.status.has_list:  # out of reach whatever the limits: say what binds
             free = problem.with_limits(budget=np.inf) if mode == "min_cost" else problem
             bind = binding(free, relaxed.plan)

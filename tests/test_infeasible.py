@@ -167,3 +167,19 @@ def test_an_out_of_reach_target_names_every_limit_that_binds(capsys):
     err = capsys.readouterr().err
     assert e.value.code == 3 and "within max_applications" in err
     assert re.search(r"relaxing max_applications alone reaches only 0\.\d+, because budget binds too", err)
+
+
+def test_min_cost_out_of_reach_whatever_the_limits_names_the_limit_holding_the_best(capsys, tmp_path):
+    """--min-cost with a target no list reaches even with every limit lifted: the message gives the
+    best within the user's limits and the limit holding it (max_applications=60 here), not "relax the
+    catalog" (the min-cost search's own best was used without asking what binds)."""
+    prof = tmp_path / "me.toml"
+    prof.write_text('[applicant]\nstep2_score = 226\nexam_attempts = 1\nusce_months = 2\nusce_california_months = 2\n'
+                    'la_ties = true\nyears_since_graduation = 4\n\n[strategy]\nbudget = 800\nseason = "2026"\n'
+                    'max_applications = 60\nla_share_max = 0.2\n')
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(prof), "--min-cost", "--target", "0.99", "--draws", "0"])
+    err = capsys.readouterr().err
+    assert e.value.code == 3 and "(conflicting: target)" in err and "relax the catalog" not in err
+    assert re.search(r"the best reachable within your limits is 0\.\d+ \(held by max_applications=60\)", err)
+    assert re.search(r"relax max_applications for up to 0\.\d+", err)
