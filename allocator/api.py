@@ -324,6 +324,8 @@ def list_warnings(problem: Problem, plan: Plan, metrics) -> list[str]:
     if plan.signals or plan.divisions:
         bare = evaluate(problem, Plan(plan.idx), correlations=()).p_match
     out = domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
+    if problem.source != "catalog p_match":  # the model's probabilities: is the applicant where it was checked?
+        out += domain.applicant_warnings(problem.card, problem.applicant, problem.specialties)
     if problem.fm is None:  # a set correlation: the one-factor copula is the model
         out += domain.copula_warning(metrics.p_match, metrics.p_match_interval, problem.rho)
     if metrics.p_match_interval is None and problem.source == "catalog p_match":

@@ -195,3 +195,36 @@ def test_each_listed_program_carries_its_range(capsys):
     for r in plain:
         e = est[r["program_id"]]
         assert (r["p_match_p10"], r["p_match_p90"]) == pytest.approx((e["p_match_p10"], e["p_match_p90"]), abs=1e-9)
+
+
+def test_guard_flags_an_applicant_outside_the_calibration_cohort():
+    """The cohort's Step 2 CK runs 205-275, at most 2 failed attempts, at most 10 years since
+    graduation, and Internal Medicine only: an applicant beyond any of these gets one line each;
+    an applicant inside gets none."""
+    from allocator.inputs.profile import Applicant
+
+    spec = CARD.calibration.cohort
+    inside = Applicant(step2_score=spec.step2_max, exam_attempts=2, years_since_graduation=10)
+    assert domain.applicant_warnings(CARD, inside, ["Internal Medicine"]) == []
+    assert domain.applicant_warnings(CARD, Applicant(step2="pass"), ["Internal Medicine"]) == []
+    far = Applicant(step2_score=spec.step2_max + 1, exam_attempts=3, years_since_graduation=10.5,
+                    specialties=["Internal Medicine", "Psychiatry"])
+    w = domain.applicant_warnings(CARD, far, ["Internal Medicine", "Psychiatry"])
+    assert len(w) == 4 and all("\n" not in x for x in w)
+    assert f"Step 2 CK {spec.step2_max + 1}" in w[0] and "205-275" in w[0]
+    assert "3 failed attempts" in w[1] and "at most 2" in w[1]
+    assert "10.5 years since graduation" in w[2]
+    assert w[3].startswith("not calibrated for Psychiatry:") and "Internal Medicine applicants only" in w[3]
+
+
+def test_solve_warns_for_an_applicant_outside_the_cohort_in_text_and_json(capsys, tmp_path):
+    from allocator.paths import DATA_DIR
+
+    prof = tmp_path / "p.toml"
+    prof.write_text((DATA_DIR / "profiles" / "typical_us_img.toml").read_text()
+                    .replace("exam_attempts = 0", "exam_attempts = 3"))
+    code, out, _ = _main(capsys, "solve", str(prof), "--objective", "p_match", "--draws", "0", "--json")
+    assert code == 0 and any(w.startswith("outside the calibrated domain: 3 failed attempts")
+                             for w in json.loads(out)["warnings"])
+    code, out, _ = _main(capsys, "solve", str(prof), "--objective", "p_match", "--draws", "0")
+    assert "3 failed attempts, while the calibration cohort has at most 2" in " ".join(out.split())

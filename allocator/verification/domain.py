@@ -9,6 +9,9 @@ line with the figures, for the report and ``solve --json`` ``warnings``.
 """
 from __future__ import annotations
 
+import csv
+import functools
+
 BONUS_SHARE = 0.5  # "most of P": more than half of P(match) from signals and preferences
 
 
@@ -31,6 +34,49 @@ def warnings(card, n_applications: int, expected_interviews: float | None, p_mat
             out.append(f"most of this P(match) comes from signal and geographic-preference effects "
                        f"({100 * gain:.1f} of {100 * p_match:.1f} points), whose size for IMGs is uncertain")
     return out
+
+
+def applicant_warnings(card, applicant, specialties) -> list[str]:
+    """The applicant's own departures from the calibration cohort (its Step 2 CK range, most
+    failed attempts, longest time since graduation, and the specialty of its catalog): the
+    model's coefficients still apply there, but nothing checked them, so the range shown is
+    narrower than the truth.  One line each, as :func:`warnings`."""
+    spec = getattr(getattr(card, "calibration", None), "cohort", None) if card is not None else None
+    if spec is None or applicant is None:
+        return []
+    out: list[str] = []
+    tail = "; the probabilities are an extrapolation, less sure than their range says"
+    s2 = getattr(applicant, "step2_score", None)
+    if s2 is not None and not spec.step2_min <= s2 <= spec.step2_max:
+        out.append(f"outside the calibrated domain: Step 2 CK {s2}, while the calibration cohort's scores run "
+                   f"{spec.step2_min}-{spec.step2_max}{tail}")
+    most = len(spec.failed_attempts_probs) - 1
+    if applicant.exam_attempts > most:
+        out.append(f"outside the calibrated domain: {applicant.exam_attempts} failed attempts, while the calibration "
+                   f"cohort has at most {most}{tail}")
+    oldest = max(spec.years_since_graduation)
+    if applicant.years_since_graduation > oldest:
+        out.append(f"outside the calibrated domain: {applicant.years_since_graduation:g} years since graduation, "
+                   f"while the calibration cohort's run to {oldest:g}{tail}")
+    home = calibrated_specialty(spec.catalog)
+    other = [x for x in specialties if home is not None and x != home]
+    if other:
+        out.append(f"not calibrated for {', '.join(other)}: the model was checked on {home} applicants only and is "
+                   f"used as is for {'it' if len(other) == 1 else 'them'}, so its range leaves out how "
+                   f"{'that specialty differs' if len(other) == 1 else 'those specialties differ'}")
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def calibrated_specialty(catalog: str) -> str | None:
+    """The specialty of the calibration cohort's catalog (its first program's), None if unreadable."""
+    from allocator.paths import DATA_DIR
+
+    try:
+        with open(DATA_DIR / "catalogs" / catalog, encoding="utf-8-sig", newline="") as fh:
+            return next(csv.DictReader(fh))["specialty"].strip()
+    except (OSError, StopIteration, KeyError):
+        return None
 
 
 def outside(card, n_applications: int, expected_interviews: float | None) -> str:
