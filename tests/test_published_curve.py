@@ -68,7 +68,7 @@ def test_a_check_below_the_whole_range_warns(capsys, tmp_path):
     from allocator.verification.published_curve import below_range_warning
 
     assert below_range_warning((0.30, 0.34), (0.41, 0.65))[0].startswith("the published-curve check gives this list "
-                                                                         "at most 34%, below the 41-65%")
+                                                                         "at most 34.0%, below the 41.0-65.0%")
     assert below_range_warning((0.71, 0.80), (0.77, 0.90)) == [] and below_range_warning(None, (0.4, 0.6)) == []
     prof = tmp_path / "psy.toml"
     prof.write_text('[applicant]\nspecialties = ["Psychiatry"]\nstep2_score = 237\n[strategy]\nbudget = 900\n'

@@ -85,8 +85,9 @@ def render(d: dict, c) -> None:
         c.print(a["advice"])
     if "mc" in d:
         m = d["mc"]
-        c.print(f"Checked by simulation: P(match) {_pct(m['p_match'])} +- {_pct(1.96 * m['p_match_se'])} "
-                f"({m['draws']:,} weighted seasons, seed {m['seed']})")
+        what = " with the additions" if d.get("add", {}).get("n_added") else " now"
+        c.print(f"Checked by simulation: P(match){what} {_pct(m['p_match'])} +- {_pct(1.96 * m['p_match_se'])} "
+                f"(95%; {m['draws']:,} weighted seasons, seed {m['seed']})")
     for w in d.get("warnings", []):
         c.print(f"warning: {w}")
 

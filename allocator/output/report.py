@@ -61,7 +61,8 @@ def published_curve_line(pc: tuple[float, float], card, specialties=("Internal M
     from allocator.verification.published_curve import describe
 
     other = [s for s in specialties if s != "Internal Medicine"]
-    note = f"; the only curve published, your list is in {', '.join(other)}" if other else ""
+    note = (f"; no curve is published for {', '.join(other)}, so this one stands in for "
+            f"{'it' if len(other) == 1 else 'them'}") if other else ""
     value = pct(pc[0], 0) if pct(pc[0], 0) == pct(pc[1], 0) else f"{pct(pc[0], 0)} to {pct(pc[1], 0)}"
     return (f"Published-curve check: if P(match | interviews) followed the published Internal Medicine IMG curve "
             f"({describe(card)}; 2009 data; every plausible model converts more{note}), this list's interviews "
@@ -127,7 +128,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
         lo, hi = res.mc.ci95
         t.add_row(f"Monte Carlo check ({res.mc.draws:,} draws)", f"{pct(res.mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}]")
         if getattr(res.mc, "mean_interviews", None) is not None:
-            t.add_row("expected interviews", f"{res.mc.mean_interviews:.1f}")
+            t.add_row("  interviews per simulated season (mean)", f"{res.mc.mean_interviews:.1f}")
     t.add_row("applications (LA)", f"{m.n_applications} ({m.n_la}, {pct(m.la_share, 0)})")
     _tier_rows(t, res)
     fixed = pr.schedule.fixed_total
@@ -137,13 +138,14 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
               f"{usd(pr.budget)} is not applied)" if res.mode == "min_cost" else f"budget {usd(pr.budget)}")
     t.add_row("limits", f"{budget}, max {pr.max_apps} apps, LA <= {pct(pr.la_share_max, 0)}")
     if res.signal_gain is not None:
-        t.add_row("P gained by the signals", pct(res.signal_gain, 2))
+        t.add_row("P(match) gained by the signals", f"{100 * res.signal_gain:+.2f} points")
     if res.plan and res.plan.divisions:
         t.add_row("geographic preference", ", ".join(res.plan.divisions))
     elif pr.fixed_divisions:
         t.add_row("geographic preference (fixed in the profile)", ", ".join(pr.fixed_divisions))
     byc = " · ".join(f"{k:g}: {pct(v)}" for k, v in m.by_correlation.items())
-    t.add_row("one-factor copula at correlation" if pr.fm is not None else "this list at correlation", byc)
+    t.add_row("P(match) under the simpler one-factor copula, by correlation" if pr.fm is not None
+              else "this list at correlation", byc)
     engine = {"cbc": "CBC", "highs": "HiGHS"}.get(o.engine, "dynamic program" if o.path == "dp" else "count scan")
     t.add_row("solver", f"{engine} {o.wall:.2f}s, {o.n_candidates} candidates")
     console.print(t)

@@ -82,6 +82,6 @@ def below_range_warning(check_range, interval) -> list[str]:
     models' 10th percentile: the list's P(match) may be well below the figures shown."""
     if check_range is None or interval is None or check_range[1] >= interval[0]:
         return []
-    return [f"the published-curve check gives this list at most {100 * check_range[1]:.0f}%, below the "
-            f"{100 * interval[0]:.0f}-{100 * interval[1]:.0f}% of the plausible models: its P(match) may be well "
+    return [f"the published-curve check gives this list at most {100 * check_range[1]:.1f}%, below the "
+            f"{100 * interval[0]:.1f}-{100 * interval[1]:.1f}% of the plausible models: its P(match) may be well "
             "below the figures shown; plan on the lower one, and apply more widely if you can"]
