@@ -397,3 +397,19 @@ def test_subprocess_one_line_no_traceback(tmp_path, what):
     assert len(lines) == 1 and lines[0].startswith("allocator: error: "), r.stderr
     assert (cat.name if what == "catalog" else prof.name) in lines[0]
     assert r.stdout == ""
+
+
+@pytest.mark.parametrize("name", ["list.xlsx", "report.PDF", "list.html"])
+def test_out_with_a_format_it_does_not_write_is_refused_before_any_work(capsys, tmp_path, name):
+    """--out writes JSON, CSV or the text report; a spreadsheet's or document's name got the text
+    report under it. Refused at once (exit 2, one line, nothing written); .txt and no suffix still work."""
+    prof, cat = tmp_path / "p.toml", tmp_path / "c.csv"
+    prof.write_text(GOOD_TOML)
+    cat.write_text(GOOD_CSV)
+    out = tmp_path / name
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0", "--out", out)
+    assert_one_line(err, code)
+    assert f"not {out.suffix.lower()}" in err and "NAME.csv" in err and not out.exists()
+    for ok in ("r.txt", "report"):
+        code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0", "--out", tmp_path / ok)
+        assert code == 0 and (tmp_path / ok).read_text().strip(), err

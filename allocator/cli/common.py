@@ -62,7 +62,7 @@ CatalogOpt = typer.Option(None, "--catalog", help="catalog CSV (default: the shi
 JsonOpt = typer.Option(False, "--json", help="print JSON instead of a table")
 CardOpt = typer.Option(None, "--card", help="use this model card alone (e.g. default: the central card) instead "
                        "of the default card's ensemble of plausible cards")
-OutOpt = typer.Option(None, "--out", help="also write the output to FILE (.json, .csv or text); written atomically")
+OutOpt = typer.Option(None, "--out", help="also write the output to FILE (.json, .csv, or the text report under any other name such as .txt); written atomically")
 
 
 class _Console(Console):
@@ -195,7 +195,22 @@ def check_outputs(*pairs, inputs: dict | None = None) -> None:
             raise InputError(f"{path}: given to both {seen[key]} and {option}; choose two different files")
         seen[key] = option
         _not_an_input(path, option, inputs or {})
+        if option == "--out":
+            _known_text_form(path)
         check_output(path, option)
+
+
+# --out names whose reader expects a format --out does not write (it writes JSON, CSV or the
+# text report): refused, instead of a text report under a spreadsheet's or a document's name
+NOT_WRITTEN = (".xlsx", ".xls", ".ods", ".pdf", ".doc", ".docx", ".odt", ".html", ".htm", ".png", ".svg", ".jpg",
+               ".jpeg", ".zip", ".parquet", ".toml")
+
+
+def _known_text_form(path) -> None:
+    suffix = Path(path).suffix.lower()
+    if suffix in NOT_WRITTEN:
+        raise InputError(f"--out {path}: allocator writes .json, .csv or a text report (.txt or any other name), not "
+                         f"{suffix}; use NAME.csv to open it as a spreadsheet")
 
 
 def _not_an_input(path, option: str, inputs: dict) -> None:
