@@ -79,9 +79,25 @@ class _M:
     ((0.935, 0.05), (0.925, 0.52), "gives up 47.0 points of P(match in Greater LA) for +1.0 points of P(match)"),
     ((0.9, 0.3), (0.9, 0.3), "has the same P(match) and P(match in Greater LA)"),
     ((0.92, 0.30), (0.93, 0.40), "for more of the rest of the West"),
+    ((0.841, 0.0), (0.850, 0.0), "gives up 0.9 points of P(match) and keeps P(match in Greater LA), for more of the "
+                                 "rest of the West (a higher expected tier utility)"),  # an LA cap of 0: not "+0.0"
 ])
 def test_trade_sentence(chosen, alt, words):
     assert words in trade_sentence(_M(*chosen), _M(*alt))
+
+
+def test_with_no_la_gain_the_trade_counts_the_west_and_one_list_is_named_once(capsys):
+    """With an LA cap of 0 the answer gains nothing in LA: the sentence says what it buys (programs in
+    the rest of the West), and the safest list, also the LA-most one, is set against once, not twice."""
+    me, alt = _M(0.841, 0.0), _M(0.850, 0.0)
+    me.n_by_tier, alt.n_by_tier = {"la": 0, "west": 11, "elsewhere": 58}, {"la": 0, "west": 1, "elsewhere": 68}
+    assert "for 10 more programs in the rest of the West" in trade_sentence(me, alt)
+    code, out, err = run(capsys, "solve", str(PROFILES / "typical_us_img.toml"), "--la-share-max", "0", "--draws", "0",
+                         "--show", "1")
+    text = " ".join(out.split())
+    assert code == 0, err
+    assert text.count("Against ") == 1 and "Against the safest list, which is also the LA-most list" in text
+    assert "+0.0 points" not in text and "more programs in the rest of the West" in text
 
 
 def test_alternative_line_gives_the_alternatives_range_when_the_model_has_one():

@@ -179,11 +179,19 @@ def headline(res: Result) -> str:
 
 def _trade_lines(res: Result, console: Console) -> None:
     """Safety first: what the list gives up and gains against the safest and the LA-most list."""
+    alts = res.alternatives or {}
+    same = "safest" in alts and "la_leaning" in alts and _same_list(alts["safest"][0], alts["la_leaning"][0])
     for name, label in (("safest", "the safest list"), ("la_leaning", "the LA-most list at the same floor")):
-        if res.alternatives and name in res.alternatives:
-            _, alt, status, _ = res.alternatives[name]
+        if name in alts and not (same and name == "la_leaning"):
+            _, alt, status, _ = alts[name]
             proven = "" if status.value == "optimal" else " (the best found, not proven best)"
-            console.print(alternative_line(label + proven, res.metrics, alt))
+            also = ", which is also the LA-most list at the same floor" if same else ""
+            console.print(alternative_line(label + proven + also, res.metrics, alt))
+
+
+def _same_list(a, b) -> bool:
+    return sorted(a.idx) == sorted(b.idx) and dict(a.signals) == dict(b.signals) and \
+        tuple(sorted(a.divisions)) == tuple(sorted(b.divisions))
 
 
 def _tier_rows(t: Table, res: Result) -> None:

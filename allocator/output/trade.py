@@ -26,6 +26,9 @@ def trade_sentence(m, alt) -> str:
     if dp <= 0 and dla >= 0:
         if same_p:
             return f"keeps P(match) and gains {_pts(dla)} of P(match in Greater LA)"
+        if same_la:  # nothing gained in LA (an LA cap of 0, say): the rest of the West is what it buys
+            return (f"gives up {_pts(dp)} of P(match) and keeps P(match in Greater LA), for {_west(m, alt)} "
+                    "(a higher expected tier utility)")
         return f"gives up {_pts(dp)} of P(match) for +{_pts(dla)} of P(match in Greater LA)"
     if dp >= 0 and dla <= 0:
         if same_la:
@@ -36,6 +39,14 @@ def trade_sentence(m, alt) -> str:
     lost = (f"keeps P(match) and gives up {_pts(dla)}" if same_p
             else f"gives up {_pts(dp)} of P(match) and {_pts(dla)}")
     return f"{lost} of P(match in Greater LA) for more of the rest of the West (a higher expected tier utility)"
+
+
+def _west(m, alt) -> str:
+    """"10 more programs in the rest of the West" when both lists' tier counts are known."""
+    a, b = getattr(m, "n_by_tier", None), getattr(alt, "n_by_tier", None)
+    more = (a or {}).get("west", 0) - (b or {}).get("west", 0) if a is not None and b is not None else 0
+    return f"{more} more program{'s' if more != 1 else ''} in the rest of the West" if more > 0 else \
+        "more of the rest of the West"
 
 
 def tier_text(n_by_tier: dict) -> str:
