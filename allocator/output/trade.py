@@ -65,11 +65,13 @@ def signal_text(signals_by_tier: dict) -> str:
 
 
 def guide_text(case: GuideCase) -> str:
-    """"guide for a strong applicant with LA ties: 20-25 LA/SoCal · rest of West 20-30 · ..."."""
+    """"guide for a strong applicant with LA ties: 20-25 LA/SoCal · rest of West 20-30 · ... (the
+    closest guide case, from: Step 2 CK 245, ...)": the profile has no such field, so the line
+    says which of its fields the case was recognized from."""
     parts = [f"{TIER_NAMES[k]} {case.shown[k]}" if k != "la" or case.key != "strong" else case.shown[k]
              for k in TIER_NAMES]
     total = f" ({case.total[0]}-{case.total[1]} programs)" if case.total else ""
-    return f"guide for {case.label}{total}: " + " · ".join(parts)
+    return f"guide for {case.label}{total}: " + " · ".join(parts) + f" (the closest guide case, from: {case.why})"
 
 
 def alternative_line(label: str, m, alt) -> str:
