@@ -115,7 +115,7 @@ def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool
                "safety_margin": getattr(problem, "safety_margin", None),
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps,
                                "la_share_max": problem.la_share_max} | {name: None}}
-    _emit(payload, as_json, None, lambda c: _render_sweep(df, name, problem, c))
+    _emit(payload, as_json, None, lambda c: _render_sweep(df, name, problem, c, target))
     if df["p_match"].notna().any():
         return 0
     from allocator.errors import InfeasibleError, SolverError
@@ -363,7 +363,21 @@ def frontier_notes(df, problem) -> list[str]:
     return out
 
 
-def _render_sweep(df, name: str, problem, console) -> None:
+def _what_each_point_is(problem, target: Optional[float]) -> str:
+    """The sweep's objective in words, for its title (a safety-first profile's sweep traces the
+    best-P(match) lists, its first step, so the title says so)."""
+    from allocator.studies.sweep import sweep_mode
+
+    mode = sweep_mode(problem.objective)
+    if mode == "p_match_la":
+        return f"best P(match in LA) with P(match) >= {target:g}" if target is not None else "best P(match in LA)"
+    if mode == "utility":
+        return "best expected tier utility"
+    first = " (the safety-first answer's first step)" if problem.objective == "safety_first" else ""
+    return f"best P(match) list{first}"
+
+
+def _render_sweep(df, name: str, problem, console, target: Optional[float] = None) -> None:
     from rich import box
     from rich.table import Table
 
@@ -375,7 +389,8 @@ def _render_sweep(df, name: str, problem, console) -> None:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
     budget = name == "budget"
     model = "one-factor copula at each correlation" if name == "correlation" else model_name(problem)
-    t = Table(box=box.SIMPLE, title=f"optimal list at each {name} ({model})")
+    what = "optimal list" if name == "correlation" else _what_each_point_is(problem, target)
+    t = Table(box=box.SIMPLE, title=f"{what} at each {name} ({model})")
     t.add_column("budget" if budget else name, justify="right")
     t.add_column("status")
     ranged = problem.fm is not None and "p_match_interval" in df and name != "correlation"
@@ -384,6 +399,9 @@ def _render_sweep(df, name: str, problem, console) -> None:
         t.add_column("10th-90th pct", justify="right")
     t.add_column("if indep.", justify="right")
     t.add_column("P(LA)", justify="right")
+    la_ranged = ranged and "p_match_la_interval" in df and problem.objective == "p_match_la"  # the objective's range
+    if la_ranged:
+        t.add_column("P(LA) 10th-90th", justify="right")
     t.add_column("apps (LA)", justify="right")
     t.add_column("fees", justify="right")
     if budget:
@@ -396,14 +414,20 @@ def _render_sweep(df, name: str, problem, console) -> None:
             iv = r.p_match_interval if ranged else None
             row += [pct(r.p_match, 2) + ("^" if r.outside_domain else "")]
             row += [span(iv)] if ranged else []
-            row += [pct(r.p_match_independent, 1), pct(r.p_match_la, 1), f"{r.n_applications} ({r.n_la})", usd(r.cost)]
+            row += [pct(r.p_match_independent, 1), pct(r.p_match_la, 1)]
+            row += [span(r.p_match_la_interval)] if la_ranged else []
+            row += [f"{r.n_applications} ({r.n_la})", usd(r.cost)]
         else:
-            row += ["-"] * (6 if ranged else 5)
+            row += ["-"] * (5 + ranged + la_ranged)
         if budget:
             g = r.gain_per_100
             row.append("" if g != g else f"{100 * g:+.2f} pts")
         t.add_row(*row)
     console.print(t)
+    unproven = df[df["status"] == "feasible"]
+    if len(unproven) and "gap" in df:
+        console.print(f"feasible: the best list found, not proven best: no list at that {name} is better by more "
+                      f"than {unproven['gap'].max():.1e} in what the sweep maximizes (column gap in --json)")
     if (df["outside_domain"] != "").any():
         console.print(domain_note(problem.card))
     if df["knee"].any():
