@@ -60,7 +60,10 @@ def render(d: dict, c) -> None:
     ivs = d.get("p_interviews_at_least_interval") or {}
     c.print("Interviews in all:       " + ", ".join(f"P(>= {t}) {_pct(v)}{_range(ivs.get(t))}"
                                                    for t, v in d["p_interviews_at_least"].items()))
-    c.print(f"Standing:                {d['standing']['sentence']}")
+    st = d["standing"]
+    iv = st.get("top_share_interval")
+    rng = f" (10th-90th percentile: {_pct(iv[0])} to {_pct(iv[1])} are stronger)" if iv else ""
+    c.print(f"Standing:                {st['sentence']}{rng}")
     if "after_interviews" in d:
         a = d["after_interviews"]
         c.print()
