@@ -805,3 +805,48 @@ def test_a_number_thousands_of_digits_long_is_a_clear_error(client):
     r = client.post("/api/solve", content=b"[strategy]\nbudget = " + b"9" * 5000 + b"\n",
                     headers={"content-type": "application/toml"})
     assert r.status_code == 422 and "cannot read" in r.json()["error"]
+
+
+@pytest.mark.parametrize("changes,name,needle", [
+    ({"budget": ""}, "budget", "budget: empty; give your budget in USD"),
+    ({"step2_score": ""}, "step2_score", "step2_score: empty; give your Step 2 CK score"),
+    ({"specialties": None}, "specialties", "tick at least one specialty"),
+])
+def test_required_fields_left_empty_are_said_under_the_field(client, changes, name, needle):
+    """An empty budget is not solved with the loader's $2,500, an empty Step 2 score without
+    'pass only' is not taken as pass-only, and no specialty is not pydantic's 'List should have
+    at least 1 item'."""
+    r = client.post("/solve", data=fast_form(**changes))
+    assert r.status_code == 422, r.text[-300:]
+    m = re.search(rf'id="error-{name}">([^<]*)<', r.text)
+    assert m and needle in m.group(1) and "List should" not in m.group(1), m and m.group(1)
+    assert 'id="p-match"' not in r.text
+
+
+def test_empty_step2_with_pass_only_still_solves(client):
+    r = client.post("/solve", data=fast_form(step2_score="", step2="on"))
+    assert r.status_code == 200 and 'id="p-match"' in r.text
+
+
+def test_wording_examples_per_field_busy_once_and_pessimistic_label(client, answer):
+    r = client.post("/solve", data=fast_form(step2_score="abc"))
+    m = re.search(r'id="error-step2_score">([^<]*)<', r.text)
+    assert m and "e.g. 245" in m.group(1) and "1500" not in m.group(1), m and m.group(1)
+    r = client.post("/solve", data=fast_form(budget="abc"))
+    assert "e.g. 2500" in re.search(r'id="error-budget">([^<]*)<', r.text).group(1)
+    gate = threading.Event()
+    app = create_app(settings(workers=1, queue=0, wait=0.1))
+    with TestClient(app) as c:
+        app.state.pool.submit("solve", lambda job: gate.wait(20))
+        r = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})
+        gate.set()
+    busy = re.search(r'id="busy">(.*?)</div>', r.text, re.S).group(1)
+    assert r.status_code == 503 and busy.lower().count("retry") == 1 and busy.count("Busy") == 1, busy
+    html = fresh_page(client, answer, p_match_pessimistic=0.41)
+    assert re.search(r"<dt>P\(match\) under the most pessimistic model</dt><dd id=\"p-match-pessimistic\">41\.0%",
+                     html)
+
+
+def fresh_page(client, answer, **changes) -> str:
+    """The answer fragment (htmx) of a new answer job with the fixture's payload changed."""
+    return client.get(f"/answer/{fresh_answer(client, answer, **changes)}", headers={"HX-Request": "true"}).text
