@@ -850,3 +850,40 @@ def test_wording_examples_per_field_busy_once_and_pessimistic_label(client, answ
 def fresh_page(client, answer, **changes) -> str:
     """The answer fragment (htmx) of a new answer job with the fixture's payload changed."""
     return client.get(f"/answer/{fresh_answer(client, answer, **changes)}", headers={"HX-Request": "true"}).text
+
+
+def test_a_new_submission_supersedes_the_job_the_page_waits_for(monkeypatch):
+    """A second "Find my list" (or "Update my chances") from the same page cancels the solve that
+    page was still waiting for: the progress page's form names it in a hidden field."""
+    gate = threading.Event()
+
+    def slow(*a, **k):
+        gate.wait(20)
+        raise AssertionError("a superseded solve's answer must not be used")
+
+    monkeypatch.setattr(service, "solve_result", slow)
+    app = create_app(settings(workers=2, queue=2, wait=0.1))
+    hx = {"HX-Request": "true"}
+    with TestClient(app) as c:
+        r = c.post("/solve", data=fast_form(), headers=hx)
+        first = re.search(r'id="supersedes" value="([^"]+)"', r.text).group(1)
+        assert 'id="solve-progress"' in r.text and app.state.pool.get(first).state == "running"
+        r = c.post("/solve", data=fast_form(supersedes=first), headers=hx)
+        second = re.search(r'id="supersedes" value="([^"]+)"', r.text).group(1)
+        assert second != first and app.state.pool.get(first).cancelled
+        assert not app.state.pool.get(second).cancelled
+        # a job id that is not the page's solve (a figure, or unknown) is left alone
+        fig = app.state.pool.submit("budget", lambda j: gate.wait(20), context={"answer": "x"})
+        c.post("/solve", data=fast_form(supersedes=fig.id, budget=""), headers=hx)
+        c.post("/solve", data=fast_form(supersedes="nope", budget=""), headers=hx)
+        assert not fig.cancelled
+        # the update button supersedes too (even when its own request is refused)
+        c.post("/update", data=fast_form(supersedes=second), headers=hx)
+        assert app.state.pool.get(second).cancelled
+        # without JavaScript the progress page's form carries it as well
+        r = c.post("/solve", data=fast_form())
+        third = re.search(r'id="supersedes" value="([^"]+)"', r.text).group(1)
+        assert 'id="solve-progress"' in r.text and app.state.pool.get(third).state in ("waiting", "running")
+        gate.set()
+    # finished pages name no job
+    assert 'id="supersedes" value=""' in TestClient(create_app(settings())).get("/").text

@@ -24,6 +24,7 @@ from allocator.web.jobs import Busy, Cancelled, Job
 router = APIRouter()
 MULTI = ("specialties", "divisions")
 UPLOADS = ("catalog", "season_file")
+SUPERSEDES = "supersedes"  # the form's hidden field: the solve or update this page is still waiting for
 SORTABLE = ("program_id", "name", "specialty", "city", "state", "tier", "p_match", "signal")
 
 
@@ -97,6 +98,17 @@ async def _read_form(request: Request, uploads: int = 1) -> FormData:
     return await body.form(request, limit, f"the form, and {files} of at most {forms.MAX_UPLOAD_BYTES / 1e6:.0f} MB")
 
 
+def _supersede(request: Request, form: FormData) -> None:
+    """A new submission from a page replaces the solve or update that page was waiting for: that
+    job is cancelled (dropped at once if it still waits; a running one stops at its next step and
+    its answer is thrown away), so a second click never keeps two workers for one page."""
+    job_id = str(form.get(SUPERSEDES) or "").strip()
+    pool = request.app.state.pool
+    job = pool.get(job_id) if job_id else None
+    if job is not None and job.kind in ("solve", "cheapest", "update"):
+        pool.cancel(job.id)
+
+
 def _refuse_body(request: Request, e: InputError, template: str = "page.html") -> Response:
     """A posted form that cannot be read: not form data (400, one plain line), or too large
     (413: the message on the form, which starts afresh because its values were not read)."""
@@ -114,7 +126,7 @@ async def _form_values(form: FormData) -> tuple[dict, tuple[bytes, str] | None]:
     for k in form.keys():
         if k in MULTI:
             values[k] = [str(x) for x in form.getlist(k)]
-        elif k not in UPLOADS:
+        elif k not in UPLOADS and k != SUPERSEDES:
             values[k] = str(form.get(k))
     for b in ("step2", "la_ties"):
         values[b] = values.get(b) in ("on", "true", "1")
@@ -133,9 +145,11 @@ async def _upload(form, name: str) -> tuple[bytes, str] | None:
 async def solve_form(request: Request):
     settings, pool = request.app.state.settings, request.app.state.pool
     try:
-        values, upload = await _form_values(await _read_form(request))
+        form = await _read_form(request)
     except InputError as e:
         return _refuse_body(request, e)
+    _supersede(request, form)
+    values, upload = await _form_values(form)
     state = forms.FormState(values)
     catalog = None
     if upload is not None:  # first: with no specialty ticked, the catalog's specialties are the applicant's
@@ -202,6 +216,7 @@ async def update_form(request: Request):
         form = await _read_form(request, uploads=2)
     except InputError as e:
         return _refuse_body(request, e)
+    _supersede(request, form)
     values, upload = await _form_values(form)
     season_up = await _upload(form, "season_file")
     state = forms.FormState(values)
