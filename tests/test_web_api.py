@@ -887,3 +887,23 @@ def test_a_new_submission_supersedes_the_job_the_page_waits_for(monkeypatch):
         gate.set()
     # finished pages name no job
     assert 'id="supersedes" value=""' in TestClient(create_app(settings())).get("/").text
+
+
+def test_answer_address_is_pushed_so_reload_and_back_show_it(client):
+    """With JavaScript the address bar gets the job's address (HX-Push-Url): reloading it (a plain
+    GET) or htmx restoring it from the history gives the whole page with the answer and the
+    form's values; a sort pushes the sorted page's address."""
+    hx = {"HX-Request": "true"}
+    r = client.post("/solve", data=fast_form(budget="1100"), headers=hx)
+    assert r.status_code == 200 and 'id="p-match"' in r.text
+    address = r.headers["HX-Push-Url"]
+    job = address.removeprefix("/jobs/")
+    assert address == f"/jobs/{job}" and f"/answer/{job}/list.csv" in r.text
+    for headers in ({}, hx | {"HX-History-Restore-Request": "true"}):
+        page = client.get(address, headers=headers).text
+        assert all(x in page for x in FULL) and 'id="p-match"' in page and 'value="1100"' in page
+    assert f'hx-push-url="/answer/{job}?sort=name&order=asc"' in r.text
+    restored = client.get(f"/answer/{job}?sort=name&order=asc", headers=hx | {"HX-History-Restore-Request": "true"})
+    assert all(x in restored.text for x in FULL) and 'aria-sort="ascending"' in restored.text
+    # an answer refused at once has no address of its own
+    assert "HX-Push-Url" not in client.post("/solve", data=fast_form(budget=""), headers=hx).headers

@@ -39,7 +39,16 @@ def _render(request: Request, name: str, status: int = 200, **ctx) -> HTMLRespon
 
 
 def _htmx(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An htmx swap (a fragment answers it); htmx restoring a page from the history (Back to an
+    address it pushed) asks for the whole page."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def _pushed(response: Response, job: Job) -> Response:
+    """The job's address in the browser's history (htmx's HX-Push-Url), so that reloading the page
+    or coming back to it shows the progress or the answer, with the form's values, as without JavaScript."""
+    response.headers["HX-Push-Url"] = f"/jobs/{job.id}"
+    return response
 
 
 def _state_of(job: Job | None) -> forms.FormState:
@@ -186,7 +195,7 @@ async def solve_form(request: Request):
     await _wait(job, settings.wait)
     if not _htmx(request):
         return _full_page(request, job, _job_status(job))
-    return _render(request, "page.html", _job_status(job), state=state, **_job_view(job, state))
+    return _pushed(_render(request, "page.html", _job_status(job), state=state, **_job_view(job, state)), job)
 
 
 async def _wait(job: Job, seconds: float) -> None:
@@ -263,7 +272,7 @@ async def update_form(request: Request):
     status = _job_status(job)
     if not _htmx(request):
         return _full_page(request, job, status)
-    return _render(request, "page.html", status, state=state, **_job_view(job, state))
+    return _pushed(_render(request, "page.html", status, state=state, **_job_view(job, state)), job)
 
 
 def _fail_update(state: forms.FormState, e: InputError, season_name: str | None) -> None:
@@ -469,7 +478,7 @@ async def profile_toml(request: Request):
         values, _ = await _form_values(await _read_form(request))
     except InputError as e:
         return _refuse_body(request, e, "toml_link.html")
-    htmx = request.headers.get("HX-Request") == "true"
+    htmx = _htmx(request)
     try:
         _, doc = forms.profile_from_values(values)
     except InputError as e:
