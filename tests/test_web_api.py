@@ -907,3 +907,21 @@ def test_answer_address_is_pushed_so_reload_and_back_show_it(client):
     assert all(x in restored.text for x in FULL) and 'aria-sort="ascending"' in restored.text
     # an answer refused at once has no address of its own
     assert "HX-Push-Url" not in client.post("/solve", data=fast_form(budget=""), headers=hx).headers
+
+
+def test_answer_names_its_catalog_and_the_file_field_recalls_an_upload(client):
+    """An upload is not kept for the next request: the answer says which catalog it used, and the
+    file field says the last request used that file and that it must be chosen again."""
+    r = client.post("/solve", data=fast_form(budget="400", max_applications="30"),
+                    files={"catalog": ("my_catalog.csv", TINY.read_bytes())})
+    assert r.status_code == 200 and "TINY-" in r.text
+    assert re.search(r'id="catalog-used">Catalog: my_catalog\.csv \(uploaded\)<', r.text)
+    last = re.search(r'id="catalog-last">(.*?)</small>', r.text, re.S).group(1)
+    assert "my_catalog.csv" in last and "choose it again" in last
+    assert re.search(r'id="in-catalog"[^>]*aria-describedby="help-catalog catalog-last"', r.text)
+    job = r.headers.get("HX-Push-Url") or re.search(r"/answer/([\w-]+)/list\.csv", r.text).group(1)
+    again = client.get(f"/jobs/{job.removeprefix('/jobs/')}").text  # the page shown again says so too
+    assert 'id="catalog-last"' in again and "my_catalog.csv (uploaded)" in again
+    r = client.post("/solve", data=fast_form())
+    assert re.search(r'id="catalog-used">Catalog: the SYNTHETIC demo catalog of Internal Medicine<', r.text)
+    assert 'id="catalog-last"' not in r.text

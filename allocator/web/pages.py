@@ -142,6 +142,11 @@ async def _form_values(form: FormData) -> tuple[dict, tuple[bytes, str] | None]:
     return values, await _upload(form, "catalog")
 
 
+def _catalog_name(upload: tuple[bytes, str] | None) -> str | None:
+    """The uploaded catalog's file name as the page shows it, or None (the demo catalogs)."""
+    return service.upload_name(upload[1], "catalog.csv") if upload is not None else None
+
+
 async def _upload(form, name: str) -> tuple[bytes, str] | None:
     """(bytes, file name) of a chosen file (at most the upload limit + 1 byte read), else None."""
     up = form.get(name)
@@ -189,7 +194,7 @@ async def solve_form(request: Request):
 
     try:
         job = pool.submit("cheapest" if opts["min_cost"] else "solve", work, time_limit=limit,
-                          context={"toml": forms.to_toml(doc), "upload": upload is not None, "values": values})
+                          context={"toml": forms.to_toml(doc), "values": values, "catalog": _catalog_name(upload)})
     except Busy as e:
         return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
     await _wait(job, settings.wait)
@@ -265,7 +270,8 @@ async def update_form(request: Request):
         return service.update_payload(profile, season, catalog, draws=settings.update_draws, **opts)
 
     try:
-        job = pool.submit("update", work, context={"values": values, "season_name": season_name})
+        job = pool.submit("update", work, context={"values": values, "season_name": season_name,
+                                              "catalog": _catalog_name(upload)})
     except Busy as e:
         return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
     await _wait(job, settings.wait)
@@ -287,7 +293,15 @@ def _fail_update(state: forms.FormState, e: InputError, season_name: str | None)
 
 
 def _job_view(job: Job, state: forms.FormState | None = None) -> dict:
-    """Template context for a solve or season-update job: progress, the answer, or the error next to the field."""
+    """Template context for a solve or season-update job: progress, the answer, or the error next
+    to the field; with the catalog it used (an upload's file name, else None: the demo catalogs),
+    which the answer names and the file field recalls (an upload is not kept for the next request)."""
+    values = job.context.get("values") or {}
+    return _job_state_view(job, state) | {"catalog_name": job.context.get("catalog"),
+                                          "catalog_specialties": list(values.get("specialties") or [])}
+
+
+def _job_state_view(job: Job, state: forms.FormState | None) -> dict:
     if job.state in ("waiting", "running", "cancelled"):
         return {"answer": None, "job": job}
     if isinstance(job.error, Busy):
