@@ -764,7 +764,7 @@ def test_accessibility_of_the_form_and_answer(client, answer):
     r = client.post("/solve", data=fast_form(budget="100", min_applications="50"), headers={"HX-Request": "true"})
     assert re.search(r'id="solve-error" tabindex="-1" autofocus', r.text)
     _, page = answer
-    assert '<h2 id="answer-heading">' in page and "<h3>The programs</h3>" in page
+    assert '<h2 id="answer-heading" tabindex="-1" data-focus>' in page and "<h3>The programs</h3>" in page
     assert 'rel="icon" href="/static/favicon.svg"' in html
     for path in ("/favicon.ico", "/static/favicon.svg"):
         r = client.get(path)
@@ -840,7 +840,7 @@ def test_wording_examples_per_field_busy_once_and_pessimistic_label(client, answ
         app.state.pool.submit("solve", lambda job: gate.wait(20))
         r = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})
         gate.set()
-    busy = re.search(r'id="busy">(.*?)</div>', r.text, re.S).group(1)
+    busy = re.search(r'id="busy"[^>]*>(.*?)</div>', r.text, re.S).group(1)
     assert r.status_code == 503 and busy.lower().count("retry") == 1 and busy.count("Busy") == 1, busy
     html = fresh_page(client, answer, p_match_pessimistic=0.41)
     assert re.search(r"<dt>P\(match\) under the most pessimistic model</dt><dd id=\"p-match-pessimistic\">41\.0%",
@@ -925,3 +925,29 @@ def test_answer_names_its_catalog_and_the_file_field_recalls_an_upload(client):
     r = client.post("/solve", data=fast_form())
     assert re.search(r'id="catalog-used">Catalog: the SYNTHETIC demo catalog of Internal Medicine<', r.text)
     assert 'id="catalog-last"' not in r.text
+
+
+def test_every_answer_state_has_one_focus_target(client, answer):
+    """page.js focuses the answer region's [data-focus] element after a submit: the progress, the
+    answer's heading, the busy, cancelled and gone notices each carry one, focusable (tabindex=-1)."""
+    def targets(html):
+        return re.findall(r'<[^>]*\bdata-focus\b[^>]*>', html)
+
+    assert 'src="/static/page.js"' in client.get("/").text
+    assert client.get("/static/page.js").status_code == 200
+    (h,) = targets(answer[1])
+    assert 'id="answer-heading"' in h and 'tabindex="-1"' in h
+    (g,) = targets(client.get("/jobs/nope", headers={"HX-Request": "true"}).text)
+    assert 'tabindex="-1"' in g
+    gate = threading.Event()
+    app = create_app(settings(workers=1, queue=0, wait=0.1))
+    hx = {"HX-Request": "true"}
+    with TestClient(app) as c:
+        job = app.state.pool.submit("solve", lambda j: gate.wait(20))
+        (p,) = targets(c.get(f"/jobs/{job.id}", headers=hx).text)
+        assert 'id="progress"' in p
+        (b,) = targets(c.post("/solve", data=fast_form(), headers=hx).text)
+        assert 'id="busy"' in b
+        (x,) = targets(c.post(f"/jobs/{job.id}/cancel", headers=hx).text)
+        assert 'id="cancelled"' in x
+        gate.set()

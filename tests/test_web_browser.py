@@ -127,6 +127,8 @@ def test_season_update_in_the_browser(site):
     page.fill("#in-today", "2026-11-04")
     page.press("#in-today", "Enter")  # Enter in a season field runs the update, not "Find my list"
     page.wait_for_selector("#season-p-match", timeout=60_000)
+    page.wait_for_function("document.activeElement.id === 'season-heading'", timeout=5_000)
+    page.wait_for_function(IN_VIEW, arg="#season-heading", timeout=5_000)  # a smooth scroll takes a moment
     d = _api_update(url, (root / "data" / "profiles" / "typical_us_img.toml").read_bytes(), season.read_bytes())
     assert page.inner_text("#season-p-match") == f"{100 * d['p_match']:.1f}%"
     lo, hi = d["p_match_interval"]
@@ -199,9 +201,12 @@ def test_without_javascript(site):
         ctx.close()
 
 
+IN_VIEW = ("s => { const r = document.querySelector(s).getBoundingClientRect(); "
+           "return r.top >= 0 && r.top < window.innerHeight; }")
+
+
 def _in_view(page, selector: str) -> bool:
-    return page.eval_on_selector(selector, "e => { const r = e.getBoundingClientRect(); "
-                                           "return r.top >= 0 && r.top < window.innerHeight; }")
+    return page.evaluate(IN_VIEW, selector)
 
 
 def test_answer_comes_into_view_with_focus_keeps_sort_focus_and_survives_reload(site):
@@ -222,7 +227,7 @@ def test_answer_comes_into_view_with_focus_keeps_sort_focus_and_survives_reload(
     page.wait_for_selector("#p-match", timeout=60_000)
     page.wait_for_function("document.activeElement && document.activeElement.id === 'answer-heading'",
                            timeout=5_000)
-    assert _in_view(page, "#answer-heading")
+    assert _in_view(page, "#answer-heading")  # at once: reduced motion asks for no smooth scroll
     assert "/jobs/" in page.url
 
     page.focus("#sort-name")
