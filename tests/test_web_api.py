@@ -811,6 +811,7 @@ def test_a_number_thousands_of_digits_long_is_a_clear_error(client):
     ({"budget": ""}, "budget", "budget: empty; give your budget in USD"),
     ({"step2_score": ""}, "step2_score", "step2_score: empty; give your Step 2 CK score"),
     ({"specialties": None}, "specialties", "tick at least one specialty"),
+    ({"step2": "on"}, "step2_score", "both given; clear the score, or untick"),
 ])
 def test_required_fields_left_empty_are_said_under_the_field(client, changes, name, needle):
     """An empty budget is not solved with the loader's $2,500, an empty Step 2 score without

@@ -181,6 +181,9 @@ def doc_from_values(v: dict[str, Any]) -> dict:
     if not a["specialties"]:
         raise InputError(f"{WHERE}: [applicant] specialties: none chosen; tick at least one specialty, "
                          "or upload your own catalog CSV (its specialties are then used)")
+    if v.get("step2") and str(v.get("step2_score", "")).strip():
+        raise InputError(f"{WHERE}: [applicant] step2_score: a score and 'pass only' both given; clear the "
+                         "score, or untick 'pass only'")
     if v.get("step2"):
         a["step2"] = "pass"
     elif not str(v.get("step2_score", "")).strip():
