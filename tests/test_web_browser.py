@@ -249,3 +249,25 @@ def test_answer_comes_into_view_with_focus_keeps_sort_focus_and_survives_reload(
     page.screenshot(path=str(ARTIFACTS / "web_phone_answer.png"), full_page=True)
     assert wide[0] <= wide[1], wide
     ctx.close()
+
+
+def test_second_click_supersedes_and_busy_comes_into_view(site):
+    """One worker, no queue: a second "Find my list" while the first solve runs cancels that solve
+    (it still holds the worker until its step ends), so the second is told "busy", and that
+    notice is scrolled into view and focused."""
+    _, browser = site
+    with server(workers=1, queue=0, wait=0.1) as (url, _):
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
+        page = ctx.new_page()
+        page.goto(url + "/?preset=typical_us_img")
+        page.fill("#in-time_limit", "60")  # signals and divisions on: the integer program, a few seconds
+        page.click("#submit")
+        page.wait_for_selector("#solve-progress", timeout=30_000)
+        first = page.input_value("#supersedes")
+        assert first
+        page.click("#submit")
+        page.wait_for_selector("#busy", timeout=30_000)
+        page.wait_for_function("document.activeElement.id === 'busy'", timeout=5_000)
+        assert _in_view(page, "#busy")
+        assert "finishing a cancelled solve" in page.inner_text("#busy")  # the first one, superseded
+        ctx.close()
