@@ -764,7 +764,7 @@ def test_accessibility_of_the_form_and_answer(client, answer):
     r = client.post("/solve", data=fast_form(budget="100", min_applications="50"), headers={"HX-Request": "true"})
     assert re.search(r'id="solve-error" tabindex="-1" autofocus', r.text)
     _, page = answer
-    assert '<h2 id="answer-heading">' in page and "<h3>The programs</h3>" in page
+    assert '<h2 id="answer-heading" tabindex="-1" data-focus>' in page and "<h3>The programs</h3>" in page
     assert 'rel="icon" href="/static/favicon.svg"' in html
     for path in ("/favicon.ico", "/static/favicon.svg"):
         r = client.get(path)
@@ -805,3 +805,150 @@ def test_a_number_thousands_of_digits_long_is_a_clear_error(client):
     r = client.post("/api/solve", content=b"[strategy]\nbudget = " + b"9" * 5000 + b"\n",
                     headers={"content-type": "application/toml"})
     assert r.status_code == 422 and "cannot read" in r.json()["error"]
+
+
+@pytest.mark.parametrize("changes,name,needle", [
+    ({"budget": ""}, "budget", "budget: empty; give your budget in USD"),
+    ({"step2_score": ""}, "step2_score", "step2_score: empty; give your Step 2 CK score"),
+    ({"specialties": None}, "specialties", "tick at least one specialty"),
+    ({"step2": "on"}, "step2_score", "both given; clear the score, or untick"),
+])
+def test_required_fields_left_empty_are_said_under_the_field(client, changes, name, needle):
+    """An empty budget is not solved with the loader's $2,500, an empty Step 2 score without
+    'pass only' is not taken as pass-only, and no specialty is not pydantic's 'List should have
+    at least 1 item'."""
+    r = client.post("/solve", data=fast_form(**changes))
+    assert r.status_code == 422, r.text[-300:]
+    m = re.search(rf'id="error-{name}">([^<]*)<', r.text)
+    assert m and needle in m.group(1) and "List should" not in m.group(1), m and m.group(1)
+    assert 'id="p-match"' not in r.text
+
+
+def test_empty_step2_with_pass_only_still_solves(client):
+    r = client.post("/solve", data=fast_form(step2_score="", step2="on"))
+    assert r.status_code == 200 and 'id="p-match"' in r.text
+
+
+def test_wording_examples_per_field_busy_once_and_pessimistic_label(client, answer):
+    r = client.post("/solve", data=fast_form(step2_score="abc"))
+    m = re.search(r'id="error-step2_score">([^<]*)<', r.text)
+    assert m and "e.g. 245" in m.group(1) and "1500" not in m.group(1), m and m.group(1)
+    r = client.post("/solve", data=fast_form(budget="abc"))
+    assert "e.g. 2500" in re.search(r'id="error-budget">([^<]*)<', r.text).group(1)
+    gate = threading.Event()
+    app = create_app(settings(workers=1, queue=0, wait=0.1))
+    with TestClient(app) as c:
+        app.state.pool.submit("solve", lambda job: gate.wait(20))
+        r = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})
+        gate.set()
+    busy = re.search(r'id="busy"[^>]*>(.*?)</div>', r.text, re.S).group(1)
+    assert r.status_code == 503 and busy.lower().count("retry") == 1 and busy.count("Busy") == 1, busy
+    html = fresh_page(client, answer, p_match_pessimistic=0.41)
+    assert re.search(r"<dt>P\(match\) under the most pessimistic model</dt><dd id=\"p-match-pessimistic\">41\.0%",
+                     html)
+
+
+def fresh_page(client, answer, **changes) -> str:
+    """The answer fragment (htmx) of a new answer job with the fixture's payload changed."""
+    return client.get(f"/answer/{fresh_answer(client, answer, **changes)}", headers={"HX-Request": "true"}).text
+
+
+def test_a_new_submission_supersedes_the_job_the_page_waits_for(monkeypatch):
+    """A second "Find my list" (or "Update my chances") from the same page cancels the solve that
+    page was still waiting for: the progress page's form names it in a hidden field."""
+    gate = threading.Event()
+
+    def slow(*a, **k):
+        gate.wait(20)
+        raise AssertionError("a superseded solve's answer must not be used")
+
+    monkeypatch.setattr(service, "solve_result", slow)
+    app = create_app(settings(workers=2, queue=2, wait=0.1))
+    hx = {"HX-Request": "true"}
+    with TestClient(app) as c:
+        r = c.post("/solve", data=fast_form(), headers=hx)
+        first = re.search(r'id="supersedes" value="([^"]+)"', r.text).group(1)
+        assert 'id="solve-progress"' in r.text and app.state.pool.get(first).state == "running"
+        r = c.post("/solve", data=fast_form(supersedes=first), headers=hx)
+        second = re.search(r'id="supersedes" value="([^"]+)"', r.text).group(1)
+        assert second != first and app.state.pool.get(first).cancelled
+        assert not app.state.pool.get(second).cancelled
+        # a job id that is not the page's solve (a figure, or unknown) is left alone
+        fig = app.state.pool.submit("budget", lambda j: gate.wait(20), context={"answer": "x"})
+        c.post("/solve", data=fast_form(supersedes=fig.id, budget=""), headers=hx)
+        c.post("/solve", data=fast_form(supersedes="nope", budget=""), headers=hx)
+        assert not fig.cancelled
+        # the update button supersedes too (even when its own request is refused)
+        c.post("/update", data=fast_form(supersedes=second), headers=hx)
+        assert app.state.pool.get(second).cancelled
+        # without JavaScript the progress page's form carries it as well
+        r = c.post("/solve", data=fast_form())
+        third = re.search(r'id="supersedes" value="([^"]+)"', r.text).group(1)
+        assert 'id="solve-progress"' in r.text and app.state.pool.get(third).state in ("waiting", "running")
+        gate.set()
+    # finished pages name no job
+    assert 'id="supersedes" value=""' in TestClient(create_app(settings())).get("/").text
+
+
+def test_answer_address_is_pushed_so_reload_and_back_show_it(client):
+    """With JavaScript the address bar gets the job's address (HX-Push-Url): reloading it (a plain
+    GET) or htmx restoring it from the history gives the whole page with the answer and the
+    form's values; a sort pushes the sorted page's address."""
+    hx = {"HX-Request": "true"}
+    r = client.post("/solve", data=fast_form(budget="1100"), headers=hx)
+    assert r.status_code == 200 and 'id="p-match"' in r.text
+    address = r.headers["HX-Push-Url"]
+    job = address.removeprefix("/jobs/")
+    assert address == f"/jobs/{job}" and f"/answer/{job}/list.csv" in r.text
+    for headers in ({}, hx | {"HX-History-Restore-Request": "true"}):
+        page = client.get(address, headers=headers).text
+        assert all(x in page for x in FULL) and 'id="p-match"' in page and 'value="1100"' in page
+    assert f'hx-push-url="/answer/{job}?sort=name&order=asc"' in r.text
+    restored = client.get(f"/answer/{job}?sort=name&order=asc", headers=hx | {"HX-History-Restore-Request": "true"})
+    assert all(x in restored.text for x in FULL) and 'aria-sort="ascending"' in restored.text
+    # an answer refused at once has no address of its own
+    assert "HX-Push-Url" not in client.post("/solve", data=fast_form(budget=""), headers=hx).headers
+
+
+def test_answer_names_its_catalog_and_the_file_field_recalls_an_upload(client):
+    """An upload is not kept for the next request: the answer says which catalog it used, and the
+    file field says the last request used that file and that it must be chosen again."""
+    r = client.post("/solve", data=fast_form(budget="400", max_applications="30"),
+                    files={"catalog": ("my_catalog.csv", TINY.read_bytes())})
+    assert r.status_code == 200 and "TINY-" in r.text
+    assert re.search(r'id="catalog-used">Catalog: my_catalog\.csv \(uploaded\)<', r.text)
+    last = re.search(r'id="catalog-last">(.*?)</small>', r.text, re.S).group(1)
+    assert "my_catalog.csv" in last and "choose it again" in last
+    assert re.search(r'id="in-catalog"[^>]*aria-describedby="help-catalog catalog-last"', r.text)
+    job = r.headers.get("HX-Push-Url") or re.search(r"/answer/([\w-]+)/list\.csv", r.text).group(1)
+    again = client.get(f"/jobs/{job.removeprefix('/jobs/')}").text  # the page shown again says so too
+    assert 'id="catalog-last"' in again and "my_catalog.csv (uploaded)" in again
+    r = client.post("/solve", data=fast_form())
+    assert re.search(r'id="catalog-used">Catalog: the SYNTHETIC demo catalog of Internal Medicine<', r.text)
+    assert 'id="catalog-last"' not in r.text
+
+
+def test_every_answer_state_has_one_focus_target(client, answer):
+    """page.js focuses the answer region's [data-focus] element after a submit: the progress, the
+    answer's heading, the busy, cancelled and gone notices each carry one, focusable (tabindex=-1)."""
+    def targets(html):
+        return re.findall(r'<[^>]*\bdata-focus\b[^>]*>', html)
+
+    assert 'src="/static/page.js"' in client.get("/").text
+    assert client.get("/static/page.js").status_code == 200
+    (h,) = targets(answer[1])
+    assert 'id="answer-heading"' in h and 'tabindex="-1"' in h
+    (g,) = targets(client.get("/jobs/nope", headers={"HX-Request": "true"}).text)
+    assert 'tabindex="-1"' in g
+    gate = threading.Event()
+    app = create_app(settings(workers=1, queue=0, wait=0.1))
+    hx = {"HX-Request": "true"}
+    with TestClient(app) as c:
+        job = app.state.pool.submit("solve", lambda j: gate.wait(20))
+        (p,) = targets(c.get(f"/jobs/{job.id}", headers=hx).text)
+        assert 'id="progress"' in p
+        (b,) = targets(c.post("/solve", data=fast_form(), headers=hx).text)
+        assert 'id="busy"' in b
+        (x,) = targets(c.post(f"/jobs/{job.id}/cancel", headers=hx).text)
+        assert 'id="cancelled"' in x
+        gate.set()

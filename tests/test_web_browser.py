@@ -127,6 +127,8 @@ def test_season_update_in_the_browser(site):
     page.fill("#in-today", "2026-11-04")
     page.press("#in-today", "Enter")  # Enter in a season field runs the update, not "Find my list"
     page.wait_for_selector("#season-p-match", timeout=60_000)
+    page.wait_for_function("document.activeElement.id === 'season-heading'", timeout=5_000)
+    page.wait_for_function(IN_VIEW, arg="#season-heading", timeout=5_000)  # a smooth scroll takes a moment
     d = _api_update(url, (root / "data" / "profiles" / "typical_us_img.toml").read_bytes(), season.read_bytes())
     assert page.inner_text("#season-p-match") == f"{100 * d['p_match']:.1f}%"
     lo, hi = d["p_match_interval"]
@@ -164,8 +166,13 @@ def test_progress_and_cancel_in_the_browser(site):
         page.fill("#in-time_limit", "60")
         page.click("#submit")
         page.wait_for_selector("#solve-progress", timeout=30_000)
+        # the progress takes the focus (and keeps it through its polls), then the cancelled notice
+        page.wait_for_function("document.activeElement.id === 'progress'", timeout=5_000)
+        page.wait_for_timeout(600)
+        assert page.evaluate("document.activeElement.id") == "progress"
         page.click("#answer-body button:has-text('Cancel')")
         page.wait_for_selector("#cancelled", timeout=30_000)
+        page.wait_for_function("document.activeElement.id === 'cancelled'", timeout=5_000)
         assert {urllib.parse.urlsplit(u).hostname for u in requests} == {"127.0.0.1"}
         page.close()
 
@@ -191,4 +198,76 @@ def test_without_javascript(site):
         assert page.eval_on_selector("body", "b => getComputedStyle(b).maxWidth") == "1180px"  # the stylesheet
         names = page.locator("#list-table tbody tr td:nth-child(2)").all_inner_texts()
         assert names == sorted(names, key=str.lower)
+        ctx.close()
+
+
+IN_VIEW = ("s => { const r = document.querySelector(s).getBoundingClientRect(); "
+           "return r.top >= 0 && r.top < window.innerHeight; }")
+
+
+def _in_view(page, selector: str) -> bool:
+    return page.evaluate(IN_VIEW, selector)
+
+
+def test_answer_comes_into_view_with_focus_keeps_sort_focus_and_survives_reload(site):
+    """Desktop: "Find my list" is far below the answer's place, so the answer heading is scrolled
+    into view and focused; Enter on a sort heading keeps the focus on that heading; reloading the
+    page (the address htmx pushed) shows the answer and the typed values again.  Phone (390 px):
+    with an answer shown, nothing scrolls the whole page sideways."""
+    url, browser = site
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
+    page = ctx.new_page()
+    page.goto(url + "/?preset=strong_la_ties")
+    page.select_option("#in-signals", "none")
+    page.select_option("#in-geographic_preference", "none")
+    page.fill("#in-budget", "1200")
+    page.locator("#submit").scroll_into_view_if_needed()
+    assert page.evaluate("window.scrollY") > 500  # the button is far below the answer's place
+    page.click("#submit")
+    page.wait_for_selector("#p-match", timeout=60_000)
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'answer-heading'",
+                           timeout=5_000)
+    assert _in_view(page, "#answer-heading")  # at once: reduced motion asks for no smooth scroll
+    assert "/jobs/" in page.url
+
+    page.focus("#sort-name")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#list-table th[aria-sort=ascending] a[data-sort=name]")
+    assert page.evaluate("document.activeElement.id") == "sort-name"
+    assert "sort=name" in page.url
+
+    page.reload()
+    page.wait_for_selector("#p-match")
+    assert page.input_value("#in-budget") == "1200"
+    assert page.get_attribute("#list-table th[aria-sort=ascending] a", "data-sort") == "name"
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(100)
+    assert page.locator("#list-table tbody tr").count() > 5
+    wide = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web_phone_answer.png"), full_page=True)
+    assert wide[0] <= wide[1], wide
+    ctx.close()
+
+
+def test_second_click_supersedes_and_busy_comes_into_view(site):
+    """One worker, no queue: a second "Find my list" while the first solve runs cancels that solve
+    (it still holds the worker until its step ends), so the second is told "busy", and that
+    notice is scrolled into view and focused."""
+    _, browser = site
+    with server(workers=1, queue=0, wait=0.1) as (url, _):
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
+        page = ctx.new_page()
+        page.goto(url + "/?preset=typical_us_img")
+        page.fill("#in-time_limit", "60")  # signals and divisions on: the integer program, a few seconds
+        page.click("#submit")
+        page.wait_for_selector("#solve-progress", timeout=30_000)
+        first = page.input_value("#supersedes")
+        assert first
+        page.click("#submit")
+        page.wait_for_selector("#busy", timeout=30_000)
+        page.wait_for_function("document.activeElement.id === 'busy'", timeout=5_000)
+        assert _in_view(page, "#busy")
+        assert "finishing a cancelled solve" in page.inner_text("#busy")  # the first one, superseded
         ctx.close()

@@ -178,8 +178,19 @@ def doc_from_values(v: dict[str, Any]) -> dict:
     """The profile document (what the TOML holds) from form values; strings are left for the
     profile loader to convert and check."""
     a: dict[str, Any] = {"specialties": list(v.get("specialties") or [])}
+    if not a["specialties"]:
+        raise InputError(f"{WHERE}: [applicant] specialties: none chosen; tick at least one specialty, "
+                         "or upload your own catalog CSV (its specialties are then used)")
+    if v.get("step2") and str(v.get("step2_score", "")).strip():
+        raise InputError(f"{WHERE}: [applicant] step2_score: a score and 'pass only' both given; clear the "
+                         "score, or untick 'pass only'")
     if v.get("step2"):
         a["step2"] = "pass"
+    elif not str(v.get("step2_score", "")).strip():
+        raise InputError(f"{WHERE}: [applicant] step2_score: empty; give your Step 2 CK score (180-300), "
+                         "or tick 'pass only' when you have no score")
+    if not str(v.get("budget", "")).strip():
+        raise InputError(f"{WHERE}: [strategy] budget: empty; give your budget in USD, e.g. 2500")
     for k in ("step2_score", "exam_attempts", "usce_months", "usce_california_months", "years_since_graduation"):
         if str(v.get(k, "")).strip():
             a[k] = _number(v[k], k, "applicant", k in ("step2_score", "exam_attempts"))
@@ -209,6 +220,12 @@ def doc_from_values(v: dict[str, Any]) -> dict:
 
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 WHOLE = re.compile(r"[+-]?\d+")
+# an example value per number field, for the message when the text is not a number
+EXAMPLES = {"step2_score": "245", "exam_attempts": "0", "usce_months": "6", "usce_california_months": "4",
+            "years_since_graduation": "2", "budget": "2500", "max_applications": "80", "min_applications": "20",
+            "la_share_max": "0.25", "correlation": "0.3", "target_p_match": "0.8", "max_divisions": "3",
+            "safety_margin": "0.01", "utility_la": "1", "utility_west": "0.8", "utility_elsewhere": "0.6",
+            "time_limit": "20", "add_budget": "300", "max_add": "5"}
 NOT_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
@@ -231,8 +248,9 @@ def _number(x: Any, name: str, section: str, whole: bool = False):
     if whole and WHOLE.fullmatch(t):
         return int(t)
     if not NUMBER.fullmatch(t):
+        example = EXAMPLES.get(name)
         raise InputError(f"{where}: must be a {'whole ' if whole else ''}number, digits only "
-                         "(no commas, spaces or units), e.g. 1500" + (" or 0.25" if not whole else ""))
+                         "(no commas, spaces or units)" + (f", e.g. {example}" if example else ""))
     f = float(t)
     if not math.isfinite(f):
         raise InputError(finite)

@@ -24,6 +24,7 @@ from allocator.web.jobs import Busy, Cancelled, Job
 router = APIRouter()
 MULTI = ("specialties", "divisions")
 UPLOADS = ("catalog", "season_file")
+SUPERSEDES = "supersedes"  # the form's hidden field: the solve or update this page is still waiting for
 SORTABLE = ("program_id", "name", "specialty", "city", "state", "tier", "p_match", "signal")
 
 
@@ -38,7 +39,16 @@ def _render(request: Request, name: str, status: int = 200, **ctx) -> HTMLRespon
 
 
 def _htmx(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An htmx swap (a fragment answers it); htmx restoring a page from the history (Back to an
+    address it pushed) asks for the whole page."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def _pushed(response: Response, job: Job) -> Response:
+    """The job's address in the browser's history (htmx's HX-Push-Url), so that reloading the page
+    or coming back to it shows the progress or the answer, with the form's values, as without JavaScript."""
+    response.headers["HX-Push-Url"] = f"/jobs/{job.id}"
+    return response
 
 
 def _state_of(job: Job | None) -> forms.FormState:
@@ -97,6 +107,17 @@ async def _read_form(request: Request, uploads: int = 1) -> FormData:
     return await body.form(request, limit, f"the form, and {files} of at most {forms.MAX_UPLOAD_BYTES / 1e6:.0f} MB")
 
 
+def _supersede(request: Request, form: FormData) -> None:
+    """A new submission from a page replaces the solve or update that page was waiting for: that
+    job is cancelled (dropped at once if it still waits; a running one stops at its next step and
+    its answer is thrown away), so a second click never keeps two workers for one page."""
+    job_id = str(form.get(SUPERSEDES) or "").strip()
+    pool = request.app.state.pool
+    job = pool.get(job_id) if job_id else None
+    if job is not None and job.kind in ("solve", "cheapest", "update"):
+        pool.cancel(job.id)
+
+
 def _refuse_body(request: Request, e: InputError, template: str = "page.html") -> Response:
     """A posted form that cannot be read: not form data (400, one plain line), or too large
     (413: the message on the form, which starts afresh because its values were not read)."""
@@ -114,11 +135,16 @@ async def _form_values(form: FormData) -> tuple[dict, tuple[bytes, str] | None]:
     for k in form.keys():
         if k in MULTI:
             values[k] = [str(x) for x in form.getlist(k)]
-        elif k not in UPLOADS:
+        elif k not in UPLOADS and k != SUPERSEDES:
             values[k] = str(form.get(k))
     for b in ("step2", "la_ties"):
         values[b] = values.get(b) in ("on", "true", "1")
     return values, await _upload(form, "catalog")
+
+
+def _catalog_name(upload: tuple[bytes, str] | None) -> str | None:
+    """The uploaded catalog's file name as the page shows it, or None (the demo catalogs)."""
+    return service.upload_name(upload[1], "catalog.csv") if upload is not None else None
 
 
 async def _upload(form, name: str) -> tuple[bytes, str] | None:
@@ -133,9 +159,11 @@ async def _upload(form, name: str) -> tuple[bytes, str] | None:
 async def solve_form(request: Request):
     settings, pool = request.app.state.settings, request.app.state.pool
     try:
-        values, upload = await _form_values(await _read_form(request))
+        form = await _read_form(request)
     except InputError as e:
         return _refuse_body(request, e)
+    _supersede(request, form)
+    values, upload = await _form_values(form)
     state = forms.FormState(values)
     catalog = None
     if upload is not None:  # first: with no specialty ticked, the catalog's specialties are the applicant's
@@ -166,13 +194,13 @@ async def solve_form(request: Request):
 
     try:
         job = pool.submit("cheapest" if opts["min_cost"] else "solve", work, time_limit=limit,
-                          context={"toml": forms.to_toml(doc), "upload": upload is not None, "values": values})
+                          context={"toml": forms.to_toml(doc), "values": values, "catalog": _catalog_name(upload)})
     except Busy as e:
         return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
     await _wait(job, settings.wait)
     if not _htmx(request):
         return _full_page(request, job, _job_status(job))
-    return _render(request, "page.html", _job_status(job), state=state, **_job_view(job, state))
+    return _pushed(_render(request, "page.html", _job_status(job), state=state, **_job_view(job, state)), job)
 
 
 async def _wait(job: Job, seconds: float) -> None:
@@ -202,6 +230,7 @@ async def update_form(request: Request):
         form = await _read_form(request, uploads=2)
     except InputError as e:
         return _refuse_body(request, e)
+    _supersede(request, form)
     values, upload = await _form_values(form)
     season_up = await _upload(form, "season_file")
     state = forms.FormState(values)
@@ -241,14 +270,15 @@ async def update_form(request: Request):
         return service.update_payload(profile, season, catalog, draws=settings.update_draws, **opts)
 
     try:
-        job = pool.submit("update", work, context={"values": values, "season_name": season_name})
+        job = pool.submit("update", work, context={"values": values, "season_name": season_name,
+                                              "catalog": _catalog_name(upload)})
     except Busy as e:
         return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
     await _wait(job, settings.wait)
     status = _job_status(job)
     if not _htmx(request):
         return _full_page(request, job, status)
-    return _render(request, "page.html", status, state=state, **_job_view(job, state))
+    return _pushed(_render(request, "page.html", status, state=state, **_job_view(job, state)), job)
 
 
 def _fail_update(state: forms.FormState, e: InputError, season_name: str | None) -> None:
@@ -263,7 +293,15 @@ def _fail_update(state: forms.FormState, e: InputError, season_name: str | None)
 
 
 def _job_view(job: Job, state: forms.FormState | None = None) -> dict:
-    """Template context for a solve or season-update job: progress, the answer, or the error next to the field."""
+    """Template context for a solve or season-update job: progress, the answer, or the error next
+    to the field; with the catalog it used (an upload's file name, else None: the demo catalogs),
+    which the answer names and the file field recalls (an upload is not kept for the next request)."""
+    values = job.context.get("values") or {}
+    return _job_state_view(job, state) | {"catalog_name": job.context.get("catalog"),
+                                          "catalog_specialties": list(values.get("specialties") or [])}
+
+
+def _job_state_view(job: Job, state: forms.FormState | None) -> dict:
     if job.state in ("waiting", "running", "cancelled"):
         return {"answer": None, "job": job}
     if isinstance(job.error, Busy):
@@ -454,7 +492,7 @@ async def profile_toml(request: Request):
         values, _ = await _form_values(await _read_form(request))
     except InputError as e:
         return _refuse_body(request, e, "toml_link.html")
-    htmx = request.headers.get("HX-Request") == "true"
+    htmx = _htmx(request)
     try:
         _, doc = forms.profile_from_values(values)
     except InputError as e:
