@@ -90,3 +90,14 @@ def test_no_check_for_a_catalog_with_its_own_p_match(capsys):
               "p_match", "--draws", "20000", "--json"])
     d = json.loads(capsys.readouterr().out)
     assert e.value.code == 0 and d["mc"] and "p_match_published_curve" not in d
+
+
+def test_the_check_says_the_curve_stands_in_for_other_specialties():
+    """The curve is Internal Medicine's; a list in other specialties is told so in a sentence that
+    reads (it was "the only curve published, your list is in Psychiatry")."""
+    from allocator.model.probability import load_card
+    from allocator.output.report import published_curve_line
+
+    line = published_curve_line((0.30, 0.34), load_card(), ("Internal Medicine", "Psychiatry"))
+    assert "no curve is published for Psychiatry, so this one stands in for it" in line
+    assert "stands in" not in published_curve_line((0.30, 0.34), load_card(), ("Internal Medicine",))
