@@ -241,3 +241,14 @@ def test_frontier_and_bench_tables_say_synthetic(tmp_path, capsys):
     out = capsys.readouterr()
     assert e.value.code == 3 and json.loads(out.out)["data"]["synthetic"] is True
     assert "SYNTHETIC demo catalog" in out.err
+
+
+@pytest.mark.parametrize("engine", ["highs", "cbc"])
+def test_a_target_the_ceiling_meets_names_the_engine_that_proved_it(engine):
+    """optimize(..., "la_given_target") answered by the LA ceiling reported solver "count-scan"
+    (its Outcome named no engine) although an integer program proved it."""
+    rng = np.random.default_rng(820)
+    pr = random_problem(rng, 10, rho=0.35, affordable=True).with_limits(objective="p_match_la")
+    out = optimize(pr, "la_given_target", target=1e-6, method="milp", engine=engine)
+    assert out.status.value == "optimal" and out.solves == 0 and "no floor meets the target" in out.message
+    assert out.engine == engine

@@ -207,3 +207,24 @@ def test_a_settled_step_whose_root_leaves_a_wide_gap_gets_the_integer_program():
     best_eu, best_la = _best_at(pr, sf.floor)
     assert sf.chosen.status is Status.OPTIMAL and sf.chosen.objective == pytest.approx(best_eu, abs=1e-7)
     assert sf.la_leaning.status is Status.OPTIMAL and sf.la_leaning.objective == pytest.approx(best_la, abs=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("engine", ["highs", "cbc"])
+def test_a_budget_passed_to_optimize_is_kept_as_the_problems_own(seed, engine):
+    """optimize(problem, budget=B) below the problem's budget: the start list, built under the
+    problem's own budget, was taken as the incumbent, so the answer could break B and be called
+    optimal (or CBC raised "declared a relaxation infeasible after a feasible list").  It must
+    equal the solve of problem.with_limits(budget=B), the brute-force best under B."""
+    from .helpers import brute_force, random_problem
+
+    rng = np.random.default_rng(7100 + seed)
+    pr = random_problem(rng, 8, rho=[0.0, 0.3][seed % 2], extras=seed % 3 == 0).with_limits(budget=400.0)
+    B = float(pr.schedule.fee(2) + [0, 15, 40][seed % 3])
+    want, _ = brute_force(pr.with_limits(budget=B))
+    out = optimize(pr, "p_match", budget=B, method="milp", engine=engine)
+    if want is None:
+        assert out.status is Status.INFEASIBLE
+        return
+    assert out.status is Status.OPTIMAL and not feasibility.violations(pr.with_limits(budget=B), out.plan)
+    assert evaluate(pr, out.plan, correlations=()).p_match == pytest.approx(want, abs=1e-7)

@@ -342,7 +342,7 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
     loop = _Loop(f, checked, engine, n_cand)
     loop.keep_basis = keep_basis and engine == "highs"
     seed_tangents(f, start, seed_cuts)
-    if start is not None and feasibility.is_feasible(problem, start):
+    if start is not None and feasibility.is_feasible(checked, start):
         f.set_start(start)
         loop.warm = True
         loop.take_start(start)

@@ -148,7 +148,7 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
         if reaches(problem, top, top and top[1], target):  # the best P(LA) with no floor meets this one
             wall = time.perf_counter() - t0
             return Outcome(Status.OPTIMAL, top[1], top[0], top[0], 0.0, 0.0, wall, 0, len(cand), "milp",
-                           "the best P(match in LA) with no floor meets the target")
+                           "the best P(match in LA) with no floor meets the target", engine=engine)
     if formulation is not None and (budget is not None or not np.array_equal(formulation.cand, cand)):
         raise ValueError("a model built ahead must have exactly this solve's candidates and no budget override")
     if start is not None and not set(start.idx) <= set(cand.tolist()):
