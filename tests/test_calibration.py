@@ -197,3 +197,30 @@ def test_accepted_cards_pass_every_target(j, catalog, cohort):
     assert table["passed"].all(), table[~table["passed"]]
     for name, v in ENSEMBLE["accepted"][j]["targets"].items():
         assert res.value(name) == pytest.approx(v, abs=5e-4)
+
+
+# ---------------------------------------------------------------- held out
+def test_held_out_figures_are_not_targets_and_the_card_records_its_miss(result):
+    """[calibration.holdout] is a published figure no card was fitted to or selected by (retune and
+    make_ensemble read [calibration.targets] only): the Step 2 CK gap between matched and unmatched
+    applicants, 6 points published, 3 under the card (a miss the card records and calibrate prints)."""
+    hold = CARD.calibration.holdout
+    assert set(hold) == {"step2_median_gap"} and not set(hold) & set(CARD.calibration.targets)
+    gap = result.value("step2_median_gap")
+    assert gap == result.step2_median["matched"] - result.step2_median["unmatched"]
+    assert gap == pytest.approx(hold["step2_median_gap"].achieved, abs=5e-4)
+    assert not hold["step2_median_gap"].passes(gap) and "MISSED" in hold["step2_median_gap"].reasoning
+    t = cal.check(CARD, result, held_out=True)
+    assert list(t["target_name"]) == ["step2_median_gap"] and not t["passed"].any()
+    for name in ENSEMBLE["accepted"][0]["targets"]:  # what the ensemble's cards were selected by
+        assert name in CARD.calibration.targets
+
+
+def test_calibrate_prints_the_held_out_figure_apart(capsys):
+    from allocator.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["calibrate"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert e.value.code == 0 and "held out: published figures the model was not fitted to or selected by" in out
+    assert "step2_median_gap 6 2 3.000 MISSED" in out and "no independent test" in out

@@ -233,14 +233,16 @@ def evaluate(card: ModelCard, catalog: Catalog | None = None, cohort: Cohort | N
         t[f"interviews_unmatched_{q}"] = b
     for k in (1, 3, 5, 10):
         t[f"conversion_{k}"] = conv[k]
+    t["step2_median_gap"] = res["step2_median"]["matched"] - res["step2_median"]["unmatched"]  # a held-out figure
     return CohortResult(**res, targets=t, pmf_matched=tuple(pmf_m / A), pmf_unmatched=tuple(pmf_unm / A))
 
 
-def check(card: ModelCard, result: CohortResult) -> pd.DataFrame:
-    """One row per calibration target: name, target, tolerance, intended tolerance, achieved,
-    passed (within the recorded tolerance), passed_intended (within the intended one)."""
+def check(card: ModelCard, result: CohortResult, held_out: bool = False) -> pd.DataFrame:
+    """One row per calibration target (``held_out``: per held-out figure, ``[calibration.holdout]``):
+    name, target, tolerance, intended tolerance, achieved, passed (within the recorded
+    tolerance), passed_intended (within the intended one)."""
     rows = []
-    for name, t in card.calibration.targets.items():
+    for name, t in (card.calibration.holdout if held_out else card.calibration.targets).items():
         if name not in result.targets:
             raise KeyError(f"calibration target {name!r} is not computed by allocator.model.calibration; "
                            f"known: {', '.join(sorted(result.targets))}")

@@ -278,6 +278,9 @@ class Calibration(BaseModel):
     script: str
     cohort: CohortSpec
     targets: dict[str, Target]
+    # published figures NOT used to fit or select the card (nor the ensemble's cards): how it
+    # fares on them is the honest test of its numbers (`allocator calibrate` prints them apart)
+    holdout: dict[str, Target] = Field(default_factory=dict)
     # what the cohort covers (5th-95th percentiles): "applications", "expected_interviews" -> [lo, hi]
     domain: Optional[dict[str, list[float]]] = None
 
