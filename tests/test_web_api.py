@@ -782,10 +782,14 @@ def test_progress_bars_are_labelled():
 
 
 def test_headline_names_the_average_and_shows_the_published_curve_check(client, answer):
-    """The big number is the ensemble average, said so beside its range; the published-curve
+    """The big figure is the plausible models' range, as the command line leads with it (the
+    average alone read as sure), and the average follows, named as such; the published-curve
     check is shown when the JSON has it; no probability below 1 reads 100.0%."""
     aid, html = answer
     d = client.get(f"/answer/{aid}/answer.json").json()
+    lo10, hi90 = d["p_match_interval"]
+    assert re.search(rf'class="value" id="p-match-range">{100 * lo10:.0f}% – {100 * hi90:.0f}%<', html)
+    assert html.index('id="p-match-range"') < html.index('id="p-match"')
     m = re.search(r'id="p-match-interval">([^<]*)<', html)
     assert m and "average over the plausible models" in m.group(1)
     assert f"{100 * d['p_match_interval'][0]:.1f}%" in m.group(1)
