@@ -65,8 +65,9 @@ def bench(
             c.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
         B.render(df, reach, c)
         c.print("Every list meets the same budget, counts and LA cap; all scored by the one evaluator "
-                "(P(match) under the model's correlation). 'needs for' = the fees of the cheapest list "
-                "the method builds that reaches the target.")
+                "(P(match) averaged over the plausible models, or under a correlation the profile sets). 'needs for' = "
+                "the fees of the cheapest list the method builds that reaches the target on that average; to plan "
+                "your own list on the range's lower end, use `allocator solve --min-cost --target-on p10`.")
         spread = _spread_note(df)
         if spread:
             c.print(spread)
