@@ -19,7 +19,7 @@ from allocator.inputs.demo import demo_catalog_path, resolve_catalog  # noqa: F4
 from allocator.inputs.catalog import Catalog
 from allocator.verification import domain, published_curve
 from allocator.errors import InfeasibleError, InputError, SolverError, TimeLimitError
-from allocator.optim.evaluate import evaluate
+from allocator.optim.evaluate import ensemble_values, evaluate
 from allocator.optim.explain import binding, describe
 from allocator.optim.problem import Plan, Problem
 from allocator.inputs.profile import Profile, load_profile
@@ -58,7 +58,8 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
                              method=method, budget=budget, engine=engine, target_on=target_on)
 
 
-def _infeasible(problem: Problem, mode: str, target: float | None, reachable: float | None = None) -> InfeasibleError:
+def _infeasible(problem: Problem, mode: str, target: float | None, reachable: float | None = None,
+                best_plan: Plan | None = None) -> InfeasibleError:
     from allocator.optim.explain import describe
     from allocator.optim.infeasibility import explain_infeasibility
 
@@ -73,11 +74,15 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
     if "target" in groups and (reachable is None or groups == ("target",)):
         relaxed = optimize(problem, "p_match", budget=np.inf if mode == "min_cost" else None)
         best_p = best_p if best_p is not None else relaxed.objective if relaxed.status.has_list else None
+        best_plan = relaxed.plan if relaxed.status.has_list else best_plan
         if groups == ("target",) and relaxed.status.has_list:  # out of reach whatever the limits: say what binds
             free = problem.with_limits(budget=np.inf) if mode == "min_cost" else problem
             bind = binding(free, relaxed.plan)
             p_all = evaluate(problem.with_best_bonuses(), Plan.of(range(problem.n)), correlations=()).p_match
-    msg = describe(problem, groups, target, best_p, bind, p_all)
+    p10 = None
+    if best_p is not None and best_plan is not None and problem.fm_ensemble is not None:  # the figure to plan on
+        p10 = ensemble_values(problem, best_plan).get("p_match_interval", (None,))[0]
+    msg = describe(problem, groups, target, best_p, bind, p_all, p10)
     if "target" in groups and len(groups) > 1 and mode != "min_cost":
         msg += _still_short(problem, set(groups) - {"target"}, target)
     if best_p is not None and problem.synthetic:  # a probability from invented programs says so
@@ -181,7 +186,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     if out.status is Status.INFEASIBLE and target_on == "p10":
         raise _out_of_reach_at_p10(problem, target, out.reachable)
     if out.status is Status.INFEASIBLE:
-        err = _infeasible(problem, "p_match" if mode == "safety_first" else mode, target, out.reachable)
+        err = _infeasible(problem, "p_match" if mode == "safety_first" else mode, target, out.reachable, out.plan)
         if not err.groups:  # the limits admit a list: the "infeasible" was numerical, not the user's settings
             other = "cbc" if engine == "highs" else "highs"
             raise SolverError(f"the {engine} engine found no list although the limits admit one (numerical "

@@ -45,11 +45,16 @@ LIMIT_WORDS = {"max_applications": "max_applications={K}", "budget": "the budget
                "la_share": "la_share_max={s:g}", "specialty_limits": "the specialty limits"}
 
 
-def _out_of_reach(problem: Problem, target: float, best_p: float | None, bind: list[str], p_all: float | None) -> str:
+def _at_p10(best_p10: float | None) -> str:
+    return "" if best_p10 is None else f", {best_p10:.3f} at the 10th percentile of the plausible models"
+
+
+def _out_of_reach(problem: Problem, target: float, best_p: float | None, bind: list[str], p_all: float | None,
+                  best_p10: float | None = None) -> str:
     """A P(match) target no list reaches, whatever the limits: the best within the limits,
     the limits binding there, and the most that every eligible program together could give."""
     words = [LIMIT_WORDS[b].format(K=problem.max_apps, B=problem.budget, s=problem.la_share_max) for b in bind]
-    within = (f"the best reachable within your limits is {best_p:.3f}" if best_p is not None
+    within = (f"the best reachable within your limits is {best_p:.3f}{_at_p10(best_p10)}" if best_p is not None
               else "no list within your limits reaches it")
     held = f" (held by {', '.join(words)})" if words else ""
     bonus = ", each with a signal and a preferred division," if (problem.has_signals or problem.has_geo) else ""
@@ -61,7 +66,8 @@ def _out_of_reach(problem: Problem, target: float, best_p: float | None, bind: l
 
 
 def describe(problem: Problem, groups: tuple[str, ...], target: float | None = None,
-             best_p: float | None = None, binding: list[str] | None = None, p_all: float | None = None) -> str:
+             best_p: float | None = None, binding: list[str] | None = None, p_all: float | None = None,
+             best_p10: float | None = None) -> str:
     g = set(groups)
     B, K, m, s = problem.budget, problem.max_apps, problem.min_apps, problem.la_share_max
     must = problem.must
@@ -98,9 +104,9 @@ def describe(problem: Problem, groups: tuple[str, ...], target: float | None = N
                 f"{n_non} available{' within the budget' if 'budget' in g else ''}: lower min_applications "
                 f"or raise la_share_max")
     if g == {"target"} and binding is not None:
-        return _out_of_reach(problem, target, best_p, binding, p_all)
+        return _out_of_reach(problem, target, best_p, binding, p_all, best_p10)
     if "target" in g:
-        bp = f" (the best reachable is {best_p:.3f})" if best_p is not None else ""
+        bp = f" (the best reachable is {best_p:.3f}{_at_p10(best_p10)})" if best_p is not None else ""
         others = ", ".join(sorted(g - {"target"})) or "the catalog"
         return (f"no list reaches P(match) >= {target:g} within {others}{bp}: lower the target or relax "
                 f"{others}")

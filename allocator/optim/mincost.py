@@ -276,8 +276,8 @@ def _upper_end(s: _Search) -> Outcome | None:
     if not top.status.has_list:
         return s.done(top.status, None, None, None, top.message or "no list within the other limits")
     if top.objective < target - P_TOL:
-        if top.status is Status.OPTIMAL:
-            return s.done(Status.INFEASIBLE, None, None, None,
+        if top.status is Status.OPTIMAL:  # the best list rides along (no list: infeasible), for the message's range
+            return s.done(Status.INFEASIBLE, top.plan, None, None,
                           f"the best P(match) within the other limits is {top.objective:.4f}", top.objective)
         return s.done(Status.NO_SOLUTION, None, None, None, "no list reaching the target was found in time "
                       f"(best found {top.objective:.4f}, not proven best)")
