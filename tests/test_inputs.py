@@ -413,3 +413,21 @@ def test_out_with_a_format_it_does_not_write_is_refused_before_any_work(capsys, 
     for ok in ("r.txt", "report"):
         code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0", "--out", tmp_path / ok)
         assert code == 0 and (tmp_path / ok).read_text().strip(), err
+
+
+@pytest.mark.parametrize("toml, want", [
+    ('[applicant]\nspecialties = []\nstep2_score = 240\n',
+     "[applicant] specialties = []: give at least 1 value; the list is empty or too short"),
+    ('[applicant]\nstep2_score = 240\n[strategy]\ngeographic_preference = "maybe"\n',
+     "[strategy] geographic_preference = 'maybe': use 'optimize', 'none', or a list of up to 3 Census divisions"),
+    ('[applicant]\nstep2_score = 240\n[strategy]\nsignals = "some"\n',
+     "[strategy] signals = 'some': use 'optimize' or 'none'"),
+])
+def test_profile_errors_speak_plainly_not_in_pydantic_words(capsys, tmp_path, toml, want):
+    """An empty list, a wrong choice and a union's branch name ("literal['optimize','none']") came out
+    in pydantic's words ("List should have at least 1 item after validation, not 0")."""
+    prof = tmp_path / "p.toml"
+    prof.write_text(toml)
+    code, _, err = run(capsys, "solve", prof, "--draws", "0")
+    assert_one_line(err, code)
+    assert want in err and "should" not in err and "literal[" not in err, err

@@ -63,7 +63,8 @@ def field_error(e: ValidationError, where: str, *, prefix: str | None = None, se
     value is not shown.
     """
     err = e.errors()[0]
-    loc = [str(x) for x in err["loc"]]
+    # pydantic names the branch of a union it tried ("literal['optimize','none']", "list[str]"): not a field
+    loc = [str(x) for x in err["loc"] if not (isinstance(x, str) and ("[" in x or x.startswith("function-")))]
     if prefix:
         loc = [prefix, *loc]
     if sections and len(loc) > 1:
@@ -76,6 +77,11 @@ def field_error(e: ValidationError, where: str, *, prefix: str | None = None, se
     msg = err["msg"].removeprefix("Value error, ")
     if kind in _OPS and err.get("ctx"):
         msg = f"must be {_OPS[kind]} {next(iter(err['ctx'].values()))}; change it"
+    elif kind == "too_short" and err.get("ctx"):
+        n = err["ctx"].get("min_length", 1)
+        msg = f"give at least {n} {'value' if n == 1 else 'values'}; the list is empty or too short"
+    elif kind == "literal_error":
+        msg = msg.replace("Input should be ", "use ")
     val = err.get("input")
     shown = f" = {val!r}" if (val is not None and not isinstance(val, dict) and kind != "missing") else ""
     return f"{where}: {label}{shown}: {msg}"

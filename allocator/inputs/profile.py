@@ -133,6 +133,14 @@ class Strategy(BaseModel):
             raise ValueError(f"no ERAS fee schedule for season {str(v)!r}; use one of {', '.join(have)}")
         return str(v)
 
+    @field_validator("geographic_preference", mode="before")
+    @classmethod
+    def _preference_kind(cls, v):
+        if isinstance(v, str) and v not in ("optimize", "none"):
+            raise ValueError("use 'optimize', 'none', or a list of up to 3 Census divisions such as "
+                             "[\"Pacific\", \"Mountain\"]")
+        return v
+
     @field_validator("geographic_preference")
     @classmethod
     def _divisions(cls, v):
