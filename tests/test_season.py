@@ -226,6 +226,8 @@ def test_season_file_spellings_and_solve_out_format(tmp_path):
     ("program_id,status,signal\nA,invited,platinum\n", "field signal"),
     ("program_id,status,rank\nA,rejected,1\n", "field rank"),
     ("status\napplied\n", "no program_id column"),
+    ("# my season\n# geographic_preference: Pacific\n\nprogramid,status\nA,applied\n",
+     r"line 4: no program_id column .*status, signal, date and rank are optional"),  # the header's own line
 ])
 def test_season_file_errors(tmp_path, body, where):
     from allocator.errors import InputError

@@ -125,13 +125,19 @@ def season_from_text(text: str, name: str = "season.csv", today: dt.date | None 
     return _season(name, *_parse(name, text.lstrip("\ufeff")), today)
 
 
+def _header_line(text: str) -> int:
+    """The file line of the header: the first line that is neither blank nor a # comment."""
+    return next((n for n, ln in enumerate(text.splitlines(), start=1)
+                 if ln.strip() and not ln.lstrip().startswith("#")), 1)
+
+
 def _season(path, header, body, text: str, today: dt.date | None) -> Season:
     if "program_id" not in header:
-        raise InputError(f"{path}: line 1: no program_id column (have {', '.join(header) or 'none'}); "
-                         "the header needs program_id and status")
+        raise InputError(f"{path}: line {_header_line(text)}: no program_id column (have {', '.join(header) or 'none'}); "
+                         "the header needs program_id (status, signal, date and rank are optional)")
     dup_cols = {h for h in header if header.count(h) > 1 and h}
     if dup_cols:
-        raise InputError(f"{path}: line 1: column {sorted(dup_cols)[0]!r} appears twice; keep one")
+        raise InputError(f"{path}: line {_header_line(text)}: column {sorted(dup_cols)[0]!r} appears twice; keep one")
     col = {h: k for k, h in enumerate(header)}
     out, seen = [], {}
     for line, r in body:
