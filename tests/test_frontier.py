@@ -252,3 +252,23 @@ def test_a_target_the_ceiling_meets_names_the_engine_that_proved_it(engine):
     out = optimize(pr, "la_given_target", target=1e-6, method="milp", engine=engine)
     assert out.status.value == "optimal" and out.solves == 0 and "no floor meets the target" in out.message
     assert out.engine == engine
+
+
+def test_frontier_plot_marks_points_outside_the_calibrated_domain():
+    """The sweep plot marked extrapolated points; the frontier plot, whose shipped-profile points are
+    all outside the calibrated domain, did not."""
+    pytest.importorskip("matplotlib")
+    import pandas as pd
+
+    from allocator.output.plot import plot_frontier
+
+    df = pd.DataFrame({"status": ["optimal"] * 3, "kind": ["frontier"] * 3, "p_match": [0.9, 0.92, 0.94],
+                       "p_match_la": [0.5, 0.3, 0.1], "n_la": [10, 6, 2], "n_applications": [100] * 3,
+                       "outside_domain": ["23.0 expected interviews (calibrated 1.2-12.6)", "", ""]})
+    labels = [ln.get_label() for ln in plot_frontier(df).get_lines()]
+    assert "dot: outside the calibrated domain (an extrapolation)" in labels
+    df["outside_domain"] = "x"
+    labels = [ln.get_label() for ln in plot_frontier(df).get_lines()]
+    assert "every point: outside the calibrated domain (an extrapolation)" in labels
+    df["outside_domain"] = ""
+    assert not any("calibrated" in ln.get_label() for ln in plot_frontier(df).get_lines())

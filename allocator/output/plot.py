@@ -226,6 +226,12 @@ def plot_frontier(df: pd.DataFrame, ax=None, *, title: str | None = None, synthe
         if len(pt):
             ax.plot(100 * pt["p_match"], 100 * pt["p_match_la"], mk, color=col, ms=ms, mfc="none" if k == "chosen"
                     else col, mew=2, label=lab, zorder=5)
+    if "outside_domain" in ok:  # as the sweep plot: a list outside the calibrated domain is an extrapolation
+        out = ok[ok["outside_domain"].fillna("").astype(str) != ""]
+        if len(out):
+            ax.plot(100 * out["p_match"], 100 * out["p_match_la"], "o", ms=3, color="0.35", zorder=6,
+                    label=("every point" if len(out) == len(ok) else "dot") +
+                    ": outside the calibrated domain (an extrapolation)")
     xs = 100 * ok["p_match"].to_numpy(float)
     ys = 100 * ok["p_match_la"].to_numpy(float)
     _zoom(ax, ys, min_span=4.0)
