@@ -322,3 +322,17 @@ def test_no_extra_applications_when_p_match_is_already_certain(tmp_path, capsys,
     add = d["add"]
     assert d["p_match"] == 1.0 and add["p_match_after"] == 1.0 and add["n_added"] == 0 and add["gain"] == 0.0
     assert add["advice"].startswith("not needed") and not add["worth_it"]
+
+
+def test_a_file_with_no_answer_late_in_the_season_is_flagged():
+    """The list file uploaded as it came from `solve --out` (every row 'applied') on 7 December gave
+    P(match) now 14% with no word: the silence of 80% of the invitations counts against you.  A warning
+    says so, late in the season only, and not once any program has answered."""
+    import datetime as dt
+
+    from allocator.season.update import silence_warning
+
+    w = silence_warning(["applied"] * 5, 0.83, dt.date(2026, 12, 7))
+    assert len(w) == 1 and "about 83% of their invitations" in w[0] and "mark them" in w[0]
+    assert silence_warning(["applied"] * 5, 0.3, dt.date(2026, 10, 1)) == []
+    assert silence_warning(["applied"] * 4 + ["rejected"], 0.83, dt.date(2026, 12, 7)) == []

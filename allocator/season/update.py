@@ -123,6 +123,7 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
     back = season_order(plan, idx)
     p, q = problem.effective_p(plan)[back], problem.effective_q(plan)[back]
     F, R = timing.invitations.share(today), timing.rejections.share(today)
+    warnings += silence_warning(statuses, F, today)
     nm = node_model(problem, plan).subset(back)
     obs = post.Observed.of(statuses, F, R)
     pi = post.posterior_weights(nm, obs)
@@ -142,6 +143,20 @@ def declared_divisions(problem: Problem, season: Season) -> tuple[str, ...]:
     except InputError as e:
         raise InputError(f"{season.path}: line {season.divisions_line}, geographic_preference: {e}") from None
     return () if problem.fixed_divisions else season.divisions
+
+
+SILENT_SHARE = 0.5  # by the time programs have sent half their invitations, an all-silent file is suspect
+
+
+def silence_warning(statuses: list[str], sent: float, today: dt.date) -> list[str]:
+    """A file in which no program has answered, late in the season: most likely a list file
+    uploaded before its statuses were filled in, and its silence weighs heavily against you."""
+    if sent < SILENT_SHARE or any(s != "applied" for s in statuses):
+        return []
+    return [f"no program in the season file has answered (every row is 'applied' or 'no answer yet'), although "
+            f"by {today} programs have sent about {100 * sent:.0f}% of their invitations: that silence counts "
+            "heavily against you, so P(match) now is low.  If answers came, mark them (invited, interviewed, "
+            "rejected) and update again; if none came, the figure stands"]
 
 
 def geography_warnings(problem: Problem, season: Season) -> list[str]:
