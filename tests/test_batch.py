@@ -293,3 +293,31 @@ def test_a_rejected_id_never_names_files_to_remove(tmp_path):
     coh.write_text("id,step2_score\n../../victim,240\nshort\n")
     run_batch(coh, Options(out=out), client=object())  # no job reaches the client: every row is bad input
     assert victim.exists() and keep.exists()
+
+
+def test_budget_curve_in_the_report_keeps_ranges_and_marks_points_outside_the_domain():
+    """The worker's curve (task._curve) keeps each point's 10th-90th percentile range and its
+    outside-domain reason, and the HTML and PDF text show them: a $380 budget buys 31
+    applications for the typical profile, below the calibrated 46-109."""
+    from allocator import api
+    from allocator.batch import outputs, task
+    from allocator.output.report import span
+
+    problem = api.load(DATA_DIR / "profiles" / "typical_us_img.toml", None)
+    curve, note = task._curve(problem, [380.0, 1500.0])
+    assert note == "" and [r["budget"] for r in curve] == [380.0, 1500.0]
+    low = curve[0]
+    assert low["outside_domain"] and low["n_applications"] < 46
+    lo, hi = low["p_match_interval"]
+    assert lo <= low["p_match"] <= hi
+    view = {"id": "x", "source": "x.toml", "payload": {"status": "optimal", "data": {"synthetic": True}},
+            "curve": curve, "curve_note": note}
+    html, text = outputs.applicant_html(view), "\n".join(outputs._text_lines(view))
+    for r in curve:
+        cell = f"{100 * r['p_match']:.1f}%" + ("^" if r["outside_domain"] else "")
+        rng = span(r["p_match_interval"])
+        assert rng and f"<td class=n>{cell}</td><td class=n>{rng}</td>" in html
+        assert re.search(re.escape(cell) + r"\s+" + re.escape(rng), text)
+        assert span(r["p_match_la_interval"]) in html
+    assert f"^ $380: {low['outside_domain']}" in html and f"^ $380: {low['outside_domain']}" in text
+    assert "outside the calibrated domain" in html

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import textwrap
 from typing import Any
 
 from allocator.output.report import SYNTHETIC_NOTE, span
@@ -153,6 +154,12 @@ def _curve_figure(view: dict):
     return ax.figure
 
 
+def _outside_lines(curve: list[dict]) -> list[str]:
+    """Why each marked budget point lies outside the calibrated domain ("$380: 31 applications
+    (calibrated 46-109)")."""
+    return [f"{_usd(r['budget'])}: {r['outside_domain']}" for r in curve if r.get("outside_domain")]
+
+
 # ---------------------------------------------------------------------- HTML
 _CSS = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;"
         "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}td.n{text-align:right}"
@@ -196,15 +203,18 @@ def applicant_html(view: dict) -> str:
         _curve_figure(view).savefig(buf, format="svg")
         svg = buf.getvalue()
         parts.append(svg[svg.find("<svg"):])
-        parts.append(_table(["budget", "status", "P(match)", "10th-90th pct", "P(LA)", "applications", "fees"],
+        parts.append(_table(["budget", "status", "P(match)", "10th-90th pct", "P(LA)", "P(LA) 10th-90th pct",
+                             "applications", "fees"],
                             [[_usd(r["budget"]), r["status"],
                               _pct(r.get("p_match")) + ("^" if r.get("outside_domain") else ""),
                               span(r.get("p_match_interval")), _pct(r.get("p_match_la")),
+                              span(r.get("p_match_la_interval")),
                               r.get("n_applications") if r.get("n_applications") is not None else "",
                               _usd(r.get("cost")) if r.get("cost") is not None else ""] for r in view["curve"]],
-                            {0, 2, 3, 4, 5, 6}))
+                            {0, 2, 3, 4, 5, 6, 7}))
         if any(r.get("outside_domain") for r in view["curve"]):
-            parts.append(f"<p>{esc(domain_note(None))}</p>")
+            parts.append(f"<p>{esc(domain_note(None))}</p><ul>" + "".join(
+                f"<li>^ {esc(line)}</li>" for line in _outside_lines(view["curve"])) + "</ul>")
     else:
         parts.append(f"<p>{esc(view.get('curve_note') or 'no budget curve')}</p>")
     parts.append(f"<h2>The list ({len(p.get('selected') or [])} programs)</h2>")
@@ -250,14 +260,17 @@ def _text_lines(view: dict) -> list[str]:
     lines += [f"{a:28}{b:>14}{c:>14}" for a, b, c in trade_rows(view)]
     if view["curve"]:
         lines += ["", "Budget curve", "",
-                  f"{'budget':>10}  {'status':12}{'P(match)':>10}{'10th-90th':>11}{'P(LA)':>10}{'apps':>6}"]
+                  f"{'budget':>10}  {'status':12}{'P(match)':>10}{'10th-90th':>11}{'P(LA)':>10}{'10th-90th':>11}"
+                  f"{'apps':>6}"]
         lines += [f"{_usd(r['budget']):>10}  {str(r['status']):12}"
                   f"{_pct(r.get('p_match')) + ('^' if r.get('outside_domain') else ''):>10}"
                   f"{span(r.get('p_match_interval')):>11}"
-                  f"{_pct(r.get('p_match_la')):>10}{'' if r.get('n_applications') is None else r['n_applications']:>6}"
+                  f"{_pct(r.get('p_match_la')):>10}{span(r.get('p_match_la_interval')):>11}"
+                  f"{'' if r.get('n_applications') is None else r['n_applications']:>6}"
                   for r in view["curve"]]
         if any(r.get("outside_domain") for r in view["curve"]):
-            lines += ["", domain_note(None)]
+            lines += ["", *textwrap.wrap(domain_note(None), 110)]
+            lines += [f"^ {line}"[:110] for line in _outside_lines(view["curve"])]
     return lines
 
 
