@@ -109,6 +109,7 @@ def test_local_cluster_equals_sequential_with_bad_profile_in_middle(tmp_path, ca
         assert int(row["n_la"]) + int(row["n_west"]) + int(row["n_elsewhere"]) == payload["n_applications"]
         assert int(row["n_west"]) == tiers.count("west")
         assert float(row["fees"]) == payload["cost"]["total"]
+        assert row["solve_status"] == payload["status"] and float(row["gap"]) == payload["solver"]["gap"]
         assert (out / "applicants" / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
         html = (out / "applicants" / f"{name}.html").read_text()
         assert "<svg" in html and payload["selected"][0]["program_id"] in html
@@ -321,3 +322,41 @@ def test_budget_curve_in_the_report_keeps_ranges_and_marks_points_outside_the_do
         assert span(r["p_match_la_interval"]) in html
     assert f"^ $380: {low['outside_domain']}" in html and f"^ $380: {low['outside_domain']}" in text
     assert "outside the calibrated domain" in html
+
+
+def test_console_lines_name_the_status_once_and_summary_keeps_the_solve_status(tmp_path):
+    """The end-of-run line of an infeasible applicant reads "a1: infeasible: budget ..." (the
+    reason, as `allocator solve` prints it, starts with "infeasible: " already); progress lines
+    carry id, status, the solve's status and gap, seconds and n/total; summary.csv keeps the
+    solve's status (optimal or feasible) and gap beside status "ok"."""
+    from allocator.batch.console import end_lines, progress_line
+    from allocator.batch.outputs import SUMMARY_COLUMNS, summary_row
+    from allocator.batch.run import Report
+
+    why = "infeasible: budget $60 is below the $220 needed for min_applications=20"
+    rep = Report(rows=[{"id": "a0", "status": "ok", "reason": "", "skipped": False},
+                       {"id": "a1", "status": "infeasible", "reason": why, "skipped": False}])
+    lines = end_lines(rep, tmp_path)
+    assert lines[0].startswith("2 applicants: 1 solved") and lines[1:] == [f"  a1: {why}"]
+    assert progress_line(2, 6, {"id": "a1", "status": "infeasible", "reason": why, "seconds": 3.04, "hash": "h"}) \
+        == f"[2/6] a1: infeasible in 3.0 s: {why.removeprefix('infeasible: ')}"
+    assert progress_line(3, 6, {"id": "a2", "status": "ok", "seconds": 41.25, "solve_status": "feasible",
+                                "gap": 0.00075, "hash": "h"}) == "[3/6] a2: ok (feasible, gap 0.00075) in 41.2 s"
+    assert progress_line(1, 6, {"id": "a0", "status": "ok", "skipped": True, "seconds": None}).startswith(
+        "[1/6] a0: ok, unchanged (skipped")
+    payload = {"status": "feasible", "p_match": 0.8, "solver": {"gap": 0.00075}, "selected": []}
+    row = summary_row({"id": "a2", "status": "ok", "seconds": 41.25, "hash": "h"}, payload)
+    assert (row["status"], row["solve_status"], row["gap"]) == ("ok", "feasible", 0.00075)
+    assert SUMMARY_COLUMNS[-2:] == ["solve_status", "gap"] and SUMMARY_COLUMNS[:3] == ["id", "status", "reason"]
+
+
+def test_progress_reports_every_applicant_settled_before_the_cluster(tmp_path):
+    """Rows that never reach a worker (bad input) still get their progress call, in cohort order."""
+    from allocator.batch.run import Options, run_batch
+
+    coh = tmp_path / "c.csv"
+    coh.write_text("id,step2_score\nann,twelve\nbob,1e400\n")
+    calls = []
+    run_batch(coh, Options(out=tmp_path / "out"), progress=lambda d, t, r: calls.append((d, t, r.get("id"))),
+              client=object())
+    assert calls == [(1, 2, "ann"), (2, 2, "bob")]

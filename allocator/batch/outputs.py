@@ -10,7 +10,11 @@ solver_error, failed), ``reason`` (the one-line error), ``p_match`` and its inte
 (``p_match_lo``, ``p_match_hi``), ``p_match_la`` (and its interval), ``mc_p_match``,
 ``n_applications``, ``n_la``, ``n_west``, ``n_elsewhere`` (applications by tier), ``fees``
 (USD, the list's fees and extras), ``fees_fixed``, ``budget``, ``objective``, ``warnings``
-(joined by " | "), ``synthetic``, ``source``, ``input_hash``, ``seconds``, ``skipped``.
+(joined by " | "), ``synthetic``, ``source``, ``input_hash``, ``seconds``, ``skipped``; then
+``solve_status`` (the JSON's ``status``: ``optimal``, proven best, or ``feasible``, the best
+list found with a proven gap left) and ``gap`` (the JSON's ``solver.gap``: how far below the
+proven bound the list's objective may be, in the objective's units).  New columns go at the
+end, so scripts that read the columns by position keep working.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from allocator.verification.domain import domain_note
 SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_hi", "p_match_la", "p_match_la_lo",
                    "p_match_la_hi", "p_match_pessimistic", "mc_p_match", "n_applications", "n_la", "n_west",
                    "n_elsewhere", "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source",
-                   "input_hash", "seconds", "skipped"]
+                   "input_hash", "seconds", "skipped", "solve_status", "gap"]
 TIERS = ("la", "west", "elsewhere")
 
 
@@ -94,7 +98,8 @@ def summary_row(result: dict, payload: dict | None) -> dict:
             "fees": (payload.get("cost") or {}).get("total"), "fees_fixed": (payload.get("cost") or {}).get("fixed"),
             "budget": (payload.get("constraints") or {}).get("budget"), "objective": payload.get("objective"),
             "warnings": " | ".join(str(w) for w in warnings) if isinstance(warnings, list) else str(warnings),
-            "synthetic": (payload.get("data") or {}).get("synthetic")}
+            "synthetic": (payload.get("data") or {}).get("synthetic"),
+            "solve_status": payload.get("status"), "gap": (payload.get("solver") or {}).get("gap")}
     return row
 
 

@@ -174,4 +174,5 @@ def _solve_and_render(job: dict) -> dict:
     safest = _safest(profile, catalog, payload, job.get("draws", 200_000), job.get("seed", 0))
     view = {"id": job["id"], "source": job["source"], "payload": payload, "curve": curve, "curve_note": note,
             "safest": safest}
-    return {"json": text, "html": applicant_html(view).encode(), "pdf": applicant_pdf(view)}
+    return {"json": text, "html": applicant_html(view).encode(), "pdf": applicant_pdf(view),
+            "solve_status": payload.get("status"), "gap": (payload.get("solver") or {}).get("gap")}
