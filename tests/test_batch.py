@@ -360,3 +360,28 @@ def test_progress_reports_every_applicant_settled_before_the_cluster(tmp_path):
     run_batch(coh, Options(out=tmp_path / "out"), progress=lambda d, t, r: calls.append((d, t, r.get("id"))),
               client=object())
     assert calls == [(1, 2, "ann"), (2, 2, "bob")]
+
+
+def test_the_safest_list_comes_from_the_solve_not_a_second_solve(monkeypatch):
+    """A safety-first payload carries the safest list (alternatives.safest, proven in its first
+    step): the worker does not solve it again, and the trade table reads its tier counts and
+    ranges from there."""
+    from allocator import api
+    from allocator.batch import outputs, task
+
+    def no_solve(*a, **k):
+        raise AssertionError("the safest list was solved a second time")
+
+    monkeypatch.setattr(api, "solve", no_solve)
+    safest = {"status": "optimal", "p_match": 0.85, "p_match_interval": [0.77, 0.91], "p_match_la": 0.0,
+              "p_match_la_interval": [0.0, 0.0], "n_applications": 69, "n_la": 0,
+              "tiers": {"la": 0, "west": 1, "elsewhere": 68}, "fees": 1500.0}
+    payload = {"objective": "safety_first", "model": {"kind": "two-stage"}, "p_match": 0.84, "p_match_interval": [0.76, 0.9], "p_match_la": 0.05,
+               "p_match_la_interval": [0.03, 0.07], "n_applications": 70, "cost": {"total": 1490.0},
+               "selected": [{"tier": "la"}] * 5 + [{"tier": "elsewhere"}] * 65,
+               "alternatives": {"safest": safest}}
+    assert task._safest(None, None, payload, 1000, 0) is None
+    rows = {r[0]: r[1:] for r in outputs.trade_rows({"payload": payload, "safest": None})}
+    assert rows["P(any match)"] == ("84.0% (76.0% to 90.0%)", "85.0% (77.0% to 91.0%)")
+    assert rows["  in LA"] == ("5", "0") and rows["  rest of the West"] == ("0", "1")
+    assert rows["  elsewhere"] == ("65", "68") and rows["fees"] == ("$1,490", "$1,500")

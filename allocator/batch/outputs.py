@@ -130,7 +130,8 @@ def trade_rows(view: dict) -> list[tuple[str, str, str]]:
     def fees(d):
         c = d.get("cost")
         return c.get("total") if isinstance(c, dict) else (c if c is not None else d.get("fees"))
-    t_this, t_safe = tier_counts(p), tier_counts(s) if s.get("selected") else {}
+    t_this = tier_counts(p)
+    t_safe = tier_counts(s) if s.get("selected") else dict(s.get("tiers") or {})  # alternatives carry counts
     two = _two_stage(p)
     rows = [(label, _ranged(p, key, two_stage=two), _ranged(s, key, two_stage=two))
             for label, key in (("P(any match)", "p_match"), ("P(match in Greater LA)", "p_match_la"))]
