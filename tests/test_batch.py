@@ -93,6 +93,11 @@ def test_local_cluster_equals_sequential_with_bad_profile_in_middle(tmp_path, ca
     code, _, err = _cli(["batch", str(coh), "--out", str(out), "--workers", "2", *FAST], capsys)
     assert code == 2, err
     assert "3 applicants: 2 solved (0 unchanged, skipped), 1 bad input, 0 infeasible, 0 failed" in err
+    # one line per applicant as it finishes (the bad profile first: it never leaves this machine)
+    progress = re.findall(r"^\[(\d)/3\] (\S+): (\w+)(.*)$", err, re.M)
+    assert [(n, i) for n, i, _, _ in progress][0] == ("1", "a0b") and len(progress) == 3, err
+    assert sorted(i for _, i, _, _ in progress) == ["a0", "a0b", "a1"] and [n for n, *_ in progress] == ["1", "2", "3"]
+    assert all(re.search(r" in \d+\.\d s$", rest) for _, i, st, rest in progress if i != "a0b")
     rows = _summary(out)
     assert [r["id"] for r in rows] == ["a0", "a0b", "a1"]
     assert [r["status"] for r in rows] == ["ok", "bad_input", "ok"]
@@ -189,6 +194,8 @@ def test_external_scheduler_rerun_skips_and_force(tmp_path, capsys, dask_cluster
     code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, *FAST], capsys)
     status = {r["id"]: r["status"] for r in _summary(out)}
     assert code == 3 and status == {"a0": "ok", "a1": "infeasible"}, (err, status)
+    assert "infeasible: infeasible" not in err and re.search(r"^  a1: infeasible: \S", err, re.M), err
+    assert re.search(r"^\[1/2\] a0: ok, unchanged", err, re.M), err
     assert not any((out / "applicants" / f"a1.{ext}").exists() for ext in ("json", "html", "pdf"))
     assert not (out / ".batch" / "a1.sha256").exists() and (out / "applicants" / "a0.json").exists()
     (coh / "a1.toml").write_text("[strategy\n")  # and one whose profile no longer reads
