@@ -392,3 +392,17 @@ def test_the_safest_list_comes_from_the_solve_not_a_second_solve(monkeypatch):
     assert rows["P(any match)"] == ("84.0% (76.0% to 90.0%)", "85.0% (77.0% to 91.0%)")
     assert rows["  in LA"] == ("5", "0") and rows["  rest of the West"] == ("0", "1")
     assert rows["  elsewhere"] == ("65", "68") and rows["fees"] == ("$1,490", "$1,500")
+
+
+def test_the_pdf_list_gives_each_program_its_range():
+    """The PDF's list, as the HTML's, shows each program's 10th-90th percentile range beside
+    its P(success)."""
+    from allocator.batch import outputs
+
+    sel = [{"program_id": "IM-0091", "name": "Synthetic IM Program 0091", "state": "CA", "tier": "west",
+            "p_match": 0.2841, "p_match_p10": 0.21, "p_match_p90": 0.36, "signal": "gold"},
+           {"program_id": "X-1", "name": "Own catalog program", "state": "NY", "tier": "elsewhere", "p_match": 0.1}]
+    head, with_range, without = outputs.list_lines(sel)
+    assert "10th-90th" in head
+    assert re.search(r"28\.41% +21-36% gold$", with_range), with_range
+    assert re.search(r"10\.00% +$", without), without

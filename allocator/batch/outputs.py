@@ -280,6 +280,16 @@ def _text_lines(view: dict) -> list[str]:
     return lines
 
 
+def list_lines(selected: list[dict]) -> list[str]:
+    """The PDF's list table: a header, then a line per program with its P(success) and, when
+    the model has an ensemble, its 10th-90th percentile range (as the HTML's list)."""
+    head = f"{'id':12} {'program':52} {'st':3} {'tier':10}{'P(succ.)':>8} {'10th-90th':>9} signal"
+    return [head] + [f"{s['program_id']:12} {s['name'][:52]:52} {s['state']:3} {s.get('tier', ''):10}"
+                     f"{_pct(s['p_match'], 2):>8} "
+                     f"{span([s['p_match_p10'], s['p_match_p90']]) if 'p_match_p10' in s else '':>9} "
+                     f"{s.get('signal') or ''}" for s in selected]
+
+
 def applicant_pdf(view: dict) -> bytes:
     """The same report as a PDF (matplotlib PdfPages): summary and trade, curve, the list."""
     from matplotlib.backends.backend_pdf import PdfPages
@@ -299,10 +309,8 @@ def applicant_pdf(view: dict) -> bytes:
         sel = p.get("selected") or []
         per = 80
         for k in range(0, max(len(sel), 1), per):
-            rows = [f"{s['program_id']:12} {s['name'][:52]:52} {s['state']:3} {s.get('tier', ''):10}"
-                    f"{_pct(s['p_match'], 2):>8} {s.get('signal') or ''}" for s in sel[k:k + per]]
-            head = f"{'id':12} {'program':52} {'st':3} {'tier':10}{'P(succ.)':>8} signal"
-            _mono_page(pdf, f"The list ({len(sel)} programs), {k + 1}-{min(k + per, len(sel))}", [head, *rows])
+            _mono_page(pdf, f"The list ({len(sel)} programs), {k + 1}-{min(k + per, len(sel))}",
+                       list_lines(sel[k:k + per]))
     return buf.getvalue()
 
 def png_data_uri(fig) -> str:
