@@ -406,3 +406,24 @@ def test_the_pdf_list_gives_each_program_its_range():
     assert "10th-90th" in head
     assert re.search(r"28\.41% +21-36% gold$", with_range), with_range
     assert re.search(r"10\.00% +$", without), without
+
+
+def test_cohort_view_gives_the_mean_p_success_its_range(tmp_path):
+    """cohort.csv and cohort.html carry, beside each program's mean P(success), the means of
+    the applicants' 10th and 90th percentiles; the new columns go after the existing ones."""
+    from allocator.batch.cohortview import COLUMNS, write_cohort_view
+    from allocator.batch.run import Report
+
+    def prog(p, lo, hi):
+        return {"program_id": "IM-1", "name": "Synthetic IM 1", "specialty": "Internal Medicine", "city": "Irvine",
+                "state": "CA", "tier": "la", "p_match": p, "p_match_p10": lo, "p_match_p90": hi}
+
+    payloads = {"a": {"selected": [prog(0.10, 0.06, 0.16)], "data": {"synthetic": True}},
+                "b": {"selected": [prog(0.14, 0.08, 0.20)], "data": {"synthetic": True}}}
+    write_cohort_view(tmp_path, Report(rows=[{"status": "ok"}] * 2, payloads=payloads), 0.5)
+    df = pd.read_csv(tmp_path / "cohort.csv")
+    assert list(df.columns) == [*COLUMNS, "synthetic", "mean_p_success_p10", "mean_p_success_p90"]
+    row = df.iloc[0]
+    assert row["mean_p_success"] == pytest.approx(0.12)
+    assert (row["mean_p_success_p10"], row["mean_p_success_p90"]) == (pytest.approx(0.07), pytest.approx(0.18))
+    assert "12.00% (7-18%)" in (tmp_path / "cohort.html").read_text()
