@@ -93,6 +93,11 @@ def test_local_cluster_equals_sequential_with_bad_profile_in_middle(tmp_path, ca
     code, _, err = _cli(["batch", str(coh), "--out", str(out), "--workers", "2", *FAST], capsys)
     assert code == 2, err
     assert "3 applicants: 2 solved (0 unchanged, skipped), 1 bad input, 0 infeasible, 0 failed" in err
+    # one line per applicant as it finishes (the bad profile first: it never leaves this machine)
+    progress = re.findall(r"^\[(\d)/3\] (\S+): (\w+)(.*)$", err, re.M)
+    assert [(n, i) for n, i, _, _ in progress][0] == ("1", "a0b") and len(progress) == 3, err
+    assert sorted(i for _, i, _, _ in progress) == ["a0", "a0b", "a1"] and [n for n, *_ in progress] == ["1", "2", "3"]
+    assert all(re.search(r" in \d+\.\d s$", rest) for _, i, st, rest in progress if i != "a0b")
     rows = _summary(out)
     assert [r["id"] for r in rows] == ["a0", "a0b", "a1"]
     assert [r["status"] for r in rows] == ["ok", "bad_input", "ok"]
@@ -109,6 +114,7 @@ def test_local_cluster_equals_sequential_with_bad_profile_in_middle(tmp_path, ca
         assert int(row["n_la"]) + int(row["n_west"]) + int(row["n_elsewhere"]) == payload["n_applications"]
         assert int(row["n_west"]) == tiers.count("west")
         assert float(row["fees"]) == payload["cost"]["total"]
+        assert row["solve_status"] == payload["status"] and float(row["gap"]) == payload["solver"]["gap"]
         assert (out / "applicants" / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
         html = (out / "applicants" / f"{name}.html").read_text()
         assert "<svg" in html and payload["selected"][0]["program_id"] in html
@@ -188,6 +194,8 @@ def test_external_scheduler_rerun_skips_and_force(tmp_path, capsys, dask_cluster
     code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, *FAST], capsys)
     status = {r["id"]: r["status"] for r in _summary(out)}
     assert code == 3 and status == {"a0": "ok", "a1": "infeasible"}, (err, status)
+    assert "infeasible: infeasible" not in err and re.search(r"^  a1: infeasible: \S", err, re.M), err
+    assert re.search(r"^\[1/2\] a0: ok, unchanged", err, re.M), err
     assert not any((out / "applicants" / f"a1.{ext}").exists() for ext in ("json", "html", "pdf"))
     assert not (out / ".batch" / "a1.sha256").exists() and (out / "applicants" / "a0.json").exists()
     (coh / "a1.toml").write_text("[strategy\n")  # and one whose profile no longer reads
@@ -293,3 +301,129 @@ def test_a_rejected_id_never_names_files_to_remove(tmp_path):
     coh.write_text("id,step2_score\n../../victim,240\nshort\n")
     run_batch(coh, Options(out=out), client=object())  # no job reaches the client: every row is bad input
     assert victim.exists() and keep.exists()
+
+
+def test_budget_curve_in_the_report_keeps_ranges_and_marks_points_outside_the_domain():
+    """The worker's curve (task._curve) keeps each point's 10th-90th percentile range and its
+    outside-domain reason, and the HTML and PDF text show them: a $380 budget buys 31
+    applications for the typical profile, below the calibrated 46-109."""
+    from allocator import api
+    from allocator.batch import outputs, task
+    from allocator.output.report import span
+
+    problem = api.load(DATA_DIR / "profiles" / "typical_us_img.toml", None)
+    curve, note = task._curve(problem, [380.0, 1500.0])
+    assert note == "" and [r["budget"] for r in curve] == [380.0, 1500.0]
+    low = curve[0]
+    assert low["outside_domain"] and low["n_applications"] < 46
+    lo, hi = low["p_match_interval"]
+    assert lo <= low["p_match"] <= hi
+    view = {"id": "x", "source": "x.toml", "payload": {"status": "optimal", "data": {"synthetic": True}},
+            "curve": curve, "curve_note": note}
+    html, text = outputs.applicant_html(view), "\n".join(outputs._text_lines(view))
+    for r in curve:
+        cell = f"{100 * r['p_match']:.1f}%" + ("^" if r["outside_domain"] else "")
+        rng = span(r["p_match_interval"])
+        assert rng and f"<td class=n>{cell}</td><td class=n>{rng}</td>" in html
+        assert re.search(re.escape(cell) + r"\s+" + re.escape(rng), text)
+        assert span(r["p_match_la_interval"]) in html
+    assert f"^ $380: {low['outside_domain']}" in html and f"^ $380: {low['outside_domain']}" in text
+    assert "outside the calibrated domain" in html
+
+
+def test_console_lines_name_the_status_once_and_summary_keeps_the_solve_status(tmp_path):
+    """The end-of-run line of an infeasible applicant reads "a1: infeasible: budget ..." (the
+    reason, as `allocator solve` prints it, starts with "infeasible: " already); progress lines
+    carry id, status, the solve's status and gap, seconds and n/total; summary.csv keeps the
+    solve's status (optimal or feasible) and gap beside status "ok"."""
+    from allocator.batch.console import end_lines, progress_line
+    from allocator.batch.outputs import SUMMARY_COLUMNS, summary_row
+    from allocator.batch.run import Report
+
+    why = "infeasible: budget $60 is below the $220 needed for min_applications=20"
+    rep = Report(rows=[{"id": "a0", "status": "ok", "reason": "", "skipped": False},
+                       {"id": "a1", "status": "infeasible", "reason": why, "skipped": False}])
+    lines = end_lines(rep, tmp_path)
+    assert lines[0].startswith("2 applicants: 1 solved") and lines[1:] == [f"  a1: {why}"]
+    assert progress_line(2, 6, {"id": "a1", "status": "infeasible", "reason": why, "seconds": 3.04, "hash": "h"}) \
+        == f"[2/6] a1: infeasible in 3.0 s: {why.removeprefix('infeasible: ')}"
+    assert progress_line(3, 6, {"id": "a2", "status": "ok", "seconds": 41.25, "solve_status": "feasible",
+                                "gap": 0.00075, "hash": "h"}) == "[3/6] a2: ok (feasible, gap 0.00075) in 41.2 s"
+    assert progress_line(1, 6, {"id": "a0", "status": "ok", "skipped": True, "seconds": None}).startswith(
+        "[1/6] a0: ok, unchanged (skipped")
+    payload = {"status": "feasible", "p_match": 0.8, "solver": {"gap": 0.00075}, "selected": []}
+    row = summary_row({"id": "a2", "status": "ok", "seconds": 41.25, "hash": "h"}, payload)
+    assert (row["status"], row["solve_status"], row["gap"]) == ("ok", "feasible", 0.00075)
+    assert SUMMARY_COLUMNS[-2:] == ["solve_status", "gap"] and SUMMARY_COLUMNS[:3] == ["id", "status", "reason"]
+
+
+def test_progress_reports_every_applicant_settled_before_the_cluster(tmp_path):
+    """Rows that never reach a worker (bad input) still get their progress call, in cohort order."""
+    from allocator.batch.run import Options, run_batch
+
+    coh = tmp_path / "c.csv"
+    coh.write_text("id,step2_score\nann,twelve\nbob,1e400\n")
+    calls = []
+    run_batch(coh, Options(out=tmp_path / "out"), progress=lambda d, t, r: calls.append((d, t, r.get("id"))),
+              client=object())
+    assert calls == [(1, 2, "ann"), (2, 2, "bob")]
+
+
+def test_the_safest_list_comes_from_the_solve_not_a_second_solve(monkeypatch):
+    """A safety-first payload carries the safest list (alternatives.safest, proven in its first
+    step): the worker does not solve it again, and the trade table reads its tier counts and
+    ranges from there."""
+    from allocator import api
+    from allocator.batch import outputs, task
+
+    def no_solve(*a, **k):
+        raise AssertionError("the safest list was solved a second time")
+
+    monkeypatch.setattr(api, "solve", no_solve)
+    safest = {"status": "optimal", "p_match": 0.85, "p_match_interval": [0.77, 0.91], "p_match_la": 0.0,
+              "p_match_la_interval": [0.0, 0.0], "n_applications": 69, "n_la": 0,
+              "tiers": {"la": 0, "west": 1, "elsewhere": 68}, "fees": 1500.0}
+    payload = {"objective": "safety_first", "model": {"kind": "two-stage"}, "p_match": 0.84, "p_match_interval": [0.76, 0.9], "p_match_la": 0.05,
+               "p_match_la_interval": [0.03, 0.07], "n_applications": 70, "cost": {"total": 1490.0},
+               "selected": [{"tier": "la"}] * 5 + [{"tier": "elsewhere"}] * 65,
+               "alternatives": {"safest": safest}}
+    assert task._safest(None, None, payload, 1000, 0) is None
+    rows = {r[0]: r[1:] for r in outputs.trade_rows({"payload": payload, "safest": None})}
+    assert rows["P(any match)"] == ("84.0% (76.0% to 90.0%)", "85.0% (77.0% to 91.0%)")
+    assert rows["  in LA"] == ("5", "0") and rows["  rest of the West"] == ("0", "1")
+    assert rows["  elsewhere"] == ("65", "68") and rows["fees"] == ("$1,490", "$1,500")
+
+
+def test_the_pdf_list_gives_each_program_its_range():
+    """The PDF's list, as the HTML's, shows each program's 10th-90th percentile range beside
+    its P(success)."""
+    from allocator.batch import outputs
+
+    sel = [{"program_id": "IM-0091", "name": "Synthetic IM Program 0091", "state": "CA", "tier": "west",
+            "p_match": 0.2841, "p_match_p10": 0.21, "p_match_p90": 0.36, "signal": "gold"},
+           {"program_id": "X-1", "name": "Own catalog program", "state": "NY", "tier": "elsewhere", "p_match": 0.1}]
+    head, with_range, without = outputs.list_lines(sel)
+    assert "10th-90th" in head
+    assert re.search(r"28\.41% +21-36% gold$", with_range), with_range
+    assert re.search(r"10\.00% +$", without), without
+
+
+def test_cohort_view_gives_the_mean_p_success_its_range(tmp_path):
+    """cohort.csv and cohort.html carry, beside each program's mean P(success), the means of
+    the applicants' 10th and 90th percentiles; the new columns go after the existing ones."""
+    from allocator.batch.cohortview import COLUMNS, write_cohort_view
+    from allocator.batch.run import Report
+
+    def prog(p, lo, hi):
+        return {"program_id": "IM-1", "name": "Synthetic IM 1", "specialty": "Internal Medicine", "city": "Irvine",
+                "state": "CA", "tier": "la", "p_match": p, "p_match_p10": lo, "p_match_p90": hi}
+
+    payloads = {"a": {"selected": [prog(0.10, 0.06, 0.16)], "data": {"synthetic": True}},
+                "b": {"selected": [prog(0.14, 0.08, 0.20)], "data": {"synthetic": True}}}
+    write_cohort_view(tmp_path, Report(rows=[{"status": "ok"}] * 2, payloads=payloads), 0.5)
+    df = pd.read_csv(tmp_path / "cohort.csv")
+    assert list(df.columns) == [*COLUMNS, "synthetic", "mean_p_success_p10", "mean_p_success_p90"]
+    row = df.iloc[0]
+    assert row["mean_p_success"] == pytest.approx(0.12)
+    assert (row["mean_p_success_p10"], row["mean_p_success_p90"]) == (pytest.approx(0.07), pytest.approx(0.18))
+    assert "12.00% (7-18%)" in (tmp_path / "cohort.html").read_text()

@@ -8,7 +8,10 @@ Internal Medicine and Pediatrics applicants would otherwise never see its Pediat
 programs crowded); the programs above ``crowd_share`` are flagged.  An applicant is in a
 specialty when their list has applications in it.
 ``cohort.html`` shows the table and a bar chart of the most-shared programs;
-``cohort.csv`` has every program.
+``cohort.csv`` has every program.  ``mean_p_success`` (the mean of the applicants' P(success)
+there, in [0, 1]) comes with ``mean_p_success_p10`` and ``mean_p_success_p90``: the means of
+their 10th and 90th percentiles over the plausible models, empty when a list has none (a
+catalog with its own p_match).  These two go last in ``cohort.csv``, after ``synthetic``.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from allocator.output.files import atomic_write
 
 COLUMNS = ["program_id", "name", "specialty", "city", "state", "tier", "applicants", "of", "share", "crowded",
            "mean_p_success", "applicant_ids"]
+RANGE_COLUMNS = ["mean_p_success_p10", "mean_p_success_p90"]  # written after cohort.csv's synthetic column
 CHART_TOP = 30
 
 
@@ -43,19 +47,37 @@ def program_counts(payloads: dict[str, dict], crowd_share: float) -> pd.DataFram
             r = seen.setdefault(s["program_id"], {"program_id": s["program_id"], "name": s.get("name", ""),
                                                   "specialty": s.get("specialty", ""), "city": s.get("city", ""),
                                                   "state": s.get("state", ""), "tier": s.get("tier", ""),
-                                                  "ids": [], "p": []})
+                                                  "ids": [], "p": [], "p10": [], "p90": []})
             r["ids"].append(mid)
             r["p"].append(float(s.get("p_match") or 0.0))
+            r["p10"].append(s.get("p_match_p10"))
+            r["p90"].append(s.get("p_match_p90"))
     rows = []
     for r in seen.values():
         of = max(in_specialty.get(r["specialty"], 0), len(r["ids"]))
-        rows.append({k: v for k, v in r.items() if k not in ("ids", "p")}
+        rows.append({k: v for k, v in r.items() if k not in ("ids", "p", "p10", "p90")}
                     | {"applicants": len(r["ids"]), "of": of, "share": len(r["ids"]) / of,
-                       "mean_p_success": sum(r["p"]) / len(r["p"]), "applicant_ids": ";".join(r["ids"])})
-    df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "crowded"])
+                       "mean_p_success": sum(r["p"]) / len(r["p"]), "applicant_ids": ";".join(r["ids"]),
+                       "mean_p_success_p10": _mean(r["p10"]), "mean_p_success_p90": _mean(r["p90"])})
+    df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "crowded"] + RANGE_COLUMNS)
     df["crowded"] = df["share"] > crowd_share
     df = df.sort_values(["share", "applicants", "program_id"], ascending=[False, False, True], kind="mergesort")
-    return df[COLUMNS].reset_index(drop=True)
+    return df[COLUMNS + RANGE_COLUMNS].reset_index(drop=True)
+
+
+def _mean(values: list) -> float | None:
+    """The mean, or None when any applicant's value is missing."""
+    if not values or any(v is None for v in values):
+        return None
+    return sum(float(v) for v in values) / len(values)
+
+
+def _ranged_pct(mean: float, lo, hi) -> str:
+    """"12.34% (9-16%)": the mean P(success) and the means of its 10th-90th percentiles."""
+    text = f"{100 * mean:.2f}%"
+    if lo is None or hi is None or lo != lo or hi != hi:
+        return text
+    return text + f" ({100 * lo:.0f}-{100 * hi:.0f}%)"
 
 
 def _chart(df: pd.DataFrame, crowd_share: float) -> str:
@@ -102,11 +124,12 @@ def cohort_html(df: pd.DataFrame, report, crowd_share: float) -> str:
     parts.append(f"<h2>Programs above {crowd_share:.0%} of the cohort</h2>")
     if len(crowded):
         parts.append("<table><tr><th>program</th><th>name</th><th>city</th><th>tier</th><th>applicants</th>"
-                     "<th>of (in its specialty)</th><th>share</th><th>mean P(success)</th></tr>")
+                     "<th>of (in its specialty)</th><th>share</th><th>mean P(success) (10th-90th pct)</th></tr>")
         for r in crowded.itertuples():
             parts.append(f"<tr><td>{esc(r.program_id)}</td><td>{esc(r.name)}</td><td>{esc(r.city)}, "
                          f"{esc(r.state)}</td><td>{esc(r.tier)}</td><td class=n>{r.applicants}</td><td class=n>{r.of}</td>"
-                         f"<td class=n>{r.share:.0%}</td><td class=n>{100 * r.mean_p_success:.2f}%</td></tr>")
+                         f"<td class=n>{r.share:.0%}</td><td class=n>"
+                         f"{_ranged_pct(r.mean_p_success, r.mean_p_success_p10, r.mean_p_success_p90)}</td></tr>")
         parts.append("</table>")
     else:
         parts.append("<p>none</p>")
@@ -118,7 +141,8 @@ def cohort_html(df: pd.DataFrame, report, crowd_share: float) -> str:
 def write_cohort_view(out: Path, report, crowd_share: float) -> pd.DataFrame:
     df = program_counts(report.payloads, crowd_share)
     synthetic = any((p.get("data") or {}).get("synthetic") for p in report.payloads.values())
-    table = df.assign(synthetic=synthetic)  # the CSV says it too, as summary.csv does
+    table = df[COLUMNS].assign(synthetic=synthetic)  # the CSV says it too, as summary.csv does
+    table = pd.concat([table, df[RANGE_COLUMNS]], axis=1)  # added columns go last
     atomic_write(out / "cohort.csv", lambda fh: fh.write(table.to_csv(index=False)))
     text = cohort_html(df, report, crowd_share)
     atomic_write(out / "cohort.html", lambda fh: fh.write(text))

@@ -10,13 +10,18 @@ solver_error, failed), ``reason`` (the one-line error), ``p_match`` and its inte
 (``p_match_lo``, ``p_match_hi``), ``p_match_la`` (and its interval), ``mc_p_match``,
 ``n_applications``, ``n_la``, ``n_west``, ``n_elsewhere`` (applications by tier), ``fees``
 (USD, the list's fees and extras), ``fees_fixed``, ``budget``, ``objective``, ``warnings``
-(joined by " | "), ``synthetic``, ``source``, ``input_hash``, ``seconds``, ``skipped``.
+(joined by " | "), ``synthetic``, ``source``, ``input_hash``, ``seconds``, ``skipped``; then
+``solve_status`` (the JSON's ``status``: ``optimal``, proven best, or ``feasible``, the best
+list found with a proven gap left) and ``gap`` (the JSON's ``solver.gap``: how far below the
+proven bound the list's objective may be, in the objective's units).  New columns go at the
+end, so scripts that read the columns by position keep working.
 """
 from __future__ import annotations
 
 import base64
 import html
 import io
+import textwrap
 from typing import Any
 
 from allocator.output.report import SYNTHETIC_NOTE, span
@@ -25,7 +30,7 @@ from allocator.verification.domain import domain_note
 SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_hi", "p_match_la", "p_match_la_lo",
                    "p_match_la_hi", "p_match_pessimistic", "mc_p_match", "n_applications", "n_la", "n_west",
                    "n_elsewhere", "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source",
-                   "input_hash", "seconds", "skipped"]
+                   "input_hash", "seconds", "skipped", "solve_status", "gap"]
 TIERS = ("la", "west", "elsewhere")
 
 
@@ -93,7 +98,8 @@ def summary_row(result: dict, payload: dict | None) -> dict:
             "fees": (payload.get("cost") or {}).get("total"), "fees_fixed": (payload.get("cost") or {}).get("fixed"),
             "budget": (payload.get("constraints") or {}).get("budget"), "objective": payload.get("objective"),
             "warnings": " | ".join(str(w) for w in warnings) if isinstance(warnings, list) else str(warnings),
-            "synthetic": (payload.get("data") or {}).get("synthetic")}
+            "synthetic": (payload.get("data") or {}).get("synthetic"),
+            "solve_status": payload.get("status"), "gap": (payload.get("solver") or {}).get("gap")}
     return row
 
 
@@ -124,7 +130,8 @@ def trade_rows(view: dict) -> list[tuple[str, str, str]]:
     def fees(d):
         c = d.get("cost")
         return c.get("total") if isinstance(c, dict) else (c if c is not None else d.get("fees"))
-    t_this, t_safe = tier_counts(p), tier_counts(s) if s.get("selected") else {}
+    t_this = tier_counts(p)
+    t_safe = tier_counts(s) if s.get("selected") else dict(s.get("tiers") or {})  # alternatives carry counts
     two = _two_stage(p)
     rows = [(label, _ranged(p, key, two_stage=two), _ranged(s, key, two_stage=two))
             for label, key in (("P(any match)", "p_match"), ("P(match in Greater LA)", "p_match_la"))]
@@ -151,6 +158,12 @@ def _curve_figure(view: dict):
     ax = plot_sweep(df, title=f"{view['id']}: best P(match) by budget", synthetic=synthetic)
     view["_figure"] = ax.figure
     return ax.figure
+
+
+def _outside_lines(curve: list[dict]) -> list[str]:
+    """Why each marked budget point lies outside the calibrated domain ("$380: 31 applications
+    (calibrated 46-109)")."""
+    return [f"{_usd(r['budget'])}: {r['outside_domain']}" for r in curve if r.get("outside_domain")]
 
 
 # ---------------------------------------------------------------------- HTML
@@ -196,15 +209,18 @@ def applicant_html(view: dict) -> str:
         _curve_figure(view).savefig(buf, format="svg")
         svg = buf.getvalue()
         parts.append(svg[svg.find("<svg"):])
-        parts.append(_table(["budget", "status", "P(match)", "10th-90th pct", "P(LA)", "applications", "fees"],
+        parts.append(_table(["budget", "status", "P(match)", "10th-90th pct", "P(LA)", "P(LA) 10th-90th pct",
+                             "applications", "fees"],
                             [[_usd(r["budget"]), r["status"],
                               _pct(r.get("p_match")) + ("^" if r.get("outside_domain") else ""),
                               span(r.get("p_match_interval")), _pct(r.get("p_match_la")),
+                              span(r.get("p_match_la_interval")),
                               r.get("n_applications") if r.get("n_applications") is not None else "",
                               _usd(r.get("cost")) if r.get("cost") is not None else ""] for r in view["curve"]],
-                            {0, 2, 3, 4, 5, 6}))
+                            {0, 2, 3, 4, 5, 6, 7}))
         if any(r.get("outside_domain") for r in view["curve"]):
-            parts.append(f"<p>{esc(domain_note(None))}</p>")
+            parts.append(f"<p>{esc(domain_note(None))}</p><ul>" + "".join(
+                f"<li>^ {esc(line)}</li>" for line in _outside_lines(view["curve"])) + "</ul>")
     else:
         parts.append(f"<p>{esc(view.get('curve_note') or 'no budget curve')}</p>")
     parts.append(f"<h2>The list ({len(p.get('selected') or [])} programs)</h2>")
@@ -250,15 +266,28 @@ def _text_lines(view: dict) -> list[str]:
     lines += [f"{a:28}{b:>14}{c:>14}" for a, b, c in trade_rows(view)]
     if view["curve"]:
         lines += ["", "Budget curve", "",
-                  f"{'budget':>10}  {'status':12}{'P(match)':>10}{'10th-90th':>11}{'P(LA)':>10}{'apps':>6}"]
+                  f"{'budget':>10}  {'status':12}{'P(match)':>10}{'10th-90th':>11}{'P(LA)':>10}{'10th-90th':>11}"
+                  f"{'apps':>6}"]
         lines += [f"{_usd(r['budget']):>10}  {str(r['status']):12}"
                   f"{_pct(r.get('p_match')) + ('^' if r.get('outside_domain') else ''):>10}"
                   f"{span(r.get('p_match_interval')):>11}"
-                  f"{_pct(r.get('p_match_la')):>10}{'' if r.get('n_applications') is None else r['n_applications']:>6}"
+                  f"{_pct(r.get('p_match_la')):>10}{span(r.get('p_match_la_interval')):>11}"
+                  f"{'' if r.get('n_applications') is None else r['n_applications']:>6}"
                   for r in view["curve"]]
         if any(r.get("outside_domain") for r in view["curve"]):
-            lines += ["", domain_note(None)]
+            lines += ["", *textwrap.wrap(domain_note(None), 110)]
+            lines += [f"^ {line}"[:110] for line in _outside_lines(view["curve"])]
     return lines
+
+
+def list_lines(selected: list[dict]) -> list[str]:
+    """The PDF's list table: a header, then a line per program with its P(success) and, when
+    the model has an ensemble, its 10th-90th percentile range (as the HTML's list)."""
+    head = f"{'id':12} {'program':52} {'st':3} {'tier':10}{'P(succ.)':>8} {'10th-90th':>9} signal"
+    return [head] + [f"{s['program_id']:12} {s['name'][:52]:52} {s['state']:3} {s.get('tier', ''):10}"
+                     f"{_pct(s['p_match'], 2):>8} "
+                     f"{span([s['p_match_p10'], s['p_match_p90']]) if 'p_match_p10' in s else '':>9} "
+                     f"{s.get('signal') or ''}" for s in selected]
 
 
 def applicant_pdf(view: dict) -> bytes:
@@ -280,10 +309,8 @@ def applicant_pdf(view: dict) -> bytes:
         sel = p.get("selected") or []
         per = 80
         for k in range(0, max(len(sel), 1), per):
-            rows = [f"{s['program_id']:12} {s['name'][:52]:52} {s['state']:3} {s.get('tier', ''):10}"
-                    f"{_pct(s['p_match'], 2):>8} {s.get('signal') or ''}" for s in sel[k:k + per]]
-            head = f"{'id':12} {'program':52} {'st':3} {'tier':10}{'P(succ.)':>8} signal"
-            _mono_page(pdf, f"The list ({len(sel)} programs), {k + 1}-{min(k + per, len(sel))}", [head, *rows])
+            _mono_page(pdf, f"The list ({len(sel)} programs), {k + 1}-{min(k + per, len(sel))}",
+                       list_lines(sel[k:k + per]))
     return buf.getvalue()
 
 def png_data_uri(fig) -> str:

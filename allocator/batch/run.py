@@ -216,6 +216,10 @@ def read_catalog(path: Path | None) -> dict | None:
     return {"text": Path(path).read_text(encoding="utf-8-sig"), "label": str(path)}
 
 
+#: progress(done, total, result): called once per applicant as it is settled (bad input and
+#: unchanged ones first, then each task's result as it arrives from the cluster), in the
+#: client's thread; ``result`` has id, status, reason, seconds, skipped, solve_status, gap.
+#: Called once with an empty dict when nothing is settled before the tasks start.
 Progress = Callable[[int, int, dict], None]
 
 
@@ -244,14 +248,20 @@ def run_batch(cohort: str | Path, opts: Options, progress: Progress | None = Non
         stored = None if opts.force else _done(opts.out, m.id, digest)
         if stored is not None:
             results[m.id] = {"id": m.id, "source": m.source, "status": "ok", "hash": digest, "seconds": None,
-                             "skipped": True}
+                             "skipped": True, "solve_status": stored.get("status"),
+                             "gap": (stored.get("solver") or {}).get("gap")}
             report.payloads[m.id] = stored
             continue
         jobs.append({"id": m.id, "source": m.source, "doc": m.doc, "catalog": catalog, "hash": digest,
                      "budgets": opts.budgets, "draws": opts.draws, "seed": opts.seed})
-    total, done = len(members), len(results)
-    if progress:
-        progress(done, total, {})
+    total, done = len(members), 0
+    for m in members:  # the applicants settled here (bad input, unchanged) are done before any task
+        if m.id in results:
+            done += 1
+            if progress:
+                progress(done, total, results[m.id])
+    if progress and not done:
+        progress(0, total, {})
     if jobs:
         with (contextlib.nullcontext(client) if client is not None else open_client(opts.scheduler, opts.workers)) as c:
             for res in _compute(c, jobs, opts.retries):

@@ -1,6 +1,7 @@
 """`allocator batch`: solve a cohort of applicants on Dask (a local cluster by default)."""
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Optional
@@ -53,6 +54,8 @@ def batch(
         budgets = [float(v) for v in vals]
     opts = Options(out=out, scheduler=scheduler, workers=workers, budgets=budgets, catalog=catalog, force=force,
                    draws=draws, seed=seed, retries=retries, crowd_share=crowd_share)
+    from allocator.batch.console import end_lines, progress_line
+
     err = Console(stderr=True, highlight=False)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -61,21 +64,13 @@ def batch(
     task = bar.add_task("batch", total=None, last="")
 
     def progress(done: int, total: int, row: dict) -> None:
-        last = f"{row['id']}: {row['status']}" if row else ""
-        bar.update(task, completed=done, total=total, last=last)
+        if row:  # one line per finished applicant; in a terminal it is printed above the bar
+            err.print(progress_line(done, total, row), markup=False, highlight=False, soft_wrap=True)
+        bar.update(task, completed=done, total=total, last=f"{row['id']}: {row['status']}" if row else "")
 
-    if err.is_terminal:
-        with bar:
-            report = run_batch(cohort, opts, progress=progress)
-    else:  # a log or a pipe: no bar, not even the empty line it leaves
-        report = run_batch(cohort, opts)
-    n = len(report.rows)
-    line = (f"{n} applicants: {report.count('ok')} solved ({report.skipped} unchanged, skipped), "
-            f"{report.count('bad_input')} bad input, {report.count('infeasible')} infeasible, "
-            f"{report.count('solver_error') + report.count('failed')} failed; results in {out}")
-    err.print(line, markup=False, soft_wrap=True)
-    for r in report.rows:
-        if r["status"] != "ok":
-            err.print(f"  {r['id']}: {r['status']}: {r['reason']}", soft_wrap=True, markup=False)
+    with bar if err.is_terminal else contextlib.nullcontext():  # a log or a pipe: lines, no bar
+        report = run_batch(cohort, opts, progress=progress)
+    for line in end_lines(report, out):
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
     sys.stdout.flush()
     return report.exit_code
