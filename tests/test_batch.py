@@ -427,3 +427,10 @@ def test_cohort_view_gives_the_mean_p_success_its_range(tmp_path):
     assert row["mean_p_success"] == pytest.approx(0.12)
     assert (row["mean_p_success_p10"], row["mean_p_success_p90"]) == (pytest.approx(0.07), pytest.approx(0.18))
     assert "12.00% (7-18%)" in (tmp_path / "cohort.html").read_text()
+
+
+def test_report_probabilities_read_as_the_command_line_prints_them():
+    """The batch HTML printed "if outcomes were independent 100.0%" where `solve` prints ">99.9%"."""
+    from allocator.batch.outputs import _pct
+
+    assert _pct(0.99996) == ">99.9%" and _pct(1.0) == "100.0%" and _pct(None) == "n/a" and _pct(0.5) == "50.0%"

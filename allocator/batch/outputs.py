@@ -105,7 +105,10 @@ def summary_row(result: dict, payload: dict | None) -> dict:
 
 # ---------------------------------------------------------------------- shared pieces
 def _pct(x, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{100 * float(x):.{digits}f}%"
+    """As the command line prints a probability (never "100.0%" for one below 1)."""
+    from allocator.output.report import pct
+
+    return pct(None if x is None else float(x), digits)
 
 
 def _usd(x) -> str:
