@@ -69,18 +69,19 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
     # the min-cost search proved the whole set infeasible when it reports the best reachable P
     groups = explain_infeasibility(problem, cand, mode=mode, target=target, known=reachable is not None)
     best_p, bind, p_all = None, None, None
-    if "target" in groups and reachable is not None:
-        best_p = reachable  # the min-cost search's best P(match) within the other limits
-    if "target" in groups and (reachable is None or groups == ("target",)):
-        relaxed = optimize(problem, "p_match", budget=np.inf if mode == "min_cost" else None)
-        best_p = best_p if best_p is not None else relaxed.objective if relaxed.status.has_list else None
-        best_plan = relaxed.plan if relaxed.status.has_list else best_plan
-        if groups == ("target",) and relaxed.status.has_list:  # out of reach whatever the limits: say what binds
+    if "target" in groups:
+        if reachable is None or best_plan is None:  # the best list within the other limits, unless the search has it
+            relaxed = optimize(problem, "p_match", budget=np.inf if mode == "min_cost" else None)
+            best_plan = relaxed.plan if relaxed.status.has_list else None
+            reachable = reachable if reachable is not None or best_plan is None else relaxed.objective
+        best_p = reachable
+        if groups == ("target",) and best_plan is not None:  # out of reach whatever the limits: say what binds
             free = problem.with_limits(budget=np.inf) if mode == "min_cost" else problem
-            bind = binding(free, relaxed.plan)
+            bind = binding(free, best_plan)
             p_all = evaluate(problem.with_best_bonuses(), Plan.of(range(problem.n)), correlations=()).p_match
     p10 = None
-    if best_p is not None and best_plan is not None and problem.fm_ensemble is not None:  # the figure to plan on
+    # the figure to plan on, from the model best_p is from (not beside a set correlation's copula figure)
+    if best_p is not None and best_plan is not None and problem.fm is not None and problem.fm_ensemble is not None:
         p10 = ensemble_values(problem, best_plan).get("p_match_interval", (None,))[0]
     msg = describe(problem, groups, target, best_p, bind, p_all, p10)
     if "target" in groups and len(groups) > 1 and mode != "min_cost":
@@ -183,8 +184,8 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     else:
         out = optimize(problem, mode, target=target, time_limit=time_limit, method=method, engine=engine,
                        target_on=target_on)
-    if out.status is Status.INFEASIBLE and target_on == "p10":
-        raise _out_of_reach_at_p10(problem, target, out.reachable)
+    if out.status is Status.INFEASIBLE and target_on == "p10" and out.reachable is not None:
+        raise _out_of_reach_at_p10(problem, target, out.reachable, out.plan)  # a list exists, short at the 10th pct
     if out.status is Status.INFEASIBLE:
         err = _infeasible(problem, "p_match" if mode == "safety_first" else mode, target, out.reachable, out.plan)
         if not err.groups:  # the limits admit a list: the "infeasible" was numerical, not the user's settings
@@ -229,21 +230,27 @@ def _check_target_on(problem: Problem, target_on: str, mode: str) -> None:
     if target_on == "average":
         return
     if mode != "min_cost":
-        raise InputError("--target-on p10 judges the --min-cost target: add --min-cost, or drop --target-on")
-    if problem.fm_ensemble is None or problem.fm_ensemble.n_cards < 2:
-        raise InputError("--target-on p10 needs a range over plausible models, and these probabilities have none "
-                         "(one card, or the catalog's own p_match column): use --target-on average")
+        raise InputError("--target-on p10 judges the --min-cost target: add --min-cost, or use --target-on average")
+    from allocator.optim.mincost import check_p10
+
+    check_p10(problem)
 
 
-def _out_of_reach_at_p10(problem: Problem, target: float, reachable: float | None) -> InfeasibleError:
-    """No budget's best-P(match) list reaches ``target`` at the 10th percentile."""
+def _out_of_reach_at_p10(problem: Problem, target: float, reachable: float, plan: Plan | None) -> InfeasibleError:
+    """No budget's best-P(match) list reaches ``target`` at the 10th percentile: what the best
+    list gives there, and the limits that stop it from growing."""
+    from allocator.optim.explain import LIMIT_WORDS
     from allocator.output.report import SYNTHETIC_NOTE
 
-    best = "" if reachable is None else (f"; the best-P(match) list within the other limits gives "
-                                         f"{100 * reachable:.1f}% there")
+    free = problem.with_limits(budget=np.inf)
+    bind = binding(free, plan) if plan is not None else []
+    held = [LIMIT_WORDS[b].format(K=free.max_apps, B=free.budget, s=free.la_share_max) for b in bind]
+    best = (f"; the best-P(match) list within the other limits gives {100 * reachable:.1f}% there"
+            + (f" (held by {', '.join(held)})" if held else ""))
+    relax = f"relax {', '.join(bind)}" if bind else "relax a limit"
     note = f" [{SYNTHETIC_NOTE.rstrip('.')}]" if problem.synthetic else ""
     return InfeasibleError(f"infeasible: no budget's best list reaches P(match) >= {target:g} at the 10th percentile "
-                           f"of the plausible models{best}: lower --target, relax a limit, or judge the target on "
+                           f"of the plausible models{best}: lower --target, {relax}, or judge the target on "
                            f"the average (--target-on average){note} (conflicting: target)", ("target",), reachable,
                            synthetic=bool(problem.synthetic))
 

@@ -47,8 +47,9 @@ def test_p10_search_follows_its_rule_against_brute_force(seed):
     target = round(float(max(top_p10)) * [0.7, 0.9, 1.02, 0.97][seed % 4], 4)
     out = optimize(pr, "min_cost", target=target, method="milp", target_on="p10")
     if out.status is Status.INFEASIBLE:  # the best list with no budget misses the target there
-        assert max(top_p10) < target + 1e-12 and out.plan is None
+        assert max(top_p10) < target + 1e-12  # the best list rides along, for the message
         assert out.reachable == pytest.approx(max(top_p10), abs=1e-9)
+        assert ensemble_values(pr, out.plan)["p_match_interval"][0] == pytest.approx(out.reachable, abs=1e-12)
         return
     assert out.status is Status.FEASIBLE and out.bound is None  # a rule, never called optimal
     cost = pr.list_cost(out.plan.idx)[0]
@@ -99,3 +100,64 @@ def test_p10_refusals(capsys, args, code, words):
     err = capsys.readouterr().err
     assert e.value.code == code and words in err and "Traceback" not in err
     assert len([ln for ln in err.splitlines() if ln.strip()]) == 1
+
+
+def _cli(capsys, *args):
+    from allocator.cli import main
+    from allocator.paths import DATA_DIR
+
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--draws", "0", *map(str, args)])
+    cap = capsys.readouterr()
+    return e.value.code, cap.out, cap.err
+
+
+def test_p10_with_conflicting_limits_names_the_limits_not_the_target(capsys, tmp_path):
+    """Three LA programs in must_apply under an LA cap of 0: no list at all.  Judged at the 10th
+    percentile this read "no budget's best list reaches 0.8 ... lower --target"; it names the
+    conflict, as on the average."""
+    from allocator.paths import DATA_DIR
+
+    prof = tmp_path / "p.toml"
+    prof.write_text((DATA_DIR / "profiles" / "typical_us_img.toml").read_text()
+                    .replace("must_apply = []", 'must_apply = ["IM-0034", "IM-0035", "IM-0036"]'))
+    assert 'must_apply = ["IM-0034"' in prof.read_text()
+    from allocator.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(prof), "--min-cost", "--target", "0.8", "--target-on", "p10", "--la-share-max", "0",
+              "--draws", "0"])
+    err = capsys.readouterr().err
+    assert e.value.code == 3 and "(conflicting: la_share, must_apply)" in err and "10th percentile" not in err
+
+
+def test_p10_stopped_by_the_time_limit_says_so(capsys):
+    code, out, err = _cli(capsys, "--min-cost", "--target", "0.8", "--target-on", "p10", "--time-limit", "0.01",
+                          "--json")
+    d = json.loads(out)
+    assert code == 0 and d["status"] == "feasible" and "time limit reached" in d["solver"]["message"]
+    assert d["p_match_interval"][0] >= 0.8
+
+
+def test_p10_and_a_set_correlation_do_not_mix(capsys):
+    """A set correlation chooses lists under the one-factor copula: judging them at the two-stage
+    model's 10th percentile is refused, and an out-of-reach message gives no 10th percentile beside
+    the copula's figure (it printed 0.739 beside 0.811 'at the 10th percentile')."""
+    code, _, err = _cli(capsys, "--min-cost", "--target", "0.8", "--target-on", "p10", "--correlation", "0.6")
+    assert code == 2 and "one-factor copula" in err
+    code, _, err = _cli(capsys, "--min-cost", "--target", "0.9999", "--correlation", "0.6")
+    assert code == 3 and "the best reachable within your limits is" in err and "10th percentile" not in err
+
+
+def test_the_library_refuses_p10_without_a_range_and_unknown_judges():
+    from allocator.api import load
+    from allocator.errors import InputError
+    from allocator.paths import DATA_DIR
+
+    pr = load(DATA_DIR / "profiles" / "tiny_demo.toml", DATA_DIR / "catalogs" / "tiny_p_match.csv")
+    with pytest.raises(InputError, match="needs a range over plausible models"):
+        optimize(pr, "min_cost", target=0.5, target_on="p10")
+    with pytest.raises(ValueError, match="target_on"):
+        optimize(pr, "p_match", target_on="p10")
+    with pytest.raises(ValueError, match="target_on"):
+        optimize(pr, "min_cost", target=0.5, target_on="median")

@@ -45,7 +45,7 @@ from allocator.optim import pipeline
 from allocator.optim.problem import Plan, Problem
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.outer import Outcome, solve_milp
-from allocator.errors import SolverError
+from allocator.errors import InputError, SolverError
 from allocator.status import Status
 
 P_TOL = 1e-12  # a list reaches the target when its P(match) >= target - P_TOL
@@ -239,6 +239,19 @@ class _PercentileSearch(_Search):
         return moved
 
 
+def check_p10(problem: Problem) -> None:
+    """InputError unless the lists are chosen under the two-stage model and it has a range of
+    plausible models (at least two cards) to take a 10th percentile over."""
+    fe = problem.fm_ensemble
+    if fe is None or fe.n_cards < 2:
+        raise InputError("--target-on p10 needs a range over plausible models, and these probabilities have none "
+                         "(one card, or the catalog's own p_match column): use --target-on average")
+    if problem.fm is None:
+        raise InputError("--target-on p10 judges the target over the two-stage model's plausible models, but a set "
+                         "correlation chooses the lists under the one-factor copula: leave the correlation unset, "
+                         "or use --target-on average")
+
+
 def p10(problem: Problem, plan: Plan) -> float:
     """The 10th percentile of ``plan``'s P(match) over the ensemble's cards."""
     return float(ensemble_values(problem, plan)["p_match_interval"][0])
@@ -246,22 +259,46 @@ def p10(problem: Problem, plan: Plan) -> float:
 
 def _cheapest_at_p10(problem: Problem, target: float, cand: np.ndarray, time_limit, engine: str) -> Outcome:
     """:func:`cheapest` judged at the 10th percentile (see :class:`_PercentileSearch`)."""
+    check_p10(problem)
     s = _PercentileSearch(problem, target, cand, time_limit, engine)
+    top = _top_trial(s)
+    if not top.status.has_list:
+        return top
+    if not s.reached(top):
+        at = p10(problem, top.plan)
+        if top.status is not Status.OPTIMAL:
+            return s.done(Status.NO_SOLUTION, None, None, None, "no list reaching the target at the 10th percentile "
+                          f"was found in time (the best found gives {at:.4f} there, not proven best)")
+        return s.done(Status.INFEASIBLE, top.plan, None, None, "the best-P(match) list within the other limits "
+                      f"gives {at:.4f} at the 10th percentile", at)
+    s.best, s.hi, s.held = top, s.cost(top.plan), top.plan
+    s.proven = top.status is Status.OPTIMAL
+    stopped = False
+    while True:
+        if time_limit is not None and time.perf_counter() - s.t0 > time_limit:
+            stopped = True
+            break
+        budget = s.next_budget()
+        if budget is None:
+            break
+        if not s.step(budget):
+            stopped = True
+            break
+    each = "each list proven best on average for its budget" if s.proven else \
+        "not every list proven best on average for its budget"
+    msg = (f"budget search judged at the 10th percentile: {s.solves} integer-program solves; the cheapest budget "
+           f"whose best-P(match) list reaches the target there ({each}, none proven the cheapest at the 10th "
+           "percentile)" + ("; time limit reached: a cheaper budget may reach it too" if stopped else ""))
+    return s.done(Status.FEASIBLE, s.best.plan, s.hi, None, msg)
+
+
+def _top_trial(s: _Search) -> Outcome:
+    """The best-P(match) list at the largest cost any list can have, or, when there is none,
+    the search's answer saying so (an Outcome without a list)."""
     top = s.trial(s.b_top, None)
     if not top.status.has_list:
         return s.done(top.status, None, None, None, top.message or "no list within the other limits")
-    if not s.reached(top):
-        return s.done(Status.INFEASIBLE, None, None, None, "the best-P(match) list within the other limits gives "
-                      f"{p10(problem, top.plan):.4f} at the 10th percentile", p10(problem, top.plan))
-    s.best, s.hi, s.held = top, s.cost(top.plan), top.plan
-    while time_limit is None or time.perf_counter() - s.t0 <= time_limit:
-        budget = s.next_budget()
-        if budget is None or not s.step(budget):
-            break
-    msg = (f"budget search judged at the 10th percentile: {s.solves} integer-program solves; the cheapest budget "
-           "whose best-P(match) list reaches the target there (each list proven best on average for its budget, "
-           "none proven the cheapest at the 10th percentile)")
-    return s.done(Status.FEASIBLE, s.best.plan, s.hi, None, msg)
+    return top
 
 
 def _upper_end(s: _Search) -> Outcome | None:
@@ -272,9 +309,9 @@ def _upper_end(s: _Search) -> Outcome | None:
     if start_hi is not None and set(start_hi[1].idx) <= set(s.cand.tolist()):
         s.hi, s.held = start_hi  # a plain list reaches the target
         return None
-    top = s.trial(s.b_top, None)
+    top = _top_trial(s)
     if not top.status.has_list:
-        return s.done(top.status, None, None, None, top.message or "no list within the other limits")
+        return top
     if top.objective < target - P_TOL:
         if top.status is Status.OPTIMAL:  # the best list rides along (no list: infeasible), for the message's range
             return s.done(Status.INFEASIBLE, top.plan, None, None,

@@ -129,6 +129,8 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
     (:func:`allocator.optim.mincost.cheapest`; always the budget search)."""
     t0 = time.perf_counter()
     something_to_maximize(problem, mode)
+    if target_on not in ("average", "p10") or (target_on == "p10" and mode != "min_cost"):
+        raise ValueError(f"target_on {target_on!r}: 'average', or 'p10' with mode min_cost")
     path = "milp" if target_on == "p10" else choose_path(problem, mode, method)
     if path == "fast":
         return _scan(problem, mode, target, budget, t0)
