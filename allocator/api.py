@@ -90,8 +90,10 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
         from allocator.output.report import SYNTHETIC_NOTE
 
         msg += f" [{SYNTHETIC_NOTE.rstrip('.')}]"
-    return InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups, best_p,
-                           synthetic=bool(problem.synthetic))
+    err = InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups, best_p,
+                          synthetic=bool(problem.synthetic))
+    err.best_p10 = p10
+    return err
 
 
 _RELAX = {"max_applications": lambda pr: {"max_apps": pr.n}, "budget": lambda pr: {"budget": np.inf},
@@ -249,10 +251,13 @@ def _out_of_reach_at_p10(problem: Problem, target: float, reachable: float, plan
             + (f" (held by {', '.join(held)})" if held else ""))
     relax = f"relax {', '.join(bind)}" if bind else "relax a limit"
     note = f" [{SYNTHETIC_NOTE.rstrip('.')}]" if problem.synthetic else ""
-    return InfeasibleError(f"infeasible: no budget's best list reaches P(match) >= {target:g} at the 10th percentile "
-                           f"of the plausible models{best}: lower --target, {relax}, or judge the target on "
-                           f"the average (--target-on average){note} (conflicting: target)", ("target",), reachable,
-                           synthetic=bool(problem.synthetic))
+    avg = evaluate(problem, plan, correlations=()).p_match if plan is not None else None
+    err = InfeasibleError(f"infeasible: no budget's best list reaches P(match) >= {target:g} at the 10th percentile "
+                          f"of the plausible models{best}: lower --target, {relax}, or judge the target on "
+                          f"the average (--target-on average){note} (conflicting: target)", ("target",), avg,
+                          synthetic=bool(problem.synthetic))
+    err.best_p10 = reachable
+    return err
 
 
 def _trade(problem: Problem, sf) -> dict:

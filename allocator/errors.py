@@ -41,6 +41,7 @@ class InfeasibleError(AllocatorError):
         self.groups = tuple(groups)
         self.best_p = best_p
         self.synthetic = synthetic  # the limits were checked against the synthetic demo catalog
+        self.best_p10 = None  # the 10th percentile over the plausible models of best_p's list, when known
 
 
 class SolverError(AllocatorError):

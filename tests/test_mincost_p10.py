@@ -161,3 +161,16 @@ def test_the_library_refuses_p10_without_a_range_and_unknown_judges():
         optimize(pr, "p_match", target_on="p10")
     with pytest.raises(ValueError, match="target_on"):
         optimize(pr, "min_cost", target=0.5, target_on="median")
+
+
+def test_the_status_json_keeps_p_match_best_an_average_and_gives_the_10th_percentile(capsys):
+    """Judged at the 10th percentile, p_match_best was that percentile (0.81) where on the average it
+    is the average (0.888): it stays the average, p_match_best_p10 carries the percentile."""
+    code, out, _ = _cli(capsys, "--min-cost", "--target", "0.99", "--target-on", "p10", "--json")
+    p10 = json.loads(out)
+    code2, out, _ = _cli(capsys, "--min-cost", "--target", "0.99", "--json")
+    avg = json.loads(out)
+    assert code == code2 == 3 and p10["target_on"] == "p10" and avg["target_on"] == "average"
+    assert p10["p_match_best"] == pytest.approx(avg["p_match_best"], abs=1e-9)
+    assert p10["p_match_best_p10"] == pytest.approx(avg["p_match_best_p10"], abs=1e-9)
+    assert p10["p_match_best_p10"] < avg["p_match_best"]

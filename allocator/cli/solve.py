@@ -70,7 +70,7 @@ def solve(
     except InfeasibleError as e:
         if as_json:  # the status JSON on stdout, the one line on stderr, exit 3
             sys.stdout.write(_json(_status_json(e, "min_cost" if min_cost else objective or
-                                                _profile_objective(profile), target)))
+                                                _profile_objective(profile), target, target_on if min_cost else None)))
         raise
     from allocator.inputs.listfile import list_csv
 
@@ -90,14 +90,17 @@ def _check_objective(objective: str | None, safety_margin: float | None) -> None
         raise InputError(f"--safety-margin {safety_margin:g}: must be between 0 and 1 (0.01 = one percentage point)")
 
 
-def _status_json(e: InfeasibleError, objective: str, target: float | None) -> dict:
+def _status_json(e: InfeasibleError, objective: str, target: float | None, target_on: str | None = None) -> dict:
     """What `solve --json` prints when no list exists: the status, the one-line reason, the
-    conflicting limits and, for a P(match) target out of reach, the best P(match) reachable."""
+    conflicting limits and, for a P(match) target out of reach, the best P(match) reachable
+    (an average over the plausible models) and that list's 10th percentile."""
     from allocator.output.report import SYNTHETIC_NOTE
 
     return {"status": "infeasible", "objective": objective, "target_p_match": target,
+            **({"target_on": target_on} if target_on else {}),
             "error": " ".join(str(e).split()), "exit_code": e.exit_code, "conflicting": list(e.groups),
-            "p_match_best": e.best_p, "data": {"synthetic": e.synthetic, "note": SYNTHETIC_NOTE if e.synthetic else ""}}
+            "p_match_best": e.best_p, "p_match_best_p10": e.best_p10,
+            "data": {"synthetic": e.synthetic, "note": SYNTHETIC_NOTE if e.synthetic else ""}}
 
 
 def _profile_objective(profile: Path) -> str:
