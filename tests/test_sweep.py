@@ -460,3 +460,30 @@ def test_sweep_tables_say_what_each_point_maximizes(capsys):
     assert re.search(r"\b\d+-\d+%\s+100 \(20\)", out)  # the P(LA) range beside the count
     assert "0.3 feasible" in text  # (settled at the relaxation's bound on this profile)
     assert "not proven best: no list at that la_share_max is better by more than" in text
+
+
+def test_sweep_footnote_for_unproven_points_without_a_gap():
+    """A point stopped by the time limit may have no proven gap: the footnote said "better by more
+    than nan"; it says no gap was proven, and gives the largest gap when every point has one."""
+    import io
+
+    import pandas as pd
+    from rich.console import Console
+
+    from allocator.api import load
+    from allocator.cli.sweep import _render_sweep
+    from allocator.studies.sweep import sweep
+
+    pr = load(ROOT / "data" / "profiles" / "tiny_demo.toml", ROOT / "data" / "catalogs" / "tiny_p_match.csv")
+    df = sweep(pr, "budget", [200.0, 300.0], mode="p_match")
+    df["status"] = "feasible"
+
+    def text(d: pd.DataFrame) -> str:
+        c = Console(file=io.StringIO(), width=200)
+        _render_sweep(d, "budget", pr, c)
+        return " ".join(c.file.getvalue().split())
+
+    df["gap"] = [2e-4, None]
+    assert "no gap was proven for some of them" in text(df) and "nan" not in text(df)
+    df["gap"] = [2e-4, 1e-4]
+    assert "better by more than 2.0e-04" in text(df)

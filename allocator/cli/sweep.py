@@ -425,9 +425,11 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
         t.add_row(*row)
     console.print(t)
     unproven = df[df["status"] == "feasible"]
-    if len(unproven) and "gap" in df:
-        console.print(f"feasible: the best list found, not proven best: no list at that {name} is better by more "
-                      f"than {unproven['gap'].max():.1e} in what the sweep maximizes (column gap in --json)")
+    gaps = unproven["gap"].dropna() if "gap" in df else unproven.iloc[:0]
+    if len(unproven):  # a point stopped by the time limit may have no proven gap at all
+        bound = (f"no list at that {name} is better by more than {gaps.max():.1e} in what the sweep maximizes "
+                 "(column gap in --json)") if len(gaps) == len(unproven) else "no gap was proven for some of them"
+        console.print(f"feasible: the best list found, not proven best: {bound}")
     if (df["outside_domain"] != "").any():
         console.print(domain_note(problem.card))
     if df["knee"].any():
