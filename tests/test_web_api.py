@@ -602,7 +602,14 @@ def test_cheapest_at_the_10th_percentile_on_the_page_and_the_api(client):
     a = client.post(f"/api/solve?draws={DRAWS}&min_cost=true&target_on=p10", content=body.encode())
     assert a.status_code == 200 and a.json()["cost"] == d["cost"] and a.json()["target_on"] == "p10"
     bad = client.post(f"/api/solve?draws={DRAWS}&min_cost=true&target_on=median", content=body.encode())
-    assert bad.status_code == 422 and "target_on" in bad.json()["error"]
+    assert bad.status_code == 422 and bad.json()["error"] == "target_on 'median': use average or p10"
+    bad = client.post(f"/api/solve?draws={DRAWS}&target_on=p10", content=body.encode())
+    assert bad.status_code == 422 and "add min_cost=true" in bad.json()["error"]
+    for msg in ("--target-on p10 needs a range over plausible models: use --target-on average",
+                "the 80% target ...; --target-on p10 finds the cheapest budget whose best list reaches it there",
+                "infeasible: ... lower --target, or judge the target on the average (--target-on average)"):
+        words = forms.plain_text(msg)  # the --target rule no longer rewrites --target-on ("P(match)-on")
+        assert "--" not in words and "-on" not in words.replace("target_on", ""), words
     r = client.post("/solve", data=fast_form(mode="cheapest_p10", target_p_match="0.8"))  # 75.0% at most there
     assert r.status_code == 422 and "gives 75.0% there" in r.text and "(What to find: cheapest)" in r.text
     assert "--target" not in r.text
