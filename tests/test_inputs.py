@@ -409,7 +409,7 @@ def test_out_with_a_format_it_does_not_write_is_refused_before_any_work(capsys, 
     out = tmp_path / name
     code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0", "--out", out)
     assert_one_line(err, code)
-    assert f"not {out.suffix.lower()}" in err and "NAME.csv" in err and not out.exists()
+    assert f"not {out.suffix.lower()}" in err and "for solve and estimate, a .csv" in err and not out.exists()
     for ok in ("r.txt", "report"):
         code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0", "--out", tmp_path / ok)
         assert code == 0 and (tmp_path / ok).read_text().strip(), err

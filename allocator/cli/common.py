@@ -209,8 +209,8 @@ NOT_WRITTEN = (".xlsx", ".xls", ".ods", ".pdf", ".doc", ".docx", ".odt", ".html"
 def _known_text_form(path) -> None:
     suffix = Path(path).suffix.lower()
     if suffix in NOT_WRITTEN:
-        raise InputError(f"--out {path}: allocator writes .json, .csv or a text report (.txt or any other name), not "
-                         f"{suffix}; use NAME.csv to open it as a spreadsheet")
+        raise InputError(f"--out {path}: allocator writes .json, a text report (.txt or any other name) or, for "
+                         f"solve and estimate, a .csv a spreadsheet opens; not {suffix}")
 
 
 def _not_an_input(path, option: str, inputs: dict) -> None:
