@@ -420,6 +420,8 @@ def test_out_with_a_format_it_does_not_write_is_refused_before_any_work(capsys, 
      "[applicant] specialties = []: give at least 1 value; the list is empty or too short"),
     ('[applicant]\nstep2_score = 240\n[strategy]\ngeographic_preference = "maybe"\n',
      "[strategy] geographic_preference = 'maybe': use 'optimize', 'none', or a list of up to 3 Census divisions"),
+    ('[applicant]\nstep2_score = 240\n[strategy]\ngeographic_preference = 3\n',
+     "[strategy] geographic_preference = 3: use 'optimize', 'none', or a list of up to 3 Census divisions"),
     ('[applicant]\nstep2_score = 240\n[strategy]\nsignals = "some"\n',
      "[strategy] signals = 'some': use 'optimize' or 'none'"),
 ])

@@ -889,9 +889,11 @@ def test_a_new_submission_supersedes_the_job_the_page_waits_for(monkeypatch):
         c.post("/solve", data=fast_form(supersedes=fig.id, budget=""), headers=hx)
         c.post("/solve", data=fast_form(supersedes="nope", budget=""), headers=hx)
         assert not fig.cancelled
-        # the update button supersedes too (even when its own request is refused)
-        c.post("/update", data=fast_form(supersedes=second), headers=hx)
-        assert app.state.pool.get(second).cancelled
+        # a request refused for its input (an empty budget, an update without a season file) keeps the
+        # answer on its way: only a valid new request supersedes it
+        c.post("/solve", data=fast_form(supersedes=second, budget=""), headers=hx)
+        r = c.post("/update", data=fast_form(supersedes=second), headers=hx)
+        assert r.status_code == 422 and not app.state.pool.get(second).cancelled
         # without JavaScript the progress page's form carries it as well
         r = c.post("/solve", data=fast_form())
         third = re.search(r'id="supersedes" value="([^"]+)"', r.text).group(1)

@@ -136,7 +136,7 @@ class Strategy(BaseModel):
     @field_validator("geographic_preference", mode="before")
     @classmethod
     def _preference_kind(cls, v):
-        if isinstance(v, str) and v not in ("optimize", "none"):
+        if (isinstance(v, str) and v not in ("optimize", "none")) or not isinstance(v, (str, list)):
             raise ValueError("use 'optimize', 'none', or a list of up to 3 Census divisions such as "
                              "[\"Pacific\", \"Mountain\"]")
         return v

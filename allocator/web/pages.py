@@ -162,7 +162,6 @@ async def solve_form(request: Request):
         form = await _read_form(request)
     except InputError as e:
         return _refuse_body(request, e)
-    _supersede(request, form)
     values, upload = await _form_values(form)
     state = forms.FormState(values)
     catalog = None
@@ -192,6 +191,7 @@ async def solve_form(request: Request):
         job.context["problem"] = res.problem
         return service.to_json_dict(res.to_dict())
 
+    _supersede(request, form)  # only once the new request is valid: a form error keeps the answer on its way
     try:
         job = pool.submit("cheapest" if opts["min_cost"] else "solve", work, time_limit=limit,
                           context={"toml": forms.to_toml(doc), "values": values, "catalog": _catalog_name(upload)})
@@ -230,7 +230,6 @@ async def update_form(request: Request):
         form = await _read_form(request, uploads=2)
     except InputError as e:
         return _refuse_body(request, e)
-    _supersede(request, form)
     values, upload = await _form_values(form)
     season_up = await _upload(form, "season_file")
     state = forms.FormState(values)
@@ -269,6 +268,7 @@ async def update_form(request: Request):
     def work(job: Job):
         return service.update_payload(profile, season, catalog, draws=settings.update_draws, **opts)
 
+    _supersede(request, form)  # only once the new request is valid
     try:
         job = pool.submit("update", work, context={"values": values, "season_name": season_name,
                                               "catalog": _catalog_name(upload)})
