@@ -82,6 +82,11 @@ def test_p10_costs_more_than_the_average_and_reaches_the_target_there(capsys):
     assert avg["status"] == "optimal" and avg["target_on"] == "average" and avg["p_match_interval"][0] < 0.8
     assert p10["status"] == "feasible" and p10["target_on"] == "p10" and p10["p_match_interval"][0] >= 0.8
     assert p10["cost"]["total"] > avg["cost"]["total"]
+    with pytest.raises(SystemExit):
+        main(["solve", prof, "--min-cost", "--target", "0.8", "--target-on", "p10", "--draws", "0", "--show", "1"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Found by a rule, not proven the cheapest: the cheapest budget whose best list (on average) reaches 80%" \
+        in text and "status: feasible" in text
     assert not any("target is reached under" in w for w in p10["warnings"])
     assert any("--target-on p10" in w for w in avg["warnings"])
 

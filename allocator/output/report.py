@@ -103,6 +103,11 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
                       else f"  gap {o.gap:.1e}") if o.gap else ""))
     if res.mode == "safety_first" and res.status.value == "feasible":
         console.print(unproven_line(o))
+    if res.mode == "min_cost" and res.target_on == "p10":
+        console.print(f"Found by a rule, not proven the cheapest: the cheapest budget whose best list (on average) "
+                      f"reaches {pct(res.target, 0)} at the 10th percentile of the plausible models"
+                      + ("; the time limit stopped the search, so a cheaper budget may reach it too"
+                         if "time limit" in (o.message or "") else "") + ".")
     t = Table(box=box.SIMPLE, show_header=False)
     t.add_column("what")
     t.add_column("value", justify="right")
