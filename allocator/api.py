@@ -19,7 +19,7 @@ from allocator.inputs.demo import demo_catalog_path, resolve_catalog  # noqa: F4
 from allocator.inputs.catalog import Catalog
 from allocator.verification import domain, published_curve
 from allocator.errors import InfeasibleError, InputError, SolverError, TimeLimitError
-from allocator.optim.evaluate import ensemble_values, evaluate
+from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import binding, describe
 from allocator.optim.problem import Plan, Problem
 from allocator.inputs.profile import Profile, load_profile
@@ -82,7 +82,9 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
     p10 = None
     # the figure to plan on, from the model best_p is from (not beside a set correlation's copula figure)
     if best_p is not None and best_plan is not None and problem.fm is not None and problem.fm_ensemble is not None:
-        p10 = ensemble_values(problem, best_plan).get("p_match_interval", (None,))[0]
+        from allocator.optim.mincost import p10 as at_p10
+
+        p10 = at_p10(problem, best_plan)
     msg = describe(problem, groups, target, best_p, bind, p_all, p10)
     if "target" in groups and len(groups) > 1 and mode != "min_cost":
         msg += _still_short(problem, set(groups) - {"target"}, target)
