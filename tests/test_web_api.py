@@ -965,3 +965,19 @@ def test_every_answer_state_has_one_focus_target(client, answer):
         (x,) = targets(c.post(f"/jobs/{job.id}/cancel", headers=hx).text)
         assert 'id="cancelled"' in x
         gate.set()
+
+
+def test_two_quoted_names_far_apart_are_not_cut_as_one_long_value():
+    """plain_text cuts a quoted value over 60 characters; the text between two quoted names
+    ("column 'la_aera' is not one ... did you mean 'la_area'?") was taken for one and garbled."""
+    msg = ("mine.csv: header: column 'la_aera' is not one allocator reads, and its values would be ignored; "
+           "did you mean 'la_area'? Rename it (other unknown columns are allowed)")
+    assert forms.plain_text(msg) == msg
+    assert "characters)" in forms.plain_text(f"preset '{'x' * 3000}': unknown")
+
+
+def test_solve_and_update_buttons_are_both_held_while_either_request_runs(client):
+    """An update pressed while a solve's first response was still on its way was lost (the solve's
+    answer replaced it): either request disables both buttons until its response arrives."""
+    html = client.get("/").text
+    assert html.count('hx-disabled-elt="#submit, #update-submit"') == 2

@@ -141,6 +141,9 @@ def test_page_shows_the_json_numbers(client, with_add):
     html, d = r.text, with_add
     assert html.startswith("<!doctype html>")  # no JavaScript: a whole page, the form filled in
     assert re.search(r'id="season-p-match">([^<]*)<', html).group(1) == pct(d["p_match"])
+    lo10, hi90 = d["p_match_interval"]  # the range leads, in large type, as on the answer
+    assert re.search(rf'class="value" id="season-p-match-range">{pct(lo10, 0)} – {pct(hi90, 0)}<', html)
+    assert html.index('id="season-p-match-range"') < html.index('id="season-p-match"')
     lo, hi = d["p_match_interval"]
     assert f"{pct(lo)} – {pct(hi)}" in re.search(r'id="season-p-match-interval">([^<]*)<', html).group(1)
     assert pct(d["p_match_before"]) in re.search(r'id="season-p-match-before">(.*?)</dd>', html).group(1)
