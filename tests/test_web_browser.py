@@ -85,6 +85,8 @@ def test_walk_through(site, tmp_path):
     page.wait_for_selector("#img-budget", timeout=60_000)
     page.wait_for_selector("#img-frontier", timeout=60_000)
     page.wait_for_function("[...document.images].every(i => i.complete)", timeout=20_000)
+    # the frontier's button had the focus: its progress and then its figure keep it (it fell to the body)
+    assert page.evaluate("document.activeElement.closest('#figure-frontier') !== null")
     widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
     assert len(widths) == 2 and all(w > 0 for w in widths)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -4,15 +4,20 @@
    form's buttons or from inside the region (Cancel, a progress poll that had the focus): a poll
    never pulls someone away from the field they are typing in.  A field that htmx focused with
    autofocus (an invalid value) keeps the focus.  Smooth scrolling only without prefers-reduced-motion.
+   A figure's button, once replaced by its progress and then its figure, hands the focus on to them.
    Without JavaScript none of this runs, and the pages are whole pages. */
 (function () {
   "use strict";
   var pending = false;
+  var figure = null;  // a figure region (#figure-budget, #figure-frontier) that had the focus when it was swapped
 
   function region() { return document.getElementById("answer-body"); }
 
   document.addEventListener("htmx:beforeSwap", function (e) {
     var r = region(), target = e.detail.target;
+    if (target && target.id && target.id.indexOf("figure-") === 0 && target.contains(document.activeElement)) {
+      figure = target;  // its button or progress had the focus: keep it in the region through to the figure
+    }
     if (!target || !r) { return; }
     // the form's buttons swap the whole #page; Cancel and the progress polls swap #answer-body
     // (a sort or a figure swaps only its own part, and htmx keeps the focus there itself)
@@ -20,6 +25,11 @@
   });
 
   document.addEventListener("htmx:afterSettle", function () {
+    if (figure) {
+      var f = figure, mark = figure.querySelector("[data-focus]");
+      figure = null;
+      if (mark && !f.contains(document.activeElement)) { mark.focus({ preventScroll: true }); }
+    }
     if (!pending) { return; }
     pending = false;
     var r = region(), active = document.activeElement;
