@@ -249,7 +249,7 @@ def _out_of_reach_at_p10(problem: Problem, target: float, reachable: float, plan
     free = problem.with_limits(budget=np.inf)
     bind = binding(free, plan) if plan is not None else []
     held = [LIMIT_WORDS[b].format(K=free.max_apps, B=free.budget, s=free.la_share_max) for b in bind]
-    best = (f"; the best-P(match) list within the other limits gives {100 * reachable:.1f}% there"
+    best = (f"; the best-P(match) list within the other limits gives {reachable:.3f} there"
             + (f" (held by {', '.join(held)})" if held else ""))
     relax = f"relax {', '.join(bind)}" if bind else "relax a limit"
     note = f" [{SYNTHETIC_NOTE.rstrip('.')}]" if problem.synthetic else ""

@@ -433,3 +433,23 @@ def test_profile_errors_speak_plainly_not_in_pydantic_words(capsys, tmp_path, to
     code, _, err = run(capsys, "solve", prof, "--draws", "0")
     assert_one_line(err, code)
     assert want in err and "should" not in err and "literal[" not in err, err
+
+
+def test_a_misspelled_required_column_is_named_with_the_one_it_resembles(capsys, tmp_path):
+    prof, cat = tmp_path / "p.toml", tmp_path / "c.csv"
+    prof.write_text(GOOD_TOML)
+    cat.write_text(GOOD_CSV.replace("specialty", "speciality", 1).replace(",city,", ",City,", 1))
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0")
+    assert_one_line(err, code)
+    assert "missing required column(s) specialty, city (did you mean 'speciality' for 'specialty', 'City' for " \
+           "'city'?)" in err
+
+
+def test_min_cost_with_an_objective_is_refused(capsys, tmp_path):
+    prof, cat = tmp_path / "p.toml", tmp_path / "c.csv"
+    prof.write_text(GOOD_TOML)
+    cat.write_text(GOOD_CSV)
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--min-cost", "--target", "0.5", "--objective",
+                       "p_match_la")
+    assert_one_line(err, code)
+    assert "uses no objective; drop --objective p_match_la" in err

@@ -75,7 +75,8 @@ def calibrate(
                 "published figure's tolerance); the other targets selected the plausible models, so passing them is "
                 "no independent test.")
         if d["held_out"]:
-            h = Table(box=box.SIMPLE_HEAD, title="held out: published figures no model was fitted to or selected by")
+            h = Table(box=box.SIMPLE_HEAD, title="held out: published figures no model was fitted to or selected by "
+                      "(the Step 2 gap did inform one parameter's judged range: models/README.md)")
             for col in ("figure", "published", "tolerance", "model", "result"):
                 h.add_column(col, justify="left" if col == "figure" else "right")
             for r in d["held_out"]:

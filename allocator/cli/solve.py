@@ -60,6 +60,9 @@ def solve(
             objective is not None or _profile_objective(profile) != "p_match_la"):
         raise InputError(f"--target {target:g} is used only with --min-cost or --objective p_match_la; add one of "
                          "them, or drop --target")
+    if min_cost and objective is not None:
+        raise InputError(f"--min-cost finds the cheapest list reaching --target and uses no objective; drop "
+                         f"--objective {objective} (or --min-cost)")
     check_outputs((out, "--out"), inputs={"the profile": profile, "--catalog": catalog})
     try:
         res = api_solve(profile, catalog, engine=solver, budget=budget, max_applications=max_apps,

@@ -305,7 +305,10 @@ def catalog_from_records(records: list[dict], header: list[str], path: str = "<c
     where = path
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise InputError(f"{where}: missing required column(s) {', '.join(missing)}; the header "
+        near = [f"{h!r} for {c!r}" for c in missing for h in header if h not in (*REQUIRED, *OPTIONAL)
+                and (h.lower() == c or difflib.get_close_matches(h.lower(), [c], n=1, cutoff=0.8))]
+        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+        raise InputError(f"{where}: missing required column(s) {', '.join(missing)}{hint}; the header "
                          f"must include {', '.join(REQUIRED)}")
     _refuse_misspelled(header, where)
     if len(records) == 0:

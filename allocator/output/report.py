@@ -139,7 +139,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     fixed = pr.schedule.fixed_total
     t.add_row(f"ERAS fees {pr.schedule.season} + extras", usd(m.cost)
               + (f"  (+{usd(fixed)} fixed)" if fixed else ""))
-    budget = ("budget: none (--min-cost finds the fees; the profile's "
+    budget = ("budget: none (--min-cost finds the fees; the budget of "
               f"{usd(pr.budget)} is not applied)" if res.mode == "min_cost" else f"budget {usd(pr.budget)}")
     t.add_row("limits", f"{budget}, max {pr.max_apps} apps, LA <= {pct(pr.la_share_max, 0)}")
     if res.signal_gain is not None:
