@@ -92,10 +92,8 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
         from allocator.output.report import SYNTHETIC_NOTE
 
         msg += f" [{SYNTHETIC_NOTE.rstrip('.')}]"
-    err = InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups, best_p,
-                          synthetic=bool(problem.synthetic))
-    err.best_p10 = p10
-    return err
+    return InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups, best_p,
+                           synthetic=bool(problem.synthetic), best_p10=p10)
 
 
 _RELAX = {"max_applications": lambda pr: {"max_apps": pr.n}, "budget": lambda pr: {"budget": np.inf},
@@ -228,38 +226,27 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
 
 
 def _check_target_on(problem: Problem, target_on: str, mode: str) -> None:
-    """``target_on`` is "average" or "p10"; "p10" needs --min-cost and a range over plausible models."""
+    """``target_on`` is "average" or "p10"; "p10" needs --min-cost."""
     if target_on not in ("average", "p10"):
         raise InputError(f"--target-on {target_on!r}: use average or p10")
     if target_on == "average":
         return
     if mode != "min_cost":
         raise InputError("--target-on p10 judges the --min-cost target: add --min-cost, or use --target-on average")
-    from allocator.optim.mincost import check_p10
-
-    check_p10(problem)
+    # (a problem with no range to judge on is refused by the search itself: mincost.check_p10)
 
 
-def _out_of_reach_at_p10(problem: Problem, target: float, reachable: float, plan: Plan | None) -> InfeasibleError:
-    """No budget's best-P(match) list reaches ``target`` at the 10th percentile: what the best
-    list gives there, and the limits that stop it from growing."""
-    from allocator.optim.explain import LIMIT_WORDS
+def _out_of_reach_at_p10(problem: Problem, target: float, reachable: float, plan: Plan) -> InfeasibleError:
+    """No budget's best-P(match) list (``plan``) reaches ``target`` at the 10th percentile."""
+    from allocator.optim.explain import out_of_reach_at_p10
     from allocator.output.report import SYNTHETIC_NOTE
 
     free = problem.with_limits(budget=np.inf)
-    bind = binding(free, plan) if plan is not None else []
-    held = [LIMIT_WORDS[b].format(K=free.max_apps, B=free.budget, s=free.la_share_max) for b in bind]
-    best = (f"; the best-P(match) list within the other limits gives {reachable:.3f} there"
-            + (f" (held by {', '.join(held)})" if held else ""))
-    relax = f"relax {', '.join(bind)}" if bind else "relax a limit"
     note = f" [{SYNTHETIC_NOTE.rstrip('.')}]" if problem.synthetic else ""
-    avg = evaluate(problem, plan, correlations=()).p_match if plan is not None else None
-    err = InfeasibleError(f"infeasible: no budget's best list reaches P(match) >= {target:g} at the 10th percentile "
-                          f"of the plausible models{best}: lower --target, {relax}, or judge the target on "
-                          f"the average (--target-on average){note} (conflicting: target)", ("target",), avg,
-                          synthetic=bool(problem.synthetic))
-    err.best_p10 = reachable
-    return err
+    msg = out_of_reach_at_p10(free, target, reachable, binding(free, plan))
+    return InfeasibleError(f"infeasible: {msg}{note} (conflicting: target)", ("target",),
+                           evaluate(problem, plan, correlations=()).p_match, synthetic=bool(problem.synthetic),
+                           best_p10=reachable)
 
 
 def _trade(problem: Problem, sf) -> dict:

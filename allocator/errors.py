@@ -36,12 +36,12 @@ class InfeasibleError(AllocatorError):
     exit_code = 3
 
     def __init__(self, message: str, groups: tuple[str, ...] = (), best_p: float | None = None,
-                 synthetic: bool = False):
+                 synthetic: bool = False, best_p10: float | None = None):
         super().__init__(message)
         self.groups = tuple(groups)
         self.best_p = best_p
         self.synthetic = synthetic  # the limits were checked against the synthetic demo catalog
-        self.best_p10 = None  # the 10th percentile over the plausible models of best_p's list, when known
+        self.best_p10 = best_p10  # the 10th percentile over the plausible models of best_p's list, when known
 
 
 class SolverError(AllocatorError):

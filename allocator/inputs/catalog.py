@@ -305,8 +305,8 @@ def catalog_from_records(records: list[dict], header: list[str], path: str = "<c
     where = path
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        near = [f"{h!r} for {c!r}" for c in missing for h in header if h not in (*REQUIRED, *OPTIONAL)
-                and (h.lower() == c or difflib.get_close_matches(h.lower(), [c], n=1, cutoff=0.8))]
+        near = [f"{h!r} for {c!r}" for c in missing for h in header
+                if h not in (*REQUIRED, *OPTIONAL) and _resembles(h, (c,)) == c]
         hint = f" (did you mean {', '.join(near)}?)" if near else ""
         raise InputError(f"{where}: missing required column(s) {', '.join(missing)}{hint}; the header "
                          f"must include {', '.join(REQUIRED)}")
@@ -339,13 +339,20 @@ def _refuse_misspelled(header: list[str], where: str) -> None:
     values would be ignored without a word, and the list priced or valued without them."""
     known = (*REQUIRED, *OPTIONAL)
     for col in header:
-        if not col or col in known:
-            continue
-        near = [k for k in known if k == col.lower().replace(" ", "_")] or \
-            difflib.get_close_matches(col.lower(), known, n=1, cutoff=0.8)
-        if near and near[0] not in header:
+        near = _resembles(col, known) if col and col not in known else None
+        if near is not None and near not in header:
             raise InputError(f"{where}: header: column {col!r} is not one allocator reads, and its values would be "
-                             f"ignored; did you mean {near[0]!r}? Rename it (other unknown columns are allowed)")
+                             f"ignored; did you mean {near!r}? Rename it (other unknown columns are allowed)")
+
+
+def _resembles(col: str, names) -> str | None:
+    """The name in ``names`` that ``col`` looks like a misspelling of (case, a space for "_", or
+    a close edit), or None."""
+    key = col.lower().replace(" ", "_")
+    if key in names:
+        return key
+    near = difflib.get_close_matches(col.lower(), names, n=1, cutoff=0.8)
+    return near[0] if near else None
 
 
 def _validate_row(rec: dict, line: int, where: str) -> ProgramRow:

@@ -45,6 +45,21 @@ LIMIT_WORDS = {"max_applications": "max_applications={K}", "budget": "the budget
                "la_share": "la_share_max={s:g}", "specialty_limits": "the specialty limits"}
 
 
+def limit_words(problem: Problem, bind: list[str]) -> list[str]:
+    """The binding limits in words with their values ("max_applications=100")."""
+    return [LIMIT_WORDS[b].format(K=problem.max_apps, B=problem.budget, s=problem.la_share_max) for b in bind]
+
+
+def out_of_reach_at_p10(problem: Problem, target: float, at: float, bind: list[str]) -> str:
+    """No budget's best-P(match) list reaches ``target`` at the 10th percentile: what the best
+    list gives there (``at``), and the limits ``bind`` that stop it from growing."""
+    held = f" (held by {', '.join(limit_words(problem, bind))})" if bind else ""
+    relax = f"relax {', '.join(bind)}" if bind else "relax a limit"
+    return (f"no budget's best list reaches P(match) >= {target:g} at the 10th percentile of the plausible models; "
+            f"the best-P(match) list within the other limits gives {at:.3f} there{held}: lower --target, {relax}, "
+            "or judge the target on the average (--target-on average)")
+
+
 def _at_p10(best_p10: float | None) -> str:
     return "" if best_p10 is None else f", {best_p10:.3f} at the 10th percentile of the plausible models"
 
@@ -53,7 +68,7 @@ def _out_of_reach(problem: Problem, target: float, best_p: float | None, bind: l
                   best_p10: float | None = None) -> str:
     """A P(match) target no list reaches, whatever the limits: the best within the limits,
     the limits binding there, and the most that every eligible program together could give."""
-    words = [LIMIT_WORDS[b].format(K=problem.max_apps, B=problem.budget, s=problem.la_share_max) for b in bind]
+    words = limit_words(problem, bind)
     within = (f"the best reachable within your limits is {best_p:.3f}{_at_p10(best_p10)}" if best_p is not None
               else "no list within your limits reaches it")
     held = f" (held by {', '.join(words)})" if words else ""

@@ -264,8 +264,8 @@ def _cheapest_at_p10(problem: Problem, target: float, cand: np.ndarray, time_lim
     top = _top_trial(s)
     if not top.status.has_list:
         return top
-    if not s.reached(top):
-        at = p10(problem, top.plan)
+    at = p10(problem, top.plan)
+    if at < target - P_TOL:  # (s.reached(top), without computing it twice)
         if top.status is not Status.OPTIMAL:
             return s.done(Status.NO_SOLUTION, None, None, None, "no list reaching the target at the 10th percentile "
                           f"was found in time (the best found gives {at:.4f} there, not proven best)")

@@ -195,8 +195,9 @@ def _trade_lines(res: Result, console: Console) -> None:
 
 
 def _same_list(a, b) -> bool:
-    return sorted(a.idx) == sorted(b.idx) and dict(a.signals) == dict(b.signals) and \
-        tuple(sorted(a.divisions)) == tuple(sorted(b.divisions))
+    from allocator.optim.problem import Plan
+
+    return Plan.of(a.idx, a.signals, a.divisions) == Plan.of(b.idx, b.signals, b.divisions)
 
 
 def _tier_rows(t: Table, res: Result) -> None:
