@@ -74,10 +74,10 @@ def _mean(values: list) -> float | None:
 
 def _ranged_pct(mean: float, lo, hi) -> str:
     """"12.34% (9-16%)": the mean P(success) and the means of its 10th-90th percentiles."""
-    text = f"{100 * mean:.2f}%"
-    if lo is None or hi is None or lo != lo or hi != hi:
-        return text
-    return text + f" ({100 * lo:.0f}-{100 * hi:.0f}%)"
+    from allocator.output.report import span
+
+    rng = span([None if x is None else float(x) for x in (lo, hi)])
+    return f"{100 * mean:.2f}%" + (f" ({rng})" if rng else "")
 
 
 def _chart(df: pd.DataFrame, crowd_share: float) -> str:
