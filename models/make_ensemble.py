@@ -2,17 +2,23 @@
 calibration target.
 
     python models/make_ensemble.py                          # models/default.toml -> models/default_ensemble.json
-    python models/make_ensemble.py --draws 120 --seed 13    # the command that made the shipped default_ensemble.json
+    python models/make_ensemble.py --draws 160 --seed 13    # the command that made the shipped default_ensemble.json
 
-The shipped ``models/default_ensemble.json`` was made with ``--draws 120 --seed 13`` (36 of
-120 draws accepted, the first 30 shipped); that command rebuilds it byte for byte.  The
-default ``--draws 400`` draws more sets (slower) and gives a different file.
+The shipped ``models/default_ensemble.json`` was made with ``--draws 160 --seed 13`` (the
+first 30 accepted sets shipped); that command rebuilds it byte for byte.  The default
+``--draws 400`` draws more sets (slower) and gives a different file.
+
+Seasons: the card's ``[calibration.seasons]`` lists the published match rate of recent
+seasons.  The draws take them in turn (the next accepted set's season is the next one in the
+list), so each season holds an equal share of the accepted sets: a season whose draws are
+rarely accepted simply takes more draws.
 
 Every judged parameter of the card (each one with a ``range``) is drawn across its range
 (uniformly; odds ratios log-uniformly; a silver signal never above a gold one); the interview
 and match intercepts are then re-tuned so that the interview yield sits at 0.081
-(allocator.model.ensemble.YIELD_AIM) and the match rate on its target (allocator.model.ensemble.retune), and the card is kept when every
-target of ``[calibration.targets]`` passes on the card's synthetic cohort.  The first
+(allocator.model.ensemble.YIELD_AIM) and the match rate on its season's
+(allocator.model.ensemble.retune), and the card is kept when every target of
+``[calibration.targets]`` (the match rate: its season's) passes on the card's synthetic cohort.  The first
 ``--keep`` accepted sets (30: each shipped card adds its nodes to the optimizer's objective),
 the acceptance rate over all draws, the seed and the ranges are written as JSON beside the card (the
 card's ``ensemble`` key names the file).  Seeded: the same card and seed give the same file.
@@ -64,11 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     catalog = cal.cohort_catalog(card)
     cohort = cal.make_cohort(card, catalog)
     rng = np.random.default_rng(args.seed)
+    seasons = list(ens.seasons(doc)) or [None]
     accepted, t0 = [], time.perf_counter()
     fails: dict[str, int] = {}
     for j in range(args.draws):
+        season = seasons[len(accepted) % len(seasons)]
         params = draw(rng, ranges)
-        out = ens.retune(doc, params, catalog, cohort)
+        out = ens.retune(doc, params, catalog, cohort, season=season)
         if out is None:
             fails["intercepts"] = fails.get("intercepts", 0) + 1
             continue
@@ -76,11 +84,12 @@ def main(argv: list[str] | None = None) -> int:
         res = cal.evaluate(c, prep=cal.prepare(c, catalog, cohort))
         table = cal.check(c, res)
         if bool(table["passed"].all()):
-            accepted.append({"draw": j, "params": full,
+            accepted.append({"draw": j, **({} if season is None else {"season": season}), "params": full,
                              "targets": {r.target_name: round(float(r.achieved), 4) for r in table.itertuples()}})
         else:
             for r in table[~table["passed"]].itertuples():
-                fails[r.target_name] = fails.get(r.target_name, 0) + 1
+                key = r.target_name if season is None else f"{r.target_name} ({season})"
+                fails[key] = fails.get(key, 0) + 1
         if (j + 1) % 20 == 0:
             print(f"{j + 1} draws, {len(accepted)} accepted, {time.perf_counter() - t0:.0f} s; failures {fails}", flush=True)
     rate = len(accepted) / args.draws
@@ -88,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     data = {"card": card.name, "card_version": card.version, "script": "models/make_ensemble.py",
             "seed": args.seed, "draws": args.draws, "accepted_count": len(accepted), "acceptance_rate": rate,
             "accepted_total": len(accepted), "shipped": min(args.keep, len(accepted)),
-            "yield_aim": ens.YIELD_AIM, "ranges": {k: list(v) for k, v in ranges.items()},
+            "yield_aim": ens.YIELD_AIM, "seasons": ens.seasons(doc), "ranges": {k: list(v) for k, v in ranges.items()},
             "failures_by_target": fails, "synthetic": "cohort and catalog are SYNTHETIC",
             "accepted": accepted[:args.keep]}
     path.write_text(json.dumps(data, indent=1) + "\n")

@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from allocator.errors import InputError
 from allocator.model import calibration as cal
 from allocator.model import ensemble as ens
 from allocator.model.factors import card_nodes
@@ -199,6 +200,33 @@ def test_accepted_cards_pass_every_target(j, catalog, cohort):
         assert res.value(name) == pytest.approx(v, abs=5e-4)
 
 
+def test_the_ensemble_takes_every_published_season_in_turn(catalog, cohort):
+    """Each shipped card names a season of [calibration.seasons]; they come in turn (equal shares,
+    so a season like 2022, 6 points below 2025, is a quarter of the range); each card's match rate
+    is its season's, within the target's tolerance, and the central card stays on 2025's."""
+    rates = CARD.calibration.seasons.match_rate
+    assert rates == {"2022": 0.614, "2023": 0.676, "2024": 0.670, "2025": 0.678}
+    assert ENSEMBLE["seasons"] == rates
+    names = list(rates)
+    got = [s["season"] for s in ENSEMBLE["accepted"]]
+    assert got == [names[j % len(names)] for j in range(len(got))]
+    tol = CARD.calibration.targets["match_rate"].tolerance
+    for s in ENSEMBLE["accepted"]:
+        assert abs(s["targets"]["match_rate"] - rates[s["season"]]) <= tol
+    cards = ens.load_ensemble(CARD)
+    assert [c.calibration.targets["match_rate"].target for c in cards] == [rates[s] for s in got]
+    assert CARD.calibration.targets["match_rate"].target == rates["2025"]
+    low = [s["targets"]["match_rate"] for s in ENSEMBLE["accepted"] if s["season"] == "2022"]
+    assert max(low) < min(s["targets"]["match_rate"] for s in ENSEMBLE["accepted"] if s["season"] != "2022")
+
+
+def test_a_season_rate_outside_0_1_is_refused():
+    doc = ens.card_doc(CARD)
+    doc["calibration"]["seasons"]["match_rate"]["2022"] = 61.4  # a percentage where a share belongs
+    with pytest.raises(InputError, match="calibration.seasons: match_rate.2022 = 61.4 must lie strictly between 0 and 1"):
+        ens.apply(doc, {}, "card.toml")
+
+
 # ---------------------------------------------------------------- held out
 def test_held_out_figures_are_not_targets_and_the_card_records_its_miss(result):
     """[calibration.holdout] is a published figure no card was fitted to or selected by (retune and
@@ -224,3 +252,4 @@ def test_calibrate_prints_the_held_out_figure_apart(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert e.value.code == 0 and "held out: published figures no model was fitted to or selected by" in out
     assert "step2_median_gap 6 2 3.000 MISSED" in out and "no independent test" in out
+    assert "this card's match rate is 67.8%; the plausible models take the published seasons in turn (2022 61.4%," in out

@@ -817,6 +817,8 @@ ENSEMBLE_CASES = {
     "params_list": (lambda d: d["accepted"][0].update(params=[1]), 'needs "params"'),
     "unknown_param": (lambda d: d["accepted"][0]["params"].update({"foo.bar": 1}), "'foo.bar' is not a parameter"),
     "text_value": (lambda d: d["accepted"][0]["params"].update({"interview.step2_per_10": "x"}), "not a finite number"),
+    "unknown_season": (lambda d: d["accepted"][0].update(season="1999"),
+                       "season '1999' is not in the card's [calibration.seasons]"),
 }
 
 

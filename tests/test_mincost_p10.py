@@ -66,8 +66,9 @@ def test_p10_search_follows_its_rule_against_brute_force(seed):
 
 
 def test_p10_costs_more_than_the_average_and_reaches_the_target_there(capsys):
-    """On the typical profile the 80% average is $780 with a 10th percentile below 80%; judged
-    at the 10th percentile the list costs more and its range starts at 80% or above (text and JSON)."""
+    """On the typical profile the 75% average is $570 with a 10th percentile below 75%; judged
+    at the 10th percentile the list costs more ($1,680) and its range starts at 75% or above (text
+    and JSON).  (80% is out of reach there: 0.795 within 100 applications.)"""
     from allocator.cli import main
     from allocator.paths import DATA_DIR
 
@@ -75,17 +76,17 @@ def test_p10_costs_more_than_the_average_and_reaches_the_target_there(capsys):
     runs = {}
     for on in ("average", "p10"):
         with pytest.raises(SystemExit) as e:
-            main(["solve", prof, "--min-cost", "--target", "0.8", "--target-on", on, "--draws", "0", "--json"])
+            main(["solve", prof, "--min-cost", "--target", "0.75", "--target-on", on, "--draws", "0", "--json"])
         assert e.value.code == 0
         runs[on] = json.loads(capsys.readouterr().out)
     avg, p10 = runs["average"], runs["p10"]
-    assert avg["status"] == "optimal" and avg["target_on"] == "average" and avg["p_match_interval"][0] < 0.8
-    assert p10["status"] == "feasible" and p10["target_on"] == "p10" and p10["p_match_interval"][0] >= 0.8
+    assert avg["status"] == "optimal" and avg["target_on"] == "average" and avg["p_match_interval"][0] < 0.75
+    assert p10["status"] == "feasible" and p10["target_on"] == "p10" and p10["p_match_interval"][0] >= 0.75
     assert p10["cost"]["total"] > avg["cost"]["total"]
     with pytest.raises(SystemExit):
-        main(["solve", prof, "--min-cost", "--target", "0.8", "--target-on", "p10", "--draws", "0", "--show", "1"])
+        main(["solve", prof, "--min-cost", "--target", "0.75", "--target-on", "p10", "--draws", "0", "--show", "1"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "Found by a rule, not proven the cheapest: the cheapest budget whose best list (on average) reaches 80%" \
+    assert "Found by a rule, not proven the cheapest: the cheapest budget whose best list (on average) reaches 75%" \
         in text and "status: feasible" in text
     assert not any("target is reached under" in w for w in p10["warnings"])
     assert any("--target-on p10" in w for w in avg["warnings"])
@@ -137,11 +138,11 @@ def test_p10_with_conflicting_limits_names_the_limits_not_the_target(capsys, tmp
 
 
 def test_p10_stopped_by_the_time_limit_says_so(capsys):
-    code, out, err = _cli(capsys, "--min-cost", "--target", "0.8", "--target-on", "p10", "--time-limit", "0.01",
+    code, out, err = _cli(capsys, "--min-cost", "--target", "0.75", "--target-on", "p10", "--time-limit", "0.01",
                           "--json")
     d = json.loads(out)
     assert code == 0 and d["status"] == "feasible" and "time limit reached" in d["solver"]["message"]
-    assert d["p_match_interval"][0] >= 0.8
+    assert d["p_match_interval"][0] >= 0.75
 
 
 def test_p10_and_a_set_correlation_do_not_mix(capsys):

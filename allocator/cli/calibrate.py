@@ -40,6 +40,7 @@ def payload(card_name: str) -> dict:
                         "mean_interviews_unmatched_ranked": res.mean_interviews_unmatched_ranked},
         "domain": {"applications": list(res.applications_range),
                    "expected_interviews": [round(x, 1) for x in res.interviews_range]},
+        "seasons": dict(card.calibration.seasons.match_rate) if card.calibration.seasons else None,
     }
 
 
@@ -74,6 +75,11 @@ def calibrate(
         c.print("The intercepts are solved for the match rate and for an interview yield of 0.081 (inside the "
                 "published figure's tolerance); the other targets selected the plausible models, so passing them is "
                 "no independent test.")
+        if d["seasons"]:
+            rates = ", ".join(f"{k} {100 * v:.1f}%" for k, v in d["seasons"].items())
+            own = next(r["target"] for r in d["targets"] if r["name"] == "match_rate")
+            c.print(f"Seasons: this card's match rate is {100 * own:.1f}%; the plausible "
+                    f"models take the published seasons in turn ({rates}), so their range includes each.")
         if d["held_out"]:
             h = Table(box=box.SIMPLE_HEAD, title="held out: published figures no model was fitted to or selected by "
                       "(the Step 2 gap did inform one parameter's judged range: models/README.md)")

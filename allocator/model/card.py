@@ -272,6 +272,27 @@ class FactorSpec(BaseModel):
         return self
 
 
+class Seasons(BaseModel):
+    """``[calibration.seasons]``: the published match rate of each recent season.  The card
+    itself is tuned to ``targets.match_rate``; the ensemble's cards take these seasons in turn
+    (``models/make_ensemble.py``), so that its range includes a season like the worst of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    match_rate: dict[str, float]
+    source: str
+    reasoning: str
+
+    @model_validator(mode="after")
+    def _rates(self):
+        if not self.match_rate:
+            raise ValueError("match_rate needs at least one season")
+        for season, r in self.match_rate.items():
+            if not 0 < r < 1:
+                raise ValueError(f"match_rate.{season} = {r} must lie strictly between 0 and 1")
+        return self
+
+
 class Calibration(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -281,6 +302,8 @@ class Calibration(BaseModel):
     # published figures NOT used to fit or select the card (nor the ensemble's cards): how it
     # fares on them is the honest test of its numbers (`allocator calibrate` prints them apart)
     holdout: dict[str, Target] = Field(default_factory=dict)
+    # season-to-season variation of the match rate, which the ensemble's cards take in turn
+    seasons: Optional[Seasons] = None
     # what the cohort covers (5th-95th percentiles): "applications", "expected_interviews" -> [lo, hi]
     domain: Optional[dict[str, list[float]]] = None
 

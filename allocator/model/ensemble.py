@@ -5,7 +5,8 @@ the JSON file the card's ``ensemble`` key names, beside the card).
 A parameter set is a mapping from a dotted card path (``"signals.gold_odds_ratio"``) to a
 value; :func:`apply` writes it into the card (each parameter keeps its source and
 reasoning), and :func:`retune` re-fits the interview and match intercepts so that the
-interview yield and the match rate sit on their targets.
+interview yield and the match rate sit on their targets.  Each accepted set names a season
+of the card's ``[calibration.seasons]``: its match rate is that season's published one.
 """
 from __future__ import annotations
 
@@ -42,25 +43,38 @@ def judged(doc: dict) -> dict[str, tuple[float, float]]:
     return out
 
 
-def apply(doc: dict, params: dict[str, float], path: str, name: str | None = None) -> ModelCard:
+def seasons(doc: dict) -> dict[str, float]:
+    """The card's published match rate by season (``[calibration.seasons]``; {} without one)."""
+    return dict(doc.get("calibration", {}).get("seasons", {}).get("match_rate", {}))
+
+
+def apply(doc: dict, params: dict[str, float], path: str, name: str | None = None,
+          season: str | None = None) -> ModelCard:
+    """The card ``doc`` with ``params`` written in; ``season`` (a key of its seasons) puts its
+    match-rate target on that season's published rate."""
     new = json.loads(json.dumps(doc))
     for key, v in params.items():
         sec, pname = key.split(".")
         new[sec][pname]["value"] = float(v)
+    if season is not None:
+        target = new["calibration"]["targets"]["match_rate"]
+        target["target"] = seasons(doc)[season]
+        target.pop("achieved", None)  # the card's own figure, not this season's
     if name:
         new["name"] = name
     return card_from_dict(new, path)
 
 
 def retune(doc: dict, params: dict[str, float], catalog, cohort, path: str = "<ensemble>",
-           ) -> tuple[ModelCard, dict[str, float]] | None:
+           season: str | None = None) -> tuple[ModelCard, dict[str, float]] | None:
     """The card ``doc`` + ``params`` with its two intercepts shifted so that the interview
-    yield and the match rate hit their targets; None when no shift reaches them."""
+    yield and the match rate (``season``'s, when given) hit their targets; None when no shift
+    reaches them."""
     from scipy.optimize import brentq  # only here: scipy.optimize takes ~0.2 s to import, and a solve
 
     from allocator.model import calibration as cal  # that loads the ensemble never retunes
 
-    card = apply(doc, params, path)
+    card = apply(doc, params, path, season=season)
     t = card.calibration.targets
     prep = cal.prepare(card, catalog, cohort)
     # the yield depends on the interview intercept only; the match rate, given it, on the match one
@@ -73,7 +87,7 @@ def retune(doc: dict, params: dict[str, float], catalog, cohort, path: str = "<e
     out = dict(params)
     out[INTERCEPTS[0]] = round(card.interview.intercept.value + di, 4)
     out[INTERCEPTS[1]] = round(card.match_given_interview.intercept.value + dm, 4)
-    return apply(doc, out, path), out
+    return apply(doc, out, path, season=season), out
 
 
 def ensemble_path(card: ModelCard) -> Path | None:
@@ -96,7 +110,17 @@ def load_ensemble(card: ModelCard) -> list[ModelCard]:
         raise InputError(f"{p}: \"accepted\" must be a list of parameter sets; regenerate it with "
                          "models/make_ensemble.py")
     doc = card_doc(card)
-    return [apply(doc, _params(p, j, s, doc), str(p), f"{card.name}#{j}") for j, s in enumerate(sets)]
+    return [apply(doc, _params(p, j, s, doc), str(p), f"{card.name}#{j}", _season(p, j, s, doc))
+            for j, s in enumerate(sets)]
+
+
+def _season(p: Path, j: int, s: dict, doc: dict) -> str | None:
+    """accepted[j]'s season (None for a file made before seasons), checked against the card's."""
+    season = s.get("season")
+    if season is not None and str(season) not in seasons(doc):
+        raise InputError(f"{p}: accepted[{j}]: season {season!r} is not in the card's [calibration.seasons]; "
+                         "regenerate the file")
+    return None if season is None else str(season)
 
 
 def _params(p: Path, j: int, s, doc: dict) -> dict[str, float]:
