@@ -33,7 +33,8 @@ def simulate(
     ids, sig = [r.program_id for r in lf.rows], {r.program_id: r.signal for r in lf.rows if r.signal}
     from allocator.api import list_warnings, load, score, verify
     from allocator.optim.evaluate import evaluate, uncertainty
-    from allocator.output.report import SYNTHETIC_NOTE, interval_line, model_name, pct, published_curve_line, usd
+    from allocator.output.report import (SYNTHETIC_NOTE, interval_line, model_name, pct, published_curve_line,
+                                         season_label, usd)
     from allocator.verification import published_curve
 
     problem = load(profile, catalog, card=card, correlation=correlation)
@@ -44,7 +45,7 @@ def simulate(
     m = evaluate(problem, plan)
     mc = verify(problem, plan, draws=draws, seed=seed)
     payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
-               **uncertainty(m), "p_match_central": m.p_match_central,
+               **uncertainty(m), "p_match_central": m.p_match_central, "p_match_worst_season": m.p_match_worst_season,
                "correlation": problem.rho, "mc": mc.to_dict(), "n_applications": m.n_applications, "n_la": m.n_la,
                "la_share": m.la_share, "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty},
                "violations": [{"group": g, "detail": d} for g, d in bad],
@@ -62,6 +63,9 @@ def simulate(
         c.print(f"{m.n_applications} programs ({m.n_la} in LA), fees {usd(m.cost)}")
         if m.p_match_interval is not None:
             c.print(interval_line(m, problem))
+        if m.p_match_worst_season:
+            c.print(f"P(match) {season_label(m.p_match_worst_season)}: {pct(m.p_match_worst_season['p_match'])} "
+                    "(the mean of that season's plausible models)")
         if pc is not None:
             c.print(published_curve_line(pc, problem.card, problem.specialties))
         model = model_name(problem)

@@ -96,9 +96,25 @@ def ensemble_path(card: ModelCard) -> Path | None:
 
 def load_ensemble(card: ModelCard) -> list[ModelCard]:
     """The accepted cards of ``card``'s ensemble (an empty list when it has none)."""
+    p, sets = _accepted(card)
+    doc = card_doc(card)
+    return [apply(doc, _params(p, j, s, doc), str(p), f"{card.name}#{j}", _season(p, j, s, doc))
+            for j, s in enumerate(sets)]
+
+
+def ensemble_seasons(card: ModelCard) -> tuple[str | None, ...]:
+    """The season of each card of ``card``'s ensemble, in :func:`load_ensemble`'s order (None
+    for a card without one)."""
+    p, sets = _accepted(card)
+    doc = card_doc(card)
+    return tuple(_season(p, j, s, doc) if isinstance(s, dict) else None for j, s in enumerate(sets))
+
+
+def _accepted(card: ModelCard) -> tuple[Path | None, list]:
+    """The ensemble file of ``card`` and its list of accepted sets ((None, []) without one)."""
     p = ensemble_path(card)
     if p is None:
-        return []
+        return None, []
     if not p.is_file():
         raise InputError(f"{card.path}: ensemble: {p} not found; run models/make_ensemble.py or remove the key")
     try:
@@ -109,9 +125,7 @@ def load_ensemble(card: ModelCard) -> list[ModelCard]:
     if not isinstance(sets, list):
         raise InputError(f"{p}: \"accepted\" must be a list of parameter sets; regenerate it with "
                          "models/make_ensemble.py")
-    doc = card_doc(card)
-    return [apply(doc, _params(p, j, s, doc), str(p), f"{card.name}#{j}", _season(p, j, s, doc))
-            for j, s in enumerate(sets)]
+    return p, sets
 
 
 def _season(p: Path, j: int, s: dict, doc: dict) -> str | None:

@@ -234,6 +234,7 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
         notes=tuple(notes),
         fm=None if mix is None else mix.objective, fm_ensemble=None if mix is None else mix.ensemble,
         fm_central=None if mix is None else mix.central, card_choice="" if mix is None else mix.choice,
+        ensemble_seasons=() if mix is None else mix.seasons,
         card=None if mix is None else pr.card, applicant=profile.applicant,
     )
 

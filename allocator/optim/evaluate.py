@@ -36,6 +36,10 @@ class Metrics:
     p_match_pessimistic: float | None = None
     p_match_central: float | None = None
     expected_interviews: float | None = None
+    # P(match) in a season like the worst published one (the lowest match rate of the card's
+    # [calibration.seasons]): {"season", "match_rate", "p_match" (the mean over that season's
+    # cards), "cards"}; None unless the ensemble's cards name two or more seasons
+    p_match_worst_season: dict | None = None
     # the seed guide's geographic tiers ("la", "west" = rest of the West, "elsewhere"):
     # applications per tier, and the signals sent per tier and kind
     n_by_tier: dict[str, int] = field(default_factory=dict)
@@ -79,7 +83,7 @@ def _mix_none(fm, A: np.ndarray) -> float:
 
 def ensemble_values(problem: Problem, plan: Plan) -> dict:
     """P(match) of ``plan`` under every card of the ensemble: the interval, the pessimistic
-    and the central card's value (empty without a two-stage model)."""
+    and the central card's value, the worst season's mean (empty without a two-stage model)."""
     fe = problem.fm_ensemble
     if fe is None:
         return {}
@@ -96,7 +100,22 @@ def ensemble_values(problem: Problem, plan: Plan) -> dict:
             "p_match_la_interval": (float(np.percentile(per_la, 10)), float(np.percentile(per_la, 90))),
             "p_match_pessimistic": float(per.min()),
             "p_match_central": 1.0 - _mix_none(problem.fm_central, Ac),
-            "expected_interviews": e_int}
+            "expected_interviews": e_int, "p_match_worst_season": worst_season(problem, per)}
+
+
+def worst_season(problem: Problem, per: np.ndarray) -> dict | None:
+    """The per-card values ``per`` averaged over the cards of the season with the lowest
+    published match rate (None unless every card names a season and there are two or more).
+    Only the worst season is reported: with 7-8 cards a season, the means of seasons whose
+    rates differ by a point differ more by their cards' other parameters than by the season."""
+    seasons = problem.ensemble_seasons
+    spec = getattr(getattr(problem.card, "calibration", None), "seasons", None)
+    if spec is None or len(seasons) != len(per) or None in seasons or len(set(seasons)) < 2:
+        return None
+    worst = min(set(seasons), key=lambda k: spec.match_rate[k])
+    on = np.array([t == worst for t in seasons])
+    return {"season": worst, "match_rate": spec.match_rate[worst], "p_match": float(per[on].mean()),
+            "cards": int(on.sum())}
 
 
 def uncertainty(m: Metrics) -> dict:

@@ -24,11 +24,12 @@ class Mixtures:
     ensemble: FactorModel
     central: FactorModel
     choice: str
+    seasons: tuple = ()  # the season of each ensemble card (allocator.model.ensemble.ensemble_seasons)
 
 
 def build(cat: Catalog, applicant, card, card_choice: str | None, fixed: tuple[str, ...],
           one_factor: bool) -> Mixtures:
-    from allocator.model.ensemble import load_ensemble
+    from allocator.model.ensemble import ensemble_seasons, load_ensemble
     from allocator.model.probability import program_columns
 
     columns = program_columns(cat)
@@ -43,7 +44,7 @@ def build(cat: Catalog, applicant, card, card_choice: str | None, fixed: tuple[s
         fms = [_fold(fm, on) for fm in fms]
     central, ens = fms
     objective = None if one_factor else (ens if choice == "ensemble" else central)
-    return Mixtures(objective, ens, central, choice)
+    return Mixtures(objective, ens, central, choice, ensemble_seasons(card) if cards else ())
 
 
 def _fold(fm: FactorModel, on: np.ndarray) -> FactorModel:

@@ -93,6 +93,7 @@ class Problem:
     fm_ensemble: FactorModel | None = None
     fm_central: FactorModel | None = None
     card_choice: str = ""  # "ensemble" or the card optimized alone
+    ensemble_seasons: tuple = ()  # the season of each card of fm_ensemble ((): none recorded)
     card: object = None  # the model card (allocator.model.probability.ModelCard) behind the mixtures
     applicant: object = None  # the profile's [applicant] (allocator.inputs.profile.Applicant), for reports
     # nodes fixed by the caller (the season update's posterior mixture: weights need not sum

@@ -55,6 +55,11 @@ def interval_line(m, problem=None) -> str:
             f"{what} {pct(m.p_match)}, most pessimistic model {pct(m.p_match_pessimistic)})")
 
 
+def season_label(w: dict) -> str:
+    """What the worst-season figure is: "in a season like 2022 (61.4% of US IMGs matched)"."""
+    return f"in a season like {w['season']} ({pct(w['match_rate'])} of US IMGs matched)"
+
+
 def published_curve_line(pc: tuple[float, float], card, specialties=("Internal Medicine",)) -> str:
     """The cross-check against the published conversion curve, in one sentence (the curve is
     Internal Medicine's: a list in other specialties is told so)."""
@@ -121,6 +126,10 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
         if m.p_match_interval is not None:
             t.add_row("  two-stage ensemble, 10th-90th percentile",
                       f"{pct(m.p_match_interval[0])} to {pct(m.p_match_interval[1])}")
+    if m.p_match_worst_season:
+        w = m.p_match_worst_season
+        t.add_row(f"  {season_label(w)}" if pr.fm is not None else f"  two-stage ensemble, in a season like {w['season']}",
+                  pct(w["p_match"]))
     t.add_row("  if outcomes were independent", pct(m.p_match_independent))
     t.add_row("P(match in Greater LA, LA ranked first)", pct(m.p_match_la))
     if m.p_match_la_interval is not None:

@@ -115,6 +115,7 @@ class Result:
                 "p_match_la_interval": None if m.p_match_la_interval is None else list(m.p_match_la_interval),
                 "p_match_pessimistic": m.p_match_pessimistic,
                 "p_match_central": m.p_match_central,
+                "p_match_worst_season": m.p_match_worst_season,
                 "model": _model_info(pr),
                 "correlation": pr.rho,
                 "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
