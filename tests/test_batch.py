@@ -354,7 +354,15 @@ def test_console_lines_name_the_status_once_and_summary_keeps_the_solve_status(t
     payload = {"status": "feasible", "p_match": 0.8, "solver": {"gap": 0.00075}, "selected": []}
     row = summary_row({"id": "a2", "status": "ok", "seconds": 41.25, "hash": "h"}, payload)
     assert (row["status"], row["solve_status"], row["gap"]) == ("ok", "feasible", 0.00075)
-    assert SUMMARY_COLUMNS[-2:] == ["solve_status", "gap"] and SUMMARY_COLUMNS[:3] == ["id", "status", "reason"]
+    # columns added later come last, so a reader that indexes the earlier ones keeps working
+    assert SUMMARY_COLUMNS[-4:] == ["solve_status", "gap", "worst_season", "p_match_worst_season"]
+    assert SUMMARY_COLUMNS[:3] == ["id", "status", "reason"]
+    row = summary_row({"id": "a2", "status": "ok", "seconds": 1.0, "hash": "h"},
+                      payload | {"p_match_worst_season": {"season": "2022", "match_rate": 0.614, "p_match": 0.7,
+                                                          "cards": 8}})
+    assert (row["worst_season"], row["p_match_worst_season"]) == ("2022", 0.7)
+    assert (summary_row({"id": "a2", "status": "ok", "seconds": 1.0, "hash": "h"}, payload)["worst_season"]
+            is None)
 
 
 def test_progress_reports_every_applicant_settled_before_the_cluster(tmp_path):

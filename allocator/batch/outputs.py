@@ -30,8 +30,14 @@ from allocator.verification.domain import domain_note
 SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_hi", "p_match_la", "p_match_la_lo",
                    "p_match_la_hi", "p_match_pessimistic", "mc_p_match", "n_applications", "n_la", "n_west",
                    "n_elsewhere", "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source",
-                   "input_hash", "seconds", "skipped", "solve_status", "gap"]
+                   "input_hash", "seconds", "skipped", "solve_status", "gap", "worst_season", "p_match_worst_season"]
 TIERS = ("la", "west", "elsewhere")
+
+
+def _worst_season(p: dict) -> list[str]:
+    """[label, value] of P(match) in a season like the worst published one (solve's p_match_worst_season)."""
+    w = p["p_match_worst_season"]
+    return [f"in a season like {w['season']} ({_pct(w['match_rate'])} of US IMGs matched)", _pct(w["p_match"])]
 
 
 def _interval(d: dict, key: str) -> tuple[Any, Any]:
@@ -92,6 +98,8 @@ def summary_row(result: dict, payload: dict | None) -> dict:
     row |= {"p_match": payload.get("p_match"), "p_match_lo": lo, "p_match_hi": hi,
             "p_match_la": payload.get("p_match_la"), "p_match_la_lo": la_lo, "p_match_la_hi": la_hi,
             "p_match_pessimistic": payload.get("p_match_pessimistic"),
+            "worst_season": (payload.get("p_match_worst_season") or {}).get("season"),
+            "p_match_worst_season": (payload.get("p_match_worst_season") or {}).get("p_match"),
             "mc_p_match": (payload.get("mc") or {}).get("p_match"),
             "n_applications": payload.get("n_applications"), "n_la": payload.get("n_la"),
             "n_west": tiers["west"], "n_elsewhere": tiers["elsewhere"],
@@ -196,6 +204,7 @@ def applicant_html(view: dict) -> str:
     head = [["status", p.get("status")], ["objective", p.get("objective")],
             [_model_label(p), _ranged(p, "p_match", two_stage=_two_stage(p))],
             ["under the most pessimistic plausible model", _pct(p.get("p_match_pessimistic"))],
+            *([_worst_season(p)] if p.get("p_match_worst_season") else []),
             ["published-curve check", _curve_check(p)],
             ["if outcomes were independent", _pct(p.get("p_match_independent"))],
             ["P(match in Greater LA)", _ranged(p, "p_match_la", two_stage=_two_stage(p))],
@@ -258,6 +267,7 @@ def _text_lines(view: dict) -> list[str]:
              + ("two-stage model" if two else f"correlation {p.get('correlation')}"),
              f"P(match) {_ranged(p, 'p_match', two_stage=two)}; most pessimistic model "
              f"{_pct(p.get('p_match_pessimistic'))}; if independent {_pct(p.get('p_match_independent'))}",
+             *([" ".join(_worst_season(p))] if p.get("p_match_worst_season") else []),
              f"P(match in Greater LA) {_ranged(p, 'p_match_la', two_stage=two)}; "
              f"published-curve check {_curve_check(p)}",
              f"Monte Carlo check {_mc_text(p)}; fees "
