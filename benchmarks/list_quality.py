@@ -73,6 +73,9 @@ def at_guide_fees(probs: dict, table: pd.DataFrame) -> pd.DataFrame:
             assert not violations(pr, a.plan)
             b = optimize(pr, "la_given_target", target=float(r.p_match) - 1e-9, time_limit=TIME_LIMIT)
             mb = evaluate(pr, b.plan, correlations=()) if b.status.has_list and b.plan is not None else None
+            if not b.status.has_list:
+                print(f"note: optimize(la_given_target) for {name} at ${r.cost:,.0f} returned no list: "
+                      f"{b.status.value} ({b.message})", file=sys.stderr)
             if b.status.has_list and b.plan is None:
                 print(f"note: optimize(la_given_target) for {name} at ${r.cost:,.0f} returned status "
                       f"{b.status.value} without a list ({b.message})", file=sys.stderr)
@@ -131,7 +134,8 @@ def same_fees_markdown(same: pd.DataFrame, table: pd.DataFrame) -> str:
     for r in same.itertuples():
         lines.append(f"| {r.profile} | {r.method} | ${r.budget:,.0f} | ${r.guide_cost:,.0f} | "
                      f"{100 * r.guide_p:.1f}% ({100 * r.guide_la:.1f}%) | {100 * r.opt_p:.1f}% ({100 * r.opt_la:.1f}%) | "
-                     f"{100 * r.la_first_p:.1f}% ({100 * r.la_first_la:.1f}%) |")
+                     + (f"{100 * r.la_first_p:.1f}% ({100 * r.la_first_la:.1f}%) |" if not math.isnan(r.la_first_p)
+                        else f"no list returned ({TIME_LIMIT:.0f} s limit) |"))
     return "\n".join(lines) + "\n"
 
 
