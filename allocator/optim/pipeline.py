@@ -15,7 +15,7 @@ import numpy as np
 from allocator.errors import InputError
 from allocator.optim import dominance, dp, fastpath, feasibility
 from allocator.optim.engines import DEFAULT_ENGINE
-from allocator.optim.evaluate import mode_value, objective_value
+from allocator.optim.evaluate import evaluate, mode_value, objective_value
 from allocator.optim.outer import Outcome, solve_milp
 from allocator.optim.problem import Plan, Problem
 from allocator.optim.start import greedy, local_search
@@ -65,6 +65,30 @@ def start_if_timed_out(out: Outcome, problem: Problem, start: Plan | None, time_
     return dataclasses.replace(out, status=Status.FEASIBLE, plan=start, objective=mode_value(problem, start, mode),
                                bound=None, gap=None,
                                message="time limit reached before the solver found a list; start list, gap unknown")
+
+
+def _left(time_limit: float, t0: float) -> float:
+    return max(1e-3, time_limit - (time.perf_counter() - t0))
+
+
+def floor_start(problem: Problem, cand: np.ndarray, target: float, time_limit: float, engine: str) -> Plan | None:
+    """A list meeting the P(match) floor ``target`` to start the LA-leaning solve from, so
+    that a time limit stopping it still leaves a list: the best P(match) list over ``cand``,
+    climbed toward P(match in LA) at the floor (:func:`allocator.optim.tradeup.trade_up`,
+    as the safety-first answer's LA-leaning list is); None when that list misses the floor."""
+    from allocator.optim.tradeup import la_utility, trade_up
+
+    best = optimize(problem.with_limits(objective="p_match"), "p_match", time_limit=time_limit, engine=engine,
+                    cand=cand)
+    if not best.status.has_list or best.plan is None or not _meets(problem, best.plan, target):
+        return None
+    climbed = trade_up(problem, best.plan, target, la_utility(problem), cand)
+    return climbed if _meets(problem, climbed, target) else best.plan
+
+
+def _meets(problem: Problem, plan: Plan, target: float) -> bool:
+    return (feasibility.is_feasible(problem, plan)
+            and float(evaluate(problem, plan, correlations=()).p_match) >= target)
 
 
 def _scan(problem: Problem, mode: str, target: float | None, budget: float | None, t0: float) -> Outcome:
@@ -151,6 +175,9 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
             wall = time.perf_counter() - t0
             return Outcome(Status.OPTIMAL, top[1], top[0], top[0], 0.0, 0.0, wall, 0, len(cand), "milp",
                            "the best P(match in LA) with no floor meets the target", engine=engine)
+        if time_limit is not None:  # the rest of the limit, with a list in hand should it run out
+            start = floor_start(problem, cand, target, _left(time_limit, t0), engine)
+            time_limit = _left(time_limit, t0)
     if formulation is not None and (budget is not None or not np.array_equal(formulation.cand, cand)):
         raise ValueError("a model built ahead must have exactly this solve's candidates and no budget override")
     if start is not None and not set(start.idx) <= set(cand.tolist()):
