@@ -170,14 +170,14 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
     if mode == "la_given_target" and start is None and budget is None and target is not None and target > 0:
         from allocator.optim.ceiling import la_ceiling, reaches
 
-        top = la_ceiling(problem, cand, time_limit=time_limit, engine=engine)
+        if time_limit is not None:  # a list in hand first, should the limit run out (about 1 s)
+            start = floor_start(problem, cand, target, time_limit, engine)
+        top = la_ceiling(problem, cand, time_limit=time_limit and _left(time_limit, t0), engine=engine)
         if reaches(problem, top, top and top[1], target):  # the best P(LA) with no floor meets this one
             wall = time.perf_counter() - t0
             return Outcome(Status.OPTIMAL, top[1], top[0], top[0], 0.0, 0.0, wall, 0, len(cand), "milp",
                            "the best P(match in LA) with no floor meets the target", engine=engine)
-        if time_limit is not None:  # the rest of the limit, with a list in hand should it run out
-            start = floor_start(problem, cand, target, _left(time_limit, t0), engine)
-            time_limit = _left(time_limit, t0)
+        time_limit = time_limit and _left(time_limit, t0)  # the integer program gets the rest
     if formulation is not None and (budget is not None or not np.array_equal(formulation.cand, cand)):
         raise ValueError("a model built ahead must have exactly this solve's candidates and no budget override")
     if start is not None and not set(start.idx) <= set(cand.tolist()):
