@@ -981,3 +981,24 @@ def test_solve_and_update_buttons_are_both_held_while_either_request_runs(client
     answer replaced it): either request disables both buttons until its response arrives."""
     html = client.get("/").text
     assert html.count('hx-disabled-elt="#submit, #update-submit"') == 2
+
+
+@pytest.mark.parametrize("url, files, words", [
+    ("/api/solve?budjet=500", None, "query parameter 'budjet' is not read here: use draws, seed"),
+    ("/api/solve?draw=100", None, "did you mean 'draws'?"),
+    ("/api/solve?draws=100", {"catalogue": ("c.csv", b"x")}, "multipart field 'catalogue' is not read here: "
+                                                             "did you mean 'catalog'?"),
+    ("/api/update?todya=2026-11-04", {"season": ("s.csv", b"x")}, "did you mean the multipart field 'today'?"),
+    ("/api/solve", {"draws": ("d", b"100")}, "multipart field 'draws' is not read here: did you mean the query "
+                                             "parameter 'draws'?"),
+    ("/api/update?draws=100", {"seasn": ("s.csv", b"x")}, "did you mean 'season'?"),
+])
+def test_the_api_refuses_names_it_does_not_read(client, url, files, words):
+    """A misspelt query parameter or form field was ignored and the answer computed without it
+    (budjet=500 answered at the profile's own budget, 200); it is refused in one line, naming
+    the name it resembles, before any work is queued."""
+    if files is None:
+        r = client.post(url, content=FAST_PROFILE.encode())
+    else:
+        r = client.post(url, files={"profile": ("p.toml", FAST_PROFILE.encode()), **files})
+    assert r.status_code == 422 and r.json()["exit_code"] == 2 and words in r.json()["error"], r.text

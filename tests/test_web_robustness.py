@@ -115,8 +115,8 @@ def test_a_large_file_part_stays_in_memory(client, monkeypatch):
 def test_a_catalog_text_field_over_the_limit_is_named_with_the_upload_limit(client):
     """Not starlette's nameless 'Part exceeded maximum size of 1024KB' (400)."""
     big = TINY.read_text() + "#" * 2_100_000
-    r = client.post("/api/solve", data={"profile": FAST_PROFILE, "catalog": big},
-                    files={"unused": ("x", b"")})  # forces multipart
+    r = client.post("/api/solve", data={"catalog": big},
+                    files={"profile": ("p.toml", FAST_PROFILE.encode())})  # a file part forces multipart
     assert r.status_code == 413 and r.json()["error"].startswith("catalog.csv: the file is over the 2 MB upload")
 
 

@@ -16,6 +16,7 @@ A request whose client disconnects while it waits or runs is cancelled (its queu
 from __future__ import annotations
 
 import asyncio
+import difflib
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -27,6 +28,10 @@ from allocator.web.service import TooLarge as _TooLarge
 from allocator.web.jobs import Busy, Job, JobPool
 
 router = APIRouter()
+SOLVE_QUERY = ("draws", "seed", "time_limit", "min_cost", "target_on")
+SOLVE_FIELDS = ("profile", "catalog")
+UPDATE_QUERY = ("draws", "seed")
+UPDATE_FIELDS = ("profile", "season", "catalog", "today", "add_budget", "max_add")
 GONE = {"error": "the client disconnected; the request was cancelled", "exit_code": 1}
 BUSY_EXIT_CODE = 75  # EX_TEMPFAIL (sysexits.h): nothing was run, retry later; the command line never exits so
 
@@ -57,6 +62,7 @@ async def read_parts(request: Request) -> tuple[bytes, bytes | None, str]:
     if body.content_type(request) != "multipart/form-data":
         return await body.read(request, limit, parts), None, ""
     form = await body.form(request, limit, parts)
+    known(form.keys(), SOLVE_FIELDS, "multipart field", SOLVE_QUERY, "query parameter")
     prof = await _part(form, "profile", MAX_PROFILE_BYTES)
     if prof is None:
         raise InputError("multipart request: no 'profile' field; send the profile TOML as field 'profile'")
@@ -71,6 +77,7 @@ async def api_solve(request: Request, draws: int = Query(service.DRAWS, ge=0, le
     settings = request.app.state.settings
     limit = min(time_limit or settings.time_limit, settings.max_time_limit)
     try:
+        known(request.query_params.keys(), SOLVE_QUERY, "query parameter", SOLVE_FIELDS, "multipart field")
         pbytes, cbytes, cname = await read_parts(request)
         if not pbytes.strip():
             raise InputError("request body: empty; send the profile TOML as the body (or multipart 'profile')")
@@ -86,6 +93,20 @@ async def api_solve(request: Request, draws: int = Query(service.DRAWS, ge=0, le
                                                          draws=draws, seed=seed, target_on=target_on).to_dict())
 
     return await run_job(request, "api", work, time_limit=limit)
+
+
+def known(names, allowed: tuple[str, ...], what: str, other: tuple[str, ...] = (), other_what: str = "") -> None:
+    """Refuse a name the endpoint does not read (a misspelt ``budjet=500`` would otherwise be
+    ignored, and the answer computed without it), naming the one it resembles, also among the
+    ``other`` names, sent the other way (a query parameter that is a multipart field)."""
+    for name in names:
+        if name in allowed:
+            continue
+        near = difflib.get_close_matches(name, allowed + other, n=1, cutoff=0.6)
+        hint = ("" if not near else f"did you mean '{near[0]}'? " if near[0] in allowed
+                else f"did you mean the {other_what} '{near[0]}'? ")
+        where = " (the budget and the other limits go in the profile TOML)" if what == "query parameter" else ""
+        raise InputError(f"{what} '{name}' is not read here: {hint}use {', '.join(allowed)}{where}")
 
 
 def input_status(e: InputError) -> int:
@@ -143,11 +164,13 @@ async def api_update(request: Request, draws: int = Query(service.UPDATE_DRAWS, 
     limit = MAX_PROFILE_BYTES + 2 * MAX_UPLOAD_BYTES + 64_000
     parts = f"profile {MAX_PROFILE_BYTES:,}, season and catalog {MAX_UPLOAD_BYTES:,} each"
     try:
+        known(request.query_params.keys(), UPDATE_QUERY, "query parameter", UPDATE_FIELDS, "multipart field")
         body.check_length(request, limit, parts)
         if body.content_type(request) != "multipart/form-data":
             raise InputError("request body: send multipart form data with the fields 'profile' (TOML) and "
                              "'season' (CSV)")
         form = await body.form(request, limit, parts)
+        known(form.keys(), UPDATE_FIELDS, "multipart field", UPDATE_QUERY, "query parameter")
         prof = await _part(form, "profile", MAX_PROFILE_BYTES)
         if prof is None or not prof[0].strip():
             raise InputError("multipart request: no 'profile' field; send the profile TOML as field 'profile'")
