@@ -220,6 +220,13 @@ def test_the_ensemble_takes_every_published_season_in_turn(catalog, cohort):
     assert max(low) < min(s["targets"]["match_rate"] for s in ENSEMBLE["accepted"] if s["season"] != "2022")
 
 
+def test_seasons_without_a_match_rate_target_are_refused():
+    doc = ens.card_doc(CARD)
+    del doc["calibration"]["targets"]["match_rate"]
+    with pytest.raises(InputError, match=r"\[calibration.seasons\] gives match rates by season: it needs the target"):
+        ens.apply(doc, {}, "card.toml")
+
+
 def test_a_season_rate_outside_0_1_is_refused():
     doc = ens.card_doc(CARD)
     doc["calibration"]["seasons"]["match_rate"]["2022"] = 61.4  # a percentage where a share belongs

@@ -819,6 +819,8 @@ ENSEMBLE_CASES = {
     "text_value": (lambda d: d["accepted"][0]["params"].update({"interview.step2_per_10": "x"}), "not a finite number"),
     "unknown_season": (lambda d: d["accepted"][0].update(season="1999"),
                        "season '1999' is not in the card's [calibration.seasons]"),
+    "other_seasons": (lambda d: d.update(seasons={"2022": 0.5}), "made for the seasons {'2022': 0.5}, but the "
+                      "card's [calibration.seasons] match_rate is"),
 }
 
 

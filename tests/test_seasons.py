@@ -52,7 +52,7 @@ def test_solve_prints_and_returns_the_worst_season(capsys):
     assert code == 0 and w["season"] == "2022" and w["p_match"] < d["p_match"]
     code, out, _ = _cli(capsys, "solve", PROFILE, "--draws", "0")
     text = " ".join(out.split())
-    assert code == 0 and f"in a season like 2022 (61.4% of US IMGs matched) {100 * w['p_match']:.1f}%" in text
+    assert code == 0 and f"in a 2022-like season (61.4% matched; 8 models) {100 * w['p_match']:.1f}%" in text
 
 
 def test_simulate_gives_the_worst_season_too(capsys, tmp_path):
@@ -63,7 +63,8 @@ def test_simulate_gives_the_worst_season_too(capsys, tmp_path):
     d = json.loads(out)
     assert code == 0 and d["p_match_worst_season"]["season"] == "2022"
     code, out, _ = _cli(capsys, "simulate", PROFILE, "--list", lst, "--draws", "2000")
-    assert re.search(r"P\(match\) in a season like 2022 \(61\.4% of US IMGs matched\): \d+\.\d%", out)
+    assert re.search(r"P\(match\) in a season like 2022 \(61\.4% of US IMGs matched; mean of its 8 plausible\s+"
+                     r"models\): \d+\.\d%", out)
 
 
 def test_an_ensemble_without_seasons_gives_no_season_figure(tmp_path):
@@ -90,5 +91,6 @@ def test_the_page_shows_the_worst_season():
     with TestClient(create_app()) as c:
         r = c.post("/solve", data=fast_form())
     assert r.status_code == 200, r.text[-300:]
-    assert "P(match) in a season like 2022 (61.4% of US IMGs matched; the mean of its 8 plausible models)" in r.text
+    assert ("P(match), two-stage model, in a season like 2022 (61.4% of US IMGs matched; mean of its 8 plausible "
+            "models)") in r.text
     assert re.search(r'id="p-match-worst-season">\d+\.\d%<', r.text)

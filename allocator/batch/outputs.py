@@ -36,8 +36,10 @@ TIERS = ("la", "west", "elsewhere")
 
 def _worst_season(p: dict) -> list[str]:
     """[label, value] of P(match) in a season like the worst published one (solve's p_match_worst_season)."""
+    from allocator.output.report import season_label
+
     w = p["p_match_worst_season"]
-    return [f"in a season like {w['season']} ({_pct(w['match_rate'])} of US IMGs matched)", _pct(w["p_match"])]
+    return [f"two-stage model, {season_label(w)}", _pct(w["p_match"])]
 
 
 def _interval(d: dict, key: str) -> tuple[Any, Any]:

@@ -79,7 +79,7 @@ def calibrate(
             rates = ", ".join(f"{k} {100 * v:.1f}%" for k, v in d["seasons"].items())
             own = next(r["target"] for r in d["targets"] if r["name"] == "match_rate")
             c.print(f"Seasons: this card's match rate is {100 * own:.1f}%; the plausible "
-                    f"models take the published seasons in turn ({rates}), so their range includes each.")
+                    f"models take the published seasons in turn ({rates}), each as likely to recur.")
         if d["held_out"]:
             h = Table(box=box.SIMPLE_HEAD, title="held out: published figures no model was fitted to or selected by "
                       "(the Step 2 gap did inform one parameter's judged range: models/README.md)")

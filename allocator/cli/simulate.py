@@ -64,8 +64,7 @@ def simulate(
         if m.p_match_interval is not None:
             c.print(interval_line(m, problem))
         if m.p_match_worst_season:
-            c.print(f"P(match) {season_label(m.p_match_worst_season)}: {pct(m.p_match_worst_season['p_match'])} "
-                    "(the mean of that season's plausible models)")
+            c.print(f"P(match) {season_label(m.p_match_worst_season)}: {pct(m.p_match_worst_season['p_match'])}")
         if pc is not None:
             c.print(published_curve_line(pc, problem.card, problem.specialties))
         model = model_name(problem)

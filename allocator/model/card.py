@@ -275,7 +275,8 @@ class FactorSpec(BaseModel):
 class Seasons(BaseModel):
     """``[calibration.seasons]``: the published match rate of each recent season.  The card
     itself is tuned to ``targets.match_rate``; the ensemble's cards take these seasons in turn
-    (``models/make_ensemble.py``), so that its range includes a season like the worst of them."""
+    (``models/make_ensemble.py``), so that a season like the worst of them weighs in the range
+    as much as any other (and `solve` prints a list's P(match) in such a season)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -304,6 +305,13 @@ class Calibration(BaseModel):
     holdout: dict[str, Target] = Field(default_factory=dict)
     # season-to-season variation of the match rate, which the ensemble's cards take in turn
     seasons: Optional[Seasons] = None
+
+    @model_validator(mode="after")
+    def _seasons_need_a_match_rate(self):
+        if self.seasons is not None and "match_rate" not in self.targets:
+            raise ValueError("[calibration.seasons] gives match rates by season: it needs the target "
+                             "[calibration.targets.match_rate], whose rate the ensemble's cards replace by their season's")
+        return self
     # what the cohort covers (5th-95th percentiles): "applications", "expected_interviews" -> [lo, hi]
     domain: Optional[dict[str, list[float]]] = None
 

@@ -96,25 +96,32 @@ def ensemble_path(card: ModelCard) -> Path | None:
 
 def load_ensemble(card: ModelCard) -> list[ModelCard]:
     """The accepted cards of ``card``'s ensemble (an empty list when it has none)."""
-    p, sets = _accepted(card)
+    return ensemble(card)[0]
+
+
+def ensemble(card: ModelCard) -> tuple[list[ModelCard], tuple[str | None, ...]]:
+    """The accepted cards of ``card``'s ensemble and the season of each (None for a card of a
+    file made before seasons); ([], ()) when it has none."""
+    p, data = _accepted(card)
+    if p is None:
+        return [], ()
     doc = card_doc(card)
-    return [apply(doc, _params(p, j, s, doc), str(p), f"{card.name}#{j}", _season(p, j, s, doc))
-            for j, s in enumerate(sets)]
+    rates = seasons(doc)
+    if "seasons" in data and data["seasons"] != rates:
+        raise InputError(f"{p}: made for the seasons {data['seasons']}, but the card's [calibration.seasons] "
+                         f"match_rate is {rates}; regenerate the file with models/make_ensemble.py")
+    sets = data["accepted"]
+    names = tuple(_season(p, j, s, doc) for j, s in enumerate(sets))
+    cards = [apply(doc, _params(p, j, s, doc), str(p), f"{card.name}#{j}", names[j]) for j, s in enumerate(sets)]
+    return cards, names
 
 
-def ensemble_seasons(card: ModelCard) -> tuple[str | None, ...]:
-    """The season of each card of ``card``'s ensemble, in :func:`load_ensemble`'s order (None
-    for a card without one)."""
-    p, sets = _accepted(card)
-    doc = card_doc(card)
-    return tuple(_season(p, j, s, doc) if isinstance(s, dict) else None for j, s in enumerate(sets))
-
-
-def _accepted(card: ModelCard) -> tuple[Path | None, list]:
-    """The ensemble file of ``card`` and its list of accepted sets ((None, []) without one)."""
+def _accepted(card: ModelCard) -> tuple[Path | None, dict]:
+    """The ensemble file of ``card`` and its contents, checked to hold a list of accepted sets
+    ((None, {}) without one)."""
     p = ensemble_path(card)
     if p is None:
-        return None, []
+        return None, {}
     if not p.is_file():
         raise InputError(f"{card.path}: ensemble: {p} not found; run models/make_ensemble.py or remove the key")
     try:
@@ -125,12 +132,12 @@ def _accepted(card: ModelCard) -> tuple[Path | None, list]:
     if not isinstance(sets, list):
         raise InputError(f"{p}: \"accepted\" must be a list of parameter sets; regenerate it with "
                          "models/make_ensemble.py")
-    return p, sets
+    return p, data
 
 
-def _season(p: Path, j: int, s: dict, doc: dict) -> str | None:
+def _season(p: Path, j: int, s, doc: dict) -> str | None:
     """accepted[j]'s season (None for a file made before seasons), checked against the card's."""
-    season = s.get("season")
+    season = s.get("season") if isinstance(s, dict) else None
     if season is not None and str(season) not in seasons(doc):
         raise InputError(f"{p}: accepted[{j}]: season {season!r} is not in the card's [calibration.seasons]; "
                          "regenerate the file")

@@ -21,11 +21,13 @@ _AT: contextvars.ContextVar[float | None] = contextvars.ContextVar("allocator_de
 
 @contextlib.contextmanager
 def capped(seconds: float | None):
-    """Within the block, :func:`left` counts down from ``seconds`` (None: no deadline)."""
+    """Within the block, :func:`left` counts down from ``seconds`` (None: no new deadline), or
+    from an enclosing block's deadline when that comes first (a cap never extends another)."""
     if seconds is None:
         yield
         return
-    token = _AT.set(time.perf_counter() + float(seconds))
+    at, outer = time.perf_counter() + float(seconds), _AT.get()
+    token = _AT.set(at if outer is None else min(at, outer))
     try:
         yield
     finally:

@@ -112,7 +112,7 @@ def worst_season(problem: Problem, per: np.ndarray) -> dict | None:
     spec = getattr(getattr(problem.card, "calibration", None), "seasons", None)
     if spec is None or len(seasons) != len(per) or None in seasons or len(set(seasons)) < 2:
         return None
-    worst = min(set(seasons), key=lambda k: spec.match_rate[k])
+    worst = min(sorted(set(seasons)), key=lambda k: spec.match_rate[k])  # a tie: the earliest season
     on = np.array([t == worst for t in seasons])
     return {"season": worst, "match_rate": spec.match_rate[worst], "p_match": float(per[on].mean()),
             "cards": int(on.sum())}

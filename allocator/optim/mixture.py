@@ -29,12 +29,12 @@ class Mixtures:
 
 def build(cat: Catalog, applicant, card, card_choice: str | None, fixed: tuple[str, ...],
           one_factor: bool) -> Mixtures:
-    from allocator.model.ensemble import ensemble_seasons, load_ensemble
+    from allocator.model.ensemble import ensemble
     from allocator.model.probability import program_columns
 
     columns = program_columns(cat)
     central = factor_model(cat, applicant, [card], columns)
-    cards = load_ensemble(card)
+    cards, seasons = ensemble(card)
     ens = factor_model(cat, applicant, cards, columns) if cards else central
     choice = card_choice or ("ensemble" if cards else card.name)
     fms = [central, ens]
@@ -44,7 +44,7 @@ def build(cat: Catalog, applicant, card, card_choice: str | None, fixed: tuple[s
         fms = [_fold(fm, on) for fm in fms]
     central, ens = fms
     objective = None if one_factor else (ens if choice == "ensemble" else central)
-    return Mixtures(objective, ens, central, choice, ensemble_seasons(card) if cards else ())
+    return Mixtures(objective, ens, central, choice, seasons)
 
 
 def _fold(fm: FactorModel, on: np.ndarray) -> FactorModel:

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from allocator.errors import InputError
-from allocator.optim import dominance, dp, fastpath, feasibility
+from allocator.optim import deadline, dominance, dp, fastpath, feasibility
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.optim.evaluate import evaluate, mode_value, objective_value
 from allocator.optim.outer import Outcome, solve_milp
@@ -67,23 +67,26 @@ def start_if_timed_out(out: Outcome, problem: Problem, start: Plan | None, time_
                                message="time limit reached before the solver found a list; start list, gap unknown")
 
 
-def _left(time_limit: float, t0: float) -> float:
-    return max(1e-3, time_limit - (time.perf_counter() - t0))
+def left(time_limit: float | None, t0: float) -> float | None:
+    """What remains of ``time_limit`` seconds counted from ``t0`` (at least 1 ms; None: no limit)."""
+    return None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - t0))
 
 
-def floor_start(problem: Problem, cand: np.ndarray, target: float, time_limit: float, engine: str) -> Plan | None:
-    """A list meeting the P(match) floor ``target`` to start the LA-leaning solve from, so
-    that a time limit stopping it still leaves a list: the best P(match) list over ``cand``,
-    climbed toward P(match in LA) at the floor (:func:`allocator.optim.tradeup.trade_up`,
-    as the safety-first answer's LA-leaning list is); None when that list misses the floor."""
+def floor_start(problem: Problem, cand: np.ndarray, target: float, time_limit: float,
+                engine: str) -> tuple[Outcome, Plan | None]:
+    """The best P(match) solve over ``cand``, and a list meeting the P(match) floor ``target``
+    to start the LA-leaning solve from (so that a time limit stopping it still leaves a list):
+    that solve's list climbed toward P(match in LA) at the floor
+    (:func:`allocator.optim.tradeup.trade_up`, as the safety-first answer's LA-leaning list
+    is); None when the best list misses the floor."""
     from allocator.optim.tradeup import la_utility, trade_up
 
     best = optimize(problem.with_limits(objective="p_match"), "p_match", time_limit=time_limit, engine=engine,
                     cand=cand)
     if not best.status.has_list or best.plan is None or not _meets(problem, best.plan, target):
-        return None
+        return best, None
     climbed = trade_up(problem, best.plan, target, la_utility(problem), cand)
-    return climbed if _meets(problem, climbed, target) else best.plan
+    return best, climbed if _meets(problem, climbed, target) else best.plan
 
 
 def _meets(problem: Problem, plan: Plan, target: float) -> bool:
@@ -167,26 +170,35 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
         from allocator.optim.mincost import cheapest
 
         return cheapest(problem, float(target), cand, time_limit=time_limit, engine=engine, on=target_on)
+    floored_start = False  # a start list made here for a time-limited LA-leaning solve: the limit caps it all
     if mode == "la_given_target" and start is None and budget is None and target is not None and target > 0:
         from allocator.optim.ceiling import la_ceiling, reaches
 
-        if time_limit is not None:  # a list in hand first, should the limit run out (about 1 s)
-            start = floor_start(problem, cand, target, time_limit, engine)
-        top = la_ceiling(problem, cand, time_limit=time_limit and _left(time_limit, t0), engine=engine)
+        with deadline.capped(time_limit):  # the lift's local search stops there too
+            top = la_ceiling(problem, cand, time_limit=time_limit, engine=engine)
         if reaches(problem, top, top and top[1], target):  # the best P(LA) with no floor meets this one
             wall = time.perf_counter() - t0
             return Outcome(Status.OPTIMAL, top[1], top[0], top[0], 0.0, 0.0, wall, 0, len(cand), "milp",
                            "the best P(match in LA) with no floor meets the target", engine=engine)
-        time_limit = time_limit and _left(time_limit, t0)  # the integer program gets the rest
+        if time_limit is not None:  # a list in hand (about 1 s), should the rest of the limit run out
+            with deadline.capped(left(time_limit, t0)):
+                best, start = floor_start(problem, cand, target, left(time_limit, t0), engine)
+            if best.status is Status.OPTIMAL and best.objective < target:  # proven out of reach
+                wall = time.perf_counter() - t0
+                return Outcome(Status.INFEASIBLE, None, None, None, None, best.seconds, wall, best.solves,
+                               len(cand), "milp", "the best P(match) is below the target")
+            floored_start = start is not None
+            time_limit = left(time_limit, t0) if start is not None else time_limit
     if formulation is not None and (budget is not None or not np.array_equal(formulation.cand, cand)):
         raise ValueError("a model built ahead must have exactly this solve's candidates and no budget override")
     if start is not None and not set(start.idx) <= set(cand.tolist()):
         start = None
     if start is None:
         start = start_list(problem, cand) if mode in ("p_match", "utility") else None
-    out = solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
-                     engine=engine, seed_cuts=seed_cuts, settle_gap=settle_gap, formulation=formulation,
-                     keep_cuts=formulation is not None, keep_basis=keep_basis, warm_basis=warm_basis)
+    with deadline.capped(time_limit if floored_start else None):  # the relaxation's rounds stop there too
+        out = solve_milp(problem, cand, mode, target=target, budget=budget, start=start, time_limit=time_limit,
+                         engine=engine, seed_cuts=seed_cuts, settle_gap=settle_gap, formulation=formulation,
+                         keep_cuts=formulation is not None, keep_basis=keep_basis, warm_basis=warm_basis)
     if budget is None:  # a start list answers to the problem's own budget only
         out = start_if_timed_out(out, problem, start, time_limit, mode)
     return dataclasses.replace(out, wall=time.perf_counter() - t0)

@@ -103,17 +103,13 @@ def equal_utilities(problem: Problem) -> bool:
     return len(u) == 0 or bool(np.ptp(u) == 0)
 
 
-def _left(time_limit: float | None, t0: float) -> float | None:
-    return None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - t0))
-
-
 def _la_limit(time_limit: float | None, t0: float) -> float:
     """The LA-leaning list is shown for comparison only, so its solve gets at most half as long
     as the answer's solves took together (at least LA_MIN_SECONDS), within the caller's
     limit; a list stopped there is reported as found, not proven best (status "feasible")."""
     spent = time.perf_counter() - t0
     cap = max(LA_MIN_SECONDS, LA_SHARE * spent)
-    left = _left(time_limit, t0)
+    left = pipeline.left(time_limit, t0)
     return cap if left is None else min(cap, left)
 
 
@@ -194,7 +190,7 @@ def _safety_first(problem: Problem, margin: float, time_limit: float | None, met
         chosen, solved, la_out = _side_by_side(problem, pla, safest, floor, cand, time_limit, t0, method, engine,
                                                ahead)
     else:
-        chosen, solved = _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine, settle)
+        chosen, solved = _best_utility(problem, safest, floor, cand, pipeline.left(time_limit, t0), method, engine, settle)
     log.info("safety first: best expected utility at the floor %.6f (%s, %.1f s)", chosen.objective,
              chosen.status.value, chosen.wall if solved else 0.0)
     if la_leaning:
@@ -224,7 +220,7 @@ def _side_by_side(problem: Problem, pla: Problem, safest: Outcome, floor: float,
     (:func:`_floored_models`), or None each."""
     fu, fla = ahead
     (chosen, solved), la_side = both(
-        lambda: _best_utility(problem, safest, floor, cand, _left(time_limit, t0), method, engine, True, fu),
+        lambda: _best_utility(problem, safest, floor, cand, pipeline.left(time_limit, t0), method, engine, True, fu),
         lambda: _traded(pla, safest, floor, la_utility(problem), None, "la_given_target",
                         _la_limit(time_limit, t0), method, engine, settle=True, formulation=fla))
     la_out = _improved(pla, la_side, (chosen.plan,), floor, la_utility(problem), "la_given_target")

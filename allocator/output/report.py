@@ -55,9 +55,14 @@ def interval_line(m, problem=None) -> str:
             f"{what} {pct(m.p_match)}, most pessimistic model {pct(m.p_match_pessimistic)})")
 
 
-def season_label(w: dict) -> str:
-    """What the worst-season figure is: "in a season like 2022 (61.4% of US IMGs matched)"."""
-    return f"in a season like {w['season']} ({pct(w['match_rate'])} of US IMGs matched)"
+def season_label(w: dict, short: bool = False) -> str:
+    """What the worst-season figure (JSON ``p_match_worst_season``) is, wherever it is shown:
+    "in a season like 2022 (61.4% of US IMGs matched; mean of its 8 plausible models)", or
+    ``short`` for a table row, "in a 2022-like season (61.4% matched; 8 models)"."""
+    if short:
+        return f"in a {w['season']}-like season ({pct(w['match_rate'])} matched; {w['cards']} models)"
+    return (f"in a season like {w['season']} ({pct(w['match_rate'])} of US IMGs matched; mean of its "
+            f"{w['cards']} plausible models)")
 
 
 def published_curve_line(pc: tuple[float, float], card, specialties=("Internal Medicine",)) -> str:
@@ -128,8 +133,8 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
                       f"{pct(m.p_match_interval[0])} to {pct(m.p_match_interval[1])}")
     if m.p_match_worst_season:
         w = m.p_match_worst_season
-        t.add_row(f"  {season_label(w)}" if pr.fm is not None else f"  two-stage ensemble, in a season like {w['season']}",
-                  pct(w["p_match"]))
+        t.add_row(f"  {season_label(w, short=True)}" if pr.fm is not None
+                  else f"  two-stage ensemble, a {w['season']}-like season", pct(w["p_match"]))
     t.add_row("  if outcomes were independent", pct(m.p_match_independent))
     t.add_row("P(match in Greater LA, LA ranked first)", pct(m.p_match_la))
     if m.p_match_la_interval is not None:
