@@ -305,6 +305,8 @@ class Calibration(BaseModel):
     holdout: dict[str, Target] = Field(default_factory=dict)
     # season-to-season variation of the match rate, which the ensemble's cards take in turn
     seasons: Optional[Seasons] = None
+    # what the cohort covers (5th-95th percentiles): "applications", "expected_interviews" -> [lo, hi]
+    domain: Optional[dict[str, list[float]]] = None
 
     @model_validator(mode="after")
     def _seasons_need_a_match_rate(self):
@@ -312,8 +314,6 @@ class Calibration(BaseModel):
             raise ValueError("[calibration.seasons] gives match rates by season: it needs the target "
                              "[calibration.targets.match_rate], whose rate the ensemble's cards replace by their season's")
         return self
-    # what the cohort covers (5th-95th percentiles): "applications", "expected_interviews" -> [lo, hi]
-    domain: Optional[dict[str, list[float]]] = None
 
 
 class ModelCard(BaseModel):

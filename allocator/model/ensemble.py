@@ -111,7 +111,7 @@ def ensemble(card: ModelCard) -> tuple[list[ModelCard], tuple[str | None, ...]]:
         raise InputError(f"{p}: made for the seasons {data['seasons']}, but the card's [calibration.seasons] "
                          f"match_rate is {rates}; regenerate the file with models/make_ensemble.py")
     sets = data["accepted"]
-    names = tuple(_season(p, j, s, doc) for j, s in enumerate(sets))
+    names = tuple(_season(p, j, s, rates) for j, s in enumerate(sets))
     cards = [apply(doc, _params(p, j, s, doc), str(p), f"{card.name}#{j}", names[j]) for j, s in enumerate(sets)]
     return cards, names
 
@@ -135,10 +135,10 @@ def _accepted(card: ModelCard) -> tuple[Path | None, dict]:
     return p, data
 
 
-def _season(p: Path, j: int, s, doc: dict) -> str | None:
-    """accepted[j]'s season (None for a file made before seasons), checked against the card's."""
+def _season(p: Path, j: int, s, rates: dict[str, float]) -> str | None:
+    """accepted[j]'s season (None for a file made before seasons), checked against the card's ``rates``."""
     season = s.get("season") if isinstance(s, dict) else None
-    if season is not None and str(season) not in seasons(doc):
+    if season is not None and str(season) not in rates:
         raise InputError(f"{p}: accepted[{j}]: season {season!r} is not in the card's [calibration.seasons]; "
                          "regenerate the file")
     return None if season is None else str(season)

@@ -24,7 +24,7 @@ class Mixtures:
     ensemble: FactorModel
     central: FactorModel
     choice: str
-    seasons: tuple = ()  # the season of each ensemble card (allocator.model.ensemble.ensemble_seasons)
+    seasons: tuple = ()  # the season of each ensemble card (allocator.model.ensemble.ensemble)
 
 
 def build(cat: Catalog, applicant, card, card_choice: str | None, fixed: tuple[str, ...],

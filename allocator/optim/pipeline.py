@@ -89,6 +89,31 @@ def floor_start(problem: Problem, cand: np.ndarray, target: float, time_limit: f
     return best, climbed if _meets(problem, climbed, target) else best.plan
 
 
+def _la_floor_prelude(problem: Problem, cand: np.ndarray, target: float, time_limit: float | None, engine: str,
+                      t0: float) -> tuple[Outcome | None, Plan | None]:
+    """Before an LA-leaning solve at the floor ``target``: (its answer, when the best P(LA) with
+    no floor meets the floor (optimal) or, with a time limit, the best P(match) is proven below
+    it (infeasible); else None) and, with a time limit, a start list from :func:`floor_start`
+    (None without one).  Every step is capped by the limit."""
+    from allocator.optim.ceiling import la_ceiling, reaches
+
+    with deadline.capped(time_limit):  # the lift's local search stops there too
+        top = la_ceiling(problem, cand, time_limit=time_limit, engine=engine)
+    if reaches(problem, top, top and top[1], target):  # the best P(LA) with no floor meets this one
+        wall = time.perf_counter() - t0
+        return Outcome(Status.OPTIMAL, top[1], top[0], top[0], 0.0, 0.0, wall, 0, len(cand), "milp",
+                       "the best P(match in LA) with no floor meets the target", engine=engine), None
+    if time_limit is None:
+        return None, None
+    with deadline.capped(left(time_limit, t0)):  # a list in hand (about 1 s), should the limit run out
+        best, start = floor_start(problem, cand, target, left(time_limit, t0), engine)
+    if best.status is Status.OPTIMAL and best.objective < target:  # proven out of reach
+        wall = time.perf_counter() - t0
+        return Outcome(Status.INFEASIBLE, None, None, None, None, best.seconds, wall, best.solves, len(cand),
+                       "milp", "the best P(match) is below the target"), None
+    return None, start
+
+
 def _meets(problem: Problem, plan: Plan, target: float) -> bool:
     return (feasibility.is_feasible(problem, plan)
             and float(evaluate(problem, plan, correlations=()).p_match) >= target)
@@ -172,23 +197,11 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
         return cheapest(problem, float(target), cand, time_limit=time_limit, engine=engine, on=target_on)
     floored_start = False  # a start list made here for a time-limited LA-leaning solve: the limit caps it all
     if mode == "la_given_target" and start is None and budget is None and target is not None and target > 0:
-        from allocator.optim.ceiling import la_ceiling, reaches
-
-        with deadline.capped(time_limit):  # the lift's local search stops there too
-            top = la_ceiling(problem, cand, time_limit=time_limit, engine=engine)
-        if reaches(problem, top, top and top[1], target):  # the best P(LA) with no floor meets this one
-            wall = time.perf_counter() - t0
-            return Outcome(Status.OPTIMAL, top[1], top[0], top[0], 0.0, 0.0, wall, 0, len(cand), "milp",
-                           "the best P(match in LA) with no floor meets the target", engine=engine)
-        if time_limit is not None:  # a list in hand (about 1 s), should the rest of the limit run out
-            with deadline.capped(left(time_limit, t0)):
-                best, start = floor_start(problem, cand, target, left(time_limit, t0), engine)
-            if best.status is Status.OPTIMAL and best.objective < target:  # proven out of reach
-                wall = time.perf_counter() - t0
-                return Outcome(Status.INFEASIBLE, None, None, None, None, best.seconds, wall, best.solves,
-                               len(cand), "milp", "the best P(match) is below the target")
-            floored_start = start is not None
-            time_limit = left(time_limit, t0) if start is not None else time_limit
+        done, start = _la_floor_prelude(problem, cand, target, time_limit, engine, t0)
+        if done is not None:
+            return done
+        if start is not None and time_limit is not None:  # the solve gets the rest of the limit
+            floored_start, time_limit = True, left(time_limit, t0)
     if formulation is not None and (budget is not None or not np.array_equal(formulation.cand, cand)):
         raise ValueError("a model built ahead must have exactly this solve's candidates and no budget override")
     if start is not None and not set(start.idx) <= set(cand.tolist()):
