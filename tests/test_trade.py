@@ -81,6 +81,8 @@ class _M:
     ((0.92, 0.30), (0.93, 0.40), "for more of the rest of the West"),
     ((0.841, 0.0), (0.850, 0.0), "gives up 0.9 points of P(match) and keeps P(match in Greater LA), for more of the "
                                  "rest of the West (a higher expected tier utility)"),  # an LA cap of 0: not "+0.0"
+    ((0.85016, 0.20), (0.85, 0.208), "keeps P(match) and gives up 0.8 points of P(match in Greater LA) for more of "
+                                     "the rest of the West"),  # the reapplicant's answer: not "for +0.0 points"
 ])
 def test_trade_sentence(chosen, alt, words):
     assert words in trade_sentence(_M(*chosen), _M(*alt))

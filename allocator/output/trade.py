@@ -33,6 +33,9 @@ def trade_sentence(m, alt) -> str:
     if dp >= 0 and dla <= 0:
         if same_la:
             return f"gains {_pts(dp)} of P(match) and keeps P(match in Greater LA)"
+        if same_p:  # nothing gained in P(match): the rest of the West is what it buys
+            return (f"keeps P(match) and gives up {_pts(dla)} of P(match in Greater LA) for {_west(m, alt)} "
+                    "(a higher expected tier utility)")
         return f"gives up {_pts(dla)} of P(match in Greater LA) for +{_pts(dp)} of P(match)"
     if dp > 0:
         return f"gains {_pts(dp)} of P(match) and {_pts(dla)} of P(match in Greater LA)"
