@@ -487,3 +487,25 @@ def test_sweep_footnote_for_unproven_points_without_a_gap():
     assert "no gap was proven for some of them" in text(df) and "nan" not in text(df)
     df["gap"] = [2e-4, 1e-4]
     assert "better by more than 2.0e-04" in text(df)
+
+
+def test_cli_sweep_explicit_safety_first_gives_the_solve_answer_at_each_point(capsys):
+    """--safety-margin (or --objective safety_first) asks for the whole safety-first answer: each
+    row is the list `allocator solve` gives at that budget with that margin, not the best-P(match)
+    list that a safety-first profile's sweep traces by default (the margin was once ignored)."""
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--budgets", "250:400:150",
+                         "--safety-margin", "0.05", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["objective"] == "safety_first" and d["safety_margin"] == 0.05
+    for r in d["rows"]:
+        code, out, err = run(capsys, "solve", PROFILE, "--catalog", TINY, "--budget", f"{r['budget']:g}",
+                             "--safety-margin", "0.05", "--draws", "0", "--json")
+        assert code == 0, err
+        s = json.loads(out)
+        assert sorted(r["program_ids"].split()) == sorted(p["program_id"] for p in s["selected"])
+        assert abs(r["p_match"] - s["p_match"]) < 1e-9 and abs(r["expected_utility"] - s["expected_utility"]) < 1e-9
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--budgets", "250:400:150", "--json")
+    plain = json.loads(out)
+    assert plain["objective"] == "p_match" and plain["safety_margin"] is None
+    assert [r["p_match"] for r in plain["rows"]] != [r["p_match"] for r in d["rows"]]  # the margin is used

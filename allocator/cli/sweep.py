@@ -40,11 +40,15 @@ def sweep(
     margins: Optional[str] = typer.Option(None, "--margins", help="safety margins of --frontier auto, LO:HI:STEP "
                                           "(probability: 0:0.1:0.01 = 0 to 10 points below the best P(match))"),
     objective: Optional[str] = typer.Option(None, "--objective", help="what each point maximizes (default: the "
-                                            "profile's): p_match, utility, p_match_la (with --target), or any "
-                                            "objective `allocator solve` knows; for --frontier, the chosen list"),
+                                            "profile's; a safety_first profile's sweep traces its first step, the "
+                                            "best P(match)): p_match, utility, p_match_la (with --target), or any "
+                                            "objective `allocator solve` knows (safety_first given here or with "
+                                            "--safety-margin: the whole safety-first answer at each point, one full "
+                                            "solve each); for --frontier, the chosen list"),
     target: Optional[float] = typer.Option(None, "--target", help="P(match) floor of --objective p_match_la"),
     safety_margin: Optional[float] = typer.Option(None, "--safety-margin",
-                                                  help="the profile's safety_margin (objective safety_first)"),
+                                                  help="the profile's safety_margin; each point is then the whole "
+                                                       "safety-first answer (objective safety_first)"),
     card: Optional[str] = CardOpt,
     as_json: bool = JsonOpt,
 ) -> int:
@@ -69,7 +73,10 @@ def sweep(
     name, values, fixed_budget = _swept(budgets, param)
     check_values(name, values, "--budgets" if name == "budget" else f"--param {name}")
     problem = load(profile, catalog, card=card, budget=fixed_budget, **limits, **strategy)
-    kw = dict(method=method, time_limit=tl, target=target, solve=_api_solver(target, method, tl))
+    # an explicit --objective safety_first or --safety-margin: the whole safety-first answer at each
+    # point (one full solve each); otherwise a safety-first profile's sweep traces its first step
+    mode = "safety_first" if objective == "safety_first" or safety_margin is not None else None
+    kw = dict(method=method, time_limit=tl, target=target, mode=mode, solve=_api_solver(target, method, tl))
     if not as_json and len(values) > 10:
         with _progress_bar(name, len(values)) as progress:
             df = run_sweep(problem, name, values, progress=progress, **kw)
@@ -79,10 +86,10 @@ def sweep(
 
     if df["p_match"].notna().any():  # a failed sweep (exit 3 or 4) leaves the --csv/--plot files as they were
         _write_outputs(df, csv, plot, lambda: plot_sweep(df, synthetic=problem.synthetic))
-    return _report_sweep(df, name, problem, target, as_json)
+    return _report_sweep(df, name, problem, target, as_json, mode)
 
 
-def _conflict_at_top(df, name: str, problem, target: Optional[float]):
+def _conflict_at_top(df, name: str, problem, target: Optional[float], mode: Optional[str] = None):
     """Every point infeasible: the conflicting limits at the sweep's most generous point (the
     largest value, or the smallest for a correlation), named as `allocator solve` names them."""
     from allocator.api import MODES, _infeasible
@@ -93,7 +100,7 @@ def _conflict_at_top(df, name: str, problem, target: Optional[float]):
     from allocator.errors import InputError
 
     top = df[name].min() if name == "correlation" else df[name].max()
-    mode = sweep_mode(problem.objective)
+    mode = mode or sweep_mode(problem.objective)
     shown = f"${top:,.0f}" if name == "budget" else f"{top:g}"
     try:  # only the empty list fits (nothing affordable, nothing left): say why, as solve does
         admits_a_program(at(problem, name, top), advice="raise --budgets")
@@ -106,22 +113,22 @@ def _conflict_at_top(df, name: str, problem, target: Optional[float]):
                            err.groups)
 
 
-def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool) -> int:
+def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool, mode: Optional[str] = None) -> int:
     """Print the table or the JSON; the exit code (3 when every point is infeasible)."""
     from allocator.studies.sweep import sweep_mode
 
     payload = {"param": name, "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
-               "objective": sweep_mode(problem.objective), "correlation": problem.rho, "target": target,
-               "safety_margin": getattr(problem, "safety_margin", None),
+               "objective": mode or sweep_mode(problem.objective), "correlation": problem.rho, "target": target,
+               "safety_margin": getattr(problem, "safety_margin", None) if mode == "safety_first" else None,
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps,
                                "la_share_max": problem.la_share_max} | {name: None}}
-    _emit(payload, as_json, None, lambda c: _render_sweep(df, name, problem, c, target))
+    _emit(payload, as_json, None, lambda c: _render_sweep(df, name, problem, c, target, mode))
     if df["p_match"].notna().any():
         return 0
     from allocator.errors import InfeasibleError, SolverError
 
     if (df["status"] == "infeasible").all():
-        raise _conflict_at_top(df, name, problem, target)
+        raise _conflict_at_top(df, name, problem, target, mode)
     raise SolverError(f"no point of the sweep returned a list ({', '.join(sorted(set(df['status'])))}); "
                       "raise --time-limit")
 
@@ -363,12 +370,15 @@ def frontier_notes(df, problem) -> list[str]:
     return out
 
 
-def _what_each_point_is(problem, target: Optional[float]) -> str:
+def _what_each_point_is(problem, target: Optional[float], mode: Optional[str] = None) -> str:
     """The sweep's objective in words, for its title (a safety-first profile's sweep traces the
     best-P(match) lists, its first step, so the title says so)."""
     from allocator.studies.sweep import sweep_mode
 
-    mode = sweep_mode(problem.objective)
+    mode = mode or sweep_mode(problem.objective)
+    if mode == "safety_first":
+        return (f"safety-first list (best expected tier utility within {100 * problem.safety_margin:g} points of "
+                "the best P(match))")
     if mode == "p_match_la":
         return f"best P(match in LA) with P(match) >= {target:g}" if target is not None else "best P(match in LA)"
     if mode == "utility":
@@ -377,7 +387,8 @@ def _what_each_point_is(problem, target: Optional[float]) -> str:
     return f"best P(match) list{first}"
 
 
-def _render_sweep(df, name: str, problem, console, target: Optional[float] = None) -> None:
+def _render_sweep(df, name: str, problem, console, target: Optional[float] = None,
+                  mode: Optional[str] = None) -> None:
     from rich import box
     from rich.table import Table
 
@@ -389,7 +400,7 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
     budget = name == "budget"
     model = "one-factor copula at each correlation" if name == "correlation" else model_name(problem)
-    what = "optimal list" if name == "correlation" else _what_each_point_is(problem, target)
+    what = "optimal list" if name == "correlation" else _what_each_point_is(problem, target, mode)
     t = Table(box=box.SIMPLE, title=f"{what} at each {name} ({model})")
     t.add_column("budget" if budget else name, justify="right")
     t.add_column("status")
