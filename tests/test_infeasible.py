@@ -5,7 +5,9 @@ groups (``InfeasibleError.groups``), and a message that says what to change.
 """
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,6 +18,8 @@ from allocator.cli import main
 from allocator.errors import InputError, InfeasibleError
 from allocator.optim.assemble import build_problem
 from allocator.inputs.profile import profile_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # ten programs, P0, P3, P6, P9 in Greater LA; p rises with the index
 N = 10
@@ -197,3 +201,19 @@ def test_min_cost_out_of_reach_whatever_the_limits_names_the_limit_holding_the_b
     assert re.search(r"the best reachable within your limits is 0\.\d+, 0\.\d+ at the 10th percentile of the "
                      r"plausible models \(held by max_applications=60\)", err)
     assert re.search(r"relax max_applications for up to 0\.\d+", err)
+
+
+def test_a_max_applications_above_the_catalog_is_echoed_as_given_and_never_named_as_binding(capsys):
+    """--max-apps 100 on a 40-program catalog: the JSON echoes 100 (not the 40 the solvers cap it
+    at), and an out-of-reach target's message neither says "held by max_applications=40" nor advises
+    relaxing a limit that cannot help (the list already holds every program)."""
+    tiny = [str(ROOT / "data/profiles/tiny_demo.toml"), "--catalog", str(ROOT / "data/catalogs/tiny_p_match.csv")]
+    with pytest.raises(SystemExit) as e:
+        main(["solve", *tiny, "--max-apps", "100", "--draws", "0", "--json"])
+    assert e.value.code == 0 and json.loads(capsys.readouterr().out)["constraints"]["max_applications"] == 100
+    with pytest.raises(SystemExit) as e:
+        main(["solve", *tiny, "--max-apps", "100", "--la-share-max", "1", "--min-cost", "--target", "0.999",
+              "--draws", "0"])
+    err = capsys.readouterr().err
+    assert e.value.code == 3 and "(conflicting: target)" in err
+    assert "max_applications" not in err and "no limit can be relaxed enough" in err

@@ -120,7 +120,7 @@ def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool
     payload = {"param": name, "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
                "objective": mode or sweep_mode(problem.objective), "correlation": problem.rho, "target": target,
                "safety_margin": getattr(problem, "safety_margin", None) if mode == "safety_first" else None,
-               "constraints": {"budget": problem.budget, "max_applications": problem.max_apps,
+               "constraints": {"budget": problem.budget, "max_applications": problem.max_apps_given,
                                "la_share_max": problem.la_share_max} | {name: None}}
     _emit(payload, as_json, None, lambda c: _render_sweep(df, name, problem, c, target, mode))
     if df["p_match"].notna().any():
@@ -288,7 +288,7 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
     payload = {"param": "frontier", "mode": "margin" if auto else "target",
                "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
                "objective": problem.objective, "correlation": problem.rho,
-               "constraints": {"budget": problem.budget, "max_applications": problem.max_apps,
+               "constraints": {"budget": problem.budget, "max_applications": problem.max_apps_given,
                                "la_share_max": problem.la_share_max}}
     _emit(payload, as_json, None, lambda c: _render_frontier(df, problem, c, auto))
     if df["p_match"].notna().any():

@@ -25,7 +25,7 @@ def binding(problem: Problem, plan: Plan) -> list[str]:
     more LA program would break the cap, specialty_limits when a specialty is at its maximum."""
     idx = list(plan.idx)
     out = []
-    if len(idx) >= problem.max_apps:
+    if problem.max_apps <= len(idx) < problem.n:  # a list of every candidate is held by the catalog, not the count
         out.append("max_applications")
     unused = np.setdiff1d(np.arange(problem.n), idx)
     if len(unused) and math.isfinite(problem.budget):
@@ -72,11 +72,17 @@ def _out_of_reach(problem: Problem, target: float, best_p: float | None, bind: l
     within = (f"the best reachable within your limits is {best_p:.3f}{_at_p10(best_p10)}" if best_p is not None
               else "no list within your limits reaches it")
     held = f" (held by {', '.join(words)})" if words else ""
+    # p_all bounds every list from above (all programs, each at its best bonus, which the signal
+    # counts may not allow): quoted only when even that bound falls short of the target
+    short = p_all is not None and p_all < target
     bonus = ", each with a signal and a preferred division," if (problem.has_signals or problem.has_geo) else ""
-    allp = (f"; even all {problem.n} eligible programs together{bonus} would give at most {p_all:.3f}"
-            if p_all is not None else "")
-    relax = (f"relax {', '.join(bind)} for up to {p_all:.3f}" if bind and p_all is not None and best_p is not None
-             and p_all > best_p + 5e-4 else "no limit can be relaxed enough")
+    allp = f"; even all {problem.n} eligible programs together{bonus} would give at most {p_all:.3f}" if short else ""
+    if not bind or best_p is None:
+        relax = "no limit can be relaxed enough"
+    elif short and p_all > best_p + 5e-4:
+        relax = f"relax {', '.join(bind)} for up to {p_all:.3f}"
+    else:
+        relax = f"relaxing {', '.join(bind)} raises it, but no list reaches {target:g} even with every limit lifted"
     return f"no list reaches P(match) >= {target:g}: {within}{held}{allp}: lower the target ({relax})"
 
 

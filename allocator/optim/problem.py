@@ -66,7 +66,7 @@ class Problem:
     utility: np.ndarray  # utility of matching at each program (objective "utility")
     schedule: FeeSchedule
     budget: float
-    max_apps: int
+    max_apps: int  # max_applications capped at the candidates (count_cap): what the solvers use
     min_apps: int
     la_share_max: float
     rho: float
@@ -99,6 +99,7 @@ class Problem:
     # nodes fixed by the caller (the season update's posterior mixture: weights need not sum
     # to 1, P(no match) = sum_k w_k prod_i (1 - p_i(z_k)) still); used at the problem's own rho
     fixed_nodes: Nodes | None = None
+    max_apps_asked: int | None = None  # max_applications as given, before count_cap (None: max_apps)
     # derived arrays (quadrature nodes, division names), per instance: dataclasses.replace
     # starts a fresh one; with_limits shares what a change of limits leaves valid
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -114,12 +115,18 @@ class Problem:
         if bad:
             raise ValueError(f"with_limits changes limits only, not {sorted(bad)}")
         if "max_apps" in changes:
+            changes["max_apps_asked"] = int(changes["max_apps"])
             changes["max_apps"] = count_cap(changes["max_apps"], self.n, changes.get("min_apps", self.min_apps))
         out = dataclasses.replace(self, **changes)
         out._cache.update(self._cache)
         return out
 
     # ------------------------------------------------------------------ basics
+    @property
+    def max_apps_given(self) -> int:
+        """max_applications as the user gave it (echoed and shown; the solvers read max_apps)."""
+        return self.max_apps if self.max_apps_asked is None else self.max_apps_asked
+
     @property
     def n(self) -> int:
         return len(self.p)

@@ -155,7 +155,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
               + (f"  (+{usd(fixed)} fixed)" if fixed else ""))
     budget = ("budget: none (--min-cost finds the fees; the budget of "
               f"{usd(pr.budget)} is not applied)" if res.mode == "min_cost" else f"budget {usd(pr.budget)}")
-    t.add_row("limits", f"{budget}, max {pr.max_apps} apps, LA <= {pct(pr.la_share_max, 0)}")
+    t.add_row("limits", f"{budget}, max {pr.max_apps_given} apps, LA <= {pct(pr.la_share_max, 0)}")
     if res.signal_gain is not None:
         t.add_row("P(match) gained by the signals", f"{100 * res.signal_gain:+.2f} points")
     if res.plan and res.plan.divisions:

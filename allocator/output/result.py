@@ -156,7 +156,7 @@ class Result:
             o.engine, "dynamic-program" if o.path == "dp" else "count-scan"), "path": o.path, "seconds": o.seconds,
                        "wall_seconds": o.wall, "gap": o.gap, "bound": o.bound, "solves": o.solves,
                        "candidates": o.n_candidates, "message": o.message}
-        d["constraints"] = {"budget": pr.budget, "max_applications": pr.max_apps,
+        d["constraints"] = {"budget": pr.budget, "max_applications": pr.max_apps_given,
                             "min_applications": pr.min_apps, "la_share_max": pr.la_share_max,
                             "must_apply": [pr.ids[i] for i in pr.must]}
         d["data"] = {"synthetic": pr.synthetic, "probabilities": pr.source,
