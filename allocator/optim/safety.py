@@ -204,7 +204,39 @@ def _safety_first(problem: Problem, margin: float, time_limit: float | None, met
     steps = [safest] + ([chosen] if solved else []) + ([la_out] if la_out is not None else [])
     chosen = dataclasses.replace(chosen, seconds=sum(o.seconds for o in steps), wall=time.perf_counter() - t0,
                                  solves=sum(o.solves for o in steps))
+    if safest.status is not Status.OPTIMAL:  # step 1 stopped early: a later step may have found a safer list
+        return _reconciled(problem, SafetyFirst(chosen, safest, la_out, margin, p_best, floor))
     return SafetyFirst(chosen, safest, la_out, margin, p_best, floor)
+
+
+def _reconciled(problem: Problem, sf: SafetyFirst) -> SafetyFirst:
+    """When step 1 stopped before proving its list (a time limit) and a floored step found a list
+    with a higher P(match), that list is the best P(match) found: the safest list, the best
+    P(match) and the floor move up to it, and the answer (and the LA-leaning list) are the best
+    of the lists found that meet the new floor, so the report never says the answer beats the
+    best.  Every list here is one a step returned; the statuses stay "feasible"."""
+    found = [o for o in (sf.safest, sf.chosen, sf.la_leaning) if o is not None and o.status.has_list]
+    scored = [(evaluate(problem, o.plan, correlations=()), o) for o in found]
+    top_m, top = max(scored, key=lambda t: t[0].p_match)
+    if top_m.p_match <= sf.p_best + 1e-12:
+        return sf
+    p_best = float(top_m.p_match)
+    floor = max(0.0, p_best - sf.margin)
+    ok = [(m, o) for m, o in scored if m.p_match >= floor - 1e-12]
+
+    def best(key, out: Outcome, objective) -> Outcome:
+        m, o = max(ok, key=lambda t: key(t[0]))
+        if o is out:
+            return out
+        gap = None if out.bound is None else max(0.0, out.bound - objective(m))
+        return dataclasses.replace(out, plan=o.plan, objective=objective(m), status=Status.FEASIBLE, gap=gap)
+
+    safest = best(lambda m: m.p_match, sf.safest, lambda m: m.p_match)
+    chosen = best(lambda m: m.expected_utility, sf.chosen, lambda m: m.expected_utility)
+    la = None if sf.la_leaning is None else best(lambda m: m.p_match_la, sf.la_leaning, lambda m: m.p_match_la)
+    log.info("safety first: a floored step found P(match) %.6f above step 1's %.6f; the floor moves to %.6f",
+             p_best, sf.p_best, floor)
+    return SafetyFirst(chosen, safest, la, sf.margin, p_best, floor)
 
 
 def _side_by_side(problem: Problem, pla: Problem, safest: Outcome, floor: float, cand, time_limit, t0: float,

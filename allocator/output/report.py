@@ -199,9 +199,15 @@ def headline(res: Result) -> str:
 def _trade_lines(res: Result, console: Console) -> None:
     """Safety first: what the list gives up and gains against the safest and the LA-most list."""
     alts = res.alternatives or {}
+    mine = [name for name in ("safest", "la_leaning") if name in alts and res.plan is not None
+            and _same_list(alts[name][0], res.plan)]
+    if mine:  # a list is not set against itself (a time limit can leave all three the same)
+        names = {"safest": "the safest list", "la_leaning": "the LA-most list at the same floor"}
+        found = "" if all(alts[n][2].value == "optimal" for n in mine) else " (the best found, not proven best)"
+        console.print(f"This list is also {' and '.join(names[n] for n in mine)}{found}.")
     same = "safest" in alts and "la_leaning" in alts and _same_list(alts["safest"][0], alts["la_leaning"][0])
     for name, label in (("safest", "the safest list"), ("la_leaning", "the LA-most list at the same floor")):
-        if name in alts and not (same and name == "la_leaning"):
+        if name in alts and name not in mine and not (same and name == "la_leaning"):
             _, alt, status, _ = alts[name]
             proven = "" if status.value == "optimal" else " (the best found, not proven best)"
             also = ", which is also the LA-most list at the same floor" if same else ""
