@@ -943,3 +943,34 @@ def test_empty_lists_under_an_la_cap_and_in_frontiers_are_refused(capsys, tmp_pa
     big.write_text("[strategy]\nbudget = " + "9" * 5000 + "\n")
     code, _, err = run(capsys, "solve", big, "--catalog", TINY)
     one_line_error(code, err, "cannot read")
+
+
+def _catalog_with_specialty(tmp_path, row: int, name: str) -> Path:
+    """The demo IM catalog with the specialty of its ``row``-th program set to ``name``."""
+    df = pd.read_csv(ROOT / "data" / "catalogs" / "demo_internal_medicine.csv", dtype=str, keep_default_na=False)
+    df.loc[row, "specialty"] = name
+    path = tmp_path / "catalog.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("command", ["solve", "estimate"])
+def test_a_misspelled_specialty_row_is_refused_not_silently_left_out(capsys, tmp_path, command):
+    cat = _catalog_with_specialty(tmp_path, 10, "Internal Medicin")
+    pid = pd.read_csv(cat)["program_id"][10]
+    with pytest.raises(SystemExit) as e:
+        main([command, str(PROFILE), "--catalog", str(cat), "--json"] + (["--draws", "0"] if command == "solve" else []))
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"program {pid}, column specialty = 'Internal Medicin'" in err and "'Internal Medicine'" in err
+
+
+def test_estimate_marks_another_specialty_ineligible_as_solve_leaves_it_out(capsys, tmp_path):
+    cat = _catalog_with_specialty(tmp_path, 10, "Family Medicine")
+    pid = pd.read_csv(cat)["program_id"][10]
+    with pytest.raises(SystemExit) as e:
+        main(["estimate", str(PROFILE), "--catalog", str(cat), "--json"])
+    d = json.loads(capsys.readouterr().out)
+    row = next(r for r in d["programs"] if r["program_id"] == pid)
+    assert e.value.code == 0 and not row["eligible"] and row["excluded_reason"] == "another specialty (Family Medicine)"
+    assert "without a signal" in d["note"]

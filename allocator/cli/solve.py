@@ -42,7 +42,7 @@ def solve(
     draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws for the check (0 to skip)"),
     seed: int = typer.Option(0, "--seed", help="Monte Carlo seed"),
     card: Optional[str] = CardOpt,
-    show: Optional[int] = typer.Option(40, "--show", help="programs shown in the table"),
+    show: Optional[int] = typer.Option(40, "--show", min=0, help="programs shown in the table (0: none)"),
     as_json: bool = JsonOpt,
     out: Optional[Path] = OutOpt,
 ) -> int:
@@ -112,11 +112,23 @@ def _profile_objective(profile: Path) -> str:
     return load_profile(profile).strategy.objective
 
 
+ESTIMATE_NOTE = ("P(success) here is each program's without a signal and outside a preferred division; "
+                 "`allocator solve` shows a listed program's P with the signal and division its list gives it.")
+
+
+def _other_specialties(full, specs) -> None:
+    """Rows of specialties the profile does not apply in are not eligible (as solve leaves them out)."""
+    if specs and full["specialty"].isin(specs).any():
+        other = ~full["specialty"].isin(specs)
+        full.loc[other, "eligible"] = False
+        full.loc[other, "excluded_reason"] = "another specialty (" + full.loc[other, "specialty"].astype(str) + ")"
+
+
 @app.command()
 def estimate(
     profile: Path = ProfileArg,
     catalog: Optional[Path] = CatalogOpt,
-    show: Optional[int] = typer.Option(40, "--show", help="programs shown in the table"),
+    show: Optional[int] = typer.Option(40, "--show", min=0, help="programs shown in the table (0: none)"),
     as_json: bool = JsonOpt,
     out: Optional[Path] = OutOpt,
 ) -> int:
@@ -134,6 +146,9 @@ def estimate(
     cat = resolve_catalog(prof, catalog)
     if prof.applicant is None:
         raise InputError(f"{profile}: no [applicant] section; add one (Step 2, attempts, USCE...) to estimate")
+    from allocator.optim.assemble import check_specialty_spelling
+
+    check_specialty_spelling(cat, prof.specialties)
     card = load_card()
     df = est(cat, prof.applicant, card)
     ens = ensemble_columns(cat, prof.applicant, card)
@@ -147,17 +162,19 @@ def estimate(
             df["p_match_given_interview"] = np.where(df["p_interview"] > 0, df["p_match"] / df["p_interview"], 0.0)
     full = cat.df[["program_id", "name", "specialty", "city", "state", "la_area", "tier"]].merge(
         df, on="program_id", how="left")
+    _other_specialties(full, prof.specialties)
     full = full.sort_values(["p_match", "program_id"], ascending=[False, True], kind="mergesort")
     model = ("two-stage model, the card's ensemble (P(success) its average; p_match_central the card alone)"
              if ens is not None else "the model card alone")
     payload = {"model_card": getattr(card, "name", "default"), "model": model, "correlation": float(card.correlation),
-               "synthetic": cat.synthetic, "programs": json.loads(full.to_json(orient="records"))}
+               "synthetic": cat.synthetic, "note": ESTIMATE_NOTE, "programs": json.loads(full.to_json(orient="records"))}
 
     def render(c):
         if cat.synthetic:
             c.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
         elig = full[full["eligible"]]
         c.print(f"{len(full)} programs, {len(elig)} eligible; model card {payload['model_card']}: {model}")
+        c.print(ESTIMATE_NOTE)
         render_programs(elig.to_dict("records"), c, limit=show, title="eligible programs, most likely first",
                         columns=list(elig.columns))
         bad = full[~full["eligible"]]

@@ -50,9 +50,28 @@ def _strategy_rho(profile: Profile, default: float) -> float:
     return float(default if r is None else r)
 
 
+def check_specialty_spelling(catalog: Catalog, specs) -> None:
+    """A catalog row whose specialty is a near-spelling of one the profile applies in ("Internal
+    Medicin", "internal medicine") would be left out as another specialty without a word: refused,
+    naming the program.  Specialties unlike every profile specialty (similarity below 0.9: Urology
+    and Neurology are 0.875) are other specialties."""
+    import difflib
+
+    wanted = {" ".join(x.lower().split()): x for x in specs or ()}
+    for name in set(catalog.column("specialty")) - set(specs or ()):
+        key = " ".join(str(name).lower().split())
+        close = wanted.get(key) or next(iter(difflib.get_close_matches(key, list(wanted), n=1, cutoff=0.9)), None)
+        if close is not None:
+            close = wanted.get(close, close)
+            pid = catalog.column("program_id")[list(catalog.column("specialty")).index(name)]
+            raise InputError(f"{catalog.path}: program {pid}, column specialty = {name!r}: not the profile's "
+                             f"{close!r}, so the program would be left out as another specialty; fix the spelling")
+
+
 def _rows_for_specialties(catalog: Catalog, profile: Profile) -> Catalog:
     specs = profile.specialties
     spec = catalog.column("specialty")
+    check_specialty_spelling(catalog, specs)
     if specs and not catalog.has_own_p_match:
         known = set(spec)
         if not any(x in known for x in specs):
