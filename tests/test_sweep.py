@@ -509,3 +509,18 @@ def test_cli_sweep_explicit_safety_first_gives_the_solve_answer_at_each_point(ca
     plain = json.loads(out)
     assert plain["objective"] == "p_match" and plain["safety_margin"] is None
     assert [r["p_match"] for r in plain["rows"]] != [r["p_match"] for r in d["rows"]]  # the margin is used
+
+
+def test_cli_correlation_sweep_shows_the_two_stage_range_and_flags_copula_figures_outside_it(capsys):
+    """A correlation sweep answers under the one-factor copula, whose P(match) at correlation 0 is
+    near 100%: each row shows the calibrated two-stage range of the same list and a figure outside
+    it is flagged (table mark and JSON warning), as solve --correlation warns."""
+    prof = str(ROOT / "data" / "profiles" / "typical_us_img.toml")
+    code, out, err = run(capsys, "sweep", prof, "--param", "correlation=0:0.6:0.6", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    r0 = d["rows"][0]
+    assert r0["correlation"] == 0 and r0["p_match"] > r0["p_match_interval"][1]
+    assert len(d["warnings"]) == 1 and d["warnings"][0].startswith("correlation 0")
+    code, out, err = run(capsys, "sweep", prof, "--param", "correlation=0:0.6:0.6")
+    assert code == 0 and "two-stage 10th-90th" in out and "†" in out and "do not support that correlation" in out

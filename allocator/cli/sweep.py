@@ -113,6 +113,19 @@ def _conflict_at_top(df, name: str, problem, target: Optional[float], mode: Opti
                            err.groups)
 
 
+COPULA_NOTE = ("the one-factor copula's P(match) at that correlation lies outside the range the calibrated "
+               "two-stage model gives the same list; the published figures do not support that correlation: "
+               "plan on the range")
+
+
+def _off_range(df) -> list[float]:
+    """The correlations whose copula P(match) falls outside the two-stage range of the same list."""
+    if "p_match_interval" not in df:
+        return []
+    return [float(r.correlation) for r in df.itertuples(index=False) if r.p_match == r.p_match
+            and r.p_match_interval is not None and not r.p_match_interval[0] <= r.p_match <= r.p_match_interval[1]]
+
+
 def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool, mode: Optional[str] = None) -> int:
     """Print the table or the JSON; the exit code (3 when every point is infeasible)."""
     from allocator.studies.sweep import sweep_mode
@@ -122,6 +135,8 @@ def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool
                "safety_margin": getattr(problem, "safety_margin", None) if mode == "safety_first" else None,
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps_given,
                                "la_share_max": problem.la_share_max} | {name: None}}
+    off = _off_range(df) if name == "correlation" else []
+    payload["warnings"] = [f"correlation {', '.join(f'{c:g}' for c in off)}: {COPULA_NOTE}"] if off else []
     _emit(payload, as_json, None, lambda c: _render_sweep(df, name, problem, c, target, mode))
     if df["p_match"].notna().any():
         return 0
@@ -335,6 +350,8 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
     console.print(t)
     if (df["outside_domain"] != "").any():
         console.print(domain_note(problem.card))
+    if name == "correlation" and _off_range(df):
+        console.print(f"† {COPULA_NOTE}")
     if (df["status"] == "feasible").any():
         console.print("*feasible: the best list found, not proven optimal; its proven gap is the column gap in "
                       "--json/--csv (pass --time-limit SECONDS to search and prove longer)")
@@ -404,10 +421,10 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
     t = Table(box=box.SIMPLE, title=f"{what} at each {name} ({model})")
     t.add_column("budget" if budget else name, justify="right")
     t.add_column("status")
-    ranged = problem.fm is not None and "p_match_interval" in df and name != "correlation"
+    ranged = problem.fm is not None and "p_match_interval" in df
     t.add_column("P(match)", justify="right")
-    if ranged:
-        t.add_column("10th-90th pct", justify="right")
+    if ranged:  # a correlation sweep's range is the calibrated two-stage model's for the same list
+        t.add_column("two-stage 10th-90th" if name == "correlation" else "10th-90th pct", justify="right")
     t.add_column("if indep.", justify="right")
     t.add_column("P(LA)", justify="right")
     la_ranged = ranged and "p_match_la_interval" in df and problem.objective == "p_match_la"  # the objective's range
@@ -423,7 +440,8 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
         row = [usd(v) if budget else f"{v:g}", r.status + (" *knee" if r.knee else "")]
         if ok:
             iv = r.p_match_interval if ranged else None
-            row += [pct(r.p_match, 2) + ("^" if r.outside_domain else "")]
+            off = name == "correlation" and iv is not None and not iv[0] <= r.p_match <= iv[1]
+            row += [pct(r.p_match, 2) + ("^" if r.outside_domain else "") + ("†" if off else "")]
             row += [span(iv)] if ranged else []
             row += [pct(r.p_match_independent, 1), pct(r.p_match_la, 1)]
             row += [span(r.p_match_la_interval)] if la_ranged else []
@@ -443,6 +461,8 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
         console.print(f"feasible: the best list found, not proven best: {bound}")
     if (df["outside_domain"] != "").any():
         console.print(domain_note(problem.card))
+    if name == "correlation" and _off_range(df):
+        console.print(f"† {COPULA_NOTE}")
     if df["knee"].any():
         per = "extra dollar" if budget else f"unit of {name}"
         console.print(f"*knee: the gain per {per} falls by more than half after this point "
