@@ -102,3 +102,24 @@ def test_help_texts_keep_brackets_and_name_the_engine(capsys, monkeypatch, comma
         assert "HiGHS" in text
     if command == "simulate":  # every option says what it does
         assert "Monte Carlo seed" in text and "correlation rho" in text
+
+
+def test_simulate_says_when_a_list_names_no_signals_or_preference(capsys, tmp_path):
+    """Solve's own list as bare ids scores lower (no signals, no preferred divisions): simulate says
+    why, and the CSV that solve --out wrote, which carries both, gets no such warning."""
+    prof = str(ROOT / "data" / "profiles" / "typical_us_img.toml")
+    full = tmp_path / "list.csv"
+    code, _, err = run(capsys, "solve", prof, "--draws", "0", "--out", str(full))
+    assert code == 0, err
+    ids = [ln.split(",")[0] for ln in full.read_text().splitlines()[1:] if ln and not ln.startswith("#")]
+    bare = tmp_path / "ids.txt"
+    bare.write_text("\n".join(i for i in ids if i != "program_id") + "\n")
+    got = {}
+    for name, path in (("bare", bare), ("full", full)):
+        code, out, err = run(capsys, "simulate", prof, "--list", str(path), "--draws", "1000", "--json")
+        assert code == 0, err
+        got[name] = json.loads(out)
+    words = " ".join(got["bare"]["warnings"])
+    assert "gives no signals" in words and "geographic preference" in words
+    assert got["bare"]["p_match"] < got["full"]["p_match"]
+    assert not any("gives no signals" in w or "none is assumed" in w for w in got["full"]["warnings"])

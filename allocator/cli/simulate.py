@@ -50,7 +50,8 @@ def simulate(
                "la_share": m.la_share, "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty},
                "violations": [{"group": g, "detail": d} for g, d in bad],
                "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
-               "warnings": list_warnings(problem, plan, m), "data": {"synthetic": problem.synthetic}}
+               "warnings": _unstated(problem, sig, lf.divisions) + list_warnings(problem, plan, m),
+               "data": {"synthetic": problem.synthetic}}
     pc = published_curve.assess(problem, mc)
     if pc is not None:
         payload["p_match_published_curve"] = list(pc)
@@ -81,3 +82,17 @@ def simulate(
 
     _emit(payload, as_json, out, render)
     return 0
+
+
+def _unstated(problem, signals: dict, divisions) -> list[str]:
+    """A list file that names no signals or no geographic preference, where the model has them:
+    it is scored as sent without, which may understate it (say so, as update does)."""
+    out = []
+    if problem.has_signals and not signals:
+        out.append("the list gives no signals, so it is scored as sent without any; if you signal programs, add a "
+                   "signal column (gold or silver per program), as the CSV that `allocator solve --out` writes has")
+    if problem.has_geo and not divisions:
+        out.append("the list does not say which Census divisions you name as your geographic preference, so none "
+                   "is assumed; add the line '# geographic_preference: Pacific; Mountain' (your divisions) at the "
+                   "top, as the list file saved with your list has it")
+    return out
