@@ -329,7 +329,8 @@ def list_warnings(problem: Problem, plan: Plan, metrics) -> list[str]:
     bare = metrics.p_match
     if plan.signals or plan.divisions:
         bare = evaluate(problem, Plan(plan.idx), correlations=()).p_match
-    out = domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
+    out = list(problem.input_warnings)
+    out += domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
     if problem.source != "catalog p_match":  # the model's probabilities: is the applicant where it was checked?
         out += domain.applicant_warnings(problem.card, problem.applicant, problem.specialties)
     if problem.fm is None:  # a set correlation: the one-factor copula is the model

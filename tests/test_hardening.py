@@ -974,3 +974,25 @@ def test_estimate_marks_another_specialty_ineligible_as_solve_leaves_it_out(caps
     row = next(r for r in d["programs"] if r["program_id"] == pid)
     assert e.value.code == 0 and not row["eligible"] and row["excluded_reason"] == "another specialty (Family Medicine)"
     assert "without a signal" in d["note"]
+
+
+@pytest.mark.parametrize("drop, change, words", [
+    ("budget", None, "no budget in [strategy]: the default $2,500 is used"),
+    ("step2_score", None, "no step2_score in [applicant]: solved as a pass without a score"),
+    (None, ("step2_score = 237", "step2_score = 210"), "step2_score 210 is below the Step 2 CK passing score"),
+])
+def test_a_profile_default_or_contradiction_that_changes_the_answer_is_a_warning(capsys, tmp_path, drop, change,
+                                                                                  words):
+    text = PROFILE.read_text()
+    if drop:
+        text = "\n".join(ln for ln in text.splitlines() if not ln.startswith(drop))
+    if change:
+        text = text.replace(*change)
+    prof = tmp_path / "me.toml"
+    prof.write_text(text)
+    code, out, err = run(capsys, "solve", str(prof), "--draws", "0", "--json")
+    assert code == 0, err
+    assert any(w.startswith(words) for w in json.loads(out)["warnings"])
+    if drop == "budget":  # given on the command line, it is no default
+        code, out, err = run(capsys, "solve", str(prof), "--budget", "900", "--draws", "0", "--json")
+        assert not any("no budget" in w for w in json.loads(out)["warnings"])

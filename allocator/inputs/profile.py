@@ -216,10 +216,32 @@ class Profile(BaseModel):
         changes = {k: v for k, v in changes.items() if v is not None}
         if not changes:
             return self
-        data = self.strategy.model_dump() | changes
+        data = self.strategy.model_dump(exclude_unset=True) | changes  # defaults stay defaults (warnings)
         strat = validate(Strategy, data, f"{self.path} (with command-line options)", prefix="strategy",
                          sections=True, hints=_PROFILE_HINTS)
         return self.model_copy(update={"strategy": strat})
+
+
+# The Step 2 CK passing score (USMLE: 214 since January 2022, 209 before): a lower score is a fail.
+STEP2_PASS = 214
+
+
+def profile_warnings(profile: Profile) -> list[str]:
+    """What the profile leaves to a default that changes the answer, or says that cannot be so:
+    shown with every answer, so nobody plans on a budget or a score they did not give."""
+    out = []
+    if "budget" not in profile.strategy.model_fields_set:
+        out.append(f"no budget in [strategy]: the default ${profile.strategy.budget:,.0f} is used; add budget = "
+                   "USD (or pass --budget)")
+    a = profile.applicant
+    if a is not None and a.step2_score is None and a.step2 is None:
+        out.append('no step2_score in [applicant]: solved as a pass without a score; add step2_score = your Step 2 '
+                   'CK score (or step2 = "pass" to say so)')
+    if a is not None and a.step2_score is not None and a.step2_score < STEP2_PASS and a.exam_attempts == 0:
+        out.append(f"step2_score {a.step2_score} is below the Step 2 CK passing score ({STEP2_PASS} since 2022, 209 "
+                   "before), yet exam_attempts = 0: programs screen on failed attempts, so if this score was a "
+                   "fail, set exam_attempts and give your passing score")
+    return out
 
 
 def profile_from_dict(doc: dict, path: str = "<profile>") -> Profile:

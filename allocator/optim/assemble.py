@@ -18,7 +18,7 @@ from allocator.errors import InputError
 from allocator.inputs.catalog import Catalog
 from allocator.inputs.fees import load_schedule, signals_available
 from allocator.inputs.demo import resolve_catalog
-from allocator.inputs.profile import Profile, load_profile
+from allocator.inputs.profile import Profile, load_profile, profile_warnings
 from allocator.optim.problem import SIGNAL_KINDS, Problem, count_cap
 
 
@@ -242,7 +242,7 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
         spec=np.array([spec_index[x] for x in cat.column("specialty")], dtype=int), specialties=specialties,
         utility=_utilities(cat, profile), schedule=load_schedule(s.season), budget=float(s.budget),
         max_apps=count_cap(s.max_applications, len(cat), s.min_applications),
-        max_apps_asked=int(s.max_applications), min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
+        max_apps_asked=int(s.max_applications), input_warnings=tuple(profile_warnings(profile)), min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
         rho=_strategy_rho(profile, pr.default_rho), objective=s.objective,
         safety_margin=float(s.safety_margin),
         must=tuple(sorted(pos[x] for x in s.must_apply)),

@@ -100,6 +100,7 @@ class Problem:
     # to 1, P(no match) = sum_k w_k prod_i (1 - p_i(z_k)) still); used at the problem's own rho
     fixed_nodes: Nodes | None = None
     max_apps_asked: int | None = None  # max_applications as given, before count_cap (None: max_apps)
+    input_warnings: tuple[str, ...] = ()  # the profile's defaults and contradictions (profile_warnings)
     # derived arrays (quadrature nodes, division names), per instance: dataclasses.replace
     # starts a fresh one; with_limits shares what a change of limits leaves valid
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
