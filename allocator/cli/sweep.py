@@ -350,8 +350,6 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
     console.print(t)
     if (df["outside_domain"] != "").any():
         console.print(domain_note(problem.card))
-    if name == "correlation" and _off_range(df):
-        console.print(f"† {COPULA_NOTE}")
     if (df["status"] == "feasible").any():
         console.print("*feasible: the best list found, not proven optimal; its proven gap is the column gap in "
                       "--json/--csv (pass --time-limit SECONDS to search and prove longer)")
