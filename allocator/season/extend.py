@@ -27,6 +27,7 @@ from allocator.model.copula import Nodes
 from allocator.optim import feasibility
 from allocator.optim.evaluate import evaluate
 from allocator.optim.problem import Problem
+from allocator.season import posterior as post
 from allocator.season.update import Context
 from allocator.status import Status
 
@@ -170,7 +171,8 @@ def _advice(any_new: bool, worth: bool, gain: float, cost: float, per100: float,
 def after_range(ctx: Context, pr2: Problem, plan) -> list[float] | None:
     """10th-90th percentile over the ensemble's cards of P(match) with the extra list: each card's
     nodes k carry pi_k C_k (the answers so far) times prod over the new programs of (1 - their
-    chance now), normalized by the card's own posterior mass, as the range of P(match) now is.
+    chance now), normalized by the card's own posterior mass, and each card weighted by that mass,
+    as the range of P(match) now is (so P(match) after, their average, lies in it).
     None without a two-stage ensemble of two cards or more."""
     fe, fm2 = ctx.problem.fm_ensemble, pr2.fm
     if fm2 is None or fe is None or fe is not ctx.problem.fm or fe.n_cards < 2:
@@ -179,5 +181,5 @@ def after_range(ctx: Context, pr2: Problem, plan) -> list[float] | None:
     no = fm2.w * np.exp(np.log(np.clip(1.0 - succ, 1e-300, 1.0)).sum(axis=1))
     num = np.bincount(fm2.card, weights=no, minlength=fe.n_cards)
     den = np.bincount(fm2.card, weights=ctx.pi, minlength=fe.n_cards)
-    p = 1.0 - num[den > 0] / den[den > 0]
-    return [float(np.percentile(p, 10)), float(np.percentile(p, 90))]
+    on = den > 0
+    return post.spread(1.0 - num[on] / den[on], den[on])

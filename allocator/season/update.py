@@ -176,11 +176,13 @@ def standing(ctx: Context) -> dict:
     """Where the posterior puts the applicant among applicants with the same profile: the
     expected share of such applicants who are stronger (at a node of strength s, low = strong,
     that share is Phi(s)), averaged over the posterior, and over the prior before any answer
-    (about 50%); the 10th-90th percentile of that share under the posterior."""
+    (about 50%); the 10th-90th percentile of that share under the posterior, widened to include
+    the average when the few nodes that carry the strength let a small mass pull it outside."""
     share = ndtr(ctx.nm.strength)
     top = float(ctx.pi @ share)
     prior = float(ctx.nm.w @ share / ctx.nm.w.sum())
     lo, hi = post.quantile(share, ctx.pi, 0.1), post.quantile(share, ctx.pi, 0.9)
+    lo, hi = min(lo, top), max(hi, top)
     return {"top_share": top, "top_share_interval": [lo, hi], "prior_top_share": prior,
             "sentence": _sentence(top, prior)}
 
@@ -266,9 +268,11 @@ def season_order(plan: Plan, idx: np.ndarray) -> np.ndarray:
 
 def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
     """The 10th-90th percentile over the ensemble's cards of P(match) now, before any answer and
-    P(match in LA) now, each card conditioned on the answers by itself (as `solve`'s range is
-    over the cards); ``further``: the further-invitation chances already computed on the
-    objective's nodes, reused when those are the ensemble's.  Empty when the problem has no ensemble or the one-factor copula answers."""
+    P(match in LA) now, each card conditioned on the answers by itself and weighted by its
+    posterior mass (its prior weight before any answer), the weights whose average is the figure
+    shown, so the figure lies in its range (:func:`post.spread`); ``further``: the
+    further-invitation chances already computed on the objective's nodes, reused when those are
+    the ensemble's.  Empty when the problem has no ensemble or the one-factor copula answers."""
     pr = ctx.problem
     fe = pr.fm_ensemble
     if fe is None or pr.fm is None or fe.n_cards < 2:
@@ -281,21 +285,23 @@ def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
     inv = [j for j, s in enumerate(ctx.statuses) if s in ("invited", "interviewed")]
     r = further if further is not None and fe is pr.fm else post.further_interview_probs(nm, ctx.obs)
     have = int(np.sum(ctx.obs.code == post.INVITED))
-    now, before, now_la, held, counts = [], [], [], [], []
+    now, before, now_la, held, counts, mass, prior = [], [], [], [], [], [], []
     for j in range(fe.n_cards):
         on = fe.card == j
-        before.append(post.p_match(nm.w[on] / nm.w[on].sum(), prior_c[on]))
+        prior.append(nm.w[on].sum())
+        before.append(post.p_match(nm.w[on] / prior[-1], prior_c[on]))
         if pi[on].sum() <= 0:  # the answers rule this card out (its posterior mass underflows)
             continue
-        pj = pi[on] / pi[on].sum()
+        mass.append(pi[on].sum())
+        pj = pi[on] / mass[-1]
         now.append(post.p_match(pj, c[on]))
         now_la.append(post.p_match(pj, c[on], la) if len(la) else 0.0)
         if inv:
             held.append(post.p_match(pj, 1 - nm.m[on][:, inv]))
         dist = post.count_distribution(pj, r[on], base=have)
         counts.append([float(dist[t:].sum()) for t in THRESHOLDS])
-    rng = (lambda v: [prob(np.percentile(v, 10)), prob(np.percentile(v, 90))])  # noqa: E731
-    return {"p_match_interval": rng(now), "p_match_before_interval": rng(before), "p_match_la_interval": rng(now_la),
+    rng = (lambda v, w=mass: [prob(x) for x in post.spread(v, w)])  # noqa: E731
+    return {"p_match_interval": rng(now), "p_match_before_interval": rng(before, prior), "p_match_la_interval": rng(now_la),
             "p_match_pessimistic": prob(min(now)),
             "p_interviews_at_least_interval": {str(t): rng([c[k] for c in counts]) for k, t in enumerate(THRESHOLDS)},
             **({"p_match_interviews_only_interval": rng(held)} if held else {})}
