@@ -367,3 +367,22 @@ def test_cli_refuses_an_update_dated_in_another_season():
     assert len(r.stderr.strip().splitlines()) == 1
     assert "--today 2027-11-04 is in the 2027-2028 application season" in r.stderr
     assert "data/seasons/example_80.csv are dated in the 2026-2027 season" in r.stderr
+
+
+def test_cli_reports_partial_ranks(tmp_path):
+    """Ranks on two of the invitations: the report and the JSON say the ranks lead, the rest follow."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "data/seasons/example_80.csv").read_text()
+    text = text.replace("IM-0575,silver,invited,2026-10-09", "IM-0575,silver,invited,2026-10-09,2")
+    text = text.replace("IM-0229,,invited,2026-11-02", "IM-0229,,invited,2026-11-02,1")
+    text = text.replace("program_id,signal,status,date", "program_id,signal,status,date,rank")
+    season = _write(tmp_path, text)
+    args = ("update", "data/profiles/typical_us_img.toml", "--season", str(season), "--today", "2026-11-04",
+            "--draws", "0")
+    r, j = _cli(*args), _cli(*args, "--json")
+    assert r.returncode == 0 == j.returncode, r.stderr + j.stderr
+    assert "Rank order: your ranks for 2 programs, then LA first, then the likeliest" in r.stdout
+    a = json.loads(j.stdout)["after_interviews"]
+    assert a["rank_order"] == "your ranks for 2 programs, then LA first, then the likeliest" and a["ranked_by_you"] == 2
+    assert [(p["program_id"], p["rank"]) for p in a["programs"]][:2] == [("IM-0229", 1), ("IM-0575", 2)]

@@ -348,3 +348,33 @@ def test_the_standing_range_holds_its_average_after_twenty_rejections():
     st = update.figures(ctx)["standing"]
     lo, hi = st["top_share_interval"]
     assert lo <= st["top_share"] <= hi and lo == pytest.approx(st["top_share"]) and hi > 0.97
+
+
+def test_partial_ranks_lead_and_the_rest_follow_la_first_then_the_likeliest():
+    """Ranks on 2 of 25 invitations were ignored ("no rank column"): now the ranked programs lead in
+    your order and the others follow in the default order; the chances down the list still add up
+    to P(match) from the interviews held."""
+    ranks = {4: 1, 1: 2}
+    ctx = _example(lambda k, st: "invited" if k < 25 else ("applied" if st == "invited" else st))
+    rows = tuple({**r, "rank": ranks.get(k)} for k, r in enumerate(ctx.season.rows))
+    ctx = update.prepare(ctx.problem, Season(ctx.season.path, rows, ctx.season.divisions, ctx.season.divisions_line),
+                         ctx.today, SimpleNamespace(invitations=SimpleNamespace(share=lambda d: ctx.F),
+                                                    rejections=SimpleNamespace(share=lambda d: ctx.R)))
+    a = update.interviews_stage(ctx)
+    ids = [r["program_id"] for r in ctx.season.rows]
+    progs = a["programs"]
+    assert [p["program_id"] for p in progs[:2]] == [ids[4], ids[1]] and [p["rank"] for p in progs[:2]] == [1, 2]
+    assert a["rank_order"] == "your ranks for 2 programs, then LA first, then the likeliest" and a["ranked_by_you"] == 2
+    rest = progs[2:]
+    assert len(rest) == 23 and all(p["rank"] is None for p in rest)
+    keys = [(not p["la_area"], -p["p_match_if_interviewed"]) for p in rest]
+    assert keys == sorted(keys)
+    assert sum(p["p_match_here"] for p in progs) == pytest.approx(a["p_match_interviews_only"], abs=1e-12)
+
+
+def test_the_rank_order_in_words():
+    la, m = np.array([False, True, False]), np.array([0.2, 0.1, 0.3])
+    assert update.rank_order([None, None, None], la, m) == ([1, 2, 0], "LA first, then the likeliest (no ranks given)")
+    assert update.rank_order([3, 1, 2], la, m) == ([1, 2, 0], "your ranks (rank column)")
+    assert update.rank_order([None, None, 5], la, m) == ([2, 1, 0], "your ranks for 1 program, then LA first, "
+                                                                    "then the likeliest")

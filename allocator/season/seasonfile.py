@@ -15,7 +15,7 @@ X.csv`` writes is a valid starting point):
   ``--today``, and the dated answers and ``--today`` must lie in one application season
   (1 July to 30 June);
 - ``rank`` (optional): the applicant's rank-order position (1 = first choice) of an
-  invited or interviewed program.
+  invited or interviewed program; some may be left unranked (they follow the ranked ones).
 
 Lines starting with ``#`` are comments, except ``# geographic_preference: Pacific; Mountain``
 (the line ``solve --out`` writes first): the Census divisions named as the geographic

@@ -198,9 +198,23 @@ def _sentence(top: float, prior: float) -> str:
             f"them are stronger (before any answer: {100 * prior:.0f}%)")
 
 
+def rank_order(ranks: list, la: np.ndarray, m_post: np.ndarray) -> tuple[list[int], str]:
+    """The rank order list of the programs held: the ones you ranked first, in your order (a
+    rank is a position: gaps are kept as order), then the others LA first, then the likeliest
+    (P(match | interview) under the posterior); with the order's description."""
+    ranked = sorted((a for a, r in enumerate(ranks) if r is not None), key=lambda a: ranks[a])
+    rest = sorted((a for a, r in enumerate(ranks) if r is None), key=lambda a: (not la[a], -m_post[a]))
+    if not rest:
+        return ranked, "your ranks (rank column)"
+    if not ranked:
+        return rest, "LA first, then the likeliest (no ranks given)"
+    which = "1 program" if len(ranked) == 1 else f"{len(ranked)} programs"
+    return ranked + rest, f"your ranks for {which}, then LA first, then the likeliest"
+
+
 def interviews_stage(ctx: Context) -> dict | None:
     """With invitations in hand: P(match) from those interviews alone, LA first, and per program
-    for the rank order (the file's rank column, else LA first then the likeliest)."""
+    for the rank order (:func:`rank_order`: your ranks first, the rest LA first then the likeliest)."""
     inv = [j for j, s in enumerate(ctx.statuses) if s in ("invited", "interviewed")]
     if not inv:
         return None
@@ -209,20 +223,19 @@ def interviews_stage(ctx: Context) -> dict | None:
     la = pr.la[ctx.idx[inv]]
     m_post = ctx.pi @ ctx.nm.m[:, inv]
     ranks = [rows[pid]["rank"] for pid in ids]
-    given = all(r is not None and r == r for r in ranks)
-    order = sorted(range(len(inv)), key=(lambda a: ranks[a]) if given else (lambda a: (not la[a], -m_post[a])))
+    order, described = rank_order(ranks, la, m_post)
     fail = np.ones(len(ctx.pi))
     per = []
     for a in order:
         mj = ctx.nm.m[:, inv[a]]
         per.append({"program_id": ids[a], "name": str(pr.candidates.column("name")[ctx.idx[inv[a]]]),
-                    "la_area": bool(la[a]),
+                    "la_area": bool(la[a]), "rank": ranks[a],
                     "p_match_here": float(ctx.pi @ (fail * mj)), "p_match_if_interviewed": float(m_post[a])})
         fail = fail * (1 - mj)
     c_inv = 1 - ctx.nm.m[:, inv]
     return {"p_match_interviews_only": post.p_match(ctx.pi, c_inv),
             "p_match_la_interviews_only": post.p_match(ctx.pi, c_inv[:, la]) if la.any() else 0.0,
-            "rank_order": "given (rank column)" if given else "LA first, then the likeliest (no rank column)",
+            "rank_order": described, "ranked_by_you": sum(r is not None for r in ranks),
             "programs": per,
             "note": "The Match is applicant-proposing deferred acceptance: ranking programs in your true order of "
                     "preference is always safe; it never lowers your chance of matching anywhere."}
