@@ -275,6 +275,7 @@ def test_the_extra_list_verdict_in_words():
     from allocator.season.extend import _advice
 
     assert _advice(False, False, 0.0, 0.0, 0.0, 5.0).startswith("no additional program fits within $5")
+    assert _advice(False, False, 0.0, 0.0, 0.0, 5.0, 3).startswith("no additional program fits within $5")
     assert _advice(True, True, 0.025, 600.0, 0.0041, 600.0).startswith("worth it: +2.5 points for $600")
     assert "negligible" in _advice(True, False, 0.004, 300.0, 0.0013, 300.0)
     costly = _advice(True, False, 0.15, 19710.0, 0.0008, 20000.0)
@@ -378,3 +379,18 @@ def test_the_rank_order_in_words():
     assert update.rank_order([3, 1, 2], la, m) == ([1, 2, 0], "your ranks (rank column)")
     assert update.rank_order([None, None, 5], la, m) == ([2, 1, 0], "your ranks for 1 program, then LA first, "
                                                                     "then the likeliest")
+
+
+def test_max_add_zero_names_itself_not_the_budget():
+    """--add-budget 600 --max-add 0 said "no additional program fits within $600: raise the extra
+    budget"; the binding limit is --max-add (0 is kept: it gives the list as sent, as a sweep over
+    --max-add expects), and the page words it without the option."""
+    from allocator.web.forms import plain_text
+
+    ctx = _example(lambda k, st: st, today=TODAY)
+    fig = update.figures(ctx)
+    add = extend.additional(ctx, 600.0, 0, fig["p_match"])
+    assert add["n_added"] == 0 and add["cost"] == 0.0 and add["p_match_after"] == pytest.approx(fig["p_match"])
+    assert add["advice"] == "no additional application: --max-add is 0, which allows none; raise it to add some"
+    assert plain_text(add["advice"]) == ("no additional application: the most extra applications is 0, which allows "
+                                         "none; raise it to add some")

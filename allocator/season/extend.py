@@ -130,7 +130,7 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
     after = float(evaluate(pr2, out.plan, correlations=()).p_match)
     solver = {"path": out.path, "engine": out.engine, "gap": out.gap, "wall_seconds": out.wall}
     return _summary(ctx, pr2, out.plan, rows, cost, after, p_now, add_budget, solver,
-                    interval=after_range(ctx, pr2, out.plan))
+                    interval=after_range(ctx, pr2, out.plan), max_add=max_add)
 
 
 def _nothing_to_gain(ctx: Context, pr2: Problem, p_now: float, add_budget: float) -> dict:
@@ -143,7 +143,8 @@ def _nothing_to_gain(ctx: Context, pr2: Problem, p_now: float, add_budget: float
 
 
 def _summary(ctx: Context, pr2: Problem, plan, rows: list, cost: float, after: float, p_now: float,
-             add_budget: float, solver: dict, *, interval=None, advice: str | None = None) -> dict:
+             add_budget: float, solver: dict, *, interval=None, advice: str | None = None,
+             max_add: int | None = None) -> dict:
     """The ``add`` part of the update: the rows added, their cost, P(match) after and the verdict."""
     gain = after - p_now
     per100 = gain / cost * 100 if cost > 0 else 0.0
@@ -151,13 +152,16 @@ def _summary(ctx: Context, pr2: Problem, plan, rows: list, cost: float, after: f
     return {"selected": rows, "n_added": len(rows), "cost": float(cost), "add_budget": float(add_budget),
             "p_match_after": after, "p_match_after_interval": interval, "gain": gain, "gain_per_100": per100,
             "worth_it": worth, "late_factor": 1.0 - ctx.F,
-            "advice": advice or _advice(bool(rows), worth, gain, cost, per100, float(add_budget)),
+            "advice": advice or _advice(bool(rows), worth, gain, cost, per100, float(add_budget), max_add),
             "solver": solver, "_plan": plan, "_problem": pr2}
 
 
-def _advice(any_new: bool, worth: bool, gain: float, cost: float, per100: float, add_budget: float) -> str:
-    """The verdict on the extra list in words: worth it, no program fits, a negligible gain, or a
-    real gain at too high a price per $100."""
+def _advice(any_new: bool, worth: bool, gain: float, cost: float, per100: float, add_budget: float,
+            max_add: int | None = None) -> str:
+    """The verdict on the extra list in words: worth it, none allowed (--max-add 0) or none fits
+    the budget, a negligible gain, or a real gain at too high a price per $100."""
+    if not any_new and max_add == 0:
+        return "no additional application: --max-add is 0, which allows none; raise it to add some"
     if not any_new:
         return f"no additional program fits within ${add_budget:,.0f}: raise the extra budget"
     if worth:
