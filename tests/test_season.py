@@ -336,3 +336,53 @@ def test_a_file_with_no_answer_late_in_the_season_is_flagged():
     assert len(w) == 1 and "about 83% of their invitations" in w[0] and "mark them" in w[0]
     assert silence_warning(["applied"] * 5, 0.3, dt.date(2026, 10, 1)) == []
     assert silence_warning(["applied"] * 4 + ["rejected"], 0.83, dt.date(2026, 12, 7)) == []
+
+
+def test_the_date_of_the_update_must_be_in_the_answers_season(tmp_path):
+    """The timing curves read only the month and day, so --today a year after the answers gave the
+    same figures with no word: the dated answers and the update must share one application season
+    (1 July to 30 June), and the answers one season among themselves."""
+    from allocator.errors import InputError
+
+    body = "program_id,status,date\nA,rejected,2026-10-03\nB,invited,2026-11-02\nC,applied,\n"
+    p = _write(tmp_path, body)
+    assert len(load_season(p, dt.date(2027, 5, 1)).rows) == 3  # spring: the same season
+    with pytest.raises(InputError) as e:
+        load_season(p, dt.date(2027, 11, 4))
+    assert str(e.value) == (f"--today 2027-11-04 is in the 2027-2028 application season, but the answers in {p} are "
+                            "dated in the 2026-2027 season (latest 2026-11-02, line 3); give the date of this update "
+                            "in that season")
+    mixed = _write(tmp_path, body.replace("2026-11-02", "2025-11-02"), "mixed.csv")
+    with pytest.raises(InputError, match=r"mixed.csv: line 3, field date: 2025-11-02 is in the 2025-2026 application "
+                                         r"season, but line 2 is dated 2026-10-03, in the 2026-2027 season"):
+        load_season(mixed)
+    undated = _write(tmp_path, "program_id,status\nA,rejected\n", "undated.csv")
+    assert load_season(undated, dt.date(2031, 1, 1)).rows  # nothing to check against
+
+
+def test_cli_refuses_an_update_dated_in_another_season():
+    r = _cli("update", "data/profiles/typical_us_img.toml", "--season", "data/seasons/example_80.csv",
+             "--today", "2027-11-04", "--draws", "0")
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "--today 2027-11-04 is in the 2027-2028 application season" in r.stderr
+    assert "data/seasons/example_80.csv are dated in the 2026-2027 season" in r.stderr
+
+
+def test_cli_reports_partial_ranks(tmp_path):
+    """Ranks on two of the invitations: the report and the JSON say the ranks lead, the rest follow."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "data/seasons/example_80.csv").read_text()
+    text = text.replace("IM-0575,silver,invited,2026-10-09", "IM-0575,silver,invited,2026-10-09,2")
+    text = text.replace("IM-0229,,invited,2026-11-02", "IM-0229,,invited,2026-11-02,1")
+    text = text.replace("program_id,signal,status,date", "program_id,signal,status,date,rank")
+    season = _write(tmp_path, text)
+    args = ("update", "data/profiles/typical_us_img.toml", "--season", str(season), "--today", "2026-11-04",
+            "--draws", "0")
+    r, j = _cli(*args), _cli(*args, "--json")
+    assert r.returncode == 0 == j.returncode, r.stderr + j.stderr
+    assert "Rank order: your ranks for 2 programs, then LA first, then the likeliest" in r.stdout
+    a = json.loads(j.stdout)["after_interviews"]
+    assert a["rank_order"] == "your ranks for 2 programs, then LA first, then the likeliest" and a["ranked_by_you"] == 2
+    assert [(p["program_id"], p["rank"]) for p in a["programs"]][:2] == [("IM-0229", 1), ("IM-0575", 2)]

@@ -245,9 +245,10 @@ def test_readme_mid_season_example_is_the_commands_output(capsys):
 
 def test_the_added_lists_range_is_per_card_and_averages_to_its_p_match():
     """The extra list's P(match) range: each card's value, weighted by the card's posterior mass,
-    averages to the optimizer's P(match) after; no card loses by applying more, so both ends of
-    the range are at least those of P(match) now."""
+    averages to the optimizer's P(match) after, and the range's percentiles use those weights; no
+    card loses by applying more, so both ends of the range are at least those of P(match) now."""
     from allocator.api import load
+    from allocator.season.posterior import spread
     from allocator.model.card import load_card
 
     pr = load(ROOT / "data/profiles/typical_us_img.toml")
@@ -262,7 +263,8 @@ def test_the_added_lists_range_is_per_card_and_averages_to_its_p_match():
     per_card = 1 - np.bincount(fm2.card, weights=no, minlength=fe.n_cards) / mass
     assert float(mass @ per_card) == pytest.approx(add["p_match_after"], abs=1e-9)
     lo, hi = add["p_match_after_interval"]
-    assert (lo, hi) == pytest.approx((np.percentile(per_card, 10), np.percentile(per_card, 90)), abs=1e-12)
+    assert [lo, hi] == pytest.approx(spread(per_card, mass), abs=1e-12)  # weighted as the average is
+    assert lo <= add["p_match_after"] <= hi
     now_lo, now_hi = fig["p_match_interval"]
     assert lo >= now_lo - 1e-12 and hi >= now_hi - 1e-12 and hi > now_hi
 
@@ -273,6 +275,7 @@ def test_the_extra_list_verdict_in_words():
     from allocator.season.extend import _advice
 
     assert _advice(False, False, 0.0, 0.0, 0.0, 5.0).startswith("no additional program fits within $5")
+    assert _advice(False, False, 0.0, 0.0, 0.0, 5.0, 3).startswith("no additional program fits within $5")
     assert _advice(True, True, 0.025, 600.0, 0.0041, 600.0).startswith("worth it: +2.5 points for $600")
     assert "negligible" in _advice(True, False, 0.004, 300.0, 0.0013, 300.0)
     costly = _advice(True, False, 0.15, 19710.0, 0.0008, 20000.0)
@@ -287,3 +290,107 @@ def test_the_standing_sentence_moves_only_past_half_a_point(top, prior, words):
     from allocator.season.update import _sentence
 
     assert words in _sentence(top, prior)
+
+
+def _example(change, today=dt.date(2026, 12, 15)):
+    """The shipped example season with its rows' statuses remapped by ``change(k, status)`` (dates dropped)."""
+    from allocator.api import load
+    from allocator.model.card import load_card
+
+    pr = load(ROOT / "data/profiles/typical_us_img.toml")
+    s = load_season(ROOT / "data/seasons/example_80.csv", today)
+    rows = tuple({**r, "status": change(k, r["status"]), "date": None} for k, r in enumerate(s.rows))
+    return update.prepare(pr, Season(s.path, rows, s.divisions, s.divisions_line), today, load_card().timing)
+
+
+def test_weighted_percentile_is_numpys_at_equal_weights_and_spread_holds_its_average():
+    from allocator.season.posterior import spread, weighted_percentile
+
+    v = np.random.default_rng(3).random(30)
+    for u in (0.0, 0.1, 0.37, 0.9, 1.0):
+        assert weighted_percentile(v, np.full(30, 2.0), u) == pytest.approx(np.percentile(v, 100 * u), abs=1e-12)
+    assert weighted_percentile(v, np.r_[np.zeros(29), 1.0], 0.1) == v[-1]  # zero weights drop out
+    lo, hi = spread([0.0, 0.99, 1.0], [0.09, 0.01, 0.9])  # a light, far value: the average (0.91) below both
+    assert lo == pytest.approx(0.9099) and 0.99 < hi < 1.0
+
+
+def test_the_average_lies_in_its_range_after_many_invitations():
+    """25 invitations by mid-December: the model that explains them best gives the lowest P(match)
+    and carries much of the posterior weight, so the posterior average sat below the models'
+    unweighted 10th percentile ("98.2% (99% to >99%)").  Every range now weighs the models as the
+    average does, and each average lies in its range."""
+    ctx = _example(lambda k, st: "invited" if k < 25 else ("applied" if st == "invited" else st))
+    fig = update.figures(ctx)
+    fe = ctx.problem.fm_ensemble
+    mass = np.bincount(fe.card, weights=ctx.pi, minlength=fe.n_cards)
+    per = np.array([1 - (ctx.pi[fe.card == j] / mass[j]) @ np.prod(ctx.c[fe.card == j], axis=1)
+                    for j in range(fe.n_cards)])
+    assert float(mass @ per) == pytest.approx(fig["p_match"], abs=1e-9)
+    assert fig["p_match"] < np.percentile(per, 10)  # the case: outside the unweighted range
+    pairs = [(fig["p_match"], fig["p_match_interval"]), (fig["p_match_la"], fig["p_match_la_interval"]),
+             (fig["p_match_before"], fig["p_match_before_interval"]),
+             (fig["after_interviews"]["p_match_interviews_only"],
+              fig["after_interviews"]["p_match_interviews_only_interval"]),
+             (fig["standing"]["top_share"], fig["standing"]["top_share_interval"])]
+    pairs += [(v, fig["p_interviews_at_least_interval"][t]) for t, v in fig["p_interviews_at_least"].items()]
+    for p, (lo, hi) in pairs:
+        assert lo <= p <= hi
+    assert fig["p_match_pessimistic"] <= fig["p_match_interval"][0]
+    add = extend.additional(ctx, 300.0, 5, fig["p_match"])
+    lo, hi = add["p_match_after_interval"]
+    assert lo <= add["p_match_after"] <= hi
+
+
+def test_the_standing_range_holds_its_average_after_twenty_rejections():
+    """20 rejections and no invitation by mid-December: nearly all the posterior sits on one of the
+    few strength nodes (97.1% stronger) and a little on the next, so both percentiles were 97.1%
+    with the average, 96%, below them; the range now reaches down to the average."""
+    ctx = _example(lambda k, st: "rejected" if k < 20 else "applied")
+    st = update.figures(ctx)["standing"]
+    lo, hi = st["top_share_interval"]
+    assert lo <= st["top_share"] <= hi and lo == pytest.approx(st["top_share"]) and hi > 0.97
+
+
+def test_partial_ranks_lead_and_the_rest_follow_la_first_then_the_likeliest():
+    """Ranks on 2 of 25 invitations were ignored ("no rank column"): now the ranked programs lead in
+    your order and the others follow in the default order; the chances down the list still add up
+    to P(match) from the interviews held."""
+    ranks = {4: 1, 1: 2}
+    ctx = _example(lambda k, st: "invited" if k < 25 else ("applied" if st == "invited" else st))
+    rows = tuple({**r, "rank": ranks.get(k)} for k, r in enumerate(ctx.season.rows))
+    ctx = update.prepare(ctx.problem, Season(ctx.season.path, rows, ctx.season.divisions, ctx.season.divisions_line),
+                         ctx.today, SimpleNamespace(invitations=SimpleNamespace(share=lambda d: ctx.F),
+                                                    rejections=SimpleNamespace(share=lambda d: ctx.R)))
+    a = update.interviews_stage(ctx)
+    ids = [r["program_id"] for r in ctx.season.rows]
+    progs = a["programs"]
+    assert [p["program_id"] for p in progs[:2]] == [ids[4], ids[1]] and [p["rank"] for p in progs[:2]] == [1, 2]
+    assert a["rank_order"] == "your ranks for 2 programs, then LA first, then the likeliest" and a["ranked_by_you"] == 2
+    rest = progs[2:]
+    assert len(rest) == 23 and all(p["rank"] is None for p in rest)
+    keys = [(not p["la_area"], -p["p_match_if_interviewed"]) for p in rest]
+    assert keys == sorted(keys)
+    assert sum(p["p_match_here"] for p in progs) == pytest.approx(a["p_match_interviews_only"], abs=1e-12)
+
+
+def test_the_rank_order_in_words():
+    la, m = np.array([False, True, False]), np.array([0.2, 0.1, 0.3])
+    assert update.rank_order([None, None, None], la, m) == ([1, 2, 0], "LA first, then the likeliest (no ranks given)")
+    assert update.rank_order([3, 1, 2], la, m) == ([1, 2, 0], "your ranks (rank column)")
+    assert update.rank_order([None, None, 5], la, m) == ([2, 1, 0], "your ranks for 1 program, then LA first, "
+                                                                    "then the likeliest")
+
+
+def test_max_add_zero_names_itself_not_the_budget():
+    """--add-budget 600 --max-add 0 said "no additional program fits within $600: raise the extra
+    budget"; the binding limit is --max-add (0 is kept: it gives the list as sent, as a sweep over
+    --max-add expects), and the page words it without the option."""
+    from allocator.web.forms import plain_text
+
+    ctx = _example(lambda k, st: st, today=TODAY)
+    fig = update.figures(ctx)
+    add = extend.additional(ctx, 600.0, 0, fig["p_match"])
+    assert add["n_added"] == 0 and add["cost"] == 0.0 and add["p_match_after"] == pytest.approx(fig["p_match"])
+    assert add["advice"] == "no additional application: --max-add is 0, which allows none; raise it to add some"
+    assert plain_text(add["advice"]) == ("no additional application: the most extra applications is 0, which allows "
+                                         "none; raise it to add some")

@@ -90,6 +90,9 @@ def test_api_update_without_extras_and_its_errors(client):
         (b"program_id,status\nXX-9,applied\n", {}, 422, "'XX-9' is not in the catalog"),
         (SEASON.read_bytes(), {"today": "4 Nov 2026"}, 422, "write the date as YYYY-MM-DD"),
         (SEASON.read_bytes(), {"today": "2026-10-01"}, 422, "is after today (2026-10-01)"),
+        (SEASON.read_bytes(), {"today": "2027-11-04"}, 422,
+         "the date of the update 2027-11-04 is in the 2027-2028 application season, but the answers in "
+         "example_80.csv are dated in the 2026-2027 season"),
         (SEASON.read_bytes(), {"add_budget": "-1"}, 422, "add_budget = '-1': must be 0 or more"),
         (b"", {}, 422, "the file is empty"),
         (b"\xff\xfe", {}, 400, "not UTF-8"),
@@ -202,6 +205,11 @@ def test_page_season_errors_name_their_field(client):
     assert r.status_code == 422
     for name in ("season_file", "today"):  # the date in the file, or the date of the update
         assert "set a later date for the update" in re.search(rf'id="error-{name}">([^<]*)<', r.text).group(1)
+    r = client.post("/update", data=fast_form(today="2027-11-04"),  # a year after the answers: under the date
+                    files={"season_file": ("s.csv", b"program_id,status,date\nIM-0001,rejected,2026-10-02\n")})
+    assert r.status_code == 422 and 'id="error-season_file"' not in r.text
+    err = re.search(r'id="error-today">([^<]*)<', r.text).group(1)
+    assert err.startswith("the date of the update 2027-11-04 is in the 2027-2028 application season") and "s.csv" in err
 
 
 def test_page_oversize_season_file_is_413(client):

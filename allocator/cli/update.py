@@ -53,8 +53,9 @@ def render(d: dict, c) -> None:
     c.print(f"P(match in LA):          {_pct(d['p_match_la'])}{_range(d.get('p_match_la_interval'))}   "
             f"(before: {_pct(d['p_match_la_before'])})")
     if d.get("p_match_interval"):
-        c.print(f"  ranges: 10th-90th percentile over the plausible models, each conditioned on your answers; "
-                f"the most pessimistic gives {_pct(d['p_match_pessimistic'])} now")
+        c.print(f"  ranges: 10th-90th percentile over the plausible models, each conditioned on your answers and "
+                f"weighted by how likely it makes them, as in the average; the most pessimistic gives "
+                f"{_pct(d['p_match_pessimistic'])} now")
     c.print(f"Further invitations:     {d['expected_further_invitations']:.1f} expected "
             f"(before any answer: {d['expected_invitations_before']:.1f} in all)")
     ivs = d.get("p_interviews_at_least_interval") or {}

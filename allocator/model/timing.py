@@ -19,6 +19,16 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 SEASON_START_MONTH = 7  # a month-day from July on belongs to the season's first calendar year
 
 
+def application_season(day: dt.date) -> int:
+    """The first calendar year of the application season (1 July to 30 June) that ``day`` is in."""
+    return day.year if day.month >= SEASON_START_MONTH else day.year - 1
+
+
+def season_name(year: int) -> str:
+    """An application season by its first calendar year: 2026 -> "2026-2027"."""
+    return f"{year}-{year + 1}"
+
+
 class TimingPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -70,8 +80,9 @@ class TimingCurve(BaseModel):
         return self
 
     def share(self, day: dt.date) -> float:
-        """The cumulative share at calendar date ``day``."""
-        start = dt.date(day.year if day.month >= SEASON_START_MONTH else day.year - 1, SEASON_START_MONTH, 1)
+        """The cumulative share at calendar date ``day`` (by its month-day: the year only says which
+        season; the season file's dates tie it to the answers, see :mod:`allocator.season.seasonfile`)."""
+        start = dt.date(application_season(day), SEASON_START_MONTH, 1)
         x = (day - start).days
         xs = [_offset(p.date) for p in self.points]
         ys = [p.share for p in self.points]

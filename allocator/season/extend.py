@@ -27,6 +27,7 @@ from allocator.model.copula import Nodes
 from allocator.optim import feasibility
 from allocator.optim.evaluate import evaluate
 from allocator.optim.problem import Problem
+from allocator.season import posterior as post
 from allocator.season.update import Context
 from allocator.status import Status
 
@@ -129,7 +130,7 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
     after = float(evaluate(pr2, out.plan, correlations=()).p_match)
     solver = {"path": out.path, "engine": out.engine, "gap": out.gap, "wall_seconds": out.wall}
     return _summary(ctx, pr2, out.plan, rows, cost, after, p_now, add_budget, solver,
-                    interval=after_range(ctx, pr2, out.plan))
+                    interval=after_range(ctx, pr2, out.plan), max_add=max_add)
 
 
 def _nothing_to_gain(ctx: Context, pr2: Problem, p_now: float, add_budget: float) -> dict:
@@ -142,7 +143,8 @@ def _nothing_to_gain(ctx: Context, pr2: Problem, p_now: float, add_budget: float
 
 
 def _summary(ctx: Context, pr2: Problem, plan, rows: list, cost: float, after: float, p_now: float,
-             add_budget: float, solver: dict, *, interval=None, advice: str | None = None) -> dict:
+             add_budget: float, solver: dict, *, interval=None, advice: str | None = None,
+             max_add: int | None = None) -> dict:
     """The ``add`` part of the update: the rows added, their cost, P(match) after and the verdict."""
     gain = after - p_now
     per100 = gain / cost * 100 if cost > 0 else 0.0
@@ -150,13 +152,16 @@ def _summary(ctx: Context, pr2: Problem, plan, rows: list, cost: float, after: f
     return {"selected": rows, "n_added": len(rows), "cost": float(cost), "add_budget": float(add_budget),
             "p_match_after": after, "p_match_after_interval": interval, "gain": gain, "gain_per_100": per100,
             "worth_it": worth, "late_factor": 1.0 - ctx.F,
-            "advice": advice or _advice(bool(rows), worth, gain, cost, per100, float(add_budget)),
+            "advice": advice or _advice(bool(rows), worth, gain, cost, per100, float(add_budget), max_add),
             "solver": solver, "_plan": plan, "_problem": pr2}
 
 
-def _advice(any_new: bool, worth: bool, gain: float, cost: float, per100: float, add_budget: float) -> str:
-    """The verdict on the extra list in words: worth it, no program fits, a negligible gain, or a
-    real gain at too high a price per $100."""
+def _advice(any_new: bool, worth: bool, gain: float, cost: float, per100: float, add_budget: float,
+            max_add: int | None = None) -> str:
+    """The verdict on the extra list in words: worth it, none allowed (--max-add 0) or none fits
+    the budget, a negligible gain, or a real gain at too high a price per $100."""
+    if not any_new and max_add == 0:
+        return "no additional application: --max-add is 0, which allows none; raise it to add some"
     if not any_new:
         return f"no additional program fits within ${add_budget:,.0f}: raise the extra budget"
     if worth:
@@ -170,7 +175,8 @@ def _advice(any_new: bool, worth: bool, gain: float, cost: float, per100: float,
 def after_range(ctx: Context, pr2: Problem, plan) -> list[float] | None:
     """10th-90th percentile over the ensemble's cards of P(match) with the extra list: each card's
     nodes k carry pi_k C_k (the answers so far) times prod over the new programs of (1 - their
-    chance now), normalized by the card's own posterior mass, as the range of P(match) now is.
+    chance now), normalized by the card's own posterior mass, and each card weighted by that mass,
+    as the range of P(match) now is (so P(match) after, their average, lies in it).
     None without a two-stage ensemble of two cards or more."""
     fe, fm2 = ctx.problem.fm_ensemble, pr2.fm
     if fm2 is None or fe is None or fe is not ctx.problem.fm or fe.n_cards < 2:
@@ -179,5 +185,5 @@ def after_range(ctx: Context, pr2: Problem, plan) -> list[float] | None:
     no = fm2.w * np.exp(np.log(np.clip(1.0 - succ, 1e-300, 1.0)).sum(axis=1))
     num = np.bincount(fm2.card, weights=no, minlength=fe.n_cards)
     den = np.bincount(fm2.card, weights=ctx.pi, minlength=fe.n_cards)
-    p = 1.0 - num[den > 0] / den[den > 0]
-    return [float(np.percentile(p, 10)), float(np.percentile(p, 90))]
+    on = den > 0
+    return post.spread(1.0 - num[on] / den[on], den[on])

@@ -128,6 +128,28 @@ def count_distribution(pi: np.ndarray, r: np.ndarray, base: int = 0) -> np.ndarr
     return np.concatenate([np.zeros(base), mix])
 
 
+def weighted_percentile(v, weights, u: float) -> float:
+    """The ``u``-quantile (0-1) of values ``v`` carrying ``weights``: linear between the values
+    placed at the midpoints of their weights (rescaled to run from 0 to 1), so equal weights give
+    exactly ``np.percentile(v, 100 u)``; zero weights drop out."""
+    v, w = np.asarray(v, float), np.asarray(weights, float)
+    v, w = v[w > 0], w[w > 0]
+    o = np.argsort(v, kind="stable")
+    v, w = v[o], w[o] / w.sum()
+    if len(v) == 1:
+        return float(v[0])
+    mid = np.cumsum(w) - w / 2
+    return float(np.interp(u, (mid - mid[0]) / (mid[-1] - mid[0]), v))
+
+
+def spread(v, weights, lo: float = 0.1, hi: float = 0.9) -> list[float]:
+    """[lo, hi] percentiles of ``v`` under ``weights``, the same weights as their average; when a
+    lone outlying value drags that average outside them, the range is widened to include it."""
+    mean = float(np.dot(weights, v) / np.sum(weights))
+    a, b = weighted_percentile(v, weights, lo), weighted_percentile(v, weights, hi)
+    return [min(a, mean), max(b, mean)]
+
+
 def quantile(z: np.ndarray, weights: np.ndarray, u: float) -> float:
     """The ``u``-quantile of a discrete distribution on nodes ``z`` (linear between nodes)."""
     order = np.argsort(z)

@@ -12,9 +12,10 @@ X.csv`` writes is a valid starting point):
 - ``signal`` (optional): ``gold``, ``silver``, or empty / ``none`` (the signal sent with
   the application);
 - ``date`` (optional): the date of the answer, ``YYYY-MM-DD``; it must not be after
-  ``--today``;
+  ``--today``, and the dated answers and ``--today`` must lie in one application season
+  (1 July to 30 June);
 - ``rank`` (optional): the applicant's rank-order position (1 = first choice) of an
-  invited or interviewed program.
+  invited or interviewed program; some may be left unranked (they follow the ranked ones).
 
 Lines starting with ``#`` are comments, except ``# geographic_preference: Pacific; Mountain``
 (the line ``solve --out`` writes first): the Census divisions named as the geographic
@@ -184,4 +185,29 @@ def _season(path, header, body, text: str, today: dt.date | None) -> Season:
         line = [r["line"] for r in out if r["rank"] == min(dup)][1]
         raise InputError(f"{path}: line {line}, field rank: rank {min(dup)} is given twice; give each "
                          "program its own position")
+    _one_season(path, out, today)
     return Season(str(path), tuple(out), *_divisions(path, text))
+
+
+def _one_season(path, rows: list[dict], today: dt.date | None) -> None:
+    """The dated answers all in one application season (1 July to 30 June, as the timing curves
+    count it), and the date of the update in that season too: the curves read only the month and
+    day, so a date a year off would silently give the same answer.  Undated files cannot be checked."""
+    from allocator.model.timing import application_season, season_name
+
+    dated = [r for r in rows if r["date"] is not None]
+    if not dated:
+        return
+    first = dated[0]
+    year = application_season(first["date"])
+    for r in dated[1:]:
+        if application_season(r["date"]) != year:
+            raise InputError(f"{path}: line {r['line']}, field date: {r['date']} is in the "
+                             f"{season_name(application_season(r['date']))} application season, but line "
+                             f"{first['line']} is dated {first['date']}, in the {season_name(year)} season; "
+                             "a season file holds one season's answers: fix the date")
+    if today is not None and application_season(today) != year:
+        latest = max(dated, key=lambda r: r["date"])
+        raise InputError(f"--today {today} is in the {season_name(application_season(today))} application season, "
+                         f"but the answers in {path} are dated in the {season_name(year)} season (latest "
+                         f"{latest['date']}, line {latest['line']}); give the date of this update in that season")

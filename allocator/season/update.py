@@ -176,11 +176,13 @@ def standing(ctx: Context) -> dict:
     """Where the posterior puts the applicant among applicants with the same profile: the
     expected share of such applicants who are stronger (at a node of strength s, low = strong,
     that share is Phi(s)), averaged over the posterior, and over the prior before any answer
-    (about 50%); the 10th-90th percentile of that share under the posterior."""
+    (about 50%); the 10th-90th percentile of that share under the posterior, widened to include
+    the average when the few nodes that carry the strength let a small mass pull it outside."""
     share = ndtr(ctx.nm.strength)
     top = float(ctx.pi @ share)
     prior = float(ctx.nm.w @ share / ctx.nm.w.sum())
     lo, hi = post.quantile(share, ctx.pi, 0.1), post.quantile(share, ctx.pi, 0.9)
+    lo, hi = min(lo, top), max(hi, top)
     return {"top_share": top, "top_share_interval": [lo, hi], "prior_top_share": prior,
             "sentence": _sentence(top, prior)}
 
@@ -196,9 +198,23 @@ def _sentence(top: float, prior: float) -> str:
             f"them are stronger (before any answer: {100 * prior:.0f}%)")
 
 
+def rank_order(ranks: list, la: np.ndarray, m_post: np.ndarray) -> tuple[list[int], str]:
+    """The rank order list of the programs held: the ones you ranked first, in your order (a
+    rank is a position: gaps are kept as order), then the others LA first, then the likeliest
+    (P(match | interview) under the posterior); with the order's description."""
+    ranked = sorted((a for a, r in enumerate(ranks) if r is not None), key=lambda a: ranks[a])
+    rest = sorted((a for a, r in enumerate(ranks) if r is None), key=lambda a: (not la[a], -m_post[a]))
+    if not rest:
+        return ranked, "your ranks (rank column)"
+    if not ranked:
+        return rest, "LA first, then the likeliest (no ranks given)"
+    which = "1 program" if len(ranked) == 1 else f"{len(ranked)} programs"
+    return ranked + rest, f"your ranks for {which}, then LA first, then the likeliest"
+
+
 def interviews_stage(ctx: Context) -> dict | None:
     """With invitations in hand: P(match) from those interviews alone, LA first, and per program
-    for the rank order (the file's rank column, else LA first then the likeliest)."""
+    for the rank order (:func:`rank_order`: your ranks first, the rest LA first then the likeliest)."""
     inv = [j for j, s in enumerate(ctx.statuses) if s in ("invited", "interviewed")]
     if not inv:
         return None
@@ -207,20 +223,19 @@ def interviews_stage(ctx: Context) -> dict | None:
     la = pr.la[ctx.idx[inv]]
     m_post = ctx.pi @ ctx.nm.m[:, inv]
     ranks = [rows[pid]["rank"] for pid in ids]
-    given = all(r is not None and r == r for r in ranks)
-    order = sorted(range(len(inv)), key=(lambda a: ranks[a]) if given else (lambda a: (not la[a], -m_post[a])))
+    order, described = rank_order(ranks, la, m_post)
     fail = np.ones(len(ctx.pi))
     per = []
     for a in order:
         mj = ctx.nm.m[:, inv[a]]
         per.append({"program_id": ids[a], "name": str(pr.candidates.column("name")[ctx.idx[inv[a]]]),
-                    "la_area": bool(la[a]),
+                    "la_area": bool(la[a]), "rank": ranks[a],
                     "p_match_here": float(ctx.pi @ (fail * mj)), "p_match_if_interviewed": float(m_post[a])})
         fail = fail * (1 - mj)
     c_inv = 1 - ctx.nm.m[:, inv]
     return {"p_match_interviews_only": post.p_match(ctx.pi, c_inv),
             "p_match_la_interviews_only": post.p_match(ctx.pi, c_inv[:, la]) if la.any() else 0.0,
-            "rank_order": "given (rank column)" if given else "LA first, then the likeliest (no rank column)",
+            "rank_order": described, "ranked_by_you": sum(r is not None for r in ranks),
             "programs": per,
             "note": "The Match is applicant-proposing deferred acceptance: ranking programs in your true order of "
                     "preference is always safe; it never lowers your chance of matching anywhere."}
@@ -266,9 +281,11 @@ def season_order(plan: Plan, idx: np.ndarray) -> np.ndarray:
 
 def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
     """The 10th-90th percentile over the ensemble's cards of P(match) now, before any answer and
-    P(match in LA) now, each card conditioned on the answers by itself (as `solve`'s range is
-    over the cards); ``further``: the further-invitation chances already computed on the
-    objective's nodes, reused when those are the ensemble's.  Empty when the problem has no ensemble or the one-factor copula answers."""
+    P(match in LA) now, each card conditioned on the answers by itself and weighted by its
+    posterior mass (its prior weight before any answer), the weights whose average is the figure
+    shown, so the figure lies in its range (:func:`post.spread`); ``further``: the
+    further-invitation chances already computed on the objective's nodes, reused when those are
+    the ensemble's.  Empty when the problem has no ensemble or the one-factor copula answers."""
     pr = ctx.problem
     fe = pr.fm_ensemble
     if fe is None or pr.fm is None or fe.n_cards < 2:
@@ -281,21 +298,23 @@ def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
     inv = [j for j, s in enumerate(ctx.statuses) if s in ("invited", "interviewed")]
     r = further if further is not None and fe is pr.fm else post.further_interview_probs(nm, ctx.obs)
     have = int(np.sum(ctx.obs.code == post.INVITED))
-    now, before, now_la, held, counts = [], [], [], [], []
+    now, before, now_la, held, counts, mass, prior = [], [], [], [], [], [], []
     for j in range(fe.n_cards):
         on = fe.card == j
-        before.append(post.p_match(nm.w[on] / nm.w[on].sum(), prior_c[on]))
+        prior.append(nm.w[on].sum())
+        before.append(post.p_match(nm.w[on] / prior[-1], prior_c[on]))
         if pi[on].sum() <= 0:  # the answers rule this card out (its posterior mass underflows)
             continue
-        pj = pi[on] / pi[on].sum()
+        mass.append(pi[on].sum())
+        pj = pi[on] / mass[-1]
         now.append(post.p_match(pj, c[on]))
         now_la.append(post.p_match(pj, c[on], la) if len(la) else 0.0)
         if inv:
             held.append(post.p_match(pj, 1 - nm.m[on][:, inv]))
         dist = post.count_distribution(pj, r[on], base=have)
         counts.append([float(dist[t:].sum()) for t in THRESHOLDS])
-    rng = (lambda v: [prob(np.percentile(v, 10)), prob(np.percentile(v, 90))])  # noqa: E731
-    return {"p_match_interval": rng(now), "p_match_before_interval": rng(before), "p_match_la_interval": rng(now_la),
+    rng = (lambda v, w=mass: [prob(x) for x in post.spread(v, w)])  # noqa: E731
+    return {"p_match_interval": rng(now), "p_match_before_interval": rng(before, prior), "p_match_la_interval": rng(now_la),
             "p_match_pessimistic": prob(min(now)),
             "p_interviews_at_least_interval": {str(t): rng([c[k] for c in counts]) for k, t in enumerate(THRESHOLDS)},
             **({"p_match_interviews_only_interval": rng(held)} if held else {})}
