@@ -442,3 +442,148 @@ def test_report_probabilities_read_as_the_command_line_prints_them():
     from allocator.batch.outputs import _pct
 
     assert _pct(0.99996) == ">99.9%" and _pct(1.0) == "100.0%" and _pct(None) == "n/a" and _pct(0.5) == "50.0%"
+
+
+def test_an_input_that_batch_would_write_is_refused_before_anything(tmp_path, capsys):
+    """A cohort named cohort.csv or summary.csv inside --out (or linked to one), or a --catalog
+    there, is refused up front: exit 2, one line, the input unchanged and nothing created."""
+    out = tmp_path / "results"
+    out.mkdir()
+    text = "id,step2_score,budget\nann,abc,1500\nbob,240,-1\n"
+    for name in ("cohort.csv", "summary.csv"):
+        coh = out / name
+        coh.write_text(text)
+        code, _, err = _cli(["batch", str(coh), "--out", str(out)], capsys)
+        assert code == 2 and "would overwrite this input" in err and str(coh) in err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert coh.read_text() == text and sorted(os.listdir(out)) == [name]
+        coh.unlink()
+    (out / "cohort.csv").write_text(text)
+    link = tmp_path / "linked.csv"
+    os.link(out / "cohort.csv", link)  # another name for the same file
+    code, _, err = _cli(["batch", str(link), "--out", str(out)], capsys)
+    assert code == 2 and f"(as {out / 'cohort.csv'})" in err
+    (out / "cohort.csv").unlink()
+    (out / "summary.csv").write_text(CATALOG.read_text())
+    coh = tmp_path / "c.csv"
+    coh.write_text(text)
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--catalog", str(out / "summary.csv")], capsys)
+    assert code == 2 and f"{out / 'summary.csv'}: this run would overwrite" in err
+
+
+def test_a_bad_output_target_is_refused_before_any_solve(tmp_path, capsys):
+    """A folder where summary.csv goes, a FIFO where cohort.html goes, a folder where an
+    applicant's PDF goes, a file where applicants/ goes: exit 2 naming the path, before any
+    task (the client would fail if one were sent) and with nothing written."""
+    from allocator.batch.run import Options, run_batch
+
+    coh = tmp_path / "c.csv"
+    coh.write_text("id,step2_score\nps1,240\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    cases = [(out / "summary.csv", os.mkdir, "is a folder"),
+             (out / "cohort.html", os.mkfifo, "is not a regular file"),
+             (out / "applicants" / "ps1.pdf", lambda p: os.makedirs(p), "is a folder"),
+             (out / "applicants", lambda p: Path(p).write_text(""), "is a file")]
+    for path, make, what in cases:
+        make(path)
+        before = sorted(str(p) for p in out.rglob("*"))
+        with pytest.raises(InputError) as e:
+            run_batch(coh, Options(out=out), client=object())
+        assert str(e.value).startswith(f"{path}: {what}") and "choose another --out" in str(e.value)
+        assert "give a file name" not in str(e.value)
+        assert sorted(str(p) for p in out.rglob("*")) == before  # nothing created
+        (os.rmdir if path.is_dir() else os.unlink)(path)
+        if path.parent != out:
+            os.rmdir(path.parent)
+
+
+def test_the_rerun_hash_covers_every_file_under_models(tmp_path, monkeypatch):
+    """The ensemble behind the ranges (models/default_ensemble.json) is part of the hash, as
+    every other file under models/ and the data tables."""
+    import shutil
+
+    from allocator.batch import run
+    from allocator.paths import MODELS_DIR
+
+    models = tmp_path / "models"
+    shutil.copytree(MODELS_DIR, models, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(run, "MODELS_DIR", models)
+    base = run.code_hash()
+    assert run.code_hash() == base  # stable
+    ens = models / "default_ensemble.json"
+    ens.write_text(ens.read_text() + " ")
+    changed = run.code_hash()
+    assert changed != base
+    (models / "notes").mkdir()
+    (models / "notes" / "x.txt").write_text("x")  # any file, in any subfolder
+    assert run.code_hash() != changed
+
+
+def test_made_up_ids_never_collide_with_real_ones(tmp_path, capsys):
+    """A short row on line 3 (no usable id) beside a real applicant named line3, and two rows
+    with the same invalid id: every row keeps its own summary row, the counts are right and
+    the exit code is 2 (bad input)."""
+    coh = tmp_path / "c.csv"
+    tiny = "id,budget,max_applications\n"
+    coh.write_text(tiny + "ps1,300,20\n,300\nline3,400,20\n")
+    out = tmp_path / "out"
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--workers", "1", *FAST], capsys)
+    assert code == 2, err
+    rows = _summary(out)
+    assert [r["id"] for r in rows] == ["ps1", "@line3", "line3"]
+    assert [r["status"] for r in rows] == ["ok", "bad_input", "ok"]
+    assert "3 applicants: 2 solved (0 unchanged, skipped), 1 bad input" in err
+    assert (out / "applicants" / "line3.json").is_file()
+    coh.write_text(tiny + "a b,300,20\na b,300,20\nx,1\nx,300,20\nx,300,20\n")
+    m = load_cohort(coh)
+    assert len({x.id for x in m}) == len(m) == 5
+    assert [x.id for x in m] == ["a b@line2", "a b@line3", "x", "x@line5", "x@line6"]
+    assert [x.own_id for x in m] == [False, False, True, False, False]
+    assert m[2].error == f"{coh}:4: 2 fields, the header has 3; add the 1 missing field(s) (an empty cell keeps " \
+                        "the default)"
+
+
+def test_a_solved_applicant_whose_row_loses_a_field_has_its_old_files_removed(tmp_path, capsys):
+    """The short row keeps its usable first-cell id, so ps1's earlier files go, as the docs
+    promise for a failed rerun; reports of applicants no longer in the cohort are kept and
+    listed."""
+    coh = tmp_path / "c.csv"
+    coh.write_text("id,budget,max_applications\nps1,300,20\nold,300,20\n")
+    out = tmp_path / "out"
+    assert _cli(["batch", str(coh), "--out", str(out), "--workers", "1", *FAST], capsys)[0] == 0
+    assert (out / "applicants" / "ps1.json").is_file()
+    coh.write_text("id,budget,max_applications\nps1,300\n")
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--workers", "1", *FAST], capsys)
+    assert code == 2
+    assert [(r["id"], r["status"]) for r in _summary(out)] == [("ps1", "bad_input")]
+    assert sorted(os.listdir(out / "applicants")) == ["old.html", "old.json", "old.pdf"]
+    assert not (out / ".batch" / "ps1.sha256").exists()
+    line = "1 older report in applicants/ is for an applicant not in this cohort (kept): old"
+    assert line in err and line in (out / "cohort.html").read_text()
+
+
+def test_profiles_are_checked_against_their_catalog_before_dask(tmp_path):
+    """An unknown specialty, a must_apply id not in the catalog and p_match_la without a
+    target are bad input found here (never sent: the client would fail if a task were)."""
+    from allocator.batch.run import Options, run_batch
+
+    coh = tmp_path / "c.csv"
+    coh.write_text("id,specialties,must_apply,objective\nsp,Dermatology,,\nma,Psychiatry,XX-1,\n"
+                   "la,Psychiatry,,p_match_la\n")
+    rep = run_batch(coh, Options(out=tmp_path / "out"), client=object())
+    assert [r["status"] for r in rep.rows] == ["bad_input"] * 3 and rep.exit_code == 2
+    reasons = [r["reason"] for r in rep.rows]
+    assert reasons[0].startswith(f"{coh}:2: no demo catalog for specialty 'Dermatology'")
+    assert reasons[1].startswith(f"{coh}:3: [strategy] must_apply names 'XX-1', which is not in")
+    assert reasons[2] == f"{coh}:4: objective p_match_la needs a P(match) target: set the row's target_p_match " \
+                         "column (0 < P < 1)"
+    assert all(r["seconds"] == 0 for r in rep.rows)
+
+
+def test_the_budget_curve_says_what_it_shows_for_each_objective():
+    from allocator.batch.outputs import curve_title
+
+    assert curve_title({"objective": "utility"}) == "P(match) of the best-utility list by budget"
+    for o in ("safety_first", "p_match", "p_match_la"):
+        assert curve_title({"objective": o}) == "best P(match) by budget"

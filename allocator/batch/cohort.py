@@ -77,12 +77,16 @@ def load_cohort(path: str | Path) -> list[Member]:
     raise InputError(f"{p}: no such folder or CSV file; give the cohort's folder of profiles or its CSV")
 
 
-def _checked(member_id: str, source: str, doc: dict) -> Member:
-    """Validate the document now (on the client) so a bad profile is reported as early as possible."""
+def _checked(member_id: str, source: str, doc: dict, target_field: str) -> Member:
+    """Validate the document now (on the client) so a bad profile is reported as early as possible.
+    ``target_field`` names where this cohort sets target_p_match (batch has no --target)."""
     try:
-        profile_from_dict(doc, source)
+        profile = profile_from_dict(doc, source)
     except InputError as e:
         return Member(member_id, source, None, _one_line(e))
+    if profile.strategy.objective == "p_match_la" and profile.strategy.target_p_match is None:
+        return Member(member_id, source, None, f"{source}: objective p_match_la needs a P(match) target: set "
+                                               f"{target_field} (0 < P < 1)")
     return Member(member_id, source, doc)
 
 
@@ -114,7 +118,7 @@ def _from_folder(folder: Path) -> list[Member]:
         if "path" in doc:
             out.append(Member(mid, str(f), None, f"{f}: path: unknown key; remove it"))
             continue
-        out.append(_checked(mid, str(f), doc))
+        out.append(_checked(mid, str(f), doc, "[strategy] target_p_match"))
     return out
 
 
@@ -147,18 +151,17 @@ def _from_csv(path: Path) -> list[Member]:
             continue
         src = f"{path}:{line}"
         if len(row) != len(header):
-            out.append(Member(f"line{line}", src, None, f"{src}: {len(row)} fields, the header has {len(header)}; "
-                                                        "quote values that contain commas", own_id=False))
+            out.append(_short_row(row, header, src, line, seen))
             continue
         cells = {h: c.strip() for h, c in zip(header, row)}
         mid = cells["id"]
         if not _ID_RE.match(mid):
-            out.append(Member(mid or f"line{line}", src, None, f"{src}: id = {mid!r}: use letters, digits, '.', '_' "
-                                                              "or '-' (it names the output files)", own_id=False))
+            out.append(Member(made_up_id(mid, line), src, None, f"{src}: id = {mid!r}: use letters, digits, '.', "
+                                                                "'_' or '-' (it names the output files)", own_id=False))
             continue
         if mid in seen:
-            out.append(Member(f"{mid}@line{line}", src, None, f"{src}: id {mid!r} is already used on line "
-                                                              f"{seen[mid]}; ids must be unique", own_id=False))
+            out.append(Member(made_up_id(mid, line), src, None, f"{src}: id {mid!r} is already used on line "
+                                                                f"{seen[mid]}; ids must be unique", own_id=False))
             continue
         seen[mid] = line
         try:
@@ -166,10 +169,32 @@ def _from_csv(path: Path) -> list[Member]:
         except InputError as e:
             out.append(Member(mid, src, None, _one_line(e)))
             continue
-        out.append(_checked(mid, src, doc))
+        out.append(_checked(mid, src, doc, "the row's target_p_match column"))
     if not out:
         raise InputError(f"{path}: no applicant rows under the header; add one row per applicant")
     return out
+
+
+def made_up_id(text: str, line: int) -> str:
+    """The summary's id for a row without a usable id of its own: ``TEXT@lineN``.  No valid id
+    contains ``@``, and N is the row's own line, so it never equals a real applicant's id nor
+    another row's (``line3`` in the id column stays a real applicant)."""
+    return f"{' '.join(text.split())}@line{line}"
+
+
+def _short_row(row: list[str], header: list[str], src: str, line: int, seen: dict[str, int]) -> Member:
+    """A row with too few or too many fields: bad input.  When ``id`` is the first column and
+    the row's first cell is a usable, unused id, the row keeps it (its older files are removed
+    as any bad applicant's); a missing field cannot shift the first cell."""
+    n, m = len(row), len(header)
+    fix = (f"add the {m - n} missing field(s) (an empty cell keeps the default)" if n < m
+           else "quote values that contain commas")
+    why = f"{src}: {n} fields, the header has {m}; {fix}"
+    mid = row[0].strip() if header[0] == "id" and row else ""
+    if _ID_RE.match(mid) and mid not in seen:
+        seen[mid] = int(line)
+        return Member(mid, src, None, why)
+    return Member(made_up_id(mid, line), src, None, why, own_id=False)
 
 
 def _cell(kind: str, text: str, col: str, src: str):

@@ -119,6 +119,10 @@ def cohort_html(df: pd.DataFrame, report, crowd_share: float) -> str:
                  f"{len(df)} programs are on at least one list; <b>{len(crowded)}</b> receive more than "
                  f"{crowd_share:.0%} of the solved applicants in their specialty. Applicants from one school sent to the same "
                  "programs compete with each other there; each P(match) treats the applicant alone.</p>")
+    if getattr(report, "older", None):
+        from allocator.batch.console import older_line
+
+        parts.append(f"<p class=warn>{esc(older_line(report.older))}; not counted here.</p>")
     if len(df):
         parts.append(f"<img alt='programs by applicants of this cohort' src='{_chart(df, crowd_share)}'>")
     parts.append(f"<h2>Programs above {crowd_share:.0%} of the cohort</h2>")

@@ -44,4 +44,15 @@ def end_lines(report, out) -> list[str]:
              f"{report.count('solver_error') + report.count('failed')} failed; results in {out}"]
     lines += [f"  {r['id']}: {r['status']}: {reason_text(r['status'], r['reason'])}"
               for r in report.rows if r["status"] != "ok"]
+    older = getattr(report, "older", None)
+    if older:
+        lines.append(older_line(older))
     return lines
+
+
+def older_line(older: list[str], shown: int = 10) -> str:
+    """The applicants whose reports an earlier run left in applicants/ (kept, not this cohort's)."""
+    names = ", ".join(older[:shown]) + (f", ... ({len(older) - shown} more)" if len(older) > shown else "")
+    n = len(older)
+    who = "are for applicants" if n > 1 else "is for an applicant"
+    return f"{n} older report{'s' if n > 1 else ''} in applicants/ {who} not in this cohort (kept): {names}"

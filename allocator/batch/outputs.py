@@ -168,9 +168,18 @@ def _curve_figure(view: dict):
         if c in df:
             df[c] = pd.to_numeric(df[c], errors="coerce")
     synthetic = bool((view["payload"].get("data") or {}).get("synthetic"))
-    ax = plot_sweep(df, title=f"{view['id']}: best P(match) by budget", synthetic=synthetic)
+    ax = plot_sweep(df, title=f"{view['id']}: {curve_title(view['payload'])}", synthetic=synthetic)
     view["_figure"] = ax.figure
     return ax.figure
+
+
+def curve_title(payload: dict) -> str:
+    """What the budget curve shows: the worker sweeps the best-utility list for the utility
+    objective (its P(match) is not the best P(match) at that budget) and the best P(match) list
+    for every other objective (:func:`allocator.batch.task._curve`)."""
+    if payload.get("objective") == "utility":
+        return "P(match) of the best-utility list by budget"
+    return "best P(match) by budget"
 
 
 def _outside_lines(curve: list[dict]) -> list[str]:
@@ -217,7 +226,7 @@ def applicant_html(view: dict) -> str:
     parts.append(_table(["what", "value"], head, {1}))
     parts.append("<h2>Against the safest list</h2><p>The safest list has the best P(any match) under the same "
                  "limits.</p>" + _table(["", "this list", "safest list"], [list(r) for r in trade_rows(view)], {1, 2}))
-    parts.append("<h2>Budget curve</h2>")
+    parts.append(f"<h2>Budget curve</h2><p>{esc(curve_title(p))}</p>")
     if view["curve"]:
         buf = io.StringIO()
         _curve_figure(view).savefig(buf, format="svg")
@@ -280,7 +289,7 @@ def _text_lines(view: dict) -> list[str]:
               f"{'':28}{'this list':>14}{'safest list':>14}"]
     lines += [f"{a:28}{b:>14}{c:>14}" for a, b, c in trade_rows(view)]
     if view["curve"]:
-        lines += ["", "Budget curve", "",
+        lines += ["", f"Budget curve: {curve_title(p)}", "",
                   f"{'budget':>10}  {'status':12}{'P(match)':>10}{'10th-90th':>11}{'P(LA)':>10}{'10th-90th':>11}"
                   f"{'apps':>6}"]
         lines += [f"{_usd(r['budget']):>10}  {str(r['status']):12}"

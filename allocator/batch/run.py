@@ -33,6 +33,8 @@ from typing import Callable, Iterator
 
 from allocator.batch.cohort import Member, load_cohort
 from allocator.batch.outputs import summary_row
+from allocator.batch.precheck import precheck
+from allocator.batch.targets import check_out, older_reports, paths_for
 from allocator.errors import InputError
 from allocator.output.files import atomic_write
 from allocator.paths import DATA_DIR, MODELS_DIR
@@ -57,6 +59,7 @@ class Report:
     rows: list[dict] = field(default_factory=list)
     payloads: dict[str, dict] = field(default_factory=dict)
     results: dict[str, dict] = field(default_factory=dict)  # per applicant: status, seconds, cpu_seconds, pid
+    older: list[str] = field(default_factory=list)  # ids with reports in applicants/ who are not in this cohort
 
     def count(self, status: str) -> int:
         return sum(r["status"] == status for r in self.rows)
@@ -78,20 +81,24 @@ class Report:
 
 
 # ---------------------------------------------------------------------- hashing
-def _files_hash(paths: Iterator[Path], h) -> None:
-    for p in sorted(paths):
-        h.update(str(p.name).encode() + b"\0" + p.read_bytes() + b"\0")
+def _files_hash(root: Path, paths: Iterator[Path], h) -> None:
+    """Each file's path under ``root`` and its bytes (a file moved or renamed changes the hash)."""
+    for p in sorted(q for q in paths if q.is_file() and "__pycache__" not in q.parts):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
 
 
 def code_hash() -> str:
-    """allocator's source, model cards, fee and signal tables, demo catalogs: a change in any
-    of them can change a result."""
+    """allocator's source, every file under models/ (the cards and the ensemble behind the
+    ranges), the fee, signal, geography and demo-catalog tables: a change in any of them can
+    change a result."""
     h = hashlib.sha256()
     pkg = Path(__file__).resolve().parent.parent
-    _files_hash((p for p in pkg.rglob("*.py") if "__pycache__" not in p.parts), h)
-    _files_hash(MODELS_DIR.glob("*.toml"), h)
+    _files_hash(pkg, pkg.rglob("*.py"), h)
+    h.update(b"models\0")
+    _files_hash(MODELS_DIR, MODELS_DIR.rglob("*"), h)
     for sub in ("fees", "signals", "catalogs", "geography"):
-        _files_hash((DATA_DIR / sub).glob("*.*"), h)
+        h.update(f"data/{sub}\0".encode())
+        _files_hash(DATA_DIR / sub, (DATA_DIR / sub).rglob("*"), h)
     return h.hexdigest()
 
 
@@ -104,12 +111,6 @@ def input_hash(member: Member, catalog: dict | None, opts: Options, code: str) -
 
 
 # ---------------------------------------------------------------------- files
-def paths_for(out: Path, mid: str) -> dict[str, Path]:
-    d = out / "applicants"
-    return {"json": d / f"{mid}.json", "html": d / f"{mid}.html", "pdf": d / f"{mid}.pdf",
-            "hash": out / ".batch" / f"{mid}.sha256"}
-
-
 def _done(out: Path, mid: str, digest: str) -> dict | None:
     """The stored payload when this applicant's files are complete for this input hash."""
     p = paths_for(out, mid)
@@ -137,11 +138,7 @@ def write_result(out: Path, result: dict) -> None:
 
 
 def _prepare_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: is a file; give a folder for the batch's results")
-    parent = out.absolute().parent
-    if not parent.is_dir():  # as every other output: the folder it goes in must exist (no typo'd tree made)
-        raise InputError(f"--out {out}: the folder {parent} does not exist; create it first or choose another --out")
+    """The folders of --out (its targets were checked by :func:`check_out`)."""
     try:
         for sub in (out, out / "applicants", out / ".batch"):
             sub.mkdir(exist_ok=True)
@@ -206,14 +203,21 @@ def check_workers(client, scheduler: str) -> None:
 
 
 # ---------------------------------------------------------------------- the run
-def read_catalog(path: Path | None) -> dict | None:
-    """The catalog's text and label, validated here first (a bad catalog stops the batch)."""
+def read_catalog(path: Path | None) -> tuple[dict | None, object]:
+    """The catalog's text and label (sent to the workers) and the Catalog, validated here first
+    (a bad catalog stops the batch); (None, None) without --catalog."""
     if path is None:
-        return None
+        return None, None
     from allocator.inputs.catalog import load_catalog
 
-    load_catalog(path)
-    return {"text": Path(path).read_text(encoding="utf-8-sig"), "label": str(path)}
+    cat = load_catalog(path)
+    return {"text": Path(path).read_text(encoding="utf-8-sig"), "label": str(path)}, cat
+
+
+def _inputs(cohort: Path, members: list[Member], catalog: Path | None) -> list[Path]:
+    """The files this run reads: the cohort CSV (or a folder's profiles) and the catalog."""
+    files = [cohort] if cohort.is_file() else [Path(m.source) for m in members]
+    return files + ([Path(catalog)] if catalog is not None else [])
 
 
 #: progress(done, total, result): called once per applicant as it is settled (bad input and
@@ -231,7 +235,10 @@ def run_batch(cohort: str | Path, opts: Options, progress: Progress | None = Non
     from allocator.batch.cohortview import write_cohort_view
 
     members = load_cohort(cohort)
-    catalog = read_catalog(opts.catalog)
+    catalog, cat = read_catalog(opts.catalog)
+    own = [m.id for m in members if m.own_id]
+    check_out(opts.out, own, _inputs(Path(cohort), members, opts.catalog))
+    members = precheck(members, cat)
     _prepare_out(opts.out)
     code = code_hash()
     results: dict[str, dict] = {}
@@ -273,6 +280,7 @@ def run_batch(cohort: str | Path, opts: Options, progress: Progress | None = Non
                 if progress:
                     progress(done, total, results[res["id"]])
     report.results = results
+    report.older = older_reports(opts.out, own)
     report.rows = [summary_row(results[m.id], report.payloads.get(m.id)) for m in members]
     write_summary(opts.out, report.rows)
     write_cohort_view(opts.out, report, opts.crowd_share)

@@ -126,16 +126,22 @@ def _model_probabilities(catalog: Catalog, cat: Catalog, profile: Profile, card)
     return out
 
 
-def _apply_lists(pr: _Probs, catalog: Catalog, profile: Profile) -> dict[str, int]:
-    """Check must/never against the catalog, drop never_apply; the row of each program id."""
+def check_list_ids(profile: Profile, catalog: Catalog) -> None:
+    """InputError when must_apply or never_apply names a program id that is not in the catalog."""
     s = profile.strategy
-    pos = {pid: i for i, pid in enumerate(pr.cat.column("program_id"))}
     all_ids = set(catalog.column("program_id"))
     for field_name in ("must_apply", "never_apply"):
         for pid in getattr(s, field_name):
             if pid not in all_ids:
                 raise InputError(f"{profile.path}: [strategy] {field_name} names {pid!r}, which is not in "
                                  f"{catalog.path}; fix the id or remove it")
+
+
+def _apply_lists(pr: _Probs, catalog: Catalog, profile: Profile) -> dict[str, int]:
+    """Check must/never against the catalog, drop never_apply; the row of each program id."""
+    s = profile.strategy
+    pos = {pid: i for i, pid in enumerate(pr.cat.column("program_id"))}
+    check_list_ids(profile, catalog)
     for pid in s.must_apply:
         if pid not in pos:
             raise InputError(f"{profile.path}: [strategy] must_apply names {pid!r}, which is excluded "
