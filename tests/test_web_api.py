@@ -1002,3 +1002,25 @@ def test_the_api_refuses_names_it_does_not_read(client, url, files, words):
     else:
         r = client.post(url, files={"profile": ("p.toml", FAST_PROFILE.encode()), **files})
     assert r.status_code == 422 and r.json()["exit_code"] == 2 and words in r.json()["error"], r.text
+
+
+@pytest.mark.parametrize("url, files, words", [
+    ("/api/solve?draws=10&draws=20", None, "query parameter 'draws' is given 2 times: give it once"),
+    ("/api/solve", {"profile": 2}, "multipart field 'profile' is given 2 times: give it once"),
+    ("/api/solve", {"catalog": 2}, "multipart field 'catalog' is given 2 times: give it once"),
+    ("/api/update?seed=1&seed=1", {"season": 1}, "query parameter 'seed' is given 2 times: give it once"),
+    ("/api/update", {"season": 1, "today": 3}, "multipart field 'today' is given 3 times: give it once"),
+])
+def test_the_api_refuses_a_name_given_twice(client, url, files, words):
+    """A repeated query parameter or multipart field was read as its last value without a word
+    (two profiles: the second solved); it is refused as an unknown name is, before any work."""
+    parts = {"profile": ("p.toml", FAST_PROFILE.encode()), "catalog": ("c.csv", TINY.read_bytes()),
+             "season": ("s.csv", b"program_id,status\n"), "today": (None, b"2026-11-04")}
+    if files is None:
+        r = client.post(url, content=FAST_PROFILE.encode())
+    else:
+        sent = [("profile", parts["profile"])] * (files.get("profile", 1))
+        sent += [(k, parts[k]) for k, n in files.items() if k != "profile" for _ in range(n)]
+        r = client.post(url, files=sent)
+    assert r.status_code == 422 and r.json() == {"error": words, "exit_code": 2}, r.text
+    assert client.app.state.pool.active == 0
