@@ -1024,3 +1024,19 @@ def test_the_api_refuses_a_name_given_twice(client, url, files, words):
         r = client.post(url, files=sent)
     assert r.status_code == 422 and r.json() == {"error": words, "exit_code": 2}, r.text
     assert client.app.state.pool.active == 0
+
+
+def test_no_eras_fees_are_said_in_words(client, answer, tmp_path, capsys):
+    """season = "none" read "$0 of $1,200 (none ERAS schedule)"; it says there are no ERAS fees,
+    on the page and in the command's report."""
+    r = client.post("/solve", data=fast_form(season="none"))
+    assert r.status_code == 200 and "none ERAS" not in r.text
+    assert '<small id="fee-schedule">(no ERAS fees: your own costs)</small>' in r.text
+    assert '<small id="fee-schedule">(2026 ERAS schedule)</small>' in answer[1]
+    p = tmp_path / "none.toml"
+    p.write_text(FAST_PROFILE.replace('season = "2026"', 'season = "none"'))
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(p), "--draws", "0"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0
+    assert "fees (no ERAS fees: your own costs)" in out and "ERAS fees none" not in out
