@@ -1026,6 +1026,55 @@ def test_the_api_refuses_a_name_given_twice(client, url, files, words):
     assert client.app.state.pool.active == 0
 
 
+@pytest.mark.parametrize("preference", ["optimize", "none"])
+def test_divisions_ticked_without_the_fixed_preference_are_refused(client, preference):
+    """Ticked divisions were ignored unless the preference was 'fixed' (the list solved as if
+    none were ticked); they are refused under both fields, and with 'fixed' they are the preference."""
+    r = client.post("/solve", data=fast_form(geographic_preference=preference, divisions=["Pacific", "Mountain"]))
+    assert r.status_code == 422
+    for name in ("divisions", "geographic_preference"):
+        err = re.search(rf'id="error-{name}">([^<]*)<', r.text).group(1)
+        assert err == (f"profile form: [strategy] divisions = &#39;Pacific, Mountain&#39;: ticked while "
+                       f"geographic_preference is &#39;{preference}&#39;; tick divisions only with Geographic "
+                       "preference: fixed (choose fixed to apply in them alone, or untick them)")
+    r = client.post("/profile.toml", data=fast_form(geographic_preference=preference, divisions=["Pacific"]))
+    assert r.status_code == 422 and "tick divisions only with Geographic preference: fixed" in r.json()["error"]
+    doc = forms.doc_from_values(fast_form(geographic_preference="fixed", divisions=["Pacific"]))
+    assert doc["strategy"]["geographic_preference"] == ["Pacific"]
+    assert forms.doc_from_values(fast_form(geographic_preference=preference))["strategy"][
+        "geographic_preference"] == preference
+
+
+def errors_on(html: str) -> dict[str, str]:
+    return dict(re.findall(r'id="error-([a-z_0-9]+)">([^<]*)<', html))
+
+
+def test_every_field_error_is_said_at_once(client):
+    """One submit with three bad fields flagged only the first; now each is under its field
+    (what the form could read, what the loader refuses, and the run options), the first focused."""
+    r = client.post("/solve", data=fast_form(budget="abc", max_applications="xyz", la_share_max="7",
+                                             time_limit="0"))
+    assert r.status_code == 422
+    errs = errors_on(r.text)
+    assert set(errs) == {"budget", "max_applications", "la_share_max", "time_limit"}
+    assert errs["budget"].endswith("budget = &#39;abc&#39;: must be a number, digits only (no commas, spaces or "
+                                   "units), e.g. 2500")
+    assert errs["max_applications"].endswith("must be a whole number, digits only (no commas, spaces or units), "
+                                             "e.g. 80")
+    assert errs["la_share_max"] == "profile form: [strategy] la_share_max = 7.0: must be &lt;= 1.0; change it"
+    assert re.search(r'id="in-budget"[^>]*autofocus', r.text) and r.text.count(" autofocus") == 1
+    # a limit between two fields is said once the fields are numbers; a field put in place is not blamed
+    errs = errors_on(client.post("/solve", data=fast_form(usce_months="abc", usce_california_months="9",
+                                                          min_applications="80", max_applications="20")).text)
+    assert set(errs) == {"usce_months", "min_applications", "max_applications"}
+    assert "min_applications=80 exceeds max_applications=20" in errs["min_applications"]
+    errs = errors_on(client.post("/solve", data=fast_form(budget="", step2_score="", specialties=None)).text)
+    assert set(errs) == {"budget", "step2_score", "specialties"}
+    with pytest.raises(forms.FormErrors) as e:  # one line as text: the first, as a caller showing one expects
+        forms.profile_from_values(fast_form(budget="abc", la_share_max="7"))
+    assert str(e.value) == str(e.value.errors[0]) and len(e.value.errors) == 2
+
+
 def test_no_eras_fees_are_said_in_words(client, answer, tmp_path, capsys):
     """season = "none" read "$0 of $1,200 (none ERAS schedule)"; it says there are no ERAS fees,
     on the page and in the command's report."""
