@@ -306,9 +306,11 @@ def admits_a_program(problem: Problem, *, budget_applies: bool = True,
     pool = ~la if problem.la_share_max < 1 else np.ones(problem.n, bool)  # under a cap, one program outside LA
     cheapest = float(problem.schedule.fee(1)) + float(np.min(problem.extra[pool]))
     if problem.budget < cheapest - 1e-9:
+        fees = "its fee_extra: no ERAS fees" if problem.schedule.season == "none" else \
+            f"ERAS fees {problem.schedule.season} plus its fee_extra"
         where = " outside Greater LA (under the LA cap a list needs one)" if problem.la_share_max < 1 and la.any() else ""
         raise InputError(f"budget ${problem.budget:,.2f} pays for no application: the cheapest program{where} costs "
-                         f"${cheapest:,.2f} (ERAS fees {problem.schedule.season} plus its fee_extra); {advice}")
+                         f"${cheapest:,.2f} ({fees}); {advice}")
 
 
 def refuse_empty(problem: Problem, plan: Plan | None) -> None:

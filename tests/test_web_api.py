@@ -1002,3 +1002,90 @@ def test_the_api_refuses_names_it_does_not_read(client, url, files, words):
     else:
         r = client.post(url, files={"profile": ("p.toml", FAST_PROFILE.encode()), **files})
     assert r.status_code == 422 and r.json()["exit_code"] == 2 and words in r.json()["error"], r.text
+
+
+@pytest.mark.parametrize("url, files, words", [
+    ("/api/solve?draws=10&draws=20", None, "query parameter 'draws' is given 2 times: give it once"),
+    ("/api/solve", {"profile": 2}, "multipart field 'profile' is given 2 times: give it once"),
+    ("/api/solve", {"catalog": 2}, "multipart field 'catalog' is given 2 times: give it once"),
+    ("/api/update?seed=1&seed=1", {"season": 1}, "query parameter 'seed' is given 2 times: give it once"),
+    ("/api/update", {"season": 1, "today": 3}, "multipart field 'today' is given 3 times: give it once"),
+])
+def test_the_api_refuses_a_name_given_twice(client, url, files, words):
+    """A repeated query parameter or multipart field was read as its last value without a word
+    (two profiles: the second solved); it is refused as an unknown name is, before any work."""
+    parts = {"profile": ("p.toml", FAST_PROFILE.encode()), "catalog": ("c.csv", TINY.read_bytes()),
+             "season": ("s.csv", b"program_id,status\n"), "today": (None, b"2026-11-04")}
+    if files is None:
+        r = client.post(url, content=FAST_PROFILE.encode())
+    else:
+        sent = [("profile", parts["profile"])] * (files.get("profile", 1))
+        sent += [(k, parts[k]) for k, n in files.items() if k != "profile" for _ in range(n)]
+        r = client.post(url, files=sent)
+    assert r.status_code == 422 and r.json() == {"error": words, "exit_code": 2}, r.text
+    assert client.app.state.pool.active == 0
+
+
+@pytest.mark.parametrize("preference", ["optimize", "none"])
+def test_divisions_ticked_without_the_fixed_preference_are_refused(client, preference):
+    """Ticked divisions were ignored unless the preference was 'fixed' (the list solved as if
+    none were ticked); they are refused under both fields, and with 'fixed' they are the preference."""
+    r = client.post("/solve", data=fast_form(geographic_preference=preference, divisions=["Pacific", "Mountain"]))
+    assert r.status_code == 422
+    for name in ("divisions", "geographic_preference"):
+        err = re.search(rf'id="error-{name}">([^<]*)<', r.text).group(1)
+        assert err == (f"profile form: [strategy] divisions = &#39;Pacific, Mountain&#39;: ticked while "
+                       f"geographic_preference is &#39;{preference}&#39;; tick divisions only with Geographic "
+                       "preference: fixed (choose fixed to apply in them alone, or untick them)")
+    r = client.post("/profile.toml", data=fast_form(geographic_preference=preference, divisions=["Pacific"]))
+    assert r.status_code == 422 and "tick divisions only with Geographic preference: fixed" in r.json()["error"]
+    doc = forms.doc_from_values(fast_form(geographic_preference="fixed", divisions=["Pacific"]))
+    assert doc["strategy"]["geographic_preference"] == ["Pacific"]
+    assert forms.doc_from_values(fast_form(geographic_preference=preference))["strategy"][
+        "geographic_preference"] == preference
+
+
+def errors_on(html: str) -> dict[str, str]:
+    return dict(re.findall(r'id="error-([a-z_0-9]+)">([^<]*)<', html))
+
+
+def test_every_field_error_is_said_at_once(client):
+    """One submit with three bad fields flagged only the first; now each is under its field
+    (what the form could read, what the loader refuses, and the run options), the first focused."""
+    r = client.post("/solve", data=fast_form(budget="abc", max_applications="xyz", la_share_max="7",
+                                             time_limit="0"))
+    assert r.status_code == 422
+    errs = errors_on(r.text)
+    assert set(errs) == {"budget", "max_applications", "la_share_max", "time_limit"}
+    assert errs["budget"].endswith("budget = &#39;abc&#39;: must be a number, digits only (no commas, spaces or "
+                                   "units), e.g. 2500")
+    assert errs["max_applications"].endswith("must be a whole number, digits only (no commas, spaces or units), "
+                                             "e.g. 80")
+    assert errs["la_share_max"] == "profile form: [strategy] la_share_max = 7.0: must be &lt;= 1.0; change it"
+    assert re.search(r'id="in-budget"[^>]*autofocus', r.text) and r.text.count(" autofocus") == 1
+    # a limit between two fields is said once the fields are numbers; a field put in place is not blamed
+    errs = errors_on(client.post("/solve", data=fast_form(usce_months="abc", usce_california_months="9",
+                                                          min_applications="80", max_applications="20")).text)
+    assert set(errs) == {"usce_months", "min_applications", "max_applications"}
+    assert "min_applications=80 exceeds max_applications=20" in errs["min_applications"]
+    errs = errors_on(client.post("/solve", data=fast_form(budget="", step2_score="", specialties=None)).text)
+    assert set(errs) == {"budget", "step2_score", "specialties"}
+    with pytest.raises(forms.FormErrors) as e:  # one line as text: the first, as a caller showing one expects
+        forms.profile_from_values(fast_form(budget="abc", la_share_max="7"))
+    assert str(e.value) == str(e.value.errors[0]) and len(e.value.errors) == 2
+
+
+def test_no_eras_fees_are_said_in_words(client, answer, tmp_path, capsys):
+    """season = "none" read "$0 of $1,200 (none ERAS schedule)"; it says there are no ERAS fees,
+    on the page and in the command's report."""
+    r = client.post("/solve", data=fast_form(season="none"))
+    assert r.status_code == 200 and "none ERAS" not in r.text
+    assert '<small id="fee-schedule">(no ERAS fees: your own costs)</small>' in r.text
+    assert '<small id="fee-schedule">(2026 ERAS schedule)</small>' in answer[1]
+    p = tmp_path / "none.toml"
+    p.write_text(FAST_PROFILE.replace('season = "2026"', 'season = "none"'))
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(p), "--draws", "0"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0
+    assert "fees (no ERAS fees: your own costs)" in out and "ERAS fees none" not in out

@@ -250,6 +250,14 @@ def test_answer_comes_into_view_with_focus_keeps_sort_focus_and_survives_reload(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web_phone_answer.png"), full_page=True)
     assert wide[0] <= wide[1], wide
+    # the trade table is wider than the phone's box and scrolls in it, but its sentences wrap at
+    # the box's width: each is read whole without scrolling sideways (they were clipped at the right)
+    page.locator("#alternatives").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "web_phone_trade.png"))
+    fits = page.evaluate("""() => [...document.querySelectorAll('#alternatives tr.trade .sentence')].map(s => {
+        const box = s.closest('.scroll-x').getBoundingClientRect(), r = s.getBoundingClientRect();
+        return [s.scrollWidth <= s.clientWidth, r.left >= box.left, r.right <= box.right, s.innerText.length]; })""")
+    assert len(fits) == 2 and all(f[:3] == [True, True, True] and f[3] > 40 for f in fits), fits
     ctx.close()
 
 

@@ -242,3 +242,20 @@ def test_page_busy_and_progress(client, monkeypatch):
                 break
             time.sleep(0.05)
         assert 'id="season-p-match"' in r.text and r.text.startswith("<!doctype html>")
+
+
+def test_page_says_every_season_error_at_once(client):
+    """The season section flagged one field per submit; the date, the extra budget, the count,
+    a missing season file and the profile's own fields are now said together."""
+    r = client.post("/update", data=fast_form(budget="abc", today="2026-13-01", add_budget="-3", max_add="x"),
+                    files={"season_file": ("", b"")})
+    assert r.status_code == 422
+    errs = dict(re.findall(r'id="error-([a-z_0-9]+)">([^<]*)<', r.text))
+    assert set(errs) == {"budget", "today", "add_budget", "max_add", "season_file"}
+    assert errs["today"] == ("season update: today = &#39;2026-13-01&#39;: no such day in the calendar; check the "
+                             "month and day")
+    assert errs["add_budget"] == "season update: add_budget = &#39;-3&#39;: must be 0 or more (USD)"
+    assert errs["max_add"].startswith("season update: max_add = &#39;x&#39;: must be a whole number")
+    assert errs["season_file"].startswith("choose your season file (CSV)")
+    r = api(client, today="2026-13-01", max_add="x")  # the API says the first, in one line
+    assert r.status_code == 422 and r.json()["error"].startswith("season update: today = '2026-13-01'")

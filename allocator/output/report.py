@@ -151,7 +151,9 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     t.add_row("applications (LA)", f"{m.n_applications} ({m.n_la}, {pct(m.la_share, 0)})")
     _tier_rows(t, res)
     fixed = pr.schedule.fixed_total
-    t.add_row(f"ERAS fees {pr.schedule.season} + extras", usd(m.cost)
+    fees = "fees (no ERAS fees: your own costs)" if pr.schedule.season == "none" else \
+        f"ERAS fees {pr.schedule.season} + extras"
+    t.add_row(fees, usd(m.cost)
               + (f"  (+{usd(fixed)} fixed)" if fixed else ""))
     budget = ("budget: none (--min-cost finds the fees; the budget of "
               f"{usd(pr.budget)} is not applied)" if res.mode == "min_cost" else f"budget {usd(pr.budget)}")

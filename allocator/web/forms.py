@@ -7,6 +7,8 @@ names.  Nothing here stores or logs what the applicant typed.
 """
 from __future__ import annotations
 
+import copy
+import functools
 import io
 import math
 import re
@@ -174,48 +176,95 @@ def _ids(text: str) -> list[str]:
     return [x.strip() for x in re.split(r"[,\s]+", text or "") if x.strip()]
 
 
+class FormErrors(InputError):
+    """Every error a form has, each one line naming its field (``errors``), reported at once;
+    as text, the first of them (what a caller that shows one message shows)."""
+
+    def __init__(self, errors: list[InputError], doc: dict | None = None):
+        super().__init__(str(errors[0]))
+        self.errors, self.doc = errors, doc
+
+
+def attempt(errors: list[InputError], check, *args):
+    """``check(*args)``, or None with its error(s) added to ``errors`` (so that a form reports
+    every field error of one submit, not the first only)."""
+    try:
+        return check(*args)
+    except FormErrors as e:
+        errors.extend(e.errors)
+    except InputError as e:
+        errors.append(e)
+    return None
+
+
 def doc_from_values(v: dict[str, Any]) -> dict:
     """The profile document (what the TOML holds) from form values; strings are left for the
-    profile loader to convert and check."""
+    profile loader to convert and check.  Every field that cannot be read: :class:`FormErrors`,
+    with the document of the fields that could."""
+    errs: list[InputError] = []
     a: dict[str, Any] = {"specialties": list(v.get("specialties") or [])}
     if not a["specialties"]:
-        raise InputError(f"{WHERE}: [applicant] specialties: none chosen; tick at least one specialty, "
-                         "or upload your own catalog CSV (its specialties are then used)")
+        errs.append(InputError(f"{WHERE}: [applicant] specialties: none chosen; tick at least one specialty, "
+                               "or upload your own catalog CSV (its specialties are then used)"))
     if v.get("step2") and str(v.get("step2_score", "")).strip():
-        raise InputError(f"{WHERE}: [applicant] step2_score: a score and 'pass only' both given; clear the "
-                         "score, or untick 'pass only'")
-    if v.get("step2"):
+        errs.append(InputError(f"{WHERE}: [applicant] step2_score: a score and 'pass only' both given; clear "
+                               "the score, or untick 'pass only'"))
+    elif v.get("step2"):
         a["step2"] = "pass"
     elif not str(v.get("step2_score", "")).strip():
-        raise InputError(f"{WHERE}: [applicant] step2_score: empty; give your Step 2 CK score (180-300), "
-                         "or tick 'pass only' when you have no score")
+        errs.append(InputError(f"{WHERE}: [applicant] step2_score: empty; give your Step 2 CK score (180-300), "
+                               "or tick 'pass only' when you have no score"))
     if not str(v.get("budget", "")).strip():
-        raise InputError(f"{WHERE}: [strategy] budget: empty; give your budget in USD, e.g. 2500")
+        errs.append(InputError(f"{WHERE}: [strategy] budget: empty; give your budget in USD, e.g. 2500"))
     for k in ("step2_score", "exam_attempts", "usce_months", "usce_california_months", "years_since_graduation"):
-        if str(v.get(k, "")).strip():
-            a[k] = _number(v[k], k, "applicant", k in ("step2_score", "exam_attempts"))
+        if str(v.get(k, "")).strip() and not (k == "step2_score" and v.get("step2")):
+            _put(a, k, attempt(errs, _number, v[k], k, "applicant", k in ("step2_score", "exam_attempts")))
     a["la_ties"] = bool(v.get("la_ties"))
     s: dict[str, Any] = {}
     for k in ("budget", "max_applications", "min_applications", "la_share_max", "correlation", "target_p_match",
               "max_divisions", "safety_margin"):
         if str(v.get(k, "")).strip():
-            s[k] = _number(v[k], k, "strategy", k in ("max_applications", "min_applications", "max_divisions"))
+            whole = k in ("max_applications", "min_applications", "max_divisions")
+            _put(s, k, attempt(errs, _number, v[k], k, "strategy", whole))
     for k in ("season", "objective", "signals"):
         if str(v.get(k, "")).strip():
             s[k] = str(v[k]).strip()
-    gp = v.get("geographic_preference") or "optimize"
-    if gp == "fixed" and not v.get("divisions"):
-        raise InputError(f"{WHERE}: [strategy] geographic_preference = fixed: tick 1 to 3 divisions, or choose "
-                         "optimize or none")
-    s["geographic_preference"] = list(v.get("divisions") or []) if gp == "fixed" else gp
-    s["utility"] = {t: _number(v.get(f"utility_{t}", ""), f"utility_{t}", "strategy")
-                    for t in ("la", "west", "elsewhere") if str(v.get(f"utility_{t}", "")).strip()}
-    lim = _limits(str(v.get("specialty_limits", "")))
+    gp = attempt(errs, _geography, v)
+    if gp is not None:
+        s["geographic_preference"] = gp
+    s["utility"] = {}
+    for t in ("la", "west", "elsewhere"):
+        if str(v.get(f"utility_{t}", "")).strip():
+            _put(s["utility"], t, attempt(errs, _number, v[f"utility_{t}"], f"utility_{t}", "strategy"))
+    lim = attempt(errs, _limits, str(v.get("specialty_limits", "")))
     if lim:
         s["specialty_limits"] = lim
     s["must_apply"] = _ids(v.get("must_apply", ""))
     s["never_apply"] = _ids(v.get("never_apply", ""))
-    return {"applicant": a, "strategy": s}
+    doc = {"applicant": a, "strategy": s}
+    if errs:
+        raise FormErrors(errs, doc)
+    return doc
+
+
+def _put(d: dict, key: str, x: Any) -> None:
+    if x is not None:
+        d[key] = x
+
+
+def _geography(v: dict[str, Any]) -> str | list[str]:
+    """The geographic preference: optimize, none, or the ticked divisions when it is fixed.
+    Divisions ticked under another preference are refused, not ignored (the page would solve
+    without them and say nothing)."""
+    gp, ticked = v.get("geographic_preference") or "optimize", list(v.get("divisions") or [])
+    if gp == "fixed" and not ticked:
+        raise InputError(f"{WHERE}: [strategy] geographic_preference = fixed: tick 1 to 3 divisions, or choose "
+                         "optimize or none")
+    if gp != "fixed" and ticked:
+        raise InputError(f"{WHERE}: [strategy] divisions = {shown(', '.join(ticked))}: ticked while "
+                         f"geographic_preference is {shown(gp)}; tick divisions only with Geographic preference: "
+                         "fixed (choose fixed to apply in them alone, or untick them)")
+    return ticked if gp == "fixed" else gp
 
 
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -262,9 +311,72 @@ def _number(x: Any, name: str, section: str, whole: bool = False):
 
 
 def profile_from_values(v: dict[str, Any]) -> tuple[Profile, dict]:
-    """Validate form values with the profile loader: (Profile, document) or InputError."""
-    doc = doc_from_values(v)
-    return profile_from_dict(doc, WHERE), doc
+    """Validate form values with the profile loader: (Profile, document), or every field's
+    error at once (:class:`FormErrors`)."""
+    try:
+        doc, errs = doc_from_values(v), []
+    except FormErrors as e:
+        doc, errs = e.doc, list(e.errors)
+    profile = _loader_errors(doc, errs)
+    if errs:
+        raise FormErrors(errs)
+    return profile, doc
+
+
+def _loader_errors(doc: dict, errs: list[InputError]) -> Profile | None:
+    """The profile, or None with the loader's errors added to ``errs``.  The loader names one
+    field at a time: each field named (and each field already in ``errs``) takes the valid
+    example profile's value, and the rest is checked again until the loader accepts it.  An
+    error about a field already named is not reported (it may be about the value put in its place)."""
+    named = {n for e in errs for n in _fields_in(str(e))}
+    doc = copy.deepcopy(doc)
+    for name in named:
+        _example_value(doc, name)
+    for _ in range(len(fields()) + 1):
+        try:
+            profile = profile_from_dict(doc, WHERE)
+            return None if errs else profile
+        except InputError as e:
+            about = _fields_in(str(e))
+            if not about or about <= named:  # no field to put a value in: nothing more to find
+                if not errs:
+                    errs.append(e)
+                return None
+            if not about & named:
+                errs.append(e)
+            named |= about
+            for n in about:
+                _example_value(doc, n)
+    return None
+
+
+def _fields_in(message: str) -> set[str]:
+    """Every form field a message names (the one :func:`field_of` picks, and any other)."""
+    first = field_of(message)
+    others = {f.name for f in fields() if re.search(rf"\b{re.escape(f.name)}\b", message)}
+    return (set(related(first, message)) | others) if first else others
+
+
+@functools.lru_cache(maxsize=1)
+def _example_doc() -> dict:
+    with open(DATA_DIR / "profiles" / "typical_us_img.toml", "rb") as fh:
+        return tomllib.load(fh)
+
+
+def _example_value(doc: dict, name: str) -> None:
+    """Put the example profile's value (or the loader's default) in place of the form field ``name``."""
+    example = _example_doc()
+    if name.startswith("utility_"):
+        doc.get("strategy", {}).get("utility", {}).pop(name.removeprefix("utility_"), None)
+        return
+    key = {"divisions": "geographic_preference", "step2": "step2_score"}.get(name, name)
+    section = "applicant" if key in example["applicant"] or key == "step2_score" else "strategy"
+    if key == "step2_score":
+        doc[section].pop("step2", None)
+    if key in example[section]:
+        doc.setdefault(section, {})[key] = copy.deepcopy(example[section][key])
+    else:
+        doc.get(section, {}).pop(key, None)
 
 
 def run_options(v: dict[str, Any]) -> dict[str, Any]:
@@ -354,13 +466,16 @@ class FormState:
         return next((n for n in order if n in self.errors), None)
 
     def fail(self, e: Exception, default_field: str | None = None) -> None:
-        msg = web_message(e)
-        name = field_of(msg) or default_field
-        if name:
-            for n in related(name, msg):
-                self.errors[n] = msg
-        else:
-            self.message = msg
+        """Each error (every one of :class:`FormErrors`) under the field it names, else above the
+        form; a field keeps its first error."""
+        for one in e.errors if isinstance(e, FormErrors) else [e]:
+            msg = web_message(one)
+            name = field_of(msg) or default_field
+            if name:
+                for n in related(name, msg):
+                    self.errors.setdefault(n, msg)
+            else:
+                self.message = self.message or msg
 
 
 SEASON_WHERE = "season update"
@@ -380,39 +495,43 @@ DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 def season_options(v: dict[str, Any], default_today) -> dict[str, Any]:
     """The season update's options from the form: the date (``default_today`` when empty), the
     extra budget and the most extra applications (None when empty); a one-line InputError
-    naming the field otherwise."""
+    naming each field otherwise (:class:`FormErrors`, every one at once)."""
+    errs: list[InputError] = []
+    today = attempt(errs, _date, v, default_today)
+    out = {"today": today, "add_budget": attempt(errs, _extra, v, "add_budget", " (USD)"),
+           "max_add": attempt(errs, _extra, v, "max_add", "")}
+    if errs:
+        raise FormErrors(errs)
+    return out
+
+
+def _date(v: dict[str, Any], default_today):
     import datetime as dt
 
     t = str(v.get("today") or "").strip()
     if not t:
-        today = default_today
-    else:
-        if not DATE.fullmatch(t):
-            raise InputError(f"{SEASON_WHERE}: today = {shown(t)}: write the date as YYYY-MM-DD, e.g. 2026-11-04")
-        try:
-            today = dt.date.fromisoformat(t)
-        except ValueError:
-            raise InputError(f"{SEASON_WHERE}: today = {shown(t)}: no such day in the calendar; check the "
-                             "month and day") from None
-    out: dict[str, Any] = {"today": today, "add_budget": None, "max_add": None}
+        return default_today
+    if not DATE.fullmatch(t):
+        raise InputError(f"{SEASON_WHERE}: today = {shown(t)}: write the date as YYYY-MM-DD, e.g. 2026-11-04")
+    try:
+        return dt.date.fromisoformat(t)
+    except ValueError:
+        raise InputError(f"{SEASON_WHERE}: today = {shown(t)}: no such day in the calendar; check the "
+                         "month and day") from None
 
-    def number(x: str, name: str, whole: bool = False):
-        try:
-            return _number(x, name, "season", whole)
-        except InputError as e:
-            raise InputError(str(e).replace(f"{WHERE}: [season] ", f"{SEASON_WHERE}: ")) from None
 
-    b = str(v.get("add_budget") or "").strip()
-    if b:
-        out["add_budget"] = number(b, "add_budget")
-        if out["add_budget"] < 0:
-            raise InputError(f"{SEASON_WHERE}: add_budget = {shown(b)}: must be 0 or more (USD)")
-    m = str(v.get("max_add") or "").strip()
-    if m:
-        out["max_add"] = number(m, "max_add", whole=True)
-        if out["max_add"] < 0:
-            raise InputError(f"{SEASON_WHERE}: max_add = {shown(m)}: must be 0 or more")
-    return out
+def _extra(v: dict[str, Any], name: str, unit: str) -> float | int | None:
+    """The extra budget or count: None when empty, else a number of 0 or more."""
+    t = str(v.get(name) or "").strip()
+    if not t:
+        return None
+    try:
+        x = _number(t, name, "season", whole=name == "max_add")
+    except InputError as e:
+        raise InputError(str(e).replace(f"{WHERE}: [season] ", f"{SEASON_WHERE}: ")) from None
+    if x < 0:
+        raise InputError(f"{SEASON_WHERE}: {name} = {shown(t)}: must be 0 or more{unit}")
+    return x
 
 
 def season_field_of(message: str, season_name: str | None) -> list[str]:
@@ -432,7 +551,8 @@ def season_field_of(message: str, season_name: str | None) -> list[str]:
     return []
 
 
-RELATED = (("min_applications", "max_applications"), ("usce_california_months", "usce_months"))
+RELATED = (("min_applications", "max_applications"), ("usce_california_months", "usce_months"),
+           ("geographic_preference", "divisions"))
 
 
 def related(name: str, message: str) -> list[str]:

@@ -62,7 +62,7 @@ async def read_parts(request: Request) -> tuple[bytes, bytes | None, str]:
     if body.content_type(request) != "multipart/form-data":
         return await body.read(request, limit, parts), None, ""
     form = await body.form(request, limit, parts)
-    known(form.keys(), SOLVE_FIELDS, "multipart field", SOLVE_QUERY, "query parameter")
+    known(form, SOLVE_FIELDS, "multipart field", SOLVE_QUERY, "query parameter")
     prof = await _part(form, "profile", MAX_PROFILE_BYTES)
     if prof is None:
         raise InputError("multipart request: no 'profile' field; send the profile TOML as field 'profile'")
@@ -77,7 +77,7 @@ async def api_solve(request: Request, draws: int = Query(service.DRAWS, ge=0, le
     settings = request.app.state.settings
     limit = min(time_limit or settings.time_limit, settings.max_time_limit)
     try:
-        known(request.query_params.keys(), SOLVE_QUERY, "query parameter", SOLVE_FIELDS, "multipart field")
+        known(request.query_params, SOLVE_QUERY, "query parameter", SOLVE_FIELDS, "multipart field")
         pbytes, cbytes, cname = await read_parts(request)
         if not pbytes.strip():
             raise InputError("request body: empty; send the profile TOML as the body (or multipart 'profile')")
@@ -95,12 +95,17 @@ async def api_solve(request: Request, draws: int = Query(service.DRAWS, ge=0, le
     return await run_job(request, "api", work, time_limit=limit)
 
 
-def known(names, allowed: tuple[str, ...], what: str, other: tuple[str, ...] = (), other_what: str = "") -> None:
-    """Refuse a name the endpoint does not read (a misspelt ``budjet=500`` would otherwise be
-    ignored, and the answer computed without it), naming the one it resembles, also among the
-    ``other`` names, sent the other way (a query parameter that is a multipart field)."""
+def known(params, allowed: tuple[str, ...], what: str, other: tuple[str, ...] = (), other_what: str = "") -> None:
+    """Refuse, in the query parameters or form fields ``params``, a name the endpoint does not
+    read (a misspelt ``budjet=500`` would otherwise be ignored, and the answer computed without
+    it), naming the one it resembles, also among the ``other`` names, sent the other way (a
+    query parameter that is a multipart field); and a name given more than once (``draws=10&draws=20``,
+    two ``profile`` files), of which only the last would be read."""
+    names = [k for k, _ in params.multi_items()]
     for name in names:
         if name in allowed:
+            if names.count(name) > 1:
+                raise InputError(f"{what} '{name}' is given {names.count(name)} times: give it once")
             continue
         near = difflib.get_close_matches(name, allowed + other, n=1, cutoff=0.6)
         hint = ("" if not near else f"did you mean '{near[0]}'? " if near[0] in allowed
@@ -164,13 +169,13 @@ async def api_update(request: Request, draws: int = Query(service.UPDATE_DRAWS, 
     limit = MAX_PROFILE_BYTES + 2 * MAX_UPLOAD_BYTES + 64_000
     parts = f"profile {MAX_PROFILE_BYTES:,}, season and catalog {MAX_UPLOAD_BYTES:,} each"
     try:
-        known(request.query_params.keys(), UPDATE_QUERY, "query parameter", UPDATE_FIELDS, "multipart field")
+        known(request.query_params, UPDATE_QUERY, "query parameter", UPDATE_FIELDS, "multipart field")
         body.check_length(request, limit, parts)
         if body.content_type(request) != "multipart/form-data":
             raise InputError("request body: send multipart form data with the fields 'profile' (TOML) and "
                              "'season' (CSV)")
         form = await body.form(request, limit, parts)
-        known(form.keys(), UPDATE_FIELDS, "multipart field", UPDATE_QUERY, "query parameter")
+        known(form, UPDATE_FIELDS, "multipart field", UPDATE_QUERY, "query parameter")
         prof = await _part(form, "profile", MAX_PROFILE_BYTES)
         if prof is None or not prof[0].strip():
             raise InputError("multipart request: no 'profile' field; send the profile TOML as field 'profile'")

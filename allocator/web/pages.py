@@ -25,6 +25,8 @@ router = APIRouter()
 MULTI = ("specialties", "divisions")
 UPLOADS = ("catalog", "season_file")
 SUPERSEDES = "supersedes"  # the form's hidden field: the solve or update this page is still waiting for
+NO_SEASON_FILE = ("choose your season file (CSV): program_id,status, one row per application; the season file "
+                  "downloaded with your list is a start")
 SORTABLE = ("program_id", "name", "specialty", "city", "state", "tier", "p_match", "signal")
 
 
@@ -173,13 +175,13 @@ async def solve_form(request: Request):
             return _render(request, "page.html", _input_status(e), state=state, answer=None)
         if not values.get("specialties"):
             values["specialties"] = catalog.specialties
-    try:
-        profile, doc = forms.profile_from_values(values)
-        opts = forms.run_options(values)
-        if catalog is None:
-            forms.check_specialties(values)
-    except InputError as e:
-        state.fail(e)
+    errs: list[InputError] = []  # every field's error at once
+    profile, doc = forms.attempt(errs, forms.profile_from_values, values) or (None, None)
+    opts = forms.attempt(errs, forms.run_options, values)
+    if catalog is None:
+        forms.attempt(errs, forms.check_specialties, values)
+    if errs:
+        state.fail(forms.FormErrors(errs))
         return _render(request, "page.html", 422, state=state, answer=None)
     limit = min(opts["time_limit"], settings.max_time_limit)
 
@@ -250,16 +252,17 @@ async def update_form(request: Request):
             return refuse(e, "catalog")
         if not values.get("specialties"):
             values["specialties"] = catalog.specialties
-    try:
-        profile, _ = forms.profile_from_values(values)
-        if catalog is None:
-            forms.check_specialties(values)
-        opts = forms.season_options(values, dt.date.today())
-    except InputError as e:
-        return refuse(e)
+    errs: list[InputError] = []  # every field's error at once, the profile's and the season section's
+    profile, _ = forms.attempt(errs, forms.profile_from_values, values) or (None, None)
+    if catalog is None:
+        forms.attempt(errs, forms.check_specialties, values)
+    opts = forms.attempt(errs, forms.season_options, values, dt.date.today())
+    if season_up is None:  # said with the other fields' errors
+        state.errors["season_file"] = NO_SEASON_FILE
+    if errs:
+        return refuse(forms.FormErrors(errs))
     if season_up is None:
-        return refuse(InputError("choose your season file (CSV): program_id,status, one row per application; "
-                                 "the season file downloaded with your list is a start"), "season_file")
+        return _render(request, "page.html", 422, state=state, answer=None)
     try:
         season = service.parse_season(season_up[0], season_name, opts["today"])
     except InputError as e:
@@ -284,12 +287,13 @@ async def update_form(request: Request):
 def _fail_update(state: forms.FormState, e: InputError, season_name: str | None) -> None:
     """An update's error under the season field it is about (file, date, extra budget or
     count), else under the profile field it names (as a solve's)."""
-    msg = service.web_message(e)
-    names = forms.season_field_of(msg, season_name)
-    for n in names:
-        state.errors[n] = msg
-    if not names:
-        state.fail(e)
+    for one in e.errors if isinstance(e, forms.FormErrors) else [e]:
+        msg = service.web_message(one)
+        names = forms.season_field_of(msg, season_name)
+        for n in names:
+            state.errors.setdefault(n, msg)
+        if not names:
+            state.fail(one)
 
 
 def _job_view(job: Job, state: forms.FormState | None = None) -> dict:
