@@ -75,7 +75,7 @@ def brute_force(problem, mode: str = "p_match", target: float | None = None):
     cost = subsets @ problem.programs["fee_extra"].to_numpy(float)
     for sname in set(specs):
         cost += fees[(subsets[:, specs == sname].sum(axis=1)).astype(int)]
-    ok &= cost <= problem.budget + 1e-9
+    ok &= cost <= problem.budget + 1e-6  # the budget tolerance of every path (inputs.fees.BUDGET_TOL)
     la = problem.programs["la_area"].to_numpy(bool).astype(float)
     ok &= subsets @ la <= problem.la_share_max * size + 1e-9
     for i in problem.must:

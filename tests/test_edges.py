@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -533,3 +534,18 @@ def test_quiet_stdout_from_two_threads_restores_stdout():
         t.join()
     after = os.fstat(1)
     assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+
+
+@pytest.mark.parametrize("budget, n", [(329.9999995, 30), (329.99999, 29), (330.0, 30)])
+def test_every_path_admits_the_same_lists_at_a_budget_a_hair_from_a_cost(budget, n):
+    """One budget tolerance (1e-6 USD) for every path: 5e-7 below a list's $330 still admits it on
+    the count scan and the integer program alike (the program alone admitted it, as "optimal", while
+    the scan returned the $319 list); 1e-5 below admits it on neither."""
+    from allocator.api import load, optimize
+
+    ROOT = Path(__file__).resolve().parents[1]
+    pr = load(str(ROOT / "data/profiles/tiny_demo.toml"), str(ROOT / "data/catalogs/tiny_p_match.csv"),
+              budget=budget, objective="p_match")
+    outs = {m: optimize(pr, method=m) for m in ("fast", "milp")}
+    assert {m: len(o.plan) for m, o in outs.items()} == {"fast": n, "milp": n}
+    assert outs["fast"].objective == pytest.approx(outs["milp"].objective, abs=1e-9)

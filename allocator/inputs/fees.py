@@ -27,6 +27,11 @@ from allocator.inputs.loader import read_toml, validate
 from allocator.paths import DATA_DIR
 
 
+# A list may cost up to this much above the budget (USD): floating-point rounding of fee sums,
+# and the integer program's row tolerance (HiGHS 1e-7 relative) on budgets in the thousands.
+# One figure for every path (count scans, dynamic program, integer program, re-checks), so the
+# same budget admits the same lists whichever path solves it.
+BUDGET_TOL = 1e-6
 MAX_COUNT = 100_000  # max_count's answer when the budget buys any number of programs
 
 
@@ -82,10 +87,10 @@ class FeeSchedule:
             return 0
         n, spent = 0, 0.0
         for t in self.tiers:
-            if t.flat and spent + t.flat + t.per_program > budget + 1e-9:
+            if t.flat and spent + t.flat + t.per_program > budget + BUDGET_TOL:
                 break
             spent += t.flat
-            room = budget + 1e-9 - spent
+            room = budget + BUDGET_TOL - spent
             k = t.width if (t.per_program <= 0 or math.isinf(room)) else math.floor(room / t.per_program + 1e-12)
             k = max(0.0, min(k, t.width))
             n_here = n + k
@@ -94,9 +99,9 @@ class FeeSchedule:
                 break
             n, spent = int(n_here), spent + t.per_program * k
         n = int(min(n, MAX_COUNT))
-        while n > 0 and self.fee(n) > budget + 1e-9:  # floating-point edge: step back
+        while n > 0 and self.fee(n) > budget + BUDGET_TOL:  # floating-point edge: step back
             n -= 1
-        while n < MAX_COUNT and self.fee(n + 1) <= budget + 1e-9:
+        while n < MAX_COUNT and self.fee(n + 1) <= budget + BUDGET_TOL:
             n += 1
         return n
 

@@ -126,7 +126,7 @@ def applicable(problem: Problem, mode: str, budget: float | None = None) -> bool
 def _room(problem: Problem, budget: float | None, scale: int) -> float:
     """The budget in units (whole units within the re-check's tolerance; inf for none)."""
     lim = float(problem.budget if budget is None else budget)
-    return lim if math.isinf(lim) else float(math.floor((lim + TOL_USD / 10) * scale))
+    return lim if math.isinf(lim) else float(math.floor((lim + TOL_USD) * scale))
 
 
 def _items(problem: Problem, mode: str, budget: float | None) -> Items | None:

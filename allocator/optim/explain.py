@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from allocator.optim.problem import Plan, Problem
+from allocator.inputs.fees import BUDGET_TOL
 
 
 def _cheapest(problem: Problem, k: int) -> float:
@@ -30,7 +31,7 @@ def binding(problem: Problem, plan: Plan) -> list[str]:
     unused = np.setdiff1d(np.arange(problem.n), idx)
     if len(unused) and math.isfinite(problem.budget):
         cheapest = min(problem.list_cost(idx + [int(j)])[0] for j in unused)
-        if cheapest > problem.budget + 1e-9:
+        if cheapest > problem.budget + BUDGET_TOL:
             out.append("budget")
     n_la = int(problem.la[idx].sum()) if idx else 0
     if problem.la_share_max < 1 and problem.la[unused].any() and n_la + 1 > problem.la_share_max * (len(idx) + 1) + 1e-9:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.optim.problem import Plan, Problem
+from allocator.inputs.fees import BUDGET_TOL
 
 MAX_CELLS = 3_000_000
 
@@ -210,7 +211,7 @@ class CountGrid:
         K = pr.max_apps if max_apps is None else max_apps
         m = pr.min_apps if min_apps is None else min_apps
         s = pr.la_share_max if la_share_max is None else la_share_max
-        ok = self.must_ok & (self.cost <= B + 1e-9) & (self.n <= K) & (self.n >= m)
+        ok = self.must_ok & (self.cost <= B + BUDGET_TOL) & (self.n <= K) & (self.n >= m)
         ok &= self.n_la <= s * self.n + 1e-9
         for sidx, name in enumerate(pr.specialties):
             n_s = self.n_by_spec[sidx]

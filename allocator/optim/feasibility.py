@@ -11,8 +11,9 @@ from collections import Counter
 import numpy as np
 
 from allocator.optim.problem import Plan, Problem
+from allocator.inputs.fees import BUDGET_TOL
 
-TOL_USD = 1e-6
+TOL_USD = BUDGET_TOL  # one budget tolerance for every path (inputs.fees)
 
 
 def _columns(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, set]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from allocator.optim.problem import Problem
+from allocator.inputs.fees import BUDGET_TOL
 
 
 class Fill:
@@ -57,7 +58,7 @@ class Fill:
             return "count"
         if self.counts[pr.spec[i]] + 1 > self.hi[pr.spec[i]]:
             return "specialty"
-        if self.cost + self.marginal_fee(i) + self.reserve(i) > pr.budget + 1e-9:
+        if self.cost + self.marginal_fee(i) + self.reserve(i) > pr.budget + BUDGET_TOL:
             return "budget"
         if pr.la[i] and self.n_la + 1 > pr.la_share_max * (len(self.chosen) + 1) + 1e-9:
             return "la"
@@ -118,7 +119,7 @@ class Fill:
         """True when no program at all fits the budget any more."""
         c = self.counts
         step = self.fees[np.minimum(c + 1, len(self.fees) - 1)] - self.fees[c]
-        return self.cost + float(step.min()) + self.min_extra > self.pr.budget + 1e-9
+        return self.cost + float(step.min()) + self.min_extra > self.pr.budget + BUDGET_TOL
 
     def _flush(self, pending: list[int], limit: int) -> list[int]:
         left = []
@@ -133,9 +134,9 @@ class Fill:
         """Vectorized :meth:`Fill.blocked` is None for candidates ``idx`` (not taken)."""
         pr = self.pr
         n = len(self) + 1
-        ok = self.cost + self.marginal_fees(idx) <= pr.budget + 1e-9
+        ok = self.cost + self.marginal_fees(idx) <= pr.budget + BUDGET_TOL
         if n < pr.min_apps:  # keep enough budget for min_applications
-            ok &= np.array([self.cost + self.marginal_fee(int(i)) + self.reserve(int(i)) <= pr.budget + 1e-9
+            ok &= np.array([self.cost + self.marginal_fee(int(i)) + self.reserve(int(i)) <= pr.budget + BUDGET_TOL
                             for i in idx], dtype=bool)
         ok &= self.counts[pr.spec[idx]] + 1 <= self.hi[pr.spec[idx]]
         ok &= ~(pr.la[idx] & (self.n_la + 1 > pr.la_share_max * n + 1e-9))

@@ -58,6 +58,7 @@ from allocator.optim.outer import Outcome, solve_milp
 from allocator.status import Status
 from allocator.inputs.profile import MAX_COUNT
 from allocator.verification import domain
+from allocator.inputs.fees import BUDGET_TOL
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +263,7 @@ class _Picker:
 
     def best(self, pr: Problem) -> tuple | None:
         if self.param == "budget":
-            sel = self.cost <= pr.budget + 1e-9
+            sel = self.cost <= pr.budget + BUDGET_TOL
         elif self.param == "la_share_max":
             sel = self.n_la <= pr.la_share_max * self.n + 1e-9
         else:
@@ -368,7 +369,7 @@ def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict
 def _nothing_listed(pr: Problem, mode: str) -> str:
     """Why a point's best list is empty: no program fits, or (expected utility) every program
     that fits alone has utility 0, so no list beats the empty one."""
-    fits = pr.extra + float(pr.schedule.fee(1)) <= pr.budget + 1e-9
+    fits = pr.extra + float(pr.schedule.fee(1)) <= pr.budget + BUDGET_TOL
     if mode == "utility" and pr.n and fits.any() and not (pr.utility[fits] > 0).any():
         return "every program that fits within these limits has utility 0: no list raises the expected utility"
     return "no program fits within these limits"
