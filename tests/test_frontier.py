@@ -81,10 +81,14 @@ def test_margin_frontier_marks_the_chosen_list_of_the_api():
 
 
 def test_la_cap_binds_definition():
+    import dataclasses
+
     pr = random_problem(np.random.default_rng(5), 6)
-    pr = pr.with_limits(la_share_max=0.3)
+    pr = dataclasses.replace(pr, la=np.array([True] * 4 + [False] * 2)).with_limits(la_share_max=0.3)
     assert la_cap_binds(pr, 3, 10) and not la_cap_binds(pr, 2, 10)
     assert not la_cap_binds(pr.with_limits(la_share_max=1.0), 10, 10)
+    # every LA program already on the list (or none in the catalog): a higher cap could add none
+    assert not la_cap_binds(pr, 4, 10) and not la_cap_binds(dataclasses.replace(pr, la=np.zeros(6, bool)), 0, 2)
 
 
 @pytest.mark.parametrize("argv,want", [

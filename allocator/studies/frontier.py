@@ -237,7 +237,7 @@ def _row(problem: Problem, out: Outcome, kind: str, *, target: float = np.nan, m
 def la_cap_binds(problem: Problem, n_la: int, n: int) -> bool:
     """True when the list could not swap one more non-LA program for an LA one (nor add an
     LA one) without breaking ``la_share_max``: the cap, not the probabilities, stops LA."""
-    if problem.la_share_max >= 1 or n == 0:
+    if problem.la_share_max >= 1 or n == 0 or int(problem.la.sum()) <= n_la:  # no LA candidate left to take
         return False
     return n_la + 1 > problem.la_share_max * n + 1e-9
 
