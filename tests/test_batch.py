@@ -328,6 +328,9 @@ def test_budget_curve_in_the_report_keeps_ranges_and_marks_points_outside_the_do
         assert re.search(re.escape(cell) + r"\s+" + re.escape(rng), text)
         assert span(r["p_match_la_interval"]) in html
     assert f"^ $380: {low['outside_domain']}" in html and f"^ $380: {low['outside_domain']}" in text
+    fresh = {k: v for k, v in view.items() if k != "_figure"}  # a rerun draws the figure anew
+    again = outputs.applicant_html(fresh)
+    assert again == html and "<dc:date>" not in html  # the same bytes: no date, the same SVG ids
     assert "outside the calibrated domain" in html
 
 

@@ -229,7 +229,10 @@ def applicant_html(view: dict) -> str:
     parts.append(f"<h2>Budget curve</h2><p>{esc(curve_title(p))}</p>")
     if view["curve"]:
         buf = io.StringIO()
-        _curve_figure(view).savefig(buf, format="svg")
+        import matplotlib
+
+        with matplotlib.rc_context({"svg.hashsalt": "allocator"}):  # the same ids and no date: reruns compare equal
+            _curve_figure(view).savefig(buf, format="svg", metadata={"Date": None})
         svg = buf.getvalue()
         parts.append(svg[svg.find("<svg"):])
         parts.append(_table(["budget", "status", "P(match)", "10th-90th pct", "P(LA)", "P(LA) 10th-90th pct",
