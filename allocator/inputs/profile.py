@@ -43,11 +43,12 @@ class Applicant(BaseModel):
     usce_california_months: float = Field(default=0, ge=0, le=120)
     la_ties: bool = False
     years_since_graduation: float = Field(default=1, ge=0, le=60)
+    reapplicant: bool = False  # applied in an earlier season and did not match (the guide's reapplicant)
 
     _numbers = field_validator("step2_score", "exam_attempts", "usce_months", "usce_california_months",
                                "years_since_graduation", mode="before")(_strict_number)
 
-    @field_validator("la_ties", mode="before")
+    @field_validator("la_ties", "reapplicant", mode="before")
     @classmethod
     def _flag(cls, v):
         if not isinstance(v, bool):

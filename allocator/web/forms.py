@@ -69,6 +69,8 @@ def fields() -> list[Field]:
         Field("usce_california_months", "applicant", "of which in California", "number", "months"),
         Field("la_ties", "applicant", "Ties to Greater Los Angeles", "bool", help="grew up or family there"),
         Field("years_since_graduation", "applicant", "Years since medical school graduation", "number", "years"),
+        Field("reapplicant", "applicant", "Reapplicant", "bool", help="applied in an earlier season and did "
+              "not match"),
         Field("budget", "strategy", "Budget", "number", "USD", "for everything that depends on the list "
               "(ERAS fees plus each program's extra cost)"),
         Field("season", "strategy", "Fee schedule (season)", "select", choices=_seasons()),
@@ -134,7 +136,8 @@ def values_from_doc(doc: dict) -> dict[str, Any]:
     """Form values (strings, lists, bools) from a profile document."""
     a, s = doc.get("applicant", {}), doc.get("strategy", {})
     v: dict[str, Any] = {"specialties": list(a.get("specialties", ["Internal Medicine"])),
-                         "step2": a.get("step2") == "pass", "la_ties": bool(a.get("la_ties", False))}
+                         "step2": a.get("step2") == "pass", "la_ties": bool(a.get("la_ties", False)),
+                         "reapplicant": bool(a.get("reapplicant", False))}
     for k in ("step2_score", "exam_attempts", "usce_months", "usce_california_months", "years_since_graduation"):
         v[k] = "" if a.get(k) is None else str(a[k])
     for k in ("budget", "season", "max_applications", "min_applications", "la_share_max", "correlation",
@@ -220,6 +223,8 @@ def doc_from_values(v: dict[str, Any]) -> dict:
         if str(v.get(k, "")).strip() and not (k == "step2_score" and v.get("step2")):
             _put(a, k, attempt(errs, _number, v[k], k, "applicant", k in ("step2_score", "exam_attempts")))
     a["la_ties"] = bool(v.get("la_ties"))
+    if v.get("reapplicant"):  # left out when not ticked: the profile's default (false)
+        a["reapplicant"] = True
     s: dict[str, Any] = {}
     for k in ("budget", "max_applications", "min_applications", "la_share_max", "correlation", "target_p_match",
               "max_divisions", "safety_margin"):
