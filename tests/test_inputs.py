@@ -185,7 +185,8 @@ PROFILE_CASES = {
     "must_apply_not_a_list": ("[strategy]\nmust_apply = \"A1\"\n", None, ["[strategy] must_apply", "list"]),
     "unknown_specialty": ("[applicant]\nspecialties = [\"Dermatology\"]\n", NO_P_CSV,
                           ["'Dermatology'", "Internal Medicine", "specialties"]),
-    "no_applicant_no_p": ("[strategy]\nbudget = 100\n", NO_P_CSV, ["no [applicant] section", "p_match"]),
+    "no_applicant_no_p": ("[strategy]\nbudget = 100\n", NO_P_CSV, ["no [applicant] section", "add [applicant]",
+                                                                 "pass --catalog with a CSV that gives p_match"]),
     "step2_out_of_range": ("[applicant]\nstep2_score = 400\n", NO_P_CSV, ["[applicant] step2_score = 400", "<= 300"]),
     "usce_inconsistent": ("[applicant]\nusce_months = 1\nusce_california_months = 3\n", NO_P_CSV,
                           ["usce_california_months", "usce_months"]),
@@ -235,6 +236,14 @@ def test_unknown_specialty_without_catalog(capsys, tmp_path):
     code, _, err = run(capsys, "solve", prof)
     assert_one_line(err, code)
     assert "derm.toml" in err and "'Dermatology'" in err and "--catalog" in err
+
+
+def test_shipped_tiny_profile_without_catalog_names_its_catalog(capsys):
+    """tiny_demo.toml has no [applicant]: run without --catalog, the error says which catalog it goes with."""
+    code, _, err = run(capsys, "solve", Path(__file__).resolve().parents[1] / "data" / "profiles" / "tiny_demo.toml")
+    assert_one_line(err, code)
+    assert "pass --catalog with a CSV that gives p_match for every program" in err
+    assert "--catalog data/catalogs/tiny_p_match.csv" in err
 
 
 def test_missing_profile_file(capsys, tmp_path):
