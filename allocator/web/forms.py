@@ -590,6 +590,8 @@ FLAG_WORDS = (  # command-line advice in the words of the page (the most specifi
     ("--today", "the date of the update"),
     ("--add-budget", "the extra budget"),
     ("--max-add", "the most extra applications"),
+    ("pass --catalog with a CSV that gives p_match for every program (the shipped data/profiles/tiny_demo.toml goes "
+     "with --catalog data/catalogs/tiny_p_match.csv)", "upload a catalog CSV that gives p_match for every program"),
     ("pass --catalog with your own CSV", "upload your own catalog CSV"),
     ("pass another --catalog", "upload another catalog CSV"),
     ("pass --time-limit SECONDS", "raise the time limit"),
