@@ -238,6 +238,18 @@ def test_unknown_specialty_without_catalog(capsys, tmp_path):
     assert "derm.toml" in err and "'Dermatology'" in err and "--catalog" in err
 
 
+@pytest.mark.parametrize("typed, meant", [("Famly Medicine", "Family Medicine"),
+                                         ("family_medicine", "Family Medicine"), ("pediatric", "Pediatrics")])
+def test_demo_specialty_names_as_written_with_a_guess(capsys, tmp_path, typed, meant):
+    prof = tmp_path / "spec.toml"
+    prof.write_text(f'[applicant]\nspecialties = ["{typed}"]\nstep2_score = 240\n[strategy]\nbudget = 500\n')
+    code, _, err = run(capsys, "solve", prof, "--draws", "0")
+    assert_one_line(err, code)
+    assert f"no demo catalog for specialty {typed!r}; did you mean {meant!r}?" in err
+    assert "'Family Medicine', 'Internal Medicine', 'Pediatrics', 'Psychiatry'" in err
+    assert "family_medicine," not in err
+
+
 def test_shipped_tiny_profile_without_catalog_names_its_catalog(capsys):
     """tiny_demo.toml has no [applicant]: run without --catalog, the error says which catalog it goes with."""
     code, _, err = run(capsys, "solve", Path(__file__).resolve().parents[1] / "data" / "profiles" / "tiny_demo.toml")
