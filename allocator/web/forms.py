@@ -620,11 +620,6 @@ def plain_text(text: str) -> str:
     for flag, words in FLAG_WORDS:
         msg = msg.replace(flag, words)
     msg = re.sub(r"--([a-z][\w-]*)", lambda m: "the " + m.group(1).replace("-", " ") + " setting", msg)
-    msg = re.sub(r"\(have ([a-z_]+(?:, [a-z_]+)*)\)", lambda m: f"(have {_specialty_names(m.group(1))})", msg)
     msg = re.sub(r"(?<!\w)'([^']{61,})'(?!\w)", lambda m: shown(m.group(1)), msg)  # a quote after a letter closes one
     return re.sub(r"[^\s']{81,}", lambda m: m.group(0)[:40] + f"... ({len(m.group(0)):,} characters)", msg)
 
-
-def _specialty_names(stems: str) -> str:
-    """Demo catalog file stems (internal_medicine) as the specialty names the form shows."""
-    return ", ".join(s.replace("_", " ").title() for s in stems.split(", "))
