@@ -144,3 +144,11 @@ def test_own_p_match_has_no_interview_stage_and_says_so(capsys, tmp_path):
     assert code == 0, err
     mc = json.loads(out)["mc"]
     assert mc["interviews_modelled"] is True and "note" not in mc and mc["mean_interviews"] > mc["mean_successes"]
+
+
+def test_draws_0_says_the_check_was_skipped(capsys):
+    code, out, err = run(capsys, "solve", PROFILE, "--catalog", TINY, "--draws", "0", "--show", "1")
+    assert code == 0, err
+    assert "Monte Carlo check skipped (--draws 0)" in " ".join(out.split())
+    code, out, _ = run(capsys, "solve", PROFILE, "--catalog", TINY, "--draws", "1000", "--show", "1")
+    assert "skipped" not in out and "Monte Carlo check (1,000 draws)" in out

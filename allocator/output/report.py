@@ -151,6 +151,8 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
                       f"{res.mc.mean_successes:.1f}")
         elif getattr(res.mc, "mean_interviews", None) is not None:
             t.add_row("  interviews per simulated season (mean)", f"{res.mc.mean_interviews:.1f}")
+    else:  # --draws 0: say so, rather than drop the line
+        t.add_row("Monte Carlo check skipped (--draws 0)", "")
     t.add_row("applications (LA)", f"{m.n_applications} ({m.n_la}, {pct(m.la_share, 0)})")
     _tier_rows(t, res)
     fixed = pr.schedule.fixed_total
