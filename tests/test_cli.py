@@ -123,3 +123,32 @@ def test_simulate_says_when_a_list_names_no_signals_or_preference(capsys, tmp_pa
     assert "gives no signals" in words and "geographic preference" in words
     assert got["bare"]["p_match"] < got["full"]["p_match"]
     assert not any("gives no signals" in w or "none is assumed" in w for w in got["full"]["warnings"])
+
+
+def test_own_p_match_has_no_interview_stage_and_says_so(capsys, tmp_path):
+    """A catalog's own p_match (no p_interview): the simulator's counts are successes, so the
+    report does not call them interviews and the JSON says so; with p_interview they are."""
+    code, out, err = run(capsys, "solve", PROFILE, "--catalog", TINY, "--draws", "2000", "--show", "1")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "interviews per simulated season" not in text
+    assert "programs that would match (simulated mean; no interview stage)" in text
+    code, out, err = run(capsys, "solve", PROFILE, "--catalog", TINY, "--draws", "2000", "--json")
+    mc = json.loads(out)["mc"]
+    assert mc["interviews_modelled"] is False and mc["note"].startswith("no interview stage")
+    assert mc["mean_interviews"] == mc["mean_successes"]  # the keys stay (contract), the note explains
+    cat = tmp_path / "with_interviews.csv"
+    rows = (ROOT / "data" / "catalogs" / "tiny_p_match.csv").read_text().splitlines()
+    cat.write_text("\n".join([rows[0] + ",p_interview"] + [r + ",0.5" for r in rows[1:]]) + "\n")
+    code, out, err = run(capsys, "solve", PROFILE, "--catalog", str(cat), "--draws", "2000", "--json")
+    assert code == 0, err
+    mc = json.loads(out)["mc"]
+    assert mc["interviews_modelled"] is True and "note" not in mc and mc["mean_interviews"] > mc["mean_successes"]
+
+
+def test_draws_0_says_the_check_was_skipped(capsys):
+    code, out, err = run(capsys, "solve", PROFILE, "--catalog", TINY, "--draws", "0", "--show", "1")
+    assert code == 0, err
+    assert "Monte Carlo check skipped (--draws 0)" in " ".join(out.split())
+    code, out, _ = run(capsys, "solve", PROFILE, "--catalog", TINY, "--draws", "1000", "--show", "1")
+    assert "skipped" not in out and "Monte Carlo check (1,000 draws)" in out

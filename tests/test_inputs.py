@@ -159,8 +159,11 @@ def test_missing_catalog_file(capsys, tmp_path):
 PROFILE_CASES = {
     "toml_syntax": ("[strategy\nbudget = 100\n", None, ["not valid TOML", "line 1", "fix the syntax"]),
     "toml_duplicate_key": ("[strategy]\nbudget = 1\nbudget = 2\n", None, ["not valid TOML"]),
-    "unknown_key": ("[strategy]\nbudgett = 100\n", None, ["[strategy] budgett", "unknown key", "spelling"]),
-    "unknown_section": ("[stratgy]\nbudget = 100\n", None, ["stratgy", "unknown key"]),
+    "unknown_key": ("[strategy]\nbudgett = 100\n", None, ["[strategy] budgett", "unknown key", "did you mean budget?"]),
+    "unknown_section": ("[stratgy]\nbudget = 100\n", None, ["[stratgy]: unknown section; did you mean [strategy]?"]),
+    "key_outside_section": ("budget = 100\n[strategy]\nseason = \"2026\"\n", None,
+                            ["budget: outside any section; put it under [strategy]"]),
+    "misspelled_key": ("[applicant]\nla_tie = true\n", None, ["[applicant] la_tie: unknown key; did you mean la_ties?"]),
     "negative_budget": ("[strategy]\nbudget = -5\n", None, ["[strategy] budget = -5", ">= 0"]),
     "nan_budget": ("[strategy]\nbudget = nan\n", None, ["[strategy] budget", "finite"]),
     "infinite_budget": ("[strategy]\nbudget = inf\n", None, ["[strategy] budget", "finite"]),
@@ -185,7 +188,8 @@ PROFILE_CASES = {
     "must_apply_not_a_list": ("[strategy]\nmust_apply = \"A1\"\n", None, ["[strategy] must_apply", "list"]),
     "unknown_specialty": ("[applicant]\nspecialties = [\"Dermatology\"]\n", NO_P_CSV,
                           ["'Dermatology'", "Internal Medicine", "specialties"]),
-    "no_applicant_no_p": ("[strategy]\nbudget = 100\n", NO_P_CSV, ["no [applicant] section", "p_match"]),
+    "no_applicant_no_p": ("[strategy]\nbudget = 100\n", NO_P_CSV, ["no [applicant] section", "add [applicant]",
+                                                                 "pass --catalog with a CSV that gives p_match"]),
     "step2_out_of_range": ("[applicant]\nstep2_score = 400\n", NO_P_CSV, ["[applicant] step2_score = 400", "<= 300"]),
     "usce_inconsistent": ("[applicant]\nusce_months = 1\nusce_california_months = 3\n", NO_P_CSV,
                           ["usce_california_months", "usce_months"]),
@@ -235,6 +239,42 @@ def test_unknown_specialty_without_catalog(capsys, tmp_path):
     code, _, err = run(capsys, "solve", prof)
     assert_one_line(err, code)
     assert "derm.toml" in err and "'Dermatology'" in err and "--catalog" in err
+
+
+@pytest.mark.parametrize("typed, meant", [("Famly Medicine", "Family Medicine"),
+                                         ("family_medicine", "Family Medicine"), ("pediatric", "Pediatrics")])
+def test_demo_specialty_names_as_written_with_a_guess(capsys, tmp_path, typed, meant):
+    prof = tmp_path / "spec.toml"
+    prof.write_text(f'[applicant]\nspecialties = ["{typed}"]\nstep2_score = 240\n[strategy]\nbudget = 500\n')
+    code, _, err = run(capsys, "solve", prof, "--draws", "0")
+    assert_one_line(err, code)
+    assert f"no demo catalog for specialty {typed!r}; did you mean {meant!r}?" in err
+    assert "'Family Medicine', 'Internal Medicine', 'Pediatrics', 'Psychiatry'" in err
+    assert "family_medicine," not in err
+
+
+def test_profile_errors_point_to_example_profiles_that_exist(capsys, tmp_path):
+    """Outside a checkout there is no data/profiles/ in the working directory: messages name the
+    installed examples' folder (it exists), never the relative one."""
+    from allocator.inputs.profile import EXAMPLES
+
+    assert EXAMPLES.is_dir() and (EXAMPLES / "typical_us_img.toml").is_file()
+    prof = tmp_path / "p.toml"
+    for text in ("[strategy]\nzzz = 1\n", "[zzz]\nbudget = 1\n"):
+        prof.write_text(text)
+        code, _, err = run(capsys, "solve", prof, "--draws", "0")
+        assert_one_line(err, code)
+        assert str(EXAMPLES) in err and " data/profiles/" not in err
+    code, _, err = run(capsys, "solve", tmp_path / "nope.toml")
+    assert str(EXAMPLES) in err and "see data/profiles/" not in err
+
+
+def test_shipped_tiny_profile_without_catalog_names_its_catalog(capsys):
+    """tiny_demo.toml has no [applicant]: run without --catalog, the error says which catalog it goes with."""
+    code, _, err = run(capsys, "solve", Path(__file__).resolve().parents[1] / "data" / "profiles" / "tiny_demo.toml")
+    assert_one_line(err, code)
+    assert "pass --catalog with a CSV that gives p_match for every program" in err
+    assert "--catalog data/catalogs/tiny_p_match.csv" in err
 
 
 def test_missing_profile_file(capsys, tmp_path):

@@ -334,6 +334,24 @@ def test_cli_sweep_objective_options(capsys):
         assert code == 2 and word in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
+def test_la_share_sweep_of_best_p_match_says_how_to_see_la_change(capsys):
+    """Rows that maximize P(match) alone cannot prefer LA: the table and the JSON say which
+    objective shows LA change with the cap."""
+    args = ("sweep", PROFILE, "--catalog", TINY, "--param", "la_share_max=0:0.5:0.5")
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "note: each point is the best P(match) list" in text
+    assert "add --objective p_match_la --target P" in text and "--safety-margin M" in text
+    code, out, _ = run(capsys, *args, "--json")
+    d = json.loads(out)
+    assert d["objective"] == "p_match" and len(d["notes"]) == 1 and "--objective p_match_la" in d["notes"][0]
+    code, out, _ = run(capsys, *args, "--objective", "p_match_la", "--target", "0.5", "--json")
+    assert json.loads(out)["notes"] == []
+    code, out, _ = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--budgets", "300:400:100", "--json")
+    assert json.loads(out)["notes"] == []
+
+
 # ---------------------------------------------------------------------- plots
 def test_plot_without_matplotlib_fails_before_the_sweep(capsys, tmp_path, monkeypatch):
     import sys

@@ -127,6 +127,24 @@ def test_guide_cases_recognized_from_the_fields_not_the_file():
     assert case.ranges["la"] == (20, 25) and case.ranges["west"] == (20, 30) and "seed guide" in case.to_dict()["source"]
 
 
+def test_reapplicant_only_when_the_profile_says_so(capsys, tmp_path):
+    """LA ties and years since graduation describe many first-time applicants: the guide's
+    reapplicant case needs ``reapplicant = true`` (the shipped reapplicant profile sets it)."""
+    first = Applicant(step2_score=237, la_ties=True, years_since_graduation=3, usce_months=4)
+    assert recognize(first) is None
+    case = recognize(first.model_copy(update={"reapplicant": True}))
+    assert case.key == "reapplicant" and case.why == "reapplicant = true, LA ties"
+    prof = tmp_path / "p.toml"
+    prof.write_text((PROFILES / "typical_us_img.toml").read_text().replace("la_ties = false", "la_ties = true")
+                    .replace("years_since_graduation = 1 ", "years_since_graduation = 3 "))
+    code, out, err = run(capsys, "solve", str(prof), "--catalog", TINY, "--draws", "0", "--json")
+    assert code == 0, err
+    assert json.loads(out)["guide"] is None
+    prof.write_text(prof.read_text().replace("[strategy]", "reapplicant = \"yes\"\n\n[strategy]"))
+    code, _, err = run(capsys, "solve", str(prof), "--catalog", TINY, "--draws", "0")
+    assert code == 2 and "[applicant] reapplicant = 'yes': write true or false (no quotes)" in err
+
+
 def test_guide_ranges_next_to_the_counts(capsys, tmp_path):
     """The strong applicant's profile on the tiny catalog (its own p_match): the report and
     the JSON show the guide's ranges for that case."""

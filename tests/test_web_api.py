@@ -736,7 +736,8 @@ def test_small_form_messages(client):
 
 def test_api_unknown_specialty_names_specialties(client):
     r = client.post("/api/solve", content=b'[applicant]\nspecialties = ["Dermatology"]\n')
-    assert r.status_code == 422 and "(have Family Medicine, Internal Medicine" in r.json()["error"]
+    assert r.status_code == 422 and "the demo catalogs are for 'Family Medicine', 'Internal Medicine'" in \
+        r.json()["error"]
 
 
 def test_upload_size_message_does_not_round_to_the_limit(client):

@@ -16,7 +16,7 @@ def bench(
     profile_args: Optional[list[Path]] = typer.Argument(None, help="profile TOMLs (same as --profiles)",
                                                         show_default=False),
     profiles: Optional[list[str]] = typer.Option(None, "--profiles", help="profile TOMLs, repeated or comma-"
-                                                 "separated (default: every data/profiles/*.toml with \\[applicant])"),
+                                                 "separated (default: every shipped example profile with \\[applicant])"),
     budgets: str = typer.Option("1000,1500,2500,4000", "--budgets", help="LO:HI:STEP or a comma list, USD"),
     catalog: Optional[Path] = CatalogOpt,
     methods: Optional[str] = typer.Option(None, "--methods", help="comma list (default: optimizer and every heuristic)"),
@@ -40,7 +40,9 @@ def bench(
     grid = parse_range(budgets, name="--budgets", lo_min=0, lists=True).tolist()
     paths = paths or B.default_profiles()
     if not paths:
-        raise InputError("no profiles: pass --profiles FILE.toml (data/profiles/ has none with [applicant])")
+        from allocator.inputs.profile import EXAMPLES
+
+        raise InputError(f"no profiles: pass --profiles FILE.toml ({EXAMPLES} has none with [applicant])")
     ms = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     try:
         tg = [] if targets.strip().lower() in ("", "none") else [float(x) for x in targets.split(",") if x.strip()]

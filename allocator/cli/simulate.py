@@ -35,6 +35,7 @@ def simulate(
     from allocator.optim.evaluate import evaluate, uncertainty
     from allocator.output.report import (SYNTHETIC_NOTE, interval_line, model_name, pct, published_curve_line,
                                          season_label, usd)
+    from allocator.output.result import mc_json
     from allocator.verification import published_curve
 
     problem = load(profile, catalog, card=card, correlation=correlation)
@@ -46,7 +47,7 @@ def simulate(
     mc = verify(problem, plan, draws=draws, seed=seed)
     payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
                **uncertainty(m), "p_match_central": m.p_match_central, "p_match_worst_season": m.p_match_worst_season,
-               "correlation": problem.rho, "mc": mc.to_dict(), "n_applications": m.n_applications, "n_la": m.n_la,
+               "correlation": problem.rho, "mc": mc_json(mc, problem), "n_applications": m.n_applications, "n_la": m.n_la,
                "la_share": m.la_share, "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty},
                "violations": [{"group": g, "detail": d} for g, d in bad],
                "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
@@ -74,7 +75,10 @@ def simulate(
         la_range = (f" ({pct(m.p_match_la_interval[0], 0)} to {pct(m.p_match_la_interval[1], 0)})"
                     if m.p_match_la_interval is not None and problem.fm is not None and m.p_match_la_interval[1] >= 0.005
                     else "")
-        c.print(f"P(match in LA) {pct(m.p_match_la, 2)}{la_range}; expected interviews {mc.mean_interviews:.1f}")
+        counted = (f"expected interviews {mc.mean_interviews:.1f}" if problem.interviews_modelled else
+                   f"expected programs that would match {mc.mean_successes:.1f} (no interview stage: the catalog "
+                   "gives p_match only)")
+        c.print(f"P(match in LA) {pct(m.p_match_la, 2)}{la_range}; {counted}")
         for w in payload["warnings"]:
             c.print(f"[bold yellow]warning: {w}[/]")
         for g, d in bad:

@@ -118,6 +118,17 @@ COPULA_NOTE = ("the one-factor copula's P(match) at that correlation lies outsid
                "plan on the range")
 
 
+LA_CAP_NOTE = ("each point is the best P(match) list, which takes LA programs only where they raise P(match), so "
+               "the LA cap seldom changes it; to see LA change with la_share_max, add --objective p_match_la "
+               "--target P (the best P(match in LA) with P(match) >= P) or --safety-margin M (the whole "
+               "safety-first answer at each point)")
+
+
+def _la_cap_blind(name: str, objective: str) -> bool:
+    """A la_share_max sweep whose rows maximize P(match) alone: nothing in them prefers LA."""
+    return name == "la_share_max" and objective == "p_match"
+
+
 def _off_range(df) -> list[float]:
     """The correlations whose copula P(match) falls outside the two-stage range of the same list."""
     if "p_match_interval" not in df:
@@ -137,7 +148,14 @@ def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool
                                "la_share_max": problem.la_share_max} | {name: None}}
     off = _off_range(df) if name == "correlation" else []
     payload["warnings"] = [f"correlation {', '.join(f'{c:g}' for c in off)}: {COPULA_NOTE}"] if off else []
-    _emit(payload, as_json, None, lambda c: _render_sweep(df, name, problem, c, target, mode))
+    payload["notes"] = [LA_CAP_NOTE] if _la_cap_blind(name, payload["objective"]) else []
+
+    def render(c):
+        _render_sweep(df, name, problem, c, target, mode)
+        for note in payload["notes"]:
+            c.print(f"note: {note}")
+
+    _emit(payload, as_json, None, render)
     if df["p_match"].notna().any():
         return 0
     from allocator.errors import InfeasibleError, SolverError

@@ -3,10 +3,12 @@
 Units: budget in USD (for everything that depends on the list: ERAS fees plus each
 program's ``fee_extra``); shares and probabilities in [0, 1].  Unknown keys are errors (a
 typo should not be silently ignored).  Read through :mod:`allocator.inputs.loader`;
-see docs/formats.md, "Profile TOML", and the examples in ``data/profiles/``.
+see docs/formats.md, "Profile TOML", and the examples in ``data/profiles/`` (messages name
+that folder where it is installed: :data:`EXAMPLES`).
 """
 from __future__ import annotations
 
+import difflib
 import math
 
 from pathlib import Path
@@ -16,6 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from allocator.errors import InputError
 from allocator.inputs.loader import read_toml, validate
+from allocator.paths import DATA_DIR
+
+# where the example profiles are for this installation (a checkout's data/profiles, or the
+# wheel's allocator/_data/profiles): a relative "data/profiles/" exists only in a checkout
+EXAMPLES = DATA_DIR / "profiles"
 
 
 def _strict_number(v, info):
@@ -43,11 +50,12 @@ class Applicant(BaseModel):
     usce_california_months: float = Field(default=0, ge=0, le=120)
     la_ties: bool = False
     years_since_graduation: float = Field(default=1, ge=0, le=60)
+    reapplicant: bool = False  # applied in an earlier season and did not match (the guide's reapplicant)
 
     _numbers = field_validator("step2_score", "exam_attempts", "usce_months", "usce_california_months",
                                "years_since_graduation", mode="before")(_strict_number)
 
-    @field_validator("la_ties", mode="before")
+    @field_validator("la_ties", "reapplicant", mode="before")
     @classmethod
     def _flag(cls, v):
         if not isinstance(v, bool):
@@ -196,8 +204,28 @@ class Strategy(BaseModel):
         return self
 
 
-_PROFILE_HINTS = {"extra_forbidden": "unknown key; check its spelling against the example profiles "
-                                     "in data/profiles/"}
+_PROFILE_HINTS = {"extra_forbidden": f"unknown key; check its spelling against the example profiles in {EXAMPLES}"}
+SECTIONS = ("applicant", "strategy")
+
+
+def _check_sections(doc: dict, where: str) -> None:
+    """A misspelled section (``[stratgy]``), a key outside any section, or a misspelled key in
+    a section: one line saying which, with the closest right name."""
+    models = {"applicant": Applicant, "strategy": Strategy}
+    for key, val in doc.items():
+        if key in SECTIONS and isinstance(val, dict):
+            bad = [k for k in val if k not in models[key].model_fields]
+            close = difflib.get_close_matches(bad[0], list(models[key].model_fields), n=1, cutoff=0.7) if bad else []
+            if close:
+                raise InputError(f"{where}: [{key}] {bad[0]}: unknown key; did you mean {close[0]}?")
+        elif key not in SECTIONS and key != "path" and isinstance(val, dict):
+            close = difflib.get_close_matches(key.lower(), SECTIONS, n=1, cutoff=0.6)
+            hint = f"did you mean [{close[0]}]?" if close else "a profile has only [applicant] and [strategy]"
+            raise InputError(f"{where}: [{key}]: unknown section; {hint} (examples: {EXAMPLES})")
+        elif key not in SECTIONS:
+            owner = next((n for n, m in models.items() if key in m.model_fields), None)
+            if owner:
+                raise InputError(f"{where}: {key}: outside any section; put it under [{owner}]")
 
 
 class Profile(BaseModel):
@@ -246,6 +274,7 @@ def profile_warnings(profile: Profile) -> list[str]:
 
 def profile_from_dict(doc: dict, path: str = "<profile>") -> Profile:
     """Validate a profile given as a dict (the parsed TOML)."""
+    _check_sections(doc, path)
     return validate(Profile, {**doc, "path": path}, path, sections=True, hints=_PROFILE_HINTS)
 
 
@@ -257,5 +286,5 @@ def load_profile(path: str | Path) -> Profile:
                          "cohort for `allocator batch`)")
     if not p.is_file():
         raise InputError(f"{p}: no such profile file; give the path to a TOML profile "
-                         "(see data/profiles/ for examples)")
+                         f"(examples: {EXAMPLES})")
     return profile_from_dict(read_toml(p, what="profile", reserved=("path",)), str(p))

@@ -51,7 +51,7 @@ import numpy as np
 
 from allocator.errors import InputError
 from allocator.inputs.catalog import Catalog
-from allocator.inputs.profile import Applicant
+from allocator.inputs.profile import EXAMPLES, Applicant
 from allocator.model.card import ModelCard, load_card
 from allocator.model.logistic import expit, logit
 
@@ -275,8 +275,8 @@ def estimate(catalog: Catalog, applicant: Applicant, card: ModelCard | None = No
 def estimate_columns(catalog: Catalog, applicant: Applicant, card: ModelCard | None = None) -> dict[str, np.ndarray]:
     """:func:`estimate`'s columns as numpy arrays (column name -> array), without pandas."""
     if applicant is None:
-        raise InputError("the profile has no [applicant] section; add one (see data/profiles/ "
-                         "for examples) or give p_match for every catalog row")
+        raise InputError(f"the profile has no [applicant] section; add one (examples: {EXAMPLES}) or give "
+                         "p_match for every catalog row")
     card = card or load_card()
     columns = program_columns(catalog)
     prog = program_arrays(catalog, card, columns)

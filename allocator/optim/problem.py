@@ -318,6 +318,12 @@ class Problem:
                 p[j] = (self.p_signal_geo[kind] if on[j] else self.p_signal[kind])[int(i)]
         return p
 
+    @property
+    def interviews_modelled(self) -> bool:
+        """False when the catalog gives p_match alone (no p_interview): there is no interview
+        stage, and the simulator's "interviews" are the successes (programs that would match)."""
+        return self.fm is not None or not np.array_equal(self.q, self.p)
+
     def effective_q(self, plan: Plan) -> np.ndarray:
         """P(interview) for the plan's programs, scaled with the success probability."""
         idx = np.asarray(plan.idx, dtype=int)

@@ -13,8 +13,9 @@ whose tier rules the benchmarks also compare against, see
 - reapplicant after an LA-only strategy: nationwide, LA a small bonus ("a small handful"
   of LA programs, the guide's figure for applicants with red flags).
 
-A profile is recognized from its ``[applicant]`` fields alone (never from a file name), by
-the rules in :func:`recognize`; anything else gets no guide range.  Counts are numbers of
+A profile is recognized from its ``[applicant]`` fields alone (never from a file name; the
+reapplicant only from ``reapplicant = true``, never from ties and years since graduation),
+by the rules in :func:`recognize`; anything else gets no guide range.  Counts are numbers of
 applications; ``None`` in a range means the guide gives no figure.
 """
 from __future__ import annotations
@@ -56,7 +57,6 @@ REAPPLICANT = dict(key="reapplicant", label="a reapplicant after an LA-only stra
                    words="apply nationwide, LA a small bonus (a small handful of LA programs)")
 
 STRONG_SCORE = 240  # "Step 2 CK about 245": 240 and above
-REAPPLY_YEARS = 3  # a reapplicant has been out of school a few years
 
 
 def recognize(applicant) -> GuideCase | None:
@@ -64,8 +64,9 @@ def recognize(applicant) -> GuideCase | None:
 
     strong: Step 2 CK score >= 240, no failed attempt, LA ties and clinical experience in
     California; moderate: Step 2 CK "pass" (no score), exactly one failed attempt, no LA
-    ties; reapplicant: not strong, LA ties or California experience (the LA focus), and
-    at least 3 years since graduation (a season or more already spent)."""
+    ties; reapplicant: ``reapplicant = true`` (only the applicant can say so: ties and years
+    since graduation describe many first-time applicants too), not strong, and LA ties or
+    California experience (the LA focus)."""
     a = applicant
     if a is None:
         return None
@@ -75,9 +76,9 @@ def recognize(applicant) -> GuideCase | None:
         return GuideCase(why=why, **STRONG)
     if a.step2 == "pass" and a.exam_attempts == 1 and not a.la_ties:
         return GuideCase(why="Step 2 CK pass, one failed attempt, no LA ties", **MODERATE)
-    if (a.la_ties or ca) and a.years_since_graduation >= REAPPLY_YEARS:
+    if a.reapplicant and (a.la_ties or ca):
         ties = "LA ties" if a.la_ties else "clinical experience in California"
-        why = f"{ties}, {a.years_since_graduation:g} years since graduation"
+        why = f"reapplicant = true, {ties}"
         return GuideCase(why=why, **REAPPLICANT)
     return None
 

@@ -146,8 +146,13 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     if res.mc is not None:
         lo, hi = res.mc.ci95
         t.add_row(f"Monte Carlo check ({res.mc.draws:,} draws)", f"{pct(res.mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}]")
-        if getattr(res.mc, "mean_interviews", None) is not None:
+        if not pr.interviews_modelled:  # the catalog's own p_match: what the simulator counts are successes
+            t.add_row("  programs that would match (simulated mean; no interview stage)",
+                      f"{res.mc.mean_successes:.1f}")
+        elif getattr(res.mc, "mean_interviews", None) is not None:
             t.add_row("  interviews per simulated season (mean)", f"{res.mc.mean_interviews:.1f}")
+    else:  # --draws 0: say so, rather than drop the line
+        t.add_row("Monte Carlo check skipped (--draws 0)", "")
     t.add_row("applications (LA)", f"{m.n_applications} ({m.n_la}, {pct(m.la_share, 0)})")
     _tier_rows(t, res)
     fixed = pr.schedule.fixed_total

@@ -123,7 +123,7 @@ class Result:
             if pr.objective in ("utility", "safety_first") or self.mode in ("utility", "safety_first"):
                 d["expected_utility"] = m.expected_utility
         if self.mc is not None:
-            d["mc"] = self.mc.to_dict()
+            d["mc"] = mc_json(self.mc, pr)
         elif m is not None:  # --draws 0: the key stays (contract), with why there is no estimate
             d["mc"] = {"p_match": None, "ci95": None, "draws": 0, "seed": None,
                        "skipped": "Monte Carlo check skipped (--draws 0)"}
@@ -211,3 +211,18 @@ def _synthetic_note() -> str:
     from allocator.output.report import SYNTHETIC_NOTE  # report imports this module
 
     return SYNTHETIC_NOTE
+
+
+NO_INTERVIEW_STAGE = ("no interview stage: the catalog gives p_match without p_interview, so mean_interviews, "
+                      "the interview medians and interviews_distribution count successes (programs that would "
+                      "match), not interviews")
+
+
+def mc_json(mc, problem) -> dict:
+    """The Monte Carlo check's JSON (``mc``): ``interviews_modelled`` false, with a ``note``, when
+    the catalog's own p_match leaves no interview stage to count."""
+    d = mc.to_dict()
+    d["interviews_modelled"] = bool(problem.interviews_modelled)
+    if not d["interviews_modelled"]:
+        d["note"] = NO_INTERVIEW_STAGE
+    return d

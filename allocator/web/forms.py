@@ -69,6 +69,8 @@ def fields() -> list[Field]:
         Field("usce_california_months", "applicant", "of which in California", "number", "months"),
         Field("la_ties", "applicant", "Ties to Greater Los Angeles", "bool", help="grew up or family there"),
         Field("years_since_graduation", "applicant", "Years since medical school graduation", "number", "years"),
+        Field("reapplicant", "applicant", "Reapplicant", "bool", help="applied in an earlier season and did "
+              "not match"),
         Field("budget", "strategy", "Budget", "number", "USD", "for everything that depends on the list "
               "(ERAS fees plus each program's extra cost)"),
         Field("season", "strategy", "Fee schedule (season)", "select", choices=_seasons()),
@@ -134,7 +136,8 @@ def values_from_doc(doc: dict) -> dict[str, Any]:
     """Form values (strings, lists, bools) from a profile document."""
     a, s = doc.get("applicant", {}), doc.get("strategy", {})
     v: dict[str, Any] = {"specialties": list(a.get("specialties", ["Internal Medicine"])),
-                         "step2": a.get("step2") == "pass", "la_ties": bool(a.get("la_ties", False))}
+                         "step2": a.get("step2") == "pass", "la_ties": bool(a.get("la_ties", False)),
+                         "reapplicant": bool(a.get("reapplicant", False))}
     for k in ("step2_score", "exam_attempts", "usce_months", "usce_california_months", "years_since_graduation"):
         v[k] = "" if a.get(k) is None else str(a[k])
     for k in ("budget", "season", "max_applications", "min_applications", "la_share_max", "correlation",
@@ -220,6 +223,8 @@ def doc_from_values(v: dict[str, Any]) -> dict:
         if str(v.get(k, "")).strip() and not (k == "step2_score" and v.get("step2")):
             _put(a, k, attempt(errs, _number, v[k], k, "applicant", k in ("step2_score", "exam_attempts")))
     a["la_ties"] = bool(v.get("la_ties"))
+    if v.get("reapplicant"):  # left out when not ticked: the profile's default (false)
+        a["reapplicant"] = True
     s: dict[str, Any] = {}
     for k in ("budget", "max_applications", "min_applications", "la_share_max", "correlation", "target_p_match",
               "max_divisions", "safety_margin"):
@@ -585,6 +590,8 @@ FLAG_WORDS = (  # command-line advice in the words of the page (the most specifi
     ("--today", "the date of the update"),
     ("--add-budget", "the extra budget"),
     ("--max-add", "the most extra applications"),
+    ("pass --catalog with a CSV that gives p_match for every program (the shipped data/profiles/tiny_demo.toml goes "
+     "with --catalog data/catalogs/tiny_p_match.csv)", "upload a catalog CSV that gives p_match for every program"),
     ("pass --catalog with your own CSV", "upload your own catalog CSV"),
     ("pass another --catalog", "upload another catalog CSV"),
     ("pass --time-limit SECONDS", "raise the time limit"),
@@ -613,11 +620,6 @@ def plain_text(text: str) -> str:
     for flag, words in FLAG_WORDS:
         msg = msg.replace(flag, words)
     msg = re.sub(r"--([a-z][\w-]*)", lambda m: "the " + m.group(1).replace("-", " ") + " setting", msg)
-    msg = re.sub(r"\(have ([a-z_]+(?:, [a-z_]+)*)\)", lambda m: f"(have {_specialty_names(m.group(1))})", msg)
     msg = re.sub(r"(?<!\w)'([^']{61,})'(?!\w)", lambda m: shown(m.group(1)), msg)  # a quote after a letter closes one
     return re.sub(r"[^\s']{81,}", lambda m: m.group(0)[:40] + f"... ({len(m.group(0)):,} characters)", msg)
 
-
-def _specialty_names(stems: str) -> str:
-    """Demo catalog file stems (internal_medicine) as the specialty names the form shows."""
-    return ", ".join(s.replace("_", " ").title() for s in stems.split(", "))

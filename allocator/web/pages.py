@@ -139,7 +139,7 @@ async def _form_values(form: FormData) -> tuple[dict, tuple[bytes, str] | None]:
             values[k] = [str(x) for x in form.getlist(k)]
         elif k not in UPLOADS and k != SUPERSEDES:
             values[k] = str(form.get(k))
-    for b in ("step2", "la_ties"):
+    for b in ("step2", "la_ties", "reapplicant"):
         values[b] = values.get(b) in ("on", "true", "1")
     return values, await _upload(form, "catalog")
 
