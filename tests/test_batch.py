@@ -74,6 +74,9 @@ def test_csv_cohort_rows_and_errors(tmp_path):
                         "strategy": {"budget": 1800.0, "must_apply": ["IM-1", "IM-2"], "utility": {"la": 1.2}}}
     assert m[1].error == f"{p}:3: column step2_score = 'twelve': must be a whole number; change it"
     assert m[2].ok and m[2].doc == {"strategy": {"budget": 900.0}}
+    q = tmp_path / "r.csv"
+    q.write_text("id,la_ties,reapplicant\nrae,yes,yes\n")  # the guide's reapplicant case, as in a profile
+    assert load_cohort(q)[0].doc == {"applicant": {"la_ties": True, "reapplicant": True}}
     assert "already used on line 2" in m[3].error
     p.write_text("id,step2_score,max_applications,exam_attempts\na,240,inf,0\nb,1e400,60,0\nc,240,60,nan\nd,240,60,0\n")
     m = load_cohort(p)  # non-finite whole numbers are one row's bad input, not a crash of the cohort

@@ -12,7 +12,7 @@ CSV columns (``id`` required; every other column optional, an empty cell = the d
 - ``id``: the applicant's name in the output files (letters, digits, ``.``, ``_``, ``-``)
 - ``[applicant]``: ``specialties`` (separated by ``;``), ``step2_score``, ``step2``
   (``pass``), ``exam_attempts``, ``usce_months``, ``usce_california_months``, ``la_ties``
-  (true/false, yes/no, 1/0), ``years_since_graduation``.  A row with all of them empty has
+  (true/false, yes/no, 1/0), ``years_since_graduation``, ``reapplicant`` (as ``la_ties``).  A row with all of them empty has
   no ``[applicant]`` section (for catalogs that carry ``p_match``).
 - ``[strategy]``: ``budget``, ``season``, ``max_applications``, ``min_applications``,
   ``la_share_max``, ``correlation``, ``target_p_match``, ``objective``, ``signals``,
@@ -35,7 +35,7 @@ from allocator.inputs.profile import profile_from_dict
 
 APPLICANT_COLS = {"specialties": "list", "step2_score": "int", "step2": "str", "exam_attempts": "int",
                   "usce_months": "float", "usce_california_months": "float", "la_ties": "bool",
-                  "years_since_graduation": "float"}
+                  "years_since_graduation": "float", "reapplicant": "bool"}
 STRATEGY_COLS = {"budget": "float", "season": "str", "max_applications": "int", "min_applications": "int",
                  "la_share_max": "float", "correlation": "float", "target_p_match": "float", "objective": "str",
                  "safety_margin": "float",
