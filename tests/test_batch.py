@@ -74,6 +74,10 @@ def test_csv_cohort_rows_and_errors(tmp_path):
                         "strategy": {"budget": 1800.0, "must_apply": ["IM-1", "IM-2"], "utility": {"la": 1.2}}}
     assert m[1].error == f"{p}:3: column step2_score = 'twelve': must be a whole number; change it"
     assert m[2].ok and m[2].doc == {"strategy": {"budget": 900.0}}
+    short = tmp_path / "s.csv"  # a short row and a complete row for one applicant: the complete row keeps the id
+    short.write_text("id,step2_score,budget\nalice,230\nbob,240,900\nalice,230,1000\n")
+    got = load_cohort(short)
+    assert [x.id for x in got] == ["alice@line2", "bob", "alice"] and got[2].ok and not got[0].ok
     q = tmp_path / "r.csv"
     q.write_text("id,la_ties,reapplicant\nrae,yes,yes\n")  # the guide's reapplicant case, as in a profile
     assert load_cohort(q)[0].doc == {"applicant": {"la_ties": True, "reapplicant": True}}
@@ -544,8 +548,8 @@ def test_made_up_ids_never_collide_with_real_ones(tmp_path, capsys):
     coh.write_text(tiny + "a b,300,20\na b,300,20\nx,1\nx,300,20\nx,300,20\n")
     m = load_cohort(coh)
     assert len({x.id for x in m}) == len(m) == 5
-    assert [x.id for x in m] == ["a b@line2", "a b@line3", "x", "x@line5", "x@line6"]
-    assert [x.own_id for x in m] == [False, False, True, False, False]
+    assert [x.id for x in m] == ["a b@line2", "a b@line3", "x@line4", "x", "x@line6"]  # the complete row keeps x
+    assert [x.own_id for x in m] == [False, False, False, True, False]
     assert m[2].error == f"{coh}:4: 2 fields, the header has 3; add the 1 missing field(s) (an empty cell keeps " \
                         "the default)"
 

@@ -146,12 +146,14 @@ def _from_csv(path: Path) -> list[Member]:
     if dup:
         raise InputError(f"{path}: line {first}, column {dup[0]!r} appears twice; keep one")
     out, seen = [], {}
+    # ids of the complete rows: a short row never takes one, so the complete row keeps it
+    whole = {r[header.index("id")].strip() for _, r in numbered[1:] if len(r) == len(header)}
     for line, row in numbered[1:]:
         if not any(c.strip() for c in row):
             continue
         src = f"{path}:{line}"
         if len(row) != len(header):
-            out.append(_short_row(row, header, src, line, seen))
+            out.append(_short_row(row, header, src, line, seen, whole))
             continue
         cells = {h: c.strip() for h, c in zip(header, row)}
         mid = cells["id"]
@@ -182,16 +184,18 @@ def made_up_id(text: str, line: int) -> str:
     return f"{' '.join(text.split())}@line{line}"
 
 
-def _short_row(row: list[str], header: list[str], src: str, line: int, seen: dict[str, int]) -> Member:
+def _short_row(row: list[str], header: list[str], src: str, line: int, seen: dict[str, int],
+               whole: set[str]) -> Member:
     """A row with too few or too many fields: bad input.  When ``id`` is the first column and
-    the row's first cell is a usable, unused id, the row keeps it (its older files are removed
-    as any bad applicant's); a missing field cannot shift the first cell."""
+    the row's first cell is a usable id that no other row uses (above, or a complete row below:
+    ``whole``), the row keeps it (its older files are removed as any bad applicant's); a
+    missing field cannot shift the first cell."""
     n, m = len(row), len(header)
     fix = (f"add the {m - n} missing field(s) (an empty cell keeps the default)" if n < m
            else "quote values that contain commas")
     why = f"{src}: {n} fields, the header has {m}; {fix}"
     mid = row[0].strip() if header[0] == "id" and row else ""
-    if _ID_RE.match(mid) and mid not in seen:
+    if _ID_RE.match(mid) and mid not in seen and mid not in whole:
         seen[mid] = int(line)
         return Member(mid, src, None, why)
     return Member(made_up_id(mid, line), src, None, why, own_id=False)
