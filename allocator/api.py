@@ -27,6 +27,7 @@ from allocator.output.result import Result
 from allocator.optim.engines import DEFAULT_ENGINE
 from allocator.paths import shipped
 from allocator.status import Status
+from allocator.inputs.fees import BUDGET_TOL
 
 if TYPE_CHECKING:  # the solver modules (PuLP, HiGHS) load when a command optimizes, not for simulate/estimate
     from allocator.optim.outer import Outcome
@@ -305,7 +306,7 @@ def admits_a_program(problem: Problem, *, budget_applies: bool = True,
         return
     pool = ~la if problem.la_share_max < 1 else np.ones(problem.n, bool)  # under a cap, one program outside LA
     cheapest = float(problem.schedule.fee(1)) + float(np.min(problem.extra[pool]))
-    if problem.budget < cheapest - 1e-9:
+    if problem.budget < cheapest - BUDGET_TOL:
         fees = "its fee_extra: no ERAS fees" if problem.schedule.season == "none" else \
             f"ERAS fees {problem.schedule.season} plus its fee_extra"
         where = " outside Greater LA (under the LA cap a list needs one)" if problem.la_share_max < 1 and la.any() else ""

@@ -536,7 +536,7 @@ def test_quiet_stdout_from_two_threads_restores_stdout():
     assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
 
 
-@pytest.mark.parametrize("budget, n", [(329.9999995, 30), (329.99999, 29), (330.0, 30)])
+@pytest.mark.parametrize("budget, n", [(329.9999995, 30), (329.99999, 29), (330.0, 30), (10.9999995, 1)])
 def test_every_path_admits_the_same_lists_at_a_budget_a_hair_from_a_cost(budget, n):
     """One budget tolerance (1e-6 USD) for every path: 5e-7 below a list's $330 still admits it on
     the count scan and the integer program alike (the program alone admitted it, as "optimal", while

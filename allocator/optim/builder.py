@@ -14,6 +14,7 @@ from allocator.optim.engines.pulp_import import pulp
 from allocator.model.copula import log_fail
 from allocator.optim.formulation import (COEF_EPS, OBJ_SCALE, TAIL_MASS, ExpTerm, Formulation, State)
 from allocator.optim.problem import Problem
+from allocator.inputs.fees import BUDGET_TOL
 
 MODES = ("p_match", "utility", "min_cost", "la_given_target", "utility_given_target")
 
@@ -229,7 +230,7 @@ def _add_limits(f: Formulation, rows: _Rows, mode: str, budget: float | None) ->
     B = problem.budget if budget is None else budget
     total = pulp.lpSum(x)
     if (mode != "min_cost" or budget is not None) and math.isfinite(B):  # an infinite budget is no row
-        rows.add("budget", f.cost_expr <= B, "budget")
+        rows.add("budget", f.cost_expr <= B + BUDGET_TOL, "budget")  # the tolerance of every path
         f.count_cost = cheapest_by_count(problem, cand, rows.drop)
         rows.add("budget", total <= f.count_cap(B), "budget_count")
     rows.add("max_applications", total <= problem.max_apps, "max_applications")

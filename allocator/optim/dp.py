@@ -39,7 +39,7 @@ import numpy as np
 from allocator.errors import SolverError
 from allocator.model.copula import log_fail
 from allocator.optim import feasibility
-from allocator.optim.feasibility import TOL_USD
+from allocator.inputs.fees import BUDGET_TOL
 from allocator.optim.outer import Outcome
 from allocator.optim.problem import Plan, Problem
 from allocator.status import Status
@@ -126,7 +126,7 @@ def applicable(problem: Problem, mode: str, budget: float | None = None) -> bool
 def _room(problem: Problem, budget: float | None, scale: int) -> float:
     """The budget in units (whole units within the re-check's tolerance; inf for none)."""
     lim = float(problem.budget if budget is None else budget)
-    return lim if math.isinf(lim) else float(math.floor((lim + TOL_USD) * scale))
+    return lim if math.isinf(lim) else float(math.floor((lim + BUDGET_TOL) * scale))
 
 
 def _items(problem: Problem, mode: str, budget: float | None) -> Items | None:

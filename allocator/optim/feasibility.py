@@ -13,7 +13,9 @@ import numpy as np
 from allocator.optim.problem import Plan, Problem
 from allocator.inputs.fees import BUDGET_TOL
 
-TOL_USD = BUDGET_TOL  # one budget tolerance for every path (inputs.fees)
+# the budget tolerance of every path (inputs.fees), plus the integer program's own row tolerance
+# (HiGHS: 1e-7), which its budget row (cost <= budget + BUDGET_TOL) may use on top
+TOL_USD = BUDGET_TOL + 1e-7
 
 
 def _columns(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, set]:

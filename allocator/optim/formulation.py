@@ -28,6 +28,7 @@ import numpy as np
 from allocator.optim.engines.pulp_import import pulp
 
 from allocator.optim.problem import Plan, Problem
+from allocator.inputs.fees import BUDGET_TOL
 
 # Probability terms enter the objective and the target row multiplied by OBJ_SCALE: CBC's
 # dual tolerance (1e-7) is absolute, and on P-scale objectives (node weights down to 1e-12)
@@ -133,8 +134,8 @@ class Formulation:
     warm_basis: object = None  # an engine's basis of an earlier model to start the first relaxation from
 
     def count_cap(self, budget: float) -> int:
-        """The most programs a list within ``budget`` can hold (USD tolerance as feasibility's)."""
-        ok = np.nonzero(self.count_cost <= float(budget) + 1e-6)[0]
+        """The most programs a list within ``budget`` can hold (the budget tolerance of every path)."""
+        ok = np.nonzero(self.count_cost <= float(budget) + BUDGET_TOL)[0]
         return int(ok[-1]) if len(ok) else 0
 
     def la_cap(self, n_max: int) -> int:
@@ -145,7 +146,7 @@ class Formulation:
         """Change the budget row's right-hand side (the model must have been built with one),
         and the count the budget buys (``budget_count``)."""
         rows = self.model.constraints
-        rows["budget"].constant = -float(budget)  # PuLP keeps `cost <= B` as `cost - B <= 0`
+        rows["budget"].constant = -(float(budget) + BUDGET_TOL)  # PuLP keeps `cost <= B` as `cost - B <= 0`
         if "budget_count" in rows and self.count_cost is not None:
             rows["budget_count"].constant = -float(self.count_cap(budget))
             if "la_count" in rows:

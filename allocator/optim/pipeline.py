@@ -20,6 +20,7 @@ from allocator.optim.outer import Outcome, solve_milp
 from allocator.optim.problem import Plan, Problem
 from allocator.optim.start import greedy, local_search
 from allocator.status import Status
+from allocator.inputs.fees import BUDGET_TOL
 
 METHODS = ("auto", "fast", "dp", "milp")
 
@@ -149,7 +150,7 @@ def affordable(problem: Problem, cand: np.ndarray, budget: float | None) -> np.n
     must = np.zeros(problem.n, bool)
     must[list(problem.must)] = True
     alone = problem.extra[cand] + float(problem.schedule.fee(1))
-    return cand[(alone <= lim + 1e-9) | must[cand]]
+    return cand[(alone <= lim + BUDGET_TOL) | must[cand]]
 
 
 def something_to_maximize(problem: Problem, mode: str) -> None:
