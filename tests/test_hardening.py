@@ -996,3 +996,22 @@ def test_a_profile_default_or_contradiction_that_changes_the_answer_is_a_warning
     if drop == "budget":  # given on the command line, it is no default
         code, out, err = run(capsys, "solve", str(prof), "--budget", "900", "--draws", "0", "--json")
         assert not any("no budget" in w for w in json.loads(out)["warnings"])
+
+
+def test_distinct_specialties_and_a_profile_typo_are_not_blamed_on_the_catalog(capsys, tmp_path):
+    """The near-spelling check refuses slips only: Internal Medicine-Primary beside -Preliminary
+    (distinct program types) stays a two-specialty catalog, and a typo in the profile is reported
+    as the profile's (the catalog's exact spelling is the right one)."""
+    from allocator.optim.assemble import _slip
+
+    assert not _slip("Internal Medicine-Preliminary", "Internal Medicine-Primary")
+    assert not _slip("Urology", "Neurology") and _slip("Pediatircs", "Pediatrics")
+    cat = _catalog_with_specialty(tmp_path, 10, "Internal Medicine-Preliminary")
+    prof = tmp_path / "me.toml"
+    prof.write_text(PROFILE.read_text().replace('specialties = ["Internal Medicine"]',
+                                                'specialties = ["Internal Medicin"]'))
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0")
+    assert code == 2 and "[applicant] specialties" in err and "has no program of specialty 'Internal Medicin'" in err
+    code, out, err = run(capsys, "estimate", PROFILE, "--catalog", cat, "--json")
+    row = next(r for r in json.loads(out)["programs"] if r["specialty"] == "Internal Medicine-Preliminary")
+    assert code == 0 and row["excluded_reason"] == "another specialty (Internal Medicine-Preliminary)"

@@ -7,6 +7,7 @@ the user, optimized, or none) and the tier utilities.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pathlib import Path
@@ -51,21 +52,39 @@ def _strategy_rho(profile: Profile, default: float) -> float:
 
 
 def check_specialty_spelling(catalog: Catalog, specs) -> None:
-    """A catalog row whose specialty is a near-spelling of one the profile applies in ("Internal
-    Medicin", "internal medicine") would be left out as another specialty without a word: refused,
-    naming the program.  Specialties unlike every profile specialty (similarity below 0.9: Urology
-    and Neurology are 0.875) are other specialties."""
-    import difflib
-
-    wanted = {" ".join(x.lower().split()): x for x in specs or ()}
-    for name in set(catalog.column("specialty")) - set(specs or ()):
-        key = " ".join(str(name).lower().split())
-        close = wanted.get(key) or next(iter(difflib.get_close_matches(key, list(wanted), n=1, cutoff=0.9)), None)
+    """A catalog row whose specialty is a slip of one the profile applies in, spelled exactly
+    elsewhere in the catalog ("Internal Medicin" or "internal medicine" beside "Internal
+    Medicine"), would be left out as another specialty without a word: refused, naming the
+    program.  A slip: the same words but one, which is one letter off (an extra, missing,
+    changed or swapped letter), or a difference of case and spacing only.  Distinct specialties
+    (Urology and Neurology, Internal Medicine-Primary and -Preliminary) differ by more."""
+    names = set(catalog.column("specialty"))
+    for name in sorted(names - set(specs or ())):
+        close = next((x for x in specs or () if x in names and _slip(str(name), x)), None)
         if close is not None:
-            close = wanted.get(close, close)
             pid = catalog.column("program_id")[list(catalog.column("specialty")).index(name)]
             raise InputError(f"{catalog.path}: program {pid}, column specialty = {name!r}: not the profile's "
                              f"{close!r}, so the program would be left out as another specialty; fix the spelling")
+
+
+def _slip(a: str, b: str) -> bool:
+    """True when ``a`` is ``b`` up to case and spacing, or with one word one letter off."""
+    wa, wb = re.findall(r"[a-z]+", a.lower()), re.findall(r"[a-z]+", b.lower())
+    if len(wa) != len(wb):
+        return False
+    off = [(x, y) for x, y in zip(wa, wb) if x != y]
+    return not off or (len(off) == 1 and min(map(len, off[0])) >= 4 and _one_edit(*off[0]))
+
+
+def _one_edit(x: str, y: str) -> bool:
+    """One letter inserted, deleted, changed, or two neighbours swapped."""
+    if abs(len(x) - len(y)) > 1:
+        return False
+    if len(x) == len(y):
+        d = [k for k in range(len(x)) if x[k] != y[k]]
+        return len(d) == 1 or (len(d) == 2 and d[1] == d[0] + 1 and x[d[0]] == y[d[1]] and x[d[1]] == y[d[0]])
+    short, long_ = sorted((x, y), key=len)
+    return any(long_[:k] + long_[k + 1:] == short for k in range(len(long_)))
 
 
 def _rows_for_specialties(catalog: Catalog, profile: Profile) -> Catalog:
