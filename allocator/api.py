@@ -214,7 +214,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     gain = None
     if plan.signals:
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
-    warns = list_warnings(problem, plan, metrics)
+    warns = list_warnings(problem, plan, metrics, budget_applies=mode != "min_cost")
     check = published_curve.assess(problem, mc)
     warns += published_curve.below_range_warning(check, metrics.p_match_interval)
     if mode in ("min_cost", "la_given_target"):
@@ -326,13 +326,17 @@ def refuse_empty(problem: Problem, plan: Plan | None) -> None:
                      "eligibility); relax one of them")
 
 
-def list_warnings(problem: Problem, plan: Plan, metrics) -> list[str]:
-    """The calibrated-domain warnings of a list (its size, its expected interviews, and how
-    much of its P(match) the signal and preference effects carry)."""
+def list_warnings(problem: Problem, plan: Plan, metrics, budget_applies: bool = True) -> list[str]:
+    """The profile's warnings (profile_warnings; the default-budget one only where the budget
+    applies: not for the cheapest list, nor for a season update) and the calibrated-domain
+    warnings of a list (its size, its expected interviews, and how much of its P(match) the
+    signal and preference effects carry)."""
+    from allocator.inputs.profile import NO_BUDGET
+
     bare = metrics.p_match
     if plan.signals or plan.divisions:
         bare = evaluate(problem, Plan(plan.idx), correlations=()).p_match
-    out = list(problem.input_warnings)
+    out = [w for w in problem.input_warnings if budget_applies or not w.startswith(NO_BUDGET)]
     out += domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
     if problem.source != "catalog p_match":  # the model's probabilities: is the applicant where it was checked?
         out += domain.applicant_warnings(problem.card, problem.applicant, problem.specialties)

@@ -993,9 +993,10 @@ def test_a_profile_default_or_contradiction_that_changes_the_answer_is_a_warning
     code, out, err = run(capsys, "solve", str(prof), "--draws", "0", "--json")
     assert code == 0, err
     assert any(w.startswith(words) for w in json.loads(out)["warnings"])
-    if drop == "budget":  # given on the command line, it is no default
-        code, out, err = run(capsys, "solve", str(prof), "--budget", "900", "--draws", "0", "--json")
-        assert not any("no budget" in w for w in json.loads(out)["warnings"])
+    if drop == "budget":  # given on the command line, it is no default; the cheapest list answers to none
+        for args in (["--budget", "900"], ["--min-cost", "--target", "0.5"]):
+            code, out, err = run(capsys, "solve", str(prof), *args, "--draws", "0", "--json")
+            assert code == 0 and not any("no budget" in w for w in json.loads(out)["warnings"]), err
 
 
 def test_distinct_specialties_and_a_profile_typo_are_not_blamed_on_the_catalog(capsys, tmp_path):

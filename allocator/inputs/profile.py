@@ -250,8 +250,9 @@ class Profile(BaseModel):
         return self.model_copy(update={"strategy": strat})
 
 
-# The Step 2 CK passing score (USMLE: 214 since January 2022, 209 before): a lower score is a fail.
+# The Step 2 CK passing score (USMLE: 214 since July 2022, 209 before): a lower score is a fail.
 STEP2_PASS = 214
+NO_BUDGET = "no budget in [strategy]"  # the warning's opening words (dropped where no budget applies)
 
 
 def profile_warnings(profile: Profile) -> list[str]:
@@ -259,8 +260,8 @@ def profile_warnings(profile: Profile) -> list[str]:
     shown with every answer, so nobody plans on a budget or a score they did not give."""
     out = []
     if "budget" not in profile.strategy.model_fields_set:
-        out.append(f"no budget in [strategy]: the default ${profile.strategy.budget:,.0f} is used; add budget = "
-                   "USD (or pass --budget)")
+        out.append(f"{NO_BUDGET}: the default ${profile.strategy.budget:,.0f} is used; give your budget "
+                   "(budget = USD under [strategy])")
     a = profile.applicant
     if a is not None and a.step2_score is None and a.step2 is None:
         out.append('no step2_score in [applicant]: solved as a pass without a score; add step2_score = your Step 2 '

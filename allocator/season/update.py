@@ -325,4 +325,4 @@ def domain_warnings(ctx: Context) -> list[str]:
     from allocator.api import list_warnings
     from allocator.optim.evaluate import evaluate
 
-    return list_warnings(ctx.problem, ctx.plan, evaluate(ctx.problem, ctx.plan, correlations=()))
+    return list_warnings(ctx.problem, ctx.plan, evaluate(ctx.problem, ctx.plan, correlations=()), budget_applies=False)
