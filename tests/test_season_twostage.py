@@ -311,7 +311,15 @@ def test_weighted_percentile_is_numpys_at_equal_weights_and_spread_holds_its_ave
         assert weighted_percentile(v, np.full(30, 2.0), u) == pytest.approx(np.percentile(v, 100 * u), abs=1e-12)
     assert weighted_percentile(v, np.r_[np.zeros(29), 1.0], 0.1) == v[-1]  # zero weights drop out
     lo, hi = spread([0.0, 0.99, 1.0], [0.09, 0.01, 0.9])  # a light, far value: the average (0.91) below both
-    assert lo == pytest.approx(0.9099) and 0.99 < hi < 1.0
+    assert lo == pytest.approx(0.9099) and hi == 1.0
+    # unequal weights count: a value with 99% (98%) of the weight is the 10th and the 90th percentile
+    assert weighted_percentile([0.5, 0.9], [0.99, 0.01], 0.1) == 0.5
+    heavy = [0.98, 0.01, 0.01]
+    assert weighted_percentile([0.5, 0.7, 0.9], heavy, 0.4) == 0.5
+    assert weighted_percentile([0.5, 0.7, 0.9], heavy, 0.9) < np.percentile([0.5, 0.7, 0.9], 90) - 0.1
+    assert weighted_percentile([0.5, 0.9], [0.01, 0.99], 0.9) == 0.9
+    with pytest.raises(ValueError):
+        weighted_percentile([0.5, 0.9], [0.0, 0.0], 0.5)
 
 
 def test_the_average_lies_in_its_range_after_many_invitations():

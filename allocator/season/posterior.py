@@ -129,17 +129,20 @@ def count_distribution(pi: np.ndarray, r: np.ndarray, base: int = 0) -> np.ndarr
 
 
 def weighted_percentile(v, weights, u: float) -> float:
-    """The ``u``-quantile (0-1) of values ``v`` carrying ``weights``: linear between the values
-    placed at the midpoints of their weights (rescaled to run from 0 to 1), so equal weights give
-    exactly ``np.percentile(v, 100 u)``; zero weights drop out."""
+    """The ``u``-quantile (0-1) of values ``v`` carrying ``weights`` (zero weights drop out):
+    equal weights give exactly ``np.percentile(v, 100 u)`` (the ranges before any answer are
+    solve's); otherwise the inverse of the weighted distribution, linear between the values
+    placed at the midpoints of their weights and flat beyond the end ones, so a value carrying
+    99% of the weight is every percentile from 1 to 99."""
     v, w = np.asarray(v, float), np.asarray(weights, float)
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or not np.any(w > 0):
+        raise ValueError("weights must be finite, not negative, and not all zero")
     v, w = v[w > 0], w[w > 0]
+    if np.ptp(w) <= 1e-12 * w.max():
+        return float(np.percentile(v, 100 * u))
     o = np.argsort(v, kind="stable")
     v, w = v[o], w[o] / w.sum()
-    if len(v) == 1:
-        return float(v[0])
-    mid = np.cumsum(w) - w / 2
-    return float(np.interp(u, (mid - mid[0]) / (mid[-1] - mid[0]), v))
+    return float(np.interp(u, np.cumsum(w) - w / 2, v))
 
 
 def spread(v, weights, lo: float = 0.1, hi: float = 0.9) -> list[float]:
