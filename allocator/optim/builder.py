@@ -14,7 +14,6 @@ from allocator.optim.engines.pulp_import import pulp
 from allocator.model.copula import log_fail
 from allocator.optim.formulation import (COEF_EPS, OBJ_SCALE, TAIL_MASS, ExpTerm, Formulation, State)
 from allocator.optim.problem import Problem
-from allocator.inputs.fees import BUDGET_TOL
 
 MODES = ("p_match", "utility", "min_cost", "la_given_target", "utility_given_target")
 
@@ -219,6 +218,13 @@ def cheapest_by_count(problem: Problem, cand: np.ndarray, drop: tuple[str, ...] 
     return total
 
 
+def _whole_cents(problem: Problem, cand: np.ndarray) -> bool:
+    """Every cost a list can have is whole cents: the fee tiers and the candidates' fee_extra."""
+    tiers = [v for t in problem.schedule.tiers for v in (t.per_program, t.flat)]
+    amounts = np.concatenate([np.asarray(tiers, float), problem.extra[cand]]) * 100
+    return bool(np.all(np.abs(amounts - np.round(amounts)) < 1e-6))
+
+
 def _add_limits(f: Formulation, rows: _Rows, mode: str, budget: float | None) -> None:
     """Budget (none for min_cost unless given), application counts, LA share, must_apply.
 
@@ -230,7 +236,8 @@ def _add_limits(f: Formulation, rows: _Rows, mode: str, budget: float | None) ->
     B = problem.budget if budget is None else budget
     total = pulp.lpSum(x)
     if (mode != "min_cost" or budget is not None) and math.isfinite(B):  # an infinite budget is no row
-        rows.add("budget", f.cost_expr <= B + BUDGET_TOL, "budget")  # the tolerance of every path
+        f.cents = _whole_cents(problem, cand)
+        rows.add("budget", f.cost_expr <= f.row_budget(B), "budget")  # the tolerance of every path
         f.count_cost = cheapest_by_count(problem, cand, rows.drop)
         rows.add("budget", total <= f.count_cap(B), "budget_count")
     rows.add("max_applications", total <= problem.max_apps, "max_applications")
