@@ -549,3 +549,14 @@ def test_every_path_admits_the_same_lists_at_a_budget_a_hair_from_a_cost(budget,
     outs = {m: optimize(pr, method=m) for m in ("fast", "milp")}
     assert {m: len(o.plan) for m, o in outs.items()} == {"fast": n, "milp": n}
     assert outs["fast"].objective == pytest.approx(outs["milp"].objective, abs=1e-9)
+
+
+def test_a_budget_beyond_the_cent_grid_is_a_plain_row():
+    """A budget so large that its cents are not whole floats (1e307) is the row as given: the cent
+    rounding of the integer program's budget row raised OverflowError there."""
+    from allocator.api import load, optimize
+
+    ROOT = Path(__file__).resolve().parents[1]
+    pr = load(str(ROOT / "data/profiles/tiny_demo.toml"), str(ROOT / "data/catalogs/tiny_p_match.csv"),
+              budget=1e307, objective="p_match")
+    assert len(optimize(pr, method="milp").plan) == len(optimize(pr, method="fast").plan) > 0

@@ -1007,6 +1007,8 @@ def test_distinct_specialties_and_a_profile_typo_are_not_blamed_on_the_catalog(c
 
     assert not _slip("Internal Medicine-Preliminary", "Internal Medicine-Primary")
     assert not _slip("Urology", "Neurology") and _slip("Pediatircs", "Pediatrics")
+    for a, b in (("Педиатрия", "Психиатрия"), ("内科", "外科"), ("Transitional Year 1", "Transitional Year 2")):
+        assert not _slip(a, b)  # other scripts are words too; a digit must match
     cat = _catalog_with_specialty(tmp_path, 10, "Internal Medicine-Preliminary")
     prof = tmp_path / "me.toml"
     prof.write_text(PROFILE.read_text().replace('specialties = ["Internal Medicine"]',

@@ -161,6 +161,7 @@ PROFILE_CASES = {
     "toml_duplicate_key": ("[strategy]\nbudget = 1\nbudget = 2\n", None, ["not valid TOML"]),
     "unknown_key": ("[strategy]\nbudgett = 100\n", None, ["[strategy] budgett", "unknown key", "did you mean budget?"]),
     "unknown_section": ("[stratgy]\nbudget = 100\n", None, ["[stratgy]: unknown section; did you mean [strategy]?"]),
+    "field_as_section": ("[utility]\nla = 1.0\n", None, ["[utility]: unknown section; utility belongs under [strategy]"]),
     "key_outside_section": ("budget = 100\n[strategy]\nseason = \"2026\"\n", None,
                             ["budget: outside any section; put it under [strategy]"]),
     "misspelled_key": ("[applicant]\nla_tie = true\n", None, ["[applicant] la_tie: unknown key; did you mean la_ties?"]),

@@ -315,8 +315,11 @@ def test_weighted_percentile_is_numpys_at_equal_weights_and_spread_holds_its_ave
     # unequal weights count: a value with 99% (98%) of the weight is the 10th and the 90th percentile
     assert weighted_percentile([0.5, 0.9], [0.99, 0.01], 0.1) == 0.5
     heavy = [0.98, 0.01, 0.01]
-    assert weighted_percentile([0.5, 0.7, 0.9], heavy, 0.4) == 0.5
-    assert weighted_percentile([0.5, 0.7, 0.9], heavy, 0.9) < np.percentile([0.5, 0.7, 0.9], 90) - 0.1
+    assert weighted_percentile([0.5, 0.7, 0.9], heavy, 0.4) == weighted_percentile([0.5, 0.7, 0.9], heavy, 0.9) == 0.5
+    middle = [0.005, 0.99, 0.005]  # a heavy value between light ones holds every percentile from 1 to 99
+    assert weighted_percentile([0.1, 0.5, 0.9], middle, 0.1) == weighted_percentile([0.1, 0.5, 0.9], middle, 0.9) == 0.5
+    with pytest.raises(ValueError):
+        weighted_percentile([0.5, np.nan], [0.5, 0.5], 0.5)
     assert weighted_percentile([0.5, 0.9], [0.01, 0.99], 0.9) == 0.9
     with pytest.raises(ValueError):
         weighted_percentile([0.5, 0.9], [0.0, 0.0], 0.5)

@@ -15,7 +15,7 @@ CSV columns (``id`` required; every other column optional, an empty cell = the d
   (true/false, yes/no, 1/0), ``years_since_graduation``, ``reapplicant`` (as ``la_ties``).  A row with all of them empty has
   no ``[applicant]`` section (for catalogs that carry ``p_match``).
 - ``[strategy]``: ``budget``, ``season``, ``max_applications``, ``min_applications``,
-  ``la_share_max``, ``correlation``, ``target_p_match``, ``objective``, ``signals``,
+  ``la_share_max``, ``correlation``, ``target_p_match``, ``objective``, ``safety_margin``, ``signals``,
   ``geographic_preference`` (``optimize``, ``none`` or divisions separated by ``;``),
   ``max_divisions``, ``must_apply`` and ``never_apply`` (program ids separated by ``;``),
   ``utility_la``, ``utility_west``, ``utility_elsewhere``.

@@ -220,7 +220,10 @@ def _check_sections(doc: dict, where: str) -> None:
                 raise InputError(f"{where}: [{key}] {bad[0]}: unknown key; did you mean {close[0]}?")
         elif key not in SECTIONS and key != "path" and isinstance(val, dict):
             close = difflib.get_close_matches(key.lower(), SECTIONS, n=1, cutoff=0.6)
-            hint = f"did you mean [{close[0]}]?" if close else "a profile has only [applicant] and [strategy]"
+            owner = next((n for n, m in models.items() if key in m.model_fields), None)  # [utility]: a [strategy] field
+            hint = (f"did you mean [{close[0]}]?" if close else
+                    f"{key} belongs under [{owner}] ([{owner}.{key}])" if owner else
+                    "a profile has only [applicant] and [strategy]")
             raise InputError(f"{where}: [{key}]: unknown section; {hint} (examples: {EXAMPLES})")
         elif key not in SECTIONS:
             owner = next((n for n, m in models.items() if key in m.model_fields), None)

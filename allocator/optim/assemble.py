@@ -68,12 +68,14 @@ def check_specialty_spelling(catalog: Catalog, specs) -> None:
 
 
 def _slip(a: str, b: str) -> bool:
-    """True when ``a`` is ``b`` up to case and spacing, or with one word one letter off."""
-    wa, wb = re.findall(r"[a-z]+", a.lower()), re.findall(r"[a-z]+", b.lower())
-    if len(wa) != len(wb):
+    """True when ``a`` is ``b`` up to case and spacing, or with one word one letter off (words in
+    any script; a word with a digit must match exactly: "Year 1" and "Year 2" differ)."""
+    wa, wb = re.findall(r"\w+", a.casefold()), re.findall(r"\w+", b.casefold())
+    if not wa or len(wa) != len(wb):
         return False
     off = [(x, y) for x, y in zip(wa, wb) if x != y]
-    return not off or (len(off) == 1 and min(map(len, off[0])) >= 4 and _one_edit(*off[0]))
+    return not off or (len(off) == 1 and min(map(len, off[0])) >= 4 and _one_edit(*off[0])
+                       and not any(c.isdigit() for c in off[0][0] + off[0][1]))
 
 
 def _one_edit(x: str, y: str) -> bool:

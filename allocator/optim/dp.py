@@ -126,7 +126,8 @@ def applicable(problem: Problem, mode: str, budget: float | None = None) -> bool
 def _room(problem: Problem, budget: float | None, scale: int) -> float:
     """The budget in units (whole units within the re-check's tolerance; inf for none)."""
     lim = float(problem.budget if budget is None else budget)
-    return lim if math.isinf(lim) else float(math.floor((lim + BUDGET_TOL) * scale))
+    units = (lim + BUDGET_TOL) * scale
+    return units if not units < 2.0 ** 53 else float(math.floor(units))  # beyond 2**53 (or inf): no whole units
 
 
 def _items(problem: Problem, mode: str, budget: float | None) -> Items | None:

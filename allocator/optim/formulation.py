@@ -149,7 +149,7 @@ class Formulation:
         plain budget on ordinary budgets (an offset of 1e-6 on it slowed the typical answer's
         floored steps by 15%: HiGHS took other pivots) and still admits a list 5e-7 above it."""
         b = float(budget) + BUDGET_TOL
-        return math.floor(b * 100) / 100 if self.cents else b
+        return math.floor(b * 100) / 100 if self.cents and b * 100 < 2.0 ** 53 else b  # cents exist below 2**53
 
     def set_budget(self, budget: float) -> None:
         """Change the budget row's right-hand side (the model must have been built with one),

@@ -131,18 +131,20 @@ def count_distribution(pi: np.ndarray, r: np.ndarray, base: int = 0) -> np.ndarr
 def weighted_percentile(v, weights, u: float) -> float:
     """The ``u``-quantile (0-1) of values ``v`` carrying ``weights`` (zero weights drop out):
     equal weights give exactly ``np.percentile(v, 100 u)`` (the ranges before any answer are
-    solve's); otherwise the inverse of the weighted distribution, linear between the values
-    placed at the midpoints of their weights and flat beyond the end ones, so a value carrying
-    99% of the weight is every percentile from 1 to 99."""
+    solve's); otherwise the inverse of the weighted distribution (the smallest value with at
+    least ``u`` of the weight at or below it), so a value carrying 99% of the weight is every
+    percentile from 1 to 99, wherever it sits."""
     v, w = np.asarray(v, float), np.asarray(weights, float)
+    if v.shape != w.shape or not np.all(np.isfinite(v)):
+        raise ValueError("give one finite value per weight")
     if not np.all(np.isfinite(w)) or np.any(w < 0) or not np.any(w > 0):
         raise ValueError("weights must be finite, not negative, and not all zero")
     v, w = v[w > 0], w[w > 0]
     if np.ptp(w) <= 1e-12 * w.max():
         return float(np.percentile(v, 100 * u))
     o = np.argsort(v, kind="stable")
-    v, w = v[o], w[o] / w.sum()
-    return float(np.interp(u, np.cumsum(w) - w / 2, v))
+    v, c = v[o], np.cumsum(w[o]) / w.sum()
+    return float(v[min(int(np.searchsorted(c, u - 1e-12)), len(v) - 1)])
 
 
 def spread(v, weights, lo: float = 0.1, hi: float = 0.9) -> list[float]:
