@@ -542,3 +542,13 @@ def test_cli_correlation_sweep_shows_the_two_stage_range_and_flags_copula_figure
     assert len(d["warnings"]) == 1 and d["warnings"][0].startswith("correlation 0")
     code, out, err = run(capsys, "sweep", prof, "--param", "correlation=0:0.6:0.6")
     assert code == 0 and "two-stage 10th-90th" in out and "†" in out and "do not support that correlation" in out
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".pdf"])
+def test_sweep_plot_files_are_the_same_bytes_on_a_rerun(capsys, tmp_path, suffix):
+    """No date and fixed SVG ids in --plot files: the same sweep twice writes the same file."""
+    files = [tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"]
+    for f in files:
+        code, _, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--budgets", "200:400:200", "--plot", str(f))
+        assert code == 0, err
+    assert files[0].read_bytes() == files[1].read_bytes() and files[0].stat().st_size > 1000

@@ -228,11 +228,10 @@ def applicant_html(view: dict) -> str:
                  "limits.</p>" + _table(["", "this list", "safest list"], [list(r) for r in trade_rows(view)], {1, 2}))
     parts.append(f"<h2>Budget curve</h2><p>{esc(curve_title(p))}</p>")
     if view["curve"]:
-        buf = io.StringIO()
-        import matplotlib
+        from allocator.output.plot import savefig_fixed
 
-        with matplotlib.rc_context({"svg.hashsalt": "allocator"}):  # the same ids and no date: reruns compare equal
-            _curve_figure(view).savefig(buf, format="svg", metadata={"Date": None})
+        buf = io.StringIO()
+        savefig_fixed(_curve_figure(view), buf, "svg")  # the same ids and no date: reruns compare equal
         svg = buf.getvalue()
         parts.append(svg[svg.find("<svg"):])
         parts.append(_table(["budget", "status", "P(match)", "10th-90th pct", "P(LA)", "P(LA) 10th-90th pct",

@@ -507,7 +507,9 @@ def _write_outputs(df, csv: Optional[Path], plot: Optional[Path], figure) -> Non
         fig = figure()
         fig = getattr(fig, "figure", None) or fig  # an Axes -> its Figure
         fmt = Path(plot).suffix.lower().lstrip(".")
-        items.append((plot, lambda fh: fig.savefig(fh, format=fmt, dpi=150), True, "--plot"))
+        from allocator.output.plot import savefig_fixed
+
+        items.append((plot, lambda fh: savefig_fixed(fig, fh, fmt), True, "--plot"))
     if items:
         atomic_write_many(items)
 

@@ -259,6 +259,18 @@ def plot_frontier(df: pd.DataFrame, ax=None, *, title: str | None = None, synthe
     return ax
 
 
+# No date in the file and fixed SVG ids: the same figure gives the same bytes on every run
+METADATA = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {}}
+
+
+def savefig_fixed(fig, fh, fmt: str, dpi: int = 150) -> None:
+    """``fig.savefig`` as the same bytes for the same figure (no date, fixed SVG ids)."""
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.hashsalt": "allocator"}):
+        fig.savefig(fh, format=fmt, dpi=dpi, metadata=METADATA.get(fmt, {}))
+
+
 def save(fig_or_ax, path: str | Path, *, dpi: int = 150) -> Path:
     """Write the figure (or an axes' figure) to ``path`` atomically: a temp file in the same
     folder, then a rename.  The format follows the suffix (.png, .svg, .pdf)."""
@@ -271,5 +283,5 @@ def save(fig_or_ax, path: str | Path, *, dpi: int = 150) -> Path:
         raise InputError(f"{path}: unknown image type {path.suffix or '(none)'}; use .png, .svg or .pdf")
     from allocator.output.files import atomic_write
 
-    atomic_write(path, lambda fh: fig.savefig(fh, format=fmt, dpi=dpi), binary=True, option="--plot")
+    atomic_write(path, lambda fh: savefig_fixed(fig, fh, fmt, dpi), binary=True, option="--plot")
     return path
