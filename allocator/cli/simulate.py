@@ -96,7 +96,7 @@ def _unstated(problem, signals: dict, divisions) -> list[str]:
         out.append("the list gives no signals, so it is scored as sent without any; if you signal programs, add a "
                    "signal column (gold or silver per program), as the CSV that `allocator solve --out` writes has")
     if problem.has_geo and not divisions:
-        out.append("the list does not say which Census divisions you name as your geographic preference, so none "
-                   "is assumed; add the line '# geographic_preference: Pacific; Mountain' (your divisions) at the "
-                   "top, as the list file saved with your list has it")
+        from allocator.inputs.listfile import no_divisions_warning
+
+        out.append(no_divisions_warning("the list", "name"))
     return out

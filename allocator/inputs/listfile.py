@@ -24,6 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from allocator.errors import InputError
 
 DIVISIONS_PREFIX = "# geographic_preference:"
+
+
+def no_divisions_warning(what: str, verb: str = "named") -> str:
+    """The warning for a list or season file (``what``) without its divisions line."""
+    return (f"{what} does not say which Census divisions you {verb} as your geographic preference, so none is "
+            f"assumed; add the line '{DIVISIONS_PREFIX} Pacific; Mountain' (your divisions) at the top, as the "
+            "list file saved with your list has it")
 HINT = "give one program_id per line, a CSV with header program_id[,signal], or the JSON of `solve --json`"
 
 

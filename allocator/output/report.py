@@ -143,26 +143,10 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
         t.add_row("expected interviews (model)", f"{m.expected_interviews:.1f}")
     if pr.objective in ("utility", "safety_first"):
         t.add_row("expected utility", f"{m.expected_utility:.4f}")
-    if res.mc is not None:
-        lo, hi = res.mc.ci95
-        t.add_row(f"Monte Carlo check ({res.mc.draws:,} draws)", f"{pct(res.mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}]")
-        if not pr.interviews_modelled:  # the catalog's own p_match: what the simulator counts are successes
-            t.add_row("  programs that would match (simulated mean; no interview stage)",
-                      f"{res.mc.mean_successes:.1f}")
-        elif getattr(res.mc, "mean_interviews", None) is not None:
-            t.add_row("  interviews per simulated season (mean)", f"{res.mc.mean_interviews:.1f}")
-    else:  # --draws 0: say so, rather than drop the line
-        t.add_row("Monte Carlo check skipped (--draws 0)", "")
+    _mc_rows(t, res)
     t.add_row("applications (LA)", f"{m.n_applications} ({m.n_la}, {pct(m.la_share, 0)})")
     _tier_rows(t, res)
-    fixed = pr.schedule.fixed_total
-    fees = "fees (no ERAS fees: your own costs)" if pr.schedule.season == "none" else \
-        f"ERAS fees {pr.schedule.season} + extras"
-    t.add_row(fees, usd(m.cost)
-              + (f"  (+{usd(fixed)} fixed)" if fixed else ""))
-    budget = ("budget: none (--min-cost finds the fees; the budget of "
-              f"{usd(pr.budget)} is not applied)" if res.mode == "min_cost" else f"budget {usd(pr.budget)}")
-    t.add_row("limits", f"{budget}, max {pr.max_apps_given} apps, LA <= {pct(pr.la_share_max, 0)}")
+    _cost_rows(t, res)
     if res.signal_gain is not None:
         t.add_row("P(match) gained by the signals", f"{100 * res.signal_gain:+.2f} points")
     if res.plan and res.plan.divisions:
@@ -184,6 +168,31 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     if pr.excluded_rows:
         console.print(f"{len(pr.excluded_rows)} program(s) excluded (ineligible or never_apply); "
                       "`allocator estimate` lists them with reasons.")
+
+
+def _mc_rows(t: Table, res: Result) -> None:
+    """The Monte Carlo check's rows (or that it was skipped)."""
+    if res.mc is None:  # --draws 0: say so, rather than drop the line
+        t.add_row("Monte Carlo check skipped (--draws 0)", "")
+        return
+    lo, hi = res.mc.ci95
+    t.add_row(f"Monte Carlo check ({res.mc.draws:,} draws)", f"{pct(res.mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}]")
+    if not res.problem.interviews_modelled:  # the catalog's own p_match: what the simulator counts are successes
+        t.add_row("  programs that would match (simulated mean; no interview stage)", f"{res.mc.mean_successes:.1f}")
+    elif getattr(res.mc, "mean_interviews", None) is not None:
+        t.add_row("  interviews per simulated season (mean)", f"{res.mc.mean_interviews:.1f}")
+
+
+def _cost_rows(t: Table, res: Result) -> None:
+    """The fees and the limits the list was chosen under."""
+    pr, m = res.problem, res.metrics
+    fixed = pr.schedule.fixed_total
+    fees = "fees (no ERAS fees: your own costs)" if pr.schedule.season == "none" else \
+        f"ERAS fees {pr.schedule.season} + extras"
+    t.add_row(fees, usd(m.cost) + (f"  (+{usd(fixed)} fixed)" if fixed else ""))
+    budget = ("budget: none (--min-cost finds the fees; the budget of "
+              f"{usd(pr.budget)} is not applied)" if res.mode == "min_cost" else f"budget {usd(pr.budget)}")
+    t.add_row("limits", f"{budget}, max {pr.max_apps_given} apps, LA <= {pct(pr.la_share_max, 0)}")
 
 
 def headline(res: Result) -> str:

@@ -162,9 +162,9 @@ def silence_warning(statuses: list[str], sent: float, today: dt.date) -> list[st
 def geography_warnings(problem: Problem, season: Season) -> list[str]:
     if season.divisions or not problem.has_geo:
         return []
-    return ["the season file does not say which Census divisions you named as your geographic preference, so "
-            "none is assumed; add the line '# geographic_preference: Pacific; Mountain' (your divisions) at the "
-            "top, as the list file saved with your list has it"]
+    from allocator.inputs.listfile import no_divisions_warning
+
+    return [no_divisions_warning("the season file")]
 
 
 def prob(x: float) -> float:
