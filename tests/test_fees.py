@@ -90,3 +90,20 @@ def test_the_tier_bounds_it_accepts():
 
     s = _parse(_tiers({"upto": 10, "flat": 99}, {"upto": 11, "per_program": 19}, {"per_program": 19}), "ok.toml")
     assert [s.fee(k) for k in (0, 1, 10, 11, 12)] == [0, 99, 99, 118, 137]
+
+
+def test_season_none_without_costs_says_the_budget_limits_nothing(tmp_path):
+    """The demo catalogs carry no fee_extra: under season "none" every list costs $0, and the
+    answer says so instead of showing a budget that never binds.  A cost in the catalog, or
+    an ERAS season, brings no such warning."""
+    from allocator.optim.assemble import load_problem
+
+    words = "the budget limits nothing"
+    free = load_problem("data/profiles/typical_us_img.toml", season="none")
+    assert any(words in w for w in free.input_warnings)
+    assert not any(words in w for w in load_problem("data/profiles/typical_us_img.toml").input_warnings)
+    csv = tmp_path / "own.csv"
+    csv.write_text("program_id,name,specialty,city,state,p_match,fee_extra\n"
+                   "A,A,Internal Medicine,Columbus,OH,0.2,30\nB,B,Internal Medicine,Dayton,OH,0.1,\n")
+    priced = load_problem("data/profiles/typical_us_img.toml", csv, season="none")
+    assert not any(words in w for w in priced.input_warnings)

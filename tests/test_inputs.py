@@ -494,3 +494,24 @@ def test_min_cost_with_an_objective_is_refused(capsys, tmp_path):
                        "p_match_la")
     assert_one_line(err, code)
     assert "uses no objective; drop --objective p_match_la" in err
+
+
+def test_the_documented_profile_defaults_are_the_loaders_defaults():
+    """docs/formats.md shows every profile field with its default: a user who leaves a field
+    out gets what the page says (it once showed example values as defaults)."""
+    import tomllib
+
+    from allocator.inputs.profile import Applicant, Strategy
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "formats.md").read_text()
+    block = text[text.index("## Profile TOML"):]
+    block = block[block.index("```toml") + len("```toml"):]
+    shown = tomllib.loads(block[:block.index("```")])
+    assert set(shown) == {"applicant", "strategy"}
+    for section, defaults in (("applicant", Applicant()), ("strategy", Strategy())):
+        for key, value in shown[section].items():
+            assert getattr(defaults, key) == value, (section, key)
+    documented = set(shown["applicant"]) | set(shown["strategy"])
+    commented = {"step2_score", "correlation", "target_p_match"}   # no default: shown commented
+    fields = set(Applicant.model_fields) | set(Strategy.model_fields)
+    assert fields - {"step2"} == documented | commented

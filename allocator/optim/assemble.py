@@ -271,7 +271,7 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
         spec=np.array([spec_index[x] for x in cat.column("specialty")], dtype=int), specialties=specialties,
         utility=_utilities(cat, profile), schedule=load_schedule(s.season), budget=float(s.budget),
         max_apps=count_cap(s.max_applications, len(cat), s.min_applications),
-        max_apps_asked=int(s.max_applications), input_warnings=tuple(profile_warnings(profile)), min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
+        max_apps_asked=int(s.max_applications), input_warnings=_input_warnings(profile, cat), min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
         rho=_strategy_rho(profile, pr.default_rho), objective=s.objective,
         safety_margin=float(s.safety_margin),
         must=tuple(sorted(pos[x] for x in s.must_apply)),
@@ -286,6 +286,19 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
         ensemble_seasons=() if mix is None else mix.seasons,
         card=None if mix is None else pr.card, applicant=profile.applicant,
     )
+
+
+def _input_warnings(profile: Profile, cat: Catalog) -> tuple[str, ...]:
+    """The profile's warnings, and a budget that cannot bind: with no ERAS fees (season
+    "none") and no fee_extra, every list costs $0."""
+    out = profile_warnings(profile)
+    schedule = load_schedule(profile.strategy.season)
+    free = len(cat) and not np.any(np.asarray(cat.column("fee_extra"), float) > 0)
+    if free and schedule.fee(len(cat)) == 0 and schedule.fixed_total == 0:
+        out.append(f'season "{profile.strategy.season}" charges no ERAS fees and no program has a fee_extra: every '
+                   "list costs $0, so the budget limits nothing; add a fee_extra column with your costs (USD) "
+                   "to the catalog")
+    return tuple(out)
 
 
 def _reason(rows: list[dict], pid: str) -> str:
