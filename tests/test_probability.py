@@ -174,7 +174,7 @@ def test_catalog_p_interview_overrides_the_model_but_not_eligibility():
 
 # ---------------------------------------------------------------- effects
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(lo=st.integers(190, 290), d=st.integers(1, 30), attempts=st.integers(0, 3),
        usce=st.integers(0, 24), ties=st.booleans(), years=st.integers(0, 12))
 def test_higher_step2_never_lowers_any_probability(lo, d, attempts, usce, ties, years):

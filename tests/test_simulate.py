@@ -225,7 +225,7 @@ def test_thread_split_invariance(monkeypatch):
 # ---------------------------------------------------------------------------- properties
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(
     p=st.lists(st.floats(0.0, 1.0), min_size=0, max_size=12),
     rho=st.floats(0.0, 0.99),
@@ -325,3 +325,60 @@ def test_simulator_is_independent_of_the_evaluator():
         assert allocator_imports <= {"allocator.errors"} | own, (mod.__name__, allocator_imports)
         others = {m.split(".")[0] for m in imported if m and not m.startswith("allocator")}
         assert others <= {"numpy", "scipy"} | set(sys.stdlib_module_names), (mod.__name__, others)
+
+
+# ---------------------------------------------------------------------------- standard errors and intervals
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.4])
+def test_mc_standard_error_and_wilson_interval_follow_their_formulas(rho):
+    """Plain MC: the standard error is the binomial sqrt(p(1-p)/draws) of the estimate, it is
+    close to the one of the quad reference, and the interval is the Wilson score interval with
+    z = Phi^-1(0.975), recomputed here from the count.  At 100 000 draws and P near 0.3 Wilson
+    equals the normal interval p +- 1.96 SE to a relative 1e-4 (z^2/n = 4e-5), so the width is
+    held to 2 x 1.96 x SE at rel 1e-3 and the midpoint to p within 0.01 SE."""
+    p = rand_p(31, 12, 0.06)
+    draws = 100_000
+    r = simulate(p, rho, draws=draws, seed=8)
+    ref = p_quad(p, rho)
+    assert 0.2 < ref < 0.5  # the regime the tolerances above are stated for
+    assert r.std_error == pytest.approx(math.sqrt(r.p_match * (1 - r.p_match) / draws), rel=1e-12)
+    # the estimate is within 4 SE of ref, so its SE is within a relative 3% of the reference's
+    assert r.std_error == pytest.approx(math.sqrt(ref * (1 - ref) / draws), rel=0.03)
+    z = norm.ppf(0.975)
+    k, n = round(r.p_match * draws), draws
+    centre = (k / n + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(k / n * (1 - k / n) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert r.ci95 == pytest.approx((centre - half, centre + half), rel=1e-12)
+    lo, hi = r.ci95
+    assert hi - lo == pytest.approx(2 * z * r.std_error, rel=1e-3)
+    assert abs((lo + hi) / 2 - r.p_match) <= 0.01 * r.std_error
+
+
+def test_sobol_interval_is_student_t_on_the_reported_error():
+    """Sobol: 8 scrambled replicates, the interval p +- t(0.975, 7) SE."""
+    from scipy.stats import t
+
+    r = simulate(rand_p(33, 6, 0.2), 0.3, draws=2_048, seed=4, method="sobol")
+    assert r.std_error > 0 and 0.05 < r.ci95[0] and r.ci95[1] < 0.95  # no clipping at 0 or 1
+    lo, hi = r.ci95
+    assert (lo + hi) / 2 == pytest.approx(r.p_match, rel=1e-12)
+    assert hi - lo == pytest.approx(2 * t.ppf(0.975, 7) * r.std_error, rel=1e-9)
+
+
+def test_sobol_standard_error_matches_the_spread_over_seeds():
+    """The Sobol standard error (the spread of 8 scrambled replicates / sqrt 8) against the spread
+    of the estimate itself over 30 seeds: the ratio SD(estimates) / mean(reported SE) is 1 in
+    expectation.  Were the 8 replicate estimates normal, the ratio falls outside [0.5, 2] with
+    probability 9e-6 (2 x 10^6 simulated ratios: the 1e-5 and 1 - 1e-5 quantiles are 0.51 and 1.73),
+    so a failure is a wrong formula (an SE 3 times too large gives a ratio near 0.33), not chance.
+    256 points per replicate keep the replicate estimates far from the 1/256 lattice."""
+    p = rand_p(32, 5, 0.2)
+    runs = [simulate(p, 0.3, draws=2_048, seed=s, method="sobol") for s in range(30)]
+    assert all(r.draws == 2_048 for r in runs)
+    est = np.array([r.p_match for r in runs])
+    se = np.array([r.std_error for r in runs])
+    ratio = float(np.std(est, ddof=1) / np.mean(se))
+    assert 0.5 <= ratio <= 2.0, ratio
+    # and the estimates centre on the reference (4 standard errors of their mean)
+    assert abs(est.mean() - p_quad(p, 0.3)) <= 4 * np.std(est, ddof=1) / math.sqrt(len(est))
