@@ -118,3 +118,10 @@ def run(capsys, *args):
         main(list(args))
     out = capsys.readouterr()
     return e.value.code, out.out, out.err
+
+
+def mc_close(est: float, ref: float, draws: int, k: float = 4.0) -> bool:
+    """A plain Monte Carlo estimate within k standard errors of the reference value, the error
+    taken from the reference (sqrt(ref (1 - ref) / draws)), never from the code under test."""
+    se = float(np.sqrt(max(ref * (1.0 - ref), 1e-12) / draws))
+    return abs(est - ref) <= k * se

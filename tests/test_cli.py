@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import run
+from .helpers import mc_close, run
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = str(ROOT / "data" / "catalogs" / "tiny_p_match.csv")
@@ -41,7 +41,8 @@ def test_simulate_reads_solve_json(capsys, tmp_path):
     assert code == 0, err
     d = json.loads(out)
     assert d["p_match"] == pytest.approx(best["p_match"], abs=1e-12)
-    assert abs(d["mc"]["p_match"] - d["p_match"]) <= 4 * d["mc"]["std_error"]
+    assert mc_close(d["mc"]["p_match"], d["p_match"], 50_000)
+    assert d["mc"]["std_error"] == pytest.approx((d["mc"]["p_match"] * (1 - d["mc"]["p_match"]) / 50_000) ** 0.5)
     assert d["violations"] == []
 
 

@@ -386,3 +386,24 @@ def test_cli_reports_partial_ranks(tmp_path):
     a = json.loads(j.stdout)["after_interviews"]
     assert a["rank_order"] == "your ranks for 2 programs, then LA first, then the likeliest" and a["ranked_by_you"] == 2
     assert [(p["program_id"], p["rank"]) for p in a["programs"]][:2] == [("IM-0229", 1), ("IM-0575", 2)]
+
+
+def test_season_simulator_standard_error_matches_the_spread_over_seeds():
+    """The season checker is importance-weighted, so its reported standard error (the delta-method
+    one of a self-normalised mean) is what the 4-SE checks above rest on: hold it to the spread of
+    the estimate over 30 seeds.  SD(estimates) / mean(reported SE) has mean 1; the reported SE
+    varies by 2-3% from seed to seed here (ESS about 2 800 of 4 000), so the ratio's spread is that
+    of a sample SD with 29 degrees of freedom, outside [0.5, 2] with probability
+    P(chi2_29 < 29/4) + P(chi2_29 > 4 x 29) = 1.3e-5: a failure is a wrong formula, not chance."""
+    rng = np.random.default_rng(300)
+    pr = _problem(rng, 14, 0.35)
+    statuses = list(rng.choice(["applied", "applied", "invited", "rejected", "withdrawn"], 10))
+    F, R = 0.6, 0.2
+    ctx = _ctx(pr, statuses, F, R)
+    runs = [simulate_season(ctx.p, ctx.q, pr.rho, statuses, F, R, pr.la[ctx.idx], draws=4_000, seed=s)
+            for s in range(30)]
+    est = np.array([r.p_match for r in runs])
+    se = np.array([r.p_match_se for r in runs])
+    ratio = float(np.std(est, ddof=1) / se.mean())
+    assert 0.5 <= ratio <= 2.0, ratio
+    assert abs(est.mean() - update.figures(ctx)["p_match"]) <= 4 * np.std(est, ddof=1) / np.sqrt(len(est))

@@ -405,3 +405,21 @@ def test_max_add_zero_names_itself_not_the_budget():
     assert add["advice"] == "no additional application: --max-add is 0, which allows none; raise it to add some"
     assert plain_text(add["advice"]) == ("no additional application: the most extra applications is 0, which allows "
                                          "none; raise it to add some")
+
+
+def test_mixture_season_simulator_standard_error_matches_the_spread_over_seeds():
+    """As test_season's spread check, for the two-stage (node mixture) season checker: over 30 seeds
+    SD(estimates) / mean(reported SE) lies in [0.5, 2] but with probability about 1.3e-5 (a sample SD
+    with 29 degrees of freedom; the reported SE itself varies by about 1% between seeds here)."""
+    rng = np.random.default_rng(700)
+    pr = factor_problem(rng, n=14, cards=3, gold=1, silver=2, divisions=1)
+    pr = pr.with_limits(budget=10_000.0, max_apps=14)
+    statuses = list(rng.choice(["applied", "applied", "invited", "rejected", "withdrawn"], 9))
+    ctx = _ctx(pr, statuses, 0.6, 0.2, ids=pr.ids[:9], signals={pr.ids[0]: "gold"})
+    runs = [simulate_season_mixture(ctx.nm.w, ctx.nm.q, ctx.nm.m, statuses, 0.6, 0.2, pr.la[ctx.idx],
+                                    draws=4_000, seed=s) for s in range(30)]
+    est = np.array([r.p_match for r in runs])
+    se = np.array([r.p_match_se for r in runs])
+    ratio = float(np.std(est, ddof=1) / se.mean())
+    assert 0.5 <= ratio <= 2.0, ratio
+    assert abs(est.mean() - update.figures(ctx)["p_match"]) <= 4 * np.std(est, ddof=1) / np.sqrt(len(est))

@@ -17,7 +17,7 @@ from allocator.optim.problem import Plan
 from allocator.status import Status
 from allocator.verification.mixture_sim import simulate_mixture
 
-from .helpers import random_problem
+from .helpers import mc_close, random_problem
 
 DIVS = ["Pacific", "East North Central", "South Atlantic"]
 
@@ -151,7 +151,7 @@ def test_monte_carlo_agrees_with_the_exact_mixture():
     pi = np.column_stack([fm.pi(v, [i])[:, 0] for v, i in zip(var, plan.idx)])
     mc = simulate_mixture(pi, fm.mu(list(plan.idx)), fm.w, la=pr.la[list(plan.idx)], draws=200_000, seed=3)
     exact = exact_value(pr, plan)
-    assert abs(mc.p_match - exact) < 4 * mc.std_error
+    assert mc_close(mc.p_match, exact, 200_000)  # 4 SE of the exact value
     # expected interviews: sum of the mixture's marginal interview probabilities, within 4 standard
     # errors of the count's exact spread (independent Bernoullis given the node, mixed over the nodes)
     def mean_and_se(q):
@@ -169,7 +169,7 @@ def test_monte_carlo_agrees_with_the_exact_mixture():
     # P(match in LA): 1 - E_k prod over the LA programs of (1 - pi mu)
     la = pr.la[list(plan.idx)].astype(bool)
     p_la = 1 - float(fm.w @ np.prod(1 - (pi * mu)[:, la], axis=1)) / fm.w.sum()
-    assert abs(mc.p_match_la - p_la) < 4 * max(mc.std_error_la, 1 / 200_000)
+    assert mc_close(mc.p_match_la, p_la, 200_000)
 
 
 @pytest.mark.parametrize("seed", range(6))
