@@ -78,3 +78,46 @@ def test_solve_runs_the_simulation_within_4_standard_errors():
     assert d["cost"]["total"] <= 300
     m = evaluate(pr, Plan.of(pr.index_of([s["program_id"] for s in d["selected"]])))
     assert m.p_match == pytest.approx(d["p_match"], abs=1e-12)
+
+
+def _verify_case():
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0.01, 0.2, 12)
+    pr = make(p, [False] * 12, {"budget": 300, "correlation": 0.35})
+    plan = Plan.of(range(12))
+    return pr, plan, evaluate(pr, plan).p_match
+
+
+def test_verify_raises_when_the_simulation_disagrees_with_the_analytic_value():
+    """api.verify's alarm: at 20 000 draws and P near 0.6 the standard error is 0.0035, so the true
+    value passes and a value 0.05 (14 standard errors) off either way raises."""
+    from allocator.api import verify
+    from allocator.errors import SolverError
+
+    pr, plan, truth = _verify_case()
+    assert 0.4 < truth < 0.8
+    mc = verify(pr, plan, draws=20_000, seed=2, p_analytic=truth)
+    assert mc_close(mc.p_match, truth, 20_000)
+    for wrong in (truth + 0.05, truth - 0.05):
+        with pytest.raises(SolverError, match="verification failed"):
+            verify(pr, plan, draws=20_000, seed=2, p_analytic=wrong)
+
+
+def test_solve_raises_when_the_exact_evaluator_overstates_p_match(monkeypatch):
+    """An evaluator off by +0.05 in P(match) must not reach the user: solve's simulation catches it."""
+    import dataclasses
+
+    import allocator.api as api
+    from allocator.errors import SolverError
+
+    pr, _, _ = _verify_case()
+    assert solve(None, problem=pr, draws=20_000, seed=1, compare=False).p_match > 0.4  # sound: no alarm
+    real = api.evaluate
+
+    def overstated(*args, **kwargs):
+        m = real(*args, **kwargs)
+        return dataclasses.replace(m, p_match=m.p_match + 0.05)
+
+    monkeypatch.setattr(api, "evaluate", overstated)
+    with pytest.raises(SolverError, match="verification failed"):
+        solve(None, problem=pr, draws=20_000, seed=1, compare=False)
