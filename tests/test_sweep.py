@@ -179,11 +179,18 @@ def test_infeasible_points_are_rows(method):
 
 
 def test_gain_per_100():
+    """Gain per $100 = (P(match) here - P(match) at the previous budget) / (budget step) x 100, at
+    unequal steps where every gain is positive (P(match) rises at each of these budgets)."""
     pr = problem(5, 10)
-    df = sweep(pr, "budget", [50.0, 100.0, 150.0], method="fast")
-    g = (df["p_match"].iloc[2] - df["p_match"].iloc[1]) / 50 * 100
-    assert df["gain_per_100"].iloc[2] == pytest.approx(g)
+    budgets = [20.0, 40.0, 70.0, 100.0]
+    df = sweep(pr, "budget", budgets, method="fast")
+    y = [optimize(pr.with_limits(budget=b), "p_match").objective for b in budgets]
+    assert df["p_match"].tolist() == pytest.approx(y, abs=1e-9)
     assert np.isnan(df["gain_per_100"].iloc[0])
+    for i in range(1, 4):
+        g = (y[i] - y[i - 1]) / (budgets[i] - budgets[i - 1]) * 100
+        assert g > 0.05
+        assert df["gain_per_100"].iloc[i] == pytest.approx(g, rel=1e-6)
 
 
 def test_sweep_rejects_bad_input():
