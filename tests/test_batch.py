@@ -597,3 +597,22 @@ def test_the_budget_curve_says_what_it_shows_for_each_objective():
     assert curve_title({"objective": "utility"}) == "P(match) of the best-utility list by budget"
     for o in ("safety_first", "p_match", "p_match_la"):
         assert curve_title({"objective": o}) == "best P(match) by budget"
+
+
+@pytest.mark.parametrize("statuses, code", [
+    (["ok", "ok"], 0),
+    (["ok", "failed"], 4),  # a lost task (worker died past its retries)
+    (["ok", "solver_error"], 4),
+    (["infeasible", "failed"], 3),
+    (["infeasible", "solver_error", "ok"], 3),
+    (["bad_input", "infeasible"], 2),
+    (["bad_input", "solver_error", "infeasible", "failed"], 2),
+])
+def test_batch_exit_code_and_its_precedence(statuses, code):
+    """README (batch, Faults): 0 every applicant solved, 2 some inputs bad, 3 some infeasible, 4 solver
+    failures, in that order of precedence (Report.exit_code: bad input before infeasible before
+    failures)."""
+    from allocator.batch.run import Report
+
+    rep = Report(rows=[{"id": f"a{i}", "status": s, "reason": "", "skipped": False} for i, s in enumerate(statuses)])
+    assert rep.exit_code == code
