@@ -356,6 +356,24 @@ def test_busy_is_an_answer_not_a_hang():
         gate.set()
 
 
+def test_health_counts_the_jobs_at_work():
+    """/api/health's "active": 0 when idle, 1 while a job runs, 0 again once it is done (the count
+    is lowered before the job's future completes)."""
+    gate, started = threading.Event(), threading.Event()
+    app = create_app(settings(workers=1, queue=1))
+    with TestClient(app) as c:
+        assert c.get("/api/health").json()["active"] == 0
+        job = app.state.pool.submit("solve", lambda job: (started.set(), gate.wait(20)))
+        try:
+            assert started.wait(20)
+            d = c.get("/api/health").json()
+            assert d["active"] == 1 and d["workers"] == 1 and d["queue"] == 1
+        finally:
+            gate.set()
+        job.future.result(timeout=20)
+        assert c.get("/api/health").json()["active"] == 0
+
+
 def test_progress_and_cancel_route():
     gate = threading.Event()
     app = create_app(settings(wait=0.1))
@@ -537,16 +555,17 @@ def test_page_shows_waiting_then_busy_when_no_worker_frees():
 
 
 def test_cancel_of_a_running_solve_says_it_finishes_in_the_background():
-    gate = threading.Event()
+    gate, started = threading.Event(), threading.Event()
     app = create_app(settings(workers=1, queue=0, wait=0.1))
     with TestClient(app) as c:
         def slow(*a, **k):
+            started.set()
             gate.wait(20)
             raise AssertionError("a cancelled solve's answer must not be used")
 
         pool = app.state.pool
         job = pool.submit("solve", lambda j: (slow(), None))
-        threading.Event().wait(0.1)
+        assert started.wait(20)  # running, not waiting: the cancel must leave it to finish
         r = c.post(f"/jobs/{job.id}/cancel", headers={"HX-Request": "true"})
         assert 'id="cancelled"' in r.text and "finishes its current step in the background" in r.text
         assert 'id="p-match"' not in r.text
