@@ -798,6 +798,8 @@ DRAW_SEED_CASES = {
     "update_draws": (["update", PROFILE, "--season", SEASON, "--draws", "99999999999"], "--draws 99999999999"),
     "update_add_nan": (["update", PROFILE, "--season", SEASON, "--add-budget", "nan"], "--add-budget nan"),
     "update_max_add_alone": (["update", PROFILE, "--season", SEASON, "--max-add", "5"], "--max-add needs --add-budget"),
+    "update_max_add_negative": (["update", PROFILE, "--season", SEASON, "--add-budget", "100", "--max-add", "-1"],
+                                "--max-add -1: must be >= 0"),
     "bench_seed": (["bench", PROFILE, "--seed", "-1"], "--seed -1"),
     "solve_seed": (["solve", PROFILE, "--seed", "-1"], "--seed -1"),
     "solve_draws": (["solve", PROFILE, "--draws", str(10 ** 20)], "must be between 0 and 1,000,000,000"),
