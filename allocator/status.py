@@ -22,7 +22,3 @@ class Status(str, Enum):
     @property
     def has_list(self) -> bool:
         return self in (Status.OPTIMAL, Status.FEASIBLE)
-
-    @property
-    def exit_code(self) -> int:
-        return {Status.OPTIMAL: 0, Status.FEASIBLE: 0, Status.INFEASIBLE: 3}.get(self, 4)

@@ -304,7 +304,6 @@ def test_from_pulp_never_claims_optimal_unless_proven(status, sol):
     assert (s is Status.OPTIMAL) == (status == pulp.LpStatusOptimal and sol == pulp.LpSolutionOptimal)
     if s.has_list:
         assert sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
-    assert s.exit_code in (0, 3, 4)
 
 
 # ------------------------------------------------------------------ limits: time limit
