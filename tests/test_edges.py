@@ -313,27 +313,54 @@ def hard_catalog(n=3000, seed=1):
     return frame(np.round(rng.uniform(0.001, 0.1, n), 6), la=la, extra=np.round(rng.uniform(0, 60, n), 2))
 
 
-def test_time_limit_hard_instance_is_feasible_with_gap(capsys, tmp_path):
-    """n = 3000 programs with varied fee_extra at rho = 0.6: CBC cannot prove optimality in 1 s."""
+def test_time_limit_hard_instance_is_feasible_with_gap(capsys, tmp_path, monkeypatch):
+    """A solve stopped by its time limit with a list in hand answers that list, status "feasible",
+    exit 0, with its bound and gap.  The time-out is forced (as in test_deadline): every integer
+    program reports that the engine stopped at its limit with the list it holds, so this branch is
+    tested on any machine (it used to need CBC to miss a 1 s limit on 3000 programs, and took the
+    "optimal" branch on a fast one)."""
+    import dataclasses
+
+    from allocator.optim import outer
+
+    real = outer.run_master
+    stops = []
+
+    def stopped_at_the_limit(*args, **kwargs):
+        run = real(*args, **kwargs)
+        if not kwargs.get("relax") and run.status is Status.OPTIMAL:
+            stops.append(run)
+            return dataclasses.replace(run, status=Status.FEASIBLE)
+        return run
+
+    monkeypatch.setattr(outer, "run_master", stopped_at_the_limit)
     cat, prof = tmp_path / "hard.csv", tmp_path / "p.toml"
-    hard_catalog().to_csv(cat, index=False)
-    prof.write_text("[strategy]\nbudget = 4000\nmax_applications = 300\nla_share_max = 0.3\ncorrelation = 0.6\n")
+    df = hard_catalog(300)
+    df.to_csv(cat, index=False)
+    prof.write_text("[strategy]\nbudget = 4000\nmax_applications = 300\nla_share_max = 0.3\ncorrelation = 0.6\n"
+                    'objective = "p_match"\n')
     with pytest.raises(SystemExit) as e:
-        main(["solve", str(prof), "--catalog", str(cat), "--json", "--draws", "0", "--time-limit", "1",
+        main(["solve", str(prof), "--catalog", str(cat), "--json", "--draws", "0", "--time-limit", "60",
               "--method", "milp"])
     cap = capsys.readouterr()
     assert e.value.code == 0, cap.err
+    assert len(stops) == 1  # the first integer program's answer was taken as a time-out
     d = json.loads(cap.out)
-    assert d["n_applications"] > 0 and d["cost"]["total"] <= 4000 + 1e-6
+    assert d["status"] == "feasible" and d["solver"]["message"] == "time limit reached"
+    assert d["n_applications"] > 0 and d["cost"]["total"] <= 4000 + 1e-6 and d["la_share"] <= 0.3 + 1e-9
+    ids = {s["program_id"] for s in d["selected"]}
+    pr = build_problem(catalog_from_frame(df), profile_from_dict(
+        {"strategy": {"budget": 4000, "max_applications": 300, "la_share_max": 0.3, "correlation": 0.6,
+                      "objective": "p_match"}}))
+    from allocator.optim.problem import Plan
+
+    plan = Plan.of(pr.index_of(sorted(ids)))
+    assert not violations(pr, plan)  # re-checked on a problem built here
+    assert evaluate(pr, plan).p_match == pytest.approx(d["p_match"], abs=1e-12)
     gap = d["solver"]["gap"]
-    if d["status"] == "optimal":  # only if really proven (a much faster machine)
-        assert gap is not None and gap <= TOL
-    else:
-        assert d["status"] == "feasible"
-        assert gap is None or gap > 0
-        if gap is not None:
-            assert d["solver"]["bound"] >= d["p_match"] - 1e-12
-            assert d["solver"]["bound"] - d["p_match"] == pytest.approx(gap, abs=1e-9)
+    assert gap is not None and gap >= 0
+    assert d["solver"]["bound"] >= d["p_match"] - 1e-12
+    assert d["solver"]["bound"] - d["p_match"] == pytest.approx(gap, abs=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(4))
