@@ -236,16 +236,19 @@ def test_killed_worker_is_retried_not_lost_or_duplicated(tmp_path, dask_cluster)
         pids = watch.run(os.getpid)
         t = threading.Thread(target=run, daemon=True)
         t.start()
-        victim, deadline = None, time.monotonic() + 60
+        victim, running, deadline = None, None, time.monotonic() + 60
         while victim is None and time.monotonic() < deadline:
-            busy = [w for w, keys in watch.processing().items() if any("allocator-batch" in str(k) for k in keys)]
+            # the tasks each worker is executing now (not merely assigned): killed within a poll
+            # (~0.05 s) of its start, a task of a second or more is certainly still running
+            executing = watch.run(lambda dask_worker: [str(ts.key) for ts in dask_worker.state.executing])
+            busy = [(w, k) for w, keys in executing.items() for k in keys if k.startswith("allocator-batch-")]
             if busy:
-                time.sleep(0.5)
-                victim = busy[0]
+                victim, key = busy[0]
+                os.kill(pids[victim], signal.SIGKILL)
+                running = key.split("-")[2]  # allocator-batch-<id>-<hash>
             else:
                 time.sleep(0.05)
         assert victim is not None, "no task started within 60 s"
-        os.kill(pids[victim], signal.SIGKILL)
         t.join(timeout=120)
         assert not t.is_alive(), "the batch did not finish within 120 s after the kill"
         assert list(watch.run(os.getpid).values()) == [p for w, p in pids.items() if w != victim]
@@ -254,6 +257,9 @@ def test_killed_worker_is_retried_not_lost_or_duplicated(tmp_path, dask_cluster)
     assert "error" not in box, box.get("error")
     rows = box["report"].rows
     assert sorted(r["id"] for r in rows) == ["a0", "a1", "a2"] and all(r["status"] == "ok" for r in rows)
+    # the applicant that was running on the killed worker was re-run on the surviving one
+    survivor = next(p for w, p in pids.items() if w != victim)
+    assert running in ("a0", "a1", "a2") and box["report"].results[running]["pid"] == survivor
     assert sorted(p.name for p in (out / "applicants").glob("*.json")) == ["a0.json", "a1.json", "a2.json"]
     assert not [p for p in (out / "applicants").iterdir() if p.name.startswith(".")]  # no temp file left
     for name in ("a0", "a1", "a2"):
