@@ -144,7 +144,9 @@ def test_unreachable_target_names_the_best_reachable_p():
     assert out.reachable is None or out.reachable == pytest.approx(best, abs=1e-9)
 
 
-@pytest.mark.parametrize("seed", range(10))
+# seed 7 (shrink finds no feasible prefix of its ranking, which it may) is replaced by 13, the same
+# branch (odd: rho 0.35, no extras; seed % 3 == 1: signals and a division) where shrink finds one
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5, 6, 8, 9, 13])
 def test_shrink_returns_a_shorter_feasible_sublist_reaching_the_target(seed):
     rng = np.random.default_rng(700 + seed)
     base = random_problem(rng, 12, rho=[0.0, 0.35][seed % 2], extras=seed % 2 == 0, must_never=seed % 3 == 0)
@@ -155,8 +157,7 @@ def test_shrink_returns_a_shorter_feasible_sublist_reaching_the_target(seed):
     full = evaluate(pr, out.plan, correlations=()).p_match
     target = 0.8 * full
     got = mincost.shrink(pr, out.plan, target)
-    if got is None:  # allowed: shrink tries the prefixes of one ranking only (seed 7)
-        pytest.skip("shrink found no feasible shorter prefix of its ranking; nothing to check")
+    assert got is not None  # (None is allowed, shrink trying one ranking's prefixes only: not at these seeds)
     assert set(got.idx) < set(out.plan.idx)
     assert set(dict(got.signals)) <= set(got.idx) and got.divisions == out.plan.divisions
     assert violations(free, got) == []
