@@ -226,22 +226,23 @@ def test_settled_frontier_points_state_honest_gaps(seed, monkeypatch):
 
 def test_frontier_and_bench_tables_say_synthetic(tmp_path, capsys):
     """Every table written from the synthetic demo catalog says so, the frontier's and the bench's --csv included;
-    an out-of-reach target's best P(match) says so too."""
+    an out-of-reach target's best P(match) says so too.  (The tiny synthetic catalog, 40 programs:
+    the typical profile's three solves took 10-14 s for the same labels.)"""
     import pandas as pd
 
     from allocator.cli import main
-    from allocator.paths import DATA_DIR
 
-    prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
-    for args, name in ((["sweep", prof, "--frontier", "0.5:0.6:0.1"], "f.csv"),
-                       (["bench", "--profiles", prof, "--budgets", "600", "--targets", "none"], "b.csv")):
+    for args, name in ((["sweep", PROFILE, "--catalog", TINY, "--frontier", "0.5:0.6:0.1"], "f.csv"),
+                       (["bench", "--profiles", PROFILE, "--catalog", TINY, "--budgets", "300",
+                         "--targets", "none"], "b.csv")):
         with pytest.raises(SystemExit) as e:
             main([*args, "--csv", str(tmp_path / name)])
         assert e.value.code == 0
-        assert pd.read_csv(tmp_path / name)["synthetic"].all()
+        df = pd.read_csv(tmp_path / name)
+        assert len(df) >= 2 and df["synthetic"].all()
     capsys.readouterr()
-    with pytest.raises(SystemExit) as e:
-        main(["solve", prof, "--min-cost", "--target", "0.99", "--json", "--draws", "0"])
+    with pytest.raises(SystemExit) as e:  # the tiny catalog reaches at most 0.62
+        main(["solve", PROFILE, "--catalog", TINY, "--min-cost", "--target", "0.99", "--json", "--draws", "0"])
     out = capsys.readouterr()
     assert e.value.code == 3 and json.loads(out.out)["data"]["synthetic"] is True
     assert "SYNTHETIC demo catalog" in out.err
