@@ -45,20 +45,31 @@ def test_the_worst_season_is_the_mean_of_its_cards_mixture(problem):
     assert m.p_match_pessimistic <= w["p_match"] < m.p_match
 
 
-def test_solve_prints_and_returns_the_worst_season(capsys):
-    code, out, _ = _cli(capsys, "solve", PROFILE, "--draws", "0", "--json")
-    d = json.loads(out)
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory):
+    """One `solve` of the typical profile for the tests below: its text report (stdout) and its JSON
+    (--out best.json, the same answer), which `simulate --list` also reads."""
+    import contextlib
+    import io
+
+    path = tmp_path_factory.mktemp("solve") / "best.json"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as e:
+        main(["solve", str(PROFILE), "--draws", "0", "--out", str(path)])
+    assert e.value.code == 0, err.getvalue()
+    return out.getvalue(), json.loads(path.read_text()), path
+
+
+def test_solve_prints_and_returns_the_worst_season(solved):
+    out, d, _ = solved
     w = d["p_match_worst_season"]
-    assert code == 0 and w["season"] == "2022" and w["p_match"] < d["p_match"]
-    code, out, _ = _cli(capsys, "solve", PROFILE, "--draws", "0")
+    assert w["season"] == "2022" and w["p_match"] < d["p_match"]
     text = " ".join(out.split())
-    assert code == 0 and f"in a 2022-like season (61.4% matched; 8 models) {100 * w['p_match']:.1f}%" in text
+    assert f"in a 2022-like season (61.4% matched; 8 models) {100 * w['p_match']:.1f}%" in text
 
 
-def test_simulate_gives_the_worst_season_too(capsys, tmp_path):
-    lst = tmp_path / "list.csv"
-    code, _, err = _cli(capsys, "solve", PROFILE, "--draws", "0", "--out", lst)
-    assert code == 0, err
+def test_simulate_gives_the_worst_season_too(capsys, solved):
+    lst = solved[2]
     code, out, _ = _cli(capsys, "simulate", PROFILE, "--list", lst, "--draws", "2000", "--json")
     d = json.loads(out)
     assert code == 0 and d["p_match_worst_season"]["season"] == "2022"
