@@ -78,18 +78,6 @@ def test_min_cost_matches_brute_force(seed):
         _check(pr, "fast", "min_cost", target)
 
 
-def test_correlated_optimum_not_worse_than_independent_optimum():
-    for seed in range(15):
-        rng = np.random.default_rng(300 + seed)
-        pr = random_problem(rng, 12, rho=0.5)
-        pr0 = random_problem(np.random.default_rng(300 + seed), 12, rho=0.0)
-        a = optimize(pr, method="milp")
-        b = optimize(pr0, method="milp")
-        if a.plan is None:
-            continue
-        assert objective_value(pr, a.plan) >= objective_value(pr, b.plan) - 1e-12
-
-
 @pytest.mark.parametrize("seed", range(16))
 def test_la_given_target_matches_brute_force(seed):
     rng = np.random.default_rng(11000 + seed)

@@ -2,8 +2,8 @@
 
 The walk-through: a guide scenario from its preset, submit, read the headline and the rows, sort,
 download the list CSV and read it with the list loader, draw both figures (every image loaded),
-an invalid field's message next to it; every request went to 127.0.0.1; screenshots saved under
-tests/artifacts/.  Skipped with a reason when chromium is missing, failed instead when
+an invalid field's message next to it; every request went to 127.0.0.1; screenshots saved in the
+test's tmp_path (pytest keeps the last runs' under its base temporary directory).  Skipped with a reason when chromium is missing, failed instead when
 ALLOCATOR_REQUIRE_BROWSER=1 (CI).
 """
 from __future__ import annotations
@@ -21,9 +21,14 @@ pytest.importorskip("playwright", reason="playwright is not installed: pip insta
 from allocator.inputs.listfile import read_list_file  # noqa: E402
 from tests.web_support import chromium, server  # noqa: E402
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _png(path: Path) -> None:
+    """A screenshot was written: a PNG file, not empty."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000, path
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +94,8 @@ def test_walk_through(site, tmp_path):
     assert page.evaluate("document.activeElement.closest('#figure-frontier') !== null")
     widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
     assert len(widths) == 2 and all(w > 0 for w in widths)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "web_answer.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "web_answer.png"), full_page=True)
+    _png(tmp_path / "web_answer.png")
 
     page.fill("#in-budget", "-5")
     page.click("#submit")
@@ -99,7 +104,8 @@ def test_walk_through(site, tmp_path):
     assert page.eval_on_selector("#error-budget", "e => e.closest('.field').id") == "field-budget"
     assert page.evaluate("document.activeElement.id") == "in-budget"  # focus moved to the invalid field
     assert page.get_attribute("#in-budget", "aria-invalid") == "true"
-    page.locator("#field-budget").screenshot(path=str(ARTIFACTS / "web_invalid_field.png"))
+    page.locator("#field-budget").screenshot(path=str(tmp_path / "web_invalid_field.png"))
+    _png(tmp_path / "web_invalid_field.png")
     # what the browser cannot parse as a number still reaches the server (no silent default budget)
     page.fill("#in-budget", "1,500")
     page.click("#submit")
@@ -113,7 +119,7 @@ def test_walk_through(site, tmp_path):
     ctx.close()
 
 
-def test_season_update_in_the_browser(site):
+def test_season_update_in_the_browser(site, tmp_path):
     """The default form (the typical US-citizen IMG), the shipped example season uploaded with
     its date: P(match) now and its range as POST /api/update gives them for the same files."""
     url, browser = site
@@ -137,8 +143,8 @@ def test_season_update_in_the_browser(site):
     assert f"{100 * lo:.1f}% – {100 * hi:.1f}%" in page.inner_text("#season-p-match-interval")
     assert page.is_visible("#synthetic") and page.locator("#profile-form").count() == 1
     assert swapped == ["true"]
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "web_season.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "web_season.png"), full_page=True)
+    _png(tmp_path / "web_season.png")
     assert {urllib.parse.urlsplit(u).hostname for u in requests} == {"127.0.0.1"}
     page.close()
 
@@ -211,7 +217,7 @@ def _in_view(page, selector: str) -> bool:
     return page.evaluate(IN_VIEW, selector)
 
 
-def test_answer_comes_into_view_with_focus_keeps_sort_focus_and_survives_reload(site):
+def test_answer_comes_into_view_with_focus_keeps_sort_focus_and_survives_reload(site, tmp_path):
     """Desktop: "Find my list" is far below the answer's place, so the answer heading is scrolled
     into view and focused; Enter on a sort heading keeps the focus on that heading; reloading the
     page (the address htmx pushed) shows the answer and the typed values again.  Phone (390 px):
@@ -247,13 +253,14 @@ def test_answer_comes_into_view_with_focus_keeps_sort_focus_and_survives_reload(
     page.wait_for_timeout(100)
     assert page.locator("#list-table tbody tr").count() > 5
     wide = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "web_phone_answer.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "web_phone_answer.png"), full_page=True)
+    _png(tmp_path / "web_phone_answer.png")
     assert wide[0] <= wide[1], wide
     # the trade table is wider than the phone's box and scrolls in it, but its sentences wrap at
     # the box's width: each is read whole without scrolling sideways (they were clipped at the right)
     page.locator("#alternatives").scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / "web_phone_trade.png"))
+    page.screenshot(path=str(tmp_path / "web_phone_trade.png"))
+    _png(tmp_path / "web_phone_trade.png")
     fits = page.evaluate("""() => [...document.querySelectorAll('#alternatives tr.trade .sentence')].map(s => {
         const box = s.closest('.scroll-x').getBoundingClientRect(), r = s.getBoundingClientRect();
         return [s.scrollWidth <= s.clientWidth, r.left >= box.left, r.right <= box.right, s.innerText.length]; })""")
