@@ -152,3 +152,43 @@ def test_draws_0_says_the_check_was_skipped(capsys):
     assert "Monte Carlo check skipped (--draws 0)" in " ".join(out.split())
     code, out, _ = run(capsys, "solve", PROFILE, "--catalog", TINY, "--draws", "1000", "--show", "1")
     assert "skipped" not in out and "Monte Carlo check (1,000 draws)" in out
+
+
+def test_bad_method_is_one_line_on_stderr():
+    """`--method dp` on a problem the dynamic program cannot take: exit 2 and the one error line,
+    nothing logged before it (the command runs in a fresh process, as a user runs it)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    pr = subprocess.run([sys.executable, "-m", "allocator", "solve", str(ROOT / "data" / "profiles" / "typical_us_img.toml"),
+                         "--method", "dp"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert pr.returncode == 2
+    lines = pr.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("allocator: error: --method dp needs"), pr.stderr
+
+
+def test_bad_input_on_both_threads_logs_nothing(caplog):
+    """When both threads of beside.both fail on the same bad input, the caller's InputError is the
+    answer and the second thread's copy is not logged (it was a second stderr line); any other
+    error on the second thread still is."""
+    from allocator.errors import InputError
+    from allocator.optim.beside import both
+
+    def bad():
+        raise InputError("--method dp needs something")
+
+    with caplog.at_level("DEBUG", logger="allocator.optim.beside"):
+        with pytest.raises(InputError):
+            both(bad, bad)
+    assert caplog.records == []
+
+    def broken():
+        raise RuntimeError("solver crashed")
+
+    with caplog.at_level("DEBUG", logger="allocator.optim.beside"):
+        with pytest.raises(InputError):
+            both(bad, broken)
+    assert [r.getMessage() for r in caplog.records] == ["the solve on the second thread failed too: "
+                                                        "RuntimeError('solver crashed')"]
