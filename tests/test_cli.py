@@ -192,3 +192,40 @@ def test_bad_input_on_both_threads_logs_nothing(caplog):
             both(bad, broken)
     assert [r.getMessage() for r in caplog.records] == ["the solve on the second thread failed too: "
                                                         "RuntimeError('solver crashed')"]
+
+
+def _out_help(capsys, monkeypatch, command: str) -> str:
+    import re
+
+    monkeypatch.setenv("COLUMNS", "400")  # the option's help on one line of the table
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    line = next(ln for ln in out.splitlines() if re.search(r"--out\s+<path>", ln))
+    return line.split("<path>", 1)[1].strip(" │")
+
+
+@pytest.mark.parametrize("command", ["solve", "estimate", "simulate", "update"])
+def test_out_help_names_only_the_formats_the_command_writes(capsys, monkeypatch, tmp_path, command):
+    """--out's help lists the suffixes a command writes (and any it refuses, after "not"): every
+    suffix it names as written is written, every one it says "not" to is refused with exit 2."""
+    import re
+
+    text = _out_help(capsys, monkeypatch, command)
+    named = re.findall(r"(not )?\.(json|csv|txt)\b", text)
+    written = {s for neg, s in named if not neg}
+    refused = {s for neg, s in named if neg}
+    assert {"json", "txt"} <= written, text
+    assert written | refused >= {"json", "csv", "txt"}, text  # every format is either offered or refused
+    lst = tmp_path / "list.csv"
+    assert run(capsys, "solve", PROFILE, "--catalog", TINY, "--draws", "1000", "--out", str(lst))[0] == 0
+    args = {"solve": ["--draws", "1000"], "estimate": [], "simulate": ["--list", str(lst), "--draws", "1000"],
+            "update": ["--season", str(lst), "--draws", "1000"]}[command]
+    inputs = ([str(ROOT / "data" / "profiles" / "typical_us_img.toml")] if command == "estimate"  # needs [applicant]
+              else [PROFILE, "--catalog", TINY])
+    for suffix in sorted(written | refused):
+        out = tmp_path / f"out.{suffix}"
+        code, _, err = run(capsys, command, *inputs, *args, "--out", str(out))
+        if suffix in written:
+            assert code == 0 and out.stat().st_size > 0, (suffix, err)
+        else:
+            assert code == 2 and len(err.strip().splitlines()) == 1 and not out.exists(), (suffix, err)

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from allocator.errors import InputError
-from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app, check_draws_seed, check_outputs,
+from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutTextOpt, ProfileArg, _emit, app, check_draws_seed, check_outputs,
                                   text_or_json)
 
 
@@ -21,7 +21,7 @@ def simulate(
     correlation: Optional[float] = typer.Option(None, "--correlation", help="latent-factor correlation rho (0-0.99); default: the profile's, else the model card's"),
     card: Optional[str] = CardOpt,
     as_json: bool = JsonOpt,
-    out: Optional[Path] = OutOpt,
+    out: Optional[Path] = OutTextOpt,
 ) -> int:
     """Simulate any list (yours, an adviser's, or solve's) and score it with the evaluator."""
     from allocator.inputs.listfile import load_list  # imported here: `allocator --help` needs no pydantic

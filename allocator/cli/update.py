@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from allocator.errors import InputError
-from allocator.cli.common import (MAX_SEASON_DRAWS, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app,
+from allocator.cli.common import (MAX_SEASON_DRAWS, CatalogOpt, JsonOpt, OutTextOpt, ProfileArg, _emit, app,
                                   check_draws_seed, check_outputs, text_or_json)
 
 
@@ -107,7 +107,7 @@ def update(
     draws: int = typer.Option(20_000, "--draws", help="simulated seasons for the check (0 to skip)"),
     seed: int = typer.Option(0, "--seed", help="Monte Carlo seed"),
     as_json: bool = JsonOpt,
-    out: Optional[Path] = OutOpt,
+    out: Optional[Path] = OutTextOpt,
 ) -> int:
     """The chances now, given the invitations and rejections so far (and what to add)."""
     from allocator.season.run import run
