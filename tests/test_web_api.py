@@ -105,6 +105,8 @@ def test_api_infeasible_names_the_conflict(client):
     assert r.status_code == 422
     d = r.json()
     assert d["exit_code"] == 3 and d["status"] == "infeasible" and "budget" in d["conflicting"]
+    # the demo catalog is synthetic: the one-line reason says so, as on the command line
+    assert "[SYNTHETIC demo catalog: invented programs at real places; not real program data] (conflicting: " in d["error"]
 
 
 def test_api_upload_caps(client):

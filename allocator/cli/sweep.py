@@ -96,7 +96,7 @@ def _conflict_at_top(df, name: str, problem, target: Optional[float], mode: Opti
     from allocator.errors import InfeasibleError
     from allocator.studies.sweep import at, sweep_mode
 
-    from allocator.api import admits_a_program
+    from allocator.api import admits_a_program, synthetic_suffix
     from allocator.errors import InputError
 
     top = df[name].min() if name == "correlation" else df[name].max()
@@ -106,11 +106,11 @@ def _conflict_at_top(df, name: str, problem, target: Optional[float], mode: Opti
         admits_a_program(at(problem, name, top), advice="raise --budgets")
     except InputError as e:
         return InfeasibleError(f"no {name} in the sweep admits a list (every point infeasible); at {name} {shown}: "
-                               f"{e}", ())
+                               f"{e}{synthetic_suffix(problem)}", (), synthetic=bool(problem.synthetic))
     err = _infeasible(at(problem, name, top), MODES.get(mode, mode), target)
     why = str(err).removeprefix("infeasible: ")
     return InfeasibleError(f"no {name} in the sweep admits a list (every point infeasible); at {name} {shown}: {why}",
-                           err.groups)
+                           err.groups, synthetic=err.synthetic)
 
 
 COPULA_NOTE = ("the one-factor copula's P(match) at that correlation lies outside the range the calibrated "
@@ -326,10 +326,12 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
     _emit(payload, as_json, None, lambda c: _render_frontier(df, problem, c, auto))
     if df["p_match"].notna().any():
         return 0
+    from allocator.api import synthetic_suffix
     from allocator.errors import InfeasibleError
 
-    raise InfeasibleError(f"no target in --frontier {spec} is reachable; lower the targets or raise the budget"
-                          if not auto else "no list meets the limits; `allocator solve` names the conflict")
+    raise InfeasibleError((f"no target in --frontier {spec} is reachable; lower the targets or raise the budget"
+                           if not auto else "no list meets the limits; `allocator solve` names the conflict")
+                          + synthetic_suffix(problem), synthetic=bool(problem.synthetic))
 
 
 def _render_frontier(df, problem, console, auto: bool) -> None:
