@@ -229,3 +229,14 @@ def test_out_help_names_only_the_formats_the_command_writes(capsys, monkeypatch,
             assert code == 0 and out.stat().st_size > 0, (suffix, err)
         else:
             assert code == 2 and len(err.strip().splitlines()) == 1 and not out.exists(), (suffix, err)
+
+
+def test_command_summaries_have_no_hard_line_break():
+    """`allocator --help` prints each command's docstring summary as written: a line break inside
+    it showed as a break mid-sentence ("tier utility" / "(LA > ..."), so each summary is one line."""
+    import allocator.cli  # noqa: F401  (registers every command)
+    from allocator.cli.common import app
+
+    summaries = {c.callback.__name__: (c.callback.__doc__ or "").split("\n\n")[0] for c in app.registered_commands}
+    assert {"solve", "sweep", "simulate", "update"} <= set(summaries)
+    assert [name for name, text in summaries.items() if "\n" in text.strip()] == []

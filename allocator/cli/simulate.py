@@ -14,11 +14,11 @@ from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutTextOpt, Prof
 @app.command()
 def simulate(
     profile: Path = ProfileArg,
-    list_file: Path = typer.Option(..., "--list", help="one program_id per line, a CSV with header program_id[,signal] (solve --out X.csv), or the JSON of solve --json"),
+    list_file: Path = typer.Option(..., "--list", help="one program_id per line, a CSV whose header starts with program_id (optional signal, status, date columns; others ignored: the file solve --out X.csv writes), or the JSON of solve --json"),
     catalog: Optional[Path] = CatalogOpt,
     draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws"),
     seed: int = typer.Option(0, "--seed", help="Monte Carlo seed (same seed, same draws)"),
-    correlation: Optional[float] = typer.Option(None, "--correlation", help="latent-factor correlation rho (0-0.99); default: the profile's, else the model card's"),
+    correlation: Optional[float] = typer.Option(None, "--correlation", help="latent-factor correlation rho (0-0.99): score the list under the one-factor copula at rho instead of the two-stage model; default: the profile's \\[strategy] correlation when set, else the two-stage model (for a catalog's own p_match: the model card's correlation)"),
     card: Optional[str] = CardOpt,
     as_json: bool = JsonOpt,
     out: Optional[Path] = OutTextOpt,

@@ -52,8 +52,8 @@ def sweep(
     card: Optional[str] = CardOpt,
     as_json: bool = JsonOpt,
 ) -> int:
-    """The optimal list at each budget (or other setting): what each extra $100 buys; or, with
-    --frontier, what each point of P(any match) given up buys in P(match in Greater LA)."""
+    """The optimal list at each budget (or other setting): what each extra $100 buys; or, with \
+--frontier, what each point of P(any match) given up buys in P(match in Greater LA)."""
     from allocator.api import load
     from allocator.studies.sweep import check_values, sweep as run_sweep
 
