@@ -273,6 +273,13 @@ def _mono_page(pdf, title: str, lines: list[str], note: str | None = None) -> No
     pdf.savefig(fig)
 
 
+def _wrapped(items: list[str], width: int = 110) -> list[str]:
+    """Each item wrapped to the page's width, continuation lines indented (never cut: a
+    warning's last words are its number and its advice)."""
+    return [line for item in items
+            for line in textwrap.wrap(item, width, subsequent_indent="    ", break_on_hyphens=False) or [""]]
+
+
 def _text_lines(view: dict) -> list[str]:
     p = view["payload"]
     two = _two_stage(p)
@@ -286,7 +293,7 @@ def _text_lines(view: dict) -> list[str]:
              f"Monte Carlo check {_mc_text(p)}; fees "
              f"{_usd((p.get('cost') or {}).get('total'))} of budget {_usd((p.get('constraints') or {}).get('budget'))}",
              ""]
-    lines += [f"warning: {w}"[:110] for w in (p.get("warnings") or [])]
+    lines += _wrapped([f"warning: {w}" for w in p.get("warnings") or []])
     lines += ["", "Against the safest list (best P(any match) under the same limits)", "",
               f"{'':28}{'this list':>14}{'safest list':>14}"]
     lines += [f"{a:28}{b:>14}{c:>14}" for a, b, c in trade_rows(view)]
@@ -302,7 +309,7 @@ def _text_lines(view: dict) -> list[str]:
                   for r in view["curve"]]
         if any(r.get("outside_domain") for r in view["curve"]):
             lines += ["", *textwrap.wrap(domain_note(None), 110)]
-            lines += [f"^ {line}"[:110] for line in _outside_lines(view["curve"])]
+            lines += _wrapped([f"^ {line}" for line in _outside_lines(view["curve"])])
     return lines
 
 
