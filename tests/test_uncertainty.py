@@ -228,3 +228,65 @@ def test_solve_warns_for_an_applicant_outside_the_cohort_in_text_and_json(capsys
                              for w in json.loads(out)["warnings"])
     code, out, _ = _main(capsys, "solve", str(prof), "--objective", "p_match", "--draws", "0")
     assert "3 failed attempts, while the calibration cohort has at most 2" in " ".join(out.split())
+
+
+def test_a_card_without_an_ensemble_gives_no_range_and_says_why(capsys, tmp_path):
+    """A user's own card with no `ensemble` key is one model: solve and simulate printed
+    "84% to 84% (10th-90th percentile over the plausible models)" and a JSON interval of zero
+    width.  Now the intervals are null, the text leads with the figure alone, and a warning gives
+    the reason (text, JSON, and the batch report built from the JSON)."""
+    from allocator.batch import outputs
+    from allocator.paths import DATA_DIR, MODELS_DIR
+
+    text = (MODELS_DIR / "default.toml").read_text()
+    assert "\nensemble = " in text
+    card = tmp_path / "mine.toml"
+    card.write_text("\n".join(x for x in text.splitlines() if not x.startswith("ensemble = ")))
+    prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
+    args = ("solve", prof, "--card", str(card), "--objective", "p_match", "--budget", "300", "--draws", "20000")
+    code, out, _ = _main(capsys, *args, "--json")
+    d = json.loads(out)
+    assert code == 0 and d["model"]["ensemble_cards"] == 1 and d["model"]["interval"] is None
+    assert d["p_match_interval"] is None and d["p_match_la_interval"] is None and d["p_match_pessimistic"] is None
+    assert all("p_match_p10" not in s for s in d["selected"])
+    why = [w for w in d["warnings"] if w.startswith("no range over plausible models: the model card")]
+    assert len(why) == 1 and str(card) in why[0] and "plan below it" in why[0]
+    code, out, _ = _main(capsys, *args)
+    flat = " ".join(out.split())
+    assert code == 0 and " to " not in flat.split("P(match): ")[1].split("(")[0]
+    assert "no range over plausible models: the warning below says why" in flat and "percentile" not in flat
+    lst = tmp_path / "list.json"
+    lst.write_text(json.dumps(d))
+    code, out, _ = _main(capsys, "simulate", prof, "--list", str(lst), "--card", str(card), "--draws", "20000")
+    flat = " ".join(out.split())
+    assert code == 0 and "percentile" not in flat and "no range over plausible models: the model card" in flat
+    code, out, _ = _main(capsys, "simulate", prof, "--list", str(lst), "--card", str(card), "--draws", "20000", "--json")
+    s = json.loads(out)
+    assert s["p_match_interval"] is None and s["p_match_pessimistic"] is None
+    view = {"id": "x", "source": "x.toml", "payload": d, "curve": None}
+    report = " ".join(outputs._text_lines(view)) + outputs.applicant_html(view)
+    assert "one card: no range over plausible models" in report and "pessimistic" not in report
+
+
+def test_the_published_curve_check_warns_against_a_single_card_s_figure():
+    """Without a range, the check is set against the one card's P(match)."""
+    from allocator.verification.published_curve import below_range_warning
+
+    w = below_range_warning((0.73, 0.832), None, 0.839)
+    assert len(w) == 1 and "at most 83.2%, below the model's 83.9% (a single card" in w[0]
+    assert below_range_warning((0.73, 0.85), None, 0.839) == [] and below_range_warning((0.7, 0.8), None) == []
+
+
+
+def test_warnings_print_a_probability_below_one_as_the_report_does():
+    """The warnings printed raw percentages: "gives P(match) 100.0% under the one-factor copula"
+    beside a table that says ">99.9%", "below the 92.8-100.0% of the plausible models"."""
+    from allocator.verification.published_curve import below_range_warning
+
+    w = domain.copula_warning(0.99996, (0.74, 0.996), 0.0)[0]
+    assert "gives P(match) >99.9% under the one-factor copula, above the 74% to >99%" in w and "100" not in w
+    w = domain.target_warning(0.9999, (0.9, 0.99992), 0.89, 0.95)[0]
+    assert "(>99.9%)" in w and "their 10th percentile gives 90.0%, the most pessimistic 89.0%" in w
+    assert domain.target_warning(0.96, (0.951, 0.99), 0.9, 0.95) == []
+    w = below_range_warning((0.5, 0.927), (0.928, 0.99971))[0]
+    assert "at most 92.7%, below the plausible models' 92.8% to >99.9%" in w and "100" not in w

@@ -83,7 +83,9 @@ def _mix_none(fm, A: np.ndarray) -> float:
 
 def ensemble_values(problem: Problem, plan: Plan) -> dict:
     """P(match) of ``plan`` under every card of the ensemble: the interval, the pessimistic
-    and the central card's value, the worst season's mean (empty without a two-stage model)."""
+    and the central card's value, the worst season's mean (empty without a two-stage model;
+    the interval, the pessimistic value and the season None with a single card, where there
+    is no range over plausible models to give)."""
     fe = problem.fm_ensemble
     if fe is None:
         return {}
@@ -96,11 +98,13 @@ def ensemble_values(problem: Problem, plan: Plan) -> dict:
     var = problem.plan_variants(plan)
     fm = problem.fm or problem.fm_central
     e_int = float(sum(fm.w @ fm.pi(v, [i]) for v, i in zip(var, idx)).sum()) if len(idx) else 0.0
-    return {"p_match_interval": (float(np.percentile(per, 10)), float(np.percentile(per, 90))),
-            "p_match_la_interval": (float(np.percentile(per_la, 10)), float(np.percentile(per_la, 90))),
-            "p_match_pessimistic": float(per.min()),
-            "p_match_central": 1.0 - _mix_none(problem.fm_central, Ac),
-            "expected_interviews": e_int, "p_match_worst_season": worst_season(problem, per)}
+    out = {"p_match_central": 1.0 - _mix_none(problem.fm_central, Ac), "expected_interviews": e_int}
+    if fe.n_cards < 2:  # one card (a card without an ensemble): no range over plausible models
+        return out | {"p_match_interval": None, "p_match_la_interval": None, "p_match_pessimistic": None,
+                      "p_match_worst_season": None}
+    return out | {"p_match_interval": (float(np.percentile(per, 10)), float(np.percentile(per, 90))),
+                  "p_match_la_interval": (float(np.percentile(per_la, 10)), float(np.percentile(per_la, 90))),
+                  "p_match_pessimistic": float(per.min()), "p_match_worst_season": worst_season(problem, per)}
 
 
 def worst_season(problem: Problem, per: np.ndarray) -> dict | None:

@@ -55,6 +55,12 @@ def interval_line(m, problem=None) -> str:
             f"{what} {pct(m.p_match)}, most pessimistic model {pct(m.p_match_pessimistic)})")
 
 
+def point_line(m) -> str:
+    """The headline of a P(match) without a range over plausible models (one card, or the
+    catalog's own p_match): the figure, and that a warning says why there is no range."""
+    return f"[bold]P(match): {pct(m.p_match)}[/] (no range over plausible models: the warning below says why)"
+
+
 def season_label(w: dict, short: bool = False) -> str:
     """What the worst-season figure (JSON ``p_match_worst_season``) is, wherever it is shown:
     "in a season like 2022 (61.4% of US IMGs matched; mean of its 8 plausible models)", or
@@ -102,8 +108,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     if pr.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
     head = headline(res)
-    if m.p_match_interval is not None:
-        console.print(interval_line(m, pr))
+    console.print(interval_line(m, pr) if m.p_match_interval is not None else point_line(m))
     if res.published_curve is not None:
         console.print(published_curve_line(res.published_curve, pr.card, pr.specialties))
     for w in res.warnings:

@@ -200,11 +200,13 @@ def _model_info(pr: Problem) -> dict:
                 "correlation": pr.rho}
     if pr.fm is None:  # a set correlation: the copula answers; the ensemble's range is the two-stage model's
         return {"kind": "one-factor copula", "correlation": pr.rho, "ensemble_cards": pr.fm_ensemble.n_cards,
-                "interval": "10th-90th percentile of P(match) over the two-stage model's ensemble (that model's "
-                            "range for this list, not a range around this P(match))"}
+                "interval": None if pr.fm_ensemble.n_cards < 2 else
+                "10th-90th percentile of P(match) over the two-stage model's ensemble (that model's "
+                "range for this list, not a range around this P(match))"}
+    one = pr.fm_ensemble.n_cards < 2  # a card without an ensemble: no range (the warnings say why)
     return {"kind": "two-stage", "objective": pr.card_choice, "ensemble_cards": pr.fm_ensemble.n_cards,
             "objective_nodes": len(pr.fm) if pr.fm is not None else None,
-            "interval": "10th-90th percentile of P(match) over the accepted cards of the ensemble"}
+            "interval": None if one else "10th-90th percentile of P(match) over the accepted cards of the ensemble"}
 
 
 def _synthetic_note() -> str:

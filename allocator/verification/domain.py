@@ -109,9 +109,11 @@ def copula_warning(p_match: float, interval, rho: float) -> list[str]:
     lies outside the range the calibrated two-stage model gives the same list."""
     if interval is None or interval[0] <= p_match <= interval[1]:
         return []
+    from allocator.output.report import pct  # the report's percentages: never "100.0%" for one below 1
+
     side = "above" if p_match > interval[1] else "below"
-    return [f"the correlation you set ({rho:g}) gives P(match) {100 * p_match:.1f}% under the one-factor copula, "
-            f"{side} the {100 * interval[0]:.0f}-{100 * interval[1]:.0f}% that the calibrated two-stage model gives "
+    return [f"the correlation you set ({rho:g}) gives P(match) {pct(p_match)} under the one-factor copula, "
+            f"{side} the {pct(interval[0], 0)} to {pct(interval[1], 0)} that the calibrated two-stage model gives "
             "this list; the published figures do not support that correlation: plan on the range, or leave "
             "the correlation unset"]
 
@@ -122,13 +124,34 @@ def target_warning(p_match: float, interval, pessimistic: float | None, target: 
     set correlation's copula) but not across the plausible models: what their 10th percentile
     (and the most pessimistic of them) give, so no one reads the target as sure; for the
     cheapest-list search, how to have the target judged at the 10th percentile instead."""
+    from allocator.output.report import pct
+
     if interval is None or interval[0] >= target:
         return []
-    pess = f", the most pessimistic {100 * pessimistic:.1f}%" if pessimistic is not None else ""
+    pess = f", the most pessimistic {pct(pessimistic)}" if pessimistic is not None else ""
     advice = ("--target-on p10 finds the cheapest budget whose best list reaches it there" if min_cost
               else "a higher target buys a margin")
-    return [f"the {100 * target:.0f}% target is reached under {what} ({100 * p_match:.1f}%), not across the "
-            f"plausible models: their 10th percentile gives {100 * interval[0]:.1f}%{pess}; {advice}"]
+    return [f"the {100 * target:g}% target is reached under {what} ({pct(p_match)}), not across the "
+            f"plausible models: their 10th percentile gives {pct(interval[0])}{pess}; {advice}"]
+
+
+def no_range_warning(problem, interval) -> list[str]:
+    """Why a P(match) comes without a range over plausible models (``interval`` None): the
+    catalog's own p_match column, or a model card with a single card and no ensemble."""
+    if interval is not None:
+        return []
+    if problem.source == "catalog p_match":
+        return ["no range over plausible models: the probabilities are the catalog's own p_match column, "
+                "taken as exact, so this P(match) is only as sure as they are"]
+    fe, card = problem.fm_ensemble, problem.card
+    if fe is None or fe.n_cards >= 2 or card is None:
+        return []
+    why = ("its ensemble file holds a single card" if getattr(card, "ensemble", None)
+           else "it names no ensemble of plausible variants")
+    where = getattr(card, "path", None) or card.name
+    return [f"no range over plausible models: the model card {where} is one model ({why}), so this P(match) "
+            "leaves out how unsure its judged numbers are and may be well off either way; plan below it, or "
+            "use a card with an ensemble (the shipped models/default.toml has one)"]
 
 
 def figure_source(problem) -> str:
