@@ -204,17 +204,42 @@ def test_guard_flags_an_applicant_outside_the_calibration_cohort():
     from allocator.inputs.profile import Applicant
 
     spec = CARD.calibration.cohort
-    inside = Applicant(step2_score=spec.step2_max, exam_attempts=2, years_since_graduation=10)
+    inside = Applicant(step2_score=int(spec.step2_mean), exam_attempts=2, years_since_graduation=10)
     assert domain.applicant_warnings(CARD, inside, ["Internal Medicine"]) == []
     assert domain.applicant_warnings(CARD, Applicant(step2="pass"), ["Internal Medicine"]) == []
+    top = domain.applicant_warnings(CARD, Applicant(step2_score=spec.step2_max), ["Internal Medicine"])
+    assert len(top) == 1 and "may be understated" in top[0]  # inside the cohort, but far from its mean
     far = Applicant(step2_score=spec.step2_max + 1, exam_attempts=3, years_since_graduation=10.5,
                     specialties=["Internal Medicine", "Psychiatry"])
     w = domain.applicant_warnings(CARD, far, ["Internal Medicine", "Psychiatry"])
-    assert len(w) == 4 and all("\n" not in x for x in w)
+    assert len(w) == 5 and all("\n" not in x for x in w)
     assert f"Step 2 CK {spec.step2_max + 1}" in w[0] and "205-275" in w[0]
-    assert "3 failed attempts" in w[1] and "at most 2" in w[1]
-    assert "10.5 years since graduation" in w[2]
-    assert w[3].startswith("not calibrated for Psychiatry:") and "Internal Medicine applicants only" in w[3]
+    assert w[1].startswith(f"Step 2 CK {spec.step2_max + 1} is") and "may be understated" in w[1]
+    assert "3 failed attempts" in w[2] and "at most 2" in w[2]
+    assert "10.5 years since graduation" in w[3]
+    assert w[4].startswith("not calibrated for Psychiatry:") and "Internal Medicine applicants only" in w[4]
+
+
+def test_a_score_far_from_the_cohort_mean_carries_the_held_out_miss():
+    """The card's held-out Step 2 CK gap is 3 points against 6 published: the model moves P(match)
+    with the score about half as much as it should, so a low scorer's P(match) may be overstated
+    beyond the range (solve gave "62% to 82%" at 214 without a word).  Flagged from one cohort
+    standard deviation from the mean (236 -+ 12): overstated below, understated above; nothing in
+    between, nothing for a card whose gap meets the published one."""
+    spec = CARD.calibration.cohort
+    mean, sd = spec.step2_mean, spec.step2_sd
+    assert (mean, sd) == (236, 12) and CARD.calibration.holdout["step2_median_gap"].achieved == 3
+    low = domain.score_effect_warnings(CARD, 224)
+    assert len(low) == 1 and low[0].startswith("Step 2 CK 224 is 12 points below the calibration cohort's mean of 236")
+    assert "3 points in the model, 6 published" in low[0] and "may be overstated" in low[0]
+    assert "plan below the range" in low[0]
+    assert domain.score_effect_warnings(CARD, 225) == [] and domain.score_effect_warnings(CARD, 247) == []
+    assert domain.score_effect_warnings(CARD, None) == []
+    high = domain.score_effect_warnings(CARD, 248)
+    assert len(high) == 1 and "12 points above" in high[0] and "may be understated" in high[0]
+    met = CARD.model_copy(deep=True)
+    met.calibration.holdout["step2_median_gap"].achieved = 5  # within the tolerance of 2
+    assert domain.score_effect_warnings(met, 200) == [] and domain.score_effect_warnings(met, 270) == []
 
 
 def test_solve_warns_for_an_applicant_outside_the_cohort_in_text_and_json(capsys, tmp_path):
@@ -228,6 +253,10 @@ def test_solve_warns_for_an_applicant_outside_the_cohort_in_text_and_json(capsys
                              for w in json.loads(out)["warnings"])
     code, out, _ = _main(capsys, "solve", str(prof), "--objective", "p_match", "--draws", "0")
     assert "3 failed attempts, while the calibration cohort has at most 2" in " ".join(out.split())
+    prof.write_text((DATA_DIR / "profiles" / "typical_us_img.toml").read_text()
+                    .replace("step2_score = 237", "step2_score = 214"))
+    code, out, _ = _main(capsys, "solve", str(prof), "--objective", "p_match", "--draws", "0", "--json")
+    assert code == 0 and sum("P(match) may be overstated" in w for w in json.loads(out)["warnings"]) == 1
 
 
 def test_a_card_without_an_ensemble_gives_no_range_and_says_why(capsys, tmp_path):

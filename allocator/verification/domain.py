@@ -50,6 +50,7 @@ def applicant_warnings(card, applicant, specialties) -> list[str]:
     if s2 is not None and not spec.step2_min <= s2 <= spec.step2_max:
         out.append(f"outside the calibrated domain: Step 2 CK {s2}, while the calibration cohort's scores run "
                    f"{spec.step2_min}-{spec.step2_max}{tail}")
+    out += score_effect_warnings(card, s2)
     most = len(spec.failed_attempts_probs) - 1
     if applicant.exam_attempts > most:
         out.append(f"outside the calibrated domain: {applicant.exam_attempts} failed attempts, while the calibration "
@@ -65,6 +66,38 @@ def applicant_warnings(card, applicant, specialties) -> list[str]:
                    f"used as is for {'it' if len(other) == 1 else 'them'}, so its range leaves out how "
                    f"{'that specialty differs' if len(other) == 1 else 'those specialties differ'}")
     return out
+
+
+def score_effect_warnings(card, step2_score: int | None) -> list[str]:
+    """The held-out Step 2 CK check, applied to the applicant: when the card's score gap between
+    matched and unmatched applicants falls short of the published one (``[calibration.holdout.
+    step2_median_gap]``: the default card gives 3 points against 6), the model lets the score
+    move P(match) too little, so the further a score sits from the calibration cohort's mean
+    (where the intercepts pin the match rate) the more its P(match) is off: overstated below,
+    understated above.  Flagged from one cohort standard deviation away (236 -+ 12 on the
+    default card): doubling the score effects (a gap of 6, not 3) moves the typical profile's
+    P(match) by 7 points at 224, more than the 6 between its range's average and 10th
+    percentile; at 226-230 by 4-6 points, less than that margin there (7).  The same at
+    248 is +5 points: the safe direction, a note."""
+    spec = getattr(getattr(card, "calibration", None), "cohort", None) if card is not None else None
+    gap = (getattr(getattr(card, "calibration", None), "holdout", None) or {}).get("step2_median_gap")
+    if spec is None or gap is None or gap.achieved is None or step2_score is None:
+        return []
+    if gap.achieved >= gap.target - gap.tolerance:  # the card meets (or overshoots) the published gap
+        return []
+    off = step2_score - spec.step2_mean
+    if abs(off) < spec.step2_sd:
+        return []
+    why = (f"the model lets Step 2 CK move P(match) about {gap.achieved / gap.target:.0%} as much as the "
+           f"published figures do (median score of matched minus unmatched applicants: {gap.achieved:g} points "
+           f"in the model, {gap.target:g} published; a held-out check the model misses)")
+    if off < 0:
+        return [f"Step 2 CK {step2_score} is {-off:g} points below the calibration cohort's mean of "
+                f"{spec.step2_mean:g}, and {why}: for a score this low P(match) may be overstated, beyond the range "
+                "shown; plan below the range, and apply more widely if you can"]
+    return [f"Step 2 CK {step2_score} is {off:g} points above the calibration cohort's mean of "
+            f"{spec.step2_mean:g}, and {why}: for a score this high P(match) may be understated, so the range may "
+            "be cautious (the safe direction)"]
 
 
 @functools.lru_cache(maxsize=4)
