@@ -319,3 +319,17 @@ def test_warnings_print_a_probability_below_one_as_the_report_does():
     assert domain.target_warning(0.96, (0.951, 0.99), 0.9, 0.95) == []
     w = below_range_warning((0.5, 0.927), (0.928, 0.99971))[0]
     assert "at most 92.7%, below the plausible models' 92.8% to >99.9%" in w and "100" not in w
+
+
+def test_a_figure_just_past_the_domain_reads_apart_from_its_bound():
+    """The budget sweep's $900 row said "12.6 expected interviews (calibrated 1.2-12.6)" and was
+    flagged outside: the figure takes as many decimals as it needs to differ from the bound."""
+    lo, hi = CARD.calibration.domain["expected_interviews"]
+    assert (lo, hi) == (1.2, 12.6)
+    assert domain.outside(CARD, 60, 12.63) == "12.63 expected interviews (calibrated 1.2-12.6)"
+    assert domain.outside(CARD, 60, 12.6004) == "12.6004 expected interviews (calibrated 1.2-12.6)"
+    assert domain.outside(CARD, 60, 1.17) == "1.17 expected interviews (calibrated 1.2-12.6)"
+    assert domain.outside(CARD, 60, 15.74) == "15.7 expected interviews (calibrated 1.2-12.6)"
+    assert domain.outside(CARD, 60, 12.6) == ""
+    assert "12.63 expected interviews, while the calibration cohort expects 1.2-12.6" in domain.warnings(
+        CARD, 60, 12.63, 0.5, None)[0]

@@ -26,14 +26,24 @@ def warnings(card, n_applications: int, expected_interviews: float | None, p_mat
                        f"cohort's lists hold {lo:g}-{hi:g}; the probabilities are an extrapolation")
         lo, hi = dom["expected_interviews"]
         if expected_interviews is not None and not lo <= expected_interviews <= hi:
-            out.append(f"outside the calibrated domain: {expected_interviews:.1f} expected interviews, while the "
-                       f"calibration cohort expects {lo:.1f}-{hi:.1f}; the probabilities are an extrapolation")
+            out.append(f"outside the calibrated domain: {beyond(expected_interviews, lo, hi)} expected interviews, "
+                       f"while the calibration cohort expects {lo:.1f}-{hi:.1f}; the probabilities are an extrapolation")
     if p_without_bonuses is not None and p_match > 0:
         gain = p_match - p_without_bonuses
         if gain > BONUS_SHARE * p_match:
             out.append(f"most of this P(match) comes from signal and geographic-preference effects "
                        f"({100 * gain:.1f} of {100 * p_match:.1f} points), whose size for IMGs is uncertain")
     return out
+
+
+def beyond(x: float, lo: float, hi: float) -> str:
+    """``x`` (outside [lo, hi]) with one decimal, or as many more (up to 4) as it takes to read
+    apart from the bound it passes: "12.63" beside "12.6", never "12.6 (calibrated 1.2-12.6)"."""
+    bound = hi if x > hi else lo
+    for digits in range(1, 5):
+        if f"{x:.{digits}f}" != f"{bound:.{digits}f}":
+            break
+    return f"{x:.{digits}f}"
 
 
 def applicant_warnings(card, applicant, specialties) -> list[str]:
@@ -124,7 +134,7 @@ def outside(card, n_applications: int, expected_interviews: float | None) -> str
         parts.append(f"{n_applications} applications (calibrated {lo:g}-{hi:g})")
     lo, hi = dom["expected_interviews"]
     if expected_interviews is not None and not lo <= expected_interviews <= hi:
-        parts.append(f"{expected_interviews:.1f} expected interviews (calibrated {lo:.1f}-{hi:.1f})")
+        parts.append(f"{beyond(expected_interviews, lo, hi)} expected interviews (calibrated {lo:.1f}-{hi:.1f})")
     return "; ".join(parts)
 
 
