@@ -58,6 +58,19 @@ def test_result_json_carries_the_uncertainty_keys():
     assert len(d["p_match_interval"]) == 2 and d["p_match_pessimistic"] <= d["p_match_interval"][0]
     assert d["model"]["kind"] == "two-stage" and d["model"]["ensemble_cards"] == 3
     assert abs(d["mc"]["p_match"] - d["p_match"]) < 4 * d["mc"]["std_error"]
+    assert d["correlation"] is None  # the two-stage model has no copula rho
+    # expected interviews and their range over the cards, by the plain logistic formula per card
+    fe, plan = pr.fm_ensemble, res.plan
+    assert fe.interview_scale == 1.0
+    per = []
+    for c in range(fe.n_cards):
+        on = fe.card == c
+        w = fe.w[on] / fe.w[on].sum()
+        per.append(sum(w @ (1 / (1 + np.exp(-(fe.eta[v][c, i] + fe.S[on]))))
+                       for v, i in zip(pr.plan_variants(plan), plan.idx)))
+    assert d["expected_interviews_interval"] == pytest.approx(list(np.percentile(per, [10, 90])), abs=1e-12)
+    assert d["expected_interviews"] == pytest.approx(np.dot(np.bincount(fe.card, weights=fe.w), per), abs=1e-12)
+    assert abs(d["mc"]["mean_interviews"] - d["expected_interviews"]) < 0.05 * d["expected_interviews"] + 0.05
 
 
 def test_cli_solve_with_the_central_card_reports_the_ensemble_interval(capsys):
@@ -106,6 +119,7 @@ def test_a_set_correlation_leads_with_the_calibrated_range_and_warns_when_outsid
     code, out, _ = _main(capsys, *args, "--json")
     d = json.loads(out)
     assert d["model"]["kind"] == "one-factor copula" and "not a range around this P(match)" in d["model"]["interval"]
+    assert d["correlation"] == 0  # the copula's rho, the model here
     lo, hi = d["p_match_interval"]
     assert d["p_match"] > hi  # independence: far above what the calibrated model gives the list
     assert any(w.startswith("the correlation you set (0)") and "above" in w for w in d["warnings"])
@@ -276,6 +290,7 @@ def test_a_card_without_an_ensemble_gives_no_range_and_says_why(capsys, tmp_path
     code, out, _ = _main(capsys, *args, "--json")
     d = json.loads(out)
     assert code == 0 and d["model"]["ensemble_cards"] == 1 and d["model"]["interval"] is None
+    assert d["expected_interviews"] > 0 and d["expected_interviews_interval"] is None
     assert d["p_match_interval"] is None and d["p_match_la_interval"] is None and d["p_match_pessimistic"] is None
     assert all("p_match_p10" not in s for s in d["selected"])
     why = [w for w in d["warnings"] if w.startswith("no range over plausible models: the model card")]

@@ -47,7 +47,10 @@ def simulate(
     mc = verify(problem, plan, draws=draws, seed=seed)
     payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
                **uncertainty(m), "p_match_central": m.p_match_central, "p_match_worst_season": m.p_match_worst_season,
-               "correlation": problem.rho, "mc": mc_json(mc, problem), "n_applications": m.n_applications, "n_la": m.n_la,
+               "expected_interviews": m.expected_interviews,
+               "expected_interviews_interval": (None if m.expected_interviews_interval is None
+                                                else list(m.expected_interviews_interval)),
+               "correlation": problem.rho if problem.fm is None else None, "mc": mc_json(mc, problem), "n_applications": m.n_applications, "n_la": m.n_la,
                "la_share": m.la_share, "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty},
                "violations": [{"group": g, "detail": d} for g, d in bad],
                "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},

@@ -145,7 +145,9 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     if m.p_match_la_interval is not None:
         t.add_row("  10th-90th percentile", f"{pct(m.p_match_la_interval[0])} to {pct(m.p_match_la_interval[1])}")
     if m.expected_interviews is not None:
-        t.add_row("expected interviews (model)", f"{m.expected_interviews:.1f}")
+        iv = m.expected_interviews_interval
+        t.add_row("expected interviews (model)" + ("; 10th-90th percentile" if iv else ""),
+                  f"{m.expected_interviews:.1f}" + (f" ({iv[0]:.1f} to {iv[1]:.1f})" if iv else ""))
     if pr.objective in ("utility", "safety_first"):
         t.add_row("expected utility", f"{m.expected_utility:.4f}")
     _mc_rows(t, res)

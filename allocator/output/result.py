@@ -116,8 +116,11 @@ class Result:
                 "p_match_pessimistic": m.p_match_pessimistic,
                 "p_match_central": m.p_match_central,
                 "p_match_worst_season": m.p_match_worst_season,
+                "expected_interviews": m.expected_interviews,
+                "expected_interviews_interval": (None if m.expected_interviews_interval is None
+                                                 else list(m.expected_interviews_interval)),
                 "model": _model_info(pr),
-                "correlation": pr.rho,
+                "correlation": pr.rho if pr.fm is None else None,  # the two-stage model has none
                 "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
             }
             if pr.objective in ("utility", "safety_first") or self.mode in ("utility", "safety_first"):
