@@ -9,19 +9,9 @@ from rich.table import Table
 from allocator.output.guide import recognize
 from allocator.output.result import Result
 from allocator.output.trade import alternative_line, guide_text, signal_text, tier_text
+from allocator.percent import pct  # noqa: F401  (the report's percentages; imported from here too)
 
 SYNTHETIC_NOTE = "SYNTHETIC demo catalog: invented programs at real places; not real program data."
-
-
-def pct(x: float | None, digits: int = 1) -> str:
-    """A probability as a percentage; one below 1 that would round to 100 is shown as ">99.9%"
-    (never a certainty it is not)."""
-    if x is None:
-        return "n/a"
-    s = f"{100 * x:.{digits}f}%"
-    if x < 1 and float(s[:-1]) >= 100:
-        return f">{100 - 10 ** -digits:.{digits}f}%"
-    return s[1:] if s.startswith("-") and float(s[:-1]) == 0 else s  # never "-0.0%"
 
 
 def span(iv) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import functools
 
+from allocator.percent import pct
+
 BONUS_SHARE = 0.5  # "most of P": more than half of P(match) from signals and preferences
 
 
@@ -152,7 +154,6 @@ def copula_warning(p_match: float, interval, rho: float) -> list[str]:
     lies outside the range the calibrated two-stage model gives the same list."""
     if interval is None or interval[0] <= p_match <= interval[1]:
         return []
-    from allocator.output.report import pct  # the report's percentages: never "100.0%" for one below 1
 
     side = "above" if p_match > interval[1] else "below"
     return [f"the correlation you set ({rho:g}) gives P(match) {pct(p_match)} under the one-factor copula, "
@@ -167,8 +168,6 @@ def target_warning(p_match: float, interval, pessimistic: float | None, target: 
     set correlation's copula) but not across the plausible models: what their 10th percentile
     (and the most pessimistic of them) give, so no one reads the target as sure; for the
     cheapest-list search, how to have the target judged at the 10th percentile instead."""
-    from allocator.output.report import pct
-
     if interval is None or interval[0] >= target:
         return []
     pess = f", the most pessimistic {pct(pessimistic)}" if pessimistic is not None else ""

@@ -23,6 +23,8 @@ import re
 
 import numpy as np
 
+from allocator.percent import pct
+
 SLOPE_ABOVE = 0.02  # per interview above the last published point (the upper end's guess)
 CAP_ABOVE = 0.95    # the upper end's ceiling: no published figure says more
 
@@ -81,8 +83,6 @@ def below_range_warning(check_range, interval, p_match: float | None = None) -> 
     """A warning when even the upper end of the published-curve check lies below the plausible
     models' 10th percentile: the list's P(match) may be well below the figures shown.  Without
     a range (``interval`` None: a single card), against that card's ``p_match``."""
-    from allocator.output.report import pct  # the report imports this module
-
     if check_range is None or (interval is None and p_match is None):
         return []
     if interval is not None:
