@@ -222,7 +222,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
     warns = list_warnings(problem, plan, metrics, budget_applies=mode != "min_cost")
     check = published_curve.assess(problem, mc)
-    warns += published_curve.below_range_warning(check, metrics.p_match_interval)
+    warns += published_curve.below_range_warning(check, metrics.p_match_interval, metrics.p_match)
     if mode in ("min_cost", "la_given_target"):
         warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target,
                                        domain.figure_source(problem), min_cost=mode == "min_cost")
@@ -347,9 +347,7 @@ def list_warnings(problem: Problem, plan: Plan, metrics, budget_applies: bool = 
         out += domain.applicant_warnings(problem.card, problem.applicant, problem.specialties)
     if problem.fm is None:  # a set correlation: the one-factor copula is the model
         out += domain.copula_warning(metrics.p_match, metrics.p_match_interval, problem.rho)
-    if metrics.p_match_interval is None and problem.source == "catalog p_match":
-        out.append("no range over plausible models: the probabilities are the catalog's own p_match column, "
-                   "taken as exact, so this P(match) is only as sure as they are")
+    out += domain.no_range_warning(problem, metrics.p_match_interval)
     return out
 
 

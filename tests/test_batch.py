@@ -597,3 +597,24 @@ def test_the_budget_curve_says_what_it_shows_for_each_objective():
     assert curve_title({"objective": "utility"}) == "P(match) of the best-utility list by budget"
     for o in ("safety_first", "p_match", "p_match_la"):
         assert curve_title({"objective": o}) == "best P(match) by budget"
+
+
+def test_the_pdf_text_wraps_long_warnings_and_outside_domain_lines_instead_of_cutting_them():
+    """The PDF text cut every warning at 110 characters: "...expects 1.2-12." lost its number
+    and its advice.  Wrapped, every word reaches the page and no line is wider than 110."""
+    from allocator.batch import outputs
+
+    warning = ("the list's expected interviews lie outside the calibrated domain of the model, which "
+               "expects 1.2-12.6; plan below the range shown and apply to more programs if you can")
+    reason = "31 applications (calibrated 46-109) " + "and a budget far below what the cohort spent " * 3
+    curve = [{"budget": 380.0, "status": "optimal", "p_match": 0.5, "p_match_interval": [0.4, 0.6],
+              "p_match_la": 0.1, "p_match_la_interval": [0.05, 0.15], "n_applications": 31,
+              "outside_domain": reason.strip()}]
+    view = {"id": "x", "source": "x.toml", "payload": {"status": "optimal", "warnings": [warning]},
+            "curve": curve, "curve_note": ""}
+    lines = outputs._text_lines(view)
+    assert max(len(line) for line in lines) <= 110
+    words = " ".join(line.strip() for line in lines).split()
+    text = " ".join(words)
+    assert "warning: " + " ".join(warning.split()) in text
+    assert "^ $380: " + " ".join(reason.split()) in text

@@ -142,7 +142,8 @@ def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool
     from allocator.studies.sweep import sweep_mode
 
     payload = {"param": name, "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
-               "objective": mode or sweep_mode(problem.objective), "correlation": problem.rho, "target": target,
+               "objective": mode or sweep_mode(problem.objective),
+               "correlation": problem.rho if problem.fm is None else None, "target": target,
                "safety_margin": getattr(problem, "safety_margin", None) if mode == "safety_first" else None,
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps_given,
                                "la_share_max": problem.la_share_max} | {name: None}}
@@ -320,7 +321,7 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
                                                             la_share_max=problem.la_share_max))
     payload = {"param": "frontier", "mode": "margin" if auto else "target",
                "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
-               "objective": problem.objective, "correlation": problem.rho,
+               "objective": problem.objective, "correlation": problem.rho if problem.fm is None else None,
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps_given,
                                "la_share_max": problem.la_share_max}}
     _emit(payload, as_json, None, lambda c: _render_frontier(df, problem, c, auto))

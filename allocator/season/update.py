@@ -264,7 +264,9 @@ def figures(ctx: Context) -> dict:
         "standing": standing(ctx),
     }
     out.update(ensemble_ranges(ctx, r))  # the ensemble's nodes are the objective's: r serves both
-    out["domain_warnings"] = domain_warnings(ctx)
+    before = before_checks(ctx, out["p_match_before_interval"], out["p_match_before"])
+    out["domain_warnings"] = before.pop("_warnings")
+    out.update(before)
     stage = interviews_stage(ctx)
     held = out.pop("p_match_interviews_only_interval", None)
     if stage is not None:
@@ -320,9 +322,22 @@ def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
             **({"p_match_interviews_only_interval": rng(held)} if held else {})}
 
 
-def domain_warnings(ctx: Context) -> list[str]:
-    """The calibrated-domain warnings of the list as sent (before any answer), as `solve` gives them."""
+def before_checks(ctx: Context, interval, p_before: float) -> dict:
+    """What `solve` says of the list as sent, before any answer: its P(match) in a season like the
+    worst published one (``p_match_before_worst_season``), the published-curve check
+    (``p_match_before_published_curve``: from the exact distribution of its interview count
+    under the prior nodes, where solve uses its Monte Carlo's), and the calibrated-domain
+    warnings with the check's own (``_warnings``).  The copula (a set correlation, a catalog's own
+    p_match) has neither the seasons nor an interview stage: None for both."""
     from allocator.api import list_warnings
     from allocator.optim.evaluate import evaluate
+    from allocator.verification import published_curve
 
-    return list_warnings(ctx.problem, ctx.plan, evaluate(ctx.problem, ctx.plan, correlations=()), budget_applies=False)
+    m = evaluate(ctx.problem, ctx.plan, correlations=())
+    warns = list_warnings(ctx.problem, ctx.plan, m, budget_applies=False)
+    pc = None
+    if ctx.problem.fm is not None:
+        pc = published_curve.check(ctx.problem.card, post.count_distribution(ctx.nm.w, ctx.nm.q))
+        warns += published_curve.below_range_warning(pc, interval, p_before)
+    return {"p_match_before_worst_season": m.p_match_worst_season if ctx.problem.fm is not None else None,
+            "p_match_before_published_curve": None if pc is None else [prob(x) for x in pc], "_warnings": warns}
