@@ -72,6 +72,11 @@ CATALOG_CASES = {
     "p_interview_above_1": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,1.2",
                                       header="program_id,name,specialty,city,state,la_area,p_match,p_interview"),
                             ["line 2", "p_interview", "<= 1"]),
+    "p_match_above_p_interview": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,0.2",
+                                            "A2,b,Internal Medicine,Columbus,OH,false,0.5,0.2",
+                                            header="program_id,name,specialty,city,state,la_area,p_match,p_interview"),
+                                  ["line 3 (A2): p_match 0.5 exceeds p_interview 0.2 (a match needs an interview); "
+                                   "fix one of them"]),
     "img_share_out_of_range": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,2",
                                          header="program_id,name,specialty,city,state,la_area,p_match,img_share"),
                                ["line 2", "img_share", "<= 1"]),

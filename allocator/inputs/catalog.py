@@ -359,7 +359,7 @@ def _validate_row(rec: dict, line: int, where: str) -> ProgramRow:
     clean = {k: v for k, v in rec.items()
              if not (v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v.strip() == ""))}
     try:
-        return ProgramRow.model_validate(clean)
+        row = ProgramRow.model_validate(clean)
     except ValidationError as e:
         err = e.errors()[0]
         name = ".".join(str(x) for x in err["loc"]) or "?"
@@ -367,6 +367,10 @@ def _validate_row(rec: dict, line: int, where: str) -> ProgramRow:
         val = rec.get(name, "")
         ident = f" ({pid})" if pid and name != "program_id" else ""
         raise InputError(f"{where}: line {line}{ident}, column {name} = {val!r}: {_friendly(err)}") from None
+    if row.p_match is not None and row.p_interview is not None and row.p_match > row.p_interview:
+        raise InputError(f"{where}: line {line} ({row.program_id}): p_match {row.p_match:g} exceeds p_interview "
+                         f"{row.p_interview:g} (a match needs an interview); fix one of them")
+    return row
 
 
 def load_catalog(path: str | Path) -> Catalog:
