@@ -77,6 +77,16 @@ CATALOG_CASES = {
                                             header="program_id,name,specialty,city,state,la_area,p_match,p_interview"),
                                   ["line 3 (A2): p_match 0.5 exceeds p_interview 0.2 (a match needs an interview); "
                                    "fix one of them"]),
+    "ca_city_not_in_the_table": (csv_lines("A1,a,Internal Medicine,Torrance,CA,0.1", "A2,b,Internal Medicine,Los Angles,CA,0.1",
+                                           header="program_id,name,specialty,city,state,p_match"),
+                                 ["line 3 (A2), column city = 'Los Angles': not in allocator's table of California "
+                                  "cities", "give a county (e.g. Los Angeles) or la_area (true or false) value"]),
+    "ca_county_unknown": (csv_lines("A1,a,Internal Medicine,Hollywood,CA,Los Angles County,0.1",
+                                    header="program_id,name,specialty,city,state,county,p_match"),
+                          ["line 2 (A1), column county = 'Los Angles County': not a California county"]),
+    "la_area_true_outside_california": (csv_lines("A1,a,Internal Medicine,Birmingham,AL,true,0.1"),
+                                        ["line 2 (A1), column la_area = true: the state is AL",
+                                         "set la_area to false or fix the state"]),
     "img_share_out_of_range": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,2",
                                          header="program_id,name,specialty,city,state,la_area,p_match,img_share"),
                                ["line 2", "img_share", "<= 1"]),
@@ -142,6 +152,20 @@ def test_bad_catalog(capsys, tmp_path, case):
     assert not out.exists()
     with pytest.raises(InputError):  # the loader itself raises nothing else
         load_catalog(cat)
+
+
+def test_greater_la_is_derived_from_county_or_listed_city():
+    """A California city the table lists needs nothing more; one it does not list (Hollywood) loads
+    with its county or its own la_area, and only then."""
+    from allocator.inputs.catalog import catalog_from_text
+
+    text = ("program_id,name,specialty,city,state,county,la_area,p_match\n"
+            "A1,a,Internal Medicine,Torrance,CA,,,0.1\nA2,b,Internal Medicine,Fresno,CA,,,0.1\n"
+            "A3,c,Internal Medicine,Hollywood,CA,Los Angeles County,,0.1\nA4,d,Internal Medicine,Hollywood,CA,,true,0.1\n"
+            "A5,e,Internal Medicine,Columbus,OH,,,0.1\n")
+    cat = catalog_from_text(text, "geo.csv")
+    assert list(cat.column("la_area")) == [True, False, True, True, False]
+    assert list(cat.column("tier")) == ["la", "west", "la", "la", "elsewhere"]
 
 
 def test_unknown_columns_that_misspell_none_are_allowed():
@@ -520,3 +544,81 @@ def test_the_documented_profile_defaults_are_the_loaders_defaults():
     commented = {"step2_score", "correlation", "target_p_match"}   # no default: shown commented
     fields = set(Applicant.model_fields) | set(Strategy.model_fields)
     assert fields - {"step2"} == documented | commented
+
+
+# ------------------------------------------------------------------ damaged shipped data
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch):
+    """A copy of the shipped geography and fee tables that a test may damage; the loaders read it
+    (their caches cleared before and after)."""
+    import shutil
+
+    from allocator.inputs import fees, geography
+    from allocator.paths import DATA_DIR
+
+    root = tmp_path / "data"
+    for sub in ("geography", "fees", "signals"):
+        shutil.copytree(DATA_DIR / sub, root / sub)
+    caches = (geography._ca_city_county, geography._ca_counties, fees.load_schedule, fees.signals_available)
+    for c in caches:
+        c.cache_clear()
+    monkeypatch.setattr(geography, "DATA_DIR", root)
+    monkeypatch.setattr(fees, "DATA_DIR", root)
+    yield root
+    for c in caches:
+        c.cache_clear()
+
+
+@pytest.mark.parametrize("damage, want", [
+    ("missing", "the shipped geography table is missing"),
+    ("renamed", "the shipped geography table has no column 'city' (its header must include city, county)"),
+    ("binary", "the shipped geography table is not UTF-8 text"),
+    ("empty", "the shipped geography table is empty"),
+    ("header_only", "the shipped geography table has no rows"),
+])
+def test_a_damaged_city_table_is_one_line_naming_it(capsys, tmp_path, data_copy, damage, want):
+    """Was exit 1 with KeyError/UnicodeDecodeError/FileNotFoundError, or (empty) exit 0 with every
+    California city outside Greater LA."""
+    table = data_copy / "geography" / "ca_cities_regions.csv"
+    text = table.read_text()
+    if damage == "missing":
+        table.unlink()
+    elif damage == "renamed":
+        table.write_text(text.replace("city,county", "town,county", 1))
+    elif damage == "binary":
+        table.write_bytes(b"\xe0\xff" + text.encode())
+    else:
+        table.write_text("" if damage == "empty" else text.splitlines()[0] + "\n")
+    cat = tmp_path / "c.csv"
+    cat.write_text("program_id,name,specialty,city,state,p_match\nA1,a,Internal Medicine,Torrance,CA,0.2\n")
+    prof = tmp_path / "p.toml"
+    prof.write_text(GOOD_TOML)
+    code, out, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0")
+    assert_one_line(err, code)
+    assert f"{table}: {want}" in err and "restore it" in err and out == ""
+
+
+def test_a_fee_schedule_takes_numbers_not_text(capsys, tmp_path, data_copy):
+    fee = data_copy / "fees" / "eras_2026.toml"
+    fee.write_text(fee.read_text().replace("per_program = 30", 'per_program = "30"'))
+    cat, prof = tmp_path / "c.csv", tmp_path / "p.toml"
+    cat.write_text(GOOD_CSV)
+    prof.write_text(GOOD_TOML)
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0")
+    assert_one_line(err, code)
+    assert f"{fee}: tiers.1.per_program = '30'" in err
+
+
+def test_a_folder_named_as_a_fee_schedule_is_named(capsys, tmp_path, data_copy):
+    fee = data_copy / "fees" / "eras_2026.toml"
+    fee.unlink()
+    fee.mkdir()
+    cat, prof = tmp_path / "c.csv", tmp_path / "p.toml"
+    cat.write_text(GOOD_CSV)
+    prof.write_text(GOOD_TOML)
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0")
+    assert_one_line(err, code)
+    assert f"{fee}: is a folder, not the fee schedule of season '2026'" in err
+    from allocator.inputs.fees import available_seasons
+
+    assert "2026" not in available_seasons() and "2025" in available_seasons()

@@ -134,9 +134,11 @@ class Strategy(BaseModel):
     @field_validator("season", mode="before")
     @classmethod
     def _season(cls, v):
-        from allocator.inputs.fees import available_seasons
+        from allocator.inputs.fees import DATA_DIR, available_seasons, unknown_season
 
         have = available_seasons()
+        if (DATA_DIR / "fees" / f"eras_{v}.toml").is_dir():
+            raise ValueError(unknown_season(str(v)))
         if have and str(v) not in have:
             raise ValueError(f"no ERAS fee schedule for season {str(v)!r}; use one of {', '.join(have)}")
         return str(v)
