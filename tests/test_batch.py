@@ -597,3 +597,25 @@ def test_the_budget_curve_says_what_it_shows_for_each_objective():
     assert curve_title({"objective": "utility"}) == "P(match) of the best-utility list by budget"
     for o in ("safety_first", "p_match", "p_match_la"):
         assert curve_title({"objective": o}) == "best P(match) by budget"
+
+
+@pytest.mark.parametrize("workers, want", [
+    ("0", "--workers 0: must be at least 1"),
+    ("9", "--workers 9: at most 8 on this machine (4 per core, 2 cores)"),
+    ("1000", "--workers 1000: at most 8 on this machine"),
+])
+def test_worker_count_is_bounded_before_any_work(tmp_path, capsys, monkeypatch, workers, want):
+    """--workers 1000 on two cores kept starting Dask workers for minutes: refused at once, with
+    the bound and the way to a larger cluster; nothing is written."""
+    from allocator.batch import run as batch_run
+
+    monkeypatch.setattr(batch_run.os, "cpu_count", lambda: 2)
+    coh = _cohort(tmp_path / "coh")
+    out = tmp_path / "out"
+    code, stdout, err = _cli(["batch", str(coh), "--out", str(out), "--workers", workers, *FAST], capsys)
+    assert code == 2 and stdout == "" and len(err.strip().splitlines()) == 1, err
+    assert want in err and "Traceback" not in err
+    assert not out.exists()
+    with pytest.raises(InputError, match="at most 8 on this machine"):  # the library refuses it too
+        with batch_run.open_client(None, 9):
+            pass
