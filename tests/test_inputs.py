@@ -218,6 +218,8 @@ PROFILE_CASES = {
     "must_apply_not_a_list": ("[strategy]\nmust_apply = \"A1\"\n", None, ["[strategy] must_apply", "list"]),
     "unknown_specialty": ("[applicant]\nspecialties = [\"Dermatology\"]\n", NO_P_CSV,
                           ["'Dermatology'", "Internal Medicine", "specialties"]),
+    "specialty_twice": ("[applicant]\nspecialties = [\"Internal Medicine\", \"Internal Medicine\"]\n", NO_P_CSV,
+                        ["[applicant] specialties", "'Internal Medicine' is listed twice; list each specialty once"]),
     "no_applicant_no_p": ("[strategy]\nbudget = 100\n", NO_P_CSV, ["no [applicant] section", "add [applicant]",
                                                                  "pass --catalog with a CSV that gives p_match"]),
     "step2_out_of_range": ("[applicant]\nstep2_score = 400\n", NO_P_CSV, ["[applicant] step2_score = 400", "<= 300"]),
@@ -297,6 +299,17 @@ def test_profile_errors_point_to_example_profiles_that_exist(capsys, tmp_path):
         assert str(EXAMPLES) in err and " data/profiles/" not in err
     code, _, err = run(capsys, "solve", tmp_path / "nope.toml")
     assert str(EXAMPLES) in err and "see data/profiles/" not in err
+
+
+def test_a_specialty_listed_twice_is_the_profiles_fault_without_catalog(capsys, tmp_path):
+    """Without --catalog the demo catalog was read twice and blamed ("program_id 'IM-0001' appears on
+    lines 2, 760"); with one it was accepted.  The profile names the repeat either way."""
+    prof = tmp_path / "p.toml"
+    prof.write_text('[applicant]\nspecialties = ["Internal Medicine", "Pediatrics", "Internal Medicine"]\n')
+    code, _, err = run(capsys, "solve", prof, "--draws", "0")
+    assert_one_line(err, code)
+    assert f"{prof}: [applicant] specialties" in err and "'Internal Medicine' is listed twice" in err
+    assert "demo_internal_medicine" not in err
 
 
 def test_shipped_tiny_profile_without_catalog_names_its_catalog(capsys):

@@ -55,6 +55,16 @@ class Applicant(BaseModel):
     _numbers = field_validator("step2_score", "exam_attempts", "usce_months", "usce_california_months",
                                "years_since_graduation", mode="before")(_strict_number)
 
+    @field_validator("specialties")
+    @classmethod
+    def _specialties_once(cls, v: list[str]):
+        seen = set()
+        for x in v:
+            if x in seen:
+                raise ValueError(f"{x!r} is listed twice; list each specialty once")
+            seen.add(x)
+        return v
+
     @field_validator("la_ties", "reapplicant", mode="before")
     @classmethod
     def _flag(cls, v):
