@@ -34,6 +34,8 @@ def _strict_number(v, info):
         raise ValueError(f"is text; write the number without quotes ({info.field_name} = {v.strip()})")
     if isinstance(v, float) and not math.isfinite(v):
         raise ValueError("must be a finite number")
+    if isinstance(v, int) and v.bit_length() > 1000:  # beyond any float (1.8e308): "not a valid number" misleads
+        raise ValueError("is far too large; check the number")
     return v
 
 
@@ -112,7 +114,8 @@ class Strategy(BaseModel):
 
     budget: float = Field(default=2500, ge=0, allow_inf_nan=False)
     season: str = "2026"
-    max_applications: int = Field(default=100, ge=1)  # 0 allows no list at all; a huge one: every candidate
+    # 0 allows no list at all; a large one (up to MAX_COUNT, as sweep --param): every candidate
+    max_applications: int = Field(default=100, ge=1, le=MAX_COUNT)
     min_applications: int = Field(default=0, ge=0, le=MAX_COUNT)
     la_share_max: float = Field(default=1.0, ge=0, le=1)
     correlation: Optional[float] = Field(default=None, ge=0, le=0.99)
