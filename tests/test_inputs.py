@@ -224,6 +224,9 @@ PROFILE_CASES = {
                           ["'Dermatology'", "Internal Medicine", "specialties"]),
     "specialty_twice": ("[applicant]\nspecialties = [\"Internal Medicine\", \"Internal Medicine\"]\n", NO_P_CSV,
                         ["[applicant] specialties", "'Internal Medicine' is listed twice; list each specialty once"]),
+    "no_applicant_empty_p": ("[strategy]\nbudget = 100\n", csv_lines("B1,b,Internal Medicine,Columbus,OH,false,"),
+                             ["no [applicant] section and", "gives no p_match (the column is missing, or empty on "
+                              "every row)"]),
     "no_applicant_no_p": ("[strategy]\nbudget = 100\n", NO_P_CSV, ["no [applicant] section", "add [applicant]",
                                                                  "pass --catalog with a CSV that gives p_match"]),
     "step2_out_of_range": ("[applicant]\nstep2_score = 400\n", NO_P_CSV, ["[applicant] step2_score = 400", "<= 300"]),
@@ -251,7 +254,8 @@ def test_bad_profile(capsys, tmp_path, case):
 
 
 # profile cases whose fault shows only against the catalog: the file alone loads
-NEEDS_CATALOG = {"must_apply_unknown", "never_apply_unknown", "no_applicant_no_p", "unknown_specialty"}
+NEEDS_CATALOG = {"must_apply_unknown", "never_apply_unknown", "no_applicant_no_p", "no_applicant_empty_p",
+                 "unknown_specialty"}
 
 
 def test_profile_loader_raises_input_error_only(tmp_path):
