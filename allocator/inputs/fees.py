@@ -180,10 +180,16 @@ def available_seasons() -> list[str]:
     return sorted(p.stem.removeprefix("eras_") for p in (DATA_DIR / "fees").glob("eras_*.toml") if p.is_file())
 
 
+def folder_in_place(season: str) -> bool:
+    """True when ``data/fees/eras_<season>.toml`` is a folder (found by listing: a name too long
+    for the file system is no error here)."""
+    return any(p.name == f"eras_{season}.toml" and p.is_dir() for p in (DATA_DIR / "fees").glob("eras_*.toml"))
+
+
 def unknown_season(season: str) -> str:
     """Why ``season`` has no fee schedule, and what to do: one line."""
     path = DATA_DIR / "fees" / f"eras_{season}.toml"
-    if path.is_dir():
+    if folder_in_place(season):
         return (f"{path}: is a folder, not the fee schedule of season '{season}'; restore the TOML file from the "
                 "allocator release (or reinstall allocator)")
     return (f"season '{season}' has no fee schedule; use one of {', '.join(available_seasons())} "

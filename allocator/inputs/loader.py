@@ -87,7 +87,7 @@ def field_error(e: ValidationError, where: str, *, prefix: str | None = None, se
     return f"{where}: {label}{shown}: {msg}"
 
 
-SHOWN = 40  # characters of a value echoed in a message
+SHOWN = 80  # characters of a value echoed in a message
 
 
 def shorten(val) -> str:
