@@ -619,3 +619,19 @@ def test_worker_count_is_bounded_before_any_work(tmp_path, capsys, monkeypatch, 
     with pytest.raises(InputError, match="at most 8 on this machine"):  # the library refuses it too
         with batch_run.open_client(None, 9):
             pass
+
+
+def test_an_infeasible_applicants_reason_names_its_source_as_a_bad_rows_does():
+    """summary.csv's reason for a bad row starts "cohort.csv:3: ..."; an infeasible one started
+    "infeasible: budget ..." without saying whose profile (the status column says infeasible)."""
+    import tomllib
+
+    from allocator.batch.task import run_applicant
+
+    doc = tomllib.loads(TINY.replace("budget = 400", "budget = 60\nmin_applications = 20"))
+    job = {"id": "a1", "source": "cohort.csv:3", "doc": doc, "hash": "h", "budgets": [100.0], "draws": 0,
+           "catalog": {"text": CATALOG.read_text(), "label": "tiny_p_match.csv"}}
+    res = run_applicant(job)
+    assert res["status"] == "infeasible"
+    assert res["reason"].startswith("cohort.csv:3: ") and not res["reason"].startswith("cohort.csv:3: infeasible")
+    assert "min_applications" in res["reason"] and "\n" not in res["reason"]
