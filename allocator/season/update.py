@@ -137,7 +137,7 @@ def _check_invitation_readable(problem: Problem, season: Season, row: dict, i: i
     p_interview cannot be read: with no interview stage, P(interview) is P(match), so the
     invitation would count as a certain match.  Refused, naming the catalog and the program;
     rejections and unanswered applications need no interview stage and stay usable."""
-    if row["status"] not in ("invited", "interviewed"):
+    if row["status"] not in ("invited", "interviewed") or problem.fm is not None:  # a mixture has its own stage
         return
     cat = problem.candidates
     if np.isnan(cat.column("p_match")[i]) or not np.isnan(cat.column("p_interview")[i]):
