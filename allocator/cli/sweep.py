@@ -57,6 +57,7 @@ def sweep(
     from allocator.api import load
     from allocator.studies.sweep import check_values, sweep as run_sweep
 
+    check_csv_name(csv)
     check_outputs((csv, "--csv"), (plot, "--plot"), inputs={"the profile": profile, "--catalog": catalog})
     if plot is not None:
         _check_plot(plot)  # before any solve: a missing matplotlib must not cost the whole sweep
@@ -266,7 +267,7 @@ def bare_frontier(argv: list[str]) -> list[str]:
 
 def _frontier_value(tok: str) -> bool:
     t = tok.strip().lower()
-    if t in FRONTIER_WORDS or (":" in t and not t.startswith("-")):
+    if t in FRONTIER_WORDS or (":" in t and not t.startswith("-")) or (":" in t and t[1:2] in tuple("0123456789.")):
         return True
     try:
         float(t)
@@ -486,6 +487,13 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
         per = "extra dollar" if budget else f"unit of {name}"
         console.print(f"*knee: the gain per {per} falls by more than half after this point "
                       "(on the upper envelope of the curve).")
+
+
+def check_csv_name(csv: Optional[Path]) -> None:
+    """--csv writes CSV: a name that says otherwise (x.json, x.txt) is refused before any work."""
+    if csv is not None and Path(csv).suffix.lower() != ".csv":
+        raise InputError(f"--csv {csv}: --csv writes comma-separated values; give the file a .csv name "
+                         "(for JSON use --json)")
 
 
 def _check_plot(plot: Path) -> None:

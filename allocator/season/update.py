@@ -100,6 +100,7 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
             raise InputError(f"{season.path}: line {r['line']}, field program_id: {pid!r} is not in the "
                              "catalog of the profile's specialties; fix the id or pass the --catalog you applied from")
         i = pos[pid]
+        _check_invitation_readable(problem, season, r, i)
         idx.append(i)
         statuses.append(r["status"])
         sg = r["signal"] if isinstance(r["signal"], str) else None
@@ -129,6 +130,22 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
     pi = post.posterior_weights(nm, obs)
     return Context(problem, season, today, F, R, idx, statuses, p, q, nm, obs, pi,
                    post.no_match_factors(nm, obs), plan, spent, warnings)
+
+
+def _check_invitation_readable(problem: Problem, season: Season, row: dict, i: int) -> None:
+    """An invitation (or interview) at a program whose catalog row gives its own p_match but no
+    p_interview cannot be read: with no interview stage, P(interview) is P(match), so the
+    invitation would count as a certain match.  Refused, naming the catalog and the program;
+    rejections and unanswered applications need no interview stage and stay usable."""
+    if row["status"] not in ("invited", "interviewed") or problem.fm is not None:  # a mixture has its own stage
+        return
+    cat = problem.candidates
+    if np.isnan(cat.column("p_match")[i]) or not np.isnan(cat.column("p_interview")[i]):
+        return
+    raise InputError(f"{season.path}: line {row['line']}: {row['program_id']} is {row['status']}, but {cat.path} "
+                     f"gives its p_match without p_interview, so the invitation cannot be read (it would count as "
+                     f"a certain match); give p_interview for the programs that invited you, so that an invitation "
+                     f"can be read")
 
 
 def declared_divisions(problem: Problem, season: Season) -> tuple[str, ...]:
