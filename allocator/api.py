@@ -59,6 +59,15 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
                              method=method, budget=budget, engine=engine, target_on=target_on)
 
 
+def synthetic_suffix(problem: Problem) -> str:
+    """" [SYNTHETIC demo catalog: ...]" for a one-line reason about a synthetic catalog, else ""."""
+    if not problem.synthetic:
+        return ""
+    from allocator.output.report import SYNTHETIC_NOTE
+
+    return f" [{SYNTHETIC_NOTE.rstrip('.')}]"
+
+
 def _infeasible(problem: Problem, mode: str, target: float | None, reachable: float | None = None,
                 best_plan: Plan | None = None) -> InfeasibleError:
     from allocator.optim.explain import describe
@@ -89,10 +98,7 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
     msg = describe(problem, groups, target, best_p, bind, p_all, p10)
     if "target" in groups and len(groups) > 1 and mode != "min_cost":
         msg += _still_short(problem, set(groups) - {"target"}, target)
-    if best_p is not None and problem.synthetic:  # a probability from invented programs says so
-        from allocator.output.report import SYNTHETIC_NOTE
-
-        msg += f" [{SYNTHETIC_NOTE.rstrip('.')}]"
+    msg += synthetic_suffix(problem)  # limits checked against invented programs say so, whatever the conflict
     return InfeasibleError(f"infeasible: {msg} (conflicting: {', '.join(groups) or 'none found'})", groups, best_p,
                            synthetic=bool(problem.synthetic), best_p10=p10)
 
@@ -216,7 +222,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
     warns = list_warnings(problem, plan, metrics, budget_applies=mode != "min_cost")
     check = published_curve.assess(problem, mc)
-    warns += published_curve.below_range_warning(check, metrics.p_match_interval)
+    warns += published_curve.below_range_warning(check, metrics.p_match_interval, metrics.p_match)
     if mode in ("min_cost", "la_given_target"):
         warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target,
                                        domain.figure_source(problem), min_cost=mode == "min_cost")
@@ -240,10 +246,9 @@ def _check_target_on(problem: Problem, target_on: str, mode: str) -> None:
 def _out_of_reach_at_p10(problem: Problem, target: float, reachable: float, plan: Plan) -> InfeasibleError:
     """No budget's best-P(match) list (``plan``) reaches ``target`` at the 10th percentile."""
     from allocator.optim.explain import out_of_reach_at_p10
-    from allocator.output.report import SYNTHETIC_NOTE
 
     free = problem.with_limits(budget=np.inf)
-    note = f" [{SYNTHETIC_NOTE.rstrip('.')}]" if problem.synthetic else ""
+    note = synthetic_suffix(problem)
     msg = out_of_reach_at_p10(free, target, reachable, binding(free, plan))
     return InfeasibleError(f"infeasible: {msg}{note} (conflicting: target)", ("target",),
                            evaluate(problem, plan, correlations=()).p_match, synthetic=bool(problem.synthetic),
@@ -342,9 +347,7 @@ def list_warnings(problem: Problem, plan: Plan, metrics, budget_applies: bool = 
         out += domain.applicant_warnings(problem.card, problem.applicant, problem.specialties)
     if problem.fm is None:  # a set correlation: the one-factor copula is the model
         out += domain.copula_warning(metrics.p_match, metrics.p_match_interval, problem.rho)
-    if metrics.p_match_interval is None and problem.source == "catalog p_match":
-        out.append("no range over plausible models: the probabilities are the catalog's own p_match column, "
-                   "taken as exact, so this P(match) is only as sure as they are")
+    out += domain.no_range_warning(problem, metrics.p_match_interval)
     return out
 
 

@@ -605,6 +605,65 @@ def test_the_budget_curve_says_what_it_shows_for_each_objective():
         assert curve_title({"objective": o}) == "best P(match) by budget"
 
 
+def test_the_pdf_text_wraps_long_warnings_and_outside_domain_lines_instead_of_cutting_them():
+    """The PDF text cut every warning at 110 characters: "...expects 1.2-12." lost its number
+    and its advice.  Wrapped, every word reaches the page and no line is wider than 110."""
+    from allocator.batch import outputs
+
+    warning = ("the list's expected interviews lie outside the calibrated domain of the model, which "
+               "expects 1.2-12.6; plan below the range shown and apply to more programs if you can")
+    reason = "31 applications (calibrated 46-109) " + "and a budget far below what the cohort spent " * 3
+    curve = [{"budget": 380.0, "status": "optimal", "p_match": 0.5, "p_match_interval": [0.4, 0.6],
+              "p_match_la": 0.1, "p_match_la_interval": [0.05, 0.15], "n_applications": 31,
+              "outside_domain": reason.strip()}]
+    view = {"id": "x", "source": "x.toml", "payload": {"status": "optimal", "warnings": [warning]},
+            "curve": curve, "curve_note": ""}
+    lines = outputs._text_lines(view)
+    assert max(len(line) for line in lines) <= 110
+    words = " ".join(line.strip() for line in lines).split()
+    text = " ".join(words)
+    assert "warning: " + " ".join(warning.split()) in text
+    assert "^ $380: " + " ".join(reason.split()) in text
+
+
+@pytest.mark.parametrize("workers, want", [
+    ("0", "--workers 0: must be at least 1"),
+    ("9", "--workers 9: at most 8 on this machine (4 per core, 2 cores)"),
+    ("1000", "--workers 1000: at most 8 on this machine"),
+])
+def test_worker_count_is_bounded_before_any_work(tmp_path, capsys, monkeypatch, workers, want):
+    """--workers 1000 on two cores kept starting Dask workers for minutes: refused at once, with
+    the bound and the way to a larger cluster; nothing is written."""
+    from allocator.batch import run as batch_run
+
+    monkeypatch.setattr(batch_run.os, "cpu_count", lambda: 2)
+    coh = _cohort(tmp_path / "coh")
+    out = tmp_path / "out"
+    code, stdout, err = _cli(["batch", str(coh), "--out", str(out), "--workers", workers, *FAST], capsys)
+    assert code == 2 and stdout == "" and len(err.strip().splitlines()) == 1, err
+    assert want in err and "Traceback" not in err
+    assert not out.exists()
+    with pytest.raises(InputError, match="at most 8 on this machine"):  # the library refuses it too
+        with batch_run.open_client(None, 9):
+            pass
+
+
+def test_an_infeasible_applicants_reason_names_its_source_as_a_bad_rows_does():
+    """summary.csv's reason for a bad row starts "cohort.csv:3: ..."; an infeasible one started
+    "infeasible: budget ..." without saying whose profile (the status column says infeasible)."""
+    import tomllib
+
+    from allocator.batch.task import run_applicant
+
+    doc = tomllib.loads(TINY.replace("budget = 400", "budget = 60\nmin_applications = 20"))
+    job = {"id": "a1", "source": "cohort.csv:3", "doc": doc, "hash": "h", "budgets": [100.0], "draws": 0,
+           "catalog": {"text": CATALOG.read_text(), "label": "tiny_p_match.csv"}}
+    res = run_applicant(job)
+    assert res["status"] == "infeasible"
+    assert res["reason"].startswith("cohort.csv:3: ") and not res["reason"].startswith("cohort.csv:3: infeasible")
+    assert "min_applications" in res["reason"] and "\n" not in res["reason"]
+
+
 @pytest.mark.parametrize("statuses, code", [
     (["ok", "ok"], 0),
     (["ok", "failed"], 4),  # a lost task (worker died past its retries)

@@ -15,7 +15,7 @@ TRICKY = {
     "quoted_commas": HEADER + 'A1,"Program, with commas",Internal Medicine,Columbus,OH,false,0.1,5,3,university,\n'
                               'A2,"He said ""hi""",Internal Medicine,Los Angeles,CA,,0.2,,,community,Los Angeles\n',
     "blank_lines_and_spaces": HEADER + "\nA1, a , Internal Medicine,Columbus,OH,false,0.1,0,,,\n\n"
-                                       "A2,b,Internal Medicine,Reno,NV,true,0.3,1.5,2,county,\n\n",
+                                       "A2,b,Internal Medicine,Torrance,CA,true,0.3,1.5,2,county,\n\n",
     "crlf_and_bom": "\ufeff" + (HEADER + "A1,a,Internal Medicine,Columbus,OH,false,0.1,0,,,\r\n").replace("\n", "\r\n"),
     "short_rows": HEADER + "A1,a,Internal Medicine,Columbus,OH,false,0.1\nA2,b,Internal Medicine,Fresno,CA,,0.2,3\n",
 }

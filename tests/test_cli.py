@@ -153,3 +153,91 @@ def test_draws_0_says_the_check_was_skipped(capsys):
     assert "Monte Carlo check skipped (--draws 0)" in " ".join(out.split())
     code, out, _ = run(capsys, "solve", PROFILE, "--catalog", TINY, "--draws", "1000", "--show", "1")
     assert "skipped" not in out and "Monte Carlo check (1,000 draws)" in out
+
+
+def test_bad_method_is_one_line_on_stderr():
+    """`--method dp` on a problem the dynamic program cannot take: exit 2 and the one error line,
+    nothing logged before it (the command runs in a fresh process, as a user runs it)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    pr = subprocess.run([sys.executable, "-m", "allocator", "solve", str(ROOT / "data" / "profiles" / "typical_us_img.toml"),
+                         "--method", "dp"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert pr.returncode == 2
+    lines = pr.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("allocator: error: --method dp needs"), pr.stderr
+
+
+def test_bad_input_on_both_threads_logs_nothing(caplog):
+    """When both threads of beside.both fail on the same bad input, the caller's InputError is the
+    answer and the second thread's copy is not logged (it was a second stderr line); any other
+    error on the second thread still is."""
+    from allocator.errors import InputError
+    from allocator.optim.beside import both
+
+    def bad():
+        raise InputError("--method dp needs something")
+
+    with caplog.at_level("DEBUG", logger="allocator.optim.beside"):
+        with pytest.raises(InputError):
+            both(bad, bad)
+    assert caplog.records == []
+
+    def broken():
+        raise RuntimeError("solver crashed")
+
+    with caplog.at_level("DEBUG", logger="allocator.optim.beside"):
+        with pytest.raises(InputError):
+            both(bad, broken)
+    assert [r.getMessage() for r in caplog.records] == ["the solve on the second thread failed too: "
+                                                        "RuntimeError('solver crashed')"]
+
+
+def _out_help(capsys, monkeypatch, command: str) -> str:
+    import re
+
+    monkeypatch.setenv("COLUMNS", "400")  # the option's help on one line of the table
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    line = next(ln for ln in out.splitlines() if re.search(r"--out\s+<path>", ln))
+    return line.split("<path>", 1)[1].strip(" │")
+
+
+@pytest.mark.parametrize("command", ["solve", "estimate", "simulate", "update"])
+def test_out_help_names_only_the_formats_the_command_writes(capsys, monkeypatch, tmp_path, command):
+    """--out's help lists the suffixes a command writes (and any it refuses, after "not"): every
+    suffix it names as written is written, every one it says "not" to is refused with exit 2."""
+    import re
+
+    text = _out_help(capsys, monkeypatch, command)
+    named = re.findall(r"(not )?\.(json|csv|txt)\b", text)
+    written = {s for neg, s in named if not neg}
+    refused = {s for neg, s in named if neg}
+    assert {"json", "txt"} <= written, text
+    assert written | refused >= {"json", "csv", "txt"}, text  # every format is either offered or refused
+    lst = tmp_path / "list.csv"
+    assert run(capsys, "solve", PROFILE, "--catalog", TINY, "--draws", "1000", "--out", str(lst))[0] == 0
+    args = {"solve": ["--draws", "1000"], "estimate": [], "simulate": ["--list", str(lst), "--draws", "1000"],
+            "update": ["--season", str(lst), "--draws", "1000"]}[command]
+    inputs = ([str(ROOT / "data" / "profiles" / "typical_us_img.toml")] if command == "estimate"  # needs [applicant]
+              else [PROFILE, "--catalog", TINY])
+    for suffix in sorted(written | refused):
+        out = tmp_path / f"out.{suffix}"
+        code, _, err = run(capsys, command, *inputs, *args, "--out", str(out))
+        if suffix in written:
+            assert code == 0 and out.stat().st_size > 0, (suffix, err)
+        else:
+            assert code == 2 and len(err.strip().splitlines()) == 1 and not out.exists(), (suffix, err)
+
+
+def test_command_summaries_have_no_hard_line_break():
+    """`allocator --help` prints each command's docstring summary as written: a line break inside
+    it showed as a break mid-sentence ("tier utility" / "(LA > ..."), so each summary is one line."""
+    import allocator.cli  # noqa: F401  (registers every command)
+    from allocator.cli.common import app
+
+    summaries = {c.callback.__name__: (c.callback.__doc__ or "").split("\n\n")[0] for c in app.registered_commands}
+    assert {"solve", "sweep", "simulate", "update"} <= set(summaries)
+    assert [name for name, text in summaries.items() if "\n" in text.strip()] == []

@@ -99,6 +99,8 @@ def test_la_cap_binds_definition():
     (["sweep", "P.toml", "--frontier", "auto"], ["sweep", "P.toml", "--frontier", "auto"]),
     (["sweep", "P.toml", "--frontier", "0.9"], ["sweep", "P.toml", "--frontier", "0.9"]),
     (["solve", "P.toml", "--frontier"], ["solve", "P.toml", "--frontier"]),
+    (["sweep", "P.toml", "--frontier", "-0.5:0.5:0.1"], ["sweep", "P.toml", "--frontier", "-0.5:0.5:0.1"]),
+    (["sweep", "P.toml", "--frontier", "-.5:0.5:0.1"], ["sweep", "P.toml", "--frontier", "-.5:0.5:0.1"]),
 ])
 def test_bare_frontier_means_auto(argv, want):
     assert bare_frontier(argv) == want
@@ -144,6 +146,21 @@ def test_cli_bare_frontier_flat_json_csv(capsys, tmp_path):
     assert code == 2 and "--margins" in err and "Traceback" not in err
     code, _, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--margins", "0:0.1:0.05", "--budgets", "300")
     assert code == 2 and "--frontier" in err
+
+
+@pytest.mark.parametrize("args, want", [
+    (["--frontier", "-0.5:0.5:0.1"], "--frontier '-0.5:0.5:0.1': targets are probabilities strictly between 0 and 1"),
+    (["--frontier", "--margins", "x"], "--margins 'x': not numbers; write --margins LO:HI:STEP, e.g. 0:0.1:0.01"),
+    (["--budgets", "300:500:100", "--csv", "out.json"], "--csv out.json: --csv writes comma-separated values; "
+                                                         "give the file a .csv name"),
+])
+def test_sweep_option_errors_say_what_to_write(capsys, tmp_path, monkeypatch, args, want):
+    """A negative --frontier read as an unknown option ("No such option: -0"), the --margins error
+    showed a budget range, and --csv out.json wrote CSV under a JSON name."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, *args)
+    assert code == 2 and out == "" and err.startswith(f"allocator: error: {want}")
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out.json").exists()
 
 
 @pytest.mark.parametrize("seed", [20, 21, 22])

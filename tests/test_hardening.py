@@ -739,9 +739,17 @@ def test_settings_that_admit_only_the_empty_list_are_refused(capsys, tmp_path):
 
 def test_a_huge_max_applications_means_every_program(capsys, tmp_path):
     """max_applications = 1e23 built a fee table that long (memory without end, a hung web
-    worker); no list holds more than the candidates, so the limit is the candidate count."""
+    worker); no list holds more than the candidates, so the limit is the candidate count.  The
+    profile takes at most 100,000 (as sweep --param): 1e23 is refused, its digits not echoed whole."""
     prof = tmp_path / "p.toml"
     prof.write_text("[strategy]\nbudget = 400\nmax_applications = 99999999999999999999999\n")
+    code, out, err = run(capsys, "solve", prof, "--catalog", TINY, "--json", "--draws", "1000")
+    one_line_error(code, err, "[strategy] max_applications = 99999999999999999999999: must be <= 100000")
+    prof.write_text("[strategy]\nbudget = 400\nmax_applications = " + "9" * 400 + "\n")
+    code, out, err = run(capsys, "solve", prof, "--catalog", TINY, "--json", "--draws", "1000")
+    one_line_error(code, err, "max_applications = " + "9" * 70 + "... (400 characters): is far too large")
+    assert len(err) < 250
+    prof.write_text("[strategy]\nbudget = 400\nmax_applications = 100000\n")
     code, out, err = run(capsys, "solve", prof, "--catalog", TINY, "--json", "--draws", "1000")
     assert code == 0, err
     from allocator.api import load

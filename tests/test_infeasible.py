@@ -217,3 +217,42 @@ def test_a_max_applications_above_the_catalog_is_echoed_as_given_and_never_named
     err = capsys.readouterr().err
     assert e.value.code == 3 and "(conflicting: target)" in err
     assert "max_applications" not in err and "no limit can be relaxed enough" in err
+
+
+SYNTHETIC_TAG = "[SYNTHETIC demo catalog: invented programs at real places; not real program data]"
+
+
+@pytest.mark.parametrize("toml, catalog, tail", [
+    # the default (synthetic) demo catalog: a budget/count conflict, no P(match) in the message
+    ('[applicant]\nstep2_score = 238\n[strategy]\nbudget = 400\nmin_applications = 60\n', None,
+     "budget $400 is below the $1,230 needed for min_applications=60: raise the budget or lower min_applications "
+     f"{SYNTHETIC_TAG} (conflicting: budget, min_applications)"),
+    # the tiny synthetic catalog: an LA-cap conflict
+    ('[strategy]\ncorrelation = 0.3\nla_share_max = 0.0\nmust_apply = ["TINY-01"]\n', "tiny_p_match.csv",
+     f"{SYNTHETIC_TAG} (conflicting: la_share, must_apply)"),
+])
+def test_every_infeasible_reason_on_a_synthetic_catalog_says_so(capsys, tmp_path, toml, catalog, tail):
+    """Not only a P(match) target out of reach: a budget, count or LA-cap conflict checked against
+    invented programs says SYNTHETIC in its one line (stderr) and in the JSON's `error`."""
+    prof = tmp_path / "p.toml"
+    prof.write_text(toml)
+    cat = [] if catalog is None else ["--catalog", str(ROOT / "data" / "catalogs" / catalog)]
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(prof), *cat, "--draws", "0", "--json"])
+    out, err = capsys.readouterr()
+    assert e.value.code == 3
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("allocator: error: infeasible: ") and lines[0].endswith(tail), err
+    d = json.loads(out)
+    assert d["error"].endswith(tail) and d["data"]["synthetic"] is True
+
+
+def test_an_infeasible_reason_on_a_catalog_of_real_programs_does_not_say_synthetic(capsys, tmp_path):
+    cat, prof = tmp_path / "c.csv", tmp_path / "p.toml"
+    cat.write_text(GOOD_CSV)
+    prof.write_text("[strategy]\ncorrelation = 0.3\nbudget = 60\nmin_applications = 8\n")
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(prof), "--catalog", str(cat), "--draws", "0", "--json"])
+    out, err = capsys.readouterr()
+    assert e.value.code == 3 and "SYNTHETIC" not in err and "SYNTHETIC" not in json.loads(out)["error"]
+    assert err.strip().endswith("(conflicting: budget, min_applications)")

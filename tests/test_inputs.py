@@ -72,6 +72,21 @@ CATALOG_CASES = {
     "p_interview_above_1": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,1.2",
                                       header="program_id,name,specialty,city,state,la_area,p_match,p_interview"),
                             ["line 2", "p_interview", "<= 1"]),
+    "p_match_above_p_interview": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,0.2",
+                                            "A2,b,Internal Medicine,Columbus,OH,false,0.5,0.2",
+                                            header="program_id,name,specialty,city,state,la_area,p_match,p_interview"),
+                                  ["line 3 (A2): p_match 0.5 exceeds p_interview 0.2 (a match needs an interview); "
+                                   "fix one of them"]),
+    "ca_city_not_in_the_table": (csv_lines("A1,a,Internal Medicine,Torrance,CA,0.1", "A2,b,Internal Medicine,Los Angles,CA,0.1",
+                                           header="program_id,name,specialty,city,state,p_match"),
+                                 ["line 3 (A2), column city = 'Los Angles': not in allocator's table of California "
+                                  "cities", "give a county (e.g. Los Angeles) or la_area (true or false) value"]),
+    "ca_county_unknown": (csv_lines("A1,a,Internal Medicine,Hollywood,CA,Los Angles County,0.1",
+                                    header="program_id,name,specialty,city,state,county,p_match"),
+                          ["line 2 (A1), column county = 'Los Angles County': not a California county"]),
+    "la_area_true_outside_california": (csv_lines("A1,a,Internal Medicine,Birmingham,AL,true,0.1"),
+                                        ["line 2 (A1), column la_area = true: the state is AL",
+                                         "set la_area to false or fix the state"]),
     "img_share_out_of_range": (csv_lines("A1,a,Internal Medicine,Columbus,OH,false,0.1,2",
                                          header="program_id,name,specialty,city,state,la_area,p_match,img_share"),
                                ["line 2", "img_share", "<= 1"]),
@@ -139,6 +154,20 @@ def test_bad_catalog(capsys, tmp_path, case):
         load_catalog(cat)
 
 
+def test_greater_la_is_derived_from_county_or_listed_city():
+    """A California city the table lists needs nothing more; one it does not list (Hollywood) loads
+    with its county or its own la_area, and only then."""
+    from allocator.inputs.catalog import catalog_from_text
+
+    text = ("program_id,name,specialty,city,state,county,la_area,p_match\n"
+            "A1,a,Internal Medicine,Torrance,CA,,,0.1\nA2,b,Internal Medicine,Fresno,CA,,,0.1\n"
+            "A3,c,Internal Medicine,Hollywood,CA,Los Angeles County,,0.1\nA4,d,Internal Medicine,Hollywood,CA,,true,0.1\n"
+            "A5,e,Internal Medicine,Columbus,OH,,,0.1\n")
+    cat = catalog_from_text(text, "geo.csv")
+    assert list(cat.column("la_area")) == [True, False, True, True, False]
+    assert list(cat.column("tier")) == ["la", "west", "la", "la", "elsewhere"]
+
+
 def test_unknown_columns_that_misspell_none_are_allowed():
     """A catalog may carry its own columns (notes, links); only near-misses of read columns are refused."""
     from allocator.inputs.catalog import catalog_from_text
@@ -169,6 +198,10 @@ PROFILE_CASES = {
     "nan_budget": ("[strategy]\nbudget = nan\n", None, ["[strategy] budget", "finite"]),
     "infinite_budget": ("[strategy]\nbudget = inf\n", None, ["[strategy] budget", "finite"]),
     "string_budget": ("[strategy]\nbudget = \"lots\"\n", None, ["[strategy] budget = 'lots'", "number"]),
+    "budget_400_digits": ("[strategy]\nbudget = 1" + "0" * 400 + "\n", None,
+                          ["[strategy] budget = 1" + "0" * 69 + "... (401 characters): is far too large"]),
+    "max_apps_above_100000": ("[strategy]\nmax_applications = 100000000000\n", None,
+                              ["[strategy] max_applications = 100000000000: must be <= 100000"]),
     "la_share_above_1": ("[strategy]\nla_share_max = 1.5\n", None, ["[strategy] la_share_max = 1.5", "<= 1"]),
     "la_share_below_0": ("[strategy]\nla_share_max = -0.1\n", None, ["[strategy] la_share_max = -0.1", ">= 0"]),
     "correlation_1": ("[strategy]\ncorrelation = 1.0\n", None, ["[strategy] correlation = 1.0", "0.99"]),
@@ -189,6 +222,11 @@ PROFILE_CASES = {
     "must_apply_not_a_list": ("[strategy]\nmust_apply = \"A1\"\n", None, ["[strategy] must_apply", "list"]),
     "unknown_specialty": ("[applicant]\nspecialties = [\"Dermatology\"]\n", NO_P_CSV,
                           ["'Dermatology'", "Internal Medicine", "specialties"]),
+    "specialty_twice": ("[applicant]\nspecialties = [\"Internal Medicine\", \"Internal Medicine\"]\n", NO_P_CSV,
+                        ["[applicant] specialties", "'Internal Medicine' is listed twice; list each specialty once"]),
+    "no_applicant_empty_p": ("[strategy]\nbudget = 100\n", csv_lines("B1,b,Internal Medicine,Columbus,OH,false,"),
+                             ["no [applicant] section and", "gives no p_match (the column is missing, or empty on "
+                              "every row)"]),
     "no_applicant_no_p": ("[strategy]\nbudget = 100\n", NO_P_CSV, ["no [applicant] section", "add [applicant]",
                                                                  "pass --catalog with a CSV that gives p_match"]),
     "step2_out_of_range": ("[applicant]\nstep2_score = 400\n", NO_P_CSV, ["[applicant] step2_score = 400", "<= 300"]),
@@ -216,7 +254,8 @@ def test_bad_profile(capsys, tmp_path, case):
 
 
 # profile cases whose fault shows only against the catalog: the file alone loads
-NEEDS_CATALOG = {"must_apply_unknown", "never_apply_unknown", "no_applicant_no_p", "unknown_specialty"}
+NEEDS_CATALOG = {"must_apply_unknown", "never_apply_unknown", "no_applicant_no_p", "no_applicant_empty_p",
+                 "unknown_specialty"}
 
 
 def test_profile_loader_raises_input_error_only(tmp_path):
@@ -268,6 +307,17 @@ def test_profile_errors_point_to_example_profiles_that_exist(capsys, tmp_path):
         assert str(EXAMPLES) in err and " data/profiles/" not in err
     code, _, err = run(capsys, "solve", tmp_path / "nope.toml")
     assert str(EXAMPLES) in err and "see data/profiles/" not in err
+
+
+def test_a_specialty_listed_twice_is_the_profiles_fault_without_catalog(capsys, tmp_path):
+    """Without --catalog the demo catalog was read twice and blamed ("program_id 'IM-0001' appears on
+    lines 2, 760"); with one it was accepted.  The profile names the repeat either way."""
+    prof = tmp_path / "p.toml"
+    prof.write_text('[applicant]\nspecialties = ["Internal Medicine", "Pediatrics", "Internal Medicine"]\n')
+    code, _, err = run(capsys, "solve", prof, "--draws", "0")
+    assert_one_line(err, code)
+    assert f"{prof}: [applicant] specialties" in err and "'Internal Medicine' is listed twice" in err
+    assert "demo_internal_medicine" not in err
 
 
 def test_shipped_tiny_profile_without_catalog_names_its_catalog(capsys):
@@ -515,3 +565,81 @@ def test_the_documented_profile_defaults_are_the_loaders_defaults():
     commented = {"step2_score", "correlation", "target_p_match"}   # no default: shown commented
     fields = set(Applicant.model_fields) | set(Strategy.model_fields)
     assert fields - {"step2"} == documented | commented
+
+
+# ------------------------------------------------------------------ damaged shipped data
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch):
+    """A copy of the shipped geography and fee tables that a test may damage; the loaders read it
+    (their caches cleared before and after)."""
+    import shutil
+
+    from allocator.inputs import fees, geography
+    from allocator.paths import DATA_DIR
+
+    root = tmp_path / "data"
+    for sub in ("geography", "fees", "signals"):
+        shutil.copytree(DATA_DIR / sub, root / sub)
+    caches = (geography._ca_city_county, geography._ca_counties, fees.load_schedule, fees.signals_available)
+    for c in caches:
+        c.cache_clear()
+    monkeypatch.setattr(geography, "DATA_DIR", root)
+    monkeypatch.setattr(fees, "DATA_DIR", root)
+    yield root
+    for c in caches:
+        c.cache_clear()
+
+
+@pytest.mark.parametrize("damage, want", [
+    ("missing", "the shipped geography table is missing"),
+    ("renamed", "the shipped geography table has no column 'city' (its header must include city, county)"),
+    ("binary", "the shipped geography table is not UTF-8 text"),
+    ("empty", "the shipped geography table is empty"),
+    ("header_only", "the shipped geography table has no rows"),
+])
+def test_a_damaged_city_table_is_one_line_naming_it(capsys, tmp_path, data_copy, damage, want):
+    """Was exit 1 with KeyError/UnicodeDecodeError/FileNotFoundError, or (empty) exit 0 with every
+    California city outside Greater LA."""
+    table = data_copy / "geography" / "ca_cities_regions.csv"
+    text = table.read_text()
+    if damage == "missing":
+        table.unlink()
+    elif damage == "renamed":
+        table.write_text(text.replace("city,county", "town,county", 1))
+    elif damage == "binary":
+        table.write_bytes(b"\xe0\xff" + text.encode())
+    else:
+        table.write_text("" if damage == "empty" else text.splitlines()[0] + "\n")
+    cat = tmp_path / "c.csv"
+    cat.write_text("program_id,name,specialty,city,state,p_match\nA1,a,Internal Medicine,Torrance,CA,0.2\n")
+    prof = tmp_path / "p.toml"
+    prof.write_text(GOOD_TOML)
+    code, out, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0")
+    assert_one_line(err, code)
+    assert f"{table}: {want}" in err and "restore it" in err and out == ""
+
+
+def test_a_fee_schedule_takes_numbers_not_text(capsys, tmp_path, data_copy):
+    fee = data_copy / "fees" / "eras_2026.toml"
+    fee.write_text(fee.read_text().replace("per_program = 30", 'per_program = "30"'))
+    cat, prof = tmp_path / "c.csv", tmp_path / "p.toml"
+    cat.write_text(GOOD_CSV)
+    prof.write_text(GOOD_TOML)
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0")
+    assert_one_line(err, code)
+    assert f"{fee}: tiers.1.per_program = '30'" in err
+
+
+def test_a_folder_named_as_a_fee_schedule_is_named(capsys, tmp_path, data_copy):
+    fee = data_copy / "fees" / "eras_2026.toml"
+    fee.unlink()
+    fee.mkdir()
+    cat, prof = tmp_path / "c.csv", tmp_path / "p.toml"
+    cat.write_text(GOOD_CSV)
+    prof.write_text(GOOD_TOML)
+    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0")
+    assert_one_line(err, code)
+    assert f"{fee}: is a folder, not the fee schedule of season '2026'" in err
+    from allocator.inputs.fees import available_seasons
+
+    assert "2026" not in available_seasons() and "2025" in available_seasons()

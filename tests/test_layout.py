@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "allocator"
-# base modules (errors, status, paths) come first; front ends (api, the season update, cli, web, batch) last
-ORDER = {"errors": 0, "status": 0, "paths": 0, "interrupts": 0, "_entry": 9, "__main__": 9, "inputs": 1, "model": 2, "optim": 3, "verification": 4,
+# base modules (errors, status, paths, percent) come first; front ends (api, the season update, cli, web, batch) last
+ORDER = {"errors": 0, "status": 0, "paths": 0, "interrupts": 0, "percent": 0, "_entry": 9, "__main__": 9, "inputs": 1, "model": 2, "optim": 3, "verification": 4,
          "studies": 5, "output": 6, "api": 7, "season": 7, "cli": 8, "web": 8, "batch": 8}
 
 

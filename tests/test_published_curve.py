@@ -67,8 +67,10 @@ def test_solve_and_simulate_report_it_from_their_own_draws(capsys, tmp_path):
 def test_a_check_below_the_whole_range_warns(capsys, tmp_path):
     from allocator.verification.published_curve import below_range_warning
 
-    assert below_range_warning((0.30, 0.34), (0.41, 0.65))[0].startswith("the published-curve check gives this list "
-                                                                         "at most 34.0%, below the 41.0-65.0%")
+    assert below_range_warning((0.30, 0.34), (0.41, 0.65))[0].startswith(
+        "the published-curve check gives this list at most 34.0%, below the plausible models' 41.0% to 65.0%")
+    # a top that rounds to 100 reads as the report prints it, never as a certainty
+    assert "below the plausible models' 92.8% to >99.9%:" in below_range_warning((0.5, 0.6), (0.928, 0.99971))[0]
     assert below_range_warning((0.71, 0.80), (0.77, 0.90)) == [] and below_range_warning(None, (0.4, 0.6)) == []
     prof = tmp_path / "psy.toml"
     prof.write_text('[applicant]\nspecialties = ["Psychiatry"]\nstep2_score = 237\n[strategy]\nbudget = 900\n'

@@ -8,6 +8,7 @@ import itertools
 import json
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -241,10 +242,27 @@ def _cli(*args):
                           capture_output=True, text=True, timeout=300)
 
 
+def _tiny_with_p_interview(tmp_path) -> Path:
+    """The tiny catalog with a p_interview column (three times p_match, at most 1), so that its
+    invitations can be read."""
+    import csv
+
+    src = Path(__file__).resolve().parent.parent / "data" / "catalogs" / "tiny_p_match.csv"
+    rows = list(csv.DictReader(src.read_text().splitlines()))
+    for r in rows:
+        r["p_interview"] = f"{min(1.0, 3 * float(r['p_match'])):.4f}"
+    out = tmp_path / "tiny_pi.csv"
+    with out.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return out
+
+
 def test_cli_update_json_and_bad_input(tmp_path):
     season = _write(tmp_path, "program_id,signal,status,date\nTINY-05,,invited,2026-10-10\nTINY-06,,rejected,\n"
                               "TINY-07,,no answer yet,\nTINY-08,,applied,\nTINY-09,,interviewed,\n")
-    r = _cli("update", "data/profiles/tiny_demo.toml", "--catalog", "data/catalogs/tiny_p_match.csv", "--season",
+    r = _cli("update", "data/profiles/tiny_demo.toml", "--catalog", str(_tiny_with_p_interview(tmp_path)), "--season",
              str(season), "--today", "2026-11-04", "--add-budget", "100", "--max-add", "4", "--json", "--draws", "20000")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
@@ -257,6 +275,29 @@ def test_cli_update_json_and_bad_input(tmp_path):
     r = _cli("update", "data/profiles/tiny_demo.toml", "--catalog", "data/catalogs/tiny_p_match.csv", "--season",
              str(bad), "--today", "2026-11-04")
     assert r.returncode == 2 and "bad.csv: line 2, field status" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_invitation_needs_p_interview_when_the_catalog_gives_p_match(tmp_path):
+    """The catalog's own p_match without p_interview has no interview stage: an invitation would
+    read as a certain match (P(match) now 100%).  Refused, naming the catalog, the program and
+    what to add; rejections and unanswered applications alone stay usable."""
+    season = _write(tmp_path, "program_id,status\nTINY-01,rejected\nTINY-02,invited\nTINY-10,no answer yet\n")
+    r = _cli("update", "data/profiles/tiny_demo.toml", "--catalog", "data/catalogs/tiny_p_match.csv", "--season",
+             str(season), "--today", "2026-11-04")
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "s.csv: line 3: TINY-02 is invited, but data/catalogs/tiny_p_match.csv gives its p_match " \
+           "without p_interview" in r.stderr and "give p_interview for the programs that invited you" in r.stderr
+    quiet = _write(tmp_path, "program_id,status\nTINY-01,rejected\nTINY-10,no answer yet\n", "quiet.csv")
+    r = _cli("update", "data/profiles/tiny_demo.toml", "--catalog", "data/catalogs/tiny_p_match.csv", "--season",
+             str(quiet), "--today", "2026-11-04", "--json", "--draws", "0")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert 0 < d["p_match"] < d["p_match_before"] < 0.2  # a rejection lowers the chance; nothing is certain
+    r = _cli("update", "data/profiles/tiny_demo.toml", "--catalog", str(_tiny_with_p_interview(tmp_path)), "--season",
+             str(season), "--today", "2026-11-04", "--json", "--draws", "0")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["p_match"] < 0.5  # with p_interview the invitation is one interview, not a match
 
 
 def test_season_from_text_is_the_file_read_from_disk(tmp_path):
@@ -277,12 +318,12 @@ def test_season_from_text_is_the_file_read_from_disk(tmp_path):
         season_from_text("program_id,status\nIM-0001,exploded\n", "upload.csv", today)
 
 
-FOUR = """program_id,name,specialty,city,state,la_area,p_match,fee_extra
-P00,Prog 0,Internal Medicine,Phoenix,AZ,false,0.19350,5.00
-P01,Prog 1,Internal Medicine,Denver,CO,false,0.32005,5.00
-P02,Prog 2,Internal Medicine,Boston,MA,false,0.21000,5.00
-P03,Prog 3,Internal Medicine,Chicago,IL,false,0.15000,5.00
-"""
+FOUR = """program_id,name,specialty,city,state,la_area,p_match,p_interview,fee_extra
+P00,Prog 0,Internal Medicine,Phoenix,AZ,false,0.19350,0.19350,5.00
+P01,Prog 1,Internal Medicine,Denver,CO,false,0.32005,,5.00
+P02,Prog 2,Internal Medicine,Boston,MA,false,0.21000,,5.00
+P03,Prog 3,Internal Medicine,Chicago,IL,false,0.15000,,5.00
+"""  # P00: p_interview = p_match, so an interview there is a sure match, as the catalog says
 
 
 def _update_four(tmp_path, capsys, rho: float, season: str, draws: int = 0) -> dict:

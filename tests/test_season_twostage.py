@@ -127,6 +127,33 @@ def test_before_any_answer_is_what_solve_and_simulate_report():
         assert (a, b) == pytest.approx((1.0, 1.0)) if t == "3" else a < v < b
 
 
+def test_before_any_answer_carries_solve_s_season_and_published_curve_checks(capsys):
+    """`update` gave "before any answer: 83.7% (76% to 91%)" without the two checks solve and
+    simulate print for the same list: now its P(match) in a season like 2022 is the evaluator's,
+    and its published-curve check (from the exact interview-count distribution) is the one the
+    check gives on the Monte Carlo's interview counts of the same list, within their noise."""
+    from allocator.api import load, verify
+    from allocator.cli import main
+    from allocator.model.card import load_card
+    from allocator.verification import published_curve
+
+    pr = load(ROOT / "data/profiles/typical_us_img.toml")
+    ctx = update.prepare(pr, load_season(ROOT / "data/seasons/example_80.csv", TODAY), TODAY, load_card().timing)
+    fig = update.figures(ctx)
+    m = evaluate(pr, ctx.plan, correlations=())
+    assert fig["p_match_before_worst_season"] == m.p_match_worst_season and m.p_match_worst_season["season"] == "2022"
+    mc = published_curve.assess(pr, verify(pr, ctx.plan, draws=50_000, seed=1))
+    assert fig["p_match_before_published_curve"] == pytest.approx(list(mc), abs=0.01)
+    assert fig["p_match_before_published_curve"][0] < fig["p_match_before"]  # the curve converts less
+    with pytest.raises(SystemExit) as e:
+        main(["update", str(ROOT / "data/profiles/typical_us_img.toml"), "--season",
+              str(ROOT / "data/seasons/example_80.csv"), "--today", "2026-11-04", "--draws", "0"])
+    out = " ".join(capsys.readouterr().out.split())
+    lo, hi = fig["p_match_before_published_curve"]
+    assert e.value.code == 0 and f"before any answer, in a season like 2022 (61.4% of US IMGs matched" in out
+    assert f"before any answer, published-curve check: {100 * lo:.0f}% to {100 * hi:.0f}%" in out
+
+
 def test_late_applications_match_brute_force():
     rng = np.random.default_rng(600)
     pr = factor_problem(rng, n=10, cards=2, gold=0, silver=0, divisions=1)

@@ -105,3 +105,15 @@ def test_the_page_shows_the_worst_season():
     assert ("P(match), two-stage model, in a season like 2022 (61.4% of US IMGs matched; mean of its 8 plausible "
             "models)") in r.text
     assert re.search(r'id="p-match-worst-season">\d+\.\d%<', r.text)
+
+
+def test_docs_season_md_lists_every_status_spelling_the_loader_accepts():
+    """docs/season.md's status row names every spelling allocator/inputs/statuses.py accepts."""
+    from pathlib import Path
+
+    from allocator.inputs.statuses import SPELLINGS
+
+    row = next(ln for ln in (Path(__file__).resolve().parents[1] / "docs" / "season.md").read_text().splitlines()
+               if ln.startswith("| `status` |"))
+    named = set(re.findall(r"`([^`]+)`", row))
+    assert {s for s in SPELLINGS if s} <= named and "empty" in row

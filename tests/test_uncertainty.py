@@ -59,6 +59,19 @@ def test_result_json_carries_the_uncertainty_keys():
     assert len(d["p_match_interval"]) == 2 and d["p_match_pessimistic"] <= d["p_match_interval"][0]
     assert d["model"]["kind"] == "two-stage" and d["model"]["ensemble_cards"] == 3
     assert mc_close(d["mc"]["p_match"], d["p_match"], 20_000)
+    assert d["correlation"] is None  # the two-stage model has no copula rho
+    # expected interviews and their range over the cards, by the plain logistic formula per card
+    fe, plan = pr.fm_ensemble, res.plan
+    assert fe.interview_scale == 1.0
+    per = []
+    for c in range(fe.n_cards):
+        on = fe.card == c
+        w = fe.w[on] / fe.w[on].sum()
+        per.append(sum(w @ (1 / (1 + np.exp(-(fe.eta[v][c, i] + fe.S[on]))))
+                       for v, i in zip(pr.plan_variants(plan), plan.idx)))
+    assert d["expected_interviews_interval"] == pytest.approx(list(np.percentile(per, [10, 90])), abs=1e-12)
+    assert d["expected_interviews"] == pytest.approx(np.dot(np.bincount(fe.card, weights=fe.w), per), abs=1e-12)
+    assert abs(d["mc"]["mean_interviews"] - d["expected_interviews"]) < 0.05 * d["expected_interviews"] + 0.05
 
 
 def test_cli_solve_with_the_central_card_reports_the_ensemble_interval(capsys):
@@ -107,6 +120,7 @@ def test_a_set_correlation_leads_with_the_calibrated_range_and_warns_when_outsid
     code, out, _ = _main(capsys, *args, "--json")
     d = json.loads(out)
     assert d["model"]["kind"] == "one-factor copula" and "not a range around this P(match)" in d["model"]["interval"]
+    assert d["correlation"] == 0  # the copula's rho, the model here
     lo, hi = d["p_match_interval"]
     assert d["p_match"] > hi  # independence: far above what the calibrated model gives the list
     assert any(w.startswith("the correlation you set (0)") and "above" in w for w in d["warnings"])
@@ -205,17 +219,42 @@ def test_guard_flags_an_applicant_outside_the_calibration_cohort():
     from allocator.inputs.profile import Applicant
 
     spec = CARD.calibration.cohort
-    inside = Applicant(step2_score=spec.step2_max, exam_attempts=2, years_since_graduation=10)
+    inside = Applicant(step2_score=int(spec.step2_mean), exam_attempts=2, years_since_graduation=10)
     assert domain.applicant_warnings(CARD, inside, ["Internal Medicine"]) == []
     assert domain.applicant_warnings(CARD, Applicant(step2="pass"), ["Internal Medicine"]) == []
+    top = domain.applicant_warnings(CARD, Applicant(step2_score=spec.step2_max), ["Internal Medicine"])
+    assert len(top) == 1 and "may be understated" in top[0]  # inside the cohort, but far from its mean
     far = Applicant(step2_score=spec.step2_max + 1, exam_attempts=3, years_since_graduation=10.5,
                     specialties=["Internal Medicine", "Psychiatry"])
     w = domain.applicant_warnings(CARD, far, ["Internal Medicine", "Psychiatry"])
-    assert len(w) == 4 and all("\n" not in x for x in w)
+    assert len(w) == 5 and all("\n" not in x for x in w)
     assert f"Step 2 CK {spec.step2_max + 1}" in w[0] and "205-275" in w[0]
-    assert "3 failed attempts" in w[1] and "at most 2" in w[1]
-    assert "10.5 years since graduation" in w[2]
-    assert w[3].startswith("not calibrated for Psychiatry:") and "Internal Medicine applicants only" in w[3]
+    assert w[1].startswith(f"Step 2 CK {spec.step2_max + 1} is") and "may be understated" in w[1]
+    assert "3 failed attempts" in w[2] and "at most 2" in w[2]
+    assert "10.5 years since graduation" in w[3]
+    assert w[4].startswith("not calibrated for Psychiatry:") and "Internal Medicine applicants only" in w[4]
+
+
+def test_a_score_far_from_the_cohort_mean_carries_the_held_out_miss():
+    """The card's held-out Step 2 CK gap is 3 points against 6 published: the model moves P(match)
+    with the score about half as much as it should, so a low scorer's P(match) may be overstated
+    beyond the range (solve gave "62% to 82%" at 214 without a word).  Flagged from one cohort
+    standard deviation from the mean (236 -+ 12): overstated below, understated above; nothing in
+    between, nothing for a card whose gap meets the published one."""
+    spec = CARD.calibration.cohort
+    mean, sd = spec.step2_mean, spec.step2_sd
+    assert (mean, sd) == (236, 12) and CARD.calibration.holdout["step2_median_gap"].achieved == 3
+    low = domain.score_effect_warnings(CARD, 224)
+    assert len(low) == 1 and low[0].startswith("Step 2 CK 224 is 12 points below the calibration cohort's mean of 236")
+    assert "3 points in the model, 6 published" in low[0] and "may be overstated" in low[0]
+    assert "plan below the range" in low[0]
+    assert domain.score_effect_warnings(CARD, 225) == [] and domain.score_effect_warnings(CARD, 247) == []
+    assert domain.score_effect_warnings(CARD, None) == []
+    high = domain.score_effect_warnings(CARD, 248)
+    assert len(high) == 1 and "12 points above" in high[0] and "may be understated" in high[0]
+    met = CARD.model_copy(deep=True)
+    met.calibration.holdout["step2_median_gap"].achieved = 5  # within the tolerance of 2
+    assert domain.score_effect_warnings(met, 200) == [] and domain.score_effect_warnings(met, 270) == []
 
 
 def test_solve_warns_for_an_applicant_outside_the_cohort_in_text_and_json(capsys, tmp_path):
@@ -229,3 +268,84 @@ def test_solve_warns_for_an_applicant_outside_the_cohort_in_text_and_json(capsys
                              for w in json.loads(out)["warnings"])
     code, out, _ = _main(capsys, "solve", str(prof), "--objective", "p_match", "--draws", "0")
     assert "3 failed attempts, while the calibration cohort has at most 2" in " ".join(out.split())
+    prof.write_text((DATA_DIR / "profiles" / "typical_us_img.toml").read_text()
+                    .replace("step2_score = 237", "step2_score = 214"))
+    code, out, _ = _main(capsys, "solve", str(prof), "--objective", "p_match", "--draws", "0", "--json")
+    assert code == 0 and sum("P(match) may be overstated" in w for w in json.loads(out)["warnings"]) == 1
+
+
+def test_a_card_without_an_ensemble_gives_no_range_and_says_why(capsys, tmp_path):
+    """A user's own card with no `ensemble` key is one model: solve and simulate printed
+    "84% to 84% (10th-90th percentile over the plausible models)" and a JSON interval of zero
+    width.  Now the intervals are null, the text leads with the figure alone, and a warning gives
+    the reason (text, JSON, and the batch report built from the JSON)."""
+    from allocator.batch import outputs
+    from allocator.paths import DATA_DIR, MODELS_DIR
+
+    text = (MODELS_DIR / "default.toml").read_text()
+    assert "\nensemble = " in text
+    card = tmp_path / "mine.toml"
+    card.write_text("\n".join(x for x in text.splitlines() if not x.startswith("ensemble = ")))
+    prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
+    args = ("solve", prof, "--card", str(card), "--objective", "p_match", "--budget", "300", "--draws", "20000")
+    code, out, _ = _main(capsys, *args, "--json")
+    d = json.loads(out)
+    assert code == 0 and d["model"]["ensemble_cards"] == 1 and d["model"]["interval"] is None
+    assert d["expected_interviews"] > 0 and d["expected_interviews_interval"] is None
+    assert d["p_match_interval"] is None and d["p_match_la_interval"] is None and d["p_match_pessimistic"] is None
+    assert all("p_match_p10" not in s for s in d["selected"])
+    why = [w for w in d["warnings"] if w.startswith("no range over plausible models: the model card")]
+    assert len(why) == 1 and str(card) in why[0] and "plan below it" in why[0]
+    code, out, _ = _main(capsys, *args)
+    flat = " ".join(out.split())
+    assert code == 0 and " to " not in flat.split("P(match): ")[1].split("(")[0]
+    assert "no range over plausible models: the warning below says why" in flat and "percentile" not in flat
+    lst = tmp_path / "list.json"
+    lst.write_text(json.dumps(d))
+    code, out, _ = _main(capsys, "simulate", prof, "--list", str(lst), "--card", str(card), "--draws", "20000")
+    flat = " ".join(out.split())
+    assert code == 0 and "percentile" not in flat and "no range over plausible models: the model card" in flat
+    code, out, _ = _main(capsys, "simulate", prof, "--list", str(lst), "--card", str(card), "--draws", "20000", "--json")
+    s = json.loads(out)
+    assert s["p_match_interval"] is None and s["p_match_pessimistic"] is None
+    view = {"id": "x", "source": "x.toml", "payload": d, "curve": None}
+    report = " ".join(outputs._text_lines(view)) + outputs.applicant_html(view)
+    assert "one card: no range over plausible models" in report and "pessimistic" not in report
+
+
+def test_the_published_curve_check_warns_against_a_single_card_s_figure():
+    """Without a range, the check is set against the one card's P(match)."""
+    from allocator.verification.published_curve import below_range_warning
+
+    w = below_range_warning((0.73, 0.832), None, 0.839)
+    assert len(w) == 1 and "at most 83.2%, below the model's 83.9% (a single card" in w[0]
+    assert below_range_warning((0.73, 0.85), None, 0.839) == [] and below_range_warning((0.7, 0.8), None) == []
+
+
+
+def test_warnings_print_a_probability_below_one_as_the_report_does():
+    """The warnings printed raw percentages: "gives P(match) 100.0% under the one-factor copula"
+    beside a table that says ">99.9%", "below the 92.8-100.0% of the plausible models"."""
+    from allocator.verification.published_curve import below_range_warning
+
+    w = domain.copula_warning(0.99996, (0.74, 0.996), 0.0)[0]
+    assert "gives P(match) >99.9% under the one-factor copula, above the 74% to >99%" in w and "100" not in w
+    w = domain.target_warning(0.9999, (0.9, 0.99992), 0.89, 0.95)[0]
+    assert "(>99.9%)" in w and "their 10th percentile gives 90.0%, the most pessimistic 89.0%" in w
+    assert domain.target_warning(0.96, (0.951, 0.99), 0.9, 0.95) == []
+    w = below_range_warning((0.5, 0.927), (0.928, 0.99971))[0]
+    assert "at most 92.7%, below the plausible models' 92.8% to >99.9%" in w and "100" not in w
+
+
+def test_a_figure_just_past_the_domain_reads_apart_from_its_bound():
+    """The budget sweep's $900 row said "12.6 expected interviews (calibrated 1.2-12.6)" and was
+    flagged outside: the figure takes as many decimals as it needs to differ from the bound."""
+    lo, hi = CARD.calibration.domain["expected_interviews"]
+    assert (lo, hi) == (1.2, 12.6)
+    assert domain.outside(CARD, 60, 12.63) == "12.63 expected interviews (calibrated 1.2-12.6)"
+    assert domain.outside(CARD, 60, 12.6004) == "12.6004 expected interviews (calibrated 1.2-12.6)"
+    assert domain.outside(CARD, 60, 1.17) == "1.17 expected interviews (calibrated 1.2-12.6)"
+    assert domain.outside(CARD, 60, 15.74) == "15.7 expected interviews (calibrated 1.2-12.6)"
+    assert domain.outside(CARD, 60, 12.6) == ""
+    assert "12.63 expected interviews, while the calibration cohort expects 1.2-12.6" in domain.warnings(
+        CARD, 60, 12.63, 0.5, None)[0]

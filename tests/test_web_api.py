@@ -105,6 +105,8 @@ def test_api_infeasible_names_the_conflict(client):
     assert r.status_code == 422
     d = r.json()
     assert d["exit_code"] == 3 and d["status"] == "infeasible" and "budget" in d["conflicting"]
+    # the demo catalog is synthetic: the one-line reason says so, as on the command line
+    assert "[SYNTHETIC demo catalog: invented programs at real places; not real program data] (conflicting: " in d["error"]
 
 
 def test_api_upload_caps(client):
@@ -1109,3 +1111,14 @@ def test_no_eras_fees_are_said_in_words(client, answer, tmp_path, capsys):
     out = capsys.readouterr().out
     assert e.value.code == 0
     assert "fees (no ERAS fees: your own costs)" in out and "ERAS fees none" not in out
+
+
+def test_the_catalog_field_states_the_required_columns_and_names_the_right_doc(client):
+    """The upload's help lists the columns the loader requires (a pip-installed user may have no
+    docs/ folder) and names the document that describes them, docs/formats.md, not docs/web.md."""
+    from allocator.inputs.catalog import REQUIRED
+
+    help_text = re.search(r'<small id="help-catalog">(.*?)</small>', client.get("/").text, re.S).group(1)
+    listed = re.search(r"with the columns (.*?) \(2 letters\)", help_text).group(1)
+    assert re.split(r", | and ", listed) == list(REQUIRED)
+    assert "docs/formats.md" in help_text and "Catalog CSV" in help_text and "docs/web.md" not in help_text

@@ -234,7 +234,6 @@ def test_an_api_job_whose_client_stays_is_awaited():
     ({"must_apply": "XX-1"}, "XX-1"),
     ({"specialty_limits": "Neurology: 1-2"}, "Neurology"),
     ({"budget": "5"}, "budget"),
-    ({"specialties": ["Internal Medicine", "Internal Medicine"]}, "Internal Medicine"),
 ])
 @pytest.mark.parametrize("htmx", [False, True])
 def test_an_input_error_found_by_the_solve_is_422_on_the_page(client, changes, words, htmx):
@@ -350,3 +349,24 @@ def test_a_solver_failure_is_a_500_with_its_one_line_and_exit_code_4(client, mon
     else:
         r = client.post(path, data=fast_form())
         assert r.status_code == 500 and "(a bug; please report)" in r.text and "internal error" not in r.text
+
+
+@pytest.mark.parametrize("path", ["/solve", "/update", "/profile.toml"])
+def test_a_form_field_posted_twice_is_refused_as_the_api_refuses_it(client, path):
+    """budget=1&budget=2 was read as the last one, without a word; the JSON API refuses it.  The
+    ticked specialties and divisions are lists and may repeat."""
+    form = fast_form()
+    form["budget"] = ["1", "2"]
+    r = client.post(path, data=form)
+    assert r.status_code == 422, r.text
+    msg = "form field 'budget' is given 2 times: give it once"
+    if path == "/profile.toml":
+        assert r.json() == {"error": msg, "exit_code": 2}
+    else:
+        assert re.search(r'id="form-error"[^>]*>([^<]*)<', r.text).group(1) == msg.replace("'", "&#39;")
+    r = client.post("/profile.toml", data=fast_form(specialties=["Internal Medicine", "Pediatrics"]))
+    assert r.status_code == 200 and 'specialties = ["Internal Medicine", "Pediatrics"]' in r.text
+    r = client.post("/profile.toml", data=fast_form(specialties=["Internal Medicine", "Internal Medicine"]))
+    assert r.status_code == 422 and r.json()["error"] == (
+        "profile form: [applicant] specialties = ['Internal Medicine', 'Internal Medicine']: 'Internal Medicine' "
+        "is listed twice; list each specialty once")

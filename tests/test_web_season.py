@@ -17,7 +17,7 @@ from allocator.output.report import pct  # noqa: E402
 from allocator.web import forms, service  # noqa: E402
 from allocator.web.app import create_app  # noqa: E402
 from allocator.web.jobs import Busy  # noqa: E402
-from tests.web_support import ROOT, fast_form, settings  # noqa: E402
+from tests.web_support import ROOT, TINY, fast_form, settings  # noqa: E402
 
 PROFILE = ROOT / "data" / "profiles" / "typical_us_img.toml"
 SEASON = ROOT / "data" / "seasons" / "example_80.csv"
@@ -105,6 +105,23 @@ def test_api_update_without_extras_and_its_errors(client):
     assert r.status_code == 422 and "'season'" in r.json()["error"]
     r = client.post("/api/update", content=PROFILE.read_bytes())
     assert r.status_code == 422 and "multipart" in r.json()["error"]
+
+
+def test_api_update_refuses_an_invitation_a_p_match_catalog_cannot_read(client):
+    """An invitation at a program whose uploaded catalog gives p_match without p_interview would be
+    a certain match (was 200 with p_match 1.0): 422 naming the upload and the program."""
+    tiny = (ROOT / "data" / "profiles" / "tiny_demo.toml").read_bytes()
+    files = {"profile": ("p.toml", tiny), "catalog": ("tiny_p_match.csv", TINY.read_bytes()),
+             "season": ("s.csv", b"program_id,status\nTINY-01,rejected\nTINY-02,invited\nTINY-10,no answer yet\n")}
+    r = client.post(f"/api/update?draws={DRAWS}", files=files, data={"today": TODAY})
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["exit_code"] == 2 and "\n" not in body["error"]
+    assert body["error"].startswith("s.csv: line 3: TINY-02 is invited, but tiny_p_match.csv gives its p_match "
+                                    "without p_interview")
+    files["season"] = ("s.csv", b"program_id,status\nTINY-01,rejected\nTINY-10,no answer yet\n")
+    r = client.post(f"/api/update?draws={DRAWS}", files=files, data={"today": TODAY})
+    assert r.status_code == 200 and 0 < r.json()["p_match"] < 0.2
 
 
 def test_api_update_upload_caps_and_busy(client, monkeypatch):

@@ -70,6 +70,8 @@ def _mc_text(d: dict) -> str:
 
 
 def _model_label(d: dict) -> str:
+    if _two_stage(d) and d.get("p_match_interval") is None:  # one card: the warnings say why there is no range
+        return "P(match), two-stage model (one card: no range over plausible models)"
     if _two_stage(d):
         return "P(match), two-stage model (range: 10th-90th percentile over the plausible models)"
     return f"P(match), correlation {d.get('correlation')}"
@@ -214,7 +216,8 @@ def applicant_html(view: dict) -> str:
         parts.append(f"<p class=warn>warning: {esc(str(w))}</p>")
     head = [["status", p.get("status")], ["objective", p.get("objective")],
             [_model_label(p), _ranged(p, "p_match", two_stage=_two_stage(p))],
-            ["under the most pessimistic plausible model", _pct(p.get("p_match_pessimistic"))],
+            *([["under the most pessimistic plausible model", _pct(p["p_match_pessimistic"])]]
+              if p.get("p_match_pessimistic") is not None else []),
             *([_worst_season(p)] if p.get("p_match_worst_season") else []),
             ["published-curve check", _curve_check(p)],
             ["if outcomes were independent", _pct(p.get("p_match_independent"))],
@@ -273,20 +276,29 @@ def _mono_page(pdf, title: str, lines: list[str], note: str | None = None) -> No
     pdf.savefig(fig)
 
 
+def _wrapped(items: list[str], width: int = 110) -> list[str]:
+    """Each item wrapped to the page's width, continuation lines indented (never cut: a
+    warning's last words are its number and its advice)."""
+    return [line for item in items
+            for line in textwrap.wrap(item, width, subsequent_indent="    ", break_on_hyphens=False) or [""]]
+
+
 def _text_lines(view: dict) -> list[str]:
     p = view["payload"]
     two = _two_stage(p)
     lines = [view["source"], "", f"status {p.get('status')}, objective {p.get('objective')}, "
              + ("two-stage model" if two else f"correlation {p.get('correlation')}"),
-             f"P(match) {_ranged(p, 'p_match', two_stage=two)}; most pessimistic model "
-             f"{_pct(p.get('p_match_pessimistic'))}; if independent {_pct(p.get('p_match_independent'))}",
+             f"P(match) {_ranged(p, 'p_match', two_stage=two)}; "
+             + ("no range over plausible models (one card)" if p.get("p_match_interval") is None and two else
+                f"most pessimistic model {_pct(p.get('p_match_pessimistic'))}")
+             + f"; if independent {_pct(p.get('p_match_independent'))}",
              *([" ".join(_worst_season(p))] if p.get("p_match_worst_season") else []),
              f"P(match in Greater LA) {_ranged(p, 'p_match_la', two_stage=two)}; "
              f"published-curve check {_curve_check(p)}",
              f"Monte Carlo check {_mc_text(p)}; fees "
              f"{_usd((p.get('cost') or {}).get('total'))} of budget {_usd((p.get('constraints') or {}).get('budget'))}",
              ""]
-    lines += [f"warning: {w}"[:110] for w in (p.get("warnings") or [])]
+    lines += _wrapped([f"warning: {w}" for w in p.get("warnings") or []])
     lines += ["", "Against the safest list (best P(any match) under the same limits)", "",
               f"{'':28}{'this list':>14}{'safest list':>14}"]
     lines += [f"{a:28}{b:>14}{c:>14}" for a, b, c in trade_rows(view)]
@@ -302,7 +314,7 @@ def _text_lines(view: dict) -> list[str]:
                   for r in view["curve"]]
         if any(r.get("outside_domain") for r in view["curve"]):
             lines += ["", *textwrap.wrap(domain_note(None), 110)]
-            lines += [f"^ {line}"[:110] for line in _outside_lines(view["curve"])]
+            lines += _wrapped([f"^ {line}" for line in _outside_lines(view["curve"])])
     return lines
 
 

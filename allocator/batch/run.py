@@ -147,9 +147,33 @@ def _prepare_out(out: Path) -> None:
 
 
 # ---------------------------------------------------------------------- the cluster
+# A local worker is a process with its own copy of the model and the catalog, solving one
+# applicant at a time: beyond a few per core they only wait for the CPU (and 1000 of them took
+# minutes to start on two cores).  A larger cluster is an existing --scheduler.
+WORKERS_PER_CORE = 4
+
+
+def max_local_workers() -> int:
+    return WORKERS_PER_CORE * (os.cpu_count() or 1)
+
+
+def check_worker_count(workers: int | None) -> None:
+    """--workers between 1 and :func:`max_local_workers`; InputError otherwise."""
+    if workers is None:
+        return
+    if workers < 1:
+        raise InputError(f"--workers {workers}: must be at least 1")
+    cap = max_local_workers()
+    if workers > cap:
+        raise InputError(f"--workers {workers}: at most {cap} on this machine ({WORKERS_PER_CORE} per core, "
+                         f"{os.cpu_count() or 1} cores); more only wait for the CPU. For a larger cluster start "
+                         "Dask workers yourself and pass --scheduler")
+
+
 @contextlib.contextmanager
 def open_client(scheduler: str | None, workers: int | None):
     """A distributed Client: on the given scheduler, or on a LocalCluster closed on exit."""
+    check_worker_count(workers)
     try:
         from distributed import Client, LocalCluster
     except ImportError:

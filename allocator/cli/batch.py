@@ -20,7 +20,8 @@ def batch(
     out: Path = typer.Option(..., "--out", help="folder for summary.csv, cohort.html and applicants/"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="an existing Dask scheduler, tcp://HOST:PORT "
                                             "(default: a local cluster on 127.0.0.1)"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="local worker processes (default: one per core)"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="local worker processes (default: one per core; "
+                                          "at most 4 per core)"),
     sweep: Optional[str] = typer.Option(None, "--sweep", help="budget curve LO:HI:STEP in USD (default: 10 budgets "
                                         "from a quarter of each profile's budget to twice it)"),
     catalog: Optional[Path] = CatalogOpt,
@@ -32,10 +33,9 @@ def batch(
     retries: int = typer.Option(2, "--retries", help="retries of a task that failed unexpectedly"),
 ) -> int:
     """Every applicant's optimal list, reports and the cohort view, in parallel on Dask."""
-    from allocator.batch.run import Options, run_batch
+    from allocator.batch.run import Options, check_worker_count, run_batch
 
-    if workers is not None and workers < 1:
-        raise InputError(f"--workers {workers}: must be at least 1")
+    check_worker_count(workers)
     if scheduler is not None and workers is not None:
         raise InputError("--workers sets the local cluster's size; an existing --scheduler has its own workers: "
                          "drop one of them")

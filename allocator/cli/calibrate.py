@@ -49,7 +49,7 @@ def calibrate(
     card: Optional[str] = typer.Option("default", "--card", help="model card: a name in models/ or a path"),
     as_json: bool = JsonOpt,
 ) -> int:
-    """Each calibration target of a model card: the model's value, tolerance and PASS/FAIL."""
+    """Each calibration target of a model card: the model's value, tolerance and PASS/MISS/FAIL."""
     d = payload(card or "default")
 
     def render(c):
@@ -65,13 +65,14 @@ def calibrate(
             t.add_column(h, justify="left" if h == "target" else "right")
         for r in d["targets"]:
             res = "PASS" if r["passed"] else "[bold red]FAIL[/]"
-            if r["passed"] and not r["passed_intended"]:
-                res = f"PASS, [bold]misses ±{r['intended_tolerance']:g}[/]"
+            if r["passed"] and not r["passed_intended"]:  # the miss leads: PASS would read as a fit
+                res = f"[bold]MISS ±{r['intended_tolerance']:g}[/] (within widened ±{r['tolerance']:g})"
             t.add_row(r["name"], f"{r['target']:g}", f"{r['tolerance']:g}", f"{r['model']:.3f}", res)
         c.print(t)
         if d["missed_intended"]:
-            c.print(f"{len(d['missed_intended'])} targets pass only a tolerance wider than the one they were set "
-                    "with (models/README.md, \"Where the published figures disagree\")")
+            c.print(f"{len(d['missed_intended'])} targets MISS the tolerance they were set with and fall only within "
+                    "a widened one (models/README.md, \"Where the published figures disagree\"); the exit status "
+                    "counts them as passed")
         c.print("The intercepts are solved for the match rate and for an interview yield of 0.081 (inside the "
                 "published figure's tolerance); the other targets selected the plausible models, so passing them is "
                 "no independent test.")

@@ -63,6 +63,8 @@ JsonOpt = typer.Option(False, "--json", help="print JSON instead of a table")
 CardOpt = typer.Option(None, "--card", help="use this model card alone (e.g. default: the central card) instead "
                        "of the default card's ensemble of plausible cards")
 OutOpt = typer.Option(None, "--out", help="also write the output to FILE (.json, .csv, or the text report under any other name such as .txt); written atomically")
+# simulate and update have no CSV form (text_or_json refuses .csv): their help says so
+OutTextOpt = typer.Option(None, "--out", help="also write the output to FILE (.json, or the text report under any other name such as .txt; not .csv); written atomically")
 
 
 class _Console(Console):

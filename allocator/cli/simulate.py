@@ -7,21 +7,21 @@ from typing import Optional
 import typer
 
 from allocator.errors import InputError
-from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app, check_draws_seed, check_outputs,
+from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, OutTextOpt, ProfileArg, _emit, app, check_draws_seed, check_outputs,
                                   text_or_json)
 
 
 @app.command()
 def simulate(
     profile: Path = ProfileArg,
-    list_file: Path = typer.Option(..., "--list", help="one program_id per line, a CSV with header program_id[,signal] (solve --out X.csv), or the JSON of solve --json"),
+    list_file: Path = typer.Option(..., "--list", help="one program_id per line, a CSV whose header starts with program_id (optional signal, status, date columns; others ignored: the file solve --out X.csv writes), or the JSON of solve --json"),
     catalog: Optional[Path] = CatalogOpt,
     draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws"),
     seed: int = typer.Option(0, "--seed", help="Monte Carlo seed (same seed, same draws)"),
-    correlation: Optional[float] = typer.Option(None, "--correlation", help="latent-factor correlation rho (0-0.99); default: the profile's, else the model card's"),
+    correlation: Optional[float] = typer.Option(None, "--correlation", help="latent-factor correlation rho (0-0.99): score the list under the one-factor copula at rho instead of the two-stage model; default: the profile's \\[strategy] correlation when set, else the two-stage model (for a catalog's own p_match: the model card's correlation)"),
     card: Optional[str] = CardOpt,
     as_json: bool = JsonOpt,
-    out: Optional[Path] = OutOpt,
+    out: Optional[Path] = OutTextOpt,
 ) -> int:
     """Simulate any list (yours, an adviser's, or solve's) and score it with the evaluator."""
     from allocator.inputs.listfile import load_list  # imported here: `allocator --help` needs no pydantic
@@ -33,8 +33,8 @@ def simulate(
     ids, sig = [r.program_id for r in lf.rows], {r.program_id: r.signal for r in lf.rows if r.signal}
     from allocator.api import list_warnings, load, score, verify
     from allocator.optim.evaluate import evaluate, uncertainty
-    from allocator.output.report import (SYNTHETIC_NOTE, interval_line, model_name, pct, published_curve_line,
-                                         season_label, usd)
+    from allocator.output.report import (SYNTHETIC_NOTE, interval_line, model_name, pct, point_line,
+                                         published_curve_line, season_label, usd)
     from allocator.output.result import mc_json
     from allocator.verification import published_curve
 
@@ -47,7 +47,10 @@ def simulate(
     mc = verify(problem, plan, draws=draws, seed=seed)
     payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
                **uncertainty(m), "p_match_central": m.p_match_central, "p_match_worst_season": m.p_match_worst_season,
-               "correlation": problem.rho, "mc": mc_json(mc, problem), "n_applications": m.n_applications, "n_la": m.n_la,
+               "expected_interviews": m.expected_interviews,
+               "expected_interviews_interval": (None if m.expected_interviews_interval is None
+                                                else list(m.expected_interviews_interval)),
+               "correlation": problem.rho if problem.fm is None else None, "mc": mc_json(mc, problem), "n_applications": m.n_applications, "n_la": m.n_la,
                "la_share": m.la_share, "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty},
                "violations": [{"group": g, "detail": d} for g, d in bad],
                "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
@@ -56,22 +59,21 @@ def simulate(
     pc = published_curve.assess(problem, mc)
     if pc is not None:
         payload["p_match_published_curve"] = list(pc)
-        payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval)
+        payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval, m.p_match)
 
     def render(c):
         if problem.synthetic:
             c.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
         lo, hi = mc.ci95
         c.print(f"{m.n_applications} programs ({m.n_la} in LA), fees {usd(m.cost)}")
-        if m.p_match_interval is not None:
-            c.print(interval_line(m, problem))
+        c.print(interval_line(m, problem) if m.p_match_interval is not None else point_line(m))
         if m.p_match_worst_season:
             c.print(f"P(match) {season_label(m.p_match_worst_season)}: {pct(m.p_match_worst_season['p_match'])}")
         if pc is not None:
             c.print(published_curve_line(pc, problem.card, problem.specialties))
         model = model_name(problem)
         c.print(f"P(match) simulated {pct(mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}] over {mc.draws:,} draws; "
-                f"exact {pct(m.p_match, 2)} ({model}); independent {pct(m.p_match_independent, 2)}")
+                f"exact {pct(m.p_match, 2)} ({model}); if independent {pct(m.p_match_independent)}")
         la_range = (f" ({pct(m.p_match_la_interval[0], 0)} to {pct(m.p_match_la_interval[1], 0)})"
                     if m.p_match_la_interval is not None and problem.fm is not None and m.p_match_la_interval[1] >= 0.005
                     else "")

@@ -46,8 +46,8 @@ def solve(
     as_json: bool = JsonOpt,
     out: Optional[Path] = OutOpt,
 ) -> int:
-    """The best list within the budget, counts and LA cap: by default the best expected tier utility
-    (LA > rest of West > elsewhere) among the lists within --safety-margin of the best P(at least one match)."""
+    """The best list within the budget, counts and LA cap: by default the best expected tier utility \
+(LA > rest of West > elsewhere) among the lists within --safety-margin of the best P(at least one match)."""
     from allocator.api import solve as api_solve
 
     _check_objective(objective, safety_margin)

@@ -52,11 +52,12 @@ def sweep(
     card: Optional[str] = CardOpt,
     as_json: bool = JsonOpt,
 ) -> int:
-    """The optimal list at each budget (or other setting): what each extra $100 buys; or, with
-    --frontier, what each point of P(any match) given up buys in P(match in Greater LA)."""
+    """The optimal list at each budget (or other setting): what each extra $100 buys; or, with \
+--frontier, what each point of P(any match) given up buys in P(match in Greater LA)."""
     from allocator.api import load
     from allocator.studies.sweep import check_values, sweep as run_sweep
 
+    check_csv_name(csv)
     check_outputs((csv, "--csv"), (plot, "--plot"), inputs={"the profile": profile, "--catalog": catalog})
     if plot is not None:
         _check_plot(plot)  # before any solve: a missing matplotlib must not cost the whole sweep
@@ -96,7 +97,7 @@ def _conflict_at_top(df, name: str, problem, target: Optional[float], mode: Opti
     from allocator.errors import InfeasibleError
     from allocator.studies.sweep import at, sweep_mode
 
-    from allocator.api import admits_a_program
+    from allocator.api import admits_a_program, synthetic_suffix
     from allocator.errors import InputError
 
     top = df[name].min() if name == "correlation" else df[name].max()
@@ -106,11 +107,11 @@ def _conflict_at_top(df, name: str, problem, target: Optional[float], mode: Opti
         admits_a_program(at(problem, name, top), advice="raise --budgets")
     except InputError as e:
         return InfeasibleError(f"no {name} in the sweep admits a list (every point infeasible); at {name} {shown}: "
-                               f"{e}", ())
+                               f"{e}{synthetic_suffix(problem)}", (), synthetic=bool(problem.synthetic))
     err = _infeasible(at(problem, name, top), MODES.get(mode, mode), target)
     why = str(err).removeprefix("infeasible: ")
     return InfeasibleError(f"no {name} in the sweep admits a list (every point infeasible); at {name} {shown}: {why}",
-                           err.groups)
+                           err.groups, synthetic=err.synthetic)
 
 
 COPULA_NOTE = ("the one-factor copula's P(match) at that correlation lies outside the range the calibrated "
@@ -142,7 +143,8 @@ def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool
     from allocator.studies.sweep import sweep_mode
 
     payload = {"param": name, "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
-               "objective": mode or sweep_mode(problem.objective), "correlation": problem.rho, "target": target,
+               "objective": mode or sweep_mode(problem.objective),
+               "correlation": problem.rho if problem.fm is None else None, "target": target,
                "safety_margin": getattr(problem, "safety_margin", None) if mode == "safety_first" else None,
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps_given,
                                "la_share_max": problem.la_share_max} | {name: None}}
@@ -265,7 +267,7 @@ def bare_frontier(argv: list[str]) -> list[str]:
 
 def _frontier_value(tok: str) -> bool:
     t = tok.strip().lower()
-    if t in FRONTIER_WORDS or (":" in t and not t.startswith("-")):
+    if t in FRONTIER_WORDS or (":" in t and not t.startswith("-")) or (":" in t and t[1:2] in tuple("0123456789.")):
         return True
     try:
         float(t)
@@ -320,16 +322,18 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
                                                             la_share_max=problem.la_share_max))
     payload = {"param": "frontier", "mode": "margin" if auto else "target",
                "rows": json.loads(df.to_json(orient="records")), "synthetic": problem.synthetic,
-               "objective": problem.objective, "correlation": problem.rho,
+               "objective": problem.objective, "correlation": problem.rho if problem.fm is None else None,
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps_given,
                                "la_share_max": problem.la_share_max}}
     _emit(payload, as_json, None, lambda c: _render_frontier(df, problem, c, auto))
     if df["p_match"].notna().any():
         return 0
+    from allocator.api import synthetic_suffix
     from allocator.errors import InfeasibleError
 
-    raise InfeasibleError(f"no target in --frontier {spec} is reachable; lower the targets or raise the budget"
-                          if not auto else "no list meets the limits; `allocator solve` names the conflict")
+    raise InfeasibleError((f"no target in --frontier {spec} is reachable; lower the targets or raise the budget"
+                           if not auto else "no list meets the limits; `allocator solve` names the conflict")
+                          + synthetic_suffix(problem), synthetic=bool(problem.synthetic))
 
 
 def _render_frontier(df, problem, console, auto: bool) -> None:
@@ -483,6 +487,13 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
         per = "extra dollar" if budget else f"unit of {name}"
         console.print(f"*knee: the gain per {per} falls by more than half after this point "
                       "(on the upper envelope of the curve).")
+
+
+def check_csv_name(csv: Optional[Path]) -> None:
+    """--csv writes CSV: a name that says otherwise (x.json, x.txt) is refused before any work."""
+    if csv is not None and Path(csv).suffix.lower() != ".csv":
+        raise InputError(f"--csv {csv}: --csv writes comma-separated values; give the file a .csv name "
+                         "(for JSON use --json)")
 
 
 def _check_plot(plot: Path) -> None:

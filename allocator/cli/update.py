@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from allocator.errors import InputError
-from allocator.cli.common import (MAX_SEASON_DRAWS, CatalogOpt, JsonOpt, OutOpt, ProfileArg, _emit, app,
+from allocator.cli.common import (MAX_SEASON_DRAWS, CatalogOpt, JsonOpt, OutTextOpt, ProfileArg, _emit, app,
                                   check_draws_seed, check_outputs, text_or_json)
 
 
@@ -37,6 +37,21 @@ def _range(iv) -> str:
     return f" ({pct(iv[0], 0)} to {pct(iv[1], 0)})"
 
 
+def _before_lines(d: dict, c) -> None:
+    """solve's checks of the list as sent, before any answer: a worst-season figure and the
+    published-curve check (absent under the one-factor copula)."""
+    from allocator.output.report import pct, season_label
+
+    w = d.get("p_match_before_worst_season")
+    if w:
+        c.print(f"  before any answer, {season_label(w)}: {_pct(w['p_match'])}")
+    pc = d.get("p_match_before_published_curve")
+    if pc:  # whole percents, as solve prints the check
+        value = pct(pc[0], 0) if pct(pc[0], 0) == pct(pc[1], 0) else f"{pct(pc[0], 0)} to {pct(pc[1], 0)}"
+        c.print(f"  before any answer, published-curve check: {value} (if P(match | interviews) followed the "
+                "published Internal Medicine IMG curve, 2009 data, which every plausible model exceeds)")
+
+
 def render(d: dict, c) -> None:
     if d.get("synthetic"):
         from allocator.output.report import SYNTHETIC_NOTE
@@ -50,6 +65,7 @@ def render(d: dict, c) -> None:
             "from the model card's timing curve)")
     c.print(f"P(match) now:            {_pct(d['p_match'])}{_range(d.get('p_match_interval'))}   "
             f"(before any answer: {_pct(d['p_match_before'])}{_range(d.get('p_match_before_interval'))})")
+    _before_lines(d, c)
     c.print(f"P(match in LA):          {_pct(d['p_match_la'])}{_range(d.get('p_match_la_interval'))}   "
             f"(before: {_pct(d['p_match_la_before'])})")
     if d.get("p_match_interval"):
@@ -107,7 +123,7 @@ def update(
     draws: int = typer.Option(20_000, "--draws", help="simulated seasons for the check (0 to skip)"),
     seed: int = typer.Option(0, "--seed", help="Monte Carlo seed"),
     as_json: bool = JsonOpt,
-    out: Optional[Path] = OutOpt,
+    out: Optional[Path] = OutTextOpt,
 ) -> int:
     """The chances now, given the invitations and rejections so far (and what to add)."""
     from allocator.season.run import run

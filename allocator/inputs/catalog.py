@@ -326,11 +326,32 @@ def catalog_from_records(records: list[dict], header: list[str], path: str = "<c
     if any(given) and not all(given):
         raise InputError(f"{where}: line {lines[given.index(False)]}, column p_match is empty while other rows "
                          "give one; give p_match for every row or for none")
-    la = [bool(r.la_area) if r.la_area is not None else geography.is_la_area(r.state, r.county, r.city)
-          for r in rows]
+    la = [_la_of(r, line, where) for r, line in zip(rows, lines)]
     division = [r.division or geography.division_of(r.state) for r in rows]
     tier = [geography.tier_of(r.state, x) for r, x in zip(rows, la)]
     return Catalog(_Table(rows, la, division, tier), path)
+
+
+def _la_of(r: ProgramRow, line: int, where: str) -> bool:
+    """Whether the row is in Greater LA: its own la_area, else derived from its county or, in
+    California, its city.  Refused: la_area = true outside California, and a California row
+    whose county or city the tables do not know (it would count outside LA without a word)."""
+    at = f"{where}: line {line} ({r.program_id})"
+    if r.la_area is not None:
+        if r.la_area and r.state != "CA":
+            raise InputError(f"{at}, column la_area = true: the state is {r.state}, but Greater Los Angeles is five "
+                             "California counties (Los Angeles, Orange, Riverside, San Bernardino, Ventura); set "
+                             "la_area to false or fix the state")
+        return bool(r.la_area)
+    if r.state == "CA" and r.county and not geography.is_ca_county(r.county):
+        raise InputError(f"{at}, column county = {r.county!r}: not a California county, so whether the program is in "
+                         "Greater Los Angeles cannot be told; fix the spelling (e.g. Los Angeles, Orange) or give "
+                         "la_area (true or false) for it")
+    if r.state == "CA" and not r.county and geography.ca_county_of(r.city) is None:
+        raise InputError(f"{at}, column city = {r.city!r}: not in allocator's table of California cities, so whether "
+                         "the program is in Greater Los Angeles cannot be told; give a county (e.g. Los Angeles) or "
+                         "la_area (true or false) value for it, or fix the city's spelling")
+    return geography.is_la_area(r.state, r.county, r.city)
 
 
 def _refuse_misspelled(header: list[str], where: str) -> None:
@@ -359,7 +380,7 @@ def _validate_row(rec: dict, line: int, where: str) -> ProgramRow:
     clean = {k: v for k, v in rec.items()
              if not (v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v.strip() == ""))}
     try:
-        return ProgramRow.model_validate(clean)
+        row = ProgramRow.model_validate(clean)
     except ValidationError as e:
         err = e.errors()[0]
         name = ".".join(str(x) for x in err["loc"]) or "?"
@@ -367,6 +388,10 @@ def _validate_row(rec: dict, line: int, where: str) -> ProgramRow:
         val = rec.get(name, "")
         ident = f" ({pid})" if pid and name != "program_id" else ""
         raise InputError(f"{where}: line {line}{ident}, column {name} = {val!r}: {_friendly(err)}") from None
+    if row.p_match is not None and row.p_interview is not None and row.p_match > row.p_interview:
+        raise InputError(f"{where}: line {line} ({row.program_id}): p_match {row.p_match:g} exceeds p_interview "
+                         f"{row.p_interview:g} (a match needs an interview); fix one of them")
+    return row
 
 
 def load_catalog(path: str | Path) -> Catalog:

@@ -107,7 +107,7 @@ class FeeSchedule:
 
 
 class _TierSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # 30, not "30" or true
 
     upto: Optional[int] = Field(default=None, gt=0)
     per_program: float = Field(default=0.0, ge=0, allow_inf_nan=False)
@@ -115,7 +115,7 @@ class _TierSpec(BaseModel):
 
 
 class _FixedCost(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # 30, not "30" or true
 
     name: str
     usd: float = Field(ge=0, allow_inf_nan=False)
@@ -136,7 +136,7 @@ class _FeeFile(BaseModel):
 class _SignalsFile(BaseModel):
     """``data/signals/eras_signals.toml``: ``[seasons."2026"] "Internal Medicine" = {gold = 3, silver = 12}``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # counts as numbers: 3, not "3" or true
 
     source: str
     seasons: dict[str, dict[str, dict[Literal["gold", "silver"], int]]] = Field(default_factory=dict)
@@ -176,8 +176,24 @@ def _parse(doc: dict, where: str) -> FeeSchedule:
 
 
 def available_seasons() -> list[str]:
-    return sorted(p.stem.removeprefix("eras_") for p in (DATA_DIR / "fees").glob("eras_*.toml"))
+    """The seasons with a fee schedule file (a folder of that name is none)."""
+    return sorted(p.stem.removeprefix("eras_") for p in (DATA_DIR / "fees").glob("eras_*.toml") if p.is_file())
 
+
+def folder_in_place(season: str) -> bool:
+    """True when ``data/fees/eras_<season>.toml`` is a folder (found by listing: a name too long
+    for the file system is no error here)."""
+    return any(p.name == f"eras_{season}.toml" and p.is_dir() for p in (DATA_DIR / "fees").glob("eras_*.toml"))
+
+
+def unknown_season(season: str) -> str:
+    """Why ``season`` has no fee schedule, and what to do: one line."""
+    path = DATA_DIR / "fees" / f"eras_{season}.toml"
+    if folder_in_place(season):
+        return (f"{path}: is a folder, not the fee schedule of season '{season}'; restore the TOML file from the "
+                "allocator release (or reinstall allocator)")
+    return (f"season '{season}' has no fee schedule; use one of {', '.join(available_seasons())} "
+            f"(or add data/fees/eras_{season}.toml)")
 
 
 @lru_cache(maxsize=64)
@@ -192,8 +208,7 @@ def load_schedule(season: str) -> FeeSchedule:
     season = str(season)
     path = DATA_DIR / "fees" / f"eras_{season}.toml"
     if not path.is_file():
-        raise InputError(f"season '{season}' has no fee schedule; use one of "
-                         f"{', '.join(available_seasons())} (or add data/fees/eras_{season}.toml)")
+        raise InputError(unknown_season(season))
     return _parse(read_toml(path, what="fee schedule"), str(path))
 
 

@@ -13,8 +13,10 @@ Tiers (seed guide): 1 = Greater LA; 2 = the rest of California and NV, AZ, OR, W
 from __future__ import annotations
 
 import csv
+import io
 from functools import lru_cache
 
+from allocator.errors import InputError
 from allocator.paths import DATA_DIR
 
 GREATER_LA_COUNTIES = frozenset({"Los Angeles", "Orange", "Riverside", "San Bernardino", "Ventura"})
@@ -45,16 +47,61 @@ def _norm(s: str) -> str:
     return " ".join(str(s).strip().lower().split())
 
 
+def read_table(name: str, columns: tuple[str, ...]) -> list[dict]:
+    """The rows of the shipped table ``data/geography/<name>``; a missing, unreadable, empty or
+    damaged table is one :class:`InputError` line naming it (never an empty table, which would
+    put every California city outside Greater LA without a word)."""
+    path = DATA_DIR / "geography" / name
+    fix = "restore it from the allocator release (or reinstall allocator)"
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: the shipped geography table is missing; {fix}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: the shipped geography table is not UTF-8 text; {fix}") from None
+    except OSError as e:
+        raise InputError(f"{path}: the shipped geography table cannot be read ({e.strerror or type(e).__name__}); "
+                         f"{fix}") from None
+    if not text.strip():
+        raise InputError(f"{path}: the shipped geography table is empty; {fix}")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = list(reader)
+    missing = [c for c in columns if c not in (reader.fieldnames or ())]
+    if missing:
+        raise InputError(f"{path}: the shipped geography table has no column {missing[0]!r} (its header must "
+                         f"include {', '.join(columns)}); {fix}")
+    if not rows:
+        raise InputError(f"{path}: the shipped geography table has no rows; {fix}")
+    for k, r in enumerate(rows):
+        empty = next((c for c in columns if not (r.get(c) or "").strip()), None)
+        if empty:
+            raise InputError(f"{path}: line {k + 2}: column {empty} is empty in the shipped geography table; {fix}")
+    return rows
+
+
 @lru_cache(maxsize=1)
 def _ca_city_county() -> dict[str, str]:
-    path = DATA_DIR / "geography" / "ca_cities_regions.csv"
-    with open(path, newline="") as f:
-        return {_norm(r["city"]): r["county"] for r in csv.DictReader(f)}
+    return {_norm(r["city"]): r["county"].strip() for r in read_table("ca_cities_regions.csv", ("city", "county"))}
+
+
+@lru_cache(maxsize=1)
+def _ca_counties() -> frozenset[str]:
+    return frozenset(_norm(r["county"]) for r in read_table("ca_counties_regions.csv", ("county",)))
+
+
+def _county_name(county: str) -> str:
+    c = county.strip()
+    return c[: -len(" County")] if c.lower().endswith(" county") else c
 
 
 def ca_county_of(city: str) -> str | None:
     """County of a California city, or None when the city is not in the table."""
     return _ca_city_county().get(_norm(city))
+
+
+def is_ca_county(county: str) -> bool:
+    """True when ``county`` ("Los Angeles" or "Los Angeles County") is one of the 58 California counties."""
+    return _norm(_county_name(county)) in _ca_counties()
 
 
 def is_la_area(state: str, county: str | None = None, city: str | None = None) -> bool:
@@ -67,9 +114,7 @@ def is_la_area(state: str, county: str | None = None, city: str | None = None) -
     if state.upper() != "CA":
         return False
     if county:
-        c = county.strip()
-        c = c[: -len(" County")] if c.lower().endswith(" county") else c
-        return _norm(c) in {_norm(x) for x in GREATER_LA_COUNTIES}
+        return _norm(_county_name(county)) in {_norm(x) for x in GREATER_LA_COUNTIES}
     if city:
         cty = ca_county_of(city)
         return cty in GREATER_LA_COUNTIES if cty else False

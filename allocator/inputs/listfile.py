@@ -31,7 +31,8 @@ def no_divisions_warning(what: str, verb: str = "named") -> str:
     return (f"{what} does not say which Census divisions you {verb} as your geographic preference, so none is "
             f"assumed; add the line '{DIVISIONS_PREFIX} Pacific; Mountain' (your divisions) at the top, as the "
             "list file saved with your list has it")
-HINT = "give one program_id per line, a CSV with header program_id[,signal], or the JSON of `solve --json`"
+HINT = ("give one program_id per line, a CSV whose header starts with program_id (optional signal, status, date), "
+        "or the JSON of `solve --json`")
 
 
 class ListRow(BaseModel):
@@ -155,7 +156,7 @@ def _from_json(p: Path, text: str) -> ListFile:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"{p}: not the JSON of `solve --json` (line {e.lineno}: {e.msg}); fix it, or give one "
-                         "program_id per line or a CSV with header program_id[,signal]") from None
+                         "program_id per line or a CSV whose header starts with program_id") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("selected"), list):
         raise InputError(f"{p}: not the JSON of `solve --json` (no \"selected\" list); {HINT}")
     raw = []

@@ -83,8 +83,19 @@ def field_error(e: ValidationError, where: str, *, prefix: str | None = None, se
     elif kind == "literal_error":
         msg = msg.replace("Input should be ", "use ")
     val = err.get("input")
-    shown = f" = {val!r}" if (val is not None and not isinstance(val, dict) and kind != "missing") else ""
+    shown = f" = {shorten(val)}" if (val is not None and not isinstance(val, dict) and kind != "missing") else ""
     return f"{where}: {label}{shown}: {msg}"
+
+
+SHOWN = 80  # characters of a value echoed in a message
+
+
+def shorten(val) -> str:
+    """``repr(val)``, cut to about :data:`SHOWN` characters (a 400-digit number is not echoed whole)."""
+    r = repr(val)
+    if len(r) <= SHOWN:
+        return r
+    return f"{r[:SHOWN - 10]}... ({len(r)} characters)"
 
 
 def validate(model: type[M], data: dict, where: str, **how) -> M:

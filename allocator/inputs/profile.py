@@ -34,6 +34,8 @@ def _strict_number(v, info):
         raise ValueError(f"is text; write the number without quotes ({info.field_name} = {v.strip()})")
     if isinstance(v, float) and not math.isfinite(v):
         raise ValueError("must be a finite number")
+    if isinstance(v, int) and v.bit_length() > 1000:  # beyond any float (1.8e308): "not a valid number" misleads
+        raise ValueError("is far too large; check the number")
     return v
 
 
@@ -54,6 +56,16 @@ class Applicant(BaseModel):
 
     _numbers = field_validator("step2_score", "exam_attempts", "usce_months", "usce_california_months",
                                "years_since_graduation", mode="before")(_strict_number)
+
+    @field_validator("specialties")
+    @classmethod
+    def _specialties_once(cls, v: list[str]):
+        seen = set()
+        for x in v:
+            if x in seen:
+                raise ValueError(f"{x!r} is listed twice; list each specialty once")
+            seen.add(x)
+        return v
 
     @field_validator("la_ties", "reapplicant", mode="before")
     @classmethod
@@ -102,7 +114,8 @@ class Strategy(BaseModel):
 
     budget: float = Field(default=2500, ge=0, allow_inf_nan=False)
     season: str = "2026"
-    max_applications: int = Field(default=100, ge=1)  # 0 allows no list at all; a huge one: every candidate
+    # 0 allows no list at all; a large one (up to MAX_COUNT, as sweep --param): every candidate
+    max_applications: int = Field(default=100, ge=1, le=MAX_COUNT)
     min_applications: int = Field(default=0, ge=0, le=MAX_COUNT)
     la_share_max: float = Field(default=1.0, ge=0, le=1)
     correlation: Optional[float] = Field(default=None, ge=0, le=0.99)
@@ -134,9 +147,11 @@ class Strategy(BaseModel):
     @field_validator("season", mode="before")
     @classmethod
     def _season(cls, v):
-        from allocator.inputs.fees import available_seasons
+        from allocator.inputs.fees import available_seasons, folder_in_place, unknown_season
 
         have = available_seasons()
+        if str(v) not in have and folder_in_place(str(v)):
+            raise ValueError(unknown_season(str(v)))
         if have and str(v) not in have:
             raise ValueError(f"no ERAS fee schedule for season {str(v)!r}; use one of {', '.join(have)}")
         return str(v)

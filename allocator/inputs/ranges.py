@@ -18,7 +18,7 @@ from allocator.errors import InputError
 MAX_POINTS = 2_000  # a longer range is almost surely a typo in STEP (each point is a solve)
 
 _EXAMPLES = {"la_share": "0.1:0.6:0.05", "correlation": "0:0.6:0.1", "max_app": "20:120:10",
-             "frontier": "0.5:0.95:0.05", "target": "0.5:0.95:0.05"}
+             "frontier": "0.5:0.95:0.05", "target": "0.5:0.95:0.05", "margin": "0:0.1:0.01"}
 
 
 def example_for(name: str) -> str:

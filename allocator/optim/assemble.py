@@ -113,7 +113,7 @@ def _rows_for_specialties(catalog: Catalog, profile: Profile) -> Catalog:
 def _own_probabilities(cat: Catalog, profile: Profile, card) -> _Probs:
     p = np.array(cat.column("p_match"), float)
     q = cat.column("p_interview")
-    q = np.where(np.isnan(q) | (q < p), p, q)
+    q = np.where(np.isnan(q), p, q)  # no interview stage; a p_interview below p_match is refused on loading
     rho = 0.0
     if profile.strategy.correlation is None:  # the card still gives the default correlation
         from allocator.model.card import load_card
@@ -124,8 +124,8 @@ def _own_probabilities(cat: Catalog, profile: Profile, card) -> _Probs:
 
 def _model_probabilities(catalog: Catalog, cat: Catalog, profile: Profile, card) -> _Probs:
     if profile.applicant is None:
-        raise InputError(f"{profile.path}: no [applicant] section and {catalog.path} has no p_match "
-                         "column; add [applicant] (Step 2, attempts, USCE...) for the model's probabilities, or "
+        raise InputError(f"{profile.path}: no [applicant] section and {catalog.path} gives no p_match "
+                         "(the column is missing, or empty on every row); add [applicant] (Step 2, attempts, USCE...) for the model's probabilities, or "
                          "pass --catalog with a CSV that gives p_match for every program (the shipped "
                          "data/profiles/tiny_demo.toml goes with --catalog data/catalogs/tiny_p_match.csv)")
     from allocator.model.card import load_card

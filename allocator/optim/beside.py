@@ -18,6 +18,7 @@ import threading
 
 from threadpoolctl import threadpool_limits
 
+from allocator.errors import InputError
 from allocator.interrupts import BESIDE, STARTED
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,12 @@ class Beside:
             self._err = e
 
     def wait(self) -> None:
-        """Wait for the thread; its error, if any, is logged (the caller is raising its own)."""
+        """Wait for the thread; its error, if any, is logged (the caller is raising its own),
+        except bad input (:class:`~allocator.errors.InputError`): the same input reaches both
+        threads, so the caller's one-line error already says it, and a command's bad input
+        must stay one line on stderr."""
         self._thread.join()
-        if self._err is not None:
+        if self._err is not None and not isinstance(self._err, InputError):
             log.warning("the solve on the second thread failed too: %r", self._err)
 
     def result(self):

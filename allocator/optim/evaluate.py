@@ -35,7 +35,8 @@ class Metrics:
     p_match_la_interval: tuple[float, float] | None = None
     p_match_pessimistic: float | None = None
     p_match_central: float | None = None
-    expected_interviews: float | None = None
+    expected_interviews: float | None = None  # under the objective's mixture (the ensemble, or one card)
+    expected_interviews_interval: tuple[float, float] | None = None  # 10th-90th percentile over the cards
     # P(match) in a season like the worst published one (the lowest match rate of the card's
     # [calibration.seasons]): {"season", "match_rate", "p_match" (the mean over that season's
     # cards), "cards"}; None unless the ensemble's cards name two or more seasons
@@ -83,7 +84,9 @@ def _mix_none(fm, A: np.ndarray) -> float:
 
 def ensemble_values(problem: Problem, plan: Plan) -> dict:
     """P(match) of ``plan`` under every card of the ensemble: the interval, the pessimistic
-    and the central card's value, the worst season's mean (empty without a two-stage model)."""
+    and the central card's value, the worst season's mean (empty without a two-stage model;
+    the interval, the pessimistic value and the season None with a single card, where there
+    is no range over plausible models to give)."""
     fe = problem.fm_ensemble
     if fe is None:
         return {}
@@ -93,14 +96,20 @@ def ensemble_values(problem: Problem, plan: Plan) -> dict:
     per = 1.0 - fe.per_card(A.sum(axis=1))
     per_la = 1.0 - fe.per_card(A[:, la].sum(axis=1))
     Ac = problem.plan_log_fail(plan, problem.fm_central)
-    var = problem.plan_variants(plan)
     fm = problem.fm or problem.fm_central
-    e_int = float(sum(fm.w @ fm.pi(v, [i]) for v, i in zip(var, idx)).sum()) if len(idx) else 0.0
-    return {"p_match_interval": (float(np.percentile(per, 10)), float(np.percentile(per, 90))),
-            "p_match_la_interval": (float(np.percentile(per_la, 10)), float(np.percentile(per_la, 90))),
-            "p_match_pessimistic": float(per.min()),
-            "p_match_central": 1.0 - _mix_none(problem.fm_central, Ac),
-            "expected_interviews": e_int, "p_match_worst_season": worst_season(problem, per)}
+    pi = problem.plan_pi(plan, fm) if len(idx) else None
+    e_int = float((fm.w @ pi).sum()) if len(idx) else 0.0
+    out = {"p_match_central": 1.0 - _mix_none(problem.fm_central, Ac), "expected_interviews": e_int}
+    if fe.n_cards < 2:  # one card (a card without an ensemble): no range over plausible models
+        return out | {"p_match_interval": None, "p_match_la_interval": None, "p_match_pessimistic": None,
+                      "p_match_worst_season": None, "expected_interviews_interval": None}
+    per_int = (fe.card_means(pi if fm is fe else problem.plan_pi(plan, fe)).sum(axis=1) if len(idx)
+               else np.zeros(fe.n_cards))
+    return out | {"p_match_interval": (float(np.percentile(per, 10)), float(np.percentile(per, 90))),
+                  "p_match_la_interval": (float(np.percentile(per_la, 10)), float(np.percentile(per_la, 90))),
+                  "p_match_pessimistic": float(per.min()), "p_match_worst_season": worst_season(problem, per),
+                  "expected_interviews_interval": (float(np.percentile(per_int, 10)),
+                                                   float(np.percentile(per_int, 90)))}
 
 
 def worst_season(problem: Problem, per: np.ndarray) -> dict | None:

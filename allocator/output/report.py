@@ -9,19 +9,9 @@ from rich.table import Table
 from allocator.output.guide import recognize
 from allocator.output.result import Result
 from allocator.output.trade import alternative_line, guide_text, signal_text, tier_text
+from allocator.percent import pct  # noqa: F401  (the report's percentages; imported from here too)
 
 SYNTHETIC_NOTE = "SYNTHETIC demo catalog: invented programs at real places; not real program data."
-
-
-def pct(x: float | None, digits: int = 1) -> str:
-    """A probability as a percentage; one below 1 that would round to 100 is shown as ">99.9%"
-    (never a certainty it is not)."""
-    if x is None:
-        return "n/a"
-    s = f"{100 * x:.{digits}f}%"
-    if x < 1 and float(s[:-1]) >= 100:
-        return f">{100 - 10 ** -digits:.{digits}f}%"
-    return s[1:] if s.startswith("-") and float(s[:-1]) == 0 else s  # never "-0.0%"
 
 
 def span(iv) -> str:
@@ -53,6 +43,12 @@ def interval_line(m, problem=None) -> str:
             else f"the {problem.card_choice} card alone")
     return (f"[bold]P(match): {pct(lo, 0)} to {pct(hi, 0)}[/] (10th-90th percentile over the plausible models; "
             f"{what} {pct(m.p_match)}, most pessimistic model {pct(m.p_match_pessimistic)})")
+
+
+def point_line(m) -> str:
+    """The headline of a P(match) without a range over plausible models (one card, or the
+    catalog's own p_match): the figure, and that a warning says why there is no range."""
+    return f"[bold]P(match): {pct(m.p_match)}[/] (no range over plausible models: the warning below says why)"
 
 
 def season_label(w: dict, short: bool = False) -> str:
@@ -102,8 +98,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     if pr.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
     head = headline(res)
-    if m.p_match_interval is not None:
-        console.print(interval_line(m, pr))
+    console.print(interval_line(m, pr) if m.p_match_interval is not None else point_line(m))
     if res.published_curve is not None:
         console.print(published_curve_line(res.published_curve, pr.card, pr.specialties))
     for w in res.warnings:
@@ -140,7 +135,9 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     if m.p_match_la_interval is not None:
         t.add_row("  10th-90th percentile", f"{pct(m.p_match_la_interval[0])} to {pct(m.p_match_la_interval[1])}")
     if m.expected_interviews is not None:
-        t.add_row("expected interviews (model)", f"{m.expected_interviews:.1f}")
+        iv = m.expected_interviews_interval
+        t.add_row("expected interviews (model)" + ("; 10th-90th percentile" if iv else ""),
+                  f"{m.expected_interviews:.1f}" + (f" ({iv[0]:.1f} to {iv[1]:.1f})" if iv else ""))
     if pr.objective in ("utility", "safety_first"):
         t.add_row("expected utility", f"{m.expected_utility:.4f}")
     _mc_rows(t, res)

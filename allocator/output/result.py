@@ -116,8 +116,11 @@ class Result:
                 "p_match_pessimistic": m.p_match_pessimistic,
                 "p_match_central": m.p_match_central,
                 "p_match_worst_season": m.p_match_worst_season,
+                "expected_interviews": m.expected_interviews,
+                "expected_interviews_interval": (None if m.expected_interviews_interval is None
+                                                 else list(m.expected_interviews_interval)),
                 "model": _model_info(pr),
-                "correlation": pr.rho,
+                "correlation": pr.rho if pr.fm is None else None,  # the two-stage model has none
                 "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
             }
             if pr.objective in ("utility", "safety_first") or self.mode in ("utility", "safety_first"):
@@ -200,11 +203,13 @@ def _model_info(pr: Problem) -> dict:
                 "correlation": pr.rho}
     if pr.fm is None:  # a set correlation: the copula answers; the ensemble's range is the two-stage model's
         return {"kind": "one-factor copula", "correlation": pr.rho, "ensemble_cards": pr.fm_ensemble.n_cards,
-                "interval": "10th-90th percentile of P(match) over the two-stage model's ensemble (that model's "
-                            "range for this list, not a range around this P(match))"}
+                "interval": None if pr.fm_ensemble.n_cards < 2 else
+                "10th-90th percentile of P(match) over the two-stage model's ensemble (that model's "
+                "range for this list, not a range around this P(match))"}
+    one = pr.fm_ensemble.n_cards < 2  # a card without an ensemble: no range (the warnings say why)
     return {"kind": "two-stage", "objective": pr.card_choice, "ensemble_cards": pr.fm_ensemble.n_cards,
             "objective_nodes": len(pr.fm) if pr.fm is not None else None,
-            "interval": "10th-90th percentile of P(match) over the accepted cards of the ensemble"}
+            "interval": None if one else "10th-90th percentile of P(match) over the accepted cards of the ensemble"}
 
 
 def _synthetic_note() -> str:

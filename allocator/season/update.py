@@ -100,6 +100,7 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
             raise InputError(f"{season.path}: line {r['line']}, field program_id: {pid!r} is not in the "
                              "catalog of the profile's specialties; fix the id or pass the --catalog you applied from")
         i = pos[pid]
+        _check_invitation_readable(problem, season, r, i)
         idx.append(i)
         statuses.append(r["status"])
         sg = r["signal"] if isinstance(r["signal"], str) else None
@@ -129,6 +130,22 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
     pi = post.posterior_weights(nm, obs)
     return Context(problem, season, today, F, R, idx, statuses, p, q, nm, obs, pi,
                    post.no_match_factors(nm, obs), plan, spent, warnings)
+
+
+def _check_invitation_readable(problem: Problem, season: Season, row: dict, i: int) -> None:
+    """An invitation (or interview) at a program whose catalog row gives its own p_match but no
+    p_interview cannot be read: with no interview stage, P(interview) is P(match), so the
+    invitation would count as a certain match.  Refused, naming the catalog and the program;
+    rejections and unanswered applications need no interview stage and stay usable."""
+    if row["status"] not in ("invited", "interviewed") or problem.fm is not None:  # a mixture has its own stage
+        return
+    cat = problem.candidates
+    if np.isnan(cat.column("p_match")[i]) or not np.isnan(cat.column("p_interview")[i]):
+        return
+    raise InputError(f"{season.path}: line {row['line']}: {row['program_id']} is {row['status']}, but {cat.path} "
+                     f"gives its p_match without p_interview, so the invitation cannot be read (it would count as "
+                     f"a certain match); give p_interview for the programs that invited you, so that an invitation "
+                     f"can be read")
 
 
 def declared_divisions(problem: Problem, season: Season) -> tuple[str, ...]:
@@ -264,7 +281,9 @@ def figures(ctx: Context) -> dict:
         "standing": standing(ctx),
     }
     out.update(ensemble_ranges(ctx, r))  # the ensemble's nodes are the objective's: r serves both
-    out["domain_warnings"] = domain_warnings(ctx)
+    before = before_checks(ctx, out["p_match_before_interval"], out["p_match_before"])
+    out["domain_warnings"] = before.pop("_warnings")
+    out.update(before)
     stage = interviews_stage(ctx)
     held = out.pop("p_match_interviews_only_interval", None)
     if stage is not None:
@@ -320,9 +339,22 @@ def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
             **({"p_match_interviews_only_interval": rng(held)} if held else {})}
 
 
-def domain_warnings(ctx: Context) -> list[str]:
-    """The calibrated-domain warnings of the list as sent (before any answer), as `solve` gives them."""
+def before_checks(ctx: Context, interval, p_before: float) -> dict:
+    """What `solve` says of the list as sent, before any answer: its P(match) in a season like the
+    worst published one (``p_match_before_worst_season``), the published-curve check
+    (``p_match_before_published_curve``: from the exact distribution of its interview count
+    under the prior nodes, where solve uses its Monte Carlo's), and the calibrated-domain
+    warnings with the check's own (``_warnings``).  The copula (a set correlation, a catalog's own
+    p_match) has neither the seasons nor an interview stage: None for both."""
     from allocator.api import list_warnings
     from allocator.optim.evaluate import evaluate
+    from allocator.verification import published_curve
 
-    return list_warnings(ctx.problem, ctx.plan, evaluate(ctx.problem, ctx.plan, correlations=()), budget_applies=False)
+    m = evaluate(ctx.problem, ctx.plan, correlations=())
+    warns = list_warnings(ctx.problem, ctx.plan, m, budget_applies=False)
+    pc = None
+    if ctx.problem.fm is not None:
+        pc = published_curve.check(ctx.problem.card, post.count_distribution(ctx.nm.w, ctx.nm.q))
+        warns += published_curve.below_range_warning(pc, interval, p_before)
+    return {"p_match_before_worst_season": m.p_match_worst_season if ctx.problem.fm is not None else None,
+            "p_match_before_published_curve": None if pc is None else [prob(x) for x in pc], "_warnings": warns}

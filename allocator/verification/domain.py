@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import functools
 
+from allocator.percent import pct
+
 BONUS_SHARE = 0.5  # "most of P": more than half of P(match) from signals and preferences
 
 
@@ -26,14 +28,24 @@ def warnings(card, n_applications: int, expected_interviews: float | None, p_mat
                        f"cohort's lists hold {lo:g}-{hi:g}; the probabilities are an extrapolation")
         lo, hi = dom["expected_interviews"]
         if expected_interviews is not None and not lo <= expected_interviews <= hi:
-            out.append(f"outside the calibrated domain: {expected_interviews:.1f} expected interviews, while the "
-                       f"calibration cohort expects {lo:.1f}-{hi:.1f}; the probabilities are an extrapolation")
+            out.append(f"outside the calibrated domain: {beyond(expected_interviews, lo, hi)} expected interviews, "
+                       f"while the calibration cohort expects {lo:.1f}-{hi:.1f}; the probabilities are an extrapolation")
     if p_without_bonuses is not None and p_match > 0:
         gain = p_match - p_without_bonuses
         if gain > BONUS_SHARE * p_match:
             out.append(f"most of this P(match) comes from signal and geographic-preference effects "
                        f"({100 * gain:.1f} of {100 * p_match:.1f} points), whose size for IMGs is uncertain")
     return out
+
+
+def beyond(x: float, lo: float, hi: float) -> str:
+    """``x`` (outside [lo, hi]) with one decimal, or as many more (up to 4) as it takes to read
+    apart from the bound it passes: "12.63" beside "12.6", never "12.6 (calibrated 1.2-12.6)"."""
+    bound = hi if x > hi else lo
+    for digits in range(1, 5):
+        if f"{x:.{digits}f}" != f"{bound:.{digits}f}":
+            break
+    return f"{x:.{digits}f}"
 
 
 def applicant_warnings(card, applicant, specialties) -> list[str]:
@@ -50,6 +62,7 @@ def applicant_warnings(card, applicant, specialties) -> list[str]:
     if s2 is not None and not spec.step2_min <= s2 <= spec.step2_max:
         out.append(f"outside the calibrated domain: Step 2 CK {s2}, while the calibration cohort's scores run "
                    f"{spec.step2_min}-{spec.step2_max}{tail}")
+    out += score_effect_warnings(card, s2)
     most = len(spec.failed_attempts_probs) - 1
     if applicant.exam_attempts > most:
         out.append(f"outside the calibrated domain: {applicant.exam_attempts} failed attempts, while the calibration "
@@ -65,6 +78,38 @@ def applicant_warnings(card, applicant, specialties) -> list[str]:
                    f"used as is for {'it' if len(other) == 1 else 'them'}, so its range leaves out how "
                    f"{'that specialty differs' if len(other) == 1 else 'those specialties differ'}")
     return out
+
+
+def score_effect_warnings(card, step2_score: int | None) -> list[str]:
+    """The held-out Step 2 CK check, applied to the applicant: when the card's score gap between
+    matched and unmatched applicants falls short of the published one (``[calibration.holdout.
+    step2_median_gap]``: the default card gives 3 points against 6), the model lets the score
+    move P(match) too little, so the further a score sits from the calibration cohort's mean
+    (where the intercepts pin the match rate) the more its P(match) is off: overstated below,
+    understated above.  Flagged from one cohort standard deviation away (236 -+ 12 on the
+    default card): doubling the score effects (a gap of 6, not 3) moves the typical profile's
+    P(match) by 7 points at 224, more than the 6 between its range's average and 10th
+    percentile; at 226-230 by 4-6 points, less than that margin there (7).  The same at
+    248 is +5 points: the safe direction, a note."""
+    spec = getattr(getattr(card, "calibration", None), "cohort", None) if card is not None else None
+    gap = (getattr(getattr(card, "calibration", None), "holdout", None) or {}).get("step2_median_gap")
+    if spec is None or gap is None or gap.achieved is None or step2_score is None:
+        return []
+    if gap.achieved >= gap.target - gap.tolerance:  # the card meets (or overshoots) the published gap
+        return []
+    off = step2_score - spec.step2_mean
+    if abs(off) < spec.step2_sd:
+        return []
+    why = (f"the model lets Step 2 CK move P(match) about {gap.achieved / gap.target:.0%} as much as the "
+           f"published figures do (median score of matched minus unmatched applicants: {gap.achieved:g} points "
+           f"in the model, {gap.target:g} published; a held-out check the model misses)")
+    if off < 0:
+        return [f"Step 2 CK {step2_score} is {-off:g} points below the calibration cohort's mean of "
+                f"{spec.step2_mean:g}, and {why}: for a score this low P(match) may be overstated, beyond the range "
+                "shown; plan below the range, and apply more widely if you can"]
+    return [f"Step 2 CK {step2_score} is {off:g} points above the calibration cohort's mean of "
+            f"{spec.step2_mean:g}, and {why}: for a score this high P(match) may be understated, so the range may "
+            "be cautious (the safe direction)"]
 
 
 @functools.lru_cache(maxsize=4)
@@ -91,7 +136,7 @@ def outside(card, n_applications: int, expected_interviews: float | None) -> str
         parts.append(f"{n_applications} applications (calibrated {lo:g}-{hi:g})")
     lo, hi = dom["expected_interviews"]
     if expected_interviews is not None and not lo <= expected_interviews <= hi:
-        parts.append(f"{expected_interviews:.1f} expected interviews (calibrated {lo:.1f}-{hi:.1f})")
+        parts.append(f"{beyond(expected_interviews, lo, hi)} expected interviews (calibrated {lo:.1f}-{hi:.1f})")
     return "; ".join(parts)
 
 
@@ -109,9 +154,10 @@ def copula_warning(p_match: float, interval, rho: float) -> list[str]:
     lies outside the range the calibrated two-stage model gives the same list."""
     if interval is None or interval[0] <= p_match <= interval[1]:
         return []
+
     side = "above" if p_match > interval[1] else "below"
-    return [f"the correlation you set ({rho:g}) gives P(match) {100 * p_match:.1f}% under the one-factor copula, "
-            f"{side} the {100 * interval[0]:.0f}-{100 * interval[1]:.0f}% that the calibrated two-stage model gives "
+    return [f"the correlation you set ({rho:g}) gives P(match) {pct(p_match)} under the one-factor copula, "
+            f"{side} the {pct(interval[0], 0)} to {pct(interval[1], 0)} that the calibrated two-stage model gives "
             "this list; the published figures do not support that correlation: plan on the range, or leave "
             "the correlation unset"]
 
@@ -124,11 +170,30 @@ def target_warning(p_match: float, interval, pessimistic: float | None, target: 
     cheapest-list search, how to have the target judged at the 10th percentile instead."""
     if interval is None or interval[0] >= target:
         return []
-    pess = f", the most pessimistic {100 * pessimistic:.1f}%" if pessimistic is not None else ""
+    pess = f", the most pessimistic {pct(pessimistic)}" if pessimistic is not None else ""
     advice = ("--target-on p10 finds the cheapest budget whose best list reaches it there" if min_cost
               else "a higher target buys a margin")
-    return [f"the {100 * target:.0f}% target is reached under {what} ({100 * p_match:.1f}%), not across the "
-            f"plausible models: their 10th percentile gives {100 * interval[0]:.1f}%{pess}; {advice}"]
+    return [f"the {100 * target:g}% target is reached under {what} ({pct(p_match)}), not across the "
+            f"plausible models: their 10th percentile gives {pct(interval[0])}{pess}; {advice}"]
+
+
+def no_range_warning(problem, interval) -> list[str]:
+    """Why a P(match) comes without a range over plausible models (``interval`` None): the
+    catalog's own p_match column, or a model card with a single card and no ensemble."""
+    if interval is not None:
+        return []
+    if problem.source == "catalog p_match":
+        return ["no range over plausible models: the probabilities are the catalog's own p_match column, "
+                "taken as exact, so this P(match) is only as sure as they are"]
+    fe, card = problem.fm_ensemble, problem.card
+    if fe is None or fe.n_cards >= 2 or card is None:
+        return []
+    why = ("its ensemble file holds a single card" if getattr(card, "ensemble", None)
+           else "it names no ensemble of plausible variants")
+    where = getattr(card, "path", None) or card.name
+    return [f"no range over plausible models: the model card {where} is one model ({why}), so this P(match) "
+            "leaves out how unsure its judged numbers are and may be well off either way; plan below it, or "
+            "use a card with an ensemble (the shipped models/default.toml has one)"]
 
 
 def figure_source(problem) -> str:

@@ -23,6 +23,8 @@ import re
 
 import numpy as np
 
+from allocator.percent import pct
+
 SLOPE_ABOVE = 0.02  # per interview above the last published point (the upper end's guess)
 CAP_ABOVE = 0.95    # the upper end's ceiling: no published figure says more
 
@@ -77,11 +79,19 @@ def describe(card) -> str:
     return f"{'/'.join(f'{100 * y:.0f}' for y in ys[1:])}% at {'/'.join(f'{x:.0f}' for x in xs[1:])} interviews"
 
 
-def below_range_warning(check_range, interval) -> list[str]:
+def below_range_warning(check_range, interval, p_match: float | None = None) -> list[str]:
     """A warning when even the upper end of the published-curve check lies below the plausible
-    models' 10th percentile: the list's P(match) may be well below the figures shown."""
-    if check_range is None or interval is None or check_range[1] >= interval[0]:
+    models' 10th percentile: the list's P(match) may be well below the figures shown.  Without
+    a range (``interval`` None: a single card), against that card's ``p_match``."""
+    if check_range is None or (interval is None and p_match is None):
         return []
-    return [f"the published-curve check gives this list at most {100 * check_range[1]:.1f}%, below the "
-            f"{100 * interval[0]:.1f}-{100 * interval[1]:.1f}% of the plausible models: its P(match) may be well "
-            "below the figures shown; plan on the lower one, and apply more widely if you can"]
+    if interval is not None:
+        if check_range[1] >= interval[0]:
+            return []
+        shown = f"the plausible models' {pct(interval[0])} to {pct(interval[1])}"
+    else:
+        if check_range[1] >= p_match:
+            return []
+        shown = f"the model's {pct(p_match)} (a single card: no range over plausible models)"
+    return [f"the published-curve check gives this list at most {pct(check_range[1])}, below {shown}: its "
+            "P(match) may be well below the figures shown; plan on the lower one, and apply more widely if you can"]

@@ -102,16 +102,24 @@ def known(params, allowed: tuple[str, ...], what: str, other: tuple[str, ...] = 
     query parameter that is a multipart field); and a name given more than once (``draws=10&draws=20``,
     two ``profile`` files), of which only the last would be read."""
     names = [k for k, _ in params.multi_items()]
+    given_once(params, what, only=allowed)
     for name in names:
         if name in allowed:
-            if names.count(name) > 1:
-                raise InputError(f"{what} '{name}' is given {names.count(name)} times: give it once")
             continue
         near = difflib.get_close_matches(name, allowed + other, n=1, cutoff=0.6)
         hint = ("" if not near else f"did you mean '{near[0]}'? " if near[0] in allowed
                 else f"did you mean the {other_what} '{near[0]}'? ")
         where = " (the budget and the other limits go in the profile TOML)" if what == "query parameter" else ""
         raise InputError(f"{what} '{name}' is not read here: {hint}use {', '.join(allowed)}{where}")
+
+
+def given_once(params, what: str, *, only: tuple[str, ...] | None = None, skip: tuple[str, ...] = ()) -> None:
+    """Refuse a name given more than once in ``params`` (of which only the last would be read):
+    among ``only`` when given, else every name but ``skip`` (fields that take a list)."""
+    names = [k for k, _ in params.multi_items()]
+    for name in names:
+        if (name in only if only is not None else name not in skip) and names.count(name) > 1:
+            raise InputError(f"{what} '{name}' is given {names.count(name)} times: give it once")
 
 
 def input_status(e: InputError) -> int:

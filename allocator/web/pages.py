@@ -132,6 +132,17 @@ def _refuse_body(request: Request, e: InputError, template: str = "page.html") -
                    answer=None)
 
 
+def _repeated(form: FormData) -> str:
+    """The message for a field posted more than once (only the last would be read), else ""."""
+    from allocator.web.jsonapi import given_once
+
+    try:
+        given_once(form, "form field", skip=MULTI)
+    except InputError as e:
+        return str(e)
+    return ""
+
+
 async def _form_values(form: FormData) -> tuple[dict, tuple[bytes, str] | None]:
     values: dict = {}
     for k in form.keys():
@@ -165,7 +176,9 @@ async def solve_form(request: Request):
     except InputError as e:
         return _refuse_body(request, e)
     values, upload = await _form_values(form)
-    state = forms.FormState(values)
+    state = forms.FormState(values, message=_repeated(form))
+    if state.message:
+        return _render(request, "page.html", 422, state=state, answer=None)
     catalog = None
     if upload is not None:  # first: with no specialty ticked, the catalog's specialties are the applicant's
         try:
@@ -234,7 +247,9 @@ async def update_form(request: Request):
         return _refuse_body(request, e)
     values, upload = await _form_values(form)
     season_up = await _upload(form, "season_file")
-    state = forms.FormState(values)
+    state = forms.FormState(values, message=_repeated(form))
+    if state.message:
+        return _render(request, "page.html", 422, state=state, answer=None)
     season_name = service.upload_name(season_up[1], "season.csv") if season_up else None
 
     def refuse(e: InputError, name: str | None = None) -> HTMLResponse:
@@ -493,11 +508,14 @@ async def profile_toml(request: Request):
     """The form's profile as TOML (for `allocator solve`).  Without htmx: the file itself; with htmx: a
     link to it (kept in memory for the ttl), or the error next to the field."""
     try:
-        values, _ = await _form_values(await _read_form(request))
+        form = await _read_form(request)
+        values, _ = await _form_values(form)
     except InputError as e:
         return _refuse_body(request, e, "toml_link.html")
     htmx = _htmx(request)
     try:
+        if _repeated(form):
+            raise InputError(_repeated(form))
         _, doc = forms.profile_from_values(values)
     except InputError as e:
         msg = service.web_message(e)

@@ -1,0 +1,15 @@
+"""The one way a probability is printed as a percentage, for every report, warning and page
+(:func:`allocator.output.report.pct` is this function): a base module, so that the warnings of
+the verification stage print their figures as the report does."""
+from __future__ import annotations
+
+
+def pct(x: float | None, digits: int = 1) -> str:
+    """A probability as a percentage; one below 1 that would round to 100 is shown as ">99.9%"
+    (never a certainty it is not)."""
+    if x is None:
+        return "n/a"
+    s = f"{100 * x:.{digits}f}%"
+    if x < 1 and float(s[:-1]) >= 100:
+        return f">{100 - 10 ** -digits:.{digits}f}%"
+    return s[1:] if s.startswith("-") and float(s[:-1]) == 0 else s  # never "-0.0%"
