@@ -295,7 +295,7 @@ def test_applicant_report_gives_ranges_and_the_simulation_interval():
     for out in (html, text):
         assert f"{100 * lo:.2f}%, {100 * hi:.2f}%]" in out and "two-stage model" in out and "correlation" not in out
     la_lo, la_hi = d["p_match_la_interval"]
-    assert f"({100 * la_lo:.1f}% to {100 * la_hi:.1f}%)" in text
+    assert f"{100 * la_lo:.1f}% to {100 * la_hi:.1f}% (average {100 * d['p_match_la']:.1f}%)" in text
 
 
 def test_a_rejected_id_never_names_files_to_remove(tmp_path):
@@ -413,7 +413,7 @@ def test_the_safest_list_comes_from_the_solve_not_a_second_solve(monkeypatch):
                "alternatives": {"safest": safest}}
     assert task._safest(None, None, payload, 1000, 0) is None
     rows = {r[0]: r[1:] for r in outputs.trade_rows({"payload": payload, "safest": None})}
-    assert rows["P(any match)"] == ("84.0% (76.0% to 90.0%)", "85.0% (77.0% to 91.0%)")
+    assert rows["P(any match)"] == ("76.0% to 90.0% (average 84.0%)", "77.0% to 91.0% (average 85.0%)")
     assert rows["  in LA"] == ("5", "0") and rows["  rest of the West"] == ("0", "1")
     assert rows["  elsewhere"] == ("65", "68") and rows["fees"] == ("$1,490", "$1,500")
 

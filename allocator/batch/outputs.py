@@ -50,13 +50,14 @@ def _interval(d: dict, key: str) -> tuple[Any, Any]:
 
 
 def _ranged(d: dict, key: str, digits: int = 1, two_stage: bool = True) -> str:
-    """``d[key]`` as a percentage with its interval (``key_interval``) when there is one (named
-    as the two-stage model's when the number beside it is the copula's)."""
+    """``d[key]`` as a percentage with its interval (``key_interval``) when there is one: the
+    range first, then the average; after the copula's number, named as the two-stage model's."""
     lo, hi = _interval(d, f"{key}_interval")
     if lo is None:
         return _pct(d.get(key), digits)
-    return _pct(d.get(key), digits) + (f" ({_pct(lo)} to {_pct(hi)})" if two_stage
-                                       else f" (the two-stage model's range: {_pct(lo)} to {_pct(hi)})")
+    if two_stage:  # the range first, as the command line and the web page lead with it
+        return f"{_pct(lo)} to {_pct(hi)} (average {_pct(d.get(key), digits)})"
+    return _pct(d.get(key), digits) + f" (the two-stage model's range: {_pct(lo)} to {_pct(hi)})"
 
 
 def _two_stage(d: dict) -> bool:

@@ -37,6 +37,13 @@ def _range(iv) -> str:
     return f" ({pct(iv[0], 0)} to {pct(iv[1], 0)})"
 
 
+def _range_first(value: float, iv) -> str:
+    """"41% to 67%, average 55.2%": the range leads, as in solve's headline; the value alone
+    when there is no range."""
+    shown = _range(iv)
+    return f"{shown[2:-1]}, average {_pct(value)}" if shown else _pct(value)
+
+
 def _before_lines(d: dict, c) -> None:
     """solve's checks of the list as sent, before any answer: a worst-season figure and the
     published-curve check (absent under the one-factor copula)."""
@@ -63,8 +70,8 @@ def render(d: dict, c) -> None:
             f"{k['rejected']} rejected, {k['applied']} no answer yet, {k['withdrawn']} withdrawn")
     c.print(f"  (by now programs have sent about {_pct(d['invitations_sent_share'])} of their invitations, "
             "from the model card's timing curve)")
-    c.print(f"P(match) now:            {_pct(d['p_match'])}{_range(d.get('p_match_interval'))}   "
-            f"(before any answer: {_pct(d['p_match_before'])}{_range(d.get('p_match_before_interval'))})")
+    c.print(f"P(match) now:            {_range_first(d['p_match'], d.get('p_match_interval'))}   "
+            f"(before any answer: {_range_first(d['p_match_before'], d.get('p_match_before_interval'))})")
     _before_lines(d, c)
     c.print(f"P(match in LA):          {_pct(d['p_match_la'])}{_range(d.get('p_match_la_interval'))}   "
             f"(before: {_pct(d['p_match_la_before'])})")
