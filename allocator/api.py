@@ -91,7 +91,8 @@ def _infeasible(problem: Problem, mode: str, target: float | None, reachable: fl
             p_all = evaluate(problem.with_best_bonuses(), Plan.of(range(problem.n)), correlations=()).p_match
     p10 = None
     # the figure to plan on, from the model best_p is from (not beside a set correlation's copula figure)
-    if best_p is not None and best_plan is not None and problem.fm is not None and problem.fm_ensemble is not None:
+    fe = problem.fm_ensemble
+    if best_p is not None and best_plan is not None and problem.fm is not None and fe is not None and fe.n_cards > 1:
         from allocator.optim.mincost import p10 as at_p10
 
         p10 = at_p10(problem, best_plan)
@@ -354,8 +355,8 @@ def list_warnings(problem: Problem, plan: Plan, metrics, budget_applies: bool = 
 def robustness(problem: Problem, plan: Plan, metrics, mode: str, time_limit, engine) -> dict | None:
     """What the ensemble-optimized list costs in central P(match) and gains at the 10th
     percentile, against the list optimized for the central card alone."""
-    if problem.card_choice != "ensemble" or problem.fm is None or mode != "p_match":
-        return None
+    if problem.card_choice != "ensemble" or problem.fm is None or mode != "p_match" or metrics.p_match_interval is None:
+        return None  # no range over plausible models (one card): nothing to be robust over
     from allocator.optim.mixture import central_problem
 
     cp = central_problem(problem)

@@ -681,3 +681,29 @@ def test_batch_exit_code_and_its_precedence(statuses, code):
 
     rep = Report(rows=[{"id": f"a{i}", "status": s, "reason": "", "skipped": False} for i, s in enumerate(statuses)])
     assert rep.exit_code == code
+
+
+def test_pdf_pages_print_dollar_amounts_as_text_and_wrap_every_line():
+    """matplotlib read "fees $3,990 of budget $4,000" as mathtext between two dollar signs and
+    printed "fees 3,990ofbudget4,000"; and the header lines ran past the page's 110 columns."""
+    from allocator.batch import outputs
+
+    figures = []
+
+    class Pdf:
+        def savefig(self, fig):
+            figures.append(fig)
+
+    outputs._mono_page(Pdf(), "a $1 title", ["fees $3,990 of budget $4,000"], note="costs $80 and $99")
+    texts = figures[0].texts
+    assert len(texts) == 3 and not any(t.get_parse_math() for t in texts)
+    assert "fees $3,990 of budget $4,000" in texts[-1].get_text()
+    payload = {"status": "optimal", "objective": "safety_first", "model": {"kind": "two-stage"},
+               "p_match": 0.812, "p_match_interval": [0.731, 0.887], "p_match_pessimistic": 0.658,
+               "p_match_la": 0.048, "p_match_la_interval": [0.027, 0.074],
+               "p_match_published_curve": [0.7123456, 0.8123456], "warnings": [],
+               "cost": {"total": 3990.0}, "constraints": {"budget": 4000.0}}
+    lines = outputs._text_lines({"id": "x", "source": "cohorts/" + "long-folder-name/" * 8 + "x.toml",
+                                 "payload": payload, "curve": None})
+    assert max(len(line) for line in lines) <= 110
+    assert "of budget $4,000" in " ".join(lines)

@@ -300,6 +300,35 @@ def test_an_invitation_needs_p_interview_when_the_catalog_gives_p_match(tmp_path
     assert json.loads(r.stdout)["p_match"] < 0.5  # with p_interview the invitation is one interview, not a match
 
 
+def test_an_invitation_where_p_interview_equals_p_match_is_said_to_count_as_a_match(tmp_path):
+    """A catalog row giving p_interview = p_match says every interview there matches: the
+    invitation is then a certain match, and the update says so rather than show 100% bare.
+    p_match above p_interview by rounding alone (1e-12) is not refused."""
+    import csv
+
+    src = _tiny_with_p_interview(tmp_path)
+    rows = list(csv.DictReader(src.read_text().splitlines()))
+    rows[1]["p_interview"] = rows[1]["p_match"]  # TINY-02
+    rows[2]["p_interview"] = repr(float(rows[2]["p_match"]) - 1e-12)  # TINY-03: rounding only
+    cat = tmp_path / "eq.csv"
+    with cat.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    season = _write(tmp_path, "program_id,status\nTINY-02,invited\nTINY-03,applied\n")
+    r = _cli("update", "data/profiles/tiny_demo.toml", "--catalog", str(cat), "--season", str(season),
+             "--today", "2026-11-04", "--json", "--draws", "0")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["p_match"] == pytest.approx(1.0)
+    said = [x for x in d["warnings"] if "counts as a certain match" in x]
+    assert len(said) == 1 and said[0].startswith("TINY-02:")
+    season = _write(tmp_path, "program_id,status\nTINY-02,rejected\nTINY-03,applied\n", "no_invite.csv")
+    r = _cli("update", "data/profiles/tiny_demo.toml", "--catalog", str(cat), "--season", str(season),
+             "--today", "2026-11-04", "--json", "--draws", "0")
+    assert r.returncode == 0 and not any("certain match" in x for x in json.loads(r.stdout)["warnings"])
+
+
 def test_season_from_text_is_the_file_read_from_disk(tmp_path):
     """An uploaded season (text, never written to disk) reads as the file does, errors named
     after the upload."""

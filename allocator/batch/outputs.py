@@ -268,12 +268,14 @@ def _mono_page(pdf, title: str, lines: list[str], note: str | None = None) -> No
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8.5, 11))
-    fig.text(0.06, 0.955, title, fontsize=14, weight="bold")
+    plain = {"parse_math": False}  # "$3,990 of budget $4,000" is text, not mathtext between two dollars
+    fig.text(0.06, 0.955, title, fontsize=14, weight="bold", **plain)
     y = 0.93
     if note:
-        fig.text(0.06, y, note, fontsize=8, color="0.2", bbox={"boxstyle": "round", "fc": "#fff3b0", "ec": "0.6"})
+        fig.text(0.06, y, note, fontsize=8, color="0.2", bbox={"boxstyle": "round", "fc": "#fff3b0", "ec": "0.6"},
+                 **plain)
         y -= 0.03
-    fig.text(0.06, y, "\n".join(lines), fontsize=7.5, family="monospace", va="top", linespacing=1.5)
+    fig.text(0.06, y, "\n".join(lines), fontsize=7.5, family="monospace", va="top", linespacing=1.5, **plain)
     pdf.savefig(fig)
 
 
@@ -287,7 +289,7 @@ def _wrapped(items: list[str], width: int = 110) -> list[str]:
 def _text_lines(view: dict) -> list[str]:
     p = view["payload"]
     two = _two_stage(p)
-    lines = [view["source"], "", f"status {p.get('status')}, objective {p.get('objective')}, "
+    lines = _wrapped([view["source"], "", f"status {p.get('status')}, objective {p.get('objective')}, "
              + ("two-stage model" if two else f"correlation {p.get('correlation')}"),
              f"P(match) {_ranged(p, 'p_match', two_stage=two)}; "
              + ("no range over plausible models (one card)" if p.get("p_match_interval") is None and two else
@@ -298,7 +300,7 @@ def _text_lines(view: dict) -> list[str]:
              f"published-curve check {_curve_check(p)}",
              f"Monte Carlo check {_mc_text(p)}; fees "
              f"{_usd((p.get('cost') or {}).get('total'))} of budget {_usd((p.get('constraints') or {}).get('budget'))}",
-             ""]
+             ""])
     lines += _wrapped([f"warning: {w}" for w in p.get("warnings") or []])
     lines += ["", "Against the safest list (best P(any match) under the same limits)", "",
               f"{'':28}{'this list':>14}{'safest list':>14}"]

@@ -388,7 +388,7 @@ def _validate_row(rec: dict, line: int, where: str) -> ProgramRow:
         val = rec.get(name, "")
         ident = f" ({pid})" if pid and name != "program_id" else ""
         raise InputError(f"{where}: line {line}{ident}, column {name} = {val!r}: {_friendly(err)}") from None
-    if row.p_match is not None and row.p_interview is not None and row.p_match > row.p_interview:
+    if row.p_match is not None and row.p_interview is not None and row.p_match > row.p_interview + 1e-9:
         raise InputError(f"{where}: line {line} ({row.program_id}): p_match {row.p_match:g} exceeds p_interview "
                          f"{row.p_interview:g} (a match needs an interview); fix one of them")
     return row

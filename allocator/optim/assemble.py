@@ -113,7 +113,7 @@ def _rows_for_specialties(catalog: Catalog, profile: Profile) -> Catalog:
 def _own_probabilities(cat: Catalog, profile: Profile, card) -> _Probs:
     p = np.array(cat.column("p_match"), float)
     q = cat.column("p_interview")
-    q = np.where(np.isnan(q), p, q)  # no interview stage; a p_interview below p_match is refused on loading
+    q = np.where(np.isnan(q), p, np.maximum(q, p))  # no interview stage; p_interview below p_match (beyond 1e-9) is refused on loading
     rho = 0.0
     if profile.strategy.correlation is None:  # the card still gives the default correlation
         from allocator.model.card import load_card

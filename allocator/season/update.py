@@ -125,6 +125,7 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
     p, q = problem.effective_p(plan)[back], problem.effective_q(plan)[back]
     F, R = timing.invitations.share(today), timing.rejections.share(today)
     warnings += silence_warning(statuses, F, today)
+    warnings += certain_after_invitation(problem, idx, statuses, p, q)
     nm = node_model(problem, plan).subset(back)
     obs = post.Observed.of(statuses, F, R)
     pi = post.posterior_weights(nm, obs)
@@ -146,6 +147,20 @@ def _check_invitation_readable(problem: Problem, season: Season, row: dict, i: i
                      f"gives its p_match without p_interview, so the invitation cannot be read (it would count as "
                      f"a certain match); give p_interview for the programs that invited you, so that an invitation "
                      f"can be read")
+
+
+def certain_after_invitation(problem: Problem, idx, statuses, p, q) -> list[str]:
+    """Invitations at programs whose catalog gives p_interview equal to p_match (every interview
+    there a match): the update counts each as a certain match, which the user should know."""
+    if problem.fm is not None:  # the two-stage model's own interview stage
+        return []
+    sure = [problem.ids[i] for i, st, pi, qi in zip(idx, statuses, p, q)
+            if st in ("invited", "interviewed") and qi <= pi + 1e-12]
+    if not sure:
+        return []
+    return [f"{', '.join(sure)}: the catalog gives p_interview equal to p_match (every interview there ends in a "
+            "match), so the invitation counts as a certain match and P(match) now is 100%; give p_interview above "
+            "p_match where an interview may not end in a match"]
 
 
 def declared_divisions(problem: Problem, season: Season) -> tuple[str, ...]:

@@ -186,11 +186,15 @@ def no_range_warning(problem, interval) -> list[str]:
         return ["no range over plausible models: the probabilities are the catalog's own p_match column, "
                 "taken as exact, so this P(match) is only as sure as they are"]
     fe, card = problem.fm_ensemble, problem.card
-    if fe is None or fe.n_cards >= 2 or card is None:
+    if fe is not None and fe.n_cards >= 2:
         return []
-    why = ("its ensemble file holds a single card" if getattr(card, "ensemble", None)
-           else "it names no ensemble of plausible variants")
-    where = getattr(card, "path", None) or card.name
+    if fe is None:  # no two-stage model: the card's probabilities under the one-factor copula
+        why = (f"it has no two-stage model (no factors section), so no plausible variants of one; its probabilities are "
+               f"tied by the one-factor copula at correlation {problem.rho:g}")
+    else:
+        why = ("its ensemble file holds a single card" if getattr(card, "ensemble", None)
+               else "it names no ensemble of plausible variants")
+    where = (getattr(card, "path", None) or card.name) if card is not None else problem.source.removeprefix("model card ")
     return [f"no range over plausible models: the model card {where} is one model ({why}), so this P(match) "
             "leaves out how unsure its judged numbers are and may be well off either way; plan below it, or "
             "use a card with an ensemble (the shipped models/default.toml has one)"]
