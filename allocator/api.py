@@ -332,20 +332,29 @@ def refuse_empty(problem: Problem, plan: Plan | None) -> None:
                      "eligibility); relax one of them")
 
 
+def problem_warnings(problem: Problem, budget_applies: bool = True) -> list[str]:
+    """The warnings about the inputs, whatever the list: the profile's defaults and
+    contradictions (the default-budget one only where a budget applies) and, under the model's
+    probabilities, whether the applicant is where the model was checked.  Every answer and
+    every sweep carries them."""
+    from allocator.inputs.profile import NO_BUDGET
+
+    out = [w for w in problem.input_warnings if budget_applies or not w.startswith(NO_BUDGET)]
+    if problem.source != "catalog p_match":
+        out += domain.applicant_warnings(problem.card, problem.applicant, problem.specialties)
+    return out
+
+
 def list_warnings(problem: Problem, plan: Plan, metrics, budget_applies: bool = True) -> list[str]:
     """The profile's warnings (profile_warnings; the default-budget one only where the budget
     applies: not for the cheapest list, nor for a season update) and the calibrated-domain
     warnings of a list (its size, its expected interviews, and how much of its P(match) the
     signal and preference effects carry)."""
-    from allocator.inputs.profile import NO_BUDGET
-
     bare = metrics.p_match
     if plan.signals or plan.divisions:
         bare = evaluate(problem, Plan(plan.idx), correlations=()).p_match
-    out = [w for w in problem.input_warnings if budget_applies or not w.startswith(NO_BUDGET)]
+    out = problem_warnings(problem, budget_applies)
     out += domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
-    if problem.source != "catalog p_match":  # the model's probabilities: is the applicant where it was checked?
-        out += domain.applicant_warnings(problem.card, problem.applicant, problem.specialties)
     if problem.fm is None:  # a set correlation: the one-factor copula is the model
         out += domain.copula_warning(metrics.p_match, metrics.p_match_interval, problem.rho)
     out += domain.no_range_warning(problem, metrics.p_match_interval)

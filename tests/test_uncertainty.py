@@ -376,3 +376,24 @@ def test_a_figure_just_past_the_domain_reads_apart_from_its_bound():
     assert domain.outside(CARD, 60, 12.6) == ""
     assert "12.63 expected interviews, while the calibration cohort expects 1.2-12.6" in domain.warnings(
         CARD, 60, 12.63, 0.5, None)[0]
+
+
+def test_sweeps_frontiers_and_estimates_carry_the_applicants_warnings(capsys, tmp_path):
+    """A low scorer deciding how much to spend from a budget sweep saw no word that P(match) may
+    be overstated (solve said it; sweep, --frontier and estimate did not).  And the text report
+    printed "no budget in : ... under )": rich read "[strategy]" as markup."""
+    prof = tmp_path / "low.toml"
+    prof.write_text('[applicant]\nspecialties = ["Internal Medicine"]\nstep2_score = 214\n'
+                    '[strategy]\nmax_applications = 40\n')
+    low = "Step 2 CK 214 is 22 points below the calibration cohort's mean of 236"
+    for args in (("sweep", str(prof), "--budgets", "600:700:100"), ("sweep", str(prof), "--frontier", "auto",
+                 "--margins", "0:0.01:0.01"), ("estimate", str(prof), "--show", "0")):
+        code, out, _ = _main(capsys, *args, "--json")
+        warnings = json.loads(out)["warnings"]
+        assert code == 0 and sum(w.startswith(low) for w in warnings) == 1, args
+        assert any(w.startswith("no budget in [strategy]") for w in warnings) == (args[2] == "--frontier"), args
+        code, out, _ = _main(capsys, *args)
+        assert code == 0 and low in " ".join(out.split()), args
+    code, out, _ = _main(capsys, "solve", str(prof), "--draws", "0")
+    flat = " ".join(out.split())
+    assert code == 0 and "no budget in [strategy]: the default $2,500 is used" in flat and "under [strategy])" in flat

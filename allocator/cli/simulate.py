@@ -62,6 +62,8 @@ def simulate(
         payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval, m.p_match)
 
     def render(c):
+        from rich.markup import escape
+
         if problem.synthetic:
             c.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
         lo, hi = mc.ci95
@@ -82,7 +84,7 @@ def simulate(
                    "gives p_match only)")
         c.print(f"P(match in LA) {pct(m.p_match_la, 2)}{la_range}; {counted}")
         for w in payload["warnings"]:
-            c.print(f"[bold yellow]warning: {w}[/]")
+            c.print(f"[bold yellow]warning: {escape(w)}[/]")  # "[strategy]" is text, not markup
         for g, d in bad:
             c.print(f"[yellow]breaks {g}: {d}[/]")
 

@@ -124,6 +124,16 @@ def _other_specialties(full, specs) -> None:
         full.loc[other, "excluded_reason"] = "another specialty (" + full.loc[other, "specialty"].astype(str) + ")"
 
 
+def _estimate_warnings(prof, card, own_p_match: bool) -> list[str]:
+    """What solve would warn about the profile and the applicant (no budget applies here; the
+    applicant's distance from the calibration cohort only under the model's probabilities)."""
+    from allocator.inputs.profile import NO_BUDGET, profile_warnings
+    from allocator.verification import domain
+
+    out = [w for w in profile_warnings(prof) if not w.startswith(NO_BUDGET)]
+    return out + ([] if own_p_match else domain.applicant_warnings(card, prof.applicant, tuple(prof.specialties)))
+
+
 @app.command()
 def estimate(
     profile: Path = ProfileArg,
@@ -167,7 +177,8 @@ def estimate(
     model = ("two-stage model, the card's ensemble (P(success) its average; p_match_central the card alone)"
              if ens is not None else "the model card alone")
     payload = {"model_card": getattr(card, "name", "default"), "model": model, "correlation": float(card.correlation),
-               "synthetic": cat.synthetic, "note": ESTIMATE_NOTE, "programs": json.loads(full.to_json(orient="records"))}
+               "synthetic": cat.synthetic, "note": ESTIMATE_NOTE, "programs": json.loads(full.to_json(orient="records")),
+               "warnings": _estimate_warnings(prof, card, cat.has_own_p_match)}
 
     def render(c):
         if cat.synthetic:
@@ -175,6 +186,8 @@ def estimate(
         elig = full[full["eligible"]]
         c.print(f"{len(full)} programs, {len(elig)} eligible; model card {payload['model_card']}: {model}")
         c.print(ESTIMATE_NOTE)
+        for w in payload["warnings"]:
+            c.print(f"warning: {w}", markup=False)
         render_programs(elig.to_dict("records"), c, limit=show, title="eligible programs, most likely first",
                         columns=list(elig.columns))
         bad = full[~full["eligible"]]

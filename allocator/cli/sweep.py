@@ -148,12 +148,17 @@ def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool
                "safety_margin": getattr(problem, "safety_margin", None) if mode == "safety_first" else None,
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps_given,
                                "la_share_max": problem.la_share_max} | {name: None}}
+    from allocator.api import problem_warnings
+
     off = _off_range(df) if name == "correlation" else []
-    payload["warnings"] = [f"correlation {', '.join(f'{c:g}' for c in off)}: {COPULA_NOTE}"] if off else []
+    inputs = problem_warnings(problem, budget_applies=name != "budget")
+    payload["warnings"] = inputs + ([f"correlation {', '.join(f'{c:g}' for c in off)}: {COPULA_NOTE}"] if off else [])
     payload["notes"] = [LA_CAP_NOTE] if _la_cap_blind(name, payload["objective"]) else []
 
     def render(c):
         _render_sweep(df, name, problem, c, target, mode)
+        for w in inputs:  # the copula's warning is the table's dagger note
+            c.print(f"warning: {w}", markup=False)
         for note in payload["notes"]:
             c.print(f"note: {note}")
 
@@ -325,7 +330,16 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
                "objective": problem.objective, "correlation": problem.rho if problem.fm is None else None,
                "constraints": {"budget": problem.budget, "max_applications": problem.max_apps_given,
                                "la_share_max": problem.la_share_max}}
-    _emit(payload, as_json, None, lambda c: _render_frontier(df, problem, c, auto))
+    from allocator.api import problem_warnings
+
+    payload["warnings"] = problem_warnings(problem)
+
+    def render(c):
+        _render_frontier(df, problem, c, auto)
+        for w in payload["warnings"]:
+            c.print(f"warning: {w}", markup=False)
+
+    _emit(payload, as_json, None, render)
     if df["p_match"].notna().any():
         return 0
     from allocator.api import synthetic_suffix

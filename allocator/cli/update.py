@@ -116,7 +116,7 @@ def render(d: dict, c) -> None:
         c.print(f"Checked by simulation: P(match){what} {_pct(m['p_match'])} +- {_pct(1.96 * m['p_match_se'])} "
                 f"(95%; {m['draws']:,} weighted seasons, seed {m['seed']})")
     for w in d.get("warnings", []):
-        c.print(f"warning: {w}")
+        c.print(f"warning: {w}", markup=False)
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from allocator.output.guide import recognize
@@ -102,7 +103,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     if res.published_curve is not None:
         console.print(published_curve_line(res.published_curve, pr.card, pr.specialties))
     for w in res.warnings:
-        console.print(f"[bold yellow]warning: {w}[/]")
+        console.print(f"[bold yellow]warning: {escape(w)}[/]")  # "[strategy]" is text, not markup
     console.print(f"[bold]{head}[/]  status: [bold]{res.status.value}[/]"
                   + ((f"  gap ${o.gap:,.0f}: every list under ${o.bound:,.0f} falls short" if res.mode == "min_cost"
                       else f"  gap {o.gap:.1e}") if o.gap else ""))
