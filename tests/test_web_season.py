@@ -165,7 +165,9 @@ def test_page_shows_the_json_numbers(client, with_add):
     assert html.index('id="season-p-match-range"') < html.index('id="season-p-match"')
     lo, hi = d["p_match_interval"]
     assert f"{pct(lo)} – {pct(hi)}" in re.search(r'id="season-p-match-interval">([^<]*)<', html).group(1)
-    assert pct(d["p_match_before"]) in re.search(r'id="season-p-match-before">(.*?)</dd>', html).group(1)
+    blo, bhi = d["p_match_before_interval"]  # before any answer too, the range leads
+    before = re.search(r'id="season-p-match-before">(.*?)</dd>', html).group(1)
+    assert before.startswith(f"{pct(blo, 0)} to {pct(bhi, 0)} ") and f"(average {pct(d['p_match_before'])})" in before
     assert f"{d['expected_further_invitations']:.1f} expected" in html
     for t, v in d["p_interviews_at_least"].items():
         assert f"P(≥ {t}) {pct(v)}" in html

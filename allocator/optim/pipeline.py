@@ -38,8 +38,8 @@ def choose_path(problem: Problem, mode: str, method: str) -> str:
                          "use --method milp or auto")
     if method == "dp" and not dp.applicable(problem, mode):
         raise InputError("--method dp needs independent outcomes (correlation = 0), whole-dollar or whole-cent "
-                         "costs (fee_extra, any amount per program, plus an ERAS fee the same for every program, as "
-                         "with season = \"none\"; or ERAS tiers in one specialty), no signals or divisions to choose, "
+                         "costs (each program's fee_extra, any amount, plus no ERAS fee (season = \"none\") or the same ERAS "
+                         "fee for every program; or ERAS tiers in one specialty), no signals or divisions to choose, "
                          "and objective p_match or utility (or --min-cost); use --method milp or auto")
     return method
 

@@ -200,7 +200,7 @@ def _model_info(pr: Problem) -> dict:
     """Which model the probabilities come from (the card, the ensemble, the objective's mixture)."""
     if pr.fm_ensemble is None:
         return {"kind": "catalog p_match" if pr.source == "catalog p_match" else "one-factor copula",
-                "correlation": pr.rho}
+                "correlation": pr.rho, "ensemble_cards": None, "interval": None}  # no plausible models at all
     if pr.fm is None:  # a set correlation: the copula answers; the ensemble's range is the two-stage model's
         return {"kind": "one-factor copula", "correlation": pr.rho, "ensemble_cards": pr.fm_ensemble.n_cards,
                 "interval": None if pr.fm_ensemble.n_cards < 2 else
