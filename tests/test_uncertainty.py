@@ -397,3 +397,21 @@ def test_sweeps_frontiers_and_estimates_carry_the_applicants_warnings(capsys, tm
     code, out, _ = _main(capsys, "solve", str(prof), "--draws", "0")
     flat = " ".join(out.split())
     assert code == 0 and "no budget in [strategy]: the default $2,500 is used" in flat and "under [strategy])" in flat
+
+
+def test_a_one_card_sweep_has_no_empty_range_column_and_says_why(capsys, tmp_path):
+    """With one card a sweep showed an empty "10th-90th pct" column and no word why."""
+    from allocator.paths import DATA_DIR, MODELS_DIR
+
+    text = (MODELS_DIR / "default.toml").read_text()
+    one = tmp_path / "one.toml"
+    one.write_text("\n".join(x for x in text.splitlines() if not x.startswith("ensemble = ")))
+    args = ("sweep", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--budgets", "600:700:100",
+            "--card", str(one))
+    code, out, _ = _main(capsys, *args)
+    flat = " ".join(out.split())
+    assert code == 0 and "10th-90th" not in flat and "warning: no range over plausible models: the model card" in flat
+    code, out, _ = _main(capsys, *args, "--json")
+    d = json.loads(out)
+    assert all(r["p_match_interval"] is None for r in d["rows"])
+    assert sum(w.startswith("no range over plausible models") for w in d["warnings"]) == 1

@@ -131,7 +131,10 @@ def _usd(x) -> str:
 def _curve_check(p: dict) -> str:
     """The published-curve check of the payload, "n/a" without one."""
     iv = p.get("p_match_published_curve")
-    return f"{span(iv)} (if the published P(match | interviews) curve held)" if span(iv) else "n/a"
+    if not span(iv):
+        return "n/a"
+    shown = _pct(iv[0], 0) if _pct(iv[0], 0) == _pct(iv[1], 0) else span(iv)  # "17%", not "17-17%"
+    return f"{shown} (if the published P(match | interviews) curve held)"
 
 
 def trade_rows(view: dict) -> list[tuple[str, str, str]]:

@@ -151,7 +151,7 @@ def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool
     from allocator.api import problem_warnings
 
     off = _off_range(df) if name == "correlation" else []
-    inputs = problem_warnings(problem, budget_applies=name != "budget")
+    inputs = problem_warnings(problem, budget_applies=name != "budget") + _no_range(df, problem)
     payload["warnings"] = inputs + ([f"correlation {', '.join(f'{c:g}' for c in off)}: {COPULA_NOTE}"] if off else [])
     payload["notes"] = [LA_CAP_NOTE] if _la_cap_blind(name, payload["objective"]) else []
 
@@ -332,7 +332,7 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
                                "la_share_max": problem.la_share_max}}
     from allocator.api import problem_warnings
 
-    payload["warnings"] = problem_warnings(problem)
+    payload["warnings"] = problem_warnings(problem) + _no_range(df, problem)
 
     def render(c):
         _render_frontier(df, problem, c, auto)
@@ -350,6 +350,21 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
                           + synthetic_suffix(problem), synthetic=bool(problem.synthetic))
 
 
+def _has_ranges(df) -> bool:
+    """Whether any row carries a range over plausible models (none with a single card: no
+    empty range column then; the warnings say why)."""
+    return "p_match_interval" in df and df["p_match_interval"].notna().any()
+
+
+def _no_range(df, problem) -> list[str]:
+    """Why the rows carry no range over plausible models (one card, or the catalog's own p_match)."""
+    if _has_ranges(df) or not df["p_match"].notna().any():
+        return []
+    from allocator.verification.domain import no_range_warning
+
+    return no_range_warning(problem, None)
+
+
 def _render_frontier(df, problem, console, auto: bool) -> None:
     from rich import box
     from rich.table import Table
@@ -363,7 +378,7 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
     cap = f"LA <= {problem.la_share_max:.0%}" if problem.la_share_max < 1 else "no LA cap"
     t = Table(box=box.SIMPLE, title=f"max P(match in LA) subject to P(any match) >= floor (budget "
                                     f"{usd(problem.budget)}, {cap}, {model_name(problem)}; chosen: {problem.objective})")
-    ranged = problem.fm is not None
+    ranged = problem.fm is not None and _has_ranges(df)
     heads = ("status", "P(any match)") + (("10th-90th",) if ranged else ()) + ("P(match in LA)",) + (
         ("10th-90th",) if ranged else ()) + ("apps LA / West / else", "fees", "LA cap")
     for h in (("list", "floor") if auto else ("target",)) + heads:
@@ -455,7 +470,7 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
     t = Table(box=box.SIMPLE, title=f"{what} at each {name} ({model})")
     t.add_column("budget" if budget else name, justify="right")
     t.add_column("status")
-    ranged = problem.fm is not None and "p_match_interval" in df
+    ranged = problem.fm is not None and _has_ranges(df)
     t.add_column("P(match)", justify="right")
     if ranged:  # a correlation sweep's range is the calibrated two-stage model's for the same list
         t.add_column("two-stage 10th-90th" if name == "correlation" else "10th-90th pct", justify="right")

@@ -95,7 +95,7 @@ def score_effect_warnings(card, step2_score: int | None) -> list[str]:
     gap = (getattr(getattr(card, "calibration", None), "holdout", None) or {}).get("step2_median_gap")
     if spec is None or gap is None or gap.achieved is None or step2_score is None:
         return []
-    if gap.achieved >= gap.target - gap.tolerance:  # the card meets (or overshoots) the published gap
+    if gap.target <= 0 or gap.achieved >= gap.target - gap.tolerance:  # met (or overshot), or no gap to miss
         return []
     off = step2_score - spec.step2_mean
     if abs(off) < spec.step2_sd:

@@ -514,8 +514,9 @@ async def profile_toml(request: Request):
         return _refuse_body(request, e, "toml_link.html")
     htmx = _htmx(request)
     try:
-        if _repeated(form):
-            raise InputError(_repeated(form))
+        twice = _repeated(form)
+        if twice:
+            raise InputError(twice)
         _, doc = forms.profile_from_values(values)
     except InputError as e:
         msg = service.web_message(e)
