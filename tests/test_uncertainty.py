@@ -415,3 +415,36 @@ def test_a_one_card_sweep_has_no_empty_range_column_and_says_why(capsys, tmp_pat
     d = json.loads(out)
     assert all(r["p_match_interval"] is None for r in d["rows"])
     assert sum(w.startswith("no range over plausible models") for w in d["warnings"]) == 1
+
+
+def test_the_figure_to_plan_on_is_the_lowest_of_the_checks():
+    """One figure to plan on, as the README's rule says: the lowest of the 10th percentile, the
+    worst season, and the published-curve check's upper end when it lies below the range (a weak
+    applicant's page said "plan around the lower end, 31.9%" under a check of at most 25.7%)."""
+    from allocator.output.report import plan_pct
+
+    season = {"season": "2022", "p_match": 0.745}
+    assert domain.plan_figure(None, season, (0.7, 0.8)) is None
+    got = domain.plan_figure((0.731, 0.887), season, (0.71, 0.81))  # the check reaches into the range
+    assert got == {"p_match": 0.731, "from": "the 10th percentile of the plausible models"}
+    got = domain.plan_figure((0.75, 0.887), season, (0.71, 0.81))
+    assert got == {"p_match": 0.745, "from": "a season like 2022"}
+    got = domain.plan_figure((0.319, 0.51), {"season": "2022", "p_match": 0.33}, (0.2, 0.257))
+    assert got == {"p_match": 0.257, "from": "the published-curve check's upper end"}
+    assert plan_pct(0.257) == "25%" and plan_pct(0.73) == "73%" and plan_pct(0.0) == "0%"
+
+
+def test_solve_shows_the_figure_to_plan_on_in_text_json_and_page(capsys):
+    from allocator.paths import DATA_DIR
+    from allocator.output.report import plan_pct
+
+    prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
+    code, out, _ = _main(capsys, "solve", prof, "--json", "--draws", "20000")
+    d = json.loads(out)
+    plan = d["p_match_plan"]
+    checks = [d["p_match_interval"][0], d["p_match_worst_season"]["p_match"]]
+    if d["p_match_published_curve"][1] < d["p_match_interval"][0]:
+        checks.append(d["p_match_published_curve"][1])
+    assert code == 0 and plan["p_match"] == min(checks)
+    code, out, _ = _main(capsys, "solve", prof, "--draws", "20000")
+    assert code == 0 and f"Plan on {plan_pct(plan['p_match'])} ({plan['from']}" in " ".join(out.split())

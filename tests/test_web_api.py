@@ -819,9 +819,11 @@ def test_headline_names_the_average_and_shows_the_published_curve_check(client, 
     lo10, hi90 = d["p_match_interval"]
     assert re.search(rf'class="value" id="p-match-range">{100 * lo10:.0f}% – {100 * hi90:.0f}%<', html)
     assert html.index('id="p-match-range"') < html.index('id="p-match"')
-    m = re.search(r'id="p-match-interval">([^<]*)<', html)
-    assert m and "average over the plausible models" in m.group(1)
-    assert f"{100 * d['p_match_interval'][0]:.1f}%" in m.group(1)
+    m = re.search(r'id="p-match-interval">(.*?)</span>', html, re.S)
+    text = re.sub(r"<[^>]+>", "", m.group(1)) if m else ""
+    assert "average over the plausible models" in text
+    plan = d["p_match_plan"]  # the one figure to plan on, rounded down, and where it comes from
+    assert f"plan on {int(100 * plan['p_match'] + 1e-9)}% ({plan['from']}:" in text
     lo, hi = d["p_match_published_curve"]  # the two-stage model with the Monte Carlo check: always there
     assert re.search(rf'id="published-curve">{100 * lo:.0f}% – {100 * hi:.0f}%', html)
     job = client.app.state.pool.submit("solve", lambda j: d | {"p_match_independent": 0.99996})

@@ -33,7 +33,7 @@ def simulate(
     ids, sig = [r.program_id for r in lf.rows], {r.program_id: r.signal for r in lf.rows if r.signal}
     from allocator.api import list_warnings, load, score, verify
     from allocator.optim.evaluate import evaluate, uncertainty
-    from allocator.output.report import (SYNTHETIC_NOTE, interval_line, model_name, pct, point_line,
+    from allocator.output.report import (SYNTHETIC_NOTE, interval_line, model_name, pct, plan_line, point_line,
                                          published_curve_line, season_label, usd)
     from allocator.output.result import mc_json
     from allocator.verification import published_curve
@@ -60,6 +60,9 @@ def simulate(
     if pc is not None:
         payload["p_match_published_curve"] = list(pc)
         payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval, m.p_match)
+    from allocator.verification.domain import plan_figure
+
+    payload["p_match_plan"] = plan = plan_figure(m.p_match_interval, m.p_match_worst_season, pc)
 
     def render(c):
         from rich.markup import escape
@@ -73,6 +76,8 @@ def simulate(
             c.print(f"P(match) {season_label(m.p_match_worst_season)}: {pct(m.p_match_worst_season['p_match'])}")
         if pc is not None:
             c.print(published_curve_line(pc, problem.card, problem.specialties))
+        if plan is not None:
+            c.print(plan_line(plan))
         model = model_name(problem)
         c.print(f"P(match) simulated {pct(mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}] over {mc.draws:,} draws; "
                 f"exact {pct(m.p_match, 2)} ({model}); if independent {pct(m.p_match_independent)}")

@@ -46,6 +46,19 @@ def interval_line(m, problem=None) -> str:
             f"{what} {pct(m.p_match)}, most pessimistic model {pct(m.p_match_pessimistic)})")
 
 
+def plan_pct(x: float) -> str:
+    """The figure to plan on in whole percents, rounded down (25.7% is "25%", never "26%")."""
+    import math
+
+    return f"{max(0, math.floor(100 * x + 1e-9))}%"
+
+
+def plan_line(plan: dict) -> str:
+    """"Plan on 71%: ..." the one figure to plan on and where it comes from."""
+    return (f"[bold]Plan on {plan_pct(plan['p_match'])}[/] ({plan['from']}: the lowest of the 10th percentile, the "
+            "worst season and a published-curve check below the range; lower still if a warning below says so)")
+
+
 def point_line(m) -> str:
     """The headline of a P(match) without a range over plausible models (one card, or the
     catalog's own p_match): the figure, and that a warning says why there is no range."""
@@ -102,6 +115,9 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     console.print(interval_line(m, pr) if m.p_match_interval is not None else point_line(m))
     if res.published_curve is not None:
         console.print(published_curve_line(res.published_curve, pr.card, pr.specialties))
+    plan = res.plan_figure()
+    if plan is not None:
+        console.print(plan_line(plan))
     for w in res.warnings:
         console.print(f"[bold yellow]warning: {escape(w)}[/]")  # "[strategy]" is text, not markup
     console.print(f"[bold]{head}[/]  status: [bold]{res.status.value}[/]"

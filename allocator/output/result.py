@@ -97,6 +97,14 @@ class Result:
 
     to_frame = selected_frame
 
+    def plan_figure(self) -> dict | None:
+        """The figure to plan on: the lowest of the 10th percentile, the worst season and a
+        published-curve check below the range (verification.domain.plan_figure)."""
+        from allocator.verification.domain import plan_figure
+
+        m = self.metrics
+        return None if m is None else plan_figure(m.p_match_interval, m.p_match_worst_season, self.published_curve)
+
     def to_dict(self) -> dict:
         pr, m, o = self.problem, self.metrics, self.outcome
         d: dict[str, Any] = {"status": self.status.value, "objective": self.mode if self.mode != "p_match" else pr.objective}
@@ -152,6 +160,8 @@ class Result:
         pc = self.published_curve
         if pc is not None:
             d["p_match_published_curve"] = list(pc)
+        if m is not None:
+            d["p_match_plan"] = self.plan_figure()
         d["warnings"] = list(self.warnings)
         if self.robustness is not None:
             d["robustness"] = self.robustness

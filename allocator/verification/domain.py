@@ -208,3 +208,20 @@ def figure_source(problem) -> str:
     if problem.card_choice in ("", "ensemble"):
         return "the average over the plausible models"
     return f"the {problem.card_choice} card alone"
+
+
+def plan_figure(interval, worst_season: dict | None, curve) -> dict | None:
+    """The one figure to plan on (README, "Data honesty"): the lowest of the range's 10th
+    percentile, the figure for the worst published season, and, when it lies below that
+    percentile, the upper end of the published-curve check.  None without a range over
+    plausible models (the warnings say why).  ``{"p_match", "from"}``."""
+    if interval is None:
+        return None
+    found = [(float(interval[0]), "the 10th percentile of the plausible models")]
+    if worst_season and worst_season.get("p_match") is not None:
+        found.append((float(worst_season["p_match"]), f"a season like {worst_season.get('season')}"))
+    if curve is not None and curve[1] < interval[0]:
+        found.append((float(curve[1]), "the published-curve check's upper end"))
+    value, source = min(found, key=lambda x: x[0])
+    return {"p_match": value, "from": source}
+
