@@ -1124,3 +1124,23 @@ def test_the_catalog_field_states_the_required_columns_and_names_the_right_doc(c
     listed = re.search(r"with the columns (.*?) \(2 letters\)", help_text).group(1)
     assert re.split(r", | and ", listed) == list(REQUIRED)
     assert "docs/formats.md" in help_text and "Catalog CSV" in help_text and "docs/web.md" not in help_text
+
+
+def test_the_la_frontier_has_points_for_an_applicant_whose_best_is_below_half():
+    """The page's frontier took P(any match) floors of 50% to 95%: an applicant whose best is
+    below 50% got an empty figure.  It is now the margins below the best, as the bare CLI
+    --frontier: the safest list, then one row per margin, each within its margin of the best."""
+    from allocator.optim.assemble import load_problem
+    from allocator.studies.frontier import MARGINS
+    from allocator.web import service
+
+    problem = load_problem(ROOT / "data" / "profiles" / "tiny_demo.toml", TINY, max_applications=3)
+    png, rows = service.la_frontier(problem)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    safest = [r for r in rows if r["kind"] == "safest"]
+    points = [r for r in rows if r["kind"] == "frontier"]
+    assert len(safest) == 1 and safest[0]["p_match"] < 0.5 and len(points) == len(MARGINS)
+    best = safest[0]["p_match"]
+    for r in points:
+        assert r["p_match"] is not None and r["p_match"] >= best - max(r["margin"], 1e-6) - 1e-9
+    assert not any(r["kind"] == "chosen" for r in rows)

@@ -480,7 +480,7 @@ def start_curve(request: Request, answer_id: str, kind: str):
     def work(j: Job):
         if kind == "budget":
             return service.budget_curve(problem, progress=j.progress, time_limit=limit)
-        return service.la_frontier(problem, progress=j.progress)
+        return service.la_frontier(problem, progress=j.progress, time_limit=limit)
 
     try:
         caption = service.budget_caption(problem.objective, (job.result or {}).get("objective"))

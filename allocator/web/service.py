@@ -160,18 +160,20 @@ def budget_caption(profile_objective: str, answer_objective: str | None) -> str:
     return text + "; circles mark where the return per dollar falls by half"
 
 
-def frontier_targets() -> list[float]:
-    return [round(x, 2) for x in np.arange(0.5, 0.951, 0.05)]
-
-
-def la_frontier(problem, progress: Callable[[int, int], None] | None = None) -> tuple[bytes, list[dict]]:
-    """The LA frontier's figure (PNG) and rows."""
+def la_frontier(problem, progress: Callable[[int, int], None] | None = None,
+                time_limit: float | None = None) -> tuple[bytes, list[dict]]:
+    """The LA frontier's figure (PNG) and rows, as a bare `allocator sweep --frontier` draws it:
+    the safest list, then the best P(match in LA) at each margin below the best P(any match)
+    (fixed targets from 50% to 95% left an applicant whose best is 43% with an empty figure).
+    The answer above is the chosen list, so the frontier has no row of its own for it."""
     from allocator.output.plot import plot_frontier
-    from allocator.studies.frontier import frontier
+    from allocator.studies.frontier import MARGINS, margin_frontier
 
-    targets = frontier_targets()
-    df = frontier(problem, targets, progress=(lambda k: progress(k, len(targets))) if progress else None)
-    ax = plot_frontier(df, synthetic=problem.synthetic)
+    total = len(MARGINS) + 2
+    df = margin_frontier(problem, MARGINS, progress=(lambda k: progress(k, total)) if progress else None,
+                         time_limit=time_limit)
+    df = df[df["kind"] != "chosen"].reset_index(drop=True)
+    ax = plot_frontier(df, synthetic=problem.synthetic, la_share_max=problem.la_share_max)
     return _png(ax), json.loads(df.to_json(orient="records"))
 
 
