@@ -1144,3 +1144,15 @@ def test_the_la_frontier_has_points_for_an_applicant_whose_best_is_below_half():
     for r in points:
         assert r["p_match"] is not None and r["p_match"] >= best - max(r["margin"], 1e-6) - 1e-9
     assert not any(r["kind"] == "chosen" for r in rows)
+
+
+def test_the_range_leads_and_its_warnings_follow_it_before_the_facts(client):
+    """On a phone the notices above the headline pushed the P(match) range off the first screen:
+    the range comes first, its warnings (each marked "Warning:") right under it, then the facts,
+    then the solver's notes."""
+    r = client.post("/solve", data=fast_form(step2_score="214"))
+    assert r.status_code == 200, r.text[-300:]
+    html = r.text
+    first_warning = html.index("<strong>Warning:</strong> Step 2 CK 214")
+    assert html.index('id="p-match-range"') < first_warning < html.index('id="p-match-la"')
+    assert html.index('id="answer-heading"') < html.index('id="p-match-range"')
