@@ -562,3 +562,28 @@ def test_sweep_plot_files_are_the_same_bytes_on_a_rerun(capsys, tmp_path, suffix
         code, _, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--budgets", "200:400:200", "--plot", str(f))
         assert code == 0, err
     assert files[0].read_bytes() == files[1].read_bytes() and files[0].stat().st_size > 1000
+
+
+def test_a_count_cap_that_holds_the_list_is_named_by_solve_sweep_and_frontier(capsys, tmp_path):
+    """A weak applicant capped at 25 applications saw flat sweep rows and an unspent budget with
+    no word that the count, not the money, held the list; the frontier's exit 3 told them to
+    raise the budget."""
+    from allocator.paths import DATA_DIR
+
+    prof = tmp_path / "capped.toml"
+    prof.write_text((DATA_DIR / "profiles" / "typical_us_img.toml").read_text()
+                    .replace("max_applications = 100", "max_applications = 12"))
+    code, out, err = run(capsys, "solve", str(prof), "--objective", "p_match", "--draws", "0", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["n_applications"] == 12 and d["constraints"]["binding"] == ["max_applications"], err
+    code, out, _ = run(capsys, "solve", str(prof), "--objective", "p_match", "--draws", "0")
+    unused = 1500 - d["cost"]["total"]
+    assert f"max_applications=12 (${unused:,.0f} of the budget unused)" in " ".join(out.split())
+    code, out, _ = run(capsys, "sweep", str(prof), "--budgets", "1000:1100:100", "--json")
+    notes = json.loads(out)["notes"]
+    assert code == 0 and any(n.startswith("every list here is at max_applications=12") for n in notes)
+    code, out, err = run(capsys, "sweep", str(prof), "--frontier", "0.95:0.99:0.04")
+    assert code == 3 and "the best P(any match) within your limits is" in err and "raise the budget" not in err
+    code, out, _ = run(capsys, "sweep", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--budgets",
+                       "600:700:100", "--json")
+    assert code == 0 and not any("max_applications" in n for n in json.loads(out)["notes"])

@@ -153,7 +153,8 @@ def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool
     off = _off_range(df) if name == "correlation" else []
     inputs = problem_warnings(problem, budget_applies=name != "budget") + _no_range(df, problem)
     payload["warnings"] = inputs + ([f"correlation {', '.join(f'{c:g}' for c in off)}: {COPULA_NOTE}"] if off else [])
-    payload["notes"] = [LA_CAP_NOTE] if _la_cap_blind(name, payload["objective"]) else []
+    payload["notes"] = ([LA_CAP_NOTE] if _la_cap_blind(name, payload["objective"]) else []) + _count_cap_note(df, name,
+                                                                                                           problem)
 
     def render(c):
         _render_sweep(df, name, problem, c, target, mode)
@@ -345,9 +346,22 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
     from allocator.api import synthetic_suffix
     from allocator.errors import InfeasibleError
 
-    raise InfeasibleError((f"no target in --frontier {spec} is reachable; lower the targets or raise the budget"
+    raise InfeasibleError((f"no target in --frontier {spec} is reachable{_best_within(problem)}; lower the targets "
+                           "(or write a bare --frontier: margins below the best)"
                            if not auto else "no list meets the limits; `allocator solve` names the conflict")
                           + synthetic_suffix(problem), synthetic=bool(problem.synthetic))
+
+
+def _count_cap_note(df, name: str, problem) -> list[str]:
+    """A budget sweep whose every list is at max_applications: the count, not the money, holds
+    them (flat rows read as "more money does not help")."""
+    ok = df[df["p_match"].notna()] if "n_applications" in df else df.iloc[0:0]
+    if name != "budget" or not len(ok) or problem.max_apps >= problem.n:
+        return []
+    if not (ok["n_applications"] >= problem.max_apps).all():
+        return []
+    return [f"every list here is at max_applications={problem.max_apps}: the count cap, not the budget, holds them; "
+            "raise max_applications (--max-apps) to see what more money buys"]
 
 
 def _has_ranges(df) -> bool:
@@ -363,6 +377,15 @@ def _no_range(df, problem) -> list[str]:
     from allocator.verification.domain import no_range_warning
 
     return no_range_warning(problem, None)
+
+
+def _best_within(problem) -> str:
+    """": the best P(any match) within your limits is 42.7%" (one more solve, on the way out)."""
+    from allocator.optim.pipeline import optimize
+    from allocator.output.report import pct
+
+    out = optimize(problem, "p_match")
+    return f": the best P(any match) within your limits is {pct(out.objective)}" if out.status.has_list else ""
 
 
 def _render_frontier(df, problem, console, auto: bool) -> None:

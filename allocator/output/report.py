@@ -207,6 +207,23 @@ def _cost_rows(t: Table, res: Result) -> None:
     budget = ("budget: none (--min-cost finds the fees; the budget of "
               f"{usd(pr.budget)} is not applied)" if res.mode == "min_cost" else f"budget {usd(pr.budget)}")
     t.add_row("limits", f"{budget}, max {pr.max_apps_given} apps, LA <= {pct(pr.la_share_max, 0)}")
+    bind = res.limits_binding()
+    if bind is not None:
+        t.add_row("what stops the list growing", _binding_words(res, bind))
+
+
+def _binding_words(res: Result, bind: list[str]) -> str:
+    """The limits one more program would break, and the budget left when the budget is not one."""
+    from allocator.optim.explain import limit_words
+
+    pr, m = res.problem, res.metrics
+    if not bind:
+        return "nothing: every eligible program is on it"
+    words = " and ".join(limit_words(pr, bind))
+    left = pr.budget - m.cost
+    if "budget" not in bind and left > 0.5 and left == left and left != float("inf"):
+        words += f" ({usd(left)} of the budget unused)"
+    return words
 
 
 def headline(res: Result) -> str:

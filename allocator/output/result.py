@@ -97,6 +97,15 @@ class Result:
 
     to_frame = selected_frame
 
+    def limits_binding(self) -> list[str] | None:
+        """The limits that stop the list from growing (optim.explain.binding): one more program
+        would break each.  None for the cheapest list (--min-cost), whose size the target sets."""
+        if self.mode == "min_cost" or self.plan is None or self.metrics is None:
+            return None
+        from allocator.optim.explain import binding
+
+        return binding(self.problem, self.plan)
+
     def plan_figure(self) -> dict | None:
         """The figure to plan on: the lowest of the 10th percentile, the worst season and a
         published-curve check below the range (verification.domain.plan_figure)."""
@@ -171,7 +180,7 @@ class Result:
                        "candidates": o.n_candidates, "message": o.message}
         d["constraints"] = {"budget": pr.budget, "max_applications": pr.max_apps_given,
                             "min_applications": pr.min_apps, "la_share_max": pr.la_share_max,
-                            "must_apply": [pr.ids[i] for i in pr.must]}
+                            "must_apply": [pr.ids[i] for i in pr.must], "binding": self.limits_binding()}
         d["data"] = {"synthetic": pr.synthetic, "probabilities": pr.source,
                      "excluded": len(pr.excluded_rows), "notes": list(pr.notes),
                      "note": _synthetic_note() if pr.synthetic else ""}
