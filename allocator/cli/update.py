@@ -102,7 +102,9 @@ def render(d: dict, c) -> None:
         a = d["add"]
         c.print()
         c.print(f"Best {a['n_added']} additional applications within ${a['add_budget']:,.0f} "
-                f"(late applications count at {_pct(a['late_factor'])} of their usual interview chance):")
+                f"(late applications count at {_pct(a['late_factor'])} of their usual interview chance; "
+                "--add-budget and --max-add bound them, the profile's budget and max_applications were for the "
+                "list already sent, its LA cap applies to the whole list):")
         for r in a["selected"]:
             c.print(f"  {r['program_id']:<9} {r['name'][:52]:<52} {'LA ' if r['la_area'] else '   '}"
                     f"P {_pct(r['p_match'])}{'  ' + r['signal'] if r['signal'] else ''}")
