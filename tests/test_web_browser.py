@@ -288,3 +288,29 @@ def test_second_click_supersedes_and_busy_comes_into_view(site):
         assert _in_view(page, "#busy")
         assert "finishing a cancelled solve" in page.inner_text("#busy")  # the first one, superseded
         ctx.close()
+
+
+def test_a_catalog_over_the_limit_is_refused_before_it_is_sent(site):
+    """A catalog over the upload limit made the server answer 413 to the whole request, and the
+    form came back with the example's values instead of what was typed.  The browser now refuses
+    the file at once (no request sent), and the typed values stay."""
+    from allocator.web.forms import MAX_UPLOAD_BYTES
+
+    url, browser = site
+    ctx = browser.new_context(viewport={"width": 390, "height": 844})
+    page = ctx.new_page()
+    posts: list[str] = []
+    page.on("request", lambda r: r.method == "POST" and posts.append(r.url))
+    page.goto(url + "/")
+    page.fill("#in-budget", "777")
+    big = b"program_id,name,specialty,city,state\n" + b"x" * (MAX_UPLOAD_BYTES + 10)
+    page.set_input_files("#in-catalog", files=[{"name": "huge.csv", "mimeType": "text/csv", "buffer": big}])
+    message = page.eval_on_selector("#in-catalog", "e => e.validationMessage")
+    assert "huge.csv is 2.0 MB, over the 2 MB limit" in message
+    page.click("#submit")
+    page.wait_for_timeout(300)
+    assert posts == [] and page.input_value("#in-budget") == "777"
+    ok = b"program_id,name,specialty,city,state\nA,A,Internal Medicine,Dayton,OH\n"
+    page.set_input_files("#in-catalog", files=[{"name": "ok.csv", "mimeType": "text/csv", "buffer": ok}])
+    assert page.eval_on_selector("#in-catalog", "e => e.validationMessage") == ""
+    ctx.close()

@@ -36,7 +36,7 @@ def _render(request: Request, name: str, status: int = 200, **ctx) -> HTMLRespon
     ctx |= {"request": request, "full": not _htmx(request), "fields": forms.fields(), "presets": forms.PRESETS,
             "version": __version__, "max_wait": request.app.state.pool.max_wait,
             "stopping": request.app.state.pool.stopping(), "season_fields": forms.SEASON_FIELDS,
-            "server_today": dt.date.today().isoformat()}
+            "server_today": dt.date.today().isoformat(), "max_upload_bytes": forms.MAX_UPLOAD_BYTES}
     return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
 
 

@@ -44,3 +44,34 @@
     target.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" });
   });
 })();
+
+/* An uploaded file over the size limit (data-max-bytes on its input) is refused before it is
+   sent: the server would answer 413 to the whole request, and the page would lose what was
+   typed.  The form is novalidate (the server shows every field's error at once), so the request
+   itself is stopped here, htmx's or the browser's.  Without JavaScript the server still answers. */
+(function () {
+  "use strict";
+  function oversized(input) {
+    var max = Number(input.dataset.maxBytes), file = input.files && input.files[0];
+    return file && file.size > max ? file.name + " is " + (file.size / 1e6).toFixed(1) + " MB, over the " +
+      (max / 1e6).toFixed(0) + " MB limit: choose a smaller catalog (one row per program)" : "";
+  }
+  function mark(input) {
+    input.setCustomValidity(oversized(input));
+    if (input.validationMessage) { input.reportValidity(); }
+  }
+  function stop(e, form) {
+    var inputs = form ? form.querySelectorAll("input[type=file][data-max-bytes]") : [];
+    for (var k = 0; k < inputs.length; k++) {
+      if (oversized(inputs[k])) { e.preventDefault(); inputs[k].focus(); mark(inputs[k]); return; }
+    }
+  }
+  document.addEventListener("change", function (e) {
+    if (e.target && e.target.type === "file" && e.target.dataset.maxBytes) { mark(e.target); }
+  });
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail.elt;
+    stop(e, elt && (elt.form || (elt.tagName === "FORM" ? elt : elt.closest("form"))));
+  });
+  document.addEventListener("submit", function (e) { stop(e, e.target); }, true);
+})();
