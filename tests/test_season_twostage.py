@@ -450,3 +450,33 @@ def test_mixture_season_simulator_standard_error_matches_the_spread_over_seeds()
     ratio = float(np.std(est, ddof=1) / se.mean())
     assert 0.5 <= ratio <= 2.0, ratio
     assert abs(est.mean() - update.figures(ctx)["p_match"]) <= 4 * np.std(est, ddof=1) / np.sqrt(len(est))
+
+
+def test_the_published_curve_check_now_is_the_check_before_until_news_arrives(tmp_path):
+    """P(match) now gets the published-curve check too (the interviews held and those still
+    expected, under the posterior).  Before programs send any invitation (the timing curve at 0)
+    the posterior is the prior, so the check now is exactly the check before any answer; after
+    silence it falls, as P(match) now does."""
+    import csv
+    import json
+    import subprocess
+    import sys
+
+    text = (ROOT / "data" / "seasons" / "example_80.csv").read_text().splitlines()
+    ids = [r["program_id"] for r in csv.DictReader(x for x in text if not x.startswith("#"))]
+    season = tmp_path / "s.csv"
+    season.write_text("program_id,status\n" + "".join(f"{i},applied\n" for i in ids))
+
+    def run(day):
+        r = subprocess.run([sys.executable, "-m", "allocator", "update", str(ROOT / "data/profiles/typical_us_img.toml"),
+                            "--season", str(season), "--today", day, "--json", "--draws", "0"],
+                           capture_output=True, text=True, cwd=ROOT)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    early, late = run("2026-09-01"), run("2026-10-01")
+    assert early["invitations_sent_share"] == 0 and late["invitations_sent_share"] > 0
+    assert early["p_match_published_curve"] == early["p_match_before_published_curve"]
+    lo, hi = early["p_match_published_curve"]
+    assert 0 < lo <= hi < 1
+    assert late["p_match_published_curve"][1] < hi and late["p_match"] < early["p_match"]

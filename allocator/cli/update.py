@@ -72,6 +72,13 @@ def render(d: dict, c) -> None:
             "from the model card's timing curve)")
     c.print(f"P(match) now:            {_range_first(d['p_match'], d.get('p_match_interval'))}   "
             f"(before any answer: {_range_first(d['p_match_before'], d.get('p_match_before_interval'))})")
+    now = d.get("p_match_published_curve")
+    if now:  # whole percents, as solve prints the check
+        from allocator.output.report import pct
+
+        value = pct(now[0], 0) if pct(now[0], 0) == pct(now[1], 0) else f"{pct(now[0], 0)} to {pct(now[1], 0)}"
+        c.print(f"  now, published-curve check: {value} (your interviews so far and those still expected, if "
+                "P(match | interviews) followed the published curve, which every plausible model exceeds)")
     _before_lines(d, c)
     c.print(f"P(match in LA):          {_pct(d['p_match_la'])}{_range(d.get('p_match_la_interval'))}   "
             f"(before: {_pct(d['p_match_la_before'])})")

@@ -297,7 +297,7 @@ def figures(ctx: Context) -> dict:
     }
     out.update(ensemble_ranges(ctx, r))  # the ensemble's nodes are the objective's: r serves both
     before = before_checks(ctx, out["p_match_before_interval"], out["p_match_before"])
-    out["domain_warnings"] = before.pop("_warnings")
+    out["domain_warnings"] = before.pop("_warnings") + _now_check(ctx, dist, out)
     out.update(before)
     stage = interviews_stage(ctx)
     held = out.pop("p_match_interviews_only_interval", None)
@@ -352,6 +352,21 @@ def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
             "p_match_pessimistic": prob(min(now)),
             "p_interviews_at_least_interval": {str(t): rng([c[k] for c in counts]) for k, t in enumerate(THRESHOLDS)},
             **({"p_match_interviews_only_interval": rng(held)} if held else {})}
+
+
+def _now_check(ctx: Context, dist, out: dict) -> list[str]:
+    """The published-curve check of P(match) now (``p_match_published_curve``): the curve
+    applied to the posterior distribution of the interviews in all (those held and those still
+    expected), where the model's known over-conversion matters most; its warning when even its
+    upper end lies below the range now.  None under the copula (no interview stage)."""
+    from allocator.verification import published_curve
+
+    pc = published_curve.check(ctx.problem.card, dist) if ctx.problem.fm is not None else None
+    out["p_match_published_curve"] = None if pc is None else [prob(x) for x in pc]
+    if pc is None:
+        return []
+    return [w.replace("this list at most", "P(match) now at most", 1)
+            for w in published_curve.below_range_warning(pc, out.get("p_match_interval"), out["p_match"])]
 
 
 def before_checks(ctx: Context, interval, p_before: float) -> dict:
