@@ -619,14 +619,20 @@ def test_a_damaged_city_table_is_one_line_naming_it(capsys, tmp_path, data_copy,
     assert f"{table}: {want}" in err and "restore it" in err and out == ""
 
 
-def test_a_fee_schedule_takes_numbers_not_text(capsys, tmp_path, data_copy):
-    fee = data_copy / "fees" / "eras_2026.toml"
-    fee.write_text(fee.read_text().replace("per_program = 30", 'per_program = "30"'))
+def _solve_good_inputs(capsys, tmp_path) -> str:
+    """Solve the good catalog and profile (over damaged shipped data): the one-line error."""
     cat, prof = tmp_path / "c.csv", tmp_path / "p.toml"
     cat.write_text(GOOD_CSV)
     prof.write_text(GOOD_TOML)
     code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0")
     assert_one_line(err, code)
+    return err
+
+
+def test_a_fee_schedule_takes_numbers_not_text(capsys, tmp_path, data_copy):
+    fee = data_copy / "fees" / "eras_2026.toml"
+    fee.write_text(fee.read_text().replace("per_program = 30", 'per_program = "30"'))
+    err = _solve_good_inputs(capsys, tmp_path)
     assert f"{fee}: tiers.1.per_program = '30'" in err
 
 
@@ -634,11 +640,7 @@ def test_a_folder_named_as_a_fee_schedule_is_named(capsys, tmp_path, data_copy):
     fee = data_copy / "fees" / "eras_2026.toml"
     fee.unlink()
     fee.mkdir()
-    cat, prof = tmp_path / "c.csv", tmp_path / "p.toml"
-    cat.write_text(GOOD_CSV)
-    prof.write_text(GOOD_TOML)
-    code, _, err = run(capsys, "solve", prof, "--catalog", cat, "--draws", "0")
-    assert_one_line(err, code)
+    err = _solve_good_inputs(capsys, tmp_path)
     assert f"{fee}: is a folder, not the fee schedule of season '2026'" in err
     from allocator.inputs.fees import available_seasons
 

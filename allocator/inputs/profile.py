@@ -60,12 +60,7 @@ class Applicant(BaseModel):
     @field_validator("specialties")
     @classmethod
     def _specialties_once(cls, v: list[str]):
-        seen = set()
-        for x in v:
-            if x in seen:
-                raise ValueError(f"{x!r} is listed twice; list each specialty once")
-            seen.add(x)
-        return v
+        return _listed_once(v, "specialty")
 
     @field_validator("la_ties", "reapplicant", mode="before")
     @classmethod
@@ -90,6 +85,16 @@ MAX_COUNT = 100_000
 # Utilities are relative (the defaults are 1, 0.8, 0.6); beyond this the solvers' arithmetic
 # (coefficients times probabilities near 1e-9) loses the answer, and 1e308 overflows to inf.
 MAX_UTILITY = 1_000_000
+
+
+def _listed_once(v: list[str], what: str) -> list[str]:
+    """``v`` unchanged when no entry repeats; a ValueError naming the first repeat otherwise."""
+    seen = set()
+    for x in v:
+        if x in seen:
+            raise ValueError(f"{x!r} is listed twice; list each {what} once")
+        seen.add(x)
+    return v
 
 
 class SpecialtyLimit(BaseModel):
@@ -183,12 +188,7 @@ class Strategy(BaseModel):
     @field_validator("must_apply", "never_apply")
     @classmethod
     def _once(cls, v: list[str]):
-        seen = set()
-        for x in v:
-            if x in seen:
-                raise ValueError(f"{x!r} is listed twice; list each program once")
-            seen.add(x)
-        return v
+        return _listed_once(v, "program")
 
     @field_validator("utility")
     @classmethod
