@@ -31,12 +31,10 @@ def simulate(
     text_or_json(out, "simulate")
     lf = load_list(list_file)  # the file alone first: a bad list fails before the model runs
     ids, sig = [r.program_id for r in lf.rows], {r.program_id: r.signal for r in lf.rows if r.signal}
-    from allocator.api import list_warnings, load, score, verify
-    from allocator.optim.evaluate import evaluate, uncertainty
+    from allocator.api import load, score, verify
+    from allocator.optim.evaluate import evaluate
     from allocator.output.report import (SYNTHETIC_NOTE, interval_line, model_name, pct, plan_line, point_line,
                                          published_curve_line, season_label, usd)
-    from allocator.output.result import mc_json
-    from allocator.verification import published_curve
 
     problem = load(profile, catalog, card=card, correlation=correlation)
     try:
@@ -45,24 +43,7 @@ def simulate(
         raise InputError(f"{list_file}: {e}") from None
     m = evaluate(problem, plan)
     mc = verify(problem, plan, draws=draws, seed=seed)
-    payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
-               **uncertainty(m), "p_match_central": m.p_match_central, "p_match_worst_season": m.p_match_worst_season,
-               "expected_interviews": m.expected_interviews,
-               "expected_interviews_interval": (None if m.expected_interviews_interval is None
-                                                else list(m.expected_interviews_interval)),
-               "correlation": problem.rho if problem.fm is None else None, "mc": mc_json(mc, problem), "n_applications": m.n_applications, "n_la": m.n_la,
-               "la_share": m.la_share, "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty},
-               "violations": [{"group": g, "detail": d} for g, d in bad],
-               "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
-               "warnings": _unstated(problem, sig, lf.divisions) + list_warnings(problem, plan, m),
-               "data": {"synthetic": problem.synthetic}}
-    pc = published_curve.assess(problem, mc)
-    if pc is not None:
-        payload["p_match_published_curve"] = list(pc)
-        payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval, m.p_match)
-    from allocator.verification.domain import plan_figure
-
-    payload["p_match_plan"] = plan = plan_figure(m.p_match_interval, m.p_match_worst_season, pc)
+    payload, pc, figure = _payload(problem, plan, m, mc, bad, sig, lf.divisions)
 
     def render(c):
         from rich.markup import escape
@@ -76,8 +57,8 @@ def simulate(
             c.print(f"P(match) {season_label(m.p_match_worst_season)}: {pct(m.p_match_worst_season['p_match'])}")
         if pc is not None:
             c.print(published_curve_line(pc, problem.card, problem.specialties))
-        if plan is not None:
-            c.print(plan_line(plan))
+        if figure is not None:
+            c.print(plan_line(figure))
         model = model_name(problem)
         c.print(f"P(match) simulated {pct(mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}] over {mc.draws:,} draws; "
                 f"exact {pct(m.p_match, 2)} ({model}); if independent {pct(m.p_match_independent)}")
@@ -95,6 +76,36 @@ def simulate(
 
     _emit(payload, as_json, out, render)
     return 0
+
+
+def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
+    """The JSON of simulate (the text report prints the same figures), its published-curve
+    check and its figure to plan on."""
+    from allocator.api import list_warnings
+    from allocator.optim.evaluate import uncertainty
+    from allocator.output.result import mc_json
+    from allocator.verification import published_curve
+
+    payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
+               **uncertainty(m), "p_match_central": m.p_match_central, "p_match_worst_season": m.p_match_worst_season,
+               "expected_interviews": m.expected_interviews,
+               "expected_interviews_interval": (None if m.expected_interviews_interval is None
+                                                else list(m.expected_interviews_interval)),
+               "correlation": problem.rho if problem.fm is None else None, "mc": mc_json(mc, problem), "n_applications": m.n_applications, "n_la": m.n_la,
+               "la_share": m.la_share, "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty},
+               "violations": [{"group": g, "detail": d} for g, d in bad],
+               "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
+               "warnings": _unstated(problem, sig, divisions) + list_warnings(problem, plan, m),
+               "data": {"synthetic": problem.synthetic}}
+    pc = published_curve.assess(problem, mc)
+    if pc is not None:
+        payload["p_match_published_curve"] = list(pc)
+        payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval, m.p_match)
+    from allocator.verification.domain import plan_figure
+
+    payload["p_match_plan"] = figure = plan_figure(m.p_match_interval, m.p_match_worst_season, pc)
+    return payload, pc, figure
+
 
 
 def _unstated(problem, signals: dict, divisions) -> list[str]:
