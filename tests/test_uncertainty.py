@@ -345,9 +345,9 @@ def test_the_published_curve_check_is_not_set_against_a_single_card_s_figure():
     is the bar."""
     from allocator.verification.published_curve import below_range_warning
 
-    assert below_range_warning((0.73, 0.832), None, 0.839) == [] and below_range_warning((0.7, 0.8), None) == []
-    assert below_range_warning((0.73, 0.832), (0.84, 0.9), 0.87) != []
-    assert below_range_warning((0.73, 0.85), (0.84, 0.9), 0.87) == []
+    assert below_range_warning((0.73, 0.832), None) == [] and below_range_warning((0.7, 0.8), None) == []
+    assert below_range_warning((0.73, 0.832), (0.84, 0.9)) != []
+    assert below_range_warning((0.73, 0.85), (0.84, 0.9)) == []
 
 
 def test_warnings_print_a_probability_below_one_as_the_report_does():

@@ -100,7 +100,7 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
     pc = published_curve.assess(problem, mc)
     if pc is not None:
         payload["p_match_published_curve"] = list(pc)
-        payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval, m.p_match)
+        payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval)
     from allocator.verification.domain import plan_figure
 
     payload["p_match_plan"] = figure = plan_figure(m.p_match_interval, m.p_match_worst_season, pc)

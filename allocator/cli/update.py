@@ -47,14 +47,14 @@ def _range_first(value: float, iv) -> str:
 def _before_lines(d: dict, c) -> None:
     """solve's checks of the list as sent, before any answer: a worst-season figure and the
     published-curve check (absent under the one-factor copula)."""
-    from allocator.output.report import pct, season_label
+    from allocator.output.report import season_label, whole_range
 
     w = d.get("p_match_before_worst_season")
     if w:
         c.print(f"  before any answer, {season_label(w)}: {_pct(w['p_match'])}")
     pc = d.get("p_match_before_published_curve")
     if pc:  # whole percents, as solve prints the check
-        value = pct(pc[0], 0) if pct(pc[0], 0) == pct(pc[1], 0) else f"{pct(pc[0], 0)} to {pct(pc[1], 0)}"
+        value = whole_range(pc)
         c.print(f"  before any answer, published-curve check: {value} (if P(match | interviews) followed the "
                 "published Internal Medicine IMG curve, 2009 data, which every plausible model exceeds)")
 
@@ -74,9 +74,9 @@ def render(d: dict, c) -> None:
             f"(before any answer: {_range_first(d['p_match_before'], d.get('p_match_before_interval'))})")
     now = d.get("p_match_published_curve")
     if now:  # whole percents, as solve prints the check
-        from allocator.output.report import pct
+        from allocator.output.report import whole_range
 
-        value = pct(now[0], 0) if pct(now[0], 0) == pct(now[1], 0) else f"{pct(now[0], 0)} to {pct(now[1], 0)}"
+        value = whole_range(now)
         c.print(f"  now, published-curve check: {value} (your interviews so far and those still expected, if "
                 "P(match | interviews) followed the published curve, which every plausible model exceeds)")
     _before_lines(d, c)

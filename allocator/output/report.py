@@ -75,6 +75,13 @@ def season_label(w: dict, short: bool = False) -> str:
             f"{w['cards']} plausible models)")
 
 
+def whole_range(iv) -> str:
+    """"71% to 81%" in whole percents, or "71%" when both ends round alike (the published-curve
+    check, wherever it is printed)."""
+    lo, hi = pct(iv[0], 0), pct(iv[1], 0)
+    return lo if lo == hi else f"{lo} to {hi}"
+
+
 def published_curve_line(pc: tuple[float, float], card, specialties=("Internal Medicine",)) -> str:
     """The cross-check against the published conversion curve, in one sentence (the curve is
     Internal Medicine's: a list in other specialties is told so)."""
@@ -83,7 +90,7 @@ def published_curve_line(pc: tuple[float, float], card, specialties=("Internal M
     other = [s for s in specialties if s != "Internal Medicine"]
     note = (f"; no curve is published for {', '.join(other)}, so this one stands in for "
             f"{'it' if len(other) == 1 else 'them'}") if other else ""
-    value = pct(pc[0], 0) if pct(pc[0], 0) == pct(pc[1], 0) else f"{pct(pc[0], 0)} to {pct(pc[1], 0)}"
+    value = whole_range(pc)
     return (f"Published-curve check: if P(match | interviews) followed the published Internal Medicine IMG curve "
             f"({describe(card)}; 2009 data; every plausible model converts more{note}), this list's interviews "
             f"would give {value}.")

@@ -296,7 +296,7 @@ def figures(ctx: Context) -> dict:
         "standing": standing(ctx),
     }
     out.update(ensemble_ranges(ctx, r))  # the ensemble's nodes are the objective's: r serves both
-    before = before_checks(ctx, out["p_match_before_interval"], out["p_match_before"])
+    before = before_checks(ctx, out["p_match_before_interval"])
     out["domain_warnings"] = before.pop("_warnings") + _now_check(ctx, dist, out)
     out.update(before)
     stage = interviews_stage(ctx)
@@ -365,11 +365,10 @@ def _now_check(ctx: Context, dist, out: dict) -> list[str]:
     out["p_match_published_curve"] = None if pc is None else [prob(x) for x in pc]
     if pc is None:
         return []
-    return [w.replace("this list at most", "P(match) now at most", 1)
-            for w in published_curve.below_range_warning(pc, out.get("p_match_interval"), out["p_match"])]
+    return published_curve.below_range_warning(pc, out.get("p_match_interval"), subject="P(match) now")
 
 
-def before_checks(ctx: Context, interval, p_before: float) -> dict:
+def before_checks(ctx: Context, interval) -> dict:
     """What `solve` says of the list as sent, before any answer: its P(match) in a season like the
     worst published one (``p_match_before_worst_season``), the published-curve check
     (``p_match_before_published_curve``: from the exact distribution of its interview count
@@ -385,6 +384,6 @@ def before_checks(ctx: Context, interval, p_before: float) -> dict:
     pc = None
     if ctx.problem.fm is not None:
         pc = published_curve.check(ctx.problem.card, post.count_distribution(ctx.nm.w, ctx.nm.q))
-        warns += published_curve.below_range_warning(pc, interval, p_before)
+        warns += published_curve.below_range_warning(pc, interval)
     return {"p_match_before_worst_season": m.p_match_worst_season if ctx.problem.fm is not None else None,
             "p_match_before_published_curve": None if pc is None else [prob(x) for x in pc], "_warnings": warns}

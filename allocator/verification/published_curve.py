@@ -79,14 +79,14 @@ def describe(card) -> str:
     return f"{'/'.join(f'{100 * y:.0f}' for y in ys[1:])}% at {'/'.join(f'{x:.0f}' for x in xs[1:])} interviews"
 
 
-def below_range_warning(check_range, interval, p_match: float | None = None) -> list[str]:
+def below_range_warning(check_range, interval, *, subject: str = "this list") -> list[str]:
     """A warning when even the upper end of the published-curve check lies below the plausible
-    models' 10th percentile: the list's P(match) may be well below the figures shown.  Without
-    a range (``interval`` None: a single card) none: every card converts interviews more often
-    than the curve, so the check's upper end sits just under any one card's figure, and the
-    no-range warning already says to plan below it.  (``p_match`` is kept for the callers.)"""
+    models' 10th percentile: ``subject``'s P(match) may be well below the figures shown.
+    Without a range (``interval`` None: a single card) none: every card converts interviews more
+    often than the curve, so the check's upper end sits just under any one card's figure, and
+    the no-range warning already says to plan below it."""
     if check_range is None or interval is None or check_range[1] >= interval[0]:
         return []
     shown = f"the plausible models' {pct(interval[0])} to {pct(interval[1])}"
-    return [f"the published-curve check gives this list at most {pct(check_range[1])}, below {shown}: its "
+    return [f"the published-curve check gives {subject} at most {pct(check_range[1])}, below {shown}: its "
             "P(match) may be well below the figures shown; plan on the lower one, and apply more widely if you can"]
