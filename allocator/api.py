@@ -333,15 +333,21 @@ def refuse_empty(problem: Problem, plan: Plan | None) -> None:
 
 
 def problem_warnings(problem: Problem, budget_applies: bool = True) -> list[str]:
-    """The warnings about the inputs, whatever the list: the profile's defaults and
-    contradictions (the default-budget one only where a budget applies) and, under the model's
-    probabilities, whether the applicant is where the model was checked.  Every answer and
-    every sweep carries them."""
+    """The warnings about the inputs, whatever the list (:func:`input_warnings` of the problem).
+    Every answer and every sweep carries them."""
+    return input_warnings(problem.input_warnings, problem.card, problem.applicant, problem.specialties,
+                          own_p_match=problem.source == "catalog p_match", budget_applies=budget_applies)
+
+
+def input_warnings(warnings, card, applicant, specialties, *, own_p_match: bool, budget_applies: bool) -> list[str]:
+    """The profile's defaults and contradictions (``warnings``: profile_warnings; the
+    default-budget one only where a budget applies) and, under the model's probabilities,
+    whether the applicant is where the model was checked."""
     from allocator.inputs.profile import NO_BUDGET
 
-    out = [w for w in problem.input_warnings if budget_applies or not w.startswith(NO_BUDGET)]
-    if problem.source != "catalog p_match":
-        out += domain.applicant_warnings(problem.card, problem.applicant, problem.specialties)
+    out = [w for w in warnings if budget_applies or not w.startswith(NO_BUDGET)]
+    if not own_p_match:
+        out += domain.applicant_warnings(card, applicant, specialties)
     return out
 
 

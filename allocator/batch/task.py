@@ -154,20 +154,20 @@ def run_applicant(job: dict) -> dict:
     except InputError as e:
         out["status"], out["reason"] = "bad_input", " ".join(str(e).split())
     except InfeasibleError as e:
-        out["status"], out["reason"] = "infeasible", _named(job["source"], "infeasible", e)
+        out["status"], out["reason"] = "infeasible", _named(job["source"], e)
     except SolverError as e:
-        out["status"], out["reason"] = "solver_error", _named(job["source"], "solver_error", e)
+        out["status"], out["reason"] = "solver_error", _named(job["source"], e)
     out["seconds"] = time.perf_counter() - t0
     out["cpu_seconds"] = time.process_time() - c0  # this process's CPU time: the task's work without waiting
     return out
 
 
-def _named(source: str, status: str, e: Exception) -> str:
+def _named(source: str, e: Exception) -> str:
     """The one-line reason of a failure that does not name the applicant's profile (an infeasible
     list, a solver failure), led by its source as a bad row's is ("cohort.csv:4: budget ..."; the
     status column says "infeasible")."""
     text = " ".join(str(e).split())
-    text = text.removeprefix(f"{status}: ").removeprefix("infeasible: ")
+    text = text.removeprefix("infeasible: ")
     return text if text.startswith(f"{source}:") else f"{source}: {text}"
 
 

@@ -36,9 +36,6 @@ def bench(
 
     check_draws_seed(None, seed)
     paths = [*(profile_args or []), *(Path(x.strip()) for v in (profiles or []) for x in v.split(",") if x.strip())]
-    from allocator.cli.sweep import check_csv_name
-
-    check_csv_name(csv)
     check_outputs((csv, "--csv"), inputs={"--catalog": catalog, **{f"profile {p}": p for p in paths}})
     grid = parse_range(budgets, name="--budgets", lo_min=0, lists=True).tolist()
     paths = paths or B.default_profiles()

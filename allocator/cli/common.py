@@ -199,6 +199,9 @@ def check_outputs(*pairs, inputs: dict | None = None) -> None:
         _not_an_input(path, option, inputs or {})
         if option == "--out":
             _known_text_form(path)
+        elif option == "--csv" and Path(path).suffix.lower() != ".csv":  # it writes CSV, whatever the name says
+            raise InputError(f"--csv {path}: --csv writes comma-separated values; give the file a .csv name "
+                             "(for JSON use --json)")
         check_output(path, option)
 
 

@@ -125,13 +125,12 @@ def _other_specialties(full, specs) -> None:
 
 
 def _estimate_warnings(prof, card, own_p_match: bool) -> list[str]:
-    """What solve would warn about the profile and the applicant (no budget applies here; the
-    applicant's distance from the calibration cohort only under the model's probabilities)."""
-    from allocator.inputs.profile import NO_BUDGET, profile_warnings
-    from allocator.verification import domain
+    """What solve would warn about the profile and the applicant (no budget applies here)."""
+    from allocator.api import input_warnings
+    from allocator.inputs.profile import profile_warnings
 
-    out = [w for w in profile_warnings(prof) if not w.startswith(NO_BUDGET)]
-    return out + ([] if own_p_match else domain.applicant_warnings(card, prof.applicant, tuple(prof.specialties)))
+    return input_warnings(profile_warnings(prof), card, prof.applicant, tuple(prof.specialties),
+                          own_p_match=own_p_match, budget_applies=False)
 
 
 @app.command()

@@ -57,7 +57,6 @@ def sweep(
     from allocator.api import load
     from allocator.studies.sweep import check_values, sweep as run_sweep
 
-    check_csv_name(csv)
     check_outputs((csv, "--csv"), (plot, "--plot"), inputs={"the profile": profile, "--catalog": catalog})
     if plot is not None:
         _check_plot(plot)  # before any solve: a missing matplotlib must not cost the whole sweep
@@ -346,7 +345,7 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
     from allocator.api import synthetic_suffix
     from allocator.errors import InfeasibleError
 
-    raise InfeasibleError((f"no target in --frontier {spec} is reachable{_best_within(problem)}; lower the targets "
+    raise InfeasibleError((f"no target in --frontier {spec} is reachable{_best_within(problem, df.attrs.get('p_match_best'))}; lower the targets "
                            "(or write a bare --frontier: margins below the best)"
                            if not auto else "no list meets the limits; `allocator solve` names the conflict")
                           + synthetic_suffix(problem), synthetic=bool(problem.synthetic))
@@ -379,13 +378,16 @@ def _no_range(df, problem) -> list[str]:
     return no_range_warning(problem, None)
 
 
-def _best_within(problem) -> str:
-    """": the best P(any match) within your limits is 42.7%" (one more solve, on the way out)."""
+def _best_within(problem, best: float | None) -> str:
+    """": the best P(any match) within your limits is 42.7%": the frontier's own proven best, else
+    one more solve, on the way out."""
     from allocator.optim.pipeline import optimize
     from allocator.output.report import pct
 
-    out = optimize(problem, "p_match")
-    return f": the best P(any match) within your limits is {pct(out.objective)}" if out.status.has_list else ""
+    if best is None:
+        out = optimize(problem, "p_match")
+        best = out.objective if out.status.has_list else None
+    return "" if best is None else f": the best P(any match) within your limits is {pct(best)}"
 
 
 def _render_frontier(df, problem, console, auto: bool) -> None:
@@ -539,13 +541,6 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
         per = "extra dollar" if budget else f"unit of {name}"
         console.print(f"*knee: the gain per {per} falls by more than half after this point "
                       "(on the upper envelope of the curve).")
-
-
-def check_csv_name(csv: Optional[Path]) -> None:
-    """--csv writes CSV: a name that says otherwise (x.json, x.txt) is refused before any work."""
-    if csv is not None and Path(csv).suffix.lower() != ".csv":
-        raise InputError(f"--csv {csv}: --csv writes comma-separated values; give the file a .csv name "
-                         "(for JSON use --json)")
 
 
 def _check_plot(plot: Path) -> None:

@@ -265,13 +265,14 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
         raise InputError(f"{profile.path}: [strategy] specialty_limits names {unknown[0]!r}, which has no "
                          f"program in the catalog (have {', '.join(specialties)}); fix the name")
     spec_index = {name: k for k, name in enumerate(specialties)}
+    schedule, extra = load_schedule(s.season), np.array(cat.column("fee_extra"), float)
     return Problem(
         candidates=cat, p=np.clip(pr.p.astype(float), 0, 1), q=np.clip(pr.q.astype(float), 0, 1),
-        la=np.array(cat.column("la_area"), bool), extra=np.array(cat.column("fee_extra"), float),
+        la=np.array(cat.column("la_area"), bool), extra=extra,
         spec=np.array([spec_index[x] for x in cat.column("specialty")], dtype=int), specialties=specialties,
-        utility=_utilities(cat, profile), schedule=load_schedule(s.season), budget=float(s.budget),
+        utility=_utilities(cat, profile), schedule=schedule, budget=float(s.budget),
         max_apps=count_cap(s.max_applications, len(cat), s.min_applications),
-        max_apps_asked=int(s.max_applications), input_warnings=_input_warnings(profile, cat), min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
+        max_apps_asked=int(s.max_applications), input_warnings=_input_warnings(profile, schedule, extra), min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
         rho=_strategy_rho(profile, pr.default_rho), objective=s.objective,
         safety_margin=float(s.safety_margin),
         must=tuple(sorted(pos[x] for x in s.must_apply)),
@@ -288,13 +289,12 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
     )
 
 
-def _input_warnings(profile: Profile, cat: Catalog) -> tuple[str, ...]:
+def _input_warnings(profile: Profile, schedule, extra: np.ndarray) -> tuple[str, ...]:
     """The profile's warnings, and a budget that cannot bind: with no ERAS fees (season
     "none") and no fee_extra, every list costs $0."""
     out = profile_warnings(profile)
-    schedule = load_schedule(profile.strategy.season)
-    free = len(cat) and not np.any(np.asarray(cat.column("fee_extra"), float) > 0)
-    if free and schedule.fee(len(cat)) == 0 and schedule.fixed_total == 0:
+    free = len(extra) and not np.any(extra > 0)
+    if free and schedule.fee(len(extra)) == 0 and schedule.fixed_total == 0:
         out.append(f'season "{profile.strategy.season}" charges no ERAS fees and no program has a fee_extra: every '
                    "list costs $0, so the budget limits nothing; add a fee_extra column with your costs (USD) "
                    "to the catalog")

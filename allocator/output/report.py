@@ -55,8 +55,13 @@ def plan_pct(x: float) -> str:
 
 def plan_line(plan: dict) -> str:
     """"Plan on 71%: ..." the one figure to plan on and where it comes from."""
-    return (f"[bold]Plan on {plan_pct(plan['p_match'])}[/] ({plan['from']}: the lowest of the 10th percentile, the "
-            "worst season and a published-curve check below the range; lower still if a warning below says so)")
+    return f"[bold]Plan on {plan_pct(plan['p_match'])}[/] ({plan_source(plan)})"
+
+
+def plan_source(plan: dict) -> str:
+    """Where the figure to plan on comes from, and the rule (the command line and the web page)."""
+    return (f"{plan['from']}: the lowest of the 10th percentile, the worst season and a published-curve check below "
+            "the range; lower still if a warning below says so")
 
 
 def point_line(m) -> str:

@@ -4,6 +4,8 @@ with ``selected_frame``) and to the JSON of docs/formats.md (probabilities in [0
 USD).  Neither the rows nor the JSON import pandas."""
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -97,14 +99,19 @@ class Result:
 
     to_frame = selected_frame
 
-    def limits_binding(self) -> list[str] | None:
-        """The limits that stop the list from growing (optim.explain.binding): one more program
-        would break each.  None for the cheapest list (--min-cost), whose size the target sets."""
+    @functools.cached_property
+    def _binding(self) -> tuple[str, ...] | None:
         if self.mode == "min_cost" or self.plan is None or self.metrics is None:
             return None
         from allocator.optim.explain import binding
 
-        return binding(self.problem, self.plan)
+        return tuple(binding(self.problem, self.plan))
+
+    def limits_binding(self) -> list[str] | None:
+        """The limits that stop the list from growing (optim.explain.binding): one more program
+        would break each.  None for the cheapest list (--min-cost), whose size the target sets.
+        Found once per result (the JSON and the text report both show it)."""
+        return None if self._binding is None else list(self._binding)
 
     def plan_figure(self) -> dict | None:
         """The figure to plan on: the lowest of the 10th percentile, the worst season and a

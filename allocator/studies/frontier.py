@@ -165,7 +165,9 @@ def frontier(problem: Problem, targets: Iterable[float], *, method: str = "auto"
         rows[j] = _row(problem, out, "frontier", target=targets[j])
         if progress:
             progress(k + 1)
-    return _frame([rows[j] for j in range(len(targets))])
+    df = _frame([rows[j] for j in range(len(targets))])
+    df.attrs["p_match_best"] = best  # the proven best P(any match), when the safest list was solved
+    return df
 
 
 def margin_frontier(problem: Problem, margins: Iterable[float] = MARGINS, *, method: str = "auto",

@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from allocator.output.report import pct, plan_pct, season_label
+from allocator.output.report import pct, plan_pct, plan_source, season_label
 from allocator.web.forms import plain_text
 from allocator.web.jobs import JobPool
 
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates.env.filters["plain"] = plain_text  # library text on the page: no options, no paths
     app.state.templates.env.filters["pct"] = pct  # as the command line prints them (never 100.0% below 1)
     app.state.templates.env.filters["plan_pct"] = plan_pct  # the figure to plan on, whole percents rounded down
+    app.state.templates.env.filters["plan_source"] = plan_source  # and where it comes from, as the command line says
     app.state.templates.env.filters["season_label"] = season_label  # the worst-season figure, named as everywhere
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(pages.router)
