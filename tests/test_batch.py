@@ -296,6 +296,15 @@ def test_applicant_report_gives_ranges_and_the_simulation_interval():
         assert f"{100 * lo:.2f}%, {100 * hi:.2f}%]" in out and "two-stage model" in out and "correlation" not in out
     la_lo, la_hi = d["p_match_la_interval"]
     assert f"{100 * la_lo:.1f}% to {100 * la_hi:.1f}% (average {100 * d['p_match_la']:.1f}%)" in text
+    # the figure to plan on (rounded down) and P(match in the West) with its range, in both and in the summary
+    plan = d["p_match_plan"]["p_match"]
+    assert plan <= d["p_match_interval"][0]
+    w_lo, w_hi = d["p_match_west_interval"]
+    west = f"{100 * w_lo:.1f}% to {100 * w_hi:.1f}% (average {100 * d['p_match_west']:.1f}%)"
+    for out in (html, text):
+        assert f"plan on{'</td><td class=n>' if out is html else ' '}{int(100 * plan)}% (" in out and west in out
+    row = outputs.summary_row({"id": "x", "status": "ok", "seconds": 1.0, "hash": "h"}, d)
+    assert (row["p_match_plan"], row["p_match_west"], row["p_match_west_lo"]) == (plan, d["p_match_west"], w_lo)
 
 
 def test_a_rejected_id_never_names_files_to_remove(tmp_path):
@@ -371,7 +380,8 @@ def test_console_lines_name_the_status_once_and_summary_keeps_the_solve_status(t
     row = summary_row({"id": "a2", "status": "ok", "seconds": 41.25, "hash": "h"}, payload)
     assert (row["status"], row["solve_status"], row["gap"]) == ("ok", "feasible", 0.00075)
     # columns added later come last, so a reader that indexes the earlier ones keeps working
-    assert SUMMARY_COLUMNS[-4:] == ["solve_status", "gap", "worst_season", "p_match_worst_season"]
+    assert SUMMARY_COLUMNS[-8:] == ["solve_status", "gap", "worst_season", "p_match_worst_season", "p_match_plan",
+                                    "p_match_west", "p_match_west_lo", "p_match_west_hi"]
     assert SUMMARY_COLUMNS[:3] == ["id", "status", "reason"]
     row = summary_row({"id": "a2", "status": "ok", "seconds": 1.0, "hash": "h"},
                       payload | {"p_match_worst_season": {"season": "2022", "match_rate": 0.614, "p_match": 0.7,

@@ -641,9 +641,10 @@ def test_trade_table_shows_every_range(client, answer):
     aid, _ = answer
     d = client.get(f"/answer/{aid}/answer.json").json()
     alt = {"status": "optimal", "p_match": 0.85, "p_match_la": 0.0, "p_match_interval": [0.77, 0.91],
-           "p_match_la_interval": [0.01, 0.03], "tiers": {"la": 0, "west": 1, "elsewhere": 5}, "fees": 900.0}
-    payload = d | {"alternatives": {"safest": alt}, "p_match_interval": [0.70, 0.90],
-                   "p_match_la_interval": [0.05, 0.21]}
+           "p_match_la_interval": [0.01, 0.03], "p_match_west": 0.125, "p_match_west_interval": [0.08, 0.17],
+           "tiers": {"la": 0, "west": 1, "elsewhere": 5}, "fees": 900.0}
+    payload = d | {"alternatives": {"safest": alt}, "p_match_interval": [0.70, 0.90], "p_match": 0.8,
+                   "p_match_la_interval": [0.05, 0.21], "p_match_west": 0.405, "p_match_west_interval": [0.33, 0.48]}
     job = client.app.state.pool.submit("solve", lambda j: payload)
     job.future.result(timeout=10)
     html = client.get(f"/answer/{job.id}", headers={"HX-Request": "true"}).text
@@ -651,6 +652,10 @@ def test_trade_table_shows_every_range(client, answer):
     assert "(70% to 90%)" in this and "(5% to 21%)" in this
     row = re.search(r'<th scope="row">the safest list</th>(.*?)</tr>', html, re.S).group(1)
     assert "(77% to 91%)" in row and "(1% to 3%)" in row
+    # P(match in the West): a column with its range, and the trade sentence says the West's change in points
+    assert "40.5% <small>(33% to 48%)</small>" in this and "12.5% <small>(8% to 17%)</small>" in row
+    assert "(P(match in the West) +28.0 points)" in html
+    assert re.search(r'id="p-match-west">40.5% \(33.0% – 48.0%\)', html)
 
 
 FULL = ('<!doctype html>', '<link rel="stylesheet" href="/static/style.css">', 'id="profile-form"')

@@ -13,8 +13,12 @@ solver_error, failed), ``reason`` (the one-line error), ``p_match`` and its inte
 (joined by " | "), ``synthetic``, ``source``, ``input_hash``, ``seconds``, ``skipped``; then
 ``solve_status`` (the JSON's ``status``: ``optimal``, proven best, or ``feasible``, the best
 list found with a proven gap left) and ``gap`` (the JSON's ``solver.gap``: how far below the
-proven bound the list's objective may be, in the objective's units).  New columns go at the
-end, so scripts that read the columns by position keep working.
+proven bound the list's objective may be, in the objective's units), ``worst_season`` and
+``p_match_worst_season``, ``p_match_plan`` (the figure to plan on: the lowest of the 10th
+percentile, the worst season and a published-curve check below the range; empty without a
+range), ``p_match_west`` and its interval (``p_match_west_lo``, ``p_match_west_hi``: P(match
+in the West, LA included, the West ranked first)).  New columns go at the end, so scripts
+that read the columns by position keep working.
 """
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ from allocator.verification.domain import domain_note
 SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_hi", "p_match_la", "p_match_la_lo",
                    "p_match_la_hi", "p_match_pessimistic", "mc_p_match", "n_applications", "n_la", "n_west",
                    "n_elsewhere", "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source",
-                   "input_hash", "seconds", "skipped", "solve_status", "gap", "worst_season", "p_match_worst_season"]
+                   "input_hash", "seconds", "skipped", "solve_status", "gap", "worst_season", "p_match_worst_season",
+                   "p_match_plan", "p_match_west", "p_match_west_lo", "p_match_west_hi"]
 TIERS = ("la", "west", "elsewhere")
 
 
@@ -58,6 +63,14 @@ def _ranged(d: dict, key: str, digits: int = 1, two_stage: bool = True) -> str:
     if two_stage:  # the range first, as the command line and the web page lead with it
         return f"{_pct(lo)} to {_pct(hi)} (average {_pct(d.get(key), digits)})"
     return _pct(d.get(key), digits) + f" (the two-stage model's range: {_pct(lo)} to {_pct(hi)})"
+
+
+def plan_text(d: dict) -> str:
+    """"71% (the 10th percentile of the plausible models: the lowest of ...)": the figure to plan
+    on, rounded down, and where it comes from, as the command line says it."""
+    from allocator.output.report import plan_pct, plan_source
+
+    return f"{plan_pct(d['p_match_plan']['p_match'])} ({plan_source(d['p_match_plan'])})"
 
 
 def _two_stage(d: dict) -> bool:
@@ -98,6 +111,7 @@ def summary_row(result: dict, payload: dict | None) -> dict:
         return row
     lo, hi = _interval(payload, "p_match_interval")
     la_lo, la_hi = _interval(payload, "p_match_la_interval")
+    west_lo, west_hi = _interval(payload, "p_match_west_interval")
     tiers = tier_counts(payload)
     warnings = payload.get("warnings") or []
     row |= {"p_match": payload.get("p_match"), "p_match_lo": lo, "p_match_hi": hi,
@@ -112,7 +126,9 @@ def summary_row(result: dict, payload: dict | None) -> dict:
             "budget": (payload.get("constraints") or {}).get("budget"), "objective": payload.get("objective"),
             "warnings": " | ".join(str(w) for w in warnings) if isinstance(warnings, list) else str(warnings),
             "synthetic": (payload.get("data") or {}).get("synthetic"),
-            "solve_status": payload.get("status"), "gap": (payload.get("solver") or {}).get("gap")}
+            "solve_status": payload.get("status"), "gap": (payload.get("solver") or {}).get("gap"),
+            "p_match_plan": (payload.get("p_match_plan") or {}).get("p_match"),
+            "p_match_west": payload.get("p_match_west"), "p_match_west_lo": west_lo, "p_match_west_hi": west_hi}
     return row
 
 
@@ -153,7 +169,8 @@ def trade_rows(view: dict) -> list[tuple[str, str, str]]:
     t_safe = tier_counts(s) if s.get("selected") else dict(s.get("tiers") or {})  # alternatives carry counts
     two = _two_stage(p)
     rows = [(label, _ranged(p, key, two_stage=two), _ranged(s, key, two_stage=two))
-            for label, key in (("P(any match)", "p_match"), ("P(match in Greater LA)", "p_match_la"))]
+            for label, key in (("P(any match)", "p_match"), ("P(match in Greater LA)", "p_match_la"),
+                               ("P(match in the West)", "p_match_west"))]
     rows.append(("applications", str(p.get("n_applications")), str(s.get("n_applications"))))
     for t, name in zip(TIERS, ("  in LA", "  rest of the West", "  elsewhere")):
         rows.append((name, str(t_this[t]), str(t_safe.get(t, "n/a"))))
@@ -220,12 +237,14 @@ def applicant_html(view: dict) -> str:
         parts.append(f"<p class=warn>warning: {esc(str(w))}</p>")
     head = [["status", p.get("status")], ["objective", p.get("objective")],
             [_model_label(p), _ranged(p, "p_match", two_stage=_two_stage(p))],
+            *([["plan on", plan_text(p)]] if p.get("p_match_plan") else []),
             *([["under the most pessimistic plausible model", _pct(p["p_match_pessimistic"])]]
               if p.get("p_match_pessimistic") is not None else []),
             *([_worst_season(p)] if p.get("p_match_worst_season") else []),
             ["published-curve check", _curve_check(p)],
             ["if outcomes were independent", _pct(p.get("p_match_independent"))],
             ["P(match in Greater LA)", _ranged(p, "p_match_la", two_stage=_two_stage(p))],
+            ["P(match in the West, LA included)", _ranged(p, "p_match_west", two_stage=_two_stage(p))],
             ["Monte Carlo check (95% interval)", _mc_text(p)],
             ["applications (LA)", f"{p.get('n_applications')} ({p.get('n_la')})"],
             ["fees", _usd((p.get("cost") or {}).get("total")) + f" (+{_usd((p.get('cost') or {}).get('fixed'))} fixed)"],
@@ -299,7 +318,9 @@ def _text_lines(view: dict) -> list[str]:
                 f"most pessimistic model {_pct(p.get('p_match_pessimistic'))}")
              + f"; if independent {_pct(p.get('p_match_independent'))}",
              *([" ".join(_worst_season(p))] if p.get("p_match_worst_season") else []),
+             *([f"plan on {plan_text(p)}"] if p.get("p_match_plan") else []),
              f"P(match in Greater LA) {_ranged(p, 'p_match_la', two_stage=two)}; "
+             f"P(match in the West, LA included) {_ranged(p, 'p_match_west', two_stage=two)}; "
              f"published-curve check {_curve_check(p)}",
              f"Monte Carlo check {_mc_text(p)}; fees "
              f"{_usd((p.get('cost') or {}).get('total'))} of budget {_usd((p.get('constraints') or {}).get('budget'))}",

@@ -138,8 +138,8 @@ def _safest(profile, catalog, payload: dict, draws: int, seed: int) -> dict | No
     except AllocatorError:
         return None
     d = res.to_dict()
-    keep = ("p_match", "p_match_interval", "p_match_la", "p_match_la_interval", "n_applications", "n_la", "cost",
-            "selected")  # the ranges come with this solve's evaluation, as the main list's do
+    keep = ("p_match", "p_match_interval", "p_match_la", "p_match_la_interval", "p_match_west",
+            "p_match_west_interval", "n_applications", "n_la", "cost", "selected")  # the ranges come with this solve's evaluation, as the main list's do
     return {k: d.get(k) for k in keep}
 
 

@@ -3,7 +3,10 @@
 All probabilities are exact expectations over the latent factor (quadrature, see
 :mod:`allocator.model.copula`), not simulations.  ``p_match`` is P(at least one success);
 ``p_match_la`` is P(at least one Greater-LA program on the list succeeds), i.e. the
-chance of matching in LA when LA programs are ranked first; ``expected_utility`` is
+chance of matching in LA when LA programs are ranked first; ``p_match_west`` is the same
+for the whole West (LA and the rest of the West: every tier but "elsewhere"), the chance of
+matching in the West when the West is ranked first (the seed guide's order, LA > rest of
+the West > elsewhere, gives both at once); ``expected_utility`` is
 E[utility of the match] with the best-valued successful program ranked first (0 when
 unmatched).  Costs in USD.
 """
@@ -33,6 +36,8 @@ class Metrics:
     # accepted cards, the most pessimistic card's value, the central card's value
     p_match_interval: tuple[float, float] | None = None
     p_match_la_interval: tuple[float, float] | None = None
+    p_match_west: float | None = None  # P(match in the West, LA included; the West ranked first)
+    p_match_west_interval: tuple[float, float] | None = None
     p_match_pessimistic: float | None = None
     p_match_central: float | None = None
     expected_interviews: float | None = None  # under the objective's mixture (the ensemble, or one card)
@@ -91,22 +96,25 @@ def ensemble_values(problem: Problem, plan: Plan) -> dict:
     if fe is None:
         return {}
     idx = np.asarray(plan.idx, dtype=int)
-    la = problem.la[idx]
+    la, west = problem.la[idx], in_west(problem)[idx]
     A = problem.plan_log_fail(plan, fe)
     per = 1.0 - fe.per_card(A.sum(axis=1))
     per_la = 1.0 - fe.per_card(A[:, la].sum(axis=1))
+    per_west = 1.0 - fe.per_card(A[:, west].sum(axis=1))
     Ac = problem.plan_log_fail(plan, problem.fm_central)
     fm = problem.fm or problem.fm_central
     pi = problem.plan_pi(plan, fm) if len(idx) else None
     e_int = float((fm.w @ pi).sum()) if len(idx) else 0.0
     out = {"p_match_central": 1.0 - _mix_none(problem.fm_central, Ac), "expected_interviews": e_int}
     if fe.n_cards < 2:  # one card (a card without an ensemble): no range over plausible models
-        return out | {"p_match_interval": None, "p_match_la_interval": None, "p_match_pessimistic": None,
+        return out | {"p_match_interval": None, "p_match_la_interval": None, "p_match_west_interval": None,
+                      "p_match_pessimistic": None,
                       "p_match_worst_season": None, "expected_interviews_interval": None}
     per_int = (fe.card_means(pi if fm is fe else problem.plan_pi(plan, fe)).sum(axis=1) if len(idx)
                else np.zeros(fe.n_cards))
     return out | {"p_match_interval": (float(np.percentile(per, 10)), float(np.percentile(per, 90))),
                   "p_match_la_interval": (float(np.percentile(per_la, 10)), float(np.percentile(per_la, 90))),
+                  "p_match_west_interval": (float(np.percentile(per_west, 10)), float(np.percentile(per_west, 90))),
                   "p_match_pessimistic": float(per.min()), "p_match_worst_season": worst_season(problem, per),
                   "expected_interviews_interval": (float(np.percentile(per_int, 10)),
                                                    float(np.percentile(per_int, 90)))}
@@ -131,6 +139,7 @@ def uncertainty(m: Metrics) -> dict:
     """The ensemble figures of a Metrics for a JSON row: interval lists and the pessimistic value."""
     return {"p_match_interval": None if m.p_match_interval is None else list(m.p_match_interval),
             "p_match_la_interval": None if m.p_match_la_interval is None else list(m.p_match_la_interval),
+            "p_match_west_interval": None if m.p_match_west_interval is None else list(m.p_match_west_interval),
             "p_match_pessimistic": m.p_match_pessimistic}
 
 
@@ -145,24 +154,26 @@ def evaluate(problem: Problem, plan: Plan | list[int], *, correlations=(0.0, 0.2
         plan = Plan.of(plan)
     idx = np.asarray(plan.idx, dtype=int)
     p = problem.effective_p(plan)
-    la = problem.la[idx]
+    la, west = problem.la[idx], in_west(problem)[idx]
     cost, by = problem.list_cost(idx)
     if problem.fm is not None:
         A = problem.plan_log_fail(plan)
         u = problem.utility[idx]
         pm = 1.0 - _mix_none(problem.fm, A)
         pla = 1.0 - _mix_none(problem.fm, A[:, la])
+        pwest = 1.0 - _mix_none(problem.fm, A[:, west])
         levels, prev, eu = np.unique(u[u > 0]), 0.0, 0.0
         for lev in levels:
             eu += (lev - prev) * (1.0 - _mix_none(problem.fm, A[:, u >= lev]))
             prev = lev
     else:
-        pm, pla = p_at_least_one(problem, p), p_at_least_one(problem, p[la])
+        pm, pla, pwest = p_at_least_one(problem, p), p_at_least_one(problem, p[la]), p_at_least_one(problem, p[west])
         eu = expected_utility(problem, p, problem.utility[idx])
     return Metrics(
         p_match=pm,
         p_match_independent=p_at_least_one(problem, p, 0.0),
         p_match_la=pla,
+        p_match_west=float(pwest),
         expected_utility=float(eu),
         cost=cost,
         cost_by_specialty=by,
@@ -182,6 +193,11 @@ TIERS = ("la", "west", "elsewhere")
 def tiers(problem: Problem) -> np.ndarray:
     """Each candidate's tier: the catalog's ``tier`` column (LA / rest of the West / elsewhere)."""
     return np.asarray(problem.candidates.column("tier")).astype(str)
+
+
+def in_west(problem: Problem) -> np.ndarray:
+    """Each candidate: in the West (Greater LA or the rest of the West), i.e. not "elsewhere"."""
+    return tiers(problem) != "elsewhere"
 
 
 def tier_counts(problem: Problem, plan: Plan) -> tuple[dict[str, int], dict[str, dict[str, int]]]:

@@ -137,6 +137,8 @@ class Result:
                 "p_match_la": m.p_match_la,
                 "p_match_interval": None if m.p_match_interval is None else list(m.p_match_interval),
                 "p_match_la_interval": None if m.p_match_la_interval is None else list(m.p_match_la_interval),
+                "p_match_west": m.p_match_west,
+                "p_match_west_interval": None if m.p_match_west_interval is None else list(m.p_match_west_interval),
                 "p_match_pessimistic": m.p_match_pessimistic,
                 "p_match_central": m.p_match_central,
                 "p_match_worst_season": m.p_match_worst_season,
@@ -204,6 +206,7 @@ class Result:
         for name, (plan, am, status, gap) in self.alternatives.items():
             alts[name] = list_summary(self.problem, plan, am, status) | {"gap": gap,
                 "difference": {"p_match": m.p_match - am.p_match, "p_match_la": m.p_match_la - am.p_match_la,
+                               "p_match_west": m.p_match_west - am.p_match_west,
                                "expected_utility": m.expected_utility - am.expected_utility}}
         return {"safety_margin": self.safety_margin, "p_match_best": self.p_match_best,
                 "p_match_floor": max(0.0, self.p_match_best - self.safety_margin), "alternatives": alts}
@@ -215,6 +218,8 @@ def list_summary(pr: Problem, plan: Plan, m: Metrics, status: Status) -> dict:
     return {"status": status.value, "p_match": m.p_match, "p_match_la": m.p_match_la,
             "p_match_interval": None if m.p_match_interval is None else list(m.p_match_interval),
             "p_match_la_interval": None if m.p_match_la_interval is None else list(m.p_match_la_interval),
+            "p_match_west": m.p_match_west,
+            "p_match_west_interval": None if m.p_match_west_interval is None else list(m.p_match_west_interval),
             "expected_utility": m.expected_utility, "n_applications": m.n_applications, "n_la": m.n_la,
             "tiers": dict(m.n_by_tier), "signals_by_tier": {k: dict(v) for k, v in m.signals_by_tier.items()},
             "fees": m.cost, "program_ids": [pr.ids[i] for i in plan.idx],

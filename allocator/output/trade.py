@@ -2,7 +2,8 @@
 safest list, the LA-leaning list), and its counts and signals by tier beside the seed
 guide's ranges.  Formatting only: every figure comes from a Metrics.
 
-Differences are in percentage points ("points") of P(match) and of P(match in Greater LA).
+Differences are in percentage points ("points") of P(match), of P(match in Greater LA) and,
+where the rest of the West is what a list buys, of P(match in the West) (LA included).
 """
 from __future__ import annotations
 
@@ -18,7 +19,18 @@ def _pts(x: float) -> str:
 
 def trade_sentence(m, alt) -> str:
     """What list ``m`` gives up and gains against list ``alt`` (both Metrics), e.g. "gives up
-    0.8 points of P(match) for +47.0 points of P(match in Greater LA)"."""
+    0.8 points of P(match) for +47.0 points of P(match in Greater LA) (P(match in the West)
+    +51.3 points)": the West's change is added whenever the lists have it, it moves by 0.05
+    points or more and the sentence does not already say it."""
+    said = _la_trade(m, alt)
+    w, aw = getattr(m, "p_match_west", None), getattr(alt, "p_match_west", None)
+    if w is None or aw is None or abs(100 * (w - aw)) < SAME or "P(match in the West)" in said:
+        return said
+    return f"{said} (P(match in the West) {'+' if w > aw else '-'}{_pts(w - aw)})"
+
+
+def _la_trade(m, alt) -> str:
+    """The trade in P(match) and P(match in Greater LA) (the rest of the West when neither moves)."""
     dp, dla = m.p_match - alt.p_match, m.p_match_la - alt.p_match_la
     same_p, same_la = abs(100 * dp) < SAME, abs(100 * dla) < SAME
     if same_p and same_la:
@@ -41,11 +53,16 @@ def trade_sentence(m, alt) -> str:
         return f"gains {_pts(dp)} of P(match) and {_pts(dla)} of P(match in Greater LA)"
     lost = (f"keeps P(match) and gives up {_pts(dla)}" if same_p
             else f"gives up {_pts(dp)} of P(match) and {_pts(dla)}")
-    return f"{lost} of P(match in Greater LA) for more of the rest of the West (a higher expected tier utility)"
+    return f"{lost} of P(match in Greater LA) for {_west(m, alt)} (a higher expected tier utility)"
 
 
 def _west(m, alt) -> str:
-    """"10 more programs in the rest of the West" when both lists' tier counts are known."""
+    """What the rest of the West buys, in plain numbers: "+2.3 points of P(match in the West)"
+    when both lists have that figure and it rises; else "10 more programs in the rest of the
+    West" when both lists' tier counts are known."""
+    w, aw = getattr(m, "p_match_west", None), getattr(alt, "p_match_west", None)
+    if w is not None and aw is not None and 100 * (w - aw) >= SAME:
+        return f"+{_pts(w - aw)} of P(match in the West)"
     a, b = getattr(m, "n_by_tier", None), getattr(alt, "n_by_tier", None)
     more = (a or {}).get("west", 0) - (b or {}).get("west", 0) if a is not None and b is not None else 0
     return f"{more} more program{'s' if more != 1 else ''} in the rest of the West" if more > 0 else \
@@ -85,6 +102,8 @@ def alternative_line(label: str, m, alt) -> str:
     iv, iv_la = getattr(alt, "p_match_interval", None), getattr(alt, "p_match_la_interval", None)
     rng = f" ({pct(iv[0], 0)} to {pct(iv[1], 0)} over the plausible models)" if iv is not None else ""
     rng_la = f" ({pct(iv_la[0], 0)} to {pct(iv_la[1], 0)})" if iv_la is not None and iv_la[1] >= 0.005 else ""
+    west = getattr(alt, "p_match_west", None)
+    west = "" if west is None else f", P(match in the West) {pct(west)}"
     return (f"Against {label} (P(match) {pct(alt.p_match)}{rng}, P(match in Greater LA) "
-            f"{pct(alt.p_match_la)}{rng_la}; {tier_text(alt.n_by_tier)}; fees ${alt.cost:,.0f}): this list "
+            f"{pct(alt.p_match_la)}{rng_la}{west}; {tier_text(alt.n_by_tier)}; fees ${alt.cost:,.0f}): this list "
             f"{trade_sentence(m, alt)}.")

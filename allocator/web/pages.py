@@ -354,13 +354,15 @@ def _alternatives(d: dict) -> list[tuple[str, dict]]:
     alts = d.get("alternatives")
     if not isinstance(alts, dict) or d.get("p_match") is None:
         return []
-    me = SimpleNamespace(p_match=d["p_match"], p_match_la=d.get("p_match_la") or 0.0)
+    me = SimpleNamespace(p_match=d["p_match"], p_match_la=d.get("p_match_la") or 0.0,
+                         p_match_west=d.get("p_match_west"))
     out = []
     for name, a in alts.items():
         if not isinstance(a, dict) or a.get("p_match") is None:
             continue
         label = ALT_LABELS.get(name, str(name).replace("_", " "))
-        other = SimpleNamespace(p_match=a["p_match"], p_match_la=a.get("p_match_la") or 0.0)
+        other = SimpleNamespace(p_match=a["p_match"], p_match_la=a.get("p_match_la") or 0.0,
+                                p_match_west=a.get("p_match_west"))
         proven = "" if a.get("status") == "optimal" else " (the best found, not proven best)"
         out.append((label + proven, {**a, "trade": f"Against {label}, this list {trade_sentence(me, other)}."}))
     return out
