@@ -100,6 +100,11 @@ def test_posterior_equals_brute_force_over_the_mixture(seed):
     assert fig["p_match"] == pytest.approx(bm, abs=1e-10)
     assert fig["p_match_la"] == pytest.approx(bla, abs=1e-10)
     assert fig["expected_further_invitations"] == pytest.approx(bfur, abs=1e-10)
+    from allocator.optim.evaluate import in_west  # the West (LA included): the same sum, other flags
+
+    west = in_west(pr)[ctx.idx]
+    _, bwest, _ = _brute(pr.fm.w, q[:, order], m[:, order], statuses, F, R, west)
+    assert fig["p_match_west"] == pytest.approx(bwest, abs=1e-10)
 
 
 def test_before_any_answer_is_what_solve_and_simulate_report():
@@ -118,6 +123,9 @@ def test_before_any_answer_is_what_solve_and_simulate_report():
     assert ctx.plan.divisions == season.divisions and ctx.plan.signals
     assert fig["p_match_before"] == pytest.approx(m.p_match, abs=1e-12)
     assert fig["p_match_la_before"] == pytest.approx(m.p_match_la, abs=1e-12)
+    assert fig["p_match_west_before"] == pytest.approx(m.p_match_west, abs=1e-12) and 0 < m.p_match_west < m.p_match
+    lo, hi = fig["p_match_west_interval"]
+    assert lo <= fig["p_match_west"] <= hi and fig["p_match_la"] <= fig["p_match_west"] <= fig["p_match"]
     assert fig["p_match_before_interval"] == pytest.approx(list(m.p_match_interval), abs=1e-12)
     assert fig["p_match"] < fig["p_match_before"] - 0.1  # 3 invitations where about 10 were due
     lo, hi = fig["p_match_interval"]

@@ -175,6 +175,11 @@ def test_page_shows_the_json_numbers(client, with_add):
     assert f"P(≥ 5) {pct(d['p_interviews_at_least']['5'])} <span class=\"range\">({pct(lo5, 0)} to {pct(hi5, 0)})" in html
     a = d["after_interviews"]
     assert f"P(match) {pct(a['p_match_interviews_only'])}" in html and "id=\"season-rank-note\"" in html
+    wlo, whi = d["p_match_west_interval"]  # P(match in the West) now, its range and the figure before
+    west = re.search(r'id="season-p-match-west">(.*?)</dd>', html).group(1)
+    assert west.startswith(f"{pct(d['p_match_west'])} <span class=\"range\">({pct(wlo, 0)} to {pct(whi, 0)})")
+    assert f"(before: {pct(d['p_match_west_before'])}; LA included" in west
+    assert f"P(match in the West) {pct(a['p_match_west_interviews_only'])}, even" in html
     assert re.search(r'id="season-p-match-after">([^<]*)<', html).group(1) == pct(d["add"]["p_match_after"])
     assert d["add"]["advice"] in html and 'id="synthetic"' in html
     assert f'value="{TODAY}"' in html and 'value="300"' in html

@@ -82,6 +82,9 @@ def render(d: dict, c) -> None:
     _before_lines(d, c)
     c.print(f"P(match in LA):          {_pct(d['p_match_la'])}{_range(d.get('p_match_la_interval'))}   "
             f"(before: {_pct(d['p_match_la_before'])})")
+    if d.get("p_match_west") is not None:
+        c.print(f"P(match in the West):    {_pct(d['p_match_west'])}{_range(d.get('p_match_west_interval'))}   "
+                f"(before: {_pct(d['p_match_west_before'])}; LA included, the West ranked first)")
     if d.get("p_match_interval"):
         c.print(f"  ranges: 10th-90th percentile over the plausible models, each conditioned on your answers and "
                 f"weighted by how likely it makes them, as in the average; the most pessimistic gives "
@@ -100,7 +103,8 @@ def render(d: dict, c) -> None:
         c.print()
         c.print(f"From the interviews you hold alone: P(match) {_pct(a['p_match_interviews_only'])}"
                 f"{_range(a.get('p_match_interviews_only_interval'))}, "
-                f"P(match in LA, LA ranked first) {_pct(a['p_match_la_interviews_only'])}")
+                f"P(match in LA, LA ranked first) {_pct(a['p_match_la_interviews_only'])}, "
+                f"P(match in the West) {_pct(a['p_match_west_interviews_only'])}")
         c.print(f"Rank order: {a['rank_order']}")
         for j, r in enumerate(a["programs"], 1):
             c.print(f"  {j}. {r['program_id']} {'(LA) ' if r['la_area'] else ''}P(match here) {_pct(r['p_match_here'])}")

@@ -24,6 +24,7 @@ import numpy as np
 from scipy.special import log_ndtr, ndtr, ndtri
 
 from allocator.errors import InputError
+from allocator.optim.evaluate import in_west
 from allocator.optim.problem import Plan, Problem
 from allocator.season import posterior as post
 from allocator.season.seasonfile import Season
@@ -267,6 +268,7 @@ def interviews_stage(ctx: Context) -> dict | None:
     c_inv = 1 - ctx.nm.m[:, inv]
     return {"p_match_interviews_only": post.p_match(ctx.pi, c_inv),
             "p_match_la_interviews_only": post.p_match(ctx.pi, c_inv[:, la]) if la.any() else 0.0,
+            "p_match_west_interviews_only": post.p_match(ctx.pi, c_inv[:, in_west(pr)[ctx.idx[inv]]]),
             "rank_order": described, "ranked_by_you": sum(r is not None for r in ranks),
             "programs": per,
             "note": "The Match is applicant-proposing deferred acceptance: ranking programs in your true order of "
@@ -276,7 +278,7 @@ def interviews_stage(ctx: Context) -> dict | None:
 def figures(ctx: Context) -> dict:
     """The posterior numbers now, and the same list before any news."""
     nm, obs, pi, c = ctx.nm, ctx.obs, ctx.pi, ctx.c
-    la = ctx.problem.la[ctx.idx]
+    la, west = ctx.problem.la[ctx.idx], in_west(ctx.problem)[ctx.idx]
     prior_c = 1 - nm.q * nm.m
     r = post.further_interview_probs(nm, obs)
     have = int(np.sum(obs.code == post.INVITED))
@@ -289,6 +291,9 @@ def figures(ctx: Context) -> dict:
         "p_match_interval": None, "p_match_before_interval": None, "p_match_la_interval": None,
         "p_match_la": prob(post.p_match(pi, c[:, la])) if la.any() else 0.0,
         "p_match_la_before": prob(post.p_match(nm.w, prior_c[:, la])) if la.any() else 0.0,
+        "p_match_west_interval": None,  # the West, LA included, ranked first
+        "p_match_west": prob(post.p_match(pi, c[:, west])) if west.any() else 0.0,
+        "p_match_west_before": prob(post.p_match(nm.w, prior_c[:, west])) if west.any() else 0.0,
         "interviews_so_far": have,
         "expected_further_invitations": float(pi @ r.sum(axis=1)),
         "expected_invitations_before": float(nm.w @ nm.q.sum(axis=1)),
@@ -328,11 +333,11 @@ def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
     pi = ctx.pi if fe is pr.fm else post.posterior_weights(nm, ctx.obs)
     c = ctx.c if fe is pr.fm else post.no_match_factors(nm, ctx.obs)
     prior_c = 1 - nm.q * nm.m
-    la = np.nonzero(pr.la[ctx.idx])[0]
+    la, west = np.nonzero(pr.la[ctx.idx])[0], np.nonzero(in_west(pr)[ctx.idx])[0]
     inv = [j for j, s in enumerate(ctx.statuses) if s in ("invited", "interviewed")]
     r = further if further is not None and fe is pr.fm else post.further_interview_probs(nm, ctx.obs)
     have = int(np.sum(ctx.obs.code == post.INVITED))
-    now, before, now_la, held, counts, mass, prior = [], [], [], [], [], [], []
+    now, before, now_la, now_west, held, counts, mass, prior = [], [], [], [], [], [], [], []
     for j in range(fe.n_cards):
         on = fe.card == j
         prior.append(nm.w[on].sum())
@@ -343,12 +348,14 @@ def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
         pj = pi[on] / mass[-1]
         now.append(post.p_match(pj, c[on]))
         now_la.append(post.p_match(pj, c[on], la) if len(la) else 0.0)
+        now_west.append(post.p_match(pj, c[on], west) if len(west) else 0.0)
         if inv:
             held.append(post.p_match(pj, 1 - nm.m[on][:, inv]))
         dist = post.count_distribution(pj, r[on], base=have)
         counts.append([float(dist[t:].sum()) for t in THRESHOLDS])
     rng = (lambda v, w=mass: [prob(x) for x in post.spread(v, w)])  # noqa: E731
     return {"p_match_interval": rng(now), "p_match_before_interval": rng(before, prior), "p_match_la_interval": rng(now_la),
+            "p_match_west_interval": rng(now_west),
             "p_match_pessimistic": prob(min(now)),
             "p_interviews_at_least_interval": {str(t): rng([c[k] for c in counts]) for k, t in enumerate(THRESHOLDS)},
             **({"p_match_interviews_only_interval": rng(held)} if held else {})}
