@@ -65,8 +65,9 @@ def test_monte_carlo_agrees_on_the_west(mixed):
     assert mc_close(mc.p_match, m.p_match, draws)
 
 
-def test_solve_shows_and_writes_the_west(capsys):
-    code, out, err = run(capsys, "solve", TYPICAL, "--draws", "0", "--json")
+def test_solve_shows_and_writes_the_west(capsys, tmp_path):
+    listed = tmp_path / "list.csv"
+    code, out, err = run(capsys, "solve", TYPICAL, "--draws", "0", "--json", "--out", str(listed))
     assert code == 0, err
     d = json.loads(out)
     assert d["p_match_la"] < d["p_match_west"] <= d["p_match"]
@@ -79,3 +80,9 @@ def test_solve_shows_and_writes_the_west(capsys):
     text = " ".join(out.split())
     assert code == 0, err
     assert f"P(match in the West, LA included; the West ranked first) {100 * d['p_match_west']:.1f}%" in text
+    # simulate scores the same list: the same figure and range
+    code, out, err = run(capsys, "simulate", TYPICAL, "--list", str(listed), "--draws", "2000", "--json")
+    s = json.loads(out)
+    assert code == 0, err
+    assert s["p_match_west"] == pytest.approx(d["p_match_west"], abs=1e-12)
+    assert s["p_match_west_interval"] == pytest.approx(d["p_match_west_interval"], abs=1e-12)

@@ -62,13 +62,12 @@ def simulate(
         model = model_name(problem)
         c.print(f"P(match) simulated {pct(mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}] over {mc.draws:,} draws; "
                 f"exact {pct(m.p_match, 2)} ({model}); if independent {pct(m.p_match_independent)}")
-        la_range = (f" ({pct(m.p_match_la_interval[0], 0)} to {pct(m.p_match_la_interval[1], 0)})"
-                    if m.p_match_la_interval is not None and problem.fm is not None and m.p_match_la_interval[1] >= 0.005
-                    else "")
+        la_range = _range(m.p_match_la_interval, problem)
         counted = (f"expected interviews {mc.mean_interviews:.1f}" if problem.interviews_modelled else
                    f"expected programs that would match {mc.mean_successes:.1f} (no interview stage: the catalog "
                    "gives p_match only)")
         c.print(f"P(match in LA) {pct(m.p_match_la, 2)}{la_range}; {counted}")
+        c.print(f"P(match in the West, LA included) {pct(m.p_match_west, 2)}{_range(m.p_match_west_interval, problem)}")
         for w in payload["warnings"]:
             c.print(f"[bold yellow]warning: {escape(w)}[/]")  # "[strategy]" is text, not markup
         for g, d in bad:
@@ -76,6 +75,13 @@ def simulate(
 
     _emit(payload, as_json, out, render)
     return 0
+
+
+def _range(iv, problem) -> str:
+    """" (41% to 57%)": a range over the plausible models, where the two-stage model answers."""
+    from allocator.percent import pct
+
+    return f" ({pct(iv[0], 0)} to {pct(iv[1], 0)})" if iv is not None and problem.fm is not None and iv[1] >= 0.005 else ""
 
 
 def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
@@ -87,7 +93,9 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
     from allocator.verification import published_curve
 
     payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
-               **uncertainty(m), "p_match_central": m.p_match_central, "p_match_worst_season": m.p_match_worst_season,
+               **uncertainty(m), "p_match_west": m.p_match_west,
+               "p_match_west_interval": None if m.p_match_west_interval is None else list(m.p_match_west_interval),
+               "p_match_central": m.p_match_central, "p_match_worst_season": m.p_match_worst_season,
                "expected_interviews": m.expected_interviews,
                "expected_interviews_interval": (None if m.expected_interviews_interval is None
                                                 else list(m.expected_interviews_interval)),

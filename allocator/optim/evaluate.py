@@ -139,7 +139,6 @@ def uncertainty(m: Metrics) -> dict:
     """The ensemble figures of a Metrics for a JSON row: interval lists and the pessimistic value."""
     return {"p_match_interval": None if m.p_match_interval is None else list(m.p_match_interval),
             "p_match_la_interval": None if m.p_match_la_interval is None else list(m.p_match_la_interval),
-            "p_match_west_interval": None if m.p_match_west_interval is None else list(m.p_match_west_interval),
             "p_match_pessimistic": m.p_match_pessimistic}
 
 
