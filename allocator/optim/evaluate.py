@@ -195,8 +195,13 @@ def tiers(problem: Problem) -> np.ndarray:
 
 
 def in_west(problem: Problem) -> np.ndarray:
-    """Each candidate: in the West (Greater LA or the rest of the West), i.e. not "elsewhere"."""
-    return tiers(problem) != "elsewhere"
+    """Each candidate: in the West (Greater LA or the rest of the West), i.e. not "elsewhere"
+    (kept with the problem's derived arrays: every evaluation reads it)."""
+    if "in_west" not in problem._cache:
+        west = tiers(problem) != "elsewhere"
+        west.flags.writeable = False
+        problem._cache["in_west"] = west
+    return problem._cache["in_west"]
 
 
 def tier_counts(problem: Problem, plan: Plan) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
