@@ -1,6 +1,7 @@
 """The P(any match) / P(match in LA) frontier: every point optimal, monotone trade, the
 safest and the chosen list on the curve, the bare `--frontier` and its outputs."""
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -294,3 +295,48 @@ def test_frontier_plot_marks_points_outside_the_calibrated_domain():
     assert "every point: outside the calibrated domain (an extrapolation)" in labels
     df["outside_domain"] = ""
     assert not any("calibrated" in ln.get_label() for ln in plot_frontier(df).get_lines())
+
+
+def test_frontier_rows_plan_on_their_own_list_and_the_table_shows_it(monkeypatch):
+    """Each frontier row with a list and a range carries the figure to plan on by solve's rule for
+    its own list (domain.plan_figure with the exact published-curve check), at or below its 10th
+    percentile; a target out of reach has empty cells; the table's "plan on" column shows the
+    figure rounded down, with the footnote that states the rule."""
+    import io
+    import math
+
+    from rich.console import Console
+
+    from allocator.api import load
+    from allocator.cli.sweep import _render_frontier
+    from allocator.optim.evaluate import evaluate
+    from allocator.studies import frontier as fr
+    from allocator.verification import published_curve
+    from allocator.verification.domain import plan_figure
+
+    pr = load(ROOT / "data" / "profiles" / "typical_us_img.toml")
+    lists, row = {}, fr._row
+
+    def keep(problem, out, kind, **kw):
+        lists[kw.get("target")] = out.plan
+        return row(problem, out, kind, **kw)
+
+    monkeypatch.setattr(fr, "_row", keep)
+    df = frontier(pr, [0.6, 0.99])
+    got, out_of_reach = df.iloc[0], df.iloc[1]
+    assert got.status == "optimal" and out_of_reach.status == "infeasible"
+    m = evaluate(pr, lists[0.6], correlations=())
+    curve = published_curve.exact(pr, lists[0.6])
+    want = plan_figure(m.p_match_interval, m.p_match_worst_season, curve)
+    assert got.p_match_plan == want["p_match"] and got.p_match_plan_from == want["from"]
+    assert got.p_match_published_curve == list(curve) and got.p_match_plan <= got.p_match_interval[0]
+    assert out_of_reach.p_match_plan != out_of_reach.p_match_plan and out_of_reach.p_match_plan_from == ""
+    assert out_of_reach.p_match_published_curve is None
+    c = Console(file=io.StringIO(), width=400)
+    _render_frontier(df, pr, c, auto=False)
+    text = c.file.getvalue()
+    cells = next(ln for ln in text.splitlines() if ln.strip().startswith("60%")).split()
+    assert cells[4] == f"{math.floor(100 * got.p_match_plan + 1e-9)}%" and re.fullmatch(r"\d+-\d+%", cells[3])
+    flat = " ".join(text.split())
+    assert any("10th-90th" in ln and "plan on" in ln for ln in text.splitlines())
+    assert "plan on: the one figure to plan on" in flat

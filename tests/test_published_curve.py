@@ -103,3 +103,32 @@ def test_the_check_says_the_curve_stands_in_for_other_specialties():
     line = published_curve_line((0.30, 0.34), load_card(), ("Internal Medicine", "Psychiatry"))
     assert "no curve is published for Psychiatry, so this one stands in for it" in line
     assert "stands in" not in published_curve_line((0.30, 0.34), load_card(), ("Internal Medicine",))
+
+
+def test_the_exact_check_is_the_monte_carlo_one_without_its_sampling_error():
+    """The sweep and frontier rows have no draws: their check takes the exact distribution of the
+    list's interview count under the same mixture (pooled where the curve is flat, which changes
+    nothing), and agrees with solve's Monte Carlo check within its sampling error; none under the
+    copula or with a catalog's own p_match, as solve has none there."""
+    import numpy as np
+
+    from allocator.api import load, optimize, verify
+    from allocator.model.counts import poisson_binomial
+    from allocator.verification.published_curve import assess, conversion, exact, flat_from
+
+    pr = load(PROFILE, budget=900.0, objective="p_match")
+    plan = optimize(pr, "p_match").plan
+    got = exact(pr, plan)
+    xs, ys = curve_points(pr.card)
+    top = flat_from(xs, ys)
+    tail = np.arange(top, top + 30, dtype=float)
+    for upper in (False, True):  # both ends are constant from the pooled count on
+        assert np.ptp(conversion(tail, xs, ys, upper)) == 0
+    n = len(plan.idx)
+    full = poisson_binomial(pr.plan_pi(plan).T, n) @ pr.fm.w  # every count apart (nothing pooled)
+    assert full.sum() == pytest.approx(1.0) and check(pr.card, full) == pytest.approx(got, abs=1e-12)
+    mc = assess(pr, verify(pr, plan, draws=200_000, seed=3))
+    assert got[0] < got[1] and mc == pytest.approx(got, abs=0.004)  # 200,000 draws: se < 0.001
+    assert exact(load(PROFILE, budget=900.0, correlation=0.3), plan) is None
+    tiny = load(ROOT / "data" / "profiles" / "tiny_demo.toml", ROOT / "data" / "catalogs" / "tiny_p_match.csv")
+    assert exact(tiny, optimize(tiny, "p_match").plan) is None

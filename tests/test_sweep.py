@@ -245,6 +245,7 @@ def test_cli_sweep_json_csv_plot(capsys, tmp_path):
             "cost", "gain_per_100"} <= set(d["rows"][0])
     assert all(r["status"] == "optimal" for r in d["rows"])
     assert csv.read_text().splitlines()[0].startswith("budget,status,p_match")
+    assert csv.read_text().splitlines()[0].endswith(",program_ids,p_match_published_curve,p_match_plan,p_match_plan_from")
     assert len(csv.read_text().splitlines()) == 10
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
@@ -442,7 +443,7 @@ def test_cli_budget_sweep_table_gives_each_point_its_range(capsys):
 
     code, out, err = run(capsys, "sweep", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--budgets", "300:600:300")
     assert code == 0, err
-    assert "10th-90th pct" in out and "(two-stage model)" in out
+    assert "10th-90th pct" in out and "(two-stage model)" in out and "plan on" in out
     text = " ".join(out.split())
     assert "best P(match) list (the safety-first answer's first step) at each budget" in text
     assert "%^" in out and "^ outside the calibrated domain" in out
@@ -549,6 +550,8 @@ def test_cli_correlation_sweep_shows_the_two_stage_range_and_flags_copula_figure
     d = json.loads(out)
     r0 = d["rows"][0]
     assert r0["correlation"] == 0 and r0["p_match"] > r0["p_match_interval"][1]
+    # plan on the two-stage range, as solve --correlation does (the copula has no interview stage: no curve check)
+    assert r0["p_match_published_curve"] is None and r0["p_match_plan"] <= r0["p_match_interval"][0]
     assert len(d["warnings"]) == 1 and d["warnings"][0].startswith("correlation 0")
     code, out, err = run(capsys, "sweep", prof, "--param", "correlation=0:0.6:0.6")
     assert code == 0 and "two-stage 10th-90th" in out and "†" in out and "do not support that correlation" in out
@@ -587,3 +590,128 @@ def test_a_count_cap_that_holds_the_list_is_named_by_solve_sweep_and_frontier(ca
     code, out, _ = run(capsys, "sweep", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--budgets",
                        "600:700:100", "--json")
     assert code == 0 and not any("max_applications" in n for n in json.loads(out)["notes"])
+
+
+# ---------------------------------------------------------------------- the figure to plan on
+@pytest.fixture(scope="module")
+def typical_sweep():
+    """A budget sweep of the typical profile (two-stage model, an ensemble), with each row's own
+    problem and list as the sweep scored them: $0 has no list, $300 (27 applications) is
+    planned on its published-curve check, $1,500 on its 10th percentile."""
+    from allocator.api import load
+    from allocator.studies import sweep as sw
+
+    pr = load(ROOT / "data" / "profiles" / "typical_us_img.toml")
+    lists, row = {}, sw._row
+
+    def keep(param, value, p, out, mode):
+        lists[float(value)] = (p, out.plan)
+        return row(param, value, p, out, mode)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sw, "_row", keep)
+        df = sweep(pr, "budget", [0.0, 300.0, 1500.0])
+    return pr, df, lists
+
+
+def test_each_sweep_row_plans_on_the_figure_solve_gives_its_own_list(typical_sweep):
+    """Every row with a list and a range carries the figure to plan on by solve's rule
+    (domain.plan_figure of the row's own list: its 10th percentile, its worst-season figure and its
+    published-curve check), at or below its 10th percentile, with the check itself; the exact
+    check sits within the Monte Carlo's error of the one solve draws, and solve at that budget
+    plans on the same figure.  The row without a list has empty cells."""
+    from allocator.api import solve, verify
+    from allocator.verification import published_curve
+    from allocator.verification.domain import plan_figure
+
+    pr, df, lists = typical_sweep
+    for r in df.itertuples(index=False):
+        if r.status == "infeasible":
+            assert r.budget == 0 and r.p_match_plan != r.p_match_plan and r.p_match_plan_from == ""
+            assert r.p_match_published_curve is None
+            continue
+        p, plan = lists[r.budget]
+        m = evaluate(p, plan, correlations=())
+        curve = published_curve.exact(p, plan)
+        want = plan_figure(m.p_match_interval, m.p_match_worst_season, curve)
+        assert r.p_match_plan == want["p_match"] and r.p_match_plan_from == want["from"]
+        assert r.p_match_published_curve == list(curve) and r.p_match_interval == list(m.p_match_interval)
+        assert r.p_match_plan <= r.p_match_interval[0] and r.p_match_plan <= m.p_match_worst_season["p_match"]
+        mc = published_curve.assess(p, verify(p, plan, draws=100_000, seed=1))
+        assert mc == pytest.approx(curve, abs=0.006)
+        mc_fig = plan_figure(m.p_match_interval, m.p_match_worst_season, mc)
+        assert mc_fig["p_match"] == pytest.approx(r.p_match_plan, abs=0.006)
+    by = df.set_index("budget")
+    assert by.loc[300.0, "p_match_plan_from"] == "the published-curve check's upper end"
+    assert by.loc[300.0, "p_match_plan"] == by.loc[300.0, "p_match_published_curve"][1] < by.loc[300.0, "p_match_interval"][0]
+    assert by.loc[1500.0, "p_match_plan"] == by.loc[1500.0, "p_match_interval"][0]
+    res = solve(ROOT / "data" / "profiles" / "typical_us_img.toml", budget=300.0, objective="p_match", compare=False)
+    fig = res.to_dict()["p_match_plan"]
+    assert fig["from"] == by.loc[300.0, "p_match_plan_from"]
+    assert fig["p_match"] == pytest.approx(by.loc[300.0, "p_match_plan"], abs=0.006)
+
+
+def test_the_sweep_table_shows_the_plan_figure_rounded_down_with_its_rule(typical_sweep):
+    """The table's "plan on" column is each row's p_match_plan in whole percents rounded down
+    (plan_pct), beside its range; the row without a list has none; a footnote states the rule and
+    where the figures come from."""
+    import io
+    import math
+
+    from rich.console import Console
+
+    from allocator.cli.sweep import _render_sweep
+
+    pr, df, _ = typical_sweep
+    c = Console(file=io.StringIO(), width=400)
+    _render_sweep(df, "budget", pr, c)
+    out = c.file.getvalue()
+    head = next(ln for ln in out.splitlines() if "plan on" in ln).split()
+    assert head[head.index("plan") - 1] == "pct"  # right after the 10th-90th pct column
+    shown = {}
+    for r in df.itertuples(index=False):
+        cells = next(ln for ln in out.splitlines() if ln.strip().startswith(f"${r.budget:,.0f} ")).split()
+        if r.status == "infeasible":
+            assert cells[2:5] == ["-", "-", "-"]
+            continue
+        assert re.fullmatch(r"\d+-\d+%", cells[3])
+        shown[r.budget] = cells[4]
+        assert cells[4] == f"{math.floor(100 * r.p_match_plan + 1e-9)}%"
+    x = df.set_index("budget").loc[300.0, "p_match_plan"]
+    assert round(100 * x) > math.floor(100 * x) and shown[300.0] == f"{math.floor(100 * x)}%"  # down, not nearest
+    text = " ".join(out.split())
+    assert "plan on: the one figure to plan on for each list, in whole percents rounded down: the lowest of" in text
+    assert "25/35/50/75% at 1/3/5/10 interviews" in text and "../shared" not in text
+    assert ("Here: the published-curve check's upper end on 1 row, the 10th percentile of the plausible models on "
+            "1 row (columns p_match_plan, p_match_plan_from and p_match_published_curve in the CSV and JSON)") in text
+
+
+def test_sweep_rows_without_a_range_have_no_plan_figure(capsys, tmp_path):
+    """One card (no ensemble) or a catalog's own p_match: no range, so no figure to plan on (empty
+    cells, never a made-up number) and no "plan on" column; the published-curve check still comes
+    with the two-stage card (as solve gives it), not with the catalog's probabilities."""
+    import io
+
+    from rich.console import Console
+
+    from allocator.api import load
+    from allocator.cli.sweep import _render_sweep
+    from allocator.paths import MODELS_DIR
+
+    card = tmp_path / "one.toml"
+    card.write_text("\n".join(x for x in (MODELS_DIR / "default.toml").read_text().splitlines()
+                              if not x.startswith("ensemble = ")))
+    one = load(ROOT / "data" / "profiles" / "typical_us_img.toml", card=str(card))
+    tiny = load(PROFILE, TINY)
+    for pr, curve in ((one, True), (tiny, False)):
+        df = sweep(pr, "budget", [300.0, 600.0], mode="p_match")
+        assert (df["status"] == "optimal").all() and df["p_match_interval"].isna().all()
+        assert df["p_match_plan"].isna().all() and (df["p_match_plan_from"] == "").all()
+        assert all((c is not None) == curve for c in df["p_match_published_curve"])
+        c = Console(file=io.StringIO(), width=300)
+        _render_sweep(df, "budget", pr, c)
+        assert "plan on" not in c.file.getvalue()
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--budgets", "300", "--json")
+    assert code == 0, err
+    r = json.loads(out)["rows"][0]
+    assert r["p_match_plan"] is None and r["p_match_plan_from"] == "" and r["p_match_published_curve"] is None

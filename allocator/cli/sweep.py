@@ -396,7 +396,7 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
 
     from allocator.verification.domain import domain_note
 
-    from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, span, usd
+    from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, plan_cell, plan_column_note, span, usd
 
     if problem.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
@@ -404,7 +404,7 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
     t = Table(box=box.SIMPLE, title=f"max P(match in LA) subject to P(any match) >= floor (budget "
                                     f"{usd(problem.budget)}, {cap}, {model_name(problem)}; chosen: {problem.objective})")
     ranged = problem.fm is not None and _has_ranges(df)
-    heads = ("status", "P(any match)") + (("10th-90th",) if ranged else ()) + ("P(match in LA)",) + (
+    heads = ("status", "P(any match)") + (("10th-90th", "plan on") if ranged else ()) + ("P(match in LA)",) + (
         ("10th-90th",) if ranged else ()) + ("apps LA / West / else", "fees", "LA cap")
     for h in (("list", "floor") if auto else ("target",)) + heads:
         t.add_column(h, justify="right")
@@ -417,7 +417,8 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
             first = [pct(r.target, 0)]
         first.append(r.status if r.status != "feasible" else "feasible*")
         if r.status in ("optimal", "feasible"):
-            p = [pct(r.p_match, 2) + ("^" if r.outside_domain else "")] + ([span(r.p_match_interval)] if ranged else [])
+            p = [pct(r.p_match, 2) + ("^" if r.outside_domain else "")] + (
+                [span(r.p_match_interval), plan_cell(r.p_match_plan)] if ranged else [])
             la = [pct(r.p_match_la, 1)] + ([span(r.p_match_la_interval)] if ranged else [])
             t.add_row(*first, *p, *la, f"{int(r.n_la)} / {int(r.n_west)} / {int(r.n_elsewhere)}", usd(r.cost),
                       "binds" if r.la_cap_binds else "", style="bold" if r.kind != "frontier" else None)
@@ -426,6 +427,8 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
     console.print(t)
     if (df["outside_domain"] != "").any():
         console.print(domain_note(problem.card))
+    if ranged:
+        console.print(plan_column_note(df["p_match_plan_from"], problem.card), markup=False)
     if (df["status"] == "feasible").any():
         console.print("*feasible: the best list found, not proven optimal; its proven gap is the column gap in "
                       "--json/--csv (pass --time-limit SECONDS to search and prove longer)")
@@ -485,7 +488,7 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
 
     from allocator.verification.domain import domain_note
 
-    from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, span, usd
+    from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, plan_cell, plan_column_note, span, usd
 
     if problem.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
@@ -499,6 +502,7 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
     t.add_column("P(match)", justify="right")
     if ranged:  # a correlation sweep's range is the calibrated two-stage model's for the same list
         t.add_column("two-stage 10th-90th" if name == "correlation" else "10th-90th pct", justify="right")
+        t.add_column("plan on", justify="right")
     t.add_column("if indep.", justify="right")
     t.add_column("P(LA)", justify="right")
     la_ranged = ranged and "p_match_la_interval" in df and problem.objective == "p_match_la"  # the objective's range
@@ -516,12 +520,12 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
             iv = r.p_match_interval if ranged else None
             off = name == "correlation" and iv is not None and not iv[0] <= r.p_match <= iv[1]
             row += [pct(r.p_match, 2) + ("^" if r.outside_domain else "") + ("†" if off else "")]
-            row += [span(iv)] if ranged else []
+            row += [span(iv), plan_cell(r.p_match_plan)] if ranged else []
             row += [pct(r.p_match_independent, 1), pct(r.p_match_la, 1)]
             row += [span(r.p_match_la_interval)] if la_ranged else []
             row += [f"{r.n_applications} ({r.n_la})", usd(r.cost)]
         else:
-            row += ["-"] * (5 + ranged + la_ranged)
+            row += ["-"] * (5 + 2 * ranged + la_ranged)
         if budget:
             g = r.gain_per_100
             row.append("" if g != g else f"{100 * g:+.2f} pts")
@@ -535,6 +539,8 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
         console.print(f"feasible: the best list found, not proven best: {bound}")
     if (df["outside_domain"] != "").any():
         console.print(domain_note(problem.card))
+    if ranged:
+        console.print(plan_column_note(df["p_match_plan_from"], problem.card), markup=False)
     if name == "correlation" and _off_range(df):
         console.print(f"† {COPULA_NOTE}")
     if df["knee"].any():

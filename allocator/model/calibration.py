@@ -31,6 +31,7 @@ from allocator.model.logistic import expit
 from allocator.model.probability import (ApplicantArrays, ModelCard, eligibility, interview_logit, match_logit,
                                          program_arrays)
 from allocator.model.cohort import Cohort, make_cohort  # noqa: F401  (re-exported)
+from allocator.model.counts import poisson_binomial as _pb
 from allocator.paths import DATA_DIR
 
 N_MAX = 40  # interview counts above this are pooled
@@ -119,20 +120,6 @@ def match_rate(prep: Prepared, pi: np.ndarray, d_match: float = 0.0) -> float:
     none = np.exp(np.log1p(-pi * mu).sum(axis=1)) @ prep.w
     no_int = np.exp(np.log1p(-pi).sum(axis=1)) @ prep.w
     return float((1 - none).sum() / (len(none) - no_int.sum()))
-
-
-def _pb(p: np.ndarray, n_max: int) -> np.ndarray:
-    """pmf of the number of successes of independent Bernoulli(p[j, m]) over j, per column m;
-    counts above ``n_max`` pooled at ``n_max`` (that row only gains).  ``p`` is (L, M);
-    returns (n_max + 1, M)."""
-    f = np.zeros((n_max + 1, p.shape[1]))
-    f[0] = 1.0
-    for j in range(p.shape[0]):
-        d = f * p[j]
-        d[n_max] = 0.0
-        f -= d
-        f[1:] += d[:-1]
-    return f
 
 
 @dataclass(frozen=True)

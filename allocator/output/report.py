@@ -64,6 +64,30 @@ def plan_source(plan: dict) -> str:
             "the range; lower still if a warning below says so")
 
 
+def plan_cell(x) -> str:
+    """A table's "plan on" cell: :func:`plan_pct`, "" for a row without the figure (no range, no list)."""
+    return "" if x is None or x != x else plan_pct(x)
+
+
+def plan_column_note(sources, card) -> str:
+    """The footnote under a sweep or frontier table's "plan on" column: the rule of
+    :func:`allocator.verification.domain.plan_figure` in plain words, and where the rows' figures
+    come from (``sources``: their ``p_match_plan_from``)."""
+    from collections import Counter
+
+    from allocator.verification.published_curve import curve_points, describe
+
+    curve = f", {describe(card)}" if card is not None and curve_points(card) is not None else ""
+    found = Counter(s for s in sources if s)
+    here = ", ".join(f"{k} on {n} row{'s' if n > 1 else ''}" for k, n in found.items())
+    return (f"plan on: the one figure to plan on for each list, in whole percents rounded down: the lowest of its 10th "
+            "percentile over the plausible models, its P(match) in a season like the worst published one, and, when "
+            "it lies below that percentile, the upper end of the published-curve check (what the list's interviews "
+            f"would give if P(match | interviews) followed the published curve{curve}); lower still if a warning below "
+            f"says so. Here: {here} (columns p_match_plan, p_match_plan_from and p_match_published_curve in the CSV "
+            "and JSON)")
+
+
 def point_line(m) -> str:
     """The headline of a P(match) without a range over plausible models (one card, or the
     catalog's own p_match): the figure, and that a warning says why there is no range."""

@@ -64,7 +64,8 @@ POINT_SECONDS = 3.0
 FLOOR_SLACK = 1e-6
 COLUMNS = ["target", "status", "p_match", "p_match_la", "n_applications", "n_la", "cost",
            "kind", "margin", "n_west", "n_elsewhere", "la_share", "la_cap_binds", "gap", "seconds", "program_ids",
-           "p_match_interval", "p_match_la_interval", "p_match_pessimistic", "outside_domain", "synthetic"]
+           "p_match_interval", "p_match_la_interval", "p_match_pessimistic", "outside_domain", "synthetic",
+           *domain.PLAN_COLUMNS]  # the figure to plan on, added last: the earlier columns keep their places
 
 Progress = Callable[[int], None]
 
@@ -233,7 +234,8 @@ def _row(problem: Problem, out: Outcome, kind: str, *, target: float = np.nan, m
                   "n_elsewhere": m.n_applications - m.n_la - n_west, "la_share": m.la_share,
                   "la_cap_binds": la_cap_binds(problem, m.n_la, m.n_applications),
                   "program_ids": " ".join(map(str, ids)), **uncertainty(m),
-                  "outside_domain": domain.outside(problem.card, m.n_applications, m.expected_interviews)}
+                  "outside_domain": domain.outside(problem.card, m.n_applications, m.expected_interviews),
+                  **domain.plan_row(problem, out.plan, m)}
 
 
 def la_cap_binds(problem: Problem, n_la: int, n: int) -> bool:
@@ -253,8 +255,10 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
         df[c] = df[c].astype("Int64")
     df["la_cap_binds"] = df["la_cap_binds"].astype("boolean")
     df["gap"] = df["gap"].astype(float)
-    for c in ("program_ids", "outside_domain"):
+    df["p_match_plan"] = df["p_match_plan"].astype(float)
+    for c in ("program_ids", "outside_domain", "p_match_plan_from"):
         df[c] = df[c].astype(object).where(df[c].notna(), "")  # text columns, "" where a row has none
-    for c in ("p_match_interval", "p_match_la_interval", "p_match_pessimistic"):  # lists and None, not NaN
+    for c in ("p_match_interval", "p_match_la_interval", "p_match_pessimistic",
+              "p_match_published_curve"):  # lists and None, not NaN
         df[c] = df[c].astype(object).where(df[c].notna(), None)
     return df[COLUMNS].reset_index(drop=True)

@@ -356,7 +356,8 @@ def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict
         m = evaluate(pr, out.plan, correlations=())
         row.update(p_match=m.p_match, p_match_independent=m.p_match_independent, p_match_la=m.p_match_la,
                    n_applications=m.n_applications, n_la=m.n_la, la_share=m.la_share, cost=m.cost,
-                   **uncertainty(m), outside_domain=domain.outside(pr.card, m.n_applications, m.expected_interviews))
+                   **uncertainty(m), outside_domain=domain.outside(pr.card, m.n_applications, m.expected_interviews),
+                   **domain.plan_row(pr, out.plan, m))
         if mode not in ("p_match", "p_match_la", "la_given_target"):  # utility, safety_first, ...
             row["expected_utility"] = m.expected_utility
         ids = pr.programs["program_id"].to_numpy()
@@ -376,18 +377,20 @@ def _nothing_listed(pr: Problem, mode: str) -> str:
 
 
 def _finish(df: pd.DataFrame, param: str, mode: str) -> pd.DataFrame:
-    for c in ("p_match", "p_match_independent", "p_match_la", "la_share", "cost", "gap"):
+    for c in ("p_match", "p_match_independent", "p_match_la", "la_share", "cost", "gap", "p_match_plan"):
         if c not in df:
             df[c] = np.nan
         df[c] = df[c].astype(float)
-    for c in ("p_match_interval", "p_match_la_interval", "p_match_pessimistic"):
+    for c in ("p_match_interval", "p_match_la_interval", "p_match_pessimistic", "p_match_published_curve"):
         if c not in df:
             df[c] = None
+    df["p_match_published_curve"] = df["p_match_published_curve"].astype(object).where(
+        df["p_match_published_curve"].notna(), None)  # [low, high] or None, not NaN
     for c in ("n_applications", "n_la"):
         if c not in df:
             df[c] = pd.NA
         df[c] = df[c].astype("Int64")
-    for c in ("program_ids", "outside_domain"):
+    for c in ("program_ids", "outside_domain", "p_match_plan_from"):
         if c not in df:
             df[c] = ""
         df[c] = df[c].astype(object).where(df[c].notna(), "")  # text columns, "" where a row has none
@@ -406,7 +409,7 @@ def _finish(df: pd.DataFrame, param: str, mode: str) -> pd.DataFrame:
         if "expected_utility" not in df:
             df["expected_utility"] = np.nan
         cols.insert(cols.index("cost") + 1, "expected_utility")
-    cols.append("program_ids")
+    cols += ["program_ids", *domain.PLAN_COLUMNS]  # added last: the earlier CSV columns keep their places
     return df[cols].reset_index(drop=True)
 
 

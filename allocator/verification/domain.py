@@ -225,3 +225,20 @@ def plan_figure(interval, worst_season: dict | None, curve) -> dict | None:
     value, source = min(found, key=lambda x: x[0])
     return {"p_match": value, "from": source}
 
+
+
+#: the sweep and frontier rows' columns for the figure to plan on (:func:`plan_row`)
+PLAN_COLUMNS = ["p_match_published_curve", "p_match_plan", "p_match_plan_from"]
+
+
+def plan_row(problem, plan, m) -> dict:
+    """A sweep or frontier row's :data:`PLAN_COLUMNS` for ``plan`` with metrics ``m``: the
+    published-curve check ([low, high], exact: :func:`allocator.verification.published_curve.exact`;
+    None under the copula), the figure to plan on (:func:`plan_figure`, the rule `solve` uses;
+    None without a range over plausible models) and where it comes from ("" then)."""
+    from allocator.verification.published_curve import exact
+
+    curve = exact(problem, plan)
+    fig = plan_figure(m.p_match_interval, m.p_match_worst_season, curve)
+    return {"p_match_published_curve": None if curve is None else list(curve),
+            "p_match_plan": None if fig is None else fig["p_match"], "p_match_plan_from": "" if fig is None else fig["from"]}

@@ -16,6 +16,11 @@ interview, linear between the published points.  Above the last point (10 interv
 curve is not published, so the check is a range: c flat at the last value (75%) for the
 lower end; rising 2 points per interview up to 95% for the upper end (the model's own
 curve rises about 3 points per interview there and reaches 95-99% by 15-20).
+
+`solve` and `simulate` take P(N interviews) from their Monte Carlo draws (:func:`assess`);
+the sweep and frontier rows, which have no draws, from its exact distribution under the same
+mixture (:func:`exact`: a Poisson-binomial at each node, counts from where the curve is flat at
+both ends pooled), at about the cost of one evaluation of the list.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ import re
 
 import numpy as np
 
+from allocator.model.counts import poisson_binomial
 from allocator.percent import pct
 
 SLOPE_ABOVE = 0.02  # per interview above the last published point (the upper end's guess)
@@ -71,6 +77,25 @@ def assess(problem, mc) -> tuple[float, float] | None:
     if mc is None or problem.fm is None:
         return None
     return check(problem.card, getattr(mc, "interviews_hist", None))
+
+
+def flat_from(xs: np.ndarray, ys: np.ndarray) -> int:
+    """The interview count from which both ends of the curve are flat (beyond the last point,
+    and past where the upper end reaches CAP_ABOVE): counts from there on can be pooled."""
+    rise = max(0.0, CAP_ABOVE - float(ys[-1]))
+    return int(xs[-1]) + max(1, int(np.ceil(rise / SLOPE_ABOVE)))
+
+
+def exact(problem, plan) -> tuple[float, float] | None:
+    """The check for ``plan`` from the exact distribution of its interview count under the
+    problem's two-stage mixture (programs interview independently at each node, as the Monte
+    Carlo of :func:`assess` draws them), so without sampling error; None without a curve or the
+    two-stage model (the copula has no interview stage)."""
+    pts = None if problem.fm is None else curve_points(problem.card)
+    if pts is None:
+        return None
+    dist = poisson_binomial(problem.plan_pi(plan).T, flat_from(*pts)) @ problem.fm.w
+    return check(problem.card, dist)
 
 
 def describe(card) -> str:
