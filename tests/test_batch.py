@@ -346,14 +346,17 @@ def test_budget_curve_in_the_report_keeps_ranges_and_marks_points_outside_the_do
     for r in curve:
         cell = f"{100 * r['p_match']:.1f}%" + ("^" if r["outside_domain"] else "")
         rng = span(r["p_match_interval"])
-        assert rng and f"<td class=n>{cell}</td><td class=n>{rng}</td>" in html
-        assert re.search(re.escape(cell) + r"\s+" + re.escape(rng), text)
+        plan = f"{int(100 * r['p_match_plan'])}%"  # the figure to plan on, rounded down, after the range
+        assert r["p_match_plan"] <= r["p_match_interval"][0]
+        assert rng and f"<td class=n>{cell}</td><td class=n>{rng}</td><td class=n>{plan}</td>" in html
+        assert re.search(re.escape(cell) + r"\s+" + re.escape(rng) + r"\s+" + re.escape(plan), text)
         assert span(r["p_match_la_interval"]) in html
     assert f"^ $380: {low['outside_domain']}" in html and f"^ $380: {low['outside_domain']}" in text
     fresh = {k: v for k, v in view.items() if k != "_figure"}  # a rerun draws the figure anew
     again = outputs.applicant_html(fresh)
     assert again == html and "<dc:date>" not in html  # the same bytes: no date, the same SVG ids
     assert "outside the calibrated domain" in html
+    assert "plan on: the one figure to plan on for each list" in html and "plan on: the one figure" in text
 
 
 def test_console_lines_name_the_status_once_and_summary_keeps_the_solve_status(tmp_path):

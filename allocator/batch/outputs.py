@@ -28,7 +28,7 @@ import io
 import textwrap
 from typing import Any
 
-from allocator.output.report import SYNTHETIC_NOTE, span
+from allocator.output.report import SYNTHETIC_NOTE, plan_cell, plan_column_note, span
 from allocator.verification.domain import domain_note
 
 SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_hi", "p_match_la", "p_match_la_lo",
@@ -63,6 +63,11 @@ def _ranged(d: dict, key: str, digits: int = 1, two_stage: bool = True) -> str:
     if two_stage:  # the range first, as the command line and the web page lead with it
         return f"{_pct(lo)} to {_pct(hi)} (average {_pct(d.get(key), digits)})"
     return _pct(d.get(key), digits) + f" (the two-stage model's range: {_pct(lo)} to {_pct(hi)})"
+
+
+def _curve_plan_note(curve: list[dict]) -> str:
+    """What the budget curve's "plan on" column is (the sweep table's footnote)."""
+    return plan_column_note([r.get("p_match_plan_from") for r in curve], None)
 
 
 def plan_text(d: dict) -> str:
@@ -260,15 +265,17 @@ def applicant_html(view: dict) -> str:
         savefig_fixed(_curve_figure(view), buf, "svg")  # the same ids and no date: reruns compare equal
         svg = buf.getvalue()
         parts.append(svg[svg.find("<svg"):])
-        parts.append(_table(["budget", "status", "P(match)", "10th-90th pct", "P(LA)", "P(LA) 10th-90th pct",
-                             "applications", "fees"],
+        parts.append(_table(["budget", "status", "P(match)", "10th-90th pct", "plan on", "P(LA)",
+                             "P(LA) 10th-90th pct", "applications", "fees"],
                             [[_usd(r["budget"]), r["status"],
                               _pct(r.get("p_match")) + ("^" if r.get("outside_domain") else ""),
-                              span(r.get("p_match_interval")), _pct(r.get("p_match_la")),
+                              span(r.get("p_match_interval")), plan_cell(r.get("p_match_plan")), _pct(r.get("p_match_la")),
                               span(r.get("p_match_la_interval")),
                               r.get("n_applications") if r.get("n_applications") is not None else "",
                               _usd(r.get("cost")) if r.get("cost") is not None else ""] for r in view["curve"]],
-                            {0, 2, 3, 4, 5, 6, 7}))
+                            {0, 2, 3, 4, 5, 6, 7, 8}))
+        if any(r.get("p_match_plan") is not None for r in view["curve"]):
+            parts.append(f"<p>{esc(_curve_plan_note(view['curve']))}</p>")
         if any(r.get("outside_domain") for r in view["curve"]):
             parts.append(f"<p>{esc(domain_note(None))}</p><ul>" + "".join(
                 f"<li>^ {esc(line)}</li>" for line in _outside_lines(view["curve"])) + "</ul>")
@@ -331,14 +338,17 @@ def _text_lines(view: dict) -> list[str]:
     lines += [f"{a:28}{b:>14}{c:>14}" for a, b, c in trade_rows(view)]
     if view["curve"]:
         lines += ["", f"Budget curve: {curve_title(p)}", "",
-                  f"{'budget':>10}  {'status':12}{'P(match)':>10}{'10th-90th':>11}{'P(LA)':>10}{'10th-90th':>11}"
+                  f"{'budget':>10}  {'status':12}{'P(match)':>10}{'10th-90th':>11}{'plan on':>9}{'P(LA)':>10}"
+                  f"{'10th-90th':>11}"
                   f"{'apps':>6}"]
         lines += [f"{_usd(r['budget']):>10}  {str(r['status']):12}"
                   f"{_pct(r.get('p_match')) + ('^' if r.get('outside_domain') else ''):>10}"
-                  f"{span(r.get('p_match_interval')):>11}"
+                  f"{span(r.get('p_match_interval')):>11}{plan_cell(r.get('p_match_plan')):>9}"
                   f"{_pct(r.get('p_match_la')):>10}{span(r.get('p_match_la_interval')):>11}"
                   f"{'' if r.get('n_applications') is None else r['n_applications']:>6}"
                   for r in view["curve"]]
+        if any(r.get("p_match_plan") is not None for r in view["curve"]):
+            lines += ["", *textwrap.wrap(_curve_plan_note(view["curve"]), 110)]
         if any(r.get("outside_domain") for r in view["curve"]):
             lines += ["", *textwrap.wrap(domain_note(None), 110)]
             lines += _wrapped([f"^ {line}" for line in _outside_lines(view["curve"])])
