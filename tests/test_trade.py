@@ -104,24 +104,27 @@ def test_with_no_la_gain_the_trade_counts_the_west_and_one_list_is_named_once(ca
     d = json.loads(run(capsys, "solve", str(PROFILES / "typical_us_img.toml"), "--la-share-max", "0", "--draws",
                        "0", "--json")[1])
     gain = 100 * (d["p_match_west"] - d["alternatives"]["safest"]["p_match_west"])
-    assert gain >= 0.05 and f"for +{gain:.1f} points of P(match in the West)" in text
+    assert gain >= 0.05 and f"for +{gain:.1f} points of P(match in the West, LA included)" in text
 
 
 @pytest.mark.parametrize("chosen, alt, words", [
     # the West moves and the sentence is about LA: the West's change is added in points
-    ((0.925, 0.52, 0.70), (0.935, 0.05, 0.20), "for +47.0 points of P(match in Greater LA) (P(match in the West) "
-                                               "+50.0 points)"),
-    ((0.935, 0.05, 0.20), (0.925, 0.52, 0.70), "for +1.0 points of P(match) (P(match in the West) -50.0 points)"),
+    ((0.925, 0.52, 0.70), (0.935, 0.05, 0.20), "for +47.0 points of P(match in Greater LA) (P(match in the West, "
+                                               "LA included) +50.0 points)"),
+    ((0.935, 0.05, 0.20), (0.925, 0.52, 0.70), "for +1.0 points of P(match) (P(match in the West, LA included) "
+                                               "-50.0 points)"),
     # nothing gained in LA: the West's gain is what the list buys, said once
-    ((0.92, 0.30, 0.60), (0.93, 0.40, 0.55), "of P(match in Greater LA) for +5.0 points of P(match in the West) "
-                                             "(a higher expected tier utility)"),
-    # the West unchanged (under 0.05 points): nothing added; a fall in it is not sold as a gain
+    ((0.92, 0.30, 0.60), (0.93, 0.40, 0.55), "of P(match in Greater LA) for +5.0 points of P(match in the West, "
+                                             "LA included) (a higher expected tier utility)"),
+    # the West unchanged (under 0.05 points): nothing added
     ((0.925, 0.52, 0.6), (0.935, 0.05, 0.6004), "for +47.0 points of P(match in Greater LA)"),
-    ((0.92, 0.30, 0.50), (0.93, 0.40, 0.55), "for more of the rest of the West"),
+    # the West falls (a catalog's own utilities): the sentence never claims more of the West beside the fall
+    ((0.92, 0.30, 0.50), (0.93, 0.40, 0.55), "of P(match in Greater LA) for a higher expected tier utility "
+                                             "(P(match in the West, LA included) -5.0 points)"),
 ])
 def test_trade_sentence_gives_the_west_in_points(chosen, alt, words):
     said = trade_sentence(_M(*chosen), _M(*alt))
-    assert words in said and said.count("P(match in the West)") <= 1
+    assert words in said and said.count("P(match in the West") <= 1 and "more of the rest" not in said
     if chosen[2] == pytest.approx(alt[2], abs=4e-4):
         assert "West)" not in said
 

@@ -654,7 +654,7 @@ def test_trade_table_shows_every_range(client, answer):
     assert "(77% to 91%)" in row and "(1% to 3%)" in row
     # P(match in the West): a column with its range, and the trade sentence says the West's change in points
     assert "40.5% <small>(33% to 48%)</small>" in this and "12.5% <small>(8% to 17%)</small>" in row
-    assert "(P(match in the West) +28.0 points)" in html
+    assert "(P(match in the West, LA included) +28.0 points)" in html
     assert re.search(r'id="p-match-west">40.5% \(33.0% – 48.0%\)', html)
 
 

@@ -3,6 +3,7 @@ after "match somewhere", as a probability with its range, checked by independent
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from allocator.verification.mixture_sim import simulate_mixture
 
 from .helpers import mc_close, run
 
+ROOT = Path(__file__).resolve().parents[1]
 TYPICAL = "data/profiles/typical_us_img.toml"
 
 
@@ -86,3 +88,34 @@ def test_solve_shows_and_writes_the_west(capsys, tmp_path):
     assert code == 0, err
     assert s["p_match_west"] == pytest.approx(d["p_match_west"], abs=1e-12)
     assert s["p_match_west_interval"] == pytest.approx(d["p_match_west_interval"], abs=1e-12)
+
+
+def _season_with_invitations(tmp_path, invited: list[str]):
+    """The shipped example season with its invitations moved to ``invited`` (dated 2026-10-20)."""
+    lines = (ROOT / "data/seasons/example_80.csv").read_text().splitlines()
+    out = []
+    for ln in lines:
+        cells = ln.split(",")
+        if not ln.startswith("#") and len(cells) == 4 and cells[0] != "program_id":
+            if cells[2] == "invited":
+                cells[2:] = ["no answer yet", ""]
+            if cells[0] in invited:
+                cells[2:] = ["invited", "2026-10-20"]
+        out.append(",".join(cells))
+    path = tmp_path / "season.csv"
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("invited, all_west", [(["IM-0091", "IM-0456"], True), (["IM-0091", "IM-0575"], False)])
+def test_interviews_alone_in_the_west(capsys, tmp_path, invited, all_west):
+    """From the interviews held alone: with every invitation in the West, P(match in the West,
+    West ranked first) is P(match) itself; with one outside it, it is less (a mask over the wrong
+    columns, the list's order instead of the season file's, fails one or the other)."""
+    season = _season_with_invitations(tmp_path, invited)
+    code, out, err = run(capsys, "update", TYPICAL, "--season", str(season), "--today", "2026-11-04", "--json")
+    assert code == 0, err
+    a = json.loads(out)["after_interviews"]
+    west, anywhere = a["p_match_west_interviews_only"], a["p_match_interviews_only"]
+    assert 0 < west <= anywhere
+    assert (west == pytest.approx(anywhere, abs=1e-12)) is all_west

@@ -104,7 +104,7 @@ def render(d: dict, c) -> None:
         c.print(f"From the interviews you hold alone: P(match) {_pct(a['p_match_interviews_only'])}"
                 f"{_range(a.get('p_match_interviews_only_interval'))}, "
                 f"P(match in LA, LA ranked first) {_pct(a['p_match_la_interviews_only'])}, "
-                f"P(match in the West) {_pct(a['p_match_west_interviews_only'])}")
+                f"P(match in the West, West ranked first) {_pct(a['p_match_west_interviews_only'])}")
         c.print(f"Rank order: {a['rank_order']}")
         for j, r in enumerate(a["programs"], 1):
             c.print(f"  {j}. {r['program_id']} {'(LA) ' if r['la_area'] else ''}P(match here) {_pct(r['p_match_here'])}")

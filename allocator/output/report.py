@@ -184,12 +184,14 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
         t.add_row(f"  {season_label(w, short=True)}" if pr.fm is not None
                   else f"  two-stage ensemble, a {w['season']}-like season", pct(w["p_match"]))
     t.add_row("  if outcomes were independent", pct(m.p_match_independent))
+    # a set correlation: the figure is the copula's, the range the two-stage model's (named so)
+    rng = "  10th-90th percentile" if pr.fm is not None else "  two-stage ensemble, 10th-90th percentile"
     t.add_row("P(match in Greater LA, LA ranked first)", pct(m.p_match_la))
     if m.p_match_la_interval is not None:
-        t.add_row("  10th-90th percentile", f"{pct(m.p_match_la_interval[0])} to {pct(m.p_match_la_interval[1])}")
+        t.add_row(rng, f"{pct(m.p_match_la_interval[0])} to {pct(m.p_match_la_interval[1])}")
     t.add_row("P(match in the West, LA included; the West ranked first)", pct(m.p_match_west))
     if m.p_match_west_interval is not None:
-        t.add_row("  10th-90th percentile", f"{pct(m.p_match_west_interval[0])} to {pct(m.p_match_west_interval[1])}")
+        t.add_row(rng, f"{pct(m.p_match_west_interval[0])} to {pct(m.p_match_west_interval[1])}")
     if m.expected_interviews is not None:
         iv = m.expected_interviews_interval
         t.add_row("expected interviews (model)" + ("; 10th-90th percentile" if iv else ""),

@@ -11,6 +11,7 @@ from allocator.output.guide import GuideCase
 
 TIER_NAMES = {"la": "LA", "west": "rest of West", "elsewhere": "elsewhere"}
 SAME = 0.05  # points: a smaller difference is shown as "the same"
+WEST = "P(match in the West, LA included)"
 
 
 def _pts(x: float) -> str:
@@ -19,14 +20,14 @@ def _pts(x: float) -> str:
 
 def trade_sentence(m, alt) -> str:
     """What list ``m`` gives up and gains against list ``alt`` (both Metrics), e.g. "gives up
-    0.8 points of P(match) for +47.0 points of P(match in Greater LA) (P(match in the West)
-    +51.3 points)": the West's change is added whenever the lists have it, it moves by 0.05
-    points or more and the sentence does not already say it."""
+    0.8 points of P(match) for +47.0 points of P(match in Greater LA) (P(match in the West, LA
+    included) +51.3 points)": the West's change is added whenever the lists have it, it moves by
+    0.05 points or more and the sentence does not already say it."""
     said = _la_trade(m, alt)
     w, aw = getattr(m, "p_match_west", None), getattr(alt, "p_match_west", None)
-    if w is None or aw is None or abs(100 * (w - aw)) < SAME or "P(match in the West)" in said:
+    if w is None or aw is None or abs(100 * (w - aw)) < SAME or WEST in said:
         return said
-    return f"{said} (P(match in the West) {'+' if w > aw else '-'}{_pts(w - aw)})"
+    return f"{said} ({WEST} {'+' if w > aw else '-'}{_pts(w - aw)})"
 
 
 def _la_trade(m, alt) -> str:
@@ -39,34 +40,36 @@ def _la_trade(m, alt) -> str:
         if same_p:
             return f"keeps P(match) and gains {_pts(dla)} of P(match in Greater LA)"
         if same_la:  # nothing gained in LA (an LA cap of 0, say): the rest of the West is what it buys
-            return (f"gives up {_pts(dp)} of P(match) and keeps P(match in Greater LA), for {_west(m, alt)} "
-                    "(a higher expected tier utility)")
+            return f"gives up {_pts(dp)} of P(match) and keeps P(match in Greater LA), for {_west(m, alt)}"
         return f"gives up {_pts(dp)} of P(match) for +{_pts(dla)} of P(match in Greater LA)"
     if dp >= 0 and dla <= 0:
         if same_la:
             return f"gains {_pts(dp)} of P(match) and keeps P(match in Greater LA)"
         if same_p:  # nothing gained in P(match): the rest of the West is what it buys
-            return (f"keeps P(match) and gives up {_pts(dla)} of P(match in Greater LA) for {_west(m, alt)} "
-                    "(a higher expected tier utility)")
+            return f"keeps P(match) and gives up {_pts(dla)} of P(match in Greater LA) for {_west(m, alt)}"
         return f"gives up {_pts(dla)} of P(match in Greater LA) for +{_pts(dp)} of P(match)"
     if dp > 0:
         return f"gains {_pts(dp)} of P(match) and {_pts(dla)} of P(match in Greater LA)"
     lost = (f"keeps P(match) and gives up {_pts(dla)}" if same_p
             else f"gives up {_pts(dp)} of P(match) and {_pts(dla)}")
-    return f"{lost} of P(match in Greater LA) for {_west(m, alt)} (a higher expected tier utility)"
+    return f"{lost} of P(match in Greater LA) for {_west(m, alt)}"
 
 
 def _west(m, alt) -> str:
-    """What the rest of the West buys, in plain numbers: "+2.3 points of P(match in the West)"
-    when both lists have that figure and it rises; else "10 more programs in the rest of the
-    West" when both lists' tier counts are known."""
+    """What a list that gives up LA (or P(match)) buys, in plain numbers: "+2.3 points of
+    P(match in the West, LA included) (a higher expected tier utility)" when both lists have
+    that figure and it rises; "a higher expected tier utility" alone when they have it and it
+    does not (a catalog's own utilities, say: never "more of the West" beside a fall); else,
+    without the figure, "10 more programs in the rest of the West (...)" from the tier counts."""
     w, aw = getattr(m, "p_match_west", None), getattr(alt, "p_match_west", None)
-    if w is not None and aw is not None and 100 * (w - aw) >= SAME:
-        return f"+{_pts(w - aw)} of P(match in the West)"
+    if w is not None and aw is not None:
+        if 100 * (w - aw) >= SAME:
+            return f"+{_pts(w - aw)} of {WEST} (a higher expected tier utility)"
+        return "a higher expected tier utility"
     a, b = getattr(m, "n_by_tier", None), getattr(alt, "n_by_tier", None)
     more = (a or {}).get("west", 0) - (b or {}).get("west", 0) if a is not None and b is not None else 0
-    return f"{more} more program{'s' if more != 1 else ''} in the rest of the West" if more > 0 else \
-        "more of the rest of the West"
+    return (f"{more} more program{'s' if more != 1 else ''} in the rest of the West" if more > 0 else
+            "more of the rest of the West") + " (a higher expected tier utility)"
 
 
 def tier_text(n_by_tier: dict) -> str:
