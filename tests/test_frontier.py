@@ -330,6 +330,8 @@ def test_frontier_rows_plan_on_their_own_list_and_the_table_shows_it(monkeypatch
     want = plan_figure(m.p_match_interval, m.p_match_worst_season, curve)
     assert got.p_match_plan == want["p_match"] and got.p_match_plan_from == want["from"]
     assert got.p_match_published_curve == list(curve) and got.p_match_plan <= got.p_match_interval[0]
+    assert (got.p_match_west, got.p_match_west_interval) == (m.p_match_west, list(m.p_match_west_interval))
+    assert out_of_reach.p_match_west_interval is None
     assert out_of_reach.p_match_plan != out_of_reach.p_match_plan and out_of_reach.p_match_plan_from == ""
     assert out_of_reach.p_match_published_curve is None
     c = Console(file=io.StringIO(), width=400)

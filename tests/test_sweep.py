@@ -245,7 +245,8 @@ def test_cli_sweep_json_csv_plot(capsys, tmp_path):
             "cost", "gain_per_100"} <= set(d["rows"][0])
     assert all(r["status"] == "optimal" for r in d["rows"])
     assert csv.read_text().splitlines()[0].startswith("budget,status,p_match")
-    assert csv.read_text().splitlines()[0].endswith(",program_ids,p_match_published_curve,p_match_plan,p_match_plan_from")
+    assert csv.read_text().splitlines()[0].endswith(",program_ids,p_match_published_curve,p_match_plan,p_match_plan_from,"
+                                                  "p_match_west,p_match_west_interval")
     assert len(csv.read_text().splitlines()) == 10
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
@@ -628,7 +629,7 @@ def test_each_sweep_row_plans_on_the_figure_solve_gives_its_own_list(typical_swe
     for r in df.itertuples(index=False):
         if r.status == "infeasible":
             assert r.budget == 0 and r.p_match_plan != r.p_match_plan and r.p_match_plan_from == ""
-            assert r.p_match_published_curve is None
+            assert r.p_match_published_curve is None and r.p_match_west_interval is None
             continue
         p, plan = lists[r.budget]
         m = evaluate(p, plan, correlations=())
@@ -636,6 +637,7 @@ def test_each_sweep_row_plans_on_the_figure_solve_gives_its_own_list(typical_swe
         want = plan_figure(m.p_match_interval, m.p_match_worst_season, curve)
         assert r.p_match_plan == want["p_match"] and r.p_match_plan_from == want["from"]
         assert r.p_match_published_curve == list(curve) and r.p_match_interval == list(m.p_match_interval)
+        assert (r.p_match_west, r.p_match_west_interval) == (m.p_match_west, list(m.p_match_west_interval))
         assert r.p_match_plan <= r.p_match_interval[0] and r.p_match_plan <= m.p_match_worst_season["p_match"]
         mc = published_curve.assess(p, verify(p, plan, draws=100_000, seed=1))
         assert mc == pytest.approx(curve, abs=0.006)

@@ -436,6 +436,16 @@ def _render_frontier(df, problem, console, auto: bool) -> None:
         console.print(line)
 
 
+def _west_move(s, last) -> str:
+    """"; P(match in the West, LA included) 0.0% -> 48.2%": the West's move along the frontier."""
+    from allocator.output.report import pct
+
+    a, b = getattr(s, "p_match_west", None), getattr(last, "p_match_west", None)
+    if a is None or b is None or a != a or b != b:
+        return ""
+    return f"; P(match in the West, LA included) {pct(a, 1)} -> {pct(b, 1)}"
+
+
 def frontier_notes(df, problem) -> list[str]:
     """The sentences under the frontier table: what the margin buys, where the LA cap binds."""
     from allocator.output.report import pct, span
@@ -450,7 +460,7 @@ def frontier_notes(df, problem) -> list[str]:
                    f"{pct(s.p_match_la, 1)}. Giving up {100 * (s.p_match - last.p_match):.1f} points of P(any match) "
                    f"(to {pct(last.p_match, 1)}{rng(last.p_match_interval)}) raises P(match in LA) to "
                    f"{pct(last.p_match_la, 1)}{rng(last.p_match_la_interval)} "
-                   f"({100 * (last.p_match_la - s.p_match_la):+.1f} points).")
+                   f"({100 * (last.p_match_la - s.p_match_la):+.1f} points)" + _west_move(s, last) + ".")
     binds = pts[pts["la_cap_binds"].fillna(False).astype(bool)]
     if len(binds) and problem.la_share_max < 1:
         first = binds.iloc[0]

@@ -135,6 +135,15 @@ def worst_season(problem: Problem, per: np.ndarray) -> dict | None:
             "cards": int(on.sum())}
 
 
+WEST_COLUMNS = ["p_match_west", "p_match_west_interval"]
+
+
+def west_row(m: Metrics) -> dict:
+    """A table row's :data:`WEST_COLUMNS`: P(match in the West, LA included) and its range."""
+    iv = m.p_match_west_interval
+    return {"p_match_west": m.p_match_west, "p_match_west_interval": None if iv is None else list(iv)}
+
+
 def uncertainty(m: Metrics) -> dict:
     """The ensemble figures of a Metrics for a JSON row: interval lists and the pessimistic value."""
     return {"p_match_interval": None if m.p_match_interval is None else list(m.p_match_interval),

@@ -44,7 +44,7 @@ from allocator.optim import fastpath, feasibility, pipeline
 from allocator.optim.builder import build
 from allocator.optim.ceiling import TOL as CEILING_TOL, la_ceiling, la_value, reaches
 from allocator.optim.engines import DEFAULT_ENGINE
-from allocator.optim.evaluate import evaluate, uncertainty
+from allocator.optim.evaluate import WEST_COLUMNS, evaluate, uncertainty, west_row
 from allocator.optim.outer import Outcome, solve_milp
 from allocator.optim.problem import Problem
 from allocator.optim.safety import settle_gap
@@ -65,7 +65,7 @@ FLOOR_SLACK = 1e-6
 COLUMNS = ["target", "status", "p_match", "p_match_la", "n_applications", "n_la", "cost",
            "kind", "margin", "n_west", "n_elsewhere", "la_share", "la_cap_binds", "gap", "seconds", "program_ids",
            "p_match_interval", "p_match_la_interval", "p_match_pessimistic", "outside_domain", "synthetic",
-           *domain.PLAN_COLUMNS]  # the figure to plan on, added last: the earlier columns keep their places
+           *domain.PLAN_COLUMNS, *WEST_COLUMNS]  # added last: the earlier columns keep their places
 
 Progress = Callable[[int], None]
 
@@ -235,7 +235,7 @@ def _row(problem: Problem, out: Outcome, kind: str, *, target: float = np.nan, m
                   "la_cap_binds": la_cap_binds(problem, m.n_la, m.n_applications),
                   "program_ids": " ".join(map(str, ids)), **uncertainty(m),
                   "outside_domain": domain.outside(problem.card, m.n_applications, m.expected_interviews),
-                  **domain.plan_row(problem, out.plan, m)}
+                  **domain.plan_row(problem, out.plan, m), **west_row(m)}
 
 
 def la_cap_binds(problem: Problem, n_la: int, n: int) -> bool:
@@ -259,6 +259,6 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     for c in ("program_ids", "outside_domain", "p_match_plan_from"):
         df[c] = df[c].astype(object).where(df[c].notna(), "")  # text columns, "" where a row has none
     for c in ("p_match_interval", "p_match_la_interval", "p_match_pessimistic",
-              "p_match_published_curve"):  # lists and None, not NaN
+              "p_match_published_curve", "p_match_west_interval"):  # lists and None, not NaN
         df[c] = df[c].astype(object).where(df[c].notna(), None)
     return df[COLUMNS].reset_index(drop=True)

@@ -51,7 +51,7 @@ from allocator.optim import fastpath, pipeline
 from allocator.optim import feasibility
 from allocator.errors import InputError, SolverError
 from allocator.inputs.ranges import parse_range
-from allocator.optim.evaluate import evaluate, uncertainty
+from allocator.optim.evaluate import WEST_COLUMNS, evaluate, uncertainty, west_row
 from allocator.optim.builder import build
 from allocator.optim.problem import Plan, Problem
 from allocator.optim.outer import Outcome, solve_milp
@@ -357,7 +357,7 @@ def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict
         row.update(p_match=m.p_match, p_match_independent=m.p_match_independent, p_match_la=m.p_match_la,
                    n_applications=m.n_applications, n_la=m.n_la, la_share=m.la_share, cost=m.cost,
                    **uncertainty(m), outside_domain=domain.outside(pr.card, m.n_applications, m.expected_interviews),
-                   **domain.plan_row(pr, out.plan, m))
+                   **domain.plan_row(pr, out.plan, m), **west_row(m))
         if mode not in ("p_match", "p_match_la", "la_given_target"):  # utility, safety_first, ...
             row["expected_utility"] = m.expected_utility
         ids = pr.programs["program_id"].to_numpy()
@@ -377,15 +377,17 @@ def _nothing_listed(pr: Problem, mode: str) -> str:
 
 
 def _finish(df: pd.DataFrame, param: str, mode: str) -> pd.DataFrame:
-    for c in ("p_match", "p_match_independent", "p_match_la", "la_share", "cost", "gap", "p_match_plan"):
+    for c in ("p_match", "p_match_independent", "p_match_la", "la_share", "cost", "gap", "p_match_plan",
+              "p_match_west"):
         if c not in df:
             df[c] = np.nan
         df[c] = df[c].astype(float)
-    for c in ("p_match_interval", "p_match_la_interval", "p_match_pessimistic", "p_match_published_curve"):
+    for c in ("p_match_interval", "p_match_la_interval", "p_match_pessimistic", "p_match_published_curve",
+              "p_match_west_interval"):
         if c not in df:
             df[c] = None
-    df["p_match_published_curve"] = df["p_match_published_curve"].astype(object).where(
-        df["p_match_published_curve"].notna(), None)  # [low, high] or None, not NaN
+    for c in ("p_match_published_curve", "p_match_west_interval"):  # [low, high] or None, not NaN
+        df[c] = df[c].astype(object).where(df[c].notna(), None)
     for c in ("n_applications", "n_la"):
         if c not in df:
             df[c] = pd.NA
@@ -409,7 +411,7 @@ def _finish(df: pd.DataFrame, param: str, mode: str) -> pd.DataFrame:
         if "expected_utility" not in df:
             df["expected_utility"] = np.nan
         cols.insert(cols.index("cost") + 1, "expected_utility")
-    cols += ["program_ids", *domain.PLAN_COLUMNS]  # added last: the earlier CSV columns keep their places
+    cols += ["program_ids", *domain.PLAN_COLUMNS, *WEST_COLUMNS]  # added last: earlier columns keep their places
     return df[cols].reset_index(drop=True)
 
 
