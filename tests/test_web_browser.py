@@ -100,7 +100,7 @@ def test_walk_through(site, tmp_path):
     page.fill("#in-budget", "-5")
     page.click("#submit")
     page.wait_for_selector("#error-budget", timeout=30_000)
-    assert "[strategy] budget" in page.inner_text("#error-budget")
+    assert page.inner_text("#error-budget").startswith("Budget = -5.0: ")  # the form's label, not the file's key
     assert page.eval_on_selector("#error-budget", "e => e.closest('.field').id") == "field-budget"
     assert page.evaluate("document.activeElement.id") == "in-budget"  # focus moved to the invalid field
     assert page.get_attribute("#in-budget", "aria-invalid") == "true"

@@ -368,5 +368,5 @@ def test_a_form_field_posted_twice_is_refused_as_the_api_refuses_it(client, path
     assert r.status_code == 200 and 'specialties = ["Internal Medicine", "Pediatrics"]' in r.text
     r = client.post("/profile.toml", data=fast_form(specialties=["Internal Medicine", "Internal Medicine"]))
     assert r.status_code == 422 and r.json()["error"] == (
-        "profile form: [applicant] specialties = ['Internal Medicine', 'Internal Medicine']: 'Internal Medicine' "
+        "Specialties = ['Internal Medicine', 'Internal Medicine']: 'Internal Medicine' "
         "is listed twice; list each specialty once")

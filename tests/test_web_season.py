@@ -211,7 +211,7 @@ def test_page_season_errors_name_their_field(client):
              ({"today": "2026/11/04"}, SMALL, "today", "write the date as YYYY-MM-DD"),
              ({"add_budget": "1,500"}, SMALL, "add_budget", "must be a number"),
              ({"max_add": "2.5"}, SMALL, "max_add", "must be a whole number"),
-             ({"budget": "abc"}, SMALL, "budget", "[strategy] budget")]
+             ({"budget": "abc"}, SMALL, "budget", "Budget = &#39;abc&#39;: must be a number")]
     for changes, season, name, needle in cases:
         files = {"season_file": ("s.csv", season)} if season else {"season_file": ("", b"")}
         r = client.post("/update", data=fast_form(**({"today": TODAY} | changes)), files=files)
@@ -268,10 +268,10 @@ def test_page_says_every_season_error_at_once(client):
     assert r.status_code == 422
     errs = dict(re.findall(r'id="error-([a-z_0-9]+)">([^<]*)<', r.text))
     assert set(errs) == {"budget", "today", "add_budget", "max_add", "season_file"}
-    assert errs["today"] == ("season update: today = &#39;2026-13-01&#39;: no such day in the calendar; check the "
+    assert errs["today"] == ("Date of the update = &#39;2026-13-01&#39;: no such day in the calendar; check the "
                              "month and day")
-    assert errs["add_budget"] == "season update: add_budget = &#39;-3&#39;: must be 0 or more (USD)"
-    assert errs["max_add"].startswith("season update: max_add = &#39;x&#39;: must be a whole number")
+    assert errs["add_budget"] == "Extra budget for more applications = &#39;-3&#39;: must be 0 or more (USD)"
+    assert errs["max_add"].startswith("Most extra applications = &#39;x&#39;: must be a whole number")
     assert errs["season_file"].startswith("choose your season file (CSV)")
     r = api(client, today="2026-13-01", max_add="x")  # the API says the first, in one line
     assert r.status_code == 422 and r.json()["error"].startswith("season update: today = '2026-13-01'")

@@ -306,7 +306,7 @@ def _fail_update(state: forms.FormState, e: InputError, season_name: str | None)
         msg = service.web_message(one)
         names = forms.season_field_of(msg, season_name)
         for n in names:
-            state.errors.setdefault(n, msg)
+            state.errors.setdefault(n, forms.form_words(msg))
         if not names:
             state.fail(one)
 
@@ -327,7 +327,7 @@ def _job_state_view(job: Job, state: forms.FormState | None) -> dict:
         return {"answer": None, "busy": str(job.error)}
     if job.error is not None:
         e = job.error
-        msg = service.web_message(e) if service.reported(e) else \
+        msg = forms.form_words(service.web_message(e)) if service.reported(e) else \
             f"internal error: {type(e).__name__} (please report)"
         if state is not None and isinstance(e, InputError):
             if job.kind == "update":
@@ -519,7 +519,7 @@ async def profile_toml(request: Request):
             raise InputError(twice)
         _, doc = forms.profile_from_values(values)
     except InputError as e:
-        msg = service.web_message(e)
+        msg = forms.form_words(service.web_message(e))  # the form's button: the form's words
         if htmx:
             return _render(request, "toml_link.html", 422, error=msg)
         return JSONResponse({"error": msg, "exit_code": 2}, status_code=422)
