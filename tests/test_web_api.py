@@ -947,6 +947,31 @@ def test_answer_address_is_pushed_so_reload_and_back_show_it(client):
     assert "HX-Push-Url" not in client.post("/solve", data=fast_form(budget=""), headers=hx).headers
 
 
+def test_back_to_the_form_shows_the_values_submitted_and_a_plain_post_redirects(client):
+    """Back from an answer showed the example's values: htmx asked for "/" afresh.  page.js names
+    the form's place in the history /?form=ID before htmx pushes the answer's: that address (and
+    htmx restoring it) gives the form with the values submitted, without the answer; once the
+    answer has left memory, the example's values and the notice that it has.  Without JavaScript
+    the post is answered by the answer's address (303), so a reload does not send the form again."""
+    hx = {"HX-Request": "true"}
+    job = client.post("/solve", data=fast_form(budget="1150", usce_months="7"), headers=hx).headers[
+        "HX-Push-Url"].removeprefix("/jobs/")
+    for headers in ({}, hx | {"HX-History-Restore-Request": "true"}):
+        r = client.get(f"/?form={job}", headers=headers)
+        assert r.status_code == 200 and all(x in r.text for x in FULL)
+        assert re.search(r'id="in-budget" name="budget" value="1150"', r.text)
+        assert re.search(r'id="in-usce_months" name="usce_months" value="7"', r.text)
+        assert 'id="p-match"' not in r.text and 'id="gone"' not in r.text
+    r = client.get("/?form=nope")
+    assert r.status_code == 200 and 'id="gone"' in r.text and 'value="1150"' not in r.text
+    r = client.post("/solve", data=fast_form(budget="1150"), follow_redirects=False)
+    assert r.status_code == 303 and re.fullmatch(r"/jobs/[\w-]+", r.headers["location"])
+    page = client.get(r.headers["location"])
+    assert page.status_code == 200 and 'id="p-match"' in page.text and 'value="1150"' in page.text
+    r = client.post("/solve", data=fast_form(budget=""), follow_redirects=False)  # refused: the form at once
+    assert r.status_code == 422 and 'id="error-budget"' in r.text
+
+
 def test_answer_names_its_catalog_and_the_file_field_recalls_an_upload(client):
     """An upload is not kept for the next request: the answer says which catalog it used, and the
     file field says the last request used that file and that it must be chosen again."""

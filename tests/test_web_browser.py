@@ -209,6 +209,47 @@ def test_without_javascript(site):
         ctx.close()
 
 
+@pytest.mark.parametrize("js", [True, False], ids=["javascript", "no-javascript"])
+def test_back_and_reload_after_an_answer_keep_the_typed_values(site, js):
+    """Submit changed values, see the answer, press Back: the form showed the example's values
+    again (with htmx the server was asked for "/" afresh; without JavaScript the browser may not
+    restore fields marked autocomplete="off", every number field).  Back now shows what was typed,
+    and so does a reload there; forward and a reload of the answer show the answer with them
+    (without JavaScript the answer has its own address: no form sent twice)."""
+    url, browser = site
+    ctx = browser.new_context(java_script_enabled=js)
+    page = ctx.new_page()
+    page.goto(url + "/?preset=strong_la_ties")
+    page.select_option("#in-signals", "none")
+    page.select_option("#in-geographic_preference", "none")
+    page.fill("#in-budget", "1300")
+    page.fill("#in-usce_months", "7")
+    page.check("#in-reapplicant")
+    page.click("#submit")
+    page.wait_for_selector("#p-match", timeout=60_000)
+    assert "/jobs/" in page.url
+
+    def typed() -> tuple:
+        return (page.input_value("#in-budget"), page.input_value("#in-usce_months"),
+                page.is_checked("#in-reapplicant"), page.input_value("#in-signals"))
+
+    page.go_back()
+    page.wait_for_function("!document.querySelector('#p-match')", timeout=10_000)
+    page.wait_for_function("document.querySelector('#in-budget').value === '1300'", timeout=10_000)
+    assert typed() == ("1300", "7", True, "none"), page.url
+    if js:  # the form's own address names the values it shows: a reload there keeps them too
+        assert "/?form=" in page.url
+        page.reload()
+        page.wait_for_selector("#in-budget")
+        assert typed() == ("1300", "7", True, "none")
+    page.go_forward()
+    page.wait_for_selector("#p-match", timeout=10_000)
+    page.reload()
+    page.wait_for_selector("#p-match", timeout=10_000)
+    assert "/jobs/" in page.url and typed() == ("1300", "7", True, "none")
+    ctx.close()
+
+
 IN_VIEW = ("s => { const r = document.querySelector(s).getBoundingClientRect(); "
            "return r.top >= 0 && r.top < window.innerHeight; }")
 

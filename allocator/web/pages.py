@@ -89,8 +89,16 @@ def _full_page(request: Request, job: Job, status: int = 200, sort: str = "p_mat
 
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)  # HEAD: uptime checks, curl -I
-def index(request: Request, preset: str | None = None):
+def index(request: Request, preset: str | None = None, form: str | None = None):
+    """The form: the example's values, a preset's, or (``form``: a solve or update's id) the values
+    submitted for that request, while it is in memory: the address that page.js gives the form's
+    place in the history before htmx pushes the answer's, so that Back shows what was typed."""
     state = forms.FormState(forms.default_values())
+    if form is not None:
+        job = request.app.state.pool.get(form)
+        if job is None or job.kind not in ("solve", "cheapest", "update"):
+            return _render(request, "page.html", state=state, answer=None, gone=True)
+        return _render(request, "page.html", state=_state_of(job), answer=None, catalog_name=job.context.get("catalog"))
     if preset:
         try:
             state.values = forms.preset_values(preset)
@@ -214,8 +222,16 @@ async def solve_form(request: Request):
         return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
     await _wait(job, settings.wait)
     if not _htmx(request):
-        return _full_page(request, job, _job_status(job))
+        return _see_job(job)
     return _pushed(_render(request, "page.html", _job_status(job), state=state, **_job_view(job, state)), job)
+
+
+def _see_job(job: Job) -> Response:
+    """A plain form post that started a solve or update (no JavaScript) is answered by the job's
+    own address (303, post/redirect/get): reloading the answer shows it again instead of sending
+    the form a second time, and Back leaves the answer for the form, not for a progress page that
+    reloads itself forward to the answer."""
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
 async def _wait(job: Job, seconds: float) -> None:
@@ -293,10 +309,9 @@ async def update_form(request: Request):
     except Busy as e:
         return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
     await _wait(job, settings.wait)
-    status = _job_status(job)
     if not _htmx(request):
-        return _full_page(request, job, status)
-    return _pushed(_render(request, "page.html", status, state=state, **_job_view(job, state)), job)
+        return _see_job(job)
+    return _pushed(_render(request, "page.html", _job_status(job), state=state, **_job_view(job, state)), job)
 
 
 def _fail_update(state: forms.FormState, e: InputError, season_name: str | None) -> None:

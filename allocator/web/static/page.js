@@ -75,3 +75,20 @@
   });
   document.addEventListener("submit", function (e) { stop(e, e.target); }, true);
 })();
+
+/* Back from an answer to the form.  htmx pushes the answer's address (/jobs/ID) over the form's
+   ("/" or "/?preset=..."), and keeps no copy of the page (historyCacheSize 0: nothing typed is
+   kept in the browser's storage), so Back asked the server for "/" again: the example's values,
+   not what was typed.  Before the push, the form's place in the history is renamed /?form=ID:
+   the form with the values submitted for that answer (kept in the server's memory with it), so
+   Back, and a reload there, show them.  Without JavaScript the browser itself restores the typed
+   values when going back (the fields allow it: no autocomplete="off"). */
+(function () {
+  "use strict";
+  document.addEventListener("htmx:beforeHistoryUpdate", function (e) {
+    var h = e.detail.history, m = h && h.type === "push" && /^\/jobs\/([\w-]+)$/.exec(h.path || "");
+    if (m && window.location.pathname === "/") {
+      window.history.replaceState(window.history.state, "", "/?form=" + encodeURIComponent(m[1]));
+    }
+  });
+})();
