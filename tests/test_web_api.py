@@ -691,7 +691,7 @@ def test_without_javascript_sort_curve_and_gone_are_whole_pages(client, answer):
     names = re.findall(r'<td>(Synthetic IM Program[^<]*)</td>', r.text)
     assert names == sorted(names, key=str.lower) and len(names) > 5
     r = client.get(f"/answer/{aid}/table?sort=name&order=asc", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == f"/answer/{aid}?sort=name&order=asc"
+    assert r.status_code == 303 and r.headers["location"] == f"/answer/{aid}?sort=name&order=asc#list-table"
     assert f'<form method="post" action="/answer/{aid}/curve/budget"' in client.get(f"/answer/{aid}").text
     r = client.post(f"/answer/{aid}/curve/budget", follow_redirects=False)
     assert r.status_code == 303
@@ -699,6 +699,9 @@ def test_without_javascript_sort_curve_and_gone_are_whole_pages(client, answer):
     r = client.get(f"/jobs/{fig}")
     assert all(x in r.text for x in FULL) and 'id="p-match"' in r.text
     assert 'id="progress-budget"' in r.text or 'id="img-budget"' in r.text
+    # the page shown for the figure lands on the figure, not on the answer's heading (one autofocus)
+    assert r.text.count(" autofocus") == 1 and re.search(r'<(div|figure)[^>]*data-focus autofocus', r.text)
+    assert 'id="answer-heading" tabindex="-1" data-focus>' in r.text
     client.post(f"/jobs/{fig}/cancel")
     r = client.get("/answer/nope")
     assert r.status_code == 404 and all(x in r.text for x in FULL) and 'id="gone"' in r.text
@@ -793,7 +796,8 @@ def test_accessibility_of_the_form_and_answer(client, answer):
     r = client.post("/solve", data=fast_form(budget="100", min_applications="50"), headers={"HX-Request": "true"})
     assert re.search(r'id="solve-error" tabindex="-1" autofocus', r.text)
     _, page = answer
-    assert '<h2 id="answer-heading" tabindex="-1" data-focus>' in page and "<h3>The programs</h3>" in page
+    # a whole page (no JavaScript) lands on the answer: the browser focuses and scrolls to it
+    assert '<h2 id="answer-heading" tabindex="-1" data-focus autofocus>' in page and "<h3>The programs</h3>" in page
     assert 'rel="icon" href="/static/favicon.svg"' in html
     for path in ("/favicon.ico", "/static/favicon.svg"):
         r = client.get(path)

@@ -414,9 +414,9 @@ def poll(request: Request, job_id: str):
     if job is None:
         return _gone(request)
     if job.kind in ("budget", "frontier"):
-        if not _htmx(request):
+        if not _htmx(request):  # the answer's page, landing on this figure
             answer = _answer_job(request, job.context.get("answer", ""))
-            return _full_page(request, answer) if answer is not None else _gone(request)
+            return _full_page(request, answer, landing=f"figure-{job.kind}") if answer is not None else _gone(request)
         return _render(request, "figure.html", job=job, kind=job.kind)
     if not _htmx(request):
         return _full_page(request, job, _job_status(job))
@@ -456,7 +456,7 @@ def table(request: Request, answer_id: str, sort: str = "p_match", order: str = 
         return _gone(request)
     order = "asc" if order == "asc" else "desc"
     if not _htmx(request):
-        return RedirectResponse(f"/answer/{answer_id}?sort={quote(sort)}&order={order}", status_code=303)
+        return RedirectResponse(f"/answer/{answer_id}?sort={quote(sort)}&order={order}#list-table", status_code=303)
     return _render(request, "table.html", answer=job.result, answer_id=answer_id,
                    rows=_sorted(job.result, sort, order), sort=sort, order=order)
 
@@ -502,7 +502,7 @@ def start_curve(request: Request, answer_id: str, kind: str):
         fig = request.app.state.pool.submit(kind, work, context={"answer": answer_id, "caption": caption})
     except Busy as e:
         if not _htmx(request):
-            return _full_page(request, job, 503, figure_busy={kind: str(e)})
+            return _full_page(request, job, 503, figure_busy={kind: str(e)}, landing=f"figure-{kind}")
         return _render(request, "figure.html", 503, job=None, kind=kind, busy=str(e), answer_id=answer_id)
     job.context.setdefault("figures", {})[kind] = fig.id
     if not _htmx(request):  # a plain form post: the answer page, which reloads itself until the figure is drawn
