@@ -149,6 +149,41 @@ def test_season_update_in_the_browser(site, tmp_path):
     page.close()
 
 
+@pytest.mark.parametrize("js", [False, True], ids=["no-javascript", "javascript"])
+def test_enter_in_a_season_field_updates_and_elsewhere_finds_the_list(site, js):
+    """Without JavaScript, Enter in a season field sent the form with its first submit button,
+    "Find my list" (HTML's implicit submission): the page solved instead of updating.  The form's
+    first button is now a hidden default (POST /enter) that runs the update when the season
+    section holds something new (a season file chosen, or a season field changed), the solve
+    otherwise; with JavaScript, Enter presses the field's own section's button."""
+    url, browser = site
+    season = Path(__file__).resolve().parents[1] / "data" / "seasons" / "example_80.csv"
+    ctx = browser.new_context(java_script_enabled=js)
+    page = ctx.new_page()
+    posts: list[str] = []
+    page.on("request", lambda r: r.method == "POST" and posts.append(urllib.parse.urlsplit(r.url).path))
+    page.goto(url + "/")
+    page.fill("#in-add_budget", "300")
+    page.press("#in-add_budget", "Enter")  # no season file yet: the update says so, under the file field
+    page.wait_for_selector("#error-season_file", timeout=30_000)
+    assert page.locator("#p-match").count() == 0 and page.locator("#error-budget").count() == 0
+    page.set_input_files("#in-season_file", str(season))
+    page.fill("#in-add_budget", "")
+    page.fill("#in-today", "2026-11-04")
+    page.press("#in-today", "Enter")
+    page.wait_for_selector("#season-p-match", timeout=60_000)
+    assert page.locator("#p-match").count() == 0
+    # in the profile's fields Enter finds the list (the season's values, shown again, are not new)
+    page.select_option("#in-signals", "none")
+    page.select_option("#in-geographic_preference", "none")
+    page.fill("#in-budget", "1200")
+    page.press("#in-budget", "Enter")
+    page.wait_for_selector("#p-match", timeout=60_000)
+    assert page.locator("#season-p-match").count() == 0
+    assert posts == (["/update", "/update", "/solve"] if js else ["/enter"] * 3)
+    ctx.close()
+
+
 def _api_update(url: str, profile: bytes, season: bytes) -> dict:
     """POST /api/update with the standard library's urllib (multipart built by hand)."""
     b = "allocator-test-boundary"

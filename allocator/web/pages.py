@@ -25,6 +25,8 @@ router = APIRouter()
 MULTI = ("specialties", "divisions")
 UPLOADS = ("catalog", "season_file")
 SUPERSEDES = "supersedes"  # the form's hidden field: the solve or update this page is still waiting for
+SEASON_SHOWN = "season_shown"  # the form's hidden field: the season section's values as the page showed them
+ENTER = "enter"  # the name of the form's hidden default button (Enter in a field: POST /enter)
 NO_SEASON_FILE = ("choose your season file (CSV): program_id,status, one row per application; the season file "
                   "downloaded with your list is a start")
 SORTABLE = ("program_id", "name", "specialty", "city", "state", "tier", "p_match", "signal")
@@ -156,7 +158,7 @@ async def _form_values(form: FormData) -> tuple[dict, tuple[bytes, str] | None]:
     for k in form.keys():
         if k in MULTI:
             values[k] = [str(x) for x in form.getlist(k)]
-        elif k not in UPLOADS and k != SUPERSEDES:
+        elif k not in UPLOADS and k not in (SUPERSEDES, SEASON_SHOWN, ENTER):
             values[k] = str(form.get(k))
     for b in ("step2", "la_ties", "reapplicant"):
         values[b] = values.get(b) in ("on", "true", "1")
@@ -178,11 +180,44 @@ async def _upload(form, name: str) -> tuple[bytes, str] | None:
 
 @router.post("/solve", response_class=HTMLResponse)
 async def solve_form(request: Request):
-    settings, pool = request.app.state.settings, request.app.state.pool
     try:
         form = await _read_form(request)
     except InputError as e:
         return _refuse_body(request, e)
+    return await _solve(request, form)
+
+
+@router.post("/enter", response_class=HTMLResponse)
+async def enter_form(request: Request):
+    """The form sent by the Enter key in one of its fields: a browser sends a form by Enter with
+    its first submit button, the form's hidden default (else "Find my list" would answer Enter in
+    a season field too).  Without JavaScript nothing says which field had the focus, so the season
+    update runs when the season section holds something new (:func:`_season_is_new`), the solve
+    otherwise; with JavaScript, page.js sends Enter to the button of the field's own section."""
+    try:
+        form = await _read_form(request, uploads=2)
+    except InputError as e:
+        return _refuse_body(request, e)
+    return await (_update(request, form) if _season_is_new(form) else _solve(request, form))
+
+
+def _season_is_new(form: FormData) -> bool:
+    """A season file chosen, or the date, extra budget or count changed from what the page showed
+    (its hidden SEASON_SHOWN field): the season section is what is being filled in."""
+    up = form.get("season_file")
+    if up is not None and hasattr(up, "read") and (up.filename or "").strip():
+        return True
+    shown = form.get(SEASON_SHOWN)
+    return shown is not None and _season_shown(form) != str(shown)
+
+
+def _season_shown(values) -> str:
+    """The season section's date, extra budget and count, as one string (SEASON_SHOWN's value)."""
+    return "|".join(str(values.get(k) or "") for k in ("today", "add_budget", "max_add"))
+
+
+async def _solve(request: Request, form: FormData) -> Response:
+    settings, pool = request.app.state.settings, request.app.state.pool
     values, upload = await _form_values(form)
     state = forms.FormState(values, message=_repeated(form))
     if state.message:
@@ -254,13 +289,17 @@ def _job_status(job: Job) -> int:
 
 @router.post("/update", response_class=HTMLResponse)
 async def update_form(request: Request):
-    """The season update (`allocator update --json`) for the form's profile, the uploaded season
-    file, the date and the optional extra budget and count; the catalog upload if any."""
-    settings, pool = request.app.state.settings, request.app.state.pool
     try:
         form = await _read_form(request, uploads=2)
     except InputError as e:
         return _refuse_body(request, e)
+    return await _update(request, form)
+
+
+async def _update(request: Request, form: FormData) -> Response:
+    """The season update (`allocator update --json`) for the form's profile, the uploaded season
+    file, the date and the optional extra budget and count; the catalog upload if any."""
+    settings, pool = request.app.state.settings, request.app.state.pool
     values, upload = await _form_values(form)
     season_up = await _upload(form, "season_file")
     state = forms.FormState(values, message=_repeated(form))

@@ -92,3 +92,20 @@
     }
   });
 })();
+
+/* Enter in a field sends the form with the button of that field's own section: "Update my
+   chances" in the season section, "Find my list" elsewhere.  (A browser sends a form by Enter
+   with its first submit button, the form's hidden default; without JavaScript the server then
+   tells the sections apart by what was filled in, see pages.enter_form.) */
+(function () {
+  "use strict";
+  var skip = /^(file|submit|button|reset|image|hidden)$/;  // Enter on these does what they do themselves
+  document.addEventListener("keydown", function (e) {
+    var t = e.target, form = t && t.form;
+    if (e.key !== "Enter" || e.defaultPrevented || e.isComposing || !form || form.id !== "profile-form" ||
+        t.tagName !== "INPUT" || skip.test(t.type)) { return; }
+    e.preventDefault();
+    var button = document.getElementById(t.closest("#season-section") ? "update-submit" : "submit");
+    if (button && !button.disabled) { button.click(); }
+  });
+})();
