@@ -173,6 +173,7 @@ def test_enter_in_a_season_field_updates_and_elsewhere_finds_the_list(site, js):
     page.press("#in-today", "Enter")
     page.wait_for_selector("#season-p-match", timeout=60_000)
     assert page.locator("#p-match").count() == 0
+    page.wait_for_function("document.activeElement.id === 'season-heading'", timeout=5_000)  # landed on it
     # in the profile's fields Enter finds the list (the season's values, shown again, are not new)
     page.select_option("#in-signals", "none")
     page.select_option("#in-geographic_preference", "none")
