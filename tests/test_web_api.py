@@ -243,7 +243,7 @@ def test_form_invalid_field_message_next_to_it(client):
     r = client.post("/solve", data=fast_form(budget="-5"))
     assert r.status_code == 422
     m = re.search(r'id="error-budget">([^<]*)<', r.text)
-    assert m and "[strategy] budget" in m.group(1) and "Traceback" not in r.text
+    assert m and m.group(1).startswith("Budget = -5.0: ") and "Traceback" not in r.text
     r = client.post("/solve", data=fast_form(usce_california_months="9"))
     assert re.search(r'id="error-usce_california_months">[^<]*cannot exceed', r.text)
     r = client.post("/solve", data=fast_form(budget="lots"))
@@ -332,7 +332,7 @@ def test_profile_toml_download_round_trips(client):
     doc = tomllib.loads(client.get(f"/profile/{key}.toml").text)
     assert doc["strategy"]["specialty_limits"] == {"Internal Medicine": {"min": 10, "max": 50}}
     r = client.post("/profile.toml", data=fast_form(budget="-1"), headers={"HX-Request": "true"})
-    assert r.status_code == 422 and "budget" in r.text
+    assert r.status_code == 422 and "Budget = -1.0: must be" in r.text
     assert client.post("/profile.toml", data=fast_form(budget="-1")).status_code == 422
 
 
@@ -593,7 +593,7 @@ def test_no_command_line_option_in_messages(client):
     assert "--" not in r.json()["error"]
     r = client.post("/solve", data=fast_form(budget="10"))
     m = re.search(r'id="error-budget">([^<]*)<', r.text)
-    assert m and "raise [strategy] budget" in m.group(1) and "--" not in m.group(1)
+    assert m and "raise “Budget”" in m.group(1) and "--" not in m.group(1)  # the form's label
     assert service.web_message(Exception("needs a target: pass --target P (0 < P < 1) or set [strategy] "
                                          "target_p_match")) == "needs a target: set [strategy] target_p_match"
     assert "--" not in forms.plain_text("pass --time-limit SECONDS to let the solver search and prove longer")
@@ -696,7 +696,7 @@ def test_without_javascript_sort_curve_and_gone_are_whole_pages(client, answer):
     names = re.findall(r'<td>(Synthetic IM Program[^<]*)</td>', r.text)
     assert names == sorted(names, key=str.lower) and len(names) > 5
     r = client.get(f"/answer/{aid}/table?sort=name&order=asc", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == f"/answer/{aid}?sort=name&order=asc"
+    assert r.status_code == 303 and r.headers["location"] == f"/answer/{aid}?sort=name&order=asc#list-table"
     assert f'<form method="post" action="/answer/{aid}/curve/budget"' in client.get(f"/answer/{aid}").text
     r = client.post(f"/answer/{aid}/curve/budget", follow_redirects=False)
     assert r.status_code == 303
@@ -704,6 +704,9 @@ def test_without_javascript_sort_curve_and_gone_are_whole_pages(client, answer):
     r = client.get(f"/jobs/{fig}")
     assert all(x in r.text for x in FULL) and 'id="p-match"' in r.text
     assert 'id="progress-budget"' in r.text or 'id="img-budget"' in r.text
+    # the page shown for the figure lands on the figure, not on the answer's heading (one autofocus)
+    assert r.text.count(" autofocus") == 1 and re.search(r'<(div|figure)[^>]*data-focus autofocus', r.text)
+    assert 'id="answer-heading" tabindex="-1" data-focus>' in r.text
     client.post(f"/jobs/{fig}/cancel")
     r = client.get("/answer/nope")
     assert r.status_code == 404 and all(x in r.text for x in FULL) and 'id="gone"' in r.text
@@ -739,7 +742,7 @@ def test_small_form_messages(client):
     r = client.post("/solve", data=fast_form(min_applications="50", max_applications="30"))
     for name in ("min_applications", "max_applications"):
         m = re.search(rf'id="error-{name}">([^<]*)<', r.text)
-        assert m and "min_applications=50" in m.group(1) and "max_applications=30" in m.group(1), name
+        assert m and "Fewest applications (50)" in m.group(1) and "“Most applications” (30)" in m.group(1), name
     # a specialty without a demo catalog: under Specialties, with the specialties' names
     r = client.post("/solve", data=fast_form(specialties=["Dermatology"]))
     m = re.search(r'id="error-specialties">([^<]*)<', r.text)
@@ -798,7 +801,8 @@ def test_accessibility_of_the_form_and_answer(client, answer):
     r = client.post("/solve", data=fast_form(budget="100", min_applications="50"), headers={"HX-Request": "true"})
     assert re.search(r'id="solve-error" tabindex="-1" autofocus', r.text)
     _, page = answer
-    assert '<h2 id="answer-heading" tabindex="-1" data-focus>' in page and "<h3>The programs</h3>" in page
+    # a whole page (no JavaScript) lands on the answer: the browser focuses and scrolls to it
+    assert '<h2 id="answer-heading" tabindex="-1" data-focus autofocus>' in page and "<h3>The programs</h3>" in page
     assert 'rel="icon" href="/static/favicon.svg"' in html
     for path in ("/favicon.ico", "/static/favicon.svg"):
         r = client.get(path)
@@ -848,8 +852,8 @@ def test_a_number_thousands_of_digits_long_is_a_clear_error(client):
 
 
 @pytest.mark.parametrize("changes,name,needle", [
-    ({"budget": ""}, "budget", "budget: empty; give your budget in USD"),
-    ({"step2_score": ""}, "step2_score", "step2_score: empty; give your Step 2 CK score"),
+    ({"budget": ""}, "budget", "Budget: empty; give your budget in USD"),
+    ({"step2_score": ""}, "step2_score", "USMLE Step 2 CK score: empty; give your Step 2 CK score"),
     ({"specialties": None}, "specialties", "tick at least one specialty"),
     ({"step2": "on"}, "step2_score", "both given; clear the score, or untick"),
 ])
@@ -950,6 +954,31 @@ def test_answer_address_is_pushed_so_reload_and_back_show_it(client):
     assert all(x in restored.text for x in FULL) and 'aria-sort="ascending"' in restored.text
     # an answer refused at once has no address of its own
     assert "HX-Push-Url" not in client.post("/solve", data=fast_form(budget=""), headers=hx).headers
+
+
+def test_back_to_the_form_shows_the_values_submitted_and_a_plain_post_redirects(client):
+    """Back from an answer showed the example's values: htmx asked for "/" afresh.  page.js names
+    the form's place in the history /?form=ID before htmx pushes the answer's: that address (and
+    htmx restoring it) gives the form with the values submitted, without the answer; once the
+    answer has left memory, the example's values and the notice that it has.  Without JavaScript
+    the post is answered by the answer's address (303), so a reload does not send the form again."""
+    hx = {"HX-Request": "true"}
+    job = client.post("/solve", data=fast_form(budget="1150", usce_months="7"), headers=hx).headers[
+        "HX-Push-Url"].removeprefix("/jobs/")
+    for headers in ({}, hx | {"HX-History-Restore-Request": "true"}):
+        r = client.get(f"/?form={job}", headers=headers)
+        assert r.status_code == 200 and all(x in r.text for x in FULL)
+        assert re.search(r'id="in-budget" name="budget" value="1150"', r.text)
+        assert re.search(r'id="in-usce_months" name="usce_months" value="7"', r.text)
+        assert 'id="p-match"' not in r.text and 'id="gone"' not in r.text
+    r = client.get("/?form=nope")
+    assert r.status_code == 200 and 'id="gone"' in r.text and 'value="1150"' not in r.text
+    r = client.post("/solve", data=fast_form(budget="1150"), follow_redirects=False)
+    assert r.status_code == 303 and re.fullmatch(r"/jobs/[\w-]+", r.headers["location"])
+    page = client.get(r.headers["location"])
+    assert page.status_code == 200 and 'id="p-match"' in page.text and 'value="1150"' in page.text
+    r = client.post("/solve", data=fast_form(budget=""), follow_redirects=False)  # refused: the form at once
+    assert r.status_code == 422 and 'id="error-budget"' in r.text
 
 
 def test_answer_names_its_catalog_and_the_file_field_recalls_an_upload(client):
@@ -1063,8 +1092,8 @@ def test_divisions_ticked_without_the_fixed_preference_are_refused(client, prefe
     assert r.status_code == 422
     for name in ("divisions", "geographic_preference"):
         err = re.search(rf'id="error-{name}">([^<]*)<', r.text).group(1)
-        assert err == (f"profile form: [strategy] divisions = &#39;Pacific, Mountain&#39;: ticked while "
-                       f"geographic_preference is &#39;{preference}&#39;; tick divisions only with Geographic "
+        assert err == (f"Fixed divisions = &#39;Pacific, Mountain&#39;: ticked while "
+                       f"“Geographic preference” is &#39;{preference}&#39;; tick divisions only with Geographic "
                        "preference: fixed (choose fixed to apply in them alone, or untick them)")
     r = client.post("/profile.toml", data=fast_form(geographic_preference=preference, divisions=["Pacific"]))
     assert r.status_code == 422 and "tick divisions only with Geographic preference: fixed" in r.json()["error"]
@@ -1086,22 +1115,56 @@ def test_every_field_error_is_said_at_once(client):
     assert r.status_code == 422
     errs = errors_on(r.text)
     assert set(errs) == {"budget", "max_applications", "la_share_max", "time_limit"}
-    assert errs["budget"].endswith("budget = &#39;abc&#39;: must be a number, digits only (no commas, spaces or "
-                                   "units), e.g. 2500")
+    assert errs["budget"] == ("Budget = &#39;abc&#39;: must be a number, digits only (no commas, spaces or "
+                              "units), e.g. 2500")
     assert errs["max_applications"].endswith("must be a whole number, digits only (no commas, spaces or units), "
                                              "e.g. 80")
-    assert errs["la_share_max"] == "profile form: [strategy] la_share_max = 7.0: must be &lt;= 1.0; change it"
+    assert errs["la_share_max"] == "Largest share of LA programs = 7.0: must be &lt;= 1.0; change it"
     assert re.search(r'id="in-budget"[^>]*autofocus', r.text) and r.text.count(" autofocus") == 1
     # a limit between two fields is said once the fields are numbers; a field put in place is not blamed
     errs = errors_on(client.post("/solve", data=fast_form(usce_months="abc", usce_california_months="9",
                                                           min_applications="80", max_applications="20")).text)
     assert set(errs) == {"usce_months", "min_applications", "max_applications"}
-    assert "min_applications=80 exceeds max_applications=20" in errs["min_applications"]
+    assert "Fewest applications (80) exceeds “Most applications” (20)" in errs["min_applications"]
     errs = errors_on(client.post("/solve", data=fast_form(budget="", step2_score="", specialties=None)).text)
     assert set(errs) == {"budget", "step2_score", "specialties"}
     with pytest.raises(forms.FormErrors) as e:  # one line as text: the first, as a caller showing one expects
         forms.profile_from_values(fast_form(budget="abc", la_share_max="7"))
     assert str(e.value) == str(e.value.errors[0]) and len(e.value.errors) == 2
+
+
+def test_field_errors_use_the_form_labels_not_the_profile_keys(client):
+    """The page said "profile form: [strategy] budget = -5.0: ..." under a field labelled Budget:
+    the profile file's section and key, which the applicant never sees.  Each field's error now
+    names the field by its label on the form (another field it names, quoted), under the field
+    and tied to it; the JSON API, whose callers send a profile, keeps the keys (docs/web.md)."""
+    r = client.post("/solve", data=fast_form(budget="-5", min_applications="80", max_applications="20",
+                                             usce_california_months="9", time_limit="0"))
+    assert r.status_code == 422
+    errs = errors_on(r.text)
+    assert errs["budget"] == "Budget = -5.0: must be &gt;= 0.0; change it"
+    assert errs["min_applications"] == errs["max_applications"] == (
+        "Fewest applications (80) exceeds “Most applications” (20); lower one or raise the other")
+    assert errs["usce_california_months"] == "“of which in California” cannot exceed “US clinical experience”"
+    assert errs["time_limit"] == "Time limit = &#39;0&#39;: give seconds between 1 and 120"
+    for text in errs.values():
+        assert "[strategy]" not in text and "[applicant]" not in text and "profile form" not in text
+        assert not re.search(r"\b(min|max)_applications|usce_\w+|time_limit", text)
+    tag = re.search(r'<input id="in-budget"[^>]*>', r.text).group(0)  # tied to its field, as before
+    assert 'aria-describedby="unit-budget help-budget error-budget"' in tag and 'aria-invalid="true"' in tag
+    r = client.post("/update", data=fast_form(today="2026-13-01", add_budget="x"), files={"season_file": ("", b"")})
+    errs = errors_on(r.text)
+    assert errs["today"].startswith("Date of the update = &#39;2026-13-01&#39;: no such day")
+    assert errs["add_budget"].startswith("Extra budget for more applications = &#39;x&#39;: must be a number")
+    # every field by its label; a key without an underscore is a word of the sentence unless bracketed
+    for f in forms.fields() + forms.SEASON_FIELDS:
+        key = f.name if f.section == "season" else f"[{f.section}] {f.name}"  # as forms and the loader say them
+        where = forms.SEASON_WHERE if f.section == "season" else forms.WHERE
+        assert forms.form_words(f"{where}: {key} = 'x': bad") == f"{f.label} = 'x': bad"
+    assert forms.form_words("no list: raise [strategy] budget; give your budget in USD") == (
+        "no list: raise “Budget”; give your budget in USD")
+    r = client.post(f"/api/solve?draws={DRAWS}", content=FAST_PROFILE.replace("budget = 1200", "budget = -5").encode())
+    assert r.status_code == 422 and r.json()["error"] == "profile: [strategy] budget = -5: must be >= 0.0; change it"
 
 
 def test_no_eras_fees_are_said_in_words(client, answer, tmp_path, capsys):

@@ -100,7 +100,7 @@ def test_walk_through(site, tmp_path):
     page.fill("#in-budget", "-5")
     page.click("#submit")
     page.wait_for_selector("#error-budget", timeout=30_000)
-    assert "[strategy] budget" in page.inner_text("#error-budget")
+    assert page.inner_text("#error-budget").startswith("Budget = -5.0: ")  # the form's label, not the file's key
     assert page.eval_on_selector("#error-budget", "e => e.closest('.field').id") == "field-budget"
     assert page.evaluate("document.activeElement.id") == "in-budget"  # focus moved to the invalid field
     assert page.get_attribute("#in-budget", "aria-invalid") == "true"
@@ -147,6 +147,42 @@ def test_season_update_in_the_browser(site, tmp_path):
     _png(tmp_path / "web_season.png")
     assert {urllib.parse.urlsplit(u).hostname for u in requests} == {"127.0.0.1"}
     page.close()
+
+
+@pytest.mark.parametrize("js", [False, True], ids=["no-javascript", "javascript"])
+def test_enter_in_a_season_field_updates_and_elsewhere_finds_the_list(site, js):
+    """Without JavaScript, Enter in a season field sent the form with its first submit button,
+    "Find my list" (HTML's implicit submission): the page solved instead of updating.  The form's
+    first button is now a hidden default (POST /enter) that runs the update when the season
+    section holds something new (a season file chosen, or a season field changed), the solve
+    otherwise; with JavaScript, Enter presses the field's own section's button."""
+    url, browser = site
+    season = Path(__file__).resolve().parents[1] / "data" / "seasons" / "example_80.csv"
+    ctx = browser.new_context(java_script_enabled=js)
+    page = ctx.new_page()
+    posts: list[str] = []
+    page.on("request", lambda r: r.method == "POST" and posts.append(urllib.parse.urlsplit(r.url).path))
+    page.goto(url + "/")
+    page.fill("#in-add_budget", "300")
+    page.press("#in-add_budget", "Enter")  # no season file yet: the update says so, under the file field
+    page.wait_for_selector("#error-season_file", timeout=30_000)
+    assert page.locator("#p-match").count() == 0 and page.locator("#error-budget").count() == 0
+    page.set_input_files("#in-season_file", str(season))
+    page.fill("#in-add_budget", "")
+    page.fill("#in-today", "2026-11-04")
+    page.press("#in-today", "Enter")
+    page.wait_for_selector("#season-p-match", timeout=60_000)
+    assert page.locator("#p-match").count() == 0
+    page.wait_for_function("document.activeElement.id === 'season-heading'", timeout=5_000)  # landed on it
+    # in the profile's fields Enter finds the list (the season's values, shown again, are not new)
+    page.select_option("#in-signals", "none")
+    page.select_option("#in-geographic_preference", "none")
+    page.fill("#in-budget", "1200")
+    page.press("#in-budget", "Enter")
+    page.wait_for_selector("#p-match", timeout=60_000)
+    assert page.locator("#season-p-match").count() == 0
+    assert posts == (["/update", "/update", "/solve"] if js else ["/enter"] * 3)
+    ctx.close()
 
 
 def _api_update(url: str, profile: bytes, season: bytes) -> dict:
@@ -209,8 +245,49 @@ def test_without_javascript(site):
         ctx.close()
 
 
-IN_VIEW = ("s => { const r = document.querySelector(s).getBoundingClientRect(); "
-           "return r.top >= 0 && r.top < window.innerHeight; }")
+@pytest.mark.parametrize("js", [True, False], ids=["javascript", "no-javascript"])
+def test_back_and_reload_after_an_answer_keep_the_typed_values(site, js):
+    """Submit changed values, see the answer, press Back: the form showed the example's values
+    again (with htmx the server was asked for "/" afresh; without JavaScript the browser may not
+    restore fields marked autocomplete="off", every number field).  Back now shows what was typed,
+    and so does a reload there; forward and a reload of the answer show the answer with them
+    (without JavaScript the answer has its own address: no form sent twice)."""
+    url, browser = site
+    ctx = browser.new_context(java_script_enabled=js)
+    page = ctx.new_page()
+    page.goto(url + "/?preset=strong_la_ties")
+    page.select_option("#in-signals", "none")
+    page.select_option("#in-geographic_preference", "none")
+    page.fill("#in-budget", "1300")
+    page.fill("#in-usce_months", "7")
+    page.check("#in-reapplicant")
+    page.click("#submit")
+    page.wait_for_selector("#p-match", timeout=60_000)
+    assert "/jobs/" in page.url
+
+    def typed() -> tuple:
+        return (page.input_value("#in-budget"), page.input_value("#in-usce_months"),
+                page.is_checked("#in-reapplicant"), page.input_value("#in-signals"))
+
+    page.go_back()
+    page.wait_for_function("!document.querySelector('#p-match')", timeout=10_000)
+    page.wait_for_function("document.querySelector('#in-budget').value === '1300'", timeout=10_000)
+    assert typed() == ("1300", "7", True, "none"), page.url
+    if js:  # the form's own address names the values it shows: a reload there keeps them too
+        assert "/?form=" in page.url
+        page.reload()
+        page.wait_for_selector("#in-budget")
+        assert typed() == ("1300", "7", True, "none")
+    page.go_forward()
+    page.wait_for_selector("#p-match", timeout=10_000)
+    page.reload()
+    page.wait_for_selector("#p-match", timeout=10_000)
+    assert "/jobs/" in page.url and typed() == ("1300", "7", True, "none")
+    ctx.close()
+
+
+IN_VIEW = ("s => { const r = document.querySelector(s).getBoundingClientRect(); "  # a fragment's scroll may
+           "return r.top > -1 && r.top < window.innerHeight; }")  # leave its top a fraction of a pixel above
 
 
 def _in_view(page, selector: str) -> bool:
@@ -265,6 +342,52 @@ def test_answer_comes_into_view_with_focus_keeps_sort_focus_and_survives_reload(
         const box = s.closest('.scroll-x').getBoundingClientRect(), r = s.getBoundingClientRect();
         return [s.scrollWidth <= s.clientWidth, r.left >= box.left, r.right <= box.right, s.innerText.length]; })""")
     assert len(fits) == 2 and all(f[:3] == [True, True, True] and f[3] > 40 for f in fits), fits
+    ctx.close()
+
+
+def test_without_javascript_a_phone_lands_on_the_answer(site):
+    """JavaScript off, 390 px wide: the form posts and the whole page comes back with the answer
+    far below the long form, and the phone showed the top of the form.  The page now lands on
+    what answers the submit (its autofocus: focused and scrolled into view): the progress while
+    it reloads itself, the answer, a field's error, the solve's error; a sort lands on the table."""
+    url, browser = site
+    ctx = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = ctx.new_page()
+
+    def landed(selector: str, focused: str, below: int = 1000) -> None:
+        assert page.evaluate("window.scrollY") > below, selector  # below the top of the form
+        assert _in_view(page, selector), selector
+        assert page.evaluate("document.activeElement.id") == focused
+
+    with server(wait=0.0) as (slow, _):  # no wait at all: the progress page first
+        page.goto(slow + "/?preset=strong_la_ties")
+        page.select_option("#in-signals", "none")
+        page.select_option("#in-geographic_preference", "none")
+        page.click("#submit")
+        page.wait_for_selector("#progress, #p-match", timeout=30_000)
+        if page.locator("#progress").count():
+            landed("#progress", "progress")
+        page.wait_for_selector("#p-match", timeout=60_000)  # through the page's own reloads
+        landed("#answer-heading", "answer-heading")
+    page.goto(url + "/?preset=strong_la_ties")
+    page.select_option("#in-signals", "none")
+    page.select_option("#in-geographic_preference", "none")
+    page.fill("#in-budget", "1200")
+    page.click("#submit")
+    page.wait_for_selector("#p-match", timeout=60_000)
+    landed("#answer-heading", "answer-heading")
+    page.click("#list-table a[data-sort=name]")
+    page.wait_for_selector("#list-table th[aria-sort=ascending] a[data-sort=name]")
+    assert page.evaluate("window.scrollY") > 1000 and _in_view(page, "#list-table")
+    page.fill("#in-budget", "-5")
+    page.click("#submit")
+    page.wait_for_selector("#error-budget")
+    landed("#error-budget", "in-budget", 300)  # the Budget field is high on the form
+    page.fill("#in-budget", "100")
+    page.fill("#in-min_applications", "50")
+    page.click("#submit")
+    page.wait_for_selector("#solve-error", timeout=60_000)
+    landed("#solve-error", "solve-error")
     ctx.close()
 
 

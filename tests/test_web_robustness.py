@@ -91,7 +91,7 @@ def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_cap(path, ctype):
     assert read <= 9
 
 
-@pytest.mark.parametrize("path", ["/solve", "/update", "/profile.toml"])
+@pytest.mark.parametrize("path", ["/solve", "/update", "/enter", "/profile.toml"])
 def test_a_page_post_declaring_too_large_a_body_is_refused_unread(client, path):
     r = client.post(path, content=b"budget=1", headers={"content-type": "application/x-www-form-urlencoded",
                                                           "content-length": "999999999"})
@@ -120,7 +120,7 @@ def test_a_catalog_text_field_over_the_limit_is_named_with_the_upload_limit(clie
     assert r.status_code == 413 and r.json()["error"].startswith("catalog.csv: the file is over the 2 MB upload")
 
 
-@pytest.mark.parametrize("path", ["/solve", "/update"])
+@pytest.mark.parametrize("path", ["/solve", "/update", "/enter"])
 def test_an_over_limit_catalog_upload_on_the_page_is_413_under_the_field(client, path):
     """A file up to twice the limit is read: its own message under its field, the form's values kept."""
     big = TINY.read_bytes() + b"#" * 3_900_000
@@ -141,7 +141,7 @@ def test_malformed_multipart_is_a_one_line_400_in_json(client, path):
     assert "\n" not in r.json()["error"]
 
 
-@pytest.mark.parametrize("path", ["/solve", "/update", "/profile.toml"])
+@pytest.mark.parametrize("path", ["/solve", "/update", "/enter", "/profile.toml"])
 def test_malformed_multipart_on_a_page_is_one_plain_line(client, path):
     r = client.post(path, **BAD_MULTIPART)
     assert r.status_code == 400 and r.headers["content-type"].startswith("text/plain")
@@ -351,7 +351,7 @@ def test_a_solver_failure_is_a_500_with_its_one_line_and_exit_code_4(client, mon
         assert r.status_code == 500 and "(a bug; please report)" in r.text and "internal error" not in r.text
 
 
-@pytest.mark.parametrize("path", ["/solve", "/update", "/profile.toml"])
+@pytest.mark.parametrize("path", ["/solve", "/update", "/enter", "/profile.toml"])
 def test_a_form_field_posted_twice_is_refused_as_the_api_refuses_it(client, path):
     """budget=1&budget=2 was read as the last one, without a word; the JSON API refuses it.  The
     ticked specialties and divisions are lists and may repeat."""
@@ -368,5 +368,5 @@ def test_a_form_field_posted_twice_is_refused_as_the_api_refuses_it(client, path
     assert r.status_code == 200 and 'specialties = ["Internal Medicine", "Pediatrics"]' in r.text
     r = client.post("/profile.toml", data=fast_form(specialties=["Internal Medicine", "Internal Medicine"]))
     assert r.status_code == 422 and r.json()["error"] == (
-        "profile form: [applicant] specialties = ['Internal Medicine', 'Internal Medicine']: 'Internal Medicine' "
+        "Specialties = ['Internal Medicine', 'Internal Medicine']: 'Internal Medicine' "
         "is listed twice; list each specialty once")

@@ -216,7 +216,7 @@ def test_page_season_errors_name_their_field(client):
              ({"today": "2026/11/04"}, SMALL, "today", "write the date as YYYY-MM-DD"),
              ({"add_budget": "1,500"}, SMALL, "add_budget", "must be a number"),
              ({"max_add": "2.5"}, SMALL, "max_add", "must be a whole number"),
-             ({"budget": "abc"}, SMALL, "budget", "[strategy] budget")]
+             ({"budget": "abc"}, SMALL, "budget", "Budget = &#39;abc&#39;: must be a number")]
     for changes, season, name, needle in cases:
         files = {"season_file": ("s.csv", season)} if season else {"season_file": ("", b"")}
         r = client.post("/update", data=fast_form(**({"today": TODAY} | changes)), files=files)
@@ -273,10 +273,42 @@ def test_page_says_every_season_error_at_once(client):
     assert r.status_code == 422
     errs = dict(re.findall(r'id="error-([a-z_0-9]+)">([^<]*)<', r.text))
     assert set(errs) == {"budget", "today", "add_budget", "max_add", "season_file"}
-    assert errs["today"] == ("season update: today = &#39;2026-13-01&#39;: no such day in the calendar; check the "
+    assert errs["today"] == ("Date of the update = &#39;2026-13-01&#39;: no such day in the calendar; check the "
                              "month and day")
-    assert errs["add_budget"] == "season update: add_budget = &#39;-3&#39;: must be 0 or more (USD)"
-    assert errs["max_add"].startswith("season update: max_add = &#39;x&#39;: must be a whole number")
+    assert errs["add_budget"] == "Extra budget for more applications = &#39;-3&#39;: must be 0 or more (USD)"
+    assert errs["max_add"].startswith("Most extra applications = &#39;x&#39;: must be a whole number")
     assert errs["season_file"].startswith("choose your season file (CSV)")
     r = api(client, today="2026-13-01", max_add="x")  # the API says the first, in one line
     assert r.status_code == 422 and r.json()["error"].startswith("season update: today = '2026-13-01'")
+
+
+@pytest.mark.parametrize("hx", [False, True], ids=["plain", "htmx"])
+def test_enter_runs_the_update_when_the_season_section_is_new(client, hx):
+    """POST /enter is the form's hidden default button (Enter in a field).  It runs the update
+    when a season file is chosen or a season field differs from what the page showed
+    (season_shown), the solve otherwise; the page shows the season section's values as the
+    request had them."""
+    headers = {"HX-Request": "true"} if hx else {}
+    shown = f"{TODAY}||"
+    page = client.get("/").text
+    today = re.search(r'id="in-today" type="date" name="today" value="([^"]*)"', page).group(1)
+    assert f'name="season_shown" value="{today}||"' in page and page.index('id="enter-default"') < page.index(
+        'id="submit"')  # the form's first submit button: the one Enter presses
+    no_file = {"season_file": ("", b"")}
+    r = client.post("/enter", data=fast_form(today=TODAY, season_shown=shown), files=no_file, headers=headers)
+    assert r.status_code == 200 and 'id="p-match"' in r.text  # nothing new in the season section: the list
+    r = client.post("/enter", data=fast_form(today=TODAY, season_shown=shown),
+                    files={"season_file": ("s.csv", SMALL)}, headers=headers)
+    assert r.status_code == 200 and 'id="season-p-match"' in r.text  # a season file chosen: the update
+    assert f'name="season_shown" value="{TODAY}||"' in r.text
+    r = client.post("/enter", data=fast_form(today=TODAY, add_budget="300", season_shown=shown), files=no_file,
+                    headers=headers)  # a season field changed, no file yet: the update says so
+    assert r.status_code == 422 and 'id="error-season_file"' in r.text and 'id="p-match"' not in r.text
+    assert f'name="season_shown" value="{TODAY}|300|"' in r.text
+    r = client.post("/enter", data=fast_form(today=TODAY, add_budget="300", season_shown=f"{TODAY}|300|"),
+                    files=no_file, headers=headers)  # shown again, unchanged: Enter in the profile solves
+    assert r.status_code == 200 and 'id="p-match"' in r.text
+    for path in ("/solve", "/update"):  # the buttons' own routes read the season_shown and enter fields as nothing
+        r = client.post(path, data=fast_form(today=TODAY, season_shown=shown, enter="1"),
+                        files={"season_file": ("s.csv", SMALL)})
+        assert r.status_code == 200 and ('id="season-p-match"' in r.text) == (path == "/update")

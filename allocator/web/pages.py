@@ -25,6 +25,8 @@ router = APIRouter()
 MULTI = ("specialties", "divisions")
 UPLOADS = ("catalog", "season_file")
 SUPERSEDES = "supersedes"  # the form's hidden field: the solve or update this page is still waiting for
+SEASON_SHOWN = "season_shown"  # the form's hidden field: the season section's values as the page showed them
+ENTER = "enter"  # the name of the form's hidden default button (Enter in a field: POST /enter)
 NO_SEASON_FILE = ("choose your season file (CSV): program_id,status, one row per application; the season file "
                   "downloaded with your list is a start")
 SORTABLE = ("program_id", "name", "specialty", "city", "state", "tier", "p_match", "signal")
@@ -89,8 +91,16 @@ def _full_page(request: Request, job: Job, status: int = 200, sort: str = "p_mat
 
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)  # HEAD: uptime checks, curl -I
-def index(request: Request, preset: str | None = None):
+def index(request: Request, preset: str | None = None, form: str | None = None):
+    """The form: the example's values, a preset's, or (``form``: a solve or update's id) the values
+    submitted for that request, while it is in memory: the address that page.js gives the form's
+    place in the history before htmx pushes the answer's, so that Back shows what was typed."""
     state = forms.FormState(forms.default_values())
+    if form is not None:
+        job = request.app.state.pool.get(form)
+        if job is None or job.kind not in ("solve", "cheapest", "update"):
+            return _render(request, "page.html", state=state, answer=None, gone=True)
+        return _render(request, "page.html", state=_state_of(job), answer=None, catalog_name=job.context.get("catalog"))
     if preset:
         try:
             state.values = forms.preset_values(preset)
@@ -148,7 +158,7 @@ async def _form_values(form: FormData) -> tuple[dict, tuple[bytes, str] | None]:
     for k in form.keys():
         if k in MULTI:
             values[k] = [str(x) for x in form.getlist(k)]
-        elif k not in UPLOADS and k != SUPERSEDES:
+        elif k not in UPLOADS and k not in (SUPERSEDES, SEASON_SHOWN, ENTER):
             values[k] = str(form.get(k))
     for b in ("step2", "la_ties", "reapplicant"):
         values[b] = values.get(b) in ("on", "true", "1")
@@ -170,11 +180,44 @@ async def _upload(form, name: str) -> tuple[bytes, str] | None:
 
 @router.post("/solve", response_class=HTMLResponse)
 async def solve_form(request: Request):
-    settings, pool = request.app.state.settings, request.app.state.pool
     try:
         form = await _read_form(request)
     except InputError as e:
         return _refuse_body(request, e)
+    return await _solve(request, form)
+
+
+@router.post("/enter", response_class=HTMLResponse)
+async def enter_form(request: Request):
+    """The form sent by the Enter key in one of its fields: a browser sends a form by Enter with
+    its first submit button, the form's hidden default (else "Find my list" would answer Enter in
+    a season field too).  Without JavaScript nothing says which field had the focus, so the season
+    update runs when the season section holds something new (:func:`_season_is_new`), the solve
+    otherwise; with JavaScript, page.js sends Enter to the button of the field's own section."""
+    try:
+        form = await _read_form(request, uploads=2)
+    except InputError as e:
+        return _refuse_body(request, e)
+    return await (_update(request, form) if _season_is_new(form) else _solve(request, form))
+
+
+def _season_is_new(form: FormData) -> bool:
+    """A season file chosen, or the date, extra budget or count changed from what the page showed
+    (its hidden SEASON_SHOWN field): the season section is what is being filled in."""
+    up = form.get("season_file")
+    if up is not None and hasattr(up, "read") and (up.filename or "").strip():
+        return True
+    shown = form.get(SEASON_SHOWN)
+    return shown is not None and _season_shown(form) != str(shown)
+
+
+def _season_shown(values) -> str:
+    """The season section's date, extra budget and count, as one string (SEASON_SHOWN's value)."""
+    return "|".join(str(values.get(k) or "") for k in ("today", "add_budget", "max_add"))
+
+
+async def _solve(request: Request, form: FormData) -> Response:
+    settings, pool = request.app.state.settings, request.app.state.pool
     values, upload = await _form_values(form)
     state = forms.FormState(values, message=_repeated(form))
     if state.message:
@@ -214,8 +257,16 @@ async def solve_form(request: Request):
         return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
     await _wait(job, settings.wait)
     if not _htmx(request):
-        return _full_page(request, job, _job_status(job))
+        return _see_job(job)
     return _pushed(_render(request, "page.html", _job_status(job), state=state, **_job_view(job, state)), job)
+
+
+def _see_job(job: Job) -> Response:
+    """A plain form post that started a solve or update (no JavaScript) is answered by the job's
+    own address (303, post/redirect/get): reloading the answer shows it again instead of sending
+    the form a second time, and Back leaves the answer for the form, not for a progress page that
+    reloads itself forward to the answer."""
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
 async def _wait(job: Job, seconds: float) -> None:
@@ -238,13 +289,17 @@ def _job_status(job: Job) -> int:
 
 @router.post("/update", response_class=HTMLResponse)
 async def update_form(request: Request):
-    """The season update (`allocator update --json`) for the form's profile, the uploaded season
-    file, the date and the optional extra budget and count; the catalog upload if any."""
-    settings, pool = request.app.state.settings, request.app.state.pool
     try:
         form = await _read_form(request, uploads=2)
     except InputError as e:
         return _refuse_body(request, e)
+    return await _update(request, form)
+
+
+async def _update(request: Request, form: FormData) -> Response:
+    """The season update (`allocator update --json`) for the form's profile, the uploaded season
+    file, the date and the optional extra budget and count; the catalog upload if any."""
+    settings, pool = request.app.state.settings, request.app.state.pool
     values, upload = await _form_values(form)
     season_up = await _upload(form, "season_file")
     state = forms.FormState(values, message=_repeated(form))
@@ -293,10 +348,9 @@ async def update_form(request: Request):
     except Busy as e:
         return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
     await _wait(job, settings.wait)
-    status = _job_status(job)
     if not _htmx(request):
-        return _full_page(request, job, status)
-    return _pushed(_render(request, "page.html", status, state=state, **_job_view(job, state)), job)
+        return _see_job(job)
+    return _pushed(_render(request, "page.html", _job_status(job), state=state, **_job_view(job, state)), job)
 
 
 def _fail_update(state: forms.FormState, e: InputError, season_name: str | None) -> None:
@@ -306,7 +360,7 @@ def _fail_update(state: forms.FormState, e: InputError, season_name: str | None)
         msg = service.web_message(one)
         names = forms.season_field_of(msg, season_name)
         for n in names:
-            state.errors.setdefault(n, msg)
+            state.errors.setdefault(n, forms.form_words(msg))
         if not names:
             state.fail(one)
 
@@ -327,7 +381,7 @@ def _job_state_view(job: Job, state: forms.FormState | None) -> dict:
         return {"answer": None, "busy": str(job.error)}
     if job.error is not None:
         e = job.error
-        msg = service.web_message(e) if service.reported(e) else \
+        msg = forms.form_words(service.web_message(e)) if service.reported(e) else \
             f"internal error: {type(e).__name__} (please report)"
         if state is not None and isinstance(e, InputError):
             if job.kind == "update":
@@ -401,9 +455,9 @@ def poll(request: Request, job_id: str):
     if job is None:
         return _gone(request)
     if job.kind in ("budget", "frontier"):
-        if not _htmx(request):
+        if not _htmx(request):  # the answer's page, landing on this figure
             answer = _answer_job(request, job.context.get("answer", ""))
-            return _full_page(request, answer) if answer is not None else _gone(request)
+            return _full_page(request, answer, landing=f"figure-{job.kind}") if answer is not None else _gone(request)
         return _render(request, "figure.html", job=job, kind=job.kind)
     if not _htmx(request):
         return _full_page(request, job, _job_status(job))
@@ -443,7 +497,7 @@ def table(request: Request, answer_id: str, sort: str = "p_match", order: str = 
         return _gone(request)
     order = "asc" if order == "asc" else "desc"
     if not _htmx(request):
-        return RedirectResponse(f"/answer/{answer_id}?sort={quote(sort)}&order={order}", status_code=303)
+        return RedirectResponse(f"/answer/{answer_id}?sort={quote(sort)}&order={order}#list-table", status_code=303)
     return _render(request, "table.html", answer=job.result, answer_id=answer_id,
                    rows=_sorted(job.result, sort, order), sort=sort, order=order)
 
@@ -489,7 +543,7 @@ def start_curve(request: Request, answer_id: str, kind: str):
         fig = request.app.state.pool.submit(kind, work, context={"answer": answer_id, "caption": caption})
     except Busy as e:
         if not _htmx(request):
-            return _full_page(request, job, 503, figure_busy={kind: str(e)})
+            return _full_page(request, job, 503, figure_busy={kind: str(e)}, landing=f"figure-{kind}")
         return _render(request, "figure.html", 503, job=None, kind=kind, busy=str(e), answer_id=answer_id)
     job.context.setdefault("figures", {})[kind] = fig.id
     if not _htmx(request):  # a plain form post: the answer page, which reloads itself until the figure is drawn
@@ -521,7 +575,7 @@ async def profile_toml(request: Request):
             raise InputError(twice)
         _, doc = forms.profile_from_values(values)
     except InputError as e:
-        msg = service.web_message(e)
+        msg = forms.form_words(service.web_message(e))  # the form's button: the form's words
         if htmx:
             return _render(request, "toml_link.html", 422, error=msg)
         return JSONResponse({"error": msg, "exit_code": 2}, status_code=422)

@@ -75,3 +75,37 @@
   });
   document.addEventListener("submit", function (e) { stop(e, e.target); }, true);
 })();
+
+/* Back from an answer to the form.  htmx pushes the answer's address (/jobs/ID) over the form's
+   ("/" or "/?preset=..."), and keeps no copy of the page (historyCacheSize 0: nothing typed is
+   kept in the browser's storage), so Back asked the server for "/" again: the example's values,
+   not what was typed.  Before the push, the form's place in the history is renamed /?form=ID:
+   the form with the values submitted for that answer (kept in the server's memory with it), so
+   Back, and a reload there, show them.  Without JavaScript the browser itself restores the typed
+   values when going back (the fields allow it: no autocomplete="off"). */
+(function () {
+  "use strict";
+  document.addEventListener("htmx:beforeHistoryUpdate", function (e) {
+    var h = e.detail.history, m = h && h.type === "push" && /^\/jobs\/([\w-]+)$/.exec(h.path || "");
+    if (m && window.location.pathname === "/") {
+      window.history.replaceState(window.history.state, "", "/?form=" + encodeURIComponent(m[1]));
+    }
+  });
+})();
+
+/* Enter in a field sends the form with the button of that field's own section: "Update my
+   chances" in the season section, "Find my list" elsewhere.  (A browser sends a form by Enter
+   with its first submit button, the form's hidden default; without JavaScript the server then
+   tells the sections apart by what was filled in, see pages.enter_form.) */
+(function () {
+  "use strict";
+  var skip = /^(file|submit|button|reset|image|hidden)$/;  // Enter on these does what they do themselves
+  document.addEventListener("keydown", function (e) {
+    var t = e.target, form = t && t.form;
+    if (e.key !== "Enter" || e.defaultPrevented || e.isComposing || !form || form.id !== "profile-form" ||
+        t.tagName !== "INPUT" || skip.test(t.type)) { return; }
+    e.preventDefault();
+    var button = document.getElementById(t.closest("#season-section") ? "update-submit" : "submit");
+    if (button && !button.disabled) { button.click(); }
+  });
+})();
