@@ -578,7 +578,7 @@ async def profile_toml(request: Request):
         msg = forms.form_words(service.web_message(e))  # the form's button: the form's words
         if htmx:
             return _render(request, "toml_link.html", 422, error=msg)
-        return JSONResponse({"error": msg, "exit_code": 2}, status_code=422)
+        return _toml_refused(request, values, e, whole_form=bool(twice))
     text = forms.to_toml(doc)
     if not htmx:
         return _download(text, "allocator_profile.toml", "application/toml")
@@ -591,6 +591,16 @@ async def profile_toml(request: Request):
     key = secrets.token_urlsafe(16)
     store[key] = (text, now)
     return _render(request, "toml_link.html", key=key)
+
+
+def _toml_refused(request: Request, values: dict, e: InputError, whole_form: bool) -> Response:
+    """Without JavaScript, "Profile as TOML" on a form with a bad value: the whole page, the error
+    under its field (``whole_form``: above the form, as a refused solve shows a field posted
+    twice), never a bare JSON body in the browser."""
+    state = forms.FormState(values, message=str(e) if whole_form else "")
+    if not whole_form:
+        state.fail(forms.FormErrors([e]))
+    return _render(request, "page.html", 422, state=state, answer=None)
 
 
 @router.get("/profile/{key}.toml")
