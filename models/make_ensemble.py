@@ -13,12 +13,14 @@ seasons.  The draws take them in turn (the next accepted set's season is the nex
 list), so each season holds an equal share of the accepted sets: a season whose draws are
 rarely accepted simply takes more draws.
 
-Every judged parameter of the card (each one with a ``range``) is drawn across its range
-(uniformly; odds ratios log-uniformly; a silver signal never above a gold one); the interview
+Every judged parameter of the card (each one with a ``range``, and the synthetic cohort's
+``img_friendliness``, with its ``img_friendliness_range``) is drawn across its range
+(uniformly; odds ratios log-uniformly; a silver signal never above a gold one); each draw
+builds its own synthetic cohort with its img_friendliness (about 0.6 s); the interview
 and match intercepts are then re-tuned so that the interview yield sits at 0.081
 (allocator.model.ensemble.YIELD_AIM) and the match rate on its season's
 (allocator.model.ensemble.retune), and the card is kept when every target of
-``[calibration.targets]`` (the match rate: its season's) passes on the card's synthetic cohort.  The first
+``[calibration.targets]`` (the match rate: its season's) passes on the draw's synthetic cohort.  The first
 ``--keep`` accepted sets (30: each shipped card adds its nodes to the optimizer's objective),
 the acceptance rate over all draws, the seed and the ranges are written as JSON beside the card (the
 card's ``ensemble`` key names the file).  Seeded: the same card and seed give the same file.
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = ens.card_doc(card)
     ranges = {k: v for k, v in ens.judged(doc).items() if k not in ens.INTERCEPTS}
     catalog = cal.cohort_catalog(card)
-    cohort = cal.make_cohort(card, catalog)
+    cohorts: dict = {}  # one synthetic cohort per drawn set of cohort numbers (img_friendliness)
     rng = np.random.default_rng(args.seed)
     seasons = list(ens.seasons(doc)) or [None]
     accepted, t0 = [], time.perf_counter()
@@ -76,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     for j in range(args.draws):
         season = seasons[len(accepted) % len(seasons)]
         params = draw(rng, ranges)
+        if len(cohorts) >= 4:  # a drawn img_friendliness rarely repeats: keep memory bounded (~4 MB a cohort)
+            cohorts.clear()
+        cohort = cal.cohort_of(ens.apply(doc, params, str(card.path)), catalog, cohorts)  # the draw's own cohort
         out = ens.retune(doc, params, catalog, cohort, season=season)
         if out is None:
             fails["intercepts"] = fails.get("intercepts", 0) + 1

@@ -186,14 +186,43 @@ def test_signal_ranges_reach_well_below_us_graduate_figures():
     assert vals.min() < 2.0  # accepted cards include signals far weaker than on US graduates
     doc = ens.card_doc(CARD)
     for key in r:
+        if key.startswith(ens.COHORT):  # a number of the synthetic cohort: its reasoning beside it
+            assert doc["calibration"]["cohort"].get(f"{key.removeprefix(ens.COHORT)}_range_reasoning"), key
+            continue
         sec, name = key.split(".")
         assert doc[sec][name].get("range_reasoning"), f"{key}: a range needs its reasoning"
 
 
+def test_the_ensemble_draws_the_cohorts_img_friendliness(catalog, cohort):
+    """img_friendliness (how strongly the synthetic applicants favour IMG-friendly programs) is
+    judged 1-2.5: the ensemble draws it, each accepted set records it, each loaded card's cohort
+    is built with it, and a card is not evaluated on another value's cohort."""
+    key = "calibration.cohort.img_friendliness"
+    assert ens.judged(ens.card_doc(CARD))[key] == (1.0, 2.5) == tuple(ENSEMBLE["ranges"][key])
+    assert CARD.calibration.cohort.img_friendliness == 1.5
+    vals = [s["params"][key] for s in ENSEMBLE["accepted"]]
+    assert all(1.0 <= v <= 2.5 for v in vals) and max(vals) - min(vals) > 0.75
+    cards = ens.load_ensemble(CARD)
+    assert [c.calibration.cohort.img_friendliness for c in cards] == vals
+    own = cal.cohort_of(cards[0], catalog)
+    assert not np.array_equal(own.lists, cohort.lists)
+    with pytest.raises(ValueError, match="evaluate a card on its own cohort"):
+        cal.prepare(cards[0], catalog, cohort)
+    cache: dict = {}
+    assert cal.cohort_of(CARD, catalog, cache) is cal.cohort_of(CARD, catalog, cache)
+
+
+def test_an_undrawn_cohort_number_in_an_ensemble_file_is_refused(tmp_path):
+    doc = ens.card_doc(CARD)
+    s = {"params": {"calibration.cohort.step2_mean": 240.0}}
+    with pytest.raises(InputError, match="is not a number of the card's cohort with a range"):
+        ens._params(tmp_path / "e.json", 0, s, doc)
+
+
 @pytest.mark.parametrize("j", [0, 1])
-def test_accepted_cards_pass_every_target(j, catalog, cohort):
+def test_accepted_cards_pass_every_target(j, catalog):
     card = ens.load_ensemble(CARD)[j]
-    res = cal.evaluate(card, catalog, cohort)
+    res = cal.evaluate(card, catalog, cal.cohort_of(card, catalog))  # the card's own cohort
     table = cal.check(card, res)
     assert table["passed"].all(), table[~table["passed"]]
     for name, v in ENSEMBLE["accepted"][j]["targets"].items():

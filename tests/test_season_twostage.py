@@ -361,10 +361,12 @@ def test_weighted_percentile_is_numpys_at_equal_weights_and_spread_holds_its_ave
 
 
 def test_the_average_lies_in_its_range_after_many_invitations():
-    """25 invitations by mid-December: the model that explains them best gives the lowest P(match)
-    and carries much of the posterior weight, so the posterior average sat below the models'
+    """25 invitations by mid-December: the model that explains them best gave the lowest P(match)
+    and carried much of the posterior weight, so the posterior average sat below the models'
     unweighted 10th percentile ("98.2% (99% to >99%)").  Every range now weighs the models as the
-    average does, and each average lies in its range."""
+    average does, and each average lies in its range.  (The ensemble that draws img_friendliness
+    no longer makes that case here, nor at 10-40 invitations on 20 Nov, 15 Dec or 10 Jan: the
+    average now sits above the unweighted 10th percentile; the weighted ranges are still checked.)"""
     ctx = _example(lambda k, st: "invited" if k < 25 else ("applied" if st == "invited" else st))
     fig = update.figures(ctx)
     fe = ctx.problem.fm_ensemble
@@ -372,7 +374,6 @@ def test_the_average_lies_in_its_range_after_many_invitations():
     per = np.array([1 - (ctx.pi[fe.card == j] / mass[j]) @ np.prod(ctx.c[fe.card == j], axis=1)
                     for j in range(fe.n_cards)])
     assert float(mass @ per) == pytest.approx(fig["p_match"], abs=1e-9)
-    assert fig["p_match"] < np.percentile(per, 10)  # the case: outside the unweighted range
     pairs = [(fig["p_match"], fig["p_match_interval"]), (fig["p_match_la"], fig["p_match_la_interval"]),
              (fig["p_match_before"], fig["p_match_before_interval"]),
              (fig["after_interviews"]["p_match_interviews_only"],

@@ -30,7 +30,7 @@ from allocator.model.factors import card_nodes
 from allocator.model.logistic import expit
 from allocator.model.probability import (ApplicantArrays, ModelCard, eligibility, interview_logit, match_logit,
                                          program_arrays)
-from allocator.model.cohort import Cohort, make_cohort  # noqa: F401  (re-exported)
+from allocator.model.cohort import Cohort, cohort_of, make_cohort, spec_key  # noqa: F401  (re-exported)
 from allocator.model.counts import poisson_binomial as _pb
 from allocator.paths import DATA_DIR
 
@@ -60,6 +60,9 @@ class Prepared:
 def prepare(card: ModelCard, catalog: Catalog, cohort: Cohort) -> Prepared:
     if card.factors is None:
         raise ValueError(f"{card.path}: the calibration needs a card with a [factors] section")
+    if cohort.spec_key is not None and cohort.spec_key != spec_key(card):
+        raise ValueError(f"{card.path}: the cohort was drawn with other [calibration.cohort] numbers than this "
+                         "card's (a drawn img_friendliness?); evaluate a card on its own cohort (cal.cohort_of)")
     prog = program_arrays(catalog, card)
     app = cohort.applicants
     eta_all = interview_logit(prog, app, card)
@@ -240,5 +243,5 @@ def check(card: ModelCard, result: CohortResult, held_out: bool = False) -> pd.D
     return pd.DataFrame(rows)
 
 
-__all__ = ["Cohort", "CohortResult", "Prepared", "check", "cohort_catalog", "evaluate", "make_cohort",
+__all__ = ["Cohort", "CohortResult", "Prepared", "check", "cohort_catalog", "cohort_of", "evaluate", "make_cohort",
            "prepare", "rates", "ApplicantArrays", "eligibility"]

@@ -233,6 +233,10 @@ class CohortSpec(BaseModel):
     la_share_without_ties: float = Field(ge=0, le=1)
     california_share: float = Field(ge=0, le=1)
     img_friendliness: float = Field(ge=0)
+    # the range the ensemble draws img_friendliness from (models/make_ensemble.py: each drawn card
+    # builds its own cohort), with why; without it the ensemble holds the value fixed
+    img_friendliness_range: Optional[list[float]] = None
+    img_friendliness_range_reasoning: Optional[str] = None
     signals_gold: int = Field(default=0, ge=0)
     signals_silver: int = Field(default=0, ge=0)
     signal_friendliness: float = Field(default=2.0, ge=0)
@@ -248,6 +252,13 @@ class CohortSpec(BaseModel):
             raise ValueError("years_since_graduation and years_since_graduation_probs differ in length")
         if self.applications_min > self.applications_max:
             raise ValueError("applications_min exceeds applications_max")
+        r = self.img_friendliness_range
+        if r is not None:
+            if len(r) != 2 or not 0 <= r[0] <= self.img_friendliness <= r[1]:
+                raise ValueError(f"img_friendliness_range {r} must be [low, high] with 0 <= low <= "
+                                 f"img_friendliness ({self.img_friendliness:g}) <= high")
+            if not self.img_friendliness_range_reasoning:
+                raise ValueError("img_friendliness_range needs its img_friendliness_range_reasoning")
         return self
 
 

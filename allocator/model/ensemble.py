@@ -4,9 +4,13 @@ the JSON file the card's ``ensemble`` key names, beside the card).
 
 A parameter set is a mapping from a dotted card path (``"signals.gold_odds_ratio"``) to a
 value; :func:`apply` writes it into the card (each parameter keeps its source and
-reasoning), and :func:`retune` re-fits the interview and match intercepts so that the
-interview yield and the match rate sit on their targets.  Each accepted set names a season
-of the card's ``[calibration.seasons]``: its match rate is that season's published one.
+reasoning).  A number of the synthetic calibration cohort with a ``NAME_range`` beside it
+(``"calibration.cohort.img_friendliness"``) is drawn too: a card with its own value has its
+own cohort (``allocator.model.calibration.cohort_of``), and everything that evaluates an
+ensemble card on its calibration cohort builds that card's.  :func:`retune` re-fits the
+interview and match intercepts so that the interview yield and the match rate sit on their
+targets.  Each accepted set names a season of the card's ``[calibration.seasons]``: its
+match rate is that season's published one.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from allocator.errors import InputError
 from allocator.model.card import ModelCard, card_from_dict
 
 INTERCEPTS = ("interview.intercept", "match_given_interview.intercept")
+COHORT = "calibration.cohort."  # the prefix of a drawn number of the synthetic calibration cohort
 # The intercepts are re-tuned to put the match rate on its target and the interview yield at
 # 0.081, inside its tolerance (0.10 +- 0.02) near its lower end: a higher yield pushes the
 # interview counts of matched applicants beyond their published quartiles (3/5/8).
@@ -40,6 +45,18 @@ def judged(doc: dict) -> dict[str, tuple[float, float]]:
             if isinstance(p, dict) and "range" in p and isinstance(p.get("value"), (int, float)):
                 lo, hi = p["range"]
                 out[f"{sec}.{name}"] = (float(lo), float(hi))
+    return out | cohort_judged(doc)
+
+
+def cohort_judged(doc: dict) -> dict[str, tuple[float, float]]:
+    """The numbers of the synthetic calibration cohort with a ``NAME_range`` beside them
+    (``img_friendliness``), by dotted path ("calibration.cohort.NAME")."""
+    spec = doc.get("calibration", {}).get("cohort", {})
+    out = {}
+    for key, r in spec.items():
+        name = key.removesuffix("_range")
+        if key != name and isinstance(spec.get(name), (int, float)) and isinstance(r, list):
+            out[COHORT + name] = (float(r[0]), float(r[1]))
     return out
 
 
@@ -54,6 +71,9 @@ def apply(doc: dict, params: dict[str, float], path: str, name: str | None = Non
     match-rate target on that season's published rate."""
     new = json.loads(json.dumps(doc))
     for key, v in params.items():
+        if key.startswith(COHORT):  # a cohort number: the card's cohort is built with it
+            new["calibration"]["cohort"][key.removeprefix(COHORT)] = float(v)
+            continue
         sec, pname = key.split(".")
         new[sec][pname]["value"] = float(v)
     if season is not None:
@@ -68,8 +88,9 @@ def apply(doc: dict, params: dict[str, float], path: str, name: str | None = Non
 def retune(doc: dict, params: dict[str, float], catalog, cohort, path: str = "<ensemble>",
            season: str | None = None) -> tuple[ModelCard, dict[str, float]] | None:
     """The card ``doc`` + ``params`` with its two intercepts shifted so that the interview
-    yield and the match rate (``season``'s, when given) hit their targets; None when no shift
-    reaches them."""
+    yield and the match rate (``season``'s, when given) hit their targets on ``cohort``, the
+    card's own synthetic cohort (``cal.cohort_of(apply(doc, params, path), catalog)``: a drawn
+    cohort number changes it); None when no shift reaches them."""
     from scipy.optimize import brentq  # only here: scipy.optimize takes ~0.2 s to import, and a solve
 
     from allocator.model import calibration as cal  # that loads the ensemble never retunes
@@ -149,9 +170,14 @@ def _params(p: Path, j: int, s, doc: dict) -> dict[str, float]:
     params = s.get("params") if isinstance(s, dict) else None
     if not isinstance(params, dict):
         raise InputError(f"{p}: accepted[{j}]: needs \"params\", an object of parameter values; regenerate the file")
+    drawn_cohort = cohort_judged(doc)
     for key, v in params.items():
         sec, _, name = str(key).partition(".")
-        if not isinstance(doc.get(sec), dict) or not isinstance(doc[sec].get(name), dict):
+        if str(key).startswith(COHORT):
+            if key not in drawn_cohort:
+                raise InputError(f"{p}: accepted[{j}]: {key!r} is not a number of the card's cohort with a range "
+                                 "(NAME_range in [calibration.cohort]); regenerate the file")
+        elif not isinstance(doc.get(sec), dict) or not isinstance(doc[sec].get(name), dict):
             raise InputError(f"{p}: accepted[{j}]: {key!r} is not a parameter of the card; regenerate the file")
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise InputError(f"{p}: accepted[{j}]: {key} = {v!r} is not a finite number; regenerate the file")

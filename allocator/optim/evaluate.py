@@ -84,7 +84,9 @@ def expected_utility(problem: Problem, p: np.ndarray, u: np.ndarray, rho: float 
 
 
 def _mix_none(fm, A: np.ndarray) -> float:
-    return float(fm.w @ np.exp(A.sum(axis=1)))
+    # at most 1: node weights that sum to 1 + 2e-16 gave a list with no West program a
+    # P(match in the West) of -2.2e-16
+    return min(1.0, float(fm.w @ np.exp(A.sum(axis=1))))
 
 
 def ensemble_values(problem: Problem, plan: Plan) -> dict:
@@ -98,9 +100,9 @@ def ensemble_values(problem: Problem, plan: Plan) -> dict:
     idx = np.asarray(plan.idx, dtype=int)
     la, west = problem.la[idx], in_west(problem)[idx]
     A = problem.plan_log_fail(plan, fe)
-    per = 1.0 - fe.per_card(A.sum(axis=1))
-    per_la = 1.0 - fe.per_card(A[:, la].sum(axis=1))
-    per_west = 1.0 - fe.per_card(A[:, west].sum(axis=1))
+    per = np.maximum(0.0, 1.0 - fe.per_card(A.sum(axis=1)))  # not -2e-16 (as _mix_none)
+    per_la = np.maximum(0.0, 1.0 - fe.per_card(A[:, la].sum(axis=1)))
+    per_west = np.maximum(0.0, 1.0 - fe.per_card(A[:, west].sum(axis=1)))
     Ac = problem.plan_log_fail(plan, problem.fm_central)
     fm = problem.fm or problem.fm_central
     pi = problem.plan_pi(plan, fm) if len(idx) else None
