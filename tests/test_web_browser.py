@@ -221,6 +221,15 @@ def test_progress_and_cancel_in_the_browser(site):
         page.close()
 
 
+def _strong_fast(page, url: str, budget: str) -> None:
+    """The guide's strong applicant, signals and divisions off (the exact count scan answers at
+    once), at ``budget``."""
+    page.goto(url + "/?preset=strong_la_ties")
+    page.select_option("#in-signals", "none")
+    page.select_option("#in-geographic_preference", "none")
+    page.fill("#in-budget", budget)
+
+
 def test_without_javascript(site):
     """JavaScript off: the progress page reloads itself until the answer is there, and sorting
     gives the whole page (form, stylesheet), not a bare fragment."""
@@ -228,10 +237,7 @@ def test_without_javascript(site):
     with server(wait=0.1) as (url, _):
         ctx = browser.new_context(java_script_enabled=False)
         page = ctx.new_page()
-        page.goto(url + "/?preset=strong_la_ties")
-        page.select_option("#in-signals", "none")
-        page.select_option("#in-geographic_preference", "none")
-        page.fill("#in-budget", "1200")
+        _strong_fast(page, url, "1200")
         page.click("#submit")
         page.wait_for_selector("#solve-progress, #p-match", timeout=30_000)
         page.wait_for_selector("#p-match", timeout=60_000)  # reached through the page's own reloads
@@ -255,10 +261,7 @@ def test_back_and_reload_after_an_answer_keep_the_typed_values(site, js):
     url, browser = site
     ctx = browser.new_context(java_script_enabled=js)
     page = ctx.new_page()
-    page.goto(url + "/?preset=strong_la_ties")
-    page.select_option("#in-signals", "none")
-    page.select_option("#in-geographic_preference", "none")
-    page.fill("#in-budget", "1300")
+    _strong_fast(page, url, "1300")
     page.fill("#in-usce_months", "7")
     page.check("#in-reapplicant")
     page.click("#submit")
@@ -302,10 +305,7 @@ def test_answer_comes_into_view_with_focus_keeps_sort_focus_and_survives_reload(
     url, browser = site
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
     page = ctx.new_page()
-    page.goto(url + "/?preset=strong_la_ties")
-    page.select_option("#in-signals", "none")
-    page.select_option("#in-geographic_preference", "none")
-    page.fill("#in-budget", "1200")
+    _strong_fast(page, url, "1200")
     page.locator("#submit").scroll_into_view_if_needed()
     assert page.evaluate("window.scrollY") > 500  # the button is far below the answer's place
     page.click("#submit")
@@ -369,10 +369,7 @@ def test_without_javascript_a_phone_lands_on_the_answer(site):
             landed("#progress", "progress")
         page.wait_for_selector("#p-match", timeout=60_000)  # through the page's own reloads
         landed("#answer-heading", "answer-heading")
-    page.goto(url + "/?preset=strong_la_ties")
-    page.select_option("#in-signals", "none")
-    page.select_option("#in-geographic_preference", "none")
-    page.fill("#in-budget", "1200")
+    _strong_fast(page, url, "1200")
     page.click("#submit")
     page.wait_for_selector("#p-match", timeout=60_000)
     landed("#answer-heading", "answer-heading")
