@@ -597,3 +597,30 @@ def test_solve_shows_the_figure_to_plan_on_in_text_json_and_page(capsys):
     assert code == 0 and plan["p_match"] == min(checks)
     code, out, _ = _main(capsys, "solve", prof, "--draws", "20000")
     assert code == 0 and f"Plan on {plan_pct(plan['p_match'])} ({plan['from']}" in " ".join(out.split())
+
+
+def test_the_web_answer_plans_on_the_score_check_for_a_low_score():
+    """The web page and POST /api/solve for Step 2 CK 222: the warning gives the list's P(match)
+    under the score check and the page's "plan on" takes it (the JSON's p_match_plan)."""
+    import html
+
+    pytest.importorskip("fastapi", reason="the web extra is not installed")
+    from fastapi.testclient import TestClient
+
+    from allocator.output.report import plan_pct
+    from allocator.percent import pct
+    from allocator.verification.domain import SCORE_CHECK
+    from allocator.web.app import create_app
+    from tests.web_support import FAST_PROFILE, fast_form, settings
+
+    with TestClient(create_app(settings())) as c:
+        r = c.post("/api/solve", content=FAST_PROFILE.replace("step2_score = 245", "step2_score = 222"))
+        assert r.status_code == 200, r.text[-500:]
+        d = r.json()
+        sc = d["p_match_score_check"]
+        assert sc["direction"] == "below" and d["p_match_plan"] == {"p_match": sc["p_match"], "from": SCORE_CHECK}
+        assert any(f"this list's P(match) is {pct(sc['p_match'])}" in w for w in d["warnings"])
+        page = html.unescape(c.post("/solve", data=fast_form(step2_score="222")).text)
+    flat = " ".join(page.split())
+    assert f"plan on {plan_pct(sc['p_match'])}" in flat and f"({SCORE_CHECK}:" in flat
+    assert f"this list's P(match) is {pct(sc['p_match'])}" in flat
