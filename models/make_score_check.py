@@ -10,9 +10,15 @@ matched minus unmatched applicants; published 6, tolerance 2) is missed by the c
 re-fits the two intercepts at each k with ``allocator.model.ensemble.retune`` (the interview
 yield back at 0.081 and the match rate on the card's target, on the card's own synthetic
 calibration cohort: ``allocator.model.calibration``), and evaluates the cohort's gap exactly
-(``allocator.model.calibration.evaluate``).  The gap is a difference of two weighted medians of
-whole-point scores, so it moves in steps of one point: k is the smallest factor (to 0.01, by
-bisection after a scan of ``--grid``) at which the gap reaches the published target.
+(``allocator.model.calibration.evaluate``).  The held-out figure is a difference of two
+weighted medians of whole-point scores, so it moves in steps of one point (3 up to k = 1.5, 5
+from 1.75 to 3.08, 6 from 3.09 on this cohort): a search on it would put k wherever a median
+happens to cross a whole point.  So k is found on the same gap read continuously (each median
+interpolated within its whole-point interval: ``step2_median_interpolated``): the smallest
+factor (to 0.01, by bisection after a scan of ``--grid``) at which that gap reaches the
+published target, unless a calibration target fails before it: then the largest factor at
+which every target still passes (the steepest score effect, up to the published gap, that
+fits everything the model is calibrated to).  The file records both gaps at k.
 
 The result is a SENSITIVITY model, not an accepted card: nothing says the score effect is
 this large (the published gap is for non-US IMGs), and the file records honestly which of the
@@ -61,13 +67,14 @@ class Checker:
             else:
                 c, full = out
                 res = cal.evaluate(c, prep=cal.prepare(c, self.catalog, self.cohort))
-                self.seen[k] = {"k": k, "params": full, "gap": res.value(GAP), "result": res,
-                                "table": cal.check(c, res), "card": c}
+                mi = res.step2_median_interpolated
+                self.seen[k] = {"k": k, "params": full, "gap": mi["matched"] - mi["unmatched"],
+                                "gap_whole": res.value(GAP), "result": res, "table": cal.check(c, res), "card": c}
         return self.seen[k]
 
 
 def find_k(ch: Checker, target: float, grid=GRID) -> dict:
-    """The smallest k (to 0.01) at which the cohort's gap reaches ``target``: the first grid
+    """The smallest k (to 0.01) at which the cohort's interpolated gap reaches ``target``: the first grid
     point that reaches it, then bisection down from it to the grid point before."""
     lo = None
     for k in grid:
@@ -90,6 +97,26 @@ def find_k(ch: Checker, target: float, grid=GRID) -> dict:
     return ch.at(hi)
 
 
+def fitting(ch: Checker, k_hi: float, grid=GRID) -> dict:
+    """The largest k <= ``k_hi`` (to 0.01) at which every calibration target passes (the card's
+    tolerance): ``k_hi`` itself when it passes, else bisection between the last grid point that
+    passes and the first that does not."""
+    ok = lambda k: ch.at(k)["params"] is not None and bool(ch.at(k)["table"]["passed"].all())  # noqa: E731
+    if ok(k_hi):
+        return ch.at(k_hi)
+    below = [k for k in grid if k < k_hi]
+    lo = next((k for k in reversed(below) if ok(k)), None)
+    if lo is None:
+        raise SystemExit("no k from the grid's start passes every calibration target")
+    hi = next((k for k in grid if k > lo and not ok(k)), k_hi)
+    while hi - lo > 0.01 + 1e-9:
+        mid = round((lo + hi) / 2, 2)
+        if mid in (lo, hi):
+            break
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return ch.at(lo)
+
+
 def targets(table, intended: bool = False) -> dict:
     return {r.target_name: {"target": r.target, "tolerance": r.tolerance, "intended_tolerance": r.intended_tolerance,
                             "achieved": round(float(r.achieved), 4), "passed": bool(r.passed),
@@ -99,7 +126,7 @@ def targets(table, intended: bool = False) -> dict:
 def document(ch: Checker, best: dict, gap_target) -> dict:
     card, res = ch.card, best["result"]
     table, held = best["table"], cal.check(best["card"], res, held_out=True)
-    scan = [{"k": s["k"], GAP: s["gap"], "failed": [] if s["params"] is None else
+    scan = [{"k": s["k"], GAP: s.get("gap_whole"), "interpolated_gap": s["gap"], "failed": [] if s["params"] is None else
              list(s["table"].loc[~s["table"]["passed"], "target_name"])} for s in sorted(ch.seen.values(), key=lambda s: s["k"])]
     return {
         "card": card.name, "card_version": card.version, "script": "models/make_score_check.py",
@@ -108,12 +135,17 @@ def document(ch: Checker, best: dict, gap_target) -> dict:
                  "and its two intercepts re-fitted (allocator.model.ensemble.retune: interview yield at the "
                  f"ensemble's aim {ens.YIELD_AIM}, match rate on the card's target), so that the synthetic calibration "
                  "cohort's median Step 2 CK gap between matched and unmatched applicants reaches the published one"),
-        "rule": (f"k: the smallest factor (to 0.01) at which the cohort's {GAP} reaches its published target "
-                 f"({gap_target.target:g}); the gap moves in whole points, so it is flat between steps (scan below)"),
+        "rule": (f"k: the smallest factor (to 0.01) at which the cohort's {GAP}, read continuously (each median "
+                 "interpolated within its whole-point interval), reaches its published target "
+                 f"({gap_target.target:g}) (k_reaching_target), unless a calibration target fails before it: then the "
+                 "largest factor at which every target still passes; the held-out figure itself moves in whole "
+                 "points (scan below)"),
         "held_out_target": {"name": GAP, "target": gap_target.target, "tolerance": gap_target.tolerance,
                             "source": gap_target.source},
         "base": ch.base, "k": best["k"], "params": best["params"],
-        "achieved": {GAP: best["gap"], "step2_median": res.step2_median},
+        "achieved": {GAP: best["gap_whole"], "interpolated_gap": round(best["gap"], 4),
+                     "step2_median": res.step2_median,
+                     "step2_median_interpolated": {k: round(v, 4) for k, v in res.step2_median_interpolated.items()}},
         "targets": targets(table), "held_out": targets(held),
         "failed": list(table.loc[~table["passed"], "target_name"]),
         "failed_intended": list(table.loc[~table["passed_intended"], "target_name"]),
@@ -151,12 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     if gap_target is None:
         raise SystemExit(f"{card.path}: no [calibration.holdout.{GAP}]: nothing to check the score effect against")
     ch = Checker(card)
-    best = find_k(ch, gap_target.target)
-    data = document(ch, best, gap_target)
+    reach = find_k(ch, gap_target.target)
+    best = fitting(ch, reach["k"])
+    data = document(ch, best, gap_target) | {"k_reaching_target": reach["k"]}
     name = card.score_check or f"{card.name}_score_check.json"
     path = Path(args.out) if args.out else Path(card.path).parent / name
     path.write_text(json.dumps(data, indent=1) + "\n")
-    print(f"k = {data['k']:g}: {GAP} {data['achieved'][GAP]:g} (target {gap_target.target:g}); params {data['params']}; "
+    print(f"k = {data['k']:g}: {GAP} {data['achieved'][GAP]:g}, read continuously "
+          f"{data['achieved']['interpolated_gap']:.2f} (target {gap_target.target:g}); params {data['params']}; "
           f"failed targets: {', '.join(data['failed']) or 'none'}; wrote {path}")
     return 0
 

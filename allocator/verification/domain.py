@@ -105,8 +105,9 @@ def score_effect_warnings(card, step2_score: int | None, check: dict | None = No
     understated above.  Flagged from one cohort standard deviation away (236 -+ 12 on the
     default card).  ``check`` (:func:`allocator.verification.scorecheck.check`, for a list) puts
     the list's own figure in: its P(match) under the score check, the central card with both
-    Step 2 CK slopes scaled until the synthetic cohort's gap reaches the published one (x3.09 on
-    the default card, ``models/default_score_check.json``), intercepts re-fitted.  Below the mean
+    Step 2 CK slopes scaled as steeply as every calibration target allows, up to the published
+    gap (x2.61 on the default card, gap 5 against 6 +- 2: ``models/default_score_check.json``),
+    intercepts re-fitted.  Below the mean
     that figure is one to plan on (:func:`plan_figure`); above it, the safe direction, a note."""
     off = score_offset(card, step2_score)
     if off is None:
