@@ -17,7 +17,7 @@ from allocator.optim import feasibility
 from allocator.optim.assemble import load_problem as load
 from allocator.inputs.demo import demo_catalog_path, resolve_catalog  # noqa: F401  (public)
 from allocator.inputs.catalog import Catalog
-from allocator.verification import domain, published_curve
+from allocator.verification import domain, published_curve, scorecheck
 from allocator.errors import InfeasibleError, InputError, SolverError, TimeLimitError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import binding, describe
@@ -221,7 +221,8 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     gain = None
     if plan.signals:
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
-    warns = list_warnings(problem, plan, metrics, budget_applies=mode != "min_cost")
+    sc = scorecheck.check(problem, plan, metrics.p_match_central)  # None unless the Step 2 CK warning fires
+    warns = list_warnings(problem, plan, metrics, budget_applies=mode != "min_cost", score_check=sc)
     check = published_curve.assess(problem, mc)
     warns += published_curve.below_range_warning(check, metrics.p_match_interval)
     if mode in ("min_cost", "la_given_target"):
@@ -229,7 +230,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
                                        domain.figure_source(problem), min_cost=mode == "min_cost")
     robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
     return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,
-                  published_curve=check, target_on=target_on if mode == "min_cost" else None,
+                  published_curve=check, target_on=target_on if mode == "min_cost" else None, score_check=sc,
                   **({} if sf is None else _trade(problem, sf)))
 
 
@@ -332,14 +333,17 @@ def refuse_empty(problem: Problem, plan: Plan | None) -> None:
                      "eligibility); relax one of them")
 
 
-def problem_warnings(problem: Problem, budget_applies: bool = True) -> list[str]:
-    """The warnings about the inputs, whatever the list (:func:`input_warnings` of the problem).
-    Every answer and every sweep carries them."""
+def problem_warnings(problem: Problem, budget_applies: bool = True, score_check: dict | None = None) -> list[str]:
+    """The warnings about the inputs, whatever the list (:func:`input_warnings` of the problem;
+    ``score_check``: a list's Step 2 CK score check, :func:`allocator.verification.scorecheck.check`,
+    whose figure the score warning then gives).  Every answer and every sweep carries them."""
     return input_warnings(problem.input_warnings, problem.card, problem.applicant, problem.specialties,
-                          own_p_match=problem.source == "catalog p_match", budget_applies=budget_applies)
+                          own_p_match=problem.source == "catalog p_match", budget_applies=budget_applies,
+                          score_check=score_check)
 
 
-def input_warnings(warnings, card, applicant, specialties, *, own_p_match: bool, budget_applies: bool) -> list[str]:
+def input_warnings(warnings, card, applicant, specialties, *, own_p_match: bool, budget_applies: bool,
+                   score_check: dict | None = None) -> list[str]:
     """The profile's defaults and contradictions (``warnings``: profile_warnings; the
     default-budget one only where a budget applies) and, under the model's probabilities,
     whether the applicant is where the model was checked."""
@@ -347,19 +351,21 @@ def input_warnings(warnings, card, applicant, specialties, *, own_p_match: bool,
 
     out = [w for w in warnings if budget_applies or not w.startswith(NO_BUDGET)]
     if not own_p_match:
-        out += domain.applicant_warnings(card, applicant, specialties)
+        out += domain.applicant_warnings(card, applicant, specialties, score_check)
     return out
 
 
-def list_warnings(problem: Problem, plan: Plan, metrics, budget_applies: bool = True) -> list[str]:
+def list_warnings(problem: Problem, plan: Plan, metrics, budget_applies: bool = True,
+                  score_check: dict | None = None) -> list[str]:
     """The profile's warnings (profile_warnings; the default-budget one only where the budget
     applies: not for the cheapest list, nor for a season update) and the calibrated-domain
     warnings of a list (its size, its expected interviews, and how much of its P(match) the
-    signal and preference effects carry)."""
+    signal and preference effects carry); ``score_check`` (scorecheck.check of the list) puts
+    the list's own figure in the Step 2 CK warning."""
     bare = metrics.p_match
     if plan.signals or plan.divisions:
         bare = evaluate(problem, Plan(plan.idx), correlations=()).p_match
-    out = problem_warnings(problem, budget_applies)
+    out = problem_warnings(problem, budget_applies, score_check)
     out += domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
     if problem.fm is None:  # a set correlation: the one-factor copula is the model
         out += domain.copula_warning(metrics.p_match, metrics.p_match_interval, problem.rho)

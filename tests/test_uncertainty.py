@@ -257,6 +257,157 @@ def test_a_score_far_from_the_cohort_mean_carries_the_held_out_miss():
     assert domain.score_effect_warnings(met, 200) == [] and domain.score_effect_warnings(met, 270) == []
 
 
+def _score_check_script():
+    import importlib.util
+
+    from allocator.paths import MODELS_DIR
+
+    spec = importlib.util.spec_from_file_location("make_score_check", MODELS_DIR / "make_score_check.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_shipped_score_check_is_what_its_script_makes(tmp_path):
+    """models/default_score_check.json is the output of models/make_score_check.py, byte for byte
+    (deterministic: the cohort is seeded)."""
+    from allocator.paths import MODELS_DIR
+
+    out = tmp_path / "sc.json"
+    assert _score_check_script().main(["--out", str(out)]) == 0
+    assert out.read_text() == (MODELS_DIR / "default_score_check.json").read_text()
+
+
+def test_under_the_score_check_the_cohort_meets_the_published_gap():
+    """Recomputed with the calibration code, not read from the file: the central card with the
+    score check's parameters (both step2_per_10 slopes x k, intercepts re-fitted) gives the
+    synthetic cohort a Step 2 CK gap within the published target's tolerance, keeps every
+    calibration target passing, and k is the steepest such factor (to 0.01): one step more fails
+    a target, before the interpolated gap reaches the published 6 (k_reaching_target)."""
+    from allocator.model import calibration as cal
+    from allocator.model import ensemble as ens
+    from allocator.verification import scorecheck
+
+    sc_card, data = scorecheck.load(CARD)
+    gap = CARD.calibration.holdout["step2_median_gap"]
+    for p in ("interview.step2_per_10", "match_given_interview.step2_per_10"):
+        assert data["params"][p] == pytest.approx(data["base"][p] * data["k"], abs=1e-4)
+    res = cal.evaluate(sc_card)
+    assert abs(res.value("step2_median_gap") - gap.target) <= gap.tolerance
+    assert res.value("step2_median_gap") == data["achieved"]["step2_median_gap"]
+    mi = res.step2_median_interpolated
+    assert mi["matched"] - mi["unmatched"] == pytest.approx(data["achieved"]["interpolated_gap"], abs=1e-4)
+    table = cal.check(sc_card, res)
+    assert table["passed"].all() and data["failed"] == []
+    checker = _score_check_script().Checker(CARD)
+    above, reach = checker.at(data["k"] + 0.01), checker.at(data["k_reaching_target"])
+    assert not above["table"]["passed"].all()  # one step steeper breaks a calibration target
+    assert data["k"] < data["k_reaching_target"] and reach["gap"] >= gap.target > checker.at(reach["k"] - 0.01)["gap"]
+    assert ens.card_doc(CARD)["score_check"] == "default_score_check.json"
+
+
+@pytest.fixture(scope="module")
+def low_scorer():
+    """The typical profile with Step 2 CK 222 (14 points below the cohort's mean of 236), solved."""
+    from allocator.api import solve
+    from allocator.inputs.profile import load_profile
+    from allocator.paths import DATA_DIR
+
+    prof = load_profile(DATA_DIR / "profiles" / "typical_us_img.toml")
+    prof = prof.model_copy(update={"applicant": prof.applicant.model_copy(update={"step2_score": 222})})
+    return prof, solve(prof, objective="p_match", draws=0, compare=False)
+
+
+def test_the_score_warning_gives_the_list_under_the_score_check_card(low_scorer):
+    """For a score well below the cohort's mean the warning gives the list's own P(match) under
+    the score-check card, and that figure is what a problem built for that card (the central card
+    with the file's parameters: ensemble.apply) gives the same list, mapped by program id."""
+    from allocator.api import score
+    from allocator.optim.assemble import build_problem
+    from allocator.inputs.demo import resolve_catalog
+    from allocator.percent import pct
+    from allocator.verification import scorecheck
+
+    prof, res = low_scorer
+    sc = res.score_check
+    assert sc is not None and sc["direction"] == "below" and sc["k"] == scorecheck.load(CARD)[1]["k"]
+    sc_card = scorecheck.load(CARD)[0].model_copy(update={"ensemble": None})
+    pr = build_problem(resolve_catalog(prof, None), prof, card=sc_card, card_choice=sc_card.name)
+    ids = [res.problem.ids[i] for i in res.plan.idx]
+    sig = {res.problem.ids[i]: k for i, k in res.plan.signals}
+    plan, bad = score(pr, ids, signals=sig, divisions=res.plan.divisions)
+    assert bad == [] and len(plan) == len(res.plan)
+    assert sc["p_match"] == pytest.approx(evaluate(pr, plan).p_match, abs=1e-9)
+    assert sc["p_match_central"] == pytest.approx(res.metrics.p_match_central, abs=1e-12)
+    assert scorecheck.p_match(res.problem, res.plan, res.problem.fm_central) == pytest.approx(sc["p_match_central"], abs=1e-9)
+    assert sc["p_match"] < sc["p_match_central"]  # the dangerous direction: the central card overstates it
+    w = [x for x in res.warnings if x.startswith("Step 2 CK 222 is 14 points below")]
+    assert len(w) == 1 and f"this list's P(match) is {pct(sc['p_match'])} instead of {pct(sc['p_match_central'])}" in w[0]
+    assert f"x{sc['k']:g}" in w[0] and f"plan on at most {pct(sc['p_match'])}" in w[0]
+    d = res.to_dict()
+    assert d["p_match_score_check"] == sc
+
+
+def test_the_plan_figure_takes_the_score_check_only_when_its_warning_fires(low_scorer):
+    """Below the mean the figure to plan on is at most the score check's (and comes from it when
+    it is the lowest); at the cohort's mean (236) there is no warning and the figure is the rule's
+    without it; above the mean (248) the score check is a note and the figure does not take it."""
+    from allocator.api import solve
+    from allocator.verification.domain import SCORE_CHECK, plan_figure
+
+    prof, res = low_scorer
+    fig, m = res.plan_figure(), res.metrics
+    assert fig["p_match"] <= res.score_check["p_match"] + 1e-12
+    without = plan_figure(m.p_match_interval, m.p_match_worst_season, res.published_curve)
+    assert fig["p_match"] <= without["p_match"]
+    if res.score_check["p_match"] < without["p_match"]:
+        assert fig == {"p_match": res.score_check["p_match"], "from": SCORE_CHECK}
+    for score, direction in ((236, None), (248, "above")):
+        p = prof.model_copy(update={"applicant": prof.applicant.model_copy(update={"step2_score": score})})
+        r = solve(p, objective="p_match", draws=0, compare=False)
+        m = r.metrics
+        assert (r.score_check or {}).get("direction") == direction
+        assert r.plan_figure() == plan_figure(m.p_match_interval, m.p_match_worst_season, r.published_curve)
+        assert any(w.startswith(f"Step 2 CK {score} is") for w in r.warnings) == (direction is not None)
+
+
+def test_simulate_gives_the_score_check_of_the_list_it_scores(low_scorer, capsys, tmp_path):
+    """simulate scores a list file under the same check: the JSON's p_match_score_check and the
+    figure to plan on, as solve gives them for the same list."""
+    prof, res = low_scorer
+    path = tmp_path / "p.toml"
+    from allocator.paths import DATA_DIR
+
+    path.write_text((DATA_DIR / "profiles" / "typical_us_img.toml").read_text()
+                    .replace("step2_score = 237", "step2_score = 222"))
+    lst = tmp_path / "list.json"
+    lst.write_text(json.dumps(res.to_dict()))
+    code, out, _ = _main(capsys, "simulate", str(path), "--list", str(lst), "--draws", "2000", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["p_match_score_check"]["p_match"] == pytest.approx(res.score_check["p_match"], abs=1e-9)
+    assert d["p_match_plan"] == res.to_dict()["p_match_plan"]
+
+
+def test_sweep_rows_plan_on_the_score_check_of_their_own_list(capsys, tmp_path):
+    """A sweep for Step 2 CK 222: each row's figure to plan on takes its own list's P(match) under
+    the score check (domain.plan_row), here below its 10th percentile; at the typical profile's
+    237 no row takes it (tests/test_sweep.py checks the rule there)."""
+    from allocator.paths import DATA_DIR
+    from allocator.verification.domain import SCORE_CHECK
+
+    path = tmp_path / "p.toml"
+    path.write_text((DATA_DIR / "profiles" / "typical_us_img.toml").read_text()
+                    .replace("step2_score = 237", "step2_score = 222"))
+    code, out, _ = _main(capsys, "sweep", str(path), "--budgets", "600:1500:900", "--json")
+    rows = json.loads(out)["rows"]
+    assert code == 0 and len(rows) == 2
+    for r in rows:
+        assert r["p_match_plan_from"] == SCORE_CHECK and r["p_match_plan"] < r["p_match_interval"][0]
+    code, out, _ = _main(capsys, "sweep", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--budgets", "1500",
+                         "--json")
+    assert code == 0 and all(r["p_match_plan_from"] != SCORE_CHECK for r in json.loads(out)["rows"])
+
+
 def test_solve_warns_for_an_applicant_outside_the_cohort_in_text_and_json(capsys, tmp_path):
     from allocator.paths import DATA_DIR
 
@@ -448,3 +599,30 @@ def test_solve_shows_the_figure_to_plan_on_in_text_json_and_page(capsys):
     assert code == 0 and plan["p_match"] == min(checks)
     code, out, _ = _main(capsys, "solve", prof, "--draws", "20000")
     assert code == 0 and f"Plan on {plan_pct(plan['p_match'])} ({plan['from']}" in " ".join(out.split())
+
+
+def test_the_web_answer_plans_on_the_score_check_for_a_low_score():
+    """The web page and POST /api/solve for Step 2 CK 222: the warning gives the list's P(match)
+    under the score check and the page's "plan on" takes it (the JSON's p_match_plan)."""
+    import html
+
+    pytest.importorskip("fastapi", reason="the web extra is not installed")
+    from fastapi.testclient import TestClient
+
+    from allocator.output.report import plan_pct
+    from allocator.percent import pct
+    from allocator.verification.domain import SCORE_CHECK
+    from allocator.web.app import create_app
+    from tests.web_support import FAST_PROFILE, fast_form, settings
+
+    with TestClient(create_app(settings())) as c:
+        r = c.post("/api/solve", content=FAST_PROFILE.replace("step2_score = 245", "step2_score = 222"))
+        assert r.status_code == 200, r.text[-500:]
+        d = r.json()
+        sc = d["p_match_score_check"]
+        assert sc["direction"] == "below" and d["p_match_plan"] == {"p_match": sc["p_match"], "from": SCORE_CHECK}
+        assert any(f"this list's P(match) is {pct(sc['p_match'])}" in w for w in d["warnings"])
+        page = html.unescape(c.post("/solve", data=fast_form(step2_score="222")).text)
+    flat = " ".join(page.split())
+    assert f"plan on {plan_pct(sc['p_match'])}" in flat and f"({SCORE_CHECK}:" in flat
+    assert f"this list's P(match) is {pct(sc['p_match'])}" in flat

@@ -90,8 +90,9 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
     from allocator.api import list_warnings
     from allocator.optim.evaluate import uncertainty
     from allocator.output.result import mc_json
-    from allocator.verification import published_curve
+    from allocator.verification import published_curve, scorecheck
 
+    sc = scorecheck.check(problem, plan, m.p_match_central)  # None unless the Step 2 CK warning fires
     payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
                **uncertainty(m), "p_match_west": m.p_match_west,
                "p_match_west_interval": None if m.p_match_west_interval is None else list(m.p_match_west_interval),
@@ -103,7 +104,7 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
                "la_share": m.la_share, "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty},
                "violations": [{"group": g, "detail": d} for g, d in bad],
                "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
-               "warnings": _unstated(problem, sig, divisions) + list_warnings(problem, plan, m),
+               "warnings": _unstated(problem, sig, divisions) + list_warnings(problem, plan, m, score_check=sc),
                "data": {"synthetic": problem.synthetic}}
     pc = published_curve.assess(problem, mc)
     if pc is not None:
@@ -111,7 +112,8 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
         payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval)
     from allocator.verification.domain import plan_figure
 
-    payload["p_match_plan"] = figure = plan_figure(m.p_match_interval, m.p_match_worst_season, pc)
+    payload["p_match_score_check"] = sc
+    payload["p_match_plan"] = figure = plan_figure(m.p_match_interval, m.p_match_worst_season, pc, sc)
     return payload, pc, figure
 
 

@@ -141,6 +141,7 @@ class CohortResult:
     interviews_unmatched: tuple[int, int, int]     # among applicants with >= 1 interview
     conversion: dict[int, float]                   # N -> P(match | N interviews)
     step2_median: dict[str, float]
+    step2_median_interpolated: dict[str, float]    # the same, read continuously (_grouped_median)
     signal_share: float
     applications_range: tuple[int, int]            # 5th-95th percentile of list lengths
     interviews_range: tuple[float, float]          # 5th-95th percentile of expected interviews
@@ -156,6 +157,19 @@ class CohortResult:
 def _quantile(pmf: np.ndarray, q: float) -> int:
     c = np.cumsum(pmf) / pmf.sum()
     return int(min(np.searchsorted(c, q - 1e-12), len(pmf) - 1))
+
+
+def _grouped_median(x: np.ndarray, w: np.ndarray) -> float:
+    """The weighted median of whole-point scores ``x``, read continuously: each score stands for
+    the interval [x - 0.5, x + 0.5), and the median is interpolated within the one holding half
+    the weight (the grouped-data median), so it moves smoothly where :func:`_weighted_median`
+    jumps a whole point."""
+    u, inv = np.unique(np.round(x), return_inverse=True)
+    wu = np.bincount(inv, weights=w)
+    c = np.cumsum(wu) / wu.sum()
+    i = int(np.searchsorted(c, 0.5))
+    below = c[i - 1] if i else 0.0
+    return float(u[i] - 0.5 + (0.5 - below) / (wu[i] / wu.sum()))
 
 
 def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
@@ -213,6 +227,8 @@ def evaluate(card: ModelCard, catalog: Catalog | None = None, cohort: Cohort | N
         interviews_matched=qm, interviews_unmatched=qu, conversion=conv,
         step2_median={"matched": _weighted_median(prep.step2, p_match),
                       "unmatched": _weighted_median(prep.step2, np.maximum(1 - p_noint - p_match, 0))},
+        step2_median_interpolated={"matched": _grouped_median(prep.step2, p_match),
+                                   "unmatched": _grouped_median(prep.step2, np.maximum(1 - p_noint - p_match, 0))},
         signal_share=prep.signal_share,
         applications_range=(int(np.percentile(prep.n_apps, 5)), int(np.percentile(prep.n_apps, 95))),
         interviews_range=(float(np.percentile(e_int, 5)), float(np.percentile(e_int, 95))),

@@ -345,6 +345,7 @@ class ModelCard(BaseModel):
     calibration: Calibration
     factors: Optional[FactorSpec] = None
     ensemble: Optional[str] = None  # file beside the card with the accepted parameter sets
+    score_check: Optional[str] = None  # file beside the card with the Step 2 CK score check (models/make_score_check.py)
     timing: Optional[Timing] = None  # [timing]: when answers arrive (allocator update)
     path: str = "<card>"
 

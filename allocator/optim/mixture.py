@@ -41,13 +41,14 @@ def build(cat: Catalog, applicant, card, card_choice: str | None, fixed: tuple[s
     if fixed:
         div = np.array([str(x) if isinstance(x, str) else "" for x in cat.column("division")], dtype=object)
         on = np.isin(div, list(fixed))
-        fms = [_fold(fm, on) for fm in fms]
+        fms = [fold(fm, on) for fm in fms]
     central, ens = fms
     objective = None if one_factor else (ens if choice == "ensemble" else central)
     return Mixtures(objective, ens, central, choice, seasons)
 
 
-def _fold(fm: FactorModel, on: np.ndarray) -> FactorModel:
+def fold(fm: FactorModel, on: np.ndarray) -> FactorModel:
+    """``fm`` with the programs ``on`` (a fixed geographic preference) in their preferred variants."""
     out = fm
     for v in ("plain", "gold", "silver"):
         g = "geo" if v == "plain" else f"{v}_geo"

@@ -60,8 +60,9 @@ def plan_line(plan: dict) -> str:
 
 def plan_source(plan: dict) -> str:
     """Where the figure to plan on comes from, and the rule (the command line and the web page)."""
-    return (f"{plan['from']}: the lowest of the 10th percentile, the worst season and a published-curve check below "
-            "the range; lower still if a warning below says so")
+    return (f"{plan['from']}: the lowest of the 10th percentile, the worst season, a published-curve check below "
+            "the range and, for a Step 2 CK well below the calibration cohort's mean, the score check; lower still if a "
+            "warning below says so")
 
 
 def plan_cell(x) -> str:
@@ -83,8 +84,9 @@ def plan_column_note(sources, card) -> str:
     return (f"plan on: the one figure to plan on for each list, in whole percents rounded down: the lowest of its 10th "
             "percentile over the plausible models, its P(match) in a season like the worst published one, and, when "
             "it lies below that percentile, the upper end of the published-curve check (what the list's interviews "
-            f"would give if P(match | interviews) followed the published curve{curve}); lower still if a warning below "
-            f"says so. Here: {here} (columns p_match_plan, p_match_plan_from and p_match_published_curve in the CSV "
+            f"would give if P(match | interviews) followed the published curve{curve}), and, for a Step 2 CK well below "
+            "the calibration cohort's mean, its P(match) under the Step 2 CK score check (a model whose score effect "
+            f"matches the published gap); lower still if a warning below says so. Here: {here} (columns p_match_plan, p_match_plan_from and p_match_published_curve in the CSV "
             "and JSON)")
 
 

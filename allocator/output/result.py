@@ -46,6 +46,9 @@ class Result:
     # allocator.verification.published_curve (None without the Monte Carlo or the two-stage model)
     published_curve: tuple[float, float] | None = None
     target_on: str | None = None  # min_cost: where the target was judged ("average" or "p10")
+    # the list's Step 2 CK score check (allocator.verification.scorecheck.check; None unless the
+    # applicant's score is far enough from the calibration cohort's mean to be warned about)
+    score_check: dict | None = None
 
     @property
     def p_match_la(self) -> float | None:
@@ -114,12 +117,14 @@ class Result:
         return None if self._binding is None else list(self._binding)
 
     def plan_figure(self) -> dict | None:
-        """The figure to plan on: the lowest of the 10th percentile, the worst season and a
-        published-curve check below the range (verification.domain.plan_figure)."""
+        """The figure to plan on: the lowest of the 10th percentile, the worst season, a
+        published-curve check below the range and, for a Step 2 CK well below the cohort's
+        mean, the score check (verification.domain.plan_figure)."""
         from allocator.verification.domain import plan_figure
 
         m = self.metrics
-        return None if m is None else plan_figure(m.p_match_interval, m.p_match_worst_season, self.published_curve)
+        return None if m is None else plan_figure(m.p_match_interval, m.p_match_worst_season, self.published_curve,
+                                                  self.score_check)
 
     def to_dict(self) -> dict:
         pr, m, o = self.problem, self.metrics, self.outcome
@@ -179,6 +184,7 @@ class Result:
         if pc is not None:
             d["p_match_published_curve"] = list(pc)
         if m is not None:
+            d["p_match_score_check"] = self.score_check
             d["p_match_plan"] = self.plan_figure()
         d["warnings"] = list(self.warnings)
         if self.robustness is not None:

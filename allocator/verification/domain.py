@@ -48,11 +48,12 @@ def beyond(x: float, lo: float, hi: float) -> str:
     return f"{x:.{digits}f}"
 
 
-def applicant_warnings(card, applicant, specialties) -> list[str]:
+def applicant_warnings(card, applicant, specialties, score_check: dict | None = None) -> list[str]:
     """The applicant's own departures from the calibration cohort (its Step 2 CK range, most
     failed attempts, longest time since graduation, and the specialty of its catalog): the
     model's coefficients still apply there, but nothing checked them, so the range shown is
-    narrower than the truth.  One line each, as :func:`warnings`."""
+    narrower than the truth.  One line each, as :func:`warnings`; ``score_check``: a list's
+    score check (:func:`score_effect_warnings`)."""
     spec = getattr(getattr(card, "calibration", None), "cohort", None) if card is not None else None
     if spec is None or applicant is None:
         return []
@@ -62,7 +63,7 @@ def applicant_warnings(card, applicant, specialties) -> list[str]:
     if s2 is not None and not spec.step2_min <= s2 <= spec.step2_max:
         out.append(f"outside the calibrated domain: Step 2 CK {s2}, while the calibration cohort's scores run "
                    f"{spec.step2_min}-{spec.step2_max}{tail}")
-    out += score_effect_warnings(card, s2)
+    out += score_effect_warnings(card, s2, score_check)
     most = len(spec.failed_attempts_probs) - 1
     if applicant.exam_attempts > most:
         out.append(f"outside the calibrated domain: {applicant.exam_attempts} failed attempts, while the calibration "
@@ -80,36 +81,61 @@ def applicant_warnings(card, applicant, specialties) -> list[str]:
     return out
 
 
-def score_effect_warnings(card, step2_score: int | None) -> list[str]:
+def score_offset(card, step2_score: int | None) -> float | None:
+    """How far ``step2_score`` sits from the calibration cohort's mean (negative below), when
+    that is far enough to warn about (:func:`score_effect_warnings`); None otherwise: no score,
+    a card without the held-out gap, a gap met (or overshot), or a score within one cohort
+    standard deviation of the mean."""
+    spec = getattr(getattr(card, "calibration", None), "cohort", None) if card is not None else None
+    gap = (getattr(getattr(card, "calibration", None), "holdout", None) or {}).get("step2_median_gap")
+    if spec is None or gap is None or gap.achieved is None or step2_score is None:
+        return None
+    if gap.target <= 0 or gap.achieved >= gap.target - gap.tolerance:  # met (or overshot), or no gap to miss
+        return None
+    off = step2_score - spec.step2_mean
+    return None if abs(off) < spec.step2_sd else float(off)
+
+
+def score_effect_warnings(card, step2_score: int | None, check: dict | None = None) -> list[str]:
     """The held-out Step 2 CK check, applied to the applicant: when the card's score gap between
     matched and unmatched applicants falls short of the published one (``[calibration.holdout.
     step2_median_gap]``: the default card gives 3 points against 6), the model lets the score
     move P(match) too little, so the further a score sits from the calibration cohort's mean
     (where the intercepts pin the match rate) the more its P(match) is off: overstated below,
     understated above.  Flagged from one cohort standard deviation away (236 -+ 12 on the
-    default card): doubling the score effects (a gap of 6, not 3) moves the typical profile's
-    P(match) by 7 points at 224, more than the 6 between its range's average and 10th
-    percentile; at 226-230 by 4-6 points, less than that margin there (7).  The same at
-    248 is +5 points: the safe direction, a note."""
-    spec = getattr(getattr(card, "calibration", None), "cohort", None) if card is not None else None
-    gap = (getattr(getattr(card, "calibration", None), "holdout", None) or {}).get("step2_median_gap")
-    if spec is None or gap is None or gap.achieved is None or step2_score is None:
+    default card).  ``check`` (:func:`allocator.verification.scorecheck.check`, for a list) puts
+    the list's own figure in: its P(match) under the score check, the central card with both
+    Step 2 CK slopes scaled as steeply as every calibration target allows, up to the published
+    gap (x2.61 on the default card, gap 5 against 6 +- 2: ``models/default_score_check.json``),
+    intercepts re-fitted.  Below the mean
+    that figure is one to plan on (:func:`plan_figure`); above it, the safe direction, a note."""
+    off = score_offset(card, step2_score)
+    if off is None:
         return []
-    if gap.target <= 0 or gap.achieved >= gap.target - gap.tolerance:  # met (or overshot), or no gap to miss
-        return []
-    off = step2_score - spec.step2_mean
-    if abs(off) < spec.step2_sd:
-        return []
+    spec, gap = card.calibration.cohort, card.calibration.holdout["step2_median_gap"]
     why = (f"the model lets Step 2 CK move P(match) about {gap.achieved / gap.target:.0%} as much as the "
            f"published figures do (median score of matched minus unmatched applicants: {gap.achieved:g} points "
            f"in the model, {gap.target:g} published; a held-out check the model misses)")
+    fig = "" if check is None else score_check_figure(check)
     if off < 0:
-        return [f"Step 2 CK {step2_score} is {-off:g} points below the calibration cohort's mean of "
+        head = (f"Step 2 CK {step2_score} is {-off:g} points below the calibration cohort's mean of "
                 f"{spec.step2_mean:g}, and {why}: for a score this low P(match) may be overstated, beyond the range "
-                "shown; plan below the range, and apply more widely if you can"]
+                "shown")
+        if check is None:
+            return [f"{head}; plan below the range, and apply more widely if you can"]
+        return [f"{head}. {fig}; plan on at most {pct(check['p_match'])}, and apply more widely if you can"]
+    note = "" if check is None else f": {fig[0].lower()}{fig[1:]}"
     return [f"Step 2 CK {step2_score} is {off:g} points above the calibration cohort's mean of "
             f"{spec.step2_mean:g}, and {why}: for a score this high P(match) may be understated, so the range may "
-            "be cautious (the safe direction)"]
+            f"be cautious (the safe direction){note}"]
+
+
+def score_check_figure(check: dict) -> str:
+    """"Under a model whose Step 2 CK effect matches the published gap (...), this list's
+    P(match) is 61.2% instead of 72.0% under the central model"."""
+    return (f"Under a model whose Step 2 CK effect matches the published gap (both score slopes x{check['k']:g}, "
+            f"re-fitted to the same match rate: the Step 2 CK score check), this list's P(match) is "
+            f"{pct(check['p_match'])} instead of {pct(check['p_match_central'])} under the central model")
 
 
 @functools.lru_cache(maxsize=4)
@@ -210,11 +236,14 @@ def figure_source(problem) -> str:
     return f"the {problem.card_choice} card alone"
 
 
-def plan_figure(interval, worst_season: dict | None, curve) -> dict | None:
+def plan_figure(interval, worst_season: dict | None, curve, score_check: dict | None = None) -> dict | None:
     """The one figure to plan on (README, "Data honesty"): the lowest of the range's 10th
-    percentile, the figure for the worst published season, and, when it lies below that
-    percentile, the upper end of the published-curve check.  None without a range over
-    plausible models (the warnings say why).  ``{"p_match", "from"}``."""
+    percentile, the figure for the worst published season, when it lies below that
+    percentile the upper end of the published-curve check, and, for a Step 2 CK well below the
+    calibration cohort's mean, the list's P(match) under the score check (``score_check``:
+    :func:`allocator.verification.scorecheck.check`; above the mean it is a note, not a figure
+    to plan on).  None without a range over plausible models (the warnings say why).
+    ``{"p_match", "from"}``."""
     if interval is None:
         return None
     found = [(float(interval[0]), "the 10th percentile of the plausible models")]
@@ -222,9 +251,13 @@ def plan_figure(interval, worst_season: dict | None, curve) -> dict | None:
         found.append((float(worst_season["p_match"]), f"a season like {worst_season.get('season')}"))
     if curve is not None and curve[1] < interval[0]:
         found.append((float(curve[1]), "the published-curve check's upper end"))
+    if score_check is not None and score_check.get("direction") == "below":
+        found.append((float(score_check["p_match"]), SCORE_CHECK))
     value, source = min(found, key=lambda x: x[0])
     return {"p_match": value, "from": source}
 
+
+SCORE_CHECK = "the Step 2 CK score check"  # plan_figure's "from" for the score check's figure
 
 
 #: the sweep and frontier rows' columns for the figure to plan on (:func:`plan_row`)
@@ -234,11 +267,13 @@ PLAN_COLUMNS = ["p_match_published_curve", "p_match_plan", "p_match_plan_from"]
 def plan_row(problem, plan, m) -> dict:
     """A sweep or frontier row's :data:`PLAN_COLUMNS` for ``plan`` with metrics ``m``: the
     published-curve check ([low, high], exact: :func:`allocator.verification.published_curve.exact`;
-    None under the copula), the figure to plan on (:func:`plan_figure`, the rule `solve` uses;
+    None under the copula), the figure to plan on (:func:`plan_figure`, the rule `solve` uses,
+    the Step 2 CK score check included;
     None without a range over plausible models) and where it comes from ("" then)."""
     from allocator.verification.published_curve import exact
+    from allocator.verification.scorecheck import check
 
     curve = exact(problem, plan)
-    fig = plan_figure(m.p_match_interval, m.p_match_worst_season, curve)
+    fig = plan_figure(m.p_match_interval, m.p_match_worst_season, curve, check(problem, plan, m.p_match_central))
     return {"p_match_published_curve": None if curve is None else list(curve),
             "p_match_plan": None if fig is None else fig["p_match"], "p_match_plan_from": "" if fig is None else fig["from"]}
