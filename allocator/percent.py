@@ -13,3 +13,10 @@ def pct(x: float | None, digits: int = 1) -> str:
     if x < 1 and float(s[:-1]) >= 100:
         return f">{100 - 10 ** -digits:.{digits}f}%"
     return s[1:] if s.startswith("-") and float(s[:-1]) == 0 else s  # never "-0.0%"
+
+
+def plan_pct(x: float) -> str:
+    """The figure to plan on in whole percents, rounded down (25.7% is "25%", never "26%")."""
+    import math
+
+    return f"{max(0, math.floor(100 * x + 1e-9))}%"

@@ -1,5 +1,5 @@
 """Make the Step 2 CK score check of a model card: the central card with both Step 2 CK slopes
-scaled until the calibration cohort's score gap reaches the published one.
+scaled as steeply as every calibration target allows, up to the published score gap.
 
     python models/make_score_check.py            # models/default.toml -> models/default_score_check.json
 
@@ -108,7 +108,7 @@ def fitting(ch: Checker, k_hi: float, grid=GRID) -> dict:
     lo = next((k for k in reversed(below) if ok(k)), None)
     if lo is None:
         raise SystemExit("no k from the grid's start passes every calibration target")
-    hi = next((k for k in grid if k > lo and not ok(k)), k_hi)
+    hi = min(next((k for k in grid if k > lo and not ok(k)), k_hi), k_hi)
     while hi - lo > 0.01 + 1e-9:
         mid = round((lo + hi) / 2, 2)
         if mid in (lo, hi):
@@ -134,7 +134,8 @@ def document(ch: Checker, best: dict, gap_target) -> dict:
         "what": ("a sensitivity model, not an accepted card: the central card with both Step 2 CK slopes scaled by k "
                  "and its two intercepts re-fitted (allocator.model.ensemble.retune: interview yield at the "
                  f"ensemble's aim {ens.YIELD_AIM}, match rate on the card's target), so that the synthetic calibration "
-                 "cohort's median Step 2 CK gap between matched and unmatched applicants reaches the published one"),
+                 "cohort's median Step 2 CK gap between matched and unmatched applicants comes as close to the "
+                 "published one as every calibration target allows (rule)"),
         "rule": (f"k: the smallest factor (to 0.01) at which the cohort's {GAP}, read continuously (each median "
                  "interpolated within its whole-point interval), reaches its published target "
                  f"({gap_target.target:g}) (k_reaching_target), unless a calibration target fails before it: then the "

@@ -3,6 +3,8 @@ the calibrated-domain guard, and the robust list against the central card's own 
 from __future__ import annotations
 
 import json
+import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -343,15 +345,17 @@ def test_the_score_warning_gives_the_list_under_the_score_check_card(low_scorer)
     assert sc["p_match"] < sc["p_match_central"]  # the dangerous direction: the central card overstates it
     w = [x for x in res.warnings if x.startswith("Step 2 CK 222 is 14 points below")]
     assert len(w) == 1 and f"this list's P(match) is {pct(sc['p_match'])} instead of {pct(sc['p_match_central'])}" in w[0]
-    assert f"x{sc['k']:g}" in w[0] and f"plan on at most {pct(sc['p_match'])}" in w[0]
+    assert f"x{sc['k']:g}" in w[0] and f"plan on at most {math.floor(100 * sc['p_match'])}%," in w[0]
     d = res.to_dict()
     assert d["p_match_score_check"] == sc
 
 
-def test_the_plan_figure_takes_the_score_check_only_when_its_warning_fires(low_scorer):
-    """Below the mean the figure to plan on is at most the score check's (and comes from it when
-    it is the lowest); at the cohort's mean (236) there is no warning and the figure is the rule's
-    without it; above the mean (248) the score check is a note and the figure does not take it."""
+def test_the_plan_figure_takes_the_score_check_below_the_mean(low_scorer):
+    """Below the mean the figure to plan on is at most the score check's (and comes from it: at
+    222 it is the lowest); at the cohort's mean (236) there is no check and the figure is the
+    rule's without it; above the mean (248) the score check is a note and the figure does not
+    take it.  Just inside the warning's threshold (225, 11 points below) the check still counts,
+    so the figure does not jump there: it lies between 222's and 236's, with a note saying so."""
     from allocator.api import solve
     from allocator.verification.domain import SCORE_CHECK, plan_figure
 
@@ -359,16 +363,25 @@ def test_the_plan_figure_takes_the_score_check_only_when_its_warning_fires(low_s
     fig, m = res.plan_figure(), res.metrics
     assert fig["p_match"] <= res.score_check["p_match"] + 1e-12
     without = plan_figure(m.p_match_interval, m.p_match_worst_season, res.published_curve)
-    assert fig["p_match"] <= without["p_match"]
-    if res.score_check["p_match"] < without["p_match"]:
-        assert fig == {"p_match": res.score_check["p_match"], "from": SCORE_CHECK}
-    for score, direction in ((236, None), (248, "above")):
+    assert res.score_check["p_match"] < without["p_match"]
+    assert fig == {"p_match": res.score_check["p_match"], "from": SCORE_CHECK}
+    figs = {222: fig["p_match"]}
+    for score, direction in ((236, None), (248, "above"), (225, "below")):
         p = prof.model_copy(update={"applicant": prof.applicant.model_copy(update={"step2_score": score})})
         r = solve(p, objective="p_match", draws=0, compare=False)
         m = r.metrics
         assert (r.score_check or {}).get("direction") == direction
+        figs[score] = r.plan_figure()["p_match"]
+        if direction == "below":  # within one standard deviation: no warning, but a note and the check counts
+            assert r.plan_figure() == plan_figure(m.p_match_interval, m.p_match_worst_season, r.published_curve,
+                                                  r.score_check)
+            assert r.score_check["p_match"] < r.score_check["p_match_central"] - 0.01
+            note = [w for w in r.warnings if w.startswith("Step 2 CK 225 is 11 points below")]
+            assert len(note) == 1 and "that figure joins the one to plan on" in note[0]
+            continue
         assert r.plan_figure() == plan_figure(m.p_match_interval, m.p_match_worst_season, r.published_curve)
         assert any(w.startswith(f"Step 2 CK {score} is") for w in r.warnings) == (direction is not None)
+    assert figs[222] < figs[225] < figs[236]
 
 
 def test_simulate_gives_the_score_check_of_the_list_it_scores(low_scorer, capsys, tmp_path):
@@ -626,3 +639,26 @@ def test_the_web_answer_plans_on_the_score_check_for_a_low_score():
     flat = " ".join(page.split())
     assert f"plan on {plan_pct(sc['p_match'])}" in flat and f"({SCORE_CHECK}:" in flat
     assert f"this list's P(match) is {pct(sc['p_match'])}" in flat
+
+
+def test_a_stale_or_missing_score_check_file_is_refused(tmp_path):
+    """A card whose score_check file is missing, or was made for other slopes, is refused with one
+    line naming the file and what to run (as a stale ensemble file is), never silently dropped."""
+    import shutil
+
+    from allocator.errors import InputError
+    from allocator.model.probability import load_card
+    from allocator.verification import scorecheck
+
+    models = Path(CARD.path).parent
+    for name in ("default.toml", "default_ensemble.json"):
+        shutil.copy(models / name, tmp_path / name)
+    card = load_card(str(tmp_path / "default.toml"))
+    with pytest.raises(InputError, match=r"score_check: .*default_score_check.json not found; run "
+                                         r"models/make_score_check.py or remove the key"):
+        scorecheck.load(card)
+    data = json.loads((models / "default_score_check.json").read_text())
+    data["base"]["interview.step2_per_10"] += 0.05
+    (tmp_path / "default_score_check.json").write_text(json.dumps(data))
+    with pytest.raises(InputError, match="other values of its Step 2 CK slopes and intercepts"):
+        scorecheck.load(card)

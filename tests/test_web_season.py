@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 
 import pytest
 
@@ -252,13 +253,26 @@ def test_page_busy_and_progress(client, monkeypatch):
         m.setattr(pool, "submit", full)
         r = client.post("/update", data=fast_form(today=TODAY), files={"season_file": ("s.csv", SMALL)})
         assert r.status_code == 503 and 'id="busy"' in r.text
-    # no answer within the wait: the progress bar, then the whole page by its reloads (no JavaScript)
-    with TestClient(create_app(settings(update_draws=DRAWS, wait=0.0))) as c:
-        r = c.post("/update", data=fast_form(today=TODAY), files={"season_file": ("s.csv", SMALL)})
-        assert r.status_code == 200
-        assert 'id="solve-progress"' in r.text  # no wait at all: the job cannot have finished
+    # no answer within the wait: the post redirects to the job's page (303), which shows the
+    # progress bar while the job runs (held here by a gate: the update would otherwise race the
+    # redirect), then the whole page by its reloads (no JavaScript)
+    gate = threading.Event()
+    real = service.update_payload
+
+    def held(*a, **k):
+        gate.wait(60)
+        return real(*a, **k)
+
+    with TestClient(create_app(settings(update_draws=DRAWS, wait=0.0))) as c, monkeypatch.context() as m:
+        m.setattr(service, "update_payload", held)
+        r = c.post("/update", data=fast_form(today=TODAY), files={"season_file": ("s.csv", SMALL)},
+                   follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/jobs/")
+        url = r.headers["location"]
+        r = c.get(url)
+        assert r.status_code == 200 and 'id="solve-progress"' in r.text
         assert "Updating your chances" in r.text and 'http-equiv="refresh"' in r.text
-        url = re.search(r'url=(/jobs/[^"]+)"', r.text).group(1)
+        gate.set()
         job = c.app.state.pool.get(url.removeprefix("/jobs/"))
         job.future.result(timeout=300)  # wait for the job itself (no polling cap to outlast on a busy machine)
         r = c.get(url)

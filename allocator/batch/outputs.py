@@ -16,7 +16,7 @@ list found with a proven gap left) and ``gap`` (the JSON's ``solver.gap``: how f
 proven bound the list's objective may be, in the objective's units), ``worst_season`` and
 ``p_match_worst_season``, ``p_match_plan`` (the figure to plan on: the lowest of the 10th
 percentile, the worst season, a published-curve check below the range and, for a Step 2 CK
-well below the calibration cohort's mean, the Step 2 CK score check; empty without a range), ``p_match_west`` and its interval (``p_match_west_lo``, ``p_match_west_hi``: P(match
+below the calibration cohort's mean, the Step 2 CK score check; empty without a range), ``p_match_west`` and its interval (``p_match_west_lo``, ``p_match_west_hi``: P(match
 in the West, LA included, the West ranked first)).  New columns go at the end, so scripts
 that read the columns by position keep working.
 """

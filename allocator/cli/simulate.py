@@ -88,15 +88,13 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
     """The JSON of simulate (the text report prints the same figures), its published-curve
     check and its figure to plan on."""
     from allocator.api import list_warnings
-    from allocator.optim.evaluate import uncertainty
+    from allocator.optim.evaluate import uncertainty, west_row
     from allocator.output.result import mc_json
     from allocator.verification import published_curve, scorecheck
 
     sc = scorecheck.check(problem, plan, m.p_match_central)  # None unless the Step 2 CK warning fires
     payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
-               **uncertainty(m), "p_match_west": m.p_match_west,
-               "p_match_west_interval": None if m.p_match_west_interval is None else list(m.p_match_west_interval),
-               "p_match_central": m.p_match_central, "p_match_worst_season": m.p_match_worst_season,
+               **uncertainty(m), **west_row(m), "p_match_central": m.p_match_central, "p_match_worst_season": m.p_match_worst_season,
                "expected_interviews": m.expected_interviews,
                "expected_interviews_interval": (None if m.expected_interviews_interval is None
                                                 else list(m.expected_interviews_interval)),

@@ -40,16 +40,16 @@ class Cohort:
 
 
 def spec_key(card: ModelCard) -> str:
-    """The card's cohort numbers that shape the lists, as a key (size and seed aside)."""
-    return card.calibration.cohort.model_dump_json(exclude={"size", "seed", "reasoning",
+    """The card's cohort numbers that make its cohort (size and seed included), as a key."""
+    return card.calibration.cohort.model_dump_json(exclude={"reasoning",
                                                             "img_friendliness_range",
                                                             "img_friendliness_range_reasoning"})
 
 
 def cohort_of(card: ModelCard, catalog: Catalog, cache: dict | None = None) -> Cohort:
     """The card's own calibration cohort; ``cache`` (a dict, for one catalog) keeps one per
-    distinct set of cohort numbers, so cards that share them (most: only a drawn
-    img_friendliness differs) share one cohort (about 0.6 s each to draw)."""
+    distinct set of cohort numbers (about 0.6 s each to draw): the central card's is drawn once
+    for all its uses; each ensemble card draws its own img_friendliness, so has its own."""
     if cache is None:
         return make_cohort(card, catalog)
     key = spec_key(card)

@@ -83,7 +83,9 @@ def expected_utility(problem: Problem, p: np.ndarray, u: np.ndarray, rho: float 
     return float(total)
 
 
-def _mix_none(fm, A: np.ndarray) -> float:
+def mix_none(fm, A: np.ndarray) -> float:
+    """P(no success) of a list under the mixture ``fm``, from its log-failure matrix ``A``
+    (nodes x programs): sum_k w_k exp(sum_i A[k, i])."""
     # at most 1: node weights that sum to 1 + 2e-16 gave a list with no West program a
     # P(match in the West) of -2.2e-16
     return min(1.0, float(fm.w @ np.exp(A.sum(axis=1))))
@@ -100,14 +102,14 @@ def ensemble_values(problem: Problem, plan: Plan) -> dict:
     idx = np.asarray(plan.idx, dtype=int)
     la, west = problem.la[idx], in_west(problem)[idx]
     A = problem.plan_log_fail(plan, fe)
-    per = np.maximum(0.0, 1.0 - fe.per_card(A.sum(axis=1)))  # not -2e-16 (as _mix_none)
+    per = np.maximum(0.0, 1.0 - fe.per_card(A.sum(axis=1)))  # not -2e-16 (as mix_none)
     per_la = np.maximum(0.0, 1.0 - fe.per_card(A[:, la].sum(axis=1)))
     per_west = np.maximum(0.0, 1.0 - fe.per_card(A[:, west].sum(axis=1)))
     Ac = problem.plan_log_fail(plan, problem.fm_central)
     fm = problem.fm or problem.fm_central
     pi = problem.plan_pi(plan, fm) if len(idx) else None
     e_int = float((fm.w @ pi).sum()) if len(idx) else 0.0
-    out = {"p_match_central": 1.0 - _mix_none(problem.fm_central, Ac), "expected_interviews": e_int}
+    out = {"p_match_central": 1.0 - mix_none(problem.fm_central, Ac), "expected_interviews": e_int}
     if fe.n_cards < 2:  # one card (a card without an ensemble): no range over plausible models
         return out | {"p_match_interval": None, "p_match_la_interval": None, "p_match_west_interval": None,
                       "p_match_pessimistic": None,
@@ -169,12 +171,12 @@ def evaluate(problem: Problem, plan: Plan | list[int], *, correlations=(0.0, 0.2
     if problem.fm is not None:
         A = problem.plan_log_fail(plan)
         u = problem.utility[idx]
-        pm = 1.0 - _mix_none(problem.fm, A)
-        pla = 1.0 - _mix_none(problem.fm, A[:, la])
-        pwest = 1.0 - _mix_none(problem.fm, A[:, west])
+        pm = 1.0 - mix_none(problem.fm, A)
+        pla = 1.0 - mix_none(problem.fm, A[:, la])
+        pwest = 1.0 - mix_none(problem.fm, A[:, west])
         levels, prev, eu = np.unique(u[u > 0]), 0.0, 0.0
         for lev in levels:
-            eu += (lev - prev) * (1.0 - _mix_none(problem.fm, A[:, u >= lev]))
+            eu += (lev - prev) * (1.0 - mix_none(problem.fm, A[:, u >= lev]))
             prev = lev
     else:
         pm, pla, pwest = p_at_least_one(problem, p), p_at_least_one(problem, p[la]), p_at_least_one(problem, p[west])

@@ -37,14 +37,18 @@ def build(cat: Catalog, applicant, card, card_choice: str | None, fixed: tuple[s
     cards, seasons = ensemble(card)
     ens = factor_model(cat, applicant, cards, columns) if cards else central
     choice = card_choice or ("ensemble" if cards else card.name)
-    fms = [central, ens]
-    if fixed:
-        div = np.array([str(x) if isinstance(x, str) else "" for x in cat.column("division")], dtype=object)
-        on = np.isin(div, list(fixed))
-        fms = [fold(fm, on) for fm in fms]
-    central, ens = fms
+    central, ens = (fold_fixed(fm, cat, fixed) for fm in (central, ens))
     objective = None if one_factor else (ens if choice == "ensemble" else central)
     return Mixtures(objective, ens, central, choice, seasons)
+
+
+def fold_fixed(fm: FactorModel, cat: Catalog, fixed: tuple[str, ...]) -> FactorModel:
+    """``fm`` with a fixed geographic preference (``fixed``: its divisions) folded in; ``fm``
+    itself when there is none."""
+    if not fixed:
+        return fm
+    div = np.array([str(x) if isinstance(x, str) else "" for x in cat.column("division")], dtype=object)
+    return fold(fm, np.isin(div, list(fixed)))
 
 
 def fold(fm: FactorModel, on: np.ndarray) -> FactorModel:

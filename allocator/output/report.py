@@ -10,7 +10,7 @@ from rich.table import Table
 from allocator.output.guide import recognize
 from allocator.output.result import Result
 from allocator.output.trade import alternative_line, guide_text, signal_text, tier_text
-from allocator.percent import pct  # noqa: F401  (the report's percentages; imported from here too)
+from allocator.percent import pct, plan_pct  # noqa: F401  (the report's percentages; imported from here too)
 
 SYNTHETIC_NOTE = "SYNTHETIC demo catalog: invented programs at real places; not real program data."
 
@@ -46,13 +46,6 @@ def interval_line(m, problem=None) -> str:
             f"{what} {pct(m.p_match)}, most pessimistic model {pct(m.p_match_pessimistic)})")
 
 
-def plan_pct(x: float) -> str:
-    """The figure to plan on in whole percents, rounded down (25.7% is "25%", never "26%")."""
-    import math
-
-    return f"{max(0, math.floor(100 * x + 1e-9))}%"
-
-
 def plan_line(plan: dict) -> str:
     """"Plan on 71%: ..." the one figure to plan on and where it comes from."""
     return f"[bold]Plan on {plan_pct(plan['p_match'])}[/] ({plan_source(plan)})"
@@ -61,7 +54,7 @@ def plan_line(plan: dict) -> str:
 def plan_source(plan: dict) -> str:
     """Where the figure to plan on comes from, and the rule (the command line and the web page)."""
     return (f"{plan['from']}: the lowest of the 10th percentile, the worst season, a published-curve check below "
-            "the range and, for a Step 2 CK well below the calibration cohort's mean, the score check; lower still if a "
+            "the range and, for a Step 2 CK below the calibration cohort's mean, the score check; lower still if a "
             "warning below says so")
 
 
@@ -84,9 +77,9 @@ def plan_column_note(sources, card) -> str:
     return (f"plan on: the one figure to plan on for each list, in whole percents rounded down: the lowest of its 10th "
             "percentile over the plausible models, its P(match) in a season like the worst published one, and, when "
             "it lies below that percentile, the upper end of the published-curve check (what the list's interviews "
-            f"would give if P(match | interviews) followed the published curve{curve}), and, for a Step 2 CK well below "
+            f"would give if P(match | interviews) followed the published curve{curve}), and, for a Step 2 CK below "
             "the calibration cohort's mean, its P(match) under the Step 2 CK score check (a model whose score effect "
-            f"matches the published gap); lower still if a warning below says so. Here: {here} (columns p_match_plan, p_match_plan_from and p_match_published_curve in the CSV "
+            f"is within the published gap's tolerance); lower still if a warning below says so. Here: {here} (columns p_match_plan, p_match_plan_from and p_match_published_curve in the CSV "
             "and JSON)")
 
 

@@ -105,8 +105,9 @@ def alternative_line(label: str, m, alt) -> str:
     iv, iv_la = getattr(alt, "p_match_interval", None), getattr(alt, "p_match_la_interval", None)
     rng = f" ({pct(iv[0], 0)} to {pct(iv[1], 0)} over the plausible models)" if iv is not None else ""
     rng_la = f" ({pct(iv_la[0], 0)} to {pct(iv_la[1], 0)})" if iv_la is not None and iv_la[1] >= 0.005 else ""
-    west = getattr(alt, "p_match_west", None)
-    west = "" if west is None else f", P(match in the West) {pct(west)}"
+    west, iv_w = getattr(alt, "p_match_west", None), getattr(alt, "p_match_west_interval", None)
+    rng_w = f" ({pct(iv_w[0], 0)} to {pct(iv_w[1], 0)})" if iv_w is not None and iv_w[1] >= 0.005 else ""
+    west = "" if west is None else f", P(match in the West) {pct(west)}{rng_w}"
     return (f"Against {label} (P(match) {pct(alt.p_match)}{rng}, P(match in Greater LA) "
             f"{pct(alt.p_match_la)}{rng_la}{west}; {tier_text(alt.n_by_tier)}; fees ${alt.cost:,.0f}): this list "
             f"{trade_sentence(m, alt)}.")

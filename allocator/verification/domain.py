@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import functools
 
-from allocator.percent import pct
+from allocator.percent import pct, plan_pct
 
 BONUS_SHARE = 0.5  # "most of P": more than half of P(match) from signals and preferences
 
@@ -81,11 +81,13 @@ def applicant_warnings(card, applicant, specialties, score_check: dict | None = 
     return out
 
 
-def score_offset(card, step2_score: int | None) -> float | None:
+def score_offset(card, step2_score: int | None, any_below: bool = False) -> float | None:
     """How far ``step2_score`` sits from the calibration cohort's mean (negative below), when
     that is far enough to warn about (:func:`score_effect_warnings`); None otherwise: no score,
     a card without the held-out gap, a gap met (or overshot), or a score within one cohort
-    standard deviation of the mean."""
+    standard deviation of the mean (``any_below``: any score below the mean counts, so the
+    score check, which joins the figure to plan on there, moves with the score instead of
+    jumping at the warning's threshold)."""
     spec = getattr(getattr(card, "calibration", None), "cohort", None) if card is not None else None
     gap = (getattr(getattr(card, "calibration", None), "holdout", None) or {}).get("step2_median_gap")
     if spec is None or gap is None or gap.achieved is None or step2_score is None:
@@ -93,7 +95,7 @@ def score_offset(card, step2_score: int | None) -> float | None:
     if gap.target <= 0 or gap.achieved >= gap.target - gap.tolerance:  # met (or overshot), or no gap to miss
         return None
     off = step2_score - spec.step2_mean
-    return None if abs(off) < spec.step2_sd else float(off)
+    return float(off) if abs(off) >= spec.step2_sd or (any_below and off < 0) else None
 
 
 def score_effect_warnings(card, step2_score: int | None, check: dict | None = None) -> list[str]:
@@ -111,7 +113,7 @@ def score_effect_warnings(card, step2_score: int | None, check: dict | None = No
     that figure is one to plan on (:func:`plan_figure`); above it, the safe direction, a note."""
     off = score_offset(card, step2_score)
     if off is None:
-        return []
+        return _near_mean_note(card, step2_score, check)
     spec, gap = card.calibration.cohort, card.calibration.holdout["step2_median_gap"]
     why = (f"the model lets Step 2 CK move P(match) about {gap.achieved / gap.target:.0%} as much as the "
            f"published figures do (median score of matched minus unmatched applicants: {gap.achieved:g} points "
@@ -123,19 +125,32 @@ def score_effect_warnings(card, step2_score: int | None, check: dict | None = No
                 "shown")
         if check is None:
             return [f"{head}; plan below the range, and apply more widely if you can"]
-        return [f"{head}. {fig}; plan on at most {pct(check['p_match'])}, and apply more widely if you can"]
+        return [f"{head}. {fig}; plan on at most {plan_pct(check['p_match'])}, and apply more widely if you can"]
     note = "" if check is None else f": {fig[0].lower()}{fig[1:]}"
     return [f"Step 2 CK {step2_score} is {off:g} points above the calibration cohort's mean of "
             f"{spec.step2_mean:g}, and {why}: for a score this high P(match) may be understated, so the range may "
             f"be cautious (the safe direction){note}"]
 
 
+def _near_mean_note(card, step2_score, check: dict | None) -> list[str]:
+    """Within one cohort standard deviation below the mean there is no warning, but the score
+    check still joins the figure to plan on: when it lowers the list's P(match) by a point or
+    more, one line says by how much."""
+    if check is None or check.get("direction") != "below" or check["p_match_central"] - check["p_match"] < 0.01:
+        return []
+    mean = card.calibration.cohort.step2_mean
+    return [f"Step 2 CK {step2_score} is {mean - step2_score:g} points below the calibration cohort's mean of "
+            f"{mean:g}, where the model lets the score move P(match) less than the published figures do. "
+            f"{score_check_figure(check)}; that figure joins the one to plan on"]
+
+
 def score_check_figure(check: dict) -> str:
-    """"Under a model whose Step 2 CK effect matches the published gap (...), this list's
-    P(match) is 61.2% instead of 72.0% under the central model"."""
-    return (f"Under a model whose Step 2 CK effect matches the published gap (both score slopes x{check['k']:g}, "
-            f"re-fitted to the same match rate: the Step 2 CK score check), this list's P(match) is "
-            f"{pct(check['p_match'])} instead of {pct(check['p_match_central'])} under the central model")
+    """"Under a model whose Step 2 CK effect is within the published gap's tolerance (...), this
+    list's P(match) is 61.2% instead of 72.0% under the central model"."""
+    return (f"Under a model whose Step 2 CK effect is within the published gap's tolerance (both score slopes "
+            f"x{check['k']:g}, as steep as every calibration target allows, re-fitted to the same match rate: the "
+            f"Step 2 CK score check), this list's P(match) is {pct(check['p_match'])} instead of "
+            f"{pct(check['p_match_central'])} under the central model")
 
 
 @functools.lru_cache(maxsize=4)

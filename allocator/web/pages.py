@@ -597,7 +597,7 @@ def _toml_refused(request: Request, values: dict, e: InputError, whole_form: boo
     """Without JavaScript, "Profile as TOML" on a form with a bad value: the whole page, the error
     under its field (``whole_form``: above the form, as a refused solve shows a field posted
     twice), never a bare JSON body in the browser."""
-    state = forms.FormState(values, message=str(e) if whole_form else "")
+    state = forms.FormState(values, message=forms.form_words(service.web_message(e)) if whole_form else "")
     if not whole_form:
         state.fail(forms.FormErrors([e]))
     return _render(request, "page.html", 422, state=state, answer=None)
