@@ -223,7 +223,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
     sc = scorecheck.check(problem, plan, metrics.p_match_central)  # None unless the Step 2 CK warning fires
     warns = list_warnings(problem, plan, metrics, budget_applies=mode != "min_cost", score_check=sc)
-    check = published_curve.assess(problem, mc)
+    check = published_curve.exact(problem, plan)  # exact, as the sweep rows have it; with --draws 0 too
     warns += published_curve.below_range_warning(check, metrics.p_match_interval)
     if mode in ("min_cost", "la_given_target"):
         warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target,

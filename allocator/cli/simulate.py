@@ -104,7 +104,7 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
                "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
                "warnings": _unstated(problem, sig, divisions) + list_warnings(problem, plan, m, score_check=sc),
                "data": {"synthetic": problem.synthetic}}
-    pc = published_curve.assess(problem, mc)
+    pc = published_curve.exact(problem, plan)  # exact, as solve and the sweep rows have it
     if pc is not None:
         payload["p_match_published_curve"] = list(pc)
         payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval)
