@@ -17,7 +17,7 @@ from allocator.optim import feasibility
 from allocator.optim.assemble import load_problem as load
 from allocator.inputs.demo import demo_catalog_path, resolve_catalog  # noqa: F401  (public)
 from allocator.inputs.catalog import Catalog
-from allocator.verification import domain, published_curve, scorecheck
+from allocator.verification import domain, published_curve
 from allocator.errors import InfeasibleError, InputError, SolverError, TimeLimitError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import binding, describe
@@ -221,9 +221,8 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     gain = None
     if plan.signals:
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
-    sc = scorecheck.check(problem, plan, metrics.p_match_central)  # None unless the Step 2 CK warning fires
+    check, sc = domain.list_checks(problem, plan, metrics)  # as the sweep rows take them; with --draws 0 too
     warns = list_warnings(problem, plan, metrics, budget_applies=mode != "min_cost", score_check=sc)
-    check = published_curve.exact(problem, plan)  # exact, as the sweep rows have it; with --draws 0 too
     warns += published_curve.below_range_warning(check, metrics.p_match_interval)
     if mode in ("min_cost", "la_given_target"):
         warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target,

@@ -16,8 +16,9 @@ list found with a proven gap left) and ``gap`` (the JSON's ``solver.gap``: how f
 proven bound the list's objective may be, in the objective's units), ``worst_season`` and
 ``p_match_worst_season``, ``p_match_plan`` (the figure to plan on: the lowest of the 10th
 percentile, the worst season, a published-curve check below the range and, for a Step 2 CK
-below the calibration cohort's mean, the Step 2 CK score check; empty without a range), ``p_match_west`` and its interval (``p_match_west_lo``, ``p_match_west_hi``: P(match
-in the West, LA included, the West ranked first)).  New columns go at the end, so scripts
+below the calibration cohort's mean, the Step 2 CK score check; empty without a range),
+``p_match_west`` and its interval (``p_match_west_lo``, ``p_match_west_hi``: P(match in the
+West, LA included, the West ranked first)).  New columns go at the end, so scripts
 that read the columns by position keep working.
 """
 from __future__ import annotations
@@ -269,7 +270,8 @@ def applicant_html(view: dict) -> str:
                              "P(LA) 10th-90th pct", "applications", "fees"],
                             [[_usd(r["budget"]), r["status"],
                               _pct(r.get("p_match")) + ("^" if r.get("outside_domain") else ""),
-                              span(r.get("p_match_interval")), plan_cell(r.get("p_match_plan")), _pct(r.get("p_match_la")),
+                              span(r.get("p_match_interval")), plan_cell(r.get("p_match_plan")),
+                              _pct(r.get("p_match_la")),
                               span(r.get("p_match_la_interval")),
                               r.get("n_applications") if r.get("n_applications") is not None else "",
                               _usd(r.get("cost")) if r.get("cost") is not None else ""] for r in view["curve"]],

@@ -79,9 +79,9 @@ def simulate(
 
 def _range(iv, problem) -> str:
     """" (41% to 57%)": a range over the plausible models, where the two-stage model answers."""
-    from allocator.percent import pct
+    from allocator.output.trade import bracket
 
-    return f" ({pct(iv[0], 0)} to {pct(iv[1], 0)})" if iv is not None and problem.fm is not None and iv[1] >= 0.005 else ""
+    return bracket(iv) if problem.fm is not None else ""
 
 
 def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
@@ -90,11 +90,13 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
     from allocator.api import list_warnings
     from allocator.optim.evaluate import uncertainty, west_row
     from allocator.output.result import mc_json
-    from allocator.verification import published_curve, scorecheck
+    from allocator.verification import published_curve
+    from allocator.verification.domain import list_checks, plan_figure
 
-    sc = scorecheck.check(problem, plan, m.p_match_central)  # None unless the Step 2 CK warning fires
+    pc, sc = list_checks(problem, plan, m)  # as solve and the sweep rows take them
     payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
-               **uncertainty(m), **west_row(m), "p_match_central": m.p_match_central, "p_match_worst_season": m.p_match_worst_season,
+               **uncertainty(m), **west_row(m), "p_match_central": m.p_match_central,
+               "p_match_worst_season": m.p_match_worst_season,
                "expected_interviews": m.expected_interviews,
                "expected_interviews_interval": (None if m.expected_interviews_interval is None
                                                 else list(m.expected_interviews_interval)),
@@ -104,12 +106,9 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
                "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
                "warnings": _unstated(problem, sig, divisions) + list_warnings(problem, plan, m, score_check=sc),
                "data": {"synthetic": problem.synthetic}}
-    pc = published_curve.exact(problem, plan)  # exact, as solve and the sweep rows have it
     if pc is not None:
         payload["p_match_published_curve"] = list(pc)
         payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval)
-    from allocator.verification.domain import plan_figure
-
     payload["p_match_score_check"] = sc
     payload["p_match_plan"] = figure = plan_figure(m.p_match_interval, m.p_match_worst_season, pc, sc)
     return payload, pc, figure

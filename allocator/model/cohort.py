@@ -31,8 +31,8 @@ class Cohort:
     gold: np.ndarray
     silver: np.ndarray
     geo: np.ndarray  # applied there and the program's division is among the preferred ones
-    # the [calibration.cohort] it was drawn from, less size and seed (a cohort drawn for one
-    # card is no card's with other cohort numbers, e.g. a drawn img_friendliness); None: unknown
+    # the card's [calibration.cohort] it was drawn for (spec_key; a cohort drawn for one card is
+    # no card's with other cohort numbers, e.g. a drawn img_friendliness); None: unknown
     spec_key: str | None = None
 
     def __len__(self) -> int:

@@ -79,8 +79,8 @@ def plan_column_note(sources, card) -> str:
             "it lies below that percentile, the upper end of the published-curve check (what the list's interviews "
             f"would give if P(match | interviews) followed the published curve{curve}), and, for a Step 2 CK below "
             "the calibration cohort's mean, its P(match) under the Step 2 CK score check (a model whose score effect "
-            f"is within the published gap's tolerance); lower still if a warning below says so. Here: {here} (columns p_match_plan, p_match_plan_from and p_match_published_curve in the CSV "
-            "and JSON)")
+            f"is within the published gap's tolerance); lower still if a warning below says so. Here: {here} "
+            "(columns p_match_plan, p_match_plan_from and p_match_published_curve in the CSV and JSON)")
 
 
 def point_line(m) -> str:

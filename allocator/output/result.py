@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from allocator.optim.evaluate import Metrics
+from allocator.optim.evaluate import Metrics, west_row
 from allocator.optim.problem import Plan, Problem
 from allocator.output.guide import guide_for
 from allocator.status import Status
@@ -46,8 +46,8 @@ class Result:
     # allocator.verification.published_curve (None without the Monte Carlo or the two-stage model)
     published_curve: tuple[float, float] | None = None
     target_on: str | None = None  # min_cost: where the target was judged ("average" or "p10")
-    # the list's Step 2 CK score check (allocator.verification.scorecheck.check; None unless the
-    # applicant's score is far enough from the calibration cohort's mean to be warned about)
+    # the list's Step 2 CK score check (allocator.verification.scorecheck.check; None for a score
+    # at or above the calibration cohort's mean within one standard deviation)
     score_check: dict | None = None
 
     @property
@@ -118,8 +118,8 @@ class Result:
 
     def plan_figure(self) -> dict | None:
         """The figure to plan on: the lowest of the 10th percentile, the worst season, a
-        published-curve check below the range and, for a Step 2 CK well below the cohort's
-        mean, the score check (verification.domain.plan_figure)."""
+        published-curve check below the range and, for a Step 2 CK below the cohort's mean, the
+        score check (verification.domain.plan_figure)."""
         from allocator.verification.domain import plan_figure
 
         m = self.metrics
@@ -142,8 +142,7 @@ class Result:
                 "p_match_la": m.p_match_la,
                 "p_match_interval": None if m.p_match_interval is None else list(m.p_match_interval),
                 "p_match_la_interval": None if m.p_match_la_interval is None else list(m.p_match_la_interval),
-                "p_match_west": m.p_match_west,
-                "p_match_west_interval": None if m.p_match_west_interval is None else list(m.p_match_west_interval),
+                **west_row(m),
                 "p_match_pessimistic": m.p_match_pessimistic,
                 "p_match_central": m.p_match_central,
                 "p_match_worst_season": m.p_match_worst_season,
@@ -224,9 +223,7 @@ def list_summary(pr: Problem, plan: Plan, m: Metrics, status: Status) -> dict:
     return {"status": status.value, "p_match": m.p_match, "p_match_la": m.p_match_la,
             "p_match_interval": None if m.p_match_interval is None else list(m.p_match_interval),
             "p_match_la_interval": None if m.p_match_la_interval is None else list(m.p_match_la_interval),
-            "p_match_west": m.p_match_west,
-            "p_match_west_interval": None if m.p_match_west_interval is None else list(m.p_match_west_interval),
-            "expected_utility": m.expected_utility, "n_applications": m.n_applications, "n_la": m.n_la,
+            **west_row(m), "expected_utility": m.expected_utility, "n_applications": m.n_applications, "n_la": m.n_la,
             "tiers": dict(m.n_by_tier), "signals_by_tier": {k: dict(v) for k, v in m.signals_by_tier.items()},
             "fees": m.cost, "program_ids": [pr.ids[i] for i in plan.idx],
             "signals": {pr.ids[i]: sig[i] for i in plan.idx if i in sig},

@@ -97,17 +97,24 @@ def guide_text(case: GuideCase) -> str:
     return f"guide for {case.label}{total}: " + " · ".join(parts) + f" (the closest guide case, from: {case.why})"
 
 
+def bracket(iv) -> str:
+    """" (41% to 57%)": a range in whole percents after its figure; "" without one, or for a
+    range that rounds to nothing (at most 0.5%)."""
+    from allocator.percent import pct
+
+    return f" ({pct(iv[0], 0)} to {pct(iv[1], 0)})" if iv is not None and iv[1] >= 0.005 else ""
+
+
 def alternative_line(label: str, m, alt) -> str:
     """One line: the alternative's figures (with their ranges over the plausible models when
     it has them), then what the chosen list gives up and gains."""
     from allocator.output.report import pct
 
-    iv, iv_la = getattr(alt, "p_match_interval", None), getattr(alt, "p_match_la_interval", None)
+    iv = getattr(alt, "p_match_interval", None)
     rng = f" ({pct(iv[0], 0)} to {pct(iv[1], 0)} over the plausible models)" if iv is not None else ""
-    rng_la = f" ({pct(iv_la[0], 0)} to {pct(iv_la[1], 0)})" if iv_la is not None and iv_la[1] >= 0.005 else ""
     west, iv_w = getattr(alt, "p_match_west", None), getattr(alt, "p_match_west_interval", None)
-    rng_w = f" ({pct(iv_w[0], 0)} to {pct(iv_w[1], 0)})" if iv_w is not None and iv_w[1] >= 0.005 else ""
-    west = "" if west is None else f", P(match in the West) {pct(west)}{rng_w}"
+    west = "" if west is None else f", P(match in the West) {pct(west)}{bracket(iv_w)}"
     return (f"Against {label} (P(match) {pct(alt.p_match)}{rng}, P(match in Greater LA) "
-            f"{pct(alt.p_match_la)}{rng_la}{west}; {tier_text(alt.n_by_tier)}; fees ${alt.cost:,.0f}): this list "
+            f"{pct(alt.p_match_la)}{bracket(getattr(alt, 'p_match_la_interval', None))}{west}; "
+            f"{tier_text(alt.n_by_tier)}; fees ${alt.cost:,.0f}): this list "
             f"{trade_sentence(m, alt)}.")

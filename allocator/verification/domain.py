@@ -254,7 +254,7 @@ def figure_source(problem) -> str:
 def plan_figure(interval, worst_season: dict | None, curve, score_check: dict | None = None) -> dict | None:
     """The one figure to plan on (README, "Data honesty"): the lowest of the range's 10th
     percentile, the figure for the worst published season, when it lies below that
-    percentile the upper end of the published-curve check, and, for a Step 2 CK well below the
+    percentile the upper end of the published-curve check, and, for a Step 2 CK below the
     calibration cohort's mean, the list's P(match) under the score check (``score_check``:
     :func:`allocator.verification.scorecheck.check`; above the mean it is a note, not a figure
     to plan on).  None without a range over plausible models (the warnings say why).
@@ -279,16 +279,24 @@ SCORE_CHECK = "the Step 2 CK score check"  # plan_figure's "from" for the score 
 PLAN_COLUMNS = ["p_match_published_curve", "p_match_plan", "p_match_plan_from"]
 
 
-def plan_row(problem, plan, m) -> dict:
-    """A sweep or frontier row's :data:`PLAN_COLUMNS` for ``plan`` with metrics ``m``: the
-    published-curve check ([low, high], exact: :func:`allocator.verification.published_curve.exact`;
-    None under the copula), the figure to plan on (:func:`plan_figure`, the rule `solve` uses,
-    the Step 2 CK score check included;
-    None without a range over plausible models) and where it comes from ("" then)."""
+def list_checks(problem, plan, m) -> tuple[tuple[float, float] | None, dict | None]:
+    """The two checks of a list that feed its figure to plan on, as solve, simulate and the
+    sweep rows all take them: the published-curve check (exact:
+    :func:`allocator.verification.published_curve.exact`; None under the copula) and the Step 2
+    CK score check (:func:`allocator.verification.scorecheck.check`; None for a score at or above
+    the cohort's mean within one standard deviation, or without a score-check file)."""
     from allocator.verification.published_curve import exact
     from allocator.verification.scorecheck import check
 
-    curve = exact(problem, plan)
-    fig = plan_figure(m.p_match_interval, m.p_match_worst_season, curve, check(problem, plan, m.p_match_central))
+    return exact(problem, plan), check(problem, plan, m.p_match_central)
+
+
+def plan_row(problem, plan, m) -> dict:
+    """A sweep or frontier row's :data:`PLAN_COLUMNS` for ``plan`` with metrics ``m``: the
+    published-curve check ([low, high]; None under the copula), the figure to plan on
+    (:func:`plan_figure` of :func:`list_checks`, the rule `solve` uses; None without a range over
+    plausible models) and where it comes from ("" then)."""
+    curve, sc = list_checks(problem, plan, m)
+    fig = plan_figure(m.p_match_interval, m.p_match_worst_season, curve, sc)
     return {"p_match_published_curve": None if curve is None else list(curve),
             "p_match_plan": None if fig is None else fig["p_match"], "p_match_plan_from": "" if fig is None else fig["from"]}

@@ -17,10 +17,11 @@ curve is not published, so the check is a range: c flat at the last value (75%) 
 lower end; rising 2 points per interview up to 95% for the upper end (the model's own
 curve rises about 3 points per interview there and reaches 95-99% by 15-20).
 
-`solve` and `simulate` take P(N interviews) from their Monte Carlo draws (:func:`assess`);
-the sweep and frontier rows, which have no draws, from its exact distribution under the same
-mixture (:func:`exact`: a Poisson-binomial at each node, counts from where the curve is flat at
-both ends pooled), at about the cost of one evaluation of the list.
+`solve`, `simulate` and the sweep and frontier rows take P(N interviews) from its exact
+distribution under the model's mixture (:func:`exact`: a Poisson-binomial at each node, counts
+from where the curve is flat at both ends pooled), at about the cost of one evaluation of the
+list, so a list gets one check wherever it is shown; :func:`assess` takes it from a Monte
+Carlo run's interview counts (the tests hold the two together within the draws' noise).
 """
 from __future__ import annotations
 
