@@ -183,6 +183,12 @@ def test_page_shows_the_json_numbers(client, with_add):
     assert f"P(match in the West, West ranked first) {pct(a['p_match_west_interviews_only'])}, even" in html
     assert re.search(r'id="season-p-match-after">([^<]*)<', html).group(1) == pct(d["add"]["p_match_after"])
     assert d["add"]["advice"] in html and 'id="synthetic"' in html
+    from allocator.output.report import plan_pct  # the figure to plan on, now and before any answer
+
+    plan = re.search(r'id="season-p-match-plan">([^<]*)<', html).group(1)
+    assert plan == f"plan on {plan_pct(d['p_match_plan']['p_match'])} now"
+    assert f"; plan on {plan_pct(d['p_match_before_plan']['p_match'])} <small>" in before
+    assert d["p_match_score_check"] is None and 'id="season-score-check-now"' not in html  # Step 2 CK 237: no check
     assert f'value="{TODAY}"' in html and 'value="300"' in html
 
 
@@ -326,3 +332,21 @@ def test_enter_runs_the_update_when_the_season_section_is_new(client, hx):
         r = client.post(path, data=fast_form(today=TODAY, season_shown=shown, enter="1"),
                         files={"season_file": ("s.csv", SMALL)})
         assert r.status_code == 200 and ('id="season-p-match"' in r.text) == (path == "/update")
+
+
+def test_page_gives_the_step2_score_check_now_and_before(client):
+    """A Step 2 CK below the cohort's mean: the season page gives the score check now and before
+    any answer, as `update` prints them, and the warning that says what it is."""
+    from allocator.output.report import plan_pct
+
+    r = client.post("/update", data=preset_form(today=TODAY, step2_score="222"),
+                    files={"season_file": ("example_80.csv", SEASON.read_bytes())})
+    assert r.status_code == 200, r.text[-500:]
+    d = api(client, profile=PROFILE.read_bytes().replace(b"step2_score = 237", b"step2_score = 222"),
+            ).json()
+    sc, html = d["p_match_score_check"], r.text
+    assert re.search(r'id="season-score-check-now">([^<]*)<', html).group(1).strip() == pct(sc["p_match"])
+    assert re.search(r'id="season-score-check-before">([^<]*)<', html).group(1).strip() == pct(sc["p_match_before"])
+    assert f"P(match) now, given your answers, is {pct(sc['p_match'])}" in html
+    plan = re.search(r'id="season-p-match-plan">([^<]*)<', html).group(1)
+    assert plan == f"plan on {plan_pct(d['p_match_plan']['p_match'])} now" and sc["p_match"] < d["p_match"]

@@ -57,6 +57,23 @@ def _before_lines(d: dict, c) -> None:
         value = whole_range(pc)
         c.print(f"  before any answer, published-curve check: {value} (if P(match | interviews) followed the "
                 "published Internal Medicine IMG curve, 2009 data, which every plausible model exceeds)")
+    sc = d.get("p_match_score_check")
+    if sc:
+        c.print(f"  before any answer, Step 2 CK score check: {_pct(sc['p_match_before'])} (central model "
+                f"{_pct(sc['p_match_before_central'])})")
+
+
+def _plan_line(d: dict, c) -> None:
+    """"Plan on 29% now (...); before any answer, plan on 75% (...)": the figure to plan on, as
+    solve prints it, for the answers so far and for the list as sent (none without a range)."""
+    from allocator.output.report import plan_pct
+
+    now, before = d.get("p_match_plan"), d.get("p_match_before_plan")
+    if now is None:
+        return
+    tail = "" if before is None else f"; before any answer: plan on {plan_pct(before['p_match'])} ({before['from']})"
+    c.print(f"[bold]Plan on {plan_pct(now['p_match'])} now[/] ({now['from']} given your answers, the lowest of the "
+            f"figures now){tail}")
 
 
 def render(d: dict, c) -> None:
@@ -72,6 +89,7 @@ def render(d: dict, c) -> None:
             "from the model card's timing curve)")
     c.print(f"P(match) now:            {_range_first(d['p_match'], d.get('p_match_interval'))}   "
             f"(before any answer: {_range_first(d['p_match_before'], d.get('p_match_before_interval'))})")
+    _plan_line(d, c)
     now = d.get("p_match_published_curve")
     if now:  # whole percents, as solve prints the check
         from allocator.output.report import whole_range
@@ -79,6 +97,10 @@ def render(d: dict, c) -> None:
         value = whole_range(now)
         c.print(f"  now, published-curve check: {value} (your interviews so far and those still expected, if "
                 "P(match | interviews) followed the published curve, which every plausible model exceeds)")
+    sc = d.get("p_match_score_check")
+    if sc:
+        c.print(f"  now, Step 2 CK score check: {_pct(sc['p_match'])} (central model {_pct(sc['p_match_central'])}; "
+                "the warning below says what it is)")
     _before_lines(d, c)
     c.print(f"P(match in LA):          {_pct(d['p_match_la'])}{_range(d.get('p_match_la_interval'))}   "
             f"(before: {_pct(d['p_match_la_before'])})")

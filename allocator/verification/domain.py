@@ -144,12 +144,16 @@ def _near_mean_note(card, step2_score, check: dict | None) -> list[str]:
             f"{score_check_figure(check)}; that figure joins the one to plan on"]
 
 
+LIST_SUBJECT = "this list's P(match)"  # what the score check's figure is of, unless the check names it
+
+
 def score_check_figure(check: dict) -> str:
     """"Under a model whose Step 2 CK effect is within the published gap's tolerance (...), this
     list's P(match) is 61.2% instead of 72.0% under the central model"."""
     return (f"Under a model whose Step 2 CK effect is within the published gap's tolerance (both score slopes "
             f"x{check['k']:g}, as steep as every calibration target allows, re-fitted to the same match rate: the "
-            f"Step 2 CK score check), this list's P(match) is {pct(check['p_match'])} instead of "
+            f"Step 2 CK score check), {check.get('subject', LIST_SUBJECT)} is "
+            f"{pct(check['p_match'])} instead of "
             f"{pct(check['p_match_central'])} under the central model")
 
 

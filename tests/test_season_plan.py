@@ -1,0 +1,133 @@
+"""The season update's figure to plan on and its Step 2 CK score check: the list as sent gets
+the figure `solve` gives it (the same rule, the same checks), the score check now is its
+model's nodes conditioned on the answers (checked by the independent season simulator), and
+the command line and the web page show what the JSON holds."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from allocator.optim.evaluate import evaluate
+from allocator.season import update
+from allocator.season.seasonfile import load_season
+from allocator.verification import domain, scorecheck
+from allocator.verification.season_mc import simulate_season_mixture
+
+ROOT = Path(__file__).resolve().parent.parent
+SEASON = ROOT / "data/seasons/example_80.csv"
+TODAY = dt.date(2026, 12, 7)
+
+
+def _profile(tmp_path: Path, score: int) -> Path:
+    text = (ROOT / "data/profiles/typical_us_img.toml").read_text()
+    p = tmp_path / f"s{score}.toml"
+    p.write_text(re.sub(r"(?m)^step2_score = \d+", f"step2_score = {score}", text))
+    return p
+
+
+def _figures(profile: Path, today=TODAY, season=SEASON):
+    from allocator.api import load
+    from allocator.model.card import load_card
+
+    pr = load(profile)
+    ctx = update.prepare(pr, load_season(season, today), today, load_card().timing)
+    return pr, ctx, update.figures(ctx)
+
+
+@pytest.fixture(scope="module")
+def low(tmp_path_factory):
+    return _figures(_profile(tmp_path_factory.mktemp("low"), 222))
+
+
+def test_before_any_answer_the_list_gets_solve_s_figure_to_plan_on(low):
+    """The list as sent: the score check before any answer is solve's (scorecheck.check on the
+    same list) and the figure to plan on is the sweep row's rule (domain.plan_row)."""
+    pr, ctx, fig = low
+    m = evaluate(pr, ctx.plan, correlations=())
+    solve_sc = scorecheck.check(pr, ctx.plan, m.p_match_central)
+    sc = fig["p_match_score_check"]
+    assert sc["p_match_before"] == pytest.approx(solve_sc["p_match"], abs=1e-11)
+    assert sc["p_match_before_central"] == pytest.approx(m.p_match_central, abs=1e-11)
+    row = domain.plan_row(pr, ctx.plan, m)
+    assert fig["p_match_before_plan"]["p_match"] == pytest.approx(row["p_match_plan"], abs=1e-9)
+    assert fig["p_match_before_plan"]["from"] == row["p_match_plan_from"] == domain.SCORE_CHECK
+
+
+def test_the_score_check_now_is_its_model_conditioned_on_the_answers(low):
+    """Three invitations and eleven rejections where about ten invitations were due: under the
+    score check P(match) now falls as under the central card, stays below it (the steeper score
+    effect), and the independent season simulator on the score-check model's nodes agrees
+    within four standard errors."""
+    pr, ctx, fig = low
+    sc = fig["p_match_score_check"]
+    assert sc["p_match"] < sc["p_match_before"] - 0.2 and sc["p_match_central"] < sc["p_match_before_central"] - 0.2
+    assert sc["p_match"] < sc["p_match_central"]
+    sc_card, _ = scorecheck.load(pr.card)
+    nm = update.node_model(pr, ctx.plan, scorecheck.factor_model(pr, sc_card)).subset(
+        update.season_order(ctx.plan, ctx.idx))
+    sts = ["invited" if s == "interviewed" else s for s in ctx.statuses]
+    mc = simulate_season_mixture(nm.w, nm.q, nm.m, sts, ctx.F, ctx.R, pr.la[ctx.idx], draws=60_000, seed=3)
+    assert abs(mc.p_match - sc["p_match"]) < 4 * mc.p_match_se
+    central = update.node_model(pr, ctx.plan, pr.fm_central).subset(update.season_order(ctx.plan, ctx.idx))
+    mc = simulate_season_mixture(central.w, central.q, central.m, sts, ctx.F, ctx.R, pr.la[ctx.idx], draws=60_000,
+                                 seed=4)
+    assert abs(mc.p_match - sc["p_match_central"]) < 4 * mc.p_match_se
+
+
+def test_the_figure_to_plan_on_now_is_the_lowest_of_the_figures_now(low):
+    pr, ctx, fig = low
+    lo = fig["p_match_interval"][0]
+    found = [lo, fig["p_match_score_check"]["p_match"]]
+    curve = fig["p_match_published_curve"]
+    if curve[1] < lo:
+        found.append(curve[1])
+    assert fig["p_match_plan"]["p_match"] == pytest.approx(min(found), abs=1e-12)
+    assert fig["p_match_plan"]["p_match"] <= lo and fig["p_match_plan"]["p_match"] < fig["p_match"]
+
+
+def test_before_any_invitation_is_sent_now_is_before(tmp_path):
+    """Before programs send anything (the timing curve at 0) the answers carry no news: the
+    score check now and the figure to plan on now are the ones before any answer, save the
+    worst season, which only the list as sent has."""
+    import csv
+
+    rows = [r for r in SEASON.read_text().splitlines() if not r.startswith("#")]
+    quiet = tmp_path / "quiet.csv"  # the same applications, none answered
+    quiet.write_text("program_id,status\n" + "".join(f"{r['program_id']},applied\n" for r in csv.DictReader(rows)))
+    _, _, fig = _figures(_profile(tmp_path, 222), today=dt.date(2026, 9, 1), season=quiet)
+    assert fig["invitations_sent_share"] == 0
+    sc = fig["p_match_score_check"]
+    assert sc["p_match"] == pytest.approx(sc["p_match_before"], abs=1e-9)
+    assert sc["p_match_central"] == pytest.approx(sc["p_match_before_central"], abs=1e-9)
+    assert fig["p_match_plan"]["p_match"] >= fig["p_match_before_plan"]["p_match"] - 1e-9
+
+
+def test_a_score_near_the_mean_has_no_check_and_plans_on_the_range(tmp_path):
+    _, _, fig = _figures(_profile(tmp_path, 240))
+    assert fig["p_match_score_check"] is None
+    assert fig["p_match_plan"]["p_match"] <= fig["p_match_interval"][0]
+    assert fig["p_match_plan"]["from"] == "the 10th percentile of the plausible models"
+
+
+def test_the_command_prints_what_the_json_holds(tmp_path):
+    profile = _profile(tmp_path, 222)
+    base = [sys.executable, "-m", "allocator", "update", str(profile), "--season", str(SEASON),
+            "--today", TODAY.isoformat(), "--draws", "0"]
+    d = json.loads(subprocess.run(base + ["--json"], capture_output=True, text=True, cwd=ROOT, check=True).stdout)
+    text = " ".join(subprocess.run(base, capture_output=True, text=True, cwd=ROOT, check=True).stdout.split())
+    from allocator.output.report import pct, plan_pct
+
+    now, before, sc = d["p_match_plan"], d["p_match_before_plan"], d["p_match_score_check"]
+    assert f"Plan on {plan_pct(now['p_match'])} now ({now['from']} given your answers" in text
+    assert f"before any answer: plan on {plan_pct(before['p_match'])} ({before['from']})" in text
+    assert f"now, Step 2 CK score check: {pct(sc['p_match'])} (central model {pct(sc['p_match_central'])}" in text
+    assert f"P(match) now, given your answers, is {pct(sc['p_match'])} instead of {pct(sc['p_match_central'])}" in text
+    assert f"plan on at most {plan_pct(sc['p_match'])}" in text
+    assert np.isfinite(sc["p_match"]) and 0 < sc["p_match"] < 1
