@@ -127,6 +127,8 @@ def test_before_any_answer_is_what_solve_and_simulate_report():
     lo, hi = fig["p_match_west_interval"]
     assert lo <= fig["p_match_west"] <= hi and fig["p_match_la"] <= fig["p_match_west"] <= fig["p_match"]
     assert fig["p_match_before_interval"] == pytest.approx(list(m.p_match_interval), abs=1e-12)
+    assert fig["p_match_west_before_interval"] == pytest.approx(list(m.p_match_west_interval), abs=1e-12)
+    assert fig["p_match_la_before_interval"] == pytest.approx(list(m.p_match_la_interval or (0.0, 0.0)), abs=1e-12)
     assert fig["p_match"] < fig["p_match_before"] - 0.1  # 3 invitations where about 10 were due
     lo, hi = fig["p_match_interval"]
     assert lo < fig["p_match"] < hi and fig["p_match_pessimistic"] <= lo

@@ -103,10 +103,11 @@ def render(d: dict, c) -> None:
                 "the warning below says what it is)")
     _before_lines(d, c)
     c.print(f"P(match in LA):          {_pct(d['p_match_la'])}{_range(d.get('p_match_la_interval'))}   "
-            f"(before: {_pct(d['p_match_la_before'])})")
+            f"(before: {_pct(d['p_match_la_before'])}{_range(d.get('p_match_la_before_interval'))})")
     if d.get("p_match_west") is not None:
         c.print(f"P(match in the West):    {_pct(d['p_match_west'])}{_range(d.get('p_match_west_interval'))}   "
-                f"(before: {_pct(d['p_match_west_before'])}; LA included, the West ranked first)")
+                f"(before: {_pct(d['p_match_west_before'])}{_range(d.get('p_match_west_before_interval'))}; "
+                "LA included, the West ranked first)")
     if d.get("p_match_interval"):
         c.print(f"  ranges: 10th-90th percentile over the plausible models, each conditioned on your answers and "
                 f"weighted by how likely it makes them, as in the average; the most pessimistic gives "

@@ -292,6 +292,7 @@ def figures(ctx: Context) -> dict:
         "p_match_la": prob(post.p_match(pi, c[:, la])) if la.any() else 0.0,
         "p_match_la_before": prob(post.p_match(nm.w, prior_c[:, la])) if la.any() else 0.0,
         "p_match_west_interval": None,  # the West, LA included, ranked first
+        "p_match_la_before_interval": None, "p_match_west_before_interval": None,
         "p_match_west": prob(post.p_match(pi, c[:, west])) if west.any() else 0.0,
         "p_match_west_before": prob(post.p_match(nm.w, prior_c[:, west])) if west.any() else 0.0,
         "interviews_so_far": have,
@@ -341,10 +342,13 @@ def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
     r = further if further is not None and fe is pr.fm else post.further_interview_probs(nm, ctx.obs)
     have = int(np.sum(ctx.obs.code == post.INVITED))
     now, before, now_la, now_west, held, counts, mass, prior = [], [], [], [], [], [], [], []
+    before_la, before_west = [], []
     for j in range(fe.n_cards):
         on = fe.card == j
         prior.append(nm.w[on].sum())
         before.append(post.p_match(nm.w[on] / prior[-1], prior_c[on]))
+        before_la.append(post.p_match(nm.w[on] / prior[-1], prior_c[on], la) if len(la) else 0.0)
+        before_west.append(post.p_match(nm.w[on] / prior[-1], prior_c[on], west) if len(west) else 0.0)
         if pi[on].sum() <= 0:  # the answers rule this card out (its posterior mass underflows)
             continue
         mass.append(pi[on].sum())
@@ -359,6 +363,7 @@ def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
     rng = (lambda v, w=mass: [prob(x) for x in post.spread(v, w)])  # noqa: E731
     return {"p_match_interval": rng(now), "p_match_before_interval": rng(before, prior), "p_match_la_interval": rng(now_la),
             "p_match_west_interval": rng(now_west),
+            "p_match_la_before_interval": rng(before_la, prior), "p_match_west_before_interval": rng(before_west, prior),
             "p_match_pessimistic": prob(min(now)),
             "p_interviews_at_least_interval": {str(t): rng([c[k] for c in counts]) for k, t in enumerate(THRESHOLDS)},
             **({"p_match_interviews_only_interval": rng(held)} if held else {})}
