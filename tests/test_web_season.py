@@ -179,7 +179,9 @@ def test_page_shows_the_json_numbers(client, with_add):
     wlo, whi = d["p_match_west_interval"]  # P(match in the West) now, its range and the figure before
     west = re.search(r'id="season-p-match-west">(.*?)</dd>', html).group(1)
     assert west.startswith(f"{pct(d['p_match_west'])} <span class=\"range\">({pct(wlo, 0)} to {pct(whi, 0)})")
-    assert f"(before: {pct(d['p_match_west_before'])}; LA included" in west
+    bw = d["p_match_west_before_interval"]  # before any answer with its range, solve's for the list
+    assert (f"(before: {pct(d['p_match_west_before'])} <span class=\"range\">({pct(bw[0], 0)} to {pct(bw[1], 0)})"
+            f"</span>; LA included") in west
     assert f"P(match in the West, West ranked first) {pct(a['p_match_west_interviews_only'])}, even" in html
     assert re.search(r'id="season-p-match-after">([^<]*)<', html).group(1) == pct(d["add"]["p_match_after"])
     assert d["add"]["advice"] in html and 'id="synthetic"' in html
