@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from allocator.cli import main  # noqa: E402
 from allocator.inputs.listfile import read_list_file  # noqa: E402
 from allocator.season.seasonfile import load_season  # noqa: E402
-from allocator.web import forms, service  # noqa: E402
+from allocator.web import forms, formstate, messages, seasonform, service  # noqa: E402
 from allocator.web.app import create_app  # noqa: E402
 from allocator.web.jobs import Busy, Cancelled, JobPool  # noqa: E402
 from tests.web_support import DRAWS, FAST_PROFILE, ROOT, TINY, fast_form, settings  # noqa: E402
@@ -600,7 +600,7 @@ def test_no_command_line_option_in_messages(client):
     assert m and "raise “Budget”" in m.group(1) and "--" not in m.group(1)  # the form's label
     assert service.web_message(Exception("needs a target: pass --target P (0 < P < 1) or set [strategy] "
                                          "target_p_match")) == "needs a target: set [strategy] target_p_match"
-    assert "--" not in forms.plain_text("pass --time-limit SECONDS to let the solver search and prove longer")
+    assert "--" not in messages.plain_text("pass --time-limit SECONDS to let the solver search and prove longer")
 
 
 def test_cheapest_list_says_when_only_the_average_reaches_the_target(client):
@@ -633,7 +633,7 @@ def test_cheapest_at_the_10th_percentile_on_the_page_and_the_api(client):
     for msg in ("--target-on p10 needs a range over plausible models: use --target-on average",
                 "the 80% target ...; --target-on p10 finds the cheapest budget whose best list reaches it there",
                 "infeasible: ... lower --target, or judge the target on the average (--target-on average)"):
-        words = forms.plain_text(msg)  # the --target rule no longer rewrites --target-on ("P(match)-on")
+        words = messages.plain_text(msg)  # the --target rule no longer rewrites --target-on ("P(match)-on")
         assert "--" not in words and "-on" not in words.replace("target_on", ""), words
     r = client.post("/solve", data=fast_form(mode="cheapest_p10", target_p_match="0.8"))  # 0.729 at most there
     assert r.status_code == 422 and "gives 0.729 there" in r.text and "(What to find: cheapest)" in r.text
@@ -1034,8 +1034,8 @@ def test_two_quoted_names_far_apart_are_not_cut_as_one_long_value():
     ("column 'la_aera' is not one ... did you mean 'la_area'?") was taken for one and garbled."""
     msg = ("mine.csv: header: column 'la_aera' is not one allocator reads, and its values would be ignored; "
            "did you mean 'la_area'? Rename it (other unknown columns are allowed)")
-    assert forms.plain_text(msg) == msg
-    assert "characters)" in forms.plain_text(f"preset '{'x' * 3000}': unknown")
+    assert messages.plain_text(msg) == msg
+    assert "characters)" in messages.plain_text(f"preset '{'x' * 3000}': unknown")
 
 
 def test_solve_and_update_buttons_are_both_held_while_either_request_runs(client):
@@ -1162,11 +1162,11 @@ def test_field_errors_use_the_form_labels_not_the_profile_keys(client):
     assert errs["today"].startswith("Date of the update = &#39;2026-13-01&#39;: no such day")
     assert errs["add_budget"].startswith("Extra budget for more applications = &#39;x&#39;: must be a number")
     # every field by its label; a key without an underscore is a word of the sentence unless bracketed
-    for f in forms.fields() + forms.SEASON_FIELDS:
+    for f in forms.fields() + seasonform.SEASON_FIELDS:
         key = f.name if f.section == "season" else f"[{f.section}] {f.name}"  # as forms and the loader say them
-        where = forms.SEASON_WHERE if f.section == "season" else forms.WHERE
-        assert forms.form_words(f"{where}: {key} = 'x': bad") == f"{f.label} = 'x': bad"
-    assert forms.form_words("no list: raise [strategy] budget; give your budget in USD") == (
+        where = seasonform.SEASON_WHERE if f.section == "season" else forms.WHERE
+        assert formstate.form_words(f"{where}: {key} = 'x': bad") == f"{f.label} = 'x': bad"
+    assert formstate.form_words("no list: raise [strategy] budget; give your budget in USD") == (
         "no list: raise “Budget”; give your budget in USD")
     r = client.post(f"/api/solve?draws={DRAWS}", content=FAST_PROFILE.replace("budget = 1200", "budget = -5").encode())
     assert r.status_code == 422 and r.json()["error"] == "profile: [strategy] budget = -5: must be >= 0.0; change it"

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from allocator.output.report import pct, plan_pct, plan_source, season_label
-from allocator.web.forms import plain_text
+from allocator.web.messages import plain_text
 from allocator.web.jobs import JobPool
 
 HERE = Path(__file__).resolve().parent

@@ -13,7 +13,7 @@ import io
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from allocator.errors import InputError
@@ -410,6 +410,19 @@ def field_of(message: str) -> str | None:
     return None
 
 
+RELATED = (("min_applications", "max_applications"), ("usce_california_months", "usce_months"),
+           ("geographic_preference", "divisions"))
+
+
+def related(name: str, message: str) -> list[str]:
+    """The field a message names, and the other of a pair when the message names both (the
+    limit between them can be fixed on either side, so it is shown under both)."""
+    for pair in RELATED:
+        if name in pair and all(re.search(rf"\b{p}\b", message) for p in pair):
+            return list(pair)
+    return [name]
+
+
 def to_toml(doc: dict) -> str:
     """The profile document as TOML text that `allocator solve` reads back to the same profile."""
     out = io.StringIO()
@@ -452,123 +465,6 @@ def _toml_value(x: Any) -> str:
     raise TypeError(f"cannot write {type(x).__name__} to TOML")
 
 
-@dataclass
-class FormState:
-    """What the form template needs: values, the error per field, a message for the whole form."""
-
-    values: dict[str, Any]
-    errors: dict[str, str] = field(default_factory=dict)
-    message: str = ""
-
-    @property
-    def first_error(self) -> str | None:
-        """The first field with an error, in the order shown (focused after an error)."""
-        if not self.errors:  # the template asks once per field: no form rebuilt for a clean form
-            return None
-        every = fields()
-        order = [f.name for f in every if f.section != "run"] + ["catalog"] + \
-                [f.name for f in every if f.section == "run"] + [f.name for f in SEASON_FIELDS]
-        return next((n for n in order if n in self.errors), None)
-
-    def fail(self, e: Exception, default_field: str | None = None) -> None:
-        """Each error (every one of :class:`FormErrors`) under the field it names, else above the
-        form, in the form's words (:func:`form_words`); a field keeps its first error."""
-        for one in e.errors if isinstance(e, FormErrors) else [e]:
-            msg = web_message(one)
-            name = field_of(msg) or default_field
-            if name:
-                for n in related(name, msg):
-                    self.errors.setdefault(n, form_words(msg))
-            else:
-                self.message = self.message or form_words(msg)
-
-
-SEASON_WHERE = "season update"
-SEASON_FIELDS = [  # the season section of the form (not part of the profile; `allocator update`'s options)
-    Field("season_file", "season", "Your season file (CSV)", "file",
-          help="program_id,status[,signal,date,rank], one row per application (the season file downloaded with "
-               "your list is a start: change each status as answers come); at most 2 MB and 5,000 rows"),
-    Field("today", "season", "Date of the update", "date",
-          help="today by default; programs that have not answered by then count as evidence"),
-    Field("add_budget", "season", "Extra budget for more applications", "number", "USD",
-          "optional: find the best applications to add now within this sum"),
-    Field("max_add", "season", "Most extra applications", "int", "programs", "optional"),
-]
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def season_options(v: dict[str, Any], default_today) -> dict[str, Any]:
-    """The season update's options from the form: the date (``default_today`` when empty), the
-    extra budget and the most extra applications (None when empty); a one-line InputError
-    naming each field otherwise (:class:`FormErrors`, every one at once)."""
-    errs: list[InputError] = []
-    today = attempt(errs, _date, v, default_today)
-    out = {"today": today, "add_budget": attempt(errs, _extra, v, "add_budget", " (USD)"),
-           "max_add": attempt(errs, _extra, v, "max_add", "")}
-    if errs:
-        raise FormErrors(errs)
-    return out
-
-
-def _date(v: dict[str, Any], default_today):
-    import datetime as dt
-
-    t = str(v.get("today") or "").strip()
-    if not t:
-        return default_today
-    if not DATE.fullmatch(t):
-        raise InputError(f"{SEASON_WHERE}: today = {shown(t)}: write the date as YYYY-MM-DD, e.g. 2026-11-04")
-    try:
-        return dt.date.fromisoformat(t)
-    except ValueError:
-        raise InputError(f"{SEASON_WHERE}: today = {shown(t)}: no such day in the calendar; check the "
-                         "month and day") from None
-
-
-def _extra(v: dict[str, Any], name: str, unit: str) -> float | int | None:
-    """The extra budget or count: None when empty, else a number of 0 or more."""
-    t = str(v.get(name) or "").strip()
-    if not t:
-        return None
-    try:
-        x = _number(t, name, "season", whole=name == "max_add")
-    except InputError as e:
-        raise InputError(str(e).replace(f"{WHERE}: [season] ", f"{SEASON_WHERE}: ")) from None
-    if x < 0:
-        raise InputError(f"{SEASON_WHERE}: {name} = {shown(t)}: must be 0 or more{unit}")
-    return x
-
-
-def season_field_of(message: str, season_name: str | None) -> list[str]:
-    """The season section's fields that a message is about (the file, the date, the extra
-    budget or count), or [] for a message about the profile or the catalog."""
-    if season_name and message.startswith(f"{season_name}:"):
-        return ["season_file", "today"] if "after today" in message else ["season_file"]
-    for f in ("today", "add_budget", "max_add"):
-        if message.startswith(f"{SEASON_WHERE}: {f} = "):
-            return [f]
-    if "the date of the update" in message:
-        return ["today"]
-    if "the extra budget" in message:
-        return ["add_budget"]
-    if "the most extra applications" in message:
-        return ["max_add"]
-    return []
-
-
-RELATED = (("min_applications", "max_applications"), ("usce_california_months", "usce_months"),
-           ("geographic_preference", "divisions"))
-
-
-def related(name: str, message: str) -> list[str]:
-    """The field a message names, and the other of a pair when the message names both (the
-    limit between them can be fixed on either side, so it is shown under both)."""
-    for pair in RELATED:
-        if name in pair and all(re.search(rf"\b{p}\b", message) for p in pair):
-            return list(pair)
-    return [name]
-
-
 def check_specialties(values: dict[str, Any]) -> None:
     """Without an uploaded catalog, every specialty needs a demo catalog: say which ones there are."""
     have = _demo_specialties()
@@ -576,91 +472,3 @@ def check_specialties(values: dict[str, Any]) -> None:
     if bad:
         raise InputError(f"{WHERE}: [applicant] specialties = {shown(bad[0])}: no demo catalog for it; "
                          f"choose from {', '.join(have)}, or upload your own catalog CSV")
-
-
-def web_message(e: BaseException) -> str:
-    """The CLI's one-line message for a page or API reader: the shipped files named without
-    the server's folders, and no command-line options (see :func:`plain_text`)."""
-    return plain_text(str(e))
-
-
-FLAG_WORDS = (  # command-line advice in the words of the page (the most specific first)
-    ("pass the --catalog you applied from", "upload the catalog you applied from"),
-    ("pass --today", "set a later date for the update"),
-    ("--today", "the date of the update"),
-    ("--add-budget", "the extra budget"),
-    ("--max-add", "the most extra applications"),
-    ("pass --catalog with a CSV that gives p_match for every program (the shipped data/profiles/tiny_demo.toml goes "
-     "with --catalog data/catalogs/tiny_p_match.csv)", "upload a catalog CSV that gives p_match for every program"),
-    ("pass --catalog with your own CSV", "upload your own catalog CSV"),
-    ("pass another --catalog", "upload another catalog CSV"),
-    ("pass --time-limit SECONDS", "raise the time limit"),
-    ("--time-limit SECONDS", "the time limit"),
-    ("--time-limit", "the time limit"),
-    ("--target-on p10 judges the --min-cost target: add --min-cost, or use --target-on average",  # the API only
-     "target_on=p10 judges the target of the cheapest-list search: add min_cost=true, or use target_on=average"),
-    ("(--target-on average)", "(What to find: cheapest)"),
-    ("use --target-on average", "choose cheapest under What to find (API: target_on=average)"),
-    ("; --target-on p10 finds", "; What to find: cheapest_p10 (API: target_on=p10) finds"),
-    ("--target-on p10", "cheapest_p10 (API: target_on=p10)"),
-    ("--target-on", "target_on"),
-    ("--min-cost", "the cheapest-list search"),
-    ("--target", "the target P(match)"),
-    ("--budget", "the budget"),
-    ("--catalog", "the catalog upload"),
-)
-
-
-def plain_text(text: str) -> str:
-    """A message for the page: one line, the server's folders left out, command-line options
-    dropped where they are an alternative (" or --budget") and put in words elsewhere."""
-    msg = " ".join(str(text).split()).replace(f"{DATA_DIR}/catalogs/", "").replace(f"{DATA_DIR}/", "data/")
-    msg = re.sub(r"pass --[a-z][\w-]*(?: [A-Z]+)?(?: \([^)]*\))? or ", "", msg)
-    msg = re.sub(r" or --[a-z][\w-]*(?: [A-Z]+\b)?", "", msg)
-    for flag, words in FLAG_WORDS:
-        msg = msg.replace(flag, words)
-    msg = re.sub(r"--([a-z][\w-]*)", lambda m: "the " + m.group(1).replace("-", " ") + " setting", msg)
-    msg = re.sub(r"(?<!\w)'([^']{61,})'(?!\w)", lambda m: shown(m.group(1)), msg)  # a quote after a letter closes one
-    return re.sub(r"[^\s']{81,}", lambda m: m.group(0)[:40] + f"... ({len(m.group(0)):,} characters)", msg)
-
-
-
-SECTION_TITLES = {"applicant": "You", "strategy": "Budget, limits and strategy", "run": "How to solve"}
-
-
-@functools.lru_cache(maxsize=1)
-def _labels() -> dict[str, str]:
-    """Each field's label on the form, by the profile key (or season option) it stands for."""
-    out = {f.name: f.label for f in fields() + SEASON_FIELDS}
-    out["utility"] = "Utilities (LA, West, elsewhere)"  # the loader's word for the three utility fields
-    return out
-
-
-def form_words(message: str) -> str:
-    """A message about the form in the form's words, for the page: the applicant sees the form's
-    labels, not the profile TOML's keys.  The "profile form: " or "season update: " prefix is left
-    out, and each key that names a field is replaced by that field's label: the message's subject
-    as it stands ("[strategy] budget = -5.0: ..." -> "Budget = -5.0: ..."), any other one quoted
-    ("raise [strategy] budget" -> "raise “Budget”", "min_applications=90" ->
-    "“Fewest applications” (90)").  Keys without an underscore are replaced only in their
-    [section] form ("budget" alone is a word of the sentence).  The JSON API keeps the keys: its
-    callers send a profile."""
-    labels = _labels()
-
-    def named(key: str, value: str | None, subject: bool) -> str:
-        label = labels[key] if subject else f"\u201c{labels[key]}\u201d"
-        return label + (f" ({value})" if value else "")
-
-    msg = re.sub(rf"^(?:{re.escape(WHERE)}|{re.escape(SEASON_WHERE)}): (?:(?:applicant|strategy): )?", "", message)
-    head = ""
-    m = re.match(r"(?:\[(?:applicant|strategy|run)\] )?(\w+)(?:=([^\s;,]+)|(?= = |: ))", msg)
-    if m and m.group(1) in labels:
-        head, msg = named(m.group(1), m.group(2), True), msg[m.end():]
-    msg = re.sub(r"\[(?:applicant|strategy|run)\] (\w+)",
-                 lambda k: named(k.group(1), None, False) if k.group(1) in labels else k.group(0), msg)
-    msg = re.sub(r"(?<![\w'\"])(\w+)=([^\s;,]+)",
-                 lambda k: named(k.group(1), k.group(2), False) if k.group(1) in labels else k.group(0), msg)
-    msg = re.sub(r"(?<![\w'\"])([a-z]\w*_\w+)\b",
-                 lambda k: named(k.group(1), None, False) if k.group(1) in labels else k.group(0), msg)
-    msg = re.sub(r"\[(applicant|strategy|run)\]", lambda k: f"\u201c{SECTION_TITLES[k.group(1)]}\u201d", msg)
-    return head + msg

@@ -172,7 +172,7 @@ async def api_update(request: Request, draws: int = Query(service.UPDATE_DRAWS, 
     ``add_budget`` (USD) and ``max_add``."""
     import datetime as dt
 
-    from allocator.web import forms
+    from allocator.web import seasonform
 
     limit = MAX_PROFILE_BYTES + 2 * MAX_UPLOAD_BYTES + 64_000
     parts = f"profile {MAX_PROFILE_BYTES:,}, season and catalog {MAX_UPLOAD_BYTES:,} each"
@@ -191,7 +191,7 @@ async def api_update(request: Request, draws: int = Query(service.UPDATE_DRAWS, 
         if season is None:
             raise InputError("multipart request: no 'season' field; send the season CSV as field 'season'")
         cat = await _part(form, "catalog", MAX_UPLOAD_BYTES)
-        opts = forms.season_options(_plain_fields(form, ("today", "add_budget", "max_add")), dt.date.today())
+        opts = seasonform.season_options(_plain_fields(form, ("today", "add_budget", "max_add")), dt.date.today())
         profile = service.parse_profile(prof[0], "profile")
         catalog = service.parse_catalog(cat[0], cat[1] or "catalog.csv") if cat is not None else None
         parsed = service.parse_season(season[0], season[1] or "season.csv", opts["today"])

@@ -14,11 +14,11 @@ import time
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from allocator.errors import InputError
-from allocator.web import body, forms, service
+from allocator.web import body, forms, formstate, seasonform, service
 from allocator.web.jobs import Busy, Cancelled, Job
 
 router = APIRouter()
@@ -37,7 +37,7 @@ def _render(request: Request, name: str, status: int = 200, **ctx) -> HTMLRespon
 
     ctx |= {"request": request, "full": not _htmx(request), "fields": forms.fields(), "presets": forms.PRESETS,
             "version": __version__, "max_wait": request.app.state.pool.max_wait,
-            "stopping": request.app.state.pool.stopping(), "season_fields": forms.SEASON_FIELDS,
+            "stopping": request.app.state.pool.stopping(), "season_fields": seasonform.SEASON_FIELDS,
             "server_today": dt.date.today().isoformat(), "max_upload_bytes": forms.MAX_UPLOAD_BYTES}
     return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
 
@@ -55,10 +55,10 @@ def _pushed(response: Response, job: Job) -> Response:
     return response
 
 
-def _state_of(job: Job | None) -> forms.FormState:
+def _state_of(job: Job | None) -> formstate.FormState:
     """The form as it was submitted for this job (values kept in memory with the job), else the defaults."""
     values = (job.context.get("values") if job is not None else None) or forms.default_values()
-    return forms.FormState(dict(values))
+    return formstate.FormState(dict(values))
 
 
 def _gone(request: Request) -> HTMLResponse:
@@ -95,7 +95,7 @@ def index(request: Request, preset: str | None = None, form: str | None = None):
     """The form: the example's values, a preset's, or (``form``: a solve or update's id) the values
     submitted for that request, while it is in memory: the address that page.js gives the form's
     place in the history before htmx pushes the answer's, so that Back shows what was typed."""
-    state = forms.FormState(forms.default_values())
+    state = formstate.FormState(forms.default_values())
     if form is not None:
         job = request.app.state.pool.get(form)
         if job is None or job.kind not in ("solve", "cheapest", "update"):
@@ -138,7 +138,7 @@ def _refuse_body(request: Request, e: InputError, template: str = "page.html") -
         return PlainTextResponse(msg, status_code=400)
     if template == "toml_link.html" and _htmx(request):
         return _render(request, template, 413, error=msg)
-    return _render(request, "page.html", 413, state=forms.FormState(forms.default_values(), message=msg),
+    return _render(request, "page.html", 413, state=formstate.FormState(forms.default_values(), message=msg),
                    answer=None)
 
 
@@ -219,7 +219,7 @@ def _season_shown(values) -> str:
 async def _solve(request: Request, form: FormData) -> Response:
     settings, pool = request.app.state.settings, request.app.state.pool
     values, upload = await _form_values(form)
-    state = forms.FormState(values, message=_repeated(form))
+    state = formstate.FormState(values, message=_repeated(form))
     if state.message:
         return _render(request, "page.html", 422, state=state, answer=None)
     catalog = None
@@ -302,7 +302,7 @@ async def _update(request: Request, form: FormData) -> Response:
     settings, pool = request.app.state.settings, request.app.state.pool
     values, upload = await _form_values(form)
     season_up = await _upload(form, "season_file")
-    state = forms.FormState(values, message=_repeated(form))
+    state = formstate.FormState(values, message=_repeated(form))
     if state.message:
         return _render(request, "page.html", 422, state=state, answer=None)
     season_name = service.upload_name(season_up[1], "season.csv") if season_up else None
@@ -326,7 +326,7 @@ async def _update(request: Request, form: FormData) -> Response:
     profile, _ = forms.attempt(errs, forms.profile_from_values, values) or (None, None)
     if catalog is None:
         forms.attempt(errs, forms.check_specialties, values)
-    opts = forms.attempt(errs, forms.season_options, values, dt.date.today())
+    opts = forms.attempt(errs, seasonform.season_options, values, dt.date.today())
     if season_up is None:  # said with the other fields' errors
         state.errors["season_file"] = NO_SEASON_FILE
     if errs:
@@ -353,19 +353,19 @@ async def _update(request: Request, form: FormData) -> Response:
     return _pushed(_render(request, "page.html", _job_status(job), state=state, **_job_view(job, state)), job)
 
 
-def _fail_update(state: forms.FormState, e: InputError, season_name: str | None) -> None:
+def _fail_update(state: formstate.FormState, e: InputError, season_name: str | None) -> None:
     """An update's error under the season field it is about (file, date, extra budget or
     count), else under the profile field it names (as a solve's)."""
     for one in e.errors if isinstance(e, forms.FormErrors) else [e]:
         msg = service.web_message(one)
-        names = forms.season_field_of(msg, season_name)
+        names = seasonform.season_field_of(msg, season_name)
         for n in names:
-            state.errors.setdefault(n, forms.form_words(msg))
+            state.errors.setdefault(n, formstate.form_words(msg))
         if not names:
             state.fail(one)
 
 
-def _job_view(job: Job, state: forms.FormState | None = None) -> dict:
+def _job_view(job: Job, state: formstate.FormState | None = None) -> dict:
     """Template context for a solve or season-update job: progress, the answer, or the error next
     to the field; with the catalog it used (an upload's file name, else None: the demo catalogs),
     which the answer names and the file field recalls (an upload is not kept for the next request)."""
@@ -374,14 +374,14 @@ def _job_view(job: Job, state: forms.FormState | None = None) -> dict:
                                           "catalog_specialties": list(values.get("specialties") or [])}
 
 
-def _job_state_view(job: Job, state: forms.FormState | None) -> dict:
+def _job_state_view(job: Job, state: formstate.FormState | None) -> dict:
     if job.state in ("waiting", "running", "cancelled"):
         return {"answer": None, "job": job}
     if isinstance(job.error, Busy):
         return {"answer": None, "busy": str(job.error)}
     if job.error is not None:
         e = job.error
-        msg = forms.form_words(service.web_message(e)) if service.reported(e) else \
+        msg = formstate.form_words(service.web_message(e)) if service.reported(e) else \
             f"internal error: {type(e).__name__} (please report)"
         if state is not None and isinstance(e, InputError):
             if job.kind == "update":
@@ -575,7 +575,7 @@ async def profile_toml(request: Request):
             raise InputError(twice)
         _, doc = forms.profile_from_values(values)
     except InputError as e:
-        msg = forms.form_words(service.web_message(e))  # the form's button: the form's words
+        msg = formstate.form_words(service.web_message(e))  # the form's button: the form's words
         if htmx:
             return _render(request, "toml_link.html", 422, error=msg)
         return _toml_refused(request, values, e, whole_form=bool(twice))
@@ -597,7 +597,7 @@ def _toml_refused(request: Request, values: dict, e: InputError, whole_form: boo
     """Without JavaScript, "Profile as TOML" on a form with a bad value: the whole page, the error
     under its field (``whole_form``: above the form, as a refused solve shows a field posted
     twice), never a bare JSON body in the browser."""
-    state = forms.FormState(values, message=forms.form_words(service.web_message(e)) if whole_form else "")
+    state = formstate.FormState(values, message=formstate.form_words(service.web_message(e)) if whole_form else "")
     if not whole_form:
         state.fail(forms.FormErrors([e]))
     return _render(request, "page.html", 422, state=state, answer=None)

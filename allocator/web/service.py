@@ -17,7 +17,8 @@ import numpy as np
 from allocator.errors import InputError
 from allocator.inputs.catalog import Catalog, catalog_from_text
 from allocator.inputs.profile import Profile, profile_from_dict
-from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS, web_message
+from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
+from allocator.web.messages import web_message
 
 DRAWS = 200_000  # the CLI's default Monte Carlo draws
 UPDATE_DRAWS = 20_000  # `allocator update`'s default simulated seasons
