@@ -131,3 +131,34 @@ def test_the_command_prints_what_the_json_holds(tmp_path):
     assert f"P(match) now, given your answers, is {pct(sc['p_match'])} instead of {pct(sc['p_match_central'])}" in text
     assert f"plan on at most {plan_pct(sc['p_match'])}" in text
     assert np.isfinite(sc["p_match"]) and 0 < sc["p_match"] < 1
+
+
+def _rewrite(tmp_path: Path, *, signals: bool, silent: bool) -> Path:
+    """The example season with its signals kept or left out, its answers kept or all 'applied'."""
+    import csv
+
+    lines = SEASON.read_text().splitlines()
+    head = [x for x in lines if x.startswith("#")]
+    rows = list(csv.DictReader(x for x in lines if not x.startswith("#")))
+    p = tmp_path / f"s_{signals}_{silent}.csv"
+    p.write_text("\n".join(head) + "\nprogram_id,status,signal\n" + "".join(
+        f"{r['program_id']},{'applied' if silent else r['status']},{r['signal'] if signals else ''}\n" for r in rows))
+    return p
+
+
+def test_a_season_file_without_signals_is_warned_and_can_be_off_either_way(tmp_path):
+    """The profile optimizes signals; a season file without them reads every answer as from an
+    unsignalled application.  Late in the season that raises P(match) now with the example's
+    answers and lowers it with every program silent: the warning says "either way"."""
+    profile = ROOT / "data/profiles/typical_us_img.toml"
+    day = dt.date(2026, 12, 7)
+    got = {}
+    for silent in (False, True):
+        for signals in (True, False):
+            _, ctx, fig = _figures(profile, today=day, season=_rewrite(tmp_path, signals=signals, silent=silent))
+            got[silent, signals] = fig["p_match"]
+            warned = [w for w in ctx.warnings if w.startswith("the season file gives no signals")]
+            assert len(warned) == (0 if signals else 1)
+    assert got[False, False] > got[False, True] + 0.005  # answers: overstated without the signals
+    assert got[True, False] < got[True, True] - 0.005  # silence: understated
+    assert "either way" in warned[0]

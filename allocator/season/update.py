@@ -121,7 +121,7 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
         raise InputError(f"{season.path}: no application in the season file is a candidate in the catalog")
     idx = np.array(idx, dtype=int)
     plan = Plan.of(idx, sig, declared_divisions(problem, season))
-    warnings += geography_warnings(problem, season)
+    warnings += geography_warnings(problem, season) + signals_warning(problem, season)
     back = season_order(plan, idx)
     p, q = problem.effective_p(plan)[back], problem.effective_q(plan)[back]
     F, R = timing.invitations.share(today), timing.rejections.share(today)
@@ -192,12 +192,28 @@ def silence_warning(statuses: list[str], sent: float, today: dt.date) -> list[st
             "rejected) and update again; if none came, the figure stands"]
 
 
+def signals_warning(problem: Problem, season: Season) -> list[str]:
+    """A season file that names no signal where the model has signals: each application counts
+    as sent without one, so every answer from a program you signalled is read against the wrong
+    expectation.  P(match) now can then be off either way: on the example season
+    (data/seasons/example_80.csv, on 2026-10-01, 11-04 and 12-07), leaving out its signals
+    raised P(match) now by 0.4-1.6 points with its answers and lowered it by 0.7-2.7 points with
+    every program silent (tests/test_season_plan.py holds both directions)."""
+    if not problem.has_signals or any(r["signal"] for r in season.rows):
+        return []
+    return ["the season file gives no signals, so every application counts as sent without one; if you signalled "
+            "programs, the answers are read against the wrong expectation and P(match) now may be off either way "
+            "(silence from a signalled program is worse news than an unsignalled one's); add a signal column (gold or "
+            "silver per program), as the CSV that `allocator solve --out` writes has"]
+
+
 def geography_warnings(problem: Problem, season: Season) -> list[str]:
     if season.divisions or not problem.has_geo:
         return []
     from allocator.inputs.listfile import no_divisions_warning
 
-    return [no_divisions_warning("the season file")]
+    return [no_divisions_warning("the season file") + "; if you named one, the answers from programs in those "
+            "divisions are read against the wrong expectation and P(match) now may be off either way"]
 
 
 def prob(x: float) -> float:
