@@ -239,7 +239,7 @@ def test_missing_geographic_preference_is_warned():
     pr = factor_problem(rng, n=6, cards=2, divisions=2)
     assert any("geographic preference" in w for w in _ctx(pr, ["applied"] * 3).warnings)
     assert not [w for w in _ctx(pr, ["applied"] * 3, divisions=["Pacific"]).warnings if "geographic" in w]
-    assert not _ctx(pr, ["applied"] * 2 + ["rejected"], divisions=["Pacific"]).warnings
+    assert not _ctx(pr, ["applied"] * 2 + ["rejected"], divisions=["Pacific"], signals={pr.ids[0]: "gold"}).warnings
 
 
 def test_standing_without_evidence_is_the_prior_and_bad_news_lowers_it():
