@@ -434,7 +434,7 @@ def test_max_add_zero_names_itself_not_the_budget():
     """--add-budget 600 --max-add 0 said "no additional program fits within $600: raise the extra
     budget"; the binding limit is --max-add (0 is kept: it gives the list as sent, as a sweep over
     --max-add expects), and the page words it without the option."""
-    from allocator.web.forms import plain_text
+    from allocator.web.messages import plain_text
 
     ctx = _example(lambda k, st: st, today=TODAY)
     fig = update.figures(ctx)
