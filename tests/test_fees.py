@@ -107,3 +107,17 @@ def test_season_none_without_costs_says_the_budget_limits_nothing(tmp_path):
                    "A,A,Internal Medicine,Columbus,OH,0.2,30\nB,B,Internal Medicine,Dayton,OH,0.1,\n")
     priced = load_problem("data/profiles/typical_us_img.toml", csv, season="none")
     assert not any(words in w for w in priced.input_warnings)
+
+
+def test_the_report_names_the_fixed_fee_and_says_it_is_outside_the_budget():
+    """"(+$80 fixed)" said neither what the $80 is nor that the budget leaves it out."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    assert load_schedule("2026").fixed == (("USMLE transcript", 80.0),)
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-m", "allocator", "solve", "data/profiles/typical_us_img.toml",
+                          "--objective", "p_match", "--draws", "0"], capture_output=True, text=True, cwd=root)
+    assert out.returncode == 0 and "+ USMLE transcript (outside the budget) $80" in " ".join(
+        out.stdout.split())

@@ -836,7 +836,7 @@ def test_headline_names_the_average_and_shows_the_published_curve_check(client, 
     text = html_lib.unescape(re.sub(r"<[^>]+>", "", m.group(1))) if m else ""  # "check&#39;s" reads "check's"
     assert "average over the plausible models" in text
     plan = d["p_match_plan"]  # the one figure to plan on, rounded down, and where it comes from
-    assert f"plan on {int(100 * plan['p_match'] + 1e-9)}% ({plan['from']}:" in text
+    assert f"plan on {int(100 * plan['p_match'] + 1e-9)}% ({plan['from']}, {100 * plan['p_match']:.1f}% rounded down:" in text
     lo, hi = d["p_match_published_curve"]  # the two-stage model with the Monte Carlo check: always there
     assert re.search(rf'id="published-curve">{100 * lo:.0f}% – {100 * hi:.0f}%', html)
     job = client.app.state.pool.submit("solve", lambda j: d | {"p_match_independent": 0.99996})

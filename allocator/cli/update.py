@@ -72,8 +72,8 @@ def _plan_line(d: dict, c) -> None:
     if now is None:
         return
     tail = "" if before is None else f"; before any answer: plan on {plan_pct(before['p_match'])} ({before['from']})"
-    c.print(f"[bold]Plan on {plan_pct(now['p_match'])} now[/] ({now['from']} given your answers, the lowest of the "
-            f"figures now){tail}")
+    c.print(f"[bold]Plan on {plan_pct(now['p_match'])} now[/] ({now['from']} given your answers, "
+            f"{_pct(now['p_match'])} rounded down: the lowest of the figures now){tail}")
 
 
 def render(d: dict, c) -> None:

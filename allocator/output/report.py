@@ -53,7 +53,8 @@ def plan_line(plan: dict) -> str:
 
 def plan_source(plan: dict) -> str:
     """Where the figure to plan on comes from, and the rule (the command line and the web page)."""
-    return (f"{plan['from']}: the lowest of the 10th percentile, the worst season, a published-curve check below "
+    return (f"{plan['from']}, {pct(plan['p_match'])} rounded down: the lowest of the 10th percentile, the worst "
+            "season, a published-curve check below "
             "the range and, for a Step 2 CK below the calibration cohort's mean, the score check; lower still if a "
             "warning below says so")
 
@@ -236,10 +237,11 @@ def _mc_rows(t: Table, res: Result) -> None:
 def _cost_rows(t: Table, res: Result) -> None:
     """The fees and the limits the list was chosen under."""
     pr, m = res.problem, res.metrics
-    fixed = pr.schedule.fixed_total
     fees = "fees (no ERAS fees: your own costs)" if pr.schedule.season == "none" else \
         f"ERAS fees {pr.schedule.season} + extras"
-    t.add_row(fees, usd(m.cost) + (f"  (+{usd(fixed)} fixed)" if fixed else ""))
+    t.add_row(fees, usd(m.cost))
+    for name, v in pr.schedule.fixed:  # paid whatever the list: not counted against the budget
+        t.add_row(f"  + {name} (outside the budget)", usd(v))
     budget = ("budget: none (--min-cost finds the fees; the budget of "
               f"{usd(pr.budget)} is not applied)" if res.mode == "min_cost" else f"budget {usd(pr.budget)}")
     t.add_row("limits", f"{budget}, max {pr.max_apps_given} apps, LA <= {pct(pr.la_share_max, 0)}")

@@ -416,7 +416,7 @@ def before_checks(ctx: Context, interval) -> dict:
     pc = None
     if ctx.problem.fm is not None:
         pc = published_curve.check(ctx.problem.card, post.count_distribution(ctx.nm.w, ctx.nm.q))
-        warns += published_curve.below_range_warning(pc, interval)
+        warns += published_curve.below_range_warning(pc, interval, subject="this list before any answer")
     return {"p_match_before_worst_season": m.p_match_worst_season if ctx.problem.fm is not None else None,
             "p_match_before_published_curve": None if pc is None else [prob(x) for x in pc], "_warnings": warns,
             "_score_check": sc}
