@@ -180,3 +180,28 @@ def test_the_status_json_keeps_p_match_best_an_average_and_gives_the_10th_percen
     assert p10["p_match_best"] == pytest.approx(avg["p_match_best"], abs=1e-9)
     assert p10["p_match_best_p10"] == pytest.approx(avg["p_match_best_p10"], abs=1e-9)
     assert p10["p_match_best_p10"] < avg["p_match_best"]
+
+
+def test_the_target_reached_at_p10_but_not_on_the_figure_to_plan_on_is_warned(capsys, tmp_path):
+    """Step 2 CK 222: the cheapest list whose 10th percentile reaches 64% has a figure to plan on
+    below 64% (the score check); the warning says so, with that figure, and the JSON's plan figure
+    is the one it names.  Without the gap (the typical 237) there is no such warning."""
+    import re
+
+    from allocator.cli import main
+    from allocator.output.report import plan_pct
+    from allocator.paths import DATA_DIR
+    from allocator.verification.domain import plan_target_warning
+
+    text = (DATA_DIR / "profiles" / "typical_us_img.toml").read_text()
+    low = tmp_path / "low.toml"
+    low.write_text(re.sub(r"(?m)^step2_score = \d+", "step2_score = 222", text))
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(low), "--min-cost", "--target", "0.64", "--target-on", "p10", "--draws", "0", "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert e.value.code == 0 and d["p_match_interval"][0] >= 0.64 > d["p_match_plan"]["p_match"]
+    said = [w for w in d["warnings"] if w.startswith("the 64% target is reached at the 10th percentile")]
+    assert len(said) == 1 and f"the figure to plan on is {plan_pct(d['p_match_plan']['p_match'])}" in said[0]
+    assert plan_target_warning({"p_match": 0.70, "from": "x"}, (0.66, 0.8), 0.64) == []  # plan on >= target
+    assert plan_target_warning({"p_match": 0.60, "from": "x"}, (0.62, 0.8), 0.64) == []  # target_warning speaks
+    assert plan_target_warning(None, None, 0.64) == []

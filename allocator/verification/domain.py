@@ -222,6 +222,18 @@ def target_warning(p_match: float, interval, pessimistic: float | None, target: 
             f"plausible models: their 10th percentile gives {pct(interval[0])}{pess}; {advice}"]
 
 
+def plan_target_warning(plan: dict | None, interval, target: float) -> list[str]:
+    """When the list reaches the target across the plausible models (their 10th percentile; below
+    it :func:`target_warning` speaks) but the figure to plan on (:func:`plan_figure`: a worse
+    season, the published-curve check or the Step 2 CK score check) lies below it: the target is
+    not what to plan on."""
+    if plan is None or interval is None or interval[0] < target or plan["p_match"] >= target - 1e-12:
+        return []
+    return [f"the {100 * target:g}% target is reached at the 10th percentile of the plausible models, but the figure "
+            f"to plan on is {plan_pct(plan['p_match'])} ({plan['from']}, {pct(plan['p_match'])}): plan on that, "
+            f"and raise the target if you need {100 * target:g}% on it"]
+
+
 def no_range_warning(problem, interval) -> list[str]:
     """Why a P(match) comes without a range over plausible models (``interval`` None): the
     catalog's own p_match column, or a model card with a single card and no ensemble."""
