@@ -83,8 +83,11 @@ def render(d: dict, c) -> None:
         c.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
         c.print()
     k = d["counts"]
-    c.print(f"Season on {d['today']}: {d['n_applications']} applications; {k['invited'] + k['interviewed']} invited, "
-            f"{k['rejected']} rejected, {k['applied']} no answer yet, {k['withdrawn']} withdrawn")
+    total = sum(k.values())
+    left = "" if total == d["n_applications"] else \
+        f" ({total - d['n_applications']} of them carry no weight: the model excludes them, see the warnings)"
+    c.print(f"Season on {d['today']}: {total} applications; {k['invited'] + k['interviewed']} invited, "
+            f"{k['rejected']} rejected, {k['applied']} no answer yet, {k['withdrawn']} withdrawn{left}")
     c.print(f"  (by now programs have sent about {_pct(d['invitations_sent_share'])} of their invitations, "
             "from the model card's timing curve)")
     c.print(f"P(match) now:            {_range_first(d['p_match'], d.get('p_match_interval'))}   "

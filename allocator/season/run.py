@@ -31,11 +31,16 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
     today = today or dt.date.today()
     season = season_path if isinstance(season_path, Season) else load_season(Path(season_path), today)
     problem = load(profile, catalog)
+    screened = update.screened_invitations(problem, season)
+    if screened:  # an invitation shows the screen did not apply: the program counts as eligible
+        problem = _waive_screens(profile, catalog, screened)
     card = load_card()
     if card.timing is None:
         raise InputError(f"{card.path}: no [timing] table; `allocator update` needs the invitation and rejection "
                          "timing curves (see models/default.toml)")
     ctx = update.prepare(problem, season, today, card.timing)
+    ctx.warnings[:0] = [f"{pid} counts as eligible although the model would exclude you ({why}): your invitation "
+                        "shows that screen did not keep you out" for pid, why in screened.items()]
     out = update.figures(ctx)
     out["warnings"] = ctx.warnings + out.pop("domain_warnings")
     out["synthetic"] = bool(problem.synthetic)
@@ -55,6 +60,26 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
         _check("P(match)", mc["p_match"], mc["p_match_se"], add["p_match_after"] if new else out["p_match"], draws)
         _check("further invitations", mc["further"], mc["further_se"], out["expected_further_invitations"], draws)
     return out
+
+
+SCREENS = ("min_step2", "max_attempts", "max_years_since_graduation")  # the catalog's eligibility columns
+
+
+def _waive_screens(profile, catalog, ids):
+    """The problem with the catalog's screens lifted at the programs ``ids`` (those that invited
+    you despite them), everything else as loaded."""
+    import numpy as np
+
+    from allocator.api import load
+    from allocator.inputs.demo import resolve_catalog
+    from allocator.inputs.profile import Profile, load_profile
+
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    cat = resolve_catalog(prof, catalog)
+    rows = np.isin(cat.column("program_id").astype(str), list(ids))
+    for col in SCREENS:
+        cat = cat.with_column(col, np.where(rows, np.nan, cat.column(col)))
+    return load(prof, cat)
 
 
 def _simulate(ctx, problem, pr2, plan, new, draws: int, seed: int):

@@ -134,6 +134,15 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
                    post.no_match_factors(nm, obs), plan, spent, warnings)
 
 
+def screened_invitations(problem: Problem, season: Season) -> dict[str, str]:
+    """The programs the model excludes by a screen (a Step 2 CK minimum, attempts, years since
+    graduation) that invited you: ``{program_id: reason}``.  The invitation shows the screen did
+    not keep you out, so `update` counts them as eligible (:func:`allocator.season.run.run`)."""
+    screened = {r["program_id"]: r["reason"] for r in problem.excluded_rows if r["reason"] != "never_apply"}
+    return {r["program_id"]: screened[r["program_id"]] for r in season.rows
+            if r["status"] in ("invited", "interviewed") and r["program_id"] in screened}
+
+
 def _check_invitation_readable(problem: Problem, season: Season, row: dict, i: int) -> None:
     """An invitation (or interview) at a program whose catalog row gives its own p_match but no
     p_interview cannot be read: with no interview stage, P(interview) is P(match), so the
