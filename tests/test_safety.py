@@ -501,3 +501,22 @@ def test_a_safer_list_found_after_an_unproven_step_1_moves_the_best_and_the_floo
                                                       for o in (sf.chosen, sf.la_leaning))), abs=1e-12)
     assert p["safest"] == pytest.approx(got.p_best, abs=1e-12) and got.floor == pytest.approx(got.p_best - 0.02)
     assert p["chosen"] >= got.floor - 1e-12 and p["la"] >= got.floor - 1e-12 and p["chosen"] <= got.p_best + 1e-12
+
+
+def test_the_header_does_not_call_an_unproven_step_1_the_best_p_match():
+    """A time limit can stop step 1 before it proves the best P(match): the header then says
+    "found", not proven, with the bound when one was proven (the reviewer's --time-limit 0.3 run
+    printed "the best P(match) (89.1%)" where the best is 92.2%)."""
+    from types import SimpleNamespace
+
+    from allocator.output.report import _best_p_match
+    from allocator.status import Status
+
+    def res(status, gap):
+        return SimpleNamespace(p_match_best=0.891, alternatives={"safest": (None, None, status, gap)})
+
+    assert _best_p_match(res(Status.OPTIMAL, 0.0)) == "the best P(match) (89.1%)"
+    assert _best_p_match(res(Status.FEASIBLE, None)) == \
+        "the best P(match) found (89.1%; not proven the best: no bound was proven)"
+    assert _best_p_match(res(Status.FEASIBLE, 0.031)) == \
+        "the best P(match) found (89.1%; not proven the best: the best possible is at most 92.2%)"

@@ -277,8 +277,20 @@ def headline(res: Result) -> str:
         return f"Best list for P(match in Greater LA), keeping P(match) >= {res.target:g}{avg}"
     if res.mode == "safety_first":
         return (f"Safety first: the best expected tier utility (LA > rest of West > elsewhere) among the lists "
-                f"within {100 * res.safety_margin:.1f} points of the best P(match) ({pct(res.p_match_best)})")
+                f"within {100 * res.safety_margin:.1f} points of {_best_p_match(res)}")
     return "Best list (expected utility)" if res.problem.objective == "utility" else "Best list (P of at least one match)"
+
+
+def _best_p_match(res: Result) -> str:
+    """"the best P(match) (92.2%)", or, when step 1 stopped before proving it (a time limit),
+    "the best P(match) found (89.1%; not proven the best, ...)" with its proven bound if any."""
+    safest = (res.alternatives or {}).get("safest")
+    if safest is None or safest[2].value == "optimal":
+        return f"the best P(match) ({pct(res.p_match_best)})"
+    gap = safest[3]
+    bound = ("no bound was proven" if gap is None or gap != gap
+             else f"the best possible is at most {pct(min(1.0, res.p_match_best + gap))}")
+    return f"the best P(match) found ({pct(res.p_match_best)}; not proven the best: {bound})"
 
 
 def _trade_lines(res: Result, console: Console) -> None:
