@@ -392,6 +392,27 @@ def test_no_extra_applications_when_p_match_is_already_certain(tmp_path, capsys,
     add = d["add"]
     assert d["p_match"] == 1.0 and add["p_match_after"] == 1.0 and add["n_added"] == 0 and add["gain"] == 0.0
     assert add["advice"].startswith("not needed") and not add["worth_it"]
+    assert "a catalog's own p_match treats an interview there as a sure match" in add["advice"]
+
+
+def test_every_application_invited_under_the_two_stage_model_is_not_blamed_on_a_catalog(tmp_path):
+    """All 80 of the example season's programs invite: the two-stage model's P(match) is 1 to
+    rounding, and the verdict says why in its own terms (it named a catalog's own p_match)."""
+    import csv
+    import datetime as dt
+
+    from allocator.season.run import run
+
+    ROOT = Path(__file__).resolve().parent.parent
+    src = (ROOT / "data" / "seasons" / "example_80.csv").read_text().splitlines()
+    rows = list(csv.DictReader(x for x in src if not x.startswith("#")))
+    season = tmp_path / "all.csv"
+    season.write_text("\n".join(x for x in src if x.startswith("#")) + "\nprogram_id,status,signal\n" +
+                      "".join(f"{r['program_id']},invited,{r['signal']}\n" for r in rows))
+    d = run(ROOT / "data" / "profiles" / "typical_us_img.toml", season, today=dt.date(2027, 1, 20), add_budget=300,
+            draws=0)
+    assert d["p_match"] == 1.0 and d["add"]["n_added"] == 0 and d["add"]["advice"].startswith("not needed")
+    assert "catalog" not in d["add"]["advice"] and "every applicant type the model keeps" in d["add"]["advice"]
 
 
 def test_a_file_with_no_answer_late_in_the_season_is_flagged():

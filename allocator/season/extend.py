@@ -137,9 +137,12 @@ def _nothing_to_gain(ctx: Context, pr2: Problem, p_now: float, add_budget: float
     """The extra list when P(match) is already 1 under the model (an interview held at a
     program whose P(match | interview) is 1): none, with the verdict in words."""
     solver = {"path": "none", "engine": "", "gap": 0.0, "wall_seconds": 0.0}
+    why = ("a catalog's own p_match treats an interview there as a sure match" if ctx.problem.fm is None else
+           "with this many interviews every applicant type the model keeps (its nodes of non-negligible weight) "
+           "matches, so the figure rounds to 100%; the true chance is just below it")
     return _summary(ctx, pr2, ctx.plan, [], 0.0, p_now, p_now, add_budget, solver,
-                    advice="not needed: under this model your P(match) is already 100%, so no extra application "
-                           "can raise it (a catalog's own p_match treats an interview there as a sure match)")
+                    advice=f"not needed: under this model your P(match) is already 100%, so no extra application "
+                           f"can raise it ({why})")
 
 
 def _summary(ctx: Context, pr2: Problem, plan, rows: list, cost: float, after: float, p_now: float,
