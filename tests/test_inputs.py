@@ -645,3 +645,17 @@ def test_a_folder_named_as_a_fee_schedule_is_named(capsys, tmp_path, data_copy):
     from allocator.inputs.fees import available_seasons
 
     assert "2026" not in available_seasons() and "2025" in available_seasons()
+
+
+@pytest.mark.parametrize("value, hint", [("30", " (a share between 0 and 1: for 30%, write 0.3)"),
+                                         ("1.5", " (a share between 0 and 1: for 1.5%, write 0.015)"), ("250", "")])
+def test_a_percentage_given_for_a_share_says_how_to_write_it(tmp_path, value, hint):
+    """la_share_max = 30 said only "must be <= 1.0"; a value up to 100 reads as a percentage."""
+    from allocator.inputs.profile import load_profile
+
+    p = tmp_path / "p.toml"
+    p.write_text(f'[applicant]\nspecialties = ["Internal Medicine"]\nstep2_score = 230\n[strategy]\nbudget = 800\n'
+                 f"la_share_max = {value}\n")
+    with pytest.raises(InputError) as e:
+        load_profile(p)
+    assert str(e.value).endswith(f"[strategy] la_share_max = {value}: must be <= 1.0; change it{hint}")

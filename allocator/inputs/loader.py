@@ -52,6 +52,16 @@ def read_toml(path: str | Path, *, what: str = "file", reserved: Iterable[str] =
     return doc
 
 
+def _percent_hint(err: dict) -> str:
+    """" (a share: for 30%, write 0.3)" when a share in [0, 1] got a percentage (1 < value <= 100)."""
+    limit = next(iter(err["ctx"].values()))
+    value = err.get("input")
+    if err.get("type") != "less_than_equal" or limit != 1 or isinstance(value, bool) or \
+            not isinstance(value, (int, float)) or not 1 < value <= 100:
+        return ""
+    return f" (a share between 0 and 1: for {value:g}%, write {value / 100:g})"
+
+
 def field_error(e: ValidationError, where: str, *, prefix: str | None = None, sections: bool = False,
                 hints: Mapping[str, str] | None = None) -> str:
     """One line for the first error of ``e``: ``where: field = value: what is wrong``.
@@ -76,7 +86,7 @@ def field_error(e: ValidationError, where: str, *, prefix: str | None = None, se
         return f"{where}: {label}: {hints[kind]}"
     msg = err["msg"].removeprefix("Value error, ")
     if kind in _OPS and err.get("ctx"):
-        msg = f"must be {_OPS[kind]} {next(iter(err['ctx'].values()))}; change it"
+        msg = f"must be {_OPS[kind]} {next(iter(err['ctx'].values()))}; change it" + _percent_hint(err)
     elif kind == "too_short" and err.get("ctx"):
         n = err["ctx"].get("min_length", 1)
         msg = f"give at least {n} {'value' if n == 1 else 'values'}; the list is empty or too short"
