@@ -229,6 +229,7 @@ def test_season_file_spellings_and_solve_out_format(tmp_path):
     ("status\napplied\n", "no program_id column"),
     ("# my season\n# geographic_preference: Pacific\n\nprogramid,status\nA,applied\n",
      r"line 4: no program_id column .*status, signal, date and rank are optional"),  # the header's own line
+    ('program_id,status\nA,applied\nB,"invited\nC,rejected\n', "line 3: a quoted value is not closed on its line"),
 ])
 def test_season_file_errors(tmp_path, body, where):
     from allocator.errors import InputError

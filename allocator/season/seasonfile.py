@@ -97,6 +97,10 @@ def _parse(path, text: str) -> tuple[list[str], list[tuple[int, list[str]]], str
         rows = list(csv.reader(io.StringIO("\n".join(ln for _, ln in lines))))
     except csv.Error as e:
         raise InputError(f"{path}: not valid CSV ({e}); fix the quoting") from None
+    for (n, _), r in zip(lines, rows):  # a row runs on past its line only inside an open quote
+        if any("\n" in f for f in r):
+            raise InputError(f"{path}: line {n}: a quoted value is not closed on its line; close the quote (or "
+                             "remove it)")
     header = [h.strip().lower() for h in rows[0]]
     return header, [(n, r) for (n, _), r in zip(lines[1:], rows[1:])], text
 
