@@ -637,7 +637,7 @@ def test_the_web_answer_plans_on_the_score_check_for_a_low_score():
         assert any(f"this list's P(match) is {pct(sc['p_match'])}" in w for w in d["warnings"])
         page = html.unescape(c.post("/solve", data=fast_form(step2_score="222")).text)
     flat = " ".join(page.split())
-    assert f"plan on {plan_pct(sc['p_match'])}" in flat and f"({SCORE_CHECK}:" in flat
+    assert f"plan on {plan_pct(sc['p_match'])}" in flat and f"({SCORE_CHECK}, {pct(sc['p_match'])} rounded down:" in flat
     assert f"this list's P(match) is {pct(sc['p_match'])}" in flat
 
 
@@ -662,3 +662,24 @@ def test_a_stale_or_missing_score_check_file_is_refused(tmp_path):
     (tmp_path / "default_score_check.json").write_text(json.dumps(data))
     with pytest.raises(InputError, match="other values of its Step 2 CK slopes and intercepts"):
         scorecheck.load(card)
+
+
+def test_a_reported_pass_gets_the_score_check_at_the_score_the_model_counts():
+    """step2 = "pass" counts as the card's pass score (230, 6 below the cohort's mean) in the
+    model, so the score check applies there too (it was skipped: no numeric score), and its note
+    names the pass, not a score the applicant never gave."""
+    import json
+    import subprocess
+    import sys
+
+    from allocator.paths import DATA_DIR
+
+    out = subprocess.run([sys.executable, "-m", "allocator", "solve", str(DATA_DIR / "profiles" / "moderate_no_ties.toml"),
+                          "--objective", "p_match", "--draws", "0", "--json"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    sc = d["p_match_score_check"]
+    assert sc["step2_score"] == 230 and sc["direction"] == "below" and sc["p_match"] < sc["p_match_central"]
+    assert d["p_match_plan"]["p_match"] <= sc["p_match"]
+    note = [w for w in d["warnings"] if "score check" in w]
+    assert len(note) == 1 and note[0].startswith("Step 2 CK reported as pass (counted as 230) is 6 points below")

@@ -63,7 +63,8 @@ def applicant_warnings(card, applicant, specialties, score_check: dict | None = 
     if s2 is not None and not spec.step2_min <= s2 <= spec.step2_max:
         out.append(f"outside the calibrated domain: Step 2 CK {s2}, while the calibration cohort's scores run "
                    f"{spec.step2_min}-{spec.step2_max}{tail}")
-    out += score_effect_warnings(card, s2, score_check)
+    score, passed = modelled_score(card, applicant)
+    out += score_effect_warnings(card, score, score_check, passed=passed)
     most = len(spec.failed_attempts_probs) - 1
     if applicant.exam_attempts > most:
         out.append(f"outside the calibrated domain: {applicant.exam_attempts} failed attempts, while the calibration "
@@ -98,7 +99,22 @@ def score_offset(card, step2_score: int | None, any_below: bool = False) -> floa
     return float(off) if abs(off) >= spec.step2_sd or (any_below and off < 0) else None
 
 
-def score_effect_warnings(card, step2_score: int | None, check: dict | None = None) -> list[str]:
+def modelled_score(card, applicant) -> tuple[float | None, bool]:
+    """(the Step 2 CK score the model uses for ``applicant``, whether it stands for a reported
+    pass): a pass counts as the card's ``step2_pass_score`` (230 on the default card)."""
+    s2 = getattr(applicant, "step2_score", None)
+    if s2 is not None or applicant is None:
+        return s2, False
+    par = getattr(getattr(card, "interview", None), "step2_pass_score", None)
+    return (None, False) if par is None else (float(par.value), True)
+
+
+def score_label(card, step2_score, passed: bool) -> str:
+    """"Step 2 CK 222", or "Step 2 CK reported as pass (counted as 230)"."""
+    return f"Step 2 CK reported as pass (counted as {step2_score:g})" if passed else f"Step 2 CK {step2_score:g}"
+
+
+def score_effect_warnings(card, step2_score: int | None, check: dict | None = None, passed: bool = False) -> list[str]:
     """The held-out Step 2 CK check, applied to the applicant: when the card's score gap between
     matched and unmatched applicants falls short of the published one (``[calibration.holdout.
     step2_median_gap]``: the default card gives 3 points against 6), the model lets the score
@@ -113,33 +129,33 @@ def score_effect_warnings(card, step2_score: int | None, check: dict | None = No
     that figure is one to plan on (:func:`plan_figure`); above it, the safe direction, a note."""
     off = score_offset(card, step2_score)
     if off is None:
-        return _near_mean_note(card, step2_score, check)
+        return _near_mean_note(card, step2_score, check, passed)
     spec, gap = card.calibration.cohort, card.calibration.holdout["step2_median_gap"]
     why = (f"the model lets Step 2 CK move P(match) about {gap.achieved / gap.target:.0%} as much as the "
            f"published figures do (median score of matched minus unmatched applicants: {gap.achieved:g} points "
            f"in the model, {gap.target:g} published; a held-out check the model misses)")
     fig = "" if check is None else score_check_figure(check)
     if off < 0:
-        head = (f"Step 2 CK {step2_score} is {-off:g} points below the calibration cohort's mean of "
+        head = (f"{score_label(card, step2_score, passed)} is {-off:g} points below the calibration cohort's mean of "
                 f"{spec.step2_mean:g}, and {why}: for a score this low P(match) may be overstated, beyond the range "
                 "shown")
         if check is None:
             return [f"{head}; plan below the range, and apply more widely if you can"]
         return [f"{head}. {fig}; plan on at most {plan_pct(check['p_match'])}, and apply more widely if you can"]
     note = "" if check is None else f": {fig[0].lower()}{fig[1:]}"
-    return [f"Step 2 CK {step2_score} is {off:g} points above the calibration cohort's mean of "
+    return [f"{score_label(card, step2_score, passed)} is {off:g} points above the calibration cohort's mean of "
             f"{spec.step2_mean:g}, and {why}: for a score this high P(match) may be understated, so the range may "
             f"be cautious (the safe direction){note}"]
 
 
-def _near_mean_note(card, step2_score, check: dict | None) -> list[str]:
+def _near_mean_note(card, step2_score, check: dict | None, passed: bool = False) -> list[str]:
     """Within one cohort standard deviation below the mean there is no warning, but the score
     check still joins the figure to plan on: when it lowers the list's P(match) by a point or
     more, one line says by how much."""
     if check is None or check.get("direction") != "below" or check["p_match_central"] - check["p_match"] < 0.01:
         return []
     mean = card.calibration.cohort.step2_mean
-    return [f"Step 2 CK {step2_score} is {mean - step2_score:g} points below the calibration cohort's mean of "
+    return [f"{score_label(card, step2_score, passed)} is {mean - step2_score:g} points below the calibration cohort's mean of "
             f"{mean:g}, where the model lets the score move P(match) less than the published figures do. "
             f"{score_check_figure(check)}; that figure joins the one to plan on"]
 

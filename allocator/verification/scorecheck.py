@@ -108,16 +108,17 @@ def check(problem, plan, p_central: float | None) -> dict | None:
     from the cohort's mean to be warned about: ``{"p_match", "p_match_central", "k", "direction",
     "step2_score", "file"}`` (``p_central``: the list's P(match) under the central card); None
     otherwise (no warning, no two-stage model, or a card without a score-check file)."""
-    from allocator.verification.domain import score_offset
+    from allocator.verification.domain import modelled_score, score_offset
 
     card, app = problem.card, problem.applicant
     if card is None or problem.fm_central is None or plan is None or p_central is None:
         return None
-    off = score_offset(card, getattr(app, "step2_score", None), any_below=True)
+    score, _ = modelled_score(card, app)  # a reported pass counts as the card's pass score, as in the model
+    off = score_offset(card, score, any_below=True)
     loaded = None if off is None else load(card)
     if loaded is None:
         return None
     sc_card, data = loaded
     fm = factor_model(problem, sc_card)
     return {"p_match": p_match(problem, plan, fm), "p_match_central": float(p_central), "k": data["k"],
-            "direction": "below" if off < 0 else "above", "step2_score": app.step2_score, "file": data["file"]}
+            "direction": "below" if off < 0 else "above", "step2_score": score, "file": data["file"]}
