@@ -260,14 +260,59 @@ def test_form_invalid_field_message_next_to_it(client):
         assert r.status_code == 422 and re.search(r'id="error-max_applications">[^<]*whole number', r.text)
 
 
-def test_form_with_a_correlation_names_whose_range_it_shows(client):
-    """A set correlation answers with the copula; the ensemble's range is named as the two-stage
-    model's, not printed as the likely range of the copula's number."""
-    r = client.post("/solve", data=fast_form(correlation="0.3"))
+def _text(fragment: str) -> str:
+    """A page fragment's words: tags dropped, entities read, white space collapsed."""
+    text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+    return re.sub(r" ([.,;:)])", r"\1", text)
+
+
+@pytest.mark.parametrize("rho", ["0", "0.3"])
+def test_form_with_a_correlation_leads_with_the_calibrated_range_and_the_plan(client, rho):
+    """A set correlation makes the one-factor copula the model the list is chosen under, but the
+    page leads as `solve --correlation` does: the calibrated two-stage model's range in large
+    type, the figure to plan on after it, and the copula's P(match) named as such, never the big
+    number (at 0 it was ">99.9%" in large type, with P(match in LA) and no range nor "plan on")."""
+    from allocator.percent import pct, plan_pct
+
+    r = client.post("/solve", data=fast_form(correlation=rho, objective="safety_first"))
     assert r.status_code == 200, r.text[-300:]
-    m = re.search(r'id="p-match-interval">([^<]*)<', r.text)
-    assert m and "one-factor copula at correlation 0.3; the two-stage model gives this list" in m.group(1)
-    assert "likely range" not in m.group(1)
+    aid = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text).group(1)
+    d = client.get(f"/answer/{aid}/answer.json").json()
+    assert d["model"]["kind"] == "one-factor copula" and d["correlation"] == float(rho)
+    lo, hi = d["p_match_interval"]
+    assert d["p_match"] > hi  # the copula's figure lies above the calibrated range here: it must not lead
+    big = re.findall(r'class="value"[^>]*>([^<]*)<', r.text)
+    assert big == [f"{pct(lo, 0)} – {pct(hi, 0)}"]  # the only large figure: the calibrated range
+    assert 'class="value" id="p-match"' not in r.text
+    head = _text(re.search(r'<div class="big" id="headline">(.*?)<p class="notice warning">', r.text, re.S).group(1))
+    plan = d["p_match_plan"]
+    assert f"the calibrated two-stage model's range for this list" in head
+    assert f"plan on {plan_pct(plan['p_match'])} ({plan['from']}:" in head
+    copula = _text(re.search(r'id="p-match-copula">(.*?)</span>', r.text, re.S).group(1))
+    assert copula.startswith(f"Under the one-factor copula at the correlation you set ({float(rho):g}")
+    assert f": {pct(d['p_match'])}. Not the figure to plan on" in copula
+    assert ("independent outcomes, the most optimistic" in copula) == (rho == "0")
+    # the order: range, plan on, then the copula's figure
+    assert r.text.index('id="p-match-range"') < r.text.index('id="p-match-plan"') < r.text.index('id="p-match"')
+    # LA and the West: the calibrated range first, the copula's figure after it, named
+    for key in ("p_match_la", "p_match_west"):
+        dd = _text(re.search(rf'id="{key.replace("_", "-")}">(.*?)</dd>', r.text, re.S).group(1))
+        ilo, ihi = d[f"{key}_interval"]
+        assert dd.startswith(f"{pct(ilo)} – {pct(ihi)} (the calibrated two-stage model's range); "
+                             f"{pct(d[key])} under the one-factor copula"), dd
+    # the trade table gives the calibrated ranges too, and its caption says whose figures are whose
+    trade = re.search(r'<table class="small" id="alternatives"><caption>(.*?)</caption>(.*?)</table>', r.text, re.S)
+    assert "figures under the one-factor copula" in trade.group(1) and "two-stage model's ranges" in trade.group(1)
+    this = re.search(r'id="trade-this">(.*?)</tr>', trade.group(2), re.S).group(1)
+    assert f"{pct(d['p_match'])} <small>({pct(lo, 0)} to {pct(hi, 0)})</small>" in this
+
+
+def test_the_correlation_field_says_a_set_correlation_is_not_the_figure_to_plan_on(client):
+    help_ = next(f.help for f in forms.fields() if f.name == "correlation")
+    assert "calibrated" in help_ and "one-factor copula" in help_ and "not the figure to plan on" in help_
+    assert "0 = independent outcomes: the most optimistic" in help_
+    shown = re.search(r'<small id="help-correlation">(.*?)</small>', client.get("/").text, re.S).group(1)
+    assert html_lib.unescape(shown) == help_
 
 
 def test_web_messages_name_no_server_folder_and_no_cli_option():
@@ -289,6 +334,11 @@ def test_form_catalog_upload_and_its_errors(client):
     r = client.post("/solve", data=fast_form(budget="400", max_applications="30"),
                     files={"catalog": ("tiny.csv", TINY.read_bytes())})
     assert r.status_code == 200 and "TINY-" in r.text
+    # the catalog's own p_match: the copula (at the card's correlation) is the only model, so its figure
+    # leads, with no range over plausible models and no figure to plan on, and the page says why
+    assert re.search(r'class="value" id="p-match">\d+\.\d%<', r.text) and 'id="p-match-plan"' not in r.text
+    assert ("one-factor copula at correlation 0.25; no range over plausible models: the warning below says why"
+            in r.text)
 
 
 def test_form_infeasible_and_time_limit_are_said(client, monkeypatch):

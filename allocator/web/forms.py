@@ -79,7 +79,10 @@ def fields() -> list[Field]:
         Field("la_share_max", "strategy", "Largest share of LA programs", "number", "0-1",
               "0.25 = at most a quarter of the list in Greater LA; 1 = no cap"),
         Field("correlation", "strategy", "Correlation between outcomes", "number", "0-0.99",
-              "empty = the model card's default; 0 = independent outcomes"),
+              "empty = the calibrated two-stage model (recommended; with a catalog's own p_match column, the "
+              "model card's correlation); a number replaces the calibrated model by a one-factor copula at that "
+              "correlation, whose P(match) is not the figure to plan on (0 = independent outcomes: the most "
+              "optimistic)"),
         Field("objective", "strategy", "Objective", "select", help="safety_first: the best tier utility (LA, then "
               "the rest of the West) among the lists within the safety margin of the best chance of any match; "
               "p_match: the best chance of any match; utility: expected tier utility; p_match_la: best LA chance "
