@@ -366,6 +366,47 @@ def test_internal_error_is_one_line(client, monkeypatch):
     assert "internal error: RuntimeError" in r.text and "secret" not in r.text
 
 
+def test_every_select_option_shows_words_and_posts_its_code(client):
+    """The drop-downs showed the profile's codes (safety_first, p_match_la, cheapest_p10): each
+    option now shows words, while the value it posts stays the code that the TOML and the JSON
+    API keep (a posted code still reaches the profile and is shown selected again)."""
+    import tomllib
+
+    page = client.get("/").text
+    selects = re.findall(r'<select id="in-(\w+)" name="(\w+)"[^>]*>(.*?)</select>', page, re.S)
+    by_name = {f.name: f for f in forms.fields() if f.kind == "select"}
+    assert sorted(n for _, n, _ in selects) == sorted(by_name) == ["geographic_preference", "mode", "objective",
+                                                                   "season", "signals"]
+    assert page.count("<option") == sum(len(f.choices) for f in by_name.values())  # no option outside them
+    for fid, name, body in selects:
+        opts = [(v, html_lib.unescape(w)) for v, w in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', body)]
+        assert [v for v, _ in opts] == list(by_name[name].choices)  # the posted values: the codes, unchanged
+        for value, words in opts:
+            assert words != value and " " in words and "_" not in words and not words[0].islower(), (name, value, words)
+    shown = {v: html_lib.unescape(w) for v, w in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>',
+                                                             dict((n, b) for _, n, b in selects)["objective"])}
+    assert shown == {"safety_first": "Match somewhere first, then LA (default)", "p_match": "Highest chance of a match",
+                     "utility": "Best expected tier utility (LA, then the West, then elsewhere)",
+                     "p_match_la": "Highest chance in Greater LA, keeping P(match) at the target"}
+    mode = dict((n, b) for _, n, b in selects)["mode"]
+    assert '<option value="cheapest_p10" >Cheapest list reaching the target on the 10th percentile</option>' in mode
+    # a posted code goes into the profile as that code, and comes back selected under its words
+    form = fast_form(objective="utility", season="none", signals="optimize", geographic_preference="optimize",
+                     mode="cheapest_p10", target_p_match="0.7")
+    doc = tomllib.loads(client.post("/profile.toml", data=form).text)
+    assert (doc["strategy"]["objective"], doc["strategy"]["season"], doc["strategy"]["signals"],
+            doc["strategy"]["geographic_preference"]) == ("utility", "none", "optimize", "optimize")
+    r = client.post("/solve", data=fast_form(objective="utility", budget="-1"))  # refused: the form comes back
+    assert r.status_code == 422
+    assert ('<option value="utility" selected>Best expected tier utility (LA, then the West, then elsewhere)</option>'
+            in r.text)
+    # a message that names an objective by its code names it by the drop-down's words
+    r = client.post("/solve", data=fast_form(objective="p_match_la"))
+    err = html_lib.unescape(re.search(r'id="error-target_p_match">([^<]*)<', r.text).group(1))
+    assert r.status_code == 422 and "p_match_la" not in err
+    assert err.startswith("objective \u201cHighest chance in Greater LA, keeping P(match) at the target\u201d needs a target")
+
+
 def test_profile_toml_download_round_trips(client):
     r = client.post("/profile.toml", data=fast_form())
     assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
@@ -686,7 +727,7 @@ def test_cheapest_at_the_10th_percentile_on_the_page_and_the_api(client):
         words = messages.plain_text(msg)  # the --target rule no longer rewrites --target-on ("P(match)-on")
         assert "--" not in words and "-on" not in words.replace("target_on", ""), words
     r = client.post("/solve", data=fast_form(mode="cheapest_p10", target_p_match="0.8"))  # 0.729 at most there
-    assert r.status_code == 422 and "gives 0.729 there" in r.text and "(What to find: cheapest)" in r.text
+    assert r.status_code == 422 and "gives 0.729 there" in r.text and "(What to find: Cheapest list reaching the target on average)" in r.text
     assert "--target" not in r.text
 
 
