@@ -828,8 +828,12 @@ def test_budget_curve_caption_says_what_it_maximizes(client, answer, monkeypatch
         threading.Event().wait(0.05)
     cap = re.search(r'id="caption-budget">([^<]*)<', r.text).group(1)
     assert cap.startswith("the best P(match) at each budget") and "not the safety-first answer above" in cap
-    assert "the best P(match) at each budget (same limits otherwise); circles" in service.budget_caption(
-        "p_match", "p_match")
+    assert "the orange line is the figure to plan on" in cap and "not a recommended budget" in cap
+    same = service.budget_caption("p_match", "p_match")
+    assert same.startswith("the best P(match) at each budget (same limits otherwise); the orange line is the figure "
+                           "to plan on for each point's list; red circles (knees) mark where extra dollars start "
+                           "buying less") and same.endswith("not a recommended budget")
+    assert "orange" not in service.budget_caption("p_match", "p_match", planned=False)  # no range, no plan-on line
 
 
 def test_small_form_messages(client):
