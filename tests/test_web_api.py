@@ -272,6 +272,7 @@ def test_form_with_a_correlation_leads_with_the_calibrated_range_and_the_plan(cl
     page leads as `solve --correlation` does: the calibrated two-stage model's range in large
     type, the figure to plan on after it, and the copula's P(match) named as such, never the big
     number (at 0 it was ">99.9%" in large type, with P(match in LA) and no range nor "plan on")."""
+    from allocator.output.report import plan_source
     from allocator.percent import pct, plan_pct
 
     r = client.post("/solve", data=fast_form(correlation=rho, objective="safety_first"))
@@ -287,7 +288,8 @@ def test_form_with_a_correlation_leads_with_the_calibrated_range_and_the_plan(cl
     head = _text(re.search(r'<div class="big" id="headline">(.*?)<p class="notice warning">', r.text, re.S).group(1))
     plan = d["p_match_plan"]
     assert f"the calibrated two-stage model's range for this list" in head
-    assert f"plan on {plan_pct(plan['p_match'])} ({plan['from']}:" in head
+    assert f"plan on {plan_pct(plan['p_match'])} ({plan_source(plan)})" in head and plan_source(plan).startswith(
+        plan["from"])  # the figure and its source, in the command line's words
     copula = _text(re.search(r'id="p-match-copula">(.*?)</span>', r.text, re.S).group(1))
     assert copula.startswith(f"Under the one-factor copula at the correlation you set ({float(rho):g}")
     assert f": {pct(d['p_match'])}. Not the figure to plan on" in copula
