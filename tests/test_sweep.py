@@ -416,6 +416,75 @@ def test_sweep_plot_zooms_labels_do_not_overlap_and_the_note_is_outside():
     assert note.get_window_extent(r).y0 >= axes_box.y1 - 1  # above the axes: it hides no line
 
 
+def _lines(ax) -> dict:
+    return {ln.get_gid(): ln for ln in ax.get_lines() if ln.get_gid()}
+
+
+def test_sweep_plot_draws_the_figure_to_plan_on_and_subdues_the_independent_line():
+    """The budget curve had no line for the figure to plan on: it draws the rows' p_match_plan
+    (a gap where a row has none), more prominent than the independent-outcomes line, which is
+    thin and grey and labelled as the optimistic bound; the knee is explained as where extra
+    dollars start buying less, not as a recommended budget."""
+    pytest.importorskip("matplotlib")
+    from allocator.output.plot import plot_sweep
+
+    y = np.linspace(0.70, 0.85, 8)
+    knee = np.zeros(8, bool)
+    knee[3] = True
+    df = _frame(y, knee)
+    plan = [None, 0.61, 0.64, 0.66, 0.69, 0.70, 0.71, 0.715]  # the first row without a figure (no range)
+    df["p_match_plan"] = pd_object(plan)  # as the batch's curve rows hold it: None, not NaN
+    ax = plot_sweep(df)
+    lines = _lines(ax)
+    got = lines["plan"].get_ydata()
+    assert np.isnan(got[0]) and np.allclose(got[1:], [100 * v for v in plan[1:]])
+    assert np.allclose(lines["plan"].get_xdata(), df["budget"])
+    ind, pl, avg = lines["independent"], lines["plan"], ax.get_lines()[0]
+    assert np.allclose(ind.get_ydata(), 100 * df["p_match_independent"])
+    assert ind.get_linewidth() < 1 < avg.get_linewidth() <= pl.get_linewidth()  # thin; the plan line the boldest
+    assert ind.get_color() == "0.6" and ind.get_zorder() < avg.get_zorder() < pl.get_zorder()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "plan on: the figure to plan on for each list" in labels
+    assert "if independent: optimistic bound, not the figure" in labels
+    assert "knee: extra dollars start buying less" in labels
+    caption = " ".join(t.get_text() for t in ax.texts if t.get_gid() == "caption").replace("\n", " ")
+    assert "figure to plan on" in caption and "an optimistic bound, not a figure to plan on" in caption
+    assert "where extra dollars start buying less" in caption and "It is not a recommended budget." in caption
+    df["p_match_interval"] = [[v - 0.08, v + 0.05] for v in y]
+    assert "P(match), average of the plausible models" in [t.get_text() for t in plot_sweep(df).get_legend().get_texts()]
+    # a set correlation: the blue line is the copula's, the band and the plan line the calibrated model's
+    named = [t.get_text() for t in plot_sweep(df, copula=True).get_legend().get_texts()]
+    assert named[:3] == ["P(match) under the one-factor copula (not the figure to plan on)",
+                         "10th-90th percentile, calibrated two-stage model",
+                         "plan on: the figure to plan on for each list"]
+    # without the column (or with no figure in any row) there is no plan line, and the caption does not speak of one
+    bare = plot_sweep(_frame(y, knee))
+    assert "plan" not in _lines(bare)
+    assert "orange line" not in " ".join(t.get_text() for t in bare.texts)
+
+
+def pd_object(values):
+    import pandas as pd
+
+    return pd.Series(values, dtype=object)
+
+
+def test_budget_curve_of_a_real_sweep_draws_its_rows_figure_to_plan_on():
+    """On the two-stage model's own sweep rows (the web's budget curve and sweep --plot draw
+    these), the plan line is each row's p_match_plan, below the average."""
+    pytest.importorskip("matplotlib")
+    from allocator.api import load
+    from allocator.output.plot import plot_sweep
+    from allocator.paths import DATA_DIR
+
+    pr = load(DATA_DIR / "profiles" / "typical_us_img.toml", budget=600.0, objective="p_match")
+    df = sweep(pr, "budget", [300.0, 600.0])
+    plan = df["p_match_plan"].to_numpy(float)
+    assert np.isfinite(plan).all() and (plan < df["p_match"].to_numpy(float)).all()
+    line = _lines(plot_sweep(df, synthetic=True))["plan"]
+    assert np.allclose(line.get_ydata(), 100 * plan) and np.allclose(line.get_xdata(), [300.0, 600.0])
+
+
 def test_correlation_sweep_on_the_two_stage_model_is_the_copula_solve_at_each_value():
     """A profile with an [applicant] is solved by the two-stage model, where a correlation means
     nothing; sweeping it switches to the one-factor copula, as `solve --correlation` does, and

@@ -260,14 +260,61 @@ def test_form_invalid_field_message_next_to_it(client):
         assert r.status_code == 422 and re.search(r'id="error-max_applications">[^<]*whole number', r.text)
 
 
-def test_form_with_a_correlation_names_whose_range_it_shows(client):
-    """A set correlation answers with the copula; the ensemble's range is named as the two-stage
-    model's, not printed as the likely range of the copula's number."""
-    r = client.post("/solve", data=fast_form(correlation="0.3"))
+def _text(fragment: str) -> str:
+    """A page fragment's words: tags dropped, entities read, white space collapsed."""
+    text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+    return re.sub(r" ([.,;:)])", r"\1", text)
+
+
+@pytest.mark.parametrize("rho", ["0", "0.3"])
+def test_form_with_a_correlation_leads_with_the_calibrated_range_and_the_plan(client, rho):
+    """A set correlation makes the one-factor copula the model the list is chosen under, but the
+    page leads as `solve --correlation` does: the calibrated two-stage model's range in large
+    type, the figure to plan on after it, and the copula's P(match) named as such, never the big
+    number (at 0 it was ">99.9%" in large type, with P(match in LA) and no range nor "plan on")."""
+    from allocator.output.report import plan_source
+    from allocator.percent import pct, plan_pct
+
+    r = client.post("/solve", data=fast_form(correlation=rho, objective="safety_first"))
     assert r.status_code == 200, r.text[-300:]
-    m = re.search(r'id="p-match-interval">([^<]*)<', r.text)
-    assert m and "one-factor copula at correlation 0.3; the two-stage model gives this list" in m.group(1)
-    assert "likely range" not in m.group(1)
+    aid = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text).group(1)
+    d = client.get(f"/answer/{aid}/answer.json").json()
+    assert d["model"]["kind"] == "one-factor copula" and d["correlation"] == float(rho)
+    lo, hi = d["p_match_interval"]
+    assert d["p_match"] > hi  # the copula's figure lies above the calibrated range here: it must not lead
+    big = re.findall(r'class="value"[^>]*>([^<]*)<', r.text)
+    assert big == [f"{pct(lo, 0)} – {pct(hi, 0)}"]  # the only large figure: the calibrated range
+    assert 'class="value" id="p-match"' not in r.text
+    head = _text(re.search(r'<div class="big" id="headline">(.*?)<p class="notice warning">', r.text, re.S).group(1))
+    plan = d["p_match_plan"]
+    assert f"the calibrated two-stage model's range for this list" in head
+    assert f"plan on {plan_pct(plan['p_match'])} ({plan_source(plan)})" in head and plan_source(plan).startswith(
+        plan["from"])  # the figure and its source, in the command line's words
+    copula = _text(re.search(r'id="p-match-copula">(.*?)</span>', r.text, re.S).group(1))
+    assert copula.startswith(f"Under the one-factor copula at the correlation you set ({float(rho):g}")
+    assert f": {pct(d['p_match'])}. Not the figure to plan on" in copula
+    assert ("independent outcomes, the most optimistic" in copula) == (rho == "0")
+    # the order: range, plan on, then the copula's figure
+    assert r.text.index('id="p-match-range"') < r.text.index('id="p-match-plan"') < r.text.index('id="p-match"')
+    # LA and the West: the calibrated range first, the copula's figure after it, named
+    for key in ("p_match_la", "p_match_west"):
+        dd = _text(re.search(rf'id="{key.replace("_", "-")}">(.*?)</dd>', r.text, re.S).group(1))
+        ilo, ihi = d[f"{key}_interval"]
+        assert dd.startswith(f"{pct(ilo)} – {pct(ihi)} (the calibrated two-stage model's range); "
+                             f"{pct(d[key])} under the one-factor copula"), dd
+    # the trade table gives the calibrated ranges too, and its caption says whose figures are whose
+    trade = re.search(r'<table class="small" id="alternatives"><caption>(.*?)</caption>(.*?)</table>', r.text, re.S)
+    assert "figures under the one-factor copula" in trade.group(1) and "two-stage model's ranges" in trade.group(1)
+    this = re.search(r'id="trade-this">(.*?)</tr>', trade.group(2), re.S).group(1)
+    assert f"{pct(d['p_match'])} <small>({pct(lo, 0)} to {pct(hi, 0)})</small>" in this
+
+
+def test_the_correlation_field_says_a_set_correlation_is_not_the_figure_to_plan_on(client):
+    help_ = next(f.help for f in forms.fields() if f.name == "correlation")
+    assert "calibrated" in help_ and "one-factor copula" in help_ and "not the figure to plan on" in help_
+    assert "0 = independent outcomes: the most optimistic" in help_
+    shown = re.search(r'<small id="help-correlation">(.*?)</small>', client.get("/").text, re.S).group(1)
+    assert html_lib.unescape(shown) == help_
 
 
 def test_web_messages_name_no_server_folder_and_no_cli_option():
@@ -289,6 +336,11 @@ def test_form_catalog_upload_and_its_errors(client):
     r = client.post("/solve", data=fast_form(budget="400", max_applications="30"),
                     files={"catalog": ("tiny.csv", TINY.read_bytes())})
     assert r.status_code == 200 and "TINY-" in r.text
+    # the catalog's own p_match: the copula (at the card's correlation) is the only model, so its figure
+    # leads, with no range over plausible models and no figure to plan on, and the page says why
+    assert re.search(r'class="value" id="p-match">\d+\.\d%<', r.text) and 'id="p-match-plan"' not in r.text
+    assert ("one-factor copula at correlation 0.25; no range over plausible models: the warning below says why"
+            in r.text)
 
 
 def test_form_infeasible_and_time_limit_are_said(client, monkeypatch):
@@ -314,6 +366,47 @@ def test_internal_error_is_one_line(client, monkeypatch):
     assert r.status_code == 500 and r.json()["error"] == "internal error: RuntimeError (please report)"
     r = client.post("/solve", data=fast_form())
     assert "internal error: RuntimeError" in r.text and "secret" not in r.text
+
+
+def test_every_select_option_shows_words_and_posts_its_code(client):
+    """The drop-downs showed the profile's codes (safety_first, p_match_la, cheapest_p10): each
+    option now shows words, while the value it posts stays the code that the TOML and the JSON
+    API keep (a posted code still reaches the profile and is shown selected again)."""
+    import tomllib
+
+    page = client.get("/").text
+    selects = re.findall(r'<select id="in-(\w+)" name="(\w+)"[^>]*>(.*?)</select>', page, re.S)
+    by_name = {f.name: f for f in forms.fields() if f.kind == "select"}
+    assert sorted(n for _, n, _ in selects) == sorted(by_name) == ["geographic_preference", "mode", "objective",
+                                                                   "season", "signals"]
+    assert page.count("<option") == sum(len(f.choices) for f in by_name.values())  # no option outside them
+    for fid, name, body in selects:
+        opts = [(v, html_lib.unescape(w)) for v, w in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', body)]
+        assert [v for v, _ in opts] == list(by_name[name].choices)  # the posted values: the codes, unchanged
+        for value, words in opts:
+            assert words != value and " " in words and "_" not in words and not words[0].islower(), (name, value, words)
+    shown = {v: html_lib.unescape(w) for v, w in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>',
+                                                             dict((n, b) for _, n, b in selects)["objective"])}
+    assert shown == {"safety_first": "Match somewhere first, then LA (default)", "p_match": "Highest chance of a match",
+                     "utility": "Best expected tier utility (LA, then the West, then elsewhere)",
+                     "p_match_la": "Highest chance in Greater LA, keeping P(match) at the target"}
+    mode = dict((n, b) for _, n, b in selects)["mode"]
+    assert '<option value="cheapest_p10" >Cheapest list reaching the target on the 10th percentile</option>' in mode
+    # a posted code goes into the profile as that code, and comes back selected under its words
+    form = fast_form(objective="utility", season="none", signals="optimize", geographic_preference="optimize",
+                     mode="cheapest_p10", target_p_match="0.7")
+    doc = tomllib.loads(client.post("/profile.toml", data=form).text)
+    assert (doc["strategy"]["objective"], doc["strategy"]["season"], doc["strategy"]["signals"],
+            doc["strategy"]["geographic_preference"]) == ("utility", "none", "optimize", "optimize")
+    r = client.post("/solve", data=fast_form(objective="utility", budget="-1"))  # refused: the form comes back
+    assert r.status_code == 422
+    assert ('<option value="utility" selected>Best expected tier utility (LA, then the West, then elsewhere)</option>'
+            in r.text)
+    # a message that names an objective by its code names it by the drop-down's words
+    r = client.post("/solve", data=fast_form(objective="p_match_la"))
+    err = html_lib.unescape(re.search(r'id="error-target_p_match">([^<]*)<', r.text).group(1))
+    assert r.status_code == 422 and "p_match_la" not in err
+    assert err.startswith("objective \u201cHighest chance in Greater LA, keeping P(match) at the target\u201d needs a target")
 
 
 def test_profile_toml_download_round_trips(client):
@@ -636,7 +729,7 @@ def test_cheapest_at_the_10th_percentile_on_the_page_and_the_api(client):
         words = messages.plain_text(msg)  # the --target rule no longer rewrites --target-on ("P(match)-on")
         assert "--" not in words and "-on" not in words.replace("target_on", ""), words
     r = client.post("/solve", data=fast_form(mode="cheapest_p10", target_p_match="0.8"))  # 0.729 at most there
-    assert r.status_code == 422 and "gives 0.729 there" in r.text and "(What to find: cheapest)" in r.text
+    assert r.status_code == 422 and "gives 0.729 there" in r.text and "(What to find: Cheapest list reaching the target on average)" in r.text
     assert "--target" not in r.text
 
 
@@ -737,8 +830,12 @@ def test_budget_curve_caption_says_what_it_maximizes(client, answer, monkeypatch
         threading.Event().wait(0.05)
     cap = re.search(r'id="caption-budget">([^<]*)<', r.text).group(1)
     assert cap.startswith("the best P(match) at each budget") and "not the safety-first answer above" in cap
-    assert "the best P(match) at each budget (same limits otherwise); circles" in service.budget_caption(
-        "p_match", "p_match")
+    assert "the orange line is the figure to plan on" in cap and "not a recommended budget" in cap
+    same = service.budget_caption("p_match", "p_match")
+    assert same.startswith("the best P(match) at each budget (same limits otherwise); the orange line is the figure "
+                           "to plan on for each point's list; red circles (knees) mark where extra dollars start "
+                           "buying less") and same.endswith("not a recommended budget")
+    assert "orange" not in service.budget_caption("p_match", "p_match", planned=False)  # no range, no plan-on line
 
 
 def test_small_form_messages(client):

@@ -197,7 +197,8 @@ def _curve_figure(view: dict):
         if c in df:
             df[c] = pd.to_numeric(df[c], errors="coerce")
     synthetic = bool((view["payload"].get("data") or {}).get("synthetic"))
-    ax = plot_sweep(df, title=f"{view['id']}: {curve_title(view['payload'])}", synthetic=synthetic)
+    ax = plot_sweep(df, title=f"{view['id']}: {curve_title(view['payload'])}", synthetic=synthetic,
+                    copula=not _two_stage(view["payload"]))
     view["_figure"] = ax.figure
     return ax.figure
 

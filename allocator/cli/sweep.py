@@ -29,7 +29,8 @@ def sweep(
     method: str = typer.Option("auto", "--method", help="auto, fast (count scan) or milp (integer program; engine HiGHS)"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds per point (MILP path)"),
     csv: Optional[Path] = typer.Option(None, "--csv", help="also write the rows to FILE (CSV, atomically)"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="also draw FILE.png (P(match), independence, LA, knees; with "
+    plot: Optional[Path] = typer.Option(None, "--plot", help="also draw FILE.png (P(match) with its range, the "
+                                    "figure to plan on, independence, LA, knees; with "
                                     "--frontier: the frontier, the safest and the chosen list)"),
     frontier: Optional[str] = typer.Option(None, "--frontier", metavar="auto|LO:HI:STEP",
                                            help="trace P(match in LA) against P(any match). Bare --frontier (or "
@@ -85,7 +86,7 @@ def sweep(
     from allocator.output.plot import plot_sweep
 
     if df["p_match"].notna().any():  # a failed sweep (exit 3 or 4) leaves the --csv/--plot files as they were
-        _write_outputs(df, csv, plot, lambda: plot_sweep(df, synthetic=problem.synthetic))
+        _write_outputs(df, csv, plot, lambda: plot_sweep(df, synthetic=problem.synthetic, copula=problem.fm is None))
     return _report_sweep(df, name, problem, target, as_json, mode)
 
 
@@ -556,7 +557,9 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
     if df["knee"].any():
         per = "extra dollar" if budget else f"unit of {name}"
         console.print(f"*knee: the gain per {per} falls by more than half after this point "
-                      "(on the upper envelope of the curve).")
+                      "(on the upper envelope of the curve): where "
+                      + ("extra dollars start buying less, not a recommended budget." if budget
+                         else "further increases start buying less, not a recommended value."))
 
 
 def _check_plot(plot: Path) -> None:

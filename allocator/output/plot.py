@@ -1,11 +1,14 @@
 """Plots of sweep results (matplotlib).  Plot functions take data and never solve.
 
 ``plot_sweep(df)`` draws what :func:`allocator.studies.sweep.sweep` returned: P(match) against the
-swept setting (solid), the same lists' P(match) if outcomes were independent (dashed),
-P(match in Greater LA) (dotted), and the knees (circles; see :func:`allocator.studies.sweep.knees`:
-vertices of the upper concave envelope where the return per dollar falls by more than
-half).  Points without a list (infeasible, no solution) leave a gap and a grey "x" on the
-axis.  Probabilities are drawn as percentages.
+swept setting (solid blue, with the plausible models' 10th-90th percentile band), the figure to
+plan on for each point's list (``p_match_plan``, solid orange: the most prominent line after
+the average and its band), the same lists' P(match) if outcomes were independent (thin grey
+dashes: the optimistic bound, not a figure to plan on), P(match in Greater LA) (dotted, right
+axis), and the knees (circles; see :func:`allocator.studies.sweep.knees`: vertices of the upper
+concave envelope where the return per dollar falls by more than half, i.e. where extra dollars
+start buying less; not a recommended budget).  Points without a list (infeasible, no solution)
+leave a gap and a grey "x" on the axis.  Probabilities are drawn as percentages.
 
 matplotlib is optional (the ``plot`` extra); it is imported only when a plot is asked for.
 With ``ax=None`` a bare :class:`matplotlib.figure.Figure` is created (no pyplot, no global
@@ -110,10 +113,13 @@ def _synthetic_note(ax) -> None:
 
 
 def plot_sweep(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic: bool = False,
-               param: str | None = None):
+               param: str | None = None, copula: bool | None = None):
     """Draw a sweep on ``ax`` (a new figure's axes when None) and return ``ax``.  P(match)
-    (and the independent-outcomes line) on the left axis, zoomed to the data; P(match in
-    Greater LA) on its own right axis, also zoomed, in green."""
+    (its band, the figure to plan on and the independent-outcomes line) on the left axis,
+    zoomed to the data; P(match in Greater LA) on its own right axis, also zoomed, in green.
+    ``copula``: the rows' P(match) is the one-factor copula's at a set correlation (always so
+    for a correlation sweep), while their band and figure to plan on are the calibrated
+    two-stage model's; the legend then names each."""
     Figure, PercentFormatter = _matplotlib()
     from allocator.studies.sweep import knees
 
@@ -123,25 +129,39 @@ def plot_sweep(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic
         ax = fig.add_subplot()
     x = df[param].to_numpy(float)
     y = df["p_match"].to_numpy(float)
-    lines = ax.plot(x, 100 * y, "-", color="C0", lw=2, label="P(match)")
-    shown = [100 * y]
     band = _band(df, "p_match_interval")
+    copula = param == "correlation" if copula is None else copula or param == "correlation"
+    if band is None:
+        label = "P(match)"
+    else:
+        label = ("P(match) under the one-factor copula (not the figure to plan on)" if copula
+                 else "P(match), average of the plausible models")
+    lines = ax.plot(x, 100 * y, "-", color="C0", lw=2, zorder=3, label=label)
+    shown = [100 * y]
     if band is not None:
         lines.append(ax.fill_between(x, 100 * band[0], 100 * band[1], color="C0", alpha=0.15, lw=0,
-                                     label="10th-90th percentile over the plausible models"))
+                                     label="10th-90th percentile, calibrated two-stage model" if copula
+                                     else "10th-90th percentile of the plausible models"))
         shown += [100 * band[0], 100 * band[1]]
+    plan = plan_values(df)
+    if plan is not None:  # the figure to plan on: after the average and its band, the line to read
+        lines += ax.plot(x, 100 * plan, "-", color="C1", lw=2.4, marker="o", ms=3.5, zorder=4, gid="plan",
+                         label="plan on: the figure to plan on for each list")
+        shown.append(100 * plan)
     out_dom = (df["outside_domain"].fillna("").astype(str) != "").to_numpy() if "outside_domain" in df else None
     if out_dom is not None and out_dom.any():
         lines += ax.plot(x[out_dom], 100 * y[out_dom], "o", ms=4, mfc="white", mec="0.35", mew=1,
                          label="outside the calibrated domain (an extrapolation)")
-    if "p_match_independent" in df:
-        yi = 100 * df["p_match_independent"].to_numpy(float)
-        lines += ax.plot(x, yi, "--", color="C0", lw=1.2, alpha=0.8, label="same lists if outcomes were independent")
+    if "p_match_independent" in df:  # the optimistic bound: thin and grey, below the figures to read
+        yi = 100 * pd.to_numeric(df["p_match_independent"], errors="coerce").to_numpy(float)
+        lines += ax.plot(x, yi, "--", color="0.6", lw=0.9, zorder=2, gid="independent",
+                         label="if independent: optimistic bound, not the figure")
         shown.append(yi)
     mask = df["knee"].to_numpy(bool) if "knee" in df else knees(x, y)
     if mask.any():
-        lines += ax.plot(x[mask], 100 * y[mask], "o", ms=8, mfc="none", mec="C3", mew=1.8,
-                         label="knee: return per $ falls by half" if param == "budget" else "knee")
+        lines += ax.plot(x[mask], 100 * y[mask], "o", ms=8, mfc="none", mec="C3", mew=1.8, zorder=5, gid="knee",
+                         label="knee: extra dollars start buying less" if param == "budget" else
+                         "knee: further increases start buying less")
     none = ~np.isfinite(y)
     _zoom(ax, shown)
     if none.any():
@@ -167,9 +187,33 @@ def plot_sweep(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic
     ax.set_title(title + (" (synthetic data)" if synthetic else ""), pad=22 if synthetic else 6)
     if synthetic:
         _synthetic_note(ax)
-    ax.legend(lines, [ln.get_label() for ln in lines], loc="upper center", bbox_to_anchor=(0.5, -0.13),
-              ncol=2, fontsize=8, frameon=False)
+    leg = ax.legend(lines, [ln.get_label() for ln in lines], loc="upper center", bbox_to_anchor=(0.5, -0.13),
+                    ncol=2, fontsize=8, frameon=False)
+    note = " ".join(([PLAN_NOTE] if plan is not None else []) + ([INDEPENDENT_NOTE] if "p_match_independent" in df
+                                                                   else [])
+                    + ([KNEE_NOTE] if mask.any() and param == "budget" else []))
+    if note:  # the caption under the legend: what the plan-on line and the knees are (and are not)
+        ax.annotate(textwrap.fill(note, 110), (0.5, 0), xycoords=leg, xytext=(0, -4), textcoords="offset points",
+                    ha="center", va="top", fontsize=7, color="0.3", annotation_clip=False, gid="caption")
     return ax
+
+
+KNEE_NOTE = ("A knee (red circle) is where extra dollars start buying less: the gain per dollar falls by more than "
+             "half after it. It is not a recommended budget.")
+PLAN_NOTE = ("The orange line is the figure to plan on for each point's list (the lowest of its 10th percentile, "
+             "its worst season and its checks).")
+INDEPENDENT_NOTE = ("The grey dashes are what the same list would give if outcomes were independent: an optimistic "
+                    "bound, not a figure to plan on.")
+
+
+def plan_values(df: pd.DataFrame):
+    """The rows' figure to plan on (``p_match_plan``, :func:`allocator.verification.domain.plan_row`)
+    as floats, NaN where a row has none (no range over plausible models, no list); None when no
+    row has one (a sweep without the column, or without ranges)."""
+    if "p_match_plan" not in df:
+        return None
+    v = pd.to_numeric(df["p_match_plan"], errors="coerce").to_numpy(float)
+    return None if np.isnan(v).all() else v
 
 
 def _band(df: pd.DataFrame, col: str):

@@ -35,6 +35,39 @@ class Field:
     unit: str = ""
     help: str = ""
     choices: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()   # a select's words for each choice; the value posted stays the choice (the code)
+
+    def options(self) -> list[tuple[str, str]]:
+        """(value, words) of each choice: the value the form posts, as the profile TOML and the JSON
+        API spell it, and the words the drop-down shows."""
+        return list(zip(self.choices, self.labels or self.choices))
+
+
+def _select(*options: tuple[str, str]) -> dict[str, tuple[str, ...]]:
+    """A select's ``choices`` (the codes) and ``labels`` (their words), from (code, words) pairs."""
+    return {"choices": tuple(c for c, _ in options), "labels": tuple(w for _, w in options)}
+
+
+# the words of each select's codes: the drop-downs show them, and messages about a choice use them
+OBJECTIVE_WORDS = {
+    "safety_first": "Match somewhere first, then LA (default)",
+    "p_match": "Highest chance of a match",
+    "utility": "Best expected tier utility (LA, then the West, then elsewhere)",
+    "p_match_la": "Highest chance in Greater LA, keeping P(match) at the target",
+}
+MODE_WORDS = {
+    "best": "Best list within the budget",
+    "cheapest": "Cheapest list reaching the target on average",
+    "cheapest_p10": "Cheapest list reaching the target on the 10th percentile",
+}
+SIGNALS_WORDS = {"optimize": "Choose where to send the signals", "none": "No program signals"}
+GEOGRAPHY_WORDS = {"optimize": "Choose up to 3 Census divisions", "none": "No geographic preference",
+                   "fixed": "Fixed: the divisions ticked below"}
+
+
+def season_words(season: str) -> str:
+    """A fee schedule in words: "2026 ERAS fees", or "none" as no ERAS fees (your own costs)."""
+    return "No ERAS fees: your own costs per program" if season == "none" else f"{season} ERAS fees"
 
 
 def _demo_specialties() -> tuple[str, ...]:
@@ -73,27 +106,30 @@ def fields() -> list[Field]:
               "not match"),
         Field("budget", "strategy", "Budget", "number", "USD", "for everything that depends on the list "
               "(ERAS fees plus each program's extra cost)"),
-        Field("season", "strategy", "Fee schedule (season)", "select", choices=_seasons()),
+        Field("season", "strategy", "Fee schedule (season)", "select",
+              **_select(*((x, season_words(x)) for x in _seasons()))),
         Field("max_applications", "strategy", "Most applications", "int", "programs"),
         Field("min_applications", "strategy", "Fewest applications", "int", "programs"),
         Field("la_share_max", "strategy", "Largest share of LA programs", "number", "0-1",
               "0.25 = at most a quarter of the list in Greater LA; 1 = no cap"),
         Field("correlation", "strategy", "Correlation between outcomes", "number", "0-0.99",
-              "empty = the model card's default; 0 = independent outcomes"),
-        Field("objective", "strategy", "Objective", "select", help="safety_first: the best tier utility (LA, then "
-              "the rest of the West) among the lists within the safety margin of the best chance of any match; "
-              "p_match: the best chance of any match; utility: expected tier utility; p_match_la: best LA chance "
-              "keeping P(match) >= target", choices=("safety_first", "p_match", "utility", "p_match_la")),
+              "empty = the calibrated two-stage model (recommended; with a catalog's own p_match column, the "
+              "model card's correlation); a number replaces the calibrated model by a one-factor copula at that "
+              "correlation, whose P(match) is not the figure to plan on (0 = independent outcomes: the most "
+              "optimistic)"),
+        Field("objective", "strategy", "Objective", "select", help="match somewhere first, then LA: among the lists "
+              "within the safety margin of the best chance of any match, the best tier utility (LA, then the rest of "
+              "the West; the utilities below)", **_select(*OBJECTIVE_WORDS.items())),
         Field("safety_margin", "strategy", "Safety margin", "number", "0-1",
-              "safety_first: how far P(match) may fall below the best reachable (0.01 = one point)"),
+              "for 'match somewhere first': how far P(match) may fall below the best reachable (0.01 = one point)"),
         Field("target_p_match", "strategy", "Target P(match)", "number", "0-1",
-              "for the cheapest list and for the p_match_la objective"),
-        Field("signals", "strategy", "Program signals", "select", help="optimize: choose where the signals go",
-              choices=("optimize", "none")),
+              "for the cheapest list and for the objective 'highest chance in Greater LA'"),
+        Field("signals", "strategy", "Program signals", "select", help="ERAS signals: where they go is chosen with "
+              "the list", **_select(*SIGNALS_WORDS.items())),
         Field("geographic_preference", "strategy", "Geographic preference", "select",
-              help="optimize: choose up to 3 Census divisions; or fix them below",
-              choices=("optimize", "none", "fixed")),
-        Field("divisions", "strategy", "Fixed divisions", "multi", help="when the preference is 'fixed' (at most 3)",
+              help="chosen with the list (up to 3 Census divisions), none, or fixed by ticking them below",
+              **_select(*GEOGRAPHY_WORDS.items())),
+        Field("divisions", "strategy", "Fixed divisions", "multi", help="when the preference is fixed (at most 3)",
               choices=_divisions()),
         Field("max_divisions", "strategy", "Most divisions to choose", "int", "divisions (0-3)"),
         Field("utility_la", "strategy", "Utility of a match in LA", "number", "0 or more",
@@ -104,10 +140,9 @@ def fields() -> list[Field]:
               "e.g. Internal Medicine: 40-80 (fewest-most applications in that specialty)"),
         Field("must_apply", "strategy", "Always apply to", "text", "program ids", "comma-separated"),
         Field("never_apply", "strategy", "Never apply to", "text", "program ids", "comma-separated"),
-        Field("mode", "run", "What to find", "select", help="best: the best list within the budget; "
-              "cheapest: the cheapest list reaching the target P(match) on average over the plausible models; "
-              "cheapest_p10: the cheapest budget whose best list reaches it at their 10th percentile (safer)",
-              choices=("best", "cheapest", "cheapest_p10")),
+        Field("mode", "run", "What to find", "select", help="the best list within the budget; the cheapest list "
+              "reaching the target P(match) on average over the plausible models; or the cheapest budget whose best "
+              "list reaches it at their 10th percentile (safer)", **_select(*MODE_WORDS.items())),
         Field("time_limit", "run", "Time limit", "number", "seconds", "the solve stops here and says so"),
     ]
 

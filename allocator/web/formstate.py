@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from allocator.web.forms import WHERE, FormErrors, field_of, fields, related
+from allocator.web.forms import OBJECTIVE_WORDS, WHERE, FormErrors, field_of, fields, related
 from allocator.web.messages import web_message
 from allocator.web.seasonform import SEASON_FIELDS, SEASON_WHERE
 
@@ -81,4 +81,7 @@ def form_words(message: str) -> str:
     msg = re.sub(r"(?<![\w'\"])([a-z]\w*_\w+)\b",
                  lambda k: named(k.group(1), None, False) if k.group(1) in labels else k.group(0), msg)
     msg = re.sub(r"\[(applicant|strategy|run)\]", lambda k: f"\u201c{SECTION_TITLES[k.group(1)]}\u201d", msg)
+    # an objective named by its code ("objective p_match_la needs a target") in the drop-down's words
+    msg = re.sub(r"\bobjective (safety_first|p_match_la|p_match|utility)\b",
+                 lambda k: f"objective \u201c{OBJECTIVE_WORDS[k.group(1)]}\u201d", msg)
     return head + msg

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from allocator.paths import DATA_DIR
-from allocator.web.forms import shown
+from allocator.web.forms import MODE_WORDS, shown
 
 
 def web_message(e: BaseException) -> str:
@@ -29,10 +29,10 @@ FLAG_WORDS = (  # command-line advice in the words of the page (the most specifi
     ("--time-limit", "the time limit"),
     ("--target-on p10 judges the --min-cost target: add --min-cost, or use --target-on average",  # the API only
      "target_on=p10 judges the target of the cheapest-list search: add min_cost=true, or use target_on=average"),
-    ("(--target-on average)", "(What to find: cheapest)"),
-    ("use --target-on average", "choose cheapest under What to find (API: target_on=average)"),
-    ("; --target-on p10 finds", "; What to find: cheapest_p10 (API: target_on=p10) finds"),
-    ("--target-on p10", "cheapest_p10 (API: target_on=p10)"),
+    ("(--target-on average)", f"(What to find: {MODE_WORDS['cheapest']})"),
+    ("use --target-on average", f"choose “{MODE_WORDS['cheapest']}” under What to find (API: target_on=average)"),
+    ("; --target-on p10 finds", f"; What to find: {MODE_WORDS['cheapest_p10']} (API: target_on=p10) finds"),
+    ("--target-on p10", f"What to find: {MODE_WORDS['cheapest_p10']} (API: target_on=p10)"),
     ("--target-on", "target_on"),
     ("--min-cost", "the cheapest-list search"),
     ("--target", "the target P(match)"),

@@ -539,7 +539,8 @@ def start_curve(request: Request, answer_id: str, kind: str):
         return service.la_frontier(problem, progress=j.progress, time_limit=limit)
 
     try:
-        caption = service.budget_caption(problem.objective, (job.result or {}).get("objective"))
+        answer = job.result or {}
+        caption = service.budget_caption(problem.objective, answer.get("objective"), bool(answer.get("p_match_plan")))
         fig = request.app.state.pool.submit(kind, work, context={"answer": answer_id, "caption": caption})
     except Busy as e:
         if not _htmx(request):

@@ -133,7 +133,7 @@ def budget_curve(problem, progress: Callable[[int, int], None] | None = None,
     from allocator.studies.sweep import sweep
 
     df = sweep(problem, "budget", budget_values(problem.budget), progress=progress, time_limit=time_limit)
-    ax = plot_sweep(df, synthetic=problem.synthetic)
+    ax = plot_sweep(df, synthetic=problem.synthetic, copula=problem.fm is None)  # a set correlation: named so
     return _png(ax), json.loads(df.to_json(orient="records"))
 
 
@@ -147,9 +147,11 @@ ANSWER_OBJECTIVE = {"safety_first": "the safety-first answer above (which may gi
                     "p_match_la": "the answer above", "min_cost": "the cheapest list above"}
 
 
-def budget_caption(profile_objective: str, answer_objective: str | None) -> str:
+def budget_caption(profile_objective: str, answer_objective: str | None, planned: bool = True) -> str:
     """What the budget curve shows, in words: what each point maximizes (the sweep's objective
-    for the profile's), and when that differs from the answer's objective, that its numbers are not the answer's."""
+    for the profile's), and when that differs from the answer's objective, that its numbers are not the answer's;
+    the line of the figure to plan on (``planned``: the answer has one, so the curve's rows have theirs) and the
+    knees, which are not a recommended budget."""
     from allocator.studies.sweep import sweep_mode
 
     mode = sweep_mode(profile_objective)
@@ -158,7 +160,10 @@ def budget_caption(profile_objective: str, answer_objective: str | None) -> str:
     if answer_objective in ("safety_first", "min_cost") or (answer_objective or mode) != mode:
         answer = ANSWER_OBJECTIVE.get(answer_objective or "", "the answer above")
         text += f", not {answer}: at your budget its P(match) need not be the answer's"
-    return text + "; circles mark where the return per dollar falls by half"
+    if planned:
+        text += "; the orange line is the figure to plan on for each point's list"
+    return (text + "; red circles (knees) mark where extra dollars start buying less (the gain per dollar falls by "
+            "more than half after them), not a recommended budget")
 
 
 def la_frontier(problem, progress: Callable[[int, int], None] | None = None,
