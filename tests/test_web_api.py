@@ -1221,7 +1221,7 @@ def test_every_field_error_is_said_at_once(client):
                               "units), e.g. 2500")
     assert errs["max_applications"].endswith("must be a whole number, digits only (no commas, spaces or units), "
                                              "e.g. 80")
-    assert errs["la_share_max"] == "Largest share of LA programs = 7.0: must be &lt;= 1.0; change it"
+    assert errs["la_share_max"] == "Largest share of LA programs = 7.0: must be &lt;= 1.0; change it (a share between 0 and 1: for 7%, write 0.07)"
     assert re.search(r'id="in-budget"[^>]*autofocus', r.text) and r.text.count(" autofocus") == 1
     # a limit between two fields is said once the fields are numbers; a field put in place is not blamed
     errs = errors_on(client.post("/solve", data=fast_form(usce_months="abc", usce_california_months="9",
