@@ -683,3 +683,32 @@ def test_a_reported_pass_gets_the_score_check_at_the_score_the_model_counts():
     assert d["p_match_plan"]["p_match"] <= sc["p_match"]
     note = [w for w in d["warnings"] if "score check" in w]
     assert len(note) == 1 and note[0].startswith("Step 2 CK reported as pass (counted as 230) is 6 points below")
+
+
+def test_a_worst_season_above_the_average_says_so(tmp_path):
+    """A dean's weak applicant (Step 2 CK 214, 2 attempts, 6 years out): the 2022-like models rate
+    the list above the average of all the models (20.3% against 17.4%), which a figure labelled
+    as the worst season must say; for the typical profile they rate it below, and nothing is added."""
+    import json
+    import subprocess
+    import sys
+
+    from allocator.output.report import season_label
+    from allocator.paths import DATA_DIR
+
+    weak = tmp_path / "weak.toml"
+    weak.write_text('[applicant]\nspecialties = ["Internal Medicine"]\nstep2_score = 214\nexam_attempts = 2\n'
+                    "years_since_graduation = 6\n[strategy]\nbudget = 1500\nla_share_max = 0.25\n")
+    got = {}
+    for name, prof in (("weak", weak), ("typical", DATA_DIR / "profiles" / "typical_us_img.toml")):
+        out = subprocess.run([sys.executable, "-m", "allocator", "solve", str(prof), "--objective", "p_match",
+                              "--draws", "0", "--json"], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        d = json.loads(out.stdout)
+        w = d["p_match_worst_season"]
+        assert w["above_average"] == (w["p_match"] > d["p_match"])
+        got[name] = w
+    assert got["weak"]["above_average"] and not got["typical"]["above_average"]
+    assert "here it is not the low figure" in season_label(got["weak"])
+    assert season_label(got["typical"]).endswith("mean of its 8 plausible models)")
+    assert season_label(got["weak"], short=True).endswith("; above the average here)")

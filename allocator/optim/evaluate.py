@@ -135,8 +135,11 @@ def worst_season(problem: Problem, per: np.ndarray) -> dict | None:
         return None
     worst = min(sorted(set(seasons)), key=lambda k: spec.match_rate[k])  # a tie: the earliest season
     on = np.array([t == worst for t in seasons])
-    return {"season": worst, "match_rate": spec.match_rate[worst], "p_match": float(per[on].mean()),
-            "cards": int(on.sum())}
+    mean = float(per[on].mean())
+    # the season's cards differ from the rest in more than the season: for a profile far from
+    # the cohort they can rate the list above the average of all the cards (then it is said)
+    return {"season": worst, "match_rate": spec.match_rate[worst], "p_match": mean, "cards": int(on.sum()),
+            "above_average": bool(mean > float(per.mean()))}
 
 
 WEST_COLUMNS = ["p_match_west", "p_match_west_interval"]

@@ -94,10 +94,14 @@ def season_label(w: dict, short: bool = False) -> str:
     """What the worst-season figure (JSON ``p_match_worst_season``) is, wherever it is shown:
     "in a season like 2022 (61.4% of US IMGs matched; mean of its 8 plausible models)", or
     ``short`` for a table row, "in a 2022-like season (61.4% matched; 8 models)"."""
+    above = w.get("above_average")
     if short:
-        return f"in a {w['season']}-like season ({pct(w['match_rate'])} matched; {w['cards']} models)"
+        return (f"in a {w['season']}-like season ({pct(w['match_rate'])} matched; {w['cards']} models"
+                f"{'; above the average here' if above else ''})")
+    why = ("; for this list they give more than the average of all the plausible models, since they differ from "
+           "the rest in more than the season: here it is not the low figure") if above else ""
     return (f"in a season like {w['season']} ({pct(w['match_rate'])} of US IMGs matched; mean of its "
-            f"{w['cards']} plausible models)")
+            f"{w['cards']} plausible models{why})")
 
 
 def whole_range(iv) -> str:
