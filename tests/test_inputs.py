@@ -648,7 +648,8 @@ def test_a_folder_named_as_a_fee_schedule_is_named(capsys, tmp_path, data_copy):
 
 
 @pytest.mark.parametrize("value, hint", [("30", " (a share between 0 and 1: for 30%, write 0.3)"),
-                                         ("1.5", " (a share between 0 and 1: for 1.5%, write 0.015)"), ("250", "")])
+                                         ("2.5", " (a share between 0 and 1: for 2.5%, write 0.025)"), ("1.5", ""),
+                                         ("250", "")])
 def test_a_percentage_given_for_a_share_says_how_to_write_it(tmp_path, value, hint):
     """la_share_max = 30 said only "must be <= 1.0"; a value up to 100 reads as a percentage."""
     from allocator.inputs.profile import load_profile

@@ -53,11 +53,12 @@ def read_toml(path: str | Path, *, what: str = "file", reserved: Iterable[str] =
 
 
 def _percent_hint(err: dict) -> str:
-    """" (a share: for 30%, write 0.3)" when a share in [0, 1] got a percentage (1 < value <= 100)."""
+    """" (a share between 0 and 1: for 30%, write 0.3)" when a share in [0, 1] got what reads as
+    a percentage (2 to 100; 1.5 is as likely a slip as 1.5%)."""
     limit = next(iter(err["ctx"].values()))
     value = err.get("input")
     if err.get("type") != "less_than_equal" or limit != 1 or isinstance(value, bool) or \
-            not isinstance(value, (int, float)) or not 1 < value <= 100:
+            not isinstance(value, (int, float)) or not 2 <= value <= 100:
         return ""
     return f" (a share between 0 and 1: for {value:g}%, write {value / 100:g})"
 
