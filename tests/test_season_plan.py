@@ -163,3 +163,49 @@ def test_a_season_file_without_signals_is_warned_and_can_be_off_either_way(tmp_p
     assert got[False, False] > got[False, True] + 0.005  # answers: overstated without the signals
     assert got[True, False] < got[True, True] - 0.005  # silence: understated
     assert "either way" in warned[0]
+
+
+@pytest.mark.parametrize("score", [222, 237])
+def test_the_figure_to_plan_on_with_the_added_applications(tmp_path, score):
+    """`update --add-budget`: the figure to plan on with the applications added now.  Its P(match)
+    formula, run on the objective's own mixture, is the extra list's P(match) after (extend's, by
+    another path); every figure it takes can only rise with more applications, so it is at least
+    the figure now; with none added it is the figure now; at 222 the score check after is the
+    score-check model's, between its figure now and the central card's after."""
+    from allocator.optim.problem import Plan
+    from allocator.season import planfig
+    from allocator.season.run import run
+
+    prof = _profile(tmp_path, score)
+    d = run(prof, SEASON, today=dt.date(2026, 11, 4), add_budget=600, max_add=20, draws=0)
+    a = d["add"]
+    assert a["n_added"] == 20 and a["p_match_after_plan"]["p_match"] >= d["p_match_plan"]["p_match"] - 1e-12
+    assert a["p_match_after_plan"]["p_match"] <= a["p_match_after_interval"][0] + 1e-12
+    pr, ctx, _ = _figures(prof, today=dt.date(2026, 11, 4))
+    from allocator.season import extend
+
+    add = extend.additional(ctx, 600.0, 20, d["p_match"])
+    sent, new = add["_plan"], [i for i in add["_plan"].idx if i not in set(int(x) for x in ctx.idx)]
+    sig = dict(sent.signals)
+    plan_new = Plan.of(new, {i: sig[i] for i in new if i in sig}, ctx.plan.divisions)
+    assert planfig.p_match_after(ctx, pr.fm, plan_new, 1 - ctx.F) == pytest.approx(add["p_match_after"], abs=1e-10)
+    sc = a["p_match_after_score_check"]
+    if score == 237:
+        assert sc is None and d["p_match_score_check"] is None
+    else:
+        assert d["p_match_score_check"]["p_match"] < sc["p_match"] < sc["p_match_central"]
+    none = run(prof, SEASON, today=dt.date(2026, 11, 4), add_budget=600, max_add=0, draws=0)
+    assert none["add"]["p_match_after_plan"]["p_match"] == pytest.approx(none["p_match_plan"]["p_match"], abs=1e-9)
+
+
+def test_the_command_gives_the_figure_to_plan_on_with_the_additions(tmp_path):
+    from allocator.output.report import pct, plan_pct
+
+    base = [sys.executable, "-m", "allocator", "update", str(_profile(tmp_path, 222)), "--season", str(SEASON),
+            "--today", "2026-11-04", "--draws", "0", "--add-budget", "600", "--max-add", "20"]
+    d = json.loads(subprocess.run(base + ["--json"], capture_output=True, text=True, cwd=ROOT, check=True).stdout)
+    text = " ".join(subprocess.run(base, capture_output=True, text=True, cwd=ROOT, check=True).stdout.split())
+    a = d["add"]
+    plan, sc = a["p_match_after_plan"], a["p_match_after_score_check"]
+    assert (f"Plan on {plan_pct(plan['p_match'])} with them ({plan['from']} given your answers, "
+            f"{pct(plan['p_match'])} rounded down; Step 2 CK score check with them: {pct(sc['p_match'])}") in text

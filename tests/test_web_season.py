@@ -191,6 +191,9 @@ def test_page_shows_the_json_numbers(client, with_add):
     assert plan == f"plan on {plan_pct(d['p_match_plan']['p_match'])} now"
     assert f"; plan on {plan_pct(d['p_match_before_plan']['p_match'])} <small>" in before
     assert d["p_match_score_check"] is None and 'id="season-score-check-now"' not in html  # Step 2 CK 237: no check
+    after = d["add"]["p_match_after_plan"]  # and with the applications added now
+    assert d["add"]["n_added"] and re.search(r'id="season-plan-after">([^<]*)<', html).group(1) == \
+        f"Plan on {plan_pct(after['p_match'])} with them"
     assert f'value="{TODAY}"' in html and 'value="300"' in html
 
 

@@ -63,6 +63,20 @@ def _before_lines(d: dict, c) -> None:
                 f"{_pct(sc['p_match_before_central'])})")
 
 
+def _after_plan_line(a: dict, c) -> None:
+    """"Plan on 47% with them (...)": the figure to plan on with the applications added now."""
+    from allocator.output.report import plan_pct
+
+    plan = a.get("p_match_after_plan")
+    if plan is None or not a.get("n_added"):
+        return
+    sc = a.get("p_match_after_score_check")
+    note = "" if not sc or sc["direction"] != "below" else \
+        f"; Step 2 CK score check with them: {_pct(sc['p_match'])}, central model {_pct(sc['p_match_central'])}"
+    c.print(f"[bold]Plan on {plan_pct(plan['p_match'])} with them[/] ({plan['from']} given your answers, "
+            f"{_pct(plan['p_match'])} rounded down{note})")
+
+
 def _plan_line(d: dict, c) -> None:
     """"Plan on 29% now (...); before any answer, plan on 75% (...)": the figure to plan on, as
     solve prints it, for the answers so far and for the list as sent (none without a range)."""
@@ -148,6 +162,7 @@ def render(d: dict, c) -> None:
         c.print(f"Cost ${a['cost']:,.0f}; P(match) {_pct(d['p_match'])} -> {_pct(a['p_match_after'])}"
                 f"{_range(a.get('p_match_after_interval'))} (averages over the plausible models); "
                 f"{a['gain_per_100'] * 100:.2f} points per extra $100")
+        _after_plan_line(a, c)
         c.print(a["advice"])
     if "mc" in d:
         m = d["mc"]

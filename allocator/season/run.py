@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from allocator.errors import InputError, SolverError
-from allocator.season import extend, update
+from allocator.season import extend, planfig, update
 from allocator.season.seasonfile import Season, load_season
 
 MC_SIGMAS = 4.0
@@ -52,6 +52,8 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
         plan, pr2 = add.pop("_plan"), add.pop("_problem")
         out["add"] = add
         new = [i for i in plan.idx if i not in set(int(x) for x in ctx.idx)]
+        add.update(planfig.after_checks(ctx, plan, new, add.get("p_match_after_interval"), 1.0 - ctx.F,
+                                        out.get("p_match_score_check")))
     else:
         add, new, pr2 = None, [], None
     if draws > 0:

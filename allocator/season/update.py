@@ -332,6 +332,8 @@ def figures(ctx: Context) -> dict:
     out["p_match_score_check"] = before.pop("_score_check")
     out["domain_warnings"] = before.pop("_warnings") + now_warnings
     out.update(before)
+    from allocator.season.planfig import plan_figures
+
     out.update(plan_figures(out))
     stage = interviews_stage(ctx)
     held = out.pop("p_match_interviews_only_interval", None)
@@ -420,6 +422,8 @@ def before_checks(ctx: Context, interval) -> dict:
     from allocator.verification import published_curve
 
     m = evaluate(ctx.problem, ctx.plan, correlations=())
+    from allocator.season.planfig import score_check
+
     sc = score_check(ctx, m.p_match_central)
     warns = list_warnings(ctx.problem, ctx.plan, m, budget_applies=False, score_check=sc)
     pc = None
@@ -429,45 +433,3 @@ def before_checks(ctx: Context, interval) -> dict:
     return {"p_match_before_worst_season": m.p_match_worst_season if ctx.problem.fm is not None else None,
             "p_match_before_published_curve": None if pc is None else [prob(x) for x in pc], "_warnings": warns,
             "_score_check": sc}
-
-
-def score_check(ctx: Context, p_central_before: float | None) -> dict | None:
-    """The Step 2 CK score check of the season (:mod:`allocator.verification.scorecheck`): the
-    list's P(match) under the score-check model before any answer (``p_match_before``, what
-    `solve` gives for the list) and now (``p_match``: that model's nodes conditioned on the
-    answers, as the update conditions its own), each beside the central card's
-    (``p_match_before_central``, ``p_match_central``).  None when `solve` would have no check
-    (a score at or above the cohort's mean within one standard deviation, the one-factor
-    copula, no score-check file)."""
-    from allocator.verification import scorecheck
-
-    pr = ctx.problem
-    before = scorecheck.check(pr, ctx.plan, p_central_before)
-    if before is None:
-        return None
-    sc_card, _ = scorecheck.load(pr.card)
-    back = season_order(ctx.plan, ctx.idx)
-
-    def now(fm) -> float:
-        nm = node_model(pr, ctx.plan, fm).subset(back)
-        return prob(post.p_match(post.posterior_weights(nm, ctx.obs), post.no_match_factors(nm, ctx.obs)))
-
-    return before | {"p_match_before": prob(before["p_match"]), "p_match_before_central": prob(before["p_match_central"]),
-                     "p_match": now(scorecheck.factor_model(pr, sc_card)), "p_match_central": now(pr.fm_central),
-                     "subject": "P(match) now, given your answers,"}
-
-
-def plan_figures(out: dict) -> dict:
-    """The figure to plan on now and before any answer (the rule of `solve`,
-    :func:`allocator.verification.domain.plan_figure`): before, the lowest of the range's 10th
-    percentile, a season like the worst published one, the published-curve check below the range
-    and the score check below the cohort's mean; now, the same over the figures conditioned on
-    the answers (the worst season has no figure now: the answers are this season's own news).
-    ``{"p_match_plan": {"p_match", "from"} | None, "p_match_before_plan": ...}``."""
-    from allocator.verification.domain import plan_figure
-
-    sc = out.get("p_match_score_check")
-    sc_before = None if sc is None else sc | {"p_match": sc["p_match_before"]}
-    return {"p_match_plan": plan_figure(out.get("p_match_interval"), None, out.get("p_match_published_curve"), sc),
-            "p_match_before_plan": plan_figure(out.get("p_match_before_interval"), out.get("p_match_before_worst_season"),
-                                               out.get("p_match_before_published_curve"), sc_before)}

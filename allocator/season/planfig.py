@@ -1,0 +1,97 @@
+"""The figures to plan on in the interview season (the rule of `solve`,
+:func:`allocator.verification.domain.plan_figure`), now, before any answer and after the
+applications added now, with the Step 2 CK score check each of them takes."""
+from __future__ import annotations
+
+import numpy as np
+
+from allocator.optim.problem import Plan
+from allocator.season import posterior as post
+from allocator.season.update import Context, node_model, prob, season_order
+
+
+def score_check(ctx: Context, p_central_before: float | None) -> dict | None:
+    """The Step 2 CK score check of the season (:mod:`allocator.verification.scorecheck`): the
+    list's P(match) under the score-check model before any answer (``p_match_before``, what
+    `solve` gives for the list) and now (``p_match``: that model's nodes conditioned on the
+    answers, as the update conditions its own), each beside the central card's
+    (``p_match_before_central``, ``p_match_central``).  None when `solve` would have no check
+    (a score at or above the cohort's mean within one standard deviation, the one-factor
+    copula, no score-check file)."""
+    from allocator.verification import scorecheck
+
+    pr = ctx.problem
+    before = scorecheck.check(pr, ctx.plan, p_central_before)
+    if before is None:
+        return None
+    sc_card, _ = scorecheck.load(pr.card)
+    back = season_order(ctx.plan, ctx.idx)
+
+    def now(fm) -> float:
+        nm = node_model(pr, ctx.plan, fm).subset(back)
+        return prob(post.p_match(post.posterior_weights(nm, ctx.obs), post.no_match_factors(nm, ctx.obs)))
+
+    return before | {"p_match_before": prob(before["p_match"]), "p_match_before_central": prob(before["p_match_central"]),
+                     "p_match": now(scorecheck.factor_model(pr, sc_card)), "p_match_central": now(pr.fm_central),
+                     "subject": "P(match) now, given your answers,"}
+
+
+def plan_figures(out: dict) -> dict:
+    """The figure to plan on now and before any answer (the rule of `solve`,
+    :func:`allocator.verification.domain.plan_figure`): before, the lowest of the range's 10th
+    percentile, a season like the worst published one, the published-curve check below the range
+    and the score check below the cohort's mean; now, the same over the figures conditioned on
+    the answers (the worst season has no figure now: the answers are this season's own news).
+    ``{"p_match_plan": {"p_match", "from"} | None, "p_match_before_plan": ...}``."""
+    from allocator.verification.domain import plan_figure
+
+    sc = out.get("p_match_score_check")
+    sc_before = None if sc is None else sc | {"p_match": sc["p_match_before"]}
+    return {"p_match_plan": plan_figure(out.get("p_match_interval"), None, out.get("p_match_published_curve"), sc),
+            "p_match_before_plan": plan_figure(out.get("p_match_before_interval"), out.get("p_match_before_worst_season"),
+                                               out.get("p_match_before_published_curve"), sc_before)}
+
+
+def p_match_after(ctx: Context, fm, new: Plan, late: float) -> float:
+    """P(match) after adding the programs of ``new`` now, under the mixture ``fm``: its nodes
+    conditioned on the answers (as every figure now is), the new programs' P(interview) scaled
+    by ``late`` (the share of invitations still to come), so
+    1 - sum_k pi_k prod_{i sent} c_ik prod_{j new} (1 - late pi_j(k) mu_j(k))."""
+    pr = ctx.problem
+    nm = node_model(pr, ctx.plan, fm).subset(season_order(ctx.plan, ctx.idx))
+    pi, c = post.posterior_weights(nm, ctx.obs), post.no_match_factors(nm, ctx.obs)
+    if len(new.idx):
+        scaled = fm.conditioned(fm.w, fm.eta, late)
+        c = np.hstack([c, 1.0 - pr._by_variant(new, scaled, scaled.success)])
+    return prob(post.p_match(pi, c))
+
+
+def after_checks(ctx: Context, sent: Plan, added: list[int], interval, late: float, check_now: dict | None) -> dict:
+    """The figure to plan on with the applications added now (``added``, candidate indices, at
+    their variant on ``sent``, the whole list): the lowest of the range's 10th percentile after
+    (``interval``), the published-curve check on the interviews held, still expected and from
+    the new programs, below the range, and for a Step 2 CK below the cohort's mean the score
+    check after (``check_now``: the update's score check, None when the score has none).  ``{"p_match_after_plan", "p_match_after_published_curve",
+    "p_match_after_score_check"}`` (None where there is no such figure)."""
+    from allocator.verification import published_curve, scorecheck
+    from allocator.verification.domain import plan_figure
+
+    pr = ctx.problem
+    if pr.fm is None:  # the one-factor copula: no interview stage, no range, no score check
+        return {"p_match_after_plan": None, "p_match_after_published_curve": None, "p_match_after_score_check": None}
+    sig = dict(sent.signals)
+    new = Plan.of(added, {i: sig[i] for i in added if i in sig}, ctx.plan.divisions)
+    scaled = pr.fm.conditioned(pr.fm.w, pr.fm.eta, late)
+    r = post.further_interview_probs(ctx.nm, ctx.obs)
+    if len(new.idx):
+        r = np.hstack([r, pr.plan_pi(new, scaled)])
+    have = int(np.sum(ctx.obs.code == post.INVITED))
+    curve = published_curve.check(pr.card, post.count_distribution(ctx.pi, r, base=have))
+    sc = None
+    if check_now is not None:
+        sc_fm = scorecheck.factor_model(pr, scorecheck.load(pr.card)[0])
+        sc = {"p_match": p_match_after(ctx, sc_fm, new, late),
+              "p_match_central": p_match_after(ctx, pr.fm_central, new, late), "direction": check_now["direction"]}
+    plan = plan_figure(interval, None, curve, sc)
+    return {"p_match_after_plan": plan, "p_match_after_published_curve": None if curve is None else [prob(x) for x in curve],
+            "p_match_after_score_check": sc}
