@@ -210,6 +210,22 @@ def test_external_scheduler_rerun_skips_and_force(tmp_path, capsys, dask_cluster
     assert code == 2 and not (out / "applicants" / "a1.json").exists()
 
 
+def test_the_input_hash_leaves_out_where_the_row_sits():
+    from allocator.batch.cohort import Member
+    from allocator.batch.run import Options, input_hash
+
+    opts = Options(out=Path("o"))
+    doc = {"strategy": {"budget": 300.0}}
+    h = input_hash(Member("a", "c.csv:2", doc), None, opts, "code")
+    assert input_hash(Member("a", "other.csv:9", doc), None, opts, "code") == h
+    assert input_hash(Member("b", "c.csv:2", doc), None, opts, "code") != h  # the id names the files
+    assert input_hash(Member("a", "c.csv:2", {"strategy": {"budget": 310.0}}), None, opts, "code") != h
+    assert input_hash(Member("a", "c.csv:2", doc), None, Options(out=Path("o"), seed=1), "code") != h
+    assert input_hash(Member("a", "c.csv:2", doc), None, opts, "other code") != h
+    cat = {"text": "program_id\n", "label": "x.csv"}
+    assert input_hash(Member("a", "c.csv:2", doc), cat, opts, "code") != h
+
+
 def test_killed_worker_is_retried_not_lost_or_duplicated(tmp_path, dask_cluster):
     """SIGKILL the worker running a task: Dask reschedules it on the other worker; every
     applicant is in the summary once, with the result a sequential solve gives."""

@@ -236,7 +236,7 @@ def applicant_html(view: dict) -> str:
     p = view["payload"]
     esc = html.escape
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(view['id'])}: allocator list</title>"
-             f"<style>{_CSS}</style></head><body><h1>{esc(view['id'])}</h1><p>{esc(view['source'])}</p>"]
+             f"<style>{_CSS}</style></head><body><h1>{esc(view['id'])}</h1><p>{esc(source_line(view))}</p>"]
     if (p.get("data") or {}).get("synthetic"):
         parts.append(f"<p class=warn>{esc(SYNTHETIC_NOTE)}</p>")
     for w in p.get("warnings") or []:
@@ -317,10 +317,17 @@ def _wrapped(items: list[str], width: int = 110) -> list[str]:
             for line in textwrap.wrap(item, width, subsequent_indent="    ", break_on_hyphens=False) or [""]]
 
 
+def source_line(view: dict) -> str:
+    """Where the profile was read for this report.  The rerun hash leaves out where a row sits
+    (a comment line above it, reordered rows), so a report kept on a rerun names the row it
+    was made from; summary.csv's ``source`` is this run's."""
+    return f"profile: {view['source']} (when this report was made)"
+
+
 def _text_lines(view: dict) -> list[str]:
     p = view["payload"]
     two = _two_stage(p)
-    lines = _wrapped([view["source"], "", f"status {p.get('status')}, objective {p.get('objective')}, "
+    lines = _wrapped([source_line(view), "", f"status {p.get('status')}, objective {p.get('objective')}, "
              + ("two-stage model" if two else f"correlation {p.get('correlation')}"),
              f"P(match) {_ranged(p, 'p_match', two_stage=two)}; "
              + ("no range over plausible models (one card)" if p.get("p_match_interval") is None and two else

@@ -14,8 +14,9 @@ Faults:
   ``retries`` times.  Each applicant's files are written by the client exactly once, from
   the one result the client takes from its future, so an applicant is neither lost nor
   written twice;
-- rerun: an applicant whose files exist with the same input hash (profile, catalog,
-  budgets, draws, seed, allocator's code and data) is skipped; ``force`` recomputes;
+- rerun: an applicant whose files exist with the same input hash (id, profile content,
+  catalog, budgets, draws, seed, allocator's code and data; not the row's line) is skipped;
+  ``force`` recomputes;
 - Ctrl-C: every file is written through a temp file and a rename
   (:func:`allocator.output.files.atomic_write`), and the hash file last, so an interrupted
   run leaves complete files or none, and a rerun redoes only what is missing.
@@ -103,10 +104,15 @@ def code_hash() -> str:
 
 
 def input_hash(member: Member, catalog: dict | None, opts: Options, code: str) -> str:
+    """What determines the applicant's files: the id (it names them), the profile's content, the
+    catalog (its text and the label its JSON names), the budgets, the draws, the seed, and
+    allocator's code and data (``code``).  Not where the profile sits (``member.source``: a CSV
+    row's line moves when a comment line is added above it or rows are reordered), so such an
+    edit re-solves no one."""
     doc = json.dumps(member.doc, sort_keys=True, default=str)
     cat = hashlib.sha256(catalog["text"].encode()).hexdigest() + catalog["label"] if catalog else "demo"
-    spec = json.dumps({"doc": doc, "catalog": cat, "budgets": opts.budgets, "draws": opts.draws, "seed": opts.seed,
-                       "code": code, "source": member.source}, sort_keys=True)
+    spec = json.dumps({"id": member.id, "doc": doc, "catalog": cat, "budgets": opts.budgets, "draws": opts.draws,
+                       "seed": opts.seed, "code": code}, sort_keys=True)
     return hashlib.sha256(spec.encode()).hexdigest()
 
 
