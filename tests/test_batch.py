@@ -399,9 +399,13 @@ def test_console_lines_name_the_status_once_and_summary_keeps_the_solve_status(t
     row = summary_row({"id": "a2", "status": "ok", "seconds": 41.25, "hash": "h"}, payload)
     assert (row["status"], row["solve_status"], row["gap"]) == ("ok", "feasible", 0.00075)
     # columns added later come last, so a reader that indexes the earlier ones keeps working
-    assert SUMMARY_COLUMNS[-8:] == ["solve_status", "gap", "worst_season", "p_match_worst_season", "p_match_plan",
-                                    "p_match_west", "p_match_west_lo", "p_match_west_hi"]
-    assert SUMMARY_COLUMNS[:3] == ["id", "status", "reason"]
+    assert SUMMARY_COLUMNS[:33] == [  # every column scripts read, by name and position, as it was published
+        "id", "status", "reason", "p_match", "p_match_lo", "p_match_hi", "p_match_la", "p_match_la_lo",
+        "p_match_la_hi", "p_match_pessimistic", "mc_p_match", "n_applications", "n_la", "n_west", "n_elsewhere",
+        "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source", "input_hash", "seconds",
+        "skipped", "solve_status", "gap", "worst_season", "p_match_worst_season", "p_match_plan", "p_match_west",
+        "p_match_west_lo", "p_match_west_hi"]
+    assert SUMMARY_COLUMNS[33:] == ["p_match_plan_from", "risk"]
     row = summary_row({"id": "a2", "status": "ok", "seconds": 1.0, "hash": "h"},
                       payload | {"p_match_worst_season": {"season": "2022", "match_rate": 0.614, "p_match": 0.7,
                                                           "cards": 8}})
@@ -473,13 +477,130 @@ def test_cohort_view_gives_the_mean_p_success_its_range(tmp_path):
 
     payloads = {"a": {"selected": [prog(0.10, 0.06, 0.16)], "data": {"synthetic": True}},
                 "b": {"selected": [prog(0.14, 0.08, 0.20)], "data": {"synthetic": True}}}
-    write_cohort_view(tmp_path, Report(rows=[{"status": "ok"}] * 2, payloads=payloads), 0.5)
+    write_cohort_view(tmp_path, Report(rows=[{"id": "a", "status": "ok"}, {"id": "b", "status": "ok"}],
+                                            payloads=payloads), 0.5)
     df = pd.read_csv(tmp_path / "cohort.csv")
     assert list(df.columns) == [*COLUMNS, "synthetic", "mean_p_success_p10", "mean_p_success_p90"]
     row = df.iloc[0]
     assert row["mean_p_success"] == pytest.approx(0.12)
     assert (row["mean_p_success_p10"], row["mean_p_success_p90"]) == (pytest.approx(0.07), pytest.approx(0.18))
     assert "12.00% (7-18%)" in (tmp_path / "cohort.html").read_text()
+
+
+def _plan_payload(p, plan, frm="the 10th percentile of the plausible models", warnings=(), budget=1500.0,
+                  fees=1490.0, lo=None, hi=None, selected=()):
+    return {"status": "optimal", "objective": "safety_first", "p_match": p,
+            "p_match_interval": [lo if lo is not None else plan, hi if hi is not None else min(1.0, p + 0.1)],
+            "p_match_plan": {"p_match": plan, "from": frm}, "warnings": list(warnings),
+            "cost": {"total": fees, "fixed": 80.0, "season": "2026"}, "constraints": {"budget": budget},
+            "data": {"synthetic": True}, "selected": list(selected), "n_applications": len(selected)}
+
+
+@pytest.mark.parametrize("plan, risk", [(0.0, "high"), (0.4999, "high"), (0.4999999999999, "moderate"),
+                                        (0.5, "moderate"), (0.7999, "moderate"), (0.8, "low"), (0.97, "low")])
+def test_the_summary_says_the_risk_of_the_figure_to_plan_on_and_where_it_comes_from(plan, risk):
+    """risk: high below 50%, moderate 50-79%, low 80% or more, on the figure to plan on in the
+    whole percents the reports print (rounded down), so the band and the shown figure agree."""
+    from allocator.batch.outputs import summary_row
+    from allocator.output.report import plan_pct
+
+    row = summary_row({"id": "x", "status": "ok", "seconds": 1.0, "hash": "h"},
+                      _plan_payload(0.99, plan, frm="the Step 2 CK score check"))
+    assert (row["p_match_plan"], row["p_match_plan_from"], row["risk"]) == (plan, "the Step 2 CK score check", risk)
+    shown = int(plan_pct(plan)[:-1])
+    assert risk == ("high" if shown < 50 else "moderate" if shown < 80 else "low")
+
+
+def test_risk_without_a_plan_figure_uses_p_match_and_a_row_without_a_list_gives_its_status():
+    from allocator.batch.outputs import summary_row
+
+    own = {"status": "optimal", "p_match": 0.45, "cost": {"total": 300.0, "fixed": 80.0}}  # catalog's own p_match
+    row = summary_row({"id": "x", "status": "ok", "seconds": 1.0}, own)
+    assert (row["p_match_plan"], row["p_match_plan_from"], row["risk"]) == (None, None, "high")
+    for status in ("infeasible", "failed", "bad_input", "solver_error"):
+        row = summary_row({"id": "y", "status": status, "reason": "r", "seconds": None}, None,
+                          {"budget": 100.0, "objective": "p_match", "synthetic": True, "p_match": 0.9})
+        assert (row["risk"], row["budget"], row["objective"], row["synthetic"]) == (status, 100.0, "p_match", True)
+        assert row["p_match"] is None  # only the input columns are taken from ``inputs``
+
+
+def test_the_fixed_fee_is_named_from_the_fee_schedule_and_said_to_be_outside_the_budget(monkeypatch):
+    from allocator.batch import outputs
+    from allocator.inputs import fees
+    from allocator.inputs.fees import load_schedule
+
+    p = _plan_payload(0.8, 0.7, budget=1500.0, fees=1500.0)
+    name, usd = load_schedule("2026").fixed[0]
+    assert (name, usd) == ("USMLE transcript", 80)  # the shipped data the text below reads
+    want = "$1,500 + $80 USMLE transcript fee, outside the budget"
+    assert outputs.fees_text(p) == want
+    view = {"id": "x", "source": "c.csv:2", "payload": p, "curve": []}
+    assert f"<td>fees</td><td class=n>{want}</td>" in outputs.applicant_html(view)
+    assert ("fees $1,500 of budget $1,500 (+ $80 USMLE transcript fee, outside the budget)"
+            in " ".join(outputs._text_lines(view)))
+    # the name comes from the season's schedule, not from the code
+    real = load_schedule("2026")
+    monkeypatch.setattr(fees, "load_schedule",
+                        lambda season: real.__class__(real.season, real.tiers, (("ECFMG token", 80.0),), ""))
+    assert outputs.fees_text(p) == "$1,500 + $80 ECFMG token fee, outside the budget"
+    monkeypatch.setattr(fees, "load_schedule", lambda season: real.__class__(real.season, real.tiers, (), ""))
+    assert outputs.fees_text(p) == "$1,500 + $80 fixed fees, outside the budget"  # a name that does not add up
+    assert outputs.fees_text({"cost": {"total": 300.0, "fixed": 0.0, "season": "none"}}) == "$300"
+
+
+def test_cohort_page_lists_applicants_most_at_risk_first_and_flags_no_program_of_a_lone_applicant(tmp_path):
+    """The applicant table: rows without a list first, then by the figure to plan on, lowest
+    first, with where it comes from, the range, the average, budget, fees (the fixed fee named)
+    and the first warning.  A program is crowded only with 2 or more solved applicants in its
+    specialty: one Pediatrics applicant is "1 of 1" on every program of their list."""
+    from allocator.batch.cohortview import applicant_rows, write_cohort_view
+    from allocator.batch.outputs import summary_row
+    from allocator.batch.run import Report
+
+    def prog(pid, specialty):
+        return {"program_id": pid, "name": f"Synthetic {pid}", "specialty": specialty, "city": "Irvine",
+                "state": "CA", "tier": "la", "p_match": 0.1}
+
+    im = [prog("IM-1", "Internal Medicine"), prog("IM-2", "Internal Medicine")]
+    payloads = {"safe": _plan_payload(0.93, 0.86, selected=im),
+                "risky": _plan_payload(0.52, 0.31, frm="the Step 2 CK score check", lo=0.35, hi=0.66,
+                                       warnings=["Step 2 CK 221 is 15 points below ...", "second"], selected=im[:1]),
+                "mid": _plan_payload(0.71, 0.64, selected=[prog("PED-1", "Pediatrics"), prog("PED-2", "Pediatrics")])}
+    rows = [summary_row({"id": i, "status": "ok", "seconds": 1.0}, payloads[i]) for i in ("safe", "risky", "mid")]
+    rows.insert(1, summary_row({"id": "broke", "status": "infeasible", "seconds": 1.0,
+                                "reason": "c.csv:3: budget $100 is below the $440 needed for min_applications=40"},
+                               None, {"budget": 100.0, "objective": "safety_first", "synthetic": True}))
+    rep = Report(rows=rows, payloads=payloads)
+    table = applicant_rows(rep)
+    assert [a["id"] for a in table] == ["broke", "risky", "mid", "safe"]
+    assert [a["risk"] for a in table] == ["infeasible", "high", "moderate", "low"]
+    risky = table[1]
+    assert (risky["plan"], risky["plan_from"], risky["range"], risky["average"], risky["budget"]) == \
+        ("31%", "the Step 2 CK score check", "35-66%", "52.0%", "$1,500")
+    assert risky["fees"] == "$1,490 + $80 USMLE transcript fee, outside the budget"
+    assert risky["note"] == "Step 2 CK 221 is 15 points below ..."
+    assert table[0]["note"].startswith("c.csv:3: budget $100") and table[0]["budget"] == "$100"
+    df = write_cohort_view(tmp_path, rep, 0.5)
+    page = (tmp_path / "cohort.html").read_text()
+    at = [page.index(f"<td>{i}</td>") for i in ("broke", "risky", "mid", "safe")]
+    assert at == sorted(at) and "<td>the Step 2 CK score check</td>" in page
+    crowded = dict(zip(df["program_id"], df["crowded"]))
+    assert crowded == {"IM-1": True, "IM-2": False, "PED-1": False, "PED-2": False}  # PED: 1 of 1, alone
+    assert df.set_index("program_id").loc["PED-1", ["applicants", "of"]].tolist() == [1, 1]
+    assert "<b>1</b> receive more than 50%" in page
+    assert "flagged only when at least 2 solved applicants are in its specialty: the 2 programs of Pediatrics" in page
+    assert (pd.read_csv(tmp_path / "cohort.csv")["crowded"].tolist() ==
+            [crowded[p] for p in pd.read_csv(tmp_path / "cohort.csv")["program_id"]])
+
+
+def test_docs_list_every_cohort_csv_column_in_order():
+    from allocator.batch.cohortview import COLUMNS, RANGE_COLUMNS
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "batch.md").read_text()
+    row = next(line for line in docs.splitlines() if line.startswith("| `cohort.csv`"))
+    named = re.findall(r"`([a-z_0-9]+)`", row.split("|")[2])
+    want = [*COLUMNS, "synthetic", *RANGE_COLUMNS]
+    assert [c for c in named if c in want] == want, named
 
 
 def test_report_probabilities_read_as_the_command_line_prints_them():
