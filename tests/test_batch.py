@@ -210,6 +210,40 @@ def test_external_scheduler_rerun_skips_and_force(tmp_path, capsys, dask_cluster
     assert code == 2 and not (out / "applicants" / "a1.json").exists()
 
 
+def test_a_comment_line_or_reordered_rows_skip_the_unchanged_and_a_row_without_a_list_keeps_its_inputs(
+        tmp_path, capsys, dask_cluster):
+    """The rerun hash covers what determines the answer (id, profile, catalog, options, code and
+    data), not the row's line: a comment line added on top and rows reordered re-solve no one.
+    An infeasible row (budget 100 for at least 40 applications) still shows its inputs."""
+    addr, _ = dask_cluster
+    coh = tmp_path / "cohort.csv"
+    coh.write_text("id,budget,min_applications\na,300,\nb,500,\nc,100,40\n")
+    out = tmp_path / "out"
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, *FAST], capsys)
+    assert code == 3, err
+    rows = {r["id"]: r for r in _summary(out)}
+    assert [rows[i]["status"] for i in "abc"] == ["ok", "ok", "infeasible"]
+    c = rows["c"]  # no list, but its inputs: the budget, the objective, the catalog's synthetic flag
+    assert (c["budget"], c["objective"], c["synthetic"], c["risk"]) == ("100.0", "safety_first", "True", "infeasible")
+    assert c["source"] == f"{coh}:4" and c["p_match"] == "" and c["fees"] == ""
+    assert (rows["a"]["budget"], rows["b"]["budget"]) == ("300.0", "500.0")
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "applicants").iterdir()}
+    hashes = {i: (out / ".batch" / f"{i}.sha256").read_text() for i in "ab"}
+    coh.write_text("# SYNTHETIC: an office's note on top\nid,budget,min_applications\nc,100,40\nb,500,\na,300,\n")
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, *FAST], capsys)
+    assert code == 3 and "2 solved (2 unchanged, skipped)" in err, err
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "applicants").iterdir()} == before
+    assert {i: (out / ".batch" / f"{i}.sha256").read_text() for i in "ab"} == hashes
+    rows = _summary(out)
+    assert [(r["id"], r["skipped"], r["source"]) for r in rows] == [
+        ("c", "False", f"{coh}:3"), ("b", "True", f"{coh}:4"), ("a", "True", f"{coh}:5")]  # this run's lines
+    assert rows[0]["reason"].startswith(f"{coh}:3: ")  # a message names the row where it is now
+    coh.write_text("id,budget,min_applications\nc,100,40\nb,500,\na,310,\n")  # a's answer can change
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, *FAST], capsys)
+    assert code == 3 and "2 solved (1 unchanged, skipped)" in err, err
+    assert [r["skipped"] for r in _summary(out)] == ["False", "True", "False"]
+
+
 def test_the_input_hash_leaves_out_where_the_row_sits():
     from allocator.batch.cohort import Member
     from allocator.batch.run import Options, input_hash
@@ -745,6 +779,10 @@ def test_profiles_are_checked_against_their_catalog_before_dask(tmp_path):
     assert reasons[2] == f"{coh}:4: objective p_match_la needs a P(match) target: set the row's target_p_match " \
                          "column (0 < P < 1)"
     assert all(r["seconds"] == 0 for r in rep.rows)
+    # a profile that was read keeps its input columns (the catalog's synthetic flag when there is one)
+    assert [(r["budget"], r["objective"], r["synthetic"]) for r in rep.rows] == [
+        (2500.0, "safety_first", None), (2500.0, "safety_first", True), (2500.0, "p_match_la", True)]
+    assert [r["risk"] for r in rep.rows] == ["bad_input"] * 3
 
 
 def test_the_budget_curve_says_what_it_shows_for_each_objective():

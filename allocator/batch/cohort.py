@@ -58,6 +58,9 @@ class Member:
     error: str | None = None
     extra: dict = field(default_factory=dict)
     own_id: bool = True  # False: the id is made up (a bad or repeated id, a short row) and names no files
+    # the summary's input columns (budget, objective, synthetic) for a profile that was read, filled by
+    # :func:`allocator.batch.precheck.precheck` so that a row without a list still shows them
+    inputs: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -85,8 +88,9 @@ def _checked(member_id: str, source: str, doc: dict, target_field: str) -> Membe
     except InputError as e:
         return Member(member_id, source, None, _one_line(e))
     if profile.strategy.objective == "p_match_la" and profile.strategy.target_p_match is None:
-        return Member(member_id, source, None, f"{source}: objective p_match_la needs a P(match) target: set "
-                                               f"{target_field} (0 < P < 1)")
+        # the profile was read: its document stays (for the summary's input columns), the error makes it bad input
+        return Member(member_id, source, doc, f"{source}: objective p_match_la needs a P(match) target: set "
+                                              f"{target_field} (0 < P < 1)")
     return Member(member_id, source, doc)
 
 

@@ -311,7 +311,7 @@ def run_batch(cohort: str | Path, opts: Options, progress: Progress | None = Non
                     progress(done, total, results[res["id"]])
     report.results = results
     report.older = older_reports(opts.out, own)
-    report.rows = [summary_row(results[m.id], report.payloads.get(m.id)) for m in members]
+    report.rows = [summary_row(results[m.id], report.payloads.get(m.id), m.inputs) for m in members]
     write_summary(opts.out, report.rows)
     write_cohort_view(opts.out, report, opts.crowd_share)
     return report
