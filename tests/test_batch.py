@@ -627,6 +627,22 @@ def test_cohort_page_lists_applicants_most_at_risk_first_and_flags_no_program_of
             [crowded[p] for p in pd.read_csv(tmp_path / "cohort.csv")["program_id"]])
 
 
+def test_cohort_booleans_accept_the_documented_spellings_and_name_them_when_wrong(tmp_path):
+    from allocator.batch import cohort
+
+    p = tmp_path / "c.csv"
+    p.write_text("id,la_ties,reapplicant\na,Y,t\nb,N,F\nc,TRUE,no\nd,1,0\ne,maybe,\n")
+    m = load_cohort(p)
+    assert [(x.doc or {}).get("applicant") for x in m[:4]] == [
+        {"la_ties": True, "reapplicant": True}, {"la_ties": False, "reapplicant": False},
+        {"la_ties": True, "reapplicant": False}, {"la_ties": True, "reapplicant": False}]
+    assert m[4].error == (f"{p}:6: column la_ties = 'maybe': must be true/false, yes/no, y/n, t/f or 1/0 "
+                          "(any case); change it")
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "batch.md").read_text()
+    row = next(line for line in docs.splitlines() if line.startswith("| `la_ties`"))
+    assert all(f"`{w}`" in row for w in cohort._TRUE | cohort._FALSE), row  # every accepted spelling documented
+
+
 def test_docs_list_every_cohort_csv_column_in_order():
     from allocator.batch.cohortview import COLUMNS, RANGE_COLUMNS
 
