@@ -18,8 +18,11 @@ proven bound the list's objective may be, in the objective's units), ``worst_sea
 percentile, the worst season, a published-curve check below the range and, for a Step 2 CK
 below the calibration cohort's mean, the Step 2 CK score check; empty without a range),
 ``p_match_west`` and its interval (``p_match_west_lo``, ``p_match_west_hi``: P(match in the
-West, LA included, the West ranked first)).  New columns go at the end, so scripts
-that read the columns by position keep working.
+West, LA included, the West ranked first)), ``p_match_plan_from`` (the JSON's
+``p_match_plan.from``) and ``risk`` (:func:`risk_of`: high, moderate or low on the figure to
+plan on; a row without a list gives its status).  New columns go at the end, so scripts
+that read the columns by position keep working.  ``budget``, ``objective`` and ``synthetic``
+are filled for every row whose profile was read (:data:`INPUT_COLUMNS`).
 """
 from __future__ import annotations
 
