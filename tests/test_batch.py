@@ -3,6 +3,7 @@ a killed worker.  Small on purpose: 3 applicants on the 40-program catalog with 
 p_match, few Monte Carlo draws, a 3-point budget curve."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -911,3 +912,125 @@ def test_pdf_pages_print_dollar_amounts_as_text_and_wrap_every_line():
                                  "payload": payload, "curve": None})
     assert max(len(line) for line in lines) <= 110
     assert "of budget $4,000" in " ".join(lines)
+
+
+def _sigint_blocked_in_every_thread(pid: int) -> bool:
+    """SIGINT (bit 2 of SigBlk) blocked in every thread of process ``pid`` (Linux /proc)."""
+    tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    masks = [int(re.search(r"^SigBlk:\s*([0-9a-f]+)$", (t / "status").read_text(), re.M).group(1), 16)
+             for t in tasks]
+    return bool(masks) and all(m & (1 << (signal.SIGINT - 1)) for m in masks)
+
+
+def test_local_workers_never_see_sigint_and_the_client_keeps_its_handler():
+    """Ctrl-C is the client's: every local worker process starts with SIGINT blocked in all its
+    threads and ignores it (its preload), a worker the nanny restarts too; this process gets
+    its own handler and mask back."""
+    from allocator.batch import run as batch_run
+
+    before = signal.getsignal(signal.SIGINT)
+    with batch_run.open_client(None, 2) as client:
+        assert signal.getsignal(signal.SIGINT) is before
+        assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        for _ in range(2):  # as started, then after a restart (new worker processes)
+            pids = client.run(os.getpid)
+            assert len(pids) == 2
+            assert set(client.run(lambda: signal.getsignal(signal.SIGINT) == signal.SIG_IGN).values()) == {True}
+            if Path("/proc/self/task").is_dir():
+                assert all(_sigint_blocked_in_every_thread(p) for p in pids.values()), pids
+            client.restart()
+        assert set(client.run(os.getpid).values()).isdisjoint(pids.values())
+
+
+def test_a_ctrl_c_while_the_cluster_starts_is_raised_when_it_has_started():
+    from allocator.batch.run import workers_ignore_sigint
+
+    before = signal.getsignal(signal.SIGINT)
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with workers_ignore_sigint():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            steps.append("the cluster started")  # not cut short: it can be closed
+    assert steps == ["the cluster started"]
+    assert signal.getsignal(signal.SIGINT) is before
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def test_an_interrupted_run_writes_the_summary_of_the_applicants_settled_so_far(tmp_path, monkeypatch):
+    """On Ctrl-C, summary.csv has the finished applicants' rows and the others as not_run (with
+    their inputs); the cohort view of a part of the cohort is not written."""
+    from allocator.batch import run as batch_run
+
+    coh = tmp_path / "c.csv"
+    coh.write_text("id,budget\na,300\nb,bad\nc,500\nd,600\n")
+    payload = {"status": "optimal", "objective": "safety_first", "p_match": 0.42, "constraints": {"budget": 300.0},
+               "cost": {"total": 290.0, "fixed": 80.0, "season": "2026"}, "data": {"synthetic": True}}
+
+    def compute(client, jobs, retries):
+        assert [j["id"] for j in jobs] == ["a", "c", "d"]
+        yield {"id": "a", "source": f"{coh}:2", "hash": jobs[0]["hash"], "status": "ok", "reason": "", "seconds": 2.0,
+               "json": json.dumps(payload), "html": b"<html></html>", "pdf": b"%PDF-", "solve_status": "optimal"}
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_run, "_compute", compute)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        batch_run.run_batch(coh, batch_run.Options(out=out, catalog=CATALOG), client=object())
+    rows = _summary(out)
+    assert [(r["id"], r["status"], r["risk"]) for r in rows] == [
+        ("a", "ok", "high"), ("b", "bad_input", "bad_input"), ("c", "not_run", "not_run"), ("d", "not_run", "not_run")]
+    assert rows[2]["reason"].startswith("the run was interrupted before this applicant was solved")
+    assert (rows[2]["budget"], rows[3]["budget"], rows[2]["source"]) == ("500.0", "600.0", f"{coh}:4")
+    assert (out / "applicants" / "a.json").exists() and (out / ".batch" / "a.sha256").exists()
+    assert not (out / "cohort.html").exists() and not (out / "cohort.csv").exists()
+    assert not [p.name for p in out.rglob(".*") if p.is_file()]  # no temp file left
+
+
+def test_ctrl_c_on_the_process_group_prints_one_line_and_leaves_no_worker(tmp_path):
+    """SIGINT to the whole process group, as a terminal sends it, once the first applicant is
+    done: one line ("allocator: interrupted"), no worker traceback, exit 130, the summary of
+    the applicants done so far, and no process of the run left."""
+    coh = tmp_path / "c.csv"
+    coh.write_text("id,budget\n" + "".join(f"a{k},{300 + 50 * k}\n" for k in range(6)))
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "allocator", "batch", str(coh), "--out", str(out), "--workers", "2",
+            "--draws", "20000", "--sweep", "100:2000:100", "--catalog", str(CATALOG)]
+    proc = subprocess.Popen(args, cwd=Path(__file__).resolve().parent.parent, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group, as a terminal's job
+    lines: list[str] = []
+    try:
+        reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 90
+        while not any(re.match(r"\[\d/6\] a\d: ok", x) for x in lines) and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        if proc.poll() is not None or not any(re.match(r"\[\d/6\] a\d: ok", x) for x in lines):
+            pytest.skip("the batch ended, or solved no applicant within 90 s, before the signal could be sent")
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        rows = _summary(out)
+        if "not_run" not in {r["status"] for r in rows}:
+            pytest.skip("every applicant was done before the signal arrived (machine too fast for this cohort)")
+        gone = time.monotonic() + 20
+        while time.monotonic() < gone:
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("processes of the interrupted run were still alive 20 s after it ended")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    err = "".join(lines)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert [x for x in lines if not re.match(r"\[\d/6\] a\d: ok", x)] == ["allocator: interrupted\n"], err
+    done = {m.group(1) for m in re.finditer(r"^\[\d/6\] (a\d): ok", err, re.M)}
+    assert {r["id"] for r in rows if r["status"] == "ok"} == done and len(rows) == 6
+    assert {r["status"] for r in rows} == {"ok", "not_run"}
