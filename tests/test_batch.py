@@ -3,6 +3,7 @@ a killed worker.  Small on purpose: 3 applicants on the 40-program catalog with 
 p_match, few Monte Carlo draws, a 3-point budget curve."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -210,6 +211,56 @@ def test_external_scheduler_rerun_skips_and_force(tmp_path, capsys, dask_cluster
     assert code == 2 and not (out / "applicants" / "a1.json").exists()
 
 
+def test_a_comment_line_or_reordered_rows_skip_the_unchanged_and_a_row_without_a_list_keeps_its_inputs(
+        tmp_path, capsys, dask_cluster):
+    """The rerun hash covers what determines the answer (id, profile, catalog, options, code and
+    data), not the row's line: a comment line added on top and rows reordered re-solve no one.
+    An infeasible row (budget 100 for at least 40 applications) still shows its inputs."""
+    addr, _ = dask_cluster
+    coh = tmp_path / "cohort.csv"
+    coh.write_text("id,budget,min_applications\na,300,\nb,500,\nc,100,40\n")
+    out = tmp_path / "out"
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, *FAST], capsys)
+    assert code == 3, err
+    rows = {r["id"]: r for r in _summary(out)}
+    assert [rows[i]["status"] for i in "abc"] == ["ok", "ok", "infeasible"]
+    c = rows["c"]  # no list, but its inputs: the budget, the objective, the catalog's synthetic flag
+    assert (c["budget"], c["objective"], c["synthetic"], c["risk"]) == ("100.0", "safety_first", "True", "infeasible")
+    assert c["source"] == f"{coh}:4" and c["p_match"] == "" and c["fees"] == ""
+    assert (rows["a"]["budget"], rows["b"]["budget"]) == ("300.0", "500.0")
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "applicants").iterdir()}
+    hashes = {i: (out / ".batch" / f"{i}.sha256").read_text() for i in "ab"}
+    coh.write_text("# SYNTHETIC: an office's note on top\nid,budget,min_applications\nc,100,40\nb,500,\na,300,\n")
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, *FAST], capsys)
+    assert code == 3 and "2 solved (2 unchanged, skipped)" in err, err
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "applicants").iterdir()} == before
+    assert {i: (out / ".batch" / f"{i}.sha256").read_text() for i in "ab"} == hashes
+    rows = _summary(out)
+    assert [(r["id"], r["skipped"], r["source"]) for r in rows] == [
+        ("c", "False", f"{coh}:3"), ("b", "True", f"{coh}:4"), ("a", "True", f"{coh}:5")]  # this run's lines
+    assert rows[0]["reason"].startswith(f"{coh}:3: ")  # a message names the row where it is now
+    coh.write_text("id,budget,min_applications\nc,100,40\nb,500,\na,310,\n")  # a's answer can change
+    code, _, err = _cli(["batch", str(coh), "--out", str(out), "--scheduler", addr, *FAST], capsys)
+    assert code == 3 and "2 solved (1 unchanged, skipped)" in err, err
+    assert [r["skipped"] for r in _summary(out)] == ["False", "True", "False"]
+
+
+def test_the_input_hash_leaves_out_where_the_row_sits():
+    from allocator.batch.cohort import Member
+    from allocator.batch.run import Options, input_hash
+
+    opts = Options(out=Path("o"))
+    doc = {"strategy": {"budget": 300.0}}
+    h = input_hash(Member("a", "c.csv:2", doc), None, opts, "code")
+    assert input_hash(Member("a", "other.csv:9", doc), None, opts, "code") == h
+    assert input_hash(Member("b", "c.csv:2", doc), None, opts, "code") != h  # the id names the files
+    assert input_hash(Member("a", "c.csv:2", {"strategy": {"budget": 310.0}}), None, opts, "code") != h
+    assert input_hash(Member("a", "c.csv:2", doc), None, Options(out=Path("o"), seed=1), "code") != h
+    assert input_hash(Member("a", "c.csv:2", doc), None, opts, "other code") != h
+    cat = {"text": "program_id\n", "label": "x.csv"}
+    assert input_hash(Member("a", "c.csv:2", doc), cat, opts, "code") != h
+
+
 def test_killed_worker_is_retried_not_lost_or_duplicated(tmp_path, dask_cluster):
     """SIGKILL the worker running a task: Dask reschedules it on the other worker; every
     applicant is in the summary once, with the result a sequential solve gives."""
@@ -383,9 +434,13 @@ def test_console_lines_name_the_status_once_and_summary_keeps_the_solve_status(t
     row = summary_row({"id": "a2", "status": "ok", "seconds": 41.25, "hash": "h"}, payload)
     assert (row["status"], row["solve_status"], row["gap"]) == ("ok", "feasible", 0.00075)
     # columns added later come last, so a reader that indexes the earlier ones keeps working
-    assert SUMMARY_COLUMNS[-8:] == ["solve_status", "gap", "worst_season", "p_match_worst_season", "p_match_plan",
-                                    "p_match_west", "p_match_west_lo", "p_match_west_hi"]
-    assert SUMMARY_COLUMNS[:3] == ["id", "status", "reason"]
+    assert SUMMARY_COLUMNS[:33] == [  # every column scripts read, by name and position, as it was published
+        "id", "status", "reason", "p_match", "p_match_lo", "p_match_hi", "p_match_la", "p_match_la_lo",
+        "p_match_la_hi", "p_match_pessimistic", "mc_p_match", "n_applications", "n_la", "n_west", "n_elsewhere",
+        "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source", "input_hash", "seconds",
+        "skipped", "solve_status", "gap", "worst_season", "p_match_worst_season", "p_match_plan", "p_match_west",
+        "p_match_west_lo", "p_match_west_hi"]
+    assert SUMMARY_COLUMNS[33:] == ["p_match_plan_from", "risk"]
     row = summary_row({"id": "a2", "status": "ok", "seconds": 1.0, "hash": "h"},
                       payload | {"p_match_worst_season": {"season": "2022", "match_rate": 0.614, "p_match": 0.7,
                                                           "cards": 8}})
@@ -457,13 +512,146 @@ def test_cohort_view_gives_the_mean_p_success_its_range(tmp_path):
 
     payloads = {"a": {"selected": [prog(0.10, 0.06, 0.16)], "data": {"synthetic": True}},
                 "b": {"selected": [prog(0.14, 0.08, 0.20)], "data": {"synthetic": True}}}
-    write_cohort_view(tmp_path, Report(rows=[{"status": "ok"}] * 2, payloads=payloads), 0.5)
+    write_cohort_view(tmp_path, Report(rows=[{"id": "a", "status": "ok"}, {"id": "b", "status": "ok"}],
+                                            payloads=payloads), 0.5)
     df = pd.read_csv(tmp_path / "cohort.csv")
     assert list(df.columns) == [*COLUMNS, "synthetic", "mean_p_success_p10", "mean_p_success_p90"]
     row = df.iloc[0]
     assert row["mean_p_success"] == pytest.approx(0.12)
     assert (row["mean_p_success_p10"], row["mean_p_success_p90"]) == (pytest.approx(0.07), pytest.approx(0.18))
     assert "12.00% (7-18%)" in (tmp_path / "cohort.html").read_text()
+
+
+def _plan_payload(p, plan, frm="the 10th percentile of the plausible models", warnings=(), budget=1500.0,
+                  fees=1490.0, lo=None, hi=None, selected=()):
+    return {"status": "optimal", "objective": "safety_first", "p_match": p,
+            "p_match_interval": [lo if lo is not None else plan, hi if hi is not None else min(1.0, p + 0.1)],
+            "p_match_plan": {"p_match": plan, "from": frm}, "warnings": list(warnings),
+            "cost": {"total": fees, "fixed": 80.0, "season": "2026"}, "constraints": {"budget": budget},
+            "data": {"synthetic": True}, "selected": list(selected), "n_applications": len(selected)}
+
+
+@pytest.mark.parametrize("plan, risk", [(0.0, "high"), (0.4999, "high"), (0.4999999999999, "moderate"),
+                                        (0.5, "moderate"), (0.7999, "moderate"), (0.8, "low"), (0.97, "low")])
+def test_the_summary_says_the_risk_of_the_figure_to_plan_on_and_where_it_comes_from(plan, risk):
+    """risk: high below 50%, moderate 50-79%, low 80% or more, on the figure to plan on in the
+    whole percents the reports print (rounded down), so the band and the shown figure agree."""
+    from allocator.batch.outputs import summary_row
+    from allocator.output.report import plan_pct
+
+    row = summary_row({"id": "x", "status": "ok", "seconds": 1.0, "hash": "h"},
+                      _plan_payload(0.99, plan, frm="the Step 2 CK score check"))
+    assert (row["p_match_plan"], row["p_match_plan_from"], row["risk"]) == (plan, "the Step 2 CK score check", risk)
+    shown = int(plan_pct(plan)[:-1])
+    assert risk == ("high" if shown < 50 else "moderate" if shown < 80 else "low")
+
+
+def test_risk_without_a_plan_figure_uses_p_match_and_a_row_without_a_list_gives_its_status():
+    from allocator.batch.outputs import summary_row
+
+    own = {"status": "optimal", "p_match": 0.45, "cost": {"total": 300.0, "fixed": 80.0}}  # catalog's own p_match
+    row = summary_row({"id": "x", "status": "ok", "seconds": 1.0}, own)
+    assert (row["p_match_plan"], row["p_match_plan_from"], row["risk"]) == (None, None, "high")
+    for status in ("infeasible", "failed", "bad_input", "solver_error"):
+        row = summary_row({"id": "y", "status": status, "reason": "r", "seconds": None}, None,
+                          {"budget": 100.0, "objective": "p_match", "synthetic": True, "p_match": 0.9})
+        assert (row["risk"], row["budget"], row["objective"], row["synthetic"]) == (status, 100.0, "p_match", True)
+        assert row["p_match"] is None  # only the input columns are taken from ``inputs``
+
+
+def test_the_fixed_fee_is_named_from_the_fee_schedule_and_said_to_be_outside_the_budget(monkeypatch):
+    from allocator.batch import outputs
+    from allocator.inputs import fees
+    from allocator.inputs.fees import load_schedule
+
+    p = _plan_payload(0.8, 0.7, budget=1500.0, fees=1500.0)
+    name, usd = load_schedule("2026").fixed[0]
+    assert (name, usd) == ("USMLE transcript", 80)  # the shipped data the text below reads
+    want = "$1,500 + $80 USMLE transcript fee, outside the budget"
+    assert outputs.fees_text(p) == want
+    view = {"id": "x", "source": "c.csv:2", "payload": p, "curve": []}
+    assert f"<td>fees</td><td class=n>{want}</td>" in outputs.applicant_html(view)
+    assert ("fees $1,500 of budget $1,500 (+ $80 USMLE transcript fee, outside the budget)"
+            in " ".join(outputs._text_lines(view)))
+    # the name comes from the season's schedule, not from the code
+    real = load_schedule("2026")
+    monkeypatch.setattr(fees, "load_schedule",
+                        lambda season: real.__class__(real.season, real.tiers, (("ECFMG token", 80.0),), ""))
+    assert outputs.fees_text(p) == "$1,500 + $80 ECFMG token fee, outside the budget"
+    monkeypatch.setattr(fees, "load_schedule", lambda season: real.__class__(real.season, real.tiers, (), ""))
+    assert outputs.fees_text(p) == "$1,500 + $80 fixed fees, outside the budget"  # a name that does not add up
+    assert outputs.fees_text({"cost": {"total": 300.0, "fixed": 0.0, "season": "none"}}) == "$300"
+
+
+def test_cohort_page_lists_applicants_most_at_risk_first_and_flags_no_program_of_a_lone_applicant(tmp_path):
+    """The applicant table: rows without a list first, then by the figure to plan on, lowest
+    first, with where it comes from, the range, the average, budget, fees (the fixed fee named)
+    and the first warning.  A program is crowded only with 2 or more solved applicants in its
+    specialty: one Pediatrics applicant is "1 of 1" on every program of their list."""
+    from allocator.batch.cohortview import applicant_rows, write_cohort_view
+    from allocator.batch.outputs import summary_row
+    from allocator.batch.run import Report
+
+    def prog(pid, specialty):
+        return {"program_id": pid, "name": f"Synthetic {pid}", "specialty": specialty, "city": "Irvine",
+                "state": "CA", "tier": "la", "p_match": 0.1}
+
+    im = [prog("IM-1", "Internal Medicine"), prog("IM-2", "Internal Medicine")]
+    payloads = {"safe": _plan_payload(0.93, 0.86, selected=im),
+                "risky": _plan_payload(0.52, 0.31, frm="the Step 2 CK score check", lo=0.35, hi=0.66,
+                                       warnings=["Step 2 CK 221 is 15 points below ...", "second"], selected=im[:1]),
+                "mid": _plan_payload(0.71, 0.64, selected=[prog("PED-1", "Pediatrics"), prog("PED-2", "Pediatrics")])}
+    rows = [summary_row({"id": i, "status": "ok", "seconds": 1.0}, payloads[i]) for i in ("safe", "risky", "mid")]
+    rows.insert(1, summary_row({"id": "broke", "status": "infeasible", "seconds": 1.0,
+                                "reason": "c.csv:3: budget $100 is below the $440 needed for min_applications=40"},
+                               None, {"budget": 100.0, "objective": "safety_first", "synthetic": True}))
+    rep = Report(rows=rows, payloads=payloads)
+    table = applicant_rows(rep)
+    assert [a["id"] for a in table] == ["broke", "risky", "mid", "safe"]
+    assert [a["risk"] for a in table] == ["infeasible", "high", "moderate", "low"]
+    risky = table[1]
+    assert (risky["plan"], risky["plan_from"], risky["range"], risky["average"], risky["budget"]) == \
+        ("31%", "the Step 2 CK score check", "35-66%", "52.0%", "$1,500")
+    assert risky["fees"] == "$1,490 + $80 USMLE transcript fee, outside the budget"
+    assert risky["note"] == "Step 2 CK 221 is 15 points below ..."
+    assert table[0]["note"].startswith("c.csv:3: budget $100") and table[0]["budget"] == "$100"
+    df = write_cohort_view(tmp_path, rep, 0.5)
+    page = (tmp_path / "cohort.html").read_text()
+    at = [page.index(f"<td>{i}</td>") for i in ("broke", "risky", "mid", "safe")]
+    assert at == sorted(at) and "<td>the Step 2 CK score check</td>" in page
+    crowded = dict(zip(df["program_id"], df["crowded"]))
+    assert crowded == {"IM-1": True, "IM-2": False, "PED-1": False, "PED-2": False}  # PED: 1 of 1, alone
+    assert df.set_index("program_id").loc["PED-1", ["applicants", "of"]].tolist() == [1, 1]
+    assert "<b>1</b> receive more than 50%" in page
+    assert "flagged only when at least 2 solved applicants are in its specialty: the 2 programs of Pediatrics" in page
+    assert (pd.read_csv(tmp_path / "cohort.csv")["crowded"].tolist() ==
+            [crowded[p] for p in pd.read_csv(tmp_path / "cohort.csv")["program_id"]])
+
+
+def test_cohort_booleans_accept_the_documented_spellings_and_name_them_when_wrong(tmp_path):
+    from allocator.batch import cohort
+
+    p = tmp_path / "c.csv"
+    p.write_text("id,la_ties,reapplicant\na,Y,t\nb,N,F\nc,TRUE,no\nd,1,0\ne,maybe,\n")
+    m = load_cohort(p)
+    assert [(x.doc or {}).get("applicant") for x in m[:4]] == [
+        {"la_ties": True, "reapplicant": True}, {"la_ties": False, "reapplicant": False},
+        {"la_ties": True, "reapplicant": False}, {"la_ties": True, "reapplicant": False}]
+    assert m[4].error == (f"{p}:6: column la_ties = 'maybe': must be true/false, yes/no, y/n, t/f or 1/0 "
+                          "(any case); change it")
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "batch.md").read_text()
+    row = next(line for line in docs.splitlines() if line.startswith("| `la_ties`"))
+    assert all(f"`{w}`" in row for w in cohort._TRUE | cohort._FALSE), row  # every accepted spelling documented
+
+
+def test_docs_list_every_cohort_csv_column_in_order():
+    from allocator.batch.cohortview import COLUMNS, RANGE_COLUMNS
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "batch.md").read_text()
+    row = next(line for line in docs.splitlines() if line.startswith("| `cohort.csv`"))
+    named = re.findall(r"`([a-z_0-9]+)`", row.split("|")[2])
+    want = [*COLUMNS, "synthetic", *RANGE_COLUMNS]
+    assert [c for c in named if c in want] == want, named
 
 
 def test_report_probabilities_read_as_the_command_line_prints_them():
@@ -608,6 +796,10 @@ def test_profiles_are_checked_against_their_catalog_before_dask(tmp_path):
     assert reasons[2] == f"{coh}:4: objective p_match_la needs a P(match) target: set the row's target_p_match " \
                          "column (0 < P < 1)"
     assert all(r["seconds"] == 0 for r in rep.rows)
+    # a profile that was read keeps its input columns (the catalog's synthetic flag when there is one)
+    assert [(r["budget"], r["objective"], r["synthetic"]) for r in rep.rows] == [
+        (2500.0, "safety_first", None), (2500.0, "safety_first", True), (2500.0, "p_match_la", True)]
+    assert [r["risk"] for r in rep.rows] == ["bad_input"] * 3
 
 
 def test_the_budget_curve_says_what_it_shows_for_each_objective():
@@ -720,3 +912,125 @@ def test_pdf_pages_print_dollar_amounts_as_text_and_wrap_every_line():
                                  "payload": payload, "curve": None})
     assert max(len(line) for line in lines) <= 110
     assert "of budget $4,000" in " ".join(lines)
+
+
+def _sigint_blocked_in_every_thread(pid: int) -> bool:
+    """SIGINT (bit 2 of SigBlk) blocked in every thread of process ``pid`` (Linux /proc)."""
+    tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    masks = [int(re.search(r"^SigBlk:\s*([0-9a-f]+)$", (t / "status").read_text(), re.M).group(1), 16)
+             for t in tasks]
+    return bool(masks) and all(m & (1 << (signal.SIGINT - 1)) for m in masks)
+
+
+def test_local_workers_never_see_sigint_and_the_client_keeps_its_handler():
+    """Ctrl-C is the client's: every local worker process starts with SIGINT blocked in all its
+    threads and ignores it (its preload), a worker the nanny restarts too; this process gets
+    its own handler and mask back."""
+    from allocator.batch import run as batch_run
+
+    before = signal.getsignal(signal.SIGINT)
+    with batch_run.open_client(None, 2) as client:
+        assert signal.getsignal(signal.SIGINT) is before
+        assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        for _ in range(2):  # as started, then after a restart (new worker processes)
+            pids = client.run(os.getpid)
+            assert len(pids) == 2
+            assert set(client.run(lambda: signal.getsignal(signal.SIGINT) == signal.SIG_IGN).values()) == {True}
+            if Path("/proc/self/task").is_dir():
+                assert all(_sigint_blocked_in_every_thread(p) for p in pids.values()), pids
+            client.restart()
+        assert set(client.run(os.getpid).values()).isdisjoint(pids.values())
+
+
+def test_a_ctrl_c_while_the_cluster_starts_is_raised_when_it_has_started():
+    from allocator.batch.run import workers_ignore_sigint
+
+    before = signal.getsignal(signal.SIGINT)
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with workers_ignore_sigint():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            steps.append("the cluster started")  # not cut short: it can be closed
+    assert steps == ["the cluster started"]
+    assert signal.getsignal(signal.SIGINT) is before
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def test_an_interrupted_run_writes_the_summary_of_the_applicants_settled_so_far(tmp_path, monkeypatch):
+    """On Ctrl-C, summary.csv has the finished applicants' rows and the others as not_run (with
+    their inputs); the cohort view of a part of the cohort is not written."""
+    from allocator.batch import run as batch_run
+
+    coh = tmp_path / "c.csv"
+    coh.write_text("id,budget\na,300\nb,bad\nc,500\nd,600\n")
+    payload = {"status": "optimal", "objective": "safety_first", "p_match": 0.42, "constraints": {"budget": 300.0},
+               "cost": {"total": 290.0, "fixed": 80.0, "season": "2026"}, "data": {"synthetic": True}}
+
+    def compute(client, jobs, retries):
+        assert [j["id"] for j in jobs] == ["a", "c", "d"]
+        yield {"id": "a", "source": f"{coh}:2", "hash": jobs[0]["hash"], "status": "ok", "reason": "", "seconds": 2.0,
+               "json": json.dumps(payload), "html": b"<html></html>", "pdf": b"%PDF-", "solve_status": "optimal"}
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_run, "_compute", compute)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        batch_run.run_batch(coh, batch_run.Options(out=out, catalog=CATALOG), client=object())
+    rows = _summary(out)
+    assert [(r["id"], r["status"], r["risk"]) for r in rows] == [
+        ("a", "ok", "high"), ("b", "bad_input", "bad_input"), ("c", "not_run", "not_run"), ("d", "not_run", "not_run")]
+    assert rows[2]["reason"].startswith("the run was interrupted before this applicant was solved")
+    assert (rows[2]["budget"], rows[3]["budget"], rows[2]["source"]) == ("500.0", "600.0", f"{coh}:4")
+    assert (out / "applicants" / "a.json").exists() and (out / ".batch" / "a.sha256").exists()
+    assert not (out / "cohort.html").exists() and not (out / "cohort.csv").exists()
+    assert not [p.name for p in out.rglob(".*") if p.is_file()]  # no temp file left
+
+
+def test_ctrl_c_on_the_process_group_prints_one_line_and_leaves_no_worker(tmp_path):
+    """SIGINT to the whole process group, as a terminal sends it, once the first applicant is
+    done: one line ("allocator: interrupted"), no worker traceback, exit 130, the summary of
+    the applicants done so far, and no process of the run left."""
+    coh = tmp_path / "c.csv"
+    coh.write_text("id,budget\n" + "".join(f"a{k},{300 + 50 * k}\n" for k in range(6)))
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "allocator", "batch", str(coh), "--out", str(out), "--workers", "2",
+            "--draws", "20000", "--sweep", "100:2000:100", "--catalog", str(CATALOG)]
+    proc = subprocess.Popen(args, cwd=Path(__file__).resolve().parent.parent, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group, as a terminal's job
+    lines: list[str] = []
+    try:
+        reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 90
+        while not any(re.match(r"\[\d/6\] a\d: ok", x) for x in lines) and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        if proc.poll() is not None or not any(re.match(r"\[\d/6\] a\d: ok", x) for x in lines):
+            pytest.skip("the batch ended, or solved no applicant within 90 s, before the signal could be sent")
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        rows = _summary(out)
+        if "not_run" not in {r["status"] for r in rows}:
+            pytest.skip("every applicant was done before the signal arrived (machine too fast for this cohort)")
+        gone = time.monotonic() + 20
+        while time.monotonic() < gone:
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("processes of the interrupted run were still alive 20 s after it ended")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    err = "".join(lines)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert [x for x in lines if not re.match(r"\[\d/6\] a\d: ok", x)] == ["allocator: interrupted\n"], err
+    done = {m.group(1) for m in re.finditer(r"^\[\d/6\] (a\d): ok", err, re.M)}
+    assert {r["id"] for r in rows if r["status"] == "ok"} == done and len(rows) == 6
+    assert {r["status"] for r in rows} == {"ok", "not_run"}

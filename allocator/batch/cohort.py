@@ -12,7 +12,7 @@ CSV columns (``id`` required; every other column optional, an empty cell = the d
 - ``id``: the applicant's name in the output files (letters, digits, ``.``, ``_``, ``-``)
 - ``[applicant]``: ``specialties`` (separated by ``;``), ``step2_score``, ``step2``
   (``pass``), ``exam_attempts``, ``usce_months``, ``usce_california_months``, ``la_ties``
-  (true/false, yes/no, 1/0), ``years_since_graduation``, ``reapplicant`` (as ``la_ties``).  A row with all of them empty has
+  (true/false, yes/no, y/n, t/f or 1/0, in any case), ``years_since_graduation``, ``reapplicant`` (as ``la_ties``).  A row with all of them empty has
   no ``[applicant]`` section (for catalogs that carry ``p_match``).
 - ``[strategy]``: ``budget``, ``season``, ``max_applications``, ``min_applications``,
   ``la_share_max``, ``correlation``, ``target_p_match``, ``objective``, ``safety_margin``, ``signals``,
@@ -44,8 +44,10 @@ STRATEGY_COLS = {"budget": "float", "season": "str", "max_applications": "int", 
 UTILITY_COLS = {"utility_la": "la", "utility_west": "west", "utility_elsewhere": "elsewhere"}
 COLUMNS = ["id", *APPLICANT_COLS, *STRATEGY_COLS, *UTILITY_COLS]
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# the spellings of a yes/no cell, in any case (docs/batch.md lists the same)
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f"}
+BOOL_WORDS = "true/false, yes/no, y/n, t/f or 1/0 (any case)"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ class Member:
     error: str | None = None
     extra: dict = field(default_factory=dict)
     own_id: bool = True  # False: the id is made up (a bad or repeated id, a short row) and names no files
+    # the summary's input columns (budget, objective, synthetic) for a profile that was read, filled by
+    # :func:`allocator.batch.precheck.precheck` so that a row without a list still shows them
+    inputs: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -85,8 +90,9 @@ def _checked(member_id: str, source: str, doc: dict, target_field: str) -> Membe
     except InputError as e:
         return Member(member_id, source, None, _one_line(e))
     if profile.strategy.objective == "p_match_la" and profile.strategy.target_p_match is None:
-        return Member(member_id, source, None, f"{source}: objective p_match_la needs a P(match) target: set "
-                                               f"{target_field} (0 < P < 1)")
+        # the profile was read: its document stays (for the summary's input columns), the error makes it bad input
+        return Member(member_id, source, doc, f"{source}: objective p_match_la needs a P(match) target: set "
+                                              f"{target_field} (0 < P < 1)")
     return Member(member_id, source, doc)
 
 
@@ -221,7 +227,7 @@ def _cell(kind: str, text: str, col: str, src: str):
             return text if text in ("optimize", "none") else [x.strip() for x in text.split(";") if x.strip()]
         return text
     except ValueError:
-        what = {"int": "a whole number", "float": "a number", "bool": "true or false"}[kind]
+        what = {"int": "a whole number", "float": "a number", "bool": BOOL_WORDS}[kind]
         raise InputError(f"{src}: column {col} = {text!r}: must be {what}; change it") from None
 
 

@@ -5,8 +5,14 @@ there (each model's P(match) treats an applicant alone).  :func:`program_counts`
 for every program on at least one list, the applicants whose list includes it, and their
 share of the office's solved applicants *in that program's specialty* (an office with
 Internal Medicine and Pediatrics applicants would otherwise never see its Pediatrics
-programs crowded); the programs above ``crowd_share`` are flagged.  An applicant is in a
-specialty when their list has applications in it.
+programs crowded); the programs above ``crowd_share`` are flagged, when at least
+:data:`MIN_APPLICANTS` solved applicants are in their specialty (one applicant alone in a
+specialty is "100% of it" on every program of their list, and competes with nobody from the
+office).  An applicant is in a specialty when their list has applications in it.
+
+``cohort.html`` also lists the applicants, sorted by the figure to plan on (lowest first;
+the rows without a list before them), with where that figure comes from, the range, the
+average, budget and fees, and the first warning (:func:`applicant_rows`).
 ``cohort.html`` shows the table and a bar chart of the most-shared programs;
 ``cohort.csv`` has every program.  ``mean_p_success`` (the mean of the applicants' P(success)
 there, in [0, 1]) comes with ``mean_p_success_p10`` and ``mean_p_success_p90``: the means of
@@ -27,6 +33,9 @@ COLUMNS = ["program_id", "name", "specialty", "city", "state", "tier", "applican
            "mean_p_success", "applicant_ids"]
 RANGE_COLUMNS = ["mean_p_success_p10", "mean_p_success_p90"]  # written after cohort.csv's synthetic column
 CHART_TOP = 30
+# A program can be flagged as crowded only when this many solved applicants are in its
+# specialty (``of``): with one, every program on their list has share 1 and no competitor.
+MIN_APPLICANTS = 2
 
 
 def _specialties(payload: dict) -> set[str]:
@@ -60,7 +69,7 @@ def program_counts(payloads: dict[str, dict], crowd_share: float) -> pd.DataFram
                        "mean_p_success": sum(r["p"]) / len(r["p"]), "applicant_ids": ";".join(r["ids"]),
                        "mean_p_success_p10": _mean(r["p10"]), "mean_p_success_p90": _mean(r["p90"])})
     df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "crowded"] + RANGE_COLUMNS)
-    df["crowded"] = df["share"] > crowd_share
+    df["crowded"] = (df["share"] > crowd_share) & (df["of"] >= MIN_APPLICANTS)
     df = df.sort_values(["share", "applicants", "program_id"], ascending=[False, False, True], kind="mergesort")
     return df[COLUMNS + RANGE_COLUMNS].reset_index(drop=True)
 
@@ -97,34 +106,94 @@ def _chart(df: pd.DataFrame, crowd_share: float) -> str:
     ax.xaxis.set_major_formatter(PercentFormatter(100))
     ax.set_xlim(0, 100)
     ax.set_xlabel("share of the cohort's solved applicants in the program's specialty who are sent there")
-    ax.set_title(f"The {len(top)} programs most shared by the cohort (red: above {crowd_share:.0%})", fontsize=10)
+    ax.set_title(f"The {len(top)} programs most shared by the cohort, in specialties with at least {MIN_APPLICANTS} "
+                 f"solved applicants (red: above {crowd_share:.0%})", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(True, axis="x", alpha=0.3)
     return png_data_uri(fig)
+
+
+def applicant_rows(report) -> list[dict]:
+    """The cohort's applicants for the page's table, the most at risk first: the rows without a
+    list (bad input, infeasible, failed, not run), then by the figure to plan on, lowest first
+    (by P(match) for a list without that figure: no range over plausible models), ties in
+    cohort order.  Each: id, status, risk, plan (whole percents rounded down), plan_from,
+    range (10th-90th), average, budget, fees (with the fixed fees named) and note (the first
+    warning, or why there is no list)."""
+    from allocator.batch.outputs import _pct, _usd, fees_text, plan_whole
+    from allocator.output.report import span
+
+    out = []
+    for k, r in enumerate(report.rows):
+        p = report.payloads.get(r["id"]) if r["status"] == "ok" else None
+        plan = r.get("p_match_plan")
+        figure = plan if plan is not None else (r.get("p_match") if p else None)
+        if p is None:
+            frm = ""
+        elif plan is not None:
+            frm = r.get("p_match_plan_from") or ""
+        else:
+            frm = "P(match): no range over plausible models"
+        warnings = (p or {}).get("warnings") or []
+        note = str(warnings[0]) if p and warnings else ("" if p else str(r.get("reason") or ""))
+        out.append({"id": r["id"], "status": r["status"], "risk": r.get("risk") or r["status"],
+                    "figure": figure, "plan": "" if figure is None else f"{plan_whole(figure)}%", "plan_from": frm,
+                    "range": span([r.get("p_match_lo"), r.get("p_match_hi")]) if p else "",
+                    "average": _pct(r.get("p_match")) if p else "",
+                    "budget": _usd(r.get("budget")) if r.get("budget") is not None else "",
+                    "fees": fees_text(p) if p else "", "note": note, "_order": k})
+    out.sort(key=lambda a: (a["figure"] is not None, a["figure"] if a["figure"] is not None else 0, a["_order"]))
+    return out
+
+
+def _applicant_table(report) -> str:
+    esc = html.escape
+    rows = applicant_rows(report)
+    head = ["applicant", "status", "risk", "plan on", "where it comes from", "10th-90th pct", "average", "budget",
+            "fees", "first warning (or why there is no list)"]
+    body = "".join("<tr>" + "".join(f"<td{' class=n' if i in (3, 5, 6, 7) else ''}>{esc(str(v))}</td>" for i, v in enumerate(
+        (a["id"], a["status"], a["risk"], a["plan"], a["plan_from"], a["range"], a["average"], a["budget"], a["fees"],
+         a["note"]))) + "</tr>" for a in rows)
+    return ("<h2 id=applicants>Applicants, the most at risk first</h2><p>Sorted by the figure to plan on (P(match), "
+            "in whole percents rounded down: the lowest of the 10th percentile over the plausible models, the worst "
+            "season and the checks; the column after it says which), lowest first; applicants without a list come "
+            "before them. Risk: <b>high</b> below 50%, <b>moderate</b> 50-79%, <b>low</b> 80% or more; a row without "
+            "a list gives its status. Fees are the list's ERAS fees and extras, counted against the budget; the fixed "
+            "fees are paid whatever the list and are outside the budget.</p>"
+            f"<table><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr>{body}</table>")
 
 
 def cohort_html(df: pd.DataFrame, report, crowd_share: float) -> str:
     esc = html.escape
     synthetic = any((p.get("data") or {}).get("synthetic") for p in report.payloads.values())
     crowded = df[df["crowded"]]
-    counts = {s: report.count(s) for s in ("ok", "bad_input", "infeasible", "solver_error", "failed")}
+    alone = df[(df["share"] > crowd_share) & (df["of"] < MIN_APPLICANTS)]
+    counts = {s: report.count(s) for s in ("ok", "bad_input", "infeasible", "solver_error", "failed", "not_run")}
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>allocator: cohort view</title><style>"
              "body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:3px 8px}td.n{text-align:right}.warn{background:#fff3b0;"
              "padding:.5em;border:1px solid #d9c200}</style></head><body><h1>Cohort view</h1>"]
     if synthetic:
         parts.append(f"<p class=warn>{esc(SYNTHETIC_NOTE)}</p>")
+    not_run = f", {counts['not_run']} not run" if counts["not_run"] else ""
+    single = sorted(set(alone["specialty"]))
     parts.append(f"<p>{len(report.rows)} applicants: {counts['ok']} solved, {counts['bad_input']} bad input, "
-                 f"{counts['infeasible']} infeasible, {counts['solver_error'] + counts['failed']} failed. "
+                 f"{counts['infeasible']} infeasible, {counts['solver_error'] + counts['failed']} failed{not_run}. "
                  f"{len(df)} programs are on at least one list; <b>{len(crowded)}</b> receive more than "
                  f"{crowd_share:.0%} of the solved applicants in their specialty. Applicants from one school sent to the same "
-                 "programs compete with each other there; each P(match) treats the applicant alone.</p>")
+                 "programs compete with each other there; each P(match) treats the applicant alone. A program is "
+                 f"flagged only when at least {MIN_APPLICANTS} solved applicants are in its specialty"
+                 + (f": the {len(alone)} programs of {esc(', '.join(single))}, where one solved applicant is alone, "
+                    "are not (that applicant competes with no one from the office there)" if len(alone) else "")
+                 + ".</p>")
     if getattr(report, "older", None):
         from allocator.batch.console import older_line
 
         parts.append(f"<p class=warn>{esc(older_line(report.older))}; not counted here.</p>")
-    if len(df):
-        parts.append(f"<img alt='programs by applicants of this cohort' src='{_chart(df, crowd_share)}'>")
+    parts.append(_applicant_table(report))
+    shared = df[df["of"] >= MIN_APPLICANTS]
+    if len(shared):
+        parts.append(f"<img alt='programs by applicants of this cohort' src='{_chart(shared, crowd_share)}'>")
     parts.append(f"<h2>Programs above {crowd_share:.0%} of the cohort</h2>")
     if len(crowded):
         parts.append("<table><tr><th>program</th><th>name</th><th>city</th><th>tier</th><th>applicants</th>"

@@ -18,8 +18,11 @@ proven bound the list's objective may be, in the objective's units), ``worst_sea
 percentile, the worst season, a published-curve check below the range and, for a Step 2 CK
 below the calibration cohort's mean, the Step 2 CK score check; empty without a range),
 ``p_match_west`` and its interval (``p_match_west_lo``, ``p_match_west_hi``: P(match in the
-West, LA included, the West ranked first)).  New columns go at the end, so scripts
-that read the columns by position keep working.
+West, LA included, the West ranked first)), ``p_match_plan_from`` (the JSON's
+``p_match_plan.from``) and ``risk`` (:func:`risk_of`: high, moderate or low on the figure to
+plan on; a row without a list gives its status).  New columns go at the end, so scripts
+that read the columns by position keep working.  ``budget``, ``objective`` and ``synthetic``
+are filled for every row whose profile was read (:data:`INPUT_COLUMNS`).
 """
 from __future__ import annotations
 
@@ -36,8 +39,68 @@ SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_h
                    "p_match_la_hi", "p_match_pessimistic", "mc_p_match", "n_applications", "n_la", "n_west",
                    "n_elsewhere", "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source",
                    "input_hash", "seconds", "skipped", "solve_status", "gap", "worst_season", "p_match_worst_season",
-                   "p_match_plan", "p_match_west", "p_match_west_lo", "p_match_west_hi"]
+                   "p_match_plan", "p_match_west", "p_match_west_lo", "p_match_west_hi", "p_match_plan_from", "risk"]
 TIERS = ("la", "west", "elsewhere")
+# The summary's input columns: filled from the profile (and its catalog) for every row whose
+# profile was read, with a list or without one (infeasible, failed, a must_apply id missing).
+INPUT_COLUMNS = ("budget", "objective", "synthetic")
+# risk bands on the figure to plan on, in the whole percents the reports show (rounded down):
+# below 50 "high" (in the bad case to plan for, more likely unmatched than matched), 50-79
+# "moderate" (more likely to match, yet 1 in 5 or more unmatched in that case), 80 or more "low"
+RISK_BANDS = ((50, "high"), (80, "moderate"))
+RISK_TOP = "low"
+
+
+def plan_whole(x: float) -> int:
+    """The figure to plan on in whole percents rounded down, as :func:`allocator.percent.plan_pct` prints it."""
+    import math
+
+    return max(0, math.floor(100 * float(x) + 1e-9))
+
+
+def risk_of(status: str, plan: float | None, p_match: float | None = None) -> str:
+    """The summary's ``risk``: for a row with a list, the band of its figure to plan on (of its
+    P(match) when it has none: no range over plausible models); for a row without a list, its
+    status (``infeasible``, ``failed``, ...)."""
+    x = plan if plan is not None else p_match
+    if status != "ok" or x is None:
+        return status
+    whole = plan_whole(x)
+    return next((band for top, band in RISK_BANDS if whole < top), RISK_TOP)
+
+
+def fixed_fee_names(season) -> list[tuple[str, float]]:
+    """The season's fixed fees (name, USD) from its fee schedule (``data/fees``); [] when unknown."""
+    if not season:
+        return []
+    from allocator.errors import AllocatorError
+    from allocator.inputs.fees import load_schedule
+
+    try:
+        return [(str(n), float(v)) for n, v in load_schedule(str(season)).fixed]
+    except (AllocatorError, OSError, ValueError):
+        return []
+
+
+def fixed_fee_text(payload: dict) -> str:
+    """"+ $80 USMLE transcript fee, outside the budget": the fees paid whatever the list
+    (``cost.fixed``), named from the season's fee schedule; "" when there are none."""
+    cost = payload.get("cost") or {}
+    fixed = cost.get("fixed")
+    if not fixed:
+        return ""
+    named = [(n, v) for n, v in fixed_fee_names(cost.get("season")) if v]
+    if named and abs(sum(v for _, v in named) - float(fixed)) < 0.005:
+        what = " + ".join(f"{_usd(v)} {n}" + ("" if n.lower().endswith("fee") else " fee") for n, v in named)
+    else:
+        what = f"{_usd(fixed)} fixed fees"
+    return f"+ {what}, outside the budget"
+
+
+def fees_text(payload: dict) -> str:
+    """The list's fees, then the fixed fees named ("$1,500 + $80 USMLE transcript fee, outside the budget")."""
+    extra = fixed_fee_text(payload)
+    return _usd((payload.get("cost") or {}).get("total")) + (f" {extra}" if extra else "")
 
 
 def _worst_season(p: dict) -> list[str]:
@@ -106,13 +169,17 @@ def tier_counts(payload: dict) -> dict[str, int]:
     return counts
 
 
-def summary_row(result: dict, payload: dict | None) -> dict:
-    """One summary.csv row from a task's result (status, reason, ...) and its payload."""
+def summary_row(result: dict, payload: dict | None, inputs: dict | None = None) -> dict:
+    """One summary.csv row from a task's result (status, reason, ...) and its payload.
+    ``inputs``: the profile's :data:`INPUT_COLUMNS` (budget, objective, synthetic), written for a
+    row without a list too; a payload's own values take precedence."""
     row = {c: None for c in SUMMARY_COLUMNS}
     row |= {"id": result["id"], "status": result["status"], "reason": result.get("reason") or "",
             "source": result.get("source"), "input_hash": result.get("hash"),
             "seconds": round(float(result["seconds"]), 3) if result.get("seconds") is not None else None,
             "skipped": bool(result.get("skipped", False))}
+    row |= {k: v for k, v in (inputs or {}).items() if k in INPUT_COLUMNS}
+    row["risk"] = result["status"]
     if not payload:
         return row
     lo, hi = _interval(payload, "p_match_interval")
@@ -134,7 +201,9 @@ def summary_row(result: dict, payload: dict | None) -> dict:
             "synthetic": (payload.get("data") or {}).get("synthetic"),
             "solve_status": payload.get("status"), "gap": (payload.get("solver") or {}).get("gap"),
             "p_match_plan": (payload.get("p_match_plan") or {}).get("p_match"),
-            "p_match_west": payload.get("p_match_west"), "p_match_west_lo": west_lo, "p_match_west_hi": west_hi}
+            "p_match_west": payload.get("p_match_west"), "p_match_west_lo": west_lo, "p_match_west_hi": west_hi,
+            "p_match_plan_from": (payload.get("p_match_plan") or {}).get("from")}
+    row["risk"] = risk_of(row["status"], row["p_match_plan"], row["p_match"])
     return row
 
 
@@ -237,7 +306,7 @@ def applicant_html(view: dict) -> str:
     p = view["payload"]
     esc = html.escape
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(view['id'])}: allocator list</title>"
-             f"<style>{_CSS}</style></head><body><h1>{esc(view['id'])}</h1><p>{esc(view['source'])}</p>"]
+             f"<style>{_CSS}</style></head><body><h1>{esc(view['id'])}</h1><p>{esc(source_line(view))}</p>"]
     if (p.get("data") or {}).get("synthetic"):
         parts.append(f"<p class=warn>{esc(SYNTHETIC_NOTE)}</p>")
     for w in p.get("warnings") or []:
@@ -254,7 +323,7 @@ def applicant_html(view: dict) -> str:
             ["P(match in the West, LA included)", _ranged(p, "p_match_west", two_stage=_two_stage(p))],
             ["Monte Carlo check (95% interval)", _mc_text(p)],
             ["applications (LA)", f"{p.get('n_applications')} ({p.get('n_la')})"],
-            ["fees", _usd((p.get("cost") or {}).get("total")) + f" (+{_usd((p.get('cost') or {}).get('fixed'))} fixed)"],
+            ["fees", fees_text(p)],
             ["budget", _usd((p.get("constraints") or {}).get("budget"))]]
     parts.append(_table(["what", "value"], head, {1}))
     parts.append("<h2>Against the safest list</h2><p>The safest list has the best P(any match) under the same "
@@ -318,10 +387,17 @@ def _wrapped(items: list[str], width: int = 110) -> list[str]:
             for line in textwrap.wrap(item, width, subsequent_indent="    ", break_on_hyphens=False) or [""]]
 
 
+def source_line(view: dict) -> str:
+    """Where the profile was read for this report.  The rerun hash leaves out where a row sits
+    (a comment line above it, reordered rows), so a report kept on a rerun names the row it
+    was made from; summary.csv's ``source`` is this run's."""
+    return f"profile: {view['source']} (when this report was made)"
+
+
 def _text_lines(view: dict) -> list[str]:
     p = view["payload"]
     two = _two_stage(p)
-    lines = _wrapped([view["source"], "", f"status {p.get('status')}, objective {p.get('objective')}, "
+    lines = _wrapped([source_line(view), "", f"status {p.get('status')}, objective {p.get('objective')}, "
              + ("two-stage model" if two else f"correlation {p.get('correlation')}"),
              f"P(match) {_ranged(p, 'p_match', two_stage=two)}; "
              + ("no range over plausible models (one card)" if p.get("p_match_interval") is None and two else
@@ -333,7 +409,8 @@ def _text_lines(view: dict) -> list[str]:
              f"P(match in the West, LA included) {_ranged(p, 'p_match_west', two_stage=two)}; "
              f"published-curve check {_curve_check(p)}",
              f"Monte Carlo check {_mc_text(p)}; fees "
-             f"{_usd((p.get('cost') or {}).get('total'))} of budget {_usd((p.get('constraints') or {}).get('budget'))}",
+             f"{_usd((p.get('cost') or {}).get('total'))} of budget {_usd((p.get('constraints') or {}).get('budget'))}"
+             + (f" ({fixed_fee_text(p)})" if fixed_fee_text(p) else ""),
              ""])
     lines += _wrapped([f"warning: {w}" for w in p.get("warnings") or []])
     lines += ["", "Against the safest list (best P(any match) under the same limits)", "",

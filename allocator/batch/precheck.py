@@ -15,7 +15,9 @@ from allocator.errors import InputError
 
 
 def precheck(members: list[Member], catalog=None) -> list[Member]:
-    """``members`` with those that fail the catalog checks turned into bad input (same order)."""
+    """``members`` with those that fail the catalog checks turned into bad input (same order),
+    and every member whose profile was read given its summary input columns (``inputs``:
+    budget, objective, and synthetic when its catalog is known), bad input or not."""
     from allocator.inputs.demo import resolve_catalog
     from allocator.inputs.profile import profile_from_dict
     from allocator.optim.assemble import check_list_ids
@@ -23,16 +25,25 @@ def precheck(members: list[Member], catalog=None) -> list[Member]:
     cache: dict[tuple, object] = {}
     out = []
     for m in members:
-        if not m.ok:
+        if m.doc is None:  # not read (bad syntax, a bad field): nothing to show but the reason
             out.append(m)
             continue
         try:
             profile = profile_from_dict(m.doc, m.source)
+        except InputError:  # cannot happen for a member load_cohort read; kept as it was
+            out.append(m)
+            continue
+        inputs = {"budget": float(profile.strategy.budget), "objective": profile.strategy.objective}
+        try:
             key = tuple(profile.specialties or ())
             if catalog is None and key not in cache:
                 cache[key] = resolve_catalog(profile, None)
-            check_list_ids(profile, catalog if catalog is not None else cache[key])
+            cat = catalog if catalog is not None else cache[key]
+            inputs["synthetic"] = bool(cat.synthetic)
+            if m.ok:
+                check_list_ids(profile, cat)
         except InputError as e:
-            m = dataclasses.replace(m, doc=None, error=" ".join(str(e).split()))
-        out.append(m)
+            if m.ok:
+                m = dataclasses.replace(m, doc=None, error=" ".join(str(e).split()))
+        out.append(dataclasses.replace(m, inputs=inputs))
     return out

@@ -14,11 +14,15 @@ Faults:
   ``retries`` times.  Each applicant's files are written by the client exactly once, from
   the one result the client takes from its future, so an applicant is neither lost nor
   written twice;
-- rerun: an applicant whose files exist with the same input hash (profile, catalog,
-  budgets, draws, seed, allocator's code and data) is skipped; ``force`` recomputes;
+- rerun: an applicant whose files exist with the same input hash (id, profile content,
+  catalog, budgets, draws, seed, allocator's code and data; not the row's line) is skipped;
+  ``force`` recomputes;
 - Ctrl-C: every file is written through a temp file and a rename
   (:func:`allocator.output.files.atomic_write`), and the hash file last, so an interrupted
-  run leaves complete files or none, and a rerun redoes only what is missing.
+  run leaves complete files or none, and a rerun redoes only what is missing.  The local
+  cluster's worker processes never see the terminal's SIGINT (:func:`workers_ignore_sigint`):
+  only this process handles it, and it writes summary.csv for the applicants settled so far
+  (the others ``not_run``) before it ends.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -103,10 +108,15 @@ def code_hash() -> str:
 
 
 def input_hash(member: Member, catalog: dict | None, opts: Options, code: str) -> str:
+    """What determines the applicant's files: the id (it names them), the profile's content, the
+    catalog (its text and the label its JSON names), the budgets, the draws, the seed, and
+    allocator's code and data (``code``).  Not where the profile sits (``member.source``: a CSV
+    row's line moves when a comment line is added above it or rows are reordered), so such an
+    edit re-solves no one."""
     doc = json.dumps(member.doc, sort_keys=True, default=str)
     cat = hashlib.sha256(catalog["text"].encode()).hexdigest() + catalog["label"] if catalog else "demo"
-    spec = json.dumps({"doc": doc, "catalog": cat, "budgets": opts.budgets, "draws": opts.draws, "seed": opts.seed,
-                       "code": code, "source": member.source}, sort_keys=True)
+    spec = json.dumps({"id": member.id, "doc": doc, "catalog": cat, "budgets": opts.budgets, "draws": opts.draws,
+                       "seed": opts.seed, "code": code}, sort_keys=True)
     return hashlib.sha256(spec.encode()).hexdigest()
 
 
@@ -170,6 +180,55 @@ def check_worker_count(workers: int | None) -> None:
                          "Dask workers yourself and pass --scheduler")
 
 
+WORKER_PRELOAD = "allocator.batch.workerinit"  # each local worker ignores SIGINT (the module says why)
+
+
+@contextlib.contextmanager
+def workers_ignore_sigint():
+    """Create a LocalCluster in this block: its workers never see SIGINT, and a Ctrl-C during
+    its start is handled once the block ends.
+
+    A terminal's Ctrl-C goes to the whole process group: the local cluster's worker processes
+    got it too and each printed a traceback ("Process Dask Worker process (from Nanny): ...
+    KeyboardInterrupt") before this process said "allocator: interrupted".  Here SIGINT is
+    blocked in this thread while the cluster starts.  The cluster starts its event-loop thread
+    here; that thread starts the ones that spawn the workers; a thread inherits its creator's
+    signal mask, and a process the mask of the thread that forked it, through exec.  So every
+    worker process, one a nanny restarts later included, starts with SIGINT blocked, before
+    any Python runs in it (its preload, :data:`WORKER_PRELOAD`, then ignores the signal too).
+    The workers still end when the cluster is closed or this process exits (the nanny's pipe).
+
+    Two details.  multiprocessing's resource tracker, when started from a thread, blocks
+    SIGINT for its own process and then *unblocks* it in that thread, which would undo the
+    block in the event-loop thread: it is started here first, so later calls find it running.
+    And a Ctrl-C that another thread of this process receives during the start would raise in
+    the middle of the cluster's construction, before anything could close it (the workers'
+    semaphores then leak, and the tracker says so): in the main thread, the signal is only
+    recorded until the block ends, then raised again for the usual handler, when the caller
+    (:func:`open_client`) can close the cluster.  Nothing is blocked where
+    ``signal.pthread_sigmask`` does not exist (Windows)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    import threading
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    deferred: list[int] = []
+    prev = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if prev is not None:  # None: not the main thread, or a handler not set from Python
+        signal.signal(signal.SIGINT, lambda signum, frame: deferred.append(signum))
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a Ctrl-C pending here is recorded now
+        if prev is not None:
+            signal.signal(signal.SIGINT, prev)
+            if deferred:
+                signal.raise_signal(signal.SIGINT)  # the usual handler: "allocator: interrupted"
+
+
 @contextlib.contextmanager
 def open_client(scheduler: str | None, workers: int | None):
     """A distributed Client: on the given scheduler, or on a LocalCluster closed on exit."""
@@ -183,11 +242,13 @@ def open_client(scheduler: str | None, workers: int | None):
         n = workers or os.cpu_count() or 1
         # the scheduler always serves its HTTP health routes (on 8787 when no address is given,
         # with a warning when that port is taken): a free loopback port instead, and no dashboard
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address="127.0.0.1:0", worker_dashboard_address=None,
-                          scheduler_kwargs={"dashboard": False},
-                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-            yield client
+        with contextlib.ExitStack() as stack:
+            with workers_ignore_sigint():  # the workers are this cluster's: Ctrl-C is the client's
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0", worker_dashboard_address=None,
+                    scheduler_kwargs={"dashboard": False}, silence_logs=logging.ERROR, preload=[WORKER_PRELOAD]))
+            yield stack.enter_context(Client(cluster))
         return
     if not scheduler.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
         raise InputError(f"--scheduler {scheduler!r}: give the scheduler's address as tcp://HOST:PORT")
@@ -294,21 +355,65 @@ def run_batch(cohort: str | Path, opts: Options, progress: Progress | None = Non
     if progress and not done:
         progress(0, total, {})
     if jobs:
-        with (contextlib.nullcontext(client) if client is not None else open_client(opts.scheduler, opts.workers)) as c:
-            for res in _compute(c, jobs, opts.retries):
-                write_result(opts.out, res)
-                if res["status"] == "ok":
-                    report.payloads[res["id"]] = json.loads(res["json"])
-                results[res["id"]] = {k: v for k, v in res.items() if k not in ("json", "html", "pdf")}
-                done += 1
-                if progress:
-                    progress(done, total, results[res["id"]])
+        try:
+            with (contextlib.nullcontext(client) if client is not None else
+                  open_client(opts.scheduler, opts.workers)) as c:
+                try:
+                    for res in _compute(c, jobs, opts.retries):
+                        write_result(opts.out, res)
+                        if res["status"] == "ok":
+                            report.payloads[res["id"]] = json.loads(res["json"])
+                        results[res["id"]] = {k: v for k, v in res.items() if k not in ("json", "html", "pdf")}
+                        done += 1
+                        if progress:
+                            progress(done, total, results[res["id"]])
+                except BaseException as e:  # before the cluster closes, which takes a few seconds
+                    _summary_if_interrupted(e, opts.out, members, results, report)
+                    raise
+        except BaseException as e:  # interrupted while the cluster started or closed
+            _summary_if_interrupted(e, opts.out, members, results, report)
+            raise
     report.results = results
     report.older = older_reports(opts.out, own)
-    report.rows = [summary_row(results[m.id], report.payloads.get(m.id)) for m in members]
+    report.rows = _rows(members, results, report)
     write_summary(opts.out, report.rows)
     write_cohort_view(opts.out, report, opts.crowd_share)
     return report
+
+
+NOT_RUN = "not_run"
+
+
+def _rows(members: list[Member], results: dict[str, dict], report: Report) -> list[dict]:
+    """The summary rows in cohort order; an applicant without a result is ``not_run`` (an
+    interrupted run)."""
+    why = ("the run was interrupted before this applicant was solved; run the batch again (the applicants "
+           "solved so far are skipped)")
+    return [summary_row(results.get(m.id) or {"id": m.id, "source": m.source, "status": NOT_RUN, "reason": why,
+                                              "seconds": None}, report.payloads.get(m.id), m.inputs)
+            for m in members]
+
+
+def interrupted(e: BaseException) -> bool:
+    """Ctrl-C or SIGTERM: a KeyboardInterrupt (Python use), or any exception once the console
+    entry point's handler recorded a signal (it raises its own ``Interrupted``, and numpy may
+    turn that into a TypeError: :mod:`allocator.interrupts`)."""
+    from allocator.interrupts import RECEIVED
+
+    return isinstance(e, KeyboardInterrupt) or bool(RECEIVED)
+
+
+def _summary_if_interrupted(e: BaseException, out: Path, members: list[Member], results: dict[str, dict],
+                            report: Report) -> None:
+    """On an interrupt, summary.csv for the applicants settled so far, the others ``not_run``
+    (once: the first handler that sees it writes it).  Written atomically like every file, so a
+    second Ctrl-C leaves the earlier summary whole; cohort.html and cohort.csv are left as they
+    were (a cohort view of part of the cohort would undercount every program)."""
+    if report.rows or not interrupted(e):
+        return
+    report.results = results
+    report.rows = _rows(members, results, report)
+    write_summary(out, report.rows)
 
 
 def _compute(client, jobs: list[dict], retries: int):
