@@ -6,8 +6,6 @@
 """
 from __future__ import annotations
 
-import dataclasses
-
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -229,14 +227,12 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     if mode in ("min_cost", "la_given_target"):
         warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target,
                                        domain.figure_source(problem), min_cost=mode == "min_cost")
+        warns += domain.plan_target_warning(domain.plan_figure(metrics.p_match_interval, metrics.p_match_worst_season,
+                                                               check, sc), metrics.p_match_interval, target)
     robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
-    res = Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,
-                 published_curve=check, target_on=target_on if mode == "min_cost" else None, score_check=sc,
-                 **({} if sf is None else _trade(problem, sf)))
-    if mode in ("min_cost", "la_given_target") and metrics is not None:
-        extra = domain.plan_target_warning(res.plan_figure(), metrics.p_match_interval, target)
-        res = dataclasses.replace(res, warnings=tuple(res.warnings) + tuple(extra)) if extra else res
-    return res
+    return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,
+                  published_curve=check, target_on=target_on if mode == "min_cost" else None, score_check=sc,
+                  **({} if sf is None else _trade(problem, sf)))
 
 
 def _check_target_on(problem: Problem, target_on: str, mode: str) -> None:
