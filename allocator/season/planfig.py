@@ -25,14 +25,10 @@ def score_check(ctx: Context, p_central_before: float | None) -> dict | None:
     if before is None:
         return None
     sc_card, _ = scorecheck.load(pr.card)
-    back = season_order(ctx.plan, ctx.idx)
-
-    def now(fm) -> float:
-        nm = node_model(pr, ctx.plan, fm).subset(back)
-        return prob(post.p_match(post.posterior_weights(nm, ctx.obs), post.no_match_factors(nm, ctx.obs)))
-
+    none = Plan.of(())  # nothing added: P(match) now under each model
     return before | {"p_match_before": prob(before["p_match"]), "p_match_before_central": prob(before["p_match_central"]),
-                     "p_match": now(scorecheck.factor_model(pr, sc_card)), "p_match_central": now(pr.fm_central),
+                     "p_match": p_match_after(ctx, scorecheck.factor_model(pr, sc_card), none, 1.0),
+                     "p_match_central": p_match_after(ctx, pr.fm_central, none, 1.0),
                      "subject": "P(match) now, given your answers,"}
 
 
