@@ -157,8 +157,18 @@ def something_to_maximize(problem: Problem, mode: str) -> None:
     """Refuse objective utility when every candidate's utility is 0 (InputError): any list
     would be "optimal", the empty one included."""
     if mode == "utility" and problem.n and not np.max(problem.utility) > 0:
-        raise InputError("objective utility with every tier utility 0 has nothing to maximize: give a tier a "
-                         "positive [strategy] utility (la, west, elsewhere), or use objective p_match")
+        cat = problem.candidates
+        own = ~np.isnan(np.asarray(cat.column("utility"), float))  # the catalog's column, where a row gives it
+        tiers = sorted({str(t) for t in np.asarray(cat.column("tier"), object)[~own]})
+        if own.any():  # the catalog's column overrides the tier utilities: say so, and where
+            rest = "" if own.all() else (f", and the [strategy] utility tiers give the other programs 0 "
+                                         f"({', '.join(tiers)})")
+            raise InputError(f"{cat.path}: column utility is 0 for every program left that gives one (it "
+                             f"overrides the [strategy] utility tiers){rest}: objective utility has nothing to "
+                             "maximize; give the programs you would value a positive utility in that column (or "
+                             "leave its cells empty to use the tier utilities), or use objective p_match")
+        raise InputError(f"objective utility with every tier utility 0 has nothing to maximize: give a tier of the "
+                         f"programs left ({', '.join(tiers)}) a positive [strategy] utility, or use objective p_match")
 
 
 def optimize(problem: Problem, mode: str, *, target: float | None = None, time_limit: float | None = None,
