@@ -195,13 +195,14 @@ def _optimum(problem, method, budget=None):
 @SLOW
 @given(instances())
 def test_milp_invariants(problem):
-    want, _ = brute_force(problem)
+    want, _ = brute_force(problem, nonempty=True)  # optimize answers no list when only the empty one fits
     val, out = _optimum(problem, "milp")
     if want is None:
         assert val is None
-        with pytest.raises(InfeasibleError) as e:
+        with pytest.raises((InfeasibleError, InputError)) as e:  # InputError: a budget that pays for no program
             api.solve(None, problem=problem, draws=0)
-        assert e.value.groups  # always named
+        if isinstance(e.value, InfeasibleError):
+            assert e.value.groups  # always named
         return
     assert val is not None
     assert violations(problem, out.plan) == []  # re-checked with our own arithmetic
