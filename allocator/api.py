@@ -46,17 +46,23 @@ def optimize(problem: Problem, mode: str | None = None, *, target: float | None 
     ``mode``: "p_match" or "utility" (default: the problem's objective), "min_cost" (cheapest
     list with P(match) >= target), "la_given_target" (max P(match in LA) with P(match) >=
     target), "safety_first" (the best expected tier utility among the lists within
-    ``problem.safety_margin`` of the best P(match); :mod:`allocator.optim.safety`)."""
+    ``problem.safety_margin`` of the best P(match); :mod:`allocator.optim.safety`).
+
+    A list must hold at least one program: when the limits admit none (a budget that buys no
+    program, say) the status is INFEASIBLE and the message says why, as ``solve`` and the sweep
+    rows say (:func:`allocator.optim.pipeline.no_empty_answer`)."""
+    from allocator.optim import pipeline
+
     mode = mode or MODES[problem.objective]
+    pr = problem if budget is None else problem.with_limits(budget=float(budget))
     if mode == "safety_first":
         from allocator.optim.safety import safety_first
 
-        pr = problem if budget is None else problem.with_limits(budget=float(budget))
-        return safety_first(pr, time_limit=time_limit, method=method, engine=engine, la_leaning=False).chosen
-    from allocator.optim import pipeline
-
-    return pipeline.optimize(problem, mode, target=target, time_limit=time_limit,
-                             method=method, budget=budget, engine=engine, target_on=target_on)
+        out = safety_first(pr, time_limit=time_limit, method=method, engine=engine, la_leaning=False).chosen
+    else:
+        out = pipeline.optimize(problem, mode, target=target, time_limit=time_limit,
+                                method=method, budget=budget, engine=engine, target_on=target_on)
+    return pipeline.no_empty_answer(pr if mode != "min_cost" else pr.with_limits(budget=np.inf), out, engine)
 
 
 def synthetic_suffix(problem: Problem) -> str:
@@ -189,8 +195,10 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     if mode == "safety_first":
         from allocator.optim.safety import safety_first
 
+        from allocator.optim.pipeline import no_empty_answer
+
         sf = safety_first(problem, time_limit=time_limit, method=method, engine=engine, settle=settle)
-        out = sf.chosen
+        out = no_empty_answer(problem, sf.chosen, engine)  # as optimize answers
     else:
         out = optimize(problem, mode, target=target, time_limit=time_limit, method=method, engine=engine,
                        target_on=target_on)

@@ -58,8 +58,10 @@ def random_problem(rng: np.random.Generator, n: int = 12, *, rho: float = 0.0, e
     return build_problem(cat, prof)
 
 
-def brute_force(problem, mode: str = "p_match", target: float | None = None):
+def brute_force(problem, mode: str = "p_match", target: float | None = None, nonempty: bool = False):
     """Best value over every subset (n <= 14): (value, plan) or (None, None) if infeasible.
+    ``nonempty``: over the lists of at least one program only (the public ``optimize`` and
+    ``solve`` answer no list when the limits admit only the empty one).
 
     Vectorized over all 2^n subsets; feasibility is recomputed here from the program table
     and the fee schedule (not the solver's model), values with the quadrature evaluator's
@@ -69,7 +71,7 @@ def brute_force(problem, mode: str = "p_match", target: float | None = None):
     n = problem.n
     subsets = ((np.arange(2 ** n)[:, None] >> np.arange(n)[None, :]) & 1).astype(float)  # (2^n, n)
     size = subsets.sum(axis=1)
-    ok = (size <= problem.max_apps) & (size >= problem.min_apps)
+    ok = (size <= problem.max_apps) & (size >= max(problem.min_apps, 1 if nonempty else 0))
     fees = np.array(problem.schedule.fees(n))
     specs = problem.programs["specialty"].to_numpy()
     cost = subsets @ problem.programs["fee_extra"].to_numpy(float)
@@ -106,6 +108,28 @@ def brute_force(problem, mode: str = "p_match", target: float | None = None):
         return None, None
     k = int(np.argmax(np.where(ok, val, -np.inf)))
     return float(val[k]), Plan.of(np.nonzero(subsets[k])[0])
+
+
+def cheapest_list(problem) -> float | None:
+    """The least a list of at least one program that meets every limit but the budget costs
+    (every subset, n <= 14, with this file's own arithmetic), None when there is no such list."""
+    n = problem.n
+    subsets = ((np.arange(2 ** n)[:, None] >> np.arange(n)[None, :]) & 1).astype(float)
+    size = subsets.sum(axis=1)
+    ok = (size >= max(1, problem.min_apps)) & (size <= problem.max_apps)
+    fees = np.array(problem.schedule.fees(n))
+    specs = problem.programs["specialty"].to_numpy()
+    cost = subsets @ problem.programs["fee_extra"].to_numpy(float)
+    for sname in set(specs):
+        k = subsets[:, specs == sname].sum(axis=1).astype(int)
+        cost += fees[k]
+        ok &= k >= problem.spec_min.get(sname, 0)
+        ok &= k <= problem.spec_max.get(sname, n)
+    la = problem.programs["la_area"].to_numpy(bool).astype(float)
+    ok &= subsets @ la <= problem.la_share_max * size + 1e-9
+    for i in problem.must:
+        ok &= subsets[:, i] == 1
+    return float(cost[ok].min()) if ok.any() else None
 
 
 def run(capsys, *args):

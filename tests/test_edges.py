@@ -193,14 +193,42 @@ def test_huge_budget_with_extras_milp():
 @pytest.mark.parametrize("strategy", [{"budget": 0}, {"budget": 10.99}])
 @pytest.mark.parametrize("method", ["fast", "milp"])
 def test_empty_list_is_optimal(strategy, method, objective):
-    """The engine proves the empty list optimal when no program is affordable; `solve` refuses
-    such a budget (it pays for no program) rather than answer "optimal, P(match) 0"."""
+    """The engine proves the empty list optimal when no program is affordable; the public
+    `optimize` answers no list (infeasible, with why: a list must hold a program, as the sweep's
+    rows say), and `solve` refuses such a budget (it pays for no program) rather than answer
+    "optimal, P(match) 0"."""
     pr = make(P20, correlation=0.3, objective=objective, **strategy)
-    out = api.optimize(pr, objective, method=method)
+    out = pipeline.optimize(pr, objective, method=method)
     assert out.status is Status.OPTIMAL and out.plan.idx == () and abs(out.objective) < 1e-12
     assert evaluate(pr, out.plan).expected_utility == 0.0 and violations(pr, out.plan) == []
+    out = api.optimize(pr, objective, method=method)
+    assert out.status is Status.INFEASIBLE and out.plan is None and out.objective is None
+    assert out.message.startswith(f"only the empty list meets these limits: budget ${strategy['budget']:g} pays "
+                                  "for no application (the cheapest program costs $11): raise the budget to $11")
     with pytest.raises(InputError, match="pays for no application"):
         api.solve(None, problem=pr, draws=0, method=method)
+
+
+@pytest.mark.parametrize("objective", ["p_match", "utility", "safety_first"])
+@pytest.mark.parametrize("budget", [0, 50])
+def test_a_budget_that_buys_nothing_is_no_list_at_every_entry_point(budget, objective):
+    """2024's flat $99 first block and a budget below it: the public `optimize` said "optimal"
+    with an empty list (P(match) 0) where `solve` refuses the budget and the sweep's row reads
+    infeasible.  Every entry point now says there is no list, and why."""
+    from allocator.studies.sweep import sweep
+
+    pr = make(P20, correlation=0.3, objective=objective, season="2024", budget=1000)
+    out = api.optimize(pr, budget=budget)
+    assert out.status is Status.INFEASIBLE and out.plan is None and out.objective is None
+    assert out.message == (f"only the empty list meets these limits: budget ${budget} pays for no application "
+                           "(the cheapest program costs $99): raise the budget to $99")
+    assert api.optimize(pr).status is Status.OPTIMAL  # the problem's own budget buys a list
+    assert api.optimize(pr, budget=99).plan.idx  # and so does the first block's $99
+    with pytest.raises(InputError, match=f"budget \\${budget}.00 pays for no application"):
+        api.solve(None, problem=pr.with_limits(budget=float(budget)), draws=0)
+    if objective != "safety_first":
+        rows = sweep(pr, "budget", [budget, 99], mode=objective)
+        assert list(rows["status"]) == ["infeasible", "optimal"]
 
 
 @pytest.mark.parametrize("objective", ["p_match", "utility", "safety_first"])
@@ -217,9 +245,12 @@ def test_every_program_excluded_gives_the_empty_list(method, objective):
 
         out = safety_first(pr, method=method).chosen
     else:
-        out = api.optimize(pr, objective, method=method)
+        out = pipeline.optimize(pr, objective, method=method)
     assert out.status is Status.OPTIMAL and out.plan.idx == ()
     assert evaluate(pr, out.plan).p_match == 0.0 and evaluate(pr, out.plan).expected_utility == 0.0
+    out = api.optimize(pr, objective, method=method)  # the public answer: no list, and why
+    assert out.status is Status.INFEASIBLE and out.plan is None
+    assert out.message.startswith("only the empty list meets these limits: no program is left to apply to")
     with pytest.raises(InputError, match="no program is left to apply to"):  # what `solve` says instead
         api.solve(None, problem=pr, draws=0, method=method)
 
@@ -244,8 +275,10 @@ def test_no_candidate_ignores_a_target_the_objective_does_not_use(objective):
     """A target passed to an objective that has no floor changes nothing, with no candidate
     as with some (the no-candidate answer once called it out of reach)."""
     pr = make(P20, correlation=0.3, objective=objective, budget=5)
-    out = api.optimize(pr, objective, method="milp", target=0.5)
+    out = pipeline.optimize(pr, objective, method="milp", target=0.5)
     assert out.status is Status.OPTIMAL and out.plan.idx == ()
+    out = api.optimize(pr, objective, method="milp", target=0.5)  # the public answer: no list, for the budget
+    assert out.status is Status.INFEASIBLE and "budget $5 pays for no application" in out.message
 
 
 @pytest.mark.parametrize("param, values", [("budget", [100.0, 500.0]), ("la_share_max", [0.0, 0.5])])

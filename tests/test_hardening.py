@@ -792,6 +792,20 @@ def test_utility_objective_with_nothing_to_maximize(capsys, tmp_path, cmd):
     one_line_error(code, err, "nothing to maximize", "utility")
 
 
+@pytest.mark.parametrize("cmd", [["solve"], ["sweep", "--budgets", "100:200:100"]])
+def test_a_catalog_utility_column_of_zeros_is_named_not_the_tiers(capsys, tmp_path, cmd):
+    """The catalog's utility column, all 0, overrides the (positive, default) tier utilities: the
+    message names the file and the column and what to change there, not "give a tier a positive
+    [strategy] utility" (the tiers already were)."""
+    cat, _ = _tiny(tmp_path, utility="0")
+    prof = tmp_path / "p.toml"
+    prof.write_text('[strategy]\nbudget = 300\nobjective = "utility"\n')
+    code, _, err = run(capsys, cmd[0], prof, "--catalog", cat, *cmd[1:])
+    one_line_error(code, err, f"{cat}: column utility is 0 for every program left that gives one (it overrides "
+                   "the [strategy] utility tiers)", "a positive utility in that column", "objective p_match")
+    assert "give a tier" not in err
+
+
 def test_catalog_utility_beyond_a_million_refused(capsys, tmp_path):
     cat, df = _tiny(tmp_path, utility="0.5")
     df.loc[3, "utility"] = "1e308"

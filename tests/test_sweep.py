@@ -270,7 +270,10 @@ def test_cli_sweep_all_infeasible_exit_3(capsys, tmp_path):
                                                       "min_applications = 5"))
     code, out, err = run(capsys, "sweep", str(prof), "--catalog", TINY, "--budgets", "0:10:5", "--json")
     assert code == 3 and "every point infeasible" in err
-    assert "at budget $10: budget $10 is below the" in err and "min_applications" in err  # the conflict, named
+    # the conflict, named: $10 buys no program ($11 each), so lowering min_applications cannot help and
+    # only the budget is named, with what min_applications = 5 costs
+    assert "at budget $10: budget $10 pays for no application" in err and "raise the budget to $55" in err
+    assert "(conflicting: budget)" in err
     assert [r["status"] for r in json.loads(out)["rows"]] == ["infeasible"] * 3
 
 

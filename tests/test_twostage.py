@@ -86,7 +86,7 @@ def feasible_plans(pr):
     divsets = [()]
     if pr.has_geo:
         divsets = [c for r in range(pr.max_divisions + 1) for c in itertools.combinations(DIVS, r)]
-    for k in range(0, min(pr.n, pr.max_apps) + 1):
+    for k in range(1, min(pr.n, pr.max_apps) + 1):  # a list holds a program (optimize answers no list otherwise)
         for sub in itertools.combinations(range(pr.n), k):
             if violations(pr, Plan.of(sub)):
                 continue

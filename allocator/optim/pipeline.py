@@ -157,8 +157,18 @@ def something_to_maximize(problem: Problem, mode: str) -> None:
     """Refuse objective utility when every candidate's utility is 0 (InputError): any list
     would be "optimal", the empty one included."""
     if mode == "utility" and problem.n and not np.max(problem.utility) > 0:
-        raise InputError("objective utility with every tier utility 0 has nothing to maximize: give a tier a "
-                         "positive [strategy] utility (la, west, elsewhere), or use objective p_match")
+        cat = problem.candidates
+        own = ~np.isnan(np.asarray(cat.column("utility"), float))  # the catalog's column, where a row gives it
+        tiers = sorted({str(t) for t in np.asarray(cat.column("tier"), object)[~own]})
+        if own.any():  # the catalog's column overrides the tier utilities: say so, and where
+            rest = "" if own.all() else (f", and the [strategy] utility tiers give the other programs 0 "
+                                         f"({', '.join(tiers)})")
+            raise InputError(f"{cat.path}: column utility is 0 for every program left that gives one (it "
+                             f"overrides the [strategy] utility tiers){rest}: objective utility has nothing to "
+                             "maximize; give the programs you would value a positive utility in that column (or "
+                             "leave its cells empty to use the tier utilities), or use objective p_match")
+        raise InputError(f"objective utility with every tier utility 0 has nothing to maximize: give a tier of the "
+                         f"programs left ({', '.join(tiers)}) a positive [strategy] utility, or use objective p_match")
 
 
 def optimize(problem: Problem, mode: str, *, target: float | None = None, time_limit: float | None = None,
@@ -216,3 +226,26 @@ def optimize(problem: Problem, mode: str, *, target: float | None = None, time_l
     if budget is None:  # a start list answers to the problem's own budget only
         out = start_if_timed_out(out, problem, start, time_limit, mode)
     return dataclasses.replace(out, wall=time.perf_counter() - t0)
+
+
+def no_empty_answer(problem: Problem, out: Outcome, engine: str = DEFAULT_ENGINE) -> Outcome:
+    """The public answer for ``out`` (an optimization of ``problem``, its budget included): a
+    best list that is empty because the limits admit no list of at least one program (a budget
+    that buys nothing, a specialty maximum of 0 on every specialty left, no program left) is
+    INFEASIBLE, with why in the message, as `solve` and the sweep rows say; P(match) 0 with
+    no application is no answer.  An empty list that ties with every list the limits admit
+    (every program within them gives P(match) 0) is left as it is, and so is every other answer.
+
+    The engines themselves keep proving the empty list optimal where it is the only list (the
+    steps of the safety-first objective, the sweep's points, build on that)."""
+    if not (out.status.has_list and out.plan is not None and not len(out.plan.idx)):
+        return out
+    from allocator.optim.explain import describe
+    from allocator.optim.infeasibility import explain_infeasibility
+
+    conflict = explain_infeasibility(problem, np.arange(problem.n), engine=engine)
+    if problem.n and not conflict:
+        return out  # some list of at least one program meets the limits: the empty one ties with it
+    why = describe(problem, conflict)
+    return dataclasses.replace(out, status=Status.INFEASIBLE, plan=None, objective=None, bound=None, gap=None,
+                               message=f"only the empty list meets these limits: {why}")
