@@ -63,6 +63,25 @@ def _before_lines(d: dict, c) -> None:
                 f"{_pct(sc['p_match_before_central'])})")
 
 
+def _add_lines(d: dict, c) -> None:
+    """The applications to add now, their cost and P(match) after, the figure to plan on with them
+    and the verdict."""
+    a = d["add"]
+    c.print()
+    c.print(f"Best {a['n_added']} additional applications within ${a['add_budget']:,.0f} "
+            f"(late applications count at {_pct(a['late_factor'])} of their usual interview chance; "
+            "--add-budget and --max-add bound them, the profile's budget and max_applications were for the "
+            "list already sent, its LA cap applies to the whole list):")
+    for r in a["selected"]:
+        c.print(f"  {r['program_id']:<9} {r['name'][:52]:<52} {'LA ' if r['la_area'] else '   '}"
+                f"P {_pct(r['p_match'])}{'  ' + r['signal'] if r['signal'] else ''}")
+    c.print(f"Cost ${a['cost']:,.0f}; P(match) {_pct(d['p_match'])} -> {_pct(a['p_match_after'])}"
+            f"{_range(a.get('p_match_after_interval'))} (averages over the plausible models); "
+            f"{a['gain_per_100'] * 100:.2f} points per extra $100")
+    _after_plan_line(a, c)
+    c.print(a["advice"])
+
+
 def _after_plan_line(a: dict, c) -> None:
     """"Plan on 47% with them (...)": the figure to plan on with the applications added now."""
     from allocator.output.report import plan_pct
@@ -150,20 +169,7 @@ def render(d: dict, c) -> None:
             c.print(f"  {j}. {r['program_id']} {'(LA) ' if r['la_area'] else ''}P(match here) {_pct(r['p_match_here'])}")
         c.print(a["note"])
     if "add" in d:
-        a = d["add"]
-        c.print()
-        c.print(f"Best {a['n_added']} additional applications within ${a['add_budget']:,.0f} "
-                f"(late applications count at {_pct(a['late_factor'])} of their usual interview chance; "
-                "--add-budget and --max-add bound them, the profile's budget and max_applications were for the "
-                "list already sent, its LA cap applies to the whole list):")
-        for r in a["selected"]:
-            c.print(f"  {r['program_id']:<9} {r['name'][:52]:<52} {'LA ' if r['la_area'] else '   '}"
-                    f"P {_pct(r['p_match'])}{'  ' + r['signal'] if r['signal'] else ''}")
-        c.print(f"Cost ${a['cost']:,.0f}; P(match) {_pct(d['p_match'])} -> {_pct(a['p_match_after'])}"
-                f"{_range(a.get('p_match_after_interval'))} (averages over the plausible models); "
-                f"{a['gain_per_100'] * 100:.2f} points per extra $100")
-        _after_plan_line(a, c)
-        c.print(a["advice"])
+        _add_lines(d, c)
     if "mc" in d:
         m = d["mc"]
         what = " with the additions" if d.get("add", {}).get("n_added") else " now"

@@ -168,13 +168,7 @@ def plot_sweep(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic
         lines += ax.plot(x[none], np.full(none.sum(), ax.get_ylim()[0]), "x", color="0.5", ms=6, clip_on=False,
                          label="no list (infeasible)")
     if "p_match_la" in df:
-        la = 100 * df["p_match_la"].to_numpy(float)
-        ax2 = ax.twinx()
-        lines += ax2.plot(x, la, ":", color="C2", lw=2, label="P(match in Greater LA) (right axis)")
-        _zoom(ax2, [la], min_span=10.0)  # at least 10 points: a small LA change must not look like a cliff
-        ax2.set_ylabel("P(match in Greater LA)", color="C2")
-        ax2.tick_params(axis="y", colors="C2")
-        ax2.yaxis.set_major_formatter(PercentFormatter(100))
+        lines += _la_axis(ax, x, df, PercentFormatter)
     ax.set_xlabel(_X_LABELS.get(param, param))
     ax.set_ylabel("P(match)", color="C0")
     ax.yaxis.set_major_formatter(PercentFormatter(100))
@@ -187,15 +181,33 @@ def plot_sweep(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic
     ax.set_title(title + (" (synthetic data)" if synthetic else ""), pad=22 if synthetic else 6)
     if synthetic:
         _synthetic_note(ax)
+    notes = (([PLAN_NOTE] if plan is not None else []) + ([INDEPENDENT_NOTE] if "p_match_independent" in df else [])
+             + ([KNEE_NOTE] if mask.any() and param == "budget" else []))
+    _legend(ax, lines, " ".join(notes))
+    return ax
+
+
+def _la_axis(ax, x, df: pd.DataFrame, PercentFormatter) -> list:
+    """P(match in Greater LA) on its own right axis, in green, zoomed to at least 10 points (a
+    small LA change must not look like a cliff); its line, for the legend."""
+    la = 100 * df["p_match_la"].to_numpy(float)
+    ax2 = ax.twinx()
+    lines = ax2.plot(x, la, ":", color="C2", lw=2, label="P(match in Greater LA) (right axis)")
+    _zoom(ax2, [la], min_span=10.0)
+    ax2.set_ylabel("P(match in Greater LA)", color="C2")
+    ax2.tick_params(axis="y", colors="C2")
+    ax2.yaxis.set_major_formatter(PercentFormatter(100))
+    return lines
+
+
+def _legend(ax, lines: list, note: str) -> None:
+    """The legend under the axes and, under it, the caption saying what the plan-on line, the
+    grey dashes and the knees are (and are not)."""
     leg = ax.legend(lines, [ln.get_label() for ln in lines], loc="upper center", bbox_to_anchor=(0.5, -0.13),
                     ncol=2, fontsize=8, frameon=False)
-    note = " ".join(([PLAN_NOTE] if plan is not None else []) + ([INDEPENDENT_NOTE] if "p_match_independent" in df
-                                                                   else [])
-                    + ([KNEE_NOTE] if mask.any() and param == "budget" else []))
-    if note:  # the caption under the legend: what the plan-on line and the knees are (and are not)
+    if note:
         ax.annotate(textwrap.fill(note, 110), (0.5, 0), xycoords=leg, xytext=(0, -4), textcoords="offset points",
                     ha="center", va="top", fontsize=7, color="0.3", annotation_clip=False, gid="caption")
-    return ax
 
 
 KNEE_NOTE = ("A knee (red circle) is where extra dollars start buying less: the gain per dollar falls by more than "
