@@ -15,8 +15,13 @@ def pct(x: float | None, digits: int = 1) -> str:
     return s[1:] if s.startswith("-") and float(s[:-1]) == 0 else s  # never "-0.0%"
 
 
-def plan_pct(x: float) -> str:
-    """The figure to plan on in whole percents, rounded down (25.7% is "25%", never "26%")."""
+def plan_whole(x: float) -> int:
+    """The figure to plan on in whole percents, rounded down (25.7% is 25, never 26)."""
     import math
 
-    return f"{max(0, math.floor(100 * x + 1e-9))}%"
+    return max(0, math.floor(100 * float(x) + 1e-9))
+
+
+def plan_pct(x: float) -> str:
+    """The figure to plan on in whole percents, rounded down (25.7% is "25%", never "26%")."""
+    return f"{plan_whole(x)}%"

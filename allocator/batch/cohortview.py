@@ -120,8 +120,9 @@ def applicant_rows(report) -> list[dict]:
     cohort order.  Each: id, status, risk, plan (whole percents rounded down), plan_from,
     range (10th-90th), average, budget, fees (with the fixed fees named) and note (the first
     warning, or why there is no list)."""
-    from allocator.batch.outputs import _pct, _usd, fees_text, plan_whole
+    from allocator.batch.outputs import _pct, _usd, fees_text
     from allocator.output.report import span
+    from allocator.percent import plan_pct
 
     out = []
     for k, r in enumerate(report.rows):
@@ -137,7 +138,7 @@ def applicant_rows(report) -> list[dict]:
         warnings = (p or {}).get("warnings") or []
         note = str(warnings[0]) if p and warnings else ("" if p else str(r.get("reason") or ""))
         out.append({"id": r["id"], "status": r["status"], "risk": r.get("risk") or r["status"],
-                    "figure": figure, "plan": "" if figure is None else f"{plan_whole(figure)}%", "plan_from": frm,
+                    "figure": figure, "plan": "" if figure is None else plan_pct(figure), "plan_from": frm,
                     "range": span([r.get("p_match_lo"), r.get("p_match_hi")]) if p else "",
                     "average": _pct(r.get("p_match")) if p else "",
                     "budget": _usd(r.get("budget")) if r.get("budget") is not None else "",

@@ -33,6 +33,7 @@ import textwrap
 from typing import Any
 
 from allocator.output.report import SYNTHETIC_NOTE, plan_cell, plan_column_note, span
+from allocator.percent import plan_whole
 from allocator.verification.domain import domain_note
 
 SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_hi", "p_match_la", "p_match_la_lo",
@@ -49,13 +50,6 @@ INPUT_COLUMNS = ("budget", "objective", "synthetic")
 # "moderate" (more likely to match, yet 1 in 5 or more unmatched in that case), 80 or more "low"
 RISK_BANDS = ((50, "high"), (80, "moderate"))
 RISK_TOP = "low"
-
-
-def plan_whole(x: float) -> int:
-    """The figure to plan on in whole percents rounded down, as :func:`allocator.percent.plan_pct` prints it."""
-    import math
-
-    return max(0, math.floor(100 * float(x) + 1e-9))
 
 
 def risk_of(status: str, plan: float | None, p_match: float | None = None) -> str:

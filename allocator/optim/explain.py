@@ -7,12 +7,8 @@ import math
 
 import numpy as np
 
-from allocator.optim.problem import Plan, Problem
+from allocator.optim.problem import DROPPABLE, Plan, Problem
 from allocator.inputs.fees import BUDGET_TOL
-
-# the named groups in the order of formulation.DROPPABLE (not imported: it loads the solver modules)
-DROPPABLE = ("budget", "max_applications", "min_applications", "la_share", "must_apply",
-             "specialty_limits", "target")
 
 
 def _cheapest(problem: Problem, k: int) -> float:

@@ -43,8 +43,6 @@ OBJ_SCALE = 1e3
 MIN_SLOPE = 1e-7
 COEF_EPS = 1e-9  # smaller ln(1-p) coefficients are dropped (CBC preprocessing mishandles them)
 TAIL_MASS = 1e-8  # weight of the lightest nodes of each tail merged into one master node (Jensen)
-DROPPABLE = ("budget", "max_applications", "min_applications", "la_share", "must_apply",
-             "specialty_limits", "target")
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from allocator.optim.engines.pulp_import import pulp
 from allocator.optim.engines import DEFAULT_ENGINE, run_master
 from allocator.optim.builder import build
 from allocator.optim.evaluate import evaluate
-from allocator.optim.formulation import DROPPABLE, Formulation
+from allocator.optim.formulation import Formulation
 from allocator.optim.outer import LP_ROUNDS, LP_SETTLED, TOL, _relaxed_point, seed_tangents, true_values
-from allocator.optim.problem import Plan, Problem
+from allocator.optim.problem import DROPPABLE, Plan, Problem
 from allocator.optim.start import greedy
 from allocator.status import Status
 

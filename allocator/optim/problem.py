@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 SIGNAL_KINDS = ("gold", "silver")
 
 
+#: the named constraint groups a conflict can be made of, in the order the explanations give them
+#: (the formulation names its rows by them; allocator.optim.explain words them)
+DROPPABLE = ("budget", "max_applications", "min_applications", "la_share", "must_apply",
+             "specialty_limits", "target")
+
 @dataclass(frozen=True)
 class Plan:
     """A list: sorted candidate indices, the signals sent, the geographic divisions chosen."""

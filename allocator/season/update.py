@@ -373,9 +373,10 @@ def ensemble_ranges(ctx: Context, further: np.ndarray | None = None) -> dict:
     for j in range(fe.n_cards):
         on = fe.card == j
         prior.append(nm.w[on].sum())
-        before.append(post.p_match(nm.w[on] / prior[-1], prior_c[on]))
-        before_la.append(post.p_match(nm.w[on] / prior[-1], prior_c[on], la) if len(la) else 0.0)
-        before_west.append(post.p_match(nm.w[on] / prior[-1], prior_c[on], west) if len(west) else 0.0)
+        wj = nm.w[on] / prior[-1]  # the card's own weights before any answer
+        before.append(post.p_match(wj, prior_c[on]))
+        before_la.append(post.p_match(wj, prior_c[on], la) if len(la) else 0.0)
+        before_west.append(post.p_match(wj, prior_c[on], west) if len(west) else 0.0)
         if pi[on].sum() <= 0:  # the answers rule this card out (its posterior mass underflows)
             continue
         mass.append(pi[on].sum())

@@ -109,7 +109,7 @@ def modelled_score(card, applicant) -> tuple[float | None, bool]:
     return (None, False) if par is None else (float(par.value), True)
 
 
-def score_label(card, step2_score, passed: bool) -> str:
+def score_label(step2_score, passed: bool) -> str:
     """"Step 2 CK 222", or "Step 2 CK reported as pass (counted as 230)"."""
     return f"Step 2 CK reported as pass (counted as {step2_score:g})" if passed else f"Step 2 CK {step2_score:g}"
 
@@ -136,14 +136,14 @@ def score_effect_warnings(card, step2_score: int | None, check: dict | None = No
            f"in the model, {gap.target:g} published; a held-out check the model misses)")
     fig = "" if check is None else score_check_figure(check)
     if off < 0:
-        head = (f"{score_label(card, step2_score, passed)} is {-off:g} points below the calibration cohort's mean of "
+        head = (f"{score_label(step2_score, passed)} is {-off:g} points below the calibration cohort's mean of "
                 f"{spec.step2_mean:g}, and {why}: for a score this low P(match) may be overstated, beyond the range "
                 "shown")
         if check is None:
             return [f"{head}; plan below the range, and apply more widely if you can"]
         return [f"{head}. {fig}; plan on at most {plan_pct(check['p_match'])}, and apply more widely if you can"]
     note = "" if check is None else f": {fig[0].lower()}{fig[1:]}"
-    return [f"{score_label(card, step2_score, passed)} is {off:g} points above the calibration cohort's mean of "
+    return [f"{score_label(step2_score, passed)} is {off:g} points above the calibration cohort's mean of "
             f"{spec.step2_mean:g}, and {why}: for a score this high P(match) may be understated, so the range may "
             f"be cautious (the safe direction){note}"]
 
@@ -155,8 +155,8 @@ def _near_mean_note(card, step2_score, check: dict | None, passed: bool = False)
     if check is None or check.get("direction") != "below" or check["p_match_central"] - check["p_match"] < 0.01:
         return []
     mean = card.calibration.cohort.step2_mean
-    return [f"{score_label(card, step2_score, passed)} is {mean - step2_score:g} points below the calibration cohort's mean of "
-            f"{mean:g}, where the model lets the score move P(match) less than the published figures do. "
+    return [f"{score_label(step2_score, passed)} is {mean - step2_score:g} points below the calibration cohort's "
+            f"mean of {mean:g}, where the model lets the score move P(match) less than the published figures do. "
             f"{score_check_figure(check)}; that figure joins the one to plan on"]
 
 
