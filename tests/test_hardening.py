@@ -748,7 +748,7 @@ def test_a_huge_max_applications_means_every_program(capsys, tmp_path):
     prof.write_text("[strategy]\nbudget = 400\nmax_applications = " + "9" * 400 + "\n")
     code, out, err = run(capsys, "solve", prof, "--catalog", TINY, "--json", "--draws", "1000")
     one_line_error(code, err, "max_applications = " + "9" * 70 + "... (400 characters): is far too large")
-    assert len(err) < 250
+    assert len(err.replace(str(prof), "")) < 200   # the path's length is the machine's
     prof.write_text("[strategy]\nbudget = 400\nmax_applications = 100000\n")
     code, out, err = run(capsys, "solve", prof, "--catalog", TINY, "--json", "--draws", "1000")
     assert code == 0, err
