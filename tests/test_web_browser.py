@@ -61,7 +61,7 @@ def test_walk_through(site, tmp_path):
     page.select_option("#in-geographic_preference", "none")
     page.fill("#in-budget", "1200")
     page.click("#submit")
-    page.wait_for_selector("#p-match", timeout=60_000)
+    page.wait_for_selector("#p-match", timeout=180_000)
     headline = page.inner_text("#p-match")
     href = page.get_attribute("#dl-json", "href")
     d = json.loads(urllib.request.urlopen(url + href).read())
@@ -87,8 +87,8 @@ def test_walk_through(site, tmp_path):
 
     page.click("#start-budget")
     page.click("#start-frontier")
-    page.wait_for_selector("#img-budget", timeout=60_000)
-    page.wait_for_selector("#img-frontier", timeout=60_000)
+    page.wait_for_selector("#img-budget", timeout=180_000)
+    page.wait_for_selector("#img-frontier", timeout=180_000)
     page.wait_for_function("[...document.images].every(i => i.complete)", timeout=20_000)
     # the frontier's button had the focus: its progress and then its figure keep it (it fell to the body)
     assert page.evaluate("document.activeElement.closest('#figure-frontier') !== null")
@@ -134,7 +134,7 @@ def test_season_update_in_the_browser(site, tmp_path):
     page.set_input_files("#in-season_file", str(season))
     page.fill("#in-today", "2026-11-04")
     page.press("#in-today", "Enter")  # Enter in a season field runs the update, not "Find my list"
-    page.wait_for_selector("#season-p-match", timeout=60_000)
+    page.wait_for_selector("#season-p-match", timeout=180_000)
     page.wait_for_function("document.activeElement.id === 'season-heading'", timeout=5_000)
     page.wait_for_function(IN_VIEW, arg="#season-heading", timeout=5_000)  # a smooth scroll takes a moment
     d = _api_update(url, (root / "data" / "profiles" / "typical_us_img.toml").read_bytes(), season.read_bytes())
@@ -171,7 +171,7 @@ def test_enter_in_a_season_field_updates_and_elsewhere_finds_the_list(site, js):
     page.fill("#in-add_budget", "")
     page.fill("#in-today", "2026-11-04")
     page.press("#in-today", "Enter")
-    page.wait_for_selector("#season-p-match", timeout=60_000)
+    page.wait_for_selector("#season-p-match", timeout=180_000)
     assert page.locator("#p-match").count() == 0
     page.wait_for_function("document.activeElement.id === 'season-heading'", timeout=5_000)  # landed on it
     # in the profile's fields Enter finds the list (the season's values, shown again, are not new)
@@ -179,7 +179,7 @@ def test_enter_in_a_season_field_updates_and_elsewhere_finds_the_list(site, js):
     page.select_option("#in-geographic_preference", "none")
     page.fill("#in-budget", "1200")
     page.press("#in-budget", "Enter")
-    page.wait_for_selector("#p-match", timeout=60_000)
+    page.wait_for_selector("#p-match", timeout=180_000)
     assert page.locator("#season-p-match").count() == 0
     assert posts == (["/update", "/update", "/solve"] if js else ["/enter"] * 3)
     ctx.close()
@@ -240,7 +240,7 @@ def test_without_javascript(site):
         _strong_fast(page, url, "1200")
         page.click("#submit")
         page.wait_for_selector("#solve-progress, #p-match", timeout=30_000)
-        page.wait_for_selector("#p-match", timeout=60_000)  # reached through the page's own reloads
+        page.wait_for_selector("#p-match", timeout=180_000)  # reached through the page's own reloads
         assert page.input_value("#in-budget") == "1200"
         page.click("#list-table a[data-sort=name]")
         page.wait_for_selector("#list-table th[aria-sort=ascending] a[data-sort=name]")
@@ -265,7 +265,7 @@ def test_back_and_reload_after_an_answer_keep_the_typed_values(site, js):
     page.fill("#in-usce_months", "7")
     page.check("#in-reapplicant")
     page.click("#submit")
-    page.wait_for_selector("#p-match", timeout=60_000)
+    page.wait_for_selector("#p-match", timeout=180_000)
     assert "/jobs/" in page.url
 
     def typed() -> tuple:
@@ -309,7 +309,7 @@ def test_answer_comes_into_view_with_focus_keeps_sort_focus_and_survives_reload(
     page.locator("#submit").scroll_into_view_if_needed()
     assert page.evaluate("window.scrollY") > 500  # the button is far below the answer's place
     page.click("#submit")
-    page.wait_for_selector("#p-match", timeout=60_000)
+    page.wait_for_selector("#p-match", timeout=180_000)
     page.wait_for_function("document.activeElement && document.activeElement.id === 'answer-heading'",
                            timeout=5_000)
     assert _in_view(page, "#answer-heading")  # at once: reduced motion asks for no smooth scroll
@@ -367,11 +367,11 @@ def test_without_javascript_a_phone_lands_on_the_answer(site):
         page.wait_for_selector("#progress, #p-match", timeout=30_000)
         if page.locator("#progress").count():
             landed("#progress", "progress")
-        page.wait_for_selector("#p-match", timeout=60_000)  # through the page's own reloads
+        page.wait_for_selector("#p-match", timeout=180_000)  # through the page's own reloads
         landed("#answer-heading", "answer-heading")
     _strong_fast(page, url, "1200")
     page.click("#submit")
-    page.wait_for_selector("#p-match", timeout=60_000)
+    page.wait_for_selector("#p-match", timeout=180_000)
     landed("#answer-heading", "answer-heading")
     page.click("#list-table a[data-sort=name]")
     page.wait_for_selector("#list-table th[aria-sort=ascending] a[data-sort=name]")
@@ -383,7 +383,7 @@ def test_without_javascript_a_phone_lands_on_the_answer(site):
     page.fill("#in-budget", "100")
     page.fill("#in-min_applications", "50")
     page.click("#submit")
-    page.wait_for_selector("#solve-error", timeout=60_000)
+    page.wait_for_selector("#solve-error", timeout=180_000)
     landed("#solve-error", "solve-error")
     ctx.close()
 
