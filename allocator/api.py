@@ -17,7 +17,7 @@ from allocator.optim import feasibility
 from allocator.optim.assemble import load_problem as load
 from allocator.inputs.demo import demo_catalog_path, resolve_catalog  # noqa: F401  (public)
 from allocator.inputs.catalog import Catalog
-from allocator.verification import domain, published_curve
+from allocator.verification import composition, domain, published_curve
 from allocator.errors import InfeasibleError, InputError, SolverError, TimeLimitError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import binding, describe
@@ -376,6 +376,7 @@ def list_warnings(problem: Problem, plan: Plan, metrics, budget_applies: bool = 
         bare = evaluate(problem, Plan(plan.idx), correlations=()).p_match
     out = problem_warnings(problem, budget_applies, score_check)
     out += domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
+    out += composition.warnings(problem.card, composition.of(problem, plan, metrics))
     if problem.fm is None:  # a set correlation: the one-factor copula is the model
         out += domain.copula_warning(metrics.p_match, metrics.p_match_interval, problem.rho)
     out += domain.no_range_warning(problem, metrics.p_match_interval)

@@ -85,10 +85,16 @@ def test_conversion_rises_and_stays_well_below_certainty(result):
     assert result.interviews_matched[1] >= result.interviews_unmatched[1] + 2
 
 
-def test_domain_recorded_in_the_card(result):
+def test_domain_recorded_in_the_card(result, catalog, cohort):
     dom = CARD.calibration.domain
     assert dom["applications"] == list(result.applications_range)
     assert dom["expected_interviews"] == pytest.approx([round(x, 1) for x in result.interviews_range], abs=1e-9)
+    assert dom["interviews_per_application"] == pytest.approx([round(x, 3) for x in result.yield_range], abs=1e-9)
+    mix = cal.composition(catalog, cohort)
+    for key in ("share_at_img_cap", "la_share"):
+        assert dom[key] == pytest.approx([round(x, 2) for x in mix[key]], abs=1e-9), key
+    # the cohort's interviews per application bracket its pooled yield, the calibrated 0.081
+    assert dom["interviews_per_application"][0] < result.interview_yield < dom["interviews_per_application"][1]
 
 
 def test_cohort_is_seeded_and_sends_its_signals(catalog, cohort):

@@ -17,7 +17,10 @@ def payload(card_name: str) -> dict:
     if card.factors is None:
         raise InputError(f"{card.path}: no [factors] section; `allocator calibrate` evaluates the two-stage "
                          "model (see models/README.md)")
-    res = cal.evaluate(card)
+    catalog = cal.cohort_catalog(card)
+    cohort = cal.cohort_of(card, catalog)
+    res = cal.evaluate(card, catalog, cohort)
+    mix = cal.composition(catalog, cohort)
     table = cal.check(card, res)
     spec = card.calibration.cohort
     return {
@@ -39,7 +42,9 @@ def payload(card_name: str) -> dict:
                         "mean_interviews_matched": res.mean_interviews_matched,
                         "mean_interviews_unmatched_ranked": res.mean_interviews_unmatched_ranked},
         "domain": {"applications": list(res.applications_range),
-                   "expected_interviews": [round(x, 1) for x in res.interviews_range]},
+                   "expected_interviews": [round(x, 1) for x in res.interviews_range],
+                   "interviews_per_application": [round(x, 3) for x in res.yield_range],
+                   **{k: [round(x, 2) for x in v] for k, v in mix.items()}},
         "seasons": dict(card.calibration.seasons.match_rate) if card.calibration.seasons else None,
     }
 
@@ -99,7 +104,10 @@ def calibrate(
                 f"unmatched {d['step2_median']['unmatched']:g}")
         c.print(f"calibrated domain (5th-95th percentile): {d['domain']['applications'][0]}-"
                 f"{d['domain']['applications'][1]} applications, {d['domain']['expected_interviews'][0]}-"
-                f"{d['domain']['expected_interviews'][1]} expected interviews")
+                f"{d['domain']['expected_interviews'][1]} expected interviews, "
+                f"{'-'.join(map(str, d['domain']['interviews_per_application']))} per application; "
+                f"a list's share at the IMG-share cap {'-'.join(map(str, d['domain']['share_at_img_cap']))}, "
+                f"in Greater LA {'-'.join(map(str, d['domain']['la_share']))}")
 
     _emit(d, as_json, None, render)
     return 0

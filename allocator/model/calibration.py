@@ -57,6 +57,21 @@ class Prepared:
     signal_share: float = 0.0  # share of applications that carry a signal
 
 
+def composition(catalog: Catalog, cohort: Cohort) -> dict[str, tuple[float, float]]:
+    """5th-95th percentiles of what the cohort's lists are made of: the share of a list's
+    programs at the model's IMG-share cap (``IMG_CLIP``: 85% IMGs or more, where the IMG-share
+    effect is largest and stops growing) and the share in Greater LA.  An optimized list can
+    sit far beyond both (``allocator.verification.domain.composition_warnings``)."""
+    from allocator.model.probability import IMG_CLIP
+
+    lists = cohort.lists
+    n = np.maximum(lists.sum(axis=1), 1)
+    at_cap = (lists & (catalog.column("img_share") >= IMG_CLIP[1])[None, :]).sum(axis=1) / n
+    la = (lists & catalog.column("la_area").astype(bool)[None, :]).sum(axis=1) / n
+    return {name: tuple(float(x) for x in np.percentile(v, [5, 95]))
+            for name, v in (("share_at_img_cap", at_cap), ("la_share", la))}
+
+
 def prepare(card: ModelCard, catalog: Catalog, cohort: Cohort) -> Prepared:
     if card.factors is None:
         raise ValueError(f"{card.path}: the calibration needs a card with a [factors] section")
@@ -145,6 +160,7 @@ class CohortResult:
     signal_share: float
     applications_range: tuple[int, int]            # 5th-95th percentile of list lengths
     interviews_range: tuple[float, float]          # 5th-95th percentile of expected interviews
+    yield_range: tuple[float, float] = (0.0, 1.0)  # 5th-95th percentile of expected interviews per application
     targets: dict = field(default_factory=dict)    # target name -> model value
     # share of cohort applicants with N = 0..N_MAX interviews who matched / did not (N_MAX pooled)
     pmf_matched: tuple = ()
@@ -232,6 +248,7 @@ def evaluate(card: ModelCard, catalog: Catalog | None = None, cohort: Cohort | N
         signal_share=prep.signal_share,
         applications_range=(int(np.percentile(prep.n_apps, 5)), int(np.percentile(prep.n_apps, 95))),
         interviews_range=(float(np.percentile(e_int, 5)), float(np.percentile(e_int, 95))),
+        yield_range=tuple(float(x) for x in np.percentile(e_int / prep.n_apps, [5, 95])),
     )
     t = {"match_rate": res["match_rate"], "interview_yield": res["interview_yield"]}
     for q, a, b in zip(("q1", "median", "q3"), qm, qu):

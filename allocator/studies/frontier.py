@@ -50,7 +50,7 @@ from allocator.optim.problem import Problem
 from allocator.optim.safety import settle_gap
 from allocator.optim.tradeup import la_utility, trade_up
 from allocator.status import Status
-from allocator.verification import domain
+from allocator.verification import composition, domain
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ def _row(problem: Problem, out: Outcome, kind: str, *, target: float = np.nan, m
                   "n_elsewhere": m.n_applications - m.n_la - n_west, "la_share": m.la_share,
                   "la_cap_binds": la_cap_binds(problem, m.n_la, m.n_applications),
                   "program_ids": " ".join(map(str, ids)), **uncertainty(m),
-                  "outside_domain": domain.outside(problem.card, m.n_applications, m.expected_interviews),
+                  "outside_domain": composition.outside_row(problem, out.plan, m),
                   **domain.plan_row(problem, out.plan, m), **west_row(m)}
 
 

@@ -57,7 +57,7 @@ from allocator.optim.problem import Plan, Problem
 from allocator.optim.outer import Outcome, solve_milp
 from allocator.status import Status
 from allocator.inputs.profile import MAX_COUNT
-from allocator.verification import domain
+from allocator.verification import composition, domain
 from allocator.inputs.fees import BUDGET_TOL
 
 log = logging.getLogger(__name__)
@@ -356,7 +356,7 @@ def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict
         m = evaluate(pr, out.plan, correlations=())
         row.update(p_match=m.p_match, p_match_independent=m.p_match_independent, p_match_la=m.p_match_la,
                    n_applications=m.n_applications, n_la=m.n_la, la_share=m.la_share, cost=m.cost,
-                   **uncertainty(m), outside_domain=domain.outside(pr.card, m.n_applications, m.expected_interviews),
+                   **uncertainty(m), outside_domain=composition.outside_row(pr, out.plan, m),
                    **domain.plan_row(pr, out.plan, m), **west_row(m))
         if mode not in ("p_match", "p_match_la", "la_given_target"):  # utility, safety_first, ...
             row["expected_utility"] = m.expected_utility

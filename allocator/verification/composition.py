@@ -1,0 +1,111 @@
+"""What a list is made of, against what the calibration cohort's lists were made of.
+
+The calibrated-domain guard (:mod:`allocator.verification.domain`) looks at a list's length and
+its expected interviews.  An optimized list can sit inside both and still be unlike any list
+the calibration targets were checked on: it concentrates on the programs with 85% IMGs or more
+(the IMG-share cap, ``IMG_CLIP``, where the model's IMG-share effect is largest: odds x9.2 the
+reference's on the default card) and, with the LA objectives, on Greater LA.  The cohort's
+lists hold at most 28% cap programs and 25% Greater LA programs (95th percentiles; the card's
+``[calibration.domain]``, printed by `allocator calibrate`); a typical optimized list holds 77%
+cap programs and expects 0.22 interviews per application against the cohort's 0.016-0.156.
+Nothing published checks the model there, and no published figure checks P(match in Greater
+LA) at all, so such a list's figures are the least sure the tool gives, whatever their range
+says.  One warning line each, for the report and ``solve --json`` ``warnings``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from allocator.model.probability import IMG_CLIP
+
+KEYS = ("share_at_img_cap", "la_share", "interviews_per_application")
+
+
+@dataclass(frozen=True)
+class Mix:
+    """A list's composition: its programs, those at the IMG-share cap, those in Greater LA, and
+    its expected interviews (None when the model gives none: a catalog's own p_match)."""
+
+    n: int
+    at_cap: int
+    la: int
+    interviews: float | None
+
+    @property
+    def per_application(self) -> float | None:
+        return None if self.interviews is None or self.n == 0 else self.interviews / self.n
+
+
+def of(problem, plan, metrics) -> Mix:
+    """The composition of ``plan`` (its candidates' ``img_share`` and LA flags)."""
+    idx = np.asarray(plan.idx, int)
+    img = np.asarray(problem.candidates.column("img_share"), float)[idx]
+    at_cap = int(np.sum(np.nan_to_num(img, nan=0.0) >= IMG_CLIP[1]))
+    return Mix(len(idx), at_cap, int(np.sum(problem.la[idx])), metrics.expected_interviews)
+
+
+def _domain(card) -> dict:
+    dom = getattr(getattr(card, "calibration", None), "domain", None) if card is not None else None
+    return {k: dom[k] for k in KEYS if dom and k in dom}
+
+
+def _share(k: int, n: int) -> str:
+    return f"{k} of this list's {n} programs ({100 * k / n:.0f}%)"
+
+
+def warnings(card, mix: Mix) -> list[str]:
+    """One line for a list beyond the cohort's share at the IMG-share cap (its interviews per
+    application in the same line) or beyond its interviews per application alone, and one for
+    a list beyond the cohort's Greater LA share.  Only upper ends: a list below them leans less
+    on the IMG-share effect or on LA than the cohort's did."""
+    dom, out = _domain(card), []
+    if mix.n == 0 or not dom:
+        return out
+    ypa = mix.per_application
+    y_hi = dom.get("interviews_per_application", (0, np.inf))[1]
+    yields = "" if ypa is None else (f"; it expects {ypa:.2f} interviews per application, the cohort's lists "
+                                     f"{dom['interviews_per_application'][0]:.3f}-{y_hi:.3f}"
+                                     if "interviews_per_application" in dom else "")
+    tail = ("nothing checked the model on a list like this, so its P(match) may be overstated beyond the range "
+            "shown: read the figure to plan on as an upper estimate, and apply more widely if you can")
+    cap_hi = dom.get("share_at_img_cap", (0, 1))[1]
+    if mix.at_cap / mix.n > cap_hi:
+        out.append(f"outside the calibrated domain: {_share(mix.at_cap, mix.n)} have 85% IMGs or more, where the "
+                   f"model's IMG-share effect is largest, while the calibration cohort's lists hold at most "
+                   f"{100 * cap_hi:.0f}% such programs{yields}: {tail}")
+    elif ypa is not None and ypa > y_hi:
+        out.append(f"outside the calibrated domain: this list expects {ypa:.2f} interviews per application, while "
+                   f"the calibration cohort's lists expect {dom['interviews_per_application'][0]:.3f}-{y_hi:.3f} "
+                   f"(about 0.10 for an average IMG): {tail}")
+    la_hi = dom.get("la_share", (0, 1))[1]
+    if mix.la / mix.n > la_hi:
+        out.append(f"outside the calibrated domain: {_share(mix.la, mix.n)} are in Greater LA, while the calibration "
+                   f"cohort's lists hold at most {100 * la_hi:.0f}%; no published figure checks P(match in Greater "
+                   "LA) (the model's LA effects are judgements held only by the overall match rate), and a list "
+                   "this LA-heavy leans on them most: read its LA figures as the least sure of all")
+    return out
+
+
+def cell(card, mix: Mix) -> str:
+    """The same findings in a few words for a sweep or frontier row's ``outside_domain``."""
+    dom, parts = _domain(card), []
+    if mix.n == 0 or not dom:
+        return ""
+    if mix.at_cap / mix.n > dom.get("share_at_img_cap", (0, 1))[1]:
+        parts.append(f"{100 * mix.at_cap / mix.n:.0f}% at the IMG-share cap "
+                     f"(calibrated up to {100 * dom['share_at_img_cap'][1]:.0f}%)")
+    if mix.la / mix.n > dom.get("la_share", (0, 1))[1]:
+        parts.append(f"{100 * mix.la / mix.n:.0f}% in Greater LA (calibrated up to {100 * dom['la_share'][1]:.0f}%)")
+    return "; ".join(parts)
+
+
+def outside_row(problem, plan, metrics) -> str:
+    """A sweep or frontier row's ``outside_domain``: the list's length and expected interviews
+    (:func:`allocator.verification.domain.outside`) and its composition (:func:`cell`)."""
+    from allocator.verification.domain import outside
+
+    parts = [outside(problem.card, metrics.n_applications, metrics.expected_interviews),
+             cell(problem.card, of(problem, plan, metrics))]
+    return "; ".join(x for x in parts if x)
