@@ -209,3 +209,41 @@ def test_the_command_gives_the_figure_to_plan_on_with_the_additions(tmp_path):
     plan, sc = a["p_match_after_plan"], a["p_match_after_score_check"]
     assert (f"Plan on {plan_pct(plan['p_match'])} with them ({plan['from']} given your answers, "
             f"{pct(plan['p_match'])} rounded down; Step 2 CK score check with them: {pct(sc['p_match'])}") in text
+
+
+@pytest.mark.parametrize("score", [222, 200])
+def test_the_interviews_in_hand_get_the_published_curve_and_a_figure_to_plan_on(tmp_path, score):
+    """"From the interviews you hold alone" is what the published curve measures (P(match | N
+    interviews)): it gets the curve's figure at N and the figure to plan on by solve's rule (the
+    10th percentile, or the curve's upper end below it)."""
+    from allocator.verification import published_curve
+
+    pr, ctx, fig = _figures(_profile(tmp_path, score))
+    a = fig["after_interviews"]
+    n = len(a["programs"])
+    assert n >= 1
+    lo, hi = (float(published_curve.conversion(np.array([float(n)]), *published_curve.curve_points(pr.card), u)[0])
+              for u in (False, True))
+    assert a["p_match_interviews_only_published_curve"] == pytest.approx([lo, hi], abs=1e-12)
+    p10 = a["p_match_interviews_only_interval"][0]
+    want = min(p10, hi) if hi < p10 else p10
+    assert a["p_match_interviews_only_plan"] == pytest.approx(want, abs=1e-12)
+    assert a["p_match_interviews_only_plan_from"] == ("the published-curve check's upper end" if hi < p10
+                                                      else "the 10th percentile of the plausible models")
+    from allocator.cli.update import interviews_only_check
+    from allocator.percent import plan_pct
+
+    line = interviews_only_check(a)
+    assert f"at {n} interview" in line and f"plan on {plan_pct(want)} from these interviews" in line
+
+
+def test_the_curve_below_the_range_is_the_figure_to_plan_on_for_the_interviews_in_hand():
+    from allocator.model.card import load_card
+    from allocator.season.planfig import interviews_only
+
+    card = load_card()
+    got = interviews_only(card, 3, [0.50, 0.80])  # the published 35% at 3 interviews lies below the range
+    assert got["p_match_interviews_only_published_curve"] == pytest.approx([0.35, 0.35])
+    assert got["p_match_interviews_only_plan"] == pytest.approx(0.35)
+    assert got["p_match_interviews_only_plan_from"] == "the published-curve check's upper end"
+    assert interviews_only(card, 3, None)["p_match_interviews_only_plan"] is None  # no range: no figure

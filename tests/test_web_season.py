@@ -176,6 +176,11 @@ def test_page_shows_the_json_numbers(client, with_add):
     assert f"P(≥ 5) {pct(d['p_interviews_at_least']['5'])} <span class=\"range\">({pct(lo5, 0)} to {pct(hi5, 0)})" in html
     a = d["after_interviews"]
     assert f"P(match) {pct(a['p_match_interviews_only'])}" in html and "id=\"season-rank-note\"" in html
+    check = re.search(r'id="season-interviews-only-check">(.*?)</p>', html).group(1)  # the published curve at N
+    from allocator.percent import plan_pct
+
+    assert f"at {len(a['programs'])} interview" in check
+    assert f"plan on {plan_pct(a['p_match_interviews_only_plan'])} from these interviews" in check
     wlo, whi = d["p_match_west_interval"]  # P(match in the West) now, its range and the figure before
     west = re.search(r'id="season-p-match-west">(.*?)</dd>', html).group(1)
     assert west.startswith(f"{pct(d['p_match_west'])} <span class=\"range\">({pct(wlo, 0)} to {pct(whi, 0)})")

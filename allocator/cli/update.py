@@ -164,6 +164,9 @@ def render(d: dict, c) -> None:
                 f"{_range(a.get('p_match_interviews_only_interval'))}, "
                 f"P(match in LA, LA ranked first) {_pct(a['p_match_la_interviews_only'])}, "
                 f"P(match in the West, West ranked first) {_pct(a['p_match_west_interviews_only'])}")
+        check = interviews_only_check(a)
+        if check:
+            c.print(check)
         c.print(f"Rank order: {a['rank_order']}")
         for j, r in enumerate(a["programs"], 1):
             c.print(f"  {j}. {r['program_id']} {'(LA) ' if r['la_area'] else ''}P(match here) {_pct(r['p_match_here'])}")
@@ -177,6 +180,23 @@ def render(d: dict, c) -> None:
                 f"(95%; {m['draws']:,} weighted seasons, seed {m['seed']})")
     for w in d.get("warnings", []):
         c.print(f"warning: {w}", markup=False)
+
+
+def interviews_only_check(a: dict) -> str:
+    """"The published curve gives 35% at 3 interviews; plan on 26% (...) from these interviews"."""
+    from allocator.output.report import plan_pct
+
+    curve = a.get("p_match_interviews_only_published_curve")
+    if not curve:
+        return ""
+    n = len(a["programs"])
+    at = _pct(curve[0]) if abs(curve[1] - curve[0]) < 5e-4 else f"{_pct(curve[0])} to {_pct(curve[1])}"
+    line = (f"  The published Internal Medicine IMG curve gives {at} at {n} interview{'s' if n != 1 else ''} "
+            "(2009 data; every plausible model converts more)")
+    plan = a.get("p_match_interviews_only_plan")
+    if plan is None:
+        return line
+    return line + f"; plan on {plan_pct(plan)} from these interviews ({a['p_match_interviews_only_plan_from']})"
 
 
 @app.command()

@@ -91,3 +91,23 @@ def after_checks(ctx: Context, sent: Plan, added: list[int], interval, late: flo
     plan = plan_figure(interval, None, curve, sc)
     return {"p_match_after_plan": plan, "p_match_after_published_curve": None if curve is None else [prob(x) for x in curve],
             "p_match_after_score_check": sc}
+
+
+def interviews_only(card, n_held: int, interval) -> dict:
+    """The published-curve check of P(match) from the ``n_held`` interviews in hand alone (what the
+    published curve measures: P(match | N interviews), [lower, upper] as
+    :func:`allocator.verification.published_curve.conversion` reads it) and the figure to plan on
+    for it (the rule of `solve`: the range's 10th percentile, or the check's upper end below it).
+    {} without a curve on the card."""
+    from allocator.verification import published_curve
+    from allocator.verification.domain import plan_figure
+
+    pts = published_curve.curve_points(card)
+    if pts is None:
+        return {}
+    n = np.array([float(n_held)])
+    curve = tuple(float(published_curve.conversion(n, *pts, upper)[0]) for upper in (False, True))
+    fig = plan_figure(interval, None, curve)
+    return {"p_match_interviews_only_published_curve": list(curve),
+            "p_match_interviews_only_plan": None if fig is None else fig["p_match"],
+            "p_match_interviews_only_plan_from": "" if fig is None else fig["from"]}

@@ -338,7 +338,10 @@ def figures(ctx: Context) -> dict:
     stage = interviews_stage(ctx)
     held = out.pop("p_match_interviews_only_interval", None)
     if stage is not None:
-        out["after_interviews"] = stage | {"p_match_interviews_only_interval": held}
+        from allocator.season.planfig import interviews_only
+
+        out["after_interviews"] = stage | {"p_match_interviews_only_interval": held} | interviews_only(
+            ctx.problem.card, len(stage["programs"]), held)
     return out
 
 
