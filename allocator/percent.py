@@ -23,5 +23,8 @@ def plan_whole(x: float) -> int:
 
 
 def plan_pct(x: float) -> str:
-    """The figure to plan on in whole percents, rounded down (25.7% is "25%", never "26%")."""
+    """The figure to plan on in whole percents, rounded down (25.7% is "25%", never "26%");
+    "less than 1%" for a figure between 0 and 1% (0.7% is not "0%")."""
+    if 0 < float(x) < 0.01:
+        return "less than 1%"
     return f"{plan_whole(x)}%"

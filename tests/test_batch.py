@@ -537,12 +537,12 @@ def test_the_summary_says_the_risk_of_the_figure_to_plan_on_and_where_it_comes_f
     """risk: high below 50%, moderate 50-79%, low 80% or more, on the figure to plan on in the
     whole percents the reports print (rounded down), so the band and the shown figure agree."""
     from allocator.batch.outputs import summary_row
-    from allocator.output.report import plan_pct
+    from allocator.percent import plan_whole
 
     row = summary_row({"id": "x", "status": "ok", "seconds": 1.0, "hash": "h"},
                       _plan_payload(0.99, plan, frm="the Step 2 CK score check"))
     assert (row["p_match_plan"], row["p_match_plan_from"], row["risk"]) == (plan, "the Step 2 CK score check", risk)
-    shown = int(plan_pct(plan)[:-1])
+    shown = plan_whole(plan)
     assert risk == ("high" if shown < 50 else "moderate" if shown < 80 else "low")
 
 

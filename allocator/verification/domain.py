@@ -257,7 +257,9 @@ def no_range_warning(problem, interval) -> list[str]:
         return []
     if problem.source == "catalog p_match":
         return ["no range over plausible models: the probabilities are the catalog's own p_match column, "
-                "taken as exact, so this P(match) is only as sure as they are"]
+                "taken as exact, so this P(match) is only as sure as they are; an [applicant] section in the profile "
+                "(Step 2 CK, attempts, years since graduation, clinical experience, LA ties) is not used, so the "
+                "column must already be your own chances"]
     fe, card = problem.fm_ensemble, problem.card
     if fe is not None and fe.n_cards >= 2:
         return []
