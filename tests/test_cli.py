@@ -152,7 +152,7 @@ def test_draws_0_says_the_check_was_skipped(capsys):
     assert code == 0, err
     assert "Monte Carlo check skipped (--draws 0)" in " ".join(out.split())
     code, out, _ = run(capsys, "solve", PROFILE, "--catalog", TINY, "--draws", "1000", "--show", "1")
-    assert "skipped" not in out and "Monte Carlo check (1,000 draws)" in out
+    assert "skipped" not in out and "Monte Carlo check (1,000 draws), with its 95% simulation error" in out
 
 
 def test_bad_method_is_one_line_on_stderr():

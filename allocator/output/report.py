@@ -231,7 +231,8 @@ def _mc_rows(t: Table, res: Result) -> None:
         t.add_row("Monte Carlo check skipped (--draws 0)", "")
         return
     lo, hi = res.mc.ci95
-    t.add_row(f"Monte Carlo check ({res.mc.draws:,} draws)", f"{pct(res.mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}]")
+    t.add_row(f"Monte Carlo check ({res.mc.draws:,} draws), with its 95% simulation error",
+              f"{pct(res.mc.p_match, 2)} [{pct(lo, 2)}, {pct(hi, 2)}]")
     if not res.problem.interviews_modelled:  # the catalog's own p_match: what the simulator counts are successes
         t.add_row("  programs that would match (simulated mean; no interview stage)", f"{res.mc.mean_successes:.1f}")
     elif getattr(res.mc, "mean_interviews", None) is not None:
