@@ -115,3 +115,13 @@ def test_a_figure_to_plan_on_below_one_percent_is_not_zero():
     from allocator.percent import plan_pct
 
     assert plan_pct(0.007) == "less than 1%" and plan_pct(0.0) == "0%" and plan_pct(0.257) == "25%"
+
+
+def test_more_applications_than_the_cohort_sent_cite_the_published_no_link_finding():
+    from allocator.verification import domain
+
+    hi = DOM["applications"][1]
+    (w,) = domain.warnings(CARD, int(hi) + 50, None, 0.9, None)
+    assert f"{int(hi) + 50} applications" in w and "no link between how many applications" in w
+    (w,) = domain.warnings(CARD, int(DOM["applications"][0]) - 10, None, 0.5, None)
+    assert "no link" not in w  # fewer than the cohort: the extrapolation alone

@@ -24,8 +24,11 @@ def warnings(card, n_applications: int, expected_interviews: float | None, p_mat
     if dom:
         lo, hi = dom["applications"]
         if not lo <= n_applications <= hi:
+            more = ("; published studies found no link between how many applications applicants send and their "
+                    "match rate (Weissbart et al., JGME 2015), so past the cohort's lists more applications may buy "
+                    "less than the model says") if n_applications > hi else ""
             out.append(f"outside the calibrated domain: {n_applications} applications, while the calibration "
-                       f"cohort's lists hold {lo:g}-{hi:g}; the probabilities are an extrapolation")
+                       f"cohort's lists hold {lo:g}-{hi:g}; the probabilities are an extrapolation{more}")
         lo, hi = dom["expected_interviews"]
         if expected_interviews is not None and not lo <= expected_interviews <= hi:
             out.append(f"outside the calibrated domain: {beyond(expected_interviews, lo, hi)} expected interviews, "
