@@ -241,3 +241,19 @@ def test_command_summaries_have_no_hard_line_break():
     summaries = {c.callback.__name__: (c.callback.__doc__ or "").split("\n\n")[0] for c in app.registered_commands}
     assert {"solve", "sweep", "simulate", "update"} <= set(summaries)
     assert [name for name, text in summaries.items() if "\n" in text.strip()] == []
+
+
+def test_estimate_says_how_many_excluded_rows_a_short_table_leaves_out(capsys):
+    import json
+
+    from allocator.paths import DATA_DIR
+    from tests.helpers import run
+
+    prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
+    code, out, err = run(capsys, "estimate", prof, "--json")
+    assert code == 0, err
+    n_bad = sum(1 for r in json.loads(out)["programs"] if not r["eligible"])
+    assert n_bad > 5
+    code, out, err = run(capsys, "estimate", prof, "--show", "5")
+    assert code == 0, err
+    assert f"{n_bad} excluded" in out and f"... and {n_bad - 5} more excluded" in out

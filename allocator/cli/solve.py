@@ -197,9 +197,12 @@ def estimate(
             t.add_column("id")
             t.add_column("program")
             t.add_column("reason")
-            for r in bad.head(show or len(bad)).itertuples():
+            shown = bad.head(show or len(bad))
+            for r in shown.itertuples():
                 t.add_row(r.program_id, r.name, r.excluded_reason)
             c.print(t)
+            if len(shown) < len(bad):
+                c.print(f"... and {len(bad) - len(shown)} more excluded (--json or --out gives every row)")
 
     note = f"# {SYNTHETIC_NOTE}\n" if cat.synthetic else ""
     _emit(payload, as_json, out, render, csv_text=note + full.to_csv(index=False))

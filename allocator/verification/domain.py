@@ -158,7 +158,8 @@ def _near_mean_note(card, step2_score, check: dict | None, passed: bool = False)
     if check is None or check.get("direction") != "below" or check["p_match_central"] - check["p_match"] < 0.01:
         return []
     mean = card.calibration.cohort.step2_mean
-    return [f"{score_label(step2_score, passed)} is {mean - step2_score:g} points below the calibration cohort's "
+    gap = mean - step2_score
+    return [f"{score_label(step2_score, passed)} is {gap:g} point{'' if gap == 1 else 's'} below the calibration cohort's "
             f"mean of {mean:g}, where the model lets the score move P(match) less than the published figures do. "
             f"{score_check_figure(check)}; that figure joins the one to plan on"]
 
