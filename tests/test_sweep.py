@@ -936,3 +936,63 @@ def test_the_web_caption_says_the_knees_are_on_the_figure_to_plan_on():
     planned = service.budget_caption("p_match", "p_match", planned=True)
     assert "red circles (knees) mark where extra dollars start buying less on it" in planned
     assert "buying less on it" not in service.budget_caption("p_match", "p_match", planned=False)
+
+
+# ---------------------------------------------------------------------- a P(match) target below the plan figure
+def _la_catalog(tmp_path) -> tuple[str, str]:
+    """40 demo Internal Medicine programs (12 in Greater LA) and an LA-tied applicant: the
+    best-LA list keeps P(match) about 60% on the average, its figure to plan on about 44%."""
+    import pandas as pd
+
+    from allocator.paths import DATA_DIR
+
+    d = pd.read_csv(DATA_DIR / "catalogs" / "demo_internal_medicine.csv")
+    cat = tmp_path / "la.csv"
+    pd.concat([d[d["la_area"]].head(12), d[~d["la_area"]].iloc[::25].head(28)]).to_csv(cat, index=False)
+    prof = tmp_path / "la.toml"
+    prof.write_text('[applicant]\nspecialties = ["Internal Medicine"]\nstep2_score = 237\nexam_attempts = 0\n'
+                    "usce_months = 4\nusce_california_months = 4\nla_ties = true\nyears_since_graduation = 1\n\n"
+                    '[strategy]\nbudget = 1500\nseason = "2026"\nmax_applications = 100\nla_share_max = 1.0\n')
+    return str(prof), str(cat)
+
+
+def test_a_la_sweep_warns_once_where_the_figure_to_plan_on_is_below_the_target(capsys, tmp_path):
+    """F8: --objective p_match_la --target 0.5 keeps each row's average at 50% or more, but the
+    rows' figures to plan on lie below it: one warning, as solve words it, naming those rows with
+    their figure (and only those); a target below every row's figure to plan on draws none."""
+    import pandas as pd
+
+    from allocator.cli.sweep import _target_rows_warning
+    from allocator.output.report import plan_pct, usd
+
+    prof, cat = _la_catalog(tmp_path)
+    code, out, err = run(capsys, "sweep", prof, "--catalog", cat, "--budgets", "300:600:300", "--objective",
+                         "p_match_la", "--target", "0.5", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    rows = d["rows"]
+    assert all(r["p_match"] >= 0.5 - 1e-9 and r["p_match_plan"] < 0.5 for r in rows)
+    said = [w for w in d["warnings"] if "target" in w]
+    named = ", ".join(f"{usd(r['budget'])} (plan on {plan_pct(r['p_match_plan'])})" for r in rows)
+    assert said == [f"the 50% target is reached under the average over the plausible models, but the figure to "
+                    f"plan on is below it at {named}: plan on those figures, and raise --target if you need 50% "
+                    "on them"]
+    # only the rows below the target are named: a target between the two rows' figures names the lower one
+    df = pd.DataFrame(rows)
+    lo, hi = sorted(rows, key=lambda r: r["p_match_plan"])
+    if hi["p_match_plan"] - lo["p_match_plan"] > 1e-4:
+        mid = (lo["p_match_plan"] + hi["p_match_plan"]) / 2
+        w = _target_rows_warning(df, "budget", _load_la(prof, cat), mid, "p_match_la")
+        assert len(w) == 1 and f"at {usd(lo['budget'])} (plan on" in w[0] and usd(hi["budget"]) not in w[0]
+    assert _target_rows_warning(df, "budget", _load_la(prof, cat), 0.5, "p_match") == []  # no floor, no warning
+    code, out, err = run(capsys, "sweep", prof, "--catalog", cat, "--budgets", "300:600:300", "--objective",
+                         "p_match_la", "--target", "0.3")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "P(match) >= 0.3" in text and "target" not in text
+
+
+def _load_la(prof: str, cat: str):
+    from allocator.api import load
+
+    return load(prof, cat, objective="p_match_la", target_p_match=0.5)

@@ -147,6 +147,35 @@ def _value(name: str, v: float) -> str:
     return usd(v) if name == "budget" else f"{v:g}"
 
 
+def _target_rows_warning(df, name: str, problem, target: Optional[float], objective: str) -> list[str]:
+    """Objective p_match_la: each row keeps P(match) >= target on the average (or the copula's
+    figure), as `allocator solve` does; where a row's figure to plan on lies below the target,
+    solve's warnings (domain.target_warning, domain.plan_target_warning) would speak for that
+    list.  One warning for the sweep, naming those rows with their figure to plan on."""
+    from allocator.output.report import pct, plan_pct
+    from allocator.verification import domain
+
+    if target is None or objective not in ("p_match_la", "la_given_target"):
+        return []
+    hit = []
+    for r in df.itertuples(index=False):
+        if r.p_match != r.p_match or not isinstance(r.p_match_interval, (list, tuple)):
+            continue
+        plan = None if r.p_match_plan != r.p_match_plan else {"p_match": r.p_match_plan, "from": r.p_match_plan_from}
+        if (domain.target_warning(r.p_match, r.p_match_interval, r.p_match_pessimistic, target)
+                or domain.plan_target_warning(plan, r.p_match_interval, target)):
+            shown = f"plan on {plan_pct(plan['p_match'])}" if plan else f"10th percentile {pct(r.p_match_interval[0])}"
+            hit.append(f"{_value(name, getattr(r, name))} ({shown})")
+    if not hit:
+        return []
+    what = ("the one-factor copula at each correlation" if name == "correlation"
+            else domain.figure_source(problem))
+    at = f"at {name} " if name != "budget" else "at "
+    return [f"the {100 * target:g}% target is reached under {what}, but the figure to plan on is below it "
+            f"{at}{', '.join(hit)}: plan on those figures, and raise --target if you need {100 * target:g}% "
+            "on them"]
+
+
 def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool, mode: Optional[str] = None) -> int:
     """Print the table or the JSON; the exit code (3 when every point is infeasible)."""
     from allocator.studies.sweep import sweep_mode
@@ -161,6 +190,7 @@ def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool
 
     off = _off_range(df, name) if name == "correlation" or problem.fm is None else []
     inputs = problem_warnings(problem, budget_applies=name != "budget") + _no_range(df, problem)
+    inputs += _target_rows_warning(df, name, problem, target, payload["objective"])
     payload["warnings"] = inputs + ([f"{name} {', '.join(_value(name, c) for c in off)}: {COPULA_NOTE}"] if off else [])
     payload["notes"] = ([LA_CAP_NOTE] if _la_cap_blind(name, payload["objective"]) else []) + _count_cap_note(df, name,
                                                                                                            problem)
