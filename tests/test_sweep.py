@@ -246,7 +246,7 @@ def test_cli_sweep_json_csv_plot(capsys, tmp_path):
     assert all(r["status"] == "optimal" for r in d["rows"])
     assert csv.read_text().splitlines()[0].startswith("budget,status,p_match")
     assert csv.read_text().splitlines()[0].endswith(",program_ids,p_match_published_curve,p_match_plan,p_match_plan_from,"
-                                                  "p_match_west,p_match_west_interval")
+                                                  "p_match_west,p_match_west_interval,gain_per_100_plan,knee_on")
     assert len(csv.read_text().splitlines()) == 10
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
@@ -789,3 +789,210 @@ def test_sweep_rows_without_a_range_have_no_plan_figure(capsys, tmp_path):
     assert code == 0, err
     r = json.loads(out)["rows"][0]
     assert r["p_match_plan"] is None and r["p_match_plan_from"] == "" and r["p_match_published_curve"] is None
+
+
+# ---------------------------------------------------------------------- gain and knees on the figure to plan on
+MODERATE = str(ROOT / "data" / "profiles" / "moderate_no_ties.toml")
+
+
+@pytest.fixture(scope="module")
+def moderate_rows():
+    """The JSON rows of `sweep moderate_no_ties.toml --budgets 100:850:150 --objective p_match`
+    (two-stage model: every row has a figure to plan on); its average P(match) has knees at $250
+    and $400, its figure to plan on at $400 only."""
+    return json.loads(_cli_text(["sweep", MODERATE, "--budgets", "100:850:150", "--objective", "p_match", "--json"]))
+
+
+def test_the_gain_per_100_on_the_figure_to_plan_on(moderate_rows):
+    """F4: gain_per_100_plan is the difference of consecutive rows' p_match_plan per $100 (from the
+    rows' own values); gain_per_100 stays the average's; knee_on names the figure to plan on."""
+    rows = moderate_rows["rows"]
+    assert [r["budget"] for r in rows] == [100, 250, 400, 550, 700, 850]
+    assert all(r["knee_on"] == "p_match_plan" and r["p_match_plan"] is not None for r in rows)
+    assert rows[0]["gain_per_100_plan"] is None and rows[0]["gain_per_100"] is None
+    for a, b in zip(rows, rows[1:]):
+        step = b["budget"] - a["budget"]
+        assert b["gain_per_100_plan"] == pytest.approx((b["p_match_plan"] - a["p_match_plan"]) / step * 100, rel=1e-6)
+        assert b["gain_per_100"] == pytest.approx((b["p_match"] - a["p_match"]) / step * 100, rel=1e-6)
+    # the two differ: here the figure to plan on gains more per $100 than the average at every step from $400
+    assert all(r["gain_per_100_plan"] > r["gain_per_100"] + 0.002 for r in rows[2:])
+
+
+def test_the_knee_is_found_on_the_figure_to_plan_on(moderate_rows):
+    """F4: where the average's knees ($250, $400) and the figure to plan on's ($400) differ, the
+    rows (and so the table, the plot and the web page's curve) mark the figure to plan on's."""
+    rows = moderate_rows["rows"]
+    x = [r["budget"] for r in rows]
+    on_average = [b for b, k in zip(x, knees(x, [r["p_match"] for r in rows])) if k]
+    on_plan = [b for b, k in zip(x, knees(x, [r["p_match_plan"] for r in rows])) if k]
+    assert on_average == [250, 400] and on_plan == [400]  # the instance: the two disagree at $250
+    assert [r["budget"] for r in rows if r["knee"]] == [400]
+
+
+def test_the_sweep_table_reads_gain_and_knee_on_the_figure_to_plan_on(moderate_rows):
+    """The text table's gain column is gain_per_100_plan ("plan on: gain per +$100"), the "*knee" the
+    figure to plan on's, and the footnotes say so."""
+    out = _cli_text(["sweep", MODERATE, "--budgets", "100:850:150", "--objective", "p_match"])
+    rows = {r["budget"]: r for r in moderate_rows["rows"]}
+    for line in out.splitlines():
+        m = re.match(r"\s*\$(\d+)\s+optimal(\s+\*knee)?\s.*?(?:([+-]\d+\.\d\d) pts)?\s*$", line)
+        if not m:
+            continue
+        r = rows[int(m.group(1))]
+        assert bool(m.group(2)) == r["knee"]
+        want = None if r["gain_per_100_plan"] is None else f"{100 * r['gain_per_100_plan']:+.2f}"
+        assert m.group(3) == want, line
+        rows.pop(int(m.group(1)))
+    assert not rows  # every row read
+    text = " ".join(out.split())
+    assert "plan on: gain per +$100" in text
+    assert "the figure to plan on gained per extra $100 against the previous row" in text
+    assert "*knee: the gain per extra dollar on the figure to plan on falls by more than half" in text
+
+
+def _cli_text(args) -> str:
+    """stdout of a command that exits 0 (for a module fixture, which capsys cannot serve)."""
+    import contextlib
+    import io
+
+    from allocator.cli import main
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 0
+    return buf.getvalue()
+
+
+def test_without_a_figure_to_plan_on_gain_and_knee_stay_on_p_match(capsys):
+    """A catalog's own p_match has no figure to plan on: the knee and the table's gain are on
+    P(match), knee_on says so, gain_per_100_plan is empty, and no footnote speaks of a plan figure."""
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--budgets", "100:500:50", "--json")
+    assert code == 0, err
+    rows = json.loads(out)["rows"]
+    assert all(r["knee_on"] == "p_match" and r["gain_per_100_plan"] is None for r in rows)
+    x, y = [r["budget"] for r in rows], [r["p_match"] for r in rows]
+    assert [r["knee"] for r in rows] == knees(x, y).tolist()
+    code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--budgets", "100:500:50")
+    assert code == 0, err
+    assert "gain per +$100" in out and "plan on" not in out
+    assert re.search(r"\$150 .*\+\d+\.\d\d pts", out)
+
+
+def test_a_budget_sweep_at_a_set_correlation_shows_the_figure_its_gain_is_on(capsys):
+    """A set correlation: P(match) is the one-factor copula's, the range and the figure to plan on the
+    calibrated two-stage model's (as solve --correlation gives them).  The table shows that range and
+    figure (the gain column is on it), marks the copula figures outside the range, and the JSON warns."""
+    prof = str(ROOT / "data" / "profiles" / "typical_us_img.toml")
+    code, out, err = run(capsys, "sweep", prof, "--budgets", "300:600:300", "--correlation", "0.35", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    a, b = d["rows"]
+    assert d["correlation"] == 0.35 and a["knee_on"] == "p_match_plan"
+    assert b["gain_per_100_plan"] == pytest.approx((b["p_match_plan"] - a["p_match_plan"]) / 300 * 100, rel=1e-6)
+    off = [r["budget"] for r in d["rows"] if not r["p_match_interval"][0] <= r["p_match"] <= r["p_match_interval"][1]]
+    assert off and [w for w in d["warnings"] if "one-factor copula" in w] == [
+        "budget " + ", ".join(f"${v:,.0f}" for v in off) + ": the one-factor copula's P(match) at that correlation "
+        "lies outside the range the calibrated two-stage model gives the same list; the published figures do not "
+        "support that correlation: plan on the range"]
+    code, out, err = run(capsys, "sweep", prof, "--budgets", "300:600:300", "--correlation", "0.35")
+    assert code == 0, err
+    row = next(ln for ln in out.splitlines() if ln.strip().startswith("$600"))
+    assert f"{int(100 * b['p_match_plan'])}%" in row.split() and f"{100 * b['gain_per_100_plan']:+.2f}" in row
+    assert ("†" in row) == (600 in off) and "two-stage" in out and "plan on: gain" in " ".join(out.split())
+
+
+def test_the_gain_is_never_printed_as_minus_zero():
+    from allocator.cli.sweep import points
+
+    assert points(-1e-9) == "+0.00 pts" and points(1e-9) == "+0.00 pts"
+    assert points(0.0138) == "+1.38 pts" and points(-0.0124) == "-1.24 pts" and points(float("nan")) == ""
+
+
+def test_the_plot_puts_the_knees_on_the_line_they_were_found_on(moderate_rows):
+    """sweep --plot, the web page's and the batch's budget curve: the red circles sit on the plan-on
+    line when the rows' knee_on says so, with the legend and the caption saying so; rows without
+    knee_on (a curve saved before it) keep their circles on P(match)."""
+    pytest.importorskip("matplotlib")
+    import pandas as pd
+
+    from allocator.output.plot import plot_sweep
+
+    df = pd.DataFrame(moderate_rows["rows"])
+    ax = plot_sweep(df, synthetic=True)
+    circle = _lines(ax)["knee"]
+    assert circle.get_xdata().tolist() == [400] and circle.get_ydata().tolist() == pytest.approx(
+        [100 * df.set_index("budget").loc[400, "p_match_plan"]])
+    assert "knee of the plan-on line: extra dollars start buying less" in [t.get_text() for t in ax.get_legend().get_texts()]
+    caption = " ".join(t.get_text() for t in ax.texts if t.get_gid() == "caption").replace("\n", " ")
+    assert "on the orange line" in caption and "start buying less on the figure to plan on" in caption
+    old = plot_sweep(df.drop(columns=["knee_on"]))
+    assert _lines(old)["knee"].get_ydata().tolist() == pytest.approx([100 * df.set_index("budget").loc[400, "p_match"]])
+
+
+def test_the_web_caption_says_the_knees_are_on_the_figure_to_plan_on():
+    from allocator.web import service
+
+    planned = service.budget_caption("p_match", "p_match", planned=True)
+    assert "red circles (knees) mark where extra dollars start buying less on it" in planned
+    assert "buying less on it" not in service.budget_caption("p_match", "p_match", planned=False)
+
+
+# ---------------------------------------------------------------------- a P(match) target below the plan figure
+def _la_catalog(tmp_path) -> tuple[str, str]:
+    """40 demo Internal Medicine programs (12 in Greater LA) and an LA-tied applicant: the
+    best-LA list keeps P(match) about 60% on the average, its figure to plan on about 44%."""
+    import pandas as pd
+
+    from allocator.paths import DATA_DIR
+
+    d = pd.read_csv(DATA_DIR / "catalogs" / "demo_internal_medicine.csv")
+    cat = tmp_path / "la.csv"
+    pd.concat([d[d["la_area"]].head(12), d[~d["la_area"]].iloc[::25].head(28)]).to_csv(cat, index=False)
+    prof = tmp_path / "la.toml"
+    prof.write_text('[applicant]\nspecialties = ["Internal Medicine"]\nstep2_score = 237\nexam_attempts = 0\n'
+                    "usce_months = 4\nusce_california_months = 4\nla_ties = true\nyears_since_graduation = 1\n\n"
+                    '[strategy]\nbudget = 1500\nseason = "2026"\nmax_applications = 100\nla_share_max = 1.0\n')
+    return str(prof), str(cat)
+
+
+def test_a_la_sweep_warns_once_where_the_figure_to_plan_on_is_below_the_target(capsys, tmp_path):
+    """F8: --objective p_match_la --target 0.5 keeps each row's average at 50% or more, but the
+    rows' figures to plan on lie below it: one warning, as solve words it, naming those rows with
+    their figure (and only those); a target below every row's figure to plan on draws none."""
+    import pandas as pd
+
+    from allocator.cli.sweep import _target_rows_warning
+    from allocator.output.report import plan_pct, usd
+
+    prof, cat = _la_catalog(tmp_path)
+    code, out, err = run(capsys, "sweep", prof, "--catalog", cat, "--budgets", "300:600:300", "--objective",
+                         "p_match_la", "--target", "0.5", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    rows = d["rows"]
+    assert all(r["p_match"] >= 0.5 - 1e-9 and r["p_match_plan"] < 0.5 for r in rows)
+    said = [w for w in d["warnings"] if "target" in w]
+    named = ", ".join(f"{usd(r['budget'])} (plan on {plan_pct(r['p_match_plan'])})" for r in rows)
+    assert said == [f"the 50% target is reached under the average over the plausible models, but the figure to "
+                    f"plan on is below it at {named}: plan on those figures, and raise --target if you need 50% "
+                    "on them"]
+    # only the rows below the target are named: a target between the two rows' figures names the lower one
+    df = pd.DataFrame(rows)
+    lo, hi = sorted(rows, key=lambda r: r["p_match_plan"])
+    if hi["p_match_plan"] - lo["p_match_plan"] > 1e-4:
+        mid = (lo["p_match_plan"] + hi["p_match_plan"]) / 2
+        w = _target_rows_warning(df, "budget", _load_la(prof, cat), mid, "p_match_la")
+        assert len(w) == 1 and f"at {usd(lo['budget'])} (plan on" in w[0] and usd(hi["budget"]) not in w[0]
+    assert _target_rows_warning(df, "budget", _load_la(prof, cat), 0.5, "p_match") == []  # no floor, no warning
+    code, out, err = run(capsys, "sweep", prof, "--catalog", cat, "--budgets", "300:600:300", "--objective",
+                         "p_match_la", "--target", "0.3")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "P(match) >= 0.3" in text and "target" not in text
+
+
+def _load_la(prof: str, cat: str):
+    from allocator.api import load
+
+    return load(prof, cat, objective="p_match_la", target_p_match=0.5)

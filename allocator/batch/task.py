@@ -99,7 +99,7 @@ def _curve(problem, budgets):
     # column and its "^" read them (a point outside the calibrated domain is an extrapolation)
     keep = ["budget", "status", "p_match", "p_match_interval", "p_match_independent", "p_match_la",
             "p_match_la_interval", "p_match_pessimistic", "n_applications", "cost", "knee", "outside_domain",
-            "p_match_plan", "p_match_plan_from", "p_match_published_curve"]
+            "p_match_plan", "p_match_plan_from", "p_match_published_curve", "knee_on"]
     df = df[[c for c in keep if c in df.columns]]
     return [{k: _plain(v) for k, v in r.items()} for r in df.to_dict("records")], ""
 

@@ -130,12 +130,50 @@ def _la_cap_blind(name: str, objective: str) -> bool:
     return name == "la_share_max" and objective == "p_match"
 
 
-def _off_range(df) -> list[float]:
-    """The correlations whose copula P(match) falls outside the two-stage range of the same list."""
+def _off_range(df, name: str = "correlation") -> list[float]:
+    """The values of ``name`` (correlations, or budgets at a set correlation) whose copula
+    P(match) falls outside the two-stage range of the same list."""
     if "p_match_interval" not in df:
         return []
-    return [float(r.correlation) for r in df.itertuples(index=False) if r.p_match == r.p_match
-            and r.p_match_interval is not None and not r.p_match_interval[0] <= r.p_match <= r.p_match_interval[1]]
+    return [float(getattr(r, name)) for r in df.itertuples(index=False) if r.p_match == r.p_match
+            and isinstance(r.p_match_interval, (list, tuple))  # None, or NaN in a column with no range at all
+            and not r.p_match_interval[0] <= r.p_match <= r.p_match_interval[1]]
+
+
+def _value(name: str, v: float) -> str:
+    """A swept value as the table shows it: "$1,000" for a budget, else "0.35"."""
+    from allocator.output.report import usd
+
+    return usd(v) if name == "budget" else f"{v:g}"
+
+
+def _target_rows_warning(df, name: str, problem, target: Optional[float], objective: str) -> list[str]:
+    """Objective p_match_la: each row keeps P(match) >= target on the average (or the copula's
+    figure), as `allocator solve` does; where a row's figure to plan on lies below the target,
+    solve's warnings (domain.target_warning, domain.plan_target_warning) would speak for that
+    list.  One warning for the sweep, naming those rows with their figure to plan on."""
+    from allocator.output.report import pct, plan_pct
+    from allocator.verification import domain
+
+    if target is None or objective not in ("p_match_la", "la_given_target"):
+        return []
+    hit = []
+    for r in df.itertuples(index=False):
+        if r.p_match != r.p_match or not isinstance(r.p_match_interval, (list, tuple)):
+            continue
+        plan = None if r.p_match_plan != r.p_match_plan else {"p_match": r.p_match_plan, "from": r.p_match_plan_from}
+        if (domain.target_warning(r.p_match, r.p_match_interval, r.p_match_pessimistic, target)
+                or domain.plan_target_warning(plan, r.p_match_interval, target)):
+            shown = f"plan on {plan_pct(plan['p_match'])}" if plan else f"10th percentile {pct(r.p_match_interval[0])}"
+            hit.append(f"{_value(name, getattr(r, name))} ({shown})")
+    if not hit:
+        return []
+    what = ("the one-factor copula at each correlation" if name == "correlation"
+            else domain.figure_source(problem))
+    at = f"at {name} " if name != "budget" else "at "
+    return [f"the {100 * target:g}% target is reached under {what}, but the figure to plan on is below it "
+            f"{at}{', '.join(hit)}: plan on those figures, and raise --target if you need {100 * target:g}% "
+            "on them"]
 
 
 def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool, mode: Optional[str] = None) -> int:
@@ -150,9 +188,10 @@ def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool
                                "la_share_max": problem.la_share_max} | {name: None}}
     from allocator.api import problem_warnings
 
-    off = _off_range(df) if name == "correlation" else []
+    off = _off_range(df, name) if name == "correlation" or problem.fm is None else []
     inputs = problem_warnings(problem, budget_applies=name != "budget") + _no_range(df, problem)
-    payload["warnings"] = inputs + ([f"correlation {', '.join(f'{c:g}' for c in off)}: {COPULA_NOTE}"] if off else [])
+    inputs += _target_rows_warning(df, name, problem, target, payload["objective"])
+    payload["warnings"] = inputs + ([f"{name} {', '.join(_value(name, c) for c in off)}: {COPULA_NOTE}"] if off else [])
     payload["notes"] = ([LA_CAP_NOTE] if _la_cap_blind(name, payload["objective"]) else []) + _count_cap_note(df, name,
                                                                                                            problem)
 
@@ -497,9 +536,7 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
     from rich import box
     from rich.table import Table
 
-    from allocator.verification.domain import domain_note
-
-    from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, plan_cell, plan_column_note, span, usd
+    from allocator.output.report import SYNTHETIC_NOTE, model_name, pct, plan_cell, span, usd
 
     if problem.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
@@ -509,10 +546,11 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
     t = Table(box=box.SIMPLE, title=f"{what} at each {name} ({model})")
     t.add_column("budget" if budget else name, justify="right")
     t.add_column("status")
-    ranged = problem.fm is not None and _has_ranges(df)
+    ranged = _has_ranges(df)
+    copula = name == "correlation" or problem.fm is None  # P(match) the copula's, the range the two-stage model's
     t.add_column("P(match)", justify="right")
-    if ranged:  # a correlation sweep's range is the calibrated two-stage model's for the same list
-        t.add_column("two-stage 10th-90th" if name == "correlation" else "10th-90th pct", justify="right")
+    if ranged:  # under the copula, the range is the calibrated two-stage model's for the same list
+        t.add_column("two-stage 10th-90th" if copula else "10th-90th pct", justify="right")
         t.add_column("plan on", justify="right")
     t.add_column("if indep.", justify="right")
     t.add_column("P(LA)", justify="right")
@@ -521,15 +559,16 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
         t.add_column("P(LA) 10th-90th", justify="right")
     t.add_column("apps (LA)", justify="right")
     t.add_column("fees", justify="right")
+    on_plan = _on_plan(df)
     if budget:
-        t.add_column("gain per +$100", justify="right")
+        t.add_column("plan on: gain per +$100" if on_plan else "gain per +$100", justify="right")
     for r in df.itertuples(index=False):
         v = getattr(r, name)
         ok = r.status in ("optimal", "feasible")
         row = [usd(v) if budget else f"{v:g}", r.status + (" *knee" if r.knee else "")]
         if ok:
-            iv = r.p_match_interval if ranged else None
-            off = name == "correlation" and iv is not None and not iv[0] <= r.p_match <= iv[1]
+            iv = r.p_match_interval if ranged and isinstance(r.p_match_interval, (list, tuple)) else None
+            off = copula and iv is not None and not iv[0] <= r.p_match <= iv[1]
             row += [pct(r.p_match, 2) + ("^" if r.outside_domain else "") + ("†" if off else "")]
             row += [span(iv), plan_cell(r.p_match_plan)] if ranged else []
             row += [pct(r.p_match_independent, 1), pct(r.p_match_la, 1)]
@@ -538,28 +577,69 @@ def _render_sweep(df, name: str, problem, console, target: Optional[float] = Non
         else:
             row += ["-"] * (5 + 2 * ranged + la_ranged)
         if budget:
-            g = r.gain_per_100
-            row.append("" if g != g else f"{100 * g:+.2f} pts")
+            row.append(points(r.gain_per_100_plan if on_plan else r.gain_per_100))
         t.add_row(*row)
     console.print(t)
+    for line in _sweep_notes(df, name, problem, ranged):
+        console.print(line, markup=False)
+
+
+def points(gain: float) -> str:
+    """A gain per $100 in points, "+1.38 pts"; a gain that rounds to zero is "+0.00 pts" (never
+    "-0.00"); "" for none."""
+    if gain != gain:
+        return ""
+    v = round(100 * gain, 2)
+    return f"{v + 0.0 if v else 0.0:+.2f} pts"
+
+
+def _sweep_notes(df, name: str, problem, ranged: bool) -> list[str]:
+    """The lines under the sweep table: unproven points, the calibrated domain, the figure to plan
+    on, the copula, what the gain column and the knees are on."""
+    from allocator.verification.domain import domain_note
+
+    from allocator.output.report import plan_column_note
+
+    out = []
     unproven = df[df["status"] == "feasible"]
     gaps = unproven["gap"].dropna() if "gap" in df else unproven.iloc[:0]
     if len(unproven):  # a point stopped by the time limit may have no proven gap at all
         bound = (f"no list at that {name} is better by more than {gaps.max():.1e} in what the sweep maximizes "
                  "(column gap in --json)") if len(gaps) == len(unproven) else "no gap was proven for some of them"
-        console.print(f"feasible: the best list found, not proven best: {bound}")
+        out.append(f"feasible: the best list found, not proven best: {bound}")
     if (df["outside_domain"] != "").any():
-        console.print(domain_note(problem.card))
+        out.append(domain_note(problem.card))
     if ranged:
-        console.print(plan_column_note(df["p_match_plan_from"], problem.card), markup=False)
-    if name == "correlation" and _off_range(df):
-        console.print(f"† {COPULA_NOTE}")
+        out.append(plan_column_note(df["p_match_plan_from"], problem.card))
+    if (name == "correlation" or problem.fm is None) and _off_range(df, name):
+        out.append(f"† {COPULA_NOTE}")
+    return out + _curve_notes(df, name)
+
+
+def _on_plan(df) -> bool:
+    """Whether the sweep found its knees, and reads its gain, on the figure to plan on (column
+    knee_on, :func:`allocator.studies.sweep.curve_on`)."""
+    return "knee_on" in df and bool(df["knee_on"].eq("p_match_plan").any())
+
+
+def _curve_notes(df, name: str) -> list[str]:
+    """What the gain column and the knees are on: the figure to plan on wherever the rows have it
+    (column knee_on), else P(match)."""
+    budget = name == "budget"
+    on_plan = _on_plan(df)
+    out = []
+    if budget and on_plan and df["gain_per_100_plan"].notna().any():
+        out.append("plan on: gain per +$100: the figure to plan on gained per extra $100 against the previous row, "
+                   "in percentage points (column gain_per_100_plan in --json and --csv; the P(match) column's own "
+                   "gain is gain_per_100)")
     if df["knee"].any():
         per = "extra dollar" if budget else f"unit of {name}"
-        console.print(f"*knee: the gain per {per} falls by more than half after this point "
-                      "(on the upper envelope of the curve): where "
-                      + ("extra dollars start buying less, not a recommended budget." if budget
-                         else "further increases start buying less, not a recommended value."))
+        on = "the figure to plan on" if on_plan else "P(match)"
+        out.append(f"*knee: the gain per {per} on {on} falls by more than half after this point "
+                   "(on the upper envelope of its curve): where "
+                   + ("extra dollars start buying less, not a recommended budget." if budget
+                      else "further increases start buying less, not a recommended value."))
+    return out
 
 
 def _check_plot(plot: Path) -> None:

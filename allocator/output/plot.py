@@ -5,9 +5,10 @@ swept setting (solid blue, with the plausible models' 10th-90th percentile band)
 plan on for each point's list (``p_match_plan``, solid orange: the most prominent line after
 the average and its band), the same lists' P(match) if outcomes were independent (thin grey
 dashes: the optimistic bound, not a figure to plan on), P(match in Greater LA) (dotted, right
-axis), and the knees (circles; see :func:`allocator.studies.sweep.knees`: vertices of the upper
-concave envelope where the return per dollar falls by more than half, i.e. where extra dollars
-start buying less; not a recommended budget).  Points without a list (infeasible, no solution)
+axis), and the knees (circles, on the orange line when they were found on the figure to plan
+on, as the sweep finds them wherever its rows have one; see :func:`allocator.studies.sweep.knees`:
+vertices of the upper concave envelope where the return per dollar falls by more than half, i.e.
+where extra dollars start buying less; not a recommended budget).  Points without a list (infeasible, no solution)
 leave a gap and a grey "x" on the axis.  Probabilities are drawn as percentages.
 
 matplotlib is optional (the ``plot`` extra); it is imported only when a plot is asked for.
@@ -121,8 +122,6 @@ def plot_sweep(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic
     for a correlation sweep), while their band and figure to plan on are the calibrated
     two-stage model's; the legend then names each."""
     Figure, PercentFormatter = _matplotlib()
-    from allocator.studies.sweep import knees
-
     param = param or _param(df)
     if ax is None:
         fig = Figure(figsize=(7.5, 5.0), layout="constrained")
@@ -157,11 +156,12 @@ def plot_sweep(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic
         lines += ax.plot(x, yi, "--", color="0.6", lw=0.9, zorder=2, gid="independent",
                          label="if independent: optimistic bound, not the figure")
         shown.append(yi)
-    mask = df["knee"].to_numpy(bool) if "knee" in df else knees(x, y)
+    mask, ky, on_plan = knee_points(df, x, y, plan)
     if mask.any():
-        lines += ax.plot(x[mask], 100 * y[mask], "o", ms=8, mfc="none", mec="C3", mew=1.8, zorder=5, gid="knee",
-                         label="knee: extra dollars start buying less" if param == "budget" else
-                         "knee: further increases start buying less")
+        lines += ax.plot(x[mask], 100 * ky[mask], "o", ms=8, mfc="none", mec="C3", mew=1.8, zorder=5, gid="knee",
+                         label=("knee" + (" of the plan-on line" if on_plan else "") + ": " +
+                                ("extra dollars start buying less" if param == "budget" else
+                                 "further increases start buying less")))
     none = ~np.isfinite(y)
     _zoom(ax, shown)
     if none.any():
@@ -175,14 +175,14 @@ def plot_sweep(df: pd.DataFrame, ax=None, *, title: str | None = None, synthetic
     ax.grid(True, alpha=0.3)
     if mask.any():
         _place_labels(ax, [(xi, 100 * yi, f"${xi:,.0f}" if param == "budget" else f"{xi:g}")
-                           for xi, yi in zip(x[mask], y[mask])])
+                           for xi, yi in zip(x[mask], ky[mask])])
     if title is None:
         title = "P(match) against " + _X_LABELS.get(param, param).split(" (")[0]
     ax.set_title(title + (" (synthetic data)" if synthetic else ""), pad=22 if synthetic else 6)
     if synthetic:
         _synthetic_note(ax)
     notes = (([PLAN_NOTE] if plan is not None else []) + ([INDEPENDENT_NOTE] if "p_match_independent" in df else [])
-             + ([KNEE_NOTE] if mask.any() and param == "budget" else []))
+             + ([KNEE_PLAN_NOTE if on_plan else KNEE_NOTE] if mask.any() and param == "budget" else []))
     _legend(ax, lines, " ".join(notes))
     return ax
 
@@ -212,6 +212,24 @@ def _legend(ax, lines: list, note: str) -> None:
 
 KNEE_NOTE = ("A knee (red circle) is where extra dollars start buying less: the gain per dollar falls by more than "
              "half after it. It is not a recommended budget.")
+KNEE_PLAN_NOTE = ("A knee (red circle, on the orange line) is where extra dollars start buying less on the figure to "
+                  "plan on: its gain per dollar falls by more than half after it. It is not a recommended budget.")
+
+
+def knee_points(df: pd.DataFrame, x, y, plan):
+    """(the knees' mask, the line they sit on, whether that is the figure to plan on): the rows'
+    ``knee`` on the figure their ``knee_on`` names (a frame without ``knee_on``: P(match), as knees
+    were found before); without a ``knee`` column, found here on the figure to plan on when there is
+    one (:func:`allocator.studies.sweep.knees`)."""
+    from allocator.studies.sweep import knees
+
+    if "knee" not in df:
+        on_plan = plan is not None
+        mask = knees(x, plan if on_plan else y)
+    else:
+        mask = df["knee"].eq(True).to_numpy(bool)  # None (a batch curve's row without a list) is no knee
+        on_plan = plan is not None and "knee_on" in df and bool((df["knee_on"] == "p_match_plan").any())
+    return mask, (plan if on_plan else y), on_plan
 PLAN_NOTE = ("The orange line is the figure to plan on for each point's list (the lowest of its 10th percentile, "
              "its worst season and its checks).")
 INDEPENDENT_NOTE = ("The grey dashes are what the same list would give if outcomes were independent: an optimistic "

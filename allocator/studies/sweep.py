@@ -6,8 +6,9 @@ the one metric function (:func:`allocator.optim.evaluate.evaluate`).  A point wi
 row with status "infeasible" (or "no_solution" / "error") and empty metrics, never a copy
 of its neighbour.
 
-Units: ``budget`` in USD; probabilities in [0, 1]; ``gain_per_100`` is the P(match) gained
-per extra $100 against the previous row (probability per $100: 0.012 = 1.2 points).
+Units: ``budget`` in USD; probabilities in [0, 1]; ``gain_per_100`` is the average P(match)
+gained per extra $100 against the previous row (probability per $100: 0.012 = 1.2 points),
+``gain_per_100_plan`` the same on the figure to plan on (``p_match_plan``), the figure to read.
 
 Parameters that can be swept (:data:`PARAMS`): ``budget`` (USD), ``la_share_max`` (0-1),
 ``correlation`` (rho, 0-0.99) and ``max_applications`` (an integer).
@@ -27,8 +28,9 @@ How it stays exact and fast:
   Measured (benchmarks/sweep_speed.py): this saves little over fresh solves; each point
   still needs one or two CBC solves, and most of their time is building and writing the
   model.
-- knees (:func:`knees`): vertices of the upper concave envelope of P(match) against the
-  swept value where the envelope's slope falls by more than half.
+- knees (:func:`knees`): vertices of the upper concave envelope of the figure to plan on
+  (P(match) where the rows have none; column ``knee_on`` names which) against the swept
+  value where the envelope's slope falls by more than half.
 
 >>> df = sweep(problem, "budget", parse_range("200:2000:100", name="--budgets"))  # doctest: +SKIP
 >>> df[["budget", "status", "p_match", "gain_per_100"]].head()  # doctest: +SKIP
@@ -75,6 +77,7 @@ KNEE_DROP = 0.5  # a knee: the envelope's slope falls below this fraction of the
 COLUMNS = ["status", "p_match", "p_match_independent", "p_match_la", "n_applications", "n_la", "la_share",
            "cost", "gain_per_100", "knee", "path", "gap", "solves", "seconds", "message", "synthetic",
            "p_match_interval", "p_match_la_interval", "p_match_pessimistic", "outside_domain"]
+CURVE_COLUMNS = ["gain_per_100_plan", "knee_on"]  # after the West's columns, last of all
 
 Progress = Callable[[int, int], None]
 
@@ -147,9 +150,10 @@ def sweep(problem: Problem, param: str = "budget", values: Iterable[float] | Non
 
     Values are sorted ascending and de-duplicated.  Returns one row per value: the value
     (column named ``param``), ``status``, the list's metrics (empty when there is no
-    list), ``gain_per_100`` (budget sweeps: P(match) gained per extra $100 against the
-    previous row; empty when either row has no list), ``knee`` (see :func:`knees`), the
-    path used, the gap and seconds.  ``progress(done, total)`` is called after each point;
+    list), ``gain_per_100`` (budget sweeps: the average P(match) gained per extra $100 against
+    the previous row; empty when either row has no list), ``knee`` (see :func:`knees`), the
+    path used, the gap and seconds; last, ``gain_per_100_plan`` and ``knee_on`` (see
+    :func:`_gains_and_knees`).  ``progress(done, total)`` is called after each point;
     ``time_limit`` applies to each MILP point.
 
     ``mode`` (default the problem's objective): "p_match" and "utility" use the paths above;
@@ -396,23 +400,52 @@ def _finish(df: pd.DataFrame, param: str, mode: str) -> pd.DataFrame:
         if c not in df:
             df[c] = ""
         df[c] = df[c].astype(object).where(df[c].notna(), "")  # text columns, "" where a row has none
-    x = df[param].to_numpy(float)
-    y = df["p_match"].to_numpy(float)
-    if param == "budget":
-        gain = np.full(len(df), np.nan)
-        if len(df) > 1:
-            gain[1:] = (y[1:] - y[:-1]) / (x[1:] - x[:-1]) * 100.0
-        df["gain_per_100"] = gain
-    else:
-        df["gain_per_100"] = np.nan
-    df["knee"] = knees(x, y)
+    _gains_and_knees(df, param)
     cols = [param] + [c for c in COLUMNS if c != param]
     if mode not in ("p_match", "p_match_la", "la_given_target"):
         if "expected_utility" not in df:
             df["expected_utility"] = np.nan
         cols.insert(cols.index("cost") + 1, "expected_utility")
-    cols += ["program_ids", *domain.PLAN_COLUMNS, *WEST_COLUMNS]  # added last: earlier columns keep their places
+    # added last: earlier columns keep their places
+    cols += ["program_ids", *domain.PLAN_COLUMNS, *WEST_COLUMNS, *CURVE_COLUMNS]
     return df[cols].reset_index(drop=True)
+
+
+def curve_on(df: pd.DataFrame) -> str:
+    """The figure the knees and the gain per $100 to read are on: "p_match_plan" (the figure to
+    plan on) when every row with a list has one, else "p_match" (the average, or the catalog's or
+    one card's own P(match), which have no figure to plan on)."""
+    y = pd.to_numeric(df["p_match"], errors="coerce").to_numpy(float)
+    plan = (pd.to_numeric(df["p_match_plan"], errors="coerce").to_numpy(float) if "p_match_plan" in df
+            else np.full(len(df), np.nan))
+    has = np.isfinite(y)
+    return "p_match_plan" if has.any() and np.isfinite(plan[has]).all() else "p_match"
+
+
+def gain_per_100(x: Sequence[float], y: Sequence[float]) -> np.ndarray:
+    """Per row, ``y`` gained per extra 100 of ``x`` against the previous row (NaN on the first
+    row and where either row has no value)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    gain = np.full(len(x), np.nan)
+    if len(x) > 1:
+        gain[1:] = (y[1:] - y[:-1]) / (x[1:] - x[:-1]) * 100.0
+    return gain
+
+
+def _gains_and_knees(df: pd.DataFrame, param: str) -> None:
+    """The columns ``gain_per_100`` (on the average P(match), as it always was),
+    ``gain_per_100_plan`` (on the figure to plan on; NaN without one), ``knee`` (on the figure
+    named by :func:`curve_on`: the figure to plan on wherever the rows have it) and ``knee_on``
+    (that figure's column name, on every row)."""
+    x = df[param].to_numpy(float)
+    on = curve_on(df)
+    y = df["p_match"].to_numpy(float)
+    plan = df["p_match_plan"].to_numpy(float)
+    budget = param == "budget"
+    df["gain_per_100"] = gain_per_100(x, y) if budget else np.nan
+    df["gain_per_100_plan"] = gain_per_100(x, plan) if budget and on == "p_match_plan" else np.nan
+    df["knee"] = knees(x, plan if on == "p_match_plan" else y)
+    df["knee_on"] = on
 
 
 # ---------------------------------------------------------------------- knees

@@ -151,7 +151,7 @@ def budget_caption(profile_objective: str, answer_objective: str | None, planned
     """What the budget curve shows, in words: what each point maximizes (the sweep's objective
     for the profile's), and when that differs from the answer's objective, that its numbers are not the answer's;
     the line of the figure to plan on (``planned``: the answer has one, so the curve's rows have theirs) and the
-    knees, which are not a recommended budget."""
+    knees, found on that line when there is one, which are not a recommended budget."""
     from allocator.studies.sweep import sweep_mode
 
     mode = sweep_mode(profile_objective)
@@ -160,8 +160,10 @@ def budget_caption(profile_objective: str, answer_objective: str | None, planned
     if answer_objective in ("safety_first", "min_cost") or (answer_objective or mode) != mode:
         answer = ANSWER_OBJECTIVE.get(answer_objective or "", "the answer above")
         text += f", not {answer}: at your budget its P(match) need not be the answer's"
-    if planned:
-        text += "; the orange line is the figure to plan on for each point's list"
+    if planned:  # the knees are then found on that line (allocator.studies.sweep.curve_on)
+        return (text + "; the orange line is the figure to plan on for each point's list; red circles (knees) mark "
+                "where extra dollars start buying less on it (its gain per dollar falls by more than half after "
+                "them), not a recommended budget")
     return (text + "; red circles (knees) mark where extra dollars start buying less (the gain per dollar falls by "
             "more than half after them), not a recommended budget")
 
