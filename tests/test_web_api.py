@@ -613,6 +613,59 @@ def test_pool_drops_a_job_that_waited_too_long_and_frees_its_place():
     pool.shutdown()
 
 
+def test_pool_refuses_at_once_a_job_not_expected_to_start_within_max_wait():
+    """Ten concurrent requests: two accepted ones waited the whole 30 s and were then told
+    "busy".  From the recent run times (0.4 s here) the pool sees that a request third in line
+    cannot start within max_wait (0.5 s) and says "busy" at once, with an estimate; before any
+    job has run it has no estimate and queues as before."""
+    gate = threading.Event()
+    fresh = JobPool(workers=1, queue=4, ttl=60.0, max_wait=0.5)
+    fresh.submit("solve", lambda j: gate.wait(10))
+    queued = [fresh.submit("solve", lambda j: 1) for _ in range(3)]  # no history yet: queued as before
+    assert fresh.expected_start() is None and all(j.state == "waiting" for j in queued)
+    gate.set()
+    fresh.shutdown()
+    gate.clear()
+    pool = JobPool(workers=1, queue=4, ttl=60.0, max_wait=0.5)
+    pool.submit("solve", lambda j: time.sleep(0.4)).future.result(timeout=10)  # a run time to go by
+    a = pool.submit("solve", lambda j: gate.wait(10))
+    try:
+        c = pool.submit("solve", lambda j: 2)  # expected to start when a's typical time is up
+        assert c.state == "waiting" and 0.2 < pool.expected_start() < 0.5 + 0.4
+        t0 = time.monotonic()
+        with pytest.raises(Busy) as e:
+            pool.submit("solve", lambda j: 3)  # about 0.8 s: past the 0.5 s it may wait
+        assert time.monotonic() - t0 < 0.2
+        msg = str(e.value)
+        assert "1 request is waiting" in msg and "past the 0.5 s a request may wait" in msg, msg
+        assert re.search(r"in about \d s, past", msg) and msg.endswith("retry in about 5 s")
+        assert e.value.retry_after == 5 and pool.active == 2  # nothing queued for it
+    finally:
+        gate.set()
+    a.future.result(timeout=10)
+    pool.shutdown()
+
+
+def test_api_and_page_say_busy_at_once_when_the_queue_cannot_start_in_time():
+    gate = threading.Event()
+    app = create_app(settings(workers=1, queue=4, max_wait=0.5, wait=0.1))
+    pool = app.state.pool
+    with TestClient(app) as c:
+        pool.submit("solve", lambda j: time.sleep(0.4)).future.result(timeout=10)
+        pool.submit("solve", lambda j: gate.wait(20))
+        pool.submit("solve", lambda j: gate.wait(20))
+        try:
+            t0 = time.monotonic()
+            r = c.post("/api/solve", content=FAST_PROFILE.encode())
+            api_seconds = time.monotonic() - t0
+            page = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})
+        finally:
+            gate.set()
+    assert r.status_code == 503 and r.headers["retry-after"] == "5" and api_seconds < 2
+    assert "busy: the only worker is busy and 1 request is waiting" in r.json()["error"]
+    assert page.status_code == 503 and 'id="busy"' in page.text and "retry in about 5 s" in page.text
+
+
 def test_pool_cancel_of_a_waiting_job_never_runs_it():
     pool = JobPool(workers=1, queue=2, ttl=60.0, max_wait=30.0)
     gate, ran = threading.Event(), []
