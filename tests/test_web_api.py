@@ -335,6 +335,12 @@ def test_form_catalog_upload_and_its_errors(client):
     r = client.post("/solve", data=fast_form(specialties=None), files={"catalog": ("mine.csv", b"a,b\n1,2\n")})
     assert r.status_code == 422
     assert re.search(r'id="error-catalog">mine\.csv: missing required column', r.text)
+    semi = b"program_id;name;specialty;city;state\nA1;Prog A;Internal Medicine;Boston;MA\n"  # Excel, many locales
+    r = client.post("/solve", data=fast_form(specialties=None), files={"catalog": ("semi.csv", semi)})
+    assert r.status_code == 422 and re.search(r'id="error-catalog">semi\.csv: line 1: the file looks separated by '
+                                              r'semicolons \(;\), not commas[^<]*comma-separated CSV', r.text)
+    r = client.post("/api/solve", files={"profile": ("p.toml", FAST_PROFILE.encode()), "catalog": ("semi.csv", semi)})
+    assert r.status_code == 422 and "semi.csv: line 1: the file looks separated by semicolons" in r.json()["error"]
     r = client.post("/solve", data=fast_form(budget="400", max_applications="30"),
                     files={"catalog": ("tiny.csv", TINY.read_bytes())})
     assert r.status_code == 200 and "TINY-" in r.text

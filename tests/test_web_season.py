@@ -96,6 +96,9 @@ def test_api_update_without_extras_and_its_errors(client):
         (SEASON.read_bytes(), {"add_budget": "-1"}, 422, "add_budget = '-1': must be 0 or more"),
         (b"", {}, 422, "the file is empty"),
         (b"\xff\xfe", {}, 400, "not UTF-8"),
+        ((ROOT / "data" / "catalogs" / "demo_internal_medicine.csv").read_bytes(), {}, 422,
+         "example_80.csv: line 1: this looks like a catalog, not a season file"),  # it gave 758 "applied"
+        (b"program_id;status\nIM-0325;invited\n", {}, 422, "the file looks separated by semicolons (;)"),
     ]:
         r = api(client, season, **fields)
         assert r.status_code == status, (needle, r.text)
@@ -211,6 +214,9 @@ def test_page_htmx_swap_and_default_date(client):
 @pytest.mark.parametrize("season,needle", [
     (b"program_id,status\nIM-0001,maybe\n", "line 2, field status: &#39;maybe&#39; is not a status"),
     (b"program_id,status\nXX-9,applied\n", "line 2, field program_id: &#39;XX-9&#39; is not in the catalog"),
+    ((ROOT / "data" / "catalogs" / "demo_internal_medicine.csv").read_bytes(),
+     "line 1: this looks like a catalog, not a season file"),
+    (b"program_id;status\nIM-0001;rejected\n", "line 1: the file looks separated by semicolons (;), not commas"),
 ])
 def test_page_bad_season_file_is_one_line_under_the_field(client, season, needle):
     for headers in ({}, {"HX-Request": "true"}):
