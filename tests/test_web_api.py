@@ -242,6 +242,66 @@ def test_curves_progress_then_png(client, answer):
         assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _drawn(client, aid: str, kind: str) -> tuple[str, object]:
+    """Start a figure of the answer and wait for it: (its HTML fragment, its job)."""
+    r = client.post(f"/answer/{aid}/curve/{kind}", headers={"HX-Request": "true"})
+    jid = re.search(r'/jobs/([A-Za-z0-9_-]+)"', r.text).group(1)
+    deadline = time.monotonic() + 180
+    while f'id="img-{kind}"' not in r.text and time.monotonic() < deadline:
+        threading.Event().wait(0.1)
+        r = client.get(f"/jobs/{jid}", headers={"HX-Request": "true"})
+    return r.text, client.app.state.pool.get(jid)
+
+
+def _table_rows(html: str, table_id: str) -> list[list[str]]:
+    body = re.search(rf'<table[^>]*id="{table_id}".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
+    return [[html_lib.unescape(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr)]
+            for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
+def test_figures_have_a_text_alternative_their_key_and_their_points_as_a_table(client, answer):
+    """The figures' alt text was "budget curve" and "LA frontier": a blind applicant got nothing of
+    what another $500 buys.  The alt text now says what is drawn, from what to what, and that the
+    data are SYNTHETIC; the caption gives the legend in words (unreadable inside the PNG on a
+    phone); a table under each figure gives every point as the figure draws it, from its rows."""
+    from allocator.percent import pct, plan_pct
+
+    aid, _ = answer
+    html, job = _drawn(client, aid, "budget")
+    rows = job.result.rows
+    alt = html_lib.unescape(re.search(r'<img [^>]*alt="([^"]*)" id="img-budget"', html).group(1))
+    ok = [r for r in rows if r["p_match"] is not None]
+    assert alt.startswith("Budget curve (SYNTHETIC data") and f"at {len(rows)} budgets" in alt
+    assert f"from {pct(ok[0]['p_match'])} at ${ok[0]['budget']:,.0f} to {pct(ok[-1]['p_match'])} at " \
+           f"${ok[-1]['budget']:,.0f}" in alt
+    knees = [f"${r['budget']:,.0f}" for r in rows if r["knee"]]
+    assert knees and f"at {', '.join(knees)}." in alt
+    cells = _table_rows(html, "points-table-budget")
+    assert [c[0] for c in cells] == [f"${b:,.0f}" for b in service.budget_values(1200)]
+    assert [c[1] for c in cells] == [pct(r["p_match"]) for r in rows]
+    assert [c[3] for c in cells] == [plan_pct(r["p_match_plan"]) for r in rows]  # the orange line's figures
+    assert [c[8] == "knee" for c in cells] == [bool(r["knee"]) for r in rows]
+    key = html_lib.unescape(re.search(r'id="key-budget">([^<]*)<', html).group(1))
+    for words in ("solid blue line: P(match), average of the plausible models",
+                  "shaded blue band: 10th-90th percentile", "solid orange line with dots: plan on",
+                  "dashed grey line: if independent", "open red circles: knee",
+                  "dotted green line: P(match in Greater LA) (right axis)"):
+        assert words in key, key
+    assert "The figure's points as a table</summary>" in html and '<span class="synthetic-tag">SYNTHETIC</span> demo' in html
+
+    html, job = _drawn(client, aid, "frontier")
+    rows = job.result.rows
+    alt = html_lib.unescape(re.search(r'<img [^>]*alt="([^"]*)" id="img-frontier"', html).group(1))
+    assert alt.startswith("LA frontier (SYNTHETIC data") and f"from the safest list (P(any match) " \
+           f"{pct(rows[0]['p_match'])}, P(match in LA) {pct(rows[0]['p_match_la'])})" in alt
+    cells = _table_rows(html, "points-table-frontier")
+    assert len(cells) == len(rows) and cells[0][0].startswith("the safest list") and rows[0]["kind"] == "safest"
+    lo, hi = rows[1]["p_match_la_interval"]
+    assert cells[1][0] == "giving up 0 points of P(any match)"
+    assert cells[1][2] == f"{pct(rows[1]['p_match_la'])} ({pct(lo)} – {pct(hi)})"
+    assert "solid green line with dots: best P(match in LA)" in html and "blue star: safest list" in html
+
+
 def test_form_invalid_field_message_next_to_it(client):
     r = client.post("/solve", data=fast_form(budget="-5"))
     assert r.status_code == 422
@@ -882,7 +942,7 @@ def test_budget_curve_caption_says_what_it_maximizes(client, answer, monkeypatch
     job = client.app.state.pool.submit("solve", lambda j: src.result | {"objective": "safety_first"},
                                        context={"problem": problem, "values": fast_form()})
     job.future.result(timeout=10)
-    monkeypatch.setattr(service, "budget_curve", lambda *a, **k: (b"\x89PNG\r\n\x1a\n", []))
+    monkeypatch.setattr(service, "budget_curve", lambda *a, **k: service.Drawn(b"\x89PNG\r\n\x1a\n", [], []))
     r = client.post(f"/answer/{job.id}/curve/budget", headers={"HX-Request": "true"})
     fig = re.search(r'hx-get="/jobs/([A-Za-z0-9_-]+)"', r.text) or re.search(r'/plots/([A-Za-z0-9_-]+)\.png', r.text)
     for _ in range(100):
@@ -1367,7 +1427,7 @@ def test_the_la_frontier_has_points_for_an_applicant_whose_best_is_below_half():
     from allocator.web import service
 
     problem = load_problem(ROOT / "data" / "profiles" / "tiny_demo.toml", TINY, max_applications=3)
-    png, rows = service.la_frontier(problem)
+    png, rows, _ = service.la_frontier(problem)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     safest = [r for r in rows if r["kind"] == "safest"]
     points = [r for r in rows if r["kind"] == "frontier"]

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from starlette.datastructures import FormData
 
 from allocator.errors import InputError
-from allocator.web import body, forms, formstate, seasonform, service
+from allocator.web import body, figuredata, forms, formstate, seasonform, service
 from allocator.web.jobs import Busy, Cancelled, Job
 
 router = APIRouter()
@@ -533,10 +533,10 @@ def start_curve(request: Request, answer_id: str, kind: str):
         return _gone(request)
     problem, limit = job.context["problem"], request.app.state.settings.time_limit
 
-    def work(j: Job):
-        if kind == "budget":
-            return service.budget_curve(problem, progress=j.progress, time_limit=limit)
-        return service.la_frontier(problem, progress=j.progress, time_limit=limit)
+    def work(j: Job) -> figuredata.FigureView:  # the PNG with its alt text, key and points as a table
+        draw = service.budget_curve if kind == "budget" else service.la_frontier
+        drawn = draw(problem, progress=j.progress, time_limit=limit)
+        return figuredata.describe(kind, drawn, copula=problem.fm is None)
 
     try:
         answer = job.result or {}
@@ -557,7 +557,7 @@ def plot_png(request: Request, job_id: str):
     job = request.app.state.pool.get(job_id)
     if job is None or job.kind not in ("budget", "frontier") or job.result is None:
         return Response(status_code=404)
-    return Response(job.result[0], media_type="image/png", headers={"Cache-Control": "no-store"})
+    return Response(job.result.png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 @router.post("/profile.toml")
