@@ -434,3 +434,37 @@ def test_a_catalog_over_the_limit_is_refused_before_it_is_sent(site):
     page.set_input_files("#in-catalog", files=[{"name": "ok.csv", "mimeType": "text/csv", "buffer": ok}])
     assert page.eval_on_selector("#in-catalog", "e => e.validationMessage") == ""
     ctx.close()
+
+
+LIVE = "[...document.querySelectorAll('[aria-live], [role=status]')].map(e => e.id)"
+
+
+def test_only_a_short_status_line_is_live(site):
+    """The whole answer region was aria-live="polite": each progress poll (about every 0.5 s) and
+    then the 10,000-character answer, table and all, were queued for a screen reader.  The one
+    live region is now a status line outside the swapped parts, set only when the state changes
+    ("Solving…", every 10 s, "Your list is ready"); the focus still moves to "Your list"."""
+    _, browser = site
+    with server(wait=0.1) as (url, _):  # the progress first, then the answer
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
+        page = ctx.new_page()
+        _strong_fast(page, url, "1200")
+        assert page.evaluate(LIVE) == ["live-status"] and page.inner_text("#live-status") == ""
+        page.evaluate("""() => { window.said = []; const s = document.getElementById('live-status');
+            new MutationObserver(() => window.said.push(s.textContent))
+                .observe(s, {childList: true, characterData: true, subtree: true}); }""")
+        page.click("#submit")
+        page.wait_for_selector("#p-match", timeout=180_000)
+        page.wait_for_function("document.activeElement.id === 'answer-heading'", timeout=5_000)
+        said = page.evaluate("window.said")
+        assert said[-1] == "Your list is ready", said
+        assert len(said) <= 4 and all(len(t) < 40 for t in said), said  # no poll, no answer read out
+        assert said[:-1] == [] or said[0] in ("Solving…", "Waiting for a free worker"), said
+        assert page.evaluate(LIVE) == ["live-status"]
+        page.click("#start-budget")
+        page.wait_for_selector("#img-budget", timeout=180_000)
+        page.wait_for_function("window.said[window.said.length - 1] === "
+                               "'The budget curve is drawn; its points follow it as a table'", timeout=10_000)
+        said = page.evaluate("window.said")
+        assert "Computing the budget curve…" in said and len(said) <= 10, said
+        ctx.close()
