@@ -455,7 +455,7 @@ def test_every_select_option_shows_words_and_posts_its_code(client):
             assert words != value and " " in words and "_" not in words and not words[0].islower(), (name, value, words)
     shown = {v: html_lib.unescape(w) for v, w in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>',
                                                              dict((n, b) for _, n, b in selects)["objective"])}
-    assert shown == {"safety_first": "Match somewhere first, then LA (default)", "p_match": "Highest chance of a match",
+    assert shown == {"safety_first": "Match somewhere first, then LA", "p_match": "Highest chance of a match",
                      "utility": "Best expected tier utility (LA, then the West, then elsewhere)",
                      "p_match_la": "Highest chance in Greater LA, keeping P(match) at the target"}
     mode = dict((n, b) for _, n, b in selects)["mode"]
@@ -520,6 +520,9 @@ def test_busy_is_an_answer_not_a_hang():
         assert r.status_code == 503 and r.json()["retry"] is True and r.headers["retry-after"] == "5"
         r = c.post("/solve", data=fast_form())
         assert r.status_code == 503 and 'id="busy"' in r.text
+        # its own Retry button (a phone's "Find my list" is a screen and a half above): the same form, again
+        assert re.search(r'<div class="notice busy"[^>]*>.*<button type="submit" form="profile-form" '
+                         r'formaction="/solve" class="secondary" id="retry">Retry: find my list</button>', r.text, re.S)
         gate.set()
 
 
@@ -776,7 +779,7 @@ def test_page_shows_waiting_then_busy_when_no_worker_frees():
         threading.Event().wait(0.7)
         r = c.get(f"/jobs/{job}", headers={"HX-Request": "true"})
         gate.set()
-    assert 'id="busy"' in r.text and "no worker became free" in r.text
+    assert 'id="busy"' in r.text and "no worker became free" in r.text and 'formaction="/solve"' in r.text
 
 
 def test_cancel_of_a_running_solve_says_it_finishes_in_the_background():
@@ -1114,7 +1117,9 @@ def test_wording_examples_per_field_busy_once_and_pessimistic_label(client, answ
         r = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})
         gate.set()
     busy = re.search(r'id="busy"[^>]*>(.*?)</div>', r.text, re.S).group(1)
-    assert r.status_code == 503 and busy.lower().count("retry") == 1 and busy.count("Busy") == 1, busy
+    words = re.sub(r"<button.*?</button>", "", busy, flags=re.S)  # the Retry button aside, "retry" said once
+    assert r.status_code == 503 and words.lower().count("retry") == 1 and busy.count("Busy") == 1, busy
+    assert 'id="retry">Retry: find my list</button>' in busy
     html = fresh_page(client, answer, p_match_pessimistic=0.41)
     assert re.search(r"<dt>P\(match\) under the most pessimistic model</dt><dd id=\"p-match-pessimistic\">41\.0%",
                      html)

@@ -198,6 +198,9 @@ def test_page_shows_the_json_numbers(client, with_add):
     assert d["add"]["n_added"] and re.search(r'id="season-plan-after">([^<]*)<', html).group(1) == \
         f"Plan on {plan_pct(after['p_match'])} with them"
     assert f'value="{TODAY}"' in html and 'value="300"' in html
+    # each warning labelled as on the list's answer, not marked by its colour alone
+    assert d["warnings"] and html.count('<p class="notice warning"><strong>Warning:</strong> ') == len(d["warnings"])
+    assert html.count('class="notice warning"') == len(d["warnings"])
 
 
 def test_page_htmx_swap_and_default_date(client):
@@ -270,6 +273,8 @@ def test_page_busy_and_progress(client, monkeypatch):
         m.setattr(pool, "submit", full)
         r = client.post("/update", data=fast_form(today=TODAY), files={"season_file": ("s.csv", SMALL)})
         assert r.status_code == 503 and 'id="busy"' in r.text
+        assert re.search(r'<button type="submit" form="profile-form" formaction="/update" class="secondary" '
+                         r'id="retry">Retry the update</button>', r.text)  # its own button, beside the notice
     # no answer within the wait: the post redirects to the job's page (303), which shows the
     # progress bar while the job runs (held here by a gate: the update would otherwise race the
     # redirect), then the whole page by its reloads (no JavaScript)

@@ -254,7 +254,7 @@ async def _solve(request: Request, form: FormData) -> Response:
         job = pool.submit("cheapest" if opts["min_cost"] else "solve", work, time_limit=limit,
                           context={"toml": forms.to_toml(doc), "values": values, "catalog": _catalog_name(upload)})
     except Busy as e:
-        return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
+        return _render(request, "page.html", 503, state=state, answer=None, busy=str(e), busy_retry="/solve")
     await _wait(job, settings.wait)
     if not _htmx(request):
         return _see_job(job)
@@ -346,7 +346,7 @@ async def _update(request: Request, form: FormData) -> Response:
         job = pool.submit("update", work, context={"values": values, "season_name": season_name,
                                               "catalog": _catalog_name(upload)})
     except Busy as e:
-        return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
+        return _render(request, "page.html", 503, state=state, answer=None, busy=str(e), busy_retry="/update")
     await _wait(job, settings.wait)
     if not _htmx(request):
         return _see_job(job)
@@ -378,7 +378,7 @@ def _job_state_view(job: Job, state: formstate.FormState | None) -> dict:
     if job.state in ("waiting", "running", "cancelled"):
         return {"answer": None, "job": job}
     if isinstance(job.error, Busy):
-        return {"answer": None, "busy": str(job.error)}
+        return {"answer": None, "busy": str(job.error), "busy_retry": "/update" if job.kind == "update" else "/solve"}
     if job.error is not None:
         e = job.error
         msg = formstate.form_words(service.web_message(e)) if service.reported(e) else \
