@@ -128,6 +128,13 @@ CATALOG_CASES = {
                                   header="program_id,name,specialty,city,state,la_area,p_match,Utility"),
                         ["'Utility'", "did you mean 'utility'"]),
     "header_only": (csv_lines(), ["no programs", "add at least one row"]),
+    # Excel in many countries saves CSV with semicolons: "missing required column(s) program_id, name, ..."
+    # named columns the header has
+    "semicolons": ("program_id;name;specialty;city;state\nA1;Prog A;Internal Medicine;Boston;MA\n",
+                   ["line 1: the file looks separated by semicolons (;), not commas",
+                    "save it as comma-separated CSV"]),
+    "semicolons_quoted_commas": ('program_id;name;specialty;city;state\nA1;"Prog A (Boston, MA)";IM;Boston;MA\n',
+                                 ["line 1: the file looks separated by semicolons"]),
     "zero_bytes": (b"", ["empty", "header"]),
     "blank_lines_only": ("\n\n\n", ["empty"]),
     "binary": (bytes(range(256)) * 4, ["UTF-8"]),
@@ -436,6 +443,7 @@ LIST_CASES = {
     "json_unknown_program": ("{\"selected\": [{\"program_id\": \"ZZ\", \"signal\": null}]}\n",
                              ["selected[0]: list names 'ZZ'"]),
     "not_utf8": (b"A1\n\xff\xfe\n", ["UTF-8"]),
+    "semicolons": ("program_id;signal\nA1;\nA2;gold\n", ["line 1: the file looks separated by semicolons"]),
 }
 
 

@@ -217,6 +217,20 @@ def test_season_file_spellings_and_solve_out_format(tmp_path):
     assert [r["status"] for r in s.rows] == ["applied"] * 4 + ["interviewed"]
     s2 = load_season(_write(tmp_path, "program_id\nA\nB\n", "ids.csv"))
     assert [r["status"] for r in s2.rows] == ["applied", "applied"]
+    # without status, a file with some catalog columns but not all of them is still a list of applications
+    s3 = load_season(_write(tmp_path, "program_id,name,city\nA,Prog A,Boston\n", "named.csv"))
+    assert [r["status"] for r in s3.rows] == ["applied"]
+
+
+def test_cli_update_refuses_a_catalog_given_as_the_season_file():
+    """`allocator update --season` with the demo catalog: one line naming the file, exit code 2
+    (it answered with 758 applications "applied" and 26 warnings)."""
+    r = _cli("update", "data/profiles/typical_us_img.toml", "--season", "data/catalogs/demo_internal_medicine.csv",
+             "--today", "2026-11-04")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "demo_internal_medicine.csv: line 1: this looks like a catalog, not a season file" \
+        in lines[0], r.stderr
 
 
 @pytest.mark.parametrize("body,where", [
@@ -230,6 +244,11 @@ def test_season_file_spellings_and_solve_out_format(tmp_path):
     ("# my season\n# geographic_preference: Pacific\n\nprogramid,status\nA,applied\n",
      r"line 4: no program_id column .*status, signal, date and rank are optional"),  # the header's own line
     ('program_id,status\nA,applied\nB,"invited\nC,rejected\n', "line 3: a quoted value is not closed on its line"),
+    ("# note\nprogram_id;status\nA;invited\n", r"line 2: the file looks separated by semicolons \(;\), not commas"),
+    # a catalog chosen by mistake: without status every row read as applied (758 applications, no answer)
+    ("program_id,name,specialty,city,state,positions\nA,Prog A,Internal Medicine,Boston,MA,7\n",
+     r"line 1: this looks like a catalog, not a season file \(it has the catalog's columns name, specialty, city, "
+     r"state and no status column\)"),
 ])
 def test_season_file_errors(tmp_path, body, where):
     from allocator.errors import InputError

@@ -242,6 +242,66 @@ def test_curves_progress_then_png(client, answer):
         assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _drawn(client, aid: str, kind: str) -> tuple[str, object]:
+    """Start a figure of the answer and wait for it: (its HTML fragment, its job)."""
+    r = client.post(f"/answer/{aid}/curve/{kind}", headers={"HX-Request": "true"})
+    jid = re.search(r'/jobs/([A-Za-z0-9_-]+)"', r.text).group(1)
+    deadline = time.monotonic() + 180
+    while f'id="img-{kind}"' not in r.text and time.monotonic() < deadline:
+        threading.Event().wait(0.1)
+        r = client.get(f"/jobs/{jid}", headers={"HX-Request": "true"})
+    return r.text, client.app.state.pool.get(jid)
+
+
+def _table_rows(html: str, table_id: str) -> list[list[str]]:
+    body = re.search(rf'<table[^>]*id="{table_id}".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
+    return [[html_lib.unescape(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr)]
+            for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
+def test_figures_have_a_text_alternative_their_key_and_their_points_as_a_table(client, answer):
+    """The figures' alt text was "budget curve" and "LA frontier": a blind applicant got nothing of
+    what another $500 buys.  The alt text now says what is drawn, from what to what, and that the
+    data are SYNTHETIC; the caption gives the legend in words (unreadable inside the PNG on a
+    phone); a table under each figure gives every point as the figure draws it, from its rows."""
+    from allocator.percent import pct, plan_pct
+
+    aid, _ = answer
+    html, job = _drawn(client, aid, "budget")
+    rows = job.result.rows
+    alt = html_lib.unescape(re.search(r'<img [^>]*alt="([^"]*)" id="img-budget"', html).group(1))
+    ok = [r for r in rows if r["p_match"] is not None]
+    assert alt.startswith("Budget curve (SYNTHETIC data") and f"at {len(rows)} budgets" in alt
+    assert f"from {pct(ok[0]['p_match'])} at ${ok[0]['budget']:,.0f} to {pct(ok[-1]['p_match'])} at " \
+           f"${ok[-1]['budget']:,.0f}" in alt
+    knees = [f"${r['budget']:,.0f}" for r in rows if r["knee"]]
+    assert knees and f"at {', '.join(knees)}." in alt
+    cells = _table_rows(html, "points-table-budget")
+    assert [c[0] for c in cells] == [f"${b:,.0f}" for b in service.budget_values(1200)]
+    assert [c[1] for c in cells] == [pct(r["p_match"]) for r in rows]
+    assert [c[3] for c in cells] == [plan_pct(r["p_match_plan"]) for r in rows]  # the orange line's figures
+    assert [c[8] == "knee" for c in cells] == [bool(r["knee"]) for r in rows]
+    key = html_lib.unescape(re.search(r'id="key-budget">([^<]*)<', html).group(1))
+    for words in ("solid blue line: P(match), average of the plausible models",
+                  "shaded blue band: 10th-90th percentile", "solid orange line with dots: plan on",
+                  "dashed grey line: if independent", "open red circles: knee",
+                  "dotted green line: P(match in Greater LA) (right axis)"):
+        assert words in key, key
+    assert "The figure's points as a table</summary>" in html and '<span class="synthetic-tag">SYNTHETIC</span> demo' in html
+
+    html, job = _drawn(client, aid, "frontier")
+    rows = job.result.rows
+    alt = html_lib.unescape(re.search(r'<img [^>]*alt="([^"]*)" id="img-frontier"', html).group(1))
+    assert alt.startswith("LA frontier (SYNTHETIC data") and f"from the safest list (P(any match) " \
+           f"{pct(rows[0]['p_match'])}, P(match in LA) {pct(rows[0]['p_match_la'])})" in alt
+    cells = _table_rows(html, "points-table-frontier")
+    assert len(cells) == len(rows) and cells[0][0].startswith("the safest list") and rows[0]["kind"] == "safest"
+    lo, hi = rows[1]["p_match_la_interval"]
+    assert cells[1][0] == "giving up 0 points of P(any match)"
+    assert cells[1][2] == f"{pct(rows[1]['p_match_la'])} ({pct(lo)} – {pct(hi)})"
+    assert "solid green line with dots: best P(match in LA)" in html and "blue star: safest list" in html
+
+
 def test_form_invalid_field_message_next_to_it(client):
     r = client.post("/solve", data=fast_form(budget="-5"))
     assert r.status_code == 422
@@ -335,6 +395,12 @@ def test_form_catalog_upload_and_its_errors(client):
     r = client.post("/solve", data=fast_form(specialties=None), files={"catalog": ("mine.csv", b"a,b\n1,2\n")})
     assert r.status_code == 422
     assert re.search(r'id="error-catalog">mine\.csv: missing required column', r.text)
+    semi = b"program_id;name;specialty;city;state\nA1;Prog A;Internal Medicine;Boston;MA\n"  # Excel, many locales
+    r = client.post("/solve", data=fast_form(specialties=None), files={"catalog": ("semi.csv", semi)})
+    assert r.status_code == 422 and re.search(r'id="error-catalog">semi\.csv: line 1: the file looks separated by '
+                                              r'semicolons \(;\), not commas[^<]*comma-separated CSV', r.text)
+    r = client.post("/api/solve", files={"profile": ("p.toml", FAST_PROFILE.encode()), "catalog": ("semi.csv", semi)})
+    assert r.status_code == 422 and "semi.csv: line 1: the file looks separated by semicolons" in r.json()["error"]
     r = client.post("/solve", data=fast_form(budget="400", max_applications="30"),
                     files={"catalog": ("tiny.csv", TINY.read_bytes())})
     assert r.status_code == 200 and "TINY-" in r.text
@@ -389,7 +455,7 @@ def test_every_select_option_shows_words_and_posts_its_code(client):
             assert words != value and " " in words and "_" not in words and not words[0].islower(), (name, value, words)
     shown = {v: html_lib.unescape(w) for v, w in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>',
                                                              dict((n, b) for _, n, b in selects)["objective"])}
-    assert shown == {"safety_first": "Match somewhere first, then LA (default)", "p_match": "Highest chance of a match",
+    assert shown == {"safety_first": "Match somewhere first, then LA", "p_match": "Highest chance of a match",
                      "utility": "Best expected tier utility (LA, then the West, then elsewhere)",
                      "p_match_la": "Highest chance in Greater LA, keeping P(match) at the target"}
     mode = dict((n, b) for _, n, b in selects)["mode"]
@@ -454,6 +520,9 @@ def test_busy_is_an_answer_not_a_hang():
         assert r.status_code == 503 and r.json()["retry"] is True and r.headers["retry-after"] == "5"
         r = c.post("/solve", data=fast_form())
         assert r.status_code == 503 and 'id="busy"' in r.text
+        # its own Retry button (a phone's "Find my list" is a screen and a half above): the same form, again
+        assert re.search(r'<div class="notice busy"[^>]*>.*<button type="submit" form="profile-form" '
+                         r'formaction="/solve" class="secondary" id="retry">Retry: find my list</button>', r.text, re.S)
         gate.set()
 
 
@@ -613,6 +682,63 @@ def test_pool_drops_a_job_that_waited_too_long_and_frees_its_place():
     pool.shutdown()
 
 
+def test_pool_refuses_at_once_a_job_not_expected_to_start_within_max_wait():
+    """Ten concurrent requests: two accepted ones waited the whole 30 s and were then told
+    "busy".  From the recent run times (0.4 s here) the pool sees that a request third in line
+    cannot start within max_wait (0.5 s) and says "busy" at once, with an estimate; before any
+    job has run it has no estimate and queues as before."""
+    gate = threading.Event()
+    fresh = JobPool(workers=1, queue=4, ttl=60.0, max_wait=0.5)
+    fresh.submit("solve", lambda j: gate.wait(10))
+    queued = [fresh.submit("solve", lambda j: 1) for _ in range(3)]  # no history yet: queued as before
+    assert fresh.expected_start() is None and all(j.state == "waiting" for j in queued)
+    gate.set()
+    fresh.shutdown()
+    gate.clear()
+    pool = JobPool(workers=1, queue=4, ttl=60.0, max_wait=0.5)
+    pool.submit("solve", lambda j: time.sleep(0.4)).future.result(timeout=10)  # a run time to go by
+    started = threading.Event()
+    a = pool.submit("solve", lambda j: (started.set(), gate.wait(10)))
+    assert started.wait(10)
+    try:
+        c = pool.submit("solve", lambda j: 2)  # expected to start when a's typical time is up
+        assert c.state == "waiting" and 0.2 < pool.expected_start() < 0.5 + 0.4
+        t0 = time.monotonic()
+        with pytest.raises(Busy) as e:
+            pool.submit("solve", lambda j: 3)  # about 0.8 s: past the 0.5 s it may wait
+        assert time.monotonic() - t0 < 0.2
+        msg = str(e.value)
+        assert "1 request is waiting" in msg and "past the 0.5 s a request may wait" in msg, msg
+        assert re.search(r"in about \d s, past", msg) and msg.endswith("retry in about 5 s")
+        assert e.value.retry_after == 5 and pool.active == 2  # nothing queued for it
+    finally:
+        gate.set()
+    a.future.result(timeout=10)
+    pool.shutdown()
+
+
+def test_api_and_page_say_busy_at_once_when_the_queue_cannot_start_in_time():
+    gate = threading.Event()
+    app = create_app(settings(workers=1, queue=4, max_wait=0.5, wait=0.1))
+    pool = app.state.pool
+    with TestClient(app) as c:
+        pool.submit("solve", lambda j: time.sleep(0.4)).future.result(timeout=10)
+        started = threading.Event()
+        pool.submit("solve", lambda j: (started.set(), gate.wait(20)))
+        assert started.wait(10)
+        pool.submit("solve", lambda j: gate.wait(20))
+        try:
+            t0 = time.monotonic()
+            r = c.post("/api/solve", content=FAST_PROFILE.encode())
+            api_seconds = time.monotonic() - t0
+            page = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})
+        finally:
+            gate.set()
+    assert r.status_code == 503 and r.headers["retry-after"] == "5" and api_seconds < 2
+    assert "busy: the only worker is busy and 1 request is waiting" in r.json()["error"]
+    assert page.status_code == 503 and 'id="busy"' in page.text and "retry in about 5 s" in page.text
+
+
 def test_pool_cancel_of_a_waiting_job_never_runs_it():
     pool = JobPool(workers=1, queue=2, ttl=60.0, max_wait=30.0)
     gate, ran = threading.Event(), []
@@ -653,7 +779,7 @@ def test_page_shows_waiting_then_busy_when_no_worker_frees():
         threading.Event().wait(0.7)
         r = c.get(f"/jobs/{job}", headers={"HX-Request": "true"})
         gate.set()
-    assert 'id="busy"' in r.text and "no worker became free" in r.text
+    assert 'id="busy"' in r.text and "no worker became free" in r.text and 'formaction="/solve"' in r.text
 
 
 def test_cancel_of_a_running_solve_says_it_finishes_in_the_background():
@@ -823,7 +949,7 @@ def test_budget_curve_caption_says_what_it_maximizes(client, answer, monkeypatch
     job = client.app.state.pool.submit("solve", lambda j: src.result | {"objective": "safety_first"},
                                        context={"problem": problem, "values": fast_form()})
     job.future.result(timeout=10)
-    monkeypatch.setattr(service, "budget_curve", lambda *a, **k: (b"\x89PNG\r\n\x1a\n", []))
+    monkeypatch.setattr(service, "budget_curve", lambda *a, **k: service.Drawn(b"\x89PNG\r\n\x1a\n", [], []))
     r = client.post(f"/answer/{job.id}/curve/budget", headers={"HX-Request": "true"})
     fig = re.search(r'hx-get="/jobs/([A-Za-z0-9_-]+)"', r.text) or re.search(r'/plots/([A-Za-z0-9_-]+)\.png', r.text)
     for _ in range(100):
@@ -906,7 +1032,8 @@ def test_accessibility_of_the_form_and_answer(client, answer):
     assert re.search(r'id="solve-error" tabindex="-1" autofocus', r.text)
     _, page = answer
     # a whole page (no JavaScript) lands on the answer: the browser focuses and scrolls to it
-    assert '<h2 id="answer-heading" tabindex="-1" data-focus autofocus>' in page and "<h3>The programs</h3>" in page
+    assert re.search(r'<h2 [^>]*id="answer-heading" tabindex="-1" data-focus autofocus>', page)
+    assert "<h3>The programs</h3>" in page
     assert 'rel="icon" href="/static/favicon.svg"' in html
     for path in ("/favicon.ico", "/static/favicon.svg"):
         r = client.get(path)
@@ -990,7 +1117,9 @@ def test_wording_examples_per_field_busy_once_and_pessimistic_label(client, answ
         r = c.post("/solve", data=fast_form(), headers={"HX-Request": "true"})
         gate.set()
     busy = re.search(r'id="busy"[^>]*>(.*?)</div>', r.text, re.S).group(1)
-    assert r.status_code == 503 and busy.lower().count("retry") == 1 and busy.count("Busy") == 1, busy
+    words = re.sub(r"<button.*?</button>", "", busy, flags=re.S)  # the Retry button aside, "retry" said once
+    assert r.status_code == 503 and words.lower().count("retry") == 1 and busy.count("Busy") == 1, busy
+    assert 'id="retry">Retry: find my list</button>' in busy
     html = fresh_page(client, answer, p_match_pessimistic=0.41)
     assert re.search(r"<dt>P\(match\) under the most pessimistic model</dt><dd id=\"p-match-pessimistic\">41\.0%",
                      html)
@@ -1308,7 +1437,7 @@ def test_the_la_frontier_has_points_for_an_applicant_whose_best_is_below_half():
     from allocator.web import service
 
     problem = load_problem(ROOT / "data" / "profiles" / "tiny_demo.toml", TINY, max_applications=3)
-    png, rows = service.la_frontier(problem)
+    png, rows, _ = service.la_frontier(problem)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     safest = [r for r in rows if r["kind"] == "safest"]
     points = [r for r in rows if r["kind"] == "frontier"]

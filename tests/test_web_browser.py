@@ -434,3 +434,112 @@ def test_a_catalog_over_the_limit_is_refused_before_it_is_sent(site):
     page.set_input_files("#in-catalog", files=[{"name": "ok.csv", "mimeType": "text/csv", "buffer": ok}])
     assert page.eval_on_selector("#in-catalog", "e => e.validationMessage") == ""
     ctx.close()
+
+
+LIVE = "[...document.querySelectorAll('[aria-live], [role=status]')].map(e => e.id)"
+
+
+def test_only_a_short_status_line_is_live(site):
+    """The whole answer region was aria-live="polite": each progress poll (about every 0.5 s) and
+    then the 10,000-character answer, table and all, were queued for a screen reader.  The one
+    live region is now a status line outside the swapped parts, set only when the state changes
+    ("Solving…", every 10 s, "Your list is ready"); the focus still moves to "Your list"."""
+    _, browser = site
+    with server(wait=0.1) as (url, _):  # the progress first, then the answer
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
+        page = ctx.new_page()
+        _strong_fast(page, url, "1200")
+        assert page.evaluate(LIVE) == ["live-status"] and page.inner_text("#live-status") == ""
+        page.evaluate("""() => { window.said = []; const s = document.getElementById('live-status');
+            new MutationObserver(() => window.said.push(s.textContent))
+                .observe(s, {childList: true, characterData: true, subtree: true}); }""")
+        page.click("#submit")
+        page.wait_for_selector("#p-match", timeout=180_000)
+        page.wait_for_function("document.activeElement.id === 'answer-heading'", timeout=5_000)
+        said = page.evaluate("window.said")
+        assert said[-1] == "Your list is ready", said
+        assert len(said) <= 4 and all(len(t) < 40 for t in said), said  # no poll, no answer read out
+        assert said[:-1] == [] or said[0] in ("Solving…", "Waiting for a free worker"), said
+        assert page.evaluate(LIVE) == ["live-status"]
+        page.click("#start-budget")
+        page.wait_for_selector("#img-budget", timeout=180_000)
+        page.wait_for_function("window.said[window.said.length - 1] === "
+                               "'The budget curve is drawn; its points follow it as a table'", timeout=10_000)
+        said = page.evaluate("window.said")
+        assert "Computing the budget curve…" in said and len(said) <= 10, said
+        ctx.close()
+
+
+PHONE = {"viewport": {"width": 375, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+def test_a_phone_reads_the_form_the_list_and_the_figures(site, tmp_path):
+    """375 px phone: the drop-downs cut off their chosen option (11em); the P(success) column
+    started at 517 px, after city and state; the sort links were 14x15 px tap targets; the
+    table captions ran out of their scroll box; the figures' <figure> margins drew them 259 px
+    wide in a 339 px column, their legend readable only in the PNG; the green bar of an LA row
+    was explained nowhere."""
+    url, browser = site
+    ctx = browser.new_context(**PHONE)
+    page = ctx.new_page()
+    _strong_fast(page, url, "1200")
+    shown = page.evaluate("""() => [...document.querySelectorAll('#profile-form select')].map(s => {
+        const sp = document.createElement('span'); sp.style.font = getComputedStyle(s).font;
+        sp.style.whiteSpace = 'pre'; sp.textContent = s.options[s.selectedIndex].text; document.body.appendChild(sp);
+        const text = sp.getBoundingClientRect().width; sp.remove();
+        return [s.id, text, s.getBoundingClientRect().width, s.closest('fieldset').getBoundingClientRect().width]; })""")
+    assert len(shown) >= 4 and all(text + 16 <= w <= col for _, text, w, col in shown), shown
+    page.click("#submit")
+    page.wait_for_selector("#p-match", timeout=180_000)
+    box = page.eval_on_selector("#list-table", "t => t.closest('.scroll-x').getBoundingClientRect().right")
+    p_success = page.eval_on_selector("#sort-p_match", "a => a.closest('th').getBoundingClientRect().right")
+    assert p_success <= box, (p_success, box)  # in view without scrolling sideways
+    sizes = page.eval_on_selector_all("#list-table th a", "as => as.map(a => [a.id, a.getBoundingClientRect().width, "
+                                      "a.getBoundingClientRect().height])")
+    assert len(sizes) == 8 and all(w >= 24 and h >= 24 for _, w, h in sizes), sizes
+    captions = page.eval_on_selector_all(".scroll-x caption", """cs => cs.map(c => [c.closest('table').id,
+        c.getBoundingClientRect().right <= c.closest('.scroll-x').getBoundingClientRect().right + 0.5])""")
+    assert ["list-table", True] in captions and all(fits for _, fits in captions), captions
+    assert "green bar at a row's left edge marks a program in Greater LA" in page.inner_text("#list-key")
+    page.click("#start-budget")
+    page.wait_for_selector("#img-budget", timeout=180_000)
+    page.wait_for_function("[...document.images].every(i => i.complete)", timeout=20_000)
+    img, column = page.eval_on_selector("#img-budget", "i => [i.getBoundingClientRect().width, "
+                                        "i.closest('.figure').getBoundingClientRect().width]")
+    assert img >= column - 1 and column > 330, (img, column)  # 259 px in a 339 px column before
+    key = page.inner_text("#key-budget")
+    assert key.startswith("Key: solid blue line") and "solid orange line with dots: plan on" in key
+    assert page.is_visible("#key-budget") and page.eval_on_selector("#key-budget", "k => parseFloat("
+                                                                    "getComputedStyle(k).fontSize)") >= 12
+    page.click("#points-budget summary")
+    assert page.locator("#points-table-budget tbody tr").count() == 12 and page.is_visible("#points-table-budget")
+    page.screenshot(path=str(tmp_path / "web_phone_figure.png"), full_page=True)
+    _png(tmp_path / "web_phone_figure.png")
+    ctx.close()
+
+
+def test_the_busy_notice_has_its_own_retry_button(site):
+    """On a phone the busy notice said "press the same button again", a screen and a half above;
+    it now has its own Retry button, which sends the same form again."""
+    import threading
+
+    _, browser = site
+    with server(workers=1, queue=0, wait=0.1) as (url, _):
+        profile = (Path(__file__).resolve().parents[1] / "data" / "profiles" / "typical_us_img.toml").read_bytes()
+        req = urllib.request.Request(url + "/api/solve?time_limit=5", data=profile, method="POST")
+        holder = threading.Thread(target=lambda: urllib.request.urlopen(req, timeout=300).read())
+        ctx = browser.new_context(**PHONE)
+        page = ctx.new_page()
+        posts: list[str] = []
+        page.on("request", lambda r: r.method == "POST" and posts.append(urllib.parse.urlsplit(r.url).path))
+        _strong_fast(page, url, "1200")
+        holder.start()
+        page.wait_for_function("fetch('/api/health').then(r => r.json()).then(d => d.active === 1)", timeout=30_000)
+        page.click("#submit")
+        page.wait_for_selector("#busy", timeout=30_000)
+        assert page.inner_text("#retry") == "Retry: find my list" and page.is_visible("#retry")
+        holder.join(timeout=300)
+        page.click("#retry")
+        page.wait_for_selector("#p-match", timeout=180_000)
+        assert posts == ["/solve", "/solve"] and page.input_value("#in-budget") == "1200"
+        ctx.close()

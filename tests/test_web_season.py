@@ -96,6 +96,9 @@ def test_api_update_without_extras_and_its_errors(client):
         (SEASON.read_bytes(), {"add_budget": "-1"}, 422, "add_budget = '-1': must be 0 or more"),
         (b"", {}, 422, "the file is empty"),
         (b"\xff\xfe", {}, 400, "not UTF-8"),
+        ((ROOT / "data" / "catalogs" / "demo_internal_medicine.csv").read_bytes(), {}, 422,
+         "example_80.csv: line 1: this looks like a catalog, not a season file"),  # it gave 758 "applied"
+        (b"program_id;status\nIM-0325;invited\n", {}, 422, "the file looks separated by semicolons (;)"),
     ]:
         r = api(client, season, **fields)
         assert r.status_code == status, (needle, r.text)
@@ -200,6 +203,9 @@ def test_page_shows_the_json_numbers(client, with_add):
     assert d["add"]["n_added"] and re.search(r'id="season-plan-after">([^<]*)<', html).group(1) == \
         f"Plan on {plan_pct(after['p_match'])} with them"
     assert f'value="{TODAY}"' in html and 'value="300"' in html
+    # each warning labelled as on the list's answer, not marked by its colour alone
+    assert d["warnings"] and html.count('<p class="notice warning"><strong>Warning:</strong> ') == len(d["warnings"])
+    assert html.count('class="notice warning"') == len(d["warnings"])
 
 
 def test_page_htmx_swap_and_default_date(client):
@@ -216,6 +222,9 @@ def test_page_htmx_swap_and_default_date(client):
 @pytest.mark.parametrize("season,needle", [
     (b"program_id,status\nIM-0001,maybe\n", "line 2, field status: &#39;maybe&#39; is not a status"),
     (b"program_id,status\nXX-9,applied\n", "line 2, field program_id: &#39;XX-9&#39; is not in the catalog"),
+    ((ROOT / "data" / "catalogs" / "demo_internal_medicine.csv").read_bytes(),
+     "line 1: this looks like a catalog, not a season file"),
+    (b"program_id;status\nIM-0001;rejected\n", "line 1: the file looks separated by semicolons (;), not commas"),
 ])
 def test_page_bad_season_file_is_one_line_under_the_field(client, season, needle):
     for headers in ({}, {"HX-Request": "true"}):
@@ -269,6 +278,8 @@ def test_page_busy_and_progress(client, monkeypatch):
         m.setattr(pool, "submit", full)
         r = client.post("/update", data=fast_form(today=TODAY), files={"season_file": ("s.csv", SMALL)})
         assert r.status_code == 503 and 'id="busy"' in r.text
+        assert re.search(r'<button type="submit" form="profile-form" formaction="/update" class="secondary" '
+                         r'id="retry">Retry the update</button>', r.text)  # its own button, beside the notice
     # no answer within the wait: the post redirects to the job's page (303), which shows the
     # progress bar while the job runs (held here by a gate: the update would otherwise race the
     # redirect), then the whole page by its reloads (no JavaScript)

@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from allocator.inputs import geography
+from allocator.inputs.loader import refuse_semicolons
 from allocator.errors import InputError
 
 # A program's own fee on top of the ERAS fees is tens of dollars: one above a million is a typo,
@@ -442,6 +443,7 @@ def read_csv_rows(text: str, label: str) -> tuple[list[str], list[dict], list[in
         raise InputError(f"{label}: the file is empty; it needs a header line and one row per "
                          "program") from None
     header = [h.strip() for h in rows[0][1]]
+    refuse_semicolons(header, f"{label}: line {rows[0][0]}")
     dup = next((h for h in header if h and header.count(h) > 1), None)
     if dup:  # one of the two would be read, the other ignored
         raise InputError(f"{label}: line {rows[0][0]}: column {dup!r} appears twice in the header; keep one")

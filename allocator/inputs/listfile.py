@@ -22,6 +22,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from allocator.errors import InputError
+from allocator.inputs.loader import refuse_semicolons
 
 DIVISIONS_PREFIX = "# geographic_preference:"
 
@@ -192,6 +193,8 @@ def _from_text(p: Path, text: str) -> ListFile:
         elif s and not s.startswith("#"):
             body.append((n, ln))
     first = body[0][1].strip().lower() if body else ""
+    if first.startswith("program_id;") and "," not in first:
+        refuse_semicolons([first], f"{p}: line {body[0][0]}")
     if first.split(",")[0].strip() == "program_id":  # a CSV with a header
         reader = csv.DictReader(io.StringIO("\n".join(ln for _, ln in body)), skipinitialspace=True)
         names = [str(h).strip() for h in (reader.fieldnames or [])]

@@ -8,7 +8,8 @@ X.csv`` writes is a valid starting point):
   ``no answer``, or empty: the program has not answered), ``invited`` (an interview
   invitation), ``interviewed`` (the interview took place), ``rejected``, ``withdrawn``.
   Case and surrounding spaces do not matter.  Without a ``status`` column every row is
-  ``applied``;
+  ``applied``, unless the header has the catalog's columns (name, specialty, city, state): a
+  catalog chosen by mistake is refused;
 - ``signal`` (optional): ``gold``, ``silver``, or empty / ``none`` (the signal sent with
   the application);
 - ``date`` (optional): the date of the answer, ``YYYY-MM-DD``; it must not be after
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from allocator.errors import InputError
+from allocator.inputs.loader import refuse_semicolons
 
 from allocator.inputs.statuses import SPELLINGS as _SPELLINGS, STATUSES
 _SIGNALS = {"": None, "none": None, "null": None, "gold": "gold", "silver": "silver"}
@@ -101,6 +103,7 @@ def _parse(path, text: str) -> tuple[list[str], list[tuple[int, list[str]]], str
         if any("\n" in f for f in r):
             raise InputError(f"{path}: line {n}: a quoted value is not closed on its line; close the quote (or "
                              "remove it)")
+    refuse_semicolons(rows[0], f"{path}: line {lines[0][0]}")
     header = [h.strip().lower() for h in rows[0]]
     return header, [(n, r) for (n, _), r in zip(lines[1:], rows[1:])], text
 
@@ -140,6 +143,7 @@ def _season(path, header, body, text: str, today: dt.date | None) -> Season:
     if "program_id" not in header:
         raise InputError(f"{path}: line {_header_line(text)}: no program_id column (have {', '.join(header) or 'none'}); "
                          "the header needs program_id (status, signal, date and rank are optional)")
+    _refuse_a_catalog(path, header, text)
     dup_cols = {h for h in header if header.count(h) > 1 and h}
     if dup_cols:
         raise InputError(f"{path}: line {_header_line(text)}: column {sorted(dup_cols)[0]!r} appears twice; keep one")
@@ -191,6 +195,20 @@ def _season(path, header, body, text: str, today: dt.date | None) -> Season:
                          "program its own position")
     _one_season(path, out, today)
     return Season(str(path), tuple(out), *_divisions(path, text))
+
+
+def _refuse_a_catalog(path, header: list[str], text: str) -> None:
+    """A catalog chosen by mistake as the season file: the catalog's columns (name, specialty,
+    city, state) and no ``status`` column.  Without ``status`` every row would count as applied,
+    so it read as a season of hundreds of applications without an answer.  (A list of ids, or
+    the CSV ``solve --out`` writes, which has ``status``, is read as before.)"""
+    from allocator.inputs.catalog import REQUIRED
+
+    if "status" not in header and set(REQUIRED) <= set(header):
+        raise InputError(f"{path}: line {_header_line(text)}: this looks like a catalog, not a season file (it has "
+                         f"the catalog's columns {', '.join(c for c in REQUIRED if c != 'program_id')} and no status "
+                         "column); give the season file instead: program_id,status[,signal,date,rank], one row per "
+                         "application sent (the season file saved with your list is a start)")
 
 
 def _one_season(path, rows: list[dict], today: dt.date | None) -> None:

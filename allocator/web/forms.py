@@ -50,7 +50,7 @@ def _select(*options: tuple[str, str]) -> dict[str, tuple[str, ...]]:
 
 # the words of each select's codes: the drop-downs show them, and messages about a choice use them
 OBJECTIVE_WORDS = {
-    "safety_first": "Match somewhere first, then LA (default)",
+    "safety_first": "Match somewhere first, then LA",  # the default (the help says so); short enough for a phone
     "p_match": "Highest chance of a match",
     "utility": "Best expected tier utility (LA, then the West, then elsewhere)",
     "p_match_la": "Highest chance in Greater LA, keeping P(match) at the target",
@@ -117,8 +117,8 @@ def fields() -> list[Field]:
               "model card's correlation); a number replaces the calibrated model by a one-factor copula at that "
               "correlation, whose P(match) is not the figure to plan on (0 = independent outcomes: the most "
               "optimistic)"),
-        Field("objective", "strategy", "Objective", "select", help="match somewhere first, then LA: among the lists "
-              "within the safety margin of the best chance of any match, the best tier utility (LA, then the rest of "
+        Field("objective", "strategy", "Objective", "select", help="the default, match somewhere first, then LA: among "
+              "the lists within the safety margin of the best chance of any match, the best tier utility (LA, then the rest of "
               "the West; the utilities below)", **_select(*OBJECTIVE_WORDS.items())),
         Field("safety_margin", "strategy", "Safety margin", "number", "0-1",
               "for 'match somewhere first': how far P(match) may fall below the best reachable (0.01 = one point)"),

@@ -2,7 +2,11 @@
 
 ``JobPool(workers, queue, max_wait=...)`` runs at most ``workers`` jobs at once and holds at most
 ``queue`` more waiting; a submit beyond that raises :class:`Busy` at once (the page answers
-"busy, retry"), and a job that no worker has started within ``max_wait`` seconds is not run
+"busy, retry").  So does a submit that would wait in the queue but is not expected to start
+within ``max_wait`` seconds: the pool remembers how long its recent jobs of each kind ran (the
+median of the last :data:`HISTORY`) and plays the running and waiting jobs forward on the
+workers (:meth:`JobPool.expected_start`); with no history yet it has no estimate and queues the
+job.  A job that no worker has started within ``max_wait`` seconds all the same is not run
 at all: it fails with :class:`Busy` and frees its place, so no request waits without bound and
 none is dropped silently.  A job reports progress as (done, total) through the ``progress``
 callable it is given.  Cancel drops a waiting job at once (it never runs, its place is free);
@@ -15,16 +19,29 @@ they finish: nothing is written to disk and nothing about the applicant is logge
 """
 from __future__ import annotations
 
+import heapq
+import math
 import secrets
+import statistics
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 
+HISTORY = 10  # jobs of each kind whose run times make the estimate of a queued job's start
+RETRY_AFTER = 5  # seconds to retry after, unless an estimate says more
+
+
 class Busy(Exception):
-    """Every worker is busy and the queue is full: retry in a few seconds."""
+    """Every worker is busy and the queue is full, or a queued job would not start in time:
+    retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int = RETRY_AFTER):
+        super().__init__(message)
+        self.retry_after = int(retry_after)
 
 
 class Cancelled(Exception):
@@ -99,20 +116,59 @@ class JobPool:
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._active = 0  # running + waiting
+        self._ran: dict[str, deque] = {}  # kind -> run times (s) of its last HISTORY jobs
 
     def submit(self, kind: str, fn: Callable[[Job], Any], *, time_limit: float | None = None,
                context: dict | None = None) -> Job:
-        """Start ``fn(job)`` on a worker; raises Busy when workers and queue are full."""
+        """Start ``fn(job)`` on a worker; raises Busy when workers and queue are full, or when the
+        job would queue but is not expected to start within ``max_wait`` (:meth:`expected_start`)."""
         self._expire()
         with self._lock:
             if self._active >= self.workers + self.queue:
-                raise Busy(f"all {self.workers} workers are busy{self._stopping_note()} and {self.queue} "
-                           "requests are waiting; retry in a few seconds")
+                raise Busy(f"{self._all_busy()} and {self.queue} requests are waiting; retry in a few seconds")
+            start = self.expected_start()
+            if start is not None and start > self.max_wait:
+                raise self._not_in_time(start)
             self._active += 1
             job = Job(secrets.token_urlsafe(16), kind, time_limit=time_limit, context=dict(context or {}))
             self._jobs[job.id] = job
             job.future = self._exec.submit(self._run, job, fn)
         return job
+
+    def _typical(self, kind: str) -> float | None:
+        """The median run time of the recent jobs of ``kind`` (of any kind when none of it has
+        run yet), None before any job has run."""
+        times = self._ran.get(kind) or [t for d in self._ran.values() for t in d]
+        return statistics.median(times) if times else None
+
+    def expected_start(self) -> float | None:
+        """Seconds until a job submitted now is expected to start on a worker: each running job
+        ends after its kind's typical run time (at once when past it), then the waiting jobs, in
+        their order, each take the next free worker for their kind's typical time.  0 with a
+        worker free; None without a run time to go by.  Called with the lock held."""
+        live = [j for j in self._jobs.values() if j.finished is None]
+        if len(live) < self.workers:
+            return 0.0
+        if not self._ran:
+            return None
+        free = [max(self._typical(j.kind) - j.elapsed, 0.0) for j in live if j.started is not None]
+        free += [0.0] * (self.workers - len(free))
+        heapq.heapify(free)
+        for j in sorted((j for j in live if j.started is None), key=lambda j: j.submitted):
+            heapq.heappush(free, heapq.heappop(free) + self._typical(j.kind))
+        return free[0]
+
+    def _not_in_time(self, start: float) -> Busy:
+        retry = max(RETRY_AFTER, math.ceil(start - self.max_wait))
+        waiting = sum(j.started is None and j.finished is None for j in self._jobs.values())
+        return Busy(f"{self._all_busy()} and {waiting} request{'s are' if waiting != 1 else ' is'} waiting: "
+                    "at the pace of the recent requests a "
+                    f"worker would be free for this one in about {start:.0f} s, past the {self.max_wait:g} s a "
+                    f"request may wait, so it was not queued; retry in about {retry} s", retry)
+
+    def _all_busy(self) -> str:
+        every = "the only worker is" if self.workers == 1 else f"all {self.workers} workers are"
+        return f"{every} busy{self._stopping_note()}"
 
     def _stopping_note(self) -> str:
         n = self.stopping()
@@ -138,6 +194,7 @@ class JobPool:
             job.finished = time.monotonic()
             with self._lock:
                 self._active -= 1
+                self._ran.setdefault(job.kind, deque(maxlen=HISTORY)).append(job.elapsed)
 
     def _too_long(self) -> Busy:
         return Busy(f"no worker became free within {self.max_wait:g} s{self._stopping_note()}, so the "

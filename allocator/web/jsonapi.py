@@ -9,8 +9,9 @@ Body: the profile TOML (any text content type), or multipart fields ``profile`` 
 ``{"error": one line, "exit_code": n}``: 400 unreadable body (not form data, UTF-8, TOML or CSV),
 413 too large (the body is read into memory under a cap, see ``body``; nothing goes to disk),
 422 bad input (exit code 2), infeasible (3, with ``conflicting``) or the time limit reached with no
-list (4), 500 a bug (an internal error, 1, or a solver failure, 4), 503 busy (retry: every worker busy and the queue full, or no
-worker free within the pool's ``max_wait``; exit code 75, never returned by the command line).
+list (4), 500 a bug (an internal error, 1, or a solver failure, 4), 503 busy (retry: every worker busy and the queue full, a
+queued request not expected to start within the pool's ``max_wait``, or no worker free within it;
+``Retry-After`` the pool's estimate; exit code 75, never returned by the command line).
 A request whose client disconnects while it waits or runs is cancelled (its queue place freed).
 """
 from __future__ import annotations
@@ -38,7 +39,7 @@ BUSY_EXIT_CODE = 75  # EX_TEMPFAIL (sysexits.h): nothing was run, retry later; t
 
 def busy_response(e: Busy) -> JSONResponse:
     return JSONResponse({"error": f"busy: {e}", "exit_code": BUSY_EXIT_CODE, "retry": True}, status_code=503,
-                        headers={"Retry-After": "5"})
+                        headers={"Retry-After": str(e.retry_after)})
 
 
 async def finished(pool: JobPool, job: Job, request: Request | None = None) -> bool:

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from starlette.datastructures import FormData
 
 from allocator.errors import InputError
-from allocator.web import body, forms, formstate, seasonform, service
+from allocator.web import body, figuredata, forms, formstate, seasonform, service
 from allocator.web.jobs import Busy, Cancelled, Job
 
 router = APIRouter()
@@ -254,7 +254,7 @@ async def _solve(request: Request, form: FormData) -> Response:
         job = pool.submit("cheapest" if opts["min_cost"] else "solve", work, time_limit=limit,
                           context={"toml": forms.to_toml(doc), "values": values, "catalog": _catalog_name(upload)})
     except Busy as e:
-        return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
+        return _render(request, "page.html", 503, state=state, answer=None, busy=str(e), busy_retry="/solve")
     await _wait(job, settings.wait)
     if not _htmx(request):
         return _see_job(job)
@@ -346,7 +346,7 @@ async def _update(request: Request, form: FormData) -> Response:
         job = pool.submit("update", work, context={"values": values, "season_name": season_name,
                                               "catalog": _catalog_name(upload)})
     except Busy as e:
-        return _render(request, "page.html", 503, state=state, answer=None, busy=str(e))
+        return _render(request, "page.html", 503, state=state, answer=None, busy=str(e), busy_retry="/update")
     await _wait(job, settings.wait)
     if not _htmx(request):
         return _see_job(job)
@@ -378,7 +378,7 @@ def _job_state_view(job: Job, state: formstate.FormState | None) -> dict:
     if job.state in ("waiting", "running", "cancelled"):
         return {"answer": None, "job": job}
     if isinstance(job.error, Busy):
-        return {"answer": None, "busy": str(job.error)}
+        return {"answer": None, "busy": str(job.error), "busy_retry": "/update" if job.kind == "update" else "/solve"}
     if job.error is not None:
         e = job.error
         msg = formstate.form_words(service.web_message(e)) if service.reported(e) else \
@@ -533,10 +533,10 @@ def start_curve(request: Request, answer_id: str, kind: str):
         return _gone(request)
     problem, limit = job.context["problem"], request.app.state.settings.time_limit
 
-    def work(j: Job):
-        if kind == "budget":
-            return service.budget_curve(problem, progress=j.progress, time_limit=limit)
-        return service.la_frontier(problem, progress=j.progress, time_limit=limit)
+    def work(j: Job) -> figuredata.FigureView:  # the PNG with its alt text, key and points as a table
+        draw = service.budget_curve if kind == "budget" else service.la_frontier
+        drawn = draw(problem, progress=j.progress, time_limit=limit)
+        return figuredata.describe(kind, drawn, copula=problem.fm is None)
 
     try:
         answer = job.result or {}
@@ -557,7 +557,7 @@ def plot_png(request: Request, job_id: str):
     job = request.app.state.pool.get(job_id)
     if job is None or job.kind not in ("budget", "frontier") or job.result is None:
         return Response(status_code=404)
-    return Response(job.result[0], media_type="image/png", headers={"Cache-Control": "no-store"})
+    return Response(job.result.png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 @router.post("/profile.toml")

@@ -12,7 +12,8 @@ SEASON_WHERE = "season update"
 SEASON_FIELDS = [  # the season section of the form (not part of the profile; `allocator update`'s options)
     Field("season_file", "season", "Your season file (CSV)", "file",
           help="program_id,status[,signal,date,rank], one row per application (the season file downloaded with "
-               "your list is a start: change each status as answers come); at most 2 MB and 5,000 rows"),
+               "your list is a start: change each status as answers come; not the catalog); comma-separated, "
+               "at most 2 MB and 5,000 rows"),
     Field("today", "season", "Date of the update", "date",
           help="today by default; programs that have not answered by then count as evidence"),
     Field("add_budget", "season", "Extra budget for more applications", "number", "USD",

@@ -3,7 +3,7 @@
 ``parse_profile`` and ``parse_catalog`` read request bytes (nothing is written to disk) with the
 same loaders and one-line messages as the files; ``solve_payload`` returns exactly the JSON of
 ``allocator solve --json``; ``budget_curve`` and ``la_frontier`` return the existing matplotlib
-figures as PNG bytes.  The page shows numbers from these payloads only.
+figures as PNG bytes, with their rows and their legend in words (:class:`figuredata.Drawn`).  The page shows numbers from these payloads only.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import numpy as np
 from allocator.errors import InputError
 from allocator.inputs.catalog import Catalog, catalog_from_text
 from allocator.inputs.profile import Profile, profile_from_dict
+from allocator.web.figuredata import Drawn, legend_key
 from allocator.web.forms import MAX_PROFILE_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
 from allocator.web.messages import web_message
 
@@ -127,14 +128,14 @@ def budget_values(budget: float, points: int = 12) -> list[float]:
 
 
 def budget_curve(problem, progress: Callable[[int, int], None] | None = None,
-                 time_limit: float | None = None) -> tuple[bytes, list[dict]]:
-    """The budget sweep's figure (PNG) and rows."""
+                 time_limit: float | None = None) -> Drawn:
+    """The budget sweep's figure (PNG), rows and legend in words."""
     from allocator.output.plot import plot_sweep
     from allocator.studies.sweep import sweep
 
     df = sweep(problem, "budget", budget_values(problem.budget), progress=progress, time_limit=time_limit)
     ax = plot_sweep(df, synthetic=problem.synthetic, copula=problem.fm is None)  # a set correlation: named so
-    return _png(ax), json.loads(df.to_json(orient="records"))
+    return Drawn(_png(ax), json.loads(df.to_json(orient="records")), legend_key(ax))
 
 
 CURVE_MAXIMIZES = {
@@ -169,8 +170,8 @@ def budget_caption(profile_objective: str, answer_objective: str | None, planned
 
 
 def la_frontier(problem, progress: Callable[[int, int], None] | None = None,
-                time_limit: float | None = None) -> tuple[bytes, list[dict]]:
-    """The LA frontier's figure (PNG) and rows, as a bare `allocator sweep --frontier` draws it:
+                time_limit: float | None = None) -> Drawn:
+    """The LA frontier's figure (PNG), rows and legend in words, as a bare `allocator sweep --frontier` draws it:
     the safest list, then the best P(match in LA) at each margin below the best P(any match)
     (fixed targets from 50% to 95% left an applicant whose best is 43% with an empty figure).
     The answer above is the chosen list, so the frontier has no row of its own for it."""
@@ -182,7 +183,7 @@ def la_frontier(problem, progress: Callable[[int, int], None] | None = None,
                          time_limit=time_limit)
     df = df[df["kind"] != "chosen"].reset_index(drop=True)
     ax = plot_frontier(df, synthetic=problem.synthetic, la_share_max=problem.la_share_max)
-    return _png(ax), json.loads(df.to_json(orient="records"))
+    return Drawn(_png(ax), json.loads(df.to_json(orient="records")), legend_key(ax))
 
 
 def _png(ax, dpi: int = 110) -> bytes:

@@ -109,3 +109,36 @@
     if (button && !button.disabled) { button.click(); }
   });
 })();
+
+/* The one live region (#live-status, outside the swapped parts): a short status line, so that a
+   screen reader hears "Solving…", "Solving…, 10 s so far", "Your list is ready", and not every
+   progress poll nor the whole answer.  Each part of the page that htmx swaps (the answer, each
+   figure) names its state in a data-status (data-figure-status) attribute; the line is set only
+   when a part's state changes, which is at most every 10 s while a request runs.  The state
+   shown when the page loads is not announced (the page lands on it by its autofocus).  Busy
+   and error notices are alerts that speak for themselves: they clear the part's state silently. */
+(function () {
+  "use strict";
+  var last = {};
+  var parts = { answer: ["answer-body", "[data-status]", "data-status"],
+                budget: ["figure-budget", "[data-figure-status]", "data-figure-status"],
+                frontier: ["figure-frontier", "[data-figure-status]", "data-figure-status"] };
+
+  function state(name) {
+    var p = parts[name], root = document.getElementById(p[0]);
+    var el = root && (root.matches(p[1]) ? root : root.querySelector(p[1]));
+    return el ? el.getAttribute(p[2]) || "" : "";
+  }
+
+  function read(announce) {
+    var live = document.getElementById("live-status");
+    Object.keys(parts).forEach(function (name) {
+      var text = state(name);
+      if (announce && live && text && text !== last[name]) { live.textContent = text; }
+      last[name] = text;
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { read(false); });
+  document.addEventListener("htmx:afterSettle", function () { read(true); });
+})();
