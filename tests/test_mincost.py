@@ -169,20 +169,27 @@ def test_shrink_returns_a_shorter_feasible_sublist_reaching_the_target(seed):
     assert evaluate(pr, got, correlations=()).p_match >= target - 1e-12
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_count_scan_shortcuts_never_contradict_brute_force(seed):
-    """infeasibility._target_by_scan settles "can a list reach the target?" only when it is sure."""
+def test_count_scan_shortcuts_never_contradict_brute_force():
+    """infeasibility._target_by_scan settles "can a list reach the target?" only when it is sure
+    (True: out of reach; False: reachable; None: not settled), and it does settle: on a plain
+    problem whose costs are counts (no signals, divisions or fee_extra) the scan is exact and
+    must answer every target, and over all 48 targets at least 40% (25 today).  Review 19: the
+    asserts sat under "if it answered", so a shortcut that always said None passed."""
     from allocator.optim.infeasibility import _target_by_scan
 
-    rng = np.random.default_rng(800 + seed)
-    base = random_problem(rng, 6, rho=[0.0, 0.35][seed % 2], extras=seed % 3 == 0)
-    pr = with_bonuses(base, rng, gold=1, silver=1, divisions=seed % 2) if seed % 2 else base
-    top = brute_min_cost(pr, 2.0)[1] if pr.has_signals or pr.has_geo else (brute_force(pr)[0] or 0.0)
-    if pr.has_signals or pr.has_geo:  # brute_min_cost ignores the budget: compare at an unlimited budget
-        pr = replace(pr, budget=np.inf)
-    for target in (0.5 * top, 0.99 * top, top + 1e-6, min(0.999, top + 0.05)):
-        got = _target_by_scan(pr, target)
-        if got is True:
-            assert top < target
-        elif got is False:
-            assert top >= target - 1e-12
+    settled = []
+    for seed in range(12):
+        rng = np.random.default_rng(800 + seed)
+        base = random_problem(rng, 6, rho=[0.0, 0.35][seed % 2], extras=seed % 3 == 0)
+        pr = with_bonuses(base, rng, gold=1, silver=1, divisions=seed % 2) if seed % 2 else base
+        top = brute_min_cost(pr, 2.0)[1] if pr.has_signals or pr.has_geo else (brute_force(pr)[0] or 0.0)
+        if pr.has_signals or pr.has_geo:  # brute_min_cost ignores the budget: compare at an unlimited budget
+            pr = replace(pr, budget=np.inf)
+        exact = not (pr.has_signals or pr.has_geo) and pr.count_based_costs
+        for target in (0.5 * top, 0.99 * top, top + 1e-6, min(0.999, top + 0.05)):
+            got = _target_by_scan(pr, target)
+            assert got is not None or not exact, (seed, target)
+            if got is not None:
+                assert got is (top < target - 1e-12), (seed, target, top)
+                settled.append(seed)
+    assert len(settled) >= 0.4 * 48, len(settled)
