@@ -17,7 +17,7 @@ from allocator.optim import feasibility
 from allocator.optim.assemble import load_problem as load
 from allocator.inputs.demo import demo_catalog_path, resolve_catalog  # noqa: F401  (public)
 from allocator.inputs.catalog import Catalog
-from allocator.verification import composition, domain, published_curve
+from allocator.verification import composition, domain, mccheck, published_curve
 from allocator.errors import InfeasibleError, InputError, SolverError, TimeLimitError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import binding, describe
@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # the solver modules (PuLP, HiGHS) load when a command optimi
 
 log = logging.getLogger(__name__)
 
-MC_SIGMAS = 4.0
 MODES = {"p_match": "p_match", "utility": "utility", "p_match_la": "la_given_target", "safety_first": "safety_first"}
 
 
@@ -136,7 +135,8 @@ def _still_short(problem: Problem, named: set[str], target: float) -> str:
 
 def verify(problem: Problem, plan: Plan, *, draws: int = 200_000, seed: int = 0, p_analytic: float | None = None):
     """Monte Carlo check of a list (independent code): raises SolverError when the
-    simulated P(match) is more than 4 standard errors from the analytic value."""
+    simulated P(match) is more than 4 standard errors from the analytic value
+    (:func:`allocator.verification.mccheck.check`)."""
     from allocator.verification.simulate import simulate
 
     idx = np.asarray(plan.idx, dtype=int)
@@ -152,13 +152,8 @@ def verify(problem: Problem, plan: Plan, *, draws: int = 200_000, seed: int = 0,
         q = problem.effective_q(plan)
         mc = simulate(p, problem.rho, q=q, la=problem.la[idx], draws=draws, seed=seed)
     if p_analytic is not None:
-        # the standard error under the analytic value (the null hypothesis), not only the simulated
-        # one: with few draws and a small P, one success too few made the simulated error tiny
-        se_null = float(np.sqrt(max(p_analytic * (1.0 - p_analytic), 0.0) / draws))
-        tol = MC_SIGMAS * max(mc.std_error, se_null, 1.0 / draws)
-        if abs(mc.p_match - p_analytic) > tol:
-            raise SolverError(f"verification failed: simulated P(match) {mc.p_match:.5f} is more than "
-                              f"{MC_SIGMAS:g} standard errors from the analytic {p_analytic:.5f} (a bug; please report)")
+        mccheck.check("P(match)", mc.p_match, mc.std_error, p_analytic, draws=draws,
+                      var_exact=p_analytic * (1.0 - p_analytic))
     return mc
 
 

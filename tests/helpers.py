@@ -12,7 +12,9 @@ from allocator.inputs.profile import profile_from_dict
 
 
 def random_catalog(rng: np.random.Generator, n: int, *, extras: bool = False, two_specs: bool = False,
-                   p_lo: float = 0.01, p_hi: float = 0.45):
+                   p_lo: float = 0.01, p_hi: float = 0.45, low_p: bool = False):
+    """``low_p``: p log-uniform from 0.001 to ``p_hi`` (real catalogs hold such programs; a
+    program that adds so little is where a solver's tie slack would show)."""
     rows = []
     for i in range(n):
         la = rng.random() < 0.4
@@ -21,7 +23,7 @@ def random_catalog(rng: np.random.Generator, n: int, *, extras: bool = False, tw
             "program_id": f"P{i:02d}", "name": f"Test program {i}", "specialty": spec,
             "city": "Los Angeles" if la else ("Phoenix" if rng.random() < 0.3 else "Columbus"),
             "state": "CA" if la else "OH", "la_area": "true" if la else "false",
-            "p_match": f"{rng.uniform(p_lo, p_hi):.5f}",
+            "p_match": f"{np.exp(rng.uniform(np.log(0.001), np.log(p_hi))) if low_p else rng.uniform(p_lo, p_hi):.5f}",
             "fee_extra": f"{rng.choice([0, 0, 15, 40]) if extras else 0}",
         })
     return catalog_from_frame(pd.DataFrame(rows), "<random>")
@@ -29,11 +31,12 @@ def random_catalog(rng: np.random.Generator, n: int, *, extras: bool = False, tw
 
 def random_problem(rng: np.random.Generator, n: int = 12, *, rho: float = 0.0, extras: bool = False,
                    season: str | None = None, must_never: bool = False, objective: str = "p_match",
-                   two_specs: bool = False, affordable: bool = False):
+                   two_specs: bool = False, affordable: bool = False, low_p: bool = False):
     """A random small problem.  ``affordable``: when the drawn budget cannot pay the season's
     ERAS fee for max(1, min_applications) programs (2024's first block is a flat $99), that
-    fee is added to it, so some non-empty list fits; every random draw is the same either way."""
-    cat = random_catalog(rng, n, extras=extras, two_specs=two_specs)
+    fee is added to it, so some non-empty list fits; every random draw is the same either way.
+    ``low_p``: see :func:`random_catalog`."""
+    cat = random_catalog(rng, n, extras=extras, two_specs=two_specs, low_p=low_p)
     ids = list(cat.df["program_id"])
     strategy = {
         "budget": float(rng.choice([40, 55, 88, 132, 200, 400])),

@@ -16,20 +16,30 @@ from allocator.optim.assemble import build_problem
 from .helpers import brute_force
 
 
-def catalog_frame(rng, n, *, cents=False):
+def catalog_frame(rng, n, *, cents=False, low_p=False):
+    """``low_p``: p log-uniform from 0.001 (else uniform from 0.01) to 0.5, and the last program
+    a near-tie of the first: a dollar cheaper, p lower by 0.3%.  Then a list a little cheaper
+    and a little worse (by 3e-6 to 3e-3 in -ln(1 - p)) than the best exists, which a tie slack of 1e-3 would
+    take (review 19: with p >= 0.01 every program adds >= 0.01 to the sum of -ln(1 - p))."""
     rows = []
     for i in range(n):
         la = rng.random() < 0.4
         fee = int(rng.integers(5, 40)) + (int(rng.integers(0, 100)) / 100 if cents else 0)
+        p = np.exp(rng.uniform(np.log(0.001), np.log(0.5))) if low_p else rng.uniform(0.01, 0.5)
         rows.append({"program_id": f"P{i:03d}", "name": f"Program {i}", "specialty": "Internal Medicine",
                      "city": "Los Angeles" if la else "Columbus", "state": "CA" if la else "OH",
-                     "la_area": str(la).lower(), "p_match": f"{rng.uniform(0.01, 0.5):.5f}",
+                     "la_area": str(la).lower(), "p_match": f"{p:.5f}",
                      "fee_extra": f"{fee:.2f}", "utility": str(int(rng.integers(1, 30)))})
+    if low_p and n >= 2:
+        first = rows[0]
+        rows[-1] |= {"p_match": f"{float(first['p_match']) * 0.997:.6f}", "utility": first["utility"],
+                     "fee_extra": f"{max(1.0, float(first['fee_extra']) - 1):.2f}"}
     return pd.DataFrame(rows)
 
 
-def problem(rng, n, objective, *, cents=False, budget=None, season="none", correlation=0.0, **strategy):
-    df = catalog_frame(rng, n, cents=cents)
+def problem(rng, n, objective, *, cents=False, budget=None, season="none", correlation=0.0, low_p=False,
+            **strategy):
+    df = catalog_frame(rng, n, cents=cents, low_p=low_p)
     st = {"budget": float(budget if budget is not None else rng.integers(30, 150)), "season": season,
           "max_applications": n, "la_share_max": 1.0, "correlation": correlation, "objective": objective} | strategy
     return build_problem(catalog_from_frame(df, "<dp test>"), profile_from_dict({"strategy": st}, "<dp test>"))
@@ -46,15 +56,16 @@ def draw_limits(rng, ids):
 
 @pytest.mark.parametrize("objective", ["p_match", "utility"])
 def test_dp_equals_brute_force(objective):
-    """n <= 12, whole dollars and cents, must_apply, count limits and LA caps: the answer (by
-    the dynamic program, or the integer program when the LA cap binds) is the brute-force
-    optimum, and a list the dynamic program returns meets every limit."""
+    """n <= 12, whole dollars and cents, must_apply, count limits and LA caps, a third of the
+    draws with p down to 0.001 and a near-tie: the answer (by the dynamic program, or the
+    integer program when the LA cap binds) is the brute-force optimum, and a list the dynamic
+    program returns meets every limit."""
     rng = np.random.default_rng(7 if objective == "p_match" else 8)
     paths = {"dp": 0, "milp": 0}
     for trial in range(40):
         n = int(rng.integers(6, 13))
         ids = [f"P{i:03d}" for i in range(n)]
-        pr = problem(rng, n, objective, cents=trial % 2 == 1, **draw_limits(rng, ids))
+        pr = problem(rng, n, objective, cents=trial % 2 == 1, low_p=trial % 3 == 2, **draw_limits(rng, ids))
         assert dp.applicable(pr, objective)
         out = pipeline.optimize(pr, objective)
         best, _ = brute_force(pr, objective)
@@ -244,7 +255,8 @@ def test_la_cap_zero_and_one_specialty_limits_stay_on_the_dp():
 @pytest.mark.parametrize("season", ["2024", "2026"])
 def test_tiered_eras_fees_one_specialty(season):
     """ERAS tiers (2024's flat $99 block, 2026's $11 then $30) with fee_extra in one specialty:
-    the count is a dimension of the program; both objectives and --min-cost equal brute force."""
+    the count is a dimension of the program; both objectives and --min-cost equal brute force
+    (half the objectives' draws with p down to 0.001, where a tie slack would show)."""
     from .helpers import random_problem
 
     rng = np.random.default_rng(51 if season == "2024" else 52)
@@ -252,7 +264,8 @@ def test_tiered_eras_fees_one_specialty(season):
     for trial in range(24):
         objective = ["p_match", "utility", "min_cost"][trial % 3]
         pr = random_problem(rng, 10, extras=True, season=season, must_never=True, affordable=True,
-                            objective="utility" if objective == "utility" else "p_match")
+                            objective="utility" if objective == "utility" else "p_match",
+                            low_p=objective != "min_cost" and trial % 2 == 1)
         target = 0.6 if objective == "min_cost" else None
         out = pipeline.optimize(pr, objective, target=target)
         ref = pr.with_limits(budget=np.inf) if objective == "min_cost" else pr

@@ -134,14 +134,19 @@ def test_local_search_keeps_lists_feasible_and_never_worse(seed):
 
 
 def test_unreachable_target_names_the_best_reachable_p():
-    rng = np.random.default_rng(11)
-    pr = random_problem(rng, 8, rho=0.35)
-    free = replace(pr, budget=np.inf)
-    best, _ = brute_force(free)
-    out = optimize(pr, "min_cost", target=min(0.999, best + 0.01), method="milp")
+    """A target just above the best P(match) any list reaches (signals included), but within
+    the relaxation's reach (every program at its signalled probability): the relaxation cannot
+    settle it, so the search's top solve does, and ``reachable`` is brute force's best P(match).
+    (On a plain instance the relaxation settles it and there is no value to compare: the
+    earlier version of this test accepted ``reachable is None``, review 19.)"""
+    rng = np.random.default_rng(12)
+    pr = with_bonuses(random_problem(rng, 6, rho=0.35), rng, gold=1, silver=1)
+    _, best = brute_min_cost(pr, 2.0)  # no list reaches 2: the best P(match) within the other limits
+    target = best + 0.01
+    assert mincost.relaxed_lower_cost(pr, target) is not None  # not settled by the relaxation
+    out = optimize(pr, "min_cost", target=target, method="milp")
     assert out.status is Status.INFEASIBLE
-    # settled by the relaxation (no solve, nothing to report) or by the search's top solve
-    assert out.reachable is None or out.reachable == pytest.approx(best, abs=1e-9)
+    assert out.reachable is not None and out.reachable == pytest.approx(best, abs=1e-9)
 
 
 # seed 7 (shrink finds no feasible prefix of its ranking, which it may) is replaced by 13, the same
@@ -164,20 +169,27 @@ def test_shrink_returns_a_shorter_feasible_sublist_reaching_the_target(seed):
     assert evaluate(pr, got, correlations=()).p_match >= target - 1e-12
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_count_scan_shortcuts_never_contradict_brute_force(seed):
-    """infeasibility._target_by_scan settles "can a list reach the target?" only when it is sure."""
+def test_count_scan_shortcuts_never_contradict_brute_force():
+    """infeasibility._target_by_scan settles "can a list reach the target?" only when it is sure
+    (True: out of reach; False: reachable; None: not settled), and it does settle: on a plain
+    problem whose costs are counts (no signals, divisions or fee_extra) the scan is exact and
+    must answer every target, and over all 48 targets at least 40% (25 today).  Review 19: the
+    asserts sat under "if it answered", so a shortcut that always said None passed."""
     from allocator.optim.infeasibility import _target_by_scan
 
-    rng = np.random.default_rng(800 + seed)
-    base = random_problem(rng, 6, rho=[0.0, 0.35][seed % 2], extras=seed % 3 == 0)
-    pr = with_bonuses(base, rng, gold=1, silver=1, divisions=seed % 2) if seed % 2 else base
-    top = brute_min_cost(pr, 2.0)[1] if pr.has_signals or pr.has_geo else (brute_force(pr)[0] or 0.0)
-    if pr.has_signals or pr.has_geo:  # brute_min_cost ignores the budget: compare at an unlimited budget
-        pr = replace(pr, budget=np.inf)
-    for target in (0.5 * top, 0.99 * top, top + 1e-6, min(0.999, top + 0.05)):
-        got = _target_by_scan(pr, target)
-        if got is True:
-            assert top < target
-        elif got is False:
-            assert top >= target - 1e-12
+    settled = []
+    for seed in range(12):
+        rng = np.random.default_rng(800 + seed)
+        base = random_problem(rng, 6, rho=[0.0, 0.35][seed % 2], extras=seed % 3 == 0)
+        pr = with_bonuses(base, rng, gold=1, silver=1, divisions=seed % 2) if seed % 2 else base
+        top = brute_min_cost(pr, 2.0)[1] if pr.has_signals or pr.has_geo else (brute_force(pr)[0] or 0.0)
+        if pr.has_signals or pr.has_geo:  # brute_min_cost ignores the budget: compare at an unlimited budget
+            pr = replace(pr, budget=np.inf)
+        exact = not (pr.has_signals or pr.has_geo) and pr.count_based_costs
+        for target in (0.5 * top, 0.99 * top, top + 1e-6, min(0.999, top + 0.05)):
+            got = _target_by_scan(pr, target)
+            assert got is not None or not exact, (seed, target)
+            if got is not None:
+                assert got is (top < target - 1e-12), (seed, target, top)
+                settled.append(seed)
+    assert len(settled) >= 0.4 * 48, len(settled)

@@ -31,37 +31,47 @@ def _check(problem, method, mode="p_match", target=None):
         assert got == pytest.approx(want, abs=1e-9)
 
 
-@pytest.mark.parametrize("seed", range(120))
+# AFFORD: three draws in four get a budget that pays the ERAS fee of the fewest programs a list
+# may hold (helpers.random_problem's affordable; a draw that already affords one is unchanged).
+# Without it a quarter to a third of the seeds only checked that a budget of $40-$88 against
+# 2024's flat $99 block is reported infeasible (review 19); the fourth keeps a few such cases.
+def _afford(seed):
+    return seed % 4 != 3
+
+
+@pytest.mark.parametrize("seed", range(100))
 def test_independent_matches_brute_force(seed):
     rng = np.random.default_rng(seed)
-    pr = random_problem(rng, int(rng.integers(6, 15)), rho=0.0, extras=seed % 3 == 0, must_never=seed % 2 == 0)
+    pr = random_problem(rng, int(rng.integers(6, 15)), rho=0.0, extras=seed % 3 == 0, must_never=seed % 2 == 0,
+                        affordable=_afford(seed))
     _check(pr, "milp")
     if seed % 3:
         _check(pr, "fast")
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(48))
 def test_correlated_matches_brute_force(seed):
     rng = np.random.default_rng(1000 + seed)
     rho = [0.2, 0.35, 0.6, 0.8][seed % 4]
-    pr = random_problem(rng, int(rng.integers(6, 13)), rho=rho, extras=seed % 3 == 0, must_never=seed % 2 == 1)
+    pr = random_problem(rng, int(rng.integers(6, 13)), rho=rho, extras=seed % 3 == 0, must_never=seed % 2 == 1,
+                        affordable=_afford(seed))
     _check(pr, "milp")
     if seed % 3:
         _check(pr, "fast")
 
 
-@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("seed", range(16))
 def test_two_specialties_fee_tiers_restart(seed):
     rng = np.random.default_rng(5000 + seed)
-    pr = random_problem(rng, 11, rho=0.3 if seed % 2 else 0.0, two_specs=True)
+    pr = random_problem(rng, 11, rho=0.3 if seed % 2 else 0.0, two_specs=True, affordable=_afford(seed))
     _check(pr, "milp")
     _check(pr, "fast")
 
 
-@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("seed", range(16))
 def test_utility_objective_matches_brute_force(seed):
     rng = np.random.default_rng(7000 + seed)
-    pr = random_problem(rng, 10, rho=0.35, objective="utility", extras=seed % 2 == 0)
+    pr = random_problem(rng, 10, rho=0.35, objective="utility", extras=seed % 2 == 0, affordable=_afford(seed))
     _check(pr, "milp", "utility")
     if seed % 2:
         _check(pr, "fast", "utility")
@@ -94,12 +104,12 @@ def test_la_given_target_matches_brute_force(seed):
         _check(pr, "fast", "la_given_target", target)
 
 
-@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("seed", range(24))
 def test_cbc_engine_matches_brute_force(seed):
     """CBC stays selectable (--solver cbc); on small instances it agrees with brute force."""
     rng = np.random.default_rng(13000 + seed)
     pr = random_problem(rng, int(rng.integers(6, 13)), rho=[0.0, 0.35][seed % 2], extras=seed % 3 == 0,
-                        must_never=seed % 2 == 0)
+                        must_never=seed % 2 == 0, affordable=_afford(seed))
     want, _ = brute_force(pr, nonempty=True)
     out = optimize(pr, method="milp", engine="cbc")
     if want is None:

@@ -31,8 +31,8 @@ def _nodes(rng) -> CardNodes:
                      np.concatenate([w * pr, w * (1 - pr)]))
 
 
-def factor_problem(rng, n=8, cards=3, gold=1, silver=1, divisions=0):
-    pr = random_problem(rng, n, rho=0.0)
+def factor_problem(rng, n=8, cards=3, gold=1, silver=1, divisions=0, affordable=False):
+    pr = random_problem(rng, n, rho=0.0, affordable=affordable)
     eta0 = rng.uniform(-3.0, 0.5, n)
     zeta0 = rng.uniform(-1.0, 2.5, n)
     parts = []
@@ -99,10 +99,12 @@ def feasible_plans(pr):
                     yield sub, sig, D
 
 
-@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("seed", range(8))
 def test_optimizer_equals_brute_force_under_a_card_mixture(seed):
     rng = np.random.default_rng(100 + seed)
-    pr = factor_problem(rng, n=7, cards=3, gold=1, silver=int(seed % 2), divisions=int(seed % 3 == 0))
+    # three draws in four afford a list (3 of 10 seeds compared nothing, review 19); seed 0 still affords none
+    pr = factor_problem(rng, n=7, cards=3, gold=1, silver=int(seed % 2), divisions=int(seed % 3 == 0),
+                        affordable=seed % 4 != 0)
     out = optimize(pr, "p_match")
     want = brute(pr)
     if want < 0:  # the random limits admit no list

@@ -113,16 +113,6 @@ def _pi_mu(prep: Prepared, d_int: float = 0.0, d_match: float = 0.0, rows=slice(
     return pi, mu
 
 
-def rates(prep: Prepared, d_int: float = 0.0, d_match: float = 0.0) -> tuple[float, float]:
-    """(match rate among applicants with >= 1 interview, interview yield) with the
-    interview and match intercepts shifted by ``d_int``, ``d_match`` (fast: no counts)."""
-    pi, mu = _pi_mu(prep, d_int, d_match)
-    none = np.exp(np.log1p(-pi * mu).sum(axis=1)) @ prep.w
-    no_int = np.exp(np.log1p(-pi).sum(axis=1)) @ prep.w
-    ranked = len(none) - no_int.sum()
-    return float((1 - none).sum() / ranked), float((pi.sum(axis=1) @ prep.w).sum() / prep.n_apps.sum())
-
-
 def pi_nodes(prep: Prepared, d_int: float = 0.0) -> np.ndarray:
     """P(interview | node) of every list entry, (A, L, K) (0 on padding)."""
     return expit(prep.eta[:, :, None] + d_int + prep.S) * prep.on[:, :, None]
@@ -277,4 +267,4 @@ def check(card: ModelCard, result: CohortResult, held_out: bool = False) -> pd.D
 
 
 __all__ = ["Cohort", "CohortResult", "Prepared", "check", "cohort_catalog", "cohort_of", "evaluate", "make_cohort",
-           "prepare", "rates", "ApplicantArrays", "eligibility"]
+           "prepare", "ApplicantArrays", "eligibility"]

@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
+from allocator.model.copula import LOG_FLOOR  # ln(1 - p) for p = 1, defined once
 from allocator.model.logistic import expit
 
-LOG_FLOOR = -60.0  # ln(1 - p) for p = 1 (the copula module uses the same floor)
 # Nodes lighter than this are not part of the model (each card's weights are renormalized over
 # the rest): the far tails of Z and rankable-but-very-weak combinations carry under 1% of the
 # mass together, and dropping them halves the nodes the optimizer carries per card.

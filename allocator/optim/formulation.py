@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from allocator.model.copula import LOG_FLOOR
 from allocator.optim.engines.pulp_import import pulp
 
 from allocator.optim.problem import Plan, Problem
@@ -243,7 +244,7 @@ class Formulation:
         added = 0
         tv = np.array([t.varValue if t.varValue is not None else -np.inf for t in term.t])
         for k, a in enumerate(term.master(L)):
-            a = float(max(a, -60.0))
+            a = float(max(a, LOG_FLOOR))
             ea = math.exp(a)
             if ea < min_slope:
                 continue
