@@ -17,7 +17,7 @@ from allocator.optim import feasibility
 from allocator.optim.assemble import load_problem as load
 from allocator.inputs.demo import demo_catalog_path, resolve_catalog  # noqa: F401  (public)
 from allocator.inputs.catalog import Catalog
-from allocator.verification import composition, domain, mccheck, published_curve
+from allocator.verification import composition, domain, mccheck, planfigure, published_curve
 from allocator.errors import InfeasibleError, InputError, SolverError, TimeLimitError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import binding, describe
@@ -224,13 +224,13 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     gain = None
     if plan.signals:
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
-    check, sc = domain.list_checks(problem, plan, metrics)  # as the sweep rows take them; with --draws 0 too
+    check, sc = planfigure.list_checks(problem, plan, metrics)  # as the sweep rows take them; with --draws 0 too
     warns = list_warnings(problem, plan, metrics, budget_applies=mode != "min_cost", score_check=sc)
     warns += published_curve.below_range_warning(check, metrics.p_match_interval)
     if mode in ("min_cost", "la_given_target"):
         warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target,
                                        domain.figure_source(problem), min_cost=mode == "min_cost")
-        warns += domain.plan_target_warning(domain.plan_figure(metrics.p_match_interval, metrics.p_match_worst_season,
+        warns += domain.plan_target_warning(planfigure.plan_figure(metrics.p_match_interval, metrics.p_match_worst_season,
                                                                check, sc), metrics.p_match_interval, target)
     robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
     return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,

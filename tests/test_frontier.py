@@ -299,7 +299,7 @@ def test_frontier_plot_marks_points_outside_the_calibrated_domain():
 
 def test_frontier_rows_plan_on_their_own_list_and_the_table_shows_it(monkeypatch):
     """Each frontier row with a list and a range carries the figure to plan on by solve's rule for
-    its own list (domain.plan_figure with the exact published-curve check), at or below its 10th
+    its own list (planfigure.plan_figure with the exact published-curve check), at or below its 10th
     percentile; a target out of reach has empty cells; the table's "plan on" column shows the
     figure rounded down, with the footnote that states the rule."""
     import io
@@ -312,7 +312,7 @@ def test_frontier_rows_plan_on_their_own_list_and_the_table_shows_it(monkeypatch
     from allocator.optim.evaluate import evaluate
     from allocator.studies import frontier as fr
     from allocator.verification import published_curve
-    from allocator.verification.domain import plan_figure
+    from allocator.verification.planfigure import plan_figure
 
     pr = load(ROOT / "data" / "profiles" / "typical_us_img.toml")
     lists, row = {}, fr._row

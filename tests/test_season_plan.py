@@ -17,7 +17,7 @@ import pytest
 from allocator.optim.evaluate import evaluate
 from allocator.season import update
 from allocator.season.seasonfile import load_season
-from allocator.verification import domain, scorecheck
+from allocator.verification import planfigure, scorecheck
 from allocator.verification.season_mc import simulate_season_mixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,16 +48,16 @@ def low(tmp_path_factory):
 
 def test_before_any_answer_the_list_gets_solve_s_figure_to_plan_on(low):
     """The list as sent: the score check before any answer is solve's (scorecheck.check on the
-    same list) and the figure to plan on is the sweep row's rule (domain.plan_row)."""
+    same list) and the figure to plan on is the sweep row's rule (planfigure.plan_row)."""
     pr, ctx, fig = low
     m = evaluate(pr, ctx.plan, correlations=())
     solve_sc = scorecheck.check(pr, ctx.plan, m.p_match_central)
     sc = fig["p_match_score_check"]
     assert sc["p_match_before"] == pytest.approx(solve_sc["p_match"], abs=1e-11)
     assert sc["p_match_before_central"] == pytest.approx(m.p_match_central, abs=1e-11)
-    row = domain.plan_row(pr, ctx.plan, m)
+    row = planfigure.plan_row(pr, ctx.plan, m)
     assert fig["p_match_before_plan"]["p_match"] == pytest.approx(row["p_match_plan"], abs=1e-9)
-    assert fig["p_match_before_plan"]["from"] == row["p_match_plan_from"] == domain.SCORE_CHECK
+    assert fig["p_match_before_plan"]["from"] == row["p_match_plan_from"] == planfigure.SCORE_CHECK
 
 
 def test_the_score_check_now_is_its_model_conditioned_on_the_answers(low):

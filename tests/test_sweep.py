@@ -689,13 +689,13 @@ def typical_sweep():
 
 def test_each_sweep_row_plans_on_the_figure_solve_gives_its_own_list(typical_sweep):
     """Every row with a list and a range carries the figure to plan on by solve's rule
-    (domain.plan_figure of the row's own list: its 10th percentile, its worst-season figure and its
+    (planfigure.plan_figure of the row's own list: its 10th percentile, its worst-season figure and its
     published-curve check), at or below its 10th percentile, with the check itself; the exact
     check sits within the Monte Carlo's error of the one solve draws, and solve at that budget
     plans on the same figure.  The row without a list has empty cells."""
     from allocator.api import solve, verify
     from allocator.verification import published_curve
-    from allocator.verification.domain import plan_figure
+    from allocator.verification.planfigure import plan_figure
 
     pr, df, lists = typical_sweep
     for r in df.itertuples(index=False):

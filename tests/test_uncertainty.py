@@ -12,7 +12,7 @@ import pytest
 from allocator.api import robustness
 from allocator.model.probability import load_card
 from allocator.optim.evaluate import evaluate
-from allocator.verification import domain
+from allocator.verification import domain, planfigure
 
 from .helpers import mc_close
 from .test_twostage import factor_problem
@@ -357,7 +357,7 @@ def test_the_plan_figure_takes_the_score_check_below_the_mean(low_scorer):
     take it.  Just inside the warning's threshold (225, 11 points below) the check still counts,
     so the figure does not jump there: it lies between 222's and 236's, with a note saying so."""
     from allocator.api import solve
-    from allocator.verification.domain import SCORE_CHECK, plan_figure
+    from allocator.verification.planfigure import SCORE_CHECK, plan_figure
 
     prof, res = low_scorer
     fig, m = res.plan_figure(), res.metrics
@@ -403,10 +403,10 @@ def test_simulate_gives_the_score_check_of_the_list_it_scores(low_scorer, capsys
 
 def test_sweep_rows_plan_on_the_score_check_of_their_own_list(capsys, tmp_path):
     """A sweep for Step 2 CK 222: each row's figure to plan on takes its own list's P(match) under
-    the score check (domain.plan_row), here below its 10th percentile; at the typical profile's
+    the score check (planfigure.plan_row), here below its 10th percentile; at the typical profile's
     237 no row takes it (tests/test_sweep.py checks the rule there)."""
     from allocator.paths import DATA_DIR
-    from allocator.verification.domain import SCORE_CHECK
+    from allocator.verification.planfigure import SCORE_CHECK
 
     path = tmp_path / "p.toml"
     path.write_text((DATA_DIR / "profiles" / "typical_us_img.toml").read_text()
@@ -589,12 +589,12 @@ def test_the_figure_to_plan_on_is_the_lowest_of_the_checks():
     from allocator.output.report import plan_pct
 
     season = {"season": "2022", "p_match": 0.745}
-    assert domain.plan_figure(None, season, (0.7, 0.8)) is None
-    got = domain.plan_figure((0.731, 0.887), season, (0.71, 0.81))  # the check reaches into the range
+    assert planfigure.plan_figure(None, season, (0.7, 0.8)) is None
+    got = planfigure.plan_figure((0.731, 0.887), season, (0.71, 0.81))  # the check reaches into the range
     assert got == {"p_match": 0.731, "from": "the 10th percentile of the plausible models"}
-    got = domain.plan_figure((0.75, 0.887), season, (0.71, 0.81))
+    got = planfigure.plan_figure((0.75, 0.887), season, (0.71, 0.81))
     assert got == {"p_match": 0.745, "from": "a season like 2022"}
-    got = domain.plan_figure((0.319, 0.51), {"season": "2022", "p_match": 0.33}, (0.2, 0.257))
+    got = planfigure.plan_figure((0.319, 0.51), {"season": "2022", "p_match": 0.33}, (0.2, 0.257))
     assert got == {"p_match": 0.257, "from": "the published-curve check's upper end"}
     assert plan_pct(0.257) == "25%" and plan_pct(0.73) == "73%" and plan_pct(0.0) == "0%"
 
@@ -625,7 +625,7 @@ def test_the_web_answer_plans_on_the_score_check_for_a_low_score():
 
     from allocator.output.report import plan_pct
     from allocator.percent import pct
-    from allocator.verification.domain import SCORE_CHECK
+    from allocator.verification.planfigure import SCORE_CHECK
     from allocator.web.app import create_app
     from tests.web_support import FAST_PROFILE, fast_form, settings
 

@@ -91,7 +91,7 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
     from allocator.optim.evaluate import uncertainty, west_row
     from allocator.output.result import mc_json
     from allocator.verification import published_curve
-    from allocator.verification.domain import list_checks, plan_figure
+    from allocator.verification.planfigure import list_checks, plan_figure
 
     pc, sc = list_checks(problem, plan, m)  # as solve and the sweep rows take them
     payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,

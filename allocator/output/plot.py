@@ -237,7 +237,7 @@ INDEPENDENT_NOTE = ("The grey dashes are what the same list would give if outcom
 
 
 def plan_values(df: pd.DataFrame):
-    """The rows' figure to plan on (``p_match_plan``, :func:`allocator.verification.domain.plan_row`)
+    """The rows' figure to plan on (``p_match_plan``, :func:`allocator.verification.planfigure.plan_row`)
     as floats, NaN where a row has none (no range over plausible models, no list); None when no
     row has one (a sweep without the column, or without ranges)."""
     if "p_match_plan" not in df:

@@ -66,7 +66,7 @@ def plan_cell(x) -> str:
 
 def plan_column_note(sources, card) -> str:
     """The footnote under a sweep or frontier table's "plan on" column: the rule of
-    :func:`allocator.verification.domain.plan_figure` in plain words, and where the rows' figures
+    :func:`allocator.verification.planfigure.plan_figure` in plain words, and where the rows' figures
     come from (``sources``: their ``p_match_plan_from``)."""
     from collections import Counter
 

@@ -119,8 +119,8 @@ class Result:
     def plan_figure(self) -> dict | None:
         """The figure to plan on: the lowest of the 10th percentile, the worst season, a
         published-curve check below the range and, for a Step 2 CK below the cohort's mean, the
-        score check (verification.domain.plan_figure)."""
-        from allocator.verification.domain import plan_figure
+        score check (verification.planfigure.plan_figure)."""
+        from allocator.verification.planfigure import plan_figure
 
         m = self.metrics
         return None if m is None else plan_figure(m.p_match_interval, m.p_match_worst_season, self.published_curve,

@@ -1,5 +1,5 @@
 """The figures to plan on in the interview season (the rule of `solve`,
-:func:`allocator.verification.domain.plan_figure`), now, before any answer and after the
+:func:`allocator.verification.planfigure.plan_figure`), now, before any answer and after the
 applications added now, with the Step 2 CK score check each of them takes."""
 from __future__ import annotations
 
@@ -34,12 +34,12 @@ def score_check(ctx: Context, p_central_before: float | None) -> dict | None:
 
 def plan_figures(out: dict) -> dict:
     """The figure to plan on now and before any answer (the rule of `solve`,
-    :func:`allocator.verification.domain.plan_figure`): before, the lowest of the range's 10th
+    :func:`allocator.verification.planfigure.plan_figure`): before, the lowest of the range's 10th
     percentile, a season like the worst published one, the published-curve check below the range
     and the score check below the cohort's mean; now, the same over the figures conditioned on
     the answers (the worst season has no figure now: the answers are this season's own news).
     ``{"p_match_plan": {"p_match", "from"} | None, "p_match_before_plan": ...}``."""
-    from allocator.verification.domain import plan_figure
+    from allocator.verification.planfigure import plan_figure
 
     sc = out.get("p_match_score_check")
     sc_before = None if sc is None else sc | {"p_match": sc["p_match_before"]}
@@ -70,7 +70,7 @@ def after_checks(ctx: Context, sent: Plan, added: list[int], interval, late: flo
     check after (``check_now``: the update's score check, None when the score has none).  ``{"p_match_after_plan", "p_match_after_published_curve",
     "p_match_after_score_check"}`` (None where there is no such figure)."""
     from allocator.verification import published_curve, scorecheck
-    from allocator.verification.domain import plan_figure
+    from allocator.verification.planfigure import plan_figure
 
     pr = ctx.problem
     if pr.fm is None:  # the one-factor copula: no interview stage, no range, no score check
@@ -100,7 +100,7 @@ def interviews_only(card, n_held: int, interval) -> dict:
     for it (the rule of `solve`: the range's 10th percentile, or the check's upper end below it).
     {} without a curve on the card."""
     from allocator.verification import published_curve
-    from allocator.verification.domain import plan_figure
+    from allocator.verification.planfigure import plan_figure
 
     pts = published_curve.curve_points(card)
     if pts is None:

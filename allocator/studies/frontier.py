@@ -50,7 +50,7 @@ from allocator.optim.problem import Problem
 from allocator.optim.safety import settle_gap
 from allocator.optim.tradeup import la_utility, trade_up
 from allocator.status import Status
-from allocator.verification import composition, domain
+from allocator.verification import composition, planfigure
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ FLOOR_SLACK = 1e-6
 COLUMNS = ["target", "status", "p_match", "p_match_la", "n_applications", "n_la", "cost",
            "kind", "margin", "n_west", "n_elsewhere", "la_share", "la_cap_binds", "gap", "seconds", "program_ids",
            "p_match_interval", "p_match_la_interval", "p_match_pessimistic", "outside_domain", "synthetic",
-           *domain.PLAN_COLUMNS, *WEST_COLUMNS]  # added last: the earlier columns keep their places
+           *planfigure.PLAN_COLUMNS, *WEST_COLUMNS]  # added last: the earlier columns keep their places
 
 Progress = Callable[[int], None]
 
@@ -235,7 +235,7 @@ def _row(problem: Problem, out: Outcome, kind: str, *, target: float = np.nan, m
                   "la_cap_binds": la_cap_binds(problem, m.n_la, m.n_applications),
                   "program_ids": " ".join(map(str, ids)), **uncertainty(m),
                   "outside_domain": composition.outside_row(problem, out.plan, m),
-                  **domain.plan_row(problem, out.plan, m), **west_row(m)}
+                  **planfigure.plan_row(problem, out.plan, m), **west_row(m)}
 
 
 def la_cap_binds(problem: Problem, n_la: int, n: int) -> bool:

@@ -59,7 +59,7 @@ from allocator.optim.problem import Plan, Problem
 from allocator.optim.outer import Outcome, solve_milp
 from allocator.status import Status
 from allocator.inputs.profile import MAX_COUNT
-from allocator.verification import composition, domain
+from allocator.verification import composition, planfigure
 from allocator.inputs.fees import BUDGET_TOL
 
 log = logging.getLogger(__name__)
@@ -361,7 +361,7 @@ def _row(param: str, value: float, pr: Problem, out: Outcome, mode: str) -> dict
         row.update(p_match=m.p_match, p_match_independent=m.p_match_independent, p_match_la=m.p_match_la,
                    n_applications=m.n_applications, n_la=m.n_la, la_share=m.la_share, cost=m.cost,
                    **uncertainty(m), outside_domain=composition.outside_row(pr, out.plan, m),
-                   **domain.plan_row(pr, out.plan, m), **west_row(m))
+                   **planfigure.plan_row(pr, out.plan, m), **west_row(m))
         if mode not in ("p_match", "p_match_la", "la_given_target"):  # utility, safety_first, ...
             row["expected_utility"] = m.expected_utility
         ids = pr.programs["program_id"].to_numpy()
@@ -407,7 +407,7 @@ def _finish(df: pd.DataFrame, param: str, mode: str) -> pd.DataFrame:
             df["expected_utility"] = np.nan
         cols.insert(cols.index("cost") + 1, "expected_utility")
     # added last: earlier columns keep their places
-    cols += ["program_ids", *domain.PLAN_COLUMNS, *WEST_COLUMNS, *CURVE_COLUMNS]
+    cols += ["program_ids", *planfigure.PLAN_COLUMNS, *WEST_COLUMNS, *CURVE_COLUMNS]
     return df[cols].reset_index(drop=True)
 
 

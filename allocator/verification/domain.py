@@ -4,8 +4,12 @@ The card's ``[calibration.domain]`` records what the synthetic calibration cohor
 (5th-95th percentile of its list lengths and of its expected interview counts; written by
 ``benchmarks/calibrate.py``).  A list outside those ranges is an extrapolation of the
 model, and so is a list whose P(match) comes mostly from signal and geographic-preference
-effects (odds ratios measured on US graduates, uncertain for IMGs).  Each finding is one
-line with the figures, for the report and ``solve --json`` ``warnings``.
+effects (odds ratios measured on US graduates, uncertain for IMGs).  The applicant is
+checked too (Step 2 CK, attempts, years since graduation, specialty), with the Step 2 CK
+score check's figure in its warning; what a list is made of is
+:mod:`allocator.verification.composition`'s, and the figure to plan on that these checks
+feed is :mod:`allocator.verification.planfigure`'s.  Each finding is one line with the
+figures, for the report and ``solve --json`` ``warnings``.
 """
 from __future__ import annotations
 
@@ -287,54 +291,3 @@ def figure_source(problem) -> str:
     if problem.card_choice in ("", "ensemble"):
         return "the average over the plausible models"
     return f"the {problem.card_choice} card alone"
-
-
-def plan_figure(interval, worst_season: dict | None, curve, score_check: dict | None = None) -> dict | None:
-    """The one figure to plan on (README, "Data honesty"): the lowest of the range's 10th
-    percentile, the figure for the worst published season, when it lies below that
-    percentile the upper end of the published-curve check, and, for a Step 2 CK below the
-    calibration cohort's mean, the list's P(match) under the score check (``score_check``:
-    :func:`allocator.verification.scorecheck.check`; above the mean it is a note, not a figure
-    to plan on).  None without a range over plausible models (the warnings say why).
-    ``{"p_match", "from"}``."""
-    if interval is None:
-        return None
-    found = [(float(interval[0]), "the 10th percentile of the plausible models")]
-    if worst_season and worst_season.get("p_match") is not None:
-        found.append((float(worst_season["p_match"]), f"a season like {worst_season.get('season')}"))
-    if curve is not None and curve[1] < interval[0]:
-        found.append((float(curve[1]), "the published-curve check's upper end"))
-    if score_check is not None and score_check.get("direction") == "below":
-        found.append((float(score_check["p_match"]), SCORE_CHECK))
-    value, source = min(found, key=lambda x: x[0])
-    return {"p_match": value, "from": source}
-
-
-SCORE_CHECK = "the Step 2 CK score check"  # plan_figure's "from" for the score check's figure
-
-
-#: the sweep and frontier rows' columns for the figure to plan on (:func:`plan_row`)
-PLAN_COLUMNS = ["p_match_published_curve", "p_match_plan", "p_match_plan_from"]
-
-
-def list_checks(problem, plan, m) -> tuple[tuple[float, float] | None, dict | None]:
-    """The two checks of a list that feed its figure to plan on, as solve, simulate and the
-    sweep rows all take them: the published-curve check (exact:
-    :func:`allocator.verification.published_curve.exact`; None under the copula) and the Step 2
-    CK score check (:func:`allocator.verification.scorecheck.check`; None for a score at or above
-    the cohort's mean within one standard deviation, or without a score-check file)."""
-    from allocator.verification.published_curve import exact
-    from allocator.verification.scorecheck import check
-
-    return exact(problem, plan), check(problem, plan, m.p_match_central)
-
-
-def plan_row(problem, plan, m) -> dict:
-    """A sweep or frontier row's :data:`PLAN_COLUMNS` for ``plan`` with metrics ``m``: the
-    published-curve check ([low, high]; None under the copula), the figure to plan on
-    (:func:`plan_figure` of :func:`list_checks`, the rule `solve` uses; None without a range over
-    plausible models) and where it comes from ("" then)."""
-    curve, sc = list_checks(problem, plan, m)
-    fig = plan_figure(m.p_match_interval, m.p_match_worst_season, curve, sc)
-    return {"p_match_published_curve": None if curve is None else list(curve),
-            "p_match_plan": None if fig is None else fig["p_match"], "p_match_plan_from": "" if fig is None else fig["from"]}

@@ -13,7 +13,7 @@ When the applicant's score sits below the cohort's mean, or one cohort standard 
 more above it (:func:`allocator.verification.domain.score_offset`), :func:`check` evaluates the list under
 it, exactly, on the same candidates (the central card's two-stage model with those
 parameters; a fixed geographic preference folded in as the problem's own mixtures do).  Below
-the mean that figure joins the figure to plan on (:func:`allocator.verification.domain.plan_figure`).
+the mean that figure joins the figure to plan on (:func:`allocator.verification.planfigure.plan_figure`).
 """
 from __future__ import annotations
 
