@@ -308,7 +308,7 @@ def test_frontier_rows_plan_on_their_own_list_and_the_table_shows_it(monkeypatch
     from rich.console import Console
 
     from allocator.api import load
-    from allocator.cli.sweep import _render_frontier
+    from allocator.output.frontier_table import render_frontier
     from allocator.optim.evaluate import evaluate
     from allocator.studies import frontier as fr
     from allocator.verification import published_curve
@@ -335,7 +335,7 @@ def test_frontier_rows_plan_on_their_own_list_and_the_table_shows_it(monkeypatch
     assert out_of_reach.p_match_plan != out_of_reach.p_match_plan and out_of_reach.p_match_plan_from == ""
     assert out_of_reach.p_match_published_curve is None
     c = Console(file=io.StringIO(), width=400)
-    _render_frontier(df, pr, c, auto=False)
+    render_frontier(df, pr, c, auto=False)
     text = c.file.getvalue()
     cells = next(ln for ln in text.splitlines() if ln.strip().startswith("60%")).split()
     assert cells[4] == f"{math.floor(100 * got.p_match_plan + 1e-9)}%" and re.fullmatch(r"\d+-\d+%", cells[3])
