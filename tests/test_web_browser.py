@@ -543,3 +543,29 @@ def test_the_busy_notice_has_its_own_retry_button(site):
         page.wait_for_selector("#p-match", timeout=180_000)
         assert posts == ["/solve", "/solve"] and page.input_value("#in-budget") == "1200"
         ctx.close()
+
+
+def test_a_lost_progress_poll_is_sent_again(site):
+    """Each progress poll replaces itself, so one poll lost on the network left the page on
+    "Solving…" for good (a full run once waited 180 s for an answer that was there).  A poll that
+    fails is sent again a second later: the first two polls are aborted here, and the answer still
+    comes."""
+    _, browser = site
+    with server(wait=0.1) as (url, _):
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
+        page = ctx.new_page()
+        lost = []
+
+        def drop_two(route):
+            if len(lost) < 2:
+                lost.append(route.request.url)
+                route.abort()
+            else:
+                route.continue_()
+
+        page.route("**/jobs/*", drop_two)
+        _strong_fast(page, url, "1200")
+        page.click("#submit")
+        page.wait_for_selector("#p-match", timeout=60_000)
+        assert len(lost) == 2 and all("/jobs/" in u for u in lost)
+        ctx.close()

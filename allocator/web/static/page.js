@@ -142,3 +142,22 @@
   document.addEventListener("DOMContentLoaded", function () { read(false); });
   document.addEventListener("htmx:afterSettle", function () { read(true); });
 })();
+
+/* A progress poll that fails on the network (htmx:sendError) or gets no answer within its
+   20 s (hx-request timeout, htmx:timeout) is sent again a second later: each poll replaces
+   itself ("load delay"), so one lost request would leave the page on "Solving…" for good.
+   Any answer the server gives, errors and "busy" included, is swapped in as usual. */
+(function () {
+  "use strict";
+  function again(e) {
+    var el = e.detail && e.detail.elt, path = el && el.getAttribute && el.getAttribute("hx-get");
+    if (!path || path.indexOf("/jobs/") !== 0) { return; }
+    setTimeout(function () {
+      if (!el.isConnected) { return; }
+      htmx.ajax("GET", path, { source: el, target: el.getAttribute("hx-target"),
+                               swap: el.getAttribute("hx-swap") });
+    }, 1000);
+  }
+  document.addEventListener("htmx:sendError", again);
+  document.addEventListener("htmx:timeout", again);
+})();
