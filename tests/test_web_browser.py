@@ -547,7 +547,8 @@ def test_the_busy_notice_has_its_own_retry_button(site):
 
 def test_a_lost_progress_poll_is_sent_again(site):
     """Each progress poll replaces itself, so one poll lost on the network left the page on
-    "Solving…" for good (a full run once waited 180 s for an answer that was there).  A poll that
+    "Solving…" for good (a full test run once waited 180 s on "Solving…"; its cause was not
+    confirmed, and this is one that fits).  A poll that
     fails is sent again a second later: the first two polls are aborted here, and the answer still
     comes."""
     _, browser = site
