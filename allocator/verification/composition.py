@@ -64,21 +64,20 @@ def warnings(card, mix: Mix) -> list[str]:
     if mix.n == 0 or not dom:
         return out
     ypa = mix.per_application
-    y_hi = dom.get("interviews_per_application", (0, np.inf))[1]
-    yields = "" if ypa is None else (f"; it expects {ypa:.2f} interviews per application, the cohort's lists "
-                                     f"{dom['interviews_per_application'][0]:.3f}-{y_hi:.3f}"
-                                     if "interviews_per_application" in dom else "")
+    y_lo, y_hi = dom.get("interviews_per_application", (0.0, np.inf))
+    cohort_yield = f"{y_lo:.3f}-{y_hi:.3f}"
+    yields = ("" if ypa is None or "interviews_per_application" not in dom
+              else f"; it expects {ypa:.2f} interviews per application, the cohort's lists {cohort_yield}")
     tail = ("nothing checked the model on a list like this, so its P(match) may be overstated beyond the range "
             "shown: read the figure to plan on as an upper estimate, and apply more widely if you can")
     cap_hi = dom.get("share_at_img_cap", (0, 1))[1]
     if mix.at_cap / mix.n > cap_hi:
-        out.append(f"outside the calibrated domain: {_share(mix.at_cap, mix.n)} have 85% IMGs or more, where the "
-                   f"model's IMG-share effect is largest, while the calibration cohort's lists hold at most "
-                   f"{100 * cap_hi:.0f}% such programs{yields}: {tail}")
+        out.append(f"outside the calibrated domain: {_share(mix.at_cap, mix.n)} have {100 * IMG_CLIP[1]:.0f}% IMGs or "
+                   f"more, where the model's IMG-share effect is largest, while the calibration cohort's lists hold at "
+                   f"most {100 * cap_hi:.0f}% such programs{yields}: {tail}")
     elif ypa is not None and ypa > y_hi:
         out.append(f"outside the calibrated domain: this list expects {ypa:.2f} interviews per application, while "
-                   f"the calibration cohort's lists expect {dom['interviews_per_application'][0]:.3f}-{y_hi:.3f} "
-                   f"(about 0.10 for an average IMG): {tail}")
+                   f"the calibration cohort's lists expect {cohort_yield} (about 0.10 for an average IMG): {tail}")
     la_hi = dom.get("la_share", (0, 1))[1]
     if mix.la / mix.n > la_hi:
         out.append(f"outside the calibrated domain: {_share(mix.la, mix.n)} are in Greater LA, while the calibration "
