@@ -194,8 +194,33 @@ def test_the_figure_to_plan_on_with_the_added_applications(tmp_path, score):
         assert sc is None and d["p_match_score_check"] is None
     else:
         assert d["p_match_score_check"]["p_match"] < sc["p_match"] < sc["p_match_central"]
+    gain = a["p_match_after_plan"]["p_match"] - d["p_match_plan"]["p_match"]
+    assert a["gain_plan"] == pytest.approx(gain, abs=1e-12)
+    assert a["gain_per_100_plan"] == pytest.approx(gain / a["cost"] * 100, rel=1e-9)
     none = run(prof, SEASON, today=dt.date(2026, 11, 4), add_budget=600, max_add=0, draws=0)
     assert none["add"]["p_match_after_plan"]["p_match"] == pytest.approx(none["p_match_plan"]["p_match"], abs=1e-9)
+    assert none["add"]["gain_plan"] is None and not none["add"]["worth_it"]
+
+
+@pytest.mark.parametrize("avg, plan, worth, words", [
+    (0.004, 0.012, True, "worth it: +1.2 points on the figure to plan on for $300 (+0.40 per $100; +0.4 on the average)"),
+    (0.004, 0.009, False, "negligible"),  # neither gain reaches one point
+    (0.015, 0.004, True, "worth it: +1.5 points for $300"),  # the average's verdict stands
+])
+def test_the_verdict_weighs_the_gain_on_the_figure_to_plan_on_too(avg, plan, worth, words):
+    """A gain that only the figure to plan on shows (it can be the larger: a lower figure rises
+    faster) makes the extra list worth it, with that gain in the words; the average's verdict is
+    never withdrawn."""
+    from allocator.season.extend import _summary, judge_on_plan
+
+    class Ctx:
+        F = 0.5
+
+    add = _summary(Ctx(), None, None, [{"program_id": "X"}], 300.0, 0.5 + avg, 0.5, 300.0, {})
+    add["p_match_after_plan"] = {"p_match": 0.4 + plan, "from": "the 10th percentile"}
+    judge_on_plan(add, {"p_match": 0.4, "from": "the 10th percentile"})
+    assert add["worth_it"] is worth and words in add["advice"]
+    assert add["gain_plan"] == pytest.approx(plan) and add["gain_per_100_plan"] == pytest.approx(plan / 3)
 
 
 def test_the_command_gives_the_figure_to_plan_on_with_the_additions(tmp_path):

@@ -159,6 +159,25 @@ def _summary(ctx: Context, pr2: Problem, plan, rows: list, cost: float, after: f
             "solver": solver, "_plan": plan, "_problem": pr2}
 
 
+def judge_on_plan(add: dict, plan_now: dict | None) -> None:
+    """Weigh the extra list's gain on the figure to plan on too (``add.p_match_after_plan``
+    against ``plan_now``, the update's own): ``gain_plan`` and ``gain_per_100_plan`` (None
+    without both figures or without a new program), and the verdict is "worth it" when either
+    gain clears the thresholds, so a gain that only the lower figure shows is not called
+    negligible (the applicant who plans on that figure is the one who needs it)."""
+    after = add.get("p_match_after_plan")
+    add["gain_plan"] = add["gain_per_100_plan"] = None
+    if not add["selected"] or plan_now is None or after is None:
+        return
+    gain = after["p_match"] - plan_now["p_match"]
+    per100 = gain / add["cost"] * 100 if add["cost"] > 0 else 0.0
+    add["gain_plan"], add["gain_per_100_plan"] = gain, per100
+    if not add["worth_it"] and gain >= NEGLIGIBLE_TOTAL and per100 >= NEGLIGIBLE_PER_100:
+        add["worth_it"] = True
+        add["advice"] = (f"worth it: +{100 * gain:.1f} points on the figure to plan on for ${add['cost']:,.0f} "
+                         f"(+{100 * per100:.2f} per $100; +{100 * add['gain']:.1f} on the average)")
+
+
 def _advice(any_new: bool, worth: bool, gain: float, cost: float, per100: float, add_budget: float,
             max_add: int | None = None) -> str:
     """The verdict on the extra list in words: worth it, none allowed (--max-add 0) or none fits
