@@ -148,25 +148,37 @@ def _value(name: str, v: float) -> str:
     return usd(v) if name == "budget" else f"{v:g}"
 
 
-def _target_rows_warning(df, name: str, problem, target: Optional[float], objective: str) -> list[str]:
-    """Objective p_match_la: each row keeps P(match) >= target on the average (or the copula's
-    figure), as `allocator solve` does; where a row's figure to plan on lies below the target,
-    solve's warnings (domain.target_warning, domain.plan_target_warning) would speak for that
-    list.  One warning for the sweep, naming those rows with their figure to plan on."""
+def _below_target(df, label, target_of) -> list[str]:
+    """Rows whose list reaches its target (``target_of(row)``) on the figure the optimizer kept
+    but whose 10th percentile or figure to plan on lies below it (`allocator solve`'s
+    domain.target_warning and domain.plan_target_warning), each as "label (plan on 71%)"."""
     from allocator.output.report import pct, plan_pct
     from allocator.verification import domain
 
-    if target is None or objective not in ("p_match_la", "la_given_target"):
-        return []
     hit = []
     for r in df.itertuples(index=False):
-        if r.p_match != r.p_match or not isinstance(r.p_match_interval, (list, tuple)):
+        target = target_of(r)
+        if target is None or target != target or r.p_match != r.p_match \
+                or not isinstance(r.p_match_interval, (list, tuple)):
             continue
         plan = None if r.p_match_plan != r.p_match_plan else {"p_match": r.p_match_plan, "from": r.p_match_plan_from}
         if (domain.target_warning(r.p_match, r.p_match_interval, r.p_match_pessimistic, target)
                 or domain.plan_target_warning(plan, r.p_match_interval, target)):
             shown = f"plan on {plan_pct(plan['p_match'])}" if plan else f"10th percentile {pct(r.p_match_interval[0])}"
-            hit.append(f"{_value(name, getattr(r, name))} ({shown})")
+            hit.append(f"{label(r)} ({shown})")
+    return hit
+
+
+def _target_rows_warning(df, name: str, problem, target: Optional[float], objective: str) -> list[str]:
+    """Objective p_match_la: each row keeps P(match) >= target on the average (or the copula's
+    figure), as `allocator solve` does; where a row's figure to plan on lies below the target,
+    solve's warnings would speak for that list.  One warning for the sweep, naming those rows
+    with their figure to plan on."""
+    from allocator.verification import domain
+
+    if target is None or objective not in ("p_match_la", "la_given_target"):
+        return []
+    hit = _below_target(df, lambda r: _value(name, getattr(r, name)), lambda r: target)
     if not hit:
         return []
     what = ("the one-factor copula at each correlation" if name == "correlation"
@@ -175,6 +187,21 @@ def _target_rows_warning(df, name: str, problem, target: Optional[float], object
     return [f"the {100 * target:g}% target is reached under {what}, but the figure to plan on is below it "
             f"{at}{', '.join(hit)}: plan on those figures, and raise --target if you need {100 * target:g}% "
             "on them"]
+
+
+def _frontier_target_warning(df, problem) -> list[str]:
+    """`sweep --frontier LO:HI:STEP`: each point keeps P(match) >= its target on the average (or
+    the copula's figure); the points whose figure to plan on lies below their target, named."""
+    from allocator.verification import domain
+
+    if "target" not in df:
+        return []
+    hit = _below_target(df, lambda r: f"{100 * r.target:g}%", lambda r: r.target)
+    if not hit:
+        return []
+    return [f"each point reaches its P(match) target under {domain.figure_source(problem)}, but the figure to plan on "
+            f"is below the target at {', '.join(hit)}: plan on those figures, and read a point's target as met "
+            "only where its figure to plan on reaches it"]
 
 
 def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool, mode: Optional[str] = None) -> int:
@@ -373,7 +400,7 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
                                "la_share_max": problem.la_share_max}}
     from allocator.api import problem_warnings
 
-    payload["warnings"] = problem_warnings(problem) + _no_range(df, problem)
+    payload["warnings"] = problem_warnings(problem) + _no_range(df, problem) + _frontier_target_warning(df, problem)
 
     def render(c):
         render_frontier(df, problem, c, auto)
