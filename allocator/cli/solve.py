@@ -36,7 +36,7 @@ def solve(
     target_on: str = typer.Option(
         "average", "--target-on", help="--min-cost: judge the target on the average over the plausible models "
         "(average, exact) or on their 10th percentile (p10: the cheapest budget whose best list reaches it there)"),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds; the best list found by then is returned (a --min-cost search lets its current step finish, at least 1 s, so it may run past)"),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds; the best list found by then is returned (a --min-cost search lets its current step finish, at least 1 s, so it may run past; the default objective's LA-leaning comparison list gets what is left, at least 5 s more)"),
     method: str = typer.Option("auto", "--method", help="auto, fast (count scan), dp (dynamic program: independent outcomes, costs in whole dollars or cents) or milp (integer program; engine: --solver, HiGHS by default)"),
     solver: str = typer.Option("highs", "--solver", help="integer-program engine: highs (default) or cbc"),
     draws: int = typer.Option(200_000, "--draws", help="Monte Carlo draws for the check (0 to skip)"),

@@ -103,13 +103,17 @@ def equal_utilities(problem: Problem) -> bool:
     return len(u) == 0 or bool(np.ptp(u) == 0)
 
 
-def _la_limit(time_limit: float | None, t0: float) -> float:
+def _la_limit(time_limit: float | None, t0: float, settle: bool = True) -> float:
     """The LA-leaning list is shown for comparison only, so its solve gets at most half as long
     as the answer's solves took together (at least LA_MIN_SECONDS), within the caller's
-    limit; a list stopped there is reported as found, not proven best (status "feasible")."""
-    spent = time.perf_counter() - t0
-    cap = max(LA_MIN_SECONDS, LA_SHARE * spent)
+    limit; a list stopped there is reported as found, not proven best (status "feasible").
+    A time limit that is not a mere cap (``settle`` False: `solve --time-limit S`, asked for
+    to search and prove longer) gives it the rest of that limit instead, or LA_MIN_SECONDS
+    when the answer used it all (a deadline then, local search included: _safety_first)."""
     left = pipeline.left(time_limit, t0)
+    if left is not None and not settle:
+        return max(left, LA_MIN_SECONDS)
+    cap = max(LA_MIN_SECONDS, LA_SHARE * (time.perf_counter() - t0))
     return cap if left is None else min(cap, left)
 
 
@@ -152,7 +156,9 @@ def safety_first(problem: Problem, *, margin: float | None = None, time_limit: f
     bound (SETTLE_GAP); ``time_limit`` is then only a cap, as on the web page, where every
     request has one but the answer should be the command line's: the settled work (the
     relaxation's root rounds, the local searches) stops there too
-    (:mod:`allocator.optim.deadline`), keeping the best list and bound found so far.
+    (:mod:`allocator.optim.deadline`), keeping the best list and bound found so far.  Without
+    ``settle`` (`solve --time-limit S`) the limit is the deadline of the whole answer as well:
+    the local searches stop there, and each step's integer program gets what is left of it.
 
     >>> sf = safety_first(problem, margin=0.01)  # doctest: +SKIP
     >>> sf.chosen.plan, sf.p_best, sf.floor  # doctest: +SKIP
@@ -190,14 +196,18 @@ def _safety_first(problem: Problem, margin: float, time_limit: float | None, met
         chosen, solved, la_out = _side_by_side(problem, pla, safest, floor, cand, time_limit, t0, method, engine,
                                                ahead)
     else:
-        chosen, solved = _best_utility(problem, safest, floor, cand, pipeline.left(time_limit, t0), method, engine, settle)
+        with deadline.capped(None if settle else pipeline.left(time_limit, t0)):  # --time-limit: local search too
+            chosen, solved = _best_utility(problem, safest, floor, cand, pipeline.left(time_limit, t0), method, engine,
+                                           settle)
     log.info("safety first: best expected utility at the floor %.6f (%s, %.1f s)", chosen.objective,
              chosen.status.value, chosen.wall if solved else 0.0)
     if la_leaning:
         if la_out is None:
             start_out = dataclasses.replace(safest, cut_pool=_pools(safest, chosen))
-            la_out = _traded(pla, start_out, floor, la_utility(problem), None, "la_given_target",
-                             _la_limit(time_limit, t0), method, engine, others=(chosen.plan,), settle=settle)
+            window = _la_limit(time_limit, t0, settle)
+            with deadline.capped(None if settle or time_limit is None else window):
+                la_out = _traded(pla, start_out, floor, la_utility(problem), None, "la_given_target", window, method,
+                                 engine, others=(chosen.plan,), settle=settle)
         if not la_out.status.has_list:
             log.warning("safety first: the LA-leaning solve returned no list (%s)", la_out.message)
             la_out = None
