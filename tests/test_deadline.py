@@ -4,6 +4,8 @@ safety-first solve whose deadline has passed still answers with a real list that
 floor, never an unproven "optimal"."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -117,3 +119,29 @@ def test_an_out_of_reach_la_leaning_target_under_a_time_limit_is_infeasible_not_
               "--target", "0.9", "--time-limit", "30", "--draws", "0"])
     err = capsys.readouterr().err
     assert e.value.code == 3 and "infeasible: no list reaches P(match) >= 0.9" in err and "the best reachable is 0.839" in err
+
+
+def test_a_time_limit_counts_the_answers_local_search_and_leaves_the_la_list_at_least_its_window(monkeypatch):
+    """`solve --time-limit S` (not settled): the answer's local search runs under the limit's
+    deadline (its integer program had got the whole limit after the search), and the LA-leaning
+    comparison's search gets what is left of the limit, at least LA_MIN_SECONDS."""
+    import allocator.optim.safety as safety
+
+    seen = []
+    real = safety.trade_up
+
+    def spy(problem, plan, floor, utility, pool):
+        seen.append(deadline.left())
+        return real(problem, plan, floor, utility, pool)
+
+    monkeypatch.setattr(safety, "trade_up", spy)
+    monkeypatch.setattr(safety, "equal_utilities", lambda problem: False)
+    pr = _problem()
+    sf = safety_first(pr, margin=0.05, time_limit=30.0, settle=False)
+    assert sf.chosen.status.has_list and sf.la_leaning is not None and len(seen) >= 2
+    assert all(s is not None for s in seen)
+    assert seen[0] <= 30.0  # the answer's search: the rest of the 30 s
+    assert safety.LA_MIN_SECONDS - 1.0 < seen[-1] <= 30.0  # the LA-leaning list's window
+    t0 = time.perf_counter()
+    assert safety._la_limit(30.0, t0 - 29.0, settle=False) == safety.LA_MIN_SECONDS
+    assert 19.0 < safety._la_limit(30.0, t0 - 10.0, settle=False) <= 20.0
