@@ -1000,6 +1000,18 @@ def test_estimate_marks_another_specialty_ineligible_as_solve_leaves_it_out(caps
     assert "without a signal" in d["note"]
 
 
+@pytest.mark.parametrize("command", ["solve", "estimate"])
+def test_a_catalog_without_the_profiles_specialty_is_refused_by_estimate_as_by_solve(capsys, tmp_path, command):
+    """Every row of another specialty: estimate scored them all with the profile's specialty's
+    model (40 of 40 eligible, exit 0) where solve refused; both refuse now, in the same words."""
+    df = pd.read_csv(ROOT / "data" / "catalogs" / "demo_internal_medicine.csv", dtype=str, keep_default_na=False)
+    df = df.head(20).assign(specialty="Neurology")
+    cat = tmp_path / "neuro.csv"
+    df.to_csv(cat, index=False)
+    code, _, err = run(capsys, command, PROFILE, "--catalog", cat, *(["--draws", "0"] if command == "solve" else []))
+    one_line_error(code, err, "has no program of specialty 'Internal Medicine' (it has Neurology)", str(cat))
+
+
 @pytest.mark.parametrize("drop, change, words", [
     ("budget", None, "no budget in [strategy]: the default $2,500 is used"),
     ("step2_score", None, "no step2_score in [applicant]: solved as a pass without a score"),

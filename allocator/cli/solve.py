@@ -155,9 +155,9 @@ def estimate(
     cat = resolve_catalog(prof, catalog)
     if prof.applicant is None:
         raise InputError(f"{profile}: no [applicant] section; add one (Step 2, attempts, USCE...) to estimate")
-    from allocator.optim.assemble import check_specialty_spelling
+    from allocator.optim.assemble import require_specialties
 
-    check_specialty_spelling(cat, prof.specialties)
+    require_specialties(cat, prof)
     card = load_card()
     df = est(cat, prof.applicant, card)
     ens = ensemble_columns(cat, prof.applicant, card)

@@ -89,22 +89,30 @@ def _one_edit(x: str, y: str) -> bool:
     return any(long_[:k] + long_[k + 1:] == short for k in range(len(long_)))
 
 
+def require_specialties(catalog: Catalog, profile: Profile) -> None:
+    """Refuse a profile specialty the catalog has no program of (spelling slips first): a
+    specialty silently dropped, or every row scored as another specialty, changes the answer.
+    A catalog with its own p_match column is exempt (its rows are the applicant's own)."""
+    specs = profile.specialties
+    check_specialty_spelling(catalog, specs)
+    if not specs or catalog.has_own_p_match:
+        return
+    known = set(catalog.column("specialty"))
+    if not any(x in known for x in specs):
+        raise InputError(f"{profile.path}: [applicant] specialties: {catalog.path} has no program of specialty "
+                         f"{', '.join(map(repr, specs))} (it has {', '.join(sorted(known))}); fix [applicant] "
+                         "specialties or pass another --catalog")
+    missing = [x for x in specs if x not in known]
+    if missing:  # refused like the demo catalogs: a specialty silently dropped changes the answer
+        raise InputError(f"{profile.path}: [applicant] specialties: {catalog.path} has no program of specialty "
+                         f"{missing[0]!r} (it has {', '.join(sorted(known))}); remove it from [applicant] "
+                         "specialties or add its programs to the catalog")
+
+
 def _rows_for_specialties(catalog: Catalog, profile: Profile) -> Catalog:
     specs = profile.specialties
     spec = catalog.column("specialty")
-    check_specialty_spelling(catalog, specs)
-    if specs and not catalog.has_own_p_match:
-        known = set(spec)
-        if not any(x in known for x in specs):
-            raise InputError(f"{profile.path}: [applicant] specialties: {catalog.path} has no program of specialty "
-                             f"{', '.join(map(repr, specs))} (it has {', '.join(sorted(known))}); fix [applicant] "
-                             "specialties or pass another --catalog")
-        missing = [x for x in specs if x not in known]
-        if missing:  # refused like the demo catalogs: a specialty silently dropped changes the answer
-            raise InputError(f"{profile.path}: [applicant] specialties: {catalog.path} has no program of specialty "
-                             f"{missing[0]!r} (it has {', '.join(sorted(known))}); remove it from [applicant] "
-                             "specialties or add its programs to the catalog")
-        return catalog.select(np.isin(spec, specs))
+    require_specialties(catalog, profile)
     if specs and np.isin(spec, specs).any():
         return catalog.select(np.isin(spec, specs))
     return catalog
