@@ -445,6 +445,20 @@ def test_max_add_zero_names_itself_not_the_budget():
                                          "none; raise it to add some")
 
 
+def test_with_every_eligible_program_applied_the_advice_is_to_widen_the_catalog_not_the_budget():
+    """A user catalog of a few dozen rows, all applied to: "raise the extra budget" would do
+    nothing; the advice says no program is left and how to get more."""
+    rng = np.random.default_rng(702)
+    pr = factor_problem(rng, n=8, cards=3, gold=1, silver=2, divisions=1).with_limits(budget=10_000.0, max_apps=8)
+    ctx = _ctx(pr, ["applied", "invited", "rejected", "applied", "applied", "rejected", "applied", "applied"],
+               ids=pr.ids[:8])
+    add = extend.additional(ctx, 5000.0, 5, update.figures(ctx)["p_match"])
+    assert add["n_added"] == 0 and not add["worth_it"]
+    assert add["advice"].startswith("no program is left to add: all 8 eligible programs of the catalog are on your list")
+    fewer = _ctx(pr, ["applied", "invited", "rejected", "applied", "applied", "rejected", "applied"], ids=pr.ids[:7])
+    assert "left to add" not in extend.additional(fewer, 5000.0, 5, update.figures(fewer)["p_match"])["advice"]
+
+
 def test_mixture_season_simulator_standard_error_matches_the_spread_over_seeds():
     """As test_season's spread check, for the two-stage (node mixture) season checker: over 30 seeds
     SD(estimates) / mean(reported SE) lies in [0.5, 2] but with probability about 1.3e-5 (a sample SD

@@ -130,7 +130,16 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
     after = float(evaluate(pr2, out.plan, correlations=()).p_match)
     solver = {"path": out.path, "engine": out.engine, "gap": out.gap, "wall_seconds": out.wall}
     return _summary(ctx, pr2, out.plan, rows, cost, after, p_now, add_budget, solver,
-                    interval=after_range(ctx, pr2, out.plan), max_add=max_add)
+                    interval=after_range(ctx, pr2, out.plan), max_add=max_add, advice=_none_left(ctx, rows))
+
+
+def _none_left(ctx: Context, rows: list) -> str | None:
+    """The advice when no program is left to add: every eligible program of the catalog is on
+    the list already (a catalog of a few dozen rows), so a larger budget would not help."""
+    if rows or ctx.problem.n > len(set(int(i) for i in ctx.idx)):
+        return None
+    return (f"no program is left to add: all {ctx.problem.n} eligible programs of the catalog are on your list "
+            "already; add programs to the catalog (or a specialty to your profile's specialties) to send more")
 
 
 def _nothing_to_gain(ctx: Context, pr2: Problem, p_now: float, add_budget: float) -> dict:
