@@ -299,6 +299,24 @@ def _nothing_left(problem: Problem) -> str:
             + (" or check the [applicant] fields" if other else ""))
 
 
+def _all_in_la(problem: Problem) -> str:
+    """Why an LA cap admits no list when every candidate is in Greater LA: the catalog itself,
+    or never_apply and the model's exclusions removing the programs outside it."""
+    cap = f"la_share_max {problem.la_share_max:g}"
+    never = sum(r["reason"] == "never_apply" for r in problem.excluded_rows)
+    other = len(problem.excluded_rows) - never
+    if not problem.excluded_rows:
+        where = getattr(problem.candidates, "path", None)
+        return (f"{where or 'the catalog'}: every program of the profile's specialties is in Greater LA, so {cap} "
+                "(a list needs programs outside LA beside them) admits no list: add programs outside Greater LA to "
+                "the catalog, or raise la_share_max to 1")
+    why = " and ".join(x for x in (f"never_apply removes {never}" if never else "",
+                                   f"eligibility {other}" if other else "") if x)
+    return (f"every program left is in Greater LA, and {cap} needs programs outside it beside them ({why} of "
+            "the others): raise la_share_max to 1" + (", or shorten never_apply" if never else "")
+            + (", or check the [applicant] fields (`allocator estimate` lists the exclusions)" if other else ""))
+
+
 def admits_a_program(problem: Problem, *, budget_applies: bool = True,
                      advice: str = "raise [strategy] budget or --budget") -> None:
     """Refuse settings under which the only list is the empty one (an "optimal" P(match) of
@@ -310,9 +328,7 @@ def admits_a_program(problem: Problem, *, budget_applies: bool = True,
         raise InputError(_nothing_left(problem))
     la = np.asarray(problem.la, bool)
     if problem.la_share_max < 1 and la.all():
-        raise InputError(f"every program left is in Greater LA, and la_share_max {problem.la_share_max:g} needs "
-                         "programs outside it beside them: never_apply (and the programs the model excludes) "
-                         "remove all the others; raise la_share_max to 1 or shorten never_apply")
+        raise InputError(_all_in_la(problem))
     if not budget_applies:
         return
     pool = ~la if problem.la_share_max < 1 else np.ones(problem.n, bool)  # under a cap, one program outside LA

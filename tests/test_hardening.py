@@ -862,6 +862,20 @@ def test_malformed_ensemble_file(capsys, tmp_path, name):
     one_line_error(code, err, "e.json", needle)
 
 
+@pytest.mark.parametrize("command", [["solve"], ["sweep", "--budgets", "200:800:300"]])
+def test_a_catalog_all_in_greater_la_under_an_la_cap_names_the_catalog_not_never_apply(capsys, tmp_path, command):
+    """Every program of the catalog in Greater LA and la_share_max 0.3: the catalog is the cause
+    (never_apply is empty), and solve and a budget sweep refuse it alike (the sweep solved every
+    point first and exited 3)."""
+    df = pd.read_csv(ROOT / "data" / "catalogs" / "demo_internal_medicine.csv", dtype=str, keep_default_na=False)
+    cat = tmp_path / "all_la.csv"
+    df[df["la_area"].str.lower() == "true"].head(8).to_csv(cat, index=False)
+    code, _, err = run(capsys, command[0], PROFILE, "--catalog", cat, *command[1:])
+    one_line_error(code, err, f"{cat}: every program of the profile's specialties is in Greater LA",
+                   "add programs outside Greater LA to the catalog, or raise la_share_max to 1")
+    assert "never_apply" not in err
+
+
 def test_no_list_but_the_empty_one_is_refused_not_optimal(capsys, tmp_path):
     """LA share 0 with every non-LA program excluded: the only list is the empty one, refused
     with what to change; a sweep's rows where nothing fits read infeasible, not 'optimal 0%'."""
@@ -871,7 +885,8 @@ def test_no_list_but_the_empty_one_is_refused_not_optimal(capsys, tmp_path):
     prof.write_text("[strategy]\nbudget = 300\nla_share_max = 0\nnever_apply = [" +
                     ", ".join(f'"{x}"' for x in others) + "]\n")
     code, _, err = run(capsys, "solve", prof, "--catalog", TINY)
-    one_line_error(code, err, "every program left is in Greater LA", "la_share_max")
+    one_line_error(code, err, "every program left is in Greater LA", "la_share_max",
+                   f"(never_apply removes {len(others)} of the others): raise la_share_max to 1, or shorten never_apply")
     code, out, err = run(capsys, "sweep", PROFILE, "--catalog", TINY, "--budgets", "0:20:10", "--json")
     rows = json.loads(out)["rows"]
     assert code == 0 and [r["status"] for r in rows][:2] == ["infeasible", "infeasible"]

@@ -75,6 +75,10 @@ def sweep(
     name, values, fixed_budget = _swept(budgets, param)
     check_values(name, values, "--budgets" if name == "budget" else f"--param {name}")
     problem = load(profile, catalog, card=card, budget=fixed_budget, **limits, **strategy)
+    if name != "la_share_max":  # no program left, or all in LA under a fixed cap: refused as solve refuses them
+        from allocator.api import admits_a_program
+
+        admits_a_program(problem, budget_applies=False)
     # an explicit --objective safety_first or --safety-margin: the whole safety-first answer at each
     # point (one full solve each); otherwise a safety-first profile's sweep traces its first step
     mode = "safety_first" if objective == "safety_first" or safety_margin is not None else None
