@@ -139,3 +139,31 @@ def test_the_exact_check_is_the_monte_carlo_one_without_its_sampling_error():
     assert exact(load(PROFILE, budget=900.0, correlation=0.3), plan) is None
     tiny = load(ROOT / "data" / "profiles" / "tiny_demo.toml", ROOT / "data" / "catalogs" / "tiny_p_match.csv")
     assert exact(tiny, optimize(tiny, "p_match").plan) is None
+
+
+@pytest.mark.parametrize("check, interval, words", [
+    ((0.40, 0.45), (0.50, 0.70), "which every plausible model exceeds"),
+    ((0.26, 0.26), (0.10, 0.17), "above every plausible model's figure for you"),
+    ((0.60, 0.60), (0.46, 0.73), "within the plausible models' range"),
+    ((0.40, 0.55), (0.50, 0.70), "within the plausible models' range"),
+    ((0.40, 0.45), None, ""),
+])
+def test_the_words_beside_a_check_follow_the_numbers(check, interval, words):
+    """The season page said "which every plausible model exceeds" beside a check of 26% and a
+    range of 10-17% (an applicant's rejections put their figures below the curve); the words
+    now follow the numbers."""
+    from allocator.verification.published_curve import relation
+
+    assert relation(check, interval).startswith(words) and bool(relation(check, interval)) == bool(words)
+
+
+@pytest.mark.parametrize("n, words", [
+    (3, "published"), (5, "published"),
+    (8, "interpolated between the published 50% at 5 and 75% at 10"),
+    (2, "interpolated between the published 25% at 1 and 35% at 3"),
+    (12, "not published above 10 interviews: from 75% held flat to 2 points more per interview, the tool's guess"),
+])
+def test_the_curve_at_n_interviews_says_whether_it_is_published(card, n, words):
+    from allocator.verification.published_curve import reading_at
+
+    assert reading_at(card, n) == words

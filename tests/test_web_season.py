@@ -3,6 +3,7 @@
 dates and extra budgets are one-line messages under their field (422), an oversize file 413."""
 from __future__ import annotations
 
+import html as html_lib
 import json
 import math
 import re
@@ -183,6 +184,10 @@ def test_page_shows_the_json_numbers(client, with_add):
     from allocator.percent import plan_pct
 
     assert f"at {len(a['programs'])} interview" in check
+    from allocator.verification.published_curve import relation  # the words follow the numbers, as the CLI's
+
+    words = relation(a["p_match_interviews_only_published_curve"], a["p_match_interviews_only_interval"])
+    assert words and words in html_lib.unescape(check)
     assert f"plan on {plan_pct(a['p_match_interviews_only_plan'])} from these interviews" in check
     wlo, whi = d["p_match_west_interval"]  # P(match in the West) now, its range and the figure before
     west = re.search(r'id="season-p-match-west">(.*?)</dd>', html).group(1)

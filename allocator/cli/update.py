@@ -56,7 +56,7 @@ def _before_lines(d: dict, c) -> None:
     if pc:  # whole percents, as solve prints the check
         value = whole_range(pc)
         c.print(f"  before any answer, published-curve check: {value} (if P(match | interviews) followed the "
-                "published Internal Medicine IMG curve, 2009 data, which every plausible model exceeds)")
+                f"published Internal Medicine IMG curve, 2009 data{_rel(pc, d.get('p_match_before_interval'))})")
     sc = d.get("p_match_score_check")
     if sc:
         c.print(f"  before any answer, Step 2 CK score check: {_pct(sc['p_match_before'])} (central model "
@@ -132,7 +132,7 @@ def render(d: dict, c) -> None:
 
         value = whole_range(now)
         c.print(f"  now, published-curve check: {value} (your interviews so far and those still expected, if "
-                "P(match | interviews) followed the published curve, which every plausible model exceeds)")
+                f"P(match | interviews) followed the published curve{_rel(now, d.get('p_match_interval'))})")
     sc = d.get("p_match_score_check")
     if sc:
         c.print(f"  now, Step 2 CK score check: {_pct(sc['p_match'])} (central model {_pct(sc['p_match_central'])}; "
@@ -182,6 +182,14 @@ def render(d: dict, c) -> None:
         c.print(f"warning: {w}", markup=False)
 
 
+def _rel(check, interval) -> str:
+    """", which every plausible model exceeds" (or where else the check lies against the range)."""
+    from allocator.verification.published_curve import relation
+
+    words = relation(check, interval)
+    return f", {words}" if words else ""
+
+
 def interviews_only_check(a: dict) -> str:
     """"The published curve gives 35% at 3 interviews; plan on 26% (...) from these interviews"."""
     from allocator.output.report import plan_pct
@@ -191,8 +199,10 @@ def interviews_only_check(a: dict) -> str:
         return ""
     n = len(a["programs"])
     at = _pct(curve[0]) if abs(curve[1] - curve[0]) < 5e-4 else f"{_pct(curve[0])} to {_pct(curve[1])}"
+    how = a.get("p_match_interviews_only_published_curve_reading", "")
+    how = "" if how in ("", "published") else f", {how}"
     line = (f"  The published Internal Medicine IMG curve gives {at} at {n} interview{'s' if n != 1 else ''} "
-            "(2009 data; every plausible model converts more)")
+            f"(2009 data{how}{_rel(curve, a.get('p_match_interviews_only_interval'))})")
     plan = a.get("p_match_interviews_only_plan")
     if plan is None:
         return line

@@ -109,5 +109,6 @@ def interviews_only(card, n_held: int, interval) -> dict:
     curve = tuple(float(published_curve.conversion(n, *pts, upper)[0]) for upper in (False, True))
     fig = plan_figure(interval, None, curve)
     return {"p_match_interviews_only_published_curve": list(curve),
+            "p_match_interviews_only_published_curve_reading": published_curve.reading_at(card, int(n_held)),
             "p_match_interviews_only_plan": None if fig is None else fig["p_match"],
             "p_match_interviews_only_plan_from": "" if fig is None else fig["from"]}

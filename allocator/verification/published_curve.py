@@ -105,6 +105,38 @@ def describe(card) -> str:
     return f"{'/'.join(f'{100 * y:.0f}' for y in ys[1:])}% at {'/'.join(f'{x:.0f}' for x in xs[1:])} interviews"
 
 
+def relation(check_range, interval) -> str:
+    """Where the check lies against the plausible models' figures for this list, in words for a
+    parenthesis: the models convert interviews more often than the curve over the calibration
+    cohort, but an applicant's own answers (rejections, silence) can put their figures below
+    it, so the words follow the numbers shown.  "" without a range."""
+    if check_range is None or interval is None:
+        return ""
+    if check_range[1] < interval[0]:
+        return "which every plausible model exceeds"
+    if check_range[0] > interval[1]:
+        return "above every plausible model's figure for you: your answers so far weigh more than the curve's average"
+    return "within the plausible models' range"
+
+
+def reading_at(card, n: int) -> str:
+    """How the curve's figure at ``n`` interviews is read: "published" at a published point,
+    "interpolated between ..." between two, or the tool's guess above the last; "" without a
+    curve."""
+    pts = curve_points(card)
+    if pts is None:
+        return ""
+    xs, ys = pts
+    if n in xs:
+        return "published"
+    if n < xs[-1]:
+        k = int(np.searchsorted(xs, n))
+        return (f"interpolated between the published {100 * ys[k - 1]:.0f}% at {xs[k - 1]:.0f} and "
+                f"{100 * ys[k]:.0f}% at {xs[k]:.0f}")
+    return (f"not published above {xs[-1]:.0f} interviews: from {100 * ys[-1]:.0f}% held flat to "
+            f"{100 * SLOPE_ABOVE:.0f} points more per interview, the tool's guess")
+
+
 def below_range_warning(check_range, interval, *, subject: str = "this list") -> list[str]:
     """A warning when even the upper end of the published-curve check lies below the plausible
     models' 10th percentile: ``subject``'s P(match) may be well below the figures shown.
