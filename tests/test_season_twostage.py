@@ -459,6 +459,38 @@ def test_with_every_eligible_program_applied_the_advice_is_to_widen_the_catalog_
     assert "left to add" not in extend.additional(fewer, 5000.0, 5, update.figures(fewer)["p_match"])["advice"]
 
 
+@pytest.mark.parametrize("F, statuses, dated, words", [
+    (0.0, ["invited", "applied", "rejected"], None, "programs have sent no invitation yet under the timing curve"),
+    (0.0, ["applied", "applied", "applied"], None, None),  # nothing held before the season: nothing to question
+    (0.6, ["invited", "applied", "rejected"], dt.date(2026, 8, 15), "line 3: P00 is invited on 2026-08-15, before ERAS"),
+    (1.0, ["invited", "applied", "rejected"], None, "the invitation season is over under the timing curve"),
+    (0.6, ["invited", "applied", "rejected"], None, None),
+])
+def test_dates_outside_the_invitation_season_are_warned(F, statuses, dated, words):
+    """Answers held before programs can send any (a swapped month and day in --today), an
+    invitation dated before ERAS releases applications, a date after the last invitations."""
+    pr = factor_problem(np.random.default_rng(703), n=6, cards=3).with_limits(budget=10_000.0, max_apps=6)
+    season = _season(pr, statuses)
+    if dated:
+        rows = list(season.rows)
+        rows[0] = rows[0] | {"date": dated}
+        season = Season(season.path, tuple(rows))
+    share = (lambda d: 0.0 if d is not None and d < dt.date(2026, 9, 24) else F)
+    timing = SimpleNamespace(invitations=SimpleNamespace(share=share), rejections=SimpleNamespace(share=lambda d: 0.2))
+    said = update.calendar_warnings(season, timing, F, TODAY)
+    assert (words is None and not said) or (len(said) == 1 and words in said[0])
+
+
+def test_after_the_last_invitations_the_advice_is_that_nothing_sent_now_helps():
+    """--add-budget once every invitation is out: a late application's chance is 0, and the advice
+    said "raise the extra budget"; it says no application sent now can help."""
+    pr = factor_problem(np.random.default_rng(704), n=8, cards=3).with_limits(budget=10_000.0, max_apps=8)
+    ctx = _ctx(pr, ["invited", "rejected", "applied", "applied"], F=1.0, R=0.4)
+    add = extend.additional(ctx, 3000.0, 4, update.figures(ctx)["p_match"])
+    assert add["n_added"] == 0 and not add["worth_it"]
+    assert add["advice"].startswith("no application sent now can help: programs have sent about 100% of their")
+
+
 def test_mixture_season_simulator_standard_error_matches_the_spread_over_seeds():
     """As test_season's spread check, for the two-stage (node mixture) season checker: over 30 seeds
     SD(estimates) / mean(reported SE) lies in [0.5, 2] but with probability about 1.3e-5 (a sample SD

@@ -133,10 +133,19 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
                     interval=after_range(ctx, pr2, out.plan), max_add=max_add, advice=_none_left(ctx, rows))
 
 
+LATE_NONE = 0.005  # below this late factor (1 - share of invitations sent), a new application gets no interview
+
+
 def _none_left(ctx: Context, rows: list) -> str | None:
-    """The advice when no program is left to add: every eligible program of the catalog is on
-    the list already (a catalog of a few dozen rows), so a larger budget would not help."""
-    if rows or ctx.problem.n > len(set(int(i) for i in ctx.idx)):
+    """The advice when nothing can be added to any effect: the invitation season is over (a late
+    application's chance is scaled by 1 - F(today), about 0), or every eligible program of the
+    catalog is on the list already (a catalog of a few dozen rows); a larger budget helps neither."""
+    if rows:
+        return None
+    if 1.0 - ctx.F < LATE_NONE:
+        return (f"no application sent now can help: programs have sent about {100 * ctx.F:.0f}% of their invitations "
+                "by this date, so a new one would get no interview; a larger budget does not change that")
+    if ctx.problem.n > len(set(int(i) for i in ctx.idx)):
         return None
     return (f"no program is left to add: all {ctx.problem.n} eligible programs of the catalog are on your list "
             "already; add programs to the catalog (or a specialty to your profile's specialties) to send more")

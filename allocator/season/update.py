@@ -125,7 +125,7 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
     back = season_order(plan, idx)
     p, q = problem.effective_p(plan)[back], problem.effective_q(plan)[back]
     F, R = timing.invitations.share(today), timing.rejections.share(today)
-    warnings += silence_warning(statuses, F, today)
+    warnings += silence_warning(statuses, F, today) + calendar_warnings(season, timing, F, today)
     warnings += certain_after_invitation(problem, idx, statuses, p, q)
     nm = node_model(problem, plan).subset(back)
     obs = post.Observed.of(statuses, F, R)
@@ -199,6 +199,30 @@ def silence_warning(statuses: list[str], sent: float, today: dt.date) -> list[st
             f"by {today} programs have sent about {100 * sent:.0f}% of their invitations: that silence counts "
             "heavily against you, so P(match) now is low.  If answers came, mark them (invited, interviewed, "
             "rejected) and update again; if none came, the figure stands"]
+
+
+def calendar_warnings(season: Season, timing, sent: float, today: dt.date) -> list[str]:
+    """Dates the timing curve reads as outside the invitation season: answers held before
+    programs could send any (a month and day swapped in --today, or a date from another year's
+    season), invitations dated before then, and a date after the curve's end, when sending more
+    applications can no longer bring an interview."""
+    out = []
+    answered = [r for r in season.rows if r["status"] != "applied"]
+    if answered and sent <= 0:
+        out.append(f"by {today} programs have sent no invitation yet under the timing curve (ERAS releases applications "
+                   f"in late September), yet the season file holds {len(answered)} answer(s): check --today (a month "
+                   "and day swapped?) and the dates in the file")
+    early = [r for r in season.rows if r["status"] in ("invited", "interviewed") and r.get("date") is not None
+             and timing.invitations.share(r["date"]) <= 0]
+    if early:
+        r = early[0]
+        out.append(f"{season.path}: line {r['line']}: {r['program_id']} is {r['status']} on {r['date']}, before ERAS "
+                   "releases applications to programs (late September): check the date")
+    if sent >= 1.0:
+        out.append(f"by {today} the invitation season is over under the timing curve (every invitation sent by early "
+                   "February): the figures are what your answers give, and a new application can no longer bring an "
+                   "interview (if this is not the date you meant, check --today)")
+    return out
 
 
 def signals_warning(problem: Problem, season: Season) -> list[str]:
