@@ -203,12 +203,12 @@ def test_the_figure_to_plan_on_with_the_added_applications(tmp_path, score):
 
 
 @pytest.mark.parametrize("avg, plan, worth, words", [
-    (0.004, 0.012, True, "worth it: +1.2 points on the figure to plan on for $300 (+0.40 per $100; +0.4 on the average)"),
-    (0.004, 0.009, False, "negligible"),  # neither gain reaches one point
+    (0.004, 0.012, True, "worth it: +1.2 points on the figure to plan on for $300 (+0.40 per $100; +0.40 on the average)"),
+    (0.004, 0.005, False, "not worth it at this price"),  # neither rate reaches 0.2 points per $100
     (0.015, 0.004, True, "worth it: +1.5 points for $300"),  # the average's verdict stands
 ])
 def test_the_verdict_weighs_the_gain_on_the_figure_to_plan_on_too(avg, plan, worth, words):
-    """A gain that only the figure to plan on shows (it can be the larger: a lower figure rises
+    """A rate that only the figure to plan on reaches (it can be the larger: a lower figure rises
     faster) makes the extra list worth it, with that gain in the words; the average's verdict is
     never withdrawn."""
     from allocator.season.extend import _summary, judge_on_plan

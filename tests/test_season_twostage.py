@@ -307,16 +307,31 @@ def test_the_added_lists_range_is_per_card_and_averages_to_its_p_match():
 
 
 def test_the_extra_list_verdict_in_words():
-    """Worth it, nothing fits, a negligible gain, or a real gain at too high a price per $100:
-    four different sentences (the last two were one 'negligible' before)."""
+    """Worth it (a small gain said to be small), nothing fits, or too dear per $100; the verdict
+    is the rate alone (the same 0.33 points per $100 was "negligible" at $300 and worth it at
+    $600), and a rate just under the threshold is not printed as the threshold."""
     from allocator.season.extend import _advice
 
     assert _advice(False, False, 0.0, 0.0, 0.0, 5.0).startswith("no additional program fits within $5")
     assert _advice(False, False, 0.0, 0.0, 0.0, 5.0, 3).startswith("no additional program fits within $5")
-    assert _advice(True, True, 0.025, 600.0, 0.0041, 600.0).startswith("worth it: +2.5 points for $600")
-    assert "negligible" in _advice(True, False, 0.004, 300.0, 0.0013, 300.0)
-    costly = _advice(True, False, 0.15, 19710.0, 0.0008, 20000.0)
-    assert "negligible" not in costly and costly.startswith("+15.0 points for $19,710, but only 0.08 points per $100")
+    assert _advice(True, True, 0.025, 600.0, 0.0041, 600.0) == "worth it: +2.5 points for $600 (+0.41 per $100)"
+    assert _advice(True, True, 0.0099, 300.0, 0.0033, 300.0) == ("worth it: +0.99 points for $300 (+0.33 per $100), "
+                                                                 "a small gain in all (under one point)")
+    dear = _advice(True, False, 0.0178, 900.0, 0.00198, 900.0)
+    assert dear.startswith("sending more is not worth it at this price: +1.8 points for $900 is 0.198 points per $100, "
+                           "below the 0.2")
+    assert "0.08 points per $100" in _advice(True, False, 0.15, 19710.0, 0.0008, 20000.0)
+
+
+def test_the_same_rate_gets_the_same_verdict_whatever_the_budget():
+    from allocator.season.extend import _summary
+
+    class Ctx:
+        F = 0.5
+
+    for cost in (90.0, 300.0, 600.0):
+        add = _summary(Ctx(), None, None, [{"program_id": "X"}], cost, 0.5 + 0.0033 * cost / 100, 0.5, cost, {})
+        assert add["worth_it"] and add["gain_per_100"] == pytest.approx(0.0033)
 
 
 @pytest.mark.parametrize("top, prior, words", [

@@ -31,8 +31,13 @@ from allocator.season import posterior as post
 from allocator.season.update import Context
 from allocator.status import Status
 
-NEGLIGIBLE_TOTAL = 0.01  # below one percentage point in all ...
-NEGLIGIBLE_PER_100 = 0.002  # ... or below 0.2 points per extra $100: "not worth it"
+# The verdict is a price: an extra list is "worth it" when it buys at least WORTH_PER_100 of
+# P(match) per extra $100 (0.2 points: a judgement, about the rate at which a typical list's
+# budget curve flattens into its last applications).  The size of the gain does not enter it,
+# so the same rate gets the same verdict at $300 as at $600; a gain under SMALL_TOTAL in all
+# is said to be small.
+WORTH_PER_100 = 0.002
+SMALL_TOTAL = 0.01
 
 
 def additional_problem(ctx: Context, add_budget: float, max_add: int | None) -> Problem:
@@ -169,7 +174,7 @@ def _summary(ctx: Context, pr2: Problem, plan, rows: list, cost: float, after: f
     """The ``add`` part of the update: the rows added, their cost, P(match) after and the verdict."""
     gain = after - p_now
     per100 = gain / cost * 100 if cost > 0 else 0.0
-    worth = bool(rows) and gain >= NEGLIGIBLE_TOTAL and per100 >= NEGLIGIBLE_PER_100
+    worth = bool(rows) and gain > 0 and per100 >= WORTH_PER_100
     return {"selected": rows, "n_added": len(rows), "cost": float(cost), "add_budget": float(add_budget),
             "p_match_after": after, "p_match_after_interval": interval, "gain": gain, "gain_per_100": per100,
             "worth_it": worth, "late_factor": 1.0 - ctx.F,
@@ -181,8 +186,8 @@ def judge_on_plan(add: dict, plan_now: dict | None) -> None:
     """Weigh the extra list's gain on the figure to plan on too (``add.p_match_after_plan``
     against ``plan_now``, the update's own): ``gain_plan`` and ``gain_per_100_plan`` (None
     without both figures or without a new program), and the verdict is "worth it" when either
-    gain clears the thresholds, so a gain that only the lower figure shows is not called
-    negligible (the applicant who plans on that figure is the one who needs it)."""
+    gain clears the price, so a gain that only the lower figure shows is not called too dear
+    (the applicant who plans on that figure is the one who needs it)."""
     after = add.get("p_match_after_plan")
     add["gain_plan"] = add["gain_per_100_plan"] = None
     if not add["selected"] or plan_now is None or after is None:
@@ -190,26 +195,42 @@ def judge_on_plan(add: dict, plan_now: dict | None) -> None:
     gain = after["p_match"] - plan_now["p_match"]
     per100 = gain / add["cost"] * 100 if add["cost"] > 0 else 0.0
     add["gain_plan"], add["gain_per_100_plan"] = gain, per100
-    if not add["worth_it"] and gain >= NEGLIGIBLE_TOTAL and per100 >= NEGLIGIBLE_PER_100:
+    if not add["worth_it"] and gain > 0 and per100 >= WORTH_PER_100:
         add["worth_it"] = True
-        add["advice"] = (f"worth it: +{100 * gain:.1f} points on the figure to plan on for ${add['cost']:,.0f} "
-                         f"(+{100 * per100:.2f} per $100; +{100 * add['gain']:.1f} on the average)")
+        add["advice"] = (f"worth it: +{_points(gain)} points on the figure to plan on for ${add['cost']:,.0f} "
+                         f"(+{_rate(per100)} per $100; +{_points(add['gain'])} on the average){_small(gain)}")
+
+
+def _points(gain: float) -> str:
+    """A gain in percentage points: one decimal, two under a point ("0.37")."""
+    return f"{100 * gain:.1f}" if abs(gain) >= SMALL_TOTAL else f"{100 * gain:.2f}"
+
+
+def _rate(per100: float) -> str:
+    """Points per $100 at the precision the verdict needs: two decimals, three where two would
+    round across WORTH_PER_100 (0.198 is not "0.20")."""
+    two = f"{100 * per100:.2f}"
+    crosses = (float(two) >= 100 * WORTH_PER_100) != (per100 >= WORTH_PER_100)
+    return f"{100 * per100:.3f}" if crosses else two
+
+
+def _small(gain: float) -> str:
+    return ", a small gain in all (under one point)" if gain < SMALL_TOTAL else ""
 
 
 def _advice(any_new: bool, worth: bool, gain: float, cost: float, per100: float, add_budget: float,
             max_add: int | None = None) -> str:
-    """The verdict on the extra list in words: worth it, none allowed (--max-add 0) or none fits
-    the budget, a negligible gain, or a real gain at too high a price per $100."""
+    """The verdict on the extra list in words: worth it (at least WORTH_PER_100 per $100, small
+    or not), none allowed (--max-add 0) or none fits the budget, or too dear per $100."""
     if not any_new and max_add == 0:
         return "no additional application: --max-add is 0, which allows none; raise it to add some"
     if not any_new:
         return f"no additional program fits within ${add_budget:,.0f}: raise the extra budget"
     if worth:
-        return f"worth it: +{100 * gain:.1f} points for ${cost:,.0f} (+{100 * per100:.2f} per $100)"
-    if gain < NEGLIGIBLE_TOTAL:
-        return f"sending more is not worth it: the gain is negligible (+{100 * gain:.2f} points for ${cost:,.0f})"
-    return (f"+{100 * gain:.1f} points for ${cost:,.0f}, but only {100 * per100:.2f} points per $100 (below "
-            f"{100 * NEGLIGIBLE_PER_100:.1f}): a real gain at a high price; a smaller extra budget buys more per dollar")
+        return f"worth it: +{_points(gain)} points for ${cost:,.0f} (+{_rate(per100)} per $100){_small(gain)}"
+    return (f"sending more is not worth it at this price: +{_points(gain)} points for ${cost:,.0f} is "
+            f"{_rate(per100)} points per $100, below the {100 * WORTH_PER_100:.1f} the tool calls worth it; the first "
+            "applications added are the likeliest, so a smaller extra budget may buy more per dollar")
 
 
 def after_range(ctx: Context, pr2: Problem, plan) -> list[float] | None:
