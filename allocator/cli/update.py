@@ -16,10 +16,14 @@ from allocator.cli.common import (MAX_SEASON_DRAWS, CatalogOpt, JsonOpt, OutText
 def _today(v: Optional[str]) -> dt.date:
     if v is None:
         return dt.date.today()
+    import re
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.strip()):  # as the web form: 20261025 is refused too
+        raise InputError(f"--today {v!r}: write the date as YYYY-MM-DD, e.g. 2026-11-04")
     try:
-        return dt.date.fromisoformat(v)
+        return dt.date.fromisoformat(v.strip())
     except ValueError:
-        raise InputError(f"--today {v!r}: write the date as YYYY-MM-DD") from None
+        raise InputError(f"--today {v!r}: no such day in the calendar; check the month and the day") from None
 
 
 def _pct(x: float) -> str:
@@ -106,7 +110,7 @@ def _plan_line(d: dict, c) -> None:
         return
     tail = "" if before is None else f"; before any answer: plan on {plan_pct(before['p_match'])} ({before['from']})"
     c.print(f"[bold]Plan on {plan_pct(now['p_match'])} now[/] ({now['from']} given your answers, "
-            f"{_pct(now['p_match'])} rounded down: the lowest of the figures now){tail}")
+            f"{_pct(now['p_match'])} rounded down){tail}")
 
 
 def render(d: dict, c) -> None:
@@ -119,7 +123,8 @@ def render(d: dict, c) -> None:
     total = sum(k.values())
     left = "" if total == d["n_applications"] else \
         f" ({total - d['n_applications']} of them carry no weight: the model excludes them, see the warnings)"
-    c.print(f"Season on {d['today']}: {total} applications; {k['invited'] + k['interviewed']} invited, "
+    held = f" ({k['interviewed']} interviewed)" if k["interviewed"] else ""
+    c.print(f"Season on {d['today']}: {total} applications; {k['invited'] + k['interviewed']} invited{held}, "
             f"{k['rejected']} rejected, {k['applied']} no answer yet, {k['withdrawn']} withdrawn{left}")
     c.print(f"  (by now programs have sent about {_pct(d['invitations_sent_share'])} of their invitations, "
             "from the model card's timing curve)")
