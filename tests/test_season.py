@@ -74,8 +74,9 @@ def _brute(p, q, rho, statuses, F, R, la):
                         pr_sent = 1.0 if sent else 0.0
                     else:
                         obs = ("invited" if state != "none" else "rejected") if sent else "applied"
-                        succ, fur = state == "match", int(state != "none" and not sent)
-                    want = "invited" if statuses[i] == "interviewed" else statuses[i]
+                        # declined: the invitation came, but the applicant cannot match there
+                        succ, fur = state == "match" and statuses[i] != "declined", int(state != "none" and not sent)
+                    want = "invited" if statuses[i] in ("interviewed", "declined") else statuses[i]
                     if obs == want and pr_sent > 0:
                         opts.append((pr_state * pr_sent, succ, fur))
             options.append(opts)
@@ -96,6 +97,23 @@ def test_posterior_equals_brute_force_bayes(seed):
     rho = [0.25, 0.5, 0.35, 0.1][seed]
     pr = _problem(rng, n + 2, rho)
     statuses = list(rng.choice(STATUSES, n))
+    F, R = rng.uniform(0.1, 0.9), rng.uniform(0.0, 0.5)
+    ctx = _ctx(pr, statuses, F, R)
+    fig = update.figures(ctx)
+    bm, bla, bfur = _brute(ctx.p, ctx.q, rho, statuses, F, R, pr.la[ctx.idx])
+    assert fig["p_match"] == pytest.approx(bm, abs=1e-8)
+    assert fig["p_match_la"] == pytest.approx(bla, abs=1e-8)
+    assert fig["expected_further_invitations"] == pytest.approx(bfur, abs=1e-8)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_declined_invitation_equals_brute_force_bayes(seed):
+    """``declined`` (invited, then the interview declined): the invitation is evidence, the
+    program no chance of a match; the posterior is still the brute-force enumeration's."""
+    rng = np.random.default_rng(40 + seed)
+    rho = [0.2, 0.45, 0.6][seed]
+    pr = _problem(rng, 6, rho)
+    statuses = ["declined"] + list(rng.choice(STATUSES + ("declined",), 3))
     F, R = rng.uniform(0.1, 0.9), rng.uniform(0.0, 0.5)
     ctx = _ctx(pr, statuses, F, R)
     fig = update.figures(ctx)

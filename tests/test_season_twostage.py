@@ -72,8 +72,9 @@ def _brute(w, q, m, statuses, F, R, la):
                         obs, succ, fur, pr_sent = "withdrawn", False, 0, float(sent)
                     else:
                         obs = ("invited" if state != "none" else "rejected") if sent else "applied"
-                        succ, fur = state == "match", int(state != "none" and not sent)
-                    if obs == ("invited" if st == "interviewed" else st) and pr_sent > 0:
+                        # declined: the invitation came, but the applicant cannot match there
+                        succ, fur = state == "match" and st != "declined", int(state != "none" and not sent)
+                    if obs == ("invited" if st in ("interviewed", "declined") else st) and pr_sent > 0:
                         opts.append((pr_state * pr_sent, succ, fur))
             options.append(opts)
         for combo in itertools.product(*options):

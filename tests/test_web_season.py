@@ -129,6 +129,21 @@ def test_api_update_refuses_an_invitation_a_p_match_catalog_cannot_read(client):
     assert r.status_code == 200 and 0 < r.json()["p_match"] < 0.2
 
 
+def test_a_declined_invitation_on_the_page_and_in_the_api(client):
+    """A season file with a program `declined` (invited, then the interview declined): the API
+    counts it, and the page's counts line names it."""
+    text = SEASON.read_text()
+    pid = next(ln.split(",")[0] for ln in text.splitlines() if ",invited," in ln)
+    season = "\n".join(ln.replace(",invited,", ",declined,") if ln.startswith(pid + ",") else ln
+                       for ln in text.splitlines()) + "\n"
+    r = api(client, season=season.encode())
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["counts"]["declined"] == 1 and d["interviews_so_far"] == 2
+    r = client.post("/update", data=preset_form(today=TODAY), files={"season_file": ("s.csv", season.encode())})
+    assert r.status_code == 200 and "1 declined after an invitation" in r.text
+
+
 def test_api_update_upload_caps_and_busy(client, monkeypatch):
     r = api(client, b"program_id,status\n" + b"x" * (forms.MAX_UPLOAD_BYTES + 10))
     assert r.status_code == 413 and "2 MB upload limit" in r.json()["error"]
@@ -204,6 +219,9 @@ def test_page_shows_the_json_numbers(client, with_add):
     assert plan == f"plan on {plan_pct(d['p_match_plan']['p_match'])} now"
     assert f"; plan on {plan_pct(d['p_match_before_plan']['p_match'])} <small>" in before
     assert d["p_match_score_check"] is None and 'id="season-score-check-now"' not in html  # Step 2 CK 237: no check
+    tb, sh = d["p_match_timing_band"], d["invitations_sent_share_band"]  # silence weighed by the judged timing curve
+    band = re.search(r'id="season-timing-band">(.*?)</dd>', html).group(1)
+    assert band.startswith(f"{pct(tb[0])} – {pct(tb[1])} ") and f"judged {pct(sh[0])} to {pct(sh[1])}" in band
     after = d["add"]["p_match_after_plan"]  # and with the applications added now
     assert d["add"]["n_added"] and re.search(r'id="season-plan-after">([^<]*)<', html).group(1) == \
         f"Plan on {plan_pct(after['p_match'])} with them"

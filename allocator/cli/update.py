@@ -113,6 +113,12 @@ def _plan_line(d: dict, c) -> None:
             f"{_pct(now['p_match'])} rounded down){tail}")
 
 
+def _declined(k: dict) -> str:
+    """", 1 declined after an invitation" (counted as an invitation, no match there); none when none."""
+    n = k.get("declined", 0)
+    return f", {n} declined after an invitation (each counts as an invitation, with no match there)" if n else ""
+
+
 def render(d: dict, c) -> None:
     if d.get("synthetic"):
         from allocator.output.report import SYNTHETIC_NOTE
@@ -125,12 +131,16 @@ def render(d: dict, c) -> None:
         f" ({total - d['n_applications']} of them carry no weight: the model excludes them, see the warnings)"
     held = f" ({k['interviewed']} interviewed)" if k["interviewed"] else ""
     c.print(f"Season on {d['today']}: {total} applications; {k['invited'] + k['interviewed']} invited{held}, "
-            f"{k['rejected']} rejected, {k['applied']} no answer yet, {k['withdrawn']} withdrawn{left}")
+            f"{k['rejected']} rejected, {k['applied']} no answer yet, {k['withdrawn']} withdrawn"
+            f"{_declined(k)}{left}")
     c.print(f"  (by now programs have sent about {_pct(d['invitations_sent_share'])} of their invitations, "
             "from the model card's timing curve)")
     c.print(f"P(match) now:            {_range_first(d['p_match'], d.get('p_match_interval'))}   "
             f"(before any answer: {_range_first(d['p_match_before'], d.get('p_match_before_interval'))})")
     _plan_line(d, c)
+    tb = timing_band_line(d)
+    if tb:
+        c.print(tb)
     now = d.get("p_match_published_curve")
     if now:  # whole percents, as solve prints the check
         from allocator.output.report import whole_range
@@ -193,6 +203,18 @@ def _rel(check, interval) -> str:
 
     words = relation(check, interval)
     return f", {words}" if words else ""
+
+
+def timing_band_line(d: dict) -> str:
+    """"  silence so far is weighed by a judged invitation-timing curve (...): with the range's ends
+    P(match) now would be X to Y"; "" when no silence is weighed or the card gives no range."""
+    tb, sh = d.get("p_match_timing_band"), d.get("invitations_sent_share_band")
+    if not tb or not sh or tb[0] == tb[1]:
+        return ""
+    return (f"  silence so far is weighed by a judged invitation-timing curve (about "
+            f"{_pct(d['invitations_sent_share'])} of invitations sent by {d['today']}, judged {_pct(sh[0])} to "
+            f"{_pct(sh[1])}): with the range's ends P(match) now would be {_pct(tb[0])} (faster) to {_pct(tb[1])} "
+            "(slower)")
 
 
 def interviews_only_check(a: dict) -> str:

@@ -54,8 +54,8 @@ class ListRow(BaseModel):
         if v is None:
             return None
         if not isinstance(v, str) or canonical(v) is None:
-            raise ValueError(f"{v!r} is not a status; use applied, no answer yet, invited, interviewed, rejected "
-                             "or withdrawn")
+            raise ValueError(f"{v!r} is not a status; use applied, no answer yet, invited, interviewed, rejected, "
+                             "withdrawn or declined")
         return v
 
     @field_validator("date", mode="before")

@@ -7,6 +7,10 @@ season (September to March; months before July belong to the following calendar 
 its share and its reasoning.  Between points the share is linear in the date; before the
 first point it is the first share, after the last the last.  Used by ``allocator update``:
 silence from a program counts as evidence in proportion to how late it is.
+
+A point may give its judged range, ``low`` and ``high`` (``low <= share <= high``): the curve
+through every point's ``low`` is the band's slow end, through every ``high`` its fast end
+(:meth:`TimingCurve.band`); a point without them has no range (both ends at its share).
 """
 from __future__ import annotations
 
@@ -35,6 +39,8 @@ class TimingPoint(BaseModel):
     date: str  # "MM-DD"
     share: float
     reasoning: str
+    low: Optional[float] = None  # the judged range of the share (None: no range, the share itself)
+    high: Optional[float] = None
 
     @field_validator("date")
     @classmethod
@@ -45,12 +51,20 @@ class TimingPoint(BaseModel):
         dt.date(2001 if m >= SEASON_START_MONTH else 2002, m, d)  # raises on 02-30
         return v
 
-    @field_validator("share")
+    @field_validator("share", "low", "high")
     @classmethod
-    def _share(cls, v: float) -> float:
-        if not 0 <= v <= 1:
-            raise ValueError("share must be between 0 and 1")
+    def _share(cls, v: float | None) -> float | None:
+        if v is not None and not 0 <= v <= 1:
+            raise ValueError("share, low and high must be between 0 and 1")
         return v
+
+    @model_validator(mode="after")
+    def _band(self):
+        if (self.low is None) != (self.high is None):
+            raise ValueError(f"point {self.date}: give both low and high (the share's judged range) or neither")
+        if self.low is not None and not self.low <= self.share <= self.high:
+            raise ValueError(f"point {self.date}: low {self.low} <= share {self.share} <= high {self.high} must hold")
+        return self
 
 
 def _offset(md: str) -> int:
@@ -74,10 +88,25 @@ class TimingCurve(BaseModel):
         offs = [_offset(p.date) for p in self.points]
         if any(b <= a for a, b in zip(offs, offs[1:])):
             raise ValueError("points must be in season order (September first) without repeats")
-        sh = [p.share for p in self.points]
-        if any(b < a for a, b in zip(sh, sh[1:])):
-            raise ValueError("shares must not decrease along the season")
+        for what in ("share", "low", "high"):
+            sh = [getattr(p, what) if getattr(p, what) is not None else p.share for p in self.points]
+            if any(b < a for a, b in zip(sh, sh[1:])):
+                raise ValueError(f"{'shares' if what == 'share' else what + ' ends'} must not decrease along the season")
         return self
+
+    @property
+    def has_band(self) -> bool:
+        """Whether any point gives a judged range wider than its share."""
+        return any(p.low is not None and p.low < p.high for p in self.points)
+
+    def band(self, end: str) -> "TimingCurve":
+        """The band's ``"low"`` (slow) or ``"high"`` (fast) end: the curve through every point's
+        ``low`` or ``high`` (a point without a range keeps its share)."""
+        if end not in ("low", "high"):
+            raise ValueError("end is 'low' or 'high'")
+        pts = [p.model_copy(update={"share": p.share if getattr(p, end) is None else getattr(p, end)})
+               for p in self.points]
+        return TimingCurve(points=pts, reasoning=f"the {end} end of: {self.reasoning}", user_default=self.user_default)
 
     def share(self, day: dt.date) -> float:
         """The cumulative share at calendar date ``day`` (by its month-day: the year only says which

@@ -37,13 +37,17 @@ def plan_figures(out: dict) -> dict:
     :func:`allocator.verification.planfigure.plan_figure`): before, the lowest of the range's 10th
     percentile, a season like the worst published one, the published-curve check below the range
     and the score check below the cohort's mean; now, the same over the figures conditioned on
-    the answers (the worst season has no figure now: the answers are this season's own news).
+    the answers (the worst season has no figure now: the answers are this season's own news),
+    and P(match) now with the invitation-timing curve at its band's fast end
+    (``p_match_timing_band``'s low end, :mod:`allocator.season.timingband`).
     ``{"p_match_plan": {"p_match", "from"} | None, "p_match_before_plan": ...}``."""
     from allocator.verification.planfigure import plan_figure
 
     sc = out.get("p_match_score_check")
     sc_before = None if sc is None else sc | {"p_match": sc["p_match_before"]}
-    return {"p_match_plan": plan_figure(out.get("p_match_interval"), None, out.get("p_match_published_curve"), sc),
+    tb = out.get("p_match_timing_band")
+    return {"p_match_plan": plan_figure(out.get("p_match_interval"), None, out.get("p_match_published_curve"), sc,
+                                        timing_fast=None if tb is None else tb[0]),
             "p_match_before_plan": plan_figure(out.get("p_match_before_interval"), out.get("p_match_before_worst_season"),
                                                out.get("p_match_before_published_curve"), sc_before)}
 
@@ -66,8 +70,8 @@ def after_checks(ctx: Context, sent: Plan, added: list[int], interval, late: flo
     """The figure to plan on with the applications added now (``added``, candidate indices, at
     their variant on ``sent``, the whole list): the lowest of the range's 10th percentile after
     (``interval``), the published-curve check on the interviews held, still expected and from
-    the new programs, below the range, and for a Step 2 CK below the cohort's mean the score
-    check after (``check_now``: the update's score check, None when the score has none).  ``{"p_match_after_plan", "p_match_after_published_curve",
+    the new programs, below the range, P(match) with them at the invitation-timing band's fast
+    end, and for a Step 2 CK below the cohort's mean the score check after (``check_now``: the update's score check, None when the score has none).  ``{"p_match_after_plan", "p_match_after_published_curve",
     "p_match_after_score_check"}`` (None where there is no such figure)."""
     from allocator.verification import published_curve, scorecheck
     from allocator.verification.planfigure import plan_figure
@@ -88,9 +92,21 @@ def after_checks(ctx: Context, sent: Plan, added: list[int], interval, late: flo
         sc_fm = scorecheck.factor_model(pr, scorecheck.load(pr.card)[0])
         sc = {"p_match": p_match_after(ctx, sc_fm, new, late),
               "p_match_central": p_match_after(ctx, pr.fm_central, new, late), "direction": check_now["direction"]}
-    plan = plan_figure(interval, None, curve, sc)
+    plan = plan_figure(interval, None, curve, sc, timing_fast=_timing_fast_after(ctx, new))
     return {"p_match_after_plan": plan, "p_match_after_published_curve": None if curve is None else [prob(x) for x in curve],
             "p_match_after_score_check": sc}
+
+
+def _timing_fast_after(ctx: Context, new: Plan) -> float | None:
+    """P(match) with the applications ``new`` added now, the invitation-timing curve at its judged
+    band's fast end: the silence weighed as there, the new programs' interview chances scaled by
+    the invitations still to come there (None without a band, or when its ends agree today)."""
+    from allocator.season.timingband import at_share
+
+    if ctx.F_band is None or ctx.F_band[1] - ctx.F_band[0] <= 1e-12:
+        return None
+    fast = ctx.F_band[1]
+    return p_match_after(at_share(ctx, fast), ctx.problem.fm, new, 1.0 - fast)
 
 
 def interviews_only(card, n_held: int, interval) -> dict:

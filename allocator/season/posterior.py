@@ -16,11 +16,13 @@ sent a rejection by today (the model card's timing curves; both independent of t
 - rejected: R (1 - q) (R cancels: 1 - q);
 - no answer yet: 1 - F q - R (1 - q) (silence: not invited yet, or not invited and not told);
   with R = 0 this is 1 - F q, and at F = R = 0 (before invitations start) it is 1;
-- withdrawn: 1 (no evidence, and no chance of a match there).
+- withdrawn (before any answer): 1 (no evidence, and no chance of a match there);
+- declined (invited, then the interview declined or the application withdrawn): q, as an
+  invitation, and no chance of a match there.
 
 Posterior weight of node k: w_k L_k / sum_j w_j L_j, with L_k the product of the likelihoods.
 Given node k and the observations, programs stay independent; P(no match at i | obs, k) is
-1 - m (invited), 1 (rejected, withdrawn) and 1 - (1 - F) q m / (1 - F q - R (1 - q)) (silent).
+1 - m (invited), 1 (rejected, withdrawn, declined) and 1 - (1 - F) q m / (1 - F q - R (1 - q)) (silent).
 So P(match | obs) = 1 - sum_k pi_k prod_i c_ik: again a finite mixture over the nodes.
 """
 from __future__ import annotations
@@ -29,8 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-APPLIED, INVITED, REJECTED, WITHDRAWN = 0, 1, 2, 3
-CODES = {"applied": APPLIED, "invited": INVITED, "interviewed": INVITED, "rejected": REJECTED, "withdrawn": WITHDRAWN}
+APPLIED, INVITED, REJECTED, WITHDRAWN, DECLINED = 0, 1, 2, 3, 4
+CODES = {"applied": APPLIED, "invited": INVITED, "interviewed": INVITED, "rejected": REJECTED, "withdrawn": WITHDRAWN,
+         "declined": DECLINED}
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def log_likelihood(nm: NodeModel, obs: Observed) -> np.ndarray:
     """ln P(observations | node), (K,), up to constants that do not depend on the node."""
     q = np.clip(nm.q, 1e-300, 1.0)
     with np.errstate(divide="ignore"):
-        parts = np.where(obs.code == INVITED, np.log(q),
+        parts = np.where((obs.code == INVITED) | (obs.code == DECLINED), np.log(q),
                          np.where(obs.code == REJECTED, np.log(np.clip(1.0 - nm.q, 1e-300, 1.0)),
                                   np.where(obs.code == APPLIED, np.log(_silence(nm, obs)), 0.0)))
     return parts.sum(axis=1)

@@ -6,7 +6,10 @@ X.csv`` writes is a valid starting point):
 - ``program_id`` (required, unique);
 - ``status``: ``applied`` / ``no answer yet`` (also spelled ``pending``, ``no_answer``,
   ``no answer``, or empty: the program has not answered), ``invited`` (an interview
-  invitation), ``interviewed`` (the interview took place), ``rejected``, ``withdrawn``.
+  invitation), ``interviewed`` (the interview took place), ``rejected``, ``withdrawn`` (withdrawn
+  before any answer: no evidence), ``declined`` (also ``declined interview`` or ``withdrawn after
+  invitation``: invited, then the interview declined or cancelled; the invitation still counts as
+  evidence, with no chance of a match there).
   Case and surrounding spaces do not matter.  Without a ``status`` column every row is
   ``applied``, unless the header has the catalog's columns (name, specialty, city, state): a
   catalog chosen by mistake is refused;
@@ -165,7 +168,8 @@ def _season(path, header, body, text: str, today: dt.date | None) -> Season:
         raw = " ".join(get("status").lower().split())
         if raw not in _SPELLINGS:
             raise InputError(f"{path}: line {line}, field status: {get('status')!r} is not a status; use applied, "
-                             "no answer yet (or pending), invited, interviewed, rejected or withdrawn")
+                             "no answer yet (or pending), invited, interviewed, rejected, withdrawn (before any answer) "
+                             "or declined (invited, then withdrawn)")
         sig_raw = get("signal").lower()
         if sig_raw not in _SIGNALS:
             raise InputError(f"{path}: line {line}, field signal: {get('signal')!r}; use gold, silver or leave it empty")

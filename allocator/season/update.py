@@ -30,6 +30,7 @@ from allocator.season import posterior as post
 from allocator.season.seasonfile import Season
 
 THRESHOLDS = (3, 5, 8)
+INVITATIONS = ("invited", "interviewed", "declined")  # the statuses that say a program invited you
 
 
 def conditional(p: np.ndarray, rho: float, z: np.ndarray) -> np.ndarray:
@@ -83,6 +84,7 @@ class Context:
     plan: Plan = None  # the applications as a list (signals, declared geographic preference)
     spent: dict = field(default_factory=dict)  # (specialty, kind) -> signals used
     warnings: list[str] = field(default_factory=list)
+    F_band: tuple[float, float] | None = None  # F at the timing band's slow and fast ends (None: no band)
 
 
 def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context:
@@ -92,9 +94,10 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
     for r in season.rows:
         pid = r["program_id"]
         if pid not in pos:
-            if pid in excluded and r["status"] in ("invited", "interviewed") and "never_apply" in excluded[pid]:
+            if pid in excluded and r["status"] in INVITATIONS and "never_apply" in excluded[pid]:
                 raise InputError(f"{season.path}: line {r['line']}: {pid} is {r['status']}, but the profile's "
-                                 "never_apply lists it; remove it from never_apply (an invitation you hold counts)")
+                                 "never_apply lists it; remove it from never_apply (an invitation counts, even one you "
+                                 "declined)")
             if pid in excluded:
                 warnings.append(f"{pid} carries no weight: the model excludes it ({excluded[pid]})")
                 continue
@@ -130,8 +133,10 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
     nm = node_model(problem, plan).subset(back)
     obs = post.Observed.of(statuses, F, R)
     pi = post.posterior_weights(nm, obs)
+    from allocator.season.timingband import shares
+
     return Context(problem, season, today, F, R, idx, statuses, p, q, nm, obs, pi,
-                   post.no_match_factors(nm, obs), plan, spent, warnings)
+                   post.no_match_factors(nm, obs), plan, spent, warnings, shares(timing.invitations, today))
 
 
 def screened_invitations(problem: Problem, season: Season) -> dict[str, str]:
@@ -140,22 +145,24 @@ def screened_invitations(problem: Problem, season: Season) -> dict[str, str]:
     not keep you out, so `update` counts them as eligible (:func:`allocator.season.run.run`)."""
     screened = {r["program_id"]: r["reason"] for r in problem.excluded_rows if r["reason"] != "never_apply"}
     return {r["program_id"]: screened[r["program_id"]] for r in season.rows
-            if r["status"] in ("invited", "interviewed") and r["program_id"] in screened}
+            if r["status"] in INVITATIONS and r["program_id"] in screened}
 
 
 def _check_invitation_readable(problem: Problem, season: Season, row: dict, i: int) -> None:
     """An invitation (or interview) at a program whose catalog row gives its own p_match but no
     p_interview cannot be read: with no interview stage, P(interview) is P(match), so the
-    invitation would count as a certain match.  Refused, naming the catalog and the program;
-    rejections and unanswered applications need no interview stage and stay usable."""
-    if row["status"] not in ("invited", "interviewed") or problem.fm is not None:  # a mixture has its own stage
+    invitation would count as a certain match (a declined one, as evidence that every interview
+    there ends in a match).  Refused, naming the catalog and the program; rejections and unanswered
+    applications need no interview stage and stay usable."""
+    if row["status"] not in INVITATIONS or problem.fm is not None:  # a mixture has its own stage
         return
     cat = problem.candidates
     if np.isnan(cat.column("p_match")[i]) or not np.isnan(cat.column("p_interview")[i]):
         return
+    why = "its evidence would be read as if every interview there ended in a match" if row["status"] == "declined" \
+        else "it would count as a certain match"
     raise InputError(f"{season.path}: line {row['line']}: {row['program_id']} is {row['status']}, but {cat.path} "
-                     f"gives its p_match without p_interview, so the invitation cannot be read (it would count as "
-                     f"a certain match); give p_interview for the programs that invited you, so that an invitation "
+                     f"gives its p_match without p_interview, so the invitation cannot be read ({why}); give p_interview for the programs that invited you, so that an invitation "
                      f"can be read")
 
 
@@ -351,6 +358,9 @@ def figures(ctx: Context) -> dict:
         "standing": standing(ctx),
     }
     out.update(ensemble_ranges(ctx, r))  # the ensemble's nodes are the objective's: r serves both
+    from allocator.season.timingband import band
+
+    out.update(band(ctx, out["p_match"]))
     now_warnings = _now_check(ctx, dist, out)
     before = before_checks(ctx, out["p_match_before_interval"])
     out["p_match_score_check"] = before.pop("_score_check")

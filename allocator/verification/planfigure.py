@@ -10,13 +10,17 @@ and the web page all take it from :func:`plan_figure`.
 from __future__ import annotations
 
 
-def plan_figure(interval, worst_season: dict | None, curve, score_check: dict | None = None) -> dict | None:
+def plan_figure(interval, worst_season: dict | None, curve, score_check: dict | None = None,
+                timing_fast: float | None = None) -> dict | None:
     """The one figure to plan on (README, "Data honesty"): the lowest of the range's 10th
     percentile, the figure for the worst published season, when it lies below that
     percentile the upper end of the published-curve check, and, for a Step 2 CK below the
     calibration cohort's mean, the list's P(match) under the score check (``score_check``:
     :func:`allocator.verification.scorecheck.check`; above the mean it is a note, not a figure
-    to plan on).  None without a range over plausible models (the warnings say why).
+    to plan on), and in the interview season P(match) now with the invitation-timing curve at
+    its judged band's fast end (``timing_fast``: silence weighs most there;
+    :mod:`allocator.season.timingband`).  None without a range over plausible models (the
+    warnings say why).
     ``{"p_match", "from"}``."""
     if interval is None:
         return None
@@ -27,11 +31,15 @@ def plan_figure(interval, worst_season: dict | None, curve, score_check: dict | 
         found.append((float(curve[1]), "the published-curve check's upper end"))
     if score_check is not None and score_check.get("direction") == "below":
         found.append((float(score_check["p_match"]), SCORE_CHECK))
+    if timing_fast is not None:
+        found.append((float(timing_fast), TIMING_FAST))
     value, source = min(found, key=lambda x: x[0])
     return {"p_match": value, "from": source}
 
 
 SCORE_CHECK = "the Step 2 CK score check"  # plan_figure's "from" for the score check's figure
+#: plan_figure's "from" for P(match) now at the invitation-timing band's fast end
+TIMING_FAST = "the average of the plausible models with invitations sent at the fast end of the judged timing range"
 
 
 #: the sweep and frontier rows' columns for the figure to plan on (:func:`plan_row`)

@@ -5,7 +5,8 @@ Each draw: the applicant's factor Z ~ N(0, 1); for every program the latent
 Y = sqrt(rho) Z + sqrt(1 - rho) E drawn *conditionally on its observed answer* (invited:
 Y below the interview threshold; rejected: above it; no answer yet: interviewed-but-not-
 yet-invited with probability proportional to (1 - F) P(int | Z), else not interviewed and no
-rejection sent, proportional to (1 - R) P(no int | Z); withdrawn: nothing).  The draw's weight
+rejection sent, proportional to (1 - R) P(no int | Z); withdrawn: nothing; declined: invited,
+as an invitation, but never a match there).  The draw's weight
 is the probability of all the observed answers given Z, so the weighted draws are seasons
 sampled from the conditional law given the answers.  Extra programs (a list sent now) are
 drawn unconditionally.  Estimates are self-normalised with delta-method standard errors.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri  # scipy.stats takes seconds to import
 
-_INV, _REJ, _SIL, _WD = "invited", "rejected", "applied", "withdrawn"
+_INV, _REJ, _SIL, _WD, _DEC = "invited", "rejected", "applied", "withdrawn", "declined"
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ def simulate_season(p, q, rho, status, F, R, la, p_extra=None, la_extra=None, dr
     pint = ndtr((tq[None, :] - mu) / sd)  # (draws, n)
     logw = np.zeros(draws)
     Y = np.full((draws, n), np.inf)
-    inv, rej, sil = st == _INV, st == _REJ, st == _SIL
+    inv, rej, sil, dec = st == _INV, st == _REJ, st == _SIL, st == _DEC
+    logw += np.log(np.clip(pint[:, dec], 1e-300, None)).sum(axis=1)  # declined: invited, Y stays inf
     if inv.any():
         logw += np.log(np.clip(pint[:, inv], 1e-300, None)).sum(axis=1)
         Y[:, inv] = _trunc(rng, np.broadcast_to(mu, (draws, inv.sum())), sd, tq[inv], np.ones((draws, inv.sum()), bool))
@@ -80,7 +82,7 @@ def simulate_season(p, q, rho, status, F, R, la, p_extra=None, la_extra=None, dr
         yes = rng.random(a.shape) < a / np.clip(a + b, 1e-300, None)
         Y[:, sil] = _trunc(rng, np.broadcast_to(mu, a.shape), sd, tq[sil], yes)
         further = yes.sum(axis=1).astype(float)
-    success = Y < tp[None, :]  # withdrawn: Y = inf, never
+    success = Y < tp[None, :]  # withdrawn, declined: Y = inf, never
     la = np.asarray(la, bool)
     any_la = success[:, la].any(axis=1) if la.any() else np.zeros(draws, bool)
     anyone = success.any(axis=1)
@@ -122,18 +124,18 @@ def simulate_season_mixture(w, pint, pmatch, status, F, R, la, pint_extra=None, 
     k = rng.choice(len(w), size=draws, p=w / w.sum())
     qi, mi = np.asarray(pint, float)[k], np.asarray(pmatch, float)[k]  # (draws, n)
     st = np.asarray(status)
-    inv, rej, sil = st == _INV, st == _REJ, st == _SIL
+    inv, rej, sil, dec = st == _INV, st == _REJ, st == _SIL, st == _DEC
     logw = np.zeros(draws)
-    interviewed = np.zeros(qi.shape, bool)
+    interviewed = np.zeros(qi.shape, bool)  # declined: invited (its weight) but never interviewed here
     with np.errstate(divide="ignore"):
-        logw += np.log(qi[:, inv]).sum(axis=1) + np.log(1 - qi[:, rej]).sum(axis=1)
+        logw += np.log(qi[:, inv | dec]).sum(axis=1) + np.log(1 - qi[:, rej]).sum(axis=1)
         interviewed[:, inv] = True
         a = (1 - np.asarray(F, float)) * qi[:, sil]  # invitation still to come
         b = (1 - np.asarray(R, float)) * (1 - qi[:, sil])  # no interview, no rejection sent yet
         logw += np.log(a + b).sum(axis=1)
     yes = rng.random(a.shape) * (a + b) < a
     interviewed[:, sil] = yes
-    success = interviewed & (rng.random(qi.shape) < mi)  # withdrawn and rejected: never interviewed here
+    success = interviewed & (rng.random(qi.shape) < mi)  # withdrawn, declined, rejected: never interviewed here
     la = np.asarray(la, bool)
     any_la = success[:, la].any(axis=1)
     anyone = success.any(axis=1)
