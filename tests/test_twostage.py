@@ -195,3 +195,46 @@ def test_fastpath_only_on_chains_and_then_exact(seed):
     if fastpath.applicable(pr, "p_match"):
         out = optimize(pr, "p_match", method="fast")
         assert (out.objective if out.status.has_list else -1.0) == pytest.approx(brute(pr), abs=1e-9)
+
+
+def test_a_catalog_p_interview_is_the_average_chance_so_estimate_reads_back_its_own_figures(capsys, tmp_path):
+    """A catalog p_interview was taken at the median applicant (z = 0), above the average over
+    the interview factor that `estimate` prints: its own output read back as a catalog raised
+    every P(interview) (0.2515 -> 0.2625) and P(match) by 2 points.  Each card now fits the
+    average, so the figures come back unchanged, and the answer says the column is in use."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from allocator.model.card import load_card
+    from allocator.model.factors import card_nodes
+    from allocator.model.twostage import average_logit
+
+    from .helpers import run
+
+    root = Path(__file__).resolve().parent.parent
+    prof = root / "data" / "profiles" / "typical_us_img.toml"
+    code, out, err = run(capsys, "estimate", str(prof), "--json")
+    assert code == 0, err
+    est = {r["program_id"]: r["p_interview"] for r in json.loads(out)["programs"] if r["eligible"]}
+    df = pd.read_csv(root / "data" / "catalogs" / "demo_internal_medicine.csv", dtype=str, keep_default_na=False)
+    df = df[df["program_id"].isin(list(est)[:40])].copy()
+    df["p_interview"] = [repr(est[x]) for x in df["program_id"]]
+    cat = tmp_path / "own_pi.csv"
+    df.to_csv(cat, index=False)
+    code, out, err = run(capsys, "estimate", str(prof), "--catalog", str(cat), "--json")
+    assert code == 0, err
+    back = {r["program_id"]: r["p_interview"] for r in json.loads(out)["programs"]}
+    assert max(abs(back[k] - est[k]) for k in back) < 1e-9
+    card = load_card()
+    p = np.array([0.003, 0.05, 0.25, 0.6, 0.97])
+    nodes = card_nodes(card.factors)
+    eta = average_logit(p, card)
+    avg = (nodes.w[:, None] / (1 + np.exp(-(eta[None, :] + nodes.S[:, None])))).sum(axis=0)
+    assert np.allclose(avg, p, atol=1e-12)
+    assert np.all(np.abs(eta) > np.abs(np.log(p / (1 - p))))  # averaging over the factor pulls toward one half
+    code, out, err = run(capsys, "solve", str(prof), "--catalog", str(cat), "--draws", "0", "--json")
+    assert code == 0, err
+    said = [w for w in json.loads(out)["warnings"] if "p_interview column" in w]
+    assert len(said) == 1 and said[0].startswith(f"{len(df)} of the {len(df)} programs take their P(interview)")

@@ -280,7 +280,8 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
         spec=np.array([spec_index[x] for x in cat.column("specialty")], dtype=int), specialties=specialties,
         utility=_utilities(cat, profile), schedule=schedule, budget=float(s.budget),
         max_apps=count_cap(s.max_applications, len(cat), s.min_applications),
-        max_apps_asked=int(s.max_applications), input_warnings=_input_warnings(profile, schedule, extra), min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
+        max_apps_asked=int(s.max_applications), input_warnings=_input_warnings(profile, schedule, extra) + _own_interview_warning(cat, catalog),
+        min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
         rho=_strategy_rho(profile, pr.default_rho), objective=s.objective,
         safety_margin=float(s.safety_margin),
         must=tuple(sorted(pos[x] for x in s.must_apply)),
@@ -307,6 +308,21 @@ def _input_warnings(profile: Profile, schedule, extra: np.ndarray) -> tuple[str,
                    "list costs $0, so the budget limits nothing; add a fee_extra column with your costs (USD) "
                    "to the catalog")
     return tuple(out)
+
+
+def _own_interview_warning(cat: Catalog, catalog: Catalog) -> tuple[str, ...]:
+    """A catalog p_interview column (without its own p_match) replaces the model's interview
+    chance on its rows, in every plausible model alike: the range then leaves out how sure
+    those figures are."""
+    if catalog.has_own_p_match:
+        return ()
+    given = int(np.sum(~np.isnan(np.asarray(cat.column("p_interview"), float))))
+    if not given:
+        return ()
+    return (f"{given} of the {len(cat)} programs take their P(interview) from the catalog's p_interview column, "
+            "in every plausible model alike: the ranges shown leave out how sure those figures are, so give "
+            "them only where you know them (each is read as your average chance there, as `allocator estimate` "
+            "prints it)",)
 
 
 def _reason(rows: list[dict], pid: str) -> str:
