@@ -1004,6 +1004,19 @@ def test_a_misspelled_specialty_row_is_refused_not_silently_left_out(capsys, tmp
     assert f"program {pid}, column specialty = 'Internal Medicin'" in err and "'Internal Medicine'" in err
 
 
+def test_solve_says_how_many_rows_of_another_specialty_it_left_out(capsys, tmp_path):
+    """The rows of a specialty the profile does not list were left out with no word (a user who
+    forgot their second specialty saw only "32 candidates" for a 40-row file)."""
+    cat = _catalog_with_specialty(tmp_path, 10, "Family Medicine")
+    code, out, err = run(capsys, "solve", PROFILE, "--catalog", cat, "--draws", "0", "--json")
+    assert code == 0, err
+    notes = json.loads(out)["data"]["notes"]
+    assert ("1 program of the catalog in Family Medicine left out: the profile does not apply in that specialty; "
+            "add it to [applicant] specialties to consider them") in notes
+    code, out, err = run(capsys, "solve", PROFILE, "--catalog", cat, "--draws", "0", "--show", "0")
+    assert "add it to [applicant] specialties" in " ".join(out.split())  # printed as written, not as markup
+
+
 def test_estimate_marks_another_specialty_ineligible_as_solve_leaves_it_out(capsys, tmp_path):
     cat = _catalog_with_specialty(tmp_path, 10, "Family Medicine")
     pid = pd.read_csv(cat)["program_id"][10]

@@ -264,7 +264,7 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
     pos = _apply_lists(pr, catalog, profile)
     cat = pr.cat
     specialties = tuple(sorted(set(cat.column("specialty")))) if len(cat) else tuple(profile.specialties or ())
-    notes: list[str] = []
+    notes: list[str] = _other_specialties_note(catalog, tuple(profile.specialties or ()))
     available = _signals(pr, profile, specialties, notes)
     max_div, fixed = _geography(pr, profile, notes)
     mix = _mixtures(pr, profile, card_choice, fixed, notes)
@@ -308,6 +308,20 @@ def _input_warnings(profile: Profile, schedule, extra: np.ndarray) -> tuple[str,
                    "list costs $0, so the budget limits nothing; add a fee_extra column with your costs (USD) "
                    "to the catalog")
     return tuple(out)
+
+
+def _other_specialties_note(catalog: Catalog, specialties: tuple[str, ...]) -> list[str]:
+    """The catalog's rows of specialties the profile does not apply in (``specialties``: the
+    profile's; none given, every row is a candidate), left out in a word (a user who forgot a second specialty saw only a smaller
+    candidate count)."""
+    spec = catalog.column("specialty")
+    out = ~np.isin(spec, list(specialties))
+    left = int(out.sum())
+    if not left or not specialties:
+        return []
+    other = sorted(set(spec[out]))
+    return [f"{left} program{'s' if left != 1 else ''} of the catalog in {', '.join(other)} left out: the profile "
+            "does not apply in that specialty; add it to [applicant] specialties to consider them"]
 
 
 def _own_interview_warning(cat: Catalog, catalog: Catalog) -> tuple[str, ...]:

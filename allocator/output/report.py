@@ -219,7 +219,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     _trade_lines(res, console)
     render_programs(res.selected_rows(), console, limit=limit, columns=res.selected_columns)
     for note in pr.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", markup=False)
     if pr.excluded_rows:
         console.print(f"{len(pr.excluded_rows)} program(s) excluded (ineligible or never_apply); "
                       "`allocator estimate` lists them with reasons.")
