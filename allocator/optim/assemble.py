@@ -317,7 +317,7 @@ def _other_specialties_note(catalog: Catalog, specialties: tuple[str, ...]) -> l
     spec = catalog.column("specialty")
     out = ~np.isin(spec, list(specialties))
     left = int(out.sum())
-    if not left or not specialties:
+    if not left or not specialties or left == len(spec):  # none kept: a catalog's own p_match keeps every row
         return []
     other = sorted(set(spec[out]))
     return [f"{left} program{'s' if left != 1 else ''} of the catalog in {', '.join(other)} left out: the profile "
