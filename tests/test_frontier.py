@@ -360,3 +360,25 @@ def test_frontier_points_planning_below_their_target_are_named(capsys):
     warned = [w for w in d["warnings"] if "reaches its P(match) target" in w]
     assert len(warned) == 1 and f"80% (plan on {plan_pct(below[0]['p_match_plan'])})" in warned[0]
     assert "60% (plan on" not in warned[0]
+
+
+def test_a_bare_frontier_gives_no_target_warning_and_a_catalog_without_la_says_so(capsys, tmp_path):
+    """A bare --frontier's floors are margins below the best, not targets the user asked for:
+    no target warning (it named "56.0217%" floors).  A catalog with no Greater-LA program says
+    that is why P(match in LA) is 0 everywhere, not that "the probabilities limit LA"."""
+    import pandas as pd
+
+    prof = str(ROOT / "data" / "profiles" / "typical_us_img.toml")
+    code, out, err = run(capsys, "sweep", prof, "--frontier", "--margins", "0:0.01:0.01", "--json")
+    assert code == 0, err
+    assert not [w for w in json.loads(out)["warnings"] if "reaches its P(match) target" in w]
+    df = pd.read_csv(ROOT / "data" / "catalogs" / "demo_internal_medicine.csv", dtype=str, keep_default_na=False)
+    cat = tmp_path / "no_la.csv"
+    df[df["state"] != "CA"].to_csv(cat, index=False)
+    code, out, err = run(capsys, "sweep", prof, "--catalog", str(cat), "--frontier", "0.5")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert f"{cat}: no program of the catalog's candidates is in Greater LA, so P(match in LA) is 0" in text
+    assert "never binds" not in text
+    code, out, err = run(capsys, "solve", prof, "--catalog", str(cat), "--draws", "0", "--json")
+    assert code == 0 and "no candidate program is in Greater LA" in " ".join(json.loads(out)["data"]["notes"]), err

@@ -404,7 +404,8 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
                                "la_share_max": problem.la_share_max}}
     from allocator.api import problem_warnings
 
-    payload["warnings"] = problem_warnings(problem) + _no_range(df, problem) + _frontier_target_warning(df, problem)
+    payload["warnings"] = (problem_warnings(problem) + _no_range(df, problem)
+                           + ([] if auto else _frontier_target_warning(df, problem)))  # margins: floors, not targets
 
     def render(c):
         render_frontier(df, problem, c, auto)

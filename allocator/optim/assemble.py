@@ -265,6 +265,9 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
     cat = pr.cat
     specialties = tuple(sorted(set(cat.column("specialty")))) if len(cat) else tuple(profile.specialties or ())
     notes: list[str] = _other_specialties_note(catalog, tuple(profile.specialties or ()))
+    if len(cat) and not np.any(cat.column("la_area")):
+        notes.append("no candidate program is in Greater LA: P(match in LA) is 0 on any list; add Greater-LA "
+                     "programs to the catalog to weigh them")
     available = _signals(pr, profile, specialties, notes)
     max_div, fixed = _geography(pr, profile, notes)
     mix = _mixtures(pr, profile, card_choice, fixed, notes)

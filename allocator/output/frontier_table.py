@@ -69,6 +69,9 @@ def frontier_notes(df, problem) -> list[str]:
     """The sentences under the frontier table: what the margin buys, where the LA cap binds."""
     from allocator.output.report import pct, span
 
+    if not any(problem.la):  # the frontier is flat at 0: say why, once
+        return [f"{problem.candidates.path}: no program of the catalog's candidates is in Greater LA, so P(match in "
+                "LA) is 0 on every list; add Greater-LA programs to the catalog to see the trade"]
     out = []
     pts = df[(df["kind"] == "frontier") & df["p_match"].notna()]
     safe = df[(df["kind"] == "safest") & df["p_match"].notna()]
