@@ -130,7 +130,8 @@ def render(d: dict, c) -> None:
     left = "" if total == d["n_applications"] else \
         f" ({total - d['n_applications']} of them carry no weight: the model excludes them, see the warnings)"
     held = f" ({k['interviewed']} interviewed)" if k["interviewed"] else ""
-    c.print(f"Season on {d['today']}: {total} applications; {k['invited'] + k['interviewed']} invited{held}, "
+    apps = f"{total} application{'s' if total != 1 else ''}"
+    c.print(f"Season on {d['today']}: {apps}; {k['invited'] + k['interviewed']} invited{held}, "
             f"{k['rejected']} rejected, {k['applied']} no answer yet, {k['withdrawn']} withdrawn"
             f"{_declined(k)}{left}")
     c.print(f"  (by now programs have sent about {_pct(d['invitations_sent_share'])} of their invitations, "

@@ -212,7 +212,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     t.add_row("P(match) under the simpler one-factor copula, by correlation" if pr.fm is not None
               else "this list at correlation", byc)
     engine = {"cbc": "CBC", "highs": "HiGHS"}.get(o.engine, "dynamic program" if o.path == "dp" else "count scan")
-    t.add_row("solver", f"{engine} {o.wall:.2f}s, {o.n_candidates} candidates")
+    t.add_row("solver", f"{engine} {o.wall:.2f}s, {o.n_candidates} candidate{'s' if o.n_candidates != 1 else ''}")
     console.print(t)
     if res.robustness is not None:
         console.print(robustness_line(res.robustness))

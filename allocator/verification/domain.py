@@ -31,8 +31,9 @@ def warnings(card, n_applications: int, expected_interviews: float | None, p_mat
             more = ("; published studies found no link between how many applications applicants send and their "
                     "match rate (Weissbart et al., JGME 2015), so past the cohort's lists more applications may buy "
                     "less than the model says") if n_applications > hi else ""
-            out.append(f"outside the calibrated domain: {n_applications} applications, while the calibration "
-                       f"cohort's lists hold {lo:g}-{hi:g}; the probabilities are an extrapolation{more}")
+            apps = f"{n_applications} application{'s' if n_applications != 1 else ''}"
+            out.append(f"outside the calibrated domain: {apps}, while the calibration cohort's lists hold "
+                       f"{lo:g}-{hi:g}; the probabilities are an extrapolation{more}")
         lo, hi = dom["expected_interviews"]
         if expected_interviews is not None and not lo <= expected_interviews <= hi:
             out.append(f"outside the calibrated domain: {beyond(expected_interviews, lo, hi)} expected interviews, "
@@ -202,7 +203,7 @@ def outside(card, n_applications: int, expected_interviews: float | None) -> str
     parts = []
     lo, hi = dom["applications"]
     if not lo <= n_applications <= hi:
-        parts.append(f"{n_applications} applications (calibrated {lo:g}-{hi:g})")
+        parts.append(f"{n_applications} application{'s' if n_applications != 1 else ''} (calibrated {lo:g}-{hi:g})")
     lo, hi = dom["expected_interviews"]
     if expected_interviews is not None and not lo <= expected_interviews <= hi:
         parts.append(f"{beyond(expected_interviews, lo, hi)} expected interviews (calibrated {lo:.1f}-{hi:.1f})")
