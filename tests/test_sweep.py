@@ -76,6 +76,10 @@ def test_knee_definition():
     # a staircase of single-program steps is not a knee; missing points are skipped
     assert not knees([0, 1, 2, 3, 4, 5, 6], [0, 0, 0.2, 0.2, 0.4, 0.4, 0.6]).any()
     assert knees([0, 1, 2, 3], [np.nan, 0.5, 1.0, 1.05]).tolist() == [False, False, True, False]
+    # a user's sweep, on its figure to plan on: slopes 2.0, 0.35, 0.047, 0 points per $100; the
+    # third vertex halves a slope already under a tenth of the steepest: no knee there
+    x, y = [200, 500, 800, 1100, 1400], [0.3469, 0.4077, 0.4182, 0.4196, 0.4196]
+    assert knees(x, y).tolist() == [False, True, True, False, False]
 
 
 # ---------------------------------------------------------------------- correctness

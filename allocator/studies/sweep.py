@@ -74,6 +74,10 @@ PARAMS: dict[str, str] = {
 TIGHTENING = ("budget", "max_applications", "la_share_max")  # a smaller value only removes lists
 POOL_POINTS = 1  # previous points whose cut exposures seed the next MILP
 KNEE_DROP = 0.5  # a knee: the envelope's slope falls below this fraction of the previous slope
+# ... where that previous slope is still at least KNEE_FLOOR of the curve's steepest: past it the
+# curve is already flat, and a knee there (a user's sweep marked one at +0.05 points per $100,
+# after two real ones at 2.0 and 0.35) is a change of nothing worth marking
+KNEE_FLOOR = 0.1
 COLUMNS = ["status", "p_match", "p_match_independent", "p_match_la", "n_applications", "n_la", "la_share",
            "cost", "gain_per_100", "knee", "path", "gap", "solves", "seconds", "message", "synthetic",
            "p_match_interval", "p_match_la_interval", "p_match_pessimistic", "outside_domain"]
@@ -456,7 +460,8 @@ def knees(x: Sequence[float], y: Sequence[float], drop: float = KNEE_DROP) -> np
     a value are skipped) where the envelope's slope after the vertex is less than ``drop``
     (one half) of its slope before it, and the slope before it is positive.  The envelope
     smooths the staircase that whole-program fees make, so a knee marks a real change in
-    the return per dollar, not a step of one program.
+    the return per dollar, not a step of one program.  A vertex where the curve is already
+    flat (the slope before it under KNEE_FLOOR of the envelope's steepest) is no knee.
 
     >>> knees([0, 1, 2, 3, 4], [0, 0.5, 1.0, 1.1, 1.2]).tolist()
     [False, False, True, False, False]
@@ -482,9 +487,9 @@ def knees(x: Sequence[float], y: Sequence[float], drop: float = KNEE_DROP) -> np
                 hull[-1] = i
             continue
         hull.append(i)
-    for a, b, c in zip(hull, hull[1:], hull[2:]):
-        before = (y[b] - y[a]) / (x[b] - x[a])
-        after = (y[c] - y[b]) / (x[c] - x[b])
-        if before > 1e-12 and after < drop * before:
+    slopes = [(y[b] - y[a]) / (x[b] - x[a]) for a, b in zip(hull, hull[1:])]
+    steepest = max(slopes, default=0.0)
+    for b, before, after in zip(hull[1:], slopes, slopes[1:]):
+        if before > 1e-12 and before >= KNEE_FLOOR * steepest and after < drop * before:
             out[b] = True
     return out
