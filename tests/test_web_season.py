@@ -189,6 +189,8 @@ def test_page_shows_the_json_numbers(client, with_add):
     before = re.search(r'id="season-p-match-before">(.*?)</dd>', html).group(1)
     assert before.startswith(f"{pct(blo, 0)} to {pct(bhi, 0)} ") and f"(average {pct(d['p_match_before'])})" in before
     assert f"{d['expected_further_invitations']:.1f} expected" in html
+    sv = d["standing"]["top_share_interval"]  # the standing's range, as the command line prints it
+    assert f"(10th–90th percentile: {pct(sv[0])} to {pct(sv[1])} are stronger)" in html
     for t, v in d["p_interviews_at_least"].items():
         assert f"P(≥ {t}) {pct(v)}" in html
     lo5, hi5 = d["p_interviews_at_least_interval"]["5"]
