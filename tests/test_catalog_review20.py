@@ -58,7 +58,8 @@ def _one_line(code: int, err: str) -> str:
 
 @pytest.mark.parametrize("typed, meant", [
     ("Internal medicine", "Internal Medicine"), ("internal  medicine", "Internal Medicine"),
-    ("IM", "Internal Medicine"), ("Internal Medicine - Categorical", "Internal Medicine"),
+    ("IM", "Internal Medicine"), ("Internal Med", "Internal Medicine"), ("Family Med.", "Family Medicine"),
+    ("Internal Medicine - Categorical", "Internal Medicine"),
     ("Internal Medicine (Categorical)", "Internal Medicine"), ("Categorical Internal Medicine", "Internal Medicine"),
     ("Family Practice", "Family Medicine"), ("FM", "Family Medicine"), ("family_medicine", "Family Medicine"),
     ("Peds", "Pediatrics"), ("Pediatrics-Categorical", "Pediatrics"), ("Surgery - Categorical", "General Surgery"),

@@ -25,6 +25,8 @@ from allocator.paths import DATA_DIR, MODELS_DIR
 # Common short or older names (written as normalized: lower case, words separated by one space).
 ALIASES = {
     "im": "Internal Medicine",
+    "internal med": "Internal Medicine",
+    "family med": "Family Medicine",
     "fm": "Family Medicine",
     "family practice": "Family Medicine",
     "peds": "Pediatrics",
