@@ -17,8 +17,9 @@ TRICKY = {
     "blank_lines_and_spaces": HEADER + "\nA1, a , Internal Medicine,Columbus,OH,false,0.1,0,,,\n\n"
                                        "A2,b,Internal Medicine,Torrance,CA,true,0.3,1.5,2,county,\n\n",
     "crlf_and_bom": "\ufeff" + (HEADER + "A1,a,Internal Medicine,Columbus,OH,false,0.1,0,,,\r\n").replace("\n", "\r\n"),
-    "short_rows": HEADER + "A1,a,Internal Medicine,Columbus,OH,false,0.1\nA2,b,Internal Medicine,Fresno,CA,,0.2,3\n",
 }
+# Unlike pandas, allocator refuses a short row (pandas reads its last cells as empty) and skips a
+# row of only commas (pandas reads it as a program with every cell empty): tests/test_catalog_review20.py.
 
 
 def _pandas_catalog(text: str, label: str):
@@ -45,7 +46,7 @@ def test_shipped_catalogs_read_as_pandas_reads_them(path):
 
 
 @pytest.mark.parametrize("case", sorted(TRICKY))
-def test_quotes_blank_lines_bom_and_short_rows_read_as_pandas_reads_them(case):
+def test_quotes_blank_lines_and_bom_read_as_pandas_reads_them(case):
     _same(catalog_from_text(TRICKY[case], case), _pandas_catalog(TRICKY[case], case))
 
 
@@ -89,10 +90,10 @@ H = "program_id,name,specialty,city,state,p_match\n"
 REFUSED = {  # text -> fragments of the one-line message (file lines count blank lines too)
     "truncated_inside_quotes": (H + 'A1,a,Internal Medicine,Columbus,OH,0.1\nA2,b,Internal Medicine,Boston,MA,"0.2\n',
                                 ["not a readable CSV", "quoted value is not closed"]),
-    "a_line_of_empty_quotes": (H + 'A1,a,Internal Medicine,Columbus,OH,0.1\n""\n', ["line 3", "program_id", "empty"]),
+    # a line of empty quotes ("") is a row with every cell empty: skipped, as ",,,," is
     "ragged_after_blank_lines": (H + "\n\nA1,a,Internal Medicine,Columbus,OH,0.1,x\n",
                                  ["line 4", "more fields than the header"]),
-    "short_row": (H + "A1,a,Internal Medicine,Columbus\n", ["line 2 (A1)", "column state = ''", "empty"]),
+    "short_row": (H + "A1,a,Internal Medicine,Columbus\n", ["line 2: 4 fields, the header has 6"]),
     "bad_value_after_blank_lines": (H + "\n\nA1,a,Internal Medicine,Columbus,OH,1.5\n", ["line 4 (A1)", "p_match"]),
     "duplicate_across_a_blank_line": (H + "A1,a,Internal Medicine,Columbus,OH,0.1\n\n"
                                           "A1,b,Internal Medicine,Columbus,OH,0.1\n", ["lines 2, 4", "unique"]),

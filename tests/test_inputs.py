@@ -288,8 +288,9 @@ def test_unknown_specialty_without_catalog(capsys, tmp_path):
     assert "derm.toml" in err and "'Dermatology'" in err and "--catalog" in err
 
 
-@pytest.mark.parametrize("typed, meant", [("Famly Medicine", "Family Medicine"),
-                                         ("family_medicine", "Family Medicine"), ("pediatric", "Pediatrics")])
+# "family_medicine" differs from the tables' "Family Medicine" by case and punctuation only: the
+# profile itself refuses it (tests/test_catalog_review20.py), before a demo catalog is looked for
+@pytest.mark.parametrize("typed, meant", [("Famly Medicine", "Family Medicine"), ("pediatric", "Pediatrics")])
 def test_demo_specialty_names_as_written_with_a_guess(capsys, tmp_path, typed, meant):
     prof = tmp_path / "spec.toml"
     prof.write_text(f'[applicant]\nspecialties = ["{typed}"]\nstep2_score = 240\n[strategy]\nbudget = 500\n')

@@ -19,6 +19,7 @@ import csv
 import difflib
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from allocator.inputs import geography
 from allocator.inputs.loader import refuse_semicolons
+from allocator.inputs.specialties import table_name, variant_message
 from allocator.errors import InputError
 
 # A program's own fee on top of the ERAS fees is tens of dollars: one above a million is a typo,
@@ -255,6 +257,30 @@ class Catalog:
         return len(self.table) if self.index is None else len(self.index)
 
 
+def img_share_warning(cat: Catalog, card) -> str | None:
+    """A warning when most of ``cat``'s rows (a problem's candidates) leave ``img_share`` empty:
+    each then takes the model card's national share for its specialty (``card.defaults``; in
+    California times its factor), and P(match) moves more with img_share than with any other
+    column (docs/formats.md: 9% at 0.05 on every row, 85% at 0.9).  None otherwise."""
+    n, miss = len(cat), np.isnan(cat.column("img_share"))
+    empty = int(miss.sum())
+    if card is None or not n or 2 * empty <= n:
+        return None
+    d, factor = card.defaults, card.defaults.california_img_share_factor.value
+    specs = sorted(set(cat.column("specialty")[miss]))
+    ca = miss & (cat.column("state") == "CA")
+
+    def pct(x: float) -> str:
+        return f"{100 * x:.1f}".rstrip("0").rstrip(".") + "%"
+
+    shares = "; ".join(f"{s} {pct(d.img_share_national.get(s))}" + (
+        f", {pct(d.img_share_national.get(s) * factor)} in California" if (ca & (cat.column("specialty") == s)).any()
+        else "") for s in specs)
+    return (f"img_share is empty on {empty} of {n} program{'s' if n != 1 else ''}: each is taken at its specialty's "
+            f"national IMG share ({shares}), and P(match) depends strongly on img_share; give each program's share "
+            "of IMGs among its residents (program website or FREIDA)")
+
+
 def _frozen(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
@@ -292,6 +318,29 @@ def _friendly(err: dict) -> str:
     return msg.removeprefix("Value error, ")
 
 
+SHARES = ("img_share", "p_interview", "p_match")  # in [0, 1]
+RULES = ("min_step2", "max_attempts", "max_years_since_graduation")  # empty: no rule
+
+
+def _value_hint(name: str, val, err: dict) -> str:
+    """What to write instead, for a share given as a percentage (53 or 53%: write 0.53) and for
+    text where an optional number goes (N/A: leave it empty); "" otherwise."""
+    text = str(val).strip()
+    pct = text.removesuffix("%").strip()
+    try:
+        x = float(pct)
+    except ValueError:
+        x = None
+    if name in SHARES and x is not None and (text.endswith("%") or 2 <= x <= 100):  # 1.5 is as likely a slip
+        return f" (a share between 0 and 1: for {x:g}%, write {x / 100:g})"
+    if err.get("type") in ("int_parsing", "int_from_float", "float_parsing") and x is None:
+        if name in RULES:
+            return "; or leave it empty for no rule"
+        if name == "img_share":
+            return "; or leave it empty for the specialty's national figure"
+    return ""
+
+
 def catalog_from_frame(df, path: str = "<catalog>") -> Catalog:
     """Validate a pandas DataFrame of catalog rows (strings or typed values)."""
     cols = [c for c in (*REQUIRED, *OPTIONAL) if c in df.columns]
@@ -323,6 +372,7 @@ def catalog_from_records(records: list[dict], header: list[str], path: str = "<c
             raise InputError(f"{where}: program_id {r.program_id!r} appears on lines "
                              f"{', '.join(map(str, on))}; program ids must be unique")
         seen.add(r.program_id)
+    _refuse_specialty_variants(rows, lines, where)
     given = [r.p_match is not None for r in rows]
     if any(given) and not all(given):
         raise InputError(f"{where}: line {lines[given.index(False)]}, column p_match is empty while other rows "
@@ -331,6 +381,19 @@ def catalog_from_records(records: list[dict], header: list[str], path: str = "<c
     division = [r.division or geography.division_of(r.state) for r in rows]
     tier = [geography.tier_of(r.state, x) for r, x in zip(rows, la)]
     return Catalog(_Table(rows, la, division, tier), path)
+
+
+def _refuse_specialty_variants(rows: list[ProgramRow], lines: list[int], where: str) -> None:
+    """A specialty written otherwise than allocator's tables write it ("Internal medicine", "IM",
+    "Internal Medicine - Categorical": :mod:`allocator.inputs.specialties`) is refused, naming
+    its first row, how many rows say it and the name to write."""
+    for r, line in zip(rows, lines):
+        canon = table_name(r.specialty)
+        if canon is not None:
+            n = sum(x.specialty == r.specialty for x in rows)
+            rows_ = f" (and {n - 1} more row{'s' if n > 2 else ''})" if n > 1 else ""
+            raise InputError(f"{where}: line {line} ({r.program_id}){rows_}, column specialty = {r.specialty!r}: "
+                             + variant_message(canon, repr(canon)))
 
 
 def _la_of(r: ProgramRow, line: int, where: str) -> bool:
@@ -364,17 +427,37 @@ def _refuse_misspelled(header: list[str], where: str) -> None:
         near = _resembles(col, known) if col and col not in known else None
         if near is not None and near not in header:
             raise InputError(f"{where}: header: column {col!r} is not one allocator reads, and its values would be "
-                             f"ignored; did you mean {near!r}? Rename it (other unknown columns are allowed)")
+                             f"ignored; did you mean {near!r}? Rename it (other unknown columns are allowed)"
+                             f"{_WHAT.get(near, '')}")
+
+
+# Other names users give the two columns that move a list most without a word when ignored:
+# each header is read as its set of words ("IMG %" and "pct_img" both as {img, pct}).
+_OTHER_NAMES = {
+    "img_share": [{"img", "pct"}, {"img", "fraction"}, {"img", "rate"}, {"img", "proportion"}],
+    "fee_extra": [{"fee"}, {"fees"}, {"cost"}, {"costs"}, {"extra", "fee"}, {"extra", "fees"}, {"extra", "cost"},
+                  {"fee", "usd"}, {"cost", "usd"}],
+}
+_WHAT = {"img_share": "; img_share is a share between 0 and 1: write 53% as 0.53",
+         "fee_extra": "; fee_extra is each program's cost beyond the ERAS fees, in USD"}
+_WORDS = {"imgs": "img", "percent": "pct", "percentage": "pct", "%": "pct"}
+
+
+def _other_name(col: str) -> str | None:
+    """The column ``col`` is another common name for (:data:`_OTHER_NAMES`), or None."""
+    words = {_WORDS.get(w, w) for w in re.findall(r"[a-z0-9]+|%", col.lower())}
+    return next((name for name, forms in _OTHER_NAMES.items() if words in forms), None)
 
 
 def _resembles(col: str, names) -> str | None:
     """The name in ``names`` that ``col`` looks like a misspelling of (case, a space for "_", or
-    a close edit), or None."""
+    a close edit) or another name for (``IMG %`` for img_share, ``cost`` for fee_extra), or None."""
     key = col.lower().replace(" ", "_")
     if key in names:
         return key
     near = difflib.get_close_matches(col.lower(), names, n=1, cutoff=0.8)
-    return near[0] if near else None
+    other = _other_name(col)
+    return near[0] if near else (other if other in names else None)
 
 
 def _validate_row(rec: dict, line: int, where: str) -> ProgramRow:
@@ -388,7 +471,8 @@ def _validate_row(rec: dict, line: int, where: str) -> ProgramRow:
         pid = rec.get("program_id", "")
         val = rec.get(name, "")
         ident = f" ({pid})" if pid and name != "program_id" else ""
-        raise InputError(f"{where}: line {line}{ident}, column {name} = {val!r}: {_friendly(err)}") from None
+        raise InputError(f"{where}: line {line}{ident}, column {name} = {val!r}: {_friendly(err)}"
+                         f"{_value_hint(name, val, err)}") from None
     if row.p_match is not None and row.p_interview is not None and row.p_match > row.p_interview + 1e-9:
         raise InputError(f"{where}: line {line} ({row.program_id}): p_match {row.p_match:g} exceeds p_interview "
                          f"{row.p_interview:g} (a match needs an interview); fix one of them")
@@ -423,11 +507,12 @@ def catalog_from_text(text: str, label: str) -> Catalog:
 
 
 def read_csv_rows(text: str, label: str) -> tuple[list[str], list[dict], list[int]]:
-    """(the header's names, stripped; one dict per row: name -> text, "" for a missing
-    trailing field; the file line each row starts on).  Blank lines are skipped.  Refused: a
-    header that names a column twice, a quoted value still open at the end of the file (a
-    truncated file), and a row with more fields than the header (a value with an unquoted
-    comma)."""
+    """(the header's names, stripped; one dict per row: name -> text; the file line each row
+    starts on).  Blank lines and rows whose every cell is empty (",,,,", as spreadsheets save
+    formatted empty rows) are skipped.  Refused: a header that names a column twice, a quoted
+    value still open at the end of the file (a truncated file), a row with more fields than the
+    header (a value with an unquoted comma) and one with fewer (its missing cells would take the
+    defaults without a word)."""
     body = text.lstrip("\ufeff")
     try:
         rows = _parse(body, strict=True)
@@ -449,10 +534,15 @@ def read_csv_rows(text: str, label: str) -> tuple[list[str], list[dict], list[in
         raise InputError(f"{label}: line {rows[0][0]}: column {dup!r} appears twice in the header; keep one")
     records, lines = [], []
     for line, row in rows[1:]:
+        if not any(cell.strip() for cell in row):  # ",,,,": a spreadsheet's empty row, skipped as a blank line
+            continue
         if len(row) > len(header):
             raise InputError(f"{label}: line {line}: more fields than the header's {len(header)}; quote "
                              "values that contain commas, or add the missing column names")
-        records.append({h: (row[k] if k < len(row) else "") for k, h in enumerate(header)})
+        if len(row) < len(header):  # its last cells would be read as empty, the defaults used without a word
+            raise InputError(f"{label}: line {line}: {len(row)} field{'s' if len(row) != 1 else ''}, the header "
+                             f"has {len(header)}; add the missing values (an empty cell is written ,,)")
+        records.append(dict(zip(header, row)))
         lines.append(line)
     return header, records, lines
 

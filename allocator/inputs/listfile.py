@@ -193,7 +193,7 @@ def _from_text(p: Path, text: str) -> ListFile:
         elif s and not s.startswith("#"):
             body.append((n, ln))
     first = body[0][1].strip().lower() if body else ""
-    if first.startswith("program_id;") and "," not in first:
+    if first.startswith(("program_id;", "program_id\t")) and "," not in first:
         refuse_semicolons([first], f"{p}: line {body[0][0]}")
     if first.split(",")[0].strip() == "program_id":  # a CSV with a header
         reader = csv.DictReader(io.StringIO("\n".join(ln for _, ln in body)), skipinitialspace=True)

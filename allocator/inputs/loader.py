@@ -1,5 +1,6 @@
 """The one TOML + pydantic loader behind every input file (profiles, fee schedules,
-model cards), and the CSV files' one check of their separator (:func:`refuse_semicolons`).
+model cards), and the CSV files' one check of their separator (:func:`refuse_semicolons`:
+semicolons or tabs).
 
 - :func:`read_toml` reads a file and turns a syntax error, a non-UTF-8 file or a
   reserved key into one :class:`InputError` line naming the file (and, for syntax
@@ -27,12 +28,15 @@ _OPS = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">"
 
 def refuse_semicolons(header: list[str], where: str) -> None:
     """A CSV header read as one field that holds semicolons (``program_id;name;...``, as Excel
-    saves CSV where the decimal mark is a comma) is refused with what to do, rather than with
-    "missing column(s)" for columns the file has.  ``where``: the file (and line) for the message."""
+    saves CSV where the decimal mark is a comma) or tabs (Excel's "Text (Tab delimited)") is
+    refused with what to do, rather than with "missing column(s)" for columns the file has.  ``where``: the file (and line) for the message."""
     if len(header) == 1 and ";" in header[0]:
         raise InputError(f"{where}: the file looks separated by semicolons (;), not commas, as Excel saves CSV in "
                          "many countries; save it as comma-separated CSV (for example from LibreOffice or Google "
                          "Sheets, or with the system's list separator set to a comma)")
+    if len(header) == 1 and "\t" in header[0]:
+        raise InputError(f"{where}: the file looks separated by tabs, not commas (Excel's \"Text (Tab delimited)\"); "
+                         "save it as comma-separated CSV (Excel: \"CSV UTF-8 (Comma delimited)\")")
 
 
 def read_toml(path: str | Path, *, what: str = "file", reserved: Iterable[str] = ()) -> dict:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from allocator.errors import InputError
 from allocator.inputs.loader import read_toml, validate
+from allocator.inputs.specialties import table_name, variant_message
 from allocator.paths import DATA_DIR
 
 # where the example profiles are for this installation (a checkout's data/profiles, or the
@@ -31,12 +32,26 @@ def _strict_number(v, info):
     if isinstance(v, bool):
         raise ValueError(f"is a boolean; write a number (e.g. {info.field_name} = 1), not true/false")
     if isinstance(v, str):
-        raise ValueError(f"is text; write the number without quotes ({info.field_name} = {v.strip()})")
+        x = _unquoted(v)
+        raise ValueError(f"is text; write the number without quotes ({info.field_name} = {x})" if x else
+                         "is text; write a number, without quotes")
     if isinstance(v, float) and not math.isfinite(v):
         raise ValueError("must be a finite number")
     if isinstance(v, int) and v.bit_length() > 1000:  # beyond any float (1.8e308): "not a valid number" misleads
         raise ValueError("is far too large; check the number")
     return v
+
+
+def _unquoted(v: str) -> str | None:
+    """The number a quoted value means, as TOML writes it ("$1,200" -> 1200, "30%" -> 0.3), or
+    None when it holds none."""
+    t = v.strip().replace(",", "").replace("$", "").replace("USD", "").strip()
+    scale = 100 if t.endswith("%") else 1
+    try:
+        x = float(t.removesuffix("%")) / scale
+    except ValueError:
+        return None
+    return f"{x:g}" if math.isfinite(x) and abs(x) < 1e15 else None
 
 
 class Applicant(BaseModel):
@@ -57,9 +72,20 @@ class Applicant(BaseModel):
     _numbers = field_validator("step2_score", "exam_attempts", "usce_months", "usce_california_months",
                                "years_since_graduation", mode="before")(_strict_number)
 
+    @field_validator("specialties", mode="before")
+    @classmethod
+    def _specialties_list(cls, v):
+        if isinstance(v, str):
+            raise ValueError(f'is one name, not a list; write specialties = ["{v}"] (brackets around the names)')
+        return v
+
     @field_validator("specialties")
     @classmethod
     def _specialties_once(cls, v: list[str]):
+        for name in v:
+            canon = table_name(name)
+            if canon is not None:
+                raise ValueError(f"{name!r}: " + variant_message(canon, f'"{canon}"'))
         return _listed_once(v, "specialty")
 
     @field_validator("la_ties", "reapplicant", mode="before")
@@ -230,6 +256,9 @@ def _check_sections(doc: dict, where: str) -> None:
     for key, val in doc.items():
         if key in SECTIONS and isinstance(val, dict):
             bad = [k for k in val if k not in models[key].model_fields]
+            other = next((n for n, m in models.items() if n != key and bad and bad[0] in m.model_fields), None)
+            if other:  # budget under [applicant]
+                raise InputError(f"{where}: [{key}] {bad[0]}: belongs in [{other}], not [{key}]; move it there")
             close = difflib.get_close_matches(bad[0], list(models[key].model_fields), n=1, cutoff=0.7) if bad else []
             if close:
                 raise InputError(f"{where}: [{key}] {bad[0]}: unknown key; did you mean {close[0]}?")

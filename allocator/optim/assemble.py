@@ -16,7 +16,7 @@ import numpy as np
 
 from allocator.errors import InputError
 
-from allocator.inputs.catalog import Catalog
+from allocator.inputs.catalog import Catalog, img_share_warning
 from allocator.inputs.fees import load_schedule, signals_available
 from allocator.inputs.demo import resolve_catalog
 from allocator.inputs.profile import Profile, load_profile, profile_warnings
@@ -188,8 +188,9 @@ def _apply_lists(pr: _Probs, catalog: Catalog, profile: Profile) -> dict[str, in
     return {pid: i for i, pid in enumerate(pr.cat.column("program_id"))}
 
 
-def _signals(pr: _Probs, profile: Profile, specialties: tuple, notes: list) -> dict:
-    """Signals available per (specialty, kind) in the season; none when not modelled."""
+def _signals(pr: _Probs, profile: Profile, specialties: tuple, notes: list, warns: list) -> dict:
+    """Signals available per (specialty, kind) in the season; none when not modelled.  A
+    specialty without counts in a season that has them is a warning (its programs get none)."""
     s = profile.strategy
     available: dict[tuple[str, str], int] = {}
     if s.signals == "optimize" and pr.p_signal:
@@ -198,6 +199,12 @@ def _signals(pr: _Probs, profile: Profile, specialties: tuple, notes: list) -> d
             for kind, k in table.get(name, {}).items():
                 if kind in pr.p_signal and k > 0:
                     available[(name, kind)] = int(k)
+        lack = [x for x in specialties if not any(k > 0 for k in table.get(x, {}).values())]
+        if table and lack:
+            warns.append(f"no ERAS signal counts for {', '.join(lack)} in season {s.season}: "
+                         f"{'its' if len(lack) == 1 else 'their'} programs are solved without signals, so P(match) "
+                         f"leaves out what signals add; allocator has counts for {', '.join(sorted(table))} (write "
+                         "the specialty as listed there if it is one of them)")
         if not available:
             notes.append(f"signals not modelled: no ERAS signal counts for season {s.season} and these specialties")
     elif s.signals == "optimize":
@@ -268,7 +275,8 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
     if len(cat) and not np.any(cat.column("la_area")):
         notes.append("no candidate program is in Greater LA: P(match in LA) is 0 on any list; add Greater-LA "
                      "programs to the catalog to weigh them")
-    available = _signals(pr, profile, specialties, notes)
+    warns = [w for w in [img_share_warning(pr.cat, pr.card)] if w]
+    available = _signals(pr, profile, specialties, notes, warns)
     max_div, fixed = _geography(pr, profile, notes)
     mix = _mixtures(pr, profile, card_choice, fixed, notes)
     unknown = [x for x in s.specialty_limits if x not in specialties]
@@ -283,7 +291,8 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
         spec=np.array([spec_index[x] for x in cat.column("specialty")], dtype=int), specialties=specialties,
         utility=_utilities(cat, profile), schedule=schedule, budget=float(s.budget),
         max_apps=count_cap(s.max_applications, len(cat), s.min_applications),
-        max_apps_asked=int(s.max_applications), input_warnings=_input_warnings(profile, schedule, extra) + _own_interview_warning(cat, catalog),
+        max_apps_asked=int(s.max_applications),
+        input_warnings=_input_warnings(profile, schedule, extra) + tuple(warns) + _own_interview_warning(cat, catalog),
         min_apps=int(s.min_applications), la_share_max=float(s.la_share_max),
         rho=_strategy_rho(profile, pr.default_rho), objective=s.objective,
         safety_margin=float(s.safety_margin),
