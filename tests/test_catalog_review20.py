@@ -162,6 +162,8 @@ def test_a_catalog_without_img_share_warns_in_the_answer(capsys, tmp_path):
     code, out, err = run(capsys, "solve", str(prof), "--catalog", str(cat), "--draws", "0", "--json")
     assert code == 0, err
     assert any(w.startswith("img_share is empty on 4 of 4 programs") for w in json.loads(out)["warnings"])
+    code, out, err = run(capsys, "estimate", str(prof), "--catalog", str(cat), "--json")  # estimate as solve
+    assert code == 0 and any(w.startswith("img_share is empty on 4 of 4") for w in json.loads(out)["warnings"]), err
     code, out, err = run(capsys, "solve", str(prof), "--catalog", str(_files(tmp_path, _csv())[1]), "--draws", "0",
                          "--json")
     assert code == 0 and not any("img_share" in w for w in json.loads(out)["warnings"])

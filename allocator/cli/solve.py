@@ -124,6 +124,19 @@ def _other_specialties(full, specs) -> None:
         full.loc[other, "excluded_reason"] = "another specialty (" + full.loc[other, "specialty"].astype(str) + ")"
 
 
+def _img_share(cat, prof, card) -> list[str]:
+    """solve's warning when most rows of the profile's specialties leave img_share empty."""
+    import numpy as np
+
+    from allocator.inputs.catalog import img_share_warning
+
+    if cat.has_own_p_match:
+        return []
+    rows = cat.select(np.isin(cat.column("specialty"), list(prof.specialties))) if prof.specialties else cat
+    w = img_share_warning(rows, card)
+    return [w] if w else []
+
+
 def _estimate_warnings(prof, card, own_p_match: bool) -> list[str]:
     """What solve would warn about the profile and the applicant (no budget applies here)."""
     from allocator.api import input_warnings
@@ -177,7 +190,7 @@ def estimate(
              if ens is not None else "the model card alone")
     payload = {"model_card": getattr(card, "name", "default"), "model": model, "correlation": float(card.correlation),
                "synthetic": cat.synthetic, "note": ESTIMATE_NOTE, "programs": json.loads(full.to_json(orient="records")),
-               "warnings": _estimate_warnings(prof, card, cat.has_own_p_match)}
+               "warnings": _estimate_warnings(prof, card, cat.has_own_p_match) + _img_share(cat, prof, card)}
 
     def render(c):
         if cat.synthetic:
