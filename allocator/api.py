@@ -303,9 +303,10 @@ def _all_in_la(problem: Problem) -> str:
     """Why an LA cap admits no list when every candidate is in Greater LA: the catalog itself,
     or never_apply and the model's exclusions removing the programs outside it."""
     cap = f"la_share_max {problem.la_share_max:g}"
-    never = sum(r["reason"] == "never_apply" for r in problem.excluded_rows)
-    other = len(problem.excluded_rows) - never
-    if not problem.excluded_rows:
+    outside = [r for r in problem.excluded_rows if not r.get("la_area", False)]  # programs outside LA left out
+    never = sum(r["reason"] == "never_apply" for r in outside)
+    other = len(outside) - never
+    if not outside:
         where = getattr(problem.candidates, "path", None)
         return (f"{where or 'the catalog'}: every program of the profile's specialties is in Greater LA, so {cap} "
                 "(a list needs programs outside LA beside them) admits no list: add programs outside Greater LA to "

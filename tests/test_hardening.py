@@ -874,6 +874,12 @@ def test_a_catalog_all_in_greater_la_under_an_la_cap_names_the_catalog_not_never
     one_line_error(code, err, f"{cat}: every program of the profile's specialties is in Greater LA",
                    "add programs outside Greater LA to the catalog, or raise la_share_max to 1")
     assert "never_apply" not in err
+    prof = tmp_path / "never.toml"  # an LA program left out by never_apply is not one of "the others"
+    first = pd.read_csv(cat)["program_id"][0]
+    prof.write_text(PROFILE.read_text().replace("never_apply = []", f'never_apply = ["{first}"]', 1))
+    code, _, err = run(capsys, command[0], prof, "--catalog", cat, *command[1:])
+    one_line_error(code, err, f"{cat}: every program of the profile's specialties is in Greater LA")
+    assert "never_apply" not in err
 
 
 def test_no_list_but_the_empty_one_is_refused_not_optimal(capsys, tmp_path):

@@ -473,6 +473,14 @@ def test_with_every_eligible_program_applied_the_advice_is_to_widen_the_catalog_
     assert add["advice"].startswith("no program is left to add: all 8 eligible programs of the catalog are on your list")
     fewer = _ctx(pr, ["applied", "invited", "rejected", "applied", "applied", "rejected", "applied"], ids=pr.ids[:7])
     assert "left to add" not in extend.additional(fewer, 5000.0, 5, update.figures(fewer)["p_match"])["advice"]
+    assert pr.la.tolist() == [True, False, True, False, False, True, False, True]  # P07, the one left, is in LA
+    for cap, blocked in ((0.45, True), (0.5, False)):  # 3 of the 7 sent in LA: a fourth of 8 needs 0.5
+        ctx = _ctx(pr.with_limits(la_share_max=cap), ["applied", "invited", "rejected", "applied", "applied",
+                                                      "rejected", "applied"], ids=pr.ids[:7])
+        add = extend.additional(ctx, 5000.0, 5, update.figures(ctx)["p_match"])
+        said = add["advice"].startswith("no program can be added: every eligible program left is in Greater LA, "
+                                        f"and the LA cap (la_share_max {cap:g})")
+        assert said is blocked and (add["n_added"] == 0) is blocked
 
 
 @pytest.mark.parametrize("F, statuses, dated, words", [

@@ -145,9 +145,9 @@ def _model_probabilities(catalog: Catalog, cat: Catalog, profile: Profile, card)
     out = _Probs(cat, p, np.maximum(np.asarray(est["p_interview"], float), p),
                  f"model card {getattr(card, 'name', 'default')}", float(card.correlation))
     bad = ~np.asarray(est["eligible"], bool)
-    ids, names = cat.column("program_id"), cat.column("name")
-    out.excluded = [{"program_id": ids[i], "name": names[i], "reason": est["excluded_reason"][i]}
-                    for i in np.nonzero(bad)[0]]
+    ids, names, la = cat.column("program_id"), cat.column("name"), cat.column("la_area")
+    out.excluded = [{"program_id": ids[i], "name": names[i], "reason": est["excluded_reason"][i],
+                     "la_area": bool(la[i])} for i in np.nonzero(bad)[0]]
     out.p_signal = {k: np.asarray(est[f"p_signal_{k}"], float) for k in SIGNAL_KINDS if f"p_signal_{k}" in est}
     out.p_signal_geo = {k: np.asarray(est[f"p_signal_{k}_geo"], float) for k in SIGNAL_KINDS
                         if f"p_signal_{k}_geo" in est}
@@ -179,9 +179,9 @@ def _apply_lists(pr: _Probs, catalog: Catalog, profile: Profile) -> dict[str, in
                              f"({_reason(pr.excluded, pid) or 'another specialty'}); remove it from must_apply")
     never = [pos[x] for x in s.never_apply if x in pos]
     if never:
-        ids, names = pr.cat.column("program_id"), pr.cat.column("name")
+        ids, names, la = pr.cat.column("program_id"), pr.cat.column("name"), pr.cat.column("la_area")
         for i in never:
-            pr.excluded.append({"program_id": ids[i], "name": names[i], "reason": "never_apply"})
+            pr.excluded.append({"program_id": ids[i], "name": names[i], "reason": "never_apply", "la_area": bool(la[i])})
         keep = np.ones(len(pr.cat), bool)
         keep[never] = False
         pr.keep(keep)

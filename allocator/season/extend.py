@@ -143,14 +143,23 @@ LATE_NONE = 0.005  # below this late factor (1 - share of invitations sent), a n
 
 def _none_left(ctx: Context, rows: list) -> str | None:
     """The advice when nothing can be added to any effect: the invitation season is over (a late
-    application's chance is scaled by 1 - F(today), about 0), or every eligible program of the
-    catalog is on the list already (a catalog of a few dozen rows); a larger budget helps neither."""
+    application's chance is scaled by 1 - F(today), about 0), every program left is in Greater LA
+    and the LA cap takes no more, or every eligible program of the catalog is on the list already
+    (a catalog of a few dozen rows); a larger budget helps none of them."""
     if rows:
         return None
     if 1.0 - ctx.F < LATE_NONE:
         return (f"no application sent now can help: programs have sent about {100 * ctx.F:.0f}% of their invitations "
                 "by this date, so a new one would get no interview; a larger budget does not change that")
-    if ctx.problem.n > len(set(int(i) for i in ctx.idx)):
+    applied = set(int(i) for i in ctx.idx)
+    left = [i for i in range(ctx.problem.n) if i not in applied]
+    pr = ctx.problem
+    n_la = int(sum(bool(pr.la[i]) for i in applied))
+    capped = n_la + 1 > pr.la_share_max * (len(applied) + 1) + 1e-9  # one more LA program breaks the cap
+    if left and capped and all(pr.la[i] for i in left):
+        return (f"no program can be added: every eligible program left is in Greater LA, and the LA cap "
+                f"(la_share_max {pr.la_share_max:g}) allows no more on this list; raise la_share_max to add them")
+    if left:
         return None
     return (f"no program is left to add: all {ctx.problem.n} eligible programs of the catalog are on your list "
             "already; add programs to the catalog (or a specialty to your profile's specialties) to send more")
