@@ -3,9 +3,10 @@
 - ``declined`` (invited, then the interview declined or cancelled) counts as an invitation in
   the likelihood, with no chance of a match there: brute force over the mixture, the
   simulator, and the reviewer's season (IM-0091 interviewed / declined / withdrawn);
-- P(match) now at the ends of the invitation-timing curve's judged range: brute force at each
-  end, brackets the central figure, moves the right way, collapses when no silence is weighed,
-  and the figure to plan on takes the faster end when it is the lowest."""
+- P(match) now at the corners of both timing curves' judged ranges (invitations fast and few
+  rejections, invitations slow and many rejections): brute force at each corner, brackets the
+  central figure and every corner, moves the right way in each share, collapses when no silence
+  is weighed, and the figure to plan on takes the pessimistic corner when it is the lowest."""
 from __future__ import annotations
 
 import contextlib
@@ -153,41 +154,73 @@ def test_a_rank_on_a_declined_program_is_refused(tmp_path):
         load_season(p)
 
 
-# --- the invitation-timing curve's judged range -------------------------------------------------
+# --- the timing curves' judged ranges -------------------------------------------------------------
 
-def test_the_band_ends_equal_brute_force_at_those_shares():
-    rng = np.random.default_rng(960)
+@pytest.mark.parametrize("seed", range(3))
+def test_the_band_ends_equal_brute_force_at_those_shares(seed):
+    """The band's ends are the brute-force posterior at (F fast, R low) and (F slow, R high)."""
+    rng = np.random.default_rng(960 + seed)
     pr = factor_problem(rng, n=6, cards=2, gold=0, silver=0, divisions=1)
     statuses = ["applied", "invited", "rejected", "applied", "declined"]
-    slow, fast, R = 0.2, 0.55, 0.15
-    ctx = dataclasses.replace(_ctx(pr, statuses, 0.35, R), F_band=(slow, fast))
+    slow, fast, r_low, r_high = 0.2, 0.55, 0.05, 0.3
+    ctx = dataclasses.replace(_ctx(pr, statuses, 0.35, 0.15), F_band=(slow, fast), R_band=(r_low, r_high))
     fig = update.figures(ctx)
     q, m = _stage(pr, ctx.plan)
     order = [ctx.plan.idx.index(i) for i in ctx.idx]
-    ends = [_brute(pr.fm.w, q[:, order], m[:, order], statuses, F, R, pr.la[ctx.idx])[0] for F in (fast, slow)]
-    assert fig["p_match_timing_band"] == pytest.approx(ends, abs=1e-10)
-    assert fig["invitations_sent_share_band"] == [slow, fast]
-    assert fig["p_match_timing_band"][0] < fig["p_match"] < fig["p_match_timing_band"][1]
+    brute = {(F, R): _brute(pr.fm.w, q[:, order], m[:, order], statuses, F, R, pr.la[ctx.idx])[0]
+             for F in (slow, fast) for R in (r_low, r_high)}
+    lo, hi = fig["p_match_timing_band"]
+    assert [lo, hi] == pytest.approx([brute[fast, r_low], brute[slow, r_high]], abs=1e-10)
+    assert fig["invitations_sent_share_band"] == [slow, fast] and fig["rejections_sent_share_band"] == [r_low, r_high]
+    assert lo < fig["p_match"] < hi and all(lo - 1e-12 <= v <= hi + 1e-12 for v in brute.values())
+
+
+def _p_at(ctx, F, R) -> float:
+    c = timingband.at_share(ctx, F, R)
+    return post.p_match(c.pi, c.c)
 
 
 @pytest.mark.parametrize("today", ["2026-09-26", "2026-10-01", "2026-10-12", "2026-11-10", "2026-12-01",
                                    "2027-01-10", "2027-01-25"])
 @pytest.mark.parametrize("which", ["silent", "declined"])
-def test_the_band_brackets_the_figure_and_a_slower_curve_gives_more(typ_list, problem, today, which):
-    """The typical list all silent, and with the reviewer's answers (dated by ``today``): the
-    band's ends bracket P(match) now, and P(match) falls as F runs from the slow end to the fast
-    (a slower season makes silence weaker evidence); the figure to plan on is at most the
-    faster end's figure."""
+def test_the_band_brackets_the_figure_and_every_corner(typ_list, problem, today, which):
+    """The typical list all silent, and with the reviewer's answers (dated by ``today``): P(match)
+    falls as F runs from the slow end to the fast at either end of R, and rises as R runs from its
+    low end to its high at either end of F (silence is stronger evidence when invitations come
+    faster and fewer rejections are sent); so the band's ends are the pessimistic and optimistic
+    corners, bracket P(match) now and the two mixed corners; the figure to plan on is at most the
+    pessimistic corner's."""
     ans = {} if which == "silent" else ANSWERS | {"IM-0091": "declined"}
     ctx = _prepare(problem, _with(typ_list, ans, today), today)
     fig = update.figures(ctx)
     lo, hi = fig["p_match_timing_band"]
     slow, fast = fig["invitations_sent_share_band"]
-    assert slow < ctx.F < fast and lo <= fig["p_match"] <= hi and lo < hi
-    grid = [post.p_match(c.pi, c.c) for c in (timingband.at_share(ctx, F) for F in np.linspace(slow, fast, 7))]
-    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(grid))
-    assert grid[0] == pytest.approx(hi, abs=1e-12) and grid[-1] == pytest.approx(lo, abs=1e-12)
+    r_low, r_high = fig["rejections_sent_share_band"]
+    assert slow < ctx.F < fast and r_low < ctx.R < r_high and lo <= fig["p_match"] <= hi and lo < hi
+    for R in (r_low, ctx.R, r_high):  # F's direction, at every R
+        grid = [_p_at(ctx, F, R) for F in np.linspace(slow, fast, 7)]
+        assert all(b <= a + 1e-12 for a, b in itertools.pairwise(grid))
+    for F in (slow, ctx.F, fast):  # R's direction, at every F
+        grid = [_p_at(ctx, F, R) for R in np.linspace(r_low, r_high, 7)]
+        assert all(b >= a - 1e-12 for a, b in itertools.pairwise(grid))
+    assert lo == pytest.approx(_p_at(ctx, fast, r_low), abs=1e-12) and hi == pytest.approx(_p_at(ctx, slow, r_high), abs=1e-12)
+    for F, R in itertools.product((slow, ctx.F, fast), (r_low, ctx.R, r_high)):  # corners, edges, centre
+        assert lo - 1e-12 <= _p_at(ctx, F, R) <= hi + 1e-12
     assert fig["p_match_plan"]["p_match"] <= lo + 1e-12
+
+
+def test_the_rejection_band_widens_the_invitation_band_on_1_december(typ_list, problem):
+    """The reviewer's case: the typical list all silent on 1 December.  P(match) now 16.5%; the
+    invitation band alone gives 8.0% to 26.1%, half and 1.5 times the rejection share 13.9% and
+    20.5%; both bands together 7.0% to 32.1%."""
+    ctx = _prepare(problem, typ_list, DEC1)
+    fig = update.figures(ctx)
+    slow, fast = ctx.F_band
+    assert fig["p_match"] == pytest.approx(0.165, abs=5e-4)
+    assert [_p_at(ctx, fast, ctx.R), _p_at(ctx, slow, ctx.R)] == pytest.approx([0.080, 0.261], abs=5e-4)
+    assert [_p_at(ctx, ctx.F, ctx.R / 2), _p_at(ctx, ctx.F, 1.5 * ctx.R)] == pytest.approx([0.1385, 0.2053], abs=5e-4)
+    assert fig["rejections_sent_share_band"] == pytest.approx([0.10 + 0.10 * 16 / 30, 0.30 + 0.15 * 16 / 30])
+    assert fig["p_match_timing_band"] == pytest.approx([0.070, 0.321], abs=5e-4)
 
 
 @pytest.mark.parametrize("today,answers", [
@@ -204,11 +237,15 @@ def test_the_band_collapses_when_no_silence_is_weighed(typ_list, problem, today,
     fig = update.figures(ctx)
     assert fig["p_match_timing_band"] == [fig["p_match"], fig["p_match"]]
     assert fig["p_match_plan"]["from"] != TIMING_FAST
+    (fp, rp), (fo, ro) = timingband.ends(ctx)  # and every corner gives the same figure
+    assert all(_p_at(ctx, F, R) == pytest.approx(fig["p_match"], abs=1e-12) for F in (fp, fo) for R in (rp, ro))
 
 
-def test_on_1_october_the_figure_to_plan_on_is_the_faster_end_and_the_line_says_why(typ_list, tmp_path, capsys):
-    """The reviewer's all-silent list on 1 October: 70.0% on the curve, judged 5-30% of invitations
-    sent; the faster end's P(match) lies below the range's 10th percentile, so the plan takes it."""
+def test_on_1_october_the_figure_to_plan_on_is_the_pessimistic_corner_and_the_line_says_why(typ_list, tmp_path,
+                                                                                             capsys):
+    """The reviewer's all-silent list on 1 October: 15% of invitations sent on the curve, judged
+    5-30%, rejections 2.7%, judged 0.7-5.0%; the pessimistic corner's P(match) lies below the
+    range's 10th percentile, so the plan takes it."""
     path = tmp_path / "s.csv"
     path.write_text(typ_list)
     with pytest.raises(SystemExit) as e:
@@ -218,13 +255,14 @@ def test_on_1_october_the_figure_to_plan_on_is_the_faster_end_and_the_line_says_
     d = json.loads(capsys.readouterr().out)
     lo, hi = d["p_match_timing_band"]
     assert e.value.code == 0 and d["invitations_sent_share_band"] == pytest.approx([0.05, 0.30])
+    assert d["rejections_sent_share_band"] == pytest.approx([0.02 * 7 / 21, 0.15 * 7 / 21])  # 24 Sept-15 Oct
     assert lo < d["p_match_interval"][0] and d["p_match_plan"] == {"p_match": lo, "from": TIMING_FAST}
     with pytest.raises(SystemExit):
         main(["update", str(PROFILE), "--season", str(path), "--today", "2026-10-01", "--draws", "0"])
     out = " ".join(capsys.readouterr().out.split())
-    assert ("silence so far is weighed by a judged invitation-timing curve (about 15.0% of invitations sent by "
-            f"2026-10-01, judged 5.0% to 30.0%): with the range's ends P(match) now would be {100 * lo:.1f}% (faster) "
-            f"to {100 * hi:.1f}% (slower)") in out
+    assert ("silence so far is weighed by judged timing curves (about 15.0% of invitations sent by 2026-10-01, "
+            "judged 5.0% to 30.0%; rejections 2.7%, judged 0.7% to 5.0%): with the ranges' ends P(match) now would be "
+            f"{100 * lo:.1f}% (invitations faster, fewer rejections) to {100 * hi:.1f}% (slower, more)") in out
     assert f"Plan on {int(100 * lo)}% now ({TIMING_FAST} given your answers" in out
 
 
@@ -236,7 +274,7 @@ def test_the_plan_with_additions_takes_the_faster_end_too_and_never_falls(typ_li
             add_budget=300.0, max_add=10, draws=0)
     a = d["add"]
     assert a["n_added"] >= 1 and a["p_match_after_plan"]["p_match"] >= d["p_match_plan"]["p_match"] - 1e-12
-    assert d["p_match_plan"]["from"] == TIMING_FAST  # in mid-October the faster end is the lowest figure
+    assert d["p_match_plan"]["from"] == TIMING_FAST  # in mid-October the pessimistic corner is the lowest figure
 
 
 def test_a_timing_point_s_range_must_hold_its_share():
@@ -248,5 +286,40 @@ def test_a_timing_point_s_range_must_hold_its_share():
         TimingPoint(date="10-01", share=0.15, low=0.2, high=0.3, reasoning="x")
     with pytest.raises(ValidationError, match="give both low and high"):
         TimingPoint(date="10-01", share=0.15, low=0.05, reasoning="x")
-    curve = load_card().timing.invitations
-    assert curve.has_band and all(p.low is not None for p in curve.points)
+    for curve in (load_card().timing.invitations, load_card().timing.rejections):
+        assert curve.has_band and all(p.low is not None and p.low <= p.share <= p.high for p in curve.points)
+        for end in ("low", "share", "high"):
+            sh = [getattr(p, end) for p in curve.points]
+            assert all(b >= a for a, b in itertools.pairwise(sh))
+        assert curve.points[0].low == curve.points[0].high == 0.0  # nothing before release, by definition
+
+
+def test_the_rejection_curve_s_ranges_are_validated_as_the_invitation_curve_s():
+    """The card's rejection points with a broken range: a share outside it, one end only, an end
+    that falls along the season, an end outside [0, 1] are each refused."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from allocator.model.timing import TimingCurve
+
+    raw = tomllib.loads((ROOT / "models/default.toml").read_text())["timing"]["rejections"]
+    assert all("Band" in p["reasoning"] or "definition" in p["reasoning"] for p in raw["points"])
+    for p in raw["points"]:  # each point's low/high are the band its reasoning states
+        if "Band" in p["reasoning"]:
+            assert f"Band {p['low']:.2f}-{p['high']:.2f}." in p["reasoning"]
+
+    def broken(k: int, **change) -> dict:
+        pts = [dict(p) for p in raw["points"]]
+        pts[k].update(change)
+        pts[k] = {key: v for key, v in pts[k].items() if v is not None}
+        return raw | {"points": pts}
+
+    TimingCurve(**raw)
+    for k, change, msg in [(1, {"low": 0.10}, "low 0.1 <= share 0.08 <= high 0.15 must hold"),
+                           (2, {"high": None}, "give both low and high"),
+                           (3, {"low": 0.05}, "low ends must not decrease along the season"),
+                           (4, {"high": 0.40, "share": 0.35}, "high ends must not decrease along the season"),
+                           (4, {"high": 1.2}, "share, low and high must be between 0 and 1")]:
+        with pytest.raises(ValidationError, match=msg):
+            TimingCurve(**broken(k, **change))

@@ -221,9 +221,11 @@ def test_page_shows_the_json_numbers(client, with_add):
     assert plan == f"plan on {plan_pct(d['p_match_plan']['p_match'])} now"
     assert f"; plan on {plan_pct(d['p_match_before_plan']['p_match'])} <small>" in before
     assert d["p_match_score_check"] is None and 'id="season-score-check-now"' not in html  # Step 2 CK 237: no check
-    tb, sh = d["p_match_timing_band"], d["invitations_sent_share_band"]  # silence weighed by the judged timing curve
+    tb, sh = d["p_match_timing_band"], d["invitations_sent_share_band"]  # silence weighed by the judged timing curves
     band = re.search(r'id="season-timing-band">(.*?)</dd>', html).group(1)
     assert band.startswith(f"{pct(tb[0])} – {pct(tb[1])} ") and f"judged {pct(sh[0])} to {pct(sh[1])}" in band
+    rs = d["rejections_sent_share_band"]  # and by the judged rejection curve
+    assert f"rejections {pct(d['rejections_sent_share'])}, judged {pct(rs[0])} to {pct(rs[1])}" in band
     after = d["add"]["p_match_after_plan"]  # and with the applications added now
     assert d["add"]["n_added"] and re.search(r'id="season-plan-after">([^<]*)<', html).group(1) == \
         f"Plan on {plan_pct(after['p_match'])} with them"

@@ -207,15 +207,18 @@ def _rel(check, interval) -> str:
 
 
 def timing_band_line(d: dict) -> str:
-    """"  silence so far is weighed by a judged invitation-timing curve (...): with the range's ends
-    P(match) now would be X to Y"; "" when no silence is weighed or the card gives no range."""
-    tb, sh = d.get("p_match_timing_band"), d.get("invitations_sent_share_band")
-    if not tb or not sh or tb[0] == tb[1]:
+    """"  silence so far is weighed by judged timing curves (about X% of invitations sent by DATE,
+    judged A to B; rejections C, judged D to E): with the ranges' ends P(match) now would be Y
+    (...) to Z (...)"; "" when no silence is weighed or the card gives no range."""
+    tb, sh, rs = d.get("p_match_timing_band"), d.get("invitations_sent_share_band"), d.get("rejections_sent_share_band")
+    if not tb or tb[0] == tb[1]:
         return ""
-    return (f"  silence so far is weighed by a judged invitation-timing curve (about "
-            f"{_pct(d['invitations_sent_share'])} of invitations sent by {d['today']}, judged {_pct(sh[0])} to "
-            f"{_pct(sh[1])}): with the range's ends P(match) now would be {_pct(tb[0])} (faster) to {_pct(tb[1])} "
-            "(slower)")
+    inv = f"about {_pct(d['invitations_sent_share'])} of invitations sent by {d['today']}"
+    if sh:
+        inv += f", judged {_pct(sh[0])} to {_pct(sh[1])}"
+    rej = f"rejections {_pct(d['rejections_sent_share'])}" + (f", judged {_pct(rs[0])} to {_pct(rs[1])}" if rs else "")
+    return (f"  silence so far is weighed by judged timing curves ({inv}; {rej}): with the ranges' ends P(match) "
+            f"now would be {_pct(tb[0])} (invitations faster, fewer rejections) to {_pct(tb[1])} (slower, more)")
 
 
 def interviews_only_check(a: dict) -> str:

@@ -38,8 +38,8 @@ def plan_figures(out: dict) -> dict:
     percentile, a season like the worst published one, the published-curve check below the range
     and the score check below the cohort's mean; now, the same over the figures conditioned on
     the answers (the worst season has no figure now: the answers are this season's own news),
-    and P(match) now with the invitation-timing curve at its band's fast end
-    (``p_match_timing_band``'s low end, :mod:`allocator.season.timingband`).
+    and P(match) now with the judged timing curves at their pessimistic corner (invitations
+    fast, rejections few: ``p_match_timing_band``'s low end, :mod:`allocator.season.timingband`).
     ``{"p_match_plan": {"p_match", "from"} | None, "p_match_before_plan": ...}``."""
     from allocator.verification.planfigure import plan_figure
 
@@ -70,8 +70,8 @@ def after_checks(ctx: Context, sent: Plan, added: list[int], interval, late: flo
     """The figure to plan on with the applications added now (``added``, candidate indices, at
     their variant on ``sent``, the whole list): the lowest of the range's 10th percentile after
     (``interval``), the published-curve check on the interviews held, still expected and from
-    the new programs, below the range, P(match) with them at the invitation-timing band's fast
-    end, and for a Step 2 CK below the cohort's mean the score check after (``check_now``: the update's score check, None when the score has none).  ``{"p_match_after_plan", "p_match_after_published_curve",
+    the new programs, below the range, P(match) with them at the timing curves' pessimistic
+    corner, and for a Step 2 CK below the cohort's mean the score check after (``check_now``: the update's score check, None when the score has none).  ``{"p_match_after_plan", "p_match_after_published_curve",
     "p_match_after_score_check"}`` (None where there is no such figure)."""
     from allocator.verification import published_curve, scorecheck
     from allocator.verification.planfigure import plan_figure
@@ -98,15 +98,17 @@ def after_checks(ctx: Context, sent: Plan, added: list[int], interval, late: flo
 
 
 def _timing_fast_after(ctx: Context, new: Plan) -> float | None:
-    """P(match) with the applications ``new`` added now, the invitation-timing curve at its judged
-    band's fast end: the silence weighed as there, the new programs' interview chances scaled by
-    the invitations still to come there (None without a band, or when its ends agree today)."""
-    from allocator.season.timingband import at_share
+    """P(match) with the applications ``new`` added now, the judged timing curves at their
+    pessimistic corner (invitations at the fast end, rejections at the low end:
+    :func:`allocator.season.timingband.ends`): the silence weighed as there, the new programs'
+    interview chances scaled by the invitations still to come there (None without a band, or when
+    the corners agree today)."""
+    from allocator.season.timingband import pessimistic
 
-    if ctx.F_band is None or ctx.F_band[1] - ctx.F_band[0] <= 1e-12:
+    low = pessimistic(ctx)
+    if low is None:
         return None
-    fast = ctx.F_band[1]
-    return p_match_after(at_share(ctx, fast), ctx.problem.fm, new, 1.0 - fast)
+    return p_match_after(low, ctx.problem.fm, new, 1.0 - low.F)
 
 
 def interviews_only(card, n_held: int, interval) -> dict:

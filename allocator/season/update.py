@@ -85,6 +85,7 @@ class Context:
     spent: dict = field(default_factory=dict)  # (specialty, kind) -> signals used
     warnings: list[str] = field(default_factory=list)
     F_band: tuple[float, float] | None = None  # F at the timing band's slow and fast ends (None: no band)
+    R_band: tuple[float, float] | None = None  # R at the rejection curve's band's low and high ends (None: no band)
 
 
 def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context:
@@ -136,7 +137,8 @@ def prepare(problem: Problem, season: Season, today: dt.date, timing) -> Context
     from allocator.season.timingband import shares
 
     return Context(problem, season, today, F, R, idx, statuses, p, q, nm, obs, pi,
-                   post.no_match_factors(nm, obs), plan, spent, warnings, shares(timing.invitations, today))
+                   post.no_match_factors(nm, obs), plan, spent, warnings, shares(timing.invitations, today),
+                   shares(timing.rejections, today))
 
 
 def screened_invitations(problem: Problem, season: Season) -> dict[str, str]:

@@ -17,9 +17,9 @@ def plan_figure(interval, worst_season: dict | None, curve, score_check: dict | 
     percentile the upper end of the published-curve check, and, for a Step 2 CK below the
     calibration cohort's mean, the list's P(match) under the score check (``score_check``:
     :func:`allocator.verification.scorecheck.check`; above the mean it is a note, not a figure
-    to plan on), and in the interview season P(match) now with the invitation-timing curve at
-    its judged band's fast end (``timing_fast``: silence weighs most there;
-    :mod:`allocator.season.timingband`).  None without a range over plausible models (the
+    to plan on), and in the interview season P(match) now with the judged timing curves at their
+    pessimistic corner (``timing_fast``: invitations sent fast and few rejections sent, where
+    silence weighs most; :mod:`allocator.season.timingband`).  None without a range over plausible models (the
     warnings say why).
     ``{"p_match", "from"}``."""
     if interval is None:
@@ -38,8 +38,9 @@ def plan_figure(interval, worst_season: dict | None, curve, score_check: dict | 
 
 
 SCORE_CHECK = "the Step 2 CK score check"  # plan_figure's "from" for the score check's figure
-#: plan_figure's "from" for P(match) now at the invitation-timing band's fast end
-TIMING_FAST = "the average of the plausible models with invitations sent at the fast end of the judged timing range"
+#: plan_figure's "from" for P(match) now at the timing curves' pessimistic corner
+TIMING_FAST = ("the average of the plausible models with invitations sent fast and few rejections sent, the "
+               "pessimistic ends of the judged timing curves")
 
 
 #: the sweep and frontier rows' columns for the figure to plan on (:func:`plan_row`)
