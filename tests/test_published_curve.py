@@ -66,6 +66,9 @@ def test_solve_and_simulate_report_it_exactly_and_the_draws_agree(capsys, tmp_pa
         main(["simulate", PROFILE, "--list", str(out), "--draws", "20000"])
     text = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
     assert e.value.code == 0 and "Published-curve check:" in text and "25/35/50/75% at 1/3/5/10 interviews" in text
+    from allocator.verification.published_curve import relation  # the words follow the numbers, as on the page
+
+    assert relation((lo, hi), s["p_match_interval"]) in text
     with pytest.raises(SystemExit) as e:
         main(["solve", PROFILE, "--objective", "p_match", "--draws", "0", "--json"])
     assert json.loads(capsys.readouterr().out)["p_match_published_curve"] == pytest.approx([lo, hi], abs=1e-12)

@@ -56,7 +56,7 @@ def simulate(
         if m.p_match_worst_season:
             c.print(f"P(match) {season_label(m.p_match_worst_season)}: {pct(m.p_match_worst_season['p_match'])}")
         if pc is not None:
-            c.print(published_curve_line(pc, problem.card, problem.specialties))
+            c.print(published_curve_line(pc, problem.card, problem.specialties, m.p_match_interval))
         if figure is not None:
             c.print(plan_line(figure))
         model = model_name(problem)

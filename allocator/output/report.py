@@ -111,18 +111,20 @@ def whole_range(iv) -> str:
     return lo if lo == hi else f"{lo} to {hi}"
 
 
-def published_curve_line(pc: tuple[float, float], card, specialties=("Internal Medicine",)) -> str:
+def published_curve_line(pc: tuple[float, float], card, specialties=("Internal Medicine",), interval=None) -> str:
     """The cross-check against the published conversion curve, in one sentence (the curve is
-    Internal Medicine's: a list in other specialties is told so)."""
-    from allocator.verification.published_curve import describe
+    Internal Medicine's: a list in other specialties is told so); with the list's range
+    (``interval``) the words say where the check lies against it, as the web page does."""
+    from allocator.verification.published_curve import describe, relation
 
     other = [s for s in specialties if s != "Internal Medicine"]
     note = (f"; no curve is published for {', '.join(other)}, so this one stands in for "
             f"{'it' if len(other) == 1 else 'them'}") if other else ""
     value = whole_range(pc)
+    where = relation(pc, interval)
     return (f"Published-curve check: if P(match | interviews) followed the published Internal Medicine IMG curve "
-            f"({describe(card)}; 2009 data; every plausible model converts more{note}), this list's interviews "
-            f"would give {value}.")
+            f"({describe(card)}; 2009 data; over the calibration cohort every plausible model converts more{note}), "
+            f"this list's interviews would give {value}{', ' + where if where else ''}.")
 
 
 def robustness_line(r: dict) -> str:
@@ -150,7 +152,7 @@ def render_solve(res: Result, console: Console, *, limit: int | None = None) -> 
     head = headline(res)
     console.print(interval_line(m, pr) if m.p_match_interval is not None else point_line(m))
     if res.published_curve is not None:
-        console.print(published_curve_line(res.published_curve, pr.card, pr.specialties))
+        console.print(published_curve_line(res.published_curve, pr.card, pr.specialties, m.p_match_interval))
     plan = res.plan_figure()
     if plan is not None:
         console.print(plan_line(plan))
