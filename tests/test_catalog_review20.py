@@ -173,7 +173,8 @@ def test_a_catalog_without_img_share_warns_in_the_answer(capsys, tmp_path):
     ("IMG %", "img_share"), ("pct_img", "img_share"), ("img_pct", "img_share"), ("percent_img", "img_share"),
     ("img_fraction", "img_share"), ("IMGs (%)", "img_share"),
     ("fee", "fee_extra"), ("fees", "fee_extra"), ("cost", "fee_extra"), ("extra_fee", "fee_extra"),
-    ("Cost (USD)", "fee_extra"),
+    ("Cost (USD)", "fee_extra"), ("Application fee", "fee_extra"), ("IMG share (%)", "img_share"),
+    ("% of IMGs", "img_share"), ("International graduates %", "img_share"),
 ])
 def test_another_name_for_img_share_or_fee_extra_is_refused_not_ignored(column, meant):
     header = HEADER.replace(meant, column)

@@ -322,6 +322,7 @@ def test_the_extra_list_verdict_in_words():
     assert dear.startswith("sending more is not worth it at this price: +1.8 points for $900 is 0.198 points per $100, "
                            "below the 0.2")
     assert "0.08 points per $100" in _advice(True, False, 0.15, 19710.0, 0.0008, 20000.0)
+    assert "is 0.19996 points per $100, below the 0.2" in _advice(True, False, 0.018, 900.0, 0.0019996, 900.0)
 
 
 def test_the_same_rate_gets_the_same_verdict_whatever_the_budget():
@@ -487,6 +488,7 @@ def test_with_every_eligible_program_applied_the_advice_is_to_widen_the_catalog_
     (0.0, ["invited", "applied", "rejected"], None, "programs have sent no invitation yet under the timing curve"),
     (0.0, ["applied", "applied", "applied"], None, None),  # nothing held before the season: nothing to question
     (0.6, ["invited", "applied", "rejected"], dt.date(2026, 8, 15), "line 3: P00 is invited on 2026-08-15, before ERAS"),
+    (0.6, ["declined", "applied", "rejected"], dt.date(2026, 8, 15), "line 3: P00 is declined on 2026-08-15, before ERAS"),
     (1.0, ["invited", "applied", "rejected"], None, "the invitation season is over under the timing curve"),
     (0.6, ["invited", "applied", "rejected"], None, None),
 ])

@@ -124,15 +124,16 @@ def _other_specialties(full, specs) -> None:
         full.loc[other, "excluded_reason"] = "another specialty (" + full.loc[other, "specialty"].astype(str) + ")"
 
 
-def _img_share(cat, prof, card) -> list[str]:
-    """solve's warning when most rows of the profile's specialties leave img_share empty."""
+def _img_share(cat, full, card) -> list[str]:
+    """solve's warning when most eligible rows (``full``'s, as solve's candidates) leave
+    img_share empty."""
     import numpy as np
 
     from allocator.inputs.catalog import img_share_warning
 
     if cat.has_own_p_match:
         return []
-    rows = cat.select(np.isin(cat.column("specialty"), list(prof.specialties))) if prof.specialties else cat
+    rows = cat.select(np.isin(cat.column("program_id"), full.loc[full["eligible"].astype(bool), "program_id"]))
     w = img_share_warning(rows, card)
     return [w] if w else []
 
@@ -190,7 +191,7 @@ def estimate(
              if ens is not None else "the model card alone")
     payload = {"model_card": getattr(card, "name", "default"), "model": model, "correlation": float(card.correlation),
                "synthetic": cat.synthetic, "note": ESTIMATE_NOTE, "programs": json.loads(full.to_json(orient="records")),
-               "warnings": _estimate_warnings(prof, card, cat.has_own_p_match) + _img_share(cat, prof, card)}
+               "warnings": _estimate_warnings(prof, card, cat.has_own_p_match) + _img_share(cat, full, card)}
 
     def render(c):
         if cat.synthetic:

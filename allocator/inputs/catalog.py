@@ -434,9 +434,12 @@ def _refuse_misspelled(header: list[str], where: str) -> None:
 # Other names users give the two columns that move a list most without a word when ignored:
 # each header is read as its set of words ("IMG %" and "pct_img" both as {img, pct}).
 _OTHER_NAMES = {
-    "img_share": [{"img", "pct"}, {"img", "fraction"}, {"img", "rate"}, {"img", "proportion"}],
+    "img_share": [{"img", "pct"}, {"img", "fraction"}, {"img", "rate"}, {"img", "proportion"},
+                  {"img", "share", "pct"}, {"pct", "of", "img"}, {"international", "graduates", "pct"},
+                  {"international", "graduate", "pct"}, {"pct", "international", "graduates"}],
     "fee_extra": [{"fee"}, {"fees"}, {"cost"}, {"costs"}, {"extra", "fee"}, {"extra", "fees"}, {"extra", "cost"},
-                  {"fee", "usd"}, {"cost", "usd"}],
+                  {"fee", "usd"}, {"cost", "usd"}, {"application", "fee"}, {"application", "fees"},
+                  {"application", "cost"}, {"program", "fee"}, {"program", "fees"}],
 }
 _WHAT = {"img_share": "; img_share is a share between 0 and 1: write 53% as 0.53",
          "fee_extra": "; fee_extra is each program's cost beyond the ERAS fees, in USD"}

@@ -216,11 +216,13 @@ def _points(gain: float) -> str:
 
 
 def _rate(per100: float) -> str:
-    """Points per $100 at the precision the verdict needs: two decimals, three where two would
-    round across WORTH_PER_100 (0.198 is not "0.20")."""
-    two = f"{100 * per100:.2f}"
-    crosses = (float(two) >= 100 * WORTH_PER_100) != (per100 >= WORTH_PER_100)
-    return f"{100 * per100:.3f}" if crosses else two
+    """Points per $100 at the precision the verdict needs: two decimals, more where fewer would
+    round across WORTH_PER_100 (0.198 is not "0.20", 0.19996 not "0.200")."""
+    for digits in range(2, 7):
+        shown = f"{100 * per100:.{digits}f}"
+        if (float(shown) >= 100 * WORTH_PER_100) == (per100 >= WORTH_PER_100):
+            return shown
+    return shown
 
 
 def _small(gain: float) -> str:

@@ -221,7 +221,7 @@ def calendar_warnings(season: Season, timing, sent: float, today: dt.date) -> li
         out.append(f"by {today} programs have sent no invitation yet under the timing curve (ERAS releases applications "
                    f"in late September), yet the season file holds {len(answered)} answer(s): check --today (a month "
                    "and day swapped?) and the dates in the file")
-    early = [r for r in season.rows if r["status"] in ("invited", "interviewed") and r.get("date") is not None
+    early = [r for r in season.rows if r["status"] in INVITATIONS and r.get("date") is not None
              and timing.invitations.share(r["date"]) <= 0]
     if early:
         r = early[0]
