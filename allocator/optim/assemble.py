@@ -205,7 +205,7 @@ def _signals(pr: _Probs, profile: Profile, specialties: tuple, notes: list, warn
                          f"{'its' if len(lack) == 1 else 'their'} programs are solved without signals, so P(match) "
                          f"leaves out what signals add; allocator has counts for {', '.join(sorted(table))} (write "
                          "the specialty as listed there if it is one of them)")
-        if not available:
+        if not available and not (table and lack):  # the warning above says it already
             notes.append(f"signals not modelled: no ERAS signal counts for season {s.season} and these specialties")
     elif s.signals == "optimize":
         notes.append("signals not modelled: the catalog gives its own p_match (no signal effect known)")
