@@ -272,3 +272,18 @@ def test_the_curve_below_the_range_is_the_figure_to_plan_on_for_the_interviews_i
     assert got["p_match_interviews_only_plan"] == pytest.approx(0.35)
     assert got["p_match_interviews_only_plan_from"] == "the published-curve check's upper end"
     assert interviews_only(card, 3, None)["p_match_interviews_only_plan"] is None  # no range: no figure
+
+
+def test_no_addition_prints_one_line_with_the_advice(capsys):
+    """--max-add 0 (or nothing to add): "Additional applications within $600: none." and the
+    advice, not a header for 0 rows, a cost of $0 and a price per $100 of 0.00."""
+    from allocator.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["update", str(ROOT / "data/profiles/typical_us_img.toml"), "--season", str(SEASON), "--today",
+              "2026-11-04", "--draws", "0", "--add-budget", "600", "--max-add", "0"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert e.value.code == 0
+    assert ("Additional applications within $600: none. no additional application: --max-add is 0, which allows "
+            "none") in out
+    assert "Best 0 additional" not in out and "0.00 points per extra $100" not in out

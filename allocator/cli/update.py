@@ -72,6 +72,9 @@ def _add_lines(d: dict, c) -> None:
     and the verdict."""
     a = d["add"]
     c.print()
+    if not a["n_added"]:  # nothing to list, price or plan: the advice says why
+        c.print(f"Additional applications within ${a['add_budget']:,.0f}: none. {a['advice']}", markup=False)
+        return
     c.print(f"Best {a['n_added']} additional applications within ${a['add_budget']:,.0f} "
             f"(late applications count at {_pct(a['late_factor'])} of their usual interview chance; "
             "--add-budget and --max-add bound them, the profile's budget and max_applications were for the "
