@@ -27,7 +27,7 @@ from allocator.season.seasonfile import load_season, season_from_text
 from allocator.verification.planfigure import TIMING_FAST
 from allocator.verification.season_mc import simulate_season_mixture
 
-from .test_season_twostage import ROOT, _brute, _ctx, _stage
+from .test_season_twostage import ROOT, _brute, _ctx, _stage, matches_brute_force
 from .test_twostage import factor_problem
 
 PROFILE = ROOT / "data/profiles/typical_us_img.toml"
@@ -43,23 +43,13 @@ ANSWERS = {"IM-0732": "rejected", "IM-0542": "interviewed", "IM-0257": "rejected
 def test_a_declined_invitation_equals_brute_force_over_the_mixture(seed):
     """Every (stage outcome, answer sent) at every node enumerated: a declined row is an
     invitation received and no match there; P(match), in LA, in the West, further invitations."""
-    from allocator.optim.evaluate import in_west
-
     rng = np.random.default_rng(900 + seed)
     pr = factor_problem(rng, n=6, cards=2, gold=1, silver=1, divisions=2)
     ids = [pr.ids[i] for i in rng.permutation(6)[:4]]
     statuses = ["declined"] + list(rng.choice(["applied", "invited", "rejected", "withdrawn", "declined"], 3))
     F, R = rng.uniform(0.1, 0.9), rng.uniform(0.0, 0.5)
     ctx = _ctx(pr, statuses, F, R, ids=ids, signals={ids[1]: "gold"})
-    fig = update.figures(ctx)
-    q, m = _stage(pr, ctx.plan)
-    order = [ctx.plan.idx.index(pr.ids.index(x)) for x in ids]
-    bm, bla, bfur = _brute(pr.fm.w, q[:, order], m[:, order], statuses, F, R, pr.la[ctx.idx])
-    assert fig["p_match"] == pytest.approx(bm, abs=1e-10)
-    assert fig["p_match_la"] == pytest.approx(bla, abs=1e-10)
-    assert fig["expected_further_invitations"] == pytest.approx(bfur, abs=1e-10)
-    _, bwest, _ = _brute(pr.fm.w, q[:, order], m[:, order], statuses, F, R, in_west(pr)[ctx.idx])
-    assert fig["p_match_west"] == pytest.approx(bwest, abs=1e-10)
+    fig = matches_brute_force(pr, ctx, ids, statuses, F, R)
     assert fig["interviews_so_far"] == sum(s in ("invited", "interviewed") for s in statuses)
 
 

@@ -94,6 +94,14 @@ def test_posterior_equals_brute_force_over_the_mixture(seed):
     divisions = [pr.programs["division"].iloc[2]]
     F, R = rng.uniform(0.1, 0.9), rng.uniform(0.0, 0.5)
     ctx = _ctx(pr, statuses, F, R, ids=ids, signals=signals, divisions=divisions)
+    matches_brute_force(pr, ctx, ids, statuses, F, R)
+
+
+def matches_brute_force(pr, ctx, ids, statuses, F, R) -> dict:
+    """The update's P(match), in LA, in the West (LA included: the same sum, other flags) and
+    further invitations against :func:`_brute` over the mixture; the figures."""
+    from allocator.optim.evaluate import in_west
+
     fig = update.figures(ctx)
     q, m = _stage(pr, ctx.plan)
     order = [ctx.plan.idx.index(pr.ids.index(x)) for x in ids]
@@ -101,11 +109,9 @@ def test_posterior_equals_brute_force_over_the_mixture(seed):
     assert fig["p_match"] == pytest.approx(bm, abs=1e-10)
     assert fig["p_match_la"] == pytest.approx(bla, abs=1e-10)
     assert fig["expected_further_invitations"] == pytest.approx(bfur, abs=1e-10)
-    from allocator.optim.evaluate import in_west  # the West (LA included): the same sum, other flags
-
-    west = in_west(pr)[ctx.idx]
-    _, bwest, _ = _brute(pr.fm.w, q[:, order], m[:, order], statuses, F, R, west)
+    _, bwest, _ = _brute(pr.fm.w, q[:, order], m[:, order], statuses, F, R, in_west(pr)[ctx.idx])
     assert fig["p_match_west"] == pytest.approx(bwest, abs=1e-10)
+    return fig
 
 
 def test_before_any_answer_is_what_solve_and_simulate_report():
