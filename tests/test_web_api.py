@@ -1214,6 +1214,17 @@ def test_back_to_the_form_shows_the_values_submitted_and_a_plain_post_redirects(
     assert r.status_code == 422 and 'id="error-budget"' in r.text
 
 
+def test_the_answer_page_shows_the_notes_of_the_answer(client):
+    """The rows of another specialty an uploaded catalog had are named on the page, as solve
+    prints them (the page said only "N programs")."""
+    rows = TINY.read_text().splitlines()
+    rows[2] = rows[2].replace(",Internal Medicine,", ",Family Medicine,")
+    r = client.post("/solve", data=fast_form(budget="400", max_applications="30"),
+                    files={"catalog": ("mine.csv", ("\n".join(rows) + "\n").encode())})
+    assert r.status_code == 200
+    assert re.search(r'id="data-note-\d+">Note: 1 program of the catalog in Family Medicine left out', r.text)
+
+
 def test_answer_names_its_catalog_and_the_file_field_recalls_an_upload(client):
     """An upload is not kept for the next request: the answer says which catalog it used, and the
     file field says the last request used that file and that it must be chosen again."""
