@@ -16,14 +16,12 @@ from allocator.cli.common import (MAX_SEASON_DRAWS, CatalogOpt, JsonOpt, OutText
 def _today(v: Optional[str]) -> dt.date:
     if v is None:
         return dt.date.today()
-    import re
+    from allocator.season.seasonfile import iso_date  # as the web form reads its date
 
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.strip()):  # as the web form: 20261025 is refused too
-        raise InputError(f"--today {v!r}: write the date as YYYY-MM-DD, e.g. 2026-11-04")
     try:
-        return dt.date.fromisoformat(v.strip())
-    except ValueError:
-        raise InputError(f"--today {v!r}: no such day in the calendar; check the month and the day") from None
+        return iso_date(v)
+    except ValueError as e:
+        raise InputError(f"--today {v!r}: {e}") from None
 
 
 def _pct(x: float) -> str:

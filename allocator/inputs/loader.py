@@ -29,7 +29,8 @@ _OPS = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">"
 def refuse_semicolons(header: list[str], where: str) -> None:
     """A CSV header read as one field that holds semicolons (``program_id;name;...``, as Excel
     saves CSV where the decimal mark is a comma) or tabs (Excel's "Text (Tab delimited)") is
-    refused with what to do, rather than with "missing column(s)" for columns the file has.  ``where``: the file (and line) for the message."""
+    refused with what to do, rather than with "missing column(s)" for columns the file has.
+    ``where``: the file (and line) for the message."""
     if len(header) == 1 and ";" in header[0]:
         raise InputError(f"{where}: the file looks separated by semicolons (;), not commas, as Excel saves CSV in "
                          "many countries; save it as comma-separated CSV (for example from LibreOffice or Google "

@@ -181,7 +181,8 @@ def _apply_lists(pr: _Probs, catalog: Catalog, profile: Profile) -> dict[str, in
     if never:
         ids, names, la = pr.cat.column("program_id"), pr.cat.column("name"), pr.cat.column("la_area")
         for i in never:
-            pr.excluded.append({"program_id": ids[i], "name": names[i], "reason": "never_apply", "la_area": bool(la[i])})
+            pr.excluded.append({"program_id": ids[i], "name": names[i], "reason": "never_apply",
+                                "la_area": bool(la[i])})
         keep = np.ones(len(pr.cat), bool)
         keep[never] = False
         pr.keep(keep)
@@ -271,10 +272,7 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
     pos = _apply_lists(pr, catalog, profile)
     cat = pr.cat
     specialties = tuple(sorted(set(cat.column("specialty")))) if len(cat) else tuple(profile.specialties or ())
-    notes: list[str] = _other_specialties_note(catalog, tuple(profile.specialties or ()))
-    if len(cat) and not np.any(cat.column("la_area")):
-        notes.append("no candidate program is in Greater LA: P(match in LA) is 0 on any list; add Greater-LA "
-                     "programs to the catalog to weigh them")
+    notes = _catalog_notes(catalog, cat, tuple(profile.specialties or ()))
     warns = [w for w in [img_share_warning(pr.cat, pr.card)] if w]
     available = _signals(pr, profile, specialties, notes, warns)
     max_div, fixed = _geography(pr, profile, notes)
@@ -322,18 +320,23 @@ def _input_warnings(profile: Profile, schedule, extra: np.ndarray) -> tuple[str,
     return tuple(out)
 
 
-def _other_specialties_note(catalog: Catalog, specialties: tuple[str, ...]) -> list[str]:
-    """The catalog's rows of specialties the profile does not apply in (``specialties``: the
-    profile's; none given, every row is a candidate), left out in a word (a user who forgot a second specialty saw only a smaller
-    candidate count)."""
+def _catalog_notes(catalog: Catalog, cat: Catalog, specialties: tuple[str, ...]) -> list[str]:
+    """What the catalog leaves the answer, in a word: its rows of specialties the profile does
+    not apply in (``specialties``: the profile's; none given, every row is a candidate; a user
+    who forgot a second specialty saw only a smaller candidate count), and no Greater-LA
+    program among the candidates ``cat``."""
+    notes = []
     spec = catalog.column("specialty")
     out = ~np.isin(spec, list(specialties))
     left = int(out.sum())
-    if not left or not specialties or left == len(spec):  # none kept: a catalog's own p_match keeps every row
-        return []
-    other = sorted(set(spec[out]))
-    return [f"{left} program{'s' if left != 1 else ''} of the catalog in {', '.join(other)} left out: the profile "
-            "does not apply in that specialty; add it to [applicant] specialties to consider them"]
+    if left and specialties and left < len(spec):  # none kept: a catalog's own p_match keeps every row
+        notes.append(f"{left} program{'s' if left != 1 else ''} of the catalog in {', '.join(sorted(set(spec[out])))} "
+                     "left out: the profile does not apply in that specialty; add it to [applicant] specialties to "
+                     "consider them")
+    if len(cat) and not np.any(cat.column("la_area")):
+        notes.append("no candidate program is in Greater LA: P(match in LA) is 0 on any list; add Greater-LA "
+                     "programs to the catalog to weigh them")
+    return notes
 
 
 def _own_interview_warning(cat: Catalog, catalog: Catalog) -> tuple[str, ...]:

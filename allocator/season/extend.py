@@ -182,7 +182,7 @@ def _summary(ctx: Context, pr2: Problem, plan, rows: list, cost: float, after: f
              max_add: int | None = None) -> dict:
     """The ``add`` part of the update: the rows added, their cost, P(match) after and the verdict."""
     gain = after - p_now
-    per100 = gain / cost * 100 if cost > 0 else 0.0
+    per100 = _per_100(gain, cost)
     worth = bool(rows) and gain > 0 and per100 >= WORTH_PER_100
     return {"selected": rows, "n_added": len(rows), "cost": float(cost), "add_budget": float(add_budget),
             "p_match_after": after, "p_match_after_interval": interval, "gain": gain, "gain_per_100": per100,
@@ -202,12 +202,17 @@ def judge_on_plan(add: dict, plan_now: dict | None) -> None:
     if not add["selected"] or plan_now is None or after is None:
         return
     gain = after["p_match"] - plan_now["p_match"]
-    per100 = gain / add["cost"] * 100 if add["cost"] > 0 else 0.0
+    per100 = _per_100(gain, add["cost"])
     add["gain_plan"], add["gain_per_100_plan"] = gain, per100
     if not add["worth_it"] and gain > 0 and per100 >= WORTH_PER_100:
         add["worth_it"] = True
         add["advice"] = (f"worth it: +{_points(gain)} points on the figure to plan on for ${add['cost']:,.0f} "
                          f"(+{_rate(per100)} per $100; +{_points(add['gain'])} on the average){_small(gain)}")
+
+
+def _per_100(gain: float, cost: float) -> float:
+    """The gain per extra $100 (0 when nothing was spent)."""
+    return gain / cost * 100 if cost > 0 else 0.0
 
 
 def _points(gain: float) -> str:

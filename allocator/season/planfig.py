@@ -71,8 +71,10 @@ def after_checks(ctx: Context, sent: Plan, added: list[int], interval, late: flo
     their variant on ``sent``, the whole list): the lowest of the range's 10th percentile after
     (``interval``), the published-curve check on the interviews held, still expected and from
     the new programs, below the range, P(match) with them at the timing curves' pessimistic
-    corner, and for a Step 2 CK below the cohort's mean the score check after (``check_now``: the update's score check, None when the score has none).  ``{"p_match_after_plan", "p_match_after_published_curve",
-    "p_match_after_score_check"}`` (None where there is no such figure)."""
+    corner, and for a Step 2 CK below the cohort's mean the score check after (``check_now``:
+    the update's score check, None when the score has none).  ``{"p_match_after_plan",
+    "p_match_after_published_curve", "p_match_after_score_check"}`` (None where there is no
+    such figure)."""
     from allocator.verification import published_curve, scorecheck
     from allocator.verification.planfigure import plan_figure
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,6 +110,18 @@ def _parse(path, text: str) -> tuple[list[str], list[tuple[int, list[str]]], str
     refuse_semicolons(rows[0], f"{path}: line {lines[0][0]}")
     header = [h.strip().lower() for h in rows[0]]
     return header, [(n, r) for (n, _), r in zip(lines[1:], rows[1:])], text
+
+
+def iso_date(text: str) -> dt.date:
+    """The date of ``text`` written YYYY-MM-DD (a date given by hand: ``--today``, the web
+    form's); ValueError with the fix in words otherwise (20261104 is refused, as 2026-02-30)."""
+    t = text.strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
+        raise ValueError("write the date as YYYY-MM-DD, e.g. 2026-11-04")
+    try:
+        return dt.date.fromisoformat(t)
+    except ValueError:
+        raise ValueError("no such day in the calendar; check the month and day") from None
 
 
 def _date(path, line, value: str, today: dt.date | None) -> dt.date | None:

@@ -164,8 +164,8 @@ def _check_invitation_readable(problem: Problem, season: Season, row: dict, i: i
     why = "its evidence would be read as if every interview there ended in a match" if row["status"] == "declined" \
         else "it would count as a certain match"
     raise InputError(f"{season.path}: line {row['line']}: {row['program_id']} is {row['status']}, but {cat.path} "
-                     f"gives its p_match without p_interview, so the invitation cannot be read ({why}); give p_interview for the programs that invited you, so that an invitation "
-                     f"can be read")
+                     f"gives its p_match without p_interview, so the invitation cannot be read ({why}); give "
+                     "p_interview for the programs that invited you, so that an invitation can be read")
 
 
 def certain_after_invitation(problem: Problem, idx, statuses, p, q) -> list[str]:

@@ -2,7 +2,6 @@
 extra budget and count (`allocator update`'s options, not part of the profile)."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from allocator.errors import InputError
@@ -20,7 +19,6 @@ SEASON_FIELDS = [  # the season section of the form (not part of the profile; `a
           "optional: find the best applications to add now within this sum"),
     Field("max_add", "season", "Most extra applications", "int", "programs", "optional"),
 ]
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def season_options(v: dict[str, Any], default_today) -> dict[str, Any]:
@@ -37,18 +35,15 @@ def season_options(v: dict[str, Any], default_today) -> dict[str, Any]:
 
 
 def _date(v: dict[str, Any], default_today):
-    import datetime as dt
+    from allocator.season.seasonfile import iso_date
 
     t = str(v.get("today") or "").strip()
     if not t:
         return default_today
-    if not DATE.fullmatch(t):
-        raise InputError(f"{SEASON_WHERE}: today = {shown(t)}: write the date as YYYY-MM-DD, e.g. 2026-11-04")
     try:
-        return dt.date.fromisoformat(t)
-    except ValueError:
-        raise InputError(f"{SEASON_WHERE}: today = {shown(t)}: no such day in the calendar; check the "
-                         "month and day") from None
+        return iso_date(t)
+    except ValueError as e:
+        raise InputError(f"{SEASON_WHERE}: today = {shown(t)}: {e}") from None
 
 
 def _extra(v: dict[str, Any], name: str, unit: str) -> float | int | None:
