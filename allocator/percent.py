@@ -3,6 +3,8 @@
 the verification stage print their figures as the report does."""
 from __future__ import annotations
 
+import math
+
 
 def pct(x: float | None, digits: int = 1) -> str:
     """A probability as a percentage; one below 1 that would round to 100 is shown as ">99.9%"
@@ -17,9 +19,17 @@ def pct(x: float | None, digits: int = 1) -> str:
 
 def plan_whole(x: float) -> int:
     """The figure to plan on in whole percents, rounded down (25.7% is 25, never 26)."""
-    import math
-
     return max(0, math.floor(100 * float(x) + 1e-9))
+
+
+def pct_floored(x: float) -> str:
+    """The figure that the figure to plan on rounds down from, to enough decimals that it does not
+    read as the next whole percent: 6.96% is "6.96%", not "7.0%" beside "plan on 6%"."""
+    for digits in (1, 2, 3):
+        s = pct(x, digits)
+        if s[:1].isdigit() and math.floor(float(s[:-1]) + 1e-9) <= plan_whole(x):
+            return s
+    return f"just under {plan_whole(x) + 1}%"
 
 
 def plan_pct(x: float) -> str:

@@ -599,6 +599,20 @@ def test_the_figure_to_plan_on_is_the_lowest_of_the_checks():
     assert plan_pct(0.257) == "25%" and plan_pct(0.73) == "73%" and plan_pct(0.0) == "0%"
 
 
+def test_the_figure_rounded_down_never_reads_as_the_next_whole_percent():
+    """"Plan on 6% (..., 7.0% rounded down)" read as a rounding slip: the figure it rounds down from
+    gets the decimals that keep it below the next whole percent."""
+    from allocator.percent import pct_floored, plan_pct
+
+    assert (plan_pct(0.0696), pct_floored(0.0696)) == ("6%", "6.96%")
+    assert (plan_pct(0.06996), pct_floored(0.06996)) == ("6%", "6.996%")
+    assert pct_floored(0.0699996) == "just under 7%"
+    assert pct_floored(0.257) == "25.7%" and pct_floored(0.07) == "7.0%" and pct_floored(0.9999) == "99.99%"
+    for x in (0.0696, 0.06996, 0.257, 0.07, 0.9999, 0.5, 0.0):
+        shown = pct_floored(x)
+        assert int(float(shown.rstrip("%"))) == int(plan_pct(x).rstrip("%"))
+
+
 def test_solve_shows_the_figure_to_plan_on_in_text_json_and_page(capsys):
     from allocator.paths import DATA_DIR
     from allocator.output.report import plan_pct

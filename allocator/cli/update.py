@@ -89,7 +89,7 @@ def _add_lines(d: dict, c) -> None:
 
 def _after_plan_line(a: dict, c) -> None:
     """"Plan on 47% with them (...)": the figure to plan on with the applications added now."""
-    from allocator.output.report import plan_pct
+    from allocator.output.report import pct_floored, plan_pct
 
     plan = a.get("p_match_after_plan")
     if plan is None or not a.get("n_added"):
@@ -98,20 +98,20 @@ def _after_plan_line(a: dict, c) -> None:
     note = "" if not sc or sc["direction"] != "below" else \
         f"; Step 2 CK score check with them: {_pct(sc['p_match'])}, central model {_pct(sc['p_match_central'])}"
     c.print(f"[bold]Plan on {plan_pct(plan['p_match'])} with them[/] ({plan['from']} given your answers, "
-            f"{_pct(plan['p_match'])} rounded down{note})")
+            f"{pct_floored(plan['p_match'])} rounded down{note})")
 
 
 def _plan_line(d: dict, c) -> None:
     """"Plan on 29% now (...); before any answer, plan on 75% (...)": the figure to plan on, as
     solve prints it, for the answers so far and for the list as sent (none without a range)."""
-    from allocator.output.report import plan_pct
+    from allocator.output.report import pct_floored, plan_pct
 
     now, before = d.get("p_match_plan"), d.get("p_match_before_plan")
     if now is None:
         return
     tail = "" if before is None else f"; before any answer: plan on {plan_pct(before['p_match'])} ({before['from']})"
     c.print(f"[bold]Plan on {plan_pct(now['p_match'])} now[/] ({now['from']} given your answers, "
-            f"{_pct(now['p_match'])} rounded down){tail}")
+            f"{pct_floored(now['p_match'])} rounded down){tail}")
 
 
 def _declined(k: dict) -> str:

@@ -10,7 +10,7 @@ from rich.table import Table
 from allocator.output.guide import recognize
 from allocator.output.result import Result
 from allocator.output.trade import alternative_line, guide_text, signal_text, tier_text
-from allocator.percent import pct, plan_pct  # noqa: F401  (the report's percentages; imported from here too)
+from allocator.percent import pct, pct_floored, plan_pct  # noqa: F401  (the report's percentages; imported from here too)
 
 SYNTHETIC_NOTE = "SYNTHETIC demo catalog: invented programs at real places; not real program data."
 
@@ -53,7 +53,7 @@ def plan_line(plan: dict) -> str:
 
 def plan_source(plan: dict) -> str:
     """Where the figure to plan on comes from, and the rule (the command line and the web page)."""
-    return (f"{plan['from']}, {pct(plan['p_match'])} rounded down: the lowest of the 10th percentile, the worst "
+    return (f"{plan['from']}, {pct_floored(plan['p_match'])} rounded down: the lowest of the 10th percentile, the worst "
             "season, a published-curve check below "
             "the range and, for a Step 2 CK below the calibration cohort's mean, the score check; lower still if a "
             "warning below says so")

@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from allocator.output.report import pct, plan_pct, plan_source, season_label
+from allocator.output.report import pct, pct_floored, plan_pct, plan_source, season_label
 from allocator.verification.published_curve import relation as curve_relation
 from allocator.web.messages import plain_text
 from allocator.web.jobs import JobPool
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates.env.filters["plain"] = plain_text  # library text on the page: no options, no paths
     app.state.templates.env.filters["pct"] = pct  # as the command line prints them (never 100.0% below 1)
     app.state.templates.env.filters["plan_pct"] = plan_pct  # the figure to plan on, whole percents rounded down
+    app.state.templates.env.filters["pct_floored"] = pct_floored  # what it rounds down from, never reading as the next percent
     app.state.templates.env.filters["plan_source"] = plan_source  # and where it comes from, as the command line says
     app.state.templates.env.filters["curve_relation"] = curve_relation  # the published-curve check against the range
     app.state.templates.env.filters["season_label"] = season_label  # the worst-season figure, named as everywhere
