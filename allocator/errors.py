@@ -26,6 +26,22 @@ class InputError(AllocatorError):
     exit_code = 2
 
 
+def not_utf8(name, err: UnicodeDecodeError, fix: str) -> InputError:
+    """The one-line refusal of a file that is not UTF-8: where the first bad byte is (line and
+    byte, e.g. 0xe9, an "é" saved as Latin-1 or Windows-1252) and ``fix``.
+
+    >>> try:
+    ...     b"id,name\\nP1,Universit\\xe9 Paris".decode("utf-8")
+    ... except UnicodeDecodeError as e:
+    ...     print(not_utf8("c.csv", e, "save it as UTF-8"))
+    c.csv: line 2: not UTF-8 text (byte 0xe9: invalid continuation byte); save it as UTF-8
+    """
+    data = err.object if isinstance(err.object, (bytes, bytearray)) else b""
+    line = bytes(data[:err.start]).count(b"\n") + 1
+    byte = f"byte {data[err.start]:#04x}: " if err.start < len(data) else ""
+    return InputError(f"{name}: line {line}: not UTF-8 text ({byte}{err.reason}); {fix}")
+
+
 class InfeasibleError(AllocatorError):
     """The constraints admit no list (exit code 3).
 

@@ -16,7 +16,10 @@ from allocator import cli
 from allocator.inputs.catalog import load_catalog
 from allocator.cli import main, write_atomic
 from allocator.errors import InputError
+from allocator.inputs.listfile import load_list
 from allocator.inputs.profile import load_profile
+from allocator.season.seasonfile import load_season
+from allocator.web import service
 
 GOOD_CSV = """program_id,name,specialty,city,state,la_area,p_match,fee_extra
 A1,Prog A1,Internal Medicine,Los Angeles,CA,true,0.20,0
@@ -278,6 +281,35 @@ def test_profile_loader_raises_input_error_only(tmp_path):
             load_profile(prof)
         msg = str(e.value)
         assert f"{case}.toml" in msg and "\n" not in msg, (case, msg)
+
+
+LATIN1 = {  # each reader, and a file whose third line has an "é" saved as Latin-1
+    "profile": ('[applicant]\nspecialties = ["Internal Medicine"]\n# Jos\xe9\nstep2_score = 240\n',
+                lambda path: load_profile(path)),
+    "list": ("program_id\nIM-0001\nIM-0002 # Jos\xe9\n", lambda path: load_list(path)),
+    "season": ("program_id,status\nIM-0001,applied\nIM-0002,invited # Jos\xe9\n", lambda path: load_season(path)),
+    "web profile": ('[applicant]\nspecialties = ["Internal Medicine"]\n# Jos\xe9\n',
+                    lambda path: service.parse_profile(path.read_bytes(), path.name)),
+    "web catalog": ("program_id,name,specialty,city,state\nA1,a,Internal Medicine,Columbus,OH\nA2,Caf\xe9,IM,X,OH\n",
+                    lambda path: service.parse_catalog(path.read_bytes(), path.name)),
+    "web season": ("program_id,status\nIM-0001,applied\nIM-0002,invited # Jos\xe9\n",
+                   lambda path: service.parse_season(path.read_bytes(), path.name)),
+}
+
+
+@pytest.mark.parametrize("reader", sorted(LATIN1))
+def test_a_file_not_in_utf8_is_refused_with_the_line_and_byte(tmp_path, reader):
+    """Every reader names the file, the line and the byte of the first character that is not
+    UTF-8 (a web upload had said only "not UTF-8 text"), and what to save it as."""
+    text, read = LATIN1[reader]
+    path = tmp_path / "in.file"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(InputError) as e:
+        read(path)
+    msg = str(e.value)
+    assert msg.startswith(f"{path.name}: line 3: not UTF-8 text (byte 0xe9") or \
+        msg.startswith(f"{path}: line 3: not UTF-8 text (byte 0xe9"), msg
+    assert "UTF-8" in msg.split(";", 1)[1] and "\n" not in msg
 
 
 def test_unknown_specialty_without_catalog(capsys, tmp_path):

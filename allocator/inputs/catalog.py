@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from allocator.inputs import geography
 from allocator.inputs.loader import refuse_semicolons
 from allocator.inputs.specialties import table_name, variant_message
-from allocator.errors import InputError
+from allocator.errors import InputError, not_utf8
 
 # A program's own fee on top of the ERAS fees is tens of dollars: one above a million is a typo,
 # and an unbounded one (1e308) reached the budget messages as a dollar amount hundreds of digits long.
@@ -496,9 +496,7 @@ def load_catalog(path: str | Path) -> Catalog:
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
-        line = e.object[:e.start].count(b"\n") + 1
-        raise InputError(f"{p}: line {line}: not UTF-8 text (byte {e.object[e.start]:#04x}: {e.reason}); save the "
-                         "file as comma-separated UTF-8") from None
+        raise not_utf8(p, e, "save the file as comma-separated UTF-8") from None
     return catalog_from_text(text, str(p))
 
 

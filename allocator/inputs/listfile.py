@@ -21,7 +21,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from allocator.errors import InputError
+from allocator.errors import InputError, not_utf8
 from allocator.inputs.loader import refuse_semicolons
 
 DIVISIONS_PREFIX = "# geographic_preference:"
@@ -233,8 +233,8 @@ def load_list(path: str | Path) -> ListFile:
         raise InputError(f"{p}: no such list file; {HINT}")
     try:
         text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{p}: not UTF-8 text; save the list as UTF-8 and {HINT}") from None
+    except UnicodeDecodeError as e:
+        raise not_utf8(p, e, f"save the list as UTF-8 and {HINT}") from None
     except OSError as e:
         raise InputError(f"{p}: cannot read the list file ({e.strerror}); check the path") from None
     text = text.lstrip("\ufeff")

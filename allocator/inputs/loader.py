@@ -19,7 +19,7 @@ from typing import Iterable, Mapping, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from allocator.errors import InputError
+from allocator.errors import InputError, not_utf8
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -54,8 +54,8 @@ def read_toml(path: str | Path, *, what: str = "file", reserved: Iterable[str] =
     except tomllib.TOMLDecodeError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else "syntax error"
         raise InputError(f"{p}: not valid TOML ({first}); fix the syntax there") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{p}: not UTF-8 text; save the {what} as UTF-8 TOML") from None
+    except UnicodeDecodeError as e:
+        raise not_utf8(p, e, f"save the {what} as UTF-8 TOML") from None
     except ValueError as e:  # e.g. an integer of thousands of digits (Python's conversion limit)
         raise InputError(f"{p}: a value Python cannot read ({str(e).splitlines()[0][:80]}); shorten it") from None
     except OSError as e:

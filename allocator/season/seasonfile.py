@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from allocator.errors import InputError
+from allocator.errors import InputError, not_utf8
 from allocator.inputs.loader import refuse_semicolons
 
 from allocator.inputs.statuses import SPELLINGS as _SPELLINGS, STATUSES
@@ -89,8 +89,8 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], str]:
                          "start from `allocator solve PROFILE --out season.csv`")
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; save the season file as UTF-8 CSV") from None
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, e, "save the season file as UTF-8 CSV") from None
     return _parse(path, text)
 
 

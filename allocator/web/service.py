@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from allocator.errors import InputError
+from allocator.errors import InputError, not_utf8
 from allocator.inputs.catalog import Catalog, catalog_from_text
 from allocator.inputs.profile import Profile, profile_from_dict
 from allocator.web.figuredata import Drawn, legend_key
@@ -39,8 +39,8 @@ def parse_profile(data: bytes, name: str = "profile") -> Profile:
                          "send the TOML profile only")
     try:
         doc = tomllib.loads(data.decode("utf-8").removeprefix("\ufeff"))
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: not UTF-8 text; send the profile as UTF-8 TOML") from None
+    except UnicodeDecodeError as e:
+        raise not_utf8(name, e, "send the profile as UTF-8 TOML") from None
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{name}: not valid TOML ({e}); fix the syntax there") from None
     except ValueError as e:  # e.g. an integer of thousands of digits (Python's conversion limit)
@@ -67,8 +67,8 @@ def _upload_text(data: bytes, name: str, what: str, big: str, empty: str, long: 
         raise InputError(f"{name}: the file is empty; it needs {empty}")
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: not UTF-8 text; save the {what} as comma-separated UTF-8") from None
+    except UnicodeDecodeError as e:
+        raise not_utf8(name, e, f"save the {what} as comma-separated UTF-8") from None
     rows = text.count("\n") - 1 + (not text.endswith("\n"))
     if rows > MAX_UPLOAD_ROWS:
         raise TooLarge(f"{name}: {rows:,} rows is over the {MAX_UPLOAD_ROWS:,}-row upload limit; {long}")
