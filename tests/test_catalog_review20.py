@@ -266,6 +266,9 @@ def test_a_quoted_number_in_the_profile_gets_valid_toml_to_write(line, said):
 @pytest.mark.parametrize("text, said", [
     ("[applicant]\nbudget = 900\n", "me.toml: [applicant] budget: belongs in [strategy], not [applicant]"),
     ("[strategy]\nla_ties = true\n", "me.toml: [strategy] la_ties: belongs in [applicant], not [strategy]"),
+    ("[applicant]\nbudjet = 900\n", "me.toml: [applicant] budjet: unknown key; did you mean budget, which belongs in [strategy]?"),
+    ("[strategy]\nstep2_scor = 240\n",
+     "me.toml: [strategy] step2_scor: unknown key; did you mean step2_score, which belongs in [applicant]?"),
     ('[applicant]\nspecialties = "Internal Medicine"\n',
      """[applicant] specialties = 'Internal Medicine': is one name, not a list; write specialties = ["Internal Medicine"]"""),
 ])

@@ -262,6 +262,7 @@ def _check_sections(doc: dict, where: str) -> None:
             close = difflib.get_close_matches(bad[0], list(models[key].model_fields), n=1, cutoff=0.7) if bad else []
             if close:
                 raise InputError(f"{where}: [{key}] {bad[0]}: unknown key; did you mean {close[0]}?")
+            _misspelled_elsewhere(models, key, bad, where)
         elif key not in SECTIONS and key != "path" and isinstance(val, dict):
             close = difflib.get_close_matches(key.lower(), SECTIONS, n=1, cutoff=0.6)
             owner = next((n for n, m in models.items() if key in m.model_fields), None)  # [utility]: a [strategy] field
@@ -273,6 +274,15 @@ def _check_sections(doc: dict, where: str) -> None:
             owner = next((n for n, m in models.items() if key in m.model_fields), None)
             if owner:
                 raise InputError(f"{where}: {key}: outside any section; put it under [{owner}]")
+
+
+def _misspelled_elsewhere(models: dict, key: str, bad: list[str], where: str) -> None:
+    """``budjet`` under [applicant]: a misspelling of the other section's key gets both hints."""
+    for other, m in models.items():
+        close = difflib.get_close_matches(bad[0], list(m.model_fields), n=1, cutoff=0.7) if bad and other != key else []
+        if close:
+            raise InputError(f"{where}: [{key}] {bad[0]}: unknown key; did you mean {close[0]}, "
+                             f"which belongs in [{other}]?")
 
 
 class Profile(BaseModel):
