@@ -1023,6 +1023,23 @@ def test_solve_says_how_many_rows_of_another_specialty_it_left_out(capsys, tmp_p
     assert "add it to [applicant] specialties" in " ".join(out.split())  # printed as written, not as markup
 
 
+def test_simulate_and_sweep_give_the_catalogs_notes_as_solve_does(capsys, tmp_path):
+    """The note on the rows left out was printed by solve only: simulate and the sweeps had the same
+    catalog and said nothing."""
+    cat = _catalog_with_specialty(tmp_path, 10, "Family Medicine")
+    ids = pd.read_csv(cat)["program_id"][:5]
+    (tmp_path / "list.csv").write_text("program_id\n" + "\n".join(ids) + "\n")
+    said = "1 program of the catalog in Family Medicine left out"
+    for args in (["simulate", PROFILE, "--list", tmp_path / "list.csv", "--draws", "500"],
+                 ["sweep", PROFILE, "--budgets", "700"],
+                 ["sweep", PROFILE, "--budgets", "700", "--frontier", "0.5:0.5:0.05"]):
+        code, out, err = run(capsys, *args, "--catalog", cat, "--json")
+        assert code == 0, (args[0], err)
+        assert any(n.startswith(said) for n in json.loads(out)["notes"]), args
+        code, out, err = run(capsys, *args, "--catalog", cat)
+        assert f"note: {said}" in " ".join(out.split()), args
+
+
 def test_estimate_marks_another_specialty_ineligible_as_solve_leaves_it_out(capsys, tmp_path):
     cat = _catalog_with_specialty(tmp_path, 10, "Family Medicine")
     pid = pd.read_csv(cat)["program_id"][10]

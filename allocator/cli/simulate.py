@@ -72,6 +72,8 @@ def simulate(
             c.print(f"[bold yellow]warning: {escape(w)}[/]")  # "[strategy]" is text, not markup
         for g, d in bad:
             c.print(f"[yellow]breaks {g}: {d}[/]")
+        for note in payload["notes"]:  # the catalog's and the model's, as solve prints them
+            c.print(f"note: {note}", markup=False)
 
     _emit(payload, as_json, out, render)
     return 0
@@ -105,7 +107,7 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
                "violations": [{"group": g, "detail": d} for g, d in bad],
                "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
                "warnings": _unstated(problem, sig, divisions) + list_warnings(problem, plan, m, score_check=sc),
-               "data": {"synthetic": problem.synthetic}}
+               "data": {"synthetic": problem.synthetic}, "notes": list(problem.notes)}
     if pc is not None:
         payload["p_match_published_curve"] = list(pc)
         payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval)

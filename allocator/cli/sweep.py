@@ -224,15 +224,15 @@ def _report_sweep(df, name: str, problem, target: Optional[float], as_json: bool
     inputs = problem_warnings(problem, budget_applies=name != "budget") + _no_range(df, problem)
     inputs += _target_rows_warning(df, name, problem, target, payload["objective"])
     payload["warnings"] = inputs + ([f"{name} {', '.join(_value(name, c) for c in off)}: {COPULA_NOTE}"] if off else [])
-    payload["notes"] = ([LA_CAP_NOTE] if _la_cap_blind(name, payload["objective"]) else []) + _count_cap_note(df, name,
-                                                                                                           problem)
+    payload["notes"] = (list(problem.notes) + ([LA_CAP_NOTE] if _la_cap_blind(name, payload["objective"]) else [])
+                        + _count_cap_note(df, name, problem))  # the catalog's notes first, as solve prints them
 
     def render(c):
         _render_sweep(df, name, problem, c, target, mode)
         for w in inputs:  # the copula's warning is the table's dagger note
             c.print(f"warning: {w}", markup=False)
         for note in payload["notes"]:
-            c.print(f"note: {note}")
+            c.print(f"note: {note}", markup=False)
 
     _emit(payload, as_json, None, render)
     if df["p_match"].notna().any():
@@ -406,11 +406,16 @@ def _frontier(profile, spec, margins, catalog, card, budgets, param, limits, str
 
     payload["warnings"] = (problem_warnings(problem) + _no_range(df, problem)
                            + ([] if auto else _frontier_target_warning(df, problem)))  # margins: floors, not targets
+    from allocator.optim.assemble import NO_LA_NOTE
+
+    payload["notes"] = [n for n in problem.notes if not n.startswith(NO_LA_NOTE)]  # the table says that one
 
     def render(c):
         render_frontier(df, problem, c, auto)
         for w in payload["warnings"]:
             c.print(f"warning: {w}", markup=False)
+        for note in payload["notes"]:
+            c.print(f"note: {note}", markup=False)
 
     _emit(payload, as_json, None, render)
     if df["p_match"].notna().any():

@@ -320,6 +320,9 @@ def _input_warnings(profile: Profile, schedule, extra: np.ndarray) -> tuple[str,
     return tuple(out)
 
 
+NO_LA_NOTE = "no candidate program is in Greater LA"  # the note's opening; the frontier's table says it in its own words
+
+
 def _catalog_notes(catalog: Catalog, cat: Catalog, specialties: tuple[str, ...]) -> list[str]:
     """What the catalog leaves the answer, in a word: its rows of specialties the profile does
     not apply in (``specialties``: the profile's; none given, every row is a candidate; a user
@@ -334,7 +337,7 @@ def _catalog_notes(catalog: Catalog, cat: Catalog, specialties: tuple[str, ...])
                      "left out: the profile does not apply in that specialty; add it to [applicant] specialties to "
                      "consider them")
     if len(cat) and not np.any(cat.column("la_area")):
-        notes.append("no candidate program is in Greater LA: P(match in LA) is 0 on any list; add Greater-LA "
+        notes.append(f"{NO_LA_NOTE}: P(match in LA) is 0 on any list; add Greater-LA "
                      "programs to the catalog to weigh them")
     return notes
 
