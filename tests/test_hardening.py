@@ -1023,14 +1023,16 @@ def test_solve_says_how_many_rows_of_another_specialty_it_left_out(capsys, tmp_p
     assert "add it to [applicant] specialties" in " ".join(out.split())  # printed as written, not as markup
 
 
-def test_simulate_and_sweep_give_the_catalogs_notes_as_solve_does(capsys, tmp_path):
-    """The note on the rows left out was printed by solve only: simulate and the sweeps had the same
-    catalog and said nothing."""
+def test_simulate_sweep_and_update_give_the_catalogs_notes_as_solve_does(capsys, tmp_path):
+    """The note on the rows left out was printed by solve only: simulate, the sweeps and the update
+    had the same catalog and said nothing."""
     cat = _catalog_with_specialty(tmp_path, 10, "Family Medicine")
     ids = pd.read_csv(cat)["program_id"][:5]
     (tmp_path / "list.csv").write_text("program_id\n" + "\n".join(ids) + "\n")
     said = "1 program of the catalog in Family Medicine left out"
+    (tmp_path / "season.csv").write_text("program_id,status\n" + "\n".join(f"{i},applied" for i in ids) + "\n")
     for args in (["simulate", PROFILE, "--list", tmp_path / "list.csv", "--draws", "500"],
+                 ["update", PROFILE, "--season", tmp_path / "season.csv", "--today", "2026-10-01", "--draws", "0"],
                  ["sweep", PROFILE, "--budgets", "700"],
                  ["sweep", PROFILE, "--budgets", "700", "--frontier", "0.5:0.5:0.05"]):
         code, out, err = run(capsys, *args, "--catalog", cat, "--json")

@@ -167,6 +167,22 @@ def test_draws_limit_is_within_the_command_lines():
     assert service.UPDATE_DRAWS <= service.MAX_UPDATE_DRAWS <= MAX_SEASON_DRAWS
 
 
+def test_the_season_page_and_api_give_the_catalogs_notes(client):
+    """The catalog's notes (here a row of another specialty left out) on the season page and in
+    the API's JSON, as solve gives them."""
+    rows = (ROOT / "data" / "catalogs" / "demo_internal_medicine.csv").read_text().splitlines()
+    rows[5] = rows[5].replace(",Internal Medicine,", ",Family Medicine,")
+    cat = ("\n".join(rows) + "\n").encode()
+    r = client.post("/update", data=fast_form(today=TODAY), files={"season_file": ("s.csv", SMALL),
+                                                                   "catalog": ("c.csv", cat)})
+    assert r.status_code == 200, r.text[-500:]
+    assert "Note: 1 program of the catalog in Family Medicine left out" in r.text
+    files = {"profile": ("p.toml", PROFILE.read_bytes()), "catalog": ("c.csv", cat), "season": ("s.csv", SMALL)}
+    r = client.post(f"/api/update?draws={DRAWS}", files=files, data={"today": TODAY})
+    assert r.status_code == 200, r.text
+    assert any(n.startswith("1 program of the catalog in Family Medicine left out") for n in r.json()["notes"])
+
+
 def preset_form(**changes) -> dict:
     """The page's default form (the typical US-citizen IMG, as the shipped TOML) as posted."""
     v = forms.preset_values("typical_us_img") | changes

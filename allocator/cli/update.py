@@ -197,6 +197,8 @@ def render(d: dict, c) -> None:
                 f"(95%; {m['draws']:,} weighted seasons, seed {m['seed']})")
     for w in d.get("warnings", []):
         c.print(f"warning: {w}", markup=False)
+    for note in d.get("notes", []):
+        c.print(f"note: {note}", markup=False)
 
 
 def _rel(check, interval) -> str:
