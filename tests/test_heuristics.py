@@ -287,3 +287,41 @@ def test_cli_bench_text_gives_an_example_range(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert e.value.code == 0 and "P(match) here is the average over the plausible models" in text
     assert f"optimizer list at $900 spans {100 * lo:.0f}% to {100 * hi:.0f}%" in text
+
+
+def test_the_optimizers_lead_is_scored_model_by_model(capsys):
+    """Each row's lead over a method: the average lead equals the two rows' P(match) difference,
+    and the per-model range is that of the two lists scored under each plausible model alone
+    (evaluate on the ensemble restricted to one card, independent of the bench's per-card
+    arithmetic); the text shows the lead table."""
+    import dataclasses
+
+    from allocator.cli import main
+    from allocator.optim.mixture import marginals
+    from allocator.studies.bench import _leads, build, problems
+
+    (_, base), = problems([DEMO])
+    pr = with_budget(base, 600.0)
+    plans = {m: build(pr, m)[1] for m in (OPTIMIZER, "guide_moderate", "cheapest")}
+    leads = _leads(pr, plans)
+    fe = pr.fm_ensemble
+
+    def under(card, plan):
+        fm = fe.only([card])
+        p, q, ps, pg, psg = marginals(fm, list(pr.p_signal), pr.p_geo is not None)
+        one = dataclasses.replace(pr, fm=fm, p=p, q=q, p_signal=ps, p_geo=pg, p_signal_geo=psg)
+        return evaluate(one, plan, correlations=()).p_match
+
+    for m in ("guide_moderate", "cheapest"):
+        d = np.array([under(c, plans[OPTIMIZER]) - under(c, plans[m]) for c in range(fe.n_cards)])
+        assert leads[m]["lead_interval"] == pytest.approx([np.percentile(d, 10), np.percentile(d, 90)], abs=1e-9)
+        assert leads[m]["lead_min"] == pytest.approx(d.min(), abs=1e-9)
+    df = bench([DEMO], [600.0], methods=[OPTIMIZER, "guide_moderate"])
+    g = df.set_index("method")
+    assert g.at["guide_moderate", "lead"] == pytest.approx(g.at[OPTIMIZER, "p_match"] - g.at["guide_moderate", "p_match"])
+    assert g.at[OPTIMIZER, "lead"] == 0.0 and g.at["guide_moderate", "lead_min"] > 0
+    with pytest.raises(SystemExit):
+        main(["bench", str(DEMO), "--budgets", "600", "--methods", "optimizer,guide_moderate", "--targets", "none"])
+    text = " ".join(capsys.readouterr().out.split())
+    iv = g.at["guide_moderate", "lead_interval"]
+    assert f"+{100 * g.at['guide_moderate', 'lead']:.1f} (+{100 * iv[0]:.1f} to +{100 * iv[1]:.1f})" in text

@@ -43,7 +43,8 @@ OPTIMIZER = "optimizer"
 DEFAULT_BUDGETS = (1000.0, 1500.0, 2500.0, 4000.0)
 DEFAULT_TARGETS = (0.8, 0.9)
 COLUMNS = ["profile", "budget", "method", "p_match", "p_match_la", "cost", "n_applications", "n_la", "status",
-           "p_match_interval", "p_match_la_interval", "p_match_pessimistic"]
+           "p_match_interval", "p_match_la_interval", "p_match_pessimistic",
+           "lead", "lead_interval", "lead_min", "lead_p10"]
 REACH_COLUMNS = ["profile", "method", "target", "budget", "cost", "p_match", "n_applications", "reached", "status"]
 
 
@@ -136,7 +137,9 @@ def _row(profile: str, budget: float, method: str, problem: Problem, status: str
 def bench(profiles, budgets: Sequence[float] = DEFAULT_BUDGETS, *, catalog=None,
           methods: Iterable[str] | None = None, seed: int = 0, time_limit: float | None = None) -> pd.DataFrame:
     """One row per (profile, budget, method), columns :data:`COLUMNS`.  ``time_limit``
-    (seconds) bounds each optimizer solve (status "feasible" when it runs out).
+    (seconds) bounds each optimizer solve (status "feasible" when it runs out).  With the
+    optimizer among the methods, each row also carries the optimizer's lead over it
+    (:func:`_leads`).
 
     ``df.attrs["synthetic"]`` is True when any profile used a synthetic catalog."""
     ms = _methods(methods)
@@ -145,11 +148,36 @@ def bench(profiles, budgets: Sequence[float] = DEFAULT_BUDGETS, *, catalog=None,
         synthetic |= bool(base.synthetic)
         for b in budgets:
             pr = with_budget(base, b)
-            for m in ms:
-                rows.append(_row(name, b, m, pr, *build(pr, m, seed=seed, time_limit=time_limit)))
+            built = {m: build(pr, m, seed=seed, time_limit=time_limit) for m in ms}
+            leads = _leads(pr, {m: plan for m, (_, plan) in built.items()})
+            here = [_row(name, b, m, pr, *built[m]) | leads.get(m, {}) for m in ms]
+            best = next((r["p_match"] for r in here if r["method"] == OPTIMIZER), math.nan)
+            rows += [r | {"lead": best - r["p_match"]} for r in here]
     df = pd.DataFrame(rows, columns=COLUMNS)
     df.attrs["synthetic"] = synthetic
     return df
+
+
+def _leads(problem: Problem, plans: Mapping[str, Plan | None]) -> dict[str, dict]:
+    """The optimizer's lead over each method's list, in probability (optimizer minus method;
+    :func:`bench` adds ``lead``, on the average over the plausible models): ``lead_interval`` the 10th-90th percentile
+    of the per-model differences (both lists scored under the same model); ``lead_min`` the
+    smallest of them (negative: the method's list is the better one under some plausible model);
+    ``lead_p10`` the difference of the two lists' 10th percentiles (the figures to plan on).
+    Empty without the optimizer's list or without a range over plausible models."""
+    opt = plans.get(OPTIMIZER)
+    fe = problem.fm_ensemble
+    if opt is None or fe is None or fe.n_cards < 2:
+        return {}
+    per = {m: np.maximum(0.0, 1.0 - fe.per_card(problem.plan_log_fail(p, fe).sum(axis=1)))
+           for m, p in plans.items() if p is not None}
+    out = {}
+    for m, v in per.items():
+        d = per[OPTIMIZER] - v
+        out[m] = {"lead_interval": [float(np.percentile(d, 10)), float(np.percentile(d, 90))],
+                  "lead_min": float(d.min()),
+                  "lead_p10": float(np.percentile(per[OPTIMIZER], 10) - np.percentile(v, 10))}
+    return out
 
 
 def default_grid(problem: Problem, step: float = 50.0) -> np.ndarray:
@@ -295,6 +323,49 @@ def markdown(df: pd.DataFrame, reach: pd.DataFrame | None = None) -> str:
             out.append("| " + " | ".join([name, *cells]) + " |")
         out.append("")
     return "\n".join(out)
+
+
+def lead_rows(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """(profile, method) pairs the lead table shows: the guide's rules, and the other heuristic
+    that comes closest to the optimizer (smallest average lead at the largest budget)."""
+    if "lead_interval" not in df or not df["lead_interval"].notna().any():
+        return []
+    out = []
+    for prof in dict.fromkeys(df["profile"]):
+        sub = df[(df["profile"] == prof) & (df["method"] != OPTIMIZER) & df["lead"].notna()]
+        guides = [m for m in dict.fromkeys(sub["method"]) if m.startswith("guide_")]
+        others = sub[~sub["method"].isin(guides) & (sub["budget"] == sub["budget"].max())]
+        closest = [] if not len(others) else [others.sort_values("lead")["method"].iloc[0]]
+        out += [(prof, m) for m in guides + closest]
+    return out
+
+
+def _lead_cell(r) -> str:
+    """"+4.5 (2.9 to 6.0)": the lead in points on the average, and its 10th-90th percentile."""
+    iv = r["lead_interval"]
+    if not isinstance(iv, (list, tuple)):
+        return "–"
+    return f"{100 * r['lead']:+.1f} ({100 * iv[0]:+.1f} to {100 * iv[1]:+.1f})"
+
+
+def render_leads(df: pd.DataFrame, console) -> None:
+    """The optimizer's lead over the guide's rules and the closest other heuristic, by budget."""
+    from rich.table import Table
+
+    pairs = lead_rows(df)
+    if not pairs:
+        return
+    budgets = sorted(df["budget"].unique())
+    t = Table(title="the optimizer's lead in points of P(match): average (10th to 90th percentile of the "
+                    "per-model differences)")
+    t.add_column("profile")
+    t.add_column("over")
+    for b in budgets:
+        t.add_column(f"${b:,.0f}", justify="right")
+    for prof, m in pairs:
+        rows = df[(df["profile"] == prof) & (df["method"] == m)].set_index("budget")
+        t.add_row(prof, m, *[_lead_cell(rows.loc[b]) if b in rows.index else "–" for b in budgets])
+    console.print(t)
 
 
 def render(df: pd.DataFrame, reach: pd.DataFrame | None, console) -> None:

@@ -30,7 +30,7 @@ Builders (``BUILDERS``, name -> builder):
 When the problem models program signals, every builder also signals programs on its own
 list: the guide rules follow the guide ("some to realistic LA/CA programs, the rest to
 IMG-friendly programs elsewhere": a third to California programs), the others signal in
-their own priority order.  No builder chooses a geographic preference.
+their own priority order.  XX.
 
 >>> from allocator.studies.heuristics import BUILDERS  # doctest: +SKIP
 >>> plan = BUILDERS["guide_strong"](problem)  # doctest: +SKIP
