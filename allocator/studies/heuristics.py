@@ -30,7 +30,9 @@ Builders (``BUILDERS``, name -> builder):
 When the problem models program signals, every builder also signals programs on its own
 list: the guide rules follow the guide ("some to realistic LA/CA programs, the rest to
 IMG-friendly programs elsewhere": a third to California programs), the others signal in
-their own priority order.  XX.
+their own priority order.  When the problem models a geographic preference, every builder
+names the Census divisions that hold the most programs on its list (up to ``max_divisions``;
+:func:`_divisions`).
 
 >>> from allocator.studies.heuristics import BUILDERS  # doctest: +SKIP
 >>> plan = BUILDERS["guide_strong"](problem)  # doctest: +SKIP
