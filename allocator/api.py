@@ -425,8 +425,12 @@ def score(problem: Problem, program_ids: Iterable[str], *, signals: dict[str, st
     unknown = [x for x in ids if x not in pos]
     if unknown:
         at = f"{(where or {})[unknown[0]]}: " if unknown[0] in (where or {}) else ""
-        raise InputError(f"{at}list names {unknown[0]!r}, which is not a candidate in the catalog "
-                         "(unknown, excluded or another specialty); fix or remove it")
+        why = next((r["reason"] for r in problem.excluded_rows if r["program_id"] == unknown[0]), None)
+        if why is not None:  # an adviser's list often names a program whose screen excludes the applicant
+            raise InputError(f"{at}list names {unknown[0]!r}, which is excluded for this profile ({why}); "
+                             "remove it from the list")
+        raise InputError(f"{at}list names {unknown[0]!r}, which is not a candidate: not in the catalog, or of a "
+                         "specialty the profile does not apply in; fix or remove it")
     if len(set(ids)) != len(ids):
         dup = next(x for x in ids if ids.count(x) > 1)
         raise InputError(f"list names {dup!r} twice; list each program once")
