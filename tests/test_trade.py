@@ -227,3 +227,36 @@ def test_solve_from_another_directory_and_p_match_la(tmp_path, monkeypatch):
     assert res.p_match_la == res.metrics.p_match_la and 0 <= res.p_match_la <= res.p_match
     with pytest.raises(allocator.InputError, match="no such profile"):
         allocator.solve("data/profiles/no_such_profile.toml")
+
+
+def test_the_p_match_given_up_carries_its_range_under_single_models():
+    """"Gives up 1.0 points of P(match)" is an average over the plausible models: the sentence
+    gives the 10th-90th percentile of the difference model by model (both lists under the same
+    model), and the web's copy read back from the JSON's difference says the same."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    me, alt = _M(0.925, 0.52), _M(0.935, 0.05)
+    me.p_match_by_card = tuple(0.925 + np.linspace(-0.02, 0.02, 30))
+    alt.p_match_by_card = tuple(0.935 + np.linspace(-0.01, 0.01, 30))
+    d = np.array(me.p_match_by_card) - np.array(alt.p_match_by_card)
+    lo, hi = -100 * np.percentile(d, 90), -100 * np.percentile(d, 10)
+    words = f"gives up 1.0 points of P(match) (on average; {lo:.1f} to {hi:.1f} under single plausible models) for +47.0"
+    assert words in trade_sentence(me, alt)
+    read_back = SimpleNamespace(p_match=0.935, p_match_la=0.05, p_match_west=None,
+                                by_model=[float(np.percentile(d, 10)), float(np.percentile(d, 90))])
+    assert trade_sentence(_M(0.925, 0.52), read_back) == trade_sentence(me, alt)
+
+
+def test_solve_json_gives_the_difference_model_by_model(capsys):
+    """The JSON's alternatives carry difference.p_match_by_model, the figures the sentence gives."""
+    code, out, err = run(capsys, "solve", str(PROFILES / "strong_la_ties.toml"), "--draws", "0", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    diff = d["alternatives"]["safest"]["difference"]
+    lo, hi = diff["p_match_by_model"]
+    assert lo <= diff["p_match"] <= hi and lo < 0  # the average given up lies in its per-model range here
+    code, out, err = run(capsys, "solve", str(PROFILES / "strong_la_ties.toml"), "--draws", "0", "--show", "0")
+    text = " ".join(out.split())
+    assert f"(on average; {-100 * hi:.1f} to {-100 * lo:.1f} under single plausible models)" in text

@@ -50,13 +50,16 @@ class Metrics:
     # applications per tier, and the signals sent per tier and kind
     n_by_tier: dict[str, int] = field(default_factory=dict)
     signals_by_tier: dict[str, dict[str, int]] = field(default_factory=dict)
+    # P(match) under each plausible model alone (None without a range): what two lists' figures
+    # differ by model by model (the trade's range, :func:`allocator.output.trade.trade_sentence`)
+    p_match_by_card: tuple[float, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def la_share(self) -> float:
         return self.n_la / self.n_applications if self.n_applications else 0.0
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"la_share": self.la_share}
+        return {k: v for k, v in asdict(self).items() if k != "p_match_by_card"} | {"la_share": self.la_share}
 
 
 def p_none(problem: Problem, p: np.ndarray, rho: float | None = None, *, small: bool = False) -> float:
@@ -112,14 +115,15 @@ def ensemble_values(problem: Problem, plan: Plan) -> dict:
     out = {"p_match_central": 1.0 - mix_none(problem.fm_central, Ac), "expected_interviews": e_int}
     if fe.n_cards < 2:  # one card (a card without an ensemble): no range over plausible models
         return out | {"p_match_interval": None, "p_match_la_interval": None, "p_match_west_interval": None,
-                      "p_match_pessimistic": None,
+                      "p_match_pessimistic": None, "p_match_by_card": None,
                       "p_match_worst_season": None, "expected_interviews_interval": None}
     per_int = (fe.card_means(pi if fm is fe else problem.plan_pi(plan, fe)).sum(axis=1) if len(idx)
                else np.zeros(fe.n_cards))
     return out | {"p_match_interval": (float(np.percentile(per, 10)), float(np.percentile(per, 90))),
                   "p_match_la_interval": (float(np.percentile(per_la, 10)), float(np.percentile(per_la, 90))),
                   "p_match_west_interval": (float(np.percentile(per_west, 10)), float(np.percentile(per_west, 90))),
-                  "p_match_pessimistic": float(per.min()), "p_match_worst_season": worst_season(problem, per),
+                  "p_match_pessimistic": float(per.min()), "p_match_by_card": tuple(float(x) for x in per),
+                  "p_match_worst_season": worst_season(problem, per),
                   "expected_interviews_interval": (float(np.percentile(per_int, 10)),
                                                    float(np.percentile(per_int, 90)))}
 

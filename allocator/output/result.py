@@ -210,11 +210,20 @@ class Result:
         alts = {}
         for name, (plan, am, status, gap) in self.alternatives.items():
             alts[name] = list_summary(self.problem, plan, am, status) | {"gap": gap,
-                "difference": {"p_match": m.p_match - am.p_match, "p_match_la": m.p_match_la - am.p_match_la,
+                "difference": {"p_match": m.p_match - am.p_match, "p_match_by_model": _by_model(m, am),
+                               "p_match_la": m.p_match_la - am.p_match_la,
                                "p_match_west": m.p_match_west - am.p_match_west,
                                "expected_utility": m.expected_utility - am.expected_utility}}
         return {"safety_margin": self.safety_margin, "p_match_best": self.p_match_best,
                 "p_match_floor": max(0.0, self.p_match_best - self.safety_margin), "alternatives": alts}
+
+
+def _by_model(m: Metrics, am: Metrics) -> list[float] | None:
+    """The P(match) difference's 10th-90th percentile under single plausible models."""
+    from allocator.output.trade import by_model
+
+    iv = by_model(m, am)
+    return None if iv is None else list(iv)
 
 
 def list_summary(pr: Problem, plan: Plan, m: Metrics, status: Status) -> dict:

@@ -30,6 +30,31 @@ def trade_sentence(m, alt) -> str:
     return f"{said} ({WEST} {'+' if w > aw else '-'}{_pts(w - aw)})"
 
 
+def by_model(m, alt) -> tuple[float, float] | None:
+    """The 10th-90th percentile of P(match) of ``m`` minus that of ``alt`` under each plausible
+    model alone (both lists scored under the same model); None without per-model figures.  An
+    ``alt`` read back from the JSON carries it as ``by_model`` (its ``difference.p_match_by_model``)."""
+    if getattr(alt, "by_model", None) is not None:
+        return tuple(alt.by_model)
+    a, b = getattr(m, "p_match_by_card", None), getattr(alt, "p_match_by_card", None)
+    if a is None or b is None or len(a) != len(b) or len(a) < 2:
+        return None
+    import numpy as np
+
+    d = np.asarray(a) - np.asarray(b)
+    return float(np.percentile(d, 10)), float(np.percentile(d, 90))
+
+
+def _given_up(m, alt) -> str:
+    """" (0.3 to 1.9 under single plausible models)": P(match) given up, model by model, after the
+    average's "gives up 1.0 points of P(match)" (it is an average: the margin holds on it)."""
+    iv = by_model(m, alt)
+    if iv is None or abs(100 * (iv[1] - iv[0])) < 0.1:
+        return ""
+    lo, hi = -100 * iv[1], -100 * iv[0]
+    return f" (on average; {lo:.1f} to {hi:.1f} under single plausible models)"
+
+
 def _la_trade(m, alt) -> str:
     """The trade in P(match) and P(match in Greater LA) (the rest of the West when neither moves)."""
     dp, dla = m.p_match - alt.p_match, m.p_match_la - alt.p_match_la
@@ -40,8 +65,9 @@ def _la_trade(m, alt) -> str:
         if same_p:
             return f"keeps P(match) and gains {_pts(dla)} of P(match in Greater LA)"
         if same_la:  # nothing gained in LA (an LA cap of 0, say): the rest of the West is what it buys
-            return f"gives up {_pts(dp)} of P(match) and keeps P(match in Greater LA), for {_west(m, alt)}"
-        return f"gives up {_pts(dp)} of P(match) for +{_pts(dla)} of P(match in Greater LA)"
+            return (f"gives up {_pts(dp)} of P(match){_given_up(m, alt)} and keeps P(match in Greater LA), for "
+                    f"{_west(m, alt)}")
+        return f"gives up {_pts(dp)} of P(match){_given_up(m, alt)} for +{_pts(dla)} of P(match in Greater LA)"
     if dp >= 0 and dla <= 0:
         if same_la:
             return f"gains {_pts(dp)} of P(match) and keeps P(match in Greater LA)"
@@ -51,7 +77,7 @@ def _la_trade(m, alt) -> str:
     if dp > 0:
         return f"gains {_pts(dp)} of P(match) and {_pts(dla)} of P(match in Greater LA)"
     lost = (f"keeps P(match) and gives up {_pts(dla)}" if same_p
-            else f"gives up {_pts(dp)} of P(match) and {_pts(dla)}")
+            else f"gives up {_pts(dp)} of P(match){_given_up(m, alt)} and {_pts(dla)}")
     return f"{lost} of P(match in Greater LA) for {_west(m, alt)}"
 
 

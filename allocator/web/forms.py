@@ -121,7 +121,7 @@ def fields() -> list[Field]:
               "the lists within the safety margin of the best chance of any match, the best tier utility (LA, then the rest of "
               "the West; the utilities below)", **_select(*OBJECTIVE_WORDS.items())),
         Field("safety_margin", "strategy", "Safety margin", "number", "0-1",
-              "for 'match somewhere first': how far P(match) may fall below the best reachable (0.01 = one point)"),
+              "for 'match somewhere first': how far P(match), averaged over the plausible models, may fall below the best reachable (0.01 = one point)"),
         Field("target_p_match", "strategy", "Target P(match)", "number", "0-1",
               "for the cheapest list and for the objective 'highest chance in Greater LA'"),
         Field("signals", "strategy", "Program signals", "select", help="ERAS signals: where they go is chosen with "

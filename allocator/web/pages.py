@@ -416,7 +416,8 @@ def _alternatives(d: dict) -> list[tuple[str, dict]]:
             continue
         label = ALT_LABELS.get(name, str(name).replace("_", " "))
         other = SimpleNamespace(p_match=a["p_match"], p_match_la=a.get("p_match_la") or 0.0,
-                                p_match_west=a.get("p_match_west"))
+                                p_match_west=a.get("p_match_west"),
+                                by_model=(a.get("difference") or {}).get("p_match_by_model"))
         proven = "" if a.get("status") == "optimal" else " (the best found, not proven best)"
         out.append((label + proven, {**a, "trade": f"Against {label}, this list {trade_sentence(me, other)}."}))
     return out
