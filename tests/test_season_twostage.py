@@ -287,6 +287,25 @@ def test_readme_mid_season_example_is_the_commands_output(capsys):
     assert e.value.code == 0 and keep(out) == keep(block)
 
 
+def test_readme_typical_solve_figures_are_the_commands_output(capsys):
+    """The typical applicant's range, average and most pessimistic model, quoted in the README
+    and models/README.md, are what `allocator solve` gives (no test had held them)."""
+    import json
+
+    from allocator.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(ROOT / "data/profiles/typical_us_img.toml"), "--draws", "0", "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert e.value.code == 0
+    lo, hi = (round(100 * x) for x in d["p_match_interval"])
+    avg, pess = f"{100 * d['p_match']:.1f}%", f"{100 * d['p_match_pessimistic']:.1f}%"
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"reads {lo}% to {hi}% (average {avg}, most pessimistic {pess}) now" in readme
+    assert f"| {avg} ({lo}-{hi}%) |" in readme and f'"P(match): {lo}% to {hi}%"' in readme
+    assert f"reads {lo}% to {hi}% (average {avg};" in " ".join((ROOT / "models/README.md").read_text().split())
+
+
 def test_the_added_lists_range_is_per_card_and_averages_to_its_p_match():
     """The extra list's P(match) range: each card's value, weighted by the card's posterior mass,
     averages to the optimizer's P(match) after, and the range's percentiles use those weights; no
