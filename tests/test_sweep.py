@@ -778,7 +778,7 @@ def test_sweep_rows_without_a_range_have_no_plan_figure(capsys, tmp_path):
 
     card = tmp_path / "one.toml"
     card.write_text("\n".join(x for x in (MODELS_DIR / "default.toml").read_text().splitlines()
-                              if not x.startswith("ensemble = ")))
+                              if not x.startswith(("ensemble = ", "cap_check = "))))
     one = load(ROOT / "data" / "profiles" / "typical_us_img.toml", card=str(card))
     tiny = load(PROFILE, TINY)
     for pr, curve in ((one, True), (tiny, False)):
