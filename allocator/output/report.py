@@ -83,7 +83,7 @@ def plan_column_note(sources, card) -> str:
             "the calibration cohort's mean, its P(match) under the Step 2 CK score check (a model whose score effect "
             "is within the published gap's tolerance), and, for a list holding more programs at the IMG-share cap "
             "than the calibration cohort's lists, its P(match) under the IMG-share cap check (a model whose IMG-share "
-            f"effect stops at a lower share, fitting the same targets); lower still if a warning below says so. Here: {here} "
+            f"effect stops at 65% IMGs, its intercepts re-fitted); lower still if a warning below says so. Here: {here} "
             "(columns p_match_plan, p_match_plan_from and p_match_published_curve in the CSV and JSON)")
 
 
