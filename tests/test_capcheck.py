@@ -217,3 +217,44 @@ def test_solve_json_carries_the_cap_check_and_its_warning_gives_it(capsys):
     code, out, _ = run(capsys, "solve", TYPICAL, "--draws", "0", "--budget", "900")
     flat = " ".join(out.split())
     assert code == 0 and f"({CAP_CHECK}, " in flat and "the IMG-share cap check; lower still" in flat
+
+
+def test_simulate_gives_the_cap_check_solve_gives(capsys, tmp_path):
+    """simulate of solve's own list (its JSON) carries the same cap check and figure to plan on."""
+    code, out, _ = run(capsys, "solve", TYPICAL, "--json", "--draws", "0", "--budget", "900")
+    assert code == 0
+    (tmp_path / "s.json").write_text(out)
+    s = json.loads(out)
+    code, out, _ = run(capsys, "simulate", TYPICAL, "--list", str(tmp_path / "s.json"), "--draws", "1000", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["p_match_cap_check"]["p_match"] == pytest.approx(s["p_match_cap_check"]["p_match"], abs=1e-12)
+    assert d["p_match_plan"]["from"] == s["p_match_plan"]["from"] == CAP_CHECK
+
+
+def test_the_web_answer_gives_the_cap_check():
+    """The web page and POST /api/solve: the JSON carries the cap check, the composition warning on
+    the page gives its figure, and the page's "plan on" is the JSON's p_match_plan."""
+    import html
+
+    pytest.importorskip("fastapi", reason="the web extra is not installed")
+    from fastapi.testclient import TestClient
+
+    from allocator.output.report import plan_pct
+    from allocator.percent import pct
+    from allocator.web.app import create_app
+    from tests.web_support import FAST_PROFILE, fast_form, settings
+
+    with TestClient(create_app(settings())) as c:
+        r = c.post("/api/solve", content=FAST_PROFILE)
+        assert r.status_code == 200, r.text[-500:]
+        d = r.json()
+        cc = d["p_match_cap_check"]
+        assert cc is not None and cc["cap"] == 0.65
+        assert d["p_match_plan"]["p_match"] <= cc["p_match"]
+        page = html.unescape(c.post("/solve", data=fast_form()).text)
+    flat = " ".join(page.split())
+    plan = d["p_match_plan"]
+    assert f"plan on {plan_pct(plan['p_match'])}" in flat and f"({plan['from']}, " in flat
+    assert f"under the IMG-share cap check (the effect stopping at 65% IMGs" in flat
+    assert f"this list's P(match) is {pct(cc['p_match'])} instead of {pct(cc['p_match_central'])}" in flat
+    assert "the IMG-share cap check; lower still" in flat
