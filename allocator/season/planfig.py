@@ -1,6 +1,7 @@
 """The figures to plan on in the interview season (the rule of `solve`,
 :func:`allocator.verification.planfigure.plan_figure`), now, before any answer and after the
-applications added now, with the Step 2 CK score check each of them takes."""
+applications added now, with the Step 2 CK score check each of them takes (and, before any
+answer, the IMG-share cap check of the list as sent)."""
 from __future__ import annotations
 
 import numpy as np

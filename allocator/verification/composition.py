@@ -10,7 +10,9 @@ lists hold at most 28% cap programs and 25% Greater LA programs (95th percentile
 cap programs and expects 0.22 interviews per application against the cohort's 0.016-0.156.
 Nothing published checks the model there, and no published figure checks P(match in Greater
 LA) at all, so such a list's figures are the least sure the tool gives, whatever their range
-says.  One warning line each, for the report and ``solve --json`` ``warnings``.
+says.  One warning line each, for the report and ``solve --json`` ``warnings``; the IMG-share
+cap line gives the list's P(match) under the IMG-share cap check
+(:mod:`allocator.verification.capcheck`), which runs on the same test (:func:`beyond_cap`).
 """
 from __future__ import annotations
 
