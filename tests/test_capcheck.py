@@ -258,3 +258,22 @@ def test_the_web_answer_gives_the_cap_check():
     assert f"under the IMG-share cap check (the effect stopping at 65% IMGs" in flat
     assert f"this list's P(match) is {pct(cc['p_match'])} instead of {pct(cc['p_match_central'])}" in flat
     assert "the IMG-share cap check; lower still" in flat
+
+
+def test_the_season_updates_figure_before_any_answer_takes_the_cap_check(capsys):
+    """`update --json`: the list as sent gets solve's cap check (p_match_before_cap_check, on the
+    prior, against the central card's P(match) before any answer), the figure to plan on before
+    any answer is plan_figure of the before figures with it, and the text prints it."""
+    season = str(DATA_DIR / "seasons" / "example_80.csv")
+    code, out, _ = run(capsys, "update", TYPICAL, "--season", season, "--today", "2026-11-04", "--json")
+    d = json.loads(out)
+    cc = d["p_match_before_cap_check"]
+    assert code == 0 and cc["cap"] == 0.65 and (cc["at_cap"], cc["n"]) == (67, 80) and cc["p_match"] < cc["p_match_central"]
+    want = plan_figure(d["p_match_before_interval"], d["p_match_before_worst_season"],
+                       d["p_match_before_published_curve"], None, cap_check=cc)
+    assert d["p_match_before_plan"]["p_match"] == pytest.approx(want["p_match"], abs=1e-9)
+    assert d["p_match_before_plan"]["from"] == want["from"]
+    code, out, _ = run(capsys, "update", TYPICAL, "--season", season, "--today", "2026-11-04")
+    from allocator.percent import pct
+
+    assert f"before any answer, IMG-share cap check: {pct(cc['p_match'])}" in " ".join(out.split())
