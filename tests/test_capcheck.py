@@ -208,7 +208,7 @@ def test_solve_json_carries_the_cap_check_and_its_warning_gives_it(capsys):
     assert cc["p_match_central"] == d["p_match_central"] and cc["p_match"] < cc["p_match_central"]
     assert d["p_match_plan"]["p_match"] == min(d["p_match_interval"][0], cc["p_match"])
     w = [x for x in d["warnings"] if "85% IMGs or more" in x]
-    assert len(w) == 1 and (f"under the IMG-share cap check (the effect stopping at 65% IMGs" in w[0]
+    assert len(w) == 1 and ("under the IMG-share cap check (the effect stopping at 65% IMGs" in w[0]
                             and f"this list's P(match) is {pct(cc['p_match'])} instead of {pct(cc['p_match_central'])}" in w[0])
     code, out, _ = run(capsys, "solve", TYPICAL, "--json", "--draws", "0", "--budget", "900")
     d = json.loads(out)
@@ -255,7 +255,7 @@ def test_the_web_answer_gives_the_cap_check():
     flat = " ".join(page.split())
     plan = d["p_match_plan"]
     assert f"plan on {plan_pct(plan['p_match'])}" in flat and f"({plan['from']}, " in flat
-    assert f"under the IMG-share cap check (the effect stopping at 65% IMGs" in flat
+    assert "under the IMG-share cap check (the effect stopping at 65% IMGs" in flat
     assert f"this list's P(match) is {pct(cc['p_match'])} instead of {pct(cc['p_match_central'])}" in flat
     assert "the IMG-share cap check; lower still" in flat
 

@@ -31,7 +31,7 @@ def _build(card, doc, data):
 
 
 SPEC = checkfile.Spec(key="cap_check", script="models/make_cap_check.py", kind="cap-check",
-                      values="its intercepts and IMG-share effect", name="cap check", build=_build,
+                      values="its intercepts and IMG-share effect", build=_build,
                       required=("params", "base", "cap"))
 
 

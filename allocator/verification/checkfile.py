@@ -26,7 +26,6 @@ class Spec:
     script: str         # "models/make_score_check.py"
     kind: str           # "score-check" (in "not a score-check file")
     values: str         # "its Step 2 CK slopes and intercepts" (what a stale file was made for)
-    name: str           # the check card's name suffix ("score check")
     build: Callable     # (card, doc, data) -> (check card, extra data)
     required: tuple = ("params", "base")
 

@@ -27,11 +27,11 @@ def _build(card, doc, data):
     from allocator.model import ensemble as ens
 
     k = float(data["k"])
-    return ens.apply(doc, data["params"], str(card.path), name=f"{card.name} score check"), data | {"k": k, "file": ""}
+    return ens.apply(doc, data["params"], str(card.path), name=f"{card.name} score check"), data | {"k": k}
 
 
 SPEC = checkfile.Spec(key="score_check", script="models/make_score_check.py", kind="score-check",
-                      values="its Step 2 CK slopes and intercepts", name="score check", build=_build,
+                      values="its Step 2 CK slopes and intercepts", build=_build,
                       required=("params", "base", "k"))
 
 
