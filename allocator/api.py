@@ -224,17 +224,18 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
     gain = None
     if plan.signals:
         gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
-    check, sc = planfigure.list_checks(problem, plan, metrics)  # as the sweep rows take them; with --draws 0 too
-    warns = list_warnings(problem, plan, metrics, budget_applies=mode != "min_cost", score_check=sc)
+    check, sc, cc = planfigure.list_checks(problem, plan, metrics)  # as the sweep rows take them; with --draws 0 too
+    warns = list_warnings(problem, plan, metrics, budget_applies=mode != "min_cost", score_check=sc, cap_check=cc)
     warns += published_curve.below_range_warning(check, metrics.p_match_interval)
     if mode in ("min_cost", "la_given_target"):
         warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target,
                                        domain.figure_source(problem), min_cost=mode == "min_cost")
         warns += domain.plan_target_warning(planfigure.plan_figure(metrics.p_match_interval, metrics.p_match_worst_season,
-                                                               check, sc), metrics.p_match_interval, target)
+                                                               check, sc, cap_check=cc), metrics.p_match_interval, target)
     robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
     return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,
                   published_curve=check, target_on=target_on if mode == "min_cost" else None, score_check=sc,
+                  cap_check=cc,
                   **({} if sf is None else _trade(problem, sf)))
 
 
@@ -377,18 +378,19 @@ def input_warnings(warnings, card, applicant, specialties, *, own_p_match: bool,
 
 
 def list_warnings(problem: Problem, plan: Plan, metrics, budget_applies: bool = True,
-                  score_check: dict | None = None) -> list[str]:
+                  score_check: dict | None = None, cap_check: dict | None = None) -> list[str]:
     """The profile's warnings (profile_warnings; the default-budget one only where the budget
     applies: not for the cheapest list, nor for a season update) and the calibrated-domain
     warnings of a list (its size, its expected interviews, and how much of its P(match) the
     signal and preference effects carry); ``score_check`` (scorecheck.check of the list) puts
-    the list's own figure in the Step 2 CK warning."""
+    the list's own figure in the Step 2 CK warning, ``cap_check`` (capcheck.check of the list)
+    its figure under the IMG-share cap check in the composition warning."""
     bare = metrics.p_match
     if plan.signals or plan.divisions:
         bare = evaluate(problem, Plan(plan.idx), correlations=()).p_match
     out = problem_warnings(problem, budget_applies, score_check)
     out += domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
-    out += composition.warnings(problem.card, composition.of(problem, plan, metrics))
+    out += composition.warnings(problem.card, composition.of(problem, plan, metrics), cap_check)
     if problem.fm is None:  # a set correlation: the one-factor copula is the model
         out += domain.copula_warning(metrics.p_match, metrics.p_match_interval, problem.rho)
     out += domain.no_range_warning(problem, metrics.p_match_interval)

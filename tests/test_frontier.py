@@ -312,6 +312,7 @@ def test_frontier_rows_plan_on_their_own_list_and_the_table_shows_it(monkeypatch
     from allocator.optim.evaluate import evaluate
     from allocator.studies import frontier as fr
     from allocator.verification import published_curve
+    from allocator.verification import capcheck
     from allocator.verification.planfigure import plan_figure
 
     pr = load(ROOT / "data" / "profiles" / "typical_us_img.toml")
@@ -327,7 +328,9 @@ def test_frontier_rows_plan_on_their_own_list_and_the_table_shows_it(monkeypatch
     assert got.status == "optimal" and out_of_reach.status == "infeasible"
     m = evaluate(pr, lists[0.6], correlations=())
     curve = published_curve.exact(pr, lists[0.6])
-    want = plan_figure(m.p_match_interval, m.p_match_worst_season, curve)
+    cc = capcheck.check(pr, lists[0.6], m.p_match_central, m)  # the list is beyond the cohort's share at the cap
+    assert cc is not None
+    want = plan_figure(m.p_match_interval, m.p_match_worst_season, curve, cap_check=cc)
     assert got.p_match_plan == want["p_match"] and got.p_match_plan_from == want["from"]
     assert got.p_match_published_curve == list(curve) and got.p_match_plan <= got.p_match_interval[0]
     assert (got.p_match_west, got.p_match_west_interval) == (m.p_match_west, list(m.p_match_west_interval))

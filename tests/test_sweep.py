@@ -698,7 +698,7 @@ def test_each_sweep_row_plans_on_the_figure_solve_gives_its_own_list(typical_swe
     check sits within the Monte Carlo's error of the one solve draws, and solve at that budget
     plans on the same figure.  The row without a list has empty cells."""
     from allocator.api import solve, verify
-    from allocator.verification import published_curve
+    from allocator.verification import capcheck, published_curve
     from allocator.verification.planfigure import plan_figure
 
     pr, df, lists = typical_sweep
@@ -710,14 +710,15 @@ def test_each_sweep_row_plans_on_the_figure_solve_gives_its_own_list(typical_swe
         p, plan = lists[r.budget]
         m = evaluate(p, plan, correlations=())
         curve = published_curve.exact(p, plan)
-        want = plan_figure(m.p_match_interval, m.p_match_worst_season, curve)
+        cc = capcheck.check(p, plan, m.p_match_central, m)  # None for a list within the cohort's share at the cap
+        want = plan_figure(m.p_match_interval, m.p_match_worst_season, curve, cap_check=cc)
         assert r.p_match_plan == want["p_match"] and r.p_match_plan_from == want["from"]
         assert r.p_match_published_curve == list(curve) and r.p_match_interval == list(m.p_match_interval)
         assert (r.p_match_west, r.p_match_west_interval) == (m.p_match_west, list(m.p_match_west_interval))
         assert r.p_match_plan <= r.p_match_interval[0] and r.p_match_plan <= m.p_match_worst_season["p_match"]
         mc = published_curve.assess(p, verify(p, plan, draws=100_000, seed=1))
         assert mc == pytest.approx(curve, abs=0.006)
-        mc_fig = plan_figure(m.p_match_interval, m.p_match_worst_season, mc)
+        mc_fig = plan_figure(m.p_match_interval, m.p_match_worst_season, mc, cap_check=cc)
         assert mc_fig["p_match"] == pytest.approx(r.p_match_plan, abs=0.006)
     by = df.set_index("budget")
     assert by.loc[300.0, "p_match_plan_from"] == "the published-curve check's upper end"
@@ -778,7 +779,7 @@ def test_sweep_rows_without_a_range_have_no_plan_figure(capsys, tmp_path):
 
     card = tmp_path / "one.toml"
     card.write_text("\n".join(x for x in (MODELS_DIR / "default.toml").read_text().splitlines()
-                              if not x.startswith("ensemble = ")))
+                              if not x.startswith(("ensemble = ", "cap_check = "))))
     one = load(ROOT / "data" / "profiles" / "typical_us_img.toml", card=str(card))
     tiny = load(PROFILE, TINY)
     for pr, curve in ((one, True), (tiny, False)):

@@ -450,7 +450,7 @@ def test_a_card_without_an_ensemble_gives_no_range_and_says_why(capsys, tmp_path
     text = (MODELS_DIR / "default.toml").read_text()
     assert "\nensemble = " in text
     card = tmp_path / "mine.toml"
-    card.write_text("\n".join(x for x in text.splitlines() if not x.startswith("ensemble = ")))
+    card.write_text("\n".join(x for x in text.splitlines() if not x.startswith(("ensemble = ", "cap_check = "))))
     prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
     args = ("solve", prof, "--card", str(card), "--objective", "p_match", "--budget", "300", "--draws", "20000")
     code, out, _ = _main(capsys, *args, "--json")
@@ -486,7 +486,7 @@ def test_one_card_out_of_reach_target_and_a_card_without_factors_are_said_in_one
 
     text = (MODELS_DIR / "default.toml").read_text()
     one = tmp_path / "one.toml"
-    one.write_text("\n".join(x for x in text.splitlines() if not x.startswith("ensemble = ")))
+    one.write_text("\n".join(x for x in text.splitlines() if not x.startswith(("ensemble = ", "cap_check = "))))
     prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
     code, out, err = _main(capsys, "solve", prof, "--card", str(one), "--min-cost", "--target", "0.999",
                            "--draws", "0")
@@ -496,7 +496,7 @@ def test_one_card_out_of_reach_target_and_a_card_without_factors_are_said_in_one
     start = next(k for k, x in enumerate(lines) if x.startswith("[factors."))
     end = next(k for k in range(start + 1, len(lines)) if lines[k].startswith("[") and not lines[k].startswith("[factors"))
     nofac = tmp_path / "nofac.toml"
-    nofac.write_text("\n".join(x for x in lines[:start] + lines[end:] if not x.startswith("ensemble = ")))
+    nofac.write_text("\n".join(x for x in lines[:start] + lines[end:] if not x.startswith(("ensemble = ", "cap_check = "))))
     code, out, _ = _main(capsys, "solve", prof, "--card", str(nofac), "--draws", "0", "--objective", "p_match")
     flat = " ".join(out.split())
     assert code == 0 and "the warning below says why" in flat
@@ -570,7 +570,7 @@ def test_a_one_card_sweep_has_no_empty_range_column_and_says_why(capsys, tmp_pat
 
     text = (MODELS_DIR / "default.toml").read_text()
     one = tmp_path / "one.toml"
-    one.write_text("\n".join(x for x in text.splitlines() if not x.startswith("ensemble = ")))
+    one.write_text("\n".join(x for x in text.splitlines() if not x.startswith(("ensemble = ", "cap_check = "))))
     args = ("sweep", str(DATA_DIR / "profiles" / "typical_us_img.toml"), "--budgets", "600:700:100",
             "--card", str(one))
     code, out, _ = _main(capsys, *args)

@@ -15,8 +15,9 @@ solver_error, failed), ``reason`` (the one-line error), ``p_match`` and its inte
 list found with a proven gap left) and ``gap`` (the JSON's ``solver.gap``: how far below the
 proven bound the list's objective may be, in the objective's units), ``worst_season`` and
 ``p_match_worst_season``, ``p_match_plan`` (the figure to plan on: the lowest of the 10th
-percentile, the worst season, a published-curve check below the range and, for a Step 2 CK
-below the calibration cohort's mean, the Step 2 CK score check; empty without a range),
+percentile, the worst season, a published-curve check below the range, for a Step 2 CK
+below the calibration cohort's mean the Step 2 CK score check, and for a list beyond the
+cohort's share of programs at the IMG-share cap the IMG-share cap check; empty without a range),
 ``p_match_west`` and its interval (``p_match_west_lo``, ``p_match_west_hi``: P(match in the
 West, LA included, the West ranked first)), ``p_match_plan_from`` (the JSON's
 ``p_match_plan.from``) and ``risk`` (:func:`risk_of`: high, moderate or low on the figure to

@@ -95,7 +95,7 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
     from allocator.verification import published_curve
     from allocator.verification.planfigure import list_checks, plan_figure
 
-    pc, sc = list_checks(problem, plan, m)  # as solve and the sweep rows take them
+    pc, sc, cc = list_checks(problem, plan, m)  # as solve and the sweep rows take them
     payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
                **uncertainty(m), **west_row(m), "p_match_central": m.p_match_central,
                "p_match_worst_season": m.p_match_worst_season,
@@ -106,13 +106,14 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
                "la_share": m.la_share, "cost": {"total": m.cost, "by_specialty": m.cost_by_specialty},
                "violations": [{"group": g, "detail": d} for g, d in bad],
                "p_match_by_correlation": {f"{k:g}": v for k, v in m.by_correlation.items()},
-               "warnings": _unstated(problem, sig, divisions) + list_warnings(problem, plan, m, score_check=sc),
+               "warnings": _unstated(problem, sig, divisions) + list_warnings(problem, plan, m, score_check=sc, cap_check=cc),
                "data": {"synthetic": problem.synthetic}, "notes": list(problem.notes)}
     if pc is not None:
         payload["p_match_published_curve"] = list(pc)
         payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval)
     payload["p_match_score_check"] = sc
-    payload["p_match_plan"] = figure = plan_figure(m.p_match_interval, m.p_match_worst_season, pc, sc)
+    payload["p_match_cap_check"] = cc
+    payload["p_match_plan"] = figure = plan_figure(m.p_match_interval, m.p_match_worst_season, pc, sc, cap_check=cc)
     return payload, pc, figure
 
 

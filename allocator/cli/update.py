@@ -63,6 +63,10 @@ def _before_lines(d: dict, c) -> None:
     if sc:
         c.print(f"  before any answer, Step 2 CK score check: {_pct(sc['p_match_before'])} (central model "
                 f"{_pct(sc['p_match_before_central'])})")
+    cc = d.get("p_match_before_cap_check")
+    if cc:
+        c.print(f"  before any answer, IMG-share cap check: {_pct(cc['p_match'])} (central model "
+                f"{_pct(cc['p_match_central'])}; the IMG-share effect stopping at {100 * cc['cap']:.0f}% IMGs)")
 
 
 def _add_lines(d: dict, c) -> None:

@@ -346,6 +346,10 @@ class ModelCard(BaseModel):
     factors: Optional[FactorSpec] = None
     ensemble: Optional[str] = None  # file beside the card with the accepted parameter sets
     score_check: Optional[str] = None  # file beside the card with the Step 2 CK score check (models/make_score_check.py)
+    cap_check: Optional[str] = None  # file beside the card with the IMG-share cap check (models/make_cap_check.py)
+    # the IMG share beyond which the IMG-share effect stops growing; None: IMG_CLIP's upper end (0.85).  Not a
+    # card key (a TOML may not set it): only the IMG-share cap check's card carries another (ensemble.apply)
+    img_share_cap: Optional[float] = Field(default=None, gt=0.05, lt=1.0)
     timing: Optional[Timing] = None  # [timing]: when answers arrive (allocator update)
     path: str = "<card>"
 
@@ -391,4 +395,4 @@ def load_card(name_or_path: str | Path = "default") -> ModelCard:
         known = sorted(x.stem for x in MODELS_DIR.glob("*.toml")) if MODELS_DIR.is_dir() else []
         raise InputError(f"{p}: no such model card; use one of {', '.join(known) or '(none)'} "
                          "or the path to a card TOML")
-    return card_from_dict(read_toml(p, what="model card", reserved=("path",)), str(p))
+    return card_from_dict(read_toml(p, what="model card", reserved=("path", "img_share_cap")), str(p))

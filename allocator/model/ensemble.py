@@ -66,10 +66,13 @@ def seasons(doc: dict) -> dict[str, float]:
 
 
 def apply(doc: dict, params: dict[str, float], path: str, name: str | None = None,
-          season: str | None = None) -> ModelCard:
+          season: str | None = None, img_cap: float | None = None) -> ModelCard:
     """The card ``doc`` with ``params`` written in; ``season`` (a key of its seasons) puts its
-    match-rate target on that season's published rate."""
+    match-rate target on that season's published rate; ``img_cap``: the IMG share at which its
+    IMG-share effect stops growing (the card's ``img_share_cap``; None: the model's IMG_CLIP)."""
     new = json.loads(json.dumps(doc))
+    if img_cap is not None:
+        new["img_share_cap"] = float(img_cap)
     for key, v in params.items():
         if key.startswith(COHORT):  # a cohort number: the card's cohort is built with it
             new["calibration"]["cohort"][key.removeprefix(COHORT)] = float(v)
@@ -86,16 +89,16 @@ def apply(doc: dict, params: dict[str, float], path: str, name: str | None = Non
 
 
 def retune(doc: dict, params: dict[str, float], catalog, cohort, path: str = "<ensemble>",
-           season: str | None = None) -> tuple[ModelCard, dict[str, float]] | None:
+           season: str | None = None, img_cap: float | None = None) -> tuple[ModelCard, dict[str, float]] | None:
     """The card ``doc`` + ``params`` with its two intercepts shifted so that the interview
     yield and the match rate (``season``'s, when given) hit their targets on ``cohort``, the
     card's own synthetic cohort (``cal.cohort_of(apply(doc, params, path), catalog)``: a drawn
-    cohort number changes it); None when no shift reaches them."""
+    cohort number changes it); None when no shift reaches them.  ``img_cap``: as :func:`apply`."""
     from scipy.optimize import brentq  # only here: scipy.optimize takes ~0.2 s to import, and a solve
 
     from allocator.model import calibration as cal  # that loads the ensemble never retunes
 
-    card = apply(doc, params, path, season=season)
+    card = apply(doc, params, path, season=season, img_cap=img_cap)
     t = card.calibration.targets
     prep = cal.prepare(card, catalog, cohort)
     # the yield depends on the interview intercept only; the match rate, given it, on the match one
@@ -108,7 +111,7 @@ def retune(doc: dict, params: dict[str, float], catalog, cohort, path: str = "<e
     out = dict(params)
     out[INTERCEPTS[0]] = round(card.interview.intercept.value + di, 4)
     out[INTERCEPTS[1]] = round(card.match_given_interview.intercept.value + dm, 4)
-    return apply(doc, out, path, season=season), out
+    return apply(doc, out, path, season=season, img_cap=img_cap), out
 
 
 def ensemble_path(card: ModelCard) -> Path | None:

@@ -15,7 +15,8 @@ Units and conventions
   points of Step 2 CK, ``failed_attempt`` per failed attempt, ...).
 - IMG share enters as ``slope * (logit(img_share) - logit(reference))`` with the share
   clipped to IMG_CLIP = [0.05, 0.85] (beyond 85% IMGs a program is not
-  treated as ever friendlier; unclipped, logit(0.99) gave 99%-IMG programs odds x220).  A missing ``img_share`` is filled from the card's national
+  treated as ever friendlier; unclipped, logit(0.99) gave 99%-IMG programs odds x220; the
+  IMG-share cap check's card stops it at 65%: :func:`img_cap`).  A missing ``img_share`` is filled from the card's national
   default for the specialty, times the card's California factor for programs in CA.
 - A missing ``setting`` contributes 0 (as a community program would).
 - Step 2 CK reported as ``"pass"`` (or not reported) counts as the card's
@@ -59,6 +60,14 @@ if TYPE_CHECKING:  # annotations only: the model reads a Catalog without pandas
     import pandas as pd
 
 IMG_CLIP = (0.05, 0.85)
+
+
+def img_cap(card) -> float:
+    """The IMG share at which ``card``'s IMG-share effect stops growing: IMG_CLIP's upper end, unless
+    the card carries another (``img_share_cap``: only the IMG-share cap check's card,
+    :mod:`allocator.verification.capcheck`)."""
+    cap = getattr(card, "img_share_cap", None)
+    return IMG_CLIP[1] if cap is None else float(cap)
 
 # --------------------------------------------------------------------------- features
 
@@ -138,7 +147,7 @@ def program_arrays(catalog: Catalog, card: ModelCard,
         fill = np.where(ca, nat * card.defaults.california_img_share_factor.value, nat)
         img = np.where(miss, fill, img)
     iv = card.interview
-    img_x = logit(np.clip(img, *IMG_CLIP)) - logit(iv.img_share_reference.value)
+    img_x = logit(np.clip(img, IMG_CLIP[0], img_cap(card))) - logit(iv.img_share_reference.value)
     set_eff = {"university": iv.setting_university.value, "community": iv.setting_community.value,
                "county": iv.setting_county.value}
     setting = np.array([set_eff.get(s, 0.0) if isinstance(s, str) else 0.0 for s in cols.setting], float)

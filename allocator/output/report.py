@@ -55,7 +55,8 @@ def plan_source(plan: dict) -> str:
     """Where the figure to plan on comes from, and the rule (the command line and the web page)."""
     return (f"{plan['from']}, {pct_floored(plan['p_match'])} rounded down: the lowest of the 10th percentile, the worst "
             "season, a published-curve check below "
-            "the range and, for a Step 2 CK below the calibration cohort's mean, the score check; lower still if a "
+            "the range, for a Step 2 CK below the calibration cohort's mean the score check, and for a list beyond the "
+            "calibration cohort's share of programs at the IMG-share cap the IMG-share cap check; lower still if a "
             "warning below says so")
 
 
@@ -80,7 +81,9 @@ def plan_column_note(sources, card) -> str:
             "it lies below that percentile, the upper end of the published-curve check (what the list's interviews "
             f"would give if P(match | interviews) followed the published curve{curve}), and, for a Step 2 CK below "
             "the calibration cohort's mean, its P(match) under the Step 2 CK score check (a model whose score effect "
-            f"is within the published gap's tolerance); lower still if a warning below says so. Here: {here} "
+            "is within the published gap's tolerance), and, for a list holding more programs at the IMG-share cap "
+            "than the calibration cohort's lists, its P(match) under the IMG-share cap check (a model whose IMG-share "
+            f"effect stops at 65% IMGs, its intercepts re-fitted); lower still if a warning below says so. Here: {here} "
             "(columns p_match_plan, p_match_plan_from and p_match_published_curve in the CSV and JSON)")
 
 

@@ -49,6 +49,9 @@ class Result:
     # the list's Step 2 CK score check (allocator.verification.scorecheck.check; None for a score
     # at or above the calibration cohort's mean within one standard deviation)
     score_check: dict | None = None
+    # the list's IMG-share cap check (allocator.verification.capcheck.check; None for a list within
+    # the calibration cohort's share of programs at the IMG-share cap)
+    cap_check: dict | None = None
 
     @property
     def p_match_la(self) -> float | None:
@@ -118,13 +121,14 @@ class Result:
 
     def plan_figure(self) -> dict | None:
         """The figure to plan on: the lowest of the 10th percentile, the worst season, a
-        published-curve check below the range and, for a Step 2 CK below the cohort's mean, the
-        score check (verification.planfigure.plan_figure)."""
+        published-curve check below the range, for a Step 2 CK below the cohort's mean the
+        score check, and for a list beyond the cohort's share at the IMG-share cap the cap check
+        (verification.planfigure.plan_figure)."""
         from allocator.verification.planfigure import plan_figure
 
         m = self.metrics
         return None if m is None else plan_figure(m.p_match_interval, m.p_match_worst_season, self.published_curve,
-                                                  self.score_check)
+                                                  self.score_check, cap_check=self.cap_check)
 
     def to_dict(self) -> dict:
         pr, m, o = self.problem, self.metrics, self.outcome
@@ -184,6 +188,7 @@ class Result:
             d["p_match_published_curve"] = list(pc)
         if m is not None:
             d["p_match_score_check"] = self.score_check
+            d["p_match_cap_check"] = self.cap_check
             d["p_match_plan"] = self.plan_figure()
         d["warnings"] = list(self.warnings)
         if self.robustness is not None:

@@ -1,6 +1,7 @@
 """The figures to plan on in the interview season (the rule of `solve`,
 :func:`allocator.verification.planfigure.plan_figure`), now, before any answer and after the
-applications added now, with the Step 2 CK score check each of them takes."""
+applications added now, with the Step 2 CK score check each of them takes (and, before any
+answer, the IMG-share cap check of the list as sent)."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,10 @@ def score_check(ctx: Context, p_central_before: float | None) -> dict | None:
 def plan_figures(out: dict) -> dict:
     """The figure to plan on now and before any answer (the rule of `solve`,
     :func:`allocator.verification.planfigure.plan_figure`): before, the lowest of the range's 10th
-    percentile, a season like the worst published one, the published-curve check below the range
-    and the score check below the cohort's mean; now, the same over the figures conditioned on
+    percentile, a season like the worst published one, the published-curve check below the range,
+    the score check below the cohort's mean and the IMG-share cap check for a list beyond the
+    cohort's share at the cap (``p_match_before_cap_check``: solve's, for the list as sent); now,
+    the same but the cap check over the figures conditioned on
     the answers (the worst season has no figure now: the answers are this season's own news),
     and P(match) now with the judged timing curves at their pessimistic corner (invitations
     fast, rejections few: ``p_match_timing_band``'s low end, :mod:`allocator.season.timingband`).
@@ -49,7 +52,8 @@ def plan_figures(out: dict) -> dict:
     return {"p_match_plan": plan_figure(out.get("p_match_interval"), None, out.get("p_match_published_curve"), sc,
                                         timing_fast=None if tb is None else tb[0]),
             "p_match_before_plan": plan_figure(out.get("p_match_before_interval"), out.get("p_match_before_worst_season"),
-                                               out.get("p_match_before_published_curve"), sc_before)}
+                                               out.get("p_match_before_published_curve"), sc_before,
+                                               cap_check=out.get("p_match_before_cap_check"))}
 
 
 def p_match_after(ctx: Context, fm, new: Plan, late: float) -> float:

@@ -366,6 +366,7 @@ def figures(ctx: Context) -> dict:
     now_warnings = _now_check(ctx, dist, out)
     before = before_checks(ctx, out["p_match_before_interval"])
     out["p_match_score_check"] = before.pop("_score_check")
+    out["p_match_before_cap_check"] = before.pop("_cap_check")
     out["domain_warnings"] = before.pop("_warnings") + now_warnings
     out.update(before)
     from allocator.season.planfig import plan_figures
@@ -464,12 +465,15 @@ def before_checks(ctx: Context, interval) -> dict:
     m = evaluate(ctx.problem, ctx.plan, correlations=())
     from allocator.season.planfig import score_check
 
+    from allocator.verification import capcheck
+
     sc = score_check(ctx, m.p_match_central)
-    warns = list_warnings(ctx.problem, ctx.plan, m, budget_applies=False, score_check=sc)
+    cc = capcheck.check(ctx.problem, ctx.plan, m.p_match_central, m)  # solve's for the list as sent
+    warns = list_warnings(ctx.problem, ctx.plan, m, budget_applies=False, score_check=sc, cap_check=cc)
     pc = None
     if ctx.problem.fm is not None:
         pc = published_curve.check(ctx.problem.card, post.count_distribution(ctx.nm.w, ctx.nm.q))
         warns += published_curve.below_range_warning(pc, interval, subject="this list before any answer")
     return {"p_match_before_worst_season": m.p_match_worst_season if ctx.problem.fm is not None else None,
             "p_match_before_published_curve": None if pc is None else [prob(x) for x in pc], "_warnings": warns,
-            "_score_check": sc}
+            "_score_check": sc, "_cap_check": cc}

@@ -10,7 +10,9 @@ lists hold at most 28% cap programs and 25% Greater LA programs (95th percentile
 cap programs and expects 0.22 interviews per application against the cohort's 0.016-0.156.
 Nothing published checks the model there, and no published figure checks P(match in Greater
 LA) at all, so such a list's figures are the least sure the tool gives, whatever their range
-says.  One warning line each, for the report and ``solve --json`` ``warnings``.
+says.  One warning line each, for the report and ``solve --json`` ``warnings``; the IMG-share
+cap line gives the list's P(match) under the IMG-share cap check
+(:mod:`allocator.verification.capcheck`), which runs on the same test (:func:`beyond_cap`).
 """
 from __future__ import annotations
 
@@ -38,12 +40,21 @@ class Mix:
         return None if self.interviews is None or self.n == 0 else self.interviews / self.n
 
 
-def of(problem, plan, metrics) -> Mix:
-    """The composition of ``plan`` (its candidates' ``img_share`` and LA flags)."""
+def of(problem, plan, metrics=None) -> Mix:
+    """The composition of ``plan`` (its candidates' ``img_share`` and LA flags; ``metrics``: its
+    expected interviews, None without)."""
     idx = np.asarray(plan.idx, int)
     img = np.asarray(problem.candidates.column("img_share"), float)[idx]
     at_cap = int(np.sum(np.nan_to_num(img, nan=0.0) >= IMG_CLIP[1]))
-    return Mix(len(idx), at_cap, int(np.sum(problem.la[idx])), metrics.expected_interviews)
+    return Mix(len(idx), at_cap, int(np.sum(problem.la[idx])), None if metrics is None else metrics.expected_interviews)
+
+
+def beyond_cap(card, mix: Mix) -> bool:
+    """Does the list hold more programs at the IMG-share cap than the calibration cohort's lists
+    (the card's ``[calibration.domain] share_at_img_cap`` upper end)?  The test of the warning and
+    of the IMG-share cap check (:mod:`allocator.verification.capcheck`)."""
+    dom = _domain(card)
+    return bool(mix.n) and "share_at_img_cap" in dom and mix.at_cap / mix.n > dom["share_at_img_cap"][1]
 
 
 def _domain(card) -> dict:
@@ -55,11 +66,12 @@ def _share(k: int, n: int) -> str:
     return f"{k} of this list's {n} programs ({100 * k / n:.0f}%)"
 
 
-def warnings(card, mix: Mix) -> list[str]:
+def warnings(card, mix: Mix, cap_check: dict | None = None) -> list[str]:
     """One line for a list beyond the cohort's share at the IMG-share cap (its interviews per
-    application in the same line) or beyond its interviews per application alone, and one for
-    a list beyond the cohort's Greater LA share.  Only upper ends: a list below them leans less
-    on the IMG-share effect or on LA than the cohort's did."""
+    application in the same line; ``cap_check``, :func:`allocator.verification.capcheck.check`:
+    its P(match) under the IMG-share cap check too) or beyond its interviews per application
+    alone, and one for a list beyond the cohort's Greater LA share.  Only upper ends: a list
+    below them leans less on the IMG-share effect or on LA than the cohort's did."""
     dom, out = _domain(card), []
     if mix.n == 0 or not dom:
         return out
@@ -71,10 +83,10 @@ def warnings(card, mix: Mix) -> list[str]:
     tail = ("nothing checked the model on a list like this, so its P(match) may be overstated beyond the range "
             "shown: read the figure to plan on as an upper estimate, and apply more widely if you can")
     cap_hi = dom.get("share_at_img_cap", (0, 1))[1]
-    if mix.at_cap / mix.n > cap_hi:
+    if beyond_cap(card, mix):
         out.append(f"outside the calibrated domain: {_share(mix.at_cap, mix.n)} have {100 * IMG_CLIP[1]:.0f}% IMGs or "
                    f"more, where the model's IMG-share effect is largest, while the calibration cohort's lists hold at "
-                   f"most {100 * cap_hi:.0f}% such programs{yields}: {tail}")
+                   f"most {100 * cap_hi:.0f}% such programs{yields}: {tail if cap_check is None else cap_tail(cap_check)}")
     elif ypa is not None and ypa > y_hi:
         out.append(f"outside the calibrated domain: this list expects {ypa:.2f} interviews per application, while "
                    f"the calibration cohort's lists expect {cohort_yield} (about 0.10 for an average IMG): {tail}")
@@ -87,12 +99,24 @@ def warnings(card, mix: Mix) -> list[str]:
     return out
 
 
+def cap_tail(cap_check: dict) -> str:
+    """The cap warning's ending with the list's figure under the IMG-share cap check."""
+    from allocator.percent import pct
+
+    return (f"nothing checked the model on a list like this, and the calibration targets cannot tell where the "
+            f"effect stops: under the IMG-share cap check (the effect stopping at {100 * cap_check['cap']:.0f}% IMGs, "
+            f"its intercepts re-fitted to the same calibration targets, all of which still pass) this list's P(match) "
+            f"is {pct(cap_check['p_match'])} instead of {pct(cap_check['p_match_central'])}, and that figure joins "
+            "the one to plan on; a lower cap fits the targets too, so read the figure to plan on as an upper estimate "
+            "still, and apply more widely if you can")
+
+
 def cell(card, mix: Mix) -> str:
     """The same findings in a few words for a sweep or frontier row's ``outside_domain``."""
     dom, parts = _domain(card), []
     if mix.n == 0 or not dom:
         return ""
-    if mix.at_cap / mix.n > dom.get("share_at_img_cap", (0, 1))[1]:
+    if beyond_cap(card, mix):
         parts.append(f"{100 * mix.at_cap / mix.n:.0f}% at the IMG-share cap "
                      f"(calibrated up to {100 * dom['share_at_img_cap'][1]:.0f}%)")
     if mix.la / mix.n > dom.get("la_share", (0, 1))[1]:

@@ -250,7 +250,8 @@ def target_warning(p_match: float, interval, pessimistic: float | None, target: 
 def plan_target_warning(plan: dict | None, interval, target: float) -> list[str]:
     """When the list reaches the target across the plausible models (their 10th percentile; below
     it :func:`target_warning` speaks) but the figure to plan on (:func:`plan_figure`: a worse
-    season, the published-curve check or the Step 2 CK score check) lies below it: the target is
+    season, the published-curve check, the Step 2 CK score check or the IMG-share cap check) lies
+    below it: the target is
     not what to plan on."""
     if plan is None or interval is None or interval[0] < target or plan["p_match"] >= target - 1e-12:
         return []

@@ -17,20 +17,27 @@ the mean that figure joins the figure to plan on (:func:`allocator.verification.
 """
 from __future__ import annotations
 
-import json
-import threading
-from pathlib import Path
+from allocator.verification import checkfile
+from allocator.verification.checkfile import p_match  # noqa: F401  (the list's P(match) under a mixture)
 
-from allocator.errors import InputError
-
-_LOADED: dict = {}  # the last file read (one card at a time; the web's solving threads share it)
-_LOCK = threading.Lock()
+SLOPES = ("interview.step2_per_10", "match_given_interview.step2_per_10")
 
 
-def path_of(card) -> Path | None:
+def _build(card, doc, data):
+    from allocator.model import ensemble as ens
+
+    k = float(data["k"])
+    return ens.apply(doc, data["params"], str(card.path), name=f"{card.name} score check"), data | {"k": k}
+
+
+SPEC = checkfile.Spec(key="score_check", script="models/make_score_check.py", kind="score-check",
+                      values="its Step 2 CK slopes and intercepts", build=_build,
+                      required=("params", "base", "k"))
+
+
+def path_of(card):
     """The card's score-check file (None when the card names none)."""
-    name = getattr(card, "score_check", None)
-    return None if not name else Path(card.path).parent / name
+    return checkfile.path_of(card, SPEC)
 
 
 def load(card):
@@ -38,69 +45,23 @@ def load(card):
     that is missing, unreadable or made for other values of the card's slopes and intercepts
     (the check would not be this card's) is refused, as a stale ensemble file is: run
     ``models/make_score_check.py`` again, or remove the card's ``score_check`` key."""
-    p = path_of(card)
-    if p is None:
+    got = checkfile.load(card, SPEC)
+    if got is None:
         return None
-    if not p.is_file():
-        raise InputError(f"{card.path}: score_check: {p} not found; run models/make_score_check.py or remove the key")
-    key = (str(p), p.stat().st_mtime_ns, str(card.path), card.version)
-    with _LOCK:
-        got = _LOADED.get(key)
-        if got is None:
-            got = _read(card, p)
-            _LOADED.clear()
-            _LOADED[key] = got
-    return got
-
-
-def _read(card, p: Path):
-    from allocator.model import ensemble as ens
-
-    try:
-        data = json.loads(p.read_text())
-        params, base, k = data["params"], data["base"], float(data["k"])
-    except (ValueError, KeyError, TypeError) as e:
-        raise InputError(f"{p}: not a score-check file ({e}); make it again with models/make_score_check.py") from None
-    now = {key: _value(card, key) for key in base}
-    if data.get("card") != card.name or any(now[key] is None or abs(now[key] - float(v)) > 1e-9 for key, v in base.items()):
-        raise InputError(f"{p}: made for card {data.get('card')!r} with other values of its Step 2 CK slopes and "
-                         f"intercepts than {card.path} has now; run models/make_score_check.py again or remove the "
-                         "card's score_check key")
-    doc = ens.card_doc(card)
-    return ens.apply(doc, params, str(card.path), name=f"{card.name} score check"), data | {"k": k, "file": p.name}
-
-
-def _value(card, dotted: str) -> float | None:
-    sec, name = dotted.split(".")
-    par = getattr(getattr(card, sec, None), name, None)
-    return None if par is None else float(par.value)
+    sc_card, data = got
+    return sc_card, data | {"file": checkfile.path_of(card, SPEC).name}
 
 
 def factor_model(problem, sc_card):
     """The score-check card's two-stage model over the problem's candidates (kept with the problem)."""
-    key = ("score_check_fm", sc_card.name, json.dumps(sc_card_params(sc_card), sort_keys=True))
-    if key not in problem._cache:
-        from allocator.model.twostage import factor_model as fmodel
-        from allocator.optim.mixture import fold_fixed
-
-        fm = fmodel(problem.candidates, problem.applicant, [sc_card])
-        problem._cache[key] = fold_fixed(fm, problem.candidates, tuple(problem.fixed_divisions or ()))
-    return problem._cache[key]
+    return checkfile.factor_model(problem, sc_card, "score_check_fm", sc_card_params(sc_card))
 
 
 def sc_card_params(sc_card) -> dict:
     """The score-check card's slopes and intercepts (what makes its model differ from the card's)."""
-    return {k: _value(sc_card, k) for k in ("interview.step2_per_10", "match_given_interview.step2_per_10",
-                                            "interview.intercept", "match_given_interview.intercept")}
+    from allocator.model.ensemble import INTERCEPTS
 
-
-def p_match(problem, plan, fm) -> float:
-    """The plan's P(match) under the mixture ``fm`` (exact: sum_k w_k prod_i (1 - p_i(k)))."""
-    from allocator.optim.evaluate import mix_none
-
-    if not len(plan.idx):
-        return 0.0
-    return 1.0 - mix_none(fm, problem.plan_log_fail(plan, fm))
+    return {k: checkfile.value(sc_card, k) for k in SLOPES + INTERCEPTS}
 
 
 def check(problem, plan, p_central: float | None) -> dict | None:
