@@ -213,11 +213,19 @@ def load_schedule(season: str) -> FeeSchedule:
 
 
 @lru_cache(maxsize=None)
+def _signals_file() -> _SignalsFile:
+    path = DATA_DIR / "signals" / "eras_signals.toml"
+    return validate(_SignalsFile, read_toml(path, what="signal table"), str(path))
+
+
+def signal_seasons() -> list[str]:
+    """The seasons ``data/signals/eras_signals.toml`` has counts for, sorted."""
+    return sorted(_signals_file().seasons)
+
+
 def signals_available(season: str) -> dict[str, dict[str, int]]:
     """ERAS program signals per specialty for a season: ``{specialty: {"gold": n, "silver": m}}``
     (empty when the season has no signal data; single-tier signals are listed as gold).
     Read from ``data/signals/eras_signals.toml``."""
-    path = DATA_DIR / "signals" / "eras_signals.toml"
-    doc = validate(_SignalsFile, read_toml(path, what="signal table"), str(path))
-    raw = doc.seasons.get(str(season), {})
+    raw = _signals_file().seasons.get(str(season), {})
     return {spec: dict(kinds) for spec, kinds in raw.items()}
