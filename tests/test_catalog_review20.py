@@ -134,6 +134,9 @@ def test_a_season_without_signal_counts_is_a_warning_naming_the_specialties():
     assert warned[0].startswith("no ERAS signal counts for season 2024 and Internal Medicine in")
     assert "data/signals/eras_signals.toml" in warned[0] and "(2025, 2026)" in warned[0]
     assert not any("these specialties" in n for n in problem.notes)
+    none = _problem(ROWS, PROFILE + 'season = "none"\n')  # own costs, no ERAS: a note, not a warning
+    assert not any("signal" in w for w in none.input_warnings), none.input_warnings
+    assert 'signals not modelled: season "none" has no ERAS signal counts' in none.notes
 
 
 def test_every_shipped_fee_season_has_signal_counts_or_solving_with_it_warns():

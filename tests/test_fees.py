@@ -121,3 +121,21 @@ def test_the_report_names_the_fixed_fee_and_says_it_is_outside_the_budget():
                           "--objective", "p_match", "--draws", "0"], capture_output=True, text=True, cwd=root)
     assert out.returncode == 0 and "+ USMLE transcript (outside the budget) $80" in " ".join(
         out.stdout.split())
+
+
+def test_update_warns_when_the_date_is_in_a_newer_eras_season_than_the_fees():
+    """ERAS season N (the AAMC's name, by its Match year) takes applications from September N-1:
+    on 2026-11-04 the cycle is ERAS 2027, newer than the fee season 2026."""
+    import datetime as dt
+
+    from allocator.season.run import fee_season_warning
+
+    (w,) = fee_season_warning("2026", dt.date(2026, 11, 4))
+    assert w.startswith("2026-11-04 is in the ERAS 2027 season (Match in March 2027), but the fees and signal "
+                        "counts used are ERAS 2026's, the newest allocator has")
+    (w,) = fee_season_warning("2024", dt.date(2026, 11, 4))
+    assert "allocator has ERAS 2026's too" in w
+    assert fee_season_warning("2026", dt.date(2026, 6, 30)) == []  # still ERAS 2026 (Match in March 2026)
+    assert fee_season_warning("2026", dt.date(2025, 10, 1)) == []
+    assert len(fee_season_warning("2026", dt.date(2026, 7, 1))) == 1
+    assert fee_season_warning("none", dt.date(2030, 1, 1)) == []

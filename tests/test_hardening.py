@@ -816,11 +816,11 @@ def test_catalog_utility_beyond_a_million_refused(capsys, tmp_path):
 
 SEASON = ROOT / "data" / "seasons" / "example_80.csv"
 DRAW_SEED_CASES = {
-    "update_seed": (["update", PROFILE, "--season", SEASON, "--seed", "-1"], "--seed -1: must be >= 0"),
-    "update_draws": (["update", PROFILE, "--season", SEASON, "--draws", "99999999999"], "--draws 99999999999"),
-    "update_add_nan": (["update", PROFILE, "--season", SEASON, "--add-budget", "nan"], "--add-budget nan"),
-    "update_max_add_alone": (["update", PROFILE, "--season", SEASON, "--max-add", "5"], "--max-add needs --add-budget"),
-    "update_max_add_negative": (["update", PROFILE, "--season", SEASON, "--add-budget", "100", "--max-add", "-1"],
+    "update_seed": (["update", PROFILE, "--season", SEASON, "--today", "2026-11-04", "--seed", "-1"], "--seed -1: must be >= 0"),
+    "update_draws": (["update", PROFILE, "--season", SEASON, "--today", "2026-11-04", "--draws", "99999999999"], "--draws 99999999999"),
+    "update_add_nan": (["update", PROFILE, "--season", SEASON, "--today", "2026-11-04", "--add-budget", "nan"], "--add-budget nan"),
+    "update_max_add_alone": (["update", PROFILE, "--season", SEASON, "--today", "2026-11-04", "--max-add", "5"], "--max-add needs --add-budget"),
+    "update_max_add_negative": (["update", PROFILE, "--season", SEASON, "--today", "2026-11-04", "--add-budget", "100", "--max-add", "-1"],
                                 "--max-add -1: must be >= 0"),
     "bench_seed": (["bench", PROFILE, "--seed", "-1"], "--seed -1"),
     "solve_seed": (["solve", PROFILE, "--seed", "-1"], "--seed -1"),

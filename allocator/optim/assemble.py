@@ -206,7 +206,9 @@ def _signals(pr: _Probs, profile: Profile, specialties: tuple, notes: list, warn
                          f"{'its' if len(lack) == 1 else 'their'} programs are solved without signals, so P(match) "
                          f"leaves out what signals add; allocator has counts for {', '.join(sorted(table))} (write "
                          "the specialty as listed there if it is one of them)")
-        if not table:
+        if not table and s.season == "none":  # the user's own costs: no ERAS, so no ERAS signals
+            notes.append('signals not modelled: season "none" has no ERAS signal counts')
+        elif not table:
             warns.append(f"no ERAS signal counts for season {s.season} and {', '.join(specialties)} in "
                          "allocator's signal table: the list is built without signals, which raise interview "
                          "odds, so P(match) leaves out what they add; add the season's counts to "
