@@ -448,7 +448,8 @@ def score(problem: Problem, program_ids: Iterable[str], *, signals: dict[str, st
 def check_list_against(problem: Problem, signals: dict[str, str], divisions: tuple[str, ...]) -> None:
     """Refuse a list's signals and divisions that the problem does not model (InputError naming
     the program or division and what to change); counts beyond the limits are violations."""
-    why_sig = next((n for n in problem.notes if n.startswith("signals not modelled")), "")
+    why_sig = next((n for n in problem.notes if n.startswith("signals not modelled")), "") or next(
+        (w.split(":")[0] for w in problem.input_warnings if w.startswith("no ERAS signal counts for season")), "")
     for pid, kind in signals.items():
         if kind not in problem.p_signal:
             reason = (why_sig.removeprefix("signals not modelled: ") if not problem.p_signal

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -316,3 +317,26 @@ def test_calibrate_leads_a_widened_pass_with_the_miss(capsys):
         else:
             assert row.rstrip().endswith("PASS")
     assert any(ln.startswith(f"{len(MISSED)} targets MISS the tolerance they were set with") for ln in lines)
+
+
+def test_calibrate_exits_2_naming_the_card_and_target_on_a_fail(capsys, tmp_path):
+    """A FAIL gates: the table is printed, then one line on stderr naming the card file and the
+    failing target, exit 2; the shipped card (MISSes within the widened tolerance) exits 0."""
+    from allocator.cli import main
+
+    text = pathlib.Path(CARD.path).read_text()
+    old = "[calibration.targets.match_rate]\ntarget = 0.678"
+    assert old in text
+    card = tmp_path / "moved.toml"
+    card.write_text(text.replace(old, "[calibration.targets.match_rate]\ntarget = 0.700", 1))
+    with pytest.raises(SystemExit) as e:
+        main(["calibrate", "--card", str(card)])
+    out, err = capsys.readouterr()
+    assert e.value.code == 2 and "Traceback" not in err
+    assert any(ln.split()[:2] == ["match_rate", "0.7"] and ln.rstrip().endswith("FAIL") for ln in out.splitlines())
+    assert err.strip().splitlines() == [
+        f"allocator: error: {card}: [calibration.targets.match_rate]: the model gives 0.678 against 0.7 ± 0.015; "
+        "re-fit the card or fix the target"]
+    with pytest.raises(SystemExit) as e:
+        main(["calibrate", "--json"])
+    assert e.value.code == 0 and json.loads(capsys.readouterr().out)["passed"] is True

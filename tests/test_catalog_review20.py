@@ -126,10 +126,30 @@ def test_a_specialty_without_signal_counts_in_a_season_with_counts_is_a_warning(
     assert ("Internal Medicine", "gold") in problem.signals_available  # IM keeps its signals
 
 
-def test_a_season_without_signal_counts_is_a_note_not_a_warning():
+def test_a_season_without_signal_counts_is_a_warning_naming_the_specialties():
     problem = _problem(ROWS, PROFILE + 'season = "2024"\n')
-    assert not problem.signals_available and not any("signal" in w for w in problem.input_warnings)
-    assert any(n.startswith("signals not modelled") for n in problem.notes)
+    assert not problem.signals_available
+    warned = [w for w in problem.input_warnings if w.startswith("no ERAS signal counts")]
+    assert len(warned) == 1, problem.input_warnings
+    assert warned[0].startswith("no ERAS signal counts for season 2024 and Internal Medicine in")
+    assert "data/signals/eras_signals.toml" in warned[0] and "(2025, 2026)" in warned[0]
+    assert not any("these specialties" in n for n in problem.notes)
+    none = _problem(ROWS, PROFILE + 'season = "none"\n')  # own costs, no ERAS: a note, not a warning
+    assert not any("signal" in w for w in none.input_warnings), none.input_warnings
+    assert 'signals not modelled: season "none" has no ERAS signal counts' in none.notes
+
+
+def test_every_shipped_fee_season_has_signal_counts_or_solving_with_it_warns():
+    from allocator.inputs.fees import available_seasons, signals_available
+    seasons = [s for s in available_seasons() if s != "none"]
+    assert "2026" in seasons
+    for season in seasons:
+        problem = _problem(ROWS, PROFILE + f'season = "{season}"\n')
+        warned = [w for w in problem.input_warnings if w.startswith(f"no ERAS signal counts for season {season}")]
+        if signals_available(season):
+            assert problem.signals_available and not warned, season
+        else:
+            assert len(warned) == 1 and not problem.signals_available, (season, problem.input_warnings)
 
 
 # ---- 2. img_share ---------------------------------------------------------------------------

@@ -257,3 +257,21 @@ def test_estimate_says_how_many_excluded_rows_a_short_table_leaves_out(capsys):
     code, out, err = run(capsys, "estimate", prof, "--show", "5")
     assert code == 0, err
     assert f"{n_bad} excluded" in out and f"... and {n_bad - 5} more excluded" in out
+
+
+@pytest.mark.parametrize("command", ["solve", "sweep"])
+def test_season_help_lists_the_fee_files(capsys, monkeypatch, command):
+    """--season's help names the seasons that have a fee file in data/fees, not a list typed once."""
+    import re
+
+    from allocator.inputs.fees import available_seasons, season_help
+    from allocator.paths import DATA_DIR
+
+    files = sorted(p.stem.removeprefix("eras_") for p in (DATA_DIR / "fees").glob("eras_*.toml"))
+    assert files == available_seasons() and "2026" in files and "none" in files
+    monkeypatch.setenv("COLUMNS", "600")
+    code, out, _ = run(capsys, command, "--help")
+    line = next(ln for ln in out.splitlines() if re.search(r"--season\s+<str>", ln))
+    years = re.search(r"Match in March N\): ([\d, ]+) \(the files in data/fees\), or none", line).group(1)
+    assert years.split(", ") == [s for s in files if s != "none"]
+    assert season_help() in line

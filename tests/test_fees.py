@@ -121,3 +121,26 @@ def test_the_report_names_the_fixed_fee_and_says_it_is_outside_the_budget():
                           "--objective", "p_match", "--draws", "0"], capture_output=True, text=True, cwd=root)
     assert out.returncode == 0 and "+ USMLE transcript (outside the budget) $80" in " ".join(
         out.stdout.split())
+
+
+def test_update_warns_when_the_date_is_in_a_newer_eras_season_than_the_fees():
+    """ERAS season N (the AAMC's name, by its Match year) takes applications from September N-1:
+    on 2026-11-04 the cycle is ERAS 2027, newer than the fee season 2026.  Written against the
+    newest fee file, so adding next season's file keeps it true."""
+    import datetime as dt
+
+    from allocator.inputs.fees import available_seasons
+    from allocator.season.run import fee_season_warning
+
+    n = max(int(s) for s in available_seasons() if s.isdigit())
+    assert n >= 2026
+    (w,) = fee_season_warning(str(n), dt.date(n, 11, 4))
+    assert w == (f"{n}-11-04 is in the ERAS {n + 1} season (Match in March {n + 1}), but the fees and signal "
+                 f"counts used are ERAS {n}'s, the newest allocator has: this cycle's may differ; check the AAMC's "
+                 "ERAS fee and program-signaling pages")
+    (w,) = fee_season_warning("2024", dt.date(n, 11, 4))
+    assert f"are ERAS 2024's, allocator has ERAS {n}'s too (season = \"{n}\" in the profile's [strategy])" in w
+    assert fee_season_warning(str(n), dt.date(n, 6, 30)) == []  # still ERAS n (Match in March n)
+    assert fee_season_warning(str(n), dt.date(n - 1, 10, 1)) == []
+    assert len(fee_season_warning(str(n), dt.date(n, 7, 1))) == 1
+    assert fee_season_warning("none", dt.date(2030, 1, 1)) == []

@@ -816,11 +816,11 @@ def test_catalog_utility_beyond_a_million_refused(capsys, tmp_path):
 
 SEASON = ROOT / "data" / "seasons" / "example_80.csv"
 DRAW_SEED_CASES = {
-    "update_seed": (["update", PROFILE, "--season", SEASON, "--seed", "-1"], "--seed -1: must be >= 0"),
-    "update_draws": (["update", PROFILE, "--season", SEASON, "--draws", "99999999999"], "--draws 99999999999"),
-    "update_add_nan": (["update", PROFILE, "--season", SEASON, "--add-budget", "nan"], "--add-budget nan"),
-    "update_max_add_alone": (["update", PROFILE, "--season", SEASON, "--max-add", "5"], "--max-add needs --add-budget"),
-    "update_max_add_negative": (["update", PROFILE, "--season", SEASON, "--add-budget", "100", "--max-add", "-1"],
+    "update_seed": (["update", PROFILE, "--season", SEASON, "--today", "2026-11-04", "--seed", "-1"], "--seed -1: must be >= 0"),
+    "update_draws": (["update", PROFILE, "--season", SEASON, "--today", "2026-11-04", "--draws", "99999999999"], "--draws 99999999999"),
+    "update_add_nan": (["update", PROFILE, "--season", SEASON, "--today", "2026-11-04", "--add-budget", "nan"], "--add-budget nan"),
+    "update_max_add_alone": (["update", PROFILE, "--season", SEASON, "--today", "2026-11-04", "--max-add", "5"], "--max-add needs --add-budget"),
+    "update_max_add_negative": (["update", PROFILE, "--season", SEASON, "--today", "2026-11-04", "--add-budget", "100", "--max-add", "-1"],
                                 "--max-add -1: must be >= 0"),
     "bench_seed": (["bench", PROFILE, "--seed", "-1"], "--seed -1"),
     "solve_seed": (["solve", PROFILE, "--seed", "-1"], "--seed -1"),
@@ -845,6 +845,10 @@ ENSEMBLE_CASES = {
                        "season '1999' is not in the card's [calibration.seasons]"),
     "other_seasons": (lambda d: d.update(seasons={"2022": 0.5}), "made for the seasons {'2022': 0.5}, but the "
                       "card's [calibration.seasons] match_rate is"),
+    "other_version": (lambda d: d.update(card_version="2025.1"), "made for card version 2025.1, but"),
+    "other_ranges": (lambda d: d["ranges"].update({"interview.step2_per_10": [0.1, 0.35]}),
+                     "made for other ranges (interview.step2_per_10 [0.1, 0.35], the card now [0, 0.35]); "
+                     "regenerate the file with models/make_ensemble.py"),
 }
 
 
@@ -860,6 +864,20 @@ def test_malformed_ensemble_file(capsys, tmp_path, name):
                                                                   'ensemble = "e.json"'))
     code, _, err = run(capsys, "solve", PROFILE, "--card", card, "--draws", "0")
     one_line_error(code, err, "e.json", needle)
+
+
+def test_an_ensemble_made_for_a_range_the_card_has_since_changed_is_refused(capsys, tmp_path):
+    """A judged range moved in the card after the ensemble was drawn: solve refuses in one line
+    (it ran on the stale file, with no word)."""
+    models = ROOT / "models"
+    (tmp_path / "default_ensemble.json").write_text((models / "default_ensemble.json").read_text())
+    text = (models / "default.toml").read_text()
+    assert text.count("\nrange = [0.0, 0.35]\n") == 1
+    card = tmp_path / "card.toml"
+    card.write_text(text.replace("\nrange = [0.0, 0.35]\n", "\nrange = [0.1, 0.35]\n"))
+    code, _, err = run(capsys, "solve", PROFILE, "--card", card, "--draws", "0")
+    one_line_error(code, err, "default_ensemble.json: made for other ranges (interview.step2_per_10 [0, 0.35], "
+                   "the card now [0.1, 0.35]); regenerate the file with models/make_ensemble.py")
 
 
 @pytest.mark.parametrize("command", [["solve"], ["sweep", "--budgets", "200:800:300"]])

@@ -414,3 +414,20 @@ def test_page_gives_the_step2_score_check_now_and_before(client):
     assert f"P(match) now, given your answers, is {pct(sc['p_match'])}" in html
     plan = re.search(r'id="season-p-match-plan">([^<]*)<', html).group(1)
     assert plan == f"plan on {plan_pct(d['p_match_plan']['p_match'])} now" and sc["p_match"] < d["p_match"]
+
+
+def test_the_season_page_and_api_warn_when_the_date_is_in_a_newer_eras_season(client):
+    """2026-11-04 is in the ERAS 2027 season while the fees and signal counts are ERAS 2026's:
+    the API's warnings and the season page carry the update's one line; season "none" does not."""
+    r = client.post("/update", data=fast_form(today=TODAY), files={"season_file": ("s.csv", SMALL)})
+    assert r.status_code == 200, r.text[-500:]
+    page = " ".join(html_lib.unescape(r.text).split())
+    assert "2026-11-04 is in the ERAS 2027 season (Match in March 2027), but the fees and signal counts used" in page
+    d = api(client).json()
+    assert [w for w in d["warnings"] if "is in the ERAS 2027 season" in w] == [
+        "2026-11-04 is in the ERAS 2027 season (Match in March 2027), but the fees and signal counts used are ERAS "
+        "2026's, the newest allocator has: this cycle's may differ; check the AAMC's ERAS fee and "
+        "program-signaling pages"]
+    none = PROFILE.read_text().replace('season = "2026"', 'season = "none"', 1).encode()
+    d = api(client, profile=none).json()
+    assert not any("ERAS 2027" in w for w in d["warnings"]), d["warnings"]

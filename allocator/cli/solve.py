@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from allocator.inputs.fees import season_help
 from allocator.errors import InfeasibleError, InputError
 
 OBJECTIVES = ("safety_first", "p_match", "utility", "p_match_la")
@@ -23,7 +24,7 @@ def solve(
     max_apps: Optional[int] = typer.Option(None, "--max-apps", help="most applications"),
     la_share_max: Optional[float] = typer.Option(None, "--la-share-max", help="largest share of LA programs (0-1)"),
     correlation: Optional[float] = typer.Option(None, "--correlation", help="latent-factor correlation rho (0-0.99)"),
-    season: Optional[str] = typer.Option(None, "--season", help="ERAS fee schedule: 2024, 2025, 2026, or none (no ERAS fees: each program costs its catalog fee_extra)"),
+    season: Optional[str] = typer.Option(None, "--season", help=season_help()),
     objective: Optional[str] = typer.Option(
         None, "--objective", help="safety_first (default: the best expected tier utility among the lists within "
         "--safety-margin of the best P(match)), p_match, utility, or p_match_la (max P(match in LA) s.t. "

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from allocator.inputs.fees import season_help
 from allocator.errors import InputError
 from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, ProfileArg, _emit, _positive_time,
                                   app, check_outputs)
@@ -26,7 +27,7 @@ def sweep(
     max_apps: Optional[int] = typer.Option(None, "--max-apps", help="most applications (fixed)"),
     la_share_max: Optional[float] = typer.Option(None, "--la-share-max", help="largest LA share (fixed)"),
     correlation: Optional[float] = typer.Option(None, "--correlation", help="correlation rho (fixed)"),
-    season: Optional[str] = typer.Option(None, "--season", help="ERAS fee schedule: 2024, 2025, 2026, or none (no ERAS fees: each program costs its catalog fee_extra)"),
+    season: Optional[str] = typer.Option(None, "--season", help=season_help()),
     method: str = typer.Option("auto", "--method", help="auto, fast (count scan) or milp (integer program; engine HiGHS)"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds per point (MILP path)"),
     csv: Optional[Path] = typer.Option(None, "--csv", help="also write the rows to FILE (CSV, atomically)"),

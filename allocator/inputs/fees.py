@@ -192,8 +192,21 @@ def unknown_season(season: str) -> str:
     if folder_in_place(season):
         return (f"{path}: is a folder, not the fee schedule of season '{season}'; restore the TOML file from the "
                 "allocator release (or reinstall allocator)")
-    return (f"season '{season}' has no fee schedule; use one of {', '.join(available_seasons())} "
-            f"(or add data/fees/eras_{season}.toml)")
+    return f"season '{season}' has no fee schedule; use one of {', '.join(available_seasons())} {add_hint(season)}"
+
+
+def add_hint(season: str) -> str:
+    """How to add a season allocator has no fee file for (the refusals' last words)."""
+    return (f"(or add data/fees/eras_{season}.toml, and the season's signal counts to "
+            "data/signals/eras_signals.toml)")
+
+
+def season_help() -> str:
+    """The --season help: the seasons with a fee file, named as the AAMC names them."""
+    years = [s for s in available_seasons() if s != "none"]
+    return (f"ERAS fee season, by its Match year as the AAMC names it (ERAS N: applications from September N-1, "
+            f"Match in March N): {', '.join(years)} (the files in data/fees), or none (no ERAS fees: each program "
+            "costs its catalog fee_extra)")
 
 
 @lru_cache(maxsize=64)
@@ -204,7 +217,8 @@ def _fee_table(schedule: FeeSchedule, n_max: int) -> tuple[float, ...]:
 
 @lru_cache(maxsize=None)
 def load_schedule(season: str) -> FeeSchedule:
-    """The ERAS fee schedule of a season ("2024", "2025", "2026")."""
+    """The ERAS fee schedule of a season: a season with a fee file in data/fees (e.g. "2026"), or
+    "none"; see :func:`available_seasons`."""
     season = str(season)
     path = DATA_DIR / "fees" / f"eras_{season}.toml"
     if not path.is_file():
@@ -212,12 +226,20 @@ def load_schedule(season: str) -> FeeSchedule:
     return _parse(read_toml(path, what="fee schedule"), str(path))
 
 
+def _signals_file() -> _SignalsFile:
+    path = DATA_DIR / "signals" / "eras_signals.toml"
+    return validate(_SignalsFile, read_toml(path, what="signal table"), str(path))
+
+
+def signal_seasons() -> list[str]:
+    """The seasons ``data/signals/eras_signals.toml`` has counts for, sorted."""
+    return sorted(_signals_file().seasons)
+
+
 @lru_cache(maxsize=None)
 def signals_available(season: str) -> dict[str, dict[str, int]]:
     """ERAS program signals per specialty for a season: ``{specialty: {"gold": n, "silver": m}}``
     (empty when the season has no signal data; single-tier signals are listed as gold).
     Read from ``data/signals/eras_signals.toml``."""
-    path = DATA_DIR / "signals" / "eras_signals.toml"
-    doc = validate(_SignalsFile, read_toml(path, what="signal table"), str(path))
-    raw = doc.seasons.get(str(season), {})
+    raw = _signals_file().seasons.get(str(season), {})
     return {spec: dict(kinds) for spec, kinds in raw.items()}

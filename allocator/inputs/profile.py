@@ -178,13 +178,14 @@ class Strategy(BaseModel):
     @field_validator("season", mode="before")
     @classmethod
     def _season(cls, v):
-        from allocator.inputs.fees import available_seasons, folder_in_place, unknown_season
+        from allocator.inputs.fees import add_hint, available_seasons, folder_in_place, unknown_season
 
         have = available_seasons()
         if str(v) not in have and folder_in_place(str(v)):
             raise ValueError(unknown_season(str(v)))
         if have and str(v) not in have:
-            raise ValueError(f"no ERAS fee schedule for season {str(v)!r}; use one of {', '.join(have)}")
+            raise ValueError(f"no ERAS fee schedule for season {str(v)!r}; use one of {', '.join(have)} "
+                             f"{add_hint(str(v))}")
         return str(v)
 
     @field_validator("geographic_preference", mode="before")

@@ -134,10 +134,41 @@ def ensemble(card: ModelCard) -> tuple[list[ModelCard], tuple[str | None, ...]]:
     if "seasons" in data and data["seasons"] != rates:
         raise InputError(f"{p}: made for the seasons {data['seasons']}, but the card's [calibration.seasons] "
                          f"match_rate is {rates}; regenerate the file with models/make_ensemble.py")
+    _check_made_for(p, data, card, doc)
     sets = data["accepted"]
     names = tuple(_season(p, j, s, rates) for j, s in enumerate(sets))
     cards = [apply(doc, _params(p, j, s, doc), str(p), f"{card.name}#{j}", names[j]) for j, s in enumerate(sets)]
     return cards, names
+
+
+def _check_made_for(p: Path, data: dict, card: ModelCard, doc: dict) -> None:
+    """Refuse an ensemble file made for another card version or other judged ranges (recorded
+    as ``card_version`` and ``ranges`` by models/make_ensemble.py; a file without them passes)."""
+    fix = "regenerate the file with models/make_ensemble.py"
+    if "card_version" in data and str(data["card_version"]) != str(card.version):
+        raise InputError(f"{p}: made for card version {data['card_version']}, but {card.path} is version "
+                         f"{card.version}; {fix}")
+    if "ranges" not in data:
+        return
+    now = {k: [float(x) for x in v] for k, v in judged(doc).items() if k not in INTERCEPTS}
+    made = data["ranges"] if isinstance(data["ranges"], dict) else {}
+    diff = [f"{k} {_fmt(made.get(k))}, the card now {_fmt(now.get(k))}" for k in sorted(set(now) | set(made))
+            if _as_floats(made.get(k)) != now.get(k)]
+    if diff:
+        raise InputError(f"{p}: made for other ranges ({'; '.join(diff[:3])}{'; ...' if len(diff) > 3 else ''}); "
+                         f"{fix}")
+
+
+def _as_floats(v) -> list[float] | None:
+    try:
+        return [float(x) for x in v]
+    except (TypeError, ValueError):
+        return None
+
+
+def _fmt(v) -> str:
+    xs = _as_floats(v)
+    return "none" if v is None else repr(v) if xs is None else "[" + ", ".join(f"{x:g}" for x in xs) + "]"
 
 
 def _accepted(card: ModelCard) -> tuple[Path | None, dict]:

@@ -17,7 +17,7 @@ import numpy as np
 from allocator.errors import InputError
 
 from allocator.inputs.catalog import Catalog, img_share_warning
-from allocator.inputs.fees import load_schedule, signals_available
+from allocator.inputs.fees import load_schedule, signal_seasons, signals_available
 from allocator.inputs.demo import resolve_catalog
 from allocator.inputs.profile import Profile, load_profile, profile_warnings
 from allocator.optim.problem import SIGNAL_KINDS, Problem, count_cap
@@ -206,8 +206,17 @@ def _signals(pr: _Probs, profile: Profile, specialties: tuple, notes: list, warn
                          f"{'its' if len(lack) == 1 else 'their'} programs are solved without signals, so P(match) "
                          f"leaves out what signals add; allocator has counts for {', '.join(sorted(table))} (write "
                          "the specialty as listed there if it is one of them)")
-        if not available and not (table and lack):  # the warning above says it already
-            notes.append(f"signals not modelled: no ERAS signal counts for season {s.season} and these specialties")
+        if not table and s.season == "none":  # the user's own costs: no ERAS, so no ERAS signals
+            notes.append('signals not modelled: season "none" has no ERAS signal counts')
+        elif not table:
+            warns.append(f"no ERAS signal counts for season {s.season} and {', '.join(specialties)} in "
+                         "allocator's signal table: the list is built without signals, which raise interview "
+                         "odds, so P(match) leaves out what they add; add the season's counts to "
+                         "data/signals/eras_signals.toml (AAMC's program-signaling page), or choose a season "
+                         f"that has them ({', '.join(signal_seasons()) or 'none'})")
+        elif not available and not lack:  # counts, but of kinds the model does not give
+            notes.append(f"signals not modelled: the model gives no effect for the signal kinds of "
+                         f"{', '.join(specialties)} in season {s.season}")
     elif s.signals == "optimize":
         notes.append("signals not modelled: the catalog gives its own p_match (no signal effect known)")
     if not available:

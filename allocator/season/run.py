@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from allocator.errors import InputError
+from allocator.model.timing import application_season
 from allocator.season import extend, planfig, update
 from allocator.season import posterior as post
 from allocator.season.seasonfile import Season, load_season
@@ -19,8 +20,7 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
     from allocator.api import load  # the shared input pipeline
     from allocator.model.card import load_card
 
-    if max_add is not None and add_budget is None:  # before any work: the extra list needs its dollars
-        raise InputError("--max-add needs --add-budget: give the USD you would spend on the extra applications")
+    _check_add_options(add_budget, max_add)
     today = today or dt.date.today()
     season = season_path if isinstance(season_path, Season) else load_season(Path(season_path), today)
     problem = load(profile, catalog)
@@ -35,7 +35,7 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
     ctx.warnings[:0] = [f"{pid} counts as eligible although the model would exclude you ({why}): your invitation "
                         "shows that screen did not keep you out" for pid, why in screened.items()]
     out = update.figures(ctx)
-    out["warnings"] = ctx.warnings + out.pop("domain_warnings")
+    out["warnings"] = ctx.warnings + out.pop("domain_warnings") + fee_season_warning(problem.schedule.season, today)
     out["synthetic"] = bool(problem.synthetic)
     out["notes"] = list(problem.notes)  # the catalog's, as solve prints them (what an addition can draw on)
     out["model"] = "two-stage" if problem.fm is not None else "one-factor copula"
@@ -55,6 +55,34 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
         out["mc"] = _simulate(ctx, problem, pr2, plan if new else None, new, draws, seed).to_dict()
         _verify(ctx, out["mc"], add["p_match_after"] if new else out["p_match"], out["expected_further_invitations"])
     return out
+
+
+def _check_add_options(add_budget: float | None, max_add: int | None) -> None:
+    """The options about the additional list, before any file is read."""
+    if add_budget is not None and not add_budget >= 0:  # NaN too
+        raise InputError(f"--add-budget {add_budget}: must be a number >= 0 (USD)")
+    if max_add is not None and max_add < 0:
+        raise InputError(f"--max-add {max_add}: must be >= 0")
+    if max_add is not None and add_budget is None:  # the extra list needs its dollars
+        raise InputError("--max-add needs --add-budget: give the USD you would spend on the extra applications")
+
+
+def fee_season_warning(fee_season: str, today: dt.date) -> list[str]:
+    """One line when ``today`` lies in an ERAS season (named by its Match year, as the AAMC does:
+    the season of applications from September N-1 is ERAS N) newer than the profile's fee season."""
+    if not fee_season.isdigit():  # "none": the user's own fees
+        return []
+    eras = application_season(today) + 1
+    if int(fee_season) >= eras:
+        return []
+    from allocator.inputs.fees import available_seasons
+
+    newest = max((s for s in available_seasons() if s.isdigit()), key=int, default=fee_season)
+    which = ("the newest allocator has" if newest == fee_season else
+             f'allocator has ERAS {newest}\'s too (season = "{newest}" in the profile\'s [strategy])')
+    return [f"{today} is in the ERAS {eras} season (Match in March {eras}), but the fees and signal counts used "
+            f"are ERAS {fee_season}'s, {which}: this cycle's may differ; check the AAMC's ERAS fee and "
+            "program-signaling pages"]
 
 
 def _verify(ctx, mc: dict, p_match: float, further: float) -> None:
