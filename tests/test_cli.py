@@ -46,6 +46,30 @@ def test_simulate_reads_solve_json(capsys, tmp_path):
     assert d["violations"] == []
 
 
+def test_simulate_says_what_it_scored_as_solve_does(capsys, tmp_path):
+    """simulate echoes the signals and geographic preference it read from the list, the P(match)
+    the signals add and the fixed fees, equal to solve's for solve's own list (a preference
+    line moved P(match) by 5 points with no word of it)."""
+    prof = str(ROOT / "data" / "profiles" / "typical_us_img.toml")
+    f = tmp_path / "best.csv"
+    code, out, err = run(capsys, "solve", prof, "--json", "--draws", "0")
+    assert code == 0, err
+    best = json.loads(out)
+    code, _, err = run(capsys, "solve", prof, "--draws", "0", "--out", str(f))
+    code, out, err = run(capsys, "simulate", prof, "--list", str(f), "--json", "--draws", "1000")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["signal_gain"] == pytest.approx(best["signal_gain"], abs=1e-12)
+    assert d["signals"] == {k: sum(s["signal"] == k for s in best["selected"]) for k in ("gold", "silver")}
+    assert d["geographic_preference"] == best["geographic_preference"] and d["geographic_preference_source"] == "list"
+    assert d["cost"] == best["cost"]
+    code, out, err = run(capsys, "simulate", prof, "--list", str(f), "--draws", "1000")
+    text = " ".join(out.split())
+    assert (f"Scored with {d['signals']['gold']} gold and {d['signals']['silver']} silver signals "
+            f"({100 * d['signal_gain']:+.2f} points of P(match)); geographic preference "
+            f"{', '.join(d['geographic_preference'])} (from the list)") in text
+
+
 def test_simulate_plain_list_and_violations(capsys, tmp_path):
     f = tmp_path / "list.txt"
     f.write_text("# my adviser's list\nTINY-01\nTINY-02\nTINY-03\n")
