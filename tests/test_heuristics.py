@@ -320,6 +320,11 @@ def test_the_optimizers_lead_is_scored_model_by_model(capsys):
     g = df.set_index("method")
     assert g.at["guide_moderate", "lead"] == pytest.approx(g.at[OPTIMIZER, "p_match"] - g.at["guide_moderate", "p_match"])
     assert g.at[OPTIMIZER, "lead"] == 0.0 and g.at["guide_moderate", "lead_min"] > 0
+    from allocator.verification import capcheck  # the lead under the cap check: both lists scored under it
+
+    fm = capcheck.factor_model(pr, capcheck.load(pr.card)[0])
+    assert leads["cheapest"]["lead_cap_check"] == pytest.approx(
+        capcheck.p_match(pr, plans[OPTIMIZER], fm) - capcheck.p_match(pr, plans["cheapest"], fm), abs=1e-12)
     with pytest.raises(SystemExit):
         main(["bench", str(DEMO), "--budgets", "600", "--methods", "optimizer,guide_moderate", "--targets", "none"])
     text = " ".join(capsys.readouterr().out.split())

@@ -44,7 +44,7 @@ DEFAULT_BUDGETS = (1000.0, 1500.0, 2500.0, 4000.0)
 DEFAULT_TARGETS = (0.8, 0.9)
 COLUMNS = ["profile", "budget", "method", "p_match", "p_match_la", "cost", "n_applications", "n_la", "status",
            "p_match_interval", "p_match_la_interval", "p_match_pessimistic",
-           "lead", "lead_interval", "lead_min", "lead_p10"]
+           "lead", "lead_interval", "lead_min", "lead_p10", "lead_cap_check"]
 REACH_COLUMNS = ["profile", "method", "target", "budget", "cost", "p_match", "n_applications", "reached", "status"]
 
 
@@ -160,23 +160,24 @@ def bench(profiles, budgets: Sequence[float] = DEFAULT_BUDGETS, *, catalog=None,
 
 def _leads(problem: Problem, plans: Mapping[str, Plan | None]) -> dict[str, dict]:
     """The optimizer's lead over each method's list, in probability (optimizer minus method;
-    :func:`bench` adds ``lead``, on the average over the plausible models): ``lead_interval`` the 10th-90th percentile
-    of the per-model differences (both lists scored under the same model); ``lead_min`` the
-    smallest of them (negative: the method's list is the better one under some plausible model);
-    ``lead_p10`` the difference of the two lists' 10th percentiles (the figures to plan on).
-    Empty without the optimizer's list or without a range over plausible models."""
+    :func:`bench` adds ``lead``, on the average over the plausible models): ``lead_interval``
+    the 10th-90th percentile of the per-model differences (both lists scored under the same
+    model); ``lead_min`` the smallest of them (negative: the method's list is the better one
+    under some plausible model); ``lead_p10`` the difference of the two lists' 10th percentiles
+    (the figures to plan on); ``lead_cap_check`` (:func:`_cap_leads`).  Empty without the
+    optimizer's list or without a range over plausible models."""
     opt = plans.get(OPTIMIZER)
     fe = problem.fm_ensemble
     if opt is None or fe is None or fe.n_cards < 2:
         return {}
     per = {m: np.maximum(0.0, 1.0 - fe.per_card(problem.plan_log_fail(p, fe).sum(axis=1)))
            for m, p in plans.items() if p is not None}
-    out = {}
+    out = {m: {} for m in per} | _cap_leads(problem, plans)
     for m, v in per.items():
         d = per[OPTIMIZER] - v
-        out[m] = {"lead_interval": [float(np.percentile(d, 10)), float(np.percentile(d, 90))],
-                  "lead_min": float(d.min()),
-                  "lead_p10": float(np.percentile(per[OPTIMIZER], 10) - np.percentile(v, 10))}
+        out[m] |= {"lead_interval": [float(np.percentile(d, 10)), float(np.percentile(d, 90))],
+                   "lead_min": float(d.min()),
+                   "lead_p10": float(np.percentile(per[OPTIMIZER], 10) - np.percentile(v, 10))}
     return out
 
 
@@ -325,6 +326,22 @@ def markdown(df: pd.DataFrame, reach: pd.DataFrame | None = None) -> str:
     return "\n".join(out)
 
 
+def _cap_leads(problem: Problem, plans: Mapping[str, Plan | None]) -> dict[str, dict]:
+    """``lead_cap_check``: the optimizer's lead under the IMG-share cap check (a model no plausible
+    model spans: the IMG-share effect stopping at 65% IMGs, intercepts re-fitted; both lists
+    scored exactly under it, :mod:`allocator.verification.capcheck`); empty without the file."""
+    from allocator.verification import capcheck
+
+    if problem.card is None or problem.fm_central is None or plans.get(OPTIMIZER) is None:
+        return {}
+    loaded = capcheck.load(problem.card)
+    if loaded is None:
+        return {}
+    fm = capcheck.factor_model(problem, loaded[0])
+    v = {m: capcheck.p_match(problem, p, fm) for m, p in plans.items() if p is not None}
+    return {m: {"lead_cap_check": v[OPTIMIZER] - x} for m, x in v.items()}
+
+
 def lead_rows(df: pd.DataFrame) -> list[tuple[str, str]]:
     """(profile, method) pairs the lead table shows: the guide's rules, and the other heuristic
     that comes closest to the optimizer (smallest average lead at the largest budget)."""
@@ -341,11 +358,14 @@ def lead_rows(df: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 def _lead_cell(r) -> str:
-    """"+4.5 (2.9 to 6.0)": the lead in points on the average, and its 10th-90th percentile."""
+    """"+4.5 (+2.9 to +6.0); cap +3.7": the lead in points on the average, its 10th-90th
+    percentile over the plausible models, and under the IMG-share cap check."""
     iv = r["lead_interval"]
     if not isinstance(iv, (list, tuple)):
         return "–"
-    return f"{100 * r['lead']:+.1f} ({100 * iv[0]:+.1f} to {100 * iv[1]:+.1f})"
+    cap = r.get("lead_cap_check")
+    tail = "" if cap is None or cap != cap else f"; cap {100 * cap:+.1f}"
+    return f"{100 * r['lead']:+.1f} ({100 * iv[0]:+.1f} to {100 * iv[1]:+.1f}){tail}"
 
 
 def render_leads(df: pd.DataFrame, console) -> None:
@@ -357,7 +377,7 @@ def render_leads(df: pd.DataFrame, console) -> None:
         return
     budgets = sorted(df["budget"].unique())
     t = Table(title="the optimizer's lead in points of P(match): average (10th to 90th percentile of the "
-                    "per-model differences)")
+                    "per-model differences); cap: under the IMG-share cap check")
     t.add_column("profile")
     t.add_column("over")
     for b in budgets:
