@@ -1206,3 +1206,49 @@ def test_a_second_run_into_the_same_out_is_refused_and_a_stale_lock_is_taken_ove
         with pytest.raises(InputError, match=f"pid {os.getpid()} "):
             lock.take(out)
     assert not held.exists()
+
+
+def test_cohort_csv_semicolons_excel_empty_columns_and_the_offices_own_note_columns(tmp_path):
+    """A semicolon-separated file says so and how to save it; Excel's trailing empty header cells
+    are skipped when their columns are empty, and refused (naming the column and a line) when
+    not; note_ columns (a student's name, email) are kept unread and out of the rerun hash;
+    another unknown column is refused and the message names the note_ prefix."""
+    from allocator.batch.run import Options, input_hash
+
+    semi = tmp_path / "semi.csv"
+    semi.write_bytes("\ufeffid;specialties;budget\r\na;Internal Medicine;1500\r\n".encode())
+    with pytest.raises(InputError) as e:
+        load_cohort(semi)
+    assert str(e.value).startswith(f"{semi}: line 1: the file looks separated by semicolons (;), not commas")
+    assert "save it as comma-separated CSV" in str(e.value)
+
+    excel = tmp_path / "excel.csv"
+    excel.write_text("id,budget,,\na,1500,,\nb,,,\n")
+    assert [(m.id, m.error, m.doc) for m in load_cohort(excel)] == [
+        ("a", None, {"strategy": {"budget": 1500.0}}), ("b", None, {})]
+    excel.write_text("id,budget,,\na,1500,,\nb,900,x,\n")
+    with pytest.raises(InputError, match=r"line 1: column 3 has no name, and line 3 has a value in it; name the "
+                                         r"column in the header, or delete it"):
+        load_cohort(excel)
+
+    named = tmp_path / "named.csv"
+    named.write_text("id,note_name,budget,note_email\na,Ana Diaz,1500,ana@example.edu\n")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("id,budget\na,1500\n")
+    (m,), (p,) = load_cohort(named), load_cohort(plain)
+    assert m.ok and m.doc == p.doc == {"strategy": {"budget": 1500.0}}
+    opts = Options(out=tmp_path / "out")
+    assert input_hash(m, None, opts, "code") == input_hash(p, None, opts, "code")  # a name edit re-solves no one
+    named.write_text("id,name,budget\na,Ana Diaz,1500\n")
+    with pytest.raises(InputError, match=r"column 'name' is not a cohort column; .* or name a column of your own "
+                                         r"with the prefix note_ \(note_name\) to keep it in the file unread"):
+        load_cohort(named)
+
+
+def test_a_lower_case_specialty_is_refused_with_the_spelling_to_write(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("id,specialties\na,internal medicine\n")
+    err = load_cohort(p)[0].error
+    assert err.endswith("'internal medicine': not accepted: allocator's tables (ERAS signals, the model card) spell "
+                        "this specialty 'Internal Medicine', and another spelling would lose its programs' signals and "
+                        "the model's figures for it; write \"Internal Medicine\""), err
