@@ -1252,3 +1252,35 @@ def test_a_lower_case_specialty_is_refused_with_the_spelling_to_write(tmp_path):
     assert err.endswith("'internal medicine': not accepted: allocator's tables (ERAS signals, the model card) spell "
                         "this specialty 'Internal Medicine', and another spelling would lose its programs' signals and "
                         "the model's figures for it; write \"Internal Medicine\""), err
+
+
+def test_the_answers_proof_window_is_not_called_a_time_limit_when_none_was_given(monkeypatch):
+    """Without --time-limit, step 2's integer program gets PROOF_SECONDS of wall-clock time to prove
+    a list whose gap is already small; stopping there said "time limit reached" (10 of the
+    review's 92 JSONs), as if the user's limit ran out.  With --time-limit the message stays."""
+    import dataclasses as dc
+    import types
+
+    import numpy as np
+
+    from allocator.optim import safety
+    from allocator.optim.outer import Outcome
+    from allocator.status import Status
+
+    stopped = Outcome(Status.FEASIBLE, None, 0.5, 0.51, 0.01, 10.0, 10.0, 3, 40, "milp", "time limit reached")
+    seen = []
+
+    def traded(*args, **kw):
+        seen.append(args[6])  # the window it was given
+        return stopped
+
+    monkeypatch.setattr(safety, "_traded", traded)
+    monkeypatch.setattr(safety, "evaluate", lambda *a, **k: types.SimpleNamespace(expected_utility=0.4))
+    problem = types.SimpleNamespace(utility=np.array([1.0, 0.5]), n=2, with_limits=lambda **k: problem)
+    safest = dc.replace(stopped, message="")
+    out, solved = safety._best_utility(problem, safest, 0.4, None, None, "auto", "highs", True)
+    assert solved and out.message == safety.PROOF_WINDOW_MESSAGE and "time limit" not in out.message
+    assert out.message.startswith(f"proof window reached: the integer program that proves the list gets "
+                                  f"{safety.PROOF_SECONDS:g} s of wall-clock time when no --time-limit is given")
+    out, _ = safety._best_utility(problem, safest, 0.4, None, 30.0, "auto", "highs", True)
+    assert out.message == "time limit reached" and seen == [safety.PROOF_SECONDS, safety.PROOF_SECONDS]
