@@ -440,7 +440,7 @@ def test_console_lines_name_the_status_once_and_summary_keeps_the_solve_status(t
         "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source", "input_hash", "seconds",
         "skipped", "solve_status", "gap", "worst_season", "p_match_worst_season", "p_match_plan", "p_match_west",
         "p_match_west_lo", "p_match_west_hi"]
-    assert SUMMARY_COLUMNS[33:] == ["p_match_plan_from", "risk"]
+    assert SUMMARY_COLUMNS[33:] == ["p_match_plan_from", "risk", "upper_estimate", "n_crowded"]
     row = summary_row({"id": "a2", "status": "ok", "seconds": 1.0, "hash": "h"},
                       payload | {"p_match_worst_season": {"season": "2022", "match_rate": 0.614, "p_match": 0.7,
                                                           "cards": 8}})
@@ -642,6 +642,14 @@ def test_cohort_booleans_accept_the_documented_spellings_and_name_them_when_wron
     docs = (Path(__file__).resolve().parent.parent / "docs" / "batch.md").read_text()
     row = next(line for line in docs.splitlines() if line.startswith("| `la_ties`"))
     assert all(f"`{w}`" in row for w in cohort._TRUE | cohort._FALSE), row  # every accepted spelling documented
+
+
+def test_docs_name_every_summary_column():
+    from allocator.batch.outputs import SUMMARY_COLUMNS
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "batch.md").read_text()
+    assert [c for c in SUMMARY_COLUMNS if f"`{c}`" not in docs] == []
+    assert "a fraction in [0, 1], not a percent" in docs and "**single\n  most pessimistic**" in docs
 
 
 def test_docs_list_every_cohort_csv_column_in_order():
