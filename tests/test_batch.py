@@ -1163,7 +1163,7 @@ def test_summary_counts_each_lists_crowded_programs(tmp_path, monkeypatch):
                  "p_match_worst_season": {"season": 2022, "p_match": 0.4},
                  "selected": [_prog(x, "Internal Medicine") for x in lists[j["id"]]]}
             yield {"id": j["id"], "source": j["source"], "hash": j["hash"], "status": "ok", "reason": "",
-                   "seconds": 1.0, "json": json.dumps(p), "html": b"<html></html>", "pdf": b"%PDF-"}
+                   "seconds": 1.0, "json": json.dumps(p), "html": b"<html><table></table></html>", "pdf": b"%PDF-"}
 
     monkeypatch.setattr(batch_run, "_compute", compute)
     coh = tmp_path / "c.csv"
@@ -1176,6 +1176,19 @@ def test_summary_counts_each_lists_crowded_programs(tmp_path, monkeypatch):
     assert crowded == {"IM-1": True, "IM-2": True, "IM-3": False}
     assert [r["worst_season"] for r in rows] == ["2022", "2022", "2022", ""]  # not 2022.0
     assert "(Internal Medicine 2)" in (out / "cohort.html").read_text()
+    # the applicant's HTML report says it, once, before its first table; a list with none crowded says nothing
+    a = (out / "applicants" / "a.html").read_text()
+    assert a == ("<html>" + "<p class=warn id=crowding>crowding: 2 of this list&#x27;s 3 programs are also on the "
+                 "lists of more than 50% of this cohort&#x27;s solved applicants in their specialty (cohort.html). "
+                 "Classmates there compete for the same interviews and positions, which this report&#x27;s P(match) "
+                 "does not count (it treats the applicant alone), so it may be overstated; the office may spread the "
+                 "lists.</p><table></table></html>")
+    # a rerun on another cohort (c alone on IM-1 with b; a left out): the sentence follows the new cohort
+    coh.write_text("id,budget\nb,400\nc,500\n")
+    batch_run.run_batch(coh, batch_run.Options(out=out, catalog=CATALOG), client=object())
+    b = (out / "applicants" / "b.html").read_text()
+    assert b.count("id=crowding") == 1 and "crowding: 1 of this list&#x27;s 2 programs" in b
+    assert (out / "applicants" / "a.html").read_text() == a  # not in this cohort: left as it was
 
 
 def test_a_second_run_into_the_same_out_is_refused_and_a_stale_lock_is_taken_over(tmp_path, monkeypatch, capsys):

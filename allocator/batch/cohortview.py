@@ -257,6 +257,41 @@ def crowded_counts(payloads: dict[str, dict], df: pd.DataFrame) -> dict[str, int
     return {mid: sum(s["program_id"] in crowded for s in p.get("selected") or []) for mid, p in payloads.items()}
 
 
+CROWD_MARK = "<p class=warn id=crowding>"
+
+
+def crowding_sentence(n: int, total: int, crowd_share: float) -> str:
+    """The applicant report's sentence on the cohort's crowding of its list."""
+    return (f"crowding: {n} of this list's {total} programs are also on the lists of more than {crowd_share:.0%} of "
+            "this cohort's solved applicants in their specialty (cohort.html). Classmates there compete for the same "
+            "interviews and positions, which this report's P(match) does not count (it treats the applicant alone), "
+            "so it may be overstated; the office may spread the lists.")
+
+
+def mark_crowding(out: Path, payloads: dict[str, dict], crowded: dict[str, int], crowd_share: float) -> None:
+    """Put the crowding sentence (:func:`crowding_sentence`) in each solved applicant's HTML
+    report, replacing an earlier run's, or remove it when none of the list's programs is crowded.
+    Only the HTML: the JSON is solve's contract and the PDF is left as the worker made it."""
+    import re
+
+    from allocator.batch.targets import paths_for
+
+    old = re.compile(re.escape(CROWD_MARK) + r".*?</p>", re.S)
+    for mid, p in payloads.items():
+        path = paths_for(out, mid)["html"]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        new = old.sub("", text)
+        n, total = crowded.get(mid, 0), len(p.get("selected") or [])
+        if n and "<table>" in new:
+            at = new.index("<table>")
+            new = new[:at] + CROWD_MARK + html.escape(crowding_sentence(n, total, crowd_share)) + "</p>" + new[at:]
+        if new != text:
+            atomic_write(path, lambda fh, t=new: fh.write(t))
+
+
 def interrupted_page(report) -> str:
     """cohort.html after an interrupted run: what was settled, what was not run, and what to do."""
     counts = {s: report.count(s) for s in ("ok", "bad_input", "infeasible", "solver_error", "failed", "not_run")}

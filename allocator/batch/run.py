@@ -356,7 +356,7 @@ def _settle_known(members: list[Member], catalog: dict | None, opts: Options, re
 
 def _run_locked(members: list[Member], catalog: dict | None, own: list[str], opts: Options,
                 progress: Progress | None, client) -> Report:
-    from allocator.batch.cohortview import crowded_counts, program_counts, write_cohort_view
+    from allocator.batch.cohortview import crowded_counts, mark_crowding, program_counts, write_cohort_view
 
     results: dict[str, dict] = {}
     report = Report()
@@ -398,6 +398,7 @@ def _run_locked(members: list[Member], catalog: dict | None, own: list[str], opt
         r["n_crowded"] = crowded.get(r["id"])
     write_summary(opts.out, report.rows)
     write_cohort_view(opts.out, report, opts.crowd_share, df)
+    mark_crowding(opts.out, report.payloads, crowded, opts.crowd_share)
     return report
 
 
