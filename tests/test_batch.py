@@ -1123,6 +1123,9 @@ def test_a_warning_that_the_figure_may_be_overstated_comes_first_and_marks_the_r
     low_score = "Step 2 CK 221 is 15 points below ...: for a score this low P(match) may be overstated, beyond ..."
     assert outputs.upper_estimate([low_score]) and not outputs.upper_estimate([SAFE_WARNING, "no list"])
     assert outputs.unsafe_first([SAFE_WARNING, "x; plan below the range"]) == ["x; plan below the range", SAFE_WARNING]
+    one_card = "no range over plausible models: ... may be well off either way; plan below it, or use a card ..."
+    assert outputs.unsafe_first([SAFE_WARNING, one_card]) == [one_card, SAFE_WARNING]
+    assert not outputs.upper_estimate([one_card])  # either way: not said to be an upper estimate
 
 
 def _prog(pid, specialty):

@@ -52,10 +52,10 @@ INPUT_COLUMNS = ("budget", "objective", "synthetic")
 RISK_BANDS = ((50, "high"), (80, "moderate"))
 RISK_TOP = "low"
 # A warning that says the figure may be too high (the unsafe direction): "P(match) may be
-# overstated", "read the figure to plan on as an upper estimate", "plan below the range".  The
+# overstated", "read the figure to plan on as an upper estimate", "plan below the range" (or "it").  The
 # batch's reports, summary.csv and cohort.html list these before the warnings that point the safe
 # way ("may be understated ... the safe direction"), so a "first warning" is never the reassuring one.
-UNSAFE_PHRASES = ("may be overstated", "upper estimate", "plan below the range", "plan on at most")
+UNSAFE_PHRASES = ("may be overstated", "upper estimate", "plan below", "plan on at most")
 # ... and of those, the ones that make the figure to plan on an upper estimate (summary.csv's upper_estimate)
 UPPER_PHRASES = ("may be overstated", "upper estimate")
 
