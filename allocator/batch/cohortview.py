@@ -13,7 +13,8 @@ office).  An applicant is in a specialty when their list has applications in it.
 ``cohort.html`` also lists the applicants, sorted by the figure to plan on (lowest first;
 the rows without a list before them), with where that figure comes from, the range, the
 average, budget and fees, and the first warning (:func:`applicant_rows`).
-``cohort.html`` shows the table and a bar chart of the most-shared programs;
+``cohort.html`` shows the table and a bar chart of the most-shared programs (each
+specialty's in turn: :func:`chart_rows`);
 ``cohort.csv`` has every program.  ``mean_p_success`` (the mean of the applicants' P(success)
 there, in [0, 1]) comes with ``mean_p_success_p10`` and ``mean_p_success_p90``: the means of
 their 10th and 90th percentiles over the plausible models, empty when a list has none (a

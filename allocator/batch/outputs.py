@@ -20,7 +20,10 @@ below the calibration cohort's mean, the Step 2 CK score check; empty without a 
 ``p_match_west`` and its interval (``p_match_west_lo``, ``p_match_west_hi``: P(match in the
 West, LA included, the West ranked first)), ``p_match_plan_from`` (the JSON's
 ``p_match_plan.from``) and ``risk`` (:func:`risk_of`: high, moderate or low on the figure to
-plan on; a row without a list gives its status).  New columns go at the end, so scripts
+plan on; a row without a list gives its status), ``upper_estimate`` (:func:`upper_estimate`:
+a warning says the figure may be overstated) and ``n_crowded`` (filled by the run from the
+cohort view: :func:`allocator.batch.cohortview.crowded_counts`).  ``warnings`` are joined in
+:func:`unsafe_first`'s order.  New columns go at the end, so scripts
 that read the columns by position keep working.  ``budget``, ``objective`` and ``synthetic``
 are filled for every row whose profile was read (:data:`INPUT_COLUMNS`).
 """

@@ -22,7 +22,9 @@ Faults:
   run leaves complete files or none, and a rerun redoes only what is missing.  The local
   cluster's worker processes never see the terminal's SIGINT (:func:`workers_ignore_sigint`):
   only this process handles it, and it writes summary.csv for the applicants settled so far
-  (the others ``not_run``) before it ends.
+  (the others ``not_run``) before it ends, removes the reports of those not run that were made
+  from other inputs, and leaves a cohort.html that says the run was interrupted;
+- two runs into one --out: the second is refused (:mod:`allocator.batch.lock`).
 """
 from __future__ import annotations
 
