@@ -1206,7 +1206,8 @@ def test_a_second_run_into_the_same_out_is_refused_and_a_stale_lock_is_taken_ove
     (out / ".batch").mkdir(parents=True)
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        lock.lock_path(out).write_text(f"pid={other.pid}\nhost={socket.gethostname()}\nstarted=2026-12-07 23:10:00 UTC\n")
+        lock.lock_path(out).write_text(f"pid={other.pid}\nhost={socket.gethostname()}\n"
+                                       "started=2026-12-07 23:10:00 UTC\n")
         code, _, err = _cli(["batch", str(coh), "--out", str(out)], capsys)
         assert code == 2 and len(err.strip().splitlines()) == 1, err
         assert f"another allocator batch is writing to this folder (pid {other.pid} on " in err
