@@ -119,9 +119,8 @@ def _chart(df: pd.DataFrame, crowd_share: float) -> str:
     ax.xaxis.set_major_formatter(PercentFormatter(100))
     ax.set_xlim(0, 100)
     ax.set_xlabel("share of the cohort's solved applicants in the program's specialty who are sent there")
-    ax.set_title(f"The {len(top)} programs most shared by the cohort, the most shared of each specialty in turn, in "
-                 f"specialties with at least {MIN_APPLICANTS} solved applicants (red: above {crowd_share:.0%})",
-                 fontsize=10)
+    ax.set_title(f"The {len(top)} programs most shared by the cohort, each specialty's in turn,\nin specialties with "
+                 f"at least {MIN_APPLICANTS} solved applicants (red: above {crowd_share:.0%})", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(True, axis="x", alpha=0.3)
     return png_data_uri(fig)
