@@ -440,7 +440,7 @@ def test_console_lines_name_the_status_once_and_summary_keeps_the_solve_status(t
         "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source", "input_hash", "seconds",
         "skipped", "solve_status", "gap", "worst_season", "p_match_worst_season", "p_match_plan", "p_match_west",
         "p_match_west_lo", "p_match_west_hi"]
-    assert SUMMARY_COLUMNS[33:] == ["p_match_plan_from", "risk"]
+    assert SUMMARY_COLUMNS[33:] == ["p_match_plan_from", "risk", "upper_estimate", "n_crowded"]
     row = summary_row({"id": "a2", "status": "ok", "seconds": 1.0, "hash": "h"},
                       payload | {"p_match_worst_season": {"season": "2022", "match_rate": 0.614, "p_match": 0.7,
                                                           "cards": 8}})
@@ -642,6 +642,14 @@ def test_cohort_booleans_accept_the_documented_spellings_and_name_them_when_wron
     docs = (Path(__file__).resolve().parent.parent / "docs" / "batch.md").read_text()
     row = next(line for line in docs.splitlines() if line.startswith("| `la_ties`"))
     assert all(f"`{w}`" in row for w in cohort._TRUE | cohort._FALSE), row  # every accepted spelling documented
+
+
+def test_docs_name_every_summary_column():
+    from allocator.batch.outputs import SUMMARY_COLUMNS
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "batch.md").read_text()
+    assert [c for c in SUMMARY_COLUMNS if f"`{c}`" not in docs] == []
+    assert "a fraction in [0, 1], not a percent" in docs and "**single\n  most pessimistic**" in docs
 
 
 def test_docs_list_every_cohort_csv_column_in_order():
@@ -983,8 +991,51 @@ def test_an_interrupted_run_writes_the_summary_of_the_applicants_settled_so_far(
     assert rows[2]["reason"].startswith("the run was interrupted before this applicant was solved")
     assert (rows[2]["budget"], rows[3]["budget"], rows[2]["source"]) == ("500.0", "600.0", f"{coh}:4")
     assert (out / "applicants" / "a.json").exists() and (out / ".batch" / "a.sha256").exists()
-    assert not (out / "cohort.html").exists() and not (out / "cohort.csv").exists()
+    assert not (out / "cohort.csv").exists()
+    page = (out / "cohort.html").read_text()
+    assert "the last run was interrupted" in page and "<b>2 not run</b>, 1 solved, 1 bad input" in page
     assert not [p.name for p in out.rglob(".*") if p.is_file()]  # no temp file left
+    assert not (out / ".batch" / "lock").exists()  # the run's lock is released on the interrupt
+
+
+def test_an_interrupted_rerun_with_changed_inputs_removes_the_outdated_reports_of_those_not_run(tmp_path, monkeypatch):
+    """A rerun whose inputs changed (every budget raised) and that is interrupted: the applicants
+    not run lose the reports made from their older inputs (no "budget $300" report beside a
+    not_run row for 800); one whose inputs did not change keeps its files; the old cohort.csv
+    goes and cohort.html says the run was interrupted and how many were not run."""
+    from allocator.batch import run as batch_run
+
+    coh = tmp_path / "c.csv"
+    out = tmp_path / "out"
+    payload = {"status": "optimal", "objective": "safety_first", "p_match": 0.42, "constraints": {"budget": 300.0},
+               "cost": {"total": 290.0, "fixed": 80.0, "season": "2026"}, "data": {"synthetic": True}}
+
+    def solved(jobs):
+        for j in jobs:
+            yield {"id": j["id"], "source": j["source"], "hash": j["hash"], "status": "ok", "reason": "",
+                   "seconds": 1.0, "json": json.dumps(payload), "html": b"<html>old</html>", "pdf": b"%PDF-"}
+
+    monkeypatch.setattr(batch_run, "_compute", lambda client, jobs, retries: solved(jobs))
+    coh.write_text("id,budget\na,300\nb,400\nc,500\n")
+    batch_run.run_batch(coh, batch_run.Options(out=out, catalog=CATALOG), client=object())
+    assert (out / "cohort.csv").exists() and (out / "applicants" / "c.pdf").exists()
+
+    def interrupted(client, jobs, retries):
+        assert [j["id"] for j in jobs] == ["a", "b"]  # c is unchanged, skipped
+        yield next(solved(jobs[:1]))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_run, "_compute", interrupted)
+    coh.write_text("id,budget\na,800\nb,900\nc,500\n")
+    with pytest.raises(KeyboardInterrupt):
+        batch_run.run_batch(coh, batch_run.Options(out=out, catalog=CATALOG), client=object())
+    rows = {r["id"]: r for r in _summary(out)}
+    assert [rows[i]["status"] for i in "abc"] == ["ok", "not_run", "ok"]
+    left = sorted(p.name for p in (out / "applicants").iterdir())
+    assert left == ["a.html", "a.json", "a.pdf", "c.html", "c.json", "c.pdf"]  # b's budget-400 report is gone
+    assert not (out / ".batch" / "b.sha256").exists() and (out / ".batch" / "c.sha256").exists()
+    assert not (out / "cohort.csv").exists()
+    assert "<b>1 not run</b>, 2 solved" in (out / "cohort.html").read_text()
 
 
 def test_ctrl_c_on_the_process_group_prints_one_line_and_leaves_no_worker(tmp_path):
@@ -1034,3 +1085,227 @@ def test_ctrl_c_on_the_process_group_prints_one_line_and_leaves_no_worker(tmp_pa
     done = {m.group(1) for m in re.finditer(r"^\[\d/6\] (a\d): ok", err, re.M)}
     assert {r["id"] for r in rows if r["status"] == "ok"} == done and len(rows) == 6
     assert {r["status"] for r in rows} == {"ok", "not_run"}
+
+
+SAFE_WARNING = ("Step 2 CK 259 is 23 points above the calibration cohort's mean of 236, and ...: for a score this "
+                "high P(match) may be understated, so the range may be cautious (the safe direction)")
+UPPER_WARNING = ("outside the calibrated domain: 45 of this list's 45 programs (100%) have 85% IMGs or more ...: "
+                 "nothing checked the model on a list like this, so its P(match) may be overstated beyond the range "
+                 "shown: read the figure to plan on as an upper estimate, and apply more widely if you can")
+
+
+def test_a_warning_that_the_figure_may_be_overstated_comes_first_and_marks_the_risk(tmp_path):
+    """The review's six "low" rows: their first warning was the safe-direction Step 2 CK note and
+    the "upper estimate" one was never shown.  Now it comes first in summary.csv's warnings, the
+    page's warning column and the reports; upper_estimate is true; the page's risk reads
+    "low, upper estimate"."""
+    from allocator.batch import outputs
+    from allocator.batch.cohortview import applicant_rows, write_cohort_view
+    from allocator.batch.run import Report
+
+    flagged = _plan_payload(0.9, 0.8035, warnings=[SAFE_WARNING, "another note", UPPER_WARNING])
+    plain = _plan_payload(0.95, 0.85, warnings=[SAFE_WARNING])
+    rows = [outputs.summary_row({"id": i, "status": "ok", "seconds": 1.0}, p)
+            for i, p in (("s003", flagged), ("s010", plain))]
+    assert [r["risk"] for r in rows] == ["low", "low"]  # the column keeps its documented values
+    assert [r["upper_estimate"] for r in rows] == [True, False]
+    assert rows[0]["warnings"].split(" | ") == [UPPER_WARNING, SAFE_WARNING, "another note"]
+    table = {a["id"]: a for a in applicant_rows(Report(rows=rows, payloads={"s003": flagged, "s010": plain}))}
+    assert (table["s003"]["risk"], table["s003"]["note"]) == ("low, upper estimate", UPPER_WARNING)
+    assert (table["s010"]["risk"], table["s010"]["note"]) == ("low", SAFE_WARNING)
+    write_cohort_view(tmp_path, Report(rows=rows, payloads={"s003": flagged, "s010": plain}), 0.5)
+    assert "<td>low, upper estimate</td>" in (tmp_path / "cohort.html").read_text()
+    view = {"id": "s003", "source": "c.csv:4", "payload": flagged, "curve": []}
+    page = outputs.applicant_html(view)
+    assert page.index("upper estimate") < page.index("the safe direction")
+    text = " ".join(outputs._text_lines(view))
+    assert text.index("upper estimate") < text.index("the safe direction")
+    low_score = "Step 2 CK 221 is 15 points below ...: for a score this low P(match) may be overstated, beyond ..."
+    assert outputs.upper_estimate([low_score]) and not outputs.upper_estimate([SAFE_WARNING, "no list"])
+    assert outputs.unsafe_first([SAFE_WARNING, "x; plan below the range"]) == ["x; plan below the range", SAFE_WARNING]
+    one_card = "no range over plausible models: ... may be well off either way; plan below it, or use a card ..."
+    assert outputs.unsafe_first([SAFE_WARNING, one_card]) == [one_card, SAFE_WARNING]
+    assert not outputs.upper_estimate([one_card])  # either way: not said to be an upper estimate
+
+
+def _prog(pid, specialty):
+    return {"program_id": pid, "name": f"Synthetic {pid}", "specialty": specialty, "city": "Irvine", "state": "CA",
+            "tier": "la", "p_match": 0.1}
+
+
+def test_the_chart_gives_every_specialty_bars_when_another_fills_the_top_with_ties_at_100_percent():
+    """40 Family Medicine programs shared by both FM applicants (100%) used to fill all 30 bars;
+    Internal Medicine, the biggest group, at 2 of 3 (67%), was left out."""
+    from allocator.batch.cohortview import CHART_TOP, chart_rows, program_counts
+
+    fm = [_prog(f"FM-{k:02d}", "Family Medicine") for k in range(40)]
+    im = [_prog(f"IM-{k:02d}", "Internal Medicine") for k in range(20)]
+    payloads = {"f1": {"selected": fm}, "f2": {"selected": fm},
+                "i1": {"selected": im}, "i2": {"selected": im},
+                "i3": {"selected": [_prog("IM-XX", "Internal Medicine")]}}
+    df = program_counts(payloads, 0.5)
+    assert df.head(CHART_TOP)["specialty"].unique().tolist() == ["Family Medicine"]  # the old chart's rows
+    top = chart_rows(df)
+    assert len(top) == CHART_TOP
+    assert top["specialty"].value_counts().to_dict() == {"Family Medicine": 15, "Internal Medicine": 15}
+    assert top["share"].is_monotonic_decreasing  # shown in the table's order, the most shared first
+    assert top[top["specialty"] == "Internal Medicine"]["program_id"].tolist()[:10] == [f"IM-{k:02d}"
+                                                                                         for k in range(10)]
+    assert chart_rows(df.iloc[:0]).empty
+
+
+def test_summary_counts_each_lists_crowded_programs(tmp_path, monkeypatch):
+    """n_crowded: the programs on the applicant's list that cohort.csv flags as crowded."""
+    from allocator.batch import run as batch_run
+
+    lists = {"a": ["IM-1", "IM-2", "IM-3"], "b": ["IM-1", "IM-2"], "c": ["IM-1"]}
+
+    def compute(client, jobs, retries):
+        for j in jobs:
+            p = {"status": "optimal", "objective": "p_match", "p_match": 0.5, "cost": {"total": 100.0},
+                 "p_match_worst_season": {"season": 2022, "p_match": 0.4},
+                 "selected": [_prog(x, "Internal Medicine") for x in lists[j["id"]]]}
+            yield {"id": j["id"], "source": j["source"], "hash": j["hash"], "status": "ok", "reason": "",
+                   "seconds": 1.0, "json": json.dumps(p), "html": b"<html><table></table></html>", "pdf": b"%PDF-"}
+
+    monkeypatch.setattr(batch_run, "_compute", compute)
+    coh = tmp_path / "c.csv"
+    coh.write_text("id,budget\na,300\nb,400\nc,500\nd,bad\n")
+    out = tmp_path / "out"
+    batch_run.run_batch(coh, batch_run.Options(out=out, catalog=CATALOG), client=object())
+    rows = _summary(out)
+    assert [(r["id"], r["n_crowded"]) for r in rows] == [("a", "2"), ("b", "2"), ("c", "1"), ("d", "")]
+    crowded = pd.read_csv(out / "cohort.csv").set_index("program_id")["crowded"].to_dict()
+    assert crowded == {"IM-1": True, "IM-2": True, "IM-3": False}
+    assert [r["worst_season"] for r in rows] == ["2022", "2022", "2022", ""]  # not 2022.0
+    assert "(Internal Medicine 2)" in (out / "cohort.html").read_text()
+    # the applicant's HTML report says it, once, before its first table; a list with none crowded says nothing
+    a = (out / "applicants" / "a.html").read_text()
+    assert a == ("<html>" + "<p class=warn id=crowding>crowding: 2 of this list&#x27;s 3 programs are also on the "
+                 "lists of more than 50% of this cohort&#x27;s solved applicants in their specialty (cohort.html). "
+                 "Classmates there compete for the same interviews and positions, which this report&#x27;s P(match) "
+                 "does not count (it treats the applicant alone), so it may be overstated; the office may spread the "
+                 "lists.</p><table></table></html>")
+    # a rerun on another cohort (c alone on IM-1 with b; a left out): the sentence follows the new cohort
+    coh.write_text("id,budget\nb,400\nc,500\n")
+    batch_run.run_batch(coh, batch_run.Options(out=out, catalog=CATALOG), client=object())
+    b = (out / "applicants" / "b.html").read_text()
+    assert b.count("id=crowding") == 1 and "crowding: 1 of this list&#x27;s 2 programs" in b
+    assert (out / "applicants" / "a.html").read_text() == a  # not in this cohort: left as it was
+
+
+def test_a_second_run_into_the_same_out_is_refused_and_a_stale_lock_is_taken_over(tmp_path, monkeypatch, capsys):
+    """The lock in .batch/: a live run's lock refuses the second run at once (exit 2, one line
+    with the other run's pid and start time, nothing written); a lock whose process is gone is
+    taken over; the lock is removed when the run ends."""
+    from allocator.batch import lock
+
+    coh = tmp_path / "c.csv"
+    coh.write_text("id,budget\na,bad\n")
+    out = tmp_path / "out"
+    (out / ".batch").mkdir(parents=True)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.lock_path(out).write_text(f"pid={other.pid}\nhost={socket.gethostname()}\n"
+                                       "started=2026-12-07 23:10:00 UTC\n")
+        code, _, err = _cli(["batch", str(coh), "--out", str(out)], capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert f"another allocator batch is writing to this folder (pid {other.pid} on " in err
+        assert "started 2026-12-07 23:10:00 UTC); wait for it to end or choose another --out" in err
+        assert f"remove {lock.lock_path(out)}" in err
+        assert not (out / "summary.csv").exists()
+    finally:
+        other.kill()
+        other.wait()
+    # the same lock once its process is gone: stale, taken over, and removed at the end
+    code, _, err = _cli(["batch", str(coh), "--out", str(out)], capsys)
+    assert code == 2 and (out / "summary.csv").exists(), err
+    assert not lock.lock_path(out).exists()
+    # another host's lock cannot be checked: refused, and the message says how to clear it
+    lock.lock_path(out).write_text("pid=1\nhost=elsewhere.example\nstarted=2026-12-07 23:10:00 UTC\n")
+    with pytest.raises(InputError, match="pid 1 on elsewhere.example"):
+        lock.take(out)
+    lock.lock_path(out).unlink()
+    with lock.run_lock(out) as held:
+        assert held.read_text().startswith(f"pid={os.getpid()}\n")
+        with pytest.raises(InputError, match=f"pid {os.getpid()} "):
+            lock.take(out)
+    assert not held.exists()
+
+
+def test_cohort_csv_semicolons_excel_empty_columns_and_the_offices_own_note_columns(tmp_path):
+    """A semicolon-separated file says so and how to save it; Excel's trailing empty header cells
+    are skipped when their columns are empty, and refused (naming the column and a line) when
+    not; note_ columns (a student's name, email) are kept unread and out of the rerun hash;
+    another unknown column is refused and the message names the note_ prefix."""
+    from allocator.batch.run import Options, input_hash
+
+    semi = tmp_path / "semi.csv"
+    semi.write_bytes("\ufeffid;specialties;budget\r\na;Internal Medicine;1500\r\n".encode())
+    with pytest.raises(InputError) as e:
+        load_cohort(semi)
+    assert str(e.value).startswith(f"{semi}: line 1: the file looks separated by semicolons (;), not commas")
+    assert "save it as comma-separated CSV" in str(e.value)
+
+    excel = tmp_path / "excel.csv"
+    excel.write_text("id,budget,,\na,1500,,\nb,,,\n")
+    assert [(m.id, m.error, m.doc) for m in load_cohort(excel)] == [
+        ("a", None, {"strategy": {"budget": 1500.0}}), ("b", None, {})]
+    excel.write_text("id,budget,,\na,1500,,\nb,900,x,\n")
+    with pytest.raises(InputError, match=r"line 1: column 3 has no name, and line 3 has a value in it; name the "
+                                         r"column in the header, or delete it"):
+        load_cohort(excel)
+
+    named = tmp_path / "named.csv"
+    named.write_text("id,note_name,budget,note_email\na,Ana Diaz,1500,ana@example.edu\n")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("id,budget\na,1500\n")
+    (m,), (p,) = load_cohort(named), load_cohort(plain)
+    assert m.ok and m.doc == p.doc == {"strategy": {"budget": 1500.0}}
+    opts = Options(out=tmp_path / "out")
+    assert input_hash(m, None, opts, "code") == input_hash(p, None, opts, "code")  # a name edit re-solves no one
+    named.write_text("id,name,budget\na,Ana Diaz,1500\n")
+    with pytest.raises(InputError, match=r"column 'name' is not a cohort column; .* or name a column of your own "
+                                         r"with the prefix note_ \(note_name\) to keep it in the file unread"):
+        load_cohort(named)
+
+
+def test_a_lower_case_specialty_is_refused_with_the_spelling_to_write(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("id,specialties\na,internal medicine\n")
+    err = load_cohort(p)[0].error
+    assert err.endswith("'internal medicine': not accepted: allocator's tables (ERAS signals, the model card) spell "
+                        "this specialty 'Internal Medicine', and another spelling would lose its programs' signals and "
+                        "the model's figures for it; write \"Internal Medicine\""), err
+
+
+def test_the_answers_proof_window_is_not_called_a_time_limit_when_none_was_given(monkeypatch):
+    """Without --time-limit, step 2's integer program gets PROOF_SECONDS of wall-clock time to prove
+    a list whose gap is already small; stopping there said "time limit reached" (10 of the
+    review's 92 JSONs), as if the user's limit ran out.  With --time-limit the message stays."""
+    import dataclasses as dc
+    import types
+
+    import numpy as np
+
+    from allocator.optim import safety
+    from allocator.optim.outer import Outcome
+    from allocator.status import Status
+
+    stopped = Outcome(Status.FEASIBLE, None, 0.5, 0.51, 0.01, 10.0, 10.0, 3, 40, "milp", "time limit reached")
+    seen = []
+
+    def traded(*args, **kw):
+        seen.append(args[6])  # the window it was given
+        return stopped
+
+    monkeypatch.setattr(safety, "_traded", traded)
+    monkeypatch.setattr(safety, "evaluate", lambda *a, **k: types.SimpleNamespace(expected_utility=0.4))
+    problem = types.SimpleNamespace(utility=np.array([1.0, 0.5]), n=2, with_limits=lambda **k: problem)
+    safest = dc.replace(stopped, message="")
+    out, solved = safety._best_utility(problem, safest, 0.4, None, None, "auto", "highs", True)
+    assert solved and out.message == safety.PROOF_WINDOW_MESSAGE and "time limit" not in out.message
+    assert out.message.startswith(f"proof window reached: the integer program that proves the list gets "
+                                  f"{safety.PROOF_SECONDS:g} s of wall-clock time when no --time-limit is given")
+    out, _ = safety._best_utility(problem, safest, 0.4, None, 30.0, "auto", "highs", True)
+    assert out.message == "time limit reached" and seen == [safety.PROOF_SECONDS, safety.PROOF_SECONDS]

@@ -20,6 +20,11 @@ CSV columns (``id`` required; every other column optional, an empty cell = the d
   ``max_divisions``, ``must_apply`` and ``never_apply`` (program ids separated by ``;``),
   ``utility_la``, ``utility_west``, ``utility_elsewhere``.
 - ``specialty_limits`` has no CSV column: use a folder of TOML profiles for it.
+- a column named ``note_...`` (``note_name``, ``note_email``) is the office's own: kept in the
+  file, never read (an edit there re-solves no one).  Any other unknown column stops the cohort
+  (it catches a typo such as ``budjet``).  Columns without a name and without a value in any row
+  (Excel's trailing empty cells) are skipped; a semicolon-separated file is refused with how to
+  save it comma-separated.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from allocator.errors import InputError
+from allocator.inputs.loader import refuse_semicolons
 from allocator.inputs.profile import profile_from_dict
 
 APPLICANT_COLS = {"specialties": "list", "step2_score": "int", "step2": "str", "exam_attempts": "int",
@@ -43,6 +49,8 @@ STRATEGY_COLS = {"budget": "float", "season": "str", "max_applications": "int", 
                  "must_apply": "list", "never_apply": "list"}
 UTILITY_COLS = {"utility_la": "la", "utility_west": "west", "utility_elsewhere": "elsewhere"}
 COLUMNS = ["id", *APPLICANT_COLS, *STRATEGY_COLS, *UTILITY_COLS]
+# an office's own columns (a student's name or email): read as nothing, and not in the rerun hash
+NOTE_PREFIX = "note_"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # the spellings of a yes/no cell, in any case (docs/batch.md lists the same)
 _TRUE = {"true", "yes", "1", "y", "t"}
@@ -141,10 +149,13 @@ def _from_csv(path: Path) -> list[Member]:
         raise InputError(f"{path}: the file is empty; it needs a header line (id, step2_score, budget, ...) "
                          "and one row per applicant")
     first, header = numbered[0][0], [h.strip() for h in numbered[0][1]]
-    unknown = [h for h in header if h not in COLUMNS]
+    refuse_semicolons(header, f"{path}: line {first}")
+    header, numbered = _without_empty_columns(header, numbered, f"{path}: line {first}")
+    unknown = [h for h in header if h not in COLUMNS and not h.startswith(NOTE_PREFIX)]
     if unknown:
         raise InputError(f"{path}: line {first}, column {unknown[0]!r} is not a cohort column; use id and profile "
-                         f"fields ({', '.join(COLUMNS[1:6])}, ..., see docs/batch.md)")
+                         f"fields ({', '.join(COLUMNS[1:6])}, ..., see docs/batch.md), or name a column of your own "
+                         f"with the prefix {NOTE_PREFIX} ({NOTE_PREFIX}{unknown[0]}) to keep it in the file unread")
     if "id" not in header:
         raise InputError(f"{path}: line {first} has no 'id' column; add one (the applicant's name in the output "
                          "files)")
@@ -181,6 +192,25 @@ def _from_csv(path: Path) -> list[Member]:
     if not out:
         raise InputError(f"{path}: no applicant rows under the header; add one row per applicant")
     return out
+
+
+def _without_empty_columns(header: list[str], numbered: list[tuple[int, list[str]]],
+                           where: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and rows without the columns that have no name and no value in any row (the
+    empty cells Excel writes after formatted columns: ``id,budget,,``); InputError for a column
+    without a name that holds a value."""
+    blank = [k for k, h in enumerate(header) if not h]
+    if not blank:
+        return header, numbered
+    for k in blank:
+        line = next((n for n, r in numbered[1:] if k < len(r) and r[k].strip()), None)
+        if line is not None:
+            raise InputError(f"{where}: column {k + 1} has no name, and line {line} has a value in it; name the "
+                             "column in the header, or delete it")
+    keep = [k for k in range(len(header)) if k not in blank]
+    width = len(header)
+    rows = [(n, [r[k] for k in keep] if len(r) == width else r) for n, r in numbered]  # a short row stays short
+    return [header[k] for k in keep], rows
 
 
 def made_up_id(text: str, line: int) -> str:

@@ -13,7 +13,8 @@ office).  An applicant is in a specialty when their list has applications in it.
 ``cohort.html`` also lists the applicants, sorted by the figure to plan on (lowest first;
 the rows without a list before them), with where that figure comes from, the range, the
 average, budget and fees, and the first warning (:func:`applicant_rows`).
-``cohort.html`` shows the table and a bar chart of the most-shared programs;
+``cohort.html`` shows the table and a bar chart of the most-shared programs (each
+specialty's in turn: :func:`chart_rows`);
 ``cohort.csv`` has every program.  ``mean_p_success`` (the mean of the applicants' P(success)
 there, in [0, 1]) comes with ``mean_p_success_p10`` and ``mean_p_success_p90``: the means of
 their 10th and 90th percentiles over the plausible models, empty when a list has none (a
@@ -89,11 +90,23 @@ def _ranged_pct(mean: float, lo, hi) -> str:
     return f"{100 * mean:.2f}%" + (f" ({rng})" if rng else "")
 
 
+def chart_rows(df: pd.DataFrame, n: int = CHART_TOP) -> pd.DataFrame:
+    """The chart's programs: the ``n`` most shared (``df``'s order: share, then applicants),
+    with every specialty given its turn, so ties at 100% in one specialty cannot push another
+    out: the k-th most shared program of each specialty comes before any specialty's (k+1)-th,
+    and within a round the order is ``df``'s.  Shown in ``df``'s order."""
+    if df.empty:
+        return df
+    turn = df.groupby("specialty", sort=False).cumcount()
+    order = sorted(range(len(df)), key=lambda i: (int(turn.iloc[i]), i))[:n]
+    return df.iloc[sorted(order)]
+
+
 def _chart(df: pd.DataFrame, crowd_share: float) -> str:
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    top = df.head(CHART_TOP).iloc[::-1]
+    top = chart_rows(df).iloc[::-1]
     fig = Figure(figsize=(9, 0.28 * max(len(top), 4) + 1.4), layout="constrained")
     ax = fig.add_subplot()
     colors = ["#c0392b" if c else "#5b8db8" for c in top["crowded"]]
@@ -106,11 +119,22 @@ def _chart(df: pd.DataFrame, crowd_share: float) -> str:
     ax.xaxis.set_major_formatter(PercentFormatter(100))
     ax.set_xlim(0, 100)
     ax.set_xlabel("share of the cohort's solved applicants in the program's specialty who are sent there")
-    ax.set_title(f"The {len(top)} programs most shared by the cohort, in specialties with at least {MIN_APPLICANTS} "
-                 f"solved applicants (red: above {crowd_share:.0%})", fontsize=10)
+    ax.set_title(f"The {len(top)} programs most shared by the cohort, each specialty's in turn,\nin specialties with "
+                 f"at least {MIN_APPLICANTS} solved applicants (red: above {crowd_share:.0%})", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(True, axis="x", alpha=0.3)
     return png_data_uri(fig)
+
+
+UPPER_NOTE = "upper estimate"
+
+
+def risk_label(row: dict) -> str:
+    """The page's risk: the row's ``risk``, with ", upper estimate" when a warning says its
+    figure to plan on may be overstated (``upper_estimate``): "low, upper estimate" is not a
+    plain "low"."""
+    risk = row.get("risk") or row["status"]
+    return f"{risk}, {UPPER_NOTE}" if row.get("upper_estimate") is True else risk
 
 
 def applicant_rows(report) -> list[dict]:
@@ -119,8 +143,9 @@ def applicant_rows(report) -> list[dict]:
     (by P(match) for a list without that figure: no range over plausible models), ties in
     cohort order.  Each: id, status, risk, plan (whole percents rounded down), plan_from,
     range (10th-90th), average, budget, fees (with the fixed fees named) and note (the first
-    warning, or why there is no list)."""
-    from allocator.batch.outputs import _pct, _usd, fees_text
+    warning, those that say the figure may be too high first, or why there is no list); risk
+    is :func:`risk_label`'s."""
+    from allocator.batch.outputs import _pct, _usd, fees_text, unsafe_first
     from allocator.output.report import span
     from allocator.percent import plan_pct
 
@@ -135,9 +160,9 @@ def applicant_rows(report) -> list[dict]:
             frm = r.get("p_match_plan_from") or ""
         else:
             frm = "P(match): no range over plausible models"
-        warnings = (p or {}).get("warnings") or []
-        note = str(warnings[0]) if p and warnings else ("" if p else str(r.get("reason") or ""))
-        out.append({"id": r["id"], "status": r["status"], "risk": r.get("risk") or r["status"],
+        warnings = unsafe_first((p or {}).get("warnings"))
+        note = warnings[0] if p and warnings else ("" if p else str(r.get("reason") or ""))
+        out.append({"id": r["id"], "status": r["status"], "risk": risk_label(r),
                     "figure": figure, "plan": "" if figure is None else plan_pct(figure), "plan_from": frm,
                     "range": span([r.get("p_match_lo"), r.get("p_match_hi")]) if p else "",
                     "average": _pct(r.get("p_match")) if p else "",
@@ -159,9 +184,21 @@ def _applicant_table(report) -> str:
             "in whole percents rounded down: the lowest of the 10th percentile over the plausible models, the worst "
             "season and the checks; the column after it says which), lowest first; applicants without a list come "
             "before them. Risk: <b>high</b> below 50%, <b>moderate</b> 50-79%, <b>low</b> 80% or more; a row without "
-            "a list gives its status. Fees are the list's ERAS fees and extras, counted against the budget; the fixed "
+            "a list gives its status; <b>, upper estimate</b> after the band: a warning of that applicant's says "
+            "P(match) may be overstated (outside the calibrated domain, or a Step 2 CK far below the "
+            "calibration cohort's), so read the figure to plan on as an upper estimate and the band as possibly "
+            "too good (a \"low, upper estimate\" is not plainly low). The warning column shows such a warning "
+            "first. Fees are the list's ERAS fees and extras, counted against the budget; the fixed "
             "fees are paid whatever the list and are outside the budget.</p>"
             f"<table><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr>{body}</table>")
+
+
+def _by_specialty(crowded: pd.DataFrame) -> str:
+    """" (Internal Medicine 58, Family Medicine 17)": the crowded programs by specialty, most first."""
+    if crowded.empty:
+        return ""
+    n = crowded.groupby("specialty").size().sort_values(ascending=False, kind="mergesort")
+    return " (" + ", ".join(f"{html.escape(str(k))} {v}" for k, v in n.items()) + ")"
 
 
 def cohort_html(df: pd.DataFrame, report, crowd_share: float) -> str:
@@ -181,7 +218,8 @@ def cohort_html(df: pd.DataFrame, report, crowd_share: float) -> str:
     parts.append(f"<p>{len(report.rows)} applicants: {counts['ok']} solved, {counts['bad_input']} bad input, "
                  f"{counts['infeasible']} infeasible, {counts['solver_error'] + counts['failed']} failed{not_run}. "
                  f"{len(df)} programs are on at least one list; <b>{len(crowded)}</b> receive more than "
-                 f"{crowd_share:.0%} of the solved applicants in their specialty. Applicants from one school sent to the same "
+                 f"{crowd_share:.0%} of the solved applicants in their specialty{_by_specialty(crowded)}. "
+                 "Applicants from one school sent to the same "
                  "programs compete with each other there; each P(match) treats the applicant alone. A program is "
                  f"flagged only when at least {MIN_APPLICANTS} solved applicants are in its specialty"
                  + (f": the {len(alone)} programs of {esc(', '.join(single))}, where one solved applicant is alone, "
@@ -212,8 +250,77 @@ def cohort_html(df: pd.DataFrame, report, crowd_share: float) -> str:
     return "".join(parts)
 
 
-def write_cohort_view(out: Path, report, crowd_share: float) -> pd.DataFrame:
-    df = program_counts(report.payloads, crowd_share)
+def crowded_counts(payloads: dict[str, dict], df: pd.DataFrame) -> dict[str, int]:
+    """Per applicant with a list: how many of its programs are ``crowded`` in ``df``
+    (:func:`program_counts`), summary.csv's ``n_crowded``."""
+    crowded = set(df.loc[df["crowded"], "program_id"]) if len(df) else set()
+    return {mid: sum(s["program_id"] in crowded for s in p.get("selected") or []) for mid, p in payloads.items()}
+
+
+CROWD_MARK = "<p class=warn id=crowding>"
+
+
+def crowding_sentence(n: int, total: int, crowd_share: float) -> str:
+    """The applicant report's sentence on the cohort's crowding of its list."""
+    return (f"crowding: {n} of this list's {total} programs are also on the lists of more than {crowd_share:.0%} of "
+            "this cohort's solved applicants in their specialty (cohort.html). Classmates there compete for the same "
+            "interviews and positions, which this report's P(match) does not count (it treats the applicant alone), "
+            "so it may be overstated; the office may spread the lists.")
+
+
+def mark_crowding(out: Path, payloads: dict[str, dict], crowded: dict[str, int], crowd_share: float) -> None:
+    """Put the crowding sentence (:func:`crowding_sentence`) in each solved applicant's HTML
+    report, replacing an earlier run's, or remove it when none of the list's programs is crowded.
+    Only the HTML: the JSON is solve's contract and the PDF is left as the worker made it."""
+    import re
+
+    from allocator.batch.targets import paths_for
+
+    old = re.compile(re.escape(CROWD_MARK) + r".*?</p>", re.S)
+    for mid, p in payloads.items():
+        path = paths_for(out, mid)["html"]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        new = old.sub("", text)
+        n, total = crowded.get(mid, 0), len(p.get("selected") or [])
+        if n and "<table>" in new:
+            at = new.index("<table>")
+            new = new[:at] + CROWD_MARK + html.escape(crowding_sentence(n, total, crowd_share)) + "</p>" + new[at:]
+        if new != text:
+            atomic_write(path, lambda fh, t=new: fh.write(t))
+
+
+def interrupted_page(report) -> str:
+    """cohort.html after an interrupted run: what was settled, what was not run, and what to do."""
+    counts = {s: report.count(s) for s in ("ok", "bad_input", "infeasible", "solver_error", "failed", "not_run")}
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>allocator: cohort view (interrupted run)</title>"
+            "</head><body style='font-family:system-ui,sans-serif;margin:2em;max-width:1100px'><h1>Cohort view: the "
+            f"last run was interrupted</h1><p style='background:#fde2e2;padding:.5em'>{len(report.rows)} applicants: "
+            f"<b>{counts['not_run']} not run</b>, {counts['ok']} solved, {counts['bad_input']} bad input, "
+            f"{counts['infeasible']} infeasible, {counts['solver_error'] + counts['failed']} failed. The run was "
+            "interrupted before every applicant was solved, so there is no cohort view: counted over part of the "
+            "cohort it would undercount every program. Run the same command again to finish (the applicants solved "
+            "so far are skipped); <code>summary.csv</code> lists every applicant and why it was not run. The "
+            "reports in <code>applicants/</code> of the applicants not run whose inputs changed were removed.</p>"
+            "</body></html>\n")
+
+
+def write_interrupted_view(out: Path, report) -> None:
+    """After an interrupt: cohort.csv (of an earlier run) removed, cohort.html saying so."""
+    text = interrupted_page(report)
+    try:
+        (out / "cohort.csv").unlink()
+    except FileNotFoundError:
+        pass
+    atomic_write(out / "cohort.html", lambda fh: fh.write(text))
+
+
+def write_cohort_view(out: Path, report, crowd_share: float, df: pd.DataFrame | None = None) -> pd.DataFrame:
+    """cohort.csv and cohort.html; ``df``: :func:`program_counts`'s, when computed already."""
+    if df is None:
+        df = program_counts(report.payloads, crowd_share)
     synthetic = any((p.get("data") or {}).get("synthetic") for p in report.payloads.values())
     table = df[COLUMNS].assign(synthetic=synthetic)  # the CSV says it too, as summary.csv does
     table = pd.concat([table, df[RANGE_COLUMNS]], axis=1)  # added columns go last

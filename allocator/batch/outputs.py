@@ -21,7 +21,10 @@ cohort's share of programs at the IMG-share cap the IMG-share cap check; empty w
 ``p_match_west`` and its interval (``p_match_west_lo``, ``p_match_west_hi``: P(match in the
 West, LA included, the West ranked first)), ``p_match_plan_from`` (the JSON's
 ``p_match_plan.from``) and ``risk`` (:func:`risk_of`: high, moderate or low on the figure to
-plan on; a row without a list gives its status).  New columns go at the end, so scripts
+plan on; a row without a list gives its status), ``upper_estimate`` (:func:`upper_estimate`:
+a warning says the figure may be overstated) and ``n_crowded`` (filled by the run from the
+cohort view: :func:`allocator.batch.cohortview.crowded_counts`).  ``warnings`` are joined in
+:func:`unsafe_first`'s order.  New columns go at the end, so scripts
 that read the columns by position keep working.  ``budget``, ``objective`` and ``synthetic``
 are filled for every row whose profile was read (:data:`INPUT_COLUMNS`).
 """
@@ -41,7 +44,8 @@ SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_h
                    "p_match_la_hi", "p_match_pessimistic", "mc_p_match", "n_applications", "n_la", "n_west",
                    "n_elsewhere", "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source",
                    "input_hash", "seconds", "skipped", "solve_status", "gap", "worst_season", "p_match_worst_season",
-                   "p_match_plan", "p_match_west", "p_match_west_lo", "p_match_west_hi", "p_match_plan_from", "risk"]
+                   "p_match_plan", "p_match_west", "p_match_west_lo", "p_match_west_hi", "p_match_plan_from", "risk",
+                   "upper_estimate", "n_crowded"]
 TIERS = ("la", "west", "elsewhere")
 # The summary's input columns: filled from the profile (and its catalog) for every row whose
 # profile was read, with a list or without one (infeasible, failed, a must_apply id missing).
@@ -51,6 +55,13 @@ INPUT_COLUMNS = ("budget", "objective", "synthetic")
 # "moderate" (more likely to match, yet 1 in 5 or more unmatched in that case), 80 or more "low"
 RISK_BANDS = ((50, "high"), (80, "moderate"))
 RISK_TOP = "low"
+# A warning that says the figure may be too high (the unsafe direction): "P(match) may be
+# overstated", "read the figure to plan on as an upper estimate", "plan below the range" (or "it").  The
+# batch's reports, summary.csv and cohort.html list these before the warnings that point the safe
+# way ("may be understated ... the safe direction"), so a "first warning" is never the reassuring one.
+UNSAFE_PHRASES = ("may be overstated", "upper estimate", "plan below", "plan on at most")
+# ... and of those, the ones that make the figure to plan on an upper estimate (summary.csv's upper_estimate)
+UPPER_PHRASES = ("may be overstated", "upper estimate")
 
 
 def risk_of(status: str, plan: float | None, p_match: float | None = None) -> str:
@@ -62,6 +73,19 @@ def risk_of(status: str, plan: float | None, p_match: float | None = None) -> st
         return status
     whole = plan_whole(x)
     return next((band for top, band in RISK_BANDS if whole < top), RISK_TOP)
+
+
+def unsafe_first(warnings) -> list[str]:
+    """The warnings as text, those pointing the unsafe way (:data:`UNSAFE_PHRASES`) first, each
+    group in the JSON's order."""
+    items = [str(w) for w in warnings or []] if isinstance(warnings, (list, tuple)) else [str(warnings)]
+    return sorted(items, key=lambda w: not any(x in w for x in UNSAFE_PHRASES))
+
+
+def upper_estimate(warnings) -> bool:
+    """True when a warning says P(match) may be overstated or to read the figure to plan on as an
+    upper estimate."""
+    return any(x in w for w in unsafe_first(warnings) for x in UPPER_PHRASES)
 
 
 def fixed_fee_names(season) -> list[tuple[str, float]]:
@@ -181,7 +205,7 @@ def summary_row(result: dict, payload: dict | None, inputs: dict | None = None) 
     la_lo, la_hi = _interval(payload, "p_match_la_interval")
     west_lo, west_hi = _interval(payload, "p_match_west_interval")
     tiers = tier_counts(payload)
-    warnings = payload.get("warnings") or []
+    warnings = unsafe_first(payload.get("warnings") or [])
     row |= {"p_match": payload.get("p_match"), "p_match_lo": lo, "p_match_hi": hi,
             "p_match_la": payload.get("p_match_la"), "p_match_la_lo": la_lo, "p_match_la_hi": la_hi,
             "p_match_pessimistic": payload.get("p_match_pessimistic"),
@@ -192,7 +216,7 @@ def summary_row(result: dict, payload: dict | None, inputs: dict | None = None) 
             "n_west": tiers["west"], "n_elsewhere": tiers["elsewhere"],
             "fees": (payload.get("cost") or {}).get("total"), "fees_fixed": (payload.get("cost") or {}).get("fixed"),
             "budget": (payload.get("constraints") or {}).get("budget"), "objective": payload.get("objective"),
-            "warnings": " | ".join(str(w) for w in warnings) if isinstance(warnings, list) else str(warnings),
+            "warnings": " | ".join(warnings), "upper_estimate": upper_estimate(warnings),
             "synthetic": (payload.get("data") or {}).get("synthetic"),
             "solve_status": payload.get("status"), "gap": (payload.get("solver") or {}).get("gap"),
             "p_match_plan": (payload.get("p_match_plan") or {}).get("p_match"),
@@ -304,7 +328,7 @@ def applicant_html(view: dict) -> str:
              f"<style>{_CSS}</style></head><body><h1>{esc(view['id'])}</h1><p>{esc(source_line(view))}</p>"]
     if (p.get("data") or {}).get("synthetic"):
         parts.append(f"<p class=warn>{esc(SYNTHETIC_NOTE)}</p>")
-    for w in p.get("warnings") or []:
+    for w in unsafe_first(p.get("warnings")):
         parts.append(f"<p class=warn>warning: {esc(str(w))}</p>")
     head = [["status", p.get("status")], ["objective", p.get("objective")],
             [_model_label(p), _ranged(p, "p_match", two_stage=_two_stage(p))],
@@ -407,7 +431,7 @@ def _text_lines(view: dict) -> list[str]:
              f"{_usd((p.get('cost') or {}).get('total'))} of budget {_usd((p.get('constraints') or {}).get('budget'))}"
              + (f" ({fixed_fee_text(p)})" if fixed_fee_text(p) else ""),
              ""])
-    lines += _wrapped([f"warning: {w}" for w in p.get("warnings") or []])
+    lines += _wrapped([f"warning: {w}" for w in unsafe_first(p.get("warnings"))])
     lines += ["", "Against the safest list (best P(any match) under the same limits)", "",
               f"{'':28}{'this list':>14}{'safest list':>14}"]
     lines += [f"{a:28}{b:>14}{c:>14}" for a, b, c in trade_rows(view)]

@@ -22,7 +22,9 @@ Faults:
   run leaves complete files or none, and a rerun redoes only what is missing.  The local
   cluster's worker processes never see the terminal's SIGINT (:func:`workers_ignore_sigint`):
   only this process handles it, and it writes summary.csv for the applicants settled so far
-  (the others ``not_run``) before it ends.
+  (the others ``not_run``) before it ends, removes the reports of those not run that were made
+  from other inputs, and leaves a cohort.html that says the run was interrupted;
+- two runs into one --out: the second is refused (:mod:`allocator.batch.lock`).
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from allocator.batch.cohort import Member, load_cohort
+from allocator.batch.lock import run_lock
 from allocator.batch.outputs import summary_row
 from allocator.batch.precheck import precheck
 from allocator.batch.targets import check_out, older_reports, paths_for
@@ -317,17 +320,21 @@ def run_batch(cohort: str | Path, opts: Options, progress: Progress | None = Non
     """Solve every applicant of ``cohort``; write DIR's files; return the summary rows.
 
     ``client``: an existing distributed Client (otherwise one is opened from ``opts``)."""
-    from allocator.batch.cohortview import write_cohort_view
-
     members = load_cohort(cohort)
     catalog, cat = read_catalog(opts.catalog)
     own = [m.id for m in members if m.own_id]
     check_out(opts.out, own, _inputs(Path(cohort), members, opts.catalog))
     members = precheck(members, cat)
     _prepare_out(opts.out)
+    with run_lock(opts.out):  # one run at a time in --out (allocator.batch.lock)
+        return _run_locked(members, catalog, own, opts, progress, client)
+
+
+def _settle_known(members: list[Member], catalog: dict | None, opts: Options, report: Report,
+                  results: dict[str, dict]) -> list[dict]:
+    """Settle the bad rows (their older files removed) and the unchanged applicants (skipped);
+    return the jobs of the others."""
     code = code_hash()
-    results: dict[str, dict] = {}
-    report = Report()
     jobs = []
     for m in members:
         if not m.ok:
@@ -346,6 +353,16 @@ def run_batch(cohort: str | Path, opts: Options, progress: Progress | None = Non
             continue
         jobs.append({"id": m.id, "source": m.source, "doc": m.doc, "catalog": catalog, "hash": digest,
                      "budgets": opts.budgets, "draws": opts.draws, "seed": opts.seed})
+    return jobs
+
+
+def _run_locked(members: list[Member], catalog: dict | None, own: list[str], opts: Options,
+                progress: Progress | None, client) -> Report:
+    from allocator.batch.cohortview import crowded_counts, mark_crowding, program_counts, write_cohort_view
+
+    results: dict[str, dict] = {}
+    report = Report()
+    jobs = _settle_known(members, catalog, opts, report, results)
     total, done = len(members), 0
     for m in members:  # the applicants settled here (bad input, unchanged) are done before any task
         if m.id in results:
@@ -355,6 +372,7 @@ def run_batch(cohort: str | Path, opts: Options, progress: Progress | None = Non
     if progress and not done:
         progress(0, total, {})
     if jobs:
+        pending = {j["id"]: j["hash"] for j in jobs}
         try:
             with (contextlib.nullcontext(client) if client is not None else
                   open_client(opts.scheduler, opts.workers)) as c:
@@ -368,16 +386,21 @@ def run_batch(cohort: str | Path, opts: Options, progress: Progress | None = Non
                         if progress:
                             progress(done, total, results[res["id"]])
                 except BaseException as e:  # before the cluster closes, which takes a few seconds
-                    _summary_if_interrupted(e, opts.out, members, results, report)
+                    _summary_if_interrupted(e, opts.out, members, results, report, pending)
                     raise
         except BaseException as e:  # interrupted while the cluster started or closed
-            _summary_if_interrupted(e, opts.out, members, results, report)
+            _summary_if_interrupted(e, opts.out, members, results, report, pending)
             raise
     report.results = results
     report.older = older_reports(opts.out, own)
     report.rows = _rows(members, results, report)
+    df = program_counts(report.payloads, opts.crowd_share)
+    crowded = crowded_counts(report.payloads, df)
+    for r in report.rows:
+        r["n_crowded"] = crowded.get(r["id"])
     write_summary(opts.out, report.rows)
-    write_cohort_view(opts.out, report, opts.crowd_share)
+    write_cohort_view(opts.out, report, opts.crowd_share, df)
+    mark_crowding(opts.out, report.payloads, crowded, opts.crowd_share)
     return report
 
 
@@ -404,16 +427,34 @@ def interrupted(e: BaseException) -> bool:
 
 
 def _summary_if_interrupted(e: BaseException, out: Path, members: list[Member], results: dict[str, dict],
-                            report: Report) -> None:
+                            report: Report, pending: dict[str, str]) -> None:
     """On an interrupt, summary.csv for the applicants settled so far, the others ``not_run``
     (once: the first handler that sees it writes it).  Written atomically like every file, so a
-    second Ctrl-C leaves the earlier summary whole; cohort.html and cohort.csv are left as they
-    were (a cohort view of part of the cohort would undercount every program)."""
+    second Ctrl-C leaves the earlier summary whole.  A ``not_run`` applicant whose files were
+    made from other inputs (their hash differs from this run's, ``pending``) has them removed,
+    as after a failed rerun: no outdated report is left beside the summary's reason.  The cohort
+    view of part of the cohort would undercount every program: cohort.csv is removed and
+    cohort.html says the run was interrupted (:func:`allocator.batch.cohortview.interrupted_page`)."""
     if report.rows or not interrupted(e):
         return
+    from allocator.batch.cohortview import write_interrupted_view
+
     report.results = results
     report.rows = _rows(members, results, report)
     write_summary(out, report.rows)
+    for mid, digest in pending.items():
+        if mid not in results and _stored_hash(out, mid) not in (None, digest):
+            write_result(out, {"id": mid, "status": NOT_RUN})
+    write_interrupted_view(out, report)
+
+
+def _stored_hash(out: Path, mid: str) -> str | None:
+    """The input hash of the applicant's stored files; None without them."""
+    p = paths_for(out, mid)
+    try:
+        return p["hash"].read_text().strip()
+    except OSError:
+        return "" if any(p[k].exists() for k in ("json", "html", "pdf")) else None  # files without their mark
 
 
 def _compute(client, jobs: list[dict], retries: int):
@@ -453,6 +494,14 @@ def write_summary(out: Path, rows: list[dict]) -> None:
     from allocator.batch.outputs import SUMMARY_COLUMNS
 
     df = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    for c in ("n_applications", "n_la", "n_west", "n_elsewhere"):
+    for c in ("n_applications", "n_la", "n_west", "n_elsewhere", "n_crowded"):
         df[c] = pd.array(df[c], dtype="Int64")  # whole counts, empty for applicants without a list
+    df["worst_season"] = [_season_text(v) for v in df["worst_season"]]  # "2022", not 2022.0
     atomic_write(out / "summary.csv", lambda fh: fh.write(df.to_csv(index=False)))
+
+
+def _season_text(v) -> str | None:
+    """A season as written in the JSON ("2022"), never as a float ("2022.0"); None when empty."""
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)

@@ -78,5 +78,5 @@ def table_name(name: str) -> str | None:
 def variant_message(canon: str, write: str) -> str:
     """What to change, for a specialty that is a variant of the table's ``canon``; ``write``:
     what to write instead, as the file's syntax has it."""
-    return (f"allocator's tables (ERAS signals, the model card) spell this specialty {canon!r}; write {write}, "
-            "or its programs lose their signals and the model's figures for it")
+    return (f"not accepted: allocator's tables (ERAS signals, the model card) spell this specialty {canon!r}, and "
+            f"another spelling would lose its programs' signals and the model's figures for it; write {write}")
