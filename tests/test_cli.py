@@ -288,7 +288,7 @@ def test_season_help_lists_the_fee_files(capsys, monkeypatch, command):
     """--season's help names the seasons that have a fee file in data/fees, not a list typed once."""
     import re
 
-    from allocator.inputs.fees import available_seasons, season_help
+    from allocator.inputs.feefiles import available_seasons, season_help
     from allocator.paths import DATA_DIR
 
     files = sorted(p.stem.removeprefix("eras_") for p in (DATA_DIR / "fees").glob("eras_*.toml"))

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from allocator.inputs.fees import season_help
+from allocator.inputs.feefiles import season_help
 from allocator.errors import InfeasibleError, InputError
 
 OBJECTIVES = ("safety_first", "p_match", "utility", "p_match_la")

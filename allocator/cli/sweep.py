@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from allocator.inputs.fees import season_help
+from allocator.inputs.feefiles import season_help
 from allocator.errors import InputError
 from allocator.cli.common import (CardOpt, CatalogOpt, JsonOpt, ProfileArg, _emit, _positive_time,
                                   app, check_outputs)

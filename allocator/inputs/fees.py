@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from allocator.errors import InputError
 from allocator.inputs.loader import read_toml, validate
+from allocator.inputs.feefiles import available_seasons
 from allocator.paths import DATA_DIR
 
 
@@ -175,11 +176,6 @@ def _parse(doc: dict, where: str) -> FeeSchedule:
     return FeeSchedule(str(spec.season), tuple(tiers), fixed, spec.source)
 
 
-def available_seasons() -> list[str]:
-    """The seasons with a fee schedule file (a folder of that name is none)."""
-    return sorted(p.stem.removeprefix("eras_") for p in (DATA_DIR / "fees").glob("eras_*.toml") if p.is_file())
-
-
 def folder_in_place(season: str) -> bool:
     """True when ``data/fees/eras_<season>.toml`` is a folder (found by listing: a name too long
     for the file system is no error here)."""
@@ -199,14 +195,6 @@ def add_hint(season: str) -> str:
     """How to add a season allocator has no fee file for (the refusals' last words)."""
     return (f"(or add data/fees/eras_{season}.toml, and the season's signal counts to "
             "data/signals/eras_signals.toml)")
-
-
-def season_help() -> str:
-    """The --season help: the seasons with a fee file, named as the AAMC names them."""
-    years = [s for s in available_seasons() if s != "none"]
-    return (f"ERAS fee season, by its Match year as the AAMC names it (ERAS N: applications from September N-1, "
-            f"Match in March N): {', '.join(years)} (the files in data/fees), or none (no ERAS fees: each program "
-            "costs its catalog fee_extra)")
 
 
 @lru_cache(maxsize=64)
