@@ -219,8 +219,8 @@ PROFILE_CASES = {
     "min_above_max": ("[strategy]\nmin_applications = 5\nmax_applications = 3\n", None,
                       ["min_applications=5", "max_applications=3"]),
     "unknown_season": ("[strategy]\nseason = \"1999\"\n", None, ["[strategy] season = '1999'", "2026",
-                                                                  "(or add data/fees/eras_1999.toml, and the season's "
-                                                                  "signal counts to data/signals/eras_signals.toml)"]),
+                                                                  "(or add data/fees/eras_1999.toml and that season's "
+                                                                  "ERAS signal counts: docs/maintaining.md)"]),
     "unknown_objective": ("[strategy]\nobjective = \"fun\"\n", None, ["[strategy] objective = 'fun'", "p_match"]),
     "unknown_tier": ("[strategy]\nutility = { beach = 1.0 }\n", None, ["[strategy] utility", "beach", "la, west"]),
     "nan_utility": ("[strategy]\nobjective = \"utility\"\nutility = { la = nan }\n", None,
@@ -617,7 +617,7 @@ def data_copy(tmp_path, monkeypatch):
     (their caches cleared before and after)."""
     import shutil
 
-    from allocator.inputs import fees, geography
+    from allocator.inputs import feefiles, fees, geography
     from allocator.paths import DATA_DIR
 
     root = tmp_path / "data"
@@ -628,6 +628,7 @@ def data_copy(tmp_path, monkeypatch):
         c.cache_clear()
     monkeypatch.setattr(geography, "DATA_DIR", root)
     monkeypatch.setattr(fees, "DATA_DIR", root)
+    monkeypatch.setattr(feefiles, "DATA_DIR", root)
     yield root
     for c in caches:
         c.cache_clear()

@@ -188,13 +188,16 @@ def unknown_season(season: str) -> str:
     if folder_in_place(season):
         return (f"{path}: is a folder, not the fee schedule of season '{season}'; restore the TOML file from the "
                 "allocator release (or reinstall allocator)")
-    return f"season '{season}' has no fee schedule; use one of {', '.join(available_seasons())} {add_hint(season)}"
+    return f"season '{season}' has no fee schedule; use one of {', '.join(available_seasons())} {add_hint(season)}".rstrip()
 
 
 def add_hint(season: str) -> str:
-    """How to add a season allocator has no fee file for (the refusals' last words)."""
-    return (f"(or add data/fees/eras_{season}.toml, and the season's signal counts to "
-            "data/signals/eras_signals.toml)")
+    """How to add a season allocator has no fee file for (the refusals' last words); "" for a name
+    that is no year (a typo, not a season to add).  The words name no form field (the web page
+    places a message under the field it names)."""
+    if not (season.isdigit() and len(season) == 4):
+        return ""
+    return f"(or add data/fees/eras_{season}.toml and that season's ERAS signal counts: docs/maintaining.md)"
 
 
 @lru_cache(maxsize=64)

@@ -185,7 +185,7 @@ class Strategy(BaseModel):
             raise ValueError(unknown_season(str(v)))
         if have and str(v) not in have:
             raise ValueError(f"no ERAS fee schedule for season {str(v)!r}; use one of {', '.join(have)} "
-                             f"{add_hint(str(v))}")
+                             f"{add_hint(str(v))}".rstrip())
         return str(v)
 
     @field_validator("geographic_preference", mode="before")
