@@ -390,7 +390,8 @@ def list_warnings(problem: Problem, plan: Plan, metrics, budget_applies: bool = 
         bare = evaluate(problem, Plan(plan.idx), correlations=()).p_match
     out = problem_warnings(problem, budget_applies, score_check)
     out += domain.warnings(problem.card, metrics.n_applications, metrics.expected_interviews, metrics.p_match, bare)
-    out += composition.warnings(problem.card, composition.of(problem, plan, metrics), cap_check)
+    out += composition.warnings(problem.card, composition.of(problem, plan, metrics), cap_check,
+                                ranged=metrics.p_match_interval is not None)
     if problem.fm is None:  # a set correlation: the one-factor copula is the model
         out += domain.copula_warning(metrics.p_match, metrics.p_match_interval, problem.rho)
     out += domain.no_range_warning(problem, metrics.p_match_interval)

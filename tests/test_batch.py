@@ -1126,6 +1126,10 @@ def test_a_warning_that_the_figure_may_be_overstated_comes_first_and_marks_the_r
     one_card = "no range over plausible models: ... may be well off either way; plan below it, or use a card ..."
     assert outputs.unsafe_first([SAFE_WARNING, one_card]) == [one_card, SAFE_WARNING]
     assert not outputs.upper_estimate([one_card])  # either way: not said to be an upper estimate
+    from allocator.verification.published_curve import below_range_warning  # its upper end is an "at most"
+
+    curve = below_range_warning((0.40, 0.643), (0.70, 0.85))
+    assert curve and outputs.upper_estimate(curve) and outputs.unsafe_first([SAFE_WARNING, *curve])[0] == curve[0]
 
 
 def _prog(pid, specialty):

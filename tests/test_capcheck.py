@@ -219,6 +219,21 @@ def test_solve_json_carries_the_cap_check_and_its_warning_gives_it(capsys):
     assert code == 0 and f"({CAP_CHECK}, " in flat and "the IMG-share cap check; lower still" in flat
 
 
+def test_a_card_without_ensemble_gives_the_cap_check_as_an_at_most(capsys, tmp_path):
+    """With one card (no ensemble: no range, so no figure to plan on) the warning does not say the
+    cap check "joins the one to plan on", a figure never printed: it says to plan on at most it."""
+    models = Path(CARD.path).parent
+    for name in ("default.toml", "default_score_check.json", "default_cap_check.json"):
+        shutil.copy(models / name, tmp_path / name)
+    toml = tmp_path / "default.toml"
+    toml.write_text("\n".join(ln for ln in toml.read_text().splitlines() if not ln.startswith("ensemble =")) + "\n")
+    code, out, err = run(capsys, "solve", TYPICAL, "--card", str(toml), "--draws", "0", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["p_match_interval"] is None and d["p_match_cap_check"] is not None, err
+    w = next(x for x in d["warnings"] if "85% IMGs or more" in x)
+    assert "joins the one to plan on" not in w and "plan on at most that figure" in w
+
+
 def test_simulate_gives_the_cap_check_solve_gives(capsys, tmp_path):
     """simulate of solve's own list (its JSON) carries the same cap check and figure to plan on."""
     code, out, _ = run(capsys, "solve", TYPICAL, "--json", "--draws", "0", "--budget", "900")

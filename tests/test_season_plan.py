@@ -127,7 +127,7 @@ def test_the_command_prints_what_the_json_holds(tmp_path):
     now, before, sc = d["p_match_plan"], d["p_match_before_plan"], d["p_match_score_check"]
     assert (f"Plan on {plan_pct(now['p_match'])} now ({now['from']} given your answers, {pct(now['p_match'])} "
             "rounded down)") in text
-    assert f"before any answer: plan on {plan_pct(before['p_match'])} ({before['from']})" in text
+    assert f"before any answer: plan on {plan_pct(before['p_match'])} ({before['from']}, " in text
     assert f"now, Step 2 CK score check: {pct(sc['p_match'])} (central model {pct(sc['p_match_central'])}" in text
     assert f"P(match) now, given your answers, is {pct(sc['p_match'])} instead of {pct(sc['p_match_central'])}" in text
     assert f"plan on at most {plan_pct(sc['p_match'])}" in text

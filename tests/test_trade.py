@@ -260,3 +260,19 @@ def test_solve_json_gives_the_difference_model_by_model(capsys):
     code, out, err = run(capsys, "solve", str(PROFILES / "strong_la_ties.toml"), "--draws", "0", "--show", "0")
     text = " ".join(out.split())
     assert f"(on average; {-100 * hi:.1f} to {-100 * lo:.1f} under single plausible models)" in text
+
+
+def test_no_per_model_range_where_p_match_is_no_average_and_a_gain_is_called_one(capsys):
+    """Under --correlation (the copula's figure) there is no "on average" range; where the
+    per-model differences cross zero the sentence says which way."""
+    import numpy as np
+
+    code, out, err = run(capsys, "solve", str(PROFILES / "strong_la_ties.toml"), "--draws", "0", "--json",
+                         "--correlation", "0.3")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["alternatives"]["safest"]["difference"]["p_match_by_model"] is None
+    me, alt = _M(0.925, 0.52), _M(0.935, 0.05)
+    me.p_match_by_card = tuple(0.925 + np.linspace(-0.03, 0.03, 30))
+    alt.p_match_by_card = tuple(0.935 + np.zeros(30))
+    assert "(on average; from " in trade_sentence(me, alt) and " gained to " in trade_sentence(me, alt)

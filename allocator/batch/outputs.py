@@ -59,9 +59,10 @@ RISK_TOP = "low"
 # overstated", "read the figure to plan on as an upper estimate", "plan below the range" (or "it").  The
 # batch's reports, summary.csv and cohort.html list these before the warnings that point the safe
 # way ("may be understated ... the safe direction"), so a "first warning" is never the reassuring one.
-UNSAFE_PHRASES = ("may be overstated", "upper estimate", "plan below", "plan on at most")
-# ... and of those, the ones that make the figure to plan on an upper estimate (summary.csv's upper_estimate)
-UPPER_PHRASES = ("may be overstated", "upper estimate")
+UNSAFE_PHRASES = ("may be overstated", "upper estimate", "plan below", "plan on at most", "may be well below")
+# ... and of those, the ones that make the figure to plan on an upper estimate (summary.csv's upper_estimate;
+# "may be well below": the published-curve check lies below the range, and its upper end is an "at most")
+UPPER_PHRASES = ("may be overstated", "upper estimate", "may be well below")
 
 
 def risk_of(status: str, plan: float | None, p_match: float | None = None) -> str:

@@ -100,7 +100,6 @@ def _spread_note(df) -> str | None:
             "under each plausible model (in --json and --csv: lead_min, the smallest per-model lead, negative where "
             "the other list is better under some model; lead_p10, the lead on the 10th percentiles). Every plausible "
             "model shares one form the calibration targets do not pin down: the IMG-share effect stops growing at "
-            "85% IMGs. The optimizer's lists hold more programs there than the guide's, so if the effect stops "
-            "lower the lead is smaller: 'cap' scores both lists under the IMG-share cap check (the effect stopping "
-            "at 65% IMGs, the intercepts re-fitted to the same calibration targets; lead_cap_check), where the "
-            "lead can vanish or turn negative.")
+            "85% IMGs. The optimizer's lists hold more programs there than the guide's: 'cap' scores both lists "
+            "under the IMG-share cap check (the effect stopping at 65% IMGs, the intercepts re-fitted to the same "
+            "calibration targets; lead_cap_check), where the lead can shrink, vanish or turn negative.")

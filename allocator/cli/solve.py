@@ -30,8 +30,9 @@ def solve(
         "--safety-margin of the best P(match)), p_match, utility, or p_match_la (max P(match in LA) s.t. "
         "P(match) >= --target)"),
     safety_margin: Optional[float] = typer.Option(
-        None, "--safety-margin", help="safety_first: how far P(match) (the average over the plausible models) "
-        "may fall below the best reachable (0-1; default 0.01 = one percentage point)"),
+        None, "--safety-margin", help="safety_first: how far P(match) (as the answer gives it: the average over the "
+        "plausible models, unless --correlation or --card sets one model) may fall below the best reachable (0-1; "
+        "default 0.01 = one percentage point)"),
     min_cost: bool = typer.Option(False, "--min-cost", help="cheapest list reaching --target"),
     target: Optional[float] = typer.Option(None, "--target", help="P(match) target for --min-cost or p_match_la"),
     target_on: str = typer.Option(

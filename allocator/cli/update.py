@@ -113,7 +113,8 @@ def _plan_line(d: dict, c) -> None:
     now, before = d.get("p_match_plan"), d.get("p_match_before_plan")
     if now is None:
         return
-    tail = "" if before is None else f"; before any answer: plan on {plan_pct(before['p_match'])} ({before['from']})"
+    tail = "" if before is None else (f"; before any answer: plan on {plan_pct(before['p_match'])} "
+                                      f"({before['from']}, {pct_floored(before['p_match'])} rounded down)")
     c.print(f"[bold]Plan on {plan_pct(now['p_match'])} now[/] ({now['from']} given your answers, "
             f"{pct_floored(now['p_match'])} rounded down){tail}")
 

@@ -122,7 +122,9 @@ def ensemble_values(problem: Problem, plan: Plan) -> dict:
     return out | {"p_match_interval": (float(np.percentile(per, 10)), float(np.percentile(per, 90))),
                   "p_match_la_interval": (float(np.percentile(per_la, 10)), float(np.percentile(per_la, 90))),
                   "p_match_west_interval": (float(np.percentile(per_west, 10)), float(np.percentile(per_west, 90))),
-                  "p_match_pessimistic": float(per.min()), "p_match_by_card": tuple(float(x) for x in per),
+                  "p_match_pessimistic": float(per.min()),
+                  # only where P(match) is their average (not the copula's figure, nor one card's)
+                  "p_match_by_card": tuple(float(x) for x in per) if problem.fm is fe else None,
                   "p_match_worst_season": worst_season(problem, per),
                   "expected_interviews_interval": (float(np.percentile(per_int, 10)),
                                                    float(np.percentile(per_int, 90)))}

@@ -51,7 +51,9 @@ def _given_up(m, alt) -> str:
     iv = by_model(m, alt)
     if iv is None or abs(100 * (iv[1] - iv[0])) < 0.1:
         return ""
-    lo, hi = -100 * iv[1], -100 * iv[0]
+    lo, hi = -100 * iv[1], -100 * iv[0]  # points given up, least to most
+    if lo < 0:  # under some models the list gains P(match)
+        return f" (on average; from {-lo:.1f} gained to {hi:.1f} given up under single plausible models)"
     return f" (on average; {lo:.1f} to {hi:.1f} under single plausible models)"
 
 

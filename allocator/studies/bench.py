@@ -166,18 +166,19 @@ def _leads(problem: Problem, plans: Mapping[str, Plan | None]) -> dict[str, dict
     under some plausible model); ``lead_p10`` the difference of the two lists' 10th percentiles
     (the figures to plan on); ``lead_cap_check`` (:func:`_cap_leads`).  Empty without the
     optimizer's list or without a range over plausible models."""
-    opt = plans.get(OPTIMIZER)
-    fe = problem.fm_ensemble
-    if opt is None or fe is None or fe.n_cards < 2:
+    from allocator.output.trade import by_model
+
+    if plans.get(OPTIMIZER) is None:
         return {}
-    per = {m: np.maximum(0.0, 1.0 - fe.per_card(problem.plan_log_fail(p, fe).sum(axis=1)))
-           for m, p in plans.items() if p is not None}
-    out = {m: {} for m in per} | _cap_leads(problem, plans)
-    for m, v in per.items():
-        d = per[OPTIMIZER] - v
-        out[m] |= {"lead_interval": [float(np.percentile(d, 10)), float(np.percentile(d, 90))],
-                   "lead_min": float(d.min()),
-                   "lead_p10": float(np.percentile(per[OPTIMIZER], 10) - np.percentile(v, 10))}
+    ms = {m: evaluate(problem, p, correlations=()) for m, p in plans.items() if p is not None}
+    opt = ms[OPTIMIZER]
+    if opt.p_match_by_card is None:  # P(match) is no average over plausible models here
+        return {}
+    out = {m: {} for m in ms} | _cap_leads(problem, plans)
+    for m, v in ms.items():
+        out[m] |= {"lead_interval": list(by_model(opt, v)),
+                   "lead_min": float(np.min(np.subtract(opt.p_match_by_card, v.p_match_by_card))),
+                   "lead_p10": opt.p_match_interval[0] - v.p_match_interval[0]}
     return out
 
 

@@ -66,12 +66,13 @@ def _share(k: int, n: int) -> str:
     return f"{k} of this list's {n} programs ({100 * k / n:.0f}%)"
 
 
-def warnings(card, mix: Mix, cap_check: dict | None = None) -> list[str]:
+def warnings(card, mix: Mix, cap_check: dict | None = None, ranged: bool = True) -> list[str]:
     """One line for a list beyond the cohort's share at the IMG-share cap (its interviews per
     application in the same line; ``cap_check``, :func:`allocator.verification.capcheck.check`:
     its P(match) under the IMG-share cap check too) or beyond its interviews per application
     alone, and one for a list beyond the cohort's Greater LA share.  Only upper ends: a list
-    below them leans less on the IMG-share effect or on LA than the cohort's did."""
+    below them leans less on the IMG-share effect or on LA than the cohort's did.  ``ranged``:
+    the list has a figure to plan on (a range over plausible models) that the cap check joins."""
     dom, out = _domain(card), []
     if mix.n == 0 or not dom:
         return out
@@ -86,7 +87,7 @@ def warnings(card, mix: Mix, cap_check: dict | None = None) -> list[str]:
     if beyond_cap(card, mix):
         out.append(f"outside the calibrated domain: {_share(mix.at_cap, mix.n)} have {100 * IMG_CLIP[1]:.0f}% IMGs or "
                    f"more, where the model's IMG-share effect is largest, while the calibration cohort's lists hold at "
-                   f"most {100 * cap_hi:.0f}% such programs{yields}: {tail if cap_check is None else cap_tail(cap_check)}")
+                   f"most {100 * cap_hi:.0f}% such programs{yields}: {tail if cap_check is None else cap_tail(cap_check, ranged)}")
     elif ypa is not None and ypa > y_hi:
         out.append(f"outside the calibrated domain: this list expects {ypa:.2f} interviews per application, while "
                    f"the calibration cohort's lists expect {cohort_yield} (about 0.10 for an average IMG): {tail}")
@@ -99,16 +100,21 @@ def warnings(card, mix: Mix, cap_check: dict | None = None) -> list[str]:
     return out
 
 
-def cap_tail(cap_check: dict) -> str:
-    """The cap warning's ending with the list's figure under the IMG-share cap check."""
+def cap_tail(cap_check: dict, ranged: bool = True) -> str:
+    """The cap warning's ending with the list's figure under the IMG-share cap check (``ranged``:
+    it joins the figure to plan on; else, with no range and so no such figure, it is an upper
+    bound to plan on)."""
     from allocator.percent import pct
 
+    joins = ("that figure joins the one to plan on; a lower cap fits the targets too, so read the figure to plan on "
+             "as an upper estimate still" if ranged else
+             "with no range over plausible models here, plan on at most that figure; a lower cap fits the targets "
+             "too, so read it as an upper estimate")
     return (f"nothing checked the model on a list like this, and the calibration targets cannot tell where the "
             f"effect stops: under the IMG-share cap check (the effect stopping at {100 * cap_check['cap']:.0f}% IMGs, "
             f"its intercepts re-fitted to the same calibration targets, all of which still pass) this list's P(match) "
-            f"is {pct(cap_check['p_match'])} instead of {pct(cap_check['p_match_central'])}, and that figure joins "
-            "the one to plan on; a lower cap fits the targets too, so read the figure to plan on as an upper estimate "
-            "still, and apply more widely if you can")
+            f"is {pct(cap_check['p_match'])} instead of {pct(cap_check['p_match_central'])}, and {joins}, and apply "
+            "more widely if you can")
 
 
 def cell(card, mix: Mix) -> str:
