@@ -190,6 +190,11 @@ def test_a_stale_or_missing_cap_check_file_is_refused(tmp_path, capsys):
         (tmp_path / "default_cap_check.json").write_text(json.dumps(data))
         with pytest.raises(InputError, match="other values of its intercepts and IMG-share effect"):
             capcheck.load(card)
+    data = json.loads((models / "default_cap_check.json").read_text())
+    data["card_version"] = "2026.2"  # any other value of the card changed: its version was raised
+    (tmp_path / "default_cap_check.json").write_text(json.dumps(data))
+    with pytest.raises(InputError, match="made for card version 2026.2, but .* is version"):
+        capcheck.load(card)
     (tmp_path / "default_cap_check.json").write_text("{}")
     with pytest.raises(InputError, match="not a cap-check file"):
         capcheck.load(card)

@@ -75,6 +75,9 @@ def _read(card, p: Path, spec: Spec):
     if data.get("card") != card.name or any(now[key] is None or abs(now[key] - float(v)) > 1e-9 for key, v in base.items()):
         raise InputError(f"{p}: made for card {data.get('card')!r} with other values of {spec.values} than "
                          f"{card.path} has now; run {spec.script} again or remove the card's {spec.key} key")
+    if "card_version" in data and str(data["card_version"]) != str(card.version):  # any other value changed
+        raise InputError(f"{p}: made for card version {data['card_version']}, but {card.path} is version "
+                         f"{card.version}; run {spec.script} again or remove the card's {spec.key} key")
     try:
         return spec.build(card, ens.card_doc(card), data)
     except (ValueError, KeyError, TypeError) as e:
