@@ -1235,6 +1235,13 @@ def test_a_second_run_into_the_same_out_is_refused_and_a_stale_lock_is_taken_ove
         with pytest.raises(InputError, match=f"pid {os.getpid()} "):
             lock.take(out)
     assert not held.exists()
+    # an empty lock: a run that is starting, unless it has stayed empty a minute (its writer died)
+    lock.lock_path(out).write_text("")
+    with pytest.raises(InputError, match="a run that is starting"):
+        lock.take(out)
+    old = time.time() - lock.EMPTY_STALE_SECONDS - 5
+    os.utime(lock.lock_path(out), (old, old))
+    assert lock.take(out) == lock.lock_path(out) and lock.lock_path(out).read_text().startswith("pid=")
 
 
 def test_cohort_csv_semicolons_excel_empty_columns_and_the_offices_own_note_columns(tmp_path):

@@ -46,8 +46,17 @@ def _read(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
-def _stale(info: dict[str, str]) -> bool:
-    """True for a lock of this host whose process is gone."""
+EMPTY_STALE_SECONDS = 60  # a lock still empty this long after it was made: its writer died in between
+
+
+def _stale(info: dict[str, str], path: Path | None = None) -> bool:
+    """True for a lock of this host whose process is gone, or an empty lock older than
+    :data:`EMPTY_STALE_SECONDS` (a run writes its three lines at once, on creation)."""
+    if not info and path is not None:
+        try:
+            return time.time() - path.stat().st_mtime > EMPTY_STALE_SECONDS
+        except OSError:
+            return False
     if info.get("host") != socket.gethostname():
         return False
     try:
@@ -86,7 +95,7 @@ def take(out: Path) -> Path:
         if not info:  # the other run is writing it: wait a moment, then read it again
             time.sleep(0.2)
             info = _read(path)
-        if not _stale(info):
+        if not _stale(info, path):
             raise _refuse(path, info)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
