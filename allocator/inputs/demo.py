@@ -42,7 +42,7 @@ def _no_demo(where: str, specialty: str) -> str:
         (by_key[k] for k in difflib.get_close_matches(specialty.lower(), list(by_key), n=1, cutoff=0.6)), None)
     guess = f"did you mean {close!r}? " if close else ""
     return (f"{where}: no demo catalog for specialty {specialty!r}; {guess}the demo catalogs are for "
-            f"{', '.join(map(repr, have))} (write [applicant] specialties as shown), or pass --catalog with your "
+            f"{', '.join(map(repr, have))} (write the specialties as shown), or pass --catalog with your "
             "own CSV")
 
 
