@@ -62,6 +62,19 @@ class Metrics:
         return {k: v for k, v in asdict(self).items() if k != "p_match_by_card"} | {"la_share": self.la_share}
 
 
+def by_model(m, alt) -> tuple[float, float] | None:
+    """The 10th-90th percentile of P(match) of ``m`` minus that of ``alt`` under each plausible
+    model alone (both lists scored under the same model); None without per-model figures.  An
+    ``alt`` read back from the JSON carries it as ``by_model`` (its ``difference.p_match_by_model``)."""
+    if getattr(alt, "by_model", None) is not None:
+        return tuple(alt.by_model)
+    a, b = getattr(m, "p_match_by_card", None), getattr(alt, "p_match_by_card", None)
+    if a is None or b is None or len(a) != len(b) or len(a) < 2:
+        return None
+    d = np.asarray(a) - np.asarray(b)
+    return float(np.percentile(d, 10)), float(np.percentile(d, 90))
+
+
 def p_none(problem: Problem, p: np.ndarray, rho: float | None = None, *, small: bool = False) -> float:
     """P(no success) for a list whose programs succeed with probabilities ``p`` (``small``:
     the normal CDF from the standard library, see :func:`allocator.model.copula.log_fail`)."""

@@ -225,7 +225,7 @@ class Result:
 
 def _by_model(m: Metrics, am: Metrics) -> list[float] | None:
     """The P(match) difference's 10th-90th percentile under single plausible models."""
-    from allocator.output.trade import by_model
+    from allocator.optim.evaluate import by_model
 
     iv = by_model(m, am)
     return None if iv is None else list(iv)

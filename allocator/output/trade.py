@@ -7,6 +7,7 @@ where the rest of the West is what a list buys, of P(match in the West) (LA incl
 """
 from __future__ import annotations
 
+from allocator.optim.evaluate import by_model  # noqa: F401  (the trade's per-model range; imported from here too)
 from allocator.output.guide import GuideCase
 
 TIER_NAMES = {"la": "LA", "west": "rest of West", "elsewhere": "elsewhere"}
@@ -28,21 +29,6 @@ def trade_sentence(m, alt) -> str:
     if w is None or aw is None or abs(100 * (w - aw)) < SAME or WEST in said:
         return said
     return f"{said} ({WEST} {'+' if w > aw else '-'}{_pts(w - aw)})"
-
-
-def by_model(m, alt) -> tuple[float, float] | None:
-    """The 10th-90th percentile of P(match) of ``m`` minus that of ``alt`` under each plausible
-    model alone (both lists scored under the same model); None without per-model figures.  An
-    ``alt`` read back from the JSON carries it as ``by_model`` (its ``difference.p_match_by_model``)."""
-    if getattr(alt, "by_model", None) is not None:
-        return tuple(alt.by_model)
-    a, b = getattr(m, "p_match_by_card", None), getattr(alt, "p_match_by_card", None)
-    if a is None or b is None or len(a) != len(b) or len(a) < 2:
-        return None
-    import numpy as np
-
-    d = np.asarray(a) - np.asarray(b)
-    return float(np.percentile(d, 10)), float(np.percentile(d, 90))
 
 
 def _given_up(m, alt) -> str:

@@ -166,7 +166,7 @@ def _leads(problem: Problem, plans: Mapping[str, Plan | None]) -> dict[str, dict
     under some plausible model); ``lead_p10`` the difference of the two lists' 10th percentiles
     (the figures to plan on); ``lead_cap_check`` (:func:`_cap_leads`).  Empty without the
     optimizer's list or without a range over plausible models."""
-    from allocator.output.trade import by_model
+    from allocator.optim.evaluate import by_model
 
     if plans.get(OPTIMIZER) is None:
         return {}
