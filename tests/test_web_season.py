@@ -400,7 +400,8 @@ def test_enter_runs_the_update_when_the_season_section_is_new(client, hx):
 
 def test_page_gives_the_step2_score_check_now_and_before(client):
     """A Step 2 CK below the cohort's mean: the season page gives the score check now and before
-    any answer, as `update` prints them, and the warning that says what it is."""
+    any answer, as `update` prints them, and the warning that says what it is; and the IMG-share
+    cap check before any answer, as `update` prints it."""
     from allocator.output.report import plan_pct
 
     r = client.post("/update", data=preset_form(today=TODAY, step2_score="222"),
@@ -414,6 +415,8 @@ def test_page_gives_the_step2_score_check_now_and_before(client):
     assert f"P(match) now, given your answers, is {pct(sc['p_match'])}" in html
     plan = re.search(r'id="season-p-match-plan">([^<]*)<', html).group(1)
     assert plan == f"plan on {plan_pct(d['p_match_plan']['p_match'])} now" and sc["p_match"] < d["p_match"]
+    cc = d["p_match_before_cap_check"]  # the list as sent holds most of its programs at the IMG-share cap
+    assert cc and re.search(r'id="season-cap-check-before">([^<]*)<', html).group(1).strip() == pct(cc["p_match"])
 
 
 def test_the_season_page_and_api_warn_when_the_date_is_in_a_newer_eras_season(client):
@@ -429,5 +432,6 @@ def test_the_season_page_and_api_warn_when_the_date_is_in_a_newer_eras_season(cl
         "2026's, the newest allocator has: this cycle's may differ; check the AAMC's ERAS fee and "
         "program-signaling pages"]
     none = PROFILE.read_text().replace('season = "2026"', 'season = "none"', 1).encode()
+    assert d["fee_season"] == "2026"  # the JSON names the fees used
     d = api(client, profile=none).json()
-    assert not any("ERAS 2027" in w for w in d["warnings"]), d["warnings"]
+    assert not any("ERAS 2027" in w for w in d["warnings"]) and d["fee_season"] == "none", d["warnings"]

@@ -37,6 +37,7 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
     out = update.figures(ctx)
     out["warnings"] = ctx.warnings + out.pop("domain_warnings") + fee_season_warning(problem.schedule.season, today)
     out["synthetic"] = bool(problem.synthetic)
+    out["fee_season"] = problem.schedule.season  # the ERAS fees (and signal counts) the figures used
     out["notes"] = list(problem.notes)  # the catalog's, as solve prints them (what an addition can draw on)
     out["model"] = "two-stage" if problem.fm is not None else "one-factor copula"
     out["correlation"] = problem.rho if problem.fm is None else None  # the two-stage model has none
