@@ -81,10 +81,31 @@ def test_the_score_check_now_is_its_model_conditioned_on_the_answers(low):
     assert abs(mc.p_match - sc["p_match_central"]) < 4 * mc.p_match_se
 
 
+def test_the_cap_check_now_is_its_model_conditioned_on_the_answers(low):
+    """The IMG-share cap check now: the cap-check model's nodes conditioned on the answers, as the
+    score check's are; the independent season simulator on those nodes agrees within four
+    standard errors, and the answers move it down from solve's figure for the list as sent."""
+    from allocator.verification import capcheck
+
+    pr, ctx, fig = low
+    cc, before = fig["p_match_cap_check"], fig["p_match_before_cap_check"]
+    assert cc is not None and before is not None and cc["cap"] == before["cap"] == 0.65
+    assert cc["p_match"] < before["p_match"] - 0.1
+    nm = update.node_model(pr, ctx.plan, capcheck.factor_model(pr, capcheck.load(pr.card)[0])).subset(
+        update.season_order(ctx.plan, ctx.idx))
+    sts = ["invited" if s == "interviewed" else s for s in ctx.statuses]
+    mc = simulate_season_mixture(nm.w, nm.q, nm.m, sts, ctx.F, ctx.R, pr.la[ctx.idx], draws=60_000, seed=5)
+    assert abs(mc.p_match - cc["p_match"]) < 4 * mc.p_match_se
+    assert cc["p_match_central"] == pytest.approx(fig["p_match_score_check"]["p_match_central"], abs=1e-12)
+
+
 def test_the_figure_to_plan_on_now_is_the_lowest_of_the_figures_now(low):
     pr, ctx, fig = low
     lo = fig["p_match_interval"][0]
-    found = [lo, fig["p_match_score_check"]["p_match"]]
+    found = [lo, fig["p_match_score_check"]["p_match"]] + ([fig["p_match_cap_check"]["p_match"]]
+                                                            if fig.get("p_match_cap_check") else [])
+    tb = fig.get("p_match_timing_band")
+    found += [tb[0]] if tb else []
     curve = fig["p_match_published_curve"]
     if curve[1] < lo:
         found.append(curve[1])

@@ -245,6 +245,7 @@ def test_page_shows_the_json_numbers(client, with_add):
     after = d["add"]["p_match_after_plan"]  # and with the applications added now
     assert d["add"]["n_added"] and re.search(r'id="season-plan-after">([^<]*)<', html).group(1) == \
         f"Plan on {plan_pct(after['p_match'])} with them"
+    assert f"IMG-share cap check with them: {pct(d['add']['p_match_after_cap_check']['p_match'])}" in html
     assert f'value="{TODAY}"' in html and 'value="300"' in html
     # each warning labelled as on the list's answer, not marked by its colour alone
     assert d["warnings"] and html.count('<p class="notice warning"><strong>Warning:</strong> ') == len(d["warnings"])
@@ -417,6 +418,8 @@ def test_page_gives_the_step2_score_check_now_and_before(client):
     assert plan == f"plan on {plan_pct(d['p_match_plan']['p_match'])} now" and sc["p_match"] < d["p_match"]
     cc = d["p_match_before_cap_check"]  # the list as sent holds most of its programs at the IMG-share cap
     assert cc and re.search(r'id="season-cap-check-before">([^<]*)<', html).group(1).strip() == pct(cc["p_match"])
+    now = d["p_match_cap_check"]
+    assert re.search(r'id="season-cap-check-now">([^<]*)<', html).group(1).strip() == pct(now["p_match"])
 
 
 def test_the_season_page_and_api_warn_when_the_date_is_in_a_newer_eras_season(client):

@@ -98,9 +98,10 @@ def _after_plan_line(a: dict, c) -> None:
     plan = a.get("p_match_after_plan")
     if plan is None or not a.get("n_added"):
         return
-    sc = a.get("p_match_after_score_check")
+    sc, cc = a.get("p_match_after_score_check"), a.get("p_match_after_cap_check")
     note = "" if not sc or sc["direction"] != "below" else \
         f"; Step 2 CK score check with them: {_pct(sc['p_match'])}, central model {_pct(sc['p_match_central'])}"
+    note += "" if not cc else f"; IMG-share cap check with them: {_pct(cc['p_match'])}"
     c.print(f"[bold]Plan on {plan_pct(plan['p_match'])} with them[/] ({plan['from']} given your answers, "
             f"{pct_floored(plan['p_match'])} rounded down{note})")
 
@@ -148,17 +149,7 @@ def render(d: dict, c) -> None:
     tb = timing_band_line(d)
     if tb:
         c.print(tb)
-    now = d.get("p_match_published_curve")
-    if now:  # whole percents, as solve prints the check
-        from allocator.output.report import whole_range
-
-        value = whole_range(now)
-        c.print(f"  now, published-curve check: {value} (your interviews so far and those still expected, if "
-                f"P(match | interviews) followed the published curve{_rel(now, d.get('p_match_interval'))})")
-    sc = d.get("p_match_score_check")
-    if sc:
-        c.print(f"  now, Step 2 CK score check: {_pct(sc['p_match'])} (central model {_pct(sc['p_match_central'])}; "
-                "the warning below says what it is)")
+    _now_lines(d, c)
     _before_lines(d, c)
     c.print(f"P(match in LA):          {_pct(d['p_match_la'])}{_range(d.get('p_match_la_interval'))}   "
             f"(before: {_pct(d['p_match_la_before'])}{_range(d.get('p_match_la_before_interval'))})")
@@ -204,6 +195,26 @@ def render(d: dict, c) -> None:
         c.print(f"warning: {w}", markup=False)
     for note in d.get("notes", []):
         c.print(f"note: {note}", markup=False)
+
+
+def _now_lines(d: dict, c) -> None:
+    """The checks of P(match) now: the published curve, the Step 2 CK score check and the
+    IMG-share cap check, each conditioned on the answers (absent where the list has none)."""
+    now = d.get("p_match_published_curve")
+    if now:  # whole percents, as solve prints the check
+        from allocator.output.report import whole_range
+
+        value = whole_range(now)
+        c.print(f"  now, published-curve check: {value} (your interviews so far and those still expected, if "
+                f"P(match | interviews) followed the published curve{_rel(now, d.get('p_match_interval'))})")
+    sc = d.get("p_match_score_check")
+    if sc:
+        c.print(f"  now, Step 2 CK score check: {_pct(sc['p_match'])} (central model {_pct(sc['p_match_central'])}; "
+                "the warning below says what it is)")
+    cc = d.get("p_match_cap_check")
+    if cc:
+        c.print(f"  now, IMG-share cap check: {_pct(cc['p_match'])} (central model {_pct(cc['p_match_central'])}; the "
+                f"IMG-share effect stopping at {100 * cc['cap']:.0f}% IMGs, conditioned on your answers)")
 
 
 def _rel(check, interval) -> str:

@@ -33,14 +33,35 @@ def score_check(ctx: Context, p_central_before: float | None) -> dict | None:
                      "subject": "P(match) now, given your answers,"}
 
 
+def cap_check_now(ctx: Context, before: dict | None) -> dict | None:
+    """The IMG-share cap check now (:mod:`allocator.verification.capcheck`): the list's P(match)
+    under the cap-check model with its nodes conditioned on the answers, as the update conditions
+    its own (``p_match``), beside the central card's now (``p_match_central``); ``before``: solve's
+    check of the list as sent (``p_match_before_cap_check``), None when the list has none."""
+    from allocator.verification import capcheck
+
+    if before is None:
+        return None
+    pr = ctx.problem
+    none = Plan.of(())  # nothing added: P(match) now under each model
+    return {k: before[k] for k in ("cap", "at_cap", "n", "file") if k in before} | {
+        "p_match": p_match_after(ctx, _cap_fm(pr, capcheck), none, 1.0),
+        "p_match_central": p_match_after(ctx, pr.fm_central, none, 1.0)}
+
+
+def _cap_fm(pr, capcheck):
+    """The cap-check model over the problem's candidates."""
+    return capcheck.factor_model(pr, capcheck.load(pr.card)[0])
+
+
 def plan_figures(out: dict) -> dict:
     """The figure to plan on now and before any answer (the rule of `solve`,
     :func:`allocator.verification.planfigure.plan_figure`): before, the lowest of the range's 10th
     percentile, a season like the worst published one, the published-curve check below the range,
     the score check below the cohort's mean and the IMG-share cap check for a list beyond the
     cohort's share at the cap (``p_match_before_cap_check``: solve's, for the list as sent); now,
-    the same but the cap check over the figures conditioned on
-    the answers (the worst season has no figure now: the answers are this season's own news),
+    the same over the figures conditioned on the answers (the cap check's too:
+    ``p_match_cap_check``; the worst season has no figure now: the answers are this season's own news),
     and P(match) now with the judged timing curves at their pessimistic corner (invitations
     fast, rejections few: ``p_match_timing_band``'s low end, :mod:`allocator.season.timingband`).
     ``{"p_match_plan": {"p_match", "from"} | None, "p_match_before_plan": ...}``."""
@@ -50,7 +71,8 @@ def plan_figures(out: dict) -> dict:
     sc_before = None if sc is None else sc | {"p_match": sc["p_match_before"]}
     tb = out.get("p_match_timing_band")
     return {"p_match_plan": plan_figure(out.get("p_match_interval"), None, out.get("p_match_published_curve"), sc,
-                                        timing_fast=None if tb is None else tb[0]),
+                                        timing_fast=None if tb is None else tb[0],
+                                        cap_check=out.get("p_match_cap_check")),
             "p_match_before_plan": plan_figure(out.get("p_match_before_interval"), out.get("p_match_before_worst_season"),
                                                out.get("p_match_before_published_curve"), sc_before,
                                                cap_check=out.get("p_match_before_cap_check"))}
@@ -70,21 +92,24 @@ def p_match_after(ctx: Context, fm, new: Plan, late: float) -> float:
     return prob(post.p_match(pi, c))
 
 
-def after_checks(ctx: Context, sent: Plan, added: list[int], interval, late: float, check_now: dict | None) -> dict:
+def after_checks(ctx: Context, sent: Plan, added: list[int], interval, late: float, check_now: dict | None,
+                 cap_now: dict | None = None) -> dict:
     """The figure to plan on with the applications added now (``added``, candidate indices, at
     their variant on ``sent``, the whole list): the lowest of the range's 10th percentile after
     (``interval``), the published-curve check on the interviews held, still expected and from
     the new programs, below the range, P(match) with them at the timing curves' pessimistic
-    corner, and for a Step 2 CK below the cohort's mean the score check after (``check_now``:
-    the update's score check, None when the score has none).  ``{"p_match_after_plan",
-    "p_match_after_published_curve", "p_match_after_score_check"}`` (None where there is no
-    such figure)."""
+    corner, for a Step 2 CK below the cohort's mean the score check after (``check_now``:
+    the update's score check, None when the score has none), and the IMG-share cap check after
+    when the list as sent has one (``cap_now``: the update's).  ``{"p_match_after_plan",
+    "p_match_after_published_curve", "p_match_after_score_check", "p_match_after_cap_check"}``
+    (None where there is no such figure)."""
     from allocator.verification import published_curve, scorecheck
     from allocator.verification.planfigure import plan_figure
 
     pr = ctx.problem
     if pr.fm is None:  # the one-factor copula: no interview stage, no range, no score check
-        return {"p_match_after_plan": None, "p_match_after_published_curve": None, "p_match_after_score_check": None}
+        return {"p_match_after_plan": None, "p_match_after_published_curve": None, "p_match_after_score_check": None,
+                "p_match_after_cap_check": None}
     sig = dict(sent.signals)
     new = Plan.of(added, {i: sig[i] for i in added if i in sig}, ctx.plan.divisions)
     scaled = pr.fm.conditioned(pr.fm.w, pr.fm.eta, late)
@@ -98,9 +123,16 @@ def after_checks(ctx: Context, sent: Plan, added: list[int], interval, late: flo
         sc_fm = scorecheck.factor_model(pr, scorecheck.load(pr.card)[0])
         sc = {"p_match": p_match_after(ctx, sc_fm, new, late),
               "p_match_central": p_match_after(ctx, pr.fm_central, new, late), "direction": check_now["direction"]}
-    plan = plan_figure(interval, None, curve, sc, timing_fast=_timing_fast_after(ctx, new))
+    cc = None
+    if cap_now is not None:
+        from allocator.verification import capcheck
+
+        cc = {k: cap_now[k] for k in ("cap", "file") if k in cap_now} | {
+            "p_match": p_match_after(ctx, _cap_fm(pr, capcheck), new, late),
+            "p_match_central": p_match_after(ctx, pr.fm_central, new, late)}
+    plan = plan_figure(interval, None, curve, sc, timing_fast=_timing_fast_after(ctx, new), cap_check=cc)
     return {"p_match_after_plan": plan, "p_match_after_published_curve": None if curve is None else [prob(x) for x in curve],
-            "p_match_after_score_check": sc}
+            "p_match_after_score_check": sc, "p_match_after_cap_check": cc}
 
 
 def _timing_fast_after(ctx: Context, new: Plan) -> float | None:

@@ -48,7 +48,7 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
         out["add"] = add
         new = [i for i in plan.idx if i not in set(int(x) for x in ctx.idx)]
         add.update(planfig.after_checks(ctx, plan, new, add.get("p_match_after_interval"), 1.0 - ctx.F,
-                                        out.get("p_match_score_check")))
+                                        out.get("p_match_score_check"), out.get("p_match_cap_check")))
         extend.judge_on_plan(add, out.get("p_match_plan"))
     else:
         add, new, pr2 = None, [], None

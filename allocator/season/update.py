@@ -367,6 +367,9 @@ def figures(ctx: Context) -> dict:
     before = before_checks(ctx, out["p_match_before_interval"])
     out["p_match_score_check"] = before.pop("_score_check")
     out["p_match_before_cap_check"] = before.pop("_cap_check")
+    from allocator.season.planfig import cap_check_now
+
+    out["p_match_cap_check"] = cap_check_now(ctx, out["p_match_before_cap_check"])
     out["domain_warnings"] = before.pop("_warnings") + now_warnings
     out.update(before)
     from allocator.season.planfig import plan_figures
