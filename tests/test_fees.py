@@ -5,6 +5,7 @@ import pytest
 
 from allocator.errors import InputError
 from allocator.inputs.fees import load_schedule
+from allocator.paths import DATA_DIR
 
 
 def test_2026_aamc_examples():
@@ -144,3 +145,33 @@ def test_update_warns_when_the_date_is_in_a_newer_eras_season_than_the_fees():
     assert fee_season_warning(str(n), dt.date(n - 1, 10, 1)) == []
     assert len(fee_season_warning(str(n), dt.date(n, 7, 1))) == 1
     assert fee_season_warning("none", dt.date(2030, 1, 1)) == []
+
+
+def test_a_fee_file_of_your_own_is_a_season(capsys, tmp_path):
+    """A new cycle's fees on an installed allocator: the season given as a fee file's path is read
+    (its own `season` names the season, in the JSON and in the signal-count lookup), a missing one
+    is refused in one line, and the web page refuses any path (it reads no file of the server's)."""
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from allocator.web.app import create_app
+    from tests.helpers import run
+    from tests.web_support import fast_form
+
+    own = tmp_path / "eras_2027.toml"
+    own.write_text((DATA_DIR / "fees" / "eras_2026.toml").read_text().replace('season = "2026"', 'season = "2027"'))
+    prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
+    code, out, err = run(capsys, "solve", prof, "--season", str(own), "--draws", "0", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["cost"]["season"] == "2027" and d["cost"]["total"] <= 1500
+    assert any(w.startswith("no ERAS signal counts for season 2027 and Internal Medicine") for w in d["warnings"])
+    code, _, err = run(capsys, "solve", prof, "--season", str(tmp_path / "nope.toml"), "--draws", "0")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "nope.toml: no such fee schedule file" in err
+    client = TestClient(create_app())
+    r = client.post("/solve", data=fast_form(season=str(own)))
+    assert r.status_code == 422 and 'id="error-season">' in r.text and "not a fee file&#39;s path" in r.text
+    toml = (DATA_DIR / "profiles" / "typical_us_img.toml").read_text().replace('season = "2026"', f'season = "{own}"')
+    r = client.post("/api/solve", files={"profile": ("p.toml", toml.encode())})
+    assert r.status_code == 422 and "the web page takes a season name, not a fee file's path" in r.json()["error"]

@@ -16,6 +16,7 @@ the list's cost and not counted against the budget.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, Optional, Union
@@ -206,12 +207,28 @@ def _fee_table(schedule: FeeSchedule, n_max: int) -> tuple[float, ...]:
     return tuple(schedule.fee(k) for k in range(n_max + 1))
 
 
+def is_fee_file(season: str) -> bool:
+    """A season given as the path of a fee schedule file of your own (``eras_2027.toml``: a new
+    cycle's fees on an installed allocator), not a season name."""
+    return str(season).lower().endswith(".toml")
+
+
+def own_fee_file(season: str) -> Path:
+    """The path of a fee schedule file given as the season; InputError when it is no file."""
+    path = Path(str(season)).expanduser()
+    if not path.is_file():
+        raise InputError(f"{path}: no such fee schedule file (a season given as a path must name a TOML file "
+                         f"laid out as the shipped {DATA_DIR / 'fees' / 'eras_2026.toml'}); fix the path")
+    return path
+
+
 @lru_cache(maxsize=None)
 def load_schedule(season: str) -> FeeSchedule:
-    """The ERAS fee schedule of a season: a season with a fee file in data/fees (e.g. "2026"), or
-    "none"; see :func:`available_seasons`."""
+    """The ERAS fee schedule of a season: a season with a fee file in data/fees (e.g. "2026"),
+    "none", or the path of a fee file of your own (its ``season`` key names the season; see
+    :func:`is_fee_file`); see :func:`available_seasons`."""
     season = str(season)
-    path = DATA_DIR / "fees" / f"eras_{season}.toml"
+    path = own_fee_file(season) if is_fee_file(season) else DATA_DIR / "fees" / f"eras_{season}.toml"
     if not path.is_file():
         raise InputError(unknown_season(season))
     return _parse(read_toml(path, what="fee schedule"), str(path))

@@ -178,8 +178,12 @@ class Strategy(BaseModel):
     @field_validator("season", mode="before")
     @classmethod
     def _season(cls, v):
-        from allocator.inputs.fees import add_hint, available_seasons, folder_in_place, unknown_season
+        from allocator.inputs.fees import (add_hint, available_seasons, folder_in_place, is_fee_file, load_schedule,
+                                           unknown_season)
 
+        if is_fee_file(str(v)):  # a fee file of your own: read (and checked) here, so a bad one fails early
+            load_schedule(str(v))
+            return str(v)
         have = available_seasons()
         if str(v) not in have and folder_in_place(str(v)):
             raise ValueError(unknown_season(str(v)))

@@ -195,28 +195,29 @@ def _signals(pr: _Probs, profile: Profile, specialties: tuple, notes: list, warn
     s = profile.strategy
     available: dict[tuple[str, str], int] = {}
     if s.signals == "optimize" and pr.p_signal:
-        table = signals_available(s.season)
+        season = load_schedule(s.season).season  # a fee file of your own names its season
+        table = signals_available(season)
         for name in specialties:
             for kind, k in table.get(name, {}).items():
                 if kind in pr.p_signal and k > 0:
                     available[(name, kind)] = int(k)
         lack = [x for x in specialties if not any(k > 0 for k in table.get(x, {}).values())]
         if table and lack:
-            warns.append(f"no ERAS signal counts for {', '.join(lack)} in season {s.season}: "
+            warns.append(f"no ERAS signal counts for {', '.join(lack)} in season {season}: "
                          f"{'its' if len(lack) == 1 else 'their'} programs are solved without signals, so P(match) "
                          f"leaves out what signals add; allocator has counts for {', '.join(sorted(table))} (write "
                          "the specialty as listed there if it is one of them)")
-        if not table and s.season == "none":  # the user's own costs: no ERAS, so no ERAS signals
+        if not table and season == "none":  # the user's own costs: no ERAS, so no ERAS signals
             notes.append('signals not modelled: season "none" has no ERAS signal counts')
         elif not table:
-            warns.append(f"no ERAS signal counts for season {s.season} and {', '.join(specialties)} in "
+            warns.append(f"no ERAS signal counts for season {season} and {', '.join(specialties)} in "
                          "allocator's signal table: the list is built without signals, which raise interview "
                          "odds, so P(match) leaves out what they add; add the season's counts to "
                          "data/signals/eras_signals.toml (AAMC's program-signaling page), or choose a season "
                          f"that has them ({', '.join(signal_seasons()) or 'none'})")
         elif not available and not lack:  # counts, but of kinds the model does not give
             notes.append(f"signals not modelled: the model gives no effect for the signal kinds of "
-                         f"{', '.join(specialties)} in season {s.season}")
+                         f"{', '.join(specialties)} in season {season}")
     elif s.signals == "optimize":
         notes.append("signals not modelled: the catalog gives its own p_match (no signal effect known)")
     if not available:

@@ -357,6 +357,13 @@ def profile_from_values(v: dict[str, Any]) -> tuple[Profile, dict]:
         doc, errs = doc_from_values(v), []
     except FormErrors as e:
         doc, errs = e.doc, list(e.errors)
+    from allocator.web.service import refuse_fee_file
+
+    try:  # never a file of the server's: a posted season that is a path is an error under its field
+        refuse_fee_file(doc.get("strategy"), WHERE)
+    except InputError as e:
+        errs.append(e)
+        (doc.get("strategy") or {}).pop("season", None)
     profile = _loader_errors(doc, errs)
     if errs:
         raise FormErrors(errs)

@@ -47,7 +47,19 @@ def parse_profile(data: bytes, name: str = "profile") -> Profile:
         raise InputError(f"{name}: a value Python cannot read ({str(e).splitlines()[0][:80]}); shorten it") from None
     if "path" in doc:
         raise InputError(f"{name}: path: unknown key; remove it")
+    refuse_fee_file(doc.get("strategy"), name)
     return profile_from_dict(doc, name)
+
+
+def refuse_fee_file(strategy, where: str) -> None:
+    """The web reads no file of the server's: a season given as a fee file's path (which the
+    command line accepts) is refused."""
+    from allocator.inputs.fees import is_fee_file
+
+    season = strategy.get("season") if isinstance(strategy, dict) else None
+    if isinstance(season, str) and is_fee_file(season):
+        raise InputError(f"{where}: [strategy] season = {season[:60]!r}: the web page takes a season name, not a fee "
+                         "file's path; choose a season (a fee file of your own works with the command line)")
 
 
 def parse_catalog(data: bytes, name: str = "catalog.csv") -> Catalog:
