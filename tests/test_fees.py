@@ -1,4 +1,5 @@
 """ERAS fee schedules: the AAMC's own worked examples, tiers restarting per specialty."""
+import json
 import re
 
 import pytest
@@ -175,3 +176,32 @@ def test_a_fee_file_of_your_own_is_a_season(capsys, tmp_path):
     toml = (DATA_DIR / "profiles" / "typical_us_img.toml").read_text().replace('season = "2026"', f'season = "{own}"')
     r = client.post("/api/solve", files={"profile": ("p.toml", toml.encode())})
     assert r.status_code == 422 and "the web page takes a season name, not a fee file's path" in r.json()["error"]
+
+
+def test_a_fee_file_of_your_own_names_its_season_and_sits_beside_its_profile(capsys, tmp_path, monkeypatch):
+    """A fee file without a season key is refused (its season would print blank); a path that
+    does not end in .toml is told so; a relative path in a profile is read beside the profile, not
+    from the folder allocator runs in; the batch re-solves an applicant whose fee file changed."""
+    from allocator.batch.run import _own_fees
+    from tests.helpers import run
+
+    prof = str(DATA_DIR / "profiles" / "typical_us_img.toml")
+    (tmp_path / "min.toml").write_text("[[tiers]]\nper_program = 20\n")
+    code, _, err = run(capsys, "solve", prof, "--season", str(tmp_path / "min.toml"), "--draws", "0")
+    assert code == 2 and 'min.toml: no season key; add season = "2027"' in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "eras_x").write_text("x\n")
+    code, _, err = run(capsys, "solve", prof, "--season", str(tmp_path / "eras_x"), "--draws", "0")
+    assert code == 2 and "a fee file of your own must be named ending in .toml" in err
+    side = tmp_path / "side"
+    side.mkdir()
+    fees = (DATA_DIR / "fees" / "eras_2026.toml").read_text().replace('season = "2026"', 'season = "2027"')
+    (side / "eras_2027.toml").write_text(fees)
+    (side / "p.toml").write_text((DATA_DIR / "profiles" / "typical_us_img.toml").read_text()
+                                 .replace('season = "2026"', 'season = "eras_2027.toml"'))
+    monkeypatch.chdir(tmp_path)  # no eras_2027.toml here: the profile's folder is where it is read
+    code, out, err = run(capsys, "solve", str(side / "p.toml"), "--draws", "0", "--json")
+    assert code == 0 and json.loads(out)["cost"]["season"] == "2027", err
+    doc = {"strategy": {"season": str(side / "eras_2027.toml")}}
+    before = _own_fees(doc)
+    (side / "eras_2027.toml").write_text(fees.replace("per_program = 11", "per_program = 25"))
+    assert before and _own_fees(doc) != before and _own_fees({"strategy": {"season": "2026"}}) == ""

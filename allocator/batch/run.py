@@ -119,8 +119,22 @@ def input_hash(member: Member, catalog: dict | None, opts: Options, code: str) -
     doc = json.dumps(member.doc, sort_keys=True, default=str)
     cat = hashlib.sha256(catalog["text"].encode()).hexdigest() + catalog["label"] if catalog else "demo"
     spec = json.dumps({"id": member.id, "doc": doc, "catalog": cat, "budgets": opts.budgets, "draws": opts.draws,
-                       "seed": opts.seed, "code": code}, sort_keys=True)
+                       "seed": opts.seed, "code": code, "fees": _own_fees(member.doc)}, sort_keys=True)
     return hashlib.sha256(spec.encode()).hexdigest()
+
+
+def _own_fees(doc) -> str:
+    """The content of a fee file of the applicant's own (a season given as a path): an edit to it
+    re-solves the applicant, as an edit to the profile does; "" for a season name."""
+    from allocator.inputs.fees import is_fee_file
+
+    season = (doc.get("strategy") or {}).get("season") if isinstance(doc, dict) else None
+    if not isinstance(season, str) or not is_fee_file(season):
+        return ""
+    try:
+        return hashlib.sha256(Path(season).expanduser().read_bytes()).hexdigest()
+    except OSError:
+        return "unreadable"
 
 
 # ---------------------------------------------------------------------- files

@@ -14,5 +14,5 @@ def season_help() -> str:
     """The --season help: the seasons with a fee file, named as the AAMC names them."""
     years = [s for s in available_seasons() if s != "none"]
     return (f"ERAS fee season, by its Match year as the AAMC names it (ERAS N: applications from September N-1, "
-            f"Match in March N): {', '.join(years)} (the files in data/fees), or none (no ERAS fees: each program "
-            "costs its catalog fee_extra)")
+            f"Match in March N): {', '.join(years)} (the files in data/fees), none (no ERAS fees: each program "
+            "costs its catalog fee_extra), or the path of a fee file of your own ending in .toml")

@@ -189,7 +189,9 @@ def unknown_season(season: str) -> str:
     if folder_in_place(season):
         return (f"{path}: is a folder, not the fee schedule of season '{season}'; restore the TOML file from the "
                 "allocator release (or reinstall allocator)")
-    return f"season '{season}' has no fee schedule; use one of {', '.join(available_seasons())} {add_hint(season)}".rstrip()
+    own = " (a fee file of your own must be named ending in .toml)" if "/" in season or "\\" in season else ""
+    return (f"season '{season}' has no fee schedule; use one of {', '.join(available_seasons())}{own} "
+            f"{add_hint(season)}").rstrip()
 
 
 def add_hint(season: str) -> str:
@@ -217,8 +219,9 @@ def own_fee_file(season: str) -> Path:
     """The path of a fee schedule file given as the season; InputError when it is no file."""
     path = Path(str(season)).expanduser()
     if not path.is_file():
+        where = "" if path.is_absolute() else f", read from the folder you run allocator in, {Path.cwd()}"
         raise InputError(f"{path}: no such fee schedule file (a season given as a path must name a TOML file "
-                         f"laid out as the shipped {DATA_DIR / 'fees' / 'eras_2026.toml'}); fix the path")
+                         f"laid out as the shipped {DATA_DIR / 'fees' / 'eras_2026.toml'}{where}); fix the path")
     return path
 
 
@@ -231,7 +234,10 @@ def load_schedule(season: str) -> FeeSchedule:
     path = own_fee_file(season) if is_fee_file(season) else DATA_DIR / "fees" / f"eras_{season}.toml"
     if not path.is_file():
         raise InputError(unknown_season(season))
-    return _parse(read_toml(path, what="fee schedule"), str(path))
+    schedule = _parse(read_toml(path, what="fee schedule"), str(path))
+    if is_fee_file(season) and not str(schedule.season).strip():
+        raise InputError(f'{path}: no season key; add season = "2027" (the ERAS season\'s Match year) above the tiers')
+    return schedule
 
 
 def _signals_file() -> _SignalsFile:

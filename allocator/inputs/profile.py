@@ -182,13 +182,17 @@ class Strategy(BaseModel):
                                            unknown_season)
 
         if is_fee_file(str(v)):  # a fee file of your own: read (and checked) here, so a bad one fails early
-            load_schedule(str(v))
+            try:
+                load_schedule(str(v))
+            except InputError as e:  # the loader's words, after the profile's field
+                raise ValueError(str(e)) from None
             return str(v)
         have = available_seasons()
         if str(v) not in have and folder_in_place(str(v)):
             raise ValueError(unknown_season(str(v)))
         if have and str(v) not in have:
-            raise ValueError(f"no ERAS fee schedule for season {str(v)!r}; use one of {', '.join(have)} "
+            own = " (a fee file of your own must be named ending in .toml)" if "/" in str(v) or "\\" in str(v) else ""
+            raise ValueError(f"no ERAS fee schedule for season {str(v)!r}; use one of {', '.join(have)}{own} "
                              f"{add_hint(str(v))}".rstrip())
         return str(v)
 
@@ -350,4 +354,16 @@ def load_profile(path: str | Path) -> Profile:
     if not p.is_file():
         raise InputError(f"{p}: no such profile file; give the path to a TOML profile "
                          f"(examples: {EXAMPLES})")
-    return profile_from_dict(read_toml(p, what="profile", reserved=("path",)), str(p))
+    return profile_from_dict(_fee_file_beside(read_toml(p, what="profile", reserved=("path",)), p), str(p))
+
+
+def _fee_file_beside(doc: dict, p: Path) -> dict:
+    """A profile's season given as a relative fee file path is read from the profile's folder (a
+    fee file kept beside the profile), not from wherever allocator runs."""
+    from allocator.inputs.fees import is_fee_file
+
+    s = doc.get("strategy")
+    season = s.get("season") if isinstance(s, dict) else None
+    if isinstance(season, str) and is_fee_file(season) and not Path(season).expanduser().is_absolute():
+        doc = {**doc, "strategy": {**s, "season": str(p.parent / season)}}
+    return doc
