@@ -296,6 +296,7 @@ def test_season_help_lists_the_fee_files(capsys, monkeypatch, command):
     monkeypatch.setenv("COLUMNS", "600")
     code, out, _ = run(capsys, command, "--help")
     line = next(ln for ln in out.splitlines() if re.search(r"--season\s+<str>", ln))
-    years = re.search(r"Match in March N\): ([\d, ]+) \(the files in data/fees\), or none", line).group(1)
+    years = re.search(r"Match in March N\): ([\d, ]+) \(the files in data/fees\), none", line).group(1)
+    assert "or the path of a fee file of your own ending in .toml" in line
     assert years.split(", ") == [s for s in files if s != "none"]
     assert season_help() in line
