@@ -189,9 +189,14 @@ def unknown_season(season: str) -> str:
     if folder_in_place(season):
         return (f"{path}: is a folder, not the fee schedule of season '{season}'; restore the TOML file from the "
                 "allocator release (or reinstall allocator)")
-    own = " (a fee file of your own must be named ending in .toml)" if "/" in season or "\\" in season else ""
-    return (f"season '{season}' has no fee schedule; use one of {', '.join(available_seasons())}{own} "
+    return (f"season '{season}' has no fee schedule; use one of {', '.join(available_seasons())}{own_file_hint(season)} "
             f"{add_hint(season)}").rstrip()
+
+
+def own_file_hint(season: str) -> str:
+    """" (a fee file of your own must be named ending in .toml)" for a season that looks like a
+    path but is not one (:func:`is_fee_file`); "" otherwise."""
+    return " (a fee file of your own must be named ending in .toml)" if "/" in season or "\\" in season else ""
 
 
 def add_hint(season: str) -> str:

@@ -179,7 +179,7 @@ class Strategy(BaseModel):
     @classmethod
     def _season(cls, v):
         from allocator.inputs.fees import (add_hint, available_seasons, folder_in_place, is_fee_file, load_schedule,
-                                           unknown_season)
+                                           own_file_hint, unknown_season)
 
         if is_fee_file(str(v)):  # a fee file of your own: read (and checked) here, so a bad one fails early
             try:
@@ -191,8 +191,8 @@ class Strategy(BaseModel):
         if str(v) not in have and folder_in_place(str(v)):
             raise ValueError(unknown_season(str(v)))
         if have and str(v) not in have:
-            own = " (a fee file of your own must be named ending in .toml)" if "/" in str(v) or "\\" in str(v) else ""
-            raise ValueError(f"no ERAS fee schedule for season {str(v)!r}; use one of {', '.join(have)}{own} "
+            raise ValueError(f"no ERAS fee schedule for season {str(v)!r}; use one of {', '.join(have)}"
+                             f"{own_file_hint(str(v))} "
                              f"{add_hint(str(v))}".rstrip())
         return str(v)
 

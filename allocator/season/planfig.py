@@ -38,20 +38,20 @@ def cap_check_now(ctx: Context, before: dict | None) -> dict | None:
     under the cap-check model with its nodes conditioned on the answers, as the update conditions
     its own (``p_match``), beside the central card's now (``p_match_central``); ``before``: solve's
     check of the list as sent (``p_match_before_cap_check``), None when the list has none."""
-    from allocator.verification import capcheck
-
     if before is None:
         return None
+    return _cap_at(ctx, before, Plan.of(()), 1.0, ("cap", "at_cap", "n", "file"))  # nothing added: P(match) now
+
+
+def _cap_at(ctx: Context, check: dict, new: Plan, late: float, keep: tuple) -> dict:
+    """The cap check's P(match) and the central card's with ``new`` added now (:func:`p_match_after`),
+    with ``check``'s ``keep`` keys."""
+    from allocator.verification import capcheck
+
     pr = ctx.problem
-    none = Plan.of(())  # nothing added: P(match) now under each model
-    return {k: before[k] for k in ("cap", "at_cap", "n", "file") if k in before} | {
-        "p_match": p_match_after(ctx, _cap_fm(pr, capcheck), none, 1.0),
-        "p_match_central": p_match_after(ctx, pr.fm_central, none, 1.0)}
-
-
-def _cap_fm(pr, capcheck):
-    """The cap-check model over the problem's candidates."""
-    return capcheck.factor_model(pr, capcheck.load(pr.card)[0])
+    fm = capcheck.factor_model(pr, capcheck.load(pr.card)[0])
+    return {k: check[k] for k in keep if k in check} | {"p_match": p_match_after(ctx, fm, new, late),
+                                                         "p_match_central": p_match_after(ctx, pr.fm_central, new, late)}
 
 
 def plan_figures(out: dict) -> dict:
@@ -123,13 +123,7 @@ def after_checks(ctx: Context, sent: Plan, added: list[int], interval, late: flo
         sc_fm = scorecheck.factor_model(pr, scorecheck.load(pr.card)[0])
         sc = {"p_match": p_match_after(ctx, sc_fm, new, late),
               "p_match_central": p_match_after(ctx, pr.fm_central, new, late), "direction": check_now["direction"]}
-    cc = None
-    if cap_now is not None:
-        from allocator.verification import capcheck
-
-        cc = {k: cap_now[k] for k in ("cap", "file") if k in cap_now} | {
-            "p_match": p_match_after(ctx, _cap_fm(pr, capcheck), new, late),
-            "p_match_central": p_match_after(ctx, pr.fm_central, new, late)}
+    cc = None if cap_now is None else _cap_at(ctx, cap_now, new, late, ("cap", "file"))
     plan = plan_figure(interval, None, curve, sc, timing_fast=_timing_fast_after(ctx, new), cap_check=cc)
     return {"p_match_after_plan": plan, "p_match_after_published_curve": None if curve is None else [prob(x) for x in curve],
             "p_match_after_score_check": sc, "p_match_after_cap_check": cc}
