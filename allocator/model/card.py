@@ -133,6 +133,9 @@ class InterviewModel(BaseModel):
     per_year_beyond: Param
     img_share_slope: NonNegative
     img_share_reference: Share
+    # the IMG share beyond which the IMG-share effect (both stages) stops growing; absent: IMG_CLIP's
+    # upper end, 0.85 (allocator.model.probability.img_cap)
+    img_share_cap: Optional[Share] = None
     setting_university: Param
     setting_community: Param
     setting_county: Param
@@ -146,6 +149,8 @@ class InterviewModel(BaseModel):
     def _ranks(self):
         if self.usce_month_cap.value <= 0 or self.california_usce_months_full.value <= 0:
             raise ValueError("usce_month_cap and california_usce_months_full must be > 0")
+        if self.img_share_cap is not None and not 0.05 < self.img_share_cap.value <= 0.99:
+            raise ValueError("img_share_cap must lie above 0.05 (the lowest share the model reads) and at most 0.99")
         return self
 
 

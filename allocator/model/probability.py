@@ -63,11 +63,15 @@ IMG_CLIP = (0.05, 0.85)
 
 
 def img_cap(card) -> float:
-    """The IMG share at which ``card``'s IMG-share effect stops growing: IMG_CLIP's upper end, unless
-    the card carries another (``img_share_cap``: only the IMG-share cap check's card,
-    :mod:`allocator.verification.capcheck`)."""
+    """The IMG share at which ``card``'s IMG-share effect stops growing: the card's
+    ``[interview.img_share_cap]`` (a judged parameter: each card of the ensemble draws its own),
+    IMG_CLIP's upper end when the card has none, and the ``img_share_cap`` attribute over both
+    (set only on the IMG-share cap check's card, :mod:`allocator.verification.capcheck`)."""
     cap = getattr(card, "img_share_cap", None)
-    return IMG_CLIP[1] if cap is None else float(cap)
+    if cap is not None:
+        return float(cap)
+    judged = getattr(getattr(card, "interview", None), "img_share_cap", None)
+    return IMG_CLIP[1] if judged is None else judged.value
 
 # --------------------------------------------------------------------------- features
 
