@@ -1,6 +1,10 @@
 """Shared test helpers: random small problems and a brute-force oracle."""
 from __future__ import annotations
 
+import json
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -152,3 +156,29 @@ def mc_close(est: float, ref: float, draws: int, k: float = 4.0) -> bool:
     taken from the reference (sqrt(ref (1 - ref) / draws)), never from the code under test."""
     se = float(np.sqrt(max(ref * (1.0 - ref), 1e-12) / draws))
     return abs(est - ref) <= k * se
+
+
+
+def cap085_models(directory: Path) -> Path:
+    """A copy of models/ in ``directory`` whose ensemble is tests/data/ensemble_cap085.json: card
+    2026.3's 30 plausible models, from before card 2026.4 drew the IMG-share cap, each clipping
+    the share at 0.85.  Their 10th percentile sits higher (typical profile: 75.7% against 72.0%),
+    so the Step 2 CK score check and the IMG-share cap check fall below it: the tests of how a
+    check joins the figure to plan on have a check to join."""
+    from allocator.paths import MODELS_DIR
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("default.toml", "default_score_check.json", "default_cap_check.json"):
+        shutil.copy(MODELS_DIR / name, directory / name)
+    shutil.copy(Path(__file__).parent / "data" / "ensemble_cap085.json", directory / "default_ensemble.json")
+    return directory
+
+
+@contextmanager
+def using_cap085_models(directory: Path):
+    """Within the block the default card is cap085_models(directory)'s."""
+    import pytest
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("allocator.model.card.MODELS_DIR", cap085_models(directory))
+        yield

@@ -200,11 +200,20 @@ def test_a_stale_or_missing_cap_check_file_is_refused(tmp_path, capsys):
         capcheck.load(card)
 
 
-def test_solve_json_carries_the_cap_check_and_its_warning_gives_it(capsys):
-    """The typical profile's list (77% of its programs at the cap) gets the cap check in solve's
-    JSON, the composition warning gives its figure, and the figure to plan on is the lowest of the
-    10th percentile and the check."""
+def test_solve_json_carries_the_cap_check_and_its_warning_gives_it(capsys, tmp_path):
+    """The typical profile's list gets the cap check in solve's JSON, the composition warning gives
+    its figure, and the figure to plan on is the lowest of the 10th percentile and the check.  Under
+    card 2026.3's plausible models (tests.helpers.cap085_models: every one clipping at 0.85, as
+    before card 2026.4 drew the cap) the list holds 77% of its programs at the cap and, at a $900
+    budget, the check lies below the 10th percentile: the figure to plan on takes it."""
     from allocator.percent import pct
+    from tests.helpers import using_cap085_models
+
+    with using_cap085_models(tmp_path / "models"):
+        _cap_check_in_solve(capsys, pct)
+
+
+def _cap_check_in_solve(capsys, pct) -> None:
 
     code, out, _ = run(capsys, "solve", TYPICAL, "--json", "--draws", "0")
     d = json.loads(out)
@@ -240,12 +249,16 @@ def test_a_card_without_ensemble_gives_the_cap_check_as_an_at_most(capsys, tmp_p
 
 
 def test_simulate_gives_the_cap_check_solve_gives(capsys, tmp_path):
-    """simulate of solve's own list (its JSON) carries the same cap check and figure to plan on."""
-    code, out, _ = run(capsys, "solve", TYPICAL, "--json", "--draws", "0", "--budget", "900")
-    assert code == 0
-    (tmp_path / "s.json").write_text(out)
-    s = json.loads(out)
-    code, out, _ = run(capsys, "simulate", TYPICAL, "--list", str(tmp_path / "s.json"), "--draws", "1000", "--json")
+    """simulate of solve's own list (its JSON) carries the same cap check and figure to plan on
+    (under card 2026.3's plausible models, where at $900 the cap check is that figure)."""
+    from tests.helpers import using_cap085_models
+
+    with using_cap085_models(tmp_path / "models"):
+        code, out, _ = run(capsys, "solve", TYPICAL, "--json", "--draws", "0", "--budget", "900")
+        assert code == 0
+        (tmp_path / "s.json").write_text(out)
+        s = json.loads(out)
+        code, out, _ = run(capsys, "simulate", TYPICAL, "--list", str(tmp_path / "s.json"), "--draws", "1000", "--json")
     d = json.loads(out)
     assert code == 0 and d["p_match_cap_check"]["p_match"] == pytest.approx(s["p_match_cap_check"]["p_match"], abs=1e-12)
     assert d["p_match_plan"]["from"] == s["p_match_plan"]["from"] == CAP_CHECK
@@ -297,3 +310,37 @@ def test_the_season_updates_figure_before_any_answer_takes_the_cap_check(capsys)
     from allocator.percent import pct
 
     assert f"before any answer, IMG-share cap check: {pct(cc['p_match'])}" in " ".join(out.split())
+
+
+def test_each_plausible_model_draws_its_own_cap_and_clips_there():
+    """Since card 2026.4 the cap is a judged parameter: the central card keeps 0.85, the ensemble's
+    cards draw it across [0.50, 0.85] (the file records the range), and each card's IMG-share
+    effect stops at its own cap, in both stages (img_x is flat above it and moves below it)."""
+    from allocator.model import ensemble as ens
+    from allocator.model.probability import img_cap
+
+    doc = ens.card_doc(CARD)
+    assert doc["interview"]["img_share_cap"]["range"] == [0.50, 0.85] and img_cap(CARD) == 0.85
+    data = json.loads((MODELS_DIR / "default_ensemble.json").read_text())
+    assert data["ranges"]["interview.img_share_cap"] == [0.5, 0.85]
+    cards = ens.load_ensemble(CARD)
+    caps = np.array([img_cap(c) for c in cards])
+    assert len(cards) == 30 and 0.5 <= caps.min() < 0.55 and 0.8 < caps.max() <= 0.85
+    cat = resolve_catalog(load_profile(TYPICAL), None)
+    img = cat.df["img_share"].astype(float).to_numpy()
+    for c, cap in zip(cards, caps):
+        x = program_arrays(cat, c).img_x
+        ref = logit(c.interview.img_share_reference.value)
+        assert np.allclose(x, logit(np.clip(img, IMG_CLIP[0], cap)) - ref, atol=1e-12)
+        above, below = img >= cap, (img > IMG_CLIP[0]) & (img < cap)
+        assert above.any() and below.any() and np.ptp(x[above]) == 0 and np.ptp(x[below]) > 0
+
+
+@pytest.mark.parametrize("cap", [0.05, 1.0, 1.2])
+def test_a_card_cap_outside_its_bounds_is_refused(tmp_path, cap):
+    toml = tmp_path / "default.toml"
+    text = (MODELS_DIR / "default.toml").read_text()
+    toml.write_text(text.replace("[interview.img_share_cap]\nvalue = 0.85", f"[interview.img_share_cap]\nvalue = {cap}"))
+    assert f"value = {cap}" in toml.read_text()
+    with pytest.raises(InputError, match="img_share_cap"):
+        load_card(toml)
