@@ -431,8 +431,9 @@ def test_no_extra_applications_when_p_match_is_already_certain(tmp_path, capsys,
 
 
 def test_every_application_invited_under_the_two_stage_model_is_not_blamed_on_a_catalog(tmp_path):
-    """All 80 of the example season's programs invite: the two-stage model's P(match) is 1 to
-    rounding, and the verdict says why in its own terms (it named a catalog's own p_match)."""
+    """All 80 of the example season's programs invite: the two-stage model's P(match) is 1 within
+    1e-5 (under the plausible models with the lowest IMG-share caps 80 interviews still leave
+    about 1e-6 unmatched), and the verdict says why in its own terms (it named a catalog's own p_match)."""
     import csv
     import datetime as dt
 
@@ -446,7 +447,8 @@ def test_every_application_invited_under_the_two_stage_model_is_not_blamed_on_a_
                       "".join(f"{r['program_id']},invited,{r['signal']}\n" for r in rows))
     d = run(ROOT / "data" / "profiles" / "typical_us_img.toml", season, today=dt.date(2027, 1, 20), add_budget=300,
             draws=0)
-    assert d["p_match"] == 1.0 and d["add"]["n_added"] == 0 and d["add"]["advice"].startswith("not needed")
+    assert d["p_match"] == pytest.approx(1.0, abs=1e-5) and d["add"]["n_added"] == 0
+    assert d["add"]["advice"].startswith("not needed")
     assert "catalog" not in d["add"]["advice"] and "every applicant type the model keeps" in d["add"]["advice"]
 
 

@@ -802,11 +802,16 @@ MODERATE = str(ROOT / "data" / "profiles" / "moderate_no_ties.toml")
 
 
 @pytest.fixture(scope="module")
-def moderate_rows():
+def moderate_rows(tmp_path_factory):
     """The JSON rows of `sweep moderate_no_ties.toml --budgets 100:850:150 --objective p_match`
-    (two-stage model: every row has a figure to plan on); its average P(match) has knees at $250
-    and $400, its figure to plan on at $400 only."""
-    return json.loads(_cli_text(["sweep", MODERATE, "--budgets", "100:850:150", "--objective", "p_match", "--json"]))
+    (two-stage model: every row has a figure to plan on) under card 2026.3's plausible models
+    (tests.helpers.cap085_models); its average P(match) has knees at $250 and $400, its figure to
+    plan on at $400 only (under the shipped models both have them at $250 and $400)."""
+    from tests.helpers import using_cap085_models
+
+    with using_cap085_models(tmp_path_factory.mktemp("models")):
+        return json.loads(_cli_text(["sweep", MODERATE, "--budgets", "100:850:150", "--objective", "p_match",
+                                     "--json"]))
 
 
 def test_the_gain_per_100_on_the_figure_to_plan_on(moderate_rows):
@@ -835,10 +840,13 @@ def test_the_knee_is_found_on_the_figure_to_plan_on(moderate_rows):
     assert [r["budget"] for r in rows if r["knee"]] == [400]
 
 
-def test_the_sweep_table_reads_gain_and_knee_on_the_figure_to_plan_on(moderate_rows):
+def test_the_sweep_table_reads_gain_and_knee_on_the_figure_to_plan_on(moderate_rows, tmp_path):
     """The text table's gain column is gain_per_100_plan ("plan on: gain per +$100"), the "*knee" the
-    figure to plan on's, and the footnotes say so."""
-    out = _cli_text(["sweep", MODERATE, "--budgets", "100:850:150", "--objective", "p_match"])
+    figure to plan on's, and the footnotes say so (under the rows' models)."""
+    from tests.helpers import using_cap085_models
+
+    with using_cap085_models(tmp_path / "models"):
+        out = _cli_text(["sweep", MODERATE, "--budgets", "100:850:150", "--objective", "p_match"])
     rows = {r["budget"]: r for r in moderate_rows["rows"]}
     for line in out.splitlines():
         m = re.match(r"\s*\$(\d+)\s+optimal(\s+\*knee)?\s.*?(?:([+-]\d+\.\d\d) pts)?\s*$", line)

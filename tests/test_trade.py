@@ -259,7 +259,10 @@ def test_solve_json_gives_the_difference_model_by_model(capsys):
     assert lo <= diff["p_match"] <= hi and lo < 0  # the average given up lies in its per-model range here
     code, out, err = run(capsys, "solve", str(PROFILES / "strong_la_ties.toml"), "--draws", "0", "--show", "0")
     text = " ".join(out.split())
-    assert f"(on average; {-100 * hi:.1f} to {-100 * lo:.1f} under single plausible models)" in text
+    least, most = -100 * hi, -100 * lo  # points given up
+    words = (f"(on average; from {-least:.1f} gained to {most:.1f} given up under single plausible models)"
+             if least <= -0.05 else f"(on average; {max(least, 0.0):.1f} to {most:.1f} under single plausible models)")
+    assert words in text
 
 
 def test_no_per_model_range_where_p_match_is_no_average_and_a_gain_is_called_one(capsys):
@@ -276,3 +279,16 @@ def test_no_per_model_range_where_p_match_is_no_average_and_a_gain_is_called_one
     me.p_match_by_card = tuple(0.925 + np.linspace(-0.03, 0.03, 30))
     alt.p_match_by_card = tuple(0.935 + np.zeros(30))
     assert "(on average; from " in trade_sentence(me, alt) and " gained to " in trade_sentence(me, alt)
+
+
+def test_a_gain_that_rounds_to_nothing_is_not_called_one():
+    """A per-model range whose smallest figure given up is a gain under 0.05 points reads "0.0 to
+    ...", not "from 0.0 gained to ..." nor "-0.0 to ..."; from 0.05 points it is a gain."""
+    import numpy as np
+
+    me, alt = _M(0.925, 0.52), _M(0.935, 0.05)
+    alt.p_match_by_card = tuple(0.935 + np.zeros(30))
+    for top, words in ((0.0002, "(on average; 0.0 to "), (0.0008, "(on average; from 0.1 gained to ")):
+        me.p_match_by_card = tuple(0.935 + np.linspace(-0.03, -0.03 + (top + 0.03) / 0.9, 30))
+        d = np.array(me.p_match_by_card) - np.array(alt.p_match_by_card)
+        assert (np.percentile(d, 90) > 0) and words in trade_sentence(me, alt), (np.percentile(d, 90), trade_sentence(me, alt))

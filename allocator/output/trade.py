@@ -38,9 +38,9 @@ def _given_up(m, alt) -> str:
     if iv is None or abs(100 * (iv[1] - iv[0])) < 0.1:
         return ""
     lo, hi = -100 * iv[1], -100 * iv[0]  # points given up, least to most
-    if lo < 0:  # under some models the list gains P(match)
+    if lo <= -0.05:  # under some models the list gains P(match) (0.1 points or more, rounded)
         return f" (on average; from {-lo:.1f} gained to {hi:.1f} given up under single plausible models)"
-    return f" (on average; {lo:.1f} to {hi:.1f} under single plausible models)"
+    return f" (on average; {max(lo, 0.0):.1f} to {hi:.1f} under single plausible models)"
 
 
 def _la_trade(m, alt) -> str:

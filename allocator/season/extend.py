@@ -112,7 +112,7 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
     if max_add is not None and max_add < 0:
         raise InputError(f"--max-add {max_add}: must be >= 0")
     pr2 = additional_problem(ctx, add_budget, max_add)
-    if p_now >= 1.0 - 1e-12:  # every node's factor C_k is 0: nothing to gain, and nothing for a solver to rank
+    if p_now >= ROUNDS_TO_100:  # at most 0.05 points to gain: nothing a solver should be asked to rank
         return _nothing_to_gain(ctx, pr2, p_now, add_budget)
     out = optimize(pr2, "p_match", budget=pr2.budget, engine=engine)
     if out.status not in (Status.OPTIMAL, Status.FEASIBLE) or out.plan is None:
@@ -138,6 +138,9 @@ def additional(ctx: Context, add_budget: float, max_add: int | None, p_now: floa
                     interval=after_range(ctx, pr2, out.plan), max_add=max_add, advice=_none_left(ctx, rows))
 
 
+# P(match) from which the report's 100.0% is the figure (one decimal): more applications could add at
+# most 0.05 points, so the verdict is "not needed" (80 interviews under the lowest-cap models leave ~1e-6)
+ROUNDS_TO_100 = 0.9995
 LATE_NONE = 0.005  # below this late factor (1 - share of invitations sent), a new application gets no interview
 
 
@@ -166,8 +169,8 @@ def _none_left(ctx: Context, rows: list) -> str | None:
 
 
 def _nothing_to_gain(ctx: Context, pr2: Problem, p_now: float, add_budget: float) -> dict:
-    """The extra list when P(match) is already 1 under the model (an interview held at a
-    program whose P(match | interview) is 1): none, with the verdict in words."""
+    """The extra list when P(match) is already 1 under the model, or rounds to 100.0% (an interview
+    held at a program whose P(match | interview) is 1, or many interviews): none, with the verdict in words."""
     solver = {"path": "none", "engine": "", "gap": 0.0, "wall_seconds": 0.0}
     why = ("a catalog's own p_match treats an interview there as a sure match" if ctx.problem.fm is None else
            "with this many interviews every applicant type the model keeps (its nodes of non-negligible weight) "
