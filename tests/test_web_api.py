@@ -1469,3 +1469,19 @@ def test_the_range_leads_and_its_warnings_follow_it_before_the_facts(client):
     first_warning = html.index("<strong>Warning:</strong> Step 2 CK 214")
     assert html.index('id="p-match-range"') < first_warning < html.index('id="p-match-la"')
     assert html.index('id="answer-heading"') < html.index('id="p-match-range"')
+
+
+def test_the_page_gives_the_warnings_in_the_jsons_order_which_is_every_surfaces(client):
+    """The typical preset: the page lists its warnings in its JSON's order, the one the command
+    line and batch give (verification.warnorder: the cap warning, which makes the figure to plan
+    on an upper estimate, before the extrapolation one; the JSON used to give the reverse)."""
+    from allocator.verification.warnorder import unsafe_first
+
+    v = forms.preset_values("typical_us_img")
+    r = client.post("/solve", data={k: ("on" if x is True else x) for k, x in v.items() if x is not False})
+    assert r.status_code == 200, r.text[-500:]
+    aid = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text).group(1)
+    w = json.loads(client.get(f"/answer/{aid}/answer.json").content)["warnings"]
+    assert len(w) == 2 and "85% IMGs or more" in w[0] and w == unsafe_first(w)
+    shown = re.findall(r"<strong>Warning:</strong> (.*?)</p>", r.text, re.S)
+    assert [html_lib.unescape(s)[:80] for s in shown] == [x[:80] for x in w]

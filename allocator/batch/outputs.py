@@ -23,9 +23,9 @@ West, LA included, the West ranked first)), ``p_match_plan_from`` (the JSON's
 ``p_match_plan.from``) and ``risk`` (:func:`risk_of`: high, moderate or low on the figure to
 plan on; a row without a list gives its status), ``upper_estimate`` (:func:`upper_estimate`:
 a warning says the figure may be overstated) and ``n_crowded`` (filled by the run from the
-cohort view: :func:`allocator.batch.cohortview.crowded_counts`).  ``warnings`` are joined in
-:func:`unsafe_first`'s order.  New columns go at the end, so scripts
-that read the columns by position keep working.  ``budget``, ``objective`` and ``synthetic``
+cohort view: :func:`allocator.batch.cohortview.crowded_counts`).  ``warnings`` are joined in the
+JSON's order, :func:`allocator.verification.warnorder.unsafe_first`'s, as on every surface.  New
+columns go at the end, so scripts that read the columns by position keep working.  ``budget``, ``objective`` and ``synthetic``
 are filled for every row whose profile was read (:data:`INPUT_COLUMNS`).
 """
 from __future__ import annotations
@@ -39,6 +39,7 @@ from typing import Any
 from allocator.output.report import SYNTHETIC_NOTE, plan_cell, plan_column_note, span
 from allocator.percent import plan_whole
 from allocator.verification.domain import domain_note
+from allocator.verification.warnorder import UNSAFE_PHRASES, UPPER_PHRASES, unsafe_first, upper_estimate  # noqa: F401
 
 SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_hi", "p_match_la", "p_match_la_lo",
                    "p_match_la_hi", "p_match_pessimistic", "mc_p_match", "n_applications", "n_la", "n_west",
@@ -55,14 +56,6 @@ INPUT_COLUMNS = ("budget", "objective", "synthetic")
 # "moderate" (more likely to match, yet 1 in 5 or more unmatched in that case), 80 or more "low"
 RISK_BANDS = ((50, "high"), (80, "moderate"))
 RISK_TOP = "low"
-# A warning that says the figure may be too high (the unsafe direction): "P(match) may be
-# overstated", "read the figure to plan on as an upper estimate", "plan below the range" (or "it").  The
-# batch's reports, summary.csv and cohort.html list these before the warnings that point the safe
-# way ("may be understated ... the safe direction"), so a "first warning" is never the reassuring one.
-UNSAFE_PHRASES = ("may be overstated", "upper estimate", "plan below", "plan on at most", "may be well below")
-# ... and of those, the ones that make the figure to plan on an upper estimate (summary.csv's upper_estimate;
-# "may be well below": the published-curve check lies below the range, and its upper end is an "at most")
-UPPER_PHRASES = ("may be overstated", "upper estimate", "may be well below")
 
 
 def risk_of(status: str, plan: float | None, p_match: float | None = None) -> str:
@@ -74,19 +67,6 @@ def risk_of(status: str, plan: float | None, p_match: float | None = None) -> st
         return status
     whole = plan_whole(x)
     return next((band for top, band in RISK_BANDS if whole < top), RISK_TOP)
-
-
-def unsafe_first(warnings) -> list[str]:
-    """The warnings as text, those pointing the unsafe way (:data:`UNSAFE_PHRASES`) first, each
-    group in the JSON's order."""
-    items = [str(w) for w in warnings or []] if isinstance(warnings, (list, tuple)) else [str(warnings)]
-    return sorted(items, key=lambda w: not any(x in w for x in UNSAFE_PHRASES))
-
-
-def upper_estimate(warnings) -> bool:
-    """True when a warning says P(match) may be overstated or to read the figure to plan on as an
-    upper estimate."""
-    return any(x in w for w in unsafe_first(warnings) for x in UPPER_PHRASES)
 
 
 def fixed_fee_names(season) -> list[tuple[str, float]]:
