@@ -1320,3 +1320,91 @@ def test_the_answers_proof_window_is_not_called_a_time_limit_when_none_was_given
                                   f"{safety.PROOF_SECONDS:g} s of wall-clock time when no --time-limit is given")
     out, _ = safety._best_utility(problem, safest, 0.4, None, 30.0, "auto", "highs", True)
     assert out.message == "time limit reached" and seen == [safety.PROOF_SECONDS, safety.PROOF_SECONDS]
+
+
+@pytest.fixture(scope="module")
+def typical_answer():
+    """The typical profile's safety-first answer, as the JSON batch reads (with its safest and
+    LA-most lists), and the command line's text of the same Result."""
+    import io
+
+    from rich.console import Console
+
+    from allocator.api import solve
+    from allocator.output.report import render_solve
+
+    res = solve(str(DATA_DIR / "profiles" / "typical_us_img.toml"), draws=0)
+    buf = io.StringIO()
+    render_solve(res, Console(file=buf, width=10_000, color_system=None), limit=0)
+    return json.loads(json.dumps(res.to_dict())), buf.getvalue()
+
+
+def test_the_report_names_the_preference_and_the_fee_season_and_the_summary_the_season(typical_answer, tmp_path):
+    """Review 22: the HTML and PDF never named the geographic preference (worth about 6 points of
+    the report's P(match)) nor the fee season; summary.csv had no season.  Now both reports give
+    the preference as the command line does and the season as the web page does; summary.csv's
+    ``season`` is the JSON's cost.season, or the profile's for a row without a list."""
+    import html as html_lib
+
+    from allocator.batch import outputs
+    from allocator.batch.cohort import load_cohort
+    from allocator.batch.precheck import precheck
+
+    d, cli = typical_answer
+    geo = ", ".join(d["geographic_preference"])
+    assert d["geographic_preference_source"] == "optimized" and f"geographic preference {geo}" in " ".join(cli.split())
+    view = {"id": "typical", "source": "typical.toml", "payload": d, "curve": []}
+    page = html_lib.unescape(outputs.applicant_html(view))
+    assert f"<td>geographic preference</td><td class=n>{geo}</td>" in page
+    assert "<td>fee schedule</td><td class=n>2026 ERAS schedule</td>" in page
+    text = "\n".join(outputs._text_lines(view))
+    assert f"\ngeographic preference {geo}\n" in text and "; fee schedule: 2026 ERAS schedule" in " ".join(text.split())
+    assert outputs.preference_row({"geographic_preference": ["Pacific"], "geographic_preference_source": "profile"}) \
+        == ["geographic preference (fixed in the profile)", "Pacific"]
+    assert outputs.preference_row({}) == ["geographic preference", "none"]
+    assert outputs.fee_season_text({"cost": {"season": "none"}}) == "no ERAS fees: your own costs"
+    row = outputs.summary_row({"id": "typical", "status": "ok", "seconds": 1.0}, d, {"season": "2025"})
+    assert outputs.SUMMARY_COLUMNS[-1] == "season" and row["season"] == "2026"  # the payload's, the fees used
+    cohort = tmp_path / "c.csv"
+    cohort.write_text("id,season,budget\nold,2025,100\nnew,2026,100\nnofees,none,100\n")
+    members = precheck(load_cohort(cohort))
+    assert [m.inputs["season"] for m in members] == ["2025", "2026", "none"]
+    row = outputs.summary_row({"id": "old", "status": "infeasible", "seconds": 1.0}, None, members[0].inputs)
+    assert row["season"] == "2025"
+
+
+def test_the_report_says_what_the_command_line_and_web_page_say_of_the_same_answer(typical_answer, monkeypatch):
+    """Review 22: the batch report left out the trade against the LA-most list, that a feasible
+    list is not proven the best, and that the budget curve's points are not the safety-first
+    answer.  Now it gives them in the same words, from the same functions."""
+    import html as html_lib
+    import re as re_
+
+    from allocator.batch import outputs
+    from allocator.output.report import curve_caveat, unproven_text
+
+    d, cli = typical_answer
+    assert set(d["alternatives"]) == {"safest", "la_leaning"}
+    view = {"id": "typical", "source": "typical.toml", "payload": d, "curve": []}
+    page = html_lib.unescape(outputs.applicant_html(view))
+    text = " ".join(" ".join(outputs._text_lines(view)).split())
+    flat = " ".join(cli.split())
+    for label in ("the safest list", "the LA-most list at the same floor"):
+        said = re_.search(rf"Against {re_.escape(label)} \(.*?\): this list (.*?)\. ", flat)
+        if said is None:  # a list set against itself: the command line says so instead
+            assert f"This list is also {label}" in flat or "which is also the LA-most list" in flat
+            continue
+        sentence = f"Against {label}, this list {said.group(1)}."
+        assert f"<p>{sentence}</p>" in page and sentence in text
+    assert "<th>LA-most list</th>" in page and "LA-most list" in text
+    caveat = curve_caveat("p_match", "safety_first")
+    assert caveat.startswith(", not the safety-first answer above") and "need not be the answer's" in caveat
+    assert f"<p>best P(match) by budget{caveat}</p>" in page and f"Budget curve: best P(match) by budget{caveat}" in text
+    feasible = d | {"status": "feasible", "solver": {**d["solver"], "gap": 0.0005}}
+    want = ("Best list found, not proven the best: no list at the floor has an expected tier utility more than "
+            "0.0005 above this one. It meets the P(match) floor.")
+    assert unproven_text(0.0005) + "." == want
+    fview = view | {"payload": feasible}
+    assert f"<p id=unproven>{want}</p>" in outputs.applicant_html(fview)
+    assert want in " ".join(" ".join(outputs._text_lines(fview)).split())
+    assert "not proven" not in outputs.applicant_html(view | {"payload": d | {"status": "optimal"}})
