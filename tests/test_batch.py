@@ -1408,3 +1408,34 @@ def test_the_report_says_what_the_command_line_and_web_page_say_of_the_same_answ
     assert f"<p id=unproven>{want}</p>" in outputs.applicant_html(fview)
     assert want in " ".join(" ".join(outputs._text_lines(fview)).split())
     assert "not proven" not in outputs.applicant_html(view | {"payload": d | {"status": "optimal"}})
+
+
+def test_cohort_page_gives_no_figure_to_plan_on_where_no_surface_does_and_the_reports_status_word(tmp_path):
+    """Review 22: for a catalog with its own p_match (no range, so no figure to plan on anywhere
+    else) cohort.html showed "plan on 60%", its P(match) rounded down, and sorted it among the
+    figures to plan on.  Now its cell says none and why, and such rows come after the rows without
+    a list and before the others.  The status column says what the report says ("feasible", not
+    "ok")."""
+    from allocator.api import solve
+    from allocator.batch.cohortview import applicant_rows, write_cohort_view
+    from allocator.batch.outputs import summary_row
+    from allocator.batch.run import Report
+
+    own = json.loads(json.dumps(solve(str(DATA_DIR / "profiles" / "tiny_demo.toml"), str(CATALOG),
+                                      draws=0).to_dict()))
+    assert own["p_match_plan"] is None and own["p_match_interval"] is None
+    payloads = {"own": own, "low": _plan_payload(0.5, 0.3, lo=0.35, hi=0.6) | {"status": "feasible"}}
+    rows = [summary_row({"id": i, "status": "ok", "seconds": 1.0}, payloads[i]) for i in ("low", "own")]
+    rows.insert(0, summary_row({"id": "broke", "status": "infeasible", "seconds": 1.0, "reason": "c.csv:2: ..."}, None))
+    rep = Report(rows=rows, payloads=payloads)
+    table = applicant_rows(rep)
+    assert [a["id"] for a in table] == ["broke", "own", "low"]
+    mine = table[1]
+    assert (mine["plan"], mine["status"]) == ("none", "optimal")
+    assert mine["plan_from"] == "no figure to plan on: no range over plausible models (the catalog's own p_match, " \
+                                "taken as exact)"
+    assert table[2]["status"] == "feasible" and table[0]["status"] == "infeasible"
+    write_cohort_view(tmp_path, rep, 0.5)
+    mine = re.search(r"<tr><td>own</td>.*?</tr>", (tmp_path / "cohort.html").read_text()).group(0)
+    assert mine.startswith("<tr><td>own</td><td>optimal</td>") and "<td class=n>none</td>" in mine
+    assert "60%" not in mine and f"{100 * own['p_match']:.1f}%" in mine  # its P(match), in the average column
