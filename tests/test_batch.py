@@ -1439,3 +1439,21 @@ def test_cohort_page_gives_no_figure_to_plan_on_where_no_surface_does_and_the_re
     mine = re.search(r"<tr><td>own</td>.*?</tr>", (tmp_path / "cohort.html").read_text()).group(0)
     assert mine.startswith("<tr><td>own</td><td>optimal</td>") and "<td class=n>none</td>" in mine
     assert "60%" not in mine and f"{100 * own['p_match']:.1f}%" in mine  # its P(match), in the average column
+
+
+def test_every_pdf_page_of_a_synthetic_list_carries_the_label(monkeypatch):
+    """Review 22: only the PDF's first two pages said SYNTHETIC; its list pages did not."""
+    from allocator.batch import outputs
+
+    pages = []
+    monkeypatch.setattr(outputs, "_mono_page", lambda pdf, title, lines, note=None: pages.append((title, note)))
+    sel = [{"program_id": f"IM-{k}", "name": f"Synthetic IM Program {k}", "state": "CA", "tier": "west",
+            "p_match": 0.1} for k in range(100)]
+    payload = _plan_payload(0.8, 0.7, selected=sel)
+    outputs.applicant_pdf({"id": "x", "source": "x.toml", "payload": payload, "curve": []})
+    assert [t for t, _ in pages][1:] == ["The list (100 programs), 1-80", "The list (100 programs), 81-100"]
+    assert all(n == outputs.SYNTHETIC_NOTE for _, n in pages)
+    pages.clear()
+    outputs.applicant_pdf({"id": "x", "source": "x.toml", "payload": payload | {"data": {"synthetic": False}},
+                           "curve": []})
+    assert all(n is None for _, n in pages)

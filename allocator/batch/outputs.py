@@ -566,7 +566,7 @@ def applicant_pdf(view: dict) -> bytes:
         per = 80
         for k in range(0, max(len(sel), 1), per):
             _mono_page(pdf, f"The list ({len(sel)} programs), {k + 1}-{min(k + per, len(sel))}",
-                       list_lines(sel[k:k + per]))
+                       list_lines(sel[k:k + per]), note)  # each page of a synthetic list says so, as the first
     return buf.getvalue()
 
 def png_data_uri(fig) -> str:
