@@ -1485,3 +1485,23 @@ def test_the_page_gives_the_warnings_in_the_jsons_order_which_is_every_surfaces(
     assert len(w) == 2 and "85% IMGs or more" in w[0] and w == unsafe_first(w)
     shown = re.findall(r"<strong>Warning:</strong> (.*?)</p>", r.text, re.S)
     assert [html_lib.unescape(s)[:80] for s in shown] == [x[:80] for x in w]
+
+
+def test_the_list_download_is_the_file_solve_out_csv_writes(client, tmp_path, capsys):
+    """Review 22: the web's list CSV had no division column and no per-program range, which the
+    page's own table shows and `solve --out list.csv` writes.  Now one writer makes both: the same
+    bytes for the typical preset as for its profile on the command line."""
+    v = forms.preset_values("typical_us_img")
+    r = client.post("/solve", data={k: ("on" if x is True else x) for k, x in v.items() if x is not False})
+    assert r.status_code == 200, r.text[-500:]
+    aid = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text).group(1)
+    web = client.get(f"/answer/{aid}/list.csv").text
+    out = tmp_path / "list.csv"
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(ROOT / "data" / "profiles" / "typical_us_img.toml"), "--draws", "0", "--out", str(out)])
+    capsys.readouterr()
+    assert e.value.code == 0 and web == out.read_text()
+    lines = web.splitlines()
+    assert lines[0].startswith("# SYNTHETIC") and lines[1].startswith("# geographic_preference: ")
+    assert lines[2] == ("program_id,signal,status,date,name,specialty,city,state,la_area,tier,p_match,division,"
+                        "p_match_p10,p_match_p90")

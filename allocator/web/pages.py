@@ -247,6 +247,7 @@ async def _solve(request: Request, form: FormData) -> Response:
         if job.cancelled:
             raise Cancelled()
         job.context["problem"] = res.problem
+        job.context["list_csv"] = res.list_csv()  # the download is `solve --out X.csv`'s file, by the same writer
         return service.to_json_dict(res.to_dict())
 
     _supersede(request, form)  # only once the new request is valid: a form error keeps the answer on its way
@@ -495,7 +496,7 @@ def download(request: Request, answer_id: str, name: str):
         return _gone(request)
     d = job.result
     if name == "list.csv":
-        return _download(service.list_csv(d), "allocator_list.csv", "text/csv")
+        return _download(job.context["list_csv"], "allocator_list.csv", "text/csv")
     if name == "season.csv":
         return _download(service.season_csv(d), "allocator_season.csv", "text/csv")
     if name == "answer.json":

@@ -200,19 +200,6 @@ def _png(ax, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
-def list_csv(payload: dict) -> str:
-    """The list as `allocator solve --out X.csv` writes it (program_id, signal, status, date,
-    then the program's details; the divisions as a comment line): `simulate --list` reads it
-    back with its signals, and it starts a season file."""
-    from allocator.inputs.listfile import list_csv as write_list
-
-    cols = ["program_id", "signal", "name", "specialty", "city", "state", "p_match", "la_area", "tier"]
-    rows = [{c: r.get(c) for c in cols} for r in payload.get("selected", [])]
-    divisions = payload.get("geographic_preference")
-    return write_list(rows, tuple(divisions) if isinstance(divisions, list) else (), columns=cols,
-                      note=_synthetic_note(payload))
-
-
 def season_csv(payload: dict) -> str:
     """The season file to start the interview season from: every program 'applied', no date
     yet, the geographic preference sent as its ``# geographic_preference:`` line (which
