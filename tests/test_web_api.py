@@ -1232,6 +1232,8 @@ def test_answer_names_its_catalog_and_the_file_field_recalls_an_upload(client):
                     files={"catalog": ("my_catalog.csv", TINY.read_bytes())})
     assert r.status_code == 200 and "TINY-" in r.text
     assert re.search(r'id="catalog-used">Catalog: my_catalog\.csv \(uploaded\)<', r.text)
+    # review 22: a synthetic upload is still labelled, without telling the user to upload a catalog
+    assert 'id="synthetic">SYNTHETIC demo catalog' in r.text and "Upload your own catalog" not in r.text
     last = re.search(r'id="catalog-last">(.*?)</small>', r.text, re.S).group(1)
     assert "my_catalog.csv" in last and "choose it again" in last
     assert re.search(r'id="in-catalog"[^>]*aria-describedby="help-catalog catalog-last"', r.text)
@@ -1241,6 +1243,7 @@ def test_answer_names_its_catalog_and_the_file_field_recalls_an_upload(client):
     r = client.post("/solve", data=fast_form())
     assert re.search(r'id="catalog-used">Catalog: the SYNTHETIC demo catalog of Internal Medicine<', r.text)
     assert 'id="catalog-last"' not in r.text
+    assert "not real program data. Upload your own catalog for real programs.</p>" in r.text
 
 
 def test_every_answer_state_has_one_focus_target(client, answer):

@@ -177,6 +177,7 @@ def test_the_season_page_and_api_give_the_catalogs_notes(client):
                                                                    "catalog": ("c.csv", cat)})
     assert r.status_code == 200, r.text[-500:]
     assert "Note: 1 program of the catalog in Family Medicine left out" in r.text
+    assert 'id="synthetic">SYNTHETIC' in r.text and "Upload your own catalog" not in r.text  # it was uploaded
     files = {"profile": ("p.toml", PROFILE.read_bytes()), "catalog": ("c.csv", cat), "season": ("s.csv", SMALL)}
     r = client.post(f"/api/update?draws={DRAWS}", files=files, data={"today": TODAY})
     assert r.status_code == 200, r.text
