@@ -1457,3 +1457,20 @@ def test_every_pdf_page_of_a_synthetic_list_carries_the_label(monkeypatch):
     outputs.applicant_pdf({"id": "x", "source": "x.toml", "payload": payload | {"data": {"synthetic": False}},
                            "curve": []})
     assert all(n is None for _, n in pages)
+
+
+def test_the_docs_say_which_step2_column_takes_a_score_and_which_pass(tmp_path):
+    """Review 22: docs/batch.md's one row "`step2_score`, `step2` | a whole number 180-300, or
+    `pass`" read as if either column took either value; the reader takes a score in step2_score
+    and only pass in step2, one of them per row.  The docs now give each column its own row."""
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "batch.md").read_text().splitlines()
+    score = next(line for line in docs if line.startswith("| `step2_score` |"))
+    passed = next(line for line in docs if line.startswith("| `step2` |"))
+    assert "whole number 180-300" in score and "`pass` here is bad input" in score
+    assert "`pass` (passed" in passed and "not both" in passed
+    p = tmp_path / "c.csv"
+    p.write_text("id,step2_score,step2\nscore,237,\npassed,,pass\nwrong1,pass,\nwrong2,,237\nboth,237,pass\n")
+    m = {x.id: x for x in load_cohort(p)}
+    assert m["score"].doc["applicant"] == {"step2_score": 237} and m["passed"].doc["applicant"] == {"step2": "pass"}
+    assert "step2_score = 'pass': must be a whole number" in m["wrong1"].error
+    assert "step2 = '237': use 'pass'" in m["wrong2"].error and "not both" in m["both"].error
