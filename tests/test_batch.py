@@ -440,7 +440,7 @@ def test_console_lines_name_the_status_once_and_summary_keeps_the_solve_status(t
         "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source", "input_hash", "seconds",
         "skipped", "solve_status", "gap", "worst_season", "p_match_worst_season", "p_match_plan", "p_match_west",
         "p_match_west_lo", "p_match_west_hi"]
-    assert SUMMARY_COLUMNS[33:] == ["p_match_plan_from", "risk", "upper_estimate", "n_crowded"]
+    assert SUMMARY_COLUMNS[33:] == ["p_match_plan_from", "risk", "upper_estimate", "n_crowded", "season"]
     row = summary_row({"id": "a2", "status": "ok", "seconds": 1.0, "hash": "h"},
                       payload | {"p_match_worst_season": {"season": "2022", "match_rate": 0.614, "p_match": 0.7,
                                                           "cards": 8}})
