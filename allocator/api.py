@@ -18,6 +18,7 @@ from allocator.optim.assemble import load_problem as load
 from allocator.inputs.demo import demo_catalog_path, resolve_catalog  # noqa: F401  (public)
 from allocator.inputs.catalog import Catalog
 from allocator.verification import composition, domain, mccheck, planfigure, published_curve
+from allocator.verification.warnorder import unsafe_first
 from allocator.errors import InfeasibleError, InputError, SolverError, TimeLimitError
 from allocator.optim.evaluate import evaluate
 from allocator.optim.explain import binding, describe
@@ -233,7 +234,7 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
         warns += domain.plan_target_warning(planfigure.plan_figure(metrics.p_match_interval, metrics.p_match_worst_season,
                                                                check, sc, cap_check=cc), metrics.p_match_interval, target)
     robust = robustness(problem, plan, metrics, mode, time_limit, engine) if compare else None
-    return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, warns, robust,
+    return Result(out.status, problem, plan, metrics, out, mc, mode, target, gain, unsafe_first(warns), robust,
                   published_curve=check, target_on=target_on if mode == "min_cost" else None, score_check=sc,
                   cap_check=cc,
                   **({} if sf is None else _trade(problem, sf)))

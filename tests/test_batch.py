@@ -440,7 +440,7 @@ def test_console_lines_name_the_status_once_and_summary_keeps_the_solve_status(t
         "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source", "input_hash", "seconds",
         "skipped", "solve_status", "gap", "worst_season", "p_match_worst_season", "p_match_plan", "p_match_west",
         "p_match_west_lo", "p_match_west_hi"]
-    assert SUMMARY_COLUMNS[33:] == ["p_match_plan_from", "risk", "upper_estimate", "n_crowded"]
+    assert SUMMARY_COLUMNS[33:] == ["p_match_plan_from", "risk", "upper_estimate", "n_crowded", "season"]
     row = summary_row({"id": "a2", "status": "ok", "seconds": 1.0, "hash": "h"},
                       payload | {"p_match_worst_season": {"season": "2022", "match_rate": 0.614, "p_match": 0.7,
                                                           "cards": 8}})
@@ -1320,3 +1320,157 @@ def test_the_answers_proof_window_is_not_called_a_time_limit_when_none_was_given
                                   f"{safety.PROOF_SECONDS:g} s of wall-clock time when no --time-limit is given")
     out, _ = safety._best_utility(problem, safest, 0.4, None, 30.0, "auto", "highs", True)
     assert out.message == "time limit reached" and seen == [safety.PROOF_SECONDS, safety.PROOF_SECONDS]
+
+
+@pytest.fixture(scope="module")
+def typical_answer():
+    """The typical profile's safety-first answer, as the JSON batch reads (with its safest and
+    LA-most lists), and the command line's text of the same Result."""
+    import io
+
+    from rich.console import Console
+
+    from allocator.api import solve
+    from allocator.output.report import render_solve
+
+    res = solve(str(DATA_DIR / "profiles" / "typical_us_img.toml"), draws=0)
+    buf = io.StringIO()
+    render_solve(res, Console(file=buf, width=10_000, color_system=None), limit=0)
+    return json.loads(json.dumps(res.to_dict())), buf.getvalue()
+
+
+def test_the_report_names_the_preference_and_the_fee_season_and_the_summary_the_season(typical_answer, tmp_path):
+    """Review 22: the HTML and PDF never named the geographic preference (worth about 6 points of
+    the report's P(match)) nor the fee season; summary.csv had no season.  Now both reports give
+    the preference as the command line does and the season as the web page does; summary.csv's
+    ``season`` is the JSON's cost.season, or the profile's for a row without a list."""
+    import html as html_lib
+
+    from allocator.batch import outputs
+    from allocator.batch.cohort import load_cohort
+    from allocator.batch.precheck import precheck
+
+    d, cli = typical_answer
+    geo = ", ".join(d["geographic_preference"])
+    assert d["geographic_preference_source"] == "optimized" and f"geographic preference {geo}" in " ".join(cli.split())
+    view = {"id": "typical", "source": "typical.toml", "payload": d, "curve": []}
+    page = html_lib.unescape(outputs.applicant_html(view))
+    assert f"<td>geographic preference</td><td class=n>{geo}</td>" in page
+    assert "<td>fee schedule</td><td class=n>2026 ERAS schedule</td>" in page
+    text = "\n".join(outputs._text_lines(view))
+    assert f"\ngeographic preference {geo}\n" in text and "; fee schedule: 2026 ERAS schedule" in " ".join(text.split())
+    assert outputs.preference_row({"geographic_preference": ["Pacific"], "geographic_preference_source": "profile"}) \
+        == ["geographic preference (fixed in the profile)", "Pacific"]
+    assert outputs.preference_row({}) == ["geographic preference", "none"]
+    assert outputs.fee_season_text({"cost": {"season": "none"}}) == "no ERAS fees: your own costs"
+    row = outputs.summary_row({"id": "typical", "status": "ok", "seconds": 1.0}, d, {"season": "2025"})
+    assert outputs.SUMMARY_COLUMNS[-1] == "season" and row["season"] == "2026"  # the payload's, the fees used
+    cohort = tmp_path / "c.csv"
+    cohort.write_text("id,season,budget\nold,2025,100\nnew,2026,100\nnofees,none,100\n")
+    members = precheck(load_cohort(cohort))
+    assert [m.inputs["season"] for m in members] == ["2025", "2026", "none"]
+    row = outputs.summary_row({"id": "old", "status": "infeasible", "seconds": 1.0}, None, members[0].inputs)
+    assert row["season"] == "2025"
+
+
+def test_the_report_says_what_the_command_line_and_web_page_say_of_the_same_answer(typical_answer, monkeypatch):
+    """Review 22: the batch report left out the trade against the LA-most list, that a feasible
+    list is not proven the best, and that the budget curve's points are not the safety-first
+    answer.  Now it gives them in the same words, from the same functions."""
+    import html as html_lib
+    import re as re_
+
+    from allocator.batch import outputs
+    from allocator.output.report import curve_caveat, unproven_text
+
+    d, cli = typical_answer
+    assert set(d["alternatives"]) == {"safest", "la_leaning"}
+    view = {"id": "typical", "source": "typical.toml", "payload": d, "curve": []}
+    page = html_lib.unescape(outputs.applicant_html(view))
+    text = " ".join(" ".join(outputs._text_lines(view)).split())
+    flat = " ".join(cli.split())
+    for label in ("the safest list", "the LA-most list at the same floor"):
+        said = re_.search(rf"Against {re_.escape(label)} \(.*?\): this list (.*?)\. ", flat)
+        if said is None:  # a list set against itself: the command line says so instead
+            assert f"This list is also {label}" in flat or "which is also the LA-most list" in flat
+            continue
+        sentence = f"Against {label}, this list {said.group(1)}."
+        assert f"<p>{sentence}</p>" in page and sentence in text
+    assert "<th>LA-most list</th>" in page and "LA-most list" in text
+    caveat = curve_caveat("p_match", "safety_first")
+    assert caveat.startswith(", not the safety-first answer above") and "need not be the answer's" in caveat
+    assert f"<p>best P(match) by budget{caveat}</p>" in page and f"Budget curve: best P(match) by budget{caveat}" in text
+    feasible = d | {"status": "feasible", "solver": {**d["solver"], "gap": 0.0005}}
+    want = ("Best list found, not proven the best: no list at the floor has an expected tier utility more than "
+            "0.0005 above this one. It meets the P(match) floor.")
+    assert unproven_text(0.0005) + "." == want
+    fview = view | {"payload": feasible}
+    assert f"<p id=unproven>{want}</p>" in outputs.applicant_html(fview)
+    assert want in " ".join(" ".join(outputs._text_lines(fview)).split())
+    assert "not proven" not in outputs.applicant_html(view | {"payload": d | {"status": "optimal"}})
+
+
+def test_cohort_page_gives_no_figure_to_plan_on_where_no_surface_does_and_the_reports_status_word(tmp_path):
+    """Review 22: for a catalog with its own p_match (no range, so no figure to plan on anywhere
+    else) cohort.html showed "plan on 60%", its P(match) rounded down, and sorted it among the
+    figures to plan on.  Now its cell says none and why, and such rows come after the rows without
+    a list and before the others.  The status column says what the report says ("feasible", not
+    "ok")."""
+    from allocator.api import solve
+    from allocator.batch.cohortview import applicant_rows, write_cohort_view
+    from allocator.batch.outputs import summary_row
+    from allocator.batch.run import Report
+
+    own = json.loads(json.dumps(solve(str(DATA_DIR / "profiles" / "tiny_demo.toml"), str(CATALOG),
+                                      draws=0).to_dict()))
+    assert own["p_match_plan"] is None and own["p_match_interval"] is None
+    payloads = {"own": own, "low": _plan_payload(0.5, 0.3, lo=0.35, hi=0.6) | {"status": "feasible"}}
+    rows = [summary_row({"id": i, "status": "ok", "seconds": 1.0}, payloads[i]) for i in ("low", "own")]
+    rows.insert(0, summary_row({"id": "broke", "status": "infeasible", "seconds": 1.0, "reason": "c.csv:2: ..."}, None))
+    rep = Report(rows=rows, payloads=payloads)
+    table = applicant_rows(rep)
+    assert [a["id"] for a in table] == ["broke", "own", "low"]
+    mine = table[1]
+    assert (mine["plan"], mine["status"]) == ("none", "optimal")
+    assert mine["plan_from"] == "no figure to plan on: no range over plausible models (the catalog's own p_match, " \
+                                "taken as exact)"
+    assert table[2]["status"] == "feasible" and table[0]["status"] == "infeasible"
+    write_cohort_view(tmp_path, rep, 0.5)
+    mine = re.search(r"<tr><td>own</td>.*?</tr>", (tmp_path / "cohort.html").read_text()).group(0)
+    assert mine.startswith("<tr><td>own</td><td>optimal</td>") and "<td class=n>none</td>" in mine
+    assert "60%" not in mine and f"{100 * own['p_match']:.1f}%" in mine  # its P(match), in the average column
+
+
+def test_every_pdf_page_of_a_synthetic_list_carries_the_label(monkeypatch):
+    """Review 22: only the PDF's first two pages said SYNTHETIC; its list pages did not."""
+    from allocator.batch import outputs
+
+    pages = []
+    monkeypatch.setattr(outputs, "_mono_page", lambda pdf, title, lines, note=None: pages.append((title, note)))
+    sel = [{"program_id": f"IM-{k}", "name": f"Synthetic IM Program {k}", "state": "CA", "tier": "west",
+            "p_match": 0.1} for k in range(100)]
+    payload = _plan_payload(0.8, 0.7, selected=sel)
+    outputs.applicant_pdf({"id": "x", "source": "x.toml", "payload": payload, "curve": []})
+    assert [t for t, _ in pages][1:] == ["The list (100 programs), 1-80", "The list (100 programs), 81-100"]
+    assert all(n == outputs.SYNTHETIC_NOTE for _, n in pages)
+    pages.clear()
+    outputs.applicant_pdf({"id": "x", "source": "x.toml", "payload": payload | {"data": {"synthetic": False}},
+                           "curve": []})
+    assert all(n is None for _, n in pages)
+
+
+def test_the_docs_say_which_step2_column_takes_a_score_and_which_pass(tmp_path):
+    """Review 22: docs/batch.md's one row "`step2_score`, `step2` | a whole number 180-300, or
+    `pass`" read as if either column took either value; the reader takes a score in step2_score
+    and only pass in step2, one of them per row.  The docs now give each column its own row."""
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "batch.md").read_text().splitlines()
+    score = next(line for line in docs if line.startswith("| `step2_score` |"))
+    passed = next(line for line in docs if line.startswith("| `step2` |"))
+    assert "whole number 180-300" in score and "`pass` here is bad input" in score
+    assert "`pass` (passed" in passed and "not both" in passed
+    p = tmp_path / "c.csv"
+    p.write_text("id,step2_score,step2\nscore,237,\npassed,,pass\nwrong1,pass,\nwrong2,,237\nboth,237,pass\n")
+    m = {x.id: x for x in load_cohort(p)}
+    assert m["score"].doc["applicant"] == {"step2_score": 237} and m["passed"].doc["applicant"] == {"step2": "pass"}
+    assert "step2_score = 'pass': must be a whole number" in m["wrong1"].error
+    assert "step2 = '237': use 'pass'" in m["wrong2"].error and "not both" in m["both"].error

@@ -223,7 +223,8 @@ def _cap_check_in_solve(capsys, pct) -> None:
     assert d["p_match_plan"]["p_match"] == min(d["p_match_interval"][0], cc["p_match"])
     w = [x for x in d["warnings"] if "85% IMGs or more" in x]
     assert len(w) == 1 and ("under the IMG-share cap check (the effect stopping at 65% IMGs" in w[0]
-                            and f"this list's P(match) is {pct(cc['p_match'])} instead of {pct(cc['p_match_central'])}" in w[0])
+                            and f"this list's P(match) is {pct(cc['p_match'])} instead of {pct(cc['p_match_central'])} "
+                            "under the central model, and " in w[0])
     code, out, _ = run(capsys, "solve", TYPICAL, "--json", "--draws", "0", "--budget", "900")
     d = json.loads(out)
     assert d["p_match_plan"] == {"p_match": d["p_match_cap_check"]["p_match"], "from": CAP_CHECK}
@@ -231,6 +232,15 @@ def _cap_check_in_solve(capsys, pct) -> None:
     code, out, _ = run(capsys, "solve", TYPICAL, "--draws", "0", "--budget", "900")
     flat = " ".join(out.split())
     assert code == 0 and f"({CAP_CHECK}, " in flat and "the IMG-share cap check; lower still" in flat
+
+
+def test_the_cap_warning_names_the_model_its_other_figure_is_of():
+    """The cap warning's second figure is the central model's, not the headline average beside
+    it on every page (83.8% against "average 82.9%"): it says so, as the Step 2 CK warning does."""
+    check = {"cap": 0.65, "p_match": 0.757, "p_match_central": 0.838}
+    for ranged in (True, False):
+        assert "this list's P(match) is 75.7% instead of 83.8% under the central model, and " in \
+            composition.cap_tail(check, ranged)
 
 
 def test_a_card_without_ensemble_gives_the_cap_check_as_an_at_most(capsys, tmp_path):

@@ -285,8 +285,12 @@ def test_the_interviews_in_hand_get_the_published_curve_and_a_figure_to_plan_on(
     from allocator.cli.update import interviews_only_check
     from allocator.percent import plan_pct
 
+    from allocator.percent import pct_floored
+
     line = interviews_only_check(a)
     assert f"at {n} interview" in line and f"plan on {plan_pct(want)} from these interviews" in line
+    # what it rounds down from, as every other "plan on": "(75% to 87%) ... plan on 74%" read as a slip
+    assert line.endswith(f"({a['p_match_interviews_only_plan_from']}, {pct_floored(want)} rounded down)")
 
 
 def test_the_curve_below_the_range_is_the_figure_to_plan_on_for_the_interviews_in_hand():

@@ -1232,6 +1232,8 @@ def test_answer_names_its_catalog_and_the_file_field_recalls_an_upload(client):
                     files={"catalog": ("my_catalog.csv", TINY.read_bytes())})
     assert r.status_code == 200 and "TINY-" in r.text
     assert re.search(r'id="catalog-used">Catalog: my_catalog\.csv \(uploaded\)<', r.text)
+    # review 22: a synthetic upload is still labelled, without telling the user to upload a catalog
+    assert 'id="synthetic">SYNTHETIC demo catalog' in r.text and "Upload your own catalog" not in r.text
     last = re.search(r'id="catalog-last">(.*?)</small>', r.text, re.S).group(1)
     assert "my_catalog.csv" in last and "choose it again" in last
     assert re.search(r'id="in-catalog"[^>]*aria-describedby="help-catalog catalog-last"', r.text)
@@ -1241,6 +1243,7 @@ def test_answer_names_its_catalog_and_the_file_field_recalls_an_upload(client):
     r = client.post("/solve", data=fast_form())
     assert re.search(r'id="catalog-used">Catalog: the SYNTHETIC demo catalog of Internal Medicine<', r.text)
     assert 'id="catalog-last"' not in r.text
+    assert "not real program data. Upload your own catalog for real programs.</p>" in r.text
 
 
 def test_every_answer_state_has_one_focus_target(client, answer):
@@ -1469,3 +1472,39 @@ def test_the_range_leads_and_its_warnings_follow_it_before_the_facts(client):
     first_warning = html.index("<strong>Warning:</strong> Step 2 CK 214")
     assert html.index('id="p-match-range"') < first_warning < html.index('id="p-match-la"')
     assert html.index('id="answer-heading"') < html.index('id="p-match-range"')
+
+
+def test_the_page_gives_the_warnings_in_the_jsons_order_which_is_every_surfaces(client):
+    """The typical preset: the page lists its warnings in its JSON's order, the one the command
+    line and batch give (verification.warnorder: the cap warning, which makes the figure to plan
+    on an upper estimate, before the extrapolation one; the JSON used to give the reverse)."""
+    from allocator.verification.warnorder import unsafe_first
+
+    v = forms.preset_values("typical_us_img")
+    r = client.post("/solve", data={k: ("on" if x is True else x) for k, x in v.items() if x is not False})
+    assert r.status_code == 200, r.text[-500:]
+    aid = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text).group(1)
+    w = json.loads(client.get(f"/answer/{aid}/answer.json").content)["warnings"]
+    assert len(w) == 2 and "85% IMGs or more" in w[0] and w == unsafe_first(w)
+    shown = re.findall(r"<strong>Warning:</strong> (.*?)</p>", r.text, re.S)
+    assert [html_lib.unescape(s)[:80] for s in shown] == [x[:80] for x in w]
+
+
+def test_the_list_download_is_the_file_solve_out_csv_writes(client, tmp_path, capsys):
+    """Review 22: the web's list CSV had no division column and no per-program range, which the
+    page's own table shows and `solve --out list.csv` writes.  Now one writer makes both: the same
+    bytes for the typical preset as for its profile on the command line."""
+    v = forms.preset_values("typical_us_img")
+    r = client.post("/solve", data={k: ("on" if x is True else x) for k, x in v.items() if x is not False})
+    assert r.status_code == 200, r.text[-500:]
+    aid = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text).group(1)
+    web = client.get(f"/answer/{aid}/list.csv").text
+    out = tmp_path / "list.csv"
+    with pytest.raises(SystemExit) as e:
+        main(["solve", str(ROOT / "data" / "profiles" / "typical_us_img.toml"), "--draws", "0", "--out", str(out)])
+    capsys.readouterr()
+    assert e.value.code == 0 and web == out.read_text()
+    lines = web.splitlines()
+    assert lines[0].startswith("# SYNTHETIC") and lines[1].startswith("# geographic_preference: ")
+    assert lines[2] == ("program_id,signal,status,date,name,specialty,city,state,la_area,tier,p_match,division,"
+                        "p_match_p10,p_match_p90")

@@ -177,6 +177,7 @@ def test_the_season_page_and_api_give_the_catalogs_notes(client):
                                                                    "catalog": ("c.csv", cat)})
     assert r.status_code == 200, r.text[-500:]
     assert "Note: 1 program of the catalog in Family Medicine left out" in r.text
+    assert 'id="synthetic">SYNTHETIC' in r.text and "Upload your own catalog" not in r.text  # it was uploaded
     files = {"profile": ("p.toml", PROFILE.read_bytes()), "catalog": ("c.csv", cat), "season": ("s.csv", SMALL)}
     r = client.post(f"/api/update?draws={DRAWS}", files=files, data={"today": TODAY})
     assert r.status_code == 200, r.text
@@ -221,7 +222,11 @@ def test_page_shows_the_json_numbers(client, with_add):
 
     words = relation(a["p_match_interviews_only_published_curve"], a["p_match_interviews_only_interval"])
     assert words and words in html_lib.unescape(check)
-    assert f"plan on {plan_pct(a['p_match_interviews_only_plan'])} from these interviews" in check
+    from allocator.percent import pct_floored
+
+    io_plan = a["p_match_interviews_only_plan"]
+    assert (f"plan on {plan_pct(io_plan)} from these interviews</strong> ({a['p_match_interviews_only_plan_from']}, "
+            f"{pct_floored(io_plan)} rounded down)") in check
     wlo, whi = d["p_match_west_interval"]  # P(match in the West) now, its range and the figure before
     west = re.search(r'id="season-p-match-west">(.*?)</dd>', html).group(1)
     assert west.startswith(f"{pct(d['p_match_west'])} <span class=\"range\">({pct(wlo, 0)} to {pct(whi, 0)})")
@@ -235,7 +240,9 @@ def test_page_shows_the_json_numbers(client, with_add):
 
     plan = re.search(r'id="season-p-match-plan">([^<]*)<', html).group(1)
     assert plan == f"plan on {plan_pct(d['p_match_plan']['p_match'])} now"
-    assert f"; plan on {plan_pct(d['p_match_before_plan']['p_match'])} <small>" in before
+    bp = d["p_match_before_plan"]  # what it rounds down from, as the "now" line and the command line give it
+    assert (f"; plan on {plan_pct(bp['p_match'])} <small>({bp['from']}, {pct_floored(bp['p_match'])} rounded down)"
+            "</small>") in before
     assert d["p_match_score_check"] is None and 'id="season-score-check-now"' not in html  # Step 2 CK 237: no check
     tb, sh = d["p_match_timing_band"], d["invitations_sent_share_band"]  # silence weighed by the judged timing curves
     band = re.search(r'id="season-timing-band">(.*?)</dd>', html).group(1)

@@ -11,8 +11,9 @@ specialty is "100% of it" on every program of their list, and competes with nobo
 office).  An applicant is in a specialty when their list has applications in it.
 
 ``cohort.html`` also lists the applicants, sorted by the figure to plan on (lowest first;
-the rows without a list before them), with where that figure comes from, the range, the
-average, budget and fees, and the first warning (:func:`applicant_rows`).
+the rows without a list before them, then the lists without that figure: no range over
+plausible models), with where that figure comes from, the range, the average, budget and
+fees, and the first warning (:func:`applicant_rows`).
 ``cohort.html`` shows the table and a bar chart of the most-shared programs (each
 specialty's in turn: :func:`chart_rows`);
 ``cohort.csv`` has every program.  ``mean_p_success`` (the mean of the applicants' P(success)
@@ -137,14 +138,28 @@ def risk_label(row: dict) -> str:
     return f"{risk}, {UPPER_NOTE}" if row.get("upper_estimate") is True else risk
 
 
+NO_PLAN = "none"  # the "plan on" cell of a list without a figure to plan on (no range over plausible models)
+
+
+def _no_plan_why(p: dict) -> str:
+    """Why a list has no figure to plan on, in a few words, as the other surfaces say it ("no
+    range over plausible models: the warning below says why")."""
+    kind = (p.get("model") or {}).get("kind")
+    why = {"catalog p_match": "the catalog's own p_match, taken as exact",
+           "two-stage": "one card, no ensemble"}.get(kind, "the warning says why")
+    return f"no figure to plan on: no range over plausible models ({why})"
+
+
 def applicant_rows(report) -> list[dict]:
     """The cohort's applicants for the page's table, the most at risk first: the rows without a
-    list (bad input, infeasible, failed, not run), then by the figure to plan on, lowest first
-    (by P(match) for a list without that figure: no range over plausible models), ties in
-    cohort order.  Each: id, status, risk, plan (whole percents rounded down), plan_from,
-    range (10th-90th), average, budget, fees (with the fixed fees named) and note (the first
-    warning, those that say the figure may be too high first, or why there is no list); risk
-    is :func:`risk_label`'s."""
+    list (bad input, infeasible, failed, not run), then the lists without a figure to plan on (no
+    range over plausible models: a catalog's own p_match, one card), by P(match), then the others
+    by the figure to plan on, lowest first; ties in cohort order.  Each: id, status (the solve's
+    ``optimal`` or ``feasible`` for a list, as its report says, else why there is none), risk,
+    plan (whole percents rounded down; "none" without the figure), plan_from (or why there is no
+    figure), range (10th-90th), average, budget, fees (with the fixed fees named) and note (the
+    first warning, in the order of every surface, or why there is no list); risk is
+    :func:`risk_label`'s."""
     from allocator.batch.outputs import _pct, _usd, fees_text, unsafe_first
     from allocator.output.report import span
     from allocator.percent import plan_pct
@@ -153,22 +168,20 @@ def applicant_rows(report) -> list[dict]:
     for k, r in enumerate(report.rows):
         p = report.payloads.get(r["id"]) if r["status"] == "ok" else None
         plan = r.get("p_match_plan")
-        figure = plan if plan is not None else (r.get("p_match") if p else None)
-        if p is None:
-            frm = ""
-        elif plan is not None:
-            frm = r.get("p_match_plan_from") or ""
-        else:
-            frm = "P(match): no range over plausible models"
+        group = 0 if p is None else (1 if plan is None else 2)
         warnings = unsafe_first((p or {}).get("warnings"))
         note = warnings[0] if p and warnings else ("" if p else str(r.get("reason") or ""))
-        out.append({"id": r["id"], "status": r["status"], "risk": risk_label(r),
-                    "figure": figure, "plan": "" if figure is None else plan_pct(figure), "plan_from": frm,
+        out.append({"id": r["id"], "status": (r.get("solve_status") or p.get("status") or r["status"]) if p
+                    else r["status"], "risk": risk_label(r), "figure": plan,
+                    "plan": "" if p is None else (NO_PLAN if plan is None else plan_pct(plan)),
+                    "plan_from": "" if p is None else (_no_plan_why(p) if plan is None else
+                                                       r.get("p_match_plan_from") or ""),
                     "range": span([r.get("p_match_lo"), r.get("p_match_hi")]) if p else "",
                     "average": _pct(r.get("p_match")) if p else "",
                     "budget": _usd(r.get("budget")) if r.get("budget") is not None else "",
-                    "fees": fees_text(p) if p else "", "note": note, "_order": k})
-    out.sort(key=lambda a: (a["figure"] is not None, a["figure"] if a["figure"] is not None else 0, a["_order"]))
+                    "fees": fees_text(p) if p else "", "note": note,
+                    "_key": (group, plan if plan is not None else (r.get("p_match") or 0.0) if p else 0.0, k)})
+    out.sort(key=lambda a: a["_key"])
     return out
 
 
@@ -183,7 +196,10 @@ def _applicant_table(report) -> str:
     return ("<h2 id=applicants>Applicants, the most at risk first</h2><p>Sorted by the figure to plan on (P(match), "
             "in whole percents rounded down: the lowest of the 10th percentile over the plausible models, the worst "
             "season and the checks; the column after it says which), lowest first; applicants without a list come "
-            "before them. Risk: <b>high</b> below 50%, <b>moderate</b> 50-79%, <b>low</b> 80% or more; a row without "
+            "before them, then the lists without a figure to plan on (<b>none</b>: no range over plausible models, "
+            "such as a catalog's own p_match), by P(match), whose risk is read on that P(match). Status: "
+            "<b>optimal</b> (the list is proven the best), <b>feasible</b> (the best list found, not proven the best: "
+            "its report says by how much at most), or why there is no list. Risk: <b>high</b> below 50%, <b>moderate</b> 50-79%, <b>low</b> 80% or more; a row without "
             "a list gives its status; <b>, upper estimate</b> after the band: a warning of that applicant's says "
             "P(match) may be overstated (outside the calibrated domain, or a Step 2 CK far below the "
             "calibration cohort's), so read the figure to plan on as an upper estimate and the band as possibly "

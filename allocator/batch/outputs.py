@@ -22,11 +22,13 @@ cohort's share of programs at the IMG-share cap the IMG-share cap check; empty w
 West, LA included, the West ranked first)), ``p_match_plan_from`` (the JSON's
 ``p_match_plan.from``) and ``risk`` (:func:`risk_of`: high, moderate or low on the figure to
 plan on; a row without a list gives its status), ``upper_estimate`` (:func:`upper_estimate`:
-a warning says the figure may be overstated) and ``n_crowded`` (filled by the run from the
-cohort view: :func:`allocator.batch.cohortview.crowded_counts`).  ``warnings`` are joined in
-:func:`unsafe_first`'s order.  New columns go at the end, so scripts
-that read the columns by position keep working.  ``budget``, ``objective`` and ``synthetic``
-are filled for every row whose profile was read (:data:`INPUT_COLUMNS`).
+a warning says the figure may be overstated), ``n_crowded`` (filled by the run from the
+cohort view: :func:`allocator.batch.cohortview.crowded_counts`) and ``season`` (the fee season
+the fees come from: the JSON's ``cost.season``, "2026" or "none", or for a row without a list
+the profile's).  ``warnings`` are joined in the JSON's order,
+:func:`allocator.verification.warnorder.unsafe_first`'s, as on every surface.  New columns go at
+the end, so scripts that read the columns by position keep working.  ``budget``, ``objective``,
+``synthetic`` and ``season`` are filled for every row whose profile was read (:data:`INPUT_COLUMNS`).
 """
 from __future__ import annotations
 
@@ -39,30 +41,23 @@ from typing import Any
 from allocator.output.report import SYNTHETIC_NOTE, plan_cell, plan_column_note, span
 from allocator.percent import plan_whole
 from allocator.verification.domain import domain_note
+from allocator.verification.warnorder import UNSAFE_PHRASES, UPPER_PHRASES, unsafe_first, upper_estimate  # noqa: F401
 
 SUMMARY_COLUMNS = ["id", "status", "reason", "p_match", "p_match_lo", "p_match_hi", "p_match_la", "p_match_la_lo",
                    "p_match_la_hi", "p_match_pessimistic", "mc_p_match", "n_applications", "n_la", "n_west",
                    "n_elsewhere", "fees", "fees_fixed", "budget", "objective", "warnings", "synthetic", "source",
                    "input_hash", "seconds", "skipped", "solve_status", "gap", "worst_season", "p_match_worst_season",
                    "p_match_plan", "p_match_west", "p_match_west_lo", "p_match_west_hi", "p_match_plan_from", "risk",
-                   "upper_estimate", "n_crowded"]
+                   "upper_estimate", "n_crowded", "season"]
 TIERS = ("la", "west", "elsewhere")
 # The summary's input columns: filled from the profile (and its catalog) for every row whose
 # profile was read, with a list or without one (infeasible, failed, a must_apply id missing).
-INPUT_COLUMNS = ("budget", "objective", "synthetic")
+INPUT_COLUMNS = ("budget", "objective", "synthetic", "season")
 # risk bands on the figure to plan on, in the whole percents the reports show (rounded down):
 # below 50 "high" (in the bad case to plan for, more likely unmatched than matched), 50-79
 # "moderate" (more likely to match, yet 1 in 5 or more unmatched in that case), 80 or more "low"
 RISK_BANDS = ((50, "high"), (80, "moderate"))
 RISK_TOP = "low"
-# A warning that says the figure may be too high (the unsafe direction): "P(match) may be
-# overstated", "read the figure to plan on as an upper estimate", "plan below the range" (or "it").  The
-# batch's reports, summary.csv and cohort.html list these before the warnings that point the safe
-# way ("may be understated ... the safe direction"), so a "first warning" is never the reassuring one.
-UNSAFE_PHRASES = ("may be overstated", "upper estimate", "plan below", "plan on at most", "may be well below")
-# ... and of those, the ones that make the figure to plan on an upper estimate (summary.csv's upper_estimate;
-# "may be well below": the published-curve check lies below the range, and its upper end is an "at most")
-UPPER_PHRASES = ("may be overstated", "upper estimate", "may be well below")
 
 
 def risk_of(status: str, plan: float | None, p_match: float | None = None) -> str:
@@ -74,19 +69,6 @@ def risk_of(status: str, plan: float | None, p_match: float | None = None) -> st
         return status
     whole = plan_whole(x)
     return next((band for top, band in RISK_BANDS if whole < top), RISK_TOP)
-
-
-def unsafe_first(warnings) -> list[str]:
-    """The warnings as text, those pointing the unsafe way (:data:`UNSAFE_PHRASES`) first, each
-    group in the JSON's order."""
-    items = [str(w) for w in warnings or []] if isinstance(warnings, (list, tuple)) else [str(warnings)]
-    return sorted(items, key=lambda w: not any(x in w for x in UNSAFE_PHRASES))
-
-
-def upper_estimate(warnings) -> bool:
-    """True when a warning says P(match) may be overstated or to read the figure to plan on as an
-    upper estimate."""
-    return any(x in w for w in unsafe_first(warnings) for x in UPPER_PHRASES)
 
 
 def fixed_fee_names(season) -> list[tuple[str, float]]:
@@ -222,7 +204,8 @@ def summary_row(result: dict, payload: dict | None, inputs: dict | None = None) 
             "solve_status": payload.get("status"), "gap": (payload.get("solver") or {}).get("gap"),
             "p_match_plan": (payload.get("p_match_plan") or {}).get("p_match"),
             "p_match_west": payload.get("p_match_west"), "p_match_west_lo": west_lo, "p_match_west_hi": west_hi,
-            "p_match_plan_from": (payload.get("p_match_plan") or {}).get("from")}
+            "p_match_plan_from": (payload.get("p_match_plan") or {}).get("from"),
+            "season": (payload.get("cost") or {}).get("season")}
     row["risk"] = risk_of(row["status"], row["p_match_plan"], row["p_match"])
     return row
 
@@ -248,29 +231,88 @@ def _curve_check(p: dict) -> str:
     return f"{shown} (if the published P(match | interviews) curve held)"
 
 
-def trade_rows(view: dict) -> list[tuple[str, str, str]]:
-    """(what, this list, the safest list) rows: the trade against the list with the best
-    P(any match) under the same limits."""
+def trade_rows(view: dict) -> list[tuple[str, ...]]:
+    """(what, this list, the safest list[, the LA-most list]) rows: the trade against the list
+    with the best P(any match) under the same limits and, for a safety-first answer, against the
+    list with the best P(match in Greater LA) at the same P(match) floor (``alternatives``)."""
     p, s = view["payload"], view.get("safest")
     alt = p.get("alternatives")
     if s is None and isinstance(alt, dict) and isinstance(alt.get("safest"), dict):
         s = alt["safest"]
     if s is None:
         s = p  # the objective is P(any match): this list is the safest list
+    lists = [p, s] + ([alt["la_leaning"]] if isinstance(alt, dict) and isinstance(alt.get("la_leaning"), dict) else [])
+
     def fees(d):
         c = d.get("cost")
         return c.get("total") if isinstance(c, dict) else (c if c is not None else d.get("fees"))
-    t_this = tier_counts(p)
-    t_safe = tier_counts(s) if s.get("selected") else dict(s.get("tiers") or {})  # alternatives carry counts
+    tiers = [tier_counts(d) if d.get("selected") else dict(d.get("tiers") or {}) for d in lists]  # alternatives carry counts
     two = _two_stage(p)
-    rows = [(label, _ranged(p, key, two_stage=two), _ranged(s, key, two_stage=two))
+    rows = [(label, *(_ranged(d, key, two_stage=two) for d in lists))
             for label, key in (("P(any match)", "p_match"), ("P(match in Greater LA)", "p_match_la"),
                                ("P(match in the West)", "p_match_west"))]
-    rows.append(("applications", str(p.get("n_applications")), str(s.get("n_applications"))))
+    rows.append(("applications", *(str(d.get("n_applications")) for d in lists)))
     for t, name in zip(TIERS, ("  in LA", "  rest of the West", "  elsewhere")):
-        rows.append((name, str(t_this[t]), str(t_safe.get(t, "n/a"))))
-    rows.append(("fees", _usd(fees(p)), _usd(fees(s))))
+        rows.append((name, *(str(c.get(t, "n/a")) for c in tiers)))
+    rows.append(("fees", *(_usd(fees(d)) for d in lists)))
     return rows
+
+
+def trade_head(view: dict) -> list[str]:
+    """The trade table's column names: "", "this list", "safest list"[, "LA-most list"]."""
+    alt = view["payload"].get("alternatives")
+    la = isinstance(alt, dict) and isinstance(alt.get("la_leaning"), dict)
+    return ["", "this list", "safest list"] + (["LA-most list"] if la else [])
+
+
+def trade_sentences(payload: dict) -> list[str]:
+    """"Against the safest list, this list gives up ...", one per list set against a
+    safety-first answer, in the words of the command line and the web page
+    (:func:`allocator.output.trade.payload_trades`)."""
+    from allocator.output.trade import payload_trades
+
+    return [sentence for _, _, sentence in payload_trades(payload)]
+
+
+def unproven_sentence(payload: dict) -> str:
+    """"Best list found, not proven the best: no list at the floor has an expected tier utility
+    more than 0.0005 above this one. It meets the P(match) floor." for a safety-first answer
+    that is ``feasible``, as the command line and the web page say it; "" otherwise."""
+    from allocator.output.report import unproven_text
+
+    if payload.get("status") != "feasible" or payload.get("objective") != "safety_first":
+        return ""
+    return unproven_text((payload.get("solver") or {}).get("gap")) + "."
+
+
+def preference_row(payload: dict) -> list[str]:
+    """[label, value] of the geographic preference the list's P(match) assumes, as the command
+    line names it: "geographic preference" (or "... (fixed in the profile)"), the divisions
+    ("East North Central, Middle Atlantic, Pacific"), or "none"."""
+    geo = payload.get("geographic_preference") or []
+    fixed = payload.get("geographic_preference_source") == "profile"
+    return ["geographic preference" + (" (fixed in the profile)" if fixed and geo else ""),
+            ", ".join(str(g) for g in geo) if geo else "none"]
+
+
+def fee_season_text(payload: dict) -> str:
+    """"2026 ERAS schedule": the fee season the fees come from (the JSON's ``cost.season``), as
+    the web page names it; "no ERAS fees: your own costs" for season none; "" when unknown."""
+    season = (payload.get("cost") or {}).get("season")
+    if not season:
+        return ""
+    return "no ERAS fees: your own costs" if season == "none" else f"{season} ERAS schedule"
+
+
+def curve_words(payload: dict) -> str:
+    """What the budget curve shows, and, when its points are not the answer's list (a
+    safety-first answer: the curve is the best P(match) at each budget), that at the budget its
+    P(match) need not be the answer's, in the web page's words
+    (:func:`allocator.output.report.curve_caveat`)."""
+    from allocator.output.report import curve_caveat
+
+    mode = "utility" if payload.get("objective") == "utility" else "p_match"  # the worker's sweep (task._curve)
+    return curve_title(payload) + curve_caveat(mode, payload.get("objective"))
 
 
 def _curve_figure(view: dict):
@@ -320,9 +362,71 @@ def _table(head: list[str], rows: list[list[str]], numeric: set[int] = frozenset
     return f"<table><tr>{h}</tr>{body}</table>"
 
 
+def head_rows(p: dict) -> list[list[str]]:
+    """The report's headline rows [what, value]: status, the model's P(match) and its range, the
+    figure to plan on, the checks, the regional figures, the fees and their season, the budget
+    and the geographic preference the figures assume."""
+    two = _two_stage(p)
+    return [["status", p.get("status")], ["objective", p.get("objective")],
+            [_model_label(p), _ranged(p, "p_match", two_stage=two)],
+            *([["plan on", plan_text(p)]] if p.get("p_match_plan") else []),
+            *([["under the most pessimistic plausible model", _pct(p["p_match_pessimistic"])]]
+              if p.get("p_match_pessimistic") is not None else []),
+            *([_worst_season(p)] if p.get("p_match_worst_season") else []),
+            ["published-curve check", _curve_check(p)],
+            ["if outcomes were independent", _pct(p.get("p_match_independent"))],
+            ["P(match in Greater LA)", _ranged(p, "p_match_la", two_stage=two)],
+            ["P(match in the West, LA included)", _ranged(p, "p_match_west", two_stage=two)],
+            ["Monte Carlo check (95% interval)", _mc_text(p)],
+            ["applications (LA)", f"{p.get('n_applications')} ({p.get('n_la')})"],
+            ["fees", fees_text(p)],
+            *([["fee schedule", fee_season_text(p)]] if fee_season_text(p) else []),
+            ["budget", _usd((p.get("constraints") or {}).get("budget"))],
+            preference_row(p)]
+
+
+def _trade_html(view: dict) -> str:
+    esc = html.escape
+    la = len(trade_head(view)) > 3
+    what = ("<h2>Against the safest list" + (" and the LA-most list" if la else "") + "</h2><p>The safest list has "
+            "the best P(any match) under the same limits" + ("; the LA-most list the best P(match in Greater LA) "
+                                                             "at the same P(match) floor" if la else "") + ".</p>")
+    table = _table(trade_head(view), [list(r) for r in trade_rows(view)], set(range(1, len(trade_head(view)))))
+    return what + table + "".join(f"<p>{esc(t)}</p>" for t in trade_sentences(view["payload"]))
+
+
+def _curve_html(view: dict) -> str:
+    esc = html.escape
+    parts = [f"<h2>Budget curve</h2><p>{esc(curve_words(view['payload']))}</p>"]
+    if not view["curve"]:
+        return parts[0] + f"<p>{esc(view.get('curve_note') or 'no budget curve')}</p>"
+    from allocator.output.plot import savefig_fixed
+
+    buf = io.StringIO()
+    savefig_fixed(_curve_figure(view), buf, "svg")  # the same ids and no date: reruns compare equal
+    svg = buf.getvalue()
+    parts.append(svg[svg.find("<svg"):])
+    parts.append(_table(["budget", "status", "P(match)", "10th-90th pct", "plan on", "P(LA)",
+                         "P(LA) 10th-90th pct", "applications", "fees"],
+                        [[_usd(r["budget"]), r["status"],
+                          _pct(r.get("p_match")) + ("^" if r.get("outside_domain") else ""),
+                          span(r.get("p_match_interval")), plan_cell(r.get("p_match_plan")),
+                          _pct(r.get("p_match_la")),
+                          span(r.get("p_match_la_interval")),
+                          r.get("n_applications") if r.get("n_applications") is not None else "",
+                          _usd(r.get("cost")) if r.get("cost") is not None else ""] for r in view["curve"]],
+                        {0, 2, 3, 4, 5, 6, 7, 8}))
+    if any(r.get("p_match_plan") is not None for r in view["curve"]):
+        parts.append(f"<p>{esc(_curve_plan_note(view['curve']))}</p>")
+    if any(r.get("outside_domain") for r in view["curve"]):
+        parts.append(f"<p>{esc(domain_note(None))}</p><ul>" + "".join(
+            f"<li>^ {esc(line)}</li>" for line in _outside_lines(view["curve"])) + "</ul>")
+    return "".join(parts)
+
+
 def applicant_html(view: dict) -> str:
-    """A self-contained HTML report: headline numbers, the trade against the safest list,
-    the budget curve (inline SVG) and the list."""
+    """A self-contained HTML report: headline numbers, the trade against the safest list (and
+    the LA-most list), the budget curve (inline SVG) and the list."""
     p = view["payload"]
     esc = html.escape
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(view['id'])}: allocator list</title>"
@@ -331,48 +435,11 @@ def applicant_html(view: dict) -> str:
         parts.append(f"<p class=warn>{esc(SYNTHETIC_NOTE)}</p>")
     for w in unsafe_first(p.get("warnings")):
         parts.append(f"<p class=warn>warning: {esc(str(w))}</p>")
-    head = [["status", p.get("status")], ["objective", p.get("objective")],
-            [_model_label(p), _ranged(p, "p_match", two_stage=_two_stage(p))],
-            *([["plan on", plan_text(p)]] if p.get("p_match_plan") else []),
-            *([["under the most pessimistic plausible model", _pct(p["p_match_pessimistic"])]]
-              if p.get("p_match_pessimistic") is not None else []),
-            *([_worst_season(p)] if p.get("p_match_worst_season") else []),
-            ["published-curve check", _curve_check(p)],
-            ["if outcomes were independent", _pct(p.get("p_match_independent"))],
-            ["P(match in Greater LA)", _ranged(p, "p_match_la", two_stage=_two_stage(p))],
-            ["P(match in the West, LA included)", _ranged(p, "p_match_west", two_stage=_two_stage(p))],
-            ["Monte Carlo check (95% interval)", _mc_text(p)],
-            ["applications (LA)", f"{p.get('n_applications')} ({p.get('n_la')})"],
-            ["fees", fees_text(p)],
-            ["budget", _usd((p.get("constraints") or {}).get("budget"))]]
-    parts.append(_table(["what", "value"], head, {1}))
-    parts.append("<h2>Against the safest list</h2><p>The safest list has the best P(any match) under the same "
-                 "limits.</p>" + _table(["", "this list", "safest list"], [list(r) for r in trade_rows(view)], {1, 2}))
-    parts.append(f"<h2>Budget curve</h2><p>{esc(curve_title(p))}</p>")
-    if view["curve"]:
-        from allocator.output.plot import savefig_fixed
-
-        buf = io.StringIO()
-        savefig_fixed(_curve_figure(view), buf, "svg")  # the same ids and no date: reruns compare equal
-        svg = buf.getvalue()
-        parts.append(svg[svg.find("<svg"):])
-        parts.append(_table(["budget", "status", "P(match)", "10th-90th pct", "plan on", "P(LA)",
-                             "P(LA) 10th-90th pct", "applications", "fees"],
-                            [[_usd(r["budget"]), r["status"],
-                              _pct(r.get("p_match")) + ("^" if r.get("outside_domain") else ""),
-                              span(r.get("p_match_interval")), plan_cell(r.get("p_match_plan")),
-                              _pct(r.get("p_match_la")),
-                              span(r.get("p_match_la_interval")),
-                              r.get("n_applications") if r.get("n_applications") is not None else "",
-                              _usd(r.get("cost")) if r.get("cost") is not None else ""] for r in view["curve"]],
-                            {0, 2, 3, 4, 5, 6, 7, 8}))
-        if any(r.get("p_match_plan") is not None for r in view["curve"]):
-            parts.append(f"<p>{esc(_curve_plan_note(view['curve']))}</p>")
-        if any(r.get("outside_domain") for r in view["curve"]):
-            parts.append(f"<p>{esc(domain_note(None))}</p><ul>" + "".join(
-                f"<li>^ {esc(line)}</li>" for line in _outside_lines(view["curve"])) + "</ul>")
-    else:
-        parts.append(f"<p>{esc(view.get('curve_note') or 'no budget curve')}</p>")
+    parts.append(_table(["what", "value"], head_rows(p), {1}))
+    if unproven_sentence(p):
+        parts.append(f"<p id=unproven>{esc(unproven_sentence(p))}</p>")
+    parts.append(_trade_html(view))
+    parts.append(_curve_html(view))
     parts.append(f"<h2>The list ({len(p.get('selected') or [])} programs)</h2>")
     parts.append(_table(["id", "program", "city", "st", "tier", "P(success)", "10th-90th pct", "signal"],
                         [[s["program_id"], s["name"], s["city"], s["state"], s.get("tier", ""), _pct(s["p_match"], 2),
@@ -417,8 +484,10 @@ def source_line(view: dict) -> str:
 def _text_lines(view: dict) -> list[str]:
     p = view["payload"]
     two = _two_stage(p)
+    season = fee_season_text(p)
     lines = _wrapped([source_line(view), "", f"status {p.get('status')}, objective {p.get('objective')}, "
              + ("two-stage model" if two else f"correlation {p.get('correlation')}"),
+             *([unproven_sentence(p)] if unproven_sentence(p) else []),
              f"P(match) {_ranged(p, 'p_match', two_stage=two)}; "
              + ("no range over plausible models (one card)" if p.get("p_match_interval") is None and two else
                 f"most pessimistic model {_pct(p.get('p_match_pessimistic'))}")
@@ -430,28 +499,40 @@ def _text_lines(view: dict) -> list[str]:
              f"published-curve check {_curve_check(p)}",
              f"Monte Carlo check {_mc_text(p)}; fees "
              f"{_usd((p.get('cost') or {}).get('total'))} of budget {_usd((p.get('constraints') or {}).get('budget'))}"
-             + (f" ({fixed_fee_text(p)})" if fixed_fee_text(p) else ""),
+             + (f" ({fixed_fee_text(p)})" if fixed_fee_text(p) else "") + (f"; fee schedule: {season}" if season else ""),
+             "{} {}".format(*preference_row(p)),
              ""])
     lines += _wrapped([f"warning: {w}" for w in unsafe_first(p.get("warnings"))])
-    lines += ["", "Against the safest list (best P(any match) under the same limits)", "",
-              f"{'':28}{'this list':>14}{'safest list':>14}"]
-    lines += [f"{a:28}{b:>14}{c:>14}" for a, b, c in trade_rows(view)]
-    if view["curve"]:
-        lines += ["", f"Budget curve: {curve_title(p)}", "",
-                  f"{'budget':>10}  {'status':12}{'P(match)':>10}{'10th-90th':>11}{'plan on':>9}{'P(LA)':>10}"
-                  f"{'10th-90th':>11}"
-                  f"{'apps':>6}"]
-        lines += [f"{_usd(r['budget']):>10}  {str(r['status']):12}"
-                  f"{_pct(r.get('p_match')) + ('^' if r.get('outside_domain') else ''):>10}"
-                  f"{span(r.get('p_match_interval')):>11}{plan_cell(r.get('p_match_plan')):>9}"
-                  f"{_pct(r.get('p_match_la')):>10}{span(r.get('p_match_la_interval')):>11}"
-                  f"{'' if r.get('n_applications') is None else r['n_applications']:>6}"
-                  for r in view["curve"]]
-        if any(r.get("p_match_plan") is not None for r in view["curve"]):
-            lines += ["", *textwrap.wrap(_curve_plan_note(view["curve"]), 110)]
-        if any(r.get("outside_domain") for r in view["curve"]):
-            lines += ["", *textwrap.wrap(domain_note(None), 110)]
-            lines += _wrapped([f"^ {line}" for line in _outside_lines(view["curve"])])
+    head = trade_head(view)
+    lines += ["", *_wrapped(["Against the safest list (best P(any match) under the same limits)"
+                             + ("; the LA-most list: the best P(match in Greater LA) at the same P(match) floor"
+                                if len(head) > 3 else "")]), ""]
+    rows = trade_rows(view)  # columns as wide as their cells (a range is 30 characters): 117 for four
+    widths = [max(len(str(r[k])) for r in rows + [tuple(head)]) + (0 if k == 0 else 1) for k in range(len(head))]
+    lines += ["".join(f"{c:<{w}}" if k == 0 else f"{c:>{w}}" for k, (c, w) in enumerate(zip(r, widths)))
+              for r in [tuple(head)] + rows]
+    lines += _wrapped(["", *trade_sentences(p)]) if trade_sentences(p) else []
+    return lines + _curve_lines(view)
+
+
+def _curve_lines(view: dict) -> list[str]:
+    """The PDF's budget curve: what it shows, then its table and notes."""
+    lines = ["", *_wrapped([f"Budget curve: {curve_words(view['payload'])}"]), ""]
+    if not view["curve"]:
+        return lines + [view.get("curve_note") or "no budget curve"]
+    lines += [f"{'budget':>10}  {'status':12}{'P(match)':>10}{'10th-90th':>11}{'plan on':>9}{'P(LA)':>10}"
+              f"{'10th-90th':>11}{'apps':>6}"]
+    lines += [f"{_usd(r['budget']):>10}  {str(r['status']):12}"
+              f"{_pct(r.get('p_match')) + ('^' if r.get('outside_domain') else ''):>10}"
+              f"{span(r.get('p_match_interval')):>11}{plan_cell(r.get('p_match_plan')):>9}"
+              f"{_pct(r.get('p_match_la')):>10}{span(r.get('p_match_la_interval')):>11}"
+              f"{'' if r.get('n_applications') is None else r['n_applications']:>6}"
+              for r in view["curve"]]
+    if any(r.get("p_match_plan") is not None for r in view["curve"]):
+        lines += ["", *textwrap.wrap(_curve_plan_note(view["curve"]), 110)]
+    if any(r.get("outside_domain") for r in view["curve"]):
+        lines += ["", *textwrap.wrap(domain_note(None), 110)]
+        lines += _wrapped([f"^ {line}" for line in _outside_lines(view["curve"])])
     return lines
 
 
@@ -485,7 +566,7 @@ def applicant_pdf(view: dict) -> bytes:
         per = 80
         for k in range(0, max(len(sel), 1), per):
             _mono_page(pdf, f"The list ({len(sel)} programs), {k + 1}-{min(k + per, len(sel))}",
-                       list_lines(sel[k:k + per]))
+                       list_lines(sel[k:k + per]), note)  # each page of a synthetic list says so, as the first
     return buf.getvalue()
 
 def png_data_uri(fig) -> str:

@@ -17,7 +17,7 @@ from allocator.errors import InputError
 def precheck(members: list[Member], catalog=None) -> list[Member]:
     """``members`` with those that fail the catalog checks turned into bad input (same order),
     and every member whose profile was read given its summary input columns (``inputs``:
-    budget, objective, and synthetic when its catalog is known), bad input or not."""
+    budget, objective, the fee season, and synthetic when its catalog is known), bad input or not."""
     from allocator.inputs.demo import resolve_catalog
     from allocator.inputs.profile import profile_from_dict
     from allocator.optim.assemble import check_list_ids
@@ -33,7 +33,8 @@ def precheck(members: list[Member], catalog=None) -> list[Member]:
         except InputError:  # cannot happen for a member load_cohort read; kept as it was
             out.append(m)
             continue
-        inputs = {"budget": float(profile.strategy.budget), "objective": profile.strategy.objective}
+        inputs = {"budget": float(profile.strategy.budget), "objective": profile.strategy.objective,
+                  "season": _fee_season(profile.strategy.season)}
         try:
             key = tuple(profile.specialties or ())
             if catalog is None and key not in cache:
@@ -47,3 +48,17 @@ def precheck(members: list[Member], catalog=None) -> list[Member]:
                 m = dataclasses.replace(m, doc=None, error=" ".join(str(e).split()))
         out.append(dataclasses.replace(m, inputs=inputs))
     return out
+
+
+def _fee_season(season: str) -> str | None:
+    """The fee season a profile's ``season`` names, as the JSON's ``cost.season`` gives it: a
+    shipped season as it is ("2026", "none"), a fee file of your own by its ``season`` key
+    (None if it cannot be read: the worker's error says why)."""
+    from allocator.inputs.fees import is_fee_file, load_schedule
+
+    if not is_fee_file(str(season)):
+        return str(season)
+    try:
+        return str(load_schedule(str(season)).season)
+    except (InputError, OSError, ValueError):
+        return None

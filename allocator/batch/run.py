@@ -510,7 +510,8 @@ def write_summary(out: Path, rows: list[dict]) -> None:
     df = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     for c in ("n_applications", "n_la", "n_west", "n_elsewhere", "n_crowded"):
         df[c] = pd.array(df[c], dtype="Int64")  # whole counts, empty for applicants without a list
-    df["worst_season"] = [_season_text(v) for v in df["worst_season"]]  # "2022", not 2022.0
+    for c in ("worst_season", "season"):
+        df[c] = [_season_text(v) for v in df[c]]  # "2022", not 2022.0
     atomic_write(out / "summary.csv", lambda fh: fh.write(df.to_csv(index=False)))
 
 

@@ -107,6 +107,7 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
     from allocator.output.result import mc_json
     from allocator.verification import published_curve
     from allocator.verification.planfigure import list_checks, plan_figure
+    from allocator.verification.warnorder import unsafe_first
 
     pc, sc, cc = list_checks(problem, plan, m)  # as solve and the sweep rows take them
     payload = {"p_match": m.p_match, "p_match_independent": m.p_match_independent, "p_match_la": m.p_match_la,
@@ -125,6 +126,7 @@ def _payload(problem, plan, m, mc, bad, sig: dict, divisions):
     if pc is not None:
         payload["p_match_published_curve"] = list(pc)
         payload["warnings"] += published_curve.below_range_warning(pc, m.p_match_interval)
+    payload["warnings"] = unsafe_first(payload["warnings"])  # solve's order: those pointing the unsafe way first
     payload["p_match_score_check"] = sc
     payload["p_match_cap_check"] = cc
     payload["p_match_plan"] = figure = plan_figure(m.p_match_interval, m.p_match_worst_season, pc, sc, cap_check=cc)

@@ -77,13 +77,7 @@ def solve(
             sys.stdout.write(_json(_status_json(e, "min_cost" if min_cost else objective or
                                                 _profile_objective(profile), target, target_on if min_cost else None)))
         raise
-    from allocator.inputs.listfile import list_csv
-
-    from allocator.output.report import SYNTHETIC_NOTE
-
-    csv_text = list_csv(res.selected_rows(), res.plan.divisions if res.plan else (), columns=res.selected_columns,
-                        note=SYNTHETIC_NOTE if res.problem.synthetic else None)
-    _emit(res.to_dict(), as_json, out, lambda c: _render(res, c, show), csv_text=csv_text,
+    _emit(res.to_dict(), as_json, out, lambda c: _render(res, c, show), csv_text=res.list_csv(),
           full_render=lambda c: _render(res, c, None))
     return 0
 

@@ -241,8 +241,9 @@ def timing_band_line(d: dict) -> str:
 
 
 def interviews_only_check(a: dict) -> str:
-    """"The published curve gives 35% at 3 interviews; plan on 26% (...) from these interviews"."""
-    from allocator.output.report import plan_pct
+    """"The published curve gives 35% at 3 interviews; plan on 26% from these interviews (..., 26.4%
+    rounded down)"."""
+    from allocator.output.report import pct_floored, plan_pct
 
     curve = a.get("p_match_interviews_only_published_curve")
     if not curve:
@@ -256,7 +257,8 @@ def interviews_only_check(a: dict) -> str:
     plan = a.get("p_match_interviews_only_plan")
     if plan is None:
         return line
-    return line + f"; plan on {plan_pct(plan)} from these interviews ({a['p_match_interviews_only_plan_from']})"
+    return line + (f"; plan on {plan_pct(plan)} from these interviews ({a['p_match_interviews_only_plan_from']}, "
+                   f"{pct_floored(plan)} rounded down)")
 
 
 @app.command()

@@ -139,13 +139,34 @@ def robustness_line(r: dict) -> str:
             f"{pct(r['central_list']['p_match_p10'])}).")
 
 
-def unproven_line(o) -> str:
+def unproven_text(gap: float | None) -> str:
     """Plain words for a safety-first list that was not proven best (the relaxation's bound
-    left a gap, or the time limit ran out)."""
-    bound = "" if o.gap is None else (f": no list at the floor has an expected tier utility more than "
-                                      f"{o.gap:.4f} above this one")
-    return (f"Best list found, not proven the best{bound}. It meets the P(match) floor; "
-            "pass --time-limit SECONDS to let the solver search and prove longer.")
+    left a gap, or the time limit ran out), without a closing full stop: the command line
+    adds its advice, the web page and batch's reports a full stop."""
+    bound = "" if gap is None or gap != gap else (f": no list at the floor has an expected tier utility more "
+                                                  f"than {gap:.4f} above this one")
+    return f"Best list found, not proven the best{bound}. It meets the P(match) floor"
+
+
+def unproven_line(o) -> str:
+    """:func:`unproven_text` of the outcome, with how to search longer."""
+    return f"{unproven_text(o.gap)}; pass --time-limit SECONDS to let the solver search and prove longer."
+
+
+# the answer a budget curve's points are not, by the answer's objective (what a reader may take them for)
+ANSWER_OBJECTIVE = {"safety_first": "the safety-first answer above (which may give up P(match), within its "
+                                    "safety margin, for LA and West programs)", "utility": "the answer above",
+                    "p_match_la": "the answer above", "min_cost": "the cheapest list above"}
+
+
+def curve_caveat(curve_mode: str, answer_objective: str | None) -> str:
+    """", not the safety-first answer above (...): at your budget its P(match) need not be the
+    answer's" after what a budget curve shows, when its points maximize another objective
+    (``curve_mode``, the sweep's) than the answer's; "" when they are the answer's."""
+    if answer_objective not in ("safety_first", "min_cost") and (answer_objective or curve_mode) == curve_mode:
+        return ""
+    answer = ANSWER_OBJECTIVE.get(answer_objective or "", "the answer above")
+    return f", not {answer}: at your budget its P(match) need not be the answer's"
 
 
 def render_solve(res: Result, console: Console, *, limit: int | None = None) -> None:

@@ -97,6 +97,20 @@ class Result:
         rows = [dict(zip(values, r)) for r in zip(*values.values())]
         return sorted(rows, key=lambda r: (-r["p_match"], r["program_id"]))
 
+    def list_csv(self) -> str:
+        """The list as `allocator solve --out X.csv` writes it and the web page's list download
+        gives it: program_id, signal, status, date, then the rest of :attr:`selected_columns`
+        (``division`` and each program's 10th-90th percentile when the answer has them), after a
+        ``# geographic_preference:`` line (chosen or fixed in the profile: the JSON's
+        ``geographic_preference``) and, for a synthetic catalog, the SYNTHETIC note.  `simulate
+        --list` reads it back with its signals, and it starts a season file."""
+        from allocator.inputs.listfile import list_csv
+        from allocator.output.report import SYNTHETIC_NOTE
+
+        divisions = (self.plan.divisions or self.problem.fixed_divisions) if self.plan is not None else ()
+        return list_csv(self.selected_rows(), divisions, columns=self.selected_columns,
+                        note=SYNTHETIC_NOTE if self.problem.synthetic else None)
+
     def selected_frame(self) -> pd.DataFrame:
         """:meth:`selected_rows` as a pandas DataFrame."""
         import pandas as pd

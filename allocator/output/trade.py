@@ -86,6 +86,35 @@ def _west(m, alt) -> str:
             "more of the rest of the West") + " (a higher expected tier utility)"
 
 
+ALT_LABELS = {"safest": "the safest list", "la_leaning": "the LA-most list at the same floor"}
+
+
+def payload_trades(d: dict) -> list[tuple[str, dict, str]]:
+    """The answer JSON's ``alternatives`` (the safest and the LA-most list of a safety-first
+    answer) as (label, the alternative's figures, "Against the safest list, this list gives up
+    ..."): the trade in the words the command line prints (:func:`trade_sentence`, with the
+    per-model range of the P(match) given up), for the web page and batch's reports.  The label
+    says "(the best found, not proven best)" after an alternative that was not proven."""
+    from types import SimpleNamespace
+
+    alts = d.get("alternatives")
+    if not isinstance(alts, dict) or d.get("p_match") is None:
+        return []
+    me = SimpleNamespace(p_match=d["p_match"], p_match_la=d.get("p_match_la") or 0.0,
+                         p_match_west=d.get("p_match_west"))
+    out = []
+    for name, a in alts.items():
+        if not isinstance(a, dict) or a.get("p_match") is None:
+            continue
+        label = ALT_LABELS.get(name, str(name).replace("_", " "))
+        other = SimpleNamespace(p_match=a["p_match"], p_match_la=a.get("p_match_la") or 0.0,
+                                p_match_west=a.get("p_match_west"),
+                                by_model=(a.get("difference") or {}).get("p_match_by_model"))
+        proven = "" if a.get("status") == "optimal" else " (the best found, not proven best)"
+        out.append((label + proven, a, f"Against {label}, this list {trade_sentence(me, other)}."))
+    return out
+
+
 def tier_text(n_by_tier: dict) -> str:
     """"LA 9 · rest of West 13 · elsewhere 78"."""
     return " · ".join(f"{TIER_NAMES[k]} {n_by_tier.get(k, 0)}" for k in TIER_NAMES)

@@ -11,6 +11,7 @@ from allocator.season import extend, planfig, update
 from allocator.season import posterior as post
 from allocator.season.seasonfile import Season, load_season
 from allocator.verification.mccheck import check
+from allocator.verification.warnorder import unsafe_first
 
 
 def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add_budget: float | None = None,
@@ -35,7 +36,8 @@ def run(profile, season_path, *, today: dt.date | None = None, catalog=None, add
     ctx.warnings[:0] = [f"{pid} counts as eligible although the model would exclude you ({why}): your invitation "
                         "shows that screen did not keep you out" for pid, why in screened.items()]
     out = update.figures(ctx)
-    out["warnings"] = ctx.warnings + out.pop("domain_warnings") + fee_season_warning(problem.schedule.season, today)
+    out["warnings"] = unsafe_first(ctx.warnings + out.pop("domain_warnings")  # solve's order (verification.warnorder)
+                                   + fee_season_warning(problem.schedule.season, today))
     out["synthetic"] = bool(problem.synthetic)
     out["fee_season"] = problem.schedule.season  # the ERAS fees (and signal counts) the figures used
     out["notes"] = list(problem.notes)  # the catalog's, as solve prints them (what an addition can draw on)

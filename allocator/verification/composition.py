@@ -113,7 +113,8 @@ def cap_tail(cap_check: dict, ranged: bool = True) -> str:
     return (f"nothing checked the model on a list like this, and the calibration targets cannot tell where the "
             f"effect stops: under the IMG-share cap check (the effect stopping at {100 * cap_check['cap']:.0f}% IMGs, "
             f"its intercepts re-fitted to the same calibration targets, all of which still pass) this list's P(match) "
-            f"is {pct(cap_check['p_match'])} instead of {pct(cap_check['p_match_central'])}, and {joins}, and apply "
+            f"is {pct(cap_check['p_match'])} instead of {pct(cap_check['p_match_central'])} under the central model, and "
+            f"{joins}, and apply "
             "more widely if you can")
 
 

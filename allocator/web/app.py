@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from allocator.output.report import pct, pct_floored, plan_pct, plan_source, season_label
+from allocator.output.report import pct, pct_floored, plan_pct, plan_source, season_label, unproven_text
 from allocator.verification.published_curve import relation as curve_relation
 from allocator.web.messages import plain_text
 from allocator.web.jobs import JobPool
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates.env.filters["plan_source"] = plan_source  # and where it comes from, as the command line says
     app.state.templates.env.filters["curve_relation"] = curve_relation  # the published-curve check against the range
     app.state.templates.env.filters["season_label"] = season_label  # the worst-season figure, named as everywhere
+    app.state.templates.env.filters["unproven"] = unproven_text  # a safety-first list not proven best, as the CLI says
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(pages.router)
 

@@ -247,6 +247,7 @@ async def _solve(request: Request, form: FormData) -> Response:
         if job.cancelled:
             raise Cancelled()
         job.context["problem"] = res.problem
+        job.context["list_csv"] = res.list_csv()  # the download is `solve --out X.csv`'s file, by the same writer
         return service.to_json_dict(res.to_dict())
 
     _supersede(request, form)  # only once the new request is valid: a form error keeps the answer on its way
@@ -395,32 +396,12 @@ def _job_state_view(job: Job, state: formstate.FormState | None) -> dict:
             "sort": "p_match", "order": "desc", "tiers": _tiers(job.result), "alts": _alternatives(job.result)}
 
 
-ALT_LABELS = {"safest": "the safest list", "la_leaning": "the LA-most list at the same floor"}
-
-
 def _alternatives(d: dict) -> list[tuple[str, dict]]:
     """The JSON's ``alternatives`` as (label, its figures with ``trade``: what the answer gives
-    up and gains against it, in the words the command prints)."""
-    from types import SimpleNamespace
+    up and gains against it, in the words the command prints: :func:`allocator.output.trade.payload_trades`)."""
+    from allocator.output.trade import payload_trades
 
-    from allocator.output.trade import trade_sentence
-
-    alts = d.get("alternatives")
-    if not isinstance(alts, dict) or d.get("p_match") is None:
-        return []
-    me = SimpleNamespace(p_match=d["p_match"], p_match_la=d.get("p_match_la") or 0.0,
-                         p_match_west=d.get("p_match_west"))
-    out = []
-    for name, a in alts.items():
-        if not isinstance(a, dict) or a.get("p_match") is None:
-            continue
-        label = ALT_LABELS.get(name, str(name).replace("_", " "))
-        other = SimpleNamespace(p_match=a["p_match"], p_match_la=a.get("p_match_la") or 0.0,
-                                p_match_west=a.get("p_match_west"),
-                                by_model=(a.get("difference") or {}).get("p_match_by_model"))
-        proven = "" if a.get("status") == "optimal" else " (the best found, not proven best)"
-        out.append((label + proven, {**a, "trade": f"Against {label}, this list {trade_sentence(me, other)}."}))
-    return out
+    return [(label, {**a, "trade": sentence}) for label, a, sentence in payload_trades(d)]
 
 
 def _tiers(d: dict) -> dict[str, int]:
@@ -515,7 +496,7 @@ def download(request: Request, answer_id: str, name: str):
         return _gone(request)
     d = job.result
     if name == "list.csv":
-        return _download(service.list_csv(d), "allocator_list.csv", "text/csv")
+        return _download(job.context["list_csv"], "allocator_list.csv", "text/csv")
     if name == "season.csv":
         return _download(service.season_csv(d), "allocator_season.csv", "text/csv")
     if name == "answer.json":

@@ -155,9 +155,6 @@ CURVE_MAXIMIZES = {
     "utility": "the P(match) of the list with the best expected tier utility at each budget",
     "p_match_la": "the P(match) of the list with the best P(match in LA) at each budget (keeping the target)",
 }
-ANSWER_OBJECTIVE = {"safety_first": "the safety-first answer above (which may give up P(match), within its "
-                                    "safety margin, for LA and West programs)", "utility": "the answer above",
-                    "p_match_la": "the answer above", "min_cost": "the cheapest list above"}
 
 
 def budget_caption(profile_objective: str, answer_objective: str | None, planned: bool = True) -> str:
@@ -165,14 +162,13 @@ def budget_caption(profile_objective: str, answer_objective: str | None, planned
     for the profile's), and when that differs from the answer's objective, that its numbers are not the answer's;
     the line of the figure to plan on (``planned``: the answer has one, so the curve's rows have theirs) and the
     knees, found on that line when there is one, which are not a recommended budget."""
+    from allocator.output.report import curve_caveat
     from allocator.studies.sweep import sweep_mode
 
     mode = sweep_mode(profile_objective)
     text = CURVE_MAXIMIZES.get(mode, f"the P(match) of the best list by {mode} at each budget")
     text += " (same limits otherwise)"
-    if answer_objective in ("safety_first", "min_cost") or (answer_objective or mode) != mode:
-        answer = ANSWER_OBJECTIVE.get(answer_objective or "", "the answer above")
-        text += f", not {answer}: at your budget its P(match) need not be the answer's"
+    text += curve_caveat(mode, answer_objective)
     if planned:  # the knees are then found on that line (allocator.studies.sweep.curve_on)
         return (text + "; the orange line is the figure to plan on for each point's list; red circles (knees) mark "
                 "where extra dollars start buying less on it (its gain per dollar falls by more than half after "
@@ -202,19 +198,6 @@ def _png(ax, dpi: int = 110) -> bytes:
     buf = io.BytesIO()
     ax.figure.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
-
-
-def list_csv(payload: dict) -> str:
-    """The list as `allocator solve --out X.csv` writes it (program_id, signal, status, date,
-    then the program's details; the divisions as a comment line): `simulate --list` reads it
-    back with its signals, and it starts a season file."""
-    from allocator.inputs.listfile import list_csv as write_list
-
-    cols = ["program_id", "signal", "name", "specialty", "city", "state", "p_match", "la_area", "tier"]
-    rows = [{c: r.get(c) for c in cols} for r in payload.get("selected", [])]
-    divisions = payload.get("geographic_preference")
-    return write_list(rows, tuple(divisions) if isinstance(divisions, list) else (), columns=cols,
-                      note=_synthetic_note(payload))
 
 
 def season_csv(payload: dict) -> str:
