@@ -10,7 +10,7 @@ import json
 from allocator.paths import DATA_DIR
 from allocator.verification.warnorder import unsafe_first, upper_estimate
 
-TYPICAL = str(DATA_DIR / "profiles" / "typical_us_img.toml")
+STRONG = str(DATA_DIR / "profiles" / "strong_la_ties.toml")
 NEAR_MEAN_STEP2 = ("Step 2 CK reported as pass (counted as 230) is 6 points below the calibration cohort's mean of "
                    "236, where the model lets the score move P(match) less than the published figures do. Under a "
                    "model ... this list's P(match) is 59.7% instead of 65.9% under the central model; that figure "
@@ -37,9 +37,10 @@ def test_the_unsafe_group_keeps_the_checks_order_and_a_near_mean_score_check_is_
 
 
 def test_every_surface_of_one_answer_gives_its_warnings_in_one_order():
-    """The typical profile: the command line, its JSON, batch's HTML and PDF text, summary.csv and
-    cohort.html give the cap warning (figure to plan on an upper estimate) before the extrapolation
-    one; the JSON used to give them the other way round, and only batch reordered them."""
+    """The strong profile (the typical one's list, 12.3 expected interviews, no longer extrapolates):
+    the command line, its JSON, batch's HTML and PDF text, summary.csv and cohort.html give the cap
+    warning (figure to plan on an upper estimate) before the extrapolation one; the JSON used to give
+    them the other way round, and only batch reordered them."""
     from rich.console import Console
 
     from allocator.api import solve
@@ -48,10 +49,10 @@ def test_every_surface_of_one_answer_gives_its_warnings_in_one_order():
     from allocator.batch.run import Report
     from allocator.output.report import render_solve
 
-    res = solve(TYPICAL, draws=0)
+    res = solve(STRONG, draws=0)
     d = json.loads(json.dumps(res.to_dict()))
     w = d["warnings"]
-    assert len(w) == 2 and "85% IMGs or more" in w[0] and "15.1 expected interviews" in w[1]
+    assert len(w) == 2 and "85% IMGs or more" in w[0] and "20.3 expected interviews" in w[1]
     assert w == unsafe_first(w) == list(res.warnings)
     buf = io.StringIO()
     render_solve(res, Console(file=buf, width=10_000, color_system=None), limit=0)

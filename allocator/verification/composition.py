@@ -3,8 +3,9 @@
 The calibrated-domain guard (:mod:`allocator.verification.domain`) looks at a list's length and
 its expected interviews.  An optimized list can sit inside both and still be unlike any list
 the calibration targets were checked on: it concentrates on the programs with 85% IMGs or more
-(the IMG-share cap, ``IMG_CLIP``, where the model's IMG-share effect is largest: odds x9.2 the
-reference's on the default card) and, with the LA objectives, on Greater LA.  The cohort's
+(the central card's IMG-share cap, ``IMG_CLIP``, where its IMG-share effect is largest: odds x9.2
+the reference's; the plausible models stop the effect anywhere from 50% to 85% IMGs, a judged
+range since card 2026.4) and, with the LA objectives, on Greater LA.  The cohort's
 lists hold at most 28% cap programs and 25% Greater LA programs (95th percentiles; the card's
 ``[calibration.domain]``, printed by `allocator calibrate`); a typical optimized list holds 77%
 cap programs and expects 0.22 interviews per application against the cohort's 0.016-0.156.
@@ -86,8 +87,8 @@ def warnings(card, mix: Mix, cap_check: dict | None = None, ranged: bool = True)
     cap_hi = dom.get("share_at_img_cap", (0, 1))[1]
     if beyond_cap(card, mix):
         out.append(f"outside the calibrated domain: {_share(mix.at_cap, mix.n)} have {100 * IMG_CLIP[1]:.0f}% IMGs or "
-                   f"more, where the model's IMG-share effect is largest, while the calibration cohort's lists hold at "
-                   f"most {100 * cap_hi:.0f}% such programs{yields}: {tail if cap_check is None else cap_tail(cap_check, ranged)}")
+                   f"more, where the central model's IMG-share effect is largest, while the calibration cohort's lists hold at "
+                   f"most {100 * cap_hi:.0f}% such programs{yields}: {tail if cap_check is None else cap_tail(cap_check, ranged, card)}")
     elif ypa is not None and ypa > y_hi:
         out.append(f"outside the calibrated domain: this list expects {ypa:.2f} interviews per application, while "
                    f"the calibration cohort's lists expect {cohort_yield} (about 0.10 for an average IMG): {tail}")
@@ -100,22 +101,34 @@ def warnings(card, mix: Mix, cap_check: dict | None = None, ranged: bool = True)
     return out
 
 
-def cap_tail(cap_check: dict, ranged: bool = True) -> str:
+def cap_tail(cap_check: dict, ranged: bool = True, card=None) -> str:
     """The cap warning's ending with the list's figure under the IMG-share cap check (``ranged``:
     it joins the figure to plan on; else, with no range and so no such figure, it is an upper
-    bound to plan on)."""
+    bound to plan on).  ``card``: when its ``[interview.img_share_cap]`` has a range, the
+    plausible models draw the cap across it, and the warning says so."""
     from allocator.percent import pct
 
-    joins = ("that figure joins the one to plan on; a lower cap fits the targets too, so read the figure to plan on "
-             "as an upper estimate still" if ranged else
-             "with no range over plausible models here, plan on at most that figure; a lower cap fits the targets "
-             "too, so read it as an upper estimate")
+    drawn = _drawn_caps(card)
+    joins = ("that figure joins the one to plan on; " + (
+        "no published figure checks a list like this, so read the figure to plan on as an upper estimate still"
+        if drawn else "a lower cap fits the targets too, so read the figure to plan on as an upper estimate still")
+        if ranged else
+        "with no range over plausible models here, plan on at most that figure; a lower cap fits the targets "
+        "too, so read it as an upper estimate")
     return (f"nothing checked the model on a list like this, and the calibration targets cannot tell where the "
-            f"effect stops: under the IMG-share cap check (the effect stopping at {100 * cap_check['cap']:.0f}% IMGs, "
-            f"its intercepts re-fitted to the same calibration targets, all of which still pass) this list's P(match) "
-            f"is {pct(cap_check['p_match'])} instead of {pct(cap_check['p_match_central'])} under the central model, and "
-            f"{joins}, and apply "
-            "more widely if you can")
+            f"effect stops{drawn}: under the IMG-share cap check (the effect stopping at {100 * cap_check['cap']:.0f}% "
+            f"IMGs, its intercepts re-fitted to the same calibration targets, all of which still pass) this list's "
+            f"P(match) is {pct(cap_check['p_match'])} instead of {pct(cap_check['p_match_central'])} under the central "
+            f"model, and {joins}, and apply more widely if you can")
+
+
+def _drawn_caps(card) -> str:
+    """" (the plausible models stop it anywhere from 50% to 85% IMGs)" for a card whose
+    IMG-share cap is a judged parameter; "" otherwise."""
+    p = getattr(getattr(card, "interview", None), "img_share_cap", None)
+    if p is None or not p.range:
+        return ""
+    return f" (the plausible models stop it anywhere from {100 * p.range[0]:.0f}% to {100 * p.range[1]:.0f}% IMGs)"
 
 
 def cell(card, mix: Mix) -> str:
