@@ -1,7 +1,6 @@
 """Shared test helpers: random small problems and a brute-force oracle."""
 from __future__ import annotations
 
-import json
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
