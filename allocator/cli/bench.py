@@ -98,8 +98,9 @@ def _spread_note(df) -> str | None:
             f"average: {r['profile']}'s {r['method']} list at ${r['budget']:,.0f} spans {pct(iv[0], 0)} to {pct(iv[1], 0)} "
             "(10th-90th percentile; every list's range is in --json and --csv). The lead table scores both lists "
             "under each plausible model (in --json and --csv: lead_min, the smallest per-model lead, negative where "
-            "the other list is better under some model; lead_p10, the lead on the 10th percentiles). Every plausible "
-            "model shares one form the calibration targets do not pin down: the IMG-share effect stops growing at "
-            "85% IMGs. The optimizer's lists hold more programs there than the guide's: 'cap' scores both lists "
-            "under the IMG-share cap check (the effect stopping at 65% IMGs, the intercepts re-fitted to the same "
-            "calibration targets; lead_cap_check), where the lead can shrink, vanish or turn negative.")
+            "the other list is better under some model; lead_p10, the lead on the 10th percentiles). The calibration "
+            "targets do not pin down where the IMG-share effect stops growing (the plausible models stop it anywhere "
+            "from 50% to 85% IMGs), and the optimizer's lists hold more programs at 85% IMGs or more than the "
+            "guide's: 'cap' scores both lists under the IMG-share cap check (the central model with the effect "
+            "stopping at 65% IMGs, the intercepts re-fitted to the same calibration targets; lead_cap_check), where "
+            "the lead can shrink, vanish or turn negative.")
