@@ -97,9 +97,9 @@ def test_the_page_shows_the_worst_season():
     from fastapi.testclient import TestClient
 
     from allocator.web.app import create_app
-    from tests.web_support import fast_form
+    from tests.web_support import fast_form, settings
 
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(settings())) as c:  # waits 30 s for the answer (the default 2.5 s shows progress)
         r = c.post("/solve", data=fast_form(time_limit=""))  # no clock: the same answer on a loaded machine
     assert r.status_code == 200, r.text[-300:]
     assert ("P(match), two-stage model, in a season like 2022 (61.4% of US IMGs matched; mean of its 8 plausible "
