@@ -328,9 +328,10 @@ def markdown(df: pd.DataFrame, reach: pd.DataFrame | None = None) -> str:
 
 
 def _cap_leads(problem: Problem, plans: Mapping[str, Plan | None]) -> dict[str, dict]:
-    """``lead_cap_check``: the optimizer's lead under the IMG-share cap check (a model no plausible
-    model spans: the IMG-share effect stopping at 65% IMGs, intercepts re-fitted; both lists
-    scored exactly under it, :mod:`allocator.verification.capcheck`); empty without the file."""
+    """``lead_cap_check``: the optimizer's lead under the IMG-share cap check (the central model
+    with the IMG-share effect stopping at 65% IMGs, intercepts re-fitted; the plausible models draw
+    the cap from 0.50 to 0.85; both lists scored exactly under it,
+    :mod:`allocator.verification.capcheck`); empty without the file."""
     from allocator.verification import capcheck
 
     if problem.card is None or problem.fm_central is None or plans.get(OPTIMIZER) is None:
