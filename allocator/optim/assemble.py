@@ -145,9 +145,7 @@ def _model_probabilities(catalog: Catalog, cat: Catalog, profile: Profile, card)
     out = _Probs(cat, p, np.maximum(np.asarray(est["p_interview"], float), p),
                  f"model card {getattr(card, 'name', 'default')}", float(card.correlation))
     bad = ~np.asarray(est["eligible"], bool)
-    ids, names, la = cat.column("program_id"), cat.column("name"), cat.column("la_area")
-    out.excluded = [{"program_id": ids[i], "name": names[i], "reason": est["excluded_reason"][i],
-                     "la_area": bool(la[i])} for i in np.nonzero(bad)[0]]
+    out.excluded = [_excluded_row(cat, i, est["excluded_reason"][i]) for i in np.nonzero(bad)[0]]
     out.p_signal = {k: np.asarray(est[f"p_signal_{k}"], float) for k in SIGNAL_KINDS if f"p_signal_{k}" in est}
     out.p_signal_geo = {k: np.asarray(est[f"p_signal_{k}_geo"], float) for k in SIGNAL_KINDS
                         if f"p_signal_{k}_geo" in est}
@@ -155,6 +153,15 @@ def _model_probabilities(catalog: Catalog, cat: Catalog, profile: Profile, card)
     out.card = card
     out.keep(~bad)
     return out
+
+
+def _excluded_row(cat: Catalog, i: int, reason: str) -> dict:
+    """A program left out, with its reason and what an application to it still costs and counts
+    (specialty, la_area, fee_extra USD): a scored list may name it (:func:`allocator.api.score`)."""
+    col = cat.column
+    return {"program_id": col("program_id")[i], "name": col("name")[i], "reason": reason,
+            "la_area": bool(col("la_area")[i]), "specialty": str(col("specialty")[i]),
+            "fee_extra": float(col("fee_extra")[i])}
 
 
 def check_list_ids(profile: Profile, catalog: Catalog) -> None:
@@ -179,10 +186,7 @@ def _apply_lists(pr: _Probs, catalog: Catalog, profile: Profile) -> dict[str, in
                              f"({_reason(pr.excluded, pid) or 'another specialty'}); remove it from must_apply")
     never = [pos[x] for x in s.never_apply if x in pos]
     if never:
-        ids, names, la = pr.cat.column("program_id"), pr.cat.column("name"), pr.cat.column("la_area")
-        for i in never:
-            pr.excluded.append({"program_id": ids[i], "name": names[i], "reason": "never_apply",
-                                "la_area": bool(la[i])})
+        pr.excluded += [_excluded_row(pr.cat, i, "never_apply") for i in never]
         keep = np.ones(len(pr.cat), bool)
         keep[never] = False
         pr.keep(keep)
