@@ -222,12 +222,12 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
         raise SolverError(f"the returned list breaks {bad[0][0]}: {bad[0][1]} (a bug; please report)")
     metrics = evaluate(problem, plan)
     mc = verify(problem, plan, draws=draws, seed=seed, p_analytic=metrics.p_match) if draws > 0 else None
-    gain = None
-    if plan.signals:
-        gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
+    gain = (metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
+            if plan.signals else None)
     check, sc, cc = planfigure.list_checks(problem, plan, metrics)  # as the sweep rows take them; with --draws 0 too
     warns = list_warnings(problem, plan, metrics, budget_applies=mode != "min_cost", score_check=sc, cap_check=cc)
     warns += published_curve.below_range_warning(check, metrics.p_match_interval)
+    warns += usce_warnings(profile, catalog, problem, plan, metrics, card=card, correlation=correlation, season=season)
     if mode in ("min_cost", "la_given_target"):
         warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target,
                                        domain.figure_source(problem), min_cost=mode == "min_cost")
@@ -238,6 +238,23 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
                   published_curve=check, target_on=target_on if mode == "min_cost" else None, score_check=sc,
                   cap_check=cc,
                   **({} if sf is None else _trade(problem, sf)))
+
+
+def usce_warnings(profile, catalog, problem: Problem, plan: Plan, metrics, **load_kw) -> list[str]:
+    """For an applicant with no US clinical experience, :func:`domain.usce_warning` with the same
+    list's P(match) at ``usce_months = 1``: the problem rebuilt from the same profile and catalog
+    (``load_kw``: the card, correlation and season it was built with) and the list evaluated
+    exactly.  None under a catalog's own p_match, where the profile does not enter."""
+    a = problem.applicant
+    if a is None or a.usce_months > 0 or problem.source == "catalog p_match":
+        return []
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    one = load(prof.model_copy(update={"applicant": prof.applicant.model_copy(update={"usce_months": 1.0})}),
+               catalog, **load_kw)
+    pos = {pid: i for i, pid in enumerate(one.ids)}
+    to = [pos[pid] for pid in problem.ids]  # the same candidates (no screen reads US clinical experience)
+    plan1 = Plan.of([to[i] for i in plan.idx], {to[i]: k for i, k in plan.signals}, plan.divisions)
+    return domain.usce_warning(problem.card, a, metrics.p_match, evaluate(one, plan1, correlations=()).p_match)
 
 
 def _check_target_on(problem: Problem, target_on: str, mode: str) -> None:

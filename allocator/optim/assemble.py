@@ -286,7 +286,7 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
     pos = _apply_lists(pr, catalog, profile)
     cat = pr.cat
     specialties = tuple(sorted(set(cat.column("specialty")))) if len(cat) else tuple(profile.specialties or ())
-    notes = _catalog_notes(catalog, cat, tuple(profile.specialties or ()))
+    notes = _catalog_notes(catalog, cat, tuple(profile.specialties or ())) + _usce_cap_note(pr.card, profile)
     warns = [w for w in [img_share_warning(pr.cat, pr.card)] if w]
     available = _signals(pr, profile, specialties, notes, warns)
     max_div, fixed = _geography(pr, profile, notes)
@@ -354,6 +354,19 @@ def _catalog_notes(catalog: Catalog, cat: Catalog, specialties: tuple[str, ...])
         notes.append(f"{NO_LA_NOTE}: P(match in LA) is 0 on any list; add Greater-LA "
                      "programs to the catalog to weigh them")
     return notes
+
+
+def _usce_cap_note(card, profile: Profile) -> list[str]:
+    """US clinical experience beyond the card's ``[interview.usce_month_cap]`` (12 months on the
+    default card) adds nothing in the model: say so, since more months leave every figure as it is
+    (none when the model does not give the probabilities)."""
+    a = profile.applicant
+    cap = getattr(getattr(getattr(card, "interview", None), "usce_month_cap", None), "value", None)
+    if a is None or cap is None or a.usce_months <= cap:
+        return []
+    return [f"usce_months = {a.usce_months:g}: US clinical experience beyond {cap:g} months adds nothing in the "
+            f"model (usce_month_cap on the {card.name} card), so your {a.usce_months:g} months count as {cap:g} "
+            "and more months would not change the figures"]
 
 
 def _own_interview_warning(cat: Catalog, catalog: Catalog) -> tuple[str, ...]:
