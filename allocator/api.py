@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -222,12 +223,12 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
         raise SolverError(f"the returned list breaks {bad[0][0]}: {bad[0][1]} (a bug; please report)")
     metrics = evaluate(problem, plan)
     mc = verify(problem, plan, draws=draws, seed=seed, p_analytic=metrics.p_match) if draws > 0 else None
-    gain = None
-    if plan.signals:
-        gain = metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
+    gain = (metrics.p_match - evaluate(problem, Plan(plan.idx, (), plan.divisions), correlations=()).p_match
+            if plan.signals else None)
     check, sc, cc = planfigure.list_checks(problem, plan, metrics)  # as the sweep rows take them; with --draws 0 too
     warns = list_warnings(problem, plan, metrics, budget_applies=mode != "min_cost", score_check=sc, cap_check=cc)
     warns += published_curve.below_range_warning(check, metrics.p_match_interval)
+    warns += usce_warnings(profile, catalog, problem, plan, metrics, card=card, correlation=correlation, season=season)
     if mode in ("min_cost", "la_given_target"):
         warns += domain.target_warning(metrics.p_match, metrics.p_match_interval, metrics.p_match_pessimistic, target,
                                        domain.figure_source(problem), min_cost=mode == "min_cost")
@@ -238,6 +239,23 @@ def solve(profile: str | Path | Profile, catalog: str | Path | Catalog | None = 
                   published_curve=check, target_on=target_on if mode == "min_cost" else None, score_check=sc,
                   cap_check=cc,
                   **({} if sf is None else _trade(problem, sf)))
+
+
+def usce_warnings(profile, catalog, problem: Problem, plan: Plan, metrics, **load_kw) -> list[str]:
+    """For an applicant with no US clinical experience, :func:`domain.usce_warning` with the same
+    list's P(match) at ``usce_months = 1``: the problem rebuilt from the same profile and catalog
+    (``load_kw``: the card, correlation and season it was built with) and the list evaluated
+    exactly.  None under a catalog's own p_match, where the profile does not enter."""
+    a = problem.applicant
+    if a is None or a.usce_months > 0 or problem.source == "catalog p_match":
+        return []
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    one = load(prof.model_copy(update={"applicant": prof.applicant.model_copy(update={"usce_months": 1.0})}),
+               catalog, **load_kw)
+    pos = {pid: i for i, pid in enumerate(one.ids)}
+    to = [pos[pid] for pid in problem.ids]  # the same candidates (no screen reads US clinical experience)
+    plan1 = Plan.of([to[i] for i in plan.idx], {to[i]: k for i, k in plan.signals}, plan.divisions)
+    return domain.usce_warning(problem.card, a, metrics.p_match, evaluate(one, plan1, correlations=()).p_match)
 
 
 def _check_target_on(problem: Problem, target_on: str, mode: str) -> None:
@@ -421,20 +439,29 @@ def robustness(problem: Problem, plan: Plan, metrics, mode: str, time_limit, eng
 
 
 def score(problem: Problem, program_ids: Iterable[str], *, signals: dict[str, str] | None = None,
-          divisions: Iterable[str] = (), where: dict[str, str] | None = None) -> tuple[Plan, list[tuple[str, str]]]:
-    """A user's list (program ids) as a Plan over the problem, with its violations.  ``where``:
-    each id's place in the user's file ("line 5"), to name it in the error for an unknown id."""
+          divisions: Iterable[str] = (), where: dict[str, str] | None = None
+          ) -> tuple[Plan, list[tuple[str, str]], list[dict]]:
+    """A user's list (program ids) as a Plan over the problem, its violations, and the programs
+    on it that a catalog screen excludes for this profile (``min_step2``, ``max_attempts``,
+    ``max_years_since_graduation``: rows of ``problem.excluded_rows``, in list order).  Those stay
+    applications with no chance of a match, as `update` keeps them: the plan leaves them out,
+    which changes no probability, and the violations count them (fees, number, LA share,
+    signals); :func:`with_screened` adds them to a list's metrics.  Refused (InputError): an id
+    not among the candidates (``where``: each id's place in the user's file, "line 5", names
+    it), a program the profile's never_apply lists, and a program named twice."""
     ids = list(program_ids)
     pos = {pid: i for i, pid in enumerate(problem.ids)}
-    unknown = [x for x in ids if x not in pos]
-    if unknown:
-        at = f"{(where or {})[unknown[0]]}: " if unknown[0] in (where or {}) else ""
-        why = next((r["reason"] for r in problem.excluded_rows if r["program_id"] == unknown[0]), None)
-        if why is not None:  # an adviser's list often names a program whose screen excludes the applicant
-            raise InputError(f"{at}list names {unknown[0]!r}, which is excluded for this profile ({why}); "
-                             "remove it from the list")
-        raise InputError(f"{at}list names {unknown[0]!r}, which is not a candidate: not in the catalog, or of a "
-                         "specialty the profile does not apply in; fix or remove it")
+    excluded = {r["program_id"]: r for r in problem.excluded_rows}
+    unknown = [x for x in ids if x not in pos and x not in excluded]
+    never = [x for x in ids if x in excluded and excluded[x]["reason"] == "never_apply"]
+    for bad, why in ((unknown, "which is not a candidate: not in the catalog, or of a specialty the profile does "
+                               "not apply in; fix or remove it"),
+                     (never, "which is excluded for this profile (never_apply); remove it from the list, or from "
+                             "never_apply to score it")):
+        if bad:
+            at = f"{(where or {})[bad[0]]}: " if bad[0] in (where or {}) else ""
+            more = f" (and {len(bad) - 1} more: {', '.join(bad[1:4])}{', ...' if len(bad) > 4 else ''})" if len(bad) > 1 else ""
+            raise InputError(f"{at}list names {bad[0]!r}{more}, {why}")
     if len(set(ids)) != len(ids):
         dup = next(x for x in ids if ids.count(x) > 1)
         raise InputError(f"list names {dup!r} twice; list each program once")
@@ -442,9 +469,39 @@ def score(problem: Problem, program_ids: Iterable[str], *, signals: dict[str, st
     check_list_against(problem, signals or {}, divisions)
     if problem.fixed_divisions:  # already applied to p by the profile
         divisions = ()
-    sig = {pos[k]: v for k, v in (signals or {}).items()}
-    plan = Plan.of([pos[x] for x in ids], sig, divisions)
-    return plan, feasibility.violations(problem, plan)
+    sig = {pos[k]: v for k, v in (signals or {}).items() if k in pos}
+    plan = Plan.of([pos[x] for x in ids if x in pos], sig, divisions)
+    screened = [excluded[x] for x in ids if x in excluded]
+    also = [{**r, "signal": (signals or {}).get(r["program_id"])} for r in screened]
+    return plan, feasibility.violations(problem, plan, also), screened
+
+
+def with_screened(problem: Problem, plan: Plan, metrics, screened: list[dict]):
+    """``metrics`` of ``plan`` as the metrics of the whole list: the screened programs of
+    :func:`score` added to its number of applications, its LA count and its fees (ERAS tiers
+    over the whole list); every probability is unchanged, since they have no chance."""
+    if not screened:
+        return metrics
+    spec = [problem.specialties[problem.spec[i]] for i in plan.idx] + [r["specialty"] for r in screened]
+    extra = [float(problem.extra[i]) for i in plan.idx] + [float(r["fee_extra"]) for r in screened]
+    by = {name: problem.schedule.fee(spec.count(name)) + sum(e for s, e in zip(spec, extra) if s == name)
+          for name in sorted(set(spec))}
+    return dataclasses.replace(metrics, cost=float(sum(by.values())), cost_by_specialty=by, n_applications=len(spec),
+                               n_la=metrics.n_la + sum(bool(r["la_area"]) for r in screened))
+
+
+def screened_warning(screened: list[dict]) -> list[str]:
+    """The one warning for a scored list's screened programs (:func:`score`): how many, the first
+    three with their reason, and what they count for."""
+    if not screened:
+        return []
+    k = len(screened)
+    named = ", ".join(f"{r['program_id']} ({r['reason']})" for r in screened[:3])
+    rest = f" and {k - 3} more (the JSON's excluded_programs lists them all)" if k > 3 else ""
+    return [f"{k} program{'s' if k > 1 else ''} on the list {'are' if k > 1 else 'is'} excluded for this profile by "
+            f"the catalog's screens and scored with no chance of a match (each still counts as an application, in "
+            f"the fees and the limits; a warning on the list's make-up counts only the programs scored): "
+            f"{named}{rest}"]
 
 
 def check_list_against(problem: Problem, signals: dict[str, str], divisions: tuple[str, ...]) -> None:

@@ -1062,16 +1062,20 @@ def test_simulate_sweep_and_update_give_the_catalogs_notes_as_solve_does(capsys,
 
 def test_a_list_naming_an_excluded_program_says_why(capsys, tmp_path):
     """An adviser's list naming a program whose screen excludes the applicant was told only
-    "unknown, excluded or another specialty": the error now gives the program's reason."""
+    "unknown, excluded or another specialty", then refused with the program's reason: it now
+    scores, the program counting with no chance, and the warning gives the reason."""
     from allocator.api import load
 
     prof = ROOT / "data" / "profiles" / "moderate_no_ties.toml"
     row = next(r for r in load(prof).excluded_rows if "accepts at most" in r["reason"])
     other = next(i for i in load(prof).ids if i != row["program_id"])
     (tmp_path / "list.txt").write_text(f"{other}\n{row['program_id']}\n")
-    code, _, err = run(capsys, "simulate", prof, "--list", tmp_path / "list.txt", "--draws", "100")
-    assert code == 2 and len(err.strip().splitlines()) == 1
-    assert f"line 2: list names '{row['program_id']}', which is excluded for this profile ({row['reason']})" in err
+    code, out, err = run(capsys, "simulate", prof, "--list", tmp_path / "list.txt", "--draws", "100", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["n_applications"] == 2 and d["excluded_programs"] == [
+        {"program_id": row["program_id"], "reason": row["reason"]}], err
+    assert d["warnings"][0].startswith("1 program on the list is excluded for this profile")
+    assert f"{row['program_id']} ({row['reason']})" in d["warnings"][0]
 
 
 def test_estimate_marks_another_specialty_ineligible_as_solve_leaves_it_out(capsys, tmp_path):

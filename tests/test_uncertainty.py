@@ -343,7 +343,7 @@ def test_the_score_warning_gives_the_list_under_the_score_check_card(low_scorer)
     pr = build_problem(resolve_catalog(prof, None), prof, card=sc_card, card_choice=sc_card.name)
     ids = [res.problem.ids[i] for i in res.plan.idx]
     sig = {res.problem.ids[i]: k for i, k in res.plan.signals}
-    plan, bad = score(pr, ids, signals=sig, divisions=res.plan.divisions)
+    plan, bad, _ = score(pr, ids, signals=sig, divisions=res.plan.divisions)
     assert bad == [] and len(plan) == len(res.plan)
     assert sc["p_match"] == pytest.approx(evaluate(pr, plan).p_match, abs=1e-9)
     assert sc["p_match_central"] == pytest.approx(res.metrics.p_match_central, abs=1e-12)

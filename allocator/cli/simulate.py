@@ -31,19 +31,20 @@ def simulate(
     text_or_json(out, "simulate")
     lf = load_list(list_file)  # the file alone first: a bad list fails before the model runs
     ids, sig = [r.program_id for r in lf.rows], {r.program_id: r.signal for r in lf.rows if r.signal}
-    from allocator.api import load, score, verify
+    from allocator.api import load, score, verify, with_screened
     from allocator.optim.evaluate import evaluate
     from allocator.output.report import (SYNTHETIC_NOTE, interval_line, model_name, pct, plan_line, point_line,
                                          published_curve_line, season_label, usd)
 
     problem = load(profile, catalog, card=card, correlation=correlation)
     try:
-        plan, bad = score(problem, ids, signals=sig, divisions=lf.divisions, where=lf.where)
+        plan, bad, screened = score(problem, ids, signals=sig, divisions=lf.divisions, where=lf.where)
     except InputError as e:
         raise InputError(f"{list_file}: {e}") from None
-    m = evaluate(problem, plan)
+    m = with_screened(problem, plan, evaluate(problem, plan), screened)  # screened programs: no chance, but fees
     mc = verify(problem, plan, draws=draws, seed=seed)
     payload, pc, figure = _payload(problem, plan, m, mc, bad, sig, lf.divisions)
+    _add_screened(payload, screened)
 
     def render(c):
         from rich.markup import escape
@@ -51,7 +52,9 @@ def simulate(
         if problem.synthetic:
             c.print(f"[bold yellow]{SYNTHETIC_NOTE}[/]")
         lo, hi = mc.ci95
-        c.print(f"{m.n_applications} programs ({m.n_la} in LA), fees {usd(m.cost)}")
+        none = (f"; {len(screened)} of them excluded for this profile, with no chance of a match (warning below)"
+                if screened else "")
+        c.print(f"{m.n_applications} programs ({m.n_la} in LA), fees {usd(m.cost)}{none}")
         c.print(_scored_line(payload), markup=False)
         c.print(interval_line(m, problem) if m.p_match_interval is not None else point_line(m))
         if m.p_match_worst_season:
@@ -78,6 +81,15 @@ def simulate(
 
     _emit(payload, as_json, out, render)
     return 0
+
+
+def _add_screened(payload: dict, screened: list[dict]) -> None:
+    """The list's programs that a catalog screen excludes for this profile (api.score): their one
+    warning first, and ``excluded_programs`` ({"program_id", "reason"} each, in list order)."""
+    from allocator.api import screened_warning
+
+    payload["warnings"][:0] = screened_warning(screened)
+    payload["excluded_programs"] = [{"program_id": r["program_id"], "reason": r["reason"]} for r in screened]
 
 
 def _scored_line(payload: dict) -> str:

@@ -145,9 +145,7 @@ def _model_probabilities(catalog: Catalog, cat: Catalog, profile: Profile, card)
     out = _Probs(cat, p, np.maximum(np.asarray(est["p_interview"], float), p),
                  f"model card {getattr(card, 'name', 'default')}", float(card.correlation))
     bad = ~np.asarray(est["eligible"], bool)
-    ids, names, la = cat.column("program_id"), cat.column("name"), cat.column("la_area")
-    out.excluded = [{"program_id": ids[i], "name": names[i], "reason": est["excluded_reason"][i],
-                     "la_area": bool(la[i])} for i in np.nonzero(bad)[0]]
+    out.excluded = [_excluded_row(cat, i, est["excluded_reason"][i]) for i in np.nonzero(bad)[0]]
     out.p_signal = {k: np.asarray(est[f"p_signal_{k}"], float) for k in SIGNAL_KINDS if f"p_signal_{k}" in est}
     out.p_signal_geo = {k: np.asarray(est[f"p_signal_{k}_geo"], float) for k in SIGNAL_KINDS
                         if f"p_signal_{k}_geo" in est}
@@ -155,6 +153,15 @@ def _model_probabilities(catalog: Catalog, cat: Catalog, profile: Profile, card)
     out.card = card
     out.keep(~bad)
     return out
+
+
+def _excluded_row(cat: Catalog, i: int, reason: str) -> dict:
+    """A program left out, with its reason and what an application to it still costs and counts
+    (specialty, la_area, fee_extra USD): a scored list may name it (:func:`allocator.api.score`)."""
+    col = cat.column
+    return {"program_id": col("program_id")[i], "name": col("name")[i], "reason": reason,
+            "la_area": bool(col("la_area")[i]), "specialty": str(col("specialty")[i]),
+            "fee_extra": float(col("fee_extra")[i])}
 
 
 def check_list_ids(profile: Profile, catalog: Catalog) -> None:
@@ -179,10 +186,7 @@ def _apply_lists(pr: _Probs, catalog: Catalog, profile: Profile) -> dict[str, in
                              f"({_reason(pr.excluded, pid) or 'another specialty'}); remove it from must_apply")
     never = [pos[x] for x in s.never_apply if x in pos]
     if never:
-        ids, names, la = pr.cat.column("program_id"), pr.cat.column("name"), pr.cat.column("la_area")
-        for i in never:
-            pr.excluded.append({"program_id": ids[i], "name": names[i], "reason": "never_apply",
-                                "la_area": bool(la[i])})
+        pr.excluded += [_excluded_row(pr.cat, i, "never_apply") for i in never]
         keep = np.ones(len(pr.cat), bool)
         keep[never] = False
         pr.keep(keep)
@@ -282,7 +286,7 @@ def build_problem(catalog: Catalog, profile: Profile, *, card=None, card_choice:
     pos = _apply_lists(pr, catalog, profile)
     cat = pr.cat
     specialties = tuple(sorted(set(cat.column("specialty")))) if len(cat) else tuple(profile.specialties or ())
-    notes = _catalog_notes(catalog, cat, tuple(profile.specialties or ()))
+    notes = _catalog_notes(catalog, cat, tuple(profile.specialties or ())) + _usce_cap_note(pr.card, profile)
     warns = [w for w in [img_share_warning(pr.cat, pr.card)] if w]
     available = _signals(pr, profile, specialties, notes, warns)
     max_div, fixed = _geography(pr, profile, notes)
@@ -350,6 +354,19 @@ def _catalog_notes(catalog: Catalog, cat: Catalog, specialties: tuple[str, ...])
         notes.append(f"{NO_LA_NOTE}: P(match in LA) is 0 on any list; add Greater-LA "
                      "programs to the catalog to weigh them")
     return notes
+
+
+def _usce_cap_note(card, profile: Profile) -> list[str]:
+    """US clinical experience beyond the card's ``[interview.usce_month_cap]`` (12 months on the
+    default card) adds nothing in the model: say so, since more months leave every figure as it is
+    (none when the model does not give the probabilities)."""
+    a = profile.applicant
+    cap = getattr(getattr(getattr(card, "interview", None), "usce_month_cap", None), "value", None)
+    if a is None or cap is None or a.usce_months <= cap:
+        return []
+    return [f"usce_months = {a.usce_months:g}: US clinical experience beyond {cap:g} months adds nothing in the "
+            f"model (usce_month_cap on the {card.name} card), so your {a.usce_months:g} months count as {cap:g} "
+            "and more months would not change the figures"]
 
 
 def _own_interview_warning(cat: Catalog, catalog: Catalog) -> tuple[str, ...]:

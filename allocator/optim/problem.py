@@ -78,7 +78,7 @@ class Problem:
     objective: Literal["p_match", "utility", "p_match_la", "safety_first"] = "p_match"
     safety_margin: float = 0.01  # objective "safety_first": P(match) may fall this far below the best reachable
     must: tuple[int, ...] = ()
-    excluded_rows: tuple[dict, ...] = ()  # {"program_id", "name", "reason", "la_area"} of each program left out
+    excluded_rows: tuple[dict, ...] = ()  # {"program_id", "name", "reason", "la_area", "specialty", "fee_extra"} of each program left out
     synthetic: bool = False
     source: str = ""  # "catalog p_match" or the model card's name
     spec_min: dict[str, int] = field(default_factory=dict)

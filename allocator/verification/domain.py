@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import math
 
 from allocator.percent import pct, plan_pct
 
@@ -88,6 +89,23 @@ def applicant_warnings(card, applicant, specialties, score_check: dict | None = 
                    f"used as is for {'it' if len(other) == 1 else 'them'}, so its range leaves out how "
                    f"{'that specialty differs' if len(other) == 1 else 'those specialties differ'}")
     return out
+
+
+def usce_warning(card, applicant, p_match: float, p_match_one_month: float | None) -> list[str]:
+    """No US clinical experience (``usce_months = 0``): the card's ``[interview.usce_none]``
+    multiplies every program's interview odds (x0.37 on the default card, judged x0.14 to x0.74),
+    the largest single step of any input, so say so with this list's P(match) and the same
+    list's with one month (``p_match_one_month``: re-evaluated with ``usce_months = 1``)."""
+    par = getattr(getattr(card, "interview", None), "usce_none", None)
+    if par is None or applicant is None or applicant.usce_months > 0 or p_match_one_month is None:
+        return []
+    given = "" if "usce_months" in applicant.model_fields_set else ", the default when not given"
+    judged = (f", judged x{math.exp(min(par.range)):.2f} to x{math.exp(max(par.range)):.2f}"
+              if par.range else "")
+    return [f"no US clinical experience (usce_months = 0{given}): the model lowers every program's interview odds "
+            f"for it (odds x{math.exp(par.value):.2f} on the {getattr(card, 'name', 'model')} card{judged}), so "
+            f"this list's P(match) is {pct(p_match)} on average; with one month of US clinical experience "
+            f"(usce_months = 1) the same list would give {pct(p_match_one_month)}"]
 
 
 def score_offset(card, step2_score: int | None, any_below: bool = False) -> float | None:
