@@ -346,7 +346,7 @@ def test_each_plausible_model_draws_its_own_cap_and_clips_there():
         assert above.any() and below.any() and np.ptp(x[above]) == 0 and np.ptp(x[below]) > 0
 
 
-@pytest.mark.parametrize("cap", [0.05, 1.0, 1.2])
+@pytest.mark.parametrize("cap", [0.05, 0.995, 1.0, 1.2])
 def test_a_card_cap_outside_its_bounds_is_refused(tmp_path, cap):
     toml = tmp_path / "default.toml"
     text = (MODELS_DIR / "default.toml").read_text()
@@ -354,3 +354,15 @@ def test_a_card_cap_outside_its_bounds_is_refused(tmp_path, cap):
     assert f"value = {cap}" in toml.read_text()
     with pytest.raises(InputError, match="img_share_cap"):
         load_card(toml)
+
+
+def test_the_cap_warning_names_the_drawn_range_only_where_there_are_plausible_models():
+    """With a range the cap warning says the plausible models stop the effect anywhere from 50% to
+    85% IMGs (the card's [interview.img_share_cap] range); with one card (no range) it does not
+    name plausible models, and says to plan on at most the check."""
+    cc = {"cap": 0.65, "p_match": 0.7622, "p_match_central": 0.8295}
+    ranged = composition.cap_tail(cc, True, CARD)
+    assert "(the plausible models stop it anywhere from 50% to 85% IMGs)" in ranged
+    assert "76.2% instead of 83.0% under the central model, and that figure joins the one to plan on" in ranged
+    one = composition.cap_tail(cc, False, CARD)
+    assert "plausible models stop it" not in one and "plan on at most that figure" in one

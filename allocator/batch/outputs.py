@@ -173,8 +173,8 @@ def tier_counts(payload: dict) -> dict[str, int]:
 
 def summary_row(result: dict, payload: dict | None, inputs: dict | None = None) -> dict:
     """One summary.csv row from a task's result (status, reason, ...) and its payload.
-    ``inputs``: the profile's :data:`INPUT_COLUMNS` (budget, objective, synthetic), written for a
-    row without a list too; a payload's own values take precedence."""
+    ``inputs``: the profile's :data:`INPUT_COLUMNS` (budget, objective, synthetic, season), written
+    for a row without a list too; a payload's own values take precedence."""
     row = {c: None for c in SUMMARY_COLUMNS}
     row |= {"id": result["id"], "status": result["status"], "reason": result.get("reason") or "",
             "source": result.get("source"), "input_hash": result.get("hash"),

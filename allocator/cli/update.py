@@ -107,7 +107,7 @@ def _after_plan_line(a: dict, c) -> None:
 
 
 def _plan_line(d: dict, c) -> None:
-    """"Plan on 29% now (...); before any answer, plan on 75% (...)": the figure to plan on, as
+    """"Plan on 46% now (...); before any answer, plan on 72% (...)": the figure to plan on, as
     solve prints it, for the answers so far and for the list as sent (none without a range)."""
     from allocator.output.report import pct_floored, plan_pct
 

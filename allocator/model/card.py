@@ -352,8 +352,8 @@ class ModelCard(BaseModel):
     ensemble: Optional[str] = None  # file beside the card with the accepted parameter sets
     score_check: Optional[str] = None  # file beside the card with the Step 2 CK score check (models/make_score_check.py)
     cap_check: Optional[str] = None  # file beside the card with the IMG-share cap check (models/make_cap_check.py)
-    # the IMG share beyond which the IMG-share effect stops growing; None: IMG_CLIP's upper end (0.85).  Not a
-    # card key (a TOML may not set it): only the IMG-share cap check's card carries another (ensemble.apply)
+    # overrides [interview.img_share_cap] (the IMG share beyond which the IMG-share effect stops growing).  Not
+    # a card key (a TOML may not set it): only the IMG-share cap check's card carries one (ensemble.apply)
     img_share_cap: Optional[float] = Field(default=None, gt=0.05, lt=1.0)
     timing: Optional[Timing] = None  # [timing]: when answers arrive (allocator update)
     path: str = "<card>"

@@ -14,9 +14,11 @@ Units and conventions
   coefficient is added to the log-odds per unit of its input (``step2_per_10`` per 10
   points of Step 2 CK, ``failed_attempt`` per failed attempt, ...).
 - IMG share enters as ``slope * (logit(img_share) - logit(reference))`` with the share
-  clipped to IMG_CLIP = [0.05, 0.85] (beyond 85% IMGs a program is not
-  treated as ever friendlier; unclipped, logit(0.99) gave 99%-IMG programs odds x220; the
-  IMG-share cap check's card stops it at 65%: :func:`img_cap`).  A missing ``img_share`` is filled from the card's national
+  clipped to [0.05, cap] (beyond the cap a program is not treated as ever friendlier;
+  unclipped, logit(0.99) gave 99%-IMG programs odds x220).  The cap is the card's
+  ``[interview.img_share_cap]`` (0.85 on the central card, IMG_CLIP's upper end when a card has
+  none; each plausible model draws its own from 0.50 to 0.85), and the IMG-share cap check's
+  card stops it at 65% (:func:`img_cap`).  A missing ``img_share`` is filled from the card's national
   default for the specialty, times the card's California factor for programs in CA.
 - A missing ``setting`` contributes 0 (as a community program would).
 - Step 2 CK reported as ``"pass"`` (or not reported) counts as the card's

@@ -172,12 +172,17 @@ def _nothing_to_gain(ctx: Context, pr2: Problem, p_now: float, add_budget: float
     """The extra list when P(match) is already 1 under the model, or rounds to 100.0% (an interview
     held at a program whose P(match | interview) is 1, or many interviews): none, with the verdict in words."""
     solver = {"path": "none", "engine": "", "gap": 0.0, "wall_seconds": 0.0}
-    why = ("a catalog's own p_match treats an interview there as a sure match" if ctx.problem.fm is None else
-           "with this many interviews every applicant type the model keeps (its nodes of non-negligible weight) "
-           "matches, so the figure rounds to 100%; the true chance is just below it")
-    return _summary(ctx, pr2, ctx.plan, [], 0.0, p_now, p_now, add_budget, solver,
-                    advice=f"not needed: under this model your P(match) is already 100%, so no extra application "
-                           f"can raise it ({why})")
+    if p_now >= 1.0 - 1e-12:
+        why = ("a catalog's own p_match treats an interview there as a sure match" if ctx.problem.fm is None else
+               "with this many interviews every applicant type the model keeps matches")
+        advice = f"not needed: under this model your P(match) is already 100%, so no extra application can raise it ({why})"
+    else:
+        advice = (f"not needed: under this model your P(match) rounds to 100.0%, so extra applications could add at "
+                  f"most {100 * (1.0 - p_now):.2g} points (with this many interviews every applicant type the model "
+                  "keeps matches, or nearly)" if ctx.problem.fm is not None else
+                  f"not needed: under this model your P(match) rounds to 100.0%, so extra applications could add at "
+                  f"most {100 * (1.0 - p_now):.2g} points")
+    return _summary(ctx, pr2, ctx.plan, [], 0.0, p_now, p_now, add_budget, solver, advice=advice)
 
 
 def _summary(ctx: Context, pr2: Problem, plan, rows: list, cost: float, after: float, p_now: float,

@@ -14,11 +14,11 @@ toward those where you interview less) and the chance falls (its derivative in F
 rises.  So silence is stronger evidence against you when invitations are sent faster (F high) and when
 fewer rejections are sent (R low: a silent program is then more likely one that will not invite
 you and has not written).  Checked numerically on the typical list, all silent on 1 December
-(F 80%, judged 70-90%; R 26.4%, judged 15.3-38.0%): P(match) now 16.5% central, 8.0% and 26.1% at
-F's fast and slow ends, 14.2% and 19.9% at R's low and high ends (13.9% and 20.5% at half and
-1.5 times R), 7.0% at the pessimistic corner (F fast, R low), 32.1% at the optimistic one (F slow,
-R high), 9.6% and 22.2% at the mixed ones (tests/test_season_declined_and_timing_band.py checks
-the direction on several dates).
+(F 80%, judged 70-90%; R 26.4%, judged 15.3-38.0%), card 2026.4: P(match) now 16.6% central, 8.2%
+and 25.4% at F's fast and slow ends, 14.3% and 19.8% at R's low and high ends (14.0% and 20.4% at
+half and 1.5 times R), 7.1% at the pessimistic corner (F fast, R low), 30.8% at the optimistic one
+(F slow, R high), 9.7% and 21.9% at the mixed ones (tests/test_season_declined_and_timing_band.py
+checks the direction on several dates).
 
 So the band is [P(match) at the pessimistic corner (invitations at the fast end, rejections at
 the low end), at the optimistic corner (invitations slow, rejections high)]; the two mixed

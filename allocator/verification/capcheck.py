@@ -1,9 +1,10 @@
 """The IMG-share cap check of a list: its P(match) under a model whose IMG-share effect stops at
 a lower IMG share, with its intercepts re-fitted to the same calibration targets.
 
-Every card of the ensemble clips the IMG share at 85% IMGs (``IMG_CLIP`` in
-:mod:`allocator.model.probability`), and an optimized list concentrates on the programs at that
-cap, far beyond the calibration cohort's lists (:mod:`allocator.verification.composition`).  The
+The central card clips the IMG share at 85% IMGs (``[interview.img_share_cap]``; the plausible
+models draw their cap from 0.50 to 0.85 since card 2026.4), and an optimized list concentrates on
+the programs at 85% IMGs or more, far beyond the calibration cohort's lists
+(:mod:`allocator.verification.composition`).  The
 targets cannot pin the cap down: ``models/make_cap_check.py`` stops the effect at 65% IMGs (the
 median IMG share of the cohort's applications), re-fits the two intercepts (same match rate and
 interview yield; every calibration target the card passes still passes) and writes the

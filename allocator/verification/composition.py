@@ -7,8 +7,8 @@ the calibration targets were checked on: it concentrates on the programs with 85
 the reference's; the plausible models stop the effect anywhere from 50% to 85% IMGs, a judged
 range since card 2026.4) and, with the LA objectives, on Greater LA.  The cohort's
 lists hold at most 28% cap programs and 25% Greater LA programs (95th percentiles; the card's
-``[calibration.domain]``, printed by `allocator calibrate`); a typical optimized list holds 77%
-cap programs and expects 0.22 interviews per application against the cohort's 0.016-0.156.
+``[calibration.domain]``, printed by `allocator calibrate`); a typical optimized list holds 64%
+cap programs and expects 0.18 interviews per application against the cohort's 0.016-0.156.
 Nothing published checks the model there, and no published figure checks P(match in Greater
 LA) at all, so such a list's figures are the least sure the tool gives, whatever their range
 says.  One warning line each, for the report and ``solve --json`` ``warnings``; the IMG-share
@@ -108,7 +108,7 @@ def cap_tail(cap_check: dict, ranged: bool = True, card=None) -> str:
     plausible models draw the cap across it, and the warning says so."""
     from allocator.percent import pct
 
-    drawn = _drawn_caps(card)
+    drawn = _drawn_caps(card) if ranged else ""  # with one card there are no plausible models to draw it
     joins = ("that figure joins the one to plan on; " + (
         "no published figure checks a list like this, so read the figure to plan on as an upper estimate still"
         if drawn else "a lower cap fits the targets too, so read the figure to plan on as an upper estimate still")
