@@ -138,11 +138,18 @@ def test_p10_with_conflicting_limits_names_the_limits_not_the_target(capsys, tmp
 
 
 def test_p10_stopped_by_the_time_limit_says_so(capsys):
+    """0.01 s: the search stops at the clock and says so, with the list it has (its range reaching
+    the target) or, on a loaded machine where the clock runs out before the first budget's list
+    (card 2026.4's typical profile needs $1,980 there), with exit 4 and no half-written JSON."""
     code, out, err = _cli(capsys, "--min-cost", "--target", "0.75", "--target-on", "p10", "--time-limit", "0.01",
                           "--json")
-    d = json.loads(out)
-    assert code == 0 and d["status"] == "feasible" and "time limit reached" in d["solver"]["message"]
-    assert d["p_match_interval"][0] >= 0.75
+    assert code in (0, 4), err
+    if code == 4:
+        assert out == "" and "time limit" in err and len(err.strip().splitlines()) == 1
+    else:
+        d = json.loads(out)
+        assert d["status"] == "feasible" and "time limit reached" in d["solver"]["message"]
+        assert d["p_match_interval"][0] >= 0.75
 
 
 def test_p10_and_a_set_correlation_do_not_mix(capsys):
