@@ -178,10 +178,9 @@ def _nothing_to_gain(ctx: Context, pr2: Problem, p_now: float, add_budget: float
         advice = f"not needed: under this model your P(match) is already 100%, so no extra application can raise it ({why})"
     else:
         advice = (f"not needed: under this model your P(match) rounds to 100.0%, so extra applications could add at "
-                  f"most {100 * (1.0 - p_now):.2g} points (with this many interviews every applicant type the model "
-                  "keeps matches, or nearly)" if ctx.problem.fm is not None else
-                  f"not needed: under this model your P(match) rounds to 100.0%, so extra applications could add at "
                   f"most {100 * (1.0 - p_now):.2g} points")
+        if ctx.problem.fm is not None:
+            advice += " (with this many interviews every applicant type the model keeps matches, or nearly)"
     return _summary(ctx, pr2, ctx.plan, [], 0.0, p_now, p_now, add_budget, solver, advice=advice)
 
 
