@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bytecode import compiled  # benchmarks/bytecode.py: time the bytecode an install runs
+
 HERE = Path(__file__).resolve().parents[1]
 PROFILE = HERE / "data" / "profiles" / "typical_us_img.toml"
 TIMER = "import time as _t\n_t0 = _t.perf_counter()\n{imports}\nprint(_t.perf_counter() - _t0)\n"
@@ -69,6 +71,7 @@ def main() -> None:
 
 def report(args) -> list[str]:
     roots = {"before": args.before.resolve(), "after": HERE}
+    compiled(*roots.values())
     found = {k: solve_imports(r, args.profile) for k, r in roots.items()}
     sets = {k: {"solve": found[k][0], "cli": ["allocator", "allocator.cli"]} for k in roots}
     times = {(k, what): [] for k in roots for what in ("solve", "cli")}

@@ -34,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+from bytecode import compiled  # benchmarks/bytecode.py: time the bytecode an install runs
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results" / "second_thread.txt"
 SEQ = "import allocator.optim.safety as s; s.SIDE_BY_SIDE = False; s.CLIMB_BESIDE = False; "
@@ -67,6 +69,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--profiles", default="typical_us_img,strong_la_ties")
     args = ap.parse_args()
+    compiled(ROOT)
     lines = [f"second_thread ({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}; "
              f"medians of {args.rounds} rounds; ratio = median / sequential median)"]
     for profile in args.profiles.split(","):

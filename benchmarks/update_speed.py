@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from bytecode import compiled  # benchmarks/bytecode.py: time the bytecode an install runs
+
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["update", str(ROOT / "data/profiles/typical_us_img.toml"), "--season", str(ROOT / "data/seasons/example_80.csv"),
         "--today", "2026-11-04", "--add-budget", "600", "--max-add", "20", "--json"]
@@ -20,6 +22,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     a = ap.parse_args()
+    compiled(ROOT)
     from allocator.season.run import run
 
     rows = []

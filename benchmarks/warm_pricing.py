@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from bytecode import compiled  # benchmarks/bytecode.py: time the bytecode an install runs
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results" / "warm_pricing.txt"
 SET = "h.WARM_DUAL_PRICING = {}; "
@@ -84,6 +86,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    compiled(ROOT)
     lines = [f"warm_pricing ({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}; medians of "
              f"{args.rounds} rounds; ratio = median / steepest-edge median; HiGHS = the adapter's seconds)"]
     for task, argv in TASKS.items():
