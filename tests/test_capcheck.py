@@ -356,6 +356,18 @@ def test_a_card_cap_outside_its_bounds_is_refused(tmp_path, cap):
         load_card(toml)
 
 
+def test_a_range_given_high_to_low_is_refused(tmp_path):
+    """A judged parameter's range is [low, high]; given the other way round (which
+    models/make_ensemble.py would draw from as an empty span) the card is refused, naming it."""
+    toml = tmp_path / "default.toml"
+    text = (MODELS_DIR / "default.toml").read_text()
+    at = text.index("\n[interview.img_share_cap]\n")  # the table, not a comment naming it
+    line = next(x for x in text[at:].splitlines() if x.startswith("range = "))
+    toml.write_text(text[:at] + text[at:].replace(line, "range = [0.85, 0.5]", 1))
+    with pytest.raises(InputError, match=r"interview.img_share_cap: range \[0.85, 0.5\] must be \[low, high\] with low <= high"):
+        load_card(toml)
+
+
 def test_the_cap_warning_names_the_drawn_range_only_where_there_are_plausible_models():
     """With a range the cap warning says the plausible models stop the effect anywhere from 50% to
     85% IMGs (the card's [interview.img_share_cap] range); with one card (no range) it does not

@@ -48,6 +48,10 @@ class Param(BaseModel):
     def _explained(self):
         if not (self.source or self.reasoning):
             raise ValueError("every parameter needs a source or a reasoning")
+        # the span the plausible models draw from (models/make_ensemble.py); the card's own value may lie
+        # outside it: a sensitivity card (the score check's steeper Step 2 slopes) does by design
+        if self.range is not None and (len(self.range) != 2 or not self.range[0] <= self.range[1]):
+            raise ValueError(f"range {self.range} must be [low, high] with low <= high")
         return self
 
 
