@@ -94,7 +94,7 @@ def list_case(rng, i: int, workdir: Path) -> str:
     f.write_bytes(_list_text(rng, list(pr.ids)))
     try:
         ids, sig, divs = read_list_file(f)
-        plan, bad = api.score(pr, ids, signals=sig, divisions=divs)
+        plan, bad, screened = api.score(pr, ids, signals=sig, divisions=divs)
     except InputError as e:
         msg = str(e)
         if not msg.strip() or "\n" in msg:
@@ -102,7 +102,7 @@ def list_case(rng, i: int, workdir: Path) -> str:
         if not msg.startswith(str(f)) and "list names" not in msg and "program" not in msg and "geographic" not in msg:
             raise _crash(f"list error does not name the file or what to change: {msg!r}")
         return "list:input_error"
-    if len(set(ids)) != len(ids) or len(plan.idx) != len(ids):
+    if len(set(ids)) != len(ids) or len(plan.idx) + len(screened) != len(ids):  # screened: scored at P = 0
         raise _crash("a duplicate or lost program was accepted")
     if any(k not in pr.p_signal for _, k in plan.signals):
         raise _crash("a signal the problem does not model was accepted")
