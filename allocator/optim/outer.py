@@ -9,6 +9,7 @@ one solve is exact.  Every list an engine returns is re-checked with
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -17,12 +18,14 @@ import numpy as np
 from allocator.optim.engines.pulp_import import pulp
 
 from allocator.errors import SolverError
-from allocator.optim import deadline, feasibility
+from allocator.optim import deadline, feasibility, fixing
 from allocator.optim.engines import DEFAULT_ENGINE, ENGINES, run_master
 from allocator.optim.builder import build
 from allocator.optim.formulation import Formulation
 from allocator.optim.problem import Plan, Problem
 from allocator.status import Status
+
+log = logging.getLogger(__name__)
 
 TOL = 1e-7  # gap on the objective: a probability, or an expected utility per unit of the largest utility (_in_units)
 CUT_OFFSETS = (-2.0, -1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
@@ -238,6 +241,8 @@ class _Loop:
         self.engine_lists = 0  # lists the engine returned (the start list is an incumbent, not one of them)
         self.lp_solves = 0  # relaxations solved (not counted against max_solves)
         self.keep_basis = False  # the outcome carries the last relaxation's basis (HiGHS)
+        self.root_lp = None  # the root relaxation's last (bound, columns, reduced costs): optim.fixing
+        self.root_points: dict[str, list] = {}  # exposures at the root's relaxation points
 
     def minimized(self, Ls, vals) -> float:
         f = self.f
@@ -337,10 +342,12 @@ def _in_units(f: Formulation, amount: float) -> float:
 
 def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget, start, time_limit, tol,
                 max_solves, seed_cuts, engine, f=None, relax: bool = True, keep_cuts=False,
-                settle_gap: float | None = None, warm_basis=None, keep_basis: bool = False) -> Outcome:
+                settle_gap: float | None = None, warm_basis=None, keep_basis: bool = False,
+                reduce: bool = True) -> Outcome:
     n_cand = len(cand)  # this point's candidates (a reused model may hold more, fixed at 0)
     f, checked = _prepare(problem, cand, mode, target, budget, f, keep_cuts)
     f.warm_basis = warm_basis if engine == "highs" else None
+    tol_asked = tol
     tol, settle_gap = _in_units(f, tol), (None if settle_gap is None else _in_units(f, settle_gap))
     loop = _Loop(f, checked, engine, n_cand)
     loop.keep_basis = keep_basis and engine == "highs"
@@ -357,6 +364,11 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
             left = loop.best_min - loop.bound_min
             if settle_gap < left and (settle_gap == 0 or left < _in_units(f, WIDE_GAP)):
                 return loop.outcome(Status.FEASIBLE, SETTLED, tol)
+        if reduce:  # the integer program on the candidates the root cannot rule out (optim.fixing)
+            done = _reduced(loop, problem, cand, mode, target=target, budget=budget, time_limit=time_limit,
+                            tol=tol, tol_asked=tol_asked, max_solves=max_solves, keep_basis=keep_basis)
+            if done is not None:
+                return done
         # the relaxation's cuts already bound the master tightly: presolve (slow on the dense
         # exposure rows, and its bound not one to stop on) would only add a confirming solve,
         # after every integer program of the loop, not only the first (the typical profile's
@@ -397,6 +409,46 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
         if added == 0 or loop.solves - loop.lp_solves >= max_solves:
             return loop.outcome(Status.FEASIBLE, "no further cut (numerical tolerance)" if added == 0
                                 else "cut limit reached", tol)
+
+
+def _reduced(loop: _Loop, problem: Problem, cand: np.ndarray, mode: str, *, target, budget, time_limit, tol: float,
+             tol_asked: float, max_solves: int, keep_basis: bool) -> Outcome | None:
+    """The relaxation tree handed over to the integer program: take the root point, floored and
+    climbed, as the incumbent when it is better, drop the candidates whose reduced-cost bound
+    rules them out against it (:mod:`allocator.optim.fixing`), and solve the rest exactly, seeded
+    with every tangent point found here.  None when nothing is gained (no root relaxation or
+    incumbent, or fewer than MIN_SHARE of the candidates go): the caller's integer program runs."""
+    f = loop.f
+    if loop.root_lp is None or loop.root_lp[2] is None or mode == "min_cost" or len(cand) < fixing.MIN_CANDIDATES:
+        return None
+    z, columns, duals = loop.root_lp
+    start = fixing.climbed(loop.checked, fixing.floored_root(f, columns), np.asarray(cand, int), mode, target)
+    if start is not None:
+        Ls, vals = true_values(f, f.values_at(start))
+        value = loop.minimized(Ls, vals)
+        if not any(vals[name] > rhs + 1e-12 for name, rhs in f.constraint_terms) and value < loop.best_min - 1e-15:
+            loop.best_min, loop.best_plan = value, start
+            f.set_start(start)
+            loop.warm = True
+    if loop.best_plan is None:
+        return None
+    room = (loop.best_min - z + fixing.MARGIN * tol) * f.objective_scale  # in the engine's objective units
+    red = np.intersect1d(fixing.kept(f, columns, duals, room, loop.best_plan), np.asarray(cand, int))
+    left = None if time_limit is None else time_limit - (time.perf_counter() - loop.t0)
+    if len(red) > (1.0 - fixing.MIN_SHARE) * len(cand) or (left is not None and left <= 0):
+        return None
+    seeds = {name: loop.pool.get(name, []) + loop.root_points.get(name, []) for name in f.terms}
+    out = _solve_milp(problem, red, mode, target=target, budget=budget, start=loop.best_plan, time_limit=left,
+                      tol=tol_asked, max_solves=max_solves, seed_cuts=seeds, engine=loop.engine, keep_basis=keep_basis,
+                      reduce=False)
+    if not out.status.has_list:
+        return None
+    pool = {name: loop.pool.get(name, []) + (out.cut_pool or {}).get(name, []) for name in f.terms}
+    log.info("integer program on %d of %d candidates (the rest ruled out by the root's reduced costs): %s",
+             len(red), len(cand), out.status.value)
+    return replace(out, seconds=loop.secs + out.seconds, wall=time.perf_counter() - loop.t0,
+                   solves=loop.solves + out.solves, n_candidates=loop.n_cand,
+                   iterations=loop.history + list(out.iterations), cut_pool=pool)
 
 
 def _relaxed_point(f: Formulation) -> tuple[dict, float, bool]:
@@ -470,6 +522,10 @@ class _Tree:
             if run.status is not Status.OPTIMAL:
                 return None
             Ls, gap, violated = _relaxed_point(f)
+            if root:
+                loop.root_lp = (float(run.bound), run.columns, run.duals)
+                for name, L in Ls.items():  # its points' tangents, for a reduced model (_reduced)
+                    loop.root_points.setdefault(name, []).append(L)
             if run.integral and not feasibility.violations(loop.checked, f.plan()):
                 loop.read(run, bound=root)
             else:

@@ -30,6 +30,7 @@ class MasterRun:
     # False: a relaxation's answer (``relax=True``) with fractional binaries, so no list
     integral: bool = True
     columns: object = None  # a relaxation's column values (numpy array by engine column index)
+    duals: object = None  # a relaxation's reduced costs, by engine column index (optim.fixing)
 
 
 def run_master(f, time_limit: float | None = None, warm: bool = False, engine: str = DEFAULT_ENGINE,

@@ -367,14 +367,15 @@ def run_relaxation(f: Formulation, time_limit: float | None = None, fixed: dict 
     if ms != highspy.HighsModelStatus.kOptimal:
         status = Status.INFEASIBLE if ms == highspy.HighsModelStatus.kInfeasible else Status.ERROR
         return MasterRun(status, None, None, own, time.perf_counter() - t0, proven=True, integral=False)
-    col = np.asarray(h.getSolution().col_value)
+    sol = h.getSolution()
+    col = np.asarray(sol.col_value)
     for v in session.vars:
         v.varValue = col[v.index]
     ints = col[session.ints] if len(session.ints) else np.zeros(0)
     integral = bool(np.all(np.minimum(np.abs(ints), np.abs(ints - 1.0)) <= LP_INTEGRAL))
     obj = float(pulp.value(f.model.objective) or 0.0) / f.objective_scale
     return MasterRun(Status.OPTIMAL, obj, obj, own, time.perf_counter() - t0, proven=True, integral=integral,
-                     columns=col)
+                     columns=col, duals=np.asarray(sol.col_dual))
 
 
 def _inconsistent(session: HighsSession, f: Formulation, run: MasterRun) -> bool:
