@@ -104,3 +104,29 @@ def test_the_floored_root_drops_fractional_programs_and_their_signals():
         v.varValue = cols[v.index]
     plan = fixing.floored_root(f, cols)
     assert plan.idx == (0, 3) and dict(plan.signals) == {0: "gold"}
+
+
+def test_a_shared_sweep_model_reduces_to_each_points_candidates(forced):
+    """A budget sweep's one model (built at the largest budget, the programs a point cannot
+    afford fixed at 0): the reduced integer program of every point equals brute force there."""
+    from allocator.optim.builder import build
+
+    from .helpers import brute_force
+
+    answered = 0
+    for seed in range(6):
+        rng = np.random.default_rng(700 + seed)
+        pr = random_problem(rng, 10, rho=0.35, extras=bool(seed % 2))
+        f = build(pr.with_limits(budget=400.0), np.arange(pr.n), "p_match")
+        for budget in (400.0, 132.0, 55.0):
+            at = pr.with_limits(budget=budget)
+            before = len(forced)
+            out = outer.solve_milp(at, np.arange(pr.n), "p_match", formulation=f)
+            want, _ = brute_force(at)
+            if want is None:
+                assert out.status is Status.INFEASIBLE
+                continue
+            assert out.status is Status.OPTIMAL and violations(at, out.plan) == []
+            assert objective_value(at, out.plan) == pytest.approx(want, abs=1e-9)
+            answered += sum(used for _, _, used in forced[before:])
+    assert answered >= 6, answered

@@ -26,6 +26,7 @@ import numpy as np
 from allocator.optim import feasibility
 from allocator.optim.problem import Plan, Problem
 
+ENABLED = True  # False: the integer program on every candidate (benchmarks/two_specialties.py compares)
 MARGIN = 10.0  # x the solve's tolerance: a reduced-cost bound must beat the incumbent by this much
 MIN_SHARE = 0.25  # reduce only when at least this share of the candidates goes
 MIN_CANDIDATES = 40  # smaller integer programs are fast as they are

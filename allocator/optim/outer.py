@@ -415,11 +415,14 @@ def _reduced(loop: _Loop, problem: Problem, cand: np.ndarray, mode: str, *, targ
              tol_asked: float, max_solves: int, keep_basis: bool) -> Outcome | None:
     """The relaxation tree handed over to the integer program: take the root point, floored and
     climbed, as the incumbent when it is better, drop the candidates whose reduced-cost bound
-    rules them out against it (:mod:`allocator.optim.fixing`), and solve the rest exactly, seeded
-    with every tangent point found here.  None when nothing is gained (no root relaxation or
-    incumbent, or fewer than MIN_SHARE of the candidates go): the caller's integer program runs."""
+    rules them out against it (:mod:`allocator.optim.fixing`), and solve the rest exactly on a
+    model of their own, seeded with every tangent point found here.  None when nothing is gained
+    (no root relaxation or incumbent, or the rest is more than 1 - MIN_SHARE of the model's
+    columns: a sweep's shared model, built at the largest budget, also counts the programs this
+    point cannot afford): the caller's integer program runs on its model."""
     f = loop.f
-    if loop.root_lp is None or loop.root_lp[2] is None or mode == "min_cost" or len(cand) < fixing.MIN_CANDIDATES:
+    if (not fixing.ENABLED or loop.root_lp is None or loop.root_lp[2] is None or mode == "min_cost"
+            or len(cand) < fixing.MIN_CANDIDATES):
         return None
     z, columns, duals = loop.root_lp
     start = fixing.climbed(loop.checked, fixing.floored_root(f, columns), np.asarray(cand, int), mode, target)
@@ -435,7 +438,8 @@ def _reduced(loop: _Loop, problem: Problem, cand: np.ndarray, mode: str, *, targ
     room = (loop.best_min - z + fixing.MARGIN * tol) * f.objective_scale  # in the engine's objective units
     red = np.intersect1d(fixing.kept(f, columns, duals, room, loop.best_plan), np.asarray(cand, int))
     left = None if time_limit is None else time_limit - (time.perf_counter() - loop.t0)
-    if len(red) > (1.0 - fixing.MIN_SHARE) * len(cand) or (left is not None and left <= 0):
+    # the model's columns, not this point's candidates: a sweep's shared model holds every budget's
+    if len(red) > (1.0 - fixing.MIN_SHARE) * len(f.cand) or (left is not None and left <= 0):
         return None
     seeds = {name: loop.pool.get(name, []) + loop.root_points.get(name, []) for name in f.terms}
     out = _solve_milp(problem, red, mode, target=target, budget=budget, start=loop.best_plan, time_limit=left,
@@ -444,8 +448,8 @@ def _reduced(loop: _Loop, problem: Problem, cand: np.ndarray, mode: str, *, targ
     if not out.status.has_list:
         return None
     pool = {name: loop.pool.get(name, []) + (out.cut_pool or {}).get(name, []) for name in f.terms}
-    log.info("integer program on %d of %d candidates (the rest ruled out by the root's reduced costs): %s",
-             len(red), len(cand), out.status.value)
+    log.info("integer program on %d of %d candidates (the rest ruled out by the root's reduced costs; the model "
+             "held %d): %s", len(red), len(cand), len(f.cand), out.status.value)
     return replace(out, seconds=loop.secs + out.seconds, wall=time.perf_counter() - loop.t0,
                    solves=loop.solves + out.solves, n_candidates=loop.n_cand,
                    iterations=loop.history + list(out.iterations), cut_pool=pool)
