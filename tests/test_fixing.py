@@ -130,3 +130,36 @@ def test_a_shared_sweep_model_reduces_to_each_points_candidates(forced):
             assert objective_value(at, out.plan) == pytest.approx(want, abs=1e-9)
             answered += sum(used for _, _, used in forced[before:])
     assert answered >= 6, answered
+
+
+def test_fixing_gives_the_integer_programs_optimum_on_mid_size_problems(monkeypatch):
+    """40-90 programs (beyond brute force), one or two specialties, signals, divisions, both
+    objectives, the tree handing over after its first relaxation: with fixing and without, the
+    same status and optimum to 1e-7, and fixing ran on several of them (at its own thresholds)."""
+    monkeypatch.setattr(outer, "NODE_LPS", 1)
+    ran = []
+    reduced = outer._reduced
+
+    def spy(*a, **k):
+        out = reduced(*a, **k)
+        ran.append(out is not None)
+        return out
+
+    monkeypatch.setattr(outer, "_reduced", spy)
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        pr = random_problem(rng, int(rng.integers(40, 90)), rho=[0.0, 0.35][seed % 2],
+                            objective=["p_match", "utility"][seed % 2], two_specs=bool(seed % 3),
+                            extras=seed % 4 == 0, affordable=True)
+        pr = pr.with_limits(budget=float(rng.choice([150, 300, 600, 1200])), max_apps=int(rng.choice([10, 25, 60])))
+        pr = with_bonuses(pr, rng, gold=int(rng.integers(0, 4)), silver=int(rng.integers(0, 6)),
+                          divisions=int(rng.integers(0, 3)))
+        monkeypatch.setattr(fixing, "ENABLED", True)
+        on = optimize(pr, method="milp")
+        monkeypatch.setattr(fixing, "ENABLED", False)
+        off = optimize(pr, method="milp")
+        assert on.status is off.status
+        if on.status.has_list:
+            assert on.status is Status.OPTIMAL and violations(pr, on.plan) == []
+            assert objective_value(pr, on.plan) == pytest.approx(objective_value(pr, off.plan), abs=1e-7)
+    assert sum(ran) >= 5, sum(ran)
