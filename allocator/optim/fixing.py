@@ -49,8 +49,8 @@ def floored_root(f, columns: np.ndarray) -> Plan:
 
 
 def climbed(problem: Problem, plan: Plan, cand: np.ndarray, mode: str, target: float | None) -> Plan | None:
-    """``plan`` improved by the local search for ``mode`` (None: the mode has none, or the plan
-    breaks a limit or the P(match) floor)."""
+    """``plan`` improved by the local search for ``mode`` (None: the mode has none, the plan
+    breaks a limit, or below the P(match) floor it cannot be climbed above it on P(match))."""
     from allocator.optim.evaluate import evaluate
     from allocator.optim.tradeup import la_utility, trade_up
 
@@ -59,8 +59,10 @@ def climbed(problem: Problem, plan: Plan, cand: np.ndarray, mode: str, target: f
     if utility is False or not feasibility.is_feasible(problem, plan):
         return None
     floor = float(target or 0.0) if mode.endswith("_given_target") else 0.0
-    if floor > 0 and evaluate(problem, plan, correlations=()).p_match < floor:
-        return None
+    if floor > 0 and evaluate(problem, plan, correlations=()).p_match < floor:  # climb P(match) to the floor first
+        plan = trade_up(problem, plan, 0.0, np.ones(problem.n), cand)
+        if evaluate(problem, plan, correlations=()).p_match < floor:
+            return None
     if utility is None:
         utility = la_utility(problem)
     return trade_up(problem, plan, floor, utility, cand)

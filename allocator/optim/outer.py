@@ -441,7 +441,9 @@ def _reduced(loop: _Loop, problem: Problem, cand: np.ndarray, mode: str, *, targ
     # the model's columns, not this point's candidates: a sweep's shared model holds every budget's
     if len(red) > (1.0 - fixing.MIN_SHARE) * len(f.cand) or (left is not None and left <= 0):
         return None
-    seeds = {name: loop.pool.get(name, []) + loop.root_points.get(name, []) for name in f.terms}
+    at_best, _ = true_values(f, f.values_at(loop.best_plan))  # its exact tangents: a master that returns it
+    seeds = {name: loop.pool.get(name, []) + loop.root_points.get(name, []) + [at_best[name]]  # values it right
+             for name in f.terms}
     out = _solve_milp(problem, red, mode, target=target, budget=budget, start=loop.best_plan, time_limit=left,
                       tol=tol_asked, max_solves=max_solves, seed_cuts=seeds, engine=loop.engine, keep_basis=keep_basis,
                       reduce=False)
