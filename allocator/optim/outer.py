@@ -366,7 +366,7 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
                 return loop.outcome(Status.FEASIBLE, SETTLED, tol)
         if reduce:  # the integer program on the candidates the root cannot rule out (optim.fixing)
             done = _reduced(loop, problem, cand, mode, target=target, budget=budget, time_limit=time_limit,
-                            tol=tol, tol_asked=tol_asked, max_solves=max_solves, keep_basis=keep_basis)
+                            tol=tol, tol_asked=tol_asked, max_solves=max_solves)
             if done is not None:
                 return done
         # the relaxation's cuts already bound the master tightly: presolve (slow on the dense
@@ -412,7 +412,7 @@ def _solve_milp(problem: Problem, cand: np.ndarray, mode: str, *, target, budget
 
 
 def _reduced(loop: _Loop, problem: Problem, cand: np.ndarray, mode: str, *, target, budget, time_limit, tol: float,
-             tol_asked: float, max_solves: int, keep_basis: bool) -> Outcome | None:
+             tol_asked: float, max_solves: int) -> Outcome | None:
     """The relaxation tree handed over to the integer program: take the root point, floored and
     climbed, as the incumbent when it is better, drop the candidates whose reduced-cost bound
     rules them out against it (:mod:`allocator.optim.fixing`), and solve the rest exactly on a
@@ -441,12 +441,12 @@ def _reduced(loop: _Loop, problem: Problem, cand: np.ndarray, mode: str, *, targ
     # the model's columns, not this point's candidates: a sweep's shared model holds every budget's
     if len(red) > (1.0 - fixing.MIN_SHARE) * len(f.cand) or (left is not None and left <= 0):
         return None
+    basis = loop._basis()  # this model's root relaxation (a floored step's warm start), before the reduced solve
     at_best, _ = true_values(f, f.values_at(loop.best_plan))  # its exact tangents: a master that returns it
     seeds = {name: loop.pool.get(name, []) + loop.root_points.get(name, []) + [at_best[name]]  # values it right
              for name in f.terms}
     out = _solve_milp(problem, red, mode, target=target, budget=budget, start=loop.best_plan, time_limit=left,
-                      tol=tol_asked, max_solves=max_solves, seed_cuts=seeds, engine=loop.engine, keep_basis=keep_basis,
-                      reduce=False)
+                      tol=tol_asked, max_solves=max_solves, seed_cuts=seeds, engine=loop.engine, reduce=False)
     if not out.status.has_list:
         return None
     pool = {name: loop.pool.get(name, []) + (out.cut_pool or {}).get(name, []) for name in f.terms}
@@ -454,7 +454,7 @@ def _reduced(loop: _Loop, problem: Problem, cand: np.ndarray, mode: str, *, targ
              "held %d): %s", len(red), len(cand), len(f.cand), out.status.value)
     return replace(out, seconds=loop.secs + out.seconds, wall=time.perf_counter() - loop.t0,
                    solves=loop.solves + out.solves, n_candidates=loop.n_cand,
-                   iterations=loop.history + list(out.iterations), cut_pool=pool)
+                   iterations=loop.history + list(out.iterations), cut_pool=pool, basis=basis)
 
 
 def _relaxed_point(f: Formulation) -> tuple[dict, float, bool]:
