@@ -1321,6 +1321,7 @@ def test_the_api_refuses_a_name_given_twice(client, url, files, words):
     (two profiles: the second solved); it is refused as an unknown name is, before any work."""
     parts = {"profile": ("p.toml", FAST_PROFILE.encode()), "catalog": ("c.csv", TINY.read_bytes()),
              "season": ("s.csv", b"program_id,status\n"), "today": (None, b"2026-11-04")}
+    jobs_before = set(client.app.state.pool._jobs)
     if files is None:
         r = client.post(url, content=FAST_PROFILE.encode())
     else:
@@ -1328,7 +1329,8 @@ def test_the_api_refuses_a_name_given_twice(client, url, files, words):
         sent += [(k, parts[k]) for k, n in files.items() if k != "profile" for _ in range(n)]
         r = client.post(url, files=sent)
     assert r.status_code == 422 and r.json() == {"error": words, "exit_code": 2}, r.text
-    assert client.app.state.pool.active == 0
+    # no job started for it (an earlier test's job may still run on a loaded machine: pool.active read 1)
+    assert set(client.app.state.pool._jobs) <= jobs_before
 
 
 @pytest.mark.parametrize("preference", ["optimize", "none"])
@@ -1475,13 +1477,14 @@ def test_the_range_leads_and_its_warnings_follow_it_before_the_facts(client):
 
 
 def test_the_page_gives_the_warnings_in_the_jsons_order_which_is_every_surfaces(client):
-    """The strong preset (with no clock, the command line's answer): the page lists its warnings in
+    """The strong preset (with the page's longest limit, 120 s, the command line's answer: an empty
+    limit is the default 20 s, which a loaded machine can reach first): the page lists its warnings in
     its JSON's order, the one the command line and batch give (verification.warnorder: the cap
     warning, which makes the figure to plan on an upper estimate, before the extrapolation one;
     the JSON used to give the reverse)."""
     from allocator.verification.warnorder import unsafe_first
 
-    v = forms.preset_values("strong_la_ties") | {"time_limit": ""}
+    v = forms.preset_values("strong_la_ties") | {"time_limit": "120"}
     r = client.post("/solve", data={k: ("on" if x is True else x) for k, x in v.items() if x is not False})
     assert r.status_code == 200, r.text[-500:]
     aid = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text).group(1)
@@ -1494,9 +1497,10 @@ def test_the_page_gives_the_warnings_in_the_jsons_order_which_is_every_surfaces(
 def test_the_list_download_is_the_file_solve_out_csv_writes(client, tmp_path, capsys):
     """Review 22: the web's list CSV had no division column and no per-program range, which the
     page's own table shows and `solve --out list.csv` writes.  Now one writer makes both: the same
-    bytes for the typical preset as for its profile on the command line (with no clock on the page:
-    a 20 s limit runs the integer program, which may end at another list within the stated gap)."""
-    v = forms.preset_values("typical_us_img") | {"time_limit": ""}
+    bytes for the typical preset as for its profile on the command line (with the page's longest
+    limit, 120 s: an empty limit is the default 20 s, which the settled steps can reach on a loaded
+    machine and stop at another list; seen once, with another test suite running beside this one)."""
+    v = forms.preset_values("typical_us_img") | {"time_limit": "120"}
     r = client.post("/solve", data={k: ("on" if x is True else x) for k, x in v.items() if x is not False})
     assert r.status_code == 200, r.text[-500:]
     aid = re.search(r'/answer/([A-Za-z0-9_-]+)/list\.csv', r.text).group(1)
