@@ -13,9 +13,9 @@ candidates, and the integer program runs on the rest (the answer is the same, pr
 
 That needs a good incumbent: the root point floored (its fractional programs dropped) and
 climbed by the local search of :mod:`allocator.optim.tradeup`.  On the two-specialty example
-applicant's budget curve (IM and FM, gold and silver signals, 960 candidates) the floored and
+applicant's budget curve (IM and FM, gold and silver signals, 724 to 1,034 candidates) the floored and
 climbed root point was the optimum at all four points that reached the integer program, and the
-fixing left 239 of 960 candidates at $1,600: the integer programs there took 2.8 + 2.5 s instead
+fixing left 239 of the 960 candidates of the $1,600 point: the integer programs there took 2.8 + 2.5 s instead
 of 18.2 + 17.2 s (a HiGHS model of a quarter of the nonzeros; bounds fixed at 0 in the full model
 saved only a fifth).
 """
@@ -35,11 +35,16 @@ LP_ZERO = 1e-9  # a relaxation column at most this is at its lower bound 0
 
 def floored_root(f, columns: np.ndarray) -> Plan:
     """The relaxation's point with every fractional program dropped: the programs at 1 in the
-    state the relaxation gives them, and the divisions it prefers (rounded)."""
-    saved = {v: v.varValue for v in f.x}
+    state the relaxation gives them, and the divisions it prefers (rounded), all read from
+    ``columns`` (the model's own values may be a later node's or a list's)."""
+    keep = [*f.x, *(v for vs in f.blocks.values() for v in vs), *f.g.values()]
+    saved = {v: v.varValue for v in keep}
     try:
+        for v in keep:
+            v.varValue = float(columns[v.index])
         for v in f.x:
-            v.varValue = float(columns[v.index]) if columns[v.index] > 1.0 - 1e-6 else 0.0
+            if columns[v.index] <= 1.0 - 1e-6:
+                v.varValue = 0.0
         plan = f.plan()
     finally:
         for v, val in saved.items():

@@ -441,7 +441,8 @@ def _reduced(loop: _Loop, problem: Problem, cand: np.ndarray, mode: str, *, targ
     # the model's columns, not this point's candidates: a sweep's shared model holds every budget's
     if len(red) > (1.0 - fixing.MIN_SHARE) * len(f.cand) or (left is not None and left <= 0):
         return None
-    basis = loop._basis()  # this model's root relaxation (a floored step's warm start), before the reduced solve
+    basis = loop._basis()  # this model's last relaxation (the tree's root or last node): a floored step's
+    # warm start, taken before the reduced solve, whose integer program leaves it no basis
     at_best, _ = true_values(f, f.values_at(loop.best_plan))  # its exact tangents: a master that returns it
     seeds = {name: loop.pool.get(name, []) + loop.root_points.get(name, []) + [at_best[name]]  # values it right
              for name in f.terms}
