@@ -232,15 +232,14 @@ class Formulation:
             vals.update(zip(self.blocks[name], want.tolist()))
         vals.update({var: 1.0 if d in plan.divisions else 0.0 for d, var in self.g.items()})
         spec = self.problem.spec[self.cand]
-        xv = on
         for s_idx, e, y in self.fee_vars:
-            left = float(xv[spec == s_idx].sum())
+            left = float(on[spec == s_idx].sum())
             for t, v in zip(self.problem.schedule.tiers, e):
                 take = left if math.isinf(t.hi) else min(left, float(t.width))
                 vals[v] = take
                 left -= take
             if y is not None:
-                vals[y] = 1.0 if xv[spec == s_idx].sum() > 0 else 0.0
+                vals[y] = 1.0 if on[spec == s_idx].sum() > 0 else 0.0
         block_vals = {name: np.array([vals[v] for v in vs]) for name, vs in self.blocks.items()}
         for tm in self.terms.values():
             L = tm.master(tm.exposures(block_vals))

@@ -253,17 +253,23 @@ class _Loop:
         return _objective_from_terms(f, vals)
 
     def take_start(self, plan: Plan) -> None:
-        """The start list (already set on the model's variables) as the first incumbent, when it
-        meets every constraint term for real (max-P and utility modes)."""
+        """The start list as the first incumbent, when it meets every constraint term for real
+        (max-P and utility modes)."""
+        if not (self.f.mode == "min_cost" or self.f.linear_objective):
+            self.offer(plan)
+
+    def offer(self, plan: Plan) -> bool:
+        """Take ``plan`` as the incumbent when it meets every constraint term for real and is
+        better than the best so far (whether it was taken)."""
         f = self.f
-        if f.mode == "min_cost" or f.linear_objective:
-            return
-        Ls, vals = true_values(f)
+        Ls, vals = true_values(f, f.values_at(plan))
         if any(vals[name] > rhs + 1e-12 for name, rhs in f.constraint_terms):
-            return
+            return False
         value = self.minimized(Ls, vals)
         if value < self.best_min - 1e-15:
             self.best_min, self.best_plan = value, plan
+            return True
+        return False
 
     def read(self, run, bound: bool = True) -> tuple[bool, float | None]:
         """Take the master's list: re-check it, keep it if best; (target violated, its bound hint)."""
@@ -426,13 +432,9 @@ def _reduced(loop: _Loop, problem: Problem, cand: np.ndarray, mode: str, *, targ
         return None
     z, columns, duals = loop.root_lp
     start = fixing.climbed(loop.checked, fixing.floored_root(f, columns), np.asarray(cand, int), mode, target)
-    if start is not None:
-        Ls, vals = true_values(f, f.values_at(start))
-        value = loop.minimized(Ls, vals)
-        if not any(vals[name] > rhs + 1e-12 for name, rhs in f.constraint_terms) and value < loop.best_min - 1e-15:
-            loop.best_min, loop.best_plan = value, start
-            f.set_start(start)
-            loop.warm = True
+    if start is not None and loop.offer(start):
+        f.set_start(start)
+        loop.warm = True
     if loop.best_plan is None:
         return None
     room = (loop.best_min - z + fixing.MARGIN * tol) * f.objective_scale  # in the engine's objective units
